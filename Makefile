@@ -1,0 +1,43 @@
+# fedgate front door. Every target installs missing Debian packages first.
+# The two commands a newcomer needs: `make demo` and `make test`.
+
+BAZEL ?= bazel
+FUZZ_SECONDS ?= 60
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+.PHONY: all deps build test test-asan demo fuzz bench fmt fmt-check clean
+
+all: build
+
+deps:
+	@tools/deps.sh
+
+build: deps
+	$(BAZEL) build //...
+
+test: deps
+	@tools/run-tests.sh
+
+test-asan: deps
+	@tools/run-tests.sh --config=asan
+
+demo: deps
+	@tools/demo.sh
+
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
+
+bench: deps
+	@tools/bench.sh
+
+fmt: deps
+	clang-format -i $(FORMAT_FILES)
+
+fmt-check: deps
+	@bad=0; for f in $(FORMAT_FILES); do \
+	  clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "needs formatting: $$f"; bad=1; }; \
+	done; \
+	if [ $$bad = 0 ]; then echo "format: clean"; else echo "run 'make fmt'"; exit 1; fi
+
+clean:
+	$(BAZEL) clean

@@ -1,0 +1,6 @@
+// main.c: the `fedgate` binary. Everything happens in a subcommand.
+#include "gateway/command.h"
+
+int main(int argc, char **argv) {
+  return fg_dispatch(argc, argv);
+}

@@ -1,0 +1,51 @@
+// version_test.c: gateway/version.c reads versions from the loaded libraries.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gateway/version.h"
+
+static void test_soname_version(void **state) {
+  char v[32];
+  assert_true(fg_version_from_soname("/usr/lib/x86_64-linux-gnu/liburing.so.2.3", v, sizeof(v)));
+  assert_string_equal(v, "2.3");
+  assert_false(fg_version_from_soname("/usr/lib/liburing.so", v, sizeof(v)));
+  assert_false(fg_version_from_soname("/usr/lib/liburing.so.", v, sizeof(v)));
+}
+
+static void test_jemalloc_answers_mallctl(void **state) {
+  char v[128];
+  assert_true(fg_version_jemalloc(v, sizeof(v)));
+  assert_true(v[0] >= '0' && v[0] <= '9');
+}
+
+static void test_print_names_all_libraries_and_allocator(void **state) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  int allocator = fg_version_print(f);
+  fclose(f);
+  assert_true(allocator);
+  assert_non_null(strstr(buf, "fedgate " FEDGATE_VERSION));
+  assert_non_null(strstr(buf, "BoringSSL: BoringSSL"));
+  assert_non_null(strstr(buf, "/android/libssl.so"));
+  assert_non_null(strstr(buf, "liburing: "));
+  assert_non_null(strstr(buf, "jemalloc: "));
+  assert_non_null(strstr(buf, "(process allocator)"));
+  free(buf);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_soname_version),
+      cmocka_unit_test(test_jemalloc_answers_mallctl),
+      cmocka_unit_test(test_print_names_all_libraries_and_allocator),
+  };
+  return cmocka_run_group_tests_name("gateway/version", tests, NULL, NULL);
+}
