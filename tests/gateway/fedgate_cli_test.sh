@@ -13,7 +13,12 @@ out=$("$fedgate" --version); rc=$?
 for lib in 'fedgate ' 'BoringSSL: ' 'liburing: ' 'jemalloc: '; do
   [ $rc = 0 ] && echo "$out" | grep -q "^$lib" && check ok || check no "--version shows $lib"
 done
-echo "$out" | grep -q 'process allocator)' && check ok || check no "jemalloc is the allocator"
+if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
+  # Under a sanitizer, the sanitizer's malloc is in charge and fedgate must say so.
+  echo "$out" | grep -q '(NOT the process allocator)' && check ok || check no "sanitizer allocator reported"
+else
+  echo "$out" | grep -q '^jemalloc: .*] (process allocator)$' && check ok || check no "jemalloc is the allocator"
+fi
 err=$("$fedgate" frobnicate 2>&1); rc=$?
 [ $rc = 2 ] && echo "$err" | grep -q "unknown command 'frobnicate'" && check ok || check no "unknown command: rc=$rc $err"
 err=$("$fedgate" --bogus 2>&1); rc=$?
