@@ -4,7 +4,12 @@
 #ifndef FEDGATE_GATEWAY_CMD_H
 #define FEDGATE_GATEWAY_CMD_H
 
+int fg_cmd_check_config(int argc, char **argv);
+int fg_cmd_check_cert(int argc, char **argv);
+int fg_cmd_dev_pki(int argc, char **argv);
+int fg_cmd_parse_stream(int argc, char **argv);
 int fg_cmd_probe(int argc, char **argv);
+int fg_cmd_run(int argc, char **argv);
 int fg_cmd_version(int argc, char **argv);
 
 #endif  // FEDGATE_GATEWAY_CMD_H

@@ -16,6 +16,10 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+// jemalloc is not linked into sanitizer builds (their malloc is in charge);
+// a weak reference lets the same code report that.
+#pragma weak mallctl
+
 int fg_version_from_soname(const char *path, char *out, size_t out_len) {
   const char *so = strstr(path, ".so.");
   if (so == NULL || so[4] == 0 || out_len == 0) return 0;
@@ -69,6 +73,7 @@ static int debian_package_version(const char *pkg, const char *path, char *out, 
 }
 
 int fg_version_jemalloc(char *out, size_t out_len) {
+  if (&mallctl == NULL) return 0;
   const char *v = NULL;
   size_t len = sizeof(v);
   if (mallctl("version", &v, &len, NULL, 0) != 0 || v == NULL) return 0;
@@ -112,8 +117,10 @@ int fg_version_print(FILE *out) {
     fprintf(out, "liburing: %s [%s]\n", ver, path);
   }
   int is_allocator = 0;
-  if (library_path((const void *)mallctl, path, sizeof(path)) &&
-      fg_version_jemalloc(ver, sizeof(ver))) {
+  if (&mallctl == NULL) {
+    fprintf(out, "jemalloc: not linked (sanitizer build: NOT the process allocator)\n");
+  } else if (library_path((const void *)mallctl, path, sizeof(path)) &&
+             fg_version_jemalloc(ver, sizeof(ver))) {
     is_allocator = jemalloc_is_allocator(path);
     fprintf(out, "jemalloc: %s [%s]%s\n", ver, path,
             is_allocator ? " (process allocator)" : " (NOT the process allocator)");

@@ -15,7 +15,7 @@ for lib in 'fedgate ' 'BoringSSL: ' 'liburing: ' 'jemalloc: '; do
 done
 if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
   # Under a sanitizer, the sanitizer's malloc is in charge and fedgate must say so.
-  echo "$out" | grep -q '(NOT the process allocator)' && check ok || check no "sanitizer allocator reported"
+  echo "$out" | grep -q 'NOT the process allocator' && check ok || check no "sanitizer allocator reported"
 else
   echo "$out" | grep -q '^jemalloc: .*] (process allocator)$' && check ok || check no "jemalloc is the allocator"
 fi

@@ -25,8 +25,13 @@ static void test_soname_version(void **state) {
 
 static void test_jemalloc_answers_mallctl(void **state) {
   char v[128];
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || \
+    __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  assert_false(fg_version_jemalloc(v, sizeof(v)));  // not linked under sanitizers
+#else
   assert_true(fg_version_jemalloc(v, sizeof(v)));
   assert_true(v[0] >= '0' && v[0] <= '9');
+#endif
 }
 
 static void test_print_names_all_libraries_and_allocator(void **state) {

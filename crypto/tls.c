@@ -1,0 +1,578 @@
+// tls.c: BoringSSL contexts and memory-driven connections.
+#include "crypto/tls.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/mem.h>
+#include <openssl/pool.h>
+#include <openssl/ssl.h>
+
+#define STAGING_MAX (64 * 1024)
+#define SESSION_SLOTS 64
+
+static const char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+static const uint8_t kAlpnXmppServer[] = "\x0bxmpp-server";
+
+typedef struct session_slot {
+  char name[256];
+  SSL_SESSION *session;
+} session_slot;
+
+struct fg_tls_ctx {
+  atomic_int refs;
+  SSL_CTX *ssl_ctx;
+  fg_tls_ctx_config cfg;
+  pthread_mutex_t sessions_mu;  // client session cache: handshake path only
+  session_slot sessions[SESSION_SLOTS];
+};
+
+struct fg_tls_conn {
+  fg_tls_ctx *ctx;
+  SSL *ssl;
+  BIO *bio;
+  fg_tls_write_fn out;
+  void *out_arg;
+  void *app_data;
+  const uint8_t *in;  // lent input
+  size_t in_len, in_off;
+  uint8_t *staged;  // input BoringSSL has not taken yet
+  size_t staged_len, staged_off, staged_cap;
+  // Record framing of the bytes already handed to BoringSSL.
+  uint8_t hdr[5];
+  size_t hdr_have, rec_left;
+  int record_aligned;
+  int handshake_done, handshake_reported;
+  int verify_result;
+  int failed;
+  const char *error;
+  char server_name[256];
+  int have_client_secret, have_server_secret;
+  fg_tls_traffic_secrets secrets;
+};
+
+static int g_ex_index = -1;
+static pthread_once_t g_ex_once = PTHREAD_ONCE_INIT;
+static BIO_METHOD *g_bio_method;
+
+static void bio_setup(void);
+
+static void ex_init(void) {
+  g_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  bio_setup();
+}
+
+static fg_tls_conn *conn_of(const SSL *ssl) {
+  return SSL_get_ex_data(ssl, g_ex_index);
+}
+
+// --- memory BIO --------------------------------------------------------
+
+// framing_skip advances the record framing state over |n| bytes at |p| and
+// returns how many of them end exactly at a record boundary (0 if none): used
+// both to track and, on a copy of the state, to measure whole records.
+static size_t framing_walk(uint8_t *hdr, size_t *hdr_have, size_t *rec_left, const uint8_t *p,
+                           size_t n, size_t *last_boundary, size_t base) {
+  size_t i = 0;
+  while (i < n) {
+    if (*rec_left > 0) {
+      size_t k = n - i < *rec_left ? n - i : *rec_left;
+      *rec_left -= k;
+      i += k;
+      if (*rec_left == 0 && last_boundary) *last_boundary = base + i;
+      continue;
+    }
+    hdr[(*hdr_have)++] = p[i++];
+    if (*hdr_have == 5) {
+      *hdr_have = 0;
+      *rec_left = ((size_t)hdr[3] << 8) | hdr[4];
+      if (*rec_left == 0 && last_boundary) *last_boundary = base + i;
+    }
+  }
+  return i;
+}
+
+static size_t aligned_avail(const fg_tls_conn *t) {
+  uint8_t hdr[5];
+  memcpy(hdr, t->hdr, sizeof(hdr));
+  size_t hdr_have = t->hdr_have, rec_left = t->rec_left, boundary = 0;
+  size_t s = t->staged_len - t->staged_off;
+  if (s > 0) framing_walk(hdr, &hdr_have, &rec_left, t->staged + t->staged_off, s, &boundary, 0);
+  if (t->in_len > t->in_off) {
+    framing_walk(hdr, &hdr_have, &rec_left, t->in + t->in_off, t->in_len - t->in_off, &boundary, s);
+  }
+  return boundary;
+}
+
+static int bio_read(BIO *b, char *out, int len) {
+  fg_tls_conn *t = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  size_t want = len > 0 ? (size_t)len : 0;
+  size_t avail = (t->staged_len - t->staged_off) + (t->in_len - t->in_off);
+  if (t->record_aligned) avail = aligned_avail(t);
+  if (want > avail) want = avail;
+  if (want == 0) {
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  size_t done = 0;
+  size_t s = t->staged_len - t->staged_off;
+  if (s > 0) {
+    size_t k = s < want ? s : want;
+    memcpy(out, t->staged + t->staged_off, k);
+    t->staged_off += k;
+    done = k;
+    if (t->staged_off == t->staged_len) t->staged_off = t->staged_len = 0;
+  }
+  if (done < want) {
+    size_t k = want - done;
+    memcpy(out + done, t->in + t->in_off, k);
+    t->in_off += k;
+    done += k;
+  }
+  framing_walk(t->hdr, &t->hdr_have, &t->rec_left, (const uint8_t *)out, done, NULL, 0);
+  return (int)done;
+}
+
+static int bio_write(BIO *b, const char *in, int len) {
+  fg_tls_conn *t = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  if (len <= 0) return 0;
+  if (!t->out(t->out_arg, (const uint8_t *)in, (size_t)len)) return -1;
+  return len;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long larg, void *parg) {
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int bio_create(BIO *b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+static void bio_setup(void) {
+  g_bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "fedgate-mem");
+  BIO_meth_set_read(g_bio_method, bio_read);
+  BIO_meth_set_write(g_bio_method, bio_write);
+  BIO_meth_set_ctrl(g_bio_method, bio_ctrl);
+  BIO_meth_set_create(g_bio_method, bio_create);
+}
+
+// --- context callbacks --------------------------------------------------
+
+static enum ssl_verify_result_t custom_verify(SSL *ssl, uint8_t *out_alert) {
+  fg_tls_conn *t = conn_of(ssl);
+  const STACK_OF(CRYPTO_BUFFER) *chain = SSL_get0_peer_certificates(ssl);
+  size_t n = chain ? sk_CRYPTO_BUFFER_num(chain) : 0;
+  if (t == NULL || n == 0) return ssl_verify_invalid;
+  enum fg_tls_verify_result r = FG_TLS_VERIFY_UNTRUSTED;
+  if (t->ctx->cfg.verify != NULL) {
+    const CRYPTO_BUFFER *certs[16];
+    if (n > 16) n = 16;
+    for (size_t i = 0; i < n; i++) certs[i] = sk_CRYPTO_BUFFER_value(chain, i);
+    r = t->ctx->cfg.verify(t, certs, n, t->ctx->cfg.verify_arg);
+  }
+  t->verify_result = (int)r;
+  if (r == FG_TLS_VERIFY_REJECT) {
+    *out_alert = SSL_AD_BAD_CERTIFICATE;
+    t->error = "peer certificate rejected";
+    return ssl_verify_invalid;
+  }
+  return ssl_verify_ok;
+}
+
+static int cert_cb(SSL *ssl, void *arg) {
+  fg_tls_ctx *ctx = arg;
+  if (ctx->cfg.sni == NULL) return 0;
+  fg_tls_cert *c = fg_tls_sni_lookup(ctx->cfg.sni, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+  if (c == NULL) {
+    fg_tls_conn *t = conn_of(ssl);
+    if (t) t->error = "no certificate for the requested name";
+    return 0;
+  }
+  return fg_tls_cert_apply(c, ssl);
+}
+
+static int alpn_select(SSL *ssl, const uint8_t **out, uint8_t *out_len, const uint8_t *in,
+                       unsigned in_len, void *arg) {
+  fg_tls_ctx *ctx = arg;
+  for (unsigned i = 0; i < in_len;) {
+    unsigned l = in[i];
+    if (i + 1 + l > in_len) break;
+    if (l == 11 && memcmp(in + i + 1, "xmpp-server", 11) == 0) {
+      *out = in + i + 1;
+      *out_len = 11;
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + l;
+  }
+  // XEP-0368: a direct-TLS s2s port speaks only xmpp-server; a STARTTLS port
+  // ignores ALPN.
+  return ctx->cfg.direct_tls ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
+}
+
+static int hex_decode(uint8_t *out, size_t cap, const char *hex, size_t *out_len) {
+  size_t n = strlen(hex);
+  if (n % 2 || n / 2 > cap) return 0;
+  for (size_t i = 0; i < n / 2; i++) {
+    unsigned v = 0;
+    for (int j = 0; j < 2; j++) {
+      char ch = hex[2 * i + j];
+      v <<= 4;
+      if (ch >= '0' && ch <= '9') v |= (unsigned)(ch - '0');
+      else if (ch >= 'a' && ch <= 'f') v |= (unsigned)(ch - 'a' + 10);
+      else if (ch >= 'A' && ch <= 'F') v |= (unsigned)(ch - 'A' + 10);
+      else return 0;
+    }
+    out[i] = (uint8_t)v;
+  }
+  *out_len = n / 2;
+  return 1;
+}
+
+// keylog_cb captures the TLS 1.3 application traffic secrets (NSS key log
+// format: "LABEL <client_random> <secret>") for kernel TLS.
+static void keylog_cb(const SSL *ssl, const char *line) {
+  fg_tls_conn *t = conn_of(ssl);
+  if (t == NULL) return;
+  uint8_t *dst;
+  int *have;
+  if (strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0) {
+    dst = t->secrets.client;
+    have = &t->have_client_secret;
+  } else if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0) {
+    dst = t->secrets.server;
+    have = &t->have_server_secret;
+  } else {
+    return;
+  }
+  const char *sp = strchr(line + 24, ' ');
+  size_t len;
+  if (sp == NULL || !hex_decode(dst, 48, sp + 1, &len)) return;
+  t->secrets.secret_len = len;
+  *have = 1;
+}
+
+static int new_session_cb(SSL *ssl, SSL_SESSION *session) {
+  fg_tls_conn *t = conn_of(ssl);
+  if (t == NULL || t->server_name[0] == '\0') return 0;
+  fg_tls_ctx *ctx = t->ctx;
+  uint64_t h = 1469598103934665603ull;
+  for (const char *p = t->server_name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  session_slot *slot = &ctx->sessions[h % SESSION_SLOTS];
+  pthread_mutex_lock(&ctx->sessions_mu);
+  SSL_SESSION_free(slot->session);
+  slot->session = session;
+  snprintf(slot->name, sizeof(slot->name), "%s", t->server_name);
+  pthread_mutex_unlock(&ctx->sessions_mu);
+  return 1;
+}
+
+static void offer_session(fg_tls_conn *t) {
+  fg_tls_ctx *ctx = t->ctx;
+  uint64_t h = 1469598103934665603ull;
+  for (const char *p = t->server_name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  session_slot *slot = &ctx->sessions[h % SESSION_SLOTS];
+  pthread_mutex_lock(&ctx->sessions_mu);
+  if (slot->session != NULL && strcmp(slot->name, t->server_name) == 0) {
+    SSL_set_session(t->ssl, slot->session);
+  }
+  pthread_mutex_unlock(&ctx->sessions_mu);
+}
+
+// --- context ------------------------------------------------------------
+
+fg_tls_ctx *fg_tls_ctx_new(const fg_tls_ctx_config *cfg) {
+  pthread_once(&g_ex_once, ex_init);
+  if (g_ex_index < 0 || g_bio_method == NULL) return NULL;
+  fg_tls_ctx *ctx = calloc(1, sizeof(*ctx));
+  if (ctx == NULL) return NULL;
+  atomic_init(&ctx->refs, 1);
+  pthread_mutex_init(&ctx->sessions_mu, NULL);
+  ctx->cfg = *cfg;
+  ctx->cfg.client_cert = NULL;
+  SSL_CTX *s = SSL_CTX_new(TLS_method());
+  ctx->ssl_ctx = s;
+  if (s == NULL) goto fail;
+  if (!SSL_CTX_set_min_proto_version(s, cfg->tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION) ||
+      !SSL_CTX_set_max_proto_version(s, TLS1_3_VERSION) ||
+      !SSL_CTX_set_strict_cipher_list(s, kTls12Ciphers) ||
+      !SSL_CTX_set1_curves_list(s, "X25519:P-256:P-384")) {
+    goto fail;
+  }
+  SSL_CTX_set_custom_verify(s, SSL_VERIFY_PEER, custom_verify);
+  if (cfg->capture_secrets) SSL_CTX_set_keylog_callback(s, keylog_cb);
+  if (cfg->role == FG_TLS_SERVER) {
+    SSL_CTX_set_cert_cb(s, cert_cb, ctx);
+    SSL_CTX_set_alpn_select_cb(s, alpn_select, ctx);
+    SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);  // stateless tickets only
+    if (cfg->num_tickets != 0) SSL_CTX_set_num_tickets(s, cfg->num_tickets < 0 ? 0 : (size_t)cfg->num_tickets);
+  } else {
+    if (cfg->direct_tls && SSL_CTX_set_alpn_protos(s, kAlpnXmppServer, 12) != 0) goto fail;
+    if (cfg->client_cert != NULL) {
+      fg_tls_cert_up_ref(cfg->client_cert);
+      ctx->cfg.client_cert = cfg->client_cert;
+    }
+    if (cfg->session_cache) {
+      SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+      SSL_CTX_sess_set_new_cb(s, new_session_cb);
+    }
+  }
+  return ctx;
+fail:
+  fg_tls_ctx_free(ctx);
+  return NULL;
+}
+
+void fg_tls_ctx_up_ref(fg_tls_ctx *ctx) {
+  atomic_fetch_add_explicit(&ctx->refs, 1, memory_order_relaxed);
+}
+
+void fg_tls_ctx_free(fg_tls_ctx *ctx) {
+  if (ctx == NULL) return;
+  if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1) return;
+  for (size_t i = 0; i < SESSION_SLOTS; i++) SSL_SESSION_free(ctx->sessions[i].session);
+  fg_tls_cert_free(ctx->cfg.client_cert);
+  SSL_CTX_free(ctx->ssl_ctx);
+  pthread_mutex_destroy(&ctx->sessions_mu);
+  free(ctx);
+}
+
+SSL_CTX *fg_tls_ctx_ssl_ctx(fg_tls_ctx *ctx) {
+  return ctx->ssl_ctx;
+}
+
+enum fg_tls_role fg_tls_ctx_role(const fg_tls_ctx *ctx) {
+  return ctx->cfg.role;
+}
+
+int fg_tls_ctx_captures_secrets(const fg_tls_ctx *ctx) {
+  return ctx->cfg.capture_secrets;
+}
+
+// --- connection ---------------------------------------------------------
+
+fg_tls_conn *fg_tls_conn_new(fg_tls_ctx *ctx, const char *server_name, fg_tls_write_fn out,
+                             void *out_arg) {
+  fg_tls_conn *t = calloc(1, sizeof(*t));
+  if (t == NULL) return NULL;
+  t->out = out;
+  t->out_arg = out_arg;
+  t->ssl = SSL_new(ctx->ssl_ctx);
+  t->bio = BIO_new(g_bio_method);
+  if (t->ssl == NULL || t->bio == NULL) {
+    SSL_free(t->ssl);
+    BIO_free(t->bio);
+    free(t);
+    return NULL;
+  }
+  fg_tls_ctx_up_ref(ctx);
+  t->ctx = ctx;
+  t->record_aligned = ctx->cfg.capture_secrets;
+  BIO_set_data(t->bio, t);
+  BIO_up_ref(t->bio);
+  SSL_set_bio(t->ssl, t->bio, t->bio);
+  SSL_set_ex_data(t->ssl, g_ex_index, t);
+  if (ctx->cfg.role == FG_TLS_SERVER) {
+    SSL_set_accept_state(t->ssl);
+  } else {
+    SSL_set_connect_state(t->ssl);
+    // RFC 6120 §13.7.2.1 has no use for renegotiation; BoringSSL servers never do it.
+    SSL_set_renegotiate_mode(t->ssl, ssl_renegotiate_never);
+    if (server_name != NULL) {
+      snprintf(t->server_name, sizeof(t->server_name), "%s", server_name);
+      SSL_set_tlsext_host_name(t->ssl, server_name);
+      if (ctx->cfg.session_cache) offer_session(t);
+    }
+    if (ctx->cfg.client_cert != NULL) fg_tls_cert_apply(ctx->cfg.client_cert, t->ssl);
+  }
+  return t;
+}
+
+void fg_tls_conn_free(fg_tls_conn *t) {
+  if (t == NULL) return;
+  SSL_free(t->ssl);
+  BIO_free(t->bio);
+  OPENSSL_cleanse(&t->secrets, sizeof(t->secrets));
+  free(t->staged);
+  fg_tls_ctx_free(t->ctx);
+  free(t);
+}
+
+void fg_tls_conn_set_input(fg_tls_conn *t, const uint8_t *in, size_t in_len) {
+  t->in = in;
+  t->in_len = in_len;
+  t->in_off = 0;
+}
+
+int fg_tls_conn_input_done(fg_tls_conn *t) {
+  size_t left = t->in_len - t->in_off;
+  const uint8_t *src = t->in + t->in_off;
+  t->in = NULL;
+  t->in_len = t->in_off = 0;
+  if (left == 0) return 1;
+  if (t->staged_off > 0) {
+    memmove(t->staged, t->staged + t->staged_off, t->staged_len - t->staged_off);
+    t->staged_len -= t->staged_off;
+    t->staged_off = 0;
+  }
+  if (t->staged_len + left > STAGING_MAX) return 0;
+  if (t->staged_len + left > t->staged_cap) {
+    size_t cap = t->staged_cap ? t->staged_cap : 4096;
+    while (cap < t->staged_len + left) cap *= 2;
+    uint8_t *p = realloc(t->staged, cap);
+    if (p == NULL) return 0;
+    t->staged = p;
+    t->staged_cap = cap;
+  }
+  memcpy(t->staged + t->staged_len, src, left);
+  t->staged_len += left;
+  return 1;
+}
+
+static enum fg_tls_status fail(fg_tls_conn *t, int ret) {
+  int err = SSL_get_error(t->ssl, ret);
+  if (err == SSL_ERROR_WANT_READ) return FG_TLS_WANT_INPUT;
+  if (err == SSL_ERROR_ZERO_RETURN) return FG_TLS_CLOSED;
+  t->failed = 1;
+  if (t->error == NULL) {
+    uint32_t e = ERR_peek_error();
+    t->error = e ? ERR_reason_error_string(e) : "TLS failure";
+    if (t->error == NULL) t->error = "TLS failure";
+  }
+  ERR_clear_error();
+  return FG_TLS_ERROR;
+}
+
+int fg_tls_conn_start(fg_tls_conn *t) {
+  if (t->ctx->cfg.role != FG_TLS_CLIENT) return 1;
+  int ret = SSL_do_handshake(t->ssl);
+  if (ret == 1) {
+    t->handshake_done = 1;
+    return 1;
+  }
+  return fail(t, ret) == FG_TLS_WANT_INPUT;
+}
+
+enum fg_tls_status fg_tls_conn_read(fg_tls_conn *t, uint8_t *out, size_t out_cap,
+                                    size_t *out_len) {
+  *out_len = 0;
+  if (t->failed) return FG_TLS_ERROR;
+  if (!t->handshake_done) {
+    int ret = SSL_do_handshake(t->ssl);
+    if (ret != 1) return fail(t, ret);
+    t->handshake_done = 1;
+    if (t->ctx->cfg.role == FG_TLS_SERVER) {
+      // BoringSSL holds TLS 1.3 NewSessionTickets back until the first write;
+      // an empty write sends them now, so that clients can resume and so
+      // that nothing is pending in user space when kTLS takes over.
+      if (SSL_write(t->ssl, "", 0) < 0) ERR_clear_error();
+    }
+  }
+  if (!t->handshake_reported) {
+    t->handshake_reported = 1;
+    return FG_TLS_HANDSHAKE_DONE;
+  }
+  int cap = out_cap > 0x40000000 ? 0x40000000 : (int)out_cap;
+  int ret = SSL_read(t->ssl, out, cap);
+  if (ret > 0) {
+    *out_len = (size_t)ret;
+    return FG_TLS_DATA;
+  }
+  return fail(t, ret);
+}
+
+int fg_tls_conn_write(fg_tls_conn *t, const uint8_t *in, size_t in_len) {
+  if (t->failed || !t->handshake_done) return 0;
+  while (in_len > 0) {
+    int chunk = in_len > 0x40000000 ? 0x40000000 : (int)in_len;
+    int ret = SSL_write(t->ssl, in, chunk);
+    if (ret <= 0) {
+      fail(t, ret);
+      return 0;
+    }
+    in += ret;
+    in_len -= (size_t)ret;
+  }
+  return 1;
+}
+
+int fg_tls_conn_shutdown(fg_tls_conn *t) {
+  if (t->failed || !t->handshake_done) return 0;
+  int ret = SSL_shutdown(t->ssl);
+  if (ret < 0) ERR_clear_error();
+  return ret >= 0;
+}
+
+int fg_tls_conn_handshake_done(const fg_tls_conn *t) {
+  return t->handshake_done;
+}
+
+int fg_tls_conn_verify_result(const fg_tls_conn *t) {
+  return t->verify_result;
+}
+
+fg_tls_ctx *fg_tls_conn_ctx(const fg_tls_conn *t) {
+  return t->ctx;
+}
+
+const char *fg_tls_conn_error(const fg_tls_conn *t) {
+  return t->error ? t->error : "";
+}
+
+SSL *fg_tls_conn_ssl(fg_tls_conn *t) {
+  return t->ssl;
+}
+
+void fg_tls_conn_set_app_data(fg_tls_conn *t, void *p) {
+  t->app_data = p;
+}
+
+void *fg_tls_conn_app_data(const fg_tls_conn *t) {
+  return t->app_data;
+}
+
+size_t fg_tls_conn_staged(const fg_tls_conn *t) {
+  return t->staged_len - t->staged_off;
+}
+
+size_t fg_tls_conn_take_staged(fg_tls_conn *t, uint8_t *out, size_t cap) {
+  size_t n = t->staged_len - t->staged_off;
+  if (n > cap) n = cap;
+  memcpy(out, t->staged + t->staged_off, n);
+  t->staged_off += n;
+  if (t->staged_off == t->staged_len) t->staged_off = t->staged_len = 0;
+  return n;
+}
+
+void fg_tls_conn_set_record_aligned(fg_tls_conn *t, int on) {
+  t->record_aligned = on;
+}
+
+int fg_tls_conn_traffic_secrets(const fg_tls_conn *t, fg_tls_traffic_secrets *out) {
+  if (!t->have_client_secret || !t->have_server_secret) return 0;
+  if (SSL_version(t->ssl) != TLS1_3_VERSION) return 0;
+  const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
+  if (c == NULL) return 0;
+  *out = t->secrets;
+  out->cipher_suite = SSL_CIPHER_get_protocol_id(c);
+  return 1;
+}
+
+void fg_tls_conn_set_traffic_secrets(fg_tls_conn *t, const fg_tls_traffic_secrets *in) {
+  t->secrets = *in;
+  t->have_client_secret = t->have_server_secret = 1;
+}
+
+void fg_tls_conn_forget_secrets(fg_tls_conn *t) {
+  OPENSSL_cleanse(&t->secrets, sizeof(t->secrets));
+  t->have_client_secret = t->have_server_secret = 0;
+}

@@ -1,0 +1,69 @@
+// tls_sni.h: certificates and the server-name index used to pick one per TLS
+// connection. Certificates hold their chain as CRYPTO_BUFFERs from a shared
+// CRYPTO_BUFFER_POOL, so thousands of connections reference one copy.
+#ifndef FEDGATE_CRYPTO_TLS_SNI_H
+#define FEDGATE_CRYPTO_TLS_SNI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/base.h>
+
+typedef struct fg_tls_cert fg_tls_cert;
+typedef struct fg_tls_sni fg_tls_sni;
+
+// fg_tls_cert_new builds a certificate from |n| DER certificates (leaf first)
+// and |key| (its reference count is incremented). The DER is interned in
+// |pool| (may be NULL). It returns NULL on failure. The result has one
+// reference.
+fg_tls_cert *fg_tls_cert_new(CRYPTO_BUFFER_POOL *pool, const uint8_t *const *der,
+                             const size_t *der_len, size_t n, EVP_PKEY *key);
+
+// fg_tls_cert_new_pem is fg_tls_cert_new for a PEM chain and a PEM private key.
+fg_tls_cert *fg_tls_cert_new_pem(CRYPTO_BUFFER_POOL *pool, const char *chain_pem,
+                                 size_t chain_pem_len, const char *key_pem, size_t key_pem_len);
+
+// fg_tls_cert_up_ref adds a reference to |c|.
+void fg_tls_cert_up_ref(fg_tls_cert *c);
+
+// fg_tls_cert_free drops a reference; fg_tls_cert_free(NULL) is a no-op.
+void fg_tls_cert_free(fg_tls_cert *c);
+
+// fg_tls_cert_apply installs |c| on |ssl| (SSL_set_chain_and_key: the
+// buffers are shared, not copied). It returns 1 or 0.
+int fg_tls_cert_apply(const fg_tls_cert *c, SSL *ssl);
+
+// fg_tls_cert_leaf returns the leaf certificate's buffer.
+const CRYPTO_BUFFER *fg_tls_cert_leaf(const fg_tls_cert *c);
+
+// fg_tls_sni_new returns an empty index.
+fg_tls_sni *fg_tls_sni_new(void);
+
+// fg_tls_sni_free frees |s| and drops its certificate references.
+void fg_tls_sni_free(fg_tls_sni *s);
+
+// fg_tls_sni_add maps |name| to |c| (a new reference is taken). |name| is an
+// exact host name or "*.suffix" (a wildcard matching exactly one leftmost
+// label). Matching is ASCII case-insensitive; one trailing dot is ignored. It
+// returns 1, or 0 if |name| is malformed or memory ran out. Adding a name
+// again replaces the earlier certificate.
+int fg_tls_sni_add(fg_tls_sni *s, const char *name, fg_tls_cert *c);
+
+// fg_tls_sni_add_cert adds every dNSName of |c|'s leaf certificate. It
+// returns the number of names added.
+size_t fg_tls_sni_add_cert(fg_tls_sni *s, fg_tls_cert *c);
+
+// fg_tls_sni_set_default sets the certificate used when the client sends no
+// name or an unknown one (may be NULL: then such handshakes fail).
+void fg_tls_sni_set_default(fg_tls_sni *s, fg_tls_cert *c);
+
+// fg_tls_sni_lookup returns the certificate for |name| (NULL name: the
+// default): an exact entry, else a wildcard entry for its parent, else the
+// default. Lookup cost does not depend on the number of names. Safe to call
+// from many threads once the index is no longer modified.
+fg_tls_cert *fg_tls_sni_lookup(const fg_tls_sni *s, const char *name);
+
+// fg_tls_sni_count returns the number of names indexed.
+size_t fg_tls_sni_count(const fg_tls_sni *s);
+
+#endif  // FEDGATE_CRYPTO_TLS_SNI_H

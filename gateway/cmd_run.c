@@ -1,0 +1,79 @@
+// cmd_run.c: `fedgate run --config FILE [--workers N] [--pin-workers] [--no-ktls]`.
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/cmd.h"
+#include "gateway/command.h"
+#include "gateway/config.h"
+#include "gateway/log.h"
+#include "gateway/server.h"
+#include "io/worker.h"
+
+int fg_cmd_run(int argc, char **argv) {
+  const char *config_path = NULL;
+  fg_worker_options wo;
+  fg_worker_options_init(&wo);
+  wo.workers = 0;
+  for (int i = 1; i < argc;) {
+    const char *err = NULL;
+    enum fg_worker_opt_result r = fg_worker_options_parse(&wo, argc, argv, &i, &err);
+    if (r == FG_WORKER_OPT_USED) continue;
+    if (r == FG_WORKER_OPT_ERROR) return fg_usage_error("run", "%s", err);
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      config_path = argv[i + 1];
+      i += 2;
+    } else if (strncmp(argv[i], "--config=", 9) == 0) {
+      config_path = argv[i] + 9;
+      i++;
+    } else {
+      return fg_usage_error("run", "unknown argument '%s'", argv[i]);
+    }
+  }
+  if (config_path == NULL) return fg_usage_error("run", "--config FILE is required");
+  fg_config_diag diag;
+  fg_config_diag_init(&diag);
+  fg_config *cfg = fg_config_load(config_path, &diag);
+  if (diag.text != NULL) fputs(diag.text, stderr);
+  fg_config_diag_cleanup(&diag);
+  if (cfg == NULL) {
+    fprintf(stderr, "fedgate run: %s: configuration has errors, not starting\n", config_path);
+    return 1;
+  }
+  // Block the signals before any worker thread exists, so that only sigwait
+  // below receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  char err[512] = "";
+  fg_server *srv = fg_server_new(cfg, &wo, err, sizeof(err));
+  if (srv == NULL) {
+    fprintf(stderr, "fedgate run: %s\n", err);
+    return 1;
+  }
+  if (!fg_server_start(srv, err, sizeof(err))) {
+    fprintf(stderr, "fedgate run: %s\n", err);
+    fg_server_free(srv);
+    return 1;
+  }
+  fg_log(FG_LOG_SEV_INFO, NULL, NULL,
+         "ready: s2s port %u, s2s-tls port %u, internal port %u, admin port %u",
+         fg_server_port(srv, FG_LISTENER_S2S), fg_server_port(srv, FG_LISTENER_S2S_TLS),
+         fg_server_port(srv, FG_LISTENER_INTERNAL), fg_server_port(srv, FG_LISTENER_ADMIN));
+  int sig = 0;
+  sigwait(&set, &sig);
+  fg_log(FG_LOG_SEV_INFO, NULL, NULL, "signal %d: draining and stopping", sig);
+  fg_server_stop(srv, 2000);
+  const fg_metrics *m = fg_server_metrics(srv);
+  fg_log(FG_LOG_SEV_INFO, NULL, NULL,
+         "stopped: stanzas in %llu, delivered %llu, bounced %llu, not bounced %llu",
+         (unsigned long long)fg_metrics_get(m, FG_M_STANZAS_IN),
+         (unsigned long long)fg_metrics_get(m, FG_M_STANZAS_DELIVERED),
+         (unsigned long long)fg_metrics_get(m, FG_M_STANZAS_BOUNCED),
+         (unsigned long long)fg_metrics_get(m, FG_M_STANZAS_NOT_BOUNCED));
+  fg_server_free(srv);
+  return 0;
+}

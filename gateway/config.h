@@ -1,0 +1,185 @@
+// config.h: the fedgate configuration file (YAML, read with libcyaml) and the
+// immutable snapshot it becomes. docs/configuration.md documents every key.
+//
+// fg_config_load reads and validates a file in three passes:
+//   1. libyaml's event parser indexes every key and value with its line, and
+//      reports YAML syntax errors, duplicate keys, anchors/aliases and extra
+//      documents;
+//   2. libcyaml loads the document against the schema (unknown keys, wrong
+//      shapes); its error path is mapped back to a line through the index;
+//   3. semantic checks: numbers and durations in range, domain syntax (LDH,
+//      IDNA via libidn2), duplicates, backend references, listener clashes,
+//      readable files, certificate/key pairs, the dialback secret file.
+// Every problem becomes one diagnostic line
+//   FILE:LINE: KEY.PATH: PROBLEM (value 'VALUE')
+// and all problems found are reported, not only the first.
+//
+// Relative paths in the file are relative to the directory holding the
+// configuration file, not to the working directory; the snapshot stores them
+// resolved.
+//
+// The snapshot is immutable once loaded. Workers receive it by pointer (later
+// published RCU-style); nothing in it changes until fg_config_free.
+#ifndef FEDGATE_GATEWAY_CONFIG_H
+#define FEDGATE_GATEWAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// Defaults (docs/configuration.md).
+#define FG_CONFIG_DEFAULT_S2S_PORT 5269
+#define FG_CONFIG_DEFAULT_S2S_TLS_PORT 5270
+#define FG_CONFIG_DEFAULT_INTERNAL_PORT 5271
+#define FG_CONFIG_DEFAULT_ADMIN_PORT 5280
+#define FG_CONFIG_DEFAULT_BACKEND_PORT 5269
+// RFC 6120 §13.12 item 4: a server MUST accept stanzas of at least 10000
+// bytes; fedgate refuses limits below that.
+#define FG_CONFIG_MIN_ELEMENT_BYTES 10000
+#define FG_CONFIG_DEFAULT_ELEMENT_BYTES_BEFORE_AUTH 16384
+#define FG_CONFIG_DEFAULT_ELEMENT_BYTES_AFTER_AUTH 262144
+
+typedef enum fg_log_level {
+  FG_LOG_ERROR = 0,
+  FG_LOG_WARN,
+  FG_LOG_INFO,
+  FG_LOG_DEBUG,
+} fg_log_level;
+
+// fg_listener_id names the four listeners; the config keys are "s2s",
+// "s2s-tls", "internal" and "admin".
+typedef enum fg_listener_id {
+  FG_LISTENER_S2S = 0,   // public, STARTTLS (RFC 6120 §5)
+  FG_LISTENER_S2S_TLS,   // public, direct TLS with ALPN xmpp-server (XEP-0368)
+  FG_LISTENER_INTERNAL,  // private: the internal servers connect here
+  FG_LISTENER_ADMIN,     // loopback HTTP: /metrics /ready /streams
+  FG_LISTENER_COUNT,
+} fg_listener_id;
+
+typedef struct fg_config_listener {
+  int enabled;
+  char address[64];  // numeric IPv4 or IPv6 address (no brackets)
+  uint16_t port;
+} fg_config_listener;
+
+// fg_config_target is one host:port. |host| is a lowercase A-label host name
+// or a numeric address (IPv6 without brackets).
+typedef struct fg_config_target {
+  char *host;
+  uint16_t port;
+} fg_config_target;
+
+typedef struct fg_config_backend {
+  char *name;
+  fg_config_target *addresses;
+  size_t n_addresses;
+} fg_config_backend;
+
+// fg_config_domain is one hosted domain. |name| is lowercase, in A-labels,
+// without a trailing dot. For a wildcard entry (`*.chat.example`) |wildcard|
+// is 1 and |name| is the suffix ("chat.example"); it matches every name
+// ending in ".chat.example" (any depth), but not "chat.example" itself.
+typedef struct fg_config_domain {
+  char *name;
+  int wildcard;
+  size_t backend;   // index into fg_config.backends
+  char *cert_file;  // this domain's certificate chain (PEM), or the default
+  char *key_file;   // its private key (PEM), or the default
+} fg_config_domain;
+
+typedef enum fg_hop_mode {
+  FG_HOP_INTERNAL_CA = 0,  // mint certificates for remote domains (default)
+  FG_HOP_DIALBACK,         // answer the internal servers' db:verify
+} fg_hop_mode;
+
+// fg_config_static_dns pins a remote domain to targets instead of DNS.
+typedef struct fg_config_static_dns {
+  char *domain;
+  fg_config_target *targets;
+  size_t n_targets;
+} fg_config_static_dns;
+
+typedef struct fg_config {
+  char *path;  // the file as given
+  char *dir;   // its directory, absolute: the base of relative paths
+
+  fg_log_level log_level;
+  unsigned workers;  // 0: one per online CPU
+
+  fg_config_listener listeners[FG_LISTENER_COUNT];
+
+  fg_config_domain *domains;
+  size_t n_domains;
+  fg_config_backend *backends;
+  size_t n_backends;
+
+  struct {
+    int required;            // STARTTLS <required/> (default 1)
+    char **plaintext_peers;  // remote domains allowed without TLS
+    size_t n_plaintext_peers;
+    char *default_cert_file;  // for hosted domains without their own
+    char *default_key_file;
+    char *trust_file;  // PEM bundle of trusted roots (may be NULL)
+    char *trust_dir;   // hashed directory of roots (may be NULL)
+    int legacy_cn_id;  // RFC 9525 CN-ID fallback (default 0)
+  } tls;
+
+  struct {
+    int enabled;        // offer and accept XEP-0220 dialback (default 1)
+    char *secret_file;  // NULL when the secret was generated at load
+    uint8_t *secret;    // the secret's bytes (trailing newline removed)
+    size_t secret_len;
+  } dialback;
+
+  struct {
+    fg_hop_mode mode;
+    int plaintext;       // no TLS on the hop: trusted networks only
+    char *ca_cert_file;  // internal-ca mode: the CA the internal servers trust
+    char *ca_key_file;
+    uint32_t cert_lifetime_s;  // minted certificate lifetime (default 86400)
+  } internal_hop;
+
+  struct {
+    size_t element_bytes_before_auth;
+    size_t element_bytes_after_auth;
+    unsigned streams_per_ip;        // inbound streams from one IP address
+    uint32_t handshake_timeout_ms;  // TCP accept to authenticated stream
+    uint32_t idle_timeout_ms;       // no bytes in either direction
+    size_t queue_stanzas;           // per outbound stream, before auth
+    size_t queue_bytes;
+  } limits;
+
+  fg_config_static_dns *dns_static;
+  size_t n_dns_static;
+} fg_config;
+
+// fg_config_diag collects diagnostics: one line each, "FILE:LINE: ..." for
+// errors, "FILE:LINE: warning: ..." for warnings. Initialise with
+// fg_config_diag_init and release with fg_config_diag_cleanup.
+typedef struct fg_config_diag {
+  char *text;  // NUL-terminated, newline after each line; NULL when empty
+  size_t len, cap;
+  unsigned errors;
+  unsigned warnings;
+} fg_config_diag;
+
+void fg_config_diag_init(fg_config_diag *d);
+void fg_config_diag_cleanup(fg_config_diag *d);
+
+// fg_config_load reads, parses and validates the file at |path|. It returns a
+// new snapshot (release with fg_config_free) when there is no error, or NULL.
+// Errors and warnings go to |diag| (may be NULL); warnings do not make it fail.
+fg_config *fg_config_load(const char *path, fg_config_diag *diag);
+
+// fg_config_free releases |cfg| and wipes the dialback secret. NULL is a no-op.
+void fg_config_free(fg_config *cfg);
+
+// fg_config_listener_name returns "s2s", "s2s-tls", "internal" or "admin".
+const char *fg_config_listener_name(fg_listener_id id);
+
+// fg_config_log_level_name returns "error", "warn", "info" or "debug".
+const char *fg_config_log_level_name(fg_log_level l);
+
+// fg_config_hop_mode_name returns "internal-ca" or "dialback".
+const char *fg_config_hop_mode_name(fg_hop_mode m);
+
+#endif  // FEDGATE_GATEWAY_CONFIG_H

@@ -1,0 +1,405 @@
+// inbound.c: connections accepted on the s2s, s2s-tls and internal listeners,
+// each carrying one gateway/s2s_in session, wired to the router, the links
+// and the certificate verdicts.
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+#include <xxhash.h>
+
+#include "gateway/log.h"
+#include "gateway/server_internal.h"
+#include "gateway/xml_names.h"
+#include "gateway/xml_serializer.h"
+
+enum { kVerdictCache = 4 };
+static const uint32_t kInConnMagic = 0x51c0a11e;
+
+struct in_conn {
+  uint32_t magic;  // kInConnMagic: tells a session from the listener's argument
+  fg_server *srv;
+  fg_conn *conn;
+  fg_s2s_in *s2s;
+  fg_listener_id listener;
+  in_conn *prev, *next;
+  char ip[64];
+  uint32_t ip_slot;
+  int counted_ip;
+  int authenticated;
+  int zero_copy;  // the peer's stream context equals the hop's
+  uint64_t opened_ns, last_rx_ns;
+  fg_timer tick;
+  struct {
+    char domain[FG_DOMAIN_MAX + 1];
+    int ok;
+  } verdicts[kVerdictCache];
+  int n_verdicts;
+};
+
+static worker_state *ws_of(in_conn *ic) {
+  return fg_server_worker_state(ic->srv, fg_conn_worker(ic->conn));
+}
+
+in_conn *fg_inbound_find(worker_state *ws, const char *stream_id) {
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    if (ic->s2s != NULL && strcmp(fg_s2s_in_stream_id(ic->s2s), stream_id) == 0) return ic;
+  }
+  return NULL;
+}
+
+void fg_inbound_dialback_answer(in_conn *ic, const char *originating, const char *receiving,
+                                int valid) {
+  fg_s2s_in_dialback_answer(ic->s2s, originating, receiving, valid);
+  if (fg_s2s_in_is_closed(ic->s2s)) fg_conn_close(ic->conn);
+}
+
+// --- operations for the session ---
+
+static void op_send(void *arg, const uint8_t *d, size_t n) {
+  in_conn *ic = arg;
+  fg_conn_send(ic->conn, d, n);
+}
+
+static int op_is_hosted(void *arg, const char *domain) {
+  in_conn *ic = arg;
+  // The internal servers address remote domains through the internal
+  // listener (dialback verifications of the hop, outbound traffic).
+  if (ic->listener == FG_LISTENER_INTERNAL) return 1;
+  size_t backend;
+  return fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend);
+}
+
+static int op_plaintext_allowed(void *arg, const char *peer) {
+  in_conn *ic = arg;
+  const fg_config *cfg = ic->srv->cfg;
+  if (ic->listener == FG_LISTENER_INTERNAL) return cfg->internal_hop.plaintext;
+  for (size_t i = 0; i < cfg->tls.n_plaintext_peers; i++) {
+    if (strcmp(cfg->tls.plaintext_peers[i], peer) == 0) return 1;
+  }
+  return 0;
+}
+
+// op_cert_valid_for checks the peer's chain and identity for |domain| once
+// per domain and stream (RFC 6120 §13.7.2, inbound: serverAuth or clientAuth).
+static int op_cert_valid_for(void *arg, const char *domain) {
+  in_conn *ic = arg;
+  for (int i = 0; i < ic->n_verdicts; i++) {
+    if (strcmp(ic->verdicts[i].domain, domain) == 0) return ic->verdicts[i].ok;
+  }
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  int ok = 0;
+  if (chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0) {
+    fg_peer_verdict v;
+    fg_chain_params params = {.role = FG_ROLE_INBOUND};
+    ok = fg_peer_verify(&v, ic->srv->trust, chain, domain, "xmpp-server",
+                        ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0, &params);
+    if (!ok) {
+      fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
+             "certificate not valid for the domain: chain %s%s%s", v.chain.reason,
+             v.san_error ? ", identifiers: " : "", v.san_error ? v.san_error : "");
+    }
+    fg_peer_verdict_cleanup(&v);
+  }
+  int slot = ic->n_verdicts < kVerdictCache ? ic->n_verdicts++ : kVerdictCache - 1;
+  snprintf(ic->verdicts[slot].domain, sizeof(ic->verdicts[slot].domain), "%s", domain);
+  ic->verdicts[slot].ok = ok;
+  return ok;
+}
+
+static int op_dialback_verify(void *arg, const char *originating, const char *receiving,
+                              const uint8_t *key, size_t key_len, const char *stream_id) {
+  in_conn *ic = arg;
+  fg_metrics_inc(&ic->srv->metrics, FG_M_DIALBACK_VERIFY_ASKED);
+  return fg_link_verify(ic->srv, fg_conn_worker(ic->conn), receiving, originating, stream_id,
+                        key, key_len);
+}
+
+// context_matches_hop says whether raw stanza bytes that are canonical in the
+// peer's stream context are also canonical in the hop stream's context
+// (xmlns='jabber:server', xmlns:stream, xmlns:db), so they can be forwarded
+// unchanged (zero copy).
+static int context_matches_hop(const fg_s2s_in *s) {
+  size_t n = 0;
+  const fg_xml_nsdecl *d = fg_s2s_in_context(s, &n);
+  for (size_t i = 0; i < n; i++) {
+    if (d[i].prefix.len == 0 && fg_xml_str_eq(d[i].uri, FG_XML_NS_SERVER)) continue;
+    if (fg_xml_str_eq(d[i].prefix, "stream") && fg_xml_str_eq(d[i].uri, FG_XML_NS_STREAMS)) continue;
+    if (fg_xml_str_eq(d[i].prefix, "db") && fg_xml_str_eq(d[i].uri, FG_NS_DIALBACK)) continue;
+    return 0;
+  }
+  return 1;
+}
+
+static const fg_xml_nsdecl kHopContext[] = {
+    {{(const uint8_t *)"", 0}, {(const uint8_t *)FG_XML_NS_SERVER, sizeof(FG_XML_NS_SERVER) - 1}},
+    {{(const uint8_t *)"stream", 6},
+     {(const uint8_t *)FG_XML_NS_STREAMS, sizeof(FG_XML_NS_STREAMS) - 1}},
+    {{(const uint8_t *)"db", 2}, {(const uint8_t *)FG_NS_DIALBACK, sizeof(FG_NS_DIALBACK) - 1}},
+};
+
+static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const char *from,
+                                    const char *to) {
+  in_conn *ic = arg;
+  fg_server *srv = ic->srv;
+  fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
+  if (ic->listener == FG_LISTENER_INTERNAL) {
+    // Outbound federation from the internal servers is not routed yet.
+    return FG_STANZA_SERVICE_UNAVAILABLE;
+  }
+  fg_route r;
+  fg_route_result rr = fg_router_route(srv->router, to, strlen(to), &r);
+  if (rr == FG_ROUTE_NOT_HOSTED) return FG_STANZA_SERVICE_UNAVAILABLE;
+  if (rr == FG_ROUTE_BACKEND_DOWN) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
+  const uint8_t *data;
+  size_t len;
+  if (el->canonical && ic->zero_copy) {
+    data = el->root->raw.data;
+    len = el->root->raw.len;
+  } else {
+    worker_state *ws = ws_of(ic);
+    fg_xml_writer_clear(ws->writer);
+    if (!fg_xml_writer_element(ws->writer, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE)) {
+      return FG_STANZA_INTERNAL_SERVER_ERROR;
+    }
+    data = fg_xml_writer_data(ws->writer, &len);
+  }
+  return fg_link_stanza(srv, fg_conn_worker(ic->conn), LINK_HOP, from, to,
+                        &srv->backend_targets[r.backend][r.address], data, len);
+}
+
+static void op_bounce(void *arg, const uint8_t *stanza, size_t len, const char *local,
+                      const char *to_domain) {
+  in_conn *ic = arg;
+  fg_link_bounce(ic->srv, fg_conn_worker(ic->conn), local, to_domain, stanza, len);
+}
+
+static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const char *detail) {
+  in_conn *ic = arg;
+  fg_metrics *m = &ic->srv->metrics;
+  const char *sid = ic->s2s ? fg_s2s_in_stream_id(ic->s2s) : "";
+  switch (ev) {
+    case FG_S2S_IN_EV_AUTHENTICATED:
+      ic->authenticated = 1;
+      if (strcmp(detail, "sasl-external") == 0) fg_metrics_inc(m, FG_M_AUTH_SASL_EXTERNAL);
+      if (strcmp(detail, "dialback") == 0) fg_metrics_inc(m, FG_M_AUTH_DIALBACK);
+      if (strcmp(detail, "dialback-certificate") == 0) fg_metrics_inc(m, FG_M_AUTH_DIALBACK_CERT);
+      fg_log(FG_LOG_SEV_INFO, sid, domain, "authenticated by %s", detail);
+      break;
+    case FG_S2S_IN_EV_STREAM_ERROR_SENT:
+      fg_metrics_stream_error(m, detail);
+      fg_log(FG_LOG_SEV_WARN, sid, domain, "stream error sent: %s", detail);
+      break;
+    case FG_S2S_IN_EV_DIALBACK_INVALID:
+      fg_metrics_inc(m, FG_M_DIALBACK_INVALID);
+      fg_log(FG_LOG_SEV_WARN, sid, domain, "dialback key invalid for %s", detail);
+      break;
+    case FG_S2S_IN_EV_DIALBACK_UNSOLICITED:
+      fg_metrics_inc(m, FG_M_DIALBACK_UNSOLICITED);
+      fg_log(FG_LOG_SEV_WARN, sid, domain, "unsolicited dialback answer: %s", detail);
+      break;
+    case FG_S2S_IN_EV_SASL_FAILURE:
+      fg_metrics_inc(m, FG_M_SASL_FAILURES);
+      fg_log(FG_LOG_SEV_WARN, sid, domain, "SASL failure: %s", detail);
+      break;
+    case FG_S2S_IN_EV_STANZA_ROUTED:
+      break;
+    case FG_S2S_IN_EV_STANZA_BOUNCED:
+      fg_metrics_bounce(m, fg_stanza_condition_from_name(detail, strlen(detail)));
+      fg_log(FG_LOG_SEV_INFO, sid, domain, "stanza bounced: %s", detail);
+      break;
+    case FG_S2S_IN_EV_STANZA_DROPPED:
+      fg_metrics_inc(m, FG_M_STANZAS_NOT_BOUNCED);
+      fg_log(FG_LOG_SEV_INFO, sid, domain, "undeliverable stanza not bounced (%s)", detail);
+      break;
+    case FG_S2S_IN_EV_COUNT:
+      break;
+  }
+}
+
+static const fg_s2s_in_ops kOps = {
+    op_send, op_is_hosted, op_plaintext_allowed, op_cert_valid_for, op_dialback_verify,
+    op_route, op_bounce, op_event,
+};
+
+// --- the connection ---
+
+// tick enforces the authentication deadline and the idle timeout with one
+// periodic timer per stream instead of a timer update per received chunk.
+static void tick(fg_timer *t, void *arg) {
+  in_conn *ic = arg;
+  const fg_config *cfg = ic->srv->cfg;
+  fg_worker *w = fg_conn_worker(ic->conn);
+  uint64_t now = fg_worker_now_ns(w);
+  if (!ic->authenticated && cfg->limits.handshake_timeout_ms &&
+      now - ic->opened_ns > (uint64_t)cfg->limits.handshake_timeout_ms * 1000000u) {
+    fg_s2s_in_close_with_error(ic->s2s, "connection-timeout", "not authenticated in time");
+    fg_conn_close(ic->conn);
+    return;
+  }
+  if (cfg->limits.idle_timeout_ms &&
+      now - ic->last_rx_ns > (uint64_t)cfg->limits.idle_timeout_ms * 1000000u) {
+    fg_s2s_in_close_with_error(ic->s2s, "connection-timeout", "idle");
+    fg_conn_close(ic->conn);
+    return;
+  }
+  fg_worker_timer_arm(w, &ic->tick, 1000);
+}
+
+static uint32_t ip_slot(const char *ip) {
+  return (uint32_t)(XXH3_64bits(ip, strlen(ip)) % FG_PER_IP_SLOTS);
+}
+
+static void open_common(fg_conn *c, fg_listener_id listener) {
+  fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
+  in_conn *ic = calloc(1, sizeof(*ic));
+  if (ic == NULL) {
+    fg_conn_abort(c, FG_CLOSE_OVERFLOW);
+    return;
+  }
+  ic->magic = kInConnMagic;
+  ic->srv = srv;
+  ic->conn = c;
+  ic->listener = listener;
+  fg_conn_set_arg(c, ic);
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  if (getpeername(fg_conn_fd(c), (struct sockaddr *)&ss, &sl) == 0) {
+    if (ss.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ic->ip, sizeof(ic->ip));
+    } else {
+      inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ic->ip, sizeof(ic->ip));
+    }
+  }
+  fg_s2s_in_config sc;
+  fg_s2s_in_config_default(&sc);
+  sc.limits.max_element_bytes_preauth = srv->cfg->limits.element_bytes_before_auth;
+  sc.limits.max_element_bytes_postauth = srv->cfg->limits.element_bytes_after_auth;
+  sc.tls_active = fg_conn_mode(c) != FG_CONN_PLAIN;
+  sc.tls_required = listener == FG_LISTENER_INTERNAL ? !srv->cfg->internal_hop.plaintext
+                                                     : srv->cfg->tls.required;
+  sc.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
+  ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
+  worker_state *ws = ws_of(ic);
+  ic->next = ws->streams;
+  if (ws->streams) ws->streams->prev = ic;
+  ws->streams = ic;
+  fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_ACCEPTED);
+  if (ic->s2s == NULL) {
+    fg_conn_abort(c, FG_CLOSE_OVERFLOW);
+    return;
+  }
+  fg_worker *w = fg_conn_worker(c);
+  ic->opened_ns = ic->last_rx_ns = fg_worker_now_ns(w);
+  fg_timer_init(&ic->tick, tick, ic);
+  fg_worker_timer_arm(w, &ic->tick, 1000);
+  // Streams per IP address (limits.streams_per_ip; the internal servers are exempt).
+  if (listener != FG_LISTENER_INTERNAL && srv->cfg->limits.streams_per_ip) {
+    ic->ip_slot = ip_slot(ic->ip);
+    ic->counted_ip = 1;
+    uint32_t n = atomic_fetch_add(&srv->per_ip[ic->ip_slot], 1) + 1;
+    if (n > srv->cfg->limits.streams_per_ip) {
+      fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_REFUSED_PER_IP);
+      fg_log(FG_LOG_SEV_WARN, NULL, ic->ip, "too many streams from this address (%u)", n);
+      fg_s2s_in_close_with_error(ic->s2s, "policy-violation",
+                                 "too many streams from your address");
+      fg_conn_close(c);
+    }
+  }
+}
+
+static void on_open_s2s(fg_conn *c) {
+  open_common(c, FG_LISTENER_S2S);
+}
+static void on_open_s2s_tls(fg_conn *c) {
+  open_common(c, FG_LISTENER_S2S_TLS);
+}
+static void on_open_internal(fg_conn *c) {
+  open_common(c, FG_LISTENER_INTERNAL);
+}
+
+// starttls_cert_cb picks the certificate for a STARTTLS handshake: by SNI,
+// else by the stream's 'to' (Prosody 0.12 sends no SNI on s2s).
+static int starttls_cert_cb(SSL *ssl, void *arg) {
+  in_conn *ic = arg;
+  const char *local = fg_s2s_in_local(ic->s2s);
+  if (ic->listener == FG_LISTENER_INTERNAL && ic->srv->ica != NULL) {
+    // Internal hop, mode internal-ca: the internal server addressed a remote
+    // domain; present the certificate minted for it.
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    if (!fg_internal_ca_get(ic->srv->ica, local, time(NULL), &x, &k)) return 0;
+    int ok = SSL_use_certificate(ssl, x) && SSL_use_PrivateKey(ssl, k);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return ok;
+  }
+  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  fg_tls_cert *cert = name != NULL ? fg_tls_sni_lookup(ic->srv->sni, name) : NULL;
+  if (cert == NULL) cert = fg_tls_sni_lookup(ic->srv->sni, local);
+  return cert != NULL && fg_tls_cert_apply(cert, ssl);
+}
+
+static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
+  in_conn *ic = fg_conn_arg(c);
+  if (ic == NULL || ic->magic != kInConnMagic || ic->s2s == NULL) return len;
+  ic->last_rx_ns = fg_worker_now_ns(fg_conn_worker(c));
+  size_t used = 0;
+  int had_header = fg_s2s_in_stream_id(ic->s2s)[0] != 0;
+  fg_s2s_in_status st = fg_s2s_in_feed(ic->s2s, data, len, &used);
+  if (!had_header || st != FG_S2S_IN_CLOSED) ic->zero_copy = context_matches_hop(ic->s2s);
+  switch (st) {
+    case FG_S2S_IN_CONTINUE:
+      return used;
+    case FG_S2S_IN_STARTTLS:
+      if (!fg_conn_starttls(c, ic->srv->tls_starttls, NULL)) {
+        fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
+        return len;
+      }
+      if (fg_conn_tls(c) != NULL) {
+        SSL_set_cert_cb(fg_tls_conn_ssl(fg_conn_tls(c)), starttls_cert_cb, ic);
+      }
+      return used;  // the runtime discards the rest (RFC 6120 §5.4.3.3)
+    case FG_S2S_IN_CLOSED:
+      fg_conn_close(c);
+      return len;
+  }
+  return len;
+}
+
+static void on_secure(fg_conn *c) {
+  in_conn *ic = fg_conn_arg(c);
+  if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL) fg_s2s_in_tls_established(ic->s2s);
+}
+
+static void on_close(fg_conn *c, enum fg_close_reason reason) {
+  in_conn *ic = fg_conn_arg(c);
+  if (ic == NULL || ic->magic != kInConnMagic) return;  // closed before on_open
+  fg_server *srv = ic->srv;
+  fg_worker *w = fg_conn_worker(c);
+  fg_worker_timer_cancel(w, &ic->tick);
+  worker_state *ws = fg_server_worker_state(srv, w);
+  if (ic->prev) ic->prev->next = ic->next;
+  if (ic->next) ic->next->prev = ic->prev;
+  if (ws->streams == ic) ws->streams = ic->next;
+  if (ic->counted_ip) atomic_fetch_sub(&srv->per_ip[ic->ip_slot], 1);
+  fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_CLOSED);
+  if (reason != FG_CLOSE_LOCAL && reason != FG_CLOSE_PEER) {
+    fg_log(FG_LOG_SEV_INFO, ic->s2s ? fg_s2s_in_stream_id(ic->s2s) : NULL,
+           ic->s2s ? fg_s2s_in_peer(ic->s2s) : ic->ip, "connection closed: %s",
+           fg_close_reason_name(reason));
+  }
+  fg_s2s_in_free(ic->s2s);
+  free(ic);
+}
+
+const fg_conn_handler fg_inbound_handler_s2s = {on_open_s2s, on_data, on_secure, NULL, NULL,
+                                                on_close};
+const fg_conn_handler fg_inbound_handler_s2s_tls = {on_open_s2s_tls, on_data, on_secure, NULL,
+                                                    NULL, on_close};
+const fg_conn_handler fg_inbound_handler_internal = {on_open_internal, on_data, on_secure, NULL,
+                                                     NULL, on_close};

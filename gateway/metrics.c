@@ -1,0 +1,91 @@
+// metrics.c: counter names and the Prometheus text rendering.
+#include "gateway/metrics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const kNames[FG_M_COUNT] = {
+    [FG_M_STREAMS_IN_ACCEPTED] = "streams_in_accepted_total",
+    [FG_M_STREAMS_IN_REFUSED_PER_IP] = "streams_in_refused_per_ip_total",
+    [FG_M_STREAMS_IN_CLOSED] = "streams_in_closed_total",
+    [FG_M_AUTH_SASL_EXTERNAL] = "auth_sasl_external_total",
+    [FG_M_AUTH_DIALBACK] = "auth_dialback_total",
+    [FG_M_AUTH_DIALBACK_CERT] = "auth_dialback_certificate_total",
+    [FG_M_DIALBACK_INVALID] = "dialback_invalid_total",
+    [FG_M_DIALBACK_UNSOLICITED] = "dialback_unsolicited_total",
+    [FG_M_DIALBACK_VERIFY_ASKED] = "dialback_verify_asked_total",
+    [FG_M_DIALBACK_VERIFY_ANSWERED] = "dialback_verify_answered_total",
+    [FG_M_SASL_FAILURES] = "sasl_failures_total",
+    [FG_M_STREAM_ERRORS_SENT] = "stream_errors_sent_total",
+    [FG_M_STANZAS_IN] = "stanzas_in_total",
+    [FG_M_STANZAS_DELIVERED] = "stanzas_delivered_total",
+    [FG_M_STANZAS_QUEUED] = "stanzas_queued_total",
+    [FG_M_STANZAS_BOUNCED] = "stanzas_bounced_total",
+    [FG_M_STANZAS_NOT_BOUNCED] = "stanzas_undeliverable_not_bounced_total",
+    [FG_M_HOP_STREAMS_OPENED] = "hop_streams_opened_total",
+    [FG_M_HOP_STREAMS_READY] = "hop_streams_ready_total",
+    [FG_M_HOP_STREAMS_FAILED] = "hop_streams_failed_total",
+    [FG_M_INTERNAL_CERTS_MINTED] = "internal_certs_minted_total",
+};
+
+// RFC 6120 §4.9.3 conditions, in the RFC's order.
+static const char *const kStreamErrors[] = {
+    "bad-format",          "bad-namespace-prefix", "conflict",
+    "connection-timeout",  "host-gone",            "host-unknown",
+    "improper-addressing", "internal-server-error", "invalid-from",
+    "invalid-namespace",   "invalid-xml",          "not-authorized",
+    "not-well-formed",     "policy-violation",     "remote-connection-failed",
+    "reset",               "resource-constraint",  "restricted-xml",
+    "see-other-host",      "system-shutdown",      "undefined-condition",
+    "unsupported-encoding", "unsupported-feature", "unsupported-stanza-type",
+    "unsupported-version",
+};
+enum { kNumStreamErrors = sizeof(kStreamErrors) / sizeof(kStreamErrors[0]) };
+
+const char *fg_metrics_name(fg_metric m) {
+  return m < FG_M_COUNT ? kNames[m] : "unknown";
+}
+
+void fg_metrics_stream_error(fg_metrics *ms, const char *condition) {
+  fg_metrics_inc(ms, FG_M_STREAM_ERRORS_SENT);
+  for (int i = 0; i < kNumStreamErrors; i++) {
+    if (strcmp(kStreamErrors[i], condition) == 0) {
+      atomic_fetch_add_explicit(&ms->stream_errors[i], 1, memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c) {
+  fg_metrics_inc(ms, FG_M_STANZAS_BOUNCED);
+  if (c < FG_STANZA_CONDITION_COUNT) {
+    atomic_fetch_add_explicit(&ms->bounces[c], 1, memory_order_relaxed);
+  }
+}
+
+size_t fg_metrics_render(const fg_metrics *ms, char *out, size_t cap) {
+  size_t n = 0;
+#define EMIT(...)                                          \
+  do {                                                     \
+    int w = snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__); \
+    if (w > 0) n += (size_t)w;                             \
+    if (n > cap) n = cap;                                  \
+  } while (0)
+  for (int m = 0; m < FG_M_COUNT; m++) {
+    EMIT("# TYPE fedgate_%s counter\nfedgate_%s %llu\n", kNames[m], kNames[m],
+         (unsigned long long)fg_metrics_get(ms, (fg_metric)m));
+  }
+  EMIT("# TYPE fedgate_stream_errors_by_condition_total counter\n");
+  for (int i = 0; i < kNumStreamErrors; i++) {
+    EMIT("fedgate_stream_errors_by_condition_total{condition=\"%s\"} %llu\n", kStreamErrors[i],
+         (unsigned long long)atomic_load(&ms->stream_errors[i]));
+  }
+  EMIT("# TYPE fedgate_bounces_by_condition_total counter\n");
+  for (int c = 0; c < FG_STANZA_CONDITION_COUNT; c++) {
+    EMIT("fedgate_bounces_by_condition_total{condition=\"%s\"} %llu\n",
+         fg_stanza_condition_name((fg_stanza_condition)c),
+         (unsigned long long)atomic_load(&ms->bounces[c]));
+  }
+#undef EMIT
+  return n;
+}

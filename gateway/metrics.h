@@ -1,0 +1,67 @@
+// metrics.h: the gateway's counters, shared by all workers (relaxed atomic
+// increments: one cache line per counter group is enough at s2s rates), and
+// their Prometheus text rendering for the admin endpoint's /metrics.
+#ifndef FEDGATE_GATEWAY_METRICS_H
+#define FEDGATE_GATEWAY_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/bounce.h"
+#include "gateway/s2s_in.h"
+
+typedef enum fg_metric {
+  FG_M_STREAMS_IN_ACCEPTED = 0,
+  FG_M_STREAMS_IN_REFUSED_PER_IP,  // over limits.streams_per_ip
+  FG_M_STREAMS_IN_CLOSED,
+  FG_M_AUTH_SASL_EXTERNAL,
+  FG_M_AUTH_DIALBACK,
+  FG_M_AUTH_DIALBACK_CERT,
+  FG_M_DIALBACK_INVALID,
+  FG_M_DIALBACK_UNSOLICITED,
+  FG_M_DIALBACK_VERIFY_ASKED,
+  FG_M_DIALBACK_VERIFY_ANSWERED,  // as authoritative server
+  FG_M_SASL_FAILURES,
+  FG_M_STREAM_ERRORS_SENT,
+  FG_M_STANZAS_IN,          // accepted from authenticated remote streams
+  FG_M_STANZAS_DELIVERED,   // written to a ready hop stream
+  FG_M_STANZAS_QUEUED,      // held until the hop stream is ready
+  FG_M_STANZAS_BOUNCED,     // answered with an error stanza
+  FG_M_STANZAS_NOT_BOUNCED, // undeliverable and not bounceable (error, iq result, ...)
+  FG_M_HOP_STREAMS_OPENED,
+  FG_M_HOP_STREAMS_READY,
+  FG_M_HOP_STREAMS_FAILED,
+  FG_M_INTERNAL_CERTS_MINTED,
+  FG_M_COUNT,
+} fg_metric;
+
+typedef struct fg_metrics {
+  _Atomic uint64_t v[FG_M_COUNT];
+  _Atomic uint64_t stream_errors[32];     // by condition index (see metrics.c)
+  _Atomic uint64_t bounces[FG_STANZA_CONDITION_COUNT];
+} fg_metrics;
+
+// fg_metrics_inc adds one to |m|.
+static inline void fg_metrics_inc(fg_metrics *ms, fg_metric m) {
+  atomic_fetch_add_explicit(&ms->v[m], 1, memory_order_relaxed);
+}
+
+static inline uint64_t fg_metrics_get(const fg_metrics *ms, fg_metric m) {
+  return atomic_load_explicit(&ms->v[m], memory_order_relaxed);
+}
+
+// fg_metrics_stream_error counts a stream error sent, by RFC 6120 condition.
+void fg_metrics_stream_error(fg_metrics *ms, const char *condition);
+
+// fg_metrics_bounce counts a bounce by stanza error condition.
+void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c);
+
+// fg_metrics_name returns the Prometheus name of |m| (without the fedgate_ prefix).
+const char *fg_metrics_name(fg_metric m);
+
+// fg_metrics_render writes every counter in Prometheus text format into |out|
+// (capacity |cap|) and returns the length written (truncated at |cap|).
+size_t fg_metrics_render(const fg_metrics *ms, char *out, size_t cap);
+
+#endif  // FEDGATE_GATEWAY_METRICS_H

@@ -1,0 +1,686 @@
+// s2s_in.c: the receiving side of an s2s stream, as a sans-I/O state machine.
+#include "gateway/s2s_in.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/base64.h>
+#include <openssl/rand.h>
+
+#include "gateway/xml_names.h"
+
+enum stage {
+  STAGE_HEADER = 0,  // waiting for the (next) stream header
+  STAGE_OPEN,        // header answered; negotiating or exchanging stanzas
+  STAGE_TLS,         // <proceed/> sent; the transport runs the handshake
+  STAGE_CLOSED,
+};
+
+typedef struct domain_pair {
+  char from[FG_DOMAIN_MAX + 1];  // originating domain (the peer)
+  char to[FG_DOMAIN_MAX + 1];    // receiving domain (hosted here)
+  int method;                    // fg_s2s_auth_method once authenticated, else 0
+  int pending;                   // a dialback verification is under way
+} domain_pair;
+
+struct fg_s2s_in {
+  fg_s2s_in_config cfg;
+  const fg_s2s_in_ops *ops;
+  void *arg;
+  fg_xml_parser *parser;
+  enum stage stage;
+  int tls;               // TLS is active on the connection
+  int header_sent;       // our stream header went out
+  int sasl_done;         // SASL EXTERNAL succeeded (no second SASL)
+  int sasl_offered;      // the last features offered EXTERNAL
+  int sasl_failures;
+  int sasl_await_response;  // EXTERNAL without initial response: challenge sent
+  char stream_id[33];
+  char peer[FG_DOMAIN_MAX + 1];   // 'from' of the first header, normalised
+  char local[FG_DOMAIN_MAX + 1];  // 'to' of the first header, normalised
+  domain_pair *pairs;
+  int num_pairs;
+};
+
+void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  fg_xml_limits_default(&cfg->limits);
+  cfg->tls_required = 1;
+  cfg->sasl_retries = 2;
+  cfg->max_domain_pairs = 64;
+}
+
+fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, void *arg) {
+  fg_s2s_in *s = calloc(1, sizeof(*s));
+  if (s == NULL) return NULL;
+  if (cfg != NULL) {
+    s->cfg = *cfg;
+  } else {
+    fg_s2s_in_config_default(&s->cfg);
+  }
+  if (s->cfg.max_domain_pairs <= 0) s->cfg.max_domain_pairs = 64;
+  if (s->cfg.sasl_retries <= 0) s->cfg.sasl_retries = 2;
+  s->ops = ops;
+  s->arg = arg;
+  s->tls = s->cfg.tls_active;
+  fg_xml_config xc;
+  fg_xml_config_default(&xc);
+  xc.limits = s->cfg.limits;
+  xc.content_ns = FG_XML_NS_SERVER;
+  s->parser = fg_xml_parser_new(&xc);
+  s->pairs = calloc((size_t)s->cfg.max_domain_pairs, sizeof(domain_pair));
+  if (s->parser == NULL || s->pairs == NULL) {
+    fg_s2s_in_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void fg_s2s_in_free(fg_s2s_in *s) {
+  if (s == NULL) return;
+  fg_xml_parser_free(s->parser);
+  free(s->pairs);
+  free(s);
+}
+
+const char *fg_s2s_in_stream_id(const fg_s2s_in *s) {
+  return s->stream_id;
+}
+
+const char *fg_s2s_in_local(const fg_s2s_in *s) {
+  return s->local;
+}
+
+const char *fg_s2s_in_peer(const fg_s2s_in *s) {
+  return s->peer;
+}
+
+const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len) {
+  return fg_xml_parser_context(s->parser, out_len);
+}
+
+int fg_s2s_in_is_closed(const fg_s2s_in *s) {
+  return s->stage == STAGE_CLOSED;
+}
+
+// --- output ---
+
+static void send_str(fg_s2s_in *s, const char *str) {
+  s->ops->send(s->arg, (const uint8_t *)str, strlen(str));
+}
+
+static void sendf(fg_s2s_in *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sendf(fg_s2s_in *s, const char *fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  if (n > 0) s->ops->send(s->arg, (const uint8_t *)buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static void event(fg_s2s_in *s, fg_s2s_in_event ev, const char *domain, const char *detail) {
+  if (s->ops->event != NULL) s->ops->event(s->arg, ev, domain ? domain : "", detail ? detail : "");
+}
+
+static void new_stream_id(fg_s2s_in *s) {
+  uint8_t raw[16];
+  RAND_bytes(raw, sizeof(raw));  // unpredictable: dialback keys depend on it
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < sizeof(raw); i++) {
+    s->stream_id[2 * i] = hex[raw[i] >> 4];
+    s->stream_id[2 * i + 1] = hex[raw[i] & 15];
+  }
+  s->stream_id[32] = 0;
+}
+
+// send_header answers the peer's header (RFC 6120 §4.7): from = the hosted
+// domain it asked for, to = the peer's domain, a fresh id.
+static void send_header(fg_s2s_in *s) {
+  new_stream_id(s);
+  char attrs[2 * FG_DOMAIN_MAX + 64] = "";
+  size_t n = 0;
+  if (s->local[0]) n += (size_t)snprintf(attrs + n, sizeof(attrs) - n, " from='%s'", s->local);
+  if (s->peer[0]) snprintf(attrs + n, sizeof(attrs) - n, " to='%s'", s->peer);
+  sendf(s,
+        "<?xml version='1.0'?><stream:stream xmlns='" FG_XML_NS_SERVER
+        "' xmlns:stream='" FG_XML_NS_STREAMS "' xmlns:db='" FG_NS_DIALBACK
+        "'%s id='%s' version='1.0'>",
+        attrs, s->stream_id);
+  s->header_sent = 1;
+}
+
+static void escape_text(char *out, size_t cap, const char *in) {
+  size_t o = 0;
+  for (; *in && o + 7 < cap; in++) {
+    const char *rep = NULL;
+    switch (*in) {
+      case '<': rep = "&lt;"; break;
+      case '>': rep = "&gt;"; break;
+      case '&': rep = "&amp;"; break;
+      case '\'': rep = "&apos;"; break;
+      case '"': rep = "&quot;"; break;
+    }
+    if (rep != NULL) {
+      memcpy(out + o, rep, strlen(rep));
+      o += strlen(rep);
+    } else {
+      out[o++] = *in;
+    }
+  }
+  out[o] = 0;
+}
+
+fg_s2s_in_status fg_s2s_in_close_with_error(fg_s2s_in *s, const char *condition,
+                                            const char *text) {
+  if (s->stage == STAGE_CLOSED) return FG_S2S_IN_CLOSED;
+  // RFC 6120 §4.9.1.2: an error before our header still opens our stream first.
+  if (!s->header_sent) send_header(s);
+  if (text != NULL && text[0]) {
+    char esc[512];
+    escape_text(esc, sizeof(esc), text);
+    sendf(s,
+          "<stream:error><%s xmlns='" FG_NS_STREAM_ERRORS "'/><text xmlns='" FG_NS_STREAM_ERRORS
+          "'>%s</text></stream:error></stream:stream>",
+          condition, esc);
+  } else {
+    sendf(s, "<stream:error><%s xmlns='" FG_NS_STREAM_ERRORS "'/></stream:error></stream:stream>",
+          condition);
+  }
+  event(s, FG_S2S_IN_EV_STREAM_ERROR_SENT, s->peer, condition);
+  s->stage = STAGE_CLOSED;
+  return FG_S2S_IN_CLOSED;
+}
+
+// --- domain pairs ---
+
+static domain_pair *find_pair(fg_s2s_in *s, const char *from, const char *to) {
+  for (int i = 0; i < s->num_pairs; i++) {
+    if (strcmp(s->pairs[i].from, from) == 0 && strcmp(s->pairs[i].to, to) == 0) {
+      return &s->pairs[i];
+    }
+  }
+  return NULL;
+}
+
+static domain_pair *add_pair(fg_s2s_in *s, const char *from, const char *to) {
+  domain_pair *p = find_pair(s, from, to);
+  if (p != NULL) return p;
+  if (s->num_pairs >= s->cfg.max_domain_pairs) return NULL;
+  p = &s->pairs[s->num_pairs++];
+  memset(p, 0, sizeof(*p));
+  snprintf(p->from, sizeof(p->from), "%s", from);
+  snprintf(p->to, sizeof(p->to), "%s", to);
+  return p;
+}
+
+static const char *method_name(int m) {
+  switch (m) {
+    case FG_S2S_AUTH_SASL_EXTERNAL: return "sasl-external";
+    case FG_S2S_AUTH_DIALBACK: return "dialback";
+    case FG_S2S_AUTH_DIALBACK_CERT: return "dialback-certificate";
+  }
+  return "none";
+}
+
+static void authenticate(fg_s2s_in *s, domain_pair *p, int method) {
+  p->method = method;
+  p->pending = 0;
+  fg_xml_parser_set_authenticated(s->parser);
+  event(s, FG_S2S_IN_EV_AUTHENTICATED, p->from, method_name(method));
+}
+
+int fg_s2s_in_is_authenticated(const fg_s2s_in *s, const char *from, const char *to) {
+  for (int i = 0; i < s->num_pairs; i++) {
+    const domain_pair *p = &s->pairs[i];
+    if (p->method && strcmp(p->from, from) == 0 && strcmp(p->to, to) == 0) return p->method;
+  }
+  return 0;
+}
+
+static int any_authenticated(const fg_s2s_in *s) {
+  for (int i = 0; i < s->num_pairs; i++) {
+    if (s->pairs[i].method) return 1;
+  }
+  return 0;
+}
+
+static int from_authenticated(const fg_s2s_in *s, const char *from) {
+  for (int i = 0; i < s->num_pairs; i++) {
+    if (s->pairs[i].method && strcmp(s->pairs[i].from, from) == 0) return 1;
+  }
+  return 0;
+}
+
+// --- stream header ---
+
+static int tls_mandatory(fg_s2s_in *s) {
+  if (s->tls || !s->cfg.tls_required) return 0;
+  return !(s->ops->plaintext_allowed != NULL && s->ops->plaintext_allowed(s->arg, s->peer));
+}
+
+static void send_features(fg_s2s_in *s) {
+  char buf[1024];
+  size_t n = (size_t)snprintf(buf, sizeof(buf), "<stream:features>");
+  s->sasl_offered = 0;
+  if (!s->tls) {
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "<starttls xmlns='" FG_NS_TLS "'>%s</starttls>",
+                          tls_mandatory(s) ? "<required/>" : "");
+  } else if (!s->sasl_done && s->peer[0] && s->ops->cert_valid_for != NULL &&
+             s->ops->cert_valid_for(s->arg, s->peer)) {
+    // XEP-0178 §3: offer EXTERNAL only when the certificate proves 'from'.
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+                          "<mechanisms xmlns='" FG_NS_SASL "'><mechanism>EXTERNAL</mechanism>"
+                          "</mechanisms>");
+    s->sasl_offered = 1;
+  }
+  if (!tls_mandatory(s)) {
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+                          "<dialback xmlns='" FG_NS_DIALBACK_FEATURE "'><errors/></dialback>");
+  }
+  snprintf(buf + n, sizeof(buf) - n, "</stream:features>");
+  send_str(s, buf);
+}
+
+static fg_s2s_in_status on_header(fg_s2s_in *s) {
+  const fg_xml_stream_header *h = fg_xml_parser_header(s->parser);
+  char to[FG_DOMAIN_MAX + 1] = "", from[FG_DOMAIN_MAX + 1] = "";
+  int restart = s->header_sent;
+  // Addresses first, so that our header (and any error) names the right domains.
+  if (h->from.data != NULL && !fg_domain_normalize(from, h->from.data, h->from.len)) {
+    return fg_s2s_in_close_with_error(s, "invalid-from", "the stream's 'from' is not a domain");
+  }
+  int had_peer = s->peer[0] != 0;
+  if (h->to.data != NULL && fg_domain_normalize(to, h->to.data, h->to.len) && !restart) {
+    snprintf(s->local, sizeof(s->local), "%s", to);
+  }
+  // A peer may name itself only after TLS (its first header had no 'from').
+  if (!restart || !had_peer) snprintf(s->peer, sizeof(s->peer), "%s", from);
+  send_header(s);
+  // RFC 6120 §4.7.5: version 1.0 is what both sides must speak.
+  if (h->version_major < 1) {
+    return fg_s2s_in_close_with_error(s, "unsupported-version", "version='1.0' is required");
+  }
+  if (h->to.data == NULL || to[0] == 0 || !s->ops->is_hosted(s->arg, to)) {
+    return fg_s2s_in_close_with_error(s, "host-unknown", "this gateway does not serve that domain");
+  }
+  // RFC 6120 §4.3.3: a restarted stream keeps its addresses.
+  if (restart && (strcmp(to, s->local) != 0 || (had_peer && strcmp(from, s->peer) != 0))) {
+    return fg_s2s_in_close_with_error(s, strcmp(to, s->local) ? "host-unknown" : "invalid-from",
+                                      "the addresses changed on stream restart");
+  }
+  s->stage = STAGE_OPEN;
+  send_features(s);
+  return FG_S2S_IN_CONTINUE;
+}
+
+// --- STARTTLS (RFC 6120 §5.4) ---
+
+static fg_s2s_in_status on_starttls(fg_s2s_in *s) {
+  if (s->tls) {
+    // §5.4.2.2: failure, then close.
+    send_str(s, "<failure xmlns='" FG_NS_TLS "'/></stream:stream>");
+    s->stage = STAGE_CLOSED;
+    return FG_S2S_IN_CLOSED;
+  }
+  send_str(s, "<proceed xmlns='" FG_NS_TLS "'/>");
+  s->stage = STAGE_TLS;
+  return FG_S2S_IN_STARTTLS;
+}
+
+void fg_s2s_in_tls_established(fg_s2s_in *s) {
+  if (s->stage != STAGE_TLS) return;
+  s->tls = 1;
+  s->stage = STAGE_HEADER;
+  fg_xml_parser_reset(s->parser);
+}
+
+// --- SASL EXTERNAL (RFC 6120 §6, XEP-0178) ---
+
+static fg_s2s_in_status sasl_failure(fg_s2s_in *s, const char *condition) {
+  sendf(s, "<failure xmlns='" FG_NS_SASL "'><%s/></failure>", condition);
+  event(s, FG_S2S_IN_EV_SASL_FAILURE, s->peer, condition);
+  s->sasl_await_response = 0;
+  if (++s->sasl_failures > s->cfg.sasl_retries) {
+    return fg_s2s_in_close_with_error(s, "policy-violation", "too many failed SASL attempts");
+  }
+  return FG_S2S_IN_CONTINUE;
+}
+
+// sasl_external checks the initial response: empty ("=") or base64 of an
+// authorization identity that must equal the stream's 'from' (XEP-0178 §3).
+static fg_s2s_in_status sasl_external(fg_s2s_in *s, fg_xml_str payload) {
+  uint8_t authzid[FG_DOMAIN_MAX + 8];
+  size_t authzid_len = 0;
+  size_t plen = payload.data ? payload.len : 0;
+  // Whitespace around the base64 text is allowed.
+  const uint8_t *p = payload.data;
+  while (plen > 0 && (p[0] == ' ' || p[0] == '\n' || p[0] == '\r' || p[0] == '\t')) p++, plen--;
+  while (plen > 0 && (p[plen - 1] == ' ' || p[plen - 1] == '\n' || p[plen - 1] == '\r' ||
+                      p[plen - 1] == '\t'))
+    plen--;
+  if (!(plen == 1 && p[0] == '=') && plen > 0) {
+    size_t max = 0;
+    if (!EVP_DecodedLength(&max, plen) || max > sizeof(authzid) ||
+        !EVP_DecodeBase64(authzid, &authzid_len, sizeof(authzid), p, plen)) {
+      return sasl_failure(s, "incorrect-encoding");
+    }
+    char want[FG_DOMAIN_MAX + 1];
+    if (!fg_domain_normalize(want, authzid, authzid_len) || strcmp(want, s->peer) != 0) {
+      return sasl_failure(s, "invalid-authzid");
+    }
+  }
+  if (!s->ops->cert_valid_for(s->arg, s->peer)) return sasl_failure(s, "not-authorized");
+  domain_pair *pair = add_pair(s, s->peer, s->local);
+  if (pair == NULL) return sasl_failure(s, "temporary-auth-failure");
+  send_str(s, "<success xmlns='" FG_NS_SASL "'/>");
+  authenticate(s, pair, FG_S2S_AUTH_SASL_EXTERNAL);
+  s->sasl_done = 1;
+  s->stage = STAGE_HEADER;  // §6.4.6: the peer restarts the stream
+  fg_xml_parser_reset(s->parser);
+  return FG_S2S_IN_CONTINUE;
+}
+
+static fg_s2s_in_status on_sasl(fg_s2s_in *s, const fg_xml_node *el) {
+  if (fg_xml_str_eq(el->local, "abort")) {
+    s->sasl_await_response = 0;
+    return sasl_failure(s, "aborted");
+  }
+  if (fg_xml_str_eq(el->local, "response") && s->sasl_await_response) {
+    s->sasl_await_response = 0;
+    const fg_xml_node *t = el->first_child;
+    fg_xml_str text = {(const uint8_t *)"=", 1};
+    if (t != NULL && t->type == FG_XML_NODE_TEXT && t->text.len > 0) text = t->text;
+    return sasl_external(s, text);
+  }
+  if (!fg_xml_str_eq(el->local, "auth")) {
+    return fg_s2s_in_close_with_error(s, "unsupported-stanza-type", NULL);
+  }
+  if (!s->tls || s->sasl_done || !s->sasl_offered || s->peer[0] == 0) {
+    // §6.4.2 / XEP-0178: EXTERNAL was not offered on this stream.
+    return sasl_failure(s, "invalid-mechanism");
+  }
+  fg_xml_str mech = fg_xml_node_attr(el, "", "mechanism");
+  if (!fg_xml_str_eq(mech, "EXTERNAL")) return sasl_failure(s, "invalid-mechanism");
+  const fg_xml_node *t = el->first_child;
+  if (t == NULL || t->type != FG_XML_NODE_TEXT || t->text.len == 0) {
+    // No initial response: an empty challenge asks for it (§6.4.3).
+    send_str(s, "<challenge xmlns='" FG_NS_SASL "'/>");
+    s->sasl_await_response = 1;
+    return FG_S2S_IN_CONTINUE;
+  }
+  return sasl_external(s, t->text);
+}
+
+// --- dialback (XEP-0220) ---
+
+static void dialback_error(fg_s2s_in *s, const char *from, const char *to, const char *type,
+                           const char *condition) {
+  sendf(s,
+        "<db:result from='%s' to='%s' type='error'><error type='%s'><%s xmlns='" FG_NS_STANZA_ERRORS
+        "'/></error></db:result>",
+        to, from, type, condition);
+}
+
+static fg_s2s_in_status on_db_result(fg_s2s_in *s, const fg_xml_node *el) {
+  if (fg_xml_node_attr(el, "", "type").data != NULL) {
+    // A result answer flows the other way; on an inbound stream it is noise.
+    event(s, FG_S2S_IN_EV_DIALBACK_UNSOLICITED, s->peer, "db:result with type");
+    return fg_s2s_in_close_with_error(s, "policy-violation",
+                                      "dialback result answer on an inbound stream");
+  }
+  fg_xml_str from_s = fg_xml_node_attr(el, "", "from"), to_s = fg_xml_node_attr(el, "", "to");
+  char from[FG_DOMAIN_MAX + 1], to[FG_DOMAIN_MAX + 1];
+  if (from_s.data == NULL || !fg_domain_normalize(from, from_s.data, from_s.len)) {
+    return fg_s2s_in_close_with_error(s, "invalid-from", "db:result without a valid 'from'");
+  }
+  if (to_s.data == NULL || !fg_domain_normalize(to, to_s.data, to_s.len)) {
+    return fg_s2s_in_close_with_error(s, "improper-addressing", "db:result without a valid 'to'");
+  }
+  // XEP-0220 §2.4 / §4.2: errors for a target we do not serve.
+  if (!s->ops->is_hosted(s->arg, to)) {
+    dialback_error(s, from, to, "cancel", "item-not-found");
+    return FG_S2S_IN_CONTINUE;
+  }
+  const fg_xml_node *t = el->first_child;
+  if (t == NULL || t->type != FG_XML_NODE_TEXT || t->text.len == 0 ||
+      t->text.len > 1024) {
+    dialback_error(s, from, to, "modify", "bad-request");
+    return FG_S2S_IN_CONTINUE;
+  }
+  domain_pair *pair = find_pair(s, from, to);
+  if (pair != NULL && pair->method) {
+    sendf(s, "<db:result from='%s' to='%s' type='valid'/>", to, from);
+    return FG_S2S_IN_CONTINUE;
+  }
+  if (pair != NULL && pair->pending) return FG_S2S_IN_CONTINUE;  // one question at a time
+  pair = add_pair(s, from, to);
+  if (pair == NULL) {
+    dialback_error(s, from, to, "wait", "resource-constraint");
+    return FG_S2S_IN_CONTINUE;
+  }
+  // XEP-0344 §2.3: a certificate valid for 'from' makes the round trip moot.
+  if (s->tls && s->ops->cert_valid_for != NULL && s->ops->cert_valid_for(s->arg, from)) {
+    authenticate(s, pair, FG_S2S_AUTH_DIALBACK_CERT);
+    sendf(s, "<db:result from='%s' to='%s' type='valid'/>", to, from);
+    return FG_S2S_IN_CONTINUE;
+  }
+  pair->pending = 1;
+  if (s->ops->dialback_verify == NULL ||
+      !s->ops->dialback_verify(s->arg, from, to, t->text.data, t->text.len, s->stream_id)) {
+    pair->pending = 0;
+    dialback_error(s, from, to, "cancel", "remote-server-not-found");
+  }
+  return FG_S2S_IN_CONTINUE;
+}
+
+void fg_s2s_in_dialback_answer(fg_s2s_in *s, const char *originating, const char *receiving,
+                               int valid) {
+  if (s->stage == STAGE_CLOSED) return;
+  domain_pair *pair = find_pair(s, originating, receiving);
+  if (pair == NULL || !pair->pending) {
+    event(s, FG_S2S_IN_EV_DIALBACK_UNSOLICITED, originating, "answer without a question");
+    return;
+  }
+  pair->pending = 0;
+  if (valid) {
+    authenticate(s, pair, FG_S2S_AUTH_DIALBACK);
+    sendf(s, "<db:result from='%s' to='%s' type='valid'/>", receiving, originating);
+  } else {
+    // XEP-0220 §2.4: invalid; the pair stays unauthenticated, others may go on.
+    sendf(s, "<db:result from='%s' to='%s' type='invalid'/>", receiving, originating);
+    event(s, FG_S2S_IN_EV_DIALBACK_INVALID, originating, receiving);
+  }
+}
+
+// on_db_verify answers as the authoritative server (XEP-0220 §2.3.2): is the
+// key one we issued for (receiving = 'from', originating = 'to', id)?
+static fg_s2s_in_status on_db_verify(fg_s2s_in *s, const fg_xml_node *el) {
+  fg_xml_str type = fg_xml_node_attr(el, "", "type");
+  if (type.data != NULL) {
+    // An answer: we never ask questions on streams we did not open, so this
+    // can only be an attempt to inject a verdict (XSF advisory, 2012).
+    event(s, FG_S2S_IN_EV_DIALBACK_UNSOLICITED, s->peer, "db:verify answer on an inbound stream");
+    return fg_s2s_in_close_with_error(s, "policy-violation",
+                                      "unsolicited dialback verification answer");
+  }
+  fg_xml_str from_s = fg_xml_node_attr(el, "", "from"), to_s = fg_xml_node_attr(el, "", "to");
+  fg_xml_str id = fg_xml_node_attr(el, "", "id");
+  char receiving[FG_DOMAIN_MAX + 1], originating[FG_DOMAIN_MAX + 1];
+  if (from_s.data == NULL || !fg_domain_normalize(receiving, from_s.data, from_s.len)) {
+    return fg_s2s_in_close_with_error(s, "invalid-from", "db:verify without a valid 'from'");
+  }
+  if (to_s.data == NULL || !fg_domain_normalize(originating, to_s.data, to_s.len)) {
+    return fg_s2s_in_close_with_error(s, "improper-addressing", "db:verify without a valid 'to'");
+  }
+  char id_c[1025] = "";
+  if (id.data != NULL && id.len < sizeof(id_c)) {
+    memcpy(id_c, id.data, id.len);
+    id_c[id.len] = 0;
+  }
+  if (!s->ops->is_hosted(s->arg, originating)) {
+    sendf(s,
+          "<db:verify from='%s' to='%s' id='%s' type='error'><error type='cancel'><item-not-found "
+          "xmlns='" FG_NS_STANZA_ERRORS "'/></error></db:verify>",
+          originating, receiving, id_c[0] ? id_c : "none");
+    return FG_S2S_IN_CONTINUE;
+  }
+  const fg_xml_node *t = el->first_child;
+  int valid = 0;
+  if (s->cfg.dialback_secret != NULL && t != NULL && t->type == FG_XML_NODE_TEXT && id_c[0]) {
+    valid = fg_dialback_key_verify(s->cfg.dialback_secret, receiving, strlen(receiving),
+                                   originating, strlen(originating), id_c, strlen(id_c),
+                                   t->text.data, t->text.len);
+  }
+  // The id is echoed only when it is plain enough to write back unescaped.
+  for (const char *c = id_c; *c; c++) {
+    if (*c == '\'' || *c == '<' || *c == '&' || *c == '"' || *c == '>') {
+      id_c[0] = 0;
+      valid = 0;
+      break;
+    }
+  }
+  sendf(s, "<db:verify from='%s' to='%s' id='%s' type='%s'/>", originating, receiving, id_c,
+        valid ? "valid" : "invalid");
+  return FG_S2S_IN_CONTINUE;
+}
+
+// --- stanzas (RFC 6120 §8, §13.12 rules on authorisation) ---
+
+static void bounce(fg_s2s_in *s, const fg_xml_element *el, fg_stanza_condition cond,
+                   const char *from_domain) {
+  fg_bounce_stanza b;
+  memset(&b, 0, sizeof(b));
+  const fg_xml_node *r = el->root;
+  b.kind = fg_xml_str_eq(r->local, "message")    ? FG_STANZA_MESSAGE
+           : fg_xml_str_eq(r->local, "presence") ? FG_STANZA_PRESENCE
+                                                 : FG_STANZA_IQ;
+  b.type = (const char *)el->type.data;
+  b.type_len = el->type.len;
+  b.to = (const char *)el->to.data;
+  b.to_len = el->to.len;
+  b.from = (const char *)el->from.data;
+  b.from_len = el->from.len;
+  b.id = (const char *)el->id.data;
+  b.id_len = el->id.len;
+  uint8_t buf[4096];
+  size_t len = 0;
+  fg_bounce_verdict v = fg_bounce_build(buf, &len, sizeof(buf), &b, cond,
+                                        FG_STANZA_ERROR_TYPE_DEFAULT, NULL, NULL);
+  if (v != FG_BOUNCE_OK) {
+    event(s, FG_S2S_IN_EV_STANZA_DROPPED, from_domain, fg_bounce_verdict_name(v));
+    return;
+  }
+  char local[FG_DOMAIN_MAX + 1] = "";
+  fg_jid_domain(local, el->to.data, el->to.len);
+  if (s->ops->bounce != NULL) s->ops->bounce(s->arg, buf, len, local, from_domain);
+  event(s, FG_S2S_IN_EV_STANZA_BOUNCED, from_domain, fg_stanza_condition_name(cond));
+}
+
+static fg_s2s_in_status on_stanza(fg_s2s_in *s, const fg_xml_element *el) {
+  // §4.9.3.12: nothing is processed before the stream is authenticated.
+  if (!any_authenticated(s)) {
+    if (tls_mandatory(s)) {
+      return fg_s2s_in_close_with_error(s, "policy-violation", "STARTTLS is required");
+    }
+    return fg_s2s_in_close_with_error(s, "not-authorized", "the stream is not authenticated");
+  }
+  char from[FG_DOMAIN_MAX + 1], to[FG_DOMAIN_MAX + 1];
+  if (el->from.data == NULL || el->to.data == NULL) {
+    return fg_s2s_in_close_with_error(s, "improper-addressing",
+                                      "stanzas between servers need 'to' and 'from'");
+  }
+  if (!fg_jid_domain(from, el->from.data, el->from.len) || !from_authenticated(s, from)) {
+    return fg_s2s_in_close_with_error(s, "invalid-from",
+                                      "'from' is not a domain authenticated on this stream");
+  }
+  if (!fg_jid_domain(to, el->to.data, el->to.len)) {
+    return fg_s2s_in_close_with_error(s, "improper-addressing", "'to' is not a valid address");
+  }
+  if (!s->ops->is_hosted(s->arg, to)) {
+    return fg_s2s_in_close_with_error(s, "host-unknown", "'to' is not served by this gateway");
+  }
+  if (!fg_s2s_in_is_authenticated(s, from, to)) {
+    return fg_s2s_in_close_with_error(s, "invalid-from",
+                                      "'from' is not authenticated for this 'to' domain");
+  }
+  fg_stanza_condition cond = s->ops->route(s->arg, el, from, to);
+  if (cond == FG_STANZA_CONDITION_COUNT) {
+    event(s, FG_S2S_IN_EV_STANZA_ROUTED, from, "");
+  } else {
+    bounce(s, el, cond, from);
+  }
+  return FG_S2S_IN_CONTINUE;
+}
+
+static fg_s2s_in_status on_element(fg_s2s_in *s) {
+  const fg_xml_element *el = fg_xml_parser_element(s->parser);
+  const fg_xml_node *r = el->root;
+  if (fg_xml_str_eq(r->ns, FG_XML_NS_SERVER)) {
+    if (fg_xml_str_eq(r->local, "message") || fg_xml_str_eq(r->local, "presence") ||
+        fg_xml_str_eq(r->local, "iq")) {
+      return on_stanza(s, el);
+    }
+    return fg_s2s_in_close_with_error(s, "unsupported-stanza-type", NULL);
+  }
+  if (fg_xml_str_eq(r->ns, FG_NS_TLS) && fg_xml_str_eq(r->local, "starttls")) {
+    return on_starttls(s);
+  }
+  if (tls_mandatory(s)) {
+    // RFC 6120 §5.3.1: TLS is mandatory-to-negotiate; nothing else is accepted.
+    return fg_s2s_in_close_with_error(s, "policy-violation", "STARTTLS is required");
+  }
+  if (fg_xml_str_eq(r->ns, FG_NS_SASL)) return on_sasl(s, r);
+  if (fg_xml_str_eq(r->ns, FG_NS_DIALBACK)) {
+    if (fg_xml_str_eq(r->local, "result")) return on_db_result(s, r);
+    if (fg_xml_str_eq(r->local, "verify")) return on_db_verify(s, r);
+  }
+  return fg_s2s_in_close_with_error(s, "unsupported-stanza-type", NULL);
+}
+
+fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len,
+                                size_t *out_used) {
+  size_t total = 0;
+  fg_s2s_in_status st = FG_S2S_IN_CONTINUE;
+  if (s->stage == STAGE_CLOSED || s->stage == STAGE_TLS) {
+    *out_used = 0;
+    return s->stage == STAGE_CLOSED ? FG_S2S_IN_CLOSED : FG_S2S_IN_STARTTLS;
+  }
+  while (st == FG_S2S_IN_CONTINUE && (total < in_len || fg_xml_parser_pending(s->parser))) {
+    size_t used = 0;
+    fg_xml_event ev = fg_xml_parser_feed(s->parser, &used, in + total, in_len - total);
+    total += used;
+    switch (ev) {
+      case FG_XML_EVENT_NEED_MORE:
+        *out_used = total;
+        return FG_S2S_IN_CONTINUE;
+      case FG_XML_EVENT_STREAM_OPEN:
+        st = on_header(s);
+        break;
+      case FG_XML_EVENT_ELEMENT:
+        st = on_element(s);
+        break;
+      case FG_XML_EVENT_KEEPALIVE:
+        break;
+      case FG_XML_EVENT_STREAM_CLOSE:
+        // RFC 6120 §4.4: answer the close with ours, then the connection ends.
+        if (!s->header_sent) send_header(s);
+        send_str(s, "</stream:stream>");
+        s->stage = STAGE_CLOSED;
+        st = FG_S2S_IN_CLOSED;
+        break;
+      case FG_XML_EVENT_ERROR: {
+        uint64_t off = 0;
+        fg_xml_error e = fg_xml_parser_error(s->parser, &off);
+        char text[64];
+        snprintf(text, sizeof(text), "at byte %llu", (unsigned long long)off);
+        st = fg_s2s_in_close_with_error(s, fg_xml_error_condition(e), text);
+        break;
+      }
+    }
+  }
+  *out_used = total;
+  return st;
+}

@@ -1,0 +1,162 @@
+// s2s_in.h: one inbound server-to-server stream, receiving side (RFC 6120
+// §4-§8, XEP-0178 SASL EXTERNAL, XEP-0220 dialback with XEP-0185 keys and the
+// XEP-0344 shortcut).
+//
+// The session is sans-I/O: it is fed the plaintext bytes of the stream and
+// answers through an operations table (send bytes, route a stanza, start a
+// dialback verification, ...). The transport (io/, crypto/tls) owns sockets
+// and TLS; tests drive the session with strings alone.
+//
+// Life of a stream:
+//   header → features (STARTTLS, required unless the peer may use plaintext)
+//   → <starttls/> → feed returns FG_S2S_IN_STARTTLS: the caller discards every
+//     byte after it (RFC 6120 §5.4.3.3) and runs the TLS handshake, then calls
+//     fg_s2s_in_tls_established
+//   → header → features (SASL EXTERNAL when the peer's certificate is valid for
+//     the stream's 'from'; dialback with <errors/>) → SASL success and restart,
+//     or dialback per domain pair → stanzas, each authorised and routed.
+#ifndef FEDGATE_GATEWAY_S2S_IN_H
+#define FEDGATE_GATEWAY_S2S_IN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/dialback_key.h"
+#include "gateway/bounce.h"
+#include "gateway/jid.h"
+#include "gateway/xml_parser.h"
+
+typedef struct fg_s2s_in fg_s2s_in;
+
+// fg_s2s_auth_method is how a domain pair was authenticated.
+typedef enum fg_s2s_auth_method {
+  FG_S2S_AUTH_SASL_EXTERNAL = 1,  // XEP-0178
+  FG_S2S_AUTH_DIALBACK,           // XEP-0220 with a verify round trip
+  FG_S2S_AUTH_DIALBACK_CERT,      // XEP-0344: dialback accepted on the certificate
+} fg_s2s_auth_method;
+
+// fg_s2s_in_event names what the session reports to the operator (one counter
+// and, for errors, one log line each).
+typedef enum fg_s2s_in_event {
+  FG_S2S_IN_EV_AUTHENTICATED = 0,  // detail: the method
+  FG_S2S_IN_EV_STREAM_ERROR_SENT,  // detail: the condition
+  FG_S2S_IN_EV_DIALBACK_INVALID,   // a db:result was answered invalid
+  FG_S2S_IN_EV_DIALBACK_UNSOLICITED,  // a verify answer nobody asked for
+  FG_S2S_IN_EV_SASL_FAILURE,       // detail: the SASL condition
+  FG_S2S_IN_EV_STANZA_ROUTED,
+  FG_S2S_IN_EV_STANZA_BOUNCED,     // detail: the stanza error condition
+  FG_S2S_IN_EV_STANZA_DROPPED,     // undeliverable and not bounceable (detail: why)
+  FG_S2S_IN_EV_COUNT,
+} fg_s2s_in_event;
+
+// fg_s2s_in_ops connects a session to the rest of the gateway. Every function
+// is called on the session's worker thread.
+typedef struct fg_s2s_in_ops {
+  // send queues bytes for the peer, in order.
+  void (*send)(void *arg, const uint8_t *data, size_t len);
+  // is_hosted says whether |domain| (normalised) is served behind fedgate.
+  int (*is_hosted)(void *arg, const char *domain);
+  // plaintext_allowed says whether |peer| (normalised, may be "" when the
+  // header had no 'from') may skip TLS. NULL: nobody may.
+  int (*plaintext_allowed)(void *arg, const char *peer);
+  // cert_valid_for says whether the peer's certificate chain is valid and
+  // its identity matches |domain| (RFC 6120 §13.7.2 for s2s). NULL: never.
+  int (*cert_valid_for)(void *arg, const char *domain);
+  // dialback_verify asks |originating|'s authoritative server whether |key|
+  // is valid for (receiving, originating, stream_id) (XEP-0220 §2.3). The
+  // answer comes back through fg_s2s_in_dialback_answer. It returns 1 when
+  // the question is on its way, 0 when it cannot be asked (then the pair is
+  // answered with a dialback error remote-server-not-found).
+  int (*dialback_verify)(void *arg, const char *originating, const char *receiving,
+                         const uint8_t *key, size_t key_len, const char *stream_id);
+  // route delivers a stanza from the authenticated |from_domain| to the
+  // hosted |to_domain|. It returns FG_STANZA_CONDITION_COUNT when the stanza
+  // was accepted for delivery, or the condition to bounce it with.
+  fg_stanza_condition (*route)(void *arg, const fg_xml_element *el, const char *from_domain,
+                               const char *to_domain);
+  // bounce sends |error_stanza| (built here, addressed back to the sender)
+  // from our |local_domain| towards the sender's |to_domain|; s2s streams are
+  // one-way (RFC 6120 §4.5), so it cannot go back on this stream. NULL:
+  // bounces are counted, not sent.
+  void (*bounce)(void *arg, const uint8_t *error_stanza, size_t len, const char *local_domain,
+                 const char *to_domain);
+  // event reports an operator-visible event. |domain| and |detail| may be "".
+  void (*event)(void *arg, fg_s2s_in_event ev, const char *domain, const char *detail);
+} fg_s2s_in_ops;
+
+typedef struct fg_s2s_in_config {
+  fg_xml_limits limits;  // fg_xml_limits_default unless set
+  // tls_active: the stream starts on a TLS connection (direct TLS, XEP-0368).
+  int tls_active;
+  // tls_required: STARTTLS is mandatory-to-negotiate (the default: 1).
+  int tls_required;
+  // dialback_secret: for answering db:verify (authoritative role). NULL: every
+  // db:verify is answered invalid.
+  const fg_dialback_secret *dialback_secret;
+  // sasl_retries: failed SASL attempts allowed before the stream is closed
+  // (RFC 6120 §6.4.5 asks for 2 to 5). Default 2.
+  int sasl_retries;
+  // max_domain_pairs: authenticated or pending pairs per stream. Default 64.
+  int max_domain_pairs;
+} fg_s2s_in_config;
+
+// fg_s2s_in_config_default fills |cfg| with the defaults above.
+void fg_s2s_in_config_default(fg_s2s_in_config *cfg);
+
+// fg_s2s_in_new returns a session for one accepted connection, or NULL when
+// out of memory. |ops| must outlive it.
+fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, void *arg);
+
+// fg_s2s_in_free frees |s|. NULL is a no-op.
+void fg_s2s_in_free(fg_s2s_in *s);
+
+typedef enum fg_s2s_in_status {
+  FG_S2S_IN_CONTINUE = 0,  // all input consumed
+  FG_S2S_IN_STARTTLS,      // <proceed/> was sent: discard the rest, start TLS
+  FG_S2S_IN_CLOSED,        // the stream is over: flush what was sent and close
+} fg_s2s_in_status;
+
+// fg_s2s_in_feed processes plaintext bytes from the peer. |*out_used| says how
+// many bytes were consumed (all of them unless it returns STARTTLS or CLOSED).
+fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len,
+                                size_t *out_used);
+
+// fg_s2s_in_tls_established tells the session the TLS handshake finished; the
+// peer restarts the stream next (RFC 6120 §5.4.3.3).
+void fg_s2s_in_tls_established(fg_s2s_in *s);
+
+// fg_s2s_in_dialback_answer delivers the authoritative server's answer for a
+// question asked through ops->dialback_verify. Answers that match no pending
+// question on this stream are ignored and counted (the 2012 XSF advisory).
+void fg_s2s_in_dialback_answer(fg_s2s_in *s, const char *originating, const char *receiving,
+                               int valid);
+
+// fg_s2s_in_close_with_error ends the stream with the RFC 6120 §4.9.3 stream
+// error |condition| (e.g. "connection-timeout", "system-shutdown") and an
+// optional human-readable |text|. It returns FG_S2S_IN_CLOSED.
+fg_s2s_in_status fg_s2s_in_close_with_error(fg_s2s_in *s, const char *condition,
+                                            const char *text);
+
+// fg_s2s_in_stream_id returns the id this side gave the stream ("" before the
+// header).
+const char *fg_s2s_in_stream_id(const fg_s2s_in *s);
+
+// fg_s2s_in_peer returns the 'from' of the peer's stream header ("" if none).
+const char *fg_s2s_in_peer(const fg_s2s_in *s);
+
+// fg_s2s_in_local returns the 'to' of the peer's stream header (our domain,
+// normalised; "" before the header).
+const char *fg_s2s_in_local(const fg_s2s_in *s);
+
+// fg_s2s_in_is_authenticated returns the method by which (from, to) was
+// authenticated on this stream, or 0.
+int fg_s2s_in_is_authenticated(const fg_s2s_in *s, const char *from, const char *to);
+
+// fg_s2s_in_context returns the namespace declarations of the peer's current
+// stream header (what fg_xml_element.canonical is relative to).
+const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len);
+
+// fg_s2s_in_is_closed returns 1 once the stream is over.
+int fg_s2s_in_is_closed(const fg_s2s_in *s);
+
+#endif  // FEDGATE_GATEWAY_S2S_IN_H

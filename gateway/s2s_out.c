@@ -1,0 +1,371 @@
+// s2s_out.c: the initiating side of an s2s stream, as a sans-I/O state machine.
+#include "gateway/s2s_out.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/xml_names.h"
+
+enum stage {
+  STAGE_IDLE = 0,
+  STAGE_HEADER,    // waiting for the peer's header
+  STAGE_FEATURES,  // waiting for its features
+  STAGE_PROCEED,   // <starttls/> sent
+  STAGE_TLS,       // handshake under way
+  STAGE_SASL,      // <auth/> sent
+  STAGE_DIALBACK,  // <db:result/> sent
+  STAGE_READY,
+  STAGE_CLOSED,
+};
+
+enum { kMaxQuestions = 32, kMaxKey = 128, kMaxId = 128 };
+
+typedef struct question {
+  char receiving[FG_DOMAIN_MAX + 1], originating[FG_DOMAIN_MAX + 1];
+  char id[kMaxId + 1];
+  char key[kMaxKey + 1];
+  int sent;
+} question;
+
+struct fg_s2s_out {
+  fg_s2s_out_config cfg;
+  char local[FG_DOMAIN_MAX + 1], remote[FG_DOMAIN_MAX + 1];
+  const fg_s2s_out_ops *ops;
+  void *arg;
+  fg_xml_parser *parser;
+  enum stage stage;
+  int tls, sasl_tried, method;
+  char stream_id[kMaxId + 1];
+  question q[kMaxQuestions];
+  int num_q;
+};
+
+void fg_s2s_out_config_default(fg_s2s_out_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  fg_xml_limits_default(&cfg->limits);
+}
+
+fg_s2s_out *fg_s2s_out_new(const fg_s2s_out_config *cfg, const fg_s2s_out_ops *ops, void *arg) {
+  fg_s2s_out *s = calloc(1, sizeof(*s));
+  if (s == NULL) return NULL;
+  s->cfg = *cfg;
+  snprintf(s->local, sizeof(s->local), "%s", cfg->local ? cfg->local : "");
+  snprintf(s->remote, sizeof(s->remote), "%s", cfg->remote ? cfg->remote : "");
+  s->cfg.local = s->local;
+  s->cfg.remote = s->remote;
+  s->ops = ops;
+  s->arg = arg;
+  s->tls = cfg->tls_active;
+  fg_xml_config xc;
+  fg_xml_config_default(&xc);
+  xc.limits = cfg->limits;
+  xc.content_ns = FG_XML_NS_SERVER;
+  s->parser = fg_xml_parser_new(&xc);
+  if (s->parser == NULL) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void fg_s2s_out_free(fg_s2s_out *s) {
+  if (s == NULL) return;
+  fg_xml_parser_free(s->parser);
+  free(s);
+}
+
+int fg_s2s_out_is_ready(const fg_s2s_out *s) {
+  return s->stage == STAGE_READY ? (s->method ? s->method : -1) : 0;
+}
+
+const char *fg_s2s_out_stream_id(const fg_s2s_out *s) {
+  return s->stream_id;
+}
+
+static void send_str(fg_s2s_out *s, const char *str) {
+  s->ops->send(s->arg, (const uint8_t *)str, strlen(str));
+}
+
+static void sendf(fg_s2s_out *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sendf(fg_s2s_out *s, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  if (n > 0 && (size_t)n < sizeof(buf)) s->ops->send(s->arg, (const uint8_t *)buf, (size_t)n);
+}
+
+static void send_header(fg_s2s_out *s) {
+  sendf(s,
+        "<?xml version='1.0'?><stream:stream xmlns='" FG_XML_NS_SERVER
+        "' xmlns:stream='" FG_XML_NS_STREAMS "' xmlns:db='" FG_NS_DIALBACK
+        "' from='%s' to='%s' version='1.0'>",
+        s->local, s->remote);
+  s->stage = STAGE_HEADER;
+}
+
+void fg_s2s_out_start(fg_s2s_out *s) {
+  if (s->stage == STAGE_IDLE) send_header(s);
+}
+
+static fg_s2s_out_status fail(fg_s2s_out *s, const char *condition) {
+  if (s->stage == STAGE_CLOSED) return FG_S2S_OUT_CLOSED;
+  s->stage = STAGE_CLOSED;
+  s->ops->failed(s->arg, condition);
+  return FG_S2S_OUT_CLOSED;
+}
+
+// fail_with_error closes our stream with a stream error before failing.
+static fg_s2s_out_status fail_with_error(fg_s2s_out *s, const char *condition) {
+  if (s->stage != STAGE_CLOSED) {
+    sendf(s, "<stream:error><%s xmlns='" FG_NS_STREAM_ERRORS "'/></stream:error></stream:stream>",
+          condition);
+  }
+  return fail(s, "protocol");
+}
+
+void fg_s2s_out_close(fg_s2s_out *s) {
+  if (s->stage == STAGE_CLOSED || s->stage == STAGE_IDLE) return;
+  send_str(s, "</stream:stream>");
+  fail(s, "closed");
+}
+
+static void flush_questions(fg_s2s_out *s) {
+  for (int i = 0; i < s->num_q; i++) {
+    question *q = &s->q[i];
+    if (q->sent) continue;
+    sendf(s, "<db:verify from='%s' to='%s' id='%s'>%s</db:verify>", q->receiving, q->originating,
+          q->id, q->key);
+    q->sent = 1;
+  }
+}
+
+static void become_ready(fg_s2s_out *s, int method) {
+  s->stage = STAGE_READY;
+  s->method = method;
+  if (method) fg_xml_parser_set_authenticated(s->parser);
+  s->ops->ready(s->arg, method);
+  flush_questions(s);
+}
+
+int fg_s2s_out_send_stanza(fg_s2s_out *s, const uint8_t *data, size_t len) {
+  if (s->stage != STAGE_READY || s->cfg.purpose != FG_S2S_OUT_STANZAS) return 0;
+  s->ops->send(s->arg, data, len);
+  return 1;
+}
+
+static int plain_value(const char *v) {
+  for (; *v; v++) {
+    if (*v == '<' || *v == '&' || *v == '\'' || *v == '"' || *v == '>') return 0;
+  }
+  return 1;
+}
+
+int fg_s2s_out_verify(fg_s2s_out *s, const char *receiving, const char *originating,
+                      const char *stream_id, const uint8_t *key, size_t key_len) {
+  if (s->num_q >= kMaxQuestions || key_len > kMaxKey || strlen(stream_id) > kMaxId) return 0;
+  question *q = &s->q[s->num_q];
+  memset(q, 0, sizeof(*q));
+  snprintf(q->receiving, sizeof(q->receiving), "%s", receiving);
+  snprintf(q->originating, sizeof(q->originating), "%s", originating);
+  snprintf(q->id, sizeof(q->id), "%s", stream_id);
+  memcpy(q->key, key, key_len);
+  q->key[key_len] = 0;
+  if (!plain_value(q->id) || !plain_value(q->key) || !plain_value(q->receiving) ||
+      !plain_value(q->originating)) {
+    return 0;
+  }
+  s->num_q++;
+  if (s->stage == STAGE_READY) flush_questions(s);
+  return 1;
+}
+
+// --- negotiation ---
+
+static int offers(const fg_xml_node *features, const char *ns, const char *local) {
+  return fg_xml_node_child(features, ns, local) != NULL;
+}
+
+static int offers_external(const fg_xml_node *features) {
+  const fg_xml_node *mechs = fg_xml_node_child(features, FG_NS_SASL, "mechanisms");
+  if (mechs == NULL) return 0;
+  for (const fg_xml_node *m = mechs->first_child; m != NULL; m = m->next) {
+    if (m->type != FG_XML_NODE_ELEMENT || !fg_xml_str_eq(m->local, "mechanism")) continue;
+    const fg_xml_node *t = m->first_child;
+    if (t != NULL && t->type == FG_XML_NODE_TEXT && fg_xml_str_eq(t->text, "EXTERNAL")) return 1;
+  }
+  return 0;
+}
+
+static fg_s2s_out_status start_dialback(fg_s2s_out *s) {
+  uint8_t key[FG_DIALBACK_KEY_LEN];
+  if (s->cfg.dialback_secret == NULL || s->stream_id[0] == 0 ||
+      !fg_dialback_key_generate(s->cfg.dialback_secret, key, s->remote, strlen(s->remote),
+                                s->local, strlen(s->local), s->stream_id,
+                                strlen(s->stream_id))) {
+    return fail(s, "auth-failed");
+  }
+  sendf(s, "<db:result from='%s' to='%s'>%.*s</db:result>", s->local, s->remote,
+        FG_DIALBACK_KEY_LEN, (const char *)key);
+  s->stage = STAGE_DIALBACK;
+  return FG_S2S_OUT_CONTINUE;
+}
+
+static fg_s2s_out_status on_features(fg_s2s_out *s, const fg_xml_node *f) {
+  if (!s->tls) {
+    if (offers(f, FG_NS_TLS, "starttls")) {
+      send_str(s, "<starttls xmlns='" FG_NS_TLS "'/>");
+      s->stage = STAGE_PROCEED;
+      return FG_S2S_OUT_CONTINUE;
+    }
+    if (!s->cfg.allow_plaintext) return fail(s, "tls-unavailable");
+  }
+  if (s->cfg.purpose == FG_S2S_OUT_VERIFY || s->method) {
+    become_ready(s, s->method);
+    return FG_S2S_OUT_CONTINUE;
+  }
+  if (s->cfg.client_cert && !s->sasl_tried && s->tls && offers_external(f)) {
+    // XEP-0178 §3: the authorization identity is our stream's 'from'; "="
+    // lets the receiving server derive it from the certificate.
+    send_str(s, "<auth xmlns='" FG_NS_SASL "' mechanism='EXTERNAL'>=</auth>");
+    s->sasl_tried = 1;
+    s->stage = STAGE_SASL;
+    return FG_S2S_OUT_CONTINUE;
+  }
+  return start_dialback(s);
+}
+
+static fg_s2s_out_status on_db(fg_s2s_out *s, const fg_xml_node *el) {
+  fg_xml_str type = fg_xml_node_attr(el, "", "type");
+  fg_xml_str from = fg_xml_node_attr(el, "", "from"), to = fg_xml_node_attr(el, "", "to");
+  char f[FG_DOMAIN_MAX + 1] = "", t[FG_DOMAIN_MAX + 1] = "";
+  if (from.data) fg_domain_normalize(f, from.data, from.len);
+  if (to.data) fg_domain_normalize(t, to.data, to.len);
+  if (fg_xml_str_eq(el->local, "result")) {
+    if (s->stage != STAGE_DIALBACK || strcmp(f, s->remote) || strcmp(t, s->local)) {
+      return FG_S2S_OUT_CONTINUE;  // not an answer to our request: ignore
+    }
+    if (fg_xml_str_eq(type, "valid")) {
+      become_ready(s, FG_S2S_AUTH_DIALBACK);
+      return FG_S2S_OUT_CONTINUE;
+    }
+    return fail(s, "dialback-invalid");
+  }
+  if (!fg_xml_str_eq(el->local, "verify") || type.data == NULL) return FG_S2S_OUT_CONTINUE;
+  // XEP-0220 §2.3.2: <db:verify from=originating to=receiving id type/>. It
+  // must answer a question asked on this stream (XSF advisory, 2012).
+  fg_xml_str id = fg_xml_node_attr(el, "", "id");
+  for (int i = 0; i < s->num_q; i++) {
+    question *q = &s->q[i];
+    if (!q->sent || strcmp(q->originating, f) || strcmp(q->receiving, t) ||
+        !fg_xml_str_eq(id, q->id)) {
+      continue;
+    }
+    question done = *q;
+    s->q[i] = s->q[--s->num_q];
+    s->ops->verify_answer(s->arg, done.receiving, done.originating, done.id,
+                          fg_xml_str_eq(type, "valid"));
+    return FG_S2S_OUT_CONTINUE;
+  }
+  return FG_S2S_OUT_CONTINUE;  // unsolicited: dropped
+}
+
+static fg_s2s_out_status on_element(fg_s2s_out *s) {
+  const fg_xml_element *el = fg_xml_parser_element(s->parser);
+  const fg_xml_node *r = el->root;
+  if (fg_xml_str_eq(r->ns, FG_XML_NS_STREAMS)) {
+    if (fg_xml_str_eq(r->local, "error")) {
+      for (const fg_xml_node *c = r->first_child; c != NULL; c = c->next) {
+        if (c->type == FG_XML_NODE_ELEMENT && fg_xml_str_eq(c->ns, FG_NS_STREAM_ERRORS) &&
+            !fg_xml_str_eq(c->local, "text")) {
+          char cond[64];
+          snprintf(cond, sizeof(cond), "%.*s", (int)c->local.len, (const char *)c->local.data);
+          return fail(s, cond);
+        }
+      }
+      return fail(s, "undefined-condition");
+    }
+    if (fg_xml_str_eq(r->local, "features") && s->stage == STAGE_FEATURES) {
+      return on_features(s, r);
+    }
+    return FG_S2S_OUT_CONTINUE;
+  }
+  if (fg_xml_str_eq(r->ns, FG_NS_TLS) && s->stage == STAGE_PROCEED) {
+    if (fg_xml_str_eq(r->local, "proceed")) {
+      s->stage = STAGE_TLS;
+      return FG_S2S_OUT_STARTTLS;
+    }
+    return fail(s, "tls-unavailable");
+  }
+  if (fg_xml_str_eq(r->ns, FG_NS_SASL) && s->stage == STAGE_SASL) {
+    if (fg_xml_str_eq(r->local, "success")) {
+      s->method = FG_S2S_AUTH_SASL_EXTERNAL;
+      fg_xml_parser_reset(s->parser);
+      send_header(s);  // RFC 6120 §6.4.6: restart after SASL
+      return FG_S2S_OUT_CONTINUE;
+    }
+    // failure: fall back to dialback when possible (XEP-0178 §4 / XEP-0344).
+    return start_dialback(s);
+  }
+  if (fg_xml_str_eq(r->ns, FG_NS_DIALBACK)) return on_db(s, r);
+  // Stanzas on a stream we initiated: s2s streams are one-way (RFC 6120 §4.5).
+  return fail_with_error(s, "unsupported-stanza-type");
+}
+
+void fg_s2s_out_tls_established(fg_s2s_out *s) {
+  if (s->stage != STAGE_TLS) return;
+  s->tls = 1;
+  fg_xml_parser_reset(s->parser);
+  send_header(s);
+}
+
+fg_s2s_out_status fg_s2s_out_feed(fg_s2s_out *s, const uint8_t *in, size_t in_len,
+                                  size_t *out_used) {
+  size_t total = 0;
+  fg_s2s_out_status st = FG_S2S_OUT_CONTINUE;
+  if (s->stage == STAGE_CLOSED || s->stage == STAGE_TLS) {
+    *out_used = 0;
+    return s->stage == STAGE_CLOSED ? FG_S2S_OUT_CLOSED : FG_S2S_OUT_STARTTLS;
+  }
+  while (st == FG_S2S_OUT_CONTINUE && (total < in_len || fg_xml_parser_pending(s->parser))) {
+    size_t used = 0;
+    fg_xml_event ev = fg_xml_parser_feed(s->parser, &used, in + total, in_len - total);
+    total += used;
+    switch (ev) {
+      case FG_XML_EVENT_NEED_MORE:
+        *out_used = total;
+        return FG_S2S_OUT_CONTINUE;
+      case FG_XML_EVENT_STREAM_OPEN: {
+        const fg_xml_stream_header *h = fg_xml_parser_header(s->parser);
+        if (h->version_major < 1) {
+          st = fail_with_error(s, "unsupported-version");
+          break;
+        }
+        snprintf(s->stream_id, sizeof(s->stream_id), "%.*s",
+                 h->id.data ? (int)(h->id.len < kMaxId ? h->id.len : kMaxId) : 0,
+                 h->id.data ? (const char *)h->id.data : "");
+        s->stage = STAGE_FEATURES;
+        break;
+      }
+      case FG_XML_EVENT_ELEMENT:
+        st = on_element(s);
+        break;
+      case FG_XML_EVENT_KEEPALIVE:
+        break;
+      case FG_XML_EVENT_STREAM_CLOSE:
+        if (s->stage != STAGE_CLOSED) send_str(s, "</stream:stream>");
+        st = fail(s, "closed");
+        break;
+      case FG_XML_EVENT_ERROR: {
+        fg_xml_error e = fg_xml_parser_error(s->parser, NULL);
+        st = fail_with_error(s, fg_xml_error_condition(e));
+        break;
+      }
+    }
+  }
+  *out_used = total;
+  return st;
+}

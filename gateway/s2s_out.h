@@ -1,0 +1,100 @@
+// s2s_out.h: one outbound server-to-server stream, initiating side (RFC 6120
+// §4-§6, XEP-0178 SASL EXTERNAL, XEP-0220 dialback with XEP-0185 keys).
+//
+// Sans-I/O like gateway/s2s_in.h: fed the plaintext the peer sends, it
+// answers through an operations table. fedgate opens such streams to the
+// internal servers (the internal hop, carrying stanzas of authenticated remote
+// domains), to remote servers, and to authoritative servers to ask dialback
+// verification questions (XEP-0220 §2.3).
+//
+//   start → header → features → STARTTLS (feed returns FG_S2S_OUT_STARTTLS:
+//   the caller runs the client handshake, then fg_s2s_out_tls_established)
+//   → header → features → SASL EXTERNAL when offered and we hold a
+//   certificate, else dialback → ops->ready: stanzas may flow.
+#ifndef FEDGATE_GATEWAY_S2S_OUT_H
+#define FEDGATE_GATEWAY_S2S_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/dialback_key.h"
+#include "gateway/jid.h"
+#include "gateway/s2s_in.h"
+#include "gateway/xml_parser.h"
+
+typedef struct fg_s2s_out fg_s2s_out;
+
+typedef enum fg_s2s_out_purpose {
+  FG_S2S_OUT_STANZAS = 0,  // authenticate local→remote, then carry stanzas
+  FG_S2S_OUT_VERIFY,       // only ask db:verify questions (no authentication)
+} fg_s2s_out_purpose;
+
+typedef struct fg_s2s_out_ops {
+  void (*send)(void *arg, const uint8_t *data, size_t len);
+  // ready: the stream is authenticated (or, for FG_S2S_OUT_VERIFY, able to
+  // carry questions). |method| is an fg_s2s_auth_method (0 for VERIFY).
+  void (*ready)(void *arg, int method);
+  // failed: the stream will not become (or stay) usable. |condition| is the
+  // remote stream error condition, or one of "tls-unavailable",
+  // "auth-failed", "dialback-invalid", "closed", "protocol".
+  void (*failed)(void *arg, const char *condition);
+  // verify_answer: the answer to a question asked with fg_s2s_out_verify on
+  // this very stream (answers matching no question are dropped and counted).
+  void (*verify_answer)(void *arg, const char *receiving, const char *originating,
+                        const char *stream_id, int valid);
+} fg_s2s_out_ops;
+
+typedef struct fg_s2s_out_config {
+  const char *local;   // our domain: the stream's 'from' (originating)
+  const char *remote;  // the peer's domain: the stream's 'to' (receiving)
+  fg_s2s_out_purpose purpose;
+  int tls_active;       // direct TLS: the connection is already secure
+  int allow_plaintext;  // go on without TLS when the peer offers none
+  int client_cert;      // we present a certificate for |local|: try EXTERNAL
+  const fg_dialback_secret *dialback_secret;  // NULL: no dialback
+  fg_xml_limits limits;
+} fg_s2s_out_config;
+
+// fg_s2s_out_config_default zeroes |cfg| and sets default limits.
+void fg_s2s_out_config_default(fg_s2s_out_config *cfg);
+
+// fg_s2s_out_new returns a stream (nothing is sent yet), or NULL.
+fg_s2s_out *fg_s2s_out_new(const fg_s2s_out_config *cfg, const fg_s2s_out_ops *ops, void *arg);
+void fg_s2s_out_free(fg_s2s_out *s);
+
+// fg_s2s_out_start sends the initial stream header.
+void fg_s2s_out_start(fg_s2s_out *s);
+
+typedef enum fg_s2s_out_status {
+  FG_S2S_OUT_CONTINUE = 0,
+  FG_S2S_OUT_STARTTLS,  // <proceed/> received: start the client handshake
+  FG_S2S_OUT_CLOSED,
+} fg_s2s_out_status;
+
+fg_s2s_out_status fg_s2s_out_feed(fg_s2s_out *s, const uint8_t *in, size_t in_len,
+                                  size_t *out_used);
+
+// fg_s2s_out_tls_established restarts the stream over TLS (RFC 6120 §5.4.3.3).
+void fg_s2s_out_tls_established(fg_s2s_out *s);
+
+// fg_s2s_out_send_stanza writes a serialized stanza; only once ready.
+// It returns 1, or 0 when the stream is not ready.
+int fg_s2s_out_send_stanza(fg_s2s_out *s, const uint8_t *data, size_t len);
+
+// fg_s2s_out_verify asks (XEP-0220 §2.3.1) whether |key| is valid for
+// (receiving, originating, stream_id). Questions asked before the stream is
+// ready are held and sent when it is. It returns 1, or 0 when too many are
+// pending.
+int fg_s2s_out_verify(fg_s2s_out *s, const char *receiving, const char *originating,
+                      const char *stream_id, const uint8_t *key, size_t key_len);
+
+// fg_s2s_out_close ends the stream (RFC 6120 §4.4).
+void fg_s2s_out_close(fg_s2s_out *s);
+
+// fg_s2s_out_is_ready returns the authentication method once ready, else 0.
+int fg_s2s_out_is_ready(const fg_s2s_out *s);
+
+// fg_s2s_out_stream_id returns the id the peer gave the stream ("" before).
+const char *fg_s2s_out_stream_id(const fg_s2s_out *s);
+
+#endif  // FEDGATE_GATEWAY_S2S_OUT_H

@@ -1,0 +1,366 @@
+// server.c: assembles a running gateway from a configuration snapshot:
+// certificates and TLS contexts, trust store, router, internal CA, worker
+// runtime, listeners, and the admin endpoint (/metrics, /ready).
+#include "gateway/server.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "gateway/log.h"
+#include "gateway/server_internal.h"
+#include "gateway/xml_serializer.h"
+#include "io/listener.h"
+
+worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w) {
+  return &srv->workers[fg_worker_index(w)];
+}
+
+const static_route *fg_server_static_route(const fg_server *srv, const char *domain) {
+  for (size_t i = 0; i < srv->n_static_routes; i++) {
+    if (strcmp(srv->static_routes[i].domain, domain) == 0) return &srv->static_routes[i];
+  }
+  return NULL;
+}
+
+const fg_metrics *fg_server_metrics(const fg_server *s) {
+  return &s->metrics;
+}
+
+uint16_t fg_server_port(const fg_server *s, fg_listener_id id) {
+  return id < FG_LISTENER_COUNT ? s->ports[id] : 0;
+}
+
+// resolve turns host:port into an address once, at start-up (numeric
+// addresses and names from /etc/hosts or DNS alike).
+static int resolve(resolved_target *out, const char *host, uint16_t port, char *err,
+                   size_t err_len) {
+  char portstr[8];
+  snprintf(portstr, sizeof(portstr), "%u", port);
+  struct addrinfo hints = {0}, *res = NULL;
+  hints.ai_socktype = SOCK_STREAM;
+  int rc = getaddrinfo(host, portstr, &hints, &res);
+  if (rc != 0 || res == NULL) {
+    snprintf(err, err_len, "cannot resolve %s: %s", host, gai_strerror(rc));
+    return 0;
+  }
+  memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
+  out->addr_len = res->ai_addrlen;
+  snprintf(out->name, sizeof(out->name), "%s:%u", host, port);
+  freeaddrinfo(res);
+  return 1;
+}
+
+static char *read_whole(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(f);
+  if (buf != NULL) {
+    buf[n] = 0;
+    *len = (size_t)n;
+  }
+  return buf;
+}
+
+static fg_tls_cert *load_cert(fg_server *srv, const char *cert_file, const char *key_file,
+                              char *err, size_t err_len) {
+  size_t cl = 0, kl = 0;
+  char *chain = read_whole(cert_file, &cl);
+  char *key = read_whole(key_file, &kl);
+  fg_tls_cert *c = NULL;
+  if (chain == NULL) {
+    snprintf(err, err_len, "%s: cannot read the certificate", cert_file);
+  } else if (key == NULL) {
+    snprintf(err, err_len, "%s: cannot read the private key", key_file);
+  } else {
+    c = fg_tls_cert_new_pem(srv->pool, chain, cl, key, kl);
+    if (c == NULL) {
+      snprintf(err, err_len, "%s / %s: not a PEM certificate chain and matching key", cert_file,
+               key_file);
+    }
+  }
+  free(chain);
+  if (key != NULL) {
+    OPENSSL_cleanse(key, kl);
+    free(key);
+  }
+  return c;
+}
+
+// verify_peer is the custom-verify hook of every context. Inbound peers are
+// judged later, per domain, when the stream names them (SASL EXTERNAL,
+// XEP-0344); outbound peers must be valid for the domain we connected to
+// (RFC 6120 §13.7.2.1), the SNI we sent.
+static enum fg_tls_verify_result verify_peer(fg_tls_conn *t, const CRYPTO_BUFFER *const *chain,
+                                             size_t chain_len, void *arg) {
+  fg_server *srv = arg;
+  SSL *ssl = fg_tls_conn_ssl(t);
+  if (SSL_is_server(ssl)) return FG_TLS_VERIFY_UNTRUSTED;
+  const char *domain = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  const STACK_OF(CRYPTO_BUFFER) *sk = SSL_get0_peer_certificates(ssl);
+  if (domain == NULL || sk == NULL) return FG_TLS_VERIFY_REJECT;
+  fg_peer_verdict v;
+  fg_chain_params params = {.role = FG_ROLE_OUTBOUND};
+  int ok = fg_peer_verify(&v, srv->trust, sk, domain, "xmpp-server",
+                          srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0, &params);
+  if (!ok) {
+    fg_log(FG_LOG_SEV_WARN, NULL, domain, "outbound: certificate refused: chain %s%s",
+           v.chain.reason, v.identity.status == FG_IDENTITY_MATCH ? "" : ", identity mismatch");
+  }
+  fg_peer_verdict_cleanup(&v);
+  return ok ? FG_TLS_VERIFY_OK : FG_TLS_VERIFY_REJECT;
+}
+
+static int setup_tls(fg_server *srv, char *err, size_t err_len) {
+  const fg_config *cfg = srv->cfg;
+  srv->pool = CRYPTO_BUFFER_POOL_new();
+  srv->sni = fg_tls_sni_new();
+  if (srv->pool == NULL || srv->sni == NULL) {
+    snprintf(err, err_len, "out of memory");
+    return 0;
+  }
+  fg_tls_cert *def = NULL;
+  if (cfg->tls.default_cert_file != NULL && cfg->tls.default_key_file != NULL) {
+    def = load_cert(srv, cfg->tls.default_cert_file, cfg->tls.default_key_file, err, err_len);
+    if (def == NULL) return 0;
+    fg_tls_sni_set_default(srv->sni, def);
+  }
+  for (size_t i = 0; i < cfg->n_domains; i++) {
+    const fg_config_domain *d = &cfg->domains[i];
+    fg_tls_cert *c = def;
+    if (d->cert_file != NULL && d->key_file != NULL) {
+      c = load_cert(srv, d->cert_file, d->key_file, err, err_len);
+      if (c == NULL) return 0;
+    }
+    if (c == NULL) continue;
+    char name[FG_DOMAIN_MAX + 3];
+    snprintf(name, sizeof(name), "%s%s", d->wildcard ? "*." : "", d->name);
+    fg_tls_sni_add(srv->sni, name, c);
+    if (srv->sni != NULL && fg_tls_sni_lookup(srv->sni, NULL) == NULL) {
+      fg_tls_sni_set_default(srv->sni, c);
+    }
+    if (c != def) fg_tls_cert_free(c);
+  }
+  fg_tls_cert_free(def);
+  fg_tls_ctx_config tc = {0};
+  tc.role = FG_TLS_SERVER;
+  tc.sni = srv->sni;
+  tc.verify = verify_peer;
+  tc.verify_arg = srv;
+  srv->tls_starttls = fg_tls_ctx_new(&tc);
+  tc.direct_tls = 1;
+  srv->tls_direct = fg_tls_ctx_new(&tc);
+  fg_tls_ctx_config cc = {0};
+  cc.role = FG_TLS_CLIENT;
+  cc.verify = verify_peer;
+  cc.verify_arg = srv;
+  cc.session_cache = 1;
+  srv->tls_client = fg_tls_ctx_new(&cc);
+  if (srv->tls_starttls == NULL || srv->tls_direct == NULL || srv->tls_client == NULL) {
+    snprintf(err, err_len, "cannot create the TLS contexts");
+    return 0;
+  }
+  return 1;
+}
+
+static int setup_trust(fg_server *srv, char *err, size_t err_len) {
+  const fg_config *cfg = srv->cfg;
+  srv->trust = fg_trust_store_new();
+  if (srv->trust == NULL) return 0;
+  const char *paths[2] = {cfg->tls.trust_file, cfg->tls.trust_dir};
+  int any = 0;
+  for (int i = 0; i < 2; i++) {
+    if (paths[i] == NULL) continue;
+    any = 1;
+    if (fg_trust_store_load(srv->trust, paths[i], err, err_len) == 0) return 0;
+  }
+  if (!any && fg_trust_store_load(srv->trust, "/etc/ssl/certs/ca-certificates.crt", err,
+                                  err_len) == 0) {
+    fg_log(FG_LOG_SEV_WARN, NULL, NULL, "no trust store: %s", err);
+  }
+  if (cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && cfg->internal_hop.ca_cert_file != NULL) {
+    srv->ica = fg_internal_ca_load(cfg->internal_hop.ca_cert_file, cfg->internal_hop.ca_key_file,
+                                   cfg->internal_hop.cert_lifetime_s, err, err_len);
+    if (srv->ica == NULL) return 0;
+  }
+  return 1;
+}
+
+static int setup_targets(fg_server *srv, char *err, size_t err_len) {
+  const fg_config *cfg = srv->cfg;
+  srv->backend_targets = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(resolved_target *));
+  if (srv->backend_targets == NULL) return 0;
+  for (size_t b = 0; b < cfg->n_backends; b++) {
+    const fg_config_backend *be = &cfg->backends[b];
+    srv->backend_targets[b] = calloc(be->n_addresses ? be->n_addresses : 1, sizeof(resolved_target));
+    if (srv->backend_targets[b] == NULL) return 0;
+    for (size_t a = 0; a < be->n_addresses; a++) {
+      if (!resolve(&srv->backend_targets[b][a], be->addresses[a].host, be->addresses[a].port, err,
+                   err_len)) {
+        return 0;
+      }
+    }
+  }
+  srv->static_routes = calloc(cfg->n_dns_static ? cfg->n_dns_static : 1, sizeof(static_route));
+  if (srv->static_routes == NULL) return 0;
+  for (size_t i = 0; i < cfg->n_dns_static; i++) {
+    const fg_config_static_dns *d = &cfg->dns_static[i];
+    static_route *r = &srv->static_routes[srv->n_static_routes++];
+    snprintf(r->domain, sizeof(r->domain), "%s", d->domain);
+    r->targets = calloc(d->n_targets ? d->n_targets : 1, sizeof(resolved_target));
+    if (r->targets == NULL) return 0;
+    for (size_t t = 0; t < d->n_targets; t++) {
+      if (!resolve(&r->targets[t], d->targets[t].host, d->targets[t].port, err, err_len)) return 0;
+      r->n_targets++;
+    }
+  }
+  return 1;
+}
+
+fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err, size_t err_len) {
+  fg_server *srv = calloc(1, sizeof(*srv));
+  if (srv == NULL) {
+    fg_config_free(cfg);
+    snprintf(err, err_len, "out of memory");
+    return NULL;
+  }
+  srv->cfg = cfg;
+  srv->listener_arg.srv = srv;
+  fg_log_set_level((fg_log_severity)cfg->log_level);
+  if (cfg->dialback.enabled && cfg->dialback.secret != NULL && cfg->dialback.secret_len > 0) {
+    srv->have_db_secret =
+        fg_dialback_secret_init(&srv->db_secret, cfg->dialback.secret, cfg->dialback.secret_len);
+  }
+  srv->router = fg_router_new(cfg);
+  if (srv->router == NULL) {
+    snprintf(err, err_len, "cannot build the routing table");
+    goto fail;
+  }
+  if (!setup_trust(srv, err, err_len) || !setup_tls(srv, err, err_len) ||
+      !setup_targets(srv, err, err_len)) {
+    goto fail;
+  }
+  fg_worker_options o = *wo;
+  if (o.workers == 0 && cfg->workers != 0) o.workers = cfg->workers;
+  if (cfg->limits.handshake_timeout_ms) o.handshake_timeout_ms = cfg->limits.handshake_timeout_ms;
+  srv->rt = fg_runtime_new(&o);
+  if (srv->rt == NULL) {
+    snprintf(err, err_len, "cannot start the workers (see 'fedgate probe')");
+    goto fail;
+  }
+  srv->num_workers = fg_runtime_num_workers(srv->rt);
+  srv->workers = calloc(srv->num_workers, sizeof(worker_state));
+  if (srv->workers == NULL) goto fail;
+  for (unsigned i = 0; i < srv->num_workers; i++) {
+    srv->workers[i].writer = fg_xml_writer_new();
+    if (srv->workers[i].writer == NULL) goto fail;
+  }
+  return srv;
+fail:
+  if (err[0] == 0) snprintf(err, err_len, "out of memory");
+  fg_server_free(srv);
+  return NULL;
+}
+
+// --- admin endpoint: GET /metrics, GET /ready ---
+
+static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
+  fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
+  if (memmem(data, len, "\r\n\r\n", 4) == NULL && memmem(data, len, "\n\n", 2) == NULL) {
+    return len > 8192 ? (fg_conn_close(c), len) : 0;  // wait for the whole request
+  }
+  static char body[32768];  // worker thread only; rendered and copied at once
+  const char *status = "200 OK";
+  size_t n = 0;
+  if (len >= 13 && memcmp(data, "GET /metrics ", 13) == 0) {
+    n = fg_metrics_render(&srv->metrics, body, sizeof(body));
+  } else if (len >= 11 && memcmp(data, "GET /ready ", 11) == 0) {
+    n = (size_t)snprintf(body, sizeof(body), "ready\n");
+  } else {
+    status = "404 Not Found";
+    n = (size_t)snprintf(body, sizeof(body), "try /metrics or /ready\n");
+  }
+  char head[160];
+  int h = snprintf(head, sizeof(head),
+                   "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                   status, n);
+  fg_conn_send(c, (const uint8_t *)head, (size_t)h);
+  fg_conn_send(c, (const uint8_t *)body, n);
+  fg_conn_close(c);
+  return len;
+}
+
+static void admin_close(fg_conn *c, enum fg_close_reason r) {
+  (void)c;
+  (void)r;
+}
+
+static const fg_conn_handler kAdminHandler = {NULL, admin_data, NULL, NULL, NULL, admin_close};
+
+int fg_server_start(fg_server *srv, char *err, size_t err_len) {
+  static const fg_conn_handler *const handlers[FG_LISTENER_COUNT] = {
+      &fg_inbound_handler_s2s, &fg_inbound_handler_s2s_tls, &fg_inbound_handler_internal,
+      &kAdminHandler};
+  for (int id = 0; id < FG_LISTENER_COUNT; id++) {
+    const fg_config_listener *l = &srv->cfg->listeners[id];
+    if (!l->enabled) continue;
+    fg_listener_config lc = {0};
+    lc.host = l->address;
+    lc.port = l->port;
+    lc.tls = id == FG_LISTENER_S2S_TLS ? srv->tls_direct : NULL;
+    lc.handler = handlers[id];
+    lc.arg = &srv->listener_arg;
+    if (!fg_runtime_listen(srv->rt, &lc, &srv->ports[id])) {
+      snprintf(err, err_len, "cannot listen on %s port %u (listener %s)", l->address, l->port,
+               fg_config_listener_name((fg_listener_id)id));
+      return 0;
+    }
+  }
+  return 1;
+}
+
+void fg_server_stop(fg_server *srv, unsigned drain_ms) {
+  if (srv->stopped) return;
+  srv->stopped = 1;
+  if (srv->rt != NULL) fg_runtime_shutdown(srv->rt, drain_ms);
+}
+
+void fg_server_free(fg_server *srv) {
+  if (srv == NULL) return;
+  fg_server_stop(srv, 0);
+  fg_runtime_free(srv->rt);
+  for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
+    fg_xml_writer_free(srv->workers[i].writer);
+  }
+  free(srv->workers);
+  if (srv->backend_targets != NULL) {
+    for (size_t b = 0; b < srv->cfg->n_backends; b++) free(srv->backend_targets[b]);
+    free(srv->backend_targets);
+  }
+  for (size_t i = 0; i < srv->n_static_routes; i++) free(srv->static_routes[i].targets);
+  free(srv->static_routes);
+  fg_tls_ctx_free(srv->tls_starttls);
+  fg_tls_ctx_free(srv->tls_direct);
+  fg_tls_ctx_free(srv->tls_client);
+  fg_tls_sni_free(srv->sni);
+  if (srv->pool != NULL) CRYPTO_BUFFER_POOL_free(srv->pool);
+  fg_internal_ca_free(srv->ica);
+  fg_trust_store_free(srv->trust);
+  fg_router_free(srv->router);
+  if (srv->have_db_secret) fg_dialback_secret_cleanup(&srv->db_secret);
+  fg_config_free(srv->cfg);
+  free(srv);
+}

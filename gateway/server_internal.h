@@ -1,0 +1,131 @@
+// server_internal.h: state shared by gateway/server.c, gateway/inbound.c and
+// gateway/link.c. Not a public interface.
+#ifndef FEDGATE_GATEWAY_SERVER_INTERNAL_H
+#define FEDGATE_GATEWAY_SERVER_INTERNAL_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "crypto/chain.h"
+#include "crypto/dialback_key.h"
+#include "crypto/internal_ca.h"
+#include "crypto/tls.h"
+#include "crypto/tls_sni.h"
+#include "gateway/config.h"
+#include "gateway/metrics.h"
+#include "gateway/router.h"
+#include "gateway/s2s_in.h"
+#include "gateway/s2s_out.h"
+#include "gateway/server.h"
+#include "io/conn.h"
+#include "io/worker.h"
+
+typedef struct in_conn in_conn;
+typedef struct link link;
+
+// resolved_target is one host:port resolved once at start-up.
+typedef struct resolved_target {
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  char name[300];  // host:port, for logs
+} resolved_target;
+
+// static_route pins a remote domain to targets (config dns.static).
+typedef struct static_route {
+  char domain[FG_DOMAIN_MAX + 1];
+  resolved_target *targets;
+  size_t n_targets;
+} static_route;
+
+// worker_state is what one worker owns: its inbound streams and outbound
+// links. Touched only by that worker's thread.
+typedef struct worker_state {
+  in_conn *streams;  // doubly linked list of live inbound streams
+  link *links;       // outbound links (hop, remote, verify)
+  struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
+} worker_state;
+
+#define FG_PER_IP_SLOTS 4096
+
+// fg_listener_arg is the argument of every connection a listener accepts,
+// until on_open replaces it with the session.
+typedef struct fg_listener_arg {
+  uint32_t magic;  // 0: never a session
+  fg_server *srv;
+} fg_listener_arg;
+
+struct fg_server {
+  fg_config *cfg;
+  fg_router *router;
+  fg_trust_store *trust;
+  CRYPTO_BUFFER_POOL *pool;
+  fg_tls_sni *sni;
+  fg_tls_ctx *tls_starttls;  // server: STARTTLS on s2s and internal
+  fg_tls_ctx *tls_direct;    // server: direct TLS (XEP-0368)
+  fg_tls_ctx *tls_client;    // client: links
+  fg_internal_ca *ica;
+  fg_dialback_secret db_secret;
+  int have_db_secret;
+  fg_runtime *rt;
+  worker_state *workers;
+  unsigned num_workers;
+  resolved_target **backend_targets;  // [backend][address]
+  static_route *static_routes;
+  size_t n_static_routes;
+  uint16_t ports[FG_LISTENER_COUNT];
+  fg_listener_arg listener_arg;
+  _Atomic uint32_t per_ip[FG_PER_IP_SLOTS];
+  fg_metrics metrics;
+  int stopped;
+};
+
+// --- inbound.c ---
+extern const fg_conn_handler fg_inbound_handler_s2s;
+extern const fg_conn_handler fg_inbound_handler_s2s_tls;
+extern const fg_conn_handler fg_inbound_handler_internal;
+
+// fg_inbound_find returns the live inbound stream of worker |ws| whose
+// stream id is |stream_id|, or NULL.
+in_conn *fg_inbound_find(worker_state *ws, const char *stream_id);
+
+// fg_inbound_dialback_answer hands a verification answer to |ic|.
+void fg_inbound_dialback_answer(in_conn *ic, const char *originating, const char *receiving,
+                                int valid);
+
+// --- link.c ---
+
+typedef enum link_kind {
+  LINK_HOP = 0,  // to a backend, as an authenticated remote domain
+  LINK_REMOTE,   // to a remote server, as a hosted domain (bounces)
+  LINK_VERIFY,   // to an authoritative server, for db:verify questions
+} link_kind;
+
+// fg_link_stanza queues |data| (a serialized stanza, with its routing facts
+// for a bounce) on the link (kind, local, remote) of worker |w|, opening it
+// to |target| if needed. It returns FG_STANZA_CONDITION_COUNT when the
+// stanza was accepted (sent, or queued until the link is ready), or the
+// condition to bounce it with now.
+fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
+                                   const char *remote, const resolved_target *target,
+                                   const uint8_t *data, size_t len);
+
+// fg_link_verify asks the authoritative server of |originating| about |key|;
+// the answer goes to the inbound stream with id |stream_id| on worker |w|.
+// It returns 1 when the question is on its way.
+int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const char *originating,
+                   const char *stream_id, const uint8_t *key, size_t key_len);
+
+// fg_link_bounce sends an error stanza back to |to_domain| (the sender's
+// domain) from |from_domain| over a LINK_REMOTE link when a route to it is
+// known (dns.static); otherwise it is counted and logged as undeliverable.
+void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain,
+                    const char *to_domain, const uint8_t *data, size_t len);
+
+// fg_server_static_route returns the pinned targets of |domain|, or NULL.
+const static_route *fg_server_static_route(const fg_server *srv, const char *domain);
+
+// fg_server_worker_state returns the state of |w|.
+worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w);
+
+#endif  // FEDGATE_GATEWAY_SERVER_INTERNAL_H

@@ -1,0 +1,2003 @@
+// xml_parser.c: streaming parser for XMPP streams (RFC 6120 §4, §11).
+//
+// Design. Bytes outside top-level elements (whitespace keepalives) are skipped
+// in place. Each "item" (the prolog plus stream header, or one top-level
+// element with any stray character data before it) is tokenised by a byte
+// state machine over one contiguous view of the item's bytes: the caller's
+// buffer while the item lies inside one chunk (zero copy), else an internal
+// buffer that grows up to the element size limit. Tokens that need a few
+// bytes of lookahead (UTF-8 sequences, references, `]]>`, `<!--`) wait at
+// their first byte for more input; everything longer (names, attribute values,
+// text) is resumed where it stopped, so no byte is scanned more than a
+// constant number of times. Strings are recorded as tagged offsets (item
+// bytes, decoded-text arena, stored header) and turned into pointers once per
+// element. All arrays are reused between elements.
+#include "gateway/xml_parser.h"
+#include "gateway/xml_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__AVX2__) || defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+// ---------------------------------------------------------------------------
+// Small helpers.
+
+#define NONE UINT32_MAX
+
+// A span is a string recorded as a tagged offset and a length.
+#define TAG_SHIFT 30
+#define TAG_MASK (3u << TAG_SHIFT)
+#define OFF_MASK ((1u << TAG_SHIFT) - 1)
+#define TAG_RAW (0u << TAG_SHIFT)    // item bytes (p->base)
+#define TAG_ARENA (1u << TAG_SHIFT)  // decoded strings (p->arena)
+#define TAG_HDR (2u << TAG_SHIFT)    // stored stream header (p->hdr)
+#define TAG_STATIC (3u << TAG_SHIFT)
+
+typedef struct span {
+  uint32_t off;
+  uint32_t len;
+} span;
+
+static const char kStatic[] = FG_XML_NS_XML;
+static const span kSpanEmpty = {TAG_STATIC, 0};
+static const span kSpanXmlNs = {TAG_STATIC, sizeof(FG_XML_NS_XML) - 1};
+static const span kSpanAbsent = {NONE, 0};
+
+typedef struct inode {
+  uint8_t type;
+  uint32_t parent, first_child, last_child, next;
+  span prefix, local, ns, text;
+  uint32_t attr_start, attr_n;
+  uint32_t raw_start, raw_end;
+  uint32_t bind_start;
+  uint32_t name_off;
+} inode;
+
+typedef struct iattr {
+  span prefix, local, value, ns;
+  uint32_t name_off;
+  uint8_t is_decl;
+} iattr;
+
+typedef struct ibind {
+  span prefix, uri;
+} ibind;
+
+enum { O_PROLOG, O_BETWEEN, O_CLOSED, O_ERROR };
+enum { K_PROLOG, K_ELEMENT };
+enum { R_NEED, R_ERR, R_OPEN, R_DONE, R_CLOSE };
+enum {
+  S_PROLOG,
+  S_CONTENT,
+  S_LT,
+  S_BANG,
+  S_CDATA,
+  S_PI_TARGET,
+  S_XMLDECL,
+  S_STAG_NAME,
+  S_STAG_SPACE,
+  S_STAG_AFTER_VAL,
+  S_ATTR_NAME,
+  S_ATTR_EQ,
+  S_ATTR_QUOTE,
+  S_ATTR_VAL,
+  S_EMPTY,
+  S_ETAG_NAME,
+  S_ETAG_SPACE,
+};
+
+// How much of a straddling element is copied per step: small enough that
+// little is copied past the element's end, large enough to amortise.
+#define COPY_BLOCK 512
+#define MAX_REF_LEN 32
+#define MAX_DECL_LEN 256
+
+struct fg_xml_parser {
+  fg_xml_config cfg;
+  int authed;
+  int outer;
+  int pending_close;
+  int item_active, item_kind, item_done;
+  int direct;
+  const uint8_t *base;
+  size_t i, n;
+  uint64_t off;       // stream offset of the next unconsumed input byte
+  uint64_t item_off;  // stream offset of the item's first byte
+  uint8_t *buf;
+  size_t buf_len, buf_cap;
+
+  int state;
+  uint32_t tag_start, name_start;
+  int32_t name_colon;
+  uint8_t name_need_start, quote, rb;
+  uint32_t ws_count;
+  int canon;
+
+  // Character data / attribute value accumulation.
+  int acc_decoded;
+  uint32_t acc_raw_start, acc_run_start, acc_arena_start;
+
+  inode *nodes;
+  uint32_t nodes_n, nodes_cap;
+  iattr *attrs;
+  uint32_t attrs_n, attrs_cap;
+  ibind *binds;
+  uint32_t binds_n, binds_cap, nhdr_binds;
+  uint32_t *open;
+  uint32_t open_n, open_cap;
+  uint32_t cur;  // element whose start tag is being read
+  uint8_t *arena;
+  size_t arena_len, arena_cap;
+
+  // Stored stream header: its item bytes followed by its arena bytes.
+  uint8_t *hdr;
+  size_t hdr_len, hdr_cap;
+  span hdr_qname;
+  int has_xml_decl;
+  int have_header;
+  fg_xml_stream_header header;
+  fg_xml_nsdecl *hdr_decls;
+  fg_xml_attr *hdr_attrs;
+  size_t hdr_decls_cap, hdr_attrs_cap;
+
+  // Public views of the last element.
+  fg_xml_node *pn;
+  size_t pn_cap;
+  fg_xml_attr *pa;
+  size_t pa_cap;
+  fg_xml_nsdecl *pd;
+  size_t pd_cap;
+  fg_xml_element el;
+
+  size_t ka_bytes;
+  int ka_ws;
+  fg_xml_error err;
+  uint64_t err_off;
+};
+
+static int grow(void **ptr, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return 1;
+  size_t c = *cap ? *cap : 16;
+  while (c < need) c *= 2;
+  void *q = realloc(*ptr, c * elem);
+  if (q == NULL) return 0;
+  *ptr = q;
+  *cap = c;
+  return 1;
+}
+
+static int grow32(void **ptr, uint32_t *cap, size_t need, size_t elem) {
+  size_t c = *cap;
+  if (!grow(ptr, &c, need, elem)) return 0;
+  *cap = (uint32_t)c;
+  return 1;
+}
+
+const char *fg_xml_error_condition(fg_xml_error err) {
+  switch (err) {
+    case FG_XML_ERR_NONE:
+      return "none";
+    case FG_XML_ERR_BAD_FORMAT:
+      return "bad-format";
+    case FG_XML_ERR_BAD_NAMESPACE_PREFIX:
+      return "bad-namespace-prefix";
+    case FG_XML_ERR_INVALID_NAMESPACE:
+      return "invalid-namespace";
+    case FG_XML_ERR_INVALID_XML:
+      return "invalid-xml";
+    case FG_XML_ERR_NOT_WELL_FORMED:
+      return "not-well-formed";
+    case FG_XML_ERR_POLICY_VIOLATION:
+      return "policy-violation";
+    case FG_XML_ERR_RESOURCE_CONSTRAINT:
+      return "resource-constraint";
+    case FG_XML_ERR_RESTRICTED_XML:
+      return "restricted-xml";
+    case FG_XML_ERR_UNSUPPORTED_ENCODING:
+      return "unsupported-encoding";
+    case FG_XML_ERR_UNSUPPORTED_VERSION:
+      return "unsupported-version";
+  }
+  return "undefined-condition";
+}
+
+int fg_xml_str_eq(fg_xml_str s, const char *c) {
+  size_t n = strlen(c);
+  return s.data != NULL && s.len == n && (n == 0 || memcmp(s.data, c, n) == 0);
+}
+
+void fg_xml_limits_default(fg_xml_limits *lim) {
+  lim->max_element_bytes_preauth = 16384;
+  lim->max_element_bytes_postauth = 512 * 1024;
+  lim->max_depth = 64;
+  lim->max_attrs = 64;
+  lim->max_name_len = 256;
+  lim->max_ns_decls = 64;
+  lim->max_nodes = 16384;
+}
+
+void fg_xml_config_default(fg_xml_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  fg_xml_limits_default(&cfg->limits);
+  cfg->content_ns = FG_XML_NS_SERVER;
+}
+
+// ---------------------------------------------------------------------------
+// Character classes.
+
+enum { C_NAMESTART = 1, C_NAMECHAR = 2, C_WS = 4, C_TEXT_SPECIAL = 8, C_ATTR_SPECIAL = 16 };
+
+static uint8_t kClass[256];
+
+static void init_classes(void) {
+  static int done;
+  if (done) return;
+  for (int c = 0; c < 256; c++) {
+    uint8_t k = 0;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') k |= C_NAMESTART | C_NAMECHAR;
+    if ((c >= '0' && c <= '9') || c == '-' || c == '.') k |= C_NAMECHAR;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') k |= C_WS;
+    if (c < 0x20 || c >= 0x80 || c == '<' || c == '&' || c == '>' || c == ']') k |= C_TEXT_SPECIAL;
+    if (c < 0x20 || c >= 0x80 || c == '<' || c == '&' || c == '>' || c == '\'' || c == '"')
+      k |= C_ATTR_SPECIAL;
+    kClass[c] = k;
+  }
+  done = 1;
+}
+
+static inline int is_ws(uint8_t c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+// scan_text returns the index of the first byte at or after |i| that character
+// data cannot skip: markup, references, `>`/`]` (for `]]>`), controls
+// (including CR, TAB, LF, which the slow path handles) and non-ASCII.
+static inline size_t scan_text(const uint8_t *s, size_t i, size_t n) {
+#if defined(__AVX2__)
+  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
+  const __m256i gt = _mm256_set1_epi8('>'), rsb = _mm256_set1_epi8(']');
+  const __m256i sp = _mm256_set1_epi8(0x20);
+  while (i + 32 <= n) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+    __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
+                                _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
+    m = _mm256_or_si256(m, _mm256_cmpgt_epi8(sp, x));  // signed: < 0x20 or >= 0x80
+    uint32_t mask = (uint32_t)_mm256_movemask_epi8(m);
+    if (mask != 0) return i + (size_t)__builtin_ctz(mask);
+    i += 32;
+  }
+#endif
+#if defined(__SSE2__)
+  {
+    const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
+    const __m128i gt = _mm_set1_epi8('>'), rsb = _mm_set1_epi8(']');
+    const __m128i sp = _mm_set1_epi8(0x20);
+    while (i + 16 <= n) {
+      __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+      __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, amp)),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, gt), _mm_cmpeq_epi8(x, rsb)));
+      m = _mm_or_si128(m, _mm_cmplt_epi8(x, sp));
+      uint32_t mask = (uint32_t)_mm_movemask_epi8(m);
+      if (mask != 0) return i + (size_t)__builtin_ctz(mask);
+      i += 16;
+    }
+  }
+#endif
+  while (i < n && !(kClass[s[i]] & C_TEXT_SPECIAL)) i++;
+  return i;
+}
+
+#if defined(__AVX2__)
+// SIMD UTF-8 validation after Keiser and Lemire, "Validating UTF-8 in less
+// than one instruction per byte" (2021): three nibble lookups classify each
+// byte pair, and two saturating subtractions say where a third or fourth
+// byte of a sequence must be. Written here from the paper's description.
+enum {
+  U8_TOO_SHORT = 1 << 0,
+  U8_TOO_LONG = 1 << 1,
+  U8_OVERLONG_3 = 1 << 2,
+  U8_TOO_LARGE = 1 << 3,
+  U8_SURROGATE = 1 << 4,
+  U8_OVERLONG_2 = 1 << 5,
+  U8_TOO_LARGE_1000 = 1 << 6,
+  U8_OVERLONG_4 = 1 << 6,
+  U8_TWO_CONTS = 1 << 7,
+  U8_CARRY = U8_TOO_SHORT | U8_TOO_LONG | U8_TWO_CONTS,
+};
+
+#define U8_PREV(in, pr, N) _mm256_alignr_epi8(in, _mm256_permute2x128_si256(pr, in, 0x21), 16 - (N))
+#define U8_REP16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p) \
+  (char)(a), (char)(b), (char)(c), (char)(d), (char)(e), (char)(f), (char)(g), (char)(h), (char)(i), \
+      (char)(j), (char)(k), (char)(l), (char)(m), (char)(n), (char)(o), (char)(p)
+
+// utf8_block_errors returns non-zero bytes where the 32 bytes |in|, preceded
+// by |prev|, are not strict UTF-8 or encode U+FFFE/U+FFFF (not XML Chars).
+static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
+#define T1                                                                                      \
+  U8_REP16(U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,        \
+           U8_TOO_LONG, U8_TOO_LONG, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS,    \
+           U8_TOO_SHORT | U8_OVERLONG_2, U8_TOO_SHORT,                                          \
+           U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE,                                         \
+           U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4)
+#define L_ (U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000)
+#define T2                                                                                      \
+  U8_REP16(U8_CARRY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_CARRY | U8_OVERLONG_2,  \
+           U8_CARRY, U8_CARRY, U8_CARRY | U8_TOO_LARGE, L_, L_, L_, L_, L_, L_, L_, L_,          \
+           L_ | U8_SURROGATE, L_, L_)
+#define C_ (U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS)
+#define T3                                                                                      \
+  U8_REP16(U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,  \
+           U8_TOO_SHORT, U8_TOO_SHORT, C_ | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4,  \
+           C_ | U8_OVERLONG_3 | U8_TOO_LARGE, C_ | U8_SURROGATE | U8_TOO_LARGE,                 \
+           C_ | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,          \
+           U8_TOO_SHORT)
+  const __m256i t1 = _mm256_setr_epi8(T1, T1), t2 = _mm256_setr_epi8(T2, T2);
+  const __m256i t3 = _mm256_setr_epi8(T3, T3);
+#undef T1
+#undef T2
+#undef T3
+#undef L_
+#undef C_
+  const __m256i lo4 = _mm256_set1_epi8(0x0F);
+  __m256i p1 = U8_PREV(in, prev, 1);
+  __m256i b1h = _mm256_shuffle_epi8(t1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), lo4));
+  __m256i b1l = _mm256_shuffle_epi8(t2, _mm256_and_si256(p1, lo4));
+  __m256i b2h = _mm256_shuffle_epi8(t3, _mm256_and_si256(_mm256_srli_epi16(in, 4), lo4));
+  __m256i special = _mm256_and_si256(_mm256_and_si256(b1h, b1l), b2h);
+  __m256i p2 = U8_PREV(in, prev, 2), p3 = U8_PREV(in, prev, 3);
+  __m256i third = _mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
+  __m256i fourth = _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
+  __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
+  __m256i err = _mm256_xor_si256(must, special);
+  // EF BF BE and EF BF BF are U+FFFE and U+FFFF.
+  __m256i nc = _mm256_and_si256(
+      _mm256_and_si256(_mm256_cmpeq_epi8(p2, _mm256_set1_epi8((char)0xEF)),
+                       _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xBF))),
+      _mm256_cmpeq_epi8(_mm256_max_epu8(in, _mm256_set1_epi8((char)0xBE)), in));
+  return _mm256_or_si256(err, nc);
+}
+
+// seq_start returns the start of a UTF-8 sequence that begins before |i|
+// (not before |i0|) and continues at |i|, else |i|.
+static inline size_t seq_start(const uint8_t *s, size_t i0, size_t i) {
+  for (size_t j = i; j > i0 && i - j < 3;) {
+    j--;
+    uint8_t c = s[j];
+    if ((c & 0xC0) == 0x80) continue;
+    if (c >= 0xC0) {
+      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      if (j + len > i) return j;
+    }
+    break;
+  }
+  return i;
+}
+
+// scan_text_utf8 is scan_text that also validates non-ASCII text: it returns
+// the first special ASCII byte at or after |i| (all bytes before it being
+// valid), or a sequence boundary from which the scalar path must continue
+// (near the end of the input, or where the block holds an error). |i| must be
+// a sequence boundary.
+static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
+  const size_t i0 = i;
+  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
+  const __m256i gt = _mm256_set1_epi8('>'), rsb = _mm256_set1_epi8(']');
+  const __m256i c1f = _mm256_set1_epi8(0x1F), zero = _mm256_setzero_si256();
+  __m256i prev = zero;
+  uint32_t prev_hi = 0;
+  while (i + 32 <= n) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+    __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
+                                _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
+    m = _mm256_or_si256(m, _mm256_cmpeq_epi8(_mm256_max_epu8(x, c1f), c1f));  // x <= 0x1F
+    uint32_t smask = (uint32_t)_mm256_movemask_epi8(m);
+    uint32_t hi = (uint32_t)_mm256_movemask_epi8(x);
+    if ((hi | prev_hi) != 0) {
+      __m256i err = utf8_block_errors(x, prev);
+      uint32_t emask = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(err, zero));
+      uint64_t upto = smask ? ((uint64_t)(smask & -smask) << 1) - 1 : 0xFFFFFFFFull;
+      if (emask & (uint32_t)upto) return seq_start(s, i0, i);
+    }
+    if (smask != 0) return i + (size_t)__builtin_ctz(smask);
+    prev = x;
+    prev_hi = hi;
+    i += 32;
+  }
+  return seq_start(s, i0, i);
+}
+#endif
+
+// scan_attr is scan_text for attribute values quoted with |q|.
+static inline size_t scan_attr(const uint8_t *s, size_t i, size_t n, uint8_t q) {
+#if defined(__AVX2__)
+  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
+  const __m256i gt = _mm256_set1_epi8('>'), qq = _mm256_set1_epi8((char)q);
+  const __m256i sp = _mm256_set1_epi8(0x20);
+  while (i + 32 <= n) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+    __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
+                                _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, qq)));
+    m = _mm256_or_si256(m, _mm256_cmpgt_epi8(sp, x));
+    uint32_t mask = (uint32_t)_mm256_movemask_epi8(m);
+    if (mask != 0) return i + (size_t)__builtin_ctz(mask);
+    i += 32;
+  }
+#endif
+#if defined(__SSE2__)
+  {
+    const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
+    const __m128i gt = _mm_set1_epi8('>'), qq = _mm_set1_epi8((char)q);
+    const __m128i sp = _mm_set1_epi8(0x20);
+    while (i + 16 <= n) {
+      __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+      __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, amp)),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, gt), _mm_cmpeq_epi8(x, qq)));
+      m = _mm_or_si128(m, _mm_cmplt_epi8(x, sp));
+      uint32_t mask = (uint32_t)_mm_movemask_epi8(m);
+      if (mask != 0) return i + (size_t)__builtin_ctz(mask);
+      i += 16;
+    }
+  }
+#endif
+  // The other quote character is ordinary data.
+  while (i < n && (!(kClass[s[i]] & C_ATTR_SPECIAL) || ((s[i] == '\'' || s[i] == '"') && s[i] != q)))
+    i++;
+  return i;
+}
+
+// utf8_text_run consumes character data from |i|: ASCII bytes that are not
+// C_TEXT_SPECIAL and strict UTF-8 sequences of XML Chars. It returns where it
+// stopped with |*st| 0 (at a special ASCII byte or the end), 1 (a sequence is
+// cut by the end of the input: wait at it) or -1 (invalid sequence at it).
+static inline size_t utf8_text_run(const uint8_t *s, size_t i, size_t n, int *st) {
+  *st = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      if (kClass[c] & C_TEXT_SPECIAL) return i;
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c < 0xE0 && i + 1 < n) {
+      if ((s[i + 1] & 0xC0) != 0x80) break;
+      i += 2;
+      continue;
+    }
+    if (c >= 0xE0 && c < 0xF0 && i + 2 < n) {
+      uint8_t b1 = s[i + 1], b2 = s[i + 2];
+      uint8_t lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+      if (b1 < lo || b1 > hi || (b2 & 0xC0) != 0x80) break;
+      if (c == 0xEF && b1 == 0xBF && b2 >= 0xBE) break;  // U+FFFE, U+FFFF
+      i += 3;
+      continue;
+    }
+    if (c >= 0xF0 && c < 0xF5 && i + 3 < n) {
+      uint8_t b1 = s[i + 1];
+      uint8_t lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+      if (b1 < lo || b1 > hi || (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80) break;
+      i += 4;
+      continue;
+    }
+    break;
+  }
+  if (i >= n) return i;
+  // Slow path: an invalid lead byte, or a sequence near the end of the input.
+  uint32_t cp;
+  int l = utf8_decode(s + i, n - i, &cp);
+  if (l == 0)
+    *st = 1;
+  else if (l < 0 || cp == 0xFFFE || cp == 0xFFFF)
+    *st = -1;
+  else
+    return utf8_text_run(s, i + (size_t)l, n, st);
+  return i;
+}
+
+// ---------------------------------------------------------------------------
+// Spans and storage.
+
+static inline span mkspan(uint32_t tag, size_t off, size_t len) {
+  span s = {tag | (uint32_t)off, (uint32_t)len};
+  return s;
+}
+
+static inline fg_xml_str resolve(const fg_xml_parser *p, span s) {
+  fg_xml_str r = {NULL, 0};
+  if (s.off == NONE) return r;
+  uint32_t off = s.off & OFF_MASK;
+  switch (s.off & TAG_MASK) {
+    case TAG_RAW:
+      r.data = p->base + off;
+      break;
+    case TAG_ARENA:
+      r.data = p->arena + off;
+      break;
+    case TAG_HDR:
+      r.data = p->hdr + off;
+      break;
+    default:
+      r.data = (const uint8_t *)kStatic + off;
+      break;
+  }
+  r.len = s.len;
+  return r;
+}
+
+static inline int span_eq(const fg_xml_parser *p, span a, span b) {
+  if (a.len != b.len) return 0;
+  fg_xml_str x = resolve(p, a), y = resolve(p, b);
+  return a.len == 0 || memcmp(x.data, y.data, a.len) == 0;
+}
+
+static inline int span_eq_c(const fg_xml_parser *p, span a, const char *c, size_t n) {
+  if (a.len != n) return 0;
+  fg_xml_str x = resolve(p, a);
+  return n == 0 || memcmp(x.data, c, n) == 0;
+}
+
+static int fail(fg_xml_parser *p, fg_xml_error e, size_t rel) {
+  p->err = e;
+  p->err_off = p->item_off + rel;
+  p->outer = O_ERROR;
+  return R_ERR;
+}
+
+static int fail_at(fg_xml_parser *p, fg_xml_error e, uint64_t abs_off) {
+  p->err = e;
+  p->err_off = abs_off;
+  p->outer = O_ERROR;
+  return R_ERR;
+}
+
+static int arena_append(fg_xml_parser *p, const uint8_t *d, size_t len) {
+  if (!grow((void **)&p->arena, &p->arena_cap, p->arena_len + len, 1)) return 0;
+  memcpy(p->arena + p->arena_len, d, len);
+  p->arena_len += len;
+  return 1;
+}
+
+static size_t put_utf8(uint8_t *o, uint32_t v) {
+  if (v < 0x80) {
+    o[0] = (uint8_t)v;
+    return 1;
+  }
+  if (v < 0x800) {
+    o[0] = (uint8_t)(0xC0 | (v >> 6));
+    o[1] = (uint8_t)(0x80 | (v & 0x3F));
+    return 2;
+  }
+  if (v < 0x10000) {
+    o[0] = (uint8_t)(0xE0 | (v >> 12));
+    o[1] = (uint8_t)(0x80 | ((v >> 6) & 0x3F));
+    o[2] = (uint8_t)(0x80 | (v & 0x3F));
+    return 3;
+  }
+  o[0] = (uint8_t)(0xF0 | (v >> 18));
+  o[1] = (uint8_t)(0x80 | ((v >> 12) & 0x3F));
+  o[2] = (uint8_t)(0x80 | ((v >> 6) & 0x3F));
+  o[3] = (uint8_t)(0x80 | (v & 0x3F));
+  return 4;
+}
+
+// Accumulation of character data or an attribute value. Until something must
+// be rewritten the value is a span of the item bytes; from then on it lives in
+// the arena, and |acc_run_start| marks item bytes not yet copied there.
+static inline void acc_begin(fg_xml_parser *p, size_t i) {
+  p->acc_decoded = 0;
+  p->acc_raw_start = (uint32_t)i;
+}
+
+// acc_replace replaces item bytes [i, i + skip) with |rep| in the value.
+static int acc_replace(fg_xml_parser *p, size_t i, size_t skip, const uint8_t *rep,
+                       size_t rep_len) {
+  if (!p->acc_decoded) {
+    p->acc_decoded = 1;
+    p->acc_arena_start = (uint32_t)p->arena_len;
+    p->acc_run_start = p->acc_raw_start;
+  }
+  if (i > p->acc_run_start && !arena_append(p, p->base + p->acc_run_start, i - p->acc_run_start))
+    return 0;
+  if (rep_len > 0 && !arena_append(p, rep, rep_len)) return 0;
+  p->acc_run_start = (uint32_t)(i + skip);
+  return 1;
+}
+
+static int acc_end(fg_xml_parser *p, size_t i, span *out) {
+  if (!p->acc_decoded) {
+    *out = mkspan(TAG_RAW, p->acc_raw_start, i - p->acc_raw_start);
+    return 1;
+  }
+  if (i > p->acc_run_start && !arena_append(p, p->base + p->acc_run_start, i - p->acc_run_start))
+    return 0;
+  *out = mkspan(TAG_ARENA, p->acc_arena_start, p->arena_len - p->acc_arena_start);
+  return 1;
+}
+
+static uint32_t new_node(fg_xml_parser *p, uint8_t type) {
+  if (p->nodes_n >= p->cfg.limits.max_nodes) return NONE;
+  if (!grow32((void **)&p->nodes, &p->nodes_cap, p->nodes_n + 1, sizeof(inode))) return NONE - 1;
+  uint32_t k = p->nodes_n++;
+  inode *nd = &p->nodes[k];
+  memset(nd, 0, sizeof(*nd));
+  nd->type = type;
+  nd->first_child = nd->last_child = nd->next = NONE;
+  nd->parent = p->open_n ? p->open[p->open_n - 1] : NONE;
+  nd->text = kSpanAbsent;
+  if (nd->parent != NONE) {
+    inode *par = &p->nodes[nd->parent];
+    if (par->last_child == NONE)
+      par->first_child = k;
+    else
+      p->nodes[par->last_child].next = k;
+    par->last_child = k;
+  }
+  return k;
+}
+
+// text_close ends the character data that precedes a tag starting at |i|.
+static int text_close(fg_xml_parser *p, size_t i) {
+  if (p->open_n == 0) return R_NEED;  // stream-level data is not kept
+  span t;
+  if (!acc_end(p, i, &t)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+  if (t.len == 0) return R_NEED;
+  uint32_t k = new_node(p, FG_XML_NODE_TEXT);
+  if (k == NONE) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+  if (k == NONE - 1) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+  p->nodes[k].text = t;
+  return R_NEED;
+}
+
+// ---------------------------------------------------------------------------
+// References (XML 1.0 §4.1; RFC 6120 §11.1 allows only the five predefined
+// entities). Returns R_NEED (wait for more bytes), R_ERR, or R_DONE with the
+// decoded character in |*cp| and the reference length in |*rlen|.
+
+static int parse_ref(fg_xml_parser *p, size_t i, uint32_t *cp, size_t *rlen) {
+  const uint8_t *s = p->base;
+  size_t n = p->n, j = i + 1;
+  if (j >= n) return R_NEED;
+  if (s[j] == '#') {
+    j++;
+    if (j >= n) return R_NEED;
+    int hex = s[j] == 'x';
+    if (hex) j++;
+    uint32_t v = 0;
+    size_t digits = 0;
+    for (;; j++) {
+      if (j - i > MAX_REF_LEN) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+      if (j >= n) return R_NEED;
+      uint8_t c = s[j];
+      if (c == ';') break;
+      uint32_t d;
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (hex && c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else if (hex && c >= 'A' && c <= 'F')
+        d = c - 'A' + 10;
+      else
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      v = v * (hex ? 16 : 10) + d;
+      if (v > 0x10FFFF) v = 0x110000;  // saturate: still illegal, never wraps
+      digits++;
+    }
+    if (digits == 0 || !is_xml_char(v)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+    *cp = v;
+    *rlen = j + 1 - i;
+    return R_DONE;
+  }
+  if (s[j] < 0x80 && !(kClass[s[j]] & C_NAMESTART)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+  for (;; j++) {
+    if (j - i > MAX_REF_LEN) return fail(p, FG_XML_ERR_RESTRICTED_XML, i);
+    if (j >= n) return R_NEED;
+    uint8_t c = s[j];
+    if (c == ';') break;
+    if (c < 0x80 && !(kClass[c] & C_NAMECHAR) && c != ':')
+      return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+  }
+  const uint8_t *nm = s + i + 1;
+  size_t len = j - i - 1;
+  uint32_t v;
+  if (len == 3 && memcmp(nm, "amp", 3) == 0)
+    v = '&';
+  else if (len == 2 && memcmp(nm, "lt", 2) == 0)
+    v = '<';
+  else if (len == 2 && memcmp(nm, "gt", 2) == 0)
+    v = '>';
+  else if (len == 4 && memcmp(nm, "quot", 4) == 0)
+    v = '"';
+  else if (len == 4 && memcmp(nm, "apos", 4) == 0)
+    v = '\'';
+  else
+    return fail(p, FG_XML_ERR_RESTRICTED_XML, i);
+  *cp = v;
+  *rlen = j + 1 - i;
+  return R_DONE;
+}
+
+// canon_ref says whether the reference |ref| (|rl| bytes, decoding to |cp|) is
+// the escape fg_xml_writer_element writes for |cp| (gateway/xml_serializer.c).
+static int canon_ref(const uint8_t *ref, size_t rl, uint32_t cp, int in_attr) {
+  const char *e = NULL;
+  switch (cp) {
+    case '&':
+      e = "&amp;";
+      break;
+    case '<':
+      e = "&lt;";
+      break;
+    case '>':
+      e = "&gt;";
+      break;
+    case '\r':
+      e = "&#13;";
+      break;
+    case '\'':
+      e = in_attr ? "&apos;" : NULL;
+      break;
+    case '\t':
+      e = in_attr ? "&#9;" : NULL;
+      break;
+    case '\n':
+      e = in_attr ? "&#10;" : NULL;
+      break;
+  }
+  return e != NULL && strlen(e) == rl && memcmp(ref, e, rl) == 0;
+}
+
+// ---------------------------------------------------------------------------
+// Names.
+
+static inline void name_begin(fg_xml_parser *p, size_t i) {
+  p->name_start = (uint32_t)i;
+  p->name_colon = -1;
+  p->name_need_start = 1;
+}
+
+// name_scan reads a QName from p->i. It returns R_DONE with p->i at the first
+// byte after the name, R_NEED, or R_ERR.
+static int name_scan(fg_xml_parser *p, int qname) {
+  const uint8_t *s = p->base;
+  size_t i = p->i, n = p->n, max = p->name_start + p->cfg.limits.max_name_len;
+  for (;;) {
+    while (i < n && i < max) {
+      uint8_t c = s[i];
+      uint8_t k = kClass[c];
+      if (k & C_NAMECHAR) {
+        if (p->name_need_start && !(k & C_NAMESTART)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        p->name_need_start = 0;
+        i++;
+        continue;
+      }
+      break;
+    }
+    if (i >= n) {
+      p->i = i;
+      return R_NEED;
+    }
+    uint8_t c = s[i];
+    if (c == ':' && qname) {
+      if (p->name_colon >= 0 || p->name_need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      if (i >= max) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+      p->name_colon = (int32_t)(i - p->name_start);
+      p->name_need_start = 1;
+      i++;
+      continue;
+    }
+    if (c >= 0x80) {
+      if (i >= max) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+      uint32_t cp;
+      int l = utf8_decode(s + i, n - i, &cp);
+      if (l == 0) {
+        p->i = i;
+        return R_NEED;
+      }
+      if (l < 0 || !(p->name_need_start ? is_name_start_cp(cp) : is_name_char_cp(cp)))
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      p->name_need_start = 0;
+      i += (size_t)l;
+      continue;
+    }
+    if (i >= max && (kClass[c] & C_NAMECHAR)) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+    // The name ends here.
+    if (i == p->name_start || p->name_need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+    p->i = i;
+    return R_DONE;
+  }
+}
+
+static void name_spans(const fg_xml_parser *p, size_t end, span *prefix, span *local) {
+  if (p->name_colon < 0) {
+    *prefix = kSpanEmpty;
+    *local = mkspan(TAG_RAW, p->name_start, end - p->name_start);
+    return;
+  }
+  size_t c = p->name_start + (size_t)p->name_colon;
+  *prefix = mkspan(TAG_RAW, p->name_start, c - p->name_start);
+  *local = mkspan(TAG_RAW, c + 1, end - c - 1);
+}
+
+// ---------------------------------------------------------------------------
+// Namespaces (Namespaces in XML 1.0 §3, §5, §6).
+
+static int lookup(const fg_xml_parser *p, span prefix, uint32_t top, span *uri) {
+  if (span_eq_c(p, prefix, "xml", 3)) {
+    *uri = kSpanXmlNs;
+    return 1;
+  }
+  for (uint32_t k = top; k > 0; k--) {
+    if (span_eq(p, p->binds[k - 1].prefix, prefix)) {
+      *uri = p->binds[k - 1].uri;
+      return 1;
+    }
+  }
+  if (prefix.len == 0) {  // no default namespace declared: no namespace
+    *uri = kSpanEmpty;
+    return 1;
+  }
+  return 0;
+}
+
+static int push_bind(fg_xml_parser *p, span prefix, span uri) {
+  if (!grow32((void **)&p->binds, &p->binds_cap, p->binds_n + 1, sizeof(ibind))) return 0;
+  p->binds[p->binds_n].prefix = prefix;
+  p->binds[p->binds_n].uri = uri;
+  p->binds_n++;
+  return 1;
+}
+
+static int is_reserved_ns(const fg_xml_parser *p, span uri) {
+  return span_eq_c(p, uri, FG_XML_NS_XML, sizeof(FG_XML_NS_XML) - 1) ||
+         span_eq_c(p, uri, "http://www.w3.org/2000/xmlns/", 29);
+}
+
+// process_ns applies the declarations of element |k|, resolves its names,
+// checks attribute uniqueness, and decides whether its namespace declarations
+// are exactly those fg_xml_writer_element would write.
+static int process_ns(fg_xml_parser *p, uint32_t k) {
+  inode *nd = &p->nodes[k];
+  iattr *a = p->attrs + nd->attr_start;
+  uint32_t na = nd->attr_n, ndecl = 0;
+  nd->bind_start = p->binds_n;
+  for (uint32_t j = 0; j < na; j++) {
+    if (a[j].prefix.len == 0 && span_eq_c(p, a[j].local, "xmlns", 5)) {
+      if (is_reserved_ns(p, a[j].value)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
+      a[j].is_decl = 1;
+      if (!push_bind(p, kSpanEmpty, a[j].value))
+        return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, a[j].name_off);
+    } else if (span_eq_c(p, a[j].prefix, "xmlns", 5)) {
+      a[j].is_decl = 1;
+      if (span_eq_c(p, a[j].local, "xmlns", 5))
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
+      if (span_eq_c(p, a[j].local, "xml", 3)) {
+        if (!span_eq_c(p, a[j].value, FG_XML_NS_XML, sizeof(FG_XML_NS_XML) - 1))
+          return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
+        ndecl++;
+        continue;
+      }
+      if (a[j].value.len == 0 || is_reserved_ns(p, a[j].value))
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
+      if (!push_bind(p, a[j].local, a[j].value))
+        return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, a[j].name_off);
+    } else {
+      continue;
+    }
+    ndecl++;
+  }
+  if (p->binds_n - p->nhdr_binds > p->cfg.limits.max_ns_decls)
+    return fail(p, FG_XML_ERR_POLICY_VIOLATION, nd->name_off);
+  if (!lookup(p, nd->prefix, p->binds_n, &nd->ns))
+    return fail(p, FG_XML_ERR_NOT_WELL_FORMED, nd->name_off);
+  for (uint32_t j = 0; j < na; j++) {
+    if (a[j].is_decl) {
+      a[j].ns = kSpanEmpty;
+      continue;
+    }
+    if (a[j].prefix.len == 0) {
+      a[j].ns = kSpanEmpty;
+    } else if (!lookup(p, a[j].prefix, p->binds_n, &a[j].ns)) {
+      return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
+    }
+  }
+  // XML 1.0 WFC Unique Att Spec, then Namespaces §6.3 (expanded names).
+  for (uint32_t j = 1; j < na; j++) {
+    for (uint32_t m = 0; m < j; m++) {
+      if (a[j].local.len != a[m].local.len) continue;
+      if (span_eq(p, a[j].local, a[m].local) &&
+          (span_eq(p, a[j].prefix, a[m].prefix) ||
+           (!a[j].is_decl && !a[m].is_decl && span_eq(p, a[j].ns, a[m].ns))))
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
+    }
+  }
+  if (!p->canon) return R_DONE;
+  // Canonical form: the declarations written are exactly the ones needed by
+  // the element's and its attributes' prefixes, in that order, first.
+  span need_p[8], need_u[8];
+  uint32_t nneed = 0;
+  span u;
+  if (!span_eq_c(p, nd->prefix, "xml", 3) &&
+      (!lookup(p, nd->prefix, nd->bind_start, &u) || !span_eq(p, u, nd->ns))) {
+    need_p[nneed] = nd->prefix;
+    need_u[nneed++] = nd->ns;
+  }
+  for (uint32_t j = 0; j < na && p->canon; j++) {
+    if (a[j].is_decl || a[j].prefix.len == 0 || span_eq_c(p, a[j].prefix, "xml", 3)) continue;
+    int have = 0;
+    for (uint32_t m = 0; m < nneed; m++)
+      if (span_eq(p, need_p[m], a[j].prefix)) have = 1;
+    if (have) continue;
+    if (lookup(p, a[j].prefix, nd->bind_start, &u) && span_eq(p, u, a[j].ns)) continue;
+    if (nneed == 8) {
+      p->canon = 0;
+      break;
+    }
+    need_p[nneed] = a[j].prefix;
+    need_u[nneed++] = a[j].ns;
+  }
+  if (ndecl != nneed) p->canon = 0;
+  for (uint32_t m = 0; m < nneed && p->canon; m++) {
+    span dp = a[m].prefix.len == 0 ? kSpanEmpty : a[m].local;
+    if (!a[m].is_decl || !span_eq(p, dp, need_p[m]) || !span_eq(p, a[m].value, need_u[m]))
+      p->canon = 0;
+  }
+  return R_DONE;
+}
+
+// ---------------------------------------------------------------------------
+// The stream header (RFC 6120 §4.7, §4.8).
+
+static int parse_version(fg_xml_str v, int *maj, int *min) {
+  size_t k = 0;
+  long a = 0, b = 0;
+  size_t d = 0;
+  while (k < v.len && v.data[k] >= '0' && v.data[k] <= '9' && d < 6) a = a * 10 + (v.data[k++] - '0'), d++;
+  if (d == 0 || k >= v.len || v.data[k] != '.') return 0;
+  k++;
+  d = 0;
+  while (k < v.len && v.data[k] >= '0' && v.data[k] <= '9' && d < 6) b = b * 10 + (v.data[k++] - '0'), d++;
+  if (d == 0 || k != v.len) return 0;
+  *maj = (int)a;
+  *min = (int)b;
+  return 1;
+}
+
+static span retag_hdr(span s, size_t raw_len) {
+  if (s.off == NONE) return s;
+  switch (s.off & TAG_MASK) {
+    case TAG_RAW:
+      return mkspan(TAG_HDR, s.off & OFF_MASK, s.len);
+    case TAG_ARENA:
+      return mkspan(TAG_HDR, (s.off & OFF_MASK) + raw_len, s.len);
+    default:
+      return s;
+  }
+}
+
+static int header_done(fg_xml_parser *p, int self_closing, size_t end) {
+  inode *nd = &p->nodes[0];
+  size_t at = nd->raw_start;
+  if (!span_eq_c(p, nd->local, "stream", 6) ||
+      !span_eq_c(p, nd->ns, FG_XML_NS_STREAMS, sizeof(FG_XML_NS_STREAMS) - 1))
+    return fail(p, FG_XML_ERR_INVALID_NAMESPACE, at);
+  if (p->cfg.require_stream_prefix && !span_eq_c(p, nd->prefix, "stream", 6))
+    return fail(p, FG_XML_ERR_BAD_NAMESPACE_PREFIX, at);
+  span dflt = kSpanEmpty;
+  for (uint32_t k = p->binds_n; k > 0; k--)
+    if (p->binds[k - 1].prefix.len == 0) {
+      dflt = p->binds[k - 1].uri;
+      break;
+    }
+  const char *cns = p->cfg.content_ns ? p->cfg.content_ns : FG_XML_NS_SERVER;
+  int has_default = 0;
+  for (uint32_t k = 0; k < p->binds_n; k++)
+    if (p->binds[k].prefix.len == 0) has_default = 1;
+  // RFC 6120 §4.8.2: the content namespace must be the one this stream
+  // carries; an unprefixed stream element makes the stream namespace the
+  // default, which is acceptable (§4.8.5 lets the receiver insist on a prefix).
+  if (nd->prefix.len != 0 && has_default && !span_eq_c(p, dflt, cns, strlen(cns)))
+    return fail(p, FG_XML_ERR_INVALID_NAMESPACE, at);
+
+  // Store the header's bytes so that its strings outlive the item.
+  size_t raw_len = end, total = end + p->arena_len;
+  if (!grow((void **)&p->hdr, &p->hdr_cap, total ? total : 1, 1))
+    return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, at);
+  memcpy(p->hdr, p->base, raw_len);
+  if (p->arena_len) memcpy(p->hdr + raw_len, p->arena, p->arena_len);
+  p->hdr_len = total;
+  nd->prefix = retag_hdr(nd->prefix, raw_len);
+  nd->local = retag_hdr(nd->local, raw_len);
+  nd->ns = retag_hdr(nd->ns, raw_len);
+  p->hdr_qname = mkspan(TAG_HDR, nd->name_off, (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len);
+  for (uint32_t k = 0; k < p->binds_n; k++) {
+    p->binds[k].prefix = retag_hdr(p->binds[k].prefix, raw_len);
+    p->binds[k].uri = retag_hdr(p->binds[k].uri, raw_len);
+  }
+  p->nhdr_binds = p->binds_n;
+  dflt = retag_hdr(dflt, raw_len);
+
+  uint32_t na = nd->attr_n;
+  if (!grow((void **)&p->hdr_decls, &p->hdr_decls_cap, na + 1, sizeof(fg_xml_nsdecl)) ||
+      !grow((void **)&p->hdr_attrs, &p->hdr_attrs_cap, na + 1, sizeof(fg_xml_attr)))
+    return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, at);
+  fg_xml_stream_header *h = &p->header;
+  memset(h, 0, sizeof(*h));
+  h->version_major = h->version_minor = -1;
+  h->has_xml_decl = p->has_xml_decl;
+  size_t nd_ = 0, na_ = 0;
+  for (uint32_t j = 0; j < na; j++) {
+    iattr *a = &p->attrs[nd->attr_start + j];
+    span pre = retag_hdr(a->prefix, raw_len), loc = retag_hdr(a->local, raw_len);
+    span val = retag_hdr(a->value, raw_len), ns = retag_hdr(a->ns, raw_len);
+    if (a->is_decl) {
+      fg_xml_nsdecl *d = &p->hdr_decls[nd_++];
+      d->prefix = pre.len == 0 ? resolve(p, kSpanEmpty) : resolve(p, loc);
+      d->uri = resolve(p, val);
+      continue;
+    }
+    fg_xml_attr *o = &p->hdr_attrs[na_++];
+    o->ns = resolve(p, ns);
+    o->prefix = resolve(p, pre);
+    o->local = resolve(p, loc);
+    o->value = resolve(p, val);
+    if (pre.len == 0) {
+      if (fg_xml_str_eq(o->local, "to")) h->to = o->value;
+      if (fg_xml_str_eq(o->local, "from")) h->from = o->value;
+      if (fg_xml_str_eq(o->local, "id")) h->id = o->value;
+      if (fg_xml_str_eq(o->local, "version")) h->version = o->value;
+    } else if (fg_xml_str_eq(o->ns, FG_XML_NS_XML) && fg_xml_str_eq(o->local, "lang")) {
+      h->lang = o->value;
+    }
+  }
+  h->ns = resolve(p, nd->ns);
+  h->prefix = resolve(p, nd->prefix);
+  h->local = resolve(p, nd->local);
+  h->content_ns = resolve(p, dflt);
+  h->decls = p->hdr_decls;
+  h->num_decls = nd_;
+  h->attrs = p->hdr_attrs;
+  h->num_attrs = na_;
+  // RFC 6120 §4.7.5: a major version above 1 (or a malformed one) is not ours.
+  if (h->version.data != NULL) {
+    if (!parse_version(h->version, &h->version_major, &h->version_minor) || h->version_major > 1)
+      return fail(p, FG_XML_ERR_UNSUPPORTED_VERSION, at);
+  }
+  p->have_header = 1;
+  p->pending_close = self_closing;
+  p->i = end;
+  return R_OPEN;
+}
+
+// ---------------------------------------------------------------------------
+// The XML declaration (XML 1.0 §2.8), allowed only as the stream's first bytes.
+
+static size_t decl_ws(const uint8_t *d, size_t k, size_t m) {
+  while (k < m && is_ws(d[k])) k++;
+  return k;
+}
+
+// decl_attr reads `name S? = S? quoted` at |*k|; the value goes to |*v|.
+static int decl_attr(const uint8_t *d, size_t *k, size_t m, const char *name, fg_xml_str *v) {
+  size_t n = strlen(name), j = *k;
+  if (m - j < n || memcmp(d + j, name, n) != 0) return 0;
+  j = decl_ws(d, j + n, m);
+  if (j >= m || d[j] != '=') return -1;
+  j = decl_ws(d, j + 1, m);
+  if (j >= m || (d[j] != '\'' && d[j] != '"')) return -1;
+  uint8_t q = d[j++];
+  size_t s = j;
+  while (j < m && d[j] != q) j++;
+  if (j >= m) return -1;
+  v->data = d + s;
+  v->len = j - s;
+  *k = j + 1;
+  return 1;
+}
+
+static int parse_decl(fg_xml_parser *p, const uint8_t *d, size_t m, size_t at) {
+  size_t k = 0;
+  fg_xml_str v;
+  for (size_t j = 0; j < m; j++)
+    if (d[j] < 0x20 ? !is_ws(d[j]) : d[j] >= 0x7F) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  size_t k2 = decl_ws(d, k, m);
+  if (k2 == k) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  k = k2;
+  if (decl_attr(d, &k, m, "version", &v) != 1) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  if (!(v.len == 3 && memcmp(v.data, "1.0", 3) == 0)) {
+    // VersionNum is '1.' [0-9]+; anything but 1.0 is not XMPP (RFC 6120 §11.8).
+    int ok = v.len > 2 && v.data[0] == '1' && v.data[1] == '.';
+    for (size_t j = 2; ok && j < v.len; j++) ok = v.data[j] >= '0' && v.data[j] <= '9';
+    return fail(p, ok ? FG_XML_ERR_RESTRICTED_XML : FG_XML_ERR_NOT_WELL_FORMED, at);
+  }
+  k2 = decl_ws(d, k, m);
+  if (k2 == m) return R_DONE;
+  if (k2 == k) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  k = k2;
+  int r = decl_attr(d, &k, m, "encoding", &v);
+  if (r < 0) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  if (r == 1) {
+    int ok = v.len > 0 && ((v.data[0] | 0x20) >= 'a' && (v.data[0] | 0x20) <= 'z');
+    for (size_t j = 1; ok && j < v.len; j++) {
+      uint8_t c = v.data[j];
+      ok = (kClass[c] & C_NAMECHAR) && c != ':';
+    }
+    if (!ok) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+    if (!(v.len == 5 && (v.data[0] | 0x20) == 'u' && (v.data[1] | 0x20) == 't' &&
+          (v.data[2] | 0x20) == 'f' && v.data[3] == '-' && v.data[4] == '8'))
+      return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, at);  // RFC 6120 §11.6
+    k2 = decl_ws(d, k, m);
+    if (k2 == m) return R_DONE;
+    if (k2 == k) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+    k = k2;
+  }
+  r = decl_attr(d, &k, m, "standalone", &v);
+  if (r != 1 || !((v.len == 3 && memcmp(v.data, "yes", 3) == 0) ||
+                  (v.len == 2 && memcmp(v.data, "no", 2) == 0)))
+    return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  if (decl_ws(d, k, m) != m) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  return R_DONE;
+}
+
+// ---------------------------------------------------------------------------
+// Tags.
+
+static size_t item_limit(const fg_xml_parser *p) {
+  size_t pre = p->cfg.limits.max_element_bytes_preauth;
+  size_t post = p->cfg.limits.max_element_bytes_postauth;
+  if (pre < 10000) pre = 10000;  // RFC 6120 §13.12
+  if (post < 10000) post = 10000;
+  if (p->item_kind == K_PROLOG || !p->authed) return pre;
+  return post;
+}
+
+static int begin_element(fg_xml_parser *p, size_t name_end) {
+  int header = p->item_kind == K_PROLOG;
+  if (!header && p->open_n + 1 > p->cfg.limits.max_depth)
+    return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
+  uint32_t k = new_node(p, FG_XML_NODE_ELEMENT);
+  if (k == NONE) return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
+  if (k == NONE - 1) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
+  inode *nd = &p->nodes[k];
+  name_spans(p, name_end, &nd->prefix, &nd->local);
+  nd->attr_start = p->attrs_n;
+  nd->raw_start = p->tag_start;
+  nd->name_off = p->name_start;
+  p->cur = k;
+  return R_DONE;
+}
+
+static int add_attr(fg_xml_parser *p, size_t name_end) {
+  inode *nd = &p->nodes[p->cur];
+  if (nd->attr_n + 1 > p->cfg.limits.max_attrs)
+    return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->name_start);
+  if (!grow32((void **)&p->attrs, &p->attrs_cap, p->attrs_n + 1, sizeof(iattr)))
+    return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->name_start);
+  iattr *a = &p->attrs[p->attrs_n++];
+  nd->attr_n++;
+  name_spans(p, name_end, &a->prefix, &a->local);
+  a->name_off = p->name_start;
+  a->is_decl = 0;
+  a->value = kSpanEmpty;
+  a->ns = kSpanEmpty;
+  return R_DONE;
+}
+
+static int open_push(fg_xml_parser *p, uint32_t k) {
+  if (!grow32((void **)&p->open, &p->open_cap, p->open_n + 1, sizeof(uint32_t))) return 0;
+  p->open[p->open_n++] = k;
+  return 1;
+}
+
+// finish_stag handles the `>` (or `/>`) ending a start tag; |end| is the index
+// after it.
+static int finish_stag(fg_xml_parser *p, int self_closing, size_t end) {
+  uint32_t k = p->cur;
+  int r = process_ns(p, k);
+  if (r != R_DONE) return r;
+  if (p->item_kind == K_PROLOG) return header_done(p, self_closing, end);
+  inode *nd = &p->nodes[k];
+  p->i = end;
+  if (self_closing) {
+    nd->raw_end = (uint32_t)end;
+    p->binds_n = nd->bind_start;
+    if (p->open_n == 0) return R_DONE;
+  } else if (!open_push(p, k)) {
+    return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
+  }
+  p->state = S_CONTENT;
+  p->rb = 0;
+  acc_begin(p, end);
+  return R_NEED;
+}
+
+static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
+  size_t len = name_end - p->name_start;
+  if (p->open_n == 0) {
+    // RFC 6120 §4.4: the stream's own end tag.
+    if (!p->have_header || p->hdr_qname.len != len ||
+        memcmp(resolve(p, p->hdr_qname).data, p->base + p->name_start, len) != 0)
+      return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+    p->i = end;
+    return R_CLOSE;
+  }
+  uint32_t k = p->open[p->open_n - 1];
+  inode *nd = &p->nodes[k];
+  size_t qlen = (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len;
+  // XML 1.0 WFC Element Type Match: the same QName, not just the same expanded name.
+  if (qlen != len || memcmp(p->base + nd->name_off, p->base + p->name_start, len) != 0)
+    return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+  if (nd->first_child == NONE) p->canon = 0;  // canonical form writes <a/>
+  nd->raw_end = (uint32_t)end;
+  p->binds_n = nd->bind_start;
+  p->open_n--;
+  p->i = end;
+  if (p->open_n == 0) return R_DONE;
+  p->state = S_CONTENT;
+  p->rb = 0;
+  acc_begin(p, end);
+  return R_NEED;
+}
+
+// ---------------------------------------------------------------------------
+// The state machine over p->base[p->i, p->n).
+
+static int run(fg_xml_parser *p) {
+  const uint8_t *s = p->base;
+  size_t n = p->n;
+  size_t i = p->i;
+  int r;
+  for (;;) {
+    switch (p->state) {
+      case S_PROLOG:
+        while (i < n && is_ws(s[i])) i++;
+        if (i >= n) goto need;
+        if (s[i] == '<') {
+          p->tag_start = (uint32_t)i++;
+          p->state = S_LT;
+          break;
+        }
+        if (p->item_off + i == 0 && (s[i] == 0xEF || s[i] == 0xFE || s[i] == 0xFF || s[i] == 0))
+          return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, i);  // BOM or UTF-16/32
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+
+      case S_CONTENT: {
+        int discard = p->open_n == 0;
+        for (;;) {
+#if defined(__AVX2__)
+          size_t j = scan_text_utf8(s, i, n);
+#else
+          size_t j = scan_text(s, i, n);
+#endif
+          if (j != i) p->rb = 0;
+          i = j;
+          if (i >= n) goto need;
+          uint8_t c = s[i];
+          if (c == '<') {
+            p->tag_start = (uint32_t)i++;
+            p->state = S_LT;
+            break;
+          }
+          if (c == '&') {
+            uint32_t cp;
+            size_t rl;
+            p->i = i;
+            r = parse_ref(p, i, &cp, &rl);
+            if (r == R_ERR) return r;
+            if (r == R_NEED) goto need;
+            p->rb = 0;
+            if (!discard) {
+              uint8_t u[4];
+              size_t ul = put_utf8(u, cp);
+              if (!canon_ref(s + i, rl, cp, 0)) p->canon = 0;
+              if (!acc_replace(p, i, rl, u, ul)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            }
+            i += rl;
+            continue;
+          }
+          if (c == ']') {
+            if (p->rb < 2) p->rb++;
+            i++;
+            continue;
+          }
+          if (c == '>') {
+            // XML 1.0 §2.4: `]]>` may not appear in character data.
+            if (p->rb >= 2) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+            if (!discard) p->canon = 0;  // the canonical form escapes '>' 
+            i++;
+            continue;
+          }
+          p->rb = 0;
+          if (c == '\n' || c == '\t') {
+            i++;
+            continue;
+          }
+          if (c == '\r') {
+            // XML 1.0 §2.11: CR LF and lone CR become LF.
+            if (i + 1 >= n) goto need;
+            size_t sk = s[i + 1] == '\n' ? 2 : 1;
+            if (!discard) p->canon = 0;
+            if (!discard && !acc_replace(p, i, sk, (const uint8_t *)"\n", 1))
+              return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i += sk;
+            continue;
+          }
+          if (c < 0x20) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          // Non-ASCII (or where the SIMD scan handed over): validate the run of text (mixed scripts interleave
+          // ASCII spaces and punctuation) in one tight loop.
+          int st;
+          i = utf8_text_run(s, i, n, &st);
+          if (st > 0) goto need;
+          if (st < 0) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        }
+        break;
+      }
+
+      case S_LT: {
+        if (i >= n) goto need;
+        uint8_t c = s[i];
+        if (c == '!') {
+          i++;
+          p->state = S_BANG;
+          break;
+        }
+        if (c == '?') {
+          i++;
+          name_begin(p, i);
+          p->state = S_PI_TARGET;
+          break;
+        }
+        if (p->item_kind == K_PROLOG && c == 0)
+          return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, i);  // UTF-16LE
+        if (c == '/') {
+          if (p->item_kind == K_PROLOG) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
+          i++;
+          name_begin(p, i);
+          p->state = S_ETAG_NAME;
+          break;
+        }
+        if (p->item_kind == K_ELEMENT && p->open_n == 0 && p->nodes_n > 0)
+          return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
+        name_begin(p, i);
+        p->state = S_STAG_NAME;
+        break;
+      }
+
+      case S_BANG: {
+        // `<!--` and `<!DOCTYPE` are restricted (RFC 6120 §11.1); CDATA is not.
+        static const char *const kw[3] = {"<!--", "<![CDATA[", "<!DOCTYPE"};
+        size_t avail = n - p->tag_start;
+        int partial = 0;
+        for (int w = 0; w < 3; w++) {
+          size_t kl = strlen(kw[w]), m = avail < kl ? avail : kl;
+          if (memcmp(s + p->tag_start, kw[w], m) != 0) continue;
+          if (m < kl) {
+            partial = 1;
+            continue;
+          }
+          if (w != 1 || p->item_kind == K_PROLOG)
+            return fail(p, w == 1 ? FG_XML_ERR_NOT_WELL_FORMED : FG_XML_ERR_RESTRICTED_XML,
+                        p->tag_start);
+          p->canon = 0;
+          if (p->open_n > 0 && !acc_replace(p, p->tag_start, kl, NULL, 0))
+            return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+          i = p->tag_start + kl;
+          p->rb = 0;
+          p->state = S_CDATA;
+          break;
+        }
+        if (p->state == S_CDATA) break;
+        if (partial) {
+          i = n;
+          goto need;
+        }
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+      }
+
+      case S_CDATA: {
+        int discard = p->open_n == 0;
+        for (;;) {
+          while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != ']') i++;
+          if (i >= n) goto need;
+          uint8_t c = s[i];
+          if (c == ']') {
+            if (i + 2 >= n) {
+              // Need the two bytes that may complete `]]>`.
+              if (i + 1 < n && s[i + 1] != ']') {
+                i++;
+                continue;
+              }
+              goto need;
+            }
+            if (s[i + 1] == ']' && s[i + 2] == '>') {
+              if (!discard && !acc_replace(p, i, 3, NULL, 0))
+                return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+              i += 3;
+              p->rb = 0;
+              p->state = S_CONTENT;
+              break;
+            }
+            i++;
+            continue;
+          }
+          if (c == '\n' || c == '\t') {
+            i++;
+            continue;
+          }
+          if (c == '\r') {
+            if (i + 1 >= n) goto need;
+            size_t sk = s[i + 1] == '\n' ? 2 : 1;
+            if (!discard && !acc_replace(p, i, sk, (const uint8_t *)"\n", 1))
+              return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i += sk;
+            continue;
+          }
+          if (c < 0x80) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          uint32_t cp;
+          int l = utf8_decode(s + i, n - i, &cp);
+          if (l == 0) goto need;
+          if (l < 0 || cp == 0xFFFE || cp == 0xFFFF) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          i += (size_t)l;
+        }
+        break;
+      }
+
+      case S_PI_TARGET: {
+        p->i = i;
+        r = name_scan(p, 0);
+        if (r != R_DONE) return r;
+        i = p->i;
+        size_t tl = i - p->name_start;
+        const uint8_t *t = s + p->name_start;
+        if (tl == 3 && t[0] == 'x' && t[1] == 'm' && t[2] == 'l') {
+          if (p->item_off + p->tag_start != 0 || !(is_ws(s[i]) || s[i] == '?'))
+            return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+          p->state = S_XMLDECL;
+          break;
+        }
+        if (tl == 3 && (t[0] | 0x20) == 'x' && (t[1] | 0x20) == 'm' && (t[2] | 0x20) == 'l')
+          return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);  // reserved target
+        return fail(p, FG_XML_ERR_RESTRICTED_XML, p->tag_start);
+      }
+
+      case S_XMLDECL:
+        for (;;) {
+          if (i - p->tag_start > MAX_DECL_LEN) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+          if (i >= n) goto need;
+          if (s[i] == '?') {
+            if (i + 1 >= n) goto need;
+            if (s[i + 1] == '>') break;
+          }
+          i++;
+        }
+        if (parse_decl(p, s + p->tag_start + 5, i - p->tag_start - 5, p->tag_start) == R_ERR)
+          return R_ERR;
+        p->has_xml_decl = 1;
+        i += 2;
+        p->state = S_PROLOG;
+        break;
+
+      case S_STAG_NAME:
+        p->i = i;
+        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        i = p->i;
+        if ((r = begin_element(p, i)) != R_DONE) return r;
+        p->state = S_STAG_AFTER_VAL;
+        break;
+
+      case S_STAG_AFTER_VAL: {
+        // After the element name or an attribute value: whitespace, `/` or `>`.
+        if (i >= n) goto need;
+        uint8_t c = s[i];
+        if (is_ws(c)) {
+          p->ws_count = 0;
+          p->state = S_STAG_SPACE;
+          break;
+        }
+        if (c == '>') {
+          p->i = i + 1;
+          if ((r = finish_stag(p, 0, i + 1)) != R_NEED) return r;
+          i = p->i;
+          break;
+        }
+        if (c == '/') {
+          i++;
+          p->state = S_EMPTY;
+          break;
+        }
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      }
+
+      case S_STAG_SPACE: {
+        while (i < n && is_ws(s[i])) {
+          if (s[i] != ' ') p->canon = 0;
+          p->ws_count++;
+          i++;
+        }
+        if (i >= n) goto need;
+        uint8_t c = s[i];
+        if (c == '>' || c == '/') {
+          p->canon = 0;
+          if (c == '/') {
+            i++;
+            p->state = S_EMPTY;
+            break;
+          }
+          p->i = i + 1;
+          if ((r = finish_stag(p, 0, i + 1)) != R_NEED) return r;
+          i = p->i;
+          break;
+        }
+        if (p->ws_count != 1) p->canon = 0;
+        name_begin(p, i);
+        p->state = S_ATTR_NAME;
+        break;
+      }
+
+      case S_ATTR_NAME:
+        p->i = i;
+        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        i = p->i;
+        if ((r = add_attr(p, i)) != R_DONE) return r;
+        if (s[i] == '=') {
+          i++;
+          p->state = S_ATTR_QUOTE;
+          break;
+        }
+        p->state = S_ATTR_EQ;
+        break;
+
+      case S_ATTR_EQ:
+        while (i < n && is_ws(s[i])) {
+          p->canon = 0;
+          i++;
+        }
+        if (i >= n) goto need;
+        if (s[i] != '=') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        i++;
+        p->state = S_ATTR_QUOTE;
+        break;
+
+      case S_ATTR_QUOTE:
+        while (i < n && is_ws(s[i])) {
+          p->canon = 0;
+          i++;
+        }
+        if (i >= n) goto need;
+        if (s[i] != '\'' && s[i] != '"') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        if (s[i] == '"') p->canon = 0;
+        p->quote = s[i++];
+        acc_begin(p, i);
+        p->state = S_ATTR_VAL;
+        break;
+
+      case S_ATTR_VAL:
+        for (;;) {
+          i = scan_attr(s, i, n, p->quote);
+          if (i >= n) goto need;
+          uint8_t c = s[i];
+          if (c == p->quote) {
+            iattr *a = &p->attrs[p->attrs_n - 1];
+            if (!acc_end(p, i, &a->value)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i++;
+            p->state = S_STAG_AFTER_VAL;
+            break;
+          }
+          if (c == '&') {
+            uint32_t cp;
+            size_t rl;
+            p->i = i;
+            r = parse_ref(p, i, &cp, &rl);
+            if (r == R_ERR) return r;
+            if (r == R_NEED) goto need;
+            uint8_t u[4];
+            size_t ul = put_utf8(u, cp);
+            if (!canon_ref(s + i, rl, cp, 1)) p->canon = 0;
+            if (!acc_replace(p, i, rl, u, ul)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i += rl;
+            continue;
+          }
+          if (c == '<') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);  // WFC No < in Attribute Values
+          if (c == '>' || c == '\'' || c == '"') {
+            if (c == '>') p->canon = 0;
+            i++;
+            continue;
+          }
+          if (c == '\t' || c == '\n' || c == '\r') {
+            // XML 1.0 §3.3.3: literal whitespace becomes a space.
+            size_t sk = 1;
+            if (c == '\r') {
+              if (i + 1 >= n) goto need;
+              if (s[i + 1] == '\n') sk = 2;
+            }
+            p->canon = 0;
+            if (!acc_replace(p, i, sk, (const uint8_t *)" ", 1))
+              return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i += sk;
+            continue;
+          }
+          if (c < 0x80) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          uint32_t cp;
+          int l = utf8_decode(s + i, n - i, &cp);
+          if (l == 0) goto need;
+          if (l < 0 || cp == 0xFFFE || cp == 0xFFFF) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          i += (size_t)l;
+        }
+        break;
+
+      case S_EMPTY:
+        if (i >= n) goto need;
+        if (s[i] != '>') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        p->i = i + 1;
+        if ((r = finish_stag(p, 1, i + 1)) != R_NEED) return r;
+        i = p->i;
+        break;
+
+      case S_ETAG_NAME: {
+        p->i = i;
+        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        i = p->i;
+        uint8_t c = s[i];
+        if (c == '>') {
+          if ((r = finish_etag(p, i, i + 1)) != R_NEED) return r;
+          i = p->i;
+          break;
+        }
+        if (!is_ws(c)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        p->canon = 0;
+        p->ws_count = (uint32_t)(i - p->name_start);  // name length, kept for the end
+        p->state = S_ETAG_SPACE;
+        break;
+      }
+
+      case S_ETAG_SPACE:
+        while (i < n && is_ws(s[i])) i++;
+        if (i >= n) goto need;
+        if (s[i] != '>') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        if ((r = finish_etag(p, p->name_start + p->ws_count, i + 1)) != R_NEED) return r;
+        i = p->i;
+        break;
+    }
+  }
+need:
+  p->i = i;
+  return R_NEED;
+}
+
+// ---------------------------------------------------------------------------
+// Public views of an element.
+
+static int build_element(fg_xml_parser *p) {
+  uint32_t nn = p->nodes_n, na = p->attrs_n;
+  if (!grow((void **)&p->pn, &p->pn_cap, nn, sizeof(fg_xml_node)) ||
+      !grow((void **)&p->pa, &p->pa_cap, na + 1, sizeof(fg_xml_attr)) ||
+      !grow((void **)&p->pd, &p->pd_cap, na + 1, sizeof(fg_xml_nsdecl)))
+    return 0;
+  size_t ai = 0, di = 0;
+  for (uint32_t k = 0; k < nn; k++) {
+    const inode *in = &p->nodes[k];
+    fg_xml_node *o = &p->pn[k];
+    o->type = (fg_xml_node_type)in->type;
+    o->parent = in->parent == NONE ? NULL : &p->pn[in->parent];
+    o->first_child = in->first_child == NONE ? NULL : &p->pn[in->first_child];
+    o->next = in->next == NONE ? NULL : &p->pn[in->next];
+    if (in->type == FG_XML_NODE_TEXT) {
+      memset(&o->ns, 0, sizeof(fg_xml_str) * 3);
+      o->attrs = NULL;
+      o->num_attrs = 0;
+      o->decls = NULL;
+      o->num_decls = 0;
+      o->text = resolve(p, in->text);
+      o->raw.data = NULL;
+      o->raw.len = 0;
+      continue;
+    }
+    o->ns = resolve(p, in->ns);
+    o->prefix = resolve(p, in->prefix);
+    o->local = resolve(p, in->local);
+    o->text.data = NULL;
+    o->text.len = 0;
+    o->raw.data = p->base + in->raw_start;
+    o->raw.len = in->raw_end - in->raw_start;
+    o->attrs = p->pa + ai;
+    o->decls = p->pd + di;
+    size_t a0 = ai, d0 = di;
+    for (uint32_t j = 0; j < in->attr_n; j++) {
+      const iattr *a = &p->attrs[in->attr_start + j];
+      if (a->is_decl) {
+        fg_xml_nsdecl *d = &p->pd[di++];
+        d->prefix = a->prefix.len == 0 ? resolve(p, kSpanEmpty) : resolve(p, a->local);
+        d->uri = resolve(p, a->value);
+        continue;
+      }
+      fg_xml_attr *x = &p->pa[ai++];
+      x->ns = resolve(p, a->ns);
+      x->prefix = resolve(p, a->prefix);
+      x->local = resolve(p, a->local);
+      x->value = resolve(p, a->value);
+    }
+    o->num_attrs = ai - a0;
+    o->num_decls = di - d0;
+  }
+  fg_xml_element *e = &p->el;
+  memset(e, 0, sizeof(*e));
+  e->root = &p->pn[0];
+  e->num_nodes = nn;
+  e->canonical = p->canon;
+  for (size_t j = 0; j < e->root->num_attrs; j++) {
+    const fg_xml_attr *a = &e->root->attrs[j];
+    if (a->prefix.len != 0) continue;
+    if (fg_xml_str_eq(a->local, "to")) e->to = a->value;
+    if (fg_xml_str_eq(a->local, "from")) e->from = a->value;
+    if (fg_xml_str_eq(a->local, "type")) e->type = a->value;
+    if (fg_xml_str_eq(a->local, "id")) e->id = a->value;
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------------------
+// Items and the outer loop.
+
+static void item_reset_storage(fg_xml_parser *p) {
+  p->nodes_n = 0;
+  p->attrs_n = 0;
+  p->arena_len = 0;
+  p->open_n = 0;
+  p->binds_n = p->nhdr_binds;
+  p->buf_len = 0;
+}
+
+static void item_start(fg_xml_parser *p, int kind, int state, uint64_t off) {
+  item_reset_storage(p);
+  p->item_active = 1;
+  p->item_kind = kind;
+  p->direct = 1;
+  p->item_off = off;
+  p->state = state;
+  p->i = 0;
+  p->rb = 0;
+  p->canon = 1;
+}
+
+// item_feed runs the current item over |in| (whose first byte is the item's
+// next byte) and returns R_*; |*used| is how many bytes of |in| it consumed.
+static int item_feed(fg_xml_parser *p, const uint8_t *in, size_t len, size_t *used) {
+  size_t lim = item_limit(p);
+  if (p->direct) {
+    p->base = in;
+    p->n = len < lim ? len : lim;
+    int r = run(p);
+    if (r == R_ERR) return r;
+    if (r != R_NEED) {
+      *used = p->i;
+      return r;
+    }
+    if (len > lim) return fail(p, FG_XML_ERR_POLICY_VIOLATION, lim);
+    // The item continues in the next chunk: keep its bytes.
+    if (!grow((void **)&p->buf, &p->buf_cap, p->n ? p->n : 1, 1))
+      return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->i);
+    memcpy(p->buf, in, p->n);
+    p->buf_len = p->n;
+    p->base = p->buf;
+    p->direct = 0;
+    *used = len;
+    return R_NEED;
+  }
+  size_t u = 0;
+  while (u < len) {
+    size_t room = lim > p->buf_len ? lim - p->buf_len : 0;
+    if (room == 0) return fail(p, FG_XML_ERR_POLICY_VIOLATION, lim);
+    // Copy in steps that grow with what is buffered: little is copied past
+    // the element's end, and the total copy stays linear.
+    size_t k = len - u, step = p->buf_len > COPY_BLOCK ? p->buf_len : COPY_BLOCK;
+    if (k > step) k = step;
+    if (k > room) k = room;
+    if (!grow((void **)&p->buf, &p->buf_cap, p->buf_len + k, 1))
+      return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->buf_len);
+    size_t old = p->buf_len;
+    memcpy(p->buf + old, in + u, k);
+    p->buf_len += k;
+    p->base = p->buf;
+    p->n = p->buf_len;
+    int r = run(p);
+    if (r == R_ERR) return r;
+    if (r != R_NEED) {
+      *used = u + (p->i - old);
+      return r;
+    }
+    u += k;
+  }
+  *used = len;
+  return R_NEED;
+}
+
+fg_xml_event fg_xml_parser_feed(fg_xml_parser *p, size_t *out_used, const uint8_t *in,
+                                size_t in_len) {
+  *out_used = 0;
+  if (p->outer == O_ERROR) return FG_XML_EVENT_ERROR;
+  if (p->pending_close) {
+    p->pending_close = 0;
+    p->outer = O_CLOSED;
+    return FG_XML_EVENT_STREAM_CLOSE;
+  }
+  if (p->item_done) {
+    item_reset_storage(p);
+    p->item_done = 0;
+  }
+  size_t u = 0;
+  for (;;) {
+    if (!p->item_active) {
+      if (p->outer == O_PROLOG) {
+        if (u >= in_len) break;
+        item_start(p, K_PROLOG, S_PROLOG, p->off + u);
+      } else {
+        size_t w = u;
+        while (w < in_len && is_ws(in[w])) w++;
+        if (p->outer == O_CLOSED) {
+          if (w < in_len) {
+            *out_used = w;
+            fail_at(p, FG_XML_ERR_NOT_WELL_FORMED, p->off + w);
+            return FG_XML_EVENT_ERROR;
+          }
+          u = w;
+          break;
+        }
+        if (w > u) {
+          p->ka_bytes = w - u;
+          p->ka_ws = 1;
+          p->off += w;
+          *out_used = w;
+          return FG_XML_EVENT_KEEPALIVE;
+        }
+        if (u >= in_len) break;
+        item_start(p, K_ELEMENT, S_CONTENT, p->off + u);
+      }
+    }
+    size_t used = 0;
+    int r = item_feed(p, in + u, in_len - u, &used);
+    if (r == R_ERR) {
+      *out_used = u;
+      return FG_XML_EVENT_ERROR;
+    }
+    u += used;
+    if (r == R_NEED) break;
+    p->item_active = 0;
+    p->off += u;
+    *out_used = u;
+    if (r == R_OPEN) {
+      p->outer = O_BETWEEN;
+      item_reset_storage(p);
+      return FG_XML_EVENT_STREAM_OPEN;
+    }
+    if (r == R_CLOSE) {
+      p->outer = O_CLOSED;
+      item_reset_storage(p);
+      return FG_XML_EVENT_STREAM_CLOSE;
+    }
+    if (!build_element(p)) {
+      fail_at(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->off);
+      return FG_XML_EVENT_ERROR;
+    }
+    p->item_done = 1;
+    return FG_XML_EVENT_ELEMENT;
+  }
+  p->off += u;
+  *out_used = u;
+  return FG_XML_EVENT_NEED_MORE;
+}
+
+// ---------------------------------------------------------------------------
+// Lifecycle and accessors.
+
+fg_xml_parser *fg_xml_parser_new(const fg_xml_config *cfg) {
+  init_classes();
+  fg_xml_parser *p = calloc(1, sizeof(*p));
+  if (p == NULL) return NULL;
+  if (cfg != NULL)
+    p->cfg = *cfg;
+  else
+    fg_xml_config_default(&p->cfg);
+  if (p->cfg.content_ns == NULL) p->cfg.content_ns = FG_XML_NS_SERVER;
+  if (p->cfg.limits.max_depth == 0) p->cfg.limits.max_depth = 1;
+  if (p->cfg.limits.max_nodes == 0) p->cfg.limits.max_nodes = 1;
+  if (p->cfg.limits.max_name_len == 0) p->cfg.limits.max_name_len = 1;
+  fg_xml_parser_reset(p);
+  return p;
+}
+
+void fg_xml_parser_free(fg_xml_parser *p) {
+  if (p == NULL) return;
+  free(p->buf);
+  free(p->nodes);
+  free(p->attrs);
+  free(p->binds);
+  free(p->open);
+  free(p->arena);
+  free(p->hdr);
+  free(p->hdr_decls);
+  free(p->hdr_attrs);
+  free(p->pn);
+  free(p->pa);
+  free(p->pd);
+  free(p);
+}
+
+void fg_xml_parser_reset(fg_xml_parser *p) {
+  p->outer = O_PROLOG;
+  p->pending_close = 0;
+  p->item_active = 0;
+  p->item_done = 0;
+  p->off = 0;
+  p->nhdr_binds = 0;
+  item_reset_storage(p);
+  p->have_header = 0;
+  p->has_xml_decl = 0;
+  p->hdr_len = 0;
+  p->err = FG_XML_ERR_NONE;
+  p->err_off = 0;
+  p->ka_bytes = 0;
+  memset(&p->header, 0, sizeof(p->header));
+}
+
+int fg_xml_parser_pending(const fg_xml_parser *p) {
+  return p->pending_close;
+}
+
+const fg_xml_stream_header *fg_xml_parser_header(const fg_xml_parser *p) {
+  return p->have_header ? &p->header : NULL;
+}
+
+const fg_xml_element *fg_xml_parser_element(const fg_xml_parser *p) {
+  return p->item_done ? &p->el : NULL;
+}
+
+size_t fg_xml_parser_keepalive_bytes(const fg_xml_parser *p, int *out_whitespace) {
+  if (out_whitespace != NULL) *out_whitespace = p->ka_ws;
+  return p->ka_bytes;
+}
+
+fg_xml_error fg_xml_parser_error(const fg_xml_parser *p, uint64_t *out_offset) {
+  if (out_offset != NULL) *out_offset = p->err_off;
+  return p->err;
+}
+
+uint64_t fg_xml_parser_offset(const fg_xml_parser *p) {
+  return p->off;
+}
+
+void fg_xml_parser_set_authenticated(fg_xml_parser *p) {
+  p->authed = 1;
+}
+
+const fg_xml_nsdecl *fg_xml_parser_context(const fg_xml_parser *p, size_t *out_len) {
+  if (!p->have_header) {
+    *out_len = 0;
+    return NULL;
+  }
+  *out_len = p->header.num_decls;
+  return p->header.decls;
+}
+
+fg_xml_str fg_xml_node_attr(const fg_xml_node *node, const char *ns, const char *local) {
+  fg_xml_str none = {NULL, 0};
+  if (node == NULL) return none;
+  for (size_t j = 0; j < node->num_attrs; j++) {
+    const fg_xml_attr *a = &node->attrs[j];
+    if (fg_xml_str_eq(a->local, local) && fg_xml_str_eq(a->ns, ns)) return a->value;
+  }
+  return none;
+}
+
+const fg_xml_node *fg_xml_node_child(const fg_xml_node *node, const char *ns, const char *local) {
+  if (node == NULL) return NULL;
+  for (const fg_xml_node *c = node->first_child; c != NULL; c = c->next) {
+    if (c->type != FG_XML_NODE_ELEMENT) continue;
+    if (ns != NULL && !fg_xml_str_eq(c->ns, ns)) continue;
+    if (local != NULL && !fg_xml_str_eq(c->local, local)) continue;
+    return c;
+  }
+  return NULL;
+}

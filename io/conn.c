@@ -1,0 +1,908 @@
+// conn.c: connections: receive path (multishot recv into provided buffers),
+// send queue (batched sendmsg, partial sends), transports (plain, TLS, kTLS),
+// STARTTLS, back-pressure, timers and close.
+#include "io/conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "io/ktls.h"
+#include "io/runtime_internal.h"
+
+enum { TK_NONE, TK_CONNECT, TK_HANDSHAKE, TK_IDLE, TK_LINGER };
+
+static void finish(fg_conn *c, enum fg_close_reason reason);
+static void arm_recv(fg_conn *c);
+static void try_ktls(fg_conn *c);
+
+const char *fg_close_reason_name(enum fg_close_reason r) {
+  static const char *const names[] = {"local", "peer", "reset", "io-error", "tls-error",
+                                      "timeout", "connect-failed", "overflow", "shutdown"};
+  return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+}
+
+static const fg_worker_options *opts(const fg_conn *c) {
+  return &c->w->rt->opts;
+}
+
+static uint64_t *mode_gauge(fg_worker *w, enum fg_conn_mode m) {
+  return m == FG_CONN_PLAIN ? &w->stats.conns_plain
+                            : m == FG_CONN_TLS ? &w->stats.conns_tls : &w->stats.conns_ktls;
+}
+
+static void set_mode(fg_conn *c, enum fg_conn_mode m, const transport_ops *ops) {
+  (*mode_gauge(c->w, c->mode))--;
+  c->mode = m;
+  c->ops = ops;
+  (*mode_gauge(c->w, m))++;
+}
+
+// --- timers -------------------------------------------------------------
+
+static void set_timer(fg_conn *c, int kind, uint64_t ms) {
+  c->timer_kind = kind;
+  fg_worker_timer_arm(c->w, &c->timer, ms);
+}
+
+static void idle_or_none(fg_conn *c) {
+  if (c->idle_ns > 0 && !c->want_close) {
+    set_timer(c, TK_IDLE, c->idle_ns / 1000000u);
+    return;
+  }
+  c->timer_kind = TK_NONE;
+  fg_worker_timer_cancel(c->w, &c->timer);
+}
+
+static void on_timer(fg_timer *t, void *arg) {
+  fg_conn *c = arg;
+  if (c->dead) return;
+  switch (c->timer_kind) {
+    case TK_CONNECT:
+      c->w->stats.timeouts++;
+      c->w->stats.connect_failed++;
+      finish(c, FG_CLOSE_TIMEOUT);
+      break;
+    case TK_HANDSHAKE:
+      c->w->stats.timeouts++;
+      c->w->stats.handshake_failures++;
+      finish(c, FG_CLOSE_TIMEOUT);
+      break;
+    case TK_LINGER:
+      finish(c, c->close_reason);
+      break;
+    case TK_IDLE: {
+      uint64_t now = fg_clock_ns();
+      uint64_t due = c->last_rx_ns + c->idle_ns;
+      if (now >= due) {
+        c->w->stats.timeouts++;
+        finish(c, FG_CLOSE_TIMEOUT);
+      } else {
+        set_timer(c, TK_IDLE, (due - now) / 1000000u + 1);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// --- lifetime -----------------------------------------------------------
+
+static fg_conn *conn_alloc(fg_worker *w, int fd, const fg_conn_handler *h, void *arg,
+                           int inbound) {
+  fg_conn *c = calloc(1, sizeof(*c));
+  if (c == NULL) return NULL;
+  c->w = w;
+  c->fd = fd;
+  c->h = h;
+  c->arg = arg;
+  c->inbound = inbound ? 1 : 0;
+  c->id = w->next_conn_id++;
+  c->ops = &fg_plain_ops;
+  c->mode = FG_CONN_PLAIN;
+  c->last_rx_ns = w->now_ns;
+  fg_timer_init(&c->timer, on_timer, c);
+  c->next = w->conns;
+  if (w->conns) w->conns->prev = c;
+  w->conns = c;
+  w->nconns++;
+  w->stats.conns_plain++;
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return c;
+}
+
+void fg_conn_maybe_free(fg_conn *c) {
+  if (!c->dead || c->inflight > 0) return;
+  fg_worker *w = c->w;
+  if (c->prev) c->prev->next = c->next;
+  else w->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  w->nconns--;
+  while (c->out_head != NULL) {
+    out_chunk *ch = c->out_head;
+    c->out_head = ch->next;
+    fg_worker_chunk_put(w, ch);
+  }
+  w->stats.out_bytes_queued -= c->out_bytes;
+  fg_tls_conn_free(c->tls);
+  free(c->early);
+  free(c->in);
+  free(c->stash);
+  free(c);
+}
+
+// finish makes |c| dead: every operation on the socket is cancelled, the
+// socket closed, and on_close called. The memory goes once the kernel has
+// answered every SQE naming |c| (fg_conn_maybe_free).
+static void finish(fg_conn *c, enum fg_close_reason reason) {
+  if (c->dead) return;
+  fg_worker *w = c->w;
+  c->dead = 1;
+  fg_worker_timer_cancel(w, &c->timer);
+  (*mode_gauge(w, c->mode))--;
+  w->stats.closed++;
+  if (c->ktls_tx && c->out_head == NULL &&
+      (reason == FG_CLOSE_LOCAL || reason == FG_CLOSE_PEER || reason == FG_CLOSE_SHUTDOWN)) {
+    static const uint8_t close_notify[2] = {1, 0};
+    fg_ktls_send_record(c->fd, 21, close_notify, sizeof(close_notify));
+  }
+  if (io_uring_sq_space_left(&w->ring) < 2) io_uring_submit(&w->ring);
+  struct io_uring_sqe *sqe = fg_worker_sqe(w);
+  io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+  sqe->flags |= IOSQE_IO_HARDLINK;
+  io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONN_AUX));
+  sqe = fg_worker_sqe(w);
+  io_uring_prep_close(sqe, c->fd);
+  io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONN_AUX));
+  c->inflight += 2;
+  c->fd = -1;
+  if (c->h->on_close) c->h->on_close(c, reason);
+}
+
+void fg_conn_abort(fg_conn *c, enum fg_close_reason reason) {
+  finish(c, reason);
+}
+
+void fg_conn_close(fg_conn *c) {
+  if (c->dead || c->want_close) return;
+  c->want_close = 1;
+  if (c->close_reason == FG_CLOSE_LOCAL && c->eof) c->close_reason = FG_CLOSE_PEER;
+  if (c->connecting) {
+    finish(c, c->close_reason);
+    return;
+  }
+  c->ops->close(c);
+  if (c->dead) return;
+  if (c->out_head == NULL && !c->send_inflight) {
+    finish(c, c->close_reason);
+    return;
+  }
+  set_timer(c, TK_LINGER, opts(c)->close_linger_ms);
+  fg_worker_mark_dirty(c->w, c);
+}
+
+void fg_conn_shutdown_all(fg_worker *w, int abort_now) {
+  for (fg_conn *c = w->conns; c != NULL; c = c->next) {
+    if (c->dead) continue;
+    if (abort_now) {
+      finish(c, FG_CLOSE_SHUTDOWN);
+      continue;
+    }
+    if (!c->want_close) c->close_reason = FG_CLOSE_SHUTDOWN;
+    fg_conn_close(c);
+  }
+}
+
+// --- output -------------------------------------------------------------
+
+static int overflow(fg_conn *c) {
+  c->w->stats.overflow_closes++;
+  finish(c, FG_CLOSE_OVERFLOW);
+  return 0;
+}
+
+// queue_raw appends bytes for the socket (already encrypted if need be).
+static int queue_raw(fg_conn *c, const uint8_t *p, size_t n) {
+  if (c->dead) return 0;
+  fg_worker *w = c->w;
+  if (c->out_bytes + n > opts(c)->conn_max_output ||
+      w->stats.out_bytes_queued + n > opts(c)->worker_max_output) {
+    return overflow(c);
+  }
+  size_t left = n;
+  while (left > 0) {
+    out_chunk *tail = c->out_tail;
+    if (tail == NULL || tail->end == OUT_CHUNK_BYTES) {
+      out_chunk *ch = fg_worker_chunk_get(w);
+      if (ch == NULL) return overflow(c);
+      if (tail) tail->next = ch;
+      else c->out_head = ch;
+      c->out_tail = tail = ch;
+    }
+    size_t k = OUT_CHUNK_BYTES - tail->end;
+    if (k > left) k = left;
+    memcpy(tail->data + tail->end, p, k);
+    tail->end += (uint32_t)k;
+    p += k;
+    left -= k;
+  }
+  c->out_bytes += n;
+  w->stats.out_bytes_queued += n;
+  if (w->stats.out_bytes_queued > w->stats.out_bytes_peak) {
+    w->stats.out_bytes_peak = w->stats.out_bytes_queued;
+  }
+  if (!c->write_blocked && c->out_bytes >= opts(c)->conn_high_water) c->write_blocked = 1;
+  fg_worker_mark_dirty(w, c);
+  return 1;
+}
+
+static void submit_send(fg_conn *c) {
+  if (c->dead || c->send_inflight || c->connecting || c->out_head == NULL) return;
+  int n = 0;
+  for (out_chunk *ch = c->out_head; ch != NULL && n < SEND_IOV_MAX; ch = ch->next) {
+    if (ch->end == ch->start) continue;
+    c->iov[n].iov_base = ch->data + ch->start;
+    c->iov[n].iov_len = ch->end - ch->start;
+    n++;
+  }
+  if (n == 0) return;
+  memset(&c->msg, 0, sizeof(c->msg));
+  c->msg.msg_iov = c->iov;
+  c->msg.msg_iovlen = (size_t)n;
+  struct io_uring_sqe *sqe = fg_worker_sqe(c->w);
+  io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, ud_make(c, OP_SEND));
+  c->send_inflight = 1;
+  c->inflight++;
+}
+
+static void on_send(fg_conn *c, int res) {
+  c->send_inflight = 0;
+  c->inflight--;
+  if (c->dead) return;
+  fg_worker *w = c->w;
+  if (res < 0) {
+    if (res == -EINTR || res == -EAGAIN) {
+      fg_worker_mark_dirty(w, c);
+      return;
+    }
+    finish(c, res == -EPIPE || res == -ECONNRESET ? FG_CLOSE_RESET : FG_CLOSE_IO_ERROR);
+    return;
+  }
+  size_t done = (size_t)res;
+  w->stats.bytes_out += done;
+  c->out_bytes -= done;
+  w->stats.out_bytes_queued -= done;
+  while (done > 0 && c->out_head != NULL) {
+    out_chunk *ch = c->out_head;
+    size_t k = ch->end - ch->start;
+    if (k > done) k = done;
+    ch->start += (uint32_t)k;
+    done -= k;
+    if (ch->start == ch->end) {
+      c->out_head = ch->next;
+      if (c->out_head == NULL) c->out_tail = NULL;
+      fg_worker_chunk_put(w, ch);
+    }
+  }
+  if (c->out_head != NULL) fg_worker_mark_dirty(w, c);
+  if (c->write_blocked && c->out_bytes <= opts(c)->conn_low_water) {
+    c->write_blocked = 0;
+    if (c->h->on_drain) c->h->on_drain(c);
+    if (c->dead) return;
+  }
+  if (c->out_head == NULL && !c->send_inflight) {
+    if (c->want_close) {
+      finish(c, c->close_reason);
+      return;
+    }
+    try_ktls(c);
+  }
+}
+
+int fg_conn_send(fg_conn *c, const uint8_t *data, size_t len) {
+  if (c->dead || c->want_close) return 0;
+  if (len == 0) return 1;
+  return c->ops->send(c, data, len);
+}
+
+int fg_conn_write_blocked(const fg_conn *c) {
+  return c->write_blocked;
+}
+
+size_t fg_conn_output_queued(const fg_conn *c) {
+  return c->out_bytes;
+}
+
+// --- input --------------------------------------------------------------
+
+static int buf_append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p, size_t n,
+                      size_t max) {
+  if (*len + n > max) return 0;
+  if (*len + n > *cap) {
+    size_t nc = *cap ? *cap : 4096;
+    while (nc < *len + n) nc *= 2;
+    uint8_t *b = realloc(*buf, nc);
+    if (b == NULL) return 0;
+    *buf = b;
+    *cap = nc;
+  }
+  memcpy(*buf + *len, p, n);
+  *len += n;
+  return 1;
+}
+
+// deliver_pending hands the held-back plaintext to the upper layer until it
+// stops consuming, pauses, or upgrades to TLS.
+static void deliver_pending(fg_conn *c) {
+  while (c->in_len > 0 && !c->paused && !c->dead) {
+    size_t n = c->in_len;
+    size_t used = c->h->on_data(c, c->in, n);
+    if (c->dead) return;
+    if (used > n) used = n;
+    if (c->starttls_now) {
+      // RFC 6120 §5.4.3.3: nothing received before the TLS negotiation may
+      // be processed after it.
+      c->w->stats.starttls_discarded += c->in_len - used;
+      c->in_len = 0;
+      return;
+    }
+    if (used == 0) return;
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+  }
+}
+
+static void deliver(fg_conn *c, const uint8_t *p, size_t n) {
+  if (c->dead || n == 0) return;
+  if (c->paused || c->in_len > 0) {
+    if (!buf_append(&c->in, &c->in_len, &c->in_cap, p, n, opts(c)->conn_max_input)) {
+      overflow(c);
+      return;
+    }
+    deliver_pending(c);
+    return;
+  }
+  size_t used = c->h->on_data(c, p, n);
+  if (c->dead) return;
+  if (used > n) used = n;
+  if (c->starttls_now) {
+    c->w->stats.starttls_discarded += n - used;
+    return;
+  }
+  if (used < n && !buf_append(&c->in, &c->in_len, &c->in_cap, p + used, n - used,
+                              opts(c)->conn_max_input)) {
+    overflow(c);
+  }
+}
+
+static void peer_eof(fg_conn *c) {
+  if (c->dead || c->eof) return;
+  c->eof = 1;
+  if (c->tls != NULL && !fg_tls_conn_handshake_done(c->tls)) {
+    c->w->stats.handshake_failures++;
+    finish(c, FG_CLOSE_PEER);
+    return;
+  }
+  if (c->h->on_eof) {
+    c->h->on_eof(c);
+    return;
+  }
+  if (!c->want_close) c->close_reason = FG_CLOSE_PEER;
+  fg_conn_close(c);
+}
+
+static void arm_recv(fg_conn *c) {
+  if (c->recv_armed || c->dead || c->paused || c->eof || c->connecting || c->fd < 0) return;
+  if (c->ktls_pending || c->stash_len > 0) return;  // held-back bytes go first
+  if (c->want_close) return;
+  struct io_uring_sqe *sqe = fg_worker_sqe(c->w);
+  io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = fg_bufpool_group(c->w->pool);
+  io_uring_sqe_set_data64(sqe, ud_make(c, OP_RECV));
+  c->recv_armed = 1;
+  c->inflight++;
+}
+
+static void ktls_control_record(fg_conn *c);
+static void cancel_recv(fg_conn *c);
+
+static void on_recv(fg_conn *c, struct io_uring_cqe *cqe) {
+  fg_worker *w = c->w;
+  int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+  if (!more) {
+    c->recv_armed = 0;
+    c->recv_cancelling = 0;
+    c->inflight--;
+  }
+  int res = cqe->res;
+  if (res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
+    uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+    const uint8_t *buf = fg_bufpool_buf(w->pool, bid);
+    if (!c->dead && !c->eof) {
+      w->stats.bytes_in += (uint64_t)res;
+      c->last_rx_ns = w->now_ns;
+      if (c->paused || c->stash_len > 0) {  // keep order behind held-back bytes
+        // Until the cancel lands the kernel may still complete receives for
+        // us; it can never have read more than the worker's buffer pool.
+        size_t cap = opts(c)->conn_max_input + fg_bufpool_bytes(w->pool);
+        if (!buf_append(&c->stash, &c->stash_len, &c->stash_cap, buf, (size_t)res, cap)) overflow(c);
+        if (!c->paused) fg_worker_mark_dirty(w, c);
+      } else {
+        c->ops->recv(c, buf, (size_t)res);
+      }
+    }
+    fg_bufpool_recycle(w->pool, bid);
+  } else if (res == 0) {
+    if (!c->dead) {
+      if (c->paused || c->stash_len > 0) {
+        c->eof = 1;  // delivered after the stash, on resume
+      } else {
+        peer_eof(c);
+      }
+    }
+    return;
+  } else if (res == -ENOBUFS) {
+    w->stats.recv_nobufs++;
+  } else if (res == -EIO || res == -EKEYEXPIRED) {
+    if (c->ktls_rx && !c->dead) ktls_control_record(c);
+    else if (!c->dead) finish(c, FG_CLOSE_IO_ERROR);
+  } else if (res < 0 && res != -ECANCELED && !c->dead) {
+    finish(c, res == -ECONNRESET || res == -EPIPE ? FG_CLOSE_RESET : FG_CLOSE_IO_ERROR);
+  }
+  if (!more && !c->dead) {
+    try_ktls(c);
+    arm_recv(c);
+  }
+}
+
+static void cancel_recv(fg_conn *c) {
+  if (!c->recv_armed || c->recv_cancelling) return;
+  struct io_uring_sqe *sqe = fg_worker_sqe(c->w);
+  io_uring_prep_cancel64(sqe, ud_make(c, OP_RECV), 0);
+  // |c| + 8 tells this cancel's completion from those of finish().
+  io_uring_sqe_set_data64(sqe, ud_make((char *)c + 8, OP_CONN_AUX));
+  c->inflight++;
+  c->recv_cancelling = 1;
+}
+
+void fg_conn_pause_reading(fg_conn *c) {
+  if (c->dead || c->paused) return;
+  c->paused = 1;
+  cancel_recv(c);
+}
+
+void fg_conn_resume_reading(fg_conn *c) {
+  if (c->dead || !c->paused) return;
+  c->paused = 0;
+  // The held-back bytes are delivered from the loop, never from inside the
+  // upper layer's callback that called us.
+  fg_worker_mark_dirty(c->w, c);
+}
+
+void fg_conn_flush(fg_conn *c) {
+  if (c->dead) return;
+  if (!c->paused && (c->in_len > 0 || c->stash_len > 0 || (c->eof && !c->want_close))) {
+    deliver_pending(c);
+    while (!c->dead && !c->paused && c->stash_len > 0) {
+      // Feed the stash through the transport in buffer-sized pieces so the
+      // upper layer can pause again in between.
+      size_t n = c->stash_len < 16384 ? c->stash_len : 16384;
+      uint8_t *piece = malloc(n);
+      if (piece == NULL) {
+        overflow(c);
+        return;
+      }
+      memcpy(piece, c->stash, n);
+      memmove(c->stash, c->stash + n, c->stash_len - n);
+      c->stash_len -= n;
+      c->ops->recv(c, piece, n);
+      free(piece);
+    }
+    if (!c->dead && !c->paused && c->eof && c->stash_len == 0 && c->in_len == 0 &&
+        !c->want_close) {
+      c->eof = 0;  // peer_eof sets it again
+      peer_eof(c);
+    }
+    if (c->dead) return;
+  }
+  if (!c->paused) arm_recv(c);
+  submit_send(c);
+}
+
+// --- transports ---------------------------------------------------------
+
+static void plain_recv(fg_conn *c, const uint8_t *data, size_t len) {
+  deliver(c, data, len);
+  c->starttls_now = 0;
+}
+
+static int plain_send(fg_conn *c, const uint8_t *data, size_t len) {
+  return queue_raw(c, data, len);
+}
+
+static void plain_close(fg_conn *c) {
+}
+
+const transport_ops fg_plain_ops = {"plain", plain_recv, plain_send, plain_close};
+
+static int tls_sink(void *arg, const uint8_t *data, size_t len) {
+  return queue_raw(arg, data, len);
+}
+
+static void on_handshake(fg_conn *c) {
+  fg_worker *w = c->w;
+  w->stats.handshakes++;
+  idle_or_none(c);
+  if (c->early_len > 0) {
+    int ok = fg_tls_conn_write(c->tls, c->early, c->early_len);
+    free(c->early);
+    c->early = NULL;
+    c->early_len = c->early_cap = 0;
+    if (!ok) {
+      if (!c->dead) finish(c, FG_CLOSE_TLS_ERROR);
+      return;
+    }
+  }
+  if (c->direct_tls) {
+    c->opened = 1;
+    if (c->h->on_open) c->h->on_open(c);
+  } else if (c->h->on_secure) {
+    c->h->on_secure(c);
+  }
+  if (!c->dead && opts(c)->ktls && fg_tls_ctx_captures_secrets(fg_tls_conn_ctx(c->tls)) &&
+      !c->ktls_decided) {
+    // Move the record layer to the kernel once the handshake output is on
+    // the wire and no receive is in flight (see try_ktls).
+    c->ktls_pending = 1;
+    cancel_recv(c);
+    try_ktls(c);
+  }
+}
+
+static void tls_pump(fg_conn *c) {
+  fg_worker *w = c->w;
+  while (!c->dead) {
+    size_t len;
+    enum fg_tls_status st = fg_tls_conn_read(c->tls, w->plainbuf, w->plainbuf_len, &len);
+    if (st == FG_TLS_WANT_INPUT) break;
+    if (st == FG_TLS_HANDSHAKE_DONE) {
+      on_handshake(c);
+    } else if (st == FG_TLS_DATA) {
+      deliver(c, w->plainbuf, len);
+    } else if (st == FG_TLS_CLOSED) {
+      peer_eof(c);
+      break;
+    } else {
+      if (!fg_tls_conn_handshake_done(c->tls)) w->stats.handshake_failures++;
+      finish(c, FG_CLOSE_TLS_ERROR);
+      break;
+    }
+  }
+}
+
+static void tls_recv(fg_conn *c, const uint8_t *data, size_t len) {
+  fg_tls_conn_set_input(c->tls, data, len);
+  tls_pump(c);
+  if (!fg_tls_conn_input_done(c->tls) && !c->dead) overflow(c);
+}
+
+static int tls_send(fg_conn *c, const uint8_t *data, size_t len) {
+  if (!fg_tls_conn_handshake_done(c->tls)) {
+    if (!buf_append(&c->early, &c->early_len, &c->early_cap, data, len, opts(c)->conn_max_output)) {
+      return overflow(c);
+    }
+    return 1;
+  }
+  if (fg_tls_conn_write(c->tls, data, len)) return 1;
+  if (!c->dead) finish(c, FG_CLOSE_TLS_ERROR);
+  return 0;
+}
+
+static void tls_close(fg_conn *c) {
+  if (fg_tls_conn_handshake_done(c->tls)) fg_tls_conn_shutdown(c->tls);
+}
+
+const transport_ops fg_tls_ops = {"tls", tls_recv, tls_send, tls_close};
+
+static void ktls_recv(fg_conn *c, const uint8_t *data, size_t len) {
+  deliver(c, data, len);
+}
+
+const transport_ops fg_ktls_ops = {"ktls", ktls_recv, plain_send, plain_close};
+
+// start_tls creates the TLS state for |c| in |ctx|'s role.
+static int start_tls(fg_conn *c, fg_tls_ctx *ctx, const char *server_name) {
+  c->tls = fg_tls_conn_new(ctx, server_name, tls_sink, c);
+  if (c->tls == NULL) return 0;
+  set_mode(c, FG_CONN_TLS, &fg_tls_ops);
+  set_timer(c, TK_HANDSHAKE, opts(c)->handshake_timeout_ms);
+  if (!fg_tls_conn_start(c->tls)) {
+    c->w->stats.handshake_failures++;
+    finish(c, FG_CLOSE_TLS_ERROR);
+    return 0;
+  }
+  return 1;
+}
+
+int fg_conn_starttls(fg_conn *c, fg_tls_ctx *ctx, const char *server_name) {
+  if (c->dead || c->want_close || c->tls != NULL || c->mode != FG_CONN_PLAIN) return 0;
+  // RFC 6120 §5.4.3.3: discard every byte received before the handshake
+  // (the classic STARTTLS command injection).
+  c->w->stats.starttls_discarded += c->in_len + c->stash_len;
+  c->in_len = 0;
+  c->stash_len = 0;
+  c->starttls_now = 1;
+  return start_tls(c, ctx, server_name);
+}
+
+// --- kernel TLS ----------------------------------------------------------
+
+// try_ktls moves |c| to kernel TLS when it is at a safe point: handshake done,
+// nothing queued or in flight for the socket, no receive in flight, and no
+// partial record held in user space. Otherwise it waits (or gives up when
+// some of a record is already in user space).
+static void try_ktls(fg_conn *c) {
+  if (c->dead || !c->ktls_pending) return;
+  if (c->send_inflight || c->out_head != NULL || c->recv_armed) return;
+  fg_worker *w = c->w;
+  c->ktls_pending = 0;
+  c->ktls_decided = 1;
+  fg_tls_ctx *ctx = fg_tls_conn_ctx(c->tls);
+  SSL *ssl = fg_tls_conn_ssl(c->tls);
+  fg_tls_traffic_secrets s;
+  if (!fg_ktls_probe(NULL, 0) || !fg_tls_conn_traffic_secrets(c->tls, &s) ||
+      !fg_ktls_suite_supported(s.cipher_suite) || fg_tls_conn_staged(c->tls) > 0 ||
+      SSL_has_pending(ssl) || fg_ktls_set_ulp(c->fd) != 0) {
+    // Stay in user space (no ULP, TLS 1.2, or part of a record is already
+    // here and cannot be handed to the kernel).
+    fg_tls_conn_set_record_aligned(c->tls, 0);
+    fg_tls_conn_forget_secrets(c->tls);
+    w->stats.ktls_fallbacks++;
+    arm_recv(c);
+    return;
+  }
+  int server = fg_tls_ctx_role(ctx) == FG_TLS_SERVER;
+  const uint8_t *tx = server ? s.server : s.client;
+  const uint8_t *rx = server ? s.client : s.server;
+  int r = fg_ktls_install(c->fd, FG_KTLS_TX, s.cipher_suite, tx, s.secret_len,
+                          SSL_get_write_sequence(ssl));
+  if (r == 0) {
+    c->ktls_tx = 1;
+    r = fg_ktls_install(c->fd, FG_KTLS_RX, s.cipher_suite, rx, s.secret_len,
+                        SSL_get_read_sequence(ssl));
+  }
+  if (r != 0) {
+    // The ULP is attached, maybe TX too: user space can no longer take over.
+    w->stats.ktls_fallbacks++;
+    finish(c, FG_CLOSE_TLS_ERROR);
+    return;
+  }
+  c->ktls_rx = 1;
+  w->stats.ktls_attached++;
+  set_mode(c, FG_CONN_KTLS, &fg_ktls_ops);
+  arm_recv(c);
+}
+
+// ktls_control_record reads a non-application record that kernel TLS
+// refused to hand to a plain recv: close_notify, other alerts, KeyUpdate and
+// NewSessionTicket (RFC 8446 §4.6).
+static void ktls_control_record(fg_conn *c) {
+  uint8_t type, buf[512];
+  long n = fg_ktls_recv_record(c->fd, &type, buf, sizeof(buf));
+  if (n == -EAGAIN) return;
+  if (n < 0) {
+    finish(c, FG_CLOSE_IO_ERROR);
+    return;
+  }
+  if (type == 21) {  // alert
+    if (n >= 2 && buf[1] == 0) peer_eof(c);
+    else finish(c, FG_CLOSE_TLS_ERROR);
+    return;
+  }
+  if (type != 22) {
+    finish(c, FG_CLOSE_TLS_ERROR);
+    return;
+  }
+  fg_tls_traffic_secrets s;
+  fg_tls_ctx *ctx = fg_tls_conn_ctx(c->tls);
+  if (!fg_tls_conn_traffic_secrets(c->tls, &s)) {
+    finish(c, FG_CLOSE_TLS_ERROR);
+    return;
+  }
+  int server = fg_tls_ctx_role(ctx) == FG_TLS_SERVER;
+  uint8_t *rx = server ? s.client : s.server;
+  uint8_t *tx = server ? s.server : s.client;
+  for (long off = 0; off + 4 <= n;) {
+    uint8_t msg_type = buf[off];
+    long len = ((long)buf[off + 1] << 16) | ((long)buf[off + 2] << 8) | buf[off + 3];
+    if (off + 4 + len > n) break;
+    if (msg_type == 24 && len == 1) {  // KeyUpdate
+      uint8_t next[48];
+      if (!fg_ktls_next_secret(s.cipher_suite, rx, s.secret_len, next) ||
+          fg_ktls_install(c->fd, FG_KTLS_RX, s.cipher_suite, next, s.secret_len, 0) != 0) {
+        finish(c, FG_CLOSE_TLS_ERROR);  // kernel cannot re-key: no way back to user space
+        return;
+      }
+      memcpy(rx, next, s.secret_len);
+      if (buf[off + 4] == 1) {  // update_requested: answer, then re-key TX
+        static const uint8_t ku[5] = {24, 0, 0, 1, 0};
+        if (c->out_head != NULL || fg_ktls_send_record(c->fd, 22, ku, sizeof(ku)) != 0 ||
+            !fg_ktls_next_secret(s.cipher_suite, tx, s.secret_len, next) ||
+            fg_ktls_install(c->fd, FG_KTLS_TX, s.cipher_suite, next, s.secret_len, 0) != 0) {
+          finish(c, FG_CLOSE_TLS_ERROR);
+          return;
+        }
+        memcpy(tx, next, s.secret_len);
+      }
+    }
+    // NewSessionTicket (4) and others: ignored.
+    off += 4 + len;
+  }
+  fg_tls_conn_set_traffic_secrets(c->tls, &s);
+}
+
+// --- creation -----------------------------------------------------------
+
+fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_listener_config *cfg) {
+  fg_conn *c = conn_alloc(w, fd, cfg->handler, cfg->arg, 1);
+  if (c == NULL) {
+    close(fd);
+    return NULL;
+  }
+  w->stats.accepted++;
+  c->peer_len = sizeof(c->peer);
+  getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len);
+  if (cfg->tls != NULL) {
+    c->direct_tls = 1;
+    if (!start_tls(c, cfg->tls, NULL)) {
+      if (!c->dead) finish(c, FG_CLOSE_TLS_ERROR);
+      return c;
+    }
+  }
+  arm_recv(c);
+  if (c->tls == NULL) {
+    c->opened = 1;
+    if (c->h->on_open) c->h->on_open(c);
+  }
+  return c;
+}
+
+static void on_connect(fg_conn *c, int res) {
+  c->inflight--;
+  c->connecting = 0;
+  if (c->dead) return;
+  fg_worker *w = c->w;
+  if (res < 0) {
+    w->stats.connect_failed++;
+    finish(c, FG_CLOSE_CONNECT_FAILED);
+    return;
+  }
+  w->stats.connected++;
+  idle_or_none(c);
+  if (c->direct_tls) {
+    fg_tls_ctx *ctx = (fg_tls_ctx *)c->tls;  // stashed by fg_conn_connect
+    c->tls = NULL;
+    char *sni = (char *)c->early;
+    c->early = NULL;
+    c->early_len = c->early_cap = 0;
+    int ok = start_tls(c, ctx, sni);
+    free(sni);
+    fg_tls_ctx_free(ctx);
+    if (!ok) return;
+  } else {
+    c->opened = 1;
+    if (c->h->on_open) c->h->on_open(c);
+    if (c->dead) return;
+  }
+  arm_recv(c);
+  fg_worker_mark_dirty(w, c);
+}
+
+fg_conn *fg_conn_connect(fg_worker *w, const fg_connect_config *cfg) {
+  if (w->stopping || w->nconns >= w->rt->opts.max_conns || cfg->addr_len > sizeof(struct sockaddr_storage)) {
+    return NULL;
+  }
+  int fd = socket(cfg->addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return NULL;
+  fg_conn *c = conn_alloc(w, fd, cfg->handler, cfg->arg, 0);
+  if (c == NULL) {
+    close(fd);
+    return NULL;
+  }
+  memcpy(&c->peer, cfg->addr, cfg->addr_len);
+  c->peer_len = cfg->addr_len;
+  c->connecting = 1;
+  if (cfg->tls != NULL) {
+    // Until connected, |tls| holds the context and |early| the server name.
+    c->direct_tls = 1;
+    fg_tls_ctx_up_ref(cfg->tls);
+    c->tls = (fg_tls_conn *)cfg->tls;
+    if (cfg->server_name) c->early = (uint8_t *)strdup(cfg->server_name);
+  }
+  struct io_uring_sqe *sqe = fg_worker_sqe(w);
+  io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->peer, c->peer_len);
+  io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONNECT));
+  c->inflight++;
+  set_timer(c, TK_CONNECT, cfg->timeout_ms ? cfg->timeout_ms : w->rt->opts.connect_timeout_ms);
+  return c;
+}
+
+void fg_conn_on_cqe(fg_conn *c, enum op_tag op, struct io_uring_cqe *cqe) {
+  switch (op) {
+    case OP_RECV:
+      on_recv(c, cqe);
+      break;
+    case OP_SEND:
+      on_send(c, cqe->res);
+      break;
+    case OP_CONNECT:
+      on_connect(c, cqe->res);
+      break;
+    default:
+      if (((uintptr_t)c & 8) != 0) {
+        c = (fg_conn *)((char *)c - 8);
+        c->inflight--;
+        c->recv_cancelling = 0;
+        // A multishot recv caught while running answers -EALREADY and keeps
+        // going: ask again until it stops.
+        if (cqe->res == -EALREADY && c->recv_armed && !c->dead &&
+            (c->paused || c->ktls_pending)) {
+          cancel_recv(c);
+        }
+        break;
+      }
+      c->inflight--;
+      break;
+  }
+  fg_conn_maybe_free(c);
+}
+
+// --- accessors ----------------------------------------------------------
+
+void fg_conn_set_idle_timeout(fg_conn *c, unsigned ms) {
+  c->idle_ns = (uint64_t)ms * 1000000u;
+  if (c->dead) return;
+  if (c->timer_kind == TK_NONE || c->timer_kind == TK_IDLE) idle_or_none(c);
+}
+
+void *fg_conn_arg(const fg_conn *c) {
+  return c->arg;
+}
+
+void fg_conn_set_arg(fg_conn *c, void *arg) {
+  c->arg = arg;
+}
+
+fg_worker *fg_conn_worker(const fg_conn *c) {
+  return c->w;
+}
+
+enum fg_conn_mode fg_conn_mode(const fg_conn *c) {
+  return c->mode;
+}
+
+fg_tls_conn *fg_conn_tls(const fg_conn *c) {
+  return c->connecting ? NULL : c->tls;
+}
+
+int fg_conn_fd(const fg_conn *c) {
+  return c->fd;
+}
+
+uint64_t fg_conn_id(const fg_conn *c) {
+  return c->id;
+}
+
+int fg_conn_is_inbound(const fg_conn *c) {
+  return c->inbound;
+}

@@ -1,0 +1,176 @@
+// listener.c: SO_REUSEPORT listening sockets, one per worker, with
+// multishot accept.
+#include "io/listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io/runtime_internal.h"
+
+static int make_socket(const fg_listener_config *cfg, uint16_t port, uint16_t *out_port) {
+  struct sockaddr_storage ss;
+  socklen_t len;
+  memset(&ss, 0, sizeof(ss));
+  const char *host = cfg->host ? cfg->host : "127.0.0.1";
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    len = sizeof(*sin);
+  } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    len = sizeof(*sin6);
+  } else {
+    return -EINVAL;
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+      bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+      listen(fd, cfg->backlog > 0 ? cfg->backlog : 4096) != 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
+  len = sizeof(ss);
+  getsockname(fd, (struct sockaddr *)&ss, &len);
+  *out_port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
+  return fd;
+}
+
+static void arm_accept(fg_listener *l) {
+  struct io_uring_sqe *sqe = fg_worker_sqe(l->w);
+  io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, ud_make(l, OP_ACCEPT));
+  l->inflight++;
+}
+
+typedef struct listen_msg {
+  fg_msg m;
+  fg_listener *l;
+} listen_msg;
+
+static void listen_msg_fn(fg_worker *w, fg_msg *m) {
+  fg_listener *l = ((listen_msg *)m)->l;
+  free(m);
+  if (w->stopping) {
+    close(l->fd);
+    if (l->cfg.tls) fg_tls_ctx_free(l->cfg.tls);
+    free(l);
+    return;
+  }
+  l->next = w->listeners;
+  w->listeners = l;
+  w->nlisteners++;
+  arm_accept(l);
+}
+
+int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *out_port) {
+  unsigned n = fg_runtime_num_workers(rt);
+  fg_listener **ls = calloc(n, sizeof(*ls));
+  listen_msg **msgs = calloc(n, sizeof(*msgs));
+  uint16_t port = cfg->port;
+  int ok = ls != NULL && msgs != NULL;
+  for (unsigned i = 0; ok && i < n; i++) {
+    uint16_t bound = 0;
+    int fd = make_socket(cfg, port, &bound);
+    ls[i] = calloc(1, sizeof(fg_listener));
+    msgs[i] = calloc(1, sizeof(listen_msg));
+    if (fd < 0 || ls[i] == NULL || msgs[i] == NULL) {
+      if (fd >= 0) close(fd);
+      ok = 0;
+      break;
+    }
+    port = bound;
+    ls[i]->fd = fd;
+    ls[i]->w = fg_runtime_worker(rt, i);
+    ls[i]->cfg = *cfg;
+    ls[i]->cfg.host = NULL;
+    if (cfg->tls) fg_tls_ctx_up_ref(cfg->tls);
+  }
+  for (unsigned i = 0; i < n && ls != NULL; i++) {
+    if (ok) {
+      msgs[i]->m.fn = listen_msg_fn;
+      msgs[i]->l = ls[i];
+      fg_worker_post(ls[i]->w, &msgs[i]->m);
+      continue;
+    }
+    if (ls[i] != NULL) {
+      if (ls[i]->fd > 0) close(ls[i]->fd);
+      if (ls[i]->fd > 0 && cfg->tls) fg_tls_ctx_free(cfg->tls);
+      free(ls[i]);
+    }
+    if (msgs != NULL) free(msgs[i]);
+  }
+  free(ls);
+  free(msgs);
+  if (ok && out_port) *out_port = port;
+  return ok;
+}
+
+static void listener_maybe_free(fg_listener *l) {
+  if (!l->closing || l->inflight > 0) return;
+  fg_worker *w = l->w;
+  for (fg_listener **pp = &w->listeners; *pp; pp = &(*pp)->next) {
+    if (*pp == l) {
+      *pp = l->next;
+      break;
+    }
+  }
+  w->nlisteners--;
+  if (l->cfg.tls) fg_tls_ctx_free(l->cfg.tls);
+  free(l);
+}
+
+void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe) {
+  fg_worker *w = l->w;
+  if (op == OP_LST_AUX) {
+    l->inflight--;
+    listener_maybe_free(l);
+    return;
+  }
+  int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+  if (!more) l->inflight--;
+  if (cqe->res >= 0) {
+    int fd = cqe->res;
+    if (l->closing || w->stopping || w->nconns >= w->rt->opts.max_conns) {
+      w->stats.refused++;
+      close(fd);
+    } else if (fg_conn_new_accepted(w, fd, &l->cfg) == NULL) {
+      w->stats.refused++;
+    }
+  }
+  if (!more && !l->closing) {
+    if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM || cqe->res >= 0 ||
+        cqe->res == -ECONNABORTED || cqe->res == -EINTR) {
+      arm_accept(l);
+    }
+  }
+  listener_maybe_free(l);
+}
+
+void fg_listener_close_all(fg_worker *w) {
+  fg_listener *next;
+  for (fg_listener *l = w->listeners; l != NULL; l = next) {
+    next = l->next;
+    if (l->closing) continue;
+    l->closing = 1;
+    struct io_uring_sqe *sqe = fg_worker_sqe(w);
+    io_uring_prep_cancel_fd(sqe, l->fd, IORING_ASYNC_CANCEL_ALL);
+    sqe->flags |= IOSQE_IO_HARDLINK;
+    io_uring_sqe_set_data64(sqe, ud_make(l, OP_LST_AUX));
+    sqe = fg_worker_sqe(w);
+    io_uring_prep_close(sqe, l->fd);
+    io_uring_sqe_set_data64(sqe, ud_make(l, OP_LST_AUX));
+    l->inflight += 2;
+  }
+}

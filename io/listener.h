@@ -1,0 +1,28 @@
+// listener.h: listening sockets. One SO_REUSEPORT socket per worker, each
+// with a multishot accept on that worker's ring.
+#ifndef FEDGATE_IO_LISTENER_H
+#define FEDGATE_IO_LISTENER_H
+
+#include <stdint.h>
+
+#include "crypto/tls.h"
+#include "io/conn.h"
+#include "io/worker.h"
+
+typedef struct fg_listener_config {
+  const char *host;  // numeric IPv4/IPv6 address; NULL: 127.0.0.1
+  uint16_t port;     // 0: pick one (returned by fg_runtime_listen)
+  int backlog;       // 0: 4096
+  // tls: server context for direct TLS (XEP-0368), or NULL for a plaintext
+  // (STARTTLS-capable) port.
+  fg_tls_ctx *tls;
+  const fg_conn_handler *handler;
+  void *arg;  // initial fg_conn_arg of accepted connections
+} fg_listener_config;
+
+// fg_runtime_listen binds one listening socket per worker on |cfg->host|
+// and port and starts accepting. |*out_port| receives the bound port. It
+// returns 1, or 0 on failure (nothing left listening).
+int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *out_port);
+
+#endif  // FEDGATE_IO_LISTENER_H

@@ -1,0 +1,160 @@
+// runtime_internal.h: structures shared by worker.c, listener.c and conn.c.
+// Not a public header.
+#ifndef FEDGATE_IO_RUNTIME_INTERNAL_H
+#define FEDGATE_IO_RUNTIME_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/uio.h>
+
+#include <liburing.h>
+
+#include "io/bufpool.h"
+#include "io/conn.h"
+#include "io/listener.h"
+#include "io/worker.h"
+
+// user_data: an 8-byte-aligned pointer with the operation in the low bits.
+enum op_tag {
+  OP_IGNORE = 0,   // completions nobody waits for
+  OP_ACCEPT = 1,   // fg_listener*
+  OP_RECV = 2,     // fg_conn*
+  OP_SEND = 3,     // fg_conn*
+  OP_CONNECT = 4,  // fg_conn*
+  OP_CONN_AUX = 5, // fg_conn*: cancel / close / shutdown
+  OP_WAKE = 6,     // fg_worker*: MSG_RING arrival or eventfd readable
+  OP_LST_AUX = 7,  // fg_listener*: cancel / close
+};
+#define OP_MASK 7u
+
+static inline uint64_t ud_make(void *p, enum op_tag op) {
+  return (uint64_t)(uintptr_t)p | (uint64_t)op;
+}
+
+typedef struct out_chunk {
+  struct out_chunk *next;
+  uint32_t start, end;
+  uint8_t data[];
+} out_chunk;
+
+#define OUT_CHUNK_BYTES (16384 - 2 * sizeof(uint32_t) - sizeof(void *))
+#define SEND_IOV_MAX 16
+
+typedef struct transport_ops transport_ops;
+
+typedef struct fg_listener {
+  fg_worker *w;
+  int fd;
+  int inflight;
+  int closing;
+  struct fg_listener *next;
+  fg_listener_config cfg;
+} fg_listener;
+
+struct fg_conn {
+  fg_worker *w;
+  const transport_ops *ops;
+  const fg_conn_handler *h;
+  void *arg;
+  uint64_t id;
+  int fd;
+  int inflight;  // SQEs whose CQE names this connection
+  enum fg_conn_mode mode;
+  unsigned inbound : 1, connecting : 1, recv_armed : 1, send_inflight : 1, paused : 1,
+      write_blocked : 1, want_close : 1, dead : 1, dirty : 1, eof : 1, starttls_now : 1,
+      direct_tls : 1, opened : 1, ktls_rx : 1, ktls_tx : 1, recv_cancelling : 1,
+      ktls_pending : 1, ktls_decided : 1;
+  enum fg_close_reason close_reason;
+  struct fg_conn *prev, *next;  // worker's list
+  struct fg_conn *dirty_next;   // worker's flush list
+  // Output.
+  out_chunk *out_head, *out_tail;
+  size_t out_bytes;
+  struct msghdr msg;
+  struct iovec iov[SEND_IOV_MAX];
+  // Plaintext queued by the upper layer while a TLS handshake runs.
+  uint8_t *early;
+  size_t early_len, early_cap;
+  // Input the upper layer has not consumed yet (plaintext).
+  uint8_t *in;
+  size_t in_len, in_cap;
+  // Raw bytes received while paused (before the transport).
+  uint8_t *stash;
+  size_t stash_len, stash_cap;
+  // TLS.
+  fg_tls_conn *tls;
+  // Timers: one per connection, its meaning set by |timer_kind|.
+  fg_timer timer;
+  int timer_kind;
+  uint64_t idle_ns, last_rx_ns;
+  struct sockaddr_storage peer;
+  socklen_t peer_len;
+};
+
+struct transport_ops {
+  const char *name;
+  void (*recv)(fg_conn *c, const uint8_t *data, size_t len);
+  int (*send)(fg_conn *c, const uint8_t *data, size_t len);
+  void (*close)(fg_conn *c);  // graceful: queue whatever says goodbye
+};
+
+extern const transport_ops fg_plain_ops, fg_tls_ops, fg_ktls_ops;
+
+struct fg_worker {
+  fg_runtime *rt;
+  unsigned index;
+  pthread_t thread;
+  struct io_uring ring;
+  int ring_ok;
+  fg_bufpool *pool;
+  int efd;
+  uint64_t efd_buf;
+  fg_msgq q;
+  atomic_int wake_pending;
+  fg_timer_heap timers;
+  uint64_t now_ns;
+  atomic_int stopping_flag;
+  int stopping;
+  unsigned drain_ms;
+  fg_timer drain_timer;
+  fg_conn *conns;  // all live connections
+  size_t nconns;
+  fg_conn *dirty;  // connections with output to submit
+  fg_listener *listeners;
+  size_t nlisteners;
+  int aux_inflight;  // misc SQEs (wake poll, msg_ring to self...)
+  out_chunk *free_chunks;
+  size_t nfree_chunks;
+  uint8_t *plainbuf;  // TLS decrypt scratch
+  size_t plainbuf_len;
+  uint64_t next_conn_id;
+  fg_worker_stats stats;
+  int init_err;
+};
+
+struct fg_runtime {
+  fg_worker_options opts;
+  unsigned n;
+  fg_worker *workers;
+  pthread_barrier_t ready;
+  int joined;
+};
+
+// worker.c
+struct io_uring_sqe *fg_worker_sqe(fg_worker *w);
+void fg_worker_mark_dirty(fg_worker *w, fg_conn *c);
+out_chunk *fg_worker_chunk_get(fg_worker *w);
+void fg_worker_chunk_put(fg_worker *w, out_chunk *ch);
+
+// conn.c
+fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_listener_config *cfg);
+void fg_conn_on_cqe(fg_conn *c, enum op_tag op, struct io_uring_cqe *cqe);
+void fg_conn_flush(fg_conn *c);
+void fg_conn_maybe_free(fg_conn *c);
+void fg_conn_shutdown_all(fg_worker *w, int abort_now);
+
+// listener.c
+void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe);
+void fg_listener_close_all(fg_worker *w);
+
+#endif  // FEDGATE_IO_RUNTIME_INTERNAL_H

@@ -1,0 +1,435 @@
+#!/usr/bin/python3
+"""End-to-end tests of inbound federation (issue: inbound s2s).
+
+A real `fedgate run` on loopback; a scripted remote peer (xmpp_peer.Peer)
+drives raw XMPP over TLS for every path; a sink backend
+(xmpp_peer.ReceivingServer) plays the internal server and records what
+fedgate delivers; another ReceivingServer plays the remote domain's
+authoritative server (dialback verifications, bounces). Every test asserts
+the exact stream error, dialback result or delivered stanza.
+
+usage: inbound_test.py FEDGATE_BINARY
+"""
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import xmpp_peer as xp  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
+HOST = "127.0.0.1"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind((HOST, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Env:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fedgate-inbound-")
+        d = self.dir
+        run = lambda *a: subprocess.run(a, check=True, stdout=subprocess.DEVNULL)
+        run(FEDGATE, "dev-pki", d + "/pki", "--domain", "remote.test", "--domain", "b.test",
+            "--domain", "c.test", "--domain", "other.test", "--domain", "evil.test")
+        run(FEDGATE, "dev-pki", d + "/ica", "--domain", "unused.test")
+        # A second CA that fedgate does not trust.
+        run(FEDGATE, "dev-pki", d + "/rogue", "--domain", "remote.test")
+        with open(d + "/secret", "w") as f:
+            f.write("test-dialback-secret\n")
+        os.chmod(d + "/secret", 0o600)
+        self.ports = {k: free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
+                                               "auth", "dead")}
+        p = self.ports
+        cfg = f"""
+log_level: debug
+workers: 2
+listeners:
+  s2s: {{address: {HOST}, port: {p['s2s']}}}
+  s2s-tls: {{address: {HOST}, port: {p['tls']}, enabled: true}}
+  internal: {{address: {HOST}, port: {p['internal']}}}
+  admin: {{address: {HOST}, port: {p['admin']}}}
+domains:
+  - name: b.test
+    backend: sink
+  - name: c.test
+    backend: dead
+    cert: pki/c.test.crt
+    key: pki/c.test.key
+backends:
+  - name: sink
+    addresses: ["{HOST}:{p['sink']}"]
+  - name: dead
+    addresses: ["{HOST}:{p['dead']}"]
+tls:
+  default_cert: pki/b.test.crt
+  default_key: pki/b.test.key
+  trust_file: pki/ca.crt
+dialback:
+  secret_file: secret
+internal_hop:
+  mode: internal-ca
+  ca_cert: ica/ca.crt
+  ca_key: ica/ca.key
+limits:
+  element_bytes_before_auth: 10000
+  element_bytes_after_auth: 20000
+  streams_per_ip: 40
+  handshake_timeout: 20s
+dns:
+  static:
+    - domain: remote.test
+      targets: ["{HOST}:{p['auth']}"]
+    - domain: other.test
+      targets: ["{HOST}:{p['auth']}"]
+"""
+        with open(d + "/fedgate.yaml", "w") as f:
+            f.write(cfg)
+        # The internal server: trusts the internal CA for SASL EXTERNAL.
+        self.sink = xp.ReceivingServer(HOST, p["sink"], d + "/pki/b.test.crt",
+                                       d + "/pki/b.test.key", client_ca=d + "/ica/ca.crt")
+        # remote.test's authoritative server (dialback) and bounce receiver.
+        self.valid_keys = {}
+        self.auth = xp.ReceivingServer(HOST, p["auth"], d + "/pki/remote.test.crt",
+                                       d + "/pki/remote.test.key", client_ca=d + "/pki/ca.crt",
+                                       verify_keys=self.valid_keys)
+        self.log = open(d + "/fedgate.log", "w")
+        self.proc = subprocess.Popen([FEDGATE, "run", "--config", d + "/fedgate.yaml"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        if not xp.wait_port(HOST, p["admin"], 10):
+            raise RuntimeError("fedgate did not start; log:\n" + open(d + "/fedgate.log").read())
+
+    def metric(self, name):
+        url = "http://%s:%d/metrics" % (HOST, self.ports["admin"])
+        for line in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():
+            if line.startswith("fedgate_" + name + " "):
+                return int(line.split()[1])
+        raise KeyError(name)
+
+    def close(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.sink.close()
+        self.auth.close()
+        self.log.close()
+
+    def cert(self, domain, pki="pki"):
+        return (self.dir + "/%s/%s.crt" % (pki, domain), self.dir + "/%s/%s.key" % (pki, domain))
+
+
+def open_tls(env, frm="remote.test", to="b.test", cert="remote.test", pki="pki"):
+    """A peer past STARTTLS with the post-TLS features read."""
+    p = xp.Peer.connect(HOST, env.ports["s2s"])
+    p.open_stream(to, frm)
+    p.read_header()
+    feats = p.read_features()
+    assert feats.find(xp.q(xp.NS_TLS, "starttls")) is not None, "no STARTTLS offered"
+    certfile, keyfile = env.cert(cert, pki) if cert else (None, None)
+    p.starttls(to, cafile=env.dir + "/pki/ca.crt", certfile=certfile, keyfile=keyfile)
+    p.open_stream(to, frm)
+    p.read_header()
+    return p, p.read_features()
+
+
+def offers_external(feats):
+    mechs = feats.find(xp.q(xp.NS_SASL, "mechanisms"))
+    return mechs is not None and any(m.text == "EXTERNAL" for m in mechs)
+
+
+def authenticated_sasl(env):
+    p, feats = open_tls(env)
+    assert offers_external(feats), "EXTERNAL not offered"
+    cond, _ = p.sasl_external()
+    assert cond == "success", cond
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    return p
+
+
+def expect_delivered(env, body, before, timeout=10):
+    """Waits for a stanza with |body| among those delivered after |before|."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for frm, el in env.sink.stanzas[before:]:
+            got = el.find(xp.q(xp.NS_SERVER, "body"))
+            if got is not None and got.text == body:
+                return frm, el
+        env.sink.wait_stanzas(len(env.sink.stanzas) + 1, timeout=0.2)
+    raise AssertionError("%r not delivered to the backend" % body)
+
+
+# --- tests (RFC / XEP section in each name) ---
+
+def test_rfc6120_5_xep0178_starttls_then_sasl_external_delivers(env):
+    before = len(env.sink.stanzas)
+    p = authenticated_sasl(env)
+    p.send_message("alice@remote.test/phone", "bob@b.test", "hello over STARTTLS")
+    frm, el = expect_delivered(env, "hello over STARTTLS", before)
+    assert el.get("from") == "alice@remote.test/phone" and el.get("to") == "bob@b.test"
+    # The hop authenticated to the backend as remote.test with a minted certificate.
+    assert ("remote.test", "sasl-external") in env.auth_sink_view(), env.sink.auth
+    p.close()
+
+
+def test_xep0368_direct_tls_with_alpn_and_sasl_external(env):
+    before = len(env.sink.stanzas)
+    p = xp.Peer.connect(HOST, env.ports["tls"])
+    c, k = env.cert("remote.test")
+    p.wrap_tls("b.test", cafile=env.dir + "/pki/ca.crt", certfile=c, keyfile=k,
+               alpn=["xmpp-server"])
+    assert p.sock.selected_alpn_protocol() == "xmpp-server"
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    feats = p.read_features()
+    assert feats.find(xp.q(xp.NS_TLS, "starttls")) is None, "STARTTLS offered on direct TLS"
+    assert offers_external(feats)
+    assert p.sasl_external("remote.test")[0] == "success"
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    p.send_message("carol@remote.test", "bob@b.test", "hello over direct TLS")
+    expect_delivered(env, "hello over direct TLS", before)
+    p.close()
+
+
+def test_xep0220_dialback_with_verify_round_trip(env):
+    before = len(env.sink.stanzas)
+    p, feats = open_tls(env, cert=None)
+    assert not offers_external(feats)
+    assert feats.find(xp.q(xp.NS_DB_FEATURE, "dialback")) is not None
+    env.valid_keys["key-round-trip"] = True
+    p.dialback_result("remote.test", "b.test", "key-round-trip")
+    res = p.read_dialback_result()
+    assert res.get("type") == "valid", xp.ET.tostring(res)
+    q = [x for x in env.auth.verify_questions if x[3] == "key-round-trip"]
+    assert q and q[0][0] == "b.test" and q[0][1] == "remote.test" and q[0][2] == p.stream_id, q
+    p.send_message("dave@remote.test", "bob@b.test", "hello after dialback")
+    expect_delivered(env, "hello after dialback", before)
+    p.close()
+
+
+def test_xep0220_dialback_answered_invalid(env):
+    p, _ = open_tls(env, cert=None)
+    p.dialback_result("remote.test", "b.test", "key-that-is-wrong")
+    res = p.read_dialback_result()
+    assert res.get("type") == "invalid", xp.ET.tostring(res)
+    p.send_message("eve@remote.test", "bob@b.test", "must not pass")
+    assert p.expect_stream_error() == "not-authorized"
+
+
+def test_rfc6120_13_7_certificate_mismatch_falls_back_to_dialback(env):
+    before = len(env.sink.stanzas)
+    # A valid certificate, but for other.test: EXTERNAL is not offered for remote.test.
+    p, feats = open_tls(env, cert="other.test")
+    assert not offers_external(feats)
+    env.valid_keys["key-mismatch"] = True
+    p.dialback_result("remote.test", "b.test", "key-mismatch")
+    assert p.read_dialback_result().get("type") == "valid"
+    p.send_message("frank@remote.test", "bob@b.test", "mismatch then dialback")
+    expect_delivered(env, "mismatch then dialback", before)
+    p.close()
+
+
+def test_rfc6120_13_7_untrusted_ca_gets_no_external(env):
+    p, feats = open_tls(env, cert="remote.test", pki="rogue")
+    assert not offers_external(feats)
+    cond, _ = p.sasl_external()
+    assert cond == "failure"
+    p.close()
+
+
+def test_xep0344_valid_certificate_skips_the_round_trip(env):
+    asked = len(env.auth.verify_questions)
+    p, _ = open_tls(env)
+    p.dialback_result("remote.test", "b.test", "any-key")
+    assert p.read_dialback_result().get("type") == "valid"
+    assert len(env.auth.verify_questions) == asked
+    p.close()
+
+
+def test_rfc6120_5_3_1_plaintext_refused_when_tls_required(env):
+    p = xp.Peer.connect(HOST, env.ports["s2s"])
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    feats = p.read_features()
+    st = feats.find(xp.q(xp.NS_TLS, "starttls"))
+    assert st is not None and st.find(xp.q(xp.NS_TLS, "required")) is not None
+    p.dialback_result("remote.test", "b.test", "plaintext-key")
+    assert p.expect_stream_error() == "policy-violation"
+
+
+def test_rfc6120_5_4_3_3_starttls_injection_is_discarded(env):
+    before = len(env.sink.stanzas)
+    p = xp.Peer.connect(HOST, env.ports["s2s"])
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    # <starttls/> and, in the same packet, a stanza an attacker injected.
+    p.send("<starttls xmlns='%s'/><message from='x@remote.test' to='bob@b.test'>"
+           "<body>injected</body></message>" % xp.NS_TLS)
+    assert p.read_element().tag == xp.q(xp.NS_TLS, "proceed")
+    c, k = env.cert("remote.test")
+    p.wrap_tls("b.test", cafile=env.dir + "/pki/ca.crt", certfile=c, keyfile=k)
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    assert p.sasl_external()[0] == "success"
+    time.sleep(0.3)
+    assert all(el.findtext(xp.q(xp.NS_SERVER, "body")) != "injected"
+               for _, el in env.sink.stanzas[before:])
+    p.close()
+
+
+def test_rfc6120_4_9_3_6_host_unknown(env):
+    p = xp.Peer.connect(HOST, env.ports["s2s"])
+    p.open_stream("nowhere.test", "remote.test")
+    assert p.expect_stream_error() == "host-unknown"
+
+
+def test_rfc6120_4_9_3_invalid_from_spoofed_sender(env):
+    p = authenticated_sasl(env)
+    p.send_message("mallory@evil.test", "bob@b.test", "spoofed")
+    assert p.expect_stream_error() == "invalid-from"
+
+
+def test_rfc6120_4_9_3_12_stanza_before_authentication(env):
+    p, _ = open_tls(env, cert=None)
+    p.send_message("x@remote.test", "bob@b.test", "too early")
+    assert p.expect_stream_error() == "not-authorized"
+
+
+def test_xsf_2012_unsolicited_dialback_verify_answer(env):
+    p, _ = open_tls(env, cert=None)
+    p.send("<db:verify from='remote.test' to='b.test' id='%s' type='valid'/>" % p.stream_id)
+    assert p.expect_stream_error() == "policy-violation"
+
+
+def test_xsf_2012_verify_answer_for_another_stream_is_not_accepted(env):
+    # Stream A asks for verification; the peer, on stream B, claims an answer.
+    a, _ = open_tls(env, cert=None)
+    a.dialback_result("remote.test", "b.test", "key-never-valid")
+    b, _ = open_tls(env, cert=None)
+    b.send("<db:verify from='remote.test' to='b.test' id='%s' type='valid'/>" % a.stream_id)
+    assert b.expect_stream_error() == "policy-violation"
+    assert a.read_dialback_result().get("type") == "invalid"
+    a.close()
+
+
+def test_cve_2016_0756_colliding_key_inputs_verify_invalid(env):
+    # As authoritative server for b.test, fedgate issued keys only through its
+    # own secret; a key for (a.b, cc.d) must not verify for (a.bc, c.d).
+    p, _ = open_tls(env, cert=None)
+    import hashlib
+    import hmac
+    secret = b"test-dialback-secret"
+    hk = hashlib.sha256(secret).hexdigest().encode()
+    key = hmac.new(hk, b"remote.tes tb.test " + p.stream_id.encode(), hashlib.sha256).hexdigest()
+    p.send("<db:verify from='remote.tes' to='tb.test' id='%s'>%s</db:verify>" % (p.stream_id, key))
+    el = p.read_element()
+    assert el.get("type") in ("invalid", "error"), xp.ET.tostring(el)
+    good = hmac.new(hk, b"remote.test b.test SID", hashlib.sha256).hexdigest()
+    p.send("<db:verify from='remote.test' to='b.test' id='SID'>%s</db:verify>" % good)
+    el = p.read_element()
+    assert el.get("type") == "valid", xp.ET.tostring(el)
+    p.close()
+
+
+def test_rfc6120_13_12_oversized_element_before_auth(env):
+    p = xp.Peer.connect(HOST, env.ports["s2s"])
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    p.send("<message><body>" + "x" * 12000 + "</body></message>")
+    assert p.expect_stream_error() == "policy-violation"
+
+
+def test_rfc6120_13_12_oversized_element_after_auth(env):
+    p = authenticated_sasl(env)
+    p.send_message("a@remote.test", "bob@b.test", "y" * 15000)  # under the limit
+    p.send_message("a@remote.test", "bob@b.test", "z" * 25000)  # over it
+    assert p.expect_stream_error() == "policy-violation"
+
+
+def test_too_many_streams_from_one_address(env):
+    peers = []
+    try:
+        for _ in range(45):
+            peers.append(xp.Peer.connect(HOST, env.ports["s2s"]))
+        last = peers[-1]
+        last.open_stream("b.test", "remote.test")
+        assert last.expect_stream_error() == "policy-violation"
+        assert env.metric("streams_in_refused_per_ip_total") >= 1
+    finally:
+        for p in peers:
+            p.close()
+        time.sleep(0.3)
+
+
+def test_rfc6120_8_3_backend_down_bounces_to_sender(env):
+    p = authenticated_sasl(env)
+    p.close()
+    # c.test's backend is down; the stanza comes back as an error on a
+    # stream fedgate opens to remote.test.
+    p, feats = open_tls(env, to="c.test")
+    assert p.sasl_external()[0] == "success"
+    p.open_stream("c.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    before = len(env.auth.stanzas)
+    p.send("<message from='gina@remote.test/x' to='bob@c.test' id='b1' type='chat'>"
+           "<body>to a dead backend</body></message>")
+    got = env.auth.wait_stanzas(before + 1, timeout=15)
+    assert len(got) > before, "no bounce arrived"
+    _, el = got[-1]
+    assert el.get("type") == "error" and el.get("id") == "b1", xp.ET.tostring(el)
+    assert el.get("to") == "gina@remote.test/x" and el.get("from") == "bob@c.test"
+    err = el.find(xp.q(xp.NS_SERVER, "error"))
+    assert err is not None and err.find(xp.q(xp.NS_STANZA_ERR, "remote-server-timeout")) is not None
+    assert env.metric("stanzas_bounced_total") >= 1
+    p.close()
+
+
+def main():
+    env = Env()
+    env.auth_sink_view = lambda: list(env.sink.auth)
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
+    passed = failed = 0
+    try:
+        for name, fn in tests:
+            try:
+                fn(env)
+                passed += 1
+                print("ok   %s" % name)
+            except Exception as e:  # noqa: BLE001
+                failed += 1
+                print("FAIL %s: %r" % (name, e))
+                traceback.print_exc(limit=3)
+    finally:
+        env.close()
+        if failed:
+            print("---- fedgate log (tail) ----")
+            print("".join(open(env.dir + "/fedgate.log").readlines()[-60:]))
+        shutil.rmtree(env.dir, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,359 @@
+"""xmpp_peer: a scripted XMPP s2s peer for end-to-end tests.
+
+It speaks raw XMPP over TCP and TLS (Python's ssl module) so that tests can
+drive fedgate step by step, including the wrong steps a hostile peer takes,
+and assert the exact stream or stanza error that comes back. It also serves
+as a sink: a minimal internal server that accepts fedgate's s2s streams and
+records the stanzas it receives.
+"""
+
+import base64
+import secrets
+import socket
+import ssl
+import time
+import xml.etree.ElementTree as ET
+
+NS_STREAM = "http://etherx.jabber.org/streams"
+NS_SERVER = "jabber:server"
+NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+NS_DB = "jabber:server:dialback"
+NS_DB_FEATURE = "urn:xmpp:features:dialback"
+NS_STREAM_ERR = "urn:ietf:params:xml:ns:xmpp-streams"
+NS_STANZA_ERR = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+
+def q(ns, name):
+    return "{%s}%s" % (ns, name)
+
+
+class StreamClosed(Exception):
+    """The peer closed the stream; .error holds the stream error condition."""
+
+    def __init__(self, error=None, text=None):
+        super().__init__(error or "closed")
+        self.error = error
+        self.text = text
+
+
+class XmlStream:
+    """Incremental reader of one XML stream: header, then top-level elements."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.parser = ET.XMLPullParser(events=("start", "end"))
+        self.depth = 0
+        self.header = None
+        self.closed = False
+
+    def feed(self, data):
+        out = []
+        self.parser.feed(data)
+        for event, elem in self.parser.read_events():
+            if event == "start":
+                self.depth += 1
+                if self.depth == 1:
+                    self.header = elem
+                    out.append(("header", elem))
+            else:
+                self.depth -= 1
+                if self.depth == 1:
+                    out.append(("element", elem))
+                    self.header.remove(elem) if elem in list(self.header) else None
+                elif self.depth == 0:
+                    self.closed = True
+                    out.append(("close", None))
+        return out
+
+
+class Peer:
+    """One connection, as the initiating side (a remote server) or the receiving side."""
+
+    def __init__(self, sock, timeout=10):
+        self.sock = sock
+        self.sock.settimeout(timeout)
+        self.reader = XmlStream()
+        self.pending = []
+        self.stream_id = None
+        self.tls = False
+        self.received = []
+
+    @classmethod
+    def connect(cls, host, port, timeout=10):
+        sock = socket.create_connection((host, port), timeout=timeout)
+        return cls(sock, timeout)
+
+    # --- bytes ---
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _fill(self):
+        try:
+            data = self.sock.recv(65536)
+        except (ConnectionResetError, ssl.SSLError):
+            data = b""
+        if not data:
+            raise StreamClosed(None)
+        self.pending.extend(self.reader.feed(data))
+
+    def next_event(self):
+        while not self.pending:
+            self._fill()
+        return self.pending.pop(0)
+
+    # --- stream level ---
+    def open_stream(self, to, frm, version="1.0", extra=""):
+        attrs = "xmlns='jabber:server' xmlns:stream='%s' xmlns:db='%s'" % (NS_STREAM, NS_DB)
+        if to is not None:
+            attrs += " to='%s'" % to
+        if frm is not None:
+            attrs += " from='%s'" % frm
+        if version is not None:
+            attrs += " version='%s'" % version
+        self.reader.reset()
+        self.pending = []
+        self.send("<?xml version='1.0'?><stream:stream %s%s>" % (attrs, extra))
+
+    def read_header(self):
+        kind, elem = self.next_event()
+        if kind != "header":
+            raise AssertionError("expected stream header, got %s" % kind)
+        self.stream_id = elem.get("id")
+        return elem
+
+    def read_element(self):
+        """Next top-level element; a stream error raises StreamClosed(condition)."""
+        kind, elem = self.next_event()
+        if kind == "close":
+            raise StreamClosed(None)
+        if kind == "header":
+            return self.read_element()
+        if elem.tag == q(NS_STREAM, "error"):
+            cond = None
+            text = None
+            for child in elem:
+                if child.tag.startswith("{%s}" % NS_STREAM_ERR):
+                    if child.tag.endswith("}text"):
+                        text = child.text
+                    else:
+                        cond = child.tag.split("}", 1)[1]
+            raise StreamClosed(cond, text)
+        return elem
+
+    def expect_stream_error(self):
+        """Reads until the peer sends a stream error; returns its condition."""
+        try:
+            while True:
+                self.read_element()
+        except StreamClosed as e:
+            return e.error
+
+    def read_features(self):
+        elem = self.read_element()
+        if elem.tag != q(NS_STREAM, "features"):
+            raise AssertionError("expected stream features, got %s" % elem.tag)
+        return elem
+
+    def close_stream(self):
+        self.send("</stream:stream>")
+
+    # --- TLS ---
+    def starttls(self, server_hostname, cafile=None, certfile=None, keyfile=None):
+        self.send("<starttls xmlns='%s'/>" % NS_TLS)
+        elem = self.read_element()
+        if elem.tag != q(NS_TLS, "proceed"):
+            raise AssertionError("expected <proceed/>, got %s" % elem.tag)
+        self.wrap_tls(server_hostname, cafile, certfile, keyfile)
+
+    def wrap_tls(self, server_hostname, cafile=None, certfile=None, keyfile=None, alpn=None):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if cafile:
+            ctx.load_verify_locations(cafile)
+        else:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if certfile:
+            ctx.load_cert_chain(certfile, keyfile)
+        if alpn:
+            ctx.set_alpn_protocols(alpn)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
+        self.tls = True
+        self.reader.reset()
+        self.pending = []
+
+    # --- authentication ---
+    def sasl_external(self, authzid=None):
+        payload = "=" if authzid is None else base64.b64encode(authzid.encode()).decode()
+        self.send("<auth xmlns='%s' mechanism='EXTERNAL'>%s</auth>" % (NS_SASL, payload))
+        elem = self.read_element()
+        return elem.tag.split("}", 1)[1], elem
+
+    def dialback_result(self, frm, to, key):
+        self.send("<db:result from='%s' to='%s'>%s</db:result>" % (frm, to, key))
+
+    def read_dialback_result(self):
+        while True:
+            elem = self.read_element()
+            if elem.tag == q(NS_DB, "result"):
+                return elem
+            self.received.append(elem)
+
+    # --- stanzas ---
+    def send_message(self, frm, to, body, id=None):
+        id = id or secrets.token_hex(6)
+        self.send("<message from='%s' to='%s' id='%s' type='chat'><body>%s</body></message>"
+                  % (frm, to, id, body))
+        return id
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def tls_server_context(certfile, keyfile, cafile=None, request_cert=True):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(certfile, keyfile)
+    if cafile:
+        ctx.load_verify_locations(cafile)
+        ctx.verify_mode = ssl.CERT_OPTIONAL if request_cert else ssl.CERT_NONE
+    return ctx
+
+
+def wait_port(host, port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class ReceivingServer:
+    """A minimal XMPP server accepting s2s streams, for tests.
+
+    It requires STARTTLS (certificate |certfile| for any name), offers SASL
+    EXTERNAL when the client presented a certificate that |client_ca|
+    validates (accepting it for the stream's 'from'), offers dialback, answers
+    db:verify questions from |verify_keys| (a dict key -> True/False), accepts
+    db:result requests listed in |accept_results|, and records every stanza it
+    receives in .stanzas as (stream_from, element).
+    """
+
+    def __init__(self, host, port, certfile, keyfile, client_ca=None, verify_keys=None):
+        import threading
+        self.host, self.port = host, port
+        self.ctx = tls_server_context(certfile, keyfile, client_ca)
+        self.verify_keys = verify_keys if verify_keys is not None else {}
+        self.stanzas = []
+        self.verify_questions = []
+        self.auth = []  # (from, method)
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(64)
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _accept(self):
+        import threading
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def wait_stanzas(self, n, timeout=10):
+        deadline = time.time() + timeout
+        with self.cond:
+            while len(self.stanzas) < n and time.time() < deadline:
+                self.cond.wait(timeout=max(0.01, deadline - time.time()))
+            return list(self.stanzas)
+
+    def _serve(self, conn):
+        p = Peer(conn, timeout=30)
+        tls = False
+        authed = False
+        try:
+            while True:
+                hdr = p.read_header()
+                frm = hdr.get("from") or ""
+                to = hdr.get("to") or ""
+                sid = secrets.token_hex(8)
+                p.send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                       "xmlns:stream='%s' xmlns:db='%s' from='%s' to='%s' id='%s' "
+                       "version='1.0'>" % (NS_STREAM, NS_DB, to, frm, sid))
+                feats = ""
+                if not tls:
+                    feats = "<starttls xmlns='%s'><required/></starttls>" % NS_TLS
+                elif not authed:
+                    if p.sock.getpeercert():
+                        feats += ("<mechanisms xmlns='%s'><mechanism>EXTERNAL</mechanism>"
+                                  "</mechanisms>" % NS_SASL)
+                    feats += "<dialback xmlns='%s'><errors/></dialback>" % NS_DB_FEATURE
+                p.send("<stream:features>%s</stream:features>" % feats)
+                restart = False
+                while not restart:
+                    el = p.read_element()
+                    if el.tag == q(NS_TLS, "starttls"):
+                        p.send("<proceed xmlns='%s'/>" % NS_TLS)
+                        p.sock = self.ctx.wrap_socket(p.sock, server_side=True)
+                        p.reader.reset()
+                        p.pending = []
+                        tls = True
+                        restart = True
+                    elif el.tag == q(NS_SASL, "auth"):
+                        if p.sock.getpeercert():
+                            p.send("<success xmlns='%s'/>" % NS_SASL)
+                            authed = True
+                            with self.cond:
+                                self.auth.append((frm, "sasl-external"))
+                            p.reader.reset()
+                            p.pending = []
+                            restart = True
+                        else:
+                            p.send("<failure xmlns='%s'><not-authorized/></failure>" % NS_SASL)
+                    elif el.tag == q(NS_DB, "verify"):
+                        key = (el.text or "").strip()
+                        with self.cond:
+                            self.verify_questions.append((el.get("from"), el.get("to"),
+                                                          el.get("id"), key))
+                        ok = self.verify_keys.get(key, False)
+                        p.send("<db:verify from='%s' to='%s' id='%s' type='%s'/>" % (
+                            el.get("to"), el.get("from"), el.get("id"),
+                            "valid" if ok else "invalid"))
+                    elif el.tag == q(NS_DB, "result"):
+                        # Accept dialback from fedgate (used by the bounce path).
+                        authed = True
+                        with self.cond:
+                            self.auth.append((el.get("from"), "dialback"))
+                        p.send("<db:result from='%s' to='%s' type='valid'/>" % (
+                            el.get("to"), el.get("from")))
+                    else:
+                        with self.cond:
+                            self.stanzas.append((frm, el))
+                            self.cond.notify_all()
+        except (StreamClosed, OSError, AssertionError, ssl.SSLError):
+            pass
+        finally:
+            p.close()

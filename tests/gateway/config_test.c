@@ -1,0 +1,615 @@
+// config_test.c: gateway/config.c, the YAML configuration loader: defaults,
+// every key, file:line diagnostics, semantic checks, and the examples.
+#include <dirent.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gateway/config.h"
+
+static char g_dir[PATH_MAX];        // a fresh temporary directory
+static char g_pki[PATH_MAX];        // absolute path of examples/pki
+static char g_file[PATH_MAX + 64];  // the config file written by load()
+static fg_config_diag g_diag;
+
+static int group_setup(void **state) {
+  (void)state;
+  if (realpath("examples/pki", g_pki) == NULL) return -1;
+  const char *tmp = getenv("TEST_TMPDIR");
+  snprintf(g_dir, sizeof(g_dir), "%s/fgcfgXXXXXX", tmp ? tmp : "/tmp");
+  if (mkdtemp(g_dir) == NULL) return -1;
+  char link[PATH_MAX + 8];
+  snprintf(link, sizeof(link), "%s/pki", g_dir);
+  return symlink(g_pki, link);
+}
+
+static void write_file(const char *name, const char *content, mode_t mode) {
+  char p[PATH_MAX + 64];
+  snprintf(p, sizeof(p), "%s/%s", g_dir, name);
+  unlink(p);
+  FILE *f = fopen(p, "wb");
+  assert_non_null(f);
+  fputs(content, f);
+  fclose(f);
+  chmod(p, mode);
+}
+
+// The smallest valid file, with relative paths (resolved against g_dir).
+#define BASE                               \
+  "domains:\n"                             \
+  "  - name: example.com\n"                \
+  "    backend: b\n"                       \
+  "backends:\n"                            \
+  "  - name: b\n"                          \
+  "    addresses: [\"127.0.0.1:15269\"]\n" \
+  "tls:\n"                                 \
+  "  default_cert: pki/example.com.crt\n"  \
+  "  default_key: pki/example.com.key\n"   \
+  "  trust_file: pki/ca.crt\n"             \
+  "internal_hop:\n"                        \
+  "  ca_cert: pki/internal-ca.crt\n"       \
+  "  ca_key: pki/internal-ca.key\n"
+// BASE is 13 lines long: keys appended after it start on line 14.
+
+static fg_config *load(const char *yaml) {
+  write_file("secret", "0123456789abcdef0123456789abcdef\n", 0600);
+  write_file("t.yaml", yaml, 0600);
+  snprintf(g_file, sizeof(g_file), "%s/t.yaml", g_dir);
+  fg_config_diag_cleanup(&g_diag);
+  fg_config_diag_init(&g_diag);
+  return fg_config_load(g_file, &g_diag);
+}
+
+// expect_diag asserts that the diagnostics contain |line_fmt| (formatted with
+// the config file's path as the first argument).
+static void expect_diag(const char *fmt, ...) {
+  char want[PATH_MAX + 2200], tmp[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(tmp, sizeof(tmp), fmt, ap);
+  va_end(ap);
+  snprintf(want, sizeof(want), "%s:%s", g_file, tmp);
+  if (g_diag.text == NULL || strstr(g_diag.text, want) == NULL) {
+    print_error("want: %s\ngot:\n%s", want, g_diag.text ? g_diag.text : "(nothing)");
+    fail();
+  }
+}
+
+static void expect_fail(const char *yaml, const char *fmt, ...) {
+  fg_config *cfg = load(yaml);
+  if (cfg != NULL) {
+    print_error("loaded but should fail:\n%s", yaml);
+    fg_config_free(cfg);
+    fail();
+  }
+  assert_true(g_diag.errors > 0);
+  char tmp[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(tmp, sizeof(tmp), fmt, ap);
+  va_end(ap);
+  expect_diag("%s", tmp);
+}
+
+static void test_config_defaults(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(g_diag.errors, 0);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].port, 5269);
+  assert_string_equal(cfg->listeners[FG_LISTENER_S2S].address, "::");
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S_TLS].port, 5270);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S_TLS].enabled, 1);
+  assert_int_equal(cfg->listeners[FG_LISTENER_INTERNAL].port, 5271);
+  assert_string_equal(cfg->listeners[FG_LISTENER_ADMIN].address, "127.0.0.1");
+  assert_int_equal(cfg->log_level, FG_LOG_INFO);
+  assert_int_equal(cfg->workers, 0);
+  assert_int_equal(cfg->tls.required, 1);
+  assert_int_equal(cfg->tls.legacy_cn_id, 0);
+  assert_int_equal(cfg->dialback.enabled, 1);
+  assert_null(cfg->dialback.secret_file);
+  assert_int_equal(cfg->dialback.secret_len, 32);  // random: warned about
+  assert_int_equal(g_diag.warnings, 1);
+  assert_non_null(strstr(g_diag.text, "warning: dialback: no secret_file"));
+  assert_int_equal(cfg->internal_hop.mode, FG_HOP_INTERNAL_CA);
+  assert_int_equal(cfg->internal_hop.plaintext, 0);
+  assert_int_equal(cfg->internal_hop.cert_lifetime_s, 86400);
+  assert_int_equal(cfg->limits.element_bytes_before_auth, 16384);
+  assert_int_equal(cfg->limits.element_bytes_after_auth, 262144);
+  assert_int_equal(cfg->limits.handshake_timeout_ms, 30000);
+  assert_int_equal(cfg->limits.idle_timeout_ms, 600000);
+  assert_int_equal(cfg->n_domains, 1);
+  assert_string_equal(cfg->domains[0].name, "example.com");
+  char want[PATH_MAX + 64];
+  snprintf(want, sizeof(want), "%s/pki/example.com.crt", g_dir);
+  assert_string_equal(cfg->domains[0].cert_file, want);  // the default pair
+  assert_int_equal(cfg->n_backends, 1);
+  assert_string_equal(cfg->backends[0].addresses[0].host, "127.0.0.1");
+  assert_int_equal(cfg->backends[0].addresses[0].port, 15269);
+  assert_int_equal(cfg->n_dns_static, 0);
+  fg_config_free(cfg);
+}
+
+static void test_config_every_key(void **state) {
+  (void)state;
+  fg_config *cfg =
+      load(BASE
+           "log_level: debug\n"
+           "workers: 3\n"
+           "listeners:\n"
+           "  s2s: {address: 192.0.2.1, port: 15269}\n"
+           "  s2s-tls: {enabled: false}\n"
+           "  internal: {address: \"[fd00::1]\", port: 5999}\n"
+           "  admin: {address: \"::1\", port: 8080}\n"
+           "dialback:\n"
+           "  enabled: yes\n"
+           "  secret_file: secret\n"
+           "limits:\n"
+           "  element_bytes_before_auth: 10000\n"
+           "  element_bytes_after_auth: 1048576\n"
+           "  streams_per_ip: 7\n"
+           "  handshake_timeout: 1500ms\n"
+           "  idle_timeout: 2h\n"
+           "  queue_stanzas: 5\n"
+           "  queue_bytes: 4096\n"
+           "dns:\n"
+           "  static:\n"
+           "    - domain: Peer.Example.\n"
+           "      targets: [\"192.0.2.7\", \"[2001:db8::7]:5270\", \"xmpp.peer.example:5299\"]\n");
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->log_level, FG_LOG_DEBUG);
+  assert_int_equal(cfg->workers, 3);
+  assert_string_equal(cfg->listeners[FG_LISTENER_S2S].address, "192.0.2.1");
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].port, 15269);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S_TLS].enabled, 0);
+  assert_string_equal(cfg->listeners[FG_LISTENER_INTERNAL].address, "fd00::1");
+  assert_int_equal(cfg->listeners[FG_LISTENER_ADMIN].port, 8080);
+  assert_int_equal(cfg->dialback.secret_len, 32);  // newline stripped
+  assert_memory_equal(cfg->dialback.secret, "0123456789abcdef0123456789abcdef", 32);
+  assert_non_null(cfg->dialback.secret_file);
+  assert_int_equal(cfg->limits.element_bytes_before_auth, 10000);
+  assert_int_equal(cfg->limits.element_bytes_after_auth, 1048576);
+  assert_int_equal(cfg->limits.streams_per_ip, 7);
+  assert_int_equal(cfg->limits.handshake_timeout_ms, 1500);
+  assert_int_equal(cfg->limits.idle_timeout_ms, 7200000);
+  assert_int_equal(cfg->limits.queue_stanzas, 5);
+  assert_int_equal(cfg->limits.queue_bytes, 4096);
+  assert_int_equal(cfg->n_dns_static, 1);
+  assert_string_equal(cfg->dns_static[0].domain, "peer.example");
+  assert_int_equal(cfg->dns_static[0].n_targets, 3);
+  assert_int_equal(cfg->dns_static[0].targets[0].port, 5269);
+  assert_string_equal(cfg->dns_static[0].targets[1].host, "2001:db8::7");
+  assert_int_equal(cfg->dns_static[0].targets[1].port, 5270);
+  assert_string_equal(cfg->dns_static[0].targets[2].host, "xmpp.peer.example");
+  assert_int_equal(g_diag.warnings, 0);
+  fg_config_free(cfg);
+}
+
+// RFC 6120 §13.12 item 4: stanzas of at least 10000 bytes must be accepted,
+// so no element limit may be set below that.
+static void test_rfc6120_13_12_element_limit_floor(void **state) {
+  (void)state;
+  expect_fail(BASE "limits:\n  element_bytes_before_auth: 9999\n",
+              "15: limits.element_bytes_before_auth: must be between 10000 and 67108864"
+              " (value '9999')");
+  expect_fail(BASE "limits:\n  element_bytes_after_auth: 0\n",
+              "15: limits.element_bytes_after_auth: must be between 10000");
+  expect_fail(BASE "limits:\n  element_bytes_before_auth: 300000\n",
+              "15: limits.element_bytes_before_auth: is larger than element_bytes_after_auth");
+  fg_config *cfg = load(BASE "limits:\n  element_bytes_before_auth: 10000\n");
+  assert_non_null(cfg);
+  fg_config_free(cfg);
+}
+
+// Every diagnostic names the file, the line, the key path and the value.
+static void test_config_errors_name_file_line_key_value(void **state) {
+  (void)state;
+  expect_fail(BASE "listeners:\n  s2s:\n    port: 70000\n",
+              "16: listeners.s2s.port: must be between 1 and 65535 (value '70000')");
+  expect_fail(BASE "listeners:\n  s2s:\n    port: 5269x\n",
+              "16: listeners.s2s.port: expected a whole number (value '5269x')");
+  expect_fail(BASE "listeners:\n  s2s:\n    port: -1\n",
+              "16: listeners.s2s.port: expected a whole");
+  expect_fail(BASE "listeners:\n  s2s:\n    prot: 5269\n",
+              "16: listeners.s2s.prot: unknown key (see docs/configuration.md) (value '5269')");
+  expect_fail(BASE "log_level: loud\n",
+              "14: log_level: expected error, warn, info or debug (value 'loud')");
+  expect_fail(BASE "log_level: [info]\n", "14: log_level: expected a single value, found a list");
+  expect_fail(BASE "limits: 5\n", "14: limits: expected a mapping, found a single value");
+  expect_fail(BASE "limits:\n  idle_timeout: 5 minutes\n",
+              "15: limits.idle_timeout: expected a duration such as 500ms, 30s, 5m, 2h or 1d"
+              " (value '5 minutes')");
+  expect_fail(BASE "tls_required: true\n", "14: tls_required: unknown key");
+  expect_fail(BASE "dialback:\n  enabled: maybe\n",
+              "15: dialback.enabled: expected true or false (value 'maybe')");
+  expect_fail(BASE "workers: 5000\n", "14: workers: must be between 0 and 1024 (value '5000')");
+  expect_fail(BASE "backends:\n", "14: backends: duplicate key (first at line 4)");
+  // A missing required key is reported at its parent's line.
+  expect_fail(BASE "dns:\n  static:\n    - targets: [a.example]\n",
+              "16: dns.static[0].domain: required key missing");
+  // Values with control bytes are shown escaped.
+  expect_fail(BASE "log_level: \"a\\tb\"\n",
+              "14: log_level: expected error, warn, info or debug"
+              " (value 'a\\x09b')");
+}
+
+// YAML 1.1 syntax errors and unsupported features carry the line too.
+static void test_config_yaml_syntax(void **state) {
+  (void)state;
+  expect_fail("log_level: info\nlimits:\n\tidle_timeout: 5s\n", "3: YAML syntax error:");
+  expect_fail("log_level: \"info\n", "2: YAML syntax error: found unexpected end of stream");
+  expect_fail("a: &x 1\nb: *x\n", "1: YAML anchors (&x) are not supported");
+  expect_fail("log_level: info\n---\nlog_level: warn\n", "2: only one YAML document is allowed");
+  expect_fail("log_level: info\nlog_level: warn\n",
+              "2: log_level: duplicate key (first at line 1)");
+  expect_fail("", " the file holds no settings");
+  expect_fail("# only a comment\n", " the file holds no settings");
+  expect_fail("- a\n- b\n", "1: the top level must be a mapping of keys to values");
+  expect_fail("{a: b}: c\n", "1: a key must be a plain string");
+  fg_config_diag_cleanup(&g_diag);
+  fg_config_diag_init(&g_diag);
+  assert_null(fg_config_load("/nonexistent/fedgate.yaml", &g_diag));
+  assert_non_null(strstr(g_diag.text, "/nonexistent/fedgate.yaml: cannot open:"));
+  assert_null(fg_config_load("/nonexistent/fedgate.yaml", NULL));
+}
+
+// RFC 5890 / RFC 7622 §3.2: hosted domains are stored as lowercase A-labels
+// without the trailing dot; U-labels are converted with libidn2.
+static void test_rfc7622_3_2_domain_normalisation(void **state) {
+  (void)state;
+  fg_config *cfg = load(
+      "domains:\n"
+      "  - {name: Example.COM., backend: b}\n"
+      "  - {name: \"m\xc3\xbcnchen.example\", backend: b}\n"
+      "  - {name: \"*.Chat.Example.com\", backend: b}\n"
+      "  - {name: xn--bcher-kva.example, backend: b}\n"
+      "backends:\n"
+      "  - {name: b, addresses: [\"prosody.internal\"]}\n"
+      "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n"
+      "dialback: {secret_file: secret}\n");
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_domains, 4);
+  assert_string_equal(cfg->domains[0].name, "example.com");
+  assert_int_equal(cfg->domains[0].wildcard, 0);
+  assert_string_equal(cfg->domains[1].name, "xn--mnchen-3ya.example");
+  assert_string_equal(cfg->domains[2].name, "chat.example.com");
+  assert_int_equal(cfg->domains[2].wildcard, 1);
+  assert_string_equal(cfg->domains[3].name, "xn--bcher-kva.example");
+  assert_string_equal(cfg->backends[0].addresses[0].host, "prosody.internal");
+  assert_int_equal(cfg->backends[0].addresses[0].port, 5269);
+  fg_config_free(cfg);
+}
+
+#define DOM_PREFIX "domains:\n  - {name: example.com, backend: b}\n  - {name: "
+#define DOM_SUFFIX                                                               \
+  ", backend: b}\nbackends:\n  - {name: b, addresses: [\"127.0.0.1\"]}\n"        \
+  "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n" \
+  "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n"
+
+// Domain syntax (LDH, RFC 1123 §2.1 / RFC 5890 §2.3.1) and duplicates.
+static void test_rfc5890_2_3_1_domain_syntax_and_duplicates(void **state) {
+  (void)state;
+  expect_fail(DOM_PREFIX "EXAMPLE.com." DOM_SUFFIX,
+              "3: domains[1].name: duplicate domain (first at line 2) (value 'EXAMPLE.com.')");
+  expect_fail(DOM_PREFIX "a_b.example" DOM_SUFFIX, "3: domains[1].name: not a valid domain name");
+  expect_fail(DOM_PREFIX "a..example" DOM_SUFFIX, "3: domains[1].name: not a valid domain name");
+  expect_fail(DOM_PREFIX "-a.example" DOM_SUFFIX, "3: domains[1].name: not a valid domain name");
+  expect_fail(DOM_PREFIX "\"192.0.2.1:5269\"" DOM_SUFFIX, "3: domains[1].name: not a valid");
+  expect_fail(DOM_PREFIX "\"*.com\"" DOM_SUFFIX,
+              "3: domains[1].name: a wildcard needs a suffix of two labels or more");
+  expect_fail(DOM_PREFIX "\"a.*.example.com\"" DOM_SUFFIX,
+              "3: domains[1].name: a wildcard is only allowed as the whole first label");
+  expect_fail(DOM_PREFIX "\"*x.example.com\"" DOM_SUFFIX,
+              "3: domains[1].name: a wildcard is only allowed");
+  expect_fail(DOM_PREFIX "xn--zz.example" DOM_SUFFIX,
+              "3: domains[1].name: not a valid domain "
+              "name: bad A-label");
+  char label64[1024];
+  snprintf(label64, sizeof(label64), DOM_PREFIX "%s.example" DOM_SUFFIX,
+           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  expect_fail(label64, "3: domains[1].name: not a valid domain name");
+  // An exact name and a wildcard on the same suffix are different entries.
+  fg_config *cfg = load(DOM_PREFIX "\"*.example.com\"" DOM_SUFFIX);
+  assert_non_null(cfg);
+  fg_config_free(cfg);
+  expect_fail(
+      "domains:\n  - {name: a.example, backend: nope}\n"
+      "backends:\n  - {name: b, addresses: [\"127.0.0.1\"]}\n"
+      "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+      "2: domains[0].backend: no backend has this name (value 'nope')");
+}
+
+static void test_config_backends_and_targets(void **state) {
+  (void)state;
+#define BK(addrs)                                                                                \
+  "domains:\n  - {name: example.com, backend: b}\nbackends:\n  - name: b\n    addresses: " addrs \
+  "\ntls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n"               \
+  "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n"
+  expect_fail(BK("[\"::1\"]"), "5: backends[0].addresses[0]: IPv6 addresses need brackets");
+  expect_fail(BK("[\"[::1]:0\"]"), "5: backends[0].addresses[0]: the port must be a number");
+  expect_fail(BK("[\"[::1]:65536\"]"), "5: backends[0].addresses[0]: the port must be");
+  expect_fail(BK("[\"[nothex]:1\"]"), "5: backends[0].addresses[0]: not a valid IPv6 address");
+  expect_fail(BK("[\"a:1\", \"A:1\"]"),
+              "5: backends[0].addresses[1]: this address is listed twice");
+  expect_fail(BK("[]"), "5: backends[0].addresses: a backend needs at least one");
+  expect_fail(BK("[\"h:\"]"), "5: backends[0].addresses[0]: the port must be");
+  fg_config *cfg = load(BK("[\"[::1]:5270\", \"10.0.0.1\", \"Host.Internal:1\"]"));
+  assert_non_null(cfg);
+  assert_string_equal(cfg->backends[0].addresses[0].host, "::1");
+  assert_int_equal(cfg->backends[0].addresses[1].port, 5269);
+  assert_string_equal(cfg->backends[0].addresses[2].host, "host.internal");
+  fg_config_free(cfg);
+  expect_fail(
+      "domains:\n  - {name: example.com, backend: b}\nbackends:\n  - {name: b, addresses: [x]}\n"
+      "  - {name: b, addresses: [y]}\n"
+      "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+      "5: backends[1].name: duplicate backend name (first at line 4)");
+  cfg = load(
+      "domains:\n  - {name: example.com, backend: b}\nbackends:\n  - {name: b, addresses: [x]}\n"
+      "  - {name: unused, addresses: [y]}\n"
+      "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n"
+      "dialback: {secret_file: secret}\n");
+  assert_non_null(cfg);
+  expect_diag("5: warning: backends[1].name: no domain uses this backend (value 'unused')");
+  fg_config_free(cfg);
+}
+
+// Relative paths are relative to the config file's directory, whatever the
+// working directory is.
+static void test_config_relative_paths_use_config_dir(void **state) {
+  (void)state;
+  char cwd[PATH_MAX];
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  assert_int_equal(chdir("/"), 0);
+  fg_config *cfg = load(BASE "dialback: {secret_file: secret}\n");
+  assert_int_equal(chdir(cwd), 0);
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  char want[PATH_MAX + 64];
+  snprintf(want, sizeof(want), "%s/secret", g_dir);
+  char real_dir[PATH_MAX];
+  assert_non_null(realpath(g_dir, real_dir));
+  snprintf(want, sizeof(want), "%s/secret", real_dir);
+  assert_string_equal(cfg->dialback.secret_file, want);
+  assert_string_equal(cfg->dir, real_dir);
+  snprintf(want, sizeof(want), "%s/pki/internal-ca.key", real_dir);
+  assert_string_equal(cfg->internal_hop.ca_key_file, want);
+  fg_config_free(cfg);
+  // Absolute paths are kept.
+  char yaml[PATH_MAX + 1024];
+  snprintf(yaml, sizeof(yaml), BASE "dialback: {secret_file: %s/secret}\n", real_dir);
+  cfg = load(yaml);
+  assert_non_null(cfg);
+  fg_config_free(cfg);
+}
+
+// XEP-0185 §3 secret: read from a file that must exist and not be empty;
+// a world-readable file is warned about.
+static void test_xep0185_3_dialback_secret_file(void **state) {
+  (void)state;
+  expect_fail(BASE "dialback: {secret_file: nothere}\n", "14: dialback.secret_file: cannot open");
+  write_file("empty", "\n", 0600);
+  fg_config *cfg = load(BASE "dialback: {secret_file: empty}\n");
+  assert_null(cfg);
+  expect_diag("14: dialback.secret_file: %s/empty is empty", g_dir);
+  cfg = load(BASE "dialback: {secret_file: .}\n");
+  assert_null(cfg);
+  expect_diag("14: dialback.secret_file: %s/. is not a regular file", g_dir);
+  cfg = load(BASE "dialback: {secret_file: secret}\n");
+  assert_non_null(cfg);
+  fg_config_free(cfg);
+  write_file("open", "a-long-enough-secret-value\n", 0644);
+  cfg = load(BASE "dialback: {secret_file: open}\n");
+  assert_non_null(cfg);
+  expect_diag("14: warning: dialback.secret_file: %s/open is readable by every user", g_dir);
+  assert_int_equal(cfg->dialback.secret_len, 26);
+  fg_config_free(cfg);
+  // Dialback off: no secret at all.
+  cfg = load(BASE "dialback: {enabled: false}\n");
+  assert_non_null(cfg);
+  assert_null(cfg->dialback.secret);
+  assert_int_equal(g_diag.warnings, 0);
+  fg_config_free(cfg);
+}
+
+// Certificates and keys: both or neither; the key must match; every domain
+// needs one (RFC 6120 §5.4.3.1: TLS needs a certificate for the stream's
+// domain).
+static void test_rfc6120_5_4_certificates(void **state) {
+  (void)state;
+  expect_fail(
+      "domains:\n  - {name: example.com, backend: b, cert: pki/example.com.crt}\n"
+      "backends:\n  - {name: b, addresses: [x]}\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+      "2: domains[0].cert: cert and key must be given together (value 'pki/example.com.crt')");
+  expect_fail(
+      "domains:\n  - {name: example.com, backend: b}\n"
+      "backends:\n  - {name: b, addresses: [x]}\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+      "2: domains[0]: example.com has no certificate");
+  expect_fail(
+      "domains:\n  - {name: example.com, backend: b, cert: pki/example.com.crt,\n"
+      "     key: pki/internal-ca.key}\n"
+      "backends:\n  - {name: b, addresses: [x]}\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+      "3: domains[0].key: %s/pki/internal-ca.key does not belong to the certificate", g_dir);
+  expect_fail(
+      "domains:\n  - {name: example.com, backend: b, cert: pki/example.com.key,\n"
+      "     key: pki/example.com.key}\n"
+      "backends:\n  - {name: b, addresses: [x]}\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+      "2: domains[0].cert: %s/pki/example.com.key holds no PEM certificate", g_dir);
+  expect_fail(BASE "tls:\n", "14: tls: duplicate key");
+  fg_config *cfg = load(
+      "domains:\n  - {name: example.com, backend: b, cert: pki/example.com.crt,\n"
+      "     key: pki/example.com.key}\n"
+      "backends:\n  - {name: b, addresses: [x]}\n"
+      "tls: {trust_dir: pki}\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n"
+      "dialback: {secret_file: secret}\n");
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  assert_null(cfg->tls.default_cert_file);
+  assert_non_null(cfg->tls.trust_dir);
+  assert_null(cfg->tls.trust_file);
+  fg_config_free(cfg);
+}
+
+// Internal hop modes and the plaintext flag.
+static void test_config_internal_hop_modes(void **state) {
+  (void)state;
+  const char *base =
+      "domains:\n  - {name: example.com, backend: b}\nbackends:\n  - {name: b, addresses: [x]}\n"
+      "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n"
+      "dialback: {secret_file: secret}\n";
+  char y[2048];
+  snprintf(y, sizeof(y), "%sinternal_hop: {mode: dialback, plaintext: true}\n", base);
+  fg_config *cfg = load(y);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->internal_hop.mode, FG_HOP_DIALBACK);
+  assert_int_equal(cfg->internal_hop.plaintext, 1);
+  expect_diag("7: warning: internal_hop.plaintext: stanzas cross the internal hop unencrypted");
+  fg_config_free(cfg);
+  snprintf(y, sizeof(y), "%sinternal_hop: {mode: internal-ca}\n", base);
+  expect_fail(y, "7: internal_hop.ca_cert: internal-ca mode needs ca_cert and ca_key");
+  snprintf(y, sizeof(y),
+           "%sinternal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key, "
+           "plaintext: true}\n",
+           base);
+  expect_fail(y, "7: internal_hop.plaintext: internal-ca mode authenticates with TLS");
+  snprintf(y, sizeof(y), "%sinternal_hop: {mode: tls}\n", base);
+  expect_fail(y, "7: internal_hop.mode: expected internal-ca or dialback (value 'tls')");
+  snprintf(y, sizeof(y),
+           "domains:\n  - {name: example.com, backend: b}\nbackends:\n  - {name: b, addresses: "
+           "[x]}\ntls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n"
+           "dialback: {enabled: false}\ninternal_hop: {mode: dialback}\n");
+  expect_fail(y, "7: internal_hop.mode: dialback mode needs dialback.enabled: true");
+  snprintf(y, sizeof(y),
+           "%sinternal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key, "
+           "cert_lifetime: 10m}\n",
+           base);
+  expect_fail(y, "7: internal_hop.cert_lifetime: must be between");
+}
+
+// Listeners: numeric addresses, no two on one address and port, admin on
+// loopback unless allowed.
+static void test_config_listeners(void **state) {
+  (void)state;
+  expect_fail(BASE "listeners:\n  internal: {port: 5269}\n",
+              "15: listeners.internal.port: listener s2s uses the same address and port");
+  expect_fail(BASE "listeners:\n  s2s: {address: 0.0.0.0, port: 9}\n  admin: {port: 9}\n",
+              "16: listeners.admin.port: listener s2s uses the same address and port");
+  expect_fail(BASE "listeners:\n  admin: {address: 192.0.2.1}\n",
+              "15: listeners.admin.address: the admin listener serves");
+  expect_fail(BASE "listeners:\n  s2s: {address: localhost}\n",
+              "15: listeners.s2s.address: expected a numeric IPv4 or IPv6 address");
+  expect_fail(BASE "listeners:\n  s2s: {allow_non_loopback: true}\n",
+              "15: listeners.s2s.allow_non_loopback: only the admin listener has this setting");
+  expect_fail(BASE "listeners:\n  s2s: {enabled: false}\n  s2s-tls: {enabled: false}\n",
+              "14: listeners: both public listeners");
+  // Same port on two different specific addresses is fine; so is a clash
+  // with a disabled listener.
+  fg_config *cfg = load(BASE
+                        "dialback: {secret_file: secret}\n"
+                        "listeners:\n  s2s: {address: 192.0.2.1, port: 7}\n"
+                        "  s2s-tls: {address: 192.0.2.2, port: 7}\n"
+                        "  internal: {address: 127.0.0.1, port: 5280, enabled: false}\n"
+                        "  admin: {address: 192.0.2.9, allow_non_loopback: true}\n");
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->listeners[FG_LISTENER_INTERNAL].enabled, 0);
+  fg_config_free(cfg);
+  assert_string_equal(fg_config_listener_name(FG_LISTENER_S2S_TLS), "s2s-tls");
+  assert_string_equal(fg_config_hop_mode_name(FG_HOP_DIALBACK), "dialback");
+  assert_string_equal(fg_config_log_level_name(FG_LOG_WARN), "warn");
+}
+
+// TLS policy: plaintext peers normalised; turning TLS off is warned about.
+static void test_rfc6120_5_3_1_tls_policy(void **state) {
+  (void)state;
+  fg_config *cfg = load(
+      "domains:\n  - {name: example.com, backend: b}\nbackends:\n  - {name: b, addresses: [x]}\n"
+      "tls:\n  default_cert: pki/example.com.crt\n  default_key: pki/example.com.key\n"
+      "  plaintext_peers: [Legacy.Example, \"b\xc3\xbc"
+      "cher.example\"]\n  legacy_cn_id: on\n"
+      "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n"
+      "dialback: {secret_file: secret}\n");
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->tls.n_plaintext_peers, 2);
+  assert_string_equal(cfg->tls.plaintext_peers[0], "legacy.example");
+  assert_string_equal(cfg->tls.plaintext_peers[1], "xn--bcher-kva.example");
+  assert_int_equal(cfg->tls.legacy_cn_id, 1);
+  assert_int_equal(cfg->tls.required, 1);
+  assert_non_null(cfg->tls.trust_file);  // the system bundle by default
+  fg_config_free(cfg);
+  expect_fail(BASE "dns: {static: [{domain: \"*.x.example\", targets: [a]}]}\n",
+              "14: dns.static[0].domain: wildcards are not allowed here");
+}
+
+// Every file in examples/ passes, with paths relative to examples/.
+static void test_config_examples_all_pass(void **state) {
+  (void)state;
+  DIR *d = opendir("examples");
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    size_t len = strlen(e->d_name);
+    if (len < 5 || strcmp(e->d_name + len - 5, ".yaml") != 0) continue;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "examples/%s", e->d_name);
+    fg_config_diag diag;
+    fg_config_diag_init(&diag);
+    fg_config *cfg = fg_config_load(p, &diag);
+    if (cfg == NULL) {
+      print_error("%s fails:\n%s", p, diag.text ? diag.text : "");
+      fail();
+    }
+    assert_true(cfg->n_domains > 0);
+    fg_config_free(cfg);
+    fg_config_diag_cleanup(&diag);
+    n++;
+  }
+  closedir(d);
+  assert_true(n >= 3);
+}
+
+int main(void) {
+  fg_config_diag_init(&g_diag);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_config_defaults),
+      cmocka_unit_test(test_config_every_key),
+      cmocka_unit_test(test_rfc6120_13_12_element_limit_floor),
+      cmocka_unit_test(test_config_errors_name_file_line_key_value),
+      cmocka_unit_test(test_config_yaml_syntax),
+      cmocka_unit_test(test_rfc7622_3_2_domain_normalisation),
+      cmocka_unit_test(test_rfc5890_2_3_1_domain_syntax_and_duplicates),
+      cmocka_unit_test(test_config_backends_and_targets),
+      cmocka_unit_test(test_config_relative_paths_use_config_dir),
+      cmocka_unit_test(test_xep0185_3_dialback_secret_file),
+      cmocka_unit_test(test_rfc6120_5_4_certificates),
+      cmocka_unit_test(test_config_internal_hop_modes),
+      cmocka_unit_test(test_config_listeners),
+      cmocka_unit_test(test_rfc6120_5_3_1_tls_policy),
+      cmocka_unit_test(test_config_examples_all_pass),
+  };
+  int rc = cmocka_run_group_tests(tests, group_setup, NULL);
+  fg_config_diag_cleanup(&g_diag);
+  return rc;
+}

@@ -1,0 +1,73 @@
+// jid_test.c: domainpart extraction (RFC 7622 §3.1) and domain normalisation.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gateway/jid.h"
+
+static int dom(char *out, const char *jid) {
+  return fg_jid_domain(out, (const uint8_t *)jid, strlen(jid));
+}
+
+static void test_rfc7622_3_1_domainpart_of_each_form(void **state) {
+  char d[FG_DOMAIN_MAX + 1];
+  assert_true(dom(d, "example.com"));
+  assert_string_equal(d, "example.com");
+  assert_true(dom(d, "user@Example.COM"));
+  assert_string_equal(d, "example.com");
+  assert_true(dom(d, "user@example.com/res"));
+  assert_string_equal(d, "example.com");
+  assert_true(dom(d, "example.com/res@with/slash"));
+  assert_string_equal(d, "example.com");
+  assert_true(dom(d, "user@example.com./r"));
+  assert_string_equal(d, "example.com");
+}
+
+static void test_rfc7622_3_1_malformed_addresses(void **state) {
+  char d[FG_DOMAIN_MAX + 1];
+  assert_false(dom(d, ""));
+  assert_false(dom(d, "@example.com"));
+  assert_false(dom(d, "user@"));
+  assert_false(dom(d, "user@example.com/"));
+  assert_false(dom(d, "a..example"));
+  assert_false(dom(d, ".example"));
+  assert_false(dom(d, "exa mple.com"));
+  assert_false(dom(d, "exa'mple.com"));
+  assert_false(dom(d, "192.0.2.1"));
+  assert_false(dom(d, "[::1]"));
+  assert_false(fg_jid_domain(d, (const uint8_t *)"a\0b.example", 11));
+}
+
+static void test_domain_length_limits(void **state) {
+  char d[FG_DOMAIN_MAX + 1];
+  char label[80];
+  memset(label, 'a', 64);
+  label[64] = 0;
+  assert_false(fg_domain_normalize(d, (const uint8_t *)label, 64));  // label > 63
+  assert_true(fg_domain_normalize(d, (const uint8_t *)label, 63));
+  char longname[300];
+  memset(longname, 'a', sizeof(longname));
+  for (int i = 50; i < 300; i += 51) longname[i] = '.';
+  assert_false(fg_domain_normalize(d, (const uint8_t *)longname, 254));
+  assert_true(fg_domain_normalize(d, (const uint8_t *)longname, 253));
+}
+
+static void test_utf8_labels_are_kept(void **state) {
+  char d[FG_DOMAIN_MAX + 1];
+  assert_true(dom(d, "user@\xc3\xa9x.example"));
+  assert_string_equal(d, "\xc3\xa9x.example");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rfc7622_3_1_domainpart_of_each_form),
+      cmocka_unit_test(test_rfc7622_3_1_malformed_addresses),
+      cmocka_unit_test(test_domain_length_limits),
+      cmocka_unit_test(test_utf8_labels_are_kept),
+  };
+  return cmocka_run_group_tests_name("gateway/jid", tests, NULL, NULL);
+}

@@ -1,0 +1,575 @@
+// s2s_in_test.c: the receiving side of s2s streams (gateway/s2s_in.c), driven
+// with the bytes a peer sends, checking the exact bytes and errors returned.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crypto/dialback_key.h"
+#include "gateway/s2s_in.h"
+
+#define HDR_TO(to, from)                                                                  \
+  "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "                            \
+  "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' to='" \
+  to "' from='" from "' version='1.0'>"
+#define HDR HDR_TO("b.example", "a.example")
+
+typedef struct env {
+  char out[65536];
+  size_t out_len;
+  const char *cert_domain;  // the peer's certificate is valid for this domain
+  int plaintext_ok;
+  int verify_calls;
+  char verify_from[256], verify_to[256], verify_key[256], verify_id[64];
+  int routed;
+  char routed_to[256];
+  fg_stanza_condition route_result;
+  int bounces;
+  char bounce_buf[4096];
+  int events[FG_S2S_IN_EV_COUNT];
+} env;
+
+static void env_send(void *arg, const uint8_t *d, size_t n) {
+  env *e = arg;
+  if (e->out_len + n < sizeof(e->out)) {
+    memcpy(e->out + e->out_len, d, n);
+    e->out_len += n;
+    e->out[e->out_len] = 0;
+  }
+}
+static int env_hosted(void *arg, const char *d) {
+  return strcmp(d, "b.example") == 0 || strcmp(d, "c.example") == 0;
+}
+static int env_plain(void *arg, const char *peer) {
+  return ((env *)arg)->plaintext_ok;
+}
+static int env_cert(void *arg, const char *d) {
+  env *e = arg;
+  return e->cert_domain != NULL && strcmp(e->cert_domain, d) == 0;
+}
+static int env_verify(void *arg, const char *o, const char *r, const uint8_t *k, size_t kl,
+                      const char *id) {
+  env *e = arg;
+  e->verify_calls++;
+  snprintf(e->verify_from, sizeof(e->verify_from), "%s", o);
+  snprintf(e->verify_to, sizeof(e->verify_to), "%s", r);
+  snprintf(e->verify_key, sizeof(e->verify_key), "%.*s", (int)kl, (const char *)k);
+  snprintf(e->verify_id, sizeof(e->verify_id), "%s", id);
+  return 1;
+}
+static fg_stanza_condition env_route(void *arg, const fg_xml_element *el, const char *from,
+                                     const char *to) {
+  env *e = arg;
+  e->routed++;
+  snprintf(e->routed_to, sizeof(e->routed_to), "%s", to);
+  return e->route_result;
+}
+static void env_bounce(void *arg, const uint8_t *d, size_t n, const char *local, const char *to) {
+  env *e = arg;
+  e->bounces++;
+  snprintf(e->bounce_buf, sizeof(e->bounce_buf), "%.*s", (int)n, (const char *)d);
+}
+static void env_event(void *arg, fg_s2s_in_event ev, const char *d, const char *detail) {
+  ((env *)arg)->events[ev]++;
+}
+
+static const fg_s2s_in_ops kOps = {env_send,  env_hosted, env_plain,  env_cert,
+                                   env_verify, env_route, env_bounce, env_event};
+
+static fg_dialback_secret g_secret;
+
+typedef struct fixture {
+  env e;
+  fg_s2s_in *s;
+} fixture;
+
+static fixture *fx_new(int tls_active) {
+  fixture *f = calloc(1, sizeof(*f));
+  f->e.route_result = FG_STANZA_CONDITION_COUNT;
+  fg_s2s_in_config cfg;
+  fg_s2s_in_config_default(&cfg);
+  cfg.tls_active = tls_active;
+  cfg.dialback_secret = &g_secret;
+  f->s = fg_s2s_in_new(&cfg, &kOps, &f->e);
+  return f;
+}
+
+static void fx_free(fixture *f) {
+  fg_s2s_in_free(f->s);
+  free(f);
+}
+
+static fg_s2s_in_status feed(fixture *f, const char *bytes) {
+  size_t used = 0;
+  return fg_s2s_in_feed(f->s, (const uint8_t *)bytes, strlen(bytes), &used);
+}
+
+static void clear(fixture *f) {
+  f->e.out_len = 0;
+  f->e.out[0] = 0;
+}
+
+static void assert_out_contains(fixture *f, const char *needle) {
+  if (strstr(f->e.out, needle) == NULL) {
+    fail_msg("output lacks %s\noutput: %s", needle, f->e.out);
+  }
+}
+
+static void assert_stream_error(fixture *f, fg_s2s_in_status st, const char *cond) {
+  char want[128];
+  snprintf(want, sizeof(want), "<stream:error><%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+           cond);
+  assert_int_equal(st, FG_S2S_IN_CLOSED);
+  assert_out_contains(f, want);
+  assert_out_contains(f, "</stream:stream>");
+  assert_true(fg_s2s_in_is_closed(f->s));
+}
+
+// fx_tls returns a session past STARTTLS, with the post-TLS header answered.
+static fixture *fx_tls(const char *cert_domain) {
+  fixture *f = fx_new(1);
+  f->e.cert_domain = cert_domain;
+  assert_int_equal(feed(f, HDR), FG_S2S_IN_CONTINUE);
+  return f;
+}
+
+static void test_rfc6120_4_7_header_answered_with_id_and_starttls_required(void **state) {
+  fixture *f = fx_new(0);
+  assert_int_equal(feed(f, HDR), FG_S2S_IN_CONTINUE);
+  assert_out_contains(f, "from='b.example' to='a.example' id='");
+  assert_out_contains(f, "version='1.0'");
+  assert_out_contains(f,
+                      "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+                      "<required/></starttls></stream:features>");
+  assert_null(strstr(f->e.out, "urn:xmpp:features:dialback"));  // only TLS before TLS
+  assert_int_equal(strlen(fg_s2s_in_stream_id(f->s)), 32);
+  fx_free(f);
+}
+
+static void test_rfc6120_4_7_stream_ids_are_unpredictable(void **state) {
+  fixture *a = fx_new(0), *b = fx_new(0);
+  feed(a, HDR);
+  feed(b, HDR);
+  assert_string_not_equal(fg_s2s_in_stream_id(a->s), fg_s2s_in_stream_id(b->s));
+  fx_free(a);
+  fx_free(b);
+}
+
+static void test_rfc6120_4_9_3_6_host_unknown(void **state) {
+  fixture *f = fx_new(0);
+  assert_stream_error(f, feed(f, HDR_TO("nowhere.example", "a.example")), "host-unknown");
+  fx_free(f);
+}
+
+static void test_rfc6120_4_9_3_25_unsupported_version(void **state) {
+  fixture *f = fx_new(0);
+  fg_s2s_in_status st = feed(f,
+                             "<stream:stream xmlns='jabber:server' "
+                             "xmlns:stream='http://etherx.jabber.org/streams' to='b.example' "
+                             "from='a.example'>");
+  assert_stream_error(f, st, "unsupported-version");
+  fx_free(f);
+}
+
+static void test_rfc6120_4_9_3_invalid_from_in_header(void **state) {
+  fixture *f = fx_new(0);
+  assert_stream_error(f, feed(f, HDR_TO("b.example", "a..example")), "invalid-from");
+  fx_free(f);
+}
+
+static void test_rfc6120_5_3_1_db_result_before_tls_is_policy_violation(void **state) {
+  fixture *f = fx_new(0);
+  feed(f, HDR);
+  clear(f);
+  fg_s2s_in_status st =
+      feed(f, "<db:result from='a.example' to='b.example'>0123456789abcdef</db:result>");
+  assert_stream_error(f, st, "policy-violation");
+  assert_int_equal(f->e.verify_calls, 0);
+  fx_free(f);
+}
+
+static void test_rfc6120_5_3_1_stanza_before_tls_is_refused(void **state) {
+  fixture *f = fx_new(0);
+  feed(f, HDR);
+  fg_s2s_in_status st =
+      feed(f, "<message from='x@a.example' to='y@b.example'><body>hi</body></message>");
+  assert_stream_error(f, st, "policy-violation");
+  assert_int_equal(f->e.routed, 0);
+  fx_free(f);
+}
+
+static void test_rfc6120_5_4_3_3_starttls_discards_pipelined_bytes(void **state) {
+  fixture *f = fx_new(0);
+  feed(f, HDR);
+  clear(f);
+  const char *in =
+      "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+      "<message from='x@a.example' to='y@b.example'/>";
+  size_t used = 0;
+  fg_s2s_in_status st = fg_s2s_in_feed(f->s, (const uint8_t *)in, strlen(in), &used);
+  assert_int_equal(st, FG_S2S_IN_STARTTLS);
+  assert_int_equal(used, strlen("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"));
+  assert_string_equal(f->e.out, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  // Nothing more is parsed until TLS is up.
+  assert_int_equal(fg_s2s_in_feed(f->s, (const uint8_t *)"junk", 4, &used), FG_S2S_IN_STARTTLS);
+  fg_s2s_in_tls_established(f->s);
+  clear(f);
+  assert_int_equal(feed(f, HDR), FG_S2S_IN_CONTINUE);
+  assert_out_contains(f, "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>");
+  assert_null(strstr(f->e.out, "starttls"));  // §5.4.3.3: not offered again
+  assert_int_equal(f->e.routed, 0);
+  fx_free(f);
+}
+
+static void test_rfc6120_5_plaintext_peer_may_skip_tls_when_allowed(void **state) {
+  fixture *f = fx_new(0);
+  f->e.plaintext_ok = 1;
+  feed(f, HDR);
+  assert_out_contains(f, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'></starttls>");
+  assert_out_contains(f, "<dialback xmlns='urn:xmpp:features:dialback'>");
+  feed(f, "<db:result from='a.example' to='b.example'>abcd</db:result>");
+  assert_int_equal(f->e.verify_calls, 1);
+  fx_free(f);
+}
+
+static void test_xep0178_external_offered_only_when_certificate_matches(void **state) {
+  fixture *f = fx_tls("a.example");
+  assert_out_contains(f, "<mechanism>EXTERNAL</mechanism>");
+  fx_free(f);
+  f = fx_tls("other.example");
+  assert_null(strstr(f->e.out, "EXTERNAL"));
+  assert_out_contains(f, "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>");
+  fx_free(f);
+}
+
+static void test_xep0178_external_success_restart_and_route(void **state) {
+  fixture *f = fx_tls("a.example");
+  clear(f);
+  assert_int_equal(
+      feed(f, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>"),
+      FG_S2S_IN_CONTINUE);
+  assert_string_equal(f->e.out, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  assert_int_equal(fg_s2s_in_is_authenticated(f->s, "a.example", "b.example"),
+                   FG_S2S_AUTH_SASL_EXTERNAL);
+  clear(f);
+  feed(f, HDR);
+  assert_null(strstr(f->e.out, "EXTERNAL"));  // no second SASL
+  feed(f, "<message from='x@a.example/r' to='y@b.example' id='m1'><body>hi</body></message>");
+  assert_int_equal(f->e.routed, 1);
+  assert_string_equal(f->e.routed_to, "b.example");
+  fx_free(f);
+}
+
+static void test_xep0178_authzid_must_equal_stream_from(void **state) {
+  fixture *f = fx_tls("a.example");
+  clear(f);
+  // base64("a.example") is accepted, base64("evil.example") is not.
+  feed(f, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>"
+          "ZXZpbC5leGFtcGxl</auth>");
+  assert_out_contains(f, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><invalid-authzid/>");
+  clear(f);
+  feed(f, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>"
+          "YS5leGFtcGxl</auth>");
+  assert_out_contains(f, "<success");
+  fx_free(f);
+}
+
+static void test_rfc6120_6_4_5_sasl_failures_are_bounded(void **state) {
+  fixture *f = fx_tls("a.example");
+  const char *bad =
+      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>!!!</auth>";
+  assert_int_equal(feed(f, bad), FG_S2S_IN_CONTINUE);
+  assert_out_contains(f, "<incorrect-encoding/>");
+  assert_int_equal(feed(f, bad), FG_S2S_IN_CONTINUE);
+  clear(f);
+  assert_stream_error(f, feed(f, bad), "policy-violation");
+  fx_free(f);
+}
+
+static void test_rfc6120_6_4_2_external_not_offered_is_invalid_mechanism(void **state) {
+  fixture *f = fx_tls(NULL);
+  clear(f);
+  feed(f, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
+  assert_out_contains(f, "<invalid-mechanism/>");
+  assert_int_equal(fg_s2s_in_is_authenticated(f->s, "a.example", "b.example"), 0);
+  fx_free(f);
+}
+
+static void test_rfc6120_6_4_3_external_without_initial_response(void **state) {
+  fixture *f = fx_tls("a.example");
+  clear(f);
+  feed(f, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'/>");
+  assert_string_equal(f->e.out, "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  clear(f);
+  feed(f, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>=</response>");
+  assert_string_equal(f->e.out, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  fx_free(f);
+}
+
+static void test_rfc6120_4_9_3_12_stanza_before_auth_is_not_authorized(void **state) {
+  fixture *f = fx_tls(NULL);
+  clear(f);
+  fg_s2s_in_status st = feed(f, "<message from='x@a.example' to='y@b.example'/>");
+  assert_stream_error(f, st, "not-authorized");
+  assert_int_equal(f->e.routed, 0);
+  fx_free(f);
+}
+
+static void test_xep0220_dialback_round_trip(void **state) {
+  fixture *f = fx_tls(NULL);
+  clear(f);
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  assert_int_equal(f->e.verify_calls, 1);
+  assert_string_equal(f->e.verify_from, "a.example");
+  assert_string_equal(f->e.verify_to, "b.example");
+  assert_string_equal(f->e.verify_key, "deadbeef");
+  assert_string_equal(f->e.verify_id, fg_s2s_in_stream_id(f->s));
+  assert_string_equal(f->e.out, "");  // nothing until the answer comes
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
+  assert_string_equal(f->e.out, "<db:result from='b.example' to='a.example' type='valid'/>");
+  feed(f, "<iq from='a.example' to='b.example' type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>");
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
+static void test_xep0220_invalid_answer_leaves_pair_unauthenticated(void **state) {
+  fixture *f = fx_tls(NULL);
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  clear(f);
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 0);
+  assert_string_equal(f->e.out, "<db:result from='b.example' to='a.example' type='invalid'/>");
+  assert_int_equal(f->e.events[FG_S2S_IN_EV_DIALBACK_INVALID], 1);
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@b.example'/>"),
+                      "not-authorized");
+  fx_free(f);
+}
+
+static void test_xep0220_answer_for_a_pair_never_asked_is_ignored(void **state) {
+  fixture *f = fx_tls(NULL);
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  clear(f);
+  // An answer for another pair (a verify reply meant for another stream).
+  fg_s2s_in_dialback_answer(f->s, "evil.example", "b.example", 1);
+  assert_string_equal(f->e.out, "");
+  assert_int_equal(f->e.events[FG_S2S_IN_EV_DIALBACK_UNSOLICITED], 1);
+  assert_int_equal(fg_s2s_in_is_authenticated(f->s, "evil.example", "b.example"), 0);
+  // And a second answer for the right pair after it was settled is ignored too.
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 0);
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
+  assert_int_equal(fg_s2s_in_is_authenticated(f->s, "a.example", "b.example"), 0);
+  fx_free(f);
+}
+
+static void test_xep0220_unsolicited_verify_answer_is_refused(void **state) {
+  fixture *f = fx_tls(NULL);
+  clear(f);
+  fg_s2s_in_status st =
+      feed(f, "<db:verify from='a.example' to='b.example' id='x' type='valid'/>");
+  assert_stream_error(f, st, "policy-violation");
+  assert_int_equal(fg_s2s_in_is_authenticated(f->s, "a.example", "b.example"), 0);
+  fx_free(f);
+}
+
+static void test_xep0344_certificate_makes_dialback_round_trip_moot(void **state) {
+  fixture *f = fx_tls("a.example");
+  clear(f);
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  assert_int_equal(f->e.verify_calls, 0);
+  assert_string_equal(f->e.out, "<db:result from='b.example' to='a.example' type='valid'/>");
+  assert_int_equal(fg_s2s_in_is_authenticated(f->s, "a.example", "b.example"),
+                   FG_S2S_AUTH_DIALBACK_CERT);
+  fx_free(f);
+}
+
+static void test_xep0220_errors_for_unhosted_target(void **state) {
+  fixture *f = fx_tls(NULL);
+  clear(f);
+  feed(f, "<db:result from='a.example' to='z.example'>deadbeef</db:result>");
+  assert_out_contains(f, "<db:result from='z.example' to='a.example' type='error'>"
+                         "<error type='cancel'><item-not-found");
+  assert_int_equal(f->e.verify_calls, 0);
+  fx_free(f);
+}
+
+static void test_xep0185_authoritative_verify_valid_and_invalid(void **state) {
+  uint8_t key[FG_DIALBACK_KEY_LEN];
+  // We (b.example) issued a key for receiving=a.example on stream id "s1".
+  assert_true(fg_dialback_key_generate(&g_secret, key, "a.example", 9, "b.example", 9, "s1", 2));
+  fixture *f = fx_tls(NULL);
+  char req[512];
+  snprintf(req, sizeof(req),
+           "<db:verify from='a.example' to='b.example' id='s1'>%.*s</db:verify>",
+           FG_DIALBACK_KEY_LEN, (const char *)key);
+  clear(f);
+  feed(f, req);
+  assert_string_equal(f->e.out,
+                      "<db:verify from='b.example' to='a.example' id='s1' type='valid'/>");
+  clear(f);
+  // Same key, another stream id: invalid.
+  snprintf(req, sizeof(req),
+           "<db:verify from='a.example' to='b.example' id='s2'>%.*s</db:verify>",
+           FG_DIALBACK_KEY_LEN, (const char *)key);
+  feed(f, req);
+  assert_string_equal(f->e.out,
+                      "<db:verify from='b.example' to='a.example' id='s2' type='invalid'/>");
+  fx_free(f);
+}
+
+static void test_cve_2016_0756_colliding_inputs_do_not_verify(void **state) {
+  uint8_t key[FG_DIALBACK_KEY_LEN];
+  // Key issued for receiving "a.b", originating "cc.d"; presented for "a.bc"/"c.d".
+  assert_true(fg_dialback_key_generate(&g_secret, key, "a.bc", 4, "c.example", 9, "id", 2));
+  fixture *f = fx_tls(NULL);
+  char req[512];
+  snprintf(req, sizeof(req), "<db:verify from='a.b' to='c.example' id='cid'>%.*s</db:verify>",
+           FG_DIALBACK_KEY_LEN, (const char *)key);
+  clear(f);
+  feed(f, req);
+  assert_out_contains(f, "type='invalid'");
+  fx_free(f);
+}
+
+static fixture *fx_authenticated(void) {
+  fixture *f = fx_tls("a.example");
+  feed(f, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
+  feed(f, HDR);
+  clear(f);
+  return f;
+}
+
+static void test_rfc6120_4_9_3_invalid_from_unauthenticated_domain(void **state) {
+  fixture *f = fx_authenticated();
+  assert_stream_error(f, feed(f, "<message from='x@evil.example' to='y@b.example'/>"),
+                      "invalid-from");
+  assert_int_equal(f->e.routed, 0);
+  fx_free(f);
+}
+
+static void test_rfc6120_4_9_3_host_unknown_stanza_to(void **state) {
+  fixture *f = fx_authenticated();
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@z.example'/>"),
+                      "host-unknown");
+  fx_free(f);
+}
+
+static void test_rfc6120_4_9_3_9_improper_addressing(void **state) {
+  fixture *f = fx_authenticated();
+  assert_stream_error(f, feed(f, "<message from='x@a.example'/>"), "improper-addressing");
+  fx_free(f);
+}
+
+static void test_sasl_stream_does_not_authorise_other_hosted_domains(void **state) {
+  fixture *f = fx_authenticated();
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@c.example'/>"),
+                      "invalid-from");
+  fx_free(f);
+}
+
+static void test_rfc6120_8_3_undeliverable_stanza_is_bounced(void **state) {
+  fixture *f = fx_authenticated();
+  f->e.route_result = FG_STANZA_SERVICE_UNAVAILABLE;
+  feed(f, "<message from='x@a.example/r' to='y@b.example' id='m7' type='chat'><body>x</body>"
+          "</message>");
+  assert_int_equal(f->e.bounces, 1);
+  assert_non_null(strstr(f->e.bounce_buf, "type='error'"));
+  assert_non_null(strstr(f->e.bounce_buf, "<service-unavailable"));
+  assert_non_null(strstr(f->e.bounce_buf, "to='x@a.example/r'"));
+  assert_int_equal(f->e.events[FG_S2S_IN_EV_STANZA_BOUNCED], 1);
+  // §8.3.1: an error is never answered with an error.
+  feed(f, "<message from='x@a.example' to='y@b.example' type='error'/>");
+  assert_int_equal(f->e.bounces, 1);
+  assert_int_equal(f->e.events[FG_S2S_IN_EV_STANZA_DROPPED], 1);
+  fx_free(f);
+}
+
+static void test_rfc6120_4_9_3_24_unsupported_stanza_type(void **state) {
+  fixture *f = fx_authenticated();
+  assert_stream_error(f, feed(f, "<foo xmlns='urn:example:unknown'/>"),
+                      "unsupported-stanza-type");
+  fx_free(f);
+}
+
+static void test_rfc6120_4_4_close_is_answered(void **state) {
+  fixture *f = fx_authenticated();
+  assert_int_equal(feed(f, "</stream:stream>"), FG_S2S_IN_CLOSED);
+  assert_string_equal(f->e.out, "</stream:stream>");
+  fx_free(f);
+}
+
+static void test_rfc6120_11_parser_errors_become_stream_errors(void **state) {
+  fixture *f = fx_authenticated();
+  assert_stream_error(f, feed(f, "<message><!-- no --></message>"), "restricted-xml");
+  fx_free(f);
+  f = fx_new(0);
+  assert_stream_error(f, feed(f, "<stream:stream xmlns='jabber:server' <<<"), "not-well-formed");
+  assert_out_contains(f, "<stream:stream");  // our header precedes the error
+  fx_free(f);
+}
+
+static void test_rfc6120_4_3_3_restart_must_keep_addresses(void **state) {
+  fixture *f = fx_new(0);
+  feed(f, HDR);
+  feed(f, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  fg_s2s_in_tls_established(f->s);
+  clear(f);
+  assert_stream_error(f, feed(f, HDR_TO("c.example", "a.example")), "host-unknown");
+  fx_free(f);
+}
+
+static void test_rfc6120_4_9_close_with_error_for_timeouts(void **state) {
+  fixture *f = fx_authenticated();
+  assert_int_equal(fg_s2s_in_close_with_error(f->s, "connection-timeout", "idle for 600 s"),
+                   FG_S2S_IN_CLOSED);
+  assert_out_contains(f, "<connection-timeout xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>");
+  assert_out_contains(f, "idle for 600 s");
+  fx_free(f);
+}
+
+static int setup(void **state) {
+  return fg_dialback_secret_init(&g_secret, (const uint8_t *)"s3cr3t", 6) ? 0 : -1;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rfc6120_4_7_header_answered_with_id_and_starttls_required),
+      cmocka_unit_test(test_rfc6120_4_7_stream_ids_are_unpredictable),
+      cmocka_unit_test(test_rfc6120_4_9_3_6_host_unknown),
+      cmocka_unit_test(test_rfc6120_4_9_3_25_unsupported_version),
+      cmocka_unit_test(test_rfc6120_4_9_3_invalid_from_in_header),
+      cmocka_unit_test(test_rfc6120_5_3_1_db_result_before_tls_is_policy_violation),
+      cmocka_unit_test(test_rfc6120_5_3_1_stanza_before_tls_is_refused),
+      cmocka_unit_test(test_rfc6120_5_4_3_3_starttls_discards_pipelined_bytes),
+      cmocka_unit_test(test_rfc6120_5_plaintext_peer_may_skip_tls_when_allowed),
+      cmocka_unit_test(test_xep0178_external_offered_only_when_certificate_matches),
+      cmocka_unit_test(test_xep0178_external_success_restart_and_route),
+      cmocka_unit_test(test_xep0178_authzid_must_equal_stream_from),
+      cmocka_unit_test(test_rfc6120_6_4_5_sasl_failures_are_bounded),
+      cmocka_unit_test(test_rfc6120_6_4_2_external_not_offered_is_invalid_mechanism),
+      cmocka_unit_test(test_rfc6120_6_4_3_external_without_initial_response),
+      cmocka_unit_test(test_rfc6120_4_9_3_12_stanza_before_auth_is_not_authorized),
+      cmocka_unit_test(test_xep0220_dialback_round_trip),
+      cmocka_unit_test(test_xep0220_invalid_answer_leaves_pair_unauthenticated),
+      cmocka_unit_test(test_xep0220_answer_for_a_pair_never_asked_is_ignored),
+      cmocka_unit_test(test_xep0220_unsolicited_verify_answer_is_refused),
+      cmocka_unit_test(test_xep0344_certificate_makes_dialback_round_trip_moot),
+      cmocka_unit_test(test_xep0220_errors_for_unhosted_target),
+      cmocka_unit_test(test_xep0185_authoritative_verify_valid_and_invalid),
+      cmocka_unit_test(test_cve_2016_0756_colliding_inputs_do_not_verify),
+      cmocka_unit_test(test_rfc6120_4_9_3_invalid_from_unauthenticated_domain),
+      cmocka_unit_test(test_rfc6120_4_9_3_host_unknown_stanza_to),
+      cmocka_unit_test(test_rfc6120_4_9_3_9_improper_addressing),
+      cmocka_unit_test(test_sasl_stream_does_not_authorise_other_hosted_domains),
+      cmocka_unit_test(test_rfc6120_8_3_undeliverable_stanza_is_bounced),
+      cmocka_unit_test(test_rfc6120_4_9_3_24_unsupported_stanza_type),
+      cmocka_unit_test(test_rfc6120_4_4_close_is_answered),
+      cmocka_unit_test(test_rfc6120_11_parser_errors_become_stream_errors),
+      cmocka_unit_test(test_rfc6120_4_3_3_restart_must_keep_addresses),
+      cmocka_unit_test(test_rfc6120_4_9_close_with_error_for_timeouts),
+  };
+  return cmocka_run_group_tests_name("gateway/s2s_in", tests, setup, NULL);
+}

@@ -1,0 +1,319 @@
+// s2s_out_test.c: the initiating side (gateway/s2s_out.c), scripted against
+// canned server replies and wired back to back with gateway/s2s_in.c.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gateway/s2s_in.h"
+#include "gateway/s2s_out.h"
+
+static fg_dialback_secret g_secret;
+
+typedef struct out_env {
+  char out[16384];
+  size_t out_len;
+  int ready, failed, answers, last_valid;
+  char fail_cond[64];
+} out_env;
+
+static void o_send(void *arg, const uint8_t *d, size_t n) {
+  out_env *e = arg;
+  if (e->out_len + n < sizeof(e->out)) {
+    memcpy(e->out + e->out_len, d, n);
+    e->out_len += n;
+    e->out[e->out_len] = 0;
+  }
+}
+static void o_ready(void *arg, int method) {
+  ((out_env *)arg)->ready = method ? method : -1;
+}
+static void o_failed(void *arg, const char *c) {
+  out_env *e = arg;
+  e->failed++;
+  snprintf(e->fail_cond, sizeof(e->fail_cond), "%s", c);
+}
+static void o_answer(void *arg, const char *r, const char *o, const char *id, int valid) {
+  out_env *e = arg;
+  e->answers++;
+  e->last_valid = valid;
+}
+static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer};
+
+static fg_s2s_out *new_out(out_env *e, int client_cert, int purpose) {
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.client_cert = client_cert;
+  c.purpose = purpose;
+  c.dialback_secret = &g_secret;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, e);
+  fg_s2s_out_start(s);
+  return s;
+}
+
+static fg_s2s_out_status feed(fg_s2s_out *s, const char *in) {
+  size_t used;
+  return fg_s2s_out_feed(s, (const uint8_t *)in, strlen(in), &used);
+}
+
+#define SRV_HDR                                                                    \
+  "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
+  "xmlns:db='jabber:server:dialback' from='b.example' to='a.example' id='S1' version='1.0'>"
+
+static void test_rfc6120_4_7_initial_header(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_out(&e, 0, FG_S2S_OUT_STANZAS);
+  assert_non_null(strstr(e.out, "from='a.example' to='b.example' version='1.0'"));
+  assert_non_null(strstr(e.out, "xmlns:db='jabber:server:dialback'"));
+  fg_s2s_out_free(s);
+}
+
+static void test_rfc6120_5_4_starttls_then_restart(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_out(&e, 0, FG_S2S_OUT_STANZAS);
+  e.out_len = 0;
+  assert_int_equal(feed(s, SRV_HDR "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:"
+                                   "xmpp-tls'><required/></starttls></stream:features>"),
+                   FG_S2S_OUT_CONTINUE);
+  assert_string_equal(e.out, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  assert_int_equal(feed(s, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+                   FG_S2S_OUT_STARTTLS);
+  e.out_len = 0;
+  fg_s2s_out_tls_established(s);
+  assert_non_null(strstr(e.out, "<stream:stream"));
+  fg_s2s_out_free(s);
+}
+
+static void test_rfc6120_5_no_tls_offered_fails_unless_plaintext_allowed(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_out(&e, 0, FG_S2S_OUT_STANZAS);
+  assert_int_equal(feed(s, SRV_HDR "<stream:features/>"), FG_S2S_OUT_CLOSED);
+  assert_int_equal(e.failed, 1);
+  assert_string_equal(e.fail_cond, "tls-unavailable");
+  fg_s2s_out_free(s);
+}
+
+static void test_xep0178_external_when_offered_with_certificate(void **state) {
+  out_env e = {0};
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.client_cert = 1;
+  c.tls_active = 1;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
+  fg_s2s_out_start(s);
+  e.out_len = 0;
+  feed(s, SRV_HDR "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+                  "<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>");
+  assert_string_equal(e.out,
+                      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
+  e.out_len = 0;
+  feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  assert_non_null(strstr(e.out, "<stream:stream"));
+  assert_int_equal(e.ready, 0);
+  feed(s, SRV_HDR "<stream:features/>");
+  assert_int_equal(e.ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  assert_true(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10));
+  fg_s2s_out_free(s);
+}
+
+static void test_xep0220_dialback_key_uses_the_receiving_servers_stream_id(void **state) {
+  out_env e = {0};
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.tls_active = 1;
+  c.dialback_secret = &g_secret;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
+  fg_s2s_out_start(s);
+  e.out_len = 0;
+  feed(s, SRV_HDR "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/>"
+                  "</dialback></stream:features>");
+  uint8_t key[FG_DIALBACK_KEY_LEN];
+  fg_dialback_key_generate(&g_secret, key, "b.example", 9, "a.example", 9, "S1", 2);
+  char want[256];
+  snprintf(want, sizeof(want), "<db:result from='a.example' to='b.example'>%.*s</db:result>",
+           FG_DIALBACK_KEY_LEN, (const char *)key);
+  assert_string_equal(e.out, want);
+  // A result for another pair is not ours.
+  feed(s, "<db:result from='c.example' to='a.example' type='valid'/>");
+  assert_int_equal(e.ready, 0);
+  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  assert_int_equal(e.ready, FG_S2S_AUTH_DIALBACK);
+  fg_s2s_out_free(s);
+}
+
+static void test_xep0220_invalid_result_fails(void **state) {
+  out_env e = {0};
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.tls_active = 1;
+  c.dialback_secret = &g_secret;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
+  fg_s2s_out_start(s);
+  feed(s, SRV_HDR "<stream:features/>");
+  feed(s, "<db:result from='b.example' to='a.example' type='invalid'/>");
+  assert_int_equal(e.failed, 1);
+  assert_string_equal(e.fail_cond, "dialback-invalid");
+  fg_s2s_out_free(s);
+}
+
+static void test_xep0220_verify_answers_only_for_questions_on_this_stream(void **state) {
+  out_env e = {0};
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "b.example";
+  c.remote = "a.example";
+  c.tls_active = 1;
+  c.purpose = FG_S2S_OUT_VERIFY;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
+  fg_s2s_out_start(s);
+  assert_true(fg_s2s_out_verify(s, "b.example", "a.example", "ID1", (const uint8_t *)"k1", 2));
+  e.out_len = 0;
+  feed(s, SRV_HDR "<stream:features/>");
+  assert_int_equal(e.ready, -1);
+  assert_string_equal(e.out, "<db:verify from='b.example' to='a.example' id='ID1'>k1</db:verify>");
+  // Unsolicited or mismatched answers are dropped.
+  feed(s, "<db:verify from='a.example' to='b.example' id='OTHER' type='valid'/>");
+  feed(s, "<db:verify from='evil.example' to='b.example' id='ID1' type='valid'/>");
+  assert_int_equal(e.answers, 0);
+  feed(s, "<db:verify from='a.example' to='b.example' id='ID1' type='invalid'/>");
+  assert_int_equal(e.answers, 1);
+  assert_int_equal(e.last_valid, 0);
+  // The same answer again is no longer expected.
+  feed(s, "<db:verify from='a.example' to='b.example' id='ID1' type='valid'/>");
+  assert_int_equal(e.answers, 1);
+  fg_s2s_out_free(s);
+}
+
+static void test_rfc6120_4_9_stream_error_from_peer_fails_with_its_condition(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_out(&e, 0, FG_S2S_OUT_STANZAS);
+  feed(s, SRV_HDR "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+                  "</stream:error>");
+  assert_int_equal(e.failed, 1);
+  assert_string_equal(e.fail_cond, "host-unknown");
+  fg_s2s_out_free(s);
+}
+
+// --- both sides of fedgate, back to back ---
+
+typedef struct in_env {
+  char out[16384];
+  size_t out_len;
+  int routed;
+  const char *cert_for;
+} in_env;
+
+static void i_send(void *arg, const uint8_t *d, size_t n) {
+  in_env *e = arg;
+  if (e->out_len + n < sizeof(e->out)) {
+    memcpy(e->out + e->out_len, d, n);
+    e->out_len += n;
+  }
+}
+
+// pump delivers what each side queued to the other, like a transport would,
+// until neither has anything left; TLS is "established" on both sides when
+// both have agreed to start it.
+static void pump(fg_s2s_out *out, out_env *oe, fg_s2s_in *in, in_env *ie) {
+  int in_tls = 0, out_tls = 0;
+  for (int round = 0; round < 50 && (oe->out_len || ie->out_len || (in_tls && out_tls));
+       round++) {
+    size_t used;
+    if (in_tls && out_tls) {
+      fg_s2s_in_tls_established(in);
+      fg_s2s_out_tls_established(out);
+      in_tls = out_tls = 0;
+      continue;
+    }
+    if (oe->out_len) {
+      char buf[16384];
+      size_t n = oe->out_len;
+      memcpy(buf, oe->out, n);
+      oe->out_len = 0;
+      if (fg_s2s_in_feed(in, (const uint8_t *)buf, n, &used) == FG_S2S_IN_STARTTLS) in_tls = 1;
+    }
+    if (ie->out_len) {
+      char buf[16384];
+      size_t n = ie->out_len;
+      memcpy(buf, ie->out, n);
+      ie->out_len = 0;
+      if (fg_s2s_out_feed(out, (const uint8_t *)buf, n, &used) == FG_S2S_OUT_STARTTLS) {
+        out_tls = 1;
+      }
+    }
+  }
+}
+static int i_hosted(void *arg, const char *d) {
+  return strcmp(d, "b.example") == 0;
+}
+static int i_cert(void *arg, const char *d) {
+  in_env *e = arg;
+  return e->cert_for != NULL && strcmp(d, e->cert_for) == 0;
+}
+static int i_verify(void *arg, const char *o, const char *r, const uint8_t *k, size_t kl,
+                    const char *id) {
+  return 0;
+}
+static fg_stanza_condition i_route(void *arg, const fg_xml_element *el, const char *f,
+                                   const char *t) {
+  ((in_env *)arg)->routed++;
+  return FG_STANZA_CONDITION_COUNT;
+}
+static const fg_s2s_in_ops kInOps = {i_send, i_hosted, NULL, i_cert, i_verify, i_route, NULL, NULL};
+
+static void test_out_and_in_negotiate_tls_and_sasl_external(void **state) {
+  in_env ie = {0};
+  ie.cert_for = "a.example";
+  out_env oe = {0};
+  fg_s2s_in *in = fg_s2s_in_new(NULL, &kInOps, &ie);
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.client_cert = 1;
+  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, &oe);
+  fg_s2s_out_start(out);
+  pump(out, &oe, in, &ie);
+  assert_int_equal(oe.failed, 0);
+  assert_int_equal(oe.ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  assert_int_equal(fg_s2s_in_is_authenticated(in, "a.example", "b.example"),
+                   FG_S2S_AUTH_SASL_EXTERNAL);
+  const char *m = "<message from='u@a.example' to='v@b.example'><body>hi</body></message>";
+  assert_true(fg_s2s_out_send_stanza(out, (const uint8_t *)m, strlen(m)));
+  pump(out, &oe, in, &ie);
+  assert_int_equal(ie.routed, 1);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static int setup(void **state) {
+  return fg_dialback_secret_init(&g_secret, (const uint8_t *)"s3cr3t", 6) ? 0 : -1;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rfc6120_4_7_initial_header),
+      cmocka_unit_test(test_rfc6120_5_4_starttls_then_restart),
+      cmocka_unit_test(test_rfc6120_5_no_tls_offered_fails_unless_plaintext_allowed),
+      cmocka_unit_test(test_xep0178_external_when_offered_with_certificate),
+      cmocka_unit_test(test_xep0220_dialback_key_uses_the_receiving_servers_stream_id),
+      cmocka_unit_test(test_xep0220_invalid_result_fails),
+      cmocka_unit_test(test_xep0220_verify_answers_only_for_questions_on_this_stream),
+      cmocka_unit_test(test_rfc6120_4_9_stream_error_from_peer_fails_with_its_condition),
+      cmocka_unit_test(test_out_and_in_negotiate_tls_and_sasl_external),
+  };
+  return cmocka_run_group_tests_name("gateway/s2s_out", tests, setup, NULL);
+}

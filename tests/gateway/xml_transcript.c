@@ -1,0 +1,186 @@
+// xml_transcript.c: see xml_transcript.h.
+#include "tests/gateway/xml_transcript.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/xml_serializer.h"
+
+static int append(char **buf, size_t *len, size_t *cap, const void *d, size_t n) {
+  if (*len + n + 1 > *cap) {
+    size_t c = *cap ? *cap : 1024;
+    while (c < *len + n + 1) c *= 2;
+    char *q = realloc(*buf, c);
+    if (q == NULL) return 0;
+    *buf = q;
+    *cap = c;
+  }
+  if (n) memcpy(*buf + *len, d, n);
+  *len += n;
+  (*buf)[*len] = 0;
+  return 1;
+}
+
+static int ev_line(fg_xml_transcript *t, const char *tag, const uint8_t *d, size_t n) {
+  return append(&t->events, &t->events_len, &t->events_cap, tag, 2) &&
+         append(&t->events, &t->events_len, &t->events_cap, d, n) &&
+         append(&t->events, &t->events_len, &t->events_cap, "\n", 1);
+}
+
+static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg_xml_event ev) {
+  const fg_xml_stream_header *h = fg_xml_parser_header(p);
+  size_t n;
+  const uint8_t *d;
+  if (ev == FG_XML_EVENT_KEEPALIVE) {
+    int ws;
+    size_t k = fg_xml_parser_keepalive_bytes(p, &ws);
+    if (ws) t->keepalive_ws += k;
+    return 1;
+  }
+  fg_xml_writer_clear(w);
+  if (ev == FG_XML_EVENT_STREAM_OPEN || ev == FG_XML_EVENT_STREAM_CLOSE) {
+    int ok = ev == FG_XML_EVENT_STREAM_OPEN ? fg_xml_writer_stream_open(w, h)
+                                            : fg_xml_writer_stream_close(w, h);
+    if (!ok) {
+      t->write_fail++;
+      return 1;
+    }
+    d = fg_xml_writer_data(w, &n);
+    if (ev == FG_XML_EVENT_STREAM_OPEN) t->opens++;
+    else t->closes++;
+    return ev_line(t, ev == FG_XML_EVENT_STREAM_OPEN ? "O " : "C ", d, n) &&
+           append(&t->replay, &t->replay_len, &t->replay_cap, d, n);
+  }
+  // An element.
+  const fg_xml_element *el = fg_xml_parser_element(p);
+  size_t cn;
+  const fg_xml_nsdecl *ctx = fg_xml_parser_context(p, &cn);
+  t->elements++;
+  if (!fg_xml_writer_element(w, el->root, ctx, cn, 0)) {
+    t->write_fail++;
+    return 1;
+  }
+  d = fg_xml_writer_data(w, &n);
+  if (el->canonical) {
+    t->canon_elements++;
+    if (n != el->root->raw.len || memcmp(d, el->root->raw.data, n) != 0) t->canon_mismatch++;
+  }
+  if (!append(&t->replay, &t->replay_len, &t->replay_cap, d, n)) return 0;
+  fg_xml_writer_clear(w);
+  if (!fg_xml_writer_element(w, el->root, ctx, cn, FG_XML_WRITE_ONE_LINE)) {
+    t->write_fail++;
+    return 1;
+  }
+  d = fg_xml_writer_data(w, &n);
+  if (memchr(d, '\n', n) != NULL) t->write_fail++;
+  return ev_line(t, "E ", d, n);
+}
+
+int fg_xml_transcript_run(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in,
+                          size_t len, const size_t *splits, size_t nsplits) {
+  memset(t, 0, sizeof(*t));
+  fg_xml_parser *p = fg_xml_parser_new(cfg);
+  fg_xml_writer *w = fg_xml_writer_new();
+  int ok = p != NULL && w != NULL && append(&t->events, &t->events_len, &t->events_cap, "", 0) &&
+           append(&t->replay, &t->replay_len, &t->replay_cap, "", 0);
+  size_t pos = 0, si = 0;
+  int done = 0;
+  while (ok && !done) {
+    size_t end = len;
+    while (si < nsplits && splits[si] <= pos) si++;
+    if (si < nsplits && splits[si] < len) end = splits[si];
+    const uint8_t *c = in + pos;
+    size_t n = end - pos;
+    uint64_t before = fg_xml_parser_offset(p);
+    size_t consumed = 0;
+    while (n > 0 || fg_xml_parser_pending(p)) {
+      size_t used;
+      fg_xml_event ev = fg_xml_parser_feed(p, &used, c, n);
+      if (used > n) {
+        t->accounting++;
+        used = n;
+      }
+      c += used;
+      n -= used;
+      consumed += used;
+      if (ev == FG_XML_EVENT_NEED_MORE) {
+        if (n != 0) t->accounting++;
+        break;
+      }
+      if (ev == FG_XML_EVENT_ERROR) {
+        t->err = fg_xml_parser_error(p, &t->err_off);
+        done = 1;
+        break;
+      }
+      if (!on_event(t, p, w, ev)) {
+        ok = 0;
+        break;
+      }
+    }
+    if (!done && fg_xml_parser_offset(p) != before + consumed) t->accounting++;
+    pos = end;
+    if (pos >= len) done = 1;
+  }
+  fg_xml_writer_free(w);
+  fg_xml_parser_free(p);
+  return ok;
+}
+
+int fg_xml_transcript_run_step(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in,
+                               size_t len, size_t step) {
+  if (step == 0) step = 1;
+  size_t n = len / step + 1;
+  size_t *splits = malloc(n * sizeof(size_t));
+  if (splits == NULL) return 0;
+  size_t k = 0;
+  for (size_t o = step; o < len; o += step) splits[k++] = o;
+  int ok = fg_xml_transcript_run(t, cfg, in, len, splits, k);
+  free(splits);
+  return ok;
+}
+
+int fg_xml_transcript_same(const fg_xml_transcript *a, const fg_xml_transcript *b) {
+  return a->err == b->err && a->err_off == b->err_off && a->keepalive_ws == b->keepalive_ws &&
+         a->events_len == b->events_len && memcmp(a->events, b->events, a->events_len) == 0;
+}
+
+int fg_xml_transcript_roundtrip(const fg_xml_transcript *t, const fg_xml_config *cfg, char *why,
+                                size_t why_len) {
+  fg_xml_config c;
+  if (cfg != NULL)
+    c = *cfg;
+  else
+    fg_xml_config_default(&c);
+  // Canonical output can be longer (escapes) and moves declarations to the
+  // elements that use them; the size and count limits are not under test.
+  c.limits.max_element_bytes_preauth = 1u << 30;
+  c.limits.max_attrs = 1u << 20;
+  c.limits.max_ns_decls = 1u << 20;
+  fg_xml_transcript r;
+  if (!fg_xml_transcript_run(&r, &c, (const uint8_t *)t->replay, t->replay_len, NULL, 0)) {
+    snprintf(why, why_len, "out of memory");
+    return 0;
+  }
+  int ok = 1;
+  if (r.err != FG_XML_ERR_NONE) {
+    snprintf(why, why_len, "re-parse failed: %s at byte %llu", fg_xml_error_condition(r.err),
+             (unsigned long long)r.err_off);
+    ok = 0;
+  } else if (r.events_len != t->events_len || memcmp(r.events, t->events, t->events_len) != 0) {
+    snprintf(why, why_len, "events differ:\n--- first\n%s--- re-parse\n%s", t->events, r.events);
+    ok = 0;
+  } else if (r.canon_elements != r.elements) {
+    snprintf(why, why_len, "canonical output not flagged canonical (%zu of %zu)", r.canon_elements,
+             r.elements);
+    ok = 0;
+  }
+  fg_xml_transcript_free(&r);
+  return ok;
+}
+
+void fg_xml_transcript_free(fg_xml_transcript *t) {
+  free(t->events);
+  free(t->replay);
+  t->events = t->replay = NULL;
+}
