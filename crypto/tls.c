@@ -192,7 +192,8 @@ static enum ssl_verify_result_t custom_verify(SSL *ssl, uint8_t *out_alert) {
 static int cert_cb(SSL *ssl, void *arg) {
   fg_tls_ctx *ctx = arg;
   if (ctx->cfg.sni == NULL) return 0;
-  fg_tls_cert *c = fg_tls_sni_lookup(ctx->cfg.sni, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+  fg_tls_cert *c =
+      fg_tls_sni_lookup(ctx->cfg.sni, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
   if (c == NULL) {
     fg_tls_conn *t = conn_of(ssl);
     if (t) t->error = "no certificate for the requested name";
@@ -227,10 +228,14 @@ static int hex_decode(uint8_t *out, size_t cap, const char *hex, size_t *out_len
     for (int j = 0; j < 2; j++) {
       char ch = hex[2 * i + j];
       v <<= 4;
-      if (ch >= '0' && ch <= '9') v |= (unsigned)(ch - '0');
-      else if (ch >= 'a' && ch <= 'f') v |= (unsigned)(ch - 'a' + 10);
-      else if (ch >= 'A' && ch <= 'F') v |= (unsigned)(ch - 'A' + 10);
-      else return 0;
+      if (ch >= '0' && ch <= '9')
+        v |= (unsigned)(ch - '0');
+      else if (ch >= 'a' && ch <= 'f')
+        v |= (unsigned)(ch - 'a' + 10);
+      else if (ch >= 'A' && ch <= 'F')
+        v |= (unsigned)(ch - 'A' + 10);
+      else
+        return 0;
     }
     out[i] = (uint8_t)v;
   }
@@ -314,7 +319,8 @@ fg_tls_ctx *fg_tls_ctx_new(const fg_tls_ctx_config *cfg) {
     SSL_CTX_set_cert_cb(s, cert_cb, ctx);
     SSL_CTX_set_alpn_select_cb(s, alpn_select, ctx);
     SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);  // stateless tickets only
-    if (cfg->num_tickets != 0) SSL_CTX_set_num_tickets(s, cfg->num_tickets < 0 ? 0 : (size_t)cfg->num_tickets);
+    if (cfg->num_tickets != 0)
+      SSL_CTX_set_num_tickets(s, cfg->num_tickets < 0 ? 0 : (size_t)cfg->num_tickets);
   } else {
     if (cfg->direct_tls && SSL_CTX_set_alpn_protos(s, kAlpnXmppServer, 12) != 0) goto fail;
     if (cfg->client_cert != NULL) {
@@ -462,8 +468,7 @@ int fg_tls_conn_start(fg_tls_conn *t) {
   return fail(t, ret) == FG_TLS_WANT_INPUT;
 }
 
-enum fg_tls_status fg_tls_conn_read(fg_tls_conn *t, uint8_t *out, size_t out_cap,
-                                    size_t *out_len) {
+enum fg_tls_status fg_tls_conn_read(fg_tls_conn *t, uint8_t *out, size_t out_cap, size_t *out_len) {
   *out_len = 0;
   if (t->failed) return FG_TLS_ERROR;
   if (!t->handshake_done) {

@@ -106,8 +106,7 @@ int fg_tls_conn_input_done(fg_tls_conn *t);
 
 // fg_tls_conn_read drives the handshake and decrypts into |out|. Call it until
 // it returns FG_TLS_WANT_INPUT, FG_TLS_CLOSED or FG_TLS_ERROR.
-enum fg_tls_status fg_tls_conn_read(fg_tls_conn *t, uint8_t *out, size_t out_cap,
-                                    size_t *out_len);
+enum fg_tls_status fg_tls_conn_read(fg_tls_conn *t, uint8_t *out, size_t out_cap, size_t *out_len);
 
 // fg_tls_conn_start sends the ClientHello (client role; a no-op for servers).
 // It returns 1 or 0.

@@ -38,8 +38,8 @@ static EVP_PKEY *make_key(int rsa_bits) {
   return pkey;
 }
 
-fg_tls_cert *fg_tls_testcert_new(CRYPTO_BUFFER_POOL *pool, const char *const *names,
-                                 size_t n_names, int rsa_bits) {
+fg_tls_cert *fg_tls_testcert_new(CRYPTO_BUFFER_POOL *pool, const char *const *names, size_t n_names,
+                                 int rsa_bits) {
   if (n_names == 0) return NULL;
   fg_tls_cert *cert = NULL;
   uint8_t *der = NULL;

@@ -216,7 +216,8 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
     case FG_S2S_OUT_CONTINUE:
       return used;
     case FG_S2S_OUT_STARTTLS:
-      if (!fg_conn_starttls(c, l->srv->tls_client, l->remote)) {
+      if (!fg_conn_starttls(c, l->kind == LINK_HOP ? l->srv->tls_client : l->srv->tls_client_dialback,
+                            l->remote)) {
         link_fail(l, "TLS could not start");
         fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
         return len;

@@ -625,6 +625,19 @@ static fg_s2s_in_status on_element(fg_s2s_in *s) {
     }
     return fg_s2s_in_close_with_error(s, "unsupported-stanza-type", NULL);
   }
+  if (fg_xml_str_eq(r->ns, FG_XML_NS_STREAMS) && fg_xml_str_eq(r->local, "error")) {
+    // RFC 6120 §4.9.1.1: the peer ends the stream with an error; close ours.
+    const fg_xml_node *c = r->first_child;
+    while (c != NULL && (c->type != FG_XML_NODE_ELEMENT || fg_xml_str_eq(c->local, "text"))) {
+      c = c->next;
+    }
+    char cond[64] = "undefined-condition";
+    if (c != NULL) snprintf(cond, sizeof(cond), "%.*s", (int)c->local.len, (const char *)c->local.data);
+    event(s, FG_S2S_IN_EV_PEER_STREAM_ERROR, s->peer, cond);
+    send_str(s, "</stream:stream>");
+    s->stage = STAGE_CLOSED;
+    return FG_S2S_IN_CLOSED;
+  }
   if (fg_xml_str_eq(r->ns, FG_NS_TLS) && fg_xml_str_eq(r->local, "starttls")) {
     return on_starttls(s);
   }

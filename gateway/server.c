@@ -123,6 +123,13 @@ static enum fg_tls_verify_result verify_peer(fg_tls_conn *t, const CRYPTO_BUFFER
   return ok ? FG_TLS_VERIFY_OK : FG_TLS_VERIFY_REJECT;
 }
 
+static enum fg_tls_verify_result verify_peer_dialback(fg_tls_conn *t,
+                                                      const CRYPTO_BUFFER *const *chain,
+                                                      size_t chain_len, void *arg) {
+  return verify_peer(t, chain, chain_len, arg) == FG_TLS_VERIFY_OK ? FG_TLS_VERIFY_OK
+                                                                    : FG_TLS_VERIFY_UNTRUSTED;
+}
+
 static int setup_tls(fg_server *srv, char *err, size_t err_len) {
   const fg_config *cfg = srv->cfg;
   srv->pool = CRYPTO_BUFFER_POOL_new();
@@ -168,7 +175,12 @@ static int setup_tls(fg_server *srv, char *err, size_t err_len) {
   cc.verify_arg = srv;
   cc.session_cache = 1;
   srv->tls_client = fg_tls_ctx_new(&cc);
-  if (srv->tls_starttls == NULL || srv->tls_direct == NULL || srv->tls_client == NULL) {
+  // Towards remote and authoritative servers an invalid certificate does not
+  // end the stream: dialback (XEP-0220) proves the peer through DNS instead.
+  cc.verify = verify_peer_dialback;
+  srv->tls_client_dialback = fg_tls_ctx_new(&cc);
+  if (srv->tls_starttls == NULL || srv->tls_direct == NULL || srv->tls_client == NULL ||
+      srv->tls_client_dialback == NULL) {
     snprintf(err, err_len, "cannot create the TLS contexts");
     return 0;
   }
@@ -355,6 +367,7 @@ void fg_server_free(fg_server *srv) {
   fg_tls_ctx_free(srv->tls_starttls);
   fg_tls_ctx_free(srv->tls_direct);
   fg_tls_ctx_free(srv->tls_client);
+  fg_tls_ctx_free(srv->tls_client_dialback);
   fg_tls_sni_free(srv->sni);
   if (srv->pool != NULL) CRYPTO_BUFFER_POOL_free(srv->pool);
   fg_internal_ca_free(srv->ica);

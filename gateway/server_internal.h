@@ -63,7 +63,8 @@ struct fg_server {
   fg_tls_sni *sni;
   fg_tls_ctx *tls_starttls;  // server: STARTTLS on s2s and internal
   fg_tls_ctx *tls_direct;    // server: direct TLS (XEP-0368)
-  fg_tls_ctx *tls_client;    // client: links
+  fg_tls_ctx *tls_client;    // client: hop links (the backend's certificate must be valid)
+  fg_tls_ctx *tls_client_dialback;  // client: remote and verify links (dialback may follow)
   fg_internal_ca *ica;
   fg_dialback_secret db_secret;
   int have_db_secret;

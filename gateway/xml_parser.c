@@ -859,8 +859,8 @@ static int is_reserved_ns(const fg_xml_parser *p, span uri) {
 // are exactly those fg_xml_writer_element would write.
 static int process_ns(fg_xml_parser *p, uint32_t k) {
   inode *nd = &p->nodes[k];
-  iattr *a = p->attrs + nd->attr_start;
   uint32_t na = nd->attr_n, ndecl = 0;
+  iattr *a = na ? p->attrs + nd->attr_start : NULL;
   nd->bind_start = p->binds_n;
   for (uint32_t j = 0; j < na; j++) {
     if (a[j].prefix.len == 0 && span_eq_c(p, a[j].local, "xmlns", 5)) {
@@ -1856,6 +1856,7 @@ fg_xml_event fg_xml_parser_feed(fg_xml_parser *p, size_t *out_used, const uint8_
         item_start(p, K_ELEMENT, S_CONTENT, p->off + u);
       }
     }
+    if (u >= in_len) break;
     size_t used = 0;
     int r = item_feed(p, in + u, in_len - u, &used);
     if (r == R_ERR) {

@@ -131,6 +131,7 @@ static int valid_chars(fg_xml_str s) {
 // attribute value quoted with `'` (attr 1). These escapes are the canonical
 // ones the parser recognises (canon_ref in xml_parser.c).
 static void put_escaped(fg_xml_writer *w, fg_xml_str s, int attr, int one_line) {
+  if (s.len == 0) return;
   size_t run = 0;
   for (size_t i = 0; i < s.len; i++) {
     const char *e = NULL;

@@ -23,8 +23,9 @@ static void arm_recv(fg_conn *c);
 static void try_ktls(fg_conn *c);
 
 const char *fg_close_reason_name(enum fg_close_reason r) {
-  static const char *const names[] = {"local", "peer", "reset", "io-error", "tls-error",
-                                      "timeout", "connect-failed", "overflow", "shutdown"};
+  static const char *const names[] = {"local",          "peer",      "reset",
+                                      "io-error",       "tls-error", "timeout",
+                                      "connect-failed", "overflow",  "shutdown"};
   return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
 }
 
@@ -34,7 +35,8 @@ static const fg_worker_options *opts(const fg_conn *c) {
 
 static uint64_t *mode_gauge(fg_worker *w, enum fg_conn_mode m) {
   return m == FG_CONN_PLAIN ? &w->stats.conns_plain
-                            : m == FG_CONN_TLS ? &w->stats.conns_tls : &w->stats.conns_ktls;
+         : m == FG_CONN_TLS ? &w->stats.conns_tls
+                            : &w->stats.conns_ktls;
 }
 
 static void set_mode(fg_conn *c, enum fg_conn_mode m, const transport_ops *ops) {
@@ -51,13 +53,28 @@ static void set_timer(fg_conn *c, int kind, uint64_t ms) {
   fg_worker_timer_arm(c->w, &c->timer, ms);
 }
 
+// watch_due returns when the idle or write-stall deadline falls (lazy: a
+// receive or a completed send only stores a timestamp).
+static uint64_t watch_due(const fg_conn *c) {
+  uint64_t due = UINT64_MAX;
+  uint64_t stall = (uint64_t)opts(c)->write_stall_ms * 1000000u;
+  if (c->idle_ns > 0) due = c->last_rx_ns + c->idle_ns;
+  if (stall > 0) {
+    uint64_t d = c->out_head != NULL ? c->last_tx_ns + stall : fg_clock_ns() + stall;
+    if (d < due) due = d;
+  }
+  return due;
+}
+
 static void idle_or_none(fg_conn *c) {
-  if (c->idle_ns > 0 && !c->want_close) {
-    set_timer(c, TK_IDLE, c->idle_ns / 1000000u);
+  uint64_t due = watch_due(c);
+  if (due == UINT64_MAX || c->want_close) {
+    c->timer_kind = TK_NONE;
+    fg_worker_timer_cancel(c->w, &c->timer);
     return;
   }
-  c->timer_kind = TK_NONE;
-  fg_worker_timer_cancel(c->w, &c->timer);
+  uint64_t now = fg_clock_ns();
+  set_timer(c, TK_IDLE, due > now ? (due - now) / 1000000u + 1 : 0);
 }
 
 static void on_timer(fg_timer *t, void *arg) {
@@ -79,12 +96,13 @@ static void on_timer(fg_timer *t, void *arg) {
       break;
     case TK_IDLE: {
       uint64_t now = fg_clock_ns();
-      uint64_t due = c->last_rx_ns + c->idle_ns;
-      if (now >= due) {
+      uint64_t stall = (uint64_t)opts(c)->write_stall_ms * 1000000u;
+      if ((c->idle_ns > 0 && now >= c->last_rx_ns + c->idle_ns) ||
+          (stall > 0 && c->out_head != NULL && now >= c->last_tx_ns + stall)) {
         c->w->stats.timeouts++;
         finish(c, FG_CLOSE_TIMEOUT);
       } else {
-        set_timer(c, TK_IDLE, (due - now) / 1000000u + 1);
+        idle_or_none(c);
       }
       break;
     }
@@ -95,8 +113,7 @@ static void on_timer(fg_timer *t, void *arg) {
 
 // --- lifetime -----------------------------------------------------------
 
-static fg_conn *conn_alloc(fg_worker *w, int fd, const fg_conn_handler *h, void *arg,
-                           int inbound) {
+static fg_conn *conn_alloc(fg_worker *w, int fd, const fg_conn_handler *h, void *arg, int inbound) {
   fg_conn *c = calloc(1, sizeof(*c));
   if (c == NULL) return NULL;
   c->w = w;
@@ -107,7 +124,7 @@ static fg_conn *conn_alloc(fg_worker *w, int fd, const fg_conn_handler *h, void 
   c->id = w->next_conn_id++;
   c->ops = &fg_plain_ops;
   c->mode = FG_CONN_PLAIN;
-  c->last_rx_ns = w->now_ns;
+  c->last_rx_ns = c->last_tx_ns = w->now_ns;
   fg_timer_init(&c->timer, on_timer, c);
   c->next = w->conns;
   if (w->conns) w->conns->prev = c;
@@ -122,8 +139,10 @@ static fg_conn *conn_alloc(fg_worker *w, int fd, const fg_conn_handler *h, void 
 void fg_conn_maybe_free(fg_conn *c) {
   if (!c->dead || c->inflight > 0) return;
   fg_worker *w = c->w;
-  if (c->prev) c->prev->next = c->next;
-  else w->conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    w->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   w->nconns--;
   while (c->out_head != NULL) {
@@ -217,14 +236,17 @@ static int queue_raw(fg_conn *c, const uint8_t *p, size_t n) {
       w->stats.out_bytes_queued + n > opts(c)->worker_max_output) {
     return overflow(c);
   }
+  if (c->out_head == NULL) c->last_tx_ns = w->now_ns;  // the stall clock starts now
   size_t left = n;
   while (left > 0) {
     out_chunk *tail = c->out_tail;
     if (tail == NULL || tail->end == OUT_CHUNK_BYTES) {
       out_chunk *ch = fg_worker_chunk_get(w);
       if (ch == NULL) return overflow(c);
-      if (tail) tail->next = ch;
-      else c->out_head = ch;
+      if (tail)
+        tail->next = ch;
+      else
+        c->out_head = ch;
       c->out_tail = tail = ch;
     }
     size_t k = OUT_CHUNK_BYTES - tail->end;
@@ -278,6 +300,7 @@ static void on_send(fg_conn *c, int res) {
     return;
   }
   size_t done = (size_t)res;
+  if (done > 0) c->last_tx_ns = w->now_ns;
   w->stats.bytes_out += done;
   c->out_bytes -= done;
   w->stats.out_bytes_queued -= done;
@@ -378,8 +401,8 @@ static void deliver(fg_conn *c, const uint8_t *p, size_t n) {
     c->w->stats.starttls_discarded += n - used;
     return;
   }
-  if (used < n && !buf_append(&c->in, &c->in_len, &c->in_cap, p + used, n - used,
-                              opts(c)->conn_max_input)) {
+  if (used < n &&
+      !buf_append(&c->in, &c->in_len, &c->in_cap, p + used, n - used, opts(c)->conn_max_input)) {
     overflow(c);
   }
 }
@@ -435,7 +458,8 @@ static void on_recv(fg_conn *c, struct io_uring_cqe *cqe) {
         // Until the cancel lands the kernel may still complete receives for
         // us; it can never have read more than the worker's buffer pool.
         size_t cap = opts(c)->conn_max_input + fg_bufpool_bytes(w->pool);
-        if (!buf_append(&c->stash, &c->stash_len, &c->stash_cap, buf, (size_t)res, cap)) overflow(c);
+        if (!buf_append(&c->stash, &c->stash_len, &c->stash_cap, buf, (size_t)res, cap))
+          overflow(c);
         if (!c->paused) fg_worker_mark_dirty(w, c);
       } else {
         c->ops->recv(c, buf, (size_t)res);
@@ -454,8 +478,10 @@ static void on_recv(fg_conn *c, struct io_uring_cqe *cqe) {
   } else if (res == -ENOBUFS) {
     w->stats.recv_nobufs++;
   } else if (res == -EIO || res == -EKEYEXPIRED) {
-    if (c->ktls_rx && !c->dead) ktls_control_record(c);
-    else if (!c->dead) finish(c, FG_CLOSE_IO_ERROR);
+    if (c->ktls_rx && !c->dead)
+      ktls_control_record(c);
+    else if (!c->dead)
+      finish(c, FG_CLOSE_IO_ERROR);
   } else if (res < 0 && res != -ECANCELED && !c->dead) {
     finish(c, res == -ECONNRESET || res == -EPIPE ? FG_CLOSE_RESET : FG_CLOSE_IO_ERROR);
   }
@@ -508,8 +534,7 @@ void fg_conn_flush(fg_conn *c) {
       c->ops->recv(c, piece, n);
       free(piece);
     }
-    if (!c->dead && !c->paused && c->eof && c->stash_len == 0 && c->in_len == 0 &&
-        !c->want_close) {
+    if (!c->dead && !c->paused && c->eof && c->stash_len == 0 && c->in_len == 0 && !c->want_close) {
       c->eof = 0;  // peer_eof sets it again
       peer_eof(c);
     }
@@ -530,8 +555,7 @@ static int plain_send(fg_conn *c, const uint8_t *data, size_t len) {
   return queue_raw(c, data, len);
 }
 
-static void plain_close(fg_conn *c) {
-}
+static void plain_close(fg_conn *c) {}
 
 const transport_ops fg_plain_ops = {"plain", plain_recv, plain_send, plain_close};
 
@@ -705,8 +729,10 @@ static void ktls_control_record(fg_conn *c) {
     return;
   }
   if (type == 21) {  // alert
-    if (n >= 2 && buf[1] == 0) peer_eof(c);
-    else finish(c, FG_CLOSE_TLS_ERROR);
+    if (n >= 2 && buf[1] == 0)
+      peer_eof(c);
+    else
+      finish(c, FG_CLOSE_TLS_ERROR);
     return;
   }
   if (type != 22) {
@@ -771,6 +797,7 @@ fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_listener_config *cf
   }
   arm_recv(c);
   if (c->tls == NULL) {
+    idle_or_none(c);
     c->opened = 1;
     if (c->h->on_open) c->h->on_open(c);
   }
@@ -809,7 +836,8 @@ static void on_connect(fg_conn *c, int res) {
 }
 
 fg_conn *fg_conn_connect(fg_worker *w, const fg_connect_config *cfg) {
-  if (w->stopping || w->nconns >= w->rt->opts.max_conns || cfg->addr_len > sizeof(struct sockaddr_storage)) {
+  if (w->stopping || w->nconns >= w->rt->opts.max_conns ||
+      cfg->addr_len > sizeof(struct sockaddr_storage)) {
     return NULL;
   }
   int fd = socket(cfg->addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -855,8 +883,7 @@ void fg_conn_on_cqe(fg_conn *c, enum op_tag op, struct io_uring_cqe *cqe) {
         c->recv_cancelling = 0;
         // A multishot recv caught while running answers -EALREADY and keeps
         // going: ask again until it stops.
-        if (cqe->res == -EALREADY && c->recv_armed && !c->dead &&
-            (c->paused || c->ktls_pending)) {
+        if (cqe->res == -EALREADY && c->recv_armed && !c->dead && (c->paused || c->ktls_pending)) {
           cancel_recv(c);
         }
         break;

@@ -21,15 +21,15 @@ enum fg_conn_mode {
 };
 
 enum fg_close_reason {
-  FG_CLOSE_LOCAL = 0,         // fg_conn_close
-  FG_CLOSE_PEER = 1,          // EOF or close_notify from the peer
-  FG_CLOSE_RESET = 2,         // ECONNRESET / EPIPE
-  FG_CLOSE_IO_ERROR = 3,      // other socket error
-  FG_CLOSE_TLS_ERROR = 4,     // handshake or record failure
-  FG_CLOSE_TIMEOUT = 5,       // connect, handshake, idle or linger deadline
+  FG_CLOSE_LOCAL = 0,      // fg_conn_close
+  FG_CLOSE_PEER = 1,       // EOF or close_notify from the peer
+  FG_CLOSE_RESET = 2,      // ECONNRESET / EPIPE
+  FG_CLOSE_IO_ERROR = 3,   // other socket error
+  FG_CLOSE_TLS_ERROR = 4,  // handshake or record failure
+  FG_CLOSE_TIMEOUT = 5,    // connect, handshake, idle or linger deadline
   FG_CLOSE_CONNECT_FAILED = 6,
-  FG_CLOSE_OVERFLOW = 7,      // a memory bound was hit
-  FG_CLOSE_SHUTDOWN = 8,      // runtime shutdown
+  FG_CLOSE_OVERFLOW = 7,  // a memory bound was hit
+  FG_CLOSE_SHUTDOWN = 8,  // runtime shutdown
 };
 
 // fg_close_reason_name returns a short name for |r|.

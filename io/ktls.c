@@ -189,8 +189,8 @@ int fg_ktls_send_record(int fd, uint8_t type, const uint8_t *data, size_t len) {
   char cbuf[CMSG_SPACE(sizeof(uint8_t))];
   memset(cbuf, 0, sizeof(cbuf));
   struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                       .msg_controllen = sizeof(cbuf)};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
   struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
   cm->cmsg_level = SOL_TLS;
   cm->cmsg_type = TLS_SET_RECORD_TYPE;
@@ -204,8 +204,8 @@ int fg_ktls_send_record(int fd, uint8_t type, const uint8_t *data, size_t len) {
 long fg_ktls_recv_record(int fd, uint8_t *type, uint8_t *out, size_t cap) {
   char cbuf[CMSG_SPACE(sizeof(uint8_t))];
   struct iovec iov = {.iov_base = out, .iov_len = cap};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                       .msg_controllen = sizeof(cbuf)};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
   ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
   if (n < 0) return -errno;
   *type = 23;

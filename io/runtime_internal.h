@@ -16,14 +16,14 @@
 
 // user_data: an 8-byte-aligned pointer with the operation in the low bits.
 enum op_tag {
-  OP_IGNORE = 0,   // completions nobody waits for
-  OP_ACCEPT = 1,   // fg_listener*
-  OP_RECV = 2,     // fg_conn*
-  OP_SEND = 3,     // fg_conn*
-  OP_CONNECT = 4,  // fg_conn*
-  OP_CONN_AUX = 5, // fg_conn*: cancel / close / shutdown
-  OP_WAKE = 6,     // fg_worker*: MSG_RING arrival or eventfd readable
-  OP_LST_AUX = 7,  // fg_listener*: cancel / close
+  OP_IGNORE = 0,    // completions nobody waits for
+  OP_ACCEPT = 1,    // fg_listener*
+  OP_RECV = 2,      // fg_conn*
+  OP_SEND = 3,      // fg_conn*
+  OP_CONNECT = 4,   // fg_conn*
+  OP_CONN_AUX = 5,  // fg_conn*: cancel / close / shutdown
+  OP_WAKE = 6,      // fg_worker*: MSG_RING arrival or eventfd readable
+  OP_LST_AUX = 7,   // fg_listener*: cancel / close
 };
 #define OP_MASK 7u
 
@@ -62,8 +62,8 @@ struct fg_conn {
   enum fg_conn_mode mode;
   unsigned inbound : 1, connecting : 1, recv_armed : 1, send_inflight : 1, paused : 1,
       write_blocked : 1, want_close : 1, dead : 1, dirty : 1, eof : 1, starttls_now : 1,
-      direct_tls : 1, opened : 1, ktls_rx : 1, ktls_tx : 1, recv_cancelling : 1,
-      ktls_pending : 1, ktls_decided : 1;
+      direct_tls : 1, opened : 1, ktls_rx : 1, ktls_tx : 1, recv_cancelling : 1, ktls_pending : 1,
+      ktls_decided : 1;
   enum fg_close_reason close_reason;
   struct fg_conn *prev, *next;  // worker's list
   struct fg_conn *dirty_next;   // worker's flush list
@@ -86,7 +86,7 @@ struct fg_conn {
   // Timers: one per connection, its meaning set by |timer_kind|.
   fg_timer timer;
   int timer_kind;
-  uint64_t idle_ns, last_rx_ns;
+  uint64_t idle_ns, last_rx_ns, last_tx_ns;
   struct sockaddr_storage peer;
   socklen_t peer_len;
 };

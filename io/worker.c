@@ -43,6 +43,7 @@ void fg_worker_options_init(fg_worker_options *o) {
   o->handshake_timeout_ms = 30000;
   o->connect_timeout_ms = 10000;
   o->close_linger_ms = 5000;
+  o->write_stall_ms = 60000;
   o->ktls = 1;
 }
 
@@ -313,7 +314,12 @@ static void run_loop(fg_worker *w) {
       }
     }
     if (count) io_uring_cq_advance(&w->ring, count);
-    if (atomic_load_explicit(&w->wake_pending, memory_order_relaxed)) drain_msgs(w);
+    // Messages posted from this thread (or whose wake-up is still on its
+    // way): clear the flag first, as a wake-up completion would.
+    if (atomic_load_explicit(&w->wake_pending, memory_order_relaxed)) {
+      atomic_store_explicit(&w->wake_pending, 0, memory_order_seq_cst);
+      drain_msgs(w);
+    }
     fg_timer_heap_run(&w->timers, fg_clock_ns());
   }
 }
@@ -354,7 +360,8 @@ static void *worker_main(void *arg) {
   int err = ring_init(w);
   if (err == 0) {
     w->ring_ok = 1;
-    w->pool = fg_bufpool_new(&w->ring, BUF_GROUP, w->rt->opts.buf_count, w->rt->opts.buf_size, &err);
+    w->pool =
+        fg_bufpool_new(&w->ring, BUF_GROUP, w->rt->opts.buf_count, w->rt->opts.buf_size, &err);
   }
   w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   w->plainbuf_len = 16384 + 256;

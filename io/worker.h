@@ -31,6 +31,7 @@ typedef struct fg_worker_options {
   unsigned handshake_timeout_ms;  // TLS handshake deadline
   unsigned connect_timeout_ms;    // outbound connect deadline
   unsigned close_linger_ms;       // how long a graceful close may wait to flush
+  unsigned write_stall_ms;        // close when queued output makes no progress this long (0: off)
   int ktls;                       // try kernel TLS after handshakes (if the ULP exists)
 } fg_worker_options;
 

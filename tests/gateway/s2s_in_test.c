@@ -521,6 +521,17 @@ static void test_rfc6120_4_3_3_restart_must_keep_addresses(void **state) {
   fx_free(f);
 }
 
+static void test_rfc6120_4_9_1_1_peer_stream_error_closes_without_answering_error(void **state) {
+  fixture *f = fx_authenticated();
+  fg_s2s_in_status st = feed(f,
+                             "<stream:error><not-authorized "
+                             "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+  assert_int_equal(st, FG_S2S_IN_CLOSED);
+  assert_string_equal(f->e.out, "</stream:stream>");
+  assert_int_equal(f->e.events[FG_S2S_IN_EV_PEER_STREAM_ERROR], 1);
+  fx_free(f);
+}
+
 static void test_rfc6120_4_9_close_with_error_for_timeouts(void **state) {
   fixture *f = fx_authenticated();
   assert_int_equal(fg_s2s_in_close_with_error(f->s, "connection-timeout", "idle for 600 s"),
@@ -569,6 +580,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_4_close_is_answered),
       cmocka_unit_test(test_rfc6120_11_parser_errors_become_stream_errors),
       cmocka_unit_test(test_rfc6120_4_3_3_restart_must_keep_addresses),
+      cmocka_unit_test(test_rfc6120_4_9_1_1_peer_stream_error_closes_without_answering_error),
       cmocka_unit_test(test_rfc6120_4_9_close_with_error_for_timeouts),
   };
   return cmocka_run_group_tests_name("gateway/s2s_in", tests, setup, NULL);

@@ -25,8 +25,10 @@
 
 static fg_runtime *start(unsigned workers, fg_worker_options *o_in) {
   fg_worker_options o;
-  if (o_in) o = *o_in;
-  else fg_worker_options_init(&o);
+  if (o_in)
+    o = *o_in;
+  else
+    fg_worker_options_init(&o);
   o.workers = workers;
   fg_runtime *rt = fg_runtime_new(&o);
   assert_non_null(rt);
@@ -41,6 +43,10 @@ static uint16_t listen_echo(fg_runtime *rt, fg_tls_ctx *tls) {
   uint16_t port = 0;
   assert_true(fg_runtime_listen(rt, &lc, &port));
   return port;
+}
+
+static void idle_open(fg_conn *c) {
+  fg_conn_set_idle_timeout(c, 250);
 }
 
 static void test_plain_echo(void **state) {
@@ -533,6 +539,56 @@ static void test_output_hard_cap_closes(void **state) {
   fg_runtime_free(rt);
 }
 
+// A peer that stops reading: queued output makes no progress, and the
+// write-stall deadline closes the connection.
+static void test_write_stall_timeout(void **state) {
+  fg_worker_options o;
+  fg_worker_options_init(&o);
+  o.conn_high_water = 64 * 1024;
+  o.conn_low_water = 16 * 1024;
+  o.write_stall_ms = 300;
+  fg_runtime *rt = start(1, &o);
+  uint16_t port = listen_echo(rt, NULL);
+  int fd = tn_connect(port);
+  int small = 16 * 1024;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  uint8_t buf[65536] = {0};
+  for (int i = 0; i < 200; i++) {
+    if (send(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0) usleep(5000);
+    if (atomic_load(&tn_echo_closed) > 0) break;
+  }
+  assert_true(tn_wait_until(&tn_echo_closed, 1, 5000));
+  assert_int_equal(atomic_load(&tn_echo_reason[FG_CLOSE_TIMEOUT]), 1);
+  close(fd);
+  fg_runtime_free(rt);
+}
+
+// Idle connections are closed; activity pushes the deadline back.
+static void test_idle_timeout(void **state) {
+  fg_runtime *rt = start(1, NULL);
+  static fg_conn_handler h;
+  h = tn_echo_handler;
+  h.on_open = idle_open;
+  fg_listener_config lc = {0};
+  lc.handler = &h;
+  uint16_t port;
+  assert_true(fg_runtime_listen(rt, &lc, &port));
+  int fd = tn_connect(port);
+  for (int i = 0; i < 5; i++) {  // 5 x 100 ms of activity > the 250 ms idle limit
+    usleep(100000);
+    uint8_t b = 'p';
+    assert_int_equal(send(fd, &b, 1, 0), 1);
+    assert_true(tn_read_full(fd, &b, 1));
+  }
+  assert_int_equal(atomic_load(&tn_echo_closed), 0);
+  uint8_t b;
+  assert_int_equal(recv(fd, &b, 1, 0), 0);  // then silence: closed
+  assert_true(tn_wait_until(&tn_echo_closed, 1, 5000));
+  assert_int_equal(atomic_load(&tn_echo_reason[FG_CLOSE_TIMEOUT]), 1);
+  close(fd);
+  fg_runtime_free(rt);
+}
+
 int main(void) {
   tn_raise_nofile();
   const struct CMUnitTest tests[] = {
@@ -549,6 +605,8 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_5_4_3_3_late_injection_fails_handshake),
       cmocka_unit_test(test_slow_reader_bounded_memory),
       cmocka_unit_test(test_output_hard_cap_closes),
+      cmocka_unit_test(test_write_stall_timeout),
+      cmocka_unit_test(test_idle_timeout),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

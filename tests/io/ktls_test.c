@@ -64,16 +64,16 @@ static void test_rfc8448_3_expand_label_with_context(void **state) {
   unhex(early, "33ad0a1c607ec03b09e6cd9893680ce210adf300aa1f2660e1b22e10f170f92a");
   unhex(empty_hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   unhex(want, "6f2615a108c702c5678f54fc9dbab69716c076189c48250cebeac3576c3611ba");
-  assert_true(fg_ktls_hkdf_expand_label(EVP_sha256(), early, 32, "derived", empty_hash, 32, out,
-                                        32));
+  assert_true(
+      fg_ktls_hkdf_expand_label(EVP_sha256(), early, 32, "derived", empty_hash, 32, out, 32));
   assert_memory_equal(out, want, 32);
 }
 
 static void test_rfc8446_7_2_next_secret_and_suites(void **state) {
   uint8_t secret[48] = {1}, next[48], again[48];
   assert_true(fg_ktls_next_secret(0x1301, secret, 32, next));
-  assert_true(fg_ktls_hkdf_expand_label(EVP_sha256(), secret, 32, "traffic upd", NULL, 0, again,
-                                        32));
+  assert_true(
+      fg_ktls_hkdf_expand_label(EVP_sha256(), secret, 32, "traffic upd", NULL, 0, again, 32));
   assert_memory_equal(next, again, 32);
   assert_true(fg_ktls_next_secret(0x1302, secret, 48, next));
   assert_false(fg_ktls_next_secret(0x1302, secret, 32, next));  // wrong length for SHA-384

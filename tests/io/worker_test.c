@@ -22,8 +22,8 @@
 static void test_options_parse_workers(void **state) {
   fg_worker_options o;
   fg_worker_options_init(&o);
-  char *argv[] = {"run", "--workers", "3", "--workers=5", "--pin-workers", "--workers", "0",
-                  "--other", "--workers"};
+  char *argv[] = {"run",       "--workers", "3",       "--workers=5", "--pin-workers",
+                  "--workers", "0",         "--other", "--workers"};
   int argc = 9, i = 1;
   const char *err = NULL;
   assert_int_equal(fg_worker_options_parse(&o, argc, argv, &i, &err), FG_WORKER_OPT_USED);

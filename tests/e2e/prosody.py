@@ -1,0 +1,126 @@
+"""prosody: start and stop private Prosody 0.12 instances for tests.
+
+Each instance gets its own config, data directory and loopback ports, runs
+in the foreground as a child process, and is stopped by PID. Users are
+created with prosodyctl. See ../shared/interop-notes.md for the quirks.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import xmpp_peer as xp
+
+CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib",
+                       "prosody")
+
+
+class Prosody:
+    def __init__(self, workdir, domain, c2s_port, s2s_port, cert, key, cafile,
+                 fedgate_port=None, users=()):
+        self.dir = workdir
+        os.makedirs(workdir + "/data", exist_ok=True)
+        os.makedirs(workdir + "/certs", exist_ok=True)
+        # Prosody drops to its own user for prosodyctl; let it write and read.
+        shutil.copy(cert, workdir + "/certs/server.crt")
+        shutil.copy(key, workdir + "/certs/server.key")
+        shutil.copy(cafile, workdir + "/certs/ca.crt")
+        route = ""
+        mods = '"roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "presence"; "message"; "iq"'
+        if fedgate_port is not None:
+            route = 'plugin_paths = { "%s" }\nfedgate_host = "127.0.0.1"\nfedgate_port = %d\n' % (
+                os.path.abspath(CONTRIB), fedgate_port)
+            mods += '; "fedgate_route"'
+        self.c2s_port, self.s2s_port, self.domain = c2s_port, s2s_port, domain
+        cfg = f"""
+pidfile = "{workdir}/prosody.pid"
+data_path = "{workdir}/data"
+certificates = "{workdir}/certs"
+daemonize = false
+log = {{ debug = "{workdir}/prosody.log" }}
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {c2s_port} }}
+s2s_ports = {{ {s2s_port} }}
+c2s_direct_tls_ports = {{}}
+s2s_direct_tls_ports = {{}}
+http_ports = {{}}
+https_ports = {{}}
+{route}
+modules_enabled = {{ {mods} }}
+modules_disabled = {{ "s2s_bidi"; "posix" }}
+authentication = "internal_plain"
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+s2s_require_encryption = true
+s2s_secure_auth = false
+limits = {{}}
+ssl = {{
+  certificate = "{workdir}/certs/server.crt";
+  key = "{workdir}/certs/server.key";
+  cafile = "{workdir}/certs/ca.crt";
+}}
+VirtualHost "{domain}"
+"""
+        self.cfgfile = workdir + "/prosody.cfg.lua"
+        with open(self.cfgfile, "w") as f:
+            f.write(cfg)
+        subprocess.run(["chown", "-R", "prosody", workdir], check=False)
+        for user, password in users:
+            subprocess.run(["prosodyctl", "--config", self.cfgfile, "register", user, domain,
+                            password], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        self.out = open(workdir + "/stdout.log", "w")
+        self.proc = subprocess.Popen(["prosody", "--config", self.cfgfile], stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        if not (xp.wait_port("127.0.0.1", c2s_port, 15) and xp.wait_port("127.0.0.1", s2s_port, 5)):
+            raise RuntimeError("prosody for %s did not start:\n%s" % (domain, self.log_tail()))
+
+    def log_tail(self, n=40):
+        try:
+            return "".join(open(self.dir + "/prosody.log").readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.out.close()
+
+
+class Client:
+    """A slixmpp user (tests/e2e/xmpp_client.py) in a child process."""
+
+    def __init__(self, jid, password, port, sends=()):
+        args = ["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "xmpp_client.py"), jid, password, "127.0.0.1",
+                str(port)]
+        for to, body in sends:
+            args += ["send", to, body]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        self.lines = []
+        import threading
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, prefix, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in self.lines:
+                if line.startswith(prefix):
+                    return line
+            time.sleep(0.05)
+        raise AssertionError("client never printed %r; got %r" % (prefix, self.lines[-10:]))
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
