@@ -61,10 +61,10 @@ static void putf(buf *b, const char *fmt, ...) {
 
 // Words in several scripts (UTF-8), for message bodies.
 static const char *const kWords[] = {
-    "hello",   "meeting", "tomorrow", "the",       "report",   "is",       "ready",   "&amp;",
-    "Grüße",   "café",    "naïve",    "привет",    "как",      "дела",     "こんにちは", "世界",
-    "你好",    "朋友",    "مرحبا",    "بالعالم",   "שלום",     "γειά",     "σου",     "😀",
-    "👍",      "नमस्ते",    "안녕하세요", "ok",        "&lt;3",    "thanks",   "see",     "you",
+    "hello", "meeting", "tomorrow",   "the",     "report", "is",     "ready",      "&amp;",
+    "Grüße", "café",    "naïve",      "привет",  "как",    "дела",   "こんにちは", "世界",
+    "你好",  "朋友",    "مرحبا",      "بالعالم", "שלום",   "γειά",   "σου",        "😀",
+    "👍",     "नमस्ते",    "안녕하세요", "ok",      "&lt;3",  "thanks", "see",        "you",
 };
 #define NWORDS (sizeof(kWords) / sizeof(kWords[0]))
 
@@ -114,11 +114,20 @@ static void presence(buf *b, size_t size) {
 }
 
 static const char *const kFeatures[] = {
-    "http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/disco#items",
-    "http://jabber.org/protocol/muc", "http://jabber.org/protocol/caps", "urn:xmpp:ping",
-    "urn:xmpp:receipts", "urn:xmpp:mam:2", "urn:xmpp:carbons:2", "jabber:iq:version",
-    "http://jabber.org/protocol/pubsub#publish", "urn:xmpp:avatar:metadata+notify",
-    "http://jabber.org/protocol/nick+notify", "urn:xmpp:http:upload:0", "vcard-temp",
+    "http://jabber.org/protocol/disco#info",
+    "http://jabber.org/protocol/disco#items",
+    "http://jabber.org/protocol/muc",
+    "http://jabber.org/protocol/caps",
+    "urn:xmpp:ping",
+    "urn:xmpp:receipts",
+    "urn:xmpp:mam:2",
+    "urn:xmpp:carbons:2",
+    "jabber:iq:version",
+    "http://jabber.org/protocol/pubsub#publish",
+    "urn:xmpp:avatar:metadata+notify",
+    "http://jabber.org/protocol/nick+notify",
+    "urn:xmpp:http:upload:0",
+    "vcard-temp",
 };
 
 static void iq_disco(buf *b, size_t size) {
@@ -350,10 +359,11 @@ int main(int argc, char **argv) {
   }
   double mb_fg = len / t_fg / 1e6, mb_ex = len / t_ex / 1e6, mb_lx = len / t_lx / 1e6;
   if (json) {
-    printf("{\"fedgate_mbps\": %.1f, \"libxml2_mbps\": %.1f, \"expat_mbps\": %.1f, "
-           "\"corpus_bytes\": %zu, \"stanzas\": %zu, \"fedgate_stanzas_per_s\": %.0f, "
-           "\"libxml2_stanzas_per_s\": %.0f, \"expat_stanzas_per_s\": %.0f}\n",
-           mb_fg, mb_lx, mb_ex, len, stanzas, stanzas / t_fg, stanzas / t_lx, stanzas / t_ex);
+    printf(
+        "{\"fedgate_mbps\": %.1f, \"libxml2_mbps\": %.1f, \"expat_mbps\": %.1f, "
+        "\"corpus_bytes\": %zu, \"stanzas\": %zu, \"fedgate_stanzas_per_s\": %.0f, "
+        "\"libxml2_stanzas_per_s\": %.0f, \"expat_stanzas_per_s\": %.0f}\n",
+        mb_fg, mb_lx, mb_ex, len, stanzas, stanzas / t_fg, stanzas / t_lx, stanzas / t_ex);
   } else {
     printf("corpus: %.1f MB, %zu stanzas (avg %zu B), %d-byte chunks, best of %d passes\n",
            len / 1e6, stanzas, len / stanzas, CHUNK, passes);

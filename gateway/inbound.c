@@ -85,8 +85,38 @@ static int op_plaintext_allowed(void *arg, const char *peer) {
 
 // op_cert_valid_for checks the peer's chain and identity for |domain| once
 // per domain and stream (RFC 6120 §13.7.2, inbound: serverAuth or clientAuth).
+// source_is_backend says whether the connection comes from one of the
+// addresses of |domain|'s backend (internal servers may use dialback only
+// from there).
+static int source_is_backend(in_conn *ic, const char *domain) {
+  size_t backend;
+  if (!fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend)) return 0;
+  const fg_config_backend *be = &ic->srv->cfg->backends[backend];
+  for (size_t a = 0; a < be->n_addresses; a++) {
+    const resolved_target *t = &ic->srv->backend_targets[backend][a];
+    char ip[64] = "";
+    if (t->addr.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&t->addr)->sin6_addr, ip, sizeof(ip));
+    } else {
+      inet_ntop(AF_INET, &((const struct sockaddr_in *)&t->addr)->sin_addr, ip, sizeof(ip));
+    }
+    if (strcmp(ip, ic->ip) == 0) return 1;
+  }
+  return 0;
+}
+
+// peer_may_claim says whether the peer may authenticate as |domain|: on the
+// public listeners never as a domain hosted here (nobody outside speaks for
+// them), on the internal listener only as one.
+static int peer_may_claim(in_conn *ic, const char *domain) {
+  size_t backend;
+  int hosted = fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend);
+  return ic->listener == FG_LISTENER_INTERNAL ? hosted : !hosted;
+}
+
 static int op_cert_valid_for(void *arg, const char *domain) {
   in_conn *ic = arg;
+  if (!peer_may_claim(ic, domain)) return 0;
   for (int i = 0; i < ic->n_verdicts; i++) {
     if (strcmp(ic->verdicts[i].domain, domain) == 0) return ic->verdicts[i].ok;
   }
@@ -114,6 +144,17 @@ static int op_cert_valid_for(void *arg, const char *domain) {
 static int op_dialback_verify(void *arg, const char *originating, const char *receiving,
                               const uint8_t *key, size_t key_len, const char *stream_id) {
   in_conn *ic = arg;
+  if (!peer_may_claim(ic, originating)) {
+    fg_log(FG_LOG_SEV_WARN, stream_id, originating, "dialback refused: %s",
+           ic->listener == FG_LISTENER_INTERNAL ? "not a hosted domain"
+                                                : "a hosted domain claimed from outside");
+    return 0;
+  }
+  if (ic->listener == FG_LISTENER_INTERNAL && !source_is_backend(ic, originating)) {
+    fg_log(FG_LOG_SEV_WARN, stream_id, originating,
+           "dialback refused: %s is not an address of this domain's backend", ic->ip);
+    return 0;
+  }
   fg_metrics_inc(&ic->srv->metrics, FG_M_DIALBACK_VERIFY_ASKED);
   return fg_link_verify(ic->srv, fg_conn_worker(ic->conn), receiving, originating, stream_id,
                         key, key_len);
@@ -147,14 +188,6 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   in_conn *ic = arg;
   fg_server *srv = ic->srv;
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
-  if (ic->listener == FG_LISTENER_INTERNAL) {
-    // Outbound federation from the internal servers is not routed yet.
-    return FG_STANZA_SERVICE_UNAVAILABLE;
-  }
-  fg_route r;
-  fg_route_result rr = fg_router_route(srv->router, to, strlen(to), &r);
-  if (rr == FG_ROUTE_NOT_HOSTED) return FG_STANZA_SERVICE_UNAVAILABLE;
-  if (rr == FG_ROUTE_BACKEND_DOWN) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   const uint8_t *data;
   size_t len;
   if (el->canonical && ic->zero_copy) {
@@ -168,8 +201,9 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
     }
     data = fg_xml_writer_data(ws->writer, &len);
   }
-  return fg_link_stanza(srv, fg_conn_worker(ic->conn), LINK_HOP, from, to,
-                        &srv->backend_targets[r.backend][r.address], data, len);
+  // Public listeners deliver to hosted domains (the hop); the internal
+  // listener carries the internal servers' traffic out to the federation.
+  return fg_deliver(srv, fg_conn_worker(ic->conn), from, to, data, len);
 }
 
 static void op_bounce(void *arg, const uint8_t *stanza, size_t len, const char *local,

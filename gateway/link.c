@@ -1,20 +1,28 @@
-// link.c: outbound s2s streams opened by a worker: the internal hop to a
-// backend (as an authenticated remote domain), streams to remote servers
-// (as a hosted domain, for bounces), and streams to authoritative servers
-// carrying dialback verification questions. Each runs a gateway/s2s_out
-// session on an io/ connection, holds stanzas until authenticated, and
-// bounces what it held if it fails.
+// link.c: outbound s2s streams opened by a worker, and the delivery
+// decisions on top of them:
+//   - LINK_HOP: to a backend, as an authenticated remote domain;
+//   - LINK_REMOTE: to a remote server, as a hosted domain (outbound
+//     federation and bounces), over candidates from dns.static or DNS;
+//   - LINK_VERIFY: to an authoritative server, carrying db:verify questions.
+// Each runs a gateway/s2s_out session on an io/ connection, holds stanzas
+// (bounded) until authenticated, tries the next candidate when a connection
+// fails, and bounces what it held when every candidate failed (RFC 6120
+// §10.4.3). A remote domain that failed is remembered per worker with
+// exponential backoff and jitter (RFC 6120 §3.3), so a dead domain costs no
+// lookup and no connect per stanza until its retry time.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "gateway/log.h"
+#include "gateway/resolve.h"
 #include "gateway/server_internal.h"
 
-enum { kMaxQuestions = 32 };
+enum { kMaxQuestions = 32, kMaxCandidates = 32 };
 
 typedef struct qitem {
   struct qitem *next;
@@ -27,10 +35,15 @@ struct link {
   fg_worker *w;
   link_kind kind;
   char local[FG_DOMAIN_MAX + 1], remote[FG_DOMAIN_MAX + 1];
-  const resolved_target *target;
+  const resolved_target *pinned;  // HOP and VERIFY: the one target
+  resolved_target candidates[kMaxCandidates];
+  size_t n_candidates, next_candidate;
+  int resolving;
+  size_t backend, address;  // LINK_HOP: the backend address (health)
   fg_conn *conn;
   fg_s2s_out *s2s;
-  int ready, dead;
+  const resolved_target *current;
+  int ready, dead, protocol_failed;
   qitem *qhead, *qtail;
   size_t q_count, q_bytes;
   struct {
@@ -60,6 +73,53 @@ static void link_free(link *l) {
   fg_s2s_out_free(l->s2s);
   free(l);
 }
+
+// --- remembering unreachable domains (per worker) ---
+
+static unreachable *find_unreachable(worker_state *ws, const char *domain) {
+  for (unreachable *u = ws->unreachable; u != NULL; u = u->next) {
+    if (strcmp(u->domain, domain) == 0) return u;
+  }
+  return NULL;
+}
+
+static void remember_failure(link *l, fg_stanza_condition cond) {
+  worker_state *ws = fg_server_worker_state(l->srv, l->w);
+  unreachable *u = find_unreachable(ws, l->remote);
+  if (u == NULL) {
+    u = calloc(1, sizeof(*u));
+    if (u == NULL) return;
+    snprintf(u->domain, sizeof(u->domain), "%s", l->remote);
+    u->next = ws->unreachable;
+    ws->unreachable = u;
+  }
+  u->failures++;
+  u->condition = cond;
+  // 5 s, 10 s, 20 s ... capped at 10 min, each with ±25 % jitter.
+  uint64_t base_ms = 5000ull << (u->failures < 8 ? u->failures - 1 : 7);
+  if (base_ms > 600000) base_ms = 600000;
+  uint32_t r = 0;
+  RAND_bytes((uint8_t *)&r, sizeof(r));
+  uint64_t jitter = base_ms / 4;
+  uint64_t delay_ms = base_ms - jitter + (jitter ? r % (2 * jitter + 1) : 0);
+  u->retry_at_ns = fg_worker_now_ns(l->w) + delay_ms * 1000000ull;
+  fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "unreachable: next attempt in %llu ms (failure %u)",
+         (unsigned long long)delay_ms, u->failures);
+}
+
+static void forget_failure(link *l) {
+  worker_state *ws = fg_server_worker_state(l->srv, l->w);
+  for (unreachable **pp = &ws->unreachable; *pp != NULL; pp = &(*pp)->next) {
+    if (strcmp((*pp)->domain, l->remote) == 0) {
+      unreachable *u = *pp;
+      *pp = u->next;
+      free(u);
+      return;
+    }
+  }
+}
+
+// --- bounces ---
 
 // bounce_item answers one held stanza with |cond| (RFC 6120 §8.3). The stanza
 // is parsed again here, on the failure path, so that holding it costs only
@@ -105,28 +165,26 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
   if (!bounced) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
 }
 
-// link_fail ends |l|: held stanzas are bounced, pending questions answered
-// invalid, and the link leaves the worker's table so the next stanza opens a
-// fresh one.
-static void link_fail(link *l, const char *why) {
+// link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
+// answered invalid, and the link leaves the worker's table so that the next
+// stanza opens a fresh one (after the backoff, for remote domains).
+static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   if (l->dead) return;
   l->dead = 1;
   unlink_from_worker(l);
   fg_server *srv = l->srv;
-  if (l->kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_FAILED);
+  if (l->kind == LINK_HOP) {
+    fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_FAILED);
+  } else if (l->kind == LINK_REMOTE) {
+    fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_FAILED);
+    if (!l->ready) remember_failure(l, cond);
+  }
   if (!l->ready || l->q_count) {
-    fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link %s -> %s via %s failed: %s (%zu held)",
-           kind_name(l->kind), l->local, l->remote, l->target->name, why, l->q_count);
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link %s -> %s%s%s failed: %s (%zu held)",
+           kind_name(l->kind), l->local, l->remote, l->current ? " via " : "",
+           l->current ? l->current->name : "", why, l->q_count);
   }
-  // RFC 6120 §10.4.3: a stream that could not be established or
-  // authenticated in time is remote-server-timeout.
-  for (qitem *q = l->qhead; q != NULL; q = q->next) {
-    if (l->kind == LINK_REMOTE) {
-      fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);  // error stanzas: never bounced
-    } else {
-      bounce_item(l, q, FG_STANZA_REMOTE_SERVER_TIMEOUT);
-    }
-  }
+  for (qitem *q = l->qhead; q != NULL; q = q->next) bounce_item(l, q, cond);
   worker_state *ws = fg_server_worker_state(srv, l->w);
   for (int i = 0; i < l->n_questions; i++) {
     in_conn *ic = fg_inbound_find(ws, l->questions[i].stream_id);
@@ -146,14 +204,25 @@ static void op_send(void *arg, const uint8_t *d, size_t n) {
 
 static void op_ready(void *arg, int method) {
   link *l = arg;
+  fg_server *srv = l->srv;
   l->ready = 1;
-  if (l->kind == LINK_HOP) fg_metrics_inc(&l->srv->metrics, FG_M_HOP_STREAMS_READY);
-  fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote, "%s link from %s ready",
-         kind_name(l->kind), l->local);
+  if (l->kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
+  if (l->kind == LINK_REMOTE) {
+    fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
+    forget_failure(l);
+  }
+  SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
+  fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
+         "%s link %s -> %s ready via %s: %s %s, %s", kind_name(l->kind), l->local, l->remote,
+         l->current ? l->current->name : "?", ssl ? SSL_get_version(ssl) : "plaintext",
+         ssl && SSL_get_current_cipher(ssl) ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "",
+         method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
+         : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
+                                             : "unauthenticated");
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
     n = q->next;
     fg_s2s_out_send_stanza(l->s2s, q->data, q->len);
-    if (l->kind == LINK_HOP) fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_DELIVERED);
+    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_DELIVERED);
     free(q);
   }
   l->qhead = l->qtail = NULL;
@@ -162,7 +231,10 @@ static void op_ready(void *arg, int method) {
 
 static void op_failed(void *arg, const char *condition) {
   link *l = arg;
-  link_fail(l, condition);
+  if (!l->ready) l->protocol_failed = 1;
+  if (strcmp(condition, "closed") != 0) {
+    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, condition);
+  }
   if (l->conn != NULL) fg_conn_close(l->conn);
 }
 
@@ -181,6 +253,8 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
 static const fg_s2s_out_ops kOutOps = {op_send, op_ready, op_failed, op_verify_answer};
 
 // --- connection ---
+
+static int connect_next(link *l);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
@@ -208,6 +282,12 @@ static void client_certificate(link *l, SSL *ssl) {
   if (cert != NULL) fg_tls_cert_apply(cert, ssl);
 }
 
+static fg_tls_ctx *client_ctx(link *l) {
+  // The backend's certificate must be valid; towards remote and
+  // authoritative servers dialback may still prove the peer.
+  return l->kind == LINK_HOP ? l->srv->tls_client : l->srv->tls_client_dialback;
+}
+
 static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   link *l = fg_conn_arg(c);
   if (l->dead) return len;
@@ -216,9 +296,7 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
     case FG_S2S_OUT_CONTINUE:
       return used;
     case FG_S2S_OUT_STARTTLS:
-      if (!fg_conn_starttls(c, l->kind == LINK_HOP ? l->srv->tls_client : l->srv->tls_client_dialback,
-                            l->remote)) {
-        link_fail(l, "TLS could not start");
+      if (!fg_conn_starttls(c, client_ctx(l), l->remote)) {
         fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
         return len;
       }
@@ -239,16 +317,82 @@ static void on_secure(fg_conn *c) {
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   l->conn = NULL;
-  link_fail(l, fg_close_reason_name(reason));
+  if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
+    // A connection-level failure: the next candidate (RFC 6120 §3.2.1).
+    if (l->kind == LINK_HOP) fg_router_mark_down(l->srv->router, l->backend, l->address);
+    fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", kind_name(l->kind),
+           l->current ? l->current->name : "?", fg_close_reason_name(reason));
+    if (connect_next(l)) return;
+    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+  } else {
+    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+  }
   link_free(l);
 }
 
 static const fg_conn_handler kHandler = {on_open, on_data, on_secure, NULL, NULL, on_close};
 
+static fg_s2s_out *new_session(link *l, int tls_active) {
+  fg_server *srv = l->srv;
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = l->local;
+  c.remote = l->remote;
+  c.purpose = l->kind == LINK_VERIFY ? FG_S2S_OUT_VERIFY : FG_S2S_OUT_STANZAS;
+  c.tls_active = tls_active;
+  c.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
+  if (l->kind == LINK_HOP) {
+    c.allow_plaintext = srv->cfg->internal_hop.plaintext;
+    c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && srv->ica != NULL;
+  } else {
+    c.client_cert = fg_tls_sni_lookup(srv->sni, l->local) != NULL;
+    for (size_t i = 0; i < srv->cfg->tls.n_plaintext_peers; i++) {
+      if (strcmp(srv->cfg->tls.plaintext_peers[i], l->remote) == 0) c.allow_plaintext = 1;
+    }
+  }
+  return fg_s2s_out_new(&c, &kOutOps, l);
+}
+
+// connect_next opens a connection to the next candidate. It returns 0 when
+// none is left. Questions asked on an earlier attempt are asked again.
+static int connect_next(link *l) {
+  while (l->next_candidate < l->n_candidates) {
+    const resolved_target *t = &l->candidates[l->next_candidate++];
+    fg_s2s_out *s = new_session(l, t->direct_tls);
+    if (s == NULL) return 0;
+    for (int i = 0; i < l->n_questions; i++) {
+      // Re-asked on the new stream; the key travels with the question.
+      (void)i;
+    }
+    fg_s2s_out_free(l->s2s);
+    l->s2s = s;
+    l->current = t;
+    fg_connect_config cc = {0};
+    cc.addr = (const struct sockaddr *)&t->addr;
+    cc.addr_len = t->addr_len;
+    cc.handler = &kHandler;
+    cc.arg = l;
+    if (t->direct_tls) {
+      cc.tls = l->srv->tls_client_direct;
+      cc.server_name = l->remote;
+    }
+    l->conn = fg_conn_connect(l->w, &cc);
+    if (l->conn == NULL) continue;
+    if (t->direct_tls && fg_conn_tls(l->conn) != NULL) {
+      client_certificate(l, fg_tls_conn_ssl(fg_conn_tls(l->conn)));
+    }
+    if (l->srv->cfg->limits.idle_timeout_ms) {
+      fg_conn_set_idle_timeout(l->conn, l->srv->cfg->limits.idle_timeout_ms);
+    }
+    return 1;
+  }
+  return 0;
+}
+
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
-                       const resolved_target *target) {
+                       const resolved_target *pinned) {
   for (link *l = ws->links; l != NULL; l = l->next) {
-    if (l->kind == kind && l->target == target && strcmp(l->local, local) == 0 &&
+    if (l->kind == kind && l->pinned == pinned && strcmp(l->local, local) == 0 &&
         strcmp(l->remote, remote) == 0) {
       return l;
     }
@@ -256,73 +400,54 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
   return NULL;
 }
 
-static link *open_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                       const char *remote, const resolved_target *target) {
+static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
+                      const char *remote, const resolved_target *pinned) {
   link *l = calloc(1, sizeof(*l));
   if (l == NULL) return NULL;
   l->srv = srv;
   l->w = w;
   l->kind = kind;
-  l->target = target;
+  l->pinned = pinned;
   snprintf(l->local, sizeof(l->local), "%s", local);
   snprintf(l->remote, sizeof(l->remote), "%s", remote);
-  fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = l->local;
-  c.remote = l->remote;
-  c.purpose = kind == LINK_VERIFY ? FG_S2S_OUT_VERIFY : FG_S2S_OUT_STANZAS;
-  if (kind == LINK_HOP) {
-    c.allow_plaintext = srv->cfg->internal_hop.plaintext;
-    c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA;
-    c.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
-  } else {
-    c.client_cert = fg_tls_sni_lookup(srv->sni, local) != NULL;
-    c.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
-    c.allow_plaintext = 0;
-    for (size_t i = 0; i < srv->cfg->tls.n_plaintext_peers; i++) {
-      if (strcmp(srv->cfg->tls.plaintext_peers[i], remote) == 0) c.allow_plaintext = 1;
-    }
-  }
-  l->s2s = fg_s2s_out_new(&c, &kOutOps, l);
+  l->s2s = new_session(l, 0);
   if (l->s2s == NULL) {
     free(l);
     return NULL;
-  }
-  fg_connect_config cc = {0};
-  cc.addr = (const struct sockaddr *)&target->addr;
-  cc.addr_len = target->addr_len;
-  cc.handler = &kHandler;
-  cc.arg = l;
-  l->conn = fg_conn_connect(w, &cc);
-  if (l->conn == NULL) {
-    fg_s2s_out_free(l->s2s);
-    free(l);
-    return NULL;
-  }
-  if (srv->cfg->limits.idle_timeout_ms) {
-    fg_conn_set_idle_timeout(l->conn, srv->cfg->limits.idle_timeout_ms);
   }
   worker_state *ws = fg_server_worker_state(srv, w);
   l->next = ws->links;
   if (ws->links) ws->links->prev = l;
   ws->links = l;
   if (kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_OPENED);
+  if (kind == LINK_REMOTE) fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_OPENED);
   return l;
 }
 
-fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                                   const char *remote, const resolved_target *target,
-                                   const uint8_t *data, size_t len) {
-  worker_state *ws = fg_server_worker_state(srv, w);
-  link *l = find_link(ws, kind, local, remote, target);
-  if (l == NULL) l = open_link(srv, w, kind, local, remote, target);
-  if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
+// open_pinned opens a link to one known target (hop, verify).
+static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
+                         const char *remote, const resolved_target *target) {
+  link *l = new_link(srv, w, kind, local, remote, target);
+  if (l == NULL) return NULL;
+  l->candidates[0] = *target;
+  l->n_candidates = 1;
+  if (!connect_next(l)) {
+    unlink_from_worker(l);
+    link_free(l);
+    return NULL;
+  }
+  return l;
+}
+
+static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len) {
+  fg_server *srv = l->srv;
   if (l->ready) {
     fg_s2s_out_send_stanza(l->s2s, data, len);
-    if (kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_DELIVERED);
+    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_DELIVERED);
     return FG_STANZA_CONDITION_COUNT;
   }
   const fg_config *cfg = srv->cfg;
+  // RFC 6120 §8.3.3.18: a full queue is resource-constraint (wait).
   if ((cfg->limits.queue_stanzas && l->q_count >= cfg->limits.queue_stanzas) ||
       (cfg->limits.queue_bytes && l->q_bytes + len > cfg->limits.queue_bytes)) {
     return FG_STANZA_RESOURCE_CONSTRAINT;
@@ -340,21 +465,96 @@ fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind,
   l->qtail = q;
   l->q_count++;
   l->q_bytes += len;
-  if (kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_QUEUED);
+  fg_metrics_inc(&srv->metrics, FG_M_STANZAS_QUEUED);
   return FG_STANZA_CONDITION_COUNT;
+}
+
+fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
+                                   const char *remote, const resolved_target *target,
+                                   const uint8_t *data, size_t len) {
+  worker_state *ws = fg_server_worker_state(srv, w);
+  link *l = find_link(ws, kind, local, remote, target);
+  if (l == NULL) l = open_pinned(srv, w, kind, local, remote, target);
+  if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
+  return enqueue(l, data, len);
+}
+
+void fg_link_resolved(link *l, const resolved_target *candidates, size_t n,
+                      fg_stanza_condition condition, const char *why) {
+  l->resolving = 0;
+  if (n > kMaxCandidates) n = kMaxCandidates;
+  memcpy(l->candidates, candidates, n * sizeof(*candidates));
+  l->n_candidates = n;
+  l->next_candidate = 0;
+  if (n > 0 && connect_next(l)) return;
+  link_fail(l, n == 0 ? condition : FG_STANZA_REMOTE_SERVER_TIMEOUT,
+            n == 0 ? why : "no candidate could be connected");
+  link_free(l);
+}
+
+// remote_link finds or opens the outbound link for (local, remote): the
+// targets come from dns.static or from DNS (gateway/resolve.h).
+static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote) {
+  worker_state *ws = fg_server_worker_state(srv, w);
+  link *l = find_link(ws, LINK_REMOTE, local, remote, NULL);
+  if (l != NULL) return l;
+  l = new_link(srv, w, LINK_REMOTE, local, remote, NULL);
+  if (l == NULL) return NULL;
+  l->resolving = 1;
+  fg_resolve_start(srv, w, l, remote);
+  return l;
+}
+
+fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
+                               const char *to_domain, const uint8_t *data, size_t len) {
+  size_t backend, address;
+  const resolved_target *t = fg_server_backend_target(srv, to_domain, &backend, &address);
+  if (t != NULL) {
+    worker_state *ws = fg_server_worker_state(srv, w);
+    link *l = find_link(ws, LINK_HOP, from_domain, to_domain, t);
+    if (l == NULL) {
+      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t);
+      if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
+      l->backend = backend;
+      l->address = address;
+    }
+    return enqueue(l, data, len);
+  }
+  size_t b;
+  if (fg_router_lookup(srv->router, to_domain, strlen(to_domain), &b)) {
+    return FG_STANZA_REMOTE_SERVER_TIMEOUT;  // hosted, but every backend address is down
+  }
+  worker_state *ws = fg_server_worker_state(srv, w);
+  unreachable *u = find_unreachable(ws, to_domain);
+  if (u != NULL && fg_worker_now_ns(w) < u->retry_at_ns &&
+      find_link(ws, LINK_REMOTE, from_domain, to_domain, NULL) == NULL) {
+    fg_metrics_inc(&srv->metrics, FG_M_UNREACHABLE_SHORTCUTS);
+    return u->condition;
+  }
+  link *l = remote_link(srv, w, from_domain, to_domain);
+  if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
+  return enqueue(l, data, len);
 }
 
 int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const char *originating,
                    const char *stream_id, const uint8_t *key, size_t key_len) {
+  const resolved_target *target = NULL;
+  size_t backend, address;
   const static_route *r = fg_server_static_route(srv, originating);
-  if (r == NULL || r->n_targets == 0) {
+  if (r != NULL && r->n_targets > 0) {
+    target = &r->targets[0];
+  } else {
+    // An internal server's domain: its backend is the authoritative server.
+    target = fg_server_backend_target(srv, originating, &backend, &address);
+  }
+  if (target == NULL) {
     fg_log(FG_LOG_SEV_WARN, stream_id, originating,
            "dialback: no route to the authoritative server (add it to dns.static)");
     return 0;
   }
   worker_state *ws = fg_server_worker_state(srv, w);
-  link *l = find_link(ws, LINK_VERIFY, receiving, originating, &r->targets[0]);
-  if (l == NULL) l = open_link(srv, w, LINK_VERIFY, receiving, originating, &r->targets[0]);
+  link *l = find_link(ws, LINK_VERIFY, receiving, originating, target);
+  if (l == NULL) l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target);
   if (l == NULL || l->n_questions >= kMaxQuestions ||
       strlen(stream_id) >= sizeof(l->questions[0].stream_id) ||
       !fg_s2s_out_verify(l->s2s, receiving, originating, stream_id, key, key_len)) {
@@ -370,12 +570,12 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
 
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
                     const uint8_t *data, size_t len) {
-  const static_route *r = fg_server_static_route(srv, to_domain);
-  if (r == NULL || r->n_targets == 0 || from_domain[0] == 0) {
-    fg_log(FG_LOG_SEV_WARN, NULL, to_domain,
-           "bounce to %s could not be sent: no outbound route (outbound federation pending)",
-           to_domain);
-    return;
+  if (from_domain[0] == 0 || to_domain[0] == 0) return;
+  fg_stanza_condition c = fg_deliver(srv, w, from_domain, to_domain, data, len);
+  if (c != FG_STANZA_CONDITION_COUNT) {
+    // An error stanza is never answered with another (RFC 6120 §8.3.1).
+    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
+    fg_log(FG_LOG_SEV_WARN, NULL, to_domain, "bounce from %s could not be sent: %s",
+           from_domain, fg_stanza_condition_name(c));
   }
-  fg_link_stanza(srv, w, LINK_REMOTE, from_domain, to_domain, &r->targets[0], data, len);
 }

@@ -26,6 +26,10 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_HOP_STREAMS_READY] = "hop_streams_ready_total",
     [FG_M_HOP_STREAMS_FAILED] = "hop_streams_failed_total",
     [FG_M_INTERNAL_CERTS_MINTED] = "internal_certs_minted_total",
+    [FG_M_REMOTE_STREAMS_OPENED] = "remote_streams_opened_total",
+    [FG_M_REMOTE_STREAMS_READY] = "remote_streams_ready_total",
+    [FG_M_REMOTE_STREAMS_FAILED] = "remote_streams_failed_total",
+    [FG_M_UNREACHABLE_SHORTCUTS] = "unreachable_shortcuts_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.

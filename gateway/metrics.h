@@ -25,7 +25,7 @@ typedef enum fg_metric {
   FG_M_SASL_FAILURES,
   FG_M_STREAM_ERRORS_SENT,
   FG_M_STANZAS_IN,          // accepted from authenticated remote streams
-  FG_M_STANZAS_DELIVERED,   // written to a ready hop stream
+  FG_M_STANZAS_DELIVERED,   // written to a ready hop or outbound stream
   FG_M_STANZAS_QUEUED,      // held until the hop stream is ready
   FG_M_STANZAS_BOUNCED,     // answered with an error stanza
   FG_M_STANZAS_NOT_BOUNCED, // undeliverable and not bounceable (error, iq result, ...)
@@ -33,6 +33,10 @@ typedef enum fg_metric {
   FG_M_HOP_STREAMS_READY,
   FG_M_HOP_STREAMS_FAILED,
   FG_M_INTERNAL_CERTS_MINTED,
+  FG_M_REMOTE_STREAMS_OPENED,
+  FG_M_REMOTE_STREAMS_READY,
+  FG_M_REMOTE_STREAMS_FAILED,
+  FG_M_UNREACHABLE_SHORTCUTS,  // stanzas bounced at once: domain in backoff
   FG_M_COUNT,
 } fg_metric;
 

@@ -27,6 +27,15 @@ const static_route *fg_server_static_route(const fg_server *srv, const char *dom
   return NULL;
 }
 
+const resolved_target *fg_server_backend_target(fg_server *srv, const char *domain,
+                                                size_t *backend, size_t *address) {
+  fg_route r;
+  if (fg_router_route(srv->router, domain, strlen(domain), &r) != FG_ROUTE_OK) return NULL;
+  *backend = r.backend;
+  *address = r.address;
+  return &srv->backend_targets[r.backend][r.address];
+}
+
 const fg_metrics *fg_server_metrics(const fg_server *s) {
   return &s->metrics;
 }
@@ -179,8 +188,10 @@ static int setup_tls(fg_server *srv, char *err, size_t err_len) {
   // end the stream: dialback (XEP-0220) proves the peer through DNS instead.
   cc.verify = verify_peer_dialback;
   srv->tls_client_dialback = fg_tls_ctx_new(&cc);
+  cc.direct_tls = 1;  // XEP-0368: ALPN xmpp-server, SNI the remote domain
+  srv->tls_client_direct = fg_tls_ctx_new(&cc);
   if (srv->tls_starttls == NULL || srv->tls_direct == NULL || srv->tls_client == NULL ||
-      srv->tls_client_dialback == NULL) {
+      srv->tls_client_dialback == NULL || srv->tls_client_direct == NULL) {
     snprintf(err, err_len, "cannot create the TLS contexts");
     return 0;
   }
@@ -368,6 +379,7 @@ void fg_server_free(fg_server *srv) {
   fg_tls_ctx_free(srv->tls_direct);
   fg_tls_ctx_free(srv->tls_client);
   fg_tls_ctx_free(srv->tls_client_dialback);
+  fg_tls_ctx_free(srv->tls_client_direct);
   fg_tls_sni_free(srv->sni);
   if (srv->pool != NULL) CRYPTO_BUFFER_POOL_free(srv->pool);
   fg_internal_ca_free(srv->ica);

@@ -24,10 +24,12 @@
 typedef struct in_conn in_conn;
 typedef struct link link;
 
-// resolved_target is one host:port resolved once at start-up.
+// resolved_target is one address to connect to: a backend, a pinned
+// (dns.static) target, or a candidate from DNS.
 typedef struct resolved_target {
   struct sockaddr_storage addr;
   socklen_t addr_len;
+  int direct_tls;  // XEP-0368 _xmpps-server: TLS from the first byte
   char name[300];  // host:port, for logs
 } resolved_target;
 
@@ -40,9 +42,21 @@ typedef struct static_route {
 
 // worker_state is what one worker owns: its inbound streams and outbound
 // links. Touched only by that worker's thread.
+// unreachable remembers a remote domain whose last link failed, so that a
+// dead domain costs neither a lookup nor a connect per stanza until its
+// retry time (RFC 6120 §3.3: exponential backoff with jitter).
+typedef struct unreachable {
+  struct unreachable *next;
+  char domain[FG_DOMAIN_MAX + 1];
+  uint64_t retry_at_ns;
+  unsigned failures;
+  fg_stanza_condition condition;  // what stanzas get until the retry time
+} unreachable;
+
 typedef struct worker_state {
   in_conn *streams;  // doubly linked list of live inbound streams
   link *links;       // outbound links (hop, remote, verify)
+  unreachable *unreachable;
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
 } worker_state;
 
@@ -65,6 +79,7 @@ struct fg_server {
   fg_tls_ctx *tls_direct;    // server: direct TLS (XEP-0368)
   fg_tls_ctx *tls_client;    // client: hop links (the backend's certificate must be valid)
   fg_tls_ctx *tls_client_dialback;  // client: remote and verify links (dialback may follow)
+  fg_tls_ctx *tls_client_direct;    // client: direct TLS to _xmpps-server targets
   fg_internal_ca *ica;
   fg_dialback_secret db_secret;
   int have_db_secret;
@@ -111,17 +126,33 @@ fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind,
                                    const char *remote, const resolved_target *target,
                                    const uint8_t *data, size_t len);
 
+// fg_link_resolved hands the candidates found for |l|'s remote domain (or a
+// failure when |n| is 0, with |condition|) to the link. Worker thread only.
+void fg_link_resolved(link *l, const resolved_target *candidates, size_t n,
+                      fg_stanza_condition condition, const char *why);
+
 // fg_link_verify asks the authoritative server of |originating| about |key|;
 // the answer goes to the inbound stream with id |stream_id| on worker |w|.
 // It returns 1 when the question is on its way.
 int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const char *originating,
                    const char *stream_id, const uint8_t *key, size_t key_len);
 
-// fg_link_bounce sends an error stanza back to |to_domain| (the sender's
-// domain) from |from_domain| over a LINK_REMOTE link when a route to it is
-// known (dns.static); otherwise it is counted and logged as undeliverable.
+// fg_deliver sends a stanza from |from_domain| to |to_domain|: to a hosted
+// domain over the hop to its backend, to any other domain over an outbound
+// link (resolved, secured, authenticated, with queueing and bounces). It
+// returns FG_STANZA_CONDITION_COUNT when accepted, or the condition to
+// bounce it with now.
+fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
+                               const char *to_domain, const uint8_t *data, size_t len);
+
+// fg_link_bounce delivers an error stanza (never bounced itself).
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain,
                     const char *to_domain, const uint8_t *data, size_t len);
+
+// fg_server_backend_target picks the backend address for hosted |domain|
+// (router, rendezvous hashing over healthy addresses), or NULL.
+const resolved_target *fg_server_backend_target(fg_server *srv, const char *domain,
+                                                size_t *backend, size_t *address);
 
 // fg_server_static_route returns the pinned targets of |domain|, or NULL.
 const static_route *fg_server_static_route(const fg_server *srv, const char *domain);

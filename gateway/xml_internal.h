@@ -55,10 +55,11 @@ static inline int is_xml_char(uint32_t v) {
 // XML 1.0 §2.3 NameStartChar / NameChar for non-ASCII code points.
 static inline int is_name_start_cp(uint32_t v) {
   return (v >= 0xC0 && v <= 0xD6) || (v >= 0xD8 && v <= 0xF6) || (v >= 0xF8 && v <= 0x2FF) ||
-         (v >= 0x370 && v <= 0x37D) || (v >= 0x37F && v <= 0x1FFF) || (v >= 0x200C && v <= 0x200D) ||
-         (v >= 0x2070 && v <= 0x218F) || (v >= 0x2C00 && v <= 0x2FEF) ||
-         (v >= 0x3001 && v <= 0xD7FF) || (v >= 0xF900 && v <= 0xFDCF) ||
-         (v >= 0xFDF0 && v <= 0xFFFD) || (v >= 0x10000 && v <= 0xEFFFF);
+         (v >= 0x370 && v <= 0x37D) || (v >= 0x37F && v <= 0x1FFF) ||
+         (v >= 0x200C && v <= 0x200D) || (v >= 0x2070 && v <= 0x218F) ||
+         (v >= 0x2C00 && v <= 0x2FEF) || (v >= 0x3001 && v <= 0xD7FF) ||
+         (v >= 0xF900 && v <= 0xFDCF) || (v >= 0xFDF0 && v <= 0xFFFD) ||
+         (v >= 0x10000 && v <= 0xEFFFF);
 }
 
 static inline int is_name_char_cp(uint32_t v) {

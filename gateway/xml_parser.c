@@ -212,9 +212,9 @@ int fg_xml_str_eq(fg_xml_str s, const char *c) {
 void fg_xml_limits_default(fg_xml_limits *lim) {
   lim->max_element_bytes_preauth = 16384;
   lim->max_element_bytes_postauth = 512 * 1024;
-  lim->max_depth = 64;
+  lim->max_depth = 128;
   lim->max_attrs = 64;
-  lim->max_name_len = 256;
+  lim->max_name_len = 1024;
   lim->max_ns_decls = 64;
   lim->max_nodes = 16384;
 }
@@ -262,8 +262,9 @@ static inline size_t scan_text(const uint8_t *s, size_t i, size_t n) {
   const __m256i sp = _mm256_set1_epi8(0x20);
   while (i + 32 <= n) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
-    __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
-                                _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
+    __m256i m =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
     m = _mm256_or_si256(m, _mm256_cmpgt_epi8(sp, x));  // signed: < 0x20 or >= 0x80
     uint32_t mask = (uint32_t)_mm256_movemask_epi8(m);
     if (mask != 0) return i + (size_t)__builtin_ctz(mask);
@@ -309,30 +310,30 @@ enum {
 };
 
 #define U8_PREV(in, pr, N) _mm256_alignr_epi8(in, _mm256_permute2x128_si256(pr, in, 0x21), 16 - (N))
-#define U8_REP16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p) \
-  (char)(a), (char)(b), (char)(c), (char)(d), (char)(e), (char)(f), (char)(g), (char)(h), (char)(i), \
-      (char)(j), (char)(k), (char)(l), (char)(m), (char)(n), (char)(o), (char)(p)
+#define U8_REP16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)                          \
+  (char)(a), (char)(b), (char)(c), (char)(d), (char)(e), (char)(f), (char)(g), (char)(h), \
+      (char)(i), (char)(j), (char)(k), (char)(l), (char)(m), (char)(n), (char)(o), (char)(p)
 
 // utf8_block_errors returns non-zero bytes where the 32 bytes |in|, preceded
 // by |prev|, are not strict UTF-8 or encode U+FFFE/U+FFFF (not XML Chars).
 static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
-#define T1                                                                                      \
-  U8_REP16(U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,        \
-           U8_TOO_LONG, U8_TOO_LONG, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS,    \
-           U8_TOO_SHORT | U8_OVERLONG_2, U8_TOO_SHORT,                                          \
-           U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE,                                         \
+#define T1                                                                                   \
+  U8_REP16(U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,     \
+           U8_TOO_LONG, U8_TOO_LONG, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, \
+           U8_TOO_SHORT | U8_OVERLONG_2, U8_TOO_SHORT,                                       \
+           U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE,                                      \
            U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4)
 #define L_ (U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000)
-#define T2                                                                                      \
-  U8_REP16(U8_CARRY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_CARRY | U8_OVERLONG_2,  \
-           U8_CARRY, U8_CARRY, U8_CARRY | U8_TOO_LARGE, L_, L_, L_, L_, L_, L_, L_, L_,          \
+#define T2                                                                                     \
+  U8_REP16(U8_CARRY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_CARRY | U8_OVERLONG_2, \
+           U8_CARRY, U8_CARRY, U8_CARRY | U8_TOO_LARGE, L_, L_, L_, L_, L_, L_, L_, L_,        \
            L_ | U8_SURROGATE, L_, L_)
 #define C_ (U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS)
-#define T3                                                                                      \
-  U8_REP16(U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,  \
-           U8_TOO_SHORT, U8_TOO_SHORT, C_ | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4,  \
-           C_ | U8_OVERLONG_3 | U8_TOO_LARGE, C_ | U8_SURROGATE | U8_TOO_LARGE,                 \
-           C_ | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,          \
+#define T3                                                                                     \
+  U8_REP16(U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, \
+           U8_TOO_SHORT, U8_TOO_SHORT, C_ | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4, \
+           C_ | U8_OVERLONG_3 | U8_TOO_LARGE, C_ | U8_SURROGATE | U8_TOO_LARGE,                \
+           C_ | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,         \
            U8_TOO_SHORT)
   const __m256i t1 = _mm256_setr_epi8(T1, T1), t2 = _mm256_setr_epi8(T2, T2);
   const __m256i t3 = _mm256_setr_epi8(T3, T3);
@@ -353,10 +354,10 @@ static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
   __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
   __m256i err = _mm256_xor_si256(must, special);
   // EF BF BE and EF BF BF are U+FFFE and U+FFFF.
-  __m256i nc = _mm256_and_si256(
-      _mm256_and_si256(_mm256_cmpeq_epi8(p2, _mm256_set1_epi8((char)0xEF)),
-                       _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xBF))),
-      _mm256_cmpeq_epi8(_mm256_max_epu8(in, _mm256_set1_epi8((char)0xBE)), in));
+  __m256i nc =
+      _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi8(p2, _mm256_set1_epi8((char)0xEF)),
+                                        _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xBF))),
+                       _mm256_cmpeq_epi8(_mm256_max_epu8(in, _mm256_set1_epi8((char)0xBE)), in));
   return _mm256_or_si256(err, nc);
 }
 
@@ -390,8 +391,9 @@ static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
   uint32_t prev_hi = 0;
   while (i + 32 <= n) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
-    __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
-                                _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
+    __m256i m =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
     m = _mm256_or_si256(m, _mm256_cmpeq_epi8(_mm256_max_epu8(x, c1f), c1f));  // x <= 0x1F
     uint32_t smask = (uint32_t)_mm256_movemask_epi8(m);
     uint32_t hi = (uint32_t)_mm256_movemask_epi8(x);
@@ -418,8 +420,9 @@ static inline size_t scan_attr(const uint8_t *s, size_t i, size_t n, uint8_t q) 
   const __m256i sp = _mm256_set1_epi8(0x20);
   while (i + 32 <= n) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
-    __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
-                                _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, qq)));
+    __m256i m =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, qq)));
     m = _mm256_or_si256(m, _mm256_cmpgt_epi8(sp, x));
     uint32_t mask = (uint32_t)_mm256_movemask_epi8(m);
     if (mask != 0) return i + (size_t)__builtin_ctz(mask);
@@ -443,7 +446,8 @@ static inline size_t scan_attr(const uint8_t *s, size_t i, size_t n, uint8_t q) 
   }
 #endif
   // The other quote character is ordinary data.
-  while (i < n && (!(kClass[s[i]] & C_ATTR_SPECIAL) || ((s[i] == '\'' || s[i] == '"') && s[i] != q)))
+  while (i < n &&
+         (!(kClass[s[i]] & C_ATTR_SPECIAL) || ((s[i] == '\'' || s[i] == '"') && s[i] != q)))
     i++;
   return i;
 }
@@ -953,11 +957,13 @@ static int parse_version(fg_xml_str v, int *maj, int *min) {
   size_t k = 0;
   long a = 0, b = 0;
   size_t d = 0;
-  while (k < v.len && v.data[k] >= '0' && v.data[k] <= '9' && d < 6) a = a * 10 + (v.data[k++] - '0'), d++;
+  while (k < v.len && v.data[k] >= '0' && v.data[k] <= '9' && d < 6)
+    a = a * 10 + (v.data[k++] - '0'), d++;
   if (d == 0 || k >= v.len || v.data[k] != '.') return 0;
   k++;
   d = 0;
-  while (k < v.len && v.data[k] >= '0' && v.data[k] <= '9' && d < 6) b = b * 10 + (v.data[k++] - '0'), d++;
+  while (k < v.len && v.data[k] >= '0' && v.data[k] <= '9' && d < 6)
+    b = b * 10 + (v.data[k++] - '0'), d++;
   if (d == 0 || k != v.len) return 0;
   *maj = (int)a;
   *min = (int)b;
@@ -1010,7 +1016,8 @@ static int header_done(fg_xml_parser *p, int self_closing, size_t end) {
   nd->prefix = retag_hdr(nd->prefix, raw_len);
   nd->local = retag_hdr(nd->local, raw_len);
   nd->ns = retag_hdr(nd->ns, raw_len);
-  p->hdr_qname = mkspan(TAG_HDR, nd->name_off, (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len);
+  p->hdr_qname =
+      mkspan(TAG_HDR, nd->name_off, (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len);
   for (uint32_t k = 0; k < p->binds_n; k++) {
     p->binds[k].prefix = retag_hdr(p->binds[k].prefix, raw_len);
     p->binds[k].uri = retag_hdr(p->binds[k].uri, raw_len);
@@ -1304,7 +1311,7 @@ static int run(fg_xml_parser *p) {
           if (c == '>') {
             // XML 1.0 §2.4: `]]>` may not appear in character data.
             if (p->rb >= 2) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-            if (!discard) p->canon = 0;  // the canonical form escapes '>' 
+            if (!discard) p->canon = 0;  // the canonical form escapes '>'
             i++;
             continue;
           }
@@ -1324,8 +1331,8 @@ static int run(fg_xml_parser *p) {
             continue;
           }
           if (c < 0x20) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-          // Non-ASCII (or where the SIMD scan handed over): validate the run of text (mixed scripts interleave
-          // ASCII spaces and punctuation) in one tight loop.
+          // Non-ASCII (or where the SIMD scan handed over): validate the run of text (mixed scripts
+          // interleave ASCII spaces and punctuation) in one tight loop.
           int st;
           i = utf8_text_run(s, i, n, &st);
           if (st > 0) goto need;
@@ -1465,7 +1472,8 @@ static int run(fg_xml_parser *p) {
 
       case S_XMLDECL:
         for (;;) {
-          if (i - p->tag_start > MAX_DECL_LEN) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+          if (i - p->tag_start > MAX_DECL_LEN)
+            return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
           if (i >= n) goto need;
           if (s[i] == '?') {
             if (i + 1 >= n) goto need;
@@ -1600,7 +1608,8 @@ static int run(fg_xml_parser *p) {
             i += rl;
             continue;
           }
-          if (c == '<') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);  // WFC No < in Attribute Values
+          if (c == '<')
+            return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);  // WFC No < in Attribute Values
           if (c == '>' || c == '\'' || c == '"') {
             if (c == '>') p->canon = 0;
             i++;

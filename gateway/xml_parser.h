@@ -44,16 +44,16 @@ extern "C" {
 // fg_xml_error is an RFC 6120 §4.9.3 stream error condition.
 typedef enum fg_xml_error {
   FG_XML_ERR_NONE = 0,
-  FG_XML_ERR_BAD_FORMAT,               // §4.9.3.1
-  FG_XML_ERR_BAD_NAMESPACE_PREFIX,     // §4.9.3.2
-  FG_XML_ERR_INVALID_NAMESPACE,        // §4.9.3.10
-  FG_XML_ERR_INVALID_XML,              // §4.9.3.11
-  FG_XML_ERR_NOT_WELL_FORMED,          // §4.9.3.13
-  FG_XML_ERR_POLICY_VIOLATION,         // §4.9.3.14
-  FG_XML_ERR_RESOURCE_CONSTRAINT,      // §4.9.3.17 (the gateway ran out of memory)
-  FG_XML_ERR_RESTRICTED_XML,           // §4.9.3.18
-  FG_XML_ERR_UNSUPPORTED_ENCODING,     // §4.9.3.22
-  FG_XML_ERR_UNSUPPORTED_VERSION,      // §4.9.3.25
+  FG_XML_ERR_BAD_FORMAT,            // §4.9.3.1
+  FG_XML_ERR_BAD_NAMESPACE_PREFIX,  // §4.9.3.2
+  FG_XML_ERR_INVALID_NAMESPACE,     // §4.9.3.10
+  FG_XML_ERR_INVALID_XML,           // §4.9.3.11
+  FG_XML_ERR_NOT_WELL_FORMED,       // §4.9.3.13
+  FG_XML_ERR_POLICY_VIOLATION,      // §4.9.3.14
+  FG_XML_ERR_RESOURCE_CONSTRAINT,   // §4.9.3.17 (the gateway ran out of memory)
+  FG_XML_ERR_RESTRICTED_XML,        // §4.9.3.18
+  FG_XML_ERR_UNSUPPORTED_ENCODING,  // §4.9.3.22
+  FG_XML_ERR_UNSUPPORTED_VERSION,   // §4.9.3.25
 } fg_xml_error;
 
 // fg_xml_error_condition returns the RFC 6120 element name of |err|, e.g.
@@ -140,8 +140,8 @@ typedef struct fg_xml_element {
 // fg_xml_stream_header is the stream open tag (RFC 6120 §4.7). Its strings
 // stay valid until fg_xml_parser_reset or fg_xml_parser_free.
 typedef struct fg_xml_stream_header {
-  fg_xml_str ns, prefix, local;  // the stream element's qualified name
-  fg_xml_str content_ns;         // the default namespace in scope (may be empty)
+  fg_xml_str ns, prefix, local;            // the stream element's qualified name
+  fg_xml_str content_ns;                   // the default namespace in scope (may be empty)
   fg_xml_str to, from, id, version, lang;  // lang is xml:lang
   int version_major, version_minor;        // -1/-1 when `version` is absent
   const fg_xml_nsdecl *decls;              // declarations on the stream element

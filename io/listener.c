@@ -164,6 +164,8 @@ void fg_listener_close_all(fg_worker *w) {
     next = l->next;
     if (l->closing) continue;
     l->closing = 1;
+    // The cancel and the close are hard-linked: keep them in one submission.
+    if (io_uring_sq_space_left(&w->ring) < 2) io_uring_submit(&w->ring);
     struct io_uring_sqe *sqe = fg_worker_sqe(w);
     io_uring_prep_cancel_fd(sqe, l->fd, IORING_ASYNC_CANCEL_ALL);
     sqe->flags |= IOSQE_IO_HARDLINK;

@@ -136,7 +136,7 @@ struct fg_runtime {
   fg_worker_options opts;
   unsigned n;
   fg_worker *workers;
-  pthread_barrier_t ready;
+  atomic_int ready;  // workers whose ring setup finished
   int joined;
 };
 

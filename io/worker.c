@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/runtime_internal.h"
@@ -368,7 +369,7 @@ static void *worker_main(void *arg) {
   w->plainbuf = malloc(w->plainbuf_len);
   if (err == 0 && (w->efd < 0 || w->plainbuf == NULL)) err = -ENOMEM;
   w->init_err = err;
-  pthread_barrier_wait(&w->rt->ready);
+  atomic_fetch_add_explicit(&w->rt->ready, 1, memory_order_release);
   if (err == 0) {
     arm_wake_poll(w);
     w->now_ns = fg_clock_ns();
@@ -411,7 +412,7 @@ fg_runtime *fg_runtime_new(const fg_worker_options *o) {
     free(rt);
     return NULL;
   }
-  pthread_barrier_init(&rt->ready, NULL, n + 1);
+  atomic_init(&rt->ready, 0);
   unsigned started = 0;
   for (unsigned i = 0; i < n; i++) {
     fg_worker *w = &rt->workers[i];
@@ -427,11 +428,11 @@ fg_runtime *fg_runtime_new(const fg_worker_options *o) {
     started++;
   }
   int ok = started == n;
-  if (!ok) {
-    // Release the threads that did start; the barrier needs n + 1 arrivals.
-    for (unsigned i = started; i < n + 1 - 1; i++) pthread_barrier_wait(&rt->ready);
+  // Every started thread reports once its ring is set up (or failed).
+  while (atomic_load_explicit(&rt->ready, memory_order_acquire) < (int)started) {
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
   }
-  pthread_barrier_wait(&rt->ready);
   for (unsigned i = 0; i < started; i++) {
     if (rt->workers[i].init_err != 0) {
       if (ok) {
@@ -451,7 +452,6 @@ fg_runtime *fg_runtime_new(const fg_worker_options *o) {
       }
       pthread_join(w->thread, NULL);
     }
-    pthread_barrier_destroy(&rt->ready);
     free(rt->workers);
     free(rt);
     return NULL;
@@ -475,7 +475,6 @@ void fg_runtime_shutdown(fg_runtime *rt, unsigned drain_ms) {
 void fg_runtime_free(fg_runtime *rt) {
   if (rt == NULL) return;
   fg_runtime_shutdown(rt, 0);
-  pthread_barrier_destroy(&rt->ready);
   free(rt->workers);
   free(rt);
 }

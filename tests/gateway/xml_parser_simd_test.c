@@ -24,13 +24,43 @@ static uint32_t r(uint32_t n) {
 }
 
 static const char *const kPieces[] = {
-    "a", "hello ", " ", "<", "&", ">", "]", "\t", "\n", "\x01", "\x7f", "\xc3\xa9", "\xe2\x82\xac",
-    "\xf0\x9f\x98\x80", "\xd0\xbf\xd1\x80", "\xe4\xb8\xad\xe6\x96\x87", "\xef\xbf\xbd", "\xf4\x8f\xbf\xbf",
-    "\xed\x9f\xbf", "\xee\x80\x80",
+    "a",
+    "hello ",
+    " ",
+    "<",
+    "&",
+    ">",
+    "]",
+    "\t",
+    "\n",
+    "\x01",
+    "\x7f",
+    "\xc3\xa9",
+    "\xe2\x82\xac",
+    "\xf0\x9f\x98\x80",
+    "\xd0\xbf\xd1\x80",
+    "\xe4\xb8\xad\xe6\x96\x87",
+    "\xef\xbf\xbd",
+    "\xf4\x8f\xbf\xbf",
+    "\xed\x9f\xbf",
+    "\xee\x80\x80",
     // invalid or not XML Chars
-    "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80",
-    "\xf5\x80\x80\x80", "\x80", "\xbf", "\xfe", "\xff", "\xc3", "\xe2\x82", "\xf0\x9f\x98",
-    "\xef\xbf\xbe", "\xef\xbf\xbf",
+    "\xc0\xaf",
+    "\xc1\xbf",
+    "\xe0\x80\xaf",
+    "\xed\xa0\x80",
+    "\xf0\x80\x80\xaf",
+    "\xf4\x90\x80\x80",
+    "\xf5\x80\x80\x80",
+    "\x80",
+    "\xbf",
+    "\xfe",
+    "\xff",
+    "\xc3",
+    "\xe2\x82",
+    "\xf0\x9f\x98",
+    "\xef\xbf\xbe",
+    "\xef\xbf\xbf",
 };
 
 // Reference: where the scalar rules stop and why (0 special/end, 1 cut, -1 bad).
@@ -82,8 +112,11 @@ static void test_rfc6120_11_6_simd_scan_matches_scalar(void **state) {
     size_t want = reference(buf, n, &why);
     size_t j = scan_text_utf8(buf, 0, n);
     int got_why = 0;
-    if (j < n && !(buf[j] < 0x80 && (kClass[buf[j]] & C_TEXT_SPECIAL))) j = utf8_text_run(buf, j, n, &got_why);
-    if (j != want || got_why != why) fail_msg("iteration %d: scalar stops at %zu (%d), SIMD path at %zu (%d)", iter, want, why, j, got_why);
+    if (j < n && !(buf[j] < 0x80 && (kClass[buf[j]] & C_TEXT_SPECIAL)))
+      j = utf8_text_run(buf, j, n, &got_why);
+    if (j != want || got_why != why)
+      fail_msg("iteration %d: scalar stops at %zu (%d), SIMD path at %zu (%d)", iter, want, why, j,
+               got_why);
   }
 #else
   skip();

@@ -16,7 +16,7 @@
 #include "tests/gateway/xml_transcript.h"
 #include "tests/testutil.h"
 
-#define H                                                                                   \
+#define H                                                                                 \
   "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
   "from='a.example' to='b.example' version='1.0'>"
 
@@ -68,7 +68,8 @@ static void check_all_chunkings(const fg_xml_config *cfg, const uint8_t *in, siz
     fg_xml_transcript_free(&t);
   }
   char why[8192];
-  if (!fg_xml_transcript_roundtrip(out, cfg, why, sizeof(why))) fail_msg("%s: round trip: %s", label, why);
+  if (!fg_xml_transcript_roundtrip(out, cfg, why, sizeof(why)))
+    fail_msg("%s: round trip: %s", label, why);
 }
 
 // expect_stream checks |s| (NUL-terminated) against an expected condition
@@ -81,8 +82,8 @@ static fg_xml_transcript expect_cfg(const fg_xml_config *cfg, const char *s, siz
     fail_msg("input %.200s: expected %s, got %s at %llu", s, fg_xml_error_condition(err),
              fg_xml_error_condition(t.err), (unsigned long long)t.err_off);
   if (err != FG_XML_ERR_NONE && off >= 0 && t.err_off != (uint64_t)off)
-    fail_msg("input %.200s: %s expected at byte %lld, got %llu", s, fg_xml_error_condition(err), off,
-             (unsigned long long)t.err_off);
+    fail_msg("input %.200s: %s expected at byte %lld, got %llu", s, fg_xml_error_condition(err),
+             off, (unsigned long long)t.err_off);
   return t;
 }
 
@@ -159,18 +160,56 @@ static gval gatom(gen *g) {
       p++;
       char c = s[p++];
       switch (c) {
-        case 'n': o[n++] = '\n'; break;
-        case 't': o[n++] = '\t'; break;
-        case 'r': o[n++] = '\r'; break;
-        case '0': o[n++] = 0; break;
-        case '\\': o[n++] = '\\'; break;
-        case '\'': o[n++] = '\''; break;
-        case '"': o[n++] = '"'; break;
+        case 'n':
+          o[n++] = '\n';
+          break;
+        case 't':
+          o[n++] = '\t';
+          break;
+        case 'r':
+          o[n++] = '\r';
+          break;
+        case '0':
+          o[n++] = 0;
+          break;
+        case '\\':
+          o[n++] = '\\';
+          break;
+        case '\'':
+          o[n++] = '\'';
+          break;
+        case '"':
+          o[n++] = '"';
+          break;
         case 'x': {
           unsigned v;
           if (sscanf(s + p, "%2x", &v) != 1) gfail(g, "bad \\x");
           o[n++] = (uint8_t)v;
           p += 2;
+          break;
+        }
+        case 'u':
+        case 'U': {  // \uXXXX, \UXXXXXXXX in str literals: UTF-8
+          int digits = c == 'u' ? 4 : 8;
+          char hex[9] = {0};
+          memcpy(hex, s + p, (size_t)digits);
+          uint32_t cp = (uint32_t)strtoul(hex, NULL, 16);
+          p += (size_t)digits;
+          if (cp < 0x80) {
+            o[n++] = (uint8_t)cp;
+          } else if (cp < 0x800) {
+            o[n++] = (uint8_t)(0xC0 | cp >> 6);
+            o[n++] = (uint8_t)(0x80 | (cp & 63));
+          } else if (cp < 0x10000) {
+            o[n++] = (uint8_t)(0xE0 | cp >> 12);
+            o[n++] = (uint8_t)(0x80 | ((cp >> 6) & 63));
+            o[n++] = (uint8_t)(0x80 | (cp & 63));
+          } else {
+            o[n++] = (uint8_t)(0xF0 | cp >> 18);
+            o[n++] = (uint8_t)(0x80 | ((cp >> 12) & 63));
+            o[n++] = (uint8_t)(0x80 | ((cp >> 6) & 63));
+            o[n++] = (uint8_t)(0x80 | (cp & 63));
+          }
           break;
         }
         default:
@@ -184,7 +223,7 @@ static gval gatom(gen *g) {
   }
   if (s[p] >= '0' && s[p] <= '9') {
     char *end;
-    long long x = strtoll(s + p, &end, 10);
+    long long x = strtoll(s + p, &end, 0);  // decimal or 0x hex
     g->pos = (size_t)(end - s);
     gval v = {1, x, NULL, 0};
     return v;
@@ -220,8 +259,10 @@ static gval gatom(gen *g) {
     uint32_t cp = (uint32_t)a.i;
     uint8_t u[4];
     size_t n = 0;
-    if (cp < 0x80) u[n++] = (uint8_t)cp;
-    else if (cp < 0x800) u[n++] = (uint8_t)(0xC0 | cp >> 6), u[n++] = (uint8_t)(0x80 | (cp & 63));
+    if (cp < 0x80)
+      u[n++] = (uint8_t)cp;
+    else if (cp < 0x800)
+      u[n++] = (uint8_t)(0xC0 | cp >> 6), u[n++] = (uint8_t)(0x80 | (cp & 63));
     else if (cp < 0x10000)
       u[n++] = (uint8_t)(0xE0 | cp >> 12), u[n++] = (uint8_t)(0x80 | ((cp >> 6) & 63)),
       u[n++] = (uint8_t)(0x80 | (cp & 63));
@@ -229,6 +270,16 @@ static gval gatom(gen *g) {
       u[n++] = (uint8_t)(0xF0 | cp >> 18), u[n++] = (uint8_t)(0x80 | ((cp >> 12) & 63)),
       u[n++] = (uint8_t)(0x80 | ((cp >> 6) & 63)), u[n++] = (uint8_t)(0x80 | (cp & 63));
     return gbytes(u, n);
+  }
+  if (strncmp(s + p, "len(", 4) == 0) {
+    g->pos = p + 4;
+    gval a = gexpr(g);
+    gskip(g);
+    if (g->s[g->pos] != ')' || a.is_int) gfail(g, "bad len()");
+    g->pos++;
+    gval v = {1, (long long)a.n, NULL, 0};
+    free(a.b);
+    return v;
   }
   if (strncmp(s + p, "bytes([", 7) == 0) {
     g->pos = p + 7;
@@ -272,13 +323,30 @@ static gval gpostfix(gen *g) {
   }
 }
 
-static gval gterm(gen *g) {
+static gval gpower(gen *g) {
   gval v = gpostfix(g);
+  gskip(g);
+  if (g->s[g->pos] == '*' && g->s[g->pos + 1] == '*') {
+    g->pos += 2;
+    gval e = gpower(g);
+    if (!v.is_int || !e.is_int || e.i < 0 || e.i > 62) {
+      gfail(g, "bad **");
+      return v;
+    }
+    long long r = 1;
+    for (long long k = 0; k < e.i; k++) r *= v.i;
+    v.i = r;
+  }
+  return v;
+}
+
+static gval gterm(gen *g) {
+  gval v = gpower(g);
   for (;;) {
     gskip(g);
-    if (g->s[g->pos] != '*' || g->err) return v;
+    if (g->s[g->pos] != '*' || g->s[g->pos + 1] == '*' || g->err) return v;
     g->pos++;
-    gval r = gpostfix(g);
+    gval r = gpower(g);
     if (v.is_int && r.is_int) {
       v.i *= r.i;
       continue;
@@ -315,6 +383,32 @@ static gval gexpr(gen *g) {
     v.b = b;
     v.n += r.n;
     free(r.b);
+  }
+}
+
+// The evaluator itself, on the forms above.
+static void test_vectors_generate_expressions(void **state) {
+  (void)state;
+  struct {
+    const char *expr;
+    const char *want;
+    size_t want_len;
+  } cases[] = {
+      {"H + '<a/>'", H "<a/>", strlen(H "<a/>")},
+      {"input * 2 + b'\\x00'", "xyxy\0", 5},
+      {"'ab' * (1 + 2)", "ababab", 6},
+      {"'a' * 2**3", "aaaaaaaa", 8},
+      {"'\\u00e9'.encode('utf-8') + chr(0x20ac).encode()", "\xc3\xa9\xe2\x82\xac", 5},
+      {"str(len('abc')) + bytes([60, 47, 62])", "3</>", 4},
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    gen g = {cases[k].expr, 0, (const uint8_t *)"xy", 2, 0, {0}};
+    gval v = gexpr(&g);
+    if (g.err) fail_msg("%s: %s", cases[k].expr, g.why);
+    assert_false(v.is_int);
+    assert_int_equal(v.n, cases[k].want_len);
+    assert_memory_equal(v.b, cases[k].want, v.n);
+    free(v.b);
   }
 }
 
@@ -405,8 +499,9 @@ static void test_vectors_xml_streams_tsv(void **state) {
     if (strcmp(expect_s, "ok") == 0)
       ok = t.err == FG_XML_ERR_NONE || condition_in(got, also);
     else
-      ok = strncmp(expect_s, "error:", 6) == 0 &&
-           (strcmp(expect_s + 6, got) == 0 || (t.err != FG_XML_ERR_NONE && condition_in(got, also)));
+      ok =
+          strncmp(expect_s, "error:", 6) == 0 &&
+          (strcmp(expect_s + 6, got) == 0 || (t.err != FG_XML_ERR_NONE && condition_in(got, also)));
     if (ok && t.err == FG_XML_ERR_NONE && stanzas >= 0 && (size_t)stanzas != t.elements) ok = 0;
     if (!ok) {
       print_error("%s: expected %s (also %s, stanzas=%ld), got %s at byte %llu with %zu elements\n",
@@ -456,7 +551,8 @@ static void test_rfc6120_11_6_utf8_sequences_txt(void **state) {
     int xml_ok = pass;
     for (size_t k = 0; k < n; k++)
       if (seq[k] < 0x20) xml_ok = 0;
-    if (n == 3 && seq[0] == 0xEF && seq[1] == 0xBF && (seq[2] == 0xBE || seq[2] == 0xBF)) xml_ok = 0;
+    if (n == 3 && seq[0] == 0xEF && seq[1] == 0xBF && (seq[2] == 0xBE || seq[2] == 0xBF))
+      xml_ok = 0;
     char doc[512];
     size_t off = (size_t)snprintf(doc, sizeof(doc), "%s<message><body>", H);
     size_t at = off;
@@ -491,7 +587,8 @@ static void test_rfc6120_11_1_rejects_comment_with_offset(void **state) {
 
 static void test_rfc6120_11_1_rejects_processing_instruction(void **state) {
   (void)state;
-  expect(H "<message><?php echo 1?></message>", FG_XML_ERR_RESTRICTED_XML, (long long)strlen(H) + 9);
+  expect(H "<message><?php echo 1?></message>", FG_XML_ERR_RESTRICTED_XML,
+         (long long)strlen(H) + 9);
   expect("<?xml version='1.0'?><?foo?>" H, FG_XML_ERR_RESTRICTED_XML, 21);
   expect(H "<?XML version='1.0'?>", FG_XML_ERR_NOT_WELL_FORMED, (long long)strlen(H));
 }
@@ -510,7 +607,8 @@ static void test_rfc6120_11_1_entities(void **state) {
   expect(H "<message><body>&amp</body></message>", FG_XML_ERR_NOT_WELL_FORMED, -1);
   expect(H "<message><body>& b</body></message>", FG_XML_ERR_NOT_WELL_FORMED, -1);
   // A long unknown entity name is restricted whatever the chunking.
-  expect(H "<message><body>&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;</body></message>",
+  expect(H
+         "<message><body>&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;</body></message>",
          FG_XML_ERR_RESTRICTED_XML, (long long)strlen(H) + 15);
 }
 
@@ -521,7 +619,8 @@ static void test_rfc6120_11_1_character_references(void **state) {
   expect(H "<message><body>&#8;</body></message>", FG_XML_ERR_NOT_WELL_FORMED, -1);
   expect(H "<message><body>&#xFFFF;</body></message>", FG_XML_ERR_NOT_WELL_FORMED, -1);
   expect(H "<message><body>&#xDFFF;</body></message>", FG_XML_ERR_NOT_WELL_FORMED, -1);
-  expect(H "<message><body>&#99999999999999999999;</body></message>", FG_XML_ERR_NOT_WELL_FORMED, -1);
+  expect(H "<message><body>&#99999999999999999999;</body></message>", FG_XML_ERR_NOT_WELL_FORMED,
+         -1);
   expect(H "<message><body>&#x;</body></message>", FG_XML_ERR_NOT_WELL_FORMED, -1);
   expect(H "<message><body>&#12a;</body></message>", FG_XML_ERR_NOT_WELL_FORMED, -1);
   expect(H "<message id='&#0;'/>", FG_XML_ERR_NOT_WELL_FORMED, -1);
@@ -530,8 +629,8 @@ static void test_rfc6120_11_1_character_references(void **state) {
 static void test_rfc6120_11_1_cdata_allowed(void **state) {
   (void)state;
   fg_xml_transcript t =
-      expect_cfg(NULL, H "<m><b>x<![CDATA[<a>&]]>y</b></m>", strlen(H "<m><b>x<![CDATA[<a>&]]>y</b></m>"),
-                 FG_XML_ERR_NONE, -1);
+      expect_cfg(NULL, H "<m><b>x<![CDATA[<a>&]]>y</b></m>",
+                 strlen(H "<m><b>x<![CDATA[<a>&]]>y</b></m>"), FG_XML_ERR_NONE, -1);
   assert_non_null(strstr(t.events, "<b>x&lt;a&gt;&amp;y</b>"));
   fg_xml_transcript_free(&t);
   expect(H "<m><![CDATA[a]]]]></m>", FG_XML_ERR_NONE, -1);
@@ -684,7 +783,8 @@ static void test_rfc6120_4_8_namespaces_of_the_stream(void **state) {
   fg_xml_config cfg;
   fg_xml_config_default(&cfg);
   cfg.content_ns = FG_XML_NS_CLIENT;
-  const char *c2s = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client'>";
+  const char *c2s =
+      "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client'>";
   fg_xml_transcript t = expect_cfg(&cfg, c2s, strlen(c2s), FG_XML_ERR_NONE, -1);
   fg_xml_transcript_free(&t);
   // §4.8.5: a receiver may insist on the `stream` prefix.
@@ -699,15 +799,18 @@ static void test_rfc6120_4_8_namespaces_of_the_stream(void **state) {
 
 static void test_rfc6120_4_7_5_unsupported_version(void **state) {
   (void)state;
-  expect("<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
-         "version='2.0'>",
-         FG_XML_ERR_UNSUPPORTED_VERSION, 0);
-  expect("<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
-         "version='one'>",
-         FG_XML_ERR_UNSUPPORTED_VERSION, 0);
-  expect("<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
-         "version='1.1'>",
-         FG_XML_ERR_NONE, -1);
+  expect(
+      "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
+      "version='2.0'>",
+      FG_XML_ERR_UNSUPPORTED_VERSION, 0);
+  expect(
+      "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
+      "version='one'>",
+      FG_XML_ERR_UNSUPPORTED_VERSION, 0);
+  expect(
+      "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
+      "version='1.1'>",
+      FG_XML_ERR_NONE, -1);
 }
 
 // ---------------------------------------------------------------------------
@@ -720,11 +823,13 @@ static void test_rfc6120_4_6_1_whitespace_keepalives(void **state) {
   int ws = 0;
   assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)H, strlen(H)),
                    FG_XML_EVENT_STREAM_OPEN);
-  assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)" \n ", 3), FG_XML_EVENT_KEEPALIVE);
+  assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)" \n ", 3),
+                   FG_XML_EVENT_KEEPALIVE);
   assert_int_equal(used, 3);
   assert_int_equal(fg_xml_parser_keepalive_bytes(p, &ws), 3);
   assert_true(ws);
-  assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)" <m/>", 5), FG_XML_EVENT_KEEPALIVE);
+  assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)" <m/>", 5),
+                   FG_XML_EVENT_KEEPALIVE);
   assert_int_equal(used, 1);
   assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)"<m/>", 4), FG_XML_EVENT_ELEMENT);
   // Character data that is not whitespace is accepted and carries no stanza.
@@ -737,14 +842,15 @@ static void test_rfc6120_4_6_1_whitespace_keepalives(void **state) {
 
 static void test_rfc6120_4_4_stream_close(void **state) {
   (void)state;
-  fg_xml_transcript t = expect_cfg(NULL, H "<m/></stream:stream>  ", strlen(H "<m/></stream:stream>  "),
-                                   FG_XML_ERR_NONE, -1);
+  fg_xml_transcript t = expect_cfg(NULL, H "<m/></stream:stream>  ",
+                                   strlen(H "<m/></stream:stream>  "), FG_XML_ERR_NONE, -1);
   assert_int_equal(t.opens, 1);
   assert_int_equal(t.closes, 1);
   fg_xml_transcript_free(&t);
   expect(H "</stream:stream>x", FG_XML_ERR_NOT_WELL_FORMED, (long long)strlen(H) + 16);
   // A self-closed stream header opens and closes.
-  const char *sc = "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'/>";
+  const char *sc =
+      "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'/>";
   fg_xml_parser *p = fg_xml_parser_new(NULL);
   size_t used;
   assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)sc, strlen(sc)),
@@ -762,7 +868,8 @@ static void test_rfc6120_4_3_3_reset_for_stream_restart(void **state) {
   const char *s1 = H "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
   const uint8_t *in = (const uint8_t *)s1;
   assert_int_equal(fg_xml_parser_feed(p, &used, in, strlen(s1)), FG_XML_EVENT_STREAM_OPEN);
-  assert_int_equal(fg_xml_parser_feed(p, &used, in + used, strlen(s1) - used), FG_XML_EVENT_ELEMENT);
+  assert_int_equal(fg_xml_parser_feed(p, &used, in + used, strlen(s1) - used),
+                   FG_XML_EVENT_ELEMENT);
   assert_true(fg_xml_str_eq(fg_xml_parser_element(p)->root->local, "starttls"));
   fg_xml_parser_reset(p);
   assert_null(fg_xml_parser_header(p));
@@ -930,9 +1037,17 @@ static void test_rfc6120_8_element_api_and_zero_copy(void **state) {
   free(s);
   // Non-canonical spellings are flagged.
   const char *nc[] = {
-      H "<m a=\"1\"/>", H "<m  a='1'/>", H "<m a='1' />", H "<m></m>", H "<m>a&#65;</m>",
-      H "<m>a&quot;</m>", H "<m xmlns='jabber:server'/>", H "<m xmlns:p='u'/>", H "<m>></m>",
-      H "<m><![CDATA[x]]></m>", H "<m a='\"&quot;'/>",
+      H "<m a=\"1\"/>",
+      H "<m  a='1'/>",
+      H "<m a='1' />",
+      H "<m></m>",
+      H "<m>a&#65;</m>",
+      H "<m>a&quot;</m>",
+      H "<m xmlns='jabber:server'/>",
+      H "<m xmlns:p='u'/>",
+      H "<m>></m>",
+      H "<m><![CDATA[x]]></m>",
+      H "<m a='\"&quot;'/>",
   };
   for (size_t k = 0; k < sizeof(nc) / sizeof(nc[0]); k++) {
     fg_xml_transcript t = expect_cfg(NULL, nc[k], strlen(nc[k]), FG_XML_ERR_NONE, -1);
@@ -980,6 +1095,7 @@ static void test_steady_state_reuses_buffers(void **state) {
 
 int main(void) {
   const struct CMUnitTest vectors[] = {
+      cmocka_unit_test(test_vectors_generate_expressions),
       cmocka_unit_test(test_vectors_xml_streams_tsv),
       cmocka_unit_test(test_rfc6120_11_6_utf8_sequences_txt),
   };

@@ -15,7 +15,7 @@
 #include "tests/gateway/xml_transcript.h"
 #include "tests/testutil.h"
 
-#define H                                                                                   \
+#define H                                                                                 \
   "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
   "from='a.example' to='b.example' version='1.0'>"
 
@@ -53,7 +53,8 @@ static void expect_written(const fg_xml_node *el, unsigned flags, const char *wa
   assert_true(fg_xml_writer_element(w, el, kCtx, 2, flags));
   size_t n;
   const uint8_t *d = fg_xml_writer_data(w, &n);
-  if (n != strlen(want) || memcmp(d, want, n) != 0) fail_msg("wrote %.*s\nwant  %s", (int)n, d, want);
+  if (n != strlen(want) || memcmp(d, want, n) != 0)
+    fail_msg("wrote %.*s\nwant  %s", (int)n, d, want);
   fg_xml_writer_free(w);
 }
 
@@ -151,10 +152,14 @@ static void test_rfc6120_11_refuses_unwritable_trees(void **state) {
   expect_refused(&m);  // surrogate
   m.first_child = NULL;
   fg_xml_node names[] = {
-      elem("jabber:server", "", "a b"),   elem("jabber:server", "", "1a"),
-      elem("jabber:server", "", ""),      elem("urn:x", "a:b", "c"),
-      elem("", "p", "c"),                 elem("urn:x", "xmlns", "c"),
-      elem("urn:x", "xml", "c"),          elem(FG_XML_NS_XML, "", "c"),
+      elem("jabber:server", "", "a b"),
+      elem("jabber:server", "", "1a"),
+      elem("jabber:server", "", ""),
+      elem("urn:x", "a:b", "c"),
+      elem("", "p", "c"),
+      elem("urn:x", "xmlns", "c"),
+      elem("urn:x", "xml", "c"),
+      elem(FG_XML_NS_XML, "", "c"),
       elem("jabber:server", "", "a>b"),
   };
   for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) expect_refused(&names[k]);

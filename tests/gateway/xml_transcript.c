@@ -47,8 +47,10 @@ static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg
       return 1;
     }
     d = fg_xml_writer_data(w, &n);
-    if (ev == FG_XML_EVENT_STREAM_OPEN) t->opens++;
-    else t->closes++;
+    if (ev == FG_XML_EVENT_STREAM_OPEN)
+      t->opens++;
+    else
+      t->closes++;
     return ev_line(t, ev == FG_XML_EVENT_STREAM_OPEN ? "O " : "C ", d, n) &&
            append(&t->replay, &t->replay_len, &t->replay_cap, d, n);
   }

@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +24,13 @@
 #include "io/listener.h"
 #include "io/worker.h"
 #include "tests/io/testnet.h"
+
+typedef struct oc_msg {
+  fg_msg m;
+  uint16_t port;
+  int n;
+  unsigned timeout_ms;
+} oc_msg;
 
 static fg_runtime *start(unsigned workers, fg_worker_options *o_in) {
   fg_worker_options o;
@@ -437,6 +446,73 @@ static void test_rfc6120_5_4_3_3_late_injection_fails_handshake(void **state) {
   fg_tls_ctx_free(g_starttls_ctx);
 }
 
+// Outbound STARTTLS with the runtime on both sides: the client reads
+// <proceed/>, upgrades (the ClientHello goes out from fg_conn_starttls),
+// then talks over TLS.
+static fg_tls_ctx *g_client_ctx;
+static atomic_long g_client_ok;
+
+static void oc_st_open(fg_conn *c) {
+  fg_conn_send(c, (const uint8_t *)"<starttls/>", 11);
+}
+
+static size_t oc_st_data(fg_conn *c, const uint8_t *d, size_t n) {
+  if (fg_conn_mode(c) == FG_CONN_PLAIN) {
+    if (n < 10) return 0;
+    assert_memory_equal(d, "<proceed/>", 10);
+    assert_true(fg_conn_starttls(c, g_client_ctx, "example.net"));
+    return 10;
+  }
+  if (n < 5) return 0;
+  if (memcmp(d, "HELLO", 5) == 0) atomic_fetch_add(&g_client_ok, 1);
+  fg_conn_close(c);
+  return n;
+}
+
+static void oc_st_secure(fg_conn *c) {
+  fg_conn_send(c, (const uint8_t *)"HELLO", 5);
+}
+
+static const fg_conn_handler oc_st_handler = {
+    .on_open = oc_st_open, .on_data = oc_st_data, .on_secure = oc_st_secure};
+
+static void oc_st_launch(fg_worker *w, fg_msg *m) {
+  oc_msg *o = (oc_msg *)m;
+  struct sockaddr_in sin = {0};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(o->port);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  fg_connect_config cc = {0};
+  cc.addr = (struct sockaddr *)&sin;
+  cc.addr_len = sizeof(sin);
+  cc.handler = &oc_st_handler;
+  assert_non_null(fg_conn_connect(w, &cc));
+  free(o);
+}
+
+static void test_rfc6120_5_4_outbound_starttls(void **state) {
+  fg_runtime *rt = start(2, NULL);
+  g_starttls_ctx = tn_server_ctx("example.net", 0, 0);
+  g_client_ctx = tn_client_ctx(0, 0);
+  atomic_store(&g_after_tls_len, 0);
+  atomic_store(&g_client_ok, 0);
+  uint16_t port = listen_starttls(rt);
+  oc_msg *m = calloc(1, sizeof(*m));
+  m->m.fn = oc_st_launch;
+  m->port = port;
+  fg_worker_post(fg_runtime_worker(rt, 1), &m->m);
+  assert_true(tn_wait_until(&g_client_ok, 1, 5000));
+  assert_true(tn_wait_until(&tn_echo_closed, 1, 5000));
+  fg_runtime_shutdown(rt, 1000);
+  fg_worker_stats st;
+  fg_runtime_stats(rt, &st);
+  assert_int_equal(st.handshakes, 2);  // both ends
+  assert_int_equal(st.starttls_discarded, 0);
+  fg_runtime_free(rt);
+  fg_tls_ctx_free(g_starttls_ctx);
+  fg_tls_ctx_free(g_client_ctx);
+}
+
 // --- back-pressure ----------------------------------------------------------
 
 // A client that writes without reading: the echo server stops reading when
@@ -589,6 +665,82 @@ static void test_idle_timeout(void **state) {
   fg_runtime_free(rt);
 }
 
+// Outbound connects: refused at once, or no answer before the deadline.
+static atomic_long g_conn_reason[16], g_conn_closed;
+
+static void oc_close(fg_conn *c, enum fg_close_reason reason) {
+  atomic_fetch_add(&g_conn_reason[reason & 15], 1);
+  atomic_fetch_add(&g_conn_closed, 1);
+}
+
+static size_t oc_data(fg_conn *c, const uint8_t *d, size_t n) {
+  return n;
+}
+
+static const fg_conn_handler oc_handler = {.on_data = oc_data, .on_close = oc_close};
+
+static void oc_launch(fg_worker *w, fg_msg *m) {
+  oc_msg *o = (oc_msg *)m;
+  struct sockaddr_in sin = {0};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(o->port);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < o->n; i++) {
+    fg_connect_config cc = {0};
+    cc.addr = (struct sockaddr *)&sin;
+    cc.addr_len = sizeof(sin);
+    cc.handler = &oc_handler;
+    cc.timeout_ms = o->timeout_ms;
+    assert_non_null(fg_conn_connect(w, &cc));
+  }
+  free(o);
+}
+
+static void test_connect_refused_and_timeout(void **state) {
+  fg_runtime *rt = start(1, NULL);
+  for (int i = 0; i < 16; i++) atomic_store(&g_conn_reason[i], 0);
+  atomic_store(&g_conn_closed, 0);
+  // A port nobody listens on: refused.
+  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = {0};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sin);
+  bind(probe, (struct sockaddr *)&sin, sizeof(sin));
+  getsockname(probe, (struct sockaddr *)&sin, &len);
+  uint16_t dead_port = ntohs(sin.sin_port);
+  close(probe);
+  oc_msg *m = calloc(1, sizeof(*m));
+  m->m.fn = oc_launch;
+  m->port = dead_port;
+  m->n = 1;
+  fg_worker_post(fg_runtime_worker(rt, 0), &m->m);
+  assert_true(tn_wait_until(&g_conn_closed, 1, 5000));
+  assert_int_equal(atomic_load(&g_conn_reason[FG_CLOSE_CONNECT_FAILED]), 1);
+  // A listener that never accepts, its queue full: SYNs go unanswered.
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sin.sin_port = 0;
+  bind(lfd, (struct sockaddr *)&sin, sizeof(sin));
+  listen(lfd, 0);
+  len = sizeof(sin);
+  getsockname(lfd, (struct sockaddr *)&sin, &len);
+  m = calloc(1, sizeof(*m));
+  m->m.fn = oc_launch;
+  m->port = ntohs(sin.sin_port);
+  m->n = 8;
+  m->timeout_ms = 300;
+  fg_worker_post(fg_runtime_worker(rt, 0), &m->m);
+  usleep(1500 * 1000);
+  assert_true(atomic_load(&g_conn_reason[FG_CLOSE_TIMEOUT]) >= 1);
+  fg_runtime_shutdown(rt, 0);
+  assert_int_equal(atomic_load(&g_conn_closed), 9);
+  fg_worker_stats st;
+  fg_runtime_stats(rt, &st);
+  assert_true(st.connect_failed >= 2);
+  close(lfd);
+  fg_runtime_free(rt);
+}
+
 int main(void) {
   tn_raise_nofile();
   const struct CMUnitTest tests[] = {
@@ -603,10 +755,12 @@ int main(void) {
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_rfc6120_5_4_3_3_starttls_injection_discarded),
       cmocka_unit_test(test_rfc6120_5_4_3_3_late_injection_fails_handshake),
+      cmocka_unit_test(test_rfc6120_5_4_outbound_starttls),
       cmocka_unit_test(test_slow_reader_bounded_memory),
       cmocka_unit_test(test_output_hard_cap_closes),
       cmocka_unit_test(test_write_stall_timeout),
       cmocka_unit_test(test_idle_timeout),
+      cmocka_unit_test(test_connect_refused_and_timeout),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

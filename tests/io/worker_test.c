@@ -247,6 +247,17 @@ static void launch_fn(fg_worker *w, fg_msg *m) {
   free(m);
 }
 
+static long rss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  }
+  if (f != NULL) fclose(f);
+  return kib;
+}
+
 static long env_long(const char *name, long dflt) {
   const char *v = getenv(name);
   return v ? atol(v) : dflt;
@@ -279,6 +290,7 @@ static void test_tls_echo_5000_concurrent_across_workers(void **state) {
   uint16_t port;
   assert_true(fg_runtime_listen(rt, &lc, &port));
   g_scale.port = port;
+  long rss0 = rss_kib();
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (unsigned i = 0; i < 2; i++) {
@@ -293,6 +305,9 @@ static void test_tls_echo_5000_concurrent_across_workers(void **state) {
   print_message("%ld TLS connections echoed in %.2f s (max open client side %ld, failures %ld)\n",
                 atomic_load(&g_scale.echoed), secs, atomic_load(&g_scale.open_max),
                 atomic_load(&g_scale.closed_bad));
+  long rss1 = rss_kib();
+  print_message("RSS grew by %ld KiB: %.1f KiB per connection (both ends, TLS state included)\n",
+                rss1 - rss0, (double)(rss1 - rss0) / (double)(2 * total));
   assert_true(reached);
   assert_int_equal(atomic_load(&g_scale.open_max), total);
   assert_int_equal(atomic_load(&tn_echo_open), total);  // server side handshakes
