@@ -255,6 +255,7 @@ static const fg_s2s_out_ops kOutOps = {op_send, op_ready, op_failed, op_verify_a
 // --- connection ---
 
 static int connect_next(link *l);
+static void hop_failover(link *l);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
@@ -318,8 +319,9 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   l->conn = NULL;
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
-    // A connection-level failure: the next candidate (RFC 6120 §3.2.1).
-    if (l->kind == LINK_HOP) fg_router_mark_down(l->srv->router, l->backend, l->address);
+    // A connection-level failure: the next candidate (RFC 6120 §3.2.1); on
+    // the hop, another healthy address of the backend.
+    if (l->kind == LINK_HOP) hop_failover(l);
     fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", kind_name(l->kind),
            l->current ? l->current->name : "?", fg_close_reason_name(reason));
     if (connect_next(l)) return;
@@ -331,6 +333,47 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 }
 
 static const fg_conn_handler kHandler = {on_open, on_data, on_secure, NULL, NULL, on_close};
+
+// A backend address marked down is tried again after kBackendRetryMs.
+enum { kBackendRetryMs = 10000 };
+
+typedef struct mark_up_timer {
+  fg_timer timer;
+  fg_router *router;
+  size_t backend, address;
+} mark_up_timer;
+
+static void mark_up(fg_timer *t, void *arg) {
+  (void)t;
+  mark_up_timer *m = arg;
+  fg_router_mark_up(m->router, m->backend, m->address);
+  free(m);
+}
+
+// hop_failover marks the failed backend address down (for kBackendRetryMs)
+// and gives the link the address the router picks now, if any, so that the
+// held stanzas go there instead of being bounced.
+static void hop_failover(link *l) {
+  fg_server *srv = l->srv;
+  fg_router_mark_down(srv->router, l->backend, l->address);
+  fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "backend address %s marked down for %d s",
+         l->current ? l->current->name : "?", kBackendRetryMs / 1000);
+  mark_up_timer *m = calloc(1, sizeof(*m));
+  if (m != NULL) {
+    m->router = srv->router;
+    m->backend = l->backend;
+    m->address = l->address;
+    fg_timer_init(&m->timer, mark_up, m);
+    fg_worker_timer_arm(l->w, &m->timer, kBackendRetryMs);
+  }
+  size_t backend, address;
+  const resolved_target *alt = fg_server_backend_target(srv, l->remote, &backend, &address);
+  if (alt == NULL || alt == l->pinned || l->n_candidates >= kMaxCandidates) return;
+  l->pinned = alt;
+  l->backend = backend;
+  l->address = address;
+  l->candidates[l->n_candidates++] = *alt;
+}
 
 static fg_s2s_out *new_session(link *l, int tls_active) {
   fg_server *srv = l->srv;

@@ -699,8 +699,8 @@ static int parse_ref(fg_xml_parser *p, size_t i, uint32_t *cp, size_t *rlen) {
     if (j >= n) return R_NEED;
     uint8_t c = s[j];
     if (c == ';') break;
-    if (c < 0x80 && !(kClass[c] & C_NAMECHAR) && c != ':')
-      return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+    // Namespaces in XML §7: entity names contain no colons.
+    if (c < 0x80 && !(kClass[c] & C_NAMECHAR)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
   }
   const uint8_t *nm = s + i + 1;
   size_t len = j - i - 1;
@@ -1475,10 +1475,14 @@ static int run(fg_xml_parser *p) {
           if (i - p->tag_start > MAX_DECL_LEN)
             return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
           if (i >= n) goto need;
-          if (s[i] == '?') {
+          uint8_t c = s[i];
+          if (c == '?') {
             if (i + 1 >= n) goto need;
             if (s[i + 1] == '>') break;
           }
+          // Bytes no declaration can hold fail at once, not at `?>`.
+          if (c == '<' || c == '>' || c >= 0x7F || (c < 0x20 && !is_ws(c)))
+            return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
           i++;
         }
         if (parse_decl(p, s + p->tag_start + 5, i - p->tag_start - 5, p->tag_start) == R_ERR)

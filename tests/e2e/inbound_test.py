@@ -43,8 +43,11 @@ class Env:
         self.dir = tempfile.mkdtemp(prefix="fedgate-inbound-")
         d = self.dir
         run = lambda *a: subprocess.run(a, check=True, stdout=subprocess.DEVNULL)
-        run(FEDGATE, "dev-pki", d + "/pki", "--domain", "remote.test", "--domain", "b.test",
-            "--domain", "c.test", "--domain", "other.test", "--domain", "evil.test")
+        pair = ["d%d.pair.test" % i for i in range(6)]
+        args = [FEDGATE, "dev-pki", d + "/pki"]
+        for dom in ["remote.test", "b.test", "c.test", "other.test", "evil.test"] + pair:
+            args += ["--domain", dom]
+        run(*args)
         run(FEDGATE, "dev-pki", d + "/ica", "--domain", "unused.test")
         # A second CA that fedgate does not trust.
         run(FEDGATE, "dev-pki", d + "/rogue", "--domain", "remote.test")
@@ -69,11 +72,15 @@ domains:
     backend: dead
     cert: pki/c.test.crt
     key: pki/c.test.key
+  - name: "*.pair.test"
+    backend: pair
 backends:
   - name: sink
     addresses: ["{HOST}:{p['sink']}"]
   - name: dead
     addresses: ["{HOST}:{p['dead']}"]
+  - name: pair
+    addresses: ["{HOST}:{p['dead']}", "{HOST}:{p['sink']}"]
 tls:
   default_cert: pki/b.test.crt
   default_key: pki/b.test.key
@@ -99,8 +106,10 @@ dns:
         with open(d + "/fedgate.yaml", "w") as f:
             f.write(cfg)
         # The internal server: trusts the internal CA for SASL EXTERNAL.
-        self.sink = xp.ReceivingServer(HOST, p["sink"], d + "/pki/b.test.crt",
-                                       d + "/pki/b.test.key", client_ca=d + "/ica/ca.crt")
+        self.sink = xp.ReceivingServer(
+            HOST, p["sink"], d + "/pki/b.test.crt", d + "/pki/b.test.key",
+            client_ca=d + "/ica/ca.crt",
+            sni_certs={n: (d + "/pki/%s.crt" % n, d + "/pki/%s.key" % n) for n in pair})
         # remote.test's authoritative server (dialback) and bounce receiver.
         self.valid_keys = {}
         self.auth = xp.ReceivingServer(HOST, p["auth"], d + "/pki/remote.test.crt",
@@ -133,7 +142,7 @@ dns:
         return (self.dir + "/%s/%s.crt" % (pki, domain), self.dir + "/%s/%s.key" % (pki, domain))
 
 
-def open_tls(env, frm="remote.test", to="b.test", cert="remote.test", pki="pki"):
+def open_tls(env, frm="remote.test", to="b.test", cert="remote.test", pki="pki", tls_name=None):
     """A peer past STARTTLS with the post-TLS features read."""
     p = xp.Peer.connect(HOST, env.ports["s2s"])
     p.open_stream(to, frm)
@@ -141,7 +150,7 @@ def open_tls(env, frm="remote.test", to="b.test", cert="remote.test", pki="pki")
     feats = p.read_features()
     assert feats.find(xp.q(xp.NS_TLS, "starttls")) is not None, "no STARTTLS offered"
     certfile, keyfile = env.cert(cert, pki) if cert else (None, None)
-    p.starttls(to, cafile=env.dir + "/pki/ca.crt", certfile=certfile, keyfile=keyfile)
+    p.starttls(tls_name or to, cafile=env.dir + "/pki/ca.crt", certfile=certfile, keyfile=keyfile)
     p.open_stream(to, frm)
     p.read_header()
     return p, p.read_features()
@@ -404,6 +413,21 @@ def test_rfc6120_8_3_backend_down_bounces_to_sender(env):
     assert err is not None and err.find(xp.q(xp.NS_STANZA_ERR, "remote-server-timeout")) is not None
     assert env.metric("stanzas_bounced_total") >= 1
     p.close()
+
+
+def test_router_backend_failover_to_healthy_address(env):
+    # Several domains of one backend with a dead and a live address: whichever
+    # the rendezvous hash picks first, every stanza reaches the live one.
+    before = len(env.sink.stanzas)
+    for i in range(6):
+        p, feats = open_tls(env, to="d%d.pair.test" % i, tls_name="b.test")
+        assert p.sasl_external()[0] == "success"
+        p.open_stream("d%d.pair.test" % i, "remote.test")
+        p.read_header()
+        p.read_features()
+        p.send_message("h@remote.test", "bob@d%d.pair.test" % i, "failover %d" % i)
+        expect_delivered(env, "failover %d" % i, before, timeout=15)
+        p.close()
 
 
 def main():

@@ -250,10 +250,19 @@ class ReceivingServer:
     receives in .stanzas as (stream_from, element).
     """
 
-    def __init__(self, host, port, certfile, keyfile, client_ca=None, verify_keys=None):
+    def __init__(self, host, port, certfile, keyfile, client_ca=None, verify_keys=None,
+                 sni_certs=None):
         import threading
         self.host, self.port = host, port
         self.ctx = tls_server_context(certfile, keyfile, client_ca)
+        if sni_certs:
+            # name -> (certfile, keyfile): answer SNI with that name's certificate.
+            by_name = {n: tls_server_context(c, k, client_ca) for n, (c, k) in sni_certs.items()}
+
+            def pick(sslobj, name, _ctx):
+                if name in by_name:
+                    sslobj.context = by_name[name]
+            self.ctx.sni_callback = pick
         self.verify_keys = verify_keys if verify_keys is not None else {}
         self.stanzas = []
         self.verify_questions = []

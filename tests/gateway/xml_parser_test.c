@@ -16,6 +16,39 @@
 #include "tests/gateway/xml_transcript.h"
 #include "tests/testutil.h"
 
+// Allocation counting for the steady-state test: replace the allocator's
+// entry points (not under ASan, which owns them).
+#if defined(__SANITIZE_ADDRESS__)
+#define FG_COUNT_ALLOCS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FG_COUNT_ALLOCS 0
+#endif
+#endif
+#ifndef FG_COUNT_ALLOCS
+#define FG_COUNT_ALLOCS 1
+static long alloc_calls;
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+void *malloc(size_t n) {
+  alloc_calls++;
+  return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+  alloc_calls++;
+  return __libc_calloc(a, b);
+}
+void *realloc(void *q, size_t n) {
+  alloc_calls++;
+  return __libc_realloc(q, n);
+}
+void free(void *q) {
+  __libc_free(q);
+}
+#endif
+
 #define H                                                                                 \
   "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
   "from='a.example' to='b.example' version='1.0'>"
@@ -1093,6 +1126,53 @@ static void test_steady_state_reuses_buffers(void **state) {
   fg_xml_parser_free(p);
 }
 
+// DESIGN.md: hot paths allocate nothing per stanza in the steady state.
+static void test_steady_state_allocates_nothing_per_stanza(void **state) {
+  (void)state;
+#if !FG_COUNT_ALLOCS
+  skip();
+#else
+  static const char *const kStanzas[] = {
+      "<message from='a.example/r' to='b@b.example' type='chat' id='1'><body>caf\xc3\xa9 &amp; "
+      "\xe4\xbd\xa0\xe5\xa5\xbd</body><active "
+      "xmlns='http://jabber.org/protocol/chatstates'/></message>",
+      "<presence from='a.example'><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' "
+      "ver='v'/><status>a\r\nb</status></presence>",
+      "<iq type='result' id='2'><query xmlns='http://jabber.org/protocol/disco#info'><feature "
+      "var='urn:xmpp:ping'/><x xmlns:p='urn:p' p:k='&lt;'><![CDATA[x]]></x></query></iq>",
+      " \n",
+  };
+  fg_xml_parser *p = fg_xml_parser_new(NULL);
+  size_t used;
+  assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)H, strlen(H)),
+                   FG_XML_EVENT_STREAM_OPEN);
+  long before = 0;
+  size_t elements = 0;
+  for (int round = 0; round < 400; round++) {
+    if (round == 100) before = alloc_calls;  // warmed up
+    for (size_t k = 0; k < 4; k++) {
+      const uint8_t *in = (const uint8_t *)kStanzas[k];
+      size_t len = strlen(kStanzas[k]);
+      size_t cut = 1 + (size_t)round % (len - 1);  // straddle chunks at varying points
+      for (int part = 0; part < 2; part++) {
+        size_t n = part == 0 ? cut : len - cut;
+        while (n > 0) {
+          fg_xml_event ev = fg_xml_parser_feed(p, &used, in, n);
+          in += used;
+          n -= used;
+          assert_int_not_equal(ev, FG_XML_EVENT_ERROR);
+          if (ev == FG_XML_EVENT_ELEMENT) elements++;
+        }
+      }
+    }
+  }
+  long after = alloc_calls;
+  fg_xml_parser_free(p);
+  assert_int_equal(elements, 1200);
+  assert_int_equal(after - before, 0);
+#endif
+}
+
 int main(void) {
   const struct CMUnitTest vectors[] = {
       cmocka_unit_test(test_vectors_generate_expressions),
@@ -1122,6 +1202,7 @@ int main(void) {
       cmocka_unit_test(test_limits_depth_attrs_names_decls_nodes),
       cmocka_unit_test(test_rfc6120_8_element_api_and_zero_copy),
       cmocka_unit_test(test_steady_state_reuses_buffers),
+      cmocka_unit_test(test_steady_state_allocates_nothing_per_stanza),
   };
   int failed = cmocka_run_group_tests_name("xml_parser_vectors", vectors, NULL, NULL);
   failed += cmocka_run_group_tests_name("xml_parser_rules", rules, NULL, NULL);
