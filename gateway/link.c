@@ -44,6 +44,7 @@ struct link {
   fg_s2s_out *s2s;
   const resolved_target *current;
   int ready, dead, protocol_failed;
+  fg_timer deadline;  // connect to authenticated, per candidate
   qitem *qhead, *qtail;
   size_t q_count, q_bytes;
   struct {
@@ -206,6 +207,7 @@ static void op_ready(void *arg, int method) {
   link *l = arg;
   fg_server *srv = l->srv;
   l->ready = 1;
+  fg_worker_timer_cancel(l->w, &l->deadline);
   if (l->kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
@@ -318,6 +320,7 @@ static void on_secure(fg_conn *c) {
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   l->conn = NULL;
+  fg_worker_timer_cancel(l->w, &l->deadline);
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
     // A connection-level failure: the next candidate (RFC 6120 §3.2.1); on
     // the hop, another healthy address of the backend.
@@ -421,6 +424,10 @@ static int connect_next(link *l) {
     }
     l->conn = fg_conn_connect(l->w, &cc);
     if (l->conn == NULL) continue;
+    // RFC 6120 §10.4.3: a stream not established and authenticated in time
+    // is remote-server-timeout (limits.handshake_timeout).
+    uint32_t ms = l->srv->cfg->limits.handshake_timeout_ms;
+    fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
     if (t->direct_tls && fg_conn_tls(l->conn) != NULL) {
       client_certificate(l, fg_tls_conn_ssl(fg_conn_tls(l->conn)));
     }
@@ -443,10 +450,17 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
   return NULL;
 }
 
+static void deadline_passed(fg_timer *t, void *arg) {
+  (void)t;
+  link *l = arg;
+  if (!l->ready && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
+}
+
 static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
                       const char *remote, const resolved_target *pinned) {
   link *l = calloc(1, sizeof(*l));
   if (l == NULL) return NULL;
+  fg_timer_init(&l->deadline, deadline_passed, l);
   l->srv = srv;
   l->w = w;
   l->kind = kind;

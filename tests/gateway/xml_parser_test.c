@@ -1169,6 +1169,7 @@ static void test_steady_state_allocates_nothing_per_stanza(void **state) {
   long after = alloc_calls;
   fg_xml_parser_free(p);
   assert_int_equal(elements, 1200);
+  assert_true(before > 0);  // the counter does see the parser's warm-up allocations
   assert_int_equal(after - before, 0);
 #endif
 }

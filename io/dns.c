@@ -1,0 +1,1427 @@
+// dns.c: the s2s resolver (RFC 6120 §3.2, XEP-0368 §3, RFC 2782) and its
+// cache. See dns.h for the contract and docs/dns.md for operations.
+//
+// Shape: requests wait in one FIFO; each resolver thread takes one request
+// and runs it to the end in two batches of questions (the two SRV names
+// together, then every target's AAAA and A together). A batch sends all its
+// questions at once over UDP and polls their sockets, so a request costs the
+// slowest question, not the sum. The cache is a mutex-protected hash keyed by
+// (type, name): resolution is off the workers' hot path and the critical
+// sections only copy a few records, so a lock is cheaper than an RCU scheme.
+#include "io/dns.h"
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <resolv.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RECORDS 64    // records kept from one answer
+#define MAX_THREADS 64
+#define MAX_SERVERS 16
+#define STOP_SLICE_MS 100  // how long a wait may go without checking for stop
+#define CNAME_HOPS 8
+#define FALLBACK_PORT 5269  // RFC 6120 §3.2.2
+
+// Outcome of one question.
+typedef enum rstatus {
+  R_OK = 0,
+  R_NXDOMAIN,
+  R_NODATA,
+  R_TIMEOUT,
+  R_SERVFAIL,
+  R_CANCELLED,
+} rstatus;
+
+typedef struct srv_rec {
+  uint16_t prio, weight, port;
+  int dot;  // target "."
+  char target[FG_DNS_NAME_MAX + 1];
+} srv_rec;
+
+// rrset is one answer: records of one type for one name, or a failure.
+typedef struct rrset {
+  rstatus status;
+  uint32_t ttl;  // seconds still valid
+  size_t n;
+  srv_rec *srv;         // type SRV
+  uint8_t (*addr)[16];  // type A (first 4 bytes) or AAAA
+} rrset;
+
+typedef struct centry {
+  struct centry *hnext;
+  struct centry *older, *newer;
+  uint64_t expires_ns;
+  uint16_t type;
+  rrset set;
+  char name[FG_DNS_NAME_MAX + 2];
+} centry;
+
+typedef struct server {
+  struct sockaddr_storage addr;
+  socklen_t len;
+  char text[64];
+} server;
+
+typedef struct request {
+  struct request *next;
+  fg_dns_cb cb;
+  void *arg;
+  char domain[FG_DNS_NAME_MAX + 1];
+} request;
+
+typedef struct static_target {
+  char host[FG_DNS_NAME_MAX + 1];
+  uint16_t port;
+  int direct_tls;
+  int numeric;  // |addr| holds the address
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+} static_target;
+
+typedef struct static_entry {
+  struct static_entry *next;
+  char domain[FG_DNS_NAME_MAX + 1];
+  size_t n;
+  static_target *targets;
+} static_entry;
+
+typedef struct rthread {
+  fg_dns *dns;
+  pthread_t tid;
+  struct __res_state res;
+} rthread;
+
+struct fg_dns {
+  fg_dns_config cfg;
+  server servers[MAX_SERVERS];
+  size_t n_servers;
+
+  pthread_mutex_t qlock;
+  pthread_cond_t qcond;
+  request *qhead, *qtail;
+  size_t pending;  // queued plus running
+  int stopping;
+  atomic_int stop;  // read by waits inside a running request
+
+  rthread *threads;
+  unsigned n_threads;
+
+  pthread_mutex_t clock;
+  centry **buckets;
+  size_t n_buckets;
+  centry *oldest, *newest;
+  size_t n_entries;
+
+  pthread_mutex_t slock;
+  static_entry *statics;
+
+  _Atomic uint64_t rng;
+
+  _Atomic uint64_t st_requests, st_rejected, st_queries, st_tcp, st_hits, st_misses, st_timeouts,
+      st_servfails, st_static;
+};
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+// rng_next is splitmix64 over an atomic counter: lock-free, and with a fixed
+// seed the sequence of draws is reproducible whatever thread draws them.
+static uint64_t rng_next(fg_dns *dns) {
+  uint64_t z = atomic_fetch_add(&dns->rng, 0x9e3779b97f4a7c15ull) + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// rng_below returns a number in [0, n). The modulo bias is below 2^-40 for
+// the sums of 16-bit weights used here.
+static uint64_t rng_below(fg_dns *dns, uint64_t n) {
+  return n == 0 ? 0 : rng_next(dns) % n;
+}
+
+static uint16_t query_id(fg_dns *dns) {
+  uint16_t id;
+  // Transaction IDs must be unpredictable (RFC 5452), even with a test seed.
+  if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id)) {
+    id = (uint16_t)(rng_next(dns) ^ now_ns());
+  }
+  return id;
+}
+
+const char *fg_dns_status_name(fg_dns_status s) {
+  switch (s) {
+    case FG_DNS_OK:
+      return "ok";
+    case FG_DNS_NXDOMAIN:
+      return "nxdomain";
+    case FG_DNS_NO_SERVICE:
+      return "no-service";
+    case FG_DNS_NO_ADDRESS:
+      return "no-address";
+    case FG_DNS_TIMEOUT:
+      return "timeout";
+    case FG_DNS_SERVFAIL:
+      return "servfail";
+    case FG_DNS_INVALID_NAME:
+      return "invalid-name";
+    case FG_DNS_CANCELLED:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+int fg_dns_status_is_temporary(fg_dns_status s) {
+  return s == FG_DNS_TIMEOUT || s == FG_DNS_SERVFAIL || s == FG_DNS_CANCELLED;
+}
+
+int fg_dns_name_valid(const char *name, size_t len) {
+  if (len > 0 && name[len - 1] == '.') len--;
+  if (len == 0 || len > FG_DNS_NAME_MAX) return 0;
+  size_t label = 0;
+  for (size_t i = 0; i <= len; i++) {
+    char c = i < len ? name[i] : '.';
+    if (c == '.') {
+      if (label == 0 || label > 63 || name[i - 1] == '-' || name[i - label] == '-') return 0;
+      label = 0;
+      continue;
+    }
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) return 0;
+    label++;
+  }
+  return 1;
+}
+
+// normalize copies |in| lowercased without a trailing dot; 0 if invalid.
+static int normalize(char out[FG_DNS_NAME_MAX + 1], const char *in) {
+  size_t len = strlen(in);
+  if (!fg_dns_name_valid(in, len)) return 0;
+  if (in[len - 1] == '.') len--;
+  for (size_t i = 0; i < len; i++) {
+    char c = in[i];
+    out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+  }
+  out[len] = 0;
+  return 1;
+}
+
+void fg_dns_config_init(fg_dns_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->threads = 2;
+  cfg->timeout_ms = 2000;
+  cfg->retries = 1;
+  cfg->max_pending = 1024;
+  cfg->max_candidates = 32;
+  cfg->max_ttl_s = 3600;
+  cfg->negative_ttl_s = 60;
+  cfg->failure_ttl_s = 10;
+  cfg->cache_max_entries = 10000;
+  cfg->ipv4 = 1;
+  cfg->ipv6 = 1;
+}
+
+// --- rrsets and the cache ---
+
+static void rrset_cleanup(rrset *s) {
+  free(s->srv);
+  free(s->addr);
+  memset(s, 0, sizeof(*s));
+}
+
+static int rrset_copy(rrset *dst, const rrset *src) {
+  *dst = *src;
+  dst->srv = NULL;
+  dst->addr = NULL;
+  if (src->srv != NULL) {
+    dst->srv = malloc(src->n * sizeof(srv_rec));
+    if (dst->srv == NULL) return 0;
+    memcpy(dst->srv, src->srv, src->n * sizeof(srv_rec));
+  }
+  if (src->addr != NULL) {
+    dst->addr = malloc(src->n * 16);
+    if (dst->addr == NULL) return 0;
+    memcpy(dst->addr, src->addr, src->n * 16);
+  }
+  return 1;
+}
+
+static size_t cache_hash(const fg_dns *dns, const char *name, uint16_t type) {
+  uint64_t h = 1469598103934665603ull ^ type;
+  for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  return (size_t)(h % dns->n_buckets);
+}
+
+static void cache_unlink(fg_dns *dns, centry *e) {
+  centry **pp = &dns->buckets[cache_hash(dns, e->name, e->type)];
+  while (*pp != e) pp = &(*pp)->hnext;
+  *pp = e->hnext;
+  if (e->older) e->older->newer = e->newer;
+  else dns->oldest = e->newer;
+  if (e->newer) e->newer->older = e->older;
+  else dns->newest = e->older;
+  dns->n_entries--;
+  rrset_cleanup(&e->set);
+  free(e);
+}
+
+// cache_get copies a live entry into |out|; 1 on a hit.
+static int cache_get(fg_dns *dns, const char *name, uint16_t type, rrset *out) {
+  if (dns->n_buckets == 0) return 0;
+  int hit = 0;
+  uint64_t now = now_ns();
+  pthread_mutex_lock(&dns->clock);
+  centry *e = dns->buckets[cache_hash(dns, name, type)];
+  while (e != NULL && !(e->type == type && strcmp(e->name, name) == 0)) e = e->hnext;
+  if (e != NULL && e->expires_ns <= now) {
+    cache_unlink(dns, e);
+  } else if (e != NULL && rrset_copy(out, &e->set)) {
+    out->ttl = (uint32_t)((e->expires_ns - now + 999999999ull) / 1000000000ull);
+    hit = 1;
+  } else if (e != NULL) {
+    rrset_cleanup(out);
+  }
+  pthread_mutex_unlock(&dns->clock);
+  return hit;
+}
+
+static uint32_t ttl_for(const fg_dns *dns, const rrset *s) {
+  switch (s->status) {
+    case R_OK:
+      return s->ttl < dns->cfg.max_ttl_s ? s->ttl : dns->cfg.max_ttl_s;
+    case R_NXDOMAIN:
+    case R_NODATA:
+      return dns->cfg.negative_ttl_s;
+    case R_TIMEOUT:
+    case R_SERVFAIL:
+      return dns->cfg.failure_ttl_s;
+    case R_CANCELLED:
+      break;
+  }
+  return 0;
+}
+
+static void cache_put(fg_dns *dns, const char *name, uint16_t type, const rrset *s) {
+  uint32_t ttl = ttl_for(dns, s);
+  if (dns->n_buckets == 0 || ttl == 0) return;
+  centry *n = calloc(1, sizeof(*n));
+  if (n == NULL) return;
+  if (!rrset_copy(&n->set, s)) {
+    rrset_cleanup(&n->set);
+    free(n);
+    return;
+  }
+  n->set.ttl = ttl;
+  n->type = type;
+  snprintf(n->name, sizeof(n->name), "%s", name);
+  n->expires_ns = now_ns() + (uint64_t)ttl * 1000000000ull;
+  pthread_mutex_lock(&dns->clock);
+  size_t b = cache_hash(dns, name, type);
+  for (centry *e = dns->buckets[b]; e != NULL; e = e->hnext) {
+    if (e->type == type && strcmp(e->name, name) == 0) {
+      cache_unlink(dns, e);
+      break;
+    }
+  }
+  // Full: drop the oldest insertion (FIFO). Entries are short-lived and of
+  // similar value; an LRU would need a write on every hit.
+  while (dns->n_entries >= dns->cfg.cache_max_entries && dns->oldest != NULL) {
+    cache_unlink(dns, dns->oldest);
+  }
+  n->hnext = dns->buckets[b];
+  dns->buckets[b] = n;
+  n->older = dns->newest;
+  if (dns->newest) dns->newest->newer = n;
+  else dns->oldest = n;
+  dns->newest = n;
+  dns->n_entries++;
+  pthread_mutex_unlock(&dns->clock);
+}
+
+void fg_dns_cache_flush(fg_dns *dns) {
+  pthread_mutex_lock(&dns->clock);
+  while (dns->oldest != NULL) cache_unlink(dns, dns->oldest);
+  pthread_mutex_unlock(&dns->clock);
+}
+
+// --- one question on the wire ---
+
+typedef struct query {
+  char name[NS_MAXDNAME];
+  uint16_t type;
+  rrset res;
+  int done, from_cache, sent;
+  // Transport state.
+  int fd;
+  size_t server;
+  unsigned pass;
+  uint64_t deadline;
+  int saw_servfail;
+  uint8_t msg[NS_PACKETSZ];
+  int msg_len;
+  char why[96];  // the last server failure, for the reason text
+} query;
+
+// Answer classification by handle_answer.
+enum { A_IGNORE, A_DONE, A_SERVER_FAIL, A_TRUNCATED };
+
+static void add_record(query *q, const ns_msg *m, const ns_rr *rr) {
+  if (q->res.n >= MAX_RECORDS) return;
+  const uint8_t *rd = ns_rr_rdata(*rr);
+  size_t rdlen = ns_rr_rdlen(*rr);
+  if (q->type == ns_t_srv) {
+    if (rdlen < 7) return;
+    srv_rec *r = &q->res.srv[q->res.n];
+    r->prio = ns_get16(rd);
+    r->weight = ns_get16(rd + 2);
+    r->port = ns_get16(rd + 4);
+    char t[NS_MAXDNAME];
+    int used = dn_expand(ns_msg_base(*m), ns_msg_end(*m), rd + 6, t, sizeof(t));
+    if (used < 0 || (size_t)used != rdlen - 6) return;
+    r->dot = t[0] == 0 || strcmp(t, ".") == 0;
+    // A target that is not a host name (or port 0) cannot be connected to;
+    // skip it rather than fail the whole set.
+    if (!r->dot && (r->port == 0 || !normalize(r->target, t))) return;
+    if (r->dot) r->target[0] = 0;
+    q->res.n++;
+  } else {
+    size_t want = q->type == ns_t_a ? 4 : 16;
+    if (rdlen != want) return;
+    memset(q->res.addr[q->res.n], 0, 16);
+    memcpy(q->res.addr[q->res.n], rd, want);
+    q->res.n++;
+  }
+}
+
+// parse_answer fills q->res from a NOERROR response, following a CNAME chain
+// inside the answer section.
+static void parse_answer(query *q, ns_msg *m) {
+  int an = ns_msg_count(*m, ns_s_an);
+  char cur[NS_MAXDNAME];
+  snprintf(cur, sizeof(cur), "%s", q->name);
+  uint32_t ttl = UINT32_MAX;
+  ns_rr rr;
+  for (int hop = 0; hop < CNAME_HOPS; hop++) {
+    int moved = 0;
+    for (int i = 0; i < an && !moved; i++) {
+      if (ns_parserr(m, ns_s_an, i, &rr) < 0) break;
+      if (ns_rr_class(rr) != ns_c_in || ns_rr_type(rr) != ns_t_cname) continue;
+      if (strcasecmp(ns_rr_name(rr), cur) != 0) continue;
+      char t[NS_MAXDNAME];
+      if (dn_expand(ns_msg_base(*m), ns_msg_end(*m), ns_rr_rdata(rr), t, sizeof(t)) < 0) continue;
+      snprintf(cur, sizeof(cur), "%s", t);
+      if (ns_rr_ttl(rr) < ttl) ttl = ns_rr_ttl(rr);
+      moved = 1;
+    }
+    if (!moved) break;
+  }
+  if (q->type == ns_t_srv) q->res.srv = calloc(MAX_RECORDS, sizeof(srv_rec));
+  else q->res.addr = calloc(MAX_RECORDS, 16);
+  if (q->res.srv == NULL && q->res.addr == NULL) {
+    q->res.status = R_SERVFAIL;
+    snprintf(q->why, sizeof(q->why), "out of memory");
+    return;
+  }
+  for (int i = 0; i < an; i++) {
+    if (ns_parserr(m, ns_s_an, i, &rr) < 0) break;
+    if (ns_rr_class(rr) != ns_c_in || ns_rr_type(rr) != q->type) continue;
+    if (strcasecmp(ns_rr_name(rr), cur) != 0) continue;
+    size_t before = q->res.n;
+    add_record(q, m, &rr);
+    if (q->res.n > before && ns_rr_ttl(rr) < ttl) ttl = ns_rr_ttl(rr);
+  }
+  q->res.status = q->res.n > 0 ? R_OK : R_NODATA;
+  q->res.ttl = q->res.n > 0 ? ttl : 0;
+}
+
+static int name_eq(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 0 && a[la - 1] == '.') la--;
+  if (lb > 0 && b[lb - 1] == '.') lb--;
+  return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+static int handle_answer(query *q, const uint8_t *buf, size_t len) {
+  if (len < NS_HFIXEDSZ || len > 65535) return A_IGNORE;
+  if (buf[0] != q->msg[0] || buf[1] != q->msg[1] || !(buf[2] & 0x80)) return A_IGNORE;
+  ns_msg m;
+  if (ns_initparse(buf, (int)len, &m) < 0) {
+    snprintf(q->why, sizeof(q->why), "malformed response");
+    return A_SERVER_FAIL;
+  }
+  // The question must be ours (RFC 5452 §9.1).
+  ns_rr qr;
+  if (ns_msg_count(m, ns_s_qd) != 1 || ns_parserr(&m, ns_s_qd, 0, &qr) < 0) return A_IGNORE;
+  if (ns_rr_type(qr) != q->type || ns_rr_class(qr) != ns_c_in || !name_eq(ns_rr_name(qr), q->name)) {
+    return A_IGNORE;
+  }
+  if (ns_msg_getflag(m, ns_f_tc)) return A_TRUNCATED;
+  int rcode = ns_msg_getflag(m, ns_f_rcode);
+  if (rcode == ns_r_nxdomain) {
+    q->res.status = R_NXDOMAIN;
+    return A_DONE;
+  }
+  if (rcode != ns_r_noerror) {
+    snprintf(q->why, sizeof(q->why), "%s", rcode == ns_r_refused ? "REFUSED" :
+             rcode == ns_r_servfail ? "SERVFAIL" : "error response");
+    return A_SERVER_FAIL;
+  }
+  parse_answer(q, &m);
+  return A_DONE;
+}
+
+// wait_fd waits for |events| until |deadline|; 1 ready, 0 timed out, -1 stop.
+static int wait_fd(fg_dns *dns, int fd, short events, uint64_t deadline) {
+  for (;;) {
+    if (atomic_load(&dns->stop)) return -1;
+    uint64_t now = now_ns();
+    if (now >= deadline) return 0;
+    uint64_t ms = (deadline - now + 999999) / 1000000;
+    struct pollfd p = {.fd = fd, .events = events};
+    int r = poll(&p, 1, (int)(ms < STOP_SLICE_MS ? ms : STOP_SLICE_MS));
+    if (r > 0) return 1;
+    if (r < 0 && errno != EINTR) return 0;
+  }
+}
+
+static int io_full(fg_dns *dns, int fd, uint8_t *buf, size_t len, int writing, uint64_t deadline) {
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = writing ? send(fd, buf + off, len - off, MSG_NOSIGNAL) : recv(fd, buf + off, len - off, 0);
+    if (n > 0) {
+      off += (size_t)n;
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) return 0;
+    if (wait_fd(dns, fd, writing ? POLLOUT : POLLIN, deadline) != 1) return 0;
+  }
+  return 1;
+}
+
+// tcp_exchange repeats q's question over TCP to the current server after a
+// truncated UDP answer (RFC 7766 §5). Returns an A_* code.
+static int tcp_exchange(fg_dns *dns, query *q) {
+  const server *s = &dns->servers[q->server];
+  atomic_fetch_add(&dns->st_tcp, 1);
+  atomic_fetch_add(&dns->st_queries, 1);
+  uint64_t deadline = now_ns() + (uint64_t)dns->cfg.timeout_ms * 1000000ull;
+  int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return A_SERVER_FAIL;
+  int result = A_SERVER_FAIL;
+  uint8_t *resp = NULL;
+  snprintf(q->why, sizeof(q->why), "TCP to %s failed", s->text);
+  if (connect(fd, (const struct sockaddr *)&s->addr, s->len) < 0 && errno != EINPROGRESS) goto out;
+  if (wait_fd(dns, fd, POLLOUT, deadline) != 1) goto out;
+  int soerr = 0;
+  socklen_t sl = sizeof(soerr);
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) goto out;
+  uint8_t hdr[2 + NS_PACKETSZ];
+  ns_put16((unsigned)q->msg_len, hdr);
+  memcpy(hdr + 2, q->msg, (size_t)q->msg_len);
+  if (!io_full(dns, fd, hdr, 2 + (size_t)q->msg_len, 1, deadline)) goto out;
+  uint8_t lenb[2];
+  if (!io_full(dns, fd, lenb, 2, 0, deadline)) goto out;
+  size_t len = ns_get16(lenb);
+  resp = malloc(len ? len : 1);
+  if (resp == NULL || !io_full(dns, fd, resp, len, 0, deadline)) goto out;
+  result = handle_answer(q, resp, len);
+  // Over TCP nothing else may answer: a mismatch or a truncation is a
+  // broken server.
+  if (result == A_IGNORE || result == A_TRUNCATED) {
+    snprintf(q->why, sizeof(q->why), "bad TCP answer from %s", s->text);
+    result = A_SERVER_FAIL;
+  }
+out:
+  if (result != A_DONE && atomic_load(&dns->stop) == 0 && now_ns() >= deadline) {
+    snprintf(q->why, sizeof(q->why), "TCP to %s timed out", s->text);
+  }
+  free(resp);
+  close(fd);
+  return result;
+}
+
+static void finish(fg_dns *dns, query *q, rstatus st) {
+  if (q->fd >= 0) close(q->fd);
+  q->fd = -1;
+  q->done = 1;
+  if (st != R_OK) {
+    rrset_cleanup(&q->res);
+    q->res.status = st;
+  }
+  if (st == R_TIMEOUT) atomic_fetch_add(&dns->st_timeouts, 1);
+  if (st == R_SERVFAIL) atomic_fetch_add(&dns->st_servfails, 1);
+}
+
+// send_udp sends q's question to its current server; 0 if that failed.
+static int send_udp(fg_dns *dns, query *q) {
+  const server *s = &dns->servers[q->server];
+  if (q->fd >= 0) close(q->fd);
+  // A fresh connected socket per send: a random source port (RFC 5452 §4.5)
+  // and the kernel drops datagrams from any other address.
+  q->fd = socket(s->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (q->fd < 0) return 0;
+  uint16_t id = query_id(dns);
+  ns_put16(id, q->msg);
+  if (connect(q->fd, (const struct sockaddr *)&s->addr, s->len) < 0 ||
+      send(q->fd, q->msg, (size_t)q->msg_len, MSG_NOSIGNAL) != q->msg_len) {
+    snprintf(q->why, sizeof(q->why), "cannot send to %s: %s", s->text, strerror(errno));
+    close(q->fd);
+    q->fd = -1;
+    return 0;
+  }
+  atomic_fetch_add(&dns->st_queries, 1);
+  q->deadline = now_ns() + (uint64_t)dns->cfg.timeout_ms * 1000000ull;
+  return 1;
+}
+
+// advance moves q to the next server (or the next pass) after |server_fail|
+// (1: the server answered with an error; 0: it timed out) and sends again.
+static void advance(fg_dns *dns, query *q, int server_fail) {
+  for (;;) {
+    if (server_fail) q->saw_servfail = 1;
+    if (++q->server == dns->n_servers) {
+      q->server = 0;
+      if (++q->pass > dns->cfg.retries) {
+        finish(dns, q, q->saw_servfail ? R_SERVFAIL : R_TIMEOUT);
+        return;
+      }
+    }
+    if (send_udp(dns, q)) return;
+    server_fail = 1;
+  }
+}
+
+static void start_query(fg_dns *dns, rthread *t, query *q) {
+  q->fd = -1;
+  q->sent = 1;
+  q->msg_len = res_nmkquery(&t->res, ns_o_query, q->name, ns_c_in, q->type, NULL, 0, NULL, q->msg,
+                            sizeof(q->msg));
+  if (q->msg_len < NS_HFIXEDSZ) {
+    // Only a name too long for the wire gets here (e.g. the SRV prefix on a
+    // 250-byte domain): it cannot exist.
+    snprintf(q->why, sizeof(q->why), "name too long for a question");
+    q->sent = 0;
+    finish(dns, q, R_NXDOMAIN);
+    return;
+  }
+  if (!send_udp(dns, q)) advance(dns, q, 1);
+}
+
+// run_batch answers every question of |qs|, from the cache or the network,
+// all in flight at once.
+static void run_batch(rthread *t, query *qs, size_t n) {
+  fg_dns *dns = t->dns;
+  for (size_t i = 0; i < n; i++) {
+    query *q = &qs[i];
+    q->fd = -1;
+    if (cache_get(dns, q->name, q->type, &q->res)) {
+      atomic_fetch_add(&dns->st_hits, 1);
+      q->done = q->from_cache = 1;
+      continue;
+    }
+    atomic_fetch_add(&dns->st_misses, 1);
+    start_query(dns, t, q);
+  }
+  struct pollfd pfd[2 * FG_DNS_NAME_MAX];
+  size_t map[2 * FG_DNS_NAME_MAX];
+  uint8_t buf[4096];
+  for (;;) {
+    size_t np = 0;
+    uint64_t first = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+      if (qs[i].done) continue;
+      pfd[np] = (struct pollfd){.fd = qs[i].fd, .events = POLLIN};
+      map[np++] = i;
+      if (qs[i].deadline < first) first = qs[i].deadline;
+    }
+    if (np == 0) break;
+    if (atomic_load(&dns->stop)) {
+      for (size_t k = 0; k < np; k++) finish(dns, &qs[map[k]], R_CANCELLED);
+      break;
+    }
+    uint64_t now = now_ns();
+    uint64_t ms = first > now ? (first - now + 999999) / 1000000 : 0;
+    int r = poll(pfd, np, (int)(ms < STOP_SLICE_MS ? ms : STOP_SLICE_MS));
+    if (r < 0 && errno != EINTR) r = 0;
+    for (size_t k = 0; k < np && r > 0; k++) {
+      if (pfd[k].revents == 0) continue;
+      query *q = &qs[map[k]];
+      for (;;) {
+        ssize_t got = recv(q->fd, buf, sizeof(buf), 0);
+        if (got < 0) {
+          if (errno == EAGAIN || errno == EINTR) break;
+          // ICMP port unreachable and the like: this server is not there.
+          snprintf(q->why, sizeof(q->why), "%s: %s", dns->servers[q->server].text, strerror(errno));
+          advance(dns, q, 1);
+          break;
+        }
+        int a = handle_answer(q, buf, (size_t)got);
+        if (a == A_TRUNCATED) a = tcp_exchange(dns, q);
+        if (a == A_DONE) {
+          finish(dns, q, q->res.status);
+          break;
+        }
+        if (a == A_SERVER_FAIL) {
+          rrset_cleanup(&q->res);
+          advance(dns, q, 1);
+          break;
+        }
+      }
+    }
+    now = now_ns();
+    for (size_t k = 0; k < np; k++) {
+      query *q = &qs[map[k]];
+      if (!q->done && q->fd >= 0 && now >= q->deadline) {
+        snprintf(q->why, sizeof(q->why), "no answer from %s", dns->servers[q->server].text);
+        advance(dns, q, 0);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    query *q = &qs[i];
+    if (q->sent && !q->from_cache && q->res.status != R_CANCELLED) {
+      cache_put(dns, q->name, q->type, &q->res);
+    }
+  }
+}
+
+static void batch_cleanup(query *qs, size_t n) {
+  for (size_t i = 0; i < n; i++) rrset_cleanup(&qs[i].res);
+}
+
+// --- resolution ---
+
+typedef struct srv_item {
+  uint16_t prio, weight, port;
+  int direct_tls;
+  const char *target;
+} srv_item;
+
+static int cmp_prio(const void *a, const void *b) {
+  const srv_item *x = a, *y = b;
+  return (int)x->prio - (int)y->prio;
+}
+
+// order_group orders one priority's records by RFC 2782's weighted random
+// selection: zero weights first among the unordered records (any order
+// otherwise: a shuffle, so all-zero sets spread evenly), draw a number in
+// [0, sum of weights], take the first record whose running sum reaches it.
+static void order_group(fg_dns *dns, srv_item *it, size_t n) {
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)rng_below(dns, i);
+    srv_item tmp = it[i - 1];
+    it[i - 1] = it[j];
+    it[j] = tmp;
+  }
+  for (size_t i = 0; i < n; i++) {
+    // Zero weights to the front of the unordered part, keeping order.
+    size_t z = i;
+    for (size_t j = i; j < n; j++) {
+      if (it[j].weight != 0) continue;
+      srv_item tmp = it[j];
+      memmove(&it[z + 1], &it[z], (j - z) * sizeof(srv_item));
+      it[z++] = tmp;
+    }
+    uint64_t sum = 0;
+    for (size_t j = i; j < n; j++) sum += it[j].weight;
+    uint64_t r = rng_below(dns, sum + 1);
+    uint64_t run = 0;
+    size_t pick = n - 1;
+    for (size_t j = i; j < n; j++) {
+      run += it[j].weight;
+      if (run >= r) {
+        pick = j;
+        break;
+      }
+    }
+    srv_item tmp = it[pick];
+    memmove(&it[i + 1], &it[i], (pick - i) * sizeof(srv_item));
+    it[i] = tmp;
+  }
+}
+
+static fg_dns_status temp_status(const query *qs, size_t n) {
+  int timeout = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (qs[i].res.status == R_CANCELLED) return FG_DNS_CANCELLED;
+    if (qs[i].res.status == R_SERVFAIL) return FG_DNS_SERVFAIL;
+    timeout |= qs[i].res.status == R_TIMEOUT;
+  }
+  return timeout ? FG_DNS_TIMEOUT : FG_DNS_OK;
+}
+
+static const char *rstatus_text(rstatus s) {
+  static const char *const kText[] = {"ok", "NXDOMAIN", "no data", "timeout", "SERVFAIL",
+                                      "cancelled"};
+  return kText[s];
+}
+
+// describe appends "NAME TYPE: status (why)" for a failed question.
+static void describe(char *out, size_t cap, const query *q) {
+  size_t len = strlen(out);
+  if (len >= cap - 1) return;
+  snprintf(out + len, cap - len, "%s%s %s: %s%s%s%s", len ? "; " : "", q->name,
+           q->type == ns_t_srv ? "SRV" : q->type == ns_t_a ? "A" : "AAAA",
+           rstatus_text(q->res.status), q->why[0] ? " (" : "", q->why, q->why[0] ? ")" : "");
+}
+
+static void set_addr(fg_dns_candidate *c, int v6, const uint8_t *a, uint16_t port) {
+  memset(&c->addr, 0, sizeof(c->addr));
+  if (v6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c->addr;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    memcpy(&s6->sin6_addr, a, 16);
+    c->addr_len = sizeof(*s6);
+  } else {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&c->addr;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    memcpy(&s4->sin_addr, a, 4);
+    c->addr_len = sizeof(*s4);
+  }
+  c->port = port;
+}
+
+typedef struct target_ref {
+  const char *host;
+  uint16_t port, prio, weight;
+  int direct_tls;
+  int numeric;  // static numeric: |addr| below
+  const struct sockaddr_storage *addr;
+  socklen_t addr_len;
+} target_ref;
+
+static const query *find_q(const query *qs, size_t n, const char *name, uint16_t type) {
+  for (size_t i = 0; i < n; i++) {
+    if (qs[i].type == type && strcmp(qs[i].name, name) == 0) return &qs[i];
+  }
+  return NULL;
+}
+
+static void min_ttl(fg_dns_result *res, uint32_t ttl) {
+  if (ttl < res->ttl_s) res->ttl_s = ttl;
+}
+
+// resolve_targets looks up every named target's AAAA and A at once and
+// emits candidates in target order, each target's addresses interleaved
+// IPv6 first. Sets res->status.
+static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg, size_t nt,
+                            char *fail, size_t fail_cap) {
+  fg_dns *dns = t->dns;
+  size_t cap = 2 * nt;
+  query *qs = calloc(cap ? cap : 1, sizeof(query));
+  if (qs == NULL) {
+    res->status = FG_DNS_SERVFAIL;
+    snprintf(res->reason, sizeof(res->reason), "out of memory");
+    return;
+  }
+  size_t nq = 0;
+  int all_cached = 1;
+  for (size_t i = 0; i < nt; i++) {
+    if (tg[i].numeric) continue;
+    for (int f = 0; f < 2; f++) {
+      uint16_t type = f == 0 ? ns_t_aaaa : ns_t_a;
+      if ((type == ns_t_aaaa && !dns->cfg.ipv6) || (type == ns_t_a && !dns->cfg.ipv4)) continue;
+      if (find_q(qs, nq, tg[i].host, type) != NULL) continue;
+      snprintf(qs[nq].name, sizeof(qs[nq].name), "%s", tg[i].host);
+      qs[nq++].type = type;
+    }
+  }
+  run_batch(t, qs, nq);
+  for (size_t i = 0; i < nq; i++) {
+    all_cached &= qs[i].from_cache;
+    if (qs[i].res.status == R_OK) min_ttl(res, qs[i].res.ttl);
+  }
+  if (!all_cached) res->from_cache = 0;
+  size_t max = dns->cfg.max_candidates;
+  for (size_t i = 0; i < nt && res->num_candidates < max; i++) {
+    if (tg[i].numeric) {
+      fg_dns_candidate *c = &res->candidates[res->num_candidates++];
+      memcpy(&c->addr, tg[i].addr, sizeof(c->addr));
+      c->addr_len = tg[i].addr_len;
+      c->port = tg[i].port;
+      c->priority = tg[i].prio;
+      c->weight = tg[i].weight;
+      c->direct_tls = tg[i].direct_tls;
+      snprintf(c->host, sizeof(c->host), "%s", tg[i].host);
+      continue;
+    }
+    const query *q6 = find_q(qs, nq, tg[i].host, ns_t_aaaa);
+    const query *q4 = find_q(qs, nq, tg[i].host, ns_t_a);
+    size_t n6 = q6 && q6->res.status == R_OK ? q6->res.n : 0;
+    size_t n4 = q4 && q4->res.status == R_OK ? q4->res.n : 0;
+    // Interleave (RFC 8305 §4): a broken IPv6 path costs one attempt, not all.
+    for (size_t k = 0; k < n6 + n4 && res->num_candidates < max; k++) {
+      size_t pair = k / 2;
+      int v6;
+      size_t idx;
+      if (pair < n6 && pair < n4) {
+        v6 = (k % 2) == 0;
+        idx = pair;
+      } else if (n6 > n4) {
+        v6 = 1;
+        idx = k - n4;
+      } else {
+        v6 = 0;
+        idx = k - n6;
+      }
+      fg_dns_candidate *c = &res->candidates[res->num_candidates++];
+      set_addr(c, v6, v6 ? q6->res.addr[idx] : q4->res.addr[idx], tg[i].port);
+      c->priority = tg[i].prio;
+      c->weight = tg[i].weight;
+      c->direct_tls = tg[i].direct_tls;
+      snprintf(c->host, sizeof(c->host), "%s", tg[i].host);
+    }
+  }
+  fail[0] = 0;
+  for (size_t i = 0; i < nq; i++) {
+    if (qs[i].res.status != R_OK) describe(fail, fail_cap, &qs[i]);
+  }
+  if (res->num_candidates > 0) {
+    res->status = FG_DNS_OK;
+  } else {
+    fg_dns_status tmp = temp_status(qs, nq);
+    res->status = tmp != FG_DNS_OK ? tmp : FG_DNS_NO_ADDRESS;
+    int all_nx = nq > 0;
+    for (size_t i = 0; i < nq; i++) all_nx &= qs[i].res.status == R_NXDOMAIN;
+    if (all_nx) res->status = FG_DNS_NXDOMAIN;
+  }
+  batch_cleanup(qs, nq);
+  free(qs);
+}
+
+static void resolve_static(rthread *t, fg_dns_result *res, const static_entry *se) {
+  target_ref *tg = calloc(se->n, sizeof(target_ref));
+  if (tg == NULL) {
+    res->status = FG_DNS_SERVFAIL;
+    snprintf(res->reason, sizeof(res->reason), "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < se->n; i++) {
+    const static_target *s = &se->targets[i];
+    tg[i] = (target_ref){.host = s->host, .port = s->port, .direct_tls = s->direct_tls,
+                         .numeric = s->numeric, .addr = &s->addr, .addr_len = s->addr_len};
+  }
+  char fail[192];
+  resolve_targets(t, res, tg, se->n, fail, sizeof(fail));
+  // A static answer only names hosts; their failures are reported as such.
+  if (res->status == FG_DNS_NXDOMAIN) res->status = FG_DNS_NO_ADDRESS;
+  if (res->status == FG_DNS_OK) {
+    snprintf(res->reason, sizeof(res->reason), "dns.static: %zu target%s, %zu candidate%s",
+             se->n, se->n == 1 ? "" : "s", res->num_candidates,
+             res->num_candidates == 1 ? "" : "s");
+  } else {
+    snprintf(res->reason, sizeof(res->reason), "dns.static targets have no address: %s", fail);
+  }
+  free(tg);
+}
+
+static void resolve_dns(rthread *t, fg_dns_result *res) {
+  fg_dns *dns = t->dns;
+  const char *d = res->domain;
+  // RFC 6120 §3.2.1 with XEP-0368 §3: both SRV names together.
+  query sq[2];
+  memset(sq, 0, sizeof(sq));
+  snprintf(sq[0].name, sizeof(sq[0].name), "_xmpps-server._tcp.%s", d);
+  snprintf(sq[1].name, sizeof(sq[1].name), "_xmpp-server._tcp.%s", d);
+  sq[0].type = sq[1].type = ns_t_srv;
+  run_batch(t, sq, 2);
+  res->from_cache = sq[0].from_cache && sq[1].from_cache;
+
+  srv_item items[2 * MAX_RECORDS];
+  size_t ni = 0;
+  int dot = 0;
+  for (int s = 0; s < 2; s++) {
+    const rrset *set = &sq[s].res;
+    if (set->status != R_OK) continue;
+    min_ttl(res, set->ttl);
+    size_t real = 0;
+    for (size_t i = 0; i < set->n; i++) {
+      if (set->srv[i].dot) continue;
+      items[ni++] = (srv_item){.prio = set->srv[i].prio, .weight = set->srv[i].weight,
+                               .port = set->srv[i].port, .direct_tls = s == 0,
+                               .target = set->srv[i].target};
+      real++;
+    }
+    // RFC 2782: "." as the target means "decidedly not available". A "."
+    // mixed with real targets is a broken zone; the real targets win.
+    if (real == 0 && set->n > 0) dot = 1;
+  }
+
+  char fail[192];
+  if (ni > 0) {
+    // XEP-0368 §3: the two services' records form one RFC 2782 set.
+    qsort(items, ni, sizeof(srv_item), cmp_prio);
+    for (size_t i = 0; i < ni;) {
+      size_t j = i;
+      while (j < ni && items[j].prio == items[i].prio) j++;
+      order_group(dns, &items[i], j - i);
+      i = j;
+    }
+    if (ni > dns->cfg.max_candidates) ni = dns->cfg.max_candidates;
+    target_ref tg[2 * MAX_RECORDS];
+    for (size_t i = 0; i < ni; i++) {
+      tg[i] = (target_ref){.host = items[i].target, .port = items[i].port, .prio = items[i].prio,
+                           .weight = items[i].weight, .direct_tls = items[i].direct_tls};
+    }
+    resolve_targets(t, res, tg, ni, fail, sizeof(fail));
+    if (res->status == FG_DNS_NXDOMAIN) res->status = FG_DNS_NO_ADDRESS;
+    if (res->status == FG_DNS_OK) {
+      snprintf(res->reason, sizeof(res->reason), "SRV: %zu target%s, %zu candidate%s", ni,
+               ni == 1 ? "" : "s", res->num_candidates, res->num_candidates == 1 ? "" : "s");
+    } else {
+      snprintf(res->reason, sizeof(res->reason), "no SRV target of %s has an address: %s", d,
+               fail);
+    }
+    batch_cleanup(sq, 2);
+    return;
+  }
+
+  fail[0] = 0;
+  for (int s = 0; s < 2; s++) {
+    if (sq[s].res.status != R_OK) describe(fail, sizeof(fail), &sq[s]);
+  }
+  fg_dns_status tmp = temp_status(sq, 2);
+  if (tmp != FG_DNS_OK) {
+    // An unanswered SRV question might have held targets: neither "no
+    // service" nor the fallback can be concluded.
+    res->status = tmp;
+    snprintf(res->reason, sizeof(res->reason), "SRV lookup for %s failed: %s", d, fail);
+  } else if (dot) {
+    res->status = FG_DNS_NO_SERVICE;
+    snprintf(res->reason, sizeof(res->reason),
+             "%s: SRV target \".\": XMPP server service decidedly not available", d);
+  } else {
+    // RFC 6120 §3.2.2: no SRV records at all, the domain itself on 5269.
+    target_ref tg = {.host = d, .port = FALLBACK_PORT};
+    resolve_targets(t, res, &tg, 1, fail, sizeof(fail));
+    if (res->status == FG_DNS_OK) {
+      snprintf(res->reason, sizeof(res->reason), "no SRV records; %s:%d, %zu candidate%s", d,
+               FALLBACK_PORT, res->num_candidates, res->num_candidates == 1 ? "" : "s");
+    } else if (res->status == FG_DNS_NXDOMAIN) {
+      snprintf(res->reason, sizeof(res->reason), "%s does not exist (NXDOMAIN)", d);
+    } else {
+      snprintf(res->reason, sizeof(res->reason), "%s: no SRV records and no address: %s", d,
+               fail);
+    }
+  }
+  batch_cleanup(sq, 2);
+}
+
+static fg_dns_result *result_new(fg_dns *dns, const char *domain) {
+  fg_dns_result *res = calloc(1, sizeof(*res));
+  if (res == NULL) return NULL;
+  res->candidates = calloc(dns->cfg.max_candidates ? dns->cfg.max_candidates : 1,
+                           sizeof(fg_dns_candidate));
+  if (res->candidates == NULL) {
+    free(res);
+    return NULL;
+  }
+  snprintf(res->domain, sizeof(res->domain), "%s", domain);
+  res->ttl_s = UINT32_MAX;
+  res->from_cache = 1;
+  return res;
+}
+
+void fg_dns_result_free(fg_dns_result *res) {
+  if (res == NULL) return;
+  free(res->candidates);
+  free(res);
+}
+
+// copy_static returns a private copy of |domain|'s override, or NULL.
+static static_entry *copy_static(fg_dns *dns, const char *domain) {
+  static_entry *out = NULL;
+  pthread_mutex_lock(&dns->slock);
+  for (static_entry *e = dns->statics; e != NULL; e = e->next) {
+    if (strcmp(e->domain, domain) != 0) continue;
+    out = calloc(1, sizeof(*out));
+    if (out != NULL) {
+      *out = *e;
+      out->next = NULL;
+      out->targets = malloc(e->n * sizeof(static_target));
+      if (out->targets == NULL) {
+        free(out);
+        out = NULL;
+      } else {
+        memcpy(out->targets, e->targets, e->n * sizeof(static_target));
+      }
+    }
+    break;
+  }
+  pthread_mutex_unlock(&dns->slock);
+  return out;
+}
+
+static void resolve_request(rthread *t, request *rq) {
+  fg_dns *dns = t->dns;
+  fg_dns_result *res = result_new(dns, rq->domain);
+  if (res == NULL) abort();  // out of memory is the only fatal error
+  static_entry *se = copy_static(dns, rq->domain);
+  if (se != NULL) {
+    atomic_fetch_add(&dns->st_static, 1);
+    res->from_static = 1;
+    resolve_static(t, res, se);
+    free(se->targets);
+    free(se);
+  } else {
+    resolve_dns(t, res);
+  }
+  if (res->status != FG_DNS_OK) {
+    res->num_candidates = 0;
+    if (res->status == FG_DNS_CANCELLED) {
+      snprintf(res->reason, sizeof(res->reason), "resolver stopped");
+    }
+  }
+  if (res->ttl_s == UINT32_MAX || res->status != FG_DNS_OK) {
+    res->ttl_s = fg_dns_status_is_temporary(res->status) ? dns->cfg.failure_ttl_s
+                                                          : dns->cfg.negative_ttl_s;
+  }
+  if (res->status == FG_DNS_OK && res->ttl_s > dns->cfg.max_ttl_s) res->ttl_s = dns->cfg.max_ttl_s;
+  rq->cb(rq->arg, res);
+}
+
+// --- threads and requests ---
+
+static void *thread_main(void *p) {
+  rthread *t = p;
+  fg_dns *dns = t->dns;
+  for (;;) {
+    pthread_mutex_lock(&dns->qlock);
+    while (!dns->stopping && dns->qhead == NULL) pthread_cond_wait(&dns->qcond, &dns->qlock);
+    request *rq = dns->qhead;
+    if (rq != NULL) {
+      dns->qhead = rq->next;
+      if (dns->qhead == NULL) dns->qtail = NULL;
+    }
+    int stopping = dns->stopping;
+    pthread_mutex_unlock(&dns->qlock);
+    if (rq == NULL) break;
+    if (stopping) {
+      fg_dns_result *res = result_new(dns, rq->domain);
+      if (res == NULL) abort();
+      res->status = FG_DNS_CANCELLED;
+      res->ttl_s = 0;
+      snprintf(res->reason, sizeof(res->reason), "resolver stopped");
+      rq->cb(rq->arg, res);
+    } else {
+      resolve_request(t, rq);
+    }
+    free(rq);
+    pthread_mutex_lock(&dns->qlock);
+    dns->pending--;
+    pthread_mutex_unlock(&dns->qlock);
+  }
+  return NULL;
+}
+
+fg_dns_submit fg_dns_resolve_xmpp_server(fg_dns *dns, const char *domain, fg_dns_cb cb, void *arg) {
+  request *rq = calloc(1, sizeof(*rq));
+  if (rq == NULL) abort();
+  if (!normalize(rq->domain, domain)) {
+    free(rq);
+    atomic_fetch_add(&dns->st_rejected, 1);
+    return FG_DNS_SUBMIT_BAD_NAME;
+  }
+  rq->cb = cb;
+  rq->arg = arg;
+  pthread_mutex_lock(&dns->qlock);
+  if (dns->stopping || dns->pending >= dns->cfg.max_pending) {
+    pthread_mutex_unlock(&dns->qlock);
+    free(rq);
+    atomic_fetch_add(&dns->st_rejected, 1);
+    return FG_DNS_SUBMIT_BUSY;
+  }
+  dns->pending++;
+  if (dns->qtail) dns->qtail->next = rq;
+  else dns->qhead = rq;
+  dns->qtail = rq;
+  pthread_cond_signal(&dns->qcond);
+  pthread_mutex_unlock(&dns->qlock);
+  atomic_fetch_add(&dns->st_requests, 1);
+  return FG_DNS_QUEUED;
+}
+
+// parse_server reads "IPv4[:port]", "IPv6" or "[IPv6][:port]".
+static int parse_server(server *s, const char *in) {
+  char host[64];
+  const char *port = NULL;
+  memset(s, 0, sizeof(*s));
+  if (in[0] == '[') {
+    const char *end = strchr(in, ']');
+    if (end == NULL || (size_t)(end - in - 1) >= sizeof(host)) return 0;
+    memcpy(host, in + 1, (size_t)(end - in - 1));
+    host[end - in - 1] = 0;
+    if (end[1] == ':') port = end + 2;
+    else if (end[1] != 0) return 0;
+  } else {
+    const char *c = strchr(in, ':');
+    size_t hl = strlen(in);
+    if (c != NULL && strchr(c + 1, ':') == NULL) {  // exactly one colon: IPv4:port
+      hl = (size_t)(c - in);
+      port = c + 1;
+    }
+    if (hl >= sizeof(host)) return 0;
+    memcpy(host, in, hl);
+    host[hl] = 0;
+  }
+  unsigned long p = 53;
+  if (port != NULL) {
+    char *e;
+    if (*port == 0) return 0;
+    p = strtoul(port, &e, 10);
+    if (*e != 0 || p == 0 || p > 65535) return 0;
+  }
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&s->addr;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&s->addr;
+  if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)p);
+    s->len = sizeof(*s4);
+    snprintf(s->text, sizeof(s->text), "%s#%lu", host, p);
+    return 1;
+  }
+  if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)p);
+    s->len = sizeof(*s6);
+    snprintf(s->text, sizeof(s->text), "%s#%lu", host, p);
+    return 1;
+  }
+  return 0;
+}
+
+// system_servers takes /etc/resolv.conf's nameservers through res_ninit.
+static void system_servers(fg_dns *dns) {
+  struct __res_state st;
+  memset(&st, 0, sizeof(st));
+  if (res_ninit(&st) != 0) return;
+  for (int i = 0; i < st.nscount && i < MAXNS && dns->n_servers < MAX_SERVERS; i++) {
+    server *s = &dns->servers[dns->n_servers];
+    memset(s, 0, sizeof(*s));
+    char text[INET6_ADDRSTRLEN] = "";
+    if (st.nsaddr_list[i].sin_family == AF_INET) {
+      memcpy(&s->addr, &st.nsaddr_list[i], sizeof(struct sockaddr_in));
+      s->len = sizeof(struct sockaddr_in);
+      inet_ntop(AF_INET, &st.nsaddr_list[i].sin_addr, text, sizeof(text));
+    } else if (st._u._ext.nsaddrs[i] != NULL && st._u._ext.nsaddrs[i]->sin6_family == AF_INET6) {
+      // glibc keeps IPv6 nameservers in the extension area.
+      memcpy(&s->addr, st._u._ext.nsaddrs[i], sizeof(struct sockaddr_in6));
+      s->len = sizeof(struct sockaddr_in6);
+      inet_ntop(AF_INET6, &st._u._ext.nsaddrs[i]->sin6_addr, text, sizeof(text));
+    } else {
+      continue;
+    }
+    uint16_t port = ntohs(((struct sockaddr_in *)&s->addr)->sin_port);
+    snprintf(s->text, sizeof(s->text), "%s#%u", text, port);
+    dns->n_servers++;
+  }
+  res_nclose(&st);
+}
+
+fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
+  fg_dns *dns = calloc(1, sizeof(*dns));
+  if (dns == NULL) {
+    snprintf(err, err_len, "out of memory");
+    return NULL;
+  }
+  if (cfg != NULL) dns->cfg = *cfg;
+  else fg_dns_config_init(&dns->cfg);
+  dns->cfg.nameservers = NULL;  // not kept: parsed below
+  if (dns->cfg.threads == 0) dns->cfg.threads = 1;
+  if (dns->cfg.threads > MAX_THREADS) dns->cfg.threads = MAX_THREADS;
+  if (dns->cfg.max_candidates == 0) dns->cfg.max_candidates = 1;
+  if (dns->cfg.max_candidates > 2 * MAX_RECORDS) dns->cfg.max_candidates = 2 * MAX_RECORDS;
+  if (dns->cfg.timeout_ms == 0) dns->cfg.timeout_ms = 1;
+  if (!dns->cfg.ipv4 && !dns->cfg.ipv6) {
+    snprintf(err, err_len, "both IPv4 and IPv6 lookups are disabled");
+    free(dns);
+    return NULL;
+  }
+  if (cfg != NULL && cfg->n_nameservers > 0) {
+    if (cfg->n_nameservers > MAX_SERVERS) {
+      snprintf(err, err_len, "at most %d nameservers", MAX_SERVERS);
+      free(dns);
+      return NULL;
+    }
+    for (size_t i = 0; i < cfg->n_nameservers; i++) {
+      if (!parse_server(&dns->servers[dns->n_servers++], cfg->nameservers[i])) {
+        snprintf(err, err_len, "nameserver \"%s\": expected IP, IP:port or [IPv6]:port",
+                 cfg->nameservers[i]);
+        free(dns);
+        return NULL;
+      }
+    }
+  } else {
+    system_servers(dns);
+    if (dns->n_servers == 0) {
+      snprintf(err, err_len, "no nameserver in /etc/resolv.conf");
+      free(dns);
+      return NULL;
+    }
+  }
+  uint64_t seed = dns->cfg.rng_seed;
+  if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) seed = now_ns();
+  atomic_init(&dns->rng, seed);
+  if (dns->cfg.cache_max_entries > 0) {
+    dns->n_buckets = dns->cfg.cache_max_entries < 64 ? 64 : dns->cfg.cache_max_entries;
+    dns->buckets = calloc(dns->n_buckets, sizeof(centry *));
+    if (dns->buckets == NULL) {
+      snprintf(err, err_len, "out of memory");
+      free(dns);
+      return NULL;
+    }
+  }
+  pthread_mutex_init(&dns->qlock, NULL);
+  pthread_cond_init(&dns->qcond, NULL);
+  pthread_mutex_init(&dns->clock, NULL);
+  pthread_mutex_init(&dns->slock, NULL);
+  dns->threads = calloc(dns->cfg.threads, sizeof(rthread));
+  if (dns->threads == NULL) {
+    snprintf(err, err_len, "out of memory");
+    fg_dns_free(dns);
+    return NULL;
+  }
+  for (unsigned i = 0; i < dns->cfg.threads; i++) {
+    rthread *t = &dns->threads[i];
+    t->dns = dns;
+    // Each thread has its own resolver state: res_nmkquery is then
+    // thread-safe.
+    if (res_ninit(&t->res) != 0) {
+      snprintf(err, err_len, "res_ninit failed");
+      fg_dns_free(dns);
+      return NULL;
+    }
+    t->res.options |= RES_RECURSE;
+    if (pthread_create(&t->tid, NULL, thread_main, t) != 0) {
+      res_nclose(&t->res);
+      snprintf(err, err_len, "cannot start a resolver thread");
+      fg_dns_free(dns);
+      return NULL;
+    }
+    dns->n_threads++;
+  }
+  return dns;
+}
+
+void fg_dns_free(fg_dns *dns) {
+  if (dns == NULL) return;
+  pthread_mutex_lock(&dns->qlock);
+  dns->stopping = 1;
+  atomic_store(&dns->stop, 1);
+  pthread_cond_broadcast(&dns->qcond);
+  pthread_mutex_unlock(&dns->qlock);
+  for (unsigned i = 0; i < dns->n_threads; i++) {
+    pthread_join(dns->threads[i].tid, NULL);
+    res_nclose(&dns->threads[i].res);
+  }
+  free(dns->threads);
+  if (dns->buckets != NULL) fg_dns_cache_flush(dns);
+  free(dns->buckets);
+  fg_dns_clear_static(dns);
+  pthread_mutex_destroy(&dns->qlock);
+  pthread_cond_destroy(&dns->qcond);
+  pthread_mutex_destroy(&dns->clock);
+  pthread_mutex_destroy(&dns->slock);
+  free(dns);
+}
+
+static void static_free(static_entry *e) {
+  if (e == NULL) return;
+  free(e->targets);
+  free(e);
+}
+
+int fg_dns_set_static(fg_dns *dns, const char *domain, const fg_dns_static_target *targets,
+                      size_t n_targets) {
+  char d[FG_DNS_NAME_MAX + 1];
+  if (!normalize(d, domain)) return 0;
+  static_entry *ne = NULL;
+  if (n_targets > 0) {
+    if (n_targets > dns->cfg.max_candidates) return 0;
+    ne = calloc(1, sizeof(*ne));
+    if (ne == NULL) return 0;
+    ne->targets = calloc(n_targets, sizeof(static_target));
+    if (ne->targets == NULL) {
+      free(ne);
+      return 0;
+    }
+    snprintf(ne->domain, sizeof(ne->domain), "%s", d);
+    ne->n = n_targets;
+    for (size_t i = 0; i < n_targets; i++) {
+      static_target *s = &ne->targets[i];
+      const char *h = targets[i].host;
+      s->port = targets[i].port;
+      s->direct_tls = targets[i].direct_tls != 0;
+      struct sockaddr_in *s4 = (struct sockaddr_in *)&s->addr;
+      struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&s->addr;
+      int ok = h != NULL && s->port != 0;
+      if (ok && inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(s->port);
+        s->addr_len = sizeof(*s4);
+        s->numeric = 1;
+        snprintf(s->host, sizeof(s->host), "%s", h);
+      } else if (ok && inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(s->port);
+        s->addr_len = sizeof(*s6);
+        s->numeric = 1;
+        snprintf(s->host, sizeof(s->host), "%s", h);
+      } else if (!ok || !normalize(s->host, h)) {
+        static_free(ne);
+        return 0;
+      }
+    }
+  }
+  pthread_mutex_lock(&dns->slock);
+  static_entry **pp = &dns->statics;
+  while (*pp != NULL && strcmp((*pp)->domain, d) != 0) pp = &(*pp)->next;
+  static_entry *old = *pp;
+  if (old != NULL) *pp = old->next;
+  if (ne != NULL) {
+    ne->next = dns->statics;
+    dns->statics = ne;
+  }
+  pthread_mutex_unlock(&dns->slock);
+  static_free(old);
+  return 1;
+}
+
+void fg_dns_clear_static(fg_dns *dns) {
+  pthread_mutex_lock(&dns->slock);
+  static_entry *e = dns->statics;
+  dns->statics = NULL;
+  pthread_mutex_unlock(&dns->slock);
+  while (e != NULL) {
+    static_entry *next = e->next;
+    static_free(e);
+    e = next;
+  }
+}
+
+void fg_dns_get_stats(fg_dns *dns, fg_dns_stats *out) {
+  out->requests = atomic_load(&dns->st_requests);
+  out->rejected = atomic_load(&dns->st_rejected);
+  out->queries_sent = atomic_load(&dns->st_queries);
+  out->tcp_fallbacks = atomic_load(&dns->st_tcp);
+  out->cache_hits = atomic_load(&dns->st_hits);
+  out->cache_misses = atomic_load(&dns->st_misses);
+  out->timeouts = atomic_load(&dns->st_timeouts);
+  out->servfails = atomic_load(&dns->st_servfails);
+  out->static_hits = atomic_load(&dns->st_static);
+}

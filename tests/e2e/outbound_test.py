@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""End-to-end tests of outbound federation and gateway-to-gateway links.
+
+Two real gateways: A serves a.test, B serves b.test. Each has a sink backend
+(xmpp_peer.ReceivingServer) as its internal server; a scripted internal
+server (xmpp_peer.Peer) sends through A's internal listener. Bounces come
+back through A's hop to A's sink, so every failure path asserts the exact
+stanza error (RFC 6120 §8.3.3, §10.4.3).
+
+usage: outbound_test.py FEDGATE_BINARY
+"""
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fedgate_proc as fp  # noqa: E402
+import xmpp_peer as xp  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
+HOST = fp.HOST
+
+
+def config(ports, domain, cert, backend_port, static, trust="pki/ca.crt", extra=""):
+    routes = "".join('    - domain: %s\n      targets: ["%s:%d"]\n' % (d, HOST, p)
+                     for d, p in static)
+    return f"""
+log_level: debug
+workers: 2
+listeners:
+  s2s: {{address: {HOST}, port: {ports['s2s']}}}
+  s2s-tls: {{address: {HOST}, port: {ports['tls']}, enabled: true}}
+  internal: {{address: {HOST}, port: {ports['internal']}}}
+  admin: {{address: {HOST}, port: {ports['admin']}}}
+domains:
+  - name: {domain}
+    backend: sink
+    cert: {cert}.crt
+    key: {cert}.key
+backends:
+  - name: sink
+    addresses: ["{HOST}:{backend_port}"]
+tls:
+  trust_file: {trust}
+dialback:
+  secret_file: secret-{domain}
+internal_hop:
+  mode: internal-ca
+  ca_cert: ica/ca.crt
+  ca_key: ica/ca.key
+limits:
+  queue_stanzas: 3
+  handshake_timeout: 3s
+{extra}
+dns:
+  static:
+{routes}"""
+
+
+class World:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fedgate-outbound-")
+        os.chdir(self.dir)
+        fp.dev_pki(FEDGATE, "pki", "a.test", "b.test", "c.test")
+        fp.dev_pki(FEDGATE, "ica", "unused.test")
+        fp.dev_pki(FEDGATE, "rogue", "c.test")
+        for d in ("a.test", "b.test", "c.test"):
+            with open("secret-" + d, "w") as f:
+                f.write("secret of " + d + "\n")
+            os.chmod("secret-" + d, 0o600)
+        self.procs = []
+        self.pa, self.pb, self.pc = (
+            {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink")}
+            for _ in range(3))
+        self.refusing = fp.free_port()  # nothing listens there
+        # A silent target: accepts TCP, never answers.
+        self.silent = socket.socket()
+        self.silent.bind((HOST, 0))
+        self.silent.listen(16)
+        silent_port = self.silent.getsockname()[1]
+        self.silent_conns = []
+        threading.Thread(target=self._hold_silent, daemon=True).start()
+        ica = self.dir + "/ica/ca.crt"
+        self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/a.test.crt", "pki/a.test.key",
+                                         client_ca=ica)
+        self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt", "pki/b.test.key",
+                                         client_ca=ica)
+        # c.test's internal server has a certificate from the CA c.test's gateway trusts.
+        self.sink_c = xp.ReceivingServer(HOST, self.pc["sink"], "rogue/c.test.crt",
+                                         "rogue/c.test.key", client_ca=ica)
+        static_a = [("b.test", self.pb["s2s"]), ("c.test", self.pc["s2s"]),
+                    ("refusing.test", self.refusing), ("silent.test", silent_port)]
+        self.a = fp.Fedgate(FEDGATE, self.dir, "a", config(self.pa, "a.test", "pki/a.test",
+                                                           self.pa["sink"], static_a),
+                            self.pa["admin"])
+        self.procs.append(self.a)
+        self.b = fp.Fedgate(FEDGATE, self.dir, "b", config(self.pb, "b.test", "pki/b.test",
+                                                           self.pb["sink"],
+                                                           [("a.test", self.pa["s2s"])]),
+                            self.pb["admin"])
+        self.procs.append(self.b)
+        # c.test: a gateway that does not trust a.test's CA (dialback needed).
+        self.c = fp.Fedgate(FEDGATE, self.dir, "c",
+                            config(self.pc, "c.test", "pki/c.test", self.pc["sink"],
+                                   [("a.test", self.pa["s2s"])], trust="rogue/ca.crt"),
+                            self.pc["admin"])
+        self.procs.append(self.c)
+
+    def _hold_silent(self):
+        while True:
+            try:
+                c, _ = self.silent.accept()
+                self.silent_conns.append(c)
+            except OSError:
+                return
+
+    def internal_sender(self, to):
+        """a.test's internal server, authenticated on A's internal listener."""
+        p = xp.Peer.connect(HOST, self.pa["internal"])
+        p.open_stream(to, "a.test")
+        p.read_header()
+        p.read_features()
+        p.starttls(to, cafile=None, certfile="pki/a.test.crt", keyfile="pki/a.test.key")
+        p.open_stream(to, "a.test")
+        p.read_header()
+        feats = p.read_features()
+        mechs = feats.find(xp.q(xp.NS_SASL, "mechanisms"))
+        assert mechs is not None, "internal listener did not offer EXTERNAL to a.test"
+        assert p.sasl_external()[0] == "success"
+        p.open_stream(to, "a.test")
+        p.read_header()
+        p.read_features()
+        return p
+
+    def close(self):
+        for p in self.procs:
+            p.stop()
+        for s in (self.sink_a, self.sink_b, self.sink_c):
+            s.close()
+        self.silent.close()
+
+
+def wait_for(sink, pred, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for frm, el in list(sink.stanzas):
+            if pred(el):
+                return el
+        time.sleep(0.05)
+    raise AssertionError("expected stanza never arrived; got %d stanzas" % len(sink.stanzas))
+
+
+def body_is(text):
+    return lambda el: el.findtext(xp.q(xp.NS_SERVER, "body")) == text
+
+
+def bounce_of(msg_id, condition):
+    def pred(el):
+        if el.get("type") != "error" or el.get("id") != msg_id:
+            return False
+        err = el.find(xp.q(xp.NS_SERVER, "error"))
+        return err is not None and err.find(xp.q(xp.NS_STANZA_ERR, condition)) is not None
+    return pred
+
+
+def test_gateway_to_gateway_sasl_external(w):
+    p = w.internal_sender("b.test")
+    p.send_message("alice@a.test/x", "bob@b.test", "A to B over SASL EXTERNAL")
+    el = wait_for(w.sink_b, body_is("A to B over SASL EXTERNAL"))
+    assert el.get("from") == "alice@a.test/x"
+    assert w.a.metric("remote_streams_ready_total") >= 1
+    assert w.b.metric("auth_sasl_external_total") >= 1
+    p.close()
+
+
+def test_gateway_to_gateway_dialback_when_certificate_untrusted(w):
+    before = w.c.metric("auth_dialback_total")
+    p = w.internal_sender("c.test")
+    p.send_message("alice@a.test/x", "carol@c.test", "A to C over dialback")
+    wait_for(w.sink_c, body_is("A to C over dialback"))
+    assert w.c.metric("auth_dialback_total") > before
+    p.close()
+
+
+def test_rfc6120_10_4_3_unresolvable_domain_bounces_remote_server_not_found(w):
+    p = w.internal_sender("nowhere.test")
+    p.send("<message from='alice@a.test/x' to='zed@nowhere.test' id='nf1' type='chat'>"
+           "<body>to nowhere</body></message>")
+    el = wait_for(w.sink_a, bounce_of("nf1", "remote-server-not-found"))
+    assert el.get("to") == "alice@a.test/x" and el.get("from") == "zed@nowhere.test"
+    p.close()
+
+
+def test_rfc6120_10_4_3_refused_connection_bounces_remote_server_timeout(w):
+    p = w.internal_sender("refusing.test")
+    p.send("<message from='alice@a.test/x' to='r@refusing.test' id='rf1' type='chat'>"
+           "<body>refused</body></message>")
+    wait_for(w.sink_a, bounce_of("rf1", "remote-server-timeout"))
+    # RFC 6120 §3.3: the failed domain is remembered; the next stanza is
+    # answered at once, without another connection attempt.
+    before = w.a.metric("unreachable_shortcuts_total")
+    p.send("<message from='alice@a.test/x' to='r@refusing.test' id='rf2' type='chat'>"
+           "<body>refused again</body></message>")
+    wait_for(w.sink_a, bounce_of("rf2", "remote-server-timeout"))
+    assert w.a.metric("unreachable_shortcuts_total") > before
+    p.close()
+
+
+def test_rfc6120_8_3_3_18_full_queue_bounces_resource_constraint(w):
+    p = w.internal_sender("silent.test")
+    for i in range(5):
+        p.send("<message from='alice@a.test/x' to='s@silent.test' id='q%d' type='chat'>"
+               "<body>queued %d</body></message>" % (i, i))
+    # queue_stanzas is 3: the 4th and 5th are refused at once.
+    wait_for(w.sink_a, bounce_of("q3", "resource-constraint"))
+    wait_for(w.sink_a, bounce_of("q4", "resource-constraint"))
+    # The silent server never completes the stream: the held ones time out.
+    for i in range(3):
+        wait_for(w.sink_a, bounce_of("q%d" % i, "remote-server-timeout"), timeout=30)
+    p.close()
+
+
+def test_rfc6120_8_3_1_errors_are_not_bounced(w):
+    before = w.a.metric("stanzas_undeliverable_not_bounced_total")
+    p = w.internal_sender("nowhere2.test")
+    p.send("<message from='alice@a.test/x' to='z@nowhere2.test' id='e1' type='error'/>")
+    deadline = time.time() + 10
+    while time.time() < deadline and w.a.metric("stanzas_undeliverable_not_bounced_total") == before:
+        time.sleep(0.1)
+    assert w.a.metric("stanzas_undeliverable_not_bounced_total") > before
+    assert not any(el.get("id") == "e1" for _, el in w.sink_a.stanzas)
+    p.close()
+
+
+def main():
+    passed = failed = 0
+    w = None
+    try:
+        w = World()
+        for name, fn in sorted(globals().items()):
+            if not name.startswith("test_"):
+                continue
+            try:
+                fn(w)
+                passed += 1
+                print("ok   %s" % name, flush=True)
+            except Exception as e:  # noqa: BLE001
+                failed += 1
+                print("FAIL %s: %r" % (name, e), flush=True)
+                traceback.print_exc(limit=3)
+    except Exception as e:  # noqa: BLE001
+        failed += 1
+        print("FAIL setup: %r" % e)
+        traceback.print_exc()
+    finally:
+        if w is not None:
+            if failed:
+                for g in (w.a, w.b, w.c):
+                    print("---- %s ----\n%s" % (g.cfgfile, g.log_tail(40)))
+            w.close()
+            shutil.rmtree(w.dir, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
