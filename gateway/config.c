@@ -467,6 +467,9 @@ typedef struct raw_static {
 typedef struct raw_dns {
   raw_static *statics;
   unsigned n_statics;
+  char **nameservers;
+  unsigned n_nameservers;
+  char *timeout;
 } raw_dns;
 
 typedef struct raw_top {
@@ -582,6 +585,9 @@ static const cyaml_schema_value_t kStatic = {
 static const cyaml_schema_field_t kDnsFields[] = {
     CYAML_FIELD_SEQUENCE_COUNT("static", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL, raw_dns,
                                statics, n_statics, &kStatic, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT("nameservers", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_dns, nameservers, n_nameservers, &kString, 0, 16),
+    STR("timeout", raw_dns, timeout),
     CYAML_FIELD_END,
 };
 
@@ -1402,6 +1408,22 @@ static void load_limits(ctx *c, const raw_limits *r) {
 
 static void load_dns(ctx *c, const raw_dns *r) {
   fg_config *cfg = c->cfg;
+  uint64_t v = 0;
+  parse_duration(c, "dns.timeout", r ? r->timeout : NULL, 100, 60000, 2000, &v);
+  cfg->dns_timeout_ms = (uint32_t)v;
+  if (r != NULL && r->n_nameservers > 0) {
+    cfg->dns_nameservers = calloc(r->n_nameservers, sizeof(char *));
+    if (cfg->dns_nameservers == NULL) return;
+    for (unsigned i = 0; i < r->n_nameservers; i++) {
+      char path[64];
+      snprintf(path, sizeof(path), "dns.nameservers[%u]", i);
+      fg_config_target t = {0};
+      // IP, IP:port or [IPv6]:port; host names are not allowed here.
+      if (!parse_target(c, path, r->nameservers[i], 53, &t)) continue;
+      free(t.host);
+      cfg->dns_nameservers[cfg->n_dns_nameservers++] = strdup(r->nameservers[i]);
+    }
+  }
   if (r == NULL || r->n_statics == 0) return;
   cfg->dns_static = calloc(r->n_statics, sizeof(fg_config_static_dns));
   if (cfg->dns_static == NULL) return;
@@ -1521,6 +1543,8 @@ void fg_config_free(fg_config *cfg) {
     }
   }
   free(cfg->dns_static);
+  for (size_t i = 0; i < cfg->n_dns_nameservers; i++) free(cfg->dns_nameservers[i]);
+  free(cfg->dns_nameservers);
   free(cfg);
 }
 

@@ -150,6 +150,10 @@ typedef struct fg_config {
 
   fg_config_static_dns *dns_static;
   size_t n_dns_static;
+  // dns.nameservers: "IP", "IP:port" or "[IPv6]:port"; none: /etc/resolv.conf.
+  char **dns_nameservers;
+  size_t n_dns_nameservers;
+  uint32_t dns_timeout_ms;  // dns.timeout: one server's answer (default 2 s)
 } fg_config;
 
 // fg_config_diag collects diagnostics: one line each, "FILE:LINE: ..." for

@@ -303,7 +303,6 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
         fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
         return len;
       }
-      if (fg_conn_tls(c) != NULL) client_certificate(l, fg_tls_conn_ssl(fg_conn_tls(c)));
       return used;
     case FG_S2S_OUT_CLOSED:
       fg_conn_close(c);
@@ -335,7 +334,12 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link_free(l);
 }
 
-static const fg_conn_handler kHandler = {on_open, on_data, on_secure, NULL, NULL, on_close};
+static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
+  client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
+}
+
+static const fg_conn_handler kHandler = {on_open, on_data, on_secure, NULL,
+                                         NULL,    on_close, on_tls_created};
 
 // A backend address marked down is tried again after kBackendRetryMs.
 enum { kBackendRetryMs = 10000 };
@@ -428,9 +432,6 @@ static int connect_next(link *l) {
     // is remote-server-timeout (limits.handshake_timeout).
     uint32_t ms = l->srv->cfg->limits.handshake_timeout_ms;
     fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
-    if (t->direct_tls && fg_conn_tls(l->conn) != NULL) {
-      client_certificate(l, fg_tls_conn_ssl(fg_conn_tls(l->conn)));
-    }
     if (l->srv->cfg->limits.idle_timeout_ms) {
       fg_conn_set_idle_timeout(l->conn, l->srv->cfg->limits.idle_timeout_ms);
     }

@@ -14,6 +14,7 @@
 #include "gateway/log.h"
 #include "gateway/server_internal.h"
 #include "gateway/xml_serializer.h"
+#include "io/dns.h"
 #include "io/listener.h"
 
 worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w) {
@@ -275,6 +276,17 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
       !setup_targets(srv, err, err_len)) {
     goto fail;
   }
+  fg_dns_config dc;
+  fg_dns_config_init(&dc);
+  dc.nameservers = (const char *const *)cfg->dns_nameservers;
+  dc.n_nameservers = cfg->n_dns_nameservers;
+  if (cfg->dns_timeout_ms) dc.timeout_ms = cfg->dns_timeout_ms;
+  srv->dns = fg_dns_new(&dc, err, err_len);
+  if (srv->dns == NULL) {
+    // Without a resolver only hosted domains and dns.static peers are reachable.
+    fg_log(FG_LOG_SEV_WARN, NULL, NULL, "DNS resolver unavailable: %s", err);
+    err[0] = 0;
+  }
   fg_worker_options o = *wo;
   if (o.workers == 0 && cfg->workers != 0) o.workers = cfg->workers;
   if (cfg->limits.handshake_timeout_ms) o.handshake_timeout_ms = cfg->limits.handshake_timeout_ms;
@@ -361,10 +373,24 @@ void fg_server_stop(fg_server *srv, unsigned drain_ms) {
   if (srv->rt != NULL) fg_runtime_shutdown(srv->rt, drain_ms);
 }
 
+static void free_links_and_memory(fg_server *srv) {
+  for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
+    for (unreachable *u = srv->workers[i].unreachable, *n; u != NULL; u = n) {
+      n = u->next;
+      free(u);
+    }
+    srv->workers[i].unreachable = NULL;
+  }
+}
+
 void fg_server_free(fg_server *srv) {
   if (srv == NULL) return;
+  // The resolver goes first: its cancelled callbacks post to the workers.
+  fg_dns_free(srv->dns);
+  srv->dns = NULL;
   fg_server_stop(srv, 0);
   fg_runtime_free(srv->rt);
+  free_links_and_memory(srv);
   for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
     fg_xml_writer_free(srv->workers[i].writer);
   }

@@ -81,6 +81,7 @@ struct fg_server {
   fg_tls_ctx *tls_client_dialback;  // client: remote and verify links (dialback may follow)
   fg_tls_ctx *tls_client_direct;    // client: direct TLS to _xmpps-server targets
   fg_internal_ca *ica;
+  struct fg_dns *dns;  // outbound resolution (io/dns.h)
   fg_dialback_secret db_secret;
   int have_db_secret;
   fg_runtime *rt;

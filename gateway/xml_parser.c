@@ -1365,8 +1365,6 @@ static int run(fg_xml_parser *p) {
           p->state = S_ETAG_NAME;
           break;
         }
-        if (p->item_kind == K_ELEMENT && p->open_n == 0 && p->nodes_n > 0)
-          return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
         if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
         name_begin(p, i);
         p->state = S_STAG_NAME;

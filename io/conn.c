@@ -648,6 +648,7 @@ const transport_ops fg_ktls_ops = {"ktls", ktls_recv, plain_send, plain_close};
 static int start_tls(fg_conn *c, fg_tls_ctx *ctx, const char *server_name) {
   c->tls = fg_tls_conn_new(ctx, server_name, tls_sink, c);
   if (c->tls == NULL) return 0;
+  if (c->h->on_tls_created != NULL) c->h->on_tls_created(c, c->tls);
   set_mode(c, FG_CONN_TLS, &fg_tls_ops);
   set_timer(c, TK_HANDSHAKE, opts(c)->handshake_timeout_ms);
   if (!fg_tls_conn_start(c->tls)) {

@@ -53,6 +53,10 @@ typedef struct fg_conn_handler {
   void (*on_eof)(fg_conn *c);
   // on_close: last callback; |c| is invalid once it returns.
   void (*on_close)(fg_conn *c, enum fg_close_reason reason);
+  // on_tls_created: the TLS state |t| exists and no handshake byte has been
+  // processed yet (direct TLS and STARTTLS alike): the place to install a
+  // per-connection certificate (optional).
+  void (*on_tls_created)(fg_conn *c, fg_tls_conn *t);
 } fg_conn_handler;
 
 typedef struct fg_connect_config {

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <resolv.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +36,12 @@
 
 // Outcome of one question.
 typedef enum rstatus {
-  R_OK = 0,
-  R_NXDOMAIN,
-  R_NODATA,
-  R_TIMEOUT,
-  R_SERVFAIL,
-  R_CANCELLED,
+  RS_OK = 0,
+  RS_NXDOMAIN,
+  RS_NODATA,
+  RS_TIMEOUT,
+  RS_SERVFAIL,
+  RS_CANCELLED,
 } rstatus;
 
 typedef struct srv_rec {
@@ -131,6 +132,14 @@ struct fg_dns {
   _Atomic uint64_t st_requests, st_rejected, st_queries, st_tcp, st_hits, st_misses, st_timeouts,
       st_servfails, st_static;
 };
+
+// setf formats into |out|, truncating: reasons and labels only.
+static void setf(char *out, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out, cap, fmt, ap);
+  va_end(ap);
+}
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -300,15 +309,15 @@ static int cache_get(fg_dns *dns, const char *name, uint16_t type, rrset *out) {
 
 static uint32_t ttl_for(const fg_dns *dns, const rrset *s) {
   switch (s->status) {
-    case R_OK:
+    case RS_OK:
       return s->ttl < dns->cfg.max_ttl_s ? s->ttl : dns->cfg.max_ttl_s;
-    case R_NXDOMAIN:
-    case R_NODATA:
+    case RS_NXDOMAIN:
+    case RS_NODATA:
       return dns->cfg.negative_ttl_s;
-    case R_TIMEOUT:
-    case R_SERVFAIL:
+    case RS_TIMEOUT:
+    case RS_SERVFAIL:
       return dns->cfg.failure_ttl_s;
-    case R_CANCELLED:
+    case RS_CANCELLED:
       break;
   }
   return 0;
@@ -326,7 +335,7 @@ static void cache_put(fg_dns *dns, const char *name, uint16_t type, const rrset 
   }
   n->set.ttl = ttl;
   n->type = type;
-  snprintf(n->name, sizeof(n->name), "%s", name);
+  setf(n->name, sizeof(n->name), "%s", name);
   n->expires_ns = now_ns() + (uint64_t)ttl * 1000000000ull;
   pthread_mutex_lock(&dns->clock);
   size_t b = cache_hash(dns, name, type);
@@ -411,7 +420,7 @@ static void add_record(query *q, const ns_msg *m, const ns_rr *rr) {
 static void parse_answer(query *q, ns_msg *m) {
   int an = ns_msg_count(*m, ns_s_an);
   char cur[NS_MAXDNAME];
-  snprintf(cur, sizeof(cur), "%s", q->name);
+  setf(cur, sizeof(cur), "%s", q->name);
   uint32_t ttl = UINT32_MAX;
   ns_rr rr;
   for (int hop = 0; hop < CNAME_HOPS; hop++) {
@@ -422,7 +431,7 @@ static void parse_answer(query *q, ns_msg *m) {
       if (strcasecmp(ns_rr_name(rr), cur) != 0) continue;
       char t[NS_MAXDNAME];
       if (dn_expand(ns_msg_base(*m), ns_msg_end(*m), ns_rr_rdata(rr), t, sizeof(t)) < 0) continue;
-      snprintf(cur, sizeof(cur), "%s", t);
+      setf(cur, sizeof(cur), "%s", t);
       if (ns_rr_ttl(rr) < ttl) ttl = ns_rr_ttl(rr);
       moved = 1;
     }
@@ -431,8 +440,8 @@ static void parse_answer(query *q, ns_msg *m) {
   if (q->type == ns_t_srv) q->res.srv = calloc(MAX_RECORDS, sizeof(srv_rec));
   else q->res.addr = calloc(MAX_RECORDS, 16);
   if (q->res.srv == NULL && q->res.addr == NULL) {
-    q->res.status = R_SERVFAIL;
-    snprintf(q->why, sizeof(q->why), "out of memory");
+    q->res.status = RS_SERVFAIL;
+    setf(q->why, sizeof(q->why), "out of memory");
     return;
   }
   for (int i = 0; i < an; i++) {
@@ -443,7 +452,7 @@ static void parse_answer(query *q, ns_msg *m) {
     add_record(q, m, &rr);
     if (q->res.n > before && ns_rr_ttl(rr) < ttl) ttl = ns_rr_ttl(rr);
   }
-  q->res.status = q->res.n > 0 ? R_OK : R_NODATA;
+  q->res.status = q->res.n > 0 ? RS_OK : RS_NODATA;
   q->res.ttl = q->res.n > 0 ? ttl : 0;
 }
 
@@ -459,7 +468,7 @@ static int handle_answer(query *q, const uint8_t *buf, size_t len) {
   if (buf[0] != q->msg[0] || buf[1] != q->msg[1] || !(buf[2] & 0x80)) return A_IGNORE;
   ns_msg m;
   if (ns_initparse(buf, (int)len, &m) < 0) {
-    snprintf(q->why, sizeof(q->why), "malformed response");
+    setf(q->why, sizeof(q->why), "malformed response");
     return A_SERVER_FAIL;
   }
   // The question must be ours (RFC 5452 §9.1).
@@ -471,11 +480,11 @@ static int handle_answer(query *q, const uint8_t *buf, size_t len) {
   if (ns_msg_getflag(m, ns_f_tc)) return A_TRUNCATED;
   int rcode = ns_msg_getflag(m, ns_f_rcode);
   if (rcode == ns_r_nxdomain) {
-    q->res.status = R_NXDOMAIN;
+    q->res.status = RS_NXDOMAIN;
     return A_DONE;
   }
   if (rcode != ns_r_noerror) {
-    snprintf(q->why, sizeof(q->why), "%s", rcode == ns_r_refused ? "REFUSED" :
+    setf(q->why, sizeof(q->why), "%s", rcode == ns_r_refused ? "REFUSED" :
              rcode == ns_r_servfail ? "SERVFAIL" : "error response");
     return A_SERVER_FAIL;
   }
@@ -522,7 +531,7 @@ static int tcp_exchange(fg_dns *dns, query *q) {
   if (fd < 0) return A_SERVER_FAIL;
   int result = A_SERVER_FAIL;
   uint8_t *resp = NULL;
-  snprintf(q->why, sizeof(q->why), "TCP to %s failed", s->text);
+  setf(q->why, sizeof(q->why), "TCP to %s failed", s->text);
   if (connect(fd, (const struct sockaddr *)&s->addr, s->len) < 0 && errno != EINPROGRESS) goto out;
   if (wait_fd(dns, fd, POLLOUT, deadline) != 1) goto out;
   int soerr = 0;
@@ -541,12 +550,12 @@ static int tcp_exchange(fg_dns *dns, query *q) {
   // Over TCP nothing else may answer: a mismatch or a truncation is a
   // broken server.
   if (result == A_IGNORE || result == A_TRUNCATED) {
-    snprintf(q->why, sizeof(q->why), "bad TCP answer from %s", s->text);
+    setf(q->why, sizeof(q->why), "bad TCP answer from %s", s->text);
     result = A_SERVER_FAIL;
   }
 out:
   if (result != A_DONE && atomic_load(&dns->stop) == 0 && now_ns() >= deadline) {
-    snprintf(q->why, sizeof(q->why), "TCP to %s timed out", s->text);
+    setf(q->why, sizeof(q->why), "TCP to %s timed out", s->text);
   }
   free(resp);
   close(fd);
@@ -557,12 +566,12 @@ static void finish(fg_dns *dns, query *q, rstatus st) {
   if (q->fd >= 0) close(q->fd);
   q->fd = -1;
   q->done = 1;
-  if (st != R_OK) {
+  if (st != RS_OK) {
     rrset_cleanup(&q->res);
     q->res.status = st;
   }
-  if (st == R_TIMEOUT) atomic_fetch_add(&dns->st_timeouts, 1);
-  if (st == R_SERVFAIL) atomic_fetch_add(&dns->st_servfails, 1);
+  if (st == RS_TIMEOUT) atomic_fetch_add(&dns->st_timeouts, 1);
+  if (st == RS_SERVFAIL) atomic_fetch_add(&dns->st_servfails, 1);
 }
 
 // send_udp sends q's question to its current server; 0 if that failed.
@@ -577,7 +586,7 @@ static int send_udp(fg_dns *dns, query *q) {
   ns_put16(id, q->msg);
   if (connect(q->fd, (const struct sockaddr *)&s->addr, s->len) < 0 ||
       send(q->fd, q->msg, (size_t)q->msg_len, MSG_NOSIGNAL) != q->msg_len) {
-    snprintf(q->why, sizeof(q->why), "cannot send to %s: %s", s->text, strerror(errno));
+    setf(q->why, sizeof(q->why), "cannot send to %s: %s", s->text, strerror(errno));
     close(q->fd);
     q->fd = -1;
     return 0;
@@ -595,7 +604,7 @@ static void advance(fg_dns *dns, query *q, int server_fail) {
     if (++q->server == dns->n_servers) {
       q->server = 0;
       if (++q->pass > dns->cfg.retries) {
-        finish(dns, q, q->saw_servfail ? R_SERVFAIL : R_TIMEOUT);
+        finish(dns, q, q->saw_servfail ? RS_SERVFAIL : RS_TIMEOUT);
         return;
       }
     }
@@ -612,9 +621,9 @@ static void start_query(fg_dns *dns, rthread *t, query *q) {
   if (q->msg_len < NS_HFIXEDSZ) {
     // Only a name too long for the wire gets here (e.g. the SRV prefix on a
     // 250-byte domain): it cannot exist.
-    snprintf(q->why, sizeof(q->why), "name too long for a question");
+    setf(q->why, sizeof(q->why), "name too long for a question");
     q->sent = 0;
-    finish(dns, q, R_NXDOMAIN);
+    finish(dns, q, RS_NXDOMAIN);
     return;
   }
   if (!send_udp(dns, q)) advance(dns, q, 1);
@@ -635,8 +644,9 @@ static void run_batch(rthread *t, query *qs, size_t n) {
     atomic_fetch_add(&dns->st_misses, 1);
     start_query(dns, t, q);
   }
-  struct pollfd pfd[2 * FG_DNS_NAME_MAX];
-  size_t map[2 * FG_DNS_NAME_MAX];
+  struct pollfd *pfd = calloc(n ? n : 1, sizeof(*pfd));
+  size_t *map = calloc(n ? n : 1, sizeof(*map));
+  if (pfd == NULL || map == NULL) abort();  // out of memory is fatal
   uint8_t buf[4096];
   for (;;) {
     size_t np = 0;
@@ -649,7 +659,7 @@ static void run_batch(rthread *t, query *qs, size_t n) {
     }
     if (np == 0) break;
     if (atomic_load(&dns->stop)) {
-      for (size_t k = 0; k < np; k++) finish(dns, &qs[map[k]], R_CANCELLED);
+      for (size_t k = 0; k < np; k++) finish(dns, &qs[map[k]], RS_CANCELLED);
       break;
     }
     uint64_t now = now_ns();
@@ -664,7 +674,7 @@ static void run_batch(rthread *t, query *qs, size_t n) {
         if (got < 0) {
           if (errno == EAGAIN || errno == EINTR) break;
           // ICMP port unreachable and the like: this server is not there.
-          snprintf(q->why, sizeof(q->why), "%s: %s", dns->servers[q->server].text, strerror(errno));
+          setf(q->why, sizeof(q->why), "%s: %s", dns->servers[q->server].text, strerror(errno));
           advance(dns, q, 1);
           break;
         }
@@ -685,14 +695,16 @@ static void run_batch(rthread *t, query *qs, size_t n) {
     for (size_t k = 0; k < np; k++) {
       query *q = &qs[map[k]];
       if (!q->done && q->fd >= 0 && now >= q->deadline) {
-        snprintf(q->why, sizeof(q->why), "no answer from %s", dns->servers[q->server].text);
+        setf(q->why, sizeof(q->why), "no answer from %s", dns->servers[q->server].text);
         advance(dns, q, 0);
       }
     }
   }
+  free(pfd);
+  free(map);
   for (size_t i = 0; i < n; i++) {
     query *q = &qs[i];
-    if (q->sent && !q->from_cache && q->res.status != R_CANCELLED) {
+    if (q->sent && !q->from_cache && q->res.status != RS_CANCELLED) {
       cache_put(dns, q->name, q->type, &q->res);
     }
   }
@@ -756,9 +768,9 @@ static void order_group(fg_dns *dns, srv_item *it, size_t n) {
 static fg_dns_status temp_status(const query *qs, size_t n) {
   int timeout = 0;
   for (size_t i = 0; i < n; i++) {
-    if (qs[i].res.status == R_CANCELLED) return FG_DNS_CANCELLED;
-    if (qs[i].res.status == R_SERVFAIL) return FG_DNS_SERVFAIL;
-    timeout |= qs[i].res.status == R_TIMEOUT;
+    if (qs[i].res.status == RS_CANCELLED) return FG_DNS_CANCELLED;
+    if (qs[i].res.status == RS_SERVFAIL) return FG_DNS_SERVFAIL;
+    timeout |= qs[i].res.status == RS_TIMEOUT;
   }
   return timeout ? FG_DNS_TIMEOUT : FG_DNS_OK;
 }
@@ -773,7 +785,7 @@ static const char *rstatus_text(rstatus s) {
 static void describe(char *out, size_t cap, const query *q) {
   size_t len = strlen(out);
   if (len >= cap - 1) return;
-  snprintf(out + len, cap - len, "%s%s %s: %s%s%s%s", len ? "; " : "", q->name,
+  setf(out + len, cap - len, "%s%s %s: %s%s%s%s", len ? "; " : "", q->name,
            q->type == ns_t_srv ? "SRV" : q->type == ns_t_a ? "A" : "AAAA",
            rstatus_text(q->res.status), q->why[0] ? " (" : "", q->why, q->why[0] ? ")" : "");
 }
@@ -826,7 +838,7 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
   query *qs = calloc(cap ? cap : 1, sizeof(query));
   if (qs == NULL) {
     res->status = FG_DNS_SERVFAIL;
-    snprintf(res->reason, sizeof(res->reason), "out of memory");
+    setf(res->reason, sizeof(res->reason), "out of memory");
     return;
   }
   size_t nq = 0;
@@ -837,14 +849,14 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
       uint16_t type = f == 0 ? ns_t_aaaa : ns_t_a;
       if ((type == ns_t_aaaa && !dns->cfg.ipv6) || (type == ns_t_a && !dns->cfg.ipv4)) continue;
       if (find_q(qs, nq, tg[i].host, type) != NULL) continue;
-      snprintf(qs[nq].name, sizeof(qs[nq].name), "%s", tg[i].host);
+      setf(qs[nq].name, sizeof(qs[nq].name), "%s", tg[i].host);
       qs[nq++].type = type;
     }
   }
   run_batch(t, qs, nq);
   for (size_t i = 0; i < nq; i++) {
     all_cached &= qs[i].from_cache;
-    if (qs[i].res.status == R_OK) min_ttl(res, qs[i].res.ttl);
+    if (qs[i].res.status == RS_OK) min_ttl(res, qs[i].res.ttl);
   }
   if (!all_cached) res->from_cache = 0;
   size_t max = dns->cfg.max_candidates;
@@ -857,13 +869,13 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
       c->priority = tg[i].prio;
       c->weight = tg[i].weight;
       c->direct_tls = tg[i].direct_tls;
-      snprintf(c->host, sizeof(c->host), "%s", tg[i].host);
+      setf(c->host, sizeof(c->host), "%s", tg[i].host);
       continue;
     }
     const query *q6 = find_q(qs, nq, tg[i].host, ns_t_aaaa);
     const query *q4 = find_q(qs, nq, tg[i].host, ns_t_a);
-    size_t n6 = q6 && q6->res.status == R_OK ? q6->res.n : 0;
-    size_t n4 = q4 && q4->res.status == R_OK ? q4->res.n : 0;
+    size_t n6 = q6 && q6->res.status == RS_OK ? q6->res.n : 0;
+    size_t n4 = q4 && q4->res.status == RS_OK ? q4->res.n : 0;
     // Interleave (RFC 8305 §4): a broken IPv6 path costs one attempt, not all.
     for (size_t k = 0; k < n6 + n4 && res->num_candidates < max; k++) {
       size_t pair = k / 2;
@@ -884,12 +896,12 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
       c->priority = tg[i].prio;
       c->weight = tg[i].weight;
       c->direct_tls = tg[i].direct_tls;
-      snprintf(c->host, sizeof(c->host), "%s", tg[i].host);
+      setf(c->host, sizeof(c->host), "%s", tg[i].host);
     }
   }
   fail[0] = 0;
   for (size_t i = 0; i < nq; i++) {
-    if (qs[i].res.status != R_OK) describe(fail, fail_cap, &qs[i]);
+    if (qs[i].res.status != RS_OK) describe(fail, fail_cap, &qs[i]);
   }
   if (res->num_candidates > 0) {
     res->status = FG_DNS_OK;
@@ -897,7 +909,7 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
     fg_dns_status tmp = temp_status(qs, nq);
     res->status = tmp != FG_DNS_OK ? tmp : FG_DNS_NO_ADDRESS;
     int all_nx = nq > 0;
-    for (size_t i = 0; i < nq; i++) all_nx &= qs[i].res.status == R_NXDOMAIN;
+    for (size_t i = 0; i < nq; i++) all_nx &= qs[i].res.status == RS_NXDOMAIN;
     if (all_nx) res->status = FG_DNS_NXDOMAIN;
   }
   batch_cleanup(qs, nq);
@@ -908,7 +920,7 @@ static void resolve_static(rthread *t, fg_dns_result *res, const static_entry *s
   target_ref *tg = calloc(se->n, sizeof(target_ref));
   if (tg == NULL) {
     res->status = FG_DNS_SERVFAIL;
-    snprintf(res->reason, sizeof(res->reason), "out of memory");
+    setf(res->reason, sizeof(res->reason), "out of memory");
     return;
   }
   for (size_t i = 0; i < se->n; i++) {
@@ -921,11 +933,11 @@ static void resolve_static(rthread *t, fg_dns_result *res, const static_entry *s
   // A static answer only names hosts; their failures are reported as such.
   if (res->status == FG_DNS_NXDOMAIN) res->status = FG_DNS_NO_ADDRESS;
   if (res->status == FG_DNS_OK) {
-    snprintf(res->reason, sizeof(res->reason), "dns.static: %zu target%s, %zu candidate%s",
+    setf(res->reason, sizeof(res->reason), "dns.static: %zu target%s, %zu candidate%s",
              se->n, se->n == 1 ? "" : "s", res->num_candidates,
              res->num_candidates == 1 ? "" : "s");
   } else {
-    snprintf(res->reason, sizeof(res->reason), "dns.static targets have no address: %s", fail);
+    setf(res->reason, sizeof(res->reason), "dns.static targets have no address: %s", fail);
   }
   free(tg);
 }
@@ -936,8 +948,8 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
   // RFC 6120 §3.2.1 with XEP-0368 §3: both SRV names together.
   query sq[2];
   memset(sq, 0, sizeof(sq));
-  snprintf(sq[0].name, sizeof(sq[0].name), "_xmpps-server._tcp.%s", d);
-  snprintf(sq[1].name, sizeof(sq[1].name), "_xmpp-server._tcp.%s", d);
+  setf(sq[0].name, sizeof(sq[0].name), "_xmpps-server._tcp.%s", d);
+  setf(sq[1].name, sizeof(sq[1].name), "_xmpp-server._tcp.%s", d);
   sq[0].type = sq[1].type = ns_t_srv;
   run_batch(t, sq, 2);
   res->from_cache = sq[0].from_cache && sq[1].from_cache;
@@ -947,7 +959,7 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
   int dot = 0;
   for (int s = 0; s < 2; s++) {
     const rrset *set = &sq[s].res;
-    if (set->status != R_OK) continue;
+    if (set->status != RS_OK) continue;
     min_ttl(res, set->ttl);
     size_t real = 0;
     for (size_t i = 0; i < set->n; i++) {
@@ -981,10 +993,10 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
     resolve_targets(t, res, tg, ni, fail, sizeof(fail));
     if (res->status == FG_DNS_NXDOMAIN) res->status = FG_DNS_NO_ADDRESS;
     if (res->status == FG_DNS_OK) {
-      snprintf(res->reason, sizeof(res->reason), "SRV: %zu target%s, %zu candidate%s", ni,
+      setf(res->reason, sizeof(res->reason), "SRV: %zu target%s, %zu candidate%s", ni,
                ni == 1 ? "" : "s", res->num_candidates, res->num_candidates == 1 ? "" : "s");
     } else {
-      snprintf(res->reason, sizeof(res->reason), "no SRV target of %s has an address: %s", d,
+      setf(res->reason, sizeof(res->reason), "no SRV target of %s has an address: %s", d,
                fail);
     }
     batch_cleanup(sq, 2);
@@ -993,29 +1005,29 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
 
   fail[0] = 0;
   for (int s = 0; s < 2; s++) {
-    if (sq[s].res.status != R_OK) describe(fail, sizeof(fail), &sq[s]);
+    if (sq[s].res.status != RS_OK) describe(fail, sizeof(fail), &sq[s]);
   }
   fg_dns_status tmp = temp_status(sq, 2);
   if (tmp != FG_DNS_OK) {
     // An unanswered SRV question might have held targets: neither "no
     // service" nor the fallback can be concluded.
     res->status = tmp;
-    snprintf(res->reason, sizeof(res->reason), "SRV lookup for %s failed: %s", d, fail);
+    setf(res->reason, sizeof(res->reason), "SRV lookup for %s failed: %s", d, fail);
   } else if (dot) {
     res->status = FG_DNS_NO_SERVICE;
-    snprintf(res->reason, sizeof(res->reason),
+    setf(res->reason, sizeof(res->reason),
              "%s: SRV target \".\": XMPP server service decidedly not available", d);
   } else {
     // RFC 6120 §3.2.2: no SRV records at all, the domain itself on 5269.
     target_ref tg = {.host = d, .port = FALLBACK_PORT};
     resolve_targets(t, res, &tg, 1, fail, sizeof(fail));
     if (res->status == FG_DNS_OK) {
-      snprintf(res->reason, sizeof(res->reason), "no SRV records; %s:%d, %zu candidate%s", d,
+      setf(res->reason, sizeof(res->reason), "no SRV records; %s:%d, %zu candidate%s", d,
                FALLBACK_PORT, res->num_candidates, res->num_candidates == 1 ? "" : "s");
     } else if (res->status == FG_DNS_NXDOMAIN) {
-      snprintf(res->reason, sizeof(res->reason), "%s does not exist (NXDOMAIN)", d);
+      setf(res->reason, sizeof(res->reason), "%s does not exist (NXDOMAIN)", d);
     } else {
-      snprintf(res->reason, sizeof(res->reason), "%s: no SRV records and no address: %s", d,
+      setf(res->reason, sizeof(res->reason), "%s: no SRV records and no address: %s", d,
                fail);
     }
   }
@@ -1031,7 +1043,7 @@ static fg_dns_result *result_new(fg_dns *dns, const char *domain) {
     free(res);
     return NULL;
   }
-  snprintf(res->domain, sizeof(res->domain), "%s", domain);
+  setf(res->domain, sizeof(res->domain), "%s", domain);
   res->ttl_s = UINT32_MAX;
   res->from_cache = 1;
   return res;
@@ -1084,7 +1096,7 @@ static void resolve_request(rthread *t, request *rq) {
   if (res->status != FG_DNS_OK) {
     res->num_candidates = 0;
     if (res->status == FG_DNS_CANCELLED) {
-      snprintf(res->reason, sizeof(res->reason), "resolver stopped");
+      setf(res->reason, sizeof(res->reason), "resolver stopped");
     }
   }
   if (res->ttl_s == UINT32_MAX || res->status != FG_DNS_OK) {
@@ -1116,7 +1128,7 @@ static void *thread_main(void *p) {
       if (res == NULL) abort();
       res->status = FG_DNS_CANCELLED;
       res->ttl_s = 0;
-      snprintf(res->reason, sizeof(res->reason), "resolver stopped");
+      setf(res->reason, sizeof(res->reason), "resolver stopped");
       rq->cb(rq->arg, res);
     } else {
       resolve_request(t, rq);
@@ -1192,14 +1204,14 @@ static int parse_server(server *s, const char *in) {
     s4->sin_family = AF_INET;
     s4->sin_port = htons((uint16_t)p);
     s->len = sizeof(*s4);
-    snprintf(s->text, sizeof(s->text), "%s#%lu", host, p);
+    setf(s->text, sizeof(s->text), "%s#%lu", host, p);
     return 1;
   }
   if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
     s6->sin6_family = AF_INET6;
     s6->sin6_port = htons((uint16_t)p);
     s->len = sizeof(*s6);
-    snprintf(s->text, sizeof(s->text), "%s#%lu", host, p);
+    setf(s->text, sizeof(s->text), "%s#%lu", host, p);
     return 1;
   }
   return 0;
@@ -1227,7 +1239,7 @@ static void system_servers(fg_dns *dns) {
       continue;
     }
     uint16_t port = ntohs(((struct sockaddr_in *)&s->addr)->sin_port);
-    snprintf(s->text, sizeof(s->text), "%s#%u", text, port);
+    setf(s->text, sizeof(s->text), "%s#%u", text, port);
     dns->n_servers++;
   }
   res_nclose(&st);
@@ -1236,7 +1248,7 @@ static void system_servers(fg_dns *dns) {
 fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
   fg_dns *dns = calloc(1, sizeof(*dns));
   if (dns == NULL) {
-    snprintf(err, err_len, "out of memory");
+    setf(err, err_len, "out of memory");
     return NULL;
   }
   if (cfg != NULL) dns->cfg = *cfg;
@@ -1248,19 +1260,19 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
   if (dns->cfg.max_candidates > 2 * MAX_RECORDS) dns->cfg.max_candidates = 2 * MAX_RECORDS;
   if (dns->cfg.timeout_ms == 0) dns->cfg.timeout_ms = 1;
   if (!dns->cfg.ipv4 && !dns->cfg.ipv6) {
-    snprintf(err, err_len, "both IPv4 and IPv6 lookups are disabled");
+    setf(err, err_len, "both IPv4 and IPv6 lookups are disabled");
     free(dns);
     return NULL;
   }
   if (cfg != NULL && cfg->n_nameservers > 0) {
     if (cfg->n_nameservers > MAX_SERVERS) {
-      snprintf(err, err_len, "at most %d nameservers", MAX_SERVERS);
+      setf(err, err_len, "at most %d nameservers", MAX_SERVERS);
       free(dns);
       return NULL;
     }
     for (size_t i = 0; i < cfg->n_nameservers; i++) {
       if (!parse_server(&dns->servers[dns->n_servers++], cfg->nameservers[i])) {
-        snprintf(err, err_len, "nameserver \"%s\": expected IP, IP:port or [IPv6]:port",
+        setf(err, err_len, "nameserver \"%s\": expected IP, IP:port or [IPv6]:port",
                  cfg->nameservers[i]);
         free(dns);
         return NULL;
@@ -1269,7 +1281,7 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
   } else {
     system_servers(dns);
     if (dns->n_servers == 0) {
-      snprintf(err, err_len, "no nameserver in /etc/resolv.conf");
+      setf(err, err_len, "no nameserver in /etc/resolv.conf");
       free(dns);
       return NULL;
     }
@@ -1281,7 +1293,7 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
     dns->n_buckets = dns->cfg.cache_max_entries < 64 ? 64 : dns->cfg.cache_max_entries;
     dns->buckets = calloc(dns->n_buckets, sizeof(centry *));
     if (dns->buckets == NULL) {
-      snprintf(err, err_len, "out of memory");
+      setf(err, err_len, "out of memory");
       free(dns);
       return NULL;
     }
@@ -1292,7 +1304,7 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
   pthread_mutex_init(&dns->slock, NULL);
   dns->threads = calloc(dns->cfg.threads, sizeof(rthread));
   if (dns->threads == NULL) {
-    snprintf(err, err_len, "out of memory");
+    setf(err, err_len, "out of memory");
     fg_dns_free(dns);
     return NULL;
   }
@@ -1302,14 +1314,14 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
     // Each thread has its own resolver state: res_nmkquery is then
     // thread-safe.
     if (res_ninit(&t->res) != 0) {
-      snprintf(err, err_len, "res_ninit failed");
+      setf(err, err_len, "res_ninit failed");
       fg_dns_free(dns);
       return NULL;
     }
     t->res.options |= RES_RECURSE;
     if (pthread_create(&t->tid, NULL, thread_main, t) != 0) {
       res_nclose(&t->res);
-      snprintf(err, err_len, "cannot start a resolver thread");
+      setf(err, err_len, "cannot start a resolver thread");
       fg_dns_free(dns);
       return NULL;
     }
@@ -1360,7 +1372,7 @@ int fg_dns_set_static(fg_dns *dns, const char *domain, const fg_dns_static_targe
       free(ne);
       return 0;
     }
-    snprintf(ne->domain, sizeof(ne->domain), "%s", d);
+    setf(ne->domain, sizeof(ne->domain), "%s", d);
     ne->n = n_targets;
     for (size_t i = 0; i < n_targets; i++) {
       static_target *s = &ne->targets[i];
@@ -1375,13 +1387,13 @@ int fg_dns_set_static(fg_dns *dns, const char *domain, const fg_dns_static_targe
         s4->sin_port = htons(s->port);
         s->addr_len = sizeof(*s4);
         s->numeric = 1;
-        snprintf(s->host, sizeof(s->host), "%s", h);
+        setf(s->host, sizeof(s->host), "%s", h);
       } else if (ok && inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons(s->port);
         s->addr_len = sizeof(*s6);
         s->numeric = 1;
-        snprintf(s->host, sizeof(s->host), "%s", h);
+        setf(s->host, sizeof(s->host), "%s", h);
       } else if (!ok || !normalize(s->host, h)) {
         static_free(ne);
         return 0;

@@ -13,6 +13,7 @@ usage: outbound_test.py FEDGATE_BINARY
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -27,9 +28,12 @@ FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gatew
 HOST = fp.HOST
 
 
-def config(ports, domain, cert, backend_port, static, trust="pki/ca.crt", extra=""):
+def config(ports, domain, cert, backend_port, static, trust="pki/ca.crt", extra="",
+           more_domains=()):
     routes = "".join('    - domain: %s\n      targets: ["%s:%d"]\n' % (d, HOST, p)
                      for d, p in static)
+    extra_domains = "".join("  - name: %s\n    backend: sink\n    cert: pki/%s.crt\n"
+                            "    key: pki/%s.key\n" % (m, m, m) for m in more_domains)
     return f"""
 log_level: debug
 workers: 2
@@ -43,7 +47,7 @@ domains:
     backend: sink
     cert: {cert}.crt
     key: {cert}.key
-backends:
+{extra_domains}backends:
   - name: sink
     addresses: ["{HOST}:{backend_port}"]
 tls:
@@ -67,7 +71,7 @@ class World:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="fedgate-outbound-")
         os.chdir(self.dir)
-        fp.dev_pki(FEDGATE, "pki", "a.test", "b.test", "c.test")
+        fp.dev_pki(FEDGATE, "pki", "a.test", "b.test", "c.test", "srv.test")
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.dev_pki(FEDGATE, "rogue", "c.test")
         for d in ("a.test", "b.test", "c.test"):
@@ -90,19 +94,36 @@ class World:
         self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/a.test.crt", "pki/a.test.key",
                                          client_ca=ica)
         self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt", "pki/b.test.key",
-                                         client_ca=ica)
+                                         client_ca=ica,
+                                         sni_certs={"srv.test": ("pki/srv.test.crt",
+                                                                 "pki/srv.test.key")})
         # c.test's internal server has a certificate from the CA c.test's gateway trusts.
         self.sink_c = xp.ReceivingServer(HOST, self.pc["sink"], "rogue/c.test.crt",
                                          "rogue/c.test.key", client_ca=ica)
         static_a = [("b.test", self.pb["s2s"]), ("c.test", self.pc["s2s"]),
                     ("refusing.test", self.refusing), ("silent.test", silent_port)]
-        self.a = fp.Fedgate(FEDGATE, self.dir, "a", config(self.pa, "a.test", "pki/a.test",
-                                                           self.pa["sink"], static_a),
+        # A real DNS server for the resolution paths (RFC 6120 §3.2, XEP-0368).
+        self.dns_port = fp.free_port()
+        self.dnsmasq = subprocess.Popen([
+            "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces",
+            "--listen-address=127.0.0.1", "--port=%d" % self.dns_port, "--local-ttl=0",
+            "--local=/test/", "--host-record=gw.test,127.0.0.1",
+            "--srv-host=_xmpps-server._tcp.srv.test,gw.test,%d,0,10" % self.pb["tls"],
+            "--srv-host=_xmpp-server._tcp.srv.test,gw.test,%d,5,10" % self.pb["s2s"],
+            "--srv-host=_xmpp-server._tcp.none.test", "--srv-host=_xmpps-server._tcp.none.test",
+            "--srv-host=_xmpp-server._tcp.fallback.test,gw.test,%d,0,10" % self.refusing],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        dns = "  nameservers: [\"127.0.0.1:%d\"]\n  timeout: 1s\n" % self.dns_port
+        self.a = fp.Fedgate(FEDGATE, self.dir, "a",
+                            config(self.pa, "a.test", "pki/a.test", self.pa["sink"], static_a,
+                                   extra="") .replace("dns:\n", "dns:\n" + dns),
                             self.pa["admin"])
         self.procs.append(self.a)
         self.b = fp.Fedgate(FEDGATE, self.dir, "b", config(self.pb, "b.test", "pki/b.test",
                                                            self.pb["sink"],
-                                                           [("a.test", self.pa["s2s"])]),
+                                                           [("a.test", self.pa["s2s"])],
+                                                           more_domains=["srv.test"]),
                             self.pb["admin"])
         self.procs.append(self.b)
         # c.test: a gateway that does not trust a.test's CA (dialback needed).
@@ -144,6 +165,7 @@ class World:
         for s in (self.sink_a, self.sink_b, self.sink_c):
             s.close()
         self.silent.close()
+        self.dnsmasq.kill()
 
 
 def wait_for(sink, pred, timeout=15):
@@ -235,6 +257,35 @@ def test_rfc6120_8_3_1_errors_are_not_bounced(w):
         time.sleep(0.1)
     assert w.a.metric("stanzas_undeliverable_not_bounced_total") > before
     assert not any(el.get("id") == "e1" for _, el in w.sink_a.stanzas)
+    p.close()
+
+
+def test_rfc6120_3_2_1_xep0368_srv_prefers_direct_tls(w):
+    p = w.internal_sender("srv.test")
+    p.send_message("alice@a.test/x", "sam@srv.test", "found through SRV")
+    wait_for(w.sink_b, body_is("found through SRV"))
+    log = open(w.a.logfile).read()
+    assert ("remote link a.test -> srv.test ready via gw.test:%d (direct TLS): TLSv1.3" % w.pb["tls"]
+            in log), "not over direct TLS"
+    assert "(direct TLS): TLSv1.3 TLS_AES_128_GCM_SHA256, sasl-external" in log or \
+        "(direct TLS): TLSv1.3 TLS_AES_256_GCM_SHA384, sasl-external" in log or \
+        "(direct TLS): TLSv1.3 TLS_CHACHA20_POLY1305_SHA256, sasl-external" in log
+    p.close()
+
+
+def test_rfc2782_dot_target_means_no_service(w):
+    p = w.internal_sender("none.test")
+    p.send("<message from='alice@a.test/x' to='n@none.test' id='dot1' type='chat'>"
+           "<body>x</body></message>")
+    wait_for(w.sink_a, bounce_of("dot1", "remote-server-not-found"))
+    p.close()
+
+
+def test_rfc6120_3_2_1_nxdomain_bounces_remote_server_not_found(w):
+    p = w.internal_sender("nx.test")
+    p.send("<message from='alice@a.test/x' to='n@nx.test' id='nx1' type='chat'>"
+           "<body>x</body></message>")
+    wait_for(w.sink_a, bounce_of("nx1", "remote-server-not-found"))
     p.close()
 
 
