@@ -5,7 +5,7 @@ BAZEL ?= bazel
 FUZZ_SECONDS ?= 60
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build test test-asan demo fuzz bench fmt fmt-check clean
+.PHONY: all deps build test test-asan demo interop fuzz bench fmt fmt-check clean
 
 all: build
 
@@ -23,6 +23,11 @@ test-asan: deps
 
 demo: deps
 	@tools/demo.sh
+
+# Prosody a.test -> fedgate A -> fedgate B -> Prosody b.test (also in make test).
+interop: deps
+	$(BAZEL) build //gateway:fedgate
+	@/usr/bin/python3 tests/e2e/interop_test.py "$$($(BAZEL) info bazel-bin)/gateway/fedgate"
 
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh

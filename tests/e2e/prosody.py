@@ -96,12 +96,14 @@ VirtualHost "{domain}"
 class Client:
     """A slixmpp user (tests/e2e/xmpp_client.py) in a child process."""
 
-    def __init__(self, jid, password, port, sends=()):
+    def __init__(self, jid, password, port, sends=(), commands=()):
         args = ["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "xmpp_client.py"), jid, password, "127.0.0.1",
                 str(port)]
         for to, body in sends:
             args += ["send", to, body]
+        for cmd in commands:
+            args += list(cmd)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
         self.lines = []

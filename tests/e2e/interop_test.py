@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""make interop: Prosody 0.12.3 for a.test -> fedgate A -> fedgate B ->
+Prosody 0.12.3 for b.test, with slixmpp users on both sides exchanging
+messages, a presence subscription and an iq in both directions, plus a
+message to an unresolvable domain that comes back as
+remote-server-not-found. Each Prosody sends its outbound s2s to its own
+gateway (contrib/prosody/mod_fedgate_route.lua); the gateways find each other
+through dns.static and authenticate with SASL EXTERNAL.
+
+usage: interop_test.py FEDGATE_BINARY
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fedgate_proc as fp  # noqa: E402
+import prosody as pr  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
+HOST = fp.HOST
+
+
+def gateway_config(ports, domain, backend_port, peer, peer_port):
+    return f"""
+log_level: info
+workers: 2
+listeners:
+  s2s: {{address: {HOST}, port: {ports['s2s']}}}
+  s2s-tls: {{address: {HOST}, port: {ports['tls']}, enabled: true}}
+  internal: {{address: {HOST}, port: {ports['internal']}}}
+  admin: {{address: {HOST}, port: {ports['admin']}}}
+domains:
+  - name: {domain}
+    backend: prosody
+    cert: pki/{domain}.crt
+    key: pki/{domain}.key
+backends:
+  - name: prosody
+    addresses: ["{HOST}:{backend_port}"]
+tls:
+  trust_file: pki/ca.crt
+dialback:
+  secret_file: secret-{domain}
+internal_hop:
+  mode: internal-ca
+  ca_cert: ica/ca.crt
+  ca_key: ica/ca.key
+dns:
+  static:
+    - domain: {peer}
+      targets: ["{HOST}:{peer_port}"]
+"""
+
+
+class World:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fedgate-interop-")
+        os.chmod(self.dir, 0o755)  # prosodyctl drops to the prosody user
+        os.chdir(self.dir)
+        fp.dev_pki(FEDGATE, "pki", "a.test", "b.test")
+        fp.dev_pki(FEDGATE, "ica", "unused.test")
+        for d in ("a.test", "b.test"):
+            with open("secret-" + d, "w") as f:
+                f.write("interop secret " + d + "\n")
+            os.chmod("secret-" + d, 0o600)
+        self.procs = []
+        pa = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin")}
+        pb = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin")}
+        # Each Prosody trusts its gateway's internal CA (mode internal-ca) and
+        # routes its outbound s2s to its gateway's internal listener.
+        self.pro_a = self.add(pr.Prosody(self.dir + "/pa", "a.test", fp.free_port(),
+                                         fp.free_port(), "pki/a.test.crt", "pki/a.test.key",
+                                         "ica/ca.crt", fedgate_port=pa["internal"],
+                                         users=[("alice", "secret")]))
+        self.pro_b = self.add(pr.Prosody(self.dir + "/pb", "b.test", fp.free_port(),
+                                         fp.free_port(), "pki/b.test.crt", "pki/b.test.key",
+                                         "ica/ca.crt", fedgate_port=pb["internal"],
+                                         users=[("bob", "secret")]))
+        # The internal servers present certificates from the dev CA to their gateway.
+        self.gw_a = self.add(fp.Fedgate(FEDGATE, self.dir, "gw-a",
+                                        gateway_config(pa, "a.test", self.pro_a.s2s_port, "b.test",
+                                                       pb["s2s"]), pa["admin"]))
+        self.gw_b = self.add(fp.Fedgate(FEDGATE, self.dir, "gw-b",
+                                        gateway_config(pb, "b.test", self.pro_b.s2s_port, "a.test",
+                                                       pa["s2s"]), pb["admin"]))
+
+    def add(self, p):
+        self.procs.append(p)
+        return p
+
+    def client(self, jid, port, *commands):
+        return self.add(pr.Client(jid, "secret", port, commands=commands))
+
+    def close(self):
+        for p in reversed(self.procs):
+            try:
+                p.stop()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def run(w):
+    results = []
+
+    def check(name, fn):
+        try:
+            fn()
+            results.append((name, None))
+        except Exception as e:  # noqa: BLE001
+            results.append((name, e))
+
+    bob = w.client("bob@b.test/e2e", w.pro_b.c2s_port)
+    bob.wait_for("online")
+    alice = w.client("alice@a.test/e2e", w.pro_a.c2s_port,
+                     ("send", "bob@b.test", "hello bob from a.test"),
+                     ("subscribe", "bob@b.test"),
+                     ("ping", "bob@b.test/e2e"),
+                     ("send", "nobody@unresolvable.invalid", "into the void"))
+    check("message a.test -> b.test",
+          lambda: bob.wait_for("message alice@a.test/e2e chat hello bob from a.test", 30))
+    check("presence subscription a.test -> b.test",
+          lambda: bob.wait_for("presence alice@a.test subscribe", 30))
+    check("subscription approved b.test -> a.test",
+          lambda: alice.wait_for("presence bob@b.test subscribed", 30))
+    check("iq a.test -> b.test (ping answered)", lambda: alice.wait_for("pong bob@b.test/e2e", 30))
+    check("unresolvable domain bounces remote-server-not-found",
+          lambda: alice.wait_for(
+              "message-error nobody@unresolvable.invalid remote-server-not-found", 30))
+    bob2 = w.client("bob@b.test/e2e2", w.pro_b.c2s_port,
+                    ("send", "alice@a.test", "hello alice from b.test"),
+                    ("ping", "alice@a.test/e2e"))
+    check("message b.test -> a.test",
+          lambda: alice.wait_for("message bob@b.test/e2e2 chat hello alice from b.test", 30))
+    check("iq b.test -> a.test (ping answered)", lambda: bob2.wait_for("pong alice@a.test/e2e", 30))
+    check("gateways authenticated with SASL EXTERNAL",
+          lambda: (w.gw_a.metric("auth_sasl_external_total") >= 1 and
+                   w.gw_b.metric("auth_sasl_external_total") >= 1) or
+          (_ for _ in ()).throw(AssertionError("no SASL EXTERNAL on the gateways")))
+    return results
+
+
+def main():
+    w = None
+    passed = failed = 0
+    try:
+        w = World()
+        for name, err in run(w):
+            if err is None:
+                passed += 1
+                print("ok   %s" % name, flush=True)
+            else:
+                failed += 1
+                print("FAIL %s: %s" % (name, err), flush=True)
+    except Exception as e:  # noqa: BLE001
+        failed += 1
+        print("FAIL setup: %r" % e)
+        traceback.print_exc()
+    finally:
+        if w is not None:
+            if failed or os.environ.get("E2E_VERBOSE"):
+                for g in (w.gw_a, w.gw_b):
+                    print("---- %s ----\n%s" % (g.cfgfile, g.log_tail(30)))
+                for p in (w.pro_a, w.pro_b):
+                    print("---- prosody %s ----\n%s" % (p.domain, p.log_tail(25)))
+            w.close()
+            shutil.rmtree(w.dir, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
