@@ -90,6 +90,11 @@ class World:
         silent_port = self.silent.getsockname()[1]
         self.silent_conns = []
         threading.Thread(target=self._hold_silent, daemon=True).start()
+        # A target that negotiates STARTTLS, then answers the handshake with junk.
+        self.broken = socket.socket()
+        self.broken.bind((HOST, 0))
+        self.broken.listen(16)
+        threading.Thread(target=self._broken_tls, daemon=True).start()
         ica = self.dir + "/ica/ca.crt"
         self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/a.test.crt", "pki/a.test.key",
                                          client_ca=ica)
@@ -101,7 +106,8 @@ class World:
         self.sink_c = xp.ReceivingServer(HOST, self.pc["sink"], "rogue/c.test.crt",
                                          "rogue/c.test.key", client_ca=ica)
         static_a = [("b.test", self.pb["s2s"]), ("c.test", self.pc["s2s"]),
-                    ("refusing.test", self.refusing), ("silent.test", silent_port)]
+                    ("refusing.test", self.refusing), ("silent.test", silent_port),
+                    ("broken.test", self.broken.getsockname()[1])]
         # A real DNS server for the resolution paths (RFC 6120 §3.2, XEP-0368).
         self.dns_port = fp.free_port()
         self.dnsmasq = subprocess.Popen([
@@ -132,6 +138,28 @@ class World:
                                    [("a.test", self.pa["s2s"])], trust="rogue/ca.crt"),
                             self.pc["admin"])
         self.procs.append(self.c)
+
+    def _broken_tls(self):
+        while True:
+            try:
+                c, _ = self.broken.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(5)
+                c.recv(4096)
+                c.sendall(b"<stream:stream xmlns='jabber:server' xmlns:stream="
+                          b"'http://etherx.jabber.org/streams' id='x' version='1.0'>"
+                          b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+                          b"<required/></starttls></stream:features>")
+                c.recv(4096)
+                c.sendall(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+                c.recv(4096)
+                c.sendall(b"this is not a TLS record" * 10)
+                time.sleep(0.5)
+            except OSError:
+                pass
+            c.close()
 
     def _hold_silent(self):
         while True:
@@ -165,6 +193,7 @@ class World:
         for s in (self.sink_a, self.sink_b, self.sink_c):
             s.close()
         self.silent.close()
+        self.broken.close()
         self.dnsmasq.kill()
 
 
@@ -245,6 +274,14 @@ def test_rfc6120_8_3_3_18_full_queue_bounces_resource_constraint(w):
     # The silent server never completes the stream: the held ones time out.
     for i in range(3):
         wait_for(w.sink_a, bounce_of("q%d" % i, "remote-server-timeout"), timeout=30)
+    p.close()
+
+
+def test_rfc6120_5_4_3_2_tls_failure_bounces_remote_server_timeout(w):
+    p = w.internal_sender("broken.test")
+    p.send("<message from='alice@a.test/x' to='t@broken.test' id='tls1' type='chat'>"
+           "<body>x</body></message>")
+    wait_for(w.sink_a, bounce_of("tls1", "remote-server-timeout"))
     p.close()
 
 

@@ -42,6 +42,7 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0199")
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("message", self.on_message)
+        self.add_event_handler("message_error", self.on_message)
         self.register_handler(Callback("e2e iq", MatchXPath("{jabber:client}iq"), self.on_iq))
         self.register_handler(Callback("e2e presence", MatchXPath("{jabber:client}presence"),
                                        self.on_presence))
@@ -72,6 +73,9 @@ class Client(slixmpp.ClientXMPP):
 
     def on_message(self, msg):
         if msg["type"] == "error":
+            if getattr(self, "_seen_error", None) == msg["id"]:
+                return  # both "message" and "message_error" fire for one error
+            self._seen_error = msg["id"]
             out("message-error", msg["from"], msg["error"]["condition"])
         else:
             out("message", msg["from"], msg["type"], msg["body"])
