@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_RECORDS 64    // records kept from one answer
+#define MAX_RECORDS 64  // records kept from one answer
 #define MAX_THREADS 64
 #define MAX_SERVERS 16
 #define STOP_SLICE_MS 100  // how long a wait may go without checking for stop
@@ -278,10 +278,14 @@ static void cache_unlink(fg_dns *dns, centry *e) {
   centry **pp = &dns->buckets[cache_hash(dns, e->name, e->type)];
   while (*pp != e) pp = &(*pp)->hnext;
   *pp = e->hnext;
-  if (e->older) e->older->newer = e->newer;
-  else dns->oldest = e->newer;
-  if (e->newer) e->newer->older = e->older;
-  else dns->newest = e->older;
+  if (e->older)
+    e->older->newer = e->newer;
+  else
+    dns->oldest = e->newer;
+  if (e->newer)
+    e->newer->older = e->older;
+  else
+    dns->newest = e->older;
   dns->n_entries--;
   rrset_cleanup(&e->set);
   free(e);
@@ -353,8 +357,10 @@ static void cache_put(fg_dns *dns, const char *name, uint16_t type, const rrset 
   n->hnext = dns->buckets[b];
   dns->buckets[b] = n;
   n->older = dns->newest;
-  if (dns->newest) dns->newest->newer = n;
-  else dns->oldest = n;
+  if (dns->newest)
+    dns->newest->newer = n;
+  else
+    dns->oldest = n;
   dns->newest = n;
   dns->n_entries++;
   pthread_mutex_unlock(&dns->clock);
@@ -437,8 +443,10 @@ static void parse_answer(query *q, ns_msg *m) {
     }
     if (!moved) break;
   }
-  if (q->type == ns_t_srv) q->res.srv = calloc(MAX_RECORDS, sizeof(srv_rec));
-  else q->res.addr = calloc(MAX_RECORDS, 16);
+  if (q->type == ns_t_srv)
+    q->res.srv = calloc(MAX_RECORDS, sizeof(srv_rec));
+  else
+    q->res.addr = calloc(MAX_RECORDS, 16);
   if (q->res.srv == NULL && q->res.addr == NULL) {
     q->res.status = RS_SERVFAIL;
     setf(q->why, sizeof(q->why), "out of memory");
@@ -474,7 +482,8 @@ static int handle_answer(query *q, const uint8_t *buf, size_t len) {
   // The question must be ours (RFC 5452 §9.1).
   ns_rr qr;
   if (ns_msg_count(m, ns_s_qd) != 1 || ns_parserr(&m, ns_s_qd, 0, &qr) < 0) return A_IGNORE;
-  if (ns_rr_type(qr) != q->type || ns_rr_class(qr) != ns_c_in || !name_eq(ns_rr_name(qr), q->name)) {
+  if (ns_rr_type(qr) != q->type || ns_rr_class(qr) != ns_c_in ||
+      !name_eq(ns_rr_name(qr), q->name)) {
     return A_IGNORE;
   }
   if (ns_msg_getflag(m, ns_f_tc)) return A_TRUNCATED;
@@ -484,8 +493,10 @@ static int handle_answer(query *q, const uint8_t *buf, size_t len) {
     return A_DONE;
   }
   if (rcode != ns_r_noerror) {
-    setf(q->why, sizeof(q->why), "%s", rcode == ns_r_refused ? "REFUSED" :
-             rcode == ns_r_servfail ? "SERVFAIL" : "error response");
+    setf(q->why, sizeof(q->why), "%s",
+         rcode == ns_r_refused    ? "REFUSED"
+         : rcode == ns_r_servfail ? "SERVFAIL"
+                                  : "error response");
     return A_SERVER_FAIL;
   }
   parse_answer(q, &m);
@@ -509,7 +520,8 @@ static int wait_fd(fg_dns *dns, int fd, short events, uint64_t deadline) {
 static int io_full(fg_dns *dns, int fd, uint8_t *buf, size_t len, int writing, uint64_t deadline) {
   size_t off = 0;
   while (off < len) {
-    ssize_t n = writing ? send(fd, buf + off, len - off, MSG_NOSIGNAL) : recv(fd, buf + off, len - off, 0);
+    ssize_t n =
+        writing ? send(fd, buf + off, len - off, MSG_NOSIGNAL) : recv(fd, buf + off, len - off, 0);
     if (n > 0) {
       off += (size_t)n;
       continue;
@@ -731,7 +743,18 @@ static int cmp_prio(const void *a, const void *b) {
 // selection: zero weights first among the unordered records (any order
 // otherwise: a shuffle, so all-zero sets spread evenly), draw a number in
 // [0, sum of weights], take the first record whose running sum reaches it.
+static int cmp_item(const void *a, const void *b) {
+  const srv_item *x = a, *y = b;
+  int c = strcmp(x->target, y->target);
+  if (c != 0) return c;
+  if (x->port != y->port) return (int)x->port - (int)y->port;
+  return x->direct_tls - y->direct_tls;
+}
+
 static void order_group(fg_dns *dns, srv_item *it, size_t n) {
+  // A canonical start (nameservers rotate their answers): with a fixed seed
+  // the order is then reproducible.
+  qsort(it, n, sizeof(srv_item), cmp_item);
   for (size_t i = n; i > 1; i--) {
     size_t j = (size_t)rng_below(dns, i);
     srv_item tmp = it[i - 1];
@@ -776,8 +799,8 @@ static fg_dns_status temp_status(const query *qs, size_t n) {
 }
 
 static const char *rstatus_text(rstatus s) {
-  static const char *const kText[] = {"ok", "NXDOMAIN", "no data", "timeout", "SERVFAIL",
-                                      "cancelled"};
+  static const char *const kText[] = {"ok",      "NXDOMAIN", "no data",
+                                      "timeout", "SERVFAIL", "cancelled"};
   return kText[s];
 }
 
@@ -786,8 +809,10 @@ static void describe(char *out, size_t cap, const query *q) {
   size_t len = strlen(out);
   if (len >= cap - 1) return;
   setf(out + len, cap - len, "%s%s %s: %s%s%s%s", len ? "; " : "", q->name,
-           q->type == ns_t_srv ? "SRV" : q->type == ns_t_a ? "A" : "AAAA",
-           rstatus_text(q->res.status), q->why[0] ? " (" : "", q->why, q->why[0] ? ")" : "");
+       q->type == ns_t_srv ? "SRV"
+       : q->type == ns_t_a ? "A"
+                           : "AAAA",
+       rstatus_text(q->res.status), q->why[0] ? " (" : "", q->why, q->why[0] ? ")" : "");
 }
 
 static void set_addr(fg_dns_candidate *c, int v6, const uint8_t *a, uint16_t port) {
@@ -925,17 +950,20 @@ static void resolve_static(rthread *t, fg_dns_result *res, const static_entry *s
   }
   for (size_t i = 0; i < se->n; i++) {
     const static_target *s = &se->targets[i];
-    tg[i] = (target_ref){.host = s->host, .port = s->port, .direct_tls = s->direct_tls,
-                         .numeric = s->numeric, .addr = &s->addr, .addr_len = s->addr_len};
+    tg[i] = (target_ref){.host = s->host,
+                         .port = s->port,
+                         .direct_tls = s->direct_tls,
+                         .numeric = s->numeric,
+                         .addr = &s->addr,
+                         .addr_len = s->addr_len};
   }
   char fail[192];
   resolve_targets(t, res, tg, se->n, fail, sizeof(fail));
   // A static answer only names hosts; their failures are reported as such.
   if (res->status == FG_DNS_NXDOMAIN) res->status = FG_DNS_NO_ADDRESS;
   if (res->status == FG_DNS_OK) {
-    setf(res->reason, sizeof(res->reason), "dns.static: %zu target%s, %zu candidate%s",
-             se->n, se->n == 1 ? "" : "s", res->num_candidates,
-             res->num_candidates == 1 ? "" : "s");
+    setf(res->reason, sizeof(res->reason), "dns.static: %zu target%s, %zu candidate%s", se->n,
+         se->n == 1 ? "" : "s", res->num_candidates, res->num_candidates == 1 ? "" : "s");
   } else {
     setf(res->reason, sizeof(res->reason), "dns.static targets have no address: %s", fail);
   }
@@ -964,8 +992,10 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
     size_t real = 0;
     for (size_t i = 0; i < set->n; i++) {
       if (set->srv[i].dot) continue;
-      items[ni++] = (srv_item){.prio = set->srv[i].prio, .weight = set->srv[i].weight,
-                               .port = set->srv[i].port, .direct_tls = s == 0,
+      items[ni++] = (srv_item){.prio = set->srv[i].prio,
+                               .weight = set->srv[i].weight,
+                               .port = set->srv[i].port,
+                               .direct_tls = s == 0,
                                .target = set->srv[i].target};
       real++;
     }
@@ -987,17 +1017,19 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
     if (ni > dns->cfg.max_candidates) ni = dns->cfg.max_candidates;
     target_ref tg[2 * MAX_RECORDS];
     for (size_t i = 0; i < ni; i++) {
-      tg[i] = (target_ref){.host = items[i].target, .port = items[i].port, .prio = items[i].prio,
-                           .weight = items[i].weight, .direct_tls = items[i].direct_tls};
+      tg[i] = (target_ref){.host = items[i].target,
+                           .port = items[i].port,
+                           .prio = items[i].prio,
+                           .weight = items[i].weight,
+                           .direct_tls = items[i].direct_tls};
     }
     resolve_targets(t, res, tg, ni, fail, sizeof(fail));
     if (res->status == FG_DNS_NXDOMAIN) res->status = FG_DNS_NO_ADDRESS;
     if (res->status == FG_DNS_OK) {
       setf(res->reason, sizeof(res->reason), "SRV: %zu target%s, %zu candidate%s", ni,
-               ni == 1 ? "" : "s", res->num_candidates, res->num_candidates == 1 ? "" : "s");
+           ni == 1 ? "" : "s", res->num_candidates, res->num_candidates == 1 ? "" : "s");
     } else {
-      setf(res->reason, sizeof(res->reason), "no SRV target of %s has an address: %s", d,
-               fail);
+      setf(res->reason, sizeof(res->reason), "no SRV target of %s has an address: %s", d, fail);
     }
     batch_cleanup(sq, 2);
     return;
@@ -1016,19 +1048,18 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
   } else if (dot) {
     res->status = FG_DNS_NO_SERVICE;
     setf(res->reason, sizeof(res->reason),
-             "%s: SRV target \".\": XMPP server service decidedly not available", d);
+         "%s: SRV target \".\": XMPP server service decidedly not available", d);
   } else {
     // RFC 6120 §3.2.2: no SRV records at all, the domain itself on 5269.
     target_ref tg = {.host = d, .port = FALLBACK_PORT};
     resolve_targets(t, res, &tg, 1, fail, sizeof(fail));
     if (res->status == FG_DNS_OK) {
       setf(res->reason, sizeof(res->reason), "no SRV records; %s:%d, %zu candidate%s", d,
-               FALLBACK_PORT, res->num_candidates, res->num_candidates == 1 ? "" : "s");
+           FALLBACK_PORT, res->num_candidates, res->num_candidates == 1 ? "" : "s");
     } else if (res->status == FG_DNS_NXDOMAIN) {
       setf(res->reason, sizeof(res->reason), "%s does not exist (NXDOMAIN)", d);
     } else {
-      setf(res->reason, sizeof(res->reason), "%s: no SRV records and no address: %s", d,
-               fail);
+      setf(res->reason, sizeof(res->reason), "%s: no SRV records and no address: %s", d, fail);
     }
   }
   batch_cleanup(sq, 2);
@@ -1037,8 +1068,8 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
 static fg_dns_result *result_new(fg_dns *dns, const char *domain) {
   fg_dns_result *res = calloc(1, sizeof(*res));
   if (res == NULL) return NULL;
-  res->candidates = calloc(dns->cfg.max_candidates ? dns->cfg.max_candidates : 1,
-                           sizeof(fg_dns_candidate));
+  res->candidates =
+      calloc(dns->cfg.max_candidates ? dns->cfg.max_candidates : 1, sizeof(fg_dns_candidate));
   if (res->candidates == NULL) {
     free(res);
     return NULL;
@@ -1100,8 +1131,8 @@ static void resolve_request(rthread *t, request *rq) {
     }
   }
   if (res->ttl_s == UINT32_MAX || res->status != FG_DNS_OK) {
-    res->ttl_s = fg_dns_status_is_temporary(res->status) ? dns->cfg.failure_ttl_s
-                                                          : dns->cfg.negative_ttl_s;
+    res->ttl_s =
+        fg_dns_status_is_temporary(res->status) ? dns->cfg.failure_ttl_s : dns->cfg.negative_ttl_s;
   }
   if (res->status == FG_DNS_OK && res->ttl_s > dns->cfg.max_ttl_s) res->ttl_s = dns->cfg.max_ttl_s;
   rq->cb(rq->arg, res);
@@ -1159,8 +1190,10 @@ fg_dns_submit fg_dns_resolve_xmpp_server(fg_dns *dns, const char *domain, fg_dns
     return FG_DNS_SUBMIT_BUSY;
   }
   dns->pending++;
-  if (dns->qtail) dns->qtail->next = rq;
-  else dns->qhead = rq;
+  if (dns->qtail)
+    dns->qtail->next = rq;
+  else
+    dns->qhead = rq;
   dns->qtail = rq;
   pthread_cond_signal(&dns->qcond);
   pthread_mutex_unlock(&dns->qlock);
@@ -1178,8 +1211,10 @@ static int parse_server(server *s, const char *in) {
     if (end == NULL || (size_t)(end - in - 1) >= sizeof(host)) return 0;
     memcpy(host, in + 1, (size_t)(end - in - 1));
     host[end - in - 1] = 0;
-    if (end[1] == ':') port = end + 2;
-    else if (end[1] != 0) return 0;
+    if (end[1] == ':')
+      port = end + 2;
+    else if (end[1] != 0)
+      return 0;
   } else {
     const char *c = strchr(in, ':');
     size_t hl = strlen(in);
@@ -1251,8 +1286,10 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
     setf(err, err_len, "out of memory");
     return NULL;
   }
-  if (cfg != NULL) dns->cfg = *cfg;
-  else fg_dns_config_init(&dns->cfg);
+  if (cfg != NULL)
+    dns->cfg = *cfg;
+  else
+    fg_dns_config_init(&dns->cfg);
   dns->cfg.nameservers = NULL;  // not kept: parsed below
   if (dns->cfg.threads == 0) dns->cfg.threads = 1;
   if (dns->cfg.threads > MAX_THREADS) dns->cfg.threads = MAX_THREADS;
@@ -1273,7 +1310,7 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
     for (size_t i = 0; i < cfg->n_nameservers; i++) {
       if (!parse_server(&dns->servers[dns->n_servers++], cfg->nameservers[i])) {
         setf(err, err_len, "nameserver \"%s\": expected IP, IP:port or [IPv6]:port",
-                 cfg->nameservers[i]);
+             cfg->nameservers[i]);
         free(dns);
         return NULL;
       }

@@ -27,14 +27,14 @@ typedef struct fg_dns fg_dns;
 
 // fg_dns_status is the outcome of one resolution.
 typedef enum fg_dns_status {
-  FG_DNS_OK = 0,       // at least one candidate
-  FG_DNS_NXDOMAIN,     // the domain does not exist (no SRV, no A/AAAA)
-  FG_DNS_NO_SERVICE,   // SRV target "." (RFC 2782, RFC 6120 §3.2.1): not offered
-  FG_DNS_NO_ADDRESS,   // names exist, but no target has an A/AAAA address
-  FG_DNS_TIMEOUT,      // temporary: no nameserver answered in time
-  FG_DNS_SERVFAIL,     // temporary: nameservers answered SERVFAIL/REFUSED
-  FG_DNS_INVALID_NAME, // not a valid LDH host name of at most 253 bytes
-  FG_DNS_CANCELLED,    // fg_dns_free ran before the request finished
+  FG_DNS_OK = 0,        // at least one candidate
+  FG_DNS_NXDOMAIN,      // the domain does not exist (no SRV, no A/AAAA)
+  FG_DNS_NO_SERVICE,    // SRV target "." (RFC 2782, RFC 6120 §3.2.1): not offered
+  FG_DNS_NO_ADDRESS,    // names exist, but no target has an A/AAAA address
+  FG_DNS_TIMEOUT,       // temporary: no nameserver answered in time
+  FG_DNS_SERVFAIL,      // temporary: nameservers answered SERVFAIL/REFUSED
+  FG_DNS_INVALID_NAME,  // not a valid LDH host name of at most 253 bytes
+  FG_DNS_CANCELLED,     // fg_dns_free ran before the request finished
 } fg_dns_status;
 
 // fg_dns_status_name returns a short lowercase name for |s| ("nxdomain").
@@ -116,9 +116,9 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len);
 void fg_dns_free(fg_dns *dns);
 
 typedef enum fg_dns_submit {
-  FG_DNS_QUEUED = 0,        // |cb| will be called exactly once
-  FG_DNS_SUBMIT_BAD_NAME,   // |domain| is not a valid host name; no callback
-  FG_DNS_SUBMIT_BUSY,       // max_pending reached; no callback
+  FG_DNS_QUEUED = 0,       // |cb| will be called exactly once
+  FG_DNS_SUBMIT_BAD_NAME,  // |domain| is not a valid host name; no callback
+  FG_DNS_SUBMIT_BUSY,      // max_pending reached; no callback
 } fg_dns_submit;
 
 // fg_dns_resolve_xmpp_server queues the resolution of the s2s peer |domain|
@@ -157,10 +157,10 @@ void fg_dns_cache_flush(fg_dns *dns);
 
 // fg_dns_stats counts since fg_dns_new.
 typedef struct fg_dns_stats {
-  uint64_t requests;      // fg_dns_resolve_xmpp_server calls queued
-  uint64_t rejected;      // refused: busy or bad name
-  uint64_t queries_sent;  // DNS questions sent to a nameserver (UDP or TCP)
-  uint64_t tcp_fallbacks; // truncated UDP answers retried over TCP
+  uint64_t requests;       // fg_dns_resolve_xmpp_server calls queued
+  uint64_t rejected;       // refused: busy or bad name
+  uint64_t queries_sent;   // DNS questions sent to a nameserver (UDP or TCP)
+  uint64_t tcp_fallbacks;  // truncated UDP answers retried over TCP
   uint64_t cache_hits;
   uint64_t cache_misses;
   uint64_t timeouts;  // questions that got no answer from any server

@@ -1,0 +1,108 @@
+// s2s_in_fuzzer.c: the inbound s2s state machine (gateway/s2s_in.c) on
+// arbitrary peer bytes. The first input byte chooses the environment (TLS
+// active, certificate valid, plaintext allowed, whether dialback answers come
+// back valid); the rest is fed in chunks whose sizes the fuzzer also chooses,
+// with TLS "established" whenever the session asks for it. The session must
+// never crash, must stop consuming once closed, and must only route stanzas
+// whose sender domain it authenticated.
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/dialback_key.h"
+#include "gateway/s2s_in.h"
+
+typedef struct env {
+  uint8_t flags;
+  int routed_unauthenticated;
+  fg_s2s_in *s;
+  char pending_from[FG_DOMAIN_MAX + 1], pending_to[FG_DOMAIN_MAX + 1];
+  int pending;
+} env;
+
+static void op_send(void *arg, const uint8_t *d, size_t n) {
+  (void)arg;
+  (void)d;
+  (void)n;
+}
+static int op_hosted(void *arg, const char *d) {
+  (void)arg;
+  return strcmp(d, "b.example") == 0 || strcmp(d, "c.example") == 0;
+}
+static int op_plain(void *arg, const char *p) {
+  (void)p;
+  return (((env *)arg)->flags & 4) != 0;
+}
+static int op_cert(void *arg, const char *d) {
+  return (((env *)arg)->flags & 2) != 0 && strcmp(d, "a.example") == 0;
+}
+static int op_verify(void *arg, const char *o, const char *r, const uint8_t *k, size_t kl,
+                     const char *id) {
+  env *e = arg;
+  (void)k;
+  (void)kl;
+  (void)id;
+  strncpy(e->pending_from, o, FG_DOMAIN_MAX);
+  strncpy(e->pending_to, r, FG_DOMAIN_MAX);
+  e->pending = 1;
+  return (e->flags & 16) == 0;
+}
+static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const char *from,
+                                    const char *to) {
+  env *e = arg;
+  (void)el;
+  if (!fg_s2s_in_is_authenticated(e->s, from, to)) e->routed_unauthenticated = 1;
+  return (e->flags & 32) ? FG_STANZA_SERVICE_UNAVAILABLE : FG_STANZA_CONDITION_COUNT;
+}
+static void op_bounce(void *arg, const uint8_t *d, size_t n, const char *l, const char *t) {
+  (void)arg;
+  (void)d;
+  (void)n;
+  (void)l;
+  (void)t;
+}
+static const fg_s2s_in_ops kOps = {op_send, op_hosted, op_plain, op_cert,
+                                   op_verify, op_route, op_bounce, NULL};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static fg_dialback_secret secret;
+  static int init;
+  if (!init) {
+    fg_dialback_secret_init(&secret, (const uint8_t *)"fuzz", 4);
+    init = 1;
+  }
+  if (size < 2) return 0;
+  env e = {0};
+  e.flags = data[0];
+  uint8_t chunk_seed = data[1];
+  data += 2;
+  size -= 2;
+  fg_s2s_in_config cfg;
+  fg_s2s_in_config_default(&cfg);
+  cfg.tls_active = e.flags & 1;
+  cfg.dialback_secret = (e.flags & 8) ? &secret : NULL;
+  e.s = fg_s2s_in_new(&cfg, &kOps, &e);
+  if (e.s == NULL) return 0;
+  size_t off = 0;
+  while (off < size) {
+    size_t chunk = 1 + (chunk_seed = (uint8_t)(chunk_seed * 37 + 11)) % 64;
+    if (chunk > size - off) chunk = size - off;
+    size_t used = 0;
+    fg_s2s_in_status st = fg_s2s_in_feed(e.s, data + off, chunk, &used);
+    if (used > chunk) abort();
+    off += chunk;  // the transport discards what was not used after STARTTLS
+    if (st == FG_S2S_IN_STARTTLS) fg_s2s_in_tls_established(e.s);
+    if (st == FG_S2S_IN_CLOSED) {
+      size_t again = 0;
+      if (fg_s2s_in_feed(e.s, data, size, &again) != FG_S2S_IN_CLOSED || again != 0) abort();
+      break;
+    }
+    if (e.pending) {
+      e.pending = 0;
+      fg_s2s_in_dialback_answer(e.s, e.pending_from, e.pending_to, (e.flags & 64) != 0);
+    }
+  }
+  if (e.routed_unauthenticated) abort();
+  fg_s2s_in_free(e.s);
+  return 0;
+}
