@@ -24,6 +24,11 @@
 
 enum { kMaxQuestions = 32, kMaxCandidates = 32 };
 
+// kWorkerQueueBytes bounds the stanzas one worker holds for links that are
+// not ready yet, whatever the number of links (the per-link bounds are
+// limits.queue_stanzas and limits.queue_bytes).
+static const size_t kWorkerQueueBytes = 256u << 20;
+
 typedef struct qitem {
   struct qitem *next;
   size_t len;
@@ -49,6 +54,8 @@ struct link {
   size_t q_count, q_bytes;
   struct {
     char stream_id[64], originating[FG_DOMAIN_MAX + 1], receiving[FG_DOMAIN_MAX + 1];
+    uint8_t key[128];
+    size_t key_len;
   } questions[kMaxQuestions];
   int n_questions;
   link *prev, *next;
@@ -67,6 +74,7 @@ static void unlink_from_worker(link *l) {
 }
 
 static void link_free(link *l) {
+  fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
     n = q->next;
     free(q);
@@ -227,6 +235,7 @@ static void op_ready(void *arg, int method) {
     fg_metrics_inc(&srv->metrics, FG_M_STANZAS_DELIVERED);
     free(q);
   }
+  fg_server_worker_state(srv, l->w)->queued_bytes -= l->q_bytes;
   l->qhead = l->qtail = NULL;
   l->q_count = l->q_bytes = 0;
 }
@@ -264,6 +273,14 @@ static void on_open(fg_conn *c) {
   fg_s2s_out_start(l->s2s);
 }
 
+// hosted_cert returns the certificate of |domain| when it is hosted here
+// (never the default certificate standing in for an unknown name).
+static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
+  size_t backend;
+  if (!fg_router_lookup(srv->router, domain, strlen(domain), &backend)) return NULL;
+  return fg_tls_sni_lookup(srv->sni, domain);
+}
+
 // client_certificate installs the certificate this link authenticates with:
 // the minted one for the remote domain on the hop (mode internal-ca), the
 // hosted domain's own towards remote servers.
@@ -281,7 +298,7 @@ static void client_certificate(link *l, SSL *ssl) {
     }
     return;
   }
-  fg_tls_cert *cert = fg_tls_sni_lookup(srv->sni, l->local);
+  fg_tls_cert *cert = hosted_cert(srv, l->local);
   if (cert != NULL) fg_tls_cert_apply(cert, ssl);
 }
 
@@ -395,7 +412,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
     c.allow_plaintext = srv->cfg->internal_hop.plaintext;
     c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && srv->ica != NULL;
   } else {
-    c.client_cert = fg_tls_sni_lookup(srv->sni, l->local) != NULL;
+    c.client_cert = hosted_cert(srv, l->local) != NULL;
     for (size_t i = 0; i < srv->cfg->tls.n_plaintext_peers; i++) {
       if (strcmp(srv->cfg->tls.plaintext_peers[i], l->remote) == 0) c.allow_plaintext = 1;
     }
@@ -410,9 +427,10 @@ static int connect_next(link *l) {
     const resolved_target *t = &l->candidates[l->next_candidate++];
     fg_s2s_out *s = new_session(l, t->direct_tls);
     if (s == NULL) return 0;
+    // Questions asked before are asked again on the new stream.
     for (int i = 0; i < l->n_questions; i++) {
-      // Re-asked on the new stream; the key travels with the question.
-      (void)i;
+      fg_s2s_out_verify(s, l->questions[i].receiving, l->questions[i].originating,
+                        l->questions[i].stream_id, l->questions[i].key, l->questions[i].key_len);
     }
     fg_s2s_out_free(l->s2s);
     l->s2s = s;
@@ -505,9 +523,12 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len) {
     return FG_STANZA_CONDITION_COUNT;
   }
   const fg_config *cfg = srv->cfg;
-  // RFC 6120 §8.3.3.18: a full queue is resource-constraint (wait).
+  worker_state *ws = fg_server_worker_state(srv, l->w);
+  // RFC 6120 §8.3.3.18: a full queue is resource-constraint (wait). Each
+  // link is bounded, and so is everything one worker holds.
   if ((cfg->limits.queue_stanzas && l->q_count >= cfg->limits.queue_stanzas) ||
-      (cfg->limits.queue_bytes && l->q_bytes + len > cfg->limits.queue_bytes)) {
+      (cfg->limits.queue_bytes && l->q_bytes + len > cfg->limits.queue_bytes) ||
+      ws->queued_bytes + len > kWorkerQueueBytes) {
     return FG_STANZA_RESOURCE_CONSTRAINT;
   }
   qitem *q = malloc(sizeof(*q) + len);
@@ -523,6 +544,7 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len) {
   l->qtail = q;
   l->q_count++;
   l->q_bytes += len;
+  ws->queued_bytes += len;
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_QUEUED);
   return FG_STANZA_CONDITION_COUNT;
 }
@@ -596,25 +618,30 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
 
 int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const char *originating,
                    const char *stream_id, const uint8_t *key, size_t key_len) {
+  // The authoritative server: a pinned target, the backend of an internal
+  // server's domain, or whatever DNS says for a remote domain.
   const resolved_target *target = NULL;
   size_t backend, address;
   const static_route *r = fg_server_static_route(srv, originating);
   if (r != NULL && r->n_targets > 0) {
     target = &r->targets[0];
   } else {
-    // An internal server's domain: its backend is the authoritative server.
     target = fg_server_backend_target(srv, originating, &backend, &address);
-  }
-  if (target == NULL) {
-    fg_log(FG_LOG_SEV_WARN, stream_id, originating,
-           "dialback: no route to the authoritative server (add it to dns.static)");
-    return 0;
   }
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_VERIFY, receiving, originating, target);
-  if (l == NULL) l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target);
+  if (l == NULL && target != NULL) {
+    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target);
+  } else if (l == NULL) {
+    l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL);
+    if (l != NULL) {
+      l->resolving = 1;
+      fg_resolve_start(srv, w, l, originating);
+    }
+  }
   if (l == NULL || l->n_questions >= kMaxQuestions ||
       strlen(stream_id) >= sizeof(l->questions[0].stream_id) ||
+      key_len > sizeof(l->questions[0].key) ||
       !fg_s2s_out_verify(l->s2s, receiving, originating, stream_id, key, key_len)) {
     return 0;
   }
@@ -622,6 +649,8 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
            stream_id);
   snprintf(l->questions[l->n_questions].originating, FG_DOMAIN_MAX + 1, "%s", originating);
   snprintf(l->questions[l->n_questions].receiving, FG_DOMAIN_MAX + 1, "%s", receiving);
+  memcpy(l->questions[l->n_questions].key, key, key_len);
+  l->questions[l->n_questions].key_len = key_len;
   l->n_questions++;
   return 1;
 }

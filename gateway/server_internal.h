@@ -57,6 +57,7 @@ typedef struct worker_state {
   in_conn *streams;  // doubly linked list of live inbound streams
   link *links;       // outbound links (hop, remote, verify)
   unreachable *unreachable;
+  size_t queued_bytes;  // held by this worker's links until they are ready
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
 } worker_state;
 

@@ -33,7 +33,7 @@ typedef enum fg_dns_status {
   FG_DNS_NO_ADDRESS,    // names exist, but no target has an A/AAAA address
   FG_DNS_TIMEOUT,       // temporary: no nameserver answered in time
   FG_DNS_SERVFAIL,      // temporary: nameservers answered SERVFAIL/REFUSED
-  FG_DNS_INVALID_NAME,  // not a valid LDH host name of at most 253 bytes
+  FG_DNS_INVALID_NAME,  // not a valid host name (submit refuses those: no callback sees it)
   FG_DNS_CANCELLED,     // fg_dns_free ran before the request finished
 } fg_dns_status;
 

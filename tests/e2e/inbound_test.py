@@ -95,7 +95,7 @@ limits:
   element_bytes_before_auth: 10000
   element_bytes_after_auth: 20000
   streams_per_ip: 40
-  handshake_timeout: 20s
+  handshake_timeout: 4s
 dns:
   static:
     - domain: remote.test
@@ -428,6 +428,17 @@ def test_router_backend_failover_to_healthy_address(env):
         p.send_message("h@remote.test", "bob@d%d.pair.test" % i, "failover %d" % i)
         expect_delivered(env, "failover %d" % i, before, timeout=15)
         p.close()
+
+
+def test_rfc6120_4_9_3_4_unauthenticated_stream_times_out(env):
+    p = xp.Peer.connect(HOST, env.ports["s2s"])
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    p.sock.settimeout(15)
+    started = time.time()
+    assert p.expect_stream_error() == "connection-timeout"
+    assert time.time() - started < 10
 
 
 def main():

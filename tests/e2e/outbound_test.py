@@ -285,6 +285,23 @@ def test_rfc6120_5_4_3_2_tls_failure_bounces_remote_server_timeout(w):
     p.close()
 
 
+def test_xep0220_internal_server_dialback_from_its_backend_address(w):
+    p = xp.Peer.connect(HOST, w.pa["internal"])
+    p.open_stream("b.test", "a.test")
+    p.read_header()
+    p.read_features()
+    p.starttls("b.test")  # no client certificate: dialback it is
+    p.open_stream("b.test", "a.test")
+    p.read_header()
+    p.read_features()
+    w.sink_a.verify_keys["internal-key"] = True  # a.test's server vouches for the key
+    p.dialback_result("a.test", "b.test", "internal-key")
+    assert p.read_dialback_result().get("type") == "valid"
+    p.send_message("alice@a.test/x", "bob@b.test", "internal server over dialback")
+    wait_for(w.sink_b, body_is("internal server over dialback"))
+    p.close()
+
+
 def test_rfc6120_8_3_1_errors_are_not_bounced(w):
     before = w.a.metric("stanzas_undeliverable_not_bounced_total")
     p = w.internal_sender("nowhere2.test")
