@@ -434,9 +434,9 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   free(ic);
 }
 
-const fg_conn_handler fg_inbound_handler_s2s = {on_open_s2s, on_data, on_secure, NULL, NULL,
-                                                on_close};
-const fg_conn_handler fg_inbound_handler_s2s_tls = {on_open_s2s_tls, on_data, on_secure, NULL,
-                                                    NULL, on_close};
-const fg_conn_handler fg_inbound_handler_internal = {on_open_internal, on_data, on_secure, NULL,
-                                                     NULL, on_close};
+const fg_conn_handler fg_inbound_handler_s2s = {
+    .on_open = on_open_s2s, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};
+const fg_conn_handler fg_inbound_handler_s2s_tls = {
+    .on_open = on_open_s2s_tls, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};
+const fg_conn_handler fg_inbound_handler_internal = {
+    .on_open = on_open_internal, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};

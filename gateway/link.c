@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "gateway/bounce_element.h"
 #include "gateway/log.h"
 #include "gateway/resolve.h"
 #include "gateway/server_internal.h"
@@ -146,22 +147,9 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
           FG_XML_EVENT_STREAM_OPEN &&
       fg_xml_parser_feed(p, &used, q->data, q->len) == FG_XML_EVENT_ELEMENT) {
     const fg_xml_element *el = fg_xml_parser_element(p);
-    fg_bounce_stanza b = {0};
-    b.kind = fg_xml_str_eq(el->root->local, "message")    ? FG_STANZA_MESSAGE
-             : fg_xml_str_eq(el->root->local, "presence") ? FG_STANZA_PRESENCE
-                                                          : FG_STANZA_IQ;
-    b.type = (const char *)el->type.data;
-    b.type_len = el->type.len;
-    b.to = (const char *)el->to.data;
-    b.to_len = el->to.len;
-    b.from = (const char *)el->from.data;
-    b.from_len = el->from.len;
-    b.id = (const char *)el->id.data;
-    b.id_len = el->id.len;
     uint8_t buf[4096];
     size_t len = 0;
-    fg_bounce_verdict v = fg_bounce_build(buf, &len, sizeof(buf), &b, cond,
-                                          FG_STANZA_ERROR_TYPE_DEFAULT, NULL, NULL);
+    fg_bounce_verdict v = fg_bounce_element(buf, &len, sizeof(buf), el, cond);
     char sender[FG_DOMAIN_MAX + 1] = "", ours[FG_DOMAIN_MAX + 1] = "";
     if (v == FG_BOUNCE_OK && fg_jid_domain(sender, el->from.data, el->from.len) &&
         fg_jid_domain(ours, el->to.data, el->to.len)) {
@@ -355,8 +343,11 @@ static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
   client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
 }
 
-static const fg_conn_handler kHandler = {on_open, on_data, on_secure, NULL,
-                                         NULL,    on_close, on_tls_created};
+static const fg_conn_handler kHandler = {.on_open = on_open,
+                                         .on_data = on_data,
+                                         .on_secure = on_secure,
+                                         .on_close = on_close,
+                                         .on_tls_created = on_tls_created};
 
 // A backend address marked down is tried again after kBackendRetryMs.
 enum { kBackendRetryMs = 10000 };

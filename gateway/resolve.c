@@ -15,7 +15,7 @@ typedef struct resolve_msg {
   fg_msg msg;
   link *l;
   fg_stanza_condition condition;
-  char why[256];
+  char why[512];
   size_t n;
   resolved_target targets[];
 } resolve_msg;
@@ -49,7 +49,7 @@ static void dns_done(void *arg, fg_dns_result *res) {
   dns_ask *ask = arg;
   // RFC 6120 §10.4.3: a domain that cannot be resolved is remote-server-not-found.
   size_t n = res->status == FG_DNS_OK ? res->num_candidates : 0;
-  char why[256];
+  char why[512];
   snprintf(why, sizeof(why), "DNS: %s%s%s", fg_dns_status_name(res->status),
            res->reason[0] ? ": " : "", res->reason);
   resolve_msg *rm = new_msg(ask->l, n, FG_STANZA_REMOTE_SERVER_NOT_FOUND, why);

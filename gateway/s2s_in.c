@@ -9,6 +9,7 @@
 #include <openssl/base64.h>
 #include <openssl/rand.h>
 
+#include "gateway/bounce_element.h"
 #include "gateway/xml_names.h"
 
 enum stage {
@@ -551,24 +552,9 @@ static fg_s2s_in_status on_db_verify(fg_s2s_in *s, const fg_xml_node *el) {
 
 static void bounce(fg_s2s_in *s, const fg_xml_element *el, fg_stanza_condition cond,
                    const char *from_domain) {
-  fg_bounce_stanza b;
-  memset(&b, 0, sizeof(b));
-  const fg_xml_node *r = el->root;
-  b.kind = fg_xml_str_eq(r->local, "message")    ? FG_STANZA_MESSAGE
-           : fg_xml_str_eq(r->local, "presence") ? FG_STANZA_PRESENCE
-                                                 : FG_STANZA_IQ;
-  b.type = (const char *)el->type.data;
-  b.type_len = el->type.len;
-  b.to = (const char *)el->to.data;
-  b.to_len = el->to.len;
-  b.from = (const char *)el->from.data;
-  b.from_len = el->from.len;
-  b.id = (const char *)el->id.data;
-  b.id_len = el->id.len;
   uint8_t buf[4096];
   size_t len = 0;
-  fg_bounce_verdict v = fg_bounce_build(buf, &len, sizeof(buf), &b, cond,
-                                        FG_STANZA_ERROR_TYPE_DEFAULT, NULL, NULL);
+  fg_bounce_verdict v = fg_bounce_element(buf, &len, sizeof(buf), el, cond);
   if (v != FG_BOUNCE_OK) {
     event(s, FG_S2S_IN_EV_STANZA_DROPPED, from_domain, fg_bounce_verdict_name(v));
     return;

@@ -343,7 +343,7 @@ static void admin_close(fg_conn *c, enum fg_close_reason r) {
   (void)r;
 }
 
-static const fg_conn_handler kAdminHandler = {NULL, admin_data, NULL, NULL, NULL, admin_close};
+static const fg_conn_handler kAdminHandler = {.on_data = admin_data, .on_close = admin_close};
 
 int fg_server_start(fg_server *srv, char *err, size_t err_len) {
   static const fg_conn_handler *const handlers[FG_LISTENER_COUNT] = {
