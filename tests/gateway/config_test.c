@@ -2,6 +2,7 @@
 // every key, file:line diagnostics, semantic checks, and the examples.
 #include <dirent.h>
 #include <limits.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,9 +28,26 @@ static int group_setup(void **state) {
   const char *tmp = getenv("TEST_TMPDIR");
   snprintf(g_dir, sizeof(g_dir), "%s/fgcfgXXXXXX", tmp ? tmp : "/tmp");
   if (mkdtemp(g_dir) == NULL) return -1;
-  char link[PATH_MAX + 8];
-  snprintf(link, sizeof(link), "%s/pki", g_dir);
-  return symlink(g_pki, link);
+  // A copy, not a link: git does not keep the keys' 0600 mode, and a
+  // world-readable key is (rightly) warned about.
+  char dst[PATH_MAX + 8];
+  snprintf(dst, sizeof(dst), "%s/pki", g_dir);
+  if (mkdir(dst, 0755) != 0) return -1;
+  static const char *const kFiles[] = {"ca.crt", "example.com.crt", "example.com.key",
+                                       "internal-ca.crt", "internal-ca.key"};
+  for (size_t i = 0; i < sizeof(kFiles) / sizeof(kFiles[0]); i++) {
+    char from[PATH_MAX + 64], to[PATH_MAX + 64], buf[8192];
+    snprintf(from, sizeof(from), "%s/%s", g_pki, kFiles[i]);
+    snprintf(to, sizeof(to), "%s/%s", dst, kFiles[i]);
+    FILE *in = fopen(from, "rb");
+    if (in == NULL) return -1;
+    size_t n = fread(buf, 1, sizeof(buf), in);
+    fclose(in);
+    int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC, strstr(kFiles[i], ".key") ? 0600 : 0644);
+    if (fd < 0 || write(fd, buf, n) != (ssize_t)n) return -1;
+    close(fd);
+  }
+  return 0;
 }
 
 static void write_file(const char *name, const char *content, mode_t mode) {
