@@ -48,8 +48,8 @@ fg_internal_ca *fg_internal_ca_new(X509 *cert, EVP_PKEY *key, int64_t lifetime_s
   return ca;
 }
 
-fg_internal_ca *fg_internal_ca_load(const char *cert_path, const char *key_path,
-                                    int64_t lifetime_s, char *err, size_t err_len) {
+fg_internal_ca *fg_internal_ca_load(const char *cert_path, const char *key_path, int64_t lifetime_s,
+                                    char *err, size_t err_len) {
   FILE *f = fopen(cert_path, "r");
   if (f == NULL) {
     snprintf(err, err_len, "%s: cannot open the internal CA certificate", cert_path);
@@ -139,11 +139,11 @@ int fg_internal_ca_get(fg_internal_ca *ca, const char *domain, int64_t now, X509
   if (ok && (e->cert == NULL || e->not_after - now < ca->lifetime / 3)) {
     EVP_PKEY *key = fg_devpki_key_p256();
     // Backdated a little so that a hop peer's slightly slow clock accepts it.
-    X509 *cert = key ? fg_devpki_mint_leaf(key, domain,
-                                           FG_DEVPKI_ID_DNS | FG_DEVPKI_ID_SRV_SERVER |
-                                               FG_DEVPKI_ID_XMPP,
-                                           now - 300, now + ca->lifetime, ca->cert, ca->key)
-                     : NULL;
+    X509 *cert =
+        key ? fg_devpki_mint_leaf(key, domain,
+                                  FG_DEVPKI_ID_DNS | FG_DEVPKI_ID_SRV_SERVER | FG_DEVPKI_ID_XMPP,
+                                  now - 300, now + ca->lifetime, ca->cert, ca->key)
+            : NULL;
     if (cert != NULL) {
       entry_clear(e);
       e->cert = cert;

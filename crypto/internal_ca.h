@@ -21,8 +21,8 @@ typedef struct fg_internal_ca fg_internal_ca;
 // CA that mints certificates valid for |lifetime_s| seconds (0: one day). On
 // failure it returns NULL and writes a message naming the file and problem
 // into |err|.
-fg_internal_ca *fg_internal_ca_load(const char *cert_path, const char *key_path,
-                                    int64_t lifetime_s, char *err, size_t err_len);
+fg_internal_ca *fg_internal_ca_load(const char *cert_path, const char *key_path, int64_t lifetime_s,
+                                    char *err, size_t err_len);
 
 // fg_internal_ca_new takes a reference to |cert| and |key| (the caller keeps
 // its own) and returns a CA as above, or NULL.

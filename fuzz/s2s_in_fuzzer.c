@@ -61,8 +61,8 @@ static void op_bounce(void *arg, const uint8_t *d, size_t n, const char *l, cons
   (void)l;
   (void)t;
 }
-static const fg_s2s_in_ops kOps = {op_send, op_hosted, op_plain, op_cert,
-                                   op_verify, op_route, op_bounce, NULL};
+static const fg_s2s_in_ops kOps = {op_send,   op_hosted, op_plain,  op_cert,
+                                   op_verify, op_route,  op_bounce, NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static fg_dialback_secret secret;

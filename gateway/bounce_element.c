@@ -19,6 +19,5 @@ fg_bounce_verdict fg_bounce_element(uint8_t *out, size_t *out_len, size_t max_ou
   b.from_len = el->from.len;
   b.id = (const char *)el->id.data;
   b.id_len = el->id.len;
-  return fg_bounce_build(out, out_len, max_out, &b, cond, FG_STANZA_ERROR_TYPE_DEFAULT, NULL,
-                         NULL);
+  return fg_bounce_build(out, out_len, max_out, &b, cond, FG_STANZA_ERROR_TYPE_DEFAULT, NULL, NULL);
 }

@@ -24,7 +24,6 @@ int fg_dispatch(int argc, char **argv);
 
 // fg_usage_error prints "fedgate CMD: MESSAGE" and the command's usage line to
 // stderr and returns 2, for subcommands to report bad arguments uniformly.
-int fg_usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int fg_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif  // FEDGATE_GATEWAY_COMMAND_H

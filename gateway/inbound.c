@@ -156,8 +156,8 @@ static int op_dialback_verify(void *arg, const char *originating, const char *re
     return 0;
   }
   fg_metrics_inc(&ic->srv->metrics, FG_M_DIALBACK_VERIFY_ASKED);
-  return fg_link_verify(ic->srv, fg_conn_worker(ic->conn), receiving, originating, stream_id,
-                        key, key_len);
+  return fg_link_verify(ic->srv, fg_conn_worker(ic->conn), receiving, originating, stream_id, key,
+                        key_len);
 }
 
 // context_matches_hop says whether raw stanza bytes that are canonical in the
@@ -169,7 +169,8 @@ static int context_matches_hop(const fg_s2s_in *s) {
   const fg_xml_nsdecl *d = fg_s2s_in_context(s, &n);
   for (size_t i = 0; i < n; i++) {
     if (d[i].prefix.len == 0 && fg_xml_str_eq(d[i].uri, FG_XML_NS_SERVER)) continue;
-    if (fg_xml_str_eq(d[i].prefix, "stream") && fg_xml_str_eq(d[i].uri, FG_XML_NS_STREAMS)) continue;
+    if (fg_xml_str_eq(d[i].prefix, "stream") && fg_xml_str_eq(d[i].uri, FG_XML_NS_STREAMS))
+      continue;
     if (fg_xml_str_eq(d[i].prefix, "db") && fg_xml_str_eq(d[i].uri, FG_NS_DIALBACK)) continue;
     return 0;
   }
@@ -259,8 +260,8 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
 }
 
 static const fg_s2s_in_ops kOps = {
-    op_send, op_is_hosted, op_plaintext_allowed, op_cert_valid_for, op_dialback_verify,
-    op_route, op_bounce, op_event,
+    op_send,   op_is_hosted, op_plaintext_allowed, op_cert_valid_for, op_dialback_verify, op_route,
+    op_bounce, op_event,
 };
 
 // --- the connection ---
@@ -317,8 +318,8 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   sc.limits.max_element_bytes_preauth = srv->cfg->limits.element_bytes_before_auth;
   sc.limits.max_element_bytes_postauth = srv->cfg->limits.element_bytes_after_auth;
   sc.tls_active = fg_conn_mode(c) != FG_CONN_PLAIN;
-  sc.tls_required = listener == FG_LISTENER_INTERNAL ? !srv->cfg->internal_hop.plaintext
-                                                     : srv->cfg->tls.required;
+  sc.tls_required =
+      listener == FG_LISTENER_INTERNAL ? !srv->cfg->internal_hop.plaintext : srv->cfg->tls.required;
   sc.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
   ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
   worker_state *ws = ws_of(ic);
@@ -342,8 +343,7 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
     if (n > srv->cfg->limits.streams_per_ip) {
       fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_REFUSED_PER_IP);
       fg_log(FG_LOG_SEV_WARN, NULL, ic->ip, "too many streams from this address (%u)", n);
-      fg_s2s_in_close_with_error(ic->s2s, "policy-violation",
-                                 "too many streams from your address");
+      fg_s2s_in_close_with_error(ic->s2s, "policy-violation", "too many streams from your address");
       fg_conn_close(c);
     }
   }
@@ -410,7 +410,8 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
 
 static void on_secure(fg_conn *c) {
   in_conn *ic = fg_conn_arg(c);
-  if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL) fg_s2s_in_tls_established(ic->s2s);
+  if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL)
+    fg_s2s_in_tls_established(ic->s2s);
 }
 
 static void on_close(fg_conn *c, enum fg_close_reason reason) {

@@ -653,7 +653,7 @@ void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const
   if (c != FG_STANZA_CONDITION_COUNT) {
     // An error stanza is never answered with another (RFC 6120 §8.3.1).
     fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
-    fg_log(FG_LOG_SEV_WARN, NULL, to_domain, "bounce from %s could not be sent: %s",
-           from_domain, fg_stanza_condition_name(c));
+    fg_log(FG_LOG_SEV_WARN, NULL, to_domain, "bounce from %s could not be sent: %s", from_domain,
+           fg_stanza_condition_name(c));
   }
 }

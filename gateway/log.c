@@ -23,7 +23,8 @@ void fg_log(fg_log_severity sev, const char *stream, const char *peer, const cha
   gmtime_r(&now, &tm);
   size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
   n += (size_t)snprintf(line + n, sizeof(line) - n, "%s", names[sev]);
-  if (stream != NULL && stream[0]) n += (size_t)snprintf(line + n, sizeof(line) - n, " stream=%s", stream);
+  if (stream != NULL && stream[0])
+    n += (size_t)snprintf(line + n, sizeof(line) - n, " stream=%s", stream);
   if (peer != NULL && peer[0]) n += (size_t)snprintf(line + n, sizeof(line) - n, " peer=%s", peer);
   if (n < sizeof(line) - 2) {
     line[n++] = ':';

@@ -34,14 +34,30 @@ static const char *const kNames[FG_M_COUNT] = {
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.
 static const char *const kStreamErrors[] = {
-    "bad-format",          "bad-namespace-prefix", "conflict",
-    "connection-timeout",  "host-gone",            "host-unknown",
-    "improper-addressing", "internal-server-error", "invalid-from",
-    "invalid-namespace",   "invalid-xml",          "not-authorized",
-    "not-well-formed",     "policy-violation",     "remote-connection-failed",
-    "reset",               "resource-constraint",  "restricted-xml",
-    "see-other-host",      "system-shutdown",      "undefined-condition",
-    "unsupported-encoding", "unsupported-feature", "unsupported-stanza-type",
+    "bad-format",
+    "bad-namespace-prefix",
+    "conflict",
+    "connection-timeout",
+    "host-gone",
+    "host-unknown",
+    "improper-addressing",
+    "internal-server-error",
+    "invalid-from",
+    "invalid-namespace",
+    "invalid-xml",
+    "not-authorized",
+    "not-well-formed",
+    "policy-violation",
+    "remote-connection-failed",
+    "reset",
+    "resource-constraint",
+    "restricted-xml",
+    "see-other-host",
+    "system-shutdown",
+    "undefined-condition",
+    "unsupported-encoding",
+    "unsupported-feature",
+    "unsupported-stanza-type",
     "unsupported-version",
 };
 enum { kNumStreamErrors = sizeof(kStreamErrors) / sizeof(kStreamErrors[0]) };
@@ -69,11 +85,11 @@ void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c) {
 
 size_t fg_metrics_render(const fg_metrics *ms, char *out, size_t cap) {
   size_t n = 0;
-#define EMIT(...)                                          \
-  do {                                                     \
+#define EMIT(...)                                                  \
+  do {                                                             \
     int w = snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__); \
-    if (w > 0) n += (size_t)w;                             \
-    if (n > cap) n = cap;                                  \
+    if (w > 0) n += (size_t)w;                                     \
+    if (n > cap) n = cap;                                          \
   } while (0)
   for (int m = 0; m < FG_M_COUNT; m++) {
     EMIT("# TYPE fedgate_%s counter\nfedgate_%s %llu\n", kNames[m], kNames[m],

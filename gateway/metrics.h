@@ -24,11 +24,11 @@ typedef enum fg_metric {
   FG_M_DIALBACK_VERIFY_ANSWERED,  // as authoritative server
   FG_M_SASL_FAILURES,
   FG_M_STREAM_ERRORS_SENT,
-  FG_M_STANZAS_IN,          // accepted from authenticated remote streams
-  FG_M_STANZAS_DELIVERED,   // written to a ready hop or outbound stream
-  FG_M_STANZAS_QUEUED,      // held until the hop stream is ready
-  FG_M_STANZAS_BOUNCED,     // answered with an error stanza
-  FG_M_STANZAS_NOT_BOUNCED, // undeliverable and not bounceable (error, iq result, ...)
+  FG_M_STANZAS_IN,           // accepted from authenticated remote streams
+  FG_M_STANZAS_DELIVERED,    // written to a ready hop or outbound stream
+  FG_M_STANZAS_QUEUED,       // held until the hop stream is ready
+  FG_M_STANZAS_BOUNCED,      // answered with an error stanza
+  FG_M_STANZAS_NOT_BOUNCED,  // undeliverable and not bounceable (error, iq result, ...)
   FG_M_HOP_STREAMS_OPENED,
   FG_M_HOP_STREAMS_READY,
   FG_M_HOP_STREAMS_FAILED,
@@ -42,7 +42,7 @@ typedef enum fg_metric {
 
 typedef struct fg_metrics {
   _Atomic uint64_t v[FG_M_COUNT];
-  _Atomic uint64_t stream_errors[32];     // by condition index (see metrics.c)
+  _Atomic uint64_t stream_errors[32];  // by condition index (see metrics.c)
   _Atomic uint64_t bounces[FG_STANZA_CONDITION_COUNT];
 } fg_metrics;
 

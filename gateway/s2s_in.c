@@ -32,10 +32,10 @@ struct fg_s2s_in {
   void *arg;
   fg_xml_parser *parser;
   enum stage stage;
-  int tls;               // TLS is active on the connection
-  int header_sent;       // our stream header went out
-  int sasl_done;         // SASL EXTERNAL succeeded (no second SASL)
-  int sasl_offered;      // the last features offered EXTERNAL
+  int tls;           // TLS is active on the connection
+  int header_sent;   // our stream header went out
+  int sasl_done;     // SASL EXTERNAL succeeded (no second SASL)
+  int sasl_offered;  // the last features offered EXTERNAL
   int sasl_failures;
   int sasl_await_response;  // EXTERNAL without initial response: challenge sent
   char stream_id[33];
@@ -119,7 +119,9 @@ static void sendf(fg_s2s_in *s, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
-  if (n > 0) s->ops->send(s->arg, (const uint8_t *)buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+  if (n > 0)
+    s->ops->send(s->arg, (const uint8_t *)buf,
+                 (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 static void event(fg_s2s_in *s, fg_s2s_in_event ev, const char *domain, const char *detail) {
@@ -158,11 +160,21 @@ static void escape_text(char *out, size_t cap, const char *in) {
   for (; *in && o + 7 < cap; in++) {
     const char *rep = NULL;
     switch (*in) {
-      case '<': rep = "&lt;"; break;
-      case '>': rep = "&gt;"; break;
-      case '&': rep = "&amp;"; break;
-      case '\'': rep = "&apos;"; break;
-      case '"': rep = "&quot;"; break;
+      case '<':
+        rep = "&lt;";
+        break;
+      case '>':
+        rep = "&gt;";
+        break;
+      case '&':
+        rep = "&amp;";
+        break;
+      case '\'':
+        rep = "&apos;";
+        break;
+      case '"':
+        rep = "&quot;";
+        break;
     }
     if (rep != NULL) {
       memcpy(out + o, rep, strlen(rep));
@@ -174,8 +186,7 @@ static void escape_text(char *out, size_t cap, const char *in) {
   out[o] = 0;
 }
 
-fg_s2s_in_status fg_s2s_in_close_with_error(fg_s2s_in *s, const char *condition,
-                                            const char *text) {
+fg_s2s_in_status fg_s2s_in_close_with_error(fg_s2s_in *s, const char *condition, const char *text) {
   if (s->stage == STAGE_CLOSED) return FG_S2S_IN_CLOSED;
   // RFC 6120 §4.9.1.2: an error before our header still opens our stream first.
   if (!s->header_sent) send_header(s);
@@ -219,9 +230,12 @@ static domain_pair *add_pair(fg_s2s_in *s, const char *from, const char *to) {
 
 static const char *method_name(int m) {
   switch (m) {
-    case FG_S2S_AUTH_SASL_EXTERNAL: return "sasl-external";
-    case FG_S2S_AUTH_DIALBACK: return "dialback";
-    case FG_S2S_AUTH_DIALBACK_CERT: return "dialback-certificate";
+    case FG_S2S_AUTH_SASL_EXTERNAL:
+      return "sasl-external";
+    case FG_S2S_AUTH_DIALBACK:
+      return "dialback";
+    case FG_S2S_AUTH_DIALBACK_CERT:
+      return "dialback-certificate";
   }
   return "none";
 }
@@ -273,7 +287,8 @@ static void send_features(fg_s2s_in *s) {
              s->ops->cert_valid_for(s->arg, s->peer)) {
     // XEP-0178 §3: offer EXTERNAL only when the certificate proves 'from'.
     n += (size_t)snprintf(buf + n, sizeof(buf) - n,
-                          "<mechanisms xmlns='" FG_NS_SASL "'><mechanism>EXTERNAL</mechanism>"
+                          "<mechanisms xmlns='" FG_NS_SASL
+                          "'><mechanism>EXTERNAL</mechanism>"
                           "</mechanisms>");
     s->sasl_offered = 1;
   }
@@ -359,8 +374,8 @@ static fg_s2s_in_status sasl_external(fg_s2s_in *s, fg_xml_str payload) {
   // Whitespace around the base64 text is allowed.
   const uint8_t *p = payload.data;
   while (plen > 0 && (p[0] == ' ' || p[0] == '\n' || p[0] == '\r' || p[0] == '\t')) p++, plen--;
-  while (plen > 0 && (p[plen - 1] == ' ' || p[plen - 1] == '\n' || p[plen - 1] == '\r' ||
-                      p[plen - 1] == '\t'))
+  while (plen > 0 &&
+         (p[plen - 1] == ' ' || p[plen - 1] == '\n' || p[plen - 1] == '\r' || p[plen - 1] == '\t'))
     plen--;
   if (!(plen == 1 && p[0] == '=') && plen > 0) {
     size_t max = 0;
@@ -446,8 +461,7 @@ static fg_s2s_in_status on_db_result(fg_s2s_in *s, const fg_xml_node *el) {
     return FG_S2S_IN_CONTINUE;
   }
   const fg_xml_node *t = el->first_child;
-  if (t == NULL || t->type != FG_XML_NODE_TEXT || t->text.len == 0 ||
-      t->text.len > 1024) {
+  if (t == NULL || t->type != FG_XML_NODE_TEXT || t->text.len == 0 || t->text.len > 1024) {
     dialback_error(s, from, to, "modify", "bad-request");
     return FG_S2S_IN_CONTINUE;
   }
@@ -531,9 +545,9 @@ static fg_s2s_in_status on_db_verify(fg_s2s_in *s, const fg_xml_node *el) {
   const fg_xml_node *t = el->first_child;
   int valid = 0;
   if (s->cfg.dialback_secret != NULL && t != NULL && t->type == FG_XML_NODE_TEXT && id_c[0]) {
-    valid = fg_dialback_key_verify(s->cfg.dialback_secret, receiving, strlen(receiving),
-                                   originating, strlen(originating), id_c, strlen(id_c),
-                                   t->text.data, t->text.len);
+    valid =
+        fg_dialback_key_verify(s->cfg.dialback_secret, receiving, strlen(receiving), originating,
+                               strlen(originating), id_c, strlen(id_c), t->text.data, t->text.len);
   }
   // The id is echoed only when it is plain enough to write back unescaped.
   for (const char *c = id_c; *c; c++) {
@@ -618,7 +632,8 @@ static fg_s2s_in_status on_element(fg_s2s_in *s) {
       c = c->next;
     }
     char cond[64] = "undefined-condition";
-    if (c != NULL) snprintf(cond, sizeof(cond), "%.*s", (int)c->local.len, (const char *)c->local.data);
+    if (c != NULL)
+      snprintf(cond, sizeof(cond), "%.*s", (int)c->local.len, (const char *)c->local.data);
     event(s, FG_S2S_IN_EV_PEER_STREAM_ERROR, s->peer, cond);
     send_str(s, "</stream:stream>");
     s->stage = STAGE_CLOSED;
@@ -639,8 +654,7 @@ static fg_s2s_in_status on_element(fg_s2s_in *s) {
   return fg_s2s_in_close_with_error(s, "unsupported-stanza-type", NULL);
 }
 
-fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len,
-                                size_t *out_used) {
+fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len, size_t *out_used) {
   size_t total = 0;
   fg_s2s_in_status st = FG_S2S_IN_CONTINUE;
   if (s->stage == STAGE_CLOSED || s->stage == STAGE_TLS) {

@@ -38,11 +38,11 @@ typedef enum fg_s2s_auth_method {
 // fg_s2s_in_event names what the session reports to the operator (one counter
 // and, for errors, one log line each).
 typedef enum fg_s2s_in_event {
-  FG_S2S_IN_EV_AUTHENTICATED = 0,  // detail: the method
-  FG_S2S_IN_EV_STREAM_ERROR_SENT,  // detail: the condition
-  FG_S2S_IN_EV_DIALBACK_INVALID,   // a db:result was answered invalid
+  FG_S2S_IN_EV_AUTHENTICATED = 0,     // detail: the method
+  FG_S2S_IN_EV_STREAM_ERROR_SENT,     // detail: the condition
+  FG_S2S_IN_EV_DIALBACK_INVALID,      // a db:result was answered invalid
   FG_S2S_IN_EV_DIALBACK_UNSOLICITED,  // a verify answer nobody asked for
-  FG_S2S_IN_EV_SASL_FAILURE,       // detail: the SASL condition
+  FG_S2S_IN_EV_SASL_FAILURE,          // detail: the SASL condition
   FG_S2S_IN_EV_STANZA_ROUTED,
   FG_S2S_IN_EV_STANZA_BOUNCED,     // detail: the stanza error condition
   FG_S2S_IN_EV_STANZA_DROPPED,     // undeliverable and not bounceable (detail: why)
@@ -119,8 +119,7 @@ typedef enum fg_s2s_in_status {
 
 // fg_s2s_in_feed processes plaintext bytes from the peer. |*out_used| says how
 // many bytes were consumed (all of them unless it returns STARTTLS or CLOSED).
-fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len,
-                                size_t *out_used);
+fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len, size_t *out_used);
 
 // fg_s2s_in_tls_established tells the session the TLS handshake finished; the
 // peer restarts the stream next (RFC 6120 §5.4.3.3).
@@ -135,8 +134,7 @@ void fg_s2s_in_dialback_answer(fg_s2s_in *s, const char *originating, const char
 // fg_s2s_in_close_with_error ends the stream with the RFC 6120 §4.9.3 stream
 // error |condition| (e.g. "connection-timeout", "system-shutdown") and an
 // optional human-readable |text|. It returns FG_S2S_IN_CLOSED.
-fg_s2s_in_status fg_s2s_in_close_with_error(fg_s2s_in *s, const char *condition,
-                                            const char *text);
+fg_s2s_in_status fg_s2s_in_close_with_error(fg_s2s_in *s, const char *condition, const char *text);
 
 // fg_s2s_in_stream_id returns the id this side gave the stream ("" before the
 // header).

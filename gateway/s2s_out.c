@@ -203,9 +203,8 @@ static int offers_external(const fg_xml_node *features) {
 static fg_s2s_out_status start_dialback(fg_s2s_out *s) {
   uint8_t key[FG_DIALBACK_KEY_LEN];
   if (s->cfg.dialback_secret == NULL || s->stream_id[0] == 0 ||
-      !fg_dialback_key_generate(s->cfg.dialback_secret, key, s->remote, strlen(s->remote),
-                                s->local, strlen(s->local), s->stream_id,
-                                strlen(s->stream_id))) {
+      !fg_dialback_key_generate(s->cfg.dialback_secret, key, s->remote, strlen(s->remote), s->local,
+                                strlen(s->local), s->stream_id, strlen(s->stream_id))) {
     return fail(s, "auth-failed");
   }
   sendf(s, "<db:result from='%s' to='%s'>%.*s</db:result>", s->local, s->remote,

@@ -48,9 +48,9 @@ typedef struct fg_s2s_out_config {
   const char *local;   // our domain: the stream's 'from' (originating)
   const char *remote;  // the peer's domain: the stream's 'to' (receiving)
   fg_s2s_out_purpose purpose;
-  int tls_active;       // direct TLS: the connection is already secure
-  int allow_plaintext;  // go on without TLS when the peer offers none
-  int client_cert;      // we present a certificate for |local|: try EXTERNAL
+  int tls_active;                             // direct TLS: the connection is already secure
+  int allow_plaintext;                        // go on without TLS when the peer offers none
+  int client_cert;                            // we present a certificate for |local|: try EXTERNAL
   const fg_dialback_secret *dialback_secret;  // NULL: no dialback
   fg_xml_limits limits;
 } fg_s2s_out_config;

@@ -28,8 +28,8 @@ const static_route *fg_server_static_route(const fg_server *srv, const char *dom
   return NULL;
 }
 
-const resolved_target *fg_server_backend_target(fg_server *srv, const char *domain,
-                                                size_t *backend, size_t *address) {
+const resolved_target *fg_server_backend_target(fg_server *srv, const char *domain, size_t *backend,
+                                                size_t *address) {
   fg_route r;
   if (fg_router_route(srv->router, domain, strlen(domain), &r) != FG_ROUTE_OK) return NULL;
   *backend = r.backend;
@@ -137,7 +137,7 @@ static enum fg_tls_verify_result verify_peer_dialback(fg_tls_conn *t,
                                                       const CRYPTO_BUFFER *const *chain,
                                                       size_t chain_len, void *arg) {
   return verify_peer(t, chain, chain_len, arg) == FG_TLS_VERIFY_OK ? FG_TLS_VERIFY_OK
-                                                                    : FG_TLS_VERIFY_UNTRUSTED;
+                                                                   : FG_TLS_VERIFY_UNTRUSTED;
 }
 
 static int setup_tls(fg_server *srv, char *err, size_t err_len) {
@@ -210,8 +210,8 @@ static int setup_trust(fg_server *srv, char *err, size_t err_len) {
     any = 1;
     if (fg_trust_store_load(srv->trust, paths[i], err, err_len) == 0) return 0;
   }
-  if (!any && fg_trust_store_load(srv->trust, "/etc/ssl/certs/ca-certificates.crt", err,
-                                  err_len) == 0) {
+  if (!any &&
+      fg_trust_store_load(srv->trust, "/etc/ssl/certs/ca-certificates.crt", err, err_len) == 0) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL, "no trust store: %s", err);
   }
   if (cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && cfg->internal_hop.ca_cert_file != NULL) {
@@ -228,7 +228,8 @@ static int setup_targets(fg_server *srv, char *err, size_t err_len) {
   if (srv->backend_targets == NULL) return 0;
   for (size_t b = 0; b < cfg->n_backends; b++) {
     const fg_config_backend *be = &cfg->backends[b];
-    srv->backend_targets[b] = calloc(be->n_addresses ? be->n_addresses : 1, sizeof(resolved_target));
+    srv->backend_targets[b] =
+        calloc(be->n_addresses ? be->n_addresses : 1, sizeof(resolved_target));
     if (srv->backend_targets[b] == NULL) return 0;
     for (size_t a = 0; a < be->n_addresses; a++) {
       if (!resolve(&srv->backend_targets[b][a], be->addresses[a].host, be->addresses[a].port, err,

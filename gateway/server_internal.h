@@ -57,7 +57,7 @@ typedef struct worker_state {
   in_conn *streams;  // doubly linked list of live inbound streams
   link *links;       // outbound links (hop, remote, verify)
   unreachable *unreachable;
-  size_t queued_bytes;  // held by this worker's links until they are ready
+  size_t queued_bytes;           // held by this worker's links until they are ready
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
 } worker_state;
 
@@ -76,9 +76,9 @@ struct fg_server {
   fg_trust_store *trust;
   CRYPTO_BUFFER_POOL *pool;
   fg_tls_sni *sni;
-  fg_tls_ctx *tls_starttls;  // server: STARTTLS on s2s and internal
-  fg_tls_ctx *tls_direct;    // server: direct TLS (XEP-0368)
-  fg_tls_ctx *tls_client;    // client: hop links (the backend's certificate must be valid)
+  fg_tls_ctx *tls_starttls;         // server: STARTTLS on s2s and internal
+  fg_tls_ctx *tls_direct;           // server: direct TLS (XEP-0368)
+  fg_tls_ctx *tls_client;           // client: hop links (the backend's certificate must be valid)
   fg_tls_ctx *tls_client_dialback;  // client: remote and verify links (dialback may follow)
   fg_tls_ctx *tls_client_direct;    // client: direct TLS to _xmpps-server targets
   fg_internal_ca *ica;
@@ -148,13 +148,13 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
                                const char *to_domain, const uint8_t *data, size_t len);
 
 // fg_link_bounce delivers an error stanza (never bounced itself).
-void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain,
-                    const char *to_domain, const uint8_t *data, size_t len);
+void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
+                    const uint8_t *data, size_t len);
 
 // fg_server_backend_target picks the backend address for hosted |domain|
 // (router, rendezvous hashing over healthy addresses), or NULL.
-const resolved_target *fg_server_backend_target(fg_server *srv, const char *domain,
-                                                size_t *backend, size_t *address);
+const resolved_target *fg_server_backend_target(fg_server *srv, const char *domain, size_t *backend,
+                                                size_t *address);
 
 // fg_server_static_route returns the pinned targets of |domain|, or NULL.
 const static_route *fg_server_static_route(const fg_server *srv, const char *domain);

@@ -58,8 +58,7 @@ int fg_probe_ulp_listed(const char *available, const char *ulp) {
   return 0;
 }
 
-void fg_probe_explain_uring_error(int neg_errno, int io_uring_disabled, char *out,
-                                  size_t out_len) {
+void fg_probe_explain_uring_error(int neg_errno, int io_uring_disabled, char *out, size_t out_len) {
   int err = -neg_errno;
   if (io_uring_disabled == 2) {
     snprintf(out, out_len,
@@ -170,8 +169,7 @@ static int wait_one(struct io_uring *ring, struct io_uring_cqe **cqe) {
 
 static void probe_single_issuer(fg_probe_result *r) {
   struct io_uring ring;
-  int ret = io_uring_queue_init(8, &ring,
-                                IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+  int ret = io_uring_queue_init(8, &ring, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
   if (ret < 0) {
     set(r, FG_PROBE_SINGLE_ISSUER, 0,
         "io_uring_setup with SINGLE_ISSUER|DEFER_TASKRUN: %s (needs kernel >= 6.1); workers "
@@ -224,8 +222,7 @@ static void probe_multishot_accept(fg_probe_result *r, struct io_uring *ring) {
 
 enum { kProbeBufs = 4, kProbeBufSize = 256, kProbeGroup = 7 };
 
-static struct io_uring_buf_ring *register_buf_ring(struct io_uring *ring, uint8_t *bufs,
-                                                   int *err) {
+static struct io_uring_buf_ring *register_buf_ring(struct io_uring *ring, uint8_t *bufs, int *err) {
   size_t len = kProbeBufs * sizeof(struct io_uring_buf);
   void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) {
@@ -336,7 +333,8 @@ static void probe_send_zc(fg_probe_result *r, struct io_uring *ring) {
   int yes = io_uring_opcode_supported(p, IORING_OP_SEND_ZC);
   io_uring_free_probe(p);
   set(r, FG_PROBE_SEND_ZC, yes,
-      yes ? "IORING_OP_SEND_ZC supported" : "IORING_OP_SEND_ZC not supported (needs kernel >= 6.0)");
+      yes ? "IORING_OP_SEND_ZC supported"
+          : "IORING_OP_SEND_ZC not supported (needs kernel >= 6.0)");
 }
 
 static void probe_ktls(fg_probe_result *r) {

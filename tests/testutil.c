@@ -62,10 +62,18 @@ size_t fg_test_unescape(uint8_t *out, const char *in) {
     }
     char c = in[++i];
     switch (c) {
-      case '\\': out[o++] = '\\'; break;
-      case 't': out[o++] = '\t'; break;
-      case 'n': out[o++] = '\n'; break;
-      case 'r': out[o++] = '\r'; break;
+      case '\\':
+        out[o++] = '\\';
+        break;
+      case 't':
+        out[o++] = '\t';
+        break;
+      case 'n':
+        out[o++] = '\n';
+        break;
+      case 'r':
+        out[o++] = '\r';
+        break;
       case 'x':
         if (hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
           out[o++] = (uint8_t)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));

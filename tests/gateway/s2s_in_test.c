@@ -13,10 +13,10 @@
 #include "crypto/dialback_key.h"
 #include "gateway/s2s_in.h"
 
-#define HDR_TO(to, from)                                                                  \
-  "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "                            \
-  "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' to='" \
-  to "' from='" from "' version='1.0'>"
+#define HDR_TO(to, from)                                                                      \
+  "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "                                \
+  "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' to='" to \
+  "' from='" from "' version='1.0'>"
 #define HDR HDR_TO("b.example", "a.example")
 
 typedef struct env {
@@ -78,8 +78,8 @@ static void env_event(void *arg, fg_s2s_in_event ev, const char *d, const char *
   ((env *)arg)->events[ev]++;
 }
 
-static const fg_s2s_in_ops kOps = {env_send,  env_hosted, env_plain,  env_cert,
-                                   env_verify, env_route, env_bounce, env_event};
+static const fg_s2s_in_ops kOps = {env_send,   env_hosted, env_plain,  env_cert,
+                                   env_verify, env_route,  env_bounce, env_event};
 
 static fg_dialback_secret g_secret;
 
@@ -269,12 +269,14 @@ static void test_xep0178_authzid_must_equal_stream_from(void **state) {
   fixture *f = fx_tls("a.example");
   clear(f);
   // base64("a.example") is accepted, base64("evil.example") is not.
-  feed(f, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>"
-          "ZXZpbC5leGFtcGxl</auth>");
+  feed(f,
+       "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>"
+       "ZXZpbC5leGFtcGxl</auth>");
   assert_out_contains(f, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><invalid-authzid/>");
   clear(f);
-  feed(f, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>"
-          "YS5leGFtcGxl</auth>");
+  feed(f,
+       "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>"
+       "YS5leGFtcGxl</auth>");
   assert_out_contains(f, "<success");
   fx_free(f);
 }
@@ -332,7 +334,8 @@ static void test_xep0220_dialback_round_trip(void **state) {
   assert_string_equal(f->e.out, "");  // nothing until the answer comes
   fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
   assert_string_equal(f->e.out, "<db:result from='b.example' to='a.example' type='valid'/>");
-  feed(f, "<iq from='a.example' to='b.example' type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>");
+  feed(f,
+       "<iq from='a.example' to='b.example' type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>");
   assert_int_equal(f->e.routed, 1);
   fx_free(f);
 }
@@ -368,8 +371,7 @@ static void test_xep0220_answer_for_a_pair_never_asked_is_ignored(void **state) 
 static void test_xep0220_unsolicited_verify_answer_is_refused(void **state) {
   fixture *f = fx_tls(NULL);
   clear(f);
-  fg_s2s_in_status st =
-      feed(f, "<db:verify from='a.example' to='b.example' id='x' type='valid'/>");
+  fg_s2s_in_status st = feed(f, "<db:verify from='a.example' to='b.example' id='x' type='valid'/>");
   assert_stream_error(f, st, "policy-violation");
   assert_int_equal(fg_s2s_in_is_authenticated(f->s, "a.example", "b.example"), 0);
   fx_free(f);
@@ -390,8 +392,9 @@ static void test_xep0220_errors_for_unhosted_target(void **state) {
   fixture *f = fx_tls(NULL);
   clear(f);
   feed(f, "<db:result from='a.example' to='z.example'>deadbeef</db:result>");
-  assert_out_contains(f, "<db:result from='z.example' to='a.example' type='error'>"
-                         "<error type='cancel'><item-not-found");
+  assert_out_contains(f,
+                      "<db:result from='z.example' to='a.example' type='error'>"
+                      "<error type='cancel'><item-not-found");
   assert_int_equal(f->e.verify_calls, 0);
   fx_free(f);
 }
@@ -402,8 +405,7 @@ static void test_xep0185_authoritative_verify_valid_and_invalid(void **state) {
   assert_true(fg_dialback_key_generate(&g_secret, key, "a.example", 9, "b.example", 9, "s1", 2));
   fixture *f = fx_tls(NULL);
   char req[512];
-  snprintf(req, sizeof(req),
-           "<db:verify from='a.example' to='b.example' id='s1'>%.*s</db:verify>",
+  snprintf(req, sizeof(req), "<db:verify from='a.example' to='b.example' id='s1'>%.*s</db:verify>",
            FG_DIALBACK_KEY_LEN, (const char *)key);
   clear(f);
   feed(f, req);
@@ -411,8 +413,7 @@ static void test_xep0185_authoritative_verify_valid_and_invalid(void **state) {
                       "<db:verify from='b.example' to='a.example' id='s1' type='valid'/>");
   clear(f);
   // Same key, another stream id: invalid.
-  snprintf(req, sizeof(req),
-           "<db:verify from='a.example' to='b.example' id='s2'>%.*s</db:verify>",
+  snprintf(req, sizeof(req), "<db:verify from='a.example' to='b.example' id='s2'>%.*s</db:verify>",
            FG_DIALBACK_KEY_LEN, (const char *)key);
   feed(f, req);
   assert_string_equal(f->e.out,
@@ -452,8 +453,7 @@ static void test_rfc6120_4_9_3_invalid_from_unauthenticated_domain(void **state)
 
 static void test_rfc6120_4_9_3_host_unknown_stanza_to(void **state) {
   fixture *f = fx_authenticated();
-  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@z.example'/>"),
-                      "host-unknown");
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@z.example'/>"), "host-unknown");
   fx_free(f);
 }
 
@@ -465,16 +465,16 @@ static void test_rfc6120_4_9_3_9_improper_addressing(void **state) {
 
 static void test_sasl_stream_does_not_authorise_other_hosted_domains(void **state) {
   fixture *f = fx_authenticated();
-  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@c.example'/>"),
-                      "invalid-from");
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@c.example'/>"), "invalid-from");
   fx_free(f);
 }
 
 static void test_rfc6120_8_3_undeliverable_stanza_is_bounced(void **state) {
   fixture *f = fx_authenticated();
   f->e.route_result = FG_STANZA_SERVICE_UNAVAILABLE;
-  feed(f, "<message from='x@a.example/r' to='y@b.example' id='m7' type='chat'><body>x</body>"
-          "</message>");
+  feed(f,
+       "<message from='x@a.example/r' to='y@b.example' id='m7' type='chat'><body>x</body>"
+       "</message>");
   assert_int_equal(f->e.bounces, 1);
   assert_non_null(strstr(f->e.bounce_buf, "type='error'"));
   assert_non_null(strstr(f->e.bounce_buf, "<service-unavailable"));
@@ -489,8 +489,7 @@ static void test_rfc6120_8_3_undeliverable_stanza_is_bounced(void **state) {
 
 static void test_rfc6120_4_9_3_24_unsupported_stanza_type(void **state) {
   fixture *f = fx_authenticated();
-  assert_stream_error(f, feed(f, "<foo xmlns='urn:example:unknown'/>"),
-                      "unsupported-stanza-type");
+  assert_stream_error(f, feed(f, "<foo xmlns='urn:example:unknown'/>"), "unsupported-stanza-type");
   fx_free(f);
 }
 

@@ -63,7 +63,7 @@ static fg_s2s_out_status feed(fg_s2s_out *s, const char *in) {
   return fg_s2s_out_feed(s, (const uint8_t *)in, strlen(in), &used);
 }
 
-#define SRV_HDR                                                                    \
+#define SRV_HDR                                                                           \
   "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
   "xmlns:db='jabber:server:dialback' from='b.example' to='a.example' id='S1' version='1.0'>"
 
@@ -111,10 +111,11 @@ static void test_xep0178_external_when_offered_with_certificate(void **state) {
   fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
   fg_s2s_out_start(s);
   e.out_len = 0;
-  feed(s, SRV_HDR "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-                  "<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>");
-  assert_string_equal(e.out,
-                      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
+  feed(s, SRV_HDR
+       "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+       "<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>");
+  assert_string_equal(
+      e.out, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
   e.out_len = 0;
   feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
   assert_non_null(strstr(e.out, "<stream:stream"));
@@ -136,8 +137,9 @@ static void test_xep0220_dialback_key_uses_the_receiving_servers_stream_id(void 
   fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
   fg_s2s_out_start(s);
   e.out_len = 0;
-  feed(s, SRV_HDR "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/>"
-                  "</dialback></stream:features>");
+  feed(s, SRV_HDR
+       "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/>"
+       "</dialback></stream:features>");
   uint8_t key[FG_DIALBACK_KEY_LEN];
   fg_dialback_key_generate(&g_secret, key, "b.example", 9, "a.example", 9, "S1", 2);
   char want[256];
@@ -200,8 +202,9 @@ static void test_xep0220_verify_answers_only_for_questions_on_this_stream(void *
 static void test_rfc6120_4_9_stream_error_from_peer_fails_with_its_condition(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_out(&e, 0, FG_S2S_OUT_STANZAS);
-  feed(s, SRV_HDR "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
-                  "</stream:error>");
+  feed(s, SRV_HDR
+       "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+       "</stream:error>");
   assert_int_equal(e.failed, 1);
   assert_string_equal(e.fail_cond, "host-unknown");
   fg_s2s_out_free(s);
@@ -229,8 +232,7 @@ static void i_send(void *arg, const uint8_t *d, size_t n) {
 // both have agreed to start it.
 static void pump(fg_s2s_out *out, out_env *oe, fg_s2s_in *in, in_env *ie) {
   int in_tls = 0, out_tls = 0;
-  for (int round = 0; round < 50 && (oe->out_len || ie->out_len || (in_tls && out_tls));
-       round++) {
+  for (int round = 0; round < 50 && (oe->out_len || ie->out_len || (in_tls && out_tls)); round++) {
     size_t used;
     if (in_tls && out_tls) {
       fg_s2s_in_tls_established(in);
