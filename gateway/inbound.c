@@ -126,7 +126,9 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   if (chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0) {
     fg_peer_verdict v;
     fg_chain_params params = {.role = FG_ROLE_INBOUND};
-    ok = fg_peer_verify(&v, ic->srv->trust, chain, domain, "xmpp-server",
+    const fg_trust_store *ts =
+        ic->listener == FG_LISTENER_INTERNAL ? ic->srv->trust_internal : ic->srv->trust;
+    ok = fg_peer_verify(&v, ts, chain, domain, "xmpp-server",
                         ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0, &params);
     if (!ok) {
       fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,

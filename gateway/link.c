@@ -51,6 +51,8 @@ struct link {
   const resolved_target *current;
   int ready, dead, protocol_failed;
   fg_timer deadline;  // connect to authenticated, per candidate
+  fg_timer tick;      // once ready: keepalives and idle close
+  uint64_t last_stanza_ns, last_write_ns;
   qitem *qhead, *qtail;
   size_t q_count, q_bytes;
   struct {
@@ -197,6 +199,33 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
 static void op_send(void *arg, const uint8_t *d, size_t n) {
   link *l = arg;
   if (l->conn != NULL) fg_conn_send(l->conn, d, n);
+  l->last_write_ns = fg_worker_now_ns(l->w);
+}
+
+// kKeepaliveMs: a ready link that wrote nothing for this long sends a
+// whitespace keepalive (RFC 6120 §4.6.1), so that NATs and firewalls keep it.
+enum { kKeepaliveMs = 60000, kTickMs = 15000 };
+
+// tick closes a link that carried no stanza for limits.idle_timeout (the
+// peer may send nothing at all on a one-way stream, so reception tells
+// nothing) and keeps the others alive.
+static void tick(fg_timer *t, void *arg) {
+  (void)t;
+  link *l = arg;
+  if (l->conn == NULL || l->dead) return;
+  uint64_t now = fg_worker_now_ns(l->w);
+  uint64_t idle_ms = l->srv->cfg->limits.idle_timeout_ms;
+  if (idle_ms && l->n_questions == 0 && now - l->last_stanza_ns > idle_ms * 1000000ull) {
+    fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
+           "%s link %s -> %s idle: closing", kind_name(l->kind), l->local, l->remote);
+    unlink_from_worker(l);  // new stanzas open a fresh link
+    l->dead = 1;            // a normal end, not a failure
+    fg_s2s_out_close(l->s2s);
+    fg_conn_close(l->conn);
+    return;
+  }
+  if (now - l->last_write_ns > kKeepaliveMs * 1000000ull) op_send(l, (const uint8_t *)" ", 1);
+  fg_worker_timer_arm(l->w, &l->tick, kTickMs);
 }
 
 static void op_ready(void *arg, int method) {
@@ -204,6 +233,8 @@ static void op_ready(void *arg, int method) {
   fg_server *srv = l->srv;
   l->ready = 1;
   fg_worker_timer_cancel(l->w, &l->deadline);
+  l->last_stanza_ns = fg_worker_now_ns(l->w);
+  fg_worker_timer_arm(l->w, &l->tick, kTickMs);
   if (l->kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
@@ -325,6 +356,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   l->conn = NULL;
   fg_worker_timer_cancel(l->w, &l->deadline);
+  fg_worker_timer_cancel(l->w, &l->tick);
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
     // A connection-level failure: the next candidate (RFC 6120 §3.2.1); on
     // the hop, another healthy address of the backend.
@@ -441,9 +473,6 @@ static int connect_next(link *l) {
     // is remote-server-timeout (limits.handshake_timeout).
     uint32_t ms = l->srv->cfg->limits.handshake_timeout_ms;
     fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
-    if (l->srv->cfg->limits.idle_timeout_ms) {
-      fg_conn_set_idle_timeout(l->conn, l->srv->cfg->limits.idle_timeout_ms);
-    }
     return 1;
   }
   return 0;
@@ -471,6 +500,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   link *l = calloc(1, sizeof(*l));
   if (l == NULL) return NULL;
   fg_timer_init(&l->deadline, deadline_passed, l);
+  fg_timer_init(&l->tick, tick, l);
   l->srv = srv;
   l->w = w;
   l->kind = kind;
@@ -510,6 +540,7 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len) {
   fg_server *srv = l->srv;
   if (l->ready) {
     fg_s2s_out_send_stanza(l->s2s, data, len);
+    l->last_stanza_ns = fg_worker_now_ns(l->w);
     fg_metrics_inc(&srv->metrics, FG_M_STANZAS_DELIVERED);
     return FG_STANZA_CONDITION_COUNT;
   }

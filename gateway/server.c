@@ -113,9 +113,8 @@ static fg_tls_cert *load_cert(fg_server *srv, const char *cert_file, const char 
 // judged later, per domain, when the stream names them (SASL EXTERNAL,
 // XEP-0344); outbound peers must be valid for the domain we connected to
 // (RFC 6120 §13.7.2.1), the SNI we sent.
-static enum fg_tls_verify_result verify_peer(fg_tls_conn *t, const CRYPTO_BUFFER *const *chain,
-                                             size_t chain_len, void *arg) {
-  fg_server *srv = arg;
+static enum fg_tls_verify_result verify_with(fg_server *srv, const fg_trust_store *ts,
+                                             fg_tls_conn *t) {
   SSL *ssl = fg_tls_conn_ssl(t);
   if (SSL_is_server(ssl)) return FG_TLS_VERIFY_UNTRUSTED;
   const char *domain = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
@@ -123,7 +122,7 @@ static enum fg_tls_verify_result verify_peer(fg_tls_conn *t, const CRYPTO_BUFFER
   if (domain == NULL || sk == NULL) return FG_TLS_VERIFY_REJECT;
   fg_peer_verdict v;
   fg_chain_params params = {.role = FG_ROLE_OUTBOUND};
-  int ok = fg_peer_verify(&v, srv->trust, sk, domain, "xmpp-server",
+  int ok = fg_peer_verify(&v, ts, sk, domain, "xmpp-server",
                           srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0, &params);
   if (!ok) {
     fg_log(FG_LOG_SEV_WARN, NULL, domain, "outbound: certificate refused: chain %s%s",
@@ -131,6 +130,24 @@ static enum fg_tls_verify_result verify_peer(fg_tls_conn *t, const CRYPTO_BUFFER
   }
   fg_peer_verdict_cleanup(&v);
   return ok ? FG_TLS_VERIFY_OK : FG_TLS_VERIFY_REJECT;
+}
+
+static enum fg_tls_verify_result verify_peer(fg_tls_conn *t, const CRYPTO_BUFFER *const *chain,
+                                             size_t chain_len, void *arg) {
+  (void)chain;
+  (void)chain_len;
+  fg_server *srv = arg;
+  return verify_with(srv, srv->trust, t);
+}
+
+// verify_backend checks an internal server on the hop: the trust store plus
+// the internal CA.
+static enum fg_tls_verify_result verify_backend(fg_tls_conn *t, const CRYPTO_BUFFER *const *chain,
+                                                size_t chain_len, void *arg) {
+  (void)chain;
+  (void)chain_len;
+  fg_server *srv = arg;
+  return verify_with(srv, srv->trust_internal, t);
 }
 
 static enum fg_tls_verify_result verify_peer_dialback(fg_tls_conn *t,
@@ -184,7 +201,9 @@ static int setup_tls(fg_server *srv, char *err, size_t err_len) {
   cc.verify = verify_peer;
   cc.verify_arg = srv;
   cc.session_cache = 1;
+  cc.verify = verify_backend;
   srv->tls_client = fg_tls_ctx_new(&cc);
+  cc.verify = verify_peer;
   // Towards remote and authoritative servers an invalid certificate does not
   // end the stream: dialback (XEP-0220) proves the peer through DNS instead.
   cc.verify = verify_peer_dialback;
@@ -199,20 +218,37 @@ static int setup_tls(fg_server *srv, char *err, size_t err_len) {
   return 1;
 }
 
-static int setup_trust(fg_server *srv, char *err, size_t err_len) {
-  const fg_config *cfg = srv->cfg;
-  srv->trust = fg_trust_store_new();
-  if (srv->trust == NULL) return 0;
+// load_trust fills |ts| from tls.trust_file and tls.trust_dir, or the
+// system bundle when neither is set.
+static int load_trust(const fg_config *cfg, fg_trust_store *ts, char *err, size_t err_len) {
   const char *paths[2] = {cfg->tls.trust_file, cfg->tls.trust_dir};
   int any = 0;
   for (int i = 0; i < 2; i++) {
     if (paths[i] == NULL) continue;
     any = 1;
-    if (fg_trust_store_load(srv->trust, paths[i], err, err_len) == 0) return 0;
+    if (fg_trust_store_load(ts, paths[i], err, err_len) == 0) return 0;
   }
-  if (!any &&
-      fg_trust_store_load(srv->trust, "/etc/ssl/certs/ca-certificates.crt", err, err_len) == 0) {
+  if (!any && fg_trust_store_load(ts, "/etc/ssl/certs/ca-certificates.crt", err, err_len) == 0) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL, "no trust store: %s", err);
+    err[0] = 0;
+  }
+  return 1;
+}
+
+static int setup_trust(fg_server *srv, char *err, size_t err_len) {
+  const fg_config *cfg = srv->cfg;
+  srv->trust = fg_trust_store_new();
+  srv->trust_internal = fg_trust_store_new();
+  if (srv->trust == NULL || srv->trust_internal == NULL) return 0;
+  if (!load_trust(cfg, srv->trust, err, err_len) ||
+      !load_trust(cfg, srv->trust_internal, err, err_len)) {
+    return 0;
+  }
+  // The internal servers may also hold certificates from the internal CA;
+  // only the internal side trusts it.
+  if (cfg->internal_hop.ca_cert_file != NULL &&
+      fg_trust_store_load(srv->trust_internal, cfg->internal_hop.ca_cert_file, err, err_len) == 0) {
+    return 0;
   }
   if (cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && cfg->internal_hop.ca_cert_file != NULL) {
     srv->ica = fg_internal_ca_load(cfg->internal_hop.ca_cert_file, cfg->internal_hop.ca_key_file,
@@ -411,6 +447,7 @@ void fg_server_free(fg_server *srv) {
   if (srv->pool != NULL) CRYPTO_BUFFER_POOL_free(srv->pool);
   fg_internal_ca_free(srv->ica);
   fg_trust_store_free(srv->trust);
+  fg_trust_store_free(srv->trust_internal);
   fg_router_free(srv->router);
   if (srv->have_db_secret) fg_dialback_secret_cleanup(&srv->db_secret);
   fg_config_free(srv->cfg);

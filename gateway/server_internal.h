@@ -73,7 +73,8 @@ typedef struct fg_listener_arg {
 struct fg_server {
   fg_config *cfg;
   fg_router *router;
-  fg_trust_store *trust;
+  fg_trust_store *trust;           // remote servers
+  fg_trust_store *trust_internal;  // internal servers: trust store + internal CA
   CRYPTO_BUFFER_POOL *pool;
   fg_tls_sni *sni;
   fg_tls_ctx *tls_starttls;         // server: STARTTLS on s2s and internal
