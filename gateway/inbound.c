@@ -30,7 +30,6 @@ struct in_conn {
   uint32_t ip_slot;
   int counted_ip;
   int authenticated;
-  int zero_copy;  // the peer's stream context equals the hop's
   uint64_t opened_ns, last_rx_ns;
   fg_timer tick;
   struct {
@@ -193,7 +192,7 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
   const uint8_t *data;
   size_t len;
-  if (el->canonical && ic->zero_copy) {
+  if (el->canonical && context_matches_hop(ic->s2s)) {
     data = el->root->raw.data;
     len = el->root->raw.len;
   } else {
@@ -388,9 +387,7 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   if (ic == NULL || ic->magic != kInConnMagic || ic->s2s == NULL) return len;
   ic->last_rx_ns = fg_worker_now_ns(fg_conn_worker(c));
   size_t used = 0;
-  int had_header = fg_s2s_in_stream_id(ic->s2s)[0] != 0;
   fg_s2s_in_status st = fg_s2s_in_feed(ic->s2s, data, len, &used);
-  if (!had_header || st != FG_S2S_IN_CLOSED) ic->zero_copy = context_matches_hop(ic->s2s);
   switch (st) {
     case FG_S2S_IN_CONTINUE:
       return used;

@@ -17,6 +17,7 @@
 
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <xxhash.h>
 
 #include "gateway/bounce_element.h"
 #include "gateway/log.h"
@@ -61,19 +62,43 @@ struct link {
     size_t key_len;
   } questions[kMaxQuestions];
   int n_questions;
-  link *prev, *next;
+  link *prev, *next;  // in the worker's bucket
+  int indexed;
 };
 
 static const char *kind_name(link_kind k) {
   return k == LINK_HOP ? "hop" : k == LINK_REMOTE ? "remote" : "verify";
 }
 
-static void unlink_from_worker(link *l) {
+static size_t bucket_of(link_kind kind, const char *local, const char *remote) {
+  char key[2 * FG_DOMAIN_MAX + 4];
+  size_t a = strlen(local), b = strlen(remote);
+  key[0] = (char)kind;
+  memcpy(key + 1, local, a);
+  key[a + 1] = 0;  // separates "a.b"+"c" from "a"+"b.c"
+  memcpy(key + a + 2, remote, b);
+  return (size_t)(XXH3_64bits(key, a + b + 2) % FG_LINK_BUCKETS);
+}
+
+static void index_link(link *l) {
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
+  link **head = &ws->links[bucket_of(l->kind, l->local, l->remote)];
+  l->prev = NULL;
+  l->next = *head;
+  if (*head) (*head)->prev = l;
+  *head = l;
+  l->indexed = 1;
+}
+
+static void unlink_from_worker(link *l) {
+  if (!l->indexed) return;
+  worker_state *ws = fg_server_worker_state(l->srv, l->w);
+  link **head = &ws->links[bucket_of(l->kind, l->local, l->remote)];
   if (l->prev) l->prev->next = l->next;
   if (l->next) l->next->prev = l->prev;
-  if (ws->links == l) ws->links = l->next;
+  if (*head == l) *head = l->next;
   l->prev = l->next = NULL;
+  l->indexed = 0;
 }
 
 static void link_free(link *l) {
@@ -95,15 +120,35 @@ static unreachable *find_unreachable(worker_state *ws, const char *domain) {
   return NULL;
 }
 
+// kMaxUnreachable bounds the domains one worker remembers as unreachable.
+enum { kMaxUnreachable = 4096 };
+
+// prune_unreachable forgets the domains whose retry time has passed.
+static void prune_unreachable(worker_state *ws, uint64_t now) {
+  for (unreachable **pp = &ws->unreachable; *pp != NULL;) {
+    unreachable *u = *pp;
+    if (u->retry_at_ns <= now) {
+      *pp = u->next;
+      free(u);
+      ws->n_unreachable--;
+    } else {
+      pp = &u->next;
+    }
+  }
+}
+
 static void remember_failure(link *l, fg_stanza_condition cond) {
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
   unreachable *u = find_unreachable(ws, l->remote);
   if (u == NULL) {
+    if (ws->n_unreachable >= kMaxUnreachable) prune_unreachable(ws, fg_worker_now_ns(l->w));
+    if (ws->n_unreachable >= kMaxUnreachable) return;  // still full: no memory, just retries
     u = calloc(1, sizeof(*u));
     if (u == NULL) return;
     snprintf(u->domain, sizeof(u->domain), "%s", l->remote);
     u->next = ws->unreachable;
     ws->unreachable = u;
+    ws->n_unreachable++;
   }
   u->failures++;
   u->condition = cond;
@@ -126,6 +171,7 @@ static void forget_failure(link *l) {
       unreachable *u = *pp;
       *pp = u->next;
       free(u);
+      ws->n_unreachable--;
       return;
     }
   }
@@ -480,7 +526,7 @@ static int connect_next(link *l) {
 
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
                        const resolved_target *pinned) {
-  for (link *l = ws->links; l != NULL; l = l->next) {
+  for (link *l = ws->links[bucket_of(kind, local, remote)]; l != NULL; l = l->next) {
     if (l->kind == kind && l->pinned == pinned && strcmp(l->local, local) == 0 &&
         strcmp(l->remote, remote) == 0) {
       return l;
@@ -512,10 +558,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
     free(l);
     return NULL;
   }
-  worker_state *ws = fg_server_worker_state(srv, w);
-  l->next = ws->links;
-  if (ws->links) ws->links->prev = l;
-  ws->links = l;
+  index_link(l);
   if (kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_OPENED);
   if (kind == LINK_REMOTE) fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_OPENED);
   return l;

@@ -53,10 +53,16 @@ typedef struct unreachable {
   fg_stanza_condition condition;  // what stanzas get until the retry time
 } unreachable;
 
+// FG_LINK_BUCKETS sizes each worker's index of outbound links.
+#define FG_LINK_BUCKETS 4096
+
 typedef struct worker_state {
   in_conn *streams;  // doubly linked list of live inbound streams
-  link *links;       // outbound links (hop, remote, verify)
+  // Outbound links (hop, remote, verify), hashed by (kind, local, remote):
+  // a stanza finds its link without scanning the others.
+  link *links[FG_LINK_BUCKETS];
   unreachable *unreachable;
+  size_t n_unreachable;
   size_t queued_bytes;           // held by this worker's links until they are ready
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
 } worker_state;
