@@ -460,11 +460,14 @@ class Sender:
 
     async def connect(self):
         a = self.app.args
+        stage = "connect"
         try:
             r, w = await sp.open_connection(self.host, self.port, a.connect_timeout)
             st = self.stream = sp.Stream(r, w)
+            stage = "stream header"
             st.open(self.domain, self.remote)
             f = await self.features(st)
+            stage = "STARTTLS"
             if f.find(sp.q(sp.NS_TLS, "starttls")) is None:
                 raise RuntimeError("the peer offers no STARTTLS")
             st.send("<starttls xmlns='%s'/>" % sp.NS_TLS)
@@ -472,12 +475,15 @@ class Sender:
             if el.tag != sp.q(sp.NS_TLS, "proceed"):
                 raise RuntimeError("STARTTLS refused (%s)" % sp.local(el.tag))
             crt, key = self.app.cert_for(self.domain)
-            ctx = sp.client_context(crt, key, a.server_ca, a.server_name_check)
+            ctx = sp.client_context(crt, key, a.server_ca.get(self.domain, a.server_ca[""]),
+                                    a.server_name_check)
             await asyncio.wait_for(w.start_tls(ctx, server_hostname=self.remote),
                                    a.connect_timeout)
             st.restart()
+            stage = "TLS (client certificate refused?) or the stream restart after it"
             st.open(self.domain, self.remote)
             f = await self.features(st)
+            stage = "SASL EXTERNAL"
             mechs = [m.text for m in f.iter(sp.q(sp.NS_SASL, "mechanism"))]
             if "EXTERNAL" not in mechs:
                 raise RuntimeError("SASL EXTERNAL not offered (mechanisms: %s)" % (
@@ -488,10 +494,11 @@ class Sender:
                 why = [sp.local(c.tag) for c in el] or [sp.local(el.tag)]
                 raise RuntimeError("SASL EXTERNAL failed: %s" % why[0])
             st.restart()
+            stage = "the stream restart after SASL"
             st.open(self.domain, self.remote)
             await self.features(st)
         except (sp.StreamClosed, RuntimeError, OSError, asyncio.TimeoutError) as e:
-            self.fail(describe(e))
+            self.fail("%s (during %s)" % (describe(e), stage))
             return
         self.link.tls_version, self.link.cipher = st.tls_info()
         self.link.auth = "sasl-external"
@@ -569,7 +576,8 @@ class Listener:
     def __init__(self, app, domain, host, port):
         self.app, self.domain, self.host, self.port = app, domain, host, port
         crt, key = app.cert_for(domain)
-        self.ctx = sp.server_context(crt, key, app.args.client_ca)
+        cas = app.args.client_ca
+        self.ctx = sp.server_context(crt, key, cas.get(domain, cas[""]))
         self.server = None
         self.links = []
         self.writers = set()
@@ -1004,12 +1012,12 @@ def parse_args(argv):
                         "and ca.crt (default: .)")
     g.add_argument("--cert", action="append", default=[], metavar="D=CRT,KEY",
                    help="certificate chain and key for D instead of PKI/D.crt, PKI/D.key")
-    g.add_argument("--client-ca", metavar="FILE",
-                   help="CA that certificates presented to the listeners must chain to "
-                        "(fedgate's internal CA; default PKI/ca.crt)")
-    g.add_argument("--server-ca", metavar="FILE",
-                   help="CA the senders verify fedgate's internal listener certificate with "
-                        "(default PKI/ca.crt; 'none' to skip)")
+    g.add_argument("--client-ca", action="append", default=[], metavar="[D=]FILE",
+                   help="CA that certificates presented to the listeners (for D) must chain "
+                        "to: fedgate's internal_hop.ca_cert (default PKI/ca.crt)")
+    g.add_argument("--server-ca", action="append", default=[], metavar="[D=]FILE",
+                   help="CA D's sender verifies fedgate's internal listener certificate with "
+                        "(default PKI/ca.crt; 'none' to skip the check)")
     g.add_argument("--server-name-check", action="store_true",
                    help="also require that certificate to name the stream's 'to' domain")
     g.add_argument("--trust-dialback", action="store_true",
@@ -1071,12 +1079,29 @@ def parse_args(argv):
             p.error("--cert takes D=CRT,KEY")
         a.cert_map[d] = (crt, key)
     ca = os.path.join(a.pki, "ca.crt")
-    if a.client_ca is None:
-        a.client_ca = ca
-    if a.server_ca is None:
-        a.server_ca = ca
-    if a.server_ca == "none":
-        a.server_ca = None
+
+    def ca_map(values, flag):
+        # FILE or D=FILE (a D has no '/'); "" is the default for other domains.
+        m = {"": ca}
+        for v in values:
+            d, sep, f = v.partition("=")
+            if sep and "/" not in d:
+                m[d.lower().rstrip(".")] = f
+            else:
+                m[""] = v
+        for k in m:
+            if m[k] == "none":
+                m[k] = None
+        return m
+
+    a.client_ca = ca_map(a.client_ca, "--client-ca")
+    a.server_ca = ca_map(a.server_ca, "--server-ca")
+    for flag, m, roles in (("--client-ca", a.client_ca, a.serve),
+                           ("--server-ca", a.server_ca, a.send)):
+        for d, _ in roles:
+            f = m.get(d, m[""])
+            if f is not None and not os.path.exists(f):
+                p.error("%s: no file %s for %s" % (flag, f, d))
     domains = []
     for d, _ in a.serve + a.send:
         if d not in domains:

@@ -1,0 +1,242 @@
+"""ejabberd: start and stop private ejabberd 23.01 instances for tests.
+
+Each instance gets its own config directory (ejabberd.yml, ejabberdctl.cfg,
+inetrc), spool, logs and loopback ports, and runs `ejabberdctl foreground`
+(as the ejabberd user: ejabberdctl switches to it when run as root) in its
+own session, so that it is stopped with `ejabberdctl stop` and, failing
+that, by signalling its process group. Erlang distribution uses a fixed
+port (ERL_DIST_PORT), so no epmd is started.
+
+ejabberd has no option that routes a remote domain to a host and port: its
+outbound s2s is steered by DNS, as contrib/ejabberd/README.md explains. An
+instance created with |outgoing_port| runs in a private mount namespace
+whose /etc/resolv.conf names a dnsmasq (class Dns) that answers every name
+with 127.0.0.1; SRV lookups (Erlang inet_res, configured by inetrc) go to
+the same dnsmasq and fail, so ejabberd falls back to the domain's address
+and `outgoing_s2s_port`: every outbound s2s connection reaches that port.
+"""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+
+import xmpp_peer as xp
+
+CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib",
+                       "ejabberd")
+EJABBERDCTL = "/usr/sbin/ejabberdctl"
+
+
+class Dns:
+    """dnsmasq on 127.53.X.Y:53 answering every A query with 127.0.0.1.
+
+    glibc reads /etc/resolv.conf, which has no port field, so the server must
+    listen on port 53; a random 127/8 address keeps parallel tests apart.
+    """
+
+    def __init__(self, workdir, answer="127.0.0.1"):
+        os.makedirs(workdir, exist_ok=True)
+        self.dir = workdir
+        self.resolv_conf = workdir + "/resolv.conf"
+        self.log = workdir + "/dnsmasq.log"
+        # CONTRIB/dnsmasq.conf is the configuration the README documents;
+        # only the address and the answer differ here.
+        conf = open(os.path.join(CONTRIB, "dnsmasq.conf")).read()
+        conf = conf.replace("10.0.0.1", answer)
+        last = None
+        for _ in range(20):
+            self.address = "127.53.%d.%d" % (random.randint(0, 255), random.randint(1, 254))
+            with open(workdir + "/dnsmasq.conf", "w") as f:
+                f.write(conf)
+                f.write("\nlisten-address=%s\nport=53\nbind-interfaces\nlog-queries\n"
+                        "log-facility=%s\npid-file=\n" % (self.address, self.log))
+            self.proc = subprocess.Popen(["dnsmasq", "--keep-in-foreground",
+                                          "--conf-file=" + workdir + "/dnsmasq.conf"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.3)
+            if self.proc.poll() is None:
+                break
+            last = self.proc.stderr.read().decode(errors="replace")
+        else:
+            raise RuntimeError("dnsmasq did not start: %s" % last)
+        with open(self.resolv_conf, "w") as f:
+            f.write("nameserver %s\noptions attempts:1 timeout:1\n" % self.address)
+
+    def inetrc(self):
+        """The contrib inetrc, pointed at this server."""
+        text = open(os.path.join(CONTRIB, "inetrc")).read()
+        return text.replace("{10,0,0,53}", "{%s}" % self.address.replace(".", ","))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Ejabberd:
+    """One ejabberd node hosting |domain|.
+
+    cafile: s2s_cafile (the CA whose certificates ejabberd accepts for SASL
+    EXTERNAL and checks on outbound s2s); outgoing_port and dns: see the
+    module comment; users: (name, password) pairs registered after start.
+    """
+
+    def __init__(self, workdir, name, domain, c2s_port, s2s_port, certfile, keyfile, cafile,
+                 outgoing_port=None, dns=None, users=(), loglevel="info"):
+        self.dir = workdir
+        self.name = name
+        self.domain = domain
+        self.c2s_port, self.s2s_port = c2s_port, s2s_port
+        self.proc = None
+        for sub in ("etc", "spool", "logs"):
+            os.makedirs(workdir + "/" + sub, exist_ok=True)
+        etc = workdir + "/etc"
+        # ejabberd wants the certificate and its key in one PEM file.
+        with open(etc + "/server.pem", "w") as out:
+            out.write(open(certfile).read())
+            out.write(open(keyfile).read())
+        os.chmod(etc + "/server.pem", 0o600)
+        shutil.copy(cafile, etc + "/s2s-ca.crt")
+        self.dist_port = free_port()
+        self.node = "ejabberd-%s@localhost" % name
+        with open(etc + "/ejabberdctl.cfg", "w") as f:
+            f.write('ERLANG_NODE=%s\nERL_DIST_PORT=%d\nEJABBERD_PID_PATH=%s/ejabberd.pid\n'
+                    'ERL_OPTIONS="-kernel inet_dist_use_interface {127,0,0,1}"\n'
+                    'EJABBERD_BYPASS_WARNINGS=true\n' % (self.node, self.dist_port, workdir))
+        inetrc = dns.inetrc() if dns else "{lookup, [file]}.\n"
+        with open(etc + "/inetrc", "w") as f:
+            f.write(inetrc)
+        with open(etc + "/ejabberd.yml", "w") as f:
+            f.write(self._config(etc, cafile is not None, outgoing_port, loglevel))
+        subprocess.run(["chown", "-R", "ejabberd:ejabberd", workdir], check=True)
+        self.out = open(workdir + "/stdout.log", "w")
+        cmd = self._ctl("foreground")
+        if dns is not None:
+            # A private /etc/resolv.conf for this process tree only.
+            cmd = ["unshare", "-m", "sh", "-c",
+                   'mount --bind "$0" /etc/resolv.conf && exec "$@"', dns.resolv_conf] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=self._env(),
+                                     start_new_session=True)
+        if not (xp.wait_port("127.0.0.1", c2s_port, 30) and
+                xp.wait_port("127.0.0.1", s2s_port, 5)):
+            self.stop()
+            raise RuntimeError("ejabberd %s did not start:\n%s" % (name, self.log_tail()))
+        for user, password in users:
+            self.ctl("register", user, domain, password)
+
+    def _config(self, etc, with_ca, outgoing_port, loglevel):
+        lines = [
+            "loglevel: %s" % loglevel,
+            "log_rotate_count: 0",
+            "hosts:",
+            "  - %s" % self.domain,
+            "certfiles:",
+            "  - %s/server.pem" % etc,
+            "listen:",
+            "  -",
+            "    port: %d" % self.c2s_port,
+            '    ip: "127.0.0.1"',
+            "    module: ejabberd_c2s",
+            "  -",
+            "    port: %d" % self.s2s_port,
+            '    ip: "127.0.0.1"',
+            "    module: ejabberd_s2s_in",
+            "    max_stanza_size: 524288",
+            "s2s_use_starttls: required",
+        ]
+        if with_ca:
+            lines.append("s2s_cafile: %s/s2s-ca.crt" % etc)
+        if outgoing_port is not None:
+            lines += ["outgoing_s2s_port: %d" % outgoing_port,
+                      "outgoing_s2s_families: [ipv4]",
+                      "s2s_dns_timeout: 2",
+                      "s2s_dns_retries: 1"]
+        lines += [
+            "s2s_max_retry_delay: 5",
+            "auth_method: internal",
+            "auth_password_format: plain",
+            "acl:",
+            "  local:",
+            '    user_regexp: ""',
+            "access_rules:",
+            "  c2s:",
+            "    allow: all",
+            "  s2s:",
+            "    allow: all",
+            "s2s_access: s2s",
+            "api_permissions:",
+            '  "console commands":',
+            "    from:",
+            "      - ejabberd_ctl",
+            "    who: all",
+            '    what: "*"',
+            "modules:",
+            "  mod_disco: {}",
+            "  mod_ping: {}",
+            "  mod_roster: {}",
+            "",
+        ]
+        return "\n".join(lines)
+
+    def _env(self):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("EJABBERD", "ERL_", "CONTRIB_"))}
+        env["HOME"] = "/var/lib/ejabberd"
+        return env
+
+    def _ctl(self, *args):
+        return [EJABBERDCTL, "--config-dir", self.dir + "/etc", "--spool", self.dir + "/spool",
+                "--logs", self.dir + "/logs"] + list(args)
+
+    def ctl(self, *args, timeout=30):
+        r = subprocess.run(self._ctl(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, env=self._env(), timeout=timeout,
+                           text=True)
+        if r.returncode != 0:
+            raise RuntimeError("ejabberdctl %s: %d %s" % (" ".join(args), r.returncode,
+                                                         r.stdout.strip()))
+        return r.stdout
+
+    def log_tail(self, n=40):
+        try:
+            return "".join(open(self.dir + "/logs/ejabberd.log").readlines()[-n:])
+        except OSError:
+            return open(self.dir + "/stdout.log").read()[-4000:]
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                self.ctl("stop", timeout=15)
+            except (RuntimeError, subprocess.TimeoutExpired):
+                pass
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        # Whatever is left of this instance's session (su, sh, beam.smp).
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if self.proc.poll() is None:
+            self.proc.wait()
+        self.out.close()
