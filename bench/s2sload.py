@@ -266,6 +266,7 @@ class Tracker:
         self.by_kind = {k: {"sent": 0, "delivered": 0, "bounced": 0, "lost": 0} for k in KINDS}
         self.sent = self.delivered = self.bounced = 0
         self.corrupted = self.misrouted = self.duplicates = self.stray = 0
+        self.unexpected_bounces = 0  # bounces of stanzas to existing users
         self.foreign = {}
         self.conditions = {}
         self.lat_ms = []
@@ -308,6 +309,9 @@ class Tracker:
         self.bounced += 1
         self.by_kind[kind]["bounced"] += 1
         self.conditions[cond] = self.conditions.get(cond, 0) + 1
+        if not rec.unknown:
+            self.unexpected_bounces += 1
+            self.note("%s %s -> %s bounced: %s" % (kind, rec.src, rec.dst, cond))
         self.last_event = time.monotonic()
 
     def sent_ns(self, sid):
@@ -731,11 +735,14 @@ class App:
     def on_stanza(self, domain, stream_from, elem):
         def reply(xml, sid, kind):
             snd = self.senders.get((domain, sp.domain_of(elem.get("from"))))
-            if snd is None or not snd.send(xml):
+            if snd is None:
                 return False
+            ok = snd.send(xml)
             if sid is not None and kind is not None:
+                # Tracked even when the link is down: a due answer that
+                # cannot leave counts as lost.
                 self.tracker.on_answer_sent(sid, domain, sp.domain_of(elem.get("from")), kind)
-            return True
+            return ok
         self.tracker.on_receive(domain, stream_from, elem, reply)
 
     # progress line
@@ -882,7 +889,8 @@ class App:
         for lst in self.listeners.values():
             links += lst.links
         ok = (lost == 0 and t.corrupted == 0 and t.misrouted == 0 and t.duplicates == 0
-              and failed_links == 0 and (t.sent > 0 or not self.senders))
+              and failed_links == 0 and (t.sent > 0 or not self.senders)
+              and not (a.strict and t.unexpected_bounces))
         out = {
             "sent": t.sent, "delivered": t.delivered, "bounced": t.bounced, "lost": lost,
             "stanzas_per_s": round((t.delivered + t.bounced) / span, 1) if span > 0 else 0.0,
@@ -892,7 +900,7 @@ class App:
             "duration_s": round(span, 3),
             "corrupted": t.corrupted, "misrouted": t.misrouted, "duplicates": t.duplicates,
             "stray": t.stray, "foreign_received": t.foreign,
-            "bounce_conditions": t.conditions, "by_kind": t.by_kind,
+            "bounce_conditions": t.conditions, "unexpected_bounces": t.unexpected_bounces, "by_kind": t.by_kind,
             "links": [ln.json() for ln in links],
             "failed_links": failed_links, "problems": t.problems, "ok": ok,
         }
@@ -912,9 +920,9 @@ def human(o, a):
     conds = ", ".join("%s %d" % kv for kv in sorted(o["bounce_conditions"].items()))
     lines.append("  bounced     %7d%s" % (o["bounced"], ("  (" + conds + ")") if conds else ""))
     lines.append("  lost        %7d" % o["lost"])
-    for k in ("corrupted", "misrouted", "duplicates", "stray"):
+    for k in ("unexpected_bounces", "corrupted", "misrouted", "duplicates", "stray"):
         if o[k]:
-            lines.append("  %-11s %7d" % (k, o[k]))
+            lines.append("  %-11s %7d" % (k.replace("_", " "), o[k]))
     if o["foreign_received"]:
         lines.append("  received from other runs: %s" % ", ".join(
             "%s %d" % kv for kv in sorted(o["foreign_received"].items())))
@@ -987,7 +995,8 @@ for the receiving domain (those results are counted as kind iq-result);
 otherwise iq is one-way. Stanzas to unknown users (--bounce-fraction) are
 bounced by the receiving internal server with service-unavailable.
 exit status: 0 if nothing was lost, corrupted, misrouted or duplicated and
-every sender link came up; 1 otherwise; 2 on usage errors.
+every sender link came up (with --strict: and nothing bounced unexpectedly);
+1 otherwise; 2 on usage errors.
 """
 
 
@@ -1041,6 +1050,9 @@ def parse_args(argv):
     g.add_argument("--bounce-fraction", type=float, default=0.0, metavar="F",
                    help="address this fraction of messages and iqs to unknown users, which "
                         "the receiving internal server bounces (default 0)")
+    g.add_argument("--strict", action="store_true",
+                   help="also fail (exit 1) when a stanza to an existing user bounced; "
+                        "bounces asked for by --bounce-fraction are expected")
     g.add_argument("--no-iq-replies", action="store_true",
                    help="do not answer iq get/set (count them one-way)")
     g.add_argument("--seed", type=int, default=None, help="random seed for the traffic")

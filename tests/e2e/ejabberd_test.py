@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""Federation with ejabberd 23.01 from Debian, as internal and remote server.
+
+  1. ejabberd as the internal server (mode internal-ca): a scripted remote
+     peer sends a message and an iq through fedgate; a slixmpp user on
+     ejabberd receives both. ejabberd trusts fedgate's internal CA
+     (s2s_cafile) and authenticates fedgate's minted certificate with SASL
+     EXTERNAL.
+  2. The same with mode dialback: ejabberd verifies fedgate's db:result by
+     connecting back "to remote.test"; DNS steering (contrib/ejabberd:
+     dnsmasq.conf, inetrc, outgoing_s2s_port) takes that connection to
+     fedgate's internal listener, which answers the db:verify.
+  3. ejabberd as a remote server (remote.test) with a certificate fedgate
+     trusts: its outbound s2s to b.test is steered by the same DNS trick to
+     fedgate's public listener; fedgate authenticates it by SASL EXTERNAL and
+     delivers to the user on the internal ejabberd of test 1.
+
+usage: ejabberd_test.py FEDGATE_BINARY
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ejabberd as ej  # noqa: E402
+import fedgate_proc as fp  # noqa: E402
+import prosody as pr  # noqa: E402  (Client: the slixmpp user)
+import xmpp_peer as xp  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
+HOST = fp.HOST
+
+
+def gateway_config(ports, mode, backend_port):
+    return f"""
+log_level: debug
+workers: 2
+listeners:
+  s2s: {{address: {HOST}, port: {ports['s2s']}}}
+  s2s-tls: {{address: {HOST}, port: {ports['tls']}, enabled: true}}
+  internal: {{address: {HOST}, port: {ports['internal']}}}
+  admin: {{address: {HOST}, port: {ports['admin']}}}
+domains:
+  - name: b.test
+    backend: ejabberd
+backends:
+  - name: ejabberd
+    addresses: ["{HOST}:{backend_port}"]
+tls:
+  default_cert: pki/b.test.crt
+  default_key: pki/b.test.key
+  trust_file: pki/ca.crt
+dialback:
+  secret_file: secret
+internal_hop:
+  mode: {mode}
+  ca_cert: ica/ca.crt
+  ca_key: ica/ca.key
+"""
+
+
+class World:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fedgate-ejabberd-")
+        os.chmod(self.dir, 0o755)  # ejabberd runs as the ejabberd user
+        os.chdir(self.dir)
+        fp.dev_pki(FEDGATE, "pki", "remote.test", "b.test")
+        fp.dev_pki(FEDGATE, "ica", "unused.test")
+        with open("secret", "w") as f:
+            f.write("ejabberd-e2e-secret\n")
+        os.chmod("secret", 0o600)
+        self.procs = []
+        self.dns = None
+
+    def ports(self):
+        return {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin")}
+
+    def resolver(self):
+        if self.dns is None:
+            self.dns = ej.Dns(self.dir + "/dns")
+            self.procs.insert(0, self.dns)  # stopped last
+        return self.dns
+
+    def ejabberd(self, name, domain, cafile, outgoing_port=None, users=()):
+        dns = self.resolver() if outgoing_port is not None else None
+        e = ej.Ejabberd(self.dir + "/" + name, name, domain, fp.free_port(), fp.free_port(),
+                        "%s/pki/%s.crt" % (self.dir, domain),
+                        "%s/pki/%s.key" % (self.dir, domain), cafile,
+                        outgoing_port=outgoing_port, dns=dns, users=users)
+        self.procs.append(e)
+        return e
+
+    def fedgate(self, name, text, admin_port):
+        g = fp.Fedgate(FEDGATE, self.dir, name, text, admin_port)
+        self.procs.append(g)
+        return g
+
+    def client(self, *args, **kw):
+        c = pr.Client(*args, **kw)
+        self.procs.append(c)
+        return c
+
+    def close(self):
+        for p in reversed(self.procs):
+            try:
+                p.stop()
+            except Exception as e:  # noqa: BLE001
+                print("cleanup: %r" % e)
+
+
+def scripted_remote_sends(gw_ports, w, tag):
+    """remote.test (scripted, SASL EXTERNAL) sends a message and an iq to bob."""
+    p = xp.Peer.connect(HOST, gw_ports["s2s"])
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    p.starttls("b.test", cafile=w.dir + "/pki/ca.crt", certfile=w.dir + "/pki/remote.test.crt",
+               keyfile=w.dir + "/pki/remote.test.key")
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    assert p.sasl_external()[0] == "success"
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    p.send_message("alice@remote.test/x", "bob@b.test", "hello bob " + tag)
+    p.send("<iq from='alice@remote.test/x' to='bob@b.test/e2e' type='get' id='ping-%s'>"
+           "<ping xmlns='urn:xmpp:ping'/></iq>" % tag)
+    return p
+
+
+def dump(*things):
+    for t in things:
+        print(t.log_tail(40))
+
+
+def test_1_ejabberd_internal_server_mode_internal_ca(w, env):
+    g, b1, bob = env["gw1"], env["b1"], env["bob"]
+    p = scripted_remote_sends(env["gw1_ports"], w, "ca")
+    try:
+        bob.wait_for("message alice@remote.test/x chat hello bob ca")
+        bob.wait_for("iq alice@remote.test/x get ping-ca")
+    except AssertionError:
+        dump(b1, g)
+        raise
+    assert g.metric("hop_streams_ready_total") >= 1
+    assert g.metric("internal_certs_minted_total") >= 1
+    p.close()
+
+
+def test_2_ejabberd_internal_server_mode_dialback(w, env):
+    ports = w.ports()
+    # b2 trusts only the remote-facing dev CA, not fedgate's internal CA:
+    # the hop can only be authenticated by dialback.
+    b2 = w.ejabberd("b2", "b.test", w.dir + "/pki/ca.crt", outgoing_port=ports["internal"],
+                    users=[("bob", "secret")])
+    g2 = w.fedgate("gw-dialback", gateway_config(ports, "dialback", b2.s2s_port),
+                   ports["admin"])
+    bob2 = w.client("bob@b.test/e2e", "secret", b2.c2s_port)
+    bob2.wait_for("online")
+    p = scripted_remote_sends(ports, w, "db")
+    try:
+        bob2.wait_for("message alice@remote.test/x chat hello bob db")
+        bob2.wait_for("iq alice@remote.test/x get ping-db")
+    except AssertionError:
+        dump(b2, g2)
+        raise
+    assert g2.metric("hop_streams_ready_total") >= 1
+    # ejabberd's db:verify came back to fedgate's internal listener.
+    assert g2.metric("dialback_verify_answered_total") >= 1
+    assert g2.metric("internal_certs_minted_total") == 0
+    p.close()
+
+
+def test_3_ejabberd_remote_server_trusted_certificate_sasl_external(w, env):
+    g = env["gw1"]
+    before = g.metric("auth_sasl_external_total")
+    r = w.ejabberd("r1", "remote.test", w.dir + "/pki/ca.crt",
+                   outgoing_port=env["gw1_ports"]["s2s"], users=[("carol", "secret")])
+    carol = w.client("carol@remote.test/e2e", "secret", r.c2s_port,
+                     sends=[("bob@b.test", "hi from ejabberd remote.test")])
+    carol.wait_for("online")
+    try:
+        env["bob"].wait_for("message carol@remote.test/e2e chat hi from ejabberd remote.test")
+    except AssertionError:
+        dump(r, g)
+        raise
+    assert g.metric("auth_sasl_external_total") > before
+
+
+def main():
+    w = World()
+    passed = failed = 0
+    try:
+        env = {}
+        ports = w.ports()
+        b1 = w.ejabberd("b1", "b.test", w.dir + "/ica/ca.crt", users=[("bob", "secret")])
+        gw1 = w.fedgate("gw-ca", gateway_config(ports, "internal-ca", b1.s2s_port),
+                        ports["admin"])
+        bob = w.client("bob@b.test/e2e", "secret", b1.c2s_port)
+        bob.wait_for("online")
+        env.update(bob=bob, gw1=gw1, gw1_ports=ports, b1=b1)
+        for name, fn in sorted(globals().items()):
+            if not name.startswith("test_"):
+                continue
+            try:
+                fn(w, env)
+                passed += 1
+                print("ok   %s" % name, flush=True)
+            except Exception as e:  # noqa: BLE001
+                failed += 1
+                print("FAIL %s: %r" % (name, e), flush=True)
+                traceback.print_exc(limit=3)
+    except Exception as e:  # noqa: BLE001
+        failed += 1
+        print("FAIL setup: %r" % e)
+        traceback.print_exc()
+    finally:
+        w.close()
+        shutil.rmtree(w.dir, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
