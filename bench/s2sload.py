@@ -26,11 +26,13 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import sys
 import time
 import zlib
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import s2s_proto as sp  # noqa: E402
 
@@ -719,6 +721,7 @@ class App:
         self.senders = {}  # (domain, remote) -> Sender
         self.stop = asyncio.Event()
         self.sending_done = False
+        self.abort = False
         self.t0 = None
 
     def log(self, text):
@@ -818,8 +821,15 @@ class App:
     async def main(self):
         a = self.args
         loop = asyncio.get_running_loop()
+        def on_signal():
+            # The first signal ends sending (then the grace period runs);
+            # a second one ends the grace period too.
+            if self.stop.is_set():
+                self.abort = True
+            self.stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.stop.set)
+            loop.add_signal_handler(sig, on_signal)
         for d, (host, port) in a.serve:
             lst = Listener(self, d, host, port)
             try:
@@ -855,7 +865,7 @@ class App:
             self.sending_done = True
             # Grace: wait for deliveries, bounces and iq answers.
             deadline = time.monotonic() + a.grace
-            while time.monotonic() < deadline and not self.stop.is_set():
+            while time.monotonic() < deadline and not self.abort:
                 if self.tracker.pending() == 0:
                     break
                 last = self.tracker.last_event or 0
@@ -869,6 +879,8 @@ class App:
             except asyncio.TimeoutError:
                 pass
         end = time.monotonic()
+        # Links that came up and later failed count too.
+        failed_links = sum(1 for s in self.senders.values() if s.failed)
         progress.cancel()
         self.progress_clear()
         self.closing = True
@@ -902,6 +914,7 @@ class App:
             "stray": t.stray, "foreign_received": t.foreign,
             "bounce_conditions": t.conditions, "unexpected_bounces": t.unexpected_bounces, "by_kind": t.by_kind,
             "links": [ln.json() for ln in links],
+            "gateway_links": gateway_links(a.gateway_log),
             "failed_links": failed_links, "problems": t.problems, "ok": ok,
         }
         if a.json:
@@ -938,11 +951,39 @@ def human(o, a):
             ln["direction"], ln["from"], ln["to"], ln["tls_version"] or "-",
             ln["cipher"] or "-", ln["auth"] or "-", ln["stanzas"], arrow,
             ("  ERROR: " + ln["error"]) if ln["error"] else ""))
+    if o["gateway_links"]:
+        lines.append("  gateway links (from the gateways' logs)")
+        for ln in o["gateway_links"]:
+            lines.append("    %-3s %s -> %s  %-8s %-28s %-14s (fedgate %s -> %s)" % (
+                "gw", ln["from"], ln["to"], ln["tls_version"], ln["cipher"], ln["auth"],
+                ln["gateway"], ln["peer"]))
     if o["problems"]:
         lines.append("  first problems:")
         lines += ["    " + p for p in o["problems"][:10]]
     lines.append("result: %s" % ("PASS (nothing lost)" if o["ok"] else "FAIL"))
     return "\n".join(lines)
+
+
+# fedgate logs one line per outbound link that became ready, e.g.
+# "... remote link a.test -> b.test ready via 127.0.0.1:5269: TLSv1.3
+# TLS_AES_128_GCM_SHA256, sasl-external".
+GW_LINK = re.compile(r"remote link (\S+) -> (\S+) ready via (\S+): (\S+) (\S+), (\S+)\s*$")
+
+
+def gateway_links(logs):
+    out = []
+    for name, path in logs:
+        try:
+            with open(path, errors="replace") as f:
+                for line in f:
+                    m = GW_LINK.search(line)
+                    if m:
+                        out.append({"gateway": name, "from": m.group(1), "to": m.group(2),
+                                    "peer": m.group(3), "tls_version": m.group(4),
+                                    "cipher": m.group(5), "auth": m.group(6)})
+        except OSError:
+            pass
+    return out
 
 
 # --- command line ----------------------------------------------------------
@@ -978,9 +1019,15 @@ roles (repeat the flags; D is a domain such as a.test):
                         per remote domain (--to), authenticated with D's
                         certificate by SASL EXTERNAL
 
-the demo (two gateways for a.test and b.test on loopback):
-  s2sload.py --pki PKI --serve a.test=127.0.0.1:6269 --serve b.test=127.0.0.1:7269 \\
-      --send a.test=127.0.0.1:5271 --send b.test=127.0.0.1:5371 --count 500
+the demo (two gateways for a.test and b.test on loopback; each gateway's
+internal listener at *:IN_x, its backend for its domain at *:SRV_x, and ICA_x
+its internal_hop.ca_cert; bench/s2sload_demo.sh does all of it):
+  s2sload.py --pki PKI \\
+      --client-ca a.test=ICA_A/ca.crt --server-ca a.test=ICA_A/ca.crt \\
+      --client-ca b.test=ICA_B/ca.crt --server-ca b.test=ICA_B/ca.crt \\
+      --serve a.test=127.0.0.1:SRV_A --serve b.test=127.0.0.1:SRV_B \\
+      --send a.test=127.0.0.1:IN_A --send b.test=127.0.0.1:IN_B \\
+      --count 1500 --rate 500 --strict
 
 self-test without fedgate (the sender for a.test talks to the listener for
 b.test as if it were fedgate):
@@ -1034,7 +1081,8 @@ def parse_args(argv):
                         "(fedgate's internal_hop.mode: dialback); default: SASL EXTERNAL only")
     g = p.add_argument_group("traffic")
     g.add_argument("--count", type=int, default=None, metavar="N",
-                   help="stanzas per direction (default 200 unless --duration is given)")
+                   help="stanzas per direction (default 200 unless --duration is given; "
+                        "0 with no --duration: until SIGINT/SIGTERM)")
     g.add_argument("--rate", type=float, default=0.0, metavar="R",
                    help="stanzas per second per direction; 0 = as fast as possible (default)")
     g.add_argument("--duration", type=float, default=0.0, metavar="S",
@@ -1064,6 +1112,9 @@ def parse_args(argv):
                    help="live progress on stderr: tty = one \\r-updated line, lines = a line "
                         "per second; auto picks by whether stderr is a terminal")
     g.add_argument("--quiet", action="store_true", help="no progress and no log lines")
+    g.add_argument("--gateway-log", action="append", default=[], metavar="NAME=FILE",
+                   help="a fedgate log file: its 'remote link ... ready' lines (the "
+                        "gateway-to-gateway links) join the summary as gateway_links")
     g.add_argument("--ready-file", metavar="FILE",
                    help="once listening, write {domain: port} as JSON to FILE (for scripts)")
     g.add_argument("--run-id", help=argparse.SUPPRESS)
@@ -1083,6 +1134,13 @@ def parse_args(argv):
         p.error(str(e))
     if not a.serve and not a.send:
         p.error("give at least one --serve or --send")
+    logs = []
+    for s in a.gateway_log:
+        name, sep, path = s.partition("=")
+        if not sep or not name or not path:
+            p.error("--gateway-log takes NAME=FILE, got '%s'" % s)
+        logs.append((name, path))
+    a.gateway_log = logs
     a.cert_map = {}
     for s in a.cert:
         d, v = split_dom(s, "--cert")

@@ -9,6 +9,7 @@ fedgate=${1:?usage: s2sload_selftest.sh FEDGATE}
 case "$fedgate" in /*) ;; *) fedgate="$PWD/$fedgate" ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 py=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1
 load="$here/s2sload.py"
 tmp=$(mktemp -d)
 bgpids=""

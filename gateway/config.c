@@ -455,7 +455,7 @@ typedef struct raw_hop {
 
 typedef struct raw_limits {
   char *element_bytes_before_auth, *element_bytes_after_auth, *streams_per_ip;
-  char *handshake_timeout, *idle_timeout, *queue_stanzas, *queue_bytes;
+  char *handshake_timeout, *idle_timeout, *queue_stanzas, *queue_bytes, *streams_per_pair;
 } raw_limits;
 
 typedef struct raw_static {
@@ -568,6 +568,7 @@ static const cyaml_schema_field_t kLimitsFields[] = {
     STR("idle_timeout", raw_limits, idle_timeout),
     STR("queue_stanzas", raw_limits, queue_stanzas),
     STR("queue_bytes", raw_limits, queue_bytes),
+    STR("streams_per_pair", raw_limits, streams_per_pair),
     CYAML_FIELD_END,
 };
 
@@ -1404,6 +1405,8 @@ static void load_limits(ctx *c, const raw_limits *r) {
   cfg->limits.queue_stanzas = v;
   parse_uint(c, "limits.queue_bytes", r->queue_bytes, 1024, 1ull << 32, 1u << 20, &v);
   cfg->limits.queue_bytes = v;
+  parse_uint(c, "limits.streams_per_pair", r->streams_per_pair, 1, 16, 1, &v);
+  cfg->limits.streams_per_pair = (unsigned)v;
 }
 
 static void load_dns(ctx *c, const raw_dns *r) {

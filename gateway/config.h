@@ -146,6 +146,10 @@ typedef struct fg_config {
     uint32_t idle_timeout_ms;       // no bytes in either direction
     size_t queue_stanzas;           // per outbound stream, before auth
     size_t queue_bytes;
+    // outbound streams per (local, remote) domain pair and worker (default
+    // 1): heavy links spread over several; one input stream's stanzas always
+    // take the same one, so their order is kept.
+    unsigned streams_per_pair;
   } limits;
 
   fg_config_static_dns *dns_static;

@@ -205,7 +205,7 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   }
   // Public listeners deliver to hosted domains (the hop); the internal
   // listener carries the internal servers' traffic out to the federation.
-  return fg_deliver(srv, fg_conn_worker(ic->conn), from, to, data, len);
+  return fg_deliver(srv, fg_conn_worker(ic->conn), from, to, fg_conn_id(ic->conn), data, len);
 }
 
 static void op_bounce(void *arg, const uint8_t *stanza, size_t len, const char *local,

@@ -41,6 +41,7 @@ struct link {
   fg_server *srv;
   fg_worker *w;
   link_kind kind;
+  unsigned slot;  // which of limits.streams_per_pair streams of the pair
   char local[FG_DOMAIN_MAX + 1], remote[FG_DOMAIN_MAX + 1];
   const resolved_target *pinned;  // HOP and VERIFY: the one target
   resolved_target candidates[kMaxCandidates];
@@ -525,10 +526,10 @@ static int connect_next(link *l) {
 }
 
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
-                       const resolved_target *pinned) {
+                       const resolved_target *pinned, unsigned slot) {
   for (link *l = ws->links[bucket_of(kind, local, remote)]; l != NULL; l = l->next) {
-    if (l->kind == kind && l->pinned == pinned && strcmp(l->local, local) == 0 &&
-        strcmp(l->remote, remote) == 0) {
+    if (l->kind == kind && l->pinned == pinned && l->slot == slot &&
+        strcmp(l->local, local) == 0 && strcmp(l->remote, remote) == 0) {
       return l;
     }
   }
@@ -542,9 +543,10 @@ static void deadline_passed(fg_timer *t, void *arg) {
 }
 
 static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                      const char *remote, const resolved_target *pinned) {
+                      const char *remote, const resolved_target *pinned, unsigned slot) {
   link *l = calloc(1, sizeof(*l));
   if (l == NULL) return NULL;
+  l->slot = slot;
   fg_timer_init(&l->deadline, deadline_passed, l);
   fg_timer_init(&l->tick, tick, l);
   l->srv = srv;
@@ -566,8 +568,8 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
 
 // open_pinned opens a link to one known target (hop, verify).
 static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                         const char *remote, const resolved_target *target) {
-  link *l = new_link(srv, w, kind, local, remote, target);
+                         const char *remote, const resolved_target *target, unsigned slot) {
+  link *l = new_link(srv, w, kind, local, remote, target, slot);
   if (l == NULL) return NULL;
   l->candidates[0] = *target;
   l->n_candidates = 1;
@@ -618,8 +620,8 @@ fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind,
                                    const char *remote, const resolved_target *target,
                                    const uint8_t *data, size_t len) {
   worker_state *ws = fg_server_worker_state(srv, w);
-  link *l = find_link(ws, kind, local, remote, target);
-  if (l == NULL) l = open_pinned(srv, w, kind, local, remote, target);
+  link *l = find_link(ws, kind, local, remote, target, 0);
+  if (l == NULL) l = open_pinned(srv, w, kind, local, remote, target, 0);
   if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   return enqueue(l, data, len);
 }
@@ -639,11 +641,12 @@ void fg_link_resolved(link *l, const resolved_target *candidates, size_t n,
 
 // remote_link finds or opens the outbound link for (local, remote): the
 // targets come from dns.static or from DNS (gateway/resolve.h).
-static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote) {
+static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                         unsigned slot) {
   worker_state *ws = fg_server_worker_state(srv, w);
-  link *l = find_link(ws, LINK_REMOTE, local, remote, NULL);
+  link *l = find_link(ws, LINK_REMOTE, local, remote, NULL, slot);
   if (l != NULL) return l;
-  l = new_link(srv, w, LINK_REMOTE, local, remote, NULL);
+  l = new_link(srv, w, LINK_REMOTE, local, remote, NULL, slot);
   if (l == NULL) return NULL;
   l->resolving = 1;
   fg_resolve_start(srv, w, l, remote);
@@ -651,14 +654,18 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
 }
 
 fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
-                               const char *to_domain, const uint8_t *data, size_t len) {
+                               const char *to_domain, uint64_t flow, const uint8_t *data,
+                               size_t len) {
+  // One input stream always maps to the same stream of the pair (order).
+  unsigned per_pair = srv->cfg->limits.streams_per_pair ? srv->cfg->limits.streams_per_pair : 1;
+  unsigned slot = (unsigned)(flow % per_pair);
   size_t backend, address;
   const resolved_target *t = fg_server_backend_target(srv, to_domain, &backend, &address);
   if (t != NULL) {
     worker_state *ws = fg_server_worker_state(srv, w);
-    link *l = find_link(ws, LINK_HOP, from_domain, to_domain, t);
+    link *l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
     if (l == NULL) {
-      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t);
+      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
       l->backend = backend;
       l->address = address;
@@ -672,11 +679,11 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   worker_state *ws = fg_server_worker_state(srv, w);
   unreachable *u = find_unreachable(ws, to_domain);
   if (u != NULL && fg_worker_now_ns(w) < u->retry_at_ns &&
-      find_link(ws, LINK_REMOTE, from_domain, to_domain, NULL) == NULL) {
+      find_link(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_UNREACHABLE_SHORTCUTS);
     return u->condition;
   }
-  link *l = remote_link(srv, w, from_domain, to_domain);
+  link *l = remote_link(srv, w, from_domain, to_domain, slot);
   if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   return enqueue(l, data, len);
 }
@@ -694,11 +701,11 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
     target = fg_server_backend_target(srv, originating, &backend, &address);
   }
   worker_state *ws = fg_server_worker_state(srv, w);
-  link *l = find_link(ws, LINK_VERIFY, receiving, originating, target);
+  link *l = find_link(ws, LINK_VERIFY, receiving, originating, target, 0);
   if (l == NULL && target != NULL) {
-    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target);
+    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0);
   } else if (l == NULL) {
-    l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL);
+    l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL, 0);
     if (l != NULL) {
       l->resolving = 1;
       fg_resolve_start(srv, w, l, originating);
@@ -723,7 +730,7 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
                     const uint8_t *data, size_t len) {
   if (from_domain[0] == 0 || to_domain[0] == 0) return;
-  fg_stanza_condition c = fg_deliver(srv, w, from_domain, to_domain, data, len);
+  fg_stanza_condition c = fg_deliver(srv, w, from_domain, to_domain, 0, data, len);
   if (c != FG_STANZA_CONDITION_COUNT) {
     // An error stanza is never answered with another (RFC 6120 §8.3.1).
     fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);

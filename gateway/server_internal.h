@@ -148,11 +148,13 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
 
 // fg_deliver sends a stanza from |from_domain| to |to_domain|: to a hosted
 // domain over the hop to its backend, to any other domain over an outbound
-// link (resolved, secured, authenticated, with queueing and bounces). It
-// returns FG_STANZA_CONDITION_COUNT when accepted, or the condition to
-// bounce it with now.
+// link (resolved, secured, authenticated, with queueing and bounces). |flow|
+// identifies the input stream (its stanzas always take the same link, which
+// keeps their order when limits.streams_per_pair > 1). It returns
+// FG_STANZA_CONDITION_COUNT when accepted, or the condition to bounce it with.
 fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
-                               const char *to_domain, const uint8_t *data, size_t len);
+                               const char *to_domain, uint64_t flow, const uint8_t *data,
+                               size_t len);
 
 // fg_link_bounce delivers an error stanza (never bounced itself).
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,

@@ -191,6 +191,7 @@ class Ejabberd:
             "  mod_disco: {}",
             "  mod_ping: {}",
             "  mod_roster: {}",
+            "  mod_s2s_dialback: {}",
             "",
         ]
         return "\n".join(lines)

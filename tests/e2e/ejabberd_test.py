@@ -220,7 +220,10 @@ def main():
         traceback.print_exc()
     finally:
         w.close()
-        shutil.rmtree(w.dir, ignore_errors=True)
+        if os.environ.get("FEDGATE_E2E_KEEP"):
+            print("kept %s" % w.dir)
+        else:
+            shutil.rmtree(w.dir, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -61,6 +61,7 @@ internal_hop:
 limits:
   queue_stanzas: 3
   handshake_timeout: 3s
+  streams_per_pair: 4
 {extra}
 dns:
   static:
@@ -300,6 +301,30 @@ def test_xep0220_internal_server_dialback_from_its_backend_address(w):
     p.send_message("alice@a.test/x", "bob@b.test", "internal server over dialback")
     wait_for(w.sink_b, body_is("internal server over dialback"))
     p.close()
+
+
+def test_streams_per_pair_spreads_input_streams_and_keeps_their_order(w):
+    before = w.a.metric("remote_streams_opened_total")
+    senders = [w.internal_sender("b.test") for _ in range(6)]
+    # One stanza each first (queue_stanzas is 3 while a link connects), then
+    # a burst on the ready links.
+    for n, p in enumerate(senders):
+        p.send_message("u%d@a.test/x" % n, "bob@b.test", "spread %d 0" % n)
+        wait_for(w.sink_b, body_is("spread %d 0" % n))
+    for n, p in enumerate(senders):
+        for i in range(1, 5):
+            p.send_message("u%d@a.test/x" % n, "bob@b.test", "spread %d %d" % (n, i))
+    for n in range(6):
+        wait_for(w.sink_b, body_is("spread %d 4" % n))
+    # Several streams carried the pair, and each sender's stanzas kept their order.
+    assert w.a.metric("remote_streams_opened_total") - before >= 2
+    for n in range(6):
+        seen = [int(el.findtext(xp.q(xp.NS_SERVER, "body")).split()[2])
+                for _, el in list(w.sink_b.stanzas)
+                if (el.findtext(xp.q(xp.NS_SERVER, "body")) or "").startswith("spread %d " % n)]
+        assert seen == sorted(seen) and len(seen) == 5, seen
+    for p in senders:
+        p.close()
 
 
 def test_rfc6120_8_3_1_errors_are_not_bounced(w):
