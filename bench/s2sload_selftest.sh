@@ -123,7 +123,7 @@ if wait_file "$tmp/ready"; then
   [ $rc = 1 ] && ok "unseen deliveries: exit 1" || bad "unseen deliveries: exit $rc, want 1" "$tmp/lost.err"
   check "unseen deliveries: lost == sent == 50" "$tmp/lost.json" \
     'd["lost"] == 50 and d["sent"] == 50 and d["delivered"] == 0 and not d["ok"]'
-  sleep 0.3
+  sleep 1
   kill -TERM $rpid
   wait $rpid
   rc=$?
@@ -214,7 +214,7 @@ if res.get("type") == "valid":
 sock.sendall(b"</stream:stream>")
 sock.close()
 EOF
-  sleep 0.3
+  sleep 1
   kill -TERM $dpid
   wait $dpid
   if [ $mode = trust ]; then

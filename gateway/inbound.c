@@ -50,6 +50,15 @@ in_conn *fg_inbound_find(worker_state *ws, const char *stream_id) {
   return NULL;
 }
 
+void fg_inbound_shutdown(worker_state *ws) {
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    if (ic->s2s == NULL || fg_s2s_in_is_closed(ic->s2s)) continue;
+    // RFC 6120 §4.9.3.20: the server is being shut down.
+    fg_s2s_in_close_with_error(ic->s2s, "system-shutdown", NULL);
+    fg_conn_close(ic->conn);
+  }
+}
+
 void fg_inbound_dialback_answer(in_conn *ic, const char *originating, const char *receiving,
                                 int valid) {
   fg_s2s_in_dialback_answer(ic->s2s, originating, receiving, valid);

@@ -528,8 +528,8 @@ static int connect_next(link *l) {
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
                        const resolved_target *pinned, unsigned slot) {
   for (link *l = ws->links[bucket_of(kind, local, remote)]; l != NULL; l = l->next) {
-    if (l->kind == kind && l->pinned == pinned && l->slot == slot &&
-        strcmp(l->local, local) == 0 && strcmp(l->remote, remote) == 0) {
+    if (l->kind == kind && l->pinned == pinned && l->slot == slot && strcmp(l->local, local) == 0 &&
+        strcmp(l->remote, remote) == 0) {
       return l;
     }
   }
@@ -656,6 +656,7 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
 fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
                                const char *to_domain, uint64_t flow, const uint8_t *data,
                                size_t len) {
+  if (atomic_load(&srv->stopping)) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   // One input stream always maps to the same stream of the pair (order).
   unsigned per_pair = srv->cfg->limits.streams_per_pair ? srv->cfg->limits.streams_per_pair : 1;
   unsigned slot = (unsigned)(flow % per_pair);
@@ -736,5 +737,15 @@ void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const
     fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
     fg_log(FG_LOG_SEV_WARN, NULL, to_domain, "bounce from %s could not be sent: %s", from_domain,
            fg_stanza_condition_name(c));
+  }
+}
+
+void fg_link_shutdown(worker_state *ws) {
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) {
+      // RFC 6120 §4.4: close our stream; held stanzas are bounced on close.
+      if (l->ready && l->s2s != NULL) fg_s2s_out_close(l->s2s);
+      if (l->conn != NULL) fg_conn_close(l->conn);
+    }
   }
 }

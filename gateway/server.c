@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -404,10 +405,45 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
   return 1;
 }
 
+typedef struct shutdown_msg {
+  fg_msg msg;
+  fg_server *srv;
+} shutdown_msg;
+
+static void close_streams(fg_worker *w, fg_msg *m) {
+  shutdown_msg *sm = (shutdown_msg *)m;
+  worker_state *ws = fg_server_worker_state(sm->srv, w);
+  fg_inbound_shutdown(ws);
+  fg_link_shutdown(ws);
+  atomic_fetch_sub(&sm->srv->shutdown_pending, 1);
+  free(sm);
+}
+
 void fg_server_stop(fg_server *srv, unsigned drain_ms) {
   if (srv->stopped) return;
   srv->stopped = 1;
-  if (srv->rt != NULL) fg_runtime_shutdown(srv->rt, drain_ms);
+  if (srv->rt == NULL) return;
+  // Each worker ends its own streams at the XMPP level first (peers learn
+  // why), then the runtime flushes and closes the connections.
+  atomic_store(&srv->stopping, 1);
+  if (drain_ms > 0) {
+    atomic_store(&srv->shutdown_pending, srv->num_workers);
+    for (unsigned i = 0; i < srv->num_workers; i++) {
+      shutdown_msg *sm = calloc(1, sizeof(*sm));
+      if (sm == NULL) {
+        atomic_fetch_sub(&srv->shutdown_pending, 1);
+        continue;
+      }
+      sm->msg.fn = close_streams;
+      sm->srv = srv;
+      fg_worker_post(fg_runtime_worker(srv->rt, i), &sm->msg);
+    }
+    for (int i = 0; i < 200 && atomic_load(&srv->shutdown_pending) > 0; i++) {
+      struct timespec ts = {0, 5000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  fg_runtime_shutdown(srv->rt, drain_ms);
 }
 
 static void free_links_and_memory(fg_server *srv) {

@@ -103,6 +103,8 @@ struct fg_server {
   _Atomic uint32_t per_ip[FG_PER_IP_SLOTS];
   fg_metrics metrics;
   int stopped;
+  _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet
+  _Atomic int stopping;               // no new links from here on
 };
 
 // --- inbound.c ---
@@ -113,6 +115,10 @@ extern const fg_conn_handler fg_inbound_handler_internal;
 // fg_inbound_find returns the live inbound stream of worker |ws| whose
 // stream id is |stream_id|, or NULL.
 in_conn *fg_inbound_find(worker_state *ws, const char *stream_id);
+
+// fg_inbound_shutdown ends every inbound stream of |ws| with the stream
+// error system-shutdown. Worker thread only.
+void fg_inbound_shutdown(worker_state *ws);
 
 // fg_inbound_dialback_answer hands a verification answer to |ic|.
 void fg_inbound_dialback_answer(in_conn *ic, const char *originating, const char *receiving,
@@ -134,6 +140,10 @@ typedef enum link_kind {
 fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
                                    const char *remote, const resolved_target *target,
                                    const uint8_t *data, size_t len);
+
+// fg_link_shutdown closes every outbound link of |ws| (</stream:stream>).
+// Worker thread only.
+void fg_link_shutdown(worker_state *ws);
 
 // fg_link_resolved hands the candidates found for |l|'s remote domain (or a
 // failure when |n| is 0, with |condition|) to the link. Worker thread only.

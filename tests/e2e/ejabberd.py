@@ -215,6 +215,19 @@ class Ejabberd:
                                                          r.stdout.strip()))
         return r.stdout
 
+    def wait_log(self, text, timeout=10):
+        """Waits until ejabberd.log contains |text|."""
+        deadline = time.time() + timeout
+        while True:
+            try:
+                if text in open(self.dir + "/logs/ejabberd.log").read():
+                    return
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise AssertionError("ejabberd %s never logged %r" % (self.name, text))
+            time.sleep(0.1)
+
     def log_tail(self, n=40):
         try:
             return "".join(open(self.dir + "/logs/ejabberd.log").readlines()[-n:])

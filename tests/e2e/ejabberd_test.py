@@ -148,6 +148,7 @@ def test_1_ejabberd_internal_server_mode_internal_ca(w, env):
         raise
     assert g.metric("hop_streams_ready_total") >= 1
     assert g.metric("internal_certs_minted_total") >= 1
+    b1.wait_log("Accepted inbound s2s EXTERNAL authentication remote.test -> b.test")
     p.close()
 
 
@@ -169,9 +170,12 @@ def test_2_ejabberd_internal_server_mode_dialback(w, env):
         dump(b2, g2)
         raise
     assert g2.metric("hop_streams_ready_total") >= 1
-    # ejabberd's db:verify came back to fedgate's internal listener.
-    assert g2.metric("dialback_verify_answered_total") >= 1
     assert g2.metric("internal_certs_minted_total") == 0
+    # ejabberd looked up remote.test in the steering DNS, took its db:verify
+    # to fedgate's internal listener and accepted the answer.
+    assert "query[A] remote.test" in open(w.dns.log).read()
+    b2.wait_log("Accepted inbound s2s dialback authentication remote.test -> b.test")
+    assert "hop link remote.test -> b.test ready" in g2.log_tail(200)
     p.close()
 
 
@@ -189,6 +193,7 @@ def test_3_ejabberd_remote_server_trusted_certificate_sasl_external(w, env):
         dump(r, g)
         raise
     assert g.metric("auth_sasl_external_total") > before
+    r.wait_log("Accepted outbound s2s EXTERNAL authentication remote.test -> b.test")
 
 
 def main():

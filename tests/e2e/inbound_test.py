@@ -129,6 +129,8 @@ dns:
         raise KeyError(name)
 
     def close(self):
+        if self.proc.poll() is not None:
+            return
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=10)
@@ -473,6 +475,17 @@ def main():
                 failed += 1
                 print("FAIL %s: %r" % (name, e))
                 traceback.print_exc(limit=3)
+        # Last: SIGTERM ends open streams with system-shutdown (RFC 6120 §4.9.3.20).
+        name = "test_rfc6120_4_9_3_20_shutdown_ends_streams_with_system_shutdown"
+        try:
+            p = authenticated_sasl(env)
+            env.close()
+            assert p.expect_stream_error() == "system-shutdown"
+            passed += 1
+            print("ok   %s" % name)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            print("FAIL %s: %r" % (name, e))
     finally:
         env.close()
         if failed:
