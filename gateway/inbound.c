@@ -50,6 +50,21 @@ in_conn *fg_inbound_find(worker_state *ws, const char *stream_id) {
   return NULL;
 }
 
+void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out) {
+  static const char *const kListener[] = {"s2s", "s2s-tls", "internal", "admin"};
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    if (ic->s2s == NULL) continue;
+    fg_tls_conn *t = fg_conn_tls(ic->conn);
+    SSL *ssl = t ? fg_tls_conn_ssl(t) : NULL;
+    fg_text_printf(out, "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s\n",
+                   worker, kListener[ic->listener], fg_s2s_in_stream_id(ic->s2s),
+                   fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : "-",
+                   fg_s2s_in_local(ic->s2s)[0] ? fg_s2s_in_local(ic->s2s) : "-", ic->ip,
+                   ssl ? SSL_get_version(ssl) : "none",
+                   ic->authenticated ? "authenticated" : "unauthenticated");
+  }
+}
+
 void fg_inbound_shutdown(worker_state *ws) {
   for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
     if (ic->s2s == NULL || fg_s2s_in_is_closed(ic->s2s)) continue;

@@ -749,3 +749,25 @@ void fg_link_shutdown(worker_state *ws) {
     }
   }
 }
+
+void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) {
+      SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
+      int method = l->ready ? fg_s2s_out_is_ready(l->s2s) : 0;
+      fg_text_printf(out,
+                     "link worker=%u kind=%s local=%s remote=%s via=%s state=%s tls=%s "
+                     "auth=%s queued=%zu\n",
+                     worker, kind_name(l->kind), l->local, l->remote,
+                     l->current ? l->current->name : "-",
+                     l->ready       ? "ready"
+                     : l->resolving ? "resolving"
+                                    : "connecting",
+                     ssl ? SSL_get_version(ssl) : "none",
+                     method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
+                     : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
+                                                         : "none",
+                     l->q_count);
+    }
+  }
+}

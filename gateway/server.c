@@ -347,46 +347,10 @@ fail:
   return NULL;
 }
 
-// --- admin endpoint: GET /metrics, GET /ready ---
-
-static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
-  fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
-  if (memmem(data, len, "\r\n\r\n", 4) == NULL && memmem(data, len, "\n\n", 2) == NULL) {
-    return len > 8192 ? (fg_conn_close(c), len) : 0;  // wait for the whole request
-  }
-  static char body[32768];  // worker thread only; rendered and copied at once
-  const char *status = "200 OK";
-  size_t n = 0;
-  if (len >= 13 && memcmp(data, "GET /metrics ", 13) == 0) {
-    n = fg_metrics_render(&srv->metrics, body, sizeof(body));
-  } else if (len >= 11 && memcmp(data, "GET /ready ", 11) == 0) {
-    n = (size_t)snprintf(body, sizeof(body), "ready\n");
-  } else {
-    status = "404 Not Found";
-    n = (size_t)snprintf(body, sizeof(body), "try /metrics or /ready\n");
-  }
-  char head[160];
-  int h = snprintf(head, sizeof(head),
-                   "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                   status, n);
-  fg_conn_send(c, (const uint8_t *)head, (size_t)h);
-  fg_conn_send(c, (const uint8_t *)body, n);
-  fg_conn_close(c);
-  return len;
-}
-
-static void admin_close(fg_conn *c, enum fg_close_reason r) {
-  (void)c;
-  (void)r;
-}
-
-static const fg_conn_handler kAdminHandler = {.on_data = admin_data, .on_close = admin_close};
-
 int fg_server_start(fg_server *srv, char *err, size_t err_len) {
   static const fg_conn_handler *const handlers[FG_LISTENER_COUNT] = {
       &fg_inbound_handler_s2s, &fg_inbound_handler_s2s_tls, &fg_inbound_handler_internal,
-      &kAdminHandler};
+      &fg_admin_handler};
   for (int id = 0; id < FG_LISTENER_COUNT; id++) {
     const fg_config_listener *l = &srv->cfg->listeners[id];
     if (!l->enabled) continue;

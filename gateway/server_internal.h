@@ -107,6 +107,18 @@ struct fg_server {
   _Atomic int stopping;               // no new links from here on
 };
 
+// --- admin.c ---
+extern const fg_conn_handler fg_admin_handler;
+
+// fg_text is a growable text buffer for admin answers.
+typedef struct fg_text {
+  char *data;
+  size_t len, cap;
+} fg_text;
+
+// fg_text_printf appends to |t| (silently truncating when out of memory).
+void fg_text_printf(fg_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 // --- inbound.c ---
 extern const fg_conn_handler fg_inbound_handler_s2s;
 extern const fg_conn_handler fg_inbound_handler_s2s_tls;
@@ -115,6 +127,9 @@ extern const fg_conn_handler fg_inbound_handler_internal;
 // fg_inbound_find returns the live inbound stream of worker |ws| whose
 // stream id is |stream_id|, or NULL.
 in_conn *fg_inbound_find(worker_state *ws, const char *stream_id);
+
+// fg_inbound_describe appends one line per live inbound stream of |ws|.
+void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out);
 
 // fg_inbound_shutdown ends every inbound stream of |ws| with the stream
 // error system-shutdown. Worker thread only.
@@ -140,6 +155,9 @@ typedef enum link_kind {
 fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
                                    const char *remote, const resolved_target *target,
                                    const uint8_t *data, size_t len);
+
+// fg_link_describe appends one line per outbound link of |ws|.
+void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
 
 // fg_link_shutdown closes every outbound link of |ws| (</stream:stream>).
 // Worker thread only.

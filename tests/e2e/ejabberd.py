@@ -8,7 +8,7 @@ that, by signalling its process group. Erlang distribution uses a fixed
 port (ERL_DIST_PORT), so no epmd is started.
 
 ejabberd has no option that routes a remote domain to a host and port: its
-outbound s2s is steered by DNS, as contrib/ejabberd/README.md explains. An
+outbound s2s is steered by DNS, as contrib/README.md explains. An
 instance created with |outgoing_port| runs in a private mount namespace
 whose /etc/resolv.conf names a dnsmasq (class Dns) that answers every name
 with 127.0.0.1; SRV lookups (Erlang inet_res, configured by inetrc) go to
@@ -18,6 +18,7 @@ and `outgoing_s2s_port`: every outbound s2s connection reaches that port.
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -45,13 +46,17 @@ class Dns:
         # CONTRIB/dnsmasq.conf is the configuration the README documents;
         # only the address and the answer differ here.
         conf = open(os.path.join(CONTRIB, "dnsmasq.conf")).read()
-        conf = conf.replace("10.0.0.1", answer)
+        for old, new in (("address=/#/10.0.0.1", "address=/#/" + answer),
+                         ("listen-address=127.0.0.153\n", "")):
+            if old not in conf:
+                raise RuntimeError("contrib/ejabberd/dnsmasq.conf: no %r" % old)
+            conf = conf.replace(old, new)
         last = None
         for _ in range(20):
             self.address = "127.53.%d.%d" % (random.randint(0, 255), random.randint(1, 254))
             with open(workdir + "/dnsmasq.conf", "w") as f:
                 f.write(conf)
-                f.write("\nlisten-address=%s\nport=53\nbind-interfaces\nlog-queries\n"
+                f.write("\nlisten-address=%s\nport=53\nlog-queries\n"
                         "log-facility=%s\npid-file=\n" % (self.address, self.log))
             self.proc = subprocess.Popen(["dnsmasq", "--keep-in-foreground",
                                           "--conf-file=" + workdir + "/dnsmasq.conf"],
@@ -68,7 +73,9 @@ class Dns:
     def inetrc(self):
         """The contrib inetrc, pointed at this server."""
         text = open(os.path.join(CONTRIB, "inetrc")).read()
-        return text.replace("{10,0,0,53}", "{%s}" % self.address.replace(".", ","))
+        if "{127,0,0,153}" not in text:
+            raise RuntimeError("contrib/ejabberd/inetrc: no {127,0,0,153}")
+        return text.replace("{127,0,0,153}", "{%s}" % self.address.replace(".", ","))
 
     def stop(self):
         if self.proc.poll() is None:
@@ -93,7 +100,7 @@ class Ejabberd:
     """One ejabberd node hosting |domain|.
 
     cafile: s2s_cafile (the CA whose certificates ejabberd accepts for SASL
-    EXTERNAL and checks on outbound s2s); outgoing_port and dns: see the
+    EXTERNAL and checks on outbound s2s), None to leave it out; outgoing_port and dns: see the
     module comment; users: (name, password) pairs registered after start.
     """
 
@@ -112,7 +119,8 @@ class Ejabberd:
             out.write(open(certfile).read())
             out.write(open(keyfile).read())
         os.chmod(etc + "/server.pem", 0o600)
-        shutil.copy(cafile, etc + "/s2s-ca.crt")
+        if cafile is not None:
+            shutil.copy(cafile, etc + "/s2s-ca.crt")
         self.dist_port = free_port()
         self.node = "ejabberd-%s@localhost" % name
         with open(etc + "/ejabberdctl.cfg", "w") as f:
@@ -142,59 +150,45 @@ class Ejabberd:
             self.ctl("register", user, domain, password)
 
     def _config(self, etc, with_ca, outgoing_port, loglevel):
-        lines = [
-            "loglevel: %s" % loglevel,
-            "log_rotate_count: 0",
-            "hosts:",
-            "  - %s" % self.domain,
-            "certfiles:",
-            "  - %s/server.pem" % etc,
-            "listen:",
-            "  -",
-            "    port: %d" % self.c2s_port,
-            '    ip: "127.0.0.1"',
-            "    module: ejabberd_c2s",
-            "  -",
-            "    port: %d" % self.s2s_port,
-            '    ip: "127.0.0.1"',
-            "    module: ejabberd_s2s_in",
-            "    max_stanza_size: 524288",
-            "s2s_use_starttls: required",
-        ]
-        if with_ca:
-            lines.append("s2s_cafile: %s/s2s-ca.crt" % etc)
+        """CONTRIB/ejabberd.yml with this instance's names, ports and paths,
+        plus what a test needs besides s2s (a c2s listener, users)."""
+        text = open(os.path.join(CONTRIB, "ejabberd.yml")).read()
+
+        def sub(pattern, repl):
+            nonlocal text
+            text, n = re.subn(pattern, repl, text, count=1, flags=re.M)
+            if n != 1:
+                raise RuntimeError("contrib/ejabberd/ejabberd.yml: no line %r" % pattern)
+
+        sub(r"^  - example\.com$", "  - " + self.domain)
+        sub(r"^  - /etc/ejabberd/example\.com\.pem.*$", "  - %s/server.pem" % etc)
+        sub(r"^    port: 5269$", "    port: %d" % self.s2s_port)
+        sub(r'^    ip: "10\.0\.0\.3".*$', '    ip: "127.0.0.1"')
+        sub(r"^s2s_cafile: .*$", "s2s_cafile: %s/s2s-ca.crt" % etc if with_ca else "")
+        sub(r"^s2s_max_retry_delay: .*$", "s2s_max_retry_delay: 5")
         if outgoing_port is not None:
-            lines += ["outgoing_s2s_port: %d" % outgoing_port,
-                      "outgoing_s2s_families: [ipv4]",
-                      "s2s_dns_timeout: 2",
-                      "s2s_dns_retries: 1"]
-        lines += [
-            "s2s_max_retry_delay: 5",
-            "auth_method: internal",
-            "auth_password_format: plain",
-            "acl:",
-            "  local:",
-            '    user_regexp: ""',
-            "access_rules:",
-            "  c2s:",
-            "    allow: all",
-            "  s2s:",
-            "    allow: all",
-            "s2s_access: s2s",
-            "api_permissions:",
-            '  "console commands":',
-            "    from:",
-            "      - ejabberd_ctl",
-            "    who: all",
-            '    what: "*"',
-            "modules:",
-            "  mod_disco: {}",
-            "  mod_ping: {}",
-            "  mod_roster: {}",
-            "  mod_s2s_dialback: {}",
-            "",
-        ]
-        return "\n".join(lines)
+            sub(r"^outgoing_s2s_port: .*$", "outgoing_s2s_port: %d" % outgoing_port)
+        else:
+            sub(r"^outgoing_s2s_port: .*$", "")
+        sub(r"^listen:$", "listen:\n  -\n    port: %d\n    ip: \"127.0.0.1\"\n"
+            "    module: ejabberd_c2s" % self.c2s_port)
+        sub(r"^access_rules:$", "access_rules:\n  c2s:\n    allow: all")
+        sub(r"^modules:$", "modules:\n  mod_disco: {}\n  mod_ping: {}\n  mod_roster: {}")
+        return text + """
+loglevel: %s
+log_rotate_count: 0
+auth_method: internal
+auth_password_format: plain
+acl:
+  local:
+    user_regexp: ""
+api_permissions:
+  "console commands":
+    from:
+      - ejabberd_ctl
+    who: all
+    what: "*"
+""" % loglevel
 
     def _env(self):
         env = {k: v for k, v in os.environ.items()

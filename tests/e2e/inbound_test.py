@@ -434,6 +434,22 @@ def test_rfc6120_8_3_backend_down_bounces_to_sender(env):
     p.close()
 
 
+def test_admin_streams_lists_streams_and_links(env):
+    p = authenticated_sasl(env)
+    p.send_message("zoe@remote.test", "bob@b.test", "listed")
+    before = len(env.sink.stanzas)
+    expect_delivered(env, "listed", 0)
+    url = "http://%s:%d/streams" % (HOST, env.ports["admin"])
+    text = urllib.request.urlopen(url, timeout=5).read().decode()
+    mine = [l for l in text.splitlines() if "stream=%s " % p.stream_id in l]
+    assert len(mine) == 1, text
+    assert "listener=s2s" in mine[0] and "peer=remote.test" in mine[0] and \
+        "local=b.test" in mine[0] and "authenticated" in mine[0] and "tls=TLSv1" in mine[0], mine
+    assert any(l.startswith("link ") and "kind=hop" in l and "remote=b.test" in l and
+               "state=ready" in l and "auth=sasl-external" in l for l in text.splitlines()), text
+    p.close()
+
+
 def test_router_backend_failover_to_healthy_address(env):
     # Several domains of one backend with a dead and a live address: whichever
     # the rendezvous hash picks first, every stanza reaches the live one.
