@@ -1,5 +1,6 @@
 """fedgate_proc: run `fedgate run` for end-to-end tests."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -10,12 +11,29 @@ import xmpp_peer as xp
 HOST = "127.0.0.1"
 
 
+_given = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback TCP port nobody listens on, outside the kernel's ephemeral
+    range (so that no outgoing connection of a gateway under test takes it
+    between now and the moment the test binds it), never the same twice in
+    one process."""
+    import random
+    for _ in range(1000):
+        port = random.randrange(20000, 32000)
+        if port in _given:
+            continue
+        s = socket.socket()
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _given.add(port)
+        return port
+    raise RuntimeError("no free port")
 
 
 def dev_pki(fedgate, directory, *domains):
@@ -61,3 +79,87 @@ class Fedgate:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+
+
+def listener_ports():
+    """Free ports for one gateway's four listeners."""
+    return {k: free_port() for k in ("s2s", "tls", "internal", "admin")}
+
+
+def write_secret(path, text):
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    os.chmod(path, 0o600)
+
+
+def gateway_yaml(ports, domains, backends, trust="pki/ca.crt", secret="secret",
+                 hop_mode="internal-ca", ica="ica", static=(), limits=None, dns=None,
+                 default_cert=None, log_level="debug"):
+    """A fedgate configuration for tests.
+
+    domains: (name, backend, cert) with cert a path prefix ("pki/b.test") or
+    None for the default certificate; backends: (name, [port, ...]) on
+    loopback; static: (domain, port) pinned targets; limits: extra limits
+    keys; dns: extra dns keys (nameservers, timeout)."""
+    out = ["log_level: %s" % log_level, "workers: 2", "listeners:"]
+    out.append("  s2s: {address: %s, port: %d}" % (HOST, ports["s2s"]))
+    out.append("  s2s-tls: {address: %s, port: %d, enabled: true}" % (HOST, ports["tls"]))
+    out.append("  internal: {address: %s, port: %d}" % (HOST, ports["internal"]))
+    out.append("  admin: {address: %s, port: %d}" % (HOST, ports["admin"]))
+    out.append("domains:")
+    for name, backend, cert in domains:
+        out.append('  - name: "%s"' % name)
+        out.append("    backend: %s" % backend)
+        if cert:
+            out.append("    cert: %s.crt" % cert)
+            out.append("    key: %s.key" % cert)
+    out.append("backends:")
+    for name, bports in backends:
+        addrs = ", ".join('"%s:%d"' % (HOST, p) for p in bports)
+        out.append("  - name: %s" % name)
+        out.append("    addresses: [%s]" % addrs)
+    out.append("tls:")
+    out.append("  trust_file: %s" % trust)
+    if default_cert:
+        out.append("  default_cert: %s.crt" % default_cert)
+        out.append("  default_key: %s.key" % default_cert)
+    out.append("dialback:")
+    out.append("  secret_file: %s" % secret)
+    out.append("internal_hop:")
+    out.append("  mode: %s" % hop_mode)
+    out.append("  ca_cert: %s/ca.crt" % ica)
+    out.append("  ca_key: %s/ca.key" % ica)
+    if limits:
+        out.append("limits:")
+        out.extend("  %s: %s" % kv for kv in limits.items())
+    out.append("dns:")
+    for k, v in (dns or {}).items():
+        out.append("  %s: %s" % (k, v))
+    if static:
+        out.append("  static:")
+        for domain, port in static:
+            out.append("    - domain: %s" % domain)
+            out.append('      targets: ["%s:%d"]' % (HOST, port))
+    return "\n".join(out) + "\n"
+
+
+def run_suite(tests, *args, on_failure=None):
+    """Runs each (name, fn) with |args|; prints one line per test and the
+    summary line; returns the number failed."""
+    import traceback
+    passed = failed = 0
+    for name, fn in tests:
+        try:
+            fn(*args)
+            passed += 1
+            print("ok   %s" % name, flush=True)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            print("FAIL %s: %r" % (name, e), flush=True)
+            traceback.print_exc(limit=3)
+    return passed, failed
+
+
+def tests_of(module_globals):
+    """The test_* functions of a module, sorted by name."""
+    return [(n, f) for n, f in sorted(module_globals.items()) if n.startswith("test_")]

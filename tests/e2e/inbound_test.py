@@ -11,31 +11,21 @@ the exact stream error, dialback result or delivered stanza.
 usage: inbound_test.py FEDGATE_BINARY
 """
 
-import base64
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fedgate_proc as fp  # noqa: E402
 import xmpp_peer as xp  # noqa: E402
 
 FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
 HOST = "127.0.0.1"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Env:
@@ -51,60 +41,17 @@ class Env:
         run(FEDGATE, "dev-pki", d + "/ica", "--domain", "unused.test")
         # A second CA that fedgate does not trust.
         run(FEDGATE, "dev-pki", d + "/rogue", "--domain", "remote.test")
-        with open(d + "/secret", "w") as f:
-            f.write("test-dialback-secret\n")
-        os.chmod(d + "/secret", 0o600)
-        self.ports = {k: free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
-                                               "auth", "dead")}
+        fp.write_secret(d + "/secret", "test-dialback-secret")
+        self.ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
+                                                  "auth", "dead")}
         p = self.ports
-        cfg = f"""
-log_level: debug
-workers: 2
-listeners:
-  s2s: {{address: {HOST}, port: {p['s2s']}}}
-  s2s-tls: {{address: {HOST}, port: {p['tls']}, enabled: true}}
-  internal: {{address: {HOST}, port: {p['internal']}}}
-  admin: {{address: {HOST}, port: {p['admin']}}}
-domains:
-  - name: b.test
-    backend: sink
-  - name: c.test
-    backend: dead
-    cert: pki/c.test.crt
-    key: pki/c.test.key
-  - name: "*.pair.test"
-    backend: pair
-backends:
-  - name: sink
-    addresses: ["{HOST}:{p['sink']}"]
-  - name: dead
-    addresses: ["{HOST}:{p['dead']}"]
-  - name: pair
-    addresses: ["{HOST}:{p['dead']}", "{HOST}:{p['sink']}"]
-tls:
-  default_cert: pki/b.test.crt
-  default_key: pki/b.test.key
-  trust_file: pki/ca.crt
-dialback:
-  secret_file: secret
-internal_hop:
-  mode: internal-ca
-  ca_cert: ica/ca.crt
-  ca_key: ica/ca.key
-limits:
-  element_bytes_before_auth: 10000
-  element_bytes_after_auth: 20000
-  streams_per_ip: 40
-  handshake_timeout: 4s
-dns:
-  static:
-    - domain: remote.test
-      targets: ["{HOST}:{p['auth']}"]
-    - domain: other.test
-      targets: ["{HOST}:{p['auth']}"]
-"""
-        with open(d + "/fedgate.yaml", "w") as f:
-            f.write(cfg)
+        cfg = fp.gateway_yaml(
+            p, [("b.test", "sink", None), ("c.test", "dead", "pki/c.test"),
+                ("*.pair.test", "pair", None)],
+            [("sink", [p["sink"]]), ("dead", [p["dead"]]), ("pair", [p["dead"], p["sink"]])],
+            default_cert="pki/b.test", static=[("remote.test", p["auth"]), ("other.test", p["auth"])],
+            limits={"element_bytes_before_auth": 10000, "element_bytes_after_auth": 20000,
+                    "streams_per_ip": 40, "handshake_timeout": "4s"})
         # The internal server: trusts the internal CA for SASL EXTERNAL.
         self.sink = xp.ReceivingServer(
             HOST, p["sink"], d + "/pki/b.test.crt", d + "/pki/b.test.key",
@@ -115,30 +62,16 @@ dns:
         self.auth = xp.ReceivingServer(HOST, p["auth"], d + "/pki/remote.test.crt",
                                        d + "/pki/remote.test.key", client_ca=d + "/pki/ca.crt",
                                        verify_keys=self.valid_keys)
-        self.log = open(d + "/fedgate.log", "w")
-        self.proc = subprocess.Popen([FEDGATE, "run", "--config", d + "/fedgate.yaml"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        if not xp.wait_port(HOST, p["admin"], 10):
-            raise RuntimeError("fedgate did not start; log:\n" + open(d + "/fedgate.log").read())
+        os.chdir(d)  # relative paths in the configuration
+        self.gw = fp.Fedgate(FEDGATE, d, "fedgate", cfg, p["admin"])
 
     def metric(self, name):
-        url = "http://%s:%d/metrics" % (HOST, self.ports["admin"])
-        for line in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():
-            if line.startswith("fedgate_" + name + " "):
-                return int(line.split()[1])
-        raise KeyError(name)
+        return self.gw.metric(name)
 
     def close(self):
-        if self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        self.gw.stop()
         self.sink.close()
         self.auth.close()
-        self.log.close()
 
     def cert(self, domain, pki="pki"):
         return (self.dir + "/%s/%s.crt" % (pki, domain), self.dir + "/%s/%s.key" % (pki, domain))
@@ -479,18 +412,8 @@ def test_rfc6120_4_9_3_4_unauthenticated_stream_times_out(env):
 def main():
     env = Env()
     env.auth_sink_view = lambda: list(env.sink.auth)
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
-    passed = failed = 0
     try:
-        for name, fn in tests:
-            try:
-                fn(env)
-                passed += 1
-                print("ok   %s" % name)
-            except Exception as e:  # noqa: BLE001
-                failed += 1
-                print("FAIL %s: %r" % (name, e))
-                traceback.print_exc(limit=3)
+        passed, failed = fp.run_suite(fp.tests_of(globals()), env)
         # Last: SIGTERM ends open streams with system-shutdown (RFC 6120 §4.9.3.20).
         name = "test_rfc6120_4_9_3_20_shutdown_ends_streams_with_system_shutdown"
         try:
@@ -506,7 +429,7 @@ def main():
         env.close()
         if failed:
             print("---- fedgate log (tail) ----")
-            print("".join(open(env.dir + "/fedgate.log").readlines()[-60:]))
+            print(env.gw.log_tail(60))
         shutil.rmtree(env.dir, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

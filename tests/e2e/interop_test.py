@@ -25,35 +25,9 @@ HOST = fp.HOST
 
 
 def gateway_config(ports, domain, backend_port, peer, peer_port):
-    return f"""
-log_level: info
-workers: 2
-listeners:
-  s2s: {{address: {HOST}, port: {ports['s2s']}}}
-  s2s-tls: {{address: {HOST}, port: {ports['tls']}, enabled: true}}
-  internal: {{address: {HOST}, port: {ports['internal']}}}
-  admin: {{address: {HOST}, port: {ports['admin']}}}
-domains:
-  - name: {domain}
-    backend: prosody
-    cert: pki/{domain}.crt
-    key: pki/{domain}.key
-backends:
-  - name: prosody
-    addresses: ["{HOST}:{backend_port}"]
-tls:
-  trust_file: pki/ca.crt
-dialback:
-  secret_file: secret-{domain}
-internal_hop:
-  mode: internal-ca
-  ca_cert: ica/ca.crt
-  ca_key: ica/ca.key
-dns:
-  static:
-    - domain: {peer}
-      targets: ["{HOST}:{peer_port}"]
-"""
+    return fp.gateway_yaml(ports, [(domain, "prosody", "pki/" + domain)],
+                           [("prosody", [backend_port])], secret="secret-" + domain,
+                           static=[(peer, peer_port)], log_level="info")
 
 
 class World:
@@ -64,12 +38,9 @@ class World:
         fp.dev_pki(FEDGATE, "pki", "a.test", "b.test")
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         for d in ("a.test", "b.test"):
-            with open("secret-" + d, "w") as f:
-                f.write("interop secret " + d + "\n")
-            os.chmod("secret-" + d, 0o600)
+            fp.write_secret("secret-" + d, "interop secret " + d)
         self.procs = []
-        pa = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin")}
-        pb = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin")}
+        pa, pb = fp.listener_ports(), fp.listener_ports()
         # Each Prosody trusts its gateway's internal CA (mode internal-ca) and
         # routes its outbound s2s to its gateway's internal listener.
         self.pro_a = self.add(pr.Prosody(self.dir + "/pa", "a.test", fp.free_port(),

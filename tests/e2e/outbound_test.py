@@ -28,44 +28,14 @@ FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gatew
 HOST = fp.HOST
 
 
-def config(ports, domain, cert, backend_port, static, trust="pki/ca.crt", extra="",
+LIMITS = {"queue_stanzas": 3, "handshake_timeout": "3s", "streams_per_pair": 4}
+
+
+def config(ports, domain, cert, backend_port, static, trust="pki/ca.crt", dns=None,
            more_domains=()):
-    routes = "".join('    - domain: %s\n      targets: ["%s:%d"]\n' % (d, HOST, p)
-                     for d, p in static)
-    extra_domains = "".join("  - name: %s\n    backend: sink\n    cert: pki/%s.crt\n"
-                            "    key: pki/%s.key\n" % (m, m, m) for m in more_domains)
-    return f"""
-log_level: debug
-workers: 2
-listeners:
-  s2s: {{address: {HOST}, port: {ports['s2s']}}}
-  s2s-tls: {{address: {HOST}, port: {ports['tls']}, enabled: true}}
-  internal: {{address: {HOST}, port: {ports['internal']}}}
-  admin: {{address: {HOST}, port: {ports['admin']}}}
-domains:
-  - name: {domain}
-    backend: sink
-    cert: {cert}.crt
-    key: {cert}.key
-{extra_domains}backends:
-  - name: sink
-    addresses: ["{HOST}:{backend_port}"]
-tls:
-  trust_file: {trust}
-dialback:
-  secret_file: secret-{domain}
-internal_hop:
-  mode: internal-ca
-  ca_cert: ica/ca.crt
-  ca_key: ica/ca.key
-limits:
-  queue_stanzas: 3
-  handshake_timeout: 3s
-  streams_per_pair: 4
-{extra}
-dns:
-  static:
-{routes}"""
+    domains = [(domain, "sink", cert)] + [(m, "sink", "pki/" + m) for m in more_domains]
+    return fp.gateway_yaml(ports, domains, [("sink", [backend_port])], trust=trust,
+                           secret="secret-" + domain, static=static, limits=LIMITS, dns=dns)
 
 
 class World:
@@ -76,9 +46,7 @@ class World:
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.dev_pki(FEDGATE, "rogue", "c.test")
         for d in ("a.test", "b.test", "c.test"):
-            with open("secret-" + d, "w") as f:
-                f.write("secret of " + d + "\n")
-            os.chmod("secret-" + d, 0o600)
+            fp.write_secret("secret-" + d, "secret of " + d)
         self.procs = []
         self.pa, self.pb, self.pc = (
             {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink")}
@@ -121,10 +89,10 @@ class World:
             "--srv-host=_xmpp-server._tcp.fallback.test,gw.test,%d,0,10" % self.refusing],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.3)
-        dns = "  nameservers: [\"127.0.0.1:%d\"]\n  timeout: 1s\n" % self.dns_port
+        dns = {"nameservers": '["127.0.0.1:%d"]' % self.dns_port, "timeout": "1s"}
         self.a = fp.Fedgate(FEDGATE, self.dir, "a",
                             config(self.pa, "a.test", "pki/a.test", self.pa["sink"], static_a,
-                                   extra="") .replace("dns:\n", "dns:\n" + dns),
+                                   dns=dns),
                             self.pa["admin"])
         self.procs.append(self.a)
         self.b = fp.Fedgate(FEDGATE, self.dir, "b", config(self.pb, "b.test", "pki/b.test",
@@ -373,17 +341,7 @@ def main():
     w = None
     try:
         w = World()
-        for name, fn in sorted(globals().items()):
-            if not name.startswith("test_"):
-                continue
-            try:
-                fn(w)
-                passed += 1
-                print("ok   %s" % name, flush=True)
-            except Exception as e:  # noqa: BLE001
-                failed += 1
-                print("FAIL %s: %r" % (name, e), flush=True)
-                traceback.print_exc(limit=3)
+        passed, failed = fp.run_suite(fp.tests_of(globals()), w)
     except Exception as e:  # noqa: BLE001
         failed += 1
         print("FAIL setup: %r" % e)

@@ -19,7 +19,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -32,35 +31,8 @@ HOST = fp.HOST
 
 
 def gateway_config(ports, mode, backend_port, static):
-    routes = "".join('    - domain: %s\n      targets: ["%s:%d"]\n' % (d, HOST, p)
-                     for d, p in static)
-    return f"""
-log_level: debug
-workers: 2
-listeners:
-  s2s: {{address: {HOST}, port: {ports['s2s']}}}
-  s2s-tls: {{address: {HOST}, port: {ports['tls']}, enabled: true}}
-  internal: {{address: {HOST}, port: {ports['internal']}}}
-  admin: {{address: {HOST}, port: {ports['admin']}}}
-domains:
-  - name: b.test
-    backend: prosody
-backends:
-  - name: prosody
-    addresses: ["{HOST}:{backend_port}"]
-tls:
-  default_cert: pki/b.test.crt
-  default_key: pki/b.test.key
-  trust_file: pki/ca.crt
-dialback:
-  secret_file: secret
-internal_hop:
-  mode: {mode}
-  ca_cert: ica/ca.crt
-  ca_key: ica/ca.key
-dns:
-  static:
-{routes}"""
+    return fp.gateway_yaml(ports, [("b.test", "prosody", None)], [("prosody", [backend_port])],
+                           hop_mode=mode, static=static, default_cert="pki/b.test")
 
 
 class World:
@@ -71,13 +43,11 @@ class World:
         fp.dev_pki(FEDGATE, "pki", "remote.test", "b.test")
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.dev_pki(FEDGATE, "rogue", "other.test")
-        with open("secret", "w") as f:
-            f.write("prosody-e2e-secret\n")
-        os.chmod("secret", 0o600)
+        fp.write_secret("secret", "prosody-e2e-secret")
         self.procs = []
 
     def ports(self):
-        return {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin")}
+        return fp.listener_ports()
 
     def prosody(self, name, domain, cert, key, cafile, fedgate_port=None, users=()):
         p = pr.Prosody(self.dir + "/" + name, domain, fp.free_port(), fp.free_port(), cert, key,
@@ -208,17 +178,7 @@ def main():
         bob = w.client("bob@b.test/e2e", "secret", b1.c2s_port)
         bob.wait_for("online")
         env.update(bob=bob, gw1=gw1, gw1_ports=ports, b1=b1, r2=r2)
-        for name, fn in sorted(globals().items()):
-            if not name.startswith("test_"):
-                continue
-            try:
-                fn(w, env)
-                passed += 1
-                print("ok   %s" % name, flush=True)
-            except Exception as e:  # noqa: BLE001
-                failed += 1
-                print("FAIL %s: %r" % (name, e), flush=True)
-                traceback.print_exc(limit=3)
+        passed, failed = fp.run_suite(fp.tests_of(globals()), w, env)
     except Exception as e:  # noqa: BLE001
         failed += 1
         print("FAIL setup: %r" % e)
