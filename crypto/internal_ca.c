@@ -138,12 +138,12 @@ int fg_internal_ca_get(fg_internal_ca *ca, const char *domain, int64_t now, X509
   int ok = e != NULL;
   if (ok && (e->cert == NULL || e->not_after - now < ca->lifetime / 3)) {
     EVP_PKEY *key = fg_devpki_key_p256();
+    // DNS-ID and SRV-ID only: ejabberd 23.01 (p1_xmpp 1.6.1) kills the
+    // inbound stream when a client certificate has a bare-domain XmppAddr.
     // Backdated a little so that a hop peer's slightly slow clock accepts it.
-    X509 *cert =
-        key ? fg_devpki_mint_leaf(key, domain,
-                                  FG_DEVPKI_ID_DNS | FG_DEVPKI_ID_SRV_SERVER | FG_DEVPKI_ID_XMPP,
-                                  now - 300, now + ca->lifetime, ca->cert, ca->key)
-            : NULL;
+    X509 *cert = key ? fg_devpki_mint_leaf(key, domain, FG_DEVPKI_ID_DNS | FG_DEVPKI_ID_SRV_SERVER,
+                                           now - 300, now + ca->lifetime, ca->cert, ca->key)
+                     : NULL;
     if (cert != NULL) {
       entry_clear(e);
       e->cert = cert;

@@ -33,7 +33,8 @@ void fg_internal_ca_free(fg_internal_ca *ca);
 
 // fg_internal_ca_get returns in |*out_cert| and |*out_key| (new references,
 // the caller frees them) a certificate for |domain| (lower-case A-labels)
-// carrying dNSName, SRV-ID _xmpp-server.<domain> and XmppAddr, valid at
+// carrying dNSName and SRV-ID _xmpp-server.<domain> (no XmppAddr: ejabberd
+// 23.01 rejects a bare-domain one on s2s), valid at
 // |now| (POSIX seconds) for at least a third of the lifetime. It reuses the
 // cached certificate when it is fresh enough and mints a new one otherwise.
 // Thread-safe. It returns 1, or 0 when minting fails.

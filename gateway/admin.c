@@ -129,6 +129,10 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
   }
   static char body[32768];  // worker thread only; rendered and copied at once
   if (len >= 13 && memcmp(data, "GET /metrics ", 13) == 0) {
+    if (srv->ica != NULL) {
+      atomic_store_explicit(&srv->metrics.v[FG_M_INTERNAL_CERTS_MINTED],
+                            fg_internal_ca_minted(srv->ica), memory_order_relaxed);
+    }
     reply(c, "200 OK", body, fg_metrics_render(&srv->metrics, body, sizeof(body)));
   } else if (len >= 11 && memcmp(data, "GET /ready ", 11) == 0) {
     reply(c, "200 OK", "ready\n", 6);

@@ -276,6 +276,10 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
       fg_metrics_inc(m, FG_M_STANZAS_NOT_BOUNCED);
       fg_log(FG_LOG_SEV_INFO, sid, domain, "undeliverable stanza not bounced (%s)", detail);
       break;
+    case FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED:
+      fg_metrics_inc(m, FG_M_DIALBACK_VERIFY_ANSWERED);
+      fg_log(FG_LOG_SEV_INFO, sid, domain, "dialback key verified for the peer: %s", detail);
+      break;
     case FG_S2S_IN_EV_PEER_STREAM_ERROR:
       fg_log(FG_LOG_SEV_INFO, sid, domain, "peer closed the stream with error %s", detail);
       break;

@@ -559,6 +559,7 @@ static fg_s2s_in_status on_db_verify(fg_s2s_in *s, const fg_xml_node *el) {
   }
   sendf(s, "<db:verify from='%s' to='%s' id='%s' type='%s'/>", originating, receiving, id_c,
         valid ? "valid" : "invalid");
+  event(s, FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED, receiving, valid ? "valid" : "invalid");
   return FG_S2S_IN_CONTINUE;
 }
 

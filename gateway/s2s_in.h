@@ -44,9 +44,10 @@ typedef enum fg_s2s_in_event {
   FG_S2S_IN_EV_DIALBACK_UNSOLICITED,  // a verify answer nobody asked for
   FG_S2S_IN_EV_SASL_FAILURE,          // detail: the SASL condition
   FG_S2S_IN_EV_STANZA_ROUTED,
-  FG_S2S_IN_EV_STANZA_BOUNCED,     // detail: the stanza error condition
-  FG_S2S_IN_EV_STANZA_DROPPED,     // undeliverable and not bounceable (detail: why)
-  FG_S2S_IN_EV_PEER_STREAM_ERROR,  // the peer closed with a stream error (detail: condition)
+  FG_S2S_IN_EV_STANZA_BOUNCED,            // detail: the stanza error condition
+  FG_S2S_IN_EV_STANZA_DROPPED,            // undeliverable and not bounceable (detail: why)
+  FG_S2S_IN_EV_PEER_STREAM_ERROR,         // the peer closed with a stream error (detail: condition)
+  FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED,  // as authoritative server (detail: valid/invalid)
   FG_S2S_IN_EV_COUNT,
 } fg_s2s_in_event;
 

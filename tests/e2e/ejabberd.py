@@ -24,6 +24,7 @@ import signal
 import subprocess
 import time
 
+import fedgate_proc as fp
 import xmpp_peer as xp
 
 CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib",
@@ -58,13 +59,14 @@ class Dns:
                 f.write(conf)
                 f.write("\nlisten-address=%s\nport=53\nlog-queries\n"
                         "log-facility=%s\npid-file=\n" % (self.address, self.log))
-            self.proc = subprocess.Popen(["dnsmasq", "--keep-in-foreground",
-                                          "--conf-file=" + workdir + "/dnsmasq.conf"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            with open(workdir + "/stderr.log", "w") as err:
+                self.proc = subprocess.Popen(["dnsmasq", "--keep-in-foreground",
+                                              "--conf-file=" + workdir + "/dnsmasq.conf"],
+                                             stdout=subprocess.DEVNULL, stderr=err)
             time.sleep(0.3)
             if self.proc.poll() is None:
                 break
-            last = self.proc.stderr.read().decode(errors="replace")
+            last = open(workdir + "/stderr.log").read()
         else:
             raise RuntimeError("dnsmasq did not start: %s" % last)
         with open(self.resolv_conf, "w") as f:
@@ -87,21 +89,13 @@ class Dns:
                 self.proc.wait()
 
 
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Ejabberd:
     """One ejabberd node hosting |domain|.
 
     cafile: s2s_cafile (the CA whose certificates ejabberd accepts for SASL
-    EXTERNAL and checks on outbound s2s), None to leave it out; outgoing_port and dns: see the
-    module comment; users: (name, password) pairs registered after start.
+    EXTERNAL and checks on outbound s2s), None to leave it out (mode
+    dialback); outgoing_port and dns: see the module comment; users: (name,
+    password) pairs registered after start.
     """
 
     def __init__(self, workdir, name, domain, c2s_port, s2s_port, certfile, keyfile, cafile,
@@ -121,7 +115,7 @@ class Ejabberd:
         os.chmod(etc + "/server.pem", 0o600)
         if cafile is not None:
             shutil.copy(cafile, etc + "/s2s-ca.crt")
-        self.dist_port = free_port()
+        self.dist_port = fp.free_port()
         self.node = "ejabberd-%s@localhost" % name
         with open(etc + "/ejabberdctl.cfg", "w") as f:
             f.write('ERLANG_NODE=%s\nERL_DIST_PORT=%d\nEJABBERD_PID_PATH=%s/ejabberd.pid\n'

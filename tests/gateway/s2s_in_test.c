@@ -411,6 +411,7 @@ static void test_xep0185_authoritative_verify_valid_and_invalid(void **state) {
   feed(f, req);
   assert_string_equal(f->e.out,
                       "<db:verify from='b.example' to='a.example' id='s1' type='valid'/>");
+  assert_int_equal(f->e.events[FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED], 1);
   clear(f);
   // Same key, another stream id: invalid.
   snprintf(req, sizeof(req), "<db:verify from='a.example' to='b.example' id='s2'>%.*s</db:verify>",
