@@ -314,7 +314,15 @@ static void tick(fg_timer *t, void *arg) {
     fg_conn_close(ic->conn);
     return;
   }
-  fg_worker_timer_arm(w, &ic->tick, 1000);
+  // Every second until authenticated; then a quarter of the idle timeout
+  // (1 s to 30 s), so that thousands of quiet streams cost little.
+  uint64_t next = 1000;
+  if (ic->authenticated && cfg->limits.idle_timeout_ms) {
+    next = cfg->limits.idle_timeout_ms / 4;
+    if (next < 1000) next = 1000;
+    if (next > 30000) next = 30000;
+  }
+  fg_worker_timer_arm(w, &ic->tick, next);
 }
 
 static uint32_t ip_slot(const char *ip) {

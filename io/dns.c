@@ -9,6 +9,7 @@
 // (type, name): resolution is off the workers' hot path and the critical
 // sections only copy a few records, so a lock is cheaper than an RCU scheme.
 #include "io/dns.h"
+#include "io/dns_internal.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -27,44 +28,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_RECORDS 64  // records kept from one answer
 #define MAX_THREADS 64
 #define MAX_SERVERS 16
-#define STOP_SLICE_MS 100  // how long a wait may go without checking for stop
-#define CNAME_HOPS 8
+#define STOP_SLICE_MS 100   // how long a wait may go without checking for stop
 #define FALLBACK_PORT 5269  // RFC 6120 §3.2.2
-
-// Outcome of one question.
-typedef enum rstatus {
-  RS_OK = 0,
-  RS_NXDOMAIN,
-  RS_NODATA,
-  RS_TIMEOUT,
-  RS_SERVFAIL,
-  RS_CANCELLED,
-} rstatus;
-
-typedef struct srv_rec {
-  uint16_t prio, weight, port;
-  int dot;  // target "."
-  char target[FG_DNS_NAME_MAX + 1];
-} srv_rec;
-
-// rrset is one answer: records of one type for one name, or a failure.
-typedef struct rrset {
-  rstatus status;
-  uint32_t ttl;  // seconds still valid
-  size_t n;
-  srv_rec *srv;         // type SRV
-  uint8_t (*addr)[16];  // type A (first 4 bytes) or AAAA
-} rrset;
 
 typedef struct centry {
   struct centry *hnext;
   struct centry *older, *newer;
   uint64_t expires_ns;
   uint16_t type;
-  rrset set;
+  fg_dns_rrset set;
   char name[FG_DNS_NAME_MAX + 2];
 } centry;
 
@@ -245,20 +219,20 @@ void fg_dns_config_init(fg_dns_config *cfg) {
 
 // --- rrsets and the cache ---
 
-static void rrset_cleanup(rrset *s) {
+void fg_dns_rrset_cleanup(fg_dns_rrset *s) {
   free(s->srv);
   free(s->addr);
   memset(s, 0, sizeof(*s));
 }
 
-static int rrset_copy(rrset *dst, const rrset *src) {
+static int rrset_copy(fg_dns_rrset *dst, const fg_dns_rrset *src) {
   *dst = *src;
   dst->srv = NULL;
   dst->addr = NULL;
   if (src->srv != NULL) {
-    dst->srv = malloc(src->n * sizeof(srv_rec));
+    dst->srv = malloc(src->n * sizeof(fg_dns_srv));
     if (dst->srv == NULL) return 0;
-    memcpy(dst->srv, src->srv, src->n * sizeof(srv_rec));
+    memcpy(dst->srv, src->srv, src->n * sizeof(fg_dns_srv));
   }
   if (src->addr != NULL) {
     dst->addr = malloc(src->n * 16);
@@ -287,12 +261,12 @@ static void cache_unlink(fg_dns *dns, centry *e) {
   else
     dns->newest = e->older;
   dns->n_entries--;
-  rrset_cleanup(&e->set);
+  fg_dns_rrset_cleanup(&e->set);
   free(e);
 }
 
 // cache_get copies a live entry into |out|; 1 on a hit.
-static int cache_get(fg_dns *dns, const char *name, uint16_t type, rrset *out) {
+static int cache_get(fg_dns *dns, const char *name, uint16_t type, fg_dns_rrset *out) {
   if (dns->n_buckets == 0) return 0;
   int hit = 0;
   uint64_t now = now_ns();
@@ -305,35 +279,35 @@ static int cache_get(fg_dns *dns, const char *name, uint16_t type, rrset *out) {
     out->ttl = (uint32_t)((e->expires_ns - now + 999999999ull) / 1000000000ull);
     hit = 1;
   } else if (e != NULL) {
-    rrset_cleanup(out);
+    fg_dns_rrset_cleanup(out);
   }
   pthread_mutex_unlock(&dns->clock);
   return hit;
 }
 
-static uint32_t ttl_for(const fg_dns *dns, const rrset *s) {
+static uint32_t ttl_for(const fg_dns *dns, const fg_dns_rrset *s) {
   switch (s->status) {
-    case RS_OK:
+    case FG_DNS_RS_OK:
       return s->ttl < dns->cfg.max_ttl_s ? s->ttl : dns->cfg.max_ttl_s;
-    case RS_NXDOMAIN:
-    case RS_NODATA:
+    case FG_DNS_RS_NXDOMAIN:
+    case FG_DNS_RS_NODATA:
       return dns->cfg.negative_ttl_s;
-    case RS_TIMEOUT:
-    case RS_SERVFAIL:
+    case FG_DNS_RS_TIMEOUT:
+    case FG_DNS_RS_SERVFAIL:
       return dns->cfg.failure_ttl_s;
-    case RS_CANCELLED:
+    case FG_DNS_RS_CANCELLED:
       break;
   }
   return 0;
 }
 
-static void cache_put(fg_dns *dns, const char *name, uint16_t type, const rrset *s) {
+static void cache_put(fg_dns *dns, const char *name, uint16_t type, const fg_dns_rrset *s) {
   uint32_t ttl = ttl_for(dns, s);
   if (dns->n_buckets == 0 || ttl == 0) return;
   centry *n = calloc(1, sizeof(*n));
   if (n == NULL) return;
   if (!rrset_copy(&n->set, s)) {
-    rrset_cleanup(&n->set);
+    fg_dns_rrset_cleanup(&n->set);
     free(n);
     return;
   }
@@ -377,7 +351,7 @@ void fg_dns_cache_flush(fg_dns *dns) {
 typedef struct query {
   char name[NS_MAXDNAME];
   uint16_t type;
-  rrset res;
+  fg_dns_rrset res;
   int done, from_cache, sent;
   // Transport state.
   int fd;
@@ -390,16 +364,15 @@ typedef struct query {
   char why[96];  // the last server failure, for the reason text
 } query;
 
-// Answer classification by handle_answer.
-enum { A_IGNORE, A_DONE, A_SERVER_FAIL, A_TRUNCATED };
+// --- parsing a response (fg_dns_parse_answer, dns_internal.h) ---
 
-static void add_record(query *q, const ns_msg *m, const ns_rr *rr) {
-  if (q->res.n >= MAX_RECORDS) return;
+static void add_record(fg_dns_rrset *res, uint16_t qtype, const ns_msg *m, const ns_rr *rr) {
+  if (res->n >= FG_DNS_MAX_RECORDS) return;
   const uint8_t *rd = ns_rr_rdata(*rr);
   size_t rdlen = ns_rr_rdlen(*rr);
-  if (q->type == ns_t_srv) {
+  if (qtype == ns_t_srv) {
     if (rdlen < 7) return;
-    srv_rec *r = &q->res.srv[q->res.n];
+    fg_dns_srv *r = &res->srv[res->n];
     r->prio = ns_get16(rd);
     r->weight = ns_get16(rd + 2);
     r->port = ns_get16(rd + 4);
@@ -411,57 +384,68 @@ static void add_record(query *q, const ns_msg *m, const ns_rr *rr) {
     // skip it rather than fail the whole set.
     if (!r->dot && (r->port == 0 || !normalize(r->target, t))) return;
     if (r->dot) r->target[0] = 0;
-    q->res.n++;
+    res->n++;
   } else {
-    size_t want = q->type == ns_t_a ? 4 : 16;
+    size_t want = qtype == ns_t_a ? 4 : 16;
     if (rdlen != want) return;
-    memset(q->res.addr[q->res.n], 0, 16);
-    memcpy(q->res.addr[q->res.n], rd, want);
-    q->res.n++;
+    memset(res->addr[res->n], 0, 16);
+    memcpy(res->addr[res->n], rd, want);
+    res->n++;
   }
 }
 
-// parse_answer fills q->res from a NOERROR response, following a CNAME chain
+// rr_ttl is |rr|'s TTL; RFC 2181 §8: a TTL with the most significant bit set
+// counts as 0.
+static uint32_t rr_ttl(const ns_rr *rr) {
+  uint32_t ttl = ns_rr_ttl(*rr);
+  return ttl > INT32_MAX ? 0 : ttl;
+}
+
+// parse_records fills |res| from a NOERROR response, following a CNAME chain
 // inside the answer section.
-static void parse_answer(query *q, ns_msg *m) {
+static void parse_records(fg_dns_rrset *res, char *why, size_t why_len, ns_msg *m,
+                          const char *qname, uint16_t qtype) {
   int an = ns_msg_count(*m, ns_s_an);
   char cur[NS_MAXDNAME];
-  setf(cur, sizeof(cur), "%s", q->name);
+  setf(cur, sizeof(cur), "%s", qname);
   uint32_t ttl = UINT32_MAX;
   ns_rr rr;
-  for (int hop = 0; hop < CNAME_HOPS; hop++) {
+  for (int hop = 0; hop < FG_DNS_CNAME_HOPS; hop++) {
     int moved = 0;
     for (int i = 0; i < an && !moved; i++) {
       if (ns_parserr(m, ns_s_an, i, &rr) < 0) break;
       if (ns_rr_class(rr) != ns_c_in || ns_rr_type(rr) != ns_t_cname) continue;
       if (strcasecmp(ns_rr_name(rr), cur) != 0) continue;
+      // The alias must fill the RDATA exactly: an empty or short RDATA would
+      // otherwise take the next record's bytes as the alias.
       char t[NS_MAXDNAME];
-      if (dn_expand(ns_msg_base(*m), ns_msg_end(*m), ns_rr_rdata(rr), t, sizeof(t)) < 0) continue;
+      int used = dn_expand(ns_msg_base(*m), ns_msg_end(*m), ns_rr_rdata(rr), t, sizeof(t));
+      if (used < 0 || (size_t)used != ns_rr_rdlen(rr)) continue;
       setf(cur, sizeof(cur), "%s", t);
-      if (ns_rr_ttl(rr) < ttl) ttl = ns_rr_ttl(rr);
+      if (rr_ttl(&rr) < ttl) ttl = rr_ttl(&rr);
       moved = 1;
     }
     if (!moved) break;
   }
-  if (q->type == ns_t_srv)
-    q->res.srv = calloc(MAX_RECORDS, sizeof(srv_rec));
+  if (qtype == ns_t_srv)
+    res->srv = calloc(FG_DNS_MAX_RECORDS, sizeof(fg_dns_srv));
   else
-    q->res.addr = calloc(MAX_RECORDS, 16);
-  if (q->res.srv == NULL && q->res.addr == NULL) {
-    q->res.status = RS_SERVFAIL;
-    setf(q->why, sizeof(q->why), "out of memory");
+    res->addr = calloc(FG_DNS_MAX_RECORDS, 16);
+  if (res->srv == NULL && res->addr == NULL) {
+    res->status = FG_DNS_RS_SERVFAIL;
+    setf(why, why_len, "out of memory");
     return;
   }
   for (int i = 0; i < an; i++) {
     if (ns_parserr(m, ns_s_an, i, &rr) < 0) break;
-    if (ns_rr_class(rr) != ns_c_in || ns_rr_type(rr) != q->type) continue;
+    if (ns_rr_class(rr) != ns_c_in || ns_rr_type(rr) != qtype) continue;
     if (strcasecmp(ns_rr_name(rr), cur) != 0) continue;
-    size_t before = q->res.n;
-    add_record(q, m, &rr);
-    if (q->res.n > before && ns_rr_ttl(rr) < ttl) ttl = ns_rr_ttl(rr);
+    size_t before = res->n;
+    add_record(res, qtype, m, &rr);
+    if (res->n > before && rr_ttl(&rr) < ttl) ttl = rr_ttl(&rr);
   }
-  q->res.status = q->res.n > 0 ? RS_OK : RS_NODATA;
-  q->res.ttl = q->res.n > 0 ? ttl : 0;
+  res->status = res->n > 0 ? FG_DNS_RS_OK : FG_DNS_RS_NODATA;
+  res->ttl = res->n > 0 ? ttl : 0;
 }
 
 static int name_eq(const char *a, const char *b) {
@@ -471,36 +455,49 @@ static int name_eq(const char *a, const char *b) {
   return la == lb && strncasecmp(a, b, la) == 0;
 }
 
-static int handle_answer(query *q, const uint8_t *buf, size_t len) {
-  if (len < NS_HFIXEDSZ || len > 65535) return A_IGNORE;
-  if (buf[0] != q->msg[0] || buf[1] != q->msg[1] || !(buf[2] & 0x80)) return A_IGNORE;
+fg_dns_answer fg_dns_parse_answer(fg_dns_rrset *out, char *why, size_t why_len, const uint8_t *in,
+                                  size_t in_len, uint16_t id, const char *qname, uint16_t qtype) {
+  if (in_len < NS_HFIXEDSZ || in_len > 65535) return FG_DNS_ANSWER_IGNORE;
+  if (ns_get16(in) != id || !(in[2] & 0x80)) return FG_DNS_ANSWER_IGNORE;
   ns_msg m;
-  if (ns_initparse(buf, (int)len, &m) < 0) {
-    setf(q->why, sizeof(q->why), "malformed response");
-    return A_SERVER_FAIL;
+  if (ns_initparse(in, (int)in_len, &m) < 0) {
+    setf(why, why_len, "malformed response");
+    return FG_DNS_ANSWER_SERVER_FAIL;
   }
   // The question must be ours (RFC 5452 §9.1).
   ns_rr qr;
-  if (ns_msg_count(m, ns_s_qd) != 1 || ns_parserr(&m, ns_s_qd, 0, &qr) < 0) return A_IGNORE;
-  if (ns_rr_type(qr) != q->type || ns_rr_class(qr) != ns_c_in ||
-      !name_eq(ns_rr_name(qr), q->name)) {
-    return A_IGNORE;
+  if (ns_msg_count(m, ns_s_qd) != 1 || ns_parserr(&m, ns_s_qd, 0, &qr) < 0) {
+    return FG_DNS_ANSWER_IGNORE;
   }
-  if (ns_msg_getflag(m, ns_f_tc)) return A_TRUNCATED;
+  if (ns_rr_type(qr) != qtype || ns_rr_class(qr) != ns_c_in || !name_eq(ns_rr_name(qr), qname)) {
+    return FG_DNS_ANSWER_IGNORE;
+  }
+  if (ns_msg_getflag(m, ns_f_tc)) return FG_DNS_ANSWER_TRUNCATED;
   int rcode = ns_msg_getflag(m, ns_f_rcode);
   if (rcode == ns_r_nxdomain) {
-    q->res.status = RS_NXDOMAIN;
-    return A_DONE;
+    out->status = FG_DNS_RS_NXDOMAIN;
+    return FG_DNS_ANSWER_DONE;
   }
   if (rcode != ns_r_noerror) {
-    setf(q->why, sizeof(q->why), "%s",
+    setf(why, why_len, "%s",
          rcode == ns_r_refused    ? "REFUSED"
          : rcode == ns_r_servfail ? "SERVFAIL"
                                   : "error response");
-    return A_SERVER_FAIL;
+    return FG_DNS_ANSWER_SERVER_FAIL;
   }
-  parse_answer(q, &m);
-  return A_DONE;
+  // An answer record that does not parse (say, a pointer loop in its owner
+  // name) makes the message malformed. Reading it as the end of the section
+  // would turn a broken answer into NODATA, which is cached and, for SRV,
+  // sends the peer to the port 5269 fallback.
+  ns_rr rr;
+  for (int i = 0; i < ns_msg_count(m, ns_s_an); i++) {
+    if (ns_parserr(&m, ns_s_an, i, &rr) < 0) {
+      setf(why, why_len, "malformed answer record");
+      return FG_DNS_ANSWER_SERVER_FAIL;
+    }
+  }
+  parse_records(out, why, why_len, &m, qname, qtype);
+  return FG_DNS_ANSWER_DONE;
 }
 
 // wait_fd waits for |events| until |deadline|; 1 ready, 0 timed out, -1 stop.
@@ -533,15 +530,15 @@ static int io_full(fg_dns *dns, int fd, uint8_t *buf, size_t len, int writing, u
 }
 
 // tcp_exchange repeats q's question over TCP to the current server after a
-// truncated UDP answer (RFC 7766 §5). Returns an A_* code.
-static int tcp_exchange(fg_dns *dns, query *q) {
+// truncated UDP answer (RFC 7766 §5).
+static fg_dns_answer tcp_exchange(fg_dns *dns, query *q) {
   const server *s = &dns->servers[q->server];
   atomic_fetch_add(&dns->st_tcp, 1);
   atomic_fetch_add(&dns->st_queries, 1);
   uint64_t deadline = now_ns() + (uint64_t)dns->cfg.timeout_ms * 1000000ull;
   int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return A_SERVER_FAIL;
-  int result = A_SERVER_FAIL;
+  if (fd < 0) return FG_DNS_ANSWER_SERVER_FAIL;
+  fg_dns_answer result = FG_DNS_ANSWER_SERVER_FAIL;
   uint8_t *resp = NULL;
   setf(q->why, sizeof(q->why), "TCP to %s failed", s->text);
   if (connect(fd, (const struct sockaddr *)&s->addr, s->len) < 0 && errno != EINPROGRESS) goto out;
@@ -558,15 +555,16 @@ static int tcp_exchange(fg_dns *dns, query *q) {
   size_t len = ns_get16(lenb);
   resp = malloc(len ? len : 1);
   if (resp == NULL || !io_full(dns, fd, resp, len, 0, deadline)) goto out;
-  result = handle_answer(q, resp, len);
+  result = fg_dns_parse_answer(&q->res, q->why, sizeof(q->why), resp, len, ns_get16(q->msg),
+                               q->name, q->type);
   // Over TCP nothing else may answer: a mismatch or a truncation is a
   // broken server.
-  if (result == A_IGNORE || result == A_TRUNCATED) {
+  if (result == FG_DNS_ANSWER_IGNORE || result == FG_DNS_ANSWER_TRUNCATED) {
     setf(q->why, sizeof(q->why), "bad TCP answer from %s", s->text);
-    result = A_SERVER_FAIL;
+    result = FG_DNS_ANSWER_SERVER_FAIL;
   }
 out:
-  if (result != A_DONE && atomic_load(&dns->stop) == 0 && now_ns() >= deadline) {
+  if (result != FG_DNS_ANSWER_DONE && atomic_load(&dns->stop) == 0 && now_ns() >= deadline) {
     setf(q->why, sizeof(q->why), "TCP to %s timed out", s->text);
   }
   free(resp);
@@ -574,16 +572,16 @@ out:
   return result;
 }
 
-static void finish(fg_dns *dns, query *q, rstatus st) {
+static void finish(fg_dns *dns, query *q, fg_dns_rstatus st) {
   if (q->fd >= 0) close(q->fd);
   q->fd = -1;
   q->done = 1;
-  if (st != RS_OK) {
-    rrset_cleanup(&q->res);
+  if (st != FG_DNS_RS_OK) {
+    fg_dns_rrset_cleanup(&q->res);
     q->res.status = st;
   }
-  if (st == RS_TIMEOUT) atomic_fetch_add(&dns->st_timeouts, 1);
-  if (st == RS_SERVFAIL) atomic_fetch_add(&dns->st_servfails, 1);
+  if (st == FG_DNS_RS_TIMEOUT) atomic_fetch_add(&dns->st_timeouts, 1);
+  if (st == FG_DNS_RS_SERVFAIL) atomic_fetch_add(&dns->st_servfails, 1);
 }
 
 // send_udp sends q's question to its current server; 0 if that failed.
@@ -616,7 +614,7 @@ static void advance(fg_dns *dns, query *q, int server_fail) {
     if (++q->server == dns->n_servers) {
       q->server = 0;
       if (++q->pass > dns->cfg.retries) {
-        finish(dns, q, q->saw_servfail ? RS_SERVFAIL : RS_TIMEOUT);
+        finish(dns, q, q->saw_servfail ? FG_DNS_RS_SERVFAIL : FG_DNS_RS_TIMEOUT);
         return;
       }
     }
@@ -635,7 +633,7 @@ static void start_query(fg_dns *dns, rthread *t, query *q) {
     // 250-byte domain): it cannot exist.
     setf(q->why, sizeof(q->why), "name too long for a question");
     q->sent = 0;
-    finish(dns, q, RS_NXDOMAIN);
+    finish(dns, q, FG_DNS_RS_NXDOMAIN);
     return;
   }
   if (!send_udp(dns, q)) advance(dns, q, 1);
@@ -671,7 +669,7 @@ static void run_batch(rthread *t, query *qs, size_t n) {
     }
     if (np == 0) break;
     if (atomic_load(&dns->stop)) {
-      for (size_t k = 0; k < np; k++) finish(dns, &qs[map[k]], RS_CANCELLED);
+      for (size_t k = 0; k < np; k++) finish(dns, &qs[map[k]], FG_DNS_RS_CANCELLED);
       break;
     }
     uint64_t now = now_ns();
@@ -690,14 +688,15 @@ static void run_batch(rthread *t, query *qs, size_t n) {
           advance(dns, q, 1);
           break;
         }
-        int a = handle_answer(q, buf, (size_t)got);
-        if (a == A_TRUNCATED) a = tcp_exchange(dns, q);
-        if (a == A_DONE) {
+        fg_dns_answer a = fg_dns_parse_answer(&q->res, q->why, sizeof(q->why), buf, (size_t)got,
+                                              ns_get16(q->msg), q->name, q->type);
+        if (a == FG_DNS_ANSWER_TRUNCATED) a = tcp_exchange(dns, q);
+        if (a == FG_DNS_ANSWER_DONE) {
           finish(dns, q, q->res.status);
           break;
         }
-        if (a == A_SERVER_FAIL) {
-          rrset_cleanup(&q->res);
+        if (a == FG_DNS_ANSWER_SERVER_FAIL) {
+          fg_dns_rrset_cleanup(&q->res);
           advance(dns, q, 1);
           break;
         }
@@ -716,14 +715,14 @@ static void run_batch(rthread *t, query *qs, size_t n) {
   free(map);
   for (size_t i = 0; i < n; i++) {
     query *q = &qs[i];
-    if (q->sent && !q->from_cache && q->res.status != RS_CANCELLED) {
+    if (q->sent && !q->from_cache && q->res.status != FG_DNS_RS_CANCELLED) {
       cache_put(dns, q->name, q->type, &q->res);
     }
   }
 }
 
 static void batch_cleanup(query *qs, size_t n) {
-  for (size_t i = 0; i < n; i++) rrset_cleanup(&qs[i].res);
+  for (size_t i = 0; i < n; i++) fg_dns_rrset_cleanup(&qs[i].res);
 }
 
 // --- resolution ---
@@ -791,14 +790,14 @@ static void order_group(fg_dns *dns, srv_item *it, size_t n) {
 static fg_dns_status temp_status(const query *qs, size_t n) {
   int timeout = 0;
   for (size_t i = 0; i < n; i++) {
-    if (qs[i].res.status == RS_CANCELLED) return FG_DNS_CANCELLED;
-    if (qs[i].res.status == RS_SERVFAIL) return FG_DNS_SERVFAIL;
-    timeout |= qs[i].res.status == RS_TIMEOUT;
+    if (qs[i].res.status == FG_DNS_RS_CANCELLED) return FG_DNS_CANCELLED;
+    if (qs[i].res.status == FG_DNS_RS_SERVFAIL) return FG_DNS_SERVFAIL;
+    timeout |= qs[i].res.status == FG_DNS_RS_TIMEOUT;
   }
   return timeout ? FG_DNS_TIMEOUT : FG_DNS_OK;
 }
 
-static const char *rstatus_text(rstatus s) {
+static const char *rstatus_text(fg_dns_rstatus s) {
   static const char *const kText[] = {"ok",      "NXDOMAIN", "no data",
                                       "timeout", "SERVFAIL", "cancelled"};
   return kText[s];
@@ -881,7 +880,7 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
   run_batch(t, qs, nq);
   for (size_t i = 0; i < nq; i++) {
     all_cached &= qs[i].from_cache;
-    if (qs[i].res.status == RS_OK) min_ttl(res, qs[i].res.ttl);
+    if (qs[i].res.status == FG_DNS_RS_OK) min_ttl(res, qs[i].res.ttl);
   }
   if (!all_cached) res->from_cache = 0;
   size_t max = dns->cfg.max_candidates;
@@ -899,8 +898,8 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
     }
     const query *q6 = find_q(qs, nq, tg[i].host, ns_t_aaaa);
     const query *q4 = find_q(qs, nq, tg[i].host, ns_t_a);
-    size_t n6 = q6 && q6->res.status == RS_OK ? q6->res.n : 0;
-    size_t n4 = q4 && q4->res.status == RS_OK ? q4->res.n : 0;
+    size_t n6 = q6 && q6->res.status == FG_DNS_RS_OK ? q6->res.n : 0;
+    size_t n4 = q4 && q4->res.status == FG_DNS_RS_OK ? q4->res.n : 0;
     // Interleave (RFC 8305 §4): a broken IPv6 path costs one attempt, not all.
     for (size_t k = 0; k < n6 + n4 && res->num_candidates < max; k++) {
       size_t pair = k / 2;
@@ -926,7 +925,7 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
   }
   fail[0] = 0;
   for (size_t i = 0; i < nq; i++) {
-    if (qs[i].res.status != RS_OK) describe(fail, fail_cap, &qs[i]);
+    if (qs[i].res.status != FG_DNS_RS_OK) describe(fail, fail_cap, &qs[i]);
   }
   if (res->num_candidates > 0) {
     res->status = FG_DNS_OK;
@@ -934,7 +933,7 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
     fg_dns_status tmp = temp_status(qs, nq);
     res->status = tmp != FG_DNS_OK ? tmp : FG_DNS_NO_ADDRESS;
     int all_nx = nq > 0;
-    for (size_t i = 0; i < nq; i++) all_nx &= qs[i].res.status == RS_NXDOMAIN;
+    for (size_t i = 0; i < nq; i++) all_nx &= qs[i].res.status == FG_DNS_RS_NXDOMAIN;
     if (all_nx) res->status = FG_DNS_NXDOMAIN;
   }
   batch_cleanup(qs, nq);
@@ -982,12 +981,12 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
   run_batch(t, sq, 2);
   res->from_cache = sq[0].from_cache && sq[1].from_cache;
 
-  srv_item items[2 * MAX_RECORDS];
+  srv_item items[2 * FG_DNS_MAX_RECORDS];
   size_t ni = 0;
   int dot = 0;
   for (int s = 0; s < 2; s++) {
-    const rrset *set = &sq[s].res;
-    if (set->status != RS_OK) continue;
+    const fg_dns_rrset *set = &sq[s].res;
+    if (set->status != FG_DNS_RS_OK) continue;
     min_ttl(res, set->ttl);
     size_t real = 0;
     for (size_t i = 0; i < set->n; i++) {
@@ -1015,7 +1014,7 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
       i = j;
     }
     if (ni > dns->cfg.max_candidates) ni = dns->cfg.max_candidates;
-    target_ref tg[2 * MAX_RECORDS];
+    target_ref tg[2 * FG_DNS_MAX_RECORDS];
     for (size_t i = 0; i < ni; i++) {
       tg[i] = (target_ref){.host = items[i].target,
                            .port = items[i].port,
@@ -1037,7 +1036,7 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
 
   fail[0] = 0;
   for (int s = 0; s < 2; s++) {
-    if (sq[s].res.status != RS_OK) describe(fail, sizeof(fail), &sq[s]);
+    if (sq[s].res.status != FG_DNS_RS_OK) describe(fail, sizeof(fail), &sq[s]);
   }
   fg_dns_status tmp = temp_status(sq, 2);
   if (tmp != FG_DNS_OK) {
@@ -1294,7 +1293,8 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
   if (dns->cfg.threads == 0) dns->cfg.threads = 1;
   if (dns->cfg.threads > MAX_THREADS) dns->cfg.threads = MAX_THREADS;
   if (dns->cfg.max_candidates == 0) dns->cfg.max_candidates = 1;
-  if (dns->cfg.max_candidates > 2 * MAX_RECORDS) dns->cfg.max_candidates = 2 * MAX_RECORDS;
+  if (dns->cfg.max_candidates > 2 * FG_DNS_MAX_RECORDS)
+    dns->cfg.max_candidates = 2 * FG_DNS_MAX_RECORDS;
   if (dns->cfg.timeout_ms == 0) dns->cfg.timeout_ms = 1;
   if (!dns->cfg.ipv4 && !dns->cfg.ipv6) {
     setf(err, err_len, "both IPv4 and IPv6 lookups are disabled");
