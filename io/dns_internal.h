@@ -1,0 +1,80 @@
+// dns_internal.h: the DNS response parser inside io/dns, exposed so that
+// fuzz/dns_answer_fuzzer.c and tests/io/dns_test.c can feed it bytes without
+// a network. Not part of the public API: only io/dns.c and those two use it.
+#ifndef FEDGATE_IO_DNS_INTERNAL_H
+#define FEDGATE_IO_DNS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/dns.h"
+
+// FG_DNS_MAX_RECORDS is the most records kept from one answer; later
+// matching records are dropped.
+#define FG_DNS_MAX_RECORDS 64
+
+// FG_DNS_CNAME_HOPS is the longest CNAME chain followed inside one answer.
+#define FG_DNS_CNAME_HOPS 8
+
+// fg_dns_rstatus is the outcome of one question.
+typedef enum fg_dns_rstatus {
+  FG_DNS_RS_OK = 0,
+  FG_DNS_RS_NXDOMAIN,
+  FG_DNS_RS_NODATA,
+  FG_DNS_RS_TIMEOUT,
+  FG_DNS_RS_SERVFAIL,
+  FG_DNS_RS_CANCELLED,
+} fg_dns_rstatus;
+
+// fg_dns_srv is one SRV record (RFC 2782).
+typedef struct fg_dns_srv {
+  uint16_t prio, weight, port;
+  int dot;  // target "." (then |target| is empty)
+  // target is a valid host name (fg_dns_name_valid), lowercase, without a
+  // trailing dot; port is then never 0.
+  char target[FG_DNS_NAME_MAX + 1];
+} fg_dns_srv;
+
+// fg_dns_rrset is one answer: records of one type for one name, or a
+// failure. SRV answers fill |srv|, A and AAAA answers |addr| (an A address in
+// the first 4 bytes, the other 12 zero); |n| counts the records of either.
+typedef struct fg_dns_rrset {
+  fg_dns_rstatus status;
+  uint32_t ttl;  // seconds still valid: the minimum over the records used
+  size_t n;
+  fg_dns_srv *srv;
+  uint8_t (*addr)[16];
+} fg_dns_rrset;
+
+// fg_dns_rrset_cleanup frees |s|'s records and zeroes it.
+void fg_dns_rrset_cleanup(fg_dns_rrset *s);
+
+// fg_dns_answer classifies one response received for a question.
+typedef enum fg_dns_answer {
+  // Not a response to this question (ID, QR bit or question differ): keep
+  // waiting for the real one (RFC 5452 §9.1).
+  FG_DNS_ANSWER_IGNORE = 0,
+  // The question is answered: the rrset holds the records, NODATA or
+  // NXDOMAIN (or SERVFAIL if memory ran out).
+  FG_DNS_ANSWER_DONE,
+  // The server failed (malformed message, SERVFAIL, REFUSED, other rcode);
+  // |why| says how. Ask the next server.
+  FG_DNS_ANSWER_SERVER_FAIL,
+  // The TC bit is set: ask again over TCP (RFC 7766 §5).
+  FG_DNS_ANSWER_TRUNCATED,
+} fg_dns_answer;
+
+// fg_dns_parse_answer parses the response |in| (|in_len| bytes, untrusted)
+// to the question (|qname|, IN, |qtype|) sent with transaction ID |id|.
+// |qname| has no trailing dot; |qtype| is ns_t_srv, ns_t_a or ns_t_aaaa.
+// |out| must be zeroed. On FG_DNS_ANSWER_DONE it holds the result (the caller
+// frees it with fg_dns_rrset_cleanup): the records of type |qtype| owned by
+// |qname| or by the end of a CNAME chain starting there (at most
+// FG_DNS_CNAME_HOPS hops), at most FG_DNS_MAX_RECORDS of them; malformed
+// records, SRV targets that are not host names and SRV port 0 are skipped.
+// On FG_DNS_ANSWER_SERVER_FAIL a reason is written to |why| (|why_len| bytes,
+// NUL-terminated). |out| is otherwise left unchanged.
+fg_dns_answer fg_dns_parse_answer(fg_dns_rrset *out, char *why, size_t why_len, const uint8_t *in,
+                                  size_t in_len, uint16_t id, const char *qname, uint16_t qtype);
+
+#endif  // FEDGATE_IO_DNS_INTERNAL_H
