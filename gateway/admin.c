@@ -127,7 +127,7 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     if (len > 8192) fg_conn_close(c);
     return len > 8192 ? len : 0;  // wait for the whole request
   }
-  static char body[32768];  // worker thread only; rendered and copied at once
+  static _Thread_local char body[32768];  // per worker; rendered and copied at once
   if (len >= 13 && memcmp(data, "GET /metrics ", 13) == 0) {
     if (srv->ica != NULL) {
       atomic_store_explicit(&srv->metrics.v[FG_M_INTERNAL_CERTS_MINTED],

@@ -15,6 +15,7 @@
 #include "gateway/xml_parser.h"
 #include "gateway/xml_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,9 +233,9 @@ enum { C_NAMESTART = 1, C_NAMECHAR = 2, C_WS = 4, C_TEXT_SPECIAL = 8, C_ATTR_SPE
 
 static uint8_t kClass[256];
 
-static void init_classes(void) {
-  static int done;
-  if (done) return;
+// fill_classes runs once per process (init_classes): parsers are created
+// on every worker thread.
+static void fill_classes(void) {
   for (int c = 0; c < 256; c++) {
     uint8_t k = 0;
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') k |= C_NAMESTART | C_NAMECHAR;
@@ -245,7 +246,11 @@ static void init_classes(void) {
       k |= C_ATTR_SPECIAL;
     kClass[c] = k;
   }
-  done = 1;
+}
+
+static void init_classes(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, fill_classes);
 }
 
 static inline int is_ws(uint8_t c) {

@@ -32,15 +32,12 @@ class Env:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="fedgate-inbound-")
         d = self.dir
-        run = lambda *a: subprocess.run(a, check=True, stdout=subprocess.DEVNULL)
         pair = ["d%d.pair.test" % i for i in range(6)]
-        args = [FEDGATE, "dev-pki", d + "/pki"]
-        for dom in ["remote.test", "b.test", "c.test", "other.test", "evil.test"] + pair:
-            args += ["--domain", dom]
-        run(*args)
-        run(FEDGATE, "dev-pki", d + "/ica", "--domain", "unused.test")
+        fp.dev_pki(FEDGATE, d + "/pki", "remote.test", "b.test", "c.test", "other.test",
+                   "evil.test", *pair)
+        fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
         # A second CA that fedgate does not trust.
-        run(FEDGATE, "dev-pki", d + "/rogue", "--domain", "remote.test")
+        fp.dev_pki(FEDGATE, d + "/rogue", "remote.test")
         fp.write_secret(d + "/secret", "test-dialback-secret")
         self.ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
                                                   "auth", "dead")}
