@@ -101,23 +101,7 @@ class World:
 
 def scripted_remote_sends(gw_ports, w, tag):
     """remote.test (scripted, SASL EXTERNAL) sends a message and an iq to bob."""
-    p = xp.Peer.connect(HOST, gw_ports["s2s"])
-    p.open_stream("b.test", "remote.test")
-    p.read_header()
-    p.read_features()
-    p.starttls("b.test", cafile=w.dir + "/pki/ca.crt", certfile=w.dir + "/pki/remote.test.crt",
-               keyfile=w.dir + "/pki/remote.test.key")
-    p.open_stream("b.test", "remote.test")
-    p.read_header()
-    p.read_features()
-    assert p.sasl_external()[0] == "success"
-    p.open_stream("b.test", "remote.test")
-    p.read_header()
-    p.read_features()
-    p.send_message("alice@remote.test/x", "bob@b.test", "hello bob " + tag)
-    p.send("<iq from='alice@remote.test/x' to='bob@b.test/e2e' type='get' id='ping-%s'>"
-           "<ping xmlns='urn:xmpp:ping'/></iq>" % tag)
-    return p
+    return xp.remote_sends_message_and_ping(HOST, gw_ports["s2s"], w.dir + "/pki", tag)
 
 
 def dump(*things):

@@ -366,3 +366,33 @@ class ReceivingServer:
             pass
         finally:
             p.close()
+
+
+def authenticated(host, port, to, frm, cafile, certfile, keyfile):
+    """A peer past STARTTLS, SASL EXTERNAL (as |frm|) and the stream restart."""
+    p = Peer.connect(host, port)
+    p.open_stream(to, frm)
+    p.read_header()
+    p.read_features()
+    p.starttls(to, cafile=cafile, certfile=certfile, keyfile=keyfile)
+    p.open_stream(to, frm)
+    p.read_header()
+    p.read_features()
+    cond, _ = p.sasl_external()
+    if cond != "success":
+        raise AssertionError("SASL EXTERNAL: %s" % cond)
+    p.open_stream(to, frm)
+    p.read_header()
+    p.read_features()
+    return p
+
+
+def remote_sends_message_and_ping(host, port, pki, tag):
+    """remote.test (certificate from |pki|) sends bob@b.test a message
+    "hello bob TAG" and a ping iq with id ping-TAG to bob@b.test/e2e."""
+    p = authenticated(host, port, "b.test", "remote.test", pki + "/ca.crt",
+                      pki + "/remote.test.crt", pki + "/remote.test.key")
+    p.send_message("alice@remote.test/x", "bob@b.test", "hello bob " + tag)
+    p.send("<iq from='alice@remote.test/x' to='bob@b.test/e2e' type='get' id='ping-%s'>"
+           "<ping xmlns='urn:xmpp:ping'/></iq>" % tag)
+    return p
