@@ -1,4 +1,5 @@
 // cmd_run.c: `fedgate run --config FILE [--workers N] [--pin-workers] [--no-ktls]`.
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,7 @@ int fg_cmd_run(int argc, char **argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);  // reload is on the roadmap; never let it kill the gateway
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
   char err[512] = "";
@@ -64,7 +66,10 @@ int fg_cmd_run(int argc, char **argv) {
          fg_server_port(srv, FG_LISTENER_S2S), fg_server_port(srv, FG_LISTENER_S2S_TLS),
          fg_server_port(srv, FG_LISTENER_INTERNAL), fg_server_port(srv, FG_LISTENER_ADMIN));
   int sig = 0;
-  sigwait(&set, &sig);
+  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    fg_log(FG_LOG_SEV_WARN, NULL, NULL,
+           "SIGHUP: configuration reload is not supported yet; restart to apply changes");
+  }
   fg_log(FG_LOG_SEV_INFO, NULL, NULL, "signal %d: draining and stopping", sig);
   fg_server_stop(srv, 2000);
   const fg_metrics *m = fg_server_metrics(srv);

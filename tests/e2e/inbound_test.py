@@ -380,6 +380,15 @@ def test_admin_streams_lists_streams_and_links(env):
     p.close()
 
 
+def test_sighup_does_not_stop_the_gateway(env):
+    import signal
+    env.gw.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    assert env.gw.proc.poll() is None, "SIGHUP stopped fedgate"
+    assert env.metric("streams_in_accepted_total") >= 0
+    assert "SIGHUP: configuration reload is not supported yet" in env.gw.log_tail(200)
+
+
 def test_router_backend_failover_to_healthy_address(env):
     # Several domains of one backend with a dead and a live address: whichever
     # the rendezvous hash picks first, every stanza reaches the live one.
