@@ -74,11 +74,14 @@ int fg_cmd_run(int argc, char **argv) {
   fg_server_stop(srv, 2000);
   const fg_metrics *m = fg_server_metrics(srv);
   fg_log(FG_LOG_SEV_INFO, NULL, NULL,
-         "stopped: stanzas in %llu, delivered %llu, bounced %llu, not bounced %llu",
+         "stopped: stanzas in %llu, delivered %llu, bounced %llu, not bounced %llu; "
+         "bounces sent %llu, undeliverable %llu",
          (unsigned long long)fg_metrics_get(m, FG_M_STANZAS_IN),
          (unsigned long long)fg_metrics_get(m, FG_M_STANZAS_DELIVERED),
          (unsigned long long)fg_metrics_get(m, FG_M_STANZAS_BOUNCED),
-         (unsigned long long)fg_metrics_get(m, FG_M_STANZAS_NOT_BOUNCED));
+         (unsigned long long)fg_metrics_get(m, FG_M_STANZAS_NOT_BOUNCED),
+         (unsigned long long)fg_metrics_get(m, FG_M_BOUNCES_SENT),
+         (unsigned long long)fg_metrics_get(m, FG_M_BOUNCES_UNDELIVERABLE));
   fg_server_free(srv);
   return 0;
 }

@@ -229,7 +229,7 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   }
   // Public listeners deliver to hosted domains (the hop); the internal
   // listener carries the internal servers' traffic out to the federation.
-  return fg_deliver(srv, fg_conn_worker(ic->conn), from, to, fg_conn_id(ic->conn), data, len);
+  return fg_deliver(srv, fg_conn_worker(ic->conn), from, to, fg_conn_id(ic->conn), 0, data, len);
 }
 
 static void op_bounce(void *arg, const uint8_t *stanza, size_t len, const char *local,
@@ -238,53 +238,48 @@ static void op_bounce(void *arg, const uint8_t *stanza, size_t len, const char *
   fg_link_bounce(ic->srv, fg_conn_worker(ic->conn), local, to_domain, stanza, len);
 }
 
+// kEvents says, per session event, which counter it moves (FG_M_COUNT: none
+// or chosen below) and how it is logged.
+static const struct {
+  fg_metric metric;
+  fg_log_severity severity;
+  const char *what;  // printf format taking |detail|; NULL: not logged
+} kEvents[FG_S2S_IN_EV_COUNT] = {
+    [FG_S2S_IN_EV_AUTHENTICATED] = {FG_M_COUNT, FG_LOG_SEV_INFO, "authenticated by %s"},
+    [FG_S2S_IN_EV_STREAM_ERROR_SENT] = {FG_M_COUNT, FG_LOG_SEV_WARN, "stream error sent: %s"},
+    [FG_S2S_IN_EV_DIALBACK_INVALID] = {FG_M_DIALBACK_INVALID, FG_LOG_SEV_WARN,
+                                       "dialback key invalid for %s"},
+    [FG_S2S_IN_EV_DIALBACK_UNSOLICITED] = {FG_M_DIALBACK_UNSOLICITED, FG_LOG_SEV_WARN,
+                                           "unsolicited dialback answer: %s"},
+    [FG_S2S_IN_EV_SASL_FAILURE] = {FG_M_SASL_FAILURES, FG_LOG_SEV_WARN, "SASL failure: %s"},
+    [FG_S2S_IN_EV_STANZA_ROUTED] = {FG_M_COUNT, FG_LOG_SEV_DEBUG, NULL},
+    [FG_S2S_IN_EV_STANZA_BOUNCED] = {FG_M_COUNT, FG_LOG_SEV_INFO, "stanza bounced: %s"},
+    [FG_S2S_IN_EV_STANZA_DROPPED] = {FG_M_STANZAS_NOT_BOUNCED, FG_LOG_SEV_INFO,
+                                     "undeliverable stanza not bounced (%s)"},
+    [FG_S2S_IN_EV_PEER_STREAM_ERROR] = {FG_M_COUNT, FG_LOG_SEV_INFO,
+                                        "peer closed the stream with error %s"},
+    [FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED] = {FG_M_DIALBACK_VERIFY_ANSWERED, FG_LOG_SEV_INFO,
+                                               "dialback key verified for the peer: %s"},
+};
+
 static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const char *detail) {
   in_conn *ic = arg;
   fg_metrics *m = &ic->srv->metrics;
-  const char *sid = ic->s2s ? fg_s2s_in_stream_id(ic->s2s) : "";
-  switch (ev) {
-    case FG_S2S_IN_EV_AUTHENTICATED:
-      ic->authenticated = 1;
-      if (strcmp(detail, "sasl-external") == 0) fg_metrics_inc(m, FG_M_AUTH_SASL_EXTERNAL);
-      if (strcmp(detail, "dialback") == 0) fg_metrics_inc(m, FG_M_AUTH_DIALBACK);
-      if (strcmp(detail, "dialback-certificate") == 0) fg_metrics_inc(m, FG_M_AUTH_DIALBACK_CERT);
-      fg_log(FG_LOG_SEV_INFO, sid, domain, "authenticated by %s", detail);
-      break;
-    case FG_S2S_IN_EV_STREAM_ERROR_SENT:
-      fg_metrics_stream_error(m, detail);
-      fg_log(FG_LOG_SEV_WARN, sid, domain, "stream error sent: %s", detail);
-      break;
-    case FG_S2S_IN_EV_DIALBACK_INVALID:
-      fg_metrics_inc(m, FG_M_DIALBACK_INVALID);
-      fg_log(FG_LOG_SEV_WARN, sid, domain, "dialback key invalid for %s", detail);
-      break;
-    case FG_S2S_IN_EV_DIALBACK_UNSOLICITED:
-      fg_metrics_inc(m, FG_M_DIALBACK_UNSOLICITED);
-      fg_log(FG_LOG_SEV_WARN, sid, domain, "unsolicited dialback answer: %s", detail);
-      break;
-    case FG_S2S_IN_EV_SASL_FAILURE:
-      fg_metrics_inc(m, FG_M_SASL_FAILURES);
-      fg_log(FG_LOG_SEV_WARN, sid, domain, "SASL failure: %s", detail);
-      break;
-    case FG_S2S_IN_EV_STANZA_ROUTED:
-      break;
-    case FG_S2S_IN_EV_STANZA_BOUNCED:
-      fg_metrics_bounce(m, fg_stanza_condition_from_name(detail, strlen(detail)));
-      fg_log(FG_LOG_SEV_INFO, sid, domain, "stanza bounced: %s", detail);
-      break;
-    case FG_S2S_IN_EV_STANZA_DROPPED:
-      fg_metrics_inc(m, FG_M_STANZAS_NOT_BOUNCED);
-      fg_log(FG_LOG_SEV_INFO, sid, domain, "undeliverable stanza not bounced (%s)", detail);
-      break;
-    case FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED:
-      fg_metrics_inc(m, FG_M_DIALBACK_VERIFY_ANSWERED);
-      fg_log(FG_LOG_SEV_INFO, sid, domain, "dialback key verified for the peer: %s", detail);
-      break;
-    case FG_S2S_IN_EV_PEER_STREAM_ERROR:
-      fg_log(FG_LOG_SEV_INFO, sid, domain, "peer closed the stream with error %s", detail);
-      break;
-    case FG_S2S_IN_EV_COUNT:
-      break;
+  if (ev >= FG_S2S_IN_EV_COUNT) return;
+  if (kEvents[ev].metric != FG_M_COUNT) fg_metrics_inc(m, kEvents[ev].metric);
+  if (ev == FG_S2S_IN_EV_AUTHENTICATED) {
+    ic->authenticated = 1;
+    fg_metrics_inc(m, strcmp(detail, "sasl-external") == 0 ? FG_M_AUTH_SASL_EXTERNAL
+                      : strcmp(detail, "dialback") == 0    ? FG_M_AUTH_DIALBACK
+                                                           : FG_M_AUTH_DIALBACK_CERT);
+  } else if (ev == FG_S2S_IN_EV_STREAM_ERROR_SENT) {
+    fg_metrics_stream_error(m, detail);
+  } else if (ev == FG_S2S_IN_EV_STANZA_BOUNCED) {
+    fg_metrics_bounce(m, fg_stanza_condition_from_name(detail, strlen(detail)));
+  }
+  if (kEvents[ev].what != NULL) {
+    fg_log(kEvents[ev].severity, ic->s2s ? fg_s2s_in_stream_id(ic->s2s) : "", domain,
+           kEvents[ev].what, detail);
   }
 }
 

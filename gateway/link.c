@@ -34,6 +34,7 @@ static const size_t kWorkerQueueBytes = 256u << 20;
 typedef struct qitem {
   struct qitem *next;
   size_t len;
+  int is_bounce;  // an error stanza fedgate generated (never bounced itself)
   uint8_t data[];
 } qitem;
 
@@ -178,6 +179,13 @@ static void forget_failure(link *l) {
   }
 }
 
+// count_written counts a stanza written to a ready stream: forwarded, or a
+// bounce fedgate generated (counted apart, so that stanzas_in equals
+// delivered + bounced + not bounced).
+static void count_written(fg_server *srv, int is_bounce) {
+  fg_metrics_inc(&srv->metrics, is_bounce ? FG_M_BOUNCES_SENT : FG_M_STANZAS_DELIVERED);
+}
+
 // --- bounces ---
 
 // bounce_item answers one held stanza with |cond| (RFC 6120 §8.3). The stanza
@@ -230,7 +238,13 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
            kind_name(l->kind), l->local, l->remote, l->current ? " via " : "",
            l->current ? l->current->name : "", why, l->q_count);
   }
-  for (qitem *q = l->qhead; q != NULL; q = q->next) bounce_item(l, q, cond);
+  for (qitem *q = l->qhead; q != NULL; q = q->next) {
+    if (q->is_bounce) {
+      fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);  // RFC 6120 §8.3.1
+    } else {
+      bounce_item(l, q, cond);
+    }
+  }
   worker_state *ws = fg_server_worker_state(srv, l->w);
   for (int i = 0; i < l->n_questions; i++) {
     in_conn *ic = fg_inbound_find(ws, l->questions[i].stream_id);
@@ -298,7 +312,7 @@ static void op_ready(void *arg, int method) {
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
     n = q->next;
     fg_s2s_out_send_stanza(l->s2s, q->data, q->len);
-    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_DELIVERED);
+    count_written(srv, q->is_bounce);
     free(q);
   }
   fg_server_worker_state(srv, l->w)->queued_bytes -= l->q_bytes;
@@ -581,12 +595,12 @@ static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const cha
   return l;
 }
 
-static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len) {
+static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int is_bounce) {
   fg_server *srv = l->srv;
   if (l->ready) {
     fg_s2s_out_send_stanza(l->s2s, data, len);
     l->last_stanza_ns = fg_worker_now_ns(l->w);
-    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_DELIVERED);
+    count_written(srv, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
   const fg_config *cfg = srv->cfg;
@@ -602,6 +616,7 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len) {
   if (q == NULL) return FG_STANZA_RESOURCE_CONSTRAINT;
   q->next = NULL;
   q->len = len;
+  q->is_bounce = is_bounce;
   memcpy(q->data, data, len);
   if (l->qtail) {
     l->qtail->next = q;
@@ -614,16 +629,6 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len) {
   ws->queued_bytes += len;
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_QUEUED);
   return FG_STANZA_CONDITION_COUNT;
-}
-
-fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                                   const char *remote, const resolved_target *target,
-                                   const uint8_t *data, size_t len) {
-  worker_state *ws = fg_server_worker_state(srv, w);
-  link *l = find_link(ws, kind, local, remote, target, 0);
-  if (l == NULL) l = open_pinned(srv, w, kind, local, remote, target, 0);
-  if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
-  return enqueue(l, data, len);
 }
 
 void fg_link_resolved(link *l, const resolved_target *candidates, size_t n,
@@ -654,8 +659,8 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
 }
 
 fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
-                               const char *to_domain, uint64_t flow, const uint8_t *data,
-                               size_t len) {
+                               const char *to_domain, uint64_t flow, int is_bounce,
+                               const uint8_t *data, size_t len) {
   if (atomic_load(&srv->stopping)) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   // One input stream always maps to the same stream of the pair (order).
   unsigned per_pair = srv->cfg->limits.streams_per_pair ? srv->cfg->limits.streams_per_pair : 1;
@@ -671,7 +676,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
       l->backend = backend;
       l->address = address;
     }
-    return enqueue(l, data, len);
+    return enqueue(l, data, len, is_bounce);
   }
   size_t b;
   if (fg_router_lookup(srv->router, to_domain, strlen(to_domain), &b)) {
@@ -686,7 +691,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   }
   link *l = remote_link(srv, w, from_domain, to_domain, slot);
   if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
-  return enqueue(l, data, len);
+  return enqueue(l, data, len, is_bounce);
 }
 
 int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const char *originating,
@@ -731,10 +736,10 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
                     const uint8_t *data, size_t len) {
   if (from_domain[0] == 0 || to_domain[0] == 0) return;
-  fg_stanza_condition c = fg_deliver(srv, w, from_domain, to_domain, 0, data, len);
+  fg_stanza_condition c = fg_deliver(srv, w, from_domain, to_domain, 0, 1, data, len);
   if (c != FG_STANZA_CONDITION_COUNT) {
     // An error stanza is never answered with another (RFC 6120 §8.3.1).
-    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
+    fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);
     fg_log(FG_LOG_SEV_WARN, NULL, to_domain, "bounce from %s could not be sent: %s", from_domain,
            fg_stanza_condition_name(c));
   }

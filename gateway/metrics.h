@@ -24,11 +24,13 @@ typedef enum fg_metric {
   FG_M_DIALBACK_VERIFY_ANSWERED,  // as authoritative server
   FG_M_SASL_FAILURES,
   FG_M_STREAM_ERRORS_SENT,
-  FG_M_STANZAS_IN,           // accepted from authenticated remote streams
-  FG_M_STANZAS_DELIVERED,    // written to a ready hop or outbound stream
-  FG_M_STANZAS_QUEUED,       // held until the hop stream is ready
-  FG_M_STANZAS_BOUNCED,      // answered with an error stanza
-  FG_M_STANZAS_NOT_BOUNCED,  // undeliverable and not bounceable (error, iq result, ...)
+  FG_M_STANZAS_IN,             // accepted from authenticated remote streams
+  FG_M_STANZAS_DELIVERED,      // written to a ready hop or outbound stream
+  FG_M_STANZAS_QUEUED,         // held until the hop stream is ready
+  FG_M_STANZAS_BOUNCED,        // answered with an error stanza
+  FG_M_STANZAS_NOT_BOUNCED,    // undeliverable and not bounceable (error, iq result, ...)
+  FG_M_BOUNCES_SENT,           // bounces written to a ready stream towards the sender
+  FG_M_BOUNCES_UNDELIVERABLE,  // bounces that could not reach the sender either
   FG_M_HOP_STREAMS_OPENED,
   FG_M_HOP_STREAMS_READY,
   FG_M_HOP_STREAMS_FAILED,

@@ -147,15 +147,6 @@ typedef enum link_kind {
   LINK_VERIFY,   // to an authoritative server, for db:verify questions
 } link_kind;
 
-// fg_link_stanza queues |data| (a serialized stanza, with its routing facts
-// for a bounce) on the link (kind, local, remote) of worker |w|, opening it
-// to |target| if needed. It returns FG_STANZA_CONDITION_COUNT when the
-// stanza was accepted (sent, or queued until the link is ready), or the
-// condition to bounce it with now.
-fg_stanza_condition fg_link_stanza(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                                   const char *remote, const resolved_target *target,
-                                   const uint8_t *data, size_t len);
-
 // fg_link_describe appends one line per outbound link of |ws|.
 void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
 
@@ -178,11 +169,12 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
 // domain over the hop to its backend, to any other domain over an outbound
 // link (resolved, secured, authenticated, with queueing and bounces). |flow|
 // identifies the input stream (its stanzas always take the same link, which
-// keeps their order when limits.streams_per_pair > 1). It returns
+// keeps their order when limits.streams_per_pair > 1). |is_bounce| marks an
+// error stanza fedgate generated: counted apart and never bounced. It returns
 // FG_STANZA_CONDITION_COUNT when accepted, or the condition to bounce it with.
 fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
-                               const char *to_domain, uint64_t flow, const uint8_t *data,
-                               size_t len);
+                               const char *to_domain, uint64_t flow, int is_bounce,
+                               const uint8_t *data, size_t len);
 
 // fg_link_bounce delivers an error stanza (never bounced itself).
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,

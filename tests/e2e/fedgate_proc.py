@@ -67,6 +67,27 @@ class Fedgate:
                 return int(line.split()[1])
         raise KeyError(name)
 
+    def assert_accounted(self, timeout=10):
+        """Nothing lost silently (DESIGN.md): once the queues are empty,
+        stanzas_in = delivered + bounced + not bounced, and every bounce was
+        sent or counted undeliverable."""
+        import time
+        deadline = time.time() + timeout
+        while True:
+            m = {k: self.metric(k) for k in (
+                "stanzas_in_total", "stanzas_delivered_total", "stanzas_bounced_total",
+                "stanzas_undeliverable_not_bounced_total", "bounces_sent_total",
+                "bounces_undeliverable_total")}
+            ok = (m["stanzas_in_total"] == m["stanzas_delivered_total"] +
+                  m["stanzas_bounced_total"] + m["stanzas_undeliverable_not_bounced_total"] and
+                  m["stanzas_bounced_total"] == m["bounces_sent_total"] +
+                  m["bounces_undeliverable_total"])
+            if ok:
+                return m
+            if time.time() > deadline:
+                raise AssertionError("counters do not add up: %r" % m)
+            time.sleep(0.2)
+
     def log_tail(self, n=60):
         try:
             return "".join(open(self.logfile).readlines()[-n:])

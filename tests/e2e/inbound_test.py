@@ -380,6 +380,10 @@ def test_admin_streams_lists_streams_and_links(env):
     p.close()
 
 
+def test_zz_nothing_lost_silently_by_the_counters(env):
+    env.gw.assert_accounted(timeout=15)
+
+
 def test_sighup_does_not_stop_the_gateway(env):
     import signal
     env.gw.proc.send_signal(signal.SIGHUP)

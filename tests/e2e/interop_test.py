@@ -107,6 +107,8 @@ def run(w):
     check("message b.test -> a.test",
           lambda: alice.wait_for("message bob@b.test/e2e2 chat hello alice from b.test", 30))
     check("iq b.test -> a.test (ping answered)", lambda: bob2.wait_for("pong alice@a.test/e2e", 30))
+    check("every stanza delivered or bounced, by the counters",
+          lambda: (w.gw_a.assert_accounted(), w.gw_b.assert_accounted()))
     check("gateways authenticated with SASL EXTERNAL",
           lambda: (w.gw_a.metric("auth_sasl_external_total") >= 1 and
                    w.gw_b.metric("auth_sasl_external_total") >= 1) or

@@ -254,6 +254,13 @@ def test_rfc6120_5_4_3_2_tls_failure_bounces_remote_server_timeout(w):
     p.close()
 
 
+def test_zz_nothing_lost_silently_by_the_counters(w):
+    # Runs last (sorted by name): every queue has drained or timed out by now.
+    for g in (w.a, w.b, w.c):
+        m = g.assert_accounted(timeout=15)
+    assert w.a.metric("stanzas_bounced_total") >= 1 and w.a.metric("bounces_sent_total") >= 1
+
+
 def test_xep0220_internal_server_dialback_from_its_backend_address(w):
     p = xp.Peer.connect(HOST, w.pa["internal"])
     p.open_stream("b.test", "a.test")
