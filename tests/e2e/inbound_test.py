@@ -384,6 +384,20 @@ def test_zz_nothing_lost_silently_by_the_counters(env):
     env.gw.assert_accounted(timeout=15)
 
 
+def test_rfc6120_13_7_remote_peer_cannot_claim_a_hosted_domain(env):
+    # A certificate valid for b.test, presented from outside: fedgate serves
+    # b.test itself, so neither SASL EXTERNAL nor dialback may claim it.
+    p, feats = open_tls(env, frm="b.test", to="c.test", cert="b.test", tls_name="c.test")
+    assert not offers_external(feats)
+    asked = len(env.auth.verify_questions)
+    p.dialback_result("b.test", "c.test", "any-key")
+    res = p.read_dialback_result()
+    assert res.get("type") == "error", xp.ET.tostring(res)
+    assert len(env.auth.verify_questions) == asked
+    p.send_message("x@b.test", "y@c.test", "spoof")
+    assert p.expect_stream_error() == "not-authorized"
+
+
 def test_sighup_does_not_stop_the_gateway(env):
     import signal
     env.gw.proc.send_signal(signal.SIGHUP)

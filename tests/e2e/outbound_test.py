@@ -302,6 +302,28 @@ def test_streams_per_pair_spreads_input_streams_and_keeps_their_order(w):
         p.close()
 
 
+def test_xep0220_internal_dialback_refused_from_another_address(w):
+    # Same key trusted by the backend, but the connection comes from
+    # 127.0.0.2, which is not an address of a.test's backend.
+    sock = socket.socket()
+    sock.bind(("127.0.0.2", 0))
+    sock.connect((HOST, w.pa["internal"]))
+    p = xp.Peer(sock)
+    p.open_stream("b.test", "a.test")
+    p.read_header()
+    p.read_features()
+    p.starttls("b.test")
+    p.open_stream("b.test", "a.test")
+    p.read_header()
+    p.read_features()
+    w.sink_a.verify_keys["elsewhere-key"] = True
+    asked = len(w.sink_a.verify_questions)
+    p.dialback_result("a.test", "b.test", "elsewhere-key")
+    assert p.read_dialback_result().get("type") == "error"
+    assert len(w.sink_a.verify_questions) == asked
+    p.close()
+
+
 def test_rfc6120_8_3_1_errors_are_not_bounced(w):
     before = w.a.metric("stanzas_undeliverable_not_bounced_total")
     p = w.internal_sender("nowhere2.test")
