@@ -410,7 +410,7 @@ void fg_server_stop(fg_server *srv, unsigned drain_ms) {
   fg_runtime_shutdown(srv->rt, drain_ms);
 }
 
-static void free_links_and_memory(fg_server *srv) {
+static void free_unreachable_memory(fg_server *srv) {
   for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
     for (unreachable *u = srv->workers[i].unreachable, *n; u != NULL; u = n) {
       n = u->next;
@@ -427,7 +427,7 @@ void fg_server_free(fg_server *srv) {
   srv->dns = NULL;
   fg_server_stop(srv, 0);
   fg_runtime_free(srv->rt);
-  free_links_and_memory(srv);
+  free_unreachable_memory(srv);
   for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
     fg_xml_writer_free(srv->workers[i].writer);
   }
