@@ -23,6 +23,7 @@
 #include "gateway/log.h"
 #include "gateway/resolve.h"
 #include "gateway/server_internal.h"
+#include "gateway/xml_names.h"
 
 enum { kMaxQuestions = 32, kMaxCandidates = 32 };
 
@@ -193,9 +194,7 @@ static void count_written(fg_server *srv, int is_bounce) {
 // its bytes.
 static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
   fg_server *srv = l->srv;
-  static const char kHeader[] =
-      "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
-      "xmlns:db='jabber:server:dialback'>";
+  static const char kHeader[] = FG_S2S_STREAM_OPEN ">";
   fg_xml_parser *p = fg_xml_parser_new(NULL);
   size_t used;
   int bounced = 0;

@@ -147,11 +147,7 @@ static void send_header(fg_s2s_in *s) {
   size_t n = 0;
   if (s->local[0]) n += (size_t)snprintf(attrs + n, sizeof(attrs) - n, " from='%s'", s->local);
   if (s->peer[0]) snprintf(attrs + n, sizeof(attrs) - n, " to='%s'", s->peer);
-  sendf(s,
-        "<?xml version='1.0'?><stream:stream xmlns='" FG_XML_NS_SERVER
-        "' xmlns:stream='" FG_XML_NS_STREAMS "' xmlns:db='" FG_NS_DIALBACK
-        "'%s id='%s' version='1.0'>",
-        attrs, s->stream_id);
+  sendf(s, FG_S2S_STREAM_OPEN "%s id='%s' version='1.0'>", attrs, s->stream_id);
   s->header_sent = 1;
 }
 

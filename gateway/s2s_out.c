@@ -99,11 +99,7 @@ static void sendf(fg_s2s_out *s, const char *fmt, ...) {
 }
 
 static void send_header(fg_s2s_out *s) {
-  sendf(s,
-        "<?xml version='1.0'?><stream:stream xmlns='" FG_XML_NS_SERVER
-        "' xmlns:stream='" FG_XML_NS_STREAMS "' xmlns:db='" FG_NS_DIALBACK
-        "' from='%s' to='%s' version='1.0'>",
-        s->local, s->remote);
+  sendf(s, FG_S2S_STREAM_OPEN " from='%s' to='%s' version='1.0'>", s->local, s->remote);
   s->stage = STAGE_HEADER;
 }
 

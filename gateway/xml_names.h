@@ -9,4 +9,11 @@
 #define FG_NS_DIALBACK "jabber:server:dialback"                    // XEP-0220
 #define FG_NS_DIALBACK_FEATURE "urn:xmpp:features:dialback"        // XEP-0220 §2.1
 
+// FG_S2S_STREAM_OPEN starts every s2s stream header fedgate writes: the
+// content namespace, the stream prefix and the dialback prefix (RFC 6120
+// §4.7, XEP-0220 §2.1); the caller appends its attributes and the '>'.
+#define FG_S2S_STREAM_OPEN                                     \
+  "<?xml version='1.0'?><stream:stream xmlns='jabber:server' " \
+  "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='" FG_NS_DIALBACK "'"
+
 #endif  // FEDGATE_GATEWAY_XML_NAMES_H
