@@ -26,6 +26,7 @@ struct in_conn {
   fg_s2s_in *s2s;
   fg_listener_id listener;
   in_conn *prev, *next;
+  fg_flow flow;  // flow control towards the links it feeds
   char ip[64];
   uint32_t ip_slot;
   int counted_ip;
@@ -229,7 +230,8 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   }
   // Public listeners deliver to hosted domains (the hop); the internal
   // listener carries the internal servers' traffic out to the federation.
-  return fg_deliver(srv, fg_conn_worker(ic->conn), from, to, fg_conn_id(ic->conn), 0, data, len);
+  return fg_deliver(srv, fg_conn_worker(ic->conn), from, to, fg_conn_id(ic->conn), 0, data, len,
+                    &ic->flow);
 }
 
 static void op_bounce(void *arg, const uint8_t *stanza, size_t len, const char *local,
@@ -334,6 +336,7 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   ic->magic = kInConnMagic;
   ic->srv = srv;
   ic->conn = c;
+  ic->flow.conn = c;
   ic->listener = listener;
   fg_conn_set_arg(c, ic);
   struct sockaddr_storage ss;
@@ -450,6 +453,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   fg_server *srv = ic->srv;
   fg_worker *w = fg_conn_worker(c);
   fg_worker_timer_cancel(w, &ic->tick);
+  fg_flow_cancel(&ic->flow);
   worker_state *ws = fg_server_worker_state(srv, w);
   if (ic->prev) ic->prev->next = ic->next;
   if (ic->next) ic->next->prev = ic->prev;

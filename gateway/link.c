@@ -67,6 +67,7 @@ struct link {
   int n_questions;
   link *prev, *next;  // in the worker's bucket
   int indexed;
+  fg_flow *waiting;  // input streams paused until this link drains
 };
 
 static const char *kind_name(link_kind k) {
@@ -104,7 +105,57 @@ static void unlink_from_worker(link *l) {
   l->indexed = 0;
 }
 
+// --- flow control (fg_flow, server_internal.h) ---
+
+void fg_flow_cancel(fg_flow *f) {
+  if (f->on == NULL) return;
+  if (f->prev) f->prev->next = f->next;
+  if (f->next) f->next->prev = f->prev;
+  if (f->on->waiting == f) f->on->waiting = f->next;
+  f->on = NULL;
+  f->prev = f->next = NULL;
+}
+
+// wake_waiting resumes every input stream parked on |l| (the runtime delivers
+// their held-back bytes from its loop, never from inside this call).
+static void wake_waiting(link *l) {
+  fg_flow *f = l->waiting;
+  l->waiting = NULL;
+  while (f != NULL) {
+    fg_flow *n = f->next;
+    f->on = NULL;
+    f->prev = f->next = NULL;
+    fg_conn_resume_reading(f->conn);
+    f = n;
+  }
+}
+
+// congested: |l| should take no more from its inputs for now.
+static int congested(const link *l) {
+  if (l->ready) return l->conn != NULL && fg_conn_write_blocked(l->conn);
+  const fg_config *cfg = l->srv->cfg;
+  return (cfg->limits.queue_stanzas && l->q_count * 2 >= cfg->limits.queue_stanzas) ||
+         (cfg->limits.queue_bytes && l->q_bytes * 2 >= cfg->limits.queue_bytes);
+}
+
+static void park(link *l, fg_flow *f) {
+  if (f == NULL || f->conn == NULL || f->on != NULL || !congested(l)) return;
+  f->on = l;
+  f->prev = NULL;
+  f->next = l->waiting;
+  if (l->waiting) l->waiting->prev = f;
+  l->waiting = f;
+  fg_metrics_inc(&l->srv->metrics, FG_M_FLOW_PAUSES);
+  fg_conn_pause_reading(f->conn);
+}
+
+static void on_drain(fg_conn *c) {
+  link *l = fg_conn_arg(c);
+  if (l != NULL) wake_waiting(l);
+}
+
 static void link_free(link *l) {
+  wake_waiting(l);
   fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
     n = q->next;
@@ -252,6 +303,7 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
     }
   }
   l->n_questions = 0;
+  wake_waiting(l);  // their next stanzas open a fresh link or bounce
 }
 
 // --- s2s_out operations ---
@@ -317,6 +369,7 @@ static void op_ready(void *arg, int method) {
   fg_server_worker_state(srv, l->w)->queued_bytes -= l->q_bytes;
   l->qhead = l->qtail = NULL;
   l->q_count = l->q_bytes = 0;
+  if (!congested(l)) wake_waiting(l);  // else on_drain will
 }
 
 static void op_failed(void *arg, const char *condition) {
@@ -438,6 +491,7 @@ static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
 static const fg_conn_handler kHandler = {.on_open = on_open,
                                          .on_data = on_data,
                                          .on_secure = on_secure,
+                                         .on_drain = on_drain,
                                          .on_close = on_close,
                                          .on_tls_created = on_tls_created};
 
@@ -659,7 +713,7 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
 
 fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
                                const char *to_domain, uint64_t flow, int is_bounce,
-                               const uint8_t *data, size_t len) {
+                               const uint8_t *data, size_t len, fg_flow *in) {
   if (atomic_load(&srv->stopping)) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   // One input stream always maps to the same stream of the pair (order).
   unsigned per_pair = srv->cfg->limits.streams_per_pair ? srv->cfg->limits.streams_per_pair : 1;
@@ -675,7 +729,9 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
       l->backend = backend;
       l->address = address;
     }
-    return enqueue(l, data, len, is_bounce);
+    fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
+    if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
+    return cond;
   }
   size_t b;
   if (fg_router_lookup(srv->router, to_domain, strlen(to_domain), &b)) {
@@ -690,7 +746,9 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   }
   link *l = remote_link(srv, w, from_domain, to_domain, slot);
   if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
-  return enqueue(l, data, len, is_bounce);
+  fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
+  if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
+  return cond;
 }
 
 int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const char *originating,
@@ -735,7 +793,7 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
                     const uint8_t *data, size_t len) {
   if (from_domain[0] == 0 || to_domain[0] == 0) return;
-  fg_stanza_condition c = fg_deliver(srv, w, from_domain, to_domain, 0, 1, data, len);
+  fg_stanza_condition c = fg_deliver(srv, w, from_domain, to_domain, 0, 1, data, len, NULL);
   if (c != FG_STANZA_CONDITION_COUNT) {
     // An error stanza is never answered with another (RFC 6120 §8.3.1).
     fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);

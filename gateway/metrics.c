@@ -32,6 +32,7 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_REMOTE_STREAMS_READY] = "remote_streams_ready_total",
     [FG_M_REMOTE_STREAMS_FAILED] = "remote_streams_failed_total",
     [FG_M_UNREACHABLE_SHORTCUTS] = "unreachable_shortcuts_total",
+    [FG_M_FLOW_PAUSES] = "flow_control_pauses_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.

@@ -39,6 +39,7 @@ typedef enum fg_metric {
   FG_M_REMOTE_STREAMS_READY,
   FG_M_REMOTE_STREAMS_FAILED,
   FG_M_UNREACHABLE_SHORTCUTS,  // stanzas bounced at once: domain in backoff
+  FG_M_FLOW_PAUSES,            // input streams paused because the link they feed was congested
   FG_M_COUNT,
 } fg_metric;
 

@@ -147,6 +147,22 @@ typedef enum link_kind {
   LINK_VERIFY,   // to an authoritative server, for db:verify questions
 } link_kind;
 
+// fg_flow is an input stream's handle for flow control: when a stanza it
+// delivered leaves its link congested (output above the high-water mark, or
+// a not-yet-ready link's queue half full), fg_deliver pauses reading |conn|
+// and parks the flow on that link until the link drains, becomes ready or
+// fails. The remote peer then meets TCP back-pressure instead of fedgate
+// buffering without bound or dropping the link. Owned by the input stream;
+// fg_flow_cancel before it goes away.
+typedef struct fg_flow {
+  fg_conn *conn;
+  link *on;  // the link it waits for, or NULL
+  struct fg_flow *prev, *next;
+} fg_flow;
+
+// fg_flow_cancel unparks |f| (the input stream is closing).
+void fg_flow_cancel(fg_flow *f);
+
 // fg_link_describe appends one line per outbound link of |ws|.
 void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
 
@@ -172,9 +188,10 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
 // keeps their order when limits.streams_per_pair > 1). |is_bounce| marks an
 // error stanza fedgate generated: counted apart and never bounced. It returns
 // FG_STANZA_CONDITION_COUNT when accepted, or the condition to bounce it with.
+// |in| (may be NULL) is the input stream's flow-control handle.
 fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
                                const char *to_domain, uint64_t flow, int is_bounce,
-                               const uint8_t *data, size_t len);
+                               const uint8_t *data, size_t len, fg_flow *in);
 
 // fg_link_bounce delivers an error stanza (never bounced itself).
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,

@@ -422,6 +422,52 @@ def test_router_backend_failover_to_healthy_address(env):
         p.close()
 
 
+def test_flow_control_slow_backend_pauses_the_sender_and_loses_nothing(env):
+    # The backend stops reading while a remote server sends ~24 MB: more than
+    # the kernel's socket buffers plus fedgate's per-connection output cap.
+    # fedgate must stop reading the remote stream (TCP back-pressure) rather
+    # than drop the hop link; once the backend reads again, every stanza
+    # arrives, in order, and the pause is counted.
+    import threading
+    p = authenticated_sasl(env)
+    p.sock.settimeout(60)
+    pauses = env.metric("flow_control_pauses_total")
+    failed = env.metric("hop_streams_failed_total")
+    before = len(env.sink.stanzas)
+    n, pad = 12000, "x" * 1900
+    env.sink.reading.clear()
+    errors = []
+
+    def send_all():
+        try:
+            batch = []
+            for i in range(n):
+                batch.append("<message from='f@remote.test' to='bob@b.test' id='fc%d'>"
+                             "<body>%s</body></message>" % (i, pad))
+                if len(batch) == 100:
+                    p.send("".join(batch))
+                    batch = []
+        except OSError as e:
+            errors.append(e)
+    t = threading.Thread(target=send_all, daemon=True)
+    t.start()
+    try:
+        deadline = time.time() + 20
+        while env.metric("flow_control_pauses_total") == pauses and time.time() < deadline:
+            time.sleep(0.1)
+        assert env.metric("flow_control_pauses_total") > pauses, "the sender was never paused"
+        assert t.is_alive(), "all 24 MB were accepted while the backend read nothing"
+    finally:
+        env.sink.reading.set()
+    t.join(60)
+    assert not errors, errors
+    got = env.sink.wait_stanzas(before + n, timeout=60)[before:]
+    ids = [el.get("id") for _, el in got if (el.get("id") or "").startswith("fc")]
+    assert ids == ["fc%d" % i for i in range(n)], "lost or reordered: %d of %d" % (len(ids), n)
+    assert env.metric("hop_streams_failed_total") == failed
+    p.close()
+
+
 def test_rfc6120_4_9_3_4_unauthenticated_stream_times_out(env):
     p = xp.Peer.connect(HOST, env.ports["s2s"])
     p.open_stream("b.test", "remote.test")

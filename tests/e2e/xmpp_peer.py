@@ -267,6 +267,9 @@ class ReceivingServer:
         self.stanzas = []
         self.verify_questions = []
         self.auth = []  # (from, method)
+        # Cleared: authenticated streams stop reading (a slow internal server).
+        self.reading = threading.Event()
+        self.reading.set()
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -323,6 +326,8 @@ class ReceivingServer:
                 p.send("<stream:features>%s</stream:features>" % feats)
                 restart = False
                 while not restart:
+                    if authed:
+                        self.reading.wait()
                     el = p.read_element()
                     if el.tag == q(NS_TLS, "starttls"):
                         p.send("<proceed xmlns='%s'/>" % NS_TLS)
