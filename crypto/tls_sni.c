@@ -97,6 +97,18 @@ int fg_tls_cert_apply(const fg_tls_cert *c, SSL *ssl) {
   return SSL_set_chain_and_key(ssl, c->chain, c->n, c->key, NULL);
 }
 
+int fg_tls_use_x509(SSL *ssl, X509 *x, EVP_PKEY *key) {
+  uint8_t *der = NULL;
+  int len = i2d_X509(x, &der);
+  if (len <= 0) return 0;
+  CRYPTO_BUFFER *buf = CRYPTO_BUFFER_new(der, (size_t)len, NULL);
+  OPENSSL_free(der);
+  if (buf == NULL) return 0;
+  int ok = SSL_set_chain_and_key(ssl, &buf, 1, key, NULL);
+  CRYPTO_BUFFER_free(buf);
+  return ok;
+}
+
 const CRYPTO_BUFFER *fg_tls_cert_leaf(const fg_tls_cert *c) {
   return c->chain[0];
 }

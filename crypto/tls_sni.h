@@ -33,6 +33,11 @@ void fg_tls_cert_free(fg_tls_cert *c);
 // buffers are shared, not copied). It returns 1 or 0.
 int fg_tls_cert_apply(const fg_tls_cert *c, SSL *ssl);
 
+// fg_tls_use_x509 installs the single certificate |x| with |key| on |ssl|
+// as a CRYPTO_BUFFER chain (contexts are TLS_with_buffers_method: no X509
+// objects kept per connection). It returns 1 or 0.
+int fg_tls_use_x509(SSL *ssl, X509 *x, EVP_PKEY *key);
+
 // fg_tls_cert_leaf returns the leaf certificate's buffer.
 const CRYPTO_BUFFER *fg_tls_cert_leaf(const fg_tls_cert *c);
 

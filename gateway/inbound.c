@@ -31,7 +31,8 @@ struct in_conn {
   uint32_t ip_slot;
   int counted_ip;
   int authenticated;
-  uint64_t opened_ns, last_rx_ns;
+  int trim_due;  // give back the parser's buffers after this feed
+  uint64_t opened_ns, last_rx_ns, trimmed_rx_ns;
   fg_timer tick;
   struct {
     char domain[FG_DOMAIN_MAX + 1];
@@ -271,6 +272,7 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
   if (kEvents[ev].metric != FG_M_COUNT) fg_metrics_inc(m, kEvents[ev].metric);
   if (ev == FG_S2S_IN_EV_AUTHENTICATED) {
     ic->authenticated = 1;
+    ic->trim_due = 1;  // negotiation is over: most streams now go quiet
     fg_metrics_inc(m, strcmp(detail, "sasl-external") == 0 ? FG_M_AUTH_SASL_EXTERNAL
                       : strcmp(detail, "dialback") == 0    ? FG_M_AUTH_DIALBACK
                                                            : FG_M_AUTH_DIALBACK_CERT);
@@ -310,6 +312,14 @@ static void tick(fg_timer *t, void *arg) {
     fg_s2s_in_close_with_error(ic->s2s, "connection-timeout", "idle");
     fg_conn_close(ic->conn);
     return;
+  }
+  // A stream quiet for a whole tick gives back its parser's buffers (memory
+  // per idle stream); an active one keeps them (no allocation per stanza).
+  if (ic->authenticated && ic->last_rx_ns != ic->trimmed_rx_ns) {
+    if (now - ic->last_rx_ns >= 1000000000ull) {
+      fg_s2s_in_trim(ic->s2s);
+      ic->trimmed_rx_ns = ic->last_rx_ns;
+    }
   }
   // Every second until authenticated; then a quarter of the idle timeout
   // (1 s to 30 s), so that thousands of quiet streams cost little.
@@ -405,7 +415,7 @@ static int starttls_cert_cb(SSL *ssl, void *arg) {
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
     if (!fg_internal_ca_get(ic->srv->ica, local, time(NULL), &x, &k)) return 0;
-    int ok = SSL_use_certificate(ssl, x) && SSL_use_PrivateKey(ssl, k);
+    int ok = fg_tls_use_x509(ssl, x, k);
     X509_free(x);
     EVP_PKEY_free(k);
     return ok;
@@ -422,6 +432,10 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   ic->last_rx_ns = fg_worker_now_ns(fg_conn_worker(c));
   size_t used = 0;
   fg_s2s_in_status st = fg_s2s_in_feed(ic->s2s, data, len, &used);
+  if (ic->trim_due && st == FG_S2S_IN_CONTINUE) {
+    ic->trim_due = 0;
+    fg_s2s_in_trim(ic->s2s);
+  }
   switch (st) {
     case FG_S2S_IN_CONTINUE:
       return used;

@@ -130,9 +130,15 @@ static void wake_waiting(link *l) {
   }
 }
 
-// congested: |l| should take no more from its inputs for now.
+// congested: |l| should take no more from its inputs for now: its output is
+// above the high-water mark, or it is a hop link still connecting with its
+// queue half full (a remote server's burst waits for the backend). A remote
+// link that is still connecting is never congested: its bounded queue
+// answers overflow with resource-constraint bounces, so that one
+// unresponsive remote domain cannot hold up an internal server's stream.
 static int congested(const link *l) {
   if (l->ready) return l->conn != NULL && fg_conn_write_blocked(l->conn);
+  if (l->kind != LINK_HOP) return 0;
   const fg_config *cfg = l->srv->cfg;
   return (cfg->limits.queue_stanzas && l->q_count * 2 >= cfg->limits.queue_stanzas) ||
          (cfg->limits.queue_bytes && l->q_bytes * 2 >= cfg->limits.queue_bytes);
@@ -423,8 +429,7 @@ static void client_certificate(link *l, SSL *ssl) {
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
     if (fg_internal_ca_get(srv->ica, l->local, time(NULL), &x, &k)) {
-      SSL_use_certificate(ssl, x);
-      SSL_use_PrivateKey(ssl, k);
+      fg_tls_use_x509(ssl, x, k);
       X509_free(x);
       EVP_PKEY_free(k);
     }

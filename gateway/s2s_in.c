@@ -41,8 +41,8 @@ struct fg_s2s_in {
   char stream_id[33];
   char peer[FG_DOMAIN_MAX + 1];   // 'from' of the first header, normalised
   char local[FG_DOMAIN_MAX + 1];  // 'to' of the first header, normalised
-  domain_pair *pairs;
-  int num_pairs;
+  domain_pair *pairs;             // grown on demand: most streams carry one pair
+  int num_pairs, cap_pairs;
 };
 
 void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
@@ -71,8 +71,7 @@ fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, 
   xc.limits = s->cfg.limits;
   xc.content_ns = FG_XML_NS_SERVER;
   s->parser = fg_xml_parser_new(&xc);
-  s->pairs = calloc((size_t)s->cfg.max_domain_pairs, sizeof(domain_pair));
-  if (s->parser == NULL || s->pairs == NULL) {
+  if (s->parser == NULL) {
     fg_s2s_in_free(s);
     return NULL;
   }
@@ -84,6 +83,10 @@ void fg_s2s_in_free(fg_s2s_in *s) {
   fg_xml_parser_free(s->parser);
   free(s->pairs);
   free(s);
+}
+
+void fg_s2s_in_trim(fg_s2s_in *s) {
+  fg_xml_parser_trim(s->parser);
 }
 
 const char *fg_s2s_in_stream_id(const fg_s2s_in *s) {
@@ -217,6 +220,14 @@ static domain_pair *add_pair(fg_s2s_in *s, const char *from, const char *to) {
   domain_pair *p = find_pair(s, from, to);
   if (p != NULL) return p;
   if (s->num_pairs >= s->cfg.max_domain_pairs) return NULL;
+  if (s->num_pairs == s->cap_pairs) {
+    int cap = s->cap_pairs ? s->cap_pairs * 2 : 1;
+    if (cap > s->cfg.max_domain_pairs) cap = s->cfg.max_domain_pairs;
+    domain_pair *grown = realloc(s->pairs, (size_t)cap * sizeof(domain_pair));
+    if (grown == NULL) return NULL;
+    s->pairs = grown;
+    s->cap_pairs = cap;
+  }
   p = &s->pairs[s->num_pairs++];
   memset(p, 0, sizeof(*p));
   snprintf(p->from, sizeof(p->from), "%s", from);

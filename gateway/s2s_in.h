@@ -109,6 +109,10 @@ void fg_s2s_in_config_default(fg_s2s_in_config *cfg);
 // out of memory. |ops| must outlive it.
 fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, void *arg);
 
+// fg_s2s_in_trim returns the parser's reusable buffers (fg_xml_parser_trim):
+// call it between fg_s2s_in_feed calls on a stream that went quiet.
+void fg_s2s_in_trim(fg_s2s_in *s);
+
 // fg_s2s_in_free frees |s|. NULL is a no-op.
 void fg_s2s_in_free(fg_s2s_in *s);
 

@@ -148,10 +148,10 @@ typedef enum link_kind {
 } link_kind;
 
 // fg_flow is an input stream's handle for flow control: when a stanza it
-// delivered leaves its link congested (output above the high-water mark, or
-// a not-yet-ready link's queue half full), fg_deliver pauses reading |conn|
-// and parks the flow on that link until the link drains, becomes ready or
-// fails. The remote peer then meets TCP back-pressure instead of fedgate
+// delivered leaves its link congested (output above the high-water mark;
+// or a hop link, still connecting, with its queue half full), fg_deliver
+// pauses reading |conn| and parks the flow on that link until the link
+// drains, becomes ready or fails. The remote peer then meets TCP back-pressure instead of fedgate
 // buffering without bound or dropping the link. Owned by the input stream;
 // fg_flow_cancel before it goes away.
 typedef struct fg_flow {

@@ -1942,6 +1942,32 @@ void fg_xml_parser_free(fg_xml_parser *p) {
   free(p);
 }
 
+void fg_xml_parser_trim(fg_xml_parser *p) {
+  if (p->item_active || p->pending_close) return;
+  item_reset_storage(p);
+  free(p->buf);
+  free(p->nodes);
+  free(p->attrs);
+  free(p->open);
+  free(p->arena);
+  free(p->pn);
+  free(p->pa);
+  free(p->pd);
+  p->buf = p->arena = NULL;
+  p->nodes = NULL;
+  p->attrs = NULL;
+  p->open = NULL;
+  p->pn = NULL;
+  p->pa = NULL;
+  p->pd = NULL;
+  p->buf_cap = p->arena_cap = p->pn_cap = p->pa_cap = p->pd_cap = 0;
+  p->nodes_cap = p->attrs_cap = p->open_cap = 0;
+  p->base = NULL;
+  p->n = p->i = 0;
+  p->item_done = 0;
+  memset(&p->el, 0, sizeof(p->el));
+}
+
 void fg_xml_parser_reset(fg_xml_parser *p) {
   p->outer = O_PROLOG;
   p->pending_close = 0;

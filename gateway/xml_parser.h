@@ -246,6 +246,12 @@ void fg_xml_parser_set_authenticated(fg_xml_parser *p);
 // Buffers are kept for reuse; offsets restart at 0.
 void fg_xml_parser_reset(fg_xml_parser *p);
 
+// fg_xml_parser_trim gives back the memory kept for reuse between elements
+// (element, attribute and text buffers; the stream header is kept) when no
+// element is half-read; otherwise it does nothing. For quiet streams: the
+// next element allocates again. The last element's views become invalid.
+void fg_xml_parser_trim(fg_xml_parser *p);
+
 // fg_xml_parser_context returns the namespace declarations in scope at stream
 // level (those of the stream header), for fg_xml_writer_element. It returns
 // NULL (and 0) before the stream header.

@@ -1126,6 +1126,35 @@ static void test_steady_state_reuses_buffers(void **state) {
   fg_xml_parser_free(p);
 }
 
+// fg_xml_parser_trim (memory per idle stream): between elements it gives the
+// buffers back and parsing goes on in the stream's namespace context;
+// halfway through an element it does nothing.
+static void test_trim_between_elements_keeps_the_stream(void **state) {
+  (void)state;
+  fg_xml_parser *p = fg_xml_parser_new(NULL);
+  size_t used;
+  assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)H, strlen(H)),
+                   FG_XML_EVENT_STREAM_OPEN);
+  const char *st = "<message to='x'><body>a&amp;b</body><x xmlns='urn:t'/></message>";
+  for (int round = 0; round < 3; round++) {
+    size_t len = strlen(st), half = len / 2;
+    fg_xml_parser_trim(p);  // between elements: frees
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)st, half),
+                     FG_XML_EVENT_NEED_MORE);
+    fg_xml_parser_trim(p);  // halfway: must keep the partial element
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)st + half, len - half),
+                     FG_XML_EVENT_ELEMENT);
+    const fg_xml_element *el = fg_xml_parser_element(p);
+    assert_true(fg_xml_str_eq(fg_xml_node_child(el->root, NULL, "body")->first_child->text, "a&b"));
+    assert_int_equal(el->root->raw.len, len);
+  }
+  fg_xml_parser_trim(p);
+  assert_null(fg_xml_parser_element(p));
+  // A prefix the header did not declare is still an error after a trim.
+  assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)"<q:m/>", 6), FG_XML_EVENT_ERROR);
+  fg_xml_parser_free(p);
+}
+
 // DESIGN.md: hot paths allocate nothing per stanza in the steady state.
 static void test_steady_state_allocates_nothing_per_stanza(void **state) {
   (void)state;
@@ -1202,6 +1231,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_13_12_element_size_limits),
       cmocka_unit_test(test_limits_depth_attrs_names_decls_nodes),
       cmocka_unit_test(test_rfc6120_8_element_api_and_zero_copy),
+      cmocka_unit_test(test_trim_between_elements_keeps_the_stream),
       cmocka_unit_test(test_steady_state_reuses_buffers),
       cmocka_unit_test(test_steady_state_allocates_nothing_per_stanza),
   };
