@@ -304,7 +304,7 @@ fg_tls_ctx *fg_tls_ctx_new(const fg_tls_ctx_config *cfg) {
   pthread_mutex_init(&ctx->sessions_mu, NULL);
   ctx->cfg = *cfg;
   ctx->cfg.client_cert = NULL;
-  SSL_CTX *s = SSL_CTX_new(TLS_method());
+  SSL_CTX *s = SSL_CTX_new(TLS_with_buffers_method());
   ctx->ssl_ctx = s;
   if (s == NULL) goto fail;
   if (!SSL_CTX_set_min_proto_version(s, cfg->tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION) ||
@@ -314,6 +314,7 @@ fg_tls_ctx *fg_tls_ctx_new(const fg_tls_ctx_config *cfg) {
     goto fail;
   }
   SSL_CTX_set_custom_verify(s, SSL_VERIFY_PEER, custom_verify);
+  if (cfg->buffer_pool != NULL) SSL_CTX_set0_buffer_pool(s, cfg->buffer_pool);
   if (cfg->capture_secrets) SSL_CTX_set_keylog_callback(s, keylog_cb);
   if (cfg->role == FG_TLS_SERVER) {
     SSL_CTX_set_cert_cb(s, cert_cb, ctx);
@@ -387,6 +388,9 @@ fg_tls_conn *fg_tls_conn_new(fg_tls_ctx *ctx, const char *server_name, fg_tls_wr
   BIO_up_ref(t->bio);
   SSL_set_bio(t->ssl, t->bio, t->bio);
   SSL_set_ex_data(t->ssl, g_ex_index, t);
+  // Nothing set by the caller is needed once the handshake is done: a quiet
+  // connection keeps less (memory per idle stream).
+  SSL_set_shed_handshake_config(t->ssl, 1);
   if (ctx->cfg.role == FG_TLS_SERVER) {
     SSL_set_accept_state(t->ssl);
   } else {

@@ -56,6 +56,9 @@ typedef struct fg_tls_ctx_config {
   int session_cache;
   // server: TLS 1.3 tickets to send (0 = BoringSSL's default of 2; -1 = none).
   int num_tickets;
+  // optional: peers' certificates are kept once in this pool however many
+  // connections present them (it must outlive the context's connections).
+  CRYPTO_BUFFER_POOL *buffer_pool;
 } fg_tls_ctx_config;
 
 // fg_tls_ctx_new builds a context from |cfg|. The result has one reference.

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/heap_stats.h"
 #include "gateway/server_internal.h"
 
 void fg_text_printf(fg_text *t, const char *fmt, ...) {
@@ -133,7 +134,18 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
       atomic_store_explicit(&srv->metrics.v[FG_M_INTERNAL_CERTS_MINTED],
                             fg_internal_ca_minted(srv->ica), memory_order_relaxed);
     }
-    reply(c, "200 OK", body, fg_metrics_render(&srv->metrics, body, sizeof(body)));
+    size_t n = fg_metrics_render(&srv->metrics, body, sizeof(body));
+    size_t allocated, resident;
+    if (fg_heap_stats(&allocated, &resident) && n < sizeof(body)) {
+      int w = snprintf(body + n, sizeof(body) - n,
+                       "# TYPE fedgate_heap_allocated_bytes gauge\n"
+                       "fedgate_heap_allocated_bytes %zu\n"
+                       "# TYPE fedgate_heap_resident_bytes gauge\n"
+                       "fedgate_heap_resident_bytes %zu\n",
+                       allocated, resident);
+      if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
+    }
+    reply(c, "200 OK", body, n);
   } else if (len >= 11 && memcmp(data, "GET /ready ", 11) == 0) {
     reply(c, "200 OK", "ready\n", 6);
   } else if (len >= 13 && memcmp(data, "GET /streams ", 13) == 0) {

@@ -19,6 +19,10 @@
 enum { kVerdictCache = 4 };
 static const uint32_t kInConnMagic = 0x51c0a11e;
 
+// kQuietMs: an authenticated stream that received nothing for this long
+// gives back its parser's buffers at its next tick.
+enum { kQuietMs = 1000 };
+
 struct in_conn {
   uint32_t magic;  // kInConnMagic: tells a session from the listener's argument
   fg_server *srv;
@@ -34,12 +38,23 @@ struct in_conn {
   int trim_due;  // give back the parser's buffers after this feed
   uint64_t opened_ns, last_rx_ns, trimmed_rx_ns;
   fg_timer tick;
-  struct {
+  // Certificate verdicts by domain, allocated on first use and given back
+  // when the stream goes quiet (recomputed if ever needed again).
+  struct verdict {
     char domain[FG_DOMAIN_MAX + 1];
     int ok;
-  } verdicts[kVerdictCache];
+  } * verdicts;
   int n_verdicts;
 };
+
+// trim gives back what a quiet stream does not need: the parser's buffers
+// and the verdict cache.
+static void trim(in_conn *ic) {
+  fg_s2s_in_trim(ic->s2s);
+  free(ic->verdicts);
+  ic->verdicts = NULL;
+  ic->n_verdicts = 0;
+}
 
 static worker_state *ws_of(in_conn *ic) {
   return fg_server_worker_state(ic->srv, fg_conn_worker(ic->conn));
@@ -162,6 +177,8 @@ static int op_cert_valid_for(void *arg, const char *domain) {
     }
     fg_peer_verdict_cleanup(&v);
   }
+  if (ic->verdicts == NULL) ic->verdicts = calloc(kVerdictCache, sizeof(*ic->verdicts));
+  if (ic->verdicts == NULL) return ok;
   int slot = ic->n_verdicts < kVerdictCache ? ic->n_verdicts++ : kVerdictCache - 1;
   snprintf(ic->verdicts[slot].domain, sizeof(ic->verdicts[slot].domain), "%s", domain);
   ic->verdicts[slot].ok = ok;
@@ -273,6 +290,9 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
   if (ev == FG_S2S_IN_EV_AUTHENTICATED) {
     ic->authenticated = 1;
     ic->trim_due = 1;  // negotiation is over: most streams now go quiet
+    // A look soon after the stream restart: a stream that stays quiet gives
+    // back what the restart's header took (see tick).
+    fg_worker_timer_arm(fg_conn_worker(ic->conn), &ic->tick, kQuietMs + 500);
     fg_metrics_inc(m, strcmp(detail, "sasl-external") == 0 ? FG_M_AUTH_SASL_EXTERNAL
                       : strcmp(detail, "dialback") == 0    ? FG_M_AUTH_DIALBACK
                                                            : FG_M_AUTH_DIALBACK_CERT);
@@ -316,8 +336,8 @@ static void tick(fg_timer *t, void *arg) {
   // A stream quiet for a whole tick gives back its parser's buffers (memory
   // per idle stream); an active one keeps them (no allocation per stanza).
   if (ic->authenticated && ic->last_rx_ns != ic->trimmed_rx_ns) {
-    if (now - ic->last_rx_ns >= 1000000000ull) {
-      fg_s2s_in_trim(ic->s2s);
+    if (now - ic->last_rx_ns >= kQuietMs * 1000000ull) {
+      trim(ic);
       ic->trimmed_rx_ns = ic->last_rx_ns;
     }
   }
@@ -434,7 +454,7 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   fg_s2s_in_status st = fg_s2s_in_feed(ic->s2s, data, len, &used);
   if (ic->trim_due && st == FG_S2S_IN_CONTINUE) {
     ic->trim_due = 0;
-    fg_s2s_in_trim(ic->s2s);
+    trim(ic);
   }
   switch (st) {
     case FG_S2S_IN_CONTINUE:
@@ -480,6 +500,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
            fg_close_reason_name(reason));
   }
   fg_s2s_in_free(ic->s2s);
+  free(ic->verdicts);
   free(ic);
 }
 

@@ -194,6 +194,7 @@ static int setup_tls(fg_server *srv, char *err, size_t err_len) {
   tc.sni = srv->sni;
   tc.verify = verify_peer;
   tc.verify_arg = srv;
+  tc.buffer_pool = srv->pool;  // a peer's chain kept once, not per stream
   srv->tls_starttls = fg_tls_ctx_new(&tc);
   tc.direct_tls = 1;
   srv->tls_direct = fg_tls_ctx_new(&tc);
@@ -202,6 +203,7 @@ static int setup_tls(fg_server *srv, char *err, size_t err_len) {
   cc.verify = verify_peer;
   cc.verify_arg = srv;
   cc.session_cache = 1;
+  cc.buffer_pool = srv->pool;
   cc.verify = verify_backend;
   srv->tls_client = fg_tls_ctx_new(&cc);
   cc.verify = verify_peer;

@@ -170,6 +170,17 @@ static int grow(void **ptr, size_t *cap, size_t need, size_t elem) {
   return 1;
 }
 
+// grow_exact is grow without headroom, for what lives as long as the stream
+// (the stored header): a few bytes more per idle stream add up.
+static int grow_exact(void **ptr, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return 1;
+  void *q = realloc(*ptr, need * elem);
+  if (q == NULL) return 0;
+  *ptr = q;
+  *cap = need;
+  return 1;
+}
+
 static int grow32(void **ptr, uint32_t *cap, size_t need, size_t elem) {
   size_t c = *cap;
   if (!grow(ptr, &c, need, elem)) return 0;
@@ -1013,7 +1024,7 @@ static int header_done(fg_xml_parser *p, int self_closing, size_t end) {
 
   // Store the header's bytes so that its strings outlive the item.
   size_t raw_len = end, total = end + p->arena_len;
-  if (!grow((void **)&p->hdr, &p->hdr_cap, total ? total : 1, 1))
+  if (!grow_exact((void **)&p->hdr, &p->hdr_cap, total ? total : 1, 1))
     return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, at);
   memcpy(p->hdr, p->base, raw_len);
   if (p->arena_len) memcpy(p->hdr + raw_len, p->arena, p->arena_len);
@@ -1031,8 +1042,8 @@ static int header_done(fg_xml_parser *p, int self_closing, size_t end) {
   dflt = retag_hdr(dflt, raw_len);
 
   uint32_t na = nd->attr_n;
-  if (!grow((void **)&p->hdr_decls, &p->hdr_decls_cap, na + 1, sizeof(fg_xml_nsdecl)) ||
-      !grow((void **)&p->hdr_attrs, &p->hdr_attrs_cap, na + 1, sizeof(fg_xml_attr)))
+  if (!grow_exact((void **)&p->hdr_decls, &p->hdr_decls_cap, na + 1, sizeof(fg_xml_nsdecl)) ||
+      !grow_exact((void **)&p->hdr_attrs, &p->hdr_attrs_cap, na + 1, sizeof(fg_xml_attr)))
     return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, at);
   fg_xml_stream_header *h = &p->header;
   memset(h, 0, sizeof(*h));
