@@ -5,7 +5,7 @@ BAZEL ?= bazel
 FUZZ_SECONDS ?= 60
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build test test-asan demo interop fuzz bench fmt fmt-check clean
+.PHONY: all deps build test test-asan demo interop fuzz bench bench-quick fmt fmt-check clean
 
 all: build
 
@@ -21,6 +21,12 @@ test: deps
 test-asan: deps
 	@tools/run-tests.sh --config=asan
 
+# kTLS proven in a qemu guest running Debian's kernel (docs/ktls-vm.md).
+# Exit 77: qemu or the kernel package cannot be had.
+.PHONY: test-ktls
+test-ktls: deps
+	@BAZEL="$(BAZEL)" tools/ktls-vm/run.sh
+
 demo: deps
 	@tools/demo.sh
 
@@ -32,8 +38,14 @@ interop: deps
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
 
+# fedgate vs Prosody vs HAProxy side by side, plus the micro-benchmarks:
+# bench/results/<date>-<host>.json, bench/RESULTS.md, bench/plots/.
 bench: deps
 	@tools/bench.sh
+
+# The same in at most 2 minutes (results under bench/results/ only).
+bench-quick: deps
+	@tools/bench.sh --quick
 
 fmt: deps
 	clang-format -i $(FORMAT_FILES)

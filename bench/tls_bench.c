@@ -7,6 +7,11 @@
 // one. "Per worker" rates divide by the server worker's CPU time (its thread
 // CPU clock), so a load generator slower than the server does not hide the
 // server's capacity; wall-clock rates are printed too.
+//
+// --ktls-compare measures only bulk transfer, one connection at a time: the
+// same client stream into a server whose connection is handed to kernel TLS,
+// then into one that stays in BoringSSL, and prints both rates and their
+// ratio (the kernel mode needs the `tls` ULP; see docs/ktls-vm.md).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -288,7 +293,7 @@ typedef struct bulk_result {
   double wall_mbps, per_worker_mbps, server_cpu_util;
 } bulk_result;
 
-static bulk_result run_bulk(fg_runtime *srv, fg_runtime *cli, double seconds) {
+static bulk_result run_bulk(fg_runtime *srv, fg_runtime *cli, double seconds, int conns) {
   fg_tls_ctx_config cc = {0};
   cc.role = FG_TLS_CLIENT;
   cc.direct_tls = 1;
@@ -296,7 +301,7 @@ static bulk_result run_bulk(fg_runtime *srv, fg_runtime *cli, double seconds) {
   atomic_store(&g_stop, 0);
   launch_msg *m = calloc(1, sizeof(*m));
   m->m.fn = bulk_launch_fn;
-  m->n = 4;
+  m->n = conns;
   fg_worker_post(fg_runtime_worker(cli, 0), &m->m);
   struct timespec ts = {0, 300000000};
   nanosleep(&ts, NULL);  // warm up
@@ -315,19 +320,99 @@ static bulk_result run_bulk(fg_runtime *srv, fg_runtime *cli, double seconds) {
   r.wall_mbps = mb / (t1 - t0);
   r.per_worker_mbps = mb / (cpu1 - cpu0);
   r.server_cpu_util = (cpu1 - cpu0) / (t1 - t0);
+  fg_tls_ctx_free(g_cctx);
+  g_cctx = NULL;
+  ts.tv_sec = 0;
+  ts.tv_nsec = 200000000;
+  nanosleep(&ts, NULL);  // let the senders stop
   return r;
 }
 
+// ktls_compare runs one bulk connection into a kTLS server connection and
+// one into a user-space TLS one (the client side is user-space TLS in both).
+static int ktls_compare(fg_tls_sni *sni, double seconds, int json) {
+  fg_worker_options o;
+  fg_worker_options_init(&o);
+  o.workers = 1;
+  o.ktls = 1;
+  o.conn_high_water = 1 << 20;
+  o.conn_low_water = 256 << 10;
+  o.conn_max_output = 8 << 20;
+  fg_runtime *srv = fg_runtime_new(&o);
+  fg_runtime *cli = fg_runtime_new(&o);
+  if (srv == NULL || cli == NULL) {
+    fprintf(stderr, "tls_bench: cannot start the runtime\n");
+    return 1;
+  }
+  bulk_result r[2];
+  uint64_t attached[2];
+  for (int mode = 0; mode < 2; mode++) {  // 0: kTLS, 1: user space
+    fg_tls_ctx_config sc = {0};
+    sc.role = FG_TLS_SERVER;
+    sc.direct_tls = 1;
+    sc.sni = sni;
+    sc.capture_secrets = mode == 0;
+    fg_tls_ctx *sctx = fg_tls_ctx_new(&sc);
+    fg_listener_config lc = {0};
+    lc.tls = sctx;
+    lc.handler = &bulk_srv_handler;
+    uint16_t port;
+    if (!fg_runtime_listen(srv, &lc, &port)) return 1;
+    g_addr.sin_family = AF_INET;
+    g_addr.sin_port = htons(port);
+    g_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fg_worker_stats st0, st1;
+    fg_runtime_stats(srv, &st0);
+    r[mode] = run_bulk(srv, cli, seconds, 1);
+    fg_runtime_stats(srv, &st1);
+    attached[mode] = st1.ktls_attached - st0.ktls_attached;
+    fg_tls_ctx_free(sctx);
+  }
+  fg_runtime_shutdown(cli, 500);
+  fg_runtime_shutdown(srv, 500);
+  fg_runtime_free(cli);
+  fg_runtime_free(srv);
+  double ratio_cpu = r[1].per_worker_mbps > 0 ? r[0].per_worker_mbps / r[1].per_worker_mbps : 0;
+  double ratio_wall = r[1].wall_mbps > 0 ? r[0].wall_mbps / r[1].wall_mbps : 0;
+  if (json) {
+    printf(
+        "{\"ktls_attached\": %llu, \"ktls_mbps\": %.1f, \"user_mbps\": %.1f, "
+        "\"ktls_wall_mbps\": %.1f, \"user_wall_mbps\": %.1f, \"ratio_cpu\": %.2f, "
+        "\"ratio_wall\": %.2f}\n",
+        (unsigned long long)attached[0], r[0].per_worker_mbps, r[1].per_worker_mbps, r[0].wall_mbps,
+        r[1].wall_mbps, ratio_cpu, ratio_wall);
+    return attached[0] == 1 ? 0 : 1;
+  }
+  printf("ktls-compare: bulk into one server connection, 16 KiB records, %.1f s each\n", seconds);
+  printf(
+      "  kernel TLS (server RX in kTLS, attached %llu): %8.1f MB/s per server-worker "
+      "CPU-second; wall %.1f MB/s, worker %.0f%% busy\n",
+      (unsigned long long)attached[0], r[0].per_worker_mbps, r[0].wall_mbps,
+      100 * r[0].server_cpu_util);
+  printf(
+      "  user-space TLS (BoringSSL):                 %8.1f MB/s per server-worker "
+      "CPU-second; wall %.1f MB/s, worker %.0f%% busy\n",
+      r[1].per_worker_mbps, r[1].wall_mbps, 100 * r[1].server_cpu_util);
+  printf("  ratio kTLS/user-space: %.2f per CPU-second, %.2f wall\n", ratio_cpu, ratio_wall);
+  if (attached[0] != 1) {
+    printf("  (the kTLS connection was not handed to the kernel: no `tls` ULP here?)\n");
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  int json = 0;
+  int json = 0, compare = 0;
   double seconds = 3;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0)
       json = 1;
     else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
       seconds = atof(argv[++i]);
+    else if (strcmp(argv[i], "--ktls-compare") == 0)
+      compare = 1;
     else {
-      fprintf(stderr, "usage: tls_bench [--json] [--seconds S]\n");
+      fprintf(stderr, "usage: tls_bench [--json] [--seconds S] [--ktls-compare]\n");
       return 2;
     }
   }
@@ -337,6 +422,13 @@ int main(int argc, char **argv) {
   fg_tls_sni *sni = fg_tls_sni_new();
   fg_tls_sni_add_cert(sni, cert);
   fg_tls_sni_set_default(sni, cert);
+  if (compare) {
+    int rc = ktls_compare(sni, seconds, json);
+    fg_tls_sni_free(sni);
+    fg_tls_cert_free(cert);
+    CRYPTO_BUFFER_POOL_free(pool);
+    return rc;
+  }
   fg_tls_ctx_config sc = {0};
   sc.role = FG_TLS_SERVER;
   sc.direct_tls = 1;
@@ -377,7 +469,7 @@ int main(int argc, char **argv) {
   uint16_t bulk_port;
   if (!fg_runtime_listen(srv, &lc, &bulk_port)) return 1;
   g_addr.sin_port = htons(bulk_port);
-  bulk_result bulk = run_bulk(srv, cli, seconds);
+  bulk_result bulk = run_bulk(srv, cli, seconds, 4);
 
   fg_runtime_shutdown(cli, 500);
   fg_runtime_shutdown(srv, 500);

@@ -412,6 +412,25 @@ static fg_chain_status verify_pinned_leaf(fg_chain_verdict *out, X509 *leaf,
   return set_verdict(out, FG_CHAIN_OK, -1, 0, "ok");
 }
 
+// path_valid_until returns the earliest notAfter on |chain| as seconds since
+// the epoch (|at| is the verification time, which every notAfter is past).
+static int64_t path_valid_until(STACK_OF(X509) * chain, time_t at) {
+  ASN1_TIME *now = ASN1_TIME_set(NULL, at);
+  int64_t until = INT64_MAX;
+  for (size_t i = 0; now != NULL && i < sk_X509_num(chain); i++) {
+    int days = 0, secs = 0;
+    const ASN1_TIME *na = X509_get0_notAfter(sk_X509_value(chain, i));
+    if (na == NULL || !ASN1_TIME_diff(&days, &secs, now, na)) {
+      until = at;  // unreadable: do not cache beyond now
+      break;
+    }
+    int64_t t = (int64_t)at + (int64_t)days * 86400 + secs;
+    if (t < until) until = t;
+  }
+  ASN1_TIME_free(now);
+  return now == NULL ? (int64_t)at : until;
+}
+
 // run_verify runs one X509_verify_cert with |purpose| and applies the
 // post-path policy (algorithms, revocation hook).
 static fg_chain_status run_verify(fg_chain_verdict *out, X509_STORE *store, X509 *leaf,
@@ -485,7 +504,10 @@ static fg_chain_status run_verify(fg_chain_verdict *out, X509_STORE *store, X509
           out, r, i, 0, r == FG_CHAIN_REVOKED ? "certificate revoked" : "revocation check failed");
     }
   }
-  if (status == FG_CHAIN_OK) set_verdict(out, FG_CHAIN_OK, -1, 0, "ok");
+  if (status == FG_CHAIN_OK) {
+    set_verdict(out, FG_CHAIN_OK, -1, 0, "ok");
+    out->valid_until = path_valid_until(chain, at);
+  }
   X509_STORE_CTX_free(ctx);
   return status;
 }

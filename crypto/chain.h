@@ -120,6 +120,10 @@ typedef struct fg_chain_verdict {
   int x509_error;    // BoringSSL's X509_V_ERR_* when it decided, else 0
   int pinned;        // 1 when a per-domain pin was used
   char reason[192];  // one line: status name and detail
+  // valid_until: when OK, the earliest notAfter (seconds since the epoch)
+  // of the certificates on the verified path: a cached verdict must not
+  // outlive it. 0 otherwise.
+  int64_t valid_until;
 } fg_chain_verdict;
 
 // fg_chain_verify validates |leaf| with the untrusted |intermediates| (may

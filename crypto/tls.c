@@ -55,6 +55,8 @@ struct fg_tls_conn {
   const char *error;
   char server_name[256];
   int have_client_secret, have_server_secret;
+  int key_updates;       // KeyUpdates BoringSSL sent or received: captured secrets are stale
+  int tickets_received;  // TLS 1.3 NewSessionTickets BoringSSL processed (client)
   fg_tls_traffic_secrets secrets;
 };
 
@@ -266,6 +268,18 @@ static void keylog_cb(const SSL *ssl, const char *line) {
   *have = 1;
 }
 
+// msg_cb notices KeyUpdate messages (RFC 8446 §4.6.3) going through
+// BoringSSL in either direction (the captured _0 secrets no longer match the
+// record layer's keys after one) and NewSessionTickets received (§4.6.1).
+static void msg_cb(int is_write, int version, int content_type, const void *buf, size_t len,
+                   SSL *ssl, void *arg) {
+  fg_tls_conn *t = conn_of(ssl);
+  if (t == NULL || content_type != SSL3_RT_HANDSHAKE || len < 1) return;
+  uint8_t type = ((const uint8_t *)buf)[0];
+  if (type == SSL3_MT_KEY_UPDATE) t->key_updates++;
+  if (type == SSL3_MT_NEW_SESSION_TICKET && !is_write) t->tickets_received++;
+}
+
 static int new_session_cb(SSL *ssl, SSL_SESSION *session) {
   fg_tls_conn *t = conn_of(ssl);
   if (t == NULL || t->server_name[0] == '\0') return 0;
@@ -315,7 +329,10 @@ fg_tls_ctx *fg_tls_ctx_new(const fg_tls_ctx_config *cfg) {
   }
   SSL_CTX_set_custom_verify(s, SSL_VERIFY_PEER, custom_verify);
   if (cfg->buffer_pool != NULL) SSL_CTX_set0_buffer_pool(s, cfg->buffer_pool);
-  if (cfg->capture_secrets) SSL_CTX_set_keylog_callback(s, keylog_cb);
+  if (cfg->capture_secrets) {
+    SSL_CTX_set_keylog_callback(s, keylog_cb);
+    SSL_CTX_set_msg_callback(s, msg_cb);
+  }
   if (cfg->role == FG_TLS_SERVER) {
     SSL_CTX_set_cert_cb(s, cert_cb, ctx);
     SSL_CTX_set_alpn_select_cb(s, alpn_select, ctx);
@@ -562,12 +579,26 @@ size_t fg_tls_conn_take_staged(fg_tls_conn *t, uint8_t *out, size_t cap) {
   return n;
 }
 
+size_t fg_tls_conn_record_need(const fg_tls_conn *t) {
+  uint8_t hdr[5];
+  memcpy(hdr, t->hdr, sizeof(hdr));
+  size_t hdr_have = t->hdr_have, rec_left = t->rec_left;
+  size_t s = t->staged_len - t->staged_off;
+  if (s > 0) framing_walk(hdr, &hdr_have, &rec_left, t->staged + t->staged_off, s, NULL, 0);
+  if (rec_left > 0) return rec_left;
+  return hdr_have > 0 ? 5 - hdr_have : 0;
+}
+
+int fg_tls_conn_tickets_received(const fg_tls_conn *t) {
+  return t->tickets_received;
+}
+
 void fg_tls_conn_set_record_aligned(fg_tls_conn *t, int on) {
   t->record_aligned = on;
 }
 
 int fg_tls_conn_traffic_secrets(const fg_tls_conn *t, fg_tls_traffic_secrets *out) {
-  if (!t->have_client_secret || !t->have_server_secret) return 0;
+  if (!t->have_client_secret || !t->have_server_secret || t->key_updates > 0) return 0;
   if (SSL_version(t->ssl) != TLS1_3_VERSION) return 0;
   const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
   if (c == NULL) return 0;

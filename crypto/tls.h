@@ -155,6 +155,18 @@ size_t fg_tls_conn_take_staged(fg_tls_conn *t, uint8_t *out, size_t cap);
 // BoringSSL (needed before moving reception to the kernel).
 void fg_tls_conn_set_record_aligned(fg_tls_conn *t, int on);
 
+// fg_tls_conn_record_need returns how many more bytes of ciphertext complete
+// the record that staging ends in the middle of: the rest of its 5-byte header
+// if that is incomplete, else the rest of its body; 0 when staging ends on a
+// record boundary (with record-aligned input on). Reading exactly that many
+// bytes from the socket, feeding them in and asking again brings the socket
+// to a record boundary (kTLS hand-over).
+size_t fg_tls_conn_record_need(const fg_tls_conn *t);
+
+// fg_tls_conn_tickets_received returns how many TLS 1.3 NewSessionTickets
+// BoringSSL has processed on |t| (counted when capture_secrets is on).
+int fg_tls_conn_tickets_received(const fg_tls_conn *t);
+
 // fg_tls_traffic_secrets holds TLS 1.3 application traffic secrets.
 typedef struct fg_tls_traffic_secrets {
   uint16_t cipher_suite;  // IANA number, e.g. 0x1301
@@ -165,7 +177,8 @@ typedef struct fg_tls_traffic_secrets {
 
 // fg_tls_conn_traffic_secrets copies the captured TLS 1.3 application traffic
 // secrets into |out|. It returns 1, or 0 if none were captured (TLS 1.2, or
-// capture_secrets off).
+// capture_secrets off) or if they are stale because a KeyUpdate already went
+// through BoringSSL (then the connection stays in user space).
 int fg_tls_conn_traffic_secrets(const fg_tls_conn *t, fg_tls_traffic_secrets *out);
 
 // fg_tls_conn_set_traffic_secrets replaces the kept secrets (after a

@@ -13,6 +13,7 @@
 
 #include "gateway/log.h"
 #include "gateway/server_internal.h"
+#include "gateway/verdict_cache.h"
 #include "gateway/xml_names.h"
 #include "gateway/xml_serializer.h"
 
@@ -163,13 +164,22 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   fg_tls_conn *t = fg_conn_tls(ic->conn);
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   int ok = 0;
-  if (chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0) {
+  unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  // Scope of the question: inbound, which trust store, which identity rules.
+  uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4;
+  fg_verdict_key key;
+  int64_t now = (int64_t)time(NULL);
+  int keyed = fg_verdict_key_make(&key, chain, domain, scope);
+  if (keyed && fg_verdict_cache_hit(&key, now)) {
+    ok = 1;
+    fg_metrics_inc(&ic->srv->metrics, FG_M_VERDICT_CACHE_HITS);
+  } else if (chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0) {
     fg_peer_verdict v;
-    fg_chain_params params = {.role = FG_ROLE_INBOUND};
+    fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = now};
     const fg_trust_store *ts =
         ic->listener == FG_LISTENER_INTERNAL ? ic->srv->trust_internal : ic->srv->trust;
-    ok = fg_peer_verify(&v, ts, chain, domain, "xmpp-server",
-                        ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0, &params);
+    ok = fg_peer_verify(&v, ts, chain, domain, "xmpp-server", flags, &params);
+    if (ok && keyed) fg_verdict_cache_put(&key, now, v.chain.valid_until);
     if (!ok) {
       fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
              "certificate not valid for the domain: chain %s%s%s", v.chain.reason,

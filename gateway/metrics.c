@@ -33,6 +33,7 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_REMOTE_STREAMS_FAILED] = "remote_streams_failed_total",
     [FG_M_UNREACHABLE_SHORTCUTS] = "unreachable_shortcuts_total",
     [FG_M_FLOW_PAUSES] = "flow_control_pauses_total",
+    [FG_M_VERDICT_CACHE_HITS] = "certificate_verdict_cache_hits_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.

@@ -40,6 +40,7 @@ typedef enum fg_metric {
   FG_M_REMOTE_STREAMS_FAILED,
   FG_M_UNREACHABLE_SHORTCUTS,  // stanzas bounced at once: domain in backoff
   FG_M_FLOW_PAUSES,            // input streams paused because the link they feed was congested
+  FG_M_VERDICT_CACHE_HITS,     // certificate checks answered by gateway/verdict_cache.h
   FG_M_COUNT,
 } fg_metric;
 

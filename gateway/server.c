@@ -14,8 +14,10 @@
 
 #include "gateway/log.h"
 #include "gateway/server_internal.h"
+#include "gateway/verdict_cache.h"
 #include "gateway/xml_serializer.h"
 #include "io/dns.h"
+#include "io/ktls.h"
 #include "io/listener.h"
 
 worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w) {
@@ -121,10 +123,20 @@ static enum fg_tls_verify_result verify_with(fg_server *srv, const fg_trust_stor
   const char *domain = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   const STACK_OF(CRYPTO_BUFFER) *sk = SSL_get0_peer_certificates(ssl);
   if (domain == NULL || sk == NULL) return FG_TLS_VERIFY_REJECT;
+  unsigned flags = srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  // Scope: outbound, which trust store, which identity rules.
+  uint32_t scope = 0x200u | (ts == srv->trust_internal ? 1u : 0u) | flags << 4;
+  fg_verdict_key key;
+  int64_t now = (int64_t)time(NULL);
+  int keyed = fg_verdict_key_make(&key, sk, domain, scope);
+  if (keyed && fg_verdict_cache_hit(&key, now)) {
+    fg_metrics_inc(&srv->metrics, FG_M_VERDICT_CACHE_HITS);
+    return FG_TLS_VERIFY_OK;
+  }
   fg_peer_verdict v;
-  fg_chain_params params = {.role = FG_ROLE_OUTBOUND};
-  int ok = fg_peer_verify(&v, ts, sk, domain, "xmpp-server",
-                          srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0, &params);
+  fg_chain_params params = {.role = FG_ROLE_OUTBOUND, .at = now};
+  int ok = fg_peer_verify(&v, ts, sk, domain, "xmpp-server", flags, &params);
+  if (ok && keyed) fg_verdict_cache_put(&key, now, v.chain.valid_until);
   if (!ok) {
     fg_log(FG_LOG_SEV_WARN, NULL, domain, "outbound: certificate refused: chain %s%s",
            v.chain.reason, v.identity.status == FG_IDENTITY_MATCH ? "" : ", identity mismatch");
@@ -158,7 +170,9 @@ static enum fg_tls_verify_result verify_peer_dialback(fg_tls_conn *t,
                                                                    : FG_TLS_VERIFY_UNTRUSTED;
 }
 
-static int setup_tls(fg_server *srv, char *err, size_t err_len) {
+// setup_tls builds the TLS contexts. With |ktls|, they keep the traffic
+// secrets the runtime needs to hand records to kernel TLS after handshakes.
+static int setup_tls(fg_server *srv, int ktls, char *err, size_t err_len) {
   const fg_config *cfg = srv->cfg;
   srv->pool = CRYPTO_BUFFER_POOL_new();
   srv->sni = fg_tls_sni_new();
@@ -195,6 +209,11 @@ static int setup_tls(fg_server *srv, char *err, size_t err_len) {
   tc.verify = verify_peer;
   tc.verify_arg = srv;
   tc.buffer_pool = srv->pool;  // a peer's chain kept once, not per stream
+  tc.capture_secrets = ktls;
+  // One TLS 1.3 ticket per handshake: an s2s peer reconnects one stream at a
+  // time and every resumed handshake hands it a fresh ticket (RFC 8446
+  // §4.6.1); a second ticket would only cost an encryption per handshake.
+  tc.num_tickets = 1;
   srv->tls_starttls = fg_tls_ctx_new(&tc);
   tc.direct_tls = 1;
   srv->tls_direct = fg_tls_ctx_new(&tc);
@@ -204,6 +223,7 @@ static int setup_tls(fg_server *srv, char *err, size_t err_len) {
   cc.verify_arg = srv;
   cc.session_cache = 1;
   cc.buffer_pool = srv->pool;
+  cc.capture_secrets = ktls;
   cc.verify = verify_backend;
   srv->tls_client = fg_tls_ctx_new(&cc);
   cc.verify = verify_peer;
@@ -312,7 +332,13 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
     snprintf(err, err_len, "cannot build the routing table");
     goto fail;
   }
-  if (!setup_trust(srv, err, err_len) || !setup_tls(srv, err, err_len) ||
+  // Kernel TLS (io/ktls.h) when the kernel offers it and --no-ktls is not
+  // given; otherwise records stay in user space.
+  char why[160] = "";
+  int ktls = wo->ktls && fg_ktls_probe(why, sizeof(why));
+  fg_log(FG_LOG_SEV_INFO, NULL, NULL, "kernel TLS: %s%s",
+         ktls ? "on" : "off: ", ktls ? "" : (wo->ktls ? why : "--no-ktls"));
+  if (!setup_trust(srv, err, err_len) || !setup_tls(srv, ktls, err, err_len) ||
       !setup_targets(srv, err, err_len)) {
     goto fail;
   }

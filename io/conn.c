@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/mem.h>
 #include <openssl/ssl.h>
 
 #include "io/ktls.h"
@@ -152,6 +153,7 @@ void fg_conn_maybe_free(fg_conn *c) {
   }
   w->stats.out_bytes_queued -= c->out_bytes;
   fg_tls_conn_free(c->tls);
+  free(c->ktls_tail);
   free(c->early);
   free(c->in);
   free(c->stash);
@@ -161,9 +163,19 @@ void fg_conn_maybe_free(fg_conn *c) {
 // finish makes |c| dead: every operation on the socket is cancelled, the
 // socket closed, and on_close called. The memory goes once the kernel has
 // answered every SQE naming |c| (fg_conn_maybe_free).
+// drop_connect_stash releases the client context fg_conn_connect parked in
+// |c->tls| for a direct-TLS connection whose connect never completed, so
+// that fg_conn_maybe_free does not take it for a fg_tls_conn.
+static void drop_connect_stash(fg_conn *c) {
+  if (!c->direct_tls || c->tls == NULL) return;
+  fg_tls_ctx_free((fg_tls_ctx *)c->tls);
+  c->tls = NULL;
+}
+
 static void finish(fg_conn *c, enum fg_close_reason reason) {
   if (c->dead) return;
   fg_worker *w = c->w;
+  if (c->connecting) drop_connect_stash(c);
   c->dead = 1;
   fg_worker_timer_cancel(w, &c->timer);
   (*mode_gauge(w, c->mode))--;
@@ -438,9 +450,14 @@ static void arm_recv(fg_conn *c) {
 
 static void ktls_control_record(fg_conn *c);
 static void cancel_recv(fg_conn *c);
+static void on_ktls_tail(fg_conn *c, int res);
 
 static void on_recv(fg_conn *c, struct io_uring_cqe *cqe) {
   fg_worker *w = c->w;
+  if (c->ktls_filling) {
+    on_ktls_tail(c, cqe->res);
+    return;
+  }
   int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
   if (!more) {
     c->recv_armed = 0;
@@ -540,7 +557,10 @@ void fg_conn_flush(fg_conn *c) {
     }
     if (c->dead) return;
   }
-  if (!c->paused) arm_recv(c);
+  if (!c->paused) {
+    try_ktls(c);
+    arm_recv(c);
+  }
   submit_send(c);
 }
 
@@ -561,6 +581,21 @@ const transport_ops fg_plain_ops = {"plain", plain_recv, plain_send, plain_close
 
 static int tls_sink(void *arg, const uint8_t *data, size_t len) {
   return queue_raw(arg, data, len);
+}
+
+static void ktls_fallback(fg_conn *c);
+
+// ktls_start moves the record layer to the kernel once the handshake output
+// is on the wire and no receive is in flight (see try_ktls).
+static void ktls_start(fg_conn *c) {
+  if (!fg_ktls_probe(NULL, 0)) {  // no ULP: settle it now, no receive to cancel
+    c->ktls_decided = 1;
+    ktls_fallback(c);
+    return;
+  }
+  c->ktls_pending = 1;
+  cancel_recv(c);
+  try_ktls(c);
 }
 
 static void on_handshake(fg_conn *c) {
@@ -585,16 +620,31 @@ static void on_handshake(fg_conn *c) {
   }
   if (!c->dead && opts(c)->ktls && fg_tls_ctx_captures_secrets(fg_tls_conn_ctx(c->tls)) &&
       !c->ktls_decided) {
-    // Move the record layer to the kernel once the handshake output is on
-    // the wire and no receive is in flight (see try_ktls).
-    c->ktls_pending = 1;
-    cancel_recv(c);
-    try_ktls(c);
+    if (fg_ktls_probe(NULL, 0) && fg_tls_ctx_role(fg_tls_conn_ctx(c->tls)) == FG_TLS_CLIENT &&
+        SSL_version(fg_tls_conn_ssl(c->tls)) == TLS1_3_VERSION &&
+        fg_tls_conn_tickets_received(c->tls) == 0) {
+      // A TLS 1.3 server sends its NewSessionTickets right after our
+      // Finished: let BoringSSL read them (for resumption) and hand over once
+      // a ticket or the peer's first data has arrived (ktls_await_done).
+      c->ktls_await = 1;
+      return;
+    }
+    ktls_start(c);
   }
+}
+
+// ktls_await_done starts the handoff of a client connection that waited for
+// the server's tickets, once one (or application data) has come.
+static void ktls_await_done(fg_conn *c, int got_data) {
+  if (!c->ktls_await || c->dead) return;
+  if (!got_data && fg_tls_conn_tickets_received(c->tls) == 0) return;
+  c->ktls_await = 0;
+  ktls_start(c);
 }
 
 static void tls_pump(fg_conn *c) {
   fg_worker *w = c->w;
+  int got_data = 0;
   while (!c->dead) {
     size_t len;
     enum fg_tls_status st = fg_tls_conn_read(c->tls, w->plainbuf, w->plainbuf_len, &len);
@@ -602,6 +652,7 @@ static void tls_pump(fg_conn *c) {
     if (st == FG_TLS_HANDSHAKE_DONE) {
       on_handshake(c);
     } else if (st == FG_TLS_DATA) {
+      got_data = 1;
       deliver(c, w->plainbuf, len);
     } else if (st == FG_TLS_CLOSED) {
       peer_eof(c);
@@ -612,6 +663,7 @@ static void tls_pump(fg_conn *c) {
       break;
     }
   }
+  ktls_await_done(c, got_data);
 }
 
 static void tls_recv(fg_conn *c, const uint8_t *data, size_t len) {
@@ -672,42 +724,115 @@ int fg_conn_starttls(fg_conn *c, fg_tls_ctx *ctx, const char *server_name) {
 
 // --- kernel TLS ----------------------------------------------------------
 
-// try_ktls moves |c| to kernel TLS when it is at a safe point: handshake done,
-// nothing queued or in flight for the socket, no receive in flight, and no
-// partial record held in user space. Otherwise it waits (or gives up when
-// some of a record is already in user space).
-static void try_ktls(fg_conn *c) {
-  if (c->dead || !c->ktls_pending) return;
-  if (c->send_inflight || c->out_head != NULL || c->recv_armed) return;
-  fg_worker *w = c->w;
-  c->ktls_pending = 0;
-  c->ktls_decided = 1;
-  fg_tls_ctx *ctx = fg_tls_conn_ctx(c->tls);
-  SSL *ssl = fg_tls_conn_ssl(c->tls);
-  fg_tls_traffic_secrets s;
-  if (!fg_ktls_probe(NULL, 0) || !fg_tls_conn_traffic_secrets(c->tls, &s) ||
-      !fg_ktls_suite_supported(s.cipher_suite) || fg_tls_conn_staged(c->tls) > 0 ||
-      SSL_has_pending(ssl) || fg_ktls_set_ulp(c->fd) != 0) {
-    // Stay in user space (no ULP, TLS 1.2, or part of a record is already
-    // here and cannot be handed to the kernel).
-    fg_tls_conn_set_record_aligned(c->tls, 0);
-    fg_tls_conn_forget_secrets(c->tls);
-    w->stats.ktls_fallbacks++;
-    arm_recv(c);
+// ktls_fallback leaves |c| in user-space TLS for good (counted).
+static void ktls_fallback(fg_conn *c) {
+  fg_tls_conn_set_record_aligned(c->tls, 0);
+  fg_tls_conn_forget_secrets(c->tls);
+  c->w->stats.ktls_fallbacks++;
+  arm_recv(c);
+}
+
+// ktls_read_tail reads exactly |need| more bytes of the record that the
+// hand-over point split (one plain receive, no provided buffer), so that the
+// kernel's receive queue starts on a record boundary when TLS_RX is set.
+static void ktls_read_tail(fg_conn *c, size_t need) {
+  uint8_t *b = realloc(c->ktls_tail, need);
+  if (b == NULL) {
+    overflow(c);
     return;
   }
-  int server = fg_tls_ctx_role(ctx) == FG_TLS_SERVER;
-  const uint8_t *tx = server ? s.server : s.client;
-  const uint8_t *rx = server ? s.client : s.server;
-  int r = fg_ktls_install(c->fd, FG_KTLS_TX, s.cipher_suite, tx, s.secret_len,
-                          SSL_get_write_sequence(ssl));
-  if (r == 0) {
-    c->ktls_tx = 1;
-    r = fg_ktls_install(c->fd, FG_KTLS_RX, s.cipher_suite, rx, s.secret_len,
-                        SSL_get_read_sequence(ssl));
+  c->ktls_tail = b;
+  struct io_uring_sqe *sqe = fg_worker_sqe(c->w);
+  io_uring_prep_recv(sqe, c->fd, b, need, 0);
+  io_uring_sqe_set_data64(sqe, ud_make(c, OP_RECV));
+  c->recv_armed = 1;
+  c->ktls_filling = 1;
+  c->inflight++;
+  c->w->stats.ktls_tail_reads++;
+}
+
+static void on_ktls_tail(fg_conn *c, int res) {
+  c->recv_armed = 0;
+  c->recv_cancelling = 0;
+  c->ktls_filling = 0;
+  c->inflight--;
+  if (c->dead) return;
+  if (res > 0) {
+    c->w->stats.bytes_in += (uint64_t)res;
+    c->last_rx_ns = c->w->now_ns;
+    c->ops->recv(c, c->ktls_tail, (size_t)res);  // user-space TLS: decrypt, deliver
+  } else if (res == 0) {
+    peer_eof(c);
+    return;
+  } else if (res != -EINTR && res != -EAGAIN && res != -ECANCELED && res != -ENOBUFS) {
+    finish(c, res == -ECONNRESET ? FG_CLOSE_RESET : FG_CLOSE_IO_ERROR);
+    return;
+  }
+  try_ktls(c);  // again: maybe more of the record is missing, or we are paused
+}
+
+// try_ktls moves |c| to kernel TLS when it is at a safe point: handshake
+// done, nothing queued or in flight for the socket, no receive in flight,
+// nothing held back raw, and the bytes read so far end on a record boundary
+// (if they end inside a record, the rest of it is read first: see
+// ktls_read_tail). TLS 1.3 and TLS 1.2 AES-GCM go to the kernel; anything
+// else, or a kernel without the ULP, stays in user space (ktls_fallbacks).
+static void try_ktls(fg_conn *c) {
+  if (c->dead || !c->ktls_pending || c->want_close) return;
+  if (c->send_inflight || c->out_head != NULL || c->recv_armed || c->paused || c->stash_len > 0)
+    return;
+  fg_worker *w = c->w;
+  SSL *ssl = fg_tls_conn_ssl(c->tls);
+  int server = fg_tls_ctx_role(fg_tls_conn_ctx(c->tls)) == FG_TLS_SERVER;
+  fg_tls_traffic_secrets s;
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+  int tls13 = fg_tls_conn_traffic_secrets(c->tls, &s) && fg_ktls_suite_supported(s.cipher_suite);
+  int tls12 = !tls13 && cipher != NULL && SSL_version(ssl) == TLS1_2_VERSION &&
+              fg_ktls_tls12_suite_supported(SSL_CIPHER_get_protocol_id(cipher));
+  if (fg_ktls_probe(NULL, 0) && (tls13 || tls12) && !SSL_has_pending(ssl)) {
+    size_t need = fg_tls_conn_record_need(c->tls);
+    if (need > 0) {
+      OPENSSL_cleanse(&s, sizeof(s));
+      ktls_read_tail(c, need);  // try_ktls runs again once it is here
+      return;
+    }
+  }
+  c->ktls_pending = 0;
+  c->ktls_decided = 1;
+  if (!fg_ktls_probe(NULL, 0) || !(tls13 || tls12) || fg_tls_conn_staged(c->tls) > 0 ||
+      SSL_has_pending(ssl) || fg_ktls_set_ulp(c->fd) != 0) {
+    // Stay in user space (no ULP, an unsupported suite or version, a
+    // KeyUpdate already seen by BoringSSL, or bytes here that the kernel
+    // cannot be given).
+    OPENSSL_cleanse(&s, sizeof(s));
+    ktls_fallback(c);
+    return;
+  }
+  int r;
+  if (tls13) {
+    r = fg_ktls_install(c->fd, FG_KTLS_TX, s.cipher_suite, server ? s.server : s.client,
+                        s.secret_len, SSL_get_write_sequence(ssl));
+  } else {
+    r = fg_ktls_install_tls12(c->fd, FG_KTLS_TX, ssl, server);
+  }
+  OPENSSL_cleanse(&s, sizeof(s));
+  if (r != 0) {
+    // A ULP without keys passes bytes through untouched (TLS_BASE): user
+    // space can still carry on, e.g. when the cipher module is missing.
+    ktls_fallback(c);
+    return;
+  }
+  c->ktls_tx = 1;
+  if (tls13) {
+    fg_tls_conn_traffic_secrets(c->tls, &s);
+    r = fg_ktls_install(c->fd, FG_KTLS_RX, s.cipher_suite, server ? s.client : s.server,
+                        s.secret_len, SSL_get_read_sequence(ssl));
+    OPENSSL_cleanse(&s, sizeof(s));
+  } else {
+    r = fg_ktls_install_tls12(c->fd, FG_KTLS_RX, ssl, server);
   }
   if (r != 0) {
-    // The ULP is attached, maybe TX too: user space can no longer take over.
+    // TX is in the kernel already: user space can no longer take over.
     w->stats.ktls_fallbacks++;
     finish(c, FG_CLOSE_TLS_ERROR);
     return;
@@ -718,12 +843,32 @@ static void try_ktls(fg_conn *c) {
   arm_recv(c);
 }
 
+// ktls_rekey_close ends |c| after a peer KeyUpdate that this kernel cannot
+// follow (setting TLS_RX/TLS_TX again needs Linux >= 6.14): the kernel holds
+// the receive state, so user space cannot take the connection back. The peer
+// gets a fatal internal_error alert when nothing else is queued; the close is
+// counted (ktls_rekey_closes) and the first one per worker logged.
+static void ktls_rekey_close(fg_conn *c, int err) {
+  fg_worker *w = c->w;
+  if (w->stats.ktls_rekey_closes++ == 0) {
+    fprintf(stderr,
+            "fedgate: conn %llu: peer TLS KeyUpdate, but this kernel cannot re-key kTLS (%s); "
+            "closing (counted in ktls_rekey_closes, logged once per worker)\n",
+            (unsigned long long)c->id, strerror(-err));
+  }
+  if (c->out_head == NULL && !c->send_inflight) {
+    static const uint8_t internal_error[2] = {2, 80};
+    fg_ktls_send_record(c->fd, 21, internal_error, sizeof(internal_error));
+  }
+  finish(c, FG_CLOSE_TLS_ERROR);
+}
+
 // ktls_control_record reads a non-application record that kernel TLS
 // refused to hand to a plain recv: close_notify, other alerts, KeyUpdate and
 // NewSessionTicket (RFC 8446 §4.6).
 static void ktls_control_record(fg_conn *c) {
-  uint8_t type, buf[512];
-  long n = fg_ktls_recv_record(c->fd, &type, buf, sizeof(buf));
+  uint8_t type, *buf = c->w->plainbuf;
+  long n = fg_ktls_recv_record(c->fd, &type, buf, c->w->plainbuf_len);
   if (n == -EAGAIN) return;
   if (n < 0) {
     finish(c, FG_CLOSE_IO_ERROR);
@@ -736,8 +881,9 @@ static void ktls_control_record(fg_conn *c) {
       finish(c, FG_CLOSE_TLS_ERROR);
     return;
   }
-  if (type != 22) {
-    finish(c, FG_CLOSE_TLS_ERROR);
+  SSL *ssl = fg_tls_conn_ssl(c->tls);
+  if (type != 22 || SSL_version(ssl) != TLS1_3_VERSION) {
+    finish(c, FG_CLOSE_TLS_ERROR);  // TLS 1.2: renegotiation is refused anyway
     return;
   }
   fg_tls_traffic_secrets s;
@@ -753,29 +899,43 @@ static void ktls_control_record(fg_conn *c) {
     uint8_t msg_type = buf[off];
     long len = ((long)buf[off + 1] << 16) | ((long)buf[off + 2] << 8) | buf[off + 3];
     if (off + 4 + len > n) break;
-    if (msg_type == 24 && len == 1) {  // KeyUpdate
+    if (msg_type == 24 && len == 1) {  // KeyUpdate (RFC 8446 §4.6.3)
       uint8_t next[48];
-      if (!fg_ktls_next_secret(s.cipher_suite, rx, s.secret_len, next) ||
-          fg_ktls_install(c->fd, FG_KTLS_RX, s.cipher_suite, next, s.secret_len, 0) != 0) {
-        finish(c, FG_CLOSE_TLS_ERROR);  // kernel cannot re-key: no way back to user space
+      int r = -EINVAL;
+      if (fg_ktls_next_secret(s.cipher_suite, rx, s.secret_len, next))
+        r = fg_ktls_install(c->fd, FG_KTLS_RX, s.cipher_suite, next, s.secret_len, 0);
+      if (r != 0) {
+        OPENSSL_cleanse(&s, sizeof(s));
+        ktls_rekey_close(c, r);
         return;
       }
       memcpy(rx, next, s.secret_len);
       if (buf[off + 4] == 1) {  // update_requested: answer, then re-key TX
         static const uint8_t ku[5] = {24, 0, 0, 1, 0};
-        if (c->out_head != NULL || fg_ktls_send_record(c->fd, 22, ku, sizeof(ku)) != 0 ||
-            !fg_ktls_next_secret(s.cipher_suite, tx, s.secret_len, next) ||
-            fg_ktls_install(c->fd, FG_KTLS_TX, s.cipher_suite, next, s.secret_len, 0) != 0) {
-          finish(c, FG_CLOSE_TLS_ERROR);
+        r = -EBUSY;
+        if (c->out_head == NULL && !c->send_inflight)
+          r = fg_ktls_send_record(c->fd, 22, ku, sizeof(ku));
+        if (r == 0) {
+          r = fg_ktls_next_secret(s.cipher_suite, tx, s.secret_len, next)
+                  ? fg_ktls_install(c->fd, FG_KTLS_TX, s.cipher_suite, next, s.secret_len, 0)
+                  : -EINVAL;
+        }
+        if (r != 0) {
+          OPENSSL_cleanse(&s, sizeof(s));
+          ktls_rekey_close(c, r);
           return;
         }
         memcpy(tx, next, s.secret_len);
       }
+      OPENSSL_cleanse(next, sizeof(next));
+      c->w->stats.ktls_rekeys++;
     }
-    // NewSessionTicket (4) and others: ignored.
+    if (msg_type == 4) c->w->stats.ktls_tickets_skipped++;  // NewSessionTicket
+    // Others (CertificateRequest, ...): ignored.
     off += 4 + len;
   }
   fg_tls_conn_set_traffic_secrets(c->tls, &s);
+  OPENSSL_cleanse(&s, sizeof(s));
 }
 
 // --- creation -----------------------------------------------------------
@@ -812,6 +972,7 @@ static void on_connect(fg_conn *c, int res) {
   fg_worker *w = c->w;
   if (res < 0) {
     w->stats.connect_failed++;
+    drop_connect_stash(c);
     finish(c, FG_CLOSE_CONNECT_FAILED);
     return;
   }

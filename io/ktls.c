@@ -2,6 +2,7 @@
 // decides when a connection is at a safe point to call it (io/conn.c).
 #include "io/ktls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -213,4 +214,81 @@ long fg_ktls_recv_record(int fd, uint8_t *type, uint8_t *out, size_t cap) {
     if (cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE) *type = *CMSG_DATA(cm);
   }
   return (long)n;
+}
+
+int fg_ktls_tls12_suite_supported(uint16_t suite) {
+  return suite == 0xc02b || suite == 0xc02c || suite == 0xc02f || suite == 0xc030;
+}
+
+int fg_ktls_install_tls12(int fd, enum fg_ktls_dir dir, const SSL *ssl, int server) {
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+  if (SSL_version(ssl) != TLS1_2_VERSION || cipher == NULL) return -EINVAL;
+  uint16_t suite = SSL_CIPHER_get_protocol_id(cipher);
+  if (!fg_ktls_tls12_suite_supported(suite)) return -EINVAL;
+  size_t key_len = (suite == 0xc02b || suite == 0xc02f) ? 16 : 32;
+  // key_block = client_write_MAC_key | server_write_MAC_key | client_write_key
+  //           | server_write_key | client_write_IV | server_write_IV
+  // (RFC 5246 §6.3); AEAD suites have no MAC keys and a 4-byte IV (RFC 5288 §3).
+  uint8_t block[2 * 32 + 2 * 4];
+  size_t block_len = SSL_get_key_block_len(ssl);
+  if (block_len != 2 * key_len + 2 * 4) return -EINVAL;
+  if (!SSL_generate_key_block(ssl, block, block_len)) return -EINVAL;
+  int client_half = (dir == FG_KTLS_TX) != (server != 0);
+  const uint8_t *key = block + (client_half ? 0 : key_len);
+  const uint8_t *salt = block + 2 * key_len + (client_half ? 0 : 4);
+  uint64_t seq = dir == FG_KTLS_TX ? SSL_get_write_sequence(ssl) : SSL_get_read_sequence(ssl);
+  union {
+    struct tls12_crypto_info_aes_gcm_128 g128;
+    struct tls12_crypto_info_aes_gcm_256 g256;
+  } info;
+  size_t info_len;
+  memset(&info, 0, sizeof(info));
+  if (key_len == 16) {
+    info.g128.info.version = TLS_1_2_VERSION;
+    info.g128.info.cipher_type = TLS_CIPHER_AES_GCM_128;
+    memcpy(info.g128.key, key, 16);
+    memcpy(info.g128.salt, salt, 4);
+    put_seq(info.g128.iv, seq);
+    put_seq(info.g128.rec_seq, seq);
+    info_len = sizeof(info.g128);
+  } else {
+    info.g256.info.version = TLS_1_2_VERSION;
+    info.g256.info.cipher_type = TLS_CIPHER_AES_GCM_256;
+    memcpy(info.g256.key, key, 32);
+    memcpy(info.g256.salt, salt, 4);
+    put_seq(info.g256.iv, seq);
+    put_seq(info.g256.rec_seq, seq);
+    info_len = sizeof(info.g256);
+  }
+  int r = setsockopt(fd, SOL_TLS, dir == FG_KTLS_TX ? TLS_TX : TLS_RX, &info, (socklen_t)info_len);
+  int err = errno;
+  OPENSSL_cleanse(&info, sizeof(info));
+  OPENSSL_cleanse(block, sizeof(block));
+  return r == 0 ? 0 : -err;
+}
+
+int fg_ktls_rekey_probe(void) {
+  if (!fg_ktls_probe(NULL, 0)) return 0;
+  int ok = 0, lfd = -1, cfd = -1, afd = -1;
+  struct sockaddr_in sin = {0};
+  socklen_t sl = sizeof(sin);
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (lfd < 0 || bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(lfd, 1) != 0 ||
+      getsockname(lfd, (struct sockaddr *)&sin, &sl) != 0)
+    goto out;
+  cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (cfd < 0 || connect(cfd, (struct sockaddr *)&sin, sizeof(sin)) != 0) goto out;
+  afd = accept(lfd, NULL, NULL);
+  if (afd < 0 || fg_ktls_set_ulp(cfd) != 0) goto out;
+  uint8_t secret[32] = {0};
+  if (fg_ktls_install(cfd, FG_KTLS_TX, 0x1301, secret, sizeof(secret), 0) != 0) goto out;
+  secret[0] = 1;
+  ok = fg_ktls_install(cfd, FG_KTLS_TX, 0x1301, secret, sizeof(secret), 0) == 0;
+out:
+  if (afd >= 0) close(afd);
+  if (cfd >= 0) close(cfd);
+  if (lfd >= 0) close(lfd);
+  return ok;
 }

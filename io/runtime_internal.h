@@ -63,7 +63,7 @@ struct fg_conn {
   unsigned inbound : 1, connecting : 1, recv_armed : 1, send_inflight : 1, paused : 1,
       write_blocked : 1, want_close : 1, dead : 1, dirty : 1, eof : 1, starttls_now : 1,
       direct_tls : 1, opened : 1, ktls_rx : 1, ktls_tx : 1, recv_cancelling : 1, ktls_pending : 1,
-      ktls_decided : 1;
+      ktls_decided : 1, ktls_filling : 1, ktls_await : 1;
   enum fg_close_reason close_reason;
   struct fg_conn *prev, *next;  // worker's list
   struct fg_conn *dirty_next;   // worker's flush list
@@ -83,6 +83,7 @@ struct fg_conn {
   size_t stash_len, stash_cap;
   // TLS.
   fg_tls_conn *tls;
+  uint8_t *ktls_tail;  // the rest of a record split by the kTLS hand-over point
   // Timers: one per connection, its meaning set by |timer_kind|.
   fg_timer timer;
   int timer_kind;

@@ -119,6 +119,10 @@ void fg_worker_timer_arm(fg_worker *w, fg_timer *t, uint64_t delay_ms) {
   }
 }
 
+void fg_worker_timer_arm_at(fg_worker *w, fg_timer *t, uint64_t deadline_ns) {
+  if (!fg_timer_heap_arm(&w->timers, t, deadline_ns)) t->fn(t, t->arg);
+}
+
 void fg_worker_timer_cancel(fg_worker *w, fg_timer *t) {
   fg_timer_heap_cancel(&w->timers, t);
 }

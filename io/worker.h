@@ -58,6 +58,12 @@ typedef struct fg_worker_stats {
   uint64_t bytes_in, bytes_out, out_bytes_queued, out_bytes_peak;
   uint64_t starttls_discarded, recv_nobufs, overflow_closes, timeouts;
   uint64_t msgs;
+  // kTLS hand-over and life: reads that completed a record split by the
+  // hand-over point, peer KeyUpdates re-keyed in the kernel, connections
+  // closed because the kernel cannot re-key (Linux < 6.14), and
+  // NewSessionTickets that arrived after the handoff (skipped: BoringSSL
+  // never sees them, so they are not kept for resumption).
+  uint64_t ktls_tail_reads, ktls_rekeys, ktls_rekey_closes, ktls_tickets_skipped;
   unsigned ring_flags;  // IORING_SETUP_* in use
 } fg_worker_stats;
 
@@ -108,6 +114,10 @@ uint64_t fg_worker_now_ns(const fg_worker *w);
 // callback runs on |w|. Worker thread only.
 void fg_worker_timer_arm(fg_worker *w, fg_timer *t, uint64_t delay_ms);
 void fg_worker_timer_cancel(fg_worker *w, fg_timer *t);
+
+// fg_worker_timer_arm_at (re)arms |t| on |w| to fire at |deadline_ns|
+// (fg_clock_ns time), for pacing finer than a millisecond. Worker thread only.
+void fg_worker_timer_arm_at(fg_worker *w, fg_timer *t, uint64_t deadline_ns);
 
 // fg_worker_stats_get copies |w|'s counters (see fg_runtime_stats).
 void fg_worker_stats_get(const fg_worker *w, fg_worker_stats *out);

@@ -1,20 +1,59 @@
 #!/bin/sh
-# bench.sh: builds every benchmark in //bench with --config=opt and runs each
-# in turn (one machine, one run: compare the ratios each benchmark prints, not
-# absolute numbers across runs). JSON lines go to bench/results/latest.jsonl.
+# bench.sh [--quick] [--json]: the benchmark suite of `make bench` and
+# `make bench-quick`, in one run on this machine (compare the ratios it
+# prints, not absolute numbers across runs or machines).
+#   1. builds every benchmark, fedgate and the load generator with
+#      --config=opt;
+#   2. runs the micro-benchmarks (//bench:*_bench) once each, their JSON to
+#      bench/results/latest.jsonl;
+#   3. runs bench/suite.py: fedgate, Prosody and HAProxy side by side under
+#      the C load generator bench/s2sload; the result object goes to
+#      bench/results/<date>-<host>[-quick].json (--json also prints it);
+#   4. bench/report.py writes bench/RESULTS.md and bench/plots/*.png (a
+#      --quick run writes bench/results/RESULTS-quick.md and its plots under
+#      bench/results/ instead, leaving the committed page alone).
+# --quick: 2 s per run, fewer sizes and points, 2,000 idle streams (at most 2
+# minutes). Exit status: non-zero when a build or a run failed.
 set -u
 cd "$(dirname "$0")/.."
 bazel=${BAZEL:-bazel}
-targets=$($bazel query 'attr(name, "_bench$", kind(cc_binary, //bench:*))' 2>/dev/null)
-[ -n "$targets" ] || { echo "bench: no benchmarks"; exit 0; }
-$bazel build --config=opt $targets || exit 1
+quick=""
+json=""
+for a in "$@"; do
+  case "$a" in
+    --quick) quick=--quick ;;
+    --json) json=--json ;;
+    *) echo "usage: tools/bench.sh [--quick] [--json]" >&2; exit 2 ;;
+  esac
+done
+# Human progress goes to stderr so that --json leaves stdout to the result.
+exec 3>&1 1>&2
+tools/deps.sh tools/debian-packages.txt tools/debian-packages-bench.txt || exit 1
+micro=$($bazel query 'attr(name, "_bench$", kind(cc_binary, //bench:*))' 2>/dev/null)
+$bazel build --config=opt $micro //bench:s2sload //gateway:fedgate || exit 1
 bin=$($bazel info --config=opt bazel-bin)
 mkdir -p bench/results
 : >bench/results/latest.jsonl
-for label in $targets; do
+for label in $micro; do
   name=${label##*:}
+  flags=""
+  if [ -n "$quick" ] && [ "$name" = tls_bench ]; then flags="--seconds 1"; fi
   echo "== $name"
-  "$bin/bench/$name" || exit 1
-  printf '{"bench":"%s","result":%s}\n' "$name" "$("$bin/bench/$name" --json)" >>bench/results/latest.jsonl
+  # shellcheck disable=SC2086
+  out=$("$bin/bench/$name" --json $flags) || exit 1
+  echo "$out" | head -c 400
+  echo
+  printf '{"bench":"%s","result":%s}\n' "$name" "$out" >>bench/results/latest.jsonl
 done
-echo "results: bench/results/latest.jsonl"
+echo "== side by side: fedgate, Prosody, HAProxy"
+result=$(/usr/bin/python3 bench/suite.py --bin "$bin" $quick --json)
+rc=$?
+if [ -z "$result" ]; then exit 1; fi
+path=$(ls -t bench/results/*.json | head -1)
+if [ -n "$quick" ]; then
+  /usr/bin/python3 bench/report.py "$path" bench/results/RESULTS-quick.md bench/results/plots-quick
+else
+  /usr/bin/python3 bench/report.py "$path" bench/RESULTS.md bench/plots
+fi
+[ -n "$json" ] && echo "$result" >&3
+exit $rc

@@ -1,12 +1,12 @@
 #!/bin/sh
-# deps.sh installs the Debian packages listed in tools/debian-packages.txt that
-# are not installed yet. Idempotent; runs `apt-get update` only when something
+# deps.sh [LIST...] installs the Debian packages listed in the LIST files
+# (default: tools/debian-packages.txt) that are not installed yet. Idempotent; runs `apt-get update` only when something
 # is missing; never prompts (safe under CI=true, as root).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-list="$here/debian-packages.txt"
+[ $# -gt 0 ] || set -- "$here/debian-packages.txt"
 missing=""
-for pkg in $(grep -v '^[[:space:]]*#' "$list" | tr -s ' \t' '\n' | sed '/^$/d'); do
+for pkg in $(cat "$@" | grep -v '^[[:space:]]*#' | tr -s ' \t' '\n' | sed '/^$/d'); do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
   case "$status" in
     *" installed") ;;

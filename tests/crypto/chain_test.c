@@ -109,7 +109,34 @@ static void test_rfc5280_6_1_valid_chain(void **state) {
       FG_CHAIN_OK);
   assert_string_equal(v.reason, "ok");
   assert_int_equal(v.pinned, 0);
+  // Every certificate here ends at T0 + 30 days: a cached verdict ends then.
+  assert_int_equal(v.valid_until, T0 + 30 * DAY);
   assert_int_equal(verify(g.leaf, g.intermediate, NULL, FG_ROLE_INBOUND), FG_CHAIN_OK);
+}
+
+// RFC 5280 §6.1.3 (a)(2) for cached verdicts: the earliest notAfter on the
+// path bounds how long the verdict may be reused; no verdict, no bound.
+static void test_rfc5280_6_1_3_a_2_valid_until_is_the_earliest_not_after(void **state) {
+  (void)state;
+  fg_devpki_name names[] = {{FG_DEVPKI_DNS, (const uint8_t *)"chat.example", 12}};
+  fg_devpki_spec spec = {.cn = "chat.example",
+                         .path_len = -1,
+                         .names = names,
+                         .num_names = 1,
+                         .not_before = T0 - DAY,
+                         .not_after = T0 + 2 * DAY + 7};
+  X509 *shorter = fg_devpki_mint(&spec, g.leaf_key, g.intermediate, g.int_key);
+  assert_non_null(shorter);
+  fg_chain_verdict v;
+  assert_int_equal(
+      verify_at(g.ts, shorter, g.intermediate, NULL, FG_ROLE_OUTBOUND, T0, "chat.example", &v),
+      FG_CHAIN_OK);
+  assert_int_equal(v.valid_until, T0 + 2 * DAY + 7);
+  assert_int_equal(
+      verify_at(g.ts, shorter, g.intermediate, NULL, FG_ROLE_OUTBOUND, T0 + 3 * DAY, NULL, &v),
+      FG_CHAIN_EXPIRED);
+  assert_int_equal(v.valid_until, 0);
+  X509_free(shorter);
 }
 
 // RFC 5280 §6.1.3 (a)(2): the current time must be inside the validity.
@@ -559,6 +586,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc5280_6_1_valid_chain),
       cmocka_unit_test(test_rfc5280_6_1_3_a_2_expired),
+      cmocka_unit_test(test_rfc5280_6_1_3_a_2_valid_until_is_the_earliest_not_after),
       cmocka_unit_test(test_rfc5280_6_1_3_a_2_not_yet_valid),
       cmocka_unit_test(test_rfc5280_6_1_unknown_ca),
       cmocka_unit_test(test_rfc5280_6_1_missing_intermediate),

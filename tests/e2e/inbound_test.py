@@ -468,6 +468,17 @@ def test_flow_control_slow_backend_pauses_the_sender_and_loses_nothing(env):
     p.close()
 
 
+def test_rfc5280_reconnecting_peer_hits_the_verdict_cache(env):
+    # The same chain for the same domain is verified once per worker: three
+    # reconnections over two workers, so at least one is answered from the
+    # cache, and SASL EXTERNAL still succeeds every time.
+    hits = env.metric("certificate_verdict_cache_hits_total")
+    for _ in range(3):
+        p = authenticated_sasl(env)
+        p.close()
+    assert env.metric("certificate_verdict_cache_hits_total") > hits
+
+
 def test_rfc6120_4_9_3_4_unauthenticated_stream_times_out(env):
     p = xp.Peer.connect(HOST, env.ports["s2s"])
     p.open_stream("b.test", "remote.test")

@@ -30,6 +30,7 @@ typedef struct oc_msg {
   uint16_t port;
   int n;
   unsigned timeout_ms;
+  fg_tls_ctx *tls;  // direct TLS client context, or NULL
 } oc_msg;
 
 static fg_runtime *start(unsigned workers, fg_worker_options *o_in) {
@@ -691,6 +692,8 @@ static void oc_launch(fg_worker *w, fg_msg *m) {
     cc.addr_len = sizeof(sin);
     cc.handler = &oc_handler;
     cc.timeout_ms = o->timeout_ms;
+    cc.tls = o->tls;
+    cc.server_name = o->tls ? "peer.example" : NULL;
     assert_non_null(fg_conn_connect(w, &cc));
   }
   free(o);
@@ -741,6 +744,53 @@ static void test_connect_refused_and_timeout(void **state) {
   fg_runtime_free(rt);
 }
 
+// XEP-0368 outbound: a direct-TLS connection whose connect fails (refused,
+// timed out, or shut down while connecting) never started TLS; closing it
+// must release the client context it holds, not treat it as a TLS state.
+static void test_xep0368_direct_tls_connect_fails_cleanly(void **state) {
+  fg_runtime *rt = start(1, NULL);
+  fg_tls_ctx *cctx = tn_client_ctx(1, 0);
+  for (int i = 0; i < 16; i++) atomic_store(&g_conn_reason[i], 0);
+  atomic_store(&g_conn_closed, 0);
+  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = {0};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sin);
+  bind(probe, (struct sockaddr *)&sin, sizeof(sin));
+  getsockname(probe, (struct sockaddr *)&sin, &len);
+  uint16_t dead_port = ntohs(sin.sin_port);
+  close(probe);
+  oc_msg *m = calloc(1, sizeof(*m));
+  m->m.fn = oc_launch;
+  m->port = dead_port;
+  m->n = 4;
+  m->tls = cctx;
+  fg_worker_post(fg_runtime_worker(rt, 0), &m->m);
+  assert_true(tn_wait_until(&g_conn_closed, 4, 5000));
+  assert_int_equal(atomic_load(&g_conn_reason[FG_CLOSE_CONNECT_FAILED]), 4);
+  // Unanswered SYNs: some time out, the rest are still connecting at shutdown.
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sin.sin_port = 0;
+  bind(lfd, (struct sockaddr *)&sin, sizeof(sin));
+  listen(lfd, 0);
+  len = sizeof(sin);
+  getsockname(lfd, (struct sockaddr *)&sin, &len);
+  m = calloc(1, sizeof(*m));
+  m->m.fn = oc_launch;
+  m->port = ntohs(sin.sin_port);
+  m->n = 8;
+  m->timeout_ms = 300;
+  m->tls = cctx;
+  fg_worker_post(fg_runtime_worker(rt, 0), &m->m);
+  usleep(600 * 1000);
+  fg_runtime_shutdown(rt, 0);
+  assert_int_equal(atomic_load(&g_conn_closed), 12);
+  close(lfd);
+  fg_runtime_free(rt);
+  fg_tls_ctx_free(cctx);
+}
+
 int main(void) {
   tn_raise_nofile();
   const struct CMUnitTest tests[] = {
@@ -761,6 +811,7 @@ int main(void) {
       cmocka_unit_test(test_write_stall_timeout),
       cmocka_unit_test(test_idle_timeout),
       cmocka_unit_test(test_connect_refused_and_timeout),
+      cmocka_unit_test(test_xep0368_direct_tls_connect_fails_cleanly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

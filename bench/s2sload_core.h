@@ -1,0 +1,172 @@
+// s2sload_core.h: the state the parts of s2sload share: options, the stream
+// table (one entry per remote stream; in churn mode one per concurrency
+// slot), per-worker contexts, the run phase and the counters the report is
+// built from. One process-wide instance, g_load; the fields a worker writes
+// and another thread reads are atomics.
+#ifndef FEDGATE_BENCH_S2SLOAD_CORE_H
+#define FEDGATE_BENCH_S2SLOAD_CORE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bench/s2sload_hist.h"
+#include "bench/s2sload_stanza.h"
+#include "crypto/tls.h"
+#include "gateway/xml_parser.h"
+#include "io/conn.h"
+#include "io/worker.h"
+
+enum fg_load_mode { FG_LOAD_RELAY, FG_LOAD_CHURN, FG_LOAD_IDLE };
+enum fg_load_sink { FG_SINK_S2S, FG_SINK_COMPONENT, FG_SINK_PLAIN };
+enum fg_load_phase {
+  FG_PHASE_SETUP = 0,  // streams connecting; nothing sent yet
+  FG_PHASE_WARMUP,     // sending, not measured
+  FG_PHASE_MEASURE,    // sending, measured
+  FG_PHASE_DRAIN,      // no new stanzas; waiting for those in flight
+  FG_PHASE_DONE,       // closing
+};
+
+// Remote stream states (client side of the SUT's inbound s2s port).
+enum fg_load_state {
+  FG_ST_IDLE = 0,    // not connected (churn/idle: waiting for its turn)
+  FG_ST_CONNECTING,  // TCP + TLS
+  FG_ST_FEATURES,    // header sent, waiting for the first features
+  FG_ST_AUTH,        // <auth mechanism='EXTERNAL'> sent
+  FG_ST_FEATURES2,   // restarted after <success/>, waiting for features
+  FG_ST_READY,       // authenticated: stanzas flow
+  FG_ST_WAIT_SINK,   // churn: the one stanza is out, waiting for the sink
+  FG_ST_CLOSING,     // </stream:stream> sent
+  FG_ST_FAILED,
+};
+
+typedef struct fg_load_opts {
+  enum fg_load_mode mode;
+  enum fg_load_sink sink;
+  const char *target;  // HOST:PORT or "self"
+  const char *sink_addr;
+  const char *sink_domain;
+  const char *remote_suffix;
+  const char *component_secret;
+  const char *pki_dir;  // NULL: certificates minted in memory
+  int insecure;
+  unsigned remotes, streams_per_remote;
+  double seconds, warmup, drain, rate, hold;
+  unsigned window;
+  unsigned tick_us;  // open loop: shortest pacer period
+  size_t size;
+  unsigned concurrency;
+  int resume;
+  unsigned idle_streams;
+  unsigned connect_parallel;
+  double setup_timeout;
+  unsigned sink_drop_every;
+  int sink_scan;  // after negotiation, find ids with a scanner, not the parser
+  int sut_pids[16];
+  size_t num_sut_pids;
+  int json;
+  int verbose;
+} fg_load_opts;
+
+typedef struct fg_load_stream {
+  uint32_t index, remote;
+  struct fg_load_wctx *wc;  // owning worker context
+  // Owner-worker fields.
+  fg_conn *conn;
+  fg_xml_parser *parser;
+  enum fg_load_state state;
+  uint64_t rng;
+  uint64_t next_seq;
+  // Open loop: stanza i is due at base_ns + offset_ns + i * interval_ns.
+  double offset_ns;
+  // Shared fields.
+  _Atomic uint64_t sent;       // stanzas written (published by the owner)
+  _Atomic uint64_t delivered;  // unique stanzas the sink got
+  _Atomic uint64_t max_seq1;   // highest sequence number seen + 1
+  _Atomic uint64_t *seen;      // bitmap of sequence numbers seen
+  uint64_t seen_bits;
+  atomic_int window_blocked;
+  atomic_int wake_pending;
+  fg_msg wake;
+  fg_timer retry;  // churn: reconnect after a failure, not in a tight loop
+} fg_load_stream;
+
+typedef struct fg_load_wctx {
+  fg_worker *w;
+  uint32_t *streams;  // indices of the streams it owns
+  size_t num_streams;
+  size_t next_start;  // idle/churn: next of its streams to connect
+  unsigned connecting;
+  fg_timer tick;
+  fg_hist hist;            // latency, measured window (written by this worker only)
+  uint64_t win_delivered;  // stanzas its sink connections got in the window
+  uint8_t *obuf;           // batch buffer
+  size_t obuf_cap;
+  fg_msg go, stop;
+} fg_load_wctx;
+
+typedef struct fg_load {
+  fg_load_opts o;
+  fg_runtime *rt;
+  unsigned num_workers;
+  fg_load_wctx *wctx;
+  fg_load_stream *streams;
+  uint32_t num_streams;
+  fg_stanza_tmpl *tmpl;  // one per remote domain
+  char (*remote_names)[256];
+  fg_tls_ctx **client_ctx;  // one per remote domain (its certificate, its session)
+  fg_tls_ctx *sink_tls;     // --target self: the sink terminates TLS
+  struct sockaddr_storage target;
+  socklen_t target_len;
+  struct sockaddr_storage sink_sa;
+  socklen_t sink_sa_len;
+  double interval_ns;  // open loop, per stream
+  uint64_t base_ns;    // open loop schedule origin
+  atomic_int phase;
+  _Atomic uint64_t win_start_ns, win_end_ns;
+  // Counters.
+  _Atomic uint64_t duplicated, out_of_order, unknown_ids, dropped;
+  _Atomic uint64_t errors, ready_streams, failed_streams;
+  _Atomic uint64_t establishments, win_establishments, win_resumed, resumed, handshakes;
+  _Atomic uint64_t bounced;
+  _Atomic uint64_t sink_conns, sink_ready, sink_stanzas;
+} fg_load;
+
+extern fg_load g_load;
+
+// fg_load_error counts an error and prints |fmt| on stderr (the first 20).
+void fg_load_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// fg_load_deliver is the sink's report of one stanza with id |id| received
+// at |now_ns| by the worker of |wc|.
+void fg_load_deliver(fg_load_wctx *wc, const uint8_t *id, size_t id_len, uint64_t now_ns);
+
+// fg_load_sink_start starts the sink (listener or component connection); it
+// returns 1 or 0 (message printed).
+int fg_load_sink_start(void);
+
+// fg_load_stream_start connects remote stream |s| (on its worker).
+void fg_load_stream_start(fg_load_stream *s);
+
+// fg_load_stream_pump writes what stream |s| may send now (its worker).
+void fg_load_stream_pump(fg_load_stream *s);
+
+// fg_load_stream_close ends |s| with </stream:stream> and close_notify.
+void fg_load_stream_close(fg_load_stream *s);
+
+// fg_load_wake asks |s|'s worker to pump it (any thread; coalesced).
+void fg_load_wake(fg_load_stream *s);
+
+// fg_load_worker_start connects the streams of |wc| (idle: a bounded number
+// at a time); fg_load_worker_go starts sending (relay); fg_load_worker_stop
+// closes them. Worker thread of |wc| only.
+void fg_load_worker_start(fg_load_wctx *wc);
+void fg_load_worker_go(fg_load_wctx *wc);
+void fg_load_worker_stop(fg_load_wctx *wc);
+
+// fg_load_pki_setup loads or mints the certificates and builds the TLS
+// contexts; it returns 1 or 0 (message printed).
+int fg_load_pki_setup(void);
+void fg_load_pki_cleanup(void);
+
+#endif  // FEDGATE_BENCH_S2SLOAD_CORE_H

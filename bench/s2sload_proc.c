@@ -1,0 +1,63 @@
+// s2sload_proc.c: /proc and getrusage sampling (see s2sload_proc.h).
+#include "bench/s2sload_proc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static int read_text(const char *path, char *buf, size_t cap) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return 0;
+  size_t n = fread(buf, 1, cap - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return n > 0;
+}
+
+int fg_proc_parse_stat(const char *text, uint64_t *out_ticks) {
+  // proc(5): "pid (comm) state ppid ..."; utime and stime are fields 14 and
+  // 15, i.e. the 12th and 13th after the last ')'.
+  const char *p = strrchr(text, ')');
+  if (p == NULL) return 0;
+  p++;
+  uint64_t v[13];
+  for (int i = 0; i < 13; i++) {
+    while (*p == ' ') p++;
+    if (*p == 0) return 0;
+    char *end;
+    v[i] = strtoull(p, &end, 10);
+    if (i >= 1 && end == p) return 0;  // field 3 (state) is a letter
+    p = end == p ? p + 1 : end;
+    while (*p && *p != ' ') p++;
+  }
+  *out_ticks = v[11] + v[12];
+  return 1;
+}
+
+int fg_proc_read(fg_proc_sample *out, const int *pids, size_t n) {
+  static long ticks_per_s;
+  if (ticks_per_s == 0) ticks_per_s = sysconf(_SC_CLK_TCK);
+  memset(out, 0, sizeof(*out));
+  for (size_t i = 0; i < n; i++) {
+    char path[64], buf[4096];
+    uint64_t ticks;
+    snprintf(path, sizeof(path), "/proc/%d/stat", pids[i]);
+    if (!read_text(path, buf, sizeof(buf)) || !fg_proc_parse_stat(buf, &ticks)) return 0;
+    out->cpu_s += (double)ticks / (double)ticks_per_s;
+    snprintf(path, sizeof(path), "/proc/%d/status", pids[i]);
+    if (!read_text(path, buf, sizeof(buf))) return 0;
+    const char *r = strstr(buf, "\nVmRSS:");
+    if (r == NULL) return 0;
+    out->rss_kb += strtoull(r + 7, NULL, 10);
+  }
+  return 1;
+}
+
+double fg_proc_self_cpu(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}

@@ -1,0 +1,27 @@
+// s2sload_proc.h: CPU time and resident memory of the system under test (from
+// /proc, summed over several processes) and of s2sload itself (getrusage).
+#ifndef FEDGATE_BENCH_S2SLOAD_PROC_H
+#define FEDGATE_BENCH_S2SLOAD_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fg_proc_sample {
+  double cpu_s;     // utime + stime, seconds
+  uint64_t rss_kb;  // VmRSS, KiB
+} fg_proc_sample;
+
+// fg_proc_read fills |out| with the sum over the |n| processes |pids| of
+// /proc/PID/stat utime+stime and /proc/PID/status VmRSS. It returns 1, or 0
+// if one of them could not be read (gone, or no permission).
+int fg_proc_read(fg_proc_sample *out, const int *pids, size_t n);
+
+// fg_proc_parse_stat extracts utime + stime (clock ticks) from the text of a
+// /proc/PID/stat file (the command name may hold spaces and parentheses). It
+// returns 1 or 0.
+int fg_proc_parse_stat(const char *text, uint64_t *out_ticks);
+
+// fg_proc_self_cpu returns this process's user + system CPU seconds.
+double fg_proc_self_cpu(void);
+
+#endif  // FEDGATE_BENCH_S2SLOAD_PROC_H

@@ -1,0 +1,265 @@
+"""sut: the three systems under test of `make bench`, started the same way.
+
+Each one terminates direct-TLS s2s streams (XEP-0368, ALPN xmpp-server) from
+the load generator's remote servers on 127.0.0.1 and delivers their stanzas
+in plaintext on loopback to the generator's sink:
+
+  fedgate  `fedgate run`, one worker; hop to the sink = internal_hop mode
+           dialback, plaintext (the sink is a plain s2s receiving server)
+  prosody  Prosody 0.12.3 (Lua, one thread); s2s_direct_tls_ports, SASL
+           EXTERNAL for the remote servers' certificates, the sink connected
+           as an XEP-0114 component for the target domain
+  haproxy  HAProxy 2.6, one thread, mode tcp: TLS terminated and bytes
+           forwarded to the sink with no XML work at all (the floor)
+
+Every process is pinned to one CPU with taskset (the generator gets the
+other), logs only warnings, and is stopped by PID. `pids()` are the
+processes whose CPU time and RSS the generator measures.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+HOST = "127.0.0.1"
+SINK_DOMAIN = "sink.bench.test"
+COMPONENT_SECRET = "bench-component-secret"
+
+
+def free_port():
+    """A loopback port nobody listens on, outside the ephemeral range."""
+    import random
+    for _ in range(1000):
+        port = random.randrange(20000, 32000)
+        s = socket.socket()
+        try:
+            s.bind((HOST, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port")
+
+
+def wait_port(port, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection((HOST, port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class _Process:
+    """A child process pinned to |cpu|, with its output in |logfile|."""
+
+    name = "?"
+
+    def _spawn(self, argv, cpu, logfile, port, env=None):
+        self.logfile = logfile
+        self._log = open(logfile, "w")
+        if cpu is not None:
+            argv = ["taskset", "-c", str(cpu)] + argv
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        if not wait_port(port, 20):
+            self.stop()
+            raise RuntimeError("%s did not start listening on %d:\n%s" %
+                               (self.name, port, self.log_tail()))
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.logfile, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+class Fedgate(_Process):
+    """fedgate with one worker: s2s-tls for the remote servers, the sink as
+    the backend of SINK_DOMAIN over a plaintext dialback hop."""
+
+    name = "fedgate"
+    sink_kind = "s2s-listen"
+
+    def __init__(self, fedgate, workdir, pki, cpu, sink_port, extra_limits=None,
+                 log_level="warn"):
+        self.port = free_port()
+        self.sink_port = sink_port
+        admin = free_port()
+        secret = os.path.join(workdir, "dialback.secret")
+        with open(secret, "w") as f:
+            f.write(os.urandom(24).hex() + "\n")
+        os.chmod(secret, 0o600)
+        limits = {"streams_per_ip": 1000000, "handshake_timeout": "60s",
+                  "queue_stanzas": 1000000, "queue_bytes": 268435456}
+        limits.update(extra_limits or {})
+        cfg = """# written by bench/sut.py
+log_level: %(log)s
+workers: 1
+listeners:
+  s2s: {address: %(h)s, port: %(s2s)d}
+  s2s-tls: {address: %(h)s, port: %(port)d, enabled: true}
+  internal: {address: %(h)s, port: %(internal)d}
+  admin: {address: %(h)s, port: %(admin)d}
+domains:
+  - name: %(domain)s
+    backend: sink
+    cert: %(pki)s/%(domain)s.crt
+    key: %(pki)s/%(domain)s.key
+backends:
+  - name: sink
+    addresses: ["%(h)s:%(sink)d"]
+tls:
+  trust_file: %(pki)s/ca.crt
+dialback:
+  secret_file: %(secret)s
+internal_hop:
+  mode: dialback
+  plaintext: true
+limits:
+%(limits)s
+""" % {"h": HOST, "s2s": free_port(), "port": self.port, "internal": free_port(),
+       "admin": admin, "domain": SINK_DOMAIN, "pki": pki, "sink": sink_port,
+       "secret": secret, "log": log_level,
+       "limits": "\n".join("  %s: %s" % kv for kv in sorted(limits.items()))}
+        self.cfgfile = os.path.join(workdir, "fedgate.yaml")
+        with open(self.cfgfile, "w") as f:
+            f.write(cfg)
+        self.admin_port = admin
+        self._spawn([fedgate, "run", "--config", self.cfgfile], cpu,
+                    os.path.join(workdir, "fedgate.log"), self.port)
+
+    def sink_args(self):
+        return ["--sink", "s2s-listen", "%s:%d" % (HOST, self.sink_port)]
+
+    def metrics(self):
+        import urllib.request
+        with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, self.admin_port),
+                                    timeout=5) as r:
+            return r.read().decode()
+
+
+class Prosody(_Process):
+    """Prosody 0.12.3 terminating direct-TLS s2s; the sink is a component."""
+
+    name = "prosody"
+    sink_kind = "component"
+
+    def __init__(self, workdir, pki, cpu):
+        self.port = free_port()
+        self.component_port = free_port()
+        d = os.path.join(workdir, "prosody")
+        os.makedirs(d + "/data", exist_ok=True)
+        os.makedirs(d + "/certs", exist_ok=True)
+        for ext in ("crt", "key"):
+            shutil.copy("%s/%s.%s" % (pki, SINK_DOMAIN, ext), "%s/certs/%s.%s" % (d, SINK_DOMAIN,
+                                                                               ext))
+        shutil.copy(pki + "/ca.crt", d + "/certs/ca.crt")
+        # No mod_limits (Debian's default config throttles s2s to 30 kb/s),
+        # warnings only, epoll; SASL EXTERNAL needs saslauth + tls and a
+        # trusted chain (s2s_secure_auth).
+        cfg = """-- written by bench/sut.py
+pidfile = "%(d)s/prosody.pid"
+data_path = "%(d)s/data"
+certificates = "%(d)s/certs"
+daemonize = false
+log = { warn = "%(d)s/prosody.log" }
+network_backend = "epoll"
+interfaces = { "%(h)s" }
+c2s_ports = {}
+c2s_direct_tls_ports = {}
+s2s_ports = {}
+s2s_direct_tls_ports = { %(port)d }
+component_ports = { %(cport)d }
+component_interfaces = { "%(h)s" }
+http_ports = {}
+https_ports = {}
+modules_enabled = { "saslauth"; "tls"; "dialback" }
+modules_disabled = { "s2s_bidi"; "posix" }
+s2s_require_encryption = true
+s2s_secure_auth = true
+limits = {}
+ssl = {
+  certificate = "%(d)s/certs/%(domain)s.crt";
+  key = "%(d)s/certs/%(domain)s.key";
+  cafile = "%(d)s/certs/ca.crt";
+}
+VirtualHost "host.bench.test"
+Component "%(domain)s"
+  component_secret = "%(secret)s"
+""" % {"d": d, "h": HOST, "port": self.port, "cport": self.component_port,
+       "domain": SINK_DOMAIN, "secret": COMPONENT_SECRET}
+        self.cfgfile = d + "/prosody.cfg.lua"
+        with open(self.cfgfile, "w") as f:
+            f.write(cfg)
+        subprocess.run(["chown", "-R", "prosody", d], check=False)
+        self._spawn(["prosody", "--config", self.cfgfile], cpu, d + "/stdout.log", self.port)
+        if not wait_port(self.component_port, 10):
+            raise RuntimeError("prosody: component port not open:\n" + self.log_tail())
+        self.logfile_prosody = d + "/prosody.log"
+
+    def sink_args(self):
+        return ["--sink", "component", "%s:%d" % (HOST, self.component_port),
+                "--component-secret", COMPONENT_SECRET]
+
+
+class Haproxy(_Process):
+    """HAProxy 2.6, one thread, TLS termination and a plain TCP forward."""
+
+    name = "haproxy"
+    sink_kind = "plain-listen"
+
+    def __init__(self, workdir, pki, cpu, sink_port):
+        self.port = free_port()
+        self.sink_port = sink_port
+        pem = os.path.join(workdir, "haproxy.pem")
+        with open(pem, "w") as out:
+            for ext in ("crt", "key"):
+                with open("%s/%s.%s" % (pki, SINK_DOMAIN, ext)) as f:
+                    out.write(f.read())
+        os.chmod(pem, 0o600)
+        cfg = """# written by bench/sut.py
+global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+frontend s2s_tls
+  bind %(h)s:%(port)d ssl crt %(pem)s alpn xmpp-server
+  default_backend sink
+backend sink
+  server sink1 %(h)s:%(sink)d
+""" % {"h": HOST, "port": self.port, "pem": pem, "sink": sink_port}
+        self.cfgfile = os.path.join(workdir, "haproxy.cfg")
+        with open(self.cfgfile, "w") as f:
+            f.write(cfg)
+        self._spawn(["haproxy", "-db", "-f", self.cfgfile], cpu,
+                    os.path.join(workdir, "haproxy.log"), self.port)
+
+    def sink_args(self):
+        return ["--sink", "plain-listen", "%s:%d" % (HOST, self.sink_port)]

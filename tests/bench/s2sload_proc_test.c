@@ -1,0 +1,59 @@
+// s2sload_proc_test.c: reading CPU time and RSS from /proc (proc(5)).
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bench/s2sload_proc.h"
+
+static void test_parse_stat_fields_14_15(void **state) {
+  (void)state;
+  uint64_t ticks = 0;
+  // utime 1234 and stime 56 are fields 14 and 15.
+  const char *s = "42 (fedgate) S 1 42 42 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 2 0 10 1000 50";
+  assert_int_equal(fg_proc_parse_stat(s, &ticks), 1);
+  assert_int_equal(ticks, 1290);
+}
+
+static void test_parse_stat_command_with_spaces_and_parens(void **state) {
+  (void)state;
+  uint64_t ticks = 0;
+  const char *s = "7 (a) b (c) d) R 1 7 7 0 -1 0 0 0 0 0 10 20 0 0 20 0 1 0 5 100 5";
+  assert_int_equal(fg_proc_parse_stat(s, &ticks), 1);
+  assert_int_equal(ticks, 30);
+}
+
+static void test_parse_stat_rejects_truncated(void **state) {
+  (void)state;
+  uint64_t ticks = 0;
+  assert_int_equal(fg_proc_parse_stat("1 (x) S 1 2 3", &ticks), 0);
+  assert_int_equal(fg_proc_parse_stat("no parenthesis", &ticks), 0);
+}
+
+static void test_reads_self_and_sums(void **state) {
+  (void)state;
+  int pids[2] = {getpid(), getpid()};
+  fg_proc_sample one, two;
+  assert_int_equal(fg_proc_read(&one, pids, 1), 1);
+  assert_true(one.rss_kb > 0);
+  assert_int_equal(fg_proc_read(&two, pids, 2), 1);
+  assert_true(two.rss_kb >= one.rss_kb * 2 - 256);
+  int gone[1] = {0x7ffffff0};
+  assert_int_equal(fg_proc_read(&one, gone, 1), 0);
+  volatile uint64_t x = 0;
+  for (uint64_t i = 0; i < 20000000; i++) x += i;
+  assert_true(fg_proc_self_cpu() > 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parse_stat_fields_14_15),
+      cmocka_unit_test(test_parse_stat_command_with_spaces_and_parens),
+      cmocka_unit_test(test_parse_stat_rejects_truncated),
+      cmocka_unit_test(test_reads_self_and_sums),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
