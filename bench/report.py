@@ -114,8 +114,8 @@ def page(res, plots, md_path):
     L.append("")
     L.append("Method: the system under test runs pinned to CPU 0 (fedgate with one worker, "
              "Prosody's one Lua thread, HAProxy with `nbthread 1`), the C load generator "
-             "`bench/s2sload` (one worker) pinned to CPU 1. The generator's remote servers open "
-             "direct-TLS s2s streams (XEP-0368, TLS 1.3, client certificates, SASL EXTERNAL "
+             "`bench/s2sload` (one worker) pinned to CPU 1. The generator's 8 remote servers open "
+             "one direct-TLS s2s stream each (XEP-0368, TLS 1.3, client certificates, SASL EXTERNAL "
              "where the system speaks XMPP) and its sink receives the stanzas in plaintext on "
              "loopback: fedgate's hop (dialback, `internal_hop.plaintext`), Prosody's XEP-0114 "
              "component, HAProxy's TCP forward. Throughput is closed loop (each stream keeps a "

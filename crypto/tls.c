@@ -53,7 +53,7 @@ struct fg_tls_conn {
   int verify_result;
   int failed;
   const char *error;
-  char server_name[256];
+  char *server_name;  // client: the SNI, session cache key (NULL on servers)
   int have_client_secret, have_server_secret;
   int key_updates;       // KeyUpdates BoringSSL sent or received: captured secrets are stale
   int tickets_received;  // TLS 1.3 NewSessionTickets BoringSSL processed (client)
@@ -282,7 +282,7 @@ static void msg_cb(int is_write, int version, int content_type, const void *buf,
 
 static int new_session_cb(SSL *ssl, SSL_SESSION *session) {
   fg_tls_conn *t = conn_of(ssl);
-  if (t == NULL || t->server_name[0] == '\0') return 0;
+  if (t == NULL || t->server_name == NULL) return 0;
   fg_tls_ctx *ctx = t->ctx;
   uint64_t h = 1469598103934665603ull;
   for (const char *p = t->server_name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
@@ -415,9 +415,9 @@ fg_tls_conn *fg_tls_conn_new(fg_tls_ctx *ctx, const char *server_name, fg_tls_wr
     // RFC 6120 §13.7.2.1 has no use for renegotiation; BoringSSL servers never do it.
     SSL_set_renegotiate_mode(t->ssl, ssl_renegotiate_never);
     if (server_name != NULL) {
-      snprintf(t->server_name, sizeof(t->server_name), "%s", server_name);
+      t->server_name = strdup(server_name);  // NULL: no session cache for this one
       SSL_set_tlsext_host_name(t->ssl, server_name);
-      if (ctx->cfg.session_cache) offer_session(t);
+      if (ctx->cfg.session_cache && t->server_name != NULL) offer_session(t);
     }
     if (ctx->cfg.client_cert != NULL) fg_tls_cert_apply(ctx->cfg.client_cert, t->ssl);
   }
@@ -430,6 +430,7 @@ void fg_tls_conn_free(fg_tls_conn *t) {
   BIO_free(t->bio);
   OPENSSL_cleanse(&t->secrets, sizeof(t->secrets));
   free(t->staged);
+  free(t->server_name);
   fg_tls_ctx_free(t->ctx);
   free(t);
 }

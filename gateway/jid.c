@@ -3,8 +3,23 @@
 
 #include <string.h>
 
+// kForbidden: bytes that never appear in a domainpart we route on (controls,
+// space, DEL, and @ / \ " & ' < > : [ ]), one bit per byte.
+static const uint32_t kForbidden[8] = {
+    0xffffffffu,                                           // 0x00-0x1f
+    (1u << 0) | (1u << ('"' - 32)) | (1u << ('&' - 32)) |  // 0x20-0x3f: space " & ' / : < >
+        (1u << ('\'' - 32)) | (1u << ('/' - 32)) | (1u << (':' - 32)) | (1u << ('<' - 32)) |
+        (1u << ('>' - 32)),
+    (1u << ('@' - 64)) | (1u << ('[' - 64)) | (1u << ('\\' - 64)) | (1u << (']' - 64)),
+    1u << (0x7f - 96),  // DEL
+    0,
+    0,
+    0,
+    0,  // 0x80-0xff: UTF-8 bytes of IDNs
+};
+
 static int forbidden_byte(uint8_t c) {
-  return c <= 0x20 || c == 0x7f || strchr("@/\\\"&'<>:[]", c) != NULL;
+  return (kForbidden[c >> 5] >> (c & 31)) & 1u;
 }
 
 int fg_domain_normalize(char out[FG_DOMAIN_MAX + 1], const uint8_t *in, size_t len) {
@@ -29,15 +44,21 @@ int fg_domain_normalize(char out[FG_DOMAIN_MAX + 1], const uint8_t *in, size_t l
   return 1;
 }
 
-int fg_jid_domain(char out[FG_DOMAIN_MAX + 1], const uint8_t *jid, size_t len) {
+int fg_jid_domain_span(const uint8_t *jid, size_t len, size_t *start, size_t *dlen) {
   const uint8_t *slash = memchr(jid, '/', len);
   size_t bare = slash ? (size_t)(slash - jid) : len;
   if (slash != NULL && bare + 1 == len) return 0;  // empty resourcepart
   const uint8_t *at = memchr(jid, '@', bare);
-  size_t start = 0;
+  *start = 0;
   if (at != NULL) {
     if (at == jid) return 0;  // empty localpart
-    start = (size_t)(at - jid) + 1;
+    *start = (size_t)(at - jid) + 1;
   }
-  return fg_domain_normalize(out, jid + start, bare - start);
+  *dlen = bare - *start;
+  return 1;
+}
+
+int fg_jid_domain(char out[FG_DOMAIN_MAX + 1], const uint8_t *jid, size_t len) {
+  size_t start, dlen;
+  return fg_jid_domain_span(jid, len, &start, &dlen) && fg_domain_normalize(out, jid + start, dlen);
 }

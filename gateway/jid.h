@@ -19,6 +19,11 @@
 // rejects.
 int fg_jid_domain(char out[FG_DOMAIN_MAX + 1], const uint8_t *jid, size_t len);
 
+// fg_jid_domain_span finds where the domainpart of |jid| lies, as
+// fg_jid_domain does, without checking or copying it: |*start| and |*dlen|.
+// It returns 0 for an empty localpart or resourcepart.
+int fg_jid_domain_span(const uint8_t *jid, size_t len, size_t *start, size_t *dlen);
+
 // fg_domain_normalize copies |in| (|len| bytes) into |out| lower-cased and
 // without one trailing dot, and returns 1 when the result is a valid s2s
 // domain: 1-253 bytes, labels of 1-63 bytes separated by single dots, no

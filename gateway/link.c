@@ -103,6 +103,7 @@ static void unlink_from_worker(link *l) {
   if (*head == l) *head = l->next;
   l->prev = l->next = NULL;
   l->indexed = 0;
+  fg_server_worker_state(l->srv, l->w)->links_epoch++;  // fg_flow.last may name it
 }
 
 // --- flow control (fg_flow, server_internal.h) ---
@@ -162,6 +163,7 @@ static void on_drain(fg_conn *c) {
 
 static void link_free(link *l) {
   wake_waiting(l);
+  fg_server_worker_state(l->srv, l->w)->links_epoch++;
   fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
     n = q->next;
@@ -716,6 +718,14 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
   return l;
 }
 
+// remember_route notes in |in| the link its stanza took (fg_deliver's fast path).
+static void remember_route(fg_flow *in, const worker_state *ws, link *l, uint64_t health) {
+  if (in == NULL) return;
+  in->last = l;
+  in->last_links_epoch = ws->links_epoch;
+  in->last_health_epoch = health;
+}
+
 fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
                                const char *to_domain, uint64_t flow, int is_bounce,
                                const uint8_t *data, size_t len, fg_flow *in) {
@@ -723,17 +733,29 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   // One input stream always maps to the same stream of the pair (order).
   unsigned per_pair = srv->cfg->limits.streams_per_pair ? srv->cfg->limits.streams_per_pair : 1;
   unsigned slot = (unsigned)(flow % per_pair);
+  worker_state *ws = fg_server_worker_state(srv, w);
+  // The stream's previous stanza went the same way (same domains, no link
+  // gone since, no backend health change): no lookup at all.
+  link *l = in != NULL ? in->last : NULL;
+  if (l != NULL && in->last_links_epoch == ws->links_epoch &&
+      in->last_health_epoch == fg_router_health_epoch(srv->router) &&
+      strcmp(l->remote, to_domain) == 0 && strcmp(l->local, from_domain) == 0) {
+    fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
+    if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
+    return cond;
+  }
+  uint64_t health = fg_router_health_epoch(srv->router);
   size_t backend, address;
   const resolved_target *t = fg_server_backend_target(srv, to_domain, &backend, &address);
   if (t != NULL) {
-    worker_state *ws = fg_server_worker_state(srv, w);
-    link *l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
+    l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
     if (l == NULL) {
       l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
       l->backend = backend;
       l->address = address;
     }
+    remember_route(in, ws, l, health);
     fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
     if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
     return cond;
@@ -742,15 +764,15 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   if (fg_router_lookup(srv->router, to_domain, strlen(to_domain), &b)) {
     return FG_STANZA_REMOTE_SERVER_TIMEOUT;  // hosted, but every backend address is down
   }
-  worker_state *ws = fg_server_worker_state(srv, w);
   unreachable *u = find_unreachable(ws, to_domain);
   if (u != NULL && fg_worker_now_ns(w) < u->retry_at_ns &&
       find_link(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_UNREACHABLE_SHORTCUTS);
     return u->condition;
   }
-  link *l = remote_link(srv, w, from_domain, to_domain, slot);
+  l = remote_link(srv, w, from_domain, to_domain, slot);
   if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
+  remember_route(in, ws, l, health);
   fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
   if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
   return cond;

@@ -46,7 +46,8 @@ struct fg_router {
   size_t n_backends;
   raddr *addresses;
   size_t n_addresses;
-  _Atomic(uint8_t) *up;  // one per address
+  _Atomic(uint8_t) *up;           // one per address
+  _Atomic uint64_t health_epoch;  // bumped whenever an address changes health
 };
 
 static char lower(char c) {
@@ -241,8 +242,15 @@ static int set_up(const fg_router *r, size_t backend, size_t address, uint8_t v)
   if (r == NULL || backend >= r->n_backends || address >= r->backends[backend].n_addresses) {
     return 0;
   }
-  atomic_store_explicit(&r->up[r->backends[backend].first + address], v, memory_order_relaxed);
+  _Atomic(uint8_t) *up = &r->up[r->backends[backend].first + address];
+  if (atomic_exchange_explicit(up, v, memory_order_relaxed) != v) {
+    atomic_fetch_add_explicit(&((fg_router *)r)->health_epoch, 1, memory_order_release);
+  }
   return 1;
+}
+
+uint64_t fg_router_health_epoch(const fg_router *r) {
+  return atomic_load_explicit(&((fg_router *)r)->health_epoch, memory_order_acquire);
 }
 
 int fg_router_mark_down(fg_router *r, size_t backend, size_t address) {

@@ -72,6 +72,10 @@ fg_route_result fg_router_route(const fg_router *r, const char *domain, size_t l
 int fg_router_mark_down(fg_router *r, size_t backend, size_t address);
 int fg_router_mark_up(fg_router *r, size_t backend, size_t address);
 
+// fg_router_health_epoch changes whenever an address changes health: a
+// route chosen under one epoch is still the route while it stays the same.
+uint64_t fg_router_health_epoch(const fg_router *r);
+
 // fg_router_is_up returns 1 when the address is marked up, 0 otherwise.
 int fg_router_is_up(const fg_router *r, size_t backend, size_t address);
 

@@ -22,8 +22,9 @@ enum stage {
 typedef struct domain_pair {
   char from[FG_DOMAIN_MAX + 1];  // originating domain (the peer)
   char to[FG_DOMAIN_MAX + 1];    // receiving domain (hosted here)
-  int method;                    // fg_s2s_auth_method once authenticated, else 0
-  int pending;                   // a dialback verification is under way
+  uint16_t from_len, to_len;
+  int method;   // fg_s2s_auth_method once authenticated, else 0
+  int pending;  // a dialback verification is under way
 } domain_pair;
 
 struct fg_s2s_in {
@@ -43,6 +44,11 @@ struct fg_s2s_in {
   char local[FG_DOMAIN_MAX + 1];  // 'to' of the first header, normalised
   domain_pair *pairs;             // grown on demand: most streams carry one pair
   int num_pairs, cap_pairs;
+  // routed_pair: the pair whose stanza last passed every addressing check
+  // (-1: none). A stanza whose raw domainparts are byte-equal to that pair's
+  // (normalised) domains passes them too: pairs are never withdrawn and the
+  // hosted domains do not change while running.
+  int routed_pair;
 };
 
 void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
@@ -65,6 +71,7 @@ fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, 
   if (s->cfg.sasl_retries <= 0) s->cfg.sasl_retries = 2;
   s->ops = ops;
   s->arg = arg;
+  s->routed_pair = -1;
   s->tls = s->cfg.tls_active;
   fg_xml_config xc;
   fg_xml_config_default(&xc);
@@ -232,6 +239,8 @@ static domain_pair *add_pair(fg_s2s_in *s, const char *from, const char *to) {
   memset(p, 0, sizeof(*p));
   snprintf(p->from, sizeof(p->from), "%s", from);
   snprintf(p->to, sizeof(p->to), "%s", to);
+  p->from_len = (uint16_t)strlen(p->from);
+  p->to_len = (uint16_t)strlen(p->to);
   return p;
 }
 
@@ -587,6 +596,35 @@ static void bounce(fg_s2s_in *s, const fg_xml_element *el, fg_stanza_condition c
   event(s, FG_S2S_IN_EV_STANZA_BOUNCED, from_domain, fg_stanza_condition_name(cond));
 }
 
+static fg_s2s_in_status route(fg_s2s_in *s, const fg_xml_element *el, const char *from,
+                              const char *to) {
+  fg_stanza_condition cond = s->ops->route(s->arg, el, from, to);
+  if (cond == FG_STANZA_CONDITION_COUNT) {
+    event(s, FG_S2S_IN_EV_STANZA_ROUTED, from, "");
+  } else {
+    bounce(s, el, cond, from);
+  }
+  return FG_S2S_IN_CONTINUE;
+}
+
+// routed_again returns the pair of the last stanza that passed every
+// addressing check when |el|'s domainparts are exactly its domains (the
+// common case: a stream carries one pair), else NULL.
+static const domain_pair *routed_again(const fg_s2s_in *s, const fg_xml_element *el) {
+  if (s->routed_pair < 0) return NULL;
+  const domain_pair *p = &s->pairs[s->routed_pair];
+  size_t fs, fl, ts, tl;
+  if (!fg_jid_domain_span(el->from.data, el->from.len, &fs, &fl) ||
+      !fg_jid_domain_span(el->to.data, el->to.len, &ts, &tl)) {
+    return NULL;
+  }
+  if (fl != p->from_len || tl != p->to_len || memcmp(el->from.data + fs, p->from, fl) != 0 ||
+      memcmp(el->to.data + ts, p->to, tl) != 0) {
+    return NULL;
+  }
+  return p;
+}
+
 static fg_s2s_in_status on_stanza(fg_s2s_in *s, const fg_xml_element *el) {
   // §4.9.3.12: nothing is processed before the stream is authenticated.
   if (!any_authenticated(s)) {
@@ -600,6 +638,8 @@ static fg_s2s_in_status on_stanza(fg_s2s_in *s, const fg_xml_element *el) {
     return fg_s2s_in_close_with_error(s, "improper-addressing",
                                       "stanzas between servers need 'to' and 'from'");
   }
+  const domain_pair *same = routed_again(s, el);
+  if (same != NULL) return route(s, el, same->from, same->to);
   if (!fg_jid_domain(from, el->from.data, el->from.len) || !from_authenticated(s, from)) {
     return fg_s2s_in_close_with_error(s, "invalid-from",
                                       "'from' is not a domain authenticated on this stream");
@@ -614,13 +654,9 @@ static fg_s2s_in_status on_stanza(fg_s2s_in *s, const fg_xml_element *el) {
     return fg_s2s_in_close_with_error(s, "invalid-from",
                                       "'from' is not authenticated for this 'to' domain");
   }
-  fg_stanza_condition cond = s->ops->route(s->arg, el, from, to);
-  if (cond == FG_STANZA_CONDITION_COUNT) {
-    event(s, FG_S2S_IN_EV_STANZA_ROUTED, from, "");
-  } else {
-    bounce(s, el, cond, from);
-  }
-  return FG_S2S_IN_CONTINUE;
+  const domain_pair *p = find_pair(s, from, to);
+  s->routed_pair = p != NULL ? (int)(p - s->pairs) : -1;
+  return route(s, el, from, to);
 }
 
 static fg_s2s_in_status on_element(fg_s2s_in *s) {

@@ -64,6 +64,7 @@ typedef struct worker_state {
   unreachable *unreachable;
   size_t n_unreachable;
   size_t queued_bytes;           // held by this worker's links until they are ready
+  uint64_t links_epoch;          // bumped whenever a link leaves the index or is freed
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
 } worker_state;
 
@@ -158,6 +159,10 @@ typedef struct fg_flow {
   fg_conn *conn;
   link *on;  // the link it waits for, or NULL
   struct fg_flow *prev, *next;
+  // The link the stream's last stanza took, valid while the worker's link
+  // index and the backends' health are as they were then (see fg_deliver).
+  link *last;
+  uint64_t last_links_epoch, last_health_epoch;
 } fg_flow;
 
 // fg_flow_cancel unparks |f| (the input stream is closing).

@@ -1973,6 +1973,18 @@ void fg_xml_parser_trim(fg_xml_parser *p) {
   p->pd = NULL;
   p->buf_cap = p->arena_cap = p->pn_cap = p->pa_cap = p->pd_cap = 0;
   p->nodes_cap = p->attrs_cap = p->open_cap = 0;
+  // Keep the stream header's namespace bindings only, at their exact size.
+  if (p->binds_cap > p->nhdr_binds) {
+    ibind *b = p->nhdr_binds ? realloc(p->binds, p->nhdr_binds * sizeof(ibind)) : NULL;
+    if (p->nhdr_binds == 0) {
+      free(p->binds);
+      p->binds = NULL;
+      p->binds_cap = 0;
+    } else if (b != NULL) {
+      p->binds = b;
+      p->binds_cap = p->nhdr_binds;
+    }
+  }
   p->base = NULL;
   p->n = p->i = 0;
   p->item_done = 0;

@@ -25,7 +25,7 @@
 #endif
 
 #define BUF_GROUP 1
-#define FREE_CHUNKS_MAX 256
+#define FREE_CHUNKS_MAX 64  // 1 MiB of 16 KiB chunks kept per worker for reuse
 
 static __thread fg_worker *tl_worker;
 

@@ -56,6 +56,19 @@ static void test_domain_length_limits(void **state) {
   assert_true(fg_domain_normalize(d, (const uint8_t *)longname, 253));
 }
 
+// RFC 7622 §3.2 / RFC 6120 §13.12: every byte value, one at a time, is
+// refused exactly when it is a control, space, DEL or one of @ / \ " & ' < > : [ ].
+static void test_rfc7622_3_2_forbidden_bytes_each_value(void **state) {
+  (void)state;
+  for (int c = 1; c < 256; c++) {
+    if (c == '.') continue;  // a label separator, tested above
+    uint8_t in[] = {'a', 'b', (uint8_t)c, 'd', '.', 'e', 'x'};
+    char out[FG_DOMAIN_MAX + 1];
+    int refused = c <= 0x20 || c == 0x7f || (c < 0x80 && strchr("@/\\\"&'<>:[]", c) != NULL);
+    assert_int_equal(fg_domain_normalize(out, in, sizeof(in)), !refused);
+  }
+}
+
 static void test_utf8_labels_are_kept(void **state) {
   char d[FG_DOMAIN_MAX + 1];
   assert_true(dom(d, "user@\xc3\xa9x.example"));
@@ -67,6 +80,7 @@ int main(void) {
       cmocka_unit_test(test_rfc7622_3_1_domainpart_of_each_form),
       cmocka_unit_test(test_rfc7622_3_1_malformed_addresses),
       cmocka_unit_test(test_domain_length_limits),
+      cmocka_unit_test(test_rfc7622_3_2_forbidden_bytes_each_value),
       cmocka_unit_test(test_utf8_labels_are_kept),
   };
   return cmocka_run_group_tests_name("gateway/jid", tests, NULL, NULL);
