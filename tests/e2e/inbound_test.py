@@ -479,6 +479,27 @@ def test_rfc5280_reconnecting_peer_hits_the_verdict_cache(env):
     assert env.metric("certificate_verdict_cache_hits_total") > hits
 
 
+def test_rfc6120_8_hop_reopened_when_the_backend_drops_it_mid_stream(env):
+    # The stream's stanzas took one hop link; the backend drops it. The next
+    # stanza on the same stream must not go to the link that is gone: a new
+    # hop link carries it.
+    p = authenticated_sasl(env)
+    before = len(env.sink.stanzas)
+    p.send_message("h@remote.test", "bob@b.test", "before the drop")
+    expect_delivered(env, "before the drop", before)
+    opened = env.metric("hop_streams_opened_total")
+    failed = env.metric("hop_streams_failed_total")
+    env.sink.drop_connections()
+    deadline = time.time() + 10
+    while env.metric("hop_streams_failed_total") == failed and time.time() < deadline:
+        time.sleep(0.05)
+    assert env.metric("hop_streams_failed_total") > failed, "fedgate never saw the hop close"
+    p.send_message("h@remote.test", "bob@b.test", "after the drop")
+    expect_delivered(env, "after the drop", before, timeout=10)
+    assert env.metric("hop_streams_opened_total") > opened
+    p.close()
+
+
 def test_rfc6120_4_9_3_4_unauthenticated_stream_times_out(env):
     p = xp.Peer.connect(HOST, env.ports["s2s"])
     p.open_stream("b.test", "remote.test")

@@ -267,6 +267,7 @@ class ReceivingServer:
         self.stanzas = []
         self.verify_questions = []
         self.auth = []  # (from, method)
+        self.peers = []  # accepted streams, for drop_connections
         # Cleared: authenticated streams stop reading (a slow internal server).
         self.reading = threading.Event()
         self.reading.set()
@@ -295,6 +296,17 @@ class ReceivingServer:
                 return
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
+    def drop_connections(self):
+        """Closes every accepted connection (the internal server restarts)."""
+        import socket as _socket
+        with self.lock:
+            peers, self.peers = self.peers, []
+        for p in peers:
+            try:
+                p.sock.shutdown(_socket.SHUT_RDWR)  # the TLS socket once wrapped
+            except (OSError, ValueError):
+                pass
+
     def wait_stanzas(self, n, timeout=10):
         deadline = time.time() + timeout
         with self.cond:
@@ -304,6 +316,8 @@ class ReceivingServer:
 
     def _serve(self, conn):
         p = Peer(conn, timeout=30)
+        with self.lock:
+            self.peers.append(p)
         tls = False
         authed = False
         try:
