@@ -20,8 +20,14 @@ TARGETS = {
     # key: (description, predicate on the summary, target text)
     "ratio_256_fedgate_prosody": ("relay 256 B, fedgate / Prosody", lambda v: v >= 10, ">= 10x"),
     "ratio_1k_fedgate_prosody": ("relay 1 KiB, fedgate / Prosody", lambda v: v >= 10, ">= 10x"),
-    "ratio_256_fedgate_haproxy": ("relay 256 B, fedgate / HAProxy", lambda v: v >= 0.7, ">= 0.7x"),
-    "ratio_1k_fedgate_haproxy": ("relay 1 KiB, fedgate / HAProxy", lambda v: v >= 0.7, ">= 0.7x"),
+    "ratio_256_fedgate_haproxy": ("relay 256 B, fedgate / HAProxy (wall clock)", lambda v: v >= 0.7,
+                                  ">= 0.7x"),
+    "ratio_1k_fedgate_haproxy": ("relay 1 KiB, fedgate / HAProxy (wall clock)", lambda v: v >= 0.7,
+                                 ">= 0.7x"),
+    "ratio_256_fedgate_haproxy_per_cpu": ("relay 256 B, fedgate / HAProxy per CPU-second",
+                                          lambda v: v >= 0.7, ">= 0.7x"),
+    "ratio_1k_fedgate_haproxy_per_cpu": ("relay 1 KiB, fedgate / HAProxy per CPU-second",
+                                         lambda v: v >= 0.7, ">= 0.7x"),
     "relay_256_fedgate": ("relay 256 B, fedgate, one worker (stanzas/s)",
                           lambda v: v >= 300000, ">= 300,000"),
     "p99_us_at_50pct": ("p99 latency at 50 % of fedgate's maximum (us)", lambda v: v <= 250,
@@ -97,6 +103,21 @@ def latency_plot(res, plot_dir):
                      "set logscale y\nset key top left\nset format x '%.0s%c'")
 
 
+def per_cpu(r):
+    """Stanzas per CPU-second of the system under test."""
+    if not r or not r.get("sut_cpu_util"):
+        return None
+    return r["delivered_per_s"] / r["sut_cpu_util"]
+
+
+def add_per_cpu_ratios(res):
+    relay = res["runs"]["relay"]
+    for size, key in (("256", "256"), ("1024", "1k")):
+        f = per_cpu(relay.get("fedgate", {}).get(size))
+        h = per_cpu(relay.get("haproxy", {}).get(size))
+        res["ratio_%s_fedgate_haproxy_per_cpu" % key] = f / h if f and h else None
+
+
 def page(res, plots, md_path):
     rel = lambda p: os.path.relpath(p, os.path.dirname(os.path.abspath(md_path)))  # noqa: E731
     m, v = res["machine"], res["versions"]
@@ -135,7 +156,9 @@ def page(res, plots, md_path):
         L.append("| %s | %s | %s | %s |" % (desc, fmt(val, digits), target, met))
     L.append("")
     gb = res.get("generator_bound") or []
-    L.append("Results limited by the generator rather than the system under test: %s." %
+    L.append("Results limited by the generator rather than the system under test: %s. Where "
+             "HAProxy is among them its wall-clock rate is a lower bound of what it can do, so "
+             "the per CPU-second ratios are the fair comparison." %
              (", ".join(gb) if gb else "none"))
     if res.get("failures"):
         L.append("")
@@ -145,14 +168,17 @@ def page(res, plots, md_path):
     L.append("")
     relay = res["runs"]["relay"]
     sizes = sorted({int(s) for r in relay.values() for s in r})
-    L.append("| stanza size | " + " | ".join(SYSTEMS) + " | fedgate/Prosody | fedgate/HAProxy |")
-    L.append("| --- " * (len(SYSTEMS) + 3) + "|")
+    L.append("| stanza size | " + " | ".join(SYSTEMS) + " | fedgate/Prosody | fedgate/HAProxy | "
+             "fedgate/HAProxy per CPU-second |")
+    L.append("| --- " * (len(SYSTEMS) + 4) + "|")
     for s in sizes:
         vals = [relay.get(n, {}).get(str(s), {}).get("delivered_per_s") for n in SYSTEMS]
         f, p, h = vals
-        L.append("| %d B | %s | %s | %s |" % (
+        fc = per_cpu(relay.get("fedgate", {}).get(str(s)))
+        hc = per_cpu(relay.get("haproxy", {}).get(str(s)))
+        L.append("| %d B | %s | %s | %s | %s |" % (
             s, " | ".join(fmt(x) for x in vals), fmt(f / p if f and p else None, 1),
-            fmt(f / h if f and h else None, 2)))
+            fmt(f / h if f and h else None, 2), fmt(fc / hc if fc and hc else None, 2)))
     L.append("")
     L.append("CPU use of each system and of the generator in those runs (share of one core):")
     L.append("")
@@ -241,6 +267,7 @@ def main():
         return 2
     with open(sys.argv[1]) as f:
         res = json.load(f)
+    add_per_cpu_ratios(res)
     md = sys.argv[2]
     plot_dir = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(
         os.path.abspath(md)), "plots")
