@@ -131,8 +131,7 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
   static _Thread_local char body[32768];  // per worker; rendered and copied at once
   if (len >= 13 && memcmp(data, "GET /metrics ", 13) == 0) {
     if (srv->ica != NULL) {
-      atomic_store_explicit(&srv->metrics.v[FG_M_INTERNAL_CERTS_MINTED],
-                            fg_internal_ca_minted(srv->ica), memory_order_relaxed);
+      fg_metrics_set(&srv->metrics, FG_M_INTERNAL_CERTS_MINTED, fg_internal_ca_minted(srv->ica));
     }
     size_t n = fg_metrics_render(&srv->metrics, body, sizeof(body));
     size_t allocated, resident;

@@ -37,6 +37,10 @@ struct in_conn {
   int counted_ip;
   int authenticated;
   int trim_due;  // give back the parser's buffers after this feed
+  // hop_context: whether the current stream header's namespace context is
+  // the hop's (zero-copy forwarding), for header number hop_context_of.
+  int hop_context;
+  uint32_t hop_context_of;
   uint64_t opened_ns, last_rx_ns, trimmed_rx_ns;
   fg_timer tick;
   // Certificate verdicts by domain, allocated on first use and given back
@@ -245,7 +249,12 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
   const uint8_t *data;
   size_t len;
-  if (el->canonical && context_matches_hop(ic->s2s)) {
+  uint32_t headers = fg_s2s_in_headers(ic->s2s);
+  if (ic->hop_context_of != headers) {  // a new stream header: judge it once
+    ic->hop_context = context_matches_hop(ic->s2s);
+    ic->hop_context_of = headers;
+  }
+  if (el->canonical && ic->hop_context) {
     data = el->root->raw.data;
     len = el->root->raw.len;
   } else {

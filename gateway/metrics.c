@@ -87,6 +87,32 @@ void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c) {
   }
 }
 
+static _Atomic int g_next_shard;
+static _Thread_local int t_shard = -1;
+
+int fg_metrics_thread_shard(void) {
+  if (t_shard < 0) {
+    int s = atomic_fetch_add_explicit(&g_next_shard, 1, memory_order_relaxed);
+    t_shard = s < FG_METRICS_SHARDS - 1 ? s : FG_METRICS_SHARDS - 1;
+  }
+  return t_shard;
+}
+
+uint64_t fg_metrics_get(const fg_metrics *ms, fg_metric m) {
+  uint64_t sum = 0;
+  for (int s = 0; s < FG_METRICS_SHARDS; s++) {
+    sum += atomic_load_explicit(&ms->shard[s].v[m], memory_order_relaxed);
+  }
+  return sum;
+}
+
+void fg_metrics_set(fg_metrics *ms, fg_metric m, uint64_t value) {
+  for (int s = 1; s < FG_METRICS_SHARDS; s++) {
+    atomic_store_explicit(&ms->shard[s].v[m], 0, memory_order_relaxed);
+  }
+  atomic_store_explicit(&ms->shard[0].v[m], value, memory_order_relaxed);
+}
+
 size_t fg_metrics_render(const fg_metrics *ms, char *out, size_t cap) {
   size_t n = 0;
 #define EMIT(...)                                                  \

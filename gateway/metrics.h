@@ -1,6 +1,7 @@
-// metrics.h: the gateway's counters, shared by all workers (relaxed atomic
-// increments: one cache line per counter group is enough at s2s rates), and
-// their Prometheus text rendering for the admin endpoint's /metrics.
+// metrics.h: the gateway's counters and their Prometheus text rendering for
+// the admin endpoint's /metrics. Each thread counts in a shard of its own
+// (a plain add, no locked instruction: two per stanza cost 15 % of the relay
+// path as shared atomics); reading sums the shards.
 #ifndef FEDGATE_GATEWAY_METRICS_H
 #define FEDGATE_GATEWAY_METRICS_H
 
@@ -44,20 +45,41 @@ typedef enum fg_metric {
   FG_M_COUNT,
 } fg_metric;
 
+// FG_METRICS_SHARDS: threads beyond FG_METRICS_SHARDS - 1 share the last
+// shard (with atomic increments).
+#define FG_METRICS_SHARDS 64
+
+typedef struct fg_metrics_shard {
+  _Alignas(64) _Atomic uint64_t v[FG_M_COUNT];
+} fg_metrics_shard;
+
 typedef struct fg_metrics {
-  _Atomic uint64_t v[FG_M_COUNT];
+  fg_metrics_shard shard[FG_METRICS_SHARDS];
   _Atomic uint64_t stream_errors[32];  // by condition index (see metrics.c)
   _Atomic uint64_t bounces[FG_STANZA_CONDITION_COUNT];
 } fg_metrics;
 
+// fg_metrics_thread_shard returns the calling thread's shard index.
+int fg_metrics_thread_shard(void);
+
 // fg_metrics_inc adds one to |m|.
 static inline void fg_metrics_inc(fg_metrics *ms, fg_metric m) {
-  atomic_fetch_add_explicit(&ms->v[m], 1, memory_order_relaxed);
+  int s = fg_metrics_thread_shard();
+  _Atomic uint64_t *c = &ms->shard[s].v[m];
+  if (s < FG_METRICS_SHARDS - 1) {  // this thread is the only writer
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+  } else {
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+  }
 }
 
-static inline uint64_t fg_metrics_get(const fg_metrics *ms, fg_metric m) {
-  return atomic_load_explicit(&ms->v[m], memory_order_relaxed);
-}
+// fg_metrics_get sums |m| over the shards.
+uint64_t fg_metrics_get(const fg_metrics *ms, fg_metric m);
+
+// fg_metrics_set makes |m| read |value|; only for counters that nothing
+// increments (values mirrored from elsewhere, e.g. certificates minted).
+void fg_metrics_set(fg_metrics *ms, fg_metric m, uint64_t value);
 
 // fg_metrics_stream_error counts a stream error sent, by RFC 6120 condition.
 void fg_metrics_stream_error(fg_metrics *ms, const char *condition);

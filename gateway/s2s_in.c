@@ -49,6 +49,7 @@ struct fg_s2s_in {
   // (normalised) domains passes them too: pairs are never withdrawn and the
   // hosted domains do not change while running.
   int routed_pair;
+  uint32_t headers;  // stream headers received (fg_s2s_in_headers)
 };
 
 void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
@@ -106,6 +107,10 @@ const char *fg_s2s_in_local(const fg_s2s_in *s) {
 
 const char *fg_s2s_in_peer(const fg_s2s_in *s) {
   return s->peer;
+}
+
+uint32_t fg_s2s_in_headers(const fg_s2s_in *s) {
+  return s->headers;
 }
 
 const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len) {
@@ -317,6 +322,7 @@ static void send_features(fg_s2s_in *s) {
 }
 
 static fg_s2s_in_status on_header(fg_s2s_in *s) {
+  s->headers++;
   const fg_xml_stream_header *h = fg_xml_parser_header(s->parser);
   char to[FG_DOMAIN_MAX + 1] = "", from[FG_DOMAIN_MAX + 1] = "";
   int restart = s->header_sent;

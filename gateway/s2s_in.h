@@ -160,6 +160,10 @@ int fg_s2s_in_is_authenticated(const fg_s2s_in *s, const char *from, const char 
 // stream header (what fg_xml_element.canonical is relative to).
 const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len);
 
+// fg_s2s_in_headers counts the stream headers received so far: the context
+// above changes only when it does.
+uint32_t fg_s2s_in_headers(const fg_s2s_in *s);
+
 // fg_s2s_in_is_closed returns 1 once the stream is over.
 int fg_s2s_in_is_closed(const fg_s2s_in *s);
 
