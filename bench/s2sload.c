@@ -43,6 +43,9 @@ static const char kUsage[] =
     "  --pki DIR                DIR/ca.crt, DIR/rN.SUFFIX.crt/.key (fedgate dev-pki);\n"
     "                           without it certificates are minted in memory\n"
     "  --insecure               do not verify the SUT's certificate\n"
+    "  --starttls               connect in plaintext and upgrade with STARTTLS\n"
+    "                           (RFC 6120 §5; the SUT's port 5269) instead of\n"
+    "                           direct TLS\n"
     "\n"
     "load:\n"
     "  --seconds S (10)  --warmup S (1)  --drain S (5)\n"
@@ -592,6 +595,8 @@ int main(int argc, char **argv) {
       o->json = 1;
     } else if (strcmp(a, "--insecure") == 0) {
       o->insecure = 1;
+    } else if (strcmp(a, "--starttls") == 0) {
+      o->starttls = 1;
     } else if (strcmp(a, "--resume") == 0) {
       o->resume = 1;
     } else if (strcmp(a, "--sink-parse") == 0) {

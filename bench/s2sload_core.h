@@ -31,6 +31,8 @@ enum fg_load_phase {
 enum fg_load_state {
   FG_ST_IDLE = 0,    // not connected (churn/idle: waiting for its turn)
   FG_ST_CONNECTING,  // TCP + TLS
+  FG_ST_TLS_OFFER,   // --starttls: header sent in plaintext, waiting for <starttls/>
+  FG_ST_PROCEED,     // --starttls: <starttls/> sent, waiting for <proceed/>
   FG_ST_FEATURES,    // header sent, waiting for the first features
   FG_ST_AUTH,        // <auth mechanism='EXTERNAL'> sent
   FG_ST_FEATURES2,   // restarted after <success/>, waiting for features
@@ -50,6 +52,7 @@ typedef struct fg_load_opts {
   const char *component_secret;
   const char *pki_dir;  // NULL: certificates minted in memory
   int insecure;
+  int starttls;  // RFC 6120 §5 on a plain connection instead of direct TLS
   unsigned remotes, streams_per_remote;
   double seconds, warmup, drain, rate, hold;
   unsigned window;

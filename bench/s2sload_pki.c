@@ -131,7 +131,7 @@ int fg_load_pki_setup(void) {
     if (g_certs[i] == NULL) return 0;
     fg_tls_ctx_config cc = {0};
     cc.role = FG_TLS_CLIENT;
-    cc.direct_tls = 1;  // XEP-0368: ALPN xmpp-server
+    cc.direct_tls = !o->starttls;  // XEP-0368: ALPN xmpp-server
     cc.client_cert = g_certs[i];
     cc.session_cache = o->resume;
     if (!o->insecure) cc.verify = verify_sut;

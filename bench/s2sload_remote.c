@@ -15,6 +15,7 @@
 
 #define NS_STREAMS "http://etherx.jabber.org/streams"
 #define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
+#define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 
 enum { kBatchBytes = 16384, kRetryMs = 50 };
 
@@ -214,11 +215,36 @@ static int offers_external(const fg_xml_node *features) {
   return 0;
 }
 
-// on_element returns 0 when the stream was failed (stop parsing).
+// on_element returns 0 when the stream was failed or is about to become TLS
+// (stop parsing).
 static int on_element(fg_load_stream *s) {
   const fg_xml_element *el = fg_xml_parser_element(s->parser);
   const fg_xml_node *r = el->root;
   char why[512];
+  if (fg_xml_str_eq(r->ns, NS_STREAMS) && fg_xml_str_eq(r->local, "features") &&
+      s->state == FG_ST_TLS_OFFER) {
+    if (fg_xml_node_child(r, NS_TLS, "starttls") == NULL) {
+      stream_failed(s, "--starttls: the SUT offers no STARTTLS");
+      return 0;
+    }
+    send_str(s, "<starttls xmlns='" NS_TLS "'/>");  // RFC 6120 §5.4.2.1
+    s->state = FG_ST_PROCEED;
+    return 1;
+  }
+  if (s->state == FG_ST_PROCEED) {
+    if (!fg_xml_str_eq(r->ns, NS_TLS) || !fg_xml_str_eq(r->local, "proceed")) {
+      snprintf(why, sizeof(why), "STARTTLS refused: %.*s",
+               (int)(r->raw.len > 300 ? 300 : r->raw.len), (const char *)r->raw.data);
+      stream_failed(s, why);
+      return 0;
+    }
+    // §5.4.3.3: the TLS handshake starts right after <proceed/>.
+    if (!fg_conn_starttls(s->conn, g_load.client_ctx[s->remote], g_load.o.sink_domain)) {
+      stream_failed(s, "STARTTLS: cannot start the TLS handshake");
+    }
+    s->state = FG_ST_CONNECTING;
+    return 0;
+  }
   if (fg_xml_str_eq(r->ns, NS_STREAMS) && fg_xml_str_eq(r->local, "features")) {
     if (s->state == FG_ST_FEATURES) {
       if (!offers_external(r)) {
@@ -281,7 +307,8 @@ static size_t remote_data(fg_conn *c, const uint8_t *in, size_t len) {
       case FG_XML_EVENT_KEEPALIVE:
         break;
       case FG_XML_EVENT_ELEMENT:
-        if (!on_element(s)) return total;
+        // After <proceed/> the rest belongs to TLS: report what was used.
+        if (!on_element(s)) return s->state == FG_ST_CONNECTING ? total - len : total;
         break;
       case FG_XML_EVENT_STREAM_CLOSE:
         if (s->state != FG_ST_CLOSING) {
@@ -302,8 +329,25 @@ static size_t remote_data(fg_conn *c, const uint8_t *in, size_t len) {
   return total;
 }
 
+// remote_secure: the TLS handshake after STARTTLS is done: a new stream on
+// top of it (RFC 6120 §5.4.3.3).
+static void remote_secure(fg_conn *c) {
+  fg_load_stream *s = fg_conn_arg(c);
+  if (!g_load.o.starttls || s->state != FG_ST_CONNECTING) return;
+  atomic_fetch_add(&g_load.handshakes, 1);
+  if (SSL_session_reused(fg_tls_conn_ssl(fg_conn_tls(c)))) atomic_fetch_add(&g_load.resumed, 1);
+  fg_xml_parser_reset(s->parser);
+  s->state = FG_ST_FEATURES;
+  send_header(s);
+}
+
 static void remote_open(fg_conn *c) {
   fg_load_stream *s = fg_conn_arg(c);
+  if (g_load.o.starttls) {  // plaintext first: header, then <starttls/>
+    s->state = FG_ST_TLS_OFFER;
+    send_header(s);
+    return;
+  }
   atomic_fetch_add(&g_load.handshakes, 1);
   if (SSL_session_reused(fg_tls_conn_ssl(fg_conn_tls(c)))) atomic_fetch_add(&g_load.resumed, 1);
   s->state = FG_ST_FEATURES;
@@ -344,6 +388,7 @@ static void retry_fn(fg_timer *t, void *arg) {
 static const fg_conn_handler remote_handler = {
     .on_open = remote_open,
     .on_data = remote_data,
+    .on_secure = remote_secure,
     .on_drain = remote_drain,
     .on_close = remote_close,
 };
@@ -368,7 +413,7 @@ void fg_load_stream_start(fg_load_stream *s) {
   cc.addr_len = g_load.target_len;
   cc.handler = &remote_handler;
   cc.arg = s;
-  cc.tls = g_load.client_ctx[s->remote];
+  cc.tls = g_load.o.starttls ? NULL : g_load.client_ctx[s->remote];
   cc.server_name = g_load.o.sink_domain;  // XEP-0368: SNI is the domain we address
   s->state = FG_ST_CONNECTING;
   s->conn = fg_conn_connect(s->wc->w, &cc);

@@ -106,6 +106,7 @@ class Fedgate(_Process):
     def __init__(self, fedgate, workdir, pki, cpu, sink_port, extra_limits=None,
                  log_level="warn"):
         self.port = free_port()
+        self.starttls_port = free_port()  # the s2s listener (RFC 6120 §5 STARTTLS)
         self.sink_port = sink_port
         admin = free_port()
         secret = os.path.join(workdir, "dialback.secret")
@@ -140,7 +141,7 @@ internal_hop:
   plaintext: true
 limits:
 %(limits)s
-""" % {"h": HOST, "s2s": free_port(), "port": self.port, "internal": free_port(),
+""" % {"h": HOST, "s2s": self.starttls_port, "port": self.port, "internal": free_port(),
        "admin": admin, "domain": SINK_DOMAIN, "pki": pki, "sink": sink_port,
        "secret": secret, "log": log_level,
        "limits": "\n".join("  %s: %s" % kv for kv in sorted(limits.items()))}

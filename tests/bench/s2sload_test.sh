@@ -165,6 +165,16 @@ run "fedgate: relay, mixed stanzas parsed in full by the sink" 0 relay $FG $SHOR
 check "fedgate relay (full parse): all delivered" "r['sent'] > 1000 and r['delivered'] == r['sent']"
 run "fedgate: churn with resumption" 0 churn $FG --seconds 0.5 --warmup 0.2 --resume --concurrency 4
 check "fedgate churn: established and resumed" "r['establishments'] > 0 and r['resumed'] > 0"
+FG_STARTTLS="--target 127.0.0.1:$P_S2S --starttls --sink s2s-listen 127.0.0.1:$P_SINK --pki $PKI --remotes 2 --sut-pid $FGPID"
+run "fedgate: relay over STARTTLS (RFC 6120 section 5)" 0 relay $FG_STARTTLS $SHORT --size 512
+check "fedgate relay over STARTTLS: all delivered" "r['sent'] > 1000 and r['delivered'] == r['sent']"
+run "fedgate: churn over STARTTLS with resumption" 0 churn $FG_STARTTLS --seconds 0.5 --warmup 0.2 \
+  --resume --concurrency 4
+check "fedgate churn over STARTTLS: established and resumed" \
+  "r['establishments'] > 0 and r['resumed'] > 0"
+run "fedgate: --starttls against the direct-TLS port fails cleanly" 1 relay --starttls \
+  --target 127.0.0.1:$P_TLS --sink s2s-listen 127.0.0.1:$P_SINK --pki $PKI --remotes 2 \
+  --seconds 0.3 --warmup 0 --drain 0.3 --setup-timeout 3
 run "fedgate: idle" 0 idle $FG --streams 100 --hold 0.2
 check "fedgate idle: 100 streams, memory measured" \
   "r['delivered'] == 100 and r['bytes_per_idle_stream'] is not None"
