@@ -338,6 +338,12 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   int ktls = wo->ktls && fg_ktls_probe(why, sizeof(why));
   fg_log(FG_LOG_SEV_INFO, NULL, NULL, "kernel TLS: %s%s",
          ktls ? "on" : "off: ", ktls ? "" : (wo->ktls ? why : "--no-ktls"));
+  if (ktls && !fg_ktls_rekey_probe()) {
+    fg_log(FG_LOG_SEV_WARN, NULL, NULL,
+           "kernel TLS: this kernel cannot re-key after a TLS 1.3 KeyUpdate (Linux < 6.14): a "
+           "peer's KeyUpdate closes its stream (counted as ktls_rekey_closes); --no-ktls keeps "
+           "every record in user space");
+  }
   if (!setup_trust(srv, err, err_len) || !setup_tls(srv, ktls, err, err_len) ||
       !setup_targets(srv, err, err_len)) {
     goto fail;
