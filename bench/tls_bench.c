@@ -328,9 +328,10 @@ static bulk_result run_bulk(fg_runtime *srv, fg_runtime *cli, double seconds, in
   return r;
 }
 
-// ktls_compare runs one bulk connection into a kTLS server connection and
-// one into a user-space TLS one (the client side is user-space TLS in both).
-static int ktls_compare(fg_tls_sni *sni, double seconds, int json) {
+// start_runtimes starts the one-worker server and client runtimes of a run
+// (kernel TLS tried after handshakes where a context keeps the secrets). It
+// returns 1, or 0 with a message.
+static int start_runtimes(fg_runtime **srv, fg_runtime **cli) {
   fg_worker_options o;
   fg_worker_options_init(&o);
   o.workers = 1;
@@ -338,12 +339,20 @@ static int ktls_compare(fg_tls_sni *sni, double seconds, int json) {
   o.conn_high_water = 1 << 20;
   o.conn_low_water = 256 << 10;
   o.conn_max_output = 8 << 20;
-  fg_runtime *srv = fg_runtime_new(&o);
-  fg_runtime *cli = fg_runtime_new(&o);
-  if (srv == NULL || cli == NULL) {
+  *srv = fg_runtime_new(&o);
+  *cli = fg_runtime_new(&o);
+  if (*srv == NULL || *cli == NULL) {
     fprintf(stderr, "tls_bench: cannot start the runtime\n");
-    return 1;
+    return 0;
   }
+  return 1;
+}
+
+// ktls_compare runs one bulk connection into a kTLS server connection and
+// one into a user-space TLS one (the client side is user-space TLS in both).
+static int ktls_compare(fg_tls_sni *sni, double seconds, int json) {
+  fg_runtime *srv, *cli;
+  if (!start_runtimes(&srv, &cli)) return 1;
   bulk_result r[2];
   uint64_t attached[2];
   for (int mode = 0; mode < 2; mode++) {  // 0: kTLS, 1: user space
@@ -442,18 +451,8 @@ int main(int argc, char **argv) {
 
   double ceil_rate = ceiling(sctx, mem_cctx, seconds);
 
-  fg_worker_options o;
-  fg_worker_options_init(&o);
-  o.workers = 1;
-  o.conn_high_water = 1 << 20;
-  o.conn_low_water = 256 << 10;
-  o.conn_max_output = 8 << 20;
-  fg_runtime *srv = fg_runtime_new(&o);
-  fg_runtime *cli = fg_runtime_new(&o);
-  if (srv == NULL || cli == NULL) {
-    fprintf(stderr, "tls_bench: cannot start the runtime\n");
-    return 1;
-  }
+  fg_runtime *srv, *cli;
+  if (!start_runtimes(&srv, &cli)) return 1;
   fg_listener_config lc = {0};
   lc.tls = sctx;
   lc.handler = &srv_handler;

@@ -699,11 +699,9 @@ static void oc_launch(fg_worker *w, fg_msg *m) {
   free(o);
 }
 
-static void test_connect_refused_and_timeout(void **state) {
-  fg_runtime *rt = start(1, NULL);
-  for (int i = 0; i < 16; i++) atomic_store(&g_conn_reason[i], 0);
-  atomic_store(&g_conn_closed, 0);
-  // A port nobody listens on: refused.
+// unused_port returns a loopback port that nobody listens on (bound, then
+// released).
+static uint16_t unused_port(void) {
   int probe = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in sin = {0};
   sin.sin_family = AF_INET;
@@ -711,8 +709,20 @@ static void test_connect_refused_and_timeout(void **state) {
   socklen_t len = sizeof(sin);
   bind(probe, (struct sockaddr *)&sin, sizeof(sin));
   getsockname(probe, (struct sockaddr *)&sin, &len);
-  uint16_t dead_port = ntohs(sin.sin_port);
   close(probe);
+  return ntohs(sin.sin_port);
+}
+
+static void test_connect_refused_and_timeout(void **state) {
+  fg_runtime *rt = start(1, NULL);
+  for (int i = 0; i < 16; i++) atomic_store(&g_conn_reason[i], 0);
+  atomic_store(&g_conn_closed, 0);
+  // A port nobody listens on: refused.
+  uint16_t dead_port = unused_port();
+  struct sockaddr_in sin = {0};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sin);
   oc_msg *m = calloc(1, sizeof(*m));
   m->m.fn = oc_launch;
   m->port = dead_port;
@@ -752,15 +762,11 @@ static void test_xep0368_direct_tls_connect_fails_cleanly(void **state) {
   fg_tls_ctx *cctx = tn_client_ctx(1, 0);
   for (int i = 0; i < 16; i++) atomic_store(&g_conn_reason[i], 0);
   atomic_store(&g_conn_closed, 0);
-  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  uint16_t dead_port = unused_port();
   struct sockaddr_in sin = {0};
   sin.sin_family = AF_INET;
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(sin);
-  bind(probe, (struct sockaddr *)&sin, sizeof(sin));
-  getsockname(probe, (struct sockaddr *)&sin, &len);
-  uint16_t dead_port = ntohs(sin.sin_port);
-  close(probe);
   oc_msg *m = calloc(1, sizeof(*m));
   m->m.fn = oc_launch;
   m->port = dead_port;
