@@ -100,7 +100,7 @@ def latency_plot(res, plot_dir):
     return line_plot(series, os.path.join(plot_dir, "latency_vs_load.png"),
                      "p99 latency against offered load (256 B stanzas, open loop)",
                      "offered load (stanzas/s)", "p99 latency (microseconds)",
-                     "set logscale y\nset key top left\nset format x '%.0s%c'")
+                     "set logscale y\nset key top left\nset format x '%.1s%c'")
 
 
 def per_cpu(r):
@@ -205,6 +205,13 @@ def page(res, plots, md_path):
             L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                 n, fmt(p["offered_per_s"]), fmt(r["delivered_per_s"]), fmt(lu["p50"]),
                 fmt(lu["p90"]), fmt(lu["p99"]), fmt(lu["p999"])))
+    offered = [p["offered_per_s"] for pts in res["runs"]["latency"].values() for p in pts]
+    for n in SYSTEMS:
+        top = relay.get(n, {}).get("256", {}).get("delivered_per_s")
+        if top and offered and not res["runs"]["latency"].get(n):
+            L.append("")
+            L.append("%s is not in this table: its maximum at 256 B (%s stanzas/s) is below the "
+                     "lowest offered load (%s stanzas/s)." % (n, fmt(top), fmt(min(offered))))
     if plots.get("latency"):
         L.append("")
         L.append("![p99 latency against offered load](%s)" % rel(plots["latency"]))
