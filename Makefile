@@ -13,7 +13,7 @@ deps:
 	@tools/deps.sh
 
 build: deps
-	$(BAZEL) build //...
+	$(BAZEL) build -- $$(tools/targets.sh)
 
 test: deps
 	@tools/run-tests.sh

@@ -7,13 +7,17 @@
 set -u
 cd "$(dirname "$0")/.."
 bazel=${BAZEL:-bazel}
+# Every package of the project, without crawling bazel-* symlinks (tools/targets.sh).
+targets=$(tools/targets.sh)
 
-echo "== bazel build //... $*"
+echo "== bazel build $* (every package)"
 build_rc=0
-$bazel build --keep_going "$@" //... || build_rc=$?
+# shellcheck disable=SC2086
+$bazel build --keep_going "$@" -- $targets || build_rc=$?
 
-echo "== bazel test //... $*"
-$bazel test --keep_going "$@" //... >/tmp/fedgate-bazel-test.$$ 2>&1
+echo "== bazel test $* (every package)"
+# shellcheck disable=SC2086
+$bazel test --keep_going "$@" -- $targets >/tmp/fedgate-bazel-test.$$ 2>&1
 test_rc=$?
 grep -E 'PASSED|FAILED|NO STATUS|TIMEOUT|FLAKY|ERROR|Executed' /tmp/fedgate-bazel-test.$$ |
   grep -v '^INFO' | sed 's/^/  /'
@@ -22,7 +26,7 @@ rm -f /tmp/fedgate-bazel-test.$$
 testlogs=$($bazel info "$@" bazel-testlogs 2>/dev/null)
 passed=0
 failed=0
-for label in $($bazel query 'tests(//...)' 2>/dev/null); do
+for label in $($bazel query "tests($(echo $targets | sed 's/ / + /g'))" 2>/dev/null); do
   path=$(echo "$label" | sed 's|^//||; s|:|/|')
   log="$testlogs/$path/test.log"
   xml="$testlogs/$path/test.xml"
