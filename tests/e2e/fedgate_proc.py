@@ -6,34 +6,15 @@ import socket
 import subprocess
 import urllib.request
 
+import ports
 import xmpp_peer as xp
 
 HOST = "127.0.0.1"
 
 
-_given = set()
-
-
 def free_port():
-    """A loopback TCP port nobody listens on, outside the kernel's ephemeral
-    range (so that no outgoing connection of a gateway under test takes it
-    between now and the moment the test binds it), never the same twice in
-    one process."""
-    import random
-    for _ in range(1000):
-        port = random.randrange(20000, 32000)
-        if port in _given:
-            continue
-        s = socket.socket()
-        try:
-            s.bind((HOST, port))
-        except OSError:
-            continue
-        finally:
-            s.close()
-        _given.add(port)
-        return port
-    raise RuntimeError("no free port")
+    """A loopback port no other test process holds (tests/e2e/ports.py)."""
+    return ports.free_port()
 
 
 def dev_pki(fedgate, directory, *domains):
