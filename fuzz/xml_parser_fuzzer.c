@@ -71,6 +71,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_invariants(&cut);
   check(fg_xml_transcript_same(&whole, &cut), "chunked parse differs from whole parse");
   fg_xml_transcript_free(&cut);
+  // The same chunks with the parser's buffers given back between them.
+  check(fg_xml_transcript_run_trimming(&cut, &cfg, data, size, splits, n), "out of memory");
+  check_invariants(&cut);
+  check(fg_xml_transcript_same(&whole, &cut), "parse with trims differs from whole parse");
+  fg_xml_transcript_free(&cut);
   if (size <= 2048) {
     check(fg_xml_transcript_run_step(&cut, &cfg, data, size, 1), "out of memory");
     check(fg_xml_transcript_same(&whole, &cut), "byte-by-byte parse differs from whole parse");

@@ -94,6 +94,11 @@ static void check_all_chunkings(const fg_xml_config *cfg, const uint8_t *in, siz
     if (!fg_xml_transcript_same(out, &t)) fail_msg("%s: random split differs", label);
     assert_int_equal(t.canon_mismatch + t.write_fail + t.accounting, 0);
     fg_xml_transcript_free(&t);
+    // The same cuts with fg_xml_parser_trim between reads (quiet streams).
+    assert_true(fg_xml_transcript_run_trimming(&t, cfg, in, len, splits, k));
+    if (!fg_xml_transcript_same(out, &t)) fail_msg("%s: random split with trims differs", label);
+    assert_int_equal(t.canon_mismatch + t.write_fail + t.accounting, 0);
+    fg_xml_transcript_free(&t);
   }
   if (nextra > 0) {
     assert_true(fg_xml_transcript_run(&t, cfg, in, len, extra, nextra));

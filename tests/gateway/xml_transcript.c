@@ -79,8 +79,8 @@ static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg
   return ev_line(t, "E ", d, n);
 }
 
-int fg_xml_transcript_run(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in,
-                          size_t len, const size_t *splits, size_t nsplits) {
+static int run(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in, size_t len,
+               const size_t *splits, size_t nsplits, int trim) {
   memset(t, 0, sizeof(*t));
   fg_xml_parser *p = fg_xml_parser_new(cfg);
   fg_xml_writer *w = fg_xml_writer_new();
@@ -94,6 +94,7 @@ int fg_xml_transcript_run(fg_xml_transcript *t, const fg_xml_config *cfg, const 
     if (si < nsplits && splits[si] < len) end = splits[si];
     const uint8_t *c = in + pos;
     size_t n = end - pos;
+    if (trim) fg_xml_parser_trim(p);  // as a quiet stream would, between two reads
     uint64_t before = fg_xml_parser_offset(p);
     size_t consumed = 0;
     while (n > 0 || fg_xml_parser_pending(p)) {
@@ -127,6 +128,17 @@ int fg_xml_transcript_run(fg_xml_transcript *t, const fg_xml_config *cfg, const 
   fg_xml_writer_free(w);
   fg_xml_parser_free(p);
   return ok;
+}
+
+int fg_xml_transcript_run(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in,
+                          size_t len, const size_t *splits, size_t nsplits) {
+  return run(t, cfg, in, len, splits, nsplits, 0);
+}
+
+int fg_xml_transcript_run_trimming(fg_xml_transcript *t, const fg_xml_config *cfg,
+                                   const uint8_t *in, size_t len, const size_t *splits,
+                                   size_t nsplits) {
+  return run(t, cfg, in, len, splits, nsplits, 1);
 }
 
 int fg_xml_transcript_run_step(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in,

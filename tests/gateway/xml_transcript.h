@@ -34,6 +34,13 @@ typedef struct fg_xml_transcript {
 int fg_xml_transcript_run(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in,
                           size_t len, const size_t *splits, size_t nsplits);
 
+// fg_xml_transcript_run_trimming is fg_xml_transcript_run calling
+// fg_xml_parser_trim before every chunk (what a quiet stream does): the
+// transcript must not change.
+int fg_xml_transcript_run_trimming(fg_xml_transcript *t, const fg_xml_config *cfg,
+                                   const uint8_t *in, size_t len, const size_t *splits,
+                                   size_t nsplits);
+
 // fg_xml_transcript_run_step is fg_xml_transcript_run with chunks of |step| bytes.
 int fg_xml_transcript_run_step(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in,
                                size_t len, size_t step);
