@@ -328,6 +328,20 @@ static bulk_result run_bulk(fg_runtime *srv, fg_runtime *cli, double seconds, in
   return r;
 }
 
+// listen_on opens a direct-TLS listener with |sctx| and |h| on |srv| and
+// points g_addr, where the clients connect, at it. It returns 1 or 0.
+static int listen_on(fg_runtime *srv, fg_tls_ctx *sctx, const fg_conn_handler *h) {
+  fg_listener_config lc = {0};
+  lc.tls = sctx;
+  lc.handler = h;
+  uint16_t port;
+  if (!fg_runtime_listen(srv, &lc, &port)) return 0;
+  g_addr.sin_family = AF_INET;
+  g_addr.sin_port = htons(port);
+  g_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return 1;
+}
+
 // start_runtimes starts the one-worker server and client runtimes of a run
 // (kernel TLS tried after handshakes where a context keeps the secrets). It
 // returns 1, or 0 with a message.
@@ -362,14 +376,7 @@ static int ktls_compare(fg_tls_sni *sni, double seconds, int json) {
     sc.sni = sni;
     sc.capture_secrets = mode == 0;
     fg_tls_ctx *sctx = fg_tls_ctx_new(&sc);
-    fg_listener_config lc = {0};
-    lc.tls = sctx;
-    lc.handler = &bulk_srv_handler;
-    uint16_t port;
-    if (!fg_runtime_listen(srv, &lc, &port)) return 1;
-    g_addr.sin_family = AF_INET;
-    g_addr.sin_port = htons(port);
-    g_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!listen_on(srv, sctx, &bulk_srv_handler)) return 1;
     fg_worker_stats st0, st1;
     fg_runtime_stats(srv, &st0);
     r[mode] = run_bulk(srv, cli, seconds, 1);
@@ -453,21 +460,11 @@ int main(int argc, char **argv) {
 
   fg_runtime *srv, *cli;
   if (!start_runtimes(&srv, &cli)) return 1;
-  fg_listener_config lc = {0};
-  lc.tls = sctx;
-  lc.handler = &srv_handler;
-  uint16_t port;
-  if (!fg_runtime_listen(srv, &lc, &port)) return 1;
-  g_addr.sin_family = AF_INET;
-  g_addr.sin_port = htons(port);
-  g_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (!listen_on(srv, sctx, &srv_handler)) return 1;
   hs_result full = run_handshakes(srv, cli, 0, seconds);
   hs_result res = run_handshakes(srv, cli, 1, seconds);
 
-  lc.handler = &bulk_srv_handler;
-  uint16_t bulk_port;
-  if (!fg_runtime_listen(srv, &lc, &bulk_port)) return 1;
-  g_addr.sin_port = htons(bulk_port);
+  if (!listen_on(srv, sctx, &bulk_srv_handler)) return 1;
   bulk_result bulk = run_bulk(srv, cli, seconds, 4);
 
   fg_runtime_shutdown(cli, 500);

@@ -713,36 +713,45 @@ static uint16_t unused_port(void) {
   return ntohs(sin.sin_port);
 }
 
+// launch asks worker 0 of |rt| to open |n| outbound connections to |port|
+// (|tls|: direct TLS; |timeout_ms| 0: the default connect timeout).
+static void launch(fg_runtime *rt, uint16_t port, int n, unsigned timeout_ms, fg_tls_ctx *tls) {
+  oc_msg *m = calloc(1, sizeof(*m));
+  m->m.fn = oc_launch;
+  m->port = port;
+  m->n = n;
+  m->timeout_ms = timeout_ms;
+  m->tls = tls;
+  fg_worker_post(fg_runtime_worker(rt, 0), &m->m);
+}
+
+// silent_listener returns a loopback listener that never accepts, its queue
+// full at once (SYNs go unanswered), and its port in |*port|.
+static int silent_listener(uint16_t *port) {
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = {0};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sin);
+  bind(lfd, (struct sockaddr *)&sin, sizeof(sin));
+  listen(lfd, 0);
+  getsockname(lfd, (struct sockaddr *)&sin, &len);
+  *port = ntohs(sin.sin_port);
+  return lfd;
+}
+
 static void test_connect_refused_and_timeout(void **state) {
   fg_runtime *rt = start(1, NULL);
   for (int i = 0; i < 16; i++) atomic_store(&g_conn_reason[i], 0);
   atomic_store(&g_conn_closed, 0);
   // A port nobody listens on: refused.
-  uint16_t dead_port = unused_port();
-  struct sockaddr_in sin = {0};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sin);
-  oc_msg *m = calloc(1, sizeof(*m));
-  m->m.fn = oc_launch;
-  m->port = dead_port;
-  m->n = 1;
-  fg_worker_post(fg_runtime_worker(rt, 0), &m->m);
+  launch(rt, unused_port(), 1, 0, NULL);
   assert_true(tn_wait_until(&g_conn_closed, 1, 5000));
   assert_int_equal(atomic_load(&g_conn_reason[FG_CLOSE_CONNECT_FAILED]), 1);
   // A listener that never accepts, its queue full: SYNs go unanswered.
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
-  sin.sin_port = 0;
-  bind(lfd, (struct sockaddr *)&sin, sizeof(sin));
-  listen(lfd, 0);
-  len = sizeof(sin);
-  getsockname(lfd, (struct sockaddr *)&sin, &len);
-  m = calloc(1, sizeof(*m));
-  m->m.fn = oc_launch;
-  m->port = ntohs(sin.sin_port);
-  m->n = 8;
-  m->timeout_ms = 300;
-  fg_worker_post(fg_runtime_worker(rt, 0), &m->m);
+  uint16_t silent;
+  int lfd = silent_listener(&silent);
+  launch(rt, silent, 8, 300, NULL);
   usleep(1500 * 1000);
   assert_true(atomic_load(&g_conn_reason[FG_CLOSE_TIMEOUT]) >= 1);
   fg_runtime_shutdown(rt, 0);
@@ -762,33 +771,13 @@ static void test_xep0368_direct_tls_connect_fails_cleanly(void **state) {
   fg_tls_ctx *cctx = tn_client_ctx(1, 0);
   for (int i = 0; i < 16; i++) atomic_store(&g_conn_reason[i], 0);
   atomic_store(&g_conn_closed, 0);
-  uint16_t dead_port = unused_port();
-  struct sockaddr_in sin = {0};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sin);
-  oc_msg *m = calloc(1, sizeof(*m));
-  m->m.fn = oc_launch;
-  m->port = dead_port;
-  m->n = 4;
-  m->tls = cctx;
-  fg_worker_post(fg_runtime_worker(rt, 0), &m->m);
+  launch(rt, unused_port(), 4, 0, cctx);
   assert_true(tn_wait_until(&g_conn_closed, 4, 5000));
   assert_int_equal(atomic_load(&g_conn_reason[FG_CLOSE_CONNECT_FAILED]), 4);
   // Unanswered SYNs: some time out, the rest are still connecting at shutdown.
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
-  sin.sin_port = 0;
-  bind(lfd, (struct sockaddr *)&sin, sizeof(sin));
-  listen(lfd, 0);
-  len = sizeof(sin);
-  getsockname(lfd, (struct sockaddr *)&sin, &len);
-  m = calloc(1, sizeof(*m));
-  m->m.fn = oc_launch;
-  m->port = ntohs(sin.sin_port);
-  m->n = 8;
-  m->timeout_ms = 300;
-  m->tls = cctx;
-  fg_worker_post(fg_runtime_worker(rt, 0), &m->m);
+  uint16_t silent;
+  int lfd = silent_listener(&silent);
+  launch(rt, silent, 8, 300, cctx);
   usleep(600 * 1000);
   fg_runtime_shutdown(rt, 0);
   assert_int_equal(atomic_load(&g_conn_closed), 12);
