@@ -699,20 +699,6 @@ static void oc_launch(fg_worker *w, fg_msg *m) {
   free(o);
 }
 
-// unused_port returns a loopback port that nobody listens on (bound, then
-// released).
-static uint16_t unused_port(void) {
-  int probe = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sin = {0};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sin);
-  bind(probe, (struct sockaddr *)&sin, sizeof(sin));
-  getsockname(probe, (struct sockaddr *)&sin, &len);
-  close(probe);
-  return ntohs(sin.sin_port);
-}
-
 // launch asks worker 0 of |rt| to open |n| outbound connections to |port|
 // (|tls|: direct TLS; |timeout_ms| 0: the default connect timeout).
 static void launch(fg_runtime *rt, uint16_t port, int n, unsigned timeout_ms, fg_tls_ctx *tls) {
@@ -738,6 +724,14 @@ static int silent_listener(uint16_t *port) {
   getsockname(lfd, (struct sockaddr *)&sin, &len);
   *port = ntohs(sin.sin_port);
   return lfd;
+}
+
+// unused_port returns a loopback port that nobody listens on (a listener's
+// port, released again).
+static uint16_t unused_port(void) {
+  uint16_t port;
+  close(silent_listener(&port));
+  return port;
 }
 
 static void test_connect_refused_and_timeout(void **state) {
