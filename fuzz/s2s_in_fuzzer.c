@@ -4,7 +4,9 @@
 // back valid); the rest is fed in chunks whose sizes the fuzzer also chooses,
 // with TLS "established" whenever the session asks for it. The session must
 // never crash, must stop consuming once closed, and must only route stanzas
-// whose sender domain it authenticated.
+// whose own addresses (the domainparts of the stanza's 'from' and 'to', not
+// what the session says they are) form a pair it authenticated; without TLS,
+// only for an exempt domain; with dialback off, never by dialback.
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 typedef struct env {
   uint8_t flags;
+  int tls;
   int routed_unauthenticated;
   fg_s2s_in *s;
   char pending_from[FG_DOMAIN_MAX + 1], pending_to[FG_DOMAIN_MAX + 1];
@@ -29,9 +32,9 @@ static int op_hosted(void *arg, const char *d) {
   (void)arg;
   return strcmp(d, "b.example") == 0 || strcmp(d, "c.example") == 0;
 }
+// Plaintext is allowed (flag 4) for a.example only.
 static int op_plain(void *arg, const char *p) {
-  (void)p;
-  return (((env *)arg)->flags & 4) != 0;
+  return (((env *)arg)->flags & 4) != 0 && strcmp(p, "a.example") == 0;
 }
 static int op_cert(void *arg, const char *d) {
   return (((env *)arg)->flags & 2) != 0 && strcmp(d, "a.example") == 0;
@@ -50,8 +53,16 @@ static int op_verify(void *arg, const char *o, const char *r, const uint8_t *k, 
 static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const char *from,
                                     const char *to) {
   env *e = arg;
-  (void)el;
-  if (!fg_s2s_in_is_authenticated(e->s, from, to)) e->routed_unauthenticated = 1;
+  char own_from[FG_DOMAIN_MAX + 1], own_to[FG_DOMAIN_MAX + 1];
+  if (!fg_jid_domain(own_from, el->from.data, el->from.len) ||
+      !fg_jid_domain(own_to, el->to.data, el->to.len) || strcmp(own_from, from) != 0 ||
+      strcmp(own_to, to) != 0) {
+    e->routed_unauthenticated = 1;  // the session named other domains than the stanza's
+  }
+  int method = fg_s2s_in_is_authenticated(e->s, own_from, own_to);
+  if (!method) e->routed_unauthenticated = 1;
+  if (!e->tls && !op_plain(e, own_from)) e->routed_unauthenticated = 1;
+  if ((e->flags & 128) && method != FG_S2S_AUTH_SASL_EXTERNAL) e->routed_unauthenticated = 1;
   return (e->flags & 32) ? FG_STANZA_SERVICE_UNAVAILABLE : FG_STANZA_CONDITION_COUNT;
 }
 static void op_bounce(void *arg, const uint8_t *d, size_t n, const char *l, const char *t) {
@@ -81,6 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fg_s2s_in_config_default(&cfg);
   cfg.tls_active = e.flags & 1;
   cfg.dialback_secret = (e.flags & 8) ? &secret : NULL;
+  cfg.dialback = (e.flags & 128) == 0;
+  e.tls = cfg.tls_active;
   e.s = fg_s2s_in_new(&cfg, &kOps, &e);
   if (e.s == NULL) return 0;
   size_t off = 0;
@@ -91,7 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fg_s2s_in_status st = fg_s2s_in_feed(e.s, data + off, chunk, &used);
     if (used > chunk) abort();
     off += chunk;  // the transport discards what was not used after STARTTLS
-    if (st == FG_S2S_IN_STARTTLS) fg_s2s_in_tls_established(e.s);
+    if (st == FG_S2S_IN_STARTTLS) {
+      fg_s2s_in_tls_established(e.s);
+      e.tls = 1;
+    }
     if (st == FG_S2S_IN_CLOSED) {
       size_t again = 0;
       if (fg_s2s_in_feed(e.s, data, size, &again) != FG_S2S_IN_CLOSED || again != 0) abort();

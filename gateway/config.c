@@ -470,6 +470,8 @@ typedef struct raw_dns {
   char **nameservers;
   unsigned n_nameservers;
   char *timeout;
+  char **allowed_networks;
+  unsigned n_allowed_networks;
 } raw_dns;
 
 typedef struct raw_top {
@@ -589,6 +591,8 @@ static const cyaml_schema_field_t kDnsFields[] = {
     CYAML_FIELD_SEQUENCE_COUNT("nameservers", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
                                raw_dns, nameservers, n_nameservers, &kString, 0, 16),
     STR("timeout", raw_dns, timeout),
+    CYAML_FIELD_SEQUENCE_COUNT("allowed_networks", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_dns, allowed_networks, n_allowed_networks, &kString, 0, 256),
     CYAML_FIELD_END,
 };
 
@@ -1427,6 +1431,20 @@ static void load_dns(ctx *c, const raw_dns *r) {
       cfg->dns_nameservers[cfg->n_dns_nameservers++] = strdup(r->nameservers[i]);
     }
   }
+  if (r != NULL && r->n_allowed_networks > 0) {
+    cfg->dns_allowed_networks = calloc(r->n_allowed_networks, sizeof(fg_cidr));
+    if (cfg->dns_allowed_networks == NULL) return;
+    for (unsigned i = 0; i < r->n_allowed_networks; i++) {
+      char path[64];
+      snprintf(path, sizeof(path), "dns.allowed_networks[%u]", i);
+      fg_cidr *n = &cfg->dns_allowed_networks[cfg->n_dns_allowed_networks];
+      if (r->allowed_networks[i] == NULL || !fg_cidr_parse(n, r->allowed_networks[i])) {
+        err(c, path, "expected a numeric network such as 10.20.0.0/16 or fd00::/8");
+        continue;
+      }
+      cfg->n_dns_allowed_networks++;
+    }
+  }
   if (r == NULL || r->n_statics == 0) return;
   cfg->dns_static = calloc(r->n_statics, sizeof(fg_config_static_dns));
   if (cfg->dns_static == NULL) return;
@@ -1548,6 +1566,7 @@ void fg_config_free(fg_config *cfg) {
   free(cfg->dns_static);
   for (size_t i = 0; i < cfg->n_dns_nameservers; i++) free(cfg->dns_nameservers[i]);
   free(cfg->dns_nameservers);
+  free(cfg->dns_allowed_networks);
   free(cfg);
 }
 

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gateway/addr_policy.h"
+
 // Defaults (docs/configuration.md).
 #define FG_CONFIG_DEFAULT_S2S_PORT 5269
 #define FG_CONFIG_DEFAULT_S2S_TLS_PORT 5270
@@ -158,6 +160,10 @@ typedef struct fg_config {
   char **dns_nameservers;
   size_t n_dns_nameservers;
   uint32_t dns_timeout_ms;  // dns.timeout: one server's answer (default 2 s)
+  // dns.allowed_networks: special-purpose networks (loopback, private, ...)
+  // that DNS answers may still send outbound links to; none by default.
+  fg_cidr *dns_allowed_networks;
+  size_t n_dns_allowed_networks;
 } fg_config;
 
 // fg_config_diag collects diagnostics: one line each, "FILE:LINE: ..." for

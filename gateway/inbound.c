@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <xxhash.h>
 
+#include "gateway/addr_policy.h"
 #include "gateway/log.h"
 #include "gateway/server_internal.h"
 #include "gateway/verdict_cache.h"
@@ -33,6 +34,7 @@ struct in_conn {
   in_conn *prev, *next;
   fg_flow flow;  // flow control towards the links it feeds
   char ip[64];
+  struct sockaddr_storage peer_addr;  // the connection's source address
   uint32_t ip_slot;
   int counted_ip;
   int authenticated;
@@ -128,24 +130,34 @@ static int op_plaintext_allowed(void *arg, const char *peer) {
   return 0;
 }
 
-// op_cert_valid_for checks the peer's chain and identity for |domain| once
-// per domain and stream (RFC 6120 §13.7.2, inbound: serverAuth or clientAuth).
-// source_is_backend says whether the connection comes from one of the
-// addresses of |domain|'s backend (internal servers may use dialback only
-// from there).
-static int source_is_backend(in_conn *ic, const char *domain) {
-  size_t backend;
-  if (!fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend)) return 0;
+// source_in_backend says whether the connection comes from one of the
+// addresses of backend |backend| (an IPv4-mapped source equals its IPv4).
+static int source_in_backend(const in_conn *ic, size_t backend) {
   const fg_config_backend *be = &ic->srv->cfg->backends[backend];
   for (size_t a = 0; a < be->n_addresses; a++) {
     const resolved_target *t = &ic->srv->backend_targets[backend][a];
-    char ip[64] = "";
-    if (t->addr.ss_family == AF_INET6) {
-      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&t->addr)->sin6_addr, ip, sizeof(ip));
-    } else {
-      inet_ntop(AF_INET, &((const struct sockaddr_in *)&t->addr)->sin_addr, ip, sizeof(ip));
+    if (fg_addr_same_ip((const struct sockaddr *)&t->addr,
+                        (const struct sockaddr *)&ic->peer_addr)) {
+      return 1;
     }
-    if (strcmp(ip, ic->ip) == 0) return 1;
+  }
+  return 0;
+}
+
+// source_is_backend says whether the connection comes from one of the
+// addresses of |domain|'s backend: only from there may a client of the
+// internal listener speak for a hosted domain (SASL EXTERNAL, dialback).
+static int source_is_backend(const in_conn *ic, const char *domain) {
+  size_t backend;
+  if (!fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend)) return 0;
+  return source_in_backend(ic, backend);
+}
+
+// source_is_any_backend says whether the connection comes from an address
+// of some backend.
+static int source_is_any_backend(const in_conn *ic) {
+  for (size_t b = 0; b < ic->srv->cfg->n_backends; b++) {
+    if (source_in_backend(ic, b)) return 1;
   }
   return 0;
 }
@@ -159,11 +171,22 @@ static int peer_may_claim(in_conn *ic, const char *domain) {
   return ic->listener == FG_LISTENER_INTERNAL ? hosted : !hosted;
 }
 
+// op_cert_valid_for checks the peer's chain and identity for |domain| once
+// per domain and stream (RFC 6120 §13.7.2, inbound: serverAuth or clientAuth).
 static int op_cert_valid_for(void *arg, const char *domain) {
   in_conn *ic = arg;
   if (!peer_may_claim(ic, domain)) return 0;
   for (int i = 0; i < ic->n_verdicts; i++) {
     if (strcmp(ic->verdicts[i].domain, domain) == 0) return ic->verdicts[i].ok;
+  }
+  // The internal listener: a certificate valid for a hosted domain proves
+  // nothing from an address that is not that domain's backend (fedgate's
+  // own outbound links present hosted domains' certificates).
+  int source_ok = ic->listener != FG_LISTENER_INTERNAL || source_is_backend(ic, domain);
+  if (!source_ok) {
+    fg_metrics_inc(&ic->srv->metrics, FG_M_AUTH_REFUSED_SOURCE);
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), domain,
+           "authentication refused: %s is not an address of this domain's backend", ic->ip);
   }
   fg_tls_conn *t = fg_conn_tls(ic->conn);
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
@@ -177,7 +200,7 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   if (keyed && fg_verdict_cache_hit(&key, now)) {
     ok = 1;
     fg_metrics_inc(&ic->srv->metrics, FG_M_VERDICT_CACHE_HITS);
-  } else if (chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0) {
+  } else if (source_ok && chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0) {
     fg_peer_verdict v;
     fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = now};
     const fg_trust_store *ts =
@@ -209,6 +232,7 @@ static int op_dialback_verify(void *arg, const char *originating, const char *re
     return 0;
   }
   if (ic->listener == FG_LISTENER_INTERNAL && !source_is_backend(ic, originating)) {
+    fg_metrics_inc(&ic->srv->metrics, FG_M_AUTH_REFUSED_SOURCE);
     fg_log(FG_LOG_SEV_WARN, stream_id, originating,
            "dialback refused: %s is not an address of this domain's backend", ic->ip);
     return 0;
@@ -299,6 +323,8 @@ static const struct {
                                         "peer closed the stream with error %s"},
     [FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED] = {FG_M_DIALBACK_VERIFY_ANSWERED, FG_LOG_SEV_INFO,
                                                "dialback key verified for the peer: %s"},
+    [FG_S2S_IN_EV_DIALBACK_REFUSED] = {FG_M_DIALBACK_REFUSED, FG_LOG_SEV_WARN,
+                                       "dialback refused: %s"},
 };
 
 static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const char *detail) {
@@ -388,14 +414,9 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   ic->flow.conn = c;
   ic->listener = listener;
   fg_conn_set_arg(c, ic);
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof(ss);
-  if (getpeername(fg_conn_fd(c), (struct sockaddr *)&ss, &sl) == 0) {
-    if (ss.ss_family == AF_INET6) {
-      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ic->ip, sizeof(ic->ip));
-    } else {
-      inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ic->ip, sizeof(ic->ip));
-    }
+  socklen_t sl = sizeof(ic->peer_addr);
+  if (getpeername(fg_conn_fd(c), (struct sockaddr *)&ic->peer_addr, &sl) == 0) {
+    fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
   }
   fg_s2s_in_config sc;
   fg_s2s_in_config_default(&sc);
@@ -405,6 +426,8 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   sc.tls_required =
       listener == FG_LISTENER_INTERNAL ? !srv->cfg->internal_hop.plaintext : srv->cfg->tls.required;
   sc.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
+  sc.dialback = srv->cfg->dialback.enabled;
+  sc.stream_tag = srv->stream_tag;
   ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
   worker_state *ws = ws_of(ic);
   ic->next = ws->streams;
@@ -443,12 +466,24 @@ static void on_open_internal(fg_conn *c) {
   open_common(c, FG_LISTENER_INTERNAL);
 }
 
+// may_mint says whether the internal listener presents a certificate minted
+// for the stream's 'to': only to an internal server (a backend address)
+// addressing a remote domain, which checks that the gateway stands for it.
+// Anyone else gets the configured certificate: minting is never done for
+// names picked by strangers.
+static int may_mint(const in_conn *ic, const char *local) {
+  size_t backend;
+  if (ic->listener != FG_LISTENER_INTERNAL || ic->srv->ica == NULL || local[0] == 0) return 0;
+  if (fg_router_lookup(ic->srv->router, local, strlen(local), &backend)) return 0;
+  return source_is_any_backend(ic);
+}
+
 // starttls_cert_cb picks the certificate for a STARTTLS handshake: by SNI,
 // else by the stream's 'to' (Prosody 0.12 sends no SNI on s2s).
 static int starttls_cert_cb(SSL *ssl, void *arg) {
   in_conn *ic = arg;
   const char *local = fg_s2s_in_local(ic->s2s);
-  if (ic->listener == FG_LISTENER_INTERNAL && ic->srv->ica != NULL) {
+  if (may_mint(ic, local)) {
     // Internal hop, mode internal-ca: the internal server addressed a remote
     // domain; present the certificate minted for it.
     X509 *x = NULL;

@@ -383,7 +383,13 @@ static void op_ready(void *arg, int method) {
 static void op_failed(void *arg, const char *condition) {
   link *l = arg;
   if (!l->ready) l->protocol_failed = 1;
-  if (strcmp(condition, "closed") != 0) {
+  if (strcmp(condition, "loop") == 0) {
+    // The target answered with this gateway's own stream id tag: whatever
+    // DNS or the configuration said, it is ourselves (defence in depth
+    // behind the target checks of gateway/resolve.h).
+    fg_metrics_inc(&l->srv->metrics, FG_M_LOOPS_REFUSED);
+    link_fail(l, FG_STANZA_REMOTE_SERVER_NOT_FOUND, "routing loop: the target is this gateway");
+  } else if (strcmp(condition, "closed") != 0) {
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, condition);
   }
   if (l->conn != NULL) fg_conn_close(l->conn);
@@ -552,6 +558,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.purpose = l->kind == LINK_VERIFY ? FG_S2S_OUT_VERIFY : FG_S2S_OUT_STANZAS;
   c.tls_active = tls_active;
   c.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
+  c.stream_tag = srv->stream_tag;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = srv->cfg->internal_hop.plaintext;
     c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && srv->ica != NULL;

@@ -34,6 +34,10 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_UNREACHABLE_SHORTCUTS] = "unreachable_shortcuts_total",
     [FG_M_FLOW_PAUSES] = "flow_control_pauses_total",
     [FG_M_VERDICT_CACHE_HITS] = "certificate_verdict_cache_hits_total",
+    [FG_M_TARGETS_REFUSED] = "outbound_targets_refused_total",
+    [FG_M_LOOPS_REFUSED] = "outbound_loops_refused_total",
+    [FG_M_DIALBACK_REFUSED] = "dialback_refused_total",
+    [FG_M_AUTH_REFUSED_SOURCE] = "internal_auth_refused_source_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.

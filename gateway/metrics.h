@@ -42,6 +42,11 @@ typedef enum fg_metric {
   FG_M_UNREACHABLE_SHORTCUTS,  // stanzas bounced at once: domain in backoff
   FG_M_FLOW_PAUSES,            // input streams paused because the link they feed was congested
   FG_M_VERDICT_CACHE_HITS,     // certificate checks answered by gateway/verdict_cache.h
+  FG_M_TARGETS_REFUSED,        // outbound targets refused: own listener, special-purpose address
+  FG_M_LOOPS_REFUSED,          // outbound streams that reached this gateway itself
+  FG_M_DIALBACK_REFUSED,       // db:result refused by policy (dialback off, TLS required)
+  FG_M_AUTH_REFUSED_SOURCE,    // internal listener: a hosted domain claimed from a non-backend
+                               // address
   FG_M_COUNT,
 } fg_metric;
 

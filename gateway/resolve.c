@@ -9,6 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include "gateway/addr_policy.h"
+#include "gateway/log.h"
 #include "io/dns.h"
 
 typedef struct resolve_msg {
@@ -39,9 +45,80 @@ static resolve_msg *new_msg(link *l, size_t n, fg_stanza_condition cond, const c
 }
 
 typedef struct dns_ask {
+  fg_server *srv;
   fg_worker *w;
   link *l;
 } dns_ask;
+
+int fg_resolve_local_addresses(fg_server *srv) {
+  struct ifaddrs *ifa = NULL;
+  if (getifaddrs(&ifa) != 0) return 0;
+  size_t n = 0;
+  for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next) {
+    if (i->ifa_addr != NULL &&
+        (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6)) {
+      n++;
+    }
+  }
+  srv->local_addrs = calloc(n ? n : 1, sizeof(struct sockaddr_storage));
+  if (srv->local_addrs == NULL) {
+    freeifaddrs(ifa);
+    return 0;
+  }
+  for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next) {
+    if (i->ifa_addr == NULL) continue;
+    size_t len = i->ifa_addr->sa_family == AF_INET    ? sizeof(struct sockaddr_in)
+                 : i->ifa_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                      : 0;
+    if (len == 0) continue;
+    memcpy(&srv->local_addrs[srv->n_local_addrs++], i->ifa_addr, len);
+  }
+  freeifaddrs(ifa);
+  return 1;
+}
+
+// is_local_ip: an address of this host (any loopback address counts).
+static int is_local_ip(const fg_server *srv, const struct sockaddr *sa) {
+  const char *kind = fg_addr_special_purpose(sa);
+  if (kind != NULL && (strcmp(kind, "loopback") == 0 || strcmp(kind, "unspecified") == 0)) {
+    return 1;
+  }
+  for (size_t i = 0; i < srv->n_local_addrs; i++) {
+    if (fg_addr_same_ip((const struct sockaddr *)&srv->local_addrs[i], sa)) return 1;
+  }
+  return 0;
+}
+
+int fg_resolve_is_own_listener(const fg_server *srv, const struct sockaddr *sa) {
+  uint16_t port = fg_addr_port(sa);
+  for (int id = 0; id < FG_LISTENER_COUNT; id++) {
+    const fg_config_listener *l = &srv->cfg->listeners[id];
+    if (!l->enabled) continue;
+    if (port != l->port && (srv->ports[id] == 0 || port != srv->ports[id])) continue;
+    struct sockaddr_in6 la = {0};
+    struct sockaddr *lsa = (struct sockaddr *)&la;
+    if (inet_pton(AF_INET6, l->address, &la.sin6_addr) == 1) {
+      la.sin6_family = AF_INET6;
+    } else if (inet_pton(AF_INET, l->address, &((struct sockaddr_in *)lsa)->sin_addr) == 1) {
+      lsa->sa_family = AF_INET;
+    } else {
+      continue;
+    }
+    // A wildcard listener answers on every address of this host.
+    if (fg_addr_is_unspecified(lsa) ? is_local_ip(srv, sa) : fg_addr_same_ip(lsa, sa)) return 1;
+  }
+  return 0;
+}
+
+const char *fg_resolve_refusal(const fg_server *srv, const struct sockaddr *sa) {
+  if (fg_resolve_is_own_listener(srv, sa)) return "one of this gateway's own listeners";
+  const char *kind = fg_addr_special_purpose(sa);
+  if (kind == NULL) return NULL;
+  for (size_t i = 0; i < srv->cfg->n_dns_allowed_networks; i++) {
+    if (fg_cidr_contains(&srv->cfg->dns_allowed_networks[i], sa)) return NULL;
+  }
+  return kind;
+}
 
 // dns_done runs on a resolver thread: it converts the answer and posts it to
 // the worker that asked.
@@ -54,14 +131,34 @@ static void dns_done(void *arg, fg_dns_result *res) {
            res->reason[0] ? ": " : "", res->reason);
   resolve_msg *rm = new_msg(ask->l, n, FG_STANZA_REMOTE_SERVER_NOT_FOUND, why);
   if (rm != NULL) {
+    size_t kept = 0;
+    const char *refused = NULL;
     for (size_t i = 0; i < n; i++) {
       const fg_dns_candidate *c = &res->candidates[i];
-      resolved_target *t = &rm->targets[i];
+      // A domain's DNS must not lead fedgate to itself or into special
+      // networks (loopback, private, link-local, ...): that turns the
+      // gateway against its own listeners and internal servers.
+      const char *why_not = fg_resolve_refusal(ask->srv, (const struct sockaddr *)&c->addr);
+      if (why_not != NULL) {
+        char ip[64];
+        fg_addr_text((const struct sockaddr *)&c->addr, ip, sizeof(ip));
+        fg_log(FG_LOG_SEV_WARN, NULL, c->host,
+               "outbound target %s:%u (%s) refused: %s address (see dns.allowed_networks)", c->host,
+               c->port, ip, why_not);
+        fg_metrics_inc(&ask->srv->metrics, FG_M_TARGETS_REFUSED);
+        refused = why_not;
+        continue;
+      }
+      resolved_target *t = &rm->targets[kept++];
       memcpy(&t->addr, &c->addr, sizeof(c->addr));
       t->addr_len = c->addr_len;
       t->direct_tls = c->direct_tls;
       snprintf(t->name, sizeof(t->name), "%s:%u%s", c->host, c->port,
                c->direct_tls ? " (direct TLS)" : "");
+    }
+    rm->n = kept;
+    if (kept == 0 && refused != NULL) {
+      snprintf(rm->why, sizeof(rm->why), "every target refused (last: %s address)", refused);
     }
     fg_worker_post(ask->w, &rm->msg);
   }
@@ -83,6 +180,7 @@ void fg_resolve_start(fg_server *srv, fg_worker *w, link *l, const char *domain)
   if (srv->dns != NULL) {
     dns_ask *ask = calloc(1, sizeof(*ask));
     if (ask != NULL) {
+      ask->srv = srv;
       ask->w = w;
       ask->l = l;
       fg_dns_submit s = fg_dns_resolve_xmpp_server(srv->dns, domain, dns_done, ask);

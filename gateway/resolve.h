@@ -11,4 +11,17 @@
 // call), so that the caller can go on using |l|.
 void fg_resolve_start(fg_server *srv, fg_worker *w, link *l, const char *domain);
 
+// fg_resolve_local_addresses records the addresses of this host's interfaces
+// (for fg_resolve_is_own_listener). It returns 0 when they cannot be read.
+int fg_resolve_local_addresses(fg_server *srv);
+
+// fg_resolve_is_own_listener says whether connecting to |sa| would reach one
+// of this gateway's own listeners.
+int fg_resolve_is_own_listener(const fg_server *srv, const struct sockaddr *sa);
+
+// fg_resolve_refusal says why an address found in DNS may not be connected
+// to: this gateway's own listener, or a special-purpose address (RFC 6890)
+// outside dns.allowed_networks. It returns NULL when it may.
+const char *fg_resolve_refusal(const fg_server *srv, const struct sockaddr *sa);
+
 #endif  // FEDGATE_GATEWAY_RESOLVE_H

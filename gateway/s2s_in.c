@@ -39,7 +39,7 @@ struct fg_s2s_in {
   int sasl_offered;  // the last features offered EXTERNAL
   int sasl_failures;
   int sasl_await_response;  // EXTERNAL without initial response: challenge sent
-  char stream_id[33];
+  char stream_id[FG_STREAM_ID_LEN + 1];
   char peer[FG_DOMAIN_MAX + 1];   // 'from' of the first header, normalised
   char local[FG_DOMAIN_MAX + 1];  // 'to' of the first header, normalised
   domain_pair *pairs;             // grown on demand: most streams carry one pair
@@ -58,6 +58,7 @@ void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
   cfg->tls_required = 1;
   cfg->sasl_retries = 2;
   cfg->max_domain_pairs = 64;
+  cfg->dialback = 1;
 }
 
 fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, void *arg) {
@@ -143,15 +144,29 @@ static void event(fg_s2s_in *s, fg_s2s_in_event ev, const char *domain, const ch
   if (s->ops->event != NULL) s->ops->event(s->arg, ev, domain ? domain : "", detail ? detail : "");
 }
 
-static void new_stream_id(fg_s2s_in *s) {
-  uint8_t raw[16];
-  RAND_bytes(raw, sizeof(raw));  // unpredictable: dialback keys depend on it
-  static const char hex[] = "0123456789abcdef";
-  for (size_t i = 0; i < sizeof(raw); i++) {
-    s->stream_id[2 * i] = hex[raw[i] >> 4];
-    s->stream_id[2 * i + 1] = hex[raw[i] & 15];
+static const char kHex[] = "0123456789abcdef";
+
+int fg_stream_tag_matches(const fg_stream_tag *tag, const uint8_t *id, size_t id_len) {
+  if (!tag->set || id == NULL || id_len < 2 * FG_STREAM_TAG_LEN) return 0;
+  for (size_t i = 0; i < FG_STREAM_TAG_LEN; i++) {
+    if (id[2 * i] != kHex[tag->bytes[i] >> 4] || id[2 * i + 1] != kHex[tag->bytes[i] & 15]) {
+      return 0;
+    }
   }
-  s->stream_id[32] = 0;
+  return 1;
+}
+
+// new_stream_id: the gateway's tag (when set), then random bytes:
+// unpredictable, since dialback keys depend on the id.
+static void new_stream_id(fg_s2s_in *s) {
+  uint8_t raw[FG_STREAM_ID_LEN / 2];
+  RAND_bytes(raw, sizeof(raw));
+  if (s->cfg.stream_tag.set) memcpy(raw, s->cfg.stream_tag.bytes, FG_STREAM_TAG_LEN);
+  for (size_t i = 0; i < sizeof(raw); i++) {
+    s->stream_id[2 * i] = kHex[raw[i] >> 4];
+    s->stream_id[2 * i + 1] = kHex[raw[i] & 15];
+  }
+  s->stream_id[FG_STREAM_ID_LEN] = 0;
 }
 
 // send_header answers the peer's header (RFC 6120 §4.7): from = the hosted
@@ -292,9 +307,20 @@ static int from_authenticated(const fg_s2s_in *s, const char *from) {
 
 // --- stream header ---
 
+// plaintext_allowed_for says whether |domain| may use this stream without
+// TLS. Exemptions (tls.plaintext_peers) hold per authenticated domain: the
+// header's 'from' only decides what the stream offers, never which domains it
+// may carry.
+static int plaintext_allowed_for(fg_s2s_in *s, const char *domain) {
+  if (s->tls || !s->cfg.tls_required) return 1;
+  return domain[0] != 0 && s->ops->plaintext_allowed != NULL &&
+         s->ops->plaintext_allowed(s->arg, domain);
+}
+
+// tls_mandatory: nothing but STARTTLS is accepted until TLS is up (the
+// header's 'from' is not exempt).
 static int tls_mandatory(fg_s2s_in *s) {
-  if (s->tls || !s->cfg.tls_required) return 0;
-  return !(s->ops->plaintext_allowed != NULL && s->ops->plaintext_allowed(s->arg, s->peer));
+  return !plaintext_allowed_for(s, s->peer);
 }
 
 static void send_features(fg_s2s_in *s) {
@@ -313,7 +339,7 @@ static void send_features(fg_s2s_in *s) {
                           "</mechanisms>");
     s->sasl_offered = 1;
   }
-  if (!tls_mandatory(s)) {
+  if (s->cfg.dialback && !tls_mandatory(s)) {
     n += (size_t)snprintf(buf + n, sizeof(buf) - n,
                           "<dialback xmlns='" FG_NS_DIALBACK_FEATURE "'><errors/></dialback>");
   }
@@ -480,6 +506,20 @@ static fg_s2s_in_status on_db_result(fg_s2s_in *s, const fg_xml_node *el) {
   // XEP-0220 §2.4 / §4.2: errors for a target we do not serve.
   if (!s->ops->is_hosted(s->arg, to)) {
     dialback_error(s, from, to, "cancel", "item-not-found");
+    return FG_S2S_IN_CONTINUE;
+  }
+  // XEP-0220 §2.4: dialback is off here (dialback.enabled: false): the
+  // peer must prove the domain with a certificate (SASL EXTERNAL).
+  if (!s->cfg.dialback) {
+    dialback_error(s, from, to, "auth", "not-authorized");
+    event(s, FG_S2S_IN_EV_DIALBACK_REFUSED, from, "dialback is disabled");
+    return FG_S2S_IN_CONTINUE;
+  }
+  // XEP-0220 §2.4: TLS is required before dialback for every domain that is
+  // not exempt, whatever the stream header claimed.
+  if (!plaintext_allowed_for(s, from)) {
+    dialback_error(s, from, to, "modify", "policy-violation");
+    event(s, FG_S2S_IN_EV_DIALBACK_REFUSED, from, "TLS is required for this domain");
     return FG_S2S_IN_CONTINUE;
   }
   const fg_xml_node *t = el->first_child;
@@ -659,6 +699,10 @@ static fg_s2s_in_status on_stanza(fg_s2s_in *s, const fg_xml_element *el) {
   if (!fg_s2s_in_is_authenticated(s, from, to)) {
     return fg_s2s_in_close_with_error(s, "invalid-from",
                                       "'from' is not authenticated for this 'to' domain");
+  }
+  if (!plaintext_allowed_for(s, from)) {
+    // RFC 6120 §5.3.1: never carry a pair without TLS that may not skip it.
+    return fg_s2s_in_close_with_error(s, "policy-violation", "TLS is required for this domain");
   }
   const domain_pair *p = find_pair(s, from, to);
   s->routed_pair = p != NULL ? (int)(p - s->pairs) : -1;

@@ -28,6 +28,26 @@
 
 typedef struct fg_s2s_in fg_s2s_in;
 
+// FG_STREAM_TAG_LEN: bytes of the gateway's own tag that start, hex-encoded,
+// every stream id it issues (fg_s2s_in_config.stream_tag). An outbound stream
+// whose peer answers with an id carrying the tag has reached this gateway (or
+// an instance sharing its tag) again: a routing loop (fg_s2s_out_config).
+#define FG_STREAM_TAG_LEN 6
+
+// FG_STREAM_ID_LEN: characters of the stream ids this side issues: the tag
+// (12 hex digits) and 112 random bits (28 hex digits), unpredictable as
+// dialback keys need (XEP-0185 §3).
+#define FG_STREAM_ID_LEN 40
+
+typedef struct fg_stream_tag {
+  int set;
+  uint8_t bytes[FG_STREAM_TAG_LEN];
+} fg_stream_tag;
+
+// fg_stream_tag_matches returns 1 when the stream id |id| (|id_len| bytes)
+// starts with |tag| in lowercase hex.
+int fg_stream_tag_matches(const fg_stream_tag *tag, const uint8_t *id, size_t id_len);
+
 // fg_s2s_auth_method is how a domain pair was authenticated.
 typedef enum fg_s2s_auth_method {
   FG_S2S_AUTH_SASL_EXTERNAL = 1,  // XEP-0178
@@ -48,6 +68,7 @@ typedef enum fg_s2s_in_event {
   FG_S2S_IN_EV_STANZA_DROPPED,            // undeliverable and not bounceable (detail: why)
   FG_S2S_IN_EV_PEER_STREAM_ERROR,         // the peer closed with a stream error (detail: condition)
   FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED,  // as authoritative server (detail: valid/invalid)
+  FG_S2S_IN_EV_DIALBACK_REFUSED,          // a db:result refused by policy (detail: why)
   FG_S2S_IN_EV_COUNT,
 } fg_s2s_in_event;
 
@@ -95,6 +116,13 @@ typedef struct fg_s2s_in_config {
   // dialback_secret: for answering db:verify (authoritative role). NULL: every
   // db:verify is answered invalid.
   const fg_dialback_secret *dialback_secret;
+  // dialback: offer and accept XEP-0220 dialback (default 1). With 0 the
+  // dialback stream feature is not offered and every db:result is answered
+  // with the dialback error not-authorized (XEP-0220 §2.4).
+  int dialback;
+  // stream_tag: the gateway's tag at the start of every stream id (loop
+  // detection); unset: the ids are random throughout.
+  fg_stream_tag stream_tag;
   // sasl_retries: failed SASL attempts allowed before the stream is closed
   // (RFC 6120 §6.4.5 asks for 2 to 5). Default 2.
   int sasl_retries;

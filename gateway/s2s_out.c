@@ -342,6 +342,13 @@ fg_s2s_out_status fg_s2s_out_feed(fg_s2s_out *s, const uint8_t *in, size_t in_le
         snprintf(s->stream_id, sizeof(s->stream_id), "%.*s",
                  h->id.data ? (int)(h->id.len < kMaxId ? h->id.len : kMaxId) : 0,
                  h->id.data ? (const char *)h->id.data : "");
+        if (fg_stream_tag_matches(&s->cfg.stream_tag, h->id.data, h->id.len)) {
+          // The peer is this gateway (or an instance sharing its tag): a
+          // routing loop. Nothing more goes out on this stream.
+          send_str(s, "</stream:stream>");
+          st = fail(s, "loop");
+          break;
+        }
         s->stage = STAGE_FEATURES;
         break;
       }

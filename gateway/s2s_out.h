@@ -36,7 +36,7 @@ typedef struct fg_s2s_out_ops {
   void (*ready)(void *arg, int method);
   // failed: the stream will not become (or stay) usable. |condition| is the
   // remote stream error condition, or one of "tls-unavailable",
-  // "auth-failed", "dialback-invalid", "closed", "protocol".
+  // "auth-failed", "dialback-invalid", "closed", "protocol", "loop".
   void (*failed)(void *arg, const char *condition);
   // verify_answer: the answer to a question asked with fg_s2s_out_verify on
   // this very stream (answers matching no question are dropped and counted).
@@ -52,6 +52,10 @@ typedef struct fg_s2s_out_config {
   int allow_plaintext;                        // go on without TLS when the peer offers none
   int client_cert;                            // we present a certificate for |local|: try EXTERNAL
   const fg_dialback_secret *dialback_secret;  // NULL: no dialback
+  // stream_tag: this gateway's stream id tag (fg_stream_tag in s2s_in.h). A
+  // peer header whose id carries it means the stream reached the gateway
+  // itself: it fails with "loop" before anything else is sent.
+  fg_stream_tag stream_tag;
   fg_xml_limits limits;
 } fg_s2s_out_config;
 

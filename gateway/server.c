@@ -9,10 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "gateway/log.h"
+#include "gateway/resolve.h"
 #include "gateway/server_internal.h"
 #include "gateway/verdict_cache.h"
 #include "gateway/xml_serializer.h"
@@ -166,8 +169,11 @@ static enum fg_tls_verify_result verify_backend(fg_tls_conn *t, const CRYPTO_BUF
 static enum fg_tls_verify_result verify_peer_dialback(fg_tls_conn *t,
                                                       const CRYPTO_BUFFER *const *chain,
                                                       size_t chain_len, void *arg) {
-  return verify_peer(t, chain, chain_len, arg) == FG_TLS_VERIFY_OK ? FG_TLS_VERIFY_OK
-                                                                   : FG_TLS_VERIFY_UNTRUSTED;
+  fg_server *srv = arg;
+  enum fg_tls_verify_result r = verify_peer(t, chain, chain_len, arg);
+  // Without dialback nothing but the certificate can prove the peer.
+  if (r == FG_TLS_VERIFY_OK || !srv->cfg->dialback.enabled) return r;
+  return FG_TLS_VERIFY_UNTRUSTED;
 }
 
 // setup_tls builds the TLS contexts. With |ktls|, they keep the traffic
@@ -291,8 +297,11 @@ static int setup_targets(fg_server *srv, char *err, size_t err_len) {
         calloc(be->n_addresses ? be->n_addresses : 1, sizeof(resolved_target));
     if (srv->backend_targets[b] == NULL) return 0;
     for (size_t a = 0; a < be->n_addresses; a++) {
-      if (!resolve(&srv->backend_targets[b][a], be->addresses[a].host, be->addresses[a].port, err,
-                   err_len)) {
+      resolved_target *t = &srv->backend_targets[b][a];
+      if (!resolve(t, be->addresses[a].host, be->addresses[a].port, err, err_len)) return 0;
+      if (fg_resolve_is_own_listener(srv, (const struct sockaddr *)&t->addr)) {
+        snprintf(err, err_len, "backends[%zu] (%s): address %s is this gateway's own listener", b,
+                 be->name, t->name);
         return 0;
       }
     }
@@ -307,10 +316,34 @@ static int setup_targets(fg_server *srv, char *err, size_t err_len) {
     if (r->targets == NULL) return 0;
     for (size_t t = 0; t < d->n_targets; t++) {
       if (!resolve(&r->targets[t], d->targets[t].host, d->targets[t].port, err, err_len)) return 0;
+      if (fg_resolve_is_own_listener(srv, (const struct sockaddr *)&r->targets[t].addr)) {
+        snprintf(err, err_len, "dns.static (%s): target %s is this gateway's own listener",
+                 d->domain, r->targets[t].name);
+        return 0;
+      }
       r->n_targets++;
     }
   }
   return 1;
+}
+
+// make_stream_tag picks the tag that starts every stream id this gateway
+// issues: derived from the dialback secret when one is configured (instances
+// sharing the secret recognise each other's streams as their own), else random.
+static void make_stream_tag(fg_server *srv) {
+  static const char kLabel[] = "fedgate stream id tag";
+  const fg_config *cfg = srv->cfg;
+  uint8_t md[EVP_MAX_MD_SIZE];
+  unsigned md_len = 0;
+  if (cfg->dialback.secret_file != NULL && cfg->dialback.secret_len > 0 &&
+      HMAC(EVP_sha256(), cfg->dialback.secret, cfg->dialback.secret_len, (const uint8_t *)kLabel,
+           sizeof(kLabel) - 1, md, &md_len) != NULL &&
+      md_len >= FG_STREAM_TAG_LEN) {
+    memcpy(srv->stream_tag.bytes, md, FG_STREAM_TAG_LEN);
+  } else {
+    RAND_bytes(srv->stream_tag.bytes, FG_STREAM_TAG_LEN);
+  }
+  srv->stream_tag.set = 1;
 }
 
 fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err, size_t err_len) {
@@ -326,6 +359,12 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   if (cfg->dialback.enabled && cfg->dialback.secret != NULL && cfg->dialback.secret_len > 0) {
     srv->have_db_secret =
         fg_dialback_secret_init(&srv->db_secret, cfg->dialback.secret, cfg->dialback.secret_len);
+  }
+  make_stream_tag(srv);
+  if (!fg_resolve_local_addresses(srv)) {
+    fg_log(FG_LOG_SEV_WARN, NULL, NULL,
+           "cannot list this host's addresses: only loopback counts as our own for outbound "
+           "targets");
   }
   srv->router = fg_router_new(cfg);
   if (srv->router == NULL) {
@@ -466,6 +505,7 @@ void fg_server_free(fg_server *srv) {
     fg_xml_writer_free(srv->workers[i].writer);
   }
   free(srv->workers);
+  free(srv->local_addrs);
   if (srv->backend_targets != NULL) {
     for (size_t b = 0; b < srv->cfg->n_backends; b++) free(srv->backend_targets[b]);
     free(srv->backend_targets);

@@ -99,6 +99,9 @@ struct fg_server {
   resolved_target **backend_targets;  // [backend][address]
   static_route *static_routes;
   size_t n_static_routes;
+  struct sockaddr_storage *local_addrs;  // this host's interface addresses
+  size_t n_local_addrs;
+  fg_stream_tag stream_tag;  // starts every stream id issued (loop detection)
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   _Atomic uint32_t per_ip[FG_PER_IP_SLOTS];

@@ -98,13 +98,14 @@ def write_secret(path, text):
 
 def gateway_yaml(ports, domains, backends, trust="pki/ca.crt", secret="secret",
                  hop_mode="internal-ca", ica="ica", static=(), limits=None, dns=None,
-                 default_cert=None, log_level="debug"):
+                 default_cert=None, log_level="debug", tls=None, dialback=None):
     """A fedgate configuration for tests.
 
     domains: (name, backend, cert) with cert a path prefix ("pki/b.test") or
     None for the default certificate; backends: (name, [port, ...]) on
     loopback; static: (domain, port) pinned targets; limits: extra limits
-    keys; dns: extra dns keys (nameservers, timeout)."""
+    keys; dns: extra dns keys (nameservers, timeout); tls, dialback: extra keys
+    of those sections (plaintext_peers, enabled)."""
     out = ["log_level: %s" % log_level, "workers: 2", "listeners:"]
     out.append("  s2s: {address: %s, port: %d}" % (HOST, ports["s2s"]))
     out.append("  s2s-tls: {address: %s, port: %d, enabled: true}" % (HOST, ports["tls"]))
@@ -127,8 +128,10 @@ def gateway_yaml(ports, domains, backends, trust="pki/ca.crt", secret="secret",
     if default_cert:
         out.append("  default_cert: %s.crt" % default_cert)
         out.append("  default_key: %s.key" % default_cert)
+    out.extend("  %s: %s" % kv for kv in (tls or {}).items())
     out.append("dialback:")
     out.append("  secret_file: %s" % secret)
+    out.extend("  %s: %s" % kv for kv in (dialback or {}).items())
     out.append("internal_hop:")
     out.append("  mode: %s" % hop_mode)
     out.append("  ca_cert: %s/ca.crt" % ica)

@@ -89,7 +89,10 @@ class World:
             "--srv-host=_xmpp-server._tcp.fallback.test,gw.test,%d,0,10" % self.refusing],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.3)
-        dns = {"nameservers": '["127.0.0.1:%d"]' % self.dns_port, "timeout": "1s"}
+        # The test's DNS answers loopback addresses: allowed explicitly
+        # (special-purpose targets are refused by default).
+        dns = {"nameservers": '["127.0.0.1:%d"]' % self.dns_port, "timeout": "1s",
+               "allowed_networks": '["127.0.0.0/8"]'}
         self.a = fp.Fedgate(FEDGATE, self.dir, "a",
                             config(self.pa, "a.test", "pki/a.test", self.pa["sink"], static_a,
                                    dns=dns),

@@ -387,6 +387,28 @@ static void test_config_backends_and_targets(void **state) {
   fg_config_free(cfg);
 }
 
+// dns.allowed_networks: numeric networks only, each error at its line.
+static void test_config_dns_allowed_networks(void **state) {
+  (void)state;
+  expect_fail(BASE "dns:\n  allowed_networks: [\"10.0.0.0/8\", \"10.0.0.1/8\"]\n",
+              "15: dns.allowed_networks[1]: expected a numeric network such as 10.20.0.0/16 or "
+              "fd00::/8 (value '10.0.0.1/8')");
+  expect_fail(BASE "dns:\n  allowed_networks:\n    - gw.internal\n",
+              "16: dns.allowed_networks[0]: expected a numeric network");
+  fg_config *cfg =
+      load(BASE "dns:\n  allowed_networks: [\"10.20.0.0/16\", \"fd00::/8\", 127.0.0.1]\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_dns_allowed_networks, 3);
+  assert_int_equal(cfg->dns_allowed_networks[0].bits, 16);
+  assert_int_equal(cfg->dns_allowed_networks[1].bits, 8);
+  assert_int_equal(cfg->dns_allowed_networks[2].bits, 32);
+  fg_config_free(cfg);
+  cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_dns_allowed_networks, 0);
+  fg_config_free(cfg);
+}
+
 // Relative paths are relative to the config file's directory, whatever the
 // working directory is.
 static void test_config_relative_paths_use_config_dir(void **state) {
@@ -619,6 +641,7 @@ int main(void) {
       cmocka_unit_test(test_rfc7622_3_2_domain_normalisation),
       cmocka_unit_test(test_rfc5890_2_3_1_domain_syntax_and_duplicates),
       cmocka_unit_test(test_config_backends_and_targets),
+      cmocka_unit_test(test_config_dns_allowed_networks),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),
       cmocka_unit_test(test_xep0185_3_dialback_secret_file),
       cmocka_unit_test(test_rfc6120_5_4_certificates),

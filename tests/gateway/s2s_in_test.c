@@ -24,6 +24,7 @@ typedef struct env {
   size_t out_len;
   const char *cert_domain;  // the peer's certificate is valid for this domain
   int plaintext_ok;
+  const char *plaintext_domain;  // when set, only this domain may skip TLS
   int verify_calls;
   char verify_from[256], verify_to[256], verify_key[256], verify_id[64];
   int routed;
@@ -46,7 +47,9 @@ static int env_hosted(void *arg, const char *d) {
   return strcmp(d, "b.example") == 0 || strcmp(d, "c.example") == 0;
 }
 static int env_plain(void *arg, const char *peer) {
-  return ((env *)arg)->plaintext_ok;
+  env *e = arg;
+  if (e->plaintext_domain != NULL) return strcmp(e->plaintext_domain, peer) == 0;
+  return e->plaintext_ok;
 }
 static int env_cert(void *arg, const char *d) {
   env *e = arg;
@@ -88,15 +91,26 @@ typedef struct fixture {
   fg_s2s_in *s;
 } fixture;
 
-static fixture *fx_new(int tls_active) {
+// fx_new_with returns a session; |dialback| and |tag| (may be NULL) as in
+// fg_s2s_in_config; |plaintext_domain| (may be NULL) is set before the
+// session sees any byte.
+static fixture *fx_new_with(int tls_active, int dialback, const fg_stream_tag *tag,
+                            const char *plaintext_domain) {
   fixture *f = calloc(1, sizeof(*f));
   f->e.route_result = FG_STANZA_CONDITION_COUNT;
+  f->e.plaintext_domain = plaintext_domain;
   fg_s2s_in_config cfg;
   fg_s2s_in_config_default(&cfg);
   cfg.tls_active = tls_active;
   cfg.dialback_secret = &g_secret;
+  cfg.dialback = dialback;
+  if (tag != NULL) cfg.stream_tag = *tag;
   f->s = fg_s2s_in_new(&cfg, &kOps, &f->e);
   return f;
+}
+
+static fixture *fx_new(int tls_active) {
+  return fx_new_with(tls_active, 1, NULL, NULL);
 }
 
 static void fx_free(fixture *f) {
@@ -147,7 +161,7 @@ static void test_rfc6120_4_7_header_answered_with_id_and_starttls_required(void 
                       "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
                       "<required/></starttls></stream:features>");
   assert_null(strstr(f->e.out, "urn:xmpp:features:dialback"));  // only TLS before TLS
-  assert_int_equal(strlen(fg_s2s_in_stream_id(f->s)), 32);
+  assert_int_equal(strlen(fg_s2s_in_stream_id(f->s)), FG_STREAM_ID_LEN);
   fx_free(f);
 }
 
@@ -470,6 +484,89 @@ static void test_sasl_stream_does_not_authorise_other_hosted_domains(void **stat
   fx_free(f);
 }
 
+// The fast path for a stream's repeated pair must still compare 'to': a
+// peer authorised for a.example -> b.example only, having routed one stanza
+// there, may not reach c.example (also hosted) on the same stream.
+static void test_rfc6120_4_9_3_7_fast_path_still_checks_the_to_domain(void **state) {
+  fixture *f = fx_authenticated();
+  assert_int_equal(feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>"),
+                   FG_S2S_IN_CONTINUE);
+  assert_int_equal(f->e.routed, 1);
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@c.example' id='2'/>"),
+                      "invalid-from");
+  assert_int_equal(f->e.routed, 1);
+  assert_string_equal(f->e.routed_to, "b.example");
+  fx_free(f);
+}
+
+// ... and 'from': a.example's routed pair does not let evil.example in.
+static void test_rfc6120_4_9_3_7_fast_path_still_checks_the_from_domain(void **state) {
+  fixture *f = fx_authenticated();
+  feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
+  assert_stream_error(f, feed(f, "<message from='x@evil.example' to='y@b.example' id='2'/>"),
+                      "invalid-from");
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
+// XEP-0220 §2.4 policy-violation: a plaintext exemption belongs to a domain,
+// not to the stream whose header named it.
+static void test_xep0220_2_4_plaintext_exemption_holds_per_domain_pair(void **state) {
+  fixture *f = fx_new_with(0, 1, NULL, "a.example");
+  feed(f, HDR);  // from='a.example': exempt, so STARTTLS is offered without <required/>
+  assert_out_contains(f, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'></starttls>");
+  clear(f);
+  feed(f, "<db:result from='other.example' to='b.example'>abcd</db:result>");
+  assert_out_contains(f,
+                      "<db:result from='b.example' to='other.example' type='error'><error "
+                      "type='modify'><policy-violation");
+  assert_int_equal(f->e.verify_calls, 0);
+  assert_int_equal(f->e.events[FG_S2S_IN_EV_DIALBACK_REFUSED], 1);
+  feed(f, "<db:result from='a.example' to='b.example'>abcd</db:result>");
+  assert_int_equal(f->e.verify_calls, 1);
+  fx_free(f);
+}
+
+// XEP-0220 §2.4 not-authorized: dialback switched off is neither offered nor
+// accepted, even after TLS.
+static void test_xep0220_2_4_dialback_disabled_is_not_offered_nor_accepted(void **state) {
+  fixture *f = fx_new_with(1, 0, NULL, NULL);
+  f->e.cert_domain = "other.example";
+  feed(f, HDR);
+  assert_null(strstr(f->e.out, "urn:xmpp:features:dialback"));
+  clear(f);
+  assert_int_equal(feed(f, "<db:result from='a.example' to='b.example'>abcd</db:result>"),
+                   FG_S2S_IN_CONTINUE);
+  assert_out_contains(f,
+                      "<db:result from='b.example' to='a.example' type='error'><error "
+                      "type='auth'><not-authorized");
+  assert_int_equal(f->e.verify_calls, 0);
+  assert_int_equal(fg_s2s_in_is_authenticated(f->s, "a.example", "b.example"), 0);
+  fx_free(f);
+}
+
+// Stream ids carry the gateway's tag first (loop detection) and stay
+// unpredictable after it.
+static void test_stream_ids_start_with_the_gateway_tag(void **state) {
+  fg_stream_tag tag = {1, {0xde, 0xad, 0xbe, 0xef, 0x01, 0x02}};
+  fixture *f = fx_new_with(0, 1, &tag, NULL);
+  fixture *g = fx_new_with(0, 1, &tag, NULL);
+  feed(f, HDR);
+  feed(g, HDR);
+  const char *a = fg_s2s_in_stream_id(f->s), *b = fg_s2s_in_stream_id(g->s);
+  assert_int_equal(strlen(a), FG_STREAM_ID_LEN);
+  assert_memory_equal(a, "deadbeef0102", 12);
+  assert_string_not_equal(a + 12, b + 12);
+  assert_true(fg_stream_tag_matches(&tag, (const uint8_t *)a, strlen(a)));
+  fg_stream_tag other = {1, {0xde, 0xad, 0xbe, 0xef, 0x01, 0x03}};
+  assert_false(fg_stream_tag_matches(&other, (const uint8_t *)a, strlen(a)));
+  fg_stream_tag unset = {0};
+  assert_false(fg_stream_tag_matches(&unset, (const uint8_t *)a, strlen(a)));
+  assert_false(fg_stream_tag_matches(&tag, (const uint8_t *)"deadbeef01", 10));
+  fx_free(f);
+  fx_free(g);
+}
+
 static void test_rfc6120_8_3_undeliverable_stanza_is_bounced(void **state) {
   fixture *f = fx_authenticated();
   f->e.route_result = FG_STANZA_SERVICE_UNAVAILABLE;
@@ -575,6 +672,11 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_9_3_host_unknown_stanza_to),
       cmocka_unit_test(test_rfc6120_4_9_3_9_improper_addressing),
       cmocka_unit_test(test_sasl_stream_does_not_authorise_other_hosted_domains),
+      cmocka_unit_test(test_rfc6120_4_9_3_7_fast_path_still_checks_the_to_domain),
+      cmocka_unit_test(test_rfc6120_4_9_3_7_fast_path_still_checks_the_from_domain),
+      cmocka_unit_test(test_xep0220_2_4_plaintext_exemption_holds_per_domain_pair),
+      cmocka_unit_test(test_xep0220_2_4_dialback_disabled_is_not_offered_nor_accepted),
+      cmocka_unit_test(test_stream_ids_start_with_the_gateway_tag),
       cmocka_unit_test(test_rfc6120_8_3_undeliverable_stanza_is_bounced),
       cmocka_unit_test(test_rfc6120_4_9_3_24_unsupported_stanza_type),
       cmocka_unit_test(test_rfc6120_4_4_close_is_answered),
