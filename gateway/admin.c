@@ -4,33 +4,17 @@
 // through messages, and the reply goes out once all have written their part:
 // no worker ever reads another worker's state.
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/admin.h"
 #include "gateway/heap_stats.h"
+#include "gateway/inbound.h"
+#include "gateway/link.h"
 #include "gateway/server_internal.h"
-
-void fg_text_printf(fg_text *t, const char *fmt, ...) {
-  for (int attempt = 0; attempt < 2; attempt++) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->data ? t->data + t->len : NULL, t->data ? t->cap - t->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if (t->data != NULL && t->len + (size_t)n < t->cap) {
-      t->len += (size_t)n;
-      return;
-    }
-    size_t cap = (t->cap ? t->cap * 2 : 4096) + (size_t)n;
-    char *grown = realloc(t->data, cap);
-    if (grown == NULL) return;
-    t->data = grown;
-    t->cap = cap;
-  }
-}
+#include "gateway/text.h"
 
 static void reply(fg_conn *c, const char *status, const char *body, size_t n) {
   char head[200];

@@ -11,7 +11,10 @@
 #include <openssl/ssl.h>
 #include <xxhash.h>
 
+#include "gateway/inbound.h"
+
 #include "gateway/addr_policy.h"
+#include "gateway/link.h"
 #include "gateway/log.h"
 #include "gateway/server_internal.h"
 #include "gateway/verdict_cache.h"
@@ -67,7 +70,7 @@ static worker_state *ws_of(in_conn *ic) {
   return fg_server_worker_state(ic->srv, fg_conn_worker(ic->conn));
 }
 
-in_conn *fg_inbound_find(worker_state *ws, const char *stream_id) {
+static in_conn *find_stream(worker_state *ws, const char *stream_id) {
   for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
     if (ic->s2s != NULL && strcmp(fg_s2s_in_stream_id(ic->s2s), stream_id) == 0) return ic;
   }
@@ -98,8 +101,10 @@ void fg_inbound_shutdown(worker_state *ws) {
   }
 }
 
-void fg_inbound_dialback_answer(in_conn *ic, const char *originating, const char *receiving,
-                                int valid) {
+void fg_inbound_dialback_answer(worker_state *ws, const char *stream_id, const char *originating,
+                                const char *receiving, int valid) {
+  in_conn *ic = find_stream(ws, stream_id);
+  if (ic == NULL) return;
   fg_s2s_in_dialback_answer(ic->s2s, originating, receiving, valid);
   if (fg_s2s_in_is_closed(ic->s2s)) fg_conn_close(ic->conn);
 }

@@ -19,6 +19,8 @@
 #include <openssl/ssl.h>
 #include <xxhash.h>
 
+#include "gateway/link.h"
+
 #include "gateway/bounce_element.h"
 #include "gateway/log.h"
 #include "gateway/resolve.h"
@@ -305,10 +307,8 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   }
   worker_state *ws = fg_server_worker_state(srv, l->w);
   for (int i = 0; i < l->n_questions; i++) {
-    in_conn *ic = fg_inbound_find(ws, l->questions[i].stream_id);
-    if (ic != NULL) {
-      fg_inbound_dialback_answer(ic, l->questions[i].originating, l->questions[i].receiving, 0);
-    }
+    srv->answer_dialback(ws, l->questions[i].stream_id, l->questions[i].originating,
+                         l->questions[i].receiving, 0);
   }
   l->n_questions = 0;
   wake_waiting(l);  // their next stanzas open a fresh link or bounce
@@ -403,8 +403,8 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
     l->questions[i] = l->questions[--l->n_questions];
     break;
   }
-  in_conn *ic = fg_inbound_find(fg_server_worker_state(l->srv, l->w), stream_id);
-  if (ic != NULL) fg_inbound_dialback_answer(ic, originating, receiving, valid);
+  l->srv->answer_dialback(fg_server_worker_state(l->srv, l->w), stream_id, originating, receiving,
+                          valid);
 }
 
 static const fg_s2s_out_ops kOutOps = {op_send, op_ready, op_failed, op_verify_answer};
@@ -698,8 +698,11 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
   return FG_STANZA_CONDITION_COUNT;
 }
 
-void fg_link_resolved(link *l, const resolved_target *candidates, size_t n,
-                      fg_stanza_condition condition, const char *why) {
+// resolved takes the candidates found for |l|'s remote domain (or a failure
+// when |n| is 0, with |condition|); fg_resolve_start's callback.
+static void resolved(void *arg, const resolved_target *candidates, size_t n,
+                     fg_stanza_condition condition, const char *why) {
+  link *l = arg;
   l->resolving = 0;
   if (n > kMaxCandidates) n = kMaxCandidates;
   memcpy(l->candidates, candidates, n * sizeof(*candidates));
@@ -721,7 +724,7 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
   l = new_link(srv, w, LINK_REMOTE, local, remote, NULL, slot);
   if (l == NULL) return NULL;
   l->resolving = 1;
-  fg_resolve_start(srv, w, l, remote);
+  fg_resolve_start(srv, w, remote, resolved, l);
   return l;
 }
 
@@ -805,7 +808,7 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
     l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL, 0);
     if (l != NULL) {
       l->resolving = 1;
-      fg_resolve_start(srv, w, l, originating);
+      fg_resolve_start(srv, w, originating, resolved, l);
     }
   }
   if (l == NULL || l->n_questions >= kMaxQuestions ||

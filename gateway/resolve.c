@@ -19,7 +19,8 @@
 
 typedef struct resolve_msg {
   fg_msg msg;
-  link *l;
+  fg_resolve_done_fn done;
+  void *arg;
   fg_stanza_condition condition;
   char why[512];
   size_t n;
@@ -29,15 +30,17 @@ typedef struct resolve_msg {
 static void deliver(fg_worker *w, fg_msg *m) {
   (void)w;
   resolve_msg *rm = (resolve_msg *)m;
-  fg_link_resolved(rm->l, rm->targets, rm->n, rm->condition, rm->why);
+  rm->done(rm->arg, rm->targets, rm->n, rm->condition, rm->why);
   free(rm);
 }
 
-static resolve_msg *new_msg(link *l, size_t n, fg_stanza_condition cond, const char *why) {
+static resolve_msg *new_msg(fg_resolve_done_fn done, void *arg, size_t n, fg_stanza_condition cond,
+                            const char *why) {
   resolve_msg *rm = calloc(1, sizeof(*rm) + n * sizeof(resolved_target));
   if (rm == NULL) return NULL;
   rm->msg.fn = deliver;
-  rm->l = l;
+  rm->done = done;
+  rm->arg = arg;
   rm->condition = cond;
   snprintf(rm->why, sizeof(rm->why), "%s", why);
   rm->n = n;
@@ -47,7 +50,8 @@ static resolve_msg *new_msg(link *l, size_t n, fg_stanza_condition cond, const c
 typedef struct dns_ask {
   fg_server *srv;
   fg_worker *w;
-  link *l;
+  fg_resolve_done_fn done;
+  void *arg;
 } dns_ask;
 
 int fg_resolve_local_addresses(fg_server *srv) {
@@ -129,7 +133,7 @@ static void dns_done(void *arg, fg_dns_result *res) {
   char why[512];
   snprintf(why, sizeof(why), "DNS: %s%s%s", fg_dns_status_name(res->status),
            res->reason[0] ? ": " : "", res->reason);
-  resolve_msg *rm = new_msg(ask->l, n, FG_STANZA_REMOTE_SERVER_NOT_FOUND, why);
+  resolve_msg *rm = new_msg(ask->done, ask->arg, n, FG_STANZA_REMOTE_SERVER_NOT_FOUND, why);
   if (rm != NULL) {
     size_t kept = 0;
     const char *refused = NULL;
@@ -166,10 +170,11 @@ static void dns_done(void *arg, fg_dns_result *res) {
   free(ask);
 }
 
-void fg_resolve_start(fg_server *srv, fg_worker *w, link *l, const char *domain) {
+void fg_resolve_start(fg_server *srv, fg_worker *w, const char *domain, fg_resolve_done_fn done,
+                      void *arg) {
   const static_route *r = fg_server_static_route(srv, domain);
   if (r != NULL) {
-    resolve_msg *rm = new_msg(l, r->n_targets, FG_STANZA_REMOTE_SERVER_NOT_FOUND,
+    resolve_msg *rm = new_msg(done, arg, r->n_targets, FG_STANZA_REMOTE_SERVER_NOT_FOUND,
                               "dns.static entry has no usable target");
     if (rm == NULL) return;
     memcpy(rm->targets, r->targets, r->n_targets * sizeof(resolved_target));
@@ -182,13 +187,14 @@ void fg_resolve_start(fg_server *srv, fg_worker *w, link *l, const char *domain)
     if (ask != NULL) {
       ask->srv = srv;
       ask->w = w;
-      ask->l = l;
+      ask->done = done;
+      ask->arg = arg;
       fg_dns_submit s = fg_dns_resolve_xmpp_server(srv->dns, domain, dns_done, ask);
       if (s == FG_DNS_QUEUED) return;
       free(ask);
       why = s == FG_DNS_SUBMIT_BAD_NAME ? "not a valid DNS name" : "resolver busy";
     }
   }
-  resolve_msg *rm = new_msg(l, 0, FG_STANZA_REMOTE_SERVER_NOT_FOUND, why);
+  resolve_msg *rm = new_msg(done, arg, 0, FG_STANZA_REMOTE_SERVER_NOT_FOUND, why);
   if (rm != NULL) fg_worker_post(w, &rm->msg);
 }

@@ -6,10 +6,16 @@
 
 #include "gateway/server_internal.h"
 
-// fg_resolve_start finds the candidates for |domain| and hands them to
-// fg_link_resolved(l, ...) later, on worker |w| (never from inside this
-// call), so that the caller can go on using |l|.
-void fg_resolve_start(fg_server *srv, fg_worker *w, link *l, const char *domain);
+// fg_resolve_done_fn receives the candidates found for a domain, or a
+// failure when |n| is 0 (bounce with |condition|; |why| for the log).
+typedef void (*fg_resolve_done_fn)(void *arg, const resolved_target *candidates, size_t n,
+                                   fg_stanza_condition condition, const char *why);
+
+// fg_resolve_start finds the candidates for |domain| and calls |done|(|arg|,
+// ...) later, on worker |w| (never from inside this call), so that the
+// caller can go on using |arg|.
+void fg_resolve_start(fg_server *srv, fg_worker *w, const char *domain, fg_resolve_done_fn done,
+                      void *arg);
 
 // fg_resolve_local_addresses records the addresses of this host's interfaces
 // (for fg_resolve_is_own_listener). It returns 0 when they cannot be read.

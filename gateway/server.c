@@ -14,6 +14,9 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "gateway/admin.h"
+#include "gateway/inbound.h"
+#include "gateway/link.h"
 #include "gateway/log.h"
 #include "gateway/resolve.h"
 #include "gateway/server_internal.h"
@@ -22,26 +25,6 @@
 #include "io/dns.h"
 #include "io/ktls.h"
 #include "io/listener.h"
-
-worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w) {
-  return &srv->workers[fg_worker_index(w)];
-}
-
-const static_route *fg_server_static_route(const fg_server *srv, const char *domain) {
-  for (size_t i = 0; i < srv->n_static_routes; i++) {
-    if (strcmp(srv->static_routes[i].domain, domain) == 0) return &srv->static_routes[i];
-  }
-  return NULL;
-}
-
-const resolved_target *fg_server_backend_target(fg_server *srv, const char *domain, size_t *backend,
-                                                size_t *address) {
-  fg_route r;
-  if (fg_router_route(srv->router, domain, strlen(domain), &r) != FG_ROUTE_OK) return NULL;
-  *backend = r.backend;
-  *address = r.address;
-  return &srv->backend_targets[r.backend][r.address];
-}
 
 const fg_metrics *fg_server_metrics(const fg_server *s) {
   return &s->metrics;
@@ -355,6 +338,7 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   }
   srv->cfg = cfg;
   srv->listener_arg.srv = srv;
+  srv->answer_dialback = fg_inbound_dialback_answer;
   fg_log_set_level((fg_log_severity)cfg->log_level);
   if (cfg->dialback.enabled && cfg->dialback.secret != NULL && cfg->dialback.secret_len > 0) {
     srv->have_db_secret =

@@ -1,5 +1,7 @@
-// server_internal.h: state shared by gateway/server.c, gateway/inbound.c and
-// gateway/link.c. Not a public interface.
+// server_internal.h: the running gateway's state (fg_server, per-worker
+// state, targets) and its accessors (gateway/server_state.c), shared by the
+// files of the running server. Not a public interface: each module's
+// functions are in its own header (admin.h, inbound.h, link.h, resolve.h).
 #ifndef FEDGATE_GATEWAY_SERVER_INTERNAL_H
 #define FEDGATE_GATEWAY_SERVER_INTERNAL_H
 
@@ -23,6 +25,14 @@
 
 typedef struct in_conn in_conn;
 typedef struct link link;
+typedef struct worker_state worker_state;
+
+// fg_dialback_answer_fn hands the authoritative server's answer about a key
+// to the inbound stream of worker |ws| whose id is |stream_id|, if it still
+// exists (gateway/inbound.h implements it; outbound links call it through
+// fg_server.answer_dialback, set when the server is assembled).
+typedef void (*fg_dialback_answer_fn)(worker_state *ws, const char *stream_id,
+                                      const char *originating, const char *receiving, int valid);
 
 // resolved_target is one address to connect to: a backend, a pinned
 // (dns.static) target, or a candidate from DNS.
@@ -56,7 +66,7 @@ typedef struct unreachable {
 // FG_LINK_BUCKETS sizes each worker's index of outbound links.
 #define FG_LINK_BUCKETS 4096
 
-typedef struct worker_state {
+struct worker_state {
   in_conn *streams;  // doubly linked list of live inbound streams
   // Outbound links (hop, remote, verify), hashed by (kind, local, remote):
   // a stanza finds its link without scanning the others.
@@ -66,7 +76,7 @@ typedef struct worker_state {
   size_t queued_bytes;           // held by this worker's links until they are ready
   uint64_t links_epoch;          // bumped whenever a link leaves the index or is freed
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
-} worker_state;
+};
 
 #define FG_PER_IP_SLOTS 4096
 
@@ -101,7 +111,8 @@ struct fg_server {
   size_t n_static_routes;
   struct sockaddr_storage *local_addrs;  // this host's interface addresses
   size_t n_local_addrs;
-  fg_stream_tag stream_tag;  // starts every stream id issued (loop detection)
+  fg_stream_tag stream_tag;               // starts every stream id issued (loop detection)
+  fg_dialback_answer_fn answer_dialback;  // links -> inbound streams
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   _Atomic uint32_t per_ip[FG_PER_IP_SLOTS];
@@ -110,100 +121,6 @@ struct fg_server {
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet
   _Atomic int stopping;               // no new links from here on
 };
-
-// --- admin.c ---
-extern const fg_conn_handler fg_admin_handler;
-
-// fg_text is a growable text buffer for admin answers.
-typedef struct fg_text {
-  char *data;
-  size_t len, cap;
-} fg_text;
-
-// fg_text_printf appends to |t| (silently truncating when out of memory).
-void fg_text_printf(fg_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-// --- inbound.c ---
-extern const fg_conn_handler fg_inbound_handler_s2s;
-extern const fg_conn_handler fg_inbound_handler_s2s_tls;
-extern const fg_conn_handler fg_inbound_handler_internal;
-
-// fg_inbound_find returns the live inbound stream of worker |ws| whose
-// stream id is |stream_id|, or NULL.
-in_conn *fg_inbound_find(worker_state *ws, const char *stream_id);
-
-// fg_inbound_describe appends one line per live inbound stream of |ws|.
-void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out);
-
-// fg_inbound_shutdown ends every inbound stream of |ws| with the stream
-// error system-shutdown. Worker thread only.
-void fg_inbound_shutdown(worker_state *ws);
-
-// fg_inbound_dialback_answer hands a verification answer to |ic|.
-void fg_inbound_dialback_answer(in_conn *ic, const char *originating, const char *receiving,
-                                int valid);
-
-// --- link.c ---
-
-typedef enum link_kind {
-  LINK_HOP = 0,  // to a backend, as an authenticated remote domain
-  LINK_REMOTE,   // to a remote server, as a hosted domain (bounces)
-  LINK_VERIFY,   // to an authoritative server, for db:verify questions
-} link_kind;
-
-// fg_flow is an input stream's handle for flow control: when a stanza it
-// delivered leaves its link congested (output above the high-water mark;
-// or a hop link, still connecting, with its queue half full), fg_deliver
-// pauses reading |conn| and parks the flow on that link until the link
-// drains, becomes ready or fails. The remote peer then meets TCP back-pressure instead of fedgate
-// buffering without bound or dropping the link. Owned by the input stream;
-// fg_flow_cancel before it goes away.
-typedef struct fg_flow {
-  fg_conn *conn;
-  link *on;  // the link it waits for, or NULL
-  struct fg_flow *prev, *next;
-  // The link the stream's last stanza took, valid while the worker's link
-  // index and the backends' health are as they were then (see fg_deliver).
-  link *last;
-  uint64_t last_links_epoch, last_health_epoch;
-} fg_flow;
-
-// fg_flow_cancel unparks |f| (the input stream is closing).
-void fg_flow_cancel(fg_flow *f);
-
-// fg_link_describe appends one line per outbound link of |ws|.
-void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
-
-// fg_link_shutdown closes every outbound link of |ws| (</stream:stream>).
-// Worker thread only.
-void fg_link_shutdown(worker_state *ws);
-
-// fg_link_resolved hands the candidates found for |l|'s remote domain (or a
-// failure when |n| is 0, with |condition|) to the link. Worker thread only.
-void fg_link_resolved(link *l, const resolved_target *candidates, size_t n,
-                      fg_stanza_condition condition, const char *why);
-
-// fg_link_verify asks the authoritative server of |originating| about |key|;
-// the answer goes to the inbound stream with id |stream_id| on worker |w|.
-// It returns 1 when the question is on its way.
-int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const char *originating,
-                   const char *stream_id, const uint8_t *key, size_t key_len);
-
-// fg_deliver sends a stanza from |from_domain| to |to_domain|: to a hosted
-// domain over the hop to its backend, to any other domain over an outbound
-// link (resolved, secured, authenticated, with queueing and bounces). |flow|
-// identifies the input stream (its stanzas always take the same link, which
-// keeps their order when limits.streams_per_pair > 1). |is_bounce| marks an
-// error stanza fedgate generated: counted apart and never bounced. It returns
-// FG_STANZA_CONDITION_COUNT when accepted, or the condition to bounce it with.
-// |in| (may be NULL) is the input stream's flow-control handle.
-fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
-                               const char *to_domain, uint64_t flow, int is_bounce,
-                               const uint8_t *data, size_t len, fg_flow *in);
-
-// fg_link_bounce delivers an error stanza (never bounced itself).
-void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
-                    const uint8_t *data, size_t len);
 
 // fg_server_backend_target picks the backend address for hosted |domain|
 // (router, rendezvous hashing over healthy addresses), or NULL.

@@ -1,0 +1,27 @@
+// inbound.h: connections accepted on the s2s, s2s-tls and internal
+// listeners, each carrying one inbound s2s session (gateway/s2s_in.h).
+#ifndef FEDGATE_GATEWAY_INBOUND_H
+#define FEDGATE_GATEWAY_INBOUND_H
+
+#include "gateway/server_internal.h"
+#include "gateway/text.h"
+#include "io/conn.h"
+
+extern const fg_conn_handler fg_inbound_handler_s2s;
+extern const fg_conn_handler fg_inbound_handler_s2s_tls;
+extern const fg_conn_handler fg_inbound_handler_internal;
+
+// fg_inbound_describe appends one line per live inbound stream of |ws|.
+void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out);
+
+// fg_inbound_shutdown ends every inbound stream of |ws| with the stream
+// error system-shutdown. Worker thread only.
+void fg_inbound_shutdown(worker_state *ws);
+
+// fg_inbound_dialback_answer hands a verification answer to the stream of
+// |ws| with id |stream_id| (an fg_dialback_answer_fn); a stream that is gone
+// is skipped.
+void fg_inbound_dialback_answer(worker_state *ws, const char *stream_id, const char *originating,
+                                const char *receiving, int valid);
+
+#endif  // FEDGATE_GATEWAY_INBOUND_H

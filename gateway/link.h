@@ -1,0 +1,68 @@
+// link.h: the one interface between inbound streams and outbound links:
+// delivery of stanzas (to a backend over the hop, to a remote domain over an
+// outbound link), bounces, flow control, and dialback verification
+// questions. Answers to those questions come back to the inbound stream
+// through fg_server.answer_dialback (gateway/server_internal.h), so that
+// links never call into the inbound side.
+#ifndef FEDGATE_GATEWAY_LINK_H
+#define FEDGATE_GATEWAY_LINK_H
+
+#include "gateway/server_internal.h"
+#include "gateway/text.h"
+
+typedef enum link_kind {
+  LINK_HOP = 0,  // to a backend, as an authenticated remote domain
+  LINK_REMOTE,   // to a remote server, as a hosted domain (bounces)
+  LINK_VERIFY,   // to an authoritative server, for db:verify questions
+} link_kind;
+
+// fg_flow is an input stream's handle for flow control: when a stanza it
+// delivered leaves its link congested (output above the high-water mark;
+// or a hop link, still connecting, with its queue half full), fg_deliver
+// pauses reading |conn| and parks the flow on that link until the link
+// drains, becomes ready or fails. The remote peer then meets TCP back-pressure instead of fedgate
+// buffering without bound or dropping the link. Owned by the input stream;
+// fg_flow_cancel before it goes away.
+typedef struct fg_flow {
+  fg_conn *conn;
+  link *on;  // the link it waits for, or NULL
+  struct fg_flow *prev, *next;
+  // The link the stream's last stanza took, valid while the worker's link
+  // index and the backends' health are as they were then (see fg_deliver).
+  link *last;
+  uint64_t last_links_epoch, last_health_epoch;
+} fg_flow;
+
+// fg_flow_cancel unparks |f| (the input stream is closing).
+void fg_flow_cancel(fg_flow *f);
+
+// fg_link_describe appends one line per outbound link of |ws|.
+void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
+
+// fg_link_shutdown closes every outbound link of |ws| (</stream:stream>).
+// Worker thread only.
+void fg_link_shutdown(worker_state *ws);
+
+// fg_link_verify asks the authoritative server of |originating| about |key|;
+// the answer goes to the inbound stream with id |stream_id| on worker |w|.
+// It returns 1 when the question is on its way.
+int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const char *originating,
+                   const char *stream_id, const uint8_t *key, size_t key_len);
+
+// fg_deliver sends a stanza from |from_domain| to |to_domain|: to a hosted
+// domain over the hop to its backend, to any other domain over an outbound
+// link (resolved, secured, authenticated, with queueing and bounces). |flow|
+// identifies the input stream (its stanzas always take the same link, which
+// keeps their order when limits.streams_per_pair > 1). |is_bounce| marks an
+// error stanza fedgate generated: counted apart and never bounced. It returns
+// FG_STANZA_CONDITION_COUNT when accepted, or the condition to bounce it with.
+// |in| (may be NULL) is the input stream's flow-control handle.
+fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_domain,
+                               const char *to_domain, uint64_t flow, int is_bounce,
+                               const uint8_t *data, size_t len, fg_flow *in);
+
+// fg_link_bounce delivers an error stanza (never bounced itself).
+void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
+                    const uint8_t *data, size_t len);
+
+#endif  // FEDGATE_GATEWAY_LINK_H
