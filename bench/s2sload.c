@@ -1,4 +1,4 @@
-// s2sload: the load generator of the benchmark suite (issue 8). In one
+// s2sload: the load generator of the benchmark suite. In one
 // process on the project's runtime it plays K remote servers sending over
 // authenticated direct-TLS s2s streams to the system under test (SUT), and
 // the internal server (the sink) the SUT delivers to; stanza ids carry the

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""suite: the side-by-side benchmark of `make bench` (issue 8).
+"""suite: the side-by-side benchmark of `make bench`.
 
 Runs one workload through fedgate, Prosody and HAProxy (bench/sut.py) in one
 run on this machine: the system under test pinned to CPU 0, the C load
