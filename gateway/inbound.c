@@ -447,8 +447,10 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   ic->opened_ns = ic->last_rx_ns = fg_worker_now_ns(w);
   fg_timer_init(&ic->tick, tick, ic);
   fg_worker_timer_arm(w, &ic->tick, 1000);
-  // Streams per IP address (limits.streams_per_ip; the internal servers are exempt).
-  if (listener != FG_LISTENER_INTERNAL && srv->cfg->limits.streams_per_ip) {
+  // Streams per IP address (limits.streams_per_ip). The internal servers are
+  // exempt: the backends' addresses, not whoever reaches the internal listener.
+  if (srv->cfg->limits.streams_per_ip &&
+      !(listener == FG_LISTENER_INTERNAL && source_is_any_backend(ic))) {
     ic->ip_slot = ip_slot(ic->ip);
     ic->counted_ip = 1;
     uint32_t n = atomic_fetch_add(&srv->per_ip[ic->ip_slot], 1) + 1;

@@ -135,7 +135,7 @@ class Env:
             [("sink", [p["sink"]]), ("dead", [p["dead"]])], default_cert="pki/b.test",
             static=[("remote.test", p["nodb"])],
             dns={"nameservers": '["127.0.0.1:%d"]' % p["dns"], "timeout": "1s"},
-            dialback={"enabled": "false"})
+            dialback={"enabled": "false"}, limits={"streams_per_ip": 6})
         self.b = fp.Fedgate(FEDGATE, d, "b", cfg_b, p["admin2"])
         self.procs.append(self.b)
 
@@ -323,6 +323,30 @@ def test_internal_listener_mints_only_for_backends_and_remote_domains(env):
     p, _, der = internal_stream(env, HOST, "minted.test", verify=env.dir + "/ica/ca.crt")
     p.close()
     assert delta(before, env.a)["internal_certs_minted_total"] == 1
+
+
+def test_internal_listener_per_ip_exemption_only_for_backends(env):
+    """limits.streams_per_ip exempts the backends' addresses on the internal
+    listener, not whoever reaches it: a stranger's seventh stream is refused
+    with policy-violation, a backend's is not."""
+    def open_many(source, n):
+        peers = []
+        for _ in range(n):
+            p = connect_from(source, env.p["internal2"])
+            p.open_stream("remote.test", "b.test")
+            p.read_header()
+            peers.append(p)
+        return peers
+    before = counters(env.b, "streams_in_refused_per_ip_total")
+    strangers = open_many(STRANGER, 6)
+    extra = connect_from(STRANGER, env.p["internal2"])
+    assert extra.expect_stream_error() == "policy-violation"
+    backend = open_many(HOST, 7)
+    for p in backend:
+        p.read_features()  # answered normally, none refused
+    for p in strangers + backend + [extra]:
+        p.close()
+    assert delta(before, env.b)["streams_in_refused_per_ip_total"] == 1
 
 
 # --- TLS exemptions (RFC 6120 §5.3.1, XEP-0220 §2.4) ---
