@@ -1,6 +1,7 @@
 // config.c: loads the YAML configuration (libyaml index pass, libcyaml schema
 // pass, semantic checks) into an immutable fg_config snapshot.
 #include "gateway/config.h"
+#include "gateway/config_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,10 +26,9 @@
 #include <xxhash.h>
 #include <yaml.h>
 
-#define MAX_PATH_KEY 512   // longest key path ("domains[12].cert")
-#define MAX_DEPTH 32       // nesting of mappings/sequences in the file
-#define MAX_SECRET 4096    // bytes read from the dialback secret file
-#define MAX_ITEMS 1000000  // entries in any one list
+#define MAX_PATH_KEY 512  // longest key path ("domains[12].cert")
+#define MAX_DEPTH 32      // nesting of mappings/sequences in the file
+#define MAX_SECRET 4096   // bytes read from the dialback secret file
 
 // ---------------------------------------------------------------------------
 // Diagnostics
@@ -63,39 +63,18 @@ static void diag_line(fg_config_diag *d, const char *line) {
 // ---------------------------------------------------------------------------
 // Pass 1: the libyaml index of every key path -> line and scalar value.
 
-typedef struct node {
-  char *path;
-  unsigned line;  // 1-based line of the key (mapping entries) or value
-  char *value;    // scalar value; NULL for null, mappings and sequences
-  uint64_t hash;
-} node;
-
-typedef struct yindex {
-  node *v;
-  size_t n, cap;
-  uint32_t *slots;  // open addressing: node index + 1, 0 = empty
-  size_t mask;
-} yindex;
-
-typedef struct ctx {
-  const char *file;
-  fg_config_diag *diag;
-  yindex idx;
-  fg_config *cfg;
-} ctx;
-
-static const node *index_find(const yindex *x, const char *path) {
+static const config_node *index_find(const config_index *x, const char *path) {
   if (x->slots == NULL) return NULL;
   uint64_t h = XXH3_64bits(path, strlen(path));
   for (size_t i = h & x->mask;; i = (i + 1) & x->mask) {
     uint32_t s = x->slots[i];
     if (s == 0) return NULL;
-    const node *nd = &x->v[s - 1];
+    const config_node *nd = &x->v[s - 1];
     if (nd->hash == h && strcmp(nd->path, path) == 0) return nd;
   }
 }
 
-static void index_rehash(yindex *x) {
+static void index_rehash(config_index *x) {
   for (size_t i = 0; i <= x->mask; i++) x->slots[i] = 0;
   for (size_t k = 0; k < x->n; k++) {
     size_t i = x->v[k].hash & x->mask;
@@ -104,10 +83,10 @@ static void index_rehash(yindex *x) {
   }
 }
 
-static node *index_add(yindex *x, const char *path, unsigned line) {
+static config_node *index_add(config_index *x, const char *path, unsigned line) {
   if (x->n == x->cap) {
     size_t cap = x->cap ? 2 * x->cap : 64;
-    node *v = realloc(x->v, cap * sizeof(node));
+    config_node *v = realloc(x->v, cap * sizeof(config_node));
     if (v == NULL) return NULL;
     x->v = v;
     x->cap = cap;
@@ -121,7 +100,7 @@ static node *index_add(yindex *x, const char *path, unsigned line) {
     x->mask = cap - 1;
     index_rehash(x);
   }
-  node *nd = &x->v[x->n];
+  config_node *nd = &x->v[x->n];
   nd->path = strdup(path);
   if (nd->path == NULL) return NULL;
   nd->line = line;
@@ -134,7 +113,7 @@ static node *index_add(yindex *x, const char *path, unsigned line) {
   return nd;
 }
 
-static void index_free(yindex *x) {
+void config_index_free(config_index *x) {
   for (size_t i = 0; i < x->n; i++) {
     free(x->v[i].path);
     free(x->v[i].value);
@@ -144,14 +123,14 @@ static void index_free(yindex *x) {
   memset(x, 0, sizeof(*x));
 }
 
-// nearest_line returns the line of |path| or of its closest indexed ancestor
-// ("a.b[2].c" -> "a.b[2]" -> "a.b" -> "a"), or 0.
-static unsigned nearest_line(const ctx *c, const char *path, const node **found) {
+// config_nearest_line returns the line of |path| or of its closest indexed
+// ancestor ("a.b[2].c" -> "a.b[2]" -> "a.b" -> "a"), or 0.
+unsigned config_nearest_line(const config_ctx *c, const char *path, const config_node **found) {
   char buf[MAX_PATH_KEY];
   snprintf(buf, sizeof(buf), "%s", path);
   *found = NULL;
   for (;;) {
-    const node *nd = index_find(&c->idx, buf);
+    const config_node *nd = index_find(&c->idx, buf);
     if (nd != NULL) {
       if (strcmp(buf, path) == 0) *found = nd;
       return nd->line;
@@ -186,11 +165,11 @@ static void printable(char *out, size_t out_len, const char *v) {
 
 // report adds "FILE:LINE: [warning: ]PATH: MESSAGE (value 'V')". The value is
 // the scalar indexed at |path|, if any.
-static void report(ctx *c, int warning, const char *path, const char *fmt, va_list ap) {
+static void report(config_ctx *c, int warning, const char *path, const char *fmt, va_list ap) {
   char msg[1024], where[64] = "", val[512] = "";
   vsnprintf(msg, sizeof(msg), fmt, ap);
-  const node *nd = NULL;
-  unsigned line = path != NULL ? nearest_line(c, path, &nd) : 0;
+  const config_node *nd = NULL;
+  unsigned line = path != NULL ? config_nearest_line(c, path, &nd) : 0;
   if (line > 0) snprintf(where, sizeof(where), "%u:", line);
   if (nd != NULL && nd->value != NULL) {
     char p[400];
@@ -210,25 +189,23 @@ static void report(ctx *c, int warning, const char *path, const char *fmt, va_li
   diag_line(c->diag, line_buf);
 }
 
-__attribute__((format(printf, 3, 4))) static void err(ctx *c, const char *path, const char *fmt,
-                                                      ...) {
+void config_err(config_ctx *c, const char *path, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   report(c, 0, path, fmt, ap);
   va_end(ap);
 }
 
-__attribute__((format(printf, 3, 4))) static void warn(ctx *c, const char *path, const char *fmt,
-                                                       ...) {
+void config_warn(config_ctx *c, const char *path, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   report(c, 1, path, fmt, ap);
   va_end(ap);
 }
 
-// err_line reports a problem that has a line but no key path (YAML syntax).
-__attribute__((format(printf, 3, 4))) static void err_line(ctx *c, unsigned line, const char *fmt,
-                                                           ...) {
+// config_err_line reports a problem that has a line but no key path (YAML
+// syntax).
+void config_err_line(config_ctx *c, unsigned line, const char *fmt, ...) {
   char msg[1024], buf[1400];
   va_list ap;
   va_start(ap, fmt);
@@ -257,22 +234,22 @@ typedef struct frame {
   size_t index;     // next sequence index
 } frame;
 
-static int path_append(ctx *c, char *path, size_t *plen, const char *fmt, const char *s, size_t i,
-                       unsigned line) {
+static int path_append(config_ctx *c, char *path, size_t *plen, const char *fmt, const char *s,
+                       size_t i, unsigned line) {
   int n = s != NULL ? snprintf(path + *plen, MAX_PATH_KEY - *plen, fmt, s)
                     : snprintf(path + *plen, MAX_PATH_KEY - *plen, fmt, i);
   if (n < 0 || *plen + (size_t)n >= MAX_PATH_KEY) {
-    err_line(c, line, "key path too long");
+    config_err_line(c, line, "key path too long");
     return 0;
   }
   *plen += (size_t)n;
   return 1;
 }
 
-// index_file runs libyaml over the file and fills c->idx. It returns 1 when the
-// file is well-formed YAML with one document whose top level is a mapping,
-// no anchors or aliases and no duplicate keys.
-static int index_file(ctx *c, FILE *f) {
+// config_index_file runs libyaml over the file and fills c->idx. It returns 1
+// when the file is well-formed YAML with one document whose top level is a
+// mapping, no anchors or aliases and no duplicate keys.
+int config_index_file(config_ctx *c, FILE *f) {
   yaml_parser_t p;
   yaml_event_t ev;
   if (!yaml_parser_initialize(&p)) return 0;
@@ -283,8 +260,9 @@ static int index_file(ctx *c, FILE *f) {
   size_t plen = 0;
   while (!done) {
     if (!yaml_parser_parse(&p, &ev)) {
-      err_line(c, (unsigned)p.problem_mark.line + 1, "YAML syntax error: %s%s%s",
-               p.problem ? p.problem : "unknown", p.context ? " " : "", p.context ? p.context : "");
+      config_err_line(c, (unsigned)p.problem_mark.line + 1, "YAML syntax error: %s%s%s",
+                      p.problem ? p.problem : "unknown", p.context ? " " : "",
+                      p.context ? p.context : "");
       ok = 0;
       break;
     }
@@ -294,7 +272,7 @@ static int index_file(ctx *c, FILE *f) {
     if (ev.type == YAML_MAPPING_START_EVENT) anchor = ev.data.mapping_start.anchor;
     if (ev.type == YAML_SEQUENCE_START_EVENT) anchor = ev.data.sequence_start.anchor;
     if (anchor != NULL) {
-      err_line(c, line, "YAML anchors (&%s) are not supported: write the value out", anchor);
+      config_err_line(c, line, "YAML anchors (&%s) are not supported: write the value out", anchor);
       ok = 0;
       done = 1;
     }
@@ -304,14 +282,14 @@ static int index_file(ctx *c, FILE *f) {
         break;
       case YAML_DOCUMENT_START_EVENT:
         if (++docs > 1) {
-          err_line(c, line, "only one YAML document is allowed");
+          config_err_line(c, line, "only one YAML document is allowed");
           ok = 0;
           done = 1;
         }
         break;
       case YAML_ALIAS_EVENT:
-        err_line(c, line, "YAML aliases (*%s) are not supported: write the value out",
-                 ev.data.alias.anchor);
+        config_err_line(c, line, "YAML aliases (*%s) are not supported: write the value out",
+                        ev.data.alias.anchor);
         ok = 0;
         done = 1;
         break;
@@ -322,7 +300,7 @@ static int index_file(ctx *c, FILE *f) {
         frame *parent = depth > 0 ? &st[depth - 1] : NULL;
         if (parent != NULL && parent->is_map && parent->want_key) {
           if (ev.type != YAML_SCALAR_EVENT) {
-            err_line(c, line, "a key must be a plain string");
+            config_err_line(c, line, "a key must be a plain string");
             ok = 0;
             done = 1;
             break;
@@ -334,10 +312,10 @@ static int index_file(ctx *c, FILE *f) {
             done = 1;
             break;
           }
-          const node *prev = index_find(&c->idx, path);
+          const config_node *prev = index_find(&c->idx, path);
           if (prev != NULL) {
             // Stop here: the duplicate's children would all clash as well.
-            err_line(c, line, "%s: duplicate key (first at line %u)", path, prev->line);
+            config_err_line(c, line, "%s: duplicate key (first at line %u)", path, prev->line);
             ok = 0;
             done = 1;
             break;
@@ -350,13 +328,13 @@ static int index_file(ctx *c, FILE *f) {
           parent->want_key = 0;
           break;
         }
-        node *nd = NULL;
+        config_node *nd = NULL;
         if (parent == NULL) {
           if (ev.type != YAML_MAPPING_START_EVENT) {
-            err_line(c, line,
-                     ev.type == YAML_SCALAR_EVENT && is_null_scalar(&ev)
-                         ? "the file holds no settings"
-                         : "the top level must be a mapping of keys to values");
+            config_err_line(c, line,
+                            ev.type == YAML_SCALAR_EVENT && is_null_scalar(&ev)
+                                ? "the file holds no settings"
+                                : "the top level must be a mapping of keys to values");
             ok = 0;
             done = 1;
             break;
@@ -380,7 +358,7 @@ static int index_file(ctx *c, FILE *f) {
         } else {
           // A mapping value: its key's node is the last one with this path.
           plen = strlen(path);
-          nd = (node *)index_find(&c->idx, path);
+          nd = (config_node *)index_find(&c->idx, path);
           parent->want_key = 1;
         }
         if (ev.type == YAML_SCALAR_EVENT) {
@@ -390,7 +368,7 @@ static int index_file(ctx *c, FILE *f) {
           break;
         }
         if (depth == MAX_DEPTH) {
-          err_line(c, line, "nesting deeper than %d levels", MAX_DEPTH);
+          config_err_line(c, line, "nesting deeper than %d levels", MAX_DEPTH);
           ok = 0;
           done = 1;
           break;
@@ -409,7 +387,7 @@ static int index_file(ctx *c, FILE *f) {
   }
   yaml_parser_delete(&p);
   if (ok && !top) {
-    err_line(c, 0, "the file holds no settings");
+    config_err_line(c, 0, "the file holds no settings");
     ok = 0;
   }
   return ok;
@@ -419,74 +397,6 @@ static int index_file(ctx *c, FILE *f) {
 // Pass 2: the libcyaml schema. Every leaf is read as a string and converted in
 // pass 3, so that "port: 70000x" is an error with the value shown rather than
 // a number quietly truncated.
-
-typedef struct raw_listener {
-  char *address, *port, *enabled, *allow_non_loopback;
-} raw_listener;
-
-typedef struct raw_listeners {
-  raw_listener *s2s, *s2s_tls, *internal, *admin;
-} raw_listeners;
-
-typedef struct raw_backend {
-  char *name;
-  char **addresses;
-  unsigned n_addresses;
-} raw_backend;
-
-typedef struct raw_domain {
-  char *name, *backend, *cert, *key;
-} raw_domain;
-
-typedef struct raw_tls {
-  char *required;
-  char **plaintext_peers;
-  unsigned n_plaintext_peers;
-  char *default_cert, *default_key, *trust_file, *trust_dir, *legacy_cn_id;
-} raw_tls;
-
-typedef struct raw_dialback {
-  char *enabled, *secret_file;
-} raw_dialback;
-
-typedef struct raw_hop {
-  char *mode, *plaintext, *ca_cert, *ca_key, *cert_lifetime;
-} raw_hop;
-
-typedef struct raw_limits {
-  char *element_bytes_before_auth, *element_bytes_after_auth, *streams_per_ip;
-  char *handshake_timeout, *idle_timeout, *queue_stanzas, *queue_bytes, *streams_per_pair;
-} raw_limits;
-
-typedef struct raw_static {
-  char *domain;
-  char **targets;
-  unsigned n_targets;
-} raw_static;
-
-typedef struct raw_dns {
-  raw_static *statics;
-  unsigned n_statics;
-  char **nameservers;
-  unsigned n_nameservers;
-  char *timeout;
-  char **allowed_networks;
-  unsigned n_allowed_networks;
-} raw_dns;
-
-typedef struct raw_top {
-  char *log_level, *workers;
-  raw_listeners *listeners;
-  raw_domain *domains;
-  unsigned n_domains;
-  raw_backend *backends;
-  unsigned n_backends;
-  raw_tls *tls;
-  raw_dialback *dialback;
-  raw_hop *internal_hop;
-  raw_limits *limits;
-  raw_dns *dns;
-} raw_top;
 
 #define OPT (CYAML_FLAG_POINTER_NULL_STR | CYAML_FLAG_OPTIONAL)
 #define STR(key, type, field) CYAML_FIELD_STRING_PTR(key, OPT, type, field, 0, CYAML_UNLIMITED)
@@ -633,7 +543,7 @@ static void cy_log_fn(cyaml_log_t level, void *vctx, const char *fmt, va_list ar
 // problem line ("Load: Unexpected key: x") and a backtrace, innermost first
 // ("  in mapping field 'port' (line: 4, column: 11)", "  in sequence entry
 // '2' ..."); the backtrace gives the key path, and the pass-1 index the line.
-static void cy_report(ctx *c, const cy_log *l, cyaml_err_t e) {
+static void cy_report(config_ctx *c, const cy_log *l, cyaml_err_t e) {
   char problem[512] = "";
   const char *frames[MAX_DEPTH];
   int nframes = 0;
@@ -677,28 +587,54 @@ static void cy_report(ctx *c, const cy_log *l, cyaml_err_t e) {
   if (strncmp(problem, unexpected, strlen(unexpected)) == 0) {
     snprintf(path + plen, sizeof(path) - plen, "%s%s", plen ? "." : "",
              problem + strlen(unexpected));
-    err(c, path, "unknown key (see docs/configuration.md)");
+    config_err(c, path, "unknown key (see docs/configuration.md)");
   } else if (is_missing) {
     snprintf(path + plen, sizeof(path) - plen, "%s%s", plen ? "." : "", problem + strlen(missing));
-    err(c, path, "required key missing");
+    config_err(c, path, "required key missing");
   } else if (strstr(problem, "got event: MAPPING_START") != NULL) {
-    err(c, path, "expected %s, found a mapping",
-        strstr(problem, "SEQUENCE") == problem + 10 ? "a list" : "a single value");
+    config_err(c, path, "expected %s, found a mapping",
+               strstr(problem, "SEQUENCE") == problem + 10 ? "a list" : "a single value");
   } else if (strstr(problem, "got event: SEQUENCE_START") != NULL) {
-    err(c, path, "expected %s, found a list",
-        strncmp(problem, "Expecting MAPPING", 17) == 0 ? "a mapping" : "a single value");
+    config_err(c, path, "expected %s, found a list",
+               strncmp(problem, "Expecting MAPPING", 17) == 0 ? "a mapping" : "a single value");
   } else if (strstr(problem, "got event: SCALAR") != NULL) {
-    err(c, path, "expected %s, found a single value",
-        strncmp(problem, "Expecting SEQUENCE", 18) == 0 ? "a list" : "a mapping");
+    config_err(c, path, "expected %s, found a single value",
+               strncmp(problem, "Expecting SEQUENCE", 18) == 0 ? "a list" : "a mapping");
   } else {
-    err(c, path, "%s", problem[0] ? problem : cyaml_strerror(e));
+    config_err(c, path, "%s", problem[0] ? problem : cyaml_strerror(e));
   }
+}
+
+// config_schema_load loads |path| against the schema into |*out|. libcyaml
+// reads the file again: the pass-1 index only gives lines and values.
+int config_schema_load(config_ctx *c, const char *path, raw_top **out) {
+  cy_log log = {.len = 0};
+  cyaml_config_t cy = {
+      .log_fn = cy_log_fn,
+      .log_ctx = &log,
+      .mem_fn = cyaml_mem,
+      .log_level = CYAML_LOG_ERROR,
+      .flags = CYAML_CFG_NO_ALIAS,
+  };
+  *out = NULL;
+  cyaml_err_t e = cyaml_load_file(path, &cy, &kTop, (cyaml_data_t **)out, NULL);
+  if (e != CYAML_OK) {
+    cy_report(c, &log, e);
+    return 0;
+  }
+  return 1;
+}
+
+void config_schema_free(raw_top *raw) {
+  if (raw == NULL) return;
+  cyaml_config_t cy = {.mem_fn = cyaml_mem, .log_level = CYAML_LOG_ERROR};
+  cyaml_free(&cy, &kTop, raw, 0);
 }
 
 // ---------------------------------------------------------------------------
 // Pass 3: values, ranges and cross-references.
 
-static int parse_bool(ctx *c, const char *path, const char *v, int def, int *out) {
+int config_parse_bool(config_ctx *c, const char *path, const char *v, int def, int *out) {
   *out = def;
   if (v == NULL) return 1;
   static const char *const kTrue[] = {"true", "yes", "on"};
@@ -707,7 +643,7 @@ static int parse_bool(ctx *c, const char *path, const char *v, int def, int *out
     if (strcasecmp(v, kTrue[i]) == 0) return (*out = 1);
     if (strcasecmp(v, kFalse[i]) == 0) return (*out = 0, 1);
   }
-  err(c, path, "expected true or false");
+  config_err(c, path, "expected true or false");
   return 0;
 }
 
@@ -723,27 +659,28 @@ static int parse_u64(const char *v, uint64_t *out) {
   return 1;
 }
 
-static int parse_uint(ctx *c, const char *path, const char *v, uint64_t min, uint64_t max,
+int config_parse_uint(config_ctx *c, const char *path, const char *v, uint64_t min, uint64_t max,
                       uint64_t def, uint64_t *out) {
   *out = def;
   if (v == NULL) return 1;
   uint64_t x;
   if (!parse_u64(v, &x)) {
-    err(c, path, "expected a whole number");
+    config_err(c, path, "expected a whole number");
     return 0;
   }
   if (x < min || x > max) {
-    err(c, path, "must be between %llu and %llu", (unsigned long long)min, (unsigned long long)max);
+    config_err(c, path, "must be between %llu and %llu", (unsigned long long)min,
+               (unsigned long long)max);
     return 0;
   }
   *out = x;
   return 1;
 }
 
-// parse_duration accepts "250ms", "30s", "5m", "2h", "1d" or a bare number of
-// seconds, and stores milliseconds.
-static int parse_duration(ctx *c, const char *path, const char *v, uint64_t min_ms, uint64_t max_ms,
-                          uint64_t def_ms, uint64_t *out_ms) {
+// config_parse_duration accepts "250ms", "30s", "5m", "2h", "1d" or a bare
+// number of seconds, and stores milliseconds.
+int config_parse_duration(config_ctx *c, const char *path, const char *v, uint64_t min_ms,
+                          uint64_t max_ms, uint64_t def_ms, uint64_t *out_ms) {
   *out_ms = def_ms;
   if (v == NULL) return 1;
   char num[32];
@@ -761,13 +698,13 @@ static int parse_duration(ctx *c, const char *path, const char *v, uint64_t min_
   if (strcmp(unit, "h") == 0) mul = 3600000;
   if (strcmp(unit, "d") == 0) mul = 86400000;
   if (n == 0 || mul == 0 || !parse_u64(num, &x) || x > UINT64_MAX / mul) {
-    err(c, path, "expected a duration such as 500ms, 30s, 5m, 2h or 1d");
+    config_err(c, path, "expected a duration such as 500ms, 30s, 5m, 2h or 1d");
     return 0;
   }
   x *= mul;
   if (x < min_ms || x > max_ms) {
-    err(c, path, "must be between %llums and %llus", (unsigned long long)min_ms,
-        (unsigned long long)(max_ms / 1000));
+    config_err(c, path, "must be between %llums and %llus", (unsigned long long)min_ms,
+               (unsigned long long)(max_ms / 1000));
     return 0;
   }
   *out_ms = x;
@@ -790,15 +727,15 @@ static int ldh_ok(const char *d, size_t len) {
   return label > 0 && d[len - 1] != '-';
 }
 
-// normalize_domain turns |in| into a lowercase A-label LDH name without a
+// config_normalize_domain turns |in| into a lowercase A-label LDH name without a
 // trailing dot (RFC 5890, RFC 7622 §3.2) into a new string, or reports why it
 // cannot. |*wildcard| is set when |allow_wildcard| and |in| is "*.SUFFIX"
 // (then the result is SUFFIX, which needs two labels or more).
-static char *normalize_domain(ctx *c, const char *path, const char *in, int allow_wildcard,
+char *config_normalize_domain(config_ctx *c, const char *path, const char *in, int allow_wildcard,
                               int *wildcard) {
   if (wildcard != NULL) *wildcard = 0;
   if (in == NULL || in[0] == 0) {
-    err(c, path, "a domain name is required");
+    config_err(c, path, "a domain name is required");
     return NULL;
   }
   const char *name = in;
@@ -807,15 +744,15 @@ static char *normalize_domain(ctx *c, const char *path, const char *in, int allo
     name = in + 2;
   }
   if (strchr(name, '*') != NULL) {
-    err(c, path,
-        allow_wildcard ? "a wildcard is only allowed as the whole first label (*.suffix)"
-                       : "wildcards are not allowed here");
+    config_err(c, path,
+               allow_wildcard ? "a wildcard is only allowed as the whole first label (*.suffix)"
+                              : "wildcards are not allowed here");
     return NULL;
   }
   char buf[1024];
   size_t len = strlen(name);
   if (len >= sizeof(buf)) {
-    err(c, path, "not a valid domain name: too long");
+    config_err(c, path, "not a valid domain name: too long");
     return NULL;
   }
   memcpy(buf, name, len + 1);
@@ -835,7 +772,7 @@ static char *normalize_domain(ctx *c, const char *path, const char *in, int allo
       int rc = idn2_to_unicode_8z8z(out, &u, 0);
       idn2_free(u);
       if (rc != IDN2_OK) {
-        err(c, path, "not a valid domain name: bad A-label (%s)", idn2_strerror(rc));
+        config_err(c, path, "not a valid domain name: bad A-label (%s)", idn2_strerror(rc));
         free(out);
         return NULL;
       }
@@ -845,7 +782,7 @@ static char *normalize_domain(ctx *c, const char *path, const char *in, int allo
     int rc =
         idn2_lookup_u8((const uint8_t *)buf, (uint8_t **)&a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
     if (rc != IDN2_OK) {
-      err(c, path, "not a valid internationalized domain name: %s", idn2_strerror(rc));
+      config_err(c, path, "not a valid internationalized domain name: %s", idn2_strerror(rc));
       idn2_free(a);
       return NULL;
     }
@@ -854,26 +791,26 @@ static char *normalize_domain(ctx *c, const char *path, const char *in, int allo
     if (out == NULL) return NULL;
   }
   if (!ldh_ok(out, strlen(out))) {
-    err(c, path,
-        "not a valid domain name (letters, digits and '-' in labels of 1-63 characters, no "
-        "'-' at either end of a label, at most 253 characters)");
+    config_err(c, path,
+               "not a valid domain name (letters, digits and '-' in labels of 1-63 characters, no "
+               "'-' at either end of a label, at most 253 characters)");
     free(out);
     return NULL;
   }
   if (wildcard != NULL && *wildcard && strchr(out, '.') == NULL) {
-    err(c, path, "a wildcard needs a suffix of two labels or more (*.chat.example.com)");
+    config_err(c, path, "a wildcard needs a suffix of two labels or more (*.chat.example.com)");
     free(out);
     return NULL;
   }
   return out;
 }
 
-// parse_target reads "host", "host:port", "[v6]" or "[v6]:port".
-static int parse_target(ctx *c, const char *path, const char *in, uint16_t def_port,
+// config_parse_target reads "host", "host:port", "[v6]" or "[v6]:port".
+int config_parse_target(config_ctx *c, const char *path, const char *in, uint16_t def_port,
                         fg_config_target *out) {
   memset(out, 0, sizeof(*out));
   if (in == NULL || in[0] == 0) {
-    err(c, path, "expected host:port");
+    config_err(c, path, "expected host:port");
     return 0;
   }
   char host[512];
@@ -881,32 +818,32 @@ static int parse_target(ctx *c, const char *path, const char *in, uint16_t def_p
   if (in[0] == '[') {
     const char *end = strchr(in, ']');
     if (end == NULL || (size_t)(end - in - 1) >= sizeof(host)) {
-      err(c, path, "unterminated '[' in an IPv6 address");
+      config_err(c, path, "unterminated '[' in an IPv6 address");
       return 0;
     }
     memcpy(host, in + 1, (size_t)(end - in - 1));
     host[end - in - 1] = 0;
     struct in6_addr a6;
     if (inet_pton(AF_INET6, host, &a6) != 1) {
-      err(c, path, "not a valid IPv6 address inside [ ]");
+      config_err(c, path, "not a valid IPv6 address inside [ ]");
       return 0;
     }
     if (end[1] == ':') {
       port = end + 2;
     } else if (end[1] != 0) {
-      err(c, path, "expected ':' and a port after ']'");
+      config_err(c, path, "expected ':' and a port after ']'");
       return 0;
     }
     out->host = strdup(host);
   } else {
     const char *colon = strchr(in, ':');
     if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-      err(c, path, "IPv6 addresses need brackets, as in [2001:db8::1]:5269");
+      config_err(c, path, "IPv6 addresses need brackets, as in [2001:db8::1]:5269");
       return 0;
     }
     size_t hlen = colon ? (size_t)(colon - in) : strlen(in);
     if (hlen == 0 || hlen >= sizeof(host)) {
-      err(c, path, "expected host:port");
+      config_err(c, path, "expected host:port");
       return 0;
     }
     memcpy(host, in, hlen);
@@ -916,14 +853,14 @@ static int parse_target(ctx *c, const char *path, const char *in, uint16_t def_p
     if (inet_pton(AF_INET, host, &a4) == 1) {
       out->host = strdup(host);
     } else {
-      out->host = normalize_domain(c, path, host, 0, NULL);
+      out->host = config_normalize_domain(c, path, host, 0, NULL);
       if (out->host == NULL) return 0;
     }
   }
   if (out->host == NULL) return 0;
   uint64_t p = def_port;
   if (port != NULL && (!parse_u64(port, &p) || p < 1 || p > 65535)) {
-    err(c, path, "the port must be a number from 1 to 65535");
+    config_err(c, path, "the port must be a number from 1 to 65535");
     free(out->host);
     out->host = NULL;
     return 0;
@@ -932,9 +869,9 @@ static int parse_target(ctx *c, const char *path, const char *in, uint16_t def_p
   return 1;
 }
 
-// resolve returns |v| as an absolute path: relative paths are relative to the
-// directory holding the configuration file.
-static char *resolve(const ctx *c, const char *v) {
+// config_resolve_path returns |v| as an absolute path: relative paths are
+// relative to the directory holding the configuration file.
+char *config_resolve_path(const config_ctx *c, const char *v) {
   if (v == NULL) return NULL;
   if (v[0] == '/') return strdup(v);
   size_t n = strlen(c->cfg->dir) + strlen(v) + 2;
@@ -943,37 +880,38 @@ static char *resolve(const ctx *c, const char *v) {
   return p;
 }
 
-// check_file reports |file| (from |path|) unless it is a readable regular file
-// (or directory when |want_dir|). It returns 1 when usable.
-static int check_file(ctx *c, const char *path, const char *file, int want_dir) {
+// config_check_file reports |file| (from |path|) unless it is a readable
+// regular file (or directory when |want_dir|). It returns 1 when usable.
+int config_check_file(config_ctx *c, const char *path, const char *file, int want_dir) {
   struct stat st;
   if (stat(file, &st) != 0) {
-    err(c, path, "cannot open %s: %s", file, strerror(errno));
+    config_err(c, path, "cannot open %s: %s", file, strerror(errno));
     return 0;
   }
   if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-    err(c, path, "%s is not a %s", file, want_dir ? "directory" : "regular file");
+    config_err(c, path, "%s is not a %s", file, want_dir ? "directory" : "regular file");
     return 0;
   }
   if (access(file, R_OK | (want_dir ? X_OK : 0)) != 0) {
-    err(c, path, "cannot read %s: %s", file, strerror(errno));
+    config_err(c, path, "cannot read %s: %s", file, strerror(errno));
     return 0;
   }
   return 1;
 }
 
-static void warn_if_world_readable(ctx *c, const char *path, const char *file) {
+static void warn_if_world_readable(config_ctx *c, const char *path, const char *file) {
   struct stat st;
   if (stat(file, &st) == 0 && (st.st_mode & S_IROTH)) {
-    warn(c, path, "%s is readable by every user: chmod o-r it", file);
+    config_warn(c, path, "%s is readable by every user: chmod o-r it", file);
   }
 }
 
-// check_pair loads a PEM certificate chain and private key with BoringSSL and
-// checks that the key belongs to the first certificate.
-static int check_pair(ctx *c, const char *cert_path, const char *cert_file, const char *key_path,
-                      const char *key_file) {
-  if (!check_file(c, cert_path, cert_file, 0) | !check_file(c, key_path, key_file, 0)) return 0;
+// config_check_pair loads a PEM certificate chain and private key with
+// BoringSSL and checks that the key belongs to the first certificate.
+int config_check_pair(config_ctx *c, const char *cert_path, const char *cert_file,
+                      const char *key_path, const char *key_file) {
+  if (!config_check_file(c, cert_path, cert_file, 0) | !config_check_file(c, key_path, key_file, 0))
+    return 0;
   int ok = 0;
   X509 *x = NULL;
   EVP_PKEY *k = NULL;
@@ -981,22 +919,23 @@ static int check_pair(ctx *c, const char *cert_path, const char *cert_file, cons
   if (b != NULL) x = PEM_read_bio_X509(b, NULL, NULL, NULL);
   BIO_free(b);
   if (x == NULL) {
-    err(c, cert_path, "%s holds no PEM certificate", cert_file);
+    config_err(c, cert_path, "%s holds no PEM certificate", cert_file);
     goto done;
   }
   b = BIO_new_file(key_file, "r");
   if (b != NULL) k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
   BIO_free(b);
   if (k == NULL) {
-    err(c, key_path, "%s holds no PEM private key (encrypted keys are not supported)", key_file);
+    config_err(c, key_path, "%s holds no PEM private key (encrypted keys are not supported)",
+               key_file);
     goto done;
   }
   if (!X509_check_private_key(x, k)) {
-    err(c, key_path, "%s does not belong to the certificate in %s", key_file, cert_file);
+    config_err(c, key_path, "%s does not belong to the certificate in %s", key_file, cert_file);
     goto done;
   }
   if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
-    warn(c, cert_path, "the certificate in %s has expired", cert_file);
+    config_warn(c, cert_path, "the certificate in %s has expired", cert_file);
   }
   warn_if_world_readable(c, key_path, key_file);
   ok = 1;
@@ -1007,28 +946,29 @@ done:
   return ok;
 }
 
-static int read_secret(ctx *c, const char *path, const char *file) {
+int config_read_secret(config_ctx *c, const char *path, const char *file) {
   fg_config *cfg = c->cfg;
-  if (!check_file(c, path, file, 0)) return 0;
+  if (!config_check_file(c, path, file, 0)) return 0;
   FILE *f = fopen(file, "rb");
   if (f == NULL) {
-    err(c, path, "cannot open %s: %s", file, strerror(errno));
+    config_err(c, path, "cannot open %s: %s", file, strerror(errno));
     return 0;
   }
   uint8_t buf[MAX_SECRET + 1];
   size_t n = fread(buf, 1, sizeof(buf), f);
   fclose(f);
   if (n > MAX_SECRET) {
-    err(c, path, "%s is longer than %d bytes", file, MAX_SECRET);
+    config_err(c, path, "%s is longer than %d bytes", file, MAX_SECRET);
     OPENSSL_cleanse(buf, sizeof(buf));
     return 0;
   }
   while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
   if (n == 0) {
-    err(c, path, "%s is empty", file);
+    config_err(c, path, "%s is empty", file);
     return 0;
   }
-  if (n < 16) warn(c, path, "the secret in %s is short (%zu bytes): use 32 random bytes", file, n);
+  if (n < 16)
+    config_warn(c, path, "the secret in %s is short (%zu bytes): use 32 random bytes", file, n);
   warn_if_world_readable(c, path, file);
   cfg->dialback.secret = malloc(n);
   if (cfg->dialback.secret == NULL) return 0;
@@ -1046,24 +986,21 @@ static int is_loopback(const char *addr) {
   return 0;
 }
 
-static const char *const kListenerNames[FG_LISTENER_COUNT] = {"s2s", "s2s-tls", "internal",
-                                                              "admin"};
-
-static void load_listener(ctx *c, fg_listener_id id, const raw_listener *r, const char *def_addr,
-                          uint16_t def_port) {
+static void load_listener(config_ctx *c, fg_listener_id id, const raw_listener *r,
+                          const char *def_addr, uint16_t def_port) {
   fg_config_listener *l = &c->cfg->listeners[id];
   char path[128];
   snprintf(l->address, sizeof(l->address), "%s", def_addr);
   l->port = def_port;
   l->enabled = 1;
   if (r == NULL) return;
-  snprintf(path, sizeof(path), "listeners.%s.enabled", kListenerNames[id]);
-  parse_bool(c, path, r->enabled, 1, &l->enabled);
-  snprintf(path, sizeof(path), "listeners.%s.port", kListenerNames[id]);
+  snprintf(path, sizeof(path), "listeners.%s.enabled", fg_config_listener_name(id));
+  config_parse_bool(c, path, r->enabled, 1, &l->enabled);
+  snprintf(path, sizeof(path), "listeners.%s.port", fg_config_listener_name(id));
   uint64_t port;
-  if (parse_uint(c, path, r->port, 1, 65535, def_port, &port)) l->port = (uint16_t)port;
+  if (config_parse_uint(c, path, r->port, 1, 65535, def_port, &port)) l->port = (uint16_t)port;
   if (r->address != NULL) {
-    snprintf(path, sizeof(path), "listeners.%s.address", kListenerNames[id]);
+    snprintf(path, sizeof(path), "listeners.%s.address", fg_config_listener_name(id));
     char a[64];
     const char *v = r->address;
     size_t n = strlen(v);
@@ -1078,7 +1015,7 @@ static void load_listener(ctx *c, fg_listener_id id, const raw_listener *r, cons
     struct in_addr a4;
     struct in6_addr a6;
     if (n >= sizeof(a) || (inet_pton(AF_INET, a, &a4) != 1 && inet_pton(AF_INET6, a, &a6) != 1)) {
-      err(c, path, "expected a numeric IPv4 or IPv6 address (0.0.0.0 or :: for all)");
+      config_err(c, path, "expected a numeric IPv4 or IPv6 address (0.0.0.0 or :: for all)");
     } else {
       snprintf(l->address, sizeof(l->address), "%s", a);
     }
@@ -1086,20 +1023,21 @@ static void load_listener(ctx *c, fg_listener_id id, const raw_listener *r, cons
   if (id == FG_LISTENER_ADMIN && l->enabled && !is_loopback(l->address)) {
     int allow = 0;
     snprintf(path, sizeof(path), "listeners.admin.allow_non_loopback");
-    parse_bool(c, path, r->allow_non_loopback, 0, &allow);
+    config_parse_bool(c, path, r->allow_non_loopback, 0, &allow);
     snprintf(path, sizeof(path), "listeners.admin.address");
     if (!allow) {
-      err(c, path,
+      config_err(
+          c, path,
           "the admin listener serves /streams and /metrics without authentication: bind it to "
           "loopback, or set allow_non_loopback: true");
     }
   } else if (r->allow_non_loopback != NULL && id != FG_LISTENER_ADMIN) {
-    snprintf(path, sizeof(path), "listeners.%s.allow_non_loopback", kListenerNames[id]);
-    err(c, path, "only the admin listener has this setting");
+    snprintf(path, sizeof(path), "listeners.%s.allow_non_loopback", fg_config_listener_name(id));
+    config_err(c, path, "only the admin listener has this setting");
   }
 }
 
-static void check_listener_clashes(ctx *c) {
+static void check_listener_clashes(config_ctx *c) {
   fg_config_listener *ls = c->cfg->listeners;
   for (int i = 0; i < FG_LISTENER_COUNT; i++) {
     for (int j = i + 1; j < FG_LISTENER_COUNT; j++) {
@@ -1111,18 +1049,18 @@ static void check_listener_clashes(ctx *c) {
                   (strcmp(x, "0.0.0.0") == 0 && v4y) || (strcmp(y, "0.0.0.0") == 0 && v4x);
       if (!clash) continue;
       char path[64];
-      snprintf(path, sizeof(path), "listeners.%s.port", kListenerNames[j]);
-      err(c, path, "listener %s uses the same address and port (%s port %u)", kListenerNames[i],
-          ls[i].address, ls[i].port);
+      snprintf(path, sizeof(path), "listeners.%s.port", fg_config_listener_name((fg_listener_id)j));
+      config_err(c, path, "listener %s uses the same address and port (%s port %u)",
+                 fg_config_listener_name((fg_listener_id)i), ls[i].address, ls[i].port);
     }
   }
 }
 
-static void load_backends(ctx *c, const raw_top *t) {
+static void load_backends(config_ctx *c, const raw_top *t) {
   fg_config *cfg = c->cfg;
   char path[128];
   if (t->n_backends == 0) {
-    err(c, "backends", "at least one backend (internal server) is required");
+    config_err(c, "backends", "at least one backend (internal server) is required");
     return;
   }
   cfg->backends = calloc(t->n_backends, sizeof(fg_config_backend));
@@ -1133,19 +1071,20 @@ static void load_backends(ctx *c, const raw_top *t) {
     snprintf(path, sizeof(path), "backends[%u].name", i);
     b->name = strdup(rb->name != NULL ? rb->name : "");
     if (b->name == NULL) return;
-    if (b->name[0] == 0) err(c, path, "a backend needs a name");
+    if (b->name[0] == 0) config_err(c, path, "a backend needs a name");
     for (unsigned j = 0; j < i; j++) {
       if (strcmp(cfg->backends[j].name, b->name) == 0) {
         char other[64];
         snprintf(other, sizeof(other), "backends[%u].name", j);
-        const node *nd;
-        err(c, path, "duplicate backend name (first at line %u)", nearest_line(c, other, &nd));
+        const config_node *nd;
+        config_err(c, path, "duplicate backend name (first at line %u)",
+                   config_nearest_line(c, other, &nd));
         break;
       }
     }
     snprintf(path, sizeof(path), "backends[%u].addresses", i);
     if (rb->n_addresses == 0) {
-      err(c, path, "a backend needs at least one host:port address");
+      config_err(c, path, "a backend needs at least one host:port address");
       continue;
     }
     b->addresses = calloc(rb->n_addresses, sizeof(fg_config_target));
@@ -1153,13 +1092,14 @@ static void load_backends(ctx *c, const raw_top *t) {
     for (unsigned a = 0; a < rb->n_addresses; a++) {
       snprintf(path, sizeof(path), "backends[%u].addresses[%u]", i, a);
       fg_config_target tg;
-      if (!parse_target(c, path, rb->addresses[a], FG_CONFIG_DEFAULT_BACKEND_PORT, &tg)) continue;
+      if (!config_parse_target(c, path, rb->addresses[a], FG_CONFIG_DEFAULT_BACKEND_PORT, &tg))
+        continue;
       int dup = 0;
       for (size_t k = 0; k < b->n_addresses; k++) {
         dup |= strcmp(b->addresses[k].host, tg.host) == 0 && b->addresses[k].port == tg.port;
       }
       if (dup) {
-        err(c, path, "this address is listed twice for the backend");
+        config_err(c, path, "this address is listed twice for the backend");
         free(tg.host);
         continue;
       }
@@ -1168,11 +1108,11 @@ static void load_backends(ctx *c, const raw_top *t) {
   }
 }
 
-static void load_domains(ctx *c, const raw_top *t) {
+static void load_domains(config_ctx *c, const raw_top *t) {
   fg_config *cfg = c->cfg;
   char path[128], other[128];
   if (t->n_domains == 0) {
-    err(c, "domains", "at least one hosted domain is required");
+    config_err(c, "domains", "at least one hosted domain is required");
     return;
   }
   cfg->domains = calloc(t->n_domains, sizeof(fg_config_domain));
@@ -1186,7 +1126,7 @@ static void load_domains(ctx *c, const raw_top *t) {
     const raw_domain *rd = &t->domains[i];
     snprintf(path, sizeof(path), "domains[%u].name", i);
     int wildcard = 0;
-    char *name = normalize_domain(c, path, rd->name, 1, &wildcard);
+    char *name = config_normalize_domain(c, path, rd->name, 1, &wildcard);
     if (name == NULL) continue;
     // Duplicates: an open-addressing set of kept domains (index + 1), so that
     // files with 100,000 domains load in linear time.
@@ -1197,8 +1137,9 @@ static void load_domains(ctx *c, const raw_top *t) {
       const fg_config_domain *o = &cfg->domains[seen[slot] - 1];
       if (o->wildcard == wildcard && strcmp(o->name, name) == 0) {
         snprintf(other, sizeof(other), "domains[%zu].name", first[seen[slot] - 1]);
-        const node *nd;
-        err(c, path, "duplicate domain (first at line %u)", nearest_line(c, other, &nd));
+        const config_node *nd;
+        config_err(c, path, "duplicate domain (first at line %u)",
+                   config_nearest_line(c, other, &nd));
         dup = 1;
         break;
       }
@@ -1216,7 +1157,7 @@ static void load_domains(ctx *c, const raw_top *t) {
     size_t b = 0;
     while (b < cfg->n_backends && strcmp(cfg->backends[b].name, rd->backend) != 0) b++;
     if (b == cfg->n_backends) {
-      err(c, path, "no backend has this name");
+      config_err(c, path, "no backend has this name");
     } else {
       d->backend = b;
       used[b] = 1;
@@ -1225,26 +1166,26 @@ static void load_domains(ctx *c, const raw_top *t) {
     snprintf(cert_path, sizeof(cert_path), "domains[%u].cert", i);
     snprintf(key_path, sizeof(key_path), "domains[%u].key", i);
     if ((rd->cert == NULL) != (rd->key == NULL)) {
-      err(c, rd->cert == NULL ? key_path : cert_path, "cert and key must be given together");
+      config_err(c, rd->cert == NULL ? key_path : cert_path, "cert and key must be given together");
     } else if (rd->cert != NULL) {
-      d->cert_file = resolve(c, rd->cert);
-      d->key_file = resolve(c, rd->key);
+      d->cert_file = config_resolve_path(c, rd->cert);
+      d->key_file = config_resolve_path(c, rd->key);
       if (d->cert_file != NULL && d->key_file != NULL) {
-        check_pair(c, cert_path, d->cert_file, key_path, d->key_file);
+        config_check_pair(c, cert_path, d->cert_file, key_path, d->key_file);
       }
     } else if (cfg->tls.default_cert_file != NULL) {
       d->cert_file = strdup(cfg->tls.default_cert_file);
       d->key_file = strdup(cfg->tls.default_key_file);
     } else {
       snprintf(path, sizeof(path), "domains[%u]", i);
-      err(c, path, "%s%s has no certificate: give cert and key, or tls.default_cert",
-          wildcard ? "*." : "", name);
+      config_err(c, path, "%s%s has no certificate: give cert and key, or tls.default_cert",
+                 wildcard ? "*." : "", name);
     }
   }
   for (size_t b = 0; b < cfg->n_backends; b++) {
     if (used[b]) continue;
     snprintf(path, sizeof(path), "backends[%zu].name", b);
-    warn(c, path, "no domain uses this backend");
+    config_warn(c, path, "no domain uses this backend");
   }
 done:
   free(first);
@@ -1252,19 +1193,20 @@ done:
   free(seen);
 }
 
-static void load_tls(ctx *c, const raw_tls *r) {
+static void load_tls(config_ctx *c, const raw_tls *r) {
   fg_config *cfg = c->cfg;
   raw_tls none = {0};
   if (r == NULL) r = &none;
-  parse_bool(c, "tls.required", r->required, 1, &cfg->tls.required);
-  parse_bool(c, "tls.legacy_cn_id", r->legacy_cn_id, 0, &cfg->tls.legacy_cn_id);
+  config_parse_bool(c, "tls.required", r->required, 1, &cfg->tls.required);
+  config_parse_bool(c, "tls.legacy_cn_id", r->legacy_cn_id, 0, &cfg->tls.legacy_cn_id);
   if ((r->default_cert == NULL) != (r->default_key == NULL)) {
-    err(c, r->default_cert == NULL ? "tls.default_key" : "tls.default_cert",
-        "default_cert and default_key must be given together");
+    config_err(c, r->default_cert == NULL ? "tls.default_key" : "tls.default_cert",
+               "default_cert and default_key must be given together");
   } else if (r->default_cert != NULL) {
-    char *cert = resolve(c, r->default_cert), *key = resolve(c, r->default_key);
+    char *cert = config_resolve_path(c, r->default_cert),
+         *key = config_resolve_path(c, r->default_key);
     if (cert != NULL && key != NULL &&
-        check_pair(c, "tls.default_cert", cert, "tls.default_key", key)) {
+        config_check_pair(c, "tls.default_cert", cert, "tls.default_key", key)) {
       cfg->tls.default_cert_file = cert;
       cfg->tls.default_key_file = key;
     } else {
@@ -1273,19 +1215,20 @@ static void load_tls(ctx *c, const raw_tls *r) {
     }
   }
   if (r->trust_file != NULL) {
-    cfg->tls.trust_file = resolve(c, r->trust_file);
-    if (cfg->tls.trust_file != NULL) check_file(c, "tls.trust_file", cfg->tls.trust_file, 0);
+    cfg->tls.trust_file = config_resolve_path(c, r->trust_file);
+    if (cfg->tls.trust_file != NULL) config_check_file(c, "tls.trust_file", cfg->tls.trust_file, 0);
   }
   if (r->trust_dir != NULL) {
-    cfg->tls.trust_dir = resolve(c, r->trust_dir);
-    if (cfg->tls.trust_dir != NULL) check_file(c, "tls.trust_dir", cfg->tls.trust_dir, 1);
+    cfg->tls.trust_dir = config_resolve_path(c, r->trust_dir);
+    if (cfg->tls.trust_dir != NULL) config_check_file(c, "tls.trust_dir", cfg->tls.trust_dir, 1);
   }
   if (r->trust_file == NULL && r->trust_dir == NULL) {
     const char *sys = "/etc/ssl/certs/ca-certificates.crt";
     if (access(sys, R_OK) == 0) {
       cfg->tls.trust_file = strdup(sys);
     } else {
-      err(c, "tls", "no trust store: set tls.trust_file or tls.trust_dir (%s is missing)", sys);
+      config_err(c, "tls", "no trust store: set tls.trust_file or tls.trust_dir (%s is missing)",
+                 sys);
     }
   }
   if (r->n_plaintext_peers > 0) {
@@ -1294,29 +1237,29 @@ static void load_tls(ctx *c, const raw_tls *r) {
     for (unsigned i = 0; i < r->n_plaintext_peers; i++) {
       char path[64];
       snprintf(path, sizeof(path), "tls.plaintext_peers[%u]", i);
-      char *d = normalize_domain(c, path, r->plaintext_peers[i], 0, NULL);
+      char *d = config_normalize_domain(c, path, r->plaintext_peers[i], 0, NULL);
       if (d != NULL) cfg->tls.plaintext_peers[cfg->tls.n_plaintext_peers++] = d;
     }
     if (!cfg->tls.required) {
-      warn(c, "tls.plaintext_peers", "has no effect while tls.required is false");
+      config_warn(c, "tls.plaintext_peers", "has no effect while tls.required is false");
     }
   }
   if (!cfg->tls.required) {
-    warn(c, "tls.required",
-         "remote servers may federate without TLS: their traffic and "
-         "dialback keys cross the internet in clear text");
+    config_warn(c, "tls.required",
+                "remote servers may federate without TLS: their traffic and "
+                "dialback keys cross the internet in clear text");
   }
 }
 
-static void load_dialback(ctx *c, const raw_dialback *r) {
+static void load_dialback(config_ctx *c, const raw_dialback *r) {
   fg_config *cfg = c->cfg;
   raw_dialback none = {0};
   if (r == NULL) r = &none;
-  parse_bool(c, "dialback.enabled", r->enabled, 1, &cfg->dialback.enabled);
+  config_parse_bool(c, "dialback.enabled", r->enabled, 1, &cfg->dialback.enabled);
   if (r->secret_file != NULL) {
-    cfg->dialback.secret_file = resolve(c, r->secret_file);
+    cfg->dialback.secret_file = config_resolve_path(c, r->secret_file);
     if (cfg->dialback.secret_file != NULL) {
-      read_secret(c, "dialback.secret_file", cfg->dialback.secret_file);
+      config_read_secret(c, "dialback.secret_file", cfg->dialback.secret_file);
     }
     return;
   }
@@ -1326,12 +1269,12 @@ static void load_dialback(ctx *c, const raw_dialback *r) {
   cfg->dialback.secret = malloc(32);
   if (cfg->dialback.secret == NULL || !RAND_bytes(cfg->dialback.secret, 32)) return;
   cfg->dialback.secret_len = 32;
-  warn(c, "dialback",
-       "no secret_file: using a random secret, so keys issued before a restart "
-       "or by another instance will not verify");
+  config_warn(c, "dialback",
+              "no secret_file: using a random secret, so keys issued before a restart "
+              "or by another instance will not verify");
 }
 
-static void load_hop(ctx *c, const raw_hop *r) {
+static void load_hop(config_ctx *c, const raw_hop *r) {
   fg_config *cfg = c->cfg;
   raw_hop none = {0};
   if (r == NULL) r = &none;
@@ -1342,81 +1285,87 @@ static void load_hop(ctx *c, const raw_hop *r) {
     } else if (strcmp(r->mode, "dialback") == 0) {
       cfg->internal_hop.mode = FG_HOP_DIALBACK;
     } else {
-      err(c, "internal_hop.mode", "expected internal-ca or dialback");
+      config_err(c, "internal_hop.mode", "expected internal-ca or dialback");
     }
   }
-  parse_bool(c, "internal_hop.plaintext", r->plaintext, 0, &cfg->internal_hop.plaintext);
+  config_parse_bool(c, "internal_hop.plaintext", r->plaintext, 0, &cfg->internal_hop.plaintext);
   uint64_t ms;
-  parse_duration(c, "internal_hop.cert_lifetime", r->cert_lifetime, 3600000, 30 * 86400000ull,
-                 86400000, &ms);
+  config_parse_duration(c, "internal_hop.cert_lifetime", r->cert_lifetime, 3600000,
+                        30 * 86400000ull, 86400000, &ms);
   cfg->internal_hop.cert_lifetime_s = (uint32_t)(ms / 1000);
   if (cfg->internal_hop.mode == FG_HOP_INTERNAL_CA) {
     if (cfg->internal_hop.plaintext) {
-      err(c, "internal_hop.plaintext",
+      config_err(
+          c, "internal_hop.plaintext",
           "internal-ca mode authenticates with TLS client certificates: plaintext needs mode "
           "dialback");
     }
     if (r->ca_cert == NULL || r->ca_key == NULL) {
-      err(c, r->ca_cert == NULL ? "internal_hop.ca_cert" : "internal_hop.ca_key",
-          "internal-ca mode needs ca_cert and ca_key");
+      config_err(c, r->ca_cert == NULL ? "internal_hop.ca_cert" : "internal_hop.ca_key",
+                 "internal-ca mode needs ca_cert and ca_key");
     } else {
-      cfg->internal_hop.ca_cert_file = resolve(c, r->ca_cert);
-      cfg->internal_hop.ca_key_file = resolve(c, r->ca_key);
+      cfg->internal_hop.ca_cert_file = config_resolve_path(c, r->ca_cert);
+      cfg->internal_hop.ca_key_file = config_resolve_path(c, r->ca_key);
       if (cfg->internal_hop.ca_cert_file != NULL && cfg->internal_hop.ca_key_file != NULL) {
-        check_pair(c, "internal_hop.ca_cert", cfg->internal_hop.ca_cert_file, "internal_hop.ca_key",
-                   cfg->internal_hop.ca_key_file);
+        config_check_pair(c, "internal_hop.ca_cert", cfg->internal_hop.ca_cert_file,
+                          "internal_hop.ca_key", cfg->internal_hop.ca_key_file);
       }
     }
   } else {
     if (r->ca_cert != NULL || r->ca_key != NULL) {
-      warn(c, r->ca_cert != NULL ? "internal_hop.ca_cert" : "internal_hop.ca_key",
-           "ignored in dialback mode");
+      config_warn(c, r->ca_cert != NULL ? "internal_hop.ca_cert" : "internal_hop.ca_key",
+                  "ignored in dialback mode");
     }
     if (!cfg->dialback.enabled) {
-      err(c, "internal_hop.mode", "dialback mode needs dialback.enabled: true");
+      config_err(c, "internal_hop.mode", "dialback mode needs dialback.enabled: true");
     }
   }
   if (cfg->internal_hop.plaintext) {
-    warn(c, "internal_hop.plaintext",
-         "stanzas cross the internal hop unencrypted: use only on a trusted network");
+    config_warn(c, "internal_hop.plaintext",
+                "stanzas cross the internal hop unencrypted: use only on a trusted network");
   }
 }
 
-static void load_limits(ctx *c, const raw_limits *r) {
+static void load_limits(config_ctx *c, const raw_limits *r) {
   fg_config *cfg = c->cfg;
   raw_limits none = {0};
   if (r == NULL) r = &none;
   uint64_t v;
   const uint64_t max_el = 64u << 20;
-  parse_uint(c, "limits.element_bytes_before_auth", r->element_bytes_before_auth,
-             FG_CONFIG_MIN_ELEMENT_BYTES, max_el, FG_CONFIG_DEFAULT_ELEMENT_BYTES_BEFORE_AUTH, &v);
+  config_parse_uint(c, "limits.element_bytes_before_auth", r->element_bytes_before_auth,
+                    FG_CONFIG_MIN_ELEMENT_BYTES, max_el,
+                    FG_CONFIG_DEFAULT_ELEMENT_BYTES_BEFORE_AUTH, &v);
   cfg->limits.element_bytes_before_auth = v;
-  parse_uint(c, "limits.element_bytes_after_auth", r->element_bytes_after_auth,
-             FG_CONFIG_MIN_ELEMENT_BYTES, max_el, FG_CONFIG_DEFAULT_ELEMENT_BYTES_AFTER_AUTH, &v);
+  config_parse_uint(c, "limits.element_bytes_after_auth", r->element_bytes_after_auth,
+                    FG_CONFIG_MIN_ELEMENT_BYTES, max_el, FG_CONFIG_DEFAULT_ELEMENT_BYTES_AFTER_AUTH,
+                    &v);
   cfg->limits.element_bytes_after_auth = v;
   if (cfg->limits.element_bytes_before_auth > cfg->limits.element_bytes_after_auth) {
-    err(c, "limits.element_bytes_before_auth",
+    config_err(
+        c, "limits.element_bytes_before_auth",
         "is larger than element_bytes_after_auth (%zu): unauthenticated peers would get more",
         cfg->limits.element_bytes_after_auth);
   }
-  parse_uint(c, "limits.streams_per_ip", r->streams_per_ip, 1, 1000000, 32, &v);
+  config_parse_uint(c, "limits.streams_per_ip", r->streams_per_ip, 1, 1000000, 32, &v);
   cfg->limits.streams_per_ip = (unsigned)v;
-  parse_duration(c, "limits.handshake_timeout", r->handshake_timeout, 1000, 3600000, 30000, &v);
+  config_parse_duration(c, "limits.handshake_timeout", r->handshake_timeout, 1000, 3600000, 30000,
+                        &v);
   cfg->limits.handshake_timeout_ms = (uint32_t)v;
-  parse_duration(c, "limits.idle_timeout", r->idle_timeout, 1000, 7 * 86400000ull, 600000, &v);
+  config_parse_duration(c, "limits.idle_timeout", r->idle_timeout, 1000, 7 * 86400000ull, 600000,
+                        &v);
   cfg->limits.idle_timeout_ms = (uint32_t)v;
-  parse_uint(c, "limits.queue_stanzas", r->queue_stanzas, 1, 10000000, 1000, &v);
+  config_parse_uint(c, "limits.queue_stanzas", r->queue_stanzas, 1, 10000000, 1000, &v);
   cfg->limits.queue_stanzas = v;
-  parse_uint(c, "limits.queue_bytes", r->queue_bytes, 1024, 1ull << 32, 1u << 20, &v);
+  config_parse_uint(c, "limits.queue_bytes", r->queue_bytes, 1024, 1ull << 32, 1u << 20, &v);
   cfg->limits.queue_bytes = v;
-  parse_uint(c, "limits.streams_per_pair", r->streams_per_pair, 1, 16, 1, &v);
+  config_parse_uint(c, "limits.streams_per_pair", r->streams_per_pair, 1, 16, 1, &v);
   cfg->limits.streams_per_pair = (unsigned)v;
 }
 
-static void load_dns(ctx *c, const raw_dns *r) {
+static void load_dns(config_ctx *c, const raw_dns *r) {
   fg_config *cfg = c->cfg;
   uint64_t v = 0;
-  parse_duration(c, "dns.timeout", r ? r->timeout : NULL, 100, 60000, 2000, &v);
+  config_parse_duration(c, "dns.timeout", r ? r->timeout : NULL, 100, 60000, 2000, &v);
   cfg->dns_timeout_ms = (uint32_t)v;
   if (r != NULL && r->n_nameservers > 0) {
     cfg->dns_nameservers = calloc(r->n_nameservers, sizeof(char *));
@@ -1426,7 +1375,7 @@ static void load_dns(ctx *c, const raw_dns *r) {
       snprintf(path, sizeof(path), "dns.nameservers[%u]", i);
       fg_config_target t = {0};
       // IP, IP:port or [IPv6]:port; host names are not allowed here.
-      if (!parse_target(c, path, r->nameservers[i], 53, &t)) continue;
+      if (!config_parse_target(c, path, r->nameservers[i], 53, &t)) continue;
       free(t.host);
       cfg->dns_nameservers[cfg->n_dns_nameservers++] = strdup(r->nameservers[i]);
     }
@@ -1439,7 +1388,7 @@ static void load_dns(ctx *c, const raw_dns *r) {
       snprintf(path, sizeof(path), "dns.allowed_networks[%u]", i);
       fg_cidr *n = &cfg->dns_allowed_networks[cfg->n_dns_allowed_networks];
       if (r->allowed_networks[i] == NULL || !fg_cidr_parse(n, r->allowed_networks[i])) {
-        err(c, path, "expected a numeric network such as 10.20.0.0/16 or fd00::/8");
+        config_err(c, path, "expected a numeric network such as 10.20.0.0/16 or fd00::/8");
         continue;
       }
       cfg->n_dns_allowed_networks++;
@@ -1452,12 +1401,12 @@ static void load_dns(ctx *c, const raw_dns *r) {
   for (unsigned i = 0; i < r->n_statics; i++) {
     const raw_static *rs = &r->statics[i];
     snprintf(path, sizeof(path), "dns.static[%u].domain", i);
-    char *d = normalize_domain(c, path, rs->domain, 0, NULL);
+    char *d = config_normalize_domain(c, path, rs->domain, 0, NULL);
     if (d == NULL) continue;
     int dup = 0;
     for (size_t k = 0; k < cfg->n_dns_static; k++) dup |= strcmp(cfg->dns_static[k].domain, d) == 0;
     if (dup) {
-      err(c, path, "this domain already has a static entry");
+      config_err(c, path, "this domain already has a static entry");
       free(d);
       continue;
     }
@@ -1465,19 +1414,20 @@ static void load_dns(ctx *c, const raw_dns *r) {
     s->domain = d;
     snprintf(path, sizeof(path), "dns.static[%u].targets", i);
     if (rs->n_targets == 0) {
-      err(c, path, "needs at least one host:port target");
+      config_err(c, path, "needs at least one host:port target");
       continue;
     }
     s->targets = calloc(rs->n_targets, sizeof(fg_config_target));
     if (s->targets == NULL) return;
     for (unsigned t = 0; t < rs->n_targets; t++) {
       snprintf(path, sizeof(path), "dns.static[%u].targets[%u]", i, t);
-      if (parse_target(c, path, rs->targets[t], 5269, &s->targets[s->n_targets])) s->n_targets++;
+      if (config_parse_target(c, path, rs->targets[t], 5269, &s->targets[s->n_targets]))
+        s->n_targets++;
     }
   }
 }
 
-static void load_top(ctx *c, const raw_top *t) {
+void config_load_sections(config_ctx *c, const raw_top *t) {
   fg_config *cfg = c->cfg;
   cfg->log_level = FG_LOG_INFO;
   if (t->log_level != NULL) {
@@ -1489,10 +1439,10 @@ static void load_top(ctx *c, const raw_top *t) {
         found = 1;
       }
     }
-    if (!found) err(c, "log_level", "expected error, warn, info or debug");
+    if (!found) config_err(c, "log_level", "expected error, warn, info or debug");
   }
   uint64_t w;
-  parse_uint(c, "workers", t->workers, 0, 1024, 0, &w);
+  config_parse_uint(c, "workers", t->workers, 0, 1024, 0, &w);
   cfg->workers = (unsigned)w;
 
   const raw_listeners *rl = t->listeners;
@@ -1505,7 +1455,7 @@ static void load_top(ctx *c, const raw_top *t) {
                 FG_CONFIG_DEFAULT_ADMIN_PORT);
   check_listener_clashes(c);
   if (!cfg->listeners[FG_LISTENER_S2S].enabled && !cfg->listeners[FG_LISTENER_S2S_TLS].enabled) {
-    err(c, "listeners", "both public listeners (s2s and s2s-tls) are disabled");
+    config_err(c, "listeners", "both public listeners (s2s and s2s-tls) are disabled");
   }
 
   load_tls(c, t->tls);  // before domains: they fall back to the default pair
@@ -1591,49 +1541,41 @@ static char *dir_of(const char *path) {
 fg_config *fg_config_load(const char *path, fg_config_diag *diag) {
   fg_config_diag local;
   fg_config_diag_init(&local);
-  ctx c = {path, diag != NULL ? diag : &local, {0}, NULL};
+  config_ctx c = {path, diag != NULL ? diag : &local, {0}, NULL};
   unsigned errors_before = c.diag->errors;
   fg_config *cfg = calloc(1, sizeof(*cfg));
   raw_top *raw = NULL;
-  cyaml_config_t cy = {0};
-  cy_log log = {.len = 0};
   if (cfg == NULL) goto fail;
   c.cfg = cfg;
   cfg->path = strdup(path);
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
-    err_line(&c, 0, "cannot open: %s", strerror(errno));
+    config_err_line(&c, 0, "cannot open: %s", strerror(errno));
     goto fail;
   }
   cfg->dir = dir_of(path);
-  int indexed = index_file(&c, f);
+  int indexed = config_index_file(&c, f);
   fclose(f);
   if (!indexed || cfg->path == NULL || cfg->dir == NULL) goto fail;
 
-  cy.log_fn = cy_log_fn;
-  cy.log_ctx = &log;
-  cy.mem_fn = cyaml_mem;
-  cy.log_level = CYAML_LOG_ERROR;
-  cy.flags = CYAML_CFG_NO_ALIAS;
-  cyaml_err_t e = cyaml_load_file(path, &cy, &kTop, (cyaml_data_t **)&raw, NULL);
-  if (e != CYAML_OK) {
-    cy_report(&c, &log, e);
-    goto fail;
-  }
-  load_top(&c, raw);
-  cyaml_free(&cy, &kTop, raw, 0);
+  if (!config_schema_load(&c, path, &raw)) goto fail;
+  config_load_sections(&c, raw);
+  config_schema_free(raw);
   raw = NULL;
   if (c.diag->errors != errors_before) goto fail;
-  index_free(&c.idx);
+  config_index_free(&c.idx);
   fg_config_diag_cleanup(&local);
   return cfg;
 fail:
-  if (raw != NULL) cyaml_free(&cy, &kTop, raw, 0);
-  index_free(&c.idx);
+  config_schema_free(raw);
+  config_index_free(&c.idx);
   fg_config_free(cfg);
   fg_config_diag_cleanup(&local);
   return NULL;
 }
+
+static const char *const kListenerNames[FG_LISTENER_COUNT] = {"s2s", "s2s-tls", "internal",
+                                                              "admin"};
 
 const char *fg_config_listener_name(fg_listener_id id) {
   return (unsigned)id < FG_LISTENER_COUNT ? kListenerNames[id] : "unknown";
