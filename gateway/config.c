@@ -12,8 +12,6 @@
 
 #include <openssl/mem.h>
 
-// ---------------------------------------------------------------------------
-
 static void free_targets(fg_config_target *t, size_t n) {
   if (t == NULL) return;
   for (size_t i = 0; i < n; i++) free(t[i].host);

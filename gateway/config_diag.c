@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-// ---------------------------------------------------------------------------
-// Diagnostics
-
 void fg_config_diag_init(fg_config_diag *d) {
   memset(d, 0, sizeof(*d));
 }

@@ -25,6 +25,8 @@ typedef struct config_index {
   size_t mask;
 } config_index;
 
+// config_ctx is one load: the file as named in diagnostics, where they go,
+// the pass-1 index and the snapshot being filled.
 typedef struct config_ctx {
   const char *file;
   fg_config_diag *diag;

@@ -12,9 +12,6 @@
 
 #include <idn2.h>
 
-// ---------------------------------------------------------------------------
-// Pass 3: values, ranges and cross-references.
-
 int config_parse_bool(config_ctx *c, const char *path, const char *v, int def, int *out) {
   *out = def;
   if (v == NULL) return 1;
