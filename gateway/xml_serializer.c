@@ -129,7 +129,7 @@ static int valid_chars(fg_xml_str s) {
 
 // put_escaped writes |s| escaped for character data (attr 0) or for an
 // attribute value quoted with `'` (attr 1). These escapes are the canonical
-// ones the parser recognises (canon_ref in xml_parser.c).
+// ones the parser recognises (canon_ref in xml_tokenizer.c).
 static void put_escaped(fg_xml_writer *w, fg_xml_str s, int attr, int one_line) {
   if (s.len == 0) return;
   size_t run = 0;

@@ -1,0 +1,283 @@
+// xml_scan.h: the byte scanners of the XML parser (not a public interface).
+// They find the next byte the tokenizer must look at: the end of a run of
+// character data or of an attribute value, 32 bytes at a time with AVX2, 16
+// with SSE2, else one at a time through the byte class table, validating
+// UTF-8 on the way (RFC 6120 §11.6). The tokenizer calls them once per run of
+// text, in its inner loop, so they are static inline.
+#ifndef FEDGATE_GATEWAY_XML_SCAN_H
+#define FEDGATE_GATEWAY_XML_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__AVX2__) || defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+#include "gateway/xml_internal.h"
+
+// The classes of a byte (bits of fg_xml_byte_class).
+enum { C_NAMESTART = 1, C_NAMECHAR = 2, C_WS = 4, C_TEXT_SPECIAL = 8, C_ATTR_SPECIAL = 16 };
+
+// fg_xml_byte_class holds the classes of every byte once fg_xml_scan_init
+// has run.
+extern uint8_t fg_xml_byte_class[256];
+
+// fg_xml_scan_init fills fg_xml_byte_class. It runs the filling once per
+// process, whichever thread calls first: parsers are created on every worker
+// thread.
+void fg_xml_scan_init(void);
+
+static inline int is_ws(uint8_t c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+// scan_text returns the index of the first byte at or after |i| that character
+// data cannot skip: markup, references, `>`/`]` (for `]]>`), controls
+// (including CR, TAB, LF, which the slow path handles) and non-ASCII.
+static inline size_t scan_text(const uint8_t *s, size_t i, size_t n) {
+#if defined(__AVX2__)
+  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
+  const __m256i gt = _mm256_set1_epi8('>'), rsb = _mm256_set1_epi8(']');
+  const __m256i sp = _mm256_set1_epi8(0x20);
+  while (i + 32 <= n) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+    __m256i m =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
+    m = _mm256_or_si256(m, _mm256_cmpgt_epi8(sp, x));  // signed: < 0x20 or >= 0x80
+    uint32_t mask = (uint32_t)_mm256_movemask_epi8(m);
+    if (mask != 0) return i + (size_t)__builtin_ctz(mask);
+    i += 32;
+  }
+#endif
+#if defined(__SSE2__)
+  {
+    const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
+    const __m128i gt = _mm_set1_epi8('>'), rsb = _mm_set1_epi8(']');
+    const __m128i sp = _mm_set1_epi8(0x20);
+    while (i + 16 <= n) {
+      __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+      __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, amp)),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, gt), _mm_cmpeq_epi8(x, rsb)));
+      m = _mm_or_si128(m, _mm_cmplt_epi8(x, sp));
+      uint32_t mask = (uint32_t)_mm_movemask_epi8(m);
+      if (mask != 0) return i + (size_t)__builtin_ctz(mask);
+      i += 16;
+    }
+  }
+#endif
+  while (i < n && !(fg_xml_byte_class[s[i]] & C_TEXT_SPECIAL)) i++;
+  return i;
+}
+
+#if defined(__AVX2__)
+// SIMD UTF-8 validation after Keiser and Lemire, "Validating UTF-8 in less
+// than one instruction per byte" (2021): three nibble lookups classify each
+// byte pair, and two saturating subtractions say where a third or fourth
+// byte of a sequence must be. Written here from the paper's description.
+enum {
+  U8_TOO_SHORT = 1 << 0,
+  U8_TOO_LONG = 1 << 1,
+  U8_OVERLONG_3 = 1 << 2,
+  U8_TOO_LARGE = 1 << 3,
+  U8_SURROGATE = 1 << 4,
+  U8_OVERLONG_2 = 1 << 5,
+  U8_TOO_LARGE_1000 = 1 << 6,
+  U8_OVERLONG_4 = 1 << 6,
+  U8_TWO_CONTS = 1 << 7,
+  U8_CARRY = U8_TOO_SHORT | U8_TOO_LONG | U8_TWO_CONTS,
+};
+
+#define U8_PREV(in, pr, N) _mm256_alignr_epi8(in, _mm256_permute2x128_si256(pr, in, 0x21), 16 - (N))
+#define U8_REP16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)                          \
+  (char)(a), (char)(b), (char)(c), (char)(d), (char)(e), (char)(f), (char)(g), (char)(h), \
+      (char)(i), (char)(j), (char)(k), (char)(l), (char)(m), (char)(n), (char)(o), (char)(p)
+
+// utf8_block_errors returns non-zero bytes where the 32 bytes |in|, preceded
+// by |prev|, are not strict UTF-8 or encode U+FFFE/U+FFFF (not XML Chars).
+static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
+#define T1                                                                                   \
+  U8_REP16(U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,     \
+           U8_TOO_LONG, U8_TOO_LONG, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, \
+           U8_TOO_SHORT | U8_OVERLONG_2, U8_TOO_SHORT,                                       \
+           U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE,                                      \
+           U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4)
+#define L_ (U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000)
+#define T2                                                                                     \
+  U8_REP16(U8_CARRY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_CARRY | U8_OVERLONG_2, \
+           U8_CARRY, U8_CARRY, U8_CARRY | U8_TOO_LARGE, L_, L_, L_, L_, L_, L_, L_, L_,        \
+           L_ | U8_SURROGATE, L_, L_)
+#define C_ (U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS)
+#define T3                                                                                     \
+  U8_REP16(U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, \
+           U8_TOO_SHORT, U8_TOO_SHORT, C_ | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4, \
+           C_ | U8_OVERLONG_3 | U8_TOO_LARGE, C_ | U8_SURROGATE | U8_TOO_LARGE,                \
+           C_ | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,         \
+           U8_TOO_SHORT)
+  const __m256i t1 = _mm256_setr_epi8(T1, T1), t2 = _mm256_setr_epi8(T2, T2);
+  const __m256i t3 = _mm256_setr_epi8(T3, T3);
+#undef T1
+#undef T2
+#undef T3
+#undef L_
+#undef C_
+  const __m256i lo4 = _mm256_set1_epi8(0x0F);
+  __m256i p1 = U8_PREV(in, prev, 1);
+  __m256i b1h = _mm256_shuffle_epi8(t1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), lo4));
+  __m256i b1l = _mm256_shuffle_epi8(t2, _mm256_and_si256(p1, lo4));
+  __m256i b2h = _mm256_shuffle_epi8(t3, _mm256_and_si256(_mm256_srli_epi16(in, 4), lo4));
+  __m256i special = _mm256_and_si256(_mm256_and_si256(b1h, b1l), b2h);
+  __m256i p2 = U8_PREV(in, prev, 2), p3 = U8_PREV(in, prev, 3);
+  __m256i third = _mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
+  __m256i fourth = _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
+  __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
+  __m256i err = _mm256_xor_si256(must, special);
+  // EF BF BE and EF BF BF are U+FFFE and U+FFFF.
+  __m256i nc =
+      _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi8(p2, _mm256_set1_epi8((char)0xEF)),
+                                        _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xBF))),
+                       _mm256_cmpeq_epi8(_mm256_max_epu8(in, _mm256_set1_epi8((char)0xBE)), in));
+  return _mm256_or_si256(err, nc);
+}
+
+// seq_start returns the start of a UTF-8 sequence that begins before |i|
+// (not before |i0|) and continues at |i|, else |i|.
+static inline size_t seq_start(const uint8_t *s, size_t i0, size_t i) {
+  for (size_t j = i; j > i0 && i - j < 3;) {
+    j--;
+    uint8_t c = s[j];
+    if ((c & 0xC0) == 0x80) continue;
+    if (c >= 0xC0) {
+      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      if (j + len > i) return j;
+    }
+    break;
+  }
+  return i;
+}
+
+// scan_text_utf8 is scan_text that also validates non-ASCII text: it returns
+// the first special ASCII byte at or after |i| (all bytes before it being
+// valid), or a sequence boundary from which the scalar path must continue
+// (near the end of the input, or where the block holds an error). |i| must be
+// a sequence boundary.
+static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
+  const size_t i0 = i;
+  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
+  const __m256i gt = _mm256_set1_epi8('>'), rsb = _mm256_set1_epi8(']');
+  const __m256i c1f = _mm256_set1_epi8(0x1F), zero = _mm256_setzero_si256();
+  __m256i prev = zero;
+  uint32_t prev_hi = 0;
+  while (i + 32 <= n) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+    __m256i m =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
+    m = _mm256_or_si256(m, _mm256_cmpeq_epi8(_mm256_max_epu8(x, c1f), c1f));  // x <= 0x1F
+    uint32_t smask = (uint32_t)_mm256_movemask_epi8(m);
+    uint32_t hi = (uint32_t)_mm256_movemask_epi8(x);
+    if ((hi | prev_hi) != 0) {
+      __m256i err = utf8_block_errors(x, prev);
+      uint32_t emask = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(err, zero));
+      uint64_t upto = smask ? ((uint64_t)(smask & -smask) << 1) - 1 : 0xFFFFFFFFull;
+      if (emask & (uint32_t)upto) return seq_start(s, i0, i);
+    }
+    if (smask != 0) return i + (size_t)__builtin_ctz(smask);
+    prev = x;
+    prev_hi = hi;
+    i += 32;
+  }
+  return seq_start(s, i0, i);
+}
+#endif
+
+// scan_attr is scan_text for attribute values quoted with |q|.
+static inline size_t scan_attr(const uint8_t *s, size_t i, size_t n, uint8_t q) {
+#if defined(__AVX2__)
+  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
+  const __m256i gt = _mm256_set1_epi8('>'), qq = _mm256_set1_epi8((char)q);
+  const __m256i sp = _mm256_set1_epi8(0x20);
+  while (i + 32 <= n) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+    __m256i m =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, qq)));
+    m = _mm256_or_si256(m, _mm256_cmpgt_epi8(sp, x));
+    uint32_t mask = (uint32_t)_mm256_movemask_epi8(m);
+    if (mask != 0) return i + (size_t)__builtin_ctz(mask);
+    i += 32;
+  }
+#endif
+#if defined(__SSE2__)
+  {
+    const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
+    const __m128i gt = _mm_set1_epi8('>'), qq = _mm_set1_epi8((char)q);
+    const __m128i sp = _mm_set1_epi8(0x20);
+    while (i + 16 <= n) {
+      __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+      __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, amp)),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, gt), _mm_cmpeq_epi8(x, qq)));
+      m = _mm_or_si128(m, _mm_cmplt_epi8(x, sp));
+      uint32_t mask = (uint32_t)_mm_movemask_epi8(m);
+      if (mask != 0) return i + (size_t)__builtin_ctz(mask);
+      i += 16;
+    }
+  }
+#endif
+  // The other quote character is ordinary data.
+  while (i < n && (!(fg_xml_byte_class[s[i]] & C_ATTR_SPECIAL) ||
+                   ((s[i] == '\'' || s[i] == '"') && s[i] != q)))
+    i++;
+  return i;
+}
+
+// utf8_text_run consumes character data from |i|: ASCII bytes that are not
+// C_TEXT_SPECIAL and strict UTF-8 sequences of XML Chars. It returns where it
+// stopped with |*st| 0 (at a special ASCII byte or the end), 1 (a sequence is
+// cut by the end of the input: wait at it) or -1 (invalid sequence at it).
+static inline size_t utf8_text_run(const uint8_t *s, size_t i, size_t n, int *st) {
+  *st = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      if (fg_xml_byte_class[c] & C_TEXT_SPECIAL) return i;
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c < 0xE0 && i + 1 < n) {
+      if ((s[i + 1] & 0xC0) != 0x80) break;
+      i += 2;
+      continue;
+    }
+    if (c >= 0xE0 && c < 0xF0 && i + 2 < n) {
+      uint8_t b1 = s[i + 1], b2 = s[i + 2];
+      uint8_t lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+      if (b1 < lo || b1 > hi || (b2 & 0xC0) != 0x80) break;
+      if (c == 0xEF && b1 == 0xBF && b2 >= 0xBE) break;  // U+FFFE, U+FFFF
+      i += 3;
+      continue;
+    }
+    if (c >= 0xF0 && c < 0xF5 && i + 3 < n) {
+      uint8_t b1 = s[i + 1];
+      uint8_t lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+      if (b1 < lo || b1 > hi || (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80) break;
+      i += 4;
+      continue;
+    }
+    break;
+  }
+  if (i >= n) return i;
+  // Slow path: an invalid lead byte, or a sequence near the end of the input.
+  uint32_t cp;
+  int l = utf8_decode(s + i, n - i, &cp);
+  if (l == 0)
+    *st = 1;
+  else if (l < 0 || cp == 0xFFFE || cp == 0xFFFF)
+    *st = -1;
+  else
+    return utf8_text_run(s, i + (size_t)l, n, st);
+  return i;
+}
+
+#endif  // FEDGATE_GATEWAY_XML_SCAN_H

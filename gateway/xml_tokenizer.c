@@ -1,0 +1,867 @@
+// xml_tokenizer.c: the byte-level state machine of the XML parser. It reads
+// one item (the prolog and stream header, or one top-level element) from
+// p->base: the XML declaration, tags, names, attributes, character data,
+// CDATA sections and references, with their XML 1.0 well-formedness rules,
+// RFC 6120 §11 restrictions and UTF-8 checks, and records what it reads as
+// nodes and attributes for gateway/xml_tree.c and gateway/xml_namespaces.c.
+#include "gateway/xml_tokenizer.h"
+
+#include <string.h>
+
+#include "gateway/xml_internal.h"
+#include "gateway/xml_namespaces.h"
+#include "gateway/xml_scan.h"
+#include "gateway/xml_tree.h"
+
+#define MAX_REF_LEN 32
+#define MAX_DECL_LEN 256
+
+// ---------------------------------------------------------------------------
+// Character data and attribute values.
+
+static int arena_append(fg_xml_parser *p, const uint8_t *d, size_t len) {
+  if (!grow((void **)&p->arena, &p->arena_cap, p->arena_len + len, 1)) return 0;
+  memcpy(p->arena + p->arena_len, d, len);
+  p->arena_len += len;
+  return 1;
+}
+
+static size_t put_utf8(uint8_t *o, uint32_t v) {
+  if (v < 0x80) {
+    o[0] = (uint8_t)v;
+    return 1;
+  }
+  if (v < 0x800) {
+    o[0] = (uint8_t)(0xC0 | (v >> 6));
+    o[1] = (uint8_t)(0x80 | (v & 0x3F));
+    return 2;
+  }
+  if (v < 0x10000) {
+    o[0] = (uint8_t)(0xE0 | (v >> 12));
+    o[1] = (uint8_t)(0x80 | ((v >> 6) & 0x3F));
+    o[2] = (uint8_t)(0x80 | (v & 0x3F));
+    return 3;
+  }
+  o[0] = (uint8_t)(0xF0 | (v >> 18));
+  o[1] = (uint8_t)(0x80 | ((v >> 12) & 0x3F));
+  o[2] = (uint8_t)(0x80 | ((v >> 6) & 0x3F));
+  o[3] = (uint8_t)(0x80 | (v & 0x3F));
+  return 4;
+}
+
+// Accumulation of character data or an attribute value. Until something must
+// be rewritten the value is a span of the item bytes; from then on it lives in
+// the arena, and |acc_run_start| marks item bytes not yet copied there.
+static inline void acc_begin(fg_xml_parser *p, size_t i) {
+  p->acc_decoded = 0;
+  p->acc_raw_start = (uint32_t)i;
+}
+
+// acc_replace replaces item bytes [i, i + skip) with |rep| in the value.
+static int acc_replace(fg_xml_parser *p, size_t i, size_t skip, const uint8_t *rep,
+                       size_t rep_len) {
+  if (!p->acc_decoded) {
+    p->acc_decoded = 1;
+    p->acc_arena_start = (uint32_t)p->arena_len;
+    p->acc_run_start = p->acc_raw_start;
+  }
+  if (i > p->acc_run_start && !arena_append(p, p->base + p->acc_run_start, i - p->acc_run_start))
+    return 0;
+  if (rep_len > 0 && !arena_append(p, rep, rep_len)) return 0;
+  p->acc_run_start = (uint32_t)(i + skip);
+  return 1;
+}
+
+static int acc_end(fg_xml_parser *p, size_t i, span *out) {
+  if (!p->acc_decoded) {
+    *out = mkspan(TAG_RAW, p->acc_raw_start, i - p->acc_raw_start);
+    return 1;
+  }
+  if (i > p->acc_run_start && !arena_append(p, p->base + p->acc_run_start, i - p->acc_run_start))
+    return 0;
+  *out = mkspan(TAG_ARENA, p->acc_arena_start, p->arena_len - p->acc_arena_start);
+  return 1;
+}
+
+// text_close ends the character data that precedes a tag starting at |i|.
+static int text_close(fg_xml_parser *p, size_t i) {
+  if (p->open_n == 0) return R_NEED;  // stream-level data is not kept
+  span t;
+  if (!acc_end(p, i, &t)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+  if (t.len == 0) return R_NEED;
+  uint32_t k = fg_xml_tree_new_node(p, FG_XML_NODE_TEXT);
+  if (k == NONE) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+  if (k == NONE - 1) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+  p->nodes[k].text = t;
+  return R_NEED;
+}
+
+// ---------------------------------------------------------------------------
+// References (XML 1.0 §4.1; RFC 6120 §11.1 allows only the five predefined
+// entities). Returns R_NEED (wait for more bytes), R_ERR, or R_DONE with the
+// decoded character in |*cp| and the reference length in |*rlen|.
+
+static int parse_ref(fg_xml_parser *p, size_t i, uint32_t *cp, size_t *rlen) {
+  const uint8_t *s = p->base;
+  size_t n = p->n, j = i + 1;
+  if (j >= n) return R_NEED;
+  if (s[j] == '#') {
+    j++;
+    if (j >= n) return R_NEED;
+    int hex = s[j] == 'x';
+    if (hex) j++;
+    uint32_t v = 0;
+    size_t digits = 0;
+    for (;; j++) {
+      if (j - i > MAX_REF_LEN) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+      if (j >= n) return R_NEED;
+      uint8_t c = s[j];
+      if (c == ';') break;
+      uint32_t d;
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (hex && c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else if (hex && c >= 'A' && c <= 'F')
+        d = c - 'A' + 10;
+      else
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      v = v * (hex ? 16 : 10) + d;
+      if (v > 0x10FFFF) v = 0x110000;  // saturate: still illegal, never wraps
+      digits++;
+    }
+    if (digits == 0 || !is_xml_char(v)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+    *cp = v;
+    *rlen = j + 1 - i;
+    return R_DONE;
+  }
+  if (s[j] < 0x80 && !(fg_xml_byte_class[s[j]] & C_NAMESTART))
+    return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+  for (;; j++) {
+    if (j - i > MAX_REF_LEN) return fail(p, FG_XML_ERR_RESTRICTED_XML, i);
+    if (j >= n) return R_NEED;
+    uint8_t c = s[j];
+    if (c == ';') break;
+    // Namespaces in XML §7: entity names contain no colons.
+    if (c < 0x80 && !(fg_xml_byte_class[c] & C_NAMECHAR))
+      return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+  }
+  const uint8_t *nm = s + i + 1;
+  size_t len = j - i - 1;
+  uint32_t v;
+  if (len == 3 && memcmp(nm, "amp", 3) == 0)
+    v = '&';
+  else if (len == 2 && memcmp(nm, "lt", 2) == 0)
+    v = '<';
+  else if (len == 2 && memcmp(nm, "gt", 2) == 0)
+    v = '>';
+  else if (len == 4 && memcmp(nm, "quot", 4) == 0)
+    v = '"';
+  else if (len == 4 && memcmp(nm, "apos", 4) == 0)
+    v = '\'';
+  else
+    return fail(p, FG_XML_ERR_RESTRICTED_XML, i);
+  *cp = v;
+  *rlen = j + 1 - i;
+  return R_DONE;
+}
+
+// canon_ref says whether the reference |ref| (|rl| bytes, decoding to |cp|) is
+// the escape fg_xml_writer_element writes for |cp| (gateway/xml_serializer.c).
+static int canon_ref(const uint8_t *ref, size_t rl, uint32_t cp, int in_attr) {
+  const char *e = NULL;
+  switch (cp) {
+    case '&':
+      e = "&amp;";
+      break;
+    case '<':
+      e = "&lt;";
+      break;
+    case '>':
+      e = "&gt;";
+      break;
+    case '\r':
+      e = "&#13;";
+      break;
+    case '\'':
+      e = in_attr ? "&apos;" : NULL;
+      break;
+    case '\t':
+      e = in_attr ? "&#9;" : NULL;
+      break;
+    case '\n':
+      e = in_attr ? "&#10;" : NULL;
+      break;
+  }
+  return e != NULL && strlen(e) == rl && memcmp(ref, e, rl) == 0;
+}
+
+// ---------------------------------------------------------------------------
+// Names.
+
+static inline void name_begin(fg_xml_parser *p, size_t i) {
+  p->name_start = (uint32_t)i;
+  p->name_colon = -1;
+  p->name_need_start = 1;
+}
+
+// name_scan reads a QName from p->i. It returns R_DONE with p->i at the first
+// byte after the name, R_NEED, or R_ERR.
+static int name_scan(fg_xml_parser *p, int qname) {
+  const uint8_t *s = p->base;
+  size_t i = p->i, n = p->n, max = p->name_start + p->cfg.limits.max_name_len;
+  for (;;) {
+    while (i < n && i < max) {
+      uint8_t c = s[i];
+      uint8_t k = fg_xml_byte_class[c];
+      if (k & C_NAMECHAR) {
+        if (p->name_need_start && !(k & C_NAMESTART)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        p->name_need_start = 0;
+        i++;
+        continue;
+      }
+      break;
+    }
+    if (i >= n) {
+      p->i = i;
+      return R_NEED;
+    }
+    uint8_t c = s[i];
+    if (c == ':' && qname) {
+      if (p->name_colon >= 0 || p->name_need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      if (i >= max) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+      p->name_colon = (int32_t)(i - p->name_start);
+      p->name_need_start = 1;
+      i++;
+      continue;
+    }
+    if (c >= 0x80) {
+      if (i >= max) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+      uint32_t cp;
+      int l = utf8_decode(s + i, n - i, &cp);
+      if (l == 0) {
+        p->i = i;
+        return R_NEED;
+      }
+      if (l < 0 || !(p->name_need_start ? is_name_start_cp(cp) : is_name_char_cp(cp)))
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      p->name_need_start = 0;
+      i += (size_t)l;
+      continue;
+    }
+    if (i >= max && (fg_xml_byte_class[c] & C_NAMECHAR))
+      return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+    // The name ends here.
+    if (i == p->name_start || p->name_need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+    p->i = i;
+    return R_DONE;
+  }
+}
+
+static void name_spans(const fg_xml_parser *p, size_t end, span *prefix, span *local) {
+  if (p->name_colon < 0) {
+    *prefix = kSpanEmpty;
+    *local = mkspan(TAG_RAW, p->name_start, end - p->name_start);
+    return;
+  }
+  size_t c = p->name_start + (size_t)p->name_colon;
+  *prefix = mkspan(TAG_RAW, p->name_start, c - p->name_start);
+  *local = mkspan(TAG_RAW, c + 1, end - c - 1);
+}
+
+// ---------------------------------------------------------------------------
+// The XML declaration (XML 1.0 §2.8), allowed only as the stream's first bytes.
+
+static size_t decl_ws(const uint8_t *d, size_t k, size_t m) {
+  while (k < m && is_ws(d[k])) k++;
+  return k;
+}
+
+// decl_attr reads `name S? = S? quoted` at |*k|; the value goes to |*v|.
+static int decl_attr(const uint8_t *d, size_t *k, size_t m, const char *name, fg_xml_str *v) {
+  size_t n = strlen(name), j = *k;
+  if (m - j < n || memcmp(d + j, name, n) != 0) return 0;
+  j = decl_ws(d, j + n, m);
+  if (j >= m || d[j] != '=') return -1;
+  j = decl_ws(d, j + 1, m);
+  if (j >= m || (d[j] != '\'' && d[j] != '"')) return -1;
+  uint8_t q = d[j++];
+  size_t s = j;
+  while (j < m && d[j] != q) j++;
+  if (j >= m) return -1;
+  v->data = d + s;
+  v->len = j - s;
+  *k = j + 1;
+  return 1;
+}
+
+static int parse_decl(fg_xml_parser *p, const uint8_t *d, size_t m, size_t at) {
+  size_t k = 0;
+  fg_xml_str v;
+  for (size_t j = 0; j < m; j++)
+    if (d[j] < 0x20 ? !is_ws(d[j]) : d[j] >= 0x7F) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  size_t k2 = decl_ws(d, k, m);
+  if (k2 == k) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  k = k2;
+  if (decl_attr(d, &k, m, "version", &v) != 1) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  if (!(v.len == 3 && memcmp(v.data, "1.0", 3) == 0)) {
+    // VersionNum is '1.' [0-9]+; anything but 1.0 is not XMPP (RFC 6120 §11.8).
+    int ok = v.len > 2 && v.data[0] == '1' && v.data[1] == '.';
+    for (size_t j = 2; ok && j < v.len; j++) ok = v.data[j] >= '0' && v.data[j] <= '9';
+    return fail(p, ok ? FG_XML_ERR_RESTRICTED_XML : FG_XML_ERR_NOT_WELL_FORMED, at);
+  }
+  k2 = decl_ws(d, k, m);
+  if (k2 == m) return R_DONE;
+  if (k2 == k) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  k = k2;
+  int r = decl_attr(d, &k, m, "encoding", &v);
+  if (r < 0) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  if (r == 1) {
+    int ok = v.len > 0 && ((v.data[0] | 0x20) >= 'a' && (v.data[0] | 0x20) <= 'z');
+    for (size_t j = 1; ok && j < v.len; j++) {
+      uint8_t c = v.data[j];
+      ok = (fg_xml_byte_class[c] & C_NAMECHAR) && c != ':';
+    }
+    if (!ok) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+    if (!(v.len == 5 && (v.data[0] | 0x20) == 'u' && (v.data[1] | 0x20) == 't' &&
+          (v.data[2] | 0x20) == 'f' && v.data[3] == '-' && v.data[4] == '8'))
+      return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, at);  // RFC 6120 §11.6
+    k2 = decl_ws(d, k, m);
+    if (k2 == m) return R_DONE;
+    if (k2 == k) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+    k = k2;
+  }
+  r = decl_attr(d, &k, m, "standalone", &v);
+  if (r != 1 || !((v.len == 3 && memcmp(v.data, "yes", 3) == 0) ||
+                  (v.len == 2 && memcmp(v.data, "no", 2) == 0)))
+    return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  if (decl_ws(d, k, m) != m) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, at);
+  return R_DONE;
+}
+
+// ---------------------------------------------------------------------------
+// Tags.
+
+static int begin_element(fg_xml_parser *p, size_t name_end) {
+  int header = p->item_kind == K_PROLOG;
+  if (!header && p->open_n + 1 > p->cfg.limits.max_depth)
+    return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
+  uint32_t k = fg_xml_tree_new_node(p, FG_XML_NODE_ELEMENT);
+  if (k == NONE) return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
+  if (k == NONE - 1) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
+  inode *nd = &p->nodes[k];
+  name_spans(p, name_end, &nd->prefix, &nd->local);
+  nd->attr_start = p->attrs_n;
+  nd->raw_start = p->tag_start;
+  nd->name_off = p->name_start;
+  p->cur = k;
+  return R_DONE;
+}
+
+static int add_attr(fg_xml_parser *p, size_t name_end) {
+  inode *nd = &p->nodes[p->cur];
+  if (nd->attr_n + 1 > p->cfg.limits.max_attrs)
+    return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->name_start);
+  if (!grow32((void **)&p->attrs, &p->attrs_cap, p->attrs_n + 1, sizeof(iattr)))
+    return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->name_start);
+  iattr *a = &p->attrs[p->attrs_n++];
+  nd->attr_n++;
+  name_spans(p, name_end, &a->prefix, &a->local);
+  a->name_off = p->name_start;
+  a->is_decl = 0;
+  a->value = kSpanEmpty;
+  a->ns = kSpanEmpty;
+  return R_DONE;
+}
+
+static int open_push(fg_xml_parser *p, uint32_t k) {
+  if (!grow32((void **)&p->open, &p->open_cap, p->open_n + 1, sizeof(uint32_t))) return 0;
+  p->open[p->open_n++] = k;
+  return 1;
+}
+
+// finish_stag handles the `>` (or `/>`) ending a start tag; |end| is the index
+// after it.
+static int finish_stag(fg_xml_parser *p, int self_closing, size_t end) {
+  uint32_t k = p->cur;
+  int r = fg_xml_ns_process(p, k);
+  if (r != R_DONE) return r;
+  if (p->item_kind == K_PROLOG) {
+    if (fg_xml_tree_build_header(p, end) != R_DONE) return R_ERR;
+    p->pending_close = self_closing;
+    p->i = end;
+    return R_OPEN;
+  }
+  inode *nd = &p->nodes[k];
+  p->i = end;
+  if (self_closing) {
+    nd->raw_end = (uint32_t)end;
+    p->binds_n = nd->bind_start;
+    if (p->open_n == 0) return R_DONE;
+  } else if (!open_push(p, k)) {
+    return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
+  }
+  p->state = S_CONTENT;
+  p->rb = 0;
+  acc_begin(p, end);
+  return R_NEED;
+}
+
+static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
+  size_t len = name_end - p->name_start;
+  if (p->open_n == 0) {
+    // RFC 6120 §4.4: the stream's own end tag.
+    if (!p->have_header || p->hdr_qname.len != len ||
+        memcmp(resolve(p, p->hdr_qname).data, p->base + p->name_start, len) != 0)
+      return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+    p->i = end;
+    return R_CLOSE;
+  }
+  uint32_t k = p->open[p->open_n - 1];
+  inode *nd = &p->nodes[k];
+  size_t qlen = (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len;
+  // XML 1.0 WFC Element Type Match: the same QName, not just the same expanded name.
+  if (qlen != len || memcmp(p->base + nd->name_off, p->base + p->name_start, len) != 0)
+    return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+  if (nd->first_child == NONE) p->canon = 0;  // canonical form writes <a/>
+  nd->raw_end = (uint32_t)end;
+  p->binds_n = nd->bind_start;
+  p->open_n--;
+  p->i = end;
+  if (p->open_n == 0) return R_DONE;
+  p->state = S_CONTENT;
+  p->rb = 0;
+  acc_begin(p, end);
+  return R_NEED;
+}
+
+// ---------------------------------------------------------------------------
+// The state machine over p->base[p->i, p->n).
+
+int fg_xml_tokenize(fg_xml_parser *p) {
+  const uint8_t *s = p->base;
+  size_t n = p->n;
+  size_t i = p->i;
+  int r;
+  for (;;) {
+    switch (p->state) {
+      case S_PROLOG:
+        while (i < n && is_ws(s[i])) i++;
+        if (i >= n) goto need;
+        if (s[i] == '<') {
+          p->tag_start = (uint32_t)i++;
+          p->state = S_LT;
+          break;
+        }
+        if (p->item_off + i == 0 && (s[i] == 0xEF || s[i] == 0xFE || s[i] == 0xFF || s[i] == 0))
+          return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, i);  // BOM or UTF-16/32
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+
+      case S_CONTENT: {
+        int discard = p->open_n == 0;
+        for (;;) {
+#if defined(__AVX2__)
+          size_t j = scan_text_utf8(s, i, n);
+#else
+          size_t j = scan_text(s, i, n);
+#endif
+          if (j != i) p->rb = 0;
+          i = j;
+          if (i >= n) goto need;
+          uint8_t c = s[i];
+          if (c == '<') {
+            p->tag_start = (uint32_t)i++;
+            p->state = S_LT;
+            break;
+          }
+          if (c == '&') {
+            uint32_t cp;
+            size_t rl;
+            p->i = i;
+            r = parse_ref(p, i, &cp, &rl);
+            if (r == R_ERR) return r;
+            if (r == R_NEED) goto need;
+            p->rb = 0;
+            if (!discard) {
+              uint8_t u[4];
+              size_t ul = put_utf8(u, cp);
+              if (!canon_ref(s + i, rl, cp, 0)) p->canon = 0;
+              if (!acc_replace(p, i, rl, u, ul)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            }
+            i += rl;
+            continue;
+          }
+          if (c == ']') {
+            if (p->rb < 2) p->rb++;
+            i++;
+            continue;
+          }
+          if (c == '>') {
+            // XML 1.0 §2.4: `]]>` may not appear in character data.
+            if (p->rb >= 2) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+            if (!discard) p->canon = 0;  // the canonical form escapes '>'
+            i++;
+            continue;
+          }
+          p->rb = 0;
+          if (c == '\n' || c == '\t') {
+            i++;
+            continue;
+          }
+          if (c == '\r') {
+            // XML 1.0 §2.11: CR LF and lone CR become LF.
+            if (i + 1 >= n) goto need;
+            size_t sk = s[i + 1] == '\n' ? 2 : 1;
+            if (!discard) p->canon = 0;
+            if (!discard && !acc_replace(p, i, sk, (const uint8_t *)"\n", 1))
+              return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i += sk;
+            continue;
+          }
+          if (c < 0x20) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          // Non-ASCII (or where the SIMD scan handed over): validate the run of text (mixed scripts
+          // interleave ASCII spaces and punctuation) in one tight loop.
+          int st;
+          i = utf8_text_run(s, i, n, &st);
+          if (st > 0) goto need;
+          if (st < 0) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        }
+        break;
+      }
+
+      case S_LT: {
+        if (i >= n) goto need;
+        uint8_t c = s[i];
+        if (c == '!') {
+          i++;
+          p->state = S_BANG;
+          break;
+        }
+        if (c == '?') {
+          i++;
+          name_begin(p, i);
+          p->state = S_PI_TARGET;
+          break;
+        }
+        if (p->item_kind == K_PROLOG && c == 0)
+          return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, i);  // UTF-16LE
+        if (c == '/') {
+          if (p->item_kind == K_PROLOG) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
+          i++;
+          name_begin(p, i);
+          p->state = S_ETAG_NAME;
+          break;
+        }
+        if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
+        name_begin(p, i);
+        p->state = S_STAG_NAME;
+        break;
+      }
+
+      case S_BANG: {
+        // `<!--` and `<!DOCTYPE` are restricted (RFC 6120 §11.1); CDATA is not.
+        static const char *const kw[3] = {"<!--", "<![CDATA[", "<!DOCTYPE"};
+        size_t avail = n - p->tag_start;
+        int partial = 0;
+        for (int w = 0; w < 3; w++) {
+          size_t kl = strlen(kw[w]), m = avail < kl ? avail : kl;
+          if (memcmp(s + p->tag_start, kw[w], m) != 0) continue;
+          if (m < kl) {
+            partial = 1;
+            continue;
+          }
+          if (w != 1 || p->item_kind == K_PROLOG)
+            return fail(p, w == 1 ? FG_XML_ERR_NOT_WELL_FORMED : FG_XML_ERR_RESTRICTED_XML,
+                        p->tag_start);
+          p->canon = 0;
+          if (p->open_n > 0 && !acc_replace(p, p->tag_start, kl, NULL, 0))
+            return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+          i = p->tag_start + kl;
+          p->rb = 0;
+          p->state = S_CDATA;
+          break;
+        }
+        if (p->state == S_CDATA) break;
+        if (partial) {
+          i = n;
+          goto need;
+        }
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+      }
+
+      case S_CDATA: {
+        int discard = p->open_n == 0;
+        for (;;) {
+          while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != ']') i++;
+          if (i >= n) goto need;
+          uint8_t c = s[i];
+          if (c == ']') {
+            if (i + 2 >= n) {
+              // Need the two bytes that may complete `]]>`.
+              if (i + 1 < n && s[i + 1] != ']') {
+                i++;
+                continue;
+              }
+              goto need;
+            }
+            if (s[i + 1] == ']' && s[i + 2] == '>') {
+              if (!discard && !acc_replace(p, i, 3, NULL, 0))
+                return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+              i += 3;
+              p->rb = 0;
+              p->state = S_CONTENT;
+              break;
+            }
+            i++;
+            continue;
+          }
+          if (c == '\n' || c == '\t') {
+            i++;
+            continue;
+          }
+          if (c == '\r') {
+            if (i + 1 >= n) goto need;
+            size_t sk = s[i + 1] == '\n' ? 2 : 1;
+            if (!discard && !acc_replace(p, i, sk, (const uint8_t *)"\n", 1))
+              return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i += sk;
+            continue;
+          }
+          if (c < 0x80) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          uint32_t cp;
+          int l = utf8_decode(s + i, n - i, &cp);
+          if (l == 0) goto need;
+          if (l < 0 || cp == 0xFFFE || cp == 0xFFFF) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          i += (size_t)l;
+        }
+        break;
+      }
+
+      case S_PI_TARGET: {
+        p->i = i;
+        r = name_scan(p, 0);
+        if (r != R_DONE) return r;
+        i = p->i;
+        size_t tl = i - p->name_start;
+        const uint8_t *t = s + p->name_start;
+        if (tl == 3 && t[0] == 'x' && t[1] == 'm' && t[2] == 'l') {
+          if (p->item_off + p->tag_start != 0 || !(is_ws(s[i]) || s[i] == '?'))
+            return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+          p->state = S_XMLDECL;
+          break;
+        }
+        if (tl == 3 && (t[0] | 0x20) == 'x' && (t[1] | 0x20) == 'm' && (t[2] | 0x20) == 'l')
+          return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);  // reserved target
+        return fail(p, FG_XML_ERR_RESTRICTED_XML, p->tag_start);
+      }
+
+      case S_XMLDECL:
+        for (;;) {
+          if (i - p->tag_start > MAX_DECL_LEN)
+            return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+          if (i >= n) goto need;
+          uint8_t c = s[i];
+          if (c == '?') {
+            if (i + 1 >= n) goto need;
+            if (s[i + 1] == '>') break;
+          }
+          // Bytes no declaration can hold fail at once, not at `?>`.
+          if (c == '<' || c == '>' || c >= 0x7F || (c < 0x20 && !is_ws(c)))
+            return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+          i++;
+        }
+        if (parse_decl(p, s + p->tag_start + 5, i - p->tag_start - 5, p->tag_start) == R_ERR)
+          return R_ERR;
+        p->has_xml_decl = 1;
+        i += 2;
+        p->state = S_PROLOG;
+        break;
+
+      case S_STAG_NAME:
+        p->i = i;
+        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        i = p->i;
+        if ((r = begin_element(p, i)) != R_DONE) return r;
+        p->state = S_STAG_AFTER_VAL;
+        break;
+
+      case S_STAG_AFTER_VAL: {
+        // After the element name or an attribute value: whitespace, `/` or `>`.
+        if (i >= n) goto need;
+        uint8_t c = s[i];
+        if (is_ws(c)) {
+          p->ws_count = 0;
+          p->state = S_STAG_SPACE;
+          break;
+        }
+        if (c == '>') {
+          p->i = i + 1;
+          if ((r = finish_stag(p, 0, i + 1)) != R_NEED) return r;
+          i = p->i;
+          break;
+        }
+        if (c == '/') {
+          i++;
+          p->state = S_EMPTY;
+          break;
+        }
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      }
+
+      case S_STAG_SPACE: {
+        while (i < n && is_ws(s[i])) {
+          if (s[i] != ' ') p->canon = 0;
+          p->ws_count++;
+          i++;
+        }
+        if (i >= n) goto need;
+        uint8_t c = s[i];
+        if (c == '>' || c == '/') {
+          p->canon = 0;
+          if (c == '/') {
+            i++;
+            p->state = S_EMPTY;
+            break;
+          }
+          p->i = i + 1;
+          if ((r = finish_stag(p, 0, i + 1)) != R_NEED) return r;
+          i = p->i;
+          break;
+        }
+        if (p->ws_count != 1) p->canon = 0;
+        name_begin(p, i);
+        p->state = S_ATTR_NAME;
+        break;
+      }
+
+      case S_ATTR_NAME:
+        p->i = i;
+        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        i = p->i;
+        if ((r = add_attr(p, i)) != R_DONE) return r;
+        if (s[i] == '=') {
+          i++;
+          p->state = S_ATTR_QUOTE;
+          break;
+        }
+        p->state = S_ATTR_EQ;
+        break;
+
+      case S_ATTR_EQ:
+        while (i < n && is_ws(s[i])) {
+          p->canon = 0;
+          i++;
+        }
+        if (i >= n) goto need;
+        if (s[i] != '=') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        i++;
+        p->state = S_ATTR_QUOTE;
+        break;
+
+      case S_ATTR_QUOTE:
+        while (i < n && is_ws(s[i])) {
+          p->canon = 0;
+          i++;
+        }
+        if (i >= n) goto need;
+        if (s[i] != '\'' && s[i] != '"') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        if (s[i] == '"') p->canon = 0;
+        p->quote = s[i++];
+        acc_begin(p, i);
+        p->state = S_ATTR_VAL;
+        break;
+
+      case S_ATTR_VAL:
+        for (;;) {
+          i = scan_attr(s, i, n, p->quote);
+          if (i >= n) goto need;
+          uint8_t c = s[i];
+          if (c == p->quote) {
+            iattr *a = &p->attrs[p->attrs_n - 1];
+            if (!acc_end(p, i, &a->value)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i++;
+            p->state = S_STAG_AFTER_VAL;
+            break;
+          }
+          if (c == '&') {
+            uint32_t cp;
+            size_t rl;
+            p->i = i;
+            r = parse_ref(p, i, &cp, &rl);
+            if (r == R_ERR) return r;
+            if (r == R_NEED) goto need;
+            uint8_t u[4];
+            size_t ul = put_utf8(u, cp);
+            if (!canon_ref(s + i, rl, cp, 1)) p->canon = 0;
+            if (!acc_replace(p, i, rl, u, ul)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i += rl;
+            continue;
+          }
+          if (c == '<')
+            return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);  // WFC No < in Attribute Values
+          if (c == '>' || c == '\'' || c == '"') {
+            if (c == '>') p->canon = 0;
+            i++;
+            continue;
+          }
+          if (c == '\t' || c == '\n' || c == '\r') {
+            // XML 1.0 §3.3.3: literal whitespace becomes a space.
+            size_t sk = 1;
+            if (c == '\r') {
+              if (i + 1 >= n) goto need;
+              if (s[i + 1] == '\n') sk = 2;
+            }
+            p->canon = 0;
+            if (!acc_replace(p, i, sk, (const uint8_t *)" ", 1))
+              return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            i += sk;
+            continue;
+          }
+          if (c < 0x80) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          uint32_t cp;
+          int l = utf8_decode(s + i, n - i, &cp);
+          if (l == 0) goto need;
+          if (l < 0 || cp == 0xFFFE || cp == 0xFFFF) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+          i += (size_t)l;
+        }
+        break;
+
+      case S_EMPTY:
+        if (i >= n) goto need;
+        if (s[i] != '>') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        p->i = i + 1;
+        if ((r = finish_stag(p, 1, i + 1)) != R_NEED) return r;
+        i = p->i;
+        break;
+
+      case S_ETAG_NAME: {
+        p->i = i;
+        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        i = p->i;
+        uint8_t c = s[i];
+        if (c == '>') {
+          if ((r = finish_etag(p, i, i + 1)) != R_NEED) return r;
+          i = p->i;
+          break;
+        }
+        if (!is_ws(c)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        p->canon = 0;
+        p->ws_count = (uint32_t)(i - p->name_start);  // name length, kept for the end
+        p->state = S_ETAG_SPACE;
+        break;
+      }
+
+      case S_ETAG_SPACE:
+        while (i < n && is_ws(s[i])) i++;
+        if (i >= n) goto need;
+        if (s[i] != '>') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        if ((r = finish_etag(p, p->name_start + p->ws_count, i + 1)) != R_NEED) return r;
+        i = p->i;
+        break;
+    }
+  }
+need:
+  p->i = i;
+  return R_NEED;
+}

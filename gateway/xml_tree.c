@@ -1,0 +1,224 @@
+// xml_tree.c: the trees the XML parser builds and hands out: the nodes of the
+// element being read, linked as they are created; the public fg_xml_node
+// views of a complete element; the stream header with its own copy of its
+// strings (RFC 6120 §4.7); and the lookups on public nodes.
+#include "gateway/xml_tree.h"
+
+#include <string.h>
+
+#include "gateway/xml_namespaces.h"
+
+// ---------------------------------------------------------------------------
+// The element being read.
+
+uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type) {
+  if (p->nodes_n >= p->cfg.limits.max_nodes) return NONE;
+  if (!grow32((void **)&p->nodes, &p->nodes_cap, p->nodes_n + 1, sizeof(inode))) return NONE - 1;
+  uint32_t k = p->nodes_n++;
+  inode *nd = &p->nodes[k];
+  memset(nd, 0, sizeof(*nd));
+  nd->type = type;
+  nd->first_child = nd->last_child = nd->next = NONE;
+  nd->parent = p->open_n ? p->open[p->open_n - 1] : NONE;
+  nd->text = kSpanAbsent;
+  if (nd->parent != NONE) {
+    inode *par = &p->nodes[nd->parent];
+    if (par->last_child == NONE)
+      par->first_child = k;
+    else
+      p->nodes[par->last_child].next = k;
+    par->last_child = k;
+  }
+  return k;
+}
+
+// ---------------------------------------------------------------------------
+// The stream header (RFC 6120 §4.7, §4.8).
+
+static int parse_version(fg_xml_str v, int *maj, int *min) {
+  size_t k = 0;
+  long a = 0, b = 0;
+  size_t d = 0;
+  while (k < v.len && v.data[k] >= '0' && v.data[k] <= '9' && d < 6)
+    a = a * 10 + (v.data[k++] - '0'), d++;
+  if (d == 0 || k >= v.len || v.data[k] != '.') return 0;
+  k++;
+  d = 0;
+  while (k < v.len && v.data[k] >= '0' && v.data[k] <= '9' && d < 6)
+    b = b * 10 + (v.data[k++] - '0'), d++;
+  if (d == 0 || k != v.len) return 0;
+  *maj = (int)a;
+  *min = (int)b;
+  return 1;
+}
+
+int fg_xml_tree_build_header(fg_xml_parser *p, size_t end) {
+  inode *nd = &p->nodes[0];
+  size_t at = nd->raw_start;
+  span dflt;
+  if (fg_xml_ns_check_stream(p, &dflt) != R_DONE) return R_ERR;
+
+  // Store the header's bytes so that its strings outlive the item.
+  size_t raw_len = end, total = end + p->arena_len;
+  if (!grow_exact((void **)&p->hdr, &p->hdr_cap, total ? total : 1, 1))
+    return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, at);
+  memcpy(p->hdr, p->base, raw_len);
+  if (p->arena_len) memcpy(p->hdr + raw_len, p->arena, p->arena_len);
+  p->hdr_len = total;
+  nd->prefix = retag_hdr(nd->prefix, raw_len);
+  nd->local = retag_hdr(nd->local, raw_len);
+  nd->ns = retag_hdr(nd->ns, raw_len);
+  p->hdr_qname =
+      mkspan(TAG_HDR, nd->name_off, (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len);
+  fg_xml_ns_keep_stream_context(p, raw_len);
+  dflt = retag_hdr(dflt, raw_len);
+
+  uint32_t na = nd->attr_n;
+  if (!grow_exact((void **)&p->hdr_decls, &p->hdr_decls_cap, na + 1, sizeof(fg_xml_nsdecl)) ||
+      !grow_exact((void **)&p->hdr_attrs, &p->hdr_attrs_cap, na + 1, sizeof(fg_xml_attr)))
+    return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, at);
+  fg_xml_stream_header *h = &p->header;
+  memset(h, 0, sizeof(*h));
+  h->version_major = h->version_minor = -1;
+  h->has_xml_decl = p->has_xml_decl;
+  size_t nd_ = 0, na_ = 0;
+  for (uint32_t j = 0; j < na; j++) {
+    iattr *a = &p->attrs[nd->attr_start + j];
+    span pre = retag_hdr(a->prefix, raw_len), loc = retag_hdr(a->local, raw_len);
+    span val = retag_hdr(a->value, raw_len), ns = retag_hdr(a->ns, raw_len);
+    if (a->is_decl) {
+      fg_xml_nsdecl *d = &p->hdr_decls[nd_++];
+      d->prefix = pre.len == 0 ? resolve(p, kSpanEmpty) : resolve(p, loc);
+      d->uri = resolve(p, val);
+      continue;
+    }
+    fg_xml_attr *o = &p->hdr_attrs[na_++];
+    o->ns = resolve(p, ns);
+    o->prefix = resolve(p, pre);
+    o->local = resolve(p, loc);
+    o->value = resolve(p, val);
+    if (pre.len == 0) {
+      if (fg_xml_str_eq(o->local, "to")) h->to = o->value;
+      if (fg_xml_str_eq(o->local, "from")) h->from = o->value;
+      if (fg_xml_str_eq(o->local, "id")) h->id = o->value;
+      if (fg_xml_str_eq(o->local, "version")) h->version = o->value;
+    } else if (fg_xml_str_eq(o->ns, FG_XML_NS_XML) && fg_xml_str_eq(o->local, "lang")) {
+      h->lang = o->value;
+    }
+  }
+  h->ns = resolve(p, nd->ns);
+  h->prefix = resolve(p, nd->prefix);
+  h->local = resolve(p, nd->local);
+  h->content_ns = resolve(p, dflt);
+  h->decls = p->hdr_decls;
+  h->num_decls = nd_;
+  h->attrs = p->hdr_attrs;
+  h->num_attrs = na_;
+  // RFC 6120 §4.7.5: a major version above 1 (or a malformed one) is not ours.
+  if (h->version.data != NULL) {
+    if (!parse_version(h->version, &h->version_major, &h->version_minor) || h->version_major > 1)
+      return fail(p, FG_XML_ERR_UNSUPPORTED_VERSION, at);
+  }
+  p->have_header = 1;
+  return R_DONE;
+}
+
+// ---------------------------------------------------------------------------
+// Public views of an element.
+
+int fg_xml_tree_build_element(fg_xml_parser *p) {
+  uint32_t nn = p->nodes_n, na = p->attrs_n;
+  if (!grow((void **)&p->pn, &p->pn_cap, nn, sizeof(fg_xml_node)) ||
+      !grow((void **)&p->pa, &p->pa_cap, na + 1, sizeof(fg_xml_attr)) ||
+      !grow((void **)&p->pd, &p->pd_cap, na + 1, sizeof(fg_xml_nsdecl)))
+    return 0;
+  size_t ai = 0, di = 0;
+  for (uint32_t k = 0; k < nn; k++) {
+    const inode *in = &p->nodes[k];
+    fg_xml_node *o = &p->pn[k];
+    o->type = (fg_xml_node_type)in->type;
+    o->parent = in->parent == NONE ? NULL : &p->pn[in->parent];
+    o->first_child = in->first_child == NONE ? NULL : &p->pn[in->first_child];
+    o->next = in->next == NONE ? NULL : &p->pn[in->next];
+    if (in->type == FG_XML_NODE_TEXT) {
+      memset(&o->ns, 0, sizeof(fg_xml_str) * 3);
+      o->attrs = NULL;
+      o->num_attrs = 0;
+      o->decls = NULL;
+      o->num_decls = 0;
+      o->text = resolve(p, in->text);
+      o->raw.data = NULL;
+      o->raw.len = 0;
+      continue;
+    }
+    o->ns = resolve(p, in->ns);
+    o->prefix = resolve(p, in->prefix);
+    o->local = resolve(p, in->local);
+    o->text.data = NULL;
+    o->text.len = 0;
+    o->raw.data = p->base + in->raw_start;
+    o->raw.len = in->raw_end - in->raw_start;
+    o->attrs = p->pa + ai;
+    o->decls = p->pd + di;
+    size_t a0 = ai, d0 = di;
+    for (uint32_t j = 0; j < in->attr_n; j++) {
+      const iattr *a = &p->attrs[in->attr_start + j];
+      if (a->is_decl) {
+        fg_xml_nsdecl *d = &p->pd[di++];
+        d->prefix = a->prefix.len == 0 ? resolve(p, kSpanEmpty) : resolve(p, a->local);
+        d->uri = resolve(p, a->value);
+        continue;
+      }
+      fg_xml_attr *x = &p->pa[ai++];
+      x->ns = resolve(p, a->ns);
+      x->prefix = resolve(p, a->prefix);
+      x->local = resolve(p, a->local);
+      x->value = resolve(p, a->value);
+    }
+    o->num_attrs = ai - a0;
+    o->num_decls = di - d0;
+  }
+  fg_xml_element *e = &p->el;
+  memset(e, 0, sizeof(*e));
+  e->root = &p->pn[0];
+  e->num_nodes = nn;
+  e->canonical = p->canon;
+  for (size_t j = 0; j < e->root->num_attrs; j++) {
+    const fg_xml_attr *a = &e->root->attrs[j];
+    if (a->prefix.len != 0) continue;
+    if (fg_xml_str_eq(a->local, "to")) e->to = a->value;
+    if (fg_xml_str_eq(a->local, "from")) e->from = a->value;
+    if (fg_xml_str_eq(a->local, "type")) e->type = a->value;
+    if (fg_xml_str_eq(a->local, "id")) e->id = a->value;
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------------------
+// Public strings and nodes.
+
+int fg_xml_str_eq(fg_xml_str s, const char *c) {
+  size_t n = strlen(c);
+  return s.data != NULL && s.len == n && (n == 0 || memcmp(s.data, c, n) == 0);
+}
+
+fg_xml_str fg_xml_node_attr(const fg_xml_node *node, const char *ns, const char *local) {
+  fg_xml_str none = {NULL, 0};
+  if (node == NULL) return none;
+  for (size_t j = 0; j < node->num_attrs; j++) {
+    const fg_xml_attr *a = &node->attrs[j];
+    if (fg_xml_str_eq(a->local, local) && fg_xml_str_eq(a->ns, ns)) return a->value;
+  }
+  return none;
+}
+
+const fg_xml_node *fg_xml_node_child(const fg_xml_node *node, const char *ns, const char *local) {
+  if (node == NULL) return NULL;
+  for (const fg_xml_node *c = node->first_child; c != NULL; c = c->next) {
+    if (c->type != FG_XML_NODE_ELEMENT) continue;
+    if (ns != NULL && !fg_xml_str_eq(c->ns, ns)) continue;
+    if (local != NULL && !fg_xml_str_eq(c->local, local)) continue;
+    return c;
+  }
+  return NULL;
+}

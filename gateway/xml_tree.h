@@ -1,0 +1,29 @@
+// xml_tree.h: the trees the XML parser builds (gateway/xml_tree.c; not a
+// public interface).
+#ifndef FEDGATE_GATEWAY_XML_TREE_H
+#define FEDGATE_GATEWAY_XML_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/xml_parser_internal.h"
+
+// fg_xml_tree_new_node appends a node of |type| (FG_XML_NODE_*) to the
+// element being read, as the last child of the innermost open element (or as
+// the root), and returns its index in p->nodes: NONE when the node limit is
+// reached, NONE - 1 when out of memory.
+uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type);
+
+// fg_xml_tree_build_header makes the stream header (fg_xml_parser_header) of
+// the stream element, node 0, whose start tag ends at item offset |end| and
+// whose declarations fg_xml_ns_process has applied: it checks the element
+// (fg_xml_ns_check_stream) and its version (RFC 6120 §4.7.5), and copies its
+// bytes so that its strings and the stream's namespace context outlive the
+// item. It returns R_DONE or R_ERR.
+int fg_xml_tree_build_header(fg_xml_parser *p, size_t end);
+
+// fg_xml_tree_build_element fills the public views of the element just read
+// (p->pn, p->pa, p->pd and p->el). It returns 0 when out of memory.
+int fg_xml_tree_build_element(fg_xml_parser *p);
+
+#endif  // FEDGATE_GATEWAY_XML_TREE_H
