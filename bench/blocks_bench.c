@@ -7,9 +7,9 @@
 #include <time.h>
 
 #include "crypto/dialback_key.h"
-#include "gateway/bounce.h"
-#include "gateway/config.h"
-#include "gateway/router.h"
+#include "gateway/s2s/bounce.h"
+#include "gateway/config/config.h"
+#include "gateway/server/router.h"
 
 #define N_DOMAINS 10000
 #define N_WILD 100

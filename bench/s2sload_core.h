@@ -13,7 +13,7 @@
 #include "bench/s2sload_hist.h"
 #include "bench/s2sload_stanza.h"
 #include "crypto/tls.h"
-#include "gateway/xml_parser.h"
+#include "gateway/xml/xml_parser.h"
 #include "io/conn.h"
 #include "io/worker.h"
 

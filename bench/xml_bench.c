@@ -16,7 +16,7 @@
 #include <expat.h>
 #include <libxml/parser.h>
 
-#include "gateway/xml_parser.h"
+#include "gateway/xml/xml_parser.h"
 
 #define CHUNK 16384
 

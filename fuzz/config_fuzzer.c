@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "gateway/config.h"
-#include "gateway/router.h"
+#include "gateway/config/config.h"
+#include "gateway/server/router.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 1 << 16) return 0;

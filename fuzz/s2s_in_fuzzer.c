@@ -1,4 +1,4 @@
-// s2s_in_fuzzer.c: the inbound s2s state machine (gateway/s2s_in.c) on
+// s2s_in_fuzzer.c: the inbound s2s state machine (gateway/s2s/s2s_in.c) on
 // arbitrary peer bytes. The first input byte chooses the environment (TLS
 // active, certificate valid, plaintext allowed, whether dialback answers come
 // back valid); the rest is fed in chunks whose sizes the fuzzer also chooses,
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "crypto/dialback_key.h"
-#include "gateway/s2s_in.h"
+#include "gateway/s2s/s2s_in.h"
 
 typedef struct env {
   uint8_t flags;

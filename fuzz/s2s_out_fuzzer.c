@@ -1,4 +1,4 @@
-// s2s_out_fuzzer.c: the outbound s2s state machine (gateway/s2s_out.c) on
+// s2s_out_fuzzer.c: the outbound s2s state machine (gateway/s2s/s2s_out.c) on
 // arbitrary bytes from the remote server. The first byte chooses the setup
 // (purpose, TLS active, client certificate, plaintext allowed, dialback); the
 // rest arrives in fuzzer-chosen chunks, TLS "established" whenever the
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "crypto/dialback_key.h"
-#include "gateway/s2s_out.h"
+#include "gateway/s2s/s2s_out.h"
 
 typedef struct env {
   int ready, failed, answers;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/xml_parser.h"
-#include "tests/gateway/xml_transcript.h"
+#include "gateway/xml/xml_parser.h"
+#include "tests/gateway/xml/xml_transcript.h"
 
 static void check(int ok, const char *what) {
   if (!ok) {

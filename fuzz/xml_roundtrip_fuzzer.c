@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "gateway/xml_parser.h"
-#include "tests/gateway/xml_transcript.h"
+#include "gateway/xml/xml_parser.h"
+#include "tests/gateway/xml/xml_transcript.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fg_xml_transcript t;

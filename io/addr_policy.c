@@ -1,6 +1,6 @@
 // addr_policy.c: address classification (RFC 6890 and the IANA IPv4 and IPv6
 // special-purpose address registries), CIDR networks and address equality.
-#include "gateway/addr_policy.h"
+#include "io/addr_policy.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

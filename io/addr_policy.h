@@ -4,8 +4,8 @@
 // whether a connection comes from a given address (IPv4-mapped IPv6
 // addresses equal their IPv4 address), and operator-given networks (CIDR).
 // Pure functions: no sockets, no state.
-#ifndef FEDGATE_GATEWAY_ADDR_POLICY_H
-#define FEDGATE_GATEWAY_ADDR_POLICY_H
+#ifndef FEDGATE_IO_ADDR_POLICY_H
+#define FEDGATE_IO_ADDR_POLICY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,4 +48,4 @@ uint16_t fg_addr_port(const struct sockaddr *sa);
 // |out| (at least 46 bytes).
 void fg_addr_text(const struct sockaddr *sa, char *out, size_t cap);
 
-#endif  // FEDGATE_GATEWAY_ADDR_POLICY_H
+#endif  // FEDGATE_IO_ADDR_POLICY_H

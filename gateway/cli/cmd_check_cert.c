@@ -20,8 +20,8 @@
 
 #include "crypto/chain.h"
 #include "crypto/identity.h"
-#include "gateway/cmd.h"
-#include "gateway/command.h"
+#include "gateway/cli/cmd.h"
+#include "gateway/cli/command.h"
 
 #define CMD "check-cert"
 

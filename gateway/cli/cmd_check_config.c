@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/cmd.h"
-#include "gateway/command.h"
-#include "gateway/config.h"
+#include "gateway/cli/cmd.h"
+#include "gateway/cli/command.h"
+#include "gateway/config/config.h"
 
 int fg_cmd_check_config(int argc, char **argv) {
   if (argc < 2) return fg_usage_error("check-config", "missing FILE");

@@ -9,8 +9,8 @@
 
 #include "crypto/devpki.h"
 #include "crypto/identity.h"
-#include "gateway/cmd.h"
-#include "gateway/command.h"
+#include "gateway/cli/cmd.h"
+#include "gateway/cli/command.h"
 
 #define CMD "dev-pki"
 #define MAX_DOMAINS 256

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/cmd.h"
-#include "gateway/command.h"
-#include "gateway/xml_parser.h"
-#include "gateway/xml_serializer.h"
+#include "gateway/cli/cmd.h"
+#include "gateway/cli/command.h"
+#include "gateway/xml/xml_parser.h"
+#include "gateway/xml/xml_serializer.h"
 
 static int print_event(fg_xml_parser *p, fg_xml_writer *w, fg_xml_event ev) {
   const fg_xml_stream_header *h = fg_xml_parser_header(p);

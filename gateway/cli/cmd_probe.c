@@ -1,8 +1,8 @@
 // cmd_probe.c: `fedgate probe` reports the kernel features fedgate can use.
 #include <stdio.h>
 
-#include "gateway/cmd.h"
-#include "gateway/command.h"
+#include "gateway/cli/cmd.h"
+#include "gateway/cli/command.h"
 #include "io/probe.h"
 
 int fg_cmd_probe(int argc, char **argv) {

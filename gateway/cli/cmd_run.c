@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/cmd.h"
-#include "gateway/command.h"
-#include "gateway/config.h"
-#include "gateway/log.h"
-#include "gateway/server.h"
+#include "gateway/cli/cmd.h"
+#include "gateway/cli/command.h"
+#include "gateway/config/config.h"
+#include "gateway/server/log.h"
+#include "gateway/server/server.h"
 #include "io/worker.h"
 
 int fg_cmd_run(int argc, char **argv) {

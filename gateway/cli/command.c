@@ -1,5 +1,5 @@
 // command.c: finds and runs a `fedgate` subcommand.
-#include "gateway/command.h"
+#include "gateway/cli/command.h"
 
 #include <stdarg.h>
 #include <stdio.h>

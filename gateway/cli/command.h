@@ -14,7 +14,7 @@ typedef struct fg_command {
 } fg_command;
 
 // fg_commands is the table of subcommands, terminated by an entry whose name
-// is NULL. It lives in gateway/commands.c.
+// is NULL. It lives in gateway/cli/commands.c.
 extern const fg_command fg_commands[];
 
 // fg_dispatch runs the subcommand named by argv[1] (or handles --help and

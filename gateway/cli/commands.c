@@ -2,8 +2,8 @@
 // lives in its own file (gateway/cmd_*.c).
 #include <stddef.h>
 
-#include "gateway/command.h"
-#include "gateway/cmd.h"
+#include "gateway/cli/command.h"
+#include "gateway/cli/cmd.h"
 
 const fg_command fg_commands[] = {
     {"check-config", "FILE", "validate a configuration file without starting", fg_cmd_check_config},

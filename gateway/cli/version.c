@@ -4,7 +4,7 @@
 // host needs what the loader mapped. So each library is located with dladdr()
 // on one of its functions, and its version is read from the library itself
 // (jemalloc's mallctl, BoringSSL's API version) or from the resolved file name.
-#include "gateway/version.h"
+#include "gateway/cli/version.h"
 
 #include <dlfcn.h>
 #include <jemalloc/jemalloc.h>

@@ -2,8 +2,8 @@
 // schema, section checks), fg_config_free and the name functions. The passes
 // live in config_yaml.c, config_values.c, config_files.c, config_sections.c;
 // diagnostics in config_diag.c.
-#include "gateway/config.h"
-#include "gateway/config_internal.h"
+#include "gateway/config/config.h"
+#include "gateway/config/config_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/addr_policy.h"
+#include "io/addr_policy.h"
 
 // Defaults (docs/configuration.md).
 #define FG_CONFIG_DEFAULT_S2S_PORT 5269

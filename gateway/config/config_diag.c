@@ -1,8 +1,8 @@
 // config_diag.c: the diagnostics of the configuration loader: one line per
 // problem, "FILE:LINE: [warning: ]KEY.PATH: PROBLEM (value 'V')", collected in
 // an fg_config_diag.
-#include "gateway/config.h"
-#include "gateway/config_internal.h"
+#include "gateway/config/config.h"
+#include "gateway/config/config_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>

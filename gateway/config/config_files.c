@@ -1,8 +1,8 @@
 // config_files.c: the files a configuration names: paths resolved against
 // the file's directory, readable files, certificate/key pairs loaded with
 // BoringSSL, the dialback secret.
-#include "gateway/config.h"
-#include "gateway/config_internal.h"
+#include "gateway/config/config.h"
+#include "gateway/config/config_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

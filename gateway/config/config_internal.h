@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 // --- The pass-1 index (config_yaml.c): key path -> line and scalar value.
 

@@ -1,8 +1,8 @@
 // config_sections.c: the semantic checks of each section (listeners, tls,
 // backends, domains, dialback, internal_hop, limits, dns) into the fg_config
 // snapshot: defaults, ranges, duplicates and cross-references.
-#include "gateway/config.h"
-#include "gateway/config_internal.h"
+#include "gateway/config/config.h"
+#include "gateway/config/config_internal.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

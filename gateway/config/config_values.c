@@ -1,8 +1,8 @@
 // config_values.c: the parsers of single configuration values: booleans,
 // whole numbers, durations, domain names (LDH, IDNA via libidn2) and
 // host:port targets, each reporting a bad value at its key path.
-#include "gateway/config.h"
-#include "gateway/config_internal.h"
+#include "gateway/config/config.h"
+#include "gateway/config/config_internal.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

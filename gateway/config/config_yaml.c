@@ -2,8 +2,8 @@
 // every key path with its line and scalar value (and reports syntax errors,
 // duplicate keys, anchors, extra documents), and the libcyaml schema pass whose
 // errors are mapped back to lines through that index.
-#include "gateway/config.h"
-#include "gateway/config_internal.h"
+#include "gateway/config/config.h"
+#include "gateway/config/config_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>

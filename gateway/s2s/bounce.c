@@ -1,5 +1,5 @@
 // bounce.c: builds RFC 6120 §8.3 error stanzas into a caller buffer.
-#include "gateway/bounce.h"
+#include "gateway/s2s/bounce.h"
 
 #include <string.h>
 

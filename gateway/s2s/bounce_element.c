@@ -1,5 +1,5 @@
 // bounce_element.c: maps a parsed stanza onto fg_bounce_stanza.
-#include "gateway/bounce_element.h"
+#include "gateway/s2s/bounce_element.h"
 
 #include <string.h>
 

@@ -1,13 +1,13 @@
 // bounce_element.h: the RFC 6120 §8.3 error stanza answering a parsed
-// stanza (gateway/bounce.h for the rules, gateway/xml_parser.h for the tree).
+// stanza (gateway/s2s/bounce.h for the rules, gateway/xml/xml_parser.h for the tree).
 #ifndef FEDGATE_GATEWAY_BOUNCE_ELEMENT_H
 #define FEDGATE_GATEWAY_BOUNCE_ELEMENT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/bounce.h"
-#include "gateway/xml_parser.h"
+#include "gateway/s2s/bounce.h"
+#include "gateway/xml/xml_parser.h"
 
 // fg_bounce_element builds into |out| (capacity |max_out|) the error stanza
 // answering the top-level stanza |el| with |cond| and the condition's default

@@ -1,5 +1,5 @@
 // jid.c: domainpart extraction and normalisation for routing decisions.
-#include "gateway/jid.h"
+#include "gateway/s2s/jid.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 // s2s_in.c: the receiving side of an s2s stream, as a sans-I/O state machine.
-#include "gateway/s2s_in.h"
+#include "gateway/s2s/s2s_in.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,8 +9,8 @@
 #include <openssl/base64.h>
 #include <openssl/rand.h>
 
-#include "gateway/bounce_element.h"
-#include "gateway/xml_names.h"
+#include "gateway/s2s/bounce_element.h"
+#include "gateway/xml/xml_names.h"
 
 enum stage {
   STAGE_HEADER = 0,  // waiting for the (next) stream header

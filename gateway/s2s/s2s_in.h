@@ -22,9 +22,9 @@
 #include <stdint.h>
 
 #include "crypto/dialback_key.h"
-#include "gateway/bounce.h"
-#include "gateway/jid.h"
-#include "gateway/xml_parser.h"
+#include "gateway/s2s/bounce.h"
+#include "gateway/s2s/jid.h"
+#include "gateway/xml/xml_parser.h"
 
 typedef struct fg_s2s_in fg_s2s_in;
 

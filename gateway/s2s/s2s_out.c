@@ -1,12 +1,12 @@
 // s2s_out.c: the initiating side of an s2s stream, as a sans-I/O state machine.
-#include "gateway/s2s_out.h"
+#include "gateway/s2s/s2s_out.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/xml_names.h"
+#include "gateway/xml/xml_names.h"
 
 enum stage {
   STAGE_IDLE = 0,

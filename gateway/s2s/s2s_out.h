@@ -1,7 +1,7 @@
 // s2s_out.h: one outbound server-to-server stream, initiating side (RFC 6120
 // §4-§6, XEP-0178 SASL EXTERNAL, XEP-0220 dialback with XEP-0185 keys).
 //
-// Sans-I/O like gateway/s2s_in.h: fed the plaintext the peer sends, it
+// Sans-I/O like gateway/s2s/s2s_in.h: fed the plaintext the peer sends, it
 // answers through an operations table. fedgate opens such streams to the
 // internal servers (the internal hop, carrying stanzas of authenticated remote
 // domains), to remote servers, and to authoritative servers to ask dialback
@@ -18,9 +18,9 @@
 #include <stdint.h>
 
 #include "crypto/dialback_key.h"
-#include "gateway/jid.h"
-#include "gateway/s2s_in.h"
-#include "gateway/xml_parser.h"
+#include "gateway/s2s/jid.h"
+#include "gateway/s2s/s2s_in.h"
+#include "gateway/xml/xml_parser.h"
 
 typedef struct fg_s2s_out fg_s2s_out;
 

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/admin.h"
-#include "gateway/heap_stats.h"
-#include "gateway/inbound.h"
-#include "gateway/link.h"
-#include "gateway/server_internal.h"
-#include "gateway/text.h"
+#include "gateway/server/admin.h"
+#include "gateway/server/heap_stats.h"
+#include "gateway/server/inbound.h"
+#include "gateway/server/link.h"
+#include "gateway/server/server_internal.h"
+#include "gateway/server/text.h"
 
 static void reply(fg_conn *c, const char *status, const char *body, size_t n) {
   char head[200];

@@ -5,7 +5,7 @@
 #include "io/conn.h"
 
 // fg_admin_handler serves the admin listener's connections; their argument
-// is the listener's fg_listener_arg (gateway/server_internal.h).
+// is the listener's fg_listener_arg (gateway/server/server_internal.h).
 extern const fg_conn_handler fg_admin_handler;
 
 #endif  // FEDGATE_GATEWAY_ADMIN_H

@@ -1,5 +1,5 @@
 // heap_stats.c: jemalloc statistics through mallctl.
-#include "gateway/heap_stats.h"
+#include "gateway/server/heap_stats.h"
 
 #include <jemalloc/jemalloc.h>
 #include <stdint.h>

@@ -11,15 +11,15 @@
 #include <openssl/ssl.h>
 #include <xxhash.h>
 
-#include "gateway/inbound.h"
+#include "gateway/server/inbound.h"
 
-#include "gateway/addr_policy.h"
-#include "gateway/link.h"
-#include "gateway/log.h"
-#include "gateway/server_internal.h"
-#include "gateway/verdict_cache.h"
-#include "gateway/xml_names.h"
-#include "gateway/xml_serializer.h"
+#include "io/addr_policy.h"
+#include "gateway/server/link.h"
+#include "gateway/server/log.h"
+#include "gateway/server/server_internal.h"
+#include "gateway/server/verdict_cache.h"
+#include "gateway/xml/xml_names.h"
+#include "gateway/xml/xml_serializer.h"
 
 enum { kVerdictCache = 4 };
 static const uint32_t kInConnMagic = 0x51c0a11e;

@@ -1,10 +1,10 @@
 // inbound.h: connections accepted on the s2s, s2s-tls and internal
-// listeners, each carrying one inbound s2s session (gateway/s2s_in.h).
+// listeners, each carrying one inbound s2s session (gateway/s2s/s2s_in.h).
 #ifndef FEDGATE_GATEWAY_INBOUND_H
 #define FEDGATE_GATEWAY_INBOUND_H
 
-#include "gateway/server_internal.h"
-#include "gateway/text.h"
+#include "gateway/server/server_internal.h"
+#include "gateway/server/text.h"
 #include "io/conn.h"
 
 extern const fg_conn_handler fg_inbound_handler_s2s;

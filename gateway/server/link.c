@@ -19,13 +19,13 @@
 #include <openssl/ssl.h>
 #include <xxhash.h>
 
-#include "gateway/link.h"
+#include "gateway/server/link.h"
 
-#include "gateway/bounce_element.h"
-#include "gateway/log.h"
-#include "gateway/resolve.h"
-#include "gateway/server_internal.h"
-#include "gateway/xml_names.h"
+#include "gateway/s2s/bounce_element.h"
+#include "gateway/server/log.h"
+#include "gateway/server/resolve.h"
+#include "gateway/server/server_internal.h"
+#include "gateway/xml/xml_names.h"
 
 enum { kMaxQuestions = 32, kMaxCandidates = 32 };
 
@@ -386,7 +386,7 @@ static void op_failed(void *arg, const char *condition) {
   if (strcmp(condition, "loop") == 0) {
     // The target answered with this gateway's own stream id tag: whatever
     // DNS or the configuration said, it is ourselves (defence in depth
-    // behind the target checks of gateway/resolve.h).
+    // behind the target checks of gateway/server/resolve.h).
     fg_metrics_inc(&l->srv->metrics, FG_M_LOOPS_REFUSED);
     link_fail(l, FG_STANZA_REMOTE_SERVER_NOT_FOUND, "routing loop: the target is this gateway");
   } else if (strcmp(condition, "closed") != 0) {
@@ -715,7 +715,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
 }
 
 // remote_link finds or opens the outbound link for (local, remote): the
-// targets come from dns.static or from DNS (gateway/resolve.h).
+// targets come from dns.static or from DNS (gateway/server/resolve.h).
 static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                          unsigned slot) {
   worker_state *ws = fg_server_worker_state(srv, w);

@@ -2,13 +2,13 @@
 // delivery of stanzas (to a backend over the hop, to a remote domain over an
 // outbound link), bounces, flow control, and dialback verification
 // questions. Answers to those questions come back to the inbound stream
-// through fg_server.answer_dialback (gateway/server_internal.h), so that
+// through fg_server.answer_dialback (gateway/server/server_internal.h), so that
 // links never call into the inbound side.
 #ifndef FEDGATE_GATEWAY_LINK_H
 #define FEDGATE_GATEWAY_LINK_H
 
-#include "gateway/server_internal.h"
-#include "gateway/text.h"
+#include "gateway/server/server_internal.h"
+#include "gateway/server/text.h"
 
 typedef enum link_kind {
   LINK_HOP = 0,  // to a backend, as an authenticated remote domain

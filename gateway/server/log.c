@@ -1,6 +1,6 @@
 // log.c: one formatted line per event, written with a single write(2) so that
 // lines from different workers never interleave.
-#include "gateway/log.h"
+#include "gateway/server/log.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>

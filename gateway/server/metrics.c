@@ -1,5 +1,5 @@
 // metrics.c: counter names and the Prometheus text rendering.
-#include "gateway/metrics.h"
+#include "gateway/server/metrics.h"
 
 #include <stdio.h>
 #include <string.h>

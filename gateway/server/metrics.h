@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/bounce.h"
-#include "gateway/s2s_in.h"
+#include "gateway/s2s/bounce.h"
+#include "gateway/s2s/s2s_in.h"
 
 typedef enum fg_metric {
   FG_M_STREAMS_IN_ACCEPTED = 0,
@@ -41,7 +41,7 @@ typedef enum fg_metric {
   FG_M_REMOTE_STREAMS_FAILED,
   FG_M_UNREACHABLE_SHORTCUTS,  // stanzas bounced at once: domain in backoff
   FG_M_FLOW_PAUSES,            // input streams paused because the link they feed was congested
-  FG_M_VERDICT_CACHE_HITS,     // certificate checks answered by gateway/verdict_cache.h
+  FG_M_VERDICT_CACHE_HITS,     // certificate checks answered by gateway/server/verdict_cache.h
   FG_M_TARGETS_REFUSED,        // outbound targets refused: own listener, special-purpose address
   FG_M_LOOPS_REFUSED,          // outbound streams that reached this gateway itself
   FG_M_DIALBACK_REFUSED,       // db:result refused by policy (dialback off, TLS required)

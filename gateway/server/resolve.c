@@ -3,7 +3,7 @@
 // resolver (io/dns.h). Either way the answer reaches the link's worker as a
 // message, so resolution never runs inside the caller's stack nor blocks a
 // worker.
-#include "gateway/resolve.h"
+#include "gateway/server/resolve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +13,8 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
-#include "gateway/addr_policy.h"
-#include "gateway/log.h"
+#include "io/addr_policy.h"
+#include "gateway/server/log.h"
 #include "io/dns.h"
 
 typedef struct resolve_msg {

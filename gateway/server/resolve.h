@@ -4,7 +4,7 @@
 #ifndef FEDGATE_GATEWAY_RESOLVE_H
 #define FEDGATE_GATEWAY_RESOLVE_H
 
-#include "gateway/server_internal.h"
+#include "gateway/server/server_internal.h"
 
 // fg_resolve_done_fn receives the candidates found for a domain, or a
 // failure when |n| is 0 (bounce with |condition|; |why| for the log).

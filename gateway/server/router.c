@@ -1,6 +1,6 @@
 // router.c: two open-addressing hash tables (exact names, wildcard suffixes)
 // keyed by XXH3-64 of the lowercase name, plus per-address atomic health.
-#include "gateway/router.h"
+#include "gateway/server/router.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

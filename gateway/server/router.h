@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 typedef struct fg_router fg_router;
 

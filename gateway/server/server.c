@@ -1,7 +1,7 @@
 // server.c: assembles a running gateway from a configuration snapshot:
 // certificates and TLS contexts, trust store, router, internal CA, worker
 // runtime, listeners, and the admin endpoint (/metrics, /ready).
-#include "gateway/server.h"
+#include "gateway/server/server.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -14,14 +14,14 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
-#include "gateway/admin.h"
-#include "gateway/inbound.h"
-#include "gateway/link.h"
-#include "gateway/log.h"
-#include "gateway/resolve.h"
-#include "gateway/server_internal.h"
-#include "gateway/verdict_cache.h"
-#include "gateway/xml_serializer.h"
+#include "gateway/server/admin.h"
+#include "gateway/server/inbound.h"
+#include "gateway/server/link.h"
+#include "gateway/server/log.h"
+#include "gateway/server/resolve.h"
+#include "gateway/server/server_internal.h"
+#include "gateway/server/verdict_cache.h"
+#include "gateway/xml/xml_serializer.h"
 #include "io/dns.h"
 #include "io/ktls.h"
 #include "io/listener.h"

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/config.h"
-#include "gateway/metrics.h"
+#include "gateway/config/config.h"
+#include "gateway/server/metrics.h"
 #include "io/worker.h"
 
 typedef struct fg_server fg_server;

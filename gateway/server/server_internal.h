@@ -1,5 +1,5 @@
 // server_internal.h: the running gateway's state (fg_server, per-worker
-// state, targets) and its accessors (gateway/server_state.c), shared by the
+// state, targets) and its accessors (gateway/server/server_state.c), shared by the
 // files of the running server. Not a public interface: each module's
 // functions are in its own header (admin.h, inbound.h, link.h, resolve.h).
 #ifndef FEDGATE_GATEWAY_SERVER_INTERNAL_H
@@ -14,12 +14,12 @@
 #include "crypto/internal_ca.h"
 #include "crypto/tls.h"
 #include "crypto/tls_sni.h"
-#include "gateway/config.h"
-#include "gateway/metrics.h"
-#include "gateway/router.h"
-#include "gateway/s2s_in.h"
-#include "gateway/s2s_out.h"
-#include "gateway/server.h"
+#include "gateway/config/config.h"
+#include "gateway/server/metrics.h"
+#include "gateway/server/router.h"
+#include "gateway/s2s/s2s_in.h"
+#include "gateway/s2s/s2s_out.h"
+#include "gateway/server/server.h"
 #include "io/conn.h"
 #include "io/worker.h"
 
@@ -29,7 +29,7 @@ typedef struct worker_state worker_state;
 
 // fg_dialback_answer_fn hands the authoritative server's answer about a key
 // to the inbound stream of worker |ws| whose id is |stream_id|, if it still
-// exists (gateway/inbound.h implements it; outbound links call it through
+// exists (gateway/server/inbound.h implements it; outbound links call it through
 // fg_server.answer_dialback, set when the server is assembled).
 typedef void (*fg_dialback_answer_fn)(worker_state *ws, const char *stream_id,
                                       const char *originating, const char *receiving, int valid);

@@ -1,9 +1,9 @@
 // server_state.c: accessors of the running gateway's state
-// (gateway/server_internal.h): a worker's own state, pinned routes, the
+// (gateway/server/server_internal.h): a worker's own state, pinned routes, the
 // backend address for a hosted domain.
 #include <string.h>
 
-#include "gateway/server_internal.h"
+#include "gateway/server/server_internal.h"
 
 worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w) {
   return &srv->workers[fg_worker_index(w)];

@@ -1,5 +1,5 @@
 // text.c: a growable text buffer for the admin endpoint's answers.
-#include "gateway/text.h"
+#include "gateway/server/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>

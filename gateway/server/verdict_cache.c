@@ -1,6 +1,6 @@
 // verdict_cache.c: a direct-mapped table per thread (no locks: each worker
 // owns its own); a newer verdict replaces whatever shared its slot.
-#include "gateway/verdict_cache.h"
+#include "gateway/server/verdict_cache.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-// xml_internal.h: character rules shared by the XML parser (gateway/xml_scan.h,
-// gateway/xml_tokenizer.c) and gateway/xml_serializer.c (not a public
+// xml_internal.h: character rules shared by the XML parser (gateway/xml/xml_scan.h,
+// gateway/xml/xml_tokenizer.c) and gateway/xml/xml_serializer.c (not a public
 // interface).
 #ifndef FEDGATE_GATEWAY_XML_INTERNAL_H
 #define FEDGATE_GATEWAY_XML_INTERNAL_H

@@ -4,7 +4,7 @@
 // unique expanded attribute names, whether the declarations are the canonical
 // ones, and the stream's namespace context (the header's bindings, in scope
 // for every element of the stream).
-#include "gateway/xml_namespaces.h"
+#include "gateway/xml/xml_namespaces.h"
 
 #include <string.h>
 

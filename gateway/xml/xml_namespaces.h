@@ -1,12 +1,12 @@
 // xml_namespaces.h: namespace processing for the XML parser
-// (gateway/xml_namespaces.c; not a public interface).
+// (gateway/xml/xml_namespaces.c; not a public interface).
 #ifndef FEDGATE_GATEWAY_XML_NAMESPACES_H
 #define FEDGATE_GATEWAY_XML_NAMESPACES_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/xml_parser_internal.h"
+#include "gateway/xml/xml_parser_internal.h"
 
 // fg_xml_ns_process applies the declarations of element |k| (pushing its
 // bindings; the caller pops them back to the node's |bind_start| when the

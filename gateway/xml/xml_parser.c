@@ -1,5 +1,5 @@
 // xml_parser.c: streaming parser for XMPP streams (RFC 6120 §4, §11): the
-// public API of gateway/xml_parser.h, and the outer loop that cuts the input
+// public API of gateway/xml/xml_parser.h, and the outer loop that cuts the input
 // into items and keeps the bytes of an item that straddles chunks.
 //
 // Design. Bytes outside top-level elements (whitespace keepalives) are skipped
@@ -19,11 +19,11 @@
 // hot loops in xml_scan.h), xml_namespaces.c resolves prefixes, xml_tree.c
 // links the nodes and builds the public views, and xml_parser_internal.h
 // holds the state they share.
-#include "gateway/xml_parser.h"
-#include "gateway/xml_parser_internal.h"
-#include "gateway/xml_scan.h"
-#include "gateway/xml_tokenizer.h"
-#include "gateway/xml_tree.h"
+#include "gateway/xml/xml_parser.h"
+#include "gateway/xml/xml_parser_internal.h"
+#include "gateway/xml/xml_scan.h"
+#include "gateway/xml/xml_tokenizer.h"
+#include "gateway/xml/xml_tree.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 // xml_parser_internal.h: the state of a streaming XML parser, shared by the
-// files that implement gateway/xml_parser.h (not a public interface): the
+// files that implement gateway/xml/xml_parser.h (not a public interface): the
 // parser struct, the records of the element being read (nodes, attributes,
 // namespace bindings), spans (strings as tagged offsets into the parser's
 // storage) and the growth and error helpers every part uses.
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/xml_parser.h"
+#include "gateway/xml/xml_parser.h"
 
 // NONE marks an absent index (no parent, no child) or span.
 #define NONE UINT32_MAX

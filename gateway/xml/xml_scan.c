@@ -1,5 +1,5 @@
-// xml_scan.c: the byte class table of the XML scanners (gateway/xml_scan.h).
-#include "gateway/xml_scan.h"
+// xml_scan.c: the byte class table of the XML scanners (gateway/xml/xml_scan.h).
+#include "gateway/xml/xml_scan.h"
 
 #include <pthread.h>
 

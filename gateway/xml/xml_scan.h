@@ -14,7 +14,7 @@
 #include <immintrin.h>
 #endif
 
-#include "gateway/xml_internal.h"
+#include "gateway/xml/xml_internal.h"
 
 // The classes of a byte (bits of fg_xml_byte_class).
 enum { C_NAMESTART = 1, C_NAMECHAR = 2, C_WS = 4, C_TEXT_SPECIAL = 8, C_ATTR_SPECIAL = 16 };

@@ -1,10 +1,10 @@
 // xml_serializer.c: canonical XML writer for XMPP (see xml_serializer.h).
-#include "gateway/xml_serializer.h"
+#include "gateway/xml/xml_serializer.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/xml_internal.h"
+#include "gateway/xml/xml_internal.h"
 
 typedef struct binding {
   fg_xml_str prefix, uri;

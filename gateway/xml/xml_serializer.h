@@ -1,6 +1,6 @@
 // xml_serializer.h: canonical writer for XMPP stream headers and elements.
 //
-// The writer turns trees from gateway/xml_parser.h (or trees built by the
+// The writer turns trees from gateway/xml/xml_parser.h (or trees built by the
 // gateway itself) into bytes. Its output is canonical: attributes in order,
 // quoted with `'`, `/>` for empty elements, each namespace declaration written
 // on the first element that needs it and nowhere else, and fixed escapes
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/xml_parser.h"
+#include "gateway/xml/xml_parser.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,15 +3,15 @@
 // p->base: the XML declaration, tags, names, attributes, character data,
 // CDATA sections and references, with their XML 1.0 well-formedness rules,
 // RFC 6120 §11 restrictions and UTF-8 checks, and records what it reads as
-// nodes and attributes for gateway/xml_tree.c and gateway/xml_namespaces.c.
-#include "gateway/xml_tokenizer.h"
+// nodes and attributes for gateway/xml/xml_tree.c and gateway/xml/xml_namespaces.c.
+#include "gateway/xml/xml_tokenizer.h"
 
 #include <string.h>
 
-#include "gateway/xml_internal.h"
-#include "gateway/xml_namespaces.h"
-#include "gateway/xml_scan.h"
-#include "gateway/xml_tree.h"
+#include "gateway/xml/xml_internal.h"
+#include "gateway/xml/xml_namespaces.h"
+#include "gateway/xml/xml_scan.h"
+#include "gateway/xml/xml_tree.h"
 
 #define MAX_REF_LEN 32
 #define MAX_DECL_LEN 256
@@ -167,7 +167,7 @@ static int parse_ref(fg_xml_parser *p, size_t i, uint32_t *cp, size_t *rlen) {
 }
 
 // canon_ref says whether the reference |ref| (|rl| bytes, decoding to |cp|) is
-// the escape fg_xml_writer_element writes for |cp| (gateway/xml_serializer.c).
+// the escape fg_xml_writer_element writes for |cp| (gateway/xml/xml_serializer.c).
 static int canon_ref(const uint8_t *ref, size_t rl, uint32_t cp, int in_attr) {
   const char *e = NULL;
   switch (cp) {

@@ -1,9 +1,9 @@
 // xml_tokenizer.h: the byte-level state machine of the XML parser
-// (gateway/xml_tokenizer.c; not a public interface).
+// (gateway/xml/xml_tokenizer.c; not a public interface).
 #ifndef FEDGATE_GATEWAY_XML_TOKENIZER_H
 #define FEDGATE_GATEWAY_XML_TOKENIZER_H
 
-#include "gateway/xml_parser_internal.h"
+#include "gateway/xml/xml_parser_internal.h"
 
 // fg_xml_tokenize reads the current item's bytes p->base[p->i, p->n) from the
 // state p->state, recording nodes and attributes as it goes. It returns

@@ -2,11 +2,11 @@
 // element being read, linked as they are created; the public fg_xml_node
 // views of a complete element; the stream header with its own copy of its
 // strings (RFC 6120 §4.7); and the lookups on public nodes.
-#include "gateway/xml_tree.h"
+#include "gateway/xml/xml_tree.h"
 
 #include <string.h>
 
-#include "gateway/xml_namespaces.h"
+#include "gateway/xml/xml_namespaces.h"
 
 // ---------------------------------------------------------------------------
 // The element being read.

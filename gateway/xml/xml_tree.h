@@ -1,4 +1,4 @@
-// xml_tree.h: the trees the XML parser builds (gateway/xml_tree.c; not a
+// xml_tree.h: the trees the XML parser builds (gateway/xml/xml_tree.c; not a
 // public interface).
 #ifndef FEDGATE_GATEWAY_XML_TREE_H
 #define FEDGATE_GATEWAY_XML_TREE_H
@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/xml_parser_internal.h"
+#include "gateway/xml/xml_parser_internal.h"
 
 // fg_xml_tree_new_node appends a node of |type| (FG_XML_NODE_*) to the
 // element being read, as the last child of the innermost open element (or as

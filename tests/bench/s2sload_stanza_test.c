@@ -12,7 +12,7 @@
 
 #include "bench/s2sload_id.h"
 #include "bench/s2sload_stanza.h"
-#include "gateway/xml_parser.h"
+#include "gateway/xml/xml_parser.h"
 
 static const char kFrom[] = "user@r1.bench.test/res";
 static const char kTo[] = "user@sink.bench.test";

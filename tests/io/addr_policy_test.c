@@ -1,6 +1,6 @@
 // addr_policy_test.c: address classification (RFC 6890 and the IANA
 // special-purpose registries), CIDR networks, address equality
-// (gateway/addr_policy.c).
+// (io/addr_policy.c).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/addr_policy.h"
+#include "io/addr_policy.h"
 
 // sa_of fills |ss| with the numeric address |ip| (IPv4 or IPv6) and |port|.
 static const struct sockaddr *sa_of(struct sockaddr_storage *ss, const char *ip, uint16_t port) {

@@ -1,4 +1,4 @@
-// command_test.c: the subcommand dispatcher (gateway/command.c) with a table
+// command_test.c: the subcommand dispatcher (gateway/cli/command.c) with a table
 // of its own, so the test does not depend on which subcommands exist.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/command.h"
+#include "gateway/cli/command.h"
 
 static int last_argc;
 static char *last_arg0;

@@ -1,4 +1,4 @@
-// version_test.c: gateway/version.c reads versions from the loaded libraries.
+// version_test.c: gateway/cli/version.c reads versions from the loaded libraries.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/version.h"
+#include "gateway/cli/version.h"
 
 #ifndef __has_feature
 #define __has_feature(x) 0

@@ -1,4 +1,4 @@
-// config_test.c: gateway/config.c, the YAML configuration loader: defaults,
+// config_test.c: gateway/config/config.c, the YAML configuration loader: defaults,
 // every key, file:line diagnostics, semantic checks, and the examples.
 #include <dirent.h>
 #include <limits.h>
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 static char g_dir[PATH_MAX];        // a fresh temporary directory
 static char g_pki[PATH_MAX];        // absolute path of examples/pki

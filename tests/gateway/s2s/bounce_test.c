@@ -1,4 +1,4 @@
-// bounce_test.c: RFC 6120 §8.3 error stanzas built by gateway/bounce.c.
+// bounce_test.c: RFC 6120 §8.3 error stanzas built by gateway/s2s/bounce.c.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/bounce.h"
+#include "gateway/s2s/bounce.h"
 
 static fg_bounce_stanza stanza(fg_stanza_kind kind, const char *type, const char *to,
                                const char *from, const char *id) {
@@ -163,7 +163,7 @@ static void test_rfc6120_8_2_3_iq_result_not_bounced(void **state) {
   assert_int_equal(fg_bounce_check(&m), FG_BOUNCE_OK);
 }
 
-// Policy (gateway/bounce.h): presence of type 'unavailable' is not bounced;
+// Policy (gateway/s2s/bounce.h): presence of type 'unavailable' is not bounced;
 // other presence types (available, subscribe, probe, ...) are.
 static void test_policy_unavailable_presence_not_bounced(void **state) {
   (void)state;

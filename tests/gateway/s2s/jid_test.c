@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/jid.h"
+#include "gateway/s2s/jid.h"
 
 static int dom(char *out, const char *jid) {
   return fg_jid_domain(out, (const uint8_t *)jid, strlen(jid));

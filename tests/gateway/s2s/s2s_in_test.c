@@ -1,4 +1,4 @@
-// s2s_in_test.c: the receiving side of s2s streams (gateway/s2s_in.c), driven
+// s2s_in_test.c: the receiving side of s2s streams (gateway/s2s/s2s_in.c), driven
 // with the bytes a peer sends, checking the exact bytes and errors returned.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "crypto/dialback_key.h"
-#include "gateway/s2s_in.h"
+#include "gateway/s2s/s2s_in.h"
 
 #define HDR_TO(to, from)                                                                      \
   "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "                                \

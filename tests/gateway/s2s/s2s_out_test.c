@@ -1,5 +1,5 @@
-// s2s_out_test.c: the initiating side (gateway/s2s_out.c), scripted against
-// canned server replies and wired back to back with gateway/s2s_in.c.
+// s2s_out_test.c: the initiating side (gateway/s2s/s2s_out.c), scripted against
+// canned server replies and wired back to back with gateway/s2s/s2s_in.c.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/s2s_in.h"
-#include "gateway/s2s_out.h"
+#include "gateway/s2s/s2s_in.h"
+#include "gateway/s2s/s2s_out.h"
 
 static fg_dialback_secret g_secret;
 

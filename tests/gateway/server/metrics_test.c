@@ -1,5 +1,5 @@
 // metrics_test.c: counters counted per thread shard and summed on reading
-// (gateway/metrics.h), including more threads than shards, and their
+// (gateway/server/metrics.h), including more threads than shards, and their
 // Prometheus rendering.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/metrics.h"
+#include "gateway/server/metrics.h"
 
 enum { kThreads = FG_METRICS_SHARDS + 6, kPerThread = 20000 };
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/router.h"
+#include "gateway/server/router.h"
 
 static fg_config_target kMainAddrs[] = {
     {"10.0.0.1", 5269}, {"10.0.0.2", 5269},           {"10.0.0.3", 5269},

@@ -1,5 +1,5 @@
 // verdict_cache_test.c: the per-worker cache of positive certificate
-// verdicts (gateway/verdict_cache.h): only an identical question hits, and
+// verdicts (gateway/server/verdict_cache.h): only an identical question hits, and
 // no verdict outlives its path's notAfter (RFC 5280 §6.1.3 (a)(2)) or the
 // cache's TTL.
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <openssl/pool.h>
 
-#include "gateway/verdict_cache.h"
+#include "gateway/server/verdict_cache.h"
 
 static STACK_OF(CRYPTO_BUFFER) * chain_of(const char *a, const char *b) {
   STACK_OF(CRYPTO_BUFFER) *sk = sk_CRYPTO_BUFFER_new_null();

@@ -1,11 +1,11 @@
-// xml_parser_simd_test.c: the AVX2 text scanner of gateway/xml_parser.c
+// xml_parser_simd_test.c: the AVX2 text scanner of gateway/xml/xml_parser.c
 // (SIMD UTF-8 validation, RFC 6120 §11.6) against the scalar decoder, on
 // random mixes of ASCII, markup, valid and invalid UTF-8. Built with -mavx2
 // so that the default build tests the code the optimised build runs; skips on
 // CPUs without AVX2.
 // The parser's static functions are the unit under test (included before
 // cmocka.h, whose fail() macro would clash).
-#include "gateway/xml_parser.c"
+#include "gateway/xml/xml_parser.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

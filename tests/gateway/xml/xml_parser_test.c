@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "gateway/xml_parser.h"
-#include "gateway/xml_serializer.h"
-#include "tests/gateway/xml_transcript.h"
+#include "gateway/xml/xml_parser.h"
+#include "gateway/xml/xml_serializer.h"
+#include "tests/gateway/xml/xml_transcript.h"
 #include "tests/testutil.h"
 
 // Allocation counting for the steady-state test: replace the allocator's

@@ -1,10 +1,10 @@
-// xml_scan_test.c: the byte scanners of gateway/xml_scan.h against the rules
+// xml_scan_test.c: the byte scanners of gateway/xml/xml_scan.h against the rules
 // they stand for: the byte classes (XML 1.0 §2.3 names and white space),
 // where character data (§2.4) and attribute values (§3.1) must stop for the
 // tokenizer, and strict UTF-8 in text (RFC 3629; RFC 6120 §11.6; XML 1.0 §2.2
 // Char). Built twice: as is (SSE2 and the scalar tails) and with -mavx2
 // (xml_scan_avx2_test, which skips on CPUs without AVX2).
-#include "gateway/xml_scan.h"
+#include "gateway/xml/xml_scan.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "gateway/xml_parser.h"
-#include "gateway/xml_serializer.h"
-#include "tests/gateway/xml_transcript.h"
+#include "gateway/xml/xml_parser.h"
+#include "gateway/xml/xml_serializer.h"
+#include "tests/gateway/xml/xml_transcript.h"
 #include "tests/testutil.h"
 
 #define H                                                                                 \

@@ -1,11 +1,11 @@
 // xml_transcript.c: see xml_transcript.h.
-#include "tests/gateway/xml_transcript.h"
+#include "tests/gateway/xml/xml_transcript.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/xml_serializer.h"
+#include "gateway/xml/xml_serializer.h"
 
 static int append(char **buf, size_t *len, size_t *cap, const void *d, size_t n) {
   if (*len + n + 1 > *cap) {

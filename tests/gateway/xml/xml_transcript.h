@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/xml_parser.h"
+#include "gateway/xml/xml_parser.h"
 
 typedef struct fg_xml_transcript {
   fg_xml_error err;
