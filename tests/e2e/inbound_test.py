@@ -104,6 +104,16 @@ def authenticated_sasl(env):
     return p
 
 
+def wait_metric(env, name, want, timeout=10):
+    """Waits until counter |name| reads |want|; returns the last reading."""
+    deadline = time.time() + timeout
+    while True:
+        got = env.metric(name)
+        if got == want or time.time() > deadline:
+            return got
+        time.sleep(0.05)
+
+
 def wait_no_inbound_streams(env, timeout=10):
     """Waits until every inbound stream fedgate accepted has closed (streams
     of earlier tests still closing would count against limits.streams_per_ip)."""
@@ -187,6 +197,41 @@ def test_xep0220_dialback_answered_invalid(env):
     assert res.get("type") == "invalid", xp.ET.tostring(res)
     p.send_message("eve@remote.test", "bob@b.test", "must not pass")
     assert p.expect_stream_error() == "not-authorized"
+
+
+def test_xep0220_2_4_wrong_key_answered_invalid_and_pair_not_authenticated(env):
+    # The stream carries two pairs: (remote.test, c.test) authenticated with a
+    # key its authoritative server confirms, then (remote.test, b.test) with a
+    # key it does not. The answer is type='invalid' for that pair only, the
+    # stream stays open, and a stanza for the pair is refused as coming from a
+    # 'from' that is not authenticated for that 'to' (RFC 6120 §4.9.3.9).
+    p, feats = open_tls(env, cert=None)
+    assert not offers_external(feats)
+    env.valid_keys["key-for-c"] = True
+    p.dialback_result("remote.test", "c.test", "key-for-c")
+    res = p.read_dialback_result()
+    assert res.get("type") == "valid" and res.get("to") == "remote.test", xp.ET.tostring(res)
+    invalid = env.metric("dialback_invalid_total")
+    authenticated = env.metric("auth_dialback_total")
+    asked = len(env.auth.verify_questions)
+    env.valid_keys["key-the-authority-denies"] = False
+    p.dialback_result("remote.test", "b.test", "key-the-authority-denies")
+    res = p.read_dialback_result()
+    assert res.get("type") == "invalid", xp.ET.tostring(res)
+    assert res.get("from") == "b.test" and res.get("to") == "remote.test", xp.ET.tostring(res)
+    # The verdict is the authoritative server's: it was asked about this key.
+    q = env.auth.verify_questions[asked:]
+    assert [x[:2] + x[3:] for x in q] == [("b.test", "remote.test", "key-the-authority-denies")], q
+    assert q[0][2] == p.stream_id, q
+    got = wait_metric(env, "dialback_invalid_total", invalid + 1)
+    assert got == invalid + 1, "dialback_invalid_total moved by %d, want 1" % (got - invalid)
+    got = env.metric("auth_dialback_total")
+    assert got == authenticated, "auth_dialback_total moved by %d, want 0" % (got - authenticated)
+    p.send_message("eve@remote.test", "bob@b.test", "must not pass")
+    cond = p.expect_stream_error()
+    assert cond == "invalid-from", cond
+    assert env.metric("dialback_invalid_total") == invalid + 1
+    assert env.metric("auth_dialback_total") == authenticated
 
 
 def test_rfc6120_13_7_certificate_mismatch_falls_back_to_dialback(env):
