@@ -424,6 +424,7 @@ def test_rfc6120_8_3_backend_down_bounces_to_sender(env):
     p.read_header()
     p.read_features()
     before = len(env.auth.stanzas)
+    bounced = env.metric("stanzas_bounced_total")
     p.send("<message from='gina@remote.test/x' to='bob@c.test' id='b1' type='chat'>"
            "<body>to a dead backend</body></message>")
     got = env.auth.wait_stanzas(before + 1, timeout=15)
@@ -433,7 +434,8 @@ def test_rfc6120_8_3_backend_down_bounces_to_sender(env):
     assert el.get("to") == "gina@remote.test/x" and el.get("from") == "bob@c.test"
     err = el.find(xp.q(xp.NS_SERVER, "error"))
     assert err is not None and err.find(xp.q(xp.NS_STANZA_ERR, "remote-server-timeout")) is not None
-    assert env.metric("stanzas_bounced_total") >= 1
+    got = wait_metric(env, "stanzas_bounced_total", bounced + 1)
+    assert got == bounced + 1, "stanzas_bounced_total moved by %d, want 1" % (got - bounced)
     p.close()
 
 
