@@ -1,6 +1,10 @@
 // replay_main.c: runs each file named on the command line (or each file inside
 // a named directory) through LLVMFuzzerTestOneInput once. Linked into fuzz
 // targets when libFuzzer is not, so that `make test` replays every corpus.
+// One replay is one test case however many seeds it replays: it ends with
+// "1 passed, 0 failed" or "0 passed, 1 failed" (tools/run-tests.sh counts that
+// line). A crash fails it through the exit status; a path that cannot be
+// read, or a corpus without a single input, fails it too.
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,7 +49,8 @@ static int replay_path(const char *path, int *files) {
     return 0;
   }
   if (!S_ISDIR(st.st_mode)) {
-    *files += replay_file(path);
+    if (!replay_file(path)) return 0;
+    (*files)++;
     return 1;
   }
   DIR *d = opendir(path);
@@ -69,7 +74,11 @@ int main(int argc, char **argv) {
     if (argv[i][0] == '-') continue;  // libFuzzer-style flags are ignored here
     ok &= replay_path(argv[i], &files);
   }
+  if (files == 0) {
+    fprintf(stderr, "replay: no inputs replayed\n");
+    ok = 0;
+  }
   printf("replayed %d inputs\n", files);
-  printf("%d passed, %d failed\n", ok ? files : 0, ok ? 0 : 1);
+  printf("%d passed, %d failed\n", ok, !ok);
   return ok ? 0 : 1;
 }

@@ -6,8 +6,9 @@
 # resumed) and idle complete; usage errors exit 2. Then through a real
 # fedgate (direct TLS in, SASL EXTERNAL with dev-pki certificates, dialback
 # hop to the s2s-listen sink): relay, churn and idle with small numbers.
-# Then, when installed, Prosody (component sink) and HAProxy (TLS
-# termination in front of the plain-listen sink).
+# Then Prosody (component sink) and HAProxy (TLS termination in front of the
+# plain-listen sink): both are in tools/debian-packages.txt, so a missing one
+# is a failure, not a skip.
 set -u
 
 S2SLOAD=$1
@@ -192,7 +193,8 @@ wait "$FGPID" 2>/dev/null
 FGPID=
 
 # --- through Prosody (XEP-0114 component sink) and HAProxy (plain-listen) -----
-# Both run when installed (the benchmark machine has them); otherwise skipped.
+# make deps installs both (tools/debian-packages.txt); the benchmark compares
+# fedgate with them, so their paths through s2sload must work here.
 if command -v prosody >/dev/null 2>&1; then
   PRO=$WORK/prosody
   mkdir -p "$PRO/data" "$PRO/certs"
@@ -246,7 +248,7 @@ LUA
   wait "$FGPID" 2>/dev/null
   FGPID=
 else
-  echo "prosody not installed: component sink not tested"
+  bad "prosody is not installed (tools/debian-packages.txt: run make deps): component sink not tested"
 fi
 if command -v haproxy >/dev/null 2>&1; then
   cat "$PKI/sink.bench.test.crt" "$PKI/sink.bench.test.key" >"$WORK/sink.pem"
@@ -280,7 +282,7 @@ HAP
     --warmup 0.2
   check "haproxy churn: resumed" "r['establishments'] > 0 and r['resumed'] > 0"
 else
-  echo "haproxy not installed: plain-listen behind a TLS terminator not tested"
+  bad "haproxy is not installed (tools/debian-packages.txt: run make deps): plain-listen behind a TLS terminator not tested"
 fi
 
 echo "$PASS passed, $FAIL failed"

@@ -139,14 +139,45 @@ static void test_rfc5280_6_1_3_a_2_valid_until_is_the_earliest_not_after(void **
   X509_free(shorter);
 }
 
-// RFC 5280 §6.1.3 (a)(2): the current time must be inside the validity.
+// RFC 5280 §6.1.3 (a)(2): the current time must be inside the validity of
+// every certificate on the path; the verdict names the one that is not.
 static void test_rfc5280_6_1_3_a_2_expired(void **state) {
   (void)state;
   fg_chain_verdict v;
+  // Only the leaf has expired.
+  fg_devpki_name names[] = {{FG_DEVPKI_DNS, (const uint8_t *)"chat.example", 12}};
+  fg_devpki_spec leaf_spec = {.cn = "chat.example",
+                              .path_len = -1,
+                              .names = names,
+                              .num_names = 1,
+                              .not_before = T0 - DAY,
+                              .not_after = T0 + DAY};
+  X509 *leaf = mint(leaf_spec, g.leaf_key, g.intermediate, g.int_key);
+  assert_int_equal(
+      verify_at(g.ts, leaf, g.intermediate, NULL, FG_ROLE_OUTBOUND, T0 + 2 * DAY, NULL, &v),
+      FG_CHAIN_EXPIRED);
+  assert_int_equal(v.depth, 0);
+  assert_non_null(strstr(v.reason, "expired"));
+  X509_free(leaf);
+  // Only the intermediate has expired (same name and key as g.intermediate).
+  fg_devpki_spec int_spec = {.cn = "Test Intermediate",
+                             .is_ca = 1,
+                             .path_len = 0,
+                             .not_before = T0 - DAY,
+                             .not_after = T0 + DAY};
+  X509 *intermediate = mint(int_spec, g.int_key, g.root, g.root_key);
+  assert_int_equal(
+      verify_at(g.ts, g.leaf, intermediate, NULL, FG_ROLE_OUTBOUND, T0 + 2 * DAY, NULL, &v),
+      FG_CHAIN_EXPIRED);
+  assert_int_equal(v.depth, 1);
+  assert_non_null(strstr(v.reason, "expired"));
+  X509_free(intermediate);
+  // Every certificate has expired: BoringSSL checks the path from the trust
+  // anchor down, so the first one it finds expired is the root.
   assert_int_equal(
       verify_at(g.ts, g.leaf, g.intermediate, NULL, FG_ROLE_OUTBOUND, T0 + 31 * DAY, NULL, &v),
       FG_CHAIN_EXPIRED);
-  assert_true(v.depth >= 0);
+  assert_int_equal(v.depth, 2);
   assert_non_null(strstr(v.reason, "expired"));
 }
 

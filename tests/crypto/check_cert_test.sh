@@ -87,10 +87,6 @@ has "message names the garbage file" "garbage.pem" "$ERR"
 run "unreadable CA" 2 check-cert --cert "$PKI/chat.example.crt" --ca "$WORK/none" --domain chat.example
 has "message names the CA path" "$WORK/none" "$ERR"
 
-echo "[==========] $((PASS + FAIL)) check(s) run."
-echo "[  PASSED  ] $PASS check(s)."
-if [ "$FAIL" -ne 0 ]; then
-  echo "[  FAILED  ] $FAIL check(s)."
-  exit 1
-fi
-exit 0
+# The count line make test reads (tools/suite-counts.awk): one case per check.
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -15,7 +15,8 @@
 #      console (qemu exits 0 whatever happens inside).
 #
 # Prints the evidence lines ([ktls] ..., KTLS-VM ...) and ends with
-# "N passed, M failed" counting the in-guest test cases. Exit 0 all passed,
+# "N passed, M failed, K skipped" and "N passed, M failed" counting the
+# in-guest test cases (the guest's KTLS-VM-VERDICT line). Exit 0 all passed,
 # 1 something failed (or no verdict), 77 only when qemu or the kernel package
 # cannot be had.
 #
@@ -176,7 +177,7 @@ fi
 # The evidence: handshakes, handoffs, KeyUpdate, fallback control, bench.
 grep -E '^KTLS-VM|\[ktls\]|\[  (FAILED|ERROR|  LINE)' "$log" |
   grep -vE 'KTLS-VM-LOG [a-z]+\| \[ *(RUN|OK) ' | sed 's/^KTLS-VM-LOG //'
-verdict=$(sed -n 's/^KTLS-VM-VERDICT: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -1)
+verdict=$(sed -n 's/^KTLS-VM-VERDICT: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log" | tail -1)
 echo "ktls-vm: qemu exit $qrc; build+initramfs $((t_built - t_start)) s, boot+run $((t_end - t_built)) s"
 if [ -z "$verdict" ]; then
   echo "ktls-vm: no verdict on the console (timeout or crash): see $log"
@@ -184,7 +185,8 @@ if [ -z "$verdict" ]; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-p=${verdict% *}
-f=${verdict#* }
+set -- $verdict
+p=$1 f=$2 k=$3
+echo "$p passed, $f failed, $k skipped"
 echo "$p passed, $f failed"
 [ "$f" = 0 ] && [ "$p" -gt 0 ]
