@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """s2sload: plays the internal XMPP servers of providers in front of fedgate.
 
+(One file on purpose, though long: `make demo` runs it as a single script
+with Debian's python3 and nothing else installed.)
+
 For each domain D it can be (1) the internal server that fedgate's internal
 hop delivers to (--serve D=HOST:PORT: an s2s listener with required STARTTLS,
 SASL EXTERNAL for client certificates from fedgate's internal CA, dialback

@@ -1,6 +1,9 @@
-// xml_parser_test.c: gateway/xml_parser against ../shared/vectors/xml and the
-// rules of RFC 6120 §4 and §11, each input fed whole, one byte at a time and
-// at random split points.
+// xml_parser_test.c: gateway/xml/xml_parser against ../shared/vectors/xml and
+// the rules of RFC 6120 §4 and §11, each input fed whole, one byte at a time
+// and at random split points. One file on purpose, though long: it is one
+// table of the parser's public behaviour (the parts behind it are tested
+// through that behaviour, the scanners also in xml_scan_test.c), and a rule
+// is easier to find in one table than across several.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
