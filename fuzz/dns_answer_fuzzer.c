@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "io/dns.h"
-#include "io/dns_internal.h"
+#include "io/dns_wire.h"
 
 #define CHECK(cond)                                                                \
   do {                                                                             \

@@ -9,7 +9,7 @@
 // (type, name): resolution is off the workers' hot path and the critical
 // sections only copy a few records, so a lock is cheaper than an RCU scheme.
 #include "io/dns.h"
-#include "io/dns_internal.h"
+#include "io/dns_wire.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "io/dns.h"
-#include "io/dns_internal.h"
+#include "io/dns_wire.h"
 
 static char g_dir[256];
 static char g_hosts[300];

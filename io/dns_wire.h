@@ -1,8 +1,8 @@
-// dns_internal.h: the DNS response parser inside io/dns, exposed so that
+// dns_wire.h: the DNS response parser inside io/dns, exposed so that
 // fuzz/dns_answer_fuzzer.c and tests/io/dns_test.c can feed it bytes without
 // a network. Not part of the public API: only io/dns.c and those two use it.
-#ifndef FEDGATE_IO_DNS_INTERNAL_H
-#define FEDGATE_IO_DNS_INTERNAL_H
+#ifndef FEDGATE_IO_DNS_WIRE_H
+#define FEDGATE_IO_DNS_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -77,4 +77,4 @@ typedef enum fg_dns_answer {
 fg_dns_answer fg_dns_parse_answer(fg_dns_rrset *out, char *why, size_t why_len, const uint8_t *in,
                                   size_t in_len, uint16_t id, const char *qname, uint16_t qtype);
 
-#endif  // FEDGATE_IO_DNS_INTERNAL_H
+#endif  // FEDGATE_IO_DNS_WIRE_H
