@@ -10,11 +10,34 @@
 #include <arpa/nameser.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "io/dns_cache.h"
+
+// Every test but the last runs on a cache of these limits (setup/teardown).
+#define MAX_ENTRIES 16
+#define MAX_TTL 100
+#define NEGATIVE_TTL 60
+#define FAILURE_TTL 10
+
+static int setup(void **state) {
+  fg_dns_cache *c = calloc(1, sizeof(*c));
+  if (c == NULL || !fg_dns_cache_init(c, MAX_ENTRIES, MAX_TTL, NEGATIVE_TTL, FAILURE_TTL)) {
+    free(c);
+    return -1;
+  }
+  *state = c;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fg_dns_cache_cleanup(*state);
+  free(*state);
+  return 0;
+}
 
 static void sleep_ms(unsigned ms) {
   struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
@@ -22,9 +45,9 @@ static void sleep_ms(unsigned ms) {
   }
 }
 
-// addrs makes an A answer of |n| addresses 192.0.2.1, .2, ... (freed by the
-// caller with fg_dns_rrset_cleanup).
-static fg_dns_rrset addrs(size_t n, uint32_t ttl) {
+// put_addrs stores an A answer of |n| addresses 192.0.2.1, .2, ... with |ttl|
+// for |name|.
+static void put_addrs(fg_dns_cache *c, const char *name, size_t n, uint32_t ttl) {
   fg_dns_rrset s = {.status = FG_DNS_RS_OK, .ttl = ttl, .n = n};
   s.addr = calloc(n, 16);
   assert_non_null(s.addr);
@@ -33,77 +56,77 @@ static fg_dns_rrset addrs(size_t n, uint32_t ttl) {
     s.addr[i][2] = 2;
     s.addr[i][3] = (uint8_t)(i + 1);
   }
-  return s;
+  fg_dns_cache_put(c, name, ns_t_a, &s);
+  fg_dns_rrset_cleanup(&s);
 }
 
-static fg_dns_rrset failed(fg_dns_rstatus st) {
-  fg_dns_rrset s = {.status = st};
-  return s;
-}
-
-// lookup returns the seconds left of (|name|, |type|), or -1 on a miss.
-static long lookup(fg_dns_cache *c, const char *name, uint16_t type, fg_dns_rrset *out) {
-  memset(out, 0, sizeof(*out));
-  if (!fg_dns_cache_get(c, name, type, out)) return -1;
-  return (long)out->ttl;
+// left returns the seconds (|name|, |type|) has left in |c|, or -1 on a
+// miss. With |out| the hit is copied there, else dropped.
+static long left(fg_dns_cache *c, const char *name, uint16_t type, fg_dns_rrset *out) {
+  fg_dns_rrset got;
+  memset(&got, 0, sizeof(got));
+  if (!fg_dns_cache_get(c, name, type, &got)) return -1;
+  long ttl = (long)got.ttl;
+  if (out != NULL)
+    *out = got;
+  else
+    fg_dns_rrset_cleanup(&got);
+  return ttl;
 }
 
 static void test_cache_hit_is_a_copy_keyed_by_type_and_name(void **state) {
-  fg_dns_cache c;
-  assert_true(fg_dns_cache_init(&c, 100, 3600, 60, 10));
-  fg_dns_rrset s = addrs(2, 300);
-  fg_dns_cache_put(&c, "xmpp.example.com", ns_t_a, &s);
-  s.addr[0][3] = 99;  // the cache kept its own copy
-  fg_dns_rrset got;
-  long ttl = lookup(&c, "xmpp.example.com", ns_t_a, &got);
-  assert_true(ttl >= 299 && ttl <= 300);
-  assert_int_equal(got.status, FG_DNS_RS_OK);
-  assert_int_equal(got.n, 2);
-  assert_ptr_not_equal(got.addr, s.addr);
-  assert_memory_equal(got.addr[0], "\xc0\x00\x02\x01\0\0\0\0\0\0\0\0\0\0\0\0", 16);
-  assert_memory_equal(got.addr[1], "\xc0\x00\x02\x02\0\0\0\0\0\0\0\0\0\0\0\0", 16);
-  assert_null(got.srv);
-  fg_dns_rrset_cleanup(&got);
-  fg_dns_rrset miss;
-  assert_int_equal(lookup(&c, "xmpp.example.com", ns_t_aaaa, &miss), -1);
-  assert_int_equal(lookup(&c, "other.example.com", ns_t_a, &miss), -1);
-  fg_dns_rrset_cleanup(&s);
-  fg_dns_cache_cleanup(&c);
+  fg_dns_cache *c = *state;
+  put_addrs(c, "xmpp.example.com", 2, 30);
+  fg_dns_rrset a, b;
+  long ttl = left(c, "xmpp.example.com", ns_t_a, &a);
+  assert_true(ttl >= 29 && ttl <= 30);
+  assert_int_equal(a.status, FG_DNS_RS_OK);
+  assert_int_equal(a.n, 2);
+  assert_null(a.srv);
+  assert_memory_equal(a.addr[0], "\xc0\x00\x02\x01\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+  assert_memory_equal(a.addr[1], "\xc0\x00\x02\x02\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+  // Each hit is the caller's own copy.
+  a.addr[0][3] = 99;
+  assert_true(left(c, "xmpp.example.com", ns_t_a, &b) > 0);
+  assert_ptr_not_equal(a.addr, b.addr);
+  assert_int_equal(b.addr[0][3], 1);
+  fg_dns_rrset_cleanup(&a);
+  fg_dns_rrset_cleanup(&b);
+  assert_int_equal(left(c, "xmpp.example.com", ns_t_aaaa, NULL), -1);
+  assert_int_equal(left(c, "other.example.com", ns_t_a, NULL), -1);
 }
 
 // RFC 2181 §8 / RFC 2308 §5: records for their TTL (capped here), negative
 // answers and failures for fixed, shorter times; TTL 0 and cancelled
 // questions are not kept.
 static void test_rfc2308_5_time_kept_follows_the_answer(void **state) {
-  fg_dns_cache c;
-  assert_true(fg_dns_cache_init(&c, 100, 100, 60, 10));
-  fg_dns_rrset got;
-  fg_dns_rrset long_ttl = addrs(1, 3600), short_ttl = addrs(1, 30), zero = addrs(1, 0);
-  fg_dns_cache_put(&c, "long.test", ns_t_a, &long_ttl);
-  fg_dns_cache_put(&c, "short.test", ns_t_a, &short_ttl);
-  fg_dns_cache_put(&c, "zero.test", ns_t_a, &zero);
+  fg_dns_cache *c = *state;
+  put_addrs(c, "long.test", 1, 3600);
+  put_addrs(c, "short.test", 1, 30);
+  put_addrs(c, "zero.test", 1, 0);
   static const struct {
     const char *name;
     fg_dns_rstatus status;
     long ttl;  // -1: not kept
   } kFailures[] = {
-      {"nx.test", FG_DNS_RS_NXDOMAIN, 60},    {"nodata.test", FG_DNS_RS_NODATA, 60},
-      {"slow.test", FG_DNS_RS_TIMEOUT, 10},   {"broken.test", FG_DNS_RS_SERVFAIL, 10},
+      {"nx.test", FG_DNS_RS_NXDOMAIN, NEGATIVE_TTL},
+      {"nodata.test", FG_DNS_RS_NODATA, NEGATIVE_TTL},
+      {"slow.test", FG_DNS_RS_TIMEOUT, FAILURE_TTL},
+      {"broken.test", FG_DNS_RS_SERVFAIL, FAILURE_TTL},
       {"stop.test", FG_DNS_RS_CANCELLED, -1},
   };
   for (size_t i = 0; i < sizeof(kFailures) / sizeof(kFailures[0]); i++) {
-    fg_dns_rrset f = failed(kFailures[i].status);
-    fg_dns_cache_put(&c, kFailures[i].name, ns_t_srv, &f);
+    fg_dns_rrset f = {.status = kFailures[i].status};
+    fg_dns_cache_put(c, kFailures[i].name, ns_t_srv, &f);
   }
-  long ttl = lookup(&c, "long.test", ns_t_a, &got);
-  assert_true(ttl >= 99 && ttl <= 100);
-  fg_dns_rrset_cleanup(&got);
-  ttl = lookup(&c, "short.test", ns_t_a, &got);
+  long ttl = left(c, "long.test", ns_t_a, NULL);
+  assert_true(ttl >= MAX_TTL - 1 && ttl <= MAX_TTL);
+  ttl = left(c, "short.test", ns_t_a, NULL);
   assert_true(ttl >= 29 && ttl <= 30);
-  fg_dns_rrset_cleanup(&got);
-  assert_int_equal(lookup(&c, "zero.test", ns_t_a, &got), -1);
+  assert_int_equal(left(c, "zero.test", ns_t_a, NULL), -1);
   for (size_t i = 0; i < sizeof(kFailures) / sizeof(kFailures[0]); i++) {
-    ttl = lookup(&c, kFailures[i].name, ns_t_srv, &got);
+    fg_dns_rrset got;
+    ttl = left(c, kFailures[i].name, ns_t_srv, &got);
     if (kFailures[i].ttl < 0) {
       assert_int_equal(ttl, -1);
       continue;
@@ -113,97 +136,87 @@ static void test_rfc2308_5_time_kept_follows_the_answer(void **state) {
     assert_int_equal(got.n, 0);
     fg_dns_rrset_cleanup(&got);
   }
-  fg_dns_rrset_cleanup(&long_ttl);
-  fg_dns_rrset_cleanup(&short_ttl);
-  fg_dns_rrset_cleanup(&zero);
-  fg_dns_cache_cleanup(&c);
 }
 
 static void test_rfc2181_8_entry_expires_after_its_ttl(void **state) {
-  fg_dns_cache c;
-  assert_true(fg_dns_cache_init(&c, 100, 3600, 60, 10));
-  fg_dns_rrset s = addrs(1, 1);
-  fg_dns_cache_put(&c, "brief.test", ns_t_a, &s);
-  fg_dns_rrset got;
-  assert_int_equal(lookup(&c, "brief.test", ns_t_a, &got), 1);
-  fg_dns_rrset_cleanup(&got);
+  fg_dns_cache *c = *state;
+  put_addrs(c, "brief.test", 1, 1);
+  assert_int_equal(left(c, "brief.test", ns_t_a, NULL), 1);
   sleep_ms(1100);
-  assert_int_equal(lookup(&c, "brief.test", ns_t_a, &got), -1);
+  assert_int_equal(left(c, "brief.test", ns_t_a, NULL), -1);
   // The expired entry is gone, not only hidden: a new answer takes its place.
-  fg_dns_cache_put(&c, "brief.test", ns_t_a, &s);
-  assert_int_equal(lookup(&c, "brief.test", ns_t_a, &got), 1);
-  fg_dns_rrset_cleanup(&got);
-  fg_dns_rrset_cleanup(&s);
-  fg_dns_cache_cleanup(&c);
+  put_addrs(c, "brief.test", 1, 1);
+  assert_int_equal(left(c, "brief.test", ns_t_a, NULL), 1);
+}
+
+// fill stores MAX_ENTRIES - |skip| answers n0.test, n1.test, ...
+static void fill(fg_dns_cache *c, size_t skip) {
+  for (size_t i = 0; i + skip < MAX_ENTRIES; i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "n%zu.test", i);
+    put_addrs(c, name, 1, 30);
+  }
 }
 
 static void test_cache_full_drops_oldest_insertion(void **state) {
-  fg_dns_cache c;
-  assert_true(fg_dns_cache_init(&c, 3, 3600, 60, 10));
-  fg_dns_rrset s = addrs(1, 300), got;
-  fg_dns_cache_put(&c, "a.test", ns_t_a, &s);
-  fg_dns_cache_put(&c, "b.test", ns_t_a, &s);
-  fg_dns_cache_put(&c, "c.test", ns_t_a, &s);
+  fg_dns_cache *c = *state;
+  put_addrs(c, "first.test", 1, 30);
+  fill(c, 1);
   // A hit does not make an entry younger (insertion order, not LRU).
-  assert_true(lookup(&c, "a.test", ns_t_a, &got) > 0);
-  fg_dns_rrset_cleanup(&got);
-  fg_dns_cache_put(&c, "d.test", ns_t_a, &s);
-  assert_int_equal(lookup(&c, "a.test", ns_t_a, &got), -1);
-  static const char *const kKept[] = {"b.test", "c.test", "d.test"};
-  for (size_t i = 0; i < 3; i++) {
-    assert_true(lookup(&c, kKept[i], ns_t_a, &got) > 0);
-    fg_dns_rrset_cleanup(&got);
-  }
-  fg_dns_rrset_cleanup(&s);
-  fg_dns_cache_cleanup(&c);
+  assert_true(left(c, "first.test", ns_t_a, NULL) > 0);
+  put_addrs(c, "last.test", 1, 30);
+  assert_int_equal(left(c, "first.test", ns_t_a, NULL), -1);
+  assert_true(left(c, "n0.test", ns_t_a, NULL) > 0);
+  assert_true(left(c, "last.test", ns_t_a, NULL) > 0);
 }
 
 static void test_cache_put_replaces_same_key(void **state) {
-  fg_dns_cache c;
-  assert_true(fg_dns_cache_init(&c, 2, 3600, 60, 10));
-  fg_dns_rrset one = addrs(1, 300), two = addrs(2, 200), got;
-  fg_dns_cache_put(&c, "a.test", ns_t_a, &one);
-  fg_dns_cache_put(&c, "b.test", ns_t_a, &one);
-  fg_dns_cache_put(&c, "b.test", ns_t_a, &two);
-  long ttl = lookup(&c, "b.test", ns_t_a, &got);
-  assert_true(ttl >= 199 && ttl <= 200);
+  fg_dns_cache *c = *state;
+  put_addrs(c, "first.test", 1, 30);
+  put_addrs(c, "twice.test", 1, 30);
+  put_addrs(c, "twice.test", 2, 20);
+  fg_dns_rrset got;
+  long ttl = left(c, "twice.test", ns_t_a, &got);
+  assert_true(ttl >= 19 && ttl <= 20);
   assert_int_equal(got.n, 2);
   fg_dns_rrset_cleanup(&got);
-  // The replacement took no second slot: a.test is still there.
-  assert_true(lookup(&c, "a.test", ns_t_a, &got) > 0);
-  fg_dns_rrset_cleanup(&got);
-  fg_dns_rrset_cleanup(&one);
-  fg_dns_rrset_cleanup(&two);
-  fg_dns_cache_cleanup(&c);
+  // The replacement took no second slot: with the cache now full, the
+  // oldest entry is still there.
+  fill(c, 2);
+  assert_true(left(c, "first.test", ns_t_a, NULL) > 0);
 }
 
-static void test_cache_disabled_and_cleared(void **state) {
-  fg_dns_cache c;
-  fg_dns_rrset s = addrs(1, 300), got;
-  assert_true(fg_dns_cache_init(&c, 0, 3600, 60, 10));
-  fg_dns_cache_put(&c, "a.test", ns_t_a, &s);
-  assert_int_equal(lookup(&c, "a.test", ns_t_a, &got), -1);
-  fg_dns_cache_clear(&c);
-  fg_dns_cache_cleanup(&c);
+static void test_cache_cleared(void **state) {
+  fg_dns_cache *c = *state;
+  put_addrs(c, "a.test", 1, 30);
+  fg_dns_rrset f = {.status = FG_DNS_RS_NXDOMAIN};
+  fg_dns_cache_put(c, "b.test", ns_t_srv, &f);
+  fg_dns_cache_clear(c);
+  assert_int_equal(left(c, "a.test", ns_t_a, NULL), -1);
+  assert_int_equal(left(c, "b.test", ns_t_srv, NULL), -1);
+  put_addrs(c, "a.test", 1, 30);
+  assert_true(left(c, "a.test", ns_t_a, NULL) > 0);
+}
 
-  assert_true(fg_dns_cache_init(&c, 10, 3600, 60, 10));
-  fg_dns_cache_put(&c, "a.test", ns_t_a, &s);
-  fg_dns_cache_put(&c, "b.test", ns_t_aaaa, &s);
+static void test_cache_disabled(void **state) {
+  fg_dns_cache c;
+  assert_true(fg_dns_cache_init(&c, 0, MAX_TTL, NEGATIVE_TTL, FAILURE_TTL));
+  put_addrs(&c, "a.test", 1, 30);
+  assert_int_equal(left(&c, "a.test", ns_t_a, NULL), -1);
   fg_dns_cache_clear(&c);
-  assert_int_equal(lookup(&c, "a.test", ns_t_a, &got), -1);
-  assert_int_equal(lookup(&c, "b.test", ns_t_aaaa, &got), -1);
-  fg_dns_rrset_cleanup(&s);
   fg_dns_cache_cleanup(&c);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_cache_hit_is_a_copy_keyed_by_type_and_name),
-      cmocka_unit_test(test_rfc2308_5_time_kept_follows_the_answer),
-      cmocka_unit_test(test_rfc2181_8_entry_expires_after_its_ttl),
-      cmocka_unit_test(test_cache_full_drops_oldest_insertion),
-      cmocka_unit_test(test_cache_put_replaces_same_key),
-      cmocka_unit_test(test_cache_disabled_and_cleared),
+      cmocka_unit_test_setup_teardown(test_cache_hit_is_a_copy_keyed_by_type_and_name, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_rfc2308_5_time_kept_follows_the_answer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rfc2181_8_entry_expires_after_its_ttl, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cache_full_drops_oldest_insertion, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cache_put_replaces_same_key, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cache_cleared, setup, teardown),
+      cmocka_unit_test(test_cache_disabled),
   };
   return cmocka_run_group_tests_name("dns_cache", tests, NULL, NULL);
 }
