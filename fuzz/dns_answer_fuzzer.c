@@ -1,4 +1,4 @@
-// dns_answer_fuzzer.c: io/dns's response parser (fg_dns_parse_answer) on
+// dns_answer_fuzzer.c: io/dns_wire's response parser (fg_dns_parse_answer) on
 // arbitrary bytes, as if a nameserver (or a spoofer racing it) had sent them.
 //
 // Each input is tried as the answer to three fixed questions: SRV
@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/dns.h"
-#include "io/dns_internal.h"
+#include "io/dns_name.h"
+#include "io/dns_wire.h"
 
 #define CHECK(cond)                                                                \
   do {                                                                             \

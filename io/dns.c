@@ -1,15 +1,16 @@
-// dns.c: the s2s resolver (RFC 6120 §3.2, XEP-0368 §3, RFC 2782) and its
-// cache. See dns.h for the contract and docs/dns.md for operations.
+// dns.c: the s2s resolver (RFC 6120 §3.2, XEP-0368 §3, RFC 2782) behind the
+// public API of dns.h: its threads and request queue, the exchange with the
+// nameservers (UDP, TCP after truncation, timeouts, retries), the SRV order
+// and the candidate list, dns.static overrides. See dns.h for the contract
+// and docs/dns.md for operations. The message format is dns_wire.c's, the
+// answer cache dns_cache.c's, host names dns_name.c's.
 //
 // Shape: requests wait in one FIFO; each resolver thread takes one request
 // and runs it to the end in two batches of questions (the two SRV names
 // together, then every target's AAAA and A together). A batch sends all its
 // questions at once over UDP and polls their sockets, so a request costs the
-// slowest question, not the sum. The cache is a mutex-protected hash keyed by
-// (type, name): resolution is off the workers' hot path and the critical
-// sections only copy a few records, so a lock is cheaper than an RCU scheme.
+// slowest question, not the sum.
 #include "io/dns.h"
-#include "io/dns_internal.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -23,24 +24,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "io/dns_cache.h"
+#include "io/dns_wire.h"
+#include "io/timer.h"
 
 #define MAX_THREADS 64
 #define MAX_SERVERS 16
 #define STOP_SLICE_MS 100   // how long a wait may go without checking for stop
 #define FALLBACK_PORT 5269  // RFC 6120 §3.2.2
-
-typedef struct centry {
-  struct centry *hnext;
-  struct centry *older, *newer;
-  uint64_t expires_ns;
-  uint16_t type;
-  fg_dns_rrset set;
-  char name[FG_DNS_NAME_MAX + 2];
-} centry;
 
 typedef struct server {
   struct sockaddr_storage addr;
@@ -92,11 +86,7 @@ struct fg_dns {
   rthread *threads;
   unsigned n_threads;
 
-  pthread_mutex_t clock;
-  centry **buckets;
-  size_t n_buckets;
-  centry *oldest, *newest;
-  size_t n_entries;
+  fg_dns_cache cache;
 
   pthread_mutex_t slock;
   static_entry *statics;
@@ -113,12 +103,6 @@ static void setf(char *out, size_t cap, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(out, cap, fmt, ap);
   va_end(ap);
-}
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 // rng_next is splitmix64 over an atomic counter: lock-free, and with a fixed
@@ -140,7 +124,7 @@ static uint16_t query_id(fg_dns *dns) {
   uint16_t id;
   // Transaction IDs must be unpredictable (RFC 5452), even with a test seed.
   if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id)) {
-    id = (uint16_t)(rng_next(dns) ^ now_ns());
+    id = (uint16_t)(rng_next(dns) ^ fg_clock_ns());
   }
   return id;
 }
@@ -171,37 +155,6 @@ int fg_dns_status_is_temporary(fg_dns_status s) {
   return s == FG_DNS_TIMEOUT || s == FG_DNS_SERVFAIL || s == FG_DNS_CANCELLED;
 }
 
-int fg_dns_name_valid(const char *name, size_t len) {
-  if (len > 0 && name[len - 1] == '.') len--;
-  if (len == 0 || len > FG_DNS_NAME_MAX) return 0;
-  size_t label = 0;
-  for (size_t i = 0; i <= len; i++) {
-    char c = i < len ? name[i] : '.';
-    if (c == '.') {
-      if (label == 0 || label > 63 || name[i - 1] == '-' || name[i - label] == '-') return 0;
-      label = 0;
-      continue;
-    }
-    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-    if (!ok) return 0;
-    label++;
-  }
-  return 1;
-}
-
-// normalize copies |in| lowercased without a trailing dot; 0 if invalid.
-static int normalize(char out[FG_DNS_NAME_MAX + 1], const char *in) {
-  size_t len = strlen(in);
-  if (!fg_dns_name_valid(in, len)) return 0;
-  if (in[len - 1] == '.') len--;
-  for (size_t i = 0; i < len; i++) {
-    char c = in[i];
-    out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-  }
-  out[len] = 0;
-  return 1;
-}
-
 void fg_dns_config_init(fg_dns_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->threads = 2;
@@ -215,135 +168,6 @@ void fg_dns_config_init(fg_dns_config *cfg) {
   cfg->cache_max_entries = 10000;
   cfg->ipv4 = 1;
   cfg->ipv6 = 1;
-}
-
-// --- rrsets and the cache ---
-
-void fg_dns_rrset_cleanup(fg_dns_rrset *s) {
-  free(s->srv);
-  free(s->addr);
-  memset(s, 0, sizeof(*s));
-}
-
-static int rrset_copy(fg_dns_rrset *dst, const fg_dns_rrset *src) {
-  *dst = *src;
-  dst->srv = NULL;
-  dst->addr = NULL;
-  if (src->srv != NULL) {
-    dst->srv = malloc(src->n * sizeof(fg_dns_srv));
-    if (dst->srv == NULL) return 0;
-    memcpy(dst->srv, src->srv, src->n * sizeof(fg_dns_srv));
-  }
-  if (src->addr != NULL) {
-    dst->addr = malloc(src->n * 16);
-    if (dst->addr == NULL) return 0;
-    memcpy(dst->addr, src->addr, src->n * 16);
-  }
-  return 1;
-}
-
-static size_t cache_hash(const fg_dns *dns, const char *name, uint16_t type) {
-  uint64_t h = 1469598103934665603ull ^ type;
-  for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-  return (size_t)(h % dns->n_buckets);
-}
-
-static void cache_unlink(fg_dns *dns, centry *e) {
-  centry **pp = &dns->buckets[cache_hash(dns, e->name, e->type)];
-  while (*pp != e) pp = &(*pp)->hnext;
-  *pp = e->hnext;
-  if (e->older)
-    e->older->newer = e->newer;
-  else
-    dns->oldest = e->newer;
-  if (e->newer)
-    e->newer->older = e->older;
-  else
-    dns->newest = e->older;
-  dns->n_entries--;
-  fg_dns_rrset_cleanup(&e->set);
-  free(e);
-}
-
-// cache_get copies a live entry into |out|; 1 on a hit.
-static int cache_get(fg_dns *dns, const char *name, uint16_t type, fg_dns_rrset *out) {
-  if (dns->n_buckets == 0) return 0;
-  int hit = 0;
-  uint64_t now = now_ns();
-  pthread_mutex_lock(&dns->clock);
-  centry *e = dns->buckets[cache_hash(dns, name, type)];
-  while (e != NULL && !(e->type == type && strcmp(e->name, name) == 0)) e = e->hnext;
-  if (e != NULL && e->expires_ns <= now) {
-    cache_unlink(dns, e);
-  } else if (e != NULL && rrset_copy(out, &e->set)) {
-    out->ttl = (uint32_t)((e->expires_ns - now + 999999999ull) / 1000000000ull);
-    hit = 1;
-  } else if (e != NULL) {
-    fg_dns_rrset_cleanup(out);
-  }
-  pthread_mutex_unlock(&dns->clock);
-  return hit;
-}
-
-static uint32_t ttl_for(const fg_dns *dns, const fg_dns_rrset *s) {
-  switch (s->status) {
-    case FG_DNS_RS_OK:
-      return s->ttl < dns->cfg.max_ttl_s ? s->ttl : dns->cfg.max_ttl_s;
-    case FG_DNS_RS_NXDOMAIN:
-    case FG_DNS_RS_NODATA:
-      return dns->cfg.negative_ttl_s;
-    case FG_DNS_RS_TIMEOUT:
-    case FG_DNS_RS_SERVFAIL:
-      return dns->cfg.failure_ttl_s;
-    case FG_DNS_RS_CANCELLED:
-      break;
-  }
-  return 0;
-}
-
-static void cache_put(fg_dns *dns, const char *name, uint16_t type, const fg_dns_rrset *s) {
-  uint32_t ttl = ttl_for(dns, s);
-  if (dns->n_buckets == 0 || ttl == 0) return;
-  centry *n = calloc(1, sizeof(*n));
-  if (n == NULL) return;
-  if (!rrset_copy(&n->set, s)) {
-    fg_dns_rrset_cleanup(&n->set);
-    free(n);
-    return;
-  }
-  n->set.ttl = ttl;
-  n->type = type;
-  setf(n->name, sizeof(n->name), "%s", name);
-  n->expires_ns = now_ns() + (uint64_t)ttl * 1000000000ull;
-  pthread_mutex_lock(&dns->clock);
-  size_t b = cache_hash(dns, name, type);
-  for (centry *e = dns->buckets[b]; e != NULL; e = e->hnext) {
-    if (e->type == type && strcmp(e->name, name) == 0) {
-      cache_unlink(dns, e);
-      break;
-    }
-  }
-  // Full: drop the oldest insertion (FIFO). Entries are short-lived and of
-  // similar value; an LRU would need a write on every hit.
-  while (dns->n_entries >= dns->cfg.cache_max_entries && dns->oldest != NULL) {
-    cache_unlink(dns, dns->oldest);
-  }
-  n->hnext = dns->buckets[b];
-  dns->buckets[b] = n;
-  n->older = dns->newest;
-  if (dns->newest)
-    dns->newest->newer = n;
-  else
-    dns->oldest = n;
-  dns->newest = n;
-  dns->n_entries++;
-  pthread_mutex_unlock(&dns->clock);
-}
-
-void fg_dns_cache_flush(fg_dns *dns) {
-  pthread_mutex_lock(&dns->clock);
-  while (dns->oldest != NULL) cache_unlink(dns, dns->oldest);
-  pthread_mutex_unlock(&dns->clock);
 }
 
 // --- one question on the wire ---
@@ -364,147 +188,11 @@ typedef struct query {
   char why[96];  // the last server failure, for the reason text
 } query;
 
-// --- parsing a response (fg_dns_parse_answer, dns_internal.h) ---
-
-static void add_record(fg_dns_rrset *res, uint16_t qtype, const ns_msg *m, const ns_rr *rr) {
-  if (res->n >= FG_DNS_MAX_RECORDS) return;
-  const uint8_t *rd = ns_rr_rdata(*rr);
-  size_t rdlen = ns_rr_rdlen(*rr);
-  if (qtype == ns_t_srv) {
-    if (rdlen < 7) return;
-    fg_dns_srv *r = &res->srv[res->n];
-    r->prio = ns_get16(rd);
-    r->weight = ns_get16(rd + 2);
-    r->port = ns_get16(rd + 4);
-    char t[NS_MAXDNAME];
-    int used = dn_expand(ns_msg_base(*m), ns_msg_end(*m), rd + 6, t, sizeof(t));
-    if (used < 0 || (size_t)used != rdlen - 6) return;
-    r->dot = t[0] == 0 || strcmp(t, ".") == 0;
-    // A target that is not a host name (or port 0) cannot be connected to;
-    // skip it rather than fail the whole set.
-    if (!r->dot && (r->port == 0 || !normalize(r->target, t))) return;
-    if (r->dot) r->target[0] = 0;
-    res->n++;
-  } else {
-    size_t want = qtype == ns_t_a ? 4 : 16;
-    if (rdlen != want) return;
-    memset(res->addr[res->n], 0, 16);
-    memcpy(res->addr[res->n], rd, want);
-    res->n++;
-  }
-}
-
-// rr_ttl is |rr|'s TTL; RFC 2181 §8: a TTL with the most significant bit set
-// counts as 0.
-static uint32_t rr_ttl(const ns_rr *rr) {
-  uint32_t ttl = ns_rr_ttl(*rr);
-  return ttl > INT32_MAX ? 0 : ttl;
-}
-
-// parse_records fills |res| from a NOERROR response, following a CNAME chain
-// inside the answer section.
-static void parse_records(fg_dns_rrset *res, char *why, size_t why_len, ns_msg *m,
-                          const char *qname, uint16_t qtype) {
-  int an = ns_msg_count(*m, ns_s_an);
-  char cur[NS_MAXDNAME];
-  setf(cur, sizeof(cur), "%s", qname);
-  uint32_t ttl = UINT32_MAX;
-  ns_rr rr;
-  for (int hop = 0; hop < FG_DNS_CNAME_HOPS; hop++) {
-    int moved = 0;
-    for (int i = 0; i < an && !moved; i++) {
-      if (ns_parserr(m, ns_s_an, i, &rr) < 0) break;
-      if (ns_rr_class(rr) != ns_c_in || ns_rr_type(rr) != ns_t_cname) continue;
-      if (strcasecmp(ns_rr_name(rr), cur) != 0) continue;
-      // The alias must fill the RDATA exactly: an empty or short RDATA would
-      // otherwise take the next record's bytes as the alias.
-      char t[NS_MAXDNAME];
-      int used = dn_expand(ns_msg_base(*m), ns_msg_end(*m), ns_rr_rdata(rr), t, sizeof(t));
-      if (used < 0 || (size_t)used != ns_rr_rdlen(rr)) continue;
-      setf(cur, sizeof(cur), "%s", t);
-      if (rr_ttl(&rr) < ttl) ttl = rr_ttl(&rr);
-      moved = 1;
-    }
-    if (!moved) break;
-  }
-  if (qtype == ns_t_srv)
-    res->srv = calloc(FG_DNS_MAX_RECORDS, sizeof(fg_dns_srv));
-  else
-    res->addr = calloc(FG_DNS_MAX_RECORDS, 16);
-  if (res->srv == NULL && res->addr == NULL) {
-    res->status = FG_DNS_RS_SERVFAIL;
-    setf(why, why_len, "out of memory");
-    return;
-  }
-  for (int i = 0; i < an; i++) {
-    if (ns_parserr(m, ns_s_an, i, &rr) < 0) break;
-    if (ns_rr_class(rr) != ns_c_in || ns_rr_type(rr) != qtype) continue;
-    if (strcasecmp(ns_rr_name(rr), cur) != 0) continue;
-    size_t before = res->n;
-    add_record(res, qtype, m, &rr);
-    if (res->n > before && rr_ttl(&rr) < ttl) ttl = rr_ttl(&rr);
-  }
-  res->status = res->n > 0 ? FG_DNS_RS_OK : FG_DNS_RS_NODATA;
-  res->ttl = res->n > 0 ? ttl : 0;
-}
-
-static int name_eq(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 0 && a[la - 1] == '.') la--;
-  if (lb > 0 && b[lb - 1] == '.') lb--;
-  return la == lb && strncasecmp(a, b, la) == 0;
-}
-
-fg_dns_answer fg_dns_parse_answer(fg_dns_rrset *out, char *why, size_t why_len, const uint8_t *in,
-                                  size_t in_len, uint16_t id, const char *qname, uint16_t qtype) {
-  if (in_len < NS_HFIXEDSZ || in_len > 65535) return FG_DNS_ANSWER_IGNORE;
-  if (ns_get16(in) != id || !(in[2] & 0x80)) return FG_DNS_ANSWER_IGNORE;
-  ns_msg m;
-  if (ns_initparse(in, (int)in_len, &m) < 0) {
-    setf(why, why_len, "malformed response");
-    return FG_DNS_ANSWER_SERVER_FAIL;
-  }
-  // The question must be ours (RFC 5452 §9.1).
-  ns_rr qr;
-  if (ns_msg_count(m, ns_s_qd) != 1 || ns_parserr(&m, ns_s_qd, 0, &qr) < 0) {
-    return FG_DNS_ANSWER_IGNORE;
-  }
-  if (ns_rr_type(qr) != qtype || ns_rr_class(qr) != ns_c_in || !name_eq(ns_rr_name(qr), qname)) {
-    return FG_DNS_ANSWER_IGNORE;
-  }
-  if (ns_msg_getflag(m, ns_f_tc)) return FG_DNS_ANSWER_TRUNCATED;
-  int rcode = ns_msg_getflag(m, ns_f_rcode);
-  if (rcode == ns_r_nxdomain) {
-    out->status = FG_DNS_RS_NXDOMAIN;
-    return FG_DNS_ANSWER_DONE;
-  }
-  if (rcode != ns_r_noerror) {
-    setf(why, why_len, "%s",
-         rcode == ns_r_refused    ? "REFUSED"
-         : rcode == ns_r_servfail ? "SERVFAIL"
-                                  : "error response");
-    return FG_DNS_ANSWER_SERVER_FAIL;
-  }
-  // An answer record that does not parse (say, a pointer loop in its owner
-  // name) makes the message malformed. Reading it as the end of the section
-  // would turn a broken answer into NODATA, which is cached and, for SRV,
-  // sends the peer to the port 5269 fallback.
-  ns_rr rr;
-  for (int i = 0; i < ns_msg_count(m, ns_s_an); i++) {
-    if (ns_parserr(&m, ns_s_an, i, &rr) < 0) {
-      setf(why, why_len, "malformed answer record");
-      return FG_DNS_ANSWER_SERVER_FAIL;
-    }
-  }
-  parse_records(out, why, why_len, &m, qname, qtype);
-  return FG_DNS_ANSWER_DONE;
-}
-
 // wait_fd waits for |events| until |deadline|; 1 ready, 0 timed out, -1 stop.
 static int wait_fd(fg_dns *dns, int fd, short events, uint64_t deadline) {
   for (;;) {
     if (atomic_load(&dns->stop)) return -1;
-    uint64_t now = now_ns();
+    uint64_t now = fg_clock_ns();
     if (now >= deadline) return 0;
     uint64_t ms = (deadline - now + 999999) / 1000000;
     struct pollfd p = {.fd = fd, .events = events};
@@ -535,7 +223,7 @@ static fg_dns_answer tcp_exchange(fg_dns *dns, query *q) {
   const server *s = &dns->servers[q->server];
   atomic_fetch_add(&dns->st_tcp, 1);
   atomic_fetch_add(&dns->st_queries, 1);
-  uint64_t deadline = now_ns() + (uint64_t)dns->cfg.timeout_ms * 1000000ull;
+  uint64_t deadline = fg_clock_ns() + (uint64_t)dns->cfg.timeout_ms * 1000000ull;
   int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return FG_DNS_ANSWER_SERVER_FAIL;
   fg_dns_answer result = FG_DNS_ANSWER_SERVER_FAIL;
@@ -564,7 +252,7 @@ static fg_dns_answer tcp_exchange(fg_dns *dns, query *q) {
     result = FG_DNS_ANSWER_SERVER_FAIL;
   }
 out:
-  if (result != FG_DNS_ANSWER_DONE && atomic_load(&dns->stop) == 0 && now_ns() >= deadline) {
+  if (result != FG_DNS_ANSWER_DONE && atomic_load(&dns->stop) == 0 && fg_clock_ns() >= deadline) {
     setf(q->why, sizeof(q->why), "TCP to %s timed out", s->text);
   }
   free(resp);
@@ -602,7 +290,7 @@ static int send_udp(fg_dns *dns, query *q) {
     return 0;
   }
   atomic_fetch_add(&dns->st_queries, 1);
-  q->deadline = now_ns() + (uint64_t)dns->cfg.timeout_ms * 1000000ull;
+  q->deadline = fg_clock_ns() + (uint64_t)dns->cfg.timeout_ms * 1000000ull;
   return 1;
 }
 
@@ -626,9 +314,8 @@ static void advance(fg_dns *dns, query *q, int server_fail) {
 static void start_query(fg_dns *dns, rthread *t, query *q) {
   q->fd = -1;
   q->sent = 1;
-  q->msg_len = res_nmkquery(&t->res, ns_o_query, q->name, ns_c_in, q->type, NULL, 0, NULL, q->msg,
-                            sizeof(q->msg));
-  if (q->msg_len < NS_HFIXEDSZ) {
+  size_t len;
+  if (!fg_dns_build_query(&t->res, q->msg, &len, sizeof(q->msg), q->name, q->type)) {
     // Only a name too long for the wire gets here (e.g. the SRV prefix on a
     // 250-byte domain): it cannot exist.
     setf(q->why, sizeof(q->why), "name too long for a question");
@@ -636,6 +323,7 @@ static void start_query(fg_dns *dns, rthread *t, query *q) {
     finish(dns, q, FG_DNS_RS_NXDOMAIN);
     return;
   }
+  q->msg_len = (int)len;
   if (!send_udp(dns, q)) advance(dns, q, 1);
 }
 
@@ -646,7 +334,7 @@ static void run_batch(rthread *t, query *qs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     query *q = &qs[i];
     q->fd = -1;
-    if (cache_get(dns, q->name, q->type, &q->res)) {
+    if (fg_dns_cache_get(&dns->cache, q->name, q->type, &q->res)) {
       atomic_fetch_add(&dns->st_hits, 1);
       q->done = q->from_cache = 1;
       continue;
@@ -672,7 +360,7 @@ static void run_batch(rthread *t, query *qs, size_t n) {
       for (size_t k = 0; k < np; k++) finish(dns, &qs[map[k]], FG_DNS_RS_CANCELLED);
       break;
     }
-    uint64_t now = now_ns();
+    uint64_t now = fg_clock_ns();
     uint64_t ms = first > now ? (first - now + 999999) / 1000000 : 0;
     int r = poll(pfd, np, (int)(ms < STOP_SLICE_MS ? ms : STOP_SLICE_MS));
     if (r < 0 && errno != EINTR) r = 0;
@@ -702,7 +390,7 @@ static void run_batch(rthread *t, query *qs, size_t n) {
         }
       }
     }
-    now = now_ns();
+    now = fg_clock_ns();
     for (size_t k = 0; k < np; k++) {
       query *q = &qs[map[k]];
       if (!q->done && q->fd >= 0 && now >= q->deadline) {
@@ -716,7 +404,7 @@ static void run_batch(rthread *t, query *qs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     query *q = &qs[i];
     if (q->sent && !q->from_cache && q->res.status != FG_DNS_RS_CANCELLED) {
-      cache_put(dns, q->name, q->type, &q->res);
+      fg_dns_cache_put(&dns->cache, q->name, q->type, &q->res);
     }
   }
 }
@@ -1174,7 +862,7 @@ static void *thread_main(void *p) {
 fg_dns_submit fg_dns_resolve_xmpp_server(fg_dns *dns, const char *domain, fg_dns_cb cb, void *arg) {
   request *rq = calloc(1, sizeof(*rq));
   if (rq == NULL) abort();
-  if (!normalize(rq->domain, domain)) {
+  if (!fg_dns_name_normalize(rq->domain, domain)) {
     free(rq);
     atomic_fetch_add(&dns->st_rejected, 1);
     return FG_DNS_SUBMIT_BAD_NAME;
@@ -1324,20 +1012,16 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
     }
   }
   uint64_t seed = dns->cfg.rng_seed;
-  if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) seed = now_ns();
+  if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) seed = fg_clock_ns();
   atomic_init(&dns->rng, seed);
-  if (dns->cfg.cache_max_entries > 0) {
-    dns->n_buckets = dns->cfg.cache_max_entries < 64 ? 64 : dns->cfg.cache_max_entries;
-    dns->buckets = calloc(dns->n_buckets, sizeof(centry *));
-    if (dns->buckets == NULL) {
-      setf(err, err_len, "out of memory");
-      free(dns);
-      return NULL;
-    }
+  if (!fg_dns_cache_init(&dns->cache, dns->cfg.cache_max_entries, dns->cfg.max_ttl_s,
+                         dns->cfg.negative_ttl_s, dns->cfg.failure_ttl_s)) {
+    setf(err, err_len, "out of memory");
+    free(dns);
+    return NULL;
   }
   pthread_mutex_init(&dns->qlock, NULL);
   pthread_cond_init(&dns->qcond, NULL);
-  pthread_mutex_init(&dns->clock, NULL);
   pthread_mutex_init(&dns->slock, NULL);
   dns->threads = calloc(dns->cfg.threads, sizeof(rthread));
   if (dns->threads == NULL) {
@@ -1379,12 +1063,10 @@ void fg_dns_free(fg_dns *dns) {
     res_nclose(&dns->threads[i].res);
   }
   free(dns->threads);
-  if (dns->buckets != NULL) fg_dns_cache_flush(dns);
-  free(dns->buckets);
+  fg_dns_cache_cleanup(&dns->cache);
   fg_dns_clear_static(dns);
   pthread_mutex_destroy(&dns->qlock);
   pthread_cond_destroy(&dns->qcond);
-  pthread_mutex_destroy(&dns->clock);
   pthread_mutex_destroy(&dns->slock);
   free(dns);
 }
@@ -1398,7 +1080,7 @@ static void static_free(static_entry *e) {
 int fg_dns_set_static(fg_dns *dns, const char *domain, const fg_dns_static_target *targets,
                       size_t n_targets) {
   char d[FG_DNS_NAME_MAX + 1];
-  if (!normalize(d, domain)) return 0;
+  if (!fg_dns_name_normalize(d, domain)) return 0;
   static_entry *ne = NULL;
   if (n_targets > 0) {
     if (n_targets > dns->cfg.max_candidates) return 0;
@@ -1431,7 +1113,7 @@ int fg_dns_set_static(fg_dns *dns, const char *domain, const fg_dns_static_targe
         s->addr_len = sizeof(*s6);
         s->numeric = 1;
         setf(s->host, sizeof(s->host), "%s", h);
-      } else if (!ok || !normalize(s->host, h)) {
+      } else if (!ok || !fg_dns_name_normalize(s->host, h)) {
         static_free(ne);
         return 0;
       }
@@ -1473,4 +1155,8 @@ void fg_dns_get_stats(fg_dns *dns, fg_dns_stats *out) {
   out->timeouts = atomic_load(&dns->st_timeouts);
   out->servfails = atomic_load(&dns->st_servfails);
   out->static_hits = atomic_load(&dns->st_static);
+}
+
+void fg_dns_cache_flush(fg_dns *dns) {
+  fg_dns_cache_clear(&dns->cache);
 }

@@ -20,8 +20,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-// FG_DNS_NAME_MAX is the longest host name accepted, without a trailing dot.
-#define FG_DNS_NAME_MAX 253
+// FG_DNS_NAME_MAX and fg_dns_name_valid.
+#include "io/dns_name.h"
 
 typedef struct fg_dns fg_dns;
 
@@ -170,10 +170,5 @@ typedef struct fg_dns_stats {
 
 // fg_dns_get_stats copies the counters into |out|.
 void fg_dns_get_stats(fg_dns *dns, fg_dns_stats *out);
-
-// fg_dns_name_valid returns 1 if |name| (|len| bytes, one optional trailing
-// dot) is an LDH host name: labels of 1-63 letters, digits and hyphens, no
-// hyphen at either end of a label, at most 253 bytes.
-int fg_dns_name_valid(const char *name, size_t len);
 
 #endif  // FEDGATE_IO_DNS_H

@@ -12,6 +12,15 @@
 
 #include "io/runtime_internal.h"
 
+struct fg_listener {
+  fg_worker *w;
+  int fd;
+  int inflight;
+  int closing;
+  struct fg_listener *next;
+  fg_listener_config cfg;
+};
+
 static int make_socket(const fg_listener_config *cfg, uint16_t port, uint16_t *out_port) {
   struct sockaddr_storage ss;
   socklen_t len;
@@ -145,7 +154,7 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
     if (l->closing || w->stopping || w->nconns >= w->rt->opts.max_conns) {
       w->stats.refused++;
       close(fd);
-    } else if (fg_conn_new_accepted(w, fd, &l->cfg) == NULL) {
+    } else if (fg_conn_new_accepted(w, fd, l->cfg.handler, l->cfg.arg, l->cfg.tls) == NULL) {
       w->stats.refused++;
     }
   }

@@ -1,5 +1,11 @@
 // runtime_internal.h: structures shared by worker.c, listener.c and conn.c.
 // Not a public header.
+//
+// The worker's loop (worker.c) hands each completion to its owner, a
+// connection (conn.c) or a listener (listener.c), and those submit their next
+// operations to the worker's ring: worker.c and the other two call each other
+// by nature. Listeners create connections, never the other way round, so
+// conn.c needs nothing of listener.c (not even listener.h's types).
 #ifndef FEDGATE_IO_RUNTIME_INTERNAL_H
 #define FEDGATE_IO_RUNTIME_INTERNAL_H
 
@@ -11,7 +17,6 @@
 
 #include "io/bufpool.h"
 #include "io/conn.h"
-#include "io/listener.h"
 #include "io/worker.h"
 
 // user_data: an 8-byte-aligned pointer with the operation in the low bits.
@@ -42,14 +47,8 @@ typedef struct out_chunk {
 
 typedef struct transport_ops transport_ops;
 
-typedef struct fg_listener {
-  fg_worker *w;
-  int fd;
-  int inflight;
-  int closing;
-  struct fg_listener *next;
-  fg_listener_config cfg;
-} fg_listener;
+// fg_listener is listener.c's; the worker only keeps its list of them.
+typedef struct fg_listener fg_listener;
 
 struct fg_conn {
   fg_worker *w;
@@ -148,7 +147,12 @@ out_chunk *fg_worker_chunk_get(fg_worker *w);
 void fg_worker_chunk_put(fg_worker *w, out_chunk *ch);
 
 // conn.c
-fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_listener_config *cfg);
+// fg_conn_new_accepted starts a connection on the accepted socket |fd| with
+// handler |h| and argument |arg|, in direct TLS (XEP-0368) when |tls| (a
+// server context) is not NULL. It returns NULL, |fd| closed, when out of
+// memory.
+fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_conn_handler *h, void *arg,
+                              fg_tls_ctx *tls);
 void fg_conn_on_cqe(fg_conn *c, enum op_tag op, struct io_uring_cqe *cqe);
 void fg_conn_flush(fg_conn *c);
 void fg_conn_maybe_free(fg_conn *c);

@@ -1,13 +1,17 @@
-// dns_internal.h: the DNS response parser inside io/dns, exposed so that
-// fuzz/dns_answer_fuzzer.c and tests/io/dns_test.c can feed it bytes without
-// a network. Not part of the public API: only io/dns.c and those two use it.
-#ifndef FEDGATE_IO_DNS_INTERNAL_H
-#define FEDGATE_IO_DNS_INTERNAL_H
+// dns_wire.h: DNS messages as bytes, inside io/dns: a question built for a
+// nameserver, a response checked against it and its SRV, A or AAAA records
+// extracted (names, compression pointers, CNAME chains, TTLs). No sockets, no
+// state: fuzz/dns_answer_fuzzer.c and tests/io/dns_wire_test.c feed it bytes
+// without a network. Not part of the public API (io/dns.h).
+#ifndef FEDGATE_IO_DNS_WIRE_H
+#define FEDGATE_IO_DNS_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/dns.h"
+#include "io/dns_name.h"
+
+struct __res_state;
 
 // FG_DNS_MAX_RECORDS is the most records kept from one answer; later
 // matching records are dropped.
@@ -49,6 +53,16 @@ typedef struct fg_dns_rrset {
 // fg_dns_rrset_cleanup frees |s|'s records and zeroes it.
 void fg_dns_rrset_cleanup(fg_dns_rrset *s);
 
+// fg_dns_build_query writes the query for (|name|, IN, |type|) to |out| (at
+// most |max_out| bytes) and its length to |*out_len|. Its header flags come
+// from the caller's resolver state |res| (RD when RES_RECURSE is set); use one
+// state per thread, as libresolv's res_nmkquery is thread-safe only so. The
+// caller sets the transaction ID (the message's first two bytes). It returns
+// 1, or 0 if the query does not fit in |max_out| bytes or |name| cannot be
+// encoded (too long for the wire).
+int fg_dns_build_query(struct __res_state *res, uint8_t *out, size_t *out_len, size_t max_out,
+                       const char *name, uint16_t type);
+
 // fg_dns_answer classifies one response received for a question.
 typedef enum fg_dns_answer {
   // Not a response to this question (ID, QR bit or question differ): keep
@@ -77,4 +91,4 @@ typedef enum fg_dns_answer {
 fg_dns_answer fg_dns_parse_answer(fg_dns_rrset *out, char *why, size_t why_len, const uint8_t *in,
                                   size_t in_len, uint16_t id, const char *qname, uint16_t qtype);
 
-#endif  // FEDGATE_IO_DNS_INTERNAL_H
+#endif  // FEDGATE_IO_DNS_WIRE_H
