@@ -9,7 +9,8 @@
 
 #include "gateway/config/config.h"
 
-// --- The pass-1 index (config_yaml.c): key path -> line and scalar value.
+// --- The pass-1 index (config_index.c, filled by config_yaml.c): key path ->
+// line and scalar value.
 
 typedef struct config_node {
   char *path;
@@ -17,6 +18,8 @@ typedef struct config_node {
   char *value;    // scalar value; NULL for null, mappings and sequences
   uint64_t hash;
 } config_node;
+
+#define MAX_PATH_KEY 512  // longest key path ("domains[12].cert")
 
 typedef struct config_index {
   config_node *v;
@@ -129,6 +132,13 @@ __attribute__((format(printf, 3, 4))) void config_err_line(config_ctx *c, unsign
 // mapping, no anchors or aliases and no duplicate keys; otherwise it reports
 // why and returns 0.
 int config_index_file(config_ctx *c, FILE *f);
+
+// config_index_find returns the node indexed at |path|, or NULL.
+const config_node *config_index_find(const config_index *x, const char *path);
+
+// config_index_add indexes |path| at |line| and returns its node (NULL when
+// out of memory).
+config_node *config_index_add(config_index *x, const char *path, unsigned line);
 
 // config_index_free releases the index. A zeroed index is a no-op.
 void config_index_free(config_index *x);

@@ -11,94 +11,12 @@
 #include <string.h>
 
 #include <cyaml/cyaml.h>
-#include <xxhash.h>
 #include <yaml.h>
 
-#define MAX_PATH_KEY 512  // longest key path ("domains[12].cert")
 #define MAX_DEPTH 32      // nesting of mappings/sequences in the file
 
 // ---------------------------------------------------------------------------
-// Pass 1: the libyaml index of every key path -> line and scalar value.
-
-static const config_node *index_find(const config_index *x, const char *path) {
-  if (x->slots == NULL) return NULL;
-  uint64_t h = XXH3_64bits(path, strlen(path));
-  for (size_t i = h & x->mask;; i = (i + 1) & x->mask) {
-    uint32_t s = x->slots[i];
-    if (s == 0) return NULL;
-    const config_node *nd = &x->v[s - 1];
-    if (nd->hash == h && strcmp(nd->path, path) == 0) return nd;
-  }
-}
-
-static void index_rehash(config_index *x) {
-  for (size_t i = 0; i <= x->mask; i++) x->slots[i] = 0;
-  for (size_t k = 0; k < x->n; k++) {
-    size_t i = x->v[k].hash & x->mask;
-    while (x->slots[i] != 0) i = (i + 1) & x->mask;
-    x->slots[i] = (uint32_t)(k + 1);
-  }
-}
-
-static config_node *index_add(config_index *x, const char *path, unsigned line) {
-  if (x->n == x->cap) {
-    size_t cap = x->cap ? 2 * x->cap : 64;
-    config_node *v = realloc(x->v, cap * sizeof(config_node));
-    if (v == NULL) return NULL;
-    x->v = v;
-    x->cap = cap;
-  }
-  if (x->slots == NULL || 2 * (x->n + 1) > x->mask + 1) {
-    size_t cap = x->slots ? 2 * (x->mask + 1) : 128;
-    uint32_t *s = calloc(cap, sizeof(uint32_t));
-    if (s == NULL) return NULL;
-    free(x->slots);
-    x->slots = s;
-    x->mask = cap - 1;
-    index_rehash(x);
-  }
-  config_node *nd = &x->v[x->n];
-  nd->path = strdup(path);
-  if (nd->path == NULL) return NULL;
-  nd->line = line;
-  nd->value = NULL;
-  nd->hash = XXH3_64bits(path, strlen(path));
-  size_t i = nd->hash & x->mask;
-  while (x->slots[i] != 0) i = (i + 1) & x->mask;
-  x->slots[i] = (uint32_t)(x->n + 1);
-  x->n++;
-  return nd;
-}
-
-void config_index_free(config_index *x) {
-  for (size_t i = 0; i < x->n; i++) {
-    free(x->v[i].path);
-    free(x->v[i].value);
-  }
-  free(x->v);
-  free(x->slots);
-  memset(x, 0, sizeof(*x));
-}
-
-// config_nearest_line returns the line of |path| or of its closest indexed
-// ancestor ("a.b[2].c" -> "a.b[2]" -> "a.b" -> "a"), or 0.
-unsigned config_nearest_line(const config_ctx *c, const char *path, const config_node **found) {
-  char buf[MAX_PATH_KEY];
-  snprintf(buf, sizeof(buf), "%s", path);
-  *found = NULL;
-  for (;;) {
-    const config_node *nd = index_find(&c->idx, buf);
-    if (nd != NULL) {
-      if (strcmp(buf, path) == 0) *found = nd;
-      return nd->line;
-    }
-    char *cut = strrchr(buf, '.');
-    char *br = strrchr(buf, '[');
-    if (br != NULL && (cut == NULL || br > cut)) cut = br;
-    if (cut == NULL) return 0;
-    *cut = 0;
-  }
-}
+// Pass 1: libyaml events into the index (config_index.c).
 
 static int is_null_scalar(const yaml_event_t *ev) {
   if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
@@ -192,7 +110,7 @@ int config_index_file(config_ctx *c, FILE *f) {
             done = 1;
             break;
           }
-          const config_node *prev = index_find(&c->idx, path);
+          const config_node *prev = config_index_find(&c->idx, path);
           if (prev != NULL) {
             // Stop here: the duplicate's children would all clash as well.
             config_err_line(c, line, "%s: duplicate key (first at line %u)", path, prev->line);
@@ -200,7 +118,7 @@ int config_index_file(config_ctx *c, FILE *f) {
             done = 1;
             break;
           }
-          if (index_add(&c->idx, path, line) == NULL) {
+          if (config_index_add(&c->idx, path, line) == NULL) {
             ok = 0;
             done = 1;
             break;
@@ -229,7 +147,7 @@ int config_index_file(config_ctx *c, FILE *f) {
             done = 1;
             break;
           }
-          nd = index_add(&c->idx, path, line);
+          nd = config_index_add(&c->idx, path, line);
           if (nd == NULL) {
             ok = 0;
             done = 1;
@@ -238,7 +156,7 @@ int config_index_file(config_ctx *c, FILE *f) {
         } else {
           // A mapping value: its key's node is the last one with this path.
           plen = strlen(path);
-          nd = (config_node *)index_find(&c->idx, path);
+          nd = (config_node *)config_index_find(&c->idx, path);
           parent->want_key = 1;
         }
         if (ev.type == YAML_SCALAR_EVENT) {
