@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/xml/xml_parser_internal.h"
+#include "gateway/xml/xml_state.h"
 
 // fg_xml_ns_process applies the declarations of element |k| (pushing its
 // bindings; the caller pops them back to the node's |bind_start| when the

@@ -17,10 +17,10 @@
 //
 // The parts, one job per file: xml_tokenizer.c is the byte state machine (its
 // hot loops in xml_scan.h), xml_namespaces.c resolves prefixes, xml_tree.c
-// links the nodes and builds the public views, and xml_parser_internal.h
+// links the nodes and builds the public views, and xml_state.h
 // holds the state they share.
 #include "gateway/xml/xml_parser.h"
-#include "gateway/xml/xml_parser_internal.h"
+#include "gateway/xml/xml_state.h"
 #include "gateway/xml/xml_scan.h"
 #include "gateway/xml/xml_tokenizer.h"
 #include "gateway/xml/xml_tree.h"

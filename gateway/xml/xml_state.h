@@ -1,17 +1,17 @@
-// xml_parser_internal.h: the state of a streaming XML parser, shared by the
+// xml_state.h: the state of a streaming XML parser, shared by the
 // files that implement gateway/xml/xml_parser.h (not a public interface): the
 // parser struct, the records of the element being read (nodes, attributes,
 // namespace bindings), spans (strings as tagged offsets into the parser's
 // storage) and the growth and error helpers every part uses.
-#ifndef FEDGATE_GATEWAY_XML_PARSER_INTERNAL_H
-#define FEDGATE_GATEWAY_XML_PARSER_INTERNAL_H
+#ifndef FEDGATE_GATEWAY_XML_XML_STATE_H
+#define FEDGATE_GATEWAY_XML_XML_STATE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/xml/xml_parser.h"
+#include "gateway/xml/xml_types.h"
 
 // NONE marks an absent index (no parent, no child) or span.
 #define NONE UINT32_MAX
@@ -242,4 +242,4 @@ static inline int fail(fg_xml_parser *p, fg_xml_error e, size_t rel) {
   return R_ERR;
 }
 
-#endif  // FEDGATE_GATEWAY_XML_PARSER_INTERNAL_H
+#endif  // FEDGATE_GATEWAY_XML_XML_STATE_H

@@ -3,7 +3,7 @@
 #ifndef FEDGATE_GATEWAY_XML_TOKENIZER_H
 #define FEDGATE_GATEWAY_XML_TOKENIZER_H
 
-#include "gateway/xml/xml_parser_internal.h"
+#include "gateway/xml/xml_state.h"
 
 // fg_xml_tokenize reads the current item's bytes p->base[p->i, p->n) from the
 // state p->state, recording nodes and attributes as it goes. It returns

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/xml/xml_parser_internal.h"
+#include "gateway/xml/xml_state.h"
 
 // fg_xml_tree_new_node appends a node of |type| (FG_XML_NODE_*) to the
 // element being read, as the last child of the innermost open element (or as
