@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end tests of inbound federation (issue: inbound s2s).
+"""End-to-end tests of inbound federation.
 
 A real `fedgate run` on loopback; a scripted remote peer (xmpp_peer.Peer)
 drives raw XMPP over TLS for every path; a sink backend
