@@ -1,16 +1,16 @@
-// xml_parser_simd_test.c: the AVX2 text scanner of gateway/xml/xml_parser.c
+// xml_parser_simd_test.c: the AVX2 text scanner of gateway/xml/xml_scan.h
 // (SIMD UTF-8 validation, RFC 6120 §11.6) against the scalar decoder, on
 // random mixes of ASCII, markup, valid and invalid UTF-8. Built with -mavx2
 // so that the default build tests the code the optimised build runs; skips on
 // CPUs without AVX2.
-// The parser's static functions are the unit under test (included before
-// cmocka.h, whose fail() macro would clash).
-#include "gateway/xml/xml_parser.c"
+#include "gateway/xml/xml_scan.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -69,7 +69,7 @@ static size_t reference(const uint8_t *s, size_t n, int *why) {
   *why = 0;
   while (j < n) {
     if (s[j] < 0x80) {
-      if (kClass[s[j]] & C_TEXT_SPECIAL) return j;
+      if (fg_xml_byte_class[s[j]] & C_TEXT_SPECIAL) return j;
       j++;
       continue;
     }
@@ -92,7 +92,7 @@ static void test_rfc6120_11_6_simd_scan_matches_scalar(void **state) {
   (void)state;
 #if defined(__AVX2__)
   if (!__builtin_cpu_supports("avx2")) skip();
-  init_classes();
+  fg_xml_scan_init();
   uint8_t buf[400];
   for (int iter = 0; iter < 300000; iter++) {
     size_t n = 0;
@@ -112,7 +112,7 @@ static void test_rfc6120_11_6_simd_scan_matches_scalar(void **state) {
     size_t want = reference(buf, n, &why);
     size_t j = scan_text_utf8(buf, 0, n);
     int got_why = 0;
-    if (j < n && !(buf[j] < 0x80 && (kClass[buf[j]] & C_TEXT_SPECIAL)))
+    if (j < n && !(buf[j] < 0x80 && (fg_xml_byte_class[buf[j]] & C_TEXT_SPECIAL)))
       j = utf8_text_run(buf, j, n, &got_why);
     if (j != want || got_why != why)
       fail_msg("iteration %d: scalar stops at %zu (%d), SIMD path at %zu (%d)", iter, want, why, j,
