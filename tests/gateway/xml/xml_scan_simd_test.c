@@ -1,4 +1,4 @@
-// xml_parser_simd_test.c: the AVX2 text scanner of gateway/xml/xml_scan.h
+// xml_scan_simd_test.c: the AVX2 text scanner of gateway/xml/xml_scan.h
 // (SIMD UTF-8 validation, RFC 6120 §11.6) against the scalar decoder, on
 // random mixes of ASCII, markup, valid and invalid UTF-8. Built with -mavx2
 // so that the default build tests the code the optimised build runs; skips on
