@@ -17,6 +17,7 @@
 #include <openssl/ec_key.h>
 #include <openssl/mem.h>
 #include <openssl/nid.h>
+#include <openssl/obj.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -28,6 +29,7 @@ static const uint8_t kOidXmpp[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x08, 0x0
 static const uint8_t kOidServerAuth[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
 static const uint8_t kOidClientAuth[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02};
 static const uint8_t kOidCodeSigning[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03};
+static const uint8_t kOidOcspSigning[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09};
 
 EVP_PKEY *fg_devpki_key_p256(void) {
   EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
@@ -181,6 +183,11 @@ static int add_eku(X509 *x, unsigned eku) {
        !CBB_add_bytes(&o, kOidCodeSigning, sizeof(kOidCodeSigning)))) {
     goto err;
   }
+  if ((eku & FG_DEVPKI_EKU_OCSP_SIGNING) &&
+      (!CBB_add_asn1(&seq, &o, CBS_ASN1_OBJECT) ||
+       !CBB_add_bytes(&o, kOidOcspSigning, sizeof(kOidOcspSigning)))) {
+    goto err;
+  }
   return add_ext_cbb(x, NID_ext_key_usage, 0, &cbb);
 err:
   CBB_cleanup(&cbb);
@@ -210,6 +217,24 @@ static int add_key_ids(X509 *x, X509 *issuer) {
     return 0;
   }
   return add_ext_cbb(x, NID_authority_key_identifier, 0, &cbb);
+}
+
+static int add_extra_exts(X509 *x, const fg_devpki_spec *spec) {
+  for (size_t i = 0; i < spec->num_exts; i++) {
+    const fg_devpki_ext *e = &spec->exts[i];
+    ASN1_OBJECT *obj = OBJ_txt2obj(e->oid, 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+    if (obj != NULL && os != NULL && ASN1_OCTET_STRING_set(os, e->der, (int)e->len)) {
+      ext = X509_EXTENSION_create_by_OBJ(NULL, obj, e->critical, os);
+    }
+    int ok = ext != NULL && X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(obj);
+    if (!ok) return 0;
+  }
+  return 1;
 }
 
 static int set_time(ASN1_TIME *t, int64_t when) {
@@ -242,7 +267,7 @@ X509 *fg_devpki_mint(const fg_devpki_spec *spec, EVP_PKEY *subject_key, X509 *is
       !X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : subject) ||
       !X509_set_pubkey(x, subject_key) || !add_basic_constraints(x, spec) ||
       !add_key_usage(x, spec, subject_key) || !add_eku(x, spec->eku) || !add_san(x, spec) ||
-      !add_key_ids(x, issuer != NULL ? issuer : x)) {
+      !add_key_ids(x, issuer != NULL ? issuer : x) || !add_extra_exts(x, spec)) {
     goto err;
   }
   if (!X509_sign(x, issuer_key != NULL ? issuer_key : subject_key,

@@ -37,6 +37,15 @@ typedef struct fg_devpki_name {
 #define FG_DEVPKI_EKU_SERVER 1u        // id-kp-serverAuth
 #define FG_DEVPKI_EKU_CLIENT 2u        // id-kp-clientAuth
 #define FG_DEVPKI_EKU_CODE_SIGNING 4u  // id-kp-codeSigning (tests: a wrong EKU)
+#define FG_DEVPKI_EKU_OCSP_SIGNING 8u  // id-kp-OCSPSigning (delegated OCSP responders)
+
+// fg_devpki_ext is an extra extension: dotted OID, critical flag, extnValue.
+typedef struct fg_devpki_ext {
+  const char *oid;
+  int critical;
+  const uint8_t *der;
+  size_t len;
+} fg_devpki_ext;
 
 // fg_devpki_spec describes one certificate. Zero-initialise and set what you
 // need: the zero spec is a leaf with no subject, no SAN and no EKU, signed
@@ -59,6 +68,10 @@ typedef struct fg_devpki_spec {
   // san_der, when set, is used verbatim as the SAN extnValue (tests).
   const uint8_t *san_der;
   size_t san_der_len;
+  // exts are added after the others, as given (tests: CRL distribution
+  // points, AIA, id-pkix-ocsp-nocheck).
+  const fg_devpki_ext *exts;
+  size_t num_exts;
 } fg_devpki_spec;
 
 // fg_devpki_key_p256 returns a new ECDSA P-256 key, or NULL.

@@ -46,6 +46,12 @@ uint8_t *fg_test_read_file(const char *path, size_t *out_len) {
   return buf;
 }
 
+uint8_t *fg_test_read_vector(const char *rel, size_t *out_len) {
+  char path[1024];
+  if (!fg_test_vector_path(path, sizeof(path), rel)) return NULL;
+  return fg_test_read_file(path, out_len);
+}
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

@@ -11,6 +11,11 @@
 // exists, 0 otherwise.
 int fg_test_vector_path(char *out, size_t out_len, const char *rel);
 
+// fg_test_read_vector reads the shared vector |rel| (see
+// fg_test_vector_path) like fg_test_read_file. It returns NULL when the
+// vector is missing or unreadable.
+uint8_t *fg_test_read_vector(const char *rel, size_t *out_len);
+
 // fg_test_read_file reads the whole file at |path| into a malloc'd buffer
 // (NUL-terminated, not counted in |*out_len|). It returns NULL on failure.
 uint8_t *fg_test_read_file(const char *path, size_t *out_len);
