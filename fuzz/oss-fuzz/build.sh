@@ -32,12 +32,18 @@
 # (the sources test checks that they are all here).
 PROJECT_CFLAGS="-std=c11 -D_GNU_SOURCE -DFEDGATE_FUZZING=1"
 
+# Source groups several targets share.
+XML_PARSER="gateway/xml/xml_namespaces.c gateway/xml/xml_parser.c gateway/xml/xml_scan.c
+  gateway/xml/xml_tokenizer.c gateway/xml/xml_tree.c"
+XML_TRANSCRIPT="tests/gateway/xml/xml_transcript.c gateway/xml/xml_serializer.c $XML_PARSER"
+S2S_IN="crypto/dialback_key.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c
+  gateway/s2s/jid.c gateway/s2s/s2s_in.c $XML_PARSER"
+
 # fuzzer NAME MAX_LEN LIBS SOURCES...: one target. LIBS is a comma-separated
 # subset of boringssl, cyaml, yaml, idn2, xxhash, resolv (or "-").
-TABLE='
+TABLE="
 fuzzer identity_fuzzer 8192 boringssl,idn2
-  fuzz/identity_fuzzer.c
-  crypto/identity.c crypto/san.c
+  fuzz/identity_fuzzer.c crypto/identity.c crypto/san.c
 
 fuzzer config_fuzzer 16384 boringssl,cyaml,yaml,idn2,xxhash
   fuzz/config_fuzzer.c
@@ -46,37 +52,29 @@ fuzzer config_fuzzer 16384 boringssl,cyaml,yaml,idn2,xxhash
   gateway/config/config_values.c gateway/config/config_yaml.c
   gateway/server/router.c io/addr_policy.c
 
-fuzzer xml_parser_fuzzer 20000 -
-  fuzz/xml_parser_fuzzer.c tests/gateway/xml/xml_transcript.c
-  gateway/xml/xml_namespaces.c gateway/xml/xml_parser.c gateway/xml/xml_scan.c
-  gateway/xml/xml_serializer.c gateway/xml/xml_tokenizer.c gateway/xml/xml_tree.c
+fuzzer xml_parser_fuzzer 20000 - fuzz/xml_parser_fuzzer.c $XML_TRANSCRIPT
 
-fuzzer xml_roundtrip_fuzzer 20000 -
-  fuzz/xml_roundtrip_fuzzer.c tests/gateway/xml/xml_transcript.c
-  gateway/xml/xml_namespaces.c gateway/xml/xml_parser.c gateway/xml/xml_scan.c
-  gateway/xml/xml_serializer.c gateway/xml/xml_tokenizer.c gateway/xml/xml_tree.c
+fuzzer xml_roundtrip_fuzzer 20000 - fuzz/xml_roundtrip_fuzzer.c $XML_TRANSCRIPT
 
-fuzzer s2s_in_fuzzer 16384 boringssl
-  fuzz/s2s_in_fuzzer.c crypto/dialback_key.c
-  gateway/s2s/bounce.c gateway/s2s/bounce_element.c gateway/s2s/jid.c gateway/s2s/s2s_in.c
-  gateway/xml/xml_namespaces.c gateway/xml/xml_parser.c gateway/xml/xml_scan.c
-  gateway/xml/xml_tokenizer.c gateway/xml/xml_tree.c
+fuzzer s2s_in_fuzzer 16384 boringssl fuzz/s2s_in_fuzzer.c $S2S_IN
 
-fuzzer s2s_out_fuzzer 16384 boringssl
-  fuzz/s2s_out_fuzzer.c crypto/dialback_key.c
-  gateway/s2s/bounce.c gateway/s2s/bounce_element.c gateway/s2s/jid.c gateway/s2s/s2s_in.c
-  gateway/s2s/s2s_out.c
-  gateway/xml/xml_namespaces.c gateway/xml/xml_parser.c gateway/xml/xml_scan.c
-  gateway/xml/xml_tokenizer.c gateway/xml/xml_tree.c
+fuzzer s2s_out_fuzzer 16384 boringssl fuzz/s2s_out_fuzzer.c gateway/s2s/s2s_out.c $S2S_IN
 
-fuzzer dns_answer_fuzzer 4096 resolv
-  fuzz/dns_answer_fuzzer.c io/dns_name.c io/dns_wire.c
-'
+fuzzer s2s_out_negotiation_fuzzer 4096 boringssl
+  fuzz/s2s_out_negotiation_fuzzer.c gateway/s2s/s2s_out.c $S2S_IN
+
+fuzzer jid_fuzzer 1100 - fuzz/jid_fuzzer.c gateway/s2s/jid.c
+
+fuzzer bounce_element_fuzzer 8192 -
+  fuzz/bounce_element_fuzzer.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c $XML_PARSER
+
+fuzzer dns_answer_fuzzer 4096 resolv fuzz/dns_answer_fuzzer.c io/dns_name.c io/dns_wire.c
+"
 
 # list_targets prints one line per target: NAME MAX_LEN LIBS SOURCES...
 list_targets() {
-  echo "$TABLE" | awk '/^fuzzer /{if (l) print l; l=$2" "$3" "$4; next}
-                       NF{for (i=1;i<=NF;i++) l=l" "$i} END{if (l) print l}'
+  echo "$TABLE" | awk '$1 == "fuzzer" {if (l) print l; l=$2" "$3" "$4; for (i=5;i<=NF;i++) l=l" "$i; next}
+                       {for (i=1;i<=NF;i++) l=l" "$i} END{if (l) print l}'
 }
 
 if [ "${1-}" = --list ]; then
