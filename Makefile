@@ -58,3 +58,9 @@ fmt-check: deps
 
 clean:
 	$(BAZEL) clean
+
+# Line and branch coverage of the parsers by the committed fuzz corpora
+# (clang-14 source-based coverage; tools/fuzz-coverage.sh).
+.PHONY: fuzz-coverage
+fuzz-coverage: deps
+	@tools/fuzz-coverage.sh

@@ -28,17 +28,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argv;
   EVP_PKEY *key = fg_devpki_key_p256();
   g_ca = fg_devpki_mint_ca(key, "Fuzz CA", 0, 4102444800);
-  FG_FUZZ_CHECK(g_ca != NULL);
+  FUZZ_CHECK(g_ca != NULL);
   EVP_PKEY_free(key);
   return 0;
 }
 
 static void check_urls(char urls[][FG_CRL_MAX_URL_LEN], size_t n) {
-  FG_FUZZ_CHECK(n <= FG_CRL_MAX_URLS);
+  FUZZ_CHECK(n <= FG_CRL_MAX_URLS);
   for (size_t i = 0; i < n; i++) {
     size_t len = strnlen(urls[i], FG_CRL_MAX_URL_LEN);
-    FG_FUZZ_CHECK(len < FG_CRL_MAX_URL_LEN && strncasecmp(urls[i], "http://", 7) == 0);
-    for (size_t k = 0; k < len; k++) FG_FUZZ_CHECK(urls[i][k] > 0x20 && urls[i][k] < 0x7f);
+    FUZZ_CHECK(len < FG_CRL_MAX_URL_LEN && strncasecmp(urls[i], "http://", 7) == 0);
+    for (size_t k = 0; k < len; k++) FUZZ_CHECK(urls[i][k] > 0x20 && urls[i][k] < 0x7f);
   }
 }
 
@@ -46,20 +46,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *why = NULL;
   fg_crl *crl = fg_crl_parse(data, size, 1 << 20, &why);
   if (crl == NULL) {
-    FG_FUZZ_CHECK(why != NULL);
+    FUZZ_CHECK(why != NULL);
   } else {
     for (size_t i = 0; i < crl->num_entries; i++) {
       const CBS *s = &crl->entries[i].serial;
       if (i > 0) {
         const CBS *p = &crl->entries[i - 1].serial;
-        FG_FUZZ_CHECK(
+        FUZZ_CHECK(
             CBS_len(p) < CBS_len(s) ||
             (CBS_len(p) == CBS_len(s) && memcmp(CBS_data(p), CBS_data(s), CBS_len(s)) <= 0));
       }
-      FG_FUZZ_CHECK(fg_crl_lookup(crl, CBS_data(s), CBS_len(s), NULL, NULL));
+      FUZZ_CHECK(fg_crl_lookup(crl, CBS_data(s), CBS_len(s), NULL, NULL));
     }
     fg_crl_status st = fg_crl_check(crl, g_ca, 1700000000, 300, 86400);
-    FG_FUZZ_CHECK(st <= FG_CRL_ERR_EXPIRED);
+    FUZZ_CHECK(st <= FG_CRL_ERR_EXPIRED);
     fg_crl_free(crl);
   }
   fg_crl_urls urls;

@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz/fuzz_check.h"
 #include "io/dns_name.h"
 #include "io/dns_wire.h"
+#include "fuzz/fuzz_check.h"
 
 static const char kSrvName[] = "_xmpp-server._tcp.example.com";
 static const char kHostName[] = "xmpp.example.com";
@@ -47,18 +47,18 @@ static int is_zero(const void *p, size_t n) {
 static void check_srv(const fg_dns_srv *r, const uint8_t *msg, size_t len) {
   uint8_t fixed[6] = {(uint8_t)(r->prio >> 8), (uint8_t)r->prio,        (uint8_t)(r->weight >> 8),
                       (uint8_t)r->weight,      (uint8_t)(r->port >> 8), (uint8_t)r->port};
-  FG_FUZZ_CHECK(in_message(msg, len, fixed, sizeof(fixed)));
+  FUZZ_CHECK(in_message(msg, len, fixed, sizeof(fixed)));
   size_t tl = strnlen(r->target, sizeof(r->target));
-  FG_FUZZ_CHECK(tl < sizeof(r->target));
+  FUZZ_CHECK(tl < sizeof(r->target));
   if (r->dot) {
-    FG_FUZZ_CHECK(tl == 0);
+    FUZZ_CHECK(tl == 0);
     return;
   }
-  FG_FUZZ_CHECK(tl > 0 && tl <= FG_DNS_NAME_MAX);
-  FG_FUZZ_CHECK(fg_dns_name_valid(r->target, tl));
-  FG_FUZZ_CHECK(r->target[tl - 1] != '.');
-  for (size_t i = 0; i < tl; i++) FG_FUZZ_CHECK(!(r->target[i] >= 'A' && r->target[i] <= 'Z'));
-  FG_FUZZ_CHECK(r->port != 0);
+  FUZZ_CHECK(tl > 0 && tl <= FG_DNS_NAME_MAX);
+  FUZZ_CHECK(fg_dns_name_valid(r->target, tl));
+  FUZZ_CHECK(r->target[tl - 1] != '.');
+  for (size_t i = 0; i < tl; i++) FUZZ_CHECK(!(r->target[i] >= 'A' && r->target[i] <= 'Z'));
+  FUZZ_CHECK(r->port != 0);
 }
 
 static void one(const uint8_t *data, size_t size, uint16_t id, const char *qname, uint16_t qtype) {
@@ -67,48 +67,48 @@ static void one(const uint8_t *data, size_t size, uint16_t id, const char *qname
   char why[96];
   memset(why, 'x', sizeof(why));
   fg_dns_answer a = fg_dns_parse_answer(&rs, why, sizeof(why), data, size, id, qname, qtype);
-  FG_FUZZ_CHECK(a == FG_DNS_ANSWER_IGNORE || a == FG_DNS_ANSWER_DONE ||
-                a == FG_DNS_ANSWER_SERVER_FAIL || a == FG_DNS_ANSWER_TRUNCATED);
-  if (a == FG_DNS_ANSWER_SERVER_FAIL) FG_FUZZ_CHECK(memchr(why, 0, sizeof(why)) != NULL);
+  FUZZ_CHECK(a == FG_DNS_ANSWER_IGNORE || a == FG_DNS_ANSWER_DONE ||
+             a == FG_DNS_ANSWER_SERVER_FAIL || a == FG_DNS_ANSWER_TRUNCATED);
+  if (a == FG_DNS_ANSWER_SERVER_FAIL) FUZZ_CHECK(memchr(why, 0, sizeof(why)) != NULL);
   if (a != FG_DNS_ANSWER_DONE) {
-    FG_FUZZ_CHECK(is_zero(&rs, sizeof(rs)));
+    FUZZ_CHECK(is_zero(&rs, sizeof(rs)));
     return;
   }
   // Only an answer from the right ID with the QR bit gets this far.
-  FG_FUZZ_CHECK(size >= NS_HFIXEDSZ && ns_get16(data) == id && (data[2] & 0x80));
-  FG_FUZZ_CHECK(rs.n <= FG_DNS_MAX_RECORDS);
+  FUZZ_CHECK(size >= NS_HFIXEDSZ && ns_get16(data) == id && (data[2] & 0x80));
+  FUZZ_CHECK(rs.n <= FG_DNS_MAX_RECORDS);
   switch (rs.status) {
     case FG_DNS_RS_OK:
-      FG_FUZZ_CHECK(rs.n > 0);
+      FUZZ_CHECK(rs.n > 0);
       uint8_t ttl[4] = {(uint8_t)(rs.ttl >> 24), (uint8_t)(rs.ttl >> 16), (uint8_t)(rs.ttl >> 8),
                         (uint8_t)rs.ttl};
-      FG_FUZZ_CHECK(in_message(data, size, ttl, sizeof(ttl)));
+      FUZZ_CHECK(in_message(data, size, ttl, sizeof(ttl)));
       break;
     case FG_DNS_RS_NXDOMAIN:
     case FG_DNS_RS_NODATA:
-      FG_FUZZ_CHECK(rs.n == 0);
-      FG_FUZZ_CHECK(rs.ttl == 0);
+      FUZZ_CHECK(rs.n == 0);
+      FUZZ_CHECK(rs.ttl == 0);
       break;
     default:
       // Only memory exhaustion gives anything else (SERVFAIL).
-      FG_FUZZ_CHECK(rs.status == FG_DNS_RS_SERVFAIL && rs.n == 0);
+      FUZZ_CHECK(rs.status == FG_DNS_RS_SERVFAIL && rs.n == 0);
       break;
   }
   if (qtype == ns_t_srv) {
-    FG_FUZZ_CHECK(rs.addr == NULL);
-    FG_FUZZ_CHECK(rs.n == 0 || rs.srv != NULL);
+    FUZZ_CHECK(rs.addr == NULL);
+    FUZZ_CHECK(rs.n == 0 || rs.srv != NULL);
     for (size_t i = 0; i < rs.n; i++) check_srv(&rs.srv[i], data, size);
   } else {
-    FG_FUZZ_CHECK(rs.srv == NULL);
-    FG_FUZZ_CHECK(rs.n == 0 || rs.addr != NULL);
+    FUZZ_CHECK(rs.srv == NULL);
+    FUZZ_CHECK(rs.n == 0 || rs.addr != NULL);
     size_t alen = qtype == ns_t_a ? 4 : 16;
     for (size_t i = 0; i < rs.n; i++) {
-      FG_FUZZ_CHECK(in_message(data, size, rs.addr[i], alen));
-      FG_FUZZ_CHECK(is_zero(rs.addr[i] + alen, 16 - alen));
+      FUZZ_CHECK(in_message(data, size, rs.addr[i], alen));
+      FUZZ_CHECK(is_zero(rs.addr[i] + alen, 16 - alen));
     }
   }
   fg_dns_rrset_cleanup(&rs);
-  FG_FUZZ_CHECK(is_zero(&rs, sizeof(rs)));
+  FUZZ_CHECK(is_zero(&rs, sizeof(rs)));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -120,8 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fg_dns_rrset rs;
   memset(&rs, 0, sizeof(rs));
   char why[96];
-  FG_FUZZ_CHECK(fg_dns_parse_answer(&rs, why, sizeof(why), data, size, (uint16_t)(id ^ 0x8001),
-                                    kSrvName, ns_t_srv) == FG_DNS_ANSWER_IGNORE);
-  FG_FUZZ_CHECK(is_zero(&rs, sizeof(rs)));
+  FUZZ_CHECK(fg_dns_parse_answer(&rs, why, sizeof(why), data, size, (uint16_t)(id ^ 0x8001),
+                                 kSrvName, ns_t_srv) == FG_DNS_ANSWER_IGNORE);
+  FUZZ_CHECK(is_zero(&rs, sizeof(rs)));
   return 0;
 }

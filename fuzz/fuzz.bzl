@@ -35,3 +35,33 @@ def fg_fuzz_target(name, srcs, deps = [], corpus = None, data = []):
         data = native.glob([corpus + "/**"]) + data,
         size = "small",
     )
+
+def fg_oss_fuzz_files(name):
+    """Collects what fuzz/oss-fuzz's tests need, for every fg_fuzz_target so far.
+
+    Call it last in fuzz/BUILD.bazel. For each target it adds a genquery
+    `<target>_deps` (the target's dependencies as BUILD text, which
+    //fuzz/oss-fuzz:sources_test compares with fuzz/oss-fuzz/build.sh) and puts
+    those, the targets themselves (so that the tests rerun when a source
+    changes), the corpora and the dictionaries into the filegroup |name|.
+    """
+    targets = sorted([
+        r["name"]
+        for r in native.existing_rules().values()
+        if r.get("generator_function") == "fg_fuzz_target" and r["kind"] == "cc_binary"
+    ])
+    for t in targets:
+        native.genquery(
+            name = t + "_deps",
+            expression = "deps(//fuzz:%s)" % t,
+            opts = [
+                "--output=build",
+                "--noimplicit_deps",
+            ],
+            scope = [":" + t],
+        )
+    native.filegroup(
+        name = name,
+        srcs = [t + "_deps" for t in targets] + [":" + t for t in targets] +
+               native.glob(["corpus/**", "*.dict"]),
+    )

@@ -26,7 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   EVP_PKEY *ca_key = fg_devpki_key_p256(), *leaf_key = fg_devpki_key_p256();
   g_ca = fg_devpki_mint_ca(ca_key, "Fuzz CA", 0, 4102444800);
   g_leaf = fg_devpki_mint_leaf(leaf_key, "leaf.example", 1, 0, 4102444800, g_ca, ca_key);
-  FG_FUZZ_CHECK(g_ca != NULL && g_leaf != NULL);
+  FUZZ_CHECK(g_ca != NULL && g_leaf != NULL);
   EVP_PKEY_free(ca_key);
   EVP_PKEY_free(leaf_key);
   return 0;
@@ -42,29 +42,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *why = NULL;
   fg_ocsp_response *r = fg_ocsp_response_parse(data, size, &lim, &why);
   if (r == NULL) {
-    FG_FUZZ_CHECK(why != NULL);
+    FUZZ_CHECK(why != NULL);
     return 0;
   }
-  FG_FUZZ_CHECK(r->status <= 6 && r->status != 4);
+  FUZZ_CHECK(r->status <= 6 && r->status != 4);
   if (r->status != FG_OCSP_STATUS_SUCCESSFUL) {
-    FG_FUZZ_CHECK(r->num_singles == 0);
+    FUZZ_CHECK(r->num_singles == 0);
   } else {
-    FG_FUZZ_CHECK(r->num_singles >= 1 && r->num_singles <= 16);
-    FG_FUZZ_CHECK(inside(r, &r->tbs) && inside(r, &r->responder) && inside(r, &r->signature) &&
+    FUZZ_CHECK(r->num_singles >= 1 && r->num_singles <= 16);
+    FUZZ_CHECK(inside(r, &r->tbs) && inside(r, &r->responder) && inside(r, &r->signature) &&
                   inside(r, &r->sig_alg) && inside(r, &r->nonce));
-    FG_FUZZ_CHECK(r->num_certs <= FG_OCSP_MAX_CERTS);
-    for (size_t i = 0; i < r->num_certs; i++) FG_FUZZ_CHECK(inside(r, &r->certs[i]));
+    FUZZ_CHECK(r->num_certs <= FG_OCSP_MAX_CERTS);
+    for (size_t i = 0; i < r->num_certs; i++) FUZZ_CHECK(inside(r, &r->certs[i]));
     for (size_t i = 0; i < r->num_singles; i++) {
       const fg_ocsp_single *s = &r->singles[i];
-      FG_FUZZ_CHECK(s->status <= FG_OCSP_CERT_UNKNOWN);
-      FG_FUZZ_CHECK(s->reason == FG_OCSP_REASON_NONE || (s->reason >= 0 && s->reason <= 10));
-      FG_FUZZ_CHECK(inside(r, &s->serial) && inside(r, &s->name_hash) && inside(r, &s->key_hash));
+      FUZZ_CHECK(s->status <= FG_OCSP_CERT_UNKNOWN);
+      FUZZ_CHECK(s->reason == FG_OCSP_REASON_NONE || (s->reason >= 0 && s->reason <= 10));
+      FUZZ_CHECK(inside(r, &s->serial) && inside(r, &s->name_hash) && inside(r, &s->key_hash));
     }
   }
   fg_ocsp_result res;
   fg_ocsp_verdict v = fg_ocsp_check(&res, r, g_leaf, g_ca, 1700000000, NULL);
-  FG_FUZZ_CHECK(v <= FG_OCSP_ERR_UNSUPPORTED_ALG && res.detail != NULL);
-  if (r->status != FG_OCSP_STATUS_SUCCESSFUL) FG_FUZZ_CHECK(v == FG_OCSP_ERR_STATUS);
+  FUZZ_CHECK(v <= FG_OCSP_ERR_UNSUPPORTED_ALG && res.detail != NULL);
+  if (r->status != FG_OCSP_STATUS_SUCCESSFUL) FUZZ_CHECK(v == FG_OCSP_ERR_STATUS);
   fg_ocsp_response_free(r);
   return 0;
 }

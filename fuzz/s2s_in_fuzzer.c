@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crypto/dialback_key.h"
+#include "fuzz/fuzz_secret.h"
 #include "gateway/s2s/s2s_in.h"
 
 typedef struct env {
@@ -76,12 +77,6 @@ static const fg_s2s_in_ops kOps = {op_send,   op_hosted, op_plain,  op_cert,
                                    op_verify, op_route,  op_bounce, NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static fg_dialback_secret secret;
-  static int init;
-  if (!init) {
-    fg_dialback_secret_init(&secret, (const uint8_t *)"fuzz", 4);
-    init = 1;
-  }
   if (size < 2) return 0;
   env e = {0};
   e.flags = data[0];
@@ -91,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fg_s2s_in_config cfg;
   fg_s2s_in_config_default(&cfg);
   cfg.tls_active = e.flags & 1;
-  cfg.dialback_secret = (e.flags & 8) ? &secret : NULL;
+  cfg.dialback_secret = (e.flags & 8) ? fuzz_dialback_secret() : NULL;
   cfg.dialback = (e.flags & 128) == 0;
   e.tls = cfg.tls_active;
   e.s = fg_s2s_in_new(&cfg, &kOps, &e);

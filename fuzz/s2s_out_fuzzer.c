@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "crypto/dialback_key.h"
+#include "fuzz/fuzz_secret.h"
 #include "gateway/s2s/s2s_out.h"
 
 typedef struct env {
@@ -37,12 +38,6 @@ static void op_answer(void *arg, const char *r, const char *o, const char *id, i
 static const fg_s2s_out_ops kOps = {op_send, op_ready, op_failed, op_answer};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static fg_dialback_secret secret;
-  static int init;
-  if (!init) {
-    fg_dialback_secret_init(&secret, (const uint8_t *)"fuzz", 4);
-    init = 1;
-  }
   if (size < 2) return 0;
   uint8_t flags = data[0], seed = data[1];
   data += 2;
@@ -56,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.tls_active = (flags & 2) != 0;
   c.client_cert = (flags & 4) != 0;
   c.allow_plaintext = (flags & 8) != 0;
-  c.dialback_secret = (flags & 16) ? &secret : NULL;
+  c.dialback_secret = (flags & 16) ? fuzz_dialback_secret() : NULL;
   fg_s2s_out *s = fg_s2s_out_new(&c, &kOps, &e);
   if (s == NULL) return 0;
   fg_s2s_out_start(s);
