@@ -69,6 +69,12 @@ fuzzer bounce_element_fuzzer 8192 -
   fuzz/bounce_element_fuzzer.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c $XML_PARSER
 
 fuzzer dns_answer_fuzzer 4096 resolv fuzz/dns_answer_fuzzer.c io/dns_name.c io/dns_wire.c
+
+fuzzer ocsp_response_fuzzer 65536 boringssl,idn2
+  fuzz/ocsp_response_fuzzer.c crypto/der.c crypto/devpki.c crypto/identity.c crypto/ocsp.c
+
+fuzzer crl_fuzzer 65536 boringssl,idn2
+  fuzz/crl_fuzzer.c crypto/crl.c crypto/der.c crypto/devpki.c crypto/identity.c
 "
 
 # list_targets prints one line per target: NAME MAX_LEN LIBS SOURCES...
