@@ -24,16 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz_check.h"
 #include "io/dns.h"
 #include "io/dns_internal.h"
-
-#define CHECK(cond)                                                                \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                     \
-    }                                                                              \
-  } while (0)
 
 static const char kSrvName[] = "_xmpp-server._tcp.example.com";
 static const char kHostName[] = "xmpp.example.com";
