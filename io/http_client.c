@@ -338,11 +338,13 @@ static void copy_field(const fg_http_response *r, const char *name, char *out, s
 // complete ends |req| with |err| and runs its callback.
 static void complete(fg_http_request *req, fg_http_error err, const char *fmt, ...) {
   detach(req);
-  fg_http_result res = {.error = err, .content_type = "", .location = ""};
+  fg_http_result res = {
+      .error = err, .body = (const uint8_t *)"", .content_type = "", .location = ""};
   char ctype[128], location[1024];
   if (err == FG_HTTP_OK) {
     res.status = fg_http_response_code(&req->resp);
-    res.body = fg_http_response_body(&req->resp, &res.body_len);
+    const uint8_t *body = fg_http_response_body(&req->resp, &res.body_len);
+    if (body != NULL) res.body = body;
     copy_field(&req->resp, "content-type", ctype, sizeof(ctype));
     copy_field(&req->resp, "location", location, sizeof(location));
     res.content_type = ctype;

@@ -42,8 +42,8 @@ const char *fg_http_error_name(fg_http_error e);
 // during the callback.
 typedef struct fg_http_result {
   fg_http_error error;
-  int status;  // the final status code (FG_HTTP_OK only)
-  const uint8_t *body;
+  int status;           // the final status code (FG_HTTP_OK only)
+  const uint8_t *body;  // never NULL
   size_t body_len;
   const char *content_type;  // "" when absent
   const char *location;      // a 3xx's Location, "" when absent (never followed)

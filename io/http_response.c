@@ -301,16 +301,16 @@ static fg_http_parse_status end_of_header_section(fg_http_response *r) {
 // header_byte takes one byte of the status line or field lines.
 static fg_http_parse_status header_byte(fg_http_response *r, uint8_t c) {
   if (++r->head_total_ > r->lim_.max_header_bytes) return FG_HTTP_PARSE_HEADERS_TOO_LARGE;
+  if (r->hbuf_ == NULL) {
+    r->hbuf_ = malloc(r->lim_.max_header_bytes);
+    if (r->hbuf_ == NULL) abort();  // out of memory is the only fatal error
+  }
   if (r->cr_ && c != '\n') return FG_HTTP_PARSE_BAD_LINE_ENDING;
   if (c == '\r') {
     r->cr_ = 1;
     return FG_HTTP_PARSE_NEED_MORE;
   }
   if (c != '\n') {
-    if (r->hbuf_ == NULL) {
-      r->hbuf_ = malloc(r->lim_.max_header_bytes);
-      if (r->hbuf_ == NULL) abort();  // out of memory is the only fatal error
-    }
     r->hbuf_[r->hlen_++] = c;
     return FG_HTTP_PARSE_NEED_MORE;
   }
