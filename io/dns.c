@@ -47,6 +47,7 @@ typedef struct request {
   fg_dns_cb cb;
   void *arg;
   char domain[FG_DNS_NAME_MAX + 1];
+  uint16_t host_port;  // not 0: a plain host lookup (fg_dns_resolve_host)
 } request;
 
 typedef struct static_target {
@@ -752,6 +753,21 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
   batch_cleanup(sq, 2);
 }
 
+// resolve_host answers fg_dns_resolve_host: the name's own AAAA and A.
+static void resolve_host(rthread *t, fg_dns_result *res, uint16_t port) {
+  char fail[192];
+  target_ref tg = {.host = res->domain, .port = port};
+  resolve_targets(t, res, &tg, 1, fail, sizeof(fail));
+  if (res->status == FG_DNS_OK) {
+    setf(res->reason, sizeof(res->reason), "%s: %zu address%s", res->domain, res->num_candidates,
+         res->num_candidates == 1 ? "" : "es");
+  } else if (res->status == FG_DNS_NXDOMAIN) {
+    setf(res->reason, sizeof(res->reason), "%s does not exist (NXDOMAIN)", res->domain);
+  } else {
+    setf(res->reason, sizeof(res->reason), "%s: no address: %s", res->domain, fail);
+  }
+}
+
 static fg_dns_result *result_new(fg_dns *dns, const char *domain) {
   fg_dns_result *res = calloc(1, sizeof(*res));
   if (res == NULL) return NULL;
@@ -801,8 +817,10 @@ static void resolve_request(rthread *t, request *rq) {
   fg_dns *dns = t->dns;
   fg_dns_result *res = result_new(dns, rq->domain);
   if (res == NULL) abort();  // out of memory is the only fatal error
-  static_entry *se = copy_static(dns, rq->domain);
-  if (se != NULL) {
+  static_entry *se = rq->host_port ? NULL : copy_static(dns, rq->domain);
+  if (rq->host_port) {
+    resolve_host(t, res, rq->host_port);
+  } else if (se != NULL) {
     atomic_fetch_add(&dns->st_static, 1);
     res->from_static = 1;
     resolve_static(t, res, se);
@@ -859,9 +877,11 @@ static void *thread_main(void *p) {
   return NULL;
 }
 
-fg_dns_submit fg_dns_resolve_xmpp_server(fg_dns *dns, const char *domain, fg_dns_cb cb, void *arg) {
+static fg_dns_submit submit(fg_dns *dns, const char *domain, uint16_t host_port, fg_dns_cb cb,
+                            void *arg) {
   request *rq = calloc(1, sizeof(*rq));
   if (rq == NULL) abort();
+  rq->host_port = host_port;
   if (!fg_dns_name_normalize(rq->domain, domain)) {
     free(rq);
     atomic_fetch_add(&dns->st_rejected, 1);
@@ -886,6 +906,19 @@ fg_dns_submit fg_dns_resolve_xmpp_server(fg_dns *dns, const char *domain, fg_dns
   pthread_mutex_unlock(&dns->qlock);
   atomic_fetch_add(&dns->st_requests, 1);
   return FG_DNS_QUEUED;
+}
+
+fg_dns_submit fg_dns_resolve_xmpp_server(fg_dns *dns, const char *domain, fg_dns_cb cb, void *arg) {
+  return submit(dns, domain, 0, cb, arg);
+}
+
+fg_dns_submit fg_dns_resolve_host(fg_dns *dns, const char *host, uint16_t port, fg_dns_cb cb,
+                                  void *arg) {
+  if (port == 0) {
+    atomic_fetch_add(&dns->st_rejected, 1);
+    return FG_DNS_SUBMIT_BAD_NAME;
+  }
+  return submit(dns, host, port, cb, arg);
 }
 
 // parse_server reads "IPv4[:port]", "IPv6" or "[IPv6][:port]".

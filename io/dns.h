@@ -135,6 +135,15 @@ typedef enum fg_dns_submit {
 // STARTTLS. A dns.static override (fg_dns_set_static) replaces all of this.
 fg_dns_submit fg_dns_resolve_xmpp_server(fg_dns *dns, const char *domain, fg_dns_cb cb, void *arg);
 
+// fg_dns_resolve_host queues the lookup of |host|'s own AAAA and A records
+// (no SRV, no dns.static override), for clients of other protocols (HTTP for
+// OCSP and CRLs). The candidates carry |port|, interleaved IPv6 first like a
+// target's in fg_dns_resolve_xmpp_server; a name without addresses is
+// FG_DNS_NXDOMAIN or FG_DNS_NO_ADDRESS. Same threads, cache and callback
+// contract as fg_dns_resolve_xmpp_server. Port 0 is refused as a bad name.
+fg_dns_submit fg_dns_resolve_host(fg_dns *dns, const char *host, uint16_t port, fg_dns_cb cb,
+                                  void *arg);
+
 // fg_dns_static_target is one pinned target of a static override.
 typedef struct fg_dns_static_target {
   const char *host;  // a host name (resolved by this resolver) or a numeric IP
@@ -157,7 +166,7 @@ void fg_dns_cache_flush(fg_dns *dns);
 
 // fg_dns_stats counts since fg_dns_new.
 typedef struct fg_dns_stats {
-  uint64_t requests;       // fg_dns_resolve_xmpp_server calls queued
+  uint64_t requests;       // fg_dns_resolve_xmpp_server and fg_dns_resolve_host calls queued
   uint64_t rejected;       // refused: busy or bad name
   uint64_t queries_sent;   // DNS questions sent to a nameserver (UDP or TCP)
   uint64_t tcp_fallbacks;  // truncated UDP answers retried over TCP

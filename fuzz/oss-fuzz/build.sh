@@ -75,6 +75,8 @@ fuzzer ocsp_response_fuzzer 65536 boringssl,idn2
 
 fuzzer crl_fuzzer 65536 boringssl,idn2
   fuzz/crl_fuzzer.c crypto/crl.c crypto/der.c crypto/devpki.c crypto/identity.c
+
+fuzzer http_response_fuzzer 65536 - fuzz/http_response_fuzzer.c io/http_response.c
 "
 
 # list_targets prints one line per target: NAME MAX_LEN LIBS SOURCES...

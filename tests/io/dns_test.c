@@ -60,21 +60,35 @@ static void on_result(void *arg, fg_dns_result *res) {
   pthread_mutex_unlock(&w->mu);
 }
 
-// resolve runs one request and waits (at most 20 s) for its callback.
+static fg_dns_result *wait_result(waiter *wp);
+
+// resolve runs one request and waits for its callback.
 static fg_dns_result *resolve(fg_dns *dns, const char *domain) {
   waiter w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
   assert_int_equal(fg_dns_resolve_xmpp_server(dns, domain, on_result, &w), FG_DNS_QUEUED);
+  return wait_result(&w);
+}
+
+// resolve_host is resolve for fg_dns_resolve_host.
+static fg_dns_result *resolve_host(fg_dns *dns, const char *host, uint16_t port) {
+  waiter w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+  assert_int_equal(fg_dns_resolve_host(dns, host, port, on_result, &w), FG_DNS_QUEUED);
+  return wait_result(&w);
+}
+
+// wait_result waits (at most 20 s) for |wp|'s one callback.
+static fg_dns_result *wait_result(waiter *wp) {
   struct timespec dl;
   clock_gettime(CLOCK_REALTIME, &dl);
   dl.tv_sec += 20;
-  pthread_mutex_lock(&w.mu);
-  while (w.res == NULL) {
-    if (pthread_cond_timedwait(&w.cv, &w.mu, &dl) != 0) break;
+  pthread_mutex_lock(&wp->mu);
+  while (wp->res == NULL) {
+    if (pthread_cond_timedwait(&wp->cv, &wp->mu, &dl) != 0) break;
   }
-  pthread_mutex_unlock(&w.mu);
-  assert_non_null(w.res);
-  assert_int_equal(w.calls, 1);
-  return w.res;
+  pthread_mutex_unlock(&wp->mu);
+  assert_non_null(wp->res);
+  assert_int_equal(wp->calls, 1);
+  return wp->res;
 }
 
 static fg_dns *new_dns(const char *const *ns, size_t n, uint64_t seed) {
@@ -504,6 +518,33 @@ static void test_rfc6120_3_2_nxdomain(void **state) {
   assert_false(fg_dns_status_is_temporary(r->status));
   assert_string_equal(fg_dns_status_name(r->status), "nxdomain");
   fg_dns_result_free(r);
+  fg_dns_free(dns);
+}
+
+// A plain host lookup (HTTP clients): the name's own AAAA and A on the given
+// port, IPv6 first (RFC 8305 §4); SRV records play no part.
+static void test_rfc8305_4_host_lookup_ignores_srv(void **state) {
+  fg_dns *dns = dnsmasq_resolver(1);
+  fg_dns_result *r = resolve_host(dns, "nosrv.test", 80);
+  assert_int_equal(r->status, FG_DNS_OK);
+  assert_int_equal(r->num_candidates, 2);
+  assert_int_equal(r->candidates[0].addr.ss_family, AF_INET6);
+  assert_int_equal(r->candidates[1].addr.ss_family, AF_INET);
+  assert_int_equal(r->candidates[1].port, 80);
+  assert_int_equal(ntohs(((struct sockaddr_in *)&r->candidates[1].addr)->sin_port), 80);
+  fg_dns_result_free(r);
+  r = resolve_host(dns, "dot.test", 8080);  // its SRV target "." is not consulted
+  assert_int_equal(r->status, FG_DNS_OK);
+  assert_int_equal(r->num_candidates, 1);
+  assert_string_equal(r->candidates[0].host, "dot.test");
+  fg_dns_result_free(r);
+  r = resolve_host(dns, "nowhere.test", 80);
+  assert_int_equal(r->status, FG_DNS_NXDOMAIN);
+  fg_dns_result_free(r);
+  assert_int_equal(fg_dns_resolve_host(dns, "nosrv.test", 0, on_result, NULL),
+                   FG_DNS_SUBMIT_BAD_NAME);
+  assert_int_equal(fg_dns_resolve_host(dns, "bad..name", 80, on_result, NULL),
+                   FG_DNS_SUBMIT_BAD_NAME);
   fg_dns_free(dns);
 }
 
@@ -972,6 +1013,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_3_2_2_no_srv_falls_back_to_domain_5269),
       cmocka_unit_test(test_rfc6120_3_2_1_target_without_address),
       cmocka_unit_test(test_rfc6120_3_2_nxdomain),
+      cmocka_unit_test(test_rfc8305_4_host_lookup_ignores_srv),
       cmocka_unit_test(test_rfc7766_5_truncated_answer_retried_over_tcp),
       cmocka_unit_test(test_rfc2181_8_ttl_honoured),
       cmocka_unit_test(test_rfc2181_8_ttl_capped_by_max_ttl),
