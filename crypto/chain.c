@@ -67,6 +67,30 @@ int fg_trust_store_add_cert(fg_trust_store *ts, X509 *cert) {
   return 0;
 }
 
+// issued_by says whether |ca|'s subject is |cert|'s issuer and |ca|'s key
+// verifies |cert|'s signature.
+static int issued_by(X509 *cert, X509 *ca) {
+  if (X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(ca)) != 0) return 0;
+  EVP_PKEY *key = X509_get_pubkey(ca);
+  int ok = key != NULL && X509_verify(cert, key) == 1;
+  EVP_PKEY_free(key);
+  ERR_clear_error();
+  return ok;
+}
+
+X509 *fg_chain_find_issuer(STACK_OF(X509) * candidates, fg_trust_store *ts, X509 *cert) {
+  for (size_t i = 0; candidates != NULL && i < sk_X509_num(candidates); i++) {
+    X509 *c = sk_X509_value(candidates, i);
+    if (c != cert && issued_by(cert, c)) return X509_up_ref(c) ? c : NULL;
+  }
+  STACK_OF(X509_OBJECT) *objs = ts != NULL ? X509_STORE_get0_objects(ts->store) : NULL;
+  for (size_t i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs); i++) {
+    X509 *c = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+    if (c != NULL && issued_by(cert, c)) return X509_up_ref(c) ? c : NULL;
+  }
+  return NULL;
+}
+
 // read_file reads at most MAX_CERT_FILE bytes of |path|.
 static uint8_t *read_file(const char *path, size_t *out_len, char *err, size_t err_len) {
   FILE *f = fopen(path, "rb");
@@ -383,12 +407,7 @@ static fg_chain_status map_x509_error(int err) {
 // is_self_signed says whether |x| names itself as issuer and its signature
 // verifies with its own key (whatever its keyUsage says).
 static int is_self_signed(X509 *x) {
-  if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0) return 0;
-  EVP_PKEY *pk = X509_get_pubkey(x);
-  int ok = pk != NULL && X509_verify(x, pk) == 1;
-  EVP_PKEY_free(pk);
-  ERR_clear_error();
-  return ok;
+  return issued_by(x, x);
 }
 
 // verify_pinned_leaf checks a peer certificate that is exactly the one

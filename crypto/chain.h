@@ -168,6 +168,14 @@ int fg_peer_verify(fg_peer_verdict *out, const fg_trust_store *ts,
 // fg_peer_verdict_cleanup releases what |v| owns.
 void fg_peer_verdict_cleanup(fg_peer_verdict *v);
 
+// fg_chain_find_issuer returns a new reference to the certificate that
+// issued |cert| (its subject is |cert|'s issuer Name and its key verifies
+// |cert|'s signature): the first such one of |candidates| (a presented
+// chain; may be NULL; |cert| itself is skipped), else of the anchors of |ts|
+// (may be NULL). It returns NULL when there is none. For revocation checks,
+// which need the issuer's name and key (RFC 6960 §4.1.1).
+X509 *fg_chain_find_issuer(STACK_OF(X509) * candidates, fg_trust_store *ts, X509 *cert);
+
 // fg_chain_read_certs appends to |out| every certificate in the file |path|
 // (PEM, any number; or a single DER certificate). It returns the number
 // read, or 0 with a message naming the file and the problem in |err|.

@@ -276,6 +276,21 @@ int fg_crl_lookup(const fg_crl *crl, const uint8_t *serial, size_t serial_len, i
   return 0;
 }
 
+const char *fg_crl_reason_string(int reason) {
+  // RFC 5280 §5.3.1; 7 is unused.
+  static const char *const kNames[] = {
+      "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+      "superseded",    "cessationOfOperation", "certificateHold", NULL,
+      "removeFromCRL", "privilegeWithdrawn",   "aACompromise",
+  };
+  if (reason == FG_CRL_REASON_NONE) return "none";
+  if (reason < 0 || (size_t)reason >= sizeof(kNames) / sizeof(kNames[0]) ||
+      kNames[reason] == NULL) {
+    return "?";
+  }
+  return kNames[reason];
+}
+
 int fg_crl_lookup_cert(const fg_crl *crl, X509 *cert, int64_t *out_date, int *out_reason) {
   fg_der_cert f;
   uint8_t *der = fg_der_cert_from_x509(&f, cert);

@@ -84,6 +84,11 @@ fg_crl_status fg_crl_check(const fg_crl *crl, X509 *issuer, int64_t now, int64_t
 int fg_crl_lookup(const fg_crl *crl, const uint8_t *serial, size_t serial_len, int64_t *out_date,
                   int *out_reason);
 
+// fg_crl_reason_string returns the RFC 5280 §5.3.1 name of the CRLReason
+// |reason| ("keyCompromise", ...), "none" for FG_CRL_REASON_NONE (also
+// FG_OCSP_REASON_NONE), or "?" for a value RFC 5280 does not define.
+const char *fg_crl_reason_string(int reason);
+
 // fg_crl_lookup_cert is |fg_crl_lookup| with the serial number of |cert|.
 int fg_crl_lookup_cert(const fg_crl *crl, X509 *cert, int64_t *out_date, int *out_reason);
 

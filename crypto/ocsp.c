@@ -529,6 +529,7 @@ static fg_ocsp_verdict find_signer(fg_ocsp_result *out, const fg_ocsp_response *
     }
     fg_der_ext ext;
     out->delegated = 1;
+    out->signer_cert = i;
     out->nocheck = fg_der_find_ext(&d.extensions, kOidOcspNocheck, sizeof(kOidOcspNocheck), &ext);
     *signer = d;
     return FG_OCSP_GOOD;

@@ -196,6 +196,7 @@ typedef struct fg_ocsp_result {
   int has_next_update;
   int64_t next_update;
   int delegated;       // signed by a delegated responder certificate
+  size_t signer_cert;  // delegated: the index in the response's |certs| of that certificate
   int nocheck;         // that certificate carries id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1)
   const char *detail;  // one static line saying why, for logs
 } fg_ocsp_result;

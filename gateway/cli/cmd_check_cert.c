@@ -7,12 +7,25 @@
 //   chain: ok                      | chain: fail <reason>
 //   identity: match dns:chat.example | identity: nomatch <reason>
 //
-// Exit status: 0 both hold, 1 either fails, 2 usage error or unreadable input.
+// and with --ocsp what the certificate's OCSP responder says (RFC 6960):
+//
+//   revocation: good|revoked|unknown|no-answer
+//   revocation-source: ocsp http://ocsp.example/
+//   revocation-responder: issuer | delegated (CN)
+//   revocation-this-update: 2025-01-01T00:00:00Z
+//   revocation-next-update: 2025-01-08T00:00:00Z | none
+//   revocation-time: ... and revocation-reason: keyCompromise (revoked)
+//   revocation-error: <why> (no-answer)
+//   revocation-note: <something worth knowing that changes nothing>
+//
+// Exit status: 0 both hold (whatever a no-answer or unknown), 1 either fails
+// or the certificate is revoked, 2 usage error or unreadable input.
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/mem.h>
 #include <openssl/pool.h>
@@ -22,14 +35,42 @@
 #include "crypto/identity.h"
 #include "gateway/cli/cmd.h"
 #include "gateway/cli/command.h"
+#include "gateway/cli/ocsp_query.h"
+#include "io/http_client.h"
 
 #define CMD "check-cert"
 
 typedef struct opts {
   const char *cert, *chain, *ca, *domain, *service;
-  int legacy_cn, inbound;
+  const char *ocsp_url;
+  int legacy_cn, inbound, ocsp;
   int64_t at;
+  unsigned ocsp_timeout_ms;
 } opts;
+
+// parse_seconds reads a whole number of seconds in [1, 3600].
+static int parse_seconds(const char *v, unsigned *out_ms) {
+  char *end;
+  errno = 0;
+  long s = strtol(v, &end, 10);
+  if (errno != 0 || end == v || *end != 0 || s < 1 || s > 3600) return 0;
+  *out_ms = (unsigned)s * 1000;
+  return 1;
+}
+
+// check_ocsp_args checks the OCSP options once all are read.
+static int check_ocsp_args(const opts *o) {
+  if (!o->ocsp && (o->ocsp_url != NULL || o->ocsp_timeout_ms != 0)) {
+    return fg_usage_error(CMD, "--ocsp-url and --ocsp-timeout need --ocsp");
+  }
+  if (o->ocsp_url == NULL) return 0;
+  fg_http_url u;
+  char why[256];
+  if (fg_http_url_parse(&u, o->ocsp_url, why, sizeof(why)) != FG_HTTP_OK) {
+    return fg_usage_error(CMD, "--ocsp-url '%s': %s", o->ocsp_url, why);
+  }
+  return 0;
+}
 
 static int parse_args(opts *o, int argc, char **argv) {
   memset(o, 0, sizeof(*o));
@@ -41,17 +82,29 @@ static int parse_args(opts *o, int argc, char **argv) {
       o->legacy_cn = 1;
       continue;
     }
+    if (strcmp(a, "--ocsp") == 0) {
+      o->ocsp = 1;
+      continue;
+    }
     if (strcmp(a, "--cert") == 0) slot = &o->cert;
     if (strcmp(a, "--chain") == 0) slot = &o->chain;
     if (strcmp(a, "--ca") == 0) slot = &o->ca;
     if (strcmp(a, "--domain") == 0) slot = &o->domain;
     if (strcmp(a, "--service") == 0) slot = &o->service;
+    if (strcmp(a, "--ocsp-url") == 0) slot = &o->ocsp_url;
     int is_at = strcmp(a, "--at") == 0, is_role = strcmp(a, "--role") == 0;
-    if (slot == NULL && !is_at && !is_role) return fg_usage_error(CMD, "unknown argument '%s'", a);
+    int is_timeout = strcmp(a, "--ocsp-timeout") == 0;
+    if (slot == NULL && !is_at && !is_role && !is_timeout) {
+      return fg_usage_error(CMD, "unknown argument '%s'", a);
+    }
     if (i + 1 >= argc) return fg_usage_error(CMD, "%s needs a value", a);
     const char *v = argv[++i];
     if (slot != NULL) {
       *slot = v;
+    } else if (is_timeout) {
+      if (!parse_seconds(v, &o->ocsp_timeout_ms)) {
+        return fg_usage_error(CMD, "--ocsp-timeout wants 1 to 3600 seconds, not '%s'", v);
+      }
     } else if (is_at) {
       char *end;
       errno = 0;
@@ -72,7 +125,7 @@ static int parse_args(opts *o, int argc, char **argv) {
     return fg_usage_error(CMD, "--service must be xmpp-server or xmpp-client, not '%s'",
                           o->service);
   }
-  return 0;
+  return check_ocsp_args(o);
 }
 
 // push_der appends the DER of every certificate in |certs| to |out|.
@@ -109,6 +162,55 @@ static void print_presented(const fg_peer_verdict *v, unsigned flags) {
       printf("presented: %s\n", buf);
     }
   }
+}
+
+static void print_time(const char *label, int64_t t) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  char buf[32];
+  if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    snprintf(buf, sizeof(buf), "@%" PRId64, t);
+  }
+  printf("%s: %s\n", label, buf);
+}
+
+// check_revocation asks the OCSP responder about the leaf and prints the
+// revocation lines. It returns 1 when the certificate is revoked.
+static int check_revocation(const opts *o, STACK_OF(X509) * certs, fg_trust_store *ts) {
+  X509 *leaf = sk_X509_value(certs, 0);
+  fg_ocsp_query q = {
+      .cert = leaf,
+      .issuer = fg_chain_find_issuer(certs, ts, leaf),
+      .url = o->ocsp_url,
+      .timeout_ms = o->ocsp_timeout_ms,
+      .now = (int64_t)time(NULL),
+  };
+  fg_ocsp_answer a;
+  fg_ocsp_query_run(&a, &q);
+  X509_free(q.issuer);
+  const fg_ocsp_result *r = &a.res;
+  printf("revocation: %s\n", a.answered ? fg_ocsp_verdict_string(r->verdict) : "no-answer");
+  if (a.url[0] != 0) printf("revocation-source: ocsp %s\n", a.url);
+  if (a.answered && r->delegated) {
+    printf("revocation-responder: delegated (%s)\n", a.responder_cn[0] ? a.responder_cn : "no CN");
+  } else if (a.answered) {
+    printf("revocation-responder: issuer\n");
+  }
+  if (a.answered) {
+    print_time("revocation-this-update", r->this_update);
+    if (r->has_next_update) {
+      print_time("revocation-next-update", r->next_update);
+    } else {
+      printf("revocation-next-update: none\n");
+    }
+  }
+  if (a.answered && r->verdict == FG_OCSP_REVOKED) {
+    print_time("revocation-time", r->revocation_time);
+    printf("revocation-reason: %s\n", fg_crl_reason_string(r->reason));
+  }
+  if (!a.answered) printf("revocation-error: %s\n", a.error);
+  for (size_t i = 0; i < a.num_notes; i++) printf("revocation-note: %s\n", a.notes[i]);
+  return a.answered && r->verdict == FG_OCSP_REVOKED;
 }
 
 int fg_cmd_check_cert(int argc, char **argv) {
@@ -159,7 +261,8 @@ int fg_cmd_check_cert(int argc, char **argv) {
     printf("identity: nomatch %s\n", why);
   }
   fg_peer_verdict_cleanup(&v);
-  status = ok ? 0 : 1;
+  int revoked = o.ocsp && check_revocation(&o, certs, ts);
+  status = ok && !revoked ? 0 : 1;
 out:
   fg_trust_store_free(ts);
   sk_X509_pop_free(certs, X509_free);

@@ -9,8 +9,10 @@ const fg_command fg_commands[] = {
     {"check-config", "FILE", "validate a configuration file without starting", fg_cmd_check_config},
     {"check-cert",
      "--cert FILE [--chain FILE] [--ca FILE|DIR] --domain DOMAIN [--service "
-     "xmpp-server|xmpp-client] [--legacy-cn] [--at UNIXTIME] [--role outbound|inbound]",
-     "check a certificate chain and its XMPP identity for a domain", fg_cmd_check_cert},
+     "xmpp-server|xmpp-client] [--legacy-cn] [--at UNIXTIME] [--role outbound|inbound] "
+     "[--ocsp [--ocsp-url URL] [--ocsp-timeout SECONDS]]",
+     "check a certificate chain, its XMPP identity for a domain and, with --ocsp, revocation",
+     fg_cmd_check_cert},
     {"dev-pki", "DIR --domain D [--domain D ...] [--xmppaddr]",
      "write a development CA and a certificate per domain", fg_cmd_dev_pki},
     {"parse-stream", "[--c2s] [FILE|-]",

@@ -441,6 +441,29 @@ static void test_rfc5280_6_1_3_a_3_revocation_hook(void **state) {
   sk_X509_free(st);
 }
 
+// RFC 6960 §4.1.1: the CertID needs the issuer, found by name and signature
+// in the presented chain first, then among the anchors.
+static void test_rfc6960_4_1_1_find_issuer(void **state) {
+  (void)state;
+  STACK_OF(X509) *st = sk_X509_new_null();
+  assert_true(sk_X509_push(st, g.leaf) && sk_X509_push(st, g.intermediate));
+  X509 *i = fg_chain_find_issuer(st, g.ts, g.leaf);
+  assert_ptr_equal(i, g.intermediate);
+  X509_free(i);
+  i = fg_chain_find_issuer(NULL, g.ts, g.intermediate);
+  assert_ptr_equal(i, g.root);
+  X509_free(i);
+  assert_null(fg_chain_find_issuer(NULL, g.ts, g.leaf));
+  assert_null(fg_chain_find_issuer(st, NULL, g.intermediate));
+  // The issuer's name with another key: its signature decides.
+  X509 *impostor = mint_ca("Test Intermediate", 0, g.other_key, g.root, g.root_key);
+  assert_non_null(impostor);
+  sk_X509_set(st, 1, impostor);
+  assert_null(fg_chain_find_issuer(st, g.ts, g.leaf));
+  X509_free(impostor);
+  sk_X509_free(st);
+}
+
 static CRYPTO_BUFFER *to_buffer(X509 *x) {
   uint8_t *der = NULL;
   int len = i2d_X509(x, &der);
@@ -631,6 +654,7 @@ int main(void) {
       cmocka_unit_test(test_rfc5280_6_1_pinned_ca_per_domain),
       cmocka_unit_test(test_rfc5280_6_1_max_depth),
       cmocka_unit_test(test_rfc5280_6_1_3_a_3_revocation_hook),
+      cmocka_unit_test(test_rfc6960_4_1_1_find_issuer),
       cmocka_unit_test(test_rfc6120_13_7_2_peer_verdict_from_buffers),
       cmocka_unit_test(test_rfc6120_13_7_2_custom_verify_callback),
       cmocka_unit_test(test_rfc5280_6_1_1_d_trust_store_loading),

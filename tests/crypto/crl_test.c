@@ -426,9 +426,37 @@ static void test_rfc5280_4_2_1_13_urls(void **state) {
   free(aia_der);
 }
 
+// RFC 5280 §5.3.1: CRLReason names, shared with OCSP's revokedInfo.
+static void test_rfc5280_5_3_1_reason_names(void **state) {
+  (void)state;
+  static const struct {
+    int reason;
+    const char *name;
+  } kCases[] = {
+      {0, "unspecified"},
+      {1, "keyCompromise"},
+      {2, "cACompromise"},
+      {3, "affiliationChanged"},
+      {4, "superseded"},
+      {5, "cessationOfOperation"},
+      {6, "certificateHold"},
+      {7, "?"},
+      {8, "removeFromCRL"},
+      {9, "privilegeWithdrawn"},
+      {10, "aACompromise"},
+      {11, "?"},
+      {FG_CRL_REASON_NONE, "none"},
+      {-2, "?"},
+  };
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    assert_string_equal(fg_crl_reason_string(kCases[i].reason), kCases[i].name);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc5280_5_1_2_6_lookup),
+      cmocka_unit_test(test_rfc5280_5_3_1_reason_names),
       cmocka_unit_test(test_rfc5280_5_1_1_3_signature),
       cmocka_unit_test(test_rfc5280_5_1_2_4_times),
       cmocka_unit_test(test_rfc5280_5_2_extensions),

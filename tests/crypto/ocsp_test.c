@@ -538,6 +538,14 @@ static void test_rfc6960_4_2_2_2_delegated_responder(void **state) {
   assert_int_equal(verdict_of(&res, &s, g.leaf.cert, g.ca.cert, RT_NOW, NULL), FG_OCSP_GOOD);
   assert_true(res.delegated);
   assert_false(res.nocheck);
+  assert_int_equal(res.signer_cert, 0);
+  // Found among other certificates, at its own index.
+  s.certs[1] = s.certs[0];
+  s.certs[0] = g.leaf.cert;
+  s.num_certs = 2;
+  assert_int_equal(verdict_of(&res, &s, g.leaf.cert, g.ca.cert, RT_NOW, NULL), FG_OCSP_GOOD);
+  assert_int_equal(res.signer_cert, 1);
+  s = delegated_spec(&g.resp_ok);
   s.by_key = 1;
   assert_int_equal(leaf_verdict(&s), FG_OCSP_GOOD);
   // Not included in certs: nobody to check the signature with.
