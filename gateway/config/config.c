@@ -58,6 +58,14 @@ void fg_config_free(fg_config *cfg) {
   for (size_t i = 0; i < cfg->n_dns_nameservers; i++) free(cfg->dns_nameservers[i]);
   free(cfg->dns_nameservers);
   free(cfg->dns_allowed_networks);
+  free(cfg->revocation.allowed_networks);
+  for (size_t i = 0; i < cfg->revocation.n_responders; i++) {
+    free(cfg->revocation.responders[i].issuer_file);
+    free(cfg->revocation.responders[i].url);
+  }
+  free(cfg->revocation.responders);
+  for (size_t i = 0; i < cfg->revocation.n_domains; i++) free(cfg->revocation.domains[i].domain);
+  free(cfg->revocation.domains);
   free(cfg);
 }
 
@@ -71,6 +79,10 @@ const char *fg_config_listener_name(fg_listener_id id) {
 const char *fg_config_log_level_name(fg_log_level l) {
   static const char *const kNames[] = {"error", "warn", "info", "debug"};
   return (unsigned)l <= FG_LOG_DEBUG ? kNames[l] : "unknown";
+}
+
+const char *fg_config_revocation_mode_name(fg_revocation_mode m) {
+  return m == FG_REVOCATION_OFF ? "off" : m == FG_REVOCATION_HARD_FAIL ? "hard-fail" : "soft-fail";
 }
 
 const char *fg_config_hop_mode_name(fg_hop_mode m) {

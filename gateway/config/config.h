@@ -93,6 +93,27 @@ typedef enum fg_hop_mode {
   FG_HOP_DIALBACK,         // answer the internal servers' db:verify
 } fg_hop_mode;
 
+// fg_revocation_mode: what a peer certificate whose revocation status is
+// unknown gets (revoked is always refused unless the mode is off).
+typedef enum fg_revocation_mode {
+  FG_REVOCATION_OFF = 0,
+  FG_REVOCATION_SOFT_FAIL,  // no answer: accepted and counted
+  FG_REVOCATION_HARD_FAIL,  // no answer: not authenticated by certificate
+} fg_revocation_mode;
+
+// fg_config_responder sends the OCSP questions about certificates issued by
+// |issuer_file|'s CA to |url| instead of their AIA responder.
+typedef struct fg_config_responder {
+  char *issuer_file;
+  char *url;
+} fg_config_responder;
+
+// fg_config_domain_policy overrides revocation.mode for one remote domain.
+typedef struct fg_config_domain_policy {
+  char *domain;
+  fg_revocation_mode mode;
+} fg_config_domain_policy;
+
 // fg_config_static_dns pins a remote domain to targets instead of DNS.
 typedef struct fg_config_static_dns {
   char *domain;
@@ -164,6 +185,22 @@ typedef struct fg_config {
   // that DNS answers may still send outbound links to; none by default.
   fg_cidr *dns_allowed_networks;
   size_t n_dns_allowed_networks;
+
+  // revocation: checking remote servers' certificates (docs/revocation.md).
+  struct {
+    fg_revocation_mode mode;  // default soft-fail
+    int leaf_only;            // only the end-entity certificate
+    uint32_t timeout_ms;      // one OCSP or CRL fetch (default 5 s)
+    uint32_t clock_skew_s;    // tolerance on thisUpdate/nextUpdate (default 5 min)
+    uint32_t negative_ttl_s;  // how long a failed fetch is remembered (default 60 s)
+    size_t cache_entries, cache_bytes;
+    fg_cidr *allowed_networks;  // responders in special-purpose networks allowed
+    size_t n_allowed_networks;
+    fg_config_responder *responders;
+    size_t n_responders;
+    fg_config_domain_policy *domains;
+    size_t n_domains;
+  } revocation;
 } fg_config;
 
 // fg_config_diag collects diagnostics: one line each, "FILE:LINE: ..." for
@@ -192,6 +229,9 @@ const char *fg_config_listener_name(fg_listener_id id);
 
 // fg_config_log_level_name returns "error", "warn", "info" or "debug".
 const char *fg_config_log_level_name(fg_log_level l);
+
+// fg_config_revocation_mode_name returns "off", "soft-fail" or "hard-fail".
+const char *fg_config_revocation_mode_name(fg_revocation_mode m);
 
 // fg_config_hop_mode_name returns "internal-ca" or "dialback".
 const char *fg_config_hop_mode_name(fg_hop_mode m);

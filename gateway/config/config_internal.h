@@ -95,6 +95,24 @@ typedef struct raw_dns {
   unsigned n_allowed_networks;
 } raw_dns;
 
+typedef struct raw_responder {
+  char *issuer, *url;
+} raw_responder;
+
+typedef struct raw_domain_policy {
+  char *domain, *mode;
+} raw_domain_policy;
+
+typedef struct raw_revocation {
+  char *mode, *leaf_only, *timeout, *clock_skew, *negative_ttl, *cache_entries, *cache_bytes;
+  char **allowed_networks;
+  unsigned n_allowed_networks;
+  raw_responder *responders;
+  unsigned n_responders;
+  raw_domain_policy *domains;
+  unsigned n_domains;
+} raw_revocation;
+
 typedef struct raw_top {
   char *log_level, *workers;
   raw_listeners *listeners;
@@ -107,6 +125,7 @@ typedef struct raw_top {
   raw_hop *internal_hop;
   raw_limits *limits;
   raw_dns *dns;
+  raw_revocation *revocation;
 } raw_top;
 
 // --- Diagnostics (config_diag.c)
@@ -157,6 +176,9 @@ void config_schema_free(raw_top *raw);
 
 // --- Values (config_values.c). Each reports a bad value at |path| and
 // returns 0 (NULL); an absent value (NULL) gives the default.
+
+// config_load_revocation checks the revocation section (config_revocation.c).
+void config_load_revocation(config_ctx *c, const raw_revocation *r);
 
 // config_parse_bool reads true/yes/on or false/no/off, any case.
 int config_parse_bool(config_ctx *c, const char *path, const char *v, int def, int *out);

@@ -500,4 +500,5 @@ void config_load_sections(config_ctx *c, const raw_top *t) {
   load_hop(c, t->internal_hop);
   load_limits(c, t->limits);
   load_dns(c, t->dns);
+  config_load_revocation(c, t->revocation);
 }

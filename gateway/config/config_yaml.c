@@ -13,7 +13,7 @@
 #include <cyaml/cyaml.h>
 #include <yaml.h>
 
-#define MAX_DEPTH 32      // nesting of mappings/sequences in the file
+#define MAX_DEPTH 32  // nesting of mappings/sequences in the file
 
 // ---------------------------------------------------------------------------
 // Pass 1: libyaml events into the index (config_index.c).
@@ -304,6 +304,45 @@ static const cyaml_schema_field_t kDnsFields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t kResponderFields[] = {
+    STR("issuer", raw_responder, issuer),
+    STR("url", raw_responder, url),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t kResponder = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, raw_responder, kResponderFields),
+};
+
+static const cyaml_schema_field_t kDomainPolicyFields[] = {
+    STR("domain", raw_domain_policy, domain),
+    STR("mode", raw_domain_policy, mode),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t kDomainPolicy = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, raw_domain_policy, kDomainPolicyFields),
+};
+
+static const cyaml_schema_field_t kRevocationFields[] = {
+    STR("mode", raw_revocation, mode),
+    STR("leaf_only", raw_revocation, leaf_only),
+    STR("timeout", raw_revocation, timeout),
+    STR("clock_skew", raw_revocation, clock_skew),
+    STR("negative_ttl", raw_revocation, negative_ttl),
+    STR("cache_entries", raw_revocation, cache_entries),
+    STR("cache_bytes", raw_revocation, cache_bytes),
+    CYAML_FIELD_SEQUENCE_COUNT("allowed_networks", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_revocation, allowed_networks, n_allowed_networks, &kString, 0,
+                               256),
+    CYAML_FIELD_SEQUENCE_COUNT("responders", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_revocation, responders, n_responders, &kResponder, 0, 1024),
+    CYAML_FIELD_SEQUENCE_COUNT("domains", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_revocation, domains, n_domains, &kDomainPolicy, 0,
+                               CYAML_UNLIMITED),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kTopFields[] = {
     STR("log_level", raw_top, log_level),
     STR("workers", raw_top, workers),
@@ -317,6 +356,7 @@ static const cyaml_schema_field_t kTopFields[] = {
     CYAML_FIELD_MAPPING_PTR("internal_hop", OPT, raw_top, internal_hop, kHopFields),
     CYAML_FIELD_MAPPING_PTR("limits", OPT, raw_top, limits, kLimitsFields),
     CYAML_FIELD_MAPPING_PTR("dns", OPT, raw_top, dns, kDnsFields),
+    CYAML_FIELD_MAPPING_PTR("revocation", OPT, raw_top, revocation, kRevocationFields),
     CYAML_FIELD_END,
 };
 

@@ -16,6 +16,7 @@
 #include "io/addr_policy.h"
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
+#include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/verdict_cache.h"
 #include "gateway/xml/xml_names.h"
@@ -48,6 +49,8 @@ struct in_conn {
   uint32_t hop_context_of;
   uint64_t opened_ns, last_rx_ns, trimmed_rx_ns;
   fg_timer tick;
+  // A revocation fetch the stream waits for (reading paused), or NULL.
+  struct fg_revocation_fetch *rev_fetch;
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
@@ -197,8 +200,21 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   int ok = 0;
   unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
-  // Scope of the question: inbound, which trust store, which identity rules.
+  // Revocation of remote servers' certificates (the internal servers are
+  // not checked): from the shared cache, filled before this stream's
+  // authentication went on (see revocation_prefetch).
+  fg_revocation_probe probe;
+  fg_revocation_probe_init(&probe, ic->srv->revocation,
+                           ic->srv->revocation != NULL && ic->listener != FG_LISTENER_INTERNAL
+                               ? fg_revocation_mode_for(ic->srv->revocation, domain)
+                               : FG_REVOCATION_OFF,
+                           0);
+  // Scope of the question: inbound, which trust store, which identity rules,
+  // which revocation knowledge (a learned revocation voids cached verdicts).
   uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4;
+  if (probe.mode != FG_REVOCATION_OFF) {
+    scope ^= fg_revocation_generation(ic->srv->revocation) << 12 | (uint32_t)probe.mode << 8;
+  }
   fg_verdict_key key;
   int64_t now = (int64_t)time(NULL);
   int keyed = fg_verdict_key_make(&key, chain, domain, scope);
@@ -208,14 +224,19 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   } else if (source_ok && chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0) {
     fg_peer_verdict v;
     fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = now};
+    fg_revocation_params(&params, &probe);
     const fg_trust_store *ts =
         ic->listener == FG_LISTENER_INTERNAL ? ic->srv->trust_internal : ic->srv->trust;
     ok = fg_peer_verify(&v, ts, chain, domain, "xmpp-server", flags, &params);
-    if (ok && keyed) fg_verdict_cache_put(&key, now, v.chain.valid_until);
+    int64_t until = v.chain.valid_until;
+    if (probe.expires != 0 && probe.expires < until) until = probe.expires;
+    if (ok && keyed) fg_verdict_cache_put(&key, now, until);
+    if (probe.revoked) fg_metrics_inc(&ic->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
     if (!ok) {
       fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
-             "certificate not valid for the domain: chain %s%s%s", v.chain.reason,
-             v.san_error ? ", identifiers: " : "", v.san_error ? v.san_error : "");
+             "certificate not valid for the domain: chain %s%s%s%s%s (from %s)", v.chain.reason,
+             v.san_error ? ", identifiers: " : "", v.san_error ? v.san_error : "",
+             probe.why[0] ? ", revocation: " : "", probe.why, ic->ip);
     }
     fg_peer_verdict_cleanup(&v);
   }
@@ -536,10 +557,47 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   return len;
 }
 
+static void revocation_ready(void *arg) {
+  in_conn *ic = arg;
+  ic->rev_fetch = NULL;
+  fg_conn_resume_reading(ic->conn);
+}
+
+// revocation_prefetch runs once the peer's certificate is known: answers
+// the shared cache lacks are fetched while this stream's reading is paused,
+// so that its authentication is decided with them (and every other stream
+// of the worker keeps flowing).
+static void revocation_prefetch(in_conn *ic) {
+  fg_server *srv = ic->srv;
+  if (srv->revocation == NULL || ic->listener == FG_LISTENER_INTERNAL) return;
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  if (chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return;
+  fg_revocation_mode mode = fg_revocation_mode_for(srv->revocation, fg_s2s_in_peer(ic->s2s));
+  if (mode == FG_REVOCATION_OFF) return;
+  fg_revocation_probe probe;
+  fg_revocation_probe_init(&probe, srv->revocation, mode, 1);
+  fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = probe.now};
+  fg_revocation_params(&params, &probe);
+  fg_chain_verdict cv;
+  fg_chain_verify_buffers(&cv, srv->trust, chain, NULL, &params);
+  if (probe.n_missing > 0) {
+    ic->rev_fetch = fg_revocation_fetch_start(srv->revocation, fg_conn_worker(ic->conn), &probe,
+                                              revocation_ready, ic);
+    if (ic->rev_fetch != NULL) {
+      fg_metrics_inc(&srv->metrics, FG_M_REVOCATION_WAITS);
+      fg_conn_pause_reading(ic->conn);
+    }
+  }
+  fg_revocation_probe_cleanup(&probe);
+}
+
 static void on_secure(fg_conn *c) {
   in_conn *ic = fg_conn_arg(c);
-  if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL)
+  if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL) {
     fg_s2s_in_tls_established(ic->s2s);
+    revocation_prefetch(ic);
+  }
 }
 
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
@@ -549,6 +607,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   fg_worker *w = fg_conn_worker(c);
   fg_worker_timer_cancel(w, &ic->tick);
   fg_flow_cancel(&ic->flow);
+  fg_revocation_fetch_cancel(ic->rev_fetch);
   worker_state *ws = fg_server_worker_state(srv, w);
   if (ic->prev) ic->prev->next = ic->next;
   if (ic->next) ic->next->prev = ic->prev;

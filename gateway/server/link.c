@@ -24,6 +24,7 @@
 #include "gateway/s2s/bounce_element.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
+#include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/xml/xml_names.h"
 
@@ -69,7 +70,8 @@ struct link {
   int n_questions;
   link *prev, *next;  // in the worker's bucket
   int indexed;
-  fg_flow *waiting;  // input streams paused until this link drains
+  fg_flow *waiting;                       // input streams paused until this link drains
+  struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
 };
 
 static const char *kind_name(link_kind k) {
@@ -473,14 +475,73 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   return len;
 }
 
+// revocation_probe runs one pass over the remote server's validated path
+// (see gateway/server/revocation.h); it returns the probe's verdict: 1 the
+// link may be trusted, 0 not; with |collect| it may leave answers missing.
+static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
+  fg_server *srv = l->srv;
+  fg_revocation_probe_init(p, srv->revocation, fg_revocation_mode_for(srv->revocation, l->remote),
+                           collect);
+  fg_tls_conn *t = l->conn != NULL ? fg_conn_tls(l->conn) : NULL;
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  if (p->mode == FG_REVOCATION_OFF || chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return 1;
+  fg_chain_params params = {.role = FG_ROLE_OUTBOUND, .at = p->now};
+  fg_revocation_params(&params, p);
+  fg_chain_verdict cv;
+  fg_chain_verify_buffers(&cv, srv->trust, chain, l->remote, &params);
+  // Other chain failures are not this pass's business (dialback may still
+  // prove a peer whose chain is not trusted): only revocation decides here.
+  return !p->revoked && !(p->mode == FG_REVOCATION_HARD_FAIL && p->no_answer && !collect);
+}
+
+// revocation_decide trusts the link or ends the connection (an untrusted
+// certificate: the next candidate is tried, as for any refused certificate).
+static void revocation_decide(void *arg) {
+  link *l = arg;
+  l->rev_fetch = NULL;
+  if (l->dead || l->conn == NULL) return;
+  fg_revocation_probe p;
+  int ok = revocation_probe(l, &p, 0);
+  fg_revocation_probe_cleanup(&p);
+  if (!ok) {
+    if (p.revoked) fg_metrics_inc(&l->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: certificate refused: %s",
+           kind_name(l->kind), l->current ? l->current->name : "?", p.why);
+    fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
+    return;
+  }
+  fg_s2s_out_tls_established(l->s2s);
+}
+
 static void on_secure(fg_conn *c) {
   link *l = fg_conn_arg(c);
-  if (!l->dead) fg_s2s_out_tls_established(l->s2s);
+  if (l->dead) return;
+  // Remote servers' certificates are checked for revocation before the link
+  // is trusted (the backends' are not); what the shared cache lacks is
+  // fetched first, while this link alone waits.
+  if (l->srv->revocation != NULL && l->kind != LINK_HOP) {
+    fg_revocation_probe p;
+    revocation_probe(l, &p, 1);
+    if (p.n_missing > 0) {
+      l->rev_fetch = fg_revocation_fetch_start(l->srv->revocation, l->w, &p, revocation_decide, l);
+      fg_revocation_probe_cleanup(&p);
+      if (l->rev_fetch != NULL) {
+        fg_metrics_inc(&l->srv->metrics, FG_M_REVOCATION_WAITS);
+        return;
+      }
+    }
+    fg_revocation_probe_cleanup(&p);
+    revocation_decide(l);
+    return;
+  }
+  fg_s2s_out_tls_established(l->s2s);
 }
 
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   l->conn = NULL;
+  fg_revocation_fetch_cancel(l->rev_fetch);
+  l->rev_fetch = NULL;
   fg_worker_timer_cancel(l->w, &l->deadline);
   fg_worker_timer_cancel(l->w, &l->tick);
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {

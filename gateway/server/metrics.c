@@ -38,6 +38,15 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_LOOPS_REFUSED] = "outbound_loops_refused_total",
     [FG_M_DIALBACK_REFUSED] = "dialback_refused_total",
     [FG_M_AUTH_REFUSED_SOURCE] = "internal_auth_refused_source_total",
+    [FG_M_REVOCATION_CACHE_HITS] = "revocation_cache_hits_total",
+    [FG_M_REVOCATION_OCSP_OK] = "revocation_ocsp_fetches_ok_total",
+    [FG_M_REVOCATION_OCSP_FAILED] = "revocation_ocsp_fetches_failed_total",
+    [FG_M_REVOCATION_CRL_OK] = "revocation_crl_fetches_ok_total",
+    [FG_M_REVOCATION_CRL_FAILED] = "revocation_crl_fetches_failed_total",
+    [FG_M_REVOCATION_SOFT_FAIL_ACCEPTED] = "revocation_soft_fail_accepted_total",
+    [FG_M_REVOCATION_HARD_FAIL_REFUSED] = "revocation_hard_fail_refused_total",
+    [FG_M_PEERS_REFUSED_REVOKED] = "peers_refused_revoked_total",
+    [FG_M_REVOCATION_WAITS] = "revocation_waits_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.

@@ -47,6 +47,15 @@ typedef enum fg_metric {
   FG_M_DIALBACK_REFUSED,       // db:result refused by policy (dialback off, TLS required)
   FG_M_AUTH_REFUSED_SOURCE,    // internal listener: a hosted domain claimed from a non-backend
                                // address
+  FG_M_REVOCATION_CACHE_HITS,  // revocation answers found in the shared OCSP cache
+  FG_M_REVOCATION_OCSP_OK,     // OCSP fetches that gave an answer
+  FG_M_REVOCATION_OCSP_FAILED,
+  FG_M_REVOCATION_CRL_OK,  // CRL fetches that gave an answer
+  FG_M_REVOCATION_CRL_FAILED,
+  FG_M_REVOCATION_SOFT_FAIL_ACCEPTED,  // no answer, accepted under soft-fail
+  FG_M_REVOCATION_HARD_FAIL_REFUSED,   // no answer, refused under hard-fail
+  FG_M_PEERS_REFUSED_REVOKED,          // peer certificates refused as revoked
+  FG_M_REVOCATION_WAITS,               // streams that waited for a revocation answer
   FG_M_COUNT,
 } fg_metric;
 

@@ -19,6 +19,7 @@
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
+#include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/verdict_cache.h"
 #include "gateway/xml/xml_serializer.h"
@@ -110,8 +111,21 @@ static enum fg_tls_verify_result verify_with(fg_server *srv, const fg_trust_stor
   const STACK_OF(CRYPTO_BUFFER) *sk = SSL_get0_peer_certificates(ssl);
   if (domain == NULL || sk == NULL) return FG_TLS_VERIFY_REJECT;
   unsigned flags = srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
-  // Scope: outbound, which trust store, which identity rules.
+  // Revocation of remote servers (not of the backends): what the shared
+  // cache knows decides now; the rest is fetched before the link is trusted
+  // (gateway/server/link.c).
+  fg_revocation_probe probe;
+  fg_revocation_probe_init(&probe, srv->revocation,
+                           srv->revocation != NULL && ts == srv->trust
+                               ? fg_revocation_mode_for(srv->revocation, domain)
+                               : FG_REVOCATION_OFF,
+                           1);
+  // Scope: outbound, which trust store, which identity rules, which
+  // revocation knowledge (a learned revocation voids cached verdicts).
   uint32_t scope = 0x200u | (ts == srv->trust_internal ? 1u : 0u) | flags << 4;
+  if (probe.mode != FG_REVOCATION_OFF) {
+    scope ^= fg_revocation_generation(srv->revocation) << 12 | (uint32_t)probe.mode << 8;
+  }
   fg_verdict_key key;
   int64_t now = (int64_t)time(NULL);
   int keyed = fg_verdict_key_make(&key, sk, domain, scope);
@@ -121,8 +135,14 @@ static enum fg_tls_verify_result verify_with(fg_server *srv, const fg_trust_stor
   }
   fg_peer_verdict v;
   fg_chain_params params = {.role = FG_ROLE_OUTBOUND, .at = now};
+  fg_revocation_params(&params, &probe);
   int ok = fg_peer_verify(&v, ts, sk, domain, "xmpp-server", flags, &params);
-  if (ok && keyed) fg_verdict_cache_put(&key, now, v.chain.valid_until);
+  int64_t until = v.chain.valid_until;
+  if (probe.expires != 0 && probe.expires < until) until = probe.expires;
+  // Only a verdict that needed no fetch is remembered.
+  if (ok && keyed && probe.n_missing == 0) fg_verdict_cache_put(&key, now, until);
+  if (probe.revoked) fg_metrics_inc(&srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+  fg_revocation_probe_cleanup(&probe);
   if (!ok) {
     fg_log(FG_LOG_SEV_WARN, NULL, domain, "outbound: certificate refused: chain %s%s",
            v.chain.reason, v.identity.status == FG_IDENTITY_MATCH ? "" : ", identity mismatch");
@@ -390,6 +410,10 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
     snprintf(err, err_len, "cannot start the workers (see 'fedgate probe')");
     goto fail;
   }
+  if (fg_revocation_needed(cfg)) {
+    srv->revocation = fg_revocation_new(cfg, srv->rt, srv->dns, &srv->metrics, err, err_len);
+    if (srv->revocation == NULL) goto fail;
+  }
   srv->num_workers = fg_runtime_num_workers(srv->rt);
   srv->workers = calloc(srv->num_workers, sizeof(worker_state));
   if (srv->workers == NULL) goto fail;
@@ -483,6 +507,7 @@ void fg_server_free(fg_server *srv) {
   fg_dns_free(srv->dns);
   srv->dns = NULL;
   fg_server_stop(srv, 0);
+  fg_revocation_free(srv->revocation);  // after the workers stopped, before they go
   fg_runtime_free(srv->rt);
   free_unreachable_memory(srv);
   for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {

@@ -387,6 +387,50 @@ static void test_config_backends_and_targets(void **state) {
   fg_config_free(cfg);
 }
 
+// revocation: modes, durations, networks, responders, per-domain modes; each
+// error at its line.
+static void test_config_revocation(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->revocation.mode, FG_REVOCATION_SOFT_FAIL);
+  assert_int_equal(cfg->revocation.leaf_only, 0);
+  assert_int_equal(cfg->revocation.timeout_ms, 5000);
+  assert_int_equal(cfg->revocation.clock_skew_s, 300);
+  assert_int_equal(cfg->revocation.negative_ttl_s, 60);
+  fg_config_free(cfg);
+  cfg = load(BASE
+             "revocation:\n  mode: hard-fail\n  leaf_only: true\n  timeout: 2s\n"
+             "  allowed_networks: [\"127.0.0.0/8\"]\n"
+             "  responders:\n    - {issuer: pki/ca.crt, url: \"http://ocsp.example:8080/\"}\n"
+             "  domains:\n    - {domain: Legacy.Example, mode: \"off\"}\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->revocation.mode, FG_REVOCATION_HARD_FAIL);
+  assert_int_equal(cfg->revocation.leaf_only, 1);
+  assert_int_equal(cfg->revocation.timeout_ms, 2000);
+  assert_int_equal(cfg->revocation.n_allowed_networks, 1);
+  assert_int_equal(cfg->revocation.n_responders, 1);
+  assert_string_equal(cfg->revocation.responders[0].url, "http://ocsp.example:8080/");
+  assert_int_equal(cfg->revocation.n_domains, 1);
+  assert_string_equal(cfg->revocation.domains[0].domain, "legacy.example");
+  assert_int_equal(cfg->revocation.domains[0].mode, FG_REVOCATION_OFF);
+  assert_string_equal(fg_config_revocation_mode_name(cfg->revocation.mode), "hard-fail");
+  fg_config_free(cfg);
+  expect_fail(BASE "revocation:\n  mode: strict\n",
+              "15: revocation.mode: expected off, soft-fail or hard-fail (value 'strict')");
+  expect_fail(BASE
+              "revocation:\n  responders:\n    - {issuer: pki/ca.crt, url: "
+              "\"https://ocsp.example/\"}\n",
+              "16: revocation.responders[0].url: expected an http:// URL");
+  expect_fail(BASE
+              "revocation:\n  responders:\n    - {issuer: missing.crt, url: "
+              "\"http://ocsp.example/\"}\n",
+              "16: revocation.responders[0].issuer:");
+  expect_fail(BASE "revocation:\n  domains:\n    - {domain: a.example}\n",
+              "16: revocation.domains[0].mode: required key missing");
+  expect_fail(BASE "revocation:\n  timeout: 0s\n", "15: revocation.timeout:");
+}
+
 // dns.allowed_networks: numeric networks only, each error at its line.
 static void test_config_dns_allowed_networks(void **state) {
   (void)state;
@@ -642,6 +686,7 @@ int main(void) {
       cmocka_unit_test(test_rfc5890_2_3_1_domain_syntax_and_duplicates),
       cmocka_unit_test(test_config_backends_and_targets),
       cmocka_unit_test(test_config_dns_allowed_networks),
+      cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),
       cmocka_unit_test(test_xep0185_3_dialback_secret_file),
       cmocka_unit_test(test_rfc6120_5_4_certificates),
