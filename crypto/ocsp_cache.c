@@ -117,7 +117,7 @@ int fg_ocsp_cache_get(fg_ocsp_cache *c, const uint8_t *key, size_t key_len, int6
     if (!matches(e, h, key, key_len)) continue;
     if (now < e->v.expires_at) {
       *out = e->v;
-      if (der != NULL) {
+      if (der != NULL && e->der_len > 0) {
         memcpy(der, e->der, e->der_len < der_cap ? e->der_len : der_cap);
       }
       if (der_len != NULL) *der_len = e->der_len;
