@@ -17,6 +17,7 @@ revocation counters moved.
 usage: revocation_test.py FEDGATE_BINARY
 """
 
+import contextlib
 import http.server
 import os
 import shutil
@@ -213,12 +214,13 @@ def start_responder(pki, port, signer):
     return proc
 
 
-def revocation_yaml(mode="hard-fail", leaf_only=False):
+def revocation_yaml(mode, leaf_only):
     return ("revocation:\n  mode: %s\n  leaf_only: %s\n  timeout: 2s\n"
             "  allowed_networks: [\"127.0.0.0/8\"]\n"
             "  domains:\n"
             "    - {domain: soft.test, mode: soft-fail}\n"
             "    - {domain: stalesoft.test, mode: soft-fail}\n"
+            "    - {domain: direct.test, mode: soft-fail}\n"
             "    - {domain: off.test, mode: off}\n" % (mode, "true" if leaf_only else "false"))
 
 
@@ -266,6 +268,14 @@ class Env:
         # Per-domain mode off: revoked, with a responder and a CRL that would
         # say so if they were asked.
         self.off = pki.leaf("off.test", revoked=True, ocsp_url=files + "/off/")
+        # Revoked, valid for off.test (not checked) and soft.test (checked).
+        self.off_soft = pki.issue("offsoft", [
+            "subjectAltName=DNS:off.test,DNS:soft.test", "extendedKeyUsage=serverAuth,clientAuth",
+            "keyUsage=critical,digitalSignature", "basicConstraints=critical,CA:false",
+            "authorityInfoAccess=OCSP;URI:%s" % pki.ocsp_url], revoked=True)
+        # Revoked, for a soft-fail domain of a gateway whose mode is off.
+        self.direct = pki.leaf("direct.test", revoked=True)
+        self.direct_good = pki.leaf("directgood.test")
         # A root, an intermediate it revoked (its CRL says so), a good leaf of
         # the intermediate; the peer presents leaf + intermediate.
         self.root = Pki(d + "/root", "Revocation Test Root")
@@ -306,17 +316,31 @@ class Env:
             for ca in (pki.crt, d + "/pki/ca.crt", self.root.crt):
                 f.write(open(ca).read())
         os.chdir(d)
-        self.gw = self.gateway("fedgate", {k: p[k] for k in ("s2s", "tls", "internal", "admin")},
-                               leaf_only=False)
+        self.ports = {k: p[k] for k in ("s2s", "tls", "internal", "admin")}
+        self.gw = self.gateway("fedgate", self.ports, "hard-fail", leaf_only=False)
 
-    def gateway(self, name, ports, leaf_only):
+    def gateway(self, name, ports, mode, leaf_only):
         p = self.p
         cfg = fp.gateway_yaml(
             ports, [("b.test", "sink", "pki/b.test"), ("c.test", "dead", "pki/c.test")],
             [("sink", [p["sink"]]), ("dead", [p["dead"]])], trust="trust.crt",
             default_cert="pki/b.test", static=[("outbound.test", p["remote"])])
-        return fp.Fedgate(FEDGATE, self.dir, name, cfg + revocation_yaml(leaf_only=leaf_only),
+        return fp.Fedgate(FEDGATE, self.dir, name, cfg + revocation_yaml(mode, leaf_only),
                           ports["admin"])
+
+    @contextlib.contextmanager
+    def second_gateway(self, name, mode, leaf_only):
+        """Another gateway with the same domains and trust but another
+        revocation section, as env.gw (and its ports as env.ports) while the
+        block runs."""
+        saved = self.gw, self.ports
+        self.ports = fp.listener_ports()
+        self.gw = self.gateway(name, self.ports, mode, leaf_only)
+        try:
+            yield
+        finally:
+            self.gw.stop()
+            self.gw, self.ports = saved
 
     def close(self):
         self.gw.stop()
@@ -341,10 +365,10 @@ def offers_external(feats):
     return mechs is not None and any(m.text == "EXTERNAL" for m in mechs)
 
 
-def features_after_tls(env, domain, leaf, to="b.test", port=None, certfile=None):
+def features_after_tls(env, domain, leaf, to="b.test", certfile=None):
     """A stream from |domain| presenting |leaf| (or the chain in |certfile|):
     the peer and the features offered after TLS."""
-    p = xp.Peer.connect(HOST, port or env.p["s2s"])
+    p = xp.Peer.connect(HOST, env.ports["s2s"])
     p.open_stream(to, domain)
     p.read_header()
     p.read_features()
@@ -578,18 +602,13 @@ def test_rfc5280_6_1_3_revoked_intermediate_refused_unless_leaf_only(env):
     assert env.files.requests["/root.crl"] == n_root + 1
     assert env.files.requests["/inter.crl"] == n_inter + 1
     assert "depth 1 revoked" in env.gw.log_tail(200)
-    ports = fp.listener_ports()
-    gw, env.gw = env.gw, env.gateway("fedgate-leaf-only", ports, leaf_only=True)
-    try:
+    with env.second_gateway("fedgate-leaf-only", "hard-fail", leaf_only=True):
         before = counters(env, *NAMES)
-        authenticates(env, "intermediate.test", env.inter_leaf, certfile=chain, port=ports["s2s"])
+        authenticates(env, "intermediate.test", env.inter_leaf, certfile=chain)
         assert_moved(env, before, revocation_crl_fetches_ok=1, revocation_cache_hits=1,
                      revocation_waits=1, auth_sasl_external=1)
-        assert env.files.requests["/root.crl"] == n_root + 1
-        assert env.files.requests["/inter.crl"] == n_inter + 2
-    finally:
-        env.gw.stop()
-        env.gw = gw
+    assert env.files.requests["/root.crl"] == n_root + 1
+    assert env.files.requests["/inter.crl"] == n_inter + 2
 
 
 def test_revocation_domains_mode_off_fetches_nothing(env):
@@ -600,6 +619,54 @@ def test_revocation_domains_mode_off_fetches_nothing(env):
     assert_moved(env, before, auth_sasl_external=1)
     assert env.files.requests["/off/"] == 0
 
+
+def test_revocation_domains_checked_domain_not_proven_on_an_unchecked_stream(env):
+    """A stream from off.test (not checked, so nothing was fetched) asks to
+    authenticate soft.test by dialback with its certificate (XEP-0344): the
+    certificate, revoked, is not taken for soft.test unchecked; the
+    dialback round trip decides (here: invalid)."""
+    before = counters(env, *NAMES)
+    p, _ = features_after_tls(env, "off.test", env.off_soft)
+    p.dialback_result("soft.test", "b.test", "0123456789abcdef")
+    result = p.read_dialback_result()
+    assert result.get("type") != "valid", result.attrib
+    p.close()
+    assert_moved(env, before)
+    assert env.gw.metric("auth_dialback_certificate_total") == 0
+    assert "its revocation was not checked on this stream" in env.gw.log_tail(200)
+
+
+def direct_tls_features(env, domain, leaf):
+    """A direct TLS stream (XEP-0368) from |domain| presenting |leaf|."""
+    p = xp.Peer.connect(HOST, env.ports["tls"])
+    p.wrap_tls("b.test", cafile=env.dir + "/pki/ca.crt", certfile=leaf + ".crt",
+               keyfile=leaf + ".key", alpn=["xmpp-server"])
+    p.open_stream("b.test", domain)
+    p.read_header()
+    return p, p.read_features()
+
+
+def test_xep0368_direct_tls_checked_before_the_peer_names_itself(env):
+    """On direct TLS the certificate arrives before the stream names its
+    domain, and the stream opens without a STARTTLS: its answers are fetched
+    all the same. Under hard-fail a good certificate authenticates; on a
+    gateway whose mode is off but with a soft-fail domain, that domain's
+    revoked certificate does not."""
+    before = counters(env, *NAMES)
+    p, feats = direct_tls_features(env, "directgood.test", env.direct_good)
+    assert offers_external(feats), "EXTERNAL not offered to a good certificate on direct TLS"
+    assert p.sasl_external()[0] == "success"
+    p.close()
+    assert_moved(env, before, revocation_ocsp_fetches_ok=1, revocation_cache_hits=1,
+                 revocation_waits=1, auth_sasl_external=1)
+    with env.second_gateway("fedgate-mode-off", "off", leaf_only=False):
+        before = counters(env, *NAMES)
+        p, feats = direct_tls_features(env, "direct.test", env.direct)
+        assert not offers_external(feats), "EXTERNAL offered to a revoked certificate"
+        assert p.sasl_external()[0] == "failure"
+        p.close()
+        assert_moved(env, before, revocation_ocsp_fetches_ok=1, revocation_cache_hits=1,
+                     revocation_waits=1, peers_refused_revoked=1)
 
 def main():
     env = Env()
