@@ -51,6 +51,9 @@ struct in_conn {
   fg_timer tick;
   // A revocation fetch the stream waits for (reading paused), or NULL.
   struct fg_revocation_fetch *rev_fetch;
+  // Revocation answers were sought for the peer's certificate (see
+  // revocation_prefetch): without them, it authenticates no checked domain.
+  int rev_sought;
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
@@ -221,6 +224,15 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   if (keyed && fg_verdict_cache_hit(&key, now)) {
     ok = 1;
     fg_metrics_inc(&ic->srv->metrics, FG_M_VERDICT_CACHE_HITS);
+  } else if (probe.mode != FG_REVOCATION_OFF && !ic->rev_sought && chain != NULL &&
+             sk_CRYPTO_BUFFER_num(chain) > 0) {
+    // The stream named a domain that is not checked, and now claims one that
+    // is (XEP-0344 dialback): an empty cache here is not "no answer" (nobody
+    // asked), so the certificate proves nothing; dialback still can.
+    fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
+           "certificate not used for the domain: its revocation was not checked on this "
+           "stream (from %s)",
+           ic->ip);
   } else if (source_ok && chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0) {
     fg_peer_verdict v;
     fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = now};
@@ -427,6 +439,8 @@ static uint32_t ip_slot(const char *ip) {
   return (uint32_t)(XXH3_64bits(ip, strlen(ip)) % FG_PER_IP_SLOTS);
 }
 
+static void revocation_prefetch(in_conn *ic);
+
 static void open_common(fg_conn *c, fg_listener_id listener) {
   fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
   in_conn *ic = calloc(1, sizeof(*ic));
@@ -468,6 +482,8 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   ic->opened_ns = ic->last_rx_ns = fg_worker_now_ns(w);
   fg_timer_init(&ic->tick, tick, ic);
   fg_worker_timer_arm(w, &ic->tick, 1000);
+  // Direct TLS (XEP-0368) opens after the handshake, without on_secure.
+  if (sc.tls_active) revocation_prefetch(ic);
   // Streams per IP address (limits.streams_per_ip). The internal servers are
   // exempt: the backends' addresses, not whoever reaches the internal listener.
   if (srv->cfg->limits.streams_per_ip &&
@@ -573,8 +589,16 @@ static void revocation_prefetch(in_conn *ic) {
   fg_tls_conn *t = fg_conn_tls(ic->conn);
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   if (chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return;
-  fg_revocation_mode mode = fg_revocation_mode_for(srv->revocation, fg_s2s_in_peer(ic->s2s));
+  // The peer's domain, when its stream has named one, says whether to look;
+  // before that (direct TLS, a first header without 'from'), any domain the
+  // certificate may authenticate later could be checked.
+  const char *peer = fg_s2s_in_peer(ic->s2s);
+  fg_revocation_mode mode = fg_revocation_mode_for(srv->revocation, peer);
+  if (peer == NULL || peer[0] == 0) {
+    mode = fg_revocation_needed(srv->cfg) ? FG_REVOCATION_SOFT_FAIL : FG_REVOCATION_OFF;
+  }
   if (mode == FG_REVOCATION_OFF) return;
+  ic->rev_sought = 1;
   fg_revocation_probe probe;
   fg_revocation_probe_init(&probe, srv->revocation, mode, 1);
   fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = probe.now};
