@@ -219,6 +219,7 @@ def revocation_yaml(mode, leaf_only):
             "  allowed_networks: [\"127.0.0.0/8\"]\n"
             "  domains:\n"
             "    - {domain: soft.test, mode: soft-fail}\n"
+            "    - {domain: downsoft.test, mode: soft-fail}\n"
             "    - {domain: stalesoft.test, mode: soft-fail}\n"
             "    - {domain: direct.test, mode: soft-fail}\n"
             "    - {domain: off.test, mode: off}\n" % (mode, "true" if leaf_only else "false"))
@@ -244,6 +245,10 @@ class Env:
         self.crl_good = pki.leaf("crlgood.test", aia=False, cdp=True)
         self.noinfo = pki.leaf("noinfo.test", aia=False)
         self.soft = pki.leaf("soft.test", aia=False)
+        # Responders that are down (nothing listens on the port).
+        down = "http://%s:%d/" % (HOST, p["closed"])
+        self.down_hard = pki.leaf("downhard.test", ocsp_url=down)
+        self.down_soft = pki.leaf("downsoft.test", ocsp_url=down)
         self.outbound = pki.leaf("outbound.test", revoked=True)
         # Answers the responders do not give: stale, not yet valid, signed by
         # a certificate of the CA that is not an OCSP signer.
@@ -490,6 +495,31 @@ def test_hard_fail_without_answer_refuses_soft_fail_accepts(env):
     d = delta(env, before)
     assert d["revocation_hard_fail_refused_total"] >= 1, d
     assert d["revocation_soft_fail_accepted_total"] >= 1, d
+
+
+def test_responder_down_hard_fail_refuses_soft_fail_accepts(env):
+    """A responder that does not answer (connection refused) is no answer:
+    hard-fail refuses, soft-fail accepts and counts; the failed fetch is
+    counted and remembered (a second stream does not ask again)."""
+    before = counters(env, *NAMES)
+    p, feats = features_after_tls(env, "downhard.test", env.down_hard)
+    assert not offers_external(feats), "hard-fail accepted a certificate its responder is down for"
+    p.close()
+    p, feats = features_after_tls(env, "downsoft.test", env.down_soft)
+    assert offers_external(feats), "soft-fail refused a certificate its responder is down for"
+    cond, _ = p.sasl_external()
+    assert cond == "success", cond
+    p.close()
+    d = delta(env, before)
+    assert d["revocation_ocsp_fetches_failed_total"] == 2, d
+    assert d["revocation_hard_fail_refused_total"] >= 1, d
+    assert d["revocation_soft_fail_accepted_total"] >= 1, d
+    assert d["auth_sasl_external_total"] == 1, d
+    before = counters(env, *NAMES)
+    p, feats = features_after_tls(env, "downhard.test", env.down_hard)
+    assert not offers_external(feats)
+    p.close()
+    assert delta(env, before)["revocation_ocsp_fetches_failed_total"] == 0
 
 
 def test_rfc6960_revoked_remote_server_not_trusted_outbound(env):
