@@ -8,7 +8,9 @@ xmpp-server -status` as the remote server asking for the staple. The refresh
 comes at a tenth of the window (FEDGATE_TEST_STAPLE_REFRESH_FRACTION), so a
 revocation is seen within seconds. The tests run in order: a good staple is
 served and saved; a restart serves the saved one with the responder down; a
-revocation withdraws it; with stapling disabled nothing is stapled.
+revocation withdraws it; with stapling disabled nothing is stapled; and an
+outbound link to a remote server (a second fedgate) that staples takes the
+staple as its revocation answer instead of asking the responder.
 
 usage: stapling_test.py FEDGATE_BINARY
 """
@@ -25,6 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fedgate_proc as fp  # noqa: E402
+import xmpp_peer as xp  # noqa: E402
 from revocation_test import HOST, Pki, wait_listening  # noqa: E402
 
 FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
@@ -35,20 +38,23 @@ class Env:
         self.dir = tempfile.mkdtemp(prefix="fedgate-stapling-")
         d = self.dir
         self.p = p = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
-                                                 "ocsp")}
+                                                 "ocsp", "r_s2s", "r_tls", "r_internal",
+                                                 "r_admin")}
         os.makedirs(d + "/ca")
         os.makedirs(d + "/state", mode=0o700)
         self.pki = Pki(d + "/ca", p["ocsp"], p["ocsp"])
-        leaf = self.pki.leaf("b.test")
-        with open(d + "/b.test.crt", "w") as f:  # the chain: leaf, then its issuer
-            f.write(open(leaf + ".crt").read() + open(d + "/ca/ca.crt").read())
-        shutil.copy(leaf + ".key", d + "/b.test.key")
-        os.chmod(d + "/b.test.key", 0o600)
+        for name in ("b.test", "r.test"):
+            leaf = self.pki.leaf(name)
+            with open("%s/%s.crt" % (d, name), "w") as f:  # the chain: leaf, then its issuer
+                f.write(open(leaf + ".crt").read() + open(d + "/ca/ca.crt").read())
+            shutil.copy(leaf + ".key", "%s/%s.key" % (d, name))
+            os.chmod("%s/%s.key" % (d, name), 0o600)
         fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
         fp.write_secret(d + "/secret", "stapling-test-secret")
         os.chdir(d)
         self.ocsp = None
         self.gw = None
+        self.remote = None
         self.start_responder()
 
     def start_responder(self):
@@ -78,11 +84,11 @@ class Env:
         with open(self.dir + "/ca/index.txt", "w") as f:
             f.write("\n".join(self.pki.index) + "\n")
 
-    def start_gateway(self, enabled=True):
+    def start_gateway(self, enabled=True, static=()):
         self.stop_gateway()
         ports = {k: self.p[k] for k in ("s2s", "tls", "internal", "admin")}
         cfg = fp.gateway_yaml(ports, [("b.test", "sink", "b.test")], [("sink", [self.p["sink"]])],
-                              trust="ca/ca.crt")
+                              trust="ca/ca.crt", static=static)
         cfg += ("revocation:\n  timeout: 2s\n  allowed_networks: [\"127.0.0.0/8\"]\n"
                 "  stapling:\n    enabled: %s\n    state_dir: state\n"
                 % ("true" if enabled else "false"))
@@ -93,6 +99,18 @@ class Env:
         if self.gw is not None:
             self.gw.stop()
             self.gw = None
+
+    def start_remote(self):
+        """A second gateway, the remote server r.test, stapling its own
+        certificate (no state_dir)."""
+        ports = {k: self.p["r_" + k] for k in ("s2s", "tls", "internal", "admin")}
+        # Its own dialback secret: a shared one makes the gateways one
+        # service, and a link between them a loop.
+        fp.write_secret(self.dir + "/secret-r", "stapling-test-remote")
+        cfg = fp.gateway_yaml(ports, [("r.test", "sink", "r.test")], [("sink", [self.p["sink"]])],
+                              trust="ca/ca.crt", secret="secret-r")
+        cfg += "revocation:\n  allowed_networks: [\"127.0.0.0/8\"]\n"
+        self.remote = fp.Fedgate(FEDGATE, self.dir, "remote", cfg, self.p["r_admin"])
 
     def certs(self):
         url = "http://%s:%d/certs" % (HOST, self.p["admin"])
@@ -114,6 +132,8 @@ class Env:
 
     def close(self):
         self.stop_gateway()
+        if self.remote is not None:
+            self.remote.stop()
         self.stop_responder()
 
 
@@ -188,6 +208,45 @@ def test_4_disabled_staples_nothing(env):
     assert "staple=none" in out, out
     assert env.gw.metric("staple_fetches_ok_total") == 0
     assert env.gw.metric("staple_fetches_failed_total") == 0
+
+
+def internal_stream(env, remote, local):
+    """An internal server's stream for local -> remote, authenticated with
+    SASL EXTERNAL after STARTTLS, ready for stanzas."""
+    ip = xp.Peer.connect(HOST, env.p["internal"])
+    for step in ("starttls", "sasl", "stanzas"):
+        ip.open_stream(remote, local)
+        ip.read_header()
+        ip.read_features()
+        if step == "starttls":
+            ip.starttls(remote, certfile="%s/%s.crt" % (env.dir, local),
+                        keyfile="%s/%s.key" % (env.dir, local))
+        elif step == "sasl":
+            cond, _ = ip.sasl_external()
+            assert cond == "success", cond
+    return ip
+
+
+def test_5_rfc6066_8_remote_staple_answers_outbound_revocation_check(env):
+    env.start_remote()
+    deadline = time.time() + 15
+    while "staple=good" not in urllib.request.urlopen(
+            "http://%s:%d/certs" % (HOST, env.p["r_admin"]), timeout=5).read().decode():
+        assert time.time() < deadline, env.remote.log_tail(30)
+        time.sleep(0.3)
+    env.start_gateway(static=[("r.test", env.p["r_s2s"])])
+    # An internal server's stanza for r.test opens the outbound link.
+    ip = internal_stream(env, "r.test", "b.test")
+    ip.send_message("bob@b.test/x", "alice@r.test", "checked by the staple")
+    deadline = time.time() + 15
+    while env.gw.metric("revocation_staples_used_total") == 0:
+        assert time.time() < deadline, env.gw.log_tail(40)
+        time.sleep(0.2)
+    ip.close()
+    # The staple was the answer: the responder was not asked about r.test.
+    assert env.gw.metric("revocation_ocsp_fetches_ok_total") == 0
+    assert env.gw.metric("revocation_staples_invalid_total") == 0
+    assert env.gw.metric("peers_refused_revoked_total") == 0
 
 
 if __name__ == "__main__":
