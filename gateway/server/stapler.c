@@ -160,7 +160,9 @@ static void iso_time(char *out, size_t cap, int64_t t) {
 static void find_responder(fg_stapler *s, entry *e) {
   for (size_t i = 0; i < s->n_resp; i++) {
     X509 *ca = s->resp_issuers[i];
-    if (ca != NULL && X509_cmp(ca, e->issuer) == 0) {
+    if (ca != NULL &&
+        X509_NAME_cmp(X509_get_subject_name(ca), X509_get_subject_name(e->issuer)) == 0 &&
+        X509_check_issued(ca, e->leaf) == X509_V_OK) {
       snprintf(e->url, sizeof(e->url), "%s", s->cfg->revocation.responders[i].url);
       return;
     }
@@ -231,7 +233,7 @@ static void load_persisted(entry *e) {
   uint8_t *buf = malloc(FG_OCSP_DEFAULT_MAX_BYTES);
   size_t len = buf != NULL ? fread(buf, 1, FG_OCSP_DEFAULT_MAX_BYTES, f) : 0;
   fclose(f);
-  fg_ocsp_result res;
+  fg_ocsp_result res = {0};
   fg_ocsp_verdict v = buf != NULL ? check(e, buf, len, &res) : FG_OCSP_ERR_MALFORMED;
   if (v == FG_OCSP_GOOD) {
     publish(e, buf, len, &res);
@@ -249,7 +251,8 @@ static void fetch(entry *e);
 
 static void on_timer(fg_timer *t, void *arg) {
   (void)t;
-  fetch(arg);
+  entry *e = arg;
+  if (!fg_worker_stopping(e->st->w)) fetch(e);
 }
 
 static void arm_at(entry *e, int64_t at) {
@@ -257,12 +260,12 @@ static void arm_at(entry *e, int64_t at) {
   fg_worker_timer_arm(e->st->w, &e->timer, delay > 0 ? (uint64_t)delay * 1000 : 0);
 }
 
-static void failed(entry *e, const char *why) {
+static void failed(entry *e, fg_log_severity sev, const char *why) {
   fg_metrics_inc(e->st->metrics, FG_M_STAPLE_FETCHES_FAILED);
   e->failures++;
   int64_t retry = fg_staple_backoff(e->failures);
-  fg_log(FG_LOG_SEV_WARN, NULL, NULL, "stapling: OCSP response of %s from %s: %s (retry in %llds)",
-         e->subject, e->url, why, (long long)retry);
+  fg_log(sev, NULL, NULL, "stapling: OCSP response of %s from %s: %s (retry in %llds)", e->subject,
+         e->url, why, (long long)retry);
   arm_at(e, now_s() + retry);
 }
 
@@ -277,7 +280,7 @@ static void on_response(void *arg, const fg_http_result *r) {
     } else {
       snprintf(why, sizeof(why), "HTTP status %d", r->status);
     }
-    failed(e, why);
+    failed(e, FG_LOG_SEV_WARN, why);
     return;
   }
   fg_ocsp_result res;
@@ -288,7 +291,7 @@ static void on_response(void *arg, const fg_http_result *r) {
     // The responder's word about our certificate stands: a revoked or
     // unknown certificate is not stapled, whatever was fetched before.
     if (v == FG_OCSP_REVOKED || v == FG_OCSP_UNKNOWN) withdraw(e);
-    failed(e, why);
+    failed(e, v == FG_OCSP_REVOKED ? FG_LOG_SEV_ERROR : FG_LOG_SEV_WARN, why);
     return;
   }
   fg_metrics_inc(e->st->metrics, FG_M_STAPLE_FETCHES_OK);
@@ -326,7 +329,7 @@ static void fetch(entry *e) {
                           on_response, e);
   }
   OPENSSL_free(der);
-  if (e->req == NULL) failed(e, "cannot build or send the request");
+  if (e->req == NULL) failed(e, FG_LOG_SEV_WARN, "cannot build or send the request");
 }
 
 // describe_cert fills |e|'s issuer, names and state file; it returns 1 when
