@@ -345,6 +345,7 @@ fg_tls_ctx *fg_tls_ctx_new(const fg_tls_ctx_config *cfg) {
       fg_tls_cert_up_ref(cfg->client_cert);
       ctx->cfg.client_cert = cfg->client_cert;
     }
+    if (cfg->ocsp_stapling) SSL_CTX_enable_ocsp_stapling(s);
     if (cfg->session_cache) {
       SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
       SSL_CTX_sess_set_new_cb(s, new_session_cb);

@@ -54,6 +54,9 @@ typedef struct fg_tls_ctx_config {
   void *verify_arg;
   // client: remember one session per server name and offer it again.
   int session_cache;
+  // client: ask the server for its stapled OCSP response (status_request,
+  // RFC 6066 §8); read it with SSL_get0_ocsp_response after the handshake.
+  int ocsp_stapling;
   // server: TLS 1.3 tickets to send (0 = BoringSSL's default of 2; -1 = none).
   int num_tickets;
   // optional: peers' certificates are kept once in this pool however many

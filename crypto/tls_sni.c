@@ -1,10 +1,12 @@
-// tls_sni.c: certificates (CRYPTO_BUFFER chains) and an open-addressing hash
-// index of exact names and wildcard suffixes.
+// tls_sni.c: certificates (CRYPTO_BUFFER chains with their OCSP staple) and
+// an open-addressing hash index of exact names and wildcard suffixes.
 #include "crypto/tls_sni.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bytestring.h>
 #include <openssl/evp.h>
@@ -14,14 +16,34 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "crypto/epoch.h"
+
 #define MAX_NAME 253
+
+// staple is one published OCSP response; never changed once published.
+typedef struct staple {
+  int64_t not_after;
+  size_t len;
+  uint8_t der[];
+} staple;
 
 struct fg_tls_cert {
   atomic_int refs;
   size_t n;
   CRYPTO_BUFFER **chain;
   EVP_PKEY *key;
+  _Atomic(staple *) staple;
 };
+
+// Staples of every certificate share one reclamation domain: replacements
+// are rare (a refresh every few hours per certificate).
+static fg_epoch_domain *g_staples;
+static pthread_once_t g_staples_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t g_staples_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void staples_init(void) {
+  g_staples = fg_epoch_domain_new();
+}
 
 fg_tls_cert *fg_tls_cert_new(CRYPTO_BUFFER_POOL *pool, const uint8_t *const *der,
                              const size_t *der_len, size_t n, EVP_PKEY *key) {
@@ -34,6 +56,7 @@ fg_tls_cert *fg_tls_cert_new(CRYPTO_BUFFER_POOL *pool, const uint8_t *const *der
     return NULL;
   }
   atomic_init(&c->refs, 1);
+  atomic_init(&c->staple, NULL);
   for (size_t i = 0; i < n; i++) {
     c->chain[i] = CRYPTO_BUFFER_new(der[i], der_len[i], pool);
     if (c->chain[i] == NULL) {
@@ -90,11 +113,56 @@ void fg_tls_cert_free(fg_tls_cert *c) {
   for (size_t i = 0; i < c->n; i++) CRYPTO_BUFFER_free(c->chain[i]);
   free(c->chain);
   EVP_PKEY_free(c->key);
+  free(atomic_load(&c->staple));  // the last reference: no reader left
   free(c);
 }
 
+int fg_tls_cert_set_ocsp(fg_tls_cert *c, const uint8_t *der, size_t der_len, int64_t not_after) {
+  pthread_once(&g_staples_once, staples_init);
+  if (g_staples == NULL) return 0;
+  staple *s = NULL;
+  if (der != NULL) {
+    s = malloc(sizeof(*s) + der_len);
+    if (s == NULL) return 0;
+    s->not_after = not_after;
+    s->len = der_len;
+    memcpy(s->der, der, der_len);
+  }
+  staple *old = atomic_exchange_explicit(&c->staple, s, memory_order_acq_rel);
+  // Retiring and reclaiming are writers' work: one writer at a time.
+  pthread_mutex_lock(&g_staples_mu);
+  if (old != NULL) fg_epoch_retire(g_staples, old, free);
+  fg_epoch_reclaim(g_staples);
+  pthread_mutex_unlock(&g_staples_mu);
+  return 1;
+}
+
+int fg_tls_cert_ocsp_current(const fg_tls_cert *c, int64_t now) {
+  pthread_once(&g_staples_once, staples_init);
+  if (g_staples == NULL || !fg_epoch_enter(g_staples)) return 0;
+  const staple *s = atomic_load_explicit(&c->staple, memory_order_acquire);
+  int current = s != NULL && now < s->not_after;
+  fg_epoch_exit(g_staples);
+  return current;
+}
+
+// apply_staple hands |c|'s current staple to |ssl| (BoringSSL copies it).
+static int apply_staple(const fg_tls_cert *c, SSL *ssl) {
+  if (atomic_load_explicit(&c->staple, memory_order_relaxed) == NULL) return 1;
+  pthread_once(&g_staples_once, staples_init);
+  if (g_staples == NULL || !fg_epoch_enter(g_staples)) return 1;
+  const staple *s = atomic_load_explicit(&c->staple, memory_order_acquire);
+  int ok = 1;
+  // Never an expired response, even when its refresh is late.
+  if (s != NULL && (int64_t)time(NULL) < s->not_after) {
+    ok = SSL_set_ocsp_response(ssl, s->der, s->len);
+  }
+  fg_epoch_exit(g_staples);
+  return ok;
+}
+
 int fg_tls_cert_apply(const fg_tls_cert *c, SSL *ssl) {
-  return SSL_set_chain_and_key(ssl, c->chain, c->n, c->key, NULL);
+  return SSL_set_chain_and_key(ssl, c->chain, c->n, c->key, NULL) && apply_staple(c, ssl);
 }
 
 int fg_tls_use_x509(SSL *ssl, X509 *x, EVP_PKEY *key) {
@@ -111,6 +179,10 @@ int fg_tls_use_x509(SSL *ssl, X509 *x, EVP_PKEY *key) {
 
 const CRYPTO_BUFFER *fg_tls_cert_leaf(const fg_tls_cert *c) {
   return c->chain[0];
+}
+
+const CRYPTO_BUFFER *fg_tls_cert_chain_at(const fg_tls_cert *c, size_t i) {
+  return i < c->n ? c->chain[i] : NULL;
 }
 
 // The index: two open-addressing tables (exact names; wildcard parents).

@@ -30,7 +30,9 @@ void fg_tls_cert_up_ref(fg_tls_cert *c);
 void fg_tls_cert_free(fg_tls_cert *c);
 
 // fg_tls_cert_apply installs |c| on |ssl| (SSL_set_chain_and_key: the
-// buffers are shared, not copied). It returns 1 or 0.
+// buffers are shared, not copied), and |c|'s staple when one is current
+// (BoringSSL sends it only to a client whose hello asked for it with
+// status_request, RFC 6066 §8, in TLS 1.2 and 1.3). It returns 1 or 0.
 int fg_tls_cert_apply(const fg_tls_cert *c, SSL *ssl);
 
 // fg_tls_use_x509 installs the single certificate |x| with |key| on |ssl|
@@ -40,6 +42,23 @@ int fg_tls_use_x509(SSL *ssl, X509 *x, EVP_PKEY *key);
 
 // fg_tls_cert_leaf returns the leaf certificate's buffer.
 const CRYPTO_BUFFER *fg_tls_cert_leaf(const fg_tls_cert *c);
+
+// fg_tls_cert_chain_at returns the |i|th certificate of |c|'s chain (0: the
+// leaf), or NULL past its end.
+const CRYPTO_BUFFER *fg_tls_cert_chain_at(const fg_tls_cert *c, size_t i);
+
+// fg_tls_cert_set_ocsp publishes the DER OCSP response |der| (copied) as
+// |c|'s staple until |not_after| (POSIX seconds); |der| NULL withdraws it.
+// Handshakes on any thread read the staple without a lock: the response is
+// an immutable blob behind one atomic pointer, and the one it replaces is
+// freed through an epoch domain (crypto/epoch.h) once no reader can hold
+// it. Callers serialise their calls for one certificate. It returns 1, or
+// 0 when memory is short (the old staple stays).
+int fg_tls_cert_set_ocsp(fg_tls_cert *c, const uint8_t *der, size_t der_len, int64_t not_after);
+
+// fg_tls_cert_ocsp_current returns 1 when |c| has a staple that is still
+// current at |now|.
+int fg_tls_cert_ocsp_current(const fg_tls_cert *c, int64_t now);
 
 // fg_tls_sni_new returns an empty index.
 fg_tls_sni *fg_tls_sni_new(void);

@@ -200,6 +200,11 @@ typedef struct fg_config {
     size_t n_responders;
     fg_config_domain_policy *domains;
     size_t n_domains;
+    // stapling: OCSP responses for fedgate's own certificates.
+    struct {
+      int enabled;      // default true
+      char *state_dir;  // where good responses persist; NULL: nowhere
+    } stapling;
   } revocation;
 } fg_config;
 

@@ -103,6 +103,10 @@ typedef struct raw_domain_policy {
   char *domain, *mode;
 } raw_domain_policy;
 
+typedef struct raw_stapling {
+  char *enabled, *state_dir;
+} raw_stapling;
+
 typedef struct raw_revocation {
   char *mode, *leaf_only, *timeout, *clock_skew, *negative_ttl, *cache_entries, *cache_bytes;
   char **allowed_networks;
@@ -111,6 +115,7 @@ typedef struct raw_revocation {
   unsigned n_responders;
   raw_domain_policy *domains;
   unsigned n_domains;
+  raw_stapling *stapling;
 } raw_revocation;
 
 typedef struct raw_top {

@@ -1,10 +1,12 @@
 // config_revocation.c: the revocation section: the policy for remote
 // servers' certificates (mode, leaf_only, per-domain modes), the fetches
 // (timeout, clock skew, responder overrides, networks responders may be in)
-// and the shared cache's bounds.
+// and the shared cache's bounds; the stapling of fedgate's own certificates.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/config/config.h"
 #include "gateway/config/config_internal.h"
@@ -87,6 +89,30 @@ static void load_domain_modes(config_ctx *c, const raw_revocation *r) {
   }
 }
 
+// load_stapling reads revocation.stapling. The state directory must exist
+// and be writable now: finding out at the first refresh, hours after
+// start-up, would leave the responses unsaved without anyone noticing.
+static void load_stapling(config_ctx *c, const raw_stapling *s) {
+  fg_config *cfg = c->cfg;
+  cfg->revocation.stapling.enabled = 1;
+  if (s == NULL) return;
+  config_parse_bool(c, "revocation.stapling.enabled", s->enabled, 1,
+                    &cfg->revocation.stapling.enabled);
+  if (s->state_dir == NULL) return;
+  static const char kPath[] = "revocation.stapling.state_dir";
+  char *dir = config_resolve_path(c, s->state_dir);
+  if (dir == NULL || !config_check_file(c, kPath, dir, 1)) {
+    free(dir);
+    return;
+  }
+  if (access(dir, W_OK | X_OK) != 0) {
+    config_err(c, kPath, "cannot write in %s: %s", dir, strerror(errno));
+    free(dir);
+    return;
+  }
+  cfg->revocation.stapling.state_dir = dir;
+}
+
 void config_load_revocation(config_ctx *c, const raw_revocation *r) {
   fg_config *cfg = c->cfg;
   raw_revocation none = {0};
@@ -122,4 +148,5 @@ void config_load_revocation(config_ctx *c, const raw_revocation *r) {
   }
   load_responders(c, r);
   load_domain_modes(c, r);
+  load_stapling(c, r->stapling);
 }

@@ -324,6 +324,12 @@ static const cyaml_schema_value_t kDomainPolicy = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, raw_domain_policy, kDomainPolicyFields),
 };
 
+static const cyaml_schema_field_t kStaplingFields[] = {
+    STR("enabled", raw_stapling, enabled),
+    STR("state_dir", raw_stapling, state_dir),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kRevocationFields[] = {
     STR("mode", raw_revocation, mode),
     STR("leaf_only", raw_revocation, leaf_only),
@@ -340,6 +346,7 @@ static const cyaml_schema_field_t kRevocationFields[] = {
     CYAML_FIELD_SEQUENCE_COUNT("domains", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
                                raw_revocation, domains, n_domains, &kDomainPolicy, 0,
                                CYAML_UNLIMITED),
+    CYAML_FIELD_MAPPING_PTR("stapling", OPT, raw_revocation, stapling, kStaplingFields),
     CYAML_FIELD_END,
 };
 

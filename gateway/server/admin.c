@@ -1,6 +1,7 @@
 // admin.c: the admin endpoint (loopback HTTP): GET /metrics (Prometheus
 // text), GET /ready, GET /streams (one line per inbound stream and outbound
-// link). A /streams request is answered by every worker for its own streams,
+// link), GET /certs (one line per certificate fedgate presents, with its
+// OCSP staple). A /streams request is answered by every worker for its own streams,
 // through messages, and the reply goes out once all have written their part:
 // no worker ever reads another worker's state.
 #include <pthread.h>
@@ -8,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/server/admin.h"
 #include "gateway/server/heap_stats.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
 #include "gateway/server/server_internal.h"
+#include "gateway/server/stapler.h"
 #include "gateway/server/text.h"
 
 static void reply(fg_conn *c, const char *status, const char *body, size_t n) {
@@ -118,6 +121,12 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
       fg_metrics_set(&srv->metrics, FG_M_INTERNAL_CERTS_MINTED, fg_internal_ca_minted(srv->ica));
     }
     size_t n = fg_metrics_render(&srv->metrics, body, sizeof(body));
+    if (n < sizeof(body)) {
+      int w = snprintf(body + n, sizeof(body) - n,
+                       "# TYPE fedgate_staples_current gauge\nfedgate_staples_current %u\n",
+                       fg_stapler_current(srv->stapler, (int64_t)time(NULL)));
+      if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
+    }
     size_t allocated, resident;
     if (fg_heap_stats(&allocated, &resident) && n < sizeof(body)) {
       int w = snprintf(body + n, sizeof(body) - n,
@@ -133,8 +142,13 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     reply(c, "200 OK", "ready\n", 6);
   } else if (len >= 13 && memcmp(data, "GET /streams ", 13) == 0) {
     start_streams(c, srv);
+  } else if (len >= 11 && memcmp(data, "GET /certs ", 11) == 0) {
+    fg_text text = {0};
+    fg_stapler_describe(srv->stapler, &text, (int64_t)time(NULL));
+    reply(c, "200 OK", text.data ? text.data : "", text.len);
+    free(text.data);
   } else {
-    static const char kHelp[] = "try /metrics, /ready or /streams\n";
+    static const char kHelp[] = "try /metrics, /ready, /streams or /certs\n";
     reply(c, "404 Not Found", kHelp, sizeof(kHelp) - 1);
   }
   return len;

@@ -485,6 +485,9 @@ static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
   fg_tls_conn *t = l->conn != NULL ? fg_conn_tls(l->conn) : NULL;
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   if (p->mode == FG_REVOCATION_OFF || chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return 1;
+  // The remote server's stapled response, when it sent one, answers before
+  // the cache and any fetch (the first pass only: it is cached by then).
+  if (collect) SSL_get0_ocsp_response(fg_tls_conn_ssl(t), &p->staple, &p->staple_len);
   fg_chain_params params = {.role = FG_ROLE_OUTBOUND, .at = p->now};
   fg_revocation_params(&params, p);
   fg_chain_verdict cv;

@@ -47,6 +47,10 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_REVOCATION_HARD_FAIL_REFUSED] = "revocation_hard_fail_refused_total",
     [FG_M_PEERS_REFUSED_REVOKED] = "peers_refused_revoked_total",
     [FG_M_REVOCATION_WAITS] = "revocation_waits_total",
+    [FG_M_REVOCATION_STAPLES_USED] = "revocation_staples_used_total",
+    [FG_M_REVOCATION_STAPLES_INVALID] = "revocation_staples_invalid_total",
+    [FG_M_STAPLE_FETCHES_OK] = "staple_fetches_ok_total",
+    [FG_M_STAPLE_FETCHES_FAILED] = "staple_fetches_failed_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.

@@ -56,6 +56,10 @@ typedef enum fg_metric {
   FG_M_REVOCATION_HARD_FAIL_REFUSED,   // no answer, refused under hard-fail
   FG_M_PEERS_REFUSED_REVOKED,          // peer certificates refused as revoked
   FG_M_REVOCATION_WAITS,               // streams that waited for a revocation answer
+  FG_M_REVOCATION_STAPLES_USED,        // remote servers' stapled responses taken as answers
+  FG_M_REVOCATION_STAPLES_INVALID,     // remote servers' stapled responses ignored
+  FG_M_STAPLE_FETCHES_OK,              // our certificates' responses fetched, good, stapled
+  FG_M_STAPLE_FETCHES_FAILED,          // failed, or an answer that is not stapled
   FG_M_COUNT,
 } fg_metric;
 

@@ -150,9 +150,47 @@ static void note_expiry(fg_revocation_probe *p, int64_t expires) {
   if (p->expires == 0 || expires < p->expires) p->expires = expires;
 }
 
+static int64_t lifetime_end(int64_t now, int has_next, int64_t next, int64_t skew);
+
+// use_staple takes the peer's stapled response for the leaf |cert| as a
+// fetched answer: a good or revoked verdict goes into the shared cache.
+static void use_staple(fg_revocation_probe *p, X509 *cert, X509 *issuer) {
+  fg_revocation *r = p->rev;
+  uint8_t key[FG_OCSP_CACHE_KEY_MAX];
+  size_t key_len = cache_key(key, sizeof(key), cert, issuer);
+  fg_ocsp_check_params params;
+  fg_ocsp_check_params_init(&params);
+  params.skew = r->cfg->revocation.clock_skew_s;
+  fg_ocsp_result res = {0};
+  fg_ocsp_verdict v =
+      fg_ocsp_check_der(&res, p->staple, p->staple_len, cert, issuer, p->now, &params);
+  if (key_len == 0 || (v != FG_OCSP_GOOD && v != FG_OCSP_REVOKED)) {
+    fg_metrics_inc(r->metrics, FG_M_REVOCATION_STAPLES_INVALID);
+    fg_log(FG_LOG_SEV_INFO, NULL, NULL, "revocation: stapled OCSP response ignored: %s%s%s",
+           fg_ocsp_verdict_string(v), res.detail ? ": " : "", res.detail ? res.detail : "");
+    return;
+  }
+  const fg_ocsp_cache_value cv = {
+      .status = v,
+      .reason = res.reason,
+      .revoked_at = res.revocation_time,
+      .this_update = res.this_update,
+      .next_update = res.has_next_update ? res.next_update : 0,
+      .expires_at = lifetime_end(p->now, res.has_next_update, res.next_update,
+                                 r->cfg->revocation.clock_skew_s),
+  };
+  fg_ocsp_cache_put(r->cache, key, key_len, &cv, p->staple, p->staple_len);
+  if (v == FG_OCSP_REVOKED) atomic_fetch_add(&r->generation, 1);
+  fg_metrics_inc(r->metrics, FG_M_REVOCATION_STAPLES_USED);
+}
+
 fg_chain_status fg_revocation_hook(void *arg, X509 *cert, X509 *issuer, int depth) {
   fg_revocation_probe *p = arg;
   fg_revocation *r = p->rev;
+  if (depth == 0 && p->staple != NULL && p->staple_len > 0) {
+    use_staple(p, cert, issuer);
+    p->staple = NULL;  // once per probe
+  }
   if (r->cfg->revocation.leaf_only && depth > 0) return FG_CHAIN_OK;
   uint8_t key[FG_OCSP_CACHE_KEY_MAX];
   size_t key_len = cache_key(key, sizeof(key), cert, issuer);

@@ -13,7 +13,10 @@
 //     "no answer", which the mode settles: soft-fail accepts (counted),
 //     hard-fail refuses. A revoked certificate always fails the path.
 // Between them, fg_revocation_fetch_start fetches the missing answers into
-// the cache (a failed fetch is remembered briefly as a negative entry).
+// the cache (a failed fetch is remembered briefly as a negative entry). A
+// response the peer stapled, when the probe carries one, is checked against
+// the leaf and its issuer first and cached like a fetched answer when it is
+// good or revoked (an invalid one is ignored).
 #ifndef FEDGATE_GATEWAY_SERVER_REVOCATION_H
 #define FEDGATE_GATEWAY_SERVER_REVOCATION_H
 
@@ -60,6 +63,10 @@ typedef struct fg_revocation_probe {
   int64_t now;
   int64_t expires;  // the earliest expiry of the answers relied on (0: none)
   int revoked, no_answer, n_missing;
+  // The peer's stapled OCSP response (RFC 6066 §8), borrowed, or NULL: the
+  // hook judges it for the leaf before the cache, once.
+  const uint8_t *staple;
+  size_t staple_len;
   X509 *missing_cert[FG_REVOCATION_MAX_MISSING], *missing_issuer[FG_REVOCATION_MAX_MISSING];
   char why[160];
 } fg_revocation_probe;

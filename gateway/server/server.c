@@ -21,6 +21,7 @@
 #include "gateway/server/resolve.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
+#include "gateway/server/stapler.h"
 #include "gateway/server/verdict_cache.h"
 #include "gateway/xml/xml_serializer.h"
 #include "io/dns.h"
@@ -185,7 +186,8 @@ static int setup_tls(fg_server *srv, int ktls, char *err, size_t err_len) {
   const fg_config *cfg = srv->cfg;
   srv->pool = CRYPTO_BUFFER_POOL_new();
   srv->sni = fg_tls_sni_new();
-  if (srv->pool == NULL || srv->sni == NULL) {
+  srv->stapler = fg_stapler_new(cfg, &srv->metrics);
+  if (srv->pool == NULL || srv->sni == NULL || srv->stapler == NULL) {
     snprintf(err, err_len, "out of memory");
     return 0;
   }
@@ -194,6 +196,7 @@ static int setup_tls(fg_server *srv, int ktls, char *err, size_t err_len) {
     def = load_cert(srv, cfg->tls.default_cert_file, cfg->tls.default_key_file, err, err_len);
     if (def == NULL) return 0;
     fg_tls_sni_set_default(srv->sni, def);
+    fg_stapler_add(srv->stapler, def, NULL);
   }
   for (size_t i = 0; i < cfg->n_domains; i++) {
     const fg_config_domain *d = &cfg->domains[i];
@@ -206,6 +209,7 @@ static int setup_tls(fg_server *srv, int ktls, char *err, size_t err_len) {
     char name[FG_DOMAIN_MAX + 3];
     snprintf(name, sizeof(name), "%s%s", d->wildcard ? "*." : "", d->name);
     fg_tls_sni_add(srv->sni, name, c);
+    fg_stapler_add(srv->stapler, c, name);
     if (srv->sni != NULL && fg_tls_sni_lookup(srv->sni, NULL) == NULL) {
       fg_tls_sni_set_default(srv->sni, c);
     }
@@ -239,6 +243,9 @@ static int setup_tls(fg_server *srv, int ktls, char *err, size_t err_len) {
   // Towards remote and authoritative servers an invalid certificate does not
   // end the stream: dialback (XEP-0220) proves the peer through DNS instead.
   cc.verify = verify_peer_dialback;
+  // Their stapled OCSP response answers the revocation check without a
+  // fetch (gateway/server/revocation.h).
+  cc.ocsp_stapling = 1;
   srv->tls_client_dialback = fg_tls_ctx_new(&cc);
   cc.direct_tls = 1;  // XEP-0368: ALPN xmpp-server, SNI the remote domain
   srv->tls_client_direct = fg_tls_ctx_new(&cc);
@@ -414,6 +421,7 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
     srv->revocation = fg_revocation_new(cfg, srv->rt, srv->dns, &srv->metrics, err, err_len);
     if (srv->revocation == NULL) goto fail;
   }
+  if (!fg_stapler_start(srv->stapler, srv->rt, srv->dns, err, err_len)) goto fail;
   srv->num_workers = fg_runtime_num_workers(srv->rt);
   srv->workers = calloc(srv->num_workers, sizeof(worker_state));
   if (srv->workers == NULL) goto fail;
@@ -508,6 +516,7 @@ void fg_server_free(fg_server *srv) {
   srv->dns = NULL;
   fg_server_stop(srv, 0);
   fg_revocation_free(srv->revocation);  // after the workers stopped, before they go
+  fg_stapler_free(srv->stapler);
   fg_runtime_free(srv->rt);
   free_unreachable_memory(srv);
   for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -302,6 +303,50 @@ static void test_verify_hook_reject_aborts_handshake(void **state) {
   fg_tls_ctx_free(c);
 }
 
+// staple_seen runs one handshake to rsa.example.org (TLS 1.3, or 1.2 when
+// |tls12|) and returns the length of the OCSP response the client received.
+static size_t staple_seen(int ask, int tls12) {
+  fg_tls_ctx *s = server(g_sni, 0, 0);
+  fg_tls_ctx_config cfg = {0};
+  cfg.role = FG_TLS_CLIENT;
+  cfg.verify = hook;
+  cfg.ocsp_stapling = ask;
+  cfg.tls13_only = 0;
+  fg_tls_ctx *c = fg_tls_ctx_new(&cfg);
+  if (tls12) SSL_CTX_set_max_proto_version(fg_tls_ctx_ssl_ctx(c), TLS1_2_VERSION);
+  pair *p = pair_new(s, c, "rsa.example.org");
+  assert_true(handshake(p, 0));
+  const uint8_t *resp = NULL;
+  size_t len = 0;
+  SSL_get0_ocsp_response(fg_tls_conn_ssl(p->c), &resp, &len);
+  pair_free(p);
+  fg_tls_ctx_free(s);
+  fg_tls_ctx_free(c);
+  return len;
+}
+
+// RFC 6066 §8 (TLS 1.2) and RFC 8446 §4.4.2.1 (TLS 1.3): the certificate's
+// current staple goes to a client that sent status_request, and to no other;
+// an expired or withdrawn staple is never sent.
+static void test_rfc6066_8_ocsp_staple(void **state) {
+  static const uint8_t kResp[] = {0x30, 0x03, 0x0a, 0x01, 0x00};
+  int64_t now = (int64_t)time(NULL);
+  assert_int_equal(staple_seen(1, 0), 0);
+  assert_true(fg_tls_cert_set_ocsp(g_rsa, kResp, sizeof(kResp), now + 60));
+  assert_true(fg_tls_cert_ocsp_current(g_rsa, now));
+  assert_false(fg_tls_cert_ocsp_current(g_rsa, now + 60));
+  assert_int_equal(staple_seen(1, 0), sizeof(kResp));
+  assert_int_equal(staple_seen(1, 1), sizeof(kResp));
+  assert_int_equal(staple_seen(0, 0), 0);
+  assert_int_equal(staple_seen(0, 1), 0);
+  assert_true(fg_tls_cert_set_ocsp(g_rsa, kResp, sizeof(kResp), now - 1));  // expired
+  assert_int_equal(staple_seen(1, 0), 0);
+  assert_true(fg_tls_cert_set_ocsp(g_rsa, kResp, sizeof(kResp), now + 60));
+  assert_true(fg_tls_cert_set_ocsp(g_rsa, NULL, 0, 0));  // withdrawn
+  assert_false(fg_tls_cert_ocsp_current(g_rsa, now));
+  assert_int_equal(staple_seen(1, 1), 0);
+}
+
 // RFC 6120 §13.7.2 / XEP-0178: servers request a client certificate, but a
 // peer without one (dialback) still completes the handshake.
 static void test_client_certificate_requested_but_optional(void **state) {
@@ -457,6 +502,7 @@ int main(void) {
       cmocka_unit_test(test_rfc8996_old_versions_refused),
       cmocka_unit_test(test_rfc7525_tls12_strong_suites_only),
       cmocka_unit_test(test_rsa_certificate_by_sni),
+      cmocka_unit_test(test_rfc6066_8_ocsp_staple),
       cmocka_unit_test(test_verify_hook_reject_aborts_handshake),
       cmocka_unit_test(test_client_certificate_requested_but_optional),
       cmocka_unit_test(test_xep0368_alpn),

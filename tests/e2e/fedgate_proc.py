@@ -170,3 +170,21 @@ def run_suite(tests, *args, on_failure=None):
 def tests_of(module_globals):
     """The test_* functions of a module, sorted by name."""
     return [(n, f) for n, f in sorted(module_globals.items()) if n.startswith("test_")]
+
+
+def main_of(make_env, module_globals):
+    """The main() of a suite: its test_* functions run against one
+    make_env() (an object with .dir and .close()), whose directory is removed
+    afterwards unless FEDGATE_E2E_KEEP is set. Prints the summary line and
+    returns the exit status."""
+    import shutil
+    env = make_env()
+    counts = (0, 1)
+    try:
+        counts = run_suite(tests_of(module_globals), env)
+    finally:
+        env.close()
+        if not os.environ.get("FEDGATE_E2E_KEEP"):
+            shutil.rmtree(env.dir, ignore_errors=True)
+        print("%d passed, %d failed" % counts)
+    return 0 if counts[1] == 0 else 1

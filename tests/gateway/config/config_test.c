@@ -431,6 +431,40 @@ static void test_config_revocation(void **state) {
   expect_fail(BASE "revocation:\n  timeout: 0s\n", "15: revocation.timeout:");
 }
 
+// revocation.stapling: on by default without persistence; state_dir must be
+// a writable directory, relative to the file's directory.
+static void test_config_revocation_stapling(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->revocation.stapling.enabled, 1);
+  assert_null(cfg->revocation.stapling.state_dir);
+  fg_config_free(cfg);
+  char dir[PATH_MAX + 16];
+  snprintf(dir, sizeof(dir), "%s/staples", g_dir);
+  mkdir(dir, 0700);
+  chmod(dir, 0700);
+  cfg = load(BASE "revocation:\n  stapling:\n    enabled: false\n    state_dir: staples\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->revocation.stapling.enabled, 0);
+  assert_string_equal(cfg->revocation.stapling.state_dir, dir);
+  fg_config_free(cfg);
+  expect_fail(BASE "revocation:\n  stapling:\n    enabled: maybe\n",
+              "16: revocation.stapling.enabled:");
+  expect_fail(BASE "revocation:\n  stapling:\n    state_dir: nowhere\n",
+              "16: revocation.stapling.state_dir: cannot open");
+  expect_fail(BASE "revocation:\n  stapling:\n    state_dir: pki/ca.crt\n",
+              "16: revocation.stapling.state_dir: ");
+  expect_fail(BASE "revocation:\n  stapling:\n    refresh: 1h\n",
+              "16: revocation.stapling.refresh: unknown key");
+  if (geteuid() != 0) {  // root writes everywhere
+    chmod(dir, 0500);
+    expect_fail(BASE "revocation:\n  stapling:\n    state_dir: staples\n",
+                "16: revocation.stapling.state_dir: cannot write in");
+    chmod(dir, 0700);
+  }
+}
+
 // dns.allowed_networks: numeric networks only, each error at its line.
 static void test_config_dns_allowed_networks(void **state) {
   (void)state;
@@ -687,6 +721,7 @@ int main(void) {
       cmocka_unit_test(test_config_backends_and_targets),
       cmocka_unit_test(test_config_dns_allowed_networks),
       cmocka_unit_test(test_config_revocation),
+      cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),
       cmocka_unit_test(test_xep0185_3_dialback_secret_file),
       cmocka_unit_test(test_rfc6120_5_4_certificates),

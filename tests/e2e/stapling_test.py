@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+"""End-to-end tests of OCSP stapling of fedgate's own certificates.
+
+A CA made with `openssl`; the hosted domain b.test presents a leaf of it
+whose AIA names a real OCSP responder (`openssl ocsp -nmin 1` on loopback:
+every response is valid for one minute); `openssl s_client -starttls
+xmpp-server -status` as the remote server asking for the staple. The refresh
+comes at a tenth of the window (FEDGATE_TEST_STAPLE_REFRESH_FRACTION), so a
+revocation is seen within seconds. The tests run in order: a good staple is
+served and saved; a restart serves the saved one with the responder down; a
+revocation withdraws it; with stapling disabled nothing is stapled; and an
+outbound link to a remote server (a second fedgate) that staples takes the
+staple as its revocation answer instead of asking the responder.
+
+usage: stapling_test.py FEDGATE_BINARY
+"""
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fedgate_proc as fp  # noqa: E402
+import xmpp_peer as xp  # noqa: E402
+from revocation_test import HOST, Pki, wait_listening  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
+
+
+class Env:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fedgate-stapling-")
+        d = self.dir
+        self.p = p = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
+                                                 "ocsp", "r_s2s", "r_tls", "r_internal",
+                                                 "r_admin")}
+        os.makedirs(d + "/ca")
+        os.makedirs(d + "/state", mode=0o700)
+        self.pki = Pki(d + "/ca", p["ocsp"], p["ocsp"])
+        for name in ("b.test", "r.test"):
+            leaf = self.pki.leaf(name)
+            with open("%s/%s.crt" % (d, name), "w") as f:  # the chain: leaf, then its issuer
+                f.write(open(leaf + ".crt").read() + open(d + "/ca/ca.crt").read())
+            shutil.copy(leaf + ".key", "%s/%s.key" % (d, name))
+            os.chmod("%s/%s.key" % (d, name), 0o600)
+        fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
+        fp.write_secret(d + "/secret", "stapling-test-secret")
+        os.chdir(d)
+        self.ocsp = None
+        self.gw = None
+        self.remote = None
+        self.start_responder()
+
+    def start_responder(self):
+        d = self.dir + "/ca"
+        self.ocsp = subprocess.Popen(
+            ["openssl", "ocsp", "-index", d + "/index.txt", "-port", str(self.p["ocsp"]),
+             "-rsigner", d + "/ca.crt", "-rkey", d + "/ca.key", "-CA", d + "/ca.crt",
+             "-nmin", "1", "-ignore_err"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Never connect without a request: the responder would wait on it.
+        assert wait_listening(self.p["ocsp"], 10), "openssl ocsp did not start"
+
+    def stop_responder(self):
+        if self.ocsp is not None:
+            self.ocsp.terminate()
+            self.ocsp.wait()
+            self.ocsp = None
+
+    def set_revoked(self, revoked):
+        line = self.pki.index[0].split("\t")
+        if revoked:
+            when = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() - 60))
+            line[0], line[2] = "R", when + ",keyCompromise"
+        else:
+            line[0], line[2] = "V", ""
+        self.pki.index[0] = "\t".join(line)
+        with open(self.dir + "/ca/index.txt", "w") as f:
+            f.write("\n".join(self.pki.index) + "\n")
+
+    def start_gateway(self, enabled=True, static=()):
+        self.stop_gateway()
+        ports = {k: self.p[k] for k in ("s2s", "tls", "internal", "admin")}
+        cfg = fp.gateway_yaml(ports, [("b.test", "sink", "b.test")], [("sink", [self.p["sink"]])],
+                              trust="ca/ca.crt", static=static)
+        cfg += ("revocation:\n  timeout: 2s\n  allowed_networks: [\"127.0.0.0/8\"]\n"
+                "  stapling:\n    enabled: %s\n    state_dir: state\n"
+                % ("true" if enabled else "false"))
+        os.environ["FEDGATE_TEST_STAPLE_REFRESH_FRACTION"] = "0.1"
+        self.gw = fp.Fedgate(FEDGATE, self.dir, "fedgate", cfg, self.p["admin"])
+
+    def stop_gateway(self):
+        if self.gw is not None:
+            self.gw.stop()
+            self.gw = None
+
+    def start_remote(self):
+        """A second gateway, the remote server r.test, stapling its own
+        certificate (no state_dir)."""
+        ports = {k: self.p["r_" + k] for k in ("s2s", "tls", "internal", "admin")}
+        # Its own dialback secret: a shared one makes the gateways one
+        # service, and a link between them a loop.
+        fp.write_secret(self.dir + "/secret-r", "stapling-test-remote")
+        cfg = fp.gateway_yaml(ports, [("r.test", "sink", "r.test")], [("sink", [self.p["sink"]])],
+                              trust="ca/ca.crt", secret="secret-r")
+        cfg += "revocation:\n  allowed_networks: [\"127.0.0.0/8\"]\n"
+        self.remote = fp.Fedgate(FEDGATE, self.dir, "remote", cfg, self.p["r_admin"])
+
+    def certs(self):
+        url = "http://%s:%d/certs" % (HOST, self.p["admin"])
+        return urllib.request.urlopen(url, timeout=5).read().decode()
+
+    def wait_certs(self, pattern, timeout):
+        deadline = time.time() + timeout
+        while True:
+            out = self.certs()
+            if re.search(pattern, out):
+                return out
+            if time.time() > deadline:
+                raise AssertionError("/certs never matched %r:\n%s\n%s" %
+                                     (pattern, out, self.gw.log_tail(30)))
+            time.sleep(0.3)
+
+    def state_files(self):
+        return [f for f in os.listdir(self.dir + "/state") if f.endswith(".der")]
+
+    def close(self):
+        self.stop_gateway()
+        if self.remote is not None:
+            self.remote.stop()
+        self.stop_responder()
+
+
+def s_client_status(env):
+    """The OCSP part of `openssl s_client -status` against the STARTTLS port."""
+    r = subprocess.run(
+        ["openssl", "s_client", "-connect", "%s:%d" % (HOST, env.p["s2s"]), "-starttls",
+         "xmpp-server", "-xmpphost", "b.test", "-servername", "b.test", "-status"],
+        input=b"", capture_output=True, timeout=20)
+    out = r.stdout.decode(errors="replace")
+    assert "BEGIN CERTIFICATE" in out or "Server certificate" in out, out + r.stderr.decode()
+    return out
+
+
+def assert_stapled_good(out):
+    assert "OCSP Response Status: successful" in out, out
+    assert "Cert Status: good" in out, out
+
+
+def assert_not_stapled(out):
+    assert "OCSP response: no response sent" in out, out
+    assert "Cert Status" not in out, out
+
+
+def test_1_rfc6066_8_good_staple_served_and_saved(env):
+    env.start_gateway()
+    out = env.wait_certs(r"staple=good", 15)
+    line = out.strip()
+    assert line.startswith("cert domains=b.test subject=CN=b.test issuer=CN=Revocation\\20Test\\20CA"
+                           " not_after="), line
+    assert re.search(r" days_left=(19|20) staple=good staple_this_update=\S+Z "
+                     r"staple_next_update=\S+Z staple_age_s=\d+ responder=http://", line), line
+    assert_stapled_good(s_client_status(env))
+    assert env.gw.metric("staples_current") == 1
+    assert env.gw.metric("staple_fetches_ok_total") >= 1
+    files = env.state_files()
+    assert len(files) == 1 and re.fullmatch(r"[0-9a-f]{64}\.der", files[0]), files
+    mode = stat.S_IMODE(os.stat(env.dir + "/state/" + files[0]).st_mode)
+    assert mode == 0o600, oct(mode)
+
+
+def test_2_restart_serves_saved_staple_without_responder(env):
+    env.stop_gateway()
+    env.stop_responder()
+    env.start_gateway()
+    # The first handshake after start-up already carries the saved response.
+    assert_stapled_good(s_client_status(env))
+    assert "staple=good" in env.certs()
+    assert "serving the saved OCSP response" in env.gw.log_tail(200)
+
+
+def test_3_rfc6960_revoked_answer_never_stapled(env):
+    env.set_revoked(True)
+    env.start_responder()
+    # The restarted gateway's fetch failed (responder down): it retries
+    # within 10 s and learns the revocation.
+    out = env.wait_certs(r"staple=none", 40)
+    assert "staple_this_update=- " in out, out
+    assert_not_stapled(s_client_status(env))
+    assert env.gw.metric("staples_current") == 0
+    assert env.gw.metric("staple_fetches_failed_total") >= 1
+    assert env.state_files() == []
+    assert "revoked" in env.gw.log_tail(200)
+
+
+def test_4_disabled_staples_nothing(env):
+    env.set_revoked(False)
+    env.start_gateway(enabled=False)
+    time.sleep(2)
+    assert_not_stapled(s_client_status(env))
+    out = env.certs()
+    assert "staple=none" in out, out
+    assert env.gw.metric("staple_fetches_ok_total") == 0
+    assert env.gw.metric("staple_fetches_failed_total") == 0
+
+
+def internal_stream(env, remote, local):
+    """An internal server's stream for local -> remote, authenticated with
+    SASL EXTERNAL after STARTTLS, ready for stanzas."""
+    ip = xp.Peer.connect(HOST, env.p["internal"])
+    for step in ("starttls", "sasl", "stanzas"):
+        ip.open_stream(remote, local)
+        ip.read_header()
+        ip.read_features()
+        if step == "starttls":
+            ip.starttls(remote, certfile="%s/%s.crt" % (env.dir, local),
+                        keyfile="%s/%s.key" % (env.dir, local))
+        elif step == "sasl":
+            cond, _ = ip.sasl_external()
+            assert cond == "success", cond
+    return ip
+
+
+def test_5_rfc6066_8_remote_staple_answers_outbound_revocation_check(env):
+    env.start_remote()
+    deadline = time.time() + 15
+    while "staple=good" not in urllib.request.urlopen(
+            "http://%s:%d/certs" % (HOST, env.p["r_admin"]), timeout=5).read().decode():
+        assert time.time() < deadline, env.remote.log_tail(30)
+        time.sleep(0.3)
+    env.start_gateway(static=[("r.test", env.p["r_s2s"])])
+    # An internal server's stanza for r.test opens the outbound link.
+    ip = internal_stream(env, "r.test", "b.test")
+    ip.send_message("bob@b.test/x", "alice@r.test", "checked by the staple")
+    deadline = time.time() + 15
+    while env.gw.metric("revocation_staples_used_total") == 0:
+        assert time.time() < deadline, env.gw.log_tail(40)
+        time.sleep(0.2)
+    ip.close()
+    # The staple was the answer: the responder was not asked about r.test.
+    assert env.gw.metric("revocation_ocsp_fetches_ok_total") == 0
+    assert env.gw.metric("revocation_staples_invalid_total") == 0
+    assert env.gw.metric("peers_refused_revoked_total") == 0
+
+
+if __name__ == "__main__":
+    sys.exit(fp.main_of(Env, globals()))
