@@ -40,9 +40,8 @@ class Env:
         self.p = p = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
                                                  "ocsp", "r_s2s", "r_tls", "r_internal",
                                                  "r_admin")}
-        os.makedirs(d + "/ca")
         os.makedirs(d + "/state", mode=0o700)
-        self.pki = Pki(d + "/ca", p["ocsp"], p["ocsp"])
+        self.pki = Pki(d + "/ca", "Revocation Test CA", ocsp_url="http://%s:%d/" % (HOST, p["ocsp"]))
         for name in ("b.test", "r.test"):
             leaf = self.pki.leaf(name)
             with open("%s/%s.crt" % (d, name), "w") as f:  # the chain: leaf, then its issuer
@@ -74,15 +73,15 @@ class Env:
             self.ocsp = None
 
     def set_revoked(self, revoked):
-        line = self.pki.index[0].split("\t")
+        entry = self.pki.entries[0]  # b.test's line in the CA's index
+        line = entry[0].split("\t")
         if revoked:
             when = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() - 60))
             line[0], line[2] = "R", when + ",keyCompromise"
         else:
             line[0], line[2] = "V", ""
-        self.pki.index[0] = "\t".join(line)
-        with open(self.dir + "/ca/index.txt", "w") as f:
-            f.write("\n".join(self.pki.index) + "\n")
+        entry[0] = "\t".join(line)
+        self.pki.write_index(everything=False)
 
     def start_gateway(self, enabled=True, static=()):
         self.stop_gateway()
