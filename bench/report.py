@@ -38,6 +38,14 @@ TARGETS = {
                           lambda v: v >= 10000, ">= 10,000"),
     "bytes_per_idle_stream": ("user-space bytes per idle authenticated stream",
                               lambda v: v <= 10240, "<= 10,240"),
+    "ratio_revocation_full": ("full establishments, revocation checking on (cached) / off",
+                              lambda v: v >= 0.95, ">= 0.95"),
+    "ratio_revocation_resumed": ("resumed establishments, revocation checking on (cached) / off",
+                                 lambda v: v >= 0.95, ">= 0.95"),
+    "ratio_revocation_full_starttls": ("the same, full, over STARTTLS", lambda v: v >= 0.95,
+                                       ">= 0.95"),
+    "ratio_revocation_resumed_starttls": ("the same, resumed, over STARTTLS", lambda v: v >= 0.95,
+                                          ">= 0.95"),
 }
 
 
@@ -116,6 +124,48 @@ def add_per_cpu_ratios(res):
         f = per_cpu(relay.get("fedgate", {}).get(size))
         h = per_cpu(relay.get("haproxy", {}).get(size))
         res["ratio_%s_fedgate_haproxy_per_cpu" % key] = f / h if f and h else None
+
+
+def revocation_section(res, L):
+    rev = res["runs"].get("revocation")
+    if not rev:
+        return
+    L.append("## Revocation checking on against off (fedgate)")
+    L.append("")
+    L.append("Two fedgates, identical but for `revocation` (`mode: hard-fail` with every OCSP "
+             "answer already in the cache, against `mode: \"off\"`), both on CPU 0; the remote "
+             "servers' certificates name a real `openssl ocsp` responder on loopback (AIA), asked "
+             "during a warm-up round. Churn as above, alternating between the two in each of %d "
+             "rounds. Rates are establishments per CPU-second of each fedgate's worker thread, "
+             "summed over the rounds." % len(rev["rounds"]))
+    L.append("")
+    L.append("| transport | kind | on | off | on / off | per round (on / off) |")
+    L.append("| --- | --- | --- | --- | --- | --- |")
+    for transport, suffix in (("direct TLS", ""), ("STARTTLS", "_starttls")):
+        for kind in ("full", "resumed"):
+            on = res.get("churn_revocation_on_%s%s_per_s" % (kind, suffix))
+            off = res.get("churn_revocation_off_%s%s_per_s" % (kind, suffix))
+            if on is None and off is None:
+                continue
+            rounds = []
+            for row in rev["rounds"]:
+                a = (row.get("on_%s%s" % (kind, suffix)) or {}).get(
+                    "establishments_per_sut_worker_cpu_s")
+                b = (row.get("off_%s%s" % (kind, suffix)) or {}).get(
+                    "establishments_per_sut_worker_cpu_s")
+                rounds.append("%s / %s" % (fmt(a), fmt(b)))
+            L.append("| %s | %s | %s | %s | %s | %s |" % (
+                transport, kind, fmt(on), fmt(off),
+                fmt(res.get("ratio_revocation_%s%s" % (kind, suffix)), 2), "; ".join(rounds)))
+    m = rev.get("metrics", {}).get("on")
+    if m:
+        L.append("")
+        L.append("Revocation counters of the checking fedgate over the whole comparison: %s OCSP "
+                 "fetches, %s cache hits, %s refusals for want of an answer." % (
+                     fmt(m.get("revocation_ocsp_fetches_ok_total")),
+                     fmt(m.get("revocation_cache_hits_total")),
+                     fmt(m.get("revocation_hard_fail_refused_total"))))
+    L.append("")
 
 
 def page(res, plots, md_path):
@@ -231,6 +281,7 @@ def page(res, plots, md_path):
                 kind, fmt(res.get("%s_est_per_s" % kind)), fmt(r["establishments_per_s"]),
                 100 * r["sut_cpu_util"], fmt(r.get("resumed"))))
     L.append("")
+    revocation_section(res, L)
     L.append("## Memory per idle authenticated stream (fedgate)")
     L.append("")
     idle = res["runs"]["idle"].get("fedgate")

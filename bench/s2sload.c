@@ -65,6 +65,8 @@ static const char kUsage[] =
     "\n"
     "measurement and output:\n"
     "  --sut-pid PID            SUT process (repeatable; summed): CPU and RSS\n"
+    "  --sut-tid TID            SUT thread, e.g. its worker (repeatable; summed):\n"
+    "                           that thread's own CPU time\n"
     "  --json                   one JSON object on stdout\n"
     "  --sink-parse full|scan   after negotiation the sink finds stanza ids with\n"
     "                           a scanner (scan, the default: cheapest) or parses\n"
@@ -73,6 +75,21 @@ static const char kUsage[] =
     "\n"
     "exit status: 0 nothing lost and no errors; 1 stanzas lost or duplicated,\n"
     "or streams failed; 2 usage error.\n";
+
+// parse_ids appends the ids of |arg| ("12" or "12,34") to |ids| (16 at
+// most). It returns 1, or 0 when |arg| is not such a list.
+static int parse_ids(int ids[16], size_t *n, const char *arg) {
+  const char *p = arg;
+  while (*p) {
+    char *end;
+    long id = strtol(p, &end, 10);
+    if (end == p || id <= 0 || id > INT32_MAX || *n >= 16) return 0;
+    if (*end != ',' && *end != 0) return 0;
+    ids[(*n)++] = (int)id;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return *n > 0;
+}
 
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "s2sload: ");
@@ -209,19 +226,24 @@ typedef struct measure {
   double gen0, gen1;
   fg_proc_sample sut0, sut1;
   int sut_ok;
+  double thr0, thr1;  // --sut-tid threads
+  int thr_ok;
 } measure;
 
 static void measure_begin(measure *m) {
-  m->sut_ok =
-      g_load.o.num_sut_pids > 0 && fg_proc_read(&m->sut0, g_load.o.sut_pids, g_load.o.num_sut_pids);
+  const fg_load_opts *o = &g_load.o;
+  m->sut_ok = o->num_sut_pids > 0 && fg_proc_read(&m->sut0, o->sut_pids, o->num_sut_pids);
+  m->thr_ok = o->num_sut_tids > 0 && fg_proc_read_threads(&m->thr0, o->sut_tids, o->num_sut_tids);
   m->gen0 = fg_proc_self_cpu();
   m->t0 = now_s();
 }
 
 static void measure_end(measure *m) {
+  const fg_load_opts *o = &g_load.o;
   m->t1 = now_s();
   m->gen1 = fg_proc_self_cpu();
-  if (m->sut_ok) m->sut_ok = fg_proc_read(&m->sut1, g_load.o.sut_pids, g_load.o.num_sut_pids);
+  if (m->sut_ok) m->sut_ok = fg_proc_read(&m->sut1, o->sut_pids, o->num_sut_pids);
+  if (m->thr_ok) m->thr_ok = fg_proc_read_threads(&m->thr1, o->sut_tids, o->num_sut_tids);
 }
 
 static int wait_streams_up(double timeout) {
@@ -462,6 +484,24 @@ static int report(const measure *m) {
     } else {
       printf("\"delivered_per_sut_cpu_s\": null, \"establishments_per_sut_cpu_s\": null, ");
     }
+    // Per CPU-second of the SUT's worker threads only (--sut-tid): what the
+    // event loop itself spends, without the SUT's other threads.
+    double thr_cpu = m->thr_ok ? m->thr1 - m->thr0 : 0;
+    if (m->thr_ok) {
+      printf("\"sut_worker_cpu_s\": %.3f, ", thr_cpu);
+    } else {
+      printf("\"sut_worker_cpu_s\": null, ");
+    }
+    if (m->thr_ok && thr_cpu > 0) {
+      printf(
+          "\"delivered_per_sut_worker_cpu_s\": %.0f, "
+          "\"establishments_per_sut_worker_cpu_s\": %.0f, ",
+          win_delivered / thr_cpu, est / thr_cpu);
+    } else {
+      printf(
+          "\"delivered_per_sut_worker_cpu_s\": null, "
+          "\"establishments_per_sut_worker_cpu_s\": null, ");
+    }
     printf("\"target\": \"%s\", \"workers\": %u, ", o->target, g_load.num_workers);
     printf(
         "\"gen_cpu_s\": %.3f, \"gen_cpu_util\": %.3f, \"generator_bound\": %s, "
@@ -640,17 +680,13 @@ int main(int argc, char **argv) {
       o->pki_dir = argv[++i];
     } else if (strcmp(a, "--sut-pid") == 0) {
       NEED_VALUE();
-      // Accept "--sut-pid 12" and "--sut-pid 12,34" (several processes).
-      char *p = argv[++i];
-      while (*p) {
-        char *end;
-        long pid = strtol(p, &end, 10);
-        if (end == p || pid <= 0 || o->num_sut_pids >= 16) {
-          return usage_error("bad --sut-pid '%s'", argv[i]);
-        }
-        o->sut_pids[o->num_sut_pids++] = (int)pid;
-        p = *end == ',' ? end + 1 : end;
-        if (*end != ',' && *end != 0) return usage_error("bad --sut-pid '%s'", argv[i]);
+      if (!parse_ids(o->sut_pids, &o->num_sut_pids, argv[++i])) {
+        return usage_error("bad --sut-pid '%s'", argv[i]);
+      }
+    } else if (strcmp(a, "--sut-tid") == 0) {
+      NEED_VALUE();
+      if (!parse_ids(o->sut_tids, &o->num_sut_tids, argv[++i])) {
+        return usage_error("bad --sut-tid '%s'", argv[i]);
       }
     } else {
       // Numeric options: exactly one of d (double), u (unsigned), z (size_t).

@@ -67,6 +67,8 @@ typedef struct fg_load_opts {
   int sink_scan;  // after negotiation, find ids with a scanner, not the parser
   int sut_pids[16];
   size_t num_sut_pids;
+  int sut_tids[16];  // threads of the SUT (its workers): their own CPU time
+  size_t num_sut_tids;
   int json;
   int verbose;
 } fg_load_opts;

@@ -36,21 +36,37 @@ int fg_proc_parse_stat(const char *text, uint64_t *out_ticks) {
   return 1;
 }
 
+static double ticks_per_s(void) {
+  static long ticks;
+  if (ticks == 0) ticks = sysconf(_SC_CLK_TCK);
+  return (double)ticks;
+}
+
 int fg_proc_read(fg_proc_sample *out, const int *pids, size_t n) {
-  static long ticks_per_s;
-  if (ticks_per_s == 0) ticks_per_s = sysconf(_SC_CLK_TCK);
   memset(out, 0, sizeof(*out));
   for (size_t i = 0; i < n; i++) {
     char path[64], buf[4096];
     uint64_t ticks;
     snprintf(path, sizeof(path), "/proc/%d/stat", pids[i]);
     if (!read_text(path, buf, sizeof(buf)) || !fg_proc_parse_stat(buf, &ticks)) return 0;
-    out->cpu_s += (double)ticks / (double)ticks_per_s;
+    out->cpu_s += (double)ticks / ticks_per_s();
     snprintf(path, sizeof(path), "/proc/%d/status", pids[i]);
     if (!read_text(path, buf, sizeof(buf))) return 0;
     const char *r = strstr(buf, "\nVmRSS:");
     if (r == NULL) return 0;
     out->rss_kb += strtoull(r + 7, NULL, 10);
+  }
+  return 1;
+}
+
+int fg_proc_read_threads(double *out_cpu_s, const int *tids, size_t n) {
+  *out_cpu_s = 0;
+  for (size_t i = 0; i < n; i++) {
+    char path[80], buf[4096];
+    uint64_t ticks;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", tids[i], tids[i]);
+    if (!read_text(path, buf, sizeof(buf)) || !fg_proc_parse_stat(buf, &ticks)) return 0;
+    *out_cpu_s += (double)ticks / ticks_per_s();
   }
   return 1;
 }

@@ -16,6 +16,12 @@ typedef struct fg_proc_sample {
 // if one of them could not be read (gone, or no permission).
 int fg_proc_read(fg_proc_sample *out, const int *pids, size_t n);
 
+// fg_proc_read_threads sets |*out_cpu_s| to the sum over the |n| threads
+// |tids| (of any process) of /proc/TID/task/TID/stat utime+stime: one
+// thread's own time, where /proc/TID/stat would be its whole process's. It
+// returns 1, or 0 if one of them could not be read.
+int fg_proc_read_threads(double *out_cpu_s, const int *tids, size_t n);
+
 // fg_proc_parse_stat extracts utime + stime (clock ticks) from the text of a
 // /proc/PID/stat file (the command name may hold spaces and parentheses). It
 // returns 1 or 0.

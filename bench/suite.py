@@ -10,7 +10,13 @@ micro-benchmarks of `tools/bench.sh` (bench/results/latest.jsonl), and writes
 bench/results/<date>-<host>.json; bench/report.py turns that into
 bench/RESULTS.md and the plots.
 
-  suite.py --bin DIR [--quick] [--json] [--only fedgate,prosody,haproxy]
+  suite.py --bin DIR [--quick] [--json] [--only fedgate,prosody,haproxy,revocation]
+           [--revocation] [--rounds N] [--seconds S]
+
+The full run (not --quick) ends with the revocation comparison: churn through
+a fedgate checking revocation (hard-fail, answers cached from a real `openssl
+ocsp` responder) and one that does not, in alternating rounds; --revocation
+runs only that.
 
 DIR holds gateway/fedgate and bench/s2sload (an opt build's bazel-bin).
 Exit status: 0 when every run completed with nothing lost, 1 otherwise.
@@ -21,6 +27,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -59,16 +66,19 @@ class Suite:
             cmd += ["--domain", d]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         self.quick = args.quick
-        self.seconds = 2 if self.quick else 5
+        self.seconds = args.seconds or (2 if self.quick else 5)
+        self.rounds = args.rounds
         self.failures = []
         self.generator_bound = []
 
     # --- running the generator -------------------------------------------
 
-    def gen(self, label, system, mode, extra, timeout=180):
-        """Runs s2sload |mode| against |system|; returns its JSON object."""
+    def gen(self, label, system, mode, extra, timeout=180, pki=None, port=None):
+        """Runs s2sload |mode| against |system| (its remote servers' PKI:
+        |pki|, default the suite's; |port|, default its direct-TLS port);
+        returns its JSON object."""
         argv = ["taskset", "-c", str(GEN_CPU), self.s2sload, mode, "--json",
-                "--target", "%s:%d" % (sut.HOST, system.port), "--pki", self.pki,
+                "--target", "%s:%d" % (sut.HOST, port or system.port), "--pki", pki or self.pki,
                 "--remotes", str(REMOTES), "--streams-per-remote", str(STREAMS_PER_REMOTE),
                 "--sink-domain", sut.SINK_DOMAIN]
         argv += system.sink_args()
@@ -179,6 +189,150 @@ class Suite:
             out["idle"]["fedgate"] = r
             log("    %d idle streams: %s bytes each" % (n, r["bytes_per_idle_stream"]))
 
+    # --- revocation checking on against off ------------------------------
+
+    def revocation_pki(self, ocsp_port):
+        """The remote servers' certificates again, now naming an OCSP
+        responder (AIA) on loopback: same CA, key type and names as the
+        suite's dev-pki, minted with the openssl CLI. Returns (directory,
+        index file) for `openssl ocsp`."""
+        d = os.path.join(self.work, "pki-revocation")
+        os.makedirs(d)
+        for f in ("ca.crt", "%s.crt" % sut.SINK_DOMAIN, "%s.key" % sut.SINK_DOMAIN):
+            shutil.copy(os.path.join(self.pki, f), d)
+        ca, ca_key = os.path.join(self.pki, "ca.crt"), os.path.join(self.pki, "ca.key")
+        expiry = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() + 30 * 86400))
+        index = []
+        for i in range(1, REMOTES + 1):
+            name = "r%d.bench.test" % i
+            base = os.path.join(d, name)
+            serial = "%X" % (0x5200 + i)
+
+            def openssl(*a):
+                subprocess.run(("openssl",) + a, check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+
+            openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", base + ".key")
+            openssl("req", "-new", "-key", base + ".key", "-subj", "/CN=" + name,
+                    "-out", base + ".csr")
+            with open(base + ".ext", "w") as f:
+                f.write("basicConstraints=critical,CA:false\n"
+                        "keyUsage=critical,digitalSignature\n"
+                        "extendedKeyUsage=serverAuth,clientAuth\n"
+                        "subjectAltName=DNS:%s,otherName:1.3.6.1.5.5.7.8.7;IA5STRING:"
+                        "_xmpp-server.%s\n"
+                        "authorityInfoAccess=OCSP;URI:http://%s:%d/\n" %
+                        (name, name, sut.HOST, ocsp_port))
+            openssl("x509", "-req", "-in", base + ".csr", "-CA", ca, "-CAkey", ca_key,
+                    "-set_serial", "0x" + serial, "-days", "30", "-sha256",
+                    "-extfile", base + ".ext", "-out", base + ".crt")
+            index.append("V\t%s\t\t%s\tunknown\t/CN=%s" % (expiry, serial, name))
+        idx = os.path.join(d, "index.txt")
+        with open(idx, "w") as f:
+            f.write("\n".join(index) + "\n")
+        return d, idx
+
+    def start_ocsp_responder(self, port, index):
+        """`openssl ocsp` answering for the suite's CA (signed by the CA
+        itself), on loopback, pinned beside the generator."""
+        ca, ca_key = os.path.join(self.pki, "ca.crt"), os.path.join(self.pki, "ca.key")
+        proc = subprocess.Popen(
+            ["taskset", "-c", str(GEN_CPU), "openssl", "ocsp", "-index", index, "-port", str(port),
+             "-rsigner", ca, "-rkey", ca_key, "-CA", ca, "-ndays", "1", "-ignore_err"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Wait for the listening socket without connecting to it: OpenSSL's
+        # one-at-a-time responder stays stuck on a connection closed without
+        # a request.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            if out.stdout.strip():
+                return proc
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("openssl ocsp did not start listening on %d" % port)
+
+    def revocation(self, out):
+        """Churn (full and resumed) through two fedgates that differ only in
+        revocation checking (hard-fail, every answer already in the cache,
+        against off), in alternating rounds of one run, with remote
+        certificates that name a real OCSP responder. Rates per CPU-second of
+        each fedgate's worker thread. Both transports: direct TLS (XEP-0368,
+        the suite's churn) and STARTTLS (RFC 6120 §5)."""
+        log("== revocation checking: on (answers cached) against off, %d rounds" % self.rounds)
+        ocsp_port = sut.free_port()
+        pki, index = self.revocation_pki(ocsp_port)
+        ocsp = self.start_ocsp_responder(ocsp_port, index)
+        configs = {
+            "on": 'revocation: {mode: hard-fail, allowed_networks: ["127.0.0.0/8"]}\n',
+            "off": 'revocation: {mode: "off"}\n',
+        }
+        systems = {}
+        res = {"rounds": [], "metrics": {}}
+        try:
+            for name, extra in configs.items():
+                d = os.path.join(self.work, "revocation-" + name)
+                os.makedirs(d)
+                systems[name] = sut.Fedgate(self.fedgate, d, self.pki, SUT_CPU, sut.free_port(),
+                                            extra_config=extra)
+            # Only a STARTTLS stream asks the responder (fedgate fetches when
+            # the STARTTLS handshake completes; a direct-TLS stream is only
+            # answered from the cache), so the warm-up starts with STARTTLS.
+            # After it every answer is cached.
+            kinds = [(kind, transport) for transport in ("starttls", "direct")
+                     for kind in ("full", "resumed")]
+            for name, system in systems.items():
+                for kind, transport in kinds:
+                    self.revocation_churn("revocation %s warm-up %s %s" % (name, kind, transport),
+                                          system, kind, transport, pki, 1, ["--warmup", 0])
+            tids = {name: system.busiest_thread() for name, system in systems.items()}
+            names = list(systems)
+            for rnd in range(self.rounds):
+                order = names if rnd % 2 == 0 else names[::-1]  # ABBA against drift
+                row = {}
+                for kind, transport in kinds[::-1]:
+                    for name in order:
+                        r = self.revocation_churn(
+                            "revocation %s %s %s round %d" % (name, kind, transport, rnd + 1),
+                            systems[name], kind, transport, pki, self.seconds,
+                            ["--sut-tid", tids[name]])
+                        if r:
+                            row[revocation_key(name, kind, transport)] = r
+                            log("    %s %s %s: %s per worker CPU-second (%.0f/s, worker %.0f%%)"
+                                % (name, kind, transport, r["establishments_per_sut_worker_cpu_s"],
+                                   r["establishments_per_s"],
+                                   100 * (r["sut_worker_cpu_s"] or 0) / r["seconds"]))
+                res["rounds"].append(row)
+            for name, system in systems.items():
+                res["metrics"][name] = system.metric_values(REVOCATION_METRICS)
+                if not system.alive():
+                    self.failures.append("revocation %s: fedgate died:\n%s" %
+                                         (name, system.log_tail()))
+            m = res["metrics"]["on"]
+            if m["revocation_cache_hits_total"] == 0 or m["revocation_ocsp_fetches_ok_total"] == 0:
+                self.failures.append("revocation on: the OCSP answers were not fetched and "
+                                     "cached: %s" % m)
+        finally:
+            for system in systems.values():
+                system.stop()
+            ocsp.terminate()
+            ocsp.wait()
+        out["revocation"] = res
+
+    def revocation_churn(self, label, system, kind, transport, pki, seconds, extra):
+        argv = ["--seconds", seconds, "--concurrency", 16] + extra
+        if kind == "resumed":
+            argv.append("--resume")
+        port = None
+        if transport == "starttls":
+            argv.append("--starttls")
+            port = system.starttls_port
+        return self.gen(label, system, "churn", argv, pki=pki, port=port)
+
     # --- the result file ----------------------------------------------------
 
     def summary(self, out):
@@ -212,7 +366,39 @@ class Suite:
             f, p, h = (s["relay_%s_%s" % (size, n)] for n in ("fedgate", "prosody", "haproxy"))
             s["ratio_%s_fedgate_prosody" % size] = f / p if f and p else None
             s["ratio_%s_fedgate_haproxy" % size] = f / h if f and h else None
+        s.update(revocation_summary(out.get("revocation")))
         return s
+
+
+REVOCATION_METRICS = ("revocation_cache_hits_total", "revocation_ocsp_fetches_ok_total",
+                      "revocation_ocsp_fetches_failed_total", "revocation_hard_fail_refused_total",
+                      "revocation_waits_total", "certificate_verdict_cache_hits_total",
+                      "auth_sasl_external_total")
+
+
+def revocation_key(name, kind, transport):
+    """on_full (direct TLS, the suite's churn), on_full_starttls, ..."""
+    return "%s_%s%s" % (name, kind, "_starttls" if transport == "starttls" else "")
+
+
+def revocation_summary(rev):
+    """Establishments per worker CPU-second over every round (their sum over
+    the sum of worker CPU seconds), on and off, and the ratios on/off."""
+    s = {}
+    for transport in ("direct", "starttls"):
+        for kind in ("full", "resumed"):
+            rate = {}
+            for name in ("on", "off"):
+                key = revocation_key(name, kind, transport)
+                runs = [r[key] for r in (rev or {}).get("rounds", [])
+                        if (r.get(key) or {}).get("sut_worker_cpu_s")]
+                cpu = sum(r["sut_worker_cpu_s"] for r in runs)
+                rate[name] = sum(r["establishments"] for r in runs) / cpu if cpu > 0 else None
+                s["churn_revocation_%s_per_s" % key] = rate[name]
+            on, off = rate["on"], rate["off"]
+            s["ratio_revocation_%s" % revocation_key("x", kind, transport)[2:]] = (
+                on / off if on and off else None)
+    return s
 
 
 def micro_results():
@@ -266,7 +452,14 @@ def main():
     ap.add_argument("--bin", required=True, help="bazel-bin of an opt build")
     ap.add_argument("--quick", action="store_true", help="bench-quick: at most 2 minutes")
     ap.add_argument("--json", action="store_true", help="print the result object on stdout")
-    ap.add_argument("--only", default="fedgate,prosody,haproxy")
+    ap.add_argument("--only", default="fedgate,prosody,haproxy",
+                    help="systems to run (revocation: the revocation on/off comparison)")
+    ap.add_argument("--revocation", action="store_true",
+                    help="only the revocation on/off comparison (same as --only revocation)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds of the revocation comparison (3)")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="measured seconds per run (5; --quick 2)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
     if (os.cpu_count() or 1) < 2:
@@ -275,11 +468,21 @@ def main():
     suite = Suite(args)
     started = time.time()
     out = {"relay": {}, "latency": {}, "churn": {}, "idle": {}}
-    for name in [n for n in ("fedgate", "prosody", "haproxy") if n in args.only.split(",")]:
+    only = args.only.split(",")
+    if args.revocation:
+        only = ["revocation"]
+    elif not args.quick and args.only == ap.get_default("only"):
+        only.append("revocation")  # about 90 s: make bench, not bench-quick
+    for name in [n for n in ("fedgate", "prosody", "haproxy") if n in only]:
         try:
             suite.run_system(name, out)
         except RuntimeError as e:
             suite.failures.append("%s: %s" % (name, e))
+    if "revocation" in only:
+        try:
+            suite.revocation(out)
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+            suite.failures.append("revocation: %s" % e)
     now = datetime.datetime.now(datetime.timezone.utc)
     m = machine()
     result = {"date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H:%M:%SZ"),

@@ -104,7 +104,7 @@ class Fedgate(_Process):
     sink_kind = "s2s-listen"
 
     def __init__(self, fedgate, workdir, pki, cpu, sink_port, extra_limits=None,
-                 log_level="warn"):
+                 log_level="warn", extra_config=""):
         self.port = free_port()
         self.starttls_port = free_port()  # the s2s listener (RFC 6120 §5 STARTTLS)
         self.sink_port = sink_port
@@ -141,9 +141,9 @@ internal_hop:
   plaintext: true
 limits:
 %(limits)s
-""" % {"h": HOST, "s2s": self.starttls_port, "port": self.port, "internal": free_port(),
+%(extra)s""" % {"h": HOST, "s2s": self.starttls_port, "port": self.port, "internal": free_port(),
        "admin": admin, "domain": SINK_DOMAIN, "pki": pki, "sink": sink_port,
-       "secret": secret, "log": log_level,
+       "secret": secret, "log": log_level, "extra": extra_config,
        "limits": "\n".join("  %s: %s" % kv for kv in sorted(limits.items()))}
         self.cfgfile = os.path.join(workdir, "fedgate.yaml")
         with open(self.cfgfile, "w") as f:
@@ -154,6 +154,31 @@ limits:
 
     def sink_args(self):
         return ["--sink", "s2s-listen", "%s:%d" % (HOST, self.sink_port)]
+
+    def busiest_thread(self):
+        """The thread that used the most CPU so far: with `workers: 1`, after
+        some load, the worker (the main and resolver threads only wait)."""
+        best, best_ticks = None, -1
+        task = "/proc/%d/task" % self.proc.pid
+        for tid in os.listdir(task):
+            try:
+                with open("%s/%s/stat" % (task, tid)) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            ticks = int(fields[11]) + int(fields[12])  # utime + stime
+            if ticks > best_ticks:
+                best, best_ticks = int(tid), ticks
+        return best
+
+    def metric_values(self, names):
+        """The counters fedgate_NAME of /metrics for |names| (0 when absent)."""
+        vals = dict.fromkeys(names, 0)
+        for line in self.metrics().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0].startswith("fedgate_") and parts[0][8:] in vals:
+                vals[parts[0][8:]] = int(float(parts[1]))
+        return vals
 
     def metrics(self):
         import urllib.request

@@ -7,7 +7,8 @@
 #   2. runs the micro-benchmarks (//bench:*_bench) once each, their JSON to
 #      bench/results/latest.jsonl;
 #   3. runs bench/suite.py: fedgate, Prosody and HAProxy side by side under
-#      the C load generator bench/s2sload; the result object goes to
+#      the C load generator bench/s2sload, then (not with --quick) fedgate's
+#      churn with revocation checking on against off; the result object goes to
 #      bench/results/<date>-<host>[-quick].json (--json also prints it);
 #   4. bench/report.py writes bench/RESULTS.md and bench/plots/*.png (a
 #      --quick run writes bench/results/RESULTS-quick.md and its plots under

@@ -3,7 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <pthread.h>
 
 #include <cmocka.h>
 
@@ -48,12 +52,58 @@ static void test_reads_self_and_sums(void **state) {
   assert_true(fg_proc_self_cpu() > 0);
 }
 
+typedef struct spinner {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int tid, done, release;
+} spinner;
+
+// spin burns 0.2 s of its own CPU, then waits, still alive, to be read.
+static void *spin(void *arg) {
+  spinner *s = arg;
+  struct timespec ts;
+  do {
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  } while (ts.tv_sec == 0 && ts.tv_nsec < 200000000);
+  pthread_mutex_lock(&s->mu);
+  s->tid = (int)syscall(SYS_gettid);
+  s->done = 1;
+  pthread_cond_broadcast(&s->cv);
+  while (!s->release) pthread_cond_wait(&s->cv, &s->mu);
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
+}
+
+static void test_reads_one_thread_not_its_process(void **state) {
+  (void)state;
+  spinner s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, spin, &s), 0);
+  pthread_mutex_lock(&s.mu);
+  while (!s.done) pthread_cond_wait(&s.cv, &s.mu);
+  pthread_mutex_unlock(&s.mu);
+  double busy = 0, idle = 0;
+  int busy_tid[1] = {s.tid}, main_tid[1] = {getpid()};
+  assert_int_equal(fg_proc_read_threads(&busy, busy_tid, 1), 1);
+  assert_int_equal(fg_proc_read_threads(&idle, main_tid, 1), 1);
+  assert_true(busy >= 0.1);
+  assert_true(idle < busy);
+  int gone[1] = {0x7ffffff0};
+  assert_int_equal(fg_proc_read_threads(&busy, gone, 1), 0);
+  pthread_mutex_lock(&s.mu);
+  s.release = 1;
+  pthread_cond_broadcast(&s.cv);
+  pthread_mutex_unlock(&s.mu);
+  pthread_join(t, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_stat_fields_14_15),
       cmocka_unit_test(test_parse_stat_command_with_spaces_and_parens),
       cmocka_unit_test(test_parse_stat_rejects_truncated),
       cmocka_unit_test(test_reads_self_and_sums),
+      cmocka_unit_test(test_reads_one_thread_not_its_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

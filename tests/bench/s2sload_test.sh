@@ -106,6 +106,7 @@ run "usage: missing sink" 2 relay --target 127.0.0.1:5270
 run "usage: bad number" 2 relay --target self --window 0
 run "usage: bad --sink-parse" 2 relay --target self --sink-parse tree
 run "usage: size below the minimum" 2 relay --target self --size 100
+run "usage: bad --sut-tid" 2 churn --target self --sut-tid 12,x
 run "nothing listening at the target: streams fail" 1 relay --target 127.0.0.1:1 \
   --sink s2s-listen 127.0.0.1:0 --setup-timeout 3 $SHORT
 check "unreachable: errors reported" "r['errors'] >= 4 and r['sent'] == 0"
@@ -166,6 +167,14 @@ run "fedgate: relay, mixed stanzas parsed in full by the sink" 0 relay $FG $SHOR
 check "fedgate relay (full parse): all delivered" "r['sent'] > 1000 and r['delivered'] == r['sent']"
 run "fedgate: churn with resumption" 0 churn $FG --seconds 0.5 --warmup 0.2 --resume --concurrency 4
 check "fedgate churn: established and resumed" "r['establishments'] > 0 and r['resumed'] > 0"
+# The busiest thread of fedgate (workers: 1) is its worker.
+TID=$(for t in /proc/$FGPID/task/*; do
+  echo "$(awk '{sub(/.*\) /, ""); print $12 + $13}' "$t/stat") ${t##*/}"
+done | sort -n | tail -1 | cut -d' ' -f2)
+run "fedgate: churn measured on the worker thread (--sut-tid)" 0 churn $FG --seconds 0.5 \
+  --warmup 0.2 --concurrency 4 --sut-tid "$TID"
+check "fedgate churn: worker thread CPU measured, at most the process's" \
+  "r['sut_worker_cpu_s'] is not None and r['sut_worker_cpu_s'] <= r['sut_cpu_s'] + 0.02"
 FG_STARTTLS="--target 127.0.0.1:$P_S2S --starttls --sink s2s-listen 127.0.0.1:$P_SINK --pki $PKI --remotes 2 --sut-pid $FGPID"
 run "fedgate: relay over STARTTLS (RFC 6120 section 5)" 0 relay $FG_STARTTLS $SHORT --size 512
 check "fedgate relay over STARTTLS: all delivered" "r['sent'] > 1000 and r['delivered'] == r['sent']"
