@@ -182,6 +182,18 @@ static int peer_may_claim(in_conn *ic, const char *domain) {
   return ic->listener == FG_LISTENER_INTERNAL ? hosted : !hosted;
 }
 
+// verdict_scope is the scope of a cached certificate verdict: inbound,
+// which trust store, which identity rules, which revocation knowledge (a
+// learned revocation voids cached verdicts).
+static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
+  unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4;
+  if (mode != FG_REVOCATION_OFF) {
+    scope ^= fg_revocation_generation(ic->srv->revocation) << 12 | (uint32_t)mode << 8;
+  }
+  return scope;
+}
+
 // op_cert_valid_for checks the peer's chain and identity for |domain| once
 // per domain and stream (RFC 6120 §13.7.2, inbound: serverAuth or clientAuth).
 static int op_cert_valid_for(void *arg, const char *domain) {
@@ -212,12 +224,7 @@ static int op_cert_valid_for(void *arg, const char *domain) {
                                ? fg_revocation_mode_for(ic->srv->revocation, domain)
                                : FG_REVOCATION_OFF,
                            0);
-  // Scope of the question: inbound, which trust store, which identity rules,
-  // which revocation knowledge (a learned revocation voids cached verdicts).
-  uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4;
-  if (probe.mode != FG_REVOCATION_OFF) {
-    scope ^= fg_revocation_generation(ic->srv->revocation) << 12 | (uint32_t)probe.mode << 8;
-  }
+  uint32_t scope = verdict_scope(ic, probe.mode);
   fg_verdict_key key;
   int64_t now = (int64_t)time(NULL);
   int keyed = fg_verdict_key_make(&key, chain, domain, scope);
@@ -599,6 +606,15 @@ static void revocation_prefetch(in_conn *ic) {
   }
   if (mode == FG_REVOCATION_OFF) return;
   ic->rev_sought = 1;
+  // A certificate verdict cached for this chain and domain lives no longer
+  // than the revocation answers it relied on: they are still in the cache,
+  // and nothing needs checking (a reconnecting peer costs no verification).
+  fg_verdict_key key;
+  if (peer != NULL && peer[0] != 0 &&
+      fg_verdict_key_make(&key, chain, peer, verdict_scope(ic, mode)) &&
+      fg_verdict_cache_hit(&key, (int64_t)time(NULL))) {
+    return;
+  }
   fg_revocation_probe probe;
   fg_revocation_probe_init(&probe, srv->revocation, mode, 1);
   fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = probe.now};
