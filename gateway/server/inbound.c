@@ -606,21 +606,28 @@ static void revocation_prefetch(in_conn *ic) {
   }
   if (mode == FG_REVOCATION_OFF) return;
   ic->rev_sought = 1;
-  // A certificate verdict cached for this chain and domain lives no longer
-  // than the revocation answers it relied on: they are still in the cache,
-  // and nothing needs checking (a reconnecting peer costs no verification).
-  fg_verdict_key key;
+  // A certificate verdict cached for this chain and domain, or a record
+  // that this chain's answers are all in the shared cache, lives no longer
+  // than those answers: nothing needs checking, and a reconnecting peer
+  // costs no chain verification here.
+  int64_t now = (int64_t)time(NULL);
+  fg_verdict_key key, known;
   if (peer != NULL && peer[0] != 0 &&
       fg_verdict_key_make(&key, chain, peer, verdict_scope(ic, mode)) &&
-      fg_verdict_cache_hit(&key, (int64_t)time(NULL))) {
+      fg_verdict_cache_hit(&key, now)) {
     return;
   }
+  int keyed = fg_verdict_key_make(&known, chain, "", verdict_scope(ic, mode) ^ 0x80000000u);
+  if (keyed && fg_verdict_cache_hit(&known, now)) return;
   fg_revocation_probe probe;
   fg_revocation_probe_init(&probe, srv->revocation, mode, 1);
   fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = probe.now};
   fg_revocation_params(&params, &probe);
   fg_chain_verdict cv;
   fg_chain_verify_buffers(&cv, srv->trust, chain, NULL, &params);
+  if (keyed && probe.n_missing == 0 && !probe.revoked && probe.expires != 0) {
+    fg_verdict_cache_put(&known, now, probe.expires);
+  }
   if (probe.n_missing > 0) {
     ic->rev_fetch = fg_revocation_fetch_start(srv->revocation, fg_conn_worker(ic->conn), &probe,
                                               revocation_ready, ic);
