@@ -127,6 +127,13 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
                        fg_stapler_current(srv->stapler, (int64_t)time(NULL)));
       if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
     }
+    fg_text per_cert = {0};
+    fg_stapler_metrics(srv->stapler, &per_cert, (int64_t)time(NULL));
+    if (per_cert.len > 0 && n + per_cert.len < sizeof(body)) {
+      memcpy(body + n, per_cert.data, per_cert.len);
+      n += per_cert.len;
+    }
+    free(per_cert.data);
     size_t allocated, resident;
     if (fg_heap_stats(&allocated, &resident) && n < sizeof(body)) {
       int w = snprintf(body + n, sizeof(body) - n,

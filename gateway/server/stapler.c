@@ -471,6 +471,32 @@ void fg_stapler_describe(fg_stapler *s, fg_text *out, int64_t now) {
   pthread_mutex_unlock(&s->mu);
 }
 
+void fg_stapler_metrics(fg_stapler *s, fg_text *out, int64_t now) {
+  if (s == NULL) return;
+  pthread_mutex_lock(&s->mu);
+  fg_text_printf(out,
+                 "# TYPE fedgate_staple_age_seconds gauge\n"
+                 "# TYPE fedgate_certificate_expiry_timestamp_seconds gauge\n");
+  for (size_t i = 0; i < s->n; i++) {
+    const entry *e = s->entries[i];
+    char label[128];
+    size_t k = 0;
+    // The first domain the certificate serves; '-' for a default one.
+    for (const char *d = e->domains[0] ? e->domains : "-"; *d && *d != ',' && k + 1 < sizeof(label);
+         d++) {
+      label[k++] = *d;
+    }
+    label[k] = 0;
+    if (e->have && fg_tls_cert_ocsp_current(e->cert, now)) {
+      fg_text_printf(out, "fedgate_staple_age_seconds{cert=\"%s\"} %lld\n", label,
+                     (long long)(now - e->this_update));
+    }
+    fg_text_printf(out, "fedgate_certificate_expiry_timestamp_seconds{cert=\"%s\"} %lld\n", label,
+                   (long long)e->cert_not_after);
+  }
+  pthread_mutex_unlock(&s->mu);
+}
+
 unsigned fg_stapler_current(fg_stapler *s, int64_t now) {
   unsigned n = 0;
   for (size_t i = 0; i < s->n; i++)

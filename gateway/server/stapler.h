@@ -52,4 +52,10 @@ void fg_stapler_describe(fg_stapler *s, fg_text *out, int64_t now);
 // Any thread.
 unsigned fg_stapler_current(fg_stapler *s, int64_t now);
 
+// fg_stapler_metrics appends Prometheus lines per certificate to |out|:
+// fedgate_staple_age_seconds (since the staple's thisUpdate; absent without
+// a staple) and fedgate_certificate_expiry_timestamp_seconds (notAfter),
+// labelled cert="<its first domain>".
+void fg_stapler_metrics(fg_stapler *s, fg_text *out, int64_t now);
+
 #endif  // FEDGATE_GATEWAY_SERVER_STAPLER_H

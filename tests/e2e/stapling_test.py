@@ -168,6 +168,11 @@ def test_1_rfc6066_8_good_staple_served_and_saved(env):
     assert_stapled_good(s_client_status(env))
     assert env.gw.metric("staples_current") == 1
     assert env.gw.metric("staple_fetches_ok_total") >= 1
+    metrics = urllib.request.urlopen("http://%s:%d/metrics" % (HOST, env.p["admin"]),
+                                     timeout=5).read().decode()
+    assert re.search(r'^fedgate_staple_age_seconds\{cert="b.test"\} \d+$', metrics, re.M), metrics
+    assert re.search(r'^fedgate_certificate_expiry_timestamp_seconds\{cert="b.test"\} \d{10}$',
+                     metrics, re.M), metrics
     files = env.state_files()
     assert len(files) == 1 and re.fullmatch(r"[0-9a-f]{64}\.der", files[0]), files
     mode = stat.S_IMODE(os.stat(env.dir + "/state/" + files[0]).st_mode)
