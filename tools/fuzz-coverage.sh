@@ -31,10 +31,11 @@ gateway/xml/xml_tokenizer.c gateway/xml/xml_parser.c gateway/xml/xml_namespaces.
 gateway/xml/xml_tree.c gateway/xml/xml_scan.c
 gateway/s2s/s2s_in.c gateway/s2s/s2s_out.c gateway/s2s/jid.c gateway/s2s/bounce_element.c
 gateway/s2s/bounce.c
-crypto/san.c crypto/identity.c
-io/dns_wire.c io/dns_name.c
+crypto/san.c crypto/identity.c crypto/der.c crypto/ocsp.c crypto/crl.c
+io/dns_wire.c io/dns_name.c io/http_response.c
 gateway/config/config_yaml.c gateway/config/config_index.c gateway/config/config_load.c
 gateway/config/config_sections.c gateway/config/config_values.c
+gateway/config/config_revocation.c
 "
 
 if [ -n "${FUZZ_COVERAGE_DIR-}" ]; then
@@ -61,6 +62,7 @@ env CC="$cc" CXX="$cxx" CFLAGS="$flags" CXXFLAGS="$flags" \
   YAML_CFLAGS="${YAML_CFLAGS-}" YAML_LIBS="${YAML_LIBS--lyaml}" \
   IDN2_CFLAGS="${IDN2_CFLAGS-}" IDN2_LIBS="${IDN2_LIBS--lidn2}" \
   XXHASH_CFLAGS="${XXHASH_CFLAGS-}" XXHASH_LIBS="${XXHASH_LIBS--lxxhash}" \
+  EXPAT_CFLAGS="${EXPAT_CFLAGS-}" EXPAT_LIBS="${EXPAT_LIBS--lexpat}" \
   RESOLV_LIBS="${RESOLV_LIBS--lresolv}" \
   bash fuzz/oss-fuzz/build.sh >"$dir/build.log" 2>&1 || {
   tail -30 "$dir/build.log"

@@ -24,6 +24,7 @@
 #   IDN2_CFLAGS, IDN2_LIBS            default: libidn2-dev (+ libunistring),
 #                                     linked statically
 #   XXHASH_CFLAGS, XXHASH_LIBS        default: header-only from $SRC/xxhash
+#   EXPAT_CFLAGS, EXPAT_LIBS          default: libexpat1-dev, linked statically
 #   RESOLV_LIBS                       default: glibc's -lresolv
 # FEDGATE_DIR is the checkout (default: the current directory when it is one,
 # else $SRC/fedgate).
@@ -40,7 +41,7 @@ S2S_IN="crypto/dialback_key.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c
   gateway/s2s/jid.c gateway/s2s/s2s_in.c $XML_PARSER"
 
 # fuzzer NAME MAX_LEN LIBS SOURCES...: one target. LIBS is a comma-separated
-# subset of boringssl, cyaml, yaml, idn2, xxhash, resolv (or "-").
+# subset of boringssl, cyaml, yaml, idn2, xxhash, expat, resolv (or "-").
 TABLE="
 fuzzer identity_fuzzer 8192 boringssl,idn2
   fuzz/identity_fuzzer.c crypto/identity.c crypto/san.c
@@ -57,6 +58,8 @@ fuzzer xml_parser_fuzzer 20000 - fuzz/xml_parser_fuzzer.c $XML_TRANSCRIPT
 
 fuzzer xml_roundtrip_fuzzer 20000 - fuzz/xml_roundtrip_fuzzer.c $XML_TRANSCRIPT
 
+fuzzer xml_expat_diff_fuzzer 4096 expat fuzz/xml_expat_diff_fuzzer.c $XML_PARSER
+
 fuzzer s2s_in_fuzzer 16384 boringssl fuzz/s2s_in_fuzzer.c $S2S_IN
 
 fuzzer s2s_out_fuzzer 16384 boringssl fuzz/s2s_out_fuzzer.c gateway/s2s/s2s_out.c $S2S_IN
@@ -70,6 +73,8 @@ fuzzer bounce_element_fuzzer 8192 -
   fuzz/bounce_element_fuzzer.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c $XML_PARSER
 
 fuzzer dns_answer_fuzzer 4096 resolv fuzz/dns_answer_fuzzer.c io/dns_name.c io/dns_wire.c
+
+fuzzer dns_resolv_diff_fuzzer 4096 resolv fuzz/dns_resolv_diff_fuzzer.c io/dns_name.c io/dns_wire.c
 
 fuzzer ocsp_response_fuzzer 65536 boringssl,idn2
   fuzz/ocsp_response_fuzzer.c crypto/der.c crypto/devpki.c crypto/identity.c crypto/ocsp.c
@@ -128,9 +133,11 @@ IDN2_CFLAGS=${IDN2_CFLAGS-}
 IDN2_LIBS=${IDN2_LIBS--Wl,-Bstatic -lidn2 -lunistring -Wl,-Bdynamic}
 XXHASH_CFLAGS=${XXHASH_CFLAGS--I$SRC/xxhash -DXXH_INLINE_ALL}
 XXHASH_LIBS=${XXHASH_LIBS-}
+EXPAT_CFLAGS=${EXPAT_CFLAGS-}
+EXPAT_LIBS=${EXPAT_LIBS--Wl,-Bstatic -lexpat -Wl,-Bdynamic}
 RESOLV_LIBS=${RESOLV_LIBS--lresolv}
 
-DEP_CFLAGS="$BORINGSSL_CFLAGS $CYAML_CFLAGS $YAML_CFLAGS $IDN2_CFLAGS $XXHASH_CFLAGS"
+DEP_CFLAGS="$BORINGSSL_CFLAGS $CYAML_CFLAGS $YAML_CFLAGS $IDN2_CFLAGS $XXHASH_CFLAGS $EXPAT_CFLAGS"
 
 # --- fedgate ---
 
@@ -154,6 +161,7 @@ libs() {
   case ",$1," in *,yaml,*) l="$l $YAML_LIBS" ;; esac
   case ",$1," in *,idn2,*) l="$l $IDN2_LIBS" ;; esac
   case ",$1," in *,xxhash,*) l="$l $XXHASH_LIBS" ;; esac
+  case ",$1," in *,expat,*) l="$l $EXPAT_LIBS" ;; esac
   case ",$1," in *,boringssl,*) l="$l $BORINGSSL_LIBS" ;; esac
   case ",$1," in *,resolv,*) l="$l $RESOLV_LIBS" ;; esac
   echo "$l"

@@ -32,7 +32,7 @@ export BORINGSSL_CFLAGS="-I/usr/include/android"
 export BORINGSSL_LIBS="-L$android -Wl,-rpath,$android -l:libssl.so.0 -l:libcrypto.so.0"
 export CYAML_CFLAGS="" CYAML_LIBS="-lcyaml" YAML_CFLAGS="" YAML_LIBS="-lyaml"
 export IDN2_CFLAGS="" IDN2_LIBS="-lidn2" XXHASH_CFLAGS="" XXHASH_LIBS="-lxxhash"
-export RESOLV_LIBS="-lresolv"
+export EXPAT_CFLAGS="" EXPAT_LIBS="-lexpat" RESOLV_LIBS="-lresolv"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 rm -rf "$OUT" "$WORK"
 mkdir -p "$OUT" "$WORK"

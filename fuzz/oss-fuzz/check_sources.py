@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 # //third_party libraries build.sh knows (its `libs` function).
-KNOWN_LIBS = {"boringssl", "cyaml", "yaml", "idn2", "xxhash", "resolv"}
+KNOWN_LIBS = {"boringssl", "cyaml", "yaml", "idn2", "xxhash", "expat", "resolv"}
 # Rules whose include paths build.sh passes through its dependency flags.
 KNOWN_INCLUDES = {"@boringssl_headers//:headers": "boringssl"}
 ENGINE_ONLY = {"fuzz/replay_main.c"}

@@ -209,7 +209,7 @@ static inline void name_begin(fg_xml_parser *p, size_t i) {
 // byte after the name, R_NEED, or R_ERR.
 static int name_scan(fg_xml_parser *p, int qname) {
   const uint8_t *s = p->base;
-  size_t i = p->i, n = p->n, max = p->name_start + p->cfg.limits.max_name_len;
+  size_t i = p->i, n = p->n, max = (size_t)p->name_start + p->cfg.limits.max_name_len;
   for (;;) {
     while (i < n && i < max) {
       uint8_t c = s[i];
@@ -500,6 +500,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
             // XML 1.0 §2.4: `]]>` may not appear in character data.
             if (p->rb >= 2) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
             if (!discard) p->canon = 0;  // the canonical form escapes '>'
+            p->rb = 0;                   // `]>]>` holds no `]]>`
             i++;
             continue;
           }

@@ -709,6 +709,9 @@ static void test_rfc6120_11_3_well_formedness(void **state) {
   expect(H "<m></n>", FG_XML_ERR_NOT_WELL_FORMED, (long long)strlen(H) + 3);
   expect(H "<m><b>x]]>y</b></m>", FG_XML_ERR_NOT_WELL_FORMED, -1);
   expect(H "<m><b>x]] >y]>]</b></m>", FG_XML_ERR_NONE, -1);
+  // `]>]>` holds no `]]>`: a `>` ends a run of `]` (xml_expat_diff_fuzzer).
+  expect(H "<m>]>]>a]>]]]></m>", FG_XML_ERR_NOT_WELL_FORMED, (long long)strlen(H) + 13);
+  expect(H "<m>]>]></m>]>]>", FG_XML_ERR_NONE, -1);
   expect(H "<m/ >", FG_XML_ERR_NOT_WELL_FORMED, -1);
   expect(H "< m/>", FG_XML_ERR_NOT_WELL_FORMED, -1);
   expect(H "<m>\x7f\xc2\x80</m>", FG_XML_ERR_NONE, -1);  // DEL and C1 are XML 1.0 Chars
@@ -1027,6 +1030,23 @@ static void test_limits_depth_attrs_names_decls_nodes(void **state) {
   }
 }
 
+// Limits at their type's maximum mean "no limit": the name length bound is
+// computed without wrapping (found by xml_expat_diff_fuzzer, which raises
+// every limit so that none fires).
+static void test_limits_at_maximum_do_not_wrap(void **state) {
+  (void)state;
+  fg_xml_config cfg;
+  fg_xml_config_default(&cfg);
+  cfg.limits.max_depth = UINT32_MAX;
+  cfg.limits.max_attrs = UINT32_MAX;
+  cfg.limits.max_name_len = UINT32_MAX;
+  cfg.limits.max_ns_decls = UINT32_MAX;
+  cfg.limits.max_nodes = UINT32_MAX;
+  const char *in = H "<p:a xmlns:p='u' p:b='1'><c/></p:a>";
+  fg_xml_transcript t = expect_cfg(&cfg, in, strlen(in), FG_XML_ERR_NONE, -1);
+  fg_xml_transcript_free(&t);
+}
+
 // ---------------------------------------------------------------------------
 // The element API: what the router needs without re-parsing.
 
@@ -1238,6 +1258,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_3_3_reset_for_stream_restart),
       cmocka_unit_test(test_rfc6120_13_12_element_size_limits),
       cmocka_unit_test(test_limits_depth_attrs_names_decls_nodes),
+      cmocka_unit_test(test_limits_at_maximum_do_not_wrap),
       cmocka_unit_test(test_rfc6120_8_element_api_and_zero_copy),
       cmocka_unit_test(test_trim_between_elements_keeps_the_stream),
       cmocka_unit_test(test_steady_state_reuses_buffers),
