@@ -62,6 +62,7 @@ void fg_config_free(fg_config *cfg) {
   for (size_t i = 0; i < cfg->revocation.n_responders; i++) {
     free(cfg->revocation.responders[i].issuer_file);
     free(cfg->revocation.responders[i].url);
+    free(cfg->revocation.responders[i].crl_url);
   }
   free(cfg->revocation.responders);
   for (size_t i = 0; i < cfg->revocation.n_domains; i++) free(cfg->revocation.domains[i].domain);

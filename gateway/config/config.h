@@ -102,10 +102,13 @@ typedef enum fg_revocation_mode {
 } fg_revocation_mode;
 
 // fg_config_responder sends the OCSP questions about certificates issued by
-// |issuer_file|'s CA to |url| instead of their AIA responder.
+// |issuer_file|'s CA to |url| instead of their AIA responder, and fetches
+// their CRL from |crl_url| instead of their distribution point. Either may
+// be NULL, not both.
 typedef struct fg_config_responder {
   char *issuer_file;
   char *url;
+  char *crl_url;
 } fg_config_responder;
 
 // fg_config_domain_policy overrides revocation.mode for one remote domain.

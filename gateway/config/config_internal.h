@@ -96,7 +96,7 @@ typedef struct raw_dns {
 } raw_dns;
 
 typedef struct raw_responder {
-  char *issuer, *url;
+  char *issuer, *url, *crl;
 } raw_responder;
 
 typedef struct raw_domain_policy {

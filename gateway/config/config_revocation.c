@@ -42,8 +42,18 @@ static void load_responders(config_ctx *c, const raw_revocation *r) {
     char path[96];
     const raw_responder *rr = &r->responders[i];
     snprintf(path, sizeof(path), "revocation.responders[%u].url", i);
-    if (!http_url_ok(rr->url)) {
+    if (rr->url != NULL && !http_url_ok(rr->url)) {
       config_err(c, path, "expected an http:// URL");
+      continue;
+    }
+    snprintf(path, sizeof(path), "revocation.responders[%u].crl", i);
+    if (rr->crl != NULL && !http_url_ok(rr->crl)) {
+      config_err(c, path, "expected an http:// URL");
+      continue;
+    }
+    if (rr->url == NULL && rr->crl == NULL) {
+      snprintf(path, sizeof(path), "revocation.responders[%u]", i);
+      config_err(c, path, "needs url (OCSP), crl, or both");
       continue;
     }
     snprintf(path, sizeof(path), "revocation.responders[%u].issuer", i);
@@ -58,7 +68,8 @@ static void load_responders(config_ctx *c, const raw_revocation *r) {
     }
     fg_config_responder *out = &cfg->revocation.responders[cfg->revocation.n_responders++];
     out->issuer_file = file;
-    out->url = strdup(rr->url);
+    out->url = rr->url != NULL ? strdup(rr->url) : NULL;
+    out->crl_url = rr->crl != NULL ? strdup(rr->crl) : NULL;
   }
 }
 

@@ -307,6 +307,7 @@ static const cyaml_schema_field_t kDnsFields[] = {
 static const cyaml_schema_field_t kResponderFields[] = {
     STR("issuer", raw_responder, issuer),
     STR("url", raw_responder, url),
+    STR("crl", raw_responder, crl),
     CYAML_FIELD_END,
 };
 

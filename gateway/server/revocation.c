@@ -24,7 +24,8 @@ enum { kDefaultLifetime = 3600, kMaxLifetime = 7 * 86400 };
 
 typedef struct responder {
   X509 *issuer;
-  char *url;
+  char *url;      // OCSP, or NULL
+  char *crl_url;  // CRL, or NULL
 } responder;
 
 struct fg_revocation {
@@ -66,7 +67,8 @@ fg_revocation *fg_revocation_new(const fg_config *cfg, fg_runtime *rt, struct fg
       return NULL;
     }
     r->responders[r->n_responders].issuer = sk_X509_shift(certs);
-    r->responders[r->n_responders].url = strdup(cr->url);
+    r->responders[r->n_responders].url = cr->url != NULL ? strdup(cr->url) : NULL;
+    r->responders[r->n_responders].crl_url = cr->crl_url != NULL ? strdup(cr->crl_url) : NULL;
     r->n_responders++;
     sk_X509_pop_free(certs, X509_free);
   }
@@ -81,6 +83,7 @@ void fg_revocation_free(fg_revocation *r) {
   for (size_t i = 0; i < r->n_responders; i++) {
     X509_free(r->responders[i].issuer);
     free(r->responders[i].url);
+    free(r->responders[i].crl_url);
   }
   free(r->responders);
   free(r);
@@ -430,14 +433,20 @@ static void start_item(item *it) {
   f->pending--;
 }
 
-// urls_of fills |it|'s URLs: a configured responder for its issuer, else the
-// certificate's AIA OCSP URL; its first CRL distribution point.
+// urls_of fills |it|'s URLs: those configured for its issuer
+// (revocation.responders), else the certificate's AIA OCSP URL and first
+// CRL distribution point.
 static void urls_of(fg_revocation *r, item *it) {
   for (size_t i = 0; i < r->n_responders; i++) {
     if (X509_NAME_cmp(X509_get_subject_name(r->responders[i].issuer),
                       X509_get_subject_name(it->issuer)) == 0 &&
         X509_check_issued(r->responders[i].issuer, it->cert) == X509_V_OK) {
-      snprintf(it->ocsp_url, sizeof(it->ocsp_url), "%s", r->responders[i].url);
+      if (r->responders[i].url != NULL) {
+        snprintf(it->ocsp_url, sizeof(it->ocsp_url), "%s", r->responders[i].url);
+      }
+      if (r->responders[i].crl_url != NULL) {
+        snprintf(it->crl_url, sizeof(it->crl_url), "%s", r->responders[i].crl_url);
+      }
       break;
     }
   }
@@ -448,7 +457,9 @@ static void urls_of(fg_revocation *r, item *it) {
     if (it->ocsp_url[0] == 0 && urls.num_ocsp > 0) {
       snprintf(it->ocsp_url, sizeof(it->ocsp_url), "%s", urls.ocsp[0]);
     }
-    if (urls.num_crl > 0) snprintf(it->crl_url, sizeof(it->crl_url), "%s", urls.crl[0]);
+    if (it->crl_url[0] == 0 && urls.num_crl > 0) {
+      snprintf(it->crl_url, sizeof(it->crl_url), "%s", urls.crl[0]);
+    }
   }
   OPENSSL_free(der);
 }

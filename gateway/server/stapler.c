@@ -162,7 +162,8 @@ static void find_responder(fg_stapler *s, entry *e) {
     X509 *ca = s->resp_issuers[i];
     if (ca != NULL &&
         X509_NAME_cmp(X509_get_subject_name(ca), X509_get_subject_name(e->issuer)) == 0 &&
-        X509_check_issued(ca, e->leaf) == X509_V_OK) {
+        X509_check_issued(ca, e->leaf) == X509_V_OK &&
+        s->cfg->revocation.responders[i].url != NULL) {
       snprintf(e->url, sizeof(e->url), "%s", s->cfg->revocation.responders[i].url);
       return;
     }

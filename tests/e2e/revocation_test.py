@@ -214,6 +214,9 @@ def start_responder(pki, port, signer):
     return proc
 
 
+FILES_URL = [""]  # the test's file server, set when the environment starts
+
+
 def revocation_yaml(mode, leaf_only):
     return ("revocation:\n  mode: %s\n  leaf_only: %s\n  timeout: 2s\n"
             "  allowed_networks: [\"127.0.0.0/8\"]\n"
@@ -222,7 +225,10 @@ def revocation_yaml(mode, leaf_only):
             "    - {domain: downsoft.test, mode: soft-fail}\n"
             "    - {domain: stalesoft.test, mode: soft-fail}\n"
             "    - {domain: direct.test, mode: soft-fail}\n"
-            "    - {domain: off.test, mode: off}\n" % (mode, "true" if leaf_only else "false"))
+            "    - {domain: off.test, mode: off}\n"
+            "  responders:\n"
+            "    - {issuer: cfgca/ca.crt, crl: \"%s/cfg.crl\"}\n"
+            % (mode, "true" if leaf_only else "false", FILES_URL[0]))
 
 
 class Env:
@@ -236,6 +242,7 @@ class Env:
                                                  "ocsp", "files", "closed", "remote", "delegated",
                                                  "otherca")}
         files = "http://%s:%d" % (HOST, p["files"])
+        FILES_URL[0] = files
         self.pki = Pki(d + "/ca", "Revocation Test CA", "http://%s:%d/" % (HOST, p["ocsp"]),
                        files + "/ca.crl")
         pki = self.pki
@@ -291,7 +298,13 @@ class Env:
         self.inter_leaf = self.inter.leaf("intermediate.test", aia=False, cdp=True)
         with open(self.inter_leaf + ".chain.crt", "w") as f:
             f.write(open(self.inter_leaf + ".crt").read() + open(self.inter.crt).read())
+        # A CA whose certificates name neither responder nor CRL: its CRL URL
+        # is configured (revocation.responders[].crl).
+        self.cfgca = Pki(d + "/cfgca", "Configured CRL CA")
+        self.cfg_revoked = self.cfgca.leaf("cfgrevoked.test", aia=False, revoked=True)
+        self.cfg_good = self.cfgca.leaf("cfggood.test", aia=False)
         routes = {"/ca.crl": pki.crl(), "/root.crl": self.root.crl(),
+                  "/cfg.crl": self.cfgca.crl(),
                   "/inter.crl": self.inter.crl(),
                   "/off/": pki.ocsp_response(self.off, d + "/off.ocsp", pki.d + "/ca")}
         for name, cert, signer, fake in (
@@ -318,7 +331,7 @@ class Env:
         self.remote = xp.ReceivingServer(HOST, p["remote"], self.outbound + ".crt",
                                          self.outbound + ".key", client_ca=d + "/pki/ca.crt")
         with open(d + "/trust.crt", "w") as f:
-            for ca in (pki.crt, d + "/pki/ca.crt", self.root.crt):
+            for ca in (pki.crt, d + "/pki/ca.crt", self.root.crt, self.cfgca.crt):
                 f.write(open(ca).read())
         os.chdir(d)
         self.ports = {k: p[k] for k in ("s2s", "tls", "internal", "admin")}
@@ -500,6 +513,23 @@ def test_hard_fail_without_answer_refuses_soft_fail_accepts(env):
     d = delta(env, before)
     assert d["revocation_hard_fail_refused_total"] >= 1, d
     assert d["revocation_soft_fail_accepted_total"] >= 1, d
+
+
+def test_rfc5280_configured_crl_url_for_a_ca(env):
+    """revocation.responders[].crl: certificates of that CA that name no CRL
+    are checked against the configured one."""
+    before = counters(env, *NAMES)
+    n = env.files.requests["/cfg.crl"]
+    p, feats = features_after_tls(env, "cfgrevoked.test", env.cfg_revoked)
+    assert not offers_external(feats), "EXTERNAL offered to a certificate the configured CRL revokes"
+    p.close()
+    p, feats = features_after_tls(env, "cfggood.test", env.cfg_good)
+    assert offers_external(feats), "EXTERNAL not offered to a certificate the CRL does not list"
+    p.close()
+    d = delta(env, before)
+    assert env.files.requests["/cfg.crl"] - n >= 1
+    assert d["revocation_crl_fetches_ok_total"] >= 1, d
+    assert d["peers_refused_revoked_total"] >= 1, d
 
 
 def test_responder_down_hard_fail_refuses_soft_fail_accepts(env):

@@ -426,6 +426,15 @@ static void test_config_revocation(void **state) {
               "revocation:\n  responders:\n    - {issuer: missing.crt, url: "
               "\"http://ocsp.example/\"}\n",
               "16: revocation.responders[0].issuer:");
+  cfg = load(BASE
+             "revocation:\n  responders:\n    - {issuer: pki/ca.crt, crl: "
+             "\"http://crl.example/ca.crl\"}\n");
+  assert_non_null(cfg);
+  assert_null(cfg->revocation.responders[0].url);
+  assert_string_equal(cfg->revocation.responders[0].crl_url, "http://crl.example/ca.crl");
+  fg_config_free(cfg);
+  expect_fail(BASE "revocation:\n  responders:\n    - {issuer: pki/ca.crt}\n",
+              "16: revocation.responders[0]: needs url (OCSP), crl, or both");
   expect_fail(BASE "revocation:\n  domains:\n    - {domain: a.example}\n",
               "16: revocation.domains[0].mode: required key missing");
   expect_fail(BASE "revocation:\n  timeout: 0s\n", "15: revocation.timeout:");
