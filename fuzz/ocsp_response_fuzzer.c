@@ -20,10 +20,14 @@
 //     SingleResponse is current at that time.
 // Seeds: fuzz/corpus/ocsp_response_fuzzer/ (the shared OCSP vectors, and the
 // fixture-* responses of fuzz/revocation_seed_gen.sh).
+#include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <openssl/mem.h>
 
 #include "crypto/ocsp.h"
 #include "fuzz/fuzz_check.h"
@@ -100,7 +104,44 @@ static void check_at(const fg_ocsp_response *r, int64_t now, const fg_ocsp_check
   }
 }
 
+// exercise_request builds the request fedgate would send about the fixture
+// leaf, with a nonce and a responder URL taken from the input: the builder
+// accepts exactly the nonce lengths RFC 8954 allows, and the GET form (RFC
+// 5019 §5) is the responder URL, one '/', and percent-encoded base64 only.
+static void exercise_request(const uint8_t *data, size_t size) {
+  if (size < 2) return;
+  fg_ocsp_cert_id id;
+  FUZZ_CHECK(fg_ocsp_cert_id_init(&id, data[0] & 1 ? FG_OCSP_HASH_SHA256 : FG_OCSP_HASH_SHA1,
+                                  g_leaf, g_ca));
+  size_t nonce_len = data[1] % 40;
+  if (nonce_len > size - 2) nonce_len = size - 2;
+  uint8_t *req = NULL;
+  size_t req_len = 0;
+  int ok = fg_ocsp_request_build(&req, &req_len, &id, nonce_len ? data + 2 : NULL, nonce_len);
+  FUZZ_CHECK(ok == (nonce_len <= FG_OCSP_MAX_NONCE));
+  if (!ok) return;
+  char base[300];
+  size_t blen = size - 2 - nonce_len < 200 ? size - 2 - nonce_len : 200;
+  snprintf(base, sizeof(base), "http://ocsp.test/%.*s", (int)blen,
+           (const char *)data + 2 + nonce_len);
+  base[strcspn(base, "\r\n")] = 0;
+  char url[4096];
+  fg_ocsp_http_method m = fg_ocsp_request_url(url, sizeof(url), base, req, req_len);
+  FUZZ_CHECK(m == FG_OCSP_HTTP_GET || m == FG_OCSP_HTTP_POST);
+  FUZZ_CHECK(strncmp(url, base, strlen(base)) == 0);
+  if (m == FG_OCSP_HTTP_GET) {
+    const char *enc = url + strlen(base);
+    if (*enc == '/') enc++;
+    FUZZ_CHECK(strlen(enc) <= FG_OCSP_GET_MAX);
+    for (; *enc; enc++) FUZZ_CHECK(isalnum((unsigned char)*enc) || *enc == '%');
+  } else {
+    FUZZ_CHECK(strcmp(url, base) == 0);
+  }
+  OPENSSL_free(req);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  exercise_request(data, size);
   fg_ocsp_limits lim = {.max_singles = 16};
   const char *why = NULL;
   fg_ocsp_response *r = fg_ocsp_response_parse(data, size, &lim, &why);
