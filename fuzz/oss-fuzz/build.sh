@@ -28,6 +28,7 @@
 #   RESOLV_LIBS                       default: glibc's -lresolv
 # FEDGATE_DIR is the checkout (default: the current directory when it is one,
 # else $SRC/fedgate).
+set -euo pipefail  # also when run as `bash build.sh` (the shebang's flags then do not apply)
 
 # Project flags: the unconditional and --config=fuzz defines of .bazelrc
 # (the sources test checks that they are all here).
@@ -106,6 +107,24 @@ mkdir -p "$OUT" "$WORK"
 
 # --- dependencies (built here so that they carry the sanitizer flags) ---
 
+# Outside OSS-Fuzz's image (no sources under $SRC), the dependencies the
+# system has: Debian's packages, Android's BoringSSL among them.
+android=/usr/lib/x86_64-linux-gnu/android
+if [ -z "${BORINGSSL_LIBS+set}" ] && [ ! -d "$SRC/boringssl" ] &&
+  [ -d /usr/include/android/openssl ]; then
+  BORINGSSL_CFLAGS="-I/usr/include/android"
+  BORINGSSL_LIBS="-L$android -Wl,-rpath,$android -l:libssl.so.0 -l:libcrypto.so.0 -lpthread"
+fi
+if [ -z "${CYAML_LIBS+set}" ] && [ ! -d "$SRC/libcyaml" ]; then
+  CYAML_CFLAGS=""
+  CYAML_LIBS="-lcyaml"
+fi
+if [ ! -d "$SRC/boringssl" ]; then
+  # Shared system libraries: Debian ships no static libunistring.
+  YAML_LIBS=${YAML_LIBS--lyaml}
+  IDN2_LIBS=${IDN2_LIBS--lidn2}
+  EXPAT_LIBS=${EXPAT_LIBS--lexpat}
+fi
 if [ -z "${BORINGSSL_LIBS+set}" ]; then
   b=$WORK/boringssl-build
   extra=""

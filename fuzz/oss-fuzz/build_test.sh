@@ -21,18 +21,16 @@ if [ ! -f "$repo/WORKSPACE" ] || [ ! -d "$repo/fuzz/corpus" ]; then
 fi
 seconds=${FUZZ_SECONDS:-3}
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
-android=/usr/lib/x86_64-linux-gnu/android
 export CC=clang-14 CXX=clang++-14
 export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address,fuzzer-no-link"
 export CXXFLAGS="$CFLAGS"
 export LIB_FUZZING_ENGINE=-fsanitize=fuzzer
 export OUT=$tmp/out WORK=$tmp/work SRC
 SRC=$(dirname "$repo")
-export BORINGSSL_CFLAGS="-I/usr/include/android"
-export BORINGSSL_LIBS="-L$android -Wl,-rpath,$android -l:libssl.so.0 -l:libcrypto.so.0"
-export CYAML_CFLAGS="" CYAML_LIBS="-lcyaml" YAML_CFLAGS="" YAML_LIBS="-lyaml"
-export IDN2_CFLAGS="" IDN2_LIBS="-lidn2" XXHASH_CFLAGS="" XXHASH_LIBS="-lxxhash"
-export EXPAT_CFLAGS="" EXPAT_LIBS="-lexpat" RESOLV_LIBS="-lresolv"
+# Only what OSS-Fuzz sets: with no dependency sources under $SRC, build.sh
+# takes the system's (Debian's packages, Android's BoringSSL).
+unset BORINGSSL_CFLAGS BORINGSSL_LIBS CYAML_CFLAGS CYAML_LIBS YAML_CFLAGS YAML_LIBS \
+  IDN2_CFLAGS IDN2_LIBS XXHASH_CFLAGS XXHASH_LIBS EXPAT_CFLAGS EXPAT_LIBS RESOLV_LIBS
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 rm -rf "$OUT" "$WORK"
 mkdir -p "$OUT" "$WORK"
