@@ -176,6 +176,9 @@ typedef struct fg_config {
     // 1): heavy links spread over several; one input stream's stanzas always
     // take the same one, so their order is kept.
     unsigned streams_per_pair;
+    // streams_per_ip counts IPv6 sources by this prefix (default 64: one
+    // site's or one customer's allocation), IPv4 by the whole address.
+    unsigned ipv6_prefix;
   } limits;
 
   fg_config_static_dns *dns_static;

@@ -15,6 +15,7 @@
 
 #include "io/addr_policy.h"
 #include "gateway/server/link.h"
+#include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
@@ -39,7 +40,6 @@ struct in_conn {
   fg_flow flow;  // flow control towards the links it feeds
   char ip[64];
   struct sockaddr_storage peer_addr;  // the connection's source address
-  uint32_t ip_slot;
   int counted_ip;
   int authenticated;
   int trim_due;  // give back the parser's buffers after this feed
@@ -442,10 +442,6 @@ static void tick(fg_timer *t, void *arg) {
   fg_worker_timer_arm(w, &ic->tick, next);
 }
 
-static uint32_t ip_slot(const char *ip) {
-  return (uint32_t)(XXH3_64bits(ip, strlen(ip)) % FG_PER_IP_SLOTS);
-}
-
 static void revocation_prefetch(in_conn *ic);
 
 static void open_common(fg_conn *c, fg_listener_id listener) {
@@ -495,10 +491,10 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   // exempt: the backends' addresses, not whoever reaches the internal listener.
   if (srv->cfg->limits.streams_per_ip &&
       !(listener == FG_LISTENER_INTERNAL && source_is_any_backend(ic))) {
-    ic->ip_slot = ip_slot(ic->ip);
-    ic->counted_ip = 1;
-    uint32_t n = atomic_fetch_add(&srv->per_ip[ic->ip_slot], 1) + 1;
-    if (n > srv->cfg->limits.streams_per_ip) {
+    unsigned n = 0;
+    ic->counted_ip = fg_ip_limits_acquire(srv->ip_limits, (const struct sockaddr *)&ic->peer_addr,
+                                          srv->cfg->limits.streams_per_ip, &n);
+    if (!ic->counted_ip) {
       fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_REFUSED_PER_IP);
       fg_log(FG_LOG_SEV_WARN, NULL, ic->ip, "too many streams from this address (%u)", n);
       fg_s2s_in_close_with_error(ic->s2s, "policy-violation", "too many streams from your address");
@@ -659,7 +655,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   if (ic->prev) ic->prev->next = ic->next;
   if (ic->next) ic->next->prev = ic->prev;
   if (ws->streams == ic) ws->streams = ic->next;
-  if (ic->counted_ip) atomic_fetch_sub(&srv->per_ip[ic->ip_slot], 1);
+  if (ic->counted_ip) fg_ip_limits_release(srv->ip_limits, (const struct sockaddr *)&ic->peer_addr);
   fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_CLOSED);
   if (reason != FG_CLOSE_LOCAL && reason != FG_CLOSE_PEER) {
     fg_log(FG_LOG_SEV_INFO, ic->s2s ? fg_s2s_in_stream_id(ic->s2s) : NULL,

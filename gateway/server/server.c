@@ -17,6 +17,7 @@
 #include "gateway/server/admin.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
+#include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
 #include "gateway/server/revocation.h"
@@ -372,6 +373,8 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
         fg_dialback_secret_init(&srv->db_secret, cfg->dialback.secret, cfg->dialback.secret_len);
   }
   make_stream_tag(srv);
+  srv->ip_limits = fg_ip_limits_new(cfg->limits.ipv6_prefix);
+  if (srv->ip_limits == NULL) goto fail;
   if (!fg_resolve_local_addresses(srv)) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL,
            "cannot list this host's addresses: only loopback counts as our own for outbound "
@@ -524,6 +527,7 @@ void fg_server_free(fg_server *srv) {
   }
   free(srv->workers);
   free(srv->local_addrs);
+  fg_ip_limits_free(srv->ip_limits);
   if (srv->backend_targets != NULL) {
     for (size_t b = 0; b < srv->cfg->n_backends; b++) free(srv->backend_targets[b]);
     free(srv->backend_targets);

@@ -78,8 +78,6 @@ struct worker_state {
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
 };
 
-#define FG_PER_IP_SLOTS 4096
-
 // fg_listener_arg is the argument of every connection a listener accepts,
 // until on_open replaces it with the session.
 typedef struct fg_listener_arg {
@@ -117,7 +115,7 @@ struct fg_server {
   struct fg_stapler *stapler;             // our certificates and their OCSP staples
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
-  _Atomic uint32_t per_ip[FG_PER_IP_SLOTS];
+  struct fg_ip_limits *ip_limits;  // limits.streams_per_ip
   fg_metrics metrics;
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet

@@ -349,6 +349,35 @@ def test_internal_listener_per_ip_exemption_only_for_backends(env):
     assert delta(before, env.b)["streams_in_refused_per_ip_total"] == 1
 
 
+def test_streams_per_ip_counted_per_exact_address(env):
+    """limits.streams_per_ip is a budget per source address, never shared:
+    40 addresses each just under the limit (5 of 6) are all served, and one
+    address over it is refused with policy-violation."""
+    before = counters(env.b, "streams_in_refused_per_ip_total")
+    peers = []
+    try:
+        for i in range(1, 41):
+            for _ in range(5):
+                p = connect_from("127.0.1.%d" % i, env.p["s2s2"])
+                p.open_stream("b.test", "remote.test")
+                p.read_header()
+                p.read_features()
+                peers.append(p)
+        assert delta(before, env.b)["streams_in_refused_per_ip_total"] == 0
+        sixth = connect_from("127.0.1.1", env.p["s2s2"])
+        peers.append(sixth)
+        sixth.open_stream("b.test", "remote.test")
+        sixth.read_header()
+        sixth.read_features()
+        seventh = connect_from("127.0.1.1", env.p["s2s2"])
+        peers.append(seventh)
+        assert seventh.expect_stream_error() == "policy-violation"
+    finally:
+        for p in peers:
+            p.close()
+    assert delta(before, env.b)["streams_in_refused_per_ip_total"] == 1
+
+
 # --- TLS exemptions (RFC 6120 §5.3.1, XEP-0220 §2.4) ---
 
 def plaintext_stream(env, frm):
