@@ -194,13 +194,32 @@ static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
   return scope;
 }
 
+// remember_verdict keeps |ok| for |domain| for the rest of the stream (or
+// until it goes quiet): a stream asks again for the same domain.
+static void remember_verdict(in_conn *ic, const char *domain, int ok) {
+  if (ic->verdicts == NULL) ic->verdicts = calloc(kVerdictCache, sizeof(*ic->verdicts));
+  if (ic->verdicts == NULL) return;
+  int slot = ic->n_verdicts < kVerdictCache ? ic->n_verdicts++ : kVerdictCache - 1;
+  snprintf(ic->verdicts[slot].domain, sizeof(ic->verdicts[slot].domain), "%s", domain);
+  ic->verdicts[slot].ok = ok;
+}
+
 // op_cert_valid_for checks the peer's chain and identity for |domain| once
 // per domain and stream (RFC 6120 §13.7.2, inbound: serverAuth or clientAuth).
 static int op_cert_valid_for(void *arg, const char *domain) {
   in_conn *ic = arg;
-  if (!peer_may_claim(ic, domain)) return 0;
   for (int i = 0; i < ic->n_verdicts; i++) {
     if (strcmp(ic->verdicts[i].domain, domain) == 0) return ic->verdicts[i].ok;
+  }
+  if (!peer_may_claim(ic, domain)) {
+    // Logged once per stream and domain (the verdict is remembered below).
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), domain,
+           "certificate not used for the domain: %s (from %s)",
+           ic->listener == FG_LISTENER_INTERNAL ? "not a hosted domain"
+                                                : "a hosted domain claimed from outside",
+           ic->ip);
+    remember_verdict(ic, domain, 0);
+    return 0;
   }
   // The internal listener: a certificate valid for a hosted domain proves
   // nothing from an address that is not that domain's backend (fedgate's
@@ -253,17 +272,14 @@ static int op_cert_valid_for(void *arg, const char *domain) {
     if (probe.revoked) fg_metrics_inc(&ic->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
     if (!ok) {
       fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
-             "certificate not valid for the domain: chain %s%s%s%s%s (from %s)", v.chain.reason,
+             "certificate not valid for the domain: chain %s, identity %s%s%s%s%s (from %s)",
+             v.chain.reason, fg_identity_status_string(v.identity.status),
              v.san_error ? ", identifiers: " : "", v.san_error ? v.san_error : "",
              probe.why[0] ? ", revocation: " : "", probe.why, ic->ip);
     }
     fg_peer_verdict_cleanup(&v);
   }
-  if (ic->verdicts == NULL) ic->verdicts = calloc(kVerdictCache, sizeof(*ic->verdicts));
-  if (ic->verdicts == NULL) return ok;
-  int slot = ic->n_verdicts < kVerdictCache ? ic->n_verdicts++ : kVerdictCache - 1;
-  snprintf(ic->verdicts[slot].domain, sizeof(ic->verdicts[slot].domain), "%s", domain);
-  ic->verdicts[slot].ok = ok;
+  remember_verdict(ic, domain, ok);
   return ok;
 }
 

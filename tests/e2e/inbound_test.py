@@ -471,6 +471,10 @@ def test_rfc6120_13_7_remote_peer_cannot_claim_a_hosted_domain(env):
     assert len(env.auth.verify_questions) == asked
     p.send_message("x@b.test", "y@c.test", "spoof")
     assert p.expect_stream_error() == "not-authorized"
+    # The refusal says why, once for the stream, with the peer's address.
+    log = env.gw.log_tail(400)
+    lines = [l for l in log.splitlines() if "a hosted domain claimed from outside (from " in l]
+    assert len([l for l in lines if "certificate not used for the domain" in l]) == 1, lines
 
 
 def test_sighup_does_not_stop_the_gateway(env):
