@@ -186,6 +186,11 @@ void config_schema_free(raw_top *raw);
 // config_load_revocation checks the revocation section (config_revocation.c).
 void config_load_revocation(config_ctx *c, const raw_revocation *r);
 
+// config_parse_networks reads the |n| numeric networks of |raw| (CIDR or a
+// bare address; errors at "|key|[i]") into a new array |*out| of |*n_out|.
+void config_parse_networks(config_ctx *c, const char *key, char *const *raw, unsigned n,
+                           fg_cidr **out, size_t *n_out);
+
 // config_parse_bool reads true/yes/on or false/no/off, any case.
 int config_parse_bool(config_ctx *c, const char *path, const char *v, int def, int *out);
 

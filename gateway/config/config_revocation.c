@@ -143,20 +143,9 @@ void config_load_revocation(config_ctx *c, const raw_revocation *r) {
   config_parse_uint(c, "revocation.cache_bytes", r->cache_bytes, 1 << 16, 1ull << 34, 64u << 20,
                     &v);
   cfg->revocation.cache_bytes = (size_t)v;
-  if (r->n_allowed_networks > 0) {
-    cfg->revocation.allowed_networks = calloc(r->n_allowed_networks, sizeof(fg_cidr));
-    if (cfg->revocation.allowed_networks == NULL) return;
-    for (unsigned i = 0; i < r->n_allowed_networks; i++) {
-      char path[96];
-      snprintf(path, sizeof(path), "revocation.allowed_networks[%u]", i);
-      fg_cidr *n = &cfg->revocation.allowed_networks[cfg->revocation.n_allowed_networks];
-      if (r->allowed_networks[i] == NULL || !fg_cidr_parse(n, r->allowed_networks[i])) {
-        config_err(c, path, "expected a numeric network such as 10.20.0.0/16 or fd00::/8");
-        continue;
-      }
-      cfg->revocation.n_allowed_networks++;
-    }
-  }
+  config_parse_networks(c, "revocation.allowed_networks", r->allowed_networks,
+                        r->n_allowed_networks, &cfg->revocation.allowed_networks,
+                        &cfg->revocation.n_allowed_networks);
   load_responders(c, r);
   load_domain_modes(c, r);
   load_stapling(c, r->stapling);

@@ -417,19 +417,9 @@ static void load_dns(config_ctx *c, const raw_dns *r) {
       cfg->dns_nameservers[cfg->n_dns_nameservers++] = strdup(r->nameservers[i]);
     }
   }
-  if (r != NULL && r->n_allowed_networks > 0) {
-    cfg->dns_allowed_networks = calloc(r->n_allowed_networks, sizeof(fg_cidr));
-    if (cfg->dns_allowed_networks == NULL) return;
-    for (unsigned i = 0; i < r->n_allowed_networks; i++) {
-      char path[64];
-      snprintf(path, sizeof(path), "dns.allowed_networks[%u]", i);
-      fg_cidr *n = &cfg->dns_allowed_networks[cfg->n_dns_allowed_networks];
-      if (r->allowed_networks[i] == NULL || !fg_cidr_parse(n, r->allowed_networks[i])) {
-        config_err(c, path, "expected a numeric network such as 10.20.0.0/16 or fd00::/8");
-        continue;
-      }
-      cfg->n_dns_allowed_networks++;
-    }
+  if (r != NULL) {
+    config_parse_networks(c, "dns.allowed_networks", r->allowed_networks, r->n_allowed_networks,
+                          &cfg->dns_allowed_networks, &cfg->n_dns_allowed_networks);
   }
   if (r == NULL || r->n_statics == 0) return;
   cfg->dns_static = calloc(r->n_statics, sizeof(fg_config_static_dns));

@@ -246,3 +246,19 @@ int config_parse_target(config_ctx *c, const char *path, const char *in, uint16_
   out->port = (uint16_t)p;
   return 1;
 }
+
+void config_parse_networks(config_ctx *c, const char *key, char *const *raw, unsigned n,
+                           fg_cidr **out, size_t *n_out) {
+  if (n == 0) return;
+  *out = calloc(n, sizeof(fg_cidr));
+  if (*out == NULL) return;
+  for (unsigned i = 0; i < n; i++) {
+    char path[96];
+    snprintf(path, sizeof(path), "%s[%u]", key, i);
+    if (raw[i] == NULL || !fg_cidr_parse(&(*out)[*n_out], raw[i])) {
+      config_err(c, path, "expected a numeric network such as 10.20.0.0/16 or fd00::/8");
+      continue;
+    }
+    (*n_out)++;
+  }
+}

@@ -22,55 +22,33 @@
 // to the client); a CRL without nextUpdate likewise.
 enum { kDefaultLifetime = 3600, kMaxLifetime = 7 * 86400 };
 
-typedef struct responder {
-  X509 *issuer;
-  char *url;      // OCSP, or NULL
-  char *crl_url;  // CRL, or NULL
-} responder;
-
 struct fg_revocation {
   const fg_config *cfg;
   fg_ocsp_cache *cache;
   fg_http_client *http;
   fg_metrics *metrics;
-  responder *responders;
-  size_t n_responders;
+  const fg_responders *responders;
   _Atomic uint32_t generation;
 };
 
-fg_revocation *fg_revocation_new(const fg_config *cfg, fg_runtime *rt, struct fg_dns *dns,
-                                 fg_metrics *metrics, char *err, size_t err_len) {
+fg_revocation *fg_revocation_new(const fg_config *cfg, const fg_responders *responders,
+                                 fg_runtime *rt, struct fg_dns *dns, fg_metrics *metrics, char *err,
+                                 size_t err_len) {
   fg_revocation *r = calloc(1, sizeof(*r));
   if (r == NULL) return NULL;
   r->cfg = cfg;
   r->metrics = metrics;
+  r->responders = responders;
   r->cache = fg_ocsp_cache_new(cfg->revocation.cache_entries, cfg->revocation.cache_bytes);
   fg_http_client_config hc = {0};
   hc.dns = dns;
   hc.allowed_networks = cfg->revocation.allowed_networks;
   hc.n_allowed_networks = cfg->revocation.n_allowed_networks;
   r->http = fg_http_client_new(rt, &hc);
-  r->responders = calloc(cfg->revocation.n_responders + 1, sizeof(responder));
-  if (r->cache == NULL || r->http == NULL || r->responders == NULL) {
+  if (r->cache == NULL || r->http == NULL) {
     snprintf(err, err_len, "revocation: out of memory");
     fg_revocation_free(r);
     return NULL;
-  }
-  for (size_t i = 0; i < cfg->revocation.n_responders; i++) {
-    const fg_config_responder *cr = &cfg->revocation.responders[i];
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    char why[256] = "";
-    if (certs == NULL || fg_chain_read_certs(certs, cr->issuer_file, why, sizeof(why)) == 0) {
-      snprintf(err, err_len, "revocation.responders[%zu].issuer: %s", i, why);
-      sk_X509_pop_free(certs, X509_free);
-      fg_revocation_free(r);
-      return NULL;
-    }
-    r->responders[r->n_responders].issuer = sk_X509_shift(certs);
-    r->responders[r->n_responders].url = cr->url != NULL ? strdup(cr->url) : NULL;
-    r->responders[r->n_responders].crl_url = cr->crl_url != NULL ? strdup(cr->crl_url) : NULL;
-    r->n_responders++;
-    sk_X509_pop_free(certs, X509_free);
   }
   atomic_store(&r->generation, 1);
   return r;
@@ -80,12 +58,6 @@ void fg_revocation_free(fg_revocation *r) {
   if (r == NULL) return;
   fg_http_client_free(r->http);
   fg_ocsp_cache_free(r->cache);
-  for (size_t i = 0; i < r->n_responders; i++) {
-    X509_free(r->responders[i].issuer);
-    free(r->responders[i].url);
-    free(r->responders[i].crl_url);
-  }
-  free(r->responders);
   free(r);
 }
 
@@ -437,18 +409,10 @@ static void start_item(item *it) {
 // (revocation.responders), else the certificate's AIA OCSP URL and first
 // CRL distribution point.
 static void urls_of(fg_revocation *r, item *it) {
-  for (size_t i = 0; i < r->n_responders; i++) {
-    if (X509_NAME_cmp(X509_get_subject_name(r->responders[i].issuer),
-                      X509_get_subject_name(it->issuer)) == 0 &&
-        X509_check_issued(r->responders[i].issuer, it->cert) == X509_V_OK) {
-      if (r->responders[i].url != NULL) {
-        snprintf(it->ocsp_url, sizeof(it->ocsp_url), "%s", r->responders[i].url);
-      }
-      if (r->responders[i].crl_url != NULL) {
-        snprintf(it->crl_url, sizeof(it->crl_url), "%s", r->responders[i].crl_url);
-      }
-      break;
-    }
+  const fg_config_responder *cr = fg_responders_find(r->responders, it->cert, it->issuer);
+  if (cr != NULL && cr->url != NULL) snprintf(it->ocsp_url, sizeof(it->ocsp_url), "%s", cr->url);
+  if (cr != NULL && cr->crl_url != NULL) {
+    snprintf(it->crl_url, sizeof(it->crl_url), "%s", cr->crl_url);
   }
   uint8_t *der = NULL;
   int len = i2d_X509(it->cert, &der);

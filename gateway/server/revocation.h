@@ -27,6 +27,7 @@
 #include "crypto/chain.h"
 #include "gateway/config/config.h"
 #include "gateway/server/metrics.h"
+#include "gateway/server/responders.h"
 #include "io/dns.h"
 #include "io/worker.h"
 
@@ -36,10 +37,12 @@ typedef struct fg_revocation fg_revocation;
 
 // fg_revocation_new prepares checking for |cfg|'s revocation section: the
 // cache, the HTTP client on |rt|'s workers (names resolved with |dns|, may
-// be NULL), the configured responders' CA certificates. It returns NULL
+// be NULL); |responders| (gateway/server/responders.h, may be NULL) must
+// outlive it. It returns NULL
 // with a message in |err| on failure.
-fg_revocation *fg_revocation_new(const fg_config *cfg, fg_runtime *rt, struct fg_dns *dns,
-                                 fg_metrics *metrics, char *err, size_t err_len);
+fg_revocation *fg_revocation_new(const fg_config *cfg, const fg_responders *responders,
+                                 fg_runtime *rt, struct fg_dns *dns, fg_metrics *metrics, char *err,
+                                 size_t err_len);
 
 // fg_revocation_free frees |r| once |rt| has been shut down. NULL: no-op.
 void fg_revocation_free(fg_revocation *r);

@@ -420,11 +420,14 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
     snprintf(err, err_len, "cannot start the workers (see 'fedgate probe')");
     goto fail;
   }
+  srv->responders = fg_responders_load(cfg, err, err_len);
+  if (srv->responders == NULL) goto fail;
   if (fg_revocation_needed(cfg)) {
-    srv->revocation = fg_revocation_new(cfg, srv->rt, srv->dns, &srv->metrics, err, err_len);
+    srv->revocation =
+        fg_revocation_new(cfg, srv->responders, srv->rt, srv->dns, &srv->metrics, err, err_len);
     if (srv->revocation == NULL) goto fail;
   }
-  if (!fg_stapler_start(srv->stapler, srv->rt, srv->dns, err, err_len)) goto fail;
+  if (!fg_stapler_start(srv->stapler, srv->responders, srv->rt, srv->dns, err, err_len)) goto fail;
   srv->num_workers = fg_runtime_num_workers(srv->rt);
   srv->workers = calloc(srv->num_workers, sizeof(worker_state));
   if (srv->workers == NULL) goto fail;
@@ -520,6 +523,7 @@ void fg_server_free(fg_server *srv) {
   fg_server_stop(srv, 0);
   fg_revocation_free(srv->revocation);  // after the workers stopped, before they go
   fg_stapler_free(srv->stapler);
+  fg_responders_free(srv->responders);
   fg_runtime_free(srv->rt);
   free_unreachable_memory(srv);
   for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {

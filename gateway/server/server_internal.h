@@ -112,6 +112,7 @@ struct fg_server {
   fg_stream_tag stream_tag;               // starts every stream id issued (loop detection)
   fg_dialback_answer_fn answer_dialback;  // links -> inbound streams
   struct fg_revocation *revocation;       // NULL: revocation checking off everywhere
+  struct fg_responders *responders;       // revocation.responders, loaded once
   struct fg_stapler *stapler;             // our certificates and their OCSP staples
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;

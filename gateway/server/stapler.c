@@ -58,8 +58,7 @@ struct fg_stapler {
   pthread_mutex_t mu;
   entry **entries;
   size_t n, cap;
-  X509 **resp_issuers;  // revocation.responders[i].issuer, NULL when unreadable
-  size_t n_resp;
+  const fg_responders *responders;
   fg_msg start_msg;
 };
 
@@ -85,8 +84,6 @@ void fg_stapler_free(fg_stapler *s) {
     free(e);
   }
   free(s->entries);
-  for (size_t i = 0; i < s->n_resp; i++) X509_free(s->resp_issuers[i]);
-  free(s->resp_issuers);
   pthread_mutex_destroy(&s->mu);
   free(s);
 }
@@ -158,15 +155,10 @@ static void iso_time(char *out, size_t cap, int64_t t) {
 // find_responder: a configured responder for |e|'s issuer, else the
 // certificate's first AIA OCSP URL.
 static void find_responder(fg_stapler *s, entry *e) {
-  for (size_t i = 0; i < s->n_resp; i++) {
-    X509 *ca = s->resp_issuers[i];
-    if (ca != NULL &&
-        X509_NAME_cmp(X509_get_subject_name(ca), X509_get_subject_name(e->issuer)) == 0 &&
-        X509_check_issued(ca, e->leaf) == X509_V_OK &&
-        s->cfg->revocation.responders[i].url != NULL) {
-      snprintf(e->url, sizeof(e->url), "%s", s->cfg->revocation.responders[i].url);
-      return;
-    }
+  const fg_config_responder *cr = fg_responders_find(s->responders, e->leaf, e->issuer);
+  if (cr != NULL && cr->url != NULL) {
+    snprintf(e->url, sizeof(e->url), "%s", cr->url);
+    return;
   }
   const CRYPTO_BUFFER *leaf = fg_tls_cert_leaf(e->cert);
   fg_crl_urls urls;
@@ -388,24 +380,11 @@ static void start_fetches(fg_worker *w, fg_msg *m) {
   }
 }
 
-int fg_stapler_start(fg_stapler *s, fg_runtime *rt, struct fg_dns *dns, char *err, size_t err_len) {
+int fg_stapler_start(fg_stapler *s, const fg_responders *responders, fg_runtime *rt,
+                     struct fg_dns *dns, char *err, size_t err_len) {
   const fg_config *cfg = s->cfg;
   int enabled = cfg->revocation.stapling.enabled;
-  s->resp_issuers = calloc(cfg->revocation.n_responders + 1, sizeof(X509 *));
-  if (s->resp_issuers == NULL) {
-    snprintf(err, err_len, "stapling: out of memory");
-    return 0;
-  }
-  for (size_t i = 0; i < cfg->revocation.n_responders; i++) {
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    char why[256] = "";
-    if (certs != NULL && fg_chain_read_certs(certs, cfg->revocation.responders[i].issuer_file, why,
-                                             sizeof(why)) > 0) {
-      s->resp_issuers[i] = sk_X509_shift(certs);
-    }
-    s->n_resp = i + 1;
-    sk_X509_pop_free(certs, X509_free);
-  }
+  s->responders = responders;
   size_t fetchable = 0;
   for (size_t i = 0; i < s->n; i++) {
     entry *e = s->entries[i];

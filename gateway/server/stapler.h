@@ -16,6 +16,7 @@
 
 #include "crypto/tls_sni.h"
 #include "gateway/config/config.h"
+#include "gateway/server/responders.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/text.h"
 #include "io/dns.h"
@@ -41,7 +42,9 @@ int fg_stapler_add(fg_stapler *s, fg_tls_cert *c, const char *domain);
 // the others (names resolved with |dns|, may be NULL). With stapling
 // disabled it only describes the certificates. It returns 1, or 0 with a
 // message in |err|.
-int fg_stapler_start(fg_stapler *s, fg_runtime *rt, struct fg_dns *dns, char *err, size_t err_len);
+// |responders| (the per-CA overrides, may be NULL) must outlive |s|.
+int fg_stapler_start(fg_stapler *s, const fg_responders *responders, fg_runtime *rt,
+                     struct fg_dns *dns, char *err, size_t err_len);
 
 // fg_stapler_describe appends one line per certificate to |out| (the admin
 // endpoint's /certs): domains, subject, issuer, expiry, the staple's state
