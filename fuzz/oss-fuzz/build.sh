@@ -83,6 +83,10 @@ fuzzer ocsp_response_fuzzer 65536 boringssl fuzz/ocsp_response_fuzzer.c crypto/d
 fuzzer crl_fuzzer 65536 boringssl fuzz/crl_fuzzer.c crypto/crl.c crypto/der.c
 
 fuzzer http_response_fuzzer 65536 - fuzz/http_response_fuzzer.c io/http_response.c
+
+fuzzer rtbl_items_fuzzer 16384 boringssl,xxhash
+  fuzz/rtbl_items_fuzzer.c gateway/policy/rtbl_items.c gateway/policy/blocklist.c
+  crypto/epoch.c io/dns_name.c $XML_PARSER
 "
 
 # list_targets prints one line per target: NAME MAX_LEN LIBS SOURCES...
@@ -201,7 +205,7 @@ list_targets | while read -r name max_len liblist srcs; do
   # Linked with the C++ driver: libFuzzer, AFL's and honggfuzz's drivers and
   # BoringSSL's libssl are C++.
   # shellcheck disable=SC2086
-  $CXX $CXXFLAGS $objs $LIB_FUZZING_ENGINE $(libs "$liblist") -o "$OUT/$name"
+  $CXX $CXXFLAGS $objs $LIB_FUZZING_ENGINE $(libs "$liblist") -lpthread -o "$OUT/$name"
 
   rm -f "$OUT/${name}_seed_corpus.zip"
   (cd "fuzz/corpus/$name" && zip -q -r "$OUT/${name}_seed_corpus.zip" .)
