@@ -144,6 +144,20 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
                        allocated, resident);
       if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
     }
+    fg_worker_stats st;
+    fg_runtime_stats(srv->rt, &st);
+    if (n < sizeof(body)) {
+      int w = snprintf(body + n, sizeof(body) - n,
+                       "# TYPE fedgate_accept_pauses_total counter\n"
+                       "fedgate_accept_pauses_total %llu\n"
+                       "# TYPE fedgate_connections_refused_total counter\n"
+                       "fedgate_connections_refused_total %llu\n"
+                       "# TYPE fedgate_connections_refused_no_descriptors_total counter\n"
+                       "fedgate_connections_refused_no_descriptors_total %llu\n",
+                       (unsigned long long)st.accept_pauses, (unsigned long long)st.refused,
+                       (unsigned long long)st.accept_shed);
+      if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
+    }
     reply(c, "200 OK", body, n);
   } else if (len >= 11 && memcmp(data, "GET /ready ", 11) == 0) {
     reply(c, "200 OK", "ready\n", 6);

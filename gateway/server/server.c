@@ -357,6 +357,12 @@ static void make_stream_tag(fg_server *srv) {
   srv->stream_tag.set = 1;
 }
 
+// runtime_notice logs what the io runtime tells the operator (accepting
+// paused for want of file descriptors, and resumed).
+static void runtime_notice(const char *text) {
+  fg_log(FG_LOG_SEV_WARN, NULL, NULL, "%s", text);
+}
+
 fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err, size_t err_len) {
   fg_server *srv = calloc(1, sizeof(*srv));
   if (srv == NULL) {
@@ -413,6 +419,7 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
     err[0] = 0;
   }
   fg_worker_options o = *wo;
+  o.notice = runtime_notice;
   if (o.workers == 0 && cfg->workers != 0) o.workers = cfg->workers;
   if (cfg->limits.handshake_timeout_ms) o.handshake_timeout_ms = cfg->limits.handshake_timeout_ms;
   srv->rt = fg_runtime_new(&o);
