@@ -192,6 +192,11 @@ typedef struct fg_config {
   fg_cidr *dns_allowed_networks;
   size_t n_dns_allowed_networks;
 
+  // admin.allowed_networks: source addresses the admin listener answers
+  // (default 127.0.0.0/8 and ::1); every other request gets 403.
+  fg_cidr *admin_allowed_networks;
+  size_t n_admin_allowed_networks;
+
   // revocation: checking remote servers' certificates (docs/revocation.md).
   struct {
     fg_revocation_mode mode;  // default soft-fail

@@ -119,6 +119,11 @@ typedef struct raw_revocation {
   raw_stapling *stapling;
 } raw_revocation;
 
+typedef struct raw_admin {
+  char **allowed_networks;
+  unsigned n_allowed_networks;
+} raw_admin;
+
 typedef struct raw_top {
   char *log_level, *workers;
   raw_listeners *listeners;
@@ -132,6 +137,7 @@ typedef struct raw_top {
   raw_limits *limits;
   raw_dns *dns;
   raw_revocation *revocation;
+  raw_admin *admin;
 } raw_top;
 
 // --- Diagnostics (config_diag.c)

@@ -399,6 +399,21 @@ static void load_limits(config_ctx *c, const raw_limits *r) {
   cfg->limits.ipv6_prefix = (unsigned)v;
 }
 
+// load_admin reads admin.allowed_networks; without it only loopback
+// (127.0.0.0/8 and ::1) may use the admin listener.
+static void load_admin(config_ctx *c, const raw_admin *r) {
+  fg_config *cfg = c->cfg;
+  if (r != NULL && r->n_allowed_networks > 0) {
+    config_parse_networks(c, "admin.allowed_networks", r->allowed_networks,
+                          r->n_allowed_networks, &cfg->admin_allowed_networks,
+                          &cfg->n_admin_allowed_networks);
+    return;
+  }
+  static char *const kLoopback[] = {"127.0.0.0/8", "::1"};
+  config_parse_networks(c, "admin.allowed_networks", kLoopback, 2, &cfg->admin_allowed_networks,
+                        &cfg->n_admin_allowed_networks);
+}
+
 static void load_dns(config_ctx *c, const raw_dns *r) {
   fg_config *cfg = c->cfg;
   uint64_t v = 0;
@@ -493,4 +508,5 @@ void config_load_sections(config_ctx *c, const raw_top *t) {
   load_limits(c, t->limits);
   load_dns(c, t->dns);
   config_load_revocation(c, t->revocation);
+  load_admin(c, t->admin);
 }
