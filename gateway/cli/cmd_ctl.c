@@ -1,5 +1,5 @@
 // cmd_ctl.c: `fedgate ctl`: admin actions on a running gateway through its
-// admin endpoint (docs/operations.md). The commands are the table of
+// admin endpoint (docs/admin.md). The commands are the table of
 // gateway/cli/ctl_request.c.
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,7 +17,7 @@ const fg_command fg_commands[] = {
      "[--admin HOST:PORT | --socket PATH] status | streams | backends | close stream ID "
      "[--reason TEXT] | drain backend NAME[/HOST:PORT] | undrain backend NAME[/HOST:PORT] | "
      "reload | add domain D --backend NAME [--cert FILE --key FILE] | remove domain D",
-     "act on a running gateway through its admin endpoint (docs/operations.md)", fg_cmd_ctl},
+     "act on a running gateway through its admin endpoint (docs/admin.md)", fg_cmd_ctl},
     {"dev-pki", "DIR --domain D [--domain D ...] [--xmppaddr]",
      "write a development CA and a certificate per domain", fg_cmd_dev_pki},
     {"parse-stream", "[--c2s] [FILE|-]",

@@ -3,7 +3,7 @@
 // POST /backends/drain, POST /backends/undrain and GET /backends. Request
 // bodies are application/x-www-form-urlencoded (gateway/server/admin_form.h);
 // answers are text/plain whose first line is `ok: ...` (2xx) or
-// `error: ...` (4xx/5xx). docs/operations.md documents each.
+// `error: ...` (4xx/5xx). docs/admin.md documents each.
 #ifndef FEDGATE_GATEWAY_ADMIN_ACTIONS_H
 #define FEDGATE_GATEWAY_ADMIN_ACTIONS_H
 
