@@ -61,6 +61,9 @@ typedef struct fg_config_listener {
   int enabled;
   char address[64];  // numeric IPv4 or IPv6 address (no brackets)
   uint16_t port;
+  // admin only: a Unix socket (absolute path) served instead of address and
+  // port; "" when not set.
+  char socket_path[108];
 } fg_config_listener;
 
 // fg_config_target is one host:port. |host| is a lowercase A-label host name

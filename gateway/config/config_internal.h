@@ -42,7 +42,7 @@ typedef struct config_ctx {
 // than a number quietly truncated.
 
 typedef struct raw_listener {
-  char *address, *port, *enabled, *allow_non_loopback;
+  char *address, *port, *enabled, *allow_non_loopback, *socket;
 } raw_listener;
 
 typedef struct raw_listeners {

@@ -21,6 +21,35 @@ static int is_loopback(const char *addr) {
   return 0;
 }
 
+// load_socket reads listeners.admin.socket: a path (relative to the
+// configuration file's directory) that fits a Unix socket address, in a
+// directory that exists.
+static void load_socket(config_ctx *c, fg_listener_id id, fg_config_listener *l, const char *v) {
+  char path[64];
+  snprintf(path, sizeof(path), "listeners.%s.socket", fg_config_listener_name(id));
+  if (id != FG_LISTENER_ADMIN) {
+    config_err(c, path, "only the admin listener can be a Unix socket");
+    return;
+  }
+  char *abs = v[0] ? config_resolve_path(c, v) : NULL;
+  if (abs == NULL || strlen(abs) >= sizeof(l->socket_path)) {
+    config_err(c, path, "expected a file name of at most %zu bytes",
+               sizeof(l->socket_path) - 1);
+    free(abs);
+    return;
+  }
+  char *slash = strrchr(abs, '/');
+  *slash = 0;
+  if (access(abs[0] ? abs : "/", W_OK | X_OK) != 0) {
+    config_err(c, path, "its directory %s does not exist or is not writable", abs);
+    free(abs);
+    return;
+  }
+  *slash = '/';
+  snprintf(l->socket_path, sizeof(l->socket_path), "%s", abs);
+  free(abs);
+}
+
 static void load_listener(config_ctx *c, fg_listener_id id, const raw_listener *r,
                           const char *def_addr, uint16_t def_port) {
   fg_config_listener *l = &c->cfg->listeners[id];
@@ -55,7 +84,9 @@ static void load_listener(config_ctx *c, fg_listener_id id, const raw_listener *
       snprintf(l->address, sizeof(l->address), "%s", a);
     }
   }
-  if (id == FG_LISTENER_ADMIN && l->enabled && !is_loopback(l->address)) {
+  if (r->socket != NULL) load_socket(c, id, l, r->socket);
+  if (id == FG_LISTENER_ADMIN && l->enabled && l->socket_path[0] == 0 &&
+      !is_loopback(l->address)) {
     int allow = 0;
     snprintf(path, sizeof(path), "listeners.admin.allow_non_loopback");
     config_parse_bool(c, path, r->allow_non_loopback, 0, &allow);
@@ -77,6 +108,7 @@ static void check_listener_clashes(config_ctx *c) {
   for (int i = 0; i < FG_LISTENER_COUNT; i++) {
     for (int j = i + 1; j < FG_LISTENER_COUNT; j++) {
       if (!ls[i].enabled || !ls[j].enabled || ls[i].port != ls[j].port) continue;
+      if (ls[i].socket_path[0] || ls[j].socket_path[0]) continue;  // no TCP port
       // "::" binds IPv4 too (IPV6_V6ONLY off); "0.0.0.0" covers every IPv4 address.
       const char *x = ls[i].address, *y = ls[j].address;
       int v4x = strchr(x, ':') == NULL, v4y = strchr(y, ':') == NULL;

@@ -208,6 +208,7 @@ static const cyaml_schema_field_t kListenerFields[] = {
     STR("port", raw_listener, port),
     STR("enabled", raw_listener, enabled),
     STR("allow_non_loopback", raw_listener, allow_non_loopback),
+    STR("socket", raw_listener, socket),
     CYAML_FIELD_END,
 };
 

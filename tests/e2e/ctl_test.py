@@ -337,6 +337,50 @@ def test_ctl_reload_and_domains_print_the_servers_answer(env):
             assert err.startswith("error: no action POST %s in this build" % path), err
 
 
+def test_ctl_over_the_admin_unix_socket_only(env):
+    """listeners.admin.socket: a second gateway whose admin endpoint is a
+    Unix socket (mode 0660) and nothing else."""
+    import shutil
+    import stat
+    sock_dir = tempfile.mkdtemp(prefix="fgs-", dir="/tmp")  # short: sun_path is 108 bytes
+    path = sock_dir + "/admin.sock"
+    ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin")}
+    cfg = fp.gateway_yaml(ports, [("b.test", "sink", None)], [("sink", [env.ports["sink"]])],
+                          default_cert="pki/b.test")
+    line = "  admin: {address: %s, port: %d}" % (HOST, ports["admin"])
+    assert line in cfg
+    cfg = cfg.replace(line, line[:-1] + ", socket: %s}" % path)
+    cfgfile = env.dir + "/socket.yaml"
+    with open(cfgfile, "w") as f:
+        f.write(cfg)
+    log = open(env.dir + "/socket.log", "w")
+    proc = subprocess.Popen([FEDGATE, "run", "--config", cfgfile], stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 10
+        while not os.path.exists(path) and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert os.path.exists(path), open(env.dir + "/socket.log").read()
+        assert stat.S_ISSOCK(os.stat(path).st_mode)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o660, oct(os.stat(path).st_mode)
+        rc, out, err = ctl(env, "--socket", path, "status", admin=False)
+        assert rc == 0 and out.startswith("ready"), (rc, out, err)
+        rc, out, err = ctl(env, "--socket", path, "backends", admin=False)
+        assert rc == 0 and out.startswith("backend=sink "), (rc, out, err)
+        rc, out, err = ctl(env, "--socket", path, "close", "stream", "nope", admin=False)
+        assert rc == 1 and err.startswith("error: no stream with id 'nope'"), (rc, err)
+        # The TCP admin port is not opened.
+        rc, out, err = ctl(env, "--admin", "%s:%d" % (HOST, ports["admin"]), "status",
+                           admin=False)
+        assert rc == 3, (rc, out, err)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+    assert not os.path.exists(path), "the socket outlived the gateway"
+    shutil.rmtree(sock_dir, ignore_errors=True)
+
+
 def test_zz_nothing_lost_silently_by_the_counters(env):
     env.gw.assert_accounted(timeout=15)
 
