@@ -88,12 +88,12 @@ fg_admin_call_result fg_admin_call(const fg_ctl_request *req, int *status, char 
   if (fd < 0) return FG_ADMIN_CALL_CONNECT;
   char head[1024];
   int is_post = strcmp(req->method, "POST") == 0;
-  int h = snprintf(head, sizeof(head),
-                   "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s"
-                   "Content-Length: %zu\r\n\r\n",
-                   req->method, req->path, req->socket_path ? "localhost" : req->admin,
-                   is_post ? "Content-Type: application/x-www-form-urlencoded\r\n" : "",
-                   req->body_len);
+  int h =
+      snprintf(head, sizeof(head),
+               "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s"
+               "Content-Length: %zu\r\n\r\n",
+               req->method, req->path, req->socket_path ? "localhost" : req->admin,
+               is_post ? "Content-Type: application/x-www-form-urlencoded\r\n" : "", req->body_len);
   const char *where = req->socket_path ? req->socket_path : req->admin;
   if (!write_all(fd, head, (size_t)h) || !write_all(fd, req->body, req->body_len)) {
     snprintf(err, cap, "%s: the request could not be sent: %s", where, strerror(errno));

@@ -51,7 +51,13 @@ static const ctl_command kCommands[] = {
      "NAME[/HOST:PORT]",
      {{0}},
      "route nothing new to a backend (or one address)"},
-    {"undrain", "backend", "POST", "/backends/undrain", "name", "NAME[/HOST:PORT]", {{0}},
+    {"undrain",
+     "backend",
+     "POST",
+     "/backends/undrain",
+     "name",
+     "NAME[/HOST:PORT]",
+     {{0}},
      "route to it again"},
     {"reload", NULL, "POST", "/reload", NULL, NULL, {{0}}, "reload the configuration file"},
     {"add",
@@ -69,8 +75,7 @@ static const ctl_command kCommands[] = {
 
 static const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap, const char *fmt,
-                                                      ...) {
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err, cap, fmt, ap);
@@ -79,8 +84,9 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap, con
 }
 
 void fg_ctl_usage(FILE *out) {
-  fprintf(out, "usage: fedgate ctl [--admin HOST:PORT | --socket PATH] COMMAND\n"
-               "  (default --admin " FG_CTL_DEFAULT_ADMIN ")\ncommands:\n");
+  fprintf(out,
+          "usage: fedgate ctl [--admin HOST:PORT | --socket PATH] COMMAND\n"
+          "  (default --admin " FG_CTL_DEFAULT_ADMIN ")\ncommands:\n");
   for (size_t i = 0; i < kNumCommands; i++) {
     const ctl_command *c = &kCommands[i];
     char line[256];
@@ -105,7 +111,8 @@ static int parse_admin(fg_ctl_request *req, const char *v, char *err, size_t cap
   const char *host = v;
   if (v[0] == '[') {
     const char *close = strchr(v, ']');
-    if (close == NULL || close[1] != ':') return fail(err, cap, "--admin: expected [IPv6]:PORT, got '%s'", v);
+    if (close == NULL || close[1] != ':')
+      return fail(err, cap, "--admin: expected [IPv6]:PORT, got '%s'", v);
     host = v + 1;
     hlen = (size_t)(close - host);
     colon = close + 1;

@@ -14,10 +14,10 @@
 typedef struct fg_ctl_request {
   char host[256];  // the admin listener (no brackets), unless |socket_path|
   char port[8];
-  char admin[300];         // as given, for messages
-  const char *socket_path;  // --socket PATH, or NULL
-  const char *method;       // "GET" or "POST"
-  const char *path;         // "/streams/close"
+  char admin[300];             // as given, for messages
+  const char *socket_path;     // --socket PATH, or NULL
+  const char *method;          // "GET" or "POST"
+  const char *path;            // "/streams/close"
   char body[FG_CTL_MAX_BODY];  // application/x-www-form-urlencoded (POST)
   size_t body_len;
 } fg_ctl_request;

@@ -33,8 +33,7 @@ static void load_socket(config_ctx *c, fg_listener_id id, fg_config_listener *l,
   }
   char *abs = v[0] ? config_resolve_path(c, v) : NULL;
   if (abs == NULL || strlen(abs) >= sizeof(l->socket_path)) {
-    config_err(c, path, "expected a file name of at most %zu bytes",
-               sizeof(l->socket_path) - 1);
+    config_err(c, path, "expected a file name of at most %zu bytes", sizeof(l->socket_path) - 1);
     free(abs);
     return;
   }
@@ -85,8 +84,7 @@ static void load_listener(config_ctx *c, fg_listener_id id, const raw_listener *
     }
   }
   if (r->socket != NULL) load_socket(c, id, l, r->socket);
-  if (id == FG_LISTENER_ADMIN && l->enabled && l->socket_path[0] == 0 &&
-      !is_loopback(l->address)) {
+  if (id == FG_LISTENER_ADMIN && l->enabled && l->socket_path[0] == 0 && !is_loopback(l->address)) {
     int allow = 0;
     snprintf(path, sizeof(path), "listeners.admin.allow_non_loopback");
     config_parse_bool(c, path, r->allow_non_loopback, 0, &allow);
@@ -436,9 +434,8 @@ static void load_limits(config_ctx *c, const raw_limits *r) {
 static void load_admin(config_ctx *c, const raw_admin *r) {
   fg_config *cfg = c->cfg;
   if (r != NULL && r->n_allowed_networks > 0) {
-    config_parse_networks(c, "admin.allowed_networks", r->allowed_networks,
-                          r->n_allowed_networks, &cfg->admin_allowed_networks,
-                          &cfg->n_admin_allowed_networks);
+    config_parse_networks(c, "admin.allowed_networks", r->allowed_networks, r->n_allowed_networks,
+                          &cfg->admin_allowed_networks, &cfg->n_admin_allowed_networks);
     return;
   }
   static char *const kLoopback[] = {"127.0.0.0/8", "::1"};

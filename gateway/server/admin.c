@@ -54,8 +54,7 @@ static size_t describe_streams(fg_server *srv, fg_worker *w, void *arg, fg_text 
   return 0;
 }
 
-static void streams_done(fg_conn *c, fg_server *srv, void *arg, size_t total,
-                         const fg_text *text) {
+static void streams_done(fg_conn *c, fg_server *srv, void *arg, size_t total, const fg_text *text) {
   (void)srv, (void)arg, (void)total;
   if (c != NULL) fg_admin_reply(c, "200 OK", text->data ? text->data : "", text->len);
 }
@@ -80,10 +79,14 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
   char peer[INET6_ADDRSTRLEN + 8];
   if (!source_allowed(srv, c, peer, sizeof(peer))) {
     fg_metrics_inc(&srv->metrics, FG_M_ADMIN_REFUSED_SOURCE);
-    fg_log(FG_LOG_SEV_WARN, NULL, peer, "admin request %s %s refused: %s is not in "
-           "admin.allowed_networks", req.method, req.path, peer);
-    fg_admin_replyf(c, "403 Forbidden", "error: %s may not use the admin endpoint "
-                    "(admin.allowed_networks)\n", peer);
+    fg_log(FG_LOG_SEV_WARN, NULL, peer,
+           "admin request %s %s refused: %s is not in "
+           "admin.allowed_networks",
+           req.method, req.path, peer);
+    fg_admin_replyf(c, "403 Forbidden",
+                    "error: %s may not use the admin endpoint "
+                    "(admin.allowed_networks)\n",
+                    peer);
     return len;
   }
   if (fg_admin_action_run(c, srv, &req, peer)) return len;

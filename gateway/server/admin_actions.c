@@ -25,8 +25,8 @@ typedef struct action_ctx {
 } action_ctx;
 
 // ok answers 200 with "ok: ..." and counts the action.
-__attribute__((format(printf, 3, 4))) static void ok(fg_conn *c, fg_server *srv,
-                                                     const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void ok(fg_conn *c, fg_server *srv, const char *fmt,
+                                                     ...) {
   char line[512];
   va_list ap;
   va_start(ap, fmt);
@@ -39,8 +39,7 @@ __attribute__((format(printf, 3, 4))) static void ok(fg_conn *c, fg_server *srv,
 // refuse answers |status| with "error: ...", counts it and logs it once.
 __attribute__((format(printf, 6, 7))) static void refuse(fg_conn *c, fg_server *srv,
                                                          const char *peer, const char *what,
-                                                         const char *status, const char *fmt,
-                                                         ...) {
+                                                         const char *status, const char *fmt, ...) {
   char line[512];
   va_list ap;
   va_start(ap, fmt);
@@ -99,7 +98,8 @@ static size_t close_each(fg_server *srv, fg_worker *w, void *arg, fg_text *out) 
   close_arg *ca = arg;
   worker_state *ws = fg_server_worker_state(srv, w);
   const char *text = ca->reason[0] ? ca->reason : "closed by the operator";
-  return (size_t)fg_inbound_close_stream(ws, ca->id, text) + (size_t)fg_link_close_stream(ws, ca->id);
+  return (size_t)fg_inbound_close_stream(ws, ca->id, text) +
+         (size_t)fg_link_close_stream(ws, ca->id);
 }
 
 static void close_done(fg_conn *c, fg_server *srv, void *arg, size_t total, const fg_text *text) {
@@ -235,9 +235,8 @@ static void act_list_backends(const action_ctx *a) {
       char text[300];
       fg_router_address(r, b, i, &host, &port);
       address_text(text, sizeof(text), host, port);
-      fg_text_printf(&t, "backend=%s address=%s health=%s drain=%s\n",
-                     fg_router_backend_name(r, b), text,
-                     fg_router_is_up(r, b, i) ? "up" : "down",
+      fg_text_printf(&t, "backend=%s address=%s health=%s drain=%s\n", fg_router_backend_name(r, b),
+                     text, fg_router_is_up(r, b, i) ? "up" : "down",
                      fg_router_is_drained(r, b, i) ? "drained" : "active");
     }
   }
@@ -258,8 +257,7 @@ static const struct admin_action {
     {"GET", "/backends", act_list_backends},
 };
 
-int fg_admin_action_run(fg_conn *c, fg_server *srv, const fg_admin_request *req,
-                        const char *peer) {
+int fg_admin_action_run(fg_conn *c, fg_server *srv, const fg_admin_request *req, const char *peer) {
   for (size_t i = 0; i < sizeof(kActions) / sizeof(kActions[0]); i++) {
     if (strcmp(kActions[i].path, req->path) != 0 || strcmp(kActions[i].method, req->method) != 0) {
       continue;

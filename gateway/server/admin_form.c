@@ -57,8 +57,8 @@ fg_form_result fg_form_get(const char *body, size_t len, const char *key, char *
 }
 
 static int unreserved(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 // put appends |s| encoded at |*o|; 0 when out of room.

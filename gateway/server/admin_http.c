@@ -42,8 +42,7 @@ static const char *header_value(const char *head, size_t len, const char *name, 
   return NULL;
 }
 
-fg_admin_parse_result fg_admin_request_parse(fg_admin_request *out, const uint8_t *in,
-                                             size_t len) {
+fg_admin_parse_result fg_admin_request_parse(fg_admin_request *out, const uint8_t *in, size_t len) {
   const char *s = (const char *)in;
   memset(out, 0, sizeof(*out));
   size_t head = head_end(s, len < FG_ADMIN_MAX_HEAD ? len : FG_ADMIN_MAX_HEAD);

@@ -714,8 +714,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   l->kind = kind;
   l->pinned = pinned;
   static _Thread_local uint64_t next_id;  // links live and die on their worker
-  snprintf(l->id, sizeof(l->id), "out-%u-%llu", fg_worker_index(w),
-           (unsigned long long)++next_id);
+  snprintf(l->id, sizeof(l->id), "out-%u-%llu", fg_worker_index(w), (unsigned long long)++next_id);
   snprintf(l->local, sizeof(l->local), "%s", local);
   snprintf(l->remote, sizeof(l->remote), "%s", remote);
   l->s2s = new_session(l, 0);

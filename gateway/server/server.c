@@ -461,8 +461,8 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
       lc.unix_path = l->socket_path;
       lc.unix_mode = 0660;
       if (!fg_runtime_listen(srv->rt, &lc, NULL)) {
-        snprintf(err, err_len, "cannot listen on the Unix socket %s (listener %s)",
-                 l->socket_path, fg_config_listener_name((fg_listener_id)id));
+        snprintf(err, err_len, "cannot listen on the Unix socket %s (listener %s)", l->socket_path,
+                 fg_config_listener_name((fg_listener_id)id));
         return 0;
       }
       continue;

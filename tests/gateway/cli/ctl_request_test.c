@@ -40,8 +40,13 @@ static const ok_case kOk[] = {
      "127.0.0.1",
      "5280",
      NULL},
-    {{"ctl", "undrain", "backend", "pool"}, "POST", "/backends/undrain", "name=pool", "127.0.0.1",
-     "5280", NULL},
+    {{"ctl", "undrain", "backend", "pool"},
+     "POST",
+     "/backends/undrain",
+     "name=pool",
+     "127.0.0.1",
+     "5280",
+     NULL},
     {{"ctl", "reload"}, "POST", "/reload", "", "127.0.0.1", "5280", NULL},
     {{"ctl", "add", "domain", "new.example", "--backend", "main"},
      "POST",
@@ -59,8 +64,13 @@ static const ok_case kOk[] = {
      "127.0.0.1",
      "5280",
      NULL},
-    {{"ctl", "remove", "domain", "old.example"}, "POST", "/domains/remove", "domain=old.example",
-     "127.0.0.1", "5280", NULL},
+    {{"ctl", "remove", "domain", "old.example"},
+     "POST",
+     "/domains/remove",
+     "domain=old.example",
+     "127.0.0.1",
+     "5280",
+     NULL},
 };
 
 static int count_args(const char *const *argv) {
@@ -101,8 +111,8 @@ static void test_ctl_parse_sends_files_absolute(void **state) {
   FILE *f = fopen("ctl-cert.pem", "w");
   assert_non_null(f);
   fclose(f);
-  const char *argv[] = {"ctl",    "add",          "domain", "d.example", "--backend", "b",
-                        "--cert", "ctl-cert.pem", "--key",  "ctl-cert.pem"};
+  const char *argv[] = {"ctl", "add",    "domain",       "d.example", "--backend",
+                        "b",   "--cert", "ctl-cert.pem", "--key",     "ctl-cert.pem"};
   fg_ctl_request req;
   char err[256];
   assert_int_equal(fg_ctl_parse(&req, err, sizeof(err), 10, (char **)argv), 1);

@@ -20,20 +20,20 @@ typedef struct get_case {
 static const get_case kGetCases[] = {
     {"id=abc", "id", FG_FORM_FOUND, "abc"},
     {"name=pool&id=x1", "id", FG_FORM_FOUND, "x1"},
-    {"ids=1&id=2", "id", FG_FORM_FOUND, "2"},             // whole key names only
-    {"id=1&id=2", "id", FG_FORM_FOUND, "1"},              // the first wins
+    {"ids=1&id=2", "id", FG_FORM_FOUND, "2"},  // whole key names only
+    {"id=1&id=2", "id", FG_FORM_FOUND, "1"},   // the first wins
     {"reason=a+b%20c%2Bd", "reason", FG_FORM_FOUND, "a b c+d"},
     {"name=pool%2F127.0.0.1%3A5269", "name", FG_FORM_FOUND, "pool/127.0.0.1:5269"},
-    {"d=%c3%bc", "d", FG_FORM_FOUND, "\xc3\xbc"},        // UTF-8 bytes pass
-    {"id", "id", FG_FORM_FOUND, ""},                      // a key without '='
+    {"d=%c3%bc", "d", FG_FORM_FOUND, "\xc3\xbc"},  // UTF-8 bytes pass
+    {"id", "id", FG_FORM_FOUND, ""},               // a key without '='
     {"id=", "id", FG_FORM_FOUND, ""},
     {"&&id=z&", "id", FG_FORM_FOUND, "z"},
     {"name=pool", "id", FG_FORM_ABSENT, NULL},
     {"", "id", FG_FORM_ABSENT, NULL},
-    {"id=%z1", "id", FG_FORM_BAD, NULL},                  // not hex
-    {"id=%4", "id", FG_FORM_BAD, NULL},                   // truncated escape
+    {"id=%z1", "id", FG_FORM_BAD, NULL},  // not hex
+    {"id=%4", "id", FG_FORM_BAD, NULL},   // truncated escape
     {"id=ab%", "id", FG_FORM_BAD, NULL},
-    {"id=a%00b", "id", FG_FORM_BAD, NULL},                // NUL never passes
+    {"id=a%00b", "id", FG_FORM_BAD, NULL},                             // NUL never passes
     {"id=0123456789abcdef0123456789abcdef", "id", FG_FORM_BAD, NULL},  // longer than the buffer
 };
 

@@ -53,11 +53,11 @@ static void test_admin_request_refusals(void **state) {
   (void)state;
   fg_admin_request r;
   static const char *const kBad[] = {
-      "get /metrics HTTP/1.1\r\n\r\n",              // methods are upper case
-      "GET metrics HTTP/1.1\r\n\r\n",               // origin-form starts with '/'
-      "GET /metrics\r\n\r\n",                       // HTTP/0.9
-      "GET /metrics HTTP/2.0\r\n\r\n",              // not HTTP/1.x
-      "VERYLONGMETHOD / HTTP/1.1\r\n\r\n",          // longer than any method served
+      "get /metrics HTTP/1.1\r\n\r\n",      // methods are upper case
+      "GET metrics HTTP/1.1\r\n\r\n",       // origin-form starts with '/'
+      "GET /metrics\r\n\r\n",               // HTTP/0.9
+      "GET /metrics HTTP/2.0\r\n\r\n",      // not HTTP/1.x
+      "VERYLONGMETHOD / HTTP/1.1\r\n\r\n",  // longer than any method served
       "POST /a HTTP/1.1\r\nContent-Length: x1\r\n\r\n",
       "POST /a HTTP/1.1\r\nContent-Length:\r\n\r\n",
       "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",  // not read here
