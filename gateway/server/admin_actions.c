@@ -24,30 +24,35 @@ typedef struct action_ctx {
   char peer[64];
 } action_ctx;
 
+// conclude counts the action as |m|, logs a refusal once (|what| from
+// |peer|), and answers "ok: LINE" or "error: LINE" with |status|.
+static void conclude(fg_conn *c, fg_server *srv, fg_metric m, const char *status, const char *peer,
+                     const char *what, const char *fmt, va_list ap) {
+  char line[512];
+  vsnprintf(line, sizeof(line), fmt, ap);
+  int refused = m == FG_M_ADMIN_ACTIONS_REFUSED;
+  fg_metrics_inc(&srv->metrics, m);
+  if (refused) fg_log(FG_LOG_SEV_WARN, NULL, peer, "admin %s refused: %s", what, line);
+  if (c != NULL) fg_admin_replyf(c, status, "%s: %s\n", refused ? "error" : "ok", line);
+}
+
 // ok answers 200 with "ok: ..." and counts the action.
 __attribute__((format(printf, 3, 4))) static void ok(fg_conn *c, fg_server *srv, const char *fmt,
                                                      ...) {
-  char line[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof(line), fmt, ap);
+  conclude(c, srv, FG_M_ADMIN_ACTIONS_OK, "200 OK", NULL, NULL, fmt, ap);
   va_end(ap);
-  fg_metrics_inc(&srv->metrics, FG_M_ADMIN_ACTIONS_OK);
-  if (c != NULL) fg_admin_replyf(c, "200 OK", "ok: %s\n", line);
 }
 
 // refuse answers |status| with "error: ...", counts it and logs it once.
 __attribute__((format(printf, 6, 7))) static void refuse(fg_conn *c, fg_server *srv,
                                                          const char *peer, const char *what,
                                                          const char *status, const char *fmt, ...) {
-  char line[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof(line), fmt, ap);
+  conclude(c, srv, FG_M_ADMIN_ACTIONS_REFUSED, status, peer, what, fmt, ap);
   va_end(ap);
-  fg_metrics_inc(&srv->metrics, FG_M_ADMIN_ACTIONS_REFUSED);
-  fg_log(FG_LOG_SEV_WARN, NULL, peer, "admin %s refused: %s", what, line);
-  if (c != NULL) fg_admin_replyf(c, status, "error: %s\n", line);
 }
 
 // form_value reads form key |key| into |out|: present, decodable,
