@@ -17,7 +17,9 @@
 
 #include "gateway/server/admin_actions.h"
 #include "gateway/server/admin_fanout.h"
-#include "gateway/server/admin_http.h"
+#include "gateway/server/admin_pending.h"
+#include "gateway/server/admin_reply.h"
+#include "gateway/server/admin_request.h"
 #include "gateway/server/heap_stats.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
@@ -60,7 +62,7 @@ static void streams_done(fg_conn *c, fg_server *srv, void *arg, size_t total, co
 }
 
 static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
-  if (fg_admin_fanout_pending(c)) return len;  // an answer is on its way
+  if (fg_admin_pending_is(c)) return len;  // an answer is on its way
   fg_listener_arg *arg = fg_conn_arg(c);
   fg_server *srv = arg->srv;
   fg_admin_request req;
@@ -142,7 +144,7 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
 
 static void admin_close(fg_conn *c, enum fg_close_reason r) {
   (void)r;
-  fg_admin_fanout_detach(c);
+  fg_admin_pending_detach(c);
 }
 
 const fg_conn_handler fg_admin_handler = {.on_data = admin_data, .on_close = admin_close};

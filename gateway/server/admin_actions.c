@@ -12,6 +12,7 @@
 
 #include "gateway/server/admin_fanout.h"
 #include "gateway/server/admin_form.h"
+#include "gateway/server/admin_reply.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"

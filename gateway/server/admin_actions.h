@@ -7,7 +7,7 @@
 #ifndef FEDGATE_GATEWAY_ADMIN_ACTIONS_H
 #define FEDGATE_GATEWAY_ADMIN_ACTIONS_H
 
-#include "gateway/server/admin_http.h"
+#include "gateway/server/admin_request.h"
 #include "gateway/server/server_internal.h"
 
 // fg_admin_action_run answers |req| when the table has its method and

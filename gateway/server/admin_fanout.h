@@ -26,16 +26,9 @@ typedef void (*fg_fanout_done)(fg_conn *c, fg_server *srv, void *arg, size_t tot
 
 // fg_admin_fanout_start runs |each| on every worker, then |done|. |arg|
 // (may be NULL) is passed to both and released with free() after |done|.
-// It returns 1, or 0 when out of memory (|c| has been answered with 503,
-// |arg| freed).
+// Meanwhile |c| waits (gateway/server/admin_pending.h). It returns 1, or 0
+// when out of memory (|c| has been answered with 503, |arg| freed).
 int fg_admin_fanout_start(fg_conn *c, fg_server *srv, fg_fanout_each each, fg_fanout_done done,
                           void *arg);
-
-// fg_admin_fanout_pending returns 1 while an answer for |c| is being
-// gathered (its further input is ignored).
-int fg_admin_fanout_pending(const fg_conn *c);
-
-// fg_admin_fanout_detach tells the gathering that |c| is closing.
-void fg_admin_fanout_detach(fg_conn *c);
 
 #endif  // FEDGATE_GATEWAY_ADMIN_FANOUT_H

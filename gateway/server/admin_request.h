@@ -1,13 +1,11 @@
-// admin_http.h: the admin endpoint's HTTP/1.1 framing: one request per
-// connection (method, path, Content-Length body), one text/plain answer
-// and close.
-#ifndef FEDGATE_GATEWAY_ADMIN_HTTP_H
-#define FEDGATE_GATEWAY_ADMIN_HTTP_H
+// admin_request.h: the admin endpoint's requests: one HTTP/1.1 request per
+// connection (method, path, Content-Length body); answers are
+// gateway/server/admin_reply.h's.
+#ifndef FEDGATE_GATEWAY_ADMIN_REQUEST_H
+#define FEDGATE_GATEWAY_ADMIN_REQUEST_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "io/conn.h"
 
 // FG_ADMIN_MAX_HEAD and FG_ADMIN_MAX_BODY bound one request.
 #define FG_ADMIN_MAX_HEAD 8192
@@ -32,12 +30,4 @@ typedef enum fg_admin_parse_result {
 // at |in| into |out|.
 fg_admin_parse_result fg_admin_request_parse(fg_admin_request *out, const uint8_t *in, size_t len);
 
-// fg_admin_reply sends |status| ("200 OK") and the |n| bytes of |body| as
-// text/plain, then closes |c| gracefully.
-void fg_admin_reply(fg_conn *c, const char *status, const char *body, size_t n);
-
-// fg_admin_replyf is fg_admin_reply with a formatted body.
-void fg_admin_replyf(fg_conn *c, const char *status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-#endif  // FEDGATE_GATEWAY_ADMIN_HTTP_H
+#endif  // FEDGATE_GATEWAY_ADMIN_REQUEST_H

@@ -1,9 +1,8 @@
-// admin_http.c: request parsing and answers of the admin endpoint. It reads
+// admin_request.c: request parsing and answers of the admin endpoint. It reads
 // only what the endpoint needs (RFC 9112 §2-§6): the request line, the
 // Content-Length header and the body; chunked bodies are refused.
-#include "gateway/server/admin_http.h"
+#include "gateway/server/admin_request.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,26 +79,4 @@ fg_admin_parse_result fg_admin_request_parse(fg_admin_request *out, const uint8_
   out->body = s + head;
   out->body_len = body;
   return FG_ADMIN_REQ_OK;
-}
-
-void fg_admin_reply(fg_conn *c, const char *status, const char *body, size_t n) {
-  char head[200];
-  int h = snprintf(head, sizeof(head),
-                   "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                   status, n);
-  fg_conn_send(c, (const uint8_t *)head, (size_t)h);
-  fg_conn_send(c, (const uint8_t *)body, n);
-  fg_conn_close(c);
-}
-
-void fg_admin_replyf(fg_conn *c, const char *status, const char *fmt, ...) {
-  char body[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(body, sizeof(body), fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof(body)) n = (int)sizeof(body) - 1;
-  fg_admin_reply(c, status, body, (size_t)n);
 }

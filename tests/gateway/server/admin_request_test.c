@@ -1,4 +1,4 @@
-// admin_http_test.c: the admin endpoint's request parsing (RFC 9112: request
+// admin_request_test.c: the admin endpoint's request parsing (RFC 9112: request
 // line, Content-Length, body).
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/server/admin_http.h"
+#include "gateway/server/admin_request.h"
 
 static fg_admin_parse_result parse(fg_admin_request *r, const char *s) {
   return fg_admin_request_parse(r, (const uint8_t *)s, strlen(s));
