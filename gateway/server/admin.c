@@ -66,30 +66,30 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
   fg_listener_arg *arg = fg_conn_arg(c);
   fg_server *srv = arg->srv;
   fg_admin_request req;
-  switch (fg_admin_request_parse(&req, data, len)) {
-    case FG_ADMIN_REQ_INCOMPLETE:
-      return 0;  // wait for the whole request
-    case FG_ADMIN_REQ_BAD:
-      fg_admin_reply(c, "400 Bad Request", "error: not an HTTP/1.x request\n", 32);
-      return len;
-    case FG_ADMIN_REQ_TOO_LARGE:
-      fg_admin_reply(c, "413 Content Too Large", "error: request too large\n", 25);
-      return len;
-    case FG_ADMIN_REQ_OK:
-      break;
-  }
+  fg_admin_parse_result parsed = fg_admin_request_parse(&req, data, len);
   char peer[INET6_ADDRSTRLEN + 8];
   if (!source_allowed(srv, c, peer, sizeof(peer))) {
     fg_metrics_inc(&srv->metrics, FG_M_ADMIN_REFUSED_SOURCE);
-    fg_log(FG_LOG_SEV_WARN, NULL, peer,
-           "admin request %s %s refused: %s is not in "
-           "admin.allowed_networks",
-           req.method, req.path, peer);
+    fg_log(FG_LOG_SEV_WARN, NULL, peer, "admin request %s %s refused: %s is not in %s",
+           req.method[0] ? req.method : "-", req.path[0] ? req.path : "-", peer,
+           "admin.allowed_networks");
     fg_admin_replyf(c, "403 Forbidden",
-                    "error: %s may not use the admin endpoint "
-                    "(admin.allowed_networks)\n",
-                    peer);
+                    "error: %s may not use the admin endpoint (admin.allowed_networks)\n", peer);
     return len;
+  }
+  static const char kBad[] = "error: not an HTTP/1.x request\n";
+  static const char kLarge[] = "error: request too large\n";
+  switch (parsed) {
+    case FG_ADMIN_REQ_INCOMPLETE:
+      return 0;  // wait for the whole request
+    case FG_ADMIN_REQ_BAD:
+      fg_admin_reply(c, "400 Bad Request", kBad, sizeof(kBad) - 1);
+      return len;
+    case FG_ADMIN_REQ_TOO_LARGE:
+      fg_admin_reply(c, "413 Content Too Large", kLarge, sizeof(kLarge) - 1);
+      return len;
+    case FG_ADMIN_REQ_OK:
+      break;
   }
   if (fg_admin_action_run(c, srv, &req, peer)) return len;
   if (strcmp(req.method, "GET") != 0) {

@@ -317,6 +317,9 @@ def test_admin_bad_form_and_unknown_action_are_refused(env):
     assert got.startswith("HTTP/1.1 400 ") and "error: form key 'id'" in got, got
     got = raw_request(env, HOST, b"POST /streams/close HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
     assert got.startswith("HTTP/1.1 400 ") and "error: missing form key 'id'" in got, got
+    got = raw_request(env, HOST, b"HELLO\r\n\r\n")
+    assert got.startswith("HTTP/1.1 400 ") and got.endswith("\r\n\r\nerror: not an HTTP/1.x "
+                                                             "request\n"), got
     got = raw_request(env, HOST, b"POST /nothing HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
     assert got.startswith("HTTP/1.1 404 ") and "/backends/drain" in got, got
 
