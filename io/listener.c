@@ -1,5 +1,5 @@
 // listener.c: SO_REUSEPORT listening sockets, one per worker, with
-// multishot accept.
+// multishot accept; or one Unix socket, accepted by the first worker.
 #include "io/listener.h"
 
 #include <arpa/inet.h>
@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "io/runtime_internal.h"
@@ -63,6 +65,29 @@ static int make_socket(const fg_listener_config *cfg, uint16_t port, uint16_t *o
   len = sizeof(ss);
   getsockname(fd, (struct sockaddr *)&ss, &len);
   *out_port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
+  return fd;
+}
+
+// make_unix_socket binds |cfg->unix_path| with mode |cfg->unix_mode|.
+static int make_unix_socket(const fg_listener_config *cfg) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  size_t n = strlen(cfg->unix_path);
+  if (n == 0 || n >= sizeof(sa.sun_path)) return -ENAMETOOLONG;
+  memcpy(sa.sun_path, cfg->unix_path, n + 1);
+  struct stat st;
+  if (lstat(cfg->unix_path, &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return -EEXIST;  // never remove what is not a socket
+    unlink(cfg->unix_path);
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+      chmod(cfg->unix_path, cfg->unix_mode) != 0 ||
+      listen(fd, cfg->backlog > 0 ? cfg->backlog : 4096) != 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
   return fd;
 }
 
@@ -165,14 +190,14 @@ static void listen_msg_fn(fg_worker *w, fg_msg *m) {
 }
 
 int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *out_port) {
-  unsigned n = fg_runtime_num_workers(rt);
+  unsigned n = cfg->unix_path != NULL ? 1 : fg_runtime_num_workers(rt);
   fg_listener **ls = calloc(n, sizeof(*ls));
   listen_msg **msgs = calloc(n, sizeof(*msgs));
   uint16_t port = cfg->port;
   int ok = ls != NULL && msgs != NULL;
   for (unsigned i = 0; ok && i < n; i++) {
     uint16_t bound = 0;
-    int fd = make_socket(cfg, port, &bound);
+    int fd = cfg->unix_path != NULL ? make_unix_socket(cfg) : make_socket(cfg, port, &bound);
     ls[i] = calloc(1, sizeof(fg_listener));
     msgs[i] = calloc(1, sizeof(listen_msg));
     if (fd < 0 || ls[i] == NULL || msgs[i] == NULL) {
@@ -186,6 +211,7 @@ int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *o
     ls[i]->cfg = *cfg;
     ls[i]->cfg.host = NULL;
     ls[i]->cfg.port = bound;
+    ls[i]->cfg.unix_path = NULL;
     fg_timer_init(&ls[i]->resume, resume_fn, ls[i]);
     if (cfg->tls) fg_tls_ctx_up_ref(cfg->tls);
   }

@@ -13,6 +13,11 @@ const fg_command fg_commands[] = {
      "[--ocsp [--ocsp-url URL] [--ocsp-timeout SECONDS]]",
      "check a certificate chain, its XMPP identity for a domain and, with --ocsp, revocation",
      fg_cmd_check_cert},
+    {"ctl",
+     "[--admin HOST:PORT | --socket PATH] status | streams | backends | close stream ID "
+     "[--reason TEXT] | drain backend NAME[/HOST:PORT] | undrain backend NAME[/HOST:PORT] | "
+     "reload | add domain D --backend NAME [--cert FILE --key FILE] | remove domain D",
+     "act on a running gateway through its admin endpoint (docs/admin.md)", fg_cmd_ctl},
     {"dev-pki", "DIR --domain D [--domain D ...] [--xmppaddr]",
      "write a development CA and a certificate per domain", fg_cmd_dev_pki},
     {"parse-stream", "[--c2s] [FILE|-]",

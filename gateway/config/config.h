@@ -61,6 +61,9 @@ typedef struct fg_config_listener {
   int enabled;
   char address[64];  // numeric IPv4 or IPv6 address (no brackets)
   uint16_t port;
+  // admin only: a Unix socket (absolute path) served instead of address and
+  // port; "" when not set.
+  char socket_path[108];
 } fg_config_listener;
 
 // fg_config_target is one host:port. |host| is a lowercase A-label host name
@@ -191,6 +194,11 @@ typedef struct fg_config {
   // that DNS answers may still send outbound links to; none by default.
   fg_cidr *dns_allowed_networks;
   size_t n_dns_allowed_networks;
+
+  // admin.allowed_networks: source addresses the admin listener answers
+  // (default 127.0.0.0/8 and ::1); every other request gets 403.
+  fg_cidr *admin_allowed_networks;
+  size_t n_admin_allowed_networks;
 
   // revocation: checking remote servers' certificates (docs/revocation.md).
   struct {

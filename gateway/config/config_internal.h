@@ -42,7 +42,7 @@ typedef struct config_ctx {
 // than a number quietly truncated.
 
 typedef struct raw_listener {
-  char *address, *port, *enabled, *allow_non_loopback;
+  char *address, *port, *enabled, *allow_non_loopback, *socket;
 } raw_listener;
 
 typedef struct raw_listeners {
@@ -119,6 +119,11 @@ typedef struct raw_revocation {
   raw_stapling *stapling;
 } raw_revocation;
 
+typedef struct raw_admin {
+  char **allowed_networks;
+  unsigned n_allowed_networks;
+} raw_admin;
+
 typedef struct raw_top {
   char *log_level, *workers;
   raw_listeners *listeners;
@@ -132,6 +137,7 @@ typedef struct raw_top {
   raw_limits *limits;
   raw_dns *dns;
   raw_revocation *revocation;
+  raw_admin *admin;
 } raw_top;
 
 // --- Diagnostics (config_diag.c)

@@ -107,6 +107,17 @@ void fg_inbound_shutdown(worker_state *ws) {
   }
 }
 
+int fg_inbound_close_stream(worker_state *ws, const char *stream_id, const char *text) {
+  in_conn *ic = find_stream(ws, stream_id);
+  if (ic == NULL || fg_s2s_in_is_closed(ic->s2s)) return 0;
+  fg_log(FG_LOG_SEV_WARN, stream_id, fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : ic->ip,
+         "stream from %s closed by the operator: %s", ic->ip, text ? text : "no reason given");
+  fg_metrics_inc(&ic->srv->metrics, FG_M_STREAMS_CLOSED_BY_ADMIN);
+  fg_s2s_in_close_with_error(ic->s2s, "policy-violation", text);
+  fg_conn_close(ic->conn);
+  return 1;
+}
+
 void fg_inbound_dialback_answer(worker_state *ws, const char *stream_id, const char *originating,
                                 const char *receiving, int valid) {
   in_conn *ic = find_stream(ws, stream_id);

@@ -51,6 +51,12 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_REVOCATION_STAPLES_INVALID] = "revocation_staples_invalid_total",
     [FG_M_STAPLE_FETCHES_OK] = "staple_fetches_ok_total",
     [FG_M_STAPLE_FETCHES_FAILED] = "staple_fetches_failed_total",
+    [FG_M_ADMIN_REFUSED_SOURCE] = "admin_requests_refused_source_total",
+    [FG_M_ADMIN_ACTIONS_OK] = "admin_actions_ok_total",
+    [FG_M_ADMIN_ACTIONS_REFUSED] = "admin_actions_refused_total",
+    [FG_M_STREAMS_CLOSED_BY_ADMIN] = "streams_closed_by_admin_total",
+    [FG_M_STANZAS_REFUSED_DRAINED] = "stanzas_refused_backend_drained_total",
+    [FG_M_HOP_STREAMS_DRAINED] = "hop_streams_drained_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.

@@ -60,6 +60,12 @@ typedef enum fg_metric {
   FG_M_REVOCATION_STAPLES_INVALID,     // remote servers' stapled responses ignored
   FG_M_STAPLE_FETCHES_OK,              // our certificates' responses fetched, good, stapled
   FG_M_STAPLE_FETCHES_FAILED,          // failed, or an answer that is not stapled
+  FG_M_ADMIN_REFUSED_SOURCE,           // admin requests from outside admin.allowed_networks
+  FG_M_ADMIN_ACTIONS_OK,               // admin actions (POST) carried out
+  FG_M_ADMIN_ACTIONS_REFUSED,          // admin actions refused (unknown, bad or failed)
+  FG_M_STREAMS_CLOSED_BY_ADMIN,        // streams and links closed by POST /streams/close
+  FG_M_STANZAS_REFUSED_DRAINED,        // stanzas bounced: every address of the backend drained
+  FG_M_HOP_STREAMS_DRAINED,            // hop streams closed because their address was drained
   FG_M_COUNT,
 } fg_metric;
 

@@ -462,6 +462,18 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
     lc.tls = id == FG_LISTENER_S2S_TLS ? srv->tls_direct : NULL;
     lc.handler = handlers[id];
     lc.arg = &srv->listener_arg;
+    if (l->socket_path[0]) {
+      // listeners.admin.socket: the only admin endpoint, for the owner and
+      // group of the file (mode 0660).
+      lc.unix_path = l->socket_path;
+      lc.unix_mode = 0660;
+      if (!fg_runtime_listen(srv->rt, &lc, NULL)) {
+        snprintf(err, err_len, "cannot listen on the Unix socket %s (listener %s)", l->socket_path,
+                 fg_config_listener_name((fg_listener_id)id));
+        return 0;
+      }
+      continue;
+    }
     if (!fg_runtime_listen(srv->rt, &lc, &srv->ports[id])) {
       snprintf(err, err_len, "cannot listen on %s port %u (listener %s)", l->address, l->port,
                fg_config_listener_name((fg_listener_id)id));
@@ -510,6 +522,8 @@ void fg_server_stop(fg_server *srv, unsigned drain_ms) {
     }
   }
   fg_runtime_shutdown(srv->rt, drain_ms);
+  const fg_config_listener *admin = &srv->cfg->listeners[FG_LISTENER_ADMIN];
+  if (admin->enabled && admin->socket_path[0]) remove(admin->socket_path);  // ours, bound at start
 }
 
 static void free_unreachable_memory(fg_server *srv) {

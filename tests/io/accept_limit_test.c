@@ -50,22 +50,28 @@ static void sleep_ms(unsigned ms) {
   nanosleep(&ts, NULL);
 }
 
-static int open_fds(void) {
-  int n = 0;
-  for (int fd = 0; fd < 4096; fd++)
-    if (fcntl(fd, F_GETFD) >= 0) n++;
-  return n;
+// limit_leaving returns the descriptor limit under which exactly |free_slots|
+// descriptor numbers are still free (descriptors are numbered lowest first,
+// and open ones may sit anywhere).
+static rlim_t limit_leaving(int free_slots) {
+  int fd = 0;
+  for (int seen = 0; seen < free_slots; fd++)
+    if (fcntl(fd, F_GETFD) < 0) seen++;
+  return (rlim_t)fd;
 }
 
-// child connects 64 times to |port| (its own descriptor limit is the hard
-// one), reports how many connections were reset within two seconds and how
+// child waits for the parent's go (the listener's port on |hold_fd|, sent
+// once the parent's limit is low), connects 64 times to it (its own descriptor
+// limit is the hard one), reports how many connections were reset within two seconds and how
 // many stayed open, then holds them until its stdin closes.
-static void child(uint16_t port, int report_fd, int hold_fd) {
+static void child(int report_fd, int hold_fd) {
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
   int fds[64], reset = 0, open_ = 0;
+  uint16_t port;
+  if (read(hold_fd, &port, sizeof(port)) != (ssize_t)sizeof(port)) _exit(1);
   for (int i = 0; i < 64; i++) fds[i] = tn_connect(port);
   sleep_ms(2000);
   for (int i = 0; i < 64; i++) {
@@ -94,11 +100,6 @@ static void test_out_of_descriptors_pauses_refuses_and_resumes(void **state) {
   fg_runtime *rt = fg_runtime_new(&o);
   assert_non_null(rt);
   tn_echo_reset();
-  fg_listener_config lc = {0};
-  lc.handler = &tn_echo_handler;
-  uint16_t port = 0;
-  assert_true(fg_runtime_listen(rt, &lc, &port));
-
   int report[2], hold[2];
   assert_int_equal(pipe(report), 0);
   assert_int_equal(pipe(hold), 0);
@@ -110,22 +111,32 @@ static void test_out_of_descriptors_pauses_refuses_and_resumes(void **state) {
   if (pid == 0) {
     close(report[0]);
     close(hold[1]);
-    child(port, report[1], hold[0]);
+    child(report[1], hold[0]);
   }
   close(report[1]);
   close(hold[0]);
-  // Room for a few connections only.
+  // Room for the listening socket and a few connections only. The limit is
+  // lowered before the accept is armed: io_uring reads RLIMIT_NOFILE when it
+  // prepares an accept, not when each connection arrives (so does a real
+  // process, whose limit is set before it starts).
   struct rlimit low = saved;
-  low.rlim_cur = (rlim_t)open_fds() + 6;
+  low.rlim_cur = limit_leaving(7);
   assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  fg_listener_config lc = {0};
+  lc.handler = &tn_echo_handler;
+  uint16_t port = 0;
+  assert_true(fg_runtime_listen(rt, &lc, &port));
+  assert_int_equal(write(hold[1], &port, sizeof(port)), (ssize_t)sizeof(port));
 
   int counts[2] = {0, 0};
   assert_int_equal(read(report[0], counts, sizeof(counts)), (ssize_t)sizeof(counts));
   fg_worker_stats st;
   fg_runtime_stats(rt, &st);
-  printf("child: %d connections reset, %d open; accepted %llu, pauses %llu, refused %llu\n",
-         counts[0], counts[1], (unsigned long long)st.accepted,
-         (unsigned long long)st.accept_pauses, (unsigned long long)st.accept_shed);
+  printf(
+      "limit %llu: child saw %d connections reset, %d open; accepted %llu, pauses %llu, refused "
+      "%llu\n",
+      (unsigned long long)low.rlim_cur, counts[0], counts[1], (unsigned long long)st.accepted,
+      (unsigned long long)st.accept_pauses, (unsigned long long)st.accept_shed);
   assert_true(st.accept_pauses >= 1);
   assert_true(st.accept_shed >= 1);
   assert_true(counts[0] >= 1);  // refused with a reset, not left waiting

@@ -496,6 +496,52 @@ static void test_config_dns_allowed_networks(void **state) {
   fg_config_free(cfg);
 }
 
+// admin.allowed_networks: loopback by default, numeric networks only.
+static void test_config_admin_allowed_networks(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_admin_allowed_networks, 2);
+  assert_int_equal(cfg->admin_allowed_networks[0].family, AF_INET);
+  assert_int_equal(cfg->admin_allowed_networks[0].bits, 8);
+  assert_int_equal(cfg->admin_allowed_networks[1].family, AF_INET6);
+  assert_int_equal(cfg->admin_allowed_networks[1].bits, 128);
+  fg_config_free(cfg);
+  cfg = load(BASE "admin:\n  allowed_networks: [127.0.0.1/32, \"10.9.0.0/16\"]\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_admin_allowed_networks, 2);
+  assert_int_equal(cfg->admin_allowed_networks[1].bits, 16);
+  fg_config_free(cfg);
+  expect_fail(BASE "admin:\n  allowed_networks: [127.0.0.1/32, ops.internal]\n",
+              "15: admin.allowed_networks[1]: expected a numeric network such as 10.20.0.0/16 "
+              "or fd00::/8 (value 'ops.internal')");
+  expect_fail(BASE "admin:\n  allowed: [127.0.0.1]\n", "15: admin.allowed: unknown key");
+}
+
+// listeners.admin.socket: admin only, short enough for a Unix socket
+// address (relative names are resolved against the file's directory, whose
+// name here is already too long), in a directory that exists; no TCP port
+// clash counts for it.
+static void test_config_admin_socket(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE "listeners:\n  admin: {socket: /tmp/fg-admin.sock, port: 5269}\n");
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  assert_string_equal(cfg->listeners[FG_LISTENER_ADMIN].socket_path, "/tmp/fg-admin.sock");
+  assert_string_equal(cfg->listeners[FG_LISTENER_S2S].socket_path, "");
+  fg_config_free(cfg);
+  expect_fail(BASE "listeners:\n  s2s: {socket: s2s.sock}\n",
+              "15: listeners.s2s.socket: only the admin listener can be a Unix socket");
+  expect_fail(BASE "listeners:\n  admin: {socket: /no-such-dir/admin.sock}\n",
+              "15: listeners.admin.socket: its directory");
+  char longname[200];
+  memset(longname, 'a', sizeof(longname) - 1);
+  longname[sizeof(longname) - 1] = 0;
+  char yaml[1024];
+  snprintf(yaml, sizeof(yaml), BASE "listeners:\n  admin: {socket: %s}\n", longname);
+  expect_fail(yaml, "15: listeners.admin.socket: expected a file name of at most 107 bytes");
+}
+
 // Relative paths are relative to the config file's directory, whatever the
 // working directory is.
 static void test_config_relative_paths_use_config_dir(void **state) {
@@ -729,6 +775,8 @@ int main(void) {
       cmocka_unit_test(test_rfc5890_2_3_1_domain_syntax_and_duplicates),
       cmocka_unit_test(test_config_backends_and_targets),
       cmocka_unit_test(test_config_dns_allowed_networks),
+      cmocka_unit_test(test_config_admin_allowed_networks),
+      cmocka_unit_test(test_config_admin_socket),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),
