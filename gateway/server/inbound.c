@@ -55,8 +55,8 @@ struct in_conn {
   // Revocation answers were sought for the peer's certificate (see
   // revocation_prefetch): without them, it authenticates no checked domain.
   int rev_sought;
-  // The POSH document of the peer's domain the stream waits for (reading
-  // paused; see posh_prefetch), or NULL.
+  // The POSH document of the peer's domain the stream's features wait for
+  // (see op_hold_features), or NULL.
   fg_posh_auth_fetch *posh_fetch;
   fg_auth_method auth;  // how the last authenticated domain was proved
   // Certificate verdicts by domain, allocated on first use and given back
@@ -227,9 +227,9 @@ static void posh_ignored(void *arg) {
 }
 
 // posh_proves says whether |domain|'s POSH document (RFC 7711) lists the
-// peer's certificate, from this worker's cache. A domain not cached yet is
-// fetched in the background for later streams: this one has already been
-// offered its features (direct TLS, or a domain named after the header).
+// peer's certificate, from this worker's cache. A domain not cached yet
+// (one the stream names after its header: XEP-0344 dialback for another
+// domain) is fetched in the background for later streams.
 static int posh_proves(in_conn *ic, const char *domain, const STACK_OF(CRYPTO_BUFFER) * chain) {
   fg_server *srv = ic->srv;
   if (srv->posh == NULL || ic->listener == FG_LISTENER_INTERNAL) return 0;
@@ -463,9 +463,44 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
   }
 }
 
+static void posh_ready(void *arg) {
+  in_conn *ic = arg;
+  ic->posh_fetch = NULL;
+  fg_s2s_in_send_features(ic->s2s);
+}
+
+// op_hold_features: a stream header over TLS named |peer| (after STARTTLS,
+// or the first one of direct TLS). When the peer's certificate does not
+// prove |peer| by PKIX and POSH is on, |peer|'s POSH document (RFC 7711) is
+// fetched first, so that the features can offer SASL EXTERNAL (XEP-0178)
+// when it lists the certificate. Only this stream waits (its peer waits for
+// the features); the worker goes on.
+static int op_hold_features(void *arg, const char *peer) {
+  in_conn *ic = arg;
+  fg_server *srv = ic->srv;
+  if (srv->posh == NULL || ic->listener == FG_LISTENER_INTERNAL || ic->posh_fetch != NULL ||
+      !peer_may_claim(ic, peer)) {
+    return 0;
+  }
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  if (chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return 0;
+  fg_peer_verdict v;
+  fg_chain_params params = {.role = FG_ROLE_INBOUND};
+  unsigned flags = srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  int pkix = fg_peer_verify(&v, srv->trust, chain, peer, "xmpp-server", flags, &params);
+  fg_peer_verdict_cleanup(&v);
+  if (pkix) return 0;
+  ic->posh_fetch =
+      fg_posh_auth_fetch_start(srv->posh, fg_conn_worker(ic->conn), peer, posh_ready, ic);
+  if (ic->posh_fetch == NULL) return 0;  // the cache answers
+  fg_metrics_inc(&srv->metrics, FG_M_POSH_WAITS);
+  return 1;
+}
+
 static const fg_s2s_in_ops kOps = {
     op_send,   op_is_hosted, op_plaintext_allowed, op_cert_valid_for, op_dialback_verify, op_route,
-    op_bounce, op_event,
+    op_bounce, op_event,     op_hold_features,
 };
 
 // --- the connection ---
@@ -645,40 +680,7 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
 static void revocation_ready(void *arg) {
   in_conn *ic = arg;
   ic->rev_fetch = NULL;
-  if (ic->posh_fetch == NULL) fg_conn_resume_reading(ic->conn);
-}
-
-static void posh_ready(void *arg) {
-  in_conn *ic = arg;
-  ic->posh_fetch = NULL;
-  if (ic->rev_fetch == NULL) fg_conn_resume_reading(ic->conn);
-}
-
-// posh_prefetch runs once TLS is up on a public listener, for the domain
-// the peer named in its first header: when its certificate does not prove
-// that domain by PKIX, the domain's POSH document (RFC 7711) is fetched
-// while this stream's reading is paused, so that the features after the
-// stream restart can offer SASL EXTERNAL (XEP-0178) when POSH proves it.
-static void posh_prefetch(in_conn *ic) {
-  fg_server *srv = ic->srv;
-  const char *peer = fg_s2s_in_peer(ic->s2s);
-  if (srv->posh == NULL || ic->listener == FG_LISTENER_INTERNAL || peer[0] == 0) return;
-  if (!peer_may_claim(ic, peer)) return;
-  fg_tls_conn *t = fg_conn_tls(ic->conn);
-  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
-  if (chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return;
-  fg_peer_verdict v;
-  fg_chain_params params = {.role = FG_ROLE_INBOUND};
-  unsigned flags = srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
-  int pkix = fg_peer_verify(&v, srv->trust, chain, peer, "xmpp-server", flags, &params);
-  fg_peer_verdict_cleanup(&v);
-  if (pkix) return;
-  ic->posh_fetch =
-      fg_posh_auth_fetch_start(srv->posh, fg_conn_worker(ic->conn), peer, posh_ready, ic);
-  if (ic->posh_fetch != NULL) {
-    fg_metrics_inc(&srv->metrics, FG_M_POSH_WAITS);
-    fg_conn_pause_reading(ic->conn);
-  }
+  fg_conn_resume_reading(ic->conn);
 }
 
 // revocation_prefetch runs once the peer's certificate is known: answers
@@ -739,7 +741,6 @@ static void on_secure(fg_conn *c) {
   if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL) {
     fg_s2s_in_tls_established(ic->s2s);
     revocation_prefetch(ic);
-    posh_prefetch(ic);
   }
 }
 

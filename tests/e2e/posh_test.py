@@ -41,7 +41,7 @@ FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gatew
 HOST = "127.0.0.1"
 WEB_NAMES = ["in.posh.test", "wrong.posh.test", "exp.posh.test", "slow.posh.test",
              "huge.posh.test", "bad.posh.test", "redir.posh.test", "ref.posh.test",
-             "hosting.posh.test", "out.posh.test"]
+             "hosting.posh.test", "out.posh.test", "direct.posh.test"]
 
 
 def self_signed(directory, name):
@@ -163,7 +163,7 @@ class Env:
                       ["in.posh.test", "wrong.posh.test", "exp.posh.test", "slow.posh.test",
                        "huge.posh.test", "bad.posh.test", "redir.posh.test", "ref.posh.test",
                        "gone.posh.test", "out.posh.test", "other.posh.test",
-                       "misnamed.posh.test"]}
+                       "misnamed.posh.test", "direct.posh.test"]}
         other = self.certs["other.posh.test"][0]
         self.files = {
             "in.posh.test": posh_doc(self.certs["in.posh.test"][0], 3600),
@@ -177,6 +177,7 @@ class Env:
                                          "xmpp-server.json", "expires": 600}).encode(),
             "hosting.posh.test": posh_doc(self.certs["ref.posh.test"][0]),
             "out.posh.test": posh_doc(self.certs["out.posh.test"][0]),
+            "direct.posh.test": posh_doc(self.certs["direct.posh.test"][0]),
             # Served, but under another name's certificate: HTTPS refused.
             "misnamed.posh.test": posh_doc(self.certs["misnamed.posh.test"][0]),
         }
@@ -272,6 +273,22 @@ def test_rfc7711_inbound_sasl_external_by_posh(env):
     assert env.metric("posh_matched_total") > matched
     assert "auth=posh" in env.streams(), env.streams()
     assert env.metric('peers_authenticated_total{direction="inbound",method="posh"}') >= 1
+    p.close()
+
+
+def test_rfc7711_xep0368_direct_tls_features_wait_for_posh(env):
+    # Direct TLS: the domain is named only in the first header, after the
+    # handshake; the features wait for its POSH document.
+    crt, key = env.certs["direct.posh.test"]
+    p = xp.Peer.connect(HOST, env.ports["tls"])
+    p.wrap_tls("b.test", cafile=env.dir + "/pki/ca.crt", certfile=crt, keyfile=key,
+               alpn=["xmpp-server"])
+    p.open_stream("b.test", "direct.posh.test")
+    p.read_header()
+    feats = p.read_features()
+    assert mechanisms(feats) == ["EXTERNAL"], mechanisms(feats)
+    cond, _ = p.sasl_external()
+    assert cond == "success", cond
     p.close()
 
 
