@@ -41,7 +41,8 @@ FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gatew
 HOST = "127.0.0.1"
 WEB_NAMES = ["in.posh.test", "wrong.posh.test", "exp.posh.test", "slow.posh.test",
              "huge.posh.test", "bad.posh.test", "redir.posh.test", "ref.posh.test",
-             "hosting.posh.test", "out.posh.test", "direct.posh.test"]
+             "hosting.posh.test", "out.posh.test", "direct.posh.test", "nodb-ok.posh.test",
+             "nodb-bad.posh.test"]
 
 
 def self_signed(directory, name):
@@ -163,7 +164,8 @@ class Env:
                       ["in.posh.test", "wrong.posh.test", "exp.posh.test", "slow.posh.test",
                        "huge.posh.test", "bad.posh.test", "redir.posh.test", "ref.posh.test",
                        "gone.posh.test", "out.posh.test", "other.posh.test",
-                       "misnamed.posh.test", "direct.posh.test"]}
+                       "misnamed.posh.test", "direct.posh.test", "nodb-ok.posh.test",
+                       "nodb-bad.posh.test"]}
         other = self.certs["other.posh.test"][0]
         self.files = {
             "in.posh.test": posh_doc(self.certs["in.posh.test"][0], 3600),
@@ -178,6 +180,8 @@ class Env:
             "hosting.posh.test": posh_doc(self.certs["ref.posh.test"][0]),
             "out.posh.test": posh_doc(self.certs["out.posh.test"][0]),
             "direct.posh.test": posh_doc(self.certs["direct.posh.test"][0]),
+            "nodb-ok.posh.test": posh_doc(self.certs["nodb-ok.posh.test"][0]),
+            "nodb-bad.posh.test": posh_doc(other),
             # Served, but under another name's certificate: HTTPS refused.
             "misnamed.posh.test": posh_doc(self.certs["misnamed.posh.test"][0]),
         }
@@ -207,6 +211,24 @@ class Env:
                                       verify_keys=self.valid_keys)
         os.chdir(d)
         self.gw = fp.Fedgate(FEDGATE, d, "fedgate", cfg, p["admin"])
+        # A second gateway without dialback: only PKIX or POSH proves the
+        # remote servers its internal server sends to.
+        self.p2 = fp.listener_ports()
+        self.p2.update({k: fp.free_port() for k in ("sink", "ok", "bad")})
+        p2 = self.p2
+        cfg2 = fp.gateway_yaml(
+            p2, [("b.test", "sink", None)], [("sink", [p2["sink"]])], default_cert="pki/b.test",
+            static=[("nodb-ok.posh.test", p2["ok"]), ("nodb-bad.posh.test", p2["bad"])],
+            dns={"nameservers": '["127.0.0.1:%d"]' % p["dns"], "timeout": "1s"},
+            tls={"posh": '{enabled: true, timeout: 1s, allowed_networks: ["127.0.0.0/8"]}'},
+            dialback={"enabled": "false"})
+        self.sink2 = xp.ReceivingServer(HOST, p2["sink"], d + "/pki/b.test.crt",
+                                        d + "/pki/b.test.key", client_ca=d + "/ica/ca.crt")
+        self.remote_ok = xp.ReceivingServer(HOST, p2["ok"], *self.certs["nodb-ok.posh.test"],
+                                            client_ca=d + "/pki/ca.crt")
+        self.remote_bad = xp.ReceivingServer(HOST, p2["bad"], *self.certs["nodb-bad.posh.test"],
+                                             client_ca=d + "/pki/ca.crt")
+        self.gw2 = fp.Fedgate(FEDGATE, d, "fedgate-nodb", cfg2, p2["admin"])
 
     def metrics(self):
         url = "http://%s:%d/metrics" % (HOST, self.ports["admin"])
@@ -224,6 +246,9 @@ class Env:
 
     def close(self):
         self.gw.stop()
+        self.gw2.stop()
+        for s in (self.sink2, self.remote_ok, self.remote_bad):
+            s.close()
         self.sink.close()
         self.out.close()
         self.web.close()
@@ -353,6 +378,44 @@ def test_rfc7711_outbound_link_proved_by_posh(env):
     assert res.get("type") == "valid", res.attrib
     wait_until(lambda: "peer proved by posh" in open(env.gw.logfile).read(), "outbound log")
     assert env.metric('peers_authenticated_total{direction="outbound",method="posh"}') >= 1
+    p.close()
+
+
+def internal_sender(env, to):
+    """b.test's internal server on the dialback-less gateway's internal
+    listener (SASL EXTERNAL with b.test's certificate)."""
+    p = xp.Peer.connect(HOST, env.p2["internal"])
+    p.open_stream(to, "b.test")
+    p.read_header()
+    p.read_features()
+    p.starttls(to, certfile=env.dir + "/pki/b.test.crt", keyfile=env.dir + "/pki/b.test.key")
+    p.open_stream(to, "b.test")
+    p.read_header()
+    p.read_features()
+    assert p.sasl_external()[0] == "success"
+    p.open_stream(to, "b.test")
+    p.read_header()
+    p.read_features()
+    return p
+
+
+def test_rfc7711_outbound_without_dialback_posh_or_nothing(env):
+    p = internal_sender(env, "nodb-ok.posh.test")
+    p.send_message("bob@b.test/x", "alice@nodb-ok.posh.test", "proved by posh alone")
+    got = env.remote_ok.wait_stanzas(1)
+    assert any("proved by posh alone" in (el.findtext("{jabber:server}body") or "")
+               for _, el in got), got
+    p.close()
+    # The certificate is not the one the domain publishes, and dialback is
+    # off: the link is refused and the message comes back as an error.
+    p = internal_sender(env, "nodb-bad.posh.test")
+    p.send_message("bob@b.test/x", "alice@nodb-bad.posh.test", "nobody proves this one",
+                   id="nodb-bad-1")
+    wait_until(lambda: any(el.get("id") == "nodb-bad-1" and el.get("type") == "error"
+                           for _, el in env.sink2.stanzas), "the bounce", timeout=15)
+    assert env.remote_bad.stanzas == []
+    log = open(env.gw2.logfile).read()
+    assert "certificate refused: not valid by PKIX, POSH mismatch, dialback off" in log
     p.close()
 
 
