@@ -36,8 +36,8 @@ static int fail(cursor *c, fg_posh_status s, const char *fmt, ...) {
   return 0;
 }
 
-#define GUARD(x)      \
-  do {                \
+#define GUARD(x)        \
+  do {                  \
     if (!(x)) return 0; \
   } while (0)
 
@@ -363,8 +363,7 @@ static int fingerprint_member(cursor *c, const char *name, size_t name_len, void
   size_t want = fg_posh_hash_len(kHashes[i].hash), max = 0, got = 0;
   fg_posh_doc *doc = d->doc;
   if (doc->n_fingerprints == FG_POSH_MAX_FINGERPRINTS) {
-    return fail(c, FG_POSH_ERR_FINGERPRINTS, "more than %d fingerprints",
-                FG_POSH_MAX_FINGERPRINTS);
+    return fail(c, FG_POSH_ERR_FINGERPRINTS, "more than %d fingerprints", FG_POSH_MAX_FINGERPRINTS);
   }
   fg_posh_fingerprint *fp = &doc->fingerprints[doc->n_fingerprints];
   uint8_t raw[96];
@@ -410,7 +409,8 @@ static int top_member(cursor *c, const char *name, size_t name_len, void *arg) {
   (void)name_len;
   if (strcmp(name, "fingerprints") == 0) {
     GUARD(once(c, t, SEEN_FINGERPRINTS, name));
-    if (peek(c) != '[') return fail(c, FG_POSH_ERR_FINGERPRINTS, "\"fingerprints\" is not an array");
+    if (peek(c) != '[')
+      return fail(c, FG_POSH_ERR_FINGERPRINTS, "\"fingerprints\" is not an array");
     doc->primary = 1;
     return array(c, fingerprint_element, doc);
   }
@@ -470,7 +470,8 @@ fg_posh_status fg_posh_parse(fg_posh_doc *out, const uint8_t *in, size_t in_len,
   }
   if (c.err == FG_POSH_OK && out->n_fingerprints == 0 && (out->primary || out->url[0] == 0)) {
     fail(&c, FG_POSH_ERR_EMPTY,
-         out->primary ? "no sha-256, sha-384 or sha-512 fingerprint" : "neither fingerprints nor url");
+         out->primary ? "no sha-256, sha-384 or sha-512 fingerprint"
+                      : "neither fingerprints nor url");
   }
   if (c.err != FG_POSH_OK) {
     memset(out, 0, sizeof(*out));

@@ -50,9 +50,9 @@ typedef struct fg_posh_fingerprint {
 typedef struct fg_posh_doc {
   fg_posh_fingerprint fingerprints[FG_POSH_MAX_FINGERPRINTS];
   size_t n_fingerprints;
-  int primary;          // "fingerprints" was present (it wins over "url")
-  int has_expires;      // "expires" was present
-  uint32_t expires;     // seconds (0: do not cache)
+  int primary;                    // "fingerprints" was present (it wins over "url")
+  int has_expires;                // "expires" was present
+  uint32_t expires;               // seconds (0: do not cache)
   char url[FG_POSH_MAX_URL + 1];  // reference document: https:// URL, else ""
 } fg_posh_doc;
 

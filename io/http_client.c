@@ -52,7 +52,7 @@ struct hconn {
   struct sockaddr_storage addr;
   socklen_t addr_len;
   int opened, idle;
-  unsigned uses;  // requests before the current one
+  unsigned uses;         // requests before the current one
   fg_https_check check;  // why the server's certificate was refused
 };
 
@@ -98,7 +98,7 @@ const char *fg_http_error_name(fg_http_error e) {
       "ok",        "bad-url",         "scheme-not-supported",
       "resolve",   "address-refused", "connect",
       "timeout",   "closed",          "protocol",
-      "too-large", "shutdown",       "tls",
+      "too-large", "shutdown",        "tls",
   };
   if ((size_t)e >= sizeof(kNames) / sizeof(kNames[0])) return "unknown";
   return kNames[e];
@@ -679,7 +679,8 @@ static fg_http_request *request_new(fg_http_client *hc, fg_worker *w, const char
   if (req->url_err == FG_HTTP_OK) {
     char head[3000], port[8] = "";
     int v6 = strchr(req->url.host, ':') != NULL;
-    if (req->url.port != (req->url.https ? 443 : 80)) setf(port, sizeof(port), ":%u", req->url.port);
+    if (req->url.port != (req->url.https ? 443 : 80))
+      setf(port, sizeof(port), ":%u", req->url.port);
     int n =
         snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s%s%s%s\r\nUser-Agent: fedgate\r\n",
                  method, req->url.target, v6 ? "[" : "", req->url.host, v6 ? "]" : "", port);

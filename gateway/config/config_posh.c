@@ -19,7 +19,6 @@ void config_load_posh(config_ctx *c, const raw_posh *r) {
   cfg->tls.posh.negative_ttl_s = (uint32_t)(v / 1000);
   config_parse_duration(c, "tls.posh.max_ttl", r->max_ttl, 1000, 30ull * 86400000, 86400000, &v);
   cfg->tls.posh.max_ttl_s = (uint32_t)(v / 1000);
-  config_parse_networks(c, "tls.posh.allowed_networks", r->allowed_networks,
-                        r->n_allowed_networks, &cfg->tls.posh.allowed_networks,
-                        &cfg->tls.posh.n_allowed_networks);
+  config_parse_networks(c, "tls.posh.allowed_networks", r->allowed_networks, r->n_allowed_networks,
+                        &cfg->tls.posh.allowed_networks, &cfg->tls.posh.n_allowed_networks);
 }

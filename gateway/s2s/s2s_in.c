@@ -33,10 +33,10 @@ struct fg_s2s_in {
   void *arg;
   fg_xml_parser *parser;
   enum stage stage;
-  int tls;           // TLS is active on the connection
-  int header_sent;   // our stream header went out
-  int sasl_done;     // SASL EXTERNAL succeeded (no second SASL)
-  int sasl_offered;  // the last features offered EXTERNAL
+  int tls;            // TLS is active on the connection
+  int header_sent;    // our stream header went out
+  int sasl_done;      // SASL EXTERNAL succeeded (no second SASL)
+  int sasl_offered;   // the last features offered EXTERNAL
   int features_held;  // ops->hold_features asked to wait (fg_s2s_in_send_features)
   int sasl_failures;
   int sasl_await_response;  // EXTERNAL without initial response: challenge sent

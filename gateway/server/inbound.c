@@ -234,8 +234,10 @@ static int posh_proves(in_conn *ic, const char *domain, const STACK_OF(CRYPTO_BU
   fg_server *srv = ic->srv;
   if (srv->posh == NULL || ic->listener == FG_LISTENER_INTERNAL) return 0;
   fg_worker *w = fg_conn_worker(ic->conn);
-  fg_posh_verdict v = fg_posh_auth_verify(srv->posh, w, domain, chain, fg_s2s_in_stream_id(ic->s2s));
-  if (v == FG_POSH_VERDICT_UNKNOWN) fg_posh_auth_fetch_start(srv->posh, w, domain, posh_ignored, NULL);
+  fg_posh_verdict v =
+      fg_posh_auth_verify(srv->posh, w, domain, chain, fg_s2s_in_stream_id(ic->s2s));
+  if (v == FG_POSH_VERDICT_UNKNOWN)
+    fg_posh_auth_fetch_start(srv->posh, w, domain, posh_ignored, NULL);
   return v == FG_POSH_VERDICT_MATCH;
 }
 
@@ -449,8 +451,8 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
                                                            : FG_M_AUTH_DIALBACK_CERT);
     ic->auth = strcmp(detail, "dialback") == 0 ? FG_AUTH_DIALBACK : verdict_method(ic, domain);
     fg_metrics_auth_method(m, 0, ic->auth);
-    fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain, "authenticated by %s, proved by %s",
-           detail, fg_auth_method_name(ic->auth));
+    fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
+           "authenticated by %s, proved by %s", detail, fg_auth_method_name(ic->auth));
     return;
   } else if (ev == FG_S2S_IN_EV_STREAM_ERROR_SENT) {
     fg_metrics_stream_error(m, detail);

@@ -552,7 +552,7 @@ static void posh_decide(void *arg) {
 static void tls_trusted(link *l) {
   fg_tls_conn *t = fg_conn_tls(l->conn);
   l->auth = t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK ? FG_AUTH_PKIX
-                                                                           : FG_AUTH_DIALBACK;
+                                                                          : FG_AUTH_DIALBACK;
   if (l->auth == FG_AUTH_PKIX || l->kind == LINK_HOP || l->srv->posh == NULL || t == NULL) {
     secured(l);
     return;

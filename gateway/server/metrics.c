@@ -109,8 +109,8 @@ void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c) {
 }
 
 static const char *const kPoshFailures[FG_POSH_FAIL_COUNT] = {
-    "resolve",    "address-refused", "connect",   "timeout",   "tls",      "protocol",
-    "too-large",  "http-status",     "malformed", "reference", "shutdown",
+    "resolve",   "address-refused", "connect",   "timeout",   "tls",      "protocol",
+    "too-large", "http-status",     "malformed", "reference", "shutdown",
 };
 
 const char *fg_posh_failure_name(fg_posh_failure why) {
@@ -125,8 +125,7 @@ void fg_metrics_posh_failed(fg_metrics *ms, fg_posh_failure why) {
 
 void fg_metrics_auth_method(fg_metrics *ms, int outbound, fg_auth_method method) {
   if ((unsigned)method < FG_AUTH_METHOD_COUNT) {
-    atomic_fetch_add_explicit(&ms->auth_methods[outbound ? 1 : 0][method], 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&ms->auth_methods[outbound ? 1 : 0][method], 1, memory_order_relaxed);
   }
 }
 

@@ -39,8 +39,8 @@ struct pending {
   fg_worker *w;
   char domain[FG_DOMAIN_MAX + 1];
   fg_http_request *req;
-  int followed;          // the "url" of a reference was taken (once only)
-  int has_ttl;           // the reference's "expires", kept for the result
+  int followed;  // the "url" of a reference was taken (once only)
+  int has_ttl;   // the reference's "expires", kept for the result
   uint32_t ttl;
   uint64_t deadline_ns;  // the whole fetch, redirection included
   fg_posh_auth_fetch *waiters;

@@ -32,7 +32,8 @@ static void test_rfc7711_3_2_primary_document(void **state) {
   const char *json =
       "{\n  \"fingerprints\": [\n    {\n"
       "      \"sha-256\": \"4/mggdlVx8A3pvHAWW5sD+qJyMtUHgiRuPjVC48N0XQ=\",\n"
-      "      \"sha-512\": \"25N+1hB2Vo42l9lSGqw+n3BKFhDHsyork8ou+D9B43TXeJ1J81mdQEDqm39oR/EHkPBDDG1y5+"
+      "      \"sha-512\": "
+      "\"25N+1hB2Vo42l9lSGqw+n3BKFhDHsyork8ou+D9B43TXeJ1J81mdQEDqm39oR/EHkPBDDG1y5+"
       "AG94Kec0xVqA==\"\n    }\n  ],\n  \"expires\": 604800\n}\n";
   fg_posh_doc doc;
   char why[200];

@@ -83,13 +83,17 @@ static int handshake(const char *host, const char *name, unsigned ids, int self_
                      fg_https_check *chk) {
   int64_t now = (int64_t)time(NULL);
   EVP_PKEY *key = fg_devpki_key_p256();
-  X509 *leaf = self_signed ? NULL
-                           : fg_devpki_mint_leaf(key, name, ids, now - 60, now + 3600, g_ca,
-                                                 g_ca_key);
+  X509 *leaf = self_signed
+                   ? NULL
+                   : fg_devpki_mint_leaf(key, name, ids, now - 60, now + 3600, g_ca, g_ca_key);
   if (self_signed) {
     fg_devpki_name n = {FG_DEVPKI_DNS, (const uint8_t *)name, strlen(name)};
-    fg_devpki_spec spec = {.cn = name, .eku = FG_DEVPKI_EKU_SERVER, .not_before = now - 60,
-                           .not_after = now + 3600, .names = &n, .num_names = 1};
+    fg_devpki_spec spec = {.cn = name,
+                           .eku = FG_DEVPKI_EKU_SERVER,
+                           .not_before = now - 60,
+                           .not_after = now + 3600,
+                           .names = &n,
+                           .num_names = 1};
     leaf = fg_devpki_mint(&spec, key, NULL, NULL);
   }
   assert_non_null(leaf);

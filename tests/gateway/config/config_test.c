@@ -475,10 +475,10 @@ static void test_config_revocation_stapling(void **state) {
 }
 
 // WITH_POSH is BASE with |x| (lines from 11) inside the tls section.
-#define WITH_POSH(x)                                                               \
-  "domains:\n  - name: example.com\n    backend: b\nbackends:\n  - name: b\n"       \
+#define WITH_POSH(x)                                                                  \
+  "domains:\n  - name: example.com\n    backend: b\nbackends:\n  - name: b\n"         \
   "    addresses: [\"127.0.0.1:15269\"]\ntls:\n  default_cert: pki/example.com.crt\n" \
-  "  default_key: pki/example.com.key\n  trust_file: pki/ca.crt\n" x                \
+  "  default_key: pki/example.com.key\n  trust_file: pki/ca.crt\n" x                  \
   "internal_hop:\n  ca_cert: pki/internal-ca.crt\n  ca_key: pki/internal-ca.key\n"
 
 // tls.posh (RFC 7711): off by default; each bad value at its line.
@@ -491,8 +491,9 @@ static void test_config_tls_posh(void **state) {
   assert_int_equal(cfg->tls.posh.negative_ttl_s, 60);
   assert_int_equal(cfg->tls.posh.max_ttl_s, 86400);
   fg_config_free(cfg);
-  cfg = load(WITH_POSH("  posh:\n    enabled: true\n    timeout: 1500ms\n    negative_ttl: 5s\n"
-                       "    max_ttl: 2h\n    allowed_networks: [\"127.0.0.0/8\", \"::1/128\"]\n"));
+  cfg =
+      load(WITH_POSH("  posh:\n    enabled: true\n    timeout: 1500ms\n    negative_ttl: 5s\n"
+                     "    max_ttl: 2h\n    allowed_networks: [\"127.0.0.0/8\", \"::1/128\"]\n"));
   assert_non_null(cfg);
   assert_int_equal(cfg->tls.posh.enabled, 1);
   assert_int_equal(cfg->tls.posh.timeout_ms, 1500);
