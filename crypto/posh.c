@@ -234,37 +234,57 @@ static int number(cursor *c, uint64_t *value, int *is_uint) {
 
 static int value(cursor *c);
 
-// members walks an object's members, calling |member| for each name (the
-// cursor then at its value); |member| must consume the value.
-typedef int (*member_fn)(cursor *c, const char *name, size_t name_len, void *arg);
+// container walks the items of an array or object between |open| and
+// |close|, calling |item| with the cursor at each one; |item| must consume
+// it. Nesting is bounded here, for both.
+typedef int (*item_fn)(cursor *c, void *arg);
 
-static int object(cursor *c, member_fn member, void *arg) {
-  GUARD(expect(c, '{'));
+static int container(cursor *c, uint8_t open, uint8_t close, item_fn item, void *arg) {
+  GUARD(expect(c, open));
   if (++c->depth > FG_POSH_MAX_DEPTH) return fail(c, FG_POSH_ERR_TOO_DEEP, "nesting too deep");
   skip_ws(c);
-  if (peek(c) == '}') {
+  if (peek(c) == close) {
     c->pos++;
     c->depth--;
     return 1;
   }
   for (;;) {
-    char name[32];
-    size_t nl;
-    GUARD(string(c, (uint8_t *)name, sizeof(name) - 1, &nl));
-    // A name longer than any we use is kept truncated: it is then unknown.
-    if (nl >= sizeof(name)) nl = sizeof(name) - 1;
-    name[nl] = 0;
-    GUARD(expect(c, ':'));
-    GUARD(member(c, name, nl, arg));
+    GUARD(item(c, arg));
     skip_ws(c);
     if (peek(c) == ',') {
       c->pos++;
       continue;
     }
-    GUARD(expect(c, '}'));
+    GUARD(expect(c, close));
     c->depth--;
     return 1;
   }
+}
+
+// member_fn is called for each member of an object with its name, the
+// cursor at its value; it must consume the value.
+typedef int (*member_fn)(cursor *c, const char *name, size_t name_len, void *arg);
+
+typedef struct members {
+  member_fn member;
+  void *arg;
+} members;
+
+static int member_item(cursor *c, void *arg) {
+  const members *m = arg;
+  char name[32];
+  size_t nl;
+  GUARD(string(c, (uint8_t *)name, sizeof(name) - 1, &nl));
+  // A name longer than any we use is kept truncated: it is then unknown.
+  if (nl >= sizeof(name)) nl = sizeof(name) - 1;
+  name[nl] = 0;
+  GUARD(expect(c, ':'));
+  return m->member(c, name, nl, m->arg);
+}
+
+static int object(cursor *c, member_fn member, void *arg) {
+  members m = {member, arg};
+  return container(c, '{', '}', member_item, &m);
 }
 
 static int skip_member(cursor *c, const char *name, size_t name_len, void *arg) {
@@ -272,30 +292,8 @@ static int skip_member(cursor *c, const char *name, size_t name_len, void *arg) 
   return value(c);
 }
 
-// array walks an array's elements, calling |element| with the cursor at
-// each one; |element| must consume it.
-typedef int (*element_fn)(cursor *c, void *arg);
-
-static int array(cursor *c, element_fn element, void *arg) {
-  GUARD(expect(c, '['));
-  if (++c->depth > FG_POSH_MAX_DEPTH) return fail(c, FG_POSH_ERR_TOO_DEEP, "nesting too deep");
-  skip_ws(c);
-  if (peek(c) == ']') {
-    c->pos++;
-    c->depth--;
-    return 1;
-  }
-  for (;;) {
-    GUARD(element(c, arg));
-    skip_ws(c);
-    if (peek(c) == ',') {
-      c->pos++;
-      continue;
-    }
-    GUARD(expect(c, ']'));
-    c->depth--;
-    return 1;
-  }
+static int array(cursor *c, item_fn element, void *arg) {
+  return container(c, '[', ']', element, arg);
 }
 
 static int skip_element(cursor *c, void *arg) {

@@ -287,11 +287,10 @@ def test_rfc7711_inbound_sasl_external_by_posh(env):
     matched = env.metric("posh_matched_total")
     p, feats = negotiate(env, "in.posh.test")
     assert mechanisms(feats) == ["EXTERNAL"], mechanisms(feats)
-    cond, _ = p.sasl_external()
-    assert cond == "success", cond
-    p.open_stream("b.test", "in.posh.test")
-    p.read_header()
-    p.read_features()
+    p.close()
+    crt, key = env.certs["in.posh.test"]
+    p = xp.authenticated(HOST, env.ports["s2s"], "b.test", "in.posh.test",
+                         env.dir + "/pki/ca.crt", crt, key)
     p.send_message("alice@in.posh.test/x", "bob@b.test", "hello by posh")
     wait_until(lambda: any("hello by posh" in (el.findtext("{jabber:server}body") or "")
                            for _, el in env.sink.stanzas), "delivery to the backend")
@@ -384,19 +383,8 @@ def test_rfc7711_outbound_link_proved_by_posh(env):
 def internal_sender(env, to):
     """b.test's internal server on the dialback-less gateway's internal
     listener (SASL EXTERNAL with b.test's certificate)."""
-    p = xp.Peer.connect(HOST, env.p2["internal"])
-    p.open_stream(to, "b.test")
-    p.read_header()
-    p.read_features()
-    p.starttls(to, certfile=env.dir + "/pki/b.test.crt", keyfile=env.dir + "/pki/b.test.key")
-    p.open_stream(to, "b.test")
-    p.read_header()
-    p.read_features()
-    assert p.sasl_external()[0] == "success"
-    p.open_stream(to, "b.test")
-    p.read_header()
-    p.read_features()
-    return p
+    return xp.authenticated(HOST, env.p2["internal"], to, "b.test", None,
+                            env.dir + "/pki/b.test.crt", env.dir + "/pki/b.test.key")
 
 
 def test_rfc7711_outbound_without_dialback_posh_or_nothing(env):
