@@ -53,6 +53,13 @@ static int peek(const cursor *c) {
   return c->pos < c->len ? c->p[c->pos] : -1;
 }
 
+// wrong_type fails with |s| for a member value of the wrong JSON type, or
+// as a syntax error when the document simply ends there.
+static int wrong_type(cursor *c, fg_posh_status s, const char *name, const char *what) {
+  if (peek(c) < 0) return fail(c, FG_POSH_ERR_SYNTAX, "the document ends inside \"%s\"", name);
+  return fail(c, s, "\"%s\" is not %s", name, what);
+}
+
 static int expect(cursor *c, uint8_t ch) {
   skip_ws(c);
   if (peek(c) != ch) return fail(c, FG_POSH_ERR_SYNTAX, "expected '%c'", ch);
@@ -354,7 +361,7 @@ static int fingerprint_member(cursor *c, const char *name, size_t name_len, void
   if (d->seen & 1u << i) return fail(c, FG_POSH_ERR_DUPLICATE_KEY, "\"%s\" given twice", name);
   d->seen |= 1u << i;
   skip_ws(c);
-  if (peek(c) != '"') return fail(c, FG_POSH_ERR_FINGERPRINTS, "\"%s\" is not a string", name);
+  if (peek(c) != '"') return wrong_type(c, FG_POSH_ERR_FINGERPRINTS, name, "a string");
   char text[128];
   size_t tl;
   GUARD(string(c, (uint8_t *)text, sizeof(text), &tl));
@@ -380,9 +387,7 @@ static int fingerprint_member(cursor *c, const char *name, size_t name_len, void
 
 static int fingerprint_element(cursor *c, void *arg) {
   skip_ws(c);
-  if (peek(c) != '{') {
-    return fail(c, FG_POSH_ERR_FINGERPRINTS, "a fingerprint descriptor is not an object");
-  }
+  if (peek(c) != '{') return wrong_type(c, FG_POSH_ERR_FINGERPRINTS, "fingerprints", "objects");
   descriptor d = {.doc = arg};
   return object(c, fingerprint_member, &d);
 }
@@ -407,8 +412,7 @@ static int top_member(cursor *c, const char *name, size_t name_len, void *arg) {
   (void)name_len;
   if (strcmp(name, "fingerprints") == 0) {
     GUARD(once(c, t, SEEN_FINGERPRINTS, name));
-    if (peek(c) != '[')
-      return fail(c, FG_POSH_ERR_FINGERPRINTS, "\"fingerprints\" is not an array");
+    if (peek(c) != '[') return wrong_type(c, FG_POSH_ERR_FINGERPRINTS, name, "an array");
     doc->primary = 1;
     return array(c, fingerprint_element, doc);
   }
@@ -417,7 +421,7 @@ static int top_member(cursor *c, const char *name, size_t name_len, void *arg) {
     uint64_t v = 0;
     int is_uint = 0;
     if (peek(c) != '-' && !(peek(c) >= '0' && peek(c) <= '9')) {
-      return fail(c, FG_POSH_ERR_EXPIRES, "\"expires\" is not a number");
+      return wrong_type(c, FG_POSH_ERR_EXPIRES, name, "a number");
     }
     GUARD(number(c, &v, &is_uint));
     if (!is_uint || v > INT32_MAX) {
@@ -429,7 +433,7 @@ static int top_member(cursor *c, const char *name, size_t name_len, void *arg) {
   }
   if (strcmp(name, "url") == 0) {
     GUARD(once(c, t, SEEN_URL, name));
-    if (peek(c) != '"') return fail(c, FG_POSH_ERR_URL, "\"url\" is not a string");
+    if (peek(c) != '"') return wrong_type(c, FG_POSH_ERR_URL, name, "a string");
     size_t n;
     GUARD(string(c, (uint8_t *)doc->url, sizeof(doc->url) - 1, &n));
     if (n >= sizeof(doc->url)) return fail(c, FG_POSH_ERR_URL, "\"url\" too long");

@@ -195,6 +195,11 @@ static void test_bad_documents(void **state) {
       {"{\"x\": -}", FG_POSH_ERR_SYNTAX},
       {"{'x': 1}", FG_POSH_ERR_SYNTAX},
       {"{\"x\": [[[[[[[[[[1]]]]]]]]]]}", FG_POSH_ERR_TOO_DEEP},
+      {"{\"fingerprints\": [{\"sha-256\": ", FG_POSH_ERR_SYNTAX},
+      {"{\"fingerprints\": [", FG_POSH_ERR_SYNTAX},
+      {"{\"fingerprints\": ", FG_POSH_ERR_SYNTAX},
+      {"{\"expires\": ", FG_POSH_ERR_SYNTAX},
+      {"{\"url\": ", FG_POSH_ERR_SYNTAX},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
     fg_posh_doc doc;
