@@ -163,11 +163,12 @@ static void finish(pending *p) {
   if (p->prev) p->prev->next = p->next;
   if (p->next) p->next->prev = p->prev;
   if (wc->pending == p) wc->pending = p->next;
-  // Each waiter is unlinked before its callback: a callback may cancel
-  // nothing but itself, and it is already gone.
+  // Each waiter is unlinked before its callback runs; a callback may still
+  // cancel the waiters after it (the list stays consistent) but not itself.
   while (p->waiters != NULL) {
     fg_posh_auth_fetch *f = p->waiters;
     p->waiters = f->next;
+    if (p->waiters != NULL) p->waiters->prev = NULL;
     void (*done)(void *) = f->done;
     void *arg = f->arg;
     free(f);
