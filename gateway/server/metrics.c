@@ -108,10 +108,13 @@ void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c) {
   }
 }
 
-static const char *const kPoshFailures[FG_POSH_FAIL_COUNT] = {
+static const char *const kPoshFailures[] = {
     "resolve",   "address-refused", "connect",   "timeout",   "tls",      "protocol",
-    "too-large", "http-status",     "malformed", "reference", "shutdown",
+    "too-large", "http-status",     "malformed", "reference", "shutdown", "busy",
 };
+
+_Static_assert(sizeof(kPoshFailures) / sizeof(kPoshFailures[0]) == FG_POSH_FAIL_COUNT,
+               "one label per fg_posh_failure");
 
 const char *fg_posh_failure_name(fg_posh_failure why) {
   return (unsigned)why < FG_POSH_FAIL_COUNT ? kPoshFailures[why] : "unknown";

@@ -82,6 +82,7 @@ typedef enum fg_posh_failure {
   FG_POSH_FAIL_MALFORMED,    // not a POSH document (crypto/posh.h)
   FG_POSH_FAIL_REFERENCE,    // a reference to a reference, or a bad "url"
   FG_POSH_FAIL_SHUTDOWN,
+  FG_POSH_FAIL_BUSY,  // too many fetches under way on the worker
   FG_POSH_FAIL_COUNT,
 } fg_posh_failure;
 

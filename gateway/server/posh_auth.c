@@ -50,6 +50,7 @@ struct pending {
 typedef struct wcache {
   entry *entries;  // FG_POSH_AUTH_CACHE_ENTRIES slots
   pending *pending;
+  size_t n_pending;
 } wcache;
 
 struct fg_posh_auth {
@@ -163,6 +164,7 @@ static void finish(pending *p) {
   if (p->prev) p->prev->next = p->next;
   if (p->next) p->next->prev = p->prev;
   if (wc->pending == p) wc->pending = p->next;
+  wc->n_pending--;
   // Each waiter is unlinked before its callback runs; a callback may still
   // cancel the waiters after it (the list stays consistent) but not itself.
   while (p->waiters != NULL) {
@@ -303,7 +305,14 @@ fg_posh_auth_fetch *fg_posh_auth_fetch_start(fg_posh_auth *pa, fg_worker *w, con
   pending *p = wc->pending;
   while (p != NULL && strcmp(p->domain, domain) != 0) p = p->next;
   int fresh = p == NULL;
+  if (fresh && wc->n_pending >= FG_POSH_AUTH_MAX_PENDING) {
+    fg_metrics_posh_failed(pa->metrics, FG_POSH_FAIL_BUSY);
+    fg_log(FG_LOG_SEV_WARN, NULL, domain, "POSH not fetched: %d fetches already under way",
+           FG_POSH_AUTH_MAX_PENDING);
+    return NULL;
+  }
   if (fresh) {
+    wc->n_pending++;
     p = xcalloc(1, sizeof(*p));
     p->pa = pa;
     p->w = w;

@@ -30,6 +30,12 @@ typedef struct fg_posh_auth fg_posh_auth;
 // entry closest to expiry gives way.
 #define FG_POSH_AUTH_CACHE_ENTRIES 1024
 
+// FG_POSH_AUTH_MAX_PENDING bounds each worker's fetches under way: the
+// domains are named by remote peers, who must not be able to make the
+// gateway open connections without limit. Beyond it a stream goes without
+// POSH (dialback), counted as fedgate_posh_failed_total{reason="busy"}.
+#define FG_POSH_AUTH_MAX_PENDING 256
+
 // fg_posh_auth_new prepares POSH for |cfg|'s tls.posh on |rt|'s workers
 // (host names resolved with |dns|; HTTPS servers checked against |trust|,
 // which must outlive it). It returns NULL when out of memory.
