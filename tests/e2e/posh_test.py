@@ -364,6 +364,15 @@ def test_bad_posh_servers_fall_to_dialback(env):
         log = open(env.gw.logfile).read()
         lines = [ln for ln in log.splitlines() if "POSH fetch failed (%s)" % reason in ln]
         assert len(lines) == 1 and domain in lines[0], (domain, lines)
+    # A failure is remembered (tls.posh.negative_ttl): the next stream of
+    # the domain neither waits nor asks the server again.
+    asked = len([r for r in env.web.requests if r[0] == "bad.posh.test"])
+    before = env.metric('posh_failed_total{reason="malformed"}')
+    p, feats = negotiate(env, "bad.posh.test")
+    assert mechanisms(feats) == [], mechanisms(feats)
+    p.close()
+    assert len([r for r in env.web.requests if r[0] == "bad.posh.test"]) == asked
+    assert env.metric('posh_failed_total{reason="malformed"}') == before
 
 
 def test_rfc7711_outbound_link_proved_by_posh(env):
