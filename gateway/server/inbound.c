@@ -416,7 +416,8 @@ static const struct {
   fg_log_severity severity;
   const char *what;  // printf format taking |detail|; NULL: not logged
 } kEvents[FG_S2S_IN_EV_COUNT] = {
-    [FG_S2S_IN_EV_AUTHENTICATED] = {FG_M_COUNT, FG_LOG_SEV_INFO, "authenticated by %s"},
+    // Logged by op_event with how the peer was proved.
+    [FG_S2S_IN_EV_AUTHENTICATED] = {FG_M_COUNT, FG_LOG_SEV_INFO, NULL},
     [FG_S2S_IN_EV_STREAM_ERROR_SENT] = {FG_M_COUNT, FG_LOG_SEV_WARN, "stream error sent: %s"},
     [FG_S2S_IN_EV_DIALBACK_INVALID] = {FG_M_DIALBACK_INVALID, FG_LOG_SEV_WARN,
                                        "dialback key invalid for %s"},
@@ -453,7 +454,6 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
     fg_metrics_auth_method(m, 0, ic->auth);
     fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
            "authenticated by %s, proved by %s", detail, fg_auth_method_name(ic->auth));
-    return;
   } else if (ev == FG_S2S_IN_EV_STREAM_ERROR_SENT) {
     fg_metrics_stream_error(m, detail);
   } else if (ev == FG_S2S_IN_EV_STANZA_BOUNCED) {
