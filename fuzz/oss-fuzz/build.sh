@@ -51,7 +51,8 @@ fuzzer identity_fuzzer 8192 boringssl,idn2
 fuzzer config_fuzzer 16384 boringssl,cyaml,yaml,idn2,xxhash
   fuzz/config_fuzzer.c
   gateway/config/config.c gateway/config/config_diag.c gateway/config/config_files.c
-  gateway/config/config_index.c gateway/config/config_load.c gateway/config/config_revocation.c
+  gateway/config/config_index.c gateway/config/config_load.c gateway/config/config_posh.c
+  gateway/config/config_revocation.c
   gateway/config/config_sections.c
   gateway/config/config_values.c gateway/config/config_yaml.c
   gateway/server/router.c io/addr_policy.c
@@ -87,6 +88,7 @@ fuzzer http_response_fuzzer 65536 - fuzz/http_response_fuzzer.c io/http_response
 fuzzer rtbl_items_fuzzer 16384 boringssl,xxhash
   fuzz/rtbl_items_fuzzer.c gateway/policy/rtbl_items.c gateway/policy/blocklist.c
   crypto/epoch.c io/dns_name.c $XML_PARSER
+fuzzer posh_document_fuzzer 65536 boringssl fuzz/posh_document_fuzzer.c crypto/posh.c
 "
 
 # list_targets prints one line per target: NAME MAX_LEN LIBS SOURCES...

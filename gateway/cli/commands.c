@@ -24,6 +24,8 @@ const fg_command fg_commands[] = {
      "parse a captured XMPP stream; print it canonically or the stream error", fg_cmd_parse_stream},
     {"run", "--config FILE [--workers N] [--pin-workers] [--no-ktls]",
      "run the gateway with a configuration file until SIGINT/SIGTERM", fg_cmd_run},
+    {"posh", "CERT [--expires SECONDS]",
+     "print the POSH document (RFC 7711) publishing CERT's fingerprints", fg_cmd_posh},
     {"probe", "", "report which io_uring and kernel TLS features this kernel offers", fg_cmd_probe},
     {"version", "", "print fedgate's version and the linked library versions", fg_cmd_version},
     {NULL, NULL, NULL, NULL},

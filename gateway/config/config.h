@@ -150,6 +150,16 @@ typedef struct fg_config {
     char *trust_file;  // PEM bundle of trusted roots (may be NULL)
     char *trust_dir;   // hashed directory of roots (may be NULL)
     int legacy_cn_id;  // RFC 9525 CN-ID fallback (default 0)
+    // posh: remote domains proved by POSH (RFC 7711; docs/posh.md) when
+    // their certificate does not validate by PKIX.
+    struct {
+      int enabled;                // default false
+      uint32_t timeout_ms;        // one fetch, redirection included (default 5 s)
+      uint32_t negative_ttl_s;    // a failed fetch is remembered (default 60 s)
+      uint32_t max_ttl_s;         // cap on a document's "expires" (default 1 day)
+      fg_cidr *allowed_networks;  // POSH servers in special-purpose networks allowed
+      size_t n_allowed_networks;
+    } posh;
   } tls;
 
   struct {

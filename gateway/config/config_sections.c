@@ -264,6 +264,7 @@ static void load_tls(config_ctx *c, const raw_tls *r) {
   if (r == NULL) r = &none;
   config_parse_bool(c, "tls.required", r->required, 1, &cfg->tls.required);
   config_parse_bool(c, "tls.legacy_cn_id", r->legacy_cn_id, 0, &cfg->tls.legacy_cn_id);
+  config_load_posh(c, r->posh);
   if ((r->default_cert == NULL) != (r->default_key == NULL)) {
     config_err(c, r->default_cert == NULL ? "tls.default_key" : "tls.default_cert",
                "default_cert and default_key must be given together");

@@ -243,7 +243,18 @@ static const cyaml_schema_value_t kDomain = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, raw_domain, kDomainFields),
 };
 
+static const cyaml_schema_field_t kPoshFields[] = {
+    STR("enabled", raw_posh, enabled),
+    STR("timeout", raw_posh, timeout),
+    STR("negative_ttl", raw_posh, negative_ttl),
+    STR("max_ttl", raw_posh, max_ttl),
+    CYAML_FIELD_SEQUENCE_COUNT("allowed_networks", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_posh, allowed_networks, n_allowed_networks, &kString, 0, 256),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kTlsFields[] = {
+    CYAML_FIELD_MAPPING_PTR("posh", OPT, raw_tls, posh, kPoshFields),
     STR("required", raw_tls, required),
     CYAML_FIELD_SEQUENCE_COUNT("plaintext_peers", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
                                raw_tls, plaintext_peers, n_plaintext_peers, &kString, 0,

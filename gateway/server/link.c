@@ -24,6 +24,7 @@
 #include "gateway/s2s/bounce_element.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
+#include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/xml/xml_names.h"
@@ -74,6 +75,8 @@ struct link {
   char id[32];                            // "out-W-N": unique across workers, for the operator
   int draining;                           // close once ready and flushed (backend drained)
   struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
+  fg_posh_auth_fetch *posh_fetch;         // the POSH document the TLS step waits for
+  fg_auth_method auth;                    // how the remote server was proved (once known)
 };
 
 static const char *kind_name(link_kind k) {
@@ -372,13 +375,16 @@ static void op_ready(void *arg, int method) {
     forget_failure(l);
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
+  fg_metrics_auth_method(&srv->metrics, 1, l->auth);
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s -> %s ready via %s: %s %s, %s", kind_name(l->kind), l->local, l->remote,
-         l->current ? l->current->name : "?", ssl ? SSL_get_version(ssl) : "plaintext",
+         "%s link %s -> %s ready via %s: %s %s, %s, peer proved by %s", kind_name(l->kind),
+         l->local, l->remote, l->current ? l->current->name : "?",
+         ssl ? SSL_get_version(ssl) : "plaintext",
          ssl && SSL_get_current_cipher(ssl) ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "",
          method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
          : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
-                                             : "unauthenticated");
+                                             : "unauthenticated",
+         fg_auth_method_name(l->auth));
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
     n = q->next;
     fg_s2s_out_send_stanza(l->s2s, q->data, q->len);
@@ -431,9 +437,28 @@ static const fg_s2s_out_ops kOutOps = {op_send, op_ready, op_failed, op_verify_a
 static int connect_next(link *l);
 static void hop_failover(link *l);
 
+static void tls_trusted(link *l);
+
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
+  l->auth = FG_AUTH_DIALBACK;  // plaintext: nothing but dialback proves the peer
+  // Direct TLS (XEP-0368): the handshake is done; the certificate is judged
+  // before the stream starts.
+  if (fg_conn_tls(c) != NULL) {
+    tls_trusted(l);
+    return;
+  }
   fg_s2s_out_start(l->s2s);
+}
+
+// secured goes on once the peer's certificate is settled: the stream starts
+// (direct TLS) or restarts over TLS (STARTTLS).
+static void secured(link *l) {
+  if (l->current != NULL && l->current->direct_tls) {
+    fg_s2s_out_start(l->s2s);
+  } else {
+    fg_s2s_out_tls_established(l->s2s);
+  }
 }
 
 // hosted_cert returns the certificate of |domain| when it is hosted here
@@ -512,6 +537,49 @@ static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
   return !p->revoked && !(p->mode == FG_REVOCATION_HARD_FAIL && p->no_answer && !collect);
 }
 
+// posh_decide settles a remote server whose certificate PKIX refused (the
+// handshake went on for dialback or POSH): a certificate its domain
+// publishes (RFC 7711) proves it; otherwise dialback will, or, with
+// dialback off, nothing can and the next candidate is tried.
+static void posh_decide(void *arg) {
+  link *l = arg;
+  l->posh_fetch = NULL;
+  if (l->dead || l->conn == NULL) return;
+  fg_tls_conn *t = fg_conn_tls(l->conn);
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  fg_posh_verdict v =
+      fg_posh_auth_verify(l->srv->posh, l->w, l->remote, chain, fg_s2s_out_stream_id(l->s2s));
+  if (v == FG_POSH_VERDICT_MATCH) {
+    l->auth = FG_AUTH_POSH;
+  } else if (!l->srv->cfg->dialback.enabled) {
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote,
+           "%s link to %s: certificate refused: not valid by PKIX, POSH %s, dialback off",
+           kind_name(l->kind), l->current ? l->current->name : "?", fg_posh_verdict_name(v));
+    fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
+    return;
+  }
+  secured(l);
+}
+
+// tls_trusted goes on with a link whose certificate passed the revocation
+// step: PKIX proved the peer, or POSH may (fetched first while this link
+// alone waits), or dialback will.
+static void tls_trusted(link *l) {
+  fg_tls_conn *t = fg_conn_tls(l->conn);
+  l->auth = t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK ? FG_AUTH_PKIX
+                                                                          : FG_AUTH_DIALBACK;
+  if (l->auth == FG_AUTH_PKIX || l->kind == LINK_HOP || l->srv->posh == NULL || t == NULL) {
+    secured(l);
+    return;
+  }
+  l->posh_fetch = fg_posh_auth_fetch_start(l->srv->posh, l->w, l->remote, posh_decide, l);
+  if (l->posh_fetch != NULL) {
+    fg_metrics_inc(&l->srv->metrics, FG_M_POSH_WAITS);
+    return;
+  }
+  posh_decide(l);
+}
+
 // revocation_decide trusts the link or ends the connection (an untrusted
 // certificate: the next candidate is tried, as for any refused certificate).
 static void revocation_decide(void *arg) {
@@ -528,7 +596,7 @@ static void revocation_decide(void *arg) {
     fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
     return;
   }
-  fg_s2s_out_tls_established(l->s2s);
+  tls_trusted(l);
 }
 
 static void on_secure(fg_conn *c) {
@@ -552,7 +620,7 @@ static void on_secure(fg_conn *c) {
     revocation_decide(l);
     return;
   }
-  fg_s2s_out_tls_established(l->s2s);
+  tls_trusted(l);
 }
 
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
@@ -560,6 +628,8 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   l->conn = NULL;
   fg_revocation_fetch_cancel(l->rev_fetch);
   l->rev_fetch = NULL;
+  fg_posh_auth_fetch_cancel(l->posh_fetch);
+  l->posh_fetch = NULL;
   fg_worker_timer_cancel(l->w, &l->deadline);
   fg_worker_timer_cancel(l->w, &l->tick);
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
@@ -998,7 +1068,7 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
       int method = l->ready ? fg_s2s_out_is_ready(l->s2s) : 0;
       fg_text_printf(out,
                      "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
-                     "tls=%s auth=%s queued=%zu%s\n",
+                     "tls=%s auth=%s peer_auth=%s queued=%zu%s\n",
                      worker, l->id, kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
@@ -1008,7 +1078,8 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
                      method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
                      : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                                          : "none",
-                     l->q_count, l->draining ? " draining" : "");
+                     l->ready ? fg_auth_method_name(l->auth) : "-", l->q_count,
+                     l->draining ? " draining" : "");
     }
   }
 }

@@ -20,6 +20,7 @@
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
+#include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/stapler.h"
@@ -176,8 +177,9 @@ static enum fg_tls_verify_result verify_peer_dialback(fg_tls_conn *t,
                                                       size_t chain_len, void *arg) {
   fg_server *srv = arg;
   enum fg_tls_verify_result r = verify_peer(t, chain, chain_len, arg);
-  // Without dialback nothing but the certificate can prove the peer.
-  if (r == FG_TLS_VERIFY_OK || !srv->cfg->dialback.enabled) return r;
+  // Without dialback nothing but the certificate can prove the peer: PKIX
+  // here, or POSH once the handshake is done (gateway/server/link.c).
+  if (r == FG_TLS_VERIFY_OK || (!srv->cfg->dialback.enabled && srv->posh == NULL)) return r;
   return FG_TLS_VERIFY_UNTRUSTED;
 }
 
@@ -435,6 +437,9 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
     if (srv->revocation == NULL) goto fail;
   }
   if (!fg_stapler_start(srv->stapler, srv->responders, srv->rt, srv->dns, err, err_len)) goto fail;
+  if (cfg->tls.posh.enabled) {
+    srv->posh = fg_posh_auth_new(cfg, srv->rt, srv->dns, srv->trust, &srv->metrics);
+  }
   srv->num_workers = fg_runtime_num_workers(srv->rt);
   srv->workers = calloc(srv->num_workers, sizeof(worker_state));
   if (srv->workers == NULL) goto fail;
@@ -543,6 +548,7 @@ void fg_server_free(fg_server *srv) {
   srv->dns = NULL;
   fg_server_stop(srv, 0);
   fg_revocation_free(srv->revocation);  // after the workers stopped, before they go
+  fg_posh_auth_free(srv->posh);
   fg_stapler_free(srv->stapler);
   fg_responders_free(srv->responders);
   fg_runtime_free(srv->rt);
