@@ -11,9 +11,11 @@ all: build
 
 deps:
 	@tools/deps.sh
+	@# Convenience links of older checkouts (.bazelrc now puts them under .bazel/).
+	@find . -maxdepth 1 -type l -name 'bazel-*' -delete
 
 build: deps
-	$(BAZEL) build -- $$(tools/targets.sh)
+	$(BAZEL) build //...
 
 test: deps
 	@tools/run-tests.sh
