@@ -38,6 +38,8 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/u
 
 doc=$root/usr/share/doc/fedgate
 install -m 0644 "$src/packaging/debian/copyright" "$doc/copyright"
+install -d -m 0755 "$root/usr/share/lintian/overrides"
+install -m 0644 "$src/packaging/debian/lintian-overrides" "$root/usr/share/lintian/overrides/fedgate"
 commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
 date=$(date -R -d "@$(git -C "$src" log -1 --format=%ct 2>/dev/null || date +%s)")
 printf 'fedgate (%s) unstable; urgency=medium\n\n  * Built from the fedgate source tree at %s.\n\n -- fedgate developers <dev@fedgate.invalid>  %s\n' \
