@@ -135,6 +135,15 @@ if [ "$(id -u)" != 0 ]; then
   skipped "install, upgrade, remove and purge need root"
   summary
 fi
+# One run at a time on this machine: another checkout's run would purge the
+# package under this one's feet.
+lock=/run/lock/fedgate-deb-test.lock
+[ -d /run/lock ] || lock=/tmp/fedgate-deb-test.lock
+exec 9>"$lock"
+if ! flock -w 600 9; then
+  bad "another deb_test held $lock for 10 minutes"
+  summary
+fi
 if dpkg-query -W -f='${Status}' fedgate 2>/dev/null | grep -q 'installed'; then
   skipped "a fedgate package is installed on this machine already: not touching it"
   summary
