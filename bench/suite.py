@@ -18,7 +18,7 @@ a fedgate checking revocation (hard-fail, answers cached from a real `openssl
 ocsp` responder) and one that does not, in alternating rounds; --revocation
 runs only that.
 
-DIR holds gateway/fedgate and bench/s2sload (an opt build's bazel-bin).
+DIR holds gateway/fedgate and bench/s2sload (an opt build's `bazel info --config=opt bazel-bin`).
 Exit status: 0 when every run completed with nothing lost, 1 otherwise.
 """
 
@@ -449,7 +449,7 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bin", required=True, help="bazel-bin of an opt build")
+    ap.add_argument("--bin", required=True, help="bazel-bin of an opt build (bazel info --config=opt bazel-bin)")
     ap.add_argument("--quick", action="store_true", help="bench-quick: at most 2 minutes")
     ap.add_argument("--json", action="store_true", help="print the result object on stdout")
     ap.add_argument("--only", default="fedgate,prosody,haproxy",

@@ -18,8 +18,9 @@ const fg_command fg_commands[] = {
      "[--reason TEXT] | drain backend NAME[/HOST:PORT] | undrain backend NAME[/HOST:PORT] | "
      "reload | add domain D --backend NAME [--cert FILE --key FILE] | remove domain D",
      "act on a running gateway through its admin endpoint (docs/admin.md)", fg_cmd_ctl},
-    {"dev-pki", "DIR --domain D [--domain D ...] [--xmppaddr]",
-     "write a development CA and a certificate per domain", fg_cmd_dev_pki},
+    {"dev-pki", "DIR [--domain D ...] [--xmppaddr]",
+     "write a development CA and a certificate per domain (no domain: the CA alone)",
+     fg_cmd_dev_pki},
     {"parse-stream", "[--c2s] [FILE|-]",
      "parse a captured XMPP stream; print it canonically or the stream error", fg_cmd_parse_stream},
     {"run", "--config FILE [--workers N] [--pin-workers] [--no-ktls]",
