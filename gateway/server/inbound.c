@@ -14,6 +14,7 @@
 #include "gateway/server/inbound.h"
 
 #include "io/addr_policy.h"
+#include "gateway/server/blocks.h"
 #include "gateway/server/link.h"
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
@@ -59,6 +60,7 @@ struct in_conn {
   // (see op_hold_features), or NULL.
   fg_posh_auth_fetch *posh_fetch;
   fg_auth_method auth;  // how the last authenticated domain was proved
+  int block_logged;     // a stanza refused by the block list was logged
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
@@ -385,11 +387,52 @@ static const fg_xml_nsdecl kHopContext[] = {
     {{(const uint8_t *)"db", 2}, {(const uint8_t *)FG_NS_DIALBACK, sizeof(FG_NS_DIALBACK) - 1}},
 };
 
+// block_verdict applies the block lists to one stanza: from a remote server,
+// a blocked sender (by the digest of its bare JID) is refused with
+// forbidden (RFC 6120 §8.3.3.4); from an internal server, a stanza to a
+// blocked domain is refused with policy-violation (§8.3.3.12). Both are
+// bounced to the sender. FG_STANZA_CONDITION_COUNT: it may pass.
+static fg_stanza_condition block_verdict(in_conn *ic, const fg_xml_element *el, const char *to) {
+  fg_server *srv = ic->srv;
+  char why[300];
+  fg_metric m;
+  fg_stanza_condition cond;
+  const char *whom;
+  size_t bare_len = 0;
+  if (ic->listener != FG_LISTENER_INTERNAL) {
+    while (bare_len < el->from.len && el->from.data[bare_len] != '/') bare_len++;
+    if (!fg_blocks_sender_refused(srv->blocks, el->from.data, bare_len, why, sizeof(why))) {
+      return FG_STANZA_CONDITION_COUNT;
+    }
+    m = FG_M_BLOCKED_STANZAS_IN;
+    cond = FG_STANZA_FORBIDDEN;
+    whom = "sender";
+  } else {
+    if (!fg_blocks_domain_refused(srv->blocks, to, why, sizeof(why))) {
+      return FG_STANZA_CONDITION_COUNT;
+    }
+    m = FG_M_BLOCKED_STANZAS_OUT;
+    cond = FG_STANZA_POLICY_VIOLATION;
+    whom = "recipient domain";
+    bare_len = el->from.len;
+  }
+  fg_metrics_inc(&srv->metrics, m);
+  if (!ic->block_logged) {  // once per stream: a blocked sender may send many
+    ic->block_logged = 1;
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), ic->listener == FG_LISTENER_INTERNAL ? to : "",
+           "stanza from %.*s refused: %s blocked (%s); later ones on this stream are counted only",
+           (int)bare_len, (const char *)el->from.data, whom, why);
+  }
+  return cond;
+}
+
 static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const char *from,
                                     const char *to) {
   in_conn *ic = arg;
   fg_server *srv = ic->srv;
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
+  fg_stanza_condition refused = block_verdict(ic, el, to);
+  if (refused != FG_STANZA_CONDITION_COUNT) return refused;
   const uint8_t *data;
   size_t len;
   uint32_t headers = fg_s2s_in_headers(ic->s2s);
@@ -511,10 +554,56 @@ static int op_hold_features(void *arg, const char *peer) {
   return 1;
 }
 
+// op_peer_refused: a remote server names |domain| that the block lists
+// refuse. Internal servers are never refused here.
+static int op_peer_refused(void *arg, const char *domain, char *why, size_t why_len) {
+  in_conn *ic = arg;
+  if (ic->listener == FG_LISTENER_INTERNAL ||
+      !fg_blocks_domain_refused(ic->srv->blocks, domain, why, why_len)) {
+    return 0;
+  }
+  fg_metrics_inc(&ic->srv->metrics, FG_M_BLOCKED_STREAMS);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), domain,
+         "stream from %s refused: domain blocked (%s)", ic->ip, why);
+  return 1;
+}
+
 static const fg_s2s_in_ops kOps = {
     op_send,   op_is_hosted, op_plaintext_allowed, op_cert_valid_for, op_dialback_verify, op_route,
-    op_bounce, op_event,     op_hold_features,
+    op_bounce, op_event,     op_hold_features,     op_peer_refused,
 };
+
+// refused_domain returns a domain of |ic|'s peer that the block lists now
+// refuse (its header's or any pair's), writing why, or NULL.
+static const char *refused_domain(in_conn *ic, fg_blocks *b, char *why, size_t why_len) {
+  const char *peer = fg_s2s_in_peer(ic->s2s);
+  if (peer[0] && fg_blocks_domain_refused(b, peer, why, why_len)) return peer;
+  const char *d;
+  for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+    if (fg_blocks_domain_refused(b, d, why, why_len)) return d;
+  }
+  return NULL;
+}
+
+size_t fg_inbound_close_refused(worker_state *ws, fg_blocks *b) {
+  size_t n = 0;
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    if (ic->s2s == NULL || ic->listener == FG_LISTENER_INTERNAL || fg_s2s_in_is_closed(ic->s2s)) {
+      continue;
+    }
+    char why[300], text[400];
+    const char *d = refused_domain(ic, b, why, sizeof(why));
+    if (d == NULL) continue;
+    fg_metrics_inc(&ic->srv->metrics, FG_M_BLOCKED_STREAMS);
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), d,
+           "open stream from %s closed: domain blocked (%s)", ic->ip, why);
+    snprintf(text, sizeof(text), "%s is not accepted here: %s", d, why);
+    fg_s2s_in_close_with_error(ic->s2s, "policy-violation", text);
+    fg_conn_close(ic->conn);
+    n++;
+  }
+  return n;
+}
 
 // --- the connection ---
 

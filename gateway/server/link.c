@@ -1042,6 +1042,29 @@ int fg_link_close_stream(worker_state *ws, const char *id) {
   return 1;
 }
 
+size_t fg_link_close_refused(worker_state *ws, int (*refused)(void *arg, const char *domain),
+                             void *arg) {
+  size_t n = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b], *next; l != NULL; l = next) {
+      next = l->next;
+      if (l->kind != LINK_REMOTE || l->dead || !refused(arg, l->remote)) continue;
+      n++;
+      fg_metrics_inc(&l->srv->metrics, FG_M_BLOCKED_LINKS_CLOSED);
+      fg_log(FG_LOG_SEV_WARN, l->s2s ? fg_s2s_out_stream_id(l->s2s) : "", l->remote,
+             "link %s (%s -> %s) closed: the domain is blocked (%zu held, bounced)", l->id,
+             l->local, l->remote, l->q_count);
+      if (l->ready && l->conn != NULL) {
+        finish_and_close(l);
+        continue;
+      }
+      link_fail(l, FG_STANZA_POLICY_VIOLATION, "the domain is blocked");
+      if (l->conn != NULL) fg_conn_close(l->conn);
+    }
+  }
+  return n;
+}
+
 size_t fg_link_drain_backend(worker_state *ws, size_t backend, size_t address) {
   size_t n = 0;
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {

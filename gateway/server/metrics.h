@@ -71,6 +71,10 @@ typedef enum fg_metric {
   FG_M_POSH_MATCHED,                   // certificates proved by a POSH fingerprint
   FG_M_POSH_MISMATCHED,                // certificates no POSH fingerprint matched
   FG_M_POSH_WAITS,                     // streams that waited for a POSH fetch
+  FG_M_BLOCKED_STREAMS,                // inbound streams refused or closed: domain blocked
+  FG_M_BLOCKED_STANZAS_IN,             // stanzas from blocked senders refused (forbidden)
+  FG_M_BLOCKED_STANZAS_OUT,            // stanzas to blocked domains refused (policy-violation)
+  FG_M_BLOCKED_LINKS_CLOSED,           // outbound links closed: domain blocked
   FG_M_COUNT,
 } fg_metric;
 

@@ -17,6 +17,8 @@
 #include "gateway/server/admin.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
+#include "gateway/server/block_watch.h"
+#include "gateway/server/blocks.h"
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
@@ -383,6 +385,10 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   make_stream_tag(srv);
   srv->ip_limits = fg_ip_limits_new(cfg->limits.ipv6_prefix);
   if (srv->ip_limits == NULL) goto fail;
+  // The block lists outlive configuration snapshots; a reload calls
+  // fg_blocks_apply_config again.
+  srv->blocks = fg_blocks_new();
+  if (srv->blocks == NULL || !fg_blocks_apply_config(srv->blocks, cfg, err, err_len)) goto fail;
   if (!fg_resolve_local_addresses(srv)) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL,
            "cannot list this host's addresses: only loopback counts as our own for outbound "
@@ -485,6 +491,10 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
       return 0;
     }
   }
+  if (!fg_block_watch_start(srv)) {
+    snprintf(err, err_len, "out of memory");
+    return 0;
+  }
   return 1;
 }
 
@@ -559,6 +569,7 @@ void fg_server_free(fg_server *srv) {
   free(srv->workers);
   free(srv->local_addrs);
   fg_ip_limits_free(srv->ip_limits);
+  fg_blocks_free(srv->blocks);
   if (srv->backend_targets != NULL) {
     for (size_t b = 0; b < srv->cfg->n_backends; b++) free(srv->backend_targets[b]);
     free(srv->backend_targets);

@@ -76,6 +76,14 @@ struct worker_state {
   size_t queued_bytes;           // held by this worker's links until they are ready
   uint64_t links_epoch;          // bumped whenever a link leaves the index or is freed
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
+  // Looks for block list changes (gateway/server/block_watch.h): the lists'
+  // generation this worker's streams and links were last checked at.
+  struct {
+    fg_timer tick;
+    uint64_t generation;
+    fg_server *srv;
+    fg_worker *w;
+  } block_watch;
 };
 
 // fg_listener_arg is the argument of every connection a listener accepts,
@@ -118,6 +126,7 @@ struct fg_server {
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;  // limits.streams_per_ip
+  struct fg_blocks *blocks;        // block and allow lists (gateway/server/blocks.h)
   fg_metrics metrics;
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet
