@@ -369,9 +369,8 @@ typedef struct list_ctx {
 static int list_one(const fg_block_match *m, void *arg) {
   list_ctx *lc = arg;
   static const char *const kKinds[] = {"domain", "suffix", "jid-sha256"};
-  fg_text_printf(lc->t, "list=%s source=%s kind=%s key=%s%s reason=%s\n", lc->list, m->source,
-                 kKinds[m->kind], m->kind == FG_BLOCK_DOMAIN_SUFFIX ? "*." : "", m->key,
-                 m->reason[0] ? m->reason : "-");
+  fg_text_printf(lc->t, "list=%s source=%s kind=%s key=%s reason=%s\n", lc->list, m->source,
+                 kKinds[m->kind], m->key, m->reason[0] ? m->reason : "-");
   return 1;
 }
 
