@@ -20,6 +20,7 @@
 #include "gateway/server/log.h"
 #include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
+#include "gateway/server/rtbl.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/verdict_cache.h"
 #include "gateway/xml/xml_names.h"
@@ -430,6 +431,13 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
                                     const char *to) {
   in_conn *ic = arg;
   fg_server *srv = ic->srv;
+  // Stanzas to fedgate's own RTBL JIDs are fedgate's, never a backend's.
+  if (srv->rtbl != NULL && ic->listener != FG_LISTENER_INTERNAL &&
+      fg_rtbl_addressed(srv->rtbl, el->to.data, el->to.len)) {
+    fg_stanza_condition c = fg_rtbl_consume(srv->rtbl, fg_conn_worker(ic->conn), el);
+    if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
+    return c;
+  }
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
   fg_stanza_condition refused = block_verdict(ic, el, to);
   if (refused != FG_STANZA_CONDITION_COUNT) return refused;
@@ -865,6 +873,12 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_log(FG_LOG_SEV_INFO, ic->s2s ? fg_s2s_in_stream_id(ic->s2s) : NULL,
            ic->s2s ? fg_s2s_in_peer(ic->s2s) : ic->ip, "connection closed: %s",
            fg_close_reason_name(reason));
+  }
+  if (srv->rtbl != NULL && ic->authenticated && ic->listener != FG_LISTENER_INTERNAL) {
+    const char *d;  // a block list service's stream is gone: fetch again
+    for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+      fg_rtbl_peer_gone(srv->rtbl, d);
+    }
   }
   fg_s2s_in_free(ic->s2s);
   free(ic->verdicts);

@@ -75,6 +75,13 @@ typedef enum fg_metric {
   FG_M_BLOCKED_STANZAS_IN,             // stanzas from blocked senders refused (forbidden)
   FG_M_BLOCKED_STANZAS_OUT,            // stanzas to blocked domains refused (policy-violation)
   FG_M_BLOCKED_LINKS_CLOSED,           // outbound links closed: domain blocked
+  FG_M_RTBL_REQUESTS,                  // requests sent to block list services
+  FG_M_RTBL_RESYNCS,                   // lists fetched and subscribed again after a failure
+  FG_M_RTBL_STANZAS,                   // stanzas received for the RTBL JIDs
+  FG_M_RTBL_NOTIFICATIONS,             // notifications applied
+  FG_M_RTBL_IGNORED,                   // stanzas for the RTBL JIDs that meant nothing
+  FG_M_RTBL_INVALID,                   // items skipped: id neither a domain nor a digest
+  FG_M_RTBL_ERRORS,                    // requests answered with an error or bounced
   FG_M_COUNT,
 } fg_metric;
 

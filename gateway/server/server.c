@@ -20,6 +20,7 @@
 #include "gateway/server/block_watch.h"
 #include "gateway/server/blocks.h"
 #include "gateway/server/ip_limits.h"
+#include "gateway/server/rtbl.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
 #include "gateway/server/posh_auth.h"
@@ -367,6 +368,10 @@ static void runtime_notice(const char *text) {
   fg_log(FG_LOG_SEV_WARN, NULL, NULL, "%s", text);
 }
 
+static int take_own_bounce(fg_server *srv, fg_worker *w, const uint8_t *data, size_t len) {
+  return fg_rtbl_take_bounce(srv->rtbl, w, data, len);
+}
+
 fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err, size_t err_len) {
   fg_server *srv = calloc(1, sizeof(*srv));
   if (srv == NULL) {
@@ -389,6 +394,11 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   // fg_blocks_apply_config again.
   srv->blocks = fg_blocks_new();
   if (srv->blocks == NULL || !fg_blocks_apply_config(srv->blocks, cfg, err, err_len)) goto fail;
+  if (cfg->abuse.n_rtbl > 0) {
+    srv->rtbl = fg_rtbl_new(srv);
+    if (srv->rtbl == NULL) goto fail;
+    srv->take_own_bounce = take_own_bounce;
+  }
   if (!fg_resolve_local_addresses(srv)) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL,
            "cannot list this host's addresses: only loopback counts as our own for outbound "
@@ -491,7 +501,7 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
       return 0;
     }
   }
-  if (!fg_block_watch_start(srv)) {
+  if (!fg_block_watch_start(srv) || !fg_rtbl_start(srv->rtbl)) {
     snprintf(err, err_len, "out of memory");
     return 0;
   }
@@ -569,6 +579,7 @@ void fg_server_free(fg_server *srv) {
   free(srv->workers);
   free(srv->local_addrs);
   fg_ip_limits_free(srv->ip_limits);
+  fg_rtbl_free(srv->rtbl);
   fg_blocks_free(srv->blocks);
   if (srv->backend_targets != NULL) {
     for (size_t b = 0; b < srv->cfg->n_backends; b++) free(srv->backend_targets[b]);

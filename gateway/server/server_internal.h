@@ -127,6 +127,11 @@ struct fg_server {
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;  // limits.streams_per_ip
   struct fg_blocks *blocks;        // block and allow lists (gateway/server/blocks.h)
+  struct fg_rtbl *rtbl;            // abuse.rtbl subscriptions, or NULL (gateway/server/rtbl.h)
+  // take_own_bounce takes an error stanza fedgate generated for a request
+  // of its own (an RTBL request), so that it never reaches a backend;
+  // returns 1 when taken. NULL: none. Set when the server is assembled.
+  int (*take_own_bounce)(fg_server *srv, fg_worker *w, const uint8_t *data, size_t len);
   fg_metrics metrics;
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet
