@@ -89,7 +89,14 @@ static const ctl_command kCommands[] = {
      "refuse a remote sender's stanzas (listed by its SHA-256)"},
     {"unblock", "domain", "POST", "/blocks/remove", "domain", "D", {{0}}, "lift an admin block"},
     {"unblock", "sender", "POST", "/blocks/remove", "jid", "JID", {{0}}, "lift an admin block"},
-    {"explain", NULL, "POST", "/blocks/explain", "domain", "D|JID", {{0}}, "is it blocked, and why"},
+    {"explain",
+     NULL,
+     "POST",
+     "/blocks/explain",
+     "domain",
+     "D|JID",
+     {{0}},
+     "is it blocked, and why"},
     {"list", "blocks", "GET", "/blocks", NULL, NULL, {{0}}, "every block and allow list entry"},
 };
 

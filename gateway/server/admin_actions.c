@@ -292,8 +292,8 @@ static void act_block(const action_ctx *a) {
       !form_value(a, "reason", 0, 1, reason, sizeof(reason))) {
     return;
   }
-  int rc = fg_blocklist_add(fg_blocks_list(a->srv->blocks), kind, key, FG_BLOCKS_SOURCE_ADMIN,
-                            reason);
+  int rc =
+      fg_blocklist_add(fg_blocks_list(a->srv->blocks), kind, key, FG_BLOCKS_SOURCE_ADMIN, reason);
   if (rc != 1) {
     refuse(a->c, a->srv, a->peer, a->req->path, "503 Service Unavailable", "%s not blocked: %s",
            shown, rc < 0 ? "out of memory" : "too many sources");
@@ -390,14 +390,10 @@ static const struct admin_action {
   const char *path;
   void (*run)(const action_ctx *a);
 } kActions[] = {
-    {"POST", "/streams/close", act_close_stream},
-    {"POST", "/backends/drain", act_drain},
-    {"POST", "/backends/undrain", act_undrain},
-    {"GET", "/backends", act_list_backends},
-    {"POST", "/blocks/add", act_block},
-    {"POST", "/blocks/remove", act_unblock},
-    {"POST", "/blocks/explain", act_explain},
-    {"GET", "/blocks", act_list_blocks},
+    {"POST", "/streams/close", act_close_stream}, {"POST", "/backends/drain", act_drain},
+    {"POST", "/backends/undrain", act_undrain},   {"GET", "/backends", act_list_backends},
+    {"POST", "/blocks/add", act_block},           {"POST", "/blocks/remove", act_unblock},
+    {"POST", "/blocks/explain", act_explain},     {"GET", "/blocks", act_list_blocks},
 };
 
 int fg_admin_action_run(fg_conn *c, fg_server *srv, const fg_admin_request *req, const char *peer) {

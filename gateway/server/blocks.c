@@ -34,8 +34,8 @@ void fg_blocks_free(fg_blocks *b) {
 
 // parse_entries turns configuration keys into whole-source entries; the
 // normalised keys go to |keys| (n rows of FG_BLOCK_KEY_MAX + 1).
-static int parse_entries(char *const *v, size_t n, fg_block_entry *out, char (*keys)[FG_BLOCK_KEY_MAX + 1],
-                         char *err, size_t err_len) {
+static int parse_entries(char *const *v, size_t n, fg_block_entry *out,
+                         char (*keys)[FG_BLOCK_KEY_MAX + 1], char *err, size_t err_len) {
   for (size_t i = 0; i < n; i++) {
     const char *why = NULL;
     if (!fg_block_parse_key(v[i], &out[i].kind, keys[i], &why)) {

@@ -420,7 +420,8 @@ static fg_stanza_condition block_verdict(in_conn *ic, const fg_xml_element *el, 
   fg_metrics_inc(&srv->metrics, m);
   if (!ic->block_logged) {  // once per stream: a blocked sender may send many
     ic->block_logged = 1;
-    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), ic->listener == FG_LISTENER_INTERNAL ? to : "",
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s),
+           ic->listener == FG_LISTENER_INTERNAL ? to : "",
            "stanza from %.*s refused: %s blocked (%s); later ones on this stream are counted only",
            (int)bare_len, (const char *)el->from.data, whom, why);
   }

@@ -85,8 +85,10 @@ static void post(rtbl_list *l, unsigned seq, list_event ev) {
 static int send_request(rtbl_list *l, const char *kind, const char *type, const char *payload) {
   fg_server *srv = l->r->srv;
   char iq[1024];
-  int n = snprintf(iq, sizeof(iq), "<iq xmlns='jabber:server' type='%s' from='%s' to='%s' id='fgrtbl-%zu-%s-%u'>%s</iq>",
-                   type, l->jid, l->service, l->index, kind, atomic_load(&l->seq), payload);
+  int n = snprintf(
+      iq, sizeof(iq),
+      "<iq xmlns='jabber:server' type='%s' from='%s' to='%s' id='fgrtbl-%zu-%s-%u'>%s</iq>", type,
+      l->jid, l->service, l->index, kind, atomic_load(&l->seq), payload);
   if (n <= 0 || (size_t)n >= sizeof(iq)) return 0;
   fg_stanza_condition c = fg_deliver(srv, l->r->w0, l->jid_domain, l->service_domain,
                                      (uint64_t)l->index, 0, (const uint8_t *)iq, (size_t)n, NULL);
@@ -268,7 +270,9 @@ static int apply_items(rtbl_list *l, const fg_xml_node *root) {
   } else {
     fg_log(FG_LOG_SEV_WARN, NULL, l->service_domain,
            "block list %s: items answer not applied (%s); the list in force stays", l->source,
-           kind < 0 ? "out of memory" : kind != FG_RTBL_SNAPSHOT ? "no items of the node" : "refused");
+           kind < 0                   ? "out of memory"
+           : kind != FG_RTBL_SNAPSHOT ? "no items of the node"
+                                      : "refused");
   }
   count_invalid(l, &st);
   for (size_t i = 0; i < s.n; i++) {
@@ -346,6 +350,12 @@ static void take(rtbl_list *l, const fg_xml_element *el) {
     fg_metrics_inc(&srv->metrics, FG_M_RTBL_IGNORED);
     return;
   }
+  // Any answer to a ping shows the service is there (a pubsub component
+  // need not implement XEP-0199 and answers service-unavailable).
+  if (strcmp(kind, "ping") == 0) {
+    post(l, seq, EV_PONG);
+    return;
+  }
   if (fg_xml_str_eq(el->type, "error")) {
     fg_metrics_inc(&srv->metrics, FG_M_RTBL_ERRORS);
     post(l, seq, EV_FAILED);
@@ -355,8 +365,6 @@ static void take(rtbl_list *l, const fg_xml_element *el) {
     post(l, seq, apply_items(l, el->root) ? EV_ITEMS : EV_FAILED);
   } else if (strcmp(kind, "sub") == 0) {
     post(l, seq, EV_SUBSCRIBED);
-  } else if (strcmp(kind, "ping") == 0) {
-    post(l, seq, EV_PONG);
   }
 }
 

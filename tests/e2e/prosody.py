@@ -19,7 +19,7 @@ CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 
 class Prosody:
     def __init__(self, workdir, domain, c2s_port, s2s_port, cert, key, cafile,
-                 fedgate_port=None, users=()):
+                 fedgate_port=None, users=(), extra=""):
         self.dir = workdir
         os.makedirs(workdir + "/data", exist_ok=True)
         os.makedirs(workdir + "/certs", exist_ok=True)
@@ -62,6 +62,7 @@ ssl = {{
   cafile = "{workdir}/certs/ca.crt";
 }}
 VirtualHost "{domain}"
+{extra}
 """
         self.cfgfile = workdir + "/prosody.cfg.lua"
         with open(self.cfgfile, "w") as f:
