@@ -24,6 +24,10 @@ typedef struct fg_listener_config {
   // made |unix_mode| (e.g. 0660).
   const char *unix_path;
   unsigned unix_mode;
+  // admit (optional) is called with |arg| and each accepted socket before a
+  // connection, and any TLS work, is made for it; 0 closes the socket at
+  // once (counted as refused).
+  int (*admit)(void *arg, int fd);
 } fg_listener_config;
 
 // fg_runtime_listen binds one listening socket per worker on |cfg->host|

@@ -14,6 +14,7 @@
 #include "gateway/server/inbound.h"
 
 #include "io/addr_policy.h"
+#include "gateway/server/abuse_limits.h"
 #include "gateway/server/blocks.h"
 #include "gateway/server/link.h"
 #include "gateway/server/ip_limits.h"
@@ -60,8 +61,11 @@ struct in_conn {
   // The POSH document of the peer's domain the stream's features wait for
   // (see op_hold_features), or NULL.
   fg_posh_auth_fetch *posh_fetch;
-  fg_auth_method auth;  // how the last authenticated domain was proved
-  int block_logged;     // a stanza refused by the block list was logged
+  fg_auth_method auth;                   // how the last authenticated domain was proved
+  int block_logged;                      // a stanza refused by the block list was logged
+  int limit_logged;                      // a stanza refused by a rate limit was logged
+  int limit_close;                       // over a rate limit for too long: close after this feed
+  uint64_t over_since_ns, last_over_ns;  // the current episode of refusals by rate
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
@@ -428,6 +432,45 @@ static fg_stanza_condition block_verdict(in_conn *ic, const fg_xml_element *el, 
   return cond;
 }
 
+// limit_verdict applies abuse.limits to one stanza (gateway/server/abuse_limits.h).
+static fg_stanza_condition limit_verdict(in_conn *ic, const fg_xml_element *el, const char *from) {
+  fg_server *srv = ic->srv;
+  if (srv->limits == NULL) return FG_STANZA_CONDITION_COUNT;
+  uint64_t now = fg_worker_now_ns(fg_conn_worker(ic->conn));
+  int out = ic->listener == FG_LISTENER_INTERNAL;
+  fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, now)
+                          : fg_abuse_limits_inbound(srv->limits, el, el->root->raw.len, from,
+                                                    (const struct sockaddr *)&ic->peer_addr, now);
+  if (!r.refused) return FG_STANZA_CONDITION_COUNT;
+  fg_metrics_inc(&srv->metrics, out ? FG_M_LIMITED_STANZAS_OUT
+                                : r.condition == FG_STANZA_POLICY_VIOLATION
+                                    ? FG_M_LIMITED_UNSOLICITED
+                                    : FG_M_LIMITED_STANZAS_IN);
+  if (r.stream_rate) {
+    // An episode of excess: refusals less than a second apart. Lasting
+    // abuse.limits.sustained, it closes the stream (after this feed).
+    if (ic->over_since_ns == 0 || now - ic->last_over_ns > 1000000000ull) ic->over_since_ns = now;
+    ic->last_over_ns = now;
+    if (!ic->limit_close &&
+        now - ic->over_since_ns >= (uint64_t)srv->cfg->abuse.limits.sustained_ms * 1000000u) {
+      ic->limit_close = 1;
+      fg_metrics_inc(&srv->metrics, FG_M_LIMITED_STREAMS_CLOSED);
+      fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), from,
+             "stream from %s closed: over the limit of %s for %u ms", ic->ip, r.limit,
+             srv->cfg->abuse.limits.sustained_ms);
+      return FG_STANZA_POLICY_VIOLATION;
+    }
+  }
+  if (!ic->limit_logged) {  // once per stream; the counters have every refusal
+    ic->limit_logged = 1;
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), from,
+           "stanza from %.*s refused: over the limit of %s (from %s); later ones on this stream "
+           "are counted only",
+           (int)el->from.len, (const char *)el->from.data, r.limit, ic->ip);
+  }
+  return r.condition;
+}
+
 static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const char *from,
                                     const char *to) {
   in_conn *ic = arg;
@@ -441,6 +484,7 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   }
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
   fg_stanza_condition refused = block_verdict(ic, el, to);
+  if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(ic, el, from);
   if (refused != FG_STANZA_CONDITION_COUNT) return refused;
   const uint8_t *data;
   size_t len;
@@ -765,6 +809,11 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   ic->last_rx_ns = fg_worker_now_ns(fg_conn_worker(c));
   size_t used = 0;
   fg_s2s_in_status st = fg_s2s_in_feed(ic->s2s, data, len, &used);
+  if (ic->limit_close && st != FG_S2S_IN_CLOSED) {
+    // Over a rate limit for abuse.limits.sustained (see limit_verdict).
+    st = fg_s2s_in_close_with_error(ic->s2s, "policy-violation",
+                                    "sustained excess over the rate limits");
+  }
   if (ic->trim_due && st == FG_S2S_IN_CONTINUE) {
     ic->trim_due = 0;
     trim(ic);

@@ -82,6 +82,11 @@ typedef enum fg_metric {
   FG_M_RTBL_IGNORED,                   // stanzas for the RTBL JIDs that meant nothing
   FG_M_RTBL_INVALID,                   // items skipped: id neither a domain nor a digest
   FG_M_RTBL_ERRORS,                    // requests answered with an error or bounced
+  FG_M_LIMITED_STANZAS_IN,             // inbound stanzas over a domain or address rate
+  FG_M_LIMITED_UNSOLICITED,            // inbound unsolicited stanzas over their budget
+  FG_M_LIMITED_STANZAS_OUT,            // outbound stanzas over a local sender's rate
+  FG_M_LIMITED_STREAMS_CLOSED,         // inbound streams closed: over a rate for too long
+  FG_M_LIMITED_CONNECTIONS,            // connections refused at accept: too many new ones
   FG_M_COUNT,
 } fg_metric;
 

@@ -17,6 +17,7 @@
 #include "gateway/server/admin.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
+#include "gateway/server/abuse_limits.h"
 #include "gateway/server/block_watch.h"
 #include "gateway/server/blocks.h"
 #include "gateway/server/ip_limits.h"
@@ -368,6 +369,30 @@ static void runtime_notice(const char *text) {
   fg_log(FG_LOG_SEV_WARN, NULL, NULL, "%s", text);
 }
 
+// admit_connection applies abuse.limits.connections to a socket the public
+// listeners accepted, before anything else is done for it.
+static int admit_connection(void *arg, int fd) {
+  fg_server *srv = ((fg_listener_arg *)arg)->srv;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0) return 1;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  int first = 0;
+  if (fg_abuse_limits_admit(srv->limits, (const struct sockaddr *)&ss, now, &first)) return 1;
+  fg_metrics_inc(&srv->metrics, FG_M_LIMITED_CONNECTIONS);
+  if (first) {
+    char ip[64];
+    fg_addr_text((const struct sockaddr *)&ss, ip, sizeof(ip));
+    fg_log(FG_LOG_SEV_WARN, NULL, ip,
+           "connections refused at accept: over abuse.limits.connections (%u per second); "
+           "counted from here on",
+           srv->cfg->abuse.limits.connections);
+  }
+  return 0;
+}
+
 static int take_own_bounce(fg_server *srv, fg_worker *w, const uint8_t *data, size_t len) {
   return fg_rtbl_take_bounce(srv->rtbl, w, data, len);
 }
@@ -394,6 +419,9 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   // fg_blocks_apply_config again.
   srv->blocks = fg_blocks_new();
   if (srv->blocks == NULL || !fg_blocks_apply_config(srv->blocks, cfg, err, err_len)) goto fail;
+  int oom = 0;
+  srv->limits = fg_abuse_limits_new(cfg, &oom);
+  if (oom) goto fail;
   if (cfg->abuse.n_rtbl > 0) {
     srv->rtbl = fg_rtbl_new(srv);
     if (srv->rtbl == NULL) goto fail;
@@ -483,6 +511,10 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
     lc.tls = id == FG_LISTENER_S2S_TLS ? srv->tls_direct : NULL;
     lc.handler = handlers[id];
     lc.arg = &srv->listener_arg;
+    if (srv->limits != NULL && srv->cfg->abuse.limits.connections && id != FG_LISTENER_INTERNAL &&
+        id != FG_LISTENER_ADMIN) {
+      lc.admit = admit_connection;
+    }
     if (l->socket_path[0]) {
       // listeners.admin.socket: the only admin endpoint, for the owner and
       // group of the file (mode 0660).
@@ -580,6 +612,7 @@ void fg_server_free(fg_server *srv) {
   free(srv->local_addrs);
   fg_ip_limits_free(srv->ip_limits);
   fg_rtbl_free(srv->rtbl);
+  fg_abuse_limits_free(srv->limits);
   fg_blocks_free(srv->blocks);
   if (srv->backend_targets != NULL) {
     for (size_t b = 0; b < srv->cfg->n_backends; b++) free(srv->backend_targets[b]);

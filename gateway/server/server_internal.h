@@ -127,6 +127,7 @@ struct fg_server {
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;  // limits.streams_per_ip
   struct fg_blocks *blocks;        // block and allow lists (gateway/server/blocks.h)
+  struct fg_abuse_limits *limits;  // abuse.limits, or NULL when all off
   struct fg_rtbl *rtbl;            // abuse.rtbl subscriptions, or NULL (gateway/server/rtbl.h)
   // take_own_bounce takes an error stanza fedgate generated for a request
   // of its own (an RTBL request), so that it never reaches a backend;
