@@ -161,7 +161,30 @@ static int unsolicited_kind(const fg_xml_element *el) {
   return fg_xml_str_eq(local, "presence") && fg_xml_str_eq(el->type, "subscribe");
 }
 
-fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, const fg_xml_element *el, size_t len,
+// Lease slots (fg_limit_lease.left).
+enum { L_DOMAIN_STANZAS = 0, L_DOMAIN_BYTES, L_ADDR_STANZAS, L_ADDR_BYTES, L_PAIR };
+
+// leased spends |cost| from the stream's lease |slot|, taking 10 ms of the
+// rate (at least |cost|, at most the burst) from the shared bucket |key|
+// when the lease runs out; on refusal it fills |res|.
+static int leased(fg_abuse_limits *l, fg_limit_lease *lease, int slot, const uint8_t *key,
+                  size_t klen, const fg_rate *r, double cost, uint64_t now, fg_limit_result *res,
+                  const char *what, fg_stanza_condition cond) {
+  if (lease->left[slot] >= cost) {
+    lease->left[slot] -= cost;
+    return 1;
+  }
+  double chunk = r->per_second / 100;
+  if (chunk > r->burst) chunk = r->burst;
+  if (chunk > cost && klen && fg_rate_take(l->t, key, klen, r, chunk, now, NULL)) {
+    lease->left[slot] += chunk - cost;
+    return 1;
+  }
+  return take(l, key, klen, r, cost, now, res, what, cond);
+}
+
+fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *lease,
+                                        const fg_xml_element *el, size_t len,
                                         const char *from_domain, const struct sockaddr *peer,
                                         uint64_t now) {
   fg_limit_result res = {0, FG_STANZA_CONDITION_COUNT, NULL, 0};
@@ -169,39 +192,54 @@ fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, const fg_xml_element
   const fg_config_abuse_limits *c = &l->cfg;
   uint8_t key[3 * 1024 * 2 + 8];
   size_t dn = strlen(from_domain);
+  if (c->domain_stanzas || c->domain_bytes) {
+    uint64_t dh = XXH3_64bits_withSeed(from_domain, dn, l->seed) | 1;
+    if (lease->domain != dh) {  // a stream may carry several domains
+      lease->domain = dh;
+      lease->left[L_DOMAIN_STANZAS] = lease->left[L_DOMAIN_BYTES] = 0;
+    }
+  }
   if (c->domain_stanzas &&
-      !take(l, key, key_of(key, sizeof(key), K_DOMAIN_STANZAS, from_domain, dn, NULL, 0),
-            &l->domain_stanzas, 1, now, &res, "stanzas per domain",
-            FG_STANZA_RESOURCE_CONSTRAINT)) {
+      !leased(l, lease, L_DOMAIN_STANZAS, key,
+              key_of(key, sizeof(key), K_DOMAIN_STANZAS, from_domain, dn, NULL, 0),
+              &l->domain_stanzas, 1, now, &res, "stanzas per domain",
+              FG_STANZA_RESOURCE_CONSTRAINT)) {
     return res;
   }
   if (c->domain_bytes &&
-      !take(l, key, key_of(key, sizeof(key), K_DOMAIN_BYTES, from_domain, dn, NULL, 0),
-            &l->domain_bytes, (double)len, now, &res, "bytes per domain",
-            FG_STANZA_RESOURCE_CONSTRAINT)) {
+      !leased(l, lease, L_DOMAIN_BYTES, key,
+              key_of(key, sizeof(key), K_DOMAIN_BYTES, from_domain, dn, NULL, 0), &l->domain_bytes,
+              (double)len, now, &res, "bytes per domain", FG_STANZA_RESOURCE_CONSTRAINT)) {
     return res;
   }
   uint8_t a[16];
-  size_t an = peer != NULL ? address_bytes(l, peer, a) : 0;
+  size_t an = 0;
+  if ((c->address_stanzas || c->address_bytes) && peer != NULL) an = address_bytes(l, peer, a);
   if (c->address_stanzas && an &&
-      !take(l, key, key_of(key, sizeof(key), K_ADDR_STANZAS, a, an, NULL, 0), &l->address_stanzas,
-            1, now, &res, "stanzas per address", FG_STANZA_RESOURCE_CONSTRAINT)) {
+      !leased(l, lease, L_ADDR_STANZAS, key,
+              key_of(key, sizeof(key), K_ADDR_STANZAS, a, an, NULL, 0), &l->address_stanzas, 1, now,
+              &res, "stanzas per address", FG_STANZA_RESOURCE_CONSTRAINT)) {
     return res;
   }
   if (c->address_bytes && an &&
-      !take(l, key, key_of(key, sizeof(key), K_ADDR_BYTES, a, an, NULL, 0), &l->address_bytes,
-            (double)len, now, &res, "bytes per address", FG_STANZA_RESOURCE_CONSTRAINT)) {
+      !leased(l, lease, L_ADDR_BYTES, key, key_of(key, sizeof(key), K_ADDR_BYTES, a, an, NULL, 0),
+              &l->address_bytes, (double)len, now, &res, "bytes per address",
+              FG_STANZA_RESOURCE_CONSTRAINT)) {
     return res;
   }
   if (c->unsolicited_per_minute && unsolicited_kind(el)) {
     uint64_t h = pair_hash(l, el->from, el->to);
     if (atomic_load_explicit(&l->marks[h & l->marks_mask], memory_order_relaxed) == h) return res;
+    if (lease->pair != h) {
+      lease->pair = h;
+      lease->left[L_PAIR] = 0;
+    }
     size_t fn = bare_len(el->from), tn = bare_len(el->to);
     size_t kn = key_of(key, sizeof(key), K_PAIR, el->from.data, fn, el->to.data, tn);
     // Unsolicited traffic is refused, never a reason to close the stream:
     // the stream also carries other senders' replies.
-    take(l, key, kn, &l->unsolicited, 1, now, &res, "unsolicited per sender and recipient",
-         FG_STANZA_POLICY_VIOLATION);
+    leased(l, lease, L_PAIR, key, kn, &l->unsolicited, 1, now, &res,
+           "unsolicited per sender and recipient", FG_STANZA_POLICY_VIOLATION);
   }
   return res;
 }

@@ -46,9 +46,23 @@ typedef struct fg_limit_result {
   int stream_rate;
 } fg_limit_result;
 
+// fg_limit_lease is one stream's share of the shared buckets: instead of
+// one shared take per stanza and bucket, a stream takes 10 ms worth of a
+// rate at a time (at least the stanza's cost, at most the burst) and spends
+// it locally, so that the shared table is touched rarely at high rates. A
+// stream can thus run ahead of its domain's other streams by 10 ms of the
+// rate. Zeroed when the stream opens; owned by the stream.
+typedef struct fg_limit_lease {
+  double left[5];   // tokens in hand, per bucket (see abuse_limits.c)
+  uint64_t domain;  // hash of the domain the domain leases are for
+  uint64_t pair;    // hash of the (sender, recipient) pair the pair lease is for
+} fg_limit_lease;
+
 // fg_abuse_limits_inbound judges stanza |el| (|len| bytes) from a remote
-// server authenticated as |from_domain|, arriving from |peer|, at |now_ns|.
-fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, const fg_xml_element *el, size_t len,
+// server authenticated as |from_domain|, arriving from |peer|, at |now_ns|,
+// spending |lease| (the stream's).
+fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *lease,
+                                        const fg_xml_element *el, size_t len,
                                         const char *from_domain, const struct sockaddr *peer,
                                         uint64_t now_ns);
 

@@ -15,6 +15,7 @@
 
 #include "io/addr_policy.h"
 #include "gateway/server/abuse_limits.h"
+#include "gateway/server/abuse_reports.h"
 #include "gateway/server/blocks.h"
 #include "gateway/server/link.h"
 #include "gateway/server/ip_limits.h"
@@ -66,6 +67,13 @@ struct in_conn {
   int limit_logged;                      // a stanza refused by a rate limit was logged
   int limit_close;                       // over a rate limit for too long: close after this feed
   uint64_t over_since_ns, last_over_ns;  // the current episode of refusals by rate
+  fg_limit_lease lease;                  // its share of the shared rate buckets
+  // The last sender (inbound) or recipient domain (outbound) the block
+  // lists let pass, and their generation then: most streams carry runs of
+  // one sender, so most stanzas skip the lists (and the SHA-256 of the JID).
+  uint8_t clean[64];
+  size_t clean_len;
+  uint64_t clean_generation;
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
@@ -404,18 +412,33 @@ static fg_stanza_condition block_verdict(in_conn *ic, const fg_xml_element *el, 
   fg_stanza_condition cond;
   const char *whom;
   size_t bare_len = 0;
-  if (ic->listener != FG_LISTENER_INTERNAL) {
-    while (bare_len < el->from.len && el->from.data[bare_len] != '/') bare_len++;
-    if (!fg_blocks_sender_refused(srv->blocks, el->from.data, bare_len, why, sizeof(why))) {
-      return FG_STANZA_CONDITION_COUNT;
+  int out = ic->listener == FG_LISTENER_INTERNAL;
+  const uint8_t *key = out ? (const uint8_t *)to : el->from.data;
+  size_t key_len = out ? strlen(to) : 0;
+  if (!out) {
+    while (key_len < el->from.len && el->from.data[key_len] != '/') key_len++;
+  }
+  uint64_t g = fg_blocks_generation(srv->blocks);
+  if (ic->clean_len == key_len && ic->clean_generation == g && key_len > 0 &&
+      memcmp(ic->clean, key, key_len) == 0) {
+    return FG_STANZA_CONDITION_COUNT;
+  }
+  int refused = out ? fg_blocks_domain_refused(srv->blocks, to, why, sizeof(why))
+                    : fg_blocks_sender_refused(srv->blocks, key, key_len, why, sizeof(why));
+  if (!refused) {
+    if (key_len <= sizeof(ic->clean)) {
+      memcpy(ic->clean, key, key_len);
+      ic->clean_len = key_len;
+      ic->clean_generation = g;
     }
+    return FG_STANZA_CONDITION_COUNT;
+  }
+  if (!out) {
+    bare_len = key_len;
     m = FG_M_BLOCKED_STANZAS_IN;
     cond = FG_STANZA_FORBIDDEN;
     whom = "sender";
   } else {
-    if (!fg_blocks_domain_refused(srv->blocks, to, why, sizeof(why))) {
-      return FG_STANZA_CONDITION_COUNT;
-    }
     m = FG_M_BLOCKED_STANZAS_OUT;
     cond = FG_STANZA_POLICY_VIOLATION;
     whom = "recipient domain";
@@ -438,9 +461,10 @@ static fg_stanza_condition limit_verdict(in_conn *ic, const fg_xml_element *el, 
   if (srv->limits == NULL) return FG_STANZA_CONDITION_COUNT;
   uint64_t now = fg_worker_now_ns(fg_conn_worker(ic->conn));
   int out = ic->listener == FG_LISTENER_INTERNAL;
-  fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, now)
-                          : fg_abuse_limits_inbound(srv->limits, el, el->root->raw.len, from,
-                                                    (const struct sockaddr *)&ic->peer_addr, now);
+  fg_limit_result r =
+      out ? fg_abuse_limits_outbound(srv->limits, el, now)
+          : fg_abuse_limits_inbound(srv->limits, &ic->lease, el, el->root->raw.len, from,
+                                    (const struct sockaddr *)&ic->peer_addr, now);
   if (!r.refused) return FG_STANZA_CONDITION_COUNT;
   fg_metrics_inc(&srv->metrics, out ? FG_M_LIMITED_STANZAS_OUT
                                 : r.condition == FG_STANZA_POLICY_VIOLATION
@@ -482,6 +506,11 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
     if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
     return c;
   }
+  if (ic->listener != FG_LISTENER_INTERNAL && fg_reports_addressed(el->to.data, el->to.len)) {
+    fg_stanza_condition c = fg_reports_consume(srv, el);
+    if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
+    return c;
+  }
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
   fg_stanza_condition refused = block_verdict(ic, el, to);
   if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(ic, el, from);
@@ -503,6 +532,11 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
       return FG_STANZA_INTERNAL_SERVER_ERROR;
     }
     data = fg_xml_writer_data(ws->writer, &len);
+  }
+  // An abuse report to a remote domain goes to its abuse address instead.
+  if (ic->listener == FG_LISTENER_INTERNAL &&
+      fg_reports_take(srv, fg_conn_worker(ic->conn), el, data, len, from, to)) {
+    return FG_STANZA_CONDITION_COUNT;
   }
   // Public listeners deliver to hosted domains (the hop); the internal
   // listener carries the internal servers' traffic out to the federation.

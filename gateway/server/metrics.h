@@ -87,6 +87,9 @@ typedef enum fg_metric {
   FG_M_LIMITED_STANZAS_OUT,            // outbound stanzas over a local sender's rate
   FG_M_LIMITED_STREAMS_CLOSED,         // inbound streams closed: over a rate for too long
   FG_M_LIMITED_CONNECTIONS,            // connections refused at accept: too many new ones
+  FG_M_REPORTS_RECEIVED,               // abuse reports (XEP-0377) taken from internal users
+  FG_M_REPORTS_FORWARDED,              // forwarded to the domain's abuse address (XEP-0157)
+  FG_M_REPORTS_FAILED,                 // bounced: no abuse address, no answer, undeliverable
   FG_M_COUNT,
 } fg_metric;
 

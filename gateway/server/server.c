@@ -18,6 +18,7 @@
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
 #include "gateway/server/abuse_limits.h"
+#include "gateway/server/abuse_reports.h"
 #include "gateway/server/block_watch.h"
 #include "gateway/server/blocks.h"
 #include "gateway/server/ip_limits.h"
@@ -394,7 +395,7 @@ static int admit_connection(void *arg, int fd) {
 }
 
 static int take_own_bounce(fg_server *srv, fg_worker *w, const uint8_t *data, size_t len) {
-  return fg_rtbl_take_bounce(srv->rtbl, w, data, len);
+  return fg_rtbl_take_bounce(srv->rtbl, w, data, len) || fg_reports_take_bounce(srv, data, len);
 }
 
 fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err, size_t err_len) {
@@ -425,8 +426,8 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   if (cfg->abuse.n_rtbl > 0) {
     srv->rtbl = fg_rtbl_new(srv);
     if (srv->rtbl == NULL) goto fail;
-    srv->take_own_bounce = take_own_bounce;
   }
+  srv->take_own_bounce = take_own_bounce;
   if (!fg_resolve_local_addresses(srv)) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL,
            "cannot list this host's addresses: only loopback counts as our own for outbound "
@@ -607,6 +608,7 @@ void fg_server_free(fg_server *srv) {
   free_unreachable_memory(srv);
   for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
     fg_xml_writer_free(srv->workers[i].writer);
+    fg_reports_free_all(&srv->workers[i]);
   }
   free(srv->workers);
   free(srv->local_addrs);

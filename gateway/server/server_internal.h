@@ -76,6 +76,8 @@ struct worker_state {
   size_t queued_bytes;           // held by this worker's links until they are ready
   uint64_t links_epoch;          // bumped whenever a link leaves the index or is freed
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
+  struct abuse_report *reports;  // waiting for their domain's abuse address (abuse_reports.h)
+  uint64_t report_seq;
   // Looks for block list changes (gateway/server/block_watch.h): the lists'
   // generation this worker's streams and links were last checked at.
   struct {
