@@ -164,16 +164,19 @@ static int unsolicited_kind(const fg_xml_element *el) {
 // Lease slots (fg_limit_lease.left).
 enum { L_DOMAIN_STANZAS = 0, L_DOMAIN_BYTES, L_ADDR_STANZAS, L_ADDR_BYTES, L_PAIR };
 
-// leased spends |cost| from the stream's lease |slot|, taking 10 ms of the
-// rate (at least |cost|, at most the burst) from the shared bucket |key|
-// when the lease runs out; on refusal it fills |res|.
-static int leased(fg_abuse_limits *l, fg_limit_lease *lease, int slot, const uint8_t *key,
-                  size_t klen, const fg_rate *r, double cost, uint64_t now, fg_limit_result *res,
-                  const char *what, fg_stanza_condition cond) {
+// leased spends |cost| from the stream's lease |slot|; when the lease runs
+// out it takes 10 ms of the rate (at least |cost|, at most the burst) from
+// the shared bucket of (|kind|, |a|, |b|), and on refusal fills |res|. The
+// key is built only then.
+static int leased(fg_abuse_limits *l, fg_limit_lease *lease, int slot, int kind, const void *a,
+                  size_t an, const void *b, size_t bn, const fg_rate *r, double cost, uint64_t now,
+                  fg_limit_result *res, const char *what, fg_stanza_condition cond) {
   if (lease->left[slot] >= cost) {
     lease->left[slot] -= cost;
     return 1;
   }
+  uint8_t key[2 * 3072 + 8];
+  size_t klen = key_of(key, sizeof(key), kind, a, an, b, bn);
   double chunk = r->per_second / 100;
   if (chunk > r->burst) chunk = r->burst;
   if (chunk > cost && klen && fg_rate_take(l->t, key, klen, r, chunk, now, NULL)) {
@@ -183,6 +186,25 @@ static int leased(fg_abuse_limits *l, fg_limit_lease *lease, int slot, const uin
   return take(l, key, klen, r, cost, now, res, what, cond);
 }
 
+// same_pair says whether |el|'s bare (from, to) is the lease's last pair,
+// and remembers it otherwise.
+static int same_pair(fg_limit_lease *lease, const fg_xml_element *el) {
+  size_t fn = bare_len(el->from), tn = bare_len(el->to);
+  if (fn + 1 + tn > sizeof(lease->pair_raw)) {
+    lease->pair_raw_len = 0;
+    return 0;
+  }
+  if (lease->pair_raw_len == fn + 1 + tn && memcmp(lease->pair_raw, el->from.data, fn) == 0 &&
+      memcmp(lease->pair_raw + fn + 1, el->to.data, tn) == 0 && lease->pair_raw[fn] == 0) {
+    return 1;
+  }
+  memcpy(lease->pair_raw, el->from.data, fn);
+  lease->pair_raw[fn] = 0;
+  memcpy(lease->pair_raw + fn + 1, el->to.data, tn);
+  lease->pair_raw_len = fn + 1 + tn;
+  return 0;
+}
+
 fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *lease,
                                         const fg_xml_element *el, size_t len,
                                         const char *from_domain, const struct sockaddr *peer,
@@ -190,7 +212,6 @@ fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *leas
   fg_limit_result res = {0, FG_STANZA_CONDITION_COUNT, NULL, 0};
   if (l == NULL) return res;
   const fg_config_abuse_limits *c = &l->cfg;
-  uint8_t key[3 * 1024 * 2 + 8];
   size_t dn = strlen(from_domain);
   if (c->domain_stanzas || c->domain_bytes) {
     uint64_t dh = XXH3_64bits_withSeed(from_domain, dn, l->seed) | 1;
@@ -199,47 +220,50 @@ fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *leas
       lease->left[L_DOMAIN_STANZAS] = lease->left[L_DOMAIN_BYTES] = 0;
     }
   }
-  if (c->domain_stanzas &&
-      !leased(l, lease, L_DOMAIN_STANZAS, key,
-              key_of(key, sizeof(key), K_DOMAIN_STANZAS, from_domain, dn, NULL, 0),
-              &l->domain_stanzas, 1, now, &res, "stanzas per domain",
-              FG_STANZA_RESOURCE_CONSTRAINT)) {
+  if (c->domain_stanzas && !leased(l, lease, L_DOMAIN_STANZAS, K_DOMAIN_STANZAS, from_domain, dn,
+                                   NULL, 0, &l->domain_stanzas, 1, now, &res, "stanzas per domain",
+                                   FG_STANZA_RESOURCE_CONSTRAINT)) {
     return res;
   }
   if (c->domain_bytes &&
-      !leased(l, lease, L_DOMAIN_BYTES, key,
-              key_of(key, sizeof(key), K_DOMAIN_BYTES, from_domain, dn, NULL, 0), &l->domain_bytes,
+      !leased(l, lease, L_DOMAIN_BYTES, K_DOMAIN_BYTES, from_domain, dn, NULL, 0, &l->domain_bytes,
               (double)len, now, &res, "bytes per domain", FG_STANZA_RESOURCE_CONSTRAINT)) {
     return res;
   }
+  // A stream's address never changes: its leases need no key check.
   uint8_t a[16];
   size_t an = 0;
-  if ((c->address_stanzas || c->address_bytes) && peer != NULL) an = address_bytes(l, peer, a);
-  if (c->address_stanzas && an &&
-      !leased(l, lease, L_ADDR_STANZAS, key,
-              key_of(key, sizeof(key), K_ADDR_STANZAS, a, an, NULL, 0), &l->address_stanzas, 1, now,
+  int need_addr = (c->address_stanzas && lease->left[L_ADDR_STANZAS] < 1) ||
+                  (c->address_bytes && lease->left[L_ADDR_BYTES] < (double)len);
+  if (need_addr && peer != NULL) an = address_bytes(l, peer, a);
+  if (c->address_stanzas && (an || !need_addr) &&
+      !leased(l, lease, L_ADDR_STANZAS, K_ADDR_STANZAS, a, an, NULL, 0, &l->address_stanzas, 1, now,
               &res, "stanzas per address", FG_STANZA_RESOURCE_CONSTRAINT)) {
     return res;
   }
-  if (c->address_bytes && an &&
-      !leased(l, lease, L_ADDR_BYTES, key, key_of(key, sizeof(key), K_ADDR_BYTES, a, an, NULL, 0),
-              &l->address_bytes, (double)len, now, &res, "bytes per address",
-              FG_STANZA_RESOURCE_CONSTRAINT)) {
+  if (c->address_bytes && (an || !need_addr) &&
+      !leased(l, lease, L_ADDR_BYTES, K_ADDR_BYTES, a, an, NULL, 0, &l->address_bytes, (double)len,
+              now, &res, "bytes per address", FG_STANZA_RESOURCE_CONSTRAINT)) {
     return res;
   }
   if (c->unsolicited_per_minute && unsolicited_kind(el)) {
+    // The same pair as the last stanza, with budget in hand: nothing to
+    // look up (a reply since then only means this budget was spent early).
+    if (same_pair(lease, el) && lease->left[L_PAIR] >= 1) {
+      lease->left[L_PAIR] -= 1;
+      return res;
+    }
     uint64_t h = pair_hash(l, el->from, el->to);
     if (atomic_load_explicit(&l->marks[h & l->marks_mask], memory_order_relaxed) == h) return res;
     if (lease->pair != h) {
       lease->pair = h;
       lease->left[L_PAIR] = 0;
     }
-    size_t fn = bare_len(el->from), tn = bare_len(el->to);
-    size_t kn = key_of(key, sizeof(key), K_PAIR, el->from.data, fn, el->to.data, tn);
     // Unsolicited traffic is refused, never a reason to close the stream:
     // the stream also carries other senders' replies.
-    leased(l, lease, L_PAIR, key, kn, &l->unsolicited, 1, now, &res,
-           "unsolicited per sender and recipient", FG_STANZA_POLICY_VIOLATION);
+    leased(l, lease, L_PAIR, K_PAIR, el->from.data, bare_len(el->from), el->to.data,
+           bare_len(el->to), &l->unsolicited, 1, now, &res, "unsolicited per sender and recipient",
+           FG_STANZA_POLICY_VIOLATION);
   }
   return res;
 }

@@ -56,6 +56,10 @@ typedef struct fg_limit_lease {
   double left[5];   // tokens in hand, per bucket (see abuse_limits.c)
   uint64_t domain;  // hash of the domain the domain leases are for
   uint64_t pair;    // hash of the (sender, recipient) pair the pair lease is for
+  // The pair as written ("from" NUL "to", bare), when short enough: a run
+  // of stanzas between the same two JIDs skips the hash and the marks.
+  uint8_t pair_raw[128];
+  size_t pair_raw_len;
 } fg_limit_lease;
 
 // fg_abuse_limits_inbound judges stanza |el| (|len| bytes) from a remote
