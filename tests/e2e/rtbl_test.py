@@ -13,11 +13,9 @@ to show that fedgate fetches and subscribes again.
 usage: rtbl_test.py FEDGATE_BINARY
 """
 
-import base64
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,40 +36,12 @@ WHY = "blocked (" + SOURCE + ": spam: %s)"
 NS_PUBSUB = "http://jabber.org/protocol/pubsub"
 
 
-class Publisher:
-    """pub@rtbl.test on a raw c2s stream (SASL PLAIN, bind), publishing to
-    the service; every request waits for its result."""
+class Publisher(pr.RawClient):
+    """pub@rtbl.test on a raw c2s stream, publishing to the service; every
+    request waits for its result."""
 
     def __init__(self, port):
-        self.p = xp.Peer(socket.create_connection((HOST, port), timeout=10))
-        self.n = 0
-        self._open()
-        self.p.read_features()
-        creds = base64.b64encode(b"\0pub\0secret-pw").decode()
-        self.p.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (xp.NS_SASL, creds))
-        el = self.p.read_element()
-        assert el.tag == xp.q(xp.NS_SASL, "success"), el.tag
-        self._open()
-        self.p.read_features()
-        self.iq("set", None, "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>")
-
-    def _open(self):
-        self.p.reader.reset()
-        self.p.pending = []
-        self.p.send("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                    "xmlns:stream='%s' to='rtbl.test' version='1.0'>" % xp.NS_STREAM)
-        self.p.read_header()
-
-    def iq(self, type_, to, payload):
-        self.n += 1
-        sid = "pub-%d" % self.n
-        self.p.send("<iq type='%s' id='%s'%s>%s</iq>" % (
-            type_, sid, " to='%s'" % to if to else "", payload))
-        while True:
-            el = self.p.read_element()
-            if el.get("id") == sid:
-                assert el.get("type") == "result", xp.ET.tostring(el)
-                return el
+        super().__init__(port, "rtbl.test", "pub", "secret-pw")
 
     def create(self):
         self.iq("set", SERVICE, "<pubsub xmlns='%s'><create node='%s'/></pubsub>" % (NS_PUBSUB, NODE))
@@ -86,9 +56,6 @@ class Publisher:
         self.iq("set", SERVICE,
                 "<pubsub xmlns='%s'><retract node='%s' notify='true'><item id='%s'/></retract>"
                 "</pubsub>" % (NS_PUBSUB, NODE, item_id))
-
-    def close(self):
-        self.p.close()
 
 
 class Env:
