@@ -104,24 +104,34 @@ static int send_request(rtbl_list *l, const char *kind, const char *type, const 
 
 static void retry_later(rtbl_list *l, const char *why);
 
-// sync asks for the node's items and subscribes (XEP-0060 §6.5, §6.1).
+// sync_list subscribes (XEP-0060 §6.1); the items are asked for once the
+// subscription is confirmed (request_items), so that every change published
+// after the items answer was made is notified after it, on the same stream:
+// applied in arrival order, the snapshot and the notifications agree.
 static void sync_list(rtbl_list *l) {
   atomic_fetch_add(&l->seq, 1);
   l->got_items = l->got_subscribed = 0;
-  char items[400], sub[1200];
-  snprintf(items, sizeof(items), "<pubsub xmlns='" FG_NS_PUBSUB "'><items node='%s'/></pubsub>",
-           l->node);
+  char sub[1200];
   snprintf(sub, sizeof(sub),
            "<pubsub xmlns='" FG_NS_PUBSUB "'><subscribe node='%s' jid='%s'/></pubsub>", l->node,
            l->jid);
-  // Subscribe first: a change published between the two answers is then
-  // both in the items and notified; the items replace the list, so the
-  // order of arrival does not matter for what ends up listed.
-  if (!send_request(l, "sub", "set", sub) || !send_request(l, "items", "get", items)) {
+  if (!send_request(l, "sub", "set", sub)) {
     retry_later(l, "request not sent");
     return;
   }
   l->state = LIST_WAITING;
+  fg_worker_timer_arm(l->r->w0, &l->timer, kResponseMs);
+}
+
+// request_items asks for the node's items (XEP-0060 §6.5).
+static void request_items(rtbl_list *l) {
+  char items[400];
+  snprintf(items, sizeof(items), "<pubsub xmlns='" FG_NS_PUBSUB "'><items node='%s'/></pubsub>",
+           l->node);
+  if (!send_request(l, "items", "get", items)) {
+    retry_later(l, "request not sent");
+    return;
+  }
   fg_worker_timer_arm(l->r->w0, &l->timer, kResponseMs);
 }
 
@@ -183,7 +193,11 @@ static void rtbl_on_event(fg_worker *w, fg_msg *msg) {
       l->got_items = 1;
       break;
     case EV_SUBSCRIBED:
-      l->got_subscribed = 1;
+      if (!l->got_subscribed) {
+        l->got_subscribed = 1;
+        request_items(l);
+        return;
+      }
       break;
     case EV_PONG:
       break;
@@ -362,6 +376,8 @@ static void take(rtbl_list *l, const fg_xml_element *el) {
     return;
   }
   if (strcmp(kind, "items") == 0) {
+    // An answer to an older round would undo what was notified since.
+    if (seq != atomic_load(&l->seq)) return;
     post(l, seq, apply_items(l, el->root) ? EV_ITEMS : EV_FAILED);
   } else if (strcmp(kind, "sub") == 0) {
     post(l, seq, EV_SUBSCRIBED);
