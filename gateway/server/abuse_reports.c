@@ -12,6 +12,7 @@
 #include "gateway/s2s/jid.h"
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
+#include "gateway/server/stanza_reparse.h"
 #include "gateway/xml/xml_names.h"
 #include "gateway/xml/xml_parser.h"
 
@@ -150,18 +151,12 @@ static void forward(abuse_report *r, const char *abuse_jid) {
   }
   // Re-address: everything after the start tag is kept; the start tag is
   // written again with the new 'to'.
-  static const char kHeader[] = FG_S2S_STREAM_OPEN ">";
-  fg_xml_parser *p = fg_xml_parser_new(NULL);
-  size_t used;
-  if (p == NULL ||
-      fg_xml_parser_feed(p, &used, (const uint8_t *)kHeader, sizeof(kHeader) - 1) !=
-          FG_XML_EVENT_STREAM_OPEN ||
-      fg_xml_parser_feed(p, &used, r->message, r->message_len) != FG_XML_EVENT_ELEMENT) {
-    fg_xml_parser_free(p);
+  const fg_xml_element *el = NULL;
+  fg_xml_parser *p = fg_stanza_reparse(r->message, r->message_len, &el);
+  if (p == NULL) {
     fail(r, "the report could not be read again");
     return;
   }
-  const fg_xml_element *el = fg_xml_parser_element(p);
   size_t cap = r->message_len + 2 * kMaxJid + 256, at = 0;
   char *out = malloc(cap);
   if (out == NULL) {
@@ -288,15 +283,10 @@ fg_stanza_condition fg_reports_consume(fg_server *srv, const fg_xml_element *el)
 
 int fg_reports_take_bounce(fg_server *srv, const uint8_t *data, size_t len) {
   if (memmem(data, len, "fgreport-", 9) == NULL) return 0;  // the common case, cheaply
-  static const char kHeader[] = FG_S2S_STREAM_OPEN ">";
-  fg_xml_parser *p = fg_xml_parser_new(NULL);
-  size_t used;
+  const fg_xml_element *el = NULL;
+  fg_xml_parser *p = fg_stanza_reparse(data, len, &el);
   int taken = 0;
-  if (p != NULL &&
-      fg_xml_parser_feed(p, &used, (const uint8_t *)kHeader, sizeof(kHeader) - 1) ==
-          FG_XML_EVENT_STREAM_OPEN &&
-      fg_xml_parser_feed(p, &used, data, len) == FG_XML_EVENT_ELEMENT) {
-    const fg_xml_element *el = fg_xml_parser_element(p);
+  if (p != NULL) {
     taken = fg_reports_addressed(el->to.data, el->to.len) && post_answer(srv, el->id, NULL, 1);
   }
   fg_xml_parser_free(p);

@@ -13,6 +13,7 @@
 #include "gateway/server/blocks.h"
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
+#include "gateway/server/stanza_reparse.h"
 #include "gateway/xml/xml_names.h"
 #include "gateway/xml/xml_parser.h"
 
@@ -403,15 +404,10 @@ int fg_rtbl_take_bounce(fg_rtbl *r, fg_worker *w, const uint8_t *data, size_t le
   if (r == NULL) return 0;
   // Cheap test first: bounces of other stanzas are the common case.
   if (memmem(data, len, "fgrtbl-", 7) == NULL) return 0;
-  static const char kHeader[] = FG_S2S_STREAM_OPEN ">";
-  fg_xml_parser *p = fg_xml_parser_new(NULL);
-  size_t used;
+  const fg_xml_element *el = NULL;
+  fg_xml_parser *p = fg_stanza_reparse(data, len, &el);
   int taken = 0;
-  if (p != NULL &&
-      fg_xml_parser_feed(p, &used, (const uint8_t *)kHeader, sizeof(kHeader) - 1) ==
-          FG_XML_EVENT_STREAM_OPEN &&
-      fg_xml_parser_feed(p, &used, data, len) == FG_XML_EVENT_ELEMENT) {
-    const fg_xml_element *el = fg_xml_parser_element(p);
+  if (p != NULL) {
     rtbl_list *l = list_for(r, el->to.data, el->to.len);
     char kind[8];
     unsigned seq;

@@ -58,9 +58,7 @@ class Env:
 
 
 def ctl(env, *args):
-    argv = [FEDGATE, "ctl", "--admin", "%s:%d" % (HOST, env.ports["admin"])]
-    r = subprocess.run(argv + list(args), capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout, r.stderr
+    return fp.ctl(FEDGATE, env.ports["admin"], *args)
 
 
 def peer(env, frm, to="b.test"):
@@ -71,30 +69,13 @@ def peer(env, frm, to="b.test"):
 
 
 def header_refusal(env, frm):
-    """Opens a stream from |frm| and returns the stream error it gets."""
-    p = xp.Peer.connect(HOST, env.ports["s2s"])
-    try:
-        p.open_stream("b.test", frm)
-        return p.expect_stream_error()
-    finally:
-        p.close()
+    return xp.header_refusal(HOST, env.ports["s2s"], "b.test", frm)
 
 
 def internal_sender(env, to):
     """b.test's internal server, authenticated on the internal listener."""
-    p = xp.Peer.connect(HOST, env.ports["internal"])
-    p.open_stream(to, "b.test")
-    p.read_header()
-    p.read_features()
-    p.starttls(to, certfile="pki/b.test.crt", keyfile="pki/b.test.key")
-    p.open_stream(to, "b.test")
-    p.read_header()
-    p.read_features()
-    assert p.sasl_external()[0] == "success"
-    p.open_stream(to, "b.test")
-    p.read_header()
-    p.read_features()
-    return p
+    return xp.authenticated(HOST, env.ports["internal"], to, "b.test", None, "pki/b.test.crt",
+                            "pki/b.test.key")
 
 
 def wait_metric(env, name, want, timeout=10):

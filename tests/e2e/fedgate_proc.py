@@ -150,6 +150,15 @@ def gateway_yaml(ports, domains, backends, trust="pki/ca.crt", secret="secret",
     return "\n".join(out) + "\n"
 
 
+def ctl(fedgate, admin_port, *args):
+    """Runs `fedgate ctl --admin 127.0.0.1:PORT ARGS`; returns (exit status,
+    stdout, stderr)."""
+    import subprocess
+    argv = [fedgate, "ctl", "--admin", "%s:%d" % (HOST, admin_port)]
+    r = subprocess.run(argv + list(args), capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout, r.stderr
+
+
 def run_suite(tests, *args, on_failure=None):
     """Runs each (name, fn) with |args|; prints one line per test and the
     summary line; returns the number failed."""

@@ -79,21 +79,9 @@ def peer(env, frm):
 
 
 def internal_sender(env):
-    def open_():
-        p = xp.Peer.connect(HOST, env.ports["internal"])
-        p.open_stream("remote.test", "b.test")
-        p.read_header()
-        p.read_features()
-        p.starttls("remote.test", certfile="pki/b.test.crt", keyfile="pki/b.test.key")
-        p.open_stream("remote.test", "b.test")
-        p.read_header()
-        p.read_features()
-        assert p.sasl_external()[0] == "success"
-        p.open_stream("remote.test", "b.test")
-        p.read_header()
-        p.read_features()
-        return p
-    return open_()
+    """b.test's internal server, authenticated on the internal listener."""
+    return xp.authenticated(HOST, env.ports["internal"], "remote.test", "b.test", None,
+                            "pki/b.test.crt", "pki/b.test.key")
 
 
 def errors_by_id(server, ids, timeout=10):

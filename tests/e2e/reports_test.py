@@ -65,19 +65,9 @@ class Env:
 
 
 def internal_sender(env, to):
-    p = xp.Peer.connect(HOST, env.ports["internal"])
-    p.open_stream(to, "b.test")
-    p.read_header()
-    p.read_features()
-    p.starttls(to, certfile="pki/b.test.crt", keyfile="pki/b.test.key")
-    p.open_stream(to, "b.test")
-    p.read_header()
-    p.read_features()
-    assert p.sasl_external()[0] == "success"
-    p.open_stream(to, "b.test")
-    p.read_header()
-    p.read_features()
-    return p
+    """b.test's internal server, authenticated on the internal listener."""
+    return xp.authenticated(HOST, env.ports["internal"], to, "b.test", None, "pki/b.test.crt",
+                            "pki/b.test.key")
 
 
 def report(p, domain, sid):

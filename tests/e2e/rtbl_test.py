@@ -107,9 +107,7 @@ class Env:
 
 
 def ctl(env, *args):
-    argv = [FEDGATE, "ctl", "--admin", "%s:%d" % (HOST, env.ports["admin"])]
-    r = subprocess.run(argv + list(args), capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout, r.stderr
+    return fp.ctl(FEDGATE, env.ports["admin"], *args)
 
 
 def wait_explain(env, name, want, timeout=30):
@@ -132,12 +130,7 @@ def peer(env, frm):
 
 
 def header_refusal(env, frm):
-    p = xp.Peer.connect(HOST, env.ports["s2s"])
-    try:
-        p.open_stream("b.test", frm)
-        return p.expect_stream_error()
-    finally:
-        p.close()
+    return xp.header_refusal(HOST, env.ports["s2s"], "b.test", frm)
 
 
 def wait_stanza(server, pred, timeout=15):
