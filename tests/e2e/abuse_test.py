@@ -15,7 +15,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -28,33 +27,10 @@ HOST = "127.0.0.1"
 DIGEST = hashlib.sha256(b"listed@remote.test").hexdigest()
 
 
-class Env:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="fedgate-abuse-")
-        d = self.dir
-        fp.dev_pki(FEDGATE, d + "/pki", "remote.test", "spam.test", "b.test")
-        fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
-        fp.write_secret(d + "/secret", "test-dialback-secret")
-        self.ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
-                                                  "auth")}
-        p = self.ports
-        cfg = fp.gateway_yaml(p, [("b.test", "sink", None)], [("sink", [p["sink"]])],
-                              default_cert="pki/b.test", static=[("remote.test", p["auth"])])
-        cfg += ("abuse:\n  block: [config-blocked.test, \"*.bad.test\", %s]\n" % DIGEST.upper())
-        self.sink = xp.ReceivingServer(HOST, p["sink"], d + "/pki/b.test.crt",
-                                       d + "/pki/b.test.key", client_ca=d + "/ica/ca.crt")
-        self.auth = xp.ReceivingServer(HOST, p["auth"], d + "/pki/remote.test.crt",
-                                       d + "/pki/remote.test.key", client_ca=d + "/pki/ca.crt")
-        os.chdir(d)
-        self.gw = fp.Fedgate(FEDGATE, d, "fedgate", cfg, p["admin"])
-
-    def metric(self, name):
-        return self.gw.metric(name)
-
-    def close(self):
-        self.gw.stop()
-        self.sink.close()
-        self.auth.close()
+def make_env():
+    return fp.HostedGateway(FEDGATE, "fedgate-abuse-", ("spam.test",),
+                            "abuse:\n  block: [config-blocked.test, \"*.bad.test\", %s]\n"
+                            % DIGEST.upper())
 
 
 def ctl(env, *args):
@@ -248,4 +224,4 @@ def test_zz_nothing_lost_silently_by_the_counters(env):
 
 
 if __name__ == "__main__":
-    sys.exit(fp.main_of(Env, globals()))
+    sys.exit(fp.main_of(make_env, globals()))

@@ -16,7 +16,6 @@ import select
 import socket
 import ssl
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -28,34 +27,10 @@ FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gate
 HOST = "127.0.0.1"
 
 
-class Env:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="fedgate-limits-")
-        d = self.dir
-        fp.dev_pki(FEDGATE, d + "/pki", "remote.test", "flood.test", "b.test")
-        fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
-        fp.write_secret(d + "/secret", "test-dialback-secret")
-        self.ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
-                                                  "auth")}
-        p = self.ports
-        cfg = fp.gateway_yaml(p, [("b.test", "sink", None)], [("sink", [p["sink"]])],
-                              default_cert="pki/b.test", static=[("remote.test", p["auth"])])
-        cfg += ("abuse:\n  limits:\n    domain_stanzas: 20\n    unsolicited_per_minute: 2\n"
-                "    connections: 1\n    sender_stanzas: 2\n    burst: 1s\n    sustained: 1s\n")
-        self.sink = xp.ReceivingServer(HOST, p["sink"], d + "/pki/b.test.crt",
-                                       d + "/pki/b.test.key", client_ca=d + "/ica/ca.crt")
-        self.auth = xp.ReceivingServer(HOST, p["auth"], d + "/pki/remote.test.crt",
-                                       d + "/pki/remote.test.key", client_ca=d + "/pki/ca.crt")
-        os.chdir(d)
-        self.gw = fp.Fedgate(FEDGATE, d, "fedgate", cfg, p["admin"])
-
-    def metric(self, name):
-        return self.gw.metric(name)
-
-    def close(self):
-        self.gw.stop()
-        self.sink.close()
-        self.auth.close()
+def make_env():
+    return fp.HostedGateway(FEDGATE, "fedgate-limits-", ("flood.test",),
+                            ("abuse:\n  limits:\n    domain_stanzas: 20\n    unsolicited_per_minute: 2\n"
+                "    connections: 1\n    sender_stanzas: 2\n    burst: 1s\n    sustained: 1s\n"))
 
 
 def connect_when_admitted(env, fn, timeout=15):
@@ -222,4 +197,4 @@ def test_zz_nothing_lost_silently_by_the_counters(env):
 
 
 if __name__ == "__main__":
-    sys.exit(fp.main_of(Env, globals()))
+    sys.exit(fp.main_of(make_env, globals()))
