@@ -13,8 +13,6 @@
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
 #include "gateway/server/stanza_reparse.h"
-#include "gateway/xml/xml_names.h"
-#include "gateway/xml/xml_parser.h"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 #define NS_DATA "jabber:x:data"

@@ -502,7 +502,7 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   // Stanzas to fedgate's own RTBL JIDs are fedgate's, never a backend's.
   if (srv->rtbl != NULL && ic->listener != FG_LISTENER_INTERNAL &&
       fg_rtbl_addressed(srv->rtbl, el->to.data, el->to.len)) {
-    fg_stanza_condition c = fg_rtbl_consume(srv->rtbl, fg_conn_worker(ic->conn), el);
+    fg_stanza_condition c = fg_rtbl_consume(srv->rtbl, el);
     if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
     return c;
   }

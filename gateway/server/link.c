@@ -996,7 +996,7 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
                     const uint8_t *data, size_t len) {
   if (from_domain[0] == 0 || to_domain[0] == 0) return;
-  if (srv->take_own_bounce != NULL && srv->take_own_bounce(srv, w, data, len)) {
+  if (srv->take_own_bounce != NULL && srv->take_own_bounce(srv, data, len)) {
     fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_SENT);  // to fedgate's own entity
     return;
   }

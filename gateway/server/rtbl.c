@@ -14,8 +14,6 @@
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
 #include "gateway/server/stanza_reparse.h"
-#include "gateway/xml/xml_names.h"
-#include "gateway/xml/xml_parser.h"
 
 // kResponseMs: a request without an answer for this long failed. kPingMs:
 // how often a synchronised list checks that the service still answers.
@@ -385,8 +383,7 @@ static void take(rtbl_list *l, const fg_xml_element *el) {
   }
 }
 
-fg_stanza_condition fg_rtbl_consume(fg_rtbl *r, fg_worker *w, const fg_xml_element *el) {
-  (void)w;
+fg_stanza_condition fg_rtbl_consume(fg_rtbl *r, const fg_xml_element *el) {
   rtbl_list *l = list_for(r, el->to.data, el->to.len);
   if (l == NULL) return FG_STANZA_SERVICE_UNAVAILABLE;
   // Requests to the RTBL JID are answered (RFC 6120 §8.3.3.19): it offers
@@ -399,8 +396,7 @@ fg_stanza_condition fg_rtbl_consume(fg_rtbl *r, fg_worker *w, const fg_xml_eleme
   return FG_STANZA_CONDITION_COUNT;
 }
 
-int fg_rtbl_take_bounce(fg_rtbl *r, fg_worker *w, const uint8_t *data, size_t len) {
-  (void)w;
+int fg_rtbl_take_bounce(fg_rtbl *r, const uint8_t *data, size_t len) {
   if (r == NULL) return 0;
   // Cheap test first: bounces of other stanzas are the common case.
   if (memmem(data, len, "fgrtbl-", 7) == NULL) return 0;

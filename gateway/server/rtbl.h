@@ -34,14 +34,14 @@ int fg_rtbl_start(fg_rtbl *r);
 // is for an RTBL JID of |r|: such stanzas never reach a backend.
 int fg_rtbl_addressed(const fg_rtbl *r, const uint8_t *to, size_t to_len);
 
-// fg_rtbl_consume takes a stanza addressed to an RTBL JID (on worker |w|).
-// It returns FG_STANZA_CONDITION_COUNT when it was taken (a result, an
-// error, a notification), or the condition to bounce a request with.
-fg_stanza_condition fg_rtbl_consume(fg_rtbl *r, fg_worker *w, const fg_xml_element *el);
+// fg_rtbl_consume takes a stanza addressed to an RTBL JID. It returns
+// FG_STANZA_CONDITION_COUNT when it was taken (a result, an error, a
+// notification), or the condition to bounce a request with.
+fg_stanza_condition fg_rtbl_consume(fg_rtbl *r, const fg_xml_element *el);
 
 // fg_rtbl_take_bounce takes an error stanza fedgate generated for one of its
 // own requests (a link to the service failed). It returns 1 when taken.
-int fg_rtbl_take_bounce(fg_rtbl *r, fg_worker *w, const uint8_t *data, size_t len);
+int fg_rtbl_take_bounce(fg_rtbl *r, const uint8_t *data, size_t len);
 
 // fg_rtbl_peer_gone tells the lists that a stream from remote |domain|
 // closed: a list whose service is there is fetched and subscribed again.

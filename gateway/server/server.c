@@ -394,8 +394,8 @@ static int admit_connection(void *arg, int fd) {
   return 0;
 }
 
-static int take_own_bounce(fg_server *srv, fg_worker *w, const uint8_t *data, size_t len) {
-  return fg_rtbl_take_bounce(srv->rtbl, w, data, len) || fg_reports_take_bounce(srv, data, len);
+static int take_own_bounce(fg_server *srv, const uint8_t *data, size_t len) {
+  return fg_rtbl_take_bounce(srv->rtbl, data, len) || fg_reports_take_bounce(srv, data, len);
 }
 
 fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err, size_t err_len) {

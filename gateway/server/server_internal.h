@@ -134,7 +134,7 @@ struct fg_server {
   // take_own_bounce takes an error stanza fedgate generated for a request
   // of its own (an RTBL request), so that it never reaches a backend;
   // returns 1 when taken. NULL: none. Set when the server is assembled.
-  int (*take_own_bounce)(fg_server *srv, fg_worker *w, const uint8_t *data, size_t len);
+  int (*take_own_bounce)(fg_server *srv, const uint8_t *data, size_t len);
   fg_metrics metrics;
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet

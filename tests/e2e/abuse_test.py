@@ -205,7 +205,8 @@ def test_y_block_closes_open_outbound_links(env):
     deadline = time.time() + 10
     while env.metric("blocked_links_closed_total") == closed and time.time() < deadline:
         time.sleep(0.05)
-    assert env.metric("blocked_links_closed_total") == closed + 1
+    # One link per worker may lead there (earlier bounces opened some).
+    assert env.metric("blocked_links_closed_total") >= closed + 1
     sid = p.send_message("bob@b.test/x", "ann@remote.test", "after the link block")
     assert wait_error(env.sink, sid) == "policy-violation"
     rc, out, err = ctl(env, "unblock", "domain", "remote.test")
