@@ -204,6 +204,21 @@ def test_rfc6120_8_3_3_4_hashed_jid_refuses_only_that_sender(env):
     p.close()
 
 
+def test_xep0060_malformed_item_is_skipped_and_the_list_stays(env):
+    invalid = env.metric("rtbl_items_invalid_total")
+    pub = Publisher(env.ports["c2s"])
+    pub.publish("not a domain..", "garbage")
+    pub.publish("*.wildcards.test", "suffixes are not list items")
+    pub.close()
+    deadline = time.time() + 15
+    while env.metric("rtbl_items_invalid_total") < invalid + 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert env.metric("rtbl_items_invalid_total") == invalid + 2
+    wait_explain(env, "old.test", WHY % "listed before fedgate started")
+    wait_explain(env, "x.wildcards.test", "allowed")
+    assert "id neither a domain nor a SHA-256 digest" in env.gw.log_tail(100)
+
+
 def test_xep0060_service_restart_fetches_and_subscribes_again(env):
     resyncs = env.metric("rtbl_resyncs_total")
     env.prosody.stop()
