@@ -431,6 +431,7 @@ fg_rtbl *fg_rtbl_new(fg_server *srv) {
   fg_rtbl *r = calloc(1, sizeof(*r));
   if (r == NULL) return NULL;
   r->srv = srv;
+  r->w0 = fg_runtime_worker(srv->rt, 0);
   r->lists = calloc(cfg->abuse.n_rtbl, sizeof(rtbl_list));
   if (r->lists == NULL) {
     free(r);
@@ -473,7 +474,6 @@ static void start_on_worker0(fg_worker *w, fg_msg *m) {
 
 int fg_rtbl_start(fg_rtbl *r) {
   if (r == NULL) return 1;
-  r->w0 = fg_runtime_worker(r->srv->rt, 0);
   start_msg *m = calloc(1, sizeof(*m));
   if (m == NULL) return 0;
   m->msg.fn = start_on_worker0;

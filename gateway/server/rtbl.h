@@ -20,7 +20,8 @@
 typedef struct fg_rtbl fg_rtbl;
 
 // fg_rtbl_new returns the subscriptions of |srv|'s abuse.rtbl (NULL when
-// there are none or out of memory: check srv->cfg->abuse.n_rtbl).
+// there are none or out of memory: check srv->cfg->abuse.n_rtbl). The
+// runtime (srv->rt) must exist.
 fg_rtbl *fg_rtbl_new(fg_server *srv);
 
 // fg_rtbl_free frees |r|. NULL is a no-op.

@@ -423,10 +423,6 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   int oom = 0;
   srv->limits = fg_abuse_limits_new(cfg, &oom);
   if (oom) goto fail;
-  if (cfg->abuse.n_rtbl > 0) {
-    srv->rtbl = fg_rtbl_new(srv);
-    if (srv->rtbl == NULL) goto fail;
-  }
   srv->take_own_bounce = take_own_bounce;
   if (!fg_resolve_local_addresses(srv)) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL,
@@ -491,6 +487,10 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   for (unsigned i = 0; i < srv->num_workers; i++) {
     srv->workers[i].writer = fg_xml_writer_new();
     if (srv->workers[i].writer == NULL) goto fail;
+  }
+  if (cfg->abuse.n_rtbl > 0) {  // after the runtime: its lists live on worker 0
+    srv->rtbl = fg_rtbl_new(srv);
+    if (srv->rtbl == NULL) goto fail;
   }
   return srv;
 fail:
