@@ -193,9 +193,10 @@ static enum ssl_verify_result_t custom_verify(SSL *ssl, uint8_t *out_alert) {
 
 static int cert_cb(SSL *ssl, void *arg) {
   fg_tls_ctx *ctx = arg;
-  if (ctx->cfg.sni == NULL) return 0;
-  fg_tls_cert *c =
-      fg_tls_sni_lookup(ctx->cfg.sni, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+  const fg_tls_sni *sni =
+      ctx->cfg.sni_current != NULL ? ctx->cfg.sni_current(ctx->cfg.sni_arg) : ctx->cfg.sni;
+  if (sni == NULL) return 0;
+  fg_tls_cert *c = fg_tls_sni_lookup(sni, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
   if (c == NULL) {
     fg_tls_conn *t = conn_of(ssl);
     if (t) t->error = "no certificate for the requested name";

@@ -48,6 +48,11 @@ typedef struct fg_tls_ctx_config {
   int tls13_only;
   // server: the certificate index (not owned; must outlive the context).
   const fg_tls_sni *sni;
+  // server, instead of |sni|: returns the index to use for this handshake
+  // (called from the handshake's thread; the index must stay valid until
+  // the callback returns to the handshake, which copies the certificate).
+  const fg_tls_sni *(*sni_current)(void *arg);
+  void *sni_arg;
   // client: optional certificate offered when the server asks (a reference is taken).
   fg_tls_cert *client_cert;
   fg_tls_verify_fn verify;

@@ -235,6 +235,20 @@ fg_config *fg_config_load(const char *path, fg_config_diag *diag);
 // fg_config_free releases |cfg| and wipes the dialback secret. NULL is a no-op.
 void fg_config_free(fg_config *cfg);
 
+// fg_config_add_domain adds the hosted domain |name| ("*.suffix" for a
+// wildcard), served by the backend named |backend|, to |cfg|, with the
+// certificate and key files given (both or neither; absolute paths; neither:
+// tls.default_cert). The checks are those of the file's domains entries. It
+// returns 1, or 0 with one diagnostic line in |err| that starts with
+// |origin| (where the change came from, e.g. "admin /domains/add").
+int fg_config_add_domain(fg_config *cfg, const char *origin, const char *name, const char *backend,
+                         const char *cert_file, const char *key_file, char *err, size_t err_len);
+
+// fg_config_remove_domain removes the hosted domain |name| from |cfg| (never
+// the last one). It returns 1, or 0 with one diagnostic line in |err|.
+int fg_config_remove_domain(fg_config *cfg, const char *origin, const char *name, char *err,
+                            size_t err_len);
+
 // fg_config_listener_name returns "s2s", "s2s-tls", "internal" or "admin".
 const char *fg_config_listener_name(fg_listener_id id);
 

@@ -12,22 +12,18 @@
 #include <time.h>
 
 #include "gateway/server/admin.h"
+#include "gateway/server/admin_actions.h"
+#include "gateway/server/admin_reply.h"
 #include "gateway/server/heap_stats.h"
 #include "gateway/server/inbound.h"
+#include "gateway/server/reload.h"
 #include "gateway/server/link.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/stapler.h"
 #include "gateway/server/text.h"
 
 static void reply(fg_conn *c, const char *status, const char *body, size_t n) {
-  char head[200];
-  int h = snprintf(head, sizeof(head),
-                   "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                   status, n);
-  fg_conn_send(c, (const uint8_t *)head, (size_t)h);
-  fg_conn_send(c, (const uint8_t *)body, n);
-  fg_conn_close(c);
+  fg_admin_reply(c, status, body, n);
 }
 
 // streams_request gathers every worker's lines for one GET /streams.
@@ -109,16 +105,19 @@ static void start_streams(fg_conn *c, fg_server *srv) {
 
 static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
   fg_listener_arg *arg = fg_conn_arg(c);
-  if (arg->magic == kRequestMagic) return len;  // a /streams answer is on its way
+  if (arg->magic == kRequestMagic) return len;   // a /streams answer is on its way
+  if (fg_admin_action_pending(arg)) return len;  // a reload's answer is on its way
   fg_server *srv = arg->srv;
+  if (len >= 5 && memcmp(data, "POST ", 5) == 0) return fg_admin_action(c, srv, data, len);
   if (memmem(data, len, "\r\n\r\n", 4) == NULL && memmem(data, len, "\n\n", 2) == NULL) {
     if (len > 8192) fg_conn_close(c);
     return len > 8192 ? len : 0;  // wait for the whole request
   }
   static _Thread_local char body[32768];  // per worker; rendered and copied at once
   if (len >= 13 && memcmp(data, "GET /metrics ", 13) == 0) {
-    if (srv->ica != NULL) {
-      fg_metrics_set(&srv->metrics, FG_M_INTERNAL_CERTS_MINTED, fg_internal_ca_minted(srv->ica));
+    const fg_snapshot *snap = fg_server_snapshot(srv);
+    if (snap->ica != NULL) {
+      fg_metrics_set(&srv->metrics, FG_M_INTERNAL_CERTS_MINTED, fg_internal_ca_minted(snap->ica));
     }
     size_t n = fg_metrics_render(&srv->metrics, body, sizeof(body));
     if (n < sizeof(body)) {
@@ -134,6 +133,13 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
       n += per_cert.len;
     }
     free(per_cert.data);
+    fg_text reloads = {0};
+    fg_reload_metrics(srv, &reloads);
+    if (reloads.len > 0 && n + reloads.len < sizeof(body)) {
+      memcpy(body + n, reloads.data, reloads.len);
+      n += reloads.len;
+    }
+    free(reloads.data);
     size_t allocated, resident;
     if (fg_heap_stats(&allocated, &resident) && n < sizeof(body)) {
       int w = snprintf(body + n, sizeof(body) - n,
@@ -146,7 +152,17 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     }
     reply(c, "200 OK", body, n);
   } else if (len >= 11 && memcmp(data, "GET /ready ", 11) == 0) {
-    reply(c, "200 OK", "ready\n", 6);
+    // Still ready while serving; a failed reload is shown, not fatal.
+    fg_text ready = {0};
+    fg_text_printf(&ready, "ready\n");
+    fg_reload_describe_status(srv, &ready);
+    reply(c, "200 OK", ready.data, ready.len);
+    free(ready.data);
+  } else if (len >= 13 && memcmp(data, "GET /domains ", 13) == 0) {
+    fg_text text = {0};
+    fg_reload_describe_domains(srv, &text);
+    reply(c, "200 OK", text.data ? text.data : "", text.len);
+    free(text.data);
   } else if (len >= 13 && memcmp(data, "GET /streams ", 13) == 0) {
     start_streams(c, srv);
   } else if (len >= 11 && memcmp(data, "GET /certs ", 11) == 0) {
@@ -155,7 +171,9 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     reply(c, "200 OK", text.data ? text.data : "", text.len);
     free(text.data);
   } else {
-    static const char kHelp[] = "try /metrics, /ready, /streams or /certs\n";
+    static const char kHelp[] =
+        "try GET /metrics, /ready, /streams, /certs or /domains; POST /reload, /domains/add "
+        "or /domains/remove\n";
     reply(c, "404 Not Found", kHelp, sizeof(kHelp) - 1);
   }
   return len;
@@ -165,6 +183,7 @@ static void admin_close(fg_conn *c, enum fg_close_reason r) {
   (void)r;
   streams_request *req = fg_conn_arg(c);
   if (req != NULL && req->magic == kRequestMagic) req->conn = NULL;
+  fg_admin_action_closed(c);
 }
 
 const fg_conn_handler fg_admin_handler = {.on_data = admin_data, .on_close = admin_close};

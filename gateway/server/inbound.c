@@ -33,6 +33,9 @@ enum { kQuietMs = 1000 };
 struct in_conn {
   uint32_t magic;  // kInConnMagic: tells a session from the listener's argument
   fg_server *srv;
+  // The snapshot the stream opened under (a reference): its session holds
+  // that snapshot's dialback secret. Decisions use the worker's current one.
+  fg_snapshot *snap;
   fg_conn *conn;
   fg_s2s_in *s2s;
   fg_listener_id listener;
@@ -70,6 +73,11 @@ static void trim(in_conn *ic) {
   free(ic->verdicts);
   ic->verdicts = NULL;
   ic->n_verdicts = 0;
+}
+
+// cur is the snapshot new decisions follow (the worker's current one).
+static const fg_snapshot *cur(const in_conn *ic) {
+  return fg_server_snapshot(ic->srv);
 }
 
 static worker_state *ws_of(in_conn *ic) {
@@ -128,25 +136,22 @@ static int op_is_hosted(void *arg, const char *domain) {
   // listener (dialback verifications of the hop, outbound traffic).
   if (ic->listener == FG_LISTENER_INTERNAL) return 1;
   size_t backend;
-  return fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend);
+  return fg_router_lookup(cur(ic)->router, domain, strlen(domain), &backend);
 }
 
 static int op_plaintext_allowed(void *arg, const char *peer) {
   in_conn *ic = arg;
-  const fg_config *cfg = ic->srv->cfg;
-  if (ic->listener == FG_LISTENER_INTERNAL) return cfg->internal_hop.plaintext;
-  for (size_t i = 0; i < cfg->tls.n_plaintext_peers; i++) {
-    if (strcmp(cfg->tls.plaintext_peers[i], peer) == 0) return 1;
-  }
-  return 0;
+  const fg_snapshot *s = cur(ic);
+  if (ic->listener == FG_LISTENER_INTERNAL) return s->cfg->internal_hop.plaintext;
+  return fg_snapshot_is_plaintext_peer(s, peer);
 }
 
 // source_in_backend says whether the connection comes from one of the
 // addresses of backend |backend| (an IPv4-mapped source equals its IPv4).
-static int source_in_backend(const in_conn *ic, size_t backend) {
-  const fg_config_backend *be = &ic->srv->cfg->backends[backend];
+static int source_in_backend(const in_conn *ic, const fg_snapshot *s, size_t backend) {
+  const fg_config_backend *be = &s->cfg->backends[backend];
   for (size_t a = 0; a < be->n_addresses; a++) {
-    const resolved_target *t = &ic->srv->backend_targets[backend][a];
+    const resolved_target *t = &s->backend_targets[backend][a];
     if (fg_addr_same_ip((const struct sockaddr *)&t->addr,
                         (const struct sockaddr *)&ic->peer_addr)) {
       return 1;
@@ -160,15 +165,17 @@ static int source_in_backend(const in_conn *ic, size_t backend) {
 // internal listener speak for a hosted domain (SASL EXTERNAL, dialback).
 static int source_is_backend(const in_conn *ic, const char *domain) {
   size_t backend;
-  if (!fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend)) return 0;
-  return source_in_backend(ic, backend);
+  const fg_snapshot *s = cur(ic);
+  if (!fg_router_lookup(s->router, domain, strlen(domain), &backend)) return 0;
+  return source_in_backend(ic, s, backend);
 }
 
 // source_is_any_backend says whether the connection comes from an address
 // of some backend.
 static int source_is_any_backend(const in_conn *ic) {
-  for (size_t b = 0; b < ic->srv->cfg->n_backends; b++) {
-    if (source_in_backend(ic, b)) return 1;
+  const fg_snapshot *s = cur(ic);
+  for (size_t b = 0; b < s->cfg->n_backends; b++) {
+    if (source_in_backend(ic, s, b)) return 1;
   }
   return 0;
 }
@@ -178,16 +185,19 @@ static int source_is_any_backend(const in_conn *ic) {
 // them), on the internal listener only as one.
 static int peer_may_claim(in_conn *ic, const char *domain) {
   size_t backend;
-  int hosted = fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend);
+  int hosted = fg_router_lookup(cur(ic)->router, domain, strlen(domain), &backend);
   return ic->listener == FG_LISTENER_INTERNAL ? hosted : !hosted;
 }
 
 // verdict_scope is the scope of a cached certificate verdict: inbound,
 // which trust store, which identity rules, which revocation knowledge (a
-// learned revocation voids cached verdicts).
+// learned revocation voids cached verdicts), which configuration (a reload
+// may change the trust stores).
 static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
-  unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
-  uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4;
+  const fg_snapshot *s = cur(ic);
+  unsigned flags = s->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4 |
+                   (uint32_t)s->generation << 20;
   if (mode != FG_REVOCATION_OFF) {
     scope ^= fg_revocation_generation(ic->srv->revocation) << 12 | (uint32_t)mode << 8;
   }
@@ -233,14 +243,15 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   fg_tls_conn *t = fg_conn_tls(ic->conn);
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   int ok = 0;
-  unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  const fg_snapshot *s = cur(ic);
+  unsigned flags = s->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
   // Revocation of remote servers' certificates (the internal servers are
   // not checked): from the shared cache, filled before this stream's
   // authentication went on (see revocation_prefetch).
   fg_revocation_probe probe;
   fg_revocation_probe_init(&probe, ic->srv->revocation,
                            ic->srv->revocation != NULL && ic->listener != FG_LISTENER_INTERNAL
-                               ? fg_revocation_mode_for(ic->srv->revocation, domain)
+                               ? fg_revocation_mode_in(s->cfg, domain)
                                : FG_REVOCATION_OFF,
                            0);
   uint32_t scope = verdict_scope(ic, probe.mode);
@@ -263,8 +274,7 @@ static int op_cert_valid_for(void *arg, const char *domain) {
     fg_peer_verdict v;
     fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = now};
     fg_revocation_params(&params, &probe);
-    const fg_trust_store *ts =
-        ic->listener == FG_LISTENER_INTERNAL ? ic->srv->trust_internal : ic->srv->trust;
+    const fg_trust_store *ts = ic->listener == FG_LISTENER_INTERNAL ? s->trust_internal : s->trust;
     ok = fg_peer_verify(&v, ts, chain, domain, "xmpp-server", flags, &params);
     int64_t until = v.chain.valid_until;
     if (probe.expires != 0 && probe.expires < until) until = probe.expires;
@@ -424,7 +434,7 @@ static const fg_s2s_in_ops kOps = {
 // periodic timer per stream instead of a timer update per received chunk.
 static void tick(fg_timer *t, void *arg) {
   in_conn *ic = arg;
-  const fg_config *cfg = ic->srv->cfg;
+  const fg_config *cfg = cur(ic)->cfg;
   fg_worker *w = fg_conn_worker(ic->conn);
   uint64_t now = fg_worker_now_ns(w);
   if (!ic->authenticated && cfg->limits.handshake_timeout_ms &&
@@ -469,6 +479,8 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   }
   ic->magic = kInConnMagic;
   ic->srv = srv;
+  ic->snap = fg_snapshot_up_ref(fg_server_snapshot(srv));
+  const fg_config *cfg = ic->snap->cfg;
   ic->conn = c;
   ic->flow.conn = c;
   ic->listener = listener;
@@ -479,13 +491,13 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   }
   fg_s2s_in_config sc;
   fg_s2s_in_config_default(&sc);
-  sc.limits.max_element_bytes_preauth = srv->cfg->limits.element_bytes_before_auth;
-  sc.limits.max_element_bytes_postauth = srv->cfg->limits.element_bytes_after_auth;
+  sc.limits.max_element_bytes_preauth = cfg->limits.element_bytes_before_auth;
+  sc.limits.max_element_bytes_postauth = cfg->limits.element_bytes_after_auth;
   sc.tls_active = fg_conn_mode(c) != FG_CONN_PLAIN;
   sc.tls_required =
-      listener == FG_LISTENER_INTERNAL ? !srv->cfg->internal_hop.plaintext : srv->cfg->tls.required;
-  sc.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
-  sc.dialback = srv->cfg->dialback.enabled;
+      listener == FG_LISTENER_INTERNAL ? !cfg->internal_hop.plaintext : cfg->tls.required;
+  sc.dialback_secret = ic->snap->have_db_secret ? &ic->snap->db_secret : NULL;
+  sc.dialback = cfg->dialback.enabled;
   sc.stream_tag = srv->stream_tag;
   ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
   worker_state *ws = ws_of(ic);
@@ -505,11 +517,11 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   if (sc.tls_active) revocation_prefetch(ic);
   // Streams per IP address (limits.streams_per_ip). The internal servers are
   // exempt: the backends' addresses, not whoever reaches the internal listener.
-  if (srv->cfg->limits.streams_per_ip &&
+  if (cfg->limits.streams_per_ip &&
       !(listener == FG_LISTENER_INTERNAL && source_is_any_backend(ic))) {
     unsigned n = 0;
     ic->counted_ip = fg_ip_limits_acquire(srv->ip_limits, (const struct sockaddr *)&ic->peer_addr,
-                                          srv->cfg->limits.streams_per_ip, &n);
+                                          cfg->limits.streams_per_ip, &n);
     if (!ic->counted_ip) {
       fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_REFUSED_PER_IP);
       fg_log(FG_LOG_SEV_WARN, NULL, ic->ip, "too many streams from this address (%u)", n);
@@ -536,8 +548,9 @@ static void on_open_internal(fg_conn *c) {
 // names picked by strangers.
 static int may_mint(const in_conn *ic, const char *local) {
   size_t backend;
-  if (ic->listener != FG_LISTENER_INTERNAL || ic->srv->ica == NULL || local[0] == 0) return 0;
-  if (fg_router_lookup(ic->srv->router, local, strlen(local), &backend)) return 0;
+  const fg_snapshot *s = cur(ic);
+  if (ic->listener != FG_LISTENER_INTERNAL || s->ica == NULL || local[0] == 0) return 0;
+  if (fg_router_lookup(s->router, local, strlen(local), &backend)) return 0;
   return source_is_any_backend(ic);
 }
 
@@ -546,20 +559,21 @@ static int may_mint(const in_conn *ic, const char *local) {
 static int starttls_cert_cb(SSL *ssl, void *arg) {
   in_conn *ic = arg;
   const char *local = fg_s2s_in_local(ic->s2s);
+  const fg_snapshot *s = cur(ic);
   if (may_mint(ic, local)) {
     // Internal hop, mode internal-ca: the internal server addressed a remote
     // domain; present the certificate minted for it.
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
-    if (!fg_internal_ca_get(ic->srv->ica, local, time(NULL), &x, &k)) return 0;
+    if (!fg_internal_ca_get(s->ica, local, time(NULL), &x, &k)) return 0;
     int ok = fg_tls_use_x509(ssl, x, k);
     X509_free(x);
     EVP_PKEY_free(k);
     return ok;
   }
   const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  fg_tls_cert *cert = name != NULL ? fg_tls_sni_lookup(ic->srv->sni, name) : NULL;
-  if (cert == NULL) cert = fg_tls_sni_lookup(ic->srv->sni, local);
+  fg_tls_cert *cert = name != NULL ? fg_tls_sni_lookup(s->sni, name) : NULL;
+  if (cert == NULL) cert = fg_tls_sni_lookup(s->sni, local);
   return cert != NULL && fg_tls_cert_apply(cert, ssl);
 }
 
@@ -604,6 +618,7 @@ static void revocation_ready(void *arg) {
 // of the worker keeps flowing).
 static void revocation_prefetch(in_conn *ic) {
   fg_server *srv = ic->srv;
+  const fg_snapshot *s = cur(ic);
   if (srv->revocation == NULL || ic->listener == FG_LISTENER_INTERNAL) return;
   fg_tls_conn *t = fg_conn_tls(ic->conn);
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
@@ -612,9 +627,9 @@ static void revocation_prefetch(in_conn *ic) {
   // before that (direct TLS, a first header without 'from'), any domain the
   // certificate may authenticate later could be checked.
   const char *peer = fg_s2s_in_peer(ic->s2s);
-  fg_revocation_mode mode = fg_revocation_mode_for(srv->revocation, peer);
+  fg_revocation_mode mode = fg_revocation_mode_in(s->cfg, peer);
   if (peer == NULL || peer[0] == 0) {
-    mode = fg_revocation_needed(srv->cfg) ? FG_REVOCATION_SOFT_FAIL : FG_REVOCATION_OFF;
+    mode = fg_revocation_needed(s->cfg) ? FG_REVOCATION_SOFT_FAIL : FG_REVOCATION_OFF;
   }
   if (mode == FG_REVOCATION_OFF) return;
   ic->rev_sought = 1;
@@ -636,7 +651,7 @@ static void revocation_prefetch(in_conn *ic) {
   fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = probe.now};
   fg_revocation_params(&params, &probe);
   fg_chain_verdict cv;
-  fg_chain_verify_buffers(&cv, srv->trust, chain, NULL, &params);
+  fg_chain_verify_buffers(&cv, s->trust, chain, NULL, &params);
   if (keyed && probe.n_missing == 0 && !probe.revoked && probe.expires != 0) {
     fg_verdict_cache_put(&known, now, probe.expires);
   }
@@ -679,6 +694,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
            fg_close_reason_name(reason));
   }
   fg_s2s_in_free(ic->s2s);
+  fg_snapshot_release(ic->snap);
   free(ic->verdicts);
   free(ic);
 }

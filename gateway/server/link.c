@@ -44,6 +44,9 @@ typedef struct qitem {
 
 struct link {
   fg_server *srv;
+  // The snapshot the link was opened under (a reference): its pinned target,
+  // its backend indices and its session's dialback secret live there.
+  fg_snapshot *snap;
   fg_worker *w;
   link_kind kind;
   unsigned slot;  // which of limits.streams_per_pair streams of the pair
@@ -73,6 +76,20 @@ struct link {
   fg_flow *waiting;                       // input streams paused until this link drains
   struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
 };
+
+// cur is the snapshot new decisions follow (the worker's current one).
+static const fg_snapshot *cur(fg_server *srv) {
+  return fg_server_snapshot(srv);
+}
+
+// same_target says whether two pinned targets are one address (links opened
+// under an earlier snapshot go on serving an unchanged backend).
+static int same_target(const resolved_target *a, const resolved_target *b) {
+  if (a == b) return 1;
+  if (a == NULL || b == NULL) return 0;
+  return a->addr_len == b->addr_len && a->direct_tls == b->direct_tls &&
+         memcmp(&a->addr, &b->addr, a->addr_len) == 0;
+}
 
 static const char *kind_name(link_kind k) {
   return k == LINK_HOP ? "hop" : k == LINK_REMOTE ? "remote" : "verify";
@@ -144,7 +161,7 @@ static void wake_waiting(link *l) {
 static int congested(const link *l) {
   if (l->ready) return l->conn != NULL && fg_conn_write_blocked(l->conn);
   if (l->kind != LINK_HOP) return 0;
-  const fg_config *cfg = l->srv->cfg;
+  const fg_config *cfg = cur(l->srv)->cfg;
   return (cfg->limits.queue_stanzas && l->q_count * 2 >= cfg->limits.queue_stanzas) ||
          (cfg->limits.queue_bytes && l->q_bytes * 2 >= cfg->limits.queue_bytes);
 }
@@ -174,6 +191,7 @@ static void link_free(link *l) {
     free(q);
   }
   fg_s2s_out_free(l->s2s);
+  fg_snapshot_release(l->snap);
   free(l);
 }
 
@@ -336,7 +354,7 @@ static void tick(fg_timer *t, void *arg) {
   link *l = arg;
   if (l->conn == NULL || l->dead) return;
   uint64_t now = fg_worker_now_ns(l->w);
-  uint64_t idle_ms = l->srv->cfg->limits.idle_timeout_ms;
+  uint64_t idle_ms = cur(l->srv)->cfg->limits.idle_timeout_ms;
   if (idle_ms && l->n_questions == 0 && now - l->last_stanza_ns > idle_ms * 1000000ull) {
     fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
            "%s link %s -> %s idle: closing", kind_name(l->kind), l->local, l->remote);
@@ -425,8 +443,9 @@ static void on_open(fg_conn *c) {
 // (never the default certificate standing in for an unknown name).
 static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
   size_t backend;
-  if (!fg_router_lookup(srv->router, domain, strlen(domain), &backend)) return NULL;
-  return fg_tls_sni_lookup(srv->sni, domain);
+  const fg_snapshot *s = cur(srv);
+  if (!fg_router_lookup(s->router, domain, strlen(domain), &backend)) return NULL;
+  return fg_tls_sni_lookup(s->sni, domain);
 }
 
 // client_certificate installs the certificate this link authenticates with:
@@ -435,10 +454,11 @@ static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
 static void client_certificate(link *l, SSL *ssl) {
   fg_server *srv = l->srv;
   if (l->kind == LINK_HOP) {
-    if (srv->ica == NULL) return;
+    fg_internal_ca *ica = cur(srv)->ica;
+    if (ica == NULL) return;
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
-    if (fg_internal_ca_get(srv->ica, l->local, time(NULL), &x, &k)) {
+    if (fg_internal_ca_get(ica, l->local, time(NULL), &x, &k)) {
       fg_tls_use_x509(ssl, x, k);
       X509_free(x);
       EVP_PKEY_free(k);
@@ -480,8 +500,8 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
 // link may be trusted, 0 not; with |collect| it may leave answers missing.
 static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
   fg_server *srv = l->srv;
-  fg_revocation_probe_init(p, srv->revocation, fg_revocation_mode_for(srv->revocation, l->remote),
-                           collect);
+  const fg_snapshot *s = cur(srv);
+  fg_revocation_probe_init(p, srv->revocation, fg_revocation_mode_in(s->cfg, l->remote), collect);
   fg_tls_conn *t = l->conn != NULL ? fg_conn_tls(l->conn) : NULL;
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   if (p->mode == FG_REVOCATION_OFF || chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return 1;
@@ -491,7 +511,7 @@ static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
   fg_chain_params params = {.role = FG_ROLE_OUTBOUND, .at = p->now};
   fg_revocation_params(&params, p);
   fg_chain_verdict cv;
-  fg_chain_verify_buffers(&cv, srv->trust, chain, l->remote, &params);
+  fg_chain_verify_buffers(&cv, s->trust, chain, l->remote, &params);
   // Other chain failures are not this pass's business (dialback may still
   // prove a peer whose chain is not trusted): only revocation decides here.
   return !p->revoked && !(p->mode == FG_REVOCATION_HARD_FAIL && p->no_answer && !collect);
@@ -522,7 +542,7 @@ static void on_secure(fg_conn *c) {
   // Remote servers' certificates are checked for revocation before the link
   // is trusted (the backends' are not); what the shared cache lacks is
   // fetched first, while this link alone waits.
-  if (l->srv->revocation != NULL && l->kind != LINK_HOP) {
+  if (l->srv->revocation != NULL && l->kind != LINK_HOP && fg_revocation_needed(cur(l->srv)->cfg)) {
     fg_revocation_probe p;
     revocation_probe(l, &p, 1);
     if (p.n_missing > 0) {
@@ -577,6 +597,7 @@ enum { kBackendRetryMs = 10000 };
 
 typedef struct mark_up_timer {
   fg_timer timer;
+  fg_snapshot *snap;  // a reference: its router
   fg_router *router;
   size_t backend, address;
 } mark_up_timer;
@@ -585,27 +606,31 @@ static void mark_up(fg_timer *t, void *arg) {
   (void)t;
   mark_up_timer *m = arg;
   fg_router_mark_up(m->router, m->backend, m->address);
+  fg_snapshot_release(m->snap);
   free(m);
 }
 
 // hop_failover marks the failed backend address down (for kBackendRetryMs)
 // and gives the link the address the router picks now, if any, so that the
 // held stanzas go there instead of being bounced.
+// The health marks and the alternative come from the link's own snapshot,
+// whose indices the link holds; a reload starts with every address healthy.
 static void hop_failover(link *l) {
-  fg_server *srv = l->srv;
-  fg_router_mark_down(srv->router, l->backend, l->address);
+  fg_snapshot *snap = l->snap;
+  fg_router_mark_down(snap->router, l->backend, l->address);
   fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "backend address %s marked down for %d s",
          l->current ? l->current->name : "?", kBackendRetryMs / 1000);
   mark_up_timer *m = calloc(1, sizeof(*m));
   if (m != NULL) {
-    m->router = srv->router;
+    m->snap = fg_snapshot_up_ref(snap);
+    m->router = snap->router;
     m->backend = l->backend;
     m->address = l->address;
     fg_timer_init(&m->timer, mark_up, m);
     fg_worker_timer_arm(l->w, &m->timer, kBackendRetryMs);
   }
   size_t backend, address;
-  const resolved_target *alt = fg_server_backend_target(srv, l->remote, &backend, &address);
+  const resolved_target *alt = fg_snapshot_backend_target(snap, l->remote, &backend, &address);
   if (alt == NULL || alt == l->pinned || l->n_candidates >= kMaxCandidates) return;
   l->pinned = alt;
   l->backend = backend;
@@ -615,22 +640,21 @@ static void hop_failover(link *l) {
 
 static fg_s2s_out *new_session(link *l, int tls_active) {
   fg_server *srv = l->srv;
+  const fg_snapshot *snap = l->snap;
   fg_s2s_out_config c;
   fg_s2s_out_config_default(&c);
   c.local = l->local;
   c.remote = l->remote;
   c.purpose = l->kind == LINK_VERIFY ? FG_S2S_OUT_VERIFY : FG_S2S_OUT_STANZAS;
   c.tls_active = tls_active;
-  c.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
+  c.dialback_secret = snap->have_db_secret ? &snap->db_secret : NULL;
   c.stream_tag = srv->stream_tag;
   if (l->kind == LINK_HOP) {
-    c.allow_plaintext = srv->cfg->internal_hop.plaintext;
-    c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && srv->ica != NULL;
+    c.allow_plaintext = snap->cfg->internal_hop.plaintext;
+    c.client_cert = snap->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && snap->ica != NULL;
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
-    for (size_t i = 0; i < srv->cfg->tls.n_plaintext_peers; i++) {
-      if (strcmp(srv->cfg->tls.plaintext_peers[i], l->remote) == 0) c.allow_plaintext = 1;
-    }
+    c.allow_plaintext = fg_snapshot_is_plaintext_peer(snap, l->remote);
   }
   return fg_s2s_out_new(&c, &kOutOps, l);
 }
@@ -663,7 +687,7 @@ static int connect_next(link *l) {
     if (l->conn == NULL) continue;
     // RFC 6120 §10.4.3: a stream not established and authenticated in time
     // is remote-server-timeout (limits.handshake_timeout).
-    uint32_t ms = l->srv->cfg->limits.handshake_timeout_ms;
+    uint32_t ms = cur(l->srv)->cfg->limits.handshake_timeout_ms;
     fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
     return 1;
   }
@@ -673,8 +697,8 @@ static int connect_next(link *l) {
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
                        const resolved_target *pinned, unsigned slot) {
   for (link *l = ws->links[bucket_of(kind, local, remote)]; l != NULL; l = l->next) {
-    if (l->kind == kind && l->pinned == pinned && l->slot == slot && strcmp(l->local, local) == 0 &&
-        strcmp(l->remote, remote) == 0) {
+    if (l->kind == kind && same_target(l->pinned, pinned) && l->slot == slot &&
+        strcmp(l->local, local) == 0 && strcmp(l->remote, remote) == 0) {
       return l;
     }
   }
@@ -695,6 +719,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   fg_timer_init(&l->deadline, deadline_passed, l);
   fg_timer_init(&l->tick, tick, l);
   l->srv = srv;
+  l->snap = fg_snapshot_up_ref(fg_server_snapshot(srv));
   l->w = w;
   l->kind = kind;
   l->pinned = pinned;
@@ -702,6 +727,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   snprintf(l->remote, sizeof(l->remote), "%s", remote);
   l->s2s = new_session(l, 0);
   if (l->s2s == NULL) {
+    fg_snapshot_release(l->snap);
     free(l);
     return NULL;
   }
@@ -734,7 +760,7 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
     count_written(srv, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
-  const fg_config *cfg = srv->cfg;
+  const fg_config *cfg = cur(srv)->cfg;
   worker_state *ws = fg_server_worker_state(srv, l->w);
   // RFC 6120 §8.3.3.18: a full queue is resource-constraint (wait). Each
   // link is bounded, and so is everything one worker holds.
@@ -805,22 +831,23 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
                                const uint8_t *data, size_t len, fg_flow *in) {
   if (atomic_load(&srv->stopping)) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   // One input stream always maps to the same stream of the pair (order).
-  unsigned per_pair = srv->cfg->limits.streams_per_pair ? srv->cfg->limits.streams_per_pair : 1;
+  const fg_snapshot *snap = cur(srv);
+  unsigned per_pair = snap->cfg->limits.streams_per_pair ? snap->cfg->limits.streams_per_pair : 1;
   unsigned slot = (unsigned)(flow % per_pair);
   worker_state *ws = fg_server_worker_state(srv, w);
   // The stream's previous stanza went the same way (same domains, no link
   // gone since, no backend health change): no lookup at all.
   link *l = in != NULL ? in->last : NULL;
   if (l != NULL && in->last_links_epoch == ws->links_epoch &&
-      in->last_health_epoch == fg_router_health_epoch(srv->router) &&
+      in->last_health_epoch == fg_router_health_epoch(snap->router) &&
       strcmp(l->remote, to_domain) == 0 && strcmp(l->local, from_domain) == 0) {
     fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
     if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
     return cond;
   }
-  uint64_t health = fg_router_health_epoch(srv->router);
+  uint64_t health = fg_router_health_epoch(snap->router);
   size_t backend, address;
-  const resolved_target *t = fg_server_backend_target(srv, to_domain, &backend, &address);
+  const resolved_target *t = fg_snapshot_backend_target(snap, to_domain, &backend, &address);
   if (t != NULL) {
     l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
     if (l == NULL) {
@@ -835,7 +862,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
     return cond;
   }
   size_t b;
-  if (fg_router_lookup(srv->router, to_domain, strlen(to_domain), &b)) {
+  if (fg_router_lookup(snap->router, to_domain, strlen(to_domain), &b)) {
     return FG_STANZA_REMOTE_SERVER_TIMEOUT;  // hosted, but every backend address is down
   }
   unreachable *u = find_unreachable(ws, to_domain);
@@ -858,11 +885,12 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
   // server's domain, or whatever DNS says for a remote domain.
   const resolved_target *target = NULL;
   size_t backend, address;
-  const static_route *r = fg_server_static_route(srv, originating);
+  const fg_snapshot *snap = cur(srv);
+  const static_route *r = fg_snapshot_static_route(snap, originating);
   if (r != NULL && r->n_targets > 0) {
     target = &r->targets[0];
   } else {
-    target = fg_server_backend_target(srv, originating, &backend, &address);
+    target = fg_snapshot_backend_target(snap, originating, &backend, &address);
   }
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_VERIFY, receiving, originating, target, 0);

@@ -96,7 +96,7 @@ static int is_local_ip(const fg_server *srv, const struct sockaddr *sa) {
 int fg_resolve_is_own_listener(const fg_server *srv, const struct sockaddr *sa) {
   uint16_t port = fg_addr_port(sa);
   for (int id = 0; id < FG_LISTENER_COUNT; id++) {
-    const fg_config_listener *l = &srv->cfg->listeners[id];
+    const fg_config_listener *l = &srv->boot_cfg->listeners[id];
     if (!l->enabled) continue;
     if (port != l->port && (srv->ports[id] == 0 || port != srv->ports[id])) continue;
     struct sockaddr_in6 la = {0};
@@ -118,8 +118,8 @@ const char *fg_resolve_refusal(const fg_server *srv, const struct sockaddr *sa) 
   if (fg_resolve_is_own_listener(srv, sa)) return "one of this gateway's own listeners";
   const char *kind = fg_addr_special_purpose(sa);
   if (kind == NULL) return NULL;
-  for (size_t i = 0; i < srv->cfg->n_dns_allowed_networks; i++) {
-    if (fg_cidr_contains(&srv->cfg->dns_allowed_networks[i], sa)) return NULL;
+  for (size_t i = 0; i < srv->boot_cfg->n_dns_allowed_networks; i++) {
+    if (fg_cidr_contains(&srv->boot_cfg->dns_allowed_networks[i], sa)) return NULL;
   }
   return kind;
 }
@@ -172,7 +172,7 @@ static void dns_done(void *arg, fg_dns_result *res) {
 
 void fg_resolve_start(fg_server *srv, fg_worker *w, const char *domain, fg_resolve_done_fn done,
                       void *arg) {
-  const static_route *r = fg_server_static_route(srv, domain);
+  const static_route *r = fg_snapshot_static_route(fg_server_snapshot(srv), domain);
   if (r != NULL) {
     resolve_msg *rm = new_msg(done, arg, r->n_targets, FG_STANZA_REMOTE_SERVER_NOT_FOUND,
                               "dns.static entry has no usable target");

@@ -61,15 +61,19 @@ void fg_revocation_free(fg_revocation *r) {
   free(r);
 }
 
-fg_revocation_mode fg_revocation_mode_for(const fg_revocation *r, const char *domain) {
+fg_revocation_mode fg_revocation_mode_in(const fg_config *cfg, const char *domain) {
   if (domain != NULL) {
-    for (size_t i = 0; i < r->cfg->revocation.n_domains; i++) {
-      if (strcmp(r->cfg->revocation.domains[i].domain, domain) == 0) {
-        return r->cfg->revocation.domains[i].mode;
+    for (size_t i = 0; i < cfg->revocation.n_domains; i++) {
+      if (strcmp(cfg->revocation.domains[i].domain, domain) == 0) {
+        return cfg->revocation.domains[i].mode;
       }
     }
   }
-  return r->cfg->revocation.mode;
+  return cfg->revocation.mode;
+}
+
+fg_revocation_mode fg_revocation_mode_for(const fg_revocation *r, const char *domain) {
+  return fg_revocation_mode_in(r->cfg, domain);
 }
 
 int fg_revocation_needed(const fg_config *cfg) {

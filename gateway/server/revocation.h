@@ -51,6 +51,10 @@ void fg_revocation_free(fg_revocation *r);
 // override, else revocation.mode). |domain| may be NULL or "".
 fg_revocation_mode fg_revocation_mode_for(const fg_revocation *r, const char *domain);
 
+// fg_revocation_mode_in is the same, read from |cfg| (the snapshot in force:
+// revocation.mode and revocation.domains reload).
+fg_revocation_mode fg_revocation_mode_in(const fg_config *cfg, const char *domain);
+
 // fg_revocation_needed returns 1 unless every mode of |cfg| is off.
 int fg_revocation_needed(const fg_config *cfg);
 

@@ -1,0 +1,122 @@
+// restart_keys.c: which changed keys a reload refuses (see restart_keys.h).
+#include "gateway/server/restart_keys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct diff {
+  const fg_config *next;
+  fg_text *out;
+  unsigned n;
+} diff;
+
+static void changed(diff *d, const char *key, const char *was, const char *now) {
+  fg_text_printf(d->out, "%s: %s: changed from '%s' to '%s': needs a restart\n", d->next->path, key,
+                 was, now);
+  d->n++;
+}
+
+static void cmp_uint(diff *d, const char *key, uint64_t was, uint64_t now) {
+  if (was == now) return;
+  char a[24], b[24];
+  snprintf(a, sizeof(a), "%llu", (unsigned long long)was);
+  snprintf(b, sizeof(b), "%llu", (unsigned long long)now);
+  changed(d, key, a, b);
+}
+
+static void cmp_str(diff *d, const char *key, const char *was, const char *now) {
+  if ((was == NULL && now == NULL) || (was != NULL && now != NULL && strcmp(was, now) == 0)) return;
+  changed(d, key, was != NULL ? was : "", now != NULL ? now : "");
+}
+
+// cmp_list compares lists by content; the message gives their sizes.
+static void cmp_list(diff *d, const char *key, size_t n_was, size_t n_now, int same) {
+  if (n_was == n_now && same) return;
+  char a[40], b[40];
+  snprintf(a, sizeof(a), "%zu entr%s", n_was, n_was == 1 ? "y" : "ies");
+  snprintf(b, sizeof(b), "%zu entr%s%s", n_now, n_now == 1 ? "y" : "ies",
+           n_was == n_now ? ", different" : "");
+  changed(d, key, a, b);
+}
+
+static int same_strings(char *const *a, char *const *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(a[i], b[i]) != 0) return 0;
+  }
+  return 1;
+}
+
+static int same_cidrs(const fg_cidr *a, const fg_cidr *b, size_t n) {
+  return n == 0 || memcmp(a, b, n * sizeof(*a)) == 0;
+}
+
+static int same_responders(const fg_config_responder *a, const fg_config_responder *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const char *x[3] = {a[i].issuer_file, a[i].url, a[i].crl_url};
+    const char *y[3] = {b[i].issuer_file, b[i].url, b[i].crl_url};
+    for (int k = 0; k < 3; k++) {
+      if ((x[k] == NULL) != (y[k] == NULL) || (x[k] != NULL && strcmp(x[k], y[k]) != 0)) return 0;
+    }
+  }
+  return 1;
+}
+
+static void check_listeners(diff *d, const fg_config *a, const fg_config *b) {
+  for (int id = 0; id < FG_LISTENER_COUNT; id++) {
+    const fg_config_listener *x = &a->listeners[id], *y = &b->listeners[id];
+    const char *name = fg_config_listener_name((fg_listener_id)id);
+    char key[64];
+    snprintf(key, sizeof(key), "listeners.%s.enabled", name);
+    cmp_str(d, key, x->enabled ? "true" : "false", y->enabled ? "true" : "false");
+    if (!x->enabled || !y->enabled) continue;
+    snprintf(key, sizeof(key), "listeners.%s.address", name);
+    cmp_str(d, key, x->address, y->address);
+    snprintf(key, sizeof(key), "listeners.%s.port", name);
+    cmp_uint(d, key, x->port, y->port);
+  }
+}
+
+static void check_revocation(diff *d, const fg_config *a, const fg_config *b) {
+  cmp_str(d, "revocation.leaf_only", a->revocation.leaf_only ? "true" : "false",
+          b->revocation.leaf_only ? "true" : "false");
+  cmp_uint(d, "revocation.timeout (ms)", a->revocation.timeout_ms, b->revocation.timeout_ms);
+  cmp_uint(d, "revocation.clock_skew (s)", a->revocation.clock_skew_s, b->revocation.clock_skew_s);
+  cmp_uint(d, "revocation.negative_ttl (s)", a->revocation.negative_ttl_s,
+           b->revocation.negative_ttl_s);
+  cmp_uint(d, "revocation.cache_entries", a->revocation.cache_entries, b->revocation.cache_entries);
+  cmp_uint(d, "revocation.cache_bytes", a->revocation.cache_bytes, b->revocation.cache_bytes);
+  cmp_list(d, "revocation.allowed_networks", a->revocation.n_allowed_networks,
+           b->revocation.n_allowed_networks,
+           a->revocation.n_allowed_networks == b->revocation.n_allowed_networks &&
+               same_cidrs(a->revocation.allowed_networks, b->revocation.allowed_networks,
+                          a->revocation.n_allowed_networks));
+  cmp_list(d, "revocation.responders", a->revocation.n_responders, b->revocation.n_responders,
+           a->revocation.n_responders == b->revocation.n_responders &&
+               same_responders(a->revocation.responders, b->revocation.responders,
+                               a->revocation.n_responders));
+  cmp_str(d, "revocation.stapling.enabled", a->revocation.stapling.enabled ? "true" : "false",
+          b->revocation.stapling.enabled ? "true" : "false");
+  cmp_str(d, "revocation.stapling.state_dir", a->revocation.stapling.state_dir,
+          b->revocation.stapling.state_dir);
+}
+
+unsigned fg_restart_keys_check(const fg_config *running, const fg_config *next, fg_text *out) {
+  diff d = {next, out, 0};
+  check_listeners(&d, running, next);
+  cmp_uint(&d, "workers", running->workers, next->workers);
+  cmp_uint(&d, "limits.ipv6_prefix", running->limits.ipv6_prefix, next->limits.ipv6_prefix);
+  cmp_uint(&d, "limits.handshake_timeout (ms)", running->limits.handshake_timeout_ms,
+           next->limits.handshake_timeout_ms);
+  cmp_list(&d, "dns.nameservers", running->n_dns_nameservers, next->n_dns_nameservers,
+           running->n_dns_nameservers == next->n_dns_nameservers &&
+               same_strings(running->dns_nameservers, next->dns_nameservers,
+                            running->n_dns_nameservers));
+  cmp_uint(&d, "dns.timeout (ms)", running->dns_timeout_ms, next->dns_timeout_ms);
+  cmp_list(&d, "dns.allowed_networks", running->n_dns_allowed_networks,
+           next->n_dns_allowed_networks,
+           running->n_dns_allowed_networks == next->n_dns_allowed_networks &&
+               same_cidrs(running->dns_allowed_networks, next->dns_allowed_networks,
+                          running->n_dns_allowed_networks));
+  check_revocation(&d, running, next);
+  return d.n;
+}
