@@ -50,7 +50,7 @@ int fg_config_add_domain(fg_config *cfg, const char *origin, const char *name, c
     goto done;
   }
   if ((cert_file == NULL) != (key_file == NULL)) {
-    config_err(&c, cert_file == NULL ? "key" : "cert", "cert and key must be given together");
+    config_err(&c, cert_file == NULL ? "cert" : "key", "cert and key must be given together");
     goto done;
   }
   if (cert_file != NULL) {

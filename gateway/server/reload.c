@@ -176,11 +176,16 @@ static void record(fg_server *srv, const char *what, fg_reload_outcome outcome,
                    const fg_text *diag) {
   fg_reload_state *st = srv->reload;
   int ok = outcome == FG_RELOAD_OK;
+  char first[512] = "";
+  if (!ok) first_line(diag, first, sizeof(first));
+  // Each line once: the first error goes into the summary line below.
   const char *text = diag->data != NULL ? diag->data : "";
   for (const char *p = text; *p != 0;) {
     size_t n = strcspn(p, "\n");
     int warning = memmem(p, n, ": warning: ", 11) != NULL || ok;
-    fg_log(warning ? FG_LOG_SEV_WARN : FG_LOG_SEV_ERROR, NULL, NULL, "%s: %.*s", what, (int)n, p);
+    if (ok || strlen(first) != n || memcmp(first, p, n) != 0) {
+      fg_log(warning ? FG_LOG_SEV_WARN : FG_LOG_SEV_ERROR, NULL, NULL, "%s: %.*s", what, (int)n, p);
+    }
     p += n + (p[n] == '\n');
   }
   pthread_mutex_lock(&st->mu);
@@ -193,11 +198,9 @@ static void record(fg_server *srv, const char *what, fg_reload_outcome outcome,
     st->n_failed++;
     st->last_failed_s = now;
     st->last_failed = 1;
-    first_line(diag, st->last_error, sizeof(st->last_error));
+    snprintf(st->last_error, sizeof(st->last_error), "%s", first);
   }
   uint64_t gen = st->generation;
-  char first[512];
-  snprintf(first, sizeof(first), "%s", st->last_error);
   pthread_mutex_unlock(&st->mu);
   if (ok) {
     fg_log(FG_LOG_SEV_INFO, NULL, NULL, "%s: configuration generation %llu in force", what,

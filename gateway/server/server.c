@@ -21,6 +21,7 @@
 #include "gateway/server/log.h"
 #include "gateway/server/reload.h"
 #include "gateway/server/resolve.h"
+#include "gateway/server/restart_keys.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/stapler.h"
@@ -236,8 +237,11 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   fg_config_diag_init(&diag);
   fg_config *snap_cfg = fg_config_load(cfg->path, &diag);
   fg_config_diag_cleanup(&diag);
-  if (snap_cfg == NULL) {
+  fg_text changed = {0};
+  if (snap_cfg == NULL || fg_restart_keys_check(cfg, snap_cfg, &changed) > 0) {
     snprintf(err, err_len, "%s: changed while starting; not starting", cfg->path);
+    fg_config_free(snap_cfg);
+    free(changed.data);
     goto fail;
   }
   fg_snapshot *first = fg_snapshot_build(srv, snap_cfg, 1, staple_cert, srv->stapler, err, err_len);

@@ -465,6 +465,11 @@ def test_reload_ten_times_under_load_loses_nothing(env):
         for g in gws.values():
             g.stop()
         os.chdir(env.dir)
+    # Under a sanitizer build, a use-after-free or a leak of a retired
+    # snapshot fails the gateway's exit status and leaves a report.
+    for s, g in gws.items():
+        assert g.proc.returncode == 0, "gateway %s exited with %s" % (s, g.proc.returncode)
+        assert "Sanitizer" not in open(g.logfile).read(), "gateway %s: sanitizer report" % s
 
 
 def main():
