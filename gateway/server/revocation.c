@@ -72,10 +72,6 @@ fg_revocation_mode fg_revocation_mode_in(const fg_config *cfg, const char *domai
   return cfg->revocation.mode;
 }
 
-fg_revocation_mode fg_revocation_mode_for(const fg_revocation *r, const char *domain) {
-  return fg_revocation_mode_in(r->cfg, domain);
-}
-
 int fg_revocation_needed(const fg_config *cfg) {
   if (cfg->revocation.mode != FG_REVOCATION_OFF) return 1;
   for (size_t i = 0; i < cfg->revocation.n_domains; i++) {

@@ -47,12 +47,9 @@ fg_revocation *fg_revocation_new(const fg_config *cfg, const fg_responders *resp
 // fg_revocation_free frees |r| once |rt| has been shut down. NULL: no-op.
 void fg_revocation_free(fg_revocation *r);
 
-// fg_revocation_mode_for returns the mode for remote |domain| (a per-domain
-// override, else revocation.mode). |domain| may be NULL or "".
-fg_revocation_mode fg_revocation_mode_for(const fg_revocation *r, const char *domain);
-
-// fg_revocation_mode_in is the same, read from |cfg| (the snapshot in force:
-// revocation.mode and revocation.domains reload).
+// fg_revocation_mode_in returns the mode for remote |domain| in |cfg| (the
+// snapshot in force: revocation.mode and revocation.domains reload): a
+// per-domain override, else revocation.mode. |domain| may be NULL or "".
 fg_revocation_mode fg_revocation_mode_in(const fg_config *cfg, const char *domain);
 
 // fg_revocation_needed returns 1 unless every mode of |cfg| is off.
