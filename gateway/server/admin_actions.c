@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +126,9 @@ static void *run(void *arg) {
       break;
   }
   a->msg.fn = answer;
+  fg_server *srv = a->srv;
   fg_worker_post(a->origin, &a->msg);
+  atomic_fetch_sub(&srv->admin_actions, 1);  // fg_server_stop waits for this
   return NULL;
 }
 
@@ -192,6 +196,15 @@ size_t fg_admin_action(fg_conn *c, fg_server *srv, const uint8_t *data, size_t l
   a->origin = fg_conn_worker(c);
   a->srv = srv;
   fg_conn_set_arg(c, a);
+  // Counted before the stop flag is read; fg_server_stop sets the flag
+  // before it reads the count: one of the two always sees the other.
+  atomic_fetch_add(&srv->admin_actions, 1);
+  if (atomic_load(&srv->stopping)) {
+    atomic_fetch_sub(&srv->admin_actions, 1);
+    fg_conn_set_arg(c, &srv->listener_arg);
+    free(a);
+    return refuse(c, "503 Service Unavailable", "the gateway is stopping\n", len);
+  }
   pthread_t t;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
@@ -199,6 +212,7 @@ size_t fg_admin_action(fg_conn *c, fg_server *srv, const uint8_t *data, size_t l
   int rc = pthread_create(&t, &attr, run, a);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
+    atomic_fetch_sub(&srv->admin_actions, 1);
     fg_conn_set_arg(c, &srv->listener_arg);
     free(a);
     return refuse(c, "503 Service Unavailable", "cannot start the reload\n", len);

@@ -338,6 +338,16 @@ int fg_server_reload(fg_server *srv, const char *path, fg_reload_result *out) {
   return finish(srv, "reload", outcome, &diag, out);
 }
 
+// grow_ops makes room for one more overlay change (readers of the overlay
+// hold |mu|). It returns the array, or NULL when memory is short.
+static overlay_op *grow_ops(fg_reload_state *st) {
+  pthread_mutex_lock(&st->mu);
+  overlay_op *grown = realloc(st->ops, (st->n_ops + 1) * sizeof(*grown));
+  if (grown != NULL) st->ops = grown;
+  pthread_mutex_unlock(&st->mu);
+  return grown;
+}
+
 // change applies one more overlay change on top of the file in force.
 static int change(fg_server *srv, overlay_op *op, const char *what, fg_reload_result *out) {
   if (!begin(srv, out)) {
@@ -356,12 +366,11 @@ static int change(fg_server *srv, overlay_op *op, const char *what, fg_reload_re
     fg_text_printf(&diag, "%s\n", err);
     fg_config_free(cfg);
     op_free(op);
-  } else if ((grown = realloc(st->ops, (st->n_ops + 1) * sizeof(*grown))) == NULL) {
+  } else if ((grown = grow_ops(st)) == NULL) {
     fg_text_printf(&diag, "%s: out of memory\n", what);
     fg_config_free(cfg);
     op_free(op);
   } else {
-    st->ops = grown;
     outcome = install(srv, cfg, &diag);
     pthread_mutex_lock(&st->mu);
     if (outcome == FG_RELOAD_OK) {

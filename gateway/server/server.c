@@ -334,6 +334,12 @@ void fg_server_stop(fg_server *srv, unsigned drain_ms) {
   // Each worker ends its own streams at the XMPP level first (peers learn
   // why), then the runtime flushes and closes the connections.
   atomic_store(&srv->stopping, 1);
+  // An admin reload still running posts its answer to a worker: it must
+  // find the workers alive (new ones are refused from here on).
+  for (int i = 0; i < 3000 && atomic_load(&srv->admin_actions) > 0; i++) {
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
   if (drain_ms > 0) {
     atomic_store(&srv->shutdown_pending, srv->num_workers);
     for (unsigned i = 0; i < srv->num_workers; i++) {

@@ -106,6 +106,7 @@ struct fg_server {
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet
   _Atomic int stopping;               // no new links from here on
+  _Atomic unsigned admin_actions;     // admin POST threads not finished yet
 };
 
 // fg_server_snapshot returns the snapshot the calling thread decides with:
