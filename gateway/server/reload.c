@@ -281,22 +281,31 @@ static fg_reload_outcome install(fg_server *srv, fg_config *cfg, fg_text *diag) 
     fg_text_printf(diag, "%s: %s\n", where, err);
     return FG_RELOAD_INVALID;
   }
-  pthread_mutex_lock(&st->mu);
-  st->generation = s->generation;
-  pthread_mutex_unlock(&st->mu);
+  uint64_t generation = s->generation;
   fg_log_set_level(level);
   publish(srv, s, diag);
+  // Counted once every worker uses it: a reader of the generation can rely
+  // on the next stanza following it.
+  pthread_mutex_lock(&st->mu);
+  st->generation = generation;
+  pthread_mutex_unlock(&st->mu);
   return FG_RELOAD_OK;
 }
 
 // begin takes the serialising lock; it refuses while the gateway stops.
 static int begin(fg_server *srv, fg_reload_result *out) {
   if (out != NULL) memset(out, 0, sizeof(*out));
-  if (srv->reload == NULL || atomic_load(&srv->stopping)) {
+  // A worker would wait for itself to take the new snapshot.
+  const char *why = srv->reload == NULL || atomic_load(&srv->stopping)
+                        ? "the gateway is not running: nothing reloaded"
+                    : fg_worker_current() != NULL ? "a reload cannot run on a worker thread"
+                                                  : NULL;
+  if (why != NULL) {
     if (out != NULL) {
       out->outcome = FG_RELOAD_INVALID;
-      fg_text_printf(&out->diagnostics, "the gateway is not running: nothing reloaded\n");
+      fg_text_printf(&out->diagnostics, "%s\n", why);
     }
+    fg_log(FG_LOG_SEV_ERROR, NULL, NULL, "reload refused: %s", why);
     return 0;
   }
   pthread_mutex_lock(&srv->reload->serial);

@@ -210,12 +210,14 @@ def test_reload_route_change_applies_to_next_stanza(env):
     s.send_message("remote.test", "c.test", "c-on-one")
     expect_at(env, "one", "c-on-one")
     env.write(env.config(c_backend="two"))
-    os.kill(env.gw.proc.pid, signal.SIGHUP)
     gen = generation(env)
+    os.kill(env.gw.proc.pid, signal.SIGHUP)
+    # The generation moves once every worker uses the new configuration.
     deadline = time.time() + 10
-    while "c.test backend=two" not in admin(env.ports["admin"], "GET", "/domains")[1]:
+    while generation(env) != gen + 1:
         assert time.time() < deadline, "SIGHUP did not reload (generation %d)" % gen
         time.sleep(0.05)
+    assert "c.test backend=two" in admin(env.ports["admin"], "GET", "/domains")[1]
     # The same stream's next stanza takes the new route.
     s.send_message("remote.test", "c.test", "c-on-two")
     expect_at(env, "two", "c-on-two")
