@@ -53,6 +53,12 @@ int fg_config_add_domain(fg_config *cfg, const char *origin, const char *name, c
     config_err(&c, cert_file == NULL ? "cert" : "key", "cert and key must be given together");
     goto done;
   }
+  if (cert_file != NULL && (cert_file[0] != '/' || key_file[0] != '/')) {
+    // No configuration directory to be relative to.
+    config_err(&c, cert_file[0] != '/' ? "cert" : "key", "must be an absolute path (value '%s')",
+               cert_file[0] != '/' ? cert_file : key_file);
+    goto done;
+  }
   if (cert_file != NULL) {
     cert = strdup(cert_file);
     key = strdup(key_file);

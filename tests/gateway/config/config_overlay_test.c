@@ -57,7 +57,9 @@ static void test_overlay_add_refusals(void **state) {
   pki(wrong_key, sizeof(wrong_key), "internal-ca.key");
   static const struct {
     const char *domain, *backend;
-    int cert, key;  // 0: none, 1: the matching file, 2: a key of another certificate
+    // 0: none, 1: the matching file, 2: a key of another certificate, 3: a
+    // relative path
+    int cert, key;
     const char *want;
   } kCases[] = {
       {"example.com", "prosody", 0, 0, "admin: domain: example.com is already hosted"},
@@ -65,10 +67,11 @@ static void test_overlay_add_refusals(void **state) {
       {"bad..name", "prosody", 0, 0, "admin: domain: "},
       {"new.example", "prosody", 1, 0, "admin: key: cert and key must be given together"},
       {"new.example", "prosody", 1, 2, "does not belong to the certificate"},
+      {"new.example", "prosody", 3, 1, "admin: cert: must be an absolute path (value 'pki/x.crt')"},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
     char err[600] = "";
-    const char *c = kCases[i].cert ? crt : NULL;
+    const char *c = kCases[i].cert == 3 ? "pki/x.crt" : kCases[i].cert ? crt : NULL;
     const char *k = kCases[i].key == 1 ? key : kCases[i].key == 2 ? wrong_key : NULL;
     assert_int_equal(fg_config_add_domain(cfg, kOrigin, kCases[i].domain, kCases[i].backend, c, k,
                                           err, sizeof(err)),
