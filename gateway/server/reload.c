@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "gateway/server/log.h"
@@ -222,27 +223,23 @@ static int apply_op(fg_config *cfg, const overlay_op *op, char *err, size_t err_
   return fg_config_remove_domain(cfg, "runtime /domains/remove", op->domain, err, err_len);
 }
 
-// apply_overlay replays the runtime changes on |cfg|, the file just loaded;
-// a change that no longer applies (the file now hosts the domain, or no
-// longer does, or lost the backend) is dropped from the overlay with a
-// warning. Called with |serial| held.
-static void apply_overlay(fg_reload_state *st, fg_config *cfg, fg_text *diag) {
+// apply_overlay replays the runtime changes on |cfg|, the file just loaded,
+// and marks in |keep| those that still apply. One that no longer does (the
+// file now hosts the domain, or no longer does, or lost the backend) leaves
+// the overlay once this configuration is published (commit_overlay): the
+// file decides. Called with |serial| held.
+static void apply_overlay(fg_reload_state *st, fg_config *cfg, unsigned char *keep, fg_text *diag) {
   size_t kept = 0;
   for (size_t i = 0; i < st->n_ops; i++) {
     char err[600];
-    if (apply_op(cfg, &st->ops[i], err, sizeof(err))) {
-      pthread_mutex_lock(&st->mu);
-      st->ops[kept++] = st->ops[i];
-      pthread_mutex_unlock(&st->mu);
+    keep[i] = (unsigned char)apply_op(cfg, &st->ops[i], err, sizeof(err));
+    if (keep[i]) {
+      kept++;
       continue;
     }
-    fg_text_printf(diag, "%s: warning: runtime change dropped, the file decides: %s\n", cfg->path,
-                   err);
-    op_free(&st->ops[i]);
+    fg_text_printf(diag, "%s: warning: runtime change no longer applies, the file decides: %s\n",
+                   cfg->path, err);
   }
-  pthread_mutex_lock(&st->mu);
-  st->n_ops = kept;
-  pthread_mutex_unlock(&st->mu);
   if (kept > 0) {
     fg_text_printf(diag,
                    "%s: warning: %zu runtime domain change(s) from the admin API are not in this "
@@ -251,16 +248,39 @@ static void apply_overlay(fg_reload_state *st, fg_config *cfg, fg_text *diag) {
   }
 }
 
+// commit_overlay drops the changes |keep| does not keep (the configuration
+// that left them out is now published).
+static void commit_overlay(fg_reload_state *st, const unsigned char *keep) {
+  pthread_mutex_lock(&st->mu);
+  size_t kept = 0;
+  for (size_t i = 0; i < st->n_ops; i++) {
+    if (keep[i]) {
+      st->ops[kept++] = st->ops[i];
+    } else {
+      op_free(&st->ops[i]);
+    }
+  }
+  st->n_ops = kept;
+  pthread_mutex_unlock(&st->mu);
+}
+
 // load reads |path| and the overlay into a new configuration, or returns
-// NULL with the diagnostics in |diag|.
-static fg_config *load(fg_reload_state *st, const char *path, fg_text *diag) {
+// NULL with the diagnostics in |diag|. |*keep| (free it) marks the overlay
+// changes that still apply.
+static fg_config *load(fg_reload_state *st, const char *path, unsigned char **keep, fg_text *diag) {
   fg_config_diag d;
   fg_config_diag_init(&d);
   fg_config *cfg = fg_config_load(path, &d);
   if (d.text != NULL) fg_text_printf(diag, "%s", d.text);
   if (cfg == NULL && d.errors == 0) fg_text_printf(diag, "%s: cannot be loaded\n", path);
   fg_config_diag_cleanup(&d);
-  if (cfg != NULL) apply_overlay(st, cfg, diag);
+  *keep = calloc(st->n_ops + 1, 1);
+  if (cfg != NULL && *keep == NULL) {
+    fg_text_printf(diag, "%s: out of memory\n", path);
+    fg_config_free(cfg);
+    return NULL;
+  }
+  if (cfg != NULL) apply_overlay(st, cfg, *keep, diag);
   return cfg;
 }
 
@@ -335,8 +355,11 @@ int fg_server_reload(fg_server *srv, const char *path, fg_reload_result *out) {
   fg_reload_state *st = srv->reload;
   fg_text diag = {0};
   const char *file = path != NULL ? path : st->path;
-  fg_config *cfg = load(st, file, &diag);
+  unsigned char *keep = NULL;
+  fg_config *cfg = load(st, file, &keep, &diag);
   fg_reload_outcome outcome = cfg != NULL ? install(srv, cfg, &diag) : FG_RELOAD_INVALID;
+  if (outcome == FG_RELOAD_OK) commit_overlay(st, keep);
+  free(keep);
   if (outcome == FG_RELOAD_OK && path != NULL && strcmp(path, st->path) != 0) {
     char *p = strdup(path);
     if (p != NULL) {
@@ -357,6 +380,27 @@ static overlay_op *grow_ops(fg_reload_state *st) {
   return grown;
 }
 
+// record_op adds |op| (published) to the overlay. Removing a domain the
+// overlay added cancels that addition instead: the overlay stays the
+// shortest list of what differs from the file.
+static void record_op(fg_reload_state *st, overlay_op *op) {
+  pthread_mutex_lock(&st->mu);
+  size_t i = st->n_ops;
+  while (!op->add && i > 0 &&
+         !(st->ops[i - 1].add && strcasecmp(st->ops[i - 1].domain, op->domain) == 0)) {
+    i--;
+  }
+  if (!op->add && i > 0) {
+    op_free(&st->ops[i - 1]);
+    memmove(&st->ops[i - 1], &st->ops[i], (st->n_ops - i) * sizeof(st->ops[0]));
+    st->n_ops--;
+    op_free(op);
+  } else {
+    st->ops[st->n_ops++] = *op;
+  }
+  pthread_mutex_unlock(&st->mu);
+}
+
 // change applies one more overlay change on top of the file in force.
 static int change(fg_server *srv, overlay_op *op, const char *what, fg_reload_result *out) {
   if (!begin(srv, out)) {
@@ -365,7 +409,8 @@ static int change(fg_server *srv, overlay_op *op, const char *what, fg_reload_re
   }
   fg_reload_state *st = srv->reload;
   fg_text diag = {0};
-  fg_config *cfg = load(st, st->path, &diag);
+  unsigned char *keep = NULL;
+  fg_config *cfg = load(st, st->path, &keep, &diag);
   fg_reload_outcome outcome = FG_RELOAD_INVALID;
   char err[600];
   overlay_op *grown = NULL;
@@ -381,14 +426,14 @@ static int change(fg_server *srv, overlay_op *op, const char *what, fg_reload_re
     op_free(op);
   } else {
     outcome = install(srv, cfg, &diag);
-    pthread_mutex_lock(&st->mu);
     if (outcome == FG_RELOAD_OK) {
-      st->ops[st->n_ops++] = *op;
+      commit_overlay(st, keep);
+      record_op(st, op);
     } else {
       op_free(op);
     }
-    pthread_mutex_unlock(&st->mu);
   }
+  free(keep);
   return finish(srv, what, outcome, &diag, out);
 }
 

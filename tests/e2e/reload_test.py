@@ -58,13 +58,14 @@ class Env:
         os.chdir(d)  # relative paths in the configuration
         self.gw = fp.Fedgate(FEDGATE, d, "fedgate", self.config(), p["admin"])
 
-    def config(self, b_cert="pki/b.test", c_backend="one", s2s_port=None, extra=""):
+    def config(self, b_cert="pki/b.test", c_backend="one", s2s_port=None, new_test=False):
         p = dict(self.ports)
         if s2s_port:
             p["s2s"] = s2s_port
-        return fp.gateway_yaml(
-            p, [("b.test", "one", b_cert), ("c.test", c_backend, "pki/c.test")],
-            [("one", [p["one"]]), ("two", [p["two"]])]) + extra
+        domains = [("b.test", "one", b_cert), ("c.test", c_backend, "pki/c.test")]
+        if new_test:
+            domains.append(("new.test", "one", "pki/new.test"))
+        return fp.gateway_yaml(p, domains, [("one", [p["one"]]), ("two", [p["two"]])])
 
     def write(self, text):
         """Replaces the configuration file the way an editor does (new file,
@@ -350,19 +351,39 @@ def test_reload_runtime_domain_add_remove(env):
     s.send_message("remote.test", "new.test", "to-new")
     expect_at(env, "two", "to-new")
     s.close()
-    # A reload of the unchanged file keeps the overlay and warns about it.
+    # A reload of the unchanged file keeps the overlay and warns about it;
+    # a refused one changes nothing, the overlay included.
     status, body = reload_post(env)
     assert status == 200 and "not in this file" in body, (status, body)
     assert "new.test backend=two source=overlay" in admin(port, "GET", "/domains")[1]
+    env.write(env.config(s2s_port=fp.free_port()))
+    assert reload_post(env)[0] == 409
+    env.write(env.config())
+    assert "new.test backend=two source=overlay" in admin(port, "GET", "/domains")[1]
     status, body = admin(port, "POST", "/domains/remove", {"domain": "new.test"})
     assert status == 200, (status, body)
-    assert "new.test" not in admin(port, "GET", "/domains")[1].replace("removed new.test", "")
+    # Removing what the overlay added leaves no trace in the overlay.
+    assert "new.test" not in admin(port, "GET", "/domains")[1]
     p = xp.Peer.connect(HOST, env.ports["s2s"])
     p.open_stream("new.test", "remote.test")
     assert p.expect_stream_error() == "host-unknown"
     p.close()
     status, body = admin(port, "POST", "/domains/remove", {"domain": "nothere.test"})
     assert status == 422 and "not hosted" in body, (status, body)
+    # The file decides: once it hosts a domain the overlay added, the
+    # overlay's entry goes.
+    status, body = admin(port, "POST", "/domains/add",
+                         {"domain": "new.test", "backend": "two",
+                          "cert": env.dir + "/pki/new.test.crt",
+                          "key": env.dir + "/pki/new.test.key"})
+    assert status == 200, (status, body)
+    env.write(env.config(new_test=True))
+    status, body = reload_post(env)
+    assert status == 200 and "no longer applies" in body, (status, body)
+    assert "domain new.test backend=one source=file" in admin(port, "GET", "/domains")[1]
+    env.write(env.config())
+    assert reload_post(env)[0] == 200
+    assert "new.test" not in admin(port, "GET", "/domains")[1]
 
 
 # --- ten reloads under load, two gateways ---
