@@ -249,7 +249,7 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   // not checked): from the shared cache, filled before this stream's
   // authentication went on (see revocation_prefetch).
   fg_revocation_probe probe;
-  fg_revocation_probe_init(&probe, ic->srv->revocation,
+  fg_revocation_probe_init(&probe, ic->srv->revocation, s->cfg,
                            ic->srv->revocation != NULL && ic->listener != FG_LISTENER_INTERNAL
                                ? fg_revocation_mode_in(s->cfg, domain)
                                : FG_REVOCATION_OFF,
@@ -647,7 +647,7 @@ static void revocation_prefetch(in_conn *ic) {
   int keyed = fg_verdict_key_make(&known, chain, "", verdict_scope(ic, mode) ^ 0x80000000u);
   if (keyed && fg_verdict_cache_hit(&known, now)) return;
   fg_revocation_probe probe;
-  fg_revocation_probe_init(&probe, srv->revocation, mode, 1);
+  fg_revocation_probe_init(&probe, srv->revocation, s->cfg, mode, 1);
   fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = probe.now};
   fg_revocation_params(&params, &probe);
   fg_chain_verdict cv;

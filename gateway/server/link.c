@@ -501,7 +501,8 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
 static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
   fg_server *srv = l->srv;
   const fg_snapshot *s = cur(srv);
-  fg_revocation_probe_init(p, srv->revocation, fg_revocation_mode_in(s->cfg, l->remote), collect);
+  fg_revocation_probe_init(p, srv->revocation, s->cfg, fg_revocation_mode_in(s->cfg, l->remote),
+                           collect);
   fg_tls_conn *t = l->conn != NULL ? fg_conn_tls(l->conn) : NULL;
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   if (p->mode == FG_REVOCATION_OFF || chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return 1;

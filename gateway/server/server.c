@@ -56,7 +56,7 @@ static enum fg_tls_verify_result verify_with(fg_server *srv, int internal, fg_tl
   // (gateway/server/link.c).
   fg_revocation_probe probe;
   const fg_trust_store *ts = internal ? snap->trust_internal : snap->trust;
-  fg_revocation_probe_init(&probe, srv->revocation,
+  fg_revocation_probe_init(&probe, srv->revocation, snap->cfg,
                            srv->revocation != NULL && !internal
                                ? fg_revocation_mode_in(snap->cfg, domain)
                                : FG_REVOCATION_OFF,

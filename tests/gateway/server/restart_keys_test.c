@@ -51,8 +51,8 @@ static void nameservers(fg_config *c) {
   c->dns_nameservers = g_ns_b;
   c->n_dns_nameservers = 1;
 }
-static void rev_timeout(fg_config *c) {
-  c->revocation.timeout_ms = 1000;
+static void rev_cache(fg_config *c) {
+  c->revocation.cache_entries = 10;
 }
 static void stapling(fg_config *c) {
   c->revocation.stapling.enabled = 1;
@@ -72,7 +72,7 @@ static void test_restart_keys_each_named(void **state) {
       {workers, "workers: changed from '2' to '4'"},
       {prefix, "limits.ipv6_prefix: changed from '64' to '56'"},
       {nameservers, "dns.nameservers: changed from '1 entry' to '1 entry, different'"},
-      {rev_timeout, "revocation.timeout (ms): changed from '5000' to '1000'"},
+      {rev_cache, "revocation.cache_entries: changed from '0' to '10'"},
       {stapling, "revocation.stapling.enabled: changed from 'false' to 'true'"},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
@@ -104,6 +104,8 @@ static void test_restart_keys_reloadable_and_several(void **state) {
   b.limits.queue_stanzas = 10;
   b.log_level = FG_LOG_DEBUG;
   b.revocation.mode = FG_REVOCATION_HARD_FAIL;
+  b.revocation.timeout_ms = 1000;
+  b.revocation.leaf_only = 1;
   fg_text out = {0};
   assert_int_equal(fg_restart_keys_check(&a, &b, &out), 0);
   assert_null(out.data);
