@@ -1,221 +1,318 @@
-// admin_actions.c: POST /reload, /domains/add and /domains/remove on the
-// admin endpoint (see admin_actions.h). The request is parsed on the worker
-// that owns the connection; the change runs on a thread of its own; the
-// answer is posted back to that worker, which alone touches the connection.
+// admin_actions.c: the table of admin actions and their handlers. A new
+// action is one entry in kActions and one handler; the handler reads its
+// form keys, acts (on another worker's state only through
+// gateway/server/admin_fanout.h) and answers with ok() or refuse().
 #include "gateway/server/admin_actions.h"
 
-#include <ctype.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stddef.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/server/admin_fanout.h"
+#include "gateway/server/admin_form.h"
+#include "gateway/server/admin_reload.h"
 #include "gateway/server/admin_reply.h"
+#include "gateway/server/inbound.h"
+#include "gateway/server/link.h"
 #include "gateway/server/log.h"
 #include "gateway/server/reload.h"
-#include "gateway/server/server_internal.h"
+#include "gateway/server/text.h"
 
-static const uint32_t kActionMagic = 0xac710a5e;
-
-enum { kMaxRequest = 16384, kMaxValue = 4096 };
-
-typedef enum action_kind { ACTION_RELOAD, ACTION_DOMAIN_ADD, ACTION_DOMAIN_REMOVE } action_kind;
-
-typedef struct action {
-  uint32_t magic;  // kActionMagic: the admin connection's argument meanwhile
-  fg_msg msg;      // the answer, posted back to |origin|
-  fg_conn *conn;   // NULL once the client went away
-  fg_worker *origin;
+typedef struct action_ctx {
+  fg_conn *c;
   fg_server *srv;
-  action_kind kind;
-  char path[kMaxValue], domain[kMaxValue], backend[kMaxValue], cert[kMaxValue], key[kMaxValue];
-  fg_reload_result result;
-  int done_ok;
-} action;
+  const fg_admin_request *req;
+  char peer[64];
+} action_ctx;
 
-int fg_admin_action_pending(const void *arg) {
-  return arg != NULL && *(const uint32_t *)arg == kActionMagic;
+// conclude counts the action as |m|, logs a refusal once (|what| from
+// |peer|), and answers "ok: LINE" or "error: LINE" with |status|.
+static void conclude(fg_conn *c, fg_server *srv, fg_metric m, const char *status, const char *peer,
+                     const char *what, const char *fmt, va_list ap) {
+  char line[512];
+  vsnprintf(line, sizeof(line), fmt, ap);
+  int refused = m == FG_M_ADMIN_ACTIONS_REFUSED;
+  fg_metrics_inc(&srv->metrics, m);
+  if (refused) fg_log(FG_LOG_SEV_WARN, NULL, peer, "admin %s refused: %s", what, line);
+  if (c != NULL) fg_admin_replyf(c, status, "%s: %s\n", refused ? "error" : "ok", line);
 }
 
-void fg_admin_action_closed(fg_conn *c) {
-  action *a = fg_conn_arg(c);
-  if (fg_admin_action_pending(a)) a->conn = NULL;
+// ok answers 200 with "ok: ..." and counts the action.
+__attribute__((format(printf, 3, 4))) static void ok(fg_conn *c, fg_server *srv, const char *fmt,
+                                                     ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  conclude(c, srv, FG_M_ADMIN_ACTIONS_OK, "200 OK", NULL, NULL, fmt, ap);
+  va_end(ap);
 }
 
-static int hexval(int ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  ch = tolower(ch);
-  return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+// refuse answers |status| with "error: ...", counts it and logs it once.
+__attribute__((format(printf, 6, 7))) static void refuse(fg_conn *c, fg_server *srv,
+                                                         const char *peer, const char *what,
+                                                         const char *status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  conclude(c, srv, FG_M_ADMIN_ACTIONS_REFUSED, status, peer, what, fmt, ap);
+  va_end(ap);
 }
 
-// form_value finds |key| in the form-encoded |in| (|n| bytes) and decodes
-// its value into |out|. It returns 1 when found and it fits.
-static int form_value(const char *in, size_t n, const char *key, char *out, size_t cap) {
-  size_t klen = strlen(key);
-  for (size_t i = 0; i < n;) {
-    size_t end = i;
-    while (end < n && in[end] != '&') end++;
-    if (end - i > klen && memcmp(in + i, key, klen) == 0 && in[i + klen] == '=') {
-      size_t o = 0;
-      for (size_t j = i + klen + 1; j < end; j++) {
-        int ch = (unsigned char)in[j];
-        if (ch == '+') {
-          ch = ' ';
-        } else if (ch == '%' && j + 2 < end + 1 && hexval(in[j + 1]) >= 0 &&
-                   hexval(in[j + 2]) >= 0) {
-          ch = hexval(in[j + 1]) * 16 + hexval(in[j + 2]);
-          j += 2;
-        }
-        if (ch == 0 || o + 1 >= cap) return 0;
-        out[o++] = (char)ch;
-      }
-      out[o] = 0;
-      return 1;
+// form_value reads form key |key| into |out|: present, decodable,
+// non-empty when |required|, and free of control characters and spaces
+// (|spaces| allows spaces). It answers 400 and returns 0 otherwise.
+static int form_value(const action_ctx *a, const char *key, int required, int spaces, char *out,
+                      size_t cap) {
+  const fg_admin_request *r = a->req;
+  const char *what = r->path;
+  switch (fg_form_get(r->body, r->body_len, key, out, cap)) {
+    case FG_FORM_ABSENT:
+      out[0] = 0;
+      if (!required) return 1;
+      refuse(a->c, a->srv, a->peer, what, "400 Bad Request", "missing form key '%s'", key);
+      return 0;
+    case FG_FORM_BAD:
+      refuse(a->c, a->srv, a->peer, what, "400 Bad Request",
+             "form key '%s': bad encoding or longer than %zu bytes", key, cap - 1);
+      return 0;
+    case FG_FORM_FOUND:
+      break;
+  }
+  for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f || (*p == ' ' && !spaces)) {
+      refuse(a->c, a->srv, a->peer, what, "400 Bad Request",
+             "form key '%s': control characters%s are not allowed", key,
+             spaces ? "" : " and spaces");
+      return 0;
     }
-    i = end + 1;
+  }
+  if (required && out[0] == 0) {
+    refuse(a->c, a->srv, a->peer, what, "400 Bad Request", "form key '%s' is empty", key);
+    return 0;
+  }
+  return 1;
+}
+
+// --- POST /streams/close (id, reason) ---
+
+typedef struct close_arg {
+  char id[128];
+  char reason[256];
+  char peer[64];
+} close_arg;
+
+static size_t close_each(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
+  (void)out;
+  close_arg *ca = arg;
+  worker_state *ws = fg_server_worker_state(srv, w);
+  const char *text = ca->reason[0] ? ca->reason : "closed by the operator";
+  return (size_t)fg_inbound_close_stream(ws, ca->id, text) +
+         (size_t)fg_link_close_stream(ws, ca->id);
+}
+
+static void close_done(fg_conn *c, fg_server *srv, void *arg, size_t total, const fg_text *text) {
+  (void)text;
+  close_arg *ca = arg;
+  if (total == 0) {
+    refuse(c, srv, ca->peer, "/streams/close", "404 Not Found",
+           "no stream with id '%s' (fedgate ctl streams lists them)", ca->id);
+    return;
+  }
+  ok(c, srv, "stream %s closed", ca->id);
+}
+
+static void act_close_stream(const action_ctx *a) {
+  close_arg *ca = calloc(1, sizeof(*ca));
+  if (ca == NULL) {
+    refuse(a->c, a->srv, a->peer, a->req->path, "503 Service Unavailable", "out of memory");
+    return;
+  }
+  snprintf(ca->peer, sizeof(ca->peer), "%s", a->peer);
+  if (!form_value(a, "id", 1, 0, ca->id, sizeof(ca->id)) ||
+      !form_value(a, "reason", 0, 1, ca->reason, sizeof(ca->reason))) {
+    free(ca);
+    return;
+  }
+  fg_admin_fanout_start(a->c, a->srv, close_each, close_done, ca);
+}
+
+// --- POST /backends/drain and /backends/undrain (name) ---
+
+// backend_address is what `name` selects: backend NAME (every address) or
+// NAME/HOST:PORT (one address, as GET /backends writes it).
+typedef struct backend_address {
+  size_t backend, address;  // address SIZE_MAX: all
+  // The same by name (what each worker's links are matched by).
+  char backend_name[256], host[256];  // host "": every address
+  uint16_t port;
+  char label[700];
+  char peer[64];
+} backend_address;
+
+static void address_text(char *out, size_t cap, const char *host, uint16_t port) {
+  snprintf(out, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+// find_backend resolves |name| or answers 404 and returns 0.
+static int find_backend(const action_ctx *a, const char *name, backend_address *out) {
+  const fg_router *r = fg_server_snapshot(a->srv)->router;
+  char copy[256];
+  snprintf(copy, sizeof(copy), "%s", name);
+  char *slash = strchr(copy, '/');
+  if (slash != NULL) *slash = 0;
+  if (!fg_router_backend_find(r, copy, &out->backend)) {
+    fg_text known = {0};
+    for (size_t b = 0; b < fg_router_backend_count(r); b++) {
+      fg_text_printf(&known, "%s%s", b ? ", " : "", fg_router_backend_name(r, b));
+    }
+    refuse(a->c, a->srv, a->peer, a->req->path, "404 Not Found",
+           "no backend named '%s' (backends: %s)", copy, known.data ? known.data : "none");
+    free(known.data);
+    return 0;
+  }
+  out->address = SIZE_MAX;
+  snprintf(out->backend_name, sizeof(out->backend_name), "%s", copy);
+  snprintf(out->label, sizeof(out->label), "backend %s", copy);
+  if (slash == NULL) return 1;
+  for (size_t i = 0; i < fg_router_address_count(r, out->backend); i++) {
+    const char *host;
+    uint16_t port;
+    char text[300];
+    fg_router_address(r, out->backend, i, &host, &port);
+    address_text(text, sizeof(text), host, port);
+    if (strcmp(text, slash + 1) != 0) continue;
+    out->address = i;
+    snprintf(out->host, sizeof(out->host), "%s", host);
+    out->port = port;
+    snprintf(out->label, sizeof(out->label), "backend %s address %s", copy, text);
+    return 1;
+  }
+  refuse(a->c, a->srv, a->peer, a->req->path, "404 Not Found",
+         "backend '%s' has no address '%s' (GET /backends lists them)", copy, slash + 1);
+  return 0;
+}
+
+static size_t drain_each(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
+  (void)out;
+  backend_address *ba = arg;
+  return fg_link_drain_backend(fg_server_worker_state(srv, w), ba->backend_name,
+                               ba->host[0] ? ba->host : NULL, ba->port);
+}
+
+static void drain_done(fg_conn *c, fg_server *srv, void *arg, size_t total, const fg_text *text) {
+  (void)text;
+  backend_address *ba = arg;
+  ok(c, srv, "%s drained; %zu hop stream%s closing once flushed", ba->label, total,
+     total == 1 ? "" : "s");
+}
+
+static void set_drained(const action_ctx *a, int drained) {
+  char name[256];
+  if (!form_value(a, "name", 1, 0, name, sizeof(name))) return;
+  backend_address *ba = calloc(1, sizeof(*ba));
+  if (ba == NULL) {
+    refuse(a->c, a->srv, a->peer, a->req->path, "503 Service Unavailable", "out of memory");
+    return;
+  }
+  if (!find_backend(a, name, ba)) {
+    free(ba);
+    return;
+  }
+  snprintf(ba->peer, sizeof(ba->peer), "%s", a->peer);
+  // Kept across reloads (gateway/server/reload.h).
+  fg_reload_set_drained(a->srv, fg_server_snapshot(a->srv)->router, ba->backend, ba->address,
+                        drained);
+  fg_log(FG_LOG_SEV_WARN, NULL, a->peer, "%s %s by the operator", ba->label,
+         drained ? "drained: no new stanzas go there" : "undrained");
+  if (!drained) {
+    ok(a->c, a->srv, "%s undrained", ba->label);
+    free(ba);
+    return;
+  }
+  fg_admin_fanout_start(a->c, a->srv, drain_each, drain_done, ba);
+}
+
+static void act_drain(const action_ctx *a) {
+  set_drained(a, 1);
+}
+
+static void act_undrain(const action_ctx *a) {
+  set_drained(a, 0);
+}
+
+// --- GET /backends ---
+
+static void act_list_backends(const action_ctx *a) {
+  const fg_router *r = fg_server_snapshot(a->srv)->router;
+  fg_text t = {0};
+  for (size_t b = 0; b < fg_router_backend_count(r); b++) {
+    for (size_t i = 0; i < fg_router_address_count(r, b); i++) {
+      const char *host;
+      uint16_t port;
+      char text[300];
+      fg_router_address(r, b, i, &host, &port);
+      address_text(text, sizeof(text), host, port);
+      fg_text_printf(&t, "backend=%s address=%s health=%s drain=%s\n", fg_router_backend_name(r, b),
+                     text, fg_router_is_up(r, b, i) ? "up" : "down",
+                     fg_router_is_drained(r, b, i) ? "drained" : "active");
+    }
+  }
+  fg_admin_reply(a->c, "200 OK", t.data ? t.data : "", t.len);
+  free(t.data);
+}
+
+// --- POST /reload, /domains/add, /domains/remove; GET /domains ---
+// (gateway/server/admin_reload.h: they run on a thread of their own)
+
+static void act_reload(const action_ctx *a) {
+  fg_admin_reload_post(a->c, a->srv, a->req, a->peer);
+}
+
+static void act_list_domains(const action_ctx *a) {
+  fg_admin_reload_domains(a->c, a->srv);
+}
+
+// kActions: method, path, handler. Later actions (block lists, explain)
+// are one line each here.
+static const struct admin_action {
+  const char *method;
+  const char *path;
+  void (*run)(const action_ctx *a);
+} kActions[] = {
+    {"POST", "/streams/close", act_close_stream},
+    {"POST", "/backends/drain", act_drain},
+    {"POST", "/backends/undrain", act_undrain},
+    {"GET", "/backends", act_list_backends},
+    {"POST", "/reload", act_reload},
+    {"POST", "/domains/add", act_reload},
+    {"POST", "/domains/remove", act_reload},
+    {"GET", "/domains", act_list_domains},
+};
+
+int fg_admin_action_run(fg_conn *c, fg_server *srv, const fg_admin_request *req, const char *peer) {
+  for (size_t i = 0; i < sizeof(kActions) / sizeof(kActions[0]); i++) {
+    if (strcmp(kActions[i].path, req->path) != 0 || strcmp(kActions[i].method, req->method) != 0) {
+      continue;
+    }
+    action_ctx a = {c, srv, req, ""};
+    snprintf(a.peer, sizeof(a.peer), "%s", peer);
+    kActions[i].run(&a);
+    return 1;
   }
   return 0;
 }
 
-// content_length reads the Content-Length header of |head|, or 0.
-static size_t content_length(const char *head, size_t n) {
-  static const char kName[] = "\ncontent-length:";
-  for (size_t i = 0; i + sizeof(kName) - 1 < n; i++) {
-    if (strncasecmp(head + i, kName, sizeof(kName) - 1) == 0) {
-      return (size_t)strtoul(head + i + sizeof(kName) - 1, NULL, 10);
+void fg_admin_action_refuse_unknown(fg_conn *c, fg_server *srv, const fg_admin_request *req,
+                                    const char *peer) {
+  fg_text known = {0};
+  for (size_t i = 0; i < sizeof(kActions) / sizeof(kActions[0]); i++) {
+    if (strcmp(kActions[i].method, "POST") == 0) {
+      fg_text_printf(&known, "%s%s", known.len ? ", " : "", kActions[i].path);
     }
   }
-  return 0;
-}
-
-static void answer(fg_worker *w, fg_msg *m) {
-  (void)w;
-  action *a = (action *)((char *)m - offsetof(action, msg));
-  if (a->conn != NULL) {
-    fg_conn_set_arg(a->conn, &a->srv->listener_arg);
-    const fg_reload_result *r = &a->result;
-    const char *status = a->done_ok                               ? "200 OK"
-                         : r->outcome == FG_RELOAD_RESTART_NEEDED ? "409 Conflict"
-                                                                  : "422 Unprocessable Entity";
-    fg_text body = {0};
-    fg_text_printf(&body, "%s generation=%llu\n",
-                   a->done_ok ? "ok" : "refused: the running configuration is unchanged;",
-                   (unsigned long long)r->generation);
-    if (r->diagnostics.len > 0) fg_text_printf(&body, "%s", r->diagnostics.data);
-    fg_admin_reply(a->conn, status, body.data, body.len);
-    free(body.data);
-  }
-  fg_reload_result_cleanup(&a->result);
-  free(a);
-}
-
-static void *run(void *arg) {
-  action *a = arg;
-  switch (a->kind) {
-    case ACTION_RELOAD:
-      a->done_ok = fg_server_reload(a->srv, a->path[0] ? a->path : NULL, &a->result);
-      break;
-    case ACTION_DOMAIN_ADD:
-      a->done_ok = fg_server_domain_add(a->srv, a->domain, a->backend, a->cert[0] ? a->cert : NULL,
-                                        a->key[0] ? a->key : NULL, &a->result);
-      break;
-    case ACTION_DOMAIN_REMOVE:
-      a->done_ok = fg_server_domain_remove(a->srv, a->domain, &a->result);
-      break;
-  }
-  a->msg.fn = answer;
-  fg_server *srv = a->srv;
-  fg_worker_post(a->origin, &a->msg);
-  atomic_fetch_sub(&srv->admin_actions, 1);  // fg_server_stop waits for this
-  return NULL;
-}
-
-static size_t refuse(fg_conn *c, const char *status, const char *why, size_t len) {
-  fg_admin_reply(c, status, why, strlen(why));
-  return len;
-}
-
-size_t fg_admin_action(fg_conn *c, fg_server *srv, const uint8_t *data, size_t len) {
-  const char *req = (const char *)data;
-  const char *end = memmem(req, len, "\r\n\r\n", 4);
-  size_t head_len = end != NULL ? (size_t)(end - req) + 4 : 0;
-  if (end == NULL) {
-    return len > kMaxRequest ? refuse(c, "413 Payload Too Large", "request too large\n", len) : 0;
-  }
-  size_t body_len = content_length(req, head_len);
-  if (body_len > kMaxRequest) return refuse(c, "413 Payload Too Large", "body too large\n", len);
-  if (len < head_len + body_len) return 0;
-  // The request line: POST TARGET HTTP/1.1, TARGET = PATH[?QUERY].
-  const char *target = req + 5;
-  size_t tlen = strcspn(target, " \r\n");
-  size_t plen = strcspn(target, "? \r\n");
-  const char *query = plen < tlen ? target + plen + 1 : "";
-  size_t qlen = plen < tlen ? tlen - plen - 1 : 0;
-  action *a = calloc(1, sizeof(*a));
-  if (a == NULL) return refuse(c, "503 Service Unavailable", "out of memory\n", len);
-  if (plen == 7 && memcmp(target, "/reload", 7) == 0) {
-    a->kind = ACTION_RELOAD;
-  } else if (plen == 12 && memcmp(target, "/domains/add", 12) == 0) {
-    a->kind = ACTION_DOMAIN_ADD;
-  } else if (plen == 15 && memcmp(target, "/domains/remove", 15) == 0) {
-    a->kind = ACTION_DOMAIN_REMOVE;
-  } else {
-    free(a);
-    return refuse(c, "404 Not Found", "try POST /reload, /domains/add or /domains/remove\n", len);
-  }
-  // Each parameter from the query string, else from the form body.
-  const char *body = req + head_len;
-  struct {
-    const char *key;
-    char *out;
-  } params[] = {{"path", a->path},
-                {"domain", a->domain},
-                {"backend", a->backend},
-                {"cert", a->cert},
-                {"key", a->key}};
-  for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
-    if (!form_value(query, qlen, params[i].key, params[i].out, kMaxValue)) {
-      form_value(body, body_len, params[i].key, params[i].out, kMaxValue);
-    }
-  }
-  const char *missing = NULL;
-  if (a->kind != ACTION_RELOAD && a->domain[0] == 0) missing = "domain=";
-  if (a->kind == ACTION_DOMAIN_ADD && a->backend[0] == 0) missing = "backend=";
-  if (missing != NULL) {
-    char why[80];
-    snprintf(why, sizeof(why), "missing parameter %s\n", missing);
-    fg_log(FG_LOG_SEV_WARN, NULL, NULL, "admin: POST %.*s refused: missing parameter %s", (int)plen,
-           target, missing);
-    free(a);
-    return refuse(c, "400 Bad Request", why, len);
-  }
-  a->magic = kActionMagic;
-  a->conn = c;
-  a->origin = fg_conn_worker(c);
-  a->srv = srv;
-  fg_conn_set_arg(c, a);
-  // Counted before the stop flag is read; fg_server_stop sets the flag
-  // before it reads the count: one of the two always sees the other.
-  atomic_fetch_add(&srv->admin_actions, 1);
-  if (atomic_load(&srv->stopping)) {
-    atomic_fetch_sub(&srv->admin_actions, 1);
-    fg_conn_set_arg(c, &srv->listener_arg);
-    free(a);
-    return refuse(c, "503 Service Unavailable", "the gateway is stopping\n", len);
-  }
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create(&t, &attr, run, a);
-  pthread_attr_destroy(&attr);
-  if (rc != 0) {
-    atomic_fetch_sub(&srv->admin_actions, 1);
-    fg_conn_set_arg(c, &srv->listener_arg);
-    free(a);
-    return refuse(c, "503 Service Unavailable", "cannot start the reload\n", len);
-  }
-  return len;
+  char what[300];
+  snprintf(what, sizeof(what), "%s %s", req->method, req->path);
+  refuse(c, srv, peer, what, "404 Not Found", "no action %s %s in this build (actions: %s)",
+         req->method, req->path, known.data ? known.data : "none");
+  free(known.data);
 }

@@ -1,31 +1,27 @@
-// admin_actions.h: the admin endpoint's requests that change the running
-// gateway: POST /reload, POST /domains/add, POST /domains/remove
-// (docs/reload.md). Parameters come as a query string or an
-// application/x-www-form-urlencoded body: /reload takes an optional
-// path=FILE; /domains/add domain=, backend=, optional cert= and key= (both
-// absolute); /domains/remove domain=. Each runs on a thread of its own (a
-// reload waits for every worker) and answers 200 with the new generation,
-// 409 when the change needs a restart, 422 when it is invalid, each with
-// the diagnostics.
-#ifndef FEDGATE_GATEWAY_SERVER_ADMIN_ACTIONS_H
-#define FEDGATE_GATEWAY_SERVER_ADMIN_ACTIONS_H
+// admin_actions.h: the admin endpoint's actions, routed by method and path
+// through one table (admin_actions.c): POST /streams/close,
+// POST /backends/drain, POST /backends/undrain and GET /backends; POST
+// /reload, /domains/add, /domains/remove and GET /domains
+// (gateway/server/admin_reload.h). Request
+// bodies are application/x-www-form-urlencoded (gateway/server/admin_form.h);
+// answers are text/plain whose first line is `ok: ...` (2xx) or
+// `error: ...` (4xx/5xx). docs/admin.md documents each.
+#ifndef FEDGATE_GATEWAY_ADMIN_ACTIONS_H
+#define FEDGATE_GATEWAY_ADMIN_ACTIONS_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "gateway/server/admin_request.h"
+#include "gateway/server/server_internal.h"
 
-#include "gateway/server/server.h"
-#include "io/conn.h"
+// fg_admin_action_run answers |req| when the table has its method and
+// path, counting it in admin_actions_ok_total or admin_actions_refused_total
+// (POST only) and logging a refusal once with |peer| (the client's address).
+// It returns 1 when it answered (or will, from another worker), 0 when the
+// table has no such entry (|c| is untouched).
+int fg_admin_action_run(fg_conn *c, fg_server *srv, const fg_admin_request *req, const char *peer);
 
-// fg_admin_action handles the POST request starting at |data| on admin
-// connection |c|. It returns 0 while the request is incomplete (the runtime
-// offers more bytes later), else |len| (all consumed).
-size_t fg_admin_action(fg_conn *c, fg_server *srv, const uint8_t *data, size_t len);
+// fg_admin_action_refuse_unknown answers a POST to a path the table does
+// not have with 404 and the list of actions, counted and logged as refused.
+void fg_admin_action_refuse_unknown(fg_conn *c, fg_server *srv, const fg_admin_request *req,
+                                    const char *peer);
 
-// fg_admin_action_pending says whether the connection argument |arg| is an
-// action waiting for its answer (its connection ignores further bytes).
-int fg_admin_action_pending(const void *arg);
-
-// fg_admin_action_closed tells a waiting action that its connection closed.
-void fg_admin_action_closed(fg_conn *c);
-
-#endif  // FEDGATE_GATEWAY_SERVER_ADMIN_ACTIONS_H
+#endif  // FEDGATE_GATEWAY_ADMIN_ACTIONS_H

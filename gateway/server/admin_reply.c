@@ -1,7 +1,9 @@
-// admin_reply.c: one HTTP/1.1 answer on an admin connection (admin_reply.h).
+// admin_reply.c: the answer's head (status, text/plain, Content-Length,
+// Connection: close) and body, queued at once; the graceful close flushes
+// them.
 #include "gateway/server/admin_reply.h"
 
-#include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 void fg_admin_reply(fg_conn *c, const char *status, const char *body, size_t n) {
@@ -13,4 +15,15 @@ void fg_admin_reply(fg_conn *c, const char *status, const char *body, size_t n) 
   fg_conn_send(c, (const uint8_t *)head, (size_t)h);
   fg_conn_send(c, (const uint8_t *)body, n);
   fg_conn_close(c);
+}
+
+void fg_admin_replyf(fg_conn *c, const char *status, const char *fmt, ...) {
+  char body[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(body, sizeof(body), fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof(body)) n = (int)sizeof(body) - 1;
+  fg_admin_reply(c, status, body, (size_t)n);
 }

@@ -28,6 +28,7 @@ typedef struct fg_reload_state fg_reload_state;
 
 struct fg_reload_state {
   pthread_mutex_t serial;  // one reload or domain change at a time
+  pthread_mutex_t drains;  // fg_server.snap's swap and the operator's drains
   pthread_mutex_t mu;      // what follows, for readers on any thread
   pthread_cond_t acked;
   unsigned pending;  // workers that have not taken the new snapshot yet
@@ -64,6 +65,7 @@ int fg_reload_state_new(fg_server *srv) {
   }
   pthread_mutex_init(&st->serial, NULL);
   pthread_mutex_init(&st->mu, NULL);
+  pthread_mutex_init(&st->drains, NULL);
   pthread_cond_init(&st->acked, NULL);
   st->generation = atomic_load(&srv->snap)->generation;
   st->last_ok_s = (int64_t)time(NULL);
@@ -82,6 +84,7 @@ void fg_reload_state_free(fg_server *srv) {
   free(st->path);
   pthread_cond_destroy(&st->acked);
   pthread_mutex_destroy(&st->mu);
+  pthread_mutex_destroy(&st->drains);
   pthread_mutex_destroy(&st->serial);
   free(st);
   srv->reload = NULL;
@@ -116,7 +119,13 @@ static void take_snapshot(fg_worker *w, fg_msg *m) {
 // every worker and waits until each has taken it.
 static void publish(fg_server *srv, fg_snapshot *s, fg_text *diag) {
   fg_reload_state *st = srv->reload;
-  fg_snapshot *old = atomic_exchange_explicit(&srv->snap, s, memory_order_acq_rel);
+  // The operator's drains carry over; none can be set on the old snapshot
+  // once the swap is done (fg_reload_set_drained holds the same lock).
+  pthread_mutex_lock(&st->drains);
+  fg_snapshot *old = atomic_load_explicit(&srv->snap, memory_order_acquire);
+  fg_snapshot_copy_drains(s->router, old->router);
+  atomic_store_explicit(&srv->snap, s, memory_order_release);
+  pthread_mutex_unlock(&st->drains);
   pthread_mutex_lock(&st->mu);
   st->pending = srv->num_workers;
   pthread_mutex_unlock(&st->mu);
@@ -149,6 +158,17 @@ static void publish(fg_server *srv, fg_snapshot *s, fg_text *diag) {
   }
   pthread_mutex_unlock(&st->mu);
   fg_snapshot_release(old);
+}
+
+void fg_reload_set_drained(fg_server *srv, fg_router *router, size_t backend, size_t address,
+                           int drained) {
+  fg_reload_state *st = srv->reload;
+  pthread_mutex_lock(&st->drains);
+  fg_router_set_drained(router, backend, address, drained);
+  // The published snapshot lives at least until the lock is released.
+  fg_snapshot *published = atomic_load_explicit(&srv->snap, memory_order_acquire);
+  fg_snapshot_copy_drains(published->router, router);
+  pthread_mutex_unlock(&st->drains);
 }
 
 // --- status ---

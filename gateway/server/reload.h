@@ -22,6 +22,8 @@
 #include "gateway/server/server.h"
 #include "gateway/server/text.h"
 
+struct fg_router;
+
 typedef enum fg_reload_outcome {
   FG_RELOAD_OK = 0,          // published
   FG_RELOAD_INVALID,         // the configuration or a file it names is not valid
@@ -52,6 +54,14 @@ int fg_server_domain_add(fg_server *srv, const char *domain, const char *backend
 
 // fg_server_domain_remove stops hosting |domain| (overlay, as above).
 int fg_server_domain_remove(fg_server *srv, const char *domain, fg_reload_result *out);
+
+// fg_reload_set_drained drains (|drained| 1) or undrains backend |backend|'s
+// address |address| (SIZE_MAX: all) in |router| (the calling worker's
+// snapshot's) and in the snapshot published meanwhile, if another: a drain
+// is never lost to a reload running at the same time. Worker threads (the
+// admin actions).
+void fg_reload_set_drained(fg_server *srv, struct fg_router *router, size_t backend, size_t address,
+                           int drained);
 
 // fg_reload_state_new attaches the reload state to |srv| (at start-up, after
 // the first snapshot is published). It returns 1, or 0 when memory is short.

@@ -73,6 +73,8 @@ static void check_listeners(diff *d, const fg_config *a, const fg_config *b) {
     cmp_str(d, key, x->address, y->address);
     snprintf(key, sizeof(key), "listeners.%s.port", name);
     cmp_uint(d, key, x->port, y->port);
+    snprintf(key, sizeof(key), "listeners.%s.socket", name);
+    cmp_str(d, key, x->socket_path, y->socket_path);
   }
 }
 
@@ -96,6 +98,20 @@ static void check_revocation(diff *d, const fg_config *a, const fg_config *b) {
           b->revocation.stapling.state_dir);
 }
 
+// check_posh: POSH is built once with its HTTP client and trust store.
+static void check_posh(diff *d, const fg_config *a, const fg_config *b) {
+  cmp_str(d, "tls.posh.enabled", a->tls.posh.enabled ? "true" : "false",
+          b->tls.posh.enabled ? "true" : "false");
+  cmp_uint(d, "tls.posh.timeout (ms)", a->tls.posh.timeout_ms, b->tls.posh.timeout_ms);
+  cmp_uint(d, "tls.posh.negative_ttl (s)", a->tls.posh.negative_ttl_s, b->tls.posh.negative_ttl_s);
+  cmp_uint(d, "tls.posh.max_ttl (s)", a->tls.posh.max_ttl_s, b->tls.posh.max_ttl_s);
+  cmp_list(d, "tls.posh.allowed_networks", a->tls.posh.n_allowed_networks,
+           b->tls.posh.n_allowed_networks,
+           a->tls.posh.n_allowed_networks == b->tls.posh.n_allowed_networks &&
+               same_cidrs(a->tls.posh.allowed_networks, b->tls.posh.allowed_networks,
+                          a->tls.posh.n_allowed_networks));
+}
+
 unsigned fg_restart_keys_check(const fg_config *running, const fg_config *next, fg_text *out) {
   diff d = {next, out, 0};
   check_listeners(&d, running, next);
@@ -114,5 +130,6 @@ unsigned fg_restart_keys_check(const fg_config *running, const fg_config *next, 
                same_cidrs(running->dns_allowed_networks, next->dns_allowed_networks,
                           running->n_dns_allowed_networks));
   check_revocation(&d, running, next);
+  check_posh(&d, running, next);
   return d.n;
 }

@@ -99,6 +99,8 @@ struct fg_server {
   struct fg_revocation *revocation;       // the engine; the snapshot's mode says when it checks
   struct fg_responders *responders;       // revocation.responders, loaded once
   struct fg_stapler *stapler;             // our certificates and their OCSP staples
+  struct fg_posh_auth *posh;              // NULL: tls.posh off (gateway/server/posh_auth.h)
+  fg_snapshot *posh_snap;                 // a reference: the trust store POSH checks HTTPS with
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;  // limits.streams_per_ip
@@ -106,14 +108,14 @@ struct fg_server {
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet
   _Atomic int stopping;               // no new links from here on
-  _Atomic unsigned admin_actions;     // admin POST threads not finished yet
+  _Atomic unsigned admin_threads;     // admin reload threads not finished yet
 };
 
 // fg_server_snapshot returns the snapshot the calling thread decides with:
 // its worker's on a worker thread of |srv|, else the published one (the
 // reload writer and start-up only). The caller must not keep it past the
 // current event without a reference.
-fg_snapshot *fg_server_snapshot(fg_server *srv);
+fg_snapshot *fg_server_snapshot(const fg_server *srv);
 
 // fg_server_worker_state returns the state of |w|.
 worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w);

@@ -7,7 +7,7 @@ worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w) {
   return &srv->workers[fg_worker_index(w)];
 }
 
-fg_snapshot *fg_server_snapshot(fg_server *srv) {
+fg_snapshot *fg_server_snapshot(const fg_server *srv) {
   fg_worker *w = fg_worker_current();
   if (w != NULL && srv->workers != NULL && srv->rt != NULL) {
     unsigned i = fg_worker_index(w);
@@ -16,5 +16,5 @@ fg_snapshot *fg_server_snapshot(fg_server *srv) {
       return srv->workers[i].snap;
     }
   }
-  return atomic_load_explicit(&srv->snap, memory_order_acquire);
+  return atomic_load_explicit((fg_snapshot * _Atomic *)&srv->snap, memory_order_acquire);
 }

@@ -293,3 +293,32 @@ int fg_snapshot_is_plaintext_peer(const fg_snapshot *s, const char *peer) {
   }
   return 0;
 }
+
+// drained_in says whether |from| has backend |name|'s address |host|:|port|
+// drained.
+static int drained_in(const fg_router *from, const char *name, const char *host, uint16_t port) {
+  size_t b;
+  if (!fg_router_backend_find(from, name, &b)) return 0;
+  for (size_t a = 0; a < fg_router_address_count(from, b); a++) {
+    const char *h;
+    uint16_t p;
+    if (fg_router_address(from, b, a, &h, &p) && p == port && strcmp(h, host) == 0) {
+      return fg_router_is_drained(from, b, a);
+    }
+  }
+  return 0;
+}
+
+void fg_snapshot_copy_drains(fg_router *to, const fg_router *from) {
+  if (to == from) return;
+  for (size_t b = 0; b < fg_router_backend_count(to); b++) {
+    const char *name = fg_router_backend_name(to, b);
+    for (size_t a = 0; a < fg_router_address_count(to, b); a++) {
+      const char *host;
+      uint16_t port;
+      if (!fg_router_address(to, b, a, &host, &port)) continue;
+      int drained = drained_in(from, name, host, port);
+      if (drained != fg_router_is_drained(to, b, a)) fg_router_set_drained(to, b, a, drained);
+    }
+  }
+}

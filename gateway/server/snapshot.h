@@ -87,6 +87,11 @@ const static_route *fg_snapshot_static_route(const fg_snapshot *s, const char *d
 const resolved_target *fg_snapshot_backend_target(const fg_snapshot *s, const char *domain,
                                                   size_t *backend, size_t *address);
 
+// fg_snapshot_copy_drains drains in |to| each backend address (by backend
+// name and host:port) that |from| has drained, and undrains the others: the
+// operator's drains outlive a reload.
+void fg_snapshot_copy_drains(fg_router *to, const fg_router *from);
+
 // fg_snapshot_is_plaintext_peer says whether tls.plaintext_peers names |peer|.
 int fg_snapshot_is_plaintext_peer(const fg_snapshot *s, const char *peer);
 

@@ -193,7 +193,7 @@ def test_reload_new_certificate_served_old_stream_kept(env):
     env.write(env.config(b_cert="pki2/b.test"))
     status, body = reload_post(env)
     assert status == 200, (status, body)
-    assert body.startswith("ok generation=%d" % (gen + 1)), body
+    assert body.startswith("ok: generation %d" % (gen + 1)), body
     assert generation(env) == gen + 1
     # A fresh handshake sees the renewed certificate ...
     assert served_cert(env, "b.test") == file_cert(env.dir + "/pki2/b.test.crt")
@@ -225,6 +225,23 @@ def test_reload_route_change_applies_to_next_stanza(env):
     s.close()
     env.write(env.config())
     assert reload_post(env)[0] == 200
+
+
+def test_reload_keeps_the_operators_drains(env):
+    port = env.ports["admin"]
+    status, body = admin(port, "POST", "/backends/drain", {"name": "two"})
+    assert status == 200, (status, body)
+    assert "backend=two address=127.0.0.1:%d health=up drain=drained" % env.ports["two"] in \
+        admin(port, "GET", "/backends")[1]
+    assert reload_post(env)[0] == 200
+    backends = admin(port, "GET", "/backends")[1]
+    assert "backend=two address=127.0.0.1:%d health=up drain=drained" % env.ports["two"] in \
+        backends, backends
+    assert "backend=one address=127.0.0.1:%d health=up drain=active" % env.ports["one"] in \
+        backends, backends
+    assert admin(port, "POST", "/backends/undrain", {"name": "two"})[0] == 200
+    assert reload_post(env)[0] == 200
+    assert "drain=drained" not in admin(port, "GET", "/backends")[1]
 
 
 def refused_case(env, make_bad, want_status, needle, by_signal=False):
