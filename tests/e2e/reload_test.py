@@ -176,6 +176,20 @@ def file_cert(path):
     return ssl.PEM_cert_to_DER_cert(pem[:end] + "\n")
 
 
+def restore(env):
+    """Back to the configuration the suite started with (a good reload)."""
+    env.write(env.config())
+    status, body = reload_post(env)
+    assert status == 200, (status, body)
+
+
+def wait_until(check, what, timeout=10):
+    deadline = time.time() + timeout
+    while not check():
+        assert time.time() < deadline, what
+        time.sleep(0.05)
+
+
 def expect_refused(env, status, want_status, body, needle):
     assert status == want_status, (status, body)
     assert needle in body, body
@@ -202,8 +216,7 @@ def test_reload_new_certificate_served_old_stream_kept(env):
     old.send_message("remote.test", "b.test", "after-cert-reload")
     expect_at(env, "one", "after-cert-reload")
     old.close()
-    env.write(env.config())
-    assert reload_post(env)[0] == 200
+    restore(env)
 
 
 def test_reload_route_change_applies_to_next_stanza(env):
@@ -214,17 +227,13 @@ def test_reload_route_change_applies_to_next_stanza(env):
     gen = generation(env)
     os.kill(env.gw.proc.pid, signal.SIGHUP)
     # The generation moves once every worker uses the new configuration.
-    deadline = time.time() + 10
-    while generation(env) != gen + 1:
-        assert time.time() < deadline, "SIGHUP did not reload (generation %d)" % gen
-        time.sleep(0.05)
+    wait_until(lambda: generation(env) == gen + 1, "SIGHUP did not reload")
     assert "c.test backend=two" in admin(env.ports["admin"], "GET", "/domains")[1]
     # The same stream's next stanza takes the new route.
     s.send_message("remote.test", "c.test", "c-on-two")
     expect_at(env, "two", "c-on-two")
     s.close()
-    env.write(env.config())
-    assert reload_post(env)[0] == 200
+    restore(env)
 
 
 def test_reload_keeps_the_operators_drains(env):
@@ -240,7 +249,7 @@ def test_reload_keeps_the_operators_drains(env):
     assert "backend=one address=127.0.0.1:%d health=up drain=active" % env.ports["one"] in \
         backends, backends
     assert admin(port, "POST", "/backends/undrain", {"name": "two"})[0] == 200
-    assert reload_post(env)[0] == 200
+    restore(env)
     assert "drain=drained" not in admin(port, "GET", "/backends")[1]
 
 
@@ -256,10 +265,7 @@ def refused_case(env, make_bad, want_status, needle, by_signal=False):
         env.write(bad)
     if by_signal:
         os.kill(env.gw.proc.pid, signal.SIGHUP)
-        deadline = time.time() + 10
-        while reloads(env, "failed") == failed:
-            assert time.time() < deadline, "SIGHUP reload not counted"
-            time.sleep(0.05)
+        wait_until(lambda: reloads(env, "failed") > failed, "SIGHUP reload not counted")
     else:
         status, body = reload_post(env)
         expect_refused(env, status, want_status, body, needle)
@@ -275,9 +281,7 @@ def refused_case(env, make_bad, want_status, needle, by_signal=False):
     expect_at(env, "one", tag)
     s.close()
     assert needle in env.gw.log_tail(200), env.gw.log_tail(30)
-    env.write(env.config())
-    status, body = reload_post(env)
-    assert status == 200, (status, body)
+    restore(env)
     assert "last reload failed" not in ready(env)
     assert generation(env) == gen + 1
 
@@ -350,17 +354,22 @@ def test_reload_by_sighup_refused_shows_on_ready(env):
     refused_case(env, lambda: only_certificate(env), 422, "nokey/b.test.key", by_signal=True)
 
 
+def add_new_test(env):
+    """POST /domains/add of new.test on backend two with its own certificate."""
+    status, body = admin(env.ports["admin"], "POST", "/domains/add",
+                         {"domain": "new.test", "backend": "two",
+                          "cert": env.dir + "/pki/new.test.crt",
+                          "key": env.dir + "/pki/new.test.key"})
+    assert status == 200, (status, body)
+
+
 def test_reload_runtime_domain_add_remove(env):
     port = env.ports["admin"]
     # Checked like a file entry: an unknown backend is refused.
     status, body = admin(port, "POST", "/domains/add",
                          {"domain": "new.test", "backend": "nowhere"})
     assert status == 422 and "nowhere" in body, (status, body)
-    status, body = admin(port, "POST", "/domains/add",
-                         {"domain": "new.test", "backend": "two",
-                          "cert": env.dir + "/pki/new.test.crt",
-                          "key": env.dir + "/pki/new.test.key"})
-    assert status == 200, (status, body)
+    add_new_test(env)
     _, domains = admin(port, "GET", "/domains")
     assert "domain new.test backend=two source=overlay" in domains, domains
     assert "domain b.test backend=one source=file" in domains, domains
@@ -389,17 +398,12 @@ def test_reload_runtime_domain_add_remove(env):
     assert status == 422 and "not hosted" in body, (status, body)
     # The file decides: once it hosts a domain the overlay added, the
     # overlay's entry goes.
-    status, body = admin(port, "POST", "/domains/add",
-                         {"domain": "new.test", "backend": "two",
-                          "cert": env.dir + "/pki/new.test.crt",
-                          "key": env.dir + "/pki/new.test.key"})
-    assert status == 200, (status, body)
+    add_new_test(env)
     env.write(env.config(new_test=True))
     status, body = reload_post(env)
     assert status == 200 and "no longer applies" in body, (status, body)
     assert "domain new.test backend=one source=file" in admin(port, "GET", "/domains")[1]
-    env.write(env.config())
-    assert reload_post(env)[0] == 200
+    restore(env)
     assert "new.test" not in admin(port, "GET", "/domains")[1]
 
 
@@ -492,10 +496,8 @@ def test_reload_ten_times_under_load_loses_nothing(env):
               "gateway" % (summary["sent"], summary["delivered"], summary["bounced"],
                            summary["lost"]), flush=True)
         for s in ("a", "b"):
-            deadline = time.time() + 10
-            while metric_line(ports[s]["adm"], "fedgate_config_generation") != 11:
-                assert time.time() < deadline, "gateway %s: not every reload applied" % s
-                time.sleep(0.05)
+            wait_until(lambda: metric_line(ports[s]["adm"], "fedgate_config_generation") == 11,
+                       "gateway %s: not every reload applied" % s)
             assert metric_line(ports[s]["adm"], 'fedgate_reloads_total{result="ok"}') == 10
             assert metric_line(ports[s]["adm"], 'fedgate_reloads_total{result="failed"}') == 0
             m = gws[s].assert_accounted()
