@@ -74,6 +74,7 @@ static void listen_msg_fn(fg_worker *w, fg_msg *m) {
   if (w->stopping) {
     close(l->fd);
     if (l->cfg.tls) fg_tls_ctx_free(l->cfg.tls);
+    free((void *)l->cfg.proxy_trusted);
     free(l);
     return;
   }
@@ -104,6 +105,18 @@ int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *o
     ls[i]->w = fg_runtime_worker(rt, i);
     ls[i]->cfg = *cfg;
     ls[i]->cfg.host = NULL;
+    ls[i]->cfg.proxy_trusted = NULL;
+    if (cfg->n_proxy_trusted > 0) {
+      fg_cidr *copy = calloc(cfg->n_proxy_trusted, sizeof(*copy));
+      if (copy == NULL) {
+        close(fd);
+        ls[i]->fd = 0;
+        ok = 0;
+        break;
+      }
+      memcpy(copy, cfg->proxy_trusted, cfg->n_proxy_trusted * sizeof(*copy));
+      ls[i]->cfg.proxy_trusted = copy;
+    }
     if (cfg->tls) fg_tls_ctx_up_ref(cfg->tls);
   }
   for (unsigned i = 0; i < n && ls != NULL; i++) {
@@ -116,6 +129,7 @@ int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *o
     if (ls[i] != NULL) {
       if (ls[i]->fd > 0) close(ls[i]->fd);
       if (ls[i]->fd > 0 && cfg->tls) fg_tls_ctx_free(cfg->tls);
+      free((void *)ls[i]->cfg.proxy_trusted);
       free(ls[i]);
     }
     if (msgs != NULL) free(msgs[i]);
@@ -137,6 +151,7 @@ static void listener_maybe_free(fg_listener *l) {
   }
   w->nlisteners--;
   if (l->cfg.tls) fg_tls_ctx_free(l->cfg.tls);
+  free((void *)l->cfg.proxy_trusted);
   free(l);
 }
 
@@ -154,7 +169,8 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
     if (l->closing || w->stopping || w->nconns >= w->rt->opts.max_conns) {
       w->stats.refused++;
       close(fd);
-    } else if (fg_conn_new_accepted(w, fd, l->cfg.handler, l->cfg.arg, l->cfg.tls) == NULL) {
+    } else if (fg_conn_new_accepted(w, fd, l->cfg.handler, l->cfg.arg, l->cfg.tls,
+                                    l->cfg.proxy_trusted, l->cfg.n_proxy_trusted) == NULL) {
       w->stats.refused++;
     }
   }

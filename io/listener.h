@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "crypto/tls.h"
+#include "io/addr_policy.h"
 #include "io/conn.h"
 #include "io/worker.h"
 
@@ -18,6 +19,12 @@ typedef struct fg_listener_config {
   fg_tls_ctx *tls;
   const fg_conn_handler *handler;
   void *arg;  // initial fg_conn_arg of accepted connections
+  // PROXY protocol (HAProxy's send-proxy / send-proxy-v2): with
+  // |n_proxy_trusted| > 0, only these networks may connect, and each
+  // connection starts with a PROXY header (see fg_conn_new_accepted). The
+  // list is copied.
+  const fg_cidr *proxy_trusted;
+  size_t n_proxy_trusted;
 } fg_listener_config;
 
 // fg_runtime_listen binds one listening socket per worker on |cfg->host|

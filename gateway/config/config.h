@@ -61,6 +61,11 @@ typedef struct fg_config_listener {
   int enabled;
   char address[64];  // numeric IPv4 or IPv6 address (no brackets)
   uint16_t port;
+  // proxy_protocol.trusted_networks (public listeners only): when not empty,
+  // every connection comes from one of these load balancers and starts with
+  // a PROXY protocol header (v1 or v2) naming the real peer.
+  fg_cidr *proxy_trusted;
+  size_t n_proxy_trusted;
 } fg_config_listener;
 
 // fg_config_target is one host:port. |host| is a lowercase A-label host name

@@ -369,7 +369,7 @@ static const struct {
   fg_log_severity severity;
   const char *what;  // printf format taking |detail|; NULL: not logged
 } kEvents[FG_S2S_IN_EV_COUNT] = {
-    [FG_S2S_IN_EV_AUTHENTICATED] = {FG_M_COUNT, FG_LOG_SEV_INFO, "authenticated by %s"},
+    [FG_S2S_IN_EV_AUTHENTICATED] = {FG_M_COUNT, FG_LOG_SEV_INFO, NULL},  // logged below
     [FG_S2S_IN_EV_STREAM_ERROR_SENT] = {FG_M_COUNT, FG_LOG_SEV_WARN, "stream error sent: %s"},
     [FG_S2S_IN_EV_DIALBACK_INVALID] = {FG_M_DIALBACK_INVALID, FG_LOG_SEV_WARN,
                                        "dialback key invalid for %s"},
@@ -394,6 +394,10 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
   if (ev >= FG_S2S_IN_EV_COUNT) return;
   if (kEvents[ev].metric != FG_M_COUNT) fg_metrics_inc(m, kEvents[ev].metric);
   if (ev == FG_S2S_IN_EV_AUTHENTICATED) {
+    // The peer's address (behind a balancer, the one its PROXY header named)
+    // with the domain it proved.
+    fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain, "authenticated by %s (from %s)",
+           detail, ic->ip);
     ic->authenticated = 1;
     ic->trim_due = 1;  // negotiation is over: most streams now go quiet
     // A look soon after the stream restart: a stream that stays quiet gives
@@ -473,10 +477,13 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   ic->flow.conn = c;
   ic->listener = listener;
   fg_conn_set_arg(c, ic);
-  socklen_t sl = sizeof(ic->peer_addr);
-  if (getpeername(fg_conn_fd(c), (struct sockaddr *)&ic->peer_addr, &sl) == 0) {
-    fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
-  }
+  // The socket's remote end, or behind a load balancer speaking the PROXY
+  // protocol the peer its header named: what limits, logs, /streams and
+  // the backend-source checks see.
+  const struct sockaddr *peer = fg_conn_peer(c);
+  memcpy(&ic->peer_addr, peer,
+         peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
   fg_s2s_in_config sc;
   fg_s2s_in_config_default(&sc);
   sc.limits.max_element_bytes_preauth = srv->cfg->limits.element_bytes_before_auth;
@@ -517,6 +524,22 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
       fg_conn_close(c);
     }
   }
+}
+
+// on_proxy_header counts a PROXY protocol header read, or logs and counts
+// why the connection from |c|'s source (a balancer, or someone who is not
+// one) was refused.
+static void on_proxy_header(fg_conn *c, fg_proxy_error why) {
+  fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
+  if (why == FG_PROXY_OK) {
+    fg_metrics_inc(&srv->metrics, FG_M_PROXY_HEADERS_ACCEPTED);
+    return;
+  }
+  char ip[64] = "";
+  fg_addr_text(fg_conn_peer(c), ip, sizeof(ip));
+  fg_metrics_proxy_refused(&srv->metrics, why);
+  fg_log(FG_LOG_SEV_WARN, NULL, ip, "connection refused: PROXY protocol %s: %s",
+         fg_proxy_error_name(why), fg_proxy_error_text(why));
 }
 
 static void on_open_s2s(fg_conn *c) {
@@ -683,9 +706,15 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   free(ic);
 }
 
-const fg_conn_handler fg_inbound_handler_s2s = {
-    .on_open = on_open_s2s, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};
-const fg_conn_handler fg_inbound_handler_s2s_tls = {
-    .on_open = on_open_s2s_tls, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};
+const fg_conn_handler fg_inbound_handler_s2s = {.on_open = on_open_s2s,
+                                                .on_data = on_data,
+                                                .on_secure = on_secure,
+                                                .on_close = on_close,
+                                                .on_proxy_header = on_proxy_header};
+const fg_conn_handler fg_inbound_handler_s2s_tls = {.on_open = on_open_s2s_tls,
+                                                    .on_data = on_data,
+                                                    .on_secure = on_secure,
+                                                    .on_close = on_close,
+                                                    .on_proxy_header = on_proxy_header};
 const fg_conn_handler fg_inbound_handler_internal = {
     .on_open = on_open_internal, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};

@@ -11,6 +11,7 @@
 
 #include "gateway/s2s/bounce.h"
 #include "gateway/s2s/s2s_in.h"
+#include "io/proxy_header.h"
 
 typedef enum fg_metric {
   FG_M_STREAMS_IN_ACCEPTED = 0,
@@ -60,6 +61,7 @@ typedef enum fg_metric {
   FG_M_REVOCATION_STAPLES_INVALID,     // remote servers' stapled responses ignored
   FG_M_STAPLE_FETCHES_OK,              // our certificates' responses fetched, good, stapled
   FG_M_STAPLE_FETCHES_FAILED,          // failed, or an answer that is not stapled
+  FG_M_PROXY_HEADERS_ACCEPTED,         // PROXY protocol headers read on the public listeners
   FG_M_COUNT,
 } fg_metric;
 
@@ -75,6 +77,7 @@ typedef struct fg_metrics {
   fg_metrics_shard shard[FG_METRICS_SHARDS];
   _Atomic uint64_t stream_errors[32];  // by condition index (see metrics.c)
   _Atomic uint64_t bounces[FG_STANZA_CONDITION_COUNT];
+  _Atomic uint64_t proxy_refused[FG_PROXY_ERR_COUNT];  // by reason
 } fg_metrics;
 
 // fg_metrics_thread_shard returns the calling thread's shard index.
@@ -104,6 +107,10 @@ void fg_metrics_stream_error(fg_metrics *ms, const char *condition);
 
 // fg_metrics_bounce counts a bounce by stanza error condition.
 void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c);
+
+// fg_metrics_proxy_refused counts a connection refused on a PROXY protocol
+// listener, by reason.
+void fg_metrics_proxy_refused(fg_metrics *ms, fg_proxy_error why);
 
 // fg_metrics_name returns the Prometheus name of |m| (without the fedgate_ prefix).
 const char *fg_metrics_name(fg_metric m);
