@@ -82,6 +82,8 @@ fuzzer ocsp_response_fuzzer 65536 boringssl fuzz/ocsp_response_fuzzer.c crypto/d
 fuzzer crl_fuzzer 65536 boringssl fuzz/crl_fuzzer.c crypto/crl.c crypto/der.c
 
 fuzzer http_response_fuzzer 65536 - fuzz/http_response_fuzzer.c io/http_response.c
+
+fuzzer proxy_header_fuzzer 4096 - fuzz/proxy_header_fuzzer.c io/proxy_header.c
 "
 
 # list_targets prints one line per target: NAME MAX_LEN LIBS SOURCES...
