@@ -98,17 +98,22 @@ def write_secret(path, text):
 
 def gateway_yaml(ports, domains, backends, trust="pki/ca.crt", secret="secret",
                  hop_mode="internal-ca", ica="ica", static=(), limits=None, dns=None,
-                 default_cert=None, log_level="debug", tls=None, dialback=None):
+                 default_cert=None, log_level="debug", tls=None, dialback=None,
+                 proxy_trusted=None):
     """A fedgate configuration for tests.
 
     domains: (name, backend, cert) with cert a path prefix ("pki/b.test") or
     None for the default certificate; backends: (name, [port, ...]) on
     loopback; static: (domain, port) pinned targets; limits: extra limits
     keys; dns: extra dns keys (nameservers, timeout); tls, dialback: extra keys
-    of those sections (plaintext_peers, enabled)."""
+    of those sections (plaintext_peers, enabled); proxy_trusted: networks
+    of the public listeners' proxy_protocol.trusted_networks."""
     out = ["log_level: %s" % log_level, "workers: 2", "listeners:"]
-    out.append("  s2s: {address: %s, port: %d}" % (HOST, ports["s2s"]))
-    out.append("  s2s-tls: {address: %s, port: %d, enabled: true}" % (HOST, ports["tls"]))
+    proxy = ""
+    if proxy_trusted:
+        proxy = ", proxy_protocol: {trusted_networks: [%s]}" % ", ".join(proxy_trusted)
+    out.append("  s2s: {address: %s, port: %d%s}" % (HOST, ports["s2s"], proxy))
+    out.append("  s2s-tls: {address: %s, port: %d, enabled: true%s}" % (HOST, ports["tls"], proxy))
     out.append("  internal: {address: %s, port: %d}" % (HOST, ports["internal"]))
     out.append("  admin: {address: %s, port: %d}" % (HOST, ports["admin"]))
     out.append("domains:")
