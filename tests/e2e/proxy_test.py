@@ -395,9 +395,12 @@ frontend xmpps
   default_backend gateways
 backend gateways
   balance roundrobin
-  server a %(h)s:%(a)d send-proxy-v2 check inter 200ms fall 1 rise 2
-  server b %(h)s:%(b)d send-proxy-v2 check inter 200ms fall 1 rise 2
-""" % {"h": HOST, "front": front, "a": pa["tls"], "b": pb["tls"]}, [front])
+  option httpchk GET /ready
+  http-check expect status 200
+  server a %(h)s:%(a)d send-proxy-v2 check port %(a_admin)d inter 200ms fall 1 rise 2
+  server b %(h)s:%(b)d send-proxy-v2 check port %(b_admin)d inter 200ms fall 1 rise 2
+""" % {"h": HOST, "front": front, "a": pa["tls"], "b": pb["tls"], "a_admin": pa["admin"],
+       "b_admin": pb["admin"]}, [front])
         deadline = time.time() + 10
         while not (hp.server_state("gateways", "a") == "UP" and
                    hp.server_state("gateways", "b") == "UP"):
