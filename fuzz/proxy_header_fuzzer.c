@@ -59,6 +59,8 @@ static outcome run(const uint8_t *in, size_t len, uint64_t seed) {
   o.err = fg_proxy_header_error(&p);
   FUZZ_CHECK((o.st == FG_PROXY_FAILED) == (o.err != FG_PROXY_OK));
   FUZZ_CHECK(o.err < FG_PROXY_ERR_TRUNCATED);  // the others are the connection's
+  FUZZ_CHECK(strcmp(fg_proxy_error_name(o.err), "unknown") != 0);
+  FUZZ_CHECK(strcmp(fg_proxy_error_text(o.err), "unknown") != 0);
   const fg_proxy_result *r = fg_proxy_header_result(&p);
   FUZZ_CHECK((o.st == FG_PROXY_DONE) == (r != NULL));
   if (r != NULL) o.res = *r;
