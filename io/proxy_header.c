@@ -13,42 +13,37 @@ static const uint8_t kV2Sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
 static const char kV1Prefix[] = "PROXY ";
 enum { kV1PrefixLen = 6, kV2Fixed = 16 };
 
+// kErrors: each refusal's metric label and its sentence for the log.
+static const struct {
+  const char *name, *text;
+} kErrors[FG_PROXY_ERR_COUNT] = {
+    [FG_PROXY_OK] = {"ok", "header accepted"},
+    [FG_PROXY_ERR_BAD_SIGNATURE] = {"bad-signature",
+                                    "no PROXY header: the first bytes are neither 'PROXY ' (v1) "
+                                    "nor the v2 signature"},
+    [FG_PROXY_ERR_BAD_LINE] = {"bad-line",
+                               "malformed v1 line (over 107 bytes, no CRLF, or a bad field)"},
+    [FG_PROXY_ERR_BAD_VERSION] = {"bad-version", "v2 header with a version other than 2"},
+    [FG_PROXY_ERR_BAD_COMMAND] = {"bad-command",
+                                  "v2 header with a command other than LOCAL or PROXY"},
+    [FG_PROXY_ERR_BAD_FAMILY] = {"bad-family",
+                                 "address family or transport not TCP over IPv4 or IPv6"},
+    [FG_PROXY_ERR_BAD_LENGTH] = {"bad-length",
+                                 "v2 length above 2048 bytes or shorter than its addresses"},
+    [FG_PROXY_ERR_BAD_ADDRESS] = {"bad-address", "v1 address or port that does not parse"},
+    [FG_PROXY_ERR_BAD_TLV] = {"bad-tlv", "v2 TLV running past the header"},
+    [FG_PROXY_ERR_TRUNCATED] = {"truncated", "connection closed before the header was complete"},
+    [FG_PROXY_ERR_TIMEOUT] = {"timeout", "no complete header within the handshake timeout"},
+    [FG_PROXY_ERR_UNTRUSTED] = {"untrusted-source",
+                                "source address not in proxy_protocol.trusted_networks"},
+};
+
 const char *fg_proxy_error_name(fg_proxy_error e) {
-  static const char *const names[FG_PROXY_ERR_COUNT] = {
-      [FG_PROXY_OK] = "ok",
-      [FG_PROXY_ERR_BAD_SIGNATURE] = "bad-signature",
-      [FG_PROXY_ERR_BAD_LINE] = "bad-line",
-      [FG_PROXY_ERR_BAD_VERSION] = "bad-version",
-      [FG_PROXY_ERR_BAD_COMMAND] = "bad-command",
-      [FG_PROXY_ERR_BAD_FAMILY] = "bad-family",
-      [FG_PROXY_ERR_BAD_LENGTH] = "bad-length",
-      [FG_PROXY_ERR_BAD_ADDRESS] = "bad-address",
-      [FG_PROXY_ERR_BAD_TLV] = "bad-tlv",
-      [FG_PROXY_ERR_TRUNCATED] = "truncated",
-      [FG_PROXY_ERR_TIMEOUT] = "timeout",
-      [FG_PROXY_ERR_UNTRUSTED] = "untrusted-source",
-  };
-  return (unsigned)e < FG_PROXY_ERR_COUNT ? names[e] : "unknown";
+  return (unsigned)e < FG_PROXY_ERR_COUNT ? kErrors[e].name : "unknown";
 }
 
 const char *fg_proxy_error_text(fg_proxy_error e) {
-  static const char *const texts[FG_PROXY_ERR_COUNT] = {
-      [FG_PROXY_OK] = "header accepted",
-      [FG_PROXY_ERR_BAD_SIGNATURE] =
-          "no PROXY header: the first bytes are neither 'PROXY ' (v1) "
-          "nor the v2 signature",
-      [FG_PROXY_ERR_BAD_LINE] = "malformed v1 line (over 107 bytes, no CRLF, or a bad field)",
-      [FG_PROXY_ERR_BAD_VERSION] = "v2 header with a version other than 2",
-      [FG_PROXY_ERR_BAD_COMMAND] = "v2 header with a command other than LOCAL or PROXY",
-      [FG_PROXY_ERR_BAD_FAMILY] = "address family or transport not TCP over IPv4 or IPv6",
-      [FG_PROXY_ERR_BAD_LENGTH] = "v2 length above 2048 bytes or shorter than its addresses",
-      [FG_PROXY_ERR_BAD_ADDRESS] = "v1 address or port that does not parse",
-      [FG_PROXY_ERR_BAD_TLV] = "v2 TLV running past the header",
-      [FG_PROXY_ERR_TRUNCATED] = "connection closed before the header was complete",
-      [FG_PROXY_ERR_TIMEOUT] = "no complete header within the handshake timeout",
-      [FG_PROXY_ERR_UNTRUSTED] = "source address not in proxy_protocol.trusted_networks",
-  };
-  return (unsigned)e < FG_PROXY_ERR_COUNT ? texts[e] : "unknown";
+  return (unsigned)e < FG_PROXY_ERR_COUNT ? kErrors[e].text : "unknown";
 }
 
 void fg_proxy_header_init(fg_proxy_header *p) {

@@ -7,9 +7,9 @@ by PID. Nothing of the system's HAProxy (service, /etc/haproxy) is used.
 """
 
 import os
-import signal
 import subprocess
 
+import fedgate_proc as fp
 import xmpp_peer as xp
 
 HOST = "127.0.0.1"
@@ -31,7 +31,7 @@ defaults
 """
 
 
-class HAProxy:
+class HAProxy(fp.Child):
     def __init__(self, workdir, sections, listen_ports):
         """|sections|: the frontend/backend text; |listen_ports|: the ports
         its frontends bind on HOST (waited for)."""
@@ -84,20 +84,7 @@ class HAProxy:
                 return row.get("status")
         return None
 
-    def log_tail(self, n=40):
-        try:
-            return "".join(open(self.logfile).readlines()[-n:])
-        except OSError:
-            return ""
-
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        fp.Child.stop(self)
         import shutil
         shutil.rmtree(self.sockdir, ignore_errors=True)

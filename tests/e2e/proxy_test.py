@@ -347,42 +347,21 @@ SINK_DOMAIN = "sink.bench.test"
 
 
 def failover_gateway(env, name, pki, sink_port):
-    ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin")}
-    secret = "%s/%s.secret" % (env.dir, name)
-    fp.write_secret(secret, "shared-dialback-secret-of-the-instances")
-    cfg = """log_level: info
-workers: 1
-listeners:
-  s2s: {address: %(h)s, port: %(s2s)d, proxy_protocol: {trusted_networks: [127.0.0.1/32]}}
-  s2s-tls: {address: %(h)s, port: %(tls)d, enabled: true,
-            proxy_protocol: {trusted_networks: [127.0.0.1/32]}}
-  internal: {address: %(h)s, port: %(internal)d}
-  admin: {address: %(h)s, port: %(admin)d}
-domains:
-  - name: %(domain)s
-    backend: sink
-    cert: %(pki)s/%(domain)s.crt
-    key: %(pki)s/%(domain)s.key
-backends:
-  - name: sink
-    addresses: ["%(h)s:%(sink)d"]
-tls:
-  trust_file: %(pki)s/ca.crt
-dialback:
-  secret_file: %(secret)s
-internal_hop:
-  mode: dialback
-  plaintext: true
-limits:
-  streams_per_ip: 100
-""" % dict(ports, h=HOST, domain=SINK_DOMAIN, pki=pki, sink=sink_port, secret=secret)
-    gw = fp.Fedgate(FEDGATE, env.dir, name, cfg, ports["admin"])
-    return gw, ports
+    """One of the instances: s2s-tls behind the balancer (PROXY protocol),
+    the s2sload sink as the backend of SINK_DOMAIN over a plaintext dialback
+    hop, the dialback secret shared with the other instance."""
+    ports = fp.listener_ports()
+    cfg = fp.gateway_yaml(
+        ports, [(SINK_DOMAIN, "sink", "%s/%s" % (pki, SINK_DOMAIN))], [("sink", [sink_port])],
+        trust=pki + "/ca.crt", secret="fo.secret", hop_mode="dialback", hop={"plaintext": "true"},
+        limits={"streams_per_ip": 100}, log_level="info", proxy_trusted=["127.0.0.1/32"])
+    return fp.Fedgate(FEDGATE, env.dir, name, cfg, ports["admin"]), ports
 
 
 def test_zz_failover_instance_killed_mid_run_streams_move_to_the_other(env):
     pki = env.dir + "/fo-pki"
     fp.dev_pki(FEDGATE, pki, SINK_DOMAIN, "r1.bench.test", "r2.bench.test")
+    fp.write_secret(env.dir + "/fo.secret", "shared-dialback-secret-of-the-instances")
     sink_port, front = fp.free_port(), fp.free_port()
     a, pa = failover_gateway(env, "fo-a", pki, sink_port)
     b, pb = failover_gateway(env, "fo-b", pki, sink_port)

@@ -54,20 +54,15 @@ static size_t v2(uint8_t *out, uint8_t ver_cmd, uint8_t fam, uint16_t len_field,
   return 16 + payload_len;
 }
 
-static void expect_v4(const fg_proxy_addr *a, const char *ip, uint16_t port) {
+// expect_addr checks that |a| is |ip| (IPv4 or IPv6 text) and |port|.
+static void expect_addr(const fg_proxy_addr *a, const char *ip, uint16_t port) {
   char text[64];
-  assert_int_equal(a->sa.sa_family, AF_INET);
-  inet_ntop(AF_INET, &a->in.sin_addr, text, sizeof(text));
+  int v6 = strchr(ip, ':') != NULL;
+  assert_int_equal(a->sa.sa_family, v6 ? AF_INET6 : AF_INET);
+  inet_ntop(a->sa.sa_family, v6 ? (const void *)&a->in6.sin6_addr : (const void *)&a->in.sin_addr,
+            text, sizeof(text));
   assert_string_equal(text, ip);
-  assert_int_equal(ntohs(a->in.sin_port), port);
-}
-
-static void expect_v6(const fg_proxy_addr *a, const char *ip, uint16_t port) {
-  char text[64];
-  assert_int_equal(a->sa.sa_family, AF_INET6);
-  inet_ntop(AF_INET6, &a->in6.sin6_addr, text, sizeof(text));
-  assert_string_equal(text, ip);
-  assert_int_equal(ntohs(a->in6.sin6_port), port);
+  assert_int_equal(ntohs(v6 ? a->in6.sin6_port : a->in.sin_port), port);
 }
 
 // accept_all checks that |in| (|len| bytes, of which the header is the
@@ -134,22 +129,22 @@ static void test_proxy_protocol_2_1_v1_tcp4_tcp6(void **state) {
   const fg_proxy_result *r = accept_all(&p, (const uint8_t *)in, strlen(in), hdr);
   assert_int_equal(r->version, 1);
   assert_true(r->has_addresses);
-  expect_v4(&r->src, "192.0.2.7", 56324);
-  expect_v4(&r->dst, "198.51.100.1", 5269);
+  expect_addr(&r->src, "192.0.2.7", 56324);
+  expect_addr(&r->dst, "198.51.100.1", 5269);
 
   in = "PROXY TCP6 2001:db8::7 2001:db8::1 0 65535\r\n\x16\x03\x01";
   hdr = strlen("PROXY TCP6 2001:db8::7 2001:db8::1 0 65535\r\n");
   r = accept_all(&p, (const uint8_t *)in, strlen(in), hdr);
   assert_true(r->has_addresses);
-  expect_v6(&r->src, "2001:db8::7", 0);
-  expect_v6(&r->dst, "2001:db8::1", 65535);
+  expect_addr(&r->src, "2001:db8::7", 0);
+  expect_addr(&r->dst, "2001:db8::1", 65535);
 
   // The longest TCP6 line (§2.1: 104 bytes).
   in = "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n";
   assert_int_equal(strlen(in), 104);
   r = accept_all(&p, (const uint8_t *)in, strlen(in), strlen(in));
-  expect_v6(&r->src, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535);
+  expect_addr(&r->src, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535);
 }
 
 // §2.1: UNKNOWN: whatever follows up to the CRLF is ignored; the
@@ -227,8 +222,8 @@ static void test_proxy_protocol_2_2_v2_inet_inet6(void **state) {
   const fg_proxy_result *r = accept_all(&p, buf, n + 5, n);
   assert_int_equal(r->version, 2);
   assert_true(r->has_addresses);
-  expect_v4(&r->src, "192.0.2.7", 56324);
-  expect_v4(&r->dst, "198.51.100.1", 5269);
+  expect_addr(&r->src, "192.0.2.7", 56324);
+  expect_addr(&r->dst, "198.51.100.1", 5269);
 
   uint8_t a6[36] = {0};
   a6[0] = 0x20, a6[1] = 0x01, a6[2] = 0x0d, a6[3] = 0xb8, a6[15] = 7;
@@ -237,8 +232,8 @@ static void test_proxy_protocol_2_2_v2_inet_inet6(void **state) {
   n = v2(buf, 0x21, 0x21, 36, a6, sizeof(a6));
   buf[n] = 0x16;  // a ClientHello follows
   r = accept_all(&p, buf, n + 1, n);
-  expect_v6(&r->src, "2001:db8::7", 258);
-  expect_v6(&r->dst, "2001:db8::1", 5270);
+  expect_addr(&r->src, "2001:db8::7", 258);
+  expect_addr(&r->dst, "2001:db8::1", 5270);
 }
 
 // §2.2 and §2.2.1-§2.2.8: TLVs after the addresses (ALPN, authority, CRC32C,
@@ -266,8 +261,8 @@ static void test_proxy_protocol_2_2_v2_tlvs_skipped(void **state) {
   size_t n = v2(buf, 0x21, 0x11, (uint16_t)k, payload, k);
   memcpy(buf + n, "<stream", 7);
   const fg_proxy_result *r = accept_all(&p, buf, n + 7, n);
-  expect_v4(&r->src, "10.1.2.3", 12345);
-  expect_v4(&r->dst, "10.9.9.9", 5269);
+  expect_addr(&r->src, "10.1.2.3", 12345);
+  expect_addr(&r->dst, "10.9.9.9", 5269);
 }
 
 // §2.2: LOCAL (the balancer's own health checks): the block is discarded
