@@ -89,12 +89,23 @@ void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out) {
     if (ic->s2s == NULL) continue;
     fg_tls_conn *t = fg_conn_tls(ic->conn);
     SSL *ssl = t ? fg_tls_conn_ssl(t) : NULL;
-    fg_text_printf(out, "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s\n",
+    // Behind a balancer, |ip| is the peer its PROXY header named; the
+    // balancer's own address (read here, not kept per stream) follows.
+    char via[80] = "";
+    struct sockaddr_storage lb;
+    socklen_t lb_len = sizeof(lb);
+    int pv = fg_conn_proxy_version(ic->conn);
+    if (pv != 0 && getpeername(fg_conn_fd(ic->conn), (struct sockaddr *)&lb, &lb_len) == 0) {
+      char lb_ip[64];
+      fg_addr_text((const struct sockaddr *)&lb, lb_ip, sizeof(lb_ip));
+      snprintf(via, sizeof(via), " proxy=v%d via=%s", pv, lb_ip);
+    }
+    fg_text_printf(out, "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s%s\n",
                    worker, kListener[ic->listener], fg_s2s_in_stream_id(ic->s2s),
                    fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : "-",
                    fg_s2s_in_local(ic->s2s)[0] ? fg_s2s_in_local(ic->s2s) : "-", ic->ip,
                    ssl ? SSL_get_version(ssl) : "none",
-                   ic->authenticated ? "authenticated" : "unauthenticated");
+                   ic->authenticated ? "authenticated" : "unauthenticated", via);
   }
 }
 

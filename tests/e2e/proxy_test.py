@@ -182,10 +182,12 @@ def authenticated_via(env, source, v2):
     return p
 
 
-def check_seen_as(env, p, source):
-    """/streams and the log show stream |p| with the peer address |source|."""
+def check_seen_as(env, p, source, version):
+    """/streams and the log show stream |p| with the peer address |source|,
+    come through HAProxy (127.0.0.1) with PROXY protocol |version|."""
     mine = [l for l in streams_text(env).splitlines() if "stream=%s " % p.stream_id in l]
     assert len(mine) == 1 and " ip=%s " % source in mine[0], mine
+    assert mine[0].endswith(" authenticated proxy=v%d via=127.0.0.1" % version), mine
     log = open(env.gw.logfile).read()
     assert "peer=remote.test: authenticated by sasl-external (from %s)" % source in log, \
         env.gw.log_tail(20)
@@ -201,7 +203,7 @@ def test_pp_2_2_send_proxy_v2_before_direct_tls_names_the_peer(env):
     assert p.sock.selected_alpn_protocol() == "xmpp-server"
     p.send_message("carol@remote.test", "bob@b.test", "through send-proxy-v2")
     expect_delivered(env, "through send-proxy-v2", before)
-    check_seen_as(env, p, "127.0.0.2")
+    check_seen_as(env, p, "127.0.0.2", 2)
     assert env.metric("proxy_header_accepted_total") == accepted + 1
     p.close()
 
@@ -212,7 +214,7 @@ def test_pp_2_1_send_proxy_v1_before_the_stream_header_names_the_peer(env):
     p = authenticated_via(env, "127.0.0.3", v2=False)
     p.send_message("dave@remote.test", "bob@b.test", "through send-proxy")
     expect_delivered(env, "through send-proxy", before)
-    check_seen_as(env, p, "127.0.0.3")
+    check_seen_as(env, p, "127.0.0.3", 1)
     p.close()
 
 
@@ -334,6 +336,7 @@ def test_pp_2_2_local_command_keeps_the_connection_address(env):
     p.read_features()
     mine = [l for l in streams_text(env).splitlines() if "stream=%s " % p.stream_id in l]
     assert len(mine) == 1 and " ip=127.0.0.1 " in mine[0], mine
+    assert mine[0].endswith(" proxy=v2 via=127.0.0.1"), mine
     p.close()
 
 
