@@ -191,8 +191,16 @@ static void finish(fg_conn *c, enum fg_close_reason reason) {
   if (c->dead) return;
   fg_worker *w = c->w;
   if (c->connecting) drop_connect_stash(c);
-  if (c->proxy_wait && c->proxy_tls != NULL) fg_tls_ctx_free(c->proxy_tls);
-  c->proxy_wait = 0;
+  if (c->proxy_wait) {
+    c->proxy_wait = 0;
+    if (c->proxy_tls != NULL) fg_tls_ctx_free(c->proxy_tls);
+    c->proxy_tls = NULL;
+    if (reason == FG_CLOSE_RESET || reason == FG_CLOSE_IO_ERROR) {
+      // Reset inside the header: refused like a header cut short by EOF.
+      w->stats.proxy_refused++;
+      if (c->h->on_proxy_header) c->h->on_proxy_header(c, FG_PROXY_ERR_TRUNCATED);
+    }
+  }
   c->dead = 1;
   fg_worker_timer_cancel(w, &c->timer);
   (*mode_gauge(w, c->mode))--;

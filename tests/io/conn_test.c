@@ -863,19 +863,24 @@ static void test_pp_refusals_close_without_a_byte(void **state) {
   fg_runtime *rt = start(1, &o);
   uint16_t untrusted = listen_proxied(rt, NULL, "10.0.0.0/8");
   uint16_t port = listen_proxied(rt, NULL, "127.0.0.1");
-  int fds[3] = {tn_connect(untrusted), tn_connect(port), tn_connect(port)};
+  int fds[4] = {tn_connect(untrusted), tn_connect(port), tn_connect(port), tn_connect(port)};
   assert_int_equal(send(fds[1], "<stream>", 8, 0), 8);
   assert_int_equal(send(fds[2], "PROXY TCP4 ", 11, 0), 11);
+  // A reset inside the header (SO_LINGER 0: close sends RST).
+  assert_int_equal(send(fds[3], "PROXY TCP4 ", 11, 0), 11);
+  struct linger lg = {1, 0};
+  setsockopt(fds[3], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  close(fds[3]);
   for (int i = 0; i < 3; i++) {
     uint8_t b;
     ssize_t n = recv(fds[i], &b, 1, 0);
     assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
     close(fds[i]);
   }
-  assert_true(tn_wait_until(&tn_echo_closed, 3, 5000));
+  assert_true(tn_wait_until(&tn_echo_closed, 4, 5000));
   assert_int_equal(atomic_load(&tn_echo_open), 0);
   fg_worker_stats st = stats_after(rt);
-  assert_int_equal(st.proxy_refused, 3);
+  assert_int_equal(st.proxy_refused, 4);
   assert_int_equal(st.proxy_accepted, 0);
 }
 
