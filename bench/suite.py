@@ -490,7 +490,13 @@ def main():
               "duration_s": round(time.time() - started, 1), "machine": m,
               "versions": versions(suite.fedgate)}
     result.update(suite.summary(out))
-    result.update({"runs": out, "micro": micro_results(), "failures": suite.failures})
+    micro = micro_results()
+    xml = micro.get("xml_bench") or {}
+    # The XML parser's dispatched build and its baseline x86-64 build, measured
+    # by one binary in one run (bench/xml_bench.c).
+    result["xml_mbps_best"] = xml.get("fedgate_mbps")
+    result["xml_mbps_baseline"] = xml.get("fedgate_baseline_mbps")
+    result.update({"runs": out, "micro": micro, "failures": suite.failures})
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "%s-%s%s.json" % (result["date"], m["host"],
                                                   "-quick" if args.quick else ""))

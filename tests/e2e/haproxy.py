@@ -64,7 +64,10 @@ class HAProxy(fp.Child):
         import socket
         s = socket.socket(socket.AF_UNIX)
         try:
-            s.connect(self.sock)
+            try:
+                s.connect(self.sock)
+            except (FileNotFoundError, ConnectionRefusedError):
+                return None  # not listening yet: ask again
             s.sendall(b"show stat\n")
             data = b""
             while True:
