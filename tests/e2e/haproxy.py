@@ -69,12 +69,7 @@ class HAProxy(fp.Child):
             except (FileNotFoundError, ConnectionRefusedError):
                 return None  # not listening yet: ask again
             s.sendall(b"show stat\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = s.makefile("rb").read()  # HAProxy closes after the answer
         finally:
             s.close()
         lines = data.decode().splitlines()
