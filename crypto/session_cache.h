@@ -28,7 +28,7 @@
 #include "crypto/tls_verdict.h"
 
 #define FG_SESSION_CACHE_WAYS 4
-#define FG_SESSION_CACHE_KEY_MAX 320
+#define FG_SESSION_CACHE_KEY_MAX 600
 // FG_SESSION_CACHE_DEFAULT is the size of a cache asked for with 0 entries.
 #define FG_SESSION_CACHE_DEFAULT 4096
 

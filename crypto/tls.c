@@ -588,6 +588,7 @@ const fg_tls_verdict *fg_tls_conn_verdict(const fg_tls_conn *t) {
 void fg_tls_conn_set_verdict(fg_tls_conn *t, const fg_tls_verdict *v) {
   // The scope is the context's (verify_scope), so that offers compare like
   // with like; the result is what the hook returns.
+  t->verdict.recorded = 1;
   t->verdict.chain = v->chain;
   t->verdict.identity = v->identity;
   t->verdict.revocation = v->revocation;

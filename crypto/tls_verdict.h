@@ -15,8 +15,10 @@ typedef struct fg_tls_verdict {
   // certificate, or no hook ran).
   int result;
   // chain, identity and revocation are the verifier's own verdict codes
-  // (e.g. fg_chain_status, fg_identity_status, a revocation outcome); 0 when
-  // it recorded none. The TLS layer only carries them.
+  // (e.g. fg_chain_status, fg_identity_status, a revocation outcome),
+  // meaningful when |recorded| is set (fg_tls_conn_set_verdict). The TLS
+  // layer only carries them.
+  int recorded;
   int chain, identity, revocation;
   // scope names what the verdict depended on (trust store, identity rules,
   // revocation knowledge): a session verified under another scope is not

@@ -654,6 +654,11 @@ static void revocation_prefetch(in_conn *ic) {
 static void on_secure(fg_conn *c) {
   in_conn *ic = fg_conn_arg(c);
   if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL) {
+    // A resumed session decided nothing about the peer: its certificate came
+    // back out of the ticket and is judged like a new one, against today's
+    // trust store and revocation state, per domain (op_cert_valid_for).
+    fg_tls_conn *t = fg_conn_tls(c);
+    if (t != NULL && fg_tls_conn_resumed(t)) fg_metrics_inc(&ic->srv->metrics, FG_M_TLS_RESUMED_IN);
     fg_s2s_in_tls_established(ic->s2s);
     revocation_prefetch(ic);
   }

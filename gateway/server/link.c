@@ -508,6 +508,8 @@ static void revocation_decide(void *arg) {
   fg_revocation_probe_cleanup(&p);
   if (!ok) {
     if (p.revoked) fg_metrics_inc(&l->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+    // Its session must not bring the peer back without this check.
+    fg_tls_conn_forget_session(fg_conn_tls(l->conn));
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: certificate refused: %s",
            kind_name(l->kind), l->current ? l->current->name : "?", p.why);
     fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
@@ -516,9 +518,39 @@ static void revocation_decide(void *arg) {
   fg_s2s_out_tls_established(l->s2s);
 }
 
+// resumed_trust_ok says whether a resumed session may carry the link: the
+// certificate is not verified again, so the verdict of the full handshake
+// that created the session stands in for it, and it must be one the full
+// handshake would accept now, for this very domain.
+static int resumed_trust_ok(link *l, fg_tls_conn *t) {
+  const fg_tls_verdict *v = fg_tls_conn_verdict(t);
+  const char *why = NULL;
+  if (strcmp(v->domain, l->remote) != 0) {
+    why = "its session was verified for another domain";
+  } else if (v->result == FG_TLS_VERIFY_REJECT || v->result == 0) {
+    why = "its session carries no accepted certificate";
+  } else if (l->kind == LINK_HOP && v->result != FG_TLS_VERIFY_OK) {
+    why = "its session's certificate was not valid";
+  }
+  if (why == NULL) return 1;
+  fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT_REFUSED);
+  fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: resumed TLS refused: %s",
+         kind_name(l->kind), l->current ? l->current->name : "?", why);
+  fg_tls_conn_forget_session(t);
+  return 0;
+}
+
 static void on_secure(fg_conn *c) {
   link *l = fg_conn_arg(c);
   if (l->dead) return;
+  fg_tls_conn *t = fg_conn_tls(c);
+  if (t != NULL && fg_tls_conn_resumed(t)) {
+    fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT);
+    if (!resumed_trust_ok(l, t)) {
+      fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
+      return;
+    }
+  }
   // Remote servers' certificates are checked for revocation before the link
   // is trusted (the backends' are not); what the shared cache lacks is
   // fetched first, while this link alone waits.
@@ -562,7 +594,13 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 }
 
 static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
-  client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
+  link *l = fg_conn_arg(c);
+  // Sessions are kept per remote domain and target: a session of one
+  // server is not offered to another that could not resume it.
+  char key[FG_SESSION_CACHE_KEY_MAX + 1];
+  snprintf(key, sizeof(key), "%s %s", l->remote, l->current ? l->current->name : "");
+  fg_tls_conn_set_session_key(t, key);
+  client_certificate(l, fg_tls_conn_ssl(t));
 }
 
 static const fg_conn_handler kHandler = {.on_open = on_open,
