@@ -61,8 +61,8 @@ static void write_file(const char *name, const char *content, mode_t mode) {
   chmod(p, mode);
 }
 
-// The smallest valid file, with relative paths (resolved against g_dir).
-#define BASE                               \
+// BASE with |extra| lines inside its tls: section, from line 11 on.
+#define BASE_TLS(extra)                    \
   "domains:\n"                             \
   "  - name: example.com\n"                \
   "    backend: b\n"                       \
@@ -72,10 +72,13 @@ static void write_file(const char *name, const char *content, mode_t mode) {
   "tls:\n"                                 \
   "  default_cert: pki/example.com.crt\n"  \
   "  default_key: pki/example.com.key\n"   \
-  "  trust_file: pki/ca.crt\n"             \
+  "  trust_file: pki/ca.crt\n" extra       \
   "internal_hop:\n"                        \
   "  ca_cert: pki/internal-ca.crt\n"       \
   "  ca_key: pki/internal-ca.key\n"
+
+// The smallest valid file, with relative paths (resolved against g_dir).
+#define BASE BASE_TLS("")
 // BASE is 13 lines long: keys appended after it start on line 14.
 
 static fg_config *load(const char *yaml) {
@@ -553,22 +556,6 @@ static void test_xep0185_3_dialback_secret_file(void **state) {
   assert_int_equal(g_diag.warnings, 0);
   fg_config_free(cfg);
 }
-
-// BASE with |extra| lines inside its tls: section, from line 11 on.
-#define BASE_TLS(extra)                    \
-  "domains:\n"                             \
-  "  - name: example.com\n"                \
-  "    backend: b\n"                       \
-  "backends:\n"                            \
-  "  - name: b\n"                          \
-  "    addresses: [\"127.0.0.1:15269\"]\n" \
-  "tls:\n"                                 \
-  "  default_cert: pki/example.com.crt\n"  \
-  "  default_key: pki/example.com.key\n"   \
-  "  trust_file: pki/ca.crt\n" extra       \
-  "internal_hop:\n"                        \
-  "  ca_cert: pki/internal-ca.crt\n"       \
-  "  ca_key: pki/internal-ca.key\n"
 
 // A ticket key line: base64 of 80 bytes.
 #define TICKET_KEY                                                                                 \
