@@ -11,21 +11,46 @@
 
 #include "crypto/epoch.h"
 
-typedef struct entry {
-  uint64_t hash;
+// A ticket is one session offered for a key. TLS 1.3 sessions are used once
+// each (RFC 8446 appendix C.4), so a key keeps several: every handshake the
+// server answers brings fresh ones, and links opened together (several
+// workers, a burst of reconnections) each find one.
+typedef struct ticket {
+  SSL_SESSION *session;
   int64_t expires_at;
   int single_use;
   _Atomic int used;  // a single-use session handed out already
-  SSL_SESSION *session;
   fg_tls_verdict verdict;
+} ticket;
+
+// An entry is a key's tickets, newest first. Entries are immutable: a new
+// session publishes a new entry that carries the old one's unused tickets.
+typedef struct entry {
+  uint64_t hash;
+  size_t n;
+  ticket *t[FG_SESSION_CACHE_PER_KEY];
   size_t key_len;
   char key[];
 } entry;
 
+static void ticket_free(void *p) {
+  ticket *t = p;
+  if (t != NULL) SSL_SESSION_free(t->session);
+  free(t);
+}
+
+// entry_free frees an entry and its tickets (evicted, removed).
 static void entry_free(void *p) {
   entry *e = p;
-  if (e != NULL) SSL_SESSION_free(e->session);
+  for (size_t i = 0; e != NULL && i < e->n; i++) ticket_free(e->t[i]);
   free(e);
+}
+
+// ticket_usable says whether |t| may be offered at |now|: not expired, and
+// not handed out already if it may be used once only.
+static int ticket_usable(const ticket *t, int64_t now) {
+  return now < t->expires_at &&
+         !(t->single_use && atomic_load_explicit(&t->used, memory_order_relaxed));
 }
 
 typedef struct bucket {
@@ -93,14 +118,18 @@ SSL_SESSION *fg_session_cache_get(fg_session_cache *c, const char *key, uint64_t
   for (int w = 0; w < FG_SESSION_CACHE_WAYS; w++) {
     entry *e = atomic_load_explicit(&b->way[w], memory_order_acquire);
     if (!key_is(e, h, key, key_len)) continue;
-    // A verdict reached under another trust store, other identity rules or
-    // before a revocation was learned would carry trust the peer no longer
-    // earns: such a session is not offered (a full handshake verifies anew).
-    if (now >= e->expires_at || e->verdict.scope != scope) break;
-    if (e->single_use && atomic_exchange_explicit(&e->used, 1, memory_order_relaxed)) break;
-    SSL_SESSION_up_ref(e->session);
-    found = e->session;
-    *verdict_out = e->verdict;
+    for (size_t i = 0; i < e->n && found == NULL; i++) {
+      ticket *t = e->t[i];
+      // A verdict reached under another trust store, other identity rules
+      // or before a revocation was learned would carry trust the peer no
+      // longer earns: such a session is not offered (a full handshake
+      // verifies anew).
+      if (now >= t->expires_at || t->verdict.scope != scope) continue;
+      if (t->single_use && atomic_exchange_explicit(&t->used, 1, memory_order_relaxed)) continue;
+      SSL_SESSION_up_ref(t->session);
+      found = t->session;
+      *verdict_out = t->verdict;
+    }
     break;
   }
   fg_epoch_exit(c->epoch);
@@ -115,16 +144,20 @@ static void unlink_way(fg_session_cache *c, _Atomic(entry *) *way) {
   fg_epoch_retire(c->epoch, old, entry_free);
 }
 
-// victim picks the way of |b| a new entry takes at |now|: an empty one, else
-// one already used or expired, else the one expiring first.
+// victim picks the way of |b| a new key takes at |now|: an empty one, else
+// one whose tickets are all used or expired, else the one whose newest
+// ticket expires first.
 static int victim(bucket *b, int64_t now) {
   int pick = 0;
   int64_t soonest = INT64_MAX;
   for (int w = 0; w < FG_SESSION_CACHE_WAYS; w++) {
     entry *e = atomic_load_explicit(&b->way[w], memory_order_relaxed);
-    if (e == NULL || now >= e->expires_at || atomic_load(&e->used)) return w;
-    if (e->expires_at < soonest) {
-      soonest = e->expires_at;
+    if (e == NULL) return w;
+    int live = 0;
+    for (size_t i = 0; i < e->n; i++) live |= ticket_usable(e->t[i], now);
+    if (!live) return w;
+    if (e->t[0]->expires_at < soonest) {
+      soonest = e->t[0]->expires_at;
       pick = w;
     }
   }
@@ -139,14 +172,20 @@ int fg_session_cache_put(fg_session_cache *c, const char *key, SSL_SESSION *sess
   }
   int64_t expires_at = expiry(session);
   if (expires_at <= now) return 0;
+  ticket *t = calloc(1, sizeof(*t));
   entry *e = calloc(1, sizeof(entry) + key_len + 1);
-  if (e == NULL) return 0;
-  e->hash = XXH3_64bits(key, key_len);
-  e->expires_at = expires_at;
-  e->single_use = SSL_SESSION_should_be_single_use(session);
+  if (t == NULL || e == NULL) {
+    free(t);
+    free(e);
+    return 0;
+  }
+  t->expires_at = expires_at;
+  t->single_use = SSL_SESSION_should_be_single_use(session);
+  t->verdict = *verdict;
   SSL_SESSION_up_ref(session);
-  e->session = session;
-  e->verdict = *verdict;
+  t->session = session;
+  e->hash = XXH3_64bits(key, key_len);
+  e->t[e->n++] = t;
   e->key_len = key_len;
   memcpy(e->key, key, key_len);
   bucket *b = &c->buckets[e->hash & c->mask];
@@ -155,17 +194,39 @@ int fg_session_cache_put(fg_session_cache *c, const char *key, SSL_SESSION *sess
   for (int w = 0; w < FG_SESSION_CACHE_WAYS && at < 0; w++) {
     if (key_is(atomic_load_explicit(&b->way[w], memory_order_relaxed), e->hash, key, key_len)) {
       at = w;
-      c->replaces++;
     }
   }
   if (at < 0) {
     at = victim(b, now);
     if (atomic_load_explicit(&b->way[at], memory_order_relaxed) != NULL) c->evictions++;
     c->inserts++;
+    unlink_way(c, &b->way[at]);
+    atomic_store_explicit(&b->way[at], e, memory_order_release);
+    c->entries++;
+    pthread_mutex_unlock(&c->write_mu);
+    return 1;
   }
-  unlink_way(c, &b->way[at]);
+  // The key's entry: single-use sessions join the unused ones still there
+  // (newest first, the oldest beyond the bound dropped); a reusable session
+  // (TLS 1.2) replaces them.
+  entry *old = atomic_load_explicit(&b->way[at], memory_order_relaxed);
+  ticket *dropped[FG_SESSION_CACHE_PER_KEY];
+  size_t n_dropped = 0;
+  for (size_t i = 0; i < old->n; i++) {
+    ticket *o = old->t[i];
+    if (t->single_use && o->single_use && ticket_usable(o, now) &&
+        e->n < FG_SESSION_CACHE_PER_KEY) {
+      e->t[e->n++] = o;
+    } else {
+      dropped[n_dropped++] = o;
+    }
+  }
   atomic_store_explicit(&b->way[at], e, memory_order_release);
-  c->entries++;
+  // Readers that still hold the old entry may reach its tickets until the
+  // epoch moves on: both are retired now, after the new entry is published.
+  fg_epoch_retire(c->epoch, old, free);
+  for (size_t i = 0; i < n_dropped; i++) fg_epoch_retire(c->epoch, dropped[i], ticket_free);
+  c->replaces++;
   pthread_mutex_unlock(&c->write_mu);
   return 1;
 }

@@ -141,6 +141,40 @@ static void test_rfc8446_c_4_tls13_session_used_once(void **state) {
   fg_session_cache_free(c);
 }
 
+static void test_rfc8446_c_4_tls13_sessions_kept_several_per_key(void **state) {
+  fg_session_cache *c = fg_session_cache_new(64);
+  fg_tls_verdict v = verdict(1, 0, "a.example"), out;
+  // Ten tickets arrive (handshakes that ran together): the newest eight wait.
+  for (int i = 0; i < 10; i++) {
+    SSL_SESSION *s = session(TLS1_3_VERSION, 1000, 300, (uint8_t)(0x50 + i));
+    assert_true(fg_session_cache_put(c, "k", s, &v, 1000));
+    SSL_SESSION_free(s);
+  }
+  for (int i = 9; i >= 10 - FG_SESSION_CACHE_PER_KEY; i--) {
+    SSL_SESSION *got = fg_session_cache_get(c, "k", 0, 1001, &out);
+    assert_non_null(got);
+    assert_int_equal(tag_of(got), 0x50 + i);  // newest first, each once
+    SSL_SESSION_free(got);
+  }
+  assert_null(fg_session_cache_get(c, "k", 0, 1001, &out));
+  // A reusable TLS 1.2 session replaces a key's sessions.
+  SSL_SESSION *s = session(TLS1_3_VERSION, 1000, 300, 0x61);
+  assert_true(fg_session_cache_put(c, "k", s, &v, 1000));
+  SSL_SESSION_free(s);
+  s = session(TLS1_2_VERSION, 1000, 300, 0x62);
+  assert_true(fg_session_cache_put(c, "k", s, &v, 1000));
+  SSL_SESSION_free(s);
+  for (int i = 0; i < 2; i++) {
+    SSL_SESSION *got = fg_session_cache_get(c, "k", 0, 1001, &out);
+    assert_int_equal(tag_of(got), 0x62);
+    SSL_SESSION_free(got);
+  }
+  fg_session_cache_stats st;
+  fg_session_cache_stats_get(c, &st);
+  assert_int_equal(st.entries, 1);
+  fg_session_cache_free(c);
+}
+
 static void test_session_lifetime_bounds_expiry(void **state) {
   // The ticket lifetime hint's bound is checked with real handshakes in
   // tls_resume_test (a synthetic session has no hint).
@@ -267,6 +301,7 @@ int main(void) {
       cmocka_unit_test(test_hit_carries_verdict_and_expiry),
       cmocka_unit_test(test_verdict_under_another_scope_is_not_offered),
       cmocka_unit_test(test_rfc8446_c_4_tls13_session_used_once),
+      cmocka_unit_test(test_rfc8446_c_4_tls13_sessions_kept_several_per_key),
       cmocka_unit_test(test_session_lifetime_bounds_expiry),
       cmocka_unit_test(test_bound_replace_remove),
       cmocka_unit_test(test_readers_race_writer),
