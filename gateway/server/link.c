@@ -364,9 +364,10 @@ static void op_ready(void *arg, int method) {
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s -> %s ready via %s: %s %s, %s", kind_name(l->kind), l->local, l->remote,
+         "%s link %s -> %s ready via %s: %s %s%s, %s", kind_name(l->kind), l->local, l->remote,
          l->current ? l->current->name : "?", ssl ? SSL_get_version(ssl) : "plaintext",
          ssl && SSL_get_current_cipher(ssl) ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "",
+         ssl && SSL_session_reused(ssl) ? " (resumed)" : "",
          method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
          : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                              : "unauthenticated");

@@ -36,7 +36,7 @@ class Env:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="fedgate-tickets-")
         d = self.dir
-        fp.dev_pki(FEDGATE, d + "/pki", "remote.test", "b.test", "other.test")
+        fp.dev_pki(FEDGATE, d + "/pki", "remote.test", "b.test", "other.test", "o.test")
         fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
         fp.dev_pki(FEDGATE, d + "/rogue", "remote.test")
         fp.write_secret(d + "/secret", "test-dialback-secret")
@@ -58,11 +58,30 @@ class Env:
                 p, [("b.test", "sink", None)], [("sink", [self.sink_port])],
                 trust=trust, default_cert="pki/b.test",
                 static=[("remote.test", self.auth_port), ("other.test", self.auth_port)],
-                tls={"ticket_key_file": self.keys, "ticket_key_check_interval": "200ms"})
+                tls={"ticket_key_file": self.keys, "ticket_key_check_interval": "200ms"},
+                # A ends quiet streams soon: O's outbound link to it is then
+                # reopened by the next stanza (and resumes).
+                limits={"idle_timeout": "1s"} if name == "a" else None)
             self.ports[name] = p
             self.gw[name] = fp.Fedgate(FEDGATE, d, "fedgate-" + name, cfg, p["admin"])
+        # O: an origin gateway whose outbound links to b.test (instance A)
+        # close when idle; the next link resumes the session the first left.
+        self.o_sink_port = fp.free_port()
+        self.o_sink = xp.ReceivingServer(HOST, self.o_sink_port, d + "/pki/o.test.crt",
+                                         d + "/pki/o.test.key", client_ca=d + "/ica/ca.crt")
+        # Its own dialback secret: the stream id tag that detects loops
+        # derives from it, and O is not A.
+        fp.write_secret(d + "/secret-o", "origin-dialback-secret")
+        p = fp.listener_ports()
+        cfg = fp.gateway_yaml(
+            p, [("o.test", "sink", "pki/o.test")], [("sink", [self.o_sink_port])],
+            secret="secret-o", static=[("b.test", self.ports["a"]["s2s"])])
+        self.ports["o"] = p
+        self.origin = fp.Fedgate(FEDGATE, d, "fedgate-o", cfg, p["admin"])
 
     def close(self):
+        self.origin.stop()
+        self.o_sink.close()
         for g in self.gw.values():
             g.stop()
         self.sink.close()
@@ -230,6 +249,47 @@ def test_rfc6120_13_7_instance_without_the_ca_refuses_the_resumed_certificate(en
     assert not offers_external(feats), "C does not trust the CA but offered EXTERNAL"
     cond, _ = p.sasl_external()
     assert cond == "failure", cond
+    p.close()
+
+
+def internal_sender(env):
+    """o.test's internal server, authenticated on O's internal listener."""
+    p = xp.Peer.connect(HOST, env.ports["o"]["internal"])
+    p.open_stream("b.test", "o.test")
+    p.read_header()
+    p.read_features()
+    p.starttls("b.test", certfile=env.dir + "/pki/o.test.crt", keyfile=env.dir + "/pki/o.test.key")
+    p.open_stream("b.test", "o.test")
+    p.read_header()
+    p.read_features()
+    assert p.sasl_external()[0] == "success"
+    p.open_stream("b.test", "o.test")
+    p.read_header()
+    p.read_features()
+    return p
+
+
+def test_rfc8446_2_2_outbound_link_reopened_resumes_with_the_carried_verdict(env):
+    p = internal_sender(env)
+    p.send_message("alice@o.test/x", "bob@b.test", "outbound full handshake")
+    expect_delivered(env, "outbound full handshake")
+    opened = env.origin.metric("remote_streams_opened_total")
+    closed = env.gw["a"].metric("streams_in_closed_total")
+    resumed = env.origin.metric("tls_resumed_outbound_total")
+    # A's limits.idle_timeout ends the quiet stream; the next stanza opens
+    # another link.
+    deadline = time.time() + 10
+    while env.gw["a"].metric("streams_in_closed_total") == closed and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # O sees the end of its link
+    p.send_message("alice@o.test/x", "bob@b.test", "outbound resumed")
+    expect_delivered(env, "outbound resumed")
+    assert env.origin.metric("remote_streams_opened_total") == opened + 1, "no second link"
+    assert env.origin.metric("tls_resumed_outbound_total") == resumed + 1
+    assert env.origin.metric("tls_resumed_outbound_refused_total") == 0
+    # The remote authenticated o.test by certificate on the resumed link too.
+    log = open(env.origin.logfile).read()
+    assert "(resumed), sasl-external" in log, log[-2000:]
     p.close()
 
 
