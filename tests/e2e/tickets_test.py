@@ -5,7 +5,9 @@ Three `fedgate run` processes share one tls.ticket_key_file (written with
 `fedgate ticket-keys new`): A and B trust the test CA, C trusts only another
 CA. A remote peer (Python's ssl, one SSLContext keeping its sessions) runs a
 full handshake on one instance and resumes the session on another, through
-STARTTLS and direct TLS, TLS 1.2 and 1.3. Resumption must never authenticate
+STARTTLS and direct TLS, TLS 1.2 and 1.3, directly and behind HAProxy 2.6 in
+TCP mode taking turns between A and B. An origin gateway O reopens an
+outbound link to A and resumes it. Resumption must never authenticate
 more than a full handshake would now: a certificate refused in the full
 handshake stays refused, a session of remote.test does not authenticate
 other.test, and an instance whose trust store lacks the CA does not accept
@@ -78,8 +80,27 @@ class Env:
             secret="secret-o", static=[("b.test", self.ports["a"]["s2s"])])
         self.ports["o"] = p
         self.origin = fp.Fedgate(FEDGATE, d, "fedgate-o", cfg, p["admin"])
+        # HAProxy 2.6 in TCP mode before A and B, taking turns (roundrobin):
+        # the load balancer a shared key file is for.
+        self.lb_port = fp.free_port()
+        with open(d + "/haproxy.cfg", "w") as f:
+            f.write("global\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 5s\n"
+                    "  timeout client 30s\n  timeout server 30s\n"
+                    "frontend s2s\n  bind %s:%d\n  default_backend gateways\n"
+                    "backend gateways\n  balance roundrobin\n"
+                    "  server a %s:%d\n  server b %s:%d\n"
+                    % (HOST, self.lb_port, HOST, self.ports["a"]["s2s"], HOST,
+                       self.ports["b"]["s2s"]))
+        self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", d + "/haproxy.cfg"],
+                                        stdout=open(d + "/haproxy.log", "w"),
+                                        stderr=subprocess.STDOUT)
+        if not xp.wait_port(HOST, self.lb_port, 10):
+            raise RuntimeError("haproxy did not start: %s" % open(d + "/haproxy.log").read())
+        self.ports["lb"] = {"s2s": self.lb_port}
 
     def close(self):
+        self.haproxy.terminate()
+        self.haproxy.wait()
         self.origin.stop()
         self.o_sink.close()
         for g in self.gw.values():
@@ -198,6 +219,23 @@ def test_rfc5077_tls12_full_on_a_resumed_on_b_sasl_external(env):
 
 def test_xep0368_direct_tls_full_on_a_resumed_on_b(env):
     resume_across(env, tls12=False, direct=True)
+
+
+def test_rfc8446_2_2_behind_haproxy_tcp_mode_resumes_on_the_other_instance(env):
+    r = Remote(env)
+    served = []
+    for i in range(4):
+        before = {g: env.gw[g].metric("streams_in_accepted_total") for g in ("a", "b")}
+        p, feats, resumed = r.connect("lb")
+        body = "through haproxy %d" % i
+        external_and_deliver(p, body)
+        expect_delivered(env, body)
+        p.close()
+        served.append([g for g in ("a", "b")
+                       if env.gw[g].metric("streams_in_accepted_total") > before[g]])
+        assert resumed == (i > 0), "connection %d: resumed %s" % (i, resumed)
+    # Round robin: the instances took turns, each resuming the other's ticket.
+    assert served in ([["a"], ["b"], ["a"], ["b"]], [["b"], ["a"], ["b"], ["a"]]), served
 
 
 def test_rfc6120_13_7_resumed_rejected_certificate_gets_no_external(env):
