@@ -18,23 +18,12 @@
 
 #include <openssl/ssl.h>
 
+#include "bench/bench_time.h"
 #include "crypto/session_cache.h"
 
 enum { kRounds = 3, kRoundMs = 250, kOldSlots = 64 };
 
 static SSL_CTX *g_ctx;
-
-static double thread_cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void name_of(uint32_t i, char *out, size_t cap) {
   snprintf(out, cap, "peer%u.example.org 203.0.113.%u:5269", i, i % 250);
@@ -147,8 +136,8 @@ static void *read_loop(void *arg) {
   char names[64][96];
   uint64_t n = 0, hits = 0;
   uint32_t x = rd->seed;
-  double t0 = thread_cpu_s(), end = wall_ms() + kRoundMs;
-  while (wall_ms() < end) {
+  double t0 = bench_thread_cpu_s(), end = bench_wall_ms() + kRoundMs;
+  while (bench_wall_ms() < end) {
     for (int i = 0; i < 64; i++) {
       x = x * 1664525u + 1013904223u;
       name_of(x % rd->r->domains, names[i], sizeof(names[i]));
@@ -160,7 +149,7 @@ static void *read_loop(void *arg) {
       n++;
     }
   }
-  rd->per_cpu_s = (double)n / (thread_cpu_s() - t0);
+  rd->per_cpu_s = (double)n / (bench_thread_cpu_s() - t0);
   rd->hit_rate = (double)hits / (double)n;
   return NULL;
 }
@@ -193,11 +182,6 @@ static double run_round(side s, uint32_t domains, int readers, double *hit_rate)
   return sum / readers;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv) {
   int json = argc > 1 && strcmp(argv[1], "--json") == 0;
   g_ctx = SSL_CTX_new(TLS_method());
@@ -217,9 +201,7 @@ int main(int argc, char **argv) {
       fresh[r] = run_round((side){cache, NULL}, kCases[c].domains, kCases[c].readers, &hit_new);
       former[r] = run_round((side){NULL, &old}, kCases[c].domains, kCases[c].readers, &hit_old);
     }
-    qsort(fresh, kRounds, sizeof(double), cmp_double);
-    qsort(former, kRounds, sizeof(double), cmp_double);
-    double a = fresh[kRounds / 2], b = former[kRounds / 2];
+    double a = bench_median(fresh, kRounds), b = bench_median(former, kRounds);
     if (json) {
       printf(
           "%s\"%s\":{\"lockfree_lookups_per_cpu_s\":%.0f,\"mutex_table_lookups_per_cpu_s\":%.0f,"

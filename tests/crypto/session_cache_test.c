@@ -71,6 +71,24 @@ static fg_tls_verdict verdict(int result, uint64_t scope, const char *domain) {
   return v;
 }
 
+// put stores a new session of |version|, created at 1000 and living
+// |timeout| seconds, tagged |tag|, under |key| at time 1000.
+static void put(fg_session_cache *c, const char *key, uint16_t version, uint32_t timeout,
+                uint8_t tag, const fg_tls_verdict *v) {
+  SSL_SESSION *s = session(version, 1000, timeout, tag);
+  assert_true(fg_session_cache_put(c, key, s, v, 1000));
+  SSL_SESSION_free(s);  // the cache holds its own reference
+}
+
+// hit looks |key| up and returns the tag of the session found, 0 for none.
+static uint8_t hit(fg_session_cache *c, const char *key, uint64_t scope, int64_t now,
+                   fg_tls_verdict *out) {
+  SSL_SESSION *got = fg_session_cache_get(c, key, scope, now, out);
+  uint8_t tag = got != NULL ? tag_of(got) : 0;
+  SSL_SESSION_free(got);
+  return tag;
+}
+
 static void test_hit_carries_verdict_and_expiry(void **state) {
   fg_session_cache *c = fg_session_cache_new(64);
   SSL_SESSION *s = session(TLS1_2_VERSION, 1000, 300, 0x41);
@@ -88,9 +106,7 @@ static void test_hit_carries_verdict_and_expiry(void **state) {
   assert_string_equal(out.domain, "a.example");
   SSL_SESSION_free(got);
   // TLS 1.2: may be offered again.
-  got = fg_session_cache_get(c, "a.example 192.0.2.1:5269", 9, 1200, &out);
-  assert_non_null(got);
-  SSL_SESSION_free(got);
+  assert_true(hit(c, "a.example 192.0.2.1:5269", 9, 1200, &out));
   // Another target of the same domain, or another domain: misses.
   assert_null(fg_session_cache_get(c, "a.example 192.0.2.2:5269", 9, 1200, &out));
   assert_null(fg_session_cache_get(c, "b.example 192.0.2.1:5269", 9, 1200, &out));
@@ -105,35 +121,23 @@ static void test_hit_carries_verdict_and_expiry(void **state) {
 
 static void test_verdict_under_another_scope_is_not_offered(void **state) {
   fg_session_cache *c = fg_session_cache_new(64);
-  SSL_SESSION *s = session(TLS1_2_VERSION, 1000, 300, 0x43);
   fg_tls_verdict v = verdict(1, 5, "a.example"), out;
-  assert_true(fg_session_cache_put(c, "k", s, &v, 1000));
-  SSL_SESSION_free(s);
+  put(c, "k", TLS1_2_VERSION, 300, 0x43, &v);
   // The trust store or the revocation knowledge changed: scope 6.
   assert_null(fg_session_cache_get(c, "k", 6, 1001, &out));
-  SSL_SESSION *got = fg_session_cache_get(c, "k", 5, 1001, &out);
-  assert_non_null(got);
-  SSL_SESSION_free(got);
+  assert_true(hit(c, "k", 5, 1001, &out));
   fg_session_cache_free(c);
 }
 
 static void test_rfc8446_c_4_tls13_session_used_once(void **state) {
   fg_session_cache *c = fg_session_cache_new(64);
-  SSL_SESSION *s = session(TLS1_3_VERSION, 1000, 300, 0x44);
   fg_tls_verdict v = verdict(1, 0, "a.example"), out;
-  assert_true(fg_session_cache_put(c, "k", s, &v, 1000));
-  SSL_SESSION_free(s);
-  SSL_SESSION *got = fg_session_cache_get(c, "k", 0, 1001, &out);
-  assert_non_null(got);
-  SSL_SESSION_free(got);
+  put(c, "k", TLS1_3_VERSION, 300, 0x44, &v);
+  assert_true(hit(c, "k", 0, 1001, &out));
   assert_null(fg_session_cache_get(c, "k", 0, 1001, &out));
   // The resumed handshake's fresh ticket replaces it.
-  s = session(TLS1_3_VERSION, 1001, 300, 0x45);
-  assert_true(fg_session_cache_put(c, "k", s, &v, 1001));
-  SSL_SESSION_free(s);
-  got = fg_session_cache_get(c, "k", 0, 1002, &out);
-  assert_int_equal(tag_of(got), 0x45);
-  SSL_SESSION_free(got);
+  put(c, "k", TLS1_3_VERSION, 300, 0x45, &v);
+  assert_int_equal(hit(c, "k", 0, 1002, &out), 0x45);
   fg_session_cache_stats st;
   fg_session_cache_stats_get(c, &st);
   assert_int_equal(st.entries, 1);
@@ -145,30 +149,15 @@ static void test_rfc8446_c_4_tls13_sessions_kept_several_per_key(void **state) {
   fg_session_cache *c = fg_session_cache_new(64);
   fg_tls_verdict v = verdict(1, 0, "a.example"), out;
   // Ten tickets arrive (handshakes that ran together): the newest eight wait.
-  for (int i = 0; i < 10; i++) {
-    SSL_SESSION *s = session(TLS1_3_VERSION, 1000, 300, (uint8_t)(0x50 + i));
-    assert_true(fg_session_cache_put(c, "k", s, &v, 1000));
-    SSL_SESSION_free(s);
-  }
+  for (int i = 0; i < 10; i++) put(c, "k", TLS1_3_VERSION, 300, (uint8_t)(0x50 + i), &v);
   for (int i = 9; i >= 10 - FG_SESSION_CACHE_PER_KEY; i--) {
-    SSL_SESSION *got = fg_session_cache_get(c, "k", 0, 1001, &out);
-    assert_non_null(got);
-    assert_int_equal(tag_of(got), 0x50 + i);  // newest first, each once
-    SSL_SESSION_free(got);
+    assert_int_equal(hit(c, "k", 0, 1001, &out), 0x50 + i);  // newest first, each once
   }
   assert_null(fg_session_cache_get(c, "k", 0, 1001, &out));
   // A reusable TLS 1.2 session replaces a key's sessions.
-  SSL_SESSION *s = session(TLS1_3_VERSION, 1000, 300, 0x61);
-  assert_true(fg_session_cache_put(c, "k", s, &v, 1000));
-  SSL_SESSION_free(s);
-  s = session(TLS1_2_VERSION, 1000, 300, 0x62);
-  assert_true(fg_session_cache_put(c, "k", s, &v, 1000));
-  SSL_SESSION_free(s);
-  for (int i = 0; i < 2; i++) {
-    SSL_SESSION *got = fg_session_cache_get(c, "k", 0, 1001, &out);
-    assert_int_equal(tag_of(got), 0x62);
-    SSL_SESSION_free(got);
-  }
+  put(c, "k", TLS1_3_VERSION, 300, 0x61, &v);
+  put(c, "k", TLS1_2_VERSION, 300, 0x62, &v);
+  for (int i = 0; i < 2; i++) assert_int_equal(hit(c, "k", 0, 1001, &out), 0x62);
   fg_session_cache_stats st;
   fg_session_cache_stats_get(c, &st);
   assert_int_equal(st.entries, 1);
@@ -179,13 +168,9 @@ static void test_session_lifetime_bounds_expiry(void **state) {
   // The ticket lifetime hint's bound is checked with real handshakes in
   // tls_resume_test (a synthetic session has no hint).
   fg_session_cache *c = fg_session_cache_new(64);
-  SSL_SESSION *s = session(TLS1_2_VERSION, 1000, 10, 0x46);
   fg_tls_verdict v = verdict(1, 0, "a.example"), out;
-  assert_true(fg_session_cache_put(c, "k", s, &v, 1000));
-  SSL_SESSION_free(s);
-  SSL_SESSION *got = fg_session_cache_get(c, "k", 0, 1009, &out);
-  assert_non_null(got);
-  SSL_SESSION_free(got);
+  put(c, "k", TLS1_2_VERSION, 10, 0x46, &v);
+  assert_true(hit(c, "k", 0, 1009, &out));
   assert_null(fg_session_cache_get(c, "k", 0, 1010, &out));
   fg_session_cache_free(c);
 }
@@ -196,9 +181,7 @@ static void test_bound_replace_remove(void **state) {
   for (int i = 0; i < 200; i++) {
     char key[32];
     snprintf(key, sizeof(key), "d%d.example", i);
-    SSL_SESSION *s = session(TLS1_2_VERSION, 1000, 300 + (uint32_t)i, (uint8_t)i);
-    assert_true(fg_session_cache_put(c, key, s, &v, 1000));
-    SSL_SESSION_free(s);
+    put(c, key, TLS1_2_VERSION, 300 + (uint32_t)i, (uint8_t)i, &v);
   }
   fg_session_cache_stats st;
   fg_session_cache_stats_get(c, &st);
@@ -207,9 +190,7 @@ static void test_bound_replace_remove(void **state) {
   assert_int_equal(st.inserts, 200);
   assert_true(st.evictions >= 200 - 16);
   // The newest is there; remove drops it.
-  SSL_SESSION *got = fg_session_cache_get(c, "d199.example", 0, 1001, &out);
-  assert_non_null(got);
-  SSL_SESSION_free(got);
+  assert_true(hit(c, "d199.example", 0, 1001, &out));
   assert_true(fg_session_cache_remove(c, "d199.example"));
   assert_false(fg_session_cache_remove(c, "d199.example"));
   assert_null(fg_session_cache_get(c, "d199.example", 0, 1001, &out));
