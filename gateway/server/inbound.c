@@ -183,15 +183,16 @@ static int peer_may_claim(in_conn *ic, const char *domain) {
 }
 
 // verdict_scope is the scope of a cached certificate verdict: inbound,
-// which trust store, which identity rules, which revocation knowledge (a
-// learned revocation voids cached verdicts).
+// which trust store (and its generation), which identity rules, which
+// revocation knowledge (a learned revocation voids cached verdicts).
 static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
   unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
   uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4;
   if (mode != FG_REVOCATION_OFF) {
     scope ^= fg_revocation_generation(ic->srv->revocation) << 12 | (uint32_t)mode << 8;
   }
-  return scope;
+  // A replaced trust store voids what the old one decided.
+  return scope ^ atomic_load_explicit(&ic->srv->trust_generation, memory_order_relaxed) << 24;
 }
 
 // remember_verdict keeps |ok| for |domain| for the rest of the stream (or

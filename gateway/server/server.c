@@ -129,6 +129,7 @@ static enum fg_tls_verify_result verify_with(fg_server *srv, const fg_trust_stor
   if (probe.mode != FG_REVOCATION_OFF) {
     scope ^= fg_revocation_generation(srv->revocation) << 12 | (uint32_t)probe.mode << 8;
   }
+  scope ^= atomic_load_explicit(&srv->trust_generation, memory_order_relaxed) << 24;
   fg_verdict_key key;
   int64_t now = (int64_t)time(NULL);
   int keyed = fg_verdict_key_make(&key, sk, domain, scope);
