@@ -120,6 +120,7 @@ struct fg_server {
   // sessions verified before are not offered again (crypto/tls.h
   // verify_scope). Whoever replaces a trust store increments it.
   _Atomic uint32_t trust_generation;
+  struct fg_posh_auth *posh;              // NULL: tls.posh off (gateway/server/posh_auth.h)
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;  // limits.streams_per_ip
