@@ -439,6 +439,7 @@ static int connect_next(link *l);
 static void hop_failover(link *l);
 
 static void tls_trusted(link *l);
+static int resumed_link_ok(link *l, fg_conn *c);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
@@ -446,7 +447,7 @@ static void on_open(fg_conn *c) {
   // Direct TLS (XEP-0368): the handshake is done; the certificate is judged
   // before the stream starts.
   if (fg_conn_tls(c) != NULL) {
-    tls_trusted(l);
+    if (resumed_link_ok(l, c)) tls_trusted(l);
     return;
   }
   fg_s2s_out_start(l->s2s);
@@ -624,17 +625,21 @@ static int resumed_trust_ok(link *l, fg_tls_conn *t) {
   return 0;
 }
 
+// resumed_link_ok counts a resumed handshake and ends the connection when
+// the session's carried verdict may not carry the link; it returns 1 when
+// the link goes on (resumed or not).
+static int resumed_link_ok(link *l, fg_conn *c) {
+  fg_tls_conn *t = fg_conn_tls(c);
+  if (t == NULL || !fg_tls_conn_resumed(t)) return 1;
+  fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT);
+  if (resumed_trust_ok(l, t)) return 1;
+  fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
+  return 0;
+}
+
 static void on_secure(fg_conn *c) {
   link *l = fg_conn_arg(c);
-  if (l->dead) return;
-  fg_tls_conn *t = fg_conn_tls(c);
-  if (t != NULL && fg_tls_conn_resumed(t)) {
-    fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT);
-    if (!resumed_trust_ok(l, t)) {
-      fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
-      return;
-    }
-  }
+  if (l->dead || !resumed_link_ok(l, c)) return;
   // Remote servers' certificates are checked for revocation before the link
   // is trusted (the backends' are not); what the shared cache lacks is
   // fetched first, while this link alone waits.
