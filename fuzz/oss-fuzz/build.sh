@@ -55,7 +55,7 @@ fuzzer config_fuzzer 16384 boringssl,cyaml,yaml,idn2,xxhash
   gateway/config/config_revocation.c
   gateway/config/config_sections.c
   gateway/config/config_values.c gateway/config/config_yaml.c
-  gateway/server/router.c io/addr_policy.c
+  gateway/server/router.c io/addr_policy.c crypto/ticket_key_file.c
 
 fuzzer xml_parser_fuzzer 20000 - fuzz/xml_parser_fuzzer.c $XML_TRANSCRIPT
 

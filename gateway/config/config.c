@@ -42,6 +42,7 @@ void fg_config_free(fg_config *cfg) {
   free(cfg->tls.default_cert_file);
   free(cfg->tls.default_key_file);
   free(cfg->tls.trust_file);
+  free(cfg->tls.ticket_key_file);
   free(cfg->tls.trust_dir);
   free(cfg->dialback.secret_file);
   if (cfg->dialback.secret != NULL) OPENSSL_cleanse(cfg->dialback.secret, cfg->dialback.secret_len);

@@ -155,6 +155,11 @@ typedef struct fg_config {
     char *trust_file;  // PEM bundle of trusted roots (may be NULL)
     char *trust_dir;   // hashed directory of roots (may be NULL)
     int legacy_cn_id;  // RFC 9525 CN-ID fallback (default 0)
+    // Session ticket keys shared by instances (NULL: BoringSSL's own
+    // per-process key), and how often the file is checked for changes.
+    char *ticket_key_file;
+    uint32_t ticket_key_check_ms;  // default 5000
+    size_t session_cache_entries;  // outbound TLS sessions kept (default 4096)
     // posh: remote domains proved by POSH (RFC 7711; docs/posh.md) when
     // their certificate does not validate by PKIX.
     struct {

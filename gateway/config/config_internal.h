@@ -77,6 +77,7 @@ typedef struct raw_tls {
   char **plaintext_peers;
   unsigned n_plaintext_peers;
   char *default_cert, *default_key, *trust_file, *trust_dir, *legacy_cn_id;
+  char *ticket_key_file, *ticket_key_check_interval, *session_cache_entries;
 } raw_tls;
 
 typedef struct raw_dialback {
@@ -253,6 +254,11 @@ int config_check_pair(config_ctx *c, const char *cert_path, const char *cert_fil
 
 // config_read_secret reads the dialback secret from |file| into c->cfg.
 int config_read_secret(config_ctx *c, const char *path, const char *file);
+
+// config_check_ticket_keys checks that |file| is a readable, well-formed
+// ticket key file (crypto/ticket_key_file.h), warning when other users may
+// read it.
+int config_check_ticket_keys(config_ctx *c, const char *path, const char *file);
 
 // --- Sections (config_sections.c)
 

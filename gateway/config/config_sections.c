@@ -321,6 +321,19 @@ static void load_tls(config_ctx *c, const raw_tls *r) {
                  sys);
     }
   }
+  if (r->ticket_key_file != NULL) {
+    cfg->tls.ticket_key_file = config_resolve_path(c, r->ticket_key_file);
+    if (cfg->tls.ticket_key_file != NULL) {
+      config_check_ticket_keys(c, "tls.ticket_key_file", cfg->tls.ticket_key_file);
+    }
+  }
+  uint64_t v = 0;
+  config_parse_duration(c, "tls.ticket_key_check_interval", r->ticket_key_check_interval, 100,
+                        3600000, 5000, &v);
+  cfg->tls.ticket_key_check_ms = (uint32_t)v;
+  config_parse_uint(c, "tls.session_cache_entries", r->session_cache_entries, 4, 1u << 24, 4096,
+                    &v);
+  cfg->tls.session_cache_entries = (size_t)v;
   if (r->n_plaintext_peers > 0) {
     cfg->tls.plaintext_peers = calloc(r->n_plaintext_peers, sizeof(char *));
     if (cfg->tls.plaintext_peers == NULL) return;

@@ -273,6 +273,9 @@ static const cyaml_schema_field_t kTlsFields[] = {
     STR("trust_file", raw_tls, trust_file),
     STR("trust_dir", raw_tls, trust_dir),
     STR("legacy_cn_id", raw_tls, legacy_cn_id),
+    STR("ticket_key_file", raw_tls, ticket_key_file),
+    STR("ticket_key_check_interval", raw_tls, ticket_key_check_interval),
+    STR("session_cache_entries", raw_tls, session_cache_entries),
     CYAML_FIELD_END,
 };
 

@@ -213,15 +213,16 @@ static int peer_may_claim(in_conn *ic, const char *domain) {
 }
 
 // verdict_scope is the scope of a cached certificate verdict: inbound,
-// which trust store, which identity rules, which revocation knowledge (a
-// learned revocation voids cached verdicts).
+// which trust store (and its generation), which identity rules, which
+// revocation knowledge (a learned revocation voids cached verdicts).
 static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
   unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
   uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4;
   if (mode != FG_REVOCATION_OFF) {
     scope ^= fg_revocation_generation(ic->srv->revocation) << 12 | (uint32_t)mode << 8;
   }
-  return scope;
+  // A replaced trust store voids what the old one decided.
+  return scope ^ atomic_load_explicit(&ic->srv->trust_generation, memory_order_relaxed) << 24;
 }
 
 // remember_verdict keeps |ok| for |domain| for the rest of the stream (or
@@ -572,6 +573,16 @@ static void tick(fg_timer *t, void *arg) {
 
 static void revocation_prefetch(in_conn *ic);
 
+// count_resumed counts a stream whose TLS session was resumed. Such a
+// session decided nothing about the peer: its certificate came back out of
+// the ticket and is judged like a new one, against today's trust store and
+// revocation state, per domain (op_cert_valid_for), for SASL EXTERNAL and
+// XEP-0344 alike.
+static void count_resumed(in_conn *ic) {
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  if (t != NULL && fg_tls_conn_resumed(t)) fg_metrics_inc(&ic->srv->metrics, FG_M_TLS_RESUMED_IN);
+}
+
 static void open_common(fg_conn *c, fg_listener_id listener) {
   fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
   in_conn *ic = calloc(1, sizeof(*ic));
@@ -617,7 +628,10 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   fg_timer_init(&ic->tick, tick, ic);
   fg_worker_timer_arm(w, &ic->tick, 1000);
   // Direct TLS (XEP-0368) opens after the handshake, without on_secure.
-  if (sc.tls_active) revocation_prefetch(ic);
+  if (sc.tls_active) {
+    count_resumed(ic);
+    revocation_prefetch(ic);
+  }
   // Streams per IP address (limits.streams_per_ip). The internal servers are
   // exempt: the backends' addresses, not whoever reaches the internal listener.
   if (srv->cfg->limits.streams_per_ip &&
@@ -785,6 +799,7 @@ static void revocation_prefetch(in_conn *ic) {
 static void on_secure(fg_conn *c) {
   in_conn *ic = fg_conn_arg(c);
   if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL) {
+    count_resumed(ic);
     fg_s2s_in_tls_established(ic->s2s);
     revocation_prefetch(ic);
   }

@@ -377,10 +377,11 @@ static void op_ready(void *arg, int method) {
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
   fg_metrics_auth_method(&srv->metrics, 1, l->auth);
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s -> %s ready via %s: %s %s, %s, peer proved by %s", kind_name(l->kind),
+         "%s link %s -> %s ready via %s: %s %s%s, %s, peer proved by %s", kind_name(l->kind),
          l->local, l->remote, l->current ? l->current->name : "?",
          ssl ? SSL_get_version(ssl) : "plaintext",
          ssl && SSL_get_current_cipher(ssl) ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "",
+         ssl && SSL_session_reused(ssl) ? " (resumed)" : "",
          method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
          : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                              : "unauthenticated",
@@ -438,6 +439,7 @@ static int connect_next(link *l);
 static void hop_failover(link *l);
 
 static void tls_trusted(link *l);
+static int resumed_link_ok(link *l, fg_conn *c);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
@@ -445,7 +447,7 @@ static void on_open(fg_conn *c) {
   // Direct TLS (XEP-0368): the handshake is done; the certificate is judged
   // before the stream starts.
   if (fg_conn_tls(c) != NULL) {
-    tls_trusted(l);
+    if (resumed_link_ok(l, c)) tls_trusted(l);
     return;
   }
   fg_s2s_out_start(l->s2s);
@@ -591,6 +593,8 @@ static void revocation_decide(void *arg) {
   fg_revocation_probe_cleanup(&p);
   if (!ok) {
     if (p.revoked) fg_metrics_inc(&l->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+    // Its session must not bring the peer back without this check.
+    fg_tls_conn_forget_session(fg_conn_tls(l->conn));
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: certificate refused: %s",
            kind_name(l->kind), l->current ? l->current->name : "?", p.why);
     fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
@@ -599,9 +603,43 @@ static void revocation_decide(void *arg) {
   tls_trusted(l);
 }
 
+// resumed_trust_ok says whether a resumed session may carry the link: the
+// certificate is not verified again, so the verdict of the full handshake
+// that created the session stands in for it, and it must be one the full
+// handshake would accept now, for this very domain.
+static int resumed_trust_ok(link *l, fg_tls_conn *t) {
+  const fg_tls_verdict *v = fg_tls_conn_verdict(t);
+  const char *why = NULL;
+  if (strcmp(v->domain, l->remote) != 0) {
+    why = "its session was verified for another domain";
+  } else if (v->result == FG_TLS_VERIFY_REJECT || v->result == 0) {
+    why = "its session carries no accepted certificate";
+  } else if (l->kind == LINK_HOP && v->result != FG_TLS_VERIFY_OK) {
+    why = "its session's certificate was not valid";
+  }
+  if (why == NULL) return 1;
+  fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT_REFUSED);
+  fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: resumed TLS refused: %s",
+         kind_name(l->kind), l->current ? l->current->name : "?", why);
+  fg_tls_conn_forget_session(t);
+  return 0;
+}
+
+// resumed_link_ok counts a resumed handshake and ends the connection when
+// the session's carried verdict may not carry the link; it returns 1 when
+// the link goes on (resumed or not).
+static int resumed_link_ok(link *l, fg_conn *c) {
+  fg_tls_conn *t = fg_conn_tls(c);
+  if (t == NULL || !fg_tls_conn_resumed(t)) return 1;
+  fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT);
+  if (resumed_trust_ok(l, t)) return 1;
+  fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
+  return 0;
+}
+
 static void on_secure(fg_conn *c) {
   link *l = fg_conn_arg(c);
-  if (l->dead) return;
+  if (l->dead || !resumed_link_ok(l, c)) return;
   // Remote servers' certificates are checked for revocation before the link
   // is trusted (the backends' are not); what the shared cache lacks is
   // fetched first, while this link alone waits.
@@ -647,7 +685,13 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 }
 
 static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
-  client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
+  link *l = fg_conn_arg(c);
+  // Sessions are kept per remote domain and target: a session of one
+  // server is not offered to another that could not resume it.
+  char key[FG_SESSION_CACHE_KEY_MAX + 1];
+  snprintf(key, sizeof(key), "%s %s", l->remote, l->current ? l->current->name : "");
+  fg_tls_conn_set_session_key(t, key);
+  client_certificate(l, fg_tls_conn_ssl(t));
 }
 
 static const fg_conn_handler kHandler = {.on_open = on_open,

@@ -62,6 +62,13 @@ typedef enum fg_metric {
   FG_M_REVOCATION_STAPLES_INVALID,     // remote servers' stapled responses ignored
   FG_M_STAPLE_FETCHES_OK,              // our certificates' responses fetched, good, stapled
   FG_M_STAPLE_FETCHES_FAILED,          // failed, or an answer that is not stapled
+  FG_M_TICKET_KEYS_RELOADED,           // tls.ticket_key_file re-read and in use
+  FG_M_TICKET_KEYS_REFUSED,            // re-reads refused (unreadable, malformed): old keys stay
+  FG_M_TICKETS_UNKNOWN_KEY,            // tickets under a retired or foreign key: full handshakes
+  FG_M_TICKETS_RENEWED,                // tickets under an older key, re-issued under the newest
+  FG_M_TLS_RESUMED_IN,                 // inbound TLS handshakes that resumed a session
+  FG_M_TLS_RESUMED_OUT,                // outbound TLS handshakes that resumed a session
+  FG_M_TLS_RESUMED_OUT_REFUSED,        // resumed outbound links refused: the carried verdict
   FG_M_ADMIN_REFUSED_SOURCE,           // admin requests from outside admin.allowed_networks
   FG_M_ADMIN_ACTIONS_OK,               // admin actions (POST) carried out
   FG_M_ADMIN_ACTIONS_REFUSED,          // admin actions refused (unknown, bad or failed)

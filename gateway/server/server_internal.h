@@ -114,7 +114,13 @@ struct fg_server {
   struct fg_revocation *revocation;       // NULL: revocation checking off everywhere
   struct fg_responders *responders;       // revocation.responders, loaded once
   struct fg_stapler *stapler;             // our certificates and their OCSP staples
+  struct fg_ticket_watch *tickets;        // tls.ticket_key_file (NULL: per-process keys)
   struct fg_posh_auth *posh;              // NULL: tls.posh off (gateway/server/posh_auth.h)
+  // trust_generation changes whenever a trust store is replaced: cached
+  // certificate verdicts (verdict_cache.h) no longer match, and outbound TLS
+  // sessions verified before are not offered again (crypto/tls.h
+  // verify_scope). Whoever replaces a trust store increments it.
+  _Atomic uint32_t trust_generation;
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;  // limits.streams_per_ip

@@ -61,8 +61,8 @@ static void write_file(const char *name, const char *content, mode_t mode) {
   chmod(p, mode);
 }
 
-// The smallest valid file, with relative paths (resolved against g_dir).
-#define BASE                               \
+// BASE with |extra| lines inside its tls: section, from line 11 on.
+#define BASE_TLS(extra)                    \
   "domains:\n"                             \
   "  - name: example.com\n"                \
   "    backend: b\n"                       \
@@ -72,10 +72,13 @@ static void write_file(const char *name, const char *content, mode_t mode) {
   "tls:\n"                                 \
   "  default_cert: pki/example.com.crt\n"  \
   "  default_key: pki/example.com.key\n"   \
-  "  trust_file: pki/ca.crt\n"             \
+  "  trust_file: pki/ca.crt\n" extra       \
   "internal_hop:\n"                        \
   "  ca_cert: pki/internal-ca.crt\n"       \
   "  ca_key: pki/internal-ca.key\n"
+
+// The smallest valid file, with relative paths (resolved against g_dir).
+#define BASE BASE_TLS("")
 // BASE is 13 lines long: keys appended after it start on line 14.
 
 static fg_config *load(const char *yaml) {
@@ -676,6 +679,51 @@ static void test_xep0185_3_dialback_secret_file(void **state) {
   fg_config_free(cfg);
 }
 
+// A ticket key line: base64 of 80 bytes.
+#define TICKET_KEY                                                                                 \
+  "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NT" \
+  "Y3ODlhYmNkZWY="
+
+// tls.ticket_key_file: readable, well-formed (the bad line named), not open
+// to other users (a warning); the check interval and session cache bound.
+static void test_tls_ticket_key_file_and_session_cache(void **state) {
+  (void)state;
+  write_file("t.keys", "# keys\n" TICKET_KEY "\n", 0600);
+  fg_config *cfg =
+      load(BASE_TLS("  ticket_key_file: t.keys\n  ticket_key_check_interval: 2s\n"
+                    "  session_cache_entries: 100\n"));
+  assert_non_null(cfg);
+  assert_null(strstr(g_diag.text ? g_diag.text : "", "ticket_key_file"));
+  char want[PATH_MAX + 16];
+  snprintf(want, sizeof(want), "%s/t.keys", g_dir);
+  assert_string_equal(cfg->tls.ticket_key_file, want);
+  assert_int_equal(cfg->tls.ticket_key_check_ms, 2000);
+  assert_int_equal(cfg->tls.session_cache_entries, 100);
+  fg_config_free(cfg);
+  cfg = load(BASE);
+  assert_null(cfg->tls.ticket_key_file);
+  assert_int_equal(cfg->tls.ticket_key_check_ms, 5000);
+  assert_int_equal(cfg->tls.session_cache_entries, 4096);
+  fg_config_free(cfg);
+  write_file("open.keys", TICKET_KEY "\n", 0640);
+  cfg = load(BASE_TLS("  ticket_key_file: open.keys\n"));
+  assert_non_null(cfg);
+  expect_diag("11: warning: tls.ticket_key_file: %s/open.keys is open to other users (mode 640)",
+              g_dir);
+  fg_config_free(cfg);
+  write_file("bad.keys", "# keys\n" TICKET_KEY "\nAAAA\n", 0600);
+  expect_fail(BASE_TLS("  ticket_key_file: bad.keys\n"),
+              "11: tls.ticket_key_file: %s/bad.keys: line 3: a key has 80 bytes, this one 3",
+              g_dir);
+  write_file("empty.keys", "# nothing\n", 0600);
+  expect_fail(BASE_TLS("  ticket_key_file: empty.keys\n"),
+              "11: tls.ticket_key_file: %s/empty.keys: no key", g_dir);
+  expect_fail(BASE_TLS("  ticket_key_file: missing.keys\n"), "11: tls.ticket_key_file:");
+  expect_fail(BASE_TLS("  ticket_key_check_interval: 10ms\n"),
+              "11: tls.ticket_key_check_interval:");
+  expect_fail(BASE_TLS("  session_cache_entries: 2\n"), "11: tls.session_cache_entries:");
+}
+
 // Certificates and keys: both or neither; the key must match; every domain
 // needs one (RFC 6120 §5.4.3.1: TLS needs a certificate for the stream's
 // domain).
@@ -859,6 +907,7 @@ int main(void) {
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),
       cmocka_unit_test(test_xep0185_3_dialback_secret_file),
+      cmocka_unit_test(test_tls_ticket_key_file_and_session_cache),
       cmocka_unit_test(test_rfc6120_5_4_certificates),
       cmocka_unit_test(test_config_internal_hop_modes),
       cmocka_unit_test(test_config_listeners),
