@@ -10,6 +10,7 @@
 // §10.4.3). A remote domain that failed is remembered per worker with
 // exponential backoff and jitter (RFC 6120 §3.3), so a dead domain costs no
 // lookup and no connect per stanza until its retry time.
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,6 +422,14 @@ static void on_open(fg_conn *c) {
   fg_s2s_out_start(l->s2s);
 }
 
+// hop_uses_internal_ca: the hop link |l| authenticates with a minted
+// certificate (its backend's hop mode is internal-ca); otherwise dialback.
+static int hop_uses_internal_ca(const link *l) {
+  const fg_config *cfg = l->srv->cfg;
+  return l->srv->ica != NULL && l->backend < cfg->n_backends &&
+         cfg->backends[l->backend].hop_mode == FG_HOP_INTERNAL_CA;
+}
+
 // hosted_cert returns the certificate of |domain| when it is hosted here
 // (never the default certificate standing in for an unknown name).
 static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
@@ -435,7 +444,7 @@ static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
 static void client_certificate(link *l, SSL *ssl) {
   fg_server *srv = l->srv;
   if (l->kind == LINK_HOP) {
-    if (srv->ica == NULL) return;
+    if (!hop_uses_internal_ca(l)) return;
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
     if (fg_internal_ca_get(srv->ica, l->local, time(NULL), &x, &k)) {
@@ -625,7 +634,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.stream_tag = srv->stream_tag;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = srv->cfg->internal_hop.plaintext;
-    c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && srv->ica != NULL;
+    c.client_cert = hop_uses_internal_ca(l);
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
     for (size_t i = 0; i < srv->cfg->tls.n_plaintext_peers; i++) {
@@ -712,10 +721,15 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
 }
 
 // open_pinned opens a link to one known target (hop, verify).
+// |backend| and |address| name a hop link's backend address (its hop mode
+// and health); SIZE_MAX for other links.
 static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                         const char *remote, const resolved_target *target, unsigned slot) {
+                         const char *remote, const resolved_target *target, unsigned slot,
+                         size_t backend, size_t address) {
   link *l = new_link(srv, w, kind, local, remote, target, slot);
   if (l == NULL) return NULL;
+  l->backend = backend;
+  l->address = address;  // before connect_next makes the session that uses it
   l->candidates[0] = *target;
   l->n_candidates = 1;
   if (!connect_next(l)) {
@@ -824,10 +838,8 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   if (t != NULL) {
     l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
     if (l == NULL) {
-      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot);
+      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot, backend, address);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
-      l->backend = backend;
-      l->address = address;
     }
     remember_route(in, ws, l, health);
     fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
@@ -867,7 +879,7 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_VERIFY, receiving, originating, target, 0);
   if (l == NULL && target != NULL) {
-    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0);
+    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0, SIZE_MAX, SIZE_MAX);
   } else if (l == NULL) {
     l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL, 0);
     if (l != NULL) {
