@@ -71,6 +71,7 @@ struct link {
   int n_questions;
   link *prev, *next;  // in the worker's bucket
   int indexed;
+  int ending;  // our closing tag went out (drain); the peer's is awaited
   fg_flow *waiting;                       // input streams paused until this link drains
   struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
 };
@@ -168,6 +169,7 @@ static void on_drain(fg_conn *c) {
 
 static void link_free(link *l) {
   wake_waiting(l);
+  fg_server_worker_state(l->srv, l->w)->live_links--;
   fg_server_worker_state(l->srv, l->w)->links_epoch++;
   fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
@@ -314,6 +316,15 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
                          l->questions[i].receiving, 0);
   }
   l->n_questions = 0;
+  // Answered: nothing held may go out later (a link still resolving would
+  // otherwise send it once connected).
+  for (qitem *q = l->qhead, *n; q != NULL; q = n) {
+    n = q->next;
+    free(q);
+  }
+  ws->queued_bytes -= l->q_bytes;
+  l->qhead = l->qtail = NULL;
+  l->q_count = l->q_bytes = 0;
   wake_waiting(l);  // their next stanzas open a fresh link or bounce
 }
 
@@ -466,7 +477,7 @@ static fg_tls_ctx *client_ctx(link *l) {
 
 static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   link *l = fg_conn_arg(c);
-  if (l->dead) return len;
+  if (l->dead && !l->ending) return len;  // an ending link waits for the peer's close
   size_t used = 0;
   switch (fg_s2s_out_feed(l->s2s, data, len, &used)) {
     case FG_S2S_OUT_CONTINUE:
@@ -715,6 +726,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
     return NULL;
   }
   index_link(l);
+  fg_server_worker_state(srv, w)->live_links++;
   if (kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_OPENED);
   if (kind == LINK_REMOTE) fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_OPENED);
   return l;
@@ -782,6 +794,10 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
                      fg_stanza_condition condition, const char *why) {
   link *l = arg;
   l->resolving = 0;
+  if (l->dead) {  // failed while resolving (drain): nothing left to deliver
+    link_free(l);
+    return;
+  }
   if (n > kMaxCandidates) n = kMaxCandidates;
   memcpy(l->candidates, candidates, n * sizeof(*candidates));
   l->n_candidates = n;
@@ -923,6 +939,58 @@ void fg_link_shutdown(worker_state *ws) {
       if (l->conn != NULL) fg_conn_close(l->conn);
     }
   }
+}
+
+size_t fg_link_drain(worker_state *ws) {
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b], *n; l != NULL; l = n) {
+      n = l->next;
+      if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL) {
+        continue;  // still connecting with stanzas to deliver, or busy
+      }
+      unlink_from_worker(l);
+      l->dead = 1;  // a normal end, not a failure
+      l->ending = 1;
+      fg_worker_timer_cancel(l->w, &l->tick);
+      fg_s2s_out_end(l->s2s);
+      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_LINKS_CLOSED);
+      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
+             "drain: %s link %s -> %s closed, waiting for the peer's closing tag",
+             kind_name(l->kind), l->local, l->remote);
+    }
+  }
+  return ws->live_links;
+}
+
+size_t fg_link_bounce_held(worker_state *ws) {
+  // Collected first: the bounces may open links, which must not be failed
+  // in turn for the bounces they hold.
+  size_t n_held = 0, bounced = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) n_held += !l->dead && l->q_count > 0;
+  }
+  link **held = n_held ? malloc(n_held * sizeof(*held)) : NULL;
+  if (held == NULL) return 0;
+  size_t k = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) {
+      if (!l->dead && l->q_count > 0) held[k++] = l;
+    }
+  }
+  for (size_t i = 0; i < k; i++) {
+    link *l = held[i];
+    for (qitem *q = l->qhead; q != NULL; q = q->next) {
+      if (q->is_bounce) continue;
+      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_STANZAS_BOUNCED);
+      bounced++;
+    }
+    // RFC 6120 §8.3.3.16: the remote server (or backend) was not reached in
+    // time; the link leaves the index, so the bounces take other links.
+    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "shutting down");
+    if (l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_SHUTDOWN);
+  }
+  free(held);
+  return bounced;
 }
 
 void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {

@@ -51,6 +51,10 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_REVOCATION_STAPLES_INVALID] = "revocation_staples_invalid_total",
     [FG_M_STAPLE_FETCHES_OK] = "staple_fetches_ok_total",
     [FG_M_STAPLE_FETCHES_FAILED] = "staple_fetches_failed_total",
+    [FG_M_DRAINS_STARTED] = "drains_started_total",
+    [FG_M_DRAIN_STREAMS_CLOSED] = "drain_streams_closed_total",
+    [FG_M_DRAIN_LINKS_CLOSED] = "drain_links_closed_total",
+    [FG_M_DRAIN_STANZAS_BOUNCED] = "drain_stanzas_bounced_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.

@@ -60,6 +60,10 @@ typedef enum fg_metric {
   FG_M_REVOCATION_STAPLES_INVALID,     // remote servers' stapled responses ignored
   FG_M_STAPLE_FETCHES_OK,              // our certificates' responses fetched, good, stapled
   FG_M_STAPLE_FETCHES_FAILED,          // failed, or an answer that is not stapled
+  FG_M_DRAINS_STARTED,                 // graceful drains begun (SIGTERM)
+  FG_M_DRAIN_STREAMS_CLOSED,           // inbound streams closed by a drain (</stream:stream>)
+  FG_M_DRAIN_LINKS_CLOSED,             // outbound links closed by a drain once idle
+  FG_M_DRAIN_STANZAS_BOUNCED,          // stanzas still queued at the end of a drain, bounced
   FG_M_COUNT,
 } fg_metric;
 

@@ -33,6 +33,14 @@ const fg_metrics *fg_server_metrics(const fg_server *s) {
   return &s->metrics;
 }
 
+fg_runtime *fg_server_runtime(fg_server *s) {
+  return s->rt;
+}
+
+unsigned fg_server_shutdown_grace_ms(const fg_server *s) {
+  return s->cfg->shutdown.grace_ms;
+}
+
 uint16_t fg_server_port(const fg_server *s, fg_listener_id id) {
   return id < FG_LISTENER_COUNT ? s->ports[id] : 0;
 }
