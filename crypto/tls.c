@@ -22,7 +22,7 @@ static const char kTls12Ciphers[] =
 static const uint8_t kAlpnXmppServer[] = "\x0bxmpp-server";
 
 typedef struct session_slot {
-  char name[256];
+  char name[520];  // server name, newline, client identity (fg_tls_conn_set_session_scope)
   SSL_SESSION *session;
 } session_slot;
 
@@ -36,6 +36,7 @@ struct fg_tls_ctx {
 
 struct fg_tls_conn {
   fg_tls_ctx *ctx;
+  char *session_scope;  // client identity the cached session belongs to (may be NULL)
   SSL *ssl;
   BIO *bio;
   fg_tls_write_fn out;
@@ -280,31 +281,50 @@ static void msg_cb(int is_write, int version, int content_type, const void *buf,
   if (type == SSL3_MT_NEW_SESSION_TICKET && !is_write) t->tickets_received++;
 }
 
+// session_key is what a client session is cached under: the server name
+// and the identity the client authenticated with (a session resumed under
+// another identity would carry the first one's certificate: RFC 8446 §2.2).
+static void session_key(const fg_tls_conn *t, char *out, size_t cap) {
+  snprintf(out, cap, "%s\n%s", t->server_name, t->session_scope ? t->session_scope : "");
+}
+
+static session_slot *slot_of(fg_tls_ctx *ctx, const char *key) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char *p = key; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  return &ctx->sessions[h % SESSION_SLOTS];
+}
+
 static int new_session_cb(SSL *ssl, SSL_SESSION *session) {
   fg_tls_conn *t = conn_of(ssl);
   if (t == NULL || t->server_name == NULL) return 0;
   fg_tls_ctx *ctx = t->ctx;
-  uint64_t h = 1469598103934665603ull;
-  for (const char *p = t->server_name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-  session_slot *slot = &ctx->sessions[h % SESSION_SLOTS];
+  char key[sizeof(((session_slot *)0)->name)];
+  session_key(t, key, sizeof(key));
+  session_slot *slot = slot_of(ctx, key);
   pthread_mutex_lock(&ctx->sessions_mu);
   SSL_SESSION_free(slot->session);
   slot->session = session;
-  snprintf(slot->name, sizeof(slot->name), "%s", t->server_name);
+  snprintf(slot->name, sizeof(slot->name), "%s", key);
   pthread_mutex_unlock(&ctx->sessions_mu);
   return 1;
 }
 
 static void offer_session(fg_tls_conn *t) {
   fg_tls_ctx *ctx = t->ctx;
-  uint64_t h = 1469598103934665603ull;
-  for (const char *p = t->server_name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-  session_slot *slot = &ctx->sessions[h % SESSION_SLOTS];
+  char key[sizeof(((session_slot *)0)->name)];
+  session_key(t, key, sizeof(key));
+  session_slot *slot = slot_of(ctx, key);
   pthread_mutex_lock(&ctx->sessions_mu);
-  if (slot->session != NULL && strcmp(slot->name, t->server_name) == 0) {
-    SSL_set_session(t->ssl, slot->session);
-  }
+  SSL_set_session(t->ssl,
+                  slot->session != NULL && strcmp(slot->name, key) == 0 ? slot->session : NULL);
   pthread_mutex_unlock(&ctx->sessions_mu);
+}
+
+void fg_tls_conn_set_session_scope(fg_tls_conn *t, const char *identity) {
+  if (t->server_name == NULL || !t->ctx->cfg.session_cache) return;
+  free(t->session_scope);
+  t->session_scope = identity != NULL ? strdup(identity) : NULL;
+  offer_session(t);  // the session of this identity, or none
 }
 
 // --- context ------------------------------------------------------------
@@ -432,6 +452,7 @@ void fg_tls_conn_free(fg_tls_conn *t) {
   OPENSSL_cleanse(&t->secrets, sizeof(t->secrets));
   free(t->staged);
   free(t->server_name);
+  free(t->session_scope);
   fg_tls_ctx_free(t->ctx);
   free(t);
 }

@@ -91,6 +91,12 @@ typedef int (*fg_tls_write_fn)(void *arg, const uint8_t *data, size_t len);
 fg_tls_conn *fg_tls_conn_new(fg_tls_ctx *ctx, const char *server_name, fg_tls_write_fn out,
                              void *out_arg);
 
+// fg_tls_conn_set_session_scope names the identity a client connection
+// authenticates with (the certificate it presents): only a session cached
+// under the same server name and identity is resumed, and the new one is
+// cached under them. Call it before the handshake starts.
+void fg_tls_conn_set_session_scope(fg_tls_conn *t, const char *identity);
+
 // fg_tls_conn_free frees |t| without sending anything.
 void fg_tls_conn_free(fg_tls_conn *t);
 

@@ -71,7 +71,7 @@ struct link {
   int n_questions;
   link *prev, *next;  // in the worker's bucket
   int indexed;
-  int ending;  // our closing tag went out (drain); the peer's is awaited
+  int ending;                             // our closing tag went out (drain); the peer's is awaited
   fg_flow *waiting;                       // input streams paused until this link drains
   struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
 };
@@ -582,7 +582,11 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 }
 
 static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
-  client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
+  link *l = fg_conn_arg(c);
+  client_certificate(l, fg_tls_conn_ssl(t));
+  // Links of different local domains present different certificates: none
+  // may resume another's session (the backend would see the first one).
+  fg_tls_conn_set_session_scope(t, l->local);
 }
 
 static const fg_conn_handler kHandler = {.on_open = on_open,

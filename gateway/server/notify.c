@@ -100,8 +100,7 @@ static void *watchdog_main(void *arg) {
     until.tv_sec += (time_t)(ns / 1000000000ull);
     until.tv_nsec = (long)(ns % 1000000000ull);
     pthread_mutex_lock(&g_wd.mu);
-    while (!atomic_load(&g_wd.stop) &&
-           pthread_cond_timedwait(&g_wd.cv, &g_wd.mu, &until) == 0) {
+    while (!atomic_load(&g_wd.stop) && pthread_cond_timedwait(&g_wd.cv, &g_wd.mu, &until) == 0) {
     }
     pthread_mutex_unlock(&g_wd.mu);
     if (atomic_load(&g_wd.stop)) return NULL;
