@@ -42,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 S2SLOAD = os.path.join(ROOT, "bench", "s2sload.py")
 UNIT = os.path.join(ROOT, "contrib", "systemd", "fedgate.service")
+HOOK = os.path.join(ROOT, "contrib", "certbot", "fedgate-deploy-hook")
 
 
 class Env:
@@ -442,6 +443,46 @@ def test_systemd_unit_verifies(env):
         assert key in text, key
     stop = int(re.search(r"TimeoutStopSec=(\d+)", text).group(1))
     assert stop > 30, "TimeoutStopSec must be above the default shutdown.grace (30 s)"
+
+
+def test_certbot_deploy_hook_checks_then_reloads(env):
+    """The deploy hook installs a renewed pair, runs check-config and
+    reloads; a pair that fails the check is rolled back, not reloaded."""
+    d = env.dir
+    certs = d + "/certs"
+    os.makedirs(certs, exist_ok=True)
+    shutil.copy(d + "/pki/a.test.crt", certs + "/a.test.crt")
+    shutil.copy(d + "/pki/a.test.key", certs + "/a.test.key")
+    p = fp.listener_ports()
+    cfg = config(p, "a.test", fp.free_port(), "ica-a", "secret-a").replace(
+        "cert: pki/a.test.crt", "cert: certs/a.test.crt").replace(
+        "key: pki/a.test.key", "key: certs/a.test.key")
+    path = d + "/hook.yaml"
+    with open(path, "w") as f:
+        f.write(cfg)
+    marker = d + "/reloaded"
+    base = dict(os.environ, FEDGATE_BIN=FEDGATE, FEDGATE_CONFIG=path, FEDGATE_CERT_DIR=certs,
+                FEDGATE_OWNER="nobody-here", FEDGATE_RELOAD="touch " + marker)
+    # A renewal: a new certificate and key for a.test (another dev PKI run).
+    fp.dev_pki(FEDGATE, d + "/renewed", "a.test")
+    live = d + "/live/a.test"
+    os.makedirs(live, exist_ok=True)
+    shutil.copy(d + "/pki/a.test.crt", live + "/fullchain.pem")  # same CA as tls.trust_file
+    shutil.copy(d + "/pki/a.test.key", live + "/privkey.pem")
+    r = subprocess.run(["/bin/sh", HOOK], env=dict(base, RENEWED_LINEAGE=live,
+                                                     RENEWED_DOMAINS="a.test"),
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and os.path.exists(marker), r.stderr
+    os.unlink(marker)
+    # A broken renewal: the key does not belong to the certificate.
+    shutil.copy(d + "/renewed/a.test.key", live + "/privkey.pem")
+    before = open(certs + "/a.test.key").read()
+    r = subprocess.run(["/bin/sh", HOOK], env=dict(base, RENEWED_LINEAGE=live,
+                                                     RENEWED_DOMAINS="a.test"),
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and not os.path.exists(marker), r.stderr
+    assert "check-config failed" in r.stderr and "not reloading" in r.stderr, r.stderr
+    assert open(certs + "/a.test.key").read() == before, "the previous key was not restored"
 
 
 if __name__ == "__main__":
