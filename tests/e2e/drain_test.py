@@ -326,6 +326,33 @@ def test_log_format_kv_and_json_lines_parse(env):
         assert any(r.get("stream") and r.get("peer") == "remote.test" for r in recs), recs
 
 
+def test_journal_priority_prefix_when_stderr_is_the_journal(env):
+    """systemd names the journal stream in JOURNAL_STREAM (device:inode of
+    stderr): then text lines carry <N> priorities (sd-daemon.h) and no time;
+    a JOURNAL_STREAM naming something else changes nothing."""
+    p = fp.listener_ports()
+    cfgfile = os.path.join(env.dir, "journal.yaml")
+    with open(cfgfile, "w") as f:
+        f.write(config(p, "a.test", fp.free_port(), "ica-a", "secret-a"))
+    for matching in (True, False):
+        out = os.path.join(env.dir, "journal-%d.out" % matching)
+        with open(out, "w") as f:
+            st = os.fstat(f.fileno())
+            ident = "%d:%d" % (st.st_dev, st.st_ino if matching else st.st_ino + 1)
+            proc = subprocess.Popen([FEDGATE, "run", "--config", cfgfile], stdout=f,
+                                    stderr=subprocess.STDOUT,
+                                    env=dict(os.environ, JOURNAL_STREAM=ident))
+        assert xp.wait_port(HOST, p["admin"], 10)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        lines = [l for l in open(out).read().splitlines() if "ready: s2s port" in l]
+        assert len(lines) == 1, open(out).read()
+        if matching:
+            assert lines[0].startswith("<6>info: ready: s2s port"), lines
+        else:
+            assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ info: ready: s2s port", lines[0]), lines
+
+
 def test_log_file_reopened_on_sigusr1_after_rename(env):
     p = fp.listener_ports()
     logf = os.path.join(env.dir, "rot.log")

@@ -76,8 +76,11 @@ class Fedgate:
             return ""
 
     def stop(self):
+        # SIGINT stops at once; SIGTERM would drain for up to shutdown.grace
+        # while peers a test left open keep their streams (drain_test.py
+        # tests the drain itself).
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
