@@ -109,7 +109,13 @@ static void *watchdog_main(void *arg) {
 
 int fg_notify_watchdog_start(fg_runtime *rt) {
   uint64_t usec = 0;
-  if (g_wd.running || sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return 0;
+  // sd_watchdog_enabled reads WATCHDOG_USEC alone: without a socket to tell,
+  // a watchdog would be pointless.
+  const char *sock = getenv("NOTIFY_SOCKET");
+  if (g_wd.running || rt == NULL || sock == NULL || sock[0] == 0 ||
+      sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) {
+    return 0;
+  }
   unsigned n = fg_runtime_num_workers(rt);
   g_wd.answered = calloc(n, sizeof(*g_wd.answered));
   if (g_wd.answered == NULL) return 0;
