@@ -211,23 +211,30 @@ static void unlisten_msg_fn(fg_worker *w, fg_msg *m) {
 int fg_runtime_unlisten(fg_runtime *rt, uint16_t port) {
   if (port == 0) return 0;
   unsigned n = fg_runtime_num_workers(rt);
-  _Atomic unsigned pending = n;
+  // On the heap: a worker that answers after the wait below gave up must
+  // not write into a stack frame that is gone.
+  _Atomic unsigned *pending = malloc(sizeof(*pending));
+  if (pending == NULL) return 0;
+  atomic_init(pending, n);
   for (unsigned i = 0; i < n; i++) {
     unlisten_msg *u = calloc(1, sizeof(*u));
     if (u == NULL) {
-      atomic_fetch_sub(&pending, 1);
+      atomic_fetch_sub(pending, 1);
       continue;
     }
     u->m.fn = unlisten_msg_fn;
     u->port = port;
-    u->pending = &pending;
+    u->pending = pending;
     fg_worker_post(fg_runtime_worker(rt, i), &u->m);
   }
   // Wait until every worker has closed its socket: from then on the kernel
-  // refuses connections to the port, which is what a drain promises.
-  while (atomic_load(&pending) > 0) {
+  // refuses connections to the port, which is what a drain promises. A
+  // worker stuck for two seconds is not waited for.
+  for (int i = 0; i < 2000 && atomic_load(pending) > 0; i++) {
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
   }
-  return 1;
+  int done = atomic_load(pending) == 0;
+  if (done) free(pending);  // else left to the late worker: a few bytes, once
+  return done;
 }
