@@ -5,18 +5,37 @@ BAZEL ?= bazel
 FUZZ_SECONDS ?= 60
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build test test-asan demo interop fuzz bench bench-quick fmt fmt-check clean
+.PHONY: all deps build test test-asan demo interop fuzz bench bench-quick fmt fmt-check clean install deb
 
 all: build
 
 deps:
 	@tools/deps.sh
+	@# Convenience links of older checkouts (.bazelrc now puts them under .bazel/).
+	@find . -maxdepth 1 -type l -name 'bazel-*' -delete
 
 build: deps
-	$(BAZEL) build -- $$(tools/targets.sh)
+	$(BAZEL) build //...
 
 test: deps
 	@tools/run-tests.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]: the default
+# build's binary as PREFIX/sbin/fedgate, the systemd unit, the configuration
+# (kept when present), contrib/ and the docs (tools/install.sh). Then, as
+# root: PREFIX/lib/fedgate/fedgate-setup (user, secret, internal CA).
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+install: deps
+	$(BAZEL) build //gateway:fedgate
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" SYSCONFDIR="$(SYSCONFDIR)" \
+	  tools/install.sh "$$($(BAZEL) info bazel-bin)/gateway/fedgate"
+
+# make deb: dist/fedgate_VERSION_ARCH.deb (tools/deb.sh); the last line
+# printed is its path.
+deb: deps
+	$(BAZEL) build //gateway:fedgate
+	@tools/deb.sh "$$($(BAZEL) info bazel-bin)/gateway/fedgate"
 
 test-asan: deps
 	@tools/run-tests.sh --config=asan

@@ -982,8 +982,9 @@ def human(o, a):
 
 # fedgate logs one line per outbound link that became ready, e.g.
 # "... remote link a.test -> b.test ready via 127.0.0.1:5269: TLSv1.3
-# TLS_AES_128_GCM_SHA256, sasl-external".
-GW_LINK = re.compile(r"remote link (\S+) -> (\S+) ready via (\S+): (\S+) (\S+), (\S+)\s*$")
+# TLS_AES_128_GCM_SHA256, sasl-external, peer proved by pkix".
+GW_LINK = re.compile(r"remote link (\S+) -> (\S+) ready via (\S+): (\S+) (\S+), ([^,\s]+)"
+                     r"(?:, peer proved by (\S+))?\s*$")
 
 
 def gateway_links(logs):
@@ -996,7 +997,8 @@ def gateway_links(logs):
                     if m:
                         out.append({"gateway": name, "from": m.group(1), "to": m.group(2),
                                     "peer": m.group(3), "tls_version": m.group(4),
-                                    "cipher": m.group(5), "auth": m.group(6)})
+                                    "cipher": m.group(5), "auth": m.group(6),
+                                    "peer_auth": m.group(7) or ""})
         except OSError:
             pass
     return out

@@ -18,7 +18,7 @@ a fedgate checking revocation (hard-fail, answers cached from a real `openssl
 ocsp` responder) and one that does not, in alternating rounds; --revocation
 runs only that.
 
-DIR holds gateway/fedgate and bench/s2sload (an opt build's bazel-bin).
+DIR holds gateway/fedgate and bench/s2sload (an opt build's `bazel info --config=opt bazel-bin`).
 Exit status: 0 when every run completed with nothing lost, 1 otherwise.
 """
 
@@ -449,7 +449,7 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bin", required=True, help="bazel-bin of an opt build")
+    ap.add_argument("--bin", required=True, help="bazel-bin of an opt build (bazel info --config=opt bazel-bin)")
     ap.add_argument("--quick", action="store_true", help="bench-quick: at most 2 minutes")
     ap.add_argument("--json", action="store_true", help="print the result object on stdout")
     ap.add_argument("--only", default="fedgate,prosody,haproxy",
@@ -490,7 +490,13 @@ def main():
               "duration_s": round(time.time() - started, 1), "machine": m,
               "versions": versions(suite.fedgate)}
     result.update(suite.summary(out))
-    result.update({"runs": out, "micro": micro_results(), "failures": suite.failures})
+    micro = micro_results()
+    xml = micro.get("xml_bench") or {}
+    # The XML parser's dispatched build and its baseline x86-64 build, measured
+    # by one binary in one run (bench/xml_bench.c).
+    result["xml_mbps_best"] = xml.get("fedgate_mbps")
+    result["xml_mbps_baseline"] = xml.get("fedgate_baseline_mbps")
+    result.update({"runs": out, "micro": micro, "failures": suite.failures})
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "%s-%s%s.json" % (result["date"], m["host"],
                                                   "-quick" if args.quick else ""))

@@ -116,8 +116,9 @@ int fg_devpki_write_key(const char *path, EVP_PKEY *key);
 // |num_domains| domains "<domain>.crt" + "<domain>.key": an ECDSA P-256 key
 // and a certificate with DNS-ID and SRV-ID _xmpp-server.<domain> (plus
 // XmppAddr when |xmppaddr|), valid for 397 days from an hour ago. Domains
-// are normalised to lower-case A-labels and must be valid host names. On
-// failure it returns 0 and writes a message into |err|.
+// are normalised to lower-case A-labels and must be valid host names. With
+// no domains (|domains| may then be NULL) it writes the CA alone. On failure
+// it returns 0 and writes a message into |err|.
 int fg_devpki_write_dir(const char *dir, const char *const *domains, size_t num_domains,
                         int xmppaddr, char *err, size_t err_len);
 

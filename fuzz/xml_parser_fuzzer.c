@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gateway/xml/xml_parser.h"
+#include "gateway/xml/xml_simd.h"
 #include "tests/gateway/xml/xml_transcript.h"
 
 static void check(int ok, const char *what) {
@@ -76,6 +77,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_invariants(&cut);
   check(fg_xml_transcript_same(&whole, &cut), "parse with trims differs from whole parse");
   fg_xml_transcript_free(&cut);
+  // The other build of the scanners (xml_simd.h) must agree byte for byte:
+  // the AVX2 path and the baseline path are two compilations of one machine.
+  if (fg_xml_simd_best() != FG_XML_SIMD_BASELINE) {
+    fg_xml_simd best = fg_xml_simd_active();
+    fg_xml_simd_select(best == FG_XML_SIMD_BASELINE ? fg_xml_simd_best() : FG_XML_SIMD_BASELINE);
+    int ok = fg_xml_transcript_run(&cut, &cfg, data, size, splits, n);
+    fg_xml_simd_select(best);
+    check(ok, "out of memory");
+    check_invariants(&cut);
+    check(fg_xml_transcript_same(&whole, &cut), "the SIMD builds of the parser disagree");
+    fg_xml_transcript_free(&cut);
+  }
   if (size <= 2048) {
     check(fg_xml_transcript_run_step(&cut, &cfg, data, size, 1), "out of memory");
     check(fg_xml_transcript_same(&whole, &cut), "byte-by-byte parse differs from whole parse");

@@ -19,6 +19,7 @@
 
 #include "io/conn.h"
 #include "io/http_response.h"
+#include "io/https_verify.h"
 
 #define MAX_ADDRS 8
 #define MAX_URL 2300
@@ -35,6 +36,7 @@ typedef struct wstate {
 struct fg_http_client {
   fg_http_client_config cfg;
   fg_cidr *nets;
+  fg_tls_ctx *tls;  // https:// (NULL: refused)
   unsigned n_workers;
   wstate ws[];
 };
@@ -46,10 +48,12 @@ struct hconn {
   hconn *prev, *next;    // idle list
   char host[FG_DNS_NAME_MAX + 1];
   uint16_t port;
+  int https;
   struct sockaddr_storage addr;
   socklen_t addr_len;
   int opened, idle;
-  unsigned uses;  // requests before the current one
+  unsigned uses;         // requests before the current one
+  fg_https_check check;  // why the server's certificate was refused
 };
 
 typedef struct dns_ask {
@@ -85,6 +89,7 @@ struct fg_http_request {
   socklen_t lens[MAX_ADDRS];
   size_t n_addrs, next_addr;
   enum fg_close_reason last_close;
+  char tls_why[300];  // the last refused server certificate, for the result
   fg_http_response resp;
 };
 
@@ -93,7 +98,7 @@ const char *fg_http_error_name(fg_http_error e) {
       "ok",        "bad-url",         "scheme-not-supported",
       "resolve",   "address-refused", "connect",
       "timeout",   "closed",          "protocol",
-      "too-large", "shutdown",
+      "too-large", "shutdown",        "tls",
   };
   if ((size_t)e >= sizeof(kNames) / sizeof(kNames[0])) return "unknown";
   return kNames[e];
@@ -158,10 +163,9 @@ fg_http_error fg_http_url_parse(fg_http_url *out, const char *url, char *why, si
   if (len > MAX_URL) return url_fail(why, why_len, FG_HTTP_ERR_URL, "URL too long");
   const char *sep = strstr(url, "://");
   if (sep == NULL) return url_fail(why, why_len, FG_HTTP_ERR_URL, "not an absolute URL");
-  if (sep - url != 4 || strncasecmp(url, "http", 4) != 0) {
-    setf(why, why_len,
-         "scheme %.*s:// not supported: only http:// (OCSP and CRL are plain HTTP, RFC 6960, "
-         "RFC 5280)",
+  out->https = sep - url == 5 && strncasecmp(url, "https", 5) == 0;
+  if (!out->https && (sep - url != 4 || strncasecmp(url, "http", 4) != 0)) {
+    setf(why, why_len, "scheme %.*s:// not supported: only http:// and https://",
          (int)(sep - url < 16 ? sep - url : 16), url);
     return FG_HTTP_ERR_SCHEME;
   }
@@ -177,7 +181,7 @@ fg_http_error fg_http_url_parse(fg_http_url *out, const char *url, char *why, si
   if (memchr(a, '@', (size_t)(ae - a)) != NULL) {
     return url_fail(why, why_len, FG_HTTP_ERR_URL, "user information in a URL is refused");
   }
-  out->port = 80;
+  out->port = out->https ? 443 : 80;
   const char *hs = a, *he, *ps = NULL;
   int bracketed = *a == '[';
   if (bracketed) {
@@ -200,6 +204,10 @@ fg_http_error fg_http_url_parse(fg_http_url *out, const char *url, char *why, si
   }
   if (ps != NULL && !parse_port(ps, (size_t)(ae - ps), &out->port)) {
     return url_fail(why, why_len, FG_HTTP_ERR_URL, "bad port");
+  }
+  if (out->https && out->numeric) {
+    // The server's certificate is checked for a host name (a DNS-ID).
+    return url_fail(why, why_len, FG_HTTP_ERR_URL, "https:// needs a host name, not an address");
   }
   if (out->numeric) {
     if (out->addr.ss_family == AF_INET) {
@@ -235,6 +243,10 @@ fg_http_client *fg_http_client_new(fg_runtime *rt, const fg_http_client_config *
     memcpy(hc->nets, hc->cfg.allowed_networks, hc->cfg.n_allowed_networks * sizeof(fg_cidr));
   }
   hc->cfg.allowed_networks = hc->nets;
+  if (hc->cfg.https_trust != NULL) {
+    hc->tls = fg_https_ctx_new(hc->cfg.https_trust);
+    if (hc->tls == NULL) abort();  // only allocation fails here
+  }
   hc->n_workers = n;
   for (unsigned i = 0; i < hc->n_workers; i++) hc->ws[i].hc = hc;
   return hc;
@@ -242,6 +254,7 @@ fg_http_client *fg_http_client_new(fg_runtime *rt, const fg_http_client_config *
 
 void fg_http_client_free(fg_http_client *hc) {
   if (hc == NULL) return;
+  fg_tls_ctx_free(hc->tls);
   free(hc->nets);
   free(hc);
 }
@@ -283,7 +296,7 @@ static int idle_put(hconn *h) {
   if (fg_worker_stopping(fg_conn_worker(h->conn))) return 0;
   unsigned same = 0;
   for (hconn *o = ws->idle; o != NULL; o = o->next) {
-    if (o->port == h->port && strcmp(o->host, h->host) == 0) same++;
+    if (o->port == h->port && o->https == h->https && strcmp(o->host, h->host) == 0) same++;
   }
   if (same >= ws->hc->cfg.max_idle_per_host) return 0;
   h->idle = 1;
@@ -294,9 +307,9 @@ static int idle_put(hconn *h) {
   return 1;
 }
 
-static hconn *idle_take(wstate *ws, const char *host, uint16_t port) {
+static hconn *idle_take(wstate *ws, const char *host, uint16_t port, int https) {
   for (hconn *h = ws->idle; h != NULL; h = h->next) {
-    if (h->port != port || strcmp(h->host, host) != 0) continue;
+    if (h->port != port || h->https != https || strcmp(h->host, host) != 0) continue;
     idle_unlink(h);
     fg_conn_set_idle_timeout(h->conn, 0);
     h->uses++;
@@ -386,6 +399,7 @@ static int connect_to(fg_http_request *req, const struct sockaddr_storage *addr,
   h->ws = req->ws;
   setf(h->host, sizeof(h->host), "%s", req->url.host);
   h->port = req->url.port;
+  h->https = req->url.https;
   memcpy(&h->addr, addr, sizeof(h->addr));
   h->addr_len = len;
   uint64_t ms = remaining_ms(req);
@@ -396,6 +410,10 @@ static int connect_to(fg_http_request *req, const struct sockaddr_storage *addr,
       .arg = h,
       .timeout_ms =
           (unsigned)(ms < req->opts.connect_timeout_ms ? ms : req->opts.connect_timeout_ms)};
+  if (h->https) {
+    cc.tls = req->hc->tls;
+    cc.server_name = h->host;  // SNI, and the name the certificate must carry
+  }
   h->conn = fg_conn_connect(req->w, &cc);
   if (h->conn == NULL) {
     free(h);
@@ -416,6 +434,9 @@ static void connect_next(fg_http_request *req) {
     complete(req, FG_HTTP_ERR_SHUTDOWN, "worker stopping");
   } else if (req->last_close == FG_CLOSE_TIMEOUT) {
     complete(req, FG_HTTP_ERR_TIMEOUT, "%s:%u: connect timed out", req->url.host, req->url.port);
+  } else if (req->last_close == FG_CLOSE_TLS_ERROR) {
+    complete(req, FG_HTTP_ERR_TLS, "%s:%u: TLS handshake failed%s%s", req->url.host, req->url.port,
+             req->tls_why[0] ? ": " : "", req->tls_why);
   } else {
     complete(req, FG_HTTP_ERR_CONNECT, "%s:%u: connection failed (%zu address%s)", req->url.host,
              req->url.port, req->n_addrs, req->n_addrs == 1 ? "" : "es");
@@ -491,7 +512,11 @@ static void start(fg_worker *w, fg_msg *m) {
     complete(req, req->url_err, "%s", req->why);
     return;
   }
-  hconn *h = idle_take(req->ws, req->url.host, req->url.port);
+  if (req->url.https && req->hc->tls == NULL) {
+    complete(req, FG_HTTP_ERR_SCHEME, "https:// is not enabled for this client");
+    return;
+  }
+  hconn *h = idle_take(req->ws, req->url.host, req->url.port, req->url.https);
   if (h != NULL) {
     req->ws->st.reused++;
     req->reused = 1;
@@ -585,6 +610,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   req->conn = NULL;
   int opened = h->opened;
   unsigned uses = h->uses;
+  if (h->check.refused) setf(req->tls_why, sizeof(req->tls_why), "%s", h->check.why);
   struct sockaddr_storage addr = h->addr;
   socklen_t addr_len = h->addr_len;
   free(h);
@@ -612,8 +638,13 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   }
 }
 
+static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
+  hconn *h = fg_conn_arg(c);
+  fg_https_check_attach(t, &h->check);
+}
+
 static const fg_conn_handler kHandler = {
-    .on_open = on_open, .on_data = on_data, .on_close = on_close};
+    .on_open = on_open, .on_data = on_data, .on_close = on_close, .on_tls_created = on_tls_created};
 
 // --- public entry points ---
 
@@ -648,7 +679,8 @@ static fg_http_request *request_new(fg_http_client *hc, fg_worker *w, const char
   if (req->url_err == FG_HTTP_OK) {
     char head[3000], port[8] = "";
     int v6 = strchr(req->url.host, ':') != NULL;
-    if (req->url.port != 80) setf(port, sizeof(port), ":%u", req->url.port);
+    if (req->url.port != (req->url.https ? 443 : 80))
+      setf(port, sizeof(port), ":%u", req->url.port);
     int n =
         snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s%s%s%s\r\nUser-Agent: fedgate\r\n",
                  method, req->url.target, v6 ? "[" : "", req->url.host, v6 ? "]" : "", port);

@@ -1,7 +1,9 @@
 // http_client.h: a non-blocking HTTP/1.1 client on the workers, for OCSP
-// (RFC 6960 Appendix A) and CRL (RFC 5280 §4.2.1.13) fetches: plain http://
-// only, GET and POST, no redirects followed, idle keep-alive connections kept
-// and reused per (worker, host, port).
+// (RFC 6960 Appendix A) and CRL (RFC 5280 §4.2.1.13) fetches over plain
+// http://, and POSH documents (RFC 7711) over https:// when the client has a
+// trust store (io/https_verify.h: PKIX and DNS-ID checks of the server). GET
+// and POST, no redirects followed, idle keep-alive connections kept and
+// reused per (worker, scheme, host, port).
 //
 // Threading: requests are made on a worker's thread and their callbacks run
 // on that worker, exactly once, never inside fg_http_get / fg_http_post
@@ -24,7 +26,7 @@ typedef struct fg_http_request fg_http_request;
 typedef enum fg_http_error {
   FG_HTTP_OK = 0,               // a response arrived (any status, 3xx included)
   FG_HTTP_ERR_URL,              // the URL does not parse
-  FG_HTTP_ERR_SCHEME,           // not http:// (https:// and others are refused)
+  FG_HTTP_ERR_SCHEME,           // not http://, or https:// on a client without a trust store
   FG_HTTP_ERR_RESOLVE,          // the host name has no address (or no resolver)
   FG_HTTP_ERR_ADDRESS_REFUSED,  // every address is special-purpose and not allowed
   FG_HTTP_ERR_CONNECT,          // every address refused or was unreachable
@@ -33,6 +35,7 @@ typedef enum fg_http_error {
   FG_HTTP_ERR_PROTOCOL,         // the response is malformed (text names the rule)
   FG_HTTP_ERR_TOO_LARGE,        // the response is over the size cap
   FG_HTTP_ERR_SHUTDOWN,         // the worker is stopping
+  FG_HTTP_ERR_TLS,              // https://: the handshake failed or the server was refused
 } fg_http_error;
 
 // fg_http_error_name returns a short lowercase name for |e| ("timeout").
@@ -76,6 +79,9 @@ typedef struct fg_http_client_config {
   int allow_special;
   const fg_cidr *allowed_networks;  // copied
   size_t n_allowed_networks;
+  // https_trust: https:// URLs are fetched, their servers checked against
+  // this store (not owned; it must outlive the client). NULL: refused.
+  const struct fg_trust_store *https_trust;
 } fg_http_client_config;
 
 // fg_http_client_new makes a client for the workers of |rt| (NULL |cfg|: the
@@ -106,8 +112,9 @@ fg_http_request *fg_http_post(fg_http_client *hc, fg_worker *w, const char *url,
 // runs, its connection is closed if a response was under way.
 void fg_http_cancel(fg_http_request *req);
 
-// fg_http_url is a parsed http:// URL.
+// fg_http_url is a parsed http:// or https:// URL.
 typedef struct fg_http_url {
+  int https;
   char host[FG_DNS_NAME_MAX + 1];  // a name (lowercased), an IPv4 or an IPv6 address (no brackets)
   uint16_t port;
   int numeric;  // |host| is an address, in |addr|
@@ -116,8 +123,9 @@ typedef struct fg_http_url {
   char target[2048];  // path and query, never empty ("/" at least)
 } fg_http_url;
 
-// fg_http_url_parse reads |url| (RFC 9110 §4.2.1: http://host[:port][path][?query],
-// a fragment dropped). It returns FG_HTTP_OK, FG_HTTP_ERR_SCHEME or
+// fg_http_url_parse reads |url| (RFC 9110 §4.2.1 and §4.2.2:
+// http[s]://host[:port][path][?query], a fragment dropped; https:// needs a
+// host name, not an address). It returns FG_HTTP_OK, FG_HTTP_ERR_SCHEME or
 // FG_HTTP_ERR_URL, with the reason in |why| (|why_len| bytes).
 fg_http_error fg_http_url_parse(fg_http_url *out, const char *url, char *why, size_t why_len);
 

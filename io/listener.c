@@ -1,14 +1,19 @@
 // listener.c: SO_REUSEPORT listening sockets, one per worker, with
-// multishot accept.
+// multishot accept; or one Unix socket, accepted by the first worker.
 #include "io/listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,9 +24,15 @@ struct fg_listener {
   int fd;
   int inflight;
   int closing;
-  uint16_t port;  // bound port (fg_runtime_unlisten)
   struct fg_listener *next;
   fg_listener_config cfg;
+  // Accepting paused for want of file descriptors (or memory): the accept
+  // is armed again by |resume| after |pause_ms|, doubled up to a second
+  // while the shortage lasts, never in a busy loop.
+  int paused;
+  unsigned pause_ms;
+  uint64_t paused_at_ns, shed_at_pause;
+  fg_timer resume;
 };
 
 static int make_socket(const fg_listener_config *cfg, uint16_t port, uint16_t *out_port) {
@@ -59,11 +70,105 @@ static int make_socket(const fg_listener_config *cfg, uint16_t port, uint16_t *o
   return fd;
 }
 
+// make_unix_socket binds |cfg->unix_path| with mode |cfg->unix_mode|.
+static int make_unix_socket(const fg_listener_config *cfg) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  size_t n = strlen(cfg->unix_path);
+  if (n == 0 || n >= sizeof(sa.sun_path)) return -ENAMETOOLONG;
+  memcpy(sa.sun_path, cfg->unix_path, n + 1);
+  struct stat st;
+  if (lstat(cfg->unix_path, &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return -EEXIST;  // never remove what is not a socket
+    unlink(cfg->unix_path);
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+      chmod(cfg->unix_path, cfg->unix_mode) != 0 ||
+      listen(fd, cfg->backlog > 0 ? cfg->backlog : 4096) != 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
+  return fd;
+}
+
 static void arm_accept(fg_listener *l) {
   struct io_uring_sqe *sqe = fg_worker_sqe(l->w);
   io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
   io_uring_sqe_set_data64(sqe, ud_make(l, OP_ACCEPT));
   l->inflight++;
+}
+
+static void notice(fg_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notice(fg_worker *w, const char *fmt, ...) {
+  if (w->rt->opts.notice == NULL) return;
+  char text[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof(text), fmt, ap);
+  va_end(ap);
+  w->rt->opts.notice(text);
+}
+
+// shed refuses the connections waiting in |l|'s queue while the process is
+// out of descriptors: the worker's spare descriptor is given up, each
+// waiting connection is accepted onto it and reset at once (the peer learns
+// now, instead of waiting for a handshake that cannot come), and the spare
+// is taken back. The listening socket is non-blocking only meanwhile (no
+// accept of the ring is armed then). It returns how many were refused.
+static unsigned shed(fg_listener *l) {
+  fg_worker *w = l->w;
+  if (w->spare_fd < 0) w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (w->spare_fd < 0) return 0;
+  close(w->spare_fd);
+  w->spare_fd = -1;
+  int flags = fcntl(l->fd, F_GETFL);
+  unsigned n = 0;
+  if (flags >= 0 && fcntl(l->fd, F_SETFL, flags | O_NONBLOCK) == 0) {
+    for (unsigned tries = 0; tries < 1024; tries++) {
+      int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        break;
+      }
+      struct linger lg = {1, 0};  // RST: refused, not a clean end of stream
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      close(fd);
+      n++;
+    }
+    fcntl(l->fd, F_SETFL, flags);
+  }
+  w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  w->stats.accept_shed += n;
+  w->stats.refused += n;
+  return n;
+}
+
+static void resume_fn(fg_timer *t, void *arg) {
+  (void)t;
+  fg_listener *l = arg;
+  l->w->stats.accept_retries++;
+  if (!l->closing) arm_accept(l);
+}
+
+// pause_accept stops accepting on |l| for a while after |err|.
+static void pause_accept(fg_listener *l, int err) {
+  fg_worker *w = l->w;
+  unsigned n = (err == EMFILE || err == ENFILE) ? shed(l) : 0;
+  if (!l->paused) {
+    l->paused = 1;
+    l->pause_ms = 10;
+    l->paused_at_ns = w->now_ns;
+    l->shed_at_pause = w->stats.accept_shed - n;
+    w->stats.accept_pauses++;
+    notice(w, "accepting paused on worker %u, port %u: %s; %u waiting connections refused",
+           w->index, l->cfg.port, strerror(err), n);
+  } else if (l->pause_ms < 1000) {
+    l->pause_ms *= 2;
+  }
+  if (!fg_timer_heap_arm(&w->timers, &l->resume, w->now_ns + (uint64_t)l->pause_ms * 1000000))
+    arm_accept(l);  // no timer: try again now rather than never
 }
 
 typedef struct listen_msg {
@@ -87,14 +192,14 @@ static void listen_msg_fn(fg_worker *w, fg_msg *m) {
 }
 
 int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *out_port) {
-  unsigned n = fg_runtime_num_workers(rt);
+  unsigned n = cfg->unix_path != NULL ? 1 : fg_runtime_num_workers(rt);
   fg_listener **ls = calloc(n, sizeof(*ls));
   listen_msg **msgs = calloc(n, sizeof(*msgs));
   uint16_t port = cfg->port;
   int ok = ls != NULL && msgs != NULL;
   for (unsigned i = 0; ok && i < n; i++) {
     uint16_t bound = 0;
-    int fd = make_socket(cfg, port, &bound);
+    int fd = cfg->unix_path != NULL ? make_unix_socket(cfg) : make_socket(cfg, port, &bound);
     ls[i] = calloc(1, sizeof(fg_listener));
     msgs[i] = calloc(1, sizeof(listen_msg));
     if (fd < 0 || ls[i] == NULL || msgs[i] == NULL) {
@@ -103,11 +208,13 @@ int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *o
       break;
     }
     port = bound;
-    ls[i]->port = bound;
     ls[i]->fd = fd;
     ls[i]->w = fg_runtime_worker(rt, i);
     ls[i]->cfg = *cfg;
     ls[i]->cfg.host = NULL;
+    ls[i]->cfg.port = bound;
+    ls[i]->cfg.unix_path = NULL;
+    fg_timer_init(&ls[i]->resume, resume_fn, ls[i]);
     if (cfg->tls) fg_tls_ctx_up_ref(cfg->tls);
   }
   for (unsigned i = 0; i < n && ls != NULL; i++) {
@@ -153,6 +260,12 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
   }
   int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
   if (!more) l->inflight--;
+  if (cqe->res >= 0 && l->paused) {
+    l->paused = 0;
+    notice(w, "accepting resumed on worker %u, port %u after %llu ms; %llu connections refused",
+           w->index, l->cfg.port, (unsigned long long)((w->now_ns - l->paused_at_ns) / 1000000),
+           (unsigned long long)(w->stats.accept_shed - l->shed_at_pause));
+  }
   if (cqe->res >= 0) {
     int fd = cqe->res;
     if (l->closing || w->stopping || w->nconns >= w->rt->opts.max_conns) {
@@ -163,8 +276,9 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
     }
   }
   if (!more && !l->closing) {
-    if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM || cqe->res >= 0 ||
-        cqe->res == -ECONNABORTED || cqe->res == -EINTR) {
+    if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM || cqe->res == -ENOBUFS) {
+      pause_accept(l, -cqe->res);
+    } else if (cqe->res >= 0 || cqe->res == -ECONNABORTED || cqe->res == -EINTR) {
       arm_accept(l);
     }
   }
@@ -176,8 +290,9 @@ static void close_matching(fg_worker *w, uint16_t port) {
   fg_listener *next;
   for (fg_listener *l = w->listeners; l != NULL; l = next) {
     next = l->next;
-    if (l->closing || (port != 0 && l->port != port)) continue;
+    if (l->closing || (port != 0 && l->cfg.port != port)) continue;
     l->closing = 1;
+    fg_timer_heap_cancel(&w->timers, &l->resume);
     // The cancel and the close are hard-linked: keep them in one submission.
     if (io_uring_sq_space_left(&w->ring) < 2) io_uring_submit(&w->ring);
     struct io_uring_sqe *sqe = fg_worker_sqe(w);

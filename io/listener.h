@@ -18,6 +18,12 @@ typedef struct fg_listener_config {
   fg_tls_ctx *tls;
   const fg_conn_handler *handler;
   void *arg;  // initial fg_conn_arg of accepted connections
+  // unix_path: listen on this Unix socket instead (one socket, accepted by
+  // the first worker; |host|, |port| and |tls| are ignored). A socket file
+  // left there is replaced; anything else there is an error. The socket is
+  // made |unix_mode| (e.g. 0660).
+  const char *unix_path;
+  unsigned unix_mode;
 } fg_listener_config;
 
 // fg_runtime_listen binds one listening socket per worker on |cfg->host|

@@ -122,6 +122,7 @@ struct fg_worker {
   fg_conn *dirty;  // connections with output to submit
   fg_listener *listeners;
   size_t nlisteners;
+  int spare_fd;      // kept open to be given up when accept runs out of descriptors
   int aux_inflight;  // misc SQEs (wake poll, msg_ring to self...)
   out_chunk *free_chunks;
   size_t nfree_chunks;

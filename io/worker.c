@@ -3,6 +3,7 @@
 #include "io/worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -369,6 +370,7 @@ static void *worker_main(void *arg) {
         fg_bufpool_new(&w->ring, BUF_GROUP, w->rt->opts.buf_count, w->rt->opts.buf_size, &err);
   }
   w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   w->plainbuf_len = 16384 + 256;
   w->plainbuf = malloc(w->plainbuf_len);
   if (err == 0 && (w->efd < 0 || w->plainbuf == NULL)) err = -ENOMEM;
@@ -386,6 +388,8 @@ static void *worker_main(void *arg) {
   w->ring_ok = 0;
   if (w->efd >= 0) close(w->efd);
   w->efd = -1;
+  if (w->spare_fd >= 0) close(w->spare_fd);
+  w->spare_fd = -1;
   while (w->free_chunks != NULL) {
     out_chunk *ch = w->free_chunks;
     w->free_chunks = ch->next;
@@ -423,6 +427,7 @@ fg_runtime *fg_runtime_new(const fg_worker_options *o) {
     w->rt = rt;
     w->index = i;
     w->efd = -1;
+    w->spare_fd = -1;
     w->next_conn_id = ((uint64_t)i << 48) + 1;
     fg_msgq_init(&w->q);
     atomic_init(&w->wake_pending, 0);

@@ -33,6 +33,10 @@ typedef struct fg_worker_options {
   unsigned close_linger_ms;       // how long a graceful close may wait to flush
   unsigned write_stall_ms;        // close when queued output makes no progress this long (0: off)
   int ktls;                       // try kernel TLS after handshakes (if the ULP exists)
+  // notice, when set, receives operator-worthy events of the runtime (one
+  // line each, on the worker's thread): accepting paused for want of file
+  // descriptors, and resumed.
+  void (*notice)(const char *text);
 } fg_worker_options;
 
 // fg_worker_options_init fills |o| with the defaults.
@@ -54,6 +58,10 @@ enum fg_worker_opt_result fg_worker_options_parse(fg_worker_options *o, int argc
 typedef struct fg_worker_stats {
   uint64_t conns_plain, conns_tls, conns_ktls;  // gauges
   uint64_t accepted, connected, connect_failed, closed, refused;
+  // Out of file descriptors (EMFILE/ENFILE) at accept: times accepting
+  // paused, and connections refused then (accepted on a spare descriptor
+  // and closed at once, so that peers are not left waiting; also in refused).
+  uint64_t accept_pauses, accept_shed, accept_retries;
   uint64_t handshakes, handshake_failures, ktls_attached, ktls_fallbacks;
   uint64_t bytes_in, bytes_out, out_bytes_queued, out_bytes_peak;
   uint64_t starttls_discarded, recv_nobufs, overflow_closes, timeouts;

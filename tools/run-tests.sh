@@ -19,8 +19,6 @@ set -u
 cd "$(dirname "$0")/.."
 bazel=${BAZEL:-bazel}
 counter=$(pwd)/tools/suite-counts.awk
-# Every package of the project, without crawling bazel-* symlinks (tools/targets.sh).
-targets=$(tools/targets.sh)
 
 passed=0
 failed=0
@@ -57,19 +55,17 @@ add() {
 
 echo "== bazel build $* (every package)"
 build_rc=0
-# shellcheck disable=SC2086
-$bazel build --keep_going "$@" -- $targets || build_rc=$?
+$bazel build --keep_going "$@" //... || build_rc=$?
 
 echo "== bazel test $* (every package)"
-# shellcheck disable=SC2086
-$bazel test --keep_going "$@" -- $targets >/tmp/fedgate-bazel-test.$$ 2>&1
+$bazel test --keep_going "$@" //... >/tmp/fedgate-bazel-test.$$ 2>&1
 test_rc=$?
 grep -E 'PASSED|FAILED|NO STATUS|TIMEOUT|FLAKY|ERROR|Executed' /tmp/fedgate-bazel-test.$$ |
   grep -v '^INFO' | sed 's/^/  /'
 rm -f /tmp/fedgate-bazel-test.$$
 
 testlogs=$($bazel info "$@" bazel-testlogs 2>/dev/null)
-labels=$($bazel query "tests($(echo $targets | sed 's/ / + /g'))" 2>/dev/null)
+labels=$($bazel query 'tests(//...)' 2>/dev/null)
 if [ -z "$labels" ]; then
   echo "  bazel query found no test targets"
   failed=$((failed + 1))

@@ -36,7 +36,8 @@ PROJECT_CFLAGS="-std=c11 -D_GNU_SOURCE -DFEDGATE_FUZZING=1"
 
 # Source groups several targets share.
 XML_PARSER="gateway/xml/xml_namespaces.c gateway/xml/xml_parser.c gateway/xml/xml_scan.c
-  gateway/xml/xml_tokenizer.c gateway/xml/xml_tree.c"
+  gateway/xml/xml_simd.c gateway/xml/xml_tokenizer.c gateway/xml/xml_tokenizer_avx2.c
+  gateway/xml/xml_tree.c"
 XML_TRANSCRIPT="tests/gateway/xml/xml_transcript.c gateway/xml/xml_serializer.c $XML_PARSER"
 S2S_IN="crypto/dialback_key.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c
   gateway/s2s/jid.c gateway/s2s/s2s_in.c $XML_PARSER"
@@ -50,8 +51,9 @@ fuzzer identity_fuzzer 8192 boringssl,idn2
 fuzzer config_fuzzer 16384 boringssl,cyaml,yaml,idn2,xxhash
   fuzz/config_fuzzer.c
   gateway/config/config.c gateway/config/config_diag.c gateway/config/config_files.c
-  gateway/config/config_index.c gateway/config/config_load.c gateway/config/config_revocation.c
-  gateway/config/config_operation.c gateway/config/config_sections.c
+  gateway/config/config_index.c gateway/config/config_load.c gateway/config/config_operation.c
+  gateway/config/config_posh.c gateway/config/config_revocation.c
+  gateway/config/config_sections.c
   gateway/config/config_values.c gateway/config/config_yaml.c
   gateway/server/router.c io/addr_policy.c
 
@@ -82,6 +84,11 @@ fuzzer ocsp_response_fuzzer 65536 boringssl fuzz/ocsp_response_fuzzer.c crypto/d
 fuzzer crl_fuzzer 65536 boringssl fuzz/crl_fuzzer.c crypto/crl.c crypto/der.c
 
 fuzzer http_response_fuzzer 65536 - fuzz/http_response_fuzzer.c io/http_response.c
+
+fuzzer rtbl_items_fuzzer 16384 boringssl,xxhash
+  fuzz/rtbl_items_fuzzer.c gateway/policy/rtbl_items.c gateway/policy/blocklist.c
+  crypto/epoch.c io/dns_name.c $XML_PARSER
+fuzzer posh_document_fuzzer 65536 boringssl fuzz/posh_document_fuzzer.c crypto/posh.c
 "
 
 # list_targets prints one line per target: NAME MAX_LEN LIBS SOURCES...
@@ -161,12 +168,22 @@ DEP_CFLAGS="$BORINGSSL_CFLAGS $CYAML_CFLAGS $YAML_CFLAGS $IDN2_CFLAGS $XXHASH_CF
 obj=$WORK/fedgate-obj
 mkdir -p "$obj"
 
+# Files named *_avx2.c are the AVX2 builds of a module, chosen at run time by
+# CPU feature detection; on x86-64 they get -mavx2 (elsewhere they compile to
+# a stub and the baseline build runs).
+case "$($CC -dumpmachine 2>/dev/null)" in
+  x86_64*) AVX2_CFLAGS="-mavx2" ;;
+  *) AVX2_CFLAGS="" ;;
+esac
+
 # compile SRC: one object per source file, shared by the targets using it.
 compile() {
   o=$obj/$(echo "$1" | tr / _).o
+  extra=""
+  case "$1" in *_avx2.c) extra=$AVX2_CFLAGS ;; esac
   if [ ! -f "$o" ]; then
     # shellcheck disable=SC2086
-    $CC $CFLAGS $PROJECT_CFLAGS -I. $DEP_CFLAGS -c "$1" -o "$o"
+    $CC $CFLAGS $PROJECT_CFLAGS -I. $DEP_CFLAGS $extra -c "$1" -o "$o"
   fi
   objs="$objs $o"
 }
@@ -190,7 +207,7 @@ list_targets | while read -r name max_len liblist srcs; do
   # Linked with the C++ driver: libFuzzer, AFL's and honggfuzz's drivers and
   # BoringSSL's libssl are C++.
   # shellcheck disable=SC2086
-  $CXX $CXXFLAGS $objs $LIB_FUZZING_ENGINE $(libs "$liblist") -o "$OUT/$name"
+  $CXX $CXXFLAGS $objs $LIB_FUZZING_ENGINE $(libs "$liblist") -lpthread -o "$OUT/$name"
 
   rm -f "$OUT/${name}_seed_corpus.zip"
   (cd "fuzz/corpus/$name" && zip -q -r "$OUT/${name}_seed_corpus.zip" .)

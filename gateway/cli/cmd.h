@@ -6,8 +6,10 @@
 
 int fg_cmd_check_config(int argc, char **argv);
 int fg_cmd_check_cert(int argc, char **argv);
+int fg_cmd_ctl(int argc, char **argv);
 int fg_cmd_dev_pki(int argc, char **argv);
 int fg_cmd_parse_stream(int argc, char **argv);
+int fg_cmd_posh(int argc, char **argv);
 int fg_cmd_probe(int argc, char **argv);
 int fg_cmd_run(int argc, char **argv);
 int fg_cmd_version(int argc, char **argv);

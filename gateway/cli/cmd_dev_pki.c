@@ -1,8 +1,9 @@
-// cmd_dev_pki.c: `fedgate dev-pki DIR --domain D [--domain D ...]
-// [--xmppaddr]` writes a development CA and one ECDSA P-256 certificate per
-// domain (DNS-ID + SRV-ID _xmpp-server.D, optionally XmppAddr) with
-// BoringSSL. Files: DIR/ca.crt, DIR/ca.key (reused when present), and
-// DIR/<domain>.crt, DIR/<domain>.key per domain (see docs/identity.md).
+// cmd_dev_pki.c: `fedgate dev-pki DIR [--domain D ...] [--xmppaddr]`
+// writes a development CA and one ECDSA P-256 certificate per domain (DNS-ID
+// + SRV-ID _xmpp-server.D, optionally XmppAddr) with BoringSSL. Files:
+// DIR/ca.crt, DIR/ca.key (reused when present), and DIR/<domain>.crt,
+// DIR/<domain>.key per domain (see docs/identity.md). Without --domain it
+// writes the CA alone: the internal CA of internal_hop.ca_cert/ca_key.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ int fg_cmd_dev_pki(int argc, char **argv) {
     }
   }
   if (dir == NULL) return fg_usage_error(CMD, "DIR is required");
-  if (n == 0) return fg_usage_error(CMD, "at least one --domain is required");
+  if (xmppaddr && n == 0) return fg_usage_error(CMD, "--xmppaddr needs a --domain");
   char err[1024];
   if (!fg_devpki_write_dir(dir, domains, n, xmppaddr, err, sizeof(err))) {
     fprintf(stderr, "fedgate %s: %s\n", CMD, err);

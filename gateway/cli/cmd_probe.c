@@ -3,6 +3,7 @@
 
 #include "gateway/cli/cmd.h"
 #include "gateway/cli/command.h"
+#include "gateway/xml/xml_simd.h"
 #include "io/probe.h"
 
 int fg_cmd_probe(int argc, char **argv) {
@@ -10,6 +11,16 @@ int fg_cmd_probe(int argc, char **argv) {
   fg_probe_result r;
   int ok = fg_probe_run(&r);
   fg_probe_print(&r, stdout);
+  // Not a kernel feature, but the operator's other question about speed:
+  // which build of the XML scanners this CPU runs.
+  if (fg_xml_simd_best() == FG_XML_SIMD_AVX2)
+    printf("AVX2 XML scanners: yes (the CPU has AVX2; the %s build is the fallback)\n",
+           fg_xml_simd_name(FG_XML_SIMD_BASELINE));
+  else
+    printf(
+        "AVX2 XML scanners: no (the CPU lacks AVX2 or this is not an x86-64 build; the %s "
+        "build runs)\n",
+        fg_xml_simd_name(FG_XML_SIMD_BASELINE));
   if (!ok) {
     fprintf(stderr, "fedgate probe: io_uring is unavailable, fedgate cannot run here: %s\n",
             r.reason[FG_PROBE_IO_URING]);

@@ -1,6 +1,7 @@
 // cmd_run.c: `fedgate run --config FILE [--workers N] [--pin-workers] [--no-ktls]`.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,13 @@ int fg_cmd_run(int argc, char **argv) {
     fprintf(stderr, "fedgate run: %s\n", log_err);
     fg_config_free(cfg);
     return 1;
+  }
+  // Every stream costs a descriptor: use all the process may have (the
+  // soft limit up to the hard one, as nginx's worker_rlimit_nofile does).
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
   }
   // Block the signals before any worker thread exists, so that only sigwait
   // below receives them.

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "gateway/xml/xml_simd.h"
+
 // jemalloc is not linked into sanitizer builds (their malloc is in charge);
 // a weak reference lets the same code report that.
 #pragma weak mallctl
@@ -125,6 +127,8 @@ int fg_version_print(FILE *out) {
     fprintf(out, "jemalloc: %s [%s]%s\n", ver, path,
             is_allocator ? " (process allocator)" : " (NOT the process allocator)");
   }
+  fprintf(out, "xml parser: %s scanners (chosen by CPU feature detection)\n",
+          fg_xml_simd_name(fg_xml_simd_active()));
   if (uname(&u) == 0) fprintf(out, "kernel: %s %s\n", u.sysname, u.release);
   return is_allocator;
 }

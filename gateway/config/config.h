@@ -61,6 +61,9 @@ typedef struct fg_config_listener {
   int enabled;
   char address[64];  // numeric IPv4 or IPv6 address (no brackets)
   uint16_t port;
+  // admin only: a Unix socket (absolute path) served instead of address and
+  // port; "" when not set.
+  char socket_path[108];
 } fg_config_listener;
 
 // fg_config_target is one host:port. |host| is a lowercase A-label host name
@@ -165,6 +168,16 @@ typedef struct fg_config {
     char *trust_file;  // PEM bundle of trusted roots (may be NULL)
     char *trust_dir;   // hashed directory of roots (may be NULL)
     int legacy_cn_id;  // RFC 9525 CN-ID fallback (default 0)
+    // posh: remote domains proved by POSH (RFC 7711; docs/posh.md) when
+    // their certificate does not validate by PKIX.
+    struct {
+      int enabled;                // default false
+      uint32_t timeout_ms;        // one fetch, redirection included (default 5 s)
+      uint32_t negative_ttl_s;    // a failed fetch is remembered (default 60 s)
+      uint32_t max_ttl_s;         // cap on a document's "expires" (default 1 day)
+      fg_cidr *allowed_networks;  // POSH servers in special-purpose networks allowed
+      size_t n_allowed_networks;
+    } posh;
   } tls;
 
   struct {
@@ -209,6 +222,11 @@ typedef struct fg_config {
   // that DNS answers may still send outbound links to; none by default.
   fg_cidr *dns_allowed_networks;
   size_t n_dns_allowed_networks;
+
+  // admin.allowed_networks: source addresses the admin listener answers
+  // (default 127.0.0.0/8 and ::1); every other request gets 403.
+  fg_cidr *admin_allowed_networks;
+  size_t n_admin_allowed_networks;
 
   // revocation: checking remote servers' certificates (docs/revocation.md).
   struct {

@@ -42,7 +42,7 @@ typedef struct config_ctx {
 // than a number quietly truncated.
 
 typedef struct raw_listener {
-  char *address, *port, *enabled, *allow_non_loopback;
+  char *address, *port, *enabled, *allow_non_loopback, *socket;
 } raw_listener;
 
 typedef struct raw_listeners {
@@ -59,7 +59,14 @@ typedef struct raw_domain {
   char *name, *backend, *cert, *key;
 } raw_domain;
 
+typedef struct raw_posh {
+  char *enabled, *timeout, *negative_ttl, *max_ttl;
+  char **allowed_networks;
+  unsigned n_allowed_networks;
+} raw_posh;
+
 typedef struct raw_tls {
+  raw_posh *posh;
   char *required;
   char **plaintext_peers;
   unsigned n_plaintext_peers;
@@ -127,6 +134,11 @@ typedef struct raw_shutdown {
   char *grace;
 } raw_shutdown;
 
+typedef struct raw_admin {
+  char **allowed_networks;
+  unsigned n_allowed_networks;
+} raw_admin;
+
 typedef struct raw_top {
   char *log_level, *workers;
   raw_log *log;
@@ -142,6 +154,7 @@ typedef struct raw_top {
   raw_limits *limits;
   raw_dns *dns;
   raw_revocation *revocation;
+  raw_admin *admin;
 } raw_top;
 
 // --- Diagnostics (config_diag.c)
@@ -192,6 +205,9 @@ void config_schema_free(raw_top *raw);
 
 // --- Values (config_values.c). Each reports a bad value at |path| and
 // returns 0 (NULL); an absent value (NULL) gives the default.
+
+// config_load_posh checks tls.posh (config_posh.c).
+void config_load_posh(config_ctx *c, const raw_posh *r);
 
 // config_load_revocation checks the revocation section (config_revocation.c).
 void config_load_revocation(config_ctx *c, const raw_revocation *r);

@@ -21,6 +21,34 @@ static int is_loopback(const char *addr) {
   return 0;
 }
 
+// load_socket reads listeners.admin.socket: a path (relative to the
+// configuration file's directory) that fits a Unix socket address, in a
+// directory that exists.
+static void load_socket(config_ctx *c, fg_listener_id id, fg_config_listener *l, const char *v) {
+  char path[64];
+  snprintf(path, sizeof(path), "listeners.%s.socket", fg_config_listener_name(id));
+  if (id != FG_LISTENER_ADMIN) {
+    config_err(c, path, "only the admin listener can be a Unix socket");
+    return;
+  }
+  char *abs = v[0] ? config_resolve_path(c, v) : NULL;
+  if (abs == NULL || strlen(abs) >= sizeof(l->socket_path)) {
+    config_err(c, path, "expected a file name of at most %zu bytes", sizeof(l->socket_path) - 1);
+    free(abs);
+    return;
+  }
+  char *slash = strrchr(abs, '/');
+  *slash = 0;
+  if (access(abs[0] ? abs : "/", W_OK | X_OK) != 0) {
+    config_err(c, path, "its directory %s does not exist or is not writable", abs);
+    free(abs);
+    return;
+  }
+  *slash = '/';
+  snprintf(l->socket_path, sizeof(l->socket_path), "%s", abs);
+  free(abs);
+}
+
 static void load_listener(config_ctx *c, fg_listener_id id, const raw_listener *r,
                           const char *def_addr, uint16_t def_port) {
   fg_config_listener *l = &c->cfg->listeners[id];
@@ -55,7 +83,8 @@ static void load_listener(config_ctx *c, fg_listener_id id, const raw_listener *
       snprintf(l->address, sizeof(l->address), "%s", a);
     }
   }
-  if (id == FG_LISTENER_ADMIN && l->enabled && !is_loopback(l->address)) {
+  if (r->socket != NULL) load_socket(c, id, l, r->socket);
+  if (id == FG_LISTENER_ADMIN && l->enabled && l->socket_path[0] == 0 && !is_loopback(l->address)) {
     int allow = 0;
     snprintf(path, sizeof(path), "listeners.admin.allow_non_loopback");
     config_parse_bool(c, path, r->allow_non_loopback, 0, &allow);
@@ -77,6 +106,7 @@ static void check_listener_clashes(config_ctx *c) {
   for (int i = 0; i < FG_LISTENER_COUNT; i++) {
     for (int j = i + 1; j < FG_LISTENER_COUNT; j++) {
       if (!ls[i].enabled || !ls[j].enabled || ls[i].port != ls[j].port) continue;
+      if (ls[i].socket_path[0] || ls[j].socket_path[0]) continue;  // no TCP port
       // "::" binds IPv4 too (IPV6_V6ONLY off); "0.0.0.0" covers every IPv4 address.
       const char *x = ls[i].address, *y = ls[j].address;
       int v4x = strchr(x, ':') == NULL, v4y = strchr(y, ':') == NULL;
@@ -234,6 +264,7 @@ static void load_tls(config_ctx *c, const raw_tls *r) {
   if (r == NULL) r = &none;
   config_parse_bool(c, "tls.required", r->required, 1, &cfg->tls.required);
   config_parse_bool(c, "tls.legacy_cn_id", r->legacy_cn_id, 0, &cfg->tls.legacy_cn_id);
+  config_load_posh(c, r->posh);
   if ((r->default_cert == NULL) != (r->default_key == NULL)) {
     config_err(c, r->default_cert == NULL ? "tls.default_key" : "tls.default_cert",
                "default_cert and default_key must be given together");
@@ -434,6 +465,20 @@ static void load_limits(config_ctx *c, const raw_limits *r) {
   cfg->limits.ipv6_prefix = (unsigned)v;
 }
 
+// load_admin reads admin.allowed_networks; without it only loopback
+// (127.0.0.0/8 and ::1) may use the admin listener.
+static void load_admin(config_ctx *c, const raw_admin *r) {
+  fg_config *cfg = c->cfg;
+  if (r != NULL && r->n_allowed_networks > 0) {
+    config_parse_networks(c, "admin.allowed_networks", r->allowed_networks, r->n_allowed_networks,
+                          &cfg->admin_allowed_networks, &cfg->n_admin_allowed_networks);
+    return;
+  }
+  static char *const kLoopback[] = {"127.0.0.0/8", "::1"};
+  config_parse_networks(c, "admin.allowed_networks", kLoopback, 2, &cfg->admin_allowed_networks,
+                        &cfg->n_admin_allowed_networks);
+}
+
 static void load_dns(config_ctx *c, const raw_dns *r) {
   fg_config *cfg = c->cfg;
   uint64_t v = 0;
@@ -528,5 +573,6 @@ void config_load_sections(config_ctx *c, const raw_top *t) {
   load_limits(c, t->limits);
   load_dns(c, t->dns);
   config_load_revocation(c, t->revocation);
+  load_admin(c, t->admin);
   config_load_operation(c, t);
 }

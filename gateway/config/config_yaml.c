@@ -208,6 +208,7 @@ static const cyaml_schema_field_t kListenerFields[] = {
     STR("port", raw_listener, port),
     STR("enabled", raw_listener, enabled),
     STR("allow_non_loopback", raw_listener, allow_non_loopback),
+    STR("socket", raw_listener, socket),
     CYAML_FIELD_END,
 };
 
@@ -243,7 +244,18 @@ static const cyaml_schema_value_t kDomain = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, raw_domain, kDomainFields),
 };
 
+static const cyaml_schema_field_t kPoshFields[] = {
+    STR("enabled", raw_posh, enabled),
+    STR("timeout", raw_posh, timeout),
+    STR("negative_ttl", raw_posh, negative_ttl),
+    STR("max_ttl", raw_posh, max_ttl),
+    CYAML_FIELD_SEQUENCE_COUNT("allowed_networks", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_posh, allowed_networks, n_allowed_networks, &kString, 0, 256),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kTlsFields[] = {
+    CYAML_FIELD_MAPPING_PTR("posh", OPT, raw_tls, posh, kPoshFields),
     STR("required", raw_tls, required),
     CYAML_FIELD_SEQUENCE_COUNT("plaintext_peers", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
                                raw_tls, plaintext_peers, n_plaintext_peers, &kString, 0,
@@ -364,6 +376,12 @@ static const cyaml_schema_field_t kShutdownFields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t kAdminFields[] = {
+    CYAML_FIELD_SEQUENCE_COUNT("allowed_networks", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_admin, allowed_networks, n_allowed_networks, &kString, 0, 256),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kTopFields[] = {
     STR("log_level", raw_top, log_level),
     STR("workers", raw_top, workers),
@@ -380,6 +398,7 @@ static const cyaml_schema_field_t kTopFields[] = {
     CYAML_FIELD_MAPPING_PTR("limits", OPT, raw_top, limits, kLimitsFields),
     CYAML_FIELD_MAPPING_PTR("dns", OPT, raw_top, dns, kDnsFields),
     CYAML_FIELD_MAPPING_PTR("revocation", OPT, raw_top, revocation, kRevocationFields),
+    CYAML_FIELD_MAPPING_PTR("admin", OPT, raw_top, admin, kAdminFields),
     CYAML_FIELD_END,
 };
 

@@ -33,10 +33,11 @@ struct fg_s2s_in {
   void *arg;
   fg_xml_parser *parser;
   enum stage stage;
-  int tls;           // TLS is active on the connection
-  int header_sent;   // our stream header went out
-  int sasl_done;     // SASL EXTERNAL succeeded (no second SASL)
-  int sasl_offered;  // the last features offered EXTERNAL
+  int tls;            // TLS is active on the connection
+  int header_sent;    // our stream header went out
+  int sasl_done;      // SASL EXTERNAL succeeded (no second SASL)
+  int sasl_offered;   // the last features offered EXTERNAL
+  int features_held;  // ops->hold_features asked to wait (fg_s2s_in_send_features)
   int sasl_failures;
   int sasl_await_response;  // EXTERNAL without initial response: challenge sent
   char stream_id[FG_STREAM_ID_LEN + 1];
@@ -400,8 +401,21 @@ static fg_s2s_in_status on_header(fg_s2s_in *s) {
                                       "the addresses changed on stream restart");
   }
   s->stage = STAGE_OPEN;
+  // What to offer over TLS may need an answer the gateway looks up first
+  // (POSH for the peer's domain); the peer waits for the features anyway.
+  if (s->tls && !s->sasl_done && s->peer[0] && s->ops->hold_features != NULL &&
+      s->ops->hold_features(s->arg, s->peer)) {
+    s->features_held = 1;
+    return FG_S2S_IN_CONTINUE;
+  }
   send_features(s);
   return FG_S2S_IN_CONTINUE;
+}
+
+void fg_s2s_in_send_features(fg_s2s_in *s) {
+  if (!s->features_held || s->stage == STAGE_CLOSED) return;
+  s->features_held = 0;
+  send_features(s);
 }
 
 // --- STARTTLS (RFC 6120 §5.4) ---

@@ -105,6 +105,11 @@ typedef struct fg_s2s_in_ops {
                  const char *to_domain);
   // event reports an operator-visible event. |domain| and |detail| may be "".
   void (*event)(void *arg, fg_s2s_in_event ev, const char *domain, const char *detail);
+  // hold_features is asked, for a stream header over TLS naming |peer|
+  // before SASL succeeded, whether the features must wait: it returns 1
+  // when the gateway first looks something up about |peer| (its POSH
+  // document), then calls fg_s2s_in_send_features. NULL: never.
+  int (*hold_features)(void *arg, const char *peer);
 } fg_s2s_in_ops;
 
 typedef struct fg_s2s_in_config {
@@ -157,6 +162,11 @@ fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len, 
 // fg_s2s_in_tls_established tells the session the TLS handshake finished; the
 // peer restarts the stream next (RFC 6120 §5.4.3.3).
 void fg_s2s_in_tls_established(fg_s2s_in *s);
+
+// fg_s2s_in_send_features sends the stream features held at
+// ops->hold_features' request (nothing when none are held or the stream is
+// closed).
+void fg_s2s_in_send_features(fg_s2s_in *s);
 
 // fg_s2s_in_dialback_answer delivers the authoritative server's answer for a
 // question asked through ops->dialback_verify. Answers that match no pending

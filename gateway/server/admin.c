@@ -1,122 +1,103 @@
 // admin.c: the admin endpoint (loopback HTTP): GET /metrics (Prometheus
 // text), GET /ready, GET /streams (one line per inbound stream and outbound
 // link), GET /certs (one line per certificate fedgate presents, with its
-// OCSP staple). A /streams request is answered by every worker for its own streams,
-// through messages, and the reply goes out once all have written their part:
-// no worker ever reads another worker's state.
-#include <pthread.h>
-#include <stdatomic.h>
+// OCSP staple), and the actions of gateway/server/admin_actions.h. Only
+// clients in admin.allowed_networks are answered (403 otherwise). A
+// /streams request is answered by every worker for its own streams, through
+// messages (gateway/server/admin_fanout.h): no worker ever reads another
+// worker's state.
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "gateway/server/admin.h"
+
+#include "gateway/server/admin_actions.h"
+#include "gateway/server/admin_fanout.h"
+#include "gateway/server/admin_pending.h"
+#include "gateway/server/admin_reply.h"
+#include "gateway/server/admin_request.h"
 #include "gateway/server/heap_stats.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
+#include "gateway/server/log.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/stapler.h"
 #include "gateway/server/text.h"
 
-static void reply(fg_conn *c, const char *status, const char *body, size_t n) {
-  char head[200];
-  int h = snprintf(head, sizeof(head),
-                   "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                   status, n);
-  fg_conn_send(c, (const uint8_t *)head, (size_t)h);
-  fg_conn_send(c, (const uint8_t *)body, n);
-  fg_conn_close(c);
+// source_allowed says whether the client of |c| may use the admin
+// endpoint (admin.allowed_networks) and writes its address to |peer|.
+static int source_allowed(const fg_server *srv, fg_conn *c, char *peer, size_t cap) {
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  snprintf(peer, cap, "?");
+  if (getpeername(fg_conn_fd(c), (struct sockaddr *)&ss, &sl) != 0) return 0;
+  if (ss.ss_family == AF_UNIX) return 1;  // reachable only through the file system
+  char ip[INET6_ADDRSTRLEN] = "?";
+  const void *a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                           : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+  inet_ntop(ss.ss_family, a, ip, sizeof(ip));
+  snprintf(peer, cap, "%s", ip);
+  const fg_config *cfg = srv->cfg;
+  for (size_t i = 0; i < cfg->n_admin_allowed_networks; i++) {
+    if (fg_cidr_contains(&cfg->admin_allowed_networks[i], (const struct sockaddr *)&ss)) return 1;
+  }
+  return 0;
 }
 
-// streams_request gathers every worker's lines for one GET /streams.
-typedef struct streams_request {
-  uint32_t magic;     // kRequestMagic: the admin connection's argument
-  fg_conn *conn;      // NULL once the client went away
-  fg_worker *origin;  // the worker owning |conn|
-  fg_server *srv;
-  pthread_mutex_t lock;
-  fg_text text;
-  _Atomic unsigned pending;
-} streams_request;
-
-static const uint32_t kRequestMagic = 0x57ea3500;
-
-typedef struct streams_msg {
-  fg_msg msg;
-  streams_request *req;
-} streams_msg;
-
-static void finish_request(fg_worker *w, fg_msg *m) {
-  (void)w;
-  streams_msg *sm = (streams_msg *)m;
-  streams_request *req = sm->req;
-  if (req->conn != NULL) {
-    fg_conn_set_arg(req->conn, &req->srv->listener_arg);
-    reply(req->conn, "200 OK", req->text.data ? req->text.data : "", req->text.len);
-  }
-  pthread_mutex_destroy(&req->lock);
-  free(req->text.data);
-  free(req);
-  free(sm);
+static size_t describe_streams(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
+  (void)arg;
+  worker_state *ws = fg_server_worker_state(srv, w);
+  fg_inbound_describe(ws, fg_worker_index(w), out);
+  fg_link_describe(ws, fg_worker_index(w), out);
+  return 0;
 }
 
-static void describe(fg_worker *w, fg_msg *m) {
-  streams_msg *sm = (streams_msg *)m;
-  streams_request *req = sm->req;
-  worker_state *ws = fg_server_worker_state(req->srv, w);
-  fg_text mine = {0};
-  fg_inbound_describe(ws, fg_worker_index(w), &mine);
-  fg_link_describe(ws, fg_worker_index(w), &mine);
-  pthread_mutex_lock(&req->lock);
-  if (mine.len) fg_text_printf(&req->text, "%.*s", (int)mine.len, mine.data);
-  pthread_mutex_unlock(&req->lock);
-  free(mine.data);
-  if (atomic_fetch_sub(&req->pending, 1) == 1) {
-    sm->msg.fn = finish_request;  // the last one hands the reply to the origin
-    fg_worker_post(req->origin, &sm->msg);
-    return;
-  }
-  free(sm);
-}
-
-static void start_streams(fg_conn *c, fg_server *srv) {
-  streams_request *req = calloc(1, sizeof(*req));
-  unsigned n = srv->num_workers;
-  if (req == NULL) {
-    reply(c, "503 Service Unavailable", "out of memory\n", 14);
-    return;
-  }
-  req->magic = kRequestMagic;
-  req->conn = c;
-  req->origin = fg_conn_worker(c);
-  req->srv = srv;
-  pthread_mutex_init(&req->lock, NULL);
-  atomic_store(&req->pending, n);
-  fg_conn_set_arg(c, req);
-  for (unsigned i = 0; i < n; i++) {
-    streams_msg *sm = calloc(1, sizeof(*sm));
-    if (sm == NULL) {
-      atomic_fetch_sub(&req->pending, 1);  // that worker's part is missing
-      continue;
-    }
-    sm->msg.fn = describe;
-    sm->req = req;
-    fg_worker_post(fg_runtime_worker(srv->rt, i), &sm->msg);
-  }
+static void streams_done(fg_conn *c, fg_server *srv, void *arg, size_t total, const fg_text *text) {
+  (void)srv, (void)arg, (void)total;
+  if (c != NULL) fg_admin_reply(c, "200 OK", text->data ? text->data : "", text->len);
 }
 
 static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
+  if (fg_admin_pending_is(c)) return len;  // an answer is on its way
   fg_listener_arg *arg = fg_conn_arg(c);
-  if (arg->magic == kRequestMagic) return len;  // a /streams answer is on its way
   fg_server *srv = arg->srv;
-  if (memmem(data, len, "\r\n\r\n", 4) == NULL && memmem(data, len, "\n\n", 2) == NULL) {
-    if (len > 8192) fg_conn_close(c);
-    return len > 8192 ? len : 0;  // wait for the whole request
+  fg_admin_request req;
+  fg_admin_parse_result parsed = fg_admin_request_parse(&req, data, len);
+  char peer[INET6_ADDRSTRLEN + 8];
+  if (!source_allowed(srv, c, peer, sizeof(peer))) {
+    fg_metrics_inc(&srv->metrics, FG_M_ADMIN_REFUSED_SOURCE);
+    fg_log(FG_LOG_SEV_WARN, NULL, peer, "admin request %s %s refused: %s is not in %s",
+           req.method[0] ? req.method : "-", req.path[0] ? req.path : "-", peer,
+           "admin.allowed_networks");
+    fg_admin_replyf(c, "403 Forbidden",
+                    "error: %s may not use the admin endpoint (admin.allowed_networks)\n", peer);
+    return len;
+  }
+  static const char kBad[] = "error: not an HTTP/1.x request\n";
+  static const char kLarge[] = "error: request too large\n";
+  switch (parsed) {
+    case FG_ADMIN_REQ_INCOMPLETE:
+      return 0;  // wait for the whole request
+    case FG_ADMIN_REQ_BAD:
+      fg_admin_reply(c, "400 Bad Request", kBad, sizeof(kBad) - 1);
+      return len;
+    case FG_ADMIN_REQ_TOO_LARGE:
+      fg_admin_reply(c, "413 Content Too Large", kLarge, sizeof(kLarge) - 1);
+      return len;
+    case FG_ADMIN_REQ_OK:
+      break;
+  }
+  if (fg_admin_action_run(c, srv, &req, peer)) return len;
+  if (strcmp(req.method, "GET") != 0) {
+    fg_admin_action_refuse_unknown(c, srv, &req, peer);
+    return len;
   }
   static _Thread_local char body[32768];  // per worker; rendered and copied at once
-  if (len >= 13 && memcmp(data, "GET /metrics ", 13) == 0) {
+  if (strcmp(req.path, "/metrics") == 0) {
     if (srv->ica != NULL) {
       fg_metrics_set(&srv->metrics, FG_M_INTERNAL_CERTS_MINTED, fg_internal_ca_minted(srv->ica));
     }
@@ -146,32 +127,45 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
                        allocated, resident);
       if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
     }
-    reply(c, "200 OK", body, n);
-  } else if (len >= 11 && memcmp(data, "GET /ready ", 11) == 0) {
+    fg_worker_stats st;
+    fg_runtime_stats(srv->rt, &st);
+    if (n < sizeof(body)) {
+      int w = snprintf(body + n, sizeof(body) - n,
+                       "# TYPE fedgate_accept_pauses_total counter\n"
+                       "fedgate_accept_pauses_total %llu\n"
+                       "# TYPE fedgate_connections_refused_total counter\n"
+                       "fedgate_connections_refused_total %llu\n"
+                       "# TYPE fedgate_connections_refused_no_descriptors_total counter\n"
+                       "fedgate_connections_refused_no_descriptors_total %llu\n",
+                       (unsigned long long)st.accept_pauses, (unsigned long long)st.refused,
+                       (unsigned long long)st.accept_shed);
+      if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
+    }
+    fg_admin_reply(c, "200 OK", body, n);
+  } else if (strcmp(req.path, "/ready") == 0) {
     // A draining gateway takes no new work: the load balancer takes it out.
     if (atomic_load(&srv->draining)) {
-      reply(c, "503 Service Unavailable", "draining\n", 9);
+      fg_admin_reply(c, "503 Service Unavailable", "draining\n", 9);
     } else {
-      reply(c, "200 OK", "ready\n", 6);
+      fg_admin_reply(c, "200 OK", "ready\n", 6);
     }
-  } else if (len >= 13 && memcmp(data, "GET /streams ", 13) == 0) {
-    start_streams(c, srv);
-  } else if (len >= 11 && memcmp(data, "GET /certs ", 11) == 0) {
+  } else if (strcmp(req.path, "/streams") == 0) {
+    fg_admin_fanout_start(c, srv, describe_streams, streams_done, NULL);
+  } else if (strcmp(req.path, "/certs") == 0) {
     fg_text text = {0};
     fg_stapler_describe(srv->stapler, &text, (int64_t)time(NULL));
-    reply(c, "200 OK", text.data ? text.data : "", text.len);
+    fg_admin_reply(c, "200 OK", text.data ? text.data : "", text.len);
     free(text.data);
   } else {
-    static const char kHelp[] = "try /metrics, /ready, /streams or /certs\n";
-    reply(c, "404 Not Found", kHelp, sizeof(kHelp) - 1);
+    static const char kHelp[] = "try /metrics, /ready, /streams, /backends or /certs\n";
+    fg_admin_reply(c, "404 Not Found", kHelp, sizeof(kHelp) - 1);
   }
   return len;
 }
 
 static void admin_close(fg_conn *c, enum fg_close_reason r) {
   (void)r;
-  streams_request *req = fg_conn_arg(c);
-  if (req != NULL && req->magic == kRequestMagic) req->conn = NULL;
+  fg_admin_pending_detach(c);
 }
 
 const fg_conn_handler fg_admin_handler = {.on_data = admin_data, .on_close = admin_close};

@@ -17,6 +17,7 @@
 #include "gateway/server/link.h"
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
+#include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/verdict_cache.h"
@@ -54,11 +55,16 @@ struct in_conn {
   // Revocation answers were sought for the peer's certificate (see
   // revocation_prefetch): without them, it authenticates no checked domain.
   int rev_sought;
+  // The POSH document of the peer's domain the stream's features wait for
+  // (see op_hold_features), or NULL.
+  fg_posh_auth_fetch *posh_fetch;
+  fg_auth_method auth;  // how the last authenticated domain was proved
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
     char domain[FG_DOMAIN_MAX + 1];
     int ok;
+    fg_auth_method method;  // when ok: pkix or posh
   } * verdicts;
   int n_verdicts;
 };
@@ -89,12 +95,14 @@ void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out) {
     if (ic->s2s == NULL) continue;
     fg_tls_conn *t = fg_conn_tls(ic->conn);
     SSL *ssl = t ? fg_tls_conn_ssl(t) : NULL;
-    fg_text_printf(out, "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s\n",
+    fg_text_printf(out,
+                   "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s auth=%s\n",
                    worker, kListener[ic->listener], fg_s2s_in_stream_id(ic->s2s),
                    fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : "-",
                    fg_s2s_in_local(ic->s2s)[0] ? fg_s2s_in_local(ic->s2s) : "-", ic->ip,
                    ssl ? SSL_get_version(ssl) : "none",
-                   ic->authenticated ? "authenticated" : "unauthenticated");
+                   ic->authenticated ? "authenticated" : "unauthenticated",
+                   ic->authenticated ? fg_auth_method_name(ic->auth) : "-");
   }
 }
 
@@ -126,6 +134,17 @@ size_t fg_inbound_drain(worker_state *ws) {
            "drain: stream closed, waiting for the peer's closing tag");
   }
   return open;
+}
+
+int fg_inbound_close_stream(worker_state *ws, const char *stream_id, const char *text) {
+  in_conn *ic = find_stream(ws, stream_id);
+  if (ic == NULL || fg_s2s_in_is_closed(ic->s2s)) return 0;
+  fg_log(FG_LOG_SEV_WARN, stream_id, fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : ic->ip,
+         "stream from %s closed by the operator: %s", ic->ip, text ? text : "no reason given");
+  fg_metrics_inc(&ic->srv->metrics, FG_M_STREAMS_CLOSED_BY_ADMIN);
+  fg_s2s_in_close_with_error(ic->s2s, "policy-violation", text);
+  fg_conn_close(ic->conn);
+  return 1;
 }
 
 void fg_inbound_dialback_answer(worker_state *ws, const char *stream_id, const char *originating,
@@ -217,12 +236,41 @@ static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
 
 // remember_verdict keeps |ok| for |domain| for the rest of the stream (or
 // until it goes quiet): a stream asks again for the same domain.
-static void remember_verdict(in_conn *ic, const char *domain, int ok) {
+static void remember_verdict(in_conn *ic, const char *domain, int ok, fg_auth_method method) {
   if (ic->verdicts == NULL) ic->verdicts = calloc(kVerdictCache, sizeof(*ic->verdicts));
   if (ic->verdicts == NULL) return;
   int slot = ic->n_verdicts < kVerdictCache ? ic->n_verdicts++ : kVerdictCache - 1;
   snprintf(ic->verdicts[slot].domain, sizeof(ic->verdicts[slot].domain), "%s", domain);
   ic->verdicts[slot].ok = ok;
+  ic->verdicts[slot].method = method;
+}
+
+// verdict_method returns how |domain|'s certificate verdict was reached on
+// this stream (pkix unless POSH proved it).
+static fg_auth_method verdict_method(const in_conn *ic, const char *domain) {
+  for (int i = 0; i < ic->n_verdicts; i++) {
+    if (strcmp(ic->verdicts[i].domain, domain) == 0) return ic->verdicts[i].method;
+  }
+  return FG_AUTH_PKIX;
+}
+
+static void posh_ignored(void *arg) {
+  (void)arg;
+}
+
+// posh_proves says whether |domain|'s POSH document (RFC 7711) lists the
+// peer's certificate, from this worker's cache. A domain not cached yet
+// (one the stream names after its header: XEP-0344 dialback for another
+// domain) is fetched in the background for later streams.
+static int posh_proves(in_conn *ic, const char *domain, const STACK_OF(CRYPTO_BUFFER) * chain) {
+  fg_server *srv = ic->srv;
+  if (srv->posh == NULL || ic->listener == FG_LISTENER_INTERNAL) return 0;
+  fg_worker *w = fg_conn_worker(ic->conn);
+  fg_posh_verdict v =
+      fg_posh_auth_verify(srv->posh, w, domain, chain, fg_s2s_in_stream_id(ic->s2s));
+  if (v == FG_POSH_VERDICT_UNKNOWN)
+    fg_posh_auth_fetch_start(srv->posh, w, domain, posh_ignored, NULL);
+  return v == FG_POSH_VERDICT_MATCH;
 }
 
 // op_cert_valid_for checks the peer's chain and identity for |domain| once
@@ -239,7 +287,7 @@ static int op_cert_valid_for(void *arg, const char *domain) {
            ic->listener == FG_LISTENER_INTERNAL ? "not a hosted domain"
                                                 : "a hosted domain claimed from outside",
            ic->ip);
-    remember_verdict(ic, domain, 0);
+    remember_verdict(ic, domain, 0, FG_AUTH_PKIX);
     return 0;
   }
   // The internal listener: a certificate valid for a hosted domain proves
@@ -254,6 +302,7 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   fg_tls_conn *t = fg_conn_tls(ic->conn);
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   int ok = 0;
+  fg_auth_method method = FG_AUTH_PKIX;
   unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
   // Revocation of remote servers' certificates (the internal servers are
   // not checked): from the shared cache, filled before this stream's
@@ -291,6 +340,15 @@ static int op_cert_valid_for(void *arg, const char *domain) {
     if (probe.expires != 0 && probe.expires < until) until = probe.expires;
     if (ok && keyed) fg_verdict_cache_put(&key, now, until);
     if (probe.revoked) fg_metrics_inc(&ic->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+    // RFC 7711: a certificate PKIX refuses (not a revoked one) may still be
+    // the one the domain publishes over HTTPS.
+    if (!ok && !probe.revoked && posh_proves(ic, domain, chain)) {
+      ok = 1;
+      method = FG_AUTH_POSH;
+      fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
+             "certificate proved by POSH (PKIX: chain %s, identity %s) (from %s)", v.chain.reason,
+             fg_identity_status_string(v.identity.status), ic->ip);
+    }
     if (!ok) {
       fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
              "certificate not valid for the domain: chain %s, identity %s%s%s%s%s (from %s)",
@@ -300,7 +358,7 @@ static int op_cert_valid_for(void *arg, const char *domain) {
     }
     fg_peer_verdict_cleanup(&v);
   }
-  remember_verdict(ic, domain, ok);
+  remember_verdict(ic, domain, ok, method);
   return ok;
 }
 
@@ -390,7 +448,8 @@ static const struct {
   fg_log_severity severity;
   const char *what;  // printf format taking |detail|; NULL: not logged
 } kEvents[FG_S2S_IN_EV_COUNT] = {
-    [FG_S2S_IN_EV_AUTHENTICATED] = {FG_M_COUNT, FG_LOG_SEV_INFO, "authenticated by %s"},
+    // Logged by op_event with how the peer was proved.
+    [FG_S2S_IN_EV_AUTHENTICATED] = {FG_M_COUNT, FG_LOG_SEV_INFO, NULL},
     [FG_S2S_IN_EV_STREAM_ERROR_SENT] = {FG_M_COUNT, FG_LOG_SEV_WARN, "stream error sent: %s"},
     [FG_S2S_IN_EV_DIALBACK_INVALID] = {FG_M_DIALBACK_INVALID, FG_LOG_SEV_WARN,
                                        "dialback key invalid for %s"},
@@ -423,6 +482,10 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
     fg_metrics_inc(m, strcmp(detail, "sasl-external") == 0 ? FG_M_AUTH_SASL_EXTERNAL
                       : strcmp(detail, "dialback") == 0    ? FG_M_AUTH_DIALBACK
                                                            : FG_M_AUTH_DIALBACK_CERT);
+    ic->auth = strcmp(detail, "dialback") == 0 ? FG_AUTH_DIALBACK : verdict_method(ic, domain);
+    fg_metrics_auth_method(m, 0, ic->auth);
+    fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
+           "authenticated by %s, proved by %s", detail, fg_auth_method_name(ic->auth));
   } else if (ev == FG_S2S_IN_EV_STREAM_ERROR_SENT) {
     fg_metrics_stream_error(m, detail);
   } else if (ev == FG_S2S_IN_EV_STANZA_BOUNCED) {
@@ -434,9 +497,44 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
   }
 }
 
+static void posh_ready(void *arg) {
+  in_conn *ic = arg;
+  ic->posh_fetch = NULL;
+  fg_s2s_in_send_features(ic->s2s);
+}
+
+// op_hold_features: a stream header over TLS named |peer| (after STARTTLS,
+// or the first one of direct TLS). When the peer's certificate does not
+// prove |peer| by PKIX and POSH is on, |peer|'s POSH document (RFC 7711) is
+// fetched first, so that the features can offer SASL EXTERNAL (XEP-0178)
+// when it lists the certificate. Only this stream waits (its peer waits for
+// the features); the worker goes on.
+static int op_hold_features(void *arg, const char *peer) {
+  in_conn *ic = arg;
+  fg_server *srv = ic->srv;
+  if (srv->posh == NULL || ic->listener == FG_LISTENER_INTERNAL || ic->posh_fetch != NULL ||
+      !peer_may_claim(ic, peer)) {
+    return 0;
+  }
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  if (chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return 0;
+  fg_peer_verdict v;
+  fg_chain_params params = {.role = FG_ROLE_INBOUND};
+  unsigned flags = srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  int pkix = fg_peer_verify(&v, srv->trust, chain, peer, "xmpp-server", flags, &params);
+  fg_peer_verdict_cleanup(&v);
+  if (pkix) return 0;
+  ic->posh_fetch =
+      fg_posh_auth_fetch_start(srv->posh, fg_conn_worker(ic->conn), peer, posh_ready, ic);
+  if (ic->posh_fetch == NULL) return 0;  // the cache answers
+  fg_metrics_inc(&srv->metrics, FG_M_POSH_WAITS);
+  return 1;
+}
+
 static const fg_s2s_in_ops kOps = {
     op_send,   op_is_hosted, op_plaintext_allowed, op_cert_valid_for, op_dialback_verify, op_route,
-    op_bounce, op_event,
+    op_bounce, op_event,     op_hold_features,
 };
 
 // --- the connection ---
@@ -688,6 +786,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   fg_worker_timer_cancel(w, &ic->tick);
   fg_flow_cancel(&ic->flow);
   fg_revocation_fetch_cancel(ic->rev_fetch);
+  fg_posh_auth_fetch_cancel(ic->posh_fetch);
   worker_state *ws = fg_server_worker_state(srv, w);
   if (ic->prev) ic->prev->next = ic->next;
   if (ic->next) ic->next->prev = ic->prev;

@@ -25,6 +25,12 @@ void fg_inbound_shutdown(worker_state *ws);
 // ones included. Worker thread only.
 size_t fg_inbound_drain(worker_state *ws);
 
+// fg_inbound_close_stream ends the stream of |ws| whose id is |stream_id|
+// with the stream error policy-violation (RFC 6120 §4.9.3.14) and |text|
+// (may be NULL), for the operator. It returns 1, or 0 when |ws| has no such
+// stream. Worker thread only.
+int fg_inbound_close_stream(worker_state *ws, const char *stream_id, const char *text);
+
 // fg_inbound_dialback_answer hands a verification answer to the stream of
 // |ws| with id |stream_id| (an fg_dialback_answer_fn); a stream that is gone
 // is skipped.

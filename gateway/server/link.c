@@ -25,6 +25,7 @@
 #include "gateway/s2s/bounce_element.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
+#include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/xml/xml_names.h"
@@ -73,7 +74,11 @@ struct link {
   int indexed;
   int ending;                             // our closing tag went out (drain); the peer's is awaited
   fg_flow *waiting;                       // input streams paused until this link drains
+  char id[32];                            // "out-W-N": unique across workers, for the operator
+  int draining;                           // close once ready and flushed (backend drained)
   struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
+  fg_posh_auth_fetch *posh_fetch;         // the POSH document the TLS step waits for
+  fg_auth_method auth;                    // how the remote server was proved (once known)
 };
 
 static const char *kind_name(link_kind k) {
@@ -340,6 +345,16 @@ static void op_send(void *arg, const uint8_t *d, size_t n) {
 // whitespace keepalive (RFC 6120 §4.6.1), so that NATs and firewalls keep it.
 enum { kKeepaliveMs = 60000, kTickMs = 15000 };
 
+// finish_and_close ends a ready link normally: new stanzas open a fresh
+// link, and </stream:stream> follows what was written (flushed by the
+// graceful close).
+static void finish_and_close(link *l) {
+  unlink_from_worker(l);
+  l->dead = 1;  // a normal end, not a failure
+  fg_s2s_out_close(l->s2s);
+  fg_conn_close(l->conn);
+}
+
 // tick closes a link that carried no stanza for limits.idle_timeout (the
 // peer may send nothing at all on a one-way stream, so reception tells
 // nothing) and keeps the others alive.
@@ -352,10 +367,7 @@ static void tick(fg_timer *t, void *arg) {
   if (idle_ms && l->n_questions == 0 && now - l->last_stanza_ns > idle_ms * 1000000ull) {
     fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
            "%s link %s -> %s idle: closing", kind_name(l->kind), l->local, l->remote);
-    unlink_from_worker(l);  // new stanzas open a fresh link
-    l->dead = 1;            // a normal end, not a failure
-    fg_s2s_out_close(l->s2s);
-    fg_conn_close(l->conn);
+    finish_and_close(l);
     return;
   }
   if (now - l->last_write_ns > kKeepaliveMs * 1000000ull) op_send(l, (const uint8_t *)" ", 1);
@@ -375,13 +387,16 @@ static void op_ready(void *arg, int method) {
     forget_failure(l);
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
+  fg_metrics_auth_method(&srv->metrics, 1, l->auth);
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s -> %s ready via %s: %s %s, %s", kind_name(l->kind), l->local, l->remote,
-         l->current ? l->current->name : "?", ssl ? SSL_get_version(ssl) : "plaintext",
+         "%s link %s -> %s ready via %s: %s %s, %s, peer proved by %s", kind_name(l->kind),
+         l->local, l->remote, l->current ? l->current->name : "?",
+         ssl ? SSL_get_version(ssl) : "plaintext",
          ssl && SSL_get_current_cipher(ssl) ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "",
          method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
          : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
-                                             : "unauthenticated");
+                                             : "unauthenticated",
+         fg_auth_method_name(l->auth));
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
     n = q->next;
     fg_s2s_out_send_stanza(l->s2s, q->data, q->len);
@@ -391,6 +406,12 @@ static void op_ready(void *arg, int method) {
   fg_server_worker_state(srv, l->w)->queued_bytes -= l->q_bytes;
   l->qhead = l->qtail = NULL;
   l->q_count = l->q_bytes = 0;
+  if (l->draining && l->conn != NULL) {
+    fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_DRAINED);
+    wake_waiting(l);  // their next stanzas take another address or bounce
+    finish_and_close(l);
+    return;
+  }
   if (!congested(l)) wake_waiting(l);  // else on_drain will
 }
 
@@ -428,8 +449,17 @@ static const fg_s2s_out_ops kOutOps = {op_send, op_ready, op_failed, op_verify_a
 static int connect_next(link *l);
 static void hop_failover(link *l);
 
+static void tls_trusted(link *l);
+
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
+  l->auth = FG_AUTH_DIALBACK;  // plaintext: nothing but dialback proves the peer
+  // Direct TLS (XEP-0368): the handshake is done; the certificate is judged
+  // before the stream starts.
+  if (fg_conn_tls(c) != NULL) {
+    tls_trusted(l);
+    return;
+  }
   fg_s2s_out_start(l->s2s);
 }
 
@@ -439,6 +469,16 @@ static int hop_uses_internal_ca(const link *l) {
   const fg_config *cfg = l->srv->cfg;
   return l->srv->ica != NULL && l->backend < cfg->n_backends &&
          cfg->backends[l->backend].hop_mode == FG_HOP_INTERNAL_CA;
+}
+
+// secured goes on once the peer's certificate is settled: the stream starts
+// (direct TLS) or restarts over TLS (STARTTLS).
+static void secured(link *l) {
+  if (l->current != NULL && l->current->direct_tls) {
+    fg_s2s_out_start(l->s2s);
+  } else {
+    fg_s2s_out_tls_established(l->s2s);
+  }
 }
 
 // hosted_cert returns the certificate of |domain| when it is hosted here
@@ -517,6 +557,49 @@ static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
   return !p->revoked && !(p->mode == FG_REVOCATION_HARD_FAIL && p->no_answer && !collect);
 }
 
+// posh_decide settles a remote server whose certificate PKIX refused (the
+// handshake went on for dialback or POSH): a certificate its domain
+// publishes (RFC 7711) proves it; otherwise dialback will, or, with
+// dialback off, nothing can and the next candidate is tried.
+static void posh_decide(void *arg) {
+  link *l = arg;
+  l->posh_fetch = NULL;
+  if (l->dead || l->conn == NULL) return;
+  fg_tls_conn *t = fg_conn_tls(l->conn);
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  fg_posh_verdict v =
+      fg_posh_auth_verify(l->srv->posh, l->w, l->remote, chain, fg_s2s_out_stream_id(l->s2s));
+  if (v == FG_POSH_VERDICT_MATCH) {
+    l->auth = FG_AUTH_POSH;
+  } else if (!l->srv->cfg->dialback.enabled) {
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote,
+           "%s link to %s: certificate refused: not valid by PKIX, POSH %s, dialback off",
+           kind_name(l->kind), l->current ? l->current->name : "?", fg_posh_verdict_name(v));
+    fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
+    return;
+  }
+  secured(l);
+}
+
+// tls_trusted goes on with a link whose certificate passed the revocation
+// step: PKIX proved the peer, or POSH may (fetched first while this link
+// alone waits), or dialback will.
+static void tls_trusted(link *l) {
+  fg_tls_conn *t = fg_conn_tls(l->conn);
+  l->auth = t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK ? FG_AUTH_PKIX
+                                                                          : FG_AUTH_DIALBACK;
+  if (l->auth == FG_AUTH_PKIX || l->kind == LINK_HOP || l->srv->posh == NULL || t == NULL) {
+    secured(l);
+    return;
+  }
+  l->posh_fetch = fg_posh_auth_fetch_start(l->srv->posh, l->w, l->remote, posh_decide, l);
+  if (l->posh_fetch != NULL) {
+    fg_metrics_inc(&l->srv->metrics, FG_M_POSH_WAITS);
+    return;
+  }
+  posh_decide(l);
+}
+
 // revocation_decide trusts the link or ends the connection (an untrusted
 // certificate: the next candidate is tried, as for any refused certificate).
 static void revocation_decide(void *arg) {
@@ -533,7 +616,7 @@ static void revocation_decide(void *arg) {
     fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
     return;
   }
-  fg_s2s_out_tls_established(l->s2s);
+  tls_trusted(l);
 }
 
 static void on_secure(fg_conn *c) {
@@ -557,7 +640,7 @@ static void on_secure(fg_conn *c) {
     revocation_decide(l);
     return;
   }
-  fg_s2s_out_tls_established(l->s2s);
+  tls_trusted(l);
 }
 
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
@@ -565,6 +648,8 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   l->conn = NULL;
   fg_revocation_fetch_cancel(l->rev_fetch);
   l->rev_fetch = NULL;
+  fg_posh_auth_fetch_cancel(l->posh_fetch);
+  l->posh_fetch = NULL;
   fg_worker_timer_cancel(l->w, &l->deadline);
   fg_worker_timer_cancel(l->w, &l->tick);
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
@@ -722,6 +807,8 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   l->w = w;
   l->kind = kind;
   l->pinned = pinned;
+  static _Thread_local uint64_t next_id;  // links live and die on their worker
+  snprintf(l->id, sizeof(l->id), "out-%u-%llu", fg_worker_index(w), (unsigned long long)++next_id);
   snprintf(l->local, sizeof(l->local), "%s", local);
   snprintf(l->remote, sizeof(l->remote), "%s", remote);
   l->s2s = new_session(l, 0);
@@ -798,7 +885,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
                      fg_stanza_condition condition, const char *why) {
   link *l = arg;
   l->resolving = 0;
-  if (l->dead) {  // failed while resolving (drain): nothing left to deliver
+  if (l->dead) {  // failed while resolving (a drain, or closed by the operator)
     link_free(l);
     return;
   }
@@ -866,9 +953,20 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
     if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
     return cond;
   }
-  size_t b;
-  if (fg_router_lookup(srv->router, to_domain, strlen(to_domain), &b)) {
-    return FG_STANZA_REMOTE_SERVER_TIMEOUT;  // hosted, but every backend address is down
+  fg_route route;
+  switch (fg_router_route(srv->router, to_domain, strlen(to_domain), &route)) {
+    case FG_ROUTE_DRAINED:
+      // The operator drained every address of the backend: the sender may
+      // try again later (RFC 6120 §8.3.3.16, type wait), as when it is down.
+      fg_metrics_inc(&srv->metrics, FG_M_STANZAS_REFUSED_DRAINED);
+      fg_log(FG_LOG_SEV_DEBUG, NULL, to_domain, "stanza from %s refused: backend %s drained",
+             from_domain, route.backend_name);
+      return FG_STANZA_REMOTE_SERVER_TIMEOUT;
+    case FG_ROUTE_BACKEND_DOWN:
+    case FG_ROUTE_OK:                          // marked down since the lookup above
+      return FG_STANZA_REMOTE_SERVER_TIMEOUT;  // hosted, but every backend address is down
+    case FG_ROUTE_NOT_HOSTED:
+      break;
   }
   unreachable *u = find_unreachable(ws, to_domain);
   if (u != NULL && fg_worker_now_ns(w) < u->retry_at_ns &&
@@ -997,15 +1095,61 @@ size_t fg_link_bounce_held(worker_state *ws) {
   return bounced;
 }
 
+static link *find_by_id(worker_state *ws, const char *id) {
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) {
+      if (strcmp(l->id, id) == 0) return l;
+    }
+  }
+  return NULL;
+}
+
+int fg_link_close_stream(worker_state *ws, const char *id) {
+  link *l = find_by_id(ws, id);
+  if (l == NULL || l->dead) return 0;
+  fg_metrics_inc(&l->srv->metrics, FG_M_STREAMS_CLOSED_BY_ADMIN);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
+         "%s link %s (%s -> %s) closed by the operator (%zu held)", kind_name(l->kind), l->id,
+         l->local, l->remote, l->q_count);
+  if (l->ready && l->conn != NULL) {
+    finish_and_close(l);
+    return 1;
+  }
+  // Held stanzas are bounced (RFC 6120 §10.4.3); on_close or the resolver's
+  // answer frees the link.
+  link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "closed by the operator");
+  if (l->conn != NULL) fg_conn_close(l->conn);
+  return 1;
+}
+
+size_t fg_link_drain_backend(worker_state *ws, size_t backend, size_t address) {
+  size_t n = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b], *next; l != NULL; l = next) {
+      next = l->next;
+      if (l->kind != LINK_HOP || l->dead || l->backend != backend) continue;
+      if (address != SIZE_MAX && l->address != address) continue;
+      n++;
+      if (l->ready && l->conn != NULL) {
+        fg_metrics_inc(&l->srv->metrics, FG_M_HOP_STREAMS_DRAINED);
+        finish_and_close(l);
+      } else {
+        l->draining = 1;  // op_ready flushes what it holds, then closes
+      }
+    }
+  }
+  return n;
+}
+
 void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
     for (link *l = ws->links[b]; l != NULL; l = l->next) {
       SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
       int method = l->ready ? fg_s2s_out_is_ready(l->s2s) : 0;
       fg_text_printf(out,
-                     "link worker=%u kind=%s local=%s remote=%s via=%s state=%s tls=%s "
-                     "auth=%s queued=%zu\n",
-                     worker, kind_name(l->kind), l->local, l->remote,
+                     "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
+                     "tls=%s auth=%s peer_auth=%s queued=%zu%s\n",
+                     worker, l->id, kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
                      : l->resolving ? "resolving"
@@ -1014,7 +1158,8 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
                      method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
                      : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                                          : "none",
-                     l->q_count);
+                     l->ready ? fg_auth_method_name(l->auth) : "-", l->q_count,
+                     l->draining ? " draining" : "");
     }
   }
 }

@@ -56,6 +56,21 @@ size_t fg_link_drain(worker_state *ws);
 // drain_stanzas_bounced). Worker thread only.
 size_t fg_link_bounce_held(worker_state *ws);
 
+// fg_link_close_stream closes the link of |ws| whose id (as /streams shows
+// it, "out-W-N") is |id|: a ready link ends its stream with
+// </stream:stream> after what it has written; a link not ready yet bounces
+// the stanzas it holds (remote-server-timeout). It returns 1, or 0 when |ws|
+// has no such link. Worker thread only.
+int fg_link_close_stream(worker_state *ws, const char *id);
+
+// fg_link_drain_backend closes the hop links of |ws| to backend |backend|'s
+// address |address| (SIZE_MAX: every address) once they have written what
+// they hold: ready links at once, links still connecting as soon as they
+// are ready and have flushed their queue. New stanzas no longer reach them
+// (the router skips drained addresses). It returns the number of links
+// affected. Worker thread only.
+size_t fg_link_drain_backend(worker_state *ws, size_t backend, size_t address);
+
 // fg_link_verify asks the authoritative server of |originating| about |key|;
 // the answer goes to the inbound stream with id |stream_id| on worker |w|.
 // It returns 1 when the question is on its way.

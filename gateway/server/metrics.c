@@ -47,10 +47,20 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_REVOCATION_HARD_FAIL_REFUSED] = "revocation_hard_fail_refused_total",
     [FG_M_PEERS_REFUSED_REVOKED] = "peers_refused_revoked_total",
     [FG_M_REVOCATION_WAITS] = "revocation_waits_total",
+    [FG_M_POSH_FETCHED] = "posh_fetched_total",
+    [FG_M_POSH_MATCHED] = "posh_matched_total",
+    [FG_M_POSH_MISMATCHED] = "posh_mismatched_total",
+    [FG_M_POSH_WAITS] = "posh_waits_total",
     [FG_M_REVOCATION_STAPLES_USED] = "revocation_staples_used_total",
     [FG_M_REVOCATION_STAPLES_INVALID] = "revocation_staples_invalid_total",
     [FG_M_STAPLE_FETCHES_OK] = "staple_fetches_ok_total",
     [FG_M_STAPLE_FETCHES_FAILED] = "staple_fetches_failed_total",
+    [FG_M_ADMIN_REFUSED_SOURCE] = "admin_requests_refused_source_total",
+    [FG_M_ADMIN_ACTIONS_OK] = "admin_actions_ok_total",
+    [FG_M_ADMIN_ACTIONS_REFUSED] = "admin_actions_refused_total",
+    [FG_M_STREAMS_CLOSED_BY_ADMIN] = "streams_closed_by_admin_total",
+    [FG_M_STANZAS_REFUSED_DRAINED] = "stanzas_refused_backend_drained_total",
+    [FG_M_HOP_STREAMS_DRAINED] = "hop_streams_drained_total",
     [FG_M_DRAINS_STARTED] = "drains_started_total",
     [FG_M_DRAIN_STREAMS_CLOSED] = "drain_streams_closed_total",
     [FG_M_DRAIN_LINKS_CLOSED] = "drain_links_closed_total",
@@ -108,6 +118,30 @@ void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c) {
   }
 }
 
+static const char *const kPoshFailures[] = {
+    "resolve",   "address-refused", "connect",   "timeout",   "tls",      "protocol",
+    "too-large", "http-status",     "malformed", "reference", "shutdown", "busy",
+};
+
+_Static_assert(sizeof(kPoshFailures) / sizeof(kPoshFailures[0]) == FG_POSH_FAIL_COUNT,
+               "one label per fg_posh_failure");
+
+const char *fg_posh_failure_name(fg_posh_failure why) {
+  return (unsigned)why < FG_POSH_FAIL_COUNT ? kPoshFailures[why] : "unknown";
+}
+
+void fg_metrics_posh_failed(fg_metrics *ms, fg_posh_failure why) {
+  if ((unsigned)why < FG_POSH_FAIL_COUNT) {
+    atomic_fetch_add_explicit(&ms->posh_failed[why], 1, memory_order_relaxed);
+  }
+}
+
+void fg_metrics_auth_method(fg_metrics *ms, int outbound, fg_auth_method method) {
+  if ((unsigned)method < FG_AUTH_METHOD_COUNT) {
+    atomic_fetch_add_explicit(&ms->auth_methods[outbound ? 1 : 0][method], 1, memory_order_relaxed);
+  }
+}
+
 static _Atomic int g_next_shard;
 static _Thread_local int t_shard = -1;
 
@@ -156,6 +190,19 @@ size_t fg_metrics_render(const fg_metrics *ms, char *out, size_t cap) {
     EMIT("fedgate_bounces_by_condition_total{condition=\"%s\"} %llu\n",
          fg_stanza_condition_name((fg_stanza_condition)c),
          (unsigned long long)atomic_load(&ms->bounces[c]));
+  }
+  EMIT("# TYPE fedgate_posh_failed_total counter\n");
+  for (int i = 0; i < FG_POSH_FAIL_COUNT; i++) {
+    EMIT("fedgate_posh_failed_total{reason=\"%s\"} %llu\n", kPoshFailures[i],
+         (unsigned long long)atomic_load(&ms->posh_failed[i]));
+  }
+  EMIT("# TYPE fedgate_peers_authenticated_total counter\n");
+  for (int d = 0; d < 2; d++) {
+    for (int a = 0; a < FG_AUTH_METHOD_COUNT; a++) {
+      EMIT("fedgate_peers_authenticated_total{direction=\"%s\",method=\"%s\"} %llu\n",
+           d ? "outbound" : "inbound", fg_auth_method_name((fg_auth_method)a),
+           (unsigned long long)atomic_load(&ms->auth_methods[d][a]));
+    }
   }
 #undef EMIT
   return n;

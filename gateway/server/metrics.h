@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bounce.h"
 #include "gateway/s2s/s2s_in.h"
 
@@ -60,12 +61,40 @@ typedef enum fg_metric {
   FG_M_REVOCATION_STAPLES_INVALID,     // remote servers' stapled responses ignored
   FG_M_STAPLE_FETCHES_OK,              // our certificates' responses fetched, good, stapled
   FG_M_STAPLE_FETCHES_FAILED,          // failed, or an answer that is not stapled
+  FG_M_ADMIN_REFUSED_SOURCE,           // admin requests from outside admin.allowed_networks
+  FG_M_ADMIN_ACTIONS_OK,               // admin actions (POST) carried out
+  FG_M_ADMIN_ACTIONS_REFUSED,          // admin actions refused (unknown, bad or failed)
+  FG_M_STREAMS_CLOSED_BY_ADMIN,        // streams and links closed by POST /streams/close
+  FG_M_STANZAS_REFUSED_DRAINED,        // stanzas bounced: every address of the backend drained
+  FG_M_HOP_STREAMS_DRAINED,            // hop streams closed because their address was drained
+  FG_M_POSH_FETCHED,                   // POSH documents fetched and parsed (RFC 7711)
+  FG_M_POSH_MATCHED,                   // certificates proved by a POSH fingerprint
+  FG_M_POSH_MISMATCHED,                // certificates no POSH fingerprint matched
+  FG_M_POSH_WAITS,                     // streams that waited for a POSH fetch
   FG_M_DRAINS_STARTED,                 // graceful drains begun (SIGTERM)
   FG_M_DRAIN_STREAMS_CLOSED,           // inbound streams closed by a drain (</stream:stream>)
   FG_M_DRAIN_LINKS_CLOSED,             // outbound links closed by a drain once idle
   FG_M_DRAIN_STANZAS_BOUNCED,          // stanzas still queued at the end of a drain, bounced
   FG_M_COUNT,
 } fg_metric;
+
+// fg_posh_failure says why a POSH fetch gave no document (the reason label
+// of fedgate_posh_failed_total).
+typedef enum fg_posh_failure {
+  FG_POSH_FAIL_RESOLVE = 0,
+  FG_POSH_FAIL_ADDRESS_REFUSED,  // special-purpose address not allowed
+  FG_POSH_FAIL_CONNECT,
+  FG_POSH_FAIL_TIMEOUT,
+  FG_POSH_FAIL_TLS,          // handshake failed, or the server's certificate was refused
+  FG_POSH_FAIL_PROTOCOL,     // malformed or truncated HTTP response
+  FG_POSH_FAIL_TOO_LARGE,    // over the document size cap
+  FG_POSH_FAIL_HTTP_STATUS,  // not 200 (redirects included: RFC 7711 follows only "url")
+  FG_POSH_FAIL_MALFORMED,    // not a POSH document (crypto/posh.h)
+  FG_POSH_FAIL_REFERENCE,    // a reference to a reference, or a bad "url"
+  FG_POSH_FAIL_SHUTDOWN,
+  FG_POSH_FAIL_BUSY,  // too many fetches under way on the worker
+  FG_POSH_FAIL_COUNT,
+} fg_posh_failure;
 
 // FG_METRICS_SHARDS: threads beyond FG_METRICS_SHARDS - 1 share the last
 // shard (with atomic increments).
@@ -79,6 +108,8 @@ typedef struct fg_metrics {
   fg_metrics_shard shard[FG_METRICS_SHARDS];
   _Atomic uint64_t stream_errors[32];  // by condition index (see metrics.c)
   _Atomic uint64_t bounces[FG_STANZA_CONDITION_COUNT];
+  _Atomic uint64_t posh_failed[FG_POSH_FAIL_COUNT];
+  _Atomic uint64_t auth_methods[2][FG_AUTH_METHOD_COUNT];  // [0] inbound, [1] outbound
 } fg_metrics;
 
 // fg_metrics_thread_shard returns the calling thread's shard index.
@@ -108,6 +139,16 @@ void fg_metrics_stream_error(fg_metrics *ms, const char *condition);
 
 // fg_metrics_bounce counts a bounce by stanza error condition.
 void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c);
+
+// fg_metrics_posh_failed counts a POSH fetch that failed for |why|.
+void fg_metrics_posh_failed(fg_metrics *ms, fg_posh_failure why);
+
+// fg_posh_failure_name returns the label of |why| ("timeout", "tls", ...).
+const char *fg_posh_failure_name(fg_posh_failure why);
+
+// fg_metrics_auth_method counts a peer authenticated by |method|, on an
+// inbound stream (|outbound| 0) or an outbound link (1).
+void fg_metrics_auth_method(fg_metrics *ms, int outbound, fg_auth_method method);
 
 // fg_metrics_name returns the Prometheus name of |m| (without the fedgate_ prefix).
 const char *fg_metrics_name(fg_metric m);

@@ -47,6 +47,7 @@ struct fg_router {
   raddr *addresses;
   size_t n_addresses;
   _Atomic(uint8_t) *up;           // one per address
+  _Atomic(uint8_t) *drained;      // one per address: the operator's drain
   _Atomic uint64_t health_epoch;  // bumped whenever an address changes health
 };
 
@@ -132,7 +133,8 @@ fg_router *fg_router_new(const fg_config *cfg) {
   for (size_t b = 0; b < cfg->n_backends; b++) r->n_addresses += cfg->backends[b].n_addresses;
   r->addresses = calloc(r->n_addresses + 1, sizeof(raddr));
   r->up = calloc(r->n_addresses + 1, sizeof(*r->up));
-  if (r->addresses == NULL || r->up == NULL) goto fail;
+  r->drained = calloc(r->n_addresses + 1, sizeof(*r->drained));
+  if (r->addresses == NULL || r->up == NULL || r->drained == NULL) goto fail;
   size_t k = 0;
   for (size_t b = 0; b < cfg->n_backends; b++) {
     const fg_config_backend *cb = &cfg->backends[b];
@@ -175,6 +177,7 @@ void fg_router_free(fg_router *r) {
   free(r->backends);
   free(r->addresses);
   free((void *)r->up);
+  free((void *)r->drained);
   free(r);
 }
 
@@ -220,10 +223,12 @@ fg_route_result fg_router_route(const fg_router *r, const char *domain, size_t l
   const rbackend *b = &r->backends[e->backend];
   out->backend = e->backend;
   out->backend_name = b->name;
-  size_t best = SIZE_MAX;
+  size_t best = SIZE_MAX, undrained = 0;
   uint64_t best_score = 0;
   for (size_t a = 0; a < b->n_addresses; a++) {
     size_t k = b->first + a;
+    if (atomic_load_explicit(&r->drained[k], memory_order_relaxed)) continue;
+    undrained++;
     if (!atomic_load_explicit(&r->up[k], memory_order_relaxed)) continue;
     uint64_t score = XXH3_64bits_withSeed(buf, n, r->addresses[k].seed);
     if (best == SIZE_MAX || score > best_score) {
@@ -231,21 +236,26 @@ fg_route_result fg_router_route(const fg_router *r, const char *domain, size_t l
       best_score = score;
     }
   }
-  if (best == SIZE_MAX) return FG_ROUTE_BACKEND_DOWN;
+  if (best == SIZE_MAX) return undrained == 0 ? FG_ROUTE_DRAINED : FG_ROUTE_BACKEND_DOWN;
   out->address = best;
   out->host = r->addresses[b->first + best].host;
   out->port = r->addresses[b->first + best].port;
   return FG_ROUTE_OK;
 }
 
+// flip sets |flag| to |v|; a change moves the health epoch (routes chosen
+// before are chosen again).
+static int flip(fg_router *r, _Atomic(uint8_t) *flag, uint8_t v) {
+  if (atomic_exchange_explicit(flag, v, memory_order_relaxed) == v) return 0;
+  atomic_fetch_add_explicit(&r->health_epoch, 1, memory_order_release);
+  return 1;
+}
+
 static int set_up(const fg_router *r, size_t backend, size_t address, uint8_t v) {
   if (r == NULL || backend >= r->n_backends || address >= r->backends[backend].n_addresses) {
     return 0;
   }
-  _Atomic(uint8_t) *up = &r->up[r->backends[backend].first + address];
-  if (atomic_exchange_explicit(up, v, memory_order_relaxed) != v) {
-    atomic_fetch_add_explicit(&((fg_router *)r)->health_epoch, 1, memory_order_release);
-  }
+  flip((fg_router *)r, &r->up[r->backends[backend].first + address], v);
   return 1;
 }
 
@@ -266,6 +276,54 @@ int fg_router_is_up(const fg_router *r, size_t backend, size_t address) {
     return 0;
   }
   return atomic_load_explicit(&r->up[r->backends[backend].first + address], memory_order_relaxed);
+}
+
+int fg_router_set_drained(fg_router *r, size_t backend, size_t address, int drained) {
+  if (r == NULL || backend >= r->n_backends) return 0;
+  const rbackend *b = &r->backends[backend];
+  if (address != SIZE_MAX && address >= b->n_addresses) return 0;
+  for (size_t a = 0; a < b->n_addresses; a++) {
+    if (address == SIZE_MAX || a == address) flip(r, &r->drained[b->first + a], drained ? 1 : 0);
+  }
+  return 1;
+}
+
+int fg_router_is_drained(const fg_router *r, size_t backend, size_t address) {
+  if (r == NULL || backend >= r->n_backends || address >= r->backends[backend].n_addresses) {
+    return 0;
+  }
+  return atomic_load_explicit(&r->drained[r->backends[backend].first + address],
+                              memory_order_relaxed);
+}
+
+size_t fg_router_backend_count(const fg_router *r) {
+  return r->n_backends;
+}
+
+int fg_router_backend_find(const fg_router *r, const char *name, size_t *backend) {
+  for (size_t b = 0; b < r->n_backends; b++) {
+    if (strcmp(r->backends[b].name, name) != 0) continue;
+    *backend = b;
+    return 1;
+  }
+  return 0;
+}
+
+const char *fg_router_backend_name(const fg_router *r, size_t backend) {
+  return backend < r->n_backends ? r->backends[backend].name : NULL;
+}
+
+size_t fg_router_address_count(const fg_router *r, size_t backend) {
+  return backend < r->n_backends ? r->backends[backend].n_addresses : 0;
+}
+
+int fg_router_address(const fg_router *r, size_t backend, size_t address, const char **host,
+                      uint16_t *port) {
+  if (backend >= r->n_backends || address >= r->backends[backend].n_addresses) return 0;
+  const raddr *a = &r->addresses[r->backends[backend].first + address];
+  *host = a->host;
+  *port = a->port;
+  return 1;
 }
 
 size_t fg_router_domain_count(const fg_router *r) {

@@ -53,6 +53,7 @@ typedef enum fg_route_result {
   FG_ROUTE_OK = 0,        // |out| names a healthy address
   FG_ROUTE_NOT_HOSTED,    // RFC 6120 §4.9.3.6 host-unknown / stanza error
   FG_ROUTE_BACKEND_DOWN,  // every address of the backend is marked down
+  FG_ROUTE_DRAINED,       // every address of the backend is drained by the operator
 } fg_route_result;
 
 typedef struct fg_route {
@@ -63,8 +64,9 @@ typedef struct fg_route {
   uint16_t port;
 } fg_route;
 
-// fg_router_route looks up |domain| and picks the backend address for it. On
-// FG_ROUTE_BACKEND_DOWN |out->backend| is set and the address fields are not.
+// fg_router_route looks up |domain| and picks the backend address for it
+// among the addresses that are up and not drained. On FG_ROUTE_BACKEND_DOWN
+// and FG_ROUTE_DRAINED |out->backend| is set and the address fields are not.
 fg_route_result fg_router_route(const fg_router *r, const char *domain, size_t len, fg_route *out);
 
 // fg_router_mark_down and fg_router_mark_up set the health of one address.
@@ -78,6 +80,36 @@ uint64_t fg_router_health_epoch(const fg_router *r);
 
 // fg_router_is_up returns 1 when the address is marked up, 0 otherwise.
 int fg_router_is_up(const fg_router *r, size_t backend, size_t address);
+
+// fg_router_set_drained drains (|drained| 1) or undrains (0) one address,
+// or every address of the backend when |address| is SIZE_MAX. A drained
+// address is never picked by fg_router_route; when every address of a
+// backend is drained its domains get FG_ROUTE_DRAINED. Draining is an
+// operator's decision and independent of health. It returns 1, or 0 for an
+// index out of range.
+int fg_router_set_drained(fg_router *r, size_t backend, size_t address, int drained);
+
+// fg_router_is_drained returns 1 when the address is drained, 0 otherwise.
+int fg_router_is_drained(const fg_router *r, size_t backend, size_t address);
+
+// fg_router_backend_count returns the number of backends.
+size_t fg_router_backend_count(const fg_router *r);
+
+// fg_router_backend_find returns 1 and sets |*backend| to the index of the
+// backend named |name|, or returns 0.
+int fg_router_backend_find(const fg_router *r, const char *name, size_t *backend);
+
+// fg_router_backend_name returns the name of backend |backend| (owned by the
+// router), or NULL when out of range.
+const char *fg_router_backend_name(const fg_router *r, size_t backend);
+
+// fg_router_address_count returns the number of addresses of |backend|.
+size_t fg_router_address_count(const fg_router *r, size_t backend);
+
+// fg_router_address returns 1 and sets |*host| (owned by the router) and
+// |*port| for one address of |backend|, or returns 0 when out of range.
+int fg_router_address(const fg_router *r, size_t backend, size_t address, const char **host,
+                      uint16_t *port);
 
 // fg_router_domain_count returns the number of names indexed (exact and
 // wildcard, U-label spellings included).

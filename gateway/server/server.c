@@ -20,6 +20,7 @@
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
+#include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/stapler.h"
@@ -184,8 +185,9 @@ static enum fg_tls_verify_result verify_peer_dialback(fg_tls_conn *t,
                                                       size_t chain_len, void *arg) {
   fg_server *srv = arg;
   enum fg_tls_verify_result r = verify_peer(t, chain, chain_len, arg);
-  // Without dialback nothing but the certificate can prove the peer.
-  if (r == FG_TLS_VERIFY_OK || !srv->cfg->dialback.enabled) return r;
+  // Without dialback nothing but the certificate can prove the peer: PKIX
+  // here, or POSH once the handshake is done (gateway/server/link.c).
+  if (r == FG_TLS_VERIFY_OK || (!srv->cfg->dialback.enabled && srv->posh == NULL)) return r;
   return FG_TLS_VERIFY_UNTRUSTED;
 }
 
@@ -366,6 +368,12 @@ static void make_stream_tag(fg_server *srv) {
   srv->stream_tag.set = 1;
 }
 
+// runtime_notice logs what the io runtime tells the operator (accepting
+// paused for want of file descriptors, and resumed).
+static void runtime_notice(const char *text) {
+  fg_log(FG_LOG_SEV_WARN, NULL, NULL, "%s", text);
+}
+
 fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err, size_t err_len) {
   fg_server *srv = calloc(1, sizeof(*srv));
   if (srv == NULL) {
@@ -422,6 +430,7 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
     err[0] = 0;
   }
   fg_worker_options o = *wo;
+  o.notice = runtime_notice;
   if (o.workers == 0 && cfg->workers != 0) o.workers = cfg->workers;
   if (cfg->limits.handshake_timeout_ms) o.handshake_timeout_ms = cfg->limits.handshake_timeout_ms;
   srv->rt = fg_runtime_new(&o);
@@ -437,6 +446,9 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
     if (srv->revocation == NULL) goto fail;
   }
   if (!fg_stapler_start(srv->stapler, srv->responders, srv->rt, srv->dns, err, err_len)) goto fail;
+  if (cfg->tls.posh.enabled) {
+    srv->posh = fg_posh_auth_new(cfg, srv->rt, srv->dns, srv->trust, &srv->metrics);
+  }
   srv->num_workers = fg_runtime_num_workers(srv->rt);
   srv->workers = calloc(srv->num_workers, sizeof(worker_state));
   if (srv->workers == NULL) goto fail;
@@ -464,6 +476,18 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
     lc.tls = id == FG_LISTENER_S2S_TLS ? srv->tls_direct : NULL;
     lc.handler = handlers[id];
     lc.arg = &srv->listener_arg;
+    if (l->socket_path[0]) {
+      // listeners.admin.socket: the only admin endpoint, for the owner and
+      // group of the file (mode 0660).
+      lc.unix_path = l->socket_path;
+      lc.unix_mode = 0660;
+      if (!fg_runtime_listen(srv->rt, &lc, NULL)) {
+        snprintf(err, err_len, "cannot listen on the Unix socket %s (listener %s)", l->socket_path,
+                 fg_config_listener_name((fg_listener_id)id));
+        return 0;
+      }
+      continue;
+    }
     if (!fg_runtime_listen(srv->rt, &lc, &srv->ports[id])) {
       snprintf(err, err_len, "cannot listen on %s port %u (listener %s)", l->address, l->port,
                fg_config_listener_name((fg_listener_id)id));
@@ -512,6 +536,8 @@ void fg_server_stop(fg_server *srv, unsigned drain_ms) {
     }
   }
   fg_runtime_shutdown(srv->rt, drain_ms);
+  const fg_config_listener *admin = &srv->cfg->listeners[FG_LISTENER_ADMIN];
+  if (admin->enabled && admin->socket_path[0]) remove(admin->socket_path);  // ours, bound at start
 }
 
 static void free_unreachable_memory(fg_server *srv) {
@@ -531,6 +557,7 @@ void fg_server_free(fg_server *srv) {
   srv->dns = NULL;
   fg_server_stop(srv, 0);
   fg_revocation_free(srv->revocation);  // after the workers stopped, before they go
+  fg_posh_auth_free(srv->posh);
   fg_stapler_free(srv->stapler);
   fg_responders_free(srv->responders);
   fg_runtime_free(srv->rt);

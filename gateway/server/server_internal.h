@@ -117,6 +117,7 @@ struct fg_server {
   struct fg_revocation *revocation;       // NULL: revocation checking off everywhere
   struct fg_responders *responders;       // revocation.responders, loaded once
   struct fg_stapler *stapler;             // our certificates and their OCSP staples
+  struct fg_posh_auth *posh;              // NULL: tls.posh off (gateway/server/posh_auth.h)
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;  // limits.streams_per_ip

@@ -87,6 +87,7 @@ enum {
 };
 
 struct fg_xml_parser {
+  int (*tokenize)(struct fg_xml_parser *p);  // the build chosen at creation (xml_simd.c)
   fg_xml_config cfg;
   int authed;
   int outer;

@@ -40,7 +40,17 @@ cp "$PKI/ca.crt" "$WORK/ca-before.crt"
 run "dev-pki reuses the CA" 0 dev-pki "$PKI" --domain third.example
 if cmp -s "$PKI/ca.crt" "$WORK/ca-before.crt"; then ok "CA unchanged on rerun"; else bad "CA replaced on rerun"; fi
 run "dev-pki refuses a path-like domain" 2 dev-pki "$PKI" --domain ../escape
-run "dev-pki without --domain" 2 dev-pki "$PKI"
+run "dev-pki --xmppaddr without --domain" 2 dev-pki "$WORK/ca-only" --xmppaddr
+CA_ONLY=$WORK/ca-only
+run "dev-pki without --domain writes the CA alone" 0 dev-pki "$CA_ONLY"
+has "prints the CA files" "^$CA_ONLY/ca.key$" "$OUT"
+files=$(ls "$CA_ONLY" | tr '\n' ' ')
+if [ "$files" = "ca.crt ca.key " ]; then ok "CA alone: only ca.crt and ca.key"; else bad "CA alone wrote: $files"; fi
+cp "$CA_ONLY/ca.key" "$WORK/ca-only-before.key"
+run "dev-pki without --domain reuses the CA" 0 dev-pki "$CA_ONLY"
+if cmp -s "$CA_ONLY/ca.key" "$WORK/ca-only-before.key"; then ok "CA key kept on rerun"; else bad "CA key replaced"; fi
+run "dev-pki adds a domain under the CA made alone" 0 dev-pki "$CA_ONLY" --domain later.example
+run "check-cert: the CA made alone signs valid chains" 0 check-cert --cert "$CA_ONLY/later.example.crt" --ca "$CA_ONLY/ca.crt" --domain later.example
 
 # RFC 6120 §13.7.2: chain and identity both hold.
 run "check-cert ok" 0 check-cert --cert "$PKI/chat.example.crt" --ca "$PKI/ca.crt" --domain chat.example

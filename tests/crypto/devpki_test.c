@@ -124,6 +124,35 @@ static void test_rfc5280_4_1_dev_pki_directory(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+// Without domains the directory gets the CA alone (the internal CA of
+// internal_hop): a CA certificate (RFC 5280 §4.2.1.9) and its key, mode 0600,
+// nothing else, and a second run keeps both.
+static void test_rfc5280_4_2_1_9_dev_pki_ca_alone(void **state) {
+  (void)state;
+  char dir[] = "/tmp/fg_devpki_test_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char err[512], path[512], cmd[600];
+  assert_true(fg_devpki_write_dir(dir, NULL, 0, 0, err, sizeof(err)));
+  snprintf(cmd, sizeof(cmd), "test \"$(ls '%s' | tr '\\n' ' ')\" = 'ca.crt ca.key '", dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof(path), "%s/ca.key", dir);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  snprintf(path, sizeof(path), "%s/ca.crt", dir);
+  X509 *ca1 = read_pem(path);
+  assert_non_null(ca1);
+  assert_int_equal(X509_check_ca(ca1), 1);
+  assert_true(fg_devpki_write_dir(dir, NULL, 0, 0, err, sizeof(err)));
+  X509 *ca2 = read_pem(path);
+  assert_non_null(ca2);
+  assert_int_equal(X509_cmp(ca1, ca2), 0);
+  X509_free(ca1);
+  X509_free(ca2);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 // RFC 5280 §4.2.1.9: CA certificates carry basicConstraints cA and the
 // requested path length.
 static void test_rfc5280_4_2_1_9_ca_constraints(void **state) {
@@ -144,6 +173,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_13_7_1_leaf_identifiers),
       cmocka_unit_test(test_rfc5280_4_1_dev_pki_directory),
       cmocka_unit_test(test_rfc5280_4_2_1_9_ca_constraints),
+      cmocka_unit_test(test_rfc5280_4_2_1_9_dev_pki_ca_alone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

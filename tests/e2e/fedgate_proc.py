@@ -29,14 +29,14 @@ def dev_pki(fedgate, directory, *domains):
 class Fedgate:
     """One gateway process with its config file, log and admin endpoint."""
 
-    def __init__(self, fedgate, directory, name, config_text, admin_port):
+    def __init__(self, fedgate, directory, name, config_text, admin_port, prefix=()):
         self.cfgfile = "%s/%s.yaml" % (directory, name)
         self.logfile = "%s/%s.log" % (directory, name)
         with open(self.cfgfile, "w") as f:
             f.write(config_text)
         self.admin_port = admin_port
         self.log = open(self.logfile, "w")
-        self.proc = subprocess.Popen([fedgate, "run", "--config", self.cfgfile],
+        self.proc = subprocess.Popen(list(prefix) + [fedgate, "run", "--config", self.cfgfile],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         if not xp.wait_port(HOST, admin_port, 10):
             raise RuntimeError("fedgate %s did not start:\n%s" % (name, self.log_tail()))

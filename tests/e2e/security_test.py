@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fedgate_proc as fp  # noqa: E402
 import xmpp_peer as xp  # noqa: E402
 
-FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gateway/fedgate")
 HOST = "127.0.0.1"
 STRANGER = "127.0.0.2"  # a loopback address that is no backend's
 

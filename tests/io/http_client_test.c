@@ -452,8 +452,9 @@ static void test_refused_connection_and_refused_schemes(void **state) {
   wait_done(&ldap);
   wait_done(&noname);
   assert_int_equal(refused.error, FG_HTTP_ERR_CONNECT);
+  // A client without a trust store fetches no https:// URL.
   assert_int_equal(https.error, FG_HTTP_ERR_SCHEME);
-  assert_non_null(strstr(https.text, "only http://"));
+  assert_non_null(strstr(https.text, "https:// is not enabled"));
   assert_int_equal(ldap.error, FG_HTTP_ERR_SCHEME);
   assert_int_equal(noname.error, FG_HTTP_ERR_RESOLVE);
 }
@@ -516,7 +517,11 @@ static void test_url_parse(void **state) {
       {"http://[2001:db8::1]:81?x", FG_HTTP_OK, "2001:db8::1", "/?x", 81},
       {"http://ocsp.example/MEowSDBGMEQwQjAJBgUrDgMCGgUABBQ%2B", FG_HTTP_OK, "ocsp.example",
        "/MEowSDBGMEQwQjAJBgUrDgMCGgUABBQ%2B", 80},
-      {"https://ocsp.example/", FG_HTTP_ERR_SCHEME, NULL, NULL, 0},
+      {"https://example.org/.well-known/posh/xmpp-server.json", FG_HTTP_OK, "example.org",
+       "/.well-known/posh/xmpp-server.json", 443},
+      {"HTTPS://example.org:8443", FG_HTTP_OK, "example.org", "/", 8443},
+      {"https://192.0.2.1/", FG_HTTP_ERR_URL, NULL, NULL, 0},
+      {"https://[2001:db8::1]/", FG_HTTP_ERR_URL, NULL, NULL, 0},
       {"ftp://crl.example/x.crl", FG_HTTP_ERR_SCHEME, NULL, NULL, 0},
       {"ocsp.example/", FG_HTTP_ERR_URL, NULL, NULL, 0},
       {"http://user@ocsp.example/", FG_HTTP_ERR_URL, NULL, NULL, 0},

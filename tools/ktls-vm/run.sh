@@ -6,8 +6,7 @@
 #   2. the kernel package linux-image-amd64 depends on: `apt-get download`,
 #      `dpkg-deb -x` into the cache (never installed);
 #   3. Bazel builds //tests/io:ktls_test (with BAZEL_FLAGS) and, in the
-#      default configuration (-O2; --config=opt means -march=native, whose
-#      AVX-512 qemu's TCG cannot run), //bench:tls_bench;
+#      default configuration (-O2, as the tests), //bench:tls_bench;
 #   4. an initramfs: a cached base (busybox, /init, the five modules) plus this
 #      run's binaries and every shared library ldd names, at their usual paths
 #      (Bazel's own .so files under /opt/fedgate/lib);

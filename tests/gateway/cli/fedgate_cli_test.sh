@@ -10,7 +10,7 @@ check() {
 out=$("$fedgate" --help); rc=$?
 [ $rc = 0 ] && echo "$out" | grep -q '^  probe' && check ok || check no "--help lists probe (rc=$rc)"
 out=$("$fedgate" --version); rc=$?
-for lib in 'fedgate ' 'BoringSSL: ' 'liburing: ' 'jemalloc: '; do
+for lib in 'fedgate ' 'BoringSSL: ' 'liburing: ' 'jemalloc: ' 'xml parser: '; do
   [ $rc = 0 ] && echo "$out" | grep -q "^$lib" && check ok || check no "--version shows $lib"
 done
 if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
@@ -39,7 +39,8 @@ provided buffer rings
 multishot recv
 MSG_RING
 SEND_ZC
-kTLS'
+kTLS
+AVX2 XML scanners'
 [ "$(echo "$out" | sed 's/: .*//')" = "$want" ] && check ok || check no "probe lists every capability once, in order: $out"
 [ -n "$out" ] && [ -z "$(echo "$out" | grep -Ev '^[^:]+: (yes|no) \(.+\)$')" ] && check ok ||
   check no "probe lines are NAME: yes|no (reason): $out"

@@ -474,6 +474,42 @@ static void test_config_revocation_stapling(void **state) {
   }
 }
 
+// WITH_POSH is BASE with |x| (lines from 11) inside the tls section.
+#define WITH_POSH(x)                                                                  \
+  "domains:\n  - name: example.com\n    backend: b\nbackends:\n  - name: b\n"         \
+  "    addresses: [\"127.0.0.1:15269\"]\ntls:\n  default_cert: pki/example.com.crt\n" \
+  "  default_key: pki/example.com.key\n  trust_file: pki/ca.crt\n" x                  \
+  "internal_hop:\n  ca_cert: pki/internal-ca.crt\n  ca_key: pki/internal-ca.key\n"
+
+// tls.posh (RFC 7711): off by default; each bad value at its line.
+static void test_config_tls_posh(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->tls.posh.enabled, 0);
+  assert_int_equal(cfg->tls.posh.timeout_ms, 5000);
+  assert_int_equal(cfg->tls.posh.negative_ttl_s, 60);
+  assert_int_equal(cfg->tls.posh.max_ttl_s, 86400);
+  fg_config_free(cfg);
+  cfg =
+      load(WITH_POSH("  posh:\n    enabled: true\n    timeout: 1500ms\n    negative_ttl: 5s\n"
+                     "    max_ttl: 2h\n    allowed_networks: [\"127.0.0.0/8\", \"::1/128\"]\n"));
+  assert_non_null(cfg);
+  assert_int_equal(cfg->tls.posh.enabled, 1);
+  assert_int_equal(cfg->tls.posh.timeout_ms, 1500);
+  assert_int_equal(cfg->tls.posh.negative_ttl_s, 5);
+  assert_int_equal(cfg->tls.posh.max_ttl_s, 7200);
+  assert_int_equal(cfg->tls.posh.n_allowed_networks, 2);
+  fg_config_free(cfg);
+  expect_fail(WITH_POSH("  posh:\n    enabled: sometimes\n"),
+              "12: tls.posh.enabled: expected true or false (value 'sometimes')");
+  expect_fail(WITH_POSH("  posh:\n    timeout: 2h\n"),
+              "12: tls.posh.timeout: must be between 100ms and 60s (value '2h')");
+  expect_fail(WITH_POSH("  posh:\n    allowed_networks: [\"posh.example\"]\n"),
+              "12: tls.posh.allowed_networks[0]: expected a numeric network");
+  expect_fail(WITH_POSH("  posh:\n    url: x\n"), "12: tls.posh.url: unknown key");
+}
+
 // dns.allowed_networks: numeric networks only, each error at its line.
 static void test_config_dns_allowed_networks(void **state) {
   (void)state;
@@ -494,6 +530,52 @@ static void test_config_dns_allowed_networks(void **state) {
   assert_non_null(cfg);
   assert_int_equal(cfg->n_dns_allowed_networks, 0);
   fg_config_free(cfg);
+}
+
+// admin.allowed_networks: loopback by default, numeric networks only.
+static void test_config_admin_allowed_networks(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_admin_allowed_networks, 2);
+  assert_int_equal(cfg->admin_allowed_networks[0].family, AF_INET);
+  assert_int_equal(cfg->admin_allowed_networks[0].bits, 8);
+  assert_int_equal(cfg->admin_allowed_networks[1].family, AF_INET6);
+  assert_int_equal(cfg->admin_allowed_networks[1].bits, 128);
+  fg_config_free(cfg);
+  cfg = load(BASE "admin:\n  allowed_networks: [127.0.0.1/32, \"10.9.0.0/16\"]\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_admin_allowed_networks, 2);
+  assert_int_equal(cfg->admin_allowed_networks[1].bits, 16);
+  fg_config_free(cfg);
+  expect_fail(BASE "admin:\n  allowed_networks: [127.0.0.1/32, ops.internal]\n",
+              "15: admin.allowed_networks[1]: expected a numeric network such as 10.20.0.0/16 "
+              "or fd00::/8 (value 'ops.internal')");
+  expect_fail(BASE "admin:\n  allowed: [127.0.0.1]\n", "15: admin.allowed: unknown key");
+}
+
+// listeners.admin.socket: admin only, short enough for a Unix socket
+// address (relative names are resolved against the file's directory, whose
+// name here is already too long), in a directory that exists; no TCP port
+// clash counts for it.
+static void test_config_admin_socket(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE "listeners:\n  admin: {socket: /tmp/fg-admin.sock, port: 5269}\n");
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  assert_string_equal(cfg->listeners[FG_LISTENER_ADMIN].socket_path, "/tmp/fg-admin.sock");
+  assert_string_equal(cfg->listeners[FG_LISTENER_S2S].socket_path, "");
+  fg_config_free(cfg);
+  expect_fail(BASE "listeners:\n  s2s: {socket: s2s.sock}\n",
+              "15: listeners.s2s.socket: only the admin listener can be a Unix socket");
+  expect_fail(BASE "listeners:\n  admin: {socket: /no-such-dir/admin.sock}\n",
+              "15: listeners.admin.socket: its directory");
+  char longname[200];
+  memset(longname, 'a', sizeof(longname) - 1);
+  longname[sizeof(longname) - 1] = 0;
+  char yaml[1024];
+  snprintf(yaml, sizeof(yaml), BASE "listeners:\n  admin: {socket: %s}\n", longname);
+  expect_fail(yaml, "15: listeners.admin.socket: expected a file name of at most 107 bytes");
 }
 
 // Relative paths are relative to the config file's directory, whatever the
@@ -819,6 +901,9 @@ int main(void) {
       cmocka_unit_test(test_rfc5890_2_3_1_domain_syntax_and_duplicates),
       cmocka_unit_test(test_config_backends_and_targets),
       cmocka_unit_test(test_config_dns_allowed_networks),
+      cmocka_unit_test(test_config_admin_allowed_networks),
+      cmocka_unit_test(test_config_admin_socket),
+      cmocka_unit_test(test_config_tls_posh),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),

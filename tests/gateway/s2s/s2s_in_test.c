@@ -33,6 +33,9 @@ typedef struct env {
   int bounces;
   char bounce_buf[4096];
   int events[FG_S2S_IN_EV_COUNT];
+  int hold;  // hold_features answers this
+  int hold_calls;
+  char hold_peer[256];
 } env;
 
 static void env_send(void *arg, const uint8_t *d, size_t n) {
@@ -83,6 +86,16 @@ static void env_event(void *arg, fg_s2s_in_event ev, const char *d, const char *
 
 static const fg_s2s_in_ops kOps = {env_send,   env_hosted, env_plain,  env_cert,
                                    env_verify, env_route,  env_bounce, env_event};
+
+static int env_hold(void *arg, const char *peer) {
+  env *e = arg;
+  e->hold_calls++;
+  snprintf(e->hold_peer, sizeof(e->hold_peer), "%s", peer);
+  return e->hold;
+}
+
+static const fg_s2s_in_ops kOpsHold = {env_send,  env_hosted, env_plain, env_cert, env_verify,
+                                       env_route, env_bounce, env_event, env_hold};
 
 static fg_dialback_secret g_secret;
 
@@ -258,6 +271,49 @@ static void test_xep0178_external_offered_only_when_certificate_matches(void **s
   f = fx_tls("other.example");
   assert_null(strstr(f->e.out, "EXTERNAL"));
   assert_out_contains(f, "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>");
+  fx_free(f);
+}
+
+// XEP-0178 §3 with a lookup first (POSH, RFC 7711): the features of a
+// header over TLS wait while the gateway asks, then offer what the answer
+// allows; plaintext headers and the stream after SASL are never held.
+static void test_xep0178_features_held_for_a_lookup(void **state) {
+  fixture *f = calloc(1, sizeof(*f));
+  f->e.route_result = FG_STANZA_CONDITION_COUNT;
+  f->e.hold = 1;
+  fg_s2s_in_config cfg;
+  fg_s2s_in_config_default(&cfg);
+  cfg.dialback_secret = &g_secret;
+  f->s = fg_s2s_in_new(&cfg, &kOpsHold, &f->e);
+  assert_int_equal(feed(f, HDR), FG_S2S_IN_CONTINUE);
+  assert_int_equal(f->e.hold_calls, 0);  // before TLS: nothing to look up
+  assert_out_contains(f, "<starttls");
+  clear(f);
+  assert_int_equal(feed(f, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+                   FG_S2S_IN_STARTTLS);
+  fg_s2s_in_tls_established(f->s);
+  clear(f);
+  assert_int_equal(feed(f, HDR), FG_S2S_IN_CONTINUE);
+  assert_int_equal(f->e.hold_calls, 1);
+  assert_string_equal(f->e.hold_peer, "a.example");
+  assert_out_contains(f, "id='");
+  assert_null(strstr(f->e.out, "<stream:features>"));
+  f->e.cert_domain = "a.example";  // what the lookup proved
+  clear(f);
+  fg_s2s_in_send_features(f->s);
+  assert_out_contains(f, "<mechanism>EXTERNAL</mechanism>");
+  clear(f);
+  fg_s2s_in_send_features(f->s);  // nothing held any more
+  assert_int_equal(f->e.out_len, 0);
+  assert_int_equal(
+      feed(f, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>"),
+      FG_S2S_IN_CONTINUE);
+  assert_int_equal(fg_s2s_in_is_authenticated(f->s, "a.example", "b.example"),
+                   FG_S2S_AUTH_SASL_EXTERNAL);
+  clear(f);
+  feed(f, HDR);
+  assert_int_equal(f->e.hold_calls, 1);  // after SASL: not asked again
+  assert_out_contains(f, "<stream:features>");
   fx_free(f);
 }
 
@@ -700,6 +756,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_5_plaintext_peer_may_skip_tls_when_allowed),
       cmocka_unit_test(test_xep0178_external_offered_only_when_certificate_matches),
       cmocka_unit_test(test_xep0178_external_success_restart_and_route),
+      cmocka_unit_test(test_xep0178_features_held_for_a_lookup),
       cmocka_unit_test(test_xep0178_authzid_must_equal_stream_from),
       cmocka_unit_test(test_rfc6120_6_4_5_sasl_failures_are_bounded),
       cmocka_unit_test(test_rfc6120_6_4_2_external_not_offered_is_invalid_mechanism),

@@ -219,6 +219,63 @@ static void test_router_rejects_bad_backend_index(void **state) {
   fg_router_free(NULL);
 }
 
+// Draining one address moves only the domains it served, to the other
+// addresses; undraining brings them back; draining every address of a
+// backend answers FG_ROUTE_DRAINED, apart from health.
+static void test_router_drain_address_and_backend(void **state) {
+  fg_router *r = *state;
+  fg_route before, after;
+  assert_int_equal(fg_router_route(r, "a.chat.example.com", 18, &before), FG_ROUTE_OK);
+  assert_int_equal(before.backend, 1);
+  uint64_t epoch = fg_router_health_epoch(r);
+  assert_int_equal(fg_router_set_drained(r, 1, before.address, 1), 1);
+  assert_true(fg_router_health_epoch(r) != epoch);
+  assert_int_equal(fg_router_is_drained(r, 1, before.address), 1);
+  assert_int_equal(fg_router_route(r, "a.chat.example.com", 18, &after), FG_ROUTE_OK);
+  assert_int_not_equal(after.address, before.address);
+  // Draining twice changes nothing more.
+  epoch = fg_router_health_epoch(r);
+  assert_int_equal(fg_router_set_drained(r, 1, before.address, 1), 1);
+  assert_true(fg_router_health_epoch(r) == epoch);
+  // The other address drained too: the whole backend is drained.
+  assert_int_equal(fg_router_set_drained(r, 1, after.address, 1), 1);
+  assert_int_equal(fg_router_route(r, "a.chat.example.com", 18, &after), FG_ROUTE_DRAINED);
+  assert_int_equal(after.backend, 1);
+  // Other backends are untouched.
+  assert_int_equal(fg_router_route(r, "example.com", 11, &after), FG_ROUTE_OK);
+  assert_int_equal(fg_router_set_drained(r, 1, SIZE_MAX, 0), 1);
+  assert_int_equal(fg_router_route(r, "a.chat.example.com", 18, &after), FG_ROUTE_OK);
+  assert_int_equal(after.address, before.address);
+  // Drained addresses and down addresses together: down wins when some
+  // address is not drained.
+  assert_int_equal(fg_router_set_drained(r, 2, SIZE_MAX, 1), 1);
+  assert_int_equal(fg_router_route(r, "pinned.chat.example.com", 23, &after), FG_ROUTE_DRAINED);
+  assert_int_equal(fg_router_set_drained(r, 2, SIZE_MAX, 0), 1);
+  assert_int_equal(fg_router_mark_down(r, 2, 0), 1);
+  assert_int_equal(fg_router_route(r, "pinned.chat.example.com", 23, &after),
+                   FG_ROUTE_BACKEND_DOWN);
+  assert_int_equal(fg_router_set_drained(r, 3, SIZE_MAX, 1), 0);
+  assert_int_equal(fg_router_set_drained(r, 1, 2, 1), 0);
+}
+
+static void test_router_backend_names_and_addresses(void **state) {
+  fg_router *r = *state;
+  size_t b = 99;
+  assert_int_equal(fg_router_backend_count(r), 3);
+  assert_int_equal(fg_router_backend_find(r, "muc", &b), 1);
+  assert_int_equal(b, 1);
+  assert_int_equal(fg_router_backend_find(r, "nope", &b), 0);
+  assert_string_equal(fg_router_backend_name(r, 2), "legacy");
+  assert_null(fg_router_backend_name(r, 3));
+  assert_int_equal(fg_router_address_count(r, 0), 5);
+  const char *host;
+  uint16_t port;
+  assert_int_equal(fg_router_address(r, 1, 1, &host, &port), 1);
+  assert_string_equal(host, "10.0.1.1");
+  assert_int_equal(port, 5270);
+  assert_int_equal(fg_router_address(r, 1, 2, &host, &port), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_rfc6120_4_9_3_6_exact_and_unknown, setup, teardown),
@@ -228,6 +285,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_router_failover_and_all_down, setup, teardown),
       cmocka_unit_test_setup_teardown(test_router_same_host_different_port, setup, teardown),
       cmocka_unit_test(test_router_rejects_bad_backend_index),
+      cmocka_unit_test_setup_teardown(test_router_drain_address_and_backend, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_router_backend_names_and_addresses, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,185 @@
+// accept_limit_test.c: a listener out of file descriptors (io/listener.c).
+// The test lowers its own RLIMIT_NOFILE so that accept fails with EMFILE
+// while a child process holds 64 connections: accepting must pause (one
+// notice, a counter), the waiting connections be refused with a reset
+// instead of left hanging, the retries back off instead of spinning, and
+// accepting resume once descriptors are free again.
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "io/listener.h"
+#include "io/worker.h"
+#include "tests/io/testnet.h"
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static char g_notices[4096];
+
+static void on_notice(const char *text) {
+  pthread_mutex_lock(&g_mu);
+  size_t n = strlen(g_notices);
+  snprintf(g_notices + n, sizeof(g_notices) - n, "%s\n", text);
+  pthread_mutex_unlock(&g_mu);
+}
+
+static int count_notices(const char *what) {
+  pthread_mutex_lock(&g_mu);
+  int n = 0;
+  for (const char *p = g_notices; (p = strstr(p, what)) != NULL; p++) n++;
+  pthread_mutex_unlock(&g_mu);
+  return n;
+}
+
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+// limit_leaving returns the descriptor limit under which exactly |free_slots|
+// descriptor numbers are still free (descriptors are numbered lowest first,
+// and open ones may sit anywhere).
+static rlim_t limit_leaving(int free_slots) {
+  int fd = 0;
+  for (int seen = 0; seen < free_slots; fd++)
+    if (fcntl(fd, F_GETFD) < 0) seen++;
+  return (rlim_t)fd;
+}
+
+// child waits for the parent's go (the listener's port on |hold_fd|, sent
+// once the parent's limit is low), connects 64 times to it (its own descriptor
+// limit is the hard one), reports how many connections were reset within two seconds and how
+// many stayed open, then holds them until its stdin closes.
+static void child(int report_fd, int hold_fd) {
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  int fds[64], reset = 0, open_ = 0;
+  uint16_t port;
+  if (read(hold_fd, &port, sizeof(port)) != (ssize_t)sizeof(port)) _exit(1);
+  for (int i = 0; i < 64; i++) fds[i] = tn_connect(port);
+  sleep_ms(2000);
+  for (int i = 0; i < 64; i++) {
+    if (fds[i] < 0) continue;
+    struct pollfd p = {fds[i], POLLIN, 0};
+    char c;
+    if (poll(&p, 1, 0) == 1 && recv(fds[i], &c, 1, MSG_DONTWAIT) <= 0)
+      reset++;
+    else
+      open_++;
+  }
+  int counts[2] = {reset, open_};
+  if (write(report_fd, counts, sizeof(counts)) != (ssize_t)sizeof(counts)) _exit(1);
+  char c;
+  while (read(hold_fd, &c, 1) > 0) {
+  }
+  _exit(0);
+}
+
+static void test_out_of_descriptors_pauses_refuses_and_resumes(void **state) {
+  (void)state;
+  fg_worker_options o;
+  fg_worker_options_init(&o);
+  o.workers = 1;
+  o.notice = on_notice;
+  fg_runtime *rt = fg_runtime_new(&o);
+  assert_non_null(rt);
+  tn_echo_reset();
+  int report[2], hold[2];
+  assert_int_equal(pipe(report), 0);
+  assert_int_equal(pipe(hold), 0);
+  struct rlimit saved;
+  getrlimit(RLIMIT_NOFILE, &saved);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(report[0]);
+    close(hold[1]);
+    child(report[1], hold[0]);
+  }
+  close(report[1]);
+  close(hold[0]);
+  // Room for the listening socket and a few connections only. The limit is
+  // lowered before the accept is armed: io_uring reads RLIMIT_NOFILE when it
+  // prepares an accept, not when each connection arrives (so does a real
+  // process, whose limit is set before it starts).
+  struct rlimit low = saved;
+  low.rlim_cur = limit_leaving(7);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  fg_listener_config lc = {0};
+  lc.handler = &tn_echo_handler;
+  uint16_t port = 0;
+  assert_true(fg_runtime_listen(rt, &lc, &port));
+  assert_int_equal(write(hold[1], &port, sizeof(port)), (ssize_t)sizeof(port));
+
+  int counts[2] = {0, 0};
+  assert_int_equal(read(report[0], counts, sizeof(counts)), (ssize_t)sizeof(counts));
+  fg_worker_stats st;
+  fg_runtime_stats(rt, &st);
+  printf(
+      "limit %llu: child saw %d connections reset, %d open; accepted %llu, pauses %llu, refused "
+      "%llu\n",
+      (unsigned long long)low.rlim_cur, counts[0], counts[1], (unsigned long long)st.accepted,
+      (unsigned long long)st.accept_pauses, (unsigned long long)st.accept_shed);
+  assert_true(st.accept_pauses >= 1);
+  assert_true(st.accept_shed >= 1);
+  assert_true(counts[0] >= 1);  // refused with a reset, not left waiting
+  assert_true(st.accepted + st.accept_shed <= 64 + 2);
+  assert_int_equal(count_notices("accepting paused"), 1);  // one line per episode
+  // While the shortage lasts the retries back off (10 ms doubling to 1 s):
+  // a handful per second, never a loop.
+  uint64_t retries = st.accept_retries;
+  sleep_ms(1500);
+  fg_runtime_stats(rt, &st);
+  printf("retries in 1.5 s of shortage: %llu\n", (unsigned long long)(st.accept_retries - retries));
+  assert_true(st.accept_retries - retries <= 12);
+
+  // Descriptors back: the child lets its connections go, the limit returns.
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  close(hold[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  int fd = -1;
+  for (int i = 0; i < 40 && fd < 0; i++) {
+    fd = tn_connect(port);
+    const char msg[] = "ping";
+    uint8_t buf[4];
+    if (fd >= 0 && (send(fd, msg, 4, 0) != 4 || !tn_read_full(fd, buf, 4))) {
+      close(fd);
+      fd = -1;
+      sleep_ms(100);
+    }
+  }
+  assert_true(fd >= 0);  // accepted and echoed again
+  close(fd);
+  assert_int_equal(count_notices("accepting resumed"), 1);
+  close(report[0]);
+  fg_runtime_shutdown(rt, 1000);
+  fg_runtime_free(rt);
+  printf("%s", g_notices);
+}
+
+int main(void) {
+  tn_raise_nofile();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_out_of_descriptors_pauses_refuses_and_resumes),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
