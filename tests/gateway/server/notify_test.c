@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "gateway/server/notify.h"
+#include "io/worker.h"
 
 static int g_sock = -1;
 static char g_path[108];
@@ -87,11 +89,63 @@ static void test_without_notify_socket_everything_is_a_no_op(void **state) {
   assert_true(recv(g_sock, buf, sizeof(buf), MSG_DONTWAIT) < 0);
 }
 
+// A worker that stops answering stops the WATCHDOG=1 messages (so systemd's
+// watchdog fires); once it answers again they come back.
+typedef struct stall {
+  fg_msg msg;
+  atomic_int release, entered;
+} stall;
+
+static void stall_fn(fg_worker *w, fg_msg *m) {
+  (void)w;
+  stall *s = (stall *)m;
+  atomic_store(&s->entered, 1);
+  while (!atomic_load(&s->release)) {
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+static void test_watchdog_stops_while_a_worker_is_stuck(void **state) {
+  (void)state;
+  setenv("NOTIFY_SOCKET", g_path, 1);
+  setenv("WATCHDOG_USEC", "100000", 1);  // WATCHDOG=1 every 50 ms
+  fg_worker_options o;
+  fg_worker_options_init(&o);
+  o.workers = 2;
+  fg_runtime *rt = fg_runtime_new(&o);
+  assert_non_null(rt);
+  assert_int_equal(fg_notify_watchdog_start(rt), 1);
+  for (int i = 0; i < 3; i++) assert_string_equal(next_message(), "WATCHDOG=1");
+  stall s = {.msg.fn = stall_fn};
+  fg_worker_post(fg_runtime_worker(rt, 1), &s.msg);
+  while (!atomic_load(&s.entered)) {
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  // At most the round already answered goes out; then nothing for twenty
+  // half-periods (a watchdog that did not look would send 20).
+  struct timeval tv = {.tv_sec = 1};
+  setsockopt(g_sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[64];
+  int got = 0;
+  while (recv(g_sock, buf, sizeof(buf), 0) > 0) got++;
+  assert_true(got <= 1);
+  atomic_store(&s.release, 1);
+  tv.tv_sec = 5;
+  setsockopt(g_sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  assert_string_equal(next_message(), "WATCHDOG=1");  // answered again
+  fg_notify_watchdog_stop();
+  fg_runtime_free(rt);
+  unsetenv("WATCHDOG_USEC");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sd_notify_ready_status_and_stopping),
       cmocka_unit_test(test_sd_notify_reloading_carries_monotonic_usec),
       cmocka_unit_test(test_without_notify_socket_everything_is_a_no_op),
+      cmocka_unit_test(test_watchdog_stops_while_a_worker_is_stuck),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
