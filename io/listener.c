@@ -182,6 +182,7 @@ static void listen_msg_fn(fg_worker *w, fg_msg *m) {
   if (w->stopping) {
     close(l->fd);
     if (l->cfg.tls) fg_tls_ctx_free(l->cfg.tls);
+    free((void *)l->cfg.proxy_trusted);
     free(l);
     return;
   }
@@ -215,6 +216,18 @@ int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *o
     ls[i]->cfg.port = bound;
     ls[i]->cfg.unix_path = NULL;
     fg_timer_init(&ls[i]->resume, resume_fn, ls[i]);
+    ls[i]->cfg.proxy_trusted = NULL;
+    if (cfg->n_proxy_trusted > 0) {
+      fg_cidr *copy = calloc(cfg->n_proxy_trusted, sizeof(*copy));
+      if (copy == NULL) {
+        close(fd);
+        ls[i]->fd = 0;
+        ok = 0;
+        break;
+      }
+      memcpy(copy, cfg->proxy_trusted, cfg->n_proxy_trusted * sizeof(*copy));
+      ls[i]->cfg.proxy_trusted = copy;
+    }
     if (cfg->tls) fg_tls_ctx_up_ref(cfg->tls);
   }
   for (unsigned i = 0; i < n && ls != NULL; i++) {
@@ -227,6 +240,7 @@ int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *o
     if (ls[i] != NULL) {
       if (ls[i]->fd > 0) close(ls[i]->fd);
       if (ls[i]->fd > 0 && cfg->tls) fg_tls_ctx_free(cfg->tls);
+      free((void *)ls[i]->cfg.proxy_trusted);
       free(ls[i]);
     }
     if (msgs != NULL) free(msgs[i]);
@@ -248,6 +262,7 @@ static void listener_maybe_free(fg_listener *l) {
   }
   w->nlisteners--;
   if (l->cfg.tls) fg_tls_ctx_free(l->cfg.tls);
+  free((void *)l->cfg.proxy_trusted);
   free(l);
 }
 
@@ -271,7 +286,8 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
     if (l->closing || w->stopping || w->nconns >= w->rt->opts.max_conns) {
       w->stats.refused++;
       close(fd);
-    } else if (fg_conn_new_accepted(w, fd, l->cfg.handler, l->cfg.arg, l->cfg.tls) == NULL) {
+    } else if (fg_conn_new_accepted(w, fd, l->cfg.handler, l->cfg.arg, l->cfg.tls,
+                                    l->cfg.proxy_trusted, l->cfg.n_proxy_trusted) == NULL) {
       w->stats.refused++;
     }
   }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "crypto/tls.h"
+#include "io/addr_policy.h"
 #include "io/conn.h"
 #include "io/worker.h"
 
@@ -24,6 +25,12 @@ typedef struct fg_listener_config {
   // made |unix_mode| (e.g. 0660).
   const char *unix_path;
   unsigned unix_mode;
+  // PROXY protocol (HAProxy's send-proxy / send-proxy-v2): with
+  // |n_proxy_trusted| > 0, only these networks may connect, and each
+  // connection starts with a PROXY header (see fg_conn_new_accepted). The
+  // list is copied.
+  const fg_cidr *proxy_trusted;
+  size_t n_proxy_trusted;
 } fg_listener_config;
 
 // fg_runtime_listen binds one listening socket per worker on |cfg->host|

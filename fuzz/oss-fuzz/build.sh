@@ -79,6 +79,8 @@ fuzzer dns_answer_fuzzer 4096 resolv fuzz/dns_answer_fuzzer.c io/dns_name.c io/d
 
 fuzzer dns_resolv_diff_fuzzer 4096 resolv fuzz/dns_resolv_diff_fuzzer.c io/dns_name.c io/dns_wire.c
 
+fuzzer proxy_header_fuzzer 4096 - fuzz/proxy_header_fuzzer.c io/proxy_header.c
+
 fuzzer ocsp_response_fuzzer 65536 boringssl fuzz/ocsp_response_fuzzer.c crypto/der.c crypto/ocsp.c
 
 fuzzer crl_fuzzer 65536 boringssl fuzz/crl_fuzzer.c crypto/crl.c crypto/der.c

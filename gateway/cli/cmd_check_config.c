@@ -30,6 +30,10 @@ int fg_cmd_check_config(int argc, char **argv) {
     if (l->enabled) {
       printf("%s %s %s%s%s:%u", i ? "," : "", fg_config_listener_name((fg_listener_id)i),
              v6 ? "[" : "", l->address, v6 ? "]" : "", l->port);
+      if (l->n_proxy_trusted > 0) {
+        printf(" (PROXY protocol from %zu network%s)", l->n_proxy_trusted,
+               l->n_proxy_trusted == 1 ? "" : "s");
+      }
     } else {
       printf("%s %s off", i ? "," : "", fg_config_listener_name((fg_listener_id)i));
     }

@@ -59,6 +59,7 @@ void fg_config_free(fg_config *cfg) {
   free(cfg->dns_nameservers);
   free(cfg->dns_allowed_networks);
   free(cfg->admin_allowed_networks);
+  for (int i = 0; i < FG_LISTENER_COUNT; i++) free(cfg->listeners[i].proxy_trusted);
   free(cfg->revocation.allowed_networks);
   free(cfg->tls.posh.allowed_networks);
   for (size_t i = 0; i < cfg->revocation.n_responders; i++) {

@@ -64,6 +64,11 @@ typedef struct fg_config_listener {
   // admin only: a Unix socket (absolute path) served instead of address and
   // port; "" when not set.
   char socket_path[108];
+  // proxy_protocol.trusted_networks (public listeners only): when not empty,
+  // every connection comes from one of these load balancers and starts with
+  // a PROXY protocol header (v1 or v2) naming the real peer.
+  fg_cidr *proxy_trusted;
+  size_t n_proxy_trusted;
 } fg_config_listener;
 
 // fg_config_target is one host:port. |host| is a lowercase A-label host name

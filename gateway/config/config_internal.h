@@ -41,8 +41,14 @@ typedef struct config_ctx {
 // in pass 3 so that "port: 70000x" is an error with the value shown rather
 // than a number quietly truncated.
 
+typedef struct raw_proxy_protocol {
+  char **trusted_networks;
+  unsigned n_trusted_networks;
+} raw_proxy_protocol;
+
 typedef struct raw_listener {
   char *address, *port, *enabled, *allow_non_loopback, *socket;
+  raw_proxy_protocol *proxy_protocol;
 } raw_listener;
 
 typedef struct raw_listeners {

@@ -21,6 +21,29 @@ static int is_loopback(const char *addr) {
   return 0;
 }
 
+// load_proxy_protocol reads listeners.NAME.proxy_protocol: the load
+// balancers (trusted_networks) allowed to connect and to name the real peer.
+static void load_proxy_protocol(config_ctx *c, fg_listener_id id, const raw_proxy_protocol *r) {
+  if (r == NULL) return;
+  char path[128];
+  snprintf(path, sizeof(path), "listeners.%s.proxy_protocol", fg_config_listener_name(id));
+  if (id != FG_LISTENER_S2S && id != FG_LISTENER_S2S_TLS) {
+    config_err(c, path, "only the public listeners (s2s, s2s-tls) take the PROXY protocol");
+    return;
+  }
+  fg_config_listener *l = &c->cfg->listeners[id];
+  snprintf(path, sizeof(path), "listeners.%s.proxy_protocol.trusted_networks",
+           fg_config_listener_name(id));
+  if (r->n_trusted_networks == 0) {
+    config_err(c, path,
+               "list the load balancers' networks (e.g. [10.0.0.0/8]): only they may connect "
+               "and name the peer");
+    return;
+  }
+  config_parse_networks(c, path, r->trusted_networks, r->n_trusted_networks, &l->proxy_trusted,
+                        &l->n_proxy_trusted);
+}
+
 // load_socket reads listeners.admin.socket: a path (relative to the
 // configuration file's directory) that fits a Unix socket address, in a
 // directory that exists.
@@ -99,6 +122,7 @@ static void load_listener(config_ctx *c, fg_listener_id id, const raw_listener *
     snprintf(path, sizeof(path), "listeners.%s.allow_non_loopback", fg_config_listener_name(id));
     config_err(c, path, "only the admin listener has this setting");
   }
+  load_proxy_protocol(c, id, r->proxy_protocol);
 }
 
 static void check_listener_clashes(config_ctx *c) {

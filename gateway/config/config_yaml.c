@@ -203,12 +203,21 @@ static const cyaml_schema_value_t kString = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
 
+static const cyaml_schema_field_t kProxyProtocolFields[] = {
+    CYAML_FIELD_SEQUENCE_COUNT("trusted_networks", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_proxy_protocol, trusted_networks, n_trusted_networks, &kString,
+                               0, 256),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kListenerFields[] = {
     STR("address", raw_listener, address),
     STR("port", raw_listener, port),
     STR("enabled", raw_listener, enabled),
     STR("allow_non_loopback", raw_listener, allow_non_loopback),
     STR("socket", raw_listener, socket),
+    CYAML_FIELD_MAPPING_PTR("proxy_protocol", OPT, raw_listener, proxy_protocol,
+                            kProxyProtocolFields),
     CYAML_FIELD_END,
 };
 

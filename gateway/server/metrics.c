@@ -6,6 +6,7 @@
 
 static const char *const kNames[FG_M_COUNT] = {
     [FG_M_STREAMS_IN_ACCEPTED] = "streams_in_accepted_total",
+    [FG_M_PROXY_HEADERS_ACCEPTED] = "proxy_header_accepted_total",
     [FG_M_STREAMS_IN_REFUSED_PER_IP] = "streams_in_refused_per_ip_total",
     [FG_M_STREAMS_IN_CLOSED] = "streams_in_closed_total",
     [FG_M_AUTH_SASL_EXTERNAL] = "auth_sasl_external_total",
@@ -118,6 +119,12 @@ void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c) {
   }
 }
 
+void fg_metrics_proxy_refused(fg_metrics *ms, fg_proxy_error why) {
+  if ((unsigned)why < FG_PROXY_ERR_COUNT) {
+    atomic_fetch_add_explicit(&ms->proxy_refused[why], 1, memory_order_relaxed);
+  }
+}
+
 static const char *const kPoshFailures[] = {
     "resolve",   "address-refused", "connect",   "timeout",   "tls",      "protocol",
     "too-large", "http-status",     "malformed", "reference", "shutdown", "busy",
@@ -190,6 +197,12 @@ size_t fg_metrics_render(const fg_metrics *ms, char *out, size_t cap) {
     EMIT("fedgate_bounces_by_condition_total{condition=\"%s\"} %llu\n",
          fg_stanza_condition_name((fg_stanza_condition)c),
          (unsigned long long)atomic_load(&ms->bounces[c]));
+  }
+  EMIT("# TYPE fedgate_proxy_header_refused_total counter\n");
+  for (int r = FG_PROXY_OK + 1; r < FG_PROXY_ERR_COUNT; r++) {
+    EMIT("fedgate_proxy_header_refused_total{reason=\"%s\"} %llu\n",
+         fg_proxy_error_name((fg_proxy_error)r),
+         (unsigned long long)atomic_load(&ms->proxy_refused[r]));
   }
   EMIT("# TYPE fedgate_posh_failed_total counter\n");
   for (int i = 0; i < FG_POSH_FAIL_COUNT; i++) {

@@ -488,6 +488,8 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
       }
       continue;
     }
+    lc.proxy_trusted = l->proxy_trusted;
+    lc.n_proxy_trusted = l->n_proxy_trusted;
     if (!fg_runtime_listen(srv->rt, &lc, &srv->ports[id])) {
       snprintf(err, err_len, "cannot listen on %s port %u (listener %s)", l->address, l->port,
                fg_config_listener_name((fg_listener_id)id));

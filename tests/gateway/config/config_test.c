@@ -532,6 +532,46 @@ static void test_config_dns_allowed_networks(void **state) {
   fg_config_free(cfg);
 }
 
+// listeners.s2s|s2s-tls.proxy_protocol.trusted_networks: the load balancers
+// that may connect and name the peer (PROXY protocol); public listeners only,
+// at least one network, each numeric.
+static void test_config_listener_proxy_protocol(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE
+                        "listeners:\n"
+                        "  s2s: {proxy_protocol: {trusted_networks: [10.0.0.0/8, 127.0.0.1]}}\n"
+                        "  s2s-tls:\n"
+                        "    proxy_protocol:\n"
+                        "      trusted_networks: [\"fd00::/8\"]\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].n_proxy_trusted, 2);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].proxy_trusted[0].bits, 8);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].proxy_trusted[1].bits, 32);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S_TLS].n_proxy_trusted, 1);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S_TLS].proxy_trusted[0].family, AF_INET6);
+  assert_int_equal(cfg->listeners[FG_LISTENER_INTERNAL].n_proxy_trusted, 0);
+  fg_config_free(cfg);
+  cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].n_proxy_trusted, 0);
+  fg_config_free(cfg);
+  expect_fail(BASE
+              "listeners:\n  s2s:\n    proxy_protocol:\n      trusted_networks: [10.0.0.1/8]\n",
+              "17: listeners.s2s.proxy_protocol.trusted_networks[0]: expected a numeric network "
+              "such as 10.20.0.0/16 or fd00::/8 (value '10.0.0.1/8')");
+  expect_fail(BASE "listeners:\n  s2s-tls:\n    proxy_protocol: {trusted_networks: []}\n",
+              "16: listeners.s2s-tls.proxy_protocol.trusted_networks: list the load balancers' "
+              "networks");
+  expect_fail(BASE "listeners:\n  s2s-tls:\n    proxy_protocol: {}\n",
+              "16: listeners.s2s-tls.proxy_protocol.trusted_networks: list the load balancers'");
+  expect_fail(BASE "listeners:\n  internal:\n    proxy_protocol: {trusted_networks: [127.0.0.1]}\n",
+              "16: listeners.internal.proxy_protocol: only the public listeners (s2s, s2s-tls) "
+              "take the PROXY protocol");
+  expect_fail(BASE "listeners:\n  admin:\n    proxy_protocol: {trusted_networks: [127.0.0.1]}\n",
+              "16: listeners.admin.proxy_protocol: only the public listeners");
+  expect_fail(BASE "listeners:\n  s2s:\n    proxy_protocol: {trusted: [127.0.0.1]}\n", "16:");
+}
+
 // admin.allowed_networks: loopback by default, numeric networks only.
 static void test_config_admin_allowed_networks(void **state) {
   (void)state;
@@ -898,6 +938,7 @@ int main(void) {
       cmocka_unit_test(test_config_errors_name_file_line_key_value),
       cmocka_unit_test(test_config_yaml_syntax),
       cmocka_unit_test(test_rfc7622_3_2_domain_normalisation),
+      cmocka_unit_test(test_config_listener_proxy_protocol),
       cmocka_unit_test(test_rfc5890_2_3_1_domain_syntax_and_duplicates),
       cmocka_unit_test(test_config_backends_and_targets),
       cmocka_unit_test(test_config_dns_allowed_networks),
