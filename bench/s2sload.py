@@ -537,6 +537,14 @@ class Sender:
                 self.fail("stream closed by the peer" + (
                     ": " + e.condition if e.condition else ""))
                 self.app.log("link %s -> %s: %s" % (self.domain, self.remote, self.link.error))
+            if e.condition is None:
+                # RFC 6120 §4.4: the peer closed first (a gateway draining):
+                # answer with our closing tag so that it can end the connection.
+                try:
+                    st.send("</stream:stream>")
+                    st.close()
+                except (ConnectionError, OSError, RuntimeError):
+                    pass
 
     def send(self, xml):
         """send writes one stanza; returns False when the link is down."""
@@ -665,6 +673,11 @@ class Listener:
             if e.condition and not self.app.closing:
                 link.error = describe(e)
                 self.app.log("link %s -> %s (%s): %s" % (frm, self.domain, link.peer, link.error))
+            if e.condition is None:
+                try:
+                    st.send("</stream:stream>")  # RFC 6120 §4.4: answer the peer's close
+                except (ConnectionError, OSError, RuntimeError):
+                    pass
         except (ConnectionError, OSError) as e:
             if not self.app.closing:
                 link.error = describe(e)

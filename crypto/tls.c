@@ -31,6 +31,7 @@ struct fg_tls_ctx {
 
 struct fg_tls_conn {
   fg_tls_ctx *ctx;
+  char *session_scope;  // client identity the cached session belongs to (may be NULL)
   SSL *ssl;
   BIO *bio;
   fg_tls_write_fn out;
@@ -323,6 +324,13 @@ static int ticket_key_cb(SSL *ssl, uint8_t *key_name, uint8_t *iv, EVP_CIPHER_CT
   fg_tls_conn *t = conn_of(ssl);
   if (t == NULL || t->ctx->cfg.ticket_keys == NULL) return encrypt ? -1 : 0;
   return fg_ticket_keys_crypt(t->ctx->cfg.ticket_keys, key_name, iv, cipher, hmac, encrypt);
+}
+
+void fg_tls_conn_set_session_scope(fg_tls_conn *t, const char *identity) {
+  if (t->server_name == NULL || !t->ctx->cfg.session_cache) return;
+  free(t->session_scope);
+  t->session_scope = identity != NULL ? strdup(identity) : NULL;
+  offer_session(t);  // the session of this identity, or none
 }
 
 // --- context ------------------------------------------------------------

@@ -38,4 +38,11 @@ typedef struct fg_listener_config {
 // returns 1, or 0 on failure (nothing left listening).
 int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *out_port);
 
+// fg_runtime_unlisten stops accepting on |port| on every worker and closes
+// those sockets; connections already accepted stay. It returns 1 once every
+// worker has done so, or 0 for port 0, when out of memory, or when a worker
+// did not answer within 2 s (it closes the socket when it gets to it). Not
+// from a worker thread.
+int fg_runtime_unlisten(fg_runtime *rt, uint16_t port);
+
 #endif  // FEDGATE_IO_LISTENER_H

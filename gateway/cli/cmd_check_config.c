@@ -38,8 +38,15 @@ int fg_cmd_check_config(int argc, char **argv) {
       printf("%s %s off", i ? "," : "", fg_config_listener_name((fg_listener_id)i));
     }
   }
-  printf("; internal hop %s%s\n", fg_config_hop_mode_name(cfg->internal_hop.mode),
+  printf("; internal hop %s%s", fg_config_hop_mode_name(cfg->internal_hop.mode),
          cfg->internal_hop.plaintext ? " (plaintext)" : "");
+  // Backends whose hop_mode differs from the instance-wide one.
+  for (size_t b = 0; b < cfg->n_backends; b++) {
+    if (cfg->backends[b].hop_mode == cfg->internal_hop.mode) continue;
+    printf(", backend %s %s", cfg->backends[b].name,
+           fg_config_hop_mode_name(cfg->backends[b].hop_mode));
+  }
+  printf("\n");
   fg_config_free(cfg);
   fg_config_diag_cleanup(&diag);
   return 0;

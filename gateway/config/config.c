@@ -72,6 +72,7 @@ void fg_config_free(fg_config *cfg) {
   for (size_t i = 0; i < cfg->revocation.n_domains; i++) free(cfg->revocation.domains[i].domain);
   free(cfg->revocation.domains);
   free(cfg->revocation.stapling.state_dir);
+  free(cfg->log.file);
   free(cfg);
 }
 

@@ -56,7 +56,7 @@ typedef struct raw_listeners {
 } raw_listeners;
 
 typedef struct raw_backend {
-  char *name;
+  char *name, *hop_mode;
   char **addresses;
   unsigned n_addresses;
 } raw_backend;
@@ -133,6 +133,14 @@ typedef struct raw_revocation {
   raw_stapling *stapling;
 } raw_revocation;
 
+typedef struct raw_log {
+  char *format, *file;
+} raw_log;
+
+typedef struct raw_shutdown {
+  char *grace;
+} raw_shutdown;
+
 typedef struct raw_admin {
   char **allowed_networks;
   unsigned n_allowed_networks;
@@ -140,6 +148,8 @@ typedef struct raw_admin {
 
 typedef struct raw_top {
   char *log_level, *workers;
+  raw_log *log;
+  raw_shutdown *shutdown;
   raw_listeners *listeners;
   raw_domain *domains;
   unsigned n_domains;
@@ -265,5 +275,10 @@ int config_check_ticket_keys(config_ctx *c, const char *path, const char *file);
 // config_load_sections checks every section of |t| into c->cfg, with defaults
 // for what is absent, reporting every problem found.
 void config_load_sections(config_ctx *c, const raw_top *t);
+
+// --- Operation: log and shutdown (config_operation.c)
+
+// config_load_operation checks log.format, log.file and shutdown.grace.
+void config_load_operation(config_ctx *c, const raw_top *t);
 
 #endif  // FEDGATE_GATEWAY_CONFIG_INTERNAL_H

@@ -231,6 +231,7 @@ static const cyaml_schema_field_t kListenersFields[] = {
 
 static const cyaml_schema_field_t kBackendFields[] = {
     CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_POINTER, raw_backend, name, 0, CYAML_UNLIMITED),
+    STR("hop_mode", raw_backend, hop_mode),
     CYAML_FIELD_SEQUENCE_COUNT("addresses", CYAML_FLAG_POINTER, raw_backend, addresses, n_addresses,
                                &kString, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END,
@@ -376,6 +377,17 @@ static const cyaml_schema_field_t kRevocationFields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t kLogFields[] = {
+    STR("format", raw_log, format),
+    STR("file", raw_log, file),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t kShutdownFields[] = {
+    STR("grace", raw_shutdown, grace),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kAdminFields[] = {
     CYAML_FIELD_SEQUENCE_COUNT("allowed_networks", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
                                raw_admin, allowed_networks, n_allowed_networks, &kString, 0, 256),
@@ -385,6 +397,8 @@ static const cyaml_schema_field_t kAdminFields[] = {
 static const cyaml_schema_field_t kTopFields[] = {
     STR("log_level", raw_top, log_level),
     STR("workers", raw_top, workers),
+    CYAML_FIELD_MAPPING_PTR("log", OPT, raw_top, log, kLogFields),
+    CYAML_FIELD_MAPPING_PTR("shutdown", OPT, raw_top, shutdown, kShutdownFields),
     CYAML_FIELD_MAPPING_PTR("listeners", OPT, raw_top, listeners, kListenersFields),
     CYAML_FIELD_SEQUENCE_COUNT("domains", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL, raw_top,
                                domains, n_domains, &kDomain, 0, CYAML_UNLIMITED),

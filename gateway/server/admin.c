@@ -104,8 +104,10 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     size_t n = fg_metrics_render(&srv->metrics, body, sizeof(body));
     if (n < sizeof(body)) {
       int w = snprintf(body + n, sizeof(body) - n,
-                       "# TYPE fedgate_staples_current gauge\nfedgate_staples_current %u\n",
-                       fg_stapler_current(srv->stapler, (int64_t)time(NULL)));
+                       "# TYPE fedgate_staples_current gauge\nfedgate_staples_current %u\n"
+                       "# TYPE fedgate_draining gauge\nfedgate_draining %d\n",
+                       fg_stapler_current(srv->stapler, (int64_t)time(NULL)),
+                       atomic_load(&srv->draining));
       if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
     }
     fg_text per_cert = {0};
@@ -141,7 +143,12 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     }
     fg_admin_reply(c, "200 OK", body, n);
   } else if (strcmp(req.path, "/ready") == 0) {
-    fg_admin_reply(c, "200 OK", "ready\n", 6);
+    // A draining gateway takes no new work: the load balancer takes it out.
+    if (atomic_load(&srv->draining)) {
+      fg_admin_reply(c, "503 Service Unavailable", "draining\n", 9);
+    } else {
+      fg_admin_reply(c, "200 OK", "ready\n", 6);
+    }
   } else if (strcmp(req.path, "/streams") == 0) {
     fg_admin_fanout_start(c, srv, describe_streams, streams_done, NULL);
   } else if (strcmp(req.path, "/certs") == 0) {

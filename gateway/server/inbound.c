@@ -126,6 +126,27 @@ void fg_inbound_shutdown(worker_state *ws) {
   }
 }
 
+size_t fg_inbound_drain(worker_state *ws) {
+  size_t open = 0;
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    open++;
+    // A stream paused by flow control or a revocation fetch still has work
+    // on its way; it is closed once that is done.
+    if (ic->s2s == NULL || !fg_s2s_in_can_close(ic->s2s) || ic->flow.on != NULL ||
+        ic->rev_fetch != NULL) {
+      continue;
+    }
+    // RFC 6120 §4.4: our closing tag; what the peer still sends is routed
+    // until its own closing tag ends the connection.
+    fg_s2s_in_close(ic->s2s);
+    fg_metrics_inc(&ic->srv->metrics, FG_M_DRAIN_STREAMS_CLOSED);
+    fg_log(FG_LOG_SEV_DEBUG, fg_s2s_in_stream_id(ic->s2s),
+           fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : ic->ip,
+           "drain: stream closed, waiting for the peer's closing tag");
+  }
+  return open;
+}
+
 int fg_inbound_close_stream(worker_state *ws, const char *stream_id, const char *text) {
   in_conn *ic = find_stream(ws, stream_id);
   if (ic == NULL || fg_s2s_in_is_closed(ic->s2s)) return 0;

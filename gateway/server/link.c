@@ -10,6 +10,7 @@
 // §10.4.3). A remote domain that failed is remembered per worker with
 // exponential backoff and jitter (RFC 6120 §3.3), so a dead domain costs no
 // lookup and no connect per stanza until its retry time.
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ struct link {
   int n_questions;
   link *prev, *next;  // in the worker's bucket
   int indexed;
+  int ending;                             // our closing tag went out (drain); the peer's is awaited
   fg_flow *waiting;                       // input streams paused until this link drains
   char id[32];                            // "out-W-N": unique across workers, for the operator
   int draining;                           // close once ready and flushed (backend drained)
@@ -172,6 +174,7 @@ static void on_drain(fg_conn *c) {
 
 static void link_free(link *l) {
   wake_waiting(l);
+  fg_server_worker_state(l->srv, l->w)->live_links--;
   fg_server_worker_state(l->srv, l->w)->links_epoch++;
   fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
@@ -318,6 +321,15 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
                          l->questions[i].receiving, 0);
   }
   l->n_questions = 0;
+  // Answered: nothing held may go out later (a link still resolving would
+  // otherwise send it once connected).
+  for (qitem *q = l->qhead, *n; q != NULL; q = n) {
+    n = q->next;
+    free(q);
+  }
+  ws->queued_bytes -= l->q_bytes;
+  l->qhead = l->qtail = NULL;
+  l->q_count = l->q_bytes = 0;
   wake_waiting(l);  // their next stanzas open a fresh link or bounce
 }
 
@@ -453,6 +465,14 @@ static void on_open(fg_conn *c) {
   fg_s2s_out_start(l->s2s);
 }
 
+// hop_uses_internal_ca: the hop link |l| authenticates with a minted
+// certificate (its backend's hop mode is internal-ca); otherwise dialback.
+static int hop_uses_internal_ca(const link *l) {
+  const fg_config *cfg = l->srv->cfg;
+  return l->srv->ica != NULL && l->backend < cfg->n_backends &&
+         cfg->backends[l->backend].hop_mode == FG_HOP_INTERNAL_CA;
+}
+
 // secured goes on once the peer's certificate is settled: the stream starts
 // (direct TLS) or restarts over TLS (STARTTLS).
 static void secured(link *l) {
@@ -477,7 +497,7 @@ static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
 static void client_certificate(link *l, SSL *ssl) {
   fg_server *srv = l->srv;
   if (l->kind == LINK_HOP) {
-    if (srv->ica == NULL) return;
+    if (!hop_uses_internal_ca(l)) return;
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
     if (fg_internal_ca_get(srv->ica, l->local, time(NULL), &x, &k)) {
@@ -499,7 +519,7 @@ static fg_tls_ctx *client_ctx(link *l) {
 
 static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   link *l = fg_conn_arg(c);
-  if (l->dead) return len;
+  if (l->dead && !l->ending) return len;  // an ending link waits for the peer's close
   size_t used = 0;
   switch (fg_s2s_out_feed(l->s2s, data, len, &used)) {
     case FG_S2S_OUT_CONTINUE:
@@ -686,10 +706,14 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 
 static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
   link *l = fg_conn_arg(c);
-  // Sessions are kept per remote domain and target: a session of one
-  // server is not offered to another that could not resume it.
+  // Sessions are kept per remote domain, target and local domain: a session
+  // of one server is not offered to another that could not resume it, and
+  // links of different local domains present different certificates, so
+  // none may resume another's session (the peer would see the first one's
+  // certificate: RFC 8446 §2.2).
   char key[FG_SESSION_CACHE_KEY_MAX + 1];
-  snprintf(key, sizeof(key), "%s %s", l->remote, l->current ? l->current->name : "");
+  snprintf(key, sizeof(key), "%s %s %s", l->remote, l->current ? l->current->name : "",
+           l->local);
   fg_tls_conn_set_session_key(t, key);
   client_certificate(l, fg_tls_conn_ssl(t));
 }
@@ -754,7 +778,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.stream_tag = srv->stream_tag;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = srv->cfg->internal_hop.plaintext;
-    c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && srv->ica != NULL;
+    c.client_cert = hop_uses_internal_ca(l);
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
     for (size_t i = 0; i < srv->cfg->tls.n_plaintext_peers; i++) {
@@ -837,16 +861,22 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
     return NULL;
   }
   index_link(l);
+  fg_server_worker_state(srv, w)->live_links++;
   if (kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_OPENED);
   if (kind == LINK_REMOTE) fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_OPENED);
   return l;
 }
 
 // open_pinned opens a link to one known target (hop, verify).
+// |backend| and |address| name a hop link's backend address (its hop mode
+// and health); SIZE_MAX for other links.
 static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                         const char *remote, const resolved_target *target, unsigned slot) {
+                         const char *remote, const resolved_target *target, unsigned slot,
+                         size_t backend, size_t address) {
   link *l = new_link(srv, w, kind, local, remote, target, slot);
   if (l == NULL) return NULL;
+  l->backend = backend;
+  l->address = address;  // before connect_next makes the session that uses it
   l->candidates[0] = *target;
   l->n_candidates = 1;
   if (!connect_next(l)) {
@@ -899,7 +929,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
                      fg_stanza_condition condition, const char *why) {
   link *l = arg;
   l->resolving = 0;
-  if (l->dead) {  // closed by the operator while resolving
+  if (l->dead) {  // failed while resolving (a drain, or closed by the operator)
     link_free(l);
     return;
   }
@@ -959,10 +989,8 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   if (t != NULL) {
     l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
     if (l == NULL) {
-      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot);
+      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot, backend, address);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
-      l->backend = backend;
-      l->address = address;
     }
     remember_route(in, ws, l, health);
     fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
@@ -1013,7 +1041,7 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_VERIFY, receiving, originating, target, 0);
   if (l == NULL && target != NULL) {
-    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0);
+    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0, SIZE_MAX, SIZE_MAX);
   } else if (l == NULL) {
     l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL, 0);
     if (l != NULL) {
@@ -1057,6 +1085,58 @@ void fg_link_shutdown(worker_state *ws) {
       if (l->conn != NULL) fg_conn_close(l->conn);
     }
   }
+}
+
+size_t fg_link_drain(worker_state *ws) {
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b], *n; l != NULL; l = n) {
+      n = l->next;
+      if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL) {
+        continue;  // still connecting with stanzas to deliver, or busy
+      }
+      unlink_from_worker(l);
+      l->dead = 1;  // a normal end, not a failure
+      l->ending = 1;
+      fg_worker_timer_cancel(l->w, &l->tick);
+      fg_s2s_out_end(l->s2s);
+      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_LINKS_CLOSED);
+      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
+             "drain: %s link %s -> %s closed, waiting for the peer's closing tag",
+             kind_name(l->kind), l->local, l->remote);
+    }
+  }
+  return ws->live_links;
+}
+
+size_t fg_link_bounce_held(worker_state *ws) {
+  // Collected first: the bounces may open links, which must not be failed
+  // in turn for the bounces they hold.
+  size_t n_held = 0, bounced = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) n_held += !l->dead && l->q_count > 0;
+  }
+  link **held = n_held ? malloc(n_held * sizeof(*held)) : NULL;
+  if (held == NULL) return 0;
+  size_t k = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) {
+      if (!l->dead && l->q_count > 0) held[k++] = l;
+    }
+  }
+  for (size_t i = 0; i < k; i++) {
+    link *l = held[i];
+    for (qitem *q = l->qhead; q != NULL; q = q->next) {
+      if (q->is_bounce) continue;
+      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_STANZAS_BOUNCED);
+      bounced++;
+    }
+    // RFC 6120 §8.3.3.16: the remote server (or backend) was not reached in
+    // time; the link leaves the index, so the bounces take other links.
+    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "shutting down");
+    if (l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_SHUTDOWN);
+  }
+  free(held);
+  return bounced;
 }
 
 static link *find_by_id(worker_state *ws, const char *id) {

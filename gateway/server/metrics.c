@@ -69,6 +69,10 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_STREAMS_CLOSED_BY_ADMIN] = "streams_closed_by_admin_total",
     [FG_M_STANZAS_REFUSED_DRAINED] = "stanzas_refused_backend_drained_total",
     [FG_M_HOP_STREAMS_DRAINED] = "hop_streams_drained_total",
+    [FG_M_DRAINS_STARTED] = "drains_started_total",
+    [FG_M_DRAIN_STREAMS_CLOSED] = "drain_streams_closed_total",
+    [FG_M_DRAIN_LINKS_CLOSED] = "drain_links_closed_total",
+    [FG_M_DRAIN_STANZAS_BOUNCED] = "drain_stanzas_bounced_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.

@@ -80,6 +80,10 @@ typedef enum fg_metric {
   FG_M_POSH_MISMATCHED,                // certificates no POSH fingerprint matched
   FG_M_POSH_WAITS,                     // streams that waited for a POSH fetch
   FG_M_PROXY_HEADERS_ACCEPTED,         // PROXY protocol headers read on the public listeners
+  FG_M_DRAINS_STARTED,                 // graceful drains begun (SIGTERM)
+  FG_M_DRAIN_STREAMS_CLOSED,           // inbound streams closed by a drain (</stream:stream>)
+  FG_M_DRAIN_LINKS_CLOSED,             // outbound links closed by a drain once idle
+  FG_M_DRAIN_STANZAS_BOUNCED,          // stanzas still queued at the end of a drain, bounced
   FG_M_COUNT,
 } fg_metric;
 

@@ -35,6 +35,14 @@ const fg_metrics *fg_server_metrics(const fg_server *s) {
   return &s->metrics;
 }
 
+fg_runtime *fg_server_runtime(fg_server *s) {
+  return s->rt;
+}
+
+unsigned fg_server_shutdown_grace_ms(const fg_server *s) {
+  return s->cfg->shutdown.grace_ms;
+}
+
 uint16_t fg_server_port(const fg_server *s, fg_listener_id id) {
   return id < FG_LISTENER_COUNT ? s->ports[id] : 0;
 }
@@ -330,7 +338,8 @@ static int setup_trust(fg_server *srv, char *err, size_t err_len) {
       fg_trust_store_load(srv->trust_internal, cfg->internal_hop.ca_cert_file, err, err_len) == 0) {
     return 0;
   }
-  if (cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && cfg->internal_hop.ca_cert_file != NULL) {
+  // Set only when some backend's hop mode is internal-ca (gateway/config).
+  if (cfg->internal_hop.ca_cert_file != NULL) {
     srv->ica = fg_internal_ca_load(cfg->internal_hop.ca_cert_file, cfg->internal_hop.ca_key_file,
                                    cfg->internal_hop.cert_lifetime_s, err, err_len);
     if (srv->ica == NULL) return 0;

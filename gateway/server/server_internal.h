@@ -75,6 +75,9 @@ struct worker_state {
   size_t n_unreachable;
   size_t queued_bytes;           // held by this worker's links until they are ready
   uint64_t links_epoch;          // bumped whenever a link leaves the index or is freed
+  size_t live_links;             // links not freed yet, indexed or not (drain)
+  fg_timer drain_tick;           // while draining: closes what became idle
+  _Atomic size_t drain_left;     // streams and links left (read by the draining thread)
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
 };
 
@@ -128,6 +131,7 @@ struct fg_server {
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet
   _Atomic int stopping;               // no new links from here on
+  _Atomic int draining;               // SIGTERM: /ready says 503, idle streams are closed
 };
 
 // fg_server_backend_target picks the backend address for hosted |domain|

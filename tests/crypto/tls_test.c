@@ -344,6 +344,35 @@ static void test_rfc8446_2_2_resumption(void **state) {
   fg_tls_ctx_free(c);
 }
 
+// A resumed session carries the client authentication of the handshake that
+// made it (RFC 8446 §2.2): a client that presents different identities to
+// one server (a hop link per remote domain) keys its sessions by identity
+// too (gateway/server/link.c does), and resumes only its own.
+static pair *scoped_pair(fg_tls_ctx *s, fg_tls_ctx *c, const char *identity) {
+  pair *p = pair_new(s, c, "example.net");
+  char key[128];
+  snprintf(key, sizeof(key), "example.net %s", identity);
+  fg_tls_conn_set_session_key(p->c, key);
+  assert_true(handshake(p, 0));
+  pump(p, 0);  // tickets
+  return p;
+}
+
+static void test_rfc8446_2_2_sessions_resumed_only_by_the_same_client_identity(void **state) {
+  fg_tls_ctx *s = server(g_sni, 0, 0), *c = client(0, 1, NULL, 0);
+  pair *p = scoped_pair(s, c, "a.example");
+  assert_false(SSL_session_reused(fg_tls_conn_ssl(p->c)));
+  pair_free(p);
+  p = scoped_pair(s, c, "b.example");
+  assert_false(SSL_session_reused(fg_tls_conn_ssl(p->c)));
+  pair_free(p);
+  p = scoped_pair(s, c, "a.example");
+  assert_true(SSL_session_reused(fg_tls_conn_ssl(p->c)));
+  pair_free(p);
+  fg_tls_ctx_free(s);
+  fg_tls_ctx_free(c);
+}
+
 static void test_traffic_secrets_match_between_peers(void **state) {
   fg_tls_ctx *s = server(g_sni, 0, 1), *c = client(0, 0, NULL, 1);
   pair *p = pair_new(s, c, "example.net");
@@ -426,6 +455,7 @@ int main(void) {
       cmocka_unit_test(test_xep0368_alpn),
       cmocka_unit_test(test_renegotiation_refused),
       cmocka_unit_test(test_rfc8446_2_2_resumption),
+      cmocka_unit_test(test_rfc8446_2_2_sessions_resumed_only_by_the_same_client_identity),
       cmocka_unit_test(test_traffic_secrets_match_between_peers),
       cmocka_unit_test(test_rfc6066_3_sni_among_1000_certificates),
   };

@@ -62,6 +62,19 @@ class Fedgate(Child):
         if not xp.wait_port(HOST, admin_port, 10):
             raise RuntimeError("fedgate %s did not start:\n%s" % (name, self.log_tail()))
 
+    def stop(self):
+        # SIGINT stops at once; SIGTERM would drain for up to shutdown.grace
+        # while peers a test left open keep their streams (drain_test.py
+        # tests the drain itself).
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
     def metric(self, name):
         url = "http://%s:%d/metrics" % (HOST, self.admin_port)
         for line in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():

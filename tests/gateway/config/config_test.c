@@ -803,6 +803,94 @@ static void test_config_internal_hop_modes(void **state) {
   expect_fail(y, "7: internal_hop.cert_lifetime: must be between");
 }
 
+// backends[].hop_mode: a mixed fleet; each backend's line names what its
+// mode lacks.
+static void test_config_backend_hop_modes(void **state) {
+  (void)state;
+  const char *head =
+      "domains:\n  - {name: example.com, backend: p}\n  - {name: example.org, backend: e}\n"
+      "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n";
+  char y[2048];
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x]}\n"
+           "  - {name: e, addresses: [y], hop_mode: dialback}\n"
+           "dialback: {secret_file: secret}\n"
+           "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+           head);
+  fg_config *cfg = load(y);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->backends[0].hop_mode, FG_HOP_INTERNAL_CA);  // internal_hop.mode
+  assert_int_equal(cfg->backends[1].hop_mode, FG_HOP_DIALBACK);
+  assert_non_null(cfg->internal_hop.ca_cert_file);
+  fg_config_free(cfg);
+  // Instance-wide dialback, one backend internal-ca: the CA is loaded.
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x], hop_mode: internal-ca}\n"
+           "  - {name: e, addresses: [y]}\ndialback: {secret_file: secret}\n"
+           "internal_hop: {mode: dialback, ca_cert: pki/internal-ca.crt, "
+           "ca_key: pki/internal-ca.key}\n",
+           head);
+  cfg = load(y);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->backends[0].hop_mode, FG_HOP_INTERNAL_CA);
+  assert_int_equal(cfg->backends[1].hop_mode, FG_HOP_DIALBACK);
+  assert_non_null(cfg->internal_hop.ca_cert_file);
+  assert_int_equal(g_diag.warnings, 0);
+  fg_config_free(cfg);
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x], hop_mode: internal-ca}\n"
+           "  - {name: e, addresses: [y]}\ndialback: {secret_file: secret}\n"
+           "internal_hop: {mode: dialback}\n",
+           head);
+  expect_fail(y,
+              "6: backends[0].hop_mode: internal-ca mode needs internal_hop.ca_cert and ca_key "
+              "(value 'internal-ca')");
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x]}\n"
+           "  - {name: e, addresses: [y], hop_mode: dialback}\ndialback: {enabled: false}\n"
+           "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+           head);
+  expect_fail(y,
+              "7: backends[1].hop_mode: dialback mode needs dialback.enabled: true "
+              "(value 'dialback')");
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x], hop_mode: tls}\n"
+           "  - {name: e, addresses: [y]}\ndialback: {secret_file: secret}\n"
+           "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+           head);
+  expect_fail(y, "6: backends[0].hop_mode: expected internal-ca or dialback (value 'tls')");
+}
+
+// log.format, log.file and shutdown.grace.
+static void test_config_log_and_shutdown(void **state) {
+  (void)state;
+  char logs[PATH_MAX + 8];
+  snprintf(logs, sizeof(logs), "%s/logs", g_dir);
+  mkdir(logs, 0700);
+  fg_config *cfg =
+      load(BASE "log: {format: json, file: logs/fedgate.log}\nshutdown: {grace: 45s}\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->log.format, FG_LOG_FORMAT_JSON);
+  char want[PATH_MAX + 64];
+  snprintf(want, sizeof(want), "%s/logs/fedgate.log", g_dir);
+  assert_string_equal(cfg->log.file, want);
+  assert_int_equal(cfg->shutdown.grace_ms, 45000);
+  fg_config_free(cfg);
+  cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->log.format, FG_LOG_FORMAT_AUTO);
+  assert_null(cfg->log.file);
+  assert_int_equal(cfg->shutdown.grace_ms, 30000);
+  fg_config_free(cfg);
+  // BASE is 13 lines: the appended key is on line 14.
+  expect_fail(BASE "log: {format: xml}\n",
+              "14: log.format: expected text, kv, json or auto (value 'xml')");
+  expect_fail(BASE "log: {file: nowhere/at/all.log}\n",
+              "14: log.file: directory %s/nowhere/at does not exist", g_dir);
+  expect_fail(BASE "shutdown: {grace: 100ms}\n", "14: shutdown.grace: must be between");
+  expect_fail(BASE "shutdown: {grace: 2h}\n", "14: shutdown.grace: must be between");
+}
+
 // Listeners: numeric addresses, no two on one address and port, admin on
 // loopback unless allowed.
 static void test_config_listeners(void **state) {
@@ -892,6 +980,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_config_defaults),
       cmocka_unit_test(test_config_every_key),
+      cmocka_unit_test(test_config_backend_hop_modes),
+      cmocka_unit_test(test_config_log_and_shutdown),
       cmocka_unit_test(test_rfc6120_13_12_element_limit_floor),
       cmocka_unit_test(test_config_errors_name_file_line_key_value),
       cmocka_unit_test(test_config_yaml_syntax),
