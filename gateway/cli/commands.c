@@ -25,6 +25,10 @@ const fg_command fg_commands[] = {
      "parse a captured XMPP stream; print it canonically or the stream error", fg_cmd_parse_stream},
     {"run", "--config FILE [--workers N] [--pin-workers] [--no-ktls]",
      "run the gateway with a configuration file until SIGINT/SIGTERM", fg_cmd_run},
+    {"ticket-keys", "new FILE | rotate FILE [--keep N]",
+     "write a TLS ticket key file shared by instances, or add a newest key and retire the oldest "
+     "beyond N (default 3)",
+     fg_cmd_ticket_keys},
     {"posh", "CERT [--expires SECONDS]",
      "print the POSH document (RFC 7711) publishing CERT's fingerprints", fg_cmd_posh},
     {"probe", "", "report which io_uring and kernel TLS features this kernel offers", fg_cmd_probe},

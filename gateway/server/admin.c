@@ -106,8 +106,10 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     size_t n = fg_metrics_render(&srv->metrics, body, sizeof(body));
     if (n < sizeof(body)) {
       int w = snprintf(body + n, sizeof(body) - n,
-                       "# TYPE fedgate_staples_current gauge\nfedgate_staples_current %u\n",
-                       fg_stapler_current(srv->stapler, (int64_t)time(NULL)));
+                       "# TYPE fedgate_staples_current gauge\nfedgate_staples_current %u\n"
+                       "# TYPE fedgate_draining gauge\nfedgate_draining %d\n",
+                       fg_stapler_current(srv->stapler, (int64_t)time(NULL)),
+                       atomic_load(&srv->draining));
       if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
     }
     fg_text per_cert = {0};
@@ -150,12 +152,18 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     free(reloads.data);
     fg_admin_reply(c, "200 OK", body, n);
   } else if (strcmp(req.path, "/ready") == 0) {
-    // Still ready while serving; a failed reload is shown, not fatal.
-    fg_text ready = {0};
-    fg_text_printf(&ready, "ready\n");
-    fg_reload_describe_status(srv, &ready);
-    fg_admin_reply(c, "200 OK", ready.data, ready.len);
-    free(ready.data);
+    // A draining gateway takes no new work: the load balancer takes it out.
+    // Still ready while serving otherwise; a failed reload is shown, not
+    // fatal.
+    if (atomic_load(&srv->draining)) {
+      fg_admin_reply(c, "503 Service Unavailable", "draining\n", 9);
+    } else {
+      fg_text ready = {0};
+      fg_text_printf(&ready, "ready\n");
+      fg_reload_describe_status(srv, &ready);
+      fg_admin_reply(c, "200 OK", ready.data, ready.len);
+      free(ready.data);
+    }
   } else if (strcmp(req.path, "/streams") == 0) {
     fg_admin_fanout_start(c, srv, describe_streams, streams_done, NULL);
   } else if (strcmp(req.path, "/certs") == 0) {

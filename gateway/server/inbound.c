@@ -103,14 +103,25 @@ void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out) {
     if (ic->s2s == NULL) continue;
     fg_tls_conn *t = fg_conn_tls(ic->conn);
     SSL *ssl = t ? fg_tls_conn_ssl(t) : NULL;
-    fg_text_printf(out,
-                   "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s auth=%s\n",
-                   worker, kListener[ic->listener], fg_s2s_in_stream_id(ic->s2s),
-                   fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : "-",
-                   fg_s2s_in_local(ic->s2s)[0] ? fg_s2s_in_local(ic->s2s) : "-", ic->ip,
-                   ssl ? SSL_get_version(ssl) : "none",
-                   ic->authenticated ? "authenticated" : "unauthenticated",
-                   ic->authenticated ? fg_auth_method_name(ic->auth) : "-");
+    // Behind a balancer, |ip| is the peer its PROXY header named; the
+    // balancer's own address (read here, not kept per stream) follows.
+    char via[80] = "";
+    struct sockaddr_storage lb;
+    socklen_t lb_len = sizeof(lb);
+    int pv = fg_conn_proxy_version(ic->conn);
+    if (pv != 0 && getpeername(fg_conn_fd(ic->conn), (struct sockaddr *)&lb, &lb_len) == 0) {
+      char lb_ip[64];
+      fg_addr_text((const struct sockaddr *)&lb, lb_ip, sizeof(lb_ip));
+      snprintf(via, sizeof(via), " proxy=v%d via=%s", pv, lb_ip);
+    }
+    fg_text_printf(
+        out, "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s auth=%s%s\n",
+        worker, kListener[ic->listener], fg_s2s_in_stream_id(ic->s2s),
+        fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : "-",
+        fg_s2s_in_local(ic->s2s)[0] ? fg_s2s_in_local(ic->s2s) : "-", ic->ip,
+        ssl ? SSL_get_version(ssl) : "none",
+        ic->authenticated ? "authenticated" : "unauthenticated",
+        ic->authenticated ? fg_auth_method_name(ic->auth) : "-", via);
   }
 }
 
@@ -121,6 +132,27 @@ void fg_inbound_shutdown(worker_state *ws) {
     fg_s2s_in_close_with_error(ic->s2s, "system-shutdown", NULL);
     fg_conn_close(ic->conn);
   }
+}
+
+size_t fg_inbound_drain(worker_state *ws) {
+  size_t open = 0;
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    open++;
+    // A stream paused by flow control or a revocation fetch still has work
+    // on its way; it is closed once that is done.
+    if (ic->s2s == NULL || !fg_s2s_in_can_close(ic->s2s) || ic->flow.on != NULL ||
+        ic->rev_fetch != NULL) {
+      continue;
+    }
+    // RFC 6120 §4.4: our closing tag; what the peer still sends is routed
+    // until its own closing tag ends the connection.
+    fg_s2s_in_close(ic->s2s);
+    fg_metrics_inc(&ic->srv->metrics, FG_M_DRAIN_STREAMS_CLOSED);
+    fg_log(FG_LOG_SEV_DEBUG, fg_s2s_in_stream_id(ic->s2s),
+           fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : ic->ip,
+           "drain: stream closed, waiting for the peer's closing tag");
+  }
+  return open;
 }
 
 int fg_inbound_close_stream(worker_state *ws, const char *stream_id, const char *text) {
@@ -209,9 +241,9 @@ static int peer_may_claim(in_conn *ic, const char *domain) {
 }
 
 // verdict_scope is the scope of a cached certificate verdict: inbound,
-// which trust store, which identity rules, which revocation knowledge (a
-// learned revocation voids cached verdicts), which configuration (a reload
-// may change the trust stores).
+// which trust store (and its generation), which identity rules, which
+// revocation knowledge (a learned revocation voids cached verdicts), which
+// configuration (a reload may change the trust stores).
 static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
   const fg_snapshot *s = cur(ic);
   unsigned flags = s->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
@@ -220,7 +252,8 @@ static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
   if (mode != FG_REVOCATION_OFF) {
     scope ^= fg_revocation_generation(ic->srv->revocation) << 12 | (uint32_t)mode << 8;
   }
-  return scope;
+  // A replaced trust store voids what the old one decided.
+  return scope ^ atomic_load_explicit(&ic->srv->trust_generation, memory_order_relaxed) << 24;
 }
 
 // remember_verdict keeps |ok| for |domain| for the rest of the stream (or
@@ -473,8 +506,11 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
                                                            : FG_M_AUTH_DIALBACK_CERT);
     ic->auth = strcmp(detail, "dialback") == 0 ? FG_AUTH_DIALBACK : verdict_method(ic, domain);
     fg_metrics_auth_method(m, 0, ic->auth);
+    // With the peer's address (behind a balancer, the one its PROXY header
+    // named).
     fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
-           "authenticated by %s, proved by %s", detail, fg_auth_method_name(ic->auth));
+           "authenticated by %s, proved by %s (from %s)", detail, fg_auth_method_name(ic->auth),
+           ic->ip);
   } else if (ev == FG_S2S_IN_EV_STREAM_ERROR_SENT) {
     fg_metrics_stream_error(m, detail);
   } else if (ev == FG_S2S_IN_EV_STANZA_BOUNCED) {
@@ -569,6 +605,16 @@ static void tick(fg_timer *t, void *arg) {
 
 static void revocation_prefetch(in_conn *ic);
 
+// count_resumed counts a stream whose TLS session was resumed. Such a
+// session decided nothing about the peer: its certificate came back out of
+// the ticket and is judged like a new one, against today's trust store and
+// revocation state, per domain (op_cert_valid_for), for SASL EXTERNAL and
+// XEP-0344 alike.
+static void count_resumed(in_conn *ic) {
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  if (t != NULL && fg_tls_conn_resumed(t)) fg_metrics_inc(&ic->srv->metrics, FG_M_TLS_RESUMED_IN);
+}
+
 static void open_common(fg_conn *c, fg_listener_id listener) {
   fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
   in_conn *ic = calloc(1, sizeof(*ic));
@@ -584,10 +630,13 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   ic->flow.conn = c;
   ic->listener = listener;
   fg_conn_set_arg(c, ic);
-  socklen_t sl = sizeof(ic->peer_addr);
-  if (getpeername(fg_conn_fd(c), (struct sockaddr *)&ic->peer_addr, &sl) == 0) {
-    fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
-  }
+  // The socket's remote end, or behind a load balancer speaking the PROXY
+  // protocol the peer its header named: what limits, logs, /streams and
+  // the backend-source checks see.
+  const struct sockaddr *peer = fg_conn_peer(c);
+  memcpy(&ic->peer_addr, peer,
+         peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
   fg_s2s_in_config sc;
   fg_s2s_in_config_default(&sc);
   sc.limits.max_element_bytes_preauth = cfg->limits.element_bytes_before_auth;
@@ -613,7 +662,10 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   fg_timer_init(&ic->tick, tick, ic);
   fg_worker_timer_arm(w, &ic->tick, 1000);
   // Direct TLS (XEP-0368) opens after the handshake, without on_secure.
-  if (sc.tls_active) revocation_prefetch(ic);
+  if (sc.tls_active) {
+    count_resumed(ic);
+    revocation_prefetch(ic);
+  }
   // Streams per IP address (limits.streams_per_ip). The internal servers are
   // exempt: the backends' addresses, not whoever reaches the internal listener.
   if (cfg->limits.streams_per_ip &&
@@ -628,6 +680,22 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
       fg_conn_close(c);
     }
   }
+}
+
+// on_proxy_header counts a PROXY protocol header read, or logs and counts
+// why the connection from |c|'s source (a balancer, or someone who is not
+// one) was refused.
+static void on_proxy_header(fg_conn *c, fg_proxy_error why) {
+  fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
+  if (why == FG_PROXY_OK) {
+    fg_metrics_inc(&srv->metrics, FG_M_PROXY_HEADERS_ACCEPTED);
+    return;
+  }
+  char ip[64] = "";
+  fg_addr_text(fg_conn_peer(c), ip, sizeof(ip));
+  fg_metrics_proxy_refused(&srv->metrics, why);
+  fg_log(FG_LOG_SEV_WARN, NULL, ip, "connection refused: PROXY protocol %s: %s",
+         fg_proxy_error_name(why), fg_proxy_error_text(why));
 }
 
 static void on_open_s2s(fg_conn *c) {
@@ -768,6 +836,7 @@ static void revocation_prefetch(in_conn *ic) {
 static void on_secure(fg_conn *c) {
   in_conn *ic = fg_conn_arg(c);
   if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL) {
+    count_resumed(ic);
     fg_s2s_in_tls_established(ic->s2s);
     revocation_prefetch(ic);
   }
@@ -799,9 +868,15 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   free(ic);
 }
 
-const fg_conn_handler fg_inbound_handler_s2s = {
-    .on_open = on_open_s2s, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};
-const fg_conn_handler fg_inbound_handler_s2s_tls = {
-    .on_open = on_open_s2s_tls, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};
+const fg_conn_handler fg_inbound_handler_s2s = {.on_open = on_open_s2s,
+                                                .on_data = on_data,
+                                                .on_secure = on_secure,
+                                                .on_close = on_close,
+                                                .on_proxy_header = on_proxy_header};
+const fg_conn_handler fg_inbound_handler_s2s_tls = {.on_open = on_open_s2s_tls,
+                                                    .on_data = on_data,
+                                                    .on_secure = on_secure,
+                                                    .on_close = on_close,
+                                                    .on_proxy_header = on_proxy_header};
 const fg_conn_handler fg_inbound_handler_internal = {
     .on_open = on_open_internal, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};

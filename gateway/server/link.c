@@ -10,6 +10,7 @@
 // §10.4.3). A remote domain that failed is remembered per worker with
 // exponential backoff and jitter (RFC 6120 §3.3), so a dead domain costs no
 // lookup and no connect per stanza until its retry time.
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,7 @@ struct link {
   int n_questions;
   link *prev, *next;  // in the worker's bucket
   int indexed;
+  int ending;                             // our closing tag went out (drain); the peer's is awaited
   fg_flow *waiting;                       // input streams paused until this link drains
   char id[32];                            // "out-W-N": unique across workers, for the operator
   int draining;                           // close once ready and flushed (backend drained)
@@ -189,6 +191,7 @@ static void on_drain(fg_conn *c) {
 
 static void link_free(link *l) {
   wake_waiting(l);
+  fg_server_worker_state(l->srv, l->w)->live_links--;
   fg_server_worker_state(l->srv, l->w)->links_epoch++;
   fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
@@ -336,6 +339,15 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
                          l->questions[i].receiving, 0);
   }
   l->n_questions = 0;
+  // Answered: nothing held may go out later (a link still resolving would
+  // otherwise send it once connected).
+  for (qitem *q = l->qhead, *n; q != NULL; q = n) {
+    n = q->next;
+    free(q);
+  }
+  ws->queued_bytes -= l->q_bytes;
+  l->qhead = l->qtail = NULL;
+  l->q_count = l->q_bytes = 0;
   wake_waiting(l);  // their next stanzas open a fresh link or bounce
 }
 
@@ -395,10 +407,11 @@ static void op_ready(void *arg, int method) {
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
   fg_metrics_auth_method(&srv->metrics, 1, l->auth);
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s -> %s ready via %s: %s %s, %s, peer proved by %s", kind_name(l->kind),
+         "%s link %s -> %s ready via %s: %s %s%s, %s, peer proved by %s", kind_name(l->kind),
          l->local, l->remote, l->current ? l->current->name : "?",
          ssl ? SSL_get_version(ssl) : "plaintext",
          ssl && SSL_get_current_cipher(ssl) ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "",
+         ssl && SSL_session_reused(ssl) ? " (resumed)" : "",
          method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
          : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                              : "unauthenticated",
@@ -456,6 +469,7 @@ static int connect_next(link *l);
 static void hop_failover(link *l);
 
 static void tls_trusted(link *l);
+static int resumed_link_ok(link *l, fg_conn *c);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
@@ -463,10 +477,19 @@ static void on_open(fg_conn *c) {
   // Direct TLS (XEP-0368): the handshake is done; the certificate is judged
   // before the stream starts.
   if (fg_conn_tls(c) != NULL) {
-    tls_trusted(l);
+    if (resumed_link_ok(l, c)) tls_trusted(l);
     return;
   }
   fg_s2s_out_start(l->s2s);
+}
+
+// hop_uses_internal_ca: the hop link |l| authenticates with a minted
+// certificate (its backend's hop mode is internal-ca); otherwise dialback.
+// The backend index is the link's own snapshot's.
+static int hop_uses_internal_ca(const link *l) {
+  const fg_config *cfg = l->snap->cfg;
+  return l->snap->ica != NULL && l->backend < cfg->n_backends &&
+         cfg->backends[l->backend].hop_mode == FG_HOP_INTERNAL_CA;
 }
 
 // secured goes on once the peer's certificate is settled: the stream starts
@@ -494,11 +517,10 @@ static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
 static void client_certificate(link *l, SSL *ssl) {
   fg_server *srv = l->srv;
   if (l->kind == LINK_HOP) {
-    fg_internal_ca *ica = cur(srv)->ica;
-    if (ica == NULL) return;
+    if (!hop_uses_internal_ca(l)) return;
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
-    if (fg_internal_ca_get(ica, l->local, time(NULL), &x, &k)) {
+    if (fg_internal_ca_get(l->snap->ica, l->local, time(NULL), &x, &k)) {
       fg_tls_use_x509(ssl, x, k);
       X509_free(x);
       EVP_PKEY_free(k);
@@ -517,7 +539,7 @@ static fg_tls_ctx *client_ctx(link *l) {
 
 static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   link *l = fg_conn_arg(c);
-  if (l->dead) return len;
+  if (l->dead && !l->ending) return len;  // an ending link waits for the peer's close
   size_t used = 0;
   switch (fg_s2s_out_feed(l->s2s, data, len, &used)) {
     case FG_S2S_OUT_CONTINUE:
@@ -612,6 +634,8 @@ static void revocation_decide(void *arg) {
   fg_revocation_probe_cleanup(&p);
   if (!ok) {
     if (p.revoked) fg_metrics_inc(&l->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+    // Its session must not bring the peer back without this check.
+    fg_tls_conn_forget_session(fg_conn_tls(l->conn));
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: certificate refused: %s",
            kind_name(l->kind), l->current ? l->current->name : "?", p.why);
     fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
@@ -620,9 +644,43 @@ static void revocation_decide(void *arg) {
   tls_trusted(l);
 }
 
+// resumed_trust_ok says whether a resumed session may carry the link: the
+// certificate is not verified again, so the verdict of the full handshake
+// that created the session stands in for it, and it must be one the full
+// handshake would accept now, for this very domain.
+static int resumed_trust_ok(link *l, fg_tls_conn *t) {
+  const fg_tls_verdict *v = fg_tls_conn_verdict(t);
+  const char *why = NULL;
+  if (strcmp(v->domain, l->remote) != 0) {
+    why = "its session was verified for another domain";
+  } else if (v->result == FG_TLS_VERIFY_REJECT || v->result == 0) {
+    why = "its session carries no accepted certificate";
+  } else if (l->kind == LINK_HOP && v->result != FG_TLS_VERIFY_OK) {
+    why = "its session's certificate was not valid";
+  }
+  if (why == NULL) return 1;
+  fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT_REFUSED);
+  fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: resumed TLS refused: %s",
+         kind_name(l->kind), l->current ? l->current->name : "?", why);
+  fg_tls_conn_forget_session(t);
+  return 0;
+}
+
+// resumed_link_ok counts a resumed handshake and ends the connection when
+// the session's carried verdict may not carry the link; it returns 1 when
+// the link goes on (resumed or not).
+static int resumed_link_ok(link *l, fg_conn *c) {
+  fg_tls_conn *t = fg_conn_tls(c);
+  if (t == NULL || !fg_tls_conn_resumed(t)) return 1;
+  fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT);
+  if (resumed_trust_ok(l, t)) return 1;
+  fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
+  return 0;
+}
+
 static void on_secure(fg_conn *c) {
   link *l = fg_conn_arg(c);
-  if (l->dead) return;
+  if (l->dead || !resumed_link_ok(l, c)) return;
   // Remote servers' certificates are checked for revocation before the link
   // is trusted (the backends' are not); what the shared cache lacks is
   // fetched first, while this link alone waits.
@@ -668,7 +726,16 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 }
 
 static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
-  client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
+  link *l = fg_conn_arg(c);
+  // Sessions are kept per remote domain, target and local domain: a session
+  // of one server is not offered to another that could not resume it, and
+  // links of different local domains present different certificates, so
+  // none may resume another's session (the peer would see the first one's
+  // certificate: RFC 8446 §2.2).
+  char key[FG_SESSION_CACHE_KEY_MAX + 1];
+  snprintf(key, sizeof(key), "%s %s %s", l->remote, l->current ? l->current->name : "", l->local);
+  fg_tls_conn_set_session_key(t, key);
+  client_certificate(l, fg_tls_conn_ssl(t));
 }
 
 static const fg_conn_handler kHandler = {.on_open = on_open,
@@ -737,7 +804,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.stream_tag = srv->stream_tag;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = snap->cfg->internal_hop.plaintext;
-    c.client_cert = snap->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && snap->ica != NULL;
+    c.client_cert = hop_uses_internal_ca(l);
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
     c.allow_plaintext = fg_snapshot_is_plaintext_peer(snap, l->remote);
@@ -820,16 +887,22 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
     return NULL;
   }
   index_link(l);
+  fg_server_worker_state(srv, w)->live_links++;
   if (kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_OPENED);
   if (kind == LINK_REMOTE) fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_OPENED);
   return l;
 }
 
 // open_pinned opens a link to one known target (hop, verify).
+// |backend| and |address| name a hop link's backend address (its hop mode
+// and health); SIZE_MAX for other links.
 static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                         const char *remote, const resolved_target *target, unsigned slot) {
+                         const char *remote, const resolved_target *target, unsigned slot,
+                         size_t backend, size_t address) {
   link *l = new_link(srv, w, kind, local, remote, target, slot);
   if (l == NULL) return NULL;
+  l->backend = backend;
+  l->address = address;  // before connect_next makes the session that uses it
   l->candidates[0] = *target;
   l->n_candidates = 1;
   if (!connect_next(l)) {
@@ -882,7 +955,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
                      fg_stanza_condition condition, const char *why) {
   link *l = arg;
   l->resolving = 0;
-  if (l->dead) {  // closed by the operator while resolving
+  if (l->dead) {  // failed while resolving (a drain, or closed by the operator)
     link_free(l);
     return;
   }
@@ -943,10 +1016,8 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   if (t != NULL) {
     l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
     if (l == NULL) {
-      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot);
+      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot, backend, address);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
-      l->backend = backend;
-      l->address = address;
     }
     remember_route(in, ws, l, health);
     fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
@@ -998,7 +1069,7 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_VERIFY, receiving, originating, target, 0);
   if (l == NULL && target != NULL) {
-    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0);
+    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0, SIZE_MAX, SIZE_MAX);
   } else if (l == NULL) {
     l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL, 0);
     if (l != NULL) {
@@ -1042,6 +1113,58 @@ void fg_link_shutdown(worker_state *ws) {
       if (l->conn != NULL) fg_conn_close(l->conn);
     }
   }
+}
+
+size_t fg_link_drain(worker_state *ws) {
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b], *n; l != NULL; l = n) {
+      n = l->next;
+      if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL) {
+        continue;  // still connecting with stanzas to deliver, or busy
+      }
+      unlink_from_worker(l);
+      l->dead = 1;  // a normal end, not a failure
+      l->ending = 1;
+      fg_worker_timer_cancel(l->w, &l->tick);
+      fg_s2s_out_end(l->s2s);
+      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_LINKS_CLOSED);
+      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
+             "drain: %s link %s -> %s closed, waiting for the peer's closing tag",
+             kind_name(l->kind), l->local, l->remote);
+    }
+  }
+  return ws->live_links;
+}
+
+size_t fg_link_bounce_held(worker_state *ws) {
+  // Collected first: the bounces may open links, which must not be failed
+  // in turn for the bounces they hold.
+  size_t n_held = 0, bounced = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) n_held += !l->dead && l->q_count > 0;
+  }
+  link **held = n_held ? malloc(n_held * sizeof(*held)) : NULL;
+  if (held == NULL) return 0;
+  size_t k = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) {
+      if (!l->dead && l->q_count > 0) held[k++] = l;
+    }
+  }
+  for (size_t i = 0; i < k; i++) {
+    link *l = held[i];
+    for (qitem *q = l->qhead; q != NULL; q = q->next) {
+      if (q->is_bounce) continue;
+      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_STANZAS_BOUNCED);
+      bounced++;
+    }
+    // RFC 6120 §8.3.3.16: the remote server (or backend) was not reached in
+    // time; the link leaves the index, so the bounces take other links.
+    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "shutting down");
+    if (l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_SHUTDOWN);
+  }
+  free(held);
+  return bounced;
 }
 
 static link *find_by_id(worker_state *ws, const char *id) {

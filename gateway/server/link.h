@@ -43,6 +43,19 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
 // Worker thread only.
 void fg_link_shutdown(worker_state *ws);
 
+// fg_link_drain ends, the RFC 6120 §4.4 way (</stream:stream>, then the
+// peer's closing tag is awaited), every ready link of |ws| that holds
+// nothing and waits for no answer; links still connecting keep their queue
+// and are ended by a later call once they delivered it. It returns the
+// number of links still alive, ending ones included. Worker thread only.
+size_t fg_link_drain(worker_state *ws);
+
+// fg_link_bounce_held fails every link of |ws| that still holds stanzas:
+// each is bounced to its sender with remote-server-timeout (RFC 6120
+// §8.3.3.16). It returns the number of stanzas bounced (counted as
+// drain_stanzas_bounced). Worker thread only.
+size_t fg_link_bounce_held(worker_state *ws);
+
 // fg_link_close_stream closes the link of |ws| whose id (as /streams shows
 // it, "out-W-N") is |id|: a ready link ends its stream with
 // </stream:stream> after what it has written; a link not ready yet bounces

@@ -126,6 +126,9 @@ static void publish(fg_server *srv, fg_snapshot *s, fg_text *diag) {
   fg_snapshot_copy_drains(s->router, old->router);
   atomic_store_explicit(&srv->snap, s, memory_order_release);
   pthread_mutex_unlock(&st->drains);
+  // New trust stores: cached verdicts and outbound sessions verified under
+  // the old ones are not trusted again (server_internal.h).
+  atomic_fetch_add_explicit(&srv->trust_generation, 1, memory_order_relaxed);
   pthread_mutex_lock(&st->mu);
   st->pending = srv->num_workers;
   pthread_mutex_unlock(&st->mu);
@@ -324,6 +327,14 @@ static fg_reload_outcome install(fg_server *srv, fg_config *cfg, fg_text *diag) 
   uint64_t generation = s->generation;
   fg_log_set_level(level);
   publish(srv, s, diag);
+  // The shared ticket keys are read again with the rest (their watcher also
+  // re-reads them on its own when the file changes).
+  if (!fg_server_reload_ticket_keys(srv)) {
+    fg_text_printf(diag,
+                   "%s: warning: tls.ticket_key_file could not be read again; the keys in "
+                   "use stay\n",
+                   where);
+  }
   // Counted once every worker uses it: a reader of the generation can rely
   // on the next stanza following it.
   pthread_mutex_lock(&st->mu);
@@ -338,6 +349,7 @@ static int begin(fg_server *srv, fg_reload_result *out) {
   // A worker would wait for itself to take the new snapshot.
   const char *why = srv->reload == NULL || atomic_load(&srv->stopping)
                         ? "the gateway is not running: nothing reloaded"
+                    : atomic_load(&srv->draining) ? "the gateway is draining: nothing reloaded"
                     : fg_worker_current() != NULL ? "a reload cannot run on a worker thread"
                                                   : NULL;
   if (why != NULL) {

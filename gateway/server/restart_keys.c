@@ -112,6 +112,18 @@ static void check_posh(diff *d, const fg_config *a, const fg_config *b) {
                           a->tls.posh.n_allowed_networks));
 }
 
+// check_process: what the process sets up once: its log output, its drain
+// deadline, the TLS contexts' session cache and shared ticket keys.
+static void check_process(diff *d, const fg_config *a, const fg_config *b) {
+  cmp_uint(d, "log.format", (uint64_t)a->log.format, (uint64_t)b->log.format);
+  cmp_str(d, "log.file", a->log.file, b->log.file);
+  cmp_uint(d, "shutdown.grace (ms)", a->shutdown.grace_ms, b->shutdown.grace_ms);
+  cmp_str(d, "tls.ticket_key_file", a->tls.ticket_key_file, b->tls.ticket_key_file);
+  cmp_uint(d, "tls.ticket_key_check (ms)", a->tls.ticket_key_check_ms, b->tls.ticket_key_check_ms);
+  cmp_uint(d, "tls.session_cache_entries", a->tls.session_cache_entries,
+           b->tls.session_cache_entries);
+}
+
 unsigned fg_restart_keys_check(const fg_config *running, const fg_config *next, fg_text *out) {
   diff d = {next, out, 0};
   check_listeners(&d, running, next);
@@ -131,5 +143,6 @@ unsigned fg_restart_keys_check(const fg_config *running, const fg_config *next, 
                           running->n_dns_allowed_networks));
   check_revocation(&d, running, next);
   check_posh(&d, running, next);
+  check_process(&d, running, next);
   return d.n;
 }

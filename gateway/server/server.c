@@ -26,6 +26,7 @@
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/stapler.h"
+#include "gateway/server/ticket_watch.h"
 #include "gateway/server/verdict_cache.h"
 #include "gateway/xml/xml_serializer.h"
 #include "io/dns.h"
@@ -34,6 +35,14 @@
 
 const fg_metrics *fg_server_metrics(const fg_server *s) {
   return &s->metrics;
+}
+
+fg_runtime *fg_server_runtime(fg_server *s) {
+  return s->rt;
+}
+
+unsigned fg_server_shutdown_grace_ms(const fg_server *s) {
+  return s->boot_cfg->shutdown.grace_ms;
 }
 
 uint16_t fg_server_port(const fg_server *s, fg_listener_id id) {
@@ -68,11 +77,20 @@ static enum fg_tls_verify_result verify_with(fg_server *srv, int internal, fg_tl
   if (probe.mode != FG_REVOCATION_OFF) {
     scope ^= fg_revocation_generation(srv->revocation) << 12 | (uint32_t)probe.mode << 8;
   }
+  scope ^= atomic_load_explicit(&srv->trust_generation, memory_order_relaxed) << 24;
   fg_verdict_key key;
   int64_t now = (int64_t)time(NULL);
   int keyed = fg_verdict_key_make(&key, sk, domain, scope);
+  // What was found goes with the session, so that resuming it later trusts
+  // the peer exactly as much (crypto/tls_verdict.h).
+  fg_tls_verdict tv = {0};
   if (keyed && fg_verdict_cache_hit(&key, now)) {
     fg_metrics_inc(&srv->metrics, FG_M_VERDICT_CACHE_HITS);
+    tv.chain = FG_CHAIN_OK;
+    tv.identity = FG_IDENTITY_MATCH;
+    tv.revocation = probe.mode == FG_REVOCATION_OFF ? 0 : 1;
+    fg_tls_conn_set_verdict(t, &tv);
+    fg_revocation_probe_cleanup(&probe);
     return FG_TLS_VERIFY_OK;
   }
   fg_peer_verdict v;
@@ -84,6 +102,15 @@ static enum fg_tls_verify_result verify_with(fg_server *srv, int internal, fg_tl
   // Only a verdict that needed no fetch is remembered.
   if (ok && keyed && probe.n_missing == 0) fg_verdict_cache_put(&key, now, until);
   if (probe.revoked) fg_metrics_inc(&srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+  // Revocation: 0 not checked, 1 not revoked as far as known, 2 revoked,
+  // 3 answers still missing (gateway/server/link.c fetches them).
+  tv.chain = (int)v.chain.status;
+  tv.identity = (int)v.identity.status;
+  tv.revocation = probe.mode == FG_REVOCATION_OFF ? 0
+                  : probe.revoked                 ? 2
+                  : probe.n_missing > 0           ? 3
+                                                  : 1;
+  fg_tls_conn_set_verdict(t, &tv);
   fg_revocation_probe_cleanup(&probe);
   if (!ok) {
     fg_log(FG_LOG_SEV_WARN, NULL, domain, "outbound: certificate refused: chain %s%s",
@@ -137,6 +164,20 @@ static void staple_cert(void *arg, fg_tls_cert *c, const char *name) {
   fg_stapler_add(arg, c, name);
 }
 
+// outbound_scope is what outbound certificate verdicts depend on beyond the
+// chain and the name: which trust stores, the identity rules, and what is
+// known about revocations. A cached session verified under another scope is
+// not offered (crypto/tls.h verify_scope): a reload that drops a CA, or a
+// learned revocation, forces full handshakes.
+static uint64_t outbound_scope(void *arg) {
+  fg_server *srv = arg;
+  uint64_t scope = (uint64_t)atomic_load_explicit(&srv->trust_generation, memory_order_relaxed)
+                   << 1;
+  scope |= fg_server_snapshot(srv)->cfg->tls.legacy_cn_id ? 1u : 0u;
+  if (srv->revocation != NULL) scope |= (uint64_t)fg_revocation_generation(srv->revocation) << 32;
+  return scope;
+}
+
 // setup_tls builds the TLS contexts. With |ktls|, they keep the traffic
 // secrets the runtime needs to hand records to kernel TLS after handshakes.
 static int setup_tls(fg_server *srv, int ktls, char *err, size_t err_len) {
@@ -152,6 +193,9 @@ static int setup_tls(fg_server *srv, int ktls, char *err, size_t err_len) {
   // time and every resumed handshake hands it a fresh ticket (RFC 8446
   // §4.6.1); a second ticket would only cost an encryption per handshake.
   tc.num_tickets = 1;
+  // Tickets sealed with the keys every instance shares (tls.ticket_key_file)
+  // resume on any of them, e.g. behind a load balancer.
+  tc.ticket_keys = srv->tickets != NULL ? fg_ticket_watch_keys(srv->tickets) : NULL;
   srv->tls_starttls = fg_tls_ctx_new(&tc);
   tc.direct_tls = 1;
   srv->tls_direct = fg_tls_ctx_new(&tc);
@@ -160,6 +204,8 @@ static int setup_tls(fg_server *srv, int ktls, char *err, size_t err_len) {
   cc.verify = verify_peer;
   cc.verify_arg = srv;
   cc.session_cache = 1;
+  cc.session_cache_entries = srv->boot_cfg->tls.session_cache_entries;
+  cc.verify_scope = outbound_scope;
   cc.buffer_pool = srv->pool;
   cc.capture_secrets = ktls;
   cc.verify = verify_backend;
@@ -238,6 +284,12 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
            "peer's KeyUpdate closes its stream (counted as ktls_rekey_closes); --no-ktls keeps "
            "every record in user space");
   }
+  atomic_init(&srv->trust_generation, 1);
+  if (cfg->tls.ticket_key_file != NULL) {
+    srv->tickets = fg_ticket_watch_new(cfg->tls.ticket_key_file, cfg->tls.ticket_key_check_ms,
+                                       &srv->metrics, err, err_len);
+    if (srv->tickets == NULL) goto fail;
+  }
   srv->pool = CRYPTO_BUFFER_POOL_new();
   srv->stapler = fg_stapler_new(cfg, &srv->metrics);
   if (srv->pool == NULL || srv->stapler == NULL) goto fail;
@@ -287,6 +339,7 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
       fg_revocation_new(cfg, srv->responders, srv->rt, srv->dns, &srv->metrics, err, err_len);
   if (srv->revocation == NULL) goto fail;
   if (!fg_stapler_start(srv->stapler, srv->responders, srv->rt, srv->dns, err, err_len)) goto fail;
+  if (srv->tickets != NULL) fg_ticket_watch_start(srv->tickets, srv->rt);
   if (cfg->tls.posh.enabled) {
     // POSH checks HTTPS servers with the trust store the gateway started
     // with (its settings need a restart: gateway/server/restart_keys.c).
@@ -307,6 +360,10 @@ fail:
   if (err[0] == 0) snprintf(err, err_len, "out of memory");
   fg_server_free(srv);
   return NULL;
+}
+
+int fg_server_reload_ticket_keys(fg_server *srv) {
+  return srv->tickets == NULL || fg_ticket_watch_reload(srv->tickets);
 }
 
 int fg_server_start(fg_server *srv, char *err, size_t err_len) {
@@ -334,6 +391,8 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
       }
       continue;
     }
+    lc.proxy_trusted = l->proxy_trusted;
+    lc.n_proxy_trusted = l->n_proxy_trusted;
     if (!fg_runtime_listen(srv->rt, &lc, &srv->ports[id])) {
       snprintf(err, err_len, "cannot listen on %s port %u (listener %s)", l->address, l->port,
                fg_config_listener_name((fg_listener_id)id));
@@ -428,6 +487,7 @@ void fg_server_free(fg_server *srv) {
   fg_tls_ctx_free(srv->tls_client);
   fg_tls_ctx_free(srv->tls_client_dialback);
   fg_tls_ctx_free(srv->tls_client_direct);
+  fg_ticket_watch_free(srv->tickets);  // after the contexts that use its keys
   fg_snapshot_release(atomic_load(&srv->snap));
   if (srv->pool != NULL) CRYPTO_BUFFER_POOL_free(srv->pool);
   fg_config_free(srv->boot_cfg);

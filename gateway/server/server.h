@@ -29,11 +29,25 @@ uint16_t fg_server_port(const fg_server *s, fg_listener_id id);
 // fg_server_metrics returns the live counters.
 const fg_metrics *fg_server_metrics(const fg_server *s);
 
+// fg_server_runtime returns the worker runtime (for the watchdog's
+// heartbeats, gateway/server/notify.h).
+fg_runtime *fg_server_runtime(fg_server *s);
+
+// fg_server_shutdown_grace_ms returns shutdown.grace of the configuration
+// in force.
+unsigned fg_server_shutdown_grace_ms(const fg_server *s);
+
 // fg_server_stop closes listeners and streams (flushing for up to |drain_ms|)
 // and joins the workers. Idempotent.
 void fg_server_stop(fg_server *s, unsigned drain_ms);
 
 // fg_server_free stops |s| if needed and frees everything. NULL is a no-op.
 void fg_server_free(fg_server *s);
+
+// fg_server_reload_ticket_keys re-reads tls.ticket_key_file now (for a
+// configuration reload; worker 0 also re-reads it whenever it changes). It
+// returns 1 when the file's keys are in use (or none is configured), 0 when
+// it was refused: logged, counted, and the previous keys stay.
+int fg_server_reload_ticket_keys(fg_server *s);
 
 #endif  // FEDGATE_GATEWAY_SERVER_H

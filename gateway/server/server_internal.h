@@ -60,6 +60,9 @@ struct worker_state {
   size_t n_unreachable;
   size_t queued_bytes;           // held by this worker's links until they are ready
   uint64_t links_epoch;          // bumped whenever a link leaves the index or is freed
+  size_t live_links;             // links not freed yet, indexed or not (drain)
+  fg_timer drain_tick;           // while draining: closes what became idle
+  _Atomic size_t drain_left;     // streams and links left (read by the draining thread)
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
   // The configuration snapshot this worker decides with (a reference),
   // replaced only between two events of its loop (gateway/server/reload.c).
@@ -99,8 +102,14 @@ struct fg_server {
   struct fg_revocation *revocation;       // the engine; the snapshot's mode says when it checks
   struct fg_responders *responders;       // revocation.responders, loaded once
   struct fg_stapler *stapler;             // our certificates and their OCSP staples
+  struct fg_ticket_watch *tickets;        // tls.ticket_key_file (NULL: per-process keys)
   struct fg_posh_auth *posh;              // NULL: tls.posh off (gateway/server/posh_auth.h)
   fg_snapshot *posh_snap;                 // a reference: the trust store POSH checks HTTPS with
+  // trust_generation changes whenever a trust store is replaced: cached
+  // certificate verdicts (verdict_cache.h) no longer match, and outbound TLS
+  // sessions verified before are not offered again (crypto/tls.h
+  // verify_scope). Whoever replaces a trust store increments it.
+  _Atomic uint32_t trust_generation;
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;  // limits.streams_per_ip
@@ -109,6 +118,7 @@ struct fg_server {
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet
   _Atomic int stopping;               // no new links from here on
   _Atomic unsigned admin_threads;     // admin reload threads not finished yet
+  _Atomic int draining;               // SIGTERM: /ready says 503, idle streams are closed
 };
 
 // fg_server_snapshot returns the snapshot the calling thread decides with:

@@ -145,7 +145,8 @@ static int build_trust(fg_snapshot *s, char *err, size_t err_len) {
       fg_trust_store_load(s->trust_internal, cfg->internal_hop.ca_cert_file, err, err_len) == 0) {
     return 0;
   }
-  if (cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && cfg->internal_hop.ca_cert_file != NULL) {
+  // Set only when some backend's hop mode is internal-ca (gateway/config).
+  if (cfg->internal_hop.ca_cert_file != NULL) {
     s->ica = fg_internal_ca_load(cfg->internal_hop.ca_cert_file, cfg->internal_hop.ca_key_file,
                                  cfg->internal_hop.cert_lifetime_s, err, err_len);
     if (s->ica == NULL) return 0;

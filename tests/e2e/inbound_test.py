@@ -13,6 +13,7 @@ usage: inbound_test.py FEDGATE_BINARY
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -606,11 +607,13 @@ def main():
     env.auth_sink_view = lambda: list(env.sink.auth)
     try:
         passed, failed = fp.run_suite(fp.tests_of(globals()), env)
-        # Last: SIGTERM ends open streams with system-shutdown (RFC 6120 §4.9.3.20).
+        # Last: SIGINT (an immediate stop) ends open streams with
+        # system-shutdown (RFC 6120 §4.9.3.20); SIGTERM drains instead
+        # (tests/e2e/drain_test.py).
         name = "test_rfc6120_4_9_3_20_shutdown_ends_streams_with_system_shutdown"
         try:
             p = authenticated_sasl(env)
-            env.close()
+            env.gw.proc.send_signal(signal.SIGINT)
             assert p.expect_stream_error() == "system-shutdown"
             passed += 1
             print("ok   %s" % name)
