@@ -54,6 +54,10 @@ static void nameservers(fg_config *c) {
 static void rev_cache(fg_config *c) {
   c->revocation.cache_entries = 10;
 }
+static char kLogFile[] = "/var/log/fedgate.log";
+static void log_file(fg_config *c) {
+  c->log.file = kLogFile;
+}
 static void stapling(fg_config *c) {
   c->revocation.stapling.enabled = 1;
 }
@@ -74,6 +78,7 @@ static void test_restart_keys_each_named(void **state) {
       {nameservers, "dns.nameservers: changed from '1 entry' to '1 entry, different'"},
       {rev_cache, "revocation.cache_entries: changed from '0' to '10'"},
       {stapling, "revocation.stapling.enabled: changed from 'false' to 'true'"},
+      {log_file, "log.file: changed from '' to '/var/log/fedgate.log'"},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
     fg_config a, b;
