@@ -58,6 +58,8 @@ void fg_config_free(fg_config *cfg) {
   for (size_t i = 0; i < cfg->n_dns_nameservers; i++) free(cfg->dns_nameservers[i]);
   free(cfg->dns_nameservers);
   free(cfg->dns_allowed_networks);
+  for (size_t i = 0; i < cfg->n_dns_trusted_resolvers; i++) free(cfg->dns_trusted_resolvers[i]);
+  free(cfg->dns_trusted_resolvers);
   free(cfg->revocation.allowed_networks);
   for (size_t i = 0; i < cfg->revocation.n_responders; i++) {
     free(cfg->revocation.responders[i].issuer_file);

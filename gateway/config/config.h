@@ -147,6 +147,10 @@ typedef struct fg_config {
     char *trust_file;  // PEM bundle of trusted roots (may be NULL)
     char *trust_dir;   // hashed directory of roots (may be NULL)
     int legacy_cn_id;  // RFC 9525 CN-ID fallback (default 0)
+    // dane: outbound DANE (RFC 7673) where DNSSEC says so (default 1; needs
+    // dns.dnssec.trusted_resolvers). dane_inbound: a peer whose chain PKIX
+    // refuses may still be authenticated by its own TLSA records (default 0).
+    int dane, dane_inbound;
   } tls;
 
   struct {
@@ -191,6 +195,11 @@ typedef struct fg_config {
   // that DNS answers may still send outbound links to; none by default.
   fg_cidr *dns_allowed_networks;
   size_t n_dns_allowed_networks;
+  // dns.dnssec.trusted_resolvers: those of dns.nameservers whose AD bit is
+  // believed (validating resolvers; loopback only unless
+  // dns.dnssec.allow_non_loopback). None: every answer is insecure.
+  char **dns_trusted_resolvers;
+  size_t n_dns_trusted_resolvers;
 
   // revocation: checking remote servers' certificates (docs/revocation.md).
   struct {

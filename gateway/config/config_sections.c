@@ -493,4 +493,5 @@ void config_load_sections(config_ctx *c, const raw_top *t) {
   load_limits(c, t->limits);
   load_dns(c, t->dns);
   config_load_revocation(c, t->revocation);
+  config_load_dnssec(c, t->dns ? t->dns->dnssec : NULL, t->tls);
 }
