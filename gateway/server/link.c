@@ -21,7 +21,9 @@
 
 #include "gateway/server/link.h"
 
+#include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/server/dane_check.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
 #include "gateway/server/revocation.h"
@@ -72,6 +74,13 @@ struct link {
   int indexed;
   fg_flow *waiting;                       // input streams paused until this link drains
   struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
+  fg_dns_tlsa_answer *tlsa;               // the targets' TLSA answers (resolved_target.tlsa)
+  size_t n_tlsa;
+  int dane_active;         // the current candidate is DANE's to judge (l->dane)
+  int dane_reported;       // the TLSA answer whose unusable records were logged, + 1
+  fg_dane_expect dane;     // attached to the current connection's SSL
+  char dane_refused[512];  // the last DANE refusal, for the bounce's log
+  fg_auth_method method;   // what authenticated the peer, once ready
 };
 
 static const char *kind_name(link_kind k) {
@@ -174,6 +183,7 @@ static void link_free(link *l) {
     free(q);
   }
   fg_s2s_out_free(l->s2s);
+  fg_resolve_tlsa_free(l->tlsa, l->n_tlsa);
   free(l);
 }
 
@@ -350,6 +360,17 @@ static void tick(fg_timer *t, void *arg) {
   fg_worker_timer_arm(l->w, &l->tick, kTickMs);
 }
 
+// peer_auth_method says what authenticated the peer of |l|, which became
+// ready with the s2s |method|: DANE when it decided the handshake, else a
+// certificate PKIX accepted, else dialback through the peer's DNS.
+static fg_auth_method peer_auth_method(const link *l, int method) {
+  fg_tls_conn *t = l->conn != NULL ? fg_conn_tls(l->conn) : NULL;
+  if (l->dane_active && l->dane.method != FG_AUTH_NONE) return l->dane.method;
+  if (t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK) return FG_AUTH_PKIX;
+  if (method == FG_S2S_AUTH_DIALBACK) return FG_AUTH_DIALBACK;
+  return FG_AUTH_NONE;
+}
+
 static void op_ready(void *arg, int method) {
   link *l = arg;
   fg_server *srv = l->srv;
@@ -363,13 +384,17 @@ static void op_ready(void *arg, int method) {
     forget_failure(l);
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
+  l->method = peer_auth_method(l, method);
+  if (l->kind == LINK_REMOTE) fg_metrics_link_authenticated(&srv->metrics, l->method);
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s -> %s ready via %s: %s %s, %s", kind_name(l->kind), l->local, l->remote,
-         l->current ? l->current->name : "?", ssl ? SSL_get_version(ssl) : "plaintext",
+         "%s link %s -> %s ready via %s: %s %s, %s, peer authenticated by %s", kind_name(l->kind),
+         l->local, l->remote, l->current ? l->current->name : "?",
+         ssl ? SSL_get_version(ssl) : "plaintext",
          ssl && SSL_get_current_cipher(ssl) ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "",
          method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
          : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
-                                             : "unauthenticated");
+                                             : "unauthenticated",
+         fg_auth_method_name(l->method));
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
     n = q->next;
     fg_s2s_out_send_stanza(l->s2s, q->data, q->len);
@@ -543,6 +568,9 @@ static void on_secure(fg_conn *c) {
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   l->conn = NULL;
+  if (l->dane_active && l->dane.refused) {
+    snprintf(l->dane_refused, sizeof(l->dane_refused), "%s", l->dane.why);
+  }
   fg_revocation_fetch_cancel(l->rev_fetch);
   l->rev_fetch = NULL;
   fg_worker_timer_cancel(l->w, &l->deadline);
@@ -554,7 +582,14 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", kind_name(l->kind),
            l->current ? l->current->name : "?", fg_close_reason_name(reason));
     if (connect_next(l)) return;
-    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    if (l->dane_refused[0]) {
+      // RFC 7672 §2.2: a secure TLSA mismatch is never downgraded; the
+      // server found is not the domain's (RFC 6120 §8.3.3.15 fits better than
+      // a timeout, which promises a later success).
+      link_fail(l, FG_STANZA_REMOTE_SERVER_NOT_FOUND, l->dane_refused);
+    } else {
+      link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    }
   } else {
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
   }
@@ -562,7 +597,15 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 }
 
 static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
-  client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
+  link *l = fg_conn_arg(c);
+  SSL *ssl = fg_tls_conn_ssl(t);
+  client_certificate(l, ssl);
+  if (l->dane_active) {
+    // A resumed session skips certificate verification: under DANE every
+    // handshake shows its chain (a session PKIX accepted is not offered).
+    SSL_set_session(ssl, NULL);
+    fg_dane_expect_attach(ssl, &l->dane);
+  }
 }
 
 static const fg_conn_handler kHandler = {.on_open = on_open,
@@ -631,8 +674,29 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
     for (size_t i = 0; i < srv->cfg->tls.n_plaintext_peers; i++) {
       if (strcmp(srv->cfg->tls.plaintext_peers[i], l->remote) == 0) c.allow_plaintext = 1;
     }
+    // RFC 7673 §4.2: with usable TLSA records TLS is mandatory.
+    if (l->dane_active) c.allow_plaintext = 0;
   }
   return fg_s2s_out_new(&c, &kOutOps, l);
+}
+
+// prepare_dane decides whether DANE judges the connection to |t| and sets
+// up what its handshake must prove (gateway/server/dane_check.h).
+static void prepare_dane(link *l, const resolved_target *t) {
+  l->dane_active = 0;
+  memset(&l->dane, 0, sizeof(l->dane));
+  if (l->kind == LINK_HOP || !l->srv->cfg->tls.dane) return;
+  const fg_dns_tlsa_answer *a =
+      t->tlsa >= 0 && (size_t)t->tlsa < l->n_tlsa ? &l->tlsa[t->tlsa] : NULL;
+  int report = a != NULL && l->dane_reported != t->tlsa + 1;
+  if (a != NULL) l->dane_reported = t->tlsa + 1;
+  if (!fg_dane_applies(l->srv, l->remote, t, a, report)) return;
+  l->dane_active = 1;
+  l->dane.tlsa = &a->records;
+  l->dane.domain = l->remote;
+  l->dane.host = t->host;
+  l->dane.target = t->name;
+  l->dane.identity_flags = l->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
 }
 
 // connect_next opens a connection to the next candidate. It returns 0 when
@@ -640,6 +704,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
 static int connect_next(link *l) {
   while (l->next_candidate < l->n_candidates) {
     const resolved_target *t = &l->candidates[l->next_candidate++];
+    prepare_dane(l, t);
     fg_s2s_out *s = new_session(l, t->direct_tls);
     if (s == NULL) return 0;
     // Questions asked before are asked again on the new stream.
@@ -765,9 +830,13 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
 // resolved takes the candidates found for |l|'s remote domain (or a failure
 // when |n| is 0, with |condition|); fg_resolve_start's callback.
 static void resolved(void *arg, const resolved_target *candidates, size_t n,
-                     fg_stanza_condition condition, const char *why) {
+                     fg_stanza_condition condition, const char *why, fg_dns_tlsa_answer *tlsa,
+                     size_t n_tlsa) {
   link *l = arg;
   l->resolving = 0;
+  fg_resolve_tlsa_free(l->tlsa, l->n_tlsa);
+  l->tlsa = tlsa;
+  l->n_tlsa = n_tlsa;
   if (n > kMaxCandidates) n = kMaxCandidates;
   memcpy(l->candidates, candidates, n * sizeof(*candidates));
   l->n_candidates = n;
@@ -920,7 +989,7 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
       int method = l->ready ? fg_s2s_out_is_ready(l->s2s) : 0;
       fg_text_printf(out,
                      "link worker=%u kind=%s local=%s remote=%s via=%s state=%s tls=%s "
-                     "auth=%s queued=%zu\n",
+                     "auth=%s peer_auth=%s queued=%zu\n",
                      worker, kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
@@ -930,7 +999,7 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
                      method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
                      : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                                          : "none",
-                     l->q_count);
+                     l->ready ? fg_auth_method_name(l->method) : "-", l->q_count);
     }
   }
 }

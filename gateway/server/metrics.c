@@ -47,6 +47,11 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_REVOCATION_HARD_FAIL_REFUSED] = "revocation_hard_fail_refused_total",
     [FG_M_PEERS_REFUSED_REVOKED] = "peers_refused_revoked_total",
     [FG_M_REVOCATION_WAITS] = "revocation_waits_total",
+    [FG_M_DANE_TARGETS_REFUSED] = "dane_targets_refused_total",
+    [FG_M_DANE_TLSA_UNUSABLE] = "dane_tlsa_unusable_total",
+    [FG_M_DANE_MISMATCH] = "dane_mismatch_total",
+    [FG_M_DANE_INBOUND_OK] = "dane_inbound_authenticated_total",
+    [FG_M_DANE_INBOUND_FAILED] = "dane_inbound_failed_total",
     [FG_M_REVOCATION_STAPLES_USED] = "revocation_staples_used_total",
     [FG_M_REVOCATION_STAPLES_INVALID] = "revocation_staples_invalid_total",
     [FG_M_STAPLE_FETCHES_OK] = "staple_fetches_ok_total",
@@ -104,6 +109,12 @@ void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c) {
   }
 }
 
+void fg_metrics_link_authenticated(fg_metrics *ms, fg_auth_method m) {
+  if ((unsigned)m < FG_AUTH_METHOD_COUNT) {
+    atomic_fetch_add_explicit(&ms->links_authenticated[m], 1, memory_order_relaxed);
+  }
+}
+
 static _Atomic int g_next_shard;
 static _Thread_local int t_shard = -1;
 
@@ -152,6 +163,12 @@ size_t fg_metrics_render(const fg_metrics *ms, char *out, size_t cap) {
     EMIT("fedgate_bounces_by_condition_total{condition=\"%s\"} %llu\n",
          fg_stanza_condition_name((fg_stanza_condition)c),
          (unsigned long long)atomic_load(&ms->bounces[c]));
+  }
+  EMIT("# TYPE fedgate_links_authenticated_total counter\n");
+  for (int m = 0; m < FG_AUTH_METHOD_COUNT; m++) {
+    EMIT("fedgate_links_authenticated_total{method=\"%s\"} %llu\n",
+         fg_auth_method_name((fg_auth_method)m),
+         (unsigned long long)atomic_load(&ms->links_authenticated[m]));
   }
 #undef EMIT
   return n;

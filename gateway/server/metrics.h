@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bounce.h"
 #include "gateway/s2s/s2s_in.h"
 
@@ -60,6 +61,11 @@ typedef enum fg_metric {
   FG_M_REVOCATION_STAPLES_INVALID,     // remote servers' stapled responses ignored
   FG_M_STAPLE_FETCHES_OK,              // our certificates' responses fetched, good, stapled
   FG_M_STAPLE_FETCHES_FAILED,          // failed, or an answer that is not stapled
+  FG_M_DANE_TARGETS_REFUSED,  // outbound targets left out: bogus DNSSEC or a failed TLSA lookup
+  FG_M_DANE_TLSA_UNUSABLE,    // TLSA records ignored: unknown parameters, bad digest length
+  FG_M_DANE_MISMATCH,         // peer certificates refused by a secure, usable TLSA RRset
+  FG_M_DANE_INBOUND_OK,       // inbound peers authenticated by their own TLSA records
+  FG_M_DANE_INBOUND_FAILED,   // inbound DANE checks that did not authenticate the peer
   FG_M_COUNT,
 } fg_metric;
 
@@ -75,6 +81,7 @@ typedef struct fg_metrics {
   fg_metrics_shard shard[FG_METRICS_SHARDS];
   _Atomic uint64_t stream_errors[32];  // by condition index (see metrics.c)
   _Atomic uint64_t bounces[FG_STANZA_CONDITION_COUNT];
+  _Atomic uint64_t links_authenticated[FG_AUTH_METHOD_COUNT];  // outbound, by method
 } fg_metrics;
 
 // fg_metrics_thread_shard returns the calling thread's shard index.
@@ -104,6 +111,10 @@ void fg_metrics_stream_error(fg_metrics *ms, const char *condition);
 
 // fg_metrics_bounce counts a bounce by stanza error condition.
 void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c);
+
+// fg_metrics_link_authenticated counts an outbound link that became ready,
+// by what authenticated its peer.
+void fg_metrics_link_authenticated(fg_metrics *ms, fg_auth_method m);
 
 // fg_metrics_name returns the Prometheus name of |m| (without the fedgate_ prefix).
 const char *fg_metrics_name(fg_metric m);
