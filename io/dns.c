@@ -668,6 +668,7 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
       // cannot be known is not used; the next target may still be.
       if (tlsa >= 0 && res->tlsa[tlsa].failed) {
         res->dnssec_refused++;
+        describe(res->dnssec_why, sizeof(res->dnssec_why), find_q(qs, nq, name, FG_DNS_TYPE_TLSA));
         continue;
       }
     }
@@ -678,6 +679,8 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
     int bad4 = q4 && q4->res.dnssec == FG_DNSSEC_BOGUS;
     size_t n6 = q6 && !bad6 && q6->res.status == FG_DNS_RS_OK ? q6->res.n : 0;
     size_t n4 = q4 && !bad4 && q4->res.status == FG_DNS_RS_OK ? q4->res.n : 0;
+    if (bad6) describe(res->dnssec_why, sizeof(res->dnssec_why), q6);
+    if (bad4) describe(res->dnssec_why, sizeof(res->dnssec_why), q4);
     if ((bad6 || bad4) && n6 + n4 == 0) res->dnssec_refused++;
     // Interleave (RFC 8305 §4): a broken IPv6 path costs one attempt, not all.
     for (size_t k = 0; k < n6 + n4 && res->num_candidates < max; k++) {
@@ -770,7 +773,10 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
   int dot = 0;
   for (int s = 0; s < 2; s++) {
     const fg_dns_rrset *set = &sq[s].res;
-    if (set->dnssec == FG_DNSSEC_BOGUS) res->dnssec_refused++;
+    if (set->dnssec == FG_DNSSEC_BOGUS) {
+      res->dnssec_refused++;
+      describe(res->dnssec_why, sizeof(res->dnssec_why), &sq[s]);
+    }
     if (set->status != FG_DNS_RS_OK || set->dnssec == FG_DNSSEC_BOGUS) continue;
     min_ttl(res, set->ttl);
     size_t real = 0;

@@ -97,6 +97,7 @@ typedef struct fg_dns_result {
   // trusted validating resolver found their answers bogus, or their TLSA
   // lookup failed.
   size_t dnssec_refused;
+  char dnssec_why[256];  // what was refused and why, for logs
 } fg_dns_result;
 
 // fg_dns_result_free releases |res| and its candidates. NULL is a no-op.

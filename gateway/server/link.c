@@ -368,6 +368,9 @@ static fg_auth_method peer_auth_method(const link *l, int method) {
   if (l->dane_active && l->dane.method != FG_AUTH_NONE) return l->dane.method;
   if (t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK) return FG_AUTH_PKIX;
   if (method == FG_S2S_AUTH_DIALBACK) return FG_AUTH_DIALBACK;
+  // A resumed session skipped verification: it stands for the handshake
+  // that created it, which a certificate passed (DANE links never resume).
+  if (t != NULL && SSL_session_reused(fg_tls_conn_ssl(t))) return FG_AUTH_PKIX;
   return FG_AUTH_NONE;
 }
 

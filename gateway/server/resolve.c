@@ -143,7 +143,8 @@ static void dns_done(void *arg, fg_dns_result *res) {
   if (res->dnssec_refused > 0) {
     // RFC 7673 §3.3 / RFC 7672 §2.2: what a validating resolver refused is
     // never connected to; the other targets may still be.
-    fg_log(FG_LOG_SEV_WARN, NULL, res->domain, "DNSSEC: %zu target%s of %s not used: %s",
+    fg_log(FG_LOG_SEV_WARN, NULL, res->domain,
+           "DNSSEC: %zu answer%s for %s refused (bogus, or TLSA unknown): not used: %s",
            res->dnssec_refused, res->dnssec_refused == 1 ? "" : "s", res->domain, res->dnssec_why);
     for (size_t i = 0; i < res->dnssec_refused; i++) {
       fg_metrics_inc(&ask->srv->metrics, FG_M_DANE_TARGETS_REFUSED);
