@@ -275,8 +275,10 @@ static void finish(fg_dns *dns, query *q, fg_dns_rstatus st) {
   q->fd = -1;
   q->done = 1;
   if (st != FG_DNS_RS_OK) {
+    fg_dnssec sec = q->res.dnssec;  // a secure denial stays secure
     fg_dns_rrset_cleanup(&q->res);
     q->res.status = st;
+    q->res.dnssec = sec;
   }
   // A validating resolver answers SERVFAIL for data that fails validation
   // (RFC 4035 §5.5): after that, no other server's answer is trusted either.
