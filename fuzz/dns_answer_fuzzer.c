@@ -16,7 +16,8 @@
 //     of the message (as parsed, not invented);
 //   - every address is bytes of the message (an A address zero-padded);
 //   - the TTL of a positive answer is a TTL field of the message, or 0 (a
-//     TTL with the most significant bit set counts as 0, RFC 2181 §8).
+//     TTL with the most significant bit set counts as 0, RFC 2181 §8);
+//   - the AD bit (and, for a server failure, the RCODE) is the header's.
 // Seeds: fuzz/corpus/dns_answer_fuzzer/ (written by fuzz/dns_seed_gen.py).
 #include <arpa/nameser.h>
 #include <stddef.h>
@@ -70,13 +71,23 @@ static void one(const uint8_t *data, size_t size, uint16_t id, const char *qname
   fg_dns_answer a = fg_dns_parse_answer(&rs, why, sizeof(why), data, size, id, qname, qtype);
   FUZZ_CHECK(a == FG_DNS_ANSWER_IGNORE || a == FG_DNS_ANSWER_DONE ||
              a == FG_DNS_ANSWER_SERVER_FAIL || a == FG_DNS_ANSWER_TRUNCATED);
-  if (a == FG_DNS_ANSWER_SERVER_FAIL) FUZZ_CHECK(memchr(why, 0, sizeof(why)) != NULL);
+  if (a == FG_DNS_ANSWER_SERVER_FAIL) {
+    FUZZ_CHECK(memchr(why, 0, sizeof(why)) != NULL);
+    // The header's RCODE and AD bit are reported (the resolver judges a
+    // validating resolver's SERVFAIL); nothing else is touched.
+    // A message too malformed to parse reports neither.
+    FUZZ_CHECK(size >= NS_HFIXEDSZ);
+    FUZZ_CHECK((rs.rcode == 0 && rs.ad == 0) ||
+               (rs.rcode == (data[3] & 0x0f) && rs.ad == ((data[3] >> 5) & 1)));
+    rs.rcode = rs.ad = 0;
+  }
   if (a != FG_DNS_ANSWER_DONE) {
     FUZZ_CHECK(is_zero(&rs, sizeof(rs)));
     return;
   }
   // Only an answer from the right ID with the QR bit gets this far.
   FUZZ_CHECK(size >= NS_HFIXEDSZ && ns_get16(data) == id && (data[2] & 0x80));
+  FUZZ_CHECK(rs.ad == ((data[3] >> 5) & 1) && rs.tlsa == NULL);
   FUZZ_CHECK(rs.n <= FG_DNS_MAX_RECORDS);
   switch (rs.status) {
     case FG_DNS_RS_OK:

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 
 // fg_dane_rrset: the TLSA records of a target.
-#include "crypto/dane.h"
+#include "crypto/tlsa.h"
 // FG_DNS_NAME_MAX and fg_dns_name_valid.
 #include "io/dns_name.h"
 // fg_dnssec: secure, insecure or bogus.

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crypto/dane.h"
+#include "crypto/tlsa.h"
 #include "io/dns_name.h"
 #include "io/dnssec.h"
 
