@@ -210,7 +210,8 @@ class World:
                "dnssec": "{trusted_resolvers: %s}" % ns}
         self.gw = fp.Fedgate(FEDGATE, self.dir, "gw", fp.gateway_yaml(
             self.gp, [("gw.example", "sink", "pki/gw.example")], [("sink", [self.gp["sink"]])],
-            limits={"handshake_timeout": "5s"}, dns=dns), self.gp["admin"])
+            limits={"handshake_timeout": "5s"}, dns=dns, tls={"dane_inbound": "true"}),
+            self.gp["admin"])
         self.procs.append(self.gw)
 
     def _wait_dns(self):
@@ -394,6 +395,42 @@ def test_rfc7671_4_1_unusable_tlsa_records_are_ignored(w):
     assert log_has(w, "TLSA record 4 1 1", "unknown-usage")
     assert log_has(w, "TLSA record 3 1 1", "bad-digest-length")
     p.close()
+
+
+def inbound_offers_external(w, frm, cert):
+    """A remote server |frm| presenting |cert| on STARTTLS: whether fedgate
+    offers it SASL EXTERNAL, and the SASL answer when it does."""
+    p = xp.Peer.connect(HOST, w.gp["s2s"])
+    try:
+        p.open_stream("gw.example", frm)
+        p.read_header()
+        p.read_features()
+        p.starttls("gw.example", certfile=cert + ".crt", keyfile=cert + ".key")
+        p.open_stream("gw.example", frm)
+        p.read_header()
+        feats = p.read_features()
+        mechs = feats.find(xp.q(xp.NS_SASL, "mechanisms"))
+        offered = mechs is not None and any(
+            (m.text or "").strip() == "EXTERNAL" for m in mechs)
+        return offered, p.sasl_external()[0] if offered else None
+    finally:
+        p.close()
+
+
+def test_rfc7673_inbound_dane_ee_authenticates_sasl_external(w):
+    # tls.dane_inbound: ee.dane.example's self-signed certificate (PKIX
+    # refuses it) matches the TLSA record of its own SRV target.
+    before = w.gw.metric("dane_inbound_authenticated_total")
+    assert inbound_offers_external(w, "ee.dane.example", "ee") == (True, "success")
+    assert w.gw.metric("dane_inbound_authenticated_total") == before + 1
+    assert log_has(w, "ee.dane.example", "inbound DANE: certificate authenticated", "dane-ee")
+
+
+def test_rfc7673_inbound_dane_mismatch_offers_no_external(w):
+    before = w.gw.metric("dane_inbound_failed_total")
+    assert inbound_offers_external(w, "ee.dane.example", "other") == (False, None)
+    assert w.gw.metric("dane_inbound_failed_total") == before + 1
+    assert log_has(w, "ee.dane.example", "inbound DANE: not authenticated")
 
 
 def test_zz_nothing_lost_silently(w):
