@@ -25,18 +25,11 @@
 
 #include "crypto/dane.h"
 #include "crypto/tlsa.h"
+#include "fuzz/dns_parse_check.h"
 #include "fuzz/fuzz_check.h"
 #include "io/dns_wire.h"
 
 static const char kName[] = "_5269._tcp.xmpp.example.com";
-
-static int is_zero(const void *p, size_t n) {
-  const uint8_t *b = p;
-  for (size_t i = 0; i < n; i++) {
-    if (b[i] != 0) return 0;
-  }
-  return 1;
-}
 
 // rdata_in_message: the record's RDATA occurs whole in the message.
 static int rdata_in_message(const fg_dane_tlsa *r, const uint8_t *msg, size_t len) {
@@ -62,25 +55,7 @@ static fg_dane_usability expected_usability(const fg_dane_tlsa *r) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint16_t id = size >= 2 ? (uint16_t)(data[0] << 8 | data[1]) : 0x1234;
   fg_dns_rrset rs;
-  memset(&rs, 0, sizeof(rs));
-  char why[96];
-  fg_dns_answer a =
-      fg_dns_parse_answer(&rs, why, sizeof(why), data, size, id, kName, FG_DNS_TYPE_TLSA);
-  FUZZ_CHECK(a == FG_DNS_ANSWER_IGNORE || a == FG_DNS_ANSWER_DONE ||
-             a == FG_DNS_ANSWER_SERVER_FAIL || a == FG_DNS_ANSWER_TRUNCATED);
-  if (a == FG_DNS_ANSWER_SERVER_FAIL) {
-    // A message too malformed to parse reports neither.
-    FUZZ_CHECK(size >= NS_HFIXEDSZ);
-    FUZZ_CHECK((rs.rcode == 0 && rs.ad == 0) ||
-               (rs.rcode == (data[3] & 0x0f) && rs.ad == ((data[3] >> 5) & 1)));
-    rs.rcode = rs.ad = 0;
-  }
-  if (a != FG_DNS_ANSWER_DONE) {
-    FUZZ_CHECK(is_zero(&rs, sizeof(rs)));
-    return 0;
-  }
-  FUZZ_CHECK(size >= NS_HFIXEDSZ && ns_get16(data) == id && (data[2] & 0x80));
-  FUZZ_CHECK(rs.ad == ((data[3] >> 5) & 1));
+  if (!fuzz_dns_parse(&rs, data, size, id, kName, FG_DNS_TYPE_TLSA)) return 0;
   FUZZ_CHECK(rs.srv == NULL && rs.addr == NULL);
   FUZZ_CHECK(rs.n <= FG_DANE_MAX_RECORDS);
   FUZZ_CHECK(rs.status != FG_DNS_RS_OK || (rs.n > 0 && rs.tlsa != NULL && rs.tlsa->n == rs.n));
@@ -115,6 +90,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fg_dane_rrset_cleanup(&copy);
   }
   fg_dns_rrset_cleanup(&rs);
-  FUZZ_CHECK(is_zero(&rs, sizeof(rs)));
+  FUZZ_CHECK(fuzz_is_zero(&rs, sizeof(rs)));
   return 0;
 }

@@ -16,7 +16,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dns_seed_gen import header, name, ptr, rr, C_IN, T_CNAME  # noqa: E402
+from dns_seed_gen import header, name, ptr, rr, write_seeds, C_IN, T_CNAME  # noqa: E402
 
 T_TLSA, T_RRSIG, T_OPT = 52, 46, 41
 QNAME = "_5269._tcp.xmpp.example.com"
@@ -82,12 +82,7 @@ def seeds():
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus", "dns_tlsa_fuzzer")
-    os.makedirs(out, exist_ok=True)
-    for n, data in sorted(seeds().items()):
-        with open(os.path.join(out, n), "wb") as f:
-            f.write(data)
-    print("wrote %d seeds to %s" % (len(seeds()), out))
+    write_seeds(seeds(), "dns_tlsa_fuzzer")
 
 
 if __name__ == "__main__":

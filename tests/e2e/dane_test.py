@@ -267,27 +267,7 @@ class World:
                     p.kill()
 
 
-def wait_for(sink, pred, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for _, el in list(sink.stanzas):
-            if pred(el):
-                return el
-        time.sleep(0.05)
-    raise AssertionError("expected stanza never arrived; got %d stanzas" % len(sink.stanzas))
-
-
-def body_is(text):
-    return lambda el: el.findtext(xp.q(xp.NS_SERVER, "body")) == text
-
-
-def bounce_of(msg_id, condition):
-    def pred(el):
-        if el.get("type") != "error" or el.get("id") != msg_id:
-            return False
-        err = el.find(xp.q(xp.NS_SERVER, "error"))
-        return err is not None and err.find(xp.q(xp.NS_STANZA_ERR, condition)) is not None
-    return pred
+wait_for, body_is, bounce_of = xp.wait_for, xp.body_is, xp.bounce_of
 
 
 def method_count(w, method):
