@@ -148,9 +148,11 @@ out:
 }
 
 // record_authenticates says whether usable record |r| authenticates the
-// chain; |*depth| is where it matched.
+// chain; |*depth| is where it matched. When the record matched a
+// certificate but another rule failed, |why| says which.
 static int record_authenticates(const fg_dane_tlsa *r, const CRYPTO_BUFFER *const *chain,
-                                size_t chain_len, const fg_dane_params *p, int *depth) {
+                                size_t chain_len, const fg_dane_params *p, int *depth,
+                                const char **why) {
   const CRYPTO_BUFFER *leaf = chain[0];
   switch (r->usage) {
     case FG_DANE_USAGE_DANE_EE:
@@ -159,7 +161,9 @@ static int record_authenticates(const fg_dane_tlsa *r, const CRYPTO_BUFFER *cons
       return matches(r, leaf);
     case FG_DANE_USAGE_PKIX_EE:
       *depth = 0;
-      return p->pkix_ok && matches(r, leaf);
+      if (!matches(r, leaf)) return 0;
+      if (!p->pkix_ok) *why = "a PKIX-EE record matched the leaf, but PKIX refuses the chain";
+      return p->pkix_ok;
     case FG_DANE_USAGE_DANE_TA:
     case FG_DANE_USAGE_PKIX_TA:
       // The anchor is an issuer the server presents (RFC 7671 §5.2.2 asks
@@ -167,9 +171,19 @@ static int record_authenticates(const fg_dane_tlsa *r, const CRYPTO_BUFFER *cons
       for (size_t d = 1; d < chain_len; d++) {
         if (!matches(r, chain[d])) continue;
         *depth = (int)d;
-        if (r->usage == FG_DANE_USAGE_PKIX_TA) return p->pkix_ok;
-        return chain_to_anchor(chain, chain_len, d, p->at) &&
-               names_match(CRYPTO_BUFFER_data(leaf), CRYPTO_BUFFER_len(leaf), p);
+        if (r->usage == FG_DANE_USAGE_PKIX_TA) {
+          if (!p->pkix_ok) *why = "a PKIX-TA record matched an issuer, but PKIX refuses the chain";
+          return p->pkix_ok;
+        }
+        if (!chain_to_anchor(chain, chain_len, d, p->at)) {
+          *why = "a DANE-TA record matched an issuer, but the chain does not validate to it";
+          return 0;
+        }
+        if (!names_match(CRYPTO_BUFFER_data(leaf), CRYPTO_BUFFER_len(leaf), p)) {
+          *why = "a DANE-TA record matched an issuer, but the leaf names no reference identity";
+          return 0;
+        }
+        return 1;
       }
       return 0;
   }
@@ -211,12 +225,13 @@ fg_dane_status fg_dane_verify(fg_dane_verdict *out, const fg_dane_rrset *tlsa,
     snprintf(out->reason, sizeof(out->reason), "no certificate presented");
     return out->status;
   }
+  const char *why = NULL;  // the first record that matched a certificate, and what failed
   for (size_t o = 0; o < sizeof(kOrder); o++) {
     for (size_t i = 0; i < tlsa->n; i++) {
       const fg_dane_tlsa *r = &tlsa->rec[i];
       if (r->usage != kOrder[o] || fg_dane_tlsa_usability(r) != FG_DANE_USABLE) continue;
       int depth = -1;
-      if (!record_authenticates(r, chain, chain_len, &np, &depth)) continue;
+      if (!record_authenticates(r, chain, chain_len, &np, &depth, &why)) continue;
       out->status = status_of_usage(r->usage);
       out->record = (int)i;
       out->depth = depth;
@@ -227,7 +242,8 @@ fg_dane_status fg_dane_verify(fg_dane_verdict *out, const fg_dane_rrset *tlsa,
   }
   out->status = FG_DANE_MISMATCH;
   snprintf(out->reason, sizeof(out->reason),
-           "none of %zu usable TLSA record%s authenticates the chain of %zu certificate%s",
-           out->n_usable, out->n_usable == 1 ? "" : "s", chain_len, chain_len == 1 ? "" : "s");
+           "none of %zu usable TLSA record%s authenticates the chain of %zu certificate%s%s%s",
+           out->n_usable, out->n_usable == 1 ? "" : "s", chain_len, chain_len == 1 ? "" : "s",
+           why ? ": " : "", why ? why : "");
   return out->status;
 }

@@ -190,9 +190,11 @@ static void test_rfc7671_5_2_2_dane_ta_private_ca(void **state) {
     assert_int_equal(verify(&v, &s, chain, 2, "xmpp.example.net", 0, 0), FG_DANE_OK_TA);
     // Wrong name: the anchor matches but the reference identity does not.
     assert_int_equal(verify(&v, &s, chain, 2, "example.org", 0, 0), FG_DANE_MISMATCH);
+    assert_non_null(strstr(v.reason, "the leaf names no reference identity"));
     // Dates count for DANE-TA: after the leaf's notAfter it fails.
     assert_int_equal(verify(&v, &s, chain, 2, "example.net", 4102444800LL + 100 * YEAR, 0),
                      FG_DANE_MISMATCH);
+    assert_non_null(strstr(v.reason, "does not validate to it"));
     // The anchor must be presented: the leaf alone does not chain to it.
     assert_int_equal(verify(&v, &s, chain, 1, "example.net", 0, 0), FG_DANE_MISMATCH);
     fg_dane_rrset_cleanup(&s);
