@@ -102,8 +102,9 @@ enum fg_tls_verify_result fg_dane_check(fg_server *srv, fg_dane_expect *x,
       break;
   }
   x->refused = 1;
-  snprintf(x->why, sizeof(x->why), "DANE: certificate of %s does not match its TLSA records: %s",
-           x->target ? x->target : "?", v.reason);
+  snprintf(x->why, sizeof(x->why),
+           "DANE: certificate of %s (%s) does not match its TLSA records: %s",
+           x->target ? x->target : "?", x->ip, v.reason);
   fg_metrics_inc(&srv->metrics, FG_M_DANE_MISMATCH);
   fg_log(FG_LOG_SEV_WARN, NULL, x->domain, "outbound: %s (no fallback to PKIX or dialback)",
          x->why);

@@ -20,6 +20,7 @@ typedef struct fg_dane_expect {
   const char *domain;         // the service domain: the remote XMPP domain
   const char *host;           // the SRV target host name
   const char *target;         // host:port, for logs
+  char ip[64];                // the address connected to, for logs
   unsigned identity_flags;    // FG_IDENTITY_LEGACY_CN_ID
   fg_auth_method method;      // set by fg_dane_check when the chain passed
   int refused;                // set by fg_dane_check when it did not

@@ -29,6 +29,7 @@
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/xml/xml_names.h"
+#include "io/addr_policy.h"
 
 enum { kMaxQuestions = 32, kMaxCandidates = 32 };
 
@@ -699,6 +700,7 @@ static void prepare_dane(link *l, const resolved_target *t) {
   l->dane.domain = l->remote;
   l->dane.host = t->host;
   l->dane.target = t->name;
+  fg_addr_text((const struct sockaddr *)&t->addr, l->dane.ip, sizeof(l->dane.ip));
   l->dane.identity_flags = l->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
 }
 
