@@ -61,6 +61,8 @@ void fg_config_free(fg_config *cfg) {
   free(cfg->dns_allowed_networks);
   free(cfg->admin_allowed_networks);
   for (int i = 0; i < FG_LISTENER_COUNT; i++) free(cfg->listeners[i].proxy_trusted);
+  for (size_t i = 0; i < cfg->n_dns_trusted_resolvers; i++) free(cfg->dns_trusted_resolvers[i]);
+  free(cfg->dns_trusted_resolvers);
   free(cfg->revocation.allowed_networks);
   free(cfg->tls.posh.allowed_networks);
   for (size_t i = 0; i < cfg->revocation.n_responders; i++) {

@@ -188,6 +188,10 @@ typedef struct fg_config {
       fg_cidr *allowed_networks;  // POSH servers in special-purpose networks allowed
       size_t n_allowed_networks;
     } posh;
+    // dane: outbound DANE (RFC 7673) where DNSSEC says so (default 1; needs
+    // dns.dnssec.trusted_resolvers). dane_inbound: a peer whose chain PKIX
+    // refuses may still be authenticated by its own TLSA records (default 0).
+    int dane, dane_inbound;
   } tls;
 
   struct {
@@ -232,6 +236,11 @@ typedef struct fg_config {
   // that DNS answers may still send outbound links to; none by default.
   fg_cidr *dns_allowed_networks;
   size_t n_dns_allowed_networks;
+  // dns.dnssec.trusted_resolvers: those of dns.nameservers whose AD bit is
+  // believed (validating resolvers; loopback only unless
+  // dns.dnssec.allow_non_loopback). None: every answer is insecure.
+  char **dns_trusted_resolvers;
+  size_t n_dns_trusted_resolvers;
 
   // admin.allowed_networks: source addresses the admin listener answers
   // (default 127.0.0.0/8 and ::1); every other request gets 403.

@@ -78,6 +78,7 @@ typedef struct raw_tls {
   unsigned n_plaintext_peers;
   char *default_cert, *default_key, *trust_file, *trust_dir, *legacy_cn_id;
   char *ticket_key_file, *ticket_key_check_interval, *session_cache_entries;
+  char *dane, *dane_inbound;
 } raw_tls;
 
 typedef struct raw_dialback {
@@ -100,7 +101,14 @@ typedef struct raw_static {
   unsigned n_targets;
 } raw_static;
 
+typedef struct raw_dnssec {
+  char **trusted_resolvers;
+  unsigned n_trusted_resolvers;
+  char *allow_non_loopback;
+} raw_dnssec;
+
 typedef struct raw_dns {
+  raw_dnssec *dnssec;
   raw_static *statics;
   unsigned n_statics;
   char **nameservers;
@@ -218,6 +226,10 @@ void config_load_posh(config_ctx *c, const raw_posh *r);
 
 // config_load_revocation checks the revocation section (config_revocation.c).
 void config_load_revocation(config_ctx *c, const raw_revocation *r);
+
+// config_load_dnssec checks dns.dnssec against the nameservers already
+// loaded, and the tls.dane keys that need it (config_dnssec.c).
+void config_load_dnssec(config_ctx *c, const raw_dnssec *r, const raw_tls *tls);
 
 // config_parse_networks reads the |n| numeric networks of |raw| (CIDR or a
 // bare address; errors at "|key|[i]") into a new array |*out| of |*n_out|.

@@ -612,4 +612,5 @@ void config_load_sections(config_ctx *c, const raw_top *t) {
   config_load_revocation(c, t->revocation);
   load_admin(c, t->admin);
   config_load_operation(c, t);
+  config_load_dnssec(c, t->dns ? t->dns->dnssec : NULL, t->tls);
 }

@@ -277,6 +277,8 @@ static const cyaml_schema_field_t kTlsFields[] = {
     STR("ticket_key_file", raw_tls, ticket_key_file),
     STR("ticket_key_check_interval", raw_tls, ticket_key_check_interval),
     STR("session_cache_entries", raw_tls, session_cache_entries),
+    STR("dane", raw_tls, dane),
+    STR("dane_inbound", raw_tls, dane_inbound),
     CYAML_FIELD_END,
 };
 
@@ -319,7 +321,15 @@ static const cyaml_schema_value_t kStatic = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, raw_static, kStaticFields),
 };
 
+static const cyaml_schema_field_t kDnssecFields[] = {
+    CYAML_FIELD_SEQUENCE_COUNT("trusted_resolvers", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_dnssec, trusted_resolvers, n_trusted_resolvers, &kString, 0, 16),
+    STR("allow_non_loopback", raw_dnssec, allow_non_loopback),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kDnsFields[] = {
+    CYAML_FIELD_MAPPING_PTR("dnssec", OPT, raw_dns, dnssec, kDnssecFields),
     CYAML_FIELD_SEQUENCE_COUNT("static", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL, raw_dns,
                                statics, n_statics, &kStatic, 0, CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE_COUNT("nameservers", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,

@@ -18,6 +18,7 @@
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/posh_auth.h"
+#include "gateway/server/dane_inbound.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/verdict_cache.h"
@@ -62,6 +63,11 @@ struct in_conn {
   // (see op_hold_features), or NULL.
   fg_posh_auth_fetch *posh_fetch;
   fg_auth_method auth;  // how the last authenticated domain was proved
+  // tls.dane_inbound: the pending TLSA check (reading paused), and the peer
+  // domain its TLSA records authenticated ("" when none).
+  fg_dane_inbound *dane_q;
+  char dane_domain[FG_DOMAIN_MAX + 1];
+  fg_auth_method dane_method;  // how the TLSA records proved it (DANE-EE or DANE-TA)
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
@@ -362,6 +368,15 @@ static int op_cert_valid_for(void *arg, const char *domain) {
     if (probe.expires != 0 && probe.expires < until) until = probe.expires;
     if (ok && keyed) fg_verdict_cache_put(&key, now, until);
     if (probe.revoked) fg_metrics_inc(&ic->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+    if (!ok && !probe.revoked && strcmp(ic->dane_domain, domain) == 0) {
+      // tls.dane_inbound: the peer's own TLSA records authenticated this
+      // chain for it (dane_prefetch); PKIX did not.
+      ok = 1;
+      method = ic->dane_method;
+      fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
+             "certificate valid for the domain by DANE (PKIX: chain %s) (from %s)", v.chain.reason,
+             ic->ip);
+    }
     // RFC 7711: a certificate PKIX refuses (not a revoked one) may still be
     // the one the domain publishes over HTTPS.
     if (!ok && !probe.revoked && posh_proves(ic, domain, chain)) {
@@ -776,7 +791,41 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
 static void revocation_ready(void *arg) {
   in_conn *ic = arg;
   ic->rev_fetch = NULL;
-  fg_conn_resume_reading(ic->conn);
+  if (ic->dane_q == NULL) fg_conn_resume_reading(ic->conn);
+}
+
+static void dane_ready(void *arg, int ok, const char *why) {
+  in_conn *ic = arg;
+  ic->dane_q = NULL;
+  const char *peer = fg_s2s_in_peer(ic->s2s);
+  if (ok) {
+    snprintf(ic->dane_domain, sizeof(ic->dane_domain), "%s", peer);
+    ic->dane_method = (fg_auth_method)ok;
+  }
+  fg_log(ok ? FG_LOG_SEV_INFO : FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), peer,
+         "inbound DANE: %s: %s (from %s)", ok ? "certificate authenticated" : "not authenticated",
+         why, ic->ip);
+  if (ic->rev_fetch == NULL) fg_conn_resume_reading(ic->conn);
+}
+
+// dane_prefetch (tls.dane_inbound) looks up the TLSA records of the peer
+// domain's SRV targets once its certificate and name are known, while this
+// stream alone waits: its features (SASL EXTERNAL) are decided with them.
+// The domain is the first header's (STARTTLS); a direct TLS stream names
+// none before its handshake and gets no inbound DANE.
+static void dane_prefetch(in_conn *ic) {
+  fg_server *srv = ic->srv;
+  // tls.dane_inbound reloads; the resolver's trusted resolvers need a restart.
+  if (!cur(ic)->cfg->tls.dane_inbound || srv->boot_cfg->n_dns_trusted_resolvers == 0 ||
+      ic->listener == FG_LISTENER_INTERNAL) {
+    return;
+  }
+  const char *peer = fg_s2s_in_peer(ic->s2s);
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  if (peer == NULL || peer[0] == 0 || chain == NULL || !peer_may_claim(ic, peer)) return;
+  ic->dane_q = fg_dane_inbound_start(srv, fg_conn_worker(ic->conn), peer, chain, dane_ready, ic);
+  if (ic->dane_q != NULL) fg_conn_pause_reading(ic->conn);
 }
 
 // revocation_prefetch runs once the peer's certificate is known: answers
@@ -839,6 +888,7 @@ static void on_secure(fg_conn *c) {
     count_resumed(ic);
     fg_s2s_in_tls_established(ic->s2s);
     revocation_prefetch(ic);
+    dane_prefetch(ic);
   }
 }
 
@@ -851,6 +901,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   fg_flow_cancel(&ic->flow);
   fg_revocation_fetch_cancel(ic->rev_fetch);
   fg_posh_auth_fetch_cancel(ic->posh_fetch);
+  fg_dane_inbound_cancel(ic->dane_q);
   worker_state *ws = fg_server_worker_state(srv, w);
   if (ic->prev) ic->prev->next = ic->next;
   if (ic->next) ic->next->prev = ic->prev;

@@ -22,13 +22,16 @@
 
 #include "gateway/server/link.h"
 
+#include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/server/dane_check.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
 #include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/xml/xml_names.h"
+#include "io/addr_policy.h"
 
 enum { kMaxQuestions = 32, kMaxCandidates = 32 };
 
@@ -82,6 +85,12 @@ struct link {
   struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
   fg_posh_auth_fetch *posh_fetch;         // the POSH document the TLS step waits for
   fg_auth_method auth;                    // how the remote server was proved (once known)
+  fg_dns_tlsa_answer *tlsa;               // the targets' TLSA answers (resolved_target.tlsa)
+  size_t n_tlsa;
+  int dane_active;         // the current candidate is DANE's to judge (l->dane)
+  int dane_reported;       // the TLSA answer whose unusable records were logged, + 1
+  fg_dane_expect dane;     // attached to the current connection's SSL
+  char dane_refused[512];  // the last DANE refusal, for the bounce's log
 };
 
 // cur is the snapshot new decisions follow (the worker's current one).
@@ -200,6 +209,7 @@ static void link_free(link *l) {
   }
   fg_s2s_out_free(l->s2s);
   fg_snapshot_release(l->snap);
+  fg_resolve_tlsa_free(l->tlsa, l->n_tlsa);
   free(l);
 }
 
@@ -392,6 +402,21 @@ static void tick(fg_timer *t, void *arg) {
   fg_worker_timer_arm(l->w, &l->tick, kTickMs);
 }
 
+// peer_auth_method says what authenticated the peer of |l|, which became
+// ready with the s2s |method|: DANE when it decided the handshake, else a
+// certificate PKIX accepted, else dialback through the peer's DNS.
+static fg_auth_method peer_auth_method(const link *l, int method) {
+  fg_tls_conn *t = l->conn != NULL ? fg_conn_tls(l->conn) : NULL;
+  if (l->dane_active && l->dane.method != FG_AUTH_NONE) return l->dane.method;
+  if (l->auth == FG_AUTH_POSH) return FG_AUTH_POSH;  // POSH proved what PKIX refused
+  if (t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK) return FG_AUTH_PKIX;
+  if (method == FG_S2S_AUTH_DIALBACK) return FG_AUTH_DIALBACK;
+  // A resumed session skipped verification: it stands for the handshake
+  // that created it, which a certificate passed (DANE links never resume).
+  if (t != NULL && SSL_session_reused(fg_tls_conn_ssl(t))) return FG_AUTH_PKIX;
+  return FG_AUTH_NONE;
+}
+
 static void op_ready(void *arg, int method) {
   link *l = arg;
   fg_server *srv = l->srv;
@@ -405,6 +430,7 @@ static void op_ready(void *arg, int method) {
     forget_failure(l);
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
+  l->auth = peer_auth_method(l, method);
   fg_metrics_auth_method(&srv->metrics, 1, l->auth);
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
          "%s link %s -> %s ready via %s: %s %s%s, %s, peer proved by %s", kind_name(l->kind),
@@ -705,6 +731,9 @@ static void on_secure(fg_conn *c) {
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   l->conn = NULL;
+  if (l->dane_active && l->dane.refused) {
+    snprintf(l->dane_refused, sizeof(l->dane_refused), "%s", l->dane.why);
+  }
   fg_revocation_fetch_cancel(l->rev_fetch);
   l->rev_fetch = NULL;
   fg_posh_auth_fetch_cancel(l->posh_fetch);
@@ -718,7 +747,14 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", kind_name(l->kind),
            l->current ? l->current->name : "?", fg_close_reason_name(reason));
     if (connect_next(l)) return;
-    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    if (l->dane_refused[0]) {
+      // RFC 7672 §2.2: a secure TLSA mismatch is never downgraded; the
+      // server found is not the domain's (RFC 6120 §8.3.3.15 fits better than
+      // a timeout, which promises a later success).
+      link_fail(l, FG_STANZA_REMOTE_SERVER_NOT_FOUND, l->dane_refused);
+    } else {
+      link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    }
   } else {
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
   }
@@ -735,7 +771,14 @@ static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
   char key[FG_SESSION_CACHE_KEY_MAX + 1];
   snprintf(key, sizeof(key), "%s %s %s", l->remote, l->current ? l->current->name : "", l->local);
   fg_tls_conn_set_session_key(t, key);
-  client_certificate(l, fg_tls_conn_ssl(t));
+  SSL *ssl = fg_tls_conn_ssl(t);
+  client_certificate(l, ssl);
+  if (l->dane_active) {
+    // A resumed session skips certificate verification: under DANE every
+    // handshake shows its chain (a session PKIX accepted is not offered).
+    SSL_set_session(ssl, NULL);
+    fg_dane_expect_attach(ssl, &l->dane);
+  }
 }
 
 static const fg_conn_handler kHandler = {.on_open = on_open,
@@ -808,8 +851,30 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
     c.allow_plaintext = fg_snapshot_is_plaintext_peer(snap, l->remote);
+    // RFC 7673 §4.2: with usable TLSA records TLS is mandatory.
+    if (l->dane_active) c.allow_plaintext = 0;
   }
   return fg_s2s_out_new(&c, &kOutOps, l);
+}
+
+// prepare_dane decides whether DANE judges the connection to |t| and sets
+// up what its handshake must prove (gateway/server/dane_check.h).
+static void prepare_dane(link *l, const resolved_target *t) {
+  l->dane_active = 0;
+  memset(&l->dane, 0, sizeof(l->dane));
+  if (l->kind == LINK_HOP || !cur(l->srv)->cfg->tls.dane) return;
+  const fg_dns_tlsa_answer *a =
+      t->tlsa >= 0 && (size_t)t->tlsa < l->n_tlsa ? &l->tlsa[t->tlsa] : NULL;
+  int report = a != NULL && l->dane_reported != t->tlsa + 1;
+  if (a != NULL) l->dane_reported = t->tlsa + 1;
+  if (!fg_dane_applies(l->srv, l->remote, t, a, report)) return;
+  l->dane_active = 1;
+  l->dane.tlsa = &a->records;
+  l->dane.domain = l->remote;
+  l->dane.host = t->host;
+  l->dane.target = t->name;
+  fg_addr_text((const struct sockaddr *)&t->addr, l->dane.ip, sizeof(l->dane.ip));
+  l->dane.identity_flags = cur(l->srv)->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
 }
 
 // connect_next opens a connection to the next candidate. It returns 0 when
@@ -817,6 +882,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
 static int connect_next(link *l) {
   while (l->next_candidate < l->n_candidates) {
     const resolved_target *t = &l->candidates[l->next_candidate++];
+    prepare_dane(l, t);
     fg_s2s_out *s = new_session(l, t->direct_tls);
     if (s == NULL) return 0;
     // Questions asked before are asked again on the new stream.
@@ -952,13 +1018,18 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
 // resolved takes the candidates found for |l|'s remote domain (or a failure
 // when |n| is 0, with |condition|); fg_resolve_start's callback.
 static void resolved(void *arg, const resolved_target *candidates, size_t n,
-                     fg_stanza_condition condition, const char *why) {
+                     fg_stanza_condition condition, const char *why, fg_dns_tlsa_answer *tlsa,
+                     size_t n_tlsa) {
   link *l = arg;
   l->resolving = 0;
   if (l->dead) {  // failed while resolving (a drain, or closed by the operator)
+    fg_resolve_tlsa_free(tlsa, n_tlsa);
     link_free(l);
     return;
   }
+  fg_resolve_tlsa_free(l->tlsa, l->n_tlsa);
+  l->tlsa = tlsa;
+  l->n_tlsa = n_tlsa;
   if (n > kMaxCandidates) n = kMaxCandidates;
   memcpy(l->candidates, candidates, n * sizeof(*candidates));
   l->n_candidates = n;

@@ -84,6 +84,11 @@ typedef enum fg_metric {
   FG_M_DRAIN_STREAMS_CLOSED,           // inbound streams closed by a drain (</stream:stream>)
   FG_M_DRAIN_LINKS_CLOSED,             // outbound links closed by a drain once idle
   FG_M_DRAIN_STANZAS_BOUNCED,          // stanzas still queued at the end of a drain, bounced
+  FG_M_DANE_TARGETS_REFUSED,  // outbound targets left out: bogus DNSSEC or a failed TLSA lookup
+  FG_M_DANE_TLSA_UNUSABLE,    // TLSA records ignored: unknown parameters, bad digest length
+  FG_M_DANE_MISMATCH,         // peer certificates refused by a secure, usable TLSA RRset
+  FG_M_DANE_INBOUND_OK,       // inbound peers authenticated by their own TLSA records
+  FG_M_DANE_INBOUND_FAILED,   // inbound DANE checks that did not authenticate the peer
   FG_M_COUNT,
 } fg_metric;
 

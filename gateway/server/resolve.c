@@ -23,14 +23,21 @@ typedef struct resolve_msg {
   void *arg;
   fg_stanza_condition condition;
   char why[512];
+  fg_dns_tlsa_answer *tlsa;  // handed to |done| with its ownership
+  size_t n_tlsa;
   size_t n;
   resolved_target targets[];
 } resolve_msg;
 
+void fg_resolve_tlsa_free(fg_dns_tlsa_answer *tlsa, size_t n_tlsa) {
+  for (size_t i = 0; i < n_tlsa; i++) fg_dane_rrset_cleanup(&tlsa[i].records);
+  free(tlsa);
+}
+
 static void deliver(fg_worker *w, fg_msg *m) {
   (void)w;
   resolve_msg *rm = (resolve_msg *)m;
-  rm->done(rm->arg, rm->targets, rm->n, rm->condition, rm->why);
+  rm->done(rm->arg, rm->targets, rm->n, rm->condition, rm->why, rm->tlsa, rm->n_tlsa);
   free(rm);
 }
 
@@ -133,8 +140,23 @@ static void dns_done(void *arg, fg_dns_result *res) {
   char why[512];
   snprintf(why, sizeof(why), "DNS: %s%s%s", fg_dns_status_name(res->status),
            res->reason[0] ? ": " : "", res->reason);
+  if (res->dnssec_refused > 0) {
+    // RFC 7673 §3.3 / RFC 7672 §2.2: what a validating resolver refused is
+    // never connected to; the other targets may still be.
+    fg_log(FG_LOG_SEV_WARN, NULL, res->domain,
+           "DNSSEC: %zu answer%s for %s refused (bogus, or TLSA unknown): not used: %s",
+           res->dnssec_refused, res->dnssec_refused == 1 ? "" : "s", res->domain, res->dnssec_why);
+    for (size_t i = 0; i < res->dnssec_refused; i++) {
+      fg_metrics_inc(&ask->srv->metrics, FG_M_DANE_TARGETS_REFUSED);
+    }
+  }
   resolve_msg *rm = new_msg(ask->done, ask->arg, n, FG_STANZA_REMOTE_SERVER_NOT_FOUND, why);
   if (rm != NULL) {
+    // The TLSA answers travel with the candidates to the link.
+    rm->tlsa = res->tlsa;
+    rm->n_tlsa = res->num_tlsa;
+    res->tlsa = NULL;
+    res->num_tlsa = 0;
     size_t kept = 0;
     const char *refused = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -159,6 +181,10 @@ static void dns_done(void *arg, fg_dns_result *res) {
       t->direct_tls = c->direct_tls;
       snprintf(t->name, sizeof(t->name), "%s:%u%s", c->host, c->port,
                c->direct_tls ? " (direct TLS)" : "");
+      snprintf(t->host, sizeof(t->host), "%s", c->host);
+      t->srv_dnssec = c->srv_dnssec;
+      t->addr_dnssec = c->addr_dnssec;
+      t->tlsa = c->tlsa;
     }
     rm->n = kept;
     if (kept == 0 && refused != NULL) {

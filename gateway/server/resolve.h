@@ -5,11 +5,18 @@
 #define FEDGATE_GATEWAY_RESOLVE_H
 
 #include "gateway/server/server_internal.h"
+#include "io/dns.h"
 
 // fg_resolve_done_fn receives the candidates found for a domain, or a
-// failure when |n| is 0 (bounce with |condition|; |why| for the log).
+// failure when |n| is 0 (bounce with |condition|; |why| for the log). It
+// owns |tlsa| (the TLSA answers of the targets, |n_tlsa| of them; indexed by
+// resolved_target.tlsa) and frees it with fg_resolve_tlsa_free.
 typedef void (*fg_resolve_done_fn)(void *arg, const resolved_target *candidates, size_t n,
-                                   fg_stanza_condition condition, const char *why);
+                                   fg_stanza_condition condition, const char *why,
+                                   fg_dns_tlsa_answer *tlsa, size_t n_tlsa);
+
+// fg_resolve_tlsa_free frees TLSA answers handed to a fg_resolve_done_fn.
+void fg_resolve_tlsa_free(fg_dns_tlsa_answer *tlsa, size_t n_tlsa);
 
 // fg_resolve_start finds the candidates for |domain| and calls |done|(|arg|,
 // ...) later, on worker |w| (never from inside this call), so that the

@@ -136,6 +136,11 @@ unsigned fg_restart_keys_check(const fg_config *running, const fg_config *next, 
                same_strings(running->dns_nameservers, next->dns_nameservers,
                             running->n_dns_nameservers));
   cmp_uint(&d, "dns.timeout (ms)", running->dns_timeout_ms, next->dns_timeout_ms);
+  cmp_list(&d, "dns.dnssec.trusted_resolvers", running->n_dns_trusted_resolvers,
+           next->n_dns_trusted_resolvers,
+           running->n_dns_trusted_resolvers == next->n_dns_trusted_resolvers &&
+               same_strings(running->dns_trusted_resolvers, next->dns_trusted_resolvers,
+                            running->n_dns_trusted_resolvers));
   cmp_list(&d, "dns.allowed_networks", running->n_dns_allowed_networks,
            next->n_dns_allowed_networks,
            running->n_dns_allowed_networks == next->n_dns_allowed_networks &&

@@ -1,6 +1,7 @@
 // server.c: assembles a running gateway from a configuration snapshot:
 // certificates and TLS contexts, trust store, router, internal CA, worker
 // runtime, listeners, and the admin endpoint (/metrics, /ready).
+#include "gateway/server/dane_check.h"
 #include "gateway/server/server.h"
 
 #include <netdb.h>
@@ -142,6 +143,15 @@ static enum fg_tls_verify_result verify_peer_dialback(fg_tls_conn *t,
                                                       const CRYPTO_BUFFER *const *chain,
                                                       size_t chain_len, void *arg) {
   fg_server *srv = arg;
+  SSL *ssl = fg_tls_conn_ssl(t);
+  fg_dane_expect *dane = fg_dane_expect_of(ssl);
+  if (dane != NULL) {
+    // A secure, usable TLSA RRset decides alone (RFC 7673 §4.2): no PKIX
+    // or dialback fallback when it refuses.
+    int pkix =
+        fg_dane_wants_pkix(dane->tlsa) && verify_peer(t, chain, chain_len, arg) == FG_TLS_VERIFY_OK;
+    return fg_dane_check(srv, dane, SSL_get0_peer_certificates(ssl), pkix);
+  }
   enum fg_tls_verify_result r = verify_peer(t, chain, chain_len, arg);
   // Without dialback nothing but the certificate can prove the peer: PKIX
   // here, or POSH once the handshake is done (gateway/server/link.c).
@@ -316,6 +326,9 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   dc.nameservers = (const char *const *)cfg->dns_nameservers;
   dc.n_nameservers = cfg->n_dns_nameservers;
   if (cfg->dns_timeout_ms) dc.timeout_ms = cfg->dns_timeout_ms;
+  dc.trusted_resolvers = (const char *const *)cfg->dns_trusted_resolvers;
+  dc.n_trusted_resolvers = cfg->n_dns_trusted_resolvers;
+  dc.dane = cfg->tls.dane && cfg->n_dns_trusted_resolvers > 0;
   srv->dns = fg_dns_new(&dc, err, err_len);
   if (srv->dns == NULL) {
     // Without a resolver only hosted domains and dns.static peers are reachable.

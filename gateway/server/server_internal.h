@@ -22,6 +22,7 @@
 #include "gateway/server/server.h"
 #include "gateway/server/snapshot.h"
 #include "io/conn.h"
+#include "io/dnssec.h"
 #include "io/worker.h"
 
 typedef struct in_conn in_conn;

@@ -24,6 +24,7 @@
 #include "gateway/config/config.h"
 #include "gateway/s2s/jid.h"
 #include "gateway/server/router.h"
+#include "io/dnssec.h"
 
 struct fg_server;
 
@@ -34,6 +35,12 @@ typedef struct resolved_target {
   socklen_t addr_len;
   int direct_tls;  // XEP-0368 _xmpps-server: TLS from the first byte
   char name[300];  // host:port, for logs
+  // From DNS only: the SRV target's name (a DANE-TA reference identity,
+  // RFC 7673 §4.2), the DNSSEC status of the SRV and address answers, and
+  // the index of its TLSA answer among those handed with it (-1: none).
+  char host[FG_DOMAIN_MAX + 1];
+  fg_dnssec srv_dnssec, addr_dnssec;
+  int tlsa;
 } resolved_target;
 
 // static_route pins a remote domain to targets (config dns.static).

@@ -621,6 +621,48 @@ static void test_config_admin_socket(void **state) {
   expect_fail(yaml, "15: listeners.admin.socket: expected a file name of at most 107 bytes");
 }
 
+// dns.dnssec.trusted_resolvers: numeric, loopback unless allowed, one of
+// dns.nameservers; tls.dane and tls.dane_inbound.
+static void test_config_dns_dnssec_trusted_resolvers(void **state) {
+  (void)state;
+  expect_fail(BASE
+              "dns:\n  nameservers: [\"127.0.0.1:5300\"]\n  dnssec:\n"
+              "    trusted_resolvers: [\"192.0.2.1\"]\n",
+              "17: dns.dnssec.trusted_resolvers[0]: not a loopback address");
+  expect_fail(BASE
+              "dns:\n  nameservers: [\"127.0.0.1:5300\"]\n  dnssec:\n"
+              "    trusted_resolvers: [\"127.0.0.1:5301\"]\n",
+              "17: dns.dnssec.trusted_resolvers[0]: not one of dns.nameservers");
+  expect_fail(BASE
+              "dns:\n  nameservers: [\"127.0.0.1:5300\"]\n  dnssec:\n"
+              "    trusted_resolvers: [\"resolver.example\"]\n",
+              "17: dns.dnssec.trusted_resolvers[0]: expected a numeric address");
+  expect_fail(BASE "dns:\n  dnssec:\n    allow_non_loopback: maybe\n",
+              "16: dns.dnssec.allow_non_loopback: expected true or false (value 'maybe')");
+  fg_config *cfg = load(BASE
+                        "dns:\n  nameservers: [\"127.0.0.1:5300\", \"[::1]:53\", "
+                        "\"192.0.2.1\"]\n  dnssec:\n"
+                        "    trusted_resolvers: [\"127.0.0.1:5300\", \"[::1]\"]\n");
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_dns_trusted_resolvers, 2);
+  assert_string_equal(cfg->dns_trusted_resolvers[0], "127.0.0.1:5300");
+  assert_int_equal(cfg->tls.dane, 1);
+  assert_int_equal(cfg->tls.dane_inbound, 0);
+  fg_config_free(cfg);
+  cfg = load(BASE
+             "dns:\n  nameservers: [\"192.0.2.1\"]\n  dnssec:\n"
+             "    trusted_resolvers: [\"192.0.2.1:53\"]\n    allow_non_loopback: true\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_dns_trusted_resolvers, 1);
+  fg_config_free(cfg);
+  cfg = load(BASE
+             "dns:\n  nameservers: [\"127.0.0.1\"]\n  dnssec:\n"
+             "    trusted_resolvers: [127.0.0.1]\n");
+  assert_non_null(cfg);
+  fg_config_free(cfg);
+}
+
 // Relative paths are relative to the config file's directory, whatever the
 // working directory is.
 static void test_config_relative_paths_use_config_dir(void **state) {
@@ -993,6 +1035,7 @@ int main(void) {
       cmocka_unit_test(test_config_admin_allowed_networks),
       cmocka_unit_test(test_config_admin_socket),
       cmocka_unit_test(test_config_tls_posh),
+      cmocka_unit_test(test_config_dns_dnssec_trusted_resolvers),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),
