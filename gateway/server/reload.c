@@ -3,6 +3,8 @@
 // runtime overlay of hosted domains, and remember how the last reload went.
 #include "gateway/server/reload.h"
 
+#include "gateway/server/ticket_watch.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,7 +331,7 @@ static fg_reload_outcome install(fg_server *srv, fg_config *cfg, fg_text *diag) 
   publish(srv, s, diag);
   // The shared ticket keys are read again with the rest (their watcher also
   // re-reads them on its own when the file changes).
-  if (!fg_server_reload_ticket_keys(srv)) {
+  if (srv->tickets != NULL && !fg_ticket_watch_reload(srv->tickets)) {
     fg_text_printf(diag,
                    "%s: warning: tls.ticket_key_file could not be read again; the keys in "
                    "use stay\n",

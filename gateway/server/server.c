@@ -21,7 +21,7 @@
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/reload.h"
-#include "gateway/server/resolve.h"
+#include "gateway/server/own_listeners.h"
 #include "gateway/server/restart_keys.h"
 #include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
@@ -277,7 +277,7 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   make_stream_tag(srv);
   srv->ip_limits = fg_ip_limits_new(cfg->limits.ipv6_prefix);
   if (srv->ip_limits == NULL) goto fail;
-  if (!fg_resolve_local_addresses(srv)) {
+  if (!fg_own_listeners_load(srv)) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL,
            "cannot list this host's addresses: only loopback counts as our own for outbound "
            "targets");
@@ -373,10 +373,6 @@ fail:
   if (err[0] == 0) snprintf(err, err_len, "out of memory");
   fg_server_free(srv);
   return NULL;
-}
-
-int fg_server_reload_ticket_keys(fg_server *srv) {
-  return srv->tickets == NULL || fg_ticket_watch_reload(srv->tickets);
 }
 
 int fg_server_start(fg_server *srv, char *err, size_t err_len) {
