@@ -84,7 +84,7 @@ static void append_escaped(char *out, size_t cap, size_t *at, const uint8_t *s, 
 
 int fg_reports_take(fg_server *srv, fg_worker *w, const fg_xml_element *el, const uint8_t *data,
                     size_t len, const char *from_domain, const char *to_domain) {
-  if (!srv->cfg->abuse.reports || !fg_xml_str_eq(el->root->local, "message") ||
+  if (!srv->boot_cfg->abuse.reports || !fg_xml_str_eq(el->root->local, "message") ||
       fg_xml_str_eq(el->type, "error") || !fg_xml_str_eq(el->to, to_domain) ||
       fg_xml_node_child(el->root, FG_NS_REPORTING, "report") == NULL) {
     return 0;

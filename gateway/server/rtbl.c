@@ -426,7 +426,7 @@ void fg_rtbl_peer_gone(fg_rtbl *r, const char *domain) {
 // --- life cycle ---
 
 fg_rtbl *fg_rtbl_new(fg_server *srv) {
-  const fg_config *cfg = srv->cfg;
+  const fg_config *cfg = srv->boot_cfg;
   if (cfg->abuse.n_rtbl == 0) return NULL;
   fg_rtbl *r = calloc(1, sizeof(*r));
   if (r == NULL) return NULL;

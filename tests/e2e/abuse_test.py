@@ -193,6 +193,36 @@ def test_metrics_show_the_list_size_and_bytes(env):
     assert int(text.split("\nfedgate_blocklist_bytes ")[1].split()[0]) > 0
 
 
+def test_reload_replaces_the_config_entries_and_keeps_admin_ones(env):
+    rc, out, err = ctl(env, "block", "domain", "kept.test", "--reason", "by hand")
+    assert rc == 0, (rc, out, err)
+    text = open(env.gw.cfgfile).read()
+    new = text.replace("config-blocked.test", "reloaded.test")
+    tmp = env.gw.cfgfile + ".new"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.rename(tmp, env.gw.cfgfile)
+    try:
+        rc, out, err = ctl(env, "reload")
+        assert rc == 0 and out.startswith("ok: generation"), (rc, out, err)
+        for d, want in (("reloaded.test", "blocked (config)"), ("config-blocked.test", "allowed"),
+                        ("x.bad.test", "blocked (config)"), ("kept.test", "blocked (admin: by hand)")):
+            rc, out, _ = ctl(env, "explain", d)
+            assert out == "%s: %s\n" % (d, want), (d, out)
+        # A limit is read at start: changing one needs a restart.
+        with open(tmp, "w") as f:
+            f.write(new + "  limits:\n    domain_stanzas: 5\n")
+        os.rename(tmp, env.gw.cfgfile)
+        rc, out, err = ctl(env, "reload")
+        assert rc == 1 and "abuse.limits.domain_stanzas" in err and "needs a restart" in err, err
+    finally:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, env.gw.cfgfile)
+        assert ctl(env, "reload")[0] == 0
+        assert ctl(env, "unblock", "domain", "kept.test")[0] == 0
+
+
 def test_y_block_closes_open_outbound_links(env):
     p = internal_sender(env, "remote.test")
     p.send_message("bob@b.test/x", "ann@remote.test", "before the link block")
