@@ -212,10 +212,18 @@ fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *leas
   fg_limit_result res = {0, FG_STANZA_CONDITION_COUNT, NULL, 0};
   if (l == NULL) return res;
   const fg_config_abuse_limits *c = &l->cfg;
-  size_t dn = strlen(from_domain);
-  if (c->domain_stanzas || c->domain_bytes) {
+  // The domain's length is needed only to hash it or build a bucket key.
+  int need_domain = lease->domain_at != from_domain ||
+                    (c->domain_stanzas && lease->left[L_DOMAIN_STANZAS] < 1) ||
+                    (c->domain_bytes && lease->left[L_DOMAIN_BYTES] < (double)len);
+  size_t dn = need_domain ? strlen(from_domain) : 0;
+  // A stream may carry several domains. The caller passes the stream's own
+  // copy of the domain, so the same address is the same domain unless the
+  // hash says otherwise (checked whenever the address changes).
+  if ((c->domain_stanzas || c->domain_bytes) && lease->domain_at != from_domain) {
     uint64_t dh = XXH3_64bits_withSeed(from_domain, dn, l->seed) | 1;
-    if (lease->domain != dh) {  // a stream may carry several domains
+    lease->domain_at = from_domain;
+    if (lease->domain != dh) {
       lease->domain = dh;
       lease->left[L_DOMAIN_STANZAS] = lease->left[L_DOMAIN_BYTES] = 0;
     }

@@ -53,9 +53,10 @@ typedef struct fg_limit_result {
 // stream can thus run ahead of its domain's other streams by 10 ms of the
 // rate. Zeroed when the stream opens; owned by the stream.
 typedef struct fg_limit_lease {
-  double left[5];   // tokens in hand, per bucket (see abuse_limits.c)
-  uint64_t domain;  // hash of the domain the domain leases are for
-  uint64_t pair;    // hash of the (sender, recipient) pair the pair lease is for
+  double left[5];         // tokens in hand, per bucket (see abuse_limits.c)
+  uint64_t domain;        // hash of the domain the domain leases are for
+  const char *domain_at;  // where that domain was passed last (the stream's own copy)
+  uint64_t pair;          // hash of the (sender, recipient) pair the pair lease is for
   // The pair as written ("from" NUL "to", bare), when short enough: a run
   // of stanzas between the same two JIDs skips the hash and the marks.
   uint8_t pair_raw[128];
