@@ -185,7 +185,7 @@ class Suite:
         if tid and "--sut-tid" not in [str(a) for a in extra]:
             argv += ["--sut-tid", str(tid)]
         argv += [str(a) for a in extra]
-        log("  %-34s %s" % (label, " ".join(argv[4:6] + argv[15:])))
+        log("  %-34s %s" % (label, " ".join(argv[3:])))
         timer = None
         if probe is not None:
             def look():

@@ -144,6 +144,30 @@ static void test_rfc6120_8_1_2_rewritten_from_or_to_is_corrupted(void **state) {
   assert_string_equal(why, "to differs");
 }
 
+static void test_empty_filler_self_closed_passes(void **state) {
+  (void)state;
+  // A mixed stanza whose filler is empty (a presence of the smallest size),
+  // written back with <status/> for <status></status>, followed in the
+  // chunk by another stanza that has a <status> of its own.
+  uint8_t buf[8192];
+  fg_stanza_id id = {0, 0, 1};
+  fg_stanza_layout l;
+  for (id.seq = 0;; id.seq++) {
+    fg_stanza_layout_of(&g_mix, &id, &l);
+    if (l.fill_len == 0 && memmem(l.piece->mid, l.piece->mid_len, "<status>", 8) != NULL) break;
+  }
+  size_t n = write_one(&g_mix, &id, buf, sizeof(buf));
+  uint8_t *st = memmem(buf, n, "<status></status>", 17);
+  assert_non_null(st);
+  memmove(st + 9, st + 17, n - (size_t)(st + 17 - buf));
+  memcpy(st, "<status/>", 9);
+  n -= 8;
+  const char *ok = "<presence from='a' to='b' id='x'><status>Lorem</status></presence>";
+  memcpy(buf + n, ok, strlen(ok));
+  const char *why;
+  assert_int_equal(check(&g_mix, &id, buf, n + strlen(ok), &why), FG_STANZA_WHOLE);
+}
+
 static void test_chunk_ending_early_is_incomplete(void **state) {
   (void)state;
   uint8_t buf[4096];
@@ -166,6 +190,7 @@ int main(void) {
       cmocka_unit_test(test_rewritten_filler_is_corrupted),
       cmocka_unit_test(test_other_stanzas_filler_is_corrupted),
       cmocka_unit_test(test_rfc6120_8_1_2_rewritten_from_or_to_is_corrupted),
+      cmocka_unit_test(test_empty_filler_self_closed_passes),
       cmocka_unit_test(test_chunk_ending_early_is_incomplete),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
