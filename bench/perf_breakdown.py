@@ -17,6 +17,7 @@ page says so and why. Exit status: 0 when every system was profiled.
 
 import argparse
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -57,18 +58,23 @@ def profile(name, system, s2sload, pki, seconds, work):
     argv = ["taskset", "-c", "1", s2sload, "relay", "--json", "--target",
             "%s:%d" % (sut.HOST, system.port), "--pki", pki, "--remotes", str(REMOTES),
             "--streams-per-remote", "1", "--sink-domain", sut.SINK_DOMAIN, "--size", "256",
-            "--seconds", str(seconds), "--warmup", "1"] + system.sink_args()
-    gen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            "--seconds", str(seconds), "--warmup", "1", "--sut-pid", str(system.proc.pid)]
+    argv += system.sink_args()
+    gen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.2)
     rec = subprocess.run(["perf", "record", "-o", data, "-F", "997", "-g", "-p",
                           str(system.proc.pid), "--", "sleep", str(max(1, seconds - 0.5))],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _, err = gen.communicate(timeout=120)
+    out, err = gen.communicate(timeout=120)
     if rec.returncode != 0 or not os.path.exists(data):
         return None, "perf record failed: " + rec.stdout.strip()[-300:]
     if gen.returncode != 0:
         return None, "the relay failed: " + err.strip()[-300:]
-    return {"dso": perf_lines(data, "dso"), "sym": perf_lines(data, "dso,sym")}, None
+    try:
+        run = json.loads(out)
+    except ValueError:
+        run = {}
+    return {"dso": perf_lines(data, "dso"), "sym": perf_lines(data, "dso,sym"), "run": run}, None
 
 
 def main():
@@ -128,6 +134,11 @@ def main():
                 failures.append("%s: %s" % (name, err))
                 L += ["not profiled: %s" % err, ""]
                 continue
+            run = res["run"]
+            util = run.get("sut_cpu_util")
+            L += ["Relayed %s stanzas/s with %s %% of its core (%s per CPU-second) while sampled." %
+                  (run.get("delivered_per_s"), "?" if util is None else "%.0f" % (100 * util),
+                   run.get("delivered_per_sut_cpu_s")), ""]
             L += ["| binary or library | share |", "| --- | --- |"]
             L += ["| %s | %.1f %% |" % (n, p) for p, n in res["dso"][:8]]
             L += ["", "| top symbols (binary, symbol) | share |", "| --- | --- |"]
