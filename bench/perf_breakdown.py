@@ -21,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
@@ -83,14 +82,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--out", default=os.path.join(HERE, "PERF.md"))
     args = ap.parse_args()
-    fedgate = os.path.join(args.bin, "gateway", "fedgate")
-    s2sload = os.path.join(args.bin, "bench", "s2sload")
-    work = tempfile.mkdtemp(prefix="fedgate-perf.")
-    pki = os.path.join(work, "pki")
-    cmd = [fedgate, "dev-pki", pki, "--domain", sut.SINK_DOMAIN]
-    for i in range(1, REMOTES + 1):
-        cmd += ["--domain", "r%d.bench.test" % i]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    fedgate, s2sload, work, pki = sut.workspace(args.bin, "fedgate-perf.", REMOTES)
     probe = subprocess.run(["perf", "record", "-o", os.path.join(work, "probe.data"), "--",
                             "true"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     L = ["# Where the systems under test spend their CPU (perf)", "",

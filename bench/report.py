@@ -276,7 +276,8 @@ def page(res, plots, md_path):
         cells = []
         for n in systems:
             r = get(relay, n, str(s))
-            cells.append(fmt(get(r, "delivered_per_s")) + rng(r))
+            cells.append(fmt(get(r, "delivered_per_s")) + rng(r) +
+                         (" †" if get(r, "generator_bound") else ""))
         key = {256: "256", 1024: "1k"}.get(s)
         f, p, h = (get(relay, n, str(s), "delivered_per_s") for n in ("fedgate", "prosody",
                                                                       "haproxy"))
@@ -287,6 +288,10 @@ def page(res, plots, md_path):
                                                                           str(s)))))
         L.append("| %d B | %s | %s | %s | %s |" % (s, " | ".join(cells), fmt(r_fp, 1),
                                                    fmt(r_fh, 2), fmt(r_cpu, 2)))
+    if any(get(r, "generator_bound") for sz in relay.values() for r in sz.values()):
+        L.append("")
+        L.append("† generator-bound in at least one round: the wall-clock rate is a lower bound; "
+                 "read the per CPU-second figures below.")
     L.append("")
     L.append("Per CPU-second of each system's event-loop thread (stanzas relayed per CPU-second):")
     L.append("")

@@ -29,7 +29,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
@@ -66,14 +65,7 @@ def main():
     ap.add_argument("--hold", type=float, default=5, help="seconds idle before the check (5)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
-    fedgate = os.path.join(args.bin, "gateway", "fedgate")
-    s2sload = os.path.join(args.bin, "bench", "s2sload")
-    work = tempfile.mkdtemp(prefix="fedgate-scale.")
-    pki = os.path.join(work, "pki")
-    cmd = [fedgate, "dev-pki", pki, "--domain", sut.SINK_DOMAIN]
-    for i in range(1, REMOTES + 1):
-        cmd += ["--domain", "r%d.bench.test" % i]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    fedgate, s2sload, work, pki = sut.workspace(args.bin, "fedgate-scale.", REMOTES)
     failures = []
     result = {"streams_wanted": args.streams, "nofile_hard_limit": hard, "hold_s": args.hold}
     system = sut.Fedgate(fedgate, work, pki, 0, sut.free_port(),

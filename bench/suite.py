@@ -52,6 +52,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import sut  # noqa: E402
+from report import get  # noqa: E402  (a figure deep in a run, or None)
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 SUT_CPU, GEN_CPU = 0, 1
@@ -105,15 +106,6 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
-def get(r, *path):
-    """r[path[0]][path[1]]... or None when anything on the way is missing."""
-    for k in path:
-        if not isinstance(r, dict):
-            return None
-        r = r.get(k)
-    return r
-
-
 def summarise(runs, key):
     """A figure over rounds: the median run's object (by |key|) with the
     median, the range and every round's run (failed ones as {"failed": ...})."""
@@ -152,12 +144,7 @@ class Suite:
         self.fedgate = os.path.join(args.bin, "gateway", "fedgate")
         self.s2sload = os.path.join(args.bin, "bench", "s2sload")
         self.work = tempfile.mkdtemp(prefix="fedgate-bench.")
-        self.pki = os.path.join(self.work, "pki")
-        domains = [sut.SINK_DOMAIN] + ["r%d.bench.test" % i for i in range(1, REMOTES + 1)]
-        cmd = [self.fedgate, "dev-pki", self.pki]
-        for d in domains:
-            cmd += ["--domain", d]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        self.pki = sut.dev_pki(self.fedgate, os.path.join(self.work, "pki"), REMOTES)
         self.quick = args.quick
         self.seconds = args.seconds or (1 if self.quick else 5)
         # Side by side: at least three rounds (a median and a range need

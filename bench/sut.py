@@ -58,6 +58,27 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def dev_pki(fedgate, directory, remotes):
+    """Mints the suite's PKI with `fedgate dev-pki` in |directory|: a CA,
+    SINK_DOMAIN's certificate and those of the |remotes| remote domains
+    r1.bench.test .. rN.bench.test (the generator's --remotes)."""
+    cmd = [fedgate, "dev-pki", directory, "--domain", SINK_DOMAIN]
+    for i in range(1, remotes + 1):
+        cmd += ["--domain", "r%d.bench.test" % i]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return directory
+
+
+def workspace(bazel_bin, prefix, remotes):
+    """The binaries of an opt build in |bazel_bin| and a fresh work folder
+    with the suite's PKI: (fedgate, s2sload, work folder, PKI folder)."""
+    import tempfile
+    fedgate = os.path.join(bazel_bin, "gateway", "fedgate")
+    work = tempfile.mkdtemp(prefix=prefix)
+    pki = dev_pki(fedgate, os.path.join(work, "pki"), remotes)
+    return fedgate, os.path.join(bazel_bin, "bench", "s2sload"), work, pki
+
+
 def wait_port(port, timeout):
     deadline = time.time() + timeout
     while time.time() < deadline:
