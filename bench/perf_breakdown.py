@@ -135,6 +135,9 @@ def main():
             L += ["| %s | %.1f %% |" % (n, p) for p, n in res["dso"][:8]]
             L += ["", "| top symbols (binary, symbol) | share |", "| --- | --- |"]
             L += ["| `%s` | %.1f %% |" % (n.replace("|", "/"), p) for p, n in res["sym"][:TOP]]
+            if any(n.split()[-1].startswith("0x") for _, n in res["sym"][:TOP]):
+                L += ["", "Rows named by address: that binary carries no symbols (Debian strips "
+                      "it), so only its share as a whole says something."]
             L.append("")
     with open(args.out, "w") as f:
         f.write("\n".join(L))
