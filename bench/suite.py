@@ -337,7 +337,7 @@ class Suite:
         system = self.systems.get("fedgate")
         if system is None:
             return
-        n = 2000 if self.quick else 10000
+        n = self.args.idle_streams or (2000 if self.quick else 10000)
         r = self.gen("idle fedgate %d" % n, system, "idle", ["--streams", n, "--hold", 2],
                      timeout=300)
         out["idle"]["fedgate"] = r
@@ -684,6 +684,8 @@ def main():
                     help="interleaved rounds, at least 3 (3)")
     ap.add_argument("--seconds", type=float, default=None,
                     help="measured seconds per run (5; --quick 1)")
+    ap.add_argument("--idle-streams", type=int, default=None,
+                    help="idle streams for the memory figure (10000; --quick 2000)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
     if (os.cpu_count() or 1) < 2:
