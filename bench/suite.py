@@ -624,6 +624,17 @@ def revocation_summary(rev):
     return s
 
 
+def ceiling_summary(micro, summary):
+    """BoringSSL's own in-memory resumed TLS 1.3 handshakes per core, measured
+    by tls_bench in the same make bench run, beside resumed_est_per_s (whole
+    s2s establishments through fedgate per worker CPU-second) and their
+    ratio."""
+    ceiling = (micro.get("tls_bench") or {}).get("ceiling_resumed_hs_per_s")
+    est = summary.get("resumed_est_per_s")
+    return {"resumed_ceiling_per_s": ceiling,
+            "ratio_resumed_est_to_ceiling": est / ceiling if est and ceiling else None}
+
+
 def micro_results():
     """The micro-benchmarks' JSON lines from tools/bench.sh, by name."""
     path = os.path.join(HERE, "results", "latest.jsonl")
@@ -722,6 +733,7 @@ def main():
     micro = micro_results()
     try:
         result.update(suite.summary(out, micro))
+        result.update(ceiling_summary(micro, result))
     except Exception as e:  # noqa: BLE001
         suite.failed("summary", "%s: %s" % (type(e).__name__, e))
     xml = micro.get("xml_bench") or {}

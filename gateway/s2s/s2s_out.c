@@ -40,6 +40,7 @@ struct fg_s2s_out {
   char stream_id[kMaxId + 1];
   question q[kMaxQuestions];
   int num_q;
+  int ending;  // our </stream:stream> went out (fg_s2s_out_end): the peer's is awaited
 };
 
 void fg_s2s_out_config_default(fg_s2s_out_config *cfg) {
@@ -125,8 +126,18 @@ static fg_s2s_out_status fail_with_error(fg_s2s_out *s, const char *condition) {
 
 void fg_s2s_out_close(fg_s2s_out *s) {
   if (s->stage == STAGE_CLOSED || s->stage == STAGE_IDLE) return;
-  send_str(s, "</stream:stream>");
+  if (!s->ending) send_str(s, "</stream:stream>");
   fail(s, "closed");
+}
+
+void fg_s2s_out_end(fg_s2s_out *s) {
+  if (s->ending) return;
+  if (s->stage != STAGE_READY) {
+    fg_s2s_out_close(s);
+    return;
+  }
+  send_str(s, "</stream:stream>");
+  s->ending = 1;
 }
 
 static void flush_questions(fg_s2s_out *s) {
@@ -148,7 +159,7 @@ static void become_ready(fg_s2s_out *s, int method) {
 }
 
 int fg_s2s_out_send_stanza(fg_s2s_out *s, const uint8_t *data, size_t len) {
-  if (s->stage != STAGE_READY || s->cfg.purpose != FG_S2S_OUT_STANZAS) return 0;
+  if (s->stage != STAGE_READY || s->cfg.purpose != FG_S2S_OUT_STANZAS || s->ending) return 0;
   s->ops->send(s->arg, data, len);
   return 1;
 }
@@ -358,7 +369,7 @@ fg_s2s_out_status fg_s2s_out_feed(fg_s2s_out *s, const uint8_t *in, size_t in_le
       case FG_XML_EVENT_KEEPALIVE:
         break;
       case FG_XML_EVENT_STREAM_CLOSE:
-        if (s->stage != STAGE_CLOSED) send_str(s, "</stream:stream>");
+        if (s->stage != STAGE_CLOSED && !s->ending) send_str(s, "</stream:stream>");
         st = fail(s, "closed");
         break;
       case FG_XML_EVENT_ERROR: {

@@ -95,6 +95,12 @@ int fg_s2s_out_verify(fg_s2s_out *s, const char *receiving, const char *originat
 // fg_s2s_out_close ends the stream (RFC 6120 §4.4).
 void fg_s2s_out_close(fg_s2s_out *s);
 
+// fg_s2s_out_end closes a ready stream the RFC 6120 §4.4 way: our
+// </stream:stream> goes out, nothing more is sent, and the stream fails with
+// "closed" only when the peer's closing tag arrives (fg_s2s_out_feed). A
+// stream that is not ready is closed at once (fg_s2s_out_close).
+void fg_s2s_out_end(fg_s2s_out *s);
+
 // fg_s2s_out_is_ready returns the authentication method once ready, else 0.
 int fg_s2s_out_is_ready(const fg_s2s_out *s);
 
