@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (st == FG_S2S_OUT_STARTTLS) fg_s2s_out_tls_established(s);
     if (st == FG_S2S_OUT_CLOSED) break;
     if (fg_s2s_out_is_ready(s) && (flags & 32)) {
-      fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10);
+      fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0);
     }
   }
   if (e.answers > 1) abort();

@@ -220,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         break;
       }
       case 6: {
-        int ok = fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10);
+        int ok = fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0);
         FUZZ_CHECK(ok == (e.ready && !e.failed && e.cfg.purpose == FG_S2S_OUT_STANZAS));
         break;
       }

@@ -162,6 +162,14 @@ typedef struct fg_config {
     } posh;
   } tls;
 
+  // stream_management: XEP-0198 acknowledgements on s2s streams, both
+  // directions (public links and the internal hop).
+  struct {
+    int enabled;                   // offer inbound, enable outbound (default 1)
+    unsigned request_every;        // an <r/> after this many stanzas (default 16)
+    uint32_t request_interval_ms;  // and this long after an unacked write (1 s)
+  } sm;
+
   struct {
     int enabled;        // offer and accept XEP-0220 dialback (default 1)
     char *secret_file;  // NULL when the secret was generated at load

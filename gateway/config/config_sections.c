@@ -539,4 +539,5 @@ void config_load_sections(config_ctx *c, const raw_top *t) {
   load_dns(c, t->dns);
   config_load_revocation(c, t->revocation);
   load_admin(c, t->admin);
+  config_load_sm(c, t->stream_management);
 }

@@ -273,6 +273,13 @@ static const cyaml_schema_field_t kDialbackFields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t kSmFields[] = {
+    STR("enabled", raw_sm, enabled),
+    STR("request_every", raw_sm, request_every),
+    STR("request_interval", raw_sm, request_interval),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kHopFields[] = {
     STR("mode", raw_hop, mode),
     STR("plaintext", raw_hop, plaintext),
@@ -385,6 +392,7 @@ static const cyaml_schema_field_t kTopFields[] = {
     CYAML_FIELD_MAPPING_PTR("dns", OPT, raw_top, dns, kDnsFields),
     CYAML_FIELD_MAPPING_PTR("revocation", OPT, raw_top, revocation, kRevocationFields),
     CYAML_FIELD_MAPPING_PTR("admin", OPT, raw_top, admin, kAdminFields),
+    CYAML_FIELD_MAPPING_PTR("stream_management", OPT, raw_top, stream_management, kSmFields),
     CYAML_FIELD_END,
 };
 

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/s2s/sm.h"
 #include "gateway/xml/xml_names.h"
 
 enum stage {
@@ -51,6 +52,7 @@ struct fg_s2s_in {
   // hosted domains do not change while running.
   int routed_pair;
   uint32_t headers;  // stream headers received (fg_s2s_in_headers)
+  fg_sm_in sm;       // XEP-0198 on this stream
 };
 
 void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
@@ -117,6 +119,11 @@ uint32_t fg_s2s_in_headers(const fg_s2s_in *s) {
 
 const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len) {
   return fg_xml_parser_context(s->parser, out_len);
+}
+
+uint32_t fg_s2s_in_sm_handled(const fg_s2s_in *s, int *out_enabled) {
+  *out_enabled = s->sm.enabled;
+  return s->sm.h;
 }
 
 int fg_s2s_in_is_closed(const fg_s2s_in *s) {
@@ -343,6 +350,12 @@ static void send_features(fg_s2s_in *s) {
   if (s->cfg.dialback && !tls_mandatory(s)) {
     n += (size_t)snprintf(buf + n, sizeof(buf) - n,
                           "<dialback xmlns='" FG_NS_DIALBACK_FEATURE "'><errors/></dialback>");
+  }
+  // XEP-0198 §2: offered once the stream is secured; <enable/> is accepted
+  // only after authentication (on_sm), which dialback may complete later on
+  // this very stream, without another features element.
+  if (s->cfg.sm && !s->sm.enabled && (s->tls || !tls_mandatory(s))) {
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "<sm xmlns='" FG_NS_SM "'/>");
   }
   snprintf(buf + n, sizeof(buf) - n, "</stream:features>");
   send_str(s, buf);
@@ -659,6 +672,9 @@ static void bounce(fg_s2s_in *s, const fg_xml_element *el, fg_stanza_condition c
 static fg_s2s_in_status route(fg_s2s_in *s, const fg_xml_element *el, const char *from,
                               const char *to) {
   fg_stanza_condition cond = s->ops->route(s->arg, el, from, to);
+  // XEP-0198 §4: handled means the gateway took responsibility for it: on
+  // its way to the backend, or answered with an error.
+  fg_sm_in_count(&s->sm);
   if (cond == FG_STANZA_CONDITION_COUNT) {
     event(s, FG_S2S_IN_EV_STANZA_ROUTED, from, "");
   } else {
@@ -723,6 +739,45 @@ static fg_s2s_in_status on_stanza(fg_s2s_in *s, const fg_xml_element *el) {
   return route(s, el, from, to);
 }
 
+static void sm_failed(fg_s2s_in *s, const char *condition) {
+  sendf(s, "<failed xmlns='" FG_NS_SM "'><%s xmlns='" FG_NS_STANZA_ERRORS "'/></failed>",
+        condition);
+  event(s, FG_S2S_IN_EV_SM_REFUSED, s->peer, condition);
+}
+
+// on_sm answers the XEP-0198 elements of the initiating side.
+static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
+  switch (fg_sm_classify(r)) {
+    case FG_SM_ENABLE:
+      // §3: only on an authenticated stream, only once, only when offered.
+      if (!s->cfg.sm) {
+        sm_failed(s, "feature-not-implemented");
+      } else if (!any_authenticated(s) || s->sm.enabled) {
+        sm_failed(s, "unexpected-request");
+      } else {
+        s->sm.enabled = 1;
+        s->sm.h = 0;
+        send_str(s, "<enabled xmlns='" FG_NS_SM "'/>");
+        event(s, FG_S2S_IN_EV_SM_ENABLED, s->peer, "");
+      }
+      return FG_S2S_IN_CONTINUE;
+    case FG_SM_R: {
+      if (!s->sm.enabled) return FG_S2S_IN_CONTINUE;
+      char a[FG_SM_A_MAX];
+      size_t len = fg_sm_write_a(a, sizeof(a), s->sm.h);
+      if (len) s->ops->send(s->arg, (const uint8_t *)a, len);
+      event(s, FG_S2S_IN_EV_SM_ACK_SENT, s->peer, "");
+      return FG_S2S_IN_CONTINUE;
+    }
+    case FG_SM_RESUME:
+      // §5: this side keeps no state of dead streams to resume.
+      sm_failed(s, "item-not-found");
+      return FG_S2S_IN_CONTINUE;
+    default:
+      return FG_S2S_IN_CONTINUE;  // <a/>: this side sends no stanzas to count
+  }
+}
+
 static fg_s2s_in_status on_element(fg_s2s_in *s) {
   const fg_xml_element *el = fg_xml_parser_element(s->parser);
   const fg_xml_node *r = el->root;
@@ -755,6 +810,7 @@ static fg_s2s_in_status on_element(fg_s2s_in *s) {
     return fg_s2s_in_close_with_error(s, "policy-violation", "STARTTLS is required");
   }
   if (fg_xml_str_eq(r->ns, FG_NS_SASL)) return on_sasl(s, r);
+  if (fg_xml_str_eq(r->ns, FG_NS_SM)) return on_sm(s, r);
   if (fg_xml_str_eq(r->ns, FG_NS_DIALBACK)) {
     if (fg_xml_str_eq(r->local, "result")) return on_db_result(s, r);
     if (fg_xml_str_eq(r->local, "verify")) return on_db_verify(s, r);

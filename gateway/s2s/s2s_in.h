@@ -69,6 +69,9 @@ typedef enum fg_s2s_in_event {
   FG_S2S_IN_EV_PEER_STREAM_ERROR,         // the peer closed with a stream error (detail: condition)
   FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED,  // as authoritative server (detail: valid/invalid)
   FG_S2S_IN_EV_DIALBACK_REFUSED,          // a db:result refused by policy (detail: why)
+  FG_S2S_IN_EV_SM_ENABLED,                // XEP-0198 enabled by the peer
+  FG_S2S_IN_EV_SM_REFUSED,                // <enable/> answered <failed/> (detail: condition)
+  FG_S2S_IN_EV_SM_ACK_SENT,               // <a/> answered an <r/>
   FG_S2S_IN_EV_COUNT,
 } fg_s2s_in_event;
 
@@ -133,6 +136,9 @@ typedef struct fg_s2s_in_config {
   int sasl_retries;
   // max_domain_pairs: authenticated or pending pairs per stream. Default 64.
   int max_domain_pairs;
+  // sm: offer XEP-0198 stream management (over TLS, or to a plaintext
+  // peer) and accept <enable/> once a pair is authenticated. Default 0.
+  int sm;
 } fg_s2s_in_config;
 
 // fg_s2s_in_config_default fills |cfg| with the defaults above.
@@ -201,6 +207,10 @@ const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len);
 // fg_s2s_in_headers counts the stream headers received so far: the context
 // above changes only when it does.
 uint32_t fg_s2s_in_headers(const fg_s2s_in *s);
+
+// fg_s2s_in_sm_handled returns the XEP-0198 count of stanzas handled (routed
+// or bounced) since the peer enabled it; |*out_enabled| says whether it did.
+uint32_t fg_s2s_in_sm_handled(const fg_s2s_in *s, int *out_enabled);
 
 // fg_s2s_in_is_closed returns 1 once the stream is over.
 int fg_s2s_in_is_closed(const fg_s2s_in *s);

@@ -443,6 +443,10 @@ static const struct {
                                         "peer closed the stream with error %s"},
     [FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED] = {FG_M_DIALBACK_VERIFY_ANSWERED, FG_LOG_SEV_INFO,
                                                "dialback key verified for the peer: %s"},
+    [FG_S2S_IN_EV_SM_ENABLED] = {FG_M_SM_IN_ENABLED, FG_LOG_SEV_DEBUG, NULL},
+    [FG_S2S_IN_EV_SM_REFUSED] = {FG_M_SM_IN_REFUSED, FG_LOG_SEV_INFO,
+                                 "stream management refused: %s"},
+    [FG_S2S_IN_EV_SM_ACK_SENT] = {FG_M_SM_IN_ACKS_SENT, FG_LOG_SEV_DEBUG, NULL},
     [FG_S2S_IN_EV_DIALBACK_REFUSED] = {FG_M_DIALBACK_REFUSED, FG_LOG_SEV_WARN,
                                        "dialback refused: %s"},
 };
@@ -584,6 +588,7 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
       listener == FG_LISTENER_INTERNAL ? !srv->cfg->internal_hop.plaintext : srv->cfg->tls.required;
   sc.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
   sc.dialback = srv->cfg->dialback.enabled;
+  sc.sm = srv->cfg->sm.enabled;  // XEP-0198 acks, public listeners and the internal hop
   sc.stream_tag = srv->stream_tag;
   ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
   worker_state *ws = ws_of(ic);

@@ -77,6 +77,13 @@ struct link {
   struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
   fg_posh_auth_fetch *posh_fetch;         // the POSH document the TLS step waits for
   fg_auth_method auth;                    // how the remote server was proved (once known)
+  // XEP-0198 (gateway/s2s/sm.h): the unacknowledged stanzas live in |s2s|;
+  // an <r/> goes out request_interval after a write that left some.
+  fg_timer sm_timer;
+  int sm_timer_armed;
+  int closing;       // </stream:stream> sent, the peer's last <a/> awaited
+  int clean;         // the stream ended by a close (RFC 6120 §4.4), not a failure
+  uint64_t written;  // stanzas written on the current stream without XEP-0198
 };
 
 static const char *kind_name(link_kind k) {
@@ -147,7 +154,8 @@ static void wake_waiting(link *l) {
 // answers overflow with resource-constraint bounces, so that one
 // unresponsive remote domain cannot hold up an internal server's stream.
 static int congested(const link *l) {
-  if (l->ready) return l->conn != NULL && fg_conn_write_blocked(l->conn);
+  // A ready link holds stanzas only while XEP-0198 acks are awaited.
+  if (l->ready) return l->conn != NULL && (fg_conn_write_blocked(l->conn) || l->qhead != NULL);
   if (l->kind != LINK_HOP) return 0;
   const fg_config *cfg = l->srv->cfg;
   return (cfg->limits.queue_stanzas && l->q_count * 2 >= cfg->limits.queue_stanzas) ||
@@ -260,8 +268,8 @@ static void count_written(fg_server *srv, int is_bounce) {
 // bounce_item answers one held stanza with |cond| (RFC 6120 §8.3). The stanza
 // is parsed again here, on the failure path, so that holding it costs only
 // its bytes.
-static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
-  fg_server *srv = l->srv;
+static void bounce_bytes(fg_server *srv, fg_worker *w, const uint8_t *data, size_t data_len,
+                         fg_stanza_condition cond) {
   static const char kHeader[] = FG_S2S_STREAM_OPEN ">";
   fg_xml_parser *p = fg_xml_parser_new(NULL);
   size_t used;
@@ -269,7 +277,7 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
   if (p != NULL &&
       fg_xml_parser_feed(p, &used, (const uint8_t *)kHeader, sizeof(kHeader) - 1) ==
           FG_XML_EVENT_STREAM_OPEN &&
-      fg_xml_parser_feed(p, &used, q->data, q->len) == FG_XML_EVENT_ELEMENT) {
+      fg_xml_parser_feed(p, &used, data, data_len) == FG_XML_EVENT_ELEMENT) {
     const fg_xml_element *el = fg_xml_parser_element(p);
     uint8_t buf[4096];
     size_t len = 0;
@@ -278,12 +286,16 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
     if (v == FG_BOUNCE_OK && fg_jid_domain(sender, el->from.data, el->from.len) &&
         fg_jid_domain(ours, el->to.data, el->to.len)) {
       fg_metrics_bounce(&srv->metrics, cond);
-      fg_link_bounce(srv, l->w, ours, sender, buf, len);
+      fg_link_bounce(srv, w, ours, sender, buf, len);
       bounced = 1;
     }
   }
   fg_xml_parser_free(p);
   if (!bounced) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
+}
+
+static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
+  bounce_bytes(l->srv, l->w, q->data, q->len, cond);
 }
 
 // link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
@@ -329,6 +341,75 @@ static void op_send(void *arg, const uint8_t *d, size_t n) {
   l->last_write_ns = fg_worker_now_ns(l->w);
 }
 
+// --- XEP-0198 acknowledgements ---
+
+// sm_timer_fired asks for an ack while stanzas stay unacknowledged
+// (stream_management.request_interval), so that a quiet link learns soon
+// what its last stanzas became.
+static void sm_timer_fired(fg_timer *t, void *arg) {
+  (void)t;
+  link *l = arg;
+  l->sm_timer_armed = 0;
+  if (l->conn == NULL || !l->ready || l->closing) return;
+  if (fg_s2s_out_request_ack(l->s2s) > 0) {
+    l->sm_timer_armed = 1;
+    fg_worker_timer_arm(l->w, &l->sm_timer, l->srv->cfg->sm.request_interval_ms);
+  }
+}
+
+// write_stanza writes one stanza on the ready stream of |l|. Without
+// XEP-0198 it counts as delivered at once (nothing more will be known);
+// with it, when the peer acknowledges it (op_acked).
+static void write_stanza(link *l, const uint8_t *data, size_t len, int is_bounce) {
+  fg_s2s_out_send_stanza(l->s2s, data, len, is_bounce);
+  l->last_stanza_ns = fg_worker_now_ns(l->w);
+  if (!fg_s2s_out_sm_enabled(l->s2s)) {
+    l->written++;
+    count_written(l->srv, is_bounce);
+    return;
+  }
+  if (!l->sm_timer_armed) {
+    l->sm_timer_armed = 1;
+    fg_worker_timer_arm(l->w, &l->sm_timer, l->srv->cfg->sm.request_interval_ms);
+  }
+}
+
+// flush_queue writes what |l| holds, oldest first, while its stream takes
+// it (ready, and with XEP-0198 room among the unacknowledged stanzas).
+static void flush_queue(link *l) {
+  worker_state *ws = fg_server_worker_state(l->srv, l->w);
+  while (l->qhead != NULL && l->conn != NULL && fg_s2s_out_can_send(l->s2s, l->qhead->len)) {
+    qitem *q = l->qhead;
+    l->qhead = q->next;
+    if (l->qhead == NULL) l->qtail = NULL;
+    l->q_count--;
+    l->q_bytes -= q->len;
+    ws->queued_bytes -= q->len;
+    write_stanza(l, q->data, q->len, q->is_bounce);
+    free(q);
+  }
+}
+
+static void op_acked(void *arg, const fg_sm_item *it) {
+  link *l = arg;
+  fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_ACKED);
+  count_written(l->srv, it->tag);
+}
+
+// redeliver hands a stanza of a broken stream to delivery again (a fresh
+// link of the pair, the same slot so that its input stream's order holds),
+// or bounces it when that is refused at once.
+static void redeliver(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                      unsigned slot, const uint8_t *data, size_t len, int is_bounce) {
+  fg_stanza_condition c = fg_deliver(srv, w, local, remote, slot, is_bounce, data, len, NULL);
+  if (c == FG_STANZA_CONDITION_COUNT) return;
+  if (is_bounce) {
+    fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);  // RFC 6120 §8.3.1
+  } else {
+    bounce_bytes(srv, w, data, len, c);
+  }
+}
+
 // kKeepaliveMs: a ready link that wrote nothing for this long sends a
 // whitespace keepalive (RFC 6120 §4.6.1), so that NATs and firewalls keep it.
 enum { kKeepaliveMs = 60000, kTickMs = 15000 };
@@ -339,7 +420,15 @@ enum { kKeepaliveMs = 60000, kTickMs = 15000 };
 static void finish_and_close(link *l) {
   unlink_from_worker(l);
   l->dead = 1;  // a normal end, not a failure
-  fg_s2s_out_close(l->s2s);
+  l->clean = 1;
+  if (fg_s2s_out_close(l->s2s)) {
+    // XEP-0198: stanzas are unacknowledged; the peer answers the <r/> sent
+    // with our close before it closes too (or the deadline ends the wait).
+    l->closing = 1;
+    uint32_t ms = l->srv->cfg->limits.handshake_timeout_ms;
+    fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
+    return;
+  }
   fg_conn_close(l->conn);
 }
 
@@ -385,15 +474,9 @@ static void op_ready(void *arg, int method) {
          : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                              : "unauthenticated",
          fg_auth_method_name(l->auth));
-  for (qitem *q = l->qhead, *n; q != NULL; q = n) {
-    n = q->next;
-    fg_s2s_out_send_stanza(l->s2s, q->data, q->len);
-    count_written(srv, q->is_bounce);
-    free(q);
-  }
-  fg_server_worker_state(srv, l->w)->queued_bytes -= l->q_bytes;
-  l->qhead = l->qtail = NULL;
-  l->q_count = l->q_bytes = 0;
+  l->written = 0;
+  if (fg_s2s_out_sm_enabled(l->s2s)) fg_metrics_inc(&srv->metrics, FG_M_SM_OUT_ENABLED);
+  flush_queue(l);
   if (l->draining && l->conn != NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_DRAINED);
     wake_waiting(l);  // their next stanzas take another address or bounce
@@ -406,6 +489,7 @@ static void op_ready(void *arg, int method) {
 static void op_failed(void *arg, const char *condition) {
   link *l = arg;
   if (!l->ready) l->protocol_failed = 1;
+  if (strcmp(condition, "closed") == 0) l->clean = 1;
   if (strcmp(condition, "loop") == 0) {
     // The target answered with this gateway's own stream id tag: whatever
     // DNS or the configuration said, it is ourselves (defence in depth
@@ -430,7 +514,7 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
                           valid);
 }
 
-static const fg_s2s_out_ops kOutOps = {op_send, op_ready, op_failed, op_verify_answer};
+static const fg_s2s_out_ops kOutOps = {op_send, op_ready, op_failed, op_verify_answer, op_acked};
 
 // --- connection ---
 
@@ -497,10 +581,15 @@ static fg_tls_ctx *client_ctx(link *l) {
 
 static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   link *l = fg_conn_arg(c);
-  if (l->dead) return len;
+  if (l->dead && !l->closing) return len;
   size_t used = 0;
   switch (fg_s2s_out_feed(l->s2s, data, len, &used)) {
     case FG_S2S_OUT_CONTINUE:
+      // Acks may have made room for what the link holds (XEP-0198).
+      if (l->ready && !l->dead && l->qhead != NULL) {
+        flush_queue(l);
+        if (!congested(l)) wake_waiting(l);
+      }
       return used;
     case FG_S2S_OUT_STARTTLS:
       if (!fg_conn_starttls(c, client_ctx(l), l->remote)) {
@@ -623,6 +712,52 @@ static void on_secure(fg_conn *c) {
   tls_trusted(l);
 }
 
+// take_broken detaches, from a link whose ready stream broke, what must go
+// out again on a fresh stream: the stanzas written but not acknowledged
+// (XEP-0198; the peer may have handled some: a duplicate risk the docs
+// state), and those held behind them. Without XEP-0198 nothing written can
+// be recovered: a stream that failed rather than closed counts its stanzas
+// as unconfirmed.
+static fg_sm_item *take_broken(link *l, qitem **held) {
+  *held = NULL;
+  if (!l->ready) return NULL;
+  if (!fg_s2s_out_sm_enabled(l->s2s)) {
+    if (!l->clean && l->written > 0) {
+      fg_metrics_add(&l->srv->metrics, FG_M_STANZAS_UNCONFIRMED, l->written);
+      fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
+             "%s link %s -> %s broke without XEP-0198: %llu stanzas written on it unconfirmed",
+             kind_name(l->kind), l->local, l->remote, (unsigned long long)l->written);
+    }
+    l->written = 0;
+  }
+  *held = l->qhead;
+  fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
+  l->qhead = l->qtail = NULL;
+  l->q_count = l->q_bytes = 0;
+  return fg_s2s_out_take_unacked(l->s2s);
+}
+
+// resend_broken delivers again what take_broken detached, oldest first.
+static void resend_broken(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                          unsigned slot, fg_sm_item *unacked, qitem *held) {
+  size_t n = 0;
+  for (fg_sm_item *it = unacked, *next; it != NULL; it = next, n++) {
+    next = it->next;
+    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_RESENT);
+    redeliver(srv, w, local, remote, slot, it->data, it->len, it->tag);
+    free(it);
+  }
+  if (n > 0) {
+    fg_log(FG_LOG_SEV_WARN, NULL, remote, "link %s -> %s broke: %zu unacknowledged stanzas resent",
+           local, remote, n);
+  }
+  for (qitem *q = held, *next; q != NULL; q = next) {
+    next = q->next;
+    redeliver(srv, w, local, remote, slot, q->data, q->len, q->is_bounce);
+    free(q);
+  }
+}
+
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   l->conn = NULL;
@@ -632,6 +767,22 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   l->posh_fetch = NULL;
   fg_worker_timer_cancel(l->w, &l->deadline);
   fg_worker_timer_cancel(l->w, &l->tick);
+  fg_worker_timer_cancel(l->w, &l->sm_timer);
+  l->sm_timer_armed = 0;
+  qitem *held;
+  fg_sm_item *unacked = take_broken(l, &held);
+  if (unacked != NULL || held != NULL) {
+    fg_server *srv = l->srv;
+    fg_worker *w = l->w;
+    unsigned slot = l->slot;
+    char local[FG_DOMAIN_MAX + 1], remote[FG_DOMAIN_MAX + 1];
+    memcpy(local, l->local, sizeof(local));
+    memcpy(remote, l->remote, sizeof(remote));
+    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    link_free(l);
+    resend_broken(srv, w, local, remote, slot, unacked, held);
+    return;
+  }
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
     // A connection-level failure: the next candidate (RFC 6120 §3.2.1); on
     // the hop, another healthy address of the backend.
@@ -708,6 +859,10 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.tls_active = tls_active;
   c.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
   c.stream_tag = srv->stream_tag;
+  c.sm = srv->cfg->sm.enabled;
+  c.sm_max_stanzas = srv->cfg->limits.queue_stanzas;
+  c.sm_max_bytes = srv->cfg->limits.queue_bytes;
+  c.sm_request_every = srv->cfg->sm.request_every;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = srv->cfg->internal_hop.plaintext;
     c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && srv->ica != NULL;
@@ -769,7 +924,7 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
 static void deadline_passed(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
-  if (!l->ready && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
+  if ((!l->ready || l->closing) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
 }
 
 static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
@@ -779,6 +934,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   l->slot = slot;
   fg_timer_init(&l->deadline, deadline_passed, l);
   fg_timer_init(&l->tick, tick, l);
+  fg_timer_init(&l->sm_timer, sm_timer_fired, l);
   l->srv = srv;
   l->w = w;
   l->kind = kind;
@@ -815,10 +971,8 @@ static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const cha
 
 static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int is_bounce) {
   fg_server *srv = l->srv;
-  if (l->ready) {
-    fg_s2s_out_send_stanza(l->s2s, data, len);
-    l->last_stanza_ns = fg_worker_now_ns(l->w);
-    count_written(srv, is_bounce);
+  if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(l->s2s, len)) {
+    write_stanza(l, data, len, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
   const fg_config *cfg = srv->cfg;
@@ -1068,7 +1222,7 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
       int method = l->ready ? fg_s2s_out_is_ready(l->s2s) : 0;
       fg_text_printf(out,
                      "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
-                     "tls=%s auth=%s peer_auth=%s queued=%zu%s\n",
+                     "tls=%s auth=%s peer_auth=%s queued=%zu sm=%s unacked=%zu%s\n",
                      worker, l->id, kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
@@ -1079,6 +1233,7 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
                      : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                                          : "none",
                      l->ready ? fg_auth_method_name(l->auth) : "-", l->q_count,
+                     fg_s2s_out_sm_enabled(l->s2s) ? "on" : "off", fg_s2s_out_unacked(l->s2s),
                      l->draining ? " draining" : "");
     }
   }

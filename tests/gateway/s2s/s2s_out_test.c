@@ -18,7 +18,7 @@ static fg_dialback_secret g_secret;
 typedef struct out_env {
   char out[16384];
   size_t out_len;
-  int ready, failed, answers, last_valid;
+  int ready, failed, answers, last_valid, acked;
   char fail_cond[64];
 } out_env;
 
@@ -43,7 +43,10 @@ static void o_answer(void *arg, const char *r, const char *o, const char *id, in
   e->answers++;
   e->last_valid = valid;
 }
-static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer};
+static void o_acked(void *arg, const fg_sm_item *it) {
+  ((out_env *)arg)->acked++;
+}
+static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer, o_acked};
 
 static fg_s2s_out *new_out(out_env *e, int client_cert, int purpose) {
   fg_s2s_out_config c;
@@ -122,7 +125,7 @@ static void test_xep0178_external_when_offered_with_certificate(void **state) {
   assert_int_equal(e.ready, 0);
   feed(s, SRV_HDR "<stream:features/>");
   assert_int_equal(e.ready, FG_S2S_AUTH_SASL_EXTERNAL);
-  assert_true(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10));
+  assert_true(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0));
   fg_s2s_out_free(s);
 }
 
@@ -294,10 +297,199 @@ static void test_out_and_in_negotiate_tls_and_sasl_external(void **state) {
   assert_int_equal(fg_s2s_in_is_authenticated(in, "a.example", "b.example"),
                    FG_S2S_AUTH_SASL_EXTERNAL);
   const char *m = "<message from='u@a.example' to='v@b.example'><body>hi</body></message>";
-  assert_true(fg_s2s_out_send_stanza(out, (const uint8_t *)m, strlen(m)));
+  assert_true(fg_s2s_out_send_stanza(out, (const uint8_t *)m, strlen(m), 0));
   pump(out, &oe, in, &ie);
   assert_int_equal(ie.routed, 1);
   fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+// --- XEP-0198 between both sides ---
+
+// sm_pair negotiates TLS, SASL EXTERNAL and (when both want it) XEP-0198.
+static fg_s2s_out *sm_pair(fg_s2s_in **in, in_env *ie, out_env *oe, int in_sm, int out_sm) {
+  ie->cert_for = "a.example";
+  fg_s2s_in_config ic;
+  fg_s2s_in_config_default(&ic);
+  ic.sm = in_sm;
+  *in = fg_s2s_in_new(&ic, &kInOps, ie);
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.client_cert = 1;
+  c.sm = out_sm;
+  c.sm_max_stanzas = 4;
+  c.sm_request_every = 2;
+  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, oe);
+  fg_s2s_out_start(out);
+  pump(out, oe, *in, ie);
+  assert_int_equal(oe->ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  return out;
+}
+
+static int send_msg(fg_s2s_out *out) {
+  const char *m = "<message from='u@a.example' to='v@b.example'><body>hi</body></message>";
+  return fg_s2s_out_send_stanza(out, (const uint8_t *)m, strlen(m), 0);
+}
+
+static void test_xep0198_3_enabled_after_authentication_and_acks_flow(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  assert_true(fg_s2s_out_sm_enabled(out));
+  int enabled = 0;
+  fg_s2s_in_sm_handled(in, &enabled);
+  assert_true(enabled);
+  // request_every 2: the second stanza carries an <r/>, answered h=2.
+  for (int i = 0; i < 3; i++) assert_true(send_msg(out));
+  assert_int_equal(fg_s2s_out_unacked(out), 3);
+  pump(out, &oe, in, &ie);
+  assert_int_equal(ie.routed, 3);
+  assert_int_equal(oe.acked, 2);
+  assert_int_equal(fg_s2s_out_unacked(out), 1);
+  assert_int_equal(fg_s2s_out_request_ack(out), 1);
+  pump(out, &oe, in, &ie);
+  assert_int_equal(oe.acked, 3);
+  assert_int_equal(fg_s2s_out_unacked(out), 0);
+  assert_int_equal(fg_s2s_in_sm_handled(in, &enabled), 3);
+  assert_int_equal(oe.failed, 0);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_unacked_queue_is_bounded(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  for (int i = 0; i < 4; i++) assert_true(send_msg(out));
+  assert_false(fg_s2s_out_can_send(out, 10));  // sm_max_stanzas 4
+  pump(out, &oe, in, &ie);                     // the <r/> after the 2nd is answered
+  assert_true(fg_s2s_out_can_send(out, 10));
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_peer_without_it_carries_stanzas_unacknowledged(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 0, 1);
+  assert_false(fg_s2s_out_sm_enabled(out));
+  assert_null(strstr(oe.out, "urn:xmpp:sm:3"));
+  assert_true(send_msg(out));
+  assert_int_equal(fg_s2s_out_unacked(out), 0);
+  pump(out, &oe, in, &ie);
+  assert_int_equal(ie.routed, 1);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_4_h_above_sent_ends_the_stream(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  assert_true(send_msg(out));
+  oe.out_len = 0;
+  feed(out, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+  assert_int_equal(oe.failed, 1);
+  assert_non_null(strstr(oe.out, "<undefined-condition"));
+  // What the peer could not account for stays for the caller to send again.
+  assert_int_equal(fg_s2s_out_unacked(out), 1);
+  fg_sm_item *it = fg_s2s_out_take_unacked(out);
+  assert_non_null(it);
+  assert_null(it->next);
+  free(it);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_4_malformed_h_is_invalid_xml(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  feed(out, "<a xmlns='urn:xmpp:sm:3' h='one'/>");
+  assert_int_equal(oe.failed, 1);
+  assert_non_null(strstr(oe.out, "<invalid-xml"));
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_4_close_waits_for_the_last_ack(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  assert_true(send_msg(out));
+  pump(out, &oe, in, &ie);  // the stanza arrives; no <r/> yet (request_every 2)
+  assert_int_equal(fg_s2s_out_unacked(out), 1);
+  oe.out_len = 0;
+  assert_int_equal(fg_s2s_out_close(out), 1);
+  assert_non_null(strstr(oe.out, "<r xmlns='urn:xmpp:sm:3'/></stream:stream>"));
+  assert_int_equal(oe.failed, 0);  // still reading
+  pump(out, &oe, in, &ie);
+  assert_int_equal(oe.acked, 1);
+  assert_int_equal(oe.failed, 1);
+  assert_string_equal(oe.fail_cond, "closed");
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_3_failed_enable_goes_on_without(void **state) {
+  out_env e = {0};
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.allow_plaintext = 1;
+  c.sm = 1;
+  c.dialback_secret = &g_secret;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
+  fg_s2s_out_start(s);
+  feed(s, SRV_HDR "<stream:features><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
+  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  assert_non_null(strstr(e.out, "<enable xmlns='urn:xmpp:sm:3'/>"));
+  assert_int_equal(e.ready, 0);  // the answer first
+  feed(s,
+       "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
+       "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+  assert_int_equal(e.ready, FG_S2S_AUTH_DIALBACK);
+  assert_false(fg_s2s_out_sm_enabled(s));
+  fg_s2s_out_free(s);
+}
+
+static int allow_plain(void *arg, const char *peer) {
+  return 1;
+}
+static const fg_s2s_in_ops kPlainInOps = {i_send,   i_hosted, allow_plain, i_cert,
+                                          i_verify, i_route,  NULL,        NULL};
+
+static void test_xep0198_3_enable_before_authentication_fails(void **state) {
+  in_env ie = {0};
+  fg_s2s_in_config ic;
+  fg_s2s_in_config_default(&ic);
+  ic.sm = 1;
+  fg_s2s_in *in = fg_s2s_in_new(&ic, &kPlainInOps, &ie);
+  const char *hdr =
+      "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
+      "xmlns:db='jabber:server:dialback' from='a.example' to='b.example' version='1.0'>";
+  size_t used;
+  fg_s2s_in_feed(in, (const uint8_t *)hdr, strlen(hdr), &used);
+  assert_non_null(strstr(ie.out, "<sm xmlns='urn:xmpp:sm:3'/>"));  // offered to a plaintext peer
+  ie.out_len = 0;
+  const char *en =
+      "<enable xmlns='urn:xmpp:sm:3'/><resume xmlns='urn:xmpp:sm:3' previd='x' h='0'/>";
+  assert_int_equal(fg_s2s_in_feed(in, (const uint8_t *)en, strlen(en), &used), FG_S2S_IN_CONTINUE);
+  ie.out[ie.out_len] = 0;
+  assert_non_null(strstr(ie.out, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request"));
+  assert_non_null(strstr(ie.out, "<failed xmlns='urn:xmpp:sm:3'><item-not-found"));
+  int enabled = 1;
+  fg_s2s_in_sm_handled(in, &enabled);
+  assert_false(enabled);
   fg_s2s_in_free(in);
 }
 
@@ -316,6 +508,14 @@ int main(void) {
       cmocka_unit_test(test_xep0220_verify_answers_only_for_questions_on_this_stream),
       cmocka_unit_test(test_rfc6120_4_9_stream_error_from_peer_fails_with_its_condition),
       cmocka_unit_test(test_out_and_in_negotiate_tls_and_sasl_external),
+      cmocka_unit_test(test_xep0198_3_enabled_after_authentication_and_acks_flow),
+      cmocka_unit_test(test_xep0198_unacked_queue_is_bounded),
+      cmocka_unit_test(test_xep0198_peer_without_it_carries_stanzas_unacknowledged),
+      cmocka_unit_test(test_xep0198_4_h_above_sent_ends_the_stream),
+      cmocka_unit_test(test_xep0198_4_malformed_h_is_invalid_xml),
+      cmocka_unit_test(test_xep0198_4_close_waits_for_the_last_ack),
+      cmocka_unit_test(test_xep0198_3_failed_enable_goes_on_without),
+      cmocka_unit_test(test_xep0198_3_enable_before_authentication_fails),
   };
   return cmocka_run_group_tests_name("gateway/s2s_out", tests, setup, NULL);
 }
