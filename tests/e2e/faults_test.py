@@ -1,0 +1,348 @@
+#!/usr/bin/python3
+"""Fault injection between two gateways: nothing is lost silently.
+
+a.test's internal server (a scripted xmpp_peer.Peer on A's internal
+listener) sends numbered messages to bob@b.test: A -> fault proxy -> B ->
+B's sink backend. Bounces come back through A's hop to A's sink. The proxy
+(tests/e2e/fault_proxy.py) cuts, half-closes, stalls, slows, fragments,
+refuses and reorders the A -> B connections; B is also killed and started
+again. Every scenario ends with its invariants checked on exact counts:
+
+- sent = delivered + bounced: every message id reaches B's sink or comes
+  back to A's sink as an error (with XEP-0198 between the gateways); where
+  B does not speak XEP-0198, the missing ones are at most A's
+  fedgate_stanzas_unconfirmed_total (written to a stream that broke);
+- duplicates at most what A resent (XEP-0198 resend; none without faults);
+- order kept per input stream (first arrivals in sending order);
+- both gateways' counters add up (stanzas in = delivered + bounced + not
+  bounced, once acks are in).
+
+usage: faults_test.py FEDGATE_BINARY [SCENARIO ...]
+soak:  faults_test.py FEDGATE_BINARY --soak SECONDS
+"""
+
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fault_proxy  # noqa: E402
+import fedgate_proc as fp  # noqa: E402
+import xmpp_peer as xp  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gateway/fedgate")
+HOST = fp.HOST
+# The held and the unacknowledged stanzas of a link are bounded by
+# queue_stanzas: every burst of a scenario fits while the link connects.
+LIMITS = {"queue_stanzas": 400, "handshake_timeout": "3s"}
+SM = "stream_management:\n  request_every: 8\n  request_interval: 100ms\n"
+
+
+class World:
+    """A and B with their sinks, and the proxy on A's way to B."""
+
+    def __init__(self, base, b_sm=True, a_limits=None):
+        self.base = base
+        self.pa, self.pb = ({k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink")}
+                            for _ in range(2))
+        ica = base + "/ica/ca.crt"
+        self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/a.test.crt",
+                                         "pki/a.test.key", client_ca=ica)
+        self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt",
+                                         "pki/b.test.key", client_ca=ica)
+        self.proxy = fault_proxy.FaultProxy(self.pb["s2s"])
+        limits = dict(LIMITS, **(a_limits or {}))
+        self.a = fp.Fedgate(FEDGATE, base, "a", fp.gateway_yaml(
+            self.pa, [("a.test", "sink", "pki/a.test")], [("sink", [self.pa["sink"]])],
+            secret="secret-a", static=[("b.test", self.proxy.port)], limits=limits) + SM,
+            self.pa["admin"])
+        self.b_config = fp.gateway_yaml(
+            self.pb, [("b.test", "sink", "pki/b.test")], [("sink", [self.pb["sink"]])],
+            secret="secret-b", static=[("a.test", self.pa["s2s"])], limits=LIMITS)
+        self.b_config += SM if b_sm else "stream_management:\n  enabled: false\n"
+        self.b = fp.Fedgate(FEDGATE, base, "b", self.b_config, self.pb["admin"])
+        self.senders = []
+
+    def restart_b(self, sig=signal.SIGKILL):
+        self.b.proc.send_signal(sig)
+        self.b.proc.wait()
+        self.b.log.close()
+        os.rename(self.b.logfile, self.b.logfile + ".%d" % time.time())
+        self.b = fp.Fedgate(FEDGATE, self.base, "b", self.b_config, self.pb["admin"])
+
+    def sender(self):
+        """a.test's internal server, authenticated on A's internal listener."""
+        p = xp.Peer.connect(HOST, self.pa["internal"])
+        p.open_stream("b.test", "a.test")
+        p.read_header()
+        p.read_features()
+        p.starttls("b.test", cafile=None, certfile="pki/a.test.crt", keyfile="pki/a.test.key")
+        p.open_stream("b.test", "a.test")
+        p.read_header()
+        p.read_features()
+        assert p.sasl_external()[0] == "success"
+        p.open_stream("b.test", "a.test")
+        p.read_header()
+        p.read_features()
+        self.senders.append(p)
+        return p
+
+    def close(self):
+        for p in self.senders:
+            p.close()
+        for g in (self.a, self.b):
+            g.stop()
+        self.proxy.close()
+        self.sink_a.close()
+        self.sink_b.close()
+
+
+def send(p, tag, first, n):
+    for i in range(first, first + n):
+        p.send("<message from='alice@a.test/x' to='bob@b.test' id='%s-%d' type='chat'>"
+               "<body>%d</body></message>" % (tag, i, i))
+
+
+def outcome(w, tags):
+    """Message ids delivered to B's sink (in arrival order, duplicates kept)
+    and bounced to A's sink, for the given tags."""
+    delivered, bounced = [], set()
+    for _, el in list(w.sink_b.stanzas):
+        mid = el.get("id") or ""
+        if mid.split("-")[0] in tags and el.get("type") != "error":
+            delivered.append(mid)
+    for _, el in list(w.sink_a.stanzas):
+        mid = el.get("id") or ""
+        if mid.split("-")[0] in tags and el.get("type") == "error":
+            bounced.add(mid)
+    return delivered, bounced
+
+
+def settle(w, sent, timeout=40):
+    """Waits until every id sent is delivered or bounced, or |timeout|;
+    returns (delivered list, bounced set)."""
+    tags = {t for t, _ in sent}
+    want = {"%s-%d" % (t, i) for t, n in sent for i in range(n)}
+    deadline = time.time() + timeout
+    while True:
+        delivered, bounced = outcome(w, tags)
+        if want <= set(delivered) | bounced or time.time() > deadline:
+            return want, delivered, bounced
+        time.sleep(0.1)
+
+
+def check(w, sent, name, sm_end_to_end=True, expect_bounces=None, expect_resent=None):
+    want, delivered, bounced = settle(w, sent)
+    unique = set(delivered)
+    missing = want - unique - bounced
+    dups = len(delivered) - len(unique)
+    ma = w.a.assert_accounted(timeout=15)
+    w.b.assert_accounted(timeout=15)
+    resent = w.a.metric("stanzas_resent_total")
+    unconfirmed = w.a.metric("stanzas_unconfirmed_total")
+    print("     %s: sent=%d delivered=%d duplicates=%d bounced=%d missing=%d resent=%d "
+          "unconfirmed=%d acked=%d proxy_conns=%d cuts=%d" % (
+              name, len(want), len(unique), dups, len(bounced), len(missing), resent,
+              unconfirmed, w.a.metric("stanzas_acked_total"), w.proxy.accepted, w.proxy.cuts),
+          flush=True)
+    if sm_end_to_end:
+        assert not missing, "lost without a bounce: %s" % sorted(missing)[:10]
+    else:
+        assert len(missing) <= unconfirmed, "%d missing > %d unconfirmed" % (
+            len(missing), unconfirmed)
+    assert dups <= resent, "%d duplicates but only %d resent" % (dups, resent)
+    # Order per input stream: first arrivals in sending order.
+    for tag, _ in sent:
+        seen, order = set(), []
+        for mid in delivered:
+            if mid.startswith(tag + "-") and mid not in seen:
+                seen.add(mid)
+                order.append(int(mid.split("-")[1]))
+        assert order == sorted(order), "order broken for %s: %s" % (tag, order[:40])
+    if expect_bounces is not None:
+        assert expect_bounces(len(bounced)), "bounced %d" % len(bounced)
+    if expect_resent is not None:
+        assert expect_resent(resent), "resent %d" % resent
+    return ma
+
+
+# --- scenarios ---
+
+def scenario_xep0198_rst_after_n_bytes_resends_unacked(w):
+    w.proxy.cut(12000, "rst")
+    p = w.sender()
+    send(p, "r", 0, 300)
+    check(w, [("r", 300)], "rst", expect_bounces=lambda b: b == 0)
+    assert w.proxy.cuts == 1 and w.proxy.accepted >= 2
+    assert w.a.metric("sm_links_enabled_total") >= 2
+
+
+def scenario_xep0198_half_close_mid_stream(w):
+    w.proxy.cut(12000, "fin")
+    p = w.sender()
+    send(p, "h", 0, 300)
+    check(w, [("h", 300)], "half-close", expect_bounces=lambda b: b == 0)
+    assert w.proxy.cuts == 1 and w.proxy.accepted >= 2
+
+
+def scenario_xep0198_server_to_client_cut_loses_acks(w):
+    # B's answers (acks included) stop: A resends what B may have handled.
+    p = w.sender()
+    send(p, "d", 0, 10)
+    settle(w, [("d", 10)])
+    w.proxy.cut(100, "rst", direction="down", from_now=True)
+    send(p, "d", 10, 290)
+    check(w, [("d", 300)], "acks-cut", expect_bounces=lambda b: b == 0)
+    assert w.proxy.cuts == 1
+
+
+def scenario_stall_then_resume_loses_nothing(w):
+    p = w.sender()
+    send(p, "s", 0, 10)
+    settle(w, [("s", 10)])
+    w.proxy.stall()
+    send(p, "s", 10, 590)  # beyond the window of 400 unacked: A holds, then pauses the sender
+    time.sleep(1.0)
+    w.proxy.unstall()
+    check(w, [("s", 600)], "stall", expect_bounces=lambda b: b == 0,
+          expect_resent=lambda r: r == 0)
+
+
+def scenario_one_byte_at_a_time(w):
+    w.proxy.one_byte = True
+    p = w.sender()
+    send(p, "o", 0, 60)
+    check(w, [("o", 60)], "one-byte", expect_bounces=lambda b: b == 0,
+          expect_resent=lambda r: r == 0)
+
+
+def scenario_added_latency(w):
+    w.proxy.latency = 0.02
+    p = w.sender()
+    send(p, "l", 0, 200)
+    check(w, [("l", 200)], "latency", expect_bounces=lambda b: b == 0,
+          expect_resent=lambda r: r == 0)
+
+
+def scenario_rfc6120_10_4_3_refused_connection_bounces(w):
+    w.proxy.refuse = 1
+    p = w.sender()
+    send(p, "f", 0, 50)
+    # The first link fails: what it held bounces; B is then remembered as
+    # unreachable for a while (RFC 6120 §3.3), so the rest bounces too.
+    check(w, [("f", 50)], "refused", expect_bounces=lambda b: b == 50)
+    assert w.proxy.refused == 1
+
+
+def scenario_rfc6120_10_4_3_cut_and_unreachable_bounces_unacked(w):
+    p = w.sender()
+    send(p, "u", 0, 20)
+    settle(w, [("u", 20)])
+    w.proxy.refuse = -1  # B stays unreachable from now on
+    w.proxy.stall()      # nothing more is acknowledged
+    send(p, "u", 20, 30)
+    time.sleep(0.5)
+    w.proxy.drop_all()
+    w.proxy.unstall()
+    check(w, [("u", 50)], "unreachable", expect_bounces=lambda b: b >= 1)
+
+
+def scenario_reordered_connection_attempts_keep_order_per_stream(w):
+    w.proxy.hold = 2
+    senders = [w.sender() for _ in range(4)]
+    threads = [threading.Thread(target=send, args=(p, "o%d" % i, 0, 100))
+               for i, p in enumerate(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(w, [("o%d" % i, 100) for i in range(4)], "reordered", expect_bounces=lambda b: b == 0)
+
+
+def scenario_peer_without_xep0198_counts_unconfirmed(w):
+    w.proxy.cut(12000, "rst")
+    p = w.sender()
+    send(p, "n", 0, 300)
+    check(w, [("n", 300)], "no-sm", sm_end_to_end=False)
+    assert w.a.metric("sm_links_enabled_total") == 0
+    assert w.a.metric("stanzas_unconfirmed_total") > 0
+
+
+def scenario_sigkill_peer_gateway_and_restart(w):
+    p = w.sender()
+    send(p, "k", 0, 100)
+    settle(w, [("k", 100)])
+    w.proxy.stall()
+    send(p, "k", 100, 30)  # written to A's link, never acknowledged
+    time.sleep(0.5)
+    w.restart_b()
+    w.proxy.unstall()
+    w.proxy.drop_all()
+    send(p, "k", 130, 70)
+    check(w, [("k", 200)], "sigkill")
+
+
+SCENARIOS = {n: f for n, f in sorted(globals().items()) if n.startswith("scenario_")}
+OPTIONS = {"scenario_peer_without_xep0198_counts_unconfirmed": {"b_sm": False},
+           "scenario_reordered_connection_attempts_keep_order_per_stream":
+               {"a_limits": {"streams_per_pair": 2}}}
+
+
+def run(base, name):
+    w = World(base, **OPTIONS.get(name, {}))
+    try:
+        SCENARIOS[name](w)
+    except Exception:
+        print("---- A log\n" + w.a.log_tail(30) + "---- B log\n" + w.b.log_tail(20), flush=True)
+        raise
+    finally:
+        w.close()
+
+
+def main():
+    args = sys.argv[2:]
+    base = tempfile.mkdtemp(prefix="fedgate-faults-")
+    os.chdir(base)
+    fp.dev_pki(FEDGATE, "pki", "a.test", "b.test")
+    fp.dev_pki(FEDGATE, "ica", "unused.test")
+    fp.write_secret("secret-a", "secret of a.test")
+    fp.write_secret("secret-b", "secret of b.test")
+    passed = failed = 0
+    try:
+        if args[:1] == ["--soak"]:
+            end = time.time() + float(args[1])
+            names = list(SCENARIOS)
+            while time.time() < end:
+                name = random.choice(names)
+                try:
+                    run(base, name)
+                    passed += 1
+                    print("ok   %s" % name, flush=True)
+                except Exception as e:  # noqa: BLE001
+                    failed += 1
+                    print("FAIL %s: %r" % (name, e), flush=True)
+        else:
+            for name in args or list(SCENARIOS):
+                try:
+                    run(base, name)
+                    passed += 1
+                    print("ok   %s" % name, flush=True)
+                except Exception as e:  # noqa: BLE001
+                    import traceback
+                    failed += 1
+                    print("FAIL %s: %r" % (name, e), flush=True)
+                    traceback.print_exc(limit=3)
+    finally:
+        if not os.environ.get("FEDGATE_E2E_KEEP"):
+            shutil.rmtree(base, ignore_errors=True)
+        print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
