@@ -19,7 +19,7 @@ CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 
 class Prosody:
     def __init__(self, workdir, domain, c2s_port, s2s_port, cert, key, cafile,
-                 fedgate_port=None, users=()):
+                 fedgate_port=None, users=(), smacks=False):
         self.dir = workdir
         os.makedirs(workdir + "/data", exist_ok=True)
         os.makedirs(workdir + "/certs", exist_ok=True)
@@ -33,6 +33,11 @@ class Prosody:
             route = 'plugin_paths = { "%s" }\nfedgate_host = "127.0.0.1"\nfedgate_port = %d\n' % (
                 os.path.abspath(CONTRIB), fedgate_port)
             mods += '; "fedgate_route"'
+        if smacks:
+            # XEP-0198 on s2s streams, with unacked stanzas resent on a new
+            # stream (docs/stream-management.md).
+            mods += '; "smacks"'
+            route += "smacks_enabled_s2s = true\nsmacks_s2s_resend = true\n"
         self.c2s_port, self.s2s_port, self.domain = c2s_port, s2s_port, domain
         cfg = f"""
 pidfile = "{workdir}/prosody.pid"
