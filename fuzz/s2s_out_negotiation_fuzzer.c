@@ -146,7 +146,7 @@ static void op_answer(void *arg, const char *r, const char *o, const char *id, i
   FUZZ_CHECK(!"an answer to no question asked");
 }
 
-static const fg_s2s_out_ops kOps = {op_send, op_ready, op_failed, op_answer};
+static const fg_s2s_out_ops kOps = {op_send, op_ready, op_failed, op_answer, NULL};
 
 static void feed(fg_s2s_out *s, env *e, const uint8_t *d, size_t n) {
   size_t used = 0;
