@@ -168,6 +168,7 @@ typedef struct fg_config {
     int enabled;                   // offer inbound, enable outbound (default 1)
     unsigned request_every;        // an <r/> after this many stanzas (default 16)
     uint32_t request_interval_ms;  // and this long after an unacked write (1 s)
+    uint32_t resume_timeout_s;     // ended inbound streams resumable (60 s; 0: never)
   } sm;
 
   struct {

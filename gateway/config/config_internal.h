@@ -74,7 +74,7 @@ typedef struct raw_tls {
 } raw_tls;
 
 typedef struct raw_sm {
-  char *enabled, *request_every, *request_interval;
+  char *enabled, *request_every, *request_interval, *resume_timeout;
 } raw_sm;
 
 typedef struct raw_dialback {

@@ -1,6 +1,7 @@
 // config_sm.c: stream_management, XEP-0198 acknowledgements on s2s streams:
 // whether they are offered and used, and how often the initiating side asks
-// for an ack (by count and by time).
+// for an ack (by count and by time), and how long an ended inbound stream
+// may be resumed.
 #include "gateway/config/config.h"
 #include "gateway/config/config_internal.h"
 
@@ -15,4 +16,7 @@ void config_load_sm(config_ctx *c, const raw_sm *r) {
   config_parse_duration(c, "stream_management.request_interval", r->request_interval, 10, 600000,
                         1000, &v);
   cfg->sm.request_interval_ms = (uint32_t)v;
+  config_parse_duration(c, "stream_management.resume_timeout", r->resume_timeout, 0, 3600000,
+                        60000, &v);
+  cfg->sm.resume_timeout_s = (uint32_t)(v / 1000);
 }

@@ -277,6 +277,7 @@ static const cyaml_schema_field_t kSmFields[] = {
     STR("enabled", raw_sm, enabled),
     STR("request_every", raw_sm, request_every),
     STR("request_interval", raw_sm, request_interval),
+    STR("resume_timeout", raw_sm, resume_timeout),
     CYAML_FIELD_END,
 };
 

@@ -53,6 +53,7 @@ struct fg_s2s_in {
   int routed_pair;
   uint32_t headers;  // stream headers received (fg_s2s_in_headers)
   fg_sm_in sm;       // XEP-0198 on this stream
+  char sm_id[FG_SM_ID_MAX + 1];  // its resume id ("": not resumable)
 };
 
 void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
@@ -124,6 +125,10 @@ const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len) {
 uint32_t fg_s2s_in_sm_handled(const fg_s2s_in *s, int *out_enabled) {
   *out_enabled = s->sm.enabled;
   return s->sm.h;
+}
+
+const char *fg_s2s_in_sm_id(const fg_s2s_in *s) {
+  return s->sm_id;
 }
 
 int fg_s2s_in_is_closed(const fg_s2s_in *s) {
@@ -745,6 +750,54 @@ static void sm_failed(fg_s2s_in *s, const char *condition) {
   event(s, FG_S2S_IN_EV_SM_REFUSED, s->peer, condition);
 }
 
+// send_enabled answers <enable/>, with a resume id when the peer asked for
+// resumption and this side keeps ended streams (XEP-0198 §5).
+static void send_enabled(fg_s2s_in *s, const fg_xml_node *r) {
+  fg_xml_str want = fg_xml_node_attr(r, "", "resume");
+  if (s->cfg.sm_resume_s && s->ops->sm_open != NULL &&
+      (fg_xml_str_eq(want, "true") || fg_xml_str_eq(want, "1"))) {
+    uint8_t raw[16];
+    RAND_bytes(raw, sizeof(raw));
+    for (size_t i = 0; i < sizeof(raw); i++) {
+      s->sm_id[2 * i] = kHex[raw[i] >> 4];
+      s->sm_id[2 * i + 1] = kHex[raw[i] & 15];
+    }
+    s->sm_id[2 * sizeof(raw)] = 0;
+    if (s->ops->sm_open(s->arg, s->sm_id)) {
+      sendf(s, "<enabled xmlns='" FG_NS_SM "' id='%s' resume='true' max='%u'/>", s->sm_id,
+            s->cfg.sm_resume_s);
+      return;
+    }
+    s->sm_id[0] = 0;
+  }
+  send_str(s, "<enabled xmlns='" FG_NS_SM "'/>");
+}
+
+// on_sm_resume continues an ended stream of the same peer (XEP-0198 §5):
+// counting goes on from what that stream handled, so the peer sends again
+// only the stanzas that never were.
+static fg_s2s_in_status on_sm_resume(fg_s2s_in *s, const fg_xml_node *r) {
+  fg_xml_str previd = fg_xml_node_attr(r, "", "previd");
+  char id[FG_SM_ID_MAX + 1];
+  uint32_t h = 0;
+  if (!s->cfg.sm || !from_authenticated(s, s->peer) || s->sm.enabled) {
+    sm_failed(s, "unexpected-request");
+    return FG_S2S_IN_CONTINUE;
+  }
+  if (!fg_sm_id_copy(id, previd.data, previd.len) || s->ops->sm_resume == NULL ||
+      !s->ops->sm_resume(s->arg, id, &h)) {
+    sm_failed(s, "item-not-found");
+    return FG_S2S_IN_CONTINUE;
+  }
+  s->sm.enabled = 1;
+  s->sm.h = h;
+  memcpy(s->sm_id, id, sizeof(id));
+  // §5: our h, what the old stream handled of the peer's stanzas.
+  sendf(s, "<resumed xmlns='" FG_NS_SM "' previd='%s' h='%lu'/>", id, (unsigned long)h);
+  event(s, FG_S2S_IN_EV_SM_RESUMED, s->peer, id);
+  return FG_S2S_IN_CONTINUE;
+}
+
 // on_sm answers the XEP-0198 elements of the initiating side.
 static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
   switch (fg_sm_classify(r)) {
@@ -757,7 +810,7 @@ static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
       } else {
         s->sm.enabled = 1;
         s->sm.h = 0;
-        send_str(s, "<enabled xmlns='" FG_NS_SM "'/>");
+        send_enabled(s, r);
         event(s, FG_S2S_IN_EV_SM_ENABLED, s->peer, "");
       }
       return FG_S2S_IN_CONTINUE;
@@ -770,9 +823,7 @@ static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
       return FG_S2S_IN_CONTINUE;
     }
     case FG_SM_RESUME:
-      // §5: this side keeps no state of dead streams to resume.
-      sm_failed(s, "item-not-found");
-      return FG_S2S_IN_CONTINUE;
+      return on_sm_resume(s, r);
     default:
       return FG_S2S_IN_CONTINUE;  // <a/>: this side sends no stanzas to count
   }

@@ -44,6 +44,8 @@ struct fg_s2s_out {
   int num_q;
   int sm_offered;  // the last features offered XEP-0198
   fg_sm_out sm;
+  char sm_id[FG_SM_ID_MAX + 1];  // resume id: the peer's, or the one to resume
+  int resuming;                  // <resume/> sent, its answer awaited
 };
 
 void fg_s2s_out_config_default(fg_s2s_out_config *cfg) {
@@ -63,6 +65,10 @@ fg_s2s_out *fg_s2s_out_new(const fg_s2s_out_config *cfg, const fg_s2s_out_ops *o
   s->arg = arg;
   s->tls = cfg->tls_active;
   fg_sm_out_init(&s->sm, cfg->sm_max_stanzas, cfg->sm_max_bytes);
+  if (cfg->sm_previd != NULL) {
+    fg_sm_id_copy(s->sm_id, (const uint8_t *)cfg->sm_previd, strlen(cfg->sm_previd));
+  }
+  s->cfg.sm_previd = NULL;  // the caller's string need not outlive this call
   fg_xml_config xc;
   fg_xml_config_default(&xc);
   xc.limits = cfg->limits;
@@ -164,14 +170,35 @@ static void finish_ready(fg_s2s_out *s, int method) {
 
 // become_ready: the stream is authenticated. XEP-0198 is enabled first
 // when both sides want it, so that every stanza is counted from the first.
+static void send_enable(fg_s2s_out *s) {
+  s->sm_id[0] = 0;
+  s->resuming = 0;
+  send_str(s, s->cfg.sm_resume ? "<enable xmlns='" FG_NS_SM "' resume='true'/>"
+                               : "<enable xmlns='" FG_NS_SM "'/>");
+}
+
 static void become_ready(fg_s2s_out *s, int method) {
   if (s->cfg.sm && s->sm_offered && method && s->cfg.purpose == FG_S2S_OUT_STANZAS) {
     s->method = method;
     s->stage = STAGE_SM;
-    send_str(s, "<enable xmlns='" FG_NS_SM "'/>");
+    if (s->sm_id[0]) {
+      // §5: we handled nothing on the stream we initiated (h='0').
+      sendf(s, "<resume xmlns='" FG_NS_SM "' previd='%s' h='0'/>", s->sm_id);
+      s->resuming = 1;
+    } else {
+      send_enable(s);
+    }
     return;
   }
   finish_ready(s, method);
+}
+
+const char *fg_s2s_out_sm_id(const fg_s2s_out *s) {
+  return s->sm.enabled ? s->sm_id : "";
+}
+
+uint32_t fg_s2s_out_sm_acked(const fg_s2s_out *s) {
+  return s->sm.acked;
 }
 
 int fg_s2s_out_can_send(const fg_s2s_out *s, size_t len) {
@@ -332,14 +359,41 @@ static fg_s2s_out_status on_sm(fg_s2s_out *s, const fg_xml_node *r) {
   uint32_t h;
   size_t n;
   switch (fg_sm_classify(r)) {
-    case FG_SM_ENABLED:
-      if (s->stage != STAGE_SM) return FG_S2S_OUT_CONTINUE;
+    case FG_SM_ENABLED: {
+      if (s->stage != STAGE_SM || s->resuming) return FG_S2S_OUT_CONTINUE;
       s->sm.enabled = 1;
+      fg_xml_str id = fg_xml_node_attr(r, "", "id"), res = fg_xml_node_attr(r, "", "resume");
+      if (!(fg_xml_str_eq(res, "true") || fg_xml_str_eq(res, "1")) ||
+          !fg_sm_id_copy(s->sm_id, id.data, id.len)) {
+        s->sm_id[0] = 0;
+      }
       finish_ready(s, s->method);
       return FG_S2S_OUT_CONTINUE;
+    }
+    case FG_SM_RESUMED: {
+      if (s->stage != STAGE_SM || !s->resuming) return FG_S2S_OUT_CONTINUE;
+      fg_xml_str previd = fg_xml_node_attr(r, "", "previd");
+      if (!fg_sm_parse_h(r, &h) || !fg_xml_str_eq(previd, s->sm_id)) {
+        return fail_with_error(s, "invalid-xml");
+      }
+      // §5: counting goes on from the old stream's h on both sides.
+      s->resuming = 0;
+      s->sm.enabled = 1;
+      s->sm.sent = s->sm.acked = s->sm.requested_at = h;
+      if (s->ops->resumed != NULL) s->ops->resumed(s->arg, h);
+      finish_ready(s, s->method);
+      return FG_S2S_OUT_CONTINUE;
+    }
     case FG_SM_FAILED:
+      if (s->stage != STAGE_SM) return FG_S2S_OUT_CONTINUE;
+      // §5: the old stream is gone for good: enable anew, everything it
+      // left unacknowledged is sent again.
+      if (s->resuming) {
+        send_enable(s);
+        return FG_S2S_OUT_CONTINUE;
+      }
       // §3: the peer refused; the stream carries stanzas without acks.
-      if (s->stage == STAGE_SM) finish_ready(s, s->method);
+      finish_ready(s, s->method);
       return FG_S2S_OUT_CONTINUE;
     case FG_SM_A:
       if (!s->sm.enabled) return FG_S2S_OUT_CONTINUE;

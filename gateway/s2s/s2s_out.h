@@ -46,6 +46,10 @@ typedef struct fg_s2s_out_ops {
   // acked: the peer acknowledged |it| (XEP-0198), the oldest unacknowledged
   // stanza; called once per stanza, in order. NULL: not told.
   void (*acked)(void *arg, const fg_sm_item *it);
+  // resumed: the peer resumed the stream named by sm_previd (XEP-0198 §5)
+  // and had handled |h| of its stanzas: the caller drops those it still
+  // holds and sends the rest first. Called before ops->ready. NULL: never.
+  void (*resumed)(void *arg, uint32_t h);
 } fg_s2s_out_ops;
 
 typedef struct fg_s2s_out_config {
@@ -69,6 +73,11 @@ typedef struct fg_s2s_out_config {
   int sm;
   size_t sm_max_stanzas, sm_max_bytes;
   unsigned sm_request_every;
+  // sm_resume: ask for a resumable stream (<enable resume='true'/>).
+  int sm_resume;
+  // sm_previd: resume this ended stream instead of enabling anew (when the
+  // peer refuses, XEP-0198 is enabled anew). NULL or "": none.
+  const char *sm_previd;
 } fg_s2s_out_config;
 
 // fg_s2s_out_config_default zeroes |cfg| and sets default limits.
@@ -109,6 +118,13 @@ size_t fg_s2s_out_request_ack(fg_s2s_out *s);
 
 // fg_s2s_out_sm_enabled returns 1 when XEP-0198 is on for this stream.
 int fg_s2s_out_sm_enabled(const fg_s2s_out *s);
+
+// fg_s2s_out_sm_id returns the resume id the peer gave the stream ("":
+// not resumable).
+const char *fg_s2s_out_sm_id(const fg_s2s_out *s);
+
+// fg_s2s_out_sm_acked returns the peer's last h (XEP-0198 §4).
+uint32_t fg_s2s_out_sm_acked(const fg_s2s_out *s);
 
 // fg_s2s_out_unacked returns the number of stanzas written and not yet
 // acknowledged (0 without XEP-0198).

@@ -43,6 +43,19 @@ size_t fg_sm_write_a(char *out, size_t cap, uint32_t h) {
   return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+int fg_sm_id_copy(char *out, const uint8_t *in, size_t in_len) {
+  if (in == NULL || in_len == 0 || in_len > FG_SM_ID_MAX) return 0;
+  for (size_t i = 0; i < in_len; i++) {
+    uint8_t c = in[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')) {
+      return 0;
+    }
+  }
+  memcpy(out, in, in_len);
+  out[in_len] = 0;
+  return 1;
+}
+
 void fg_sm_in_count(fg_sm_in *in) {
   if (in->enabled) in->h++;  // wraps at 2^32 (XEP-0198 §4)
 }

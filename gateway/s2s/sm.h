@@ -50,6 +50,15 @@ int fg_sm_parse_h(const fg_xml_node *el, uint32_t *out_h);
 enum { FG_SM_A_MAX = 48 };
 size_t fg_sm_write_a(char *out, size_t cap, uint32_t h);
 
+// FG_SM_ID_MAX: the longest resume id accepted (XEP-0198 §5 leaves its form
+// to the server; fedgate issues 32 hex digits).
+enum { FG_SM_ID_MAX = 64 };
+
+// fg_sm_id_copy copies the resume id |in| (|in_len| bytes) into |out|
+// (FG_SM_ID_MAX + 1 bytes) and returns 1, or returns 0 when it is empty, too
+// long or holds anything but letters, digits and '-'.
+int fg_sm_id_copy(char *out, const uint8_t *in, size_t in_len);
+
 // fg_sm_in: the receiving side's count of handled stanzas.
 typedef struct fg_sm_in {
   int enabled;

@@ -84,6 +84,12 @@ struct link {
   int closing;       // </stream:stream> sent, the peer's last <a/> awaited
   int clean;         // the stream ended by a close (RFC 6120 §4.4), not a failure
   uint64_t written;  // stanzas written on the current stream without XEP-0198
+  // XEP-0198 §5: the broken stream this link resumes (its id and the h last
+  // acknowledged on it), and how many stanzas at the front of the queue it
+  // had written (dropped when the peer says it handled them).
+  char resume_id[FG_SM_ID_MAX + 1];
+  uint32_t resume_acked;
+  size_t carried;
 };
 
 static const char *kind_name(link_kind k) {
@@ -385,9 +391,50 @@ static void flush_queue(link *l) {
     l->q_count--;
     l->q_bytes -= q->len;
     ws->queued_bytes -= q->len;
+    if (l->carried > 0) {  // written on the broken stream, not known handled
+      l->carried--;
+      fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_RESENT);
+    }
     write_stanza(l, q->data, q->len, q->is_bounce);
     free(q);
   }
+}
+
+// pop_front takes the oldest held stanza of |l| off its queue.
+static qitem *pop_front(link *l) {
+  qitem *q = l->qhead;
+  if (q == NULL) return NULL;
+  l->qhead = q->next;
+  if (l->qhead == NULL) l->qtail = NULL;
+  l->q_count--;
+  l->q_bytes -= q->len;
+  fg_server_worker_state(l->srv, l->w)->queued_bytes -= q->len;
+  return q;
+}
+
+// op_resumed: the peer resumed the broken stream (XEP-0198 §5) and had
+// handled |h| of its stanzas: those carried over are delivered, not resent.
+static void op_resumed(void *arg, uint32_t h) {
+  link *l = arg;
+  uint32_t n = h - l->resume_acked;
+  fg_metrics_inc(&l->srv->metrics, FG_M_SM_OUT_RESUMED);
+  if (n > l->carried) {
+    // More than was ever unacknowledged: the peer's count cannot be
+    // trusted, everything goes out again (duplicates rather than losses).
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link %s -> %s resumed with h=%u beyond the %zu carried",
+           kind_name(l->kind), l->local, l->remote, h, l->carried);
+    n = 0;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    qitem *q = pop_front(l);
+    fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_ACKED);
+    count_written(l->srv, q->is_bounce);
+    free(q);
+  }
+  l->carried -= n;
+  fg_log(FG_LOG_SEV_INFO, NULL, l->remote,
+         "%s link %s -> %s resumed: %u already handled, %zu sent again", kind_name(l->kind),
+         l->local, l->remote, n, l->carried);
 }
 
 static void op_acked(void *arg, const fg_sm_item *it) {
@@ -514,7 +561,8 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
                           valid);
 }
 
-static const fg_s2s_out_ops kOutOps = {op_send, op_ready, op_failed, op_verify_answer, op_acked};
+static const fg_s2s_out_ops kOutOps = {op_send,          op_ready, op_failed,
+                                       op_verify_answer, op_acked, op_resumed};
 
 // --- connection ---
 
@@ -758,6 +806,70 @@ static void resend_broken(fg_server *srv, fg_worker *w, const char *local, const
   }
 }
 
+static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                         unsigned slot, const char *resume_id, uint32_t resume_acked);
+static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
+                       const resolved_target *pinned, unsigned slot);
+
+// append_held puts a stanza at the end of |l|'s queue, whatever its bounds:
+// it was accepted before, on the stream this link replaces.
+static int append_held(link *l, const uint8_t *data, size_t len, int is_bounce) {
+  qitem *q = malloc(sizeof(*q) + len);
+  if (q == NULL) return 0;
+  q->next = NULL;
+  q->len = len;
+  q->is_bounce = is_bounce;
+  memcpy(q->data, data, len);
+  if (l->qtail) {
+    l->qtail->next = q;
+  } else {
+    l->qhead = q;
+  }
+  l->qtail = q;
+  l->q_count++;
+  l->q_bytes += len;
+  fg_server_worker_state(l->srv, l->w)->queued_bytes += len;
+  return 1;
+}
+
+// carry_to_replacement opens the stream that resumes a broken resumable one
+// (XEP-0198 §5) and hands it what the broken stream left: its unacknowledged
+// stanzas first, those it held next. It returns 0, owning nothing, when the
+// pair has another link already (the stanzas are then resent through it).
+static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
+                                const char *remote, unsigned slot, const char *resume_id,
+                                uint32_t resume_acked, fg_sm_item *unacked, qitem *held) {
+  worker_state *ws = fg_server_worker_state(srv, w);
+  if (find_link(ws, LINK_REMOTE, local, remote, NULL, slot) != NULL) return 0;
+  link *n = open_remote(srv, w, local, remote, slot, resume_id, resume_acked);
+  if (n == NULL) return 0;
+  for (fg_sm_item *it = unacked, *next; it != NULL; it = next) {
+    next = it->next;
+    if (append_held(n, it->data, it->len, it->tag)) {
+      n->carried++;
+    } else {
+      bounce_bytes(srv, w, it->data, it->len, FG_STANZA_RESOURCE_CONSTRAINT);
+    }
+    free(it);
+  }
+  for (qitem *q = held, *next; q != NULL; q = next) {
+    next = q->next;
+    q->next = NULL;
+    if (n->qtail) {
+      n->qtail->next = q;
+    } else {
+      n->qhead = q;
+    }
+    n->qtail = q;
+    n->q_count++;
+    n->q_bytes += q->len;
+    ws->queued_bytes += q->len;
+  }
+  fg_log(FG_LOG_SEV_INFO, NULL, remote, "link %s -> %s broke: resuming stream %s (%zu unacknowledged)",
+         local, remote, resume_id, n->carried);
+  return 1;
+}
+
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   l->conn = NULL;
@@ -769,6 +881,10 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   fg_worker_timer_cancel(l->w, &l->tick);
   fg_worker_timer_cancel(l->w, &l->sm_timer);
   l->sm_timer_armed = 0;
+  char resume_id[FG_SM_ID_MAX + 1];
+  snprintf(resume_id, sizeof(resume_id), "%s",
+           l->ready && l->kind == LINK_REMOTE ? fg_s2s_out_sm_id(l->s2s) : "");
+  uint32_t resume_acked = fg_s2s_out_sm_acked(l->s2s);
   qitem *held;
   fg_sm_item *unacked = take_broken(l, &held);
   if (unacked != NULL || held != NULL) {
@@ -780,6 +896,11 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     memcpy(remote, l->remote, sizeof(remote));
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
+    if (resume_id[0] && unacked != NULL &&
+        carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked,
+                             held)) {
+      return;
+    }
     resend_broken(srv, w, local, remote, slot, unacked, held);
     return;
   }
@@ -863,6 +984,8 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.sm_max_stanzas = srv->cfg->limits.queue_stanzas;
   c.sm_max_bytes = srv->cfg->limits.queue_bytes;
   c.sm_request_every = srv->cfg->sm.request_every;
+  c.sm_resume = 1;
+  c.sm_previd = l->resume_id;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = srv->cfg->internal_hop.plaintext;
     c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && srv->ica != NULL;
@@ -1030,8 +1153,17 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_REMOTE, local, remote, NULL, slot);
   if (l != NULL) return l;
-  l = new_link(srv, w, LINK_REMOTE, local, remote, NULL, slot);
+  return open_remote(srv, w, local, remote, slot, NULL, 0);
+}
+
+// open_remote opens an outbound link for (local, remote), resuming the
+// broken stream |resume_id| when not NULL (XEP-0198 §5).
+static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                         unsigned slot, const char *resume_id, uint32_t resume_acked) {
+  link *l = new_link(srv, w, LINK_REMOTE, local, remote, NULL, slot);
   if (l == NULL) return NULL;
+  if (resume_id != NULL) snprintf(l->resume_id, sizeof(l->resume_id), "%s", resume_id);
+  l->resume_acked = resume_acked;
   l->resolving = 1;
   fg_resolve_start(srv, w, remote, resolved, l);
   return l;

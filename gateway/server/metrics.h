@@ -75,6 +75,8 @@ typedef enum fg_metric {
   FG_M_SM_IN_REFUSED,                  // <enable/> answered <failed/> (not authenticated, twice)
   FG_M_SM_IN_ACKS_SENT,                // <a/> sent in answer to an <r/>
   FG_M_SM_OUT_ENABLED,                 // outbound streams (hop, remote) with XEP-0198 on
+  FG_M_SM_IN_RESUMED,                  // inbound streams resumed by their peer (XEP-0198 §5)
+  FG_M_SM_OUT_RESUMED,                 // outbound streams this gateway resumed
   FG_M_STANZAS_ACKED,                  // written and acknowledged by the peer (XEP-0198)
   FG_M_STANZAS_RESENT,                 // unacknowledged when their stream broke: sent again
   FG_M_STANZAS_UNCONFIRMED,            // written to a stream without XEP-0198 that broke

@@ -18,6 +18,7 @@
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
 #include "gateway/server/ip_limits.h"
+#include "gateway/server/sm_registry.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
 #include "gateway/server/posh_auth.h"
@@ -383,6 +384,11 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   make_stream_tag(srv);
   srv->ip_limits = fg_ip_limits_new(cfg->limits.ipv6_prefix);
   if (srv->ip_limits == NULL) goto fail;
+  if (cfg->sm.enabled && cfg->sm.resume_timeout_s) {
+    // XEP-0198 §5: ended inbound streams, resumable on any worker.
+    srv->sm_registry = fg_sm_registry_new(65536, cfg->sm.resume_timeout_s * 1000ull);
+    if (srv->sm_registry == NULL) goto fail;
+  }
   if (!fg_resolve_local_addresses(srv)) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL,
            "cannot list this host's addresses: only loopback counts as our own for outbound "
@@ -559,6 +565,7 @@ void fg_server_free(fg_server *srv) {
   free(srv->workers);
   free(srv->local_addrs);
   fg_ip_limits_free(srv->ip_limits);
+  fg_sm_registry_free(srv->sm_registry);
   if (srv->backend_targets != NULL) {
     for (size_t b = 0; b < srv->cfg->n_backends; b++) free(srv->backend_targets[b]);
     free(srv->backend_targets);

@@ -12,7 +12,8 @@ again. Every scenario ends with its invariants checked on exact counts:
   back to A's sink as an error (with XEP-0198 between the gateways); where
   B does not speak XEP-0198, the missing ones are at most A's
   fedgate_stanzas_unconfirmed_total (written to a stream that broke);
-- duplicates at most what A resent (XEP-0198 resend; none without faults);
+- duplicates at most what A resent (none without faults, and none where
+  the stream was resumed: XEP-0198 §5 between the two gateways);
 - order kept per input stream (first arrivals in sending order);
 - both gateways' counters add up (stanzas in = delivered + bounced + not
   bounced, once acks are in).
@@ -136,7 +137,8 @@ def settle(w, sent, timeout=40):
         time.sleep(0.1)
 
 
-def check(w, sent, name, sm_end_to_end=True, expect_bounces=None, expect_resent=None):
+def check(w, sent, name, sm_end_to_end=True, expect_bounces=None, expect_resent=None,
+          resumed=False):
     want, delivered, bounced = settle(w, sent)
     unique = set(delivered)
     missing = want - unique - bounced
@@ -168,6 +170,12 @@ def check(w, sent, name, sm_end_to_end=True, expect_bounces=None, expect_resent=
         assert expect_bounces(len(bounced)), "bounced %d" % len(bounced)
     if expect_resent is not None:
         assert expect_resent(resent), "resent %d" % resent
+    if resumed:
+        # XEP-0198 §5 end to end: B said what it had handled, A sent only
+        # the rest again.
+        assert w.a.metric("sm_links_resumed_total") >= 1
+        assert w.b.metric("sm_streams_in_resumed_total") >= 1
+        assert dups == 0, "%d duplicates despite resumption" % dups
     return ma
 
 
@@ -177,7 +185,7 @@ def scenario_xep0198_rst_after_n_bytes_resends_unacked(w):
     w.proxy.cut(12000, "rst")
     p = w.sender()
     send(p, "r", 0, 300)
-    check(w, [("r", 300)], "rst", expect_bounces=lambda b: b == 0)
+    check(w, [("r", 300)], "rst", expect_bounces=lambda b: b == 0, resumed=True)
     assert w.proxy.cuts == 1 and w.proxy.accepted >= 2
     assert w.a.metric("sm_links_enabled_total") >= 2
 
@@ -186,7 +194,7 @@ def scenario_xep0198_half_close_mid_stream(w):
     w.proxy.cut(12000, "fin")
     p = w.sender()
     send(p, "h", 0, 300)
-    check(w, [("h", 300)], "half-close", expect_bounces=lambda b: b == 0)
+    check(w, [("h", 300)], "half-close", expect_bounces=lambda b: b == 0, resumed=True)
     assert w.proxy.cuts == 1 and w.proxy.accepted >= 2
 
 
@@ -197,7 +205,7 @@ def scenario_xep0198_server_to_client_cut_loses_acks(w):
     settle(w, [("d", 10)])
     w.proxy.cut(100, "rst", direction="down", from_now=True)
     send(p, "d", 10, 290)
-    check(w, [("d", 300)], "acks-cut", expect_bounces=lambda b: b == 0)
+    check(w, [("d", 300)], "acks-cut", expect_bounces=lambda b: b == 0, resumed=True)
     assert w.proxy.cuts == 1
 
 
