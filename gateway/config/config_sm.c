@@ -16,7 +16,7 @@ void config_load_sm(config_ctx *c, const raw_sm *r) {
   config_parse_duration(c, "stream_management.request_interval", r->request_interval, 10, 600000,
                         1000, &v);
   cfg->sm.request_interval_ms = (uint32_t)v;
-  config_parse_duration(c, "stream_management.resume_timeout", r->resume_timeout, 0, 3600000,
-                        60000, &v);
+  config_parse_duration(c, "stream_management.resume_timeout", r->resume_timeout, 0, 3600000, 60000,
+                        &v);
   cfg->sm.resume_timeout_s = (uint32_t)(v / 1000);
 }

@@ -51,8 +51,8 @@ struct fg_s2s_in {
   // (normalised) domains passes them too: pairs are never withdrawn and the
   // hosted domains do not change while running.
   int routed_pair;
-  uint32_t headers;  // stream headers received (fg_s2s_in_headers)
-  fg_sm_in sm;       // XEP-0198 on this stream
+  uint32_t headers;              // stream headers received (fg_s2s_in_headers)
+  fg_sm_in sm;                   // XEP-0198 on this stream
   char sm_id[FG_SM_ID_MAX + 1];  // its resume id ("": not resumable)
 };
 

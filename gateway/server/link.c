@@ -421,8 +421,9 @@ static void op_resumed(void *arg, uint32_t h) {
   if (n > l->carried) {
     // More than was ever unacknowledged: the peer's count cannot be
     // trusted, everything goes out again (duplicates rather than losses).
-    fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link %s -> %s resumed with h=%u beyond the %zu carried",
-           kind_name(l->kind), l->local, l->remote, h, l->carried);
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote,
+           "%s link %s -> %s resumed with h=%u beyond the %zu carried", kind_name(l->kind),
+           l->local, l->remote, h, l->carried);
     n = 0;
   }
   for (uint32_t i = 0; i < n; i++) {
@@ -836,9 +837,9 @@ static int append_held(link *l, const uint8_t *data, size_t len, int is_bounce) 
 // (XEP-0198 §5) and hands it what the broken stream left: its unacknowledged
 // stanzas first, those it held next. It returns 0, owning nothing, when the
 // pair has another link already (the stanzas are then resent through it).
-static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
-                                const char *remote, unsigned slot, const char *resume_id,
-                                uint32_t resume_acked, fg_sm_item *unacked, qitem *held) {
+static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                                unsigned slot, const char *resume_id, uint32_t resume_acked,
+                                fg_sm_item *unacked, qitem *held) {
   worker_state *ws = fg_server_worker_state(srv, w);
   if (find_link(ws, LINK_REMOTE, local, remote, NULL, slot) != NULL) return 0;
   link *n = open_remote(srv, w, local, remote, slot, resume_id, resume_acked);
@@ -865,8 +866,9 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
     n->q_bytes += q->len;
     ws->queued_bytes += q->len;
   }
-  fg_log(FG_LOG_SEV_INFO, NULL, remote, "link %s -> %s broke: resuming stream %s (%zu unacknowledged)",
-         local, remote, resume_id, n->carried);
+  fg_log(FG_LOG_SEV_INFO, NULL, remote,
+         "link %s -> %s broke: resuming stream %s (%zu unacknowledged)", local, remote, resume_id,
+         n->carried);
   return 1;
 }
 
@@ -897,8 +899,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
     if (resume_id[0] && unacked != NULL &&
-        carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked,
-                             held)) {
+        carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked, held)) {
       return;
     }
     resend_broken(srv, w, local, remote, slot, unacked, held);

@@ -117,7 +117,7 @@ struct fg_server {
   struct fg_posh_auth *posh;              // NULL: tls.posh off (gateway/server/posh_auth.h)
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
-  struct fg_ip_limits *ip_limits;  // limits.streams_per_ip
+  struct fg_ip_limits *ip_limits;      // limits.streams_per_ip
   struct fg_sm_registry *sm_registry;  // resumable inbound streams (NULL: none)
   fg_metrics metrics;
   int stopped;

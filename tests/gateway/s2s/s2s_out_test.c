@@ -220,6 +220,10 @@ typedef struct in_env {
   size_t out_len;
   int routed;
   const char *cert_for;
+  // XEP-0198 §5: one stream this side keeps for resumption.
+  char kept_id[80];
+  uint32_t kept_h;
+  int kept_parked;
 } in_env;
 
 static void i_send(void *arg, const uint8_t *d, size_t n) {
@@ -277,7 +281,26 @@ static fg_stanza_condition i_route(void *arg, const fg_xml_element *el, const ch
   ((in_env *)arg)->routed++;
   return FG_STANZA_CONDITION_COUNT;
 }
-static const fg_s2s_in_ops kInOps = {i_send, i_hosted, NULL, i_cert, i_verify, i_route, NULL, NULL};
+static int i_sm_open(void *arg, const char *id) {
+  in_env *e = arg;
+  snprintf(e->kept_id, sizeof(e->kept_id), "%s", id);
+  e->kept_parked = 0;
+  return 1;
+}
+static int i_sm_resume(void *arg, const char *id, uint32_t *out_h) {
+  in_env *e = arg;
+  if (!e->kept_parked || strcmp(id, e->kept_id) != 0) return 0;
+  e->kept_parked = 0;
+  *out_h = e->kept_h;
+  return 1;
+}
+static const fg_s2s_in_ops kInOps = {.send = i_send,
+                                     .is_hosted = i_hosted,
+                                     .cert_valid_for = i_cert,
+                                     .dialback_verify = i_verify,
+                                     .route = i_route,
+                                     .sm_open = i_sm_open,
+                                     .sm_resume = i_sm_resume};
 
 static void test_out_and_in_negotiate_tls_and_sasl_external(void **state) {
   in_env ie = {0};
@@ -355,6 +378,91 @@ static void test_xep0198_3_enabled_after_authentication_and_acks_flow(void **sta
   assert_int_equal(fg_s2s_out_unacked(out), 0);
   assert_int_equal(fg_s2s_in_sm_handled(in, &enabled), 3);
   assert_int_equal(oe.failed, 0);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static fg_s2s_out *resumable_out(out_env *oe, const char *previd) {
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.client_cert = 1;
+  c.sm = 1;
+  c.sm_resume = 1;
+  c.sm_previd = previd;
+  c.sm_request_every = 2;
+  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, oe);
+  fg_s2s_out_start(out);
+  return out;
+}
+
+static fg_s2s_in *resumable_in(in_env *ie) {
+  ie->cert_for = "a.example";
+  fg_s2s_in_config ic;
+  fg_s2s_in_config_default(&ic);
+  ic.sm = 1;
+  ic.sm_resume_s = 60;
+  return fg_s2s_in_new(&ic, &kInOps, ie);
+}
+
+static void test_xep0198_5_resumed_stream_continues_from_the_peers_h(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in = resumable_in(&ie);
+  fg_s2s_out *out = resumable_out(&oe, NULL);
+  pump(out, &oe, in, &ie);
+  assert_true(fg_s2s_out_sm_enabled(out));
+  assert_string_equal(fg_s2s_out_sm_id(out), ie.kept_id);
+  assert_string_equal(fg_s2s_in_sm_id(in), ie.kept_id);
+  for (int i = 0; i < 3; i++) assert_true(send_msg(out));
+  pump(out, &oe, in, &ie);  // handled 3, acknowledged 2 (request_every 2)
+  int enabled;
+  ie.kept_h = fg_s2s_in_sm_handled(in, &enabled);
+  ie.kept_parked = 1;  // the connection breaks here
+  assert_int_equal(ie.kept_h, 3);
+  uint32_t acked = fg_s2s_out_sm_acked(out);
+  assert_int_equal(acked, 2);
+  char id[80];
+  snprintf(id, sizeof(id), "%s", fg_s2s_out_sm_id(out));
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+  // A new connection resumes: the peer says it handled 3.
+  in_env ie2 = {0};
+  memcpy(ie2.kept_id, ie.kept_id, sizeof(ie2.kept_id));
+  ie2.kept_h = ie.kept_h;
+  ie2.kept_parked = 1;
+  out_env oe2 = {0};
+  in = resumable_in(&ie2);
+  out = resumable_out(&oe2, id);
+  pump(out, &oe2, in, &ie2);
+  assert_int_equal(oe2.ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  assert_true(fg_s2s_out_sm_enabled(out));
+  assert_int_equal(fg_s2s_out_sm_acked(out), 3);
+  assert_string_equal(fg_s2s_in_sm_id(in), id);
+  // Counting goes on: the next stanza is the peer's 4th.
+  assert_true(send_msg(out));
+  assert_int_equal(fg_s2s_out_request_ack(out), 1);
+  pump(out, &oe2, in, &ie2);
+  assert_int_equal(fg_s2s_out_unacked(out), 0);
+  assert_int_equal(fg_s2s_in_sm_handled(in, &enabled), 4);
+  assert_int_equal(oe2.failed, 0);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_5_unknown_stream_enables_anew(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in = resumable_in(&ie);
+  fg_s2s_out *out = resumable_out(&oe, "0123abcd");
+  pump(out, &oe, in, &ie);
+  // <failed><item-not-found/></failed>, then <enable resume='true'/>.
+  assert_int_equal(oe.ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  assert_true(fg_s2s_out_sm_enabled(out));
+  assert_int_equal(fg_s2s_out_sm_acked(out), 0);
+  assert_string_equal(fg_s2s_out_sm_id(out), ie.kept_id);
+  assert_string_not_equal(fg_s2s_out_sm_id(out), "0123abcd");
   fg_s2s_out_free(out);
   fg_s2s_in_free(in);
 }
@@ -465,8 +573,12 @@ static void test_xep0198_3_failed_enable_goes_on_without(void **state) {
 static int allow_plain(void *arg, const char *peer) {
   return 1;
 }
-static const fg_s2s_in_ops kPlainInOps = {i_send,   i_hosted, allow_plain, i_cert,
-                                          i_verify, i_route,  NULL,        NULL};
+static const fg_s2s_in_ops kPlainInOps = {.send = i_send,
+                                          .is_hosted = i_hosted,
+                                          .plaintext_allowed = allow_plain,
+                                          .cert_valid_for = i_cert,
+                                          .dialback_verify = i_verify,
+                                          .route = i_route};
 
 static void test_xep0198_3_enable_before_authentication_fails(void **state) {
   in_env ie = {0};
@@ -485,8 +597,10 @@ static void test_xep0198_3_enable_before_authentication_fails(void **state) {
       "<enable xmlns='urn:xmpp:sm:3'/><resume xmlns='urn:xmpp:sm:3' previd='x' h='0'/>";
   assert_int_equal(fg_s2s_in_feed(in, (const uint8_t *)en, strlen(en), &used), FG_S2S_IN_CONTINUE);
   ie.out[ie.out_len] = 0;
-  assert_non_null(strstr(ie.out, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request"));
-  assert_non_null(strstr(ie.out, "<failed xmlns='urn:xmpp:sm:3'><item-not-found"));
+  // Both the <enable/> and the <resume/> come before authentication.
+  const char *first = strstr(ie.out, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request");
+  assert_non_null(first);
+  assert_non_null(strstr(first + 1, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request"));
   int enabled = 1;
   fg_s2s_in_sm_handled(in, &enabled);
   assert_false(enabled);
@@ -510,6 +624,8 @@ int main(void) {
       cmocka_unit_test(test_out_and_in_negotiate_tls_and_sasl_external),
       cmocka_unit_test(test_xep0198_3_enabled_after_authentication_and_acks_flow),
       cmocka_unit_test(test_xep0198_unacked_queue_is_bounded),
+      cmocka_unit_test(test_xep0198_5_resumed_stream_continues_from_the_peers_h),
+      cmocka_unit_test(test_xep0198_5_unknown_stream_enables_anew),
       cmocka_unit_test(test_xep0198_peer_without_it_carries_stanzas_unacknowledged),
       cmocka_unit_test(test_xep0198_4_h_above_sent_ends_the_stream),
       cmocka_unit_test(test_xep0198_4_malformed_h_is_invalid_xml),
