@@ -1355,7 +1355,8 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
       int method = l->ready ? fg_s2s_out_is_ready(l->s2s) : 0;
       fg_text_printf(out,
                      "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
-                     "tls=%s auth=%s peer_auth=%s queued=%zu sm=%s unacked=%zu%s\n",
+                     "tls=%s auth=%s peer_auth=%s queued=%zu sm=%s unacked=%zu "
+                     "unconfirmed=%llu%s\n",
                      worker, l->id, kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
@@ -1367,7 +1368,7 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
                                                          : "none",
                      l->ready ? fg_auth_method_name(l->auth) : "-", l->q_count,
                      fg_s2s_out_sm_enabled(l->s2s) ? "on" : "off", fg_s2s_out_unacked(l->s2s),
-                     l->draining ? " draining" : "");
+                     (unsigned long long)l->written, l->draining ? " draining" : "");
     }
   }
 }
