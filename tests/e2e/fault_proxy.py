@@ -10,8 +10,9 @@ the bytes is set on the proxy and read by every relay as it goes:
   the receiver of that direction, the other direction stays open). It applies
   to the next connection that reaches the count, then disarms.
 - drop_all(how): the same at once, on every connection open now.
-- stall() / unstall(): nothing is forwarded either way while stalled (the
-  sockets stay open; bytes wait in the kernel and in the relay).
+- stall() / unstall(): nothing is forwarded either way while stalled, not
+  even the end of a stream (the sockets stay open; bytes wait in the kernel
+  and in the relay).
 - one_byte: every byte is written by its own send() (TCP_NODELAY).
 - latency: seconds added before each chunk is forwarded.
 - refuse: the next N connection attempts are accepted and reset at once
@@ -189,6 +190,7 @@ class FaultProxy:
             while True:
                 data = src.recv(65536)
                 if not data:
+                    self._flowing.wait()  # a stall holds the end of stream too
                     try:
                         dst.shutdown(socket.SHUT_WR)
                     except OSError:
