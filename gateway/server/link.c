@@ -812,15 +812,9 @@ static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const 
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
                        const resolved_target *pinned, unsigned slot);
 
-// append_held puts a stanza at the end of |l|'s queue, whatever its bounds:
-// it was accepted before, on the stream this link replaces.
-static int append_held(link *l, const uint8_t *data, size_t len, int is_bounce) {
-  qitem *q = malloc(sizeof(*q) + len);
-  if (q == NULL) return 0;
+// push_held links |q| at the end of |l|'s queue and counts it.
+static void push_held(link *l, qitem *q) {
   q->next = NULL;
-  q->len = len;
-  q->is_bounce = is_bounce;
-  memcpy(q->data, data, len);
   if (l->qtail) {
     l->qtail->next = q;
   } else {
@@ -828,8 +822,19 @@ static int append_held(link *l, const uint8_t *data, size_t len, int is_bounce) 
   }
   l->qtail = q;
   l->q_count++;
-  l->q_bytes += len;
-  fg_server_worker_state(l->srv, l->w)->queued_bytes += len;
+  l->q_bytes += q->len;
+  fg_server_worker_state(l->srv, l->w)->queued_bytes += q->len;
+}
+
+// append_held puts a copy of a stanza at the end of |l|'s queue, whatever
+// its bounds (the caller checks them). It returns 0 when out of memory.
+static int append_held(link *l, const uint8_t *data, size_t len, int is_bounce) {
+  qitem *q = malloc(sizeof(*q) + len);
+  if (q == NULL) return 0;
+  q->len = len;
+  q->is_bounce = is_bounce;
+  memcpy(q->data, data, len);
+  push_held(l, q);
   return 1;
 }
 
@@ -846,7 +851,7 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
   if (n == NULL) return 0;
   for (fg_sm_item *it = unacked, *next; it != NULL; it = next) {
     next = it->next;
-    if (append_held(n, it->data, it->len, it->tag)) {
+    if (append_held(n, it->data, it->len, it->tag)) {  // within bounds: it was unacknowledged
       n->carried++;
     } else {
       bounce_bytes(srv, w, it->data, it->len, FG_STANZA_RESOURCE_CONSTRAINT);
@@ -855,16 +860,7 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
   }
   for (qitem *q = held, *next; q != NULL; q = next) {
     next = q->next;
-    q->next = NULL;
-    if (n->qtail) {
-      n->qtail->next = q;
-    } else {
-      n->qhead = q;
-    }
-    n->qtail = q;
-    n->q_count++;
-    n->q_bytes += q->len;
-    ws->queued_bytes += q->len;
+    push_held(n, q);  // accepted before, on the stream this link replaces
   }
   fg_log(FG_LOG_SEV_INFO, NULL, remote,
          "link %s -> %s broke: resuming stream %s (%zu unacknowledged)", local, remote, resume_id,
@@ -1108,21 +1104,7 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
       ws->queued_bytes + len > kWorkerQueueBytes) {
     return FG_STANZA_RESOURCE_CONSTRAINT;
   }
-  qitem *q = malloc(sizeof(*q) + len);
-  if (q == NULL) return FG_STANZA_RESOURCE_CONSTRAINT;
-  q->next = NULL;
-  q->len = len;
-  q->is_bounce = is_bounce;
-  memcpy(q->data, data, len);
-  if (l->qtail) {
-    l->qtail->next = q;
-  } else {
-    l->qhead = q;
-  }
-  l->qtail = q;
-  l->q_count++;
-  l->q_bytes += len;
-  ws->queued_bytes += len;
+  if (!append_held(l, data, len, is_bounce)) return FG_STANZA_RESOURCE_CONSTRAINT;
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_QUEUED);
   return FG_STANZA_CONDITION_COUNT;
 }

@@ -142,6 +142,11 @@ def settle(w, sent, timeout=40):
         time.sleep(0.1)
 
 
+# Summed over the scenarios run (make soak prints them).
+TOTALS = {k: 0 for k in ("sent", "delivered", "duplicates", "bounced", "missing", "resent",
+                         "unconfirmed")}
+
+
 def check(w, sent, name, sm_end_to_end=True, expect_bounces=None, expect_resent=None,
           resumed=False):
     want, delivered, bounced = settle(w, sent)
@@ -157,6 +162,10 @@ def check(w, sent, name, sm_end_to_end=True, expect_bounces=None, expect_resent=
               name, len(want), len(unique), dups, len(bounced), len(missing), resent,
               unconfirmed, w.a.metric("stanzas_acked_total"), w.proxy.accepted, w.proxy.cuts),
           flush=True)
+    for k, v in (("sent", len(want)), ("delivered", len(unique)), ("duplicates", dups),
+                 ("bounced", len(bounced)), ("missing", len(missing)), ("resent", resent),
+                 ("unconfirmed", unconfirmed)):
+        TOTALS[k] += v
     if sm_end_to_end:
         assert not missing, "lost without a bounce: %s" % sorted(missing)[:10]
     else:
@@ -186,21 +195,23 @@ def check(w, sent, name, sm_end_to_end=True, expect_bounces=None, expect_resent=
 
 # --- scenarios ---
 
-def scenario_xep0198_rst_after_n_bytes_resends_unacked(w):
-    w.proxy.cut(12000, "rst")
-    p = w.sender()
-    send(p, "r", 0, 300)
-    check(w, [("r", 300)], "rst", expect_bounces=lambda b: b == 0, resumed=True)
+def cut_mid_stream(w, how, tag, name):
+    """A -> B cut after 12000 bytes (handshake and part of a 300-message
+    burst): the stream is resumed on a new connection, nothing is lost or
+    duplicated."""
+    w.proxy.cut(12000, how)
+    send(w.sender(), tag, 0, 300)
+    check(w, [(tag, 300)], name, expect_bounces=lambda b: b == 0, resumed=True)
     assert w.proxy.cuts == 1 and w.proxy.accepted >= 2
     assert w.a.metric("sm_links_enabled_total") >= 2
 
 
+def scenario_xep0198_rst_after_n_bytes_resends_unacked(w):
+    cut_mid_stream(w, "rst", "r", "rst")
+
+
 def scenario_xep0198_half_close_mid_stream(w):
-    w.proxy.cut(12000, "fin")
-    p = w.sender()
-    send(p, "h", 0, 300)
-    check(w, [("h", 300)], "half-close", expect_bounces=lambda b: b == 0, resumed=True)
-    assert w.proxy.cuts == 1 and w.proxy.accepted >= 2
+    cut_mid_stream(w, "fin", "h", "half-close")
 
 
 def scenario_xep0198_server_to_client_cut_loses_acks(w):
@@ -226,20 +237,20 @@ def scenario_stall_then_resume_loses_nothing(w):
           expect_resent=lambda r: r == 0)
 
 
+def all_through(w, tag, n, name):
+    """|n| messages sent at once: every one delivered, none bounced or resent."""
+    send(w.sender(), tag, 0, n)
+    check(w, [(tag, n)], name, expect_bounces=lambda b: b == 0, expect_resent=lambda r: r == 0)
+
+
 def scenario_one_byte_at_a_time(w):
     w.proxy.one_byte = True
-    p = w.sender()
-    send(p, "o", 0, 60)
-    check(w, [("o", 60)], "one-byte", expect_bounces=lambda b: b == 0,
-          expect_resent=lambda r: r == 0)
+    all_through(w, "o", 60, "one-byte")
 
 
 def scenario_added_latency(w):
     w.proxy.latency = 0.02
-    p = w.sender()
-    send(p, "l", 0, 200)
-    check(w, [("l", 200)], "latency", expect_bounces=lambda b: b == 0,
-          expect_resent=lambda r: r == 0)
+    all_through(w, "l", 200, "latency")
 
 
 def scenario_rfc6120_10_4_3_refused_connection_bounces(w):
@@ -338,32 +349,17 @@ def main():
     fp.write_secret("secret-b", "secret of b.test")
     passed = failed = 0
     try:
-        if args[:1] == ["--soak"]:
-            end = time.time() + float(args[1])
-            names = list(SCENARIOS)
-            while time.time() < end:
-                name = random.choice(names)
-                try:
-                    run(base, name)
-                    passed += 1
-                    print("ok   %s" % name, flush=True)
-                except Exception as e:  # noqa: BLE001
-                    failed += 1
-                    print("FAIL %s: %r" % (name, e), flush=True)
-        else:
-            for name in args or list(SCENARIOS):
-                try:
-                    run(base, name)
-                    passed += 1
-                    print("ok   %s" % name, flush=True)
-                except Exception as e:  # noqa: BLE001
-                    import traceback
-                    failed += 1
-                    print("FAIL %s: %r" % (name, e), flush=True)
-                    traceback.print_exc(limit=3)
+        soak_end = time.time() + float(args[1]) if args[:1] == ["--soak"] else None
+        names = list(args or SCENARIOS) if soak_end is None else []
+        while names or (soak_end is not None and time.time() < soak_end):
+            name = names.pop(0) if names else random.choice(list(SCENARIOS))
+            p, f = fp.run_suite([(name, run)], base, name)
+            passed += p
+            failed += f
     finally:
         if not os.environ.get("FEDGATE_E2E_KEEP"):
             shutil.rmtree(base, ignore_errors=True)
+        print("totals: %s" % " ".join("%s=%d" % kv for kv in TOTALS.items()))
         print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 

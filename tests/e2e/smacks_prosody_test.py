@@ -16,29 +16,24 @@ usage: smacks_prosody_test.py FEDGATE_BINARY
 """
 
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fault_proxy  # noqa: E402
 import fedgate_proc as fp  # noqa: E402
 import prosody as pr  # noqa: E402
+import prosody_test  # noqa: E402
 
-FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gateway/fedgate")
 HOST = fp.HOST
 
 
-class World:
+class World(prosody_test.World):
+    """prosody_test's world (directory, PKI, processes) with the two
+    Prosody servers, their fault proxies and the gateway between them."""
+
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="fedgate-smacks-")
-        os.chmod(self.dir, 0o755)  # prosodyctl drops to the prosody user
-        os.chdir(self.dir)
-        fp.dev_pki(FEDGATE, "pki", "remote.test", "b.test")
-        fp.dev_pki(FEDGATE, "ica", "unused.test")
-        fp.write_secret("secret", "smacks-e2e-secret")
-        self.procs = []
+        super().__init__()
         self.ports = fp.listener_ports()
         pki = self.dir + "/pki/"
         # The internal server trusts the internal CA too: fedgate's hop
@@ -63,23 +58,12 @@ class World:
                                [("prosody", [self.to_internal.port])], default_cert="pki/b.test",
                                static=[("remote.test", self.to_remote.port)])
         text += "stream_management:\n  request_every: 4\n  request_interval: 200ms\n"
-        self.gw = fp.Fedgate(FEDGATE, self.dir, "gw", text, self.ports["admin"])
-        self.procs.append(self.gw)
-        self.bob = pr.Client("bob@b.test/e2e", "secret", self.internal.c2s_port)
-        self.procs.append(self.bob)
+        self.gw = self.fedgate("gw", text, self.ports["admin"])
+        self.bob = self.client("bob@b.test/e2e", "secret", self.internal.c2s_port)
         self.bob.wait_for("online")
 
-    def client(self, *args, **kw):
-        c = pr.Client(*args, **kw)
-        self.procs.append(c)
-        return c
-
     def close(self):
-        for p in reversed(self.procs):
-            try:
-                p.stop()
-            except Exception:  # noqa: BLE001
-                pass
+        super().close()
         self.to_internal.close()
         self.to_remote.close()
 
@@ -104,33 +88,32 @@ def received(client, prefix, n, timeout=30):
         time.sleep(0.1)
 
 
+def user_sends(w, jid, port, to, tag, n, rcpt):
+    """|jid| (a user of the Prosody on |port|) sends |n| messages to |to|;
+    waits until |rcpt| got each; returns the sending client."""
+    c = w.client(jid, "secret", port, sends=[(to, "%s%d" % (tag, i)) for i in range(n)])
+    c.wait_for("online")
+    distinct, _ = received(rcpt, "message %s chat %s" % (jid, tag), n)
+    assert distinct == n, "%d of %d arrived" % (distinct, n)
+    return c
+
+
 def test_xep0198_acks_flow_with_prosody_as_remote_and_internal_server(w):
     g = w.gw
-    carol = w.client("carol@remote.test/e2e", "secret", w.remote.c2s_port,
-                     sends=[("bob@b.test", "c%d" % i) for i in range(10)])
-    carol.wait_for("online")
-    distinct, _ = received(w.bob, "message carol@remote.test/e2e chat c", 10)
-    assert distinct == 10, distinct
+    carol = user_sends(w, "carol@remote.test/e2e", w.remote.c2s_port, "bob@b.test", "c", 10,
+                       w.bob)
     # Prosody remote.test enabled XEP-0198 on its stream to fedgate and asked
     # for acks; fedgate enabled it on its hop stream to Prosody b.test, which
     # acknowledged every stanza.
     assert wait_metric(g, "sm_streams_in_enabled_total", lambda v: v >= 1) >= 1
     # Prosody enables it after flushing what waited for the stream, and asks
     # for acks of what it writes from then on.
-    carol2 = w.client("carol@remote.test/e2e2", "secret", w.remote.c2s_port,
-                      sends=[("bob@b.test", "d%d" % i) for i in range(5)])
-    carol2.wait_for("online")
-    distinct, _ = received(w.bob, "message carol@remote.test/e2e2 chat d", 5)
-    assert distinct == 5, distinct
+    user_sends(w, "carol@remote.test/e2e2", w.remote.c2s_port, "bob@b.test", "d", 5, w.bob)
     assert wait_metric(g, "sm_acks_sent_total", lambda v: v >= 1) >= 1
     assert wait_metric(g, "sm_links_enabled_total", lambda v: v >= 1) >= 1
     assert wait_metric(g, "stanzas_acked_total", lambda v: v >= 10) >= 10
     # And the other way: Prosody b.test through fedgate to Prosody remote.test.
-    bob2 = w.client("bob@b.test/out", "secret", w.internal.c2s_port,
-                    sends=[("carol@remote.test", "b%d" % i) for i in range(10)])
-    bob2.wait_for("online")
-    distinct, _ = received(carol, "message bob@b.test/out chat b", 10)
-    assert distinct == 10, distinct
+    user_sends(w, "bob@b.test/out", w.internal.c2s_port, "carol@remote.test", "b", 10, carol)
     assert wait_metric(g, "sm_streams_in_enabled_total", lambda v: v >= 2) >= 2
     assert wait_metric(g, "sm_links_enabled_total", lambda v: v >= 2) >= 2
     assert wait_metric(g, "stanzas_acked_total", lambda v: v >= 20) >= 20
@@ -176,18 +159,7 @@ def test_xep0198_killed_internal_stream_loses_nothing(w):
 
 
 def main():
-    w = World()
-    counts = (0, 1)
-    try:
-        counts = fp.run_suite(fp.tests_of(globals()), w)
-        if counts[1]:
-            print(w.gw.log_tail(40))
-    finally:
-        w.close()
-        if not os.environ.get("FEDGATE_E2E_KEEP"):
-            shutil.rmtree(w.dir, ignore_errors=True)
-        print("%d passed, %d failed" % counts)
-    return 0 if counts[1] == 0 else 1
+    return fp.main_of(World, globals())
 
 
 if __name__ == "__main__":
