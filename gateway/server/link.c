@@ -90,6 +90,12 @@ struct link {
   char resume_id[FG_SM_ID_MAX + 1];
   uint32_t resume_acked;
   size_t carried;
+  // Happy Eyeballs (RFC 8305): a later candidate's attempt racing |conn|
+  // while it has not connected (|opened|), started by |race_timer|.
+  fg_conn *racer;
+  const resolved_target *racer_target;
+  fg_timer race_timer;
+  int opened;
 };
 
 static const char *kind_name(link_kind k) {
@@ -568,12 +574,20 @@ static const fg_s2s_out_ops kOutOps = {op_send,          op_ready, op_failed,
 // --- connection ---
 
 static int connect_next(link *l);
+static int race_decided(link *l, fg_conn *c);
+static int race_goes_on(link *l, fg_conn *c);
+static void drop_attempt(fg_conn *c);
 static void hop_failover(link *l);
 
 static void tls_trusted(link *l);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
+  if (l == NULL) return;  // an attempt that lost the race
+  if (!race_decided(l, c)) {
+    fg_conn_abort(c, FG_CLOSE_LOCAL);
+    return;
+  }
   l->auth = FG_AUTH_DIALBACK;  // plaintext: nothing but dialback proves the peer
   // Direct TLS (XEP-0368): the handshake is done; the certificate is judged
   // before the stream starts.
@@ -630,7 +644,7 @@ static fg_tls_ctx *client_ctx(link *l) {
 
 static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   link *l = fg_conn_arg(c);
-  if (l->dead && !l->closing) return len;
+  if (l == NULL || (l->dead && !l->closing)) return len;
   size_t used = 0;
   switch (fg_s2s_out_feed(l->s2s, data, len, &used)) {
     case FG_S2S_OUT_CONTINUE:
@@ -739,7 +753,7 @@ static void revocation_decide(void *arg) {
 
 static void on_secure(fg_conn *c) {
   link *l = fg_conn_arg(c);
-  if (l->dead) return;
+  if (l == NULL || l->dead) return;
   // Remote servers' certificates are checked for revocation before the link
   // is trusted (the backends' are not); what the shared cache lacks is
   // fetched first, while this link alone waits.
@@ -870,6 +884,11 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
 
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
+  if (l == NULL) return;  // an attempt that lost the race
+  if (!l->ready && !l->dead && race_goes_on(l, c)) return;
+  fg_worker_timer_cancel(l->w, &l->race_timer);
+  if (l->racer != NULL) drop_attempt(l->racer);
+  l->racer = NULL;
   l->conn = NULL;
   fg_revocation_fetch_cancel(l->rev_fetch);
   l->rev_fetch = NULL;
@@ -916,7 +935,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 }
 
 static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
-  client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
+  if (fg_conn_arg(c) != NULL) client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
 }
 
 static const fg_conn_handler kHandler = {.on_open = on_open,
@@ -997,34 +1016,126 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
 
 // connect_next opens a connection to the next candidate. It returns 0 when
 // none is left. Questions asked on an earlier attempt are asked again.
+// fresh_session gives |l| a new stream for target |t|; questions asked
+// before are asked again on it. It returns 0 when out of memory.
+static int fresh_session(link *l, const resolved_target *t) {
+  fg_s2s_out *s = new_session(l, t->direct_tls);
+  if (s == NULL) return 0;
+  for (int i = 0; i < l->n_questions; i++) {
+    fg_s2s_out_verify(s, l->questions[i].receiving, l->questions[i].originating,
+                      l->questions[i].stream_id, l->questions[i].key, l->questions[i].key_len);
+  }
+  fg_s2s_out_free(l->s2s);
+  l->s2s = s;
+  l->current = t;
+  return 1;
+}
+
+// open_attempt starts a connection to |t| for |l| (NULL: none could be).
+static fg_conn *open_attempt(link *l, const resolved_target *t) {
+  fg_connect_config cc = {0};
+  cc.addr = (const struct sockaddr *)&t->addr;
+  cc.addr_len = t->addr_len;
+  cc.handler = &kHandler;
+  cc.arg = l;
+  if (t->direct_tls) {
+    cc.tls = l->srv->tls_client_direct;
+    cc.server_name = l->remote;
+  }
+  return fg_conn_connect(l->w, &cc);
+}
+
+// arm_deadline: RFC 6120 §10.4.3: a stream not established and
+// authenticated in time is remote-server-timeout (limits.handshake_timeout).
+static void arm_deadline(link *l) {
+  uint32_t ms = l->srv->cfg->limits.handshake_timeout_ms;
+  fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
+}
+
+// --- Happy Eyeballs (RFC 8305) ---
+
+// kRaceDelayMs: the Connection Attempt Delay RFC 8305 §5 recommends: a
+// candidate that has not connected by then gets a rival.
+enum { kRaceDelayMs = 250 };
+
+// drop_attempt ends an attempt that lost the race (its callbacks find no link).
+static void drop_attempt(fg_conn *c) {
+  fg_conn_set_arg(c, NULL);
+  fg_conn_abort(c, FG_CLOSE_LOCAL);
+}
+
+// race_timer_fired starts the next candidate beside the one still
+// connecting, of the other address family when one is left (RFC 8305 §4:
+// IPv6 and IPv4 interleaved).
+static void race_timer_fired(fg_timer *t, void *arg) {
+  (void)t;
+  link *l = arg;
+  if (l->conn == NULL || l->opened || l->racer != NULL || l->dead) return;
+  int family = l->current != NULL ? l->current->addr.ss_family : AF_UNSPEC;
+  for (size_t i = l->next_candidate; i < l->n_candidates; i++) {
+    if (l->candidates[i].addr.ss_family == family) continue;
+    resolved_target other = l->candidates[i];
+    memmove(&l->candidates[l->next_candidate + 1], &l->candidates[l->next_candidate],
+            (i - l->next_candidate) * sizeof(other));
+    l->candidates[l->next_candidate] = other;
+    break;
+  }
+  while (l->next_candidate < l->n_candidates && l->racer == NULL) {
+    const resolved_target *next = &l->candidates[l->next_candidate++];
+    l->racer = open_attempt(l, next);
+    l->racer_target = next;
+  }
+  if (l->racer != NULL) fg_metrics_inc(&l->srv->metrics, FG_M_CONNECT_RACES);
+}
+
+// race_decided: attempt |c| connected first; the other one is dropped and
+// the link's stream is |c|'s. It returns 0 when out of memory.
+static int race_decided(link *l, fg_conn *c) {
+  fg_worker_timer_cancel(l->w, &l->race_timer);
+  l->opened = 1;
+  if (c != l->racer) {
+    if (l->racer != NULL) drop_attempt(l->racer);
+    l->racer = NULL;
+    return 1;
+  }
+  drop_attempt(l->conn);
+  l->conn = c;
+  l->racer = NULL;
+  fg_metrics_inc(&l->srv->metrics, FG_M_CONNECT_RACES_WON_LATER);
+  return fresh_session(l, l->racer_target);
+}
+
+// race_goes_on: attempt |c| of |l| failed before connecting. It returns 1
+// when the race goes on with the other attempt (nothing else to do).
+static int race_goes_on(link *l, fg_conn *c) {
+  if (c == l->racer) {  // the later attempt failed: the first goes on
+    l->racer = NULL;
+    return 1;
+  }
+  if (l->racer == NULL || l->opened) return 0;
+  l->conn = l->racer;  // the first failed: the later one goes on alone
+  l->racer = NULL;
+  if (!fresh_session(l, l->racer_target)) {
+    drop_attempt(l->conn);
+    l->conn = NULL;
+    return 0;
+  }
+  arm_deadline(l);
+  if (l->next_candidate < l->n_candidates) fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
+  return 1;
+}
+
 static int connect_next(link *l) {
   while (l->next_candidate < l->n_candidates) {
     const resolved_target *t = &l->candidates[l->next_candidate++];
-    fg_s2s_out *s = new_session(l, t->direct_tls);
-    if (s == NULL) return 0;
-    // Questions asked before are asked again on the new stream.
-    for (int i = 0; i < l->n_questions; i++) {
-      fg_s2s_out_verify(s, l->questions[i].receiving, l->questions[i].originating,
-                        l->questions[i].stream_id, l->questions[i].key, l->questions[i].key_len);
-    }
-    fg_s2s_out_free(l->s2s);
-    l->s2s = s;
-    l->current = t;
-    fg_connect_config cc = {0};
-    cc.addr = (const struct sockaddr *)&t->addr;
-    cc.addr_len = t->addr_len;
-    cc.handler = &kHandler;
-    cc.arg = l;
-    if (t->direct_tls) {
-      cc.tls = l->srv->tls_client_direct;
-      cc.server_name = l->remote;
-    }
-    l->conn = fg_conn_connect(l->w, &cc);
+    if (!fresh_session(l, t)) return 0;
+    l->conn = open_attempt(l, t);
     if (l->conn == NULL) continue;
-    // RFC 6120 §10.4.3: a stream not established and authenticated in time
-    // is remote-server-timeout (limits.handshake_timeout).
-    uint32_t ms = l->srv->cfg->limits.handshake_timeout_ms;
-    fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
+    l->opened = 0;
+    arm_deadline(l);
+    if (l->next_candidate < l->n_candidates) {
+      fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
+    }
     return 1;
   }
   return 0;
@@ -1055,6 +1166,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   fg_timer_init(&l->deadline, deadline_passed, l);
   fg_timer_init(&l->tick, tick, l);
   fg_timer_init(&l->sm_timer, sm_timer_fired, l);
+  fg_timer_init(&l->race_timer, race_timer_fired, l);
   l->srv = srv;
   l->w = w;
   l->kind = kind;

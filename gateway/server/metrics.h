@@ -77,6 +77,8 @@ typedef enum fg_metric {
   FG_M_SM_OUT_ENABLED,                 // outbound streams (hop, remote) with XEP-0198 on
   FG_M_SM_IN_RESUMED,                  // inbound streams resumed by their peer (XEP-0198 §5)
   FG_M_SM_OUT_RESUMED,                 // outbound streams this gateway resumed
+  FG_M_CONNECT_RACES,                  // a later candidate raced a slow connect (RFC 8305)
+  FG_M_CONNECT_RACES_WON_LATER,        // races the later candidate won
   FG_M_STANZAS_ACKED,                  // written and acknowledged by the peer (XEP-0198)
   FG_M_STANZAS_RESENT,                 // unacknowledged when their stream broke: sent again
   FG_M_STANZAS_UNCONFIRMED,            // written to a stream without XEP-0198 that broke

@@ -26,6 +26,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -47,7 +48,7 @@ SM = "stream_management:\n  request_every: 8\n  request_interval: 100ms\n"
 class World:
     """A and B with their sinks, and the proxy on A's way to B."""
 
-    def __init__(self, base, b_sm=True, a_limits=None):
+    def __init__(self, base, b_sm=True, a_limits=None, silent_ipv6_first=False):
         self.base = base
         self.pa, self.pb = ({k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink")}
                             for _ in range(2))
@@ -58,10 +59,27 @@ class World:
                                          "pki/b.test.key", client_ca=ica)
         self.proxy = fault_proxy.FaultProxy(self.pb["s2s"])
         limits = dict(LIMITS, **(a_limits or {}))
-        self.a = fp.Fedgate(FEDGATE, base, "a", fp.gateway_yaml(
+        a_config = fp.gateway_yaml(
             self.pa, [("a.test", "sink", "pki/a.test")], [("sink", [self.pa["sink"]])],
-            secret="secret-a", static=[("b.test", self.proxy.port)], limits=limits) + SM,
-            self.pa["admin"])
+            secret="secret-a", static=[("b.test", self.proxy.port)], limits=limits) + SM
+        self.silent = []
+        if silent_ipv6_first:
+            # An IPv6 candidate whose SYNs go unanswered (a listener with a
+            # full backlog) before the working IPv4 one.
+            ls = socket.socket(socket.AF_INET6)
+            ls.bind(("::1", 0))
+            ls.listen(0)
+            self.silent.append(ls)
+            for _ in range(3):
+                c = socket.socket(socket.AF_INET6)
+                c.setblocking(False)
+                c.connect_ex(("::1", ls.getsockname()[1]))
+                self.silent.append(c)
+            old = 'targets: ["%s:%d"]' % (HOST, self.proxy.port)
+            assert old in a_config
+            a_config = a_config.replace(old, 'targets: ["[::1]:%d", "%s:%d"]' % (
+                ls.getsockname()[1], HOST, self.proxy.port))
+        self.a = fp.Fedgate(FEDGATE, base, "a", a_config, self.pa["admin"])
         self.b_config = fp.gateway_yaml(
             self.pb, [("b.test", "sink", "pki/b.test")], [("sink", [self.pb["sink"]])],
             secret="secret-b", static=[("a.test", self.pa["s2s"])], limits=LIMITS)
@@ -104,6 +122,8 @@ class World:
         for g in (self.a, self.b):
             g.stop()
         self.proxy.close()
+        for sock in self.silent:
+            sock.close()
         self.sink_a.close()
         self.sink_b.close()
 
@@ -243,6 +263,14 @@ def all_through(w, tag, n, name):
     check(w, [(tag, n)], name, expect_bounces=lambda b: b == 0, expect_resent=lambda r: r == 0)
 
 
+def scenario_rfc8305_happy_eyeballs_races_a_silent_ipv6_candidate(w):
+    # The IPv6 candidate never answers: 250 ms later the IPv4 one races it
+    # and wins, instead of waiting for the first to time out.
+    all_through(w, "e", 50, "happy-eyeballs")
+    assert w.a.metric("connect_races_total") >= 1
+    assert w.a.metric("connect_races_won_by_later_total") >= 1
+
+
 def scenario_one_byte_at_a_time(w):
     w.proxy.one_byte = True
     all_through(w, "o", 60, "one-byte")
@@ -324,6 +352,8 @@ def scenario_sigkill_peer_gateway_and_restart(w):
 
 SCENARIOS = {n: f for n, f in sorted(globals().items()) if n.startswith("scenario_")}
 OPTIONS = {"scenario_peer_without_xep0198_counts_unconfirmed": {"b_sm": False},
+           "scenario_rfc8305_happy_eyeballs_races_a_silent_ipv6_candidate":
+               {"silent_ipv6_first": True},
            "scenario_reordered_connection_attempts_keep_order_per_stream":
                {"a_limits": {"streams_per_pair": 2}}}
 
