@@ -16,21 +16,10 @@
 
 #include <xxhash.h>
 
+#include "bench/bench_time.h"
 #include "crypto/ocsp_cache.h"
 
 enum { kEntries = 10000, kKeyLen = 24, kDerLen = 1500, kRounds = 3, kRoundMs = 250 };
-
-static double thread_cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void key_of(uint32_t id, uint8_t *k) {
   memset(k, 0xa5, kKeyLen);
@@ -129,8 +118,8 @@ static void *read_loop(void *arg) {
   fg_ocsp_cache_value v;
   uint64_t n = 0, hits = 0;
   uint32_t x = r->seed;
-  double t0 = thread_cpu_s(), end = wall_ms() + kRoundMs;
-  while (wall_ms() < end) {
+  double t0 = bench_thread_cpu_s(), end = bench_wall_ms() + kRoundMs;
+  while (bench_wall_ms() < end) {
     for (int i = 0; i < 1024; i++) {
       x = x * 1664525u + 1013904223u;
       key_of(x % r->keys, k);
@@ -139,7 +128,7 @@ static void *read_loop(void *arg) {
       n++;
     }
   }
-  r->per_cpu_s = (double)n / (thread_cpu_s() - t0);
+  r->per_cpu_s = (double)n / (bench_thread_cpu_s() - t0);
   r->misses = n - hits;
   return NULL;
 }
@@ -166,11 +155,6 @@ static double round_lookups_per_cpu_s(fg_ocsp_cache *cache, mtable *mt, uint32_t
   pthread_join(w, NULL);
   *writes = b.writes;
   return sum / readers;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv) {
@@ -202,9 +186,7 @@ int main(int argc, char **argv) {
       lockfree[r] = round_lookups_per_cpu_s(cache, NULL, kCases[c].keys, kCases[c].readers, &w);
       mutex[r] = round_lookups_per_cpu_s(NULL, &mt, kCases[c].keys, kCases[c].readers, &w);
     }
-    qsort(lockfree, kRounds, sizeof(double), cmp_double);
-    qsort(mutex, kRounds, sizeof(double), cmp_double);
-    double a = lockfree[kRounds / 2], b = mutex[kRounds / 2];
+    double a = bench_median(lockfree, kRounds), b = bench_median(mutex, kRounds);
     if (json) {
       printf(
           "%s\"%s\":{\"lockfree_lookups_per_cpu_s\":%.0f,\"mutex_lookups_per_cpu_s\":%.0f,"

@@ -537,6 +537,14 @@ class Sender:
                 self.fail("stream closed by the peer" + (
                     ": " + e.condition if e.condition else ""))
                 self.app.log("link %s -> %s: %s" % (self.domain, self.remote, self.link.error))
+            if e.condition is None:
+                # RFC 6120 §4.4: the peer closed first (a gateway draining):
+                # answer with our closing tag so that it can end the connection.
+                try:
+                    st.send("</stream:stream>")
+                    st.close()
+                except (ConnectionError, OSError, RuntimeError):
+                    pass
 
     def send(self, xml):
         """send writes one stanza; returns False when the link is down."""
@@ -665,6 +673,11 @@ class Listener:
             if e.condition and not self.app.closing:
                 link.error = describe(e)
                 self.app.log("link %s -> %s (%s): %s" % (frm, self.domain, link.peer, link.error))
+            if e.condition is None:
+                try:
+                    st.send("</stream:stream>")  # RFC 6120 §4.4: answer the peer's close
+                except (ConnectionError, OSError, RuntimeError):
+                    pass
         except (ConnectionError, OSError) as e:
             if not self.app.closing:
                 link.error = describe(e)
@@ -969,9 +982,10 @@ def human(o, a):
 
 # fedgate logs one line per outbound link that became ready, e.g.
 # "... remote link a.test -> b.test ready via 127.0.0.1:5269: TLSv1.3
-# TLS_AES_128_GCM_SHA256, sasl-external, peer proved by pkix".
-GW_LINK = re.compile(r"remote link (\S+) -> (\S+) ready via (\S+): (\S+) (\S+), ([^,\s]+)"
-                     r"(?:, peer proved by (\S+))?\s*$")
+# TLS_AES_128_GCM_SHA256, sasl-external, peer proved by pkix" (" (resumed)"
+# after the cipher when the TLS session was resumed).
+GW_LINK = re.compile(r"remote link (\S+) -> (\S+) ready via (\S+): (\S+) (\S+)( \(resumed\))?, "
+                     r"([^,\s]+)(?:, peer proved by (\S+))?\s*$")
 
 
 def gateway_links(logs):
@@ -984,8 +998,8 @@ def gateway_links(logs):
                     if m:
                         out.append({"gateway": name, "from": m.group(1), "to": m.group(2),
                                     "peer": m.group(3), "tls_version": m.group(4),
-                                    "cipher": m.group(5), "auth": m.group(6),
-                                    "peer_auth": m.group(7) or ""})
+                                    "cipher": m.group(5), "resumed": bool(m.group(6)),
+                                    "auth": m.group(7), "peer_auth": m.group(8) or ""})
         except OSError:
             pass
     return out

@@ -53,6 +53,11 @@ typedef struct fg_load_opts {
   const char *pki_dir;  // NULL: certificates minted in memory
   int insecure;
   int starttls;  // RFC 6120 §5 on a plain connection instead of direct TLS
+  // relay: a stream whose connection dies while sending connects again (a
+  // SUT instance failed behind a load balancer) instead of failing; what it
+  // had written on the dead connection and never reached the sink is
+  // reported as lost on dead streams.
+  int reconnect;
   unsigned remotes, streams_per_remote;
   double seconds, warmup, drain, rate, hold;
   unsigned window;
@@ -72,6 +77,10 @@ typedef struct fg_load_opts {
   int json;
   int verbose;
 } fg_load_opts;
+
+// FG_LOAD_MAX_DEATHS: connections of one stream that may die under
+// --reconnect before the stream fails.
+#define FG_LOAD_MAX_DEATHS 16
 
 typedef struct fg_load_stream {
   uint32_t index, remote;
@@ -93,7 +102,15 @@ typedef struct fg_load_stream {
   atomic_int window_blocked;
   atomic_int wake_pending;
   fg_msg wake;
-  fg_timer retry;  // churn: reconnect after a failure, not in a tight loop
+  fg_timer retry;  // churn, --reconnect: connect again after a delay, not in a tight loop
+  // --reconnect (owner worker): the first sequence number written on the
+  // current connection; the sequence ranges [from, to) written on
+  // connections that died; the stanzas presumed lost with them, which no
+  // longer count against the closed-loop window.
+  uint64_t conn_first_seq;
+  uint64_t dead_from[FG_LOAD_MAX_DEATHS], dead_to[FG_LOAD_MAX_DEATHS];
+  unsigned num_deaths;
+  uint64_t window_base;
 } fg_load_stream;
 
 typedef struct fg_load_wctx {
@@ -134,6 +151,7 @@ typedef struct fg_load {
   _Atomic uint64_t errors, ready_streams, failed_streams;
   _Atomic uint64_t establishments, win_establishments, win_resumed, resumed, handshakes;
   _Atomic uint64_t bounced;
+  _Atomic uint64_t reconnects;  // --reconnect: connections that died and were opened again
   _Atomic uint64_t sink_conns, sink_ready, sink_stanzas;
 } fg_load;
 

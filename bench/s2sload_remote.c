@@ -56,6 +56,20 @@ static void stream_failed(fg_load_stream *s, const char *why) {
   }
 }
 
+// stream_ended: the SUT ended a ready stream (a stream error such as
+// system-shutdown, or its end tag). Under --reconnect, while sending, the
+// stream connects again (see remote_close); otherwise it failed.
+static void stream_ended(fg_load_stream *s, const char *why) {
+  int ph = atomic_load(&g_load.phase);
+  if (g_load.o.reconnect && g_load.o.mode == FG_LOAD_RELAY && s->state == FG_ST_READY &&
+      ph >= FG_PHASE_WARMUP && ph < FG_PHASE_DRAIN && s->conn != NULL) {
+    fprintf(stderr, "s2sload: stream %u: %s; reconnecting\n", s->index, why);
+    fg_conn_abort(s->conn, FG_CLOSE_PEER);
+    return;
+  }
+  stream_failed(s, why);
+}
+
 // write_one sends a single stanza (churn and idle).
 static void write_one(fg_load_stream *s) {
   fg_load_wctx *wc = s->wc;
@@ -70,18 +84,25 @@ static void write_one(fg_load_stream *s) {
   fg_conn_send(s->conn, wc->obuf, n);
 }
 
+// in_flight: stanzas written and not yet delivered, less those presumed lost
+// with a dead connection (--reconnect).
+static uint64_t in_flight(const fg_load_stream *s) {
+  uint64_t done = atomic_load(&s->delivered) + s->window_base;
+  return s->next_seq > done ? s->next_seq - done : 0;
+}
+
 static void pump_closed(fg_load_stream *s) {
   fg_load_wctx *wc = s->wc;
   const fg_stanza_tmpl *t = &g_load.tmpl[s->remote];
   const uint64_t window = g_load.o.window;
   const size_t room_needed = max_stanza(s);
   while (s->conn != NULL && !fg_conn_write_blocked(s->conn) && running()) {
-    uint64_t inflight = s->next_seq - atomic_load(&s->delivered);
+    uint64_t inflight = in_flight(s);
     if (inflight >= window) {
       // The sink wakes us once half the window is free; re-check after
       // announcing it so a delivery in between is not missed.
       atomic_store(&s->window_blocked, 1);
-      inflight = s->next_seq - atomic_load(&s->delivered);
+      inflight = in_flight(s);
       if (inflight >= window) return;
       atomic_store(&s->window_blocked, 0);
     }
@@ -162,6 +183,7 @@ static void become_ready(fg_load_stream *s) {
   switch (g_load.o.mode) {
     case FG_LOAD_RELAY:
       s->state = FG_ST_READY;
+      s->conn_first_seq = s->next_seq;
       fg_load_stream_pump(s);
       break;
     case FG_LOAD_CHURN:
@@ -279,7 +301,7 @@ static int on_element(fg_load_stream *s) {
   if (fg_xml_str_eq(r->ns, NS_STREAMS) && fg_xml_str_eq(r->local, "error")) {
     snprintf(why, sizeof(why), "stream error from the SUT: %.*s",
              (int)(r->raw.len > 300 ? 300 : r->raw.len), (const char *)r->raw.data);
-    stream_failed(s, why);
+    stream_ended(s, why);
     return 0;
   }
   if (fg_xml_str_eq(el->type, "error")) {
@@ -312,7 +334,7 @@ static size_t remote_data(fg_conn *c, const uint8_t *in, size_t len) {
         break;
       case FG_XML_EVENT_STREAM_CLOSE:
         if (s->state != FG_ST_CLOSING) {
-          stream_failed(s, "the SUT closed the stream");
+          stream_ended(s, "the SUT closed the stream");
         } else {
           fg_conn_close(c);
         }
@@ -358,10 +380,36 @@ static void remote_drain(fg_conn *c) {
   fg_load_stream_pump(fg_conn_arg(c));
 }
 
+// reconnect_after_death: --reconnect, relay: the connection of |s| died
+// while sending. The stanzas written on it are remembered (those the sink
+// never gets are lost on a dead stream), and the stream connects again.
+// It returns 0 when the stream cannot (too many deaths).
+static int reconnect_after_death(fg_load_stream *s, enum fg_close_reason r) {
+  if (s->num_deaths == FG_LOAD_MAX_DEATHS) return 0;
+  if (s->next_seq > s->conn_first_seq) {
+    s->dead_from[s->num_deaths] = s->conn_first_seq;
+    s->dead_to[s->num_deaths] = s->next_seq;
+    s->num_deaths++;
+  }
+  s->conn_first_seq = s->next_seq;
+  s->window_base = s->next_seq - atomic_load(&s->delivered);
+  atomic_fetch_add(&g_load.reconnects, 1);
+  fprintf(stderr, "s2sload: stream %u: connection died (%s) at sequence %llu; reconnecting\n",
+          s->index, fg_close_reason_name(r), (unsigned long long)s->next_seq);
+  s->state = FG_ST_IDLE;
+  fg_worker_timer_arm(s->wc->w, &s->retry, kRetryMs);
+  return 1;
+}
+
 static void remote_close(fg_conn *c, enum fg_close_reason r) {
   fg_load_stream *s = fg_conn_arg(c);
   s->conn = NULL;
   int ph = atomic_load(&g_load.phase);
+  if (g_load.o.reconnect && g_load.o.mode == FG_LOAD_RELAY && ph >= FG_PHASE_WARMUP &&
+      ph < FG_PHASE_DRAIN && s->state != FG_ST_CLOSING && s->state != FG_ST_FAILED &&
+      reconnect_after_death(s, r)) {
+    return;
+  }
   if (s->state != FG_ST_CLOSING && s->state != FG_ST_FAILED && ph < FG_PHASE_DONE) {
     char why[128];
     snprintf(why, sizeof(why), "connection closed (%s)%s", fg_close_reason_name(r),

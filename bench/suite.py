@@ -401,6 +401,17 @@ def revocation_summary(rev):
     return s
 
 
+def ceiling_summary(micro, summary):
+    """BoringSSL's own in-memory resumed TLS 1.3 handshakes per core, measured
+    by tls_bench in the same make bench run, beside resumed_est_per_s (whole
+    s2s establishments through fedgate per worker CPU-second) and their
+    ratio."""
+    ceiling = (micro.get("tls_bench") or {}).get("ceiling_resumed_hs_per_s")
+    est = summary.get("resumed_est_per_s")
+    return {"resumed_ceiling_per_s": ceiling,
+            "ratio_resumed_est_to_ceiling": est / ceiling if est and ceiling else None}
+
+
 def micro_results():
     """The micro-benchmarks' JSON lines from tools/bench.sh, by name."""
     path = os.path.join(HERE, "results", "latest.jsonl")
@@ -491,6 +502,7 @@ def main():
               "versions": versions(suite.fedgate)}
     result.update(suite.summary(out))
     micro = micro_results()
+    result.update(ceiling_summary(micro, result))
     xml = micro.get("xml_bench") or {}
     # The XML parser's dispatched build and its baseline x86-64 build, measured
     # by one binary in one run (bench/xml_bench.c).

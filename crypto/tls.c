@@ -3,8 +3,10 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -13,7 +15,6 @@
 #include <openssl/ssl.h>
 
 #define STAGING_MAX (64 * 1024)
-#define SESSION_SLOTS 64
 
 static const char kTls12Ciphers[] =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
@@ -21,21 +22,16 @@ static const char kTls12Ciphers[] =
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 static const uint8_t kAlpnXmppServer[] = "\x0bxmpp-server";
 
-typedef struct session_slot {
-  char name[256];
-  SSL_SESSION *session;
-} session_slot;
-
 struct fg_tls_ctx {
   atomic_int refs;
   SSL_CTX *ssl_ctx;
   fg_tls_ctx_config cfg;
-  pthread_mutex_t sessions_mu;  // client session cache: handshake path only
-  session_slot sessions[SESSION_SLOTS];
+  fg_session_cache *sessions;  // client: shared by every worker
 };
 
 struct fg_tls_conn {
   fg_tls_ctx *ctx;
+  char *session_scope;  // client identity the cached session belongs to (may be NULL)
   SSL *ssl;
   BIO *bio;
   fg_tls_write_fn out;
@@ -53,7 +49,11 @@ struct fg_tls_conn {
   int verify_result;
   int failed;
   const char *error;
-  char *server_name;  // client: the SNI, session cache key (NULL on servers)
+  char *server_name;  // client: the SNI (NULL on servers)
+  char *session_key;  // client: the session cache key (NULL: server_name)
+  int resumed;
+  fg_tls_verdict verdict;  // the hook's, or carried by the offered session
+  fg_tls_verdict offered;  // the verdict of the session offered, if any
   int have_client_secret, have_server_secret;
   int key_updates;       // KeyUpdates BoringSSL sent or received: captured secrets are stale
   int tickets_received;  // TLS 1.3 NewSessionTickets BoringSSL processed (client)
@@ -176,6 +176,13 @@ static enum ssl_verify_result_t custom_verify(SSL *ssl, uint8_t *out_alert) {
   size_t n = chain ? sk_CRYPTO_BUFFER_num(chain) : 0;
   if (t == NULL || n == 0) return ssl_verify_invalid;
   enum fg_tls_verify_result r = FG_TLS_VERIFY_UNTRUSTED;
+  memset(&t->verdict, 0, sizeof(t->verdict));
+  if (t->server_name != NULL) {
+    snprintf(t->verdict.domain, sizeof(t->verdict.domain), "%s", t->server_name);
+  }
+  if (t->ctx->cfg.verify_scope != NULL) {
+    t->verdict.scope = t->ctx->cfg.verify_scope(t->ctx->cfg.verify_arg);
+  }
   if (t->ctx->cfg.verify != NULL) {
     const CRYPTO_BUFFER *certs[16];
     if (n > 16) n = 16;
@@ -183,6 +190,7 @@ static enum ssl_verify_result_t custom_verify(SSL *ssl, uint8_t *out_alert) {
     r = t->ctx->cfg.verify(t, certs, n, t->ctx->cfg.verify_arg);
   }
   t->verify_result = (int)r;
+  t->verdict.result = (int)r;
   if (r == FG_TLS_VERIFY_REJECT) {
     *out_alert = SSL_AD_BAD_CERTIFICATE;
     t->error = "peer certificate rejected";
@@ -193,9 +201,10 @@ static enum ssl_verify_result_t custom_verify(SSL *ssl, uint8_t *out_alert) {
 
 static int cert_cb(SSL *ssl, void *arg) {
   fg_tls_ctx *ctx = arg;
-  if (ctx->cfg.sni == NULL) return 0;
-  fg_tls_cert *c =
-      fg_tls_sni_lookup(ctx->cfg.sni, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+  const fg_tls_sni *sni =
+      ctx->cfg.sni_current != NULL ? ctx->cfg.sni_current(ctx->cfg.sni_arg) : ctx->cfg.sni;
+  if (sni == NULL) return 0;
+  fg_tls_cert *c = fg_tls_sni_lookup(sni, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
   if (c == NULL) {
     fg_tls_conn *t = conn_of(ssl);
     if (t) t->error = "no certificate for the requested name";
@@ -280,31 +289,49 @@ static void msg_cb(int is_write, int version, int content_type, const void *buf,
   if (type == SSL3_MT_NEW_SESSION_TICKET && !is_write) t->tickets_received++;
 }
 
+static const char *session_key_of(const fg_tls_conn *t) {
+  return t->session_key != NULL ? t->session_key : t->server_name;
+}
+
+static uint64_t scope_now(const fg_tls_ctx *ctx) {
+  return ctx->cfg.verify_scope != NULL ? ctx->cfg.verify_scope(ctx->cfg.verify_arg) : 0;
+}
+
+// new_session_cb keeps a client session with the verdict about the peer
+// that goes with it: the hook's in a full handshake, the carried one in a
+// resumed handshake (the server's fresh ticket renews the same trust).
 static int new_session_cb(SSL *ssl, SSL_SESSION *session) {
   fg_tls_conn *t = conn_of(ssl);
-  if (t == NULL || t->server_name == NULL) return 0;
-  fg_tls_ctx *ctx = t->ctx;
-  uint64_t h = 1469598103934665603ull;
-  for (const char *p = t->server_name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-  session_slot *slot = &ctx->sessions[h % SESSION_SLOTS];
-  pthread_mutex_lock(&ctx->sessions_mu);
-  SSL_SESSION_free(slot->session);
-  slot->session = session;
-  snprintf(slot->name, sizeof(slot->name), "%s", t->server_name);
-  pthread_mutex_unlock(&ctx->sessions_mu);
-  return 1;
+  if (t == NULL || session_key_of(t) == NULL || t->ctx->sessions == NULL) return 0;
+  // A TLS 1.2 server may renew the ticket inside a resumed handshake, before
+  // handshake_finished has taken the carried verdict over.
+  const fg_tls_verdict *v = SSL_session_reused(ssl) ? &t->offered : &t->verdict;
+  if (v->result == FG_TLS_VERIFY_REJECT) return 0;
+  fg_session_cache_put(t->ctx->sessions, session_key_of(t), session, v, (int64_t)time(NULL));
+  return 0;  // the cache took its own reference
 }
 
 static void offer_session(fg_tls_conn *t) {
-  fg_tls_ctx *ctx = t->ctx;
-  uint64_t h = 1469598103934665603ull;
-  for (const char *p = t->server_name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-  session_slot *slot = &ctx->sessions[h % SESSION_SLOTS];
-  pthread_mutex_lock(&ctx->sessions_mu);
-  if (slot->session != NULL && strcmp(slot->name, t->server_name) == 0) {
-    SSL_set_session(t->ssl, slot->session);
-  }
-  pthread_mutex_unlock(&ctx->sessions_mu);
+  SSL_SESSION *s = fg_session_cache_get(t->ctx->sessions, session_key_of(t), scope_now(t->ctx),
+                                        (int64_t)time(NULL), &t->offered);
+  if (s == NULL) return;
+  SSL_set_session(t->ssl, s);
+  SSL_SESSION_free(s);
+}
+
+// ticket_key_cb seals and opens tickets with the shared keys.
+static int ticket_key_cb(SSL *ssl, uint8_t *key_name, uint8_t *iv, EVP_CIPHER_CTX *cipher,
+                         HMAC_CTX *hmac, int encrypt) {
+  fg_tls_conn *t = conn_of(ssl);
+  if (t == NULL || t->ctx->cfg.ticket_keys == NULL) return encrypt ? -1 : 0;
+  return fg_ticket_keys_crypt(t->ctx->cfg.ticket_keys, key_name, iv, cipher, hmac, encrypt);
+}
+
+void fg_tls_conn_set_session_scope(fg_tls_conn *t, const char *identity) {
+  if (t->server_name == NULL || !t->ctx->cfg.session_cache) return;
+  free(t->session_scope);
+  t->session_scope = identity != NULL ? strdup(identity) : NULL;
+  offer_session(t);  // the session of this identity, or none
 }
 
 // --- context ------------------------------------------------------------
@@ -315,7 +342,6 @@ fg_tls_ctx *fg_tls_ctx_new(const fg_tls_ctx_config *cfg) {
   fg_tls_ctx *ctx = calloc(1, sizeof(*ctx));
   if (ctx == NULL) return NULL;
   atomic_init(&ctx->refs, 1);
-  pthread_mutex_init(&ctx->sessions_mu, NULL);
   ctx->cfg = *cfg;
   ctx->cfg.client_cert = NULL;
   SSL_CTX *s = SSL_CTX_new(TLS_with_buffers_method());
@@ -339,6 +365,8 @@ fg_tls_ctx *fg_tls_ctx_new(const fg_tls_ctx_config *cfg) {
     SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);  // stateless tickets only
     if (cfg->num_tickets != 0)
       SSL_CTX_set_num_tickets(s, cfg->num_tickets < 0 ? 0 : (size_t)cfg->num_tickets);
+    // Tickets sealed with keys every instance shares resume on any of them.
+    if (cfg->ticket_keys != NULL) SSL_CTX_set_tlsext_ticket_key_cb(s, ticket_key_cb);
   } else {
     if (cfg->direct_tls && SSL_CTX_set_alpn_protos(s, kAlpnXmppServer, 12) != 0) goto fail;
     if (cfg->client_cert != NULL) {
@@ -347,6 +375,8 @@ fg_tls_ctx *fg_tls_ctx_new(const fg_tls_ctx_config *cfg) {
     }
     if (cfg->ocsp_stapling) SSL_CTX_enable_ocsp_stapling(s);
     if (cfg->session_cache) {
+      ctx->sessions = fg_session_cache_new(cfg->session_cache_entries);
+      if (ctx->sessions == NULL) goto fail;
       SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
       SSL_CTX_sess_set_new_cb(s, new_session_cb);
     }
@@ -364,10 +394,9 @@ void fg_tls_ctx_up_ref(fg_tls_ctx *ctx) {
 void fg_tls_ctx_free(fg_tls_ctx *ctx) {
   if (ctx == NULL) return;
   if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1) return;
-  for (size_t i = 0; i < SESSION_SLOTS; i++) SSL_SESSION_free(ctx->sessions[i].session);
   fg_tls_cert_free(ctx->cfg.client_cert);
   SSL_CTX_free(ctx->ssl_ctx);
-  pthread_mutex_destroy(&ctx->sessions_mu);
+  fg_session_cache_free(ctx->sessions);
   free(ctx);
 }
 
@@ -418,7 +447,6 @@ fg_tls_conn *fg_tls_conn_new(fg_tls_ctx *ctx, const char *server_name, fg_tls_wr
     if (server_name != NULL) {
       t->server_name = strdup(server_name);  // NULL: no session cache for this one
       SSL_set_tlsext_host_name(t->ssl, server_name);
-      if (ctx->cfg.session_cache && t->server_name != NULL) offer_session(t);
     }
     if (ctx->cfg.client_cert != NULL) fg_tls_cert_apply(ctx->cfg.client_cert, t->ssl);
   }
@@ -432,6 +460,7 @@ void fg_tls_conn_free(fg_tls_conn *t) {
   OPENSSL_cleanse(&t->secrets, sizeof(t->secrets));
   free(t->staged);
   free(t->server_name);
+  free(t->session_key);
   fg_tls_ctx_free(t->ctx);
   free(t);
 }
@@ -481,11 +510,24 @@ static enum fg_tls_status fail(fg_tls_conn *t, int ret) {
   return FG_TLS_ERROR;
 }
 
+// handshake_finished notes the end of the handshake. A resumed client
+// connection skipped certificate verification: it takes the verdict that
+// came with the session, never more.
+static void handshake_finished(fg_tls_conn *t) {
+  t->handshake_done = 1;
+  t->resumed = SSL_session_reused(t->ssl);
+  if (t->resumed && t->ctx->cfg.role == FG_TLS_CLIENT) {
+    t->verdict = t->offered;
+    t->verify_result = t->offered.result;
+  }
+}
+
 int fg_tls_conn_start(fg_tls_conn *t) {
   if (t->ctx->cfg.role != FG_TLS_CLIENT) return 1;
+  if (t->ctx->sessions != NULL && session_key_of(t) != NULL) offer_session(t);
   int ret = SSL_do_handshake(t->ssl);
   if (ret == 1) {
-    t->handshake_done = 1;
+    handshake_finished(t);
     return 1;
   }
   return fail(t, ret) == FG_TLS_WANT_INPUT;
@@ -497,7 +539,7 @@ enum fg_tls_status fg_tls_conn_read(fg_tls_conn *t, uint8_t *out, size_t out_cap
   if (!t->handshake_done) {
     int ret = SSL_do_handshake(t->ssl);
     if (ret != 1) return fail(t, ret);
-    t->handshake_done = 1;
+    handshake_finished(t);
     if (t->ctx->cfg.role == FG_TLS_SERVER) {
       // BoringSSL holds TLS 1.3 NewSessionTickets back until the first write;
       // an empty write sends them now, so that clients can resume and so
@@ -546,6 +588,44 @@ int fg_tls_conn_handshake_done(const fg_tls_conn *t) {
 
 int fg_tls_conn_verify_result(const fg_tls_conn *t) {
   return t->verify_result;
+}
+
+const fg_tls_verdict *fg_tls_conn_verdict(const fg_tls_conn *t) {
+  return &t->verdict;
+}
+
+void fg_tls_conn_set_verdict(fg_tls_conn *t, const fg_tls_verdict *v) {
+  // The scope is the context's (verify_scope), so that offers compare like
+  // with like; the result is what the hook returns.
+  t->verdict.recorded = 1;
+  t->verdict.chain = v->chain;
+  t->verdict.identity = v->identity;
+  t->verdict.revocation = v->revocation;
+  if (v->domain[0] != 0) snprintf(t->verdict.domain, sizeof(t->verdict.domain), "%s", v->domain);
+}
+
+int fg_tls_conn_resumed(const fg_tls_conn *t) {
+  return t->resumed;
+}
+
+int fg_tls_conn_set_session_key(fg_tls_conn *t, const char *key) {
+  char *k = strdup(key);
+  if (k == NULL) return 0;
+  free(t->session_key);
+  t->session_key = k;
+  return 1;
+}
+
+void fg_tls_conn_forget_session(fg_tls_conn *t) {
+  if (t->ctx->sessions != NULL && session_key_of(t) != NULL) {
+    fg_session_cache_remove(t->ctx->sessions, session_key_of(t));
+  }
+}
+
+int fg_tls_ctx_session_stats(fg_tls_ctx *ctx, fg_session_cache_stats *out) {
+  if (ctx->sessions == NULL) return 0;
+  fg_session_cache_stats_get(ctx->sessions, out);
+  return 1;
 }
 
 fg_tls_ctx *fg_tls_conn_ctx(const fg_tls_conn *t) {

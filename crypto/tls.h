@@ -15,7 +15,10 @@
 
 #include <openssl/base.h>
 
+#include "crypto/session_cache.h"
+#include "crypto/ticket_keys.h"
 #include "crypto/tls_sni.h"
+#include "crypto/tls_verdict.h"
 
 typedef struct fg_tls_ctx fg_tls_ctx;
 typedef struct fg_tls_conn fg_tls_conn;
@@ -48,12 +51,29 @@ typedef struct fg_tls_ctx_config {
   int tls13_only;
   // server: the certificate index (not owned; must outlive the context).
   const fg_tls_sni *sni;
+  // server, instead of |sni|: returns the index to use for this handshake
+  // (called from the handshake's thread; the index must stay valid until
+  // the callback returns to the handshake, which copies the certificate).
+  const fg_tls_sni *(*sni_current)(void *arg);
+  void *sni_arg;
   // client: optional certificate offered when the server asks (a reference is taken).
   fg_tls_cert *client_cert;
   fg_tls_verify_fn verify;
   void *verify_arg;
-  // client: remember one session per server name and offer it again.
+  // client: remember sessions in a cache shared by every worker (one per
+  // context, crypto/session_cache.h) and offer them again, keyed by the
+  // connection's session key (fg_tls_conn_set_session_key, else the server
+  // name). A resumed connection carries the verdict of the full handshake.
   int session_cache;
+  // client: bound of that cache (0: FG_SESSION_CACHE_DEFAULT).
+  size_t session_cache_entries;
+  // client, optional: the verifier's current scope (what its verdicts depend
+  // on: trust store, identity rules, revocation knowledge). A cached session
+  // whose verdict was reached under another scope is not offered. NULL: 0.
+  uint64_t (*verify_scope)(void *verify_arg);
+  // server, optional: the shared ticket keys (crypto/ticket_keys.h; not
+  // owned, must outlive the context). NULL: BoringSSL's own per-context key.
+  fg_ticket_keys *ticket_keys;
   // client: ask the server for its stapled OCSP response (status_request,
   // RFC 6066 §8); read it with SSL_get0_ocsp_response after the handshake.
   int ocsp_stapling;
@@ -129,8 +149,36 @@ int fg_tls_conn_shutdown(fg_tls_conn *t);
 int fg_tls_conn_handshake_done(const fg_tls_conn *t);
 
 // fg_tls_conn_verify_result returns what the verify hook said (0 if the peer
-// sent no certificate).
+// sent no certificate); on a resumed client connection, what it said in the
+// full handshake that created the session.
 int fg_tls_conn_verify_result(const fg_tls_conn *t);
+
+// fg_tls_conn_verdict returns what was concluded about the peer's
+// certificate: by the verify hook in a full handshake, or carried by the
+// session a client resumed (fg_tls_conn_resumed).
+const fg_tls_verdict *fg_tls_conn_verdict(const fg_tls_conn *t);
+
+// fg_tls_conn_set_verdict records the verify hook's details about the peer:
+// |v|'s chain, identity and revocation codes and, when not empty, its domain
+// (by default the server name). The result is what the hook returns and the
+// scope the context's verify_scope. Call it from the hook; the session cache
+// keeps the verdict with the session.
+void fg_tls_conn_set_verdict(fg_tls_conn *t, const fg_tls_verdict *v);
+
+// fg_tls_conn_resumed returns 1 once a handshake resumed a session.
+int fg_tls_conn_resumed(const fg_tls_conn *t);
+
+// fg_tls_conn_set_session_key names the client session cache entry of |t|
+// (e.g. "domain target"); call it before fg_tls_conn_start. It returns 1 or 0.
+int fg_tls_conn_set_session_key(fg_tls_conn *t, const char *key);
+
+// fg_tls_conn_forget_session drops the cached session of |t|'s key (the peer
+// was refused after the handshake, e.g. its certificate found revoked).
+void fg_tls_conn_forget_session(fg_tls_conn *t);
+
+// fg_tls_ctx_session_stats fills |out| from a client context's session
+// cache. It returns 0 when the context has none.
+int fg_tls_ctx_session_stats(fg_tls_ctx *ctx, fg_session_cache_stats *out);
 
 // fg_tls_conn_ctx returns the context |t| was made from.
 fg_tls_ctx *fg_tls_conn_ctx(const fg_tls_conn *t);

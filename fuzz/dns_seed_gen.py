@@ -160,14 +160,20 @@ def seeds():
     return s
 
 
-def main():
+def write_seeds(all_seeds, target):
+    """Writes |all_seeds| (name -> bytes) into argv[1], or by default into
+    fuzz/corpus/|target|."""
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "corpus", "dns_answer_fuzzer")
+        os.path.dirname(os.path.abspath(__file__)), "corpus", target)
     os.makedirs(out, exist_ok=True)
-    for n, data in sorted(seeds().items()):
+    for n, data in sorted(all_seeds.items()):
         with open(os.path.join(out, n), "wb") as f:
             f.write(data)
-    print("wrote %d seeds to %s" % (len(seeds()), out))
+    print("wrote %d seeds to %s" % (len(all_seeds), out))
+
+
+def main():
+    write_seeds(seeds(), "dns_answer_fuzzer")
 
 
 if __name__ == "__main__":

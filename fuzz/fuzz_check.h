@@ -1,9 +1,11 @@
 // fuzz_check.h: what the fuzz targets share: FUZZ_CHECK, an invariant that
-// aborts (so libFuzzer keeps the input) with the failed condition, and the
-// dialback secret of the s2s targets.
+// aborts (so libFuzzer keeps the input) with the failed condition, and a
+// check that bytes were left zero.
 #ifndef FEDGATE_FUZZ_FUZZ_CHECK_H
 #define FEDGATE_FUZZ_FUZZ_CHECK_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -14,5 +16,15 @@
       abort();                                                                     \
     }                                                                              \
   } while (0)
+
+// fuzz_is_zero says whether the |n| bytes at |p| are all zero (a structure
+// the code under test must have left untouched).
+static inline int fuzz_is_zero(const void *p, size_t n) {
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++) {
+    if (b[i] != 0) return 0;
+  }
+  return 1;
+}
 
 #endif  // FEDGATE_FUZZ_FUZZ_CHECK_H

@@ -26,11 +26,13 @@
 #include "io/ktls.h"
 #include "io/runtime_internal.h"
 
-enum { TK_NONE, TK_CONNECT, TK_HANDSHAKE, TK_IDLE, TK_LINGER };
+enum { TK_NONE, TK_CONNECT, TK_HANDSHAKE, TK_IDLE, TK_LINGER, TK_PROXY };
 
 static void finish(fg_conn *c, enum fg_close_reason reason);
 static void arm_recv(fg_conn *c);
 static void try_ktls(fg_conn *c);
+static void proxy_refuse(fg_conn *c, fg_proxy_error why);
+static int accepted_start(fg_conn *c, fg_tls_ctx *tls);
 
 const char *fg_close_reason_name(enum fg_close_reason r) {
   static const char *const names[] = {"local",          "peer",      "reset",
@@ -103,6 +105,10 @@ static void on_timer(fg_timer *t, void *arg) {
       break;
     case TK_LINGER:
       finish(c, c->close_reason);
+      break;
+    case TK_PROXY:
+      c->w->stats.timeouts++;
+      proxy_refuse(c, FG_PROXY_ERR_TIMEOUT);
       break;
     case TK_IDLE: {
       uint64_t now = fg_clock_ns();
@@ -185,6 +191,16 @@ static void finish(fg_conn *c, enum fg_close_reason reason) {
   if (c->dead) return;
   fg_worker *w = c->w;
   if (c->connecting) drop_connect_stash(c);
+  if (c->proxy_wait) {
+    c->proxy_wait = 0;
+    if (c->proxy_tls != NULL) fg_tls_ctx_free(c->proxy_tls);
+    c->proxy_tls = NULL;
+    if (reason == FG_CLOSE_RESET || reason == FG_CLOSE_IO_ERROR) {
+      // Reset inside the header: refused like a header cut short by EOF.
+      w->stats.proxy_refused++;
+      if (c->h->on_proxy_header) c->h->on_proxy_header(c, FG_PROXY_ERR_TRUNCATED);
+    }
+  }
   c->dead = 1;
   fg_worker_timer_cancel(w, &c->timer);
   (*mode_gauge(w, c->mode))--;
@@ -431,6 +447,10 @@ static void deliver(fg_conn *c, const uint8_t *p, size_t n) {
 static void peer_eof(fg_conn *c) {
   if (c->dead || c->eof) return;
   c->eof = 1;
+  if (c->proxy_wait) {
+    proxy_refuse(c, FG_PROXY_ERR_TRUNCATED);
+    return;
+  }
   if (c->tls != NULL && !fg_tls_conn_handshake_done(c->tls)) {
     c->w->stats.handshake_failures++;
     finish(c, FG_CLOSE_PEER);
@@ -587,6 +607,53 @@ static int plain_send(fg_conn *c, const uint8_t *data, size_t len) {
 static void plain_close(fg_conn *c) {}
 
 const transport_ops fg_plain_ops = {"plain", plain_recv, plain_send, plain_close};
+
+// --- PROXY protocol header ---------------------------------------------
+
+static void proxy_refuse(fg_conn *c, fg_proxy_error why) {
+  if (c->dead) return;
+  c->w->stats.proxy_refused++;
+  if (c->h->on_proxy_header) c->h->on_proxy_header(c, why);
+  // Nothing was said to the peer: there is no stream yet to carry an error.
+  if (!c->dead) finish(c, FG_CLOSE_LOCAL);
+}
+
+// proxy_recv feeds the header parser; once the header is complete, the
+// connection takes its peer address, starts its real transport and hands
+// it the bytes that followed the header (a stream header, a ClientHello).
+static void proxy_recv(fg_conn *c, const uint8_t *data, size_t len) {
+  size_t used = 0;
+  fg_proxy_status st = fg_proxy_header_feed(&c->proxy, data, len, &used);
+  if (st == FG_PROXY_NEED_MORE) return;
+  if (st == FG_PROXY_FAILED) {
+    proxy_refuse(c, fg_proxy_header_error(&c->proxy));
+    return;
+  }
+  const fg_proxy_result *r = fg_proxy_header_result(&c->proxy);
+  c->proxy_version = r->version;
+  if (r->has_addresses) {
+    c->peer_len = r->src.sa.sa_family == AF_INET ? sizeof(r->src.in) : sizeof(r->src.in6);
+    memcpy(&c->peer, &r->src, c->peer_len);
+  }
+  fg_tls_ctx *tls = c->proxy_tls;
+  c->proxy_wait = 0;
+  c->proxy_tls = NULL;
+  c->ops = &fg_plain_ops;
+  c->timer_kind = TK_NONE;
+  fg_worker_timer_cancel(c->w, &c->timer);
+  c->w->stats.proxy_accepted++;
+  if (c->h->on_proxy_header) c->h->on_proxy_header(c, FG_PROXY_OK);
+  int alive = !c->dead && accepted_start(c, tls);
+  if (tls != NULL) fg_tls_ctx_free(tls);
+  if (alive && used < len) c->ops->recv(c, data + used, len - used);
+}
+
+// proxy_send: the upper layer has no connection before the header is read.
+static int proxy_send(fg_conn *c, const uint8_t *data, size_t len) {
+  return 0;
+}
+
+const transport_ops fg_proxy_ops = {"proxy", proxy_recv, proxy_send, plain_close};
 
 static int tls_sink(void *arg, const uint8_t *data, size_t len) {
   return queue_raw(arg, data, len);
@@ -949,21 +1016,15 @@ static void ktls_control_record(fg_conn *c) {
 
 // --- creation -----------------------------------------------------------
 
-fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_conn_handler *h, void *arg,
-                              fg_tls_ctx *tls) {
-  fg_conn *c = conn_alloc(w, fd, h, arg, 1);
-  if (c == NULL) {
-    close(fd);
-    return NULL;
-  }
-  w->stats.accepted++;
-  c->peer_len = sizeof(c->peer);
-  getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len);
+// accepted_start starts the transport of an accepted connection (direct TLS
+// with |tls|, else plaintext) and opens it to the upper layer (plaintext at
+// once, direct TLS after the handshake). It returns 0 when |c| died.
+static int accepted_start(fg_conn *c, fg_tls_ctx *tls) {
   if (tls != NULL) {
     c->direct_tls = 1;
     if (!start_tls(c, tls, NULL)) {
       if (!c->dead) finish(c, FG_CLOSE_TLS_ERROR);
-      return c;
+      return 0;
     }
   }
   arm_recv(c);
@@ -972,6 +1033,39 @@ fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_conn_handler *h, vo
     c->opened = 1;
     if (c->h->on_open) c->h->on_open(c);
   }
+  return !c->dead;
+}
+
+fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_conn_handler *h, void *arg,
+                              fg_tls_ctx *tls, const fg_cidr *trusted, size_t n_trusted) {
+  fg_conn *c = conn_alloc(w, fd, h, arg, 1);
+  if (c == NULL) {
+    close(fd);
+    return NULL;
+  }
+  w->stats.accepted++;
+  c->peer_len = sizeof(c->peer);
+  getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len);
+  if (n_trusted == 0) {
+    accepted_start(c, tls);
+    return c;
+  }
+  // PROXY protocol: only the balancers may connect, and they speak first.
+  int ok = 0;
+  for (size_t i = 0; i < n_trusted && !ok; i++) {
+    ok = fg_cidr_contains(&trusted[i], (const struct sockaddr *)&c->peer);
+  }
+  if (!ok) {
+    proxy_refuse(c, FG_PROXY_ERR_UNTRUSTED);
+    return c;
+  }
+  fg_proxy_header_init(&c->proxy);
+  c->proxy_wait = 1;
+  c->proxy_tls = tls;
+  if (tls != NULL) fg_tls_ctx_up_ref(tls);
+  c->ops = &fg_proxy_ops;
+  set_timer(c, TK_PROXY, opts(c)->handshake_timeout_ms);
+  arm_recv(c);
   return c;
 }
 
@@ -1100,6 +1194,14 @@ int fg_conn_fd(const fg_conn *c) {
 
 uint64_t fg_conn_id(const fg_conn *c) {
   return c->id;
+}
+
+const struct sockaddr *fg_conn_peer(const fg_conn *c) {
+  return (const struct sockaddr *)&c->peer;
+}
+
+int fg_conn_proxy_version(const fg_conn *c) {
+  return c->proxy_version;
 }
 
 int fg_conn_is_inbound(const fg_conn *c) {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "crypto/tls.h"
+#include "io/proxy_header.h"
 #include "io/worker.h"
 
 typedef struct fg_conn fg_conn;
@@ -57,6 +58,11 @@ typedef struct fg_conn_handler {
   // processed yet (direct TLS and STARTTLS alike): the place to install a
   // per-connection certificate (optional).
   void (*on_tls_created)(fg_conn *c, fg_tls_conn *t);
+  // on_proxy_header: on a listener that speaks the PROXY protocol, the
+  // header was read (|why| FG_PROXY_OK; fg_conn_peer now gives the address
+  // it carried, if any) or refused (|why| says why; the connection is closed
+  // right after, and on_open never runs). Runs before on_open (optional).
+  void (*on_proxy_header)(fg_conn *c, fg_proxy_error why);
 } fg_conn_handler;
 
 typedef struct fg_connect_config {
@@ -120,6 +126,13 @@ enum fg_conn_mode fg_conn_mode(const fg_conn *c);
 fg_tls_conn *fg_conn_tls(const fg_conn *c);
 int fg_conn_fd(const fg_conn *c);
 uint64_t fg_conn_id(const fg_conn *c);
+// fg_conn_peer returns the peer's address: the one connected to, or the
+// accepted socket's remote end, or, behind a load balancer speaking the
+// PROXY protocol, the source address its header carried.
+const struct sockaddr *fg_conn_peer(const fg_conn *c);
+// fg_conn_proxy_version returns the version (1 or 2) of the PROXY header
+// read on |c|, or 0.
+int fg_conn_proxy_version(const fg_conn *c);
 // fg_conn_is_inbound returns 1 for accepted connections.
 int fg_conn_is_inbound(const fg_conn *c);
 

@@ -46,6 +46,7 @@ typedef struct server {
   struct sockaddr_storage addr;
   socklen_t len;
   char text[64];
+  int trusted;  // a validating resolver whose AD bit is believed
 } server;
 
 typedef struct request {
@@ -94,6 +95,7 @@ struct fg_dns {
   unsigned n_threads;
 
   fg_dns_cache cache;
+  int dnssec_ok;  // a trusted resolver is configured: questions carry the DO bit
 
   pthread_mutex_t slock;
   static_entry *statics;
@@ -101,7 +103,7 @@ struct fg_dns {
   _Atomic uint64_t rng;
 
   _Atomic uint64_t st_requests, st_rejected, st_queries, st_tcp, st_hits, st_misses, st_timeouts,
-      st_servfails, st_static;
+      st_servfails, st_static, st_secure, st_bogus, st_tlsa;
 };
 
 // setf formats into |out|, truncating: reasons and labels only.
@@ -190,6 +192,7 @@ typedef struct query {
   unsigned pass;
   uint64_t deadline;
   int saw_servfail;
+  int trusted_servfail;  // a trusted validating resolver answered SERVFAIL: bogus
   uint8_t msg[NS_PACKETSZ];
   int msg_len;
   char why[96];  // the last server failure, for the reason text
@@ -272,9 +275,16 @@ static void finish(fg_dns *dns, query *q, fg_dns_rstatus st) {
   q->fd = -1;
   q->done = 1;
   if (st != FG_DNS_RS_OK) {
+    fg_dnssec sec = q->res.dnssec;  // a secure denial stays secure
     fg_dns_rrset_cleanup(&q->res);
     q->res.status = st;
+    q->res.dnssec = sec;
   }
+  // A validating resolver answers SERVFAIL for data that fails validation
+  // (RFC 4035 §5.5): after that, no other server's answer is trusted either.
+  if (q->trusted_servfail && st != FG_DNS_RS_CANCELLED) q->res.dnssec = FG_DNSSEC_BOGUS;
+  if (q->res.dnssec == FG_DNSSEC_SECURE) atomic_fetch_add(&dns->st_secure, 1);
+  if (q->res.dnssec == FG_DNSSEC_BOGUS) atomic_fetch_add(&dns->st_bogus, 1);
   if (st == FG_DNS_RS_TIMEOUT) atomic_fetch_add(&dns->st_timeouts, 1);
   if (st == FG_DNS_RS_SERVFAIL) atomic_fetch_add(&dns->st_servfails, 1);
 }
@@ -330,6 +340,8 @@ static void start_query(fg_dns *dns, rthread *t, query *q) {
     finish(dns, q, FG_DNS_RS_NXDOMAIN);
     return;
   }
+  // RFC 3225 §3: the DO bit asks a validating resolver for the AD bit.
+  if (dns->dnssec_ok) fg_dns_add_edns_do(q->msg, &len, sizeof(q->msg));
   q->msg_len = (int)len;
   if (!send_udp(dns, q)) advance(dns, q, 1);
 }
@@ -386,11 +398,15 @@ static void run_batch(rthread *t, query *qs, size_t n) {
         fg_dns_answer a = fg_dns_parse_answer(&q->res, q->why, sizeof(q->why), buf, (size_t)got,
                                               ns_get16(q->msg), q->name, q->type);
         if (a == FG_DNS_ANSWER_TRUNCATED) a = tcp_exchange(dns, q);
+        const server *from = &dns->servers[q->server];
         if (a == FG_DNS_ANSWER_DONE) {
+          // The AD bit counts only from a trusted validating resolver.
+          q->res.dnssec = from->trusted && q->res.ad ? FG_DNSSEC_SECURE : FG_DNSSEC_INSECURE;
           finish(dns, q, q->res.status);
           break;
         }
         if (a == FG_DNS_ANSWER_SERVER_FAIL) {
+          if (from->trusted && q->res.rcode == ns_r_servfail) q->trusted_servfail = 1;
           fg_dns_rrset_cleanup(&q->res);
           advance(dns, q, 1);
           break;
@@ -425,6 +441,7 @@ static void batch_cleanup(query *qs, size_t n) {
 typedef struct srv_item {
   uint16_t prio, weight, port;
   int direct_tls;
+  fg_dnssec dnssec;  // of the SRV answer
   const char *target;
 } srv_item;
 
@@ -498,15 +515,20 @@ static const char *rstatus_text(fg_dns_rstatus s) {
   return kText[s];
 }
 
+static const char *qtype_text(uint16_t type) {
+  return type == ns_t_srv           ? "SRV"
+         : type == ns_t_a           ? "A"
+         : type == FG_DNS_TYPE_TLSA ? "TLSA"
+                                    : "AAAA";
+}
+
 // describe appends "NAME TYPE: status (why)" for a failed question.
 static void describe(char *out, size_t cap, const query *q) {
   size_t len = strlen(out);
   if (len >= cap - 1) return;
-  setf(out + len, cap - len, "%s%s %s: %s%s%s%s", len ? "; " : "", q->name,
-       q->type == ns_t_srv ? "SRV"
-       : q->type == ns_t_a ? "A"
-                           : "AAAA",
-       rstatus_text(q->res.status), q->why[0] ? " (" : "", q->why, q->why[0] ? ")" : "");
+  setf(out + len, cap - len, "%s%s %s: %s%s%s%s%s", len ? "; " : "", q->name, qtype_text(q->type),
+       rstatus_text(q->res.status), q->res.dnssec == FG_DNSSEC_BOGUS ? ", DNSSEC bogus" : "",
+       q->why[0] ? " (" : "", q->why, q->why[0] ? ")" : "");
 }
 
 static void set_addr(fg_dns_candidate *c, int v6, const uint8_t *a, uint16_t port) {
@@ -531,7 +553,8 @@ typedef struct target_ref {
   const char *host;
   uint16_t port, prio, weight;
   int direct_tls;
-  int numeric;  // static numeric: |addr| below
+  fg_dnssec srv_dnssec;  // of the SRV answer that named it
+  int numeric;           // static numeric: |addr| below
   const struct sockaddr_storage *addr;
   socklen_t addr_len;
 } target_ref;
@@ -547,28 +570,73 @@ static void min_ttl(fg_dns_result *res, uint32_t ttl) {
   if (ttl < res->ttl_s) res->ttl_s = ttl;
 }
 
-// resolve_targets looks up every named target's AAAA and A at once and
-// emits candidates in target order, each target's addresses interleaved
-// IPv6 first. Sets res->status.
+// tlsa_name writes _port._tcp.host (RFC 6698 §3, RFC 7673 §3.3).
+static void tlsa_name(char *out, size_t cap, const target_ref *t) {
+  setf(out, cap, "_%u._tcp.%s", t->port, t->host);
+}
+
+// wants_tlsa: DANE applies to a target named by a secure SRV answer only
+// (RFC 7673 §3.3).
+static int wants_tlsa(const fg_dns *dns, const target_ref *t) {
+  return dns->cfg.dane && !t->numeric && t->srv_dnssec == FG_DNSSEC_SECURE;
+}
+
+// add_tlsa_answer records the TLSA lookup |q| in |res| and returns its index.
+static int add_tlsa_answer(fg_dns_result *res, const query *q, const target_ref *t) {
+  for (size_t i = 0; i < res->num_tlsa; i++) {
+    if (res->tlsa[i].port == t->port && strcmp(res->tlsa[i].host, t->host) == 0) return (int)i;
+  }
+  fg_dns_tlsa_answer *a = &res->tlsa[res->num_tlsa];
+  memset(a, 0, sizeof(*a));
+  setf(a->host, sizeof(a->host), "%s", t->host);
+  a->port = t->port;
+  a->dnssec = q->res.dnssec;
+  // NXDOMAIN and no data are answers (no TLSA: PKIX rules); anything else
+  // leaves the target unauthenticatable.
+  a->failed = q->res.status != FG_DNS_RS_OK && q->res.status != FG_DNS_RS_NXDOMAIN &&
+              q->res.status != FG_DNS_RS_NODATA;
+  if (q->res.dnssec == FG_DNSSEC_BOGUS) a->failed = 1;
+  if (a->failed) {
+    a->why[0] = 0;
+    describe(a->why, sizeof(a->why), q);
+  }
+  if (q->res.status == FG_DNS_RS_OK && q->res.tlsa != NULL &&
+      !fg_dane_rrset_copy(&a->records, q->res.tlsa)) {
+    a->failed = 1;
+    setf(a->why, sizeof(a->why), "out of memory");
+  }
+  return (int)res->num_tlsa++;
+}
+
+// resolve_targets looks up every named target's AAAA and A (and TLSA where
+// DANE applies) at once and emits candidates in target order, each target's
+// addresses interleaved IPv6 first. Targets whose answers a validating
+// resolver refused (bogus) or whose TLSA lookup failed are left out. Sets
+// res->status.
 static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg, size_t nt,
                             char *fail, size_t fail_cap) {
   fg_dns *dns = t->dns;
-  size_t cap = 2 * nt;
+  size_t cap = 3 * nt;
   query *qs = calloc(cap ? cap : 1, sizeof(query));
-  if (qs == NULL) {
-    res->status = FG_DNS_SERVFAIL;
-    setf(res->reason, sizeof(res->reason), "out of memory");
-    return;
-  }
+  res->tlsa = calloc(nt ? nt : 1, sizeof(fg_dns_tlsa_answer));
+  if (qs == NULL || res->tlsa == NULL) abort();  // out of memory is fatal
   size_t nq = 0;
   int all_cached = 1;
   for (size_t i = 0; i < nt; i++) {
     if (tg[i].numeric) continue;
-    for (int f = 0; f < 2; f++) {
-      uint16_t type = f == 0 ? ns_t_aaaa : ns_t_a;
+    for (int f = 0; f < 3; f++) {
+      uint16_t type = f == 0 ? ns_t_aaaa : f == 1 ? ns_t_a : FG_DNS_TYPE_TLSA;
       if ((type == ns_t_aaaa && !dns->cfg.ipv6) || (type == ns_t_a && !dns->cfg.ipv4)) continue;
-      if (find_q(qs, nq, tg[i].host, type) != NULL) continue;
-      setf(qs[nq].name, sizeof(qs[nq].name), "%s", tg[i].host);
+      char name[NS_MAXDNAME];
+      if (type == FG_DNS_TYPE_TLSA) {
+        if (!wants_tlsa(dns, &tg[i])) continue;
+        tlsa_name(name, sizeof(name), &tg[i]);
+        atomic_fetch_add(&dns->st_tlsa, 1);
+      } else {
+        setf(name, sizeof(name), "%s", tg[i].host);
+      }
+      if (find_q(qs, nq, name, type) != NULL) continue;
+      setf(qs[nq].name, sizeof(qs[nq].name), "%s", name);
       qs[nq++].type = type;
     }
   }
@@ -588,13 +656,34 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
       c->priority = tg[i].prio;
       c->weight = tg[i].weight;
       c->direct_tls = tg[i].direct_tls;
+      c->tlsa = -1;
       setf(c->host, sizeof(c->host), "%s", tg[i].host);
       continue;
     }
+    int tlsa = -1;
+    if (wants_tlsa(dns, &tg[i])) {
+      char name[NS_MAXDNAME];
+      tlsa_name(name, sizeof(name), &tg[i]);
+      const query *qt = find_q(qs, nq, name, FG_DNS_TYPE_TLSA);
+      if (qt != NULL) tlsa = add_tlsa_answer(res, qt, &tg[i]);
+      // RFC 7672 §2.2 with RFC 7673 §3.3: a target whose TLSA records
+      // cannot be known is not used; the next target may still be.
+      if (tlsa >= 0 && res->tlsa[tlsa].failed) {
+        res->dnssec_refused++;
+        describe(res->dnssec_why, sizeof(res->dnssec_why), find_q(qs, nq, name, FG_DNS_TYPE_TLSA));
+        continue;
+      }
+    }
     const query *q6 = find_q(qs, nq, tg[i].host, ns_t_aaaa);
     const query *q4 = find_q(qs, nq, tg[i].host, ns_t_a);
-    size_t n6 = q6 && q6->res.status == FG_DNS_RS_OK ? q6->res.n : 0;
-    size_t n4 = q4 && q4->res.status == FG_DNS_RS_OK ? q4->res.n : 0;
+    // Addresses a validating resolver called bogus are never connected to.
+    int bad6 = q6 && q6->res.dnssec == FG_DNSSEC_BOGUS;
+    int bad4 = q4 && q4->res.dnssec == FG_DNSSEC_BOGUS;
+    size_t n6 = q6 && !bad6 && q6->res.status == FG_DNS_RS_OK ? q6->res.n : 0;
+    size_t n4 = q4 && !bad4 && q4->res.status == FG_DNS_RS_OK ? q4->res.n : 0;
+    if (bad6) describe(res->dnssec_why, sizeof(res->dnssec_why), q6);
+    if (bad4) describe(res->dnssec_why, sizeof(res->dnssec_why), q4);
+    if ((bad6 || bad4) && n6 + n4 == 0) res->dnssec_refused++;
     // Interleave (RFC 8305 §4): a broken IPv6 path costs one attempt, not all.
     for (size_t k = 0; k < n6 + n4 && res->num_candidates < max; k++) {
       size_t pair = k / 2;
@@ -615,12 +704,17 @@ static void resolve_targets(rthread *t, fg_dns_result *res, const target_ref *tg
       c->priority = tg[i].prio;
       c->weight = tg[i].weight;
       c->direct_tls = tg[i].direct_tls;
+      c->srv_dnssec = tg[i].srv_dnssec;
+      c->addr_dnssec = v6 ? q6->res.dnssec : q4->res.dnssec;
+      c->tlsa = tlsa;
       setf(c->host, sizeof(c->host), "%s", tg[i].host);
     }
   }
   fail[0] = 0;
   for (size_t i = 0; i < nq; i++) {
-    if (qs[i].res.status != FG_DNS_RS_OK) describe(fail, fail_cap, &qs[i]);
+    if (qs[i].res.status != FG_DNS_RS_OK || qs[i].res.dnssec == FG_DNSSEC_BOGUS) {
+      describe(fail, fail_cap, &qs[i]);
+    }
   }
   if (res->num_candidates > 0) {
     res->status = FG_DNS_OK;
@@ -681,7 +775,11 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
   int dot = 0;
   for (int s = 0; s < 2; s++) {
     const fg_dns_rrset *set = &sq[s].res;
-    if (set->status != FG_DNS_RS_OK) continue;
+    if (set->dnssec == FG_DNSSEC_BOGUS) {
+      res->dnssec_refused++;
+      describe(res->dnssec_why, sizeof(res->dnssec_why), &sq[s]);
+    }
+    if (set->status != FG_DNS_RS_OK || set->dnssec == FG_DNSSEC_BOGUS) continue;
     min_ttl(res, set->ttl);
     size_t real = 0;
     for (size_t i = 0; i < set->n; i++) {
@@ -690,6 +788,7 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
                                .weight = set->srv[i].weight,
                                .port = set->srv[i].port,
                                .direct_tls = s == 0,
+                               .dnssec = set->dnssec,
                                .target = set->srv[i].target};
       real++;
     }
@@ -715,7 +814,8 @@ static void resolve_dns(rthread *t, fg_dns_result *res) {
                            .port = items[i].port,
                            .prio = items[i].prio,
                            .weight = items[i].weight,
-                           .direct_tls = items[i].direct_tls};
+                           .direct_tls = items[i].direct_tls,
+                           .srv_dnssec = items[i].dnssec};
     }
     resolve_targets(t, res, tg, ni, fail, sizeof(fail));
     if (res->status == FG_DNS_NXDOMAIN) res->status = FG_DNS_NO_ADDRESS;
@@ -791,6 +891,8 @@ static fg_dns_result *result_new(fg_dns *dns, const char *domain) {
 
 void fg_dns_result_free(fg_dns_result *res) {
   if (res == NULL) return;
+  for (size_t i = 0; i < res->num_tlsa; i++) fg_dane_rrset_cleanup(&res->tlsa[i].records);
+  free(res->tlsa);
   free(res->candidates);
   free(res);
 }
@@ -1050,6 +1152,29 @@ fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len) {
       return NULL;
     }
   }
+  for (size_t i = 0; cfg != NULL && i < cfg->n_trusted_resolvers; i++) {
+    server tr;
+    size_t k = 0;
+    if (!parse_server(&tr, cfg->trusted_resolvers[i])) {
+      setf(err, err_len, "trusted resolver \"%s\": expected IP, IP:port or [IPv6]:port",
+           cfg->trusted_resolvers[i]);
+      free(dns);
+      return NULL;
+    }
+    while (k < dns->n_servers && (dns->servers[k].len != tr.len ||
+                                  memcmp(&dns->servers[k].addr, &tr.addr, tr.len) != 0)) {
+      k++;
+    }
+    if (k == dns->n_servers) {
+      setf(err, err_len, "trusted resolver \"%s\" is not one of the nameservers",
+           cfg->trusted_resolvers[i]);
+      free(dns);
+      return NULL;
+    }
+    dns->servers[k].trusted = 1;
+    dns->dnssec_ok = 1;
+  }
+  dns->cfg.trusted_resolvers = NULL;  // not kept: marked on the servers
   uint64_t seed = dns->cfg.rng_seed;
   if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) seed = fg_clock_ns();
   atomic_init(&dns->rng, seed);
@@ -1194,6 +1319,9 @@ void fg_dns_get_stats(fg_dns *dns, fg_dns_stats *out) {
   out->timeouts = atomic_load(&dns->st_timeouts);
   out->servfails = atomic_load(&dns->st_servfails);
   out->static_hits = atomic_load(&dns->st_static);
+  out->secure = atomic_load(&dns->st_secure);
+  out->bogus = atomic_load(&dns->st_bogus);
+  out->tlsa_asked = atomic_load(&dns->st_tlsa);
 }
 
 void fg_dns_cache_flush(fg_dns *dns) {

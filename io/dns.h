@@ -20,8 +20,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+// fg_dane_rrset: the TLSA records of a target.
+#include "crypto/tlsa.h"
 // FG_DNS_NAME_MAX and fg_dns_name_valid.
 #include "io/dns_name.h"
+// fg_dnssec: secure, insecure or bogus.
+#include "io/dnssec.h"
 
 typedef struct fg_dns fg_dns;
 
@@ -56,7 +60,26 @@ typedef struct fg_dns_candidate {
   // host is the name connected to: the SRV target, the domain itself for the
   // fallback, or a static target as configured. Lowercase, no trailing dot.
   char host[FG_DNS_NAME_MAX + 1];
+  // DNSSEC status of the SRV answer that named |host| (insecure for the
+  // fallback and statics) and of the AAAA or A answer that gave |addr|.
+  fg_dnssec srv_dnssec, addr_dnssec;
+  // tlsa indexes fg_dns_result.tlsa: the TLSA lookup for |host| and |port|
+  // (asked only with fg_dns_config.dane and a secure SRV answer), or -1.
+  int tlsa;
 } fg_dns_candidate;
+
+// fg_dns_tlsa_answer is the TLSA lookup of one SRV target (RFC 7673 §3.3:
+// _port._tcp.target).
+typedef struct fg_dns_tlsa_answer {
+  char host[FG_DNS_NAME_MAX + 1];
+  uint16_t port;
+  fg_dnssec dnssec;  // of the TLSA answer (or of its denial)
+  // failed: the lookup got no answer (timeout, SERVFAIL): the target must
+  // not be used (RFC 7672 §2.2: no downgrade on a failed TLSA lookup).
+  int failed;
+  fg_dane_rrset records;  // empty for NXDOMAIN / no data
+  char why[96];           // the failure, for logs
+} fg_dns_tlsa_answer;
 
 // fg_dns_result is what a callback receives. It owns |candidates|.
 typedef struct fg_dns_result {
@@ -68,6 +91,13 @@ typedef struct fg_dns_result {
   uint32_t ttl_s;                    // seconds this answer stays valid
   size_t num_candidates;
   fg_dns_candidate *candidates;  // in connection order
+  size_t num_tlsa;
+  fg_dns_tlsa_answer *tlsa;  // per target, when asked (see fg_dns_candidate.tlsa)
+  // dnssec_refused counts the targets (or SRV names) left out because a
+  // trusted validating resolver found their answers bogus, or their TLSA
+  // lookup failed.
+  size_t dnssec_refused;
+  char dnssec_why[256];  // what was refused and why, for logs
 } fg_dns_result;
 
 // fg_dns_result_free releases |res| and its candidates. NULL is a no-op.
@@ -97,6 +127,15 @@ typedef struct fg_dns_config {
   uint32_t failure_ttl_s;    // timeout / SERVFAIL (default 10)
   size_t cache_max_entries;  // (default 10000; 0 disables the cache)
   int ipv4, ipv6;            // look up A / AAAA records (default 1, 1)
+  // trusted_resolvers lists those of |nameservers| (same spelling of
+  // address and port) whose AD bit is believed: validating resolvers on
+  // trusted paths. With any, every question carries the DO bit; answers from
+  // other servers are always insecure.
+  const char *const *trusted_resolvers;
+  size_t n_trusted_resolvers;
+  // dane: for SRV targets named by a secure answer, also look up TLSA at
+  // _port._tcp.target (RFC 7673 §3.3).
+  int dane;
   // rng_seed, when not 0, makes the RFC 2782 weighted order reproducible
   // (tests). 0 seeds from getrandom().
   uint64_t rng_seed;
@@ -107,6 +146,7 @@ void fg_dns_config_init(fg_dns_config *cfg);
 
 // fg_dns_new starts a resolver with |cfg| (copied; NULL for the defaults).
 // It returns NULL and writes a reason to |err| if a nameserver does not parse,
+// a trusted resolver is not one of the nameservers,
 // /etc/resolv.conf names none, or a thread cannot start.
 fg_dns *fg_dns_new(const fg_dns_config *cfg, char *err, size_t err_len);
 
@@ -175,6 +215,9 @@ typedef struct fg_dns_stats {
   uint64_t timeouts;  // questions that got no answer from any server
   uint64_t servfails;
   uint64_t static_hits;
+  uint64_t secure;      // answers a trusted resolver vouched for (AD bit)
+  uint64_t bogus;       // answers a trusted resolver refused (SERVFAIL)
+  uint64_t tlsa_asked;  // TLSA questions (cache hits included)
 } fg_dns_stats;
 
 // fg_dns_get_stats copies the counters into |out|.

@@ -45,6 +45,7 @@ static int rrset_copy(fg_dns_rrset *dst, const fg_dns_rrset *src) {
   *dst = *src;
   dst->srv = NULL;
   dst->addr = NULL;
+  dst->tlsa = NULL;
   if (src->srv != NULL) {
     dst->srv = malloc(src->n * sizeof(fg_dns_srv));
     if (dst->srv == NULL) return 0;
@@ -54,6 +55,15 @@ static int rrset_copy(fg_dns_rrset *dst, const fg_dns_rrset *src) {
     dst->addr = malloc(src->n * 16);
     if (dst->addr == NULL) return 0;
     memcpy(dst->addr, src->addr, src->n * 16);
+  }
+  if (src->tlsa != NULL) {
+    dst->tlsa = malloc(sizeof(*dst->tlsa));
+    if (dst->tlsa == NULL) return 0;
+    if (!fg_dane_rrset_copy(dst->tlsa, src->tlsa)) {
+      free(dst->tlsa);
+      dst->tlsa = NULL;
+      return 0;
+    }
   }
   return 1;
 }

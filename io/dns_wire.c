@@ -21,9 +21,27 @@ int fg_dns_build_query(struct __res_state *res, uint8_t *out, size_t *out_len, s
   return 1;
 }
 
+int fg_dns_add_edns_do(uint8_t *msg, size_t *len, size_t max) {
+  static const uint8_t kOpt[11] = {
+      0,           // owner: the root
+      0,    41,    // type OPT
+      0x04, 0xd0,  // class: UDP payload size 1232 (RFC 6891 §6.2.5)
+      0,    0,     // extended RCODE, version 0
+      0x80, 0,     // flags: DO
+      0,    0,     // no options
+  };
+  if (*len < NS_HFIXEDSZ || *len + sizeof(kOpt) > max || ns_get16(msg + 10) != 0) return 0;
+  memcpy(msg + *len, kOpt, sizeof(kOpt));
+  *len += sizeof(kOpt);
+  ns_put16(1, msg + 10);  // ARCOUNT
+  return 1;
+}
+
 void fg_dns_rrset_cleanup(fg_dns_rrset *s) {
   free(s->srv);
   free(s->addr);
+  if (s->tlsa != NULL) fg_dane_rrset_cleanup(s->tlsa);
+  free(s->tlsa);
   memset(s, 0, sizeof(*s));
 }
 
@@ -31,7 +49,11 @@ static void add_record(fg_dns_rrset *res, uint16_t qtype, const ns_msg *m, const
   if (res->n >= FG_DNS_MAX_RECORDS) return;
   const uint8_t *rd = ns_rr_rdata(*rr);
   size_t rdlen = ns_rr_rdlen(*rr);
-  if (qtype == ns_t_srv) {
+  if (qtype == FG_DNS_TYPE_TLSA) {
+    // A record too short or too long, or beyond FG_DANE_MAX_RECORDS, is
+    // skipped; usability (RFC 7671 §4.1) is crypto/dane's to judge.
+    if (fg_dane_rrset_add(res->tlsa, rd, rdlen)) res->n++;
+  } else if (qtype == ns_t_srv) {
     if (rdlen < 7) return;
     fg_dns_srv *r = &res->srv[res->n];
     r->prio = ns_get16(rd);
@@ -88,11 +110,13 @@ static void parse_records(fg_dns_rrset *res, char *why, size_t why_len, ns_msg *
     }
     if (!moved) break;
   }
-  if (qtype == ns_t_srv)
+  if (qtype == FG_DNS_TYPE_TLSA)
+    res->tlsa = calloc(1, sizeof(fg_dane_rrset));
+  else if (qtype == ns_t_srv)
     res->srv = calloc(FG_DNS_MAX_RECORDS, sizeof(fg_dns_srv));
   else
     res->addr = calloc(FG_DNS_MAX_RECORDS, 16);
-  if (res->srv == NULL && res->addr == NULL) {
+  if (res->srv == NULL && res->addr == NULL && res->tlsa == NULL) {
     res->status = FG_DNS_RS_SERVFAIL;
     snprintf(why, why_len, "out of memory");
     return;
@@ -135,6 +159,8 @@ fg_dns_answer fg_dns_parse_answer(fg_dns_rrset *out, char *why, size_t why_len, 
   }
   if (ns_msg_getflag(m, ns_f_tc)) return FG_DNS_ANSWER_TRUNCATED;
   int rcode = ns_msg_getflag(m, ns_f_rcode);
+  out->rcode = (uint8_t)rcode;
+  out->ad = (uint8_t)ns_msg_getflag(m, ns_f_ad);
   if (rcode == ns_r_nxdomain) {
     out->status = FG_DNS_RS_NXDOMAIN;
     return FG_DNS_ANSWER_DONE;

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/tlsa.h"
 #include "io/dns_name.h"
+#include "io/dnssec.h"
 
 struct __res_state;
 
@@ -39,15 +41,25 @@ typedef struct fg_dns_srv {
   char target[FG_DNS_NAME_MAX + 1];
 } fg_dns_srv;
 
+// FG_DNS_TYPE_TLSA is the TLSA record type (RFC 6698 §7.1).
+#define FG_DNS_TYPE_TLSA 52
+
 // fg_dns_rrset is one answer: records of one type for one name, or a
 // failure. SRV answers fill |srv|, A and AAAA answers |addr| (an A address in
-// the first 4 bytes, the other 12 zero); |n| counts the records of either.
+// the first 4 bytes, the other 12 zero), TLSA answers |tlsa|; |n| counts the
+// records of any.
 typedef struct fg_dns_rrset {
   fg_dns_rstatus status;
   uint32_t ttl;  // seconds still valid: the minimum over the records used
   size_t n;
   fg_dns_srv *srv;
   uint8_t (*addr)[16];
+  fg_dane_rrset *tlsa;
+  // ad: the response's AD bit (RFC 4035 §3.2.3); rcode: its RCODE. Set by
+  // fg_dns_parse_answer whenever the header is ours; what they are worth
+  // depends on who answered (io/dns.c sets |dnssec|).
+  uint8_t ad, rcode;
+  fg_dnssec dnssec;
 } fg_dns_rrset;
 
 // fg_dns_rrset_cleanup frees |s|'s records and zeroes it.
@@ -62,6 +74,13 @@ void fg_dns_rrset_cleanup(fg_dns_rrset *s);
 // encoded (too long for the wire).
 int fg_dns_build_query(struct __res_state *res, uint8_t *out, size_t *out_len, size_t max_out,
                        const char *name, uint16_t type);
+
+// fg_dns_add_edns_do appends an EDNS0 OPT record (RFC 6891 §6.1.2) with the
+// DO bit (RFC 3225 §3) and a UDP payload size of 1232 to the query |msg| of
+// |*len| bytes (capacity |max|), so that a validating resolver reports the
+// AD bit. It returns 1, or 0 when it does not fit or |msg| already has
+// additional records.
+int fg_dns_add_edns_do(uint8_t *msg, size_t *len, size_t max);
 
 // fg_dns_answer classifies one response received for a question.
 typedef enum fg_dns_answer {
@@ -80,14 +99,19 @@ typedef enum fg_dns_answer {
 
 // fg_dns_parse_answer parses the response |in| (|in_len| bytes, untrusted)
 // to the question (|qname|, IN, |qtype|) sent with transaction ID |id|.
-// |qname| has no trailing dot; |qtype| is ns_t_srv, ns_t_a or ns_t_aaaa.
+// |qname| has no trailing dot; |qtype| is ns_t_srv, ns_t_a, ns_t_aaaa or
+// FG_DNS_TYPE_TLSA (records whose RDATA is not usage, selector, matching
+// type and at least one byte of data are skipped; at most
+// FG_DANE_MAX_RECORDS are kept).
 // |out| must be zeroed. On FG_DNS_ANSWER_DONE it holds the result (the caller
 // frees it with fg_dns_rrset_cleanup): the records of type |qtype| owned by
 // |qname| or by the end of a CNAME chain starting there (at most
 // FG_DNS_CNAME_HOPS hops), at most FG_DNS_MAX_RECORDS of them; malformed
 // records, SRV targets that are not host names and SRV port 0 are skipped.
 // On FG_DNS_ANSWER_SERVER_FAIL a reason is written to |why| (|why_len| bytes,
-// NUL-terminated). |out| is otherwise left unchanged.
+// NUL-terminated). Whenever the response is ours and not truncated,
+// |out->rcode| and |out->ad| are set (also on FG_DNS_ANSWER_SERVER_FAIL);
+// |out| is otherwise left unchanged.
 fg_dns_answer fg_dns_parse_answer(fg_dns_rrset *out, char *why, size_t why_len, const uint8_t *in,
                                   size_t in_len, uint16_t id, const char *qname, uint16_t qtype);
 

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/runtime_internal.h"
@@ -180,6 +182,7 @@ static void listen_msg_fn(fg_worker *w, fg_msg *m) {
   if (w->stopping) {
     close(l->fd);
     if (l->cfg.tls) fg_tls_ctx_free(l->cfg.tls);
+    free((void *)l->cfg.proxy_trusted);
     free(l);
     return;
   }
@@ -213,6 +216,18 @@ int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *o
     ls[i]->cfg.port = bound;
     ls[i]->cfg.unix_path = NULL;
     fg_timer_init(&ls[i]->resume, resume_fn, ls[i]);
+    ls[i]->cfg.proxy_trusted = NULL;
+    if (cfg->n_proxy_trusted > 0) {
+      fg_cidr *copy = calloc(cfg->n_proxy_trusted, sizeof(*copy));
+      if (copy == NULL) {
+        close(fd);
+        ls[i]->fd = 0;
+        ok = 0;
+        break;
+      }
+      memcpy(copy, cfg->proxy_trusted, cfg->n_proxy_trusted * sizeof(*copy));
+      ls[i]->cfg.proxy_trusted = copy;
+    }
     if (cfg->tls) fg_tls_ctx_up_ref(cfg->tls);
   }
   for (unsigned i = 0; i < n && ls != NULL; i++) {
@@ -225,6 +240,7 @@ int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *o
     if (ls[i] != NULL) {
       if (ls[i]->fd > 0) close(ls[i]->fd);
       if (ls[i]->fd > 0 && cfg->tls) fg_tls_ctx_free(cfg->tls);
+      free((void *)ls[i]->cfg.proxy_trusted);
       free(ls[i]);
     }
     if (msgs != NULL) free(msgs[i]);
@@ -246,6 +262,7 @@ static void listener_maybe_free(fg_listener *l) {
   }
   w->nlisteners--;
   if (l->cfg.tls) fg_tls_ctx_free(l->cfg.tls);
+  free((void *)l->cfg.proxy_trusted);
   free(l);
 }
 
@@ -269,7 +286,8 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
     if (l->closing || w->stopping || w->nconns >= w->rt->opts.max_conns) {
       w->stats.refused++;
       close(fd);
-    } else if (fg_conn_new_accepted(w, fd, l->cfg.handler, l->cfg.arg, l->cfg.tls) == NULL) {
+    } else if (fg_conn_new_accepted(w, fd, l->cfg.handler, l->cfg.arg, l->cfg.tls,
+                                    l->cfg.proxy_trusted, l->cfg.n_proxy_trusted) == NULL) {
       w->stats.refused++;
     }
   }
@@ -283,11 +301,12 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
   listener_maybe_free(l);
 }
 
-void fg_listener_close_all(fg_worker *w) {
+// close_matching closes |w|'s listeners on |port| (0: all of them).
+static void close_matching(fg_worker *w, uint16_t port) {
   fg_listener *next;
   for (fg_listener *l = w->listeners; l != NULL; l = next) {
     next = l->next;
-    if (l->closing) continue;
+    if (l->closing || (port != 0 && l->cfg.port != port)) continue;
     l->closing = 1;
     fg_timer_heap_cancel(&w->timers, &l->resume);
     // The cancel and the close are hard-linked: keep them in one submission.
@@ -301,4 +320,52 @@ void fg_listener_close_all(fg_worker *w) {
     io_uring_sqe_set_data64(sqe, ud_make(l, OP_LST_AUX));
     l->inflight += 2;
   }
+}
+
+void fg_listener_close_all(fg_worker *w) {
+  close_matching(w, 0);
+}
+
+typedef struct unlisten_msg {
+  fg_msg m;
+  uint16_t port;
+  _Atomic unsigned *pending;
+} unlisten_msg;
+
+static void unlisten_msg_fn(fg_worker *w, fg_msg *m) {
+  unlisten_msg *u = (unlisten_msg *)m;
+  close_matching(w, u->port);
+  atomic_fetch_sub(u->pending, 1);
+  free(u);
+}
+
+int fg_runtime_unlisten(fg_runtime *rt, uint16_t port) {
+  if (port == 0) return 0;
+  unsigned n = fg_runtime_num_workers(rt);
+  // On the heap: a worker that answers after the wait below gave up must
+  // not write into a stack frame that is gone.
+  _Atomic unsigned *pending = malloc(sizeof(*pending));
+  if (pending == NULL) return 0;
+  atomic_init(pending, n);
+  for (unsigned i = 0; i < n; i++) {
+    unlisten_msg *u = calloc(1, sizeof(*u));
+    if (u == NULL) {
+      atomic_fetch_sub(pending, 1);
+      continue;
+    }
+    u->m.fn = unlisten_msg_fn;
+    u->port = port;
+    u->pending = pending;
+    fg_worker_post(fg_runtime_worker(rt, i), &u->m);
+  }
+  // Wait until every worker has closed its socket: from then on the kernel
+  // refuses connections to the port, which is what a drain promises. A
+  // worker stuck for two seconds is not waited for.
+  for (int i = 0; i < 2000 && atomic_load(pending) > 0; i++) {
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  int done = atomic_load(pending) == 0;
+  if (done) free(pending);  // else left to the late worker: a few bytes, once
+  return done;
 }

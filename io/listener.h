@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "crypto/tls.h"
+#include "io/addr_policy.h"
 #include "io/conn.h"
 #include "io/worker.h"
 
@@ -24,11 +25,24 @@ typedef struct fg_listener_config {
   // made |unix_mode| (e.g. 0660).
   const char *unix_path;
   unsigned unix_mode;
+  // PROXY protocol (HAProxy's send-proxy / send-proxy-v2): with
+  // |n_proxy_trusted| > 0, only these networks may connect, and each
+  // connection starts with a PROXY header (see fg_conn_new_accepted). The
+  // list is copied.
+  const fg_cidr *proxy_trusted;
+  size_t n_proxy_trusted;
 } fg_listener_config;
 
 // fg_runtime_listen binds one listening socket per worker on |cfg->host|
 // and port and starts accepting. |*out_port| receives the bound port. It
 // returns 1, or 0 on failure (nothing left listening).
 int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *out_port);
+
+// fg_runtime_unlisten stops accepting on |port| on every worker and closes
+// those sockets; connections already accepted stay. It returns 1 once every
+// worker has done so, or 0 for port 0, when out of memory, or when a worker
+// did not answer within 2 s (it closes the socket when it gets to it). Not
+// from a worker thread.
+int fg_runtime_unlisten(fg_runtime *rt, uint16_t port);
 
 #endif  // FEDGATE_IO_LISTENER_H

@@ -15,8 +15,10 @@
 
 #include <liburing.h>
 
+#include "io/addr_policy.h"
 #include "io/bufpool.h"
 #include "io/conn.h"
+#include "io/proxy_header.h"
 #include "io/worker.h"
 
 // user_data: an 8-byte-aligned pointer with the operation in the low bits.
@@ -62,15 +64,28 @@ struct fg_conn {
   unsigned inbound : 1, connecting : 1, recv_armed : 1, send_inflight : 1, paused : 1,
       write_blocked : 1, want_close : 1, dead : 1, dirty : 1, eof : 1, starttls_now : 1,
       direct_tls : 1, opened : 1, ktls_rx : 1, ktls_tx : 1, recv_cancelling : 1, ktls_pending : 1,
-      ktls_decided : 1, ktls_filling : 1, ktls_await : 1;
+      ktls_decided : 1, ktls_filling : 1, ktls_await : 1, proxy_wait : 1;
+  uint8_t proxy_version;  // 0: no PROXY header; 1 or 2: the header read
   enum fg_close_reason close_reason;
   struct fg_conn *prev, *next;  // worker's list
   struct fg_conn *dirty_next;   // worker's flush list
   // Output.
   out_chunk *out_head, *out_tail;
   size_t out_bytes;
-  struct msghdr msg;
-  struct iovec iov[SEND_IOV_MAX];
+  union {
+    struct {  // submit_send's, once something is queued
+      struct msghdr msg;
+      struct iovec iov[SEND_IOV_MAX];
+    };
+    // While the PROXY protocol header is awaited (|proxy_wait|), before
+    // the upper layer has the connection: nothing can be queued yet, so the
+    // parser borrows the send descriptors' room (no allocation per
+    // connection, no bytes added to it).
+    struct {
+      fg_proxy_header proxy;
+      fg_tls_ctx *proxy_tls;  // direct TLS: the context to start after the header
+    };
+  };
   // Plaintext queued by the upper layer while a TLS handshake runs.
   uint8_t *early;
   size_t early_len, early_cap;
@@ -98,7 +113,7 @@ struct transport_ops {
   void (*close)(fg_conn *c);  // graceful: queue whatever says goodbye
 };
 
-extern const transport_ops fg_plain_ops, fg_tls_ops, fg_ktls_ops;
+extern const transport_ops fg_plain_ops, fg_tls_ops, fg_ktls_ops, fg_proxy_ops;
 
 struct fg_worker {
   fg_runtime *rt;
@@ -152,8 +167,14 @@ void fg_worker_chunk_put(fg_worker *w, out_chunk *ch);
 // handler |h| and argument |arg|, in direct TLS (XEP-0368) when |tls| (a
 // server context) is not NULL. It returns NULL, |fd| closed, when out of
 // memory.
+//
+// With |n_trusted| > 0 the listener speaks the PROXY protocol: a connection
+// whose source is not in |trusted| is refused at once; from a trusted one,
+// a PROXY header (version 1 or 2) must come first, within the handshake
+// timeout, and its source address becomes the connection's peer. Refusals
+// and the accepted header are reported through |h->on_proxy_header|.
 fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_conn_handler *h, void *arg,
-                              fg_tls_ctx *tls);
+                              fg_tls_ctx *tls, const fg_cidr *trusted, size_t n_trusted);
 void fg_conn_on_cqe(fg_conn *c, enum op_tag op, struct io_uring_cqe *cqe);
 void fg_conn_flush(fg_conn *c);
 void fg_conn_maybe_free(fg_conn *c);

@@ -66,6 +66,9 @@ typedef struct fg_worker_stats {
   uint64_t bytes_in, bytes_out, out_bytes_queued, out_bytes_peak;
   uint64_t starttls_discarded, recv_nobufs, overflow_closes, timeouts;
   uint64_t msgs;
+  // PROXY protocol headers read, and connections refused for want of a
+  // valid one (or from an untrusted source).
+  uint64_t proxy_accepted, proxy_refused;
   // kTLS hand-over and life: reads that completed a record split by the
   // hand-over point, peer KeyUpdates re-keyed in the kernel, connections
   // closed because the kernel cannot re-key (Linux < 6.14), and

@@ -32,7 +32,7 @@ gateway/xml/xml_tree.c gateway/xml/xml_scan.c
 gateway/s2s/s2s_in.c gateway/s2s/s2s_out.c gateway/s2s/jid.c gateway/s2s/bounce_element.c
 gateway/s2s/bounce.c
 crypto/san.c crypto/identity.c crypto/der.c crypto/ocsp.c crypto/crl.c
-io/dns_wire.c io/dns_name.c io/http_response.c
+io/dns_wire.c io/dns_name.c io/http_response.c io/proxy_header.c
 gateway/config/config_yaml.c gateway/config/config_index.c gateway/config/config_load.c
 gateway/config/config_sections.c gateway/config/config_values.c
 gateway/config/config_revocation.c

@@ -50,12 +50,13 @@ fuzzer identity_fuzzer 8192 boringssl,idn2
 
 fuzzer config_fuzzer 16384 boringssl,cyaml,yaml,idn2,xxhash
   fuzz/config_fuzzer.c
-  gateway/config/config.c gateway/config/config_diag.c gateway/config/config_files.c
-  gateway/config/config_index.c gateway/config/config_load.c gateway/config/config_posh.c
+  gateway/config/config.c gateway/config/config_diag.c gateway/config/config_dnssec.c
+  gateway/config/config_files.c gateway/config/config_index.c gateway/config/config_load.c
+  gateway/config/config_operation.c gateway/config/config_overlay.c gateway/config/config_posh.c
   gateway/config/config_revocation.c gateway/config/config_sm.c
   gateway/config/config_sections.c
   gateway/config/config_values.c gateway/config/config_yaml.c
-  gateway/server/router.c io/addr_policy.c
+  gateway/server/router.c io/addr_policy.c crypto/ticket_key_file.c
 
 fuzzer xml_parser_fuzzer 20000 - fuzz/xml_parser_fuzzer.c $XML_TRANSCRIPT
 
@@ -75,9 +76,17 @@ fuzzer jid_fuzzer 1100 - fuzz/jid_fuzzer.c gateway/s2s/jid.c
 fuzzer bounce_element_fuzzer 8192 -
   fuzz/bounce_element_fuzzer.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c $XML_PARSER
 
-fuzzer dns_answer_fuzzer 4096 resolv fuzz/dns_answer_fuzzer.c io/dns_name.c io/dns_wire.c
+fuzzer dns_answer_fuzzer 4096 resolv
+  fuzz/dns_answer_fuzzer.c crypto/tlsa.c io/dns_name.c io/dns_wire.c
 
-fuzzer dns_resolv_diff_fuzzer 4096 resolv fuzz/dns_resolv_diff_fuzzer.c io/dns_name.c io/dns_wire.c
+fuzzer dns_resolv_diff_fuzzer 4096 resolv
+  fuzz/dns_resolv_diff_fuzzer.c crypto/tlsa.c io/dns_name.c io/dns_wire.c
+
+fuzzer dns_tlsa_fuzzer 8192 boringssl,idn2,resolv
+  fuzz/dns_tlsa_fuzzer.c crypto/dane.c crypto/identity.c crypto/san.c crypto/tlsa.c
+  io/dns_name.c io/dns_wire.c
+
+fuzzer proxy_header_fuzzer 4096 - fuzz/proxy_header_fuzzer.c io/proxy_header.c
 
 fuzzer ocsp_response_fuzzer 65536 boringssl fuzz/ocsp_response_fuzzer.c crypto/der.c crypto/ocsp.c
 

@@ -12,6 +12,8 @@ int fg_cmd_parse_stream(int argc, char **argv);
 int fg_cmd_posh(int argc, char **argv);
 int fg_cmd_probe(int argc, char **argv);
 int fg_cmd_run(int argc, char **argv);
+int fg_cmd_ticket_keys(int argc, char **argv);
 int fg_cmd_version(int argc, char **argv);
+int fg_cmd_tlsa(int argc, char **argv);
 
 #endif  // FEDGATE_GATEWAY_CMD_H

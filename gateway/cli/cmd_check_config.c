@@ -30,12 +30,23 @@ int fg_cmd_check_config(int argc, char **argv) {
     if (l->enabled) {
       printf("%s %s %s%s%s:%u", i ? "," : "", fg_config_listener_name((fg_listener_id)i),
              v6 ? "[" : "", l->address, v6 ? "]" : "", l->port);
+      if (l->n_proxy_trusted > 0) {
+        printf(" (PROXY protocol from %zu network%s)", l->n_proxy_trusted,
+               l->n_proxy_trusted == 1 ? "" : "s");
+      }
     } else {
       printf("%s %s off", i ? "," : "", fg_config_listener_name((fg_listener_id)i));
     }
   }
-  printf("; internal hop %s%s\n", fg_config_hop_mode_name(cfg->internal_hop.mode),
+  printf("; internal hop %s%s", fg_config_hop_mode_name(cfg->internal_hop.mode),
          cfg->internal_hop.plaintext ? " (plaintext)" : "");
+  // Backends whose hop_mode differs from the instance-wide one.
+  for (size_t b = 0; b < cfg->n_backends; b++) {
+    if (cfg->backends[b].hop_mode == cfg->internal_hop.mode) continue;
+    printf(", backend %s %s", cfg->backends[b].name,
+           fg_config_hop_mode_name(cfg->backends[b].hop_mode));
+  }
+  printf("\n");
   fg_config_free(cfg);
   fg_config_diag_cleanup(&diag);
   return 0;

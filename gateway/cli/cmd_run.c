@@ -7,8 +7,12 @@
 
 #include "gateway/cli/cmd.h"
 #include "gateway/cli/command.h"
+#include "gateway/cli/run_drain.h"
 #include "gateway/config/config.h"
+#include "gateway/server/cert_expiry.h"
 #include "gateway/server/log.h"
+#include "gateway/server/reload.h"
+#include "gateway/server/notify.h"
 #include "gateway/server/server.h"
 #include "io/worker.h"
 
@@ -42,6 +46,15 @@ int fg_cmd_run(int argc, char **argv) {
     fprintf(stderr, "fedgate run: %s: configuration has errors, not starting\n", config_path);
     return 1;
   }
+  // Before anything logs: start-up lines go where the operator asked.
+  static const fg_log_style kStyles[] = {FG_LOG_STYLE_TEXT, FG_LOG_STYLE_TEXT, FG_LOG_STYLE_KV,
+                                         FG_LOG_STYLE_JSON};
+  char log_err[512];
+  if (!fg_log_open(kStyles[cfg->log.format], cfg->log.file, log_err, sizeof(log_err))) {
+    fprintf(stderr, "fedgate run: %s\n", log_err);
+    fg_config_free(cfg);
+    return 1;
+  }
   // Every stream costs a descriptor: use all the process may have (the
   // soft limit up to the hard one, as nginx's worker_rlimit_nofile does).
   struct rlimit nofile;
@@ -55,7 +68,8 @@ int fg_cmd_run(int argc, char **argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);  // reload is on the roadmap; never let it kill the gateway
+  sigaddset(&set, SIGHUP);   // reload (gateway/server/reload.h)
+  sigaddset(&set, SIGUSR1);  // reopen log.file (logrotate)
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
   char err[512] = "";
@@ -73,13 +87,36 @@ int fg_cmd_run(int argc, char **argv) {
          "ready: s2s port %u, s2s-tls port %u, internal port %u, admin port %u",
          fg_server_port(srv, FG_LISTENER_S2S), fg_server_port(srv, FG_LISTENER_S2S_TLS),
          fg_server_port(srv, FG_LISTENER_INTERNAL), fg_server_port(srv, FG_LISTENER_ADMIN));
+  fg_cert_expiry *expiry = fg_cert_expiry_start(cfg, fg_server_runtime(srv));
+  fg_notify_ready();
+  fg_notify_status("serving");
+  fg_notify_watchdog_start(fg_server_runtime(srv));
   int sig = 0;
-  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
-    fg_log(FG_LOG_SEV_WARN, NULL, NULL,
-           "SIGHUP: configuration reload is not supported yet; restart to apply changes");
+  while (sigwait(&set, &sig) == 0 && (sig == SIGHUP || sig == SIGUSR1)) {
+    if (sig == SIGUSR1) {
+      fg_log_reopen();
+      continue;
+    }
+    // The outcome is logged and counted by the reload itself; a refused one
+    // leaves the running configuration unchanged.
+    fg_log(FG_LOG_SEV_INFO, NULL, NULL, "SIGHUP: reloading %s", config_path);
+    fg_notify_reloading();
+    fg_reload_result r;
+    int ok = fg_server_reload(srv, NULL, &r);
+    fg_notify_ready();
+    fg_notify_status("serving, configuration generation %llu%s", (unsigned long long)r.generation,
+                     ok ? "" : " (the last reload failed: see the log)");
+    fg_reload_result_cleanup(&r);
   }
-  fg_log(FG_LOG_SEV_INFO, NULL, NULL, "signal %d: draining and stopping", sig);
-  fg_server_stop(srv, 2000);
+  if (sig == SIGTERM) {
+    // A graceful drain within shutdown.grace (a second signal stops at once).
+    fg_run_drain(srv, &set, fg_server_shutdown_grace_ms(srv));
+  } else {
+    fg_log(FG_LOG_SEV_INFO, NULL, NULL, "signal %d: stopping", sig);
+    fg_notify_stopping();
+    fg_notify_watchdog_stop();
+    fg_server_stop(srv, 2000);
+  }
   const fg_metrics *m = fg_server_metrics(srv);
   fg_log(FG_LOG_SEV_INFO, NULL, NULL,
          "stopped: stanzas in %llu, delivered %llu, bounced %llu, not bounced %llu; "
@@ -91,5 +128,6 @@ int fg_cmd_run(int argc, char **argv) {
          (unsigned long long)fg_metrics_get(m, FG_M_BOUNCES_SENT),
          (unsigned long long)fg_metrics_get(m, FG_M_BOUNCES_UNDELIVERABLE));
   fg_server_free(srv);
+  fg_cert_expiry_free(expiry);
   return 0;
 }

@@ -42,6 +42,7 @@ void fg_config_free(fg_config *cfg) {
   free(cfg->tls.default_cert_file);
   free(cfg->tls.default_key_file);
   free(cfg->tls.trust_file);
+  free(cfg->tls.ticket_key_file);
   free(cfg->tls.trust_dir);
   free(cfg->dialback.secret_file);
   if (cfg->dialback.secret != NULL) OPENSSL_cleanse(cfg->dialback.secret, cfg->dialback.secret_len);
@@ -59,6 +60,9 @@ void fg_config_free(fg_config *cfg) {
   free(cfg->dns_nameservers);
   free(cfg->dns_allowed_networks);
   free(cfg->admin_allowed_networks);
+  for (int i = 0; i < FG_LISTENER_COUNT; i++) free(cfg->listeners[i].proxy_trusted);
+  for (size_t i = 0; i < cfg->n_dns_trusted_resolvers; i++) free(cfg->dns_trusted_resolvers[i]);
+  free(cfg->dns_trusted_resolvers);
   free(cfg->revocation.allowed_networks);
   free(cfg->tls.posh.allowed_networks);
   for (size_t i = 0; i < cfg->revocation.n_responders; i++) {
@@ -70,6 +74,7 @@ void fg_config_free(fg_config *cfg) {
   for (size_t i = 0; i < cfg->revocation.n_domains; i++) free(cfg->revocation.domains[i].domain);
   free(cfg->revocation.domains);
   free(cfg->revocation.stapling.state_dir);
+  free(cfg->log.file);
   free(cfg);
 }
 

@@ -64,6 +64,11 @@ typedef struct fg_config_listener {
   // admin only: a Unix socket (absolute path) served instead of address and
   // port; "" when not set.
   char socket_path[108];
+  // proxy_protocol.trusted_networks (public listeners only): when not empty,
+  // every connection comes from one of these load balancers and starts with
+  // a PROXY protocol header (v1 or v2) naming the real peer.
+  fg_cidr *proxy_trusted;
+  size_t n_proxy_trusted;
 } fg_config_listener;
 
 // fg_config_target is one host:port. |host| is a lowercase A-label host name
@@ -73,10 +78,18 @@ typedef struct fg_config_target {
   uint16_t port;
 } fg_config_target;
 
+typedef enum fg_hop_mode {
+  FG_HOP_INTERNAL_CA = 0,  // mint certificates for remote domains (default)
+  FG_HOP_DIALBACK,         // answer the internal servers' db:verify
+} fg_hop_mode;
+
 typedef struct fg_config_backend {
   char *name;
   fg_config_target *addresses;
   size_t n_addresses;
+  // hop_mode: how the hop authenticates to this backend (backends[].hop_mode;
+  // default internal_hop.mode).
+  fg_hop_mode hop_mode;
 } fg_config_backend;
 
 // fg_config_domain is one hosted domain. |name| is lowercase, in A-labels,
@@ -90,11 +103,6 @@ typedef struct fg_config_domain {
   char *cert_file;  // this domain's certificate chain (PEM), or the default
   char *key_file;   // its private key (PEM), or the default
 } fg_config_domain;
-
-typedef enum fg_hop_mode {
-  FG_HOP_INTERNAL_CA = 0,  // mint certificates for remote domains (default)
-  FG_HOP_DIALBACK,         // answer the internal servers' db:verify
-} fg_hop_mode;
 
 // fg_revocation_mode: what a peer certificate whose revocation status is
 // unknown gets (revoked is always refused unless the mode is off).
@@ -127,11 +135,26 @@ typedef struct fg_config_static_dns {
   size_t n_targets;
 } fg_config_static_dns;
 
+// fg_log_format: how log lines are written (log.format).
+typedef enum fg_log_format {
+  FG_LOG_FORMAT_AUTO = 0,  // text, or journal lines when stderr is the journal
+  FG_LOG_FORMAT_TEXT,
+  FG_LOG_FORMAT_KV,  // logfmt: key=value pairs
+  FG_LOG_FORMAT_JSON,
+} fg_log_format;
+
 typedef struct fg_config {
   char *path;  // the file as given
   char *dir;   // its directory, absolute: the base of relative paths
 
   fg_log_level log_level;
+  struct {
+    fg_log_format format;  // log.format (default auto)
+    char *file;            // log.file: append here instead of stderr (NULL: stderr)
+  } log;
+  struct {
+    uint32_t grace_ms;  // shutdown.grace: how long a drain may take (default 30 s)
+  } shutdown;
   unsigned workers;  // 0: one per online CPU
 
   fg_config_listener listeners[FG_LISTENER_COUNT];
@@ -150,6 +173,11 @@ typedef struct fg_config {
     char *trust_file;  // PEM bundle of trusted roots (may be NULL)
     char *trust_dir;   // hashed directory of roots (may be NULL)
     int legacy_cn_id;  // RFC 9525 CN-ID fallback (default 0)
+    // Session ticket keys shared by instances (NULL: BoringSSL's own
+    // per-process key), and how often the file is checked for changes.
+    char *ticket_key_file;
+    uint32_t ticket_key_check_ms;  // default 5000
+    size_t session_cache_entries;  // outbound TLS sessions kept (default 4096)
     // posh: remote domains proved by POSH (RFC 7711; docs/posh.md) when
     // their certificate does not validate by PKIX.
     struct {
@@ -160,6 +188,10 @@ typedef struct fg_config {
       fg_cidr *allowed_networks;  // POSH servers in special-purpose networks allowed
       size_t n_allowed_networks;
     } posh;
+    // dane: outbound DANE (RFC 7673) where DNSSEC says so (default 1; needs
+    // dns.dnssec.trusted_resolvers). dane_inbound: a peer whose chain PKIX
+    // refuses may still be authenticated by its own TLSA records (default 0).
+    int dane, dane_inbound;
   } tls;
 
   // stream_management: XEP-0198 acknowledgements on s2s streams, both
@@ -213,6 +245,11 @@ typedef struct fg_config {
   // that DNS answers may still send outbound links to; none by default.
   fg_cidr *dns_allowed_networks;
   size_t n_dns_allowed_networks;
+  // dns.dnssec.trusted_resolvers: those of dns.nameservers whose AD bit is
+  // believed (validating resolvers; loopback only unless
+  // dns.dnssec.allow_non_loopback). None: every answer is insecure.
+  char **dns_trusted_resolvers;
+  size_t n_dns_trusted_resolvers;
 
   // admin.allowed_networks: source addresses the admin listener answers
   // (default 127.0.0.0/8 and ::1); every other request gets 403.
@@ -261,6 +298,20 @@ fg_config *fg_config_load(const char *path, fg_config_diag *diag);
 
 // fg_config_free releases |cfg| and wipes the dialback secret. NULL is a no-op.
 void fg_config_free(fg_config *cfg);
+
+// fg_config_add_domain adds the hosted domain |name| ("*.suffix" for a
+// wildcard), served by the backend named |backend|, to |cfg|, with the
+// certificate and key files given (both or neither; absolute paths; neither:
+// tls.default_cert). The checks are those of the file's domains entries. It
+// returns 1, or 0 with one diagnostic line in |err| that starts with
+// |origin| (where the change came from, e.g. "admin /domains/add").
+int fg_config_add_domain(fg_config *cfg, const char *origin, const char *name, const char *backend,
+                         const char *cert_file, const char *key_file, char *err, size_t err_len);
+
+// fg_config_remove_domain removes the hosted domain |name| from |cfg| (never
+// the last one). It returns 1, or 0 with one diagnostic line in |err|.
+int fg_config_remove_domain(fg_config *cfg, const char *origin, const char *name, char *err,
+                            size_t err_len);
 
 // fg_config_listener_name returns "s2s", "s2s-tls", "internal" or "admin".
 const char *fg_config_listener_name(fg_listener_id id);

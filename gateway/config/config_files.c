@@ -4,6 +4,8 @@
 #include "gateway/config/config.h"
 #include "gateway/config/config_internal.h"
 
+#include "crypto/ticket_key_file.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,25 @@ static void warn_if_world_readable(config_ctx *c, const char *path, const char *
   if (stat(file, &st) == 0 && (st.st_mode & S_IROTH)) {
     config_warn(c, path, "%s is readable by every user: chmod o-r it", file);
   }
+}
+
+int config_check_ticket_keys(config_ctx *c, const char *path, const char *file) {
+  if (!config_check_file(c, path, file, 0)) return 0;
+  fg_ticket_key keys[FG_TICKET_KEYS_MAX];
+  size_t n = 0;
+  char err[512];
+  int ok = fg_ticket_keys_read_file(file, keys, FG_TICKET_KEYS_MAX, &n, err, sizeof(err));
+  OPENSSL_cleanse(keys, sizeof(keys));
+  if (!ok) {
+    config_err(c, path, "%s", err);
+    return 0;
+  }
+  struct stat st;
+  if (stat(file, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+    config_warn(c, path, "%s is open to other users (mode %03o): chmod 600 it", file,
+                (unsigned)(st.st_mode & 0777));
+  }
+  return 1;
 }
 
 // config_check_pair loads a PEM certificate chain and private key with

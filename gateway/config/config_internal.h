@@ -41,8 +41,14 @@ typedef struct config_ctx {
 // in pass 3 so that "port: 70000x" is an error with the value shown rather
 // than a number quietly truncated.
 
+typedef struct raw_proxy_protocol {
+  char **trusted_networks;
+  unsigned n_trusted_networks;
+} raw_proxy_protocol;
+
 typedef struct raw_listener {
   char *address, *port, *enabled, *allow_non_loopback, *socket;
+  raw_proxy_protocol *proxy_protocol;
 } raw_listener;
 
 typedef struct raw_listeners {
@@ -50,7 +56,7 @@ typedef struct raw_listeners {
 } raw_listeners;
 
 typedef struct raw_backend {
-  char *name;
+  char *name, *hop_mode;
   char **addresses;
   unsigned n_addresses;
 } raw_backend;
@@ -71,6 +77,8 @@ typedef struct raw_tls {
   char **plaintext_peers;
   unsigned n_plaintext_peers;
   char *default_cert, *default_key, *trust_file, *trust_dir, *legacy_cn_id;
+  char *ticket_key_file, *ticket_key_check_interval, *session_cache_entries;
+  char *dane, *dane_inbound;
 } raw_tls;
 
 typedef struct raw_sm {
@@ -97,7 +105,14 @@ typedef struct raw_static {
   unsigned n_targets;
 } raw_static;
 
+typedef struct raw_dnssec {
+  char **trusted_resolvers;
+  unsigned n_trusted_resolvers;
+  char *allow_non_loopback;
+} raw_dnssec;
+
 typedef struct raw_dns {
+  raw_dnssec *dnssec;
   raw_static *statics;
   unsigned n_statics;
   char **nameservers;
@@ -130,6 +145,14 @@ typedef struct raw_revocation {
   raw_stapling *stapling;
 } raw_revocation;
 
+typedef struct raw_log {
+  char *format, *file;
+} raw_log;
+
+typedef struct raw_shutdown {
+  char *grace;
+} raw_shutdown;
+
 typedef struct raw_admin {
   char **allowed_networks;
   unsigned n_allowed_networks;
@@ -137,6 +160,8 @@ typedef struct raw_admin {
 
 typedef struct raw_top {
   char *log_level, *workers;
+  raw_log *log;
+  raw_shutdown *shutdown;
   raw_listeners *listeners;
   raw_domain *domains;
   unsigned n_domains;
@@ -210,6 +235,10 @@ void config_load_posh(config_ctx *c, const raw_posh *r);
 // config_load_revocation checks the revocation section (config_revocation.c).
 void config_load_revocation(config_ctx *c, const raw_revocation *r);
 
+// config_load_dnssec checks dns.dnssec against the nameservers already
+// loaded, and the tls.dane keys that need it (config_dnssec.c).
+void config_load_dnssec(config_ctx *c, const raw_dnssec *r, const raw_tls *tls);
+
 // config_parse_networks reads the |n| numeric networks of |raw| (CIDR or a
 // bare address; errors at "|key|[i]") into a new array |*out| of |*n_out|.
 void config_parse_networks(config_ctx *c, const char *key, char *const *raw, unsigned n,
@@ -256,10 +285,20 @@ int config_check_pair(config_ctx *c, const char *cert_path, const char *cert_fil
 // config_read_secret reads the dialback secret from |file| into c->cfg.
 int config_read_secret(config_ctx *c, const char *path, const char *file);
 
+// config_check_ticket_keys checks that |file| is a readable, well-formed
+// ticket key file (crypto/ticket_key_file.h), warning when other users may
+// read it.
+int config_check_ticket_keys(config_ctx *c, const char *path, const char *file);
+
 // --- Sections (config_sections.c)
 
 // config_load_sections checks every section of |t| into c->cfg, with defaults
 // for what is absent, reporting every problem found.
 void config_load_sections(config_ctx *c, const raw_top *t);
+
+// --- Operation: log and shutdown (config_operation.c)
+
+// config_load_operation checks log.format, log.file and shutdown.grace.
+void config_load_operation(config_ctx *c, const raw_top *t);
 
 #endif  // FEDGATE_GATEWAY_CONFIG_INTERNAL_H

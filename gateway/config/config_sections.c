@@ -21,6 +21,29 @@ static int is_loopback(const char *addr) {
   return 0;
 }
 
+// load_proxy_protocol reads listeners.NAME.proxy_protocol: the load
+// balancers (trusted_networks) allowed to connect and to name the real peer.
+static void load_proxy_protocol(config_ctx *c, fg_listener_id id, const raw_proxy_protocol *r) {
+  if (r == NULL) return;
+  char path[128];
+  snprintf(path, sizeof(path), "listeners.%s.proxy_protocol", fg_config_listener_name(id));
+  if (id != FG_LISTENER_S2S && id != FG_LISTENER_S2S_TLS) {
+    config_err(c, path, "only the public listeners (s2s, s2s-tls) take the PROXY protocol");
+    return;
+  }
+  fg_config_listener *l = &c->cfg->listeners[id];
+  snprintf(path, sizeof(path), "listeners.%s.proxy_protocol.trusted_networks",
+           fg_config_listener_name(id));
+  if (r->n_trusted_networks == 0) {
+    config_err(c, path,
+               "list the load balancers' networks (e.g. [10.0.0.0/8]): only they may connect "
+               "and name the peer");
+    return;
+  }
+  config_parse_networks(c, path, r->trusted_networks, r->n_trusted_networks, &l->proxy_trusted,
+                        &l->n_proxy_trusted);
+}
+
 // load_socket reads listeners.admin.socket: a path (relative to the
 // configuration file's directory) that fits a Unix socket address, in a
 // directory that exists.
@@ -99,6 +122,7 @@ static void load_listener(config_ctx *c, fg_listener_id id, const raw_listener *
     snprintf(path, sizeof(path), "listeners.%s.allow_non_loopback", fg_config_listener_name(id));
     config_err(c, path, "only the admin listener has this setting");
   }
+  load_proxy_protocol(c, id, r->proxy_protocol);
 }
 
 static void check_listener_clashes(config_ctx *c) {
@@ -297,6 +321,19 @@ static void load_tls(config_ctx *c, const raw_tls *r) {
                  sys);
     }
   }
+  if (r->ticket_key_file != NULL) {
+    cfg->tls.ticket_key_file = config_resolve_path(c, r->ticket_key_file);
+    if (cfg->tls.ticket_key_file != NULL) {
+      config_check_ticket_keys(c, "tls.ticket_key_file", cfg->tls.ticket_key_file);
+    }
+  }
+  uint64_t v = 0;
+  config_parse_duration(c, "tls.ticket_key_check_interval", r->ticket_key_check_interval, 100,
+                        3600000, 5000, &v);
+  cfg->tls.ticket_key_check_ms = (uint32_t)v;
+  config_parse_uint(c, "tls.session_cache_entries", r->session_cache_entries, 4, 1u << 24, 4096,
+                    &v);
+  cfg->tls.session_cache_entries = (size_t)v;
   if (r->n_plaintext_peers > 0) {
     cfg->tls.plaintext_peers = calloc(r->n_plaintext_peers, sizeof(char *));
     if (cfg->tls.plaintext_peers == NULL) return;
@@ -340,51 +377,86 @@ static void load_dialback(config_ctx *c, const raw_dialback *r) {
               "or by another instance will not verify");
 }
 
-static void load_hop(config_ctx *c, const raw_hop *r) {
+static int parse_hop_mode(config_ctx *c, const char *path, const char *v, fg_hop_mode *out) {
+  if (strcmp(v, "internal-ca") == 0) {
+    *out = FG_HOP_INTERNAL_CA;
+  } else if (strcmp(v, "dialback") == 0) {
+    *out = FG_HOP_DIALBACK;
+  } else {
+    config_err(c, path, "expected internal-ca or dialback");
+    return 0;
+  }
+  return 1;
+}
+
+// load_backend_hop_modes gives each backend its hop mode (backends[].hop_mode,
+// else internal_hop.mode) and returns 1 when any backend uses internal-ca
+// (then the CA is loaded). A mixed fleet needs both the CA and dialback.
+static int load_backend_hop_modes(config_ctx *c, const raw_top *t) {
+  fg_config *cfg = c->cfg;
+  int any_ca = 0;
+  for (size_t b = 0; b < cfg->n_backends; b++) {
+    fg_config_backend *be = &cfg->backends[b];
+    be->hop_mode = cfg->internal_hop.mode;
+    const char *v = b < t->n_backends ? t->backends[b].hop_mode : NULL;
+    if (v != NULL) {
+      char path[64];
+      snprintf(path, sizeof(path), "backends[%zu].hop_mode", b);
+      parse_hop_mode(c, path, v, &be->hop_mode);
+      // The backend's own line names the problem when its mode lacks what it needs.
+      if (be->hop_mode == FG_HOP_DIALBACK && !cfg->dialback.enabled) {
+        config_err(c, path, "dialback mode needs dialback.enabled: true");
+      }
+      if (be->hop_mode == FG_HOP_INTERNAL_CA) {
+        const raw_hop *r = t->internal_hop;
+        if (r == NULL || r->ca_cert == NULL || r->ca_key == NULL) {
+          config_err(c, path, "internal-ca mode needs internal_hop.ca_cert and ca_key");
+        }
+        if (cfg->internal_hop.plaintext) {
+          config_err(c, path, "internal-ca mode cannot work with internal_hop.plaintext");
+        }
+      }
+    }
+    if (be->hop_mode == FG_HOP_INTERNAL_CA) any_ca = 1;
+  }
+  return any_ca;
+}
+
+static void load_hop(config_ctx *c, const raw_top *t) {
   fg_config *cfg = c->cfg;
   raw_hop none = {0};
-  if (r == NULL) r = &none;
+  const raw_hop *r = t->internal_hop != NULL ? t->internal_hop : &none;
   cfg->internal_hop.mode = FG_HOP_INTERNAL_CA;
-  if (r->mode != NULL) {
-    if (strcmp(r->mode, "internal-ca") == 0) {
-      cfg->internal_hop.mode = FG_HOP_INTERNAL_CA;
-    } else if (strcmp(r->mode, "dialback") == 0) {
-      cfg->internal_hop.mode = FG_HOP_DIALBACK;
-    } else {
-      config_err(c, "internal_hop.mode", "expected internal-ca or dialback");
-    }
-  }
+  if (r->mode != NULL) parse_hop_mode(c, "internal_hop.mode", r->mode, &cfg->internal_hop.mode);
   config_parse_bool(c, "internal_hop.plaintext", r->plaintext, 0, &cfg->internal_hop.plaintext);
   uint64_t ms;
   config_parse_duration(c, "internal_hop.cert_lifetime", r->cert_lifetime, 3600000,
                         30 * 86400000ull, 86400000, &ms);
   cfg->internal_hop.cert_lifetime_s = (uint32_t)(ms / 1000);
-  if (cfg->internal_hop.mode == FG_HOP_INTERNAL_CA) {
-    if (cfg->internal_hop.plaintext) {
-      config_err(
-          c, "internal_hop.plaintext",
-          "internal-ca mode authenticates with TLS client certificates: plaintext needs mode "
-          "dialback");
+  int instance_ca = cfg->internal_hop.mode == FG_HOP_INTERNAL_CA;
+  // Without backends (reported already) the instance-wide mode alone counts.
+  int any_ca = cfg->n_backends == 0 ? instance_ca : load_backend_hop_modes(c, t);
+  if (instance_ca && cfg->internal_hop.plaintext) {
+    config_err(c, "internal_hop.plaintext",
+               "internal-ca mode authenticates with TLS client certificates: plaintext needs mode "
+               "dialback");
+  }
+  if (any_ca && r->ca_cert != NULL && r->ca_key != NULL) {
+    cfg->internal_hop.ca_cert_file = config_resolve_path(c, r->ca_cert);
+    cfg->internal_hop.ca_key_file = config_resolve_path(c, r->ca_key);
+    if (cfg->internal_hop.ca_cert_file != NULL && cfg->internal_hop.ca_key_file != NULL) {
+      config_check_pair(c, "internal_hop.ca_cert", cfg->internal_hop.ca_cert_file,
+                        "internal_hop.ca_key", cfg->internal_hop.ca_key_file);
     }
-    if (r->ca_cert == NULL || r->ca_key == NULL) {
-      config_err(c, r->ca_cert == NULL ? "internal_hop.ca_cert" : "internal_hop.ca_key",
-                 "internal-ca mode needs ca_cert and ca_key");
-    } else {
-      cfg->internal_hop.ca_cert_file = config_resolve_path(c, r->ca_cert);
-      cfg->internal_hop.ca_key_file = config_resolve_path(c, r->ca_key);
-      if (cfg->internal_hop.ca_cert_file != NULL && cfg->internal_hop.ca_key_file != NULL) {
-        config_check_pair(c, "internal_hop.ca_cert", cfg->internal_hop.ca_cert_file,
-                          "internal_hop.ca_key", cfg->internal_hop.ca_key_file);
-      }
-    }
-  } else {
-    if (r->ca_cert != NULL || r->ca_key != NULL) {
-      config_warn(c, r->ca_cert != NULL ? "internal_hop.ca_cert" : "internal_hop.ca_key",
-                  "ignored in dialback mode");
-    }
-    if (!cfg->dialback.enabled) {
-      config_err(c, "internal_hop.mode", "dialback mode needs dialback.enabled: true");
-    }
+  } else if (any_ca && instance_ca && (r->ca_cert == NULL || r->ca_key == NULL)) {
+    config_err(c, r->ca_cert == NULL ? "internal_hop.ca_cert" : "internal_hop.ca_key",
+               "internal-ca mode needs ca_cert and ca_key");
+  } else if (!any_ca && (r->ca_cert != NULL || r->ca_key != NULL)) {
+    config_warn(c, r->ca_cert != NULL ? "internal_hop.ca_cert" : "internal_hop.ca_key",
+                "ignored in dialback mode");
+  }
+  if (!instance_ca && !cfg->dialback.enabled) {
+    config_err(c, "internal_hop.mode", "dialback mode needs dialback.enabled: true");
   }
   if (cfg->internal_hop.plaintext) {
     config_warn(c, "internal_hop.plaintext",
@@ -534,10 +606,12 @@ void config_load_sections(config_ctx *c, const raw_top *t) {
   load_backends(c, t);
   load_domains(c, t);
   load_dialback(c, t->dialback);
-  load_hop(c, t->internal_hop);
+  load_hop(c, t);
   load_limits(c, t->limits);
   load_dns(c, t->dns);
   config_load_revocation(c, t->revocation);
   load_admin(c, t->admin);
+  config_load_operation(c, t);
+  config_load_dnssec(c, t->dns ? t->dns->dnssec : NULL, t->tls);
   config_load_sm(c, t->stream_management);
 }

@@ -203,12 +203,21 @@ static const cyaml_schema_value_t kString = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
 
+static const cyaml_schema_field_t kProxyProtocolFields[] = {
+    CYAML_FIELD_SEQUENCE_COUNT("trusted_networks", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_proxy_protocol, trusted_networks, n_trusted_networks, &kString,
+                               0, 256),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kListenerFields[] = {
     STR("address", raw_listener, address),
     STR("port", raw_listener, port),
     STR("enabled", raw_listener, enabled),
     STR("allow_non_loopback", raw_listener, allow_non_loopback),
     STR("socket", raw_listener, socket),
+    CYAML_FIELD_MAPPING_PTR("proxy_protocol", OPT, raw_listener, proxy_protocol,
+                            kProxyProtocolFields),
     CYAML_FIELD_END,
 };
 
@@ -222,6 +231,7 @@ static const cyaml_schema_field_t kListenersFields[] = {
 
 static const cyaml_schema_field_t kBackendFields[] = {
     CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_POINTER, raw_backend, name, 0, CYAML_UNLIMITED),
+    STR("hop_mode", raw_backend, hop_mode),
     CYAML_FIELD_SEQUENCE_COUNT("addresses", CYAML_FLAG_POINTER, raw_backend, addresses, n_addresses,
                                &kString, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END,
@@ -264,6 +274,11 @@ static const cyaml_schema_field_t kTlsFields[] = {
     STR("trust_file", raw_tls, trust_file),
     STR("trust_dir", raw_tls, trust_dir),
     STR("legacy_cn_id", raw_tls, legacy_cn_id),
+    STR("ticket_key_file", raw_tls, ticket_key_file),
+    STR("ticket_key_check_interval", raw_tls, ticket_key_check_interval),
+    STR("session_cache_entries", raw_tls, session_cache_entries),
+    STR("dane", raw_tls, dane),
+    STR("dane_inbound", raw_tls, dane_inbound),
     CYAML_FIELD_END,
 };
 
@@ -314,7 +329,15 @@ static const cyaml_schema_value_t kStatic = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, raw_static, kStaticFields),
 };
 
+static const cyaml_schema_field_t kDnssecFields[] = {
+    CYAML_FIELD_SEQUENCE_COUNT("trusted_resolvers", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_dnssec, trusted_resolvers, n_trusted_resolvers, &kString, 0, 16),
+    STR("allow_non_loopback", raw_dnssec, allow_non_loopback),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kDnsFields[] = {
+    CYAML_FIELD_MAPPING_PTR("dnssec", OPT, raw_dns, dnssec, kDnssecFields),
     CYAML_FIELD_SEQUENCE_COUNT("static", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL, raw_dns,
                                statics, n_statics, &kStatic, 0, CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE_COUNT("nameservers", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
@@ -372,6 +395,17 @@ static const cyaml_schema_field_t kRevocationFields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t kLogFields[] = {
+    STR("format", raw_log, format),
+    STR("file", raw_log, file),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t kShutdownFields[] = {
+    STR("grace", raw_shutdown, grace),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kAdminFields[] = {
     CYAML_FIELD_SEQUENCE_COUNT("allowed_networks", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
                                raw_admin, allowed_networks, n_allowed_networks, &kString, 0, 256),
@@ -381,6 +415,8 @@ static const cyaml_schema_field_t kAdminFields[] = {
 static const cyaml_schema_field_t kTopFields[] = {
     STR("log_level", raw_top, log_level),
     STR("workers", raw_top, workers),
+    CYAML_FIELD_MAPPING_PTR("log", OPT, raw_top, log, kLogFields),
+    CYAML_FIELD_MAPPING_PTR("shutdown", OPT, raw_top, shutdown, kShutdownFields),
     CYAML_FIELD_MAPPING_PTR("listeners", OPT, raw_top, listeners, kListenersFields),
     CYAML_FIELD_SEQUENCE_COUNT("domains", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL, raw_top,
                                domains, n_domains, &kDomain, 0, CYAML_UNLIMITED),

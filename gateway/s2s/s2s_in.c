@@ -51,7 +51,11 @@ struct fg_s2s_in {
   // (normalised) domains passes them too: pairs are never withdrawn and the
   // hosted domains do not change while running.
   int routed_pair;
-  uint32_t headers;              // stream headers received (fg_s2s_in_headers)
+  uint32_t headers;  // stream headers received (fg_s2s_in_headers)
+  // closing: our </stream:stream> went out (fg_s2s_in_close); the peer's
+  // data is still processed until it closes too, but nothing more is sent
+  // (RFC 6120 §4.4).
+  int closing;
   fg_sm_in sm;                   // XEP-0198 on this stream
   char sm_id[FG_SM_ID_MAX + 1];  // its resume id ("": not resumable)
 };
@@ -138,6 +142,7 @@ int fg_s2s_in_is_closed(const fg_s2s_in *s) {
 // --- output ---
 
 static void send_str(fg_s2s_in *s, const char *str) {
+  if (s->closing) return;  // RFC 6120 §4.4: nothing after our closing tag
   s->ops->send(s->arg, (const uint8_t *)str, strlen(str));
 }
 
@@ -148,7 +153,7 @@ static void sendf(fg_s2s_in *s, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
-  if (n > 0)
+  if (n > 0 && !s->closing)
     s->ops->send(s->arg, (const uint8_t *)buf,
                  (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
@@ -225,8 +230,27 @@ static void escape_text(char *out, size_t cap, const char *in) {
   out[o] = 0;
 }
 
+int fg_s2s_in_can_close(const fg_s2s_in *s) {
+  return s->stage == STAGE_OPEN && !s->closing;
+}
+
+int fg_s2s_in_is_closing(const fg_s2s_in *s) {
+  return s->closing;
+}
+
+void fg_s2s_in_close(fg_s2s_in *s) {
+  if (s->stage == STAGE_CLOSED || s->closing) return;
+  if (!s->header_sent) send_header(s);
+  send_str(s, "</stream:stream>");
+  s->closing = 1;
+}
+
 fg_s2s_in_status fg_s2s_in_close_with_error(fg_s2s_in *s, const char *condition, const char *text) {
   if (s->stage == STAGE_CLOSED) return FG_S2S_IN_CLOSED;
+  if (s->closing) {  // our stream is closed already: no error can follow it
+    s->stage = STAGE_CLOSED;
+    return FG_S2S_IN_CLOSED;
+  }
   // RFC 6120 §4.9.1.2: an error before our header still opens our stream first.
   if (!s->header_sent) send_header(s);
   if (text != NULL && text[0]) {
@@ -893,7 +917,8 @@ fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len, 
       case FG_XML_EVENT_KEEPALIVE:
         break;
       case FG_XML_EVENT_STREAM_CLOSE:
-        // RFC 6120 §4.4: answer the close with ours, then the connection ends.
+        // RFC 6120 §4.4: answer the close with ours (unless ours went
+        // first), then the connection ends.
         if (!s->header_sent) send_header(s);
         send_str(s, "</stream:stream>");
         s->stage = STAGE_CLOSED;

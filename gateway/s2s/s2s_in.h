@@ -195,6 +195,20 @@ void fg_s2s_in_dialback_answer(fg_s2s_in *s, const char *originating, const char
 // optional human-readable |text|. It returns FG_S2S_IN_CLOSED.
 fg_s2s_in_status fg_s2s_in_close_with_error(fg_s2s_in *s, const char *condition, const char *text);
 
+// fg_s2s_in_close starts closing the stream without an error (RFC 6120
+// §4.4): it sends </stream:stream> and keeps processing what the peer sends
+// until the peer's own closing tag (fg_s2s_in_feed then returns
+// FG_S2S_IN_CLOSED), sending nothing more. A no-op when closed or closing.
+void fg_s2s_in_close(fg_s2s_in *s);
+
+// fg_s2s_in_can_close returns 1 when the stream may be closed now without
+// cutting a negotiation short: its header is answered, no TLS handshake is
+// under way, and it is not closing already.
+int fg_s2s_in_can_close(const fg_s2s_in *s);
+
+// fg_s2s_in_is_closing returns 1 once fg_s2s_in_close sent our closing tag.
+int fg_s2s_in_is_closing(const fg_s2s_in *s);
+
 // fg_s2s_in_stream_id returns the id this side gave the stream ("" before the
 // header).
 const char *fg_s2s_in_stream_id(const fg_s2s_in *s);

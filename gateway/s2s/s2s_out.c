@@ -18,7 +18,6 @@ enum stage {
   STAGE_DIALBACK,  // <db:result/> sent
   STAGE_SM,        // authenticated, <enable/> sent (XEP-0198 §3)
   STAGE_READY,
-  STAGE_CLOSING,  // </stream:stream> sent after an <r/>: reading the last <a/>
   STAGE_CLOSED,
 };
 
@@ -42,6 +41,7 @@ struct fg_s2s_out {
   char stream_id[kMaxId + 1];
   question q[kMaxQuestions];
   int num_q;
+  int ending;      // our </stream:stream> went out (fg_s2s_out_end): the peer's is awaited
   int sm_offered;  // the last features offered XEP-0198
   fg_sm_out sm;
   char sm_id[FG_SM_ID_MAX + 1];  // resume id: the peer's, or the one to resume
@@ -128,26 +128,33 @@ static fg_s2s_out_status fail(fg_s2s_out *s, const char *condition) {
 
 // fail_with_error closes our stream with a stream error before failing.
 static fg_s2s_out_status fail_with_error(fg_s2s_out *s, const char *condition) {
-  if (s->stage != STAGE_CLOSED && s->stage != STAGE_CLOSING) {
+  if (s->stage != STAGE_CLOSED && !s->ending) {
     sendf(s, "<stream:error><%s xmlns='" FG_NS_STREAM_ERRORS "'/></stream:error></stream:stream>",
           condition);
   }
   return fail(s, "protocol");
 }
 
-int fg_s2s_out_close(fg_s2s_out *s) {
-  if (s->stage == STAGE_CLOSED || s->stage == STAGE_IDLE || s->stage == STAGE_CLOSING) return 0;
-  if (s->stage == STAGE_READY && s->sm.enabled && s->sm.count > 0) {
+void fg_s2s_out_close(fg_s2s_out *s) {
+  if (s->stage == STAGE_CLOSED || s->stage == STAGE_IDLE) return;
+  if (!s->ending) send_str(s, "</stream:stream>");
+  fail(s, "closed");
+}
+
+void fg_s2s_out_end(fg_s2s_out *s) {
+  if (s->ending) return;
+  if (s->stage != STAGE_READY) {
+    fg_s2s_out_close(s);
+    return;
+  }
+  if (s->sm.enabled && s->sm.count > 0) {
     // XEP-0198 §4: the peer answers <r/> before its own close (RFC 6120
     // §4.4 lets it send what it has), so what it handled is known.
-    send_str(s, "<r xmlns='" FG_NS_SM "'/></stream:stream>");
+    send_str(s, "<r xmlns='" FG_NS_SM "'/>");
     fg_sm_out_requested(&s->sm);
-    s->stage = STAGE_CLOSING;
-    return 1;
   }
   send_str(s, "</stream:stream>");
-  fail(s, "closed");
-  return 0;
+  s->ending = 1;
 }
 
 static void flush_questions(fg_s2s_out *s) {
@@ -202,12 +209,12 @@ uint32_t fg_s2s_out_sm_acked(const fg_s2s_out *s) {
 }
 
 int fg_s2s_out_can_send(const fg_s2s_out *s, size_t len) {
-  return s->stage == STAGE_READY && s->cfg.purpose == FG_S2S_OUT_STANZAS &&
+  return s->stage == STAGE_READY && s->cfg.purpose == FG_S2S_OUT_STANZAS && !s->ending &&
          fg_sm_out_has_room(&s->sm, len);
 }
 
 int fg_s2s_out_send_stanza(fg_s2s_out *s, const uint8_t *data, size_t len, int tag) {
-  if (s->stage != STAGE_READY || s->cfg.purpose != FG_S2S_OUT_STANZAS) return 0;
+  if (s->stage != STAGE_READY || s->cfg.purpose != FG_S2S_OUT_STANZAS || s->ending) return 0;
   if (s->sm.enabled && !fg_sm_out_push(&s->sm, data, len, tag)) return 0;
   s->ops->send(s->arg, data, len);
   if (fg_sm_out_should_request(&s->sm, s->cfg.sm_request_every)) fg_s2s_out_request_ack(s);
@@ -420,7 +427,7 @@ static fg_s2s_out_status on_element(fg_s2s_out *s) {
   const fg_xml_element *el = fg_xml_parser_element(s->parser);
   const fg_xml_node *r = el->root;
   if (fg_xml_str_eq(r->ns, FG_NS_SM)) return on_sm(s, r);
-  if (s->stage == STAGE_CLOSING) return FG_S2S_OUT_CONTINUE;
+  if (s->ending) return FG_S2S_OUT_CONTINUE;
   if (fg_xml_str_eq(r->ns, FG_XML_NS_STREAMS)) {
     if (fg_xml_str_eq(r->local, "error")) {
       for (const fg_xml_node *c = r->first_child; c != NULL; c = c->next) {
@@ -508,7 +515,7 @@ fg_s2s_out_status fg_s2s_out_feed(fg_s2s_out *s, const uint8_t *in, size_t in_le
       case FG_XML_EVENT_KEEPALIVE:
         break;
       case FG_XML_EVENT_STREAM_CLOSE:
-        if (s->stage != STAGE_CLOSED && s->stage != STAGE_CLOSING) send_str(s, "</stream:stream>");
+        if (s->stage != STAGE_CLOSED && !s->ending) send_str(s, "</stream:stream>");
         st = fail(s, "closed");
         break;
       case FG_XML_EVENT_ERROR: {

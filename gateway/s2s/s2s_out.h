@@ -142,12 +142,16 @@ fg_sm_item *fg_s2s_out_take_unacked(fg_s2s_out *s);
 int fg_s2s_out_verify(fg_s2s_out *s, const char *receiving, const char *originating,
                       const char *stream_id, const uint8_t *key, size_t key_len);
 
-// fg_s2s_out_close ends the stream (RFC 6120 §4.4). With stanzas still
-// unacknowledged (XEP-0198) it asks for an ack before </stream:stream> and
-// returns 1: the stream goes on reading until the peer closes its side
-// (ops->failed "closed"), so that the last <a/> counts. Otherwise it returns
-// 0 and the stream is over.
-int fg_s2s_out_close(fg_s2s_out *s);
+// fg_s2s_out_close ends the stream (RFC 6120 §4.4) at once.
+void fg_s2s_out_close(fg_s2s_out *s);
+
+// fg_s2s_out_end closes a ready stream the RFC 6120 §4.4 way: our
+// </stream:stream> goes out, nothing more is sent, and the stream fails with
+// "closed" only when the peer's closing tag arrives (fg_s2s_out_feed). With
+// stanzas still unacknowledged (XEP-0198) an <r/> goes before the closing
+// tag, so that the peer's last <a/> counts. A stream that is not ready is
+// closed at once (fg_s2s_out_close).
+void fg_s2s_out_end(fg_s2s_out *s);
 
 // fg_s2s_out_is_ready returns the authentication method once ready, else 0.
 int fg_s2s_out_is_ready(const fg_s2s_out *s);

@@ -22,6 +22,7 @@
 #include "gateway/server/admin_request.h"
 #include "gateway/server/heap_stats.h"
 #include "gateway/server/inbound.h"
+#include "gateway/server/reload.h"
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
 #include "gateway/server/server_internal.h"
@@ -41,7 +42,7 @@ static int source_allowed(const fg_server *srv, fg_conn *c, char *peer, size_t c
                                            : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
   inet_ntop(ss.ss_family, a, ip, sizeof(ip));
   snprintf(peer, cap, "%s", ip);
-  const fg_config *cfg = srv->cfg;
+  const fg_config *cfg = fg_server_snapshot(srv)->cfg;  // admin.allowed_networks reloads
   for (size_t i = 0; i < cfg->n_admin_allowed_networks; i++) {
     if (fg_cidr_contains(&cfg->admin_allowed_networks[i], (const struct sockaddr *)&ss)) return 1;
   }
@@ -59,6 +60,84 @@ static size_t describe_streams(fg_server *srv, fg_worker *w, void *arg, fg_text 
 static void streams_done(fg_conn *c, fg_server *srv, void *arg, size_t total, const fg_text *text) {
   (void)srv, (void)arg, (void)total;
   if (c != NULL) fg_admin_reply(c, "200 OK", text->data ? text->data : "", text->len);
+}
+
+// io_counts sums the runtime's counters of every worker, each read on its
+// own worker (no worker reads another's): /metrics asks them all.
+typedef struct io_counts {
+  _Atomic uint64_t pauses, refused, shed;
+} io_counts;
+
+static size_t count_io(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
+  (void)srv;
+  (void)out;
+  io_counts *io = arg;
+  fg_worker_stats st;
+  fg_worker_stats_get(w, &st);
+  atomic_fetch_add(&io->pauses, st.accept_pauses);
+  atomic_fetch_add(&io->refused, st.refused);
+  atomic_fetch_add(&io->shed, st.accept_shed);
+  return 0;
+}
+
+// metrics_done renders /metrics once every worker has added its counters.
+static void metrics_done(fg_conn *c, fg_server *srv, void *arg, size_t total, const fg_text *text) {
+  (void)total;
+  (void)text;
+  if (c == NULL) return;
+  const io_counts *io = arg;
+  static _Thread_local char body[32768];  // per worker; rendered and copied at once
+  const fg_snapshot *snap = fg_server_snapshot(srv);
+  if (snap->ica != NULL) {
+    fg_metrics_set(&srv->metrics, FG_M_INTERNAL_CERTS_MINTED, fg_internal_ca_minted(snap->ica));
+  }
+  size_t n = fg_metrics_render(&srv->metrics, body, sizeof(body));
+  if (n < sizeof(body)) {
+    int w = snprintf(body + n, sizeof(body) - n,
+                     "# TYPE fedgate_staples_current gauge\nfedgate_staples_current %u\n"
+                     "# TYPE fedgate_draining gauge\nfedgate_draining %d\n",
+                     fg_stapler_current(srv->stapler, (int64_t)time(NULL)),
+                     atomic_load(&srv->draining));
+    if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
+  }
+  fg_text per_cert = {0};
+  fg_stapler_metrics(srv->stapler, &per_cert, (int64_t)time(NULL));
+  if (per_cert.len > 0 && n + per_cert.len < sizeof(body)) {
+    memcpy(body + n, per_cert.data, per_cert.len);
+    n += per_cert.len;
+  }
+  free(per_cert.data);
+  size_t allocated, resident;
+  if (fg_heap_stats(&allocated, &resident) && n < sizeof(body)) {
+    int w = snprintf(body + n, sizeof(body) - n,
+                     "# TYPE fedgate_heap_allocated_bytes gauge\n"
+                     "fedgate_heap_allocated_bytes %zu\n"
+                     "# TYPE fedgate_heap_resident_bytes gauge\n"
+                     "fedgate_heap_resident_bytes %zu\n",
+                     allocated, resident);
+    if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
+  }
+  if (n < sizeof(body)) {
+    int w = snprintf(body + n, sizeof(body) - n,
+                     "# TYPE fedgate_accept_pauses_total counter\n"
+                     "fedgate_accept_pauses_total %llu\n"
+                     "# TYPE fedgate_connections_refused_total counter\n"
+                     "fedgate_connections_refused_total %llu\n"
+                     "# TYPE fedgate_connections_refused_no_descriptors_total counter\n"
+                     "fedgate_connections_refused_no_descriptors_total %llu\n",
+                     (unsigned long long)atomic_load(&io->pauses),
+                     (unsigned long long)atomic_load(&io->refused),
+                     (unsigned long long)atomic_load(&io->shed));
+    if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
+  }
+  fg_text reloads = {0};
+  fg_reload_metrics(srv, &reloads);
+  if (reloads.len > 0 && n + reloads.len < sizeof(body)) {
+    memcpy(body + n, reloads.data, reloads.len);
+    n += reloads.len;
+  }
+  free(reloads.data);
+  fg_admin_reply(c, "200 OK", body, n);
 }
 
 static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
@@ -96,52 +175,26 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     fg_admin_action_refuse_unknown(c, srv, &req, peer);
     return len;
   }
-  static _Thread_local char body[32768];  // per worker; rendered and copied at once
   if (strcmp(req.path, "/metrics") == 0) {
-    if (srv->ica != NULL) {
-      fg_metrics_set(&srv->metrics, FG_M_INTERNAL_CERTS_MINTED, fg_internal_ca_minted(srv->ica));
+    io_counts *io = calloc(1, sizeof(*io));
+    if (io == NULL) {
+      fg_admin_reply(c, "503 Service Unavailable", "out of memory\n", 14);
+    } else {
+      fg_admin_fanout_start(c, srv, count_io, metrics_done, io);
     }
-    size_t n = fg_metrics_render(&srv->metrics, body, sizeof(body));
-    if (n < sizeof(body)) {
-      int w = snprintf(body + n, sizeof(body) - n,
-                       "# TYPE fedgate_staples_current gauge\nfedgate_staples_current %u\n",
-                       fg_stapler_current(srv->stapler, (int64_t)time(NULL)));
-      if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
-    }
-    fg_text per_cert = {0};
-    fg_stapler_metrics(srv->stapler, &per_cert, (int64_t)time(NULL));
-    if (per_cert.len > 0 && n + per_cert.len < sizeof(body)) {
-      memcpy(body + n, per_cert.data, per_cert.len);
-      n += per_cert.len;
-    }
-    free(per_cert.data);
-    size_t allocated, resident;
-    if (fg_heap_stats(&allocated, &resident) && n < sizeof(body)) {
-      int w = snprintf(body + n, sizeof(body) - n,
-                       "# TYPE fedgate_heap_allocated_bytes gauge\n"
-                       "fedgate_heap_allocated_bytes %zu\n"
-                       "# TYPE fedgate_heap_resident_bytes gauge\n"
-                       "fedgate_heap_resident_bytes %zu\n",
-                       allocated, resident);
-      if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
-    }
-    fg_worker_stats st;
-    fg_runtime_stats(srv->rt, &st);
-    if (n < sizeof(body)) {
-      int w = snprintf(body + n, sizeof(body) - n,
-                       "# TYPE fedgate_accept_pauses_total counter\n"
-                       "fedgate_accept_pauses_total %llu\n"
-                       "# TYPE fedgate_connections_refused_total counter\n"
-                       "fedgate_connections_refused_total %llu\n"
-                       "# TYPE fedgate_connections_refused_no_descriptors_total counter\n"
-                       "fedgate_connections_refused_no_descriptors_total %llu\n",
-                       (unsigned long long)st.accept_pauses, (unsigned long long)st.refused,
-                       (unsigned long long)st.accept_shed);
-      if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
-    }
-    fg_admin_reply(c, "200 OK", body, n);
   } else if (strcmp(req.path, "/ready") == 0) {
-    fg_admin_reply(c, "200 OK", "ready\n", 6);
+    // A draining gateway takes no new work: the load balancer takes it out.
+    // Still ready while serving otherwise; a failed reload is shown, not
+    // fatal.
+    if (atomic_load(&srv->draining)) {
+      fg_admin_reply(c, "503 Service Unavailable", "draining\n", 9);
+    } else {
+      fg_text ready = {0};
+      fg_text_printf(&ready, "ready\n");
+      fg_reload_describe_status(srv, &ready);
+      fg_admin_reply(c, "200 OK", ready.data, ready.len);
+      free(ready.data);
+    }
   } else if (strcmp(req.path, "/streams") == 0) {
     fg_admin_fanout_start(c, srv, describe_streams, streams_done, NULL);
   } else if (strcmp(req.path, "/certs") == 0) {
@@ -150,7 +203,7 @@ static size_t admin_data(fg_conn *c, const uint8_t *data, size_t len) {
     fg_admin_reply(c, "200 OK", text.data ? text.data : "", text.len);
     free(text.data);
   } else {
-    static const char kHelp[] = "try /metrics, /ready, /streams, /backends or /certs\n";
+    static const char kHelp[] = "try /metrics, /ready, /streams, /backends, /domains or /certs\n";
     fg_admin_reply(c, "404 Not Found", kHelp, sizeof(kHelp) - 1);
   }
   return len;

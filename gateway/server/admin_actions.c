@@ -12,10 +12,12 @@
 
 #include "gateway/server/admin_fanout.h"
 #include "gateway/server/admin_form.h"
+#include "gateway/server/admin_reload.h"
 #include "gateway/server/admin_reply.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
+#include "gateway/server/reload.h"
 #include "gateway/server/text.h"
 
 typedef struct action_ctx {
@@ -140,6 +142,9 @@ static void act_close_stream(const action_ctx *a) {
 // NAME/HOST:PORT (one address, as GET /backends writes it).
 typedef struct backend_address {
   size_t backend, address;  // address SIZE_MAX: all
+  // The same by name (what each worker's links are matched by).
+  char backend_name[256], host[256];  // host "": every address
+  uint16_t port;
   char label[700];
   char peer[64];
 } backend_address;
@@ -150,7 +155,7 @@ static void address_text(char *out, size_t cap, const char *host, uint16_t port)
 
 // find_backend resolves |name| or answers 404 and returns 0.
 static int find_backend(const action_ctx *a, const char *name, backend_address *out) {
-  const fg_router *r = a->srv->router;
+  const fg_router *r = fg_server_snapshot(a->srv)->router;
   char copy[256];
   snprintf(copy, sizeof(copy), "%s", name);
   char *slash = strchr(copy, '/');
@@ -166,6 +171,7 @@ static int find_backend(const action_ctx *a, const char *name, backend_address *
     return 0;
   }
   out->address = SIZE_MAX;
+  snprintf(out->backend_name, sizeof(out->backend_name), "%s", copy);
   snprintf(out->label, sizeof(out->label), "backend %s", copy);
   if (slash == NULL) return 1;
   for (size_t i = 0; i < fg_router_address_count(r, out->backend); i++) {
@@ -176,6 +182,8 @@ static int find_backend(const action_ctx *a, const char *name, backend_address *
     address_text(text, sizeof(text), host, port);
     if (strcmp(text, slash + 1) != 0) continue;
     out->address = i;
+    snprintf(out->host, sizeof(out->host), "%s", host);
+    out->port = port;
     snprintf(out->label, sizeof(out->label), "backend %s address %s", copy, text);
     return 1;
   }
@@ -187,7 +195,8 @@ static int find_backend(const action_ctx *a, const char *name, backend_address *
 static size_t drain_each(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
   (void)out;
   backend_address *ba = arg;
-  return fg_link_drain_backend(fg_server_worker_state(srv, w), ba->backend, ba->address);
+  return fg_link_drain_backend(fg_server_worker_state(srv, w), ba->backend_name,
+                               ba->host[0] ? ba->host : NULL, ba->port);
 }
 
 static void drain_done(fg_conn *c, fg_server *srv, void *arg, size_t total, const fg_text *text) {
@@ -210,7 +219,9 @@ static void set_drained(const action_ctx *a, int drained) {
     return;
   }
   snprintf(ba->peer, sizeof(ba->peer), "%s", a->peer);
-  fg_router_set_drained(a->srv->router, ba->backend, ba->address, drained);
+  // Kept across reloads (gateway/server/reload.h).
+  fg_reload_set_drained(a->srv, fg_server_snapshot(a->srv)->router, ba->backend, ba->address,
+                        drained);
   fg_log(FG_LOG_SEV_WARN, NULL, a->peer, "%s %s by the operator", ba->label,
          drained ? "drained: no new stanzas go there" : "undrained");
   if (!drained) {
@@ -232,7 +243,7 @@ static void act_undrain(const action_ctx *a) {
 // --- GET /backends ---
 
 static void act_list_backends(const action_ctx *a) {
-  const fg_router *r = a->srv->router;
+  const fg_router *r = fg_server_snapshot(a->srv)->router;
   fg_text t = {0};
   for (size_t b = 0; b < fg_router_backend_count(r); b++) {
     for (size_t i = 0; i < fg_router_address_count(r, b); i++) {
@@ -250,6 +261,17 @@ static void act_list_backends(const action_ctx *a) {
   free(t.data);
 }
 
+// --- POST /reload, /domains/add, /domains/remove; GET /domains ---
+// (gateway/server/admin_reload.h: they run on a thread of their own)
+
+static void act_reload(const action_ctx *a) {
+  fg_admin_reload_post(a->c, a->srv, a->req, a->peer);
+}
+
+static void act_list_domains(const action_ctx *a) {
+  fg_admin_reload_domains(a->c, a->srv);
+}
+
 // kActions: method, path, handler. Later actions (block lists, explain)
 // are one line each here.
 static const struct admin_action {
@@ -261,6 +283,10 @@ static const struct admin_action {
     {"POST", "/backends/drain", act_drain},
     {"POST", "/backends/undrain", act_undrain},
     {"GET", "/backends", act_list_backends},
+    {"POST", "/reload", act_reload},
+    {"POST", "/domains/add", act_reload},
+    {"POST", "/domains/remove", act_reload},
+    {"GET", "/domains", act_list_domains},
 };
 
 int fg_admin_action_run(fg_conn *c, fg_server *srv, const fg_admin_request *req, const char *peer) {

@@ -1,6 +1,8 @@
 // admin_actions.h: the admin endpoint's actions, routed by method and path
 // through one table (admin_actions.c): POST /streams/close,
-// POST /backends/drain, POST /backends/undrain and GET /backends. Request
+// POST /backends/drain, POST /backends/undrain and GET /backends; POST
+// /reload, /domains/add, /domains/remove and GET /domains
+// (gateway/server/admin_reload.h). Request
 // bodies are application/x-www-form-urlencoded (gateway/server/admin_form.h);
 // answers are text/plain whose first line is `ok: ...` (2xx) or
 // `error: ...` (4xx/5xx). docs/admin.md documents each.

@@ -18,6 +18,7 @@
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/posh_auth.h"
+#include "gateway/server/dane_inbound.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/sm_registry.h"
@@ -35,6 +36,9 @@ enum { kQuietMs = 1000 };
 struct in_conn {
   uint32_t magic;  // kInConnMagic: tells a session from the listener's argument
   fg_server *srv;
+  // The snapshot the stream opened under (a reference): its session holds
+  // that snapshot's dialback secret. Decisions use the worker's current one.
+  fg_snapshot *snap;
   fg_conn *conn;
   fg_s2s_in *s2s;
   fg_listener_id listener;
@@ -60,6 +64,11 @@ struct in_conn {
   // (see op_hold_features), or NULL.
   fg_posh_auth_fetch *posh_fetch;
   fg_auth_method auth;  // how the last authenticated domain was proved
+  // tls.dane_inbound: the pending TLSA check (reading paused), and the peer
+  // domain its TLSA records authenticated ("" when none).
+  fg_dane_inbound *dane_q;
+  char dane_domain[FG_DOMAIN_MAX + 1];
+  fg_auth_method dane_method;  // how the TLSA records proved it (DANE-EE or DANE-TA)
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
@@ -79,6 +88,11 @@ static void trim(in_conn *ic) {
   ic->n_verdicts = 0;
 }
 
+// cur is the snapshot new decisions follow (the worker's current one).
+static const fg_snapshot *cur(const in_conn *ic) {
+  return fg_server_snapshot(ic->srv);
+}
+
 static worker_state *ws_of(in_conn *ic) {
   return fg_server_worker_state(ic->srv, fg_conn_worker(ic->conn));
 }
@@ -96,14 +110,25 @@ void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out) {
     if (ic->s2s == NULL) continue;
     fg_tls_conn *t = fg_conn_tls(ic->conn);
     SSL *ssl = t ? fg_tls_conn_ssl(t) : NULL;
-    fg_text_printf(out,
-                   "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s auth=%s\n",
-                   worker, kListener[ic->listener], fg_s2s_in_stream_id(ic->s2s),
-                   fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : "-",
-                   fg_s2s_in_local(ic->s2s)[0] ? fg_s2s_in_local(ic->s2s) : "-", ic->ip,
-                   ssl ? SSL_get_version(ssl) : "none",
-                   ic->authenticated ? "authenticated" : "unauthenticated",
-                   ic->authenticated ? fg_auth_method_name(ic->auth) : "-");
+    // Behind a balancer, |ip| is the peer its PROXY header named; the
+    // balancer's own address (read here, not kept per stream) follows.
+    char via[80] = "";
+    struct sockaddr_storage lb;
+    socklen_t lb_len = sizeof(lb);
+    int pv = fg_conn_proxy_version(ic->conn);
+    if (pv != 0 && getpeername(fg_conn_fd(ic->conn), (struct sockaddr *)&lb, &lb_len) == 0) {
+      char lb_ip[64];
+      fg_addr_text((const struct sockaddr *)&lb, lb_ip, sizeof(lb_ip));
+      snprintf(via, sizeof(via), " proxy=v%d via=%s", pv, lb_ip);
+    }
+    fg_text_printf(
+        out, "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s auth=%s%s\n",
+        worker, kListener[ic->listener], fg_s2s_in_stream_id(ic->s2s),
+        fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : "-",
+        fg_s2s_in_local(ic->s2s)[0] ? fg_s2s_in_local(ic->s2s) : "-", ic->ip,
+        ssl ? SSL_get_version(ssl) : "none",
+        ic->authenticated ? "authenticated" : "unauthenticated",
+        ic->authenticated ? fg_auth_method_name(ic->auth) : "-", via);
   }
 }
 
@@ -114,6 +139,27 @@ void fg_inbound_shutdown(worker_state *ws) {
     fg_s2s_in_close_with_error(ic->s2s, "system-shutdown", NULL);
     fg_conn_close(ic->conn);
   }
+}
+
+size_t fg_inbound_drain(worker_state *ws) {
+  size_t open = 0;
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    open++;
+    // A stream paused by flow control or a revocation fetch still has work
+    // on its way; it is closed once that is done.
+    if (ic->s2s == NULL || !fg_s2s_in_can_close(ic->s2s) || ic->flow.on != NULL ||
+        ic->rev_fetch != NULL) {
+      continue;
+    }
+    // RFC 6120 §4.4: our closing tag; what the peer still sends is routed
+    // until its own closing tag ends the connection.
+    fg_s2s_in_close(ic->s2s);
+    fg_metrics_inc(&ic->srv->metrics, FG_M_DRAIN_STREAMS_CLOSED);
+    fg_log(FG_LOG_SEV_DEBUG, fg_s2s_in_stream_id(ic->s2s),
+           fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : ic->ip,
+           "drain: stream closed, waiting for the peer's closing tag");
+  }
+  return open;
 }
 
 int fg_inbound_close_stream(worker_state *ws, const char *stream_id, const char *text) {
@@ -148,25 +194,22 @@ static int op_is_hosted(void *arg, const char *domain) {
   // listener (dialback verifications of the hop, outbound traffic).
   if (ic->listener == FG_LISTENER_INTERNAL) return 1;
   size_t backend;
-  return fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend);
+  return fg_router_lookup(cur(ic)->router, domain, strlen(domain), &backend);
 }
 
 static int op_plaintext_allowed(void *arg, const char *peer) {
   in_conn *ic = arg;
-  const fg_config *cfg = ic->srv->cfg;
-  if (ic->listener == FG_LISTENER_INTERNAL) return cfg->internal_hop.plaintext;
-  for (size_t i = 0; i < cfg->tls.n_plaintext_peers; i++) {
-    if (strcmp(cfg->tls.plaintext_peers[i], peer) == 0) return 1;
-  }
-  return 0;
+  const fg_snapshot *s = cur(ic);
+  if (ic->listener == FG_LISTENER_INTERNAL) return s->cfg->internal_hop.plaintext;
+  return fg_snapshot_is_plaintext_peer(s, peer);
 }
 
 // source_in_backend says whether the connection comes from one of the
 // addresses of backend |backend| (an IPv4-mapped source equals its IPv4).
-static int source_in_backend(const in_conn *ic, size_t backend) {
-  const fg_config_backend *be = &ic->srv->cfg->backends[backend];
+static int source_in_backend(const in_conn *ic, const fg_snapshot *s, size_t backend) {
+  const fg_config_backend *be = &s->cfg->backends[backend];
   for (size_t a = 0; a < be->n_addresses; a++) {
-    const resolved_target *t = &ic->srv->backend_targets[backend][a];
+    const resolved_target *t = &s->backend_targets[backend][a];
     if (fg_addr_same_ip((const struct sockaddr *)&t->addr,
                         (const struct sockaddr *)&ic->peer_addr)) {
       return 1;
@@ -180,15 +223,17 @@ static int source_in_backend(const in_conn *ic, size_t backend) {
 // internal listener speak for a hosted domain (SASL EXTERNAL, dialback).
 static int source_is_backend(const in_conn *ic, const char *domain) {
   size_t backend;
-  if (!fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend)) return 0;
-  return source_in_backend(ic, backend);
+  const fg_snapshot *s = cur(ic);
+  if (!fg_router_lookup(s->router, domain, strlen(domain), &backend)) return 0;
+  return source_in_backend(ic, s, backend);
 }
 
 // source_is_any_backend says whether the connection comes from an address
 // of some backend.
 static int source_is_any_backend(const in_conn *ic) {
-  for (size_t b = 0; b < ic->srv->cfg->n_backends; b++) {
-    if (source_in_backend(ic, b)) return 1;
+  const fg_snapshot *s = cur(ic);
+  for (size_t b = 0; b < s->cfg->n_backends; b++) {
+    if (source_in_backend(ic, s, b)) return 1;
   }
   return 0;
 }
@@ -198,20 +243,24 @@ static int source_is_any_backend(const in_conn *ic) {
 // them), on the internal listener only as one.
 static int peer_may_claim(in_conn *ic, const char *domain) {
   size_t backend;
-  int hosted = fg_router_lookup(ic->srv->router, domain, strlen(domain), &backend);
+  int hosted = fg_router_lookup(cur(ic)->router, domain, strlen(domain), &backend);
   return ic->listener == FG_LISTENER_INTERNAL ? hosted : !hosted;
 }
 
 // verdict_scope is the scope of a cached certificate verdict: inbound,
-// which trust store, which identity rules, which revocation knowledge (a
-// learned revocation voids cached verdicts).
+// which trust store (and its generation), which identity rules, which
+// revocation knowledge (a learned revocation voids cached verdicts), which
+// configuration (a reload may change the trust stores).
 static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
-  unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
-  uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4;
+  const fg_snapshot *s = cur(ic);
+  unsigned flags = s->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4 |
+                   (uint32_t)s->generation << 20;
   if (mode != FG_REVOCATION_OFF) {
     scope ^= fg_revocation_generation(ic->srv->revocation) << 12 | (uint32_t)mode << 8;
   }
-  return scope;
+  // A replaced trust store voids what the old one decided.
+  return scope ^ atomic_load_explicit(&ic->srv->trust_generation, memory_order_relaxed) << 24;
 }
 
 // remember_verdict keeps |ok| for |domain| for the rest of the stream (or
@@ -283,14 +332,15 @@ static int op_cert_valid_for(void *arg, const char *domain) {
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   int ok = 0;
   fg_auth_method method = FG_AUTH_PKIX;
-  unsigned flags = ic->srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  const fg_snapshot *s = cur(ic);
+  unsigned flags = s->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
   // Revocation of remote servers' certificates (the internal servers are
   // not checked): from the shared cache, filled before this stream's
   // authentication went on (see revocation_prefetch).
   fg_revocation_probe probe;
-  fg_revocation_probe_init(&probe, ic->srv->revocation,
+  fg_revocation_probe_init(&probe, ic->srv->revocation, s->cfg,
                            ic->srv->revocation != NULL && ic->listener != FG_LISTENER_INTERNAL
-                               ? fg_revocation_mode_for(ic->srv->revocation, domain)
+                               ? fg_revocation_mode_in(s->cfg, domain)
                                : FG_REVOCATION_OFF,
                            0);
   uint32_t scope = verdict_scope(ic, probe.mode);
@@ -313,13 +363,21 @@ static int op_cert_valid_for(void *arg, const char *domain) {
     fg_peer_verdict v;
     fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = now};
     fg_revocation_params(&params, &probe);
-    const fg_trust_store *ts =
-        ic->listener == FG_LISTENER_INTERNAL ? ic->srv->trust_internal : ic->srv->trust;
+    const fg_trust_store *ts = ic->listener == FG_LISTENER_INTERNAL ? s->trust_internal : s->trust;
     ok = fg_peer_verify(&v, ts, chain, domain, "xmpp-server", flags, &params);
     int64_t until = v.chain.valid_until;
     if (probe.expires != 0 && probe.expires < until) until = probe.expires;
     if (ok && keyed) fg_verdict_cache_put(&key, now, until);
     if (probe.revoked) fg_metrics_inc(&ic->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+    if (!ok && !probe.revoked && strcmp(ic->dane_domain, domain) == 0) {
+      // tls.dane_inbound: the peer's own TLSA records authenticated this
+      // chain for it (dane_prefetch); PKIX did not.
+      ok = 1;
+      method = ic->dane_method;
+      fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
+             "certificate valid for the domain by DANE (PKIX: chain %s) (from %s)", v.chain.reason,
+             ic->ip);
+    }
     // RFC 7711: a certificate PKIX refuses (not a revoked one) may still be
     // the one the domain publishes over HTTPS.
     if (!ok && !probe.revoked && posh_proves(ic, domain, chain)) {
@@ -470,8 +528,11 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
                                                            : FG_M_AUTH_DIALBACK_CERT);
     ic->auth = strcmp(detail, "dialback") == 0 ? FG_AUTH_DIALBACK : verdict_method(ic, domain);
     fg_metrics_auth_method(m, 0, ic->auth);
+    // With the peer's address (behind a balancer, the one its PROXY header
+    // named).
     fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
-           "authenticated by %s, proved by %s", detail, fg_auth_method_name(ic->auth));
+           "authenticated by %s, proved by %s (from %s)", detail, fg_auth_method_name(ic->auth),
+           ic->ip);
   } else if (ev == FG_S2S_IN_EV_STREAM_ERROR_SENT) {
     fg_metrics_stream_error(m, detail);
   } else if (ev == FG_S2S_IN_EV_STANZA_BOUNCED) {
@@ -507,8 +568,9 @@ static int op_hold_features(void *arg, const char *peer) {
   if (chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return 0;
   fg_peer_verdict v;
   fg_chain_params params = {.role = FG_ROLE_INBOUND};
-  unsigned flags = srv->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
-  int pkix = fg_peer_verify(&v, srv->trust, chain, peer, "xmpp-server", flags, &params);
+  const fg_snapshot *s = cur(ic);
+  unsigned flags = s->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  int pkix = fg_peer_verify(&v, s->trust, chain, peer, "xmpp-server", flags, &params);
   fg_peer_verdict_cleanup(&v);
   if (pkix) return 0;
   ic->posh_fetch =
@@ -564,7 +626,7 @@ static const fg_s2s_in_ops kOps = {
 // periodic timer per stream instead of a timer update per received chunk.
 static void tick(fg_timer *t, void *arg) {
   in_conn *ic = arg;
-  const fg_config *cfg = ic->srv->cfg;
+  const fg_config *cfg = cur(ic)->cfg;
   fg_worker *w = fg_conn_worker(ic->conn);
   uint64_t now = fg_worker_now_ns(w);
   if (!ic->authenticated && cfg->limits.handshake_timeout_ms &&
@@ -600,6 +662,16 @@ static void tick(fg_timer *t, void *arg) {
 
 static void revocation_prefetch(in_conn *ic);
 
+// count_resumed counts a stream whose TLS session was resumed. Such a
+// session decided nothing about the peer: its certificate came back out of
+// the ticket and is judged like a new one, against today's trust store and
+// revocation state, per domain (op_cert_valid_for), for SASL EXTERNAL and
+// XEP-0344 alike.
+static void count_resumed(in_conn *ic) {
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  if (t != NULL && fg_tls_conn_resumed(t)) fg_metrics_inc(&ic->srv->metrics, FG_M_TLS_RESUMED_IN);
+}
+
 static void open_common(fg_conn *c, fg_listener_id listener) {
   fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
   in_conn *ic = calloc(1, sizeof(*ic));
@@ -609,25 +681,30 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   }
   ic->magic = kInConnMagic;
   ic->srv = srv;
+  ic->snap = fg_snapshot_up_ref(fg_server_snapshot(srv));
+  const fg_config *cfg = ic->snap->cfg;
   ic->conn = c;
   ic->flow.conn = c;
   ic->listener = listener;
   fg_conn_set_arg(c, ic);
-  socklen_t sl = sizeof(ic->peer_addr);
-  if (getpeername(fg_conn_fd(c), (struct sockaddr *)&ic->peer_addr, &sl) == 0) {
-    fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
-  }
+  // The socket's remote end, or behind a load balancer speaking the PROXY
+  // protocol the peer its header named: what limits, logs, /streams and
+  // the backend-source checks see.
+  const struct sockaddr *peer = fg_conn_peer(c);
+  memcpy(&ic->peer_addr, peer,
+         peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
   fg_s2s_in_config sc;
   fg_s2s_in_config_default(&sc);
-  sc.limits.max_element_bytes_preauth = srv->cfg->limits.element_bytes_before_auth;
-  sc.limits.max_element_bytes_postauth = srv->cfg->limits.element_bytes_after_auth;
+  sc.limits.max_element_bytes_preauth = cfg->limits.element_bytes_before_auth;
+  sc.limits.max_element_bytes_postauth = cfg->limits.element_bytes_after_auth;
   sc.tls_active = fg_conn_mode(c) != FG_CONN_PLAIN;
   sc.tls_required =
-      listener == FG_LISTENER_INTERNAL ? !srv->cfg->internal_hop.plaintext : srv->cfg->tls.required;
-  sc.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
-  sc.dialback = srv->cfg->dialback.enabled;
-  sc.sm = srv->cfg->sm.enabled;  // XEP-0198 acks, public listeners and the internal hop
-  sc.sm_resume_s = srv->sm_registry != NULL ? srv->cfg->sm.resume_timeout_s : 0;
+      listener == FG_LISTENER_INTERNAL ? !cfg->internal_hop.plaintext : cfg->tls.required;
+  sc.dialback_secret = ic->snap->have_db_secret ? &ic->snap->db_secret : NULL;
+  sc.dialback = cfg->dialback.enabled;
+  sc.sm = cfg->sm.enabled;  // XEP-0198 acks, public listeners and the internal hop
+  sc.sm_resume_s = srv->sm_registry != NULL ? cfg->sm.resume_timeout_s : 0;
   sc.stream_tag = srv->stream_tag;
   ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
   worker_state *ws = ws_of(ic);
@@ -644,14 +721,17 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   fg_timer_init(&ic->tick, tick, ic);
   fg_worker_timer_arm(w, &ic->tick, 1000);
   // Direct TLS (XEP-0368) opens after the handshake, without on_secure.
-  if (sc.tls_active) revocation_prefetch(ic);
+  if (sc.tls_active) {
+    count_resumed(ic);
+    revocation_prefetch(ic);
+  }
   // Streams per IP address (limits.streams_per_ip). The internal servers are
   // exempt: the backends' addresses, not whoever reaches the internal listener.
-  if (srv->cfg->limits.streams_per_ip &&
+  if (cfg->limits.streams_per_ip &&
       !(listener == FG_LISTENER_INTERNAL && source_is_any_backend(ic))) {
     unsigned n = 0;
     ic->counted_ip = fg_ip_limits_acquire(srv->ip_limits, (const struct sockaddr *)&ic->peer_addr,
-                                          srv->cfg->limits.streams_per_ip, &n);
+                                          cfg->limits.streams_per_ip, &n);
     if (!ic->counted_ip) {
       fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_REFUSED_PER_IP);
       fg_log(FG_LOG_SEV_WARN, NULL, ic->ip, "too many streams from this address (%u)", n);
@@ -659,6 +739,22 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
       fg_conn_close(c);
     }
   }
+}
+
+// on_proxy_header counts a PROXY protocol header read, or logs and counts
+// why the connection from |c|'s source (a balancer, or someone who is not
+// one) was refused.
+static void on_proxy_header(fg_conn *c, fg_proxy_error why) {
+  fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
+  if (why == FG_PROXY_OK) {
+    fg_metrics_inc(&srv->metrics, FG_M_PROXY_HEADERS_ACCEPTED);
+    return;
+  }
+  char ip[64] = "";
+  fg_addr_text(fg_conn_peer(c), ip, sizeof(ip));
+  fg_metrics_proxy_refused(&srv->metrics, why);
+  fg_log(FG_LOG_SEV_WARN, NULL, ip, "connection refused: PROXY protocol %s: %s",
+         fg_proxy_error_name(why), fg_proxy_error_text(why));
 }
 
 static void on_open_s2s(fg_conn *c) {
@@ -678,8 +774,9 @@ static void on_open_internal(fg_conn *c) {
 // names picked by strangers.
 static int may_mint(const in_conn *ic, const char *local) {
   size_t backend;
-  if (ic->listener != FG_LISTENER_INTERNAL || ic->srv->ica == NULL || local[0] == 0) return 0;
-  if (fg_router_lookup(ic->srv->router, local, strlen(local), &backend)) return 0;
+  const fg_snapshot *s = cur(ic);
+  if (ic->listener != FG_LISTENER_INTERNAL || s->ica == NULL || local[0] == 0) return 0;
+  if (fg_router_lookup(s->router, local, strlen(local), &backend)) return 0;
   return source_is_any_backend(ic);
 }
 
@@ -688,20 +785,21 @@ static int may_mint(const in_conn *ic, const char *local) {
 static int starttls_cert_cb(SSL *ssl, void *arg) {
   in_conn *ic = arg;
   const char *local = fg_s2s_in_local(ic->s2s);
+  const fg_snapshot *s = cur(ic);
   if (may_mint(ic, local)) {
     // Internal hop, mode internal-ca: the internal server addressed a remote
     // domain; present the certificate minted for it.
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
-    if (!fg_internal_ca_get(ic->srv->ica, local, time(NULL), &x, &k)) return 0;
+    if (!fg_internal_ca_get(s->ica, local, time(NULL), &x, &k)) return 0;
     int ok = fg_tls_use_x509(ssl, x, k);
     X509_free(x);
     EVP_PKEY_free(k);
     return ok;
   }
   const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  fg_tls_cert *cert = name != NULL ? fg_tls_sni_lookup(ic->srv->sni, name) : NULL;
-  if (cert == NULL) cert = fg_tls_sni_lookup(ic->srv->sni, local);
+  fg_tls_cert *cert = name != NULL ? fg_tls_sni_lookup(s->sni, name) : NULL;
+  if (cert == NULL) cert = fg_tls_sni_lookup(s->sni, local);
   return cert != NULL && fg_tls_cert_apply(cert, ssl);
 }
 
@@ -737,7 +835,41 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
 static void revocation_ready(void *arg) {
   in_conn *ic = arg;
   ic->rev_fetch = NULL;
-  fg_conn_resume_reading(ic->conn);
+  if (ic->dane_q == NULL) fg_conn_resume_reading(ic->conn);
+}
+
+static void dane_ready(void *arg, int ok, const char *why) {
+  in_conn *ic = arg;
+  ic->dane_q = NULL;
+  const char *peer = fg_s2s_in_peer(ic->s2s);
+  if (ok) {
+    snprintf(ic->dane_domain, sizeof(ic->dane_domain), "%s", peer);
+    ic->dane_method = (fg_auth_method)ok;
+  }
+  fg_log(ok ? FG_LOG_SEV_INFO : FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), peer,
+         "inbound DANE: %s: %s (from %s)", ok ? "certificate authenticated" : "not authenticated",
+         why, ic->ip);
+  if (ic->rev_fetch == NULL) fg_conn_resume_reading(ic->conn);
+}
+
+// dane_prefetch (tls.dane_inbound) looks up the TLSA records of the peer
+// domain's SRV targets once its certificate and name are known, while this
+// stream alone waits: its features (SASL EXTERNAL) are decided with them.
+// The domain is the first header's (STARTTLS); a direct TLS stream names
+// none before its handshake and gets no inbound DANE.
+static void dane_prefetch(in_conn *ic) {
+  fg_server *srv = ic->srv;
+  // tls.dane_inbound reloads; the resolver's trusted resolvers need a restart.
+  if (!cur(ic)->cfg->tls.dane_inbound || srv->boot_cfg->n_dns_trusted_resolvers == 0 ||
+      ic->listener == FG_LISTENER_INTERNAL) {
+    return;
+  }
+  const char *peer = fg_s2s_in_peer(ic->s2s);
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  if (peer == NULL || peer[0] == 0 || chain == NULL || !peer_may_claim(ic, peer)) return;
+  ic->dane_q = fg_dane_inbound_start(srv, fg_conn_worker(ic->conn), peer, chain, dane_ready, ic);
+  if (ic->dane_q != NULL) fg_conn_pause_reading(ic->conn);
 }
 
 // revocation_prefetch runs once the peer's certificate is known: answers
@@ -746,6 +878,7 @@ static void revocation_ready(void *arg) {
 // of the worker keeps flowing).
 static void revocation_prefetch(in_conn *ic) {
   fg_server *srv = ic->srv;
+  const fg_snapshot *s = cur(ic);
   if (srv->revocation == NULL || ic->listener == FG_LISTENER_INTERNAL) return;
   fg_tls_conn *t = fg_conn_tls(ic->conn);
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
@@ -754,9 +887,9 @@ static void revocation_prefetch(in_conn *ic) {
   // before that (direct TLS, a first header without 'from'), any domain the
   // certificate may authenticate later could be checked.
   const char *peer = fg_s2s_in_peer(ic->s2s);
-  fg_revocation_mode mode = fg_revocation_mode_for(srv->revocation, peer);
+  fg_revocation_mode mode = fg_revocation_mode_in(s->cfg, peer);
   if (peer == NULL || peer[0] == 0) {
-    mode = fg_revocation_needed(srv->cfg) ? FG_REVOCATION_SOFT_FAIL : FG_REVOCATION_OFF;
+    mode = fg_revocation_needed(s->cfg) ? FG_REVOCATION_SOFT_FAIL : FG_REVOCATION_OFF;
   }
   if (mode == FG_REVOCATION_OFF) return;
   ic->rev_sought = 1;
@@ -774,11 +907,11 @@ static void revocation_prefetch(in_conn *ic) {
   int keyed = fg_verdict_key_make(&known, chain, "", verdict_scope(ic, mode) ^ 0x80000000u);
   if (keyed && fg_verdict_cache_hit(&known, now)) return;
   fg_revocation_probe probe;
-  fg_revocation_probe_init(&probe, srv->revocation, mode, 1);
+  fg_revocation_probe_init(&probe, srv->revocation, s->cfg, mode, 1);
   fg_chain_params params = {.role = FG_ROLE_INBOUND, .at = probe.now};
   fg_revocation_params(&params, &probe);
   fg_chain_verdict cv;
-  fg_chain_verify_buffers(&cv, srv->trust, chain, NULL, &params);
+  fg_chain_verify_buffers(&cv, s->trust, chain, NULL, &params);
   if (keyed && probe.n_missing == 0 && !probe.revoked && probe.expires != 0) {
     fg_verdict_cache_put(&known, now, probe.expires);
   }
@@ -796,8 +929,10 @@ static void revocation_prefetch(in_conn *ic) {
 static void on_secure(fg_conn *c) {
   in_conn *ic = fg_conn_arg(c);
   if (ic != NULL && ic->magic == kInConnMagic && ic->s2s != NULL) {
+    count_resumed(ic);
     fg_s2s_in_tls_established(ic->s2s);
     revocation_prefetch(ic);
+    dane_prefetch(ic);
   }
 }
 
@@ -810,6 +945,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   fg_flow_cancel(&ic->flow);
   fg_revocation_fetch_cancel(ic->rev_fetch);
   fg_posh_auth_fetch_cancel(ic->posh_fetch);
+  fg_dane_inbound_cancel(ic->dane_q);
   worker_state *ws = fg_server_worker_state(srv, w);
   if (ic->prev) ic->prev->next = ic->next;
   if (ic->next) ic->next->prev = ic->prev;
@@ -823,13 +959,20 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   }
   sm_park(ic);
   fg_s2s_in_free(ic->s2s);
+  fg_snapshot_release(ic->snap);
   free(ic->verdicts);
   free(ic);
 }
 
-const fg_conn_handler fg_inbound_handler_s2s = {
-    .on_open = on_open_s2s, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};
-const fg_conn_handler fg_inbound_handler_s2s_tls = {
-    .on_open = on_open_s2s_tls, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};
+const fg_conn_handler fg_inbound_handler_s2s = {.on_open = on_open_s2s,
+                                                .on_data = on_data,
+                                                .on_secure = on_secure,
+                                                .on_close = on_close,
+                                                .on_proxy_header = on_proxy_header};
+const fg_conn_handler fg_inbound_handler_s2s_tls = {.on_open = on_open_s2s_tls,
+                                                    .on_data = on_data,
+                                                    .on_secure = on_secure,
+                                                    .on_close = on_close,
+                                                    .on_proxy_header = on_proxy_header};
 const fg_conn_handler fg_inbound_handler_internal = {
     .on_open = on_open_internal, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};

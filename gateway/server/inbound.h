@@ -18,6 +18,13 @@ void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out);
 // error system-shutdown. Worker thread only.
 void fg_inbound_shutdown(worker_state *ws);
 
+// fg_inbound_drain closes, the RFC 6120 §4.4 way (</stream:stream>, then
+// the peer's data is still routed until its own closing tag), every inbound
+// stream of |ws| that has no work in progress; the others are left for a
+// later call. It returns the number of inbound streams still open, closing
+// ones included. Worker thread only.
+size_t fg_inbound_drain(worker_state *ws);
+
 // fg_inbound_close_stream ends the stream of |ws| whose id is |stream_id|
 // with the stream error policy-violation (RFC 6120 §4.9.3.14) and |text|
 // (may be NULL), for the operator. It returns 1, or 0 when |ws| has no such

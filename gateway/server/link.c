@@ -10,6 +10,7 @@
 // §10.4.3). A remote domain that failed is remembered per worker with
 // exponential backoff and jitter (RFC 6120 §3.3), so a dead domain costs no
 // lookup and no connect per stanza until its retry time.
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,16 @@
 
 #include "gateway/server/link.h"
 
+#include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/server/dane_check.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
 #include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/xml/xml_names.h"
+#include "io/addr_policy.h"
 
 enum { kMaxQuestions = 32, kMaxCandidates = 32 };
 
@@ -45,6 +49,9 @@ typedef struct qitem {
 
 struct link {
   fg_server *srv;
+  // The snapshot the link was opened under (a reference): its pinned target,
+  // its backend indices and its session's dialback secret live there.
+  fg_snapshot *snap;
   fg_worker *w;
   link_kind kind;
   unsigned slot;  // which of limits.streams_per_pair streams of the pair
@@ -71,17 +78,23 @@ struct link {
   int n_questions;
   link *prev, *next;  // in the worker's bucket
   int indexed;
+  int ending;                             // our closing tag went out (drain); the peer's is awaited
   fg_flow *waiting;                       // input streams paused until this link drains
   char id[32];                            // "out-W-N": unique across workers, for the operator
   int draining;                           // close once ready and flushed (backend drained)
   struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
   fg_posh_auth_fetch *posh_fetch;         // the POSH document the TLS step waits for
   fg_auth_method auth;                    // how the remote server was proved (once known)
+  fg_dns_tlsa_answer *tlsa;               // the targets' TLSA answers (resolved_target.tlsa)
+  size_t n_tlsa;
+  int dane_active;         // the current candidate is DANE's to judge (l->dane)
+  int dane_reported;       // the TLSA answer whose unusable records were logged, + 1
+  fg_dane_expect dane;     // attached to the current connection's SSL
+  char dane_refused[512];  // the last DANE refusal, for the bounce's log
   // XEP-0198 (gateway/s2s/sm.h): the unacknowledged stanzas live in |s2s|;
   // an <r/> goes out request_interval after a write that left some.
   fg_timer sm_timer;
   int sm_timer_armed;
-  int closing;       // </stream:stream> sent, the peer's last <a/> awaited
   int clean;         // the stream ended by a close (RFC 6120 §4.4), not a failure
   uint64_t written;  // stanzas written on the current stream without XEP-0198
   // XEP-0198 §5: the broken stream this link resumes (its id and the h last
@@ -97,6 +110,20 @@ struct link {
   fg_timer race_timer;
   int opened;
 };
+
+// cur is the snapshot new decisions follow (the worker's current one).
+static const fg_snapshot *cur(fg_server *srv) {
+  return fg_server_snapshot(srv);
+}
+
+// same_target says whether two pinned targets are one address (links opened
+// under an earlier snapshot go on serving an unchanged backend).
+static int same_target(const resolved_target *a, const resolved_target *b) {
+  if (a == b) return 1;
+  if (a == NULL || b == NULL) return 0;
+  return a->addr_len == b->addr_len && a->direct_tls == b->direct_tls &&
+         memcmp(&a->addr, &b->addr, a->addr_len) == 0;
+}
 
 static const char *kind_name(link_kind k) {
   return k == LINK_HOP ? "hop" : k == LINK_REMOTE ? "remote" : "verify";
@@ -169,7 +196,7 @@ static int congested(const link *l) {
   // A ready link holds stanzas only while XEP-0198 acks are awaited.
   if (l->ready) return l->conn != NULL && (fg_conn_write_blocked(l->conn) || l->qhead != NULL);
   if (l->kind != LINK_HOP) return 0;
-  const fg_config *cfg = l->srv->cfg;
+  const fg_config *cfg = cur(l->srv)->cfg;
   return (cfg->limits.queue_stanzas && l->q_count * 2 >= cfg->limits.queue_stanzas) ||
          (cfg->limits.queue_bytes && l->q_bytes * 2 >= cfg->limits.queue_bytes);
 }
@@ -192,6 +219,7 @@ static void on_drain(fg_conn *c) {
 
 static void link_free(link *l) {
   wake_waiting(l);
+  fg_server_worker_state(l->srv, l->w)->live_links--;
   fg_server_worker_state(l->srv, l->w)->links_epoch++;
   fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
   for (qitem *q = l->qhead, *n; q != NULL; q = n) {
@@ -199,6 +227,8 @@ static void link_free(link *l) {
     free(q);
   }
   fg_s2s_out_free(l->s2s);
+  fg_snapshot_release(l->snap);
+  fg_resolve_tlsa_free(l->tlsa, l->n_tlsa);
   free(l);
 }
 
@@ -342,6 +372,15 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
                          l->questions[i].receiving, 0);
   }
   l->n_questions = 0;
+  // Answered: nothing held may go out later (a link still resolving would
+  // otherwise send it once connected).
+  for (qitem *q = l->qhead, *n; q != NULL; q = n) {
+    n = q->next;
+    free(q);
+  }
+  ws->queued_bytes -= l->q_bytes;
+  l->qhead = l->qtail = NULL;
+  l->q_count = l->q_bytes = 0;
   wake_waiting(l);  // their next stanzas open a fresh link or bounce
 }
 
@@ -362,10 +401,10 @@ static void sm_timer_fired(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
   l->sm_timer_armed = 0;
-  if (l->conn == NULL || !l->ready || l->closing) return;
+  if (l->conn == NULL || !l->ready || l->ending) return;
   if (fg_s2s_out_request_ack(l->s2s) > 0) {
     l->sm_timer_armed = 1;
-    fg_worker_timer_arm(l->w, &l->sm_timer, l->srv->cfg->sm.request_interval_ms);
+    fg_worker_timer_arm(l->w, &l->sm_timer, l->snap->cfg->sm.request_interval_ms);
   }
 }
 
@@ -382,7 +421,7 @@ static void write_stanza(link *l, const uint8_t *data, size_t len, int is_bounce
   }
   if (!l->sm_timer_armed) {
     l->sm_timer_armed = 1;
-    fg_worker_timer_arm(l->w, &l->sm_timer, l->srv->cfg->sm.request_interval_ms);
+    fg_worker_timer_arm(l->w, &l->sm_timer, l->snap->cfg->sm.request_interval_ms);
   }
 }
 
@@ -468,6 +507,8 @@ static void redeliver(fg_server *srv, fg_worker *w, const char *local, const cha
 // whitespace keepalive (RFC 6120 §4.6.1), so that NATs and firewalls keep it.
 enum { kKeepaliveMs = 60000, kTickMs = 15000 };
 
+static void arm_deadline(link *l);
+
 // finish_and_close ends a ready link normally: new stanzas open a fresh
 // link, and </stream:stream> follows what was written (flushed by the
 // graceful close).
@@ -475,14 +516,15 @@ static void finish_and_close(link *l) {
   unlink_from_worker(l);
   l->dead = 1;  // a normal end, not a failure
   l->clean = 1;
-  if (fg_s2s_out_close(l->s2s)) {
+  if (l->ready && fg_s2s_out_unacked(l->s2s) > 0) {
     // XEP-0198: stanzas are unacknowledged; the peer answers the <r/> sent
-    // with our close before it closes too (or the deadline ends the wait).
-    l->closing = 1;
-    uint32_t ms = l->srv->cfg->limits.handshake_timeout_ms;
-    fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
+    // before our closing tag, then closes too (or the deadline ends the wait).
+    l->ending = 1;
+    fg_s2s_out_end(l->s2s);
+    arm_deadline(l);
     return;
   }
+  fg_s2s_out_close(l->s2s);
   fg_conn_close(l->conn);
 }
 
@@ -494,7 +536,7 @@ static void tick(fg_timer *t, void *arg) {
   link *l = arg;
   if (l->conn == NULL || l->dead) return;
   uint64_t now = fg_worker_now_ns(l->w);
-  uint64_t idle_ms = l->srv->cfg->limits.idle_timeout_ms;
+  uint64_t idle_ms = cur(l->srv)->cfg->limits.idle_timeout_ms;
   if (idle_ms && l->n_questions == 0 && now - l->last_stanza_ns > idle_ms * 1000000ull) {
     fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
            "%s link %s -> %s idle: closing", kind_name(l->kind), l->local, l->remote);
@@ -503,6 +545,21 @@ static void tick(fg_timer *t, void *arg) {
   }
   if (now - l->last_write_ns > kKeepaliveMs * 1000000ull) op_send(l, (const uint8_t *)" ", 1);
   fg_worker_timer_arm(l->w, &l->tick, kTickMs);
+}
+
+// peer_auth_method says what authenticated the peer of |l|, which became
+// ready with the s2s |method|: DANE when it decided the handshake, else a
+// certificate PKIX accepted, else dialback through the peer's DNS.
+static fg_auth_method peer_auth_method(const link *l, int method) {
+  fg_tls_conn *t = l->conn != NULL ? fg_conn_tls(l->conn) : NULL;
+  if (l->dane_active && l->dane.method != FG_AUTH_NONE) return l->dane.method;
+  if (l->auth == FG_AUTH_POSH) return FG_AUTH_POSH;  // POSH proved what PKIX refused
+  if (t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK) return FG_AUTH_PKIX;
+  if (method == FG_S2S_AUTH_DIALBACK) return FG_AUTH_DIALBACK;
+  // A resumed session skipped verification: it stands for the handshake
+  // that created it, which a certificate passed (DANE links never resume).
+  if (t != NULL && SSL_session_reused(fg_tls_conn_ssl(t))) return FG_AUTH_PKIX;
+  return FG_AUTH_NONE;
 }
 
 static void op_ready(void *arg, int method) {
@@ -518,12 +575,14 @@ static void op_ready(void *arg, int method) {
     forget_failure(l);
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
+  l->auth = peer_auth_method(l, method);
   fg_metrics_auth_method(&srv->metrics, 1, l->auth);
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s -> %s ready via %s: %s %s, %s, peer proved by %s", kind_name(l->kind),
+         "%s link %s -> %s ready via %s: %s %s%s, %s, peer proved by %s", kind_name(l->kind),
          l->local, l->remote, l->current ? l->current->name : "?",
          ssl ? SSL_get_version(ssl) : "plaintext",
          ssl && SSL_get_current_cipher(ssl) ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "",
+         ssl && SSL_session_reused(ssl) ? " (resumed)" : "",
          method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
          : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                              : "unauthenticated",
@@ -580,6 +639,7 @@ static void drop_attempt(fg_conn *c);
 static void hop_failover(link *l);
 
 static void tls_trusted(link *l);
+static int resumed_link_ok(link *l, fg_conn *c);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
@@ -592,10 +652,19 @@ static void on_open(fg_conn *c) {
   // Direct TLS (XEP-0368): the handshake is done; the certificate is judged
   // before the stream starts.
   if (fg_conn_tls(c) != NULL) {
-    tls_trusted(l);
+    if (resumed_link_ok(l, c)) tls_trusted(l);
     return;
   }
   fg_s2s_out_start(l->s2s);
+}
+
+// hop_uses_internal_ca: the hop link |l| authenticates with a minted
+// certificate (its backend's hop mode is internal-ca); otherwise dialback.
+// The backend index is the link's own snapshot's.
+static int hop_uses_internal_ca(const link *l) {
+  const fg_config *cfg = l->snap->cfg;
+  return l->snap->ica != NULL && l->backend < cfg->n_backends &&
+         cfg->backends[l->backend].hop_mode == FG_HOP_INTERNAL_CA;
 }
 
 // secured goes on once the peer's certificate is settled: the stream starts
@@ -612,8 +681,9 @@ static void secured(link *l) {
 // (never the default certificate standing in for an unknown name).
 static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
   size_t backend;
-  if (!fg_router_lookup(srv->router, domain, strlen(domain), &backend)) return NULL;
-  return fg_tls_sni_lookup(srv->sni, domain);
+  const fg_snapshot *s = cur(srv);
+  if (!fg_router_lookup(s->router, domain, strlen(domain), &backend)) return NULL;
+  return fg_tls_sni_lookup(s->sni, domain);
 }
 
 // client_certificate installs the certificate this link authenticates with:
@@ -622,10 +692,10 @@ static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
 static void client_certificate(link *l, SSL *ssl) {
   fg_server *srv = l->srv;
   if (l->kind == LINK_HOP) {
-    if (srv->ica == NULL) return;
+    if (!hop_uses_internal_ca(l)) return;
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
-    if (fg_internal_ca_get(srv->ica, l->local, time(NULL), &x, &k)) {
+    if (fg_internal_ca_get(l->snap->ica, l->local, time(NULL), &x, &k)) {
       fg_tls_use_x509(ssl, x, k);
       X509_free(x);
       EVP_PKEY_free(k);
@@ -644,7 +714,8 @@ static fg_tls_ctx *client_ctx(link *l) {
 
 static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   link *l = fg_conn_arg(c);
-  if (l == NULL || (l->dead && !l->closing)) return len;
+  if (l == NULL || (l->dead && !l->ending))
+    return len;  // a lost race; an ending link waits for the peer's close
   size_t used = 0;
   switch (fg_s2s_out_feed(l->s2s, data, len, &used)) {
     case FG_S2S_OUT_CONTINUE:
@@ -672,7 +743,8 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
 // link may be trusted, 0 not; with |collect| it may leave answers missing.
 static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
   fg_server *srv = l->srv;
-  fg_revocation_probe_init(p, srv->revocation, fg_revocation_mode_for(srv->revocation, l->remote),
+  const fg_snapshot *s = cur(srv);
+  fg_revocation_probe_init(p, srv->revocation, s->cfg, fg_revocation_mode_in(s->cfg, l->remote),
                            collect);
   fg_tls_conn *t = l->conn != NULL ? fg_conn_tls(l->conn) : NULL;
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
@@ -683,7 +755,7 @@ static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
   fg_chain_params params = {.role = FG_ROLE_OUTBOUND, .at = p->now};
   fg_revocation_params(&params, p);
   fg_chain_verdict cv;
-  fg_chain_verify_buffers(&cv, srv->trust, chain, l->remote, &params);
+  fg_chain_verify_buffers(&cv, s->trust, chain, l->remote, &params);
   // Other chain failures are not this pass's business (dialback may still
   // prove a peer whose chain is not trusted): only revocation decides here.
   return !p->revoked && !(p->mode == FG_REVOCATION_HARD_FAIL && p->no_answer && !collect);
@@ -703,7 +775,7 @@ static void posh_decide(void *arg) {
       fg_posh_auth_verify(l->srv->posh, l->w, l->remote, chain, fg_s2s_out_stream_id(l->s2s));
   if (v == FG_POSH_VERDICT_MATCH) {
     l->auth = FG_AUTH_POSH;
-  } else if (!l->srv->cfg->dialback.enabled) {
+  } else if (!cur(l->srv)->cfg->dialback.enabled) {
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote,
            "%s link to %s: certificate refused: not valid by PKIX, POSH %s, dialback off",
            kind_name(l->kind), l->current ? l->current->name : "?", fg_posh_verdict_name(v));
@@ -743,6 +815,8 @@ static void revocation_decide(void *arg) {
   fg_revocation_probe_cleanup(&p);
   if (!ok) {
     if (p.revoked) fg_metrics_inc(&l->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
+    // Its session must not bring the peer back without this check.
+    fg_tls_conn_forget_session(fg_conn_tls(l->conn));
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: certificate refused: %s",
            kind_name(l->kind), l->current ? l->current->name : "?", p.why);
     fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
@@ -751,13 +825,47 @@ static void revocation_decide(void *arg) {
   tls_trusted(l);
 }
 
+// resumed_trust_ok says whether a resumed session may carry the link: the
+// certificate is not verified again, so the verdict of the full handshake
+// that created the session stands in for it, and it must be one the full
+// handshake would accept now, for this very domain.
+static int resumed_trust_ok(link *l, fg_tls_conn *t) {
+  const fg_tls_verdict *v = fg_tls_conn_verdict(t);
+  const char *why = NULL;
+  if (strcmp(v->domain, l->remote) != 0) {
+    why = "its session was verified for another domain";
+  } else if (v->result == FG_TLS_VERIFY_REJECT || v->result == 0) {
+    why = "its session carries no accepted certificate";
+  } else if (l->kind == LINK_HOP && v->result != FG_TLS_VERIFY_OK) {
+    why = "its session's certificate was not valid";
+  }
+  if (why == NULL) return 1;
+  fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT_REFUSED);
+  fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: resumed TLS refused: %s",
+         kind_name(l->kind), l->current ? l->current->name : "?", why);
+  fg_tls_conn_forget_session(t);
+  return 0;
+}
+
+// resumed_link_ok counts a resumed handshake and ends the connection when
+// the session's carried verdict may not carry the link; it returns 1 when
+// the link goes on (resumed or not).
+static int resumed_link_ok(link *l, fg_conn *c) {
+  fg_tls_conn *t = fg_conn_tls(c);
+  if (t == NULL || !fg_tls_conn_resumed(t)) return 1;
+  fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT);
+  if (resumed_trust_ok(l, t)) return 1;
+  fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
+  return 0;
+}
+
 static void on_secure(fg_conn *c) {
   link *l = fg_conn_arg(c);
-  if (l == NULL || l->dead) return;
+  if (l == NULL || l->dead || !resumed_link_ok(l, c)) return;
   // Remote servers' certificates are checked for revocation before the link
   // is trusted (the backends' are not); what the shared cache lacks is
   // fetched first, while this link alone waits.
-  if (l->srv->revocation != NULL && l->kind != LINK_HOP) {
+  if (l->srv->revocation != NULL && l->kind != LINK_HOP && fg_revocation_needed(cur(l->srv)->cfg)) {
     fg_revocation_probe p;
     revocation_probe(l, &p, 1);
     if (p.n_missing > 0) {
@@ -890,6 +998,9 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   if (l->racer != NULL) drop_attempt(l->racer);
   l->racer = NULL;
   l->conn = NULL;
+  if (l->dane_active && l->dane.refused) {
+    snprintf(l->dane_refused, sizeof(l->dane_refused), "%s", l->dane.why);
+  }
   fg_revocation_fetch_cancel(l->rev_fetch);
   l->rev_fetch = NULL;
   fg_posh_auth_fetch_cancel(l->posh_fetch);
@@ -927,7 +1038,14 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", kind_name(l->kind),
            l->current ? l->current->name : "?", fg_close_reason_name(reason));
     if (connect_next(l)) return;
-    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    if (l->dane_refused[0]) {
+      // RFC 7672 §2.2: a secure TLSA mismatch is never downgraded; the
+      // server found is not the domain's (RFC 6120 §8.3.3.15 fits better than
+      // a timeout, which promises a later success).
+      link_fail(l, FG_STANZA_REMOTE_SERVER_NOT_FOUND, l->dane_refused);
+    } else {
+      link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    }
   } else {
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
   }
@@ -935,7 +1053,24 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 }
 
 static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
-  if (fg_conn_arg(c) != NULL) client_certificate(fg_conn_arg(c), fg_tls_conn_ssl(t));
+  link *l = fg_conn_arg(c);
+  if (l == NULL) return;  // an attempt that lost the race
+  // Sessions are kept per remote domain, target and local domain: a session
+  // of one server is not offered to another that could not resume it, and
+  // links of different local domains present different certificates, so
+  // none may resume another's session (the peer would see the first one's
+  // certificate: RFC 8446 §2.2).
+  char key[FG_SESSION_CACHE_KEY_MAX + 1];
+  snprintf(key, sizeof(key), "%s %s %s", l->remote, l->current ? l->current->name : "", l->local);
+  fg_tls_conn_set_session_key(t, key);
+  SSL *ssl = fg_tls_conn_ssl(t);
+  client_certificate(l, ssl);
+  if (l->dane_active) {
+    // A resumed session skips certificate verification: under DANE every
+    // handshake shows its chain (a session PKIX accepted is not offered).
+    SSL_set_session(ssl, NULL);
+    fg_dane_expect_attach(ssl, &l->dane);
+  }
 }
 
 static const fg_conn_handler kHandler = {.on_open = on_open,
@@ -950,6 +1085,7 @@ enum { kBackendRetryMs = 10000 };
 
 typedef struct mark_up_timer {
   fg_timer timer;
+  fg_snapshot *snap;  // a reference: its router
   fg_router *router;
   size_t backend, address;
 } mark_up_timer;
@@ -958,27 +1094,31 @@ static void mark_up(fg_timer *t, void *arg) {
   (void)t;
   mark_up_timer *m = arg;
   fg_router_mark_up(m->router, m->backend, m->address);
+  fg_snapshot_release(m->snap);
   free(m);
 }
 
 // hop_failover marks the failed backend address down (for kBackendRetryMs)
 // and gives the link the address the router picks now, if any, so that the
 // held stanzas go there instead of being bounced.
+// The health marks and the alternative come from the link's own snapshot,
+// whose indices the link holds; a reload starts with every address healthy.
 static void hop_failover(link *l) {
-  fg_server *srv = l->srv;
-  fg_router_mark_down(srv->router, l->backend, l->address);
+  fg_snapshot *snap = l->snap;
+  fg_router_mark_down(snap->router, l->backend, l->address);
   fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "backend address %s marked down for %d s",
          l->current ? l->current->name : "?", kBackendRetryMs / 1000);
   mark_up_timer *m = calloc(1, sizeof(*m));
   if (m != NULL) {
-    m->router = srv->router;
+    m->snap = fg_snapshot_up_ref(snap);
+    m->router = snap->router;
     m->backend = l->backend;
     m->address = l->address;
     fg_timer_init(&m->timer, mark_up, m);
     fg_worker_timer_arm(l->w, &m->timer, kBackendRetryMs);
   }
   size_t backend, address;
-  const resolved_target *alt = fg_server_backend_target(srv, l->remote, &backend, &address);
+  const resolved_target *alt = fg_snapshot_backend_target(snap, l->remote, &backend, &address);
   if (alt == NULL || alt == l->pinned || l->n_candidates >= kMaxCandidates) return;
   l->pinned = alt;
   l->backend = backend;
@@ -988,30 +1128,51 @@ static void hop_failover(link *l) {
 
 static fg_s2s_out *new_session(link *l, int tls_active) {
   fg_server *srv = l->srv;
+  const fg_snapshot *snap = l->snap;
   fg_s2s_out_config c;
   fg_s2s_out_config_default(&c);
   c.local = l->local;
   c.remote = l->remote;
   c.purpose = l->kind == LINK_VERIFY ? FG_S2S_OUT_VERIFY : FG_S2S_OUT_STANZAS;
   c.tls_active = tls_active;
-  c.dialback_secret = srv->have_db_secret ? &srv->db_secret : NULL;
+  c.dialback_secret = snap->have_db_secret ? &snap->db_secret : NULL;
   c.stream_tag = srv->stream_tag;
-  c.sm = srv->cfg->sm.enabled;
-  c.sm_max_stanzas = srv->cfg->limits.queue_stanzas;
-  c.sm_max_bytes = srv->cfg->limits.queue_bytes;
-  c.sm_request_every = srv->cfg->sm.request_every;
+  c.sm = snap->cfg->sm.enabled;
+  c.sm_max_stanzas = snap->cfg->limits.queue_stanzas;
+  c.sm_max_bytes = snap->cfg->limits.queue_bytes;
+  c.sm_request_every = snap->cfg->sm.request_every;
   c.sm_resume = 1;
   c.sm_previd = l->resume_id;
   if (l->kind == LINK_HOP) {
-    c.allow_plaintext = srv->cfg->internal_hop.plaintext;
-    c.client_cert = srv->cfg->internal_hop.mode == FG_HOP_INTERNAL_CA && srv->ica != NULL;
+    c.allow_plaintext = snap->cfg->internal_hop.plaintext;
+    c.client_cert = hop_uses_internal_ca(l);
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
-    for (size_t i = 0; i < srv->cfg->tls.n_plaintext_peers; i++) {
-      if (strcmp(srv->cfg->tls.plaintext_peers[i], l->remote) == 0) c.allow_plaintext = 1;
-    }
+    c.allow_plaintext = fg_snapshot_is_plaintext_peer(snap, l->remote);
+    // RFC 7673 §4.2: with usable TLSA records TLS is mandatory.
+    if (l->dane_active) c.allow_plaintext = 0;
   }
   return fg_s2s_out_new(&c, &kOutOps, l);
+}
+
+// prepare_dane decides whether DANE judges the connection to |t| and sets
+// up what its handshake must prove (gateway/server/dane_check.h).
+static void prepare_dane(link *l, const resolved_target *t) {
+  l->dane_active = 0;
+  memset(&l->dane, 0, sizeof(l->dane));
+  if (l->kind == LINK_HOP || !cur(l->srv)->cfg->tls.dane) return;
+  const fg_dns_tlsa_answer *a =
+      t->tlsa >= 0 && (size_t)t->tlsa < l->n_tlsa ? &l->tlsa[t->tlsa] : NULL;
+  int report = a != NULL && l->dane_reported != t->tlsa + 1;
+  if (a != NULL) l->dane_reported = t->tlsa + 1;
+  if (!fg_dane_applies(l->srv, l->remote, t, a, report)) return;
+  l->dane_active = 1;
+  l->dane.tlsa = &a->records;
+  l->dane.domain = l->remote;
+  l->dane.host = t->host;
+  l->dane.target = t->name;
+  fg_addr_text((const struct sockaddr *)&t->addr, l->dane.ip, sizeof(l->dane.ip));
+  l->dane.identity_flags = cur(l->srv)->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
 }
 
 // connect_next opens a connection to the next candidate. It returns 0 when
@@ -1048,7 +1209,7 @@ static fg_conn *open_attempt(link *l, const resolved_target *t) {
 // arm_deadline: RFC 6120 §10.4.3: a stream not established and
 // authenticated in time is remote-server-timeout (limits.handshake_timeout).
 static void arm_deadline(link *l) {
-  uint32_t ms = l->srv->cfg->limits.handshake_timeout_ms;
+  uint32_t ms = cur(l->srv)->cfg->limits.handshake_timeout_ms;
   fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
 }
 
@@ -1070,7 +1231,12 @@ static void drop_attempt(fg_conn *c) {
 static void race_timer_fired(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
-  if (l->conn == NULL || l->opened || l->racer != NULL || l->dead) return;
+  // Only STARTTLS attempts race: TLS (and its DANE checks) starts once the
+  // race is decided; a direct TLS handshake would belong to the attempt.
+  if (l->conn == NULL || l->opened || l->racer != NULL || l->dead || l->current == NULL ||
+      l->current->direct_tls) {
+    return;
+  }
   int family = l->current != NULL ? l->current->addr.ss_family : AF_UNSPEC;
   for (size_t i = l->next_candidate; i < l->n_candidates; i++) {
     if (l->candidates[i].addr.ss_family == family) continue;
@@ -1080,7 +1246,8 @@ static void race_timer_fired(fg_timer *t, void *arg) {
     l->candidates[l->next_candidate] = other;
     break;
   }
-  while (l->next_candidate < l->n_candidates && l->racer == NULL) {
+  while (l->next_candidate < l->n_candidates && l->racer == NULL &&
+         !l->candidates[l->next_candidate].direct_tls) {
     const resolved_target *next = &l->candidates[l->next_candidate++];
     l->racer = open_attempt(l, next);
     l->racer_target = next;
@@ -1102,6 +1269,7 @@ static int race_decided(link *l, fg_conn *c) {
   l->conn = c;
   l->racer = NULL;
   fg_metrics_inc(&l->srv->metrics, FG_M_CONNECT_RACES_WON_LATER);
+  prepare_dane(l, l->racer_target);
   return fresh_session(l, l->racer_target);
 }
 
@@ -1115,6 +1283,7 @@ static int race_goes_on(link *l, fg_conn *c) {
   if (l->racer == NULL || l->opened) return 0;
   l->conn = l->racer;  // the first failed: the later one goes on alone
   l->racer = NULL;
+  prepare_dane(l, l->racer_target);
   if (!fresh_session(l, l->racer_target)) {
     drop_attempt(l->conn);
     l->conn = NULL;
@@ -1128,6 +1297,7 @@ static int race_goes_on(link *l, fg_conn *c) {
 static int connect_next(link *l) {
   while (l->next_candidate < l->n_candidates) {
     const resolved_target *t = &l->candidates[l->next_candidate++];
+    prepare_dane(l, t);
     if (!fresh_session(l, t)) return 0;
     l->conn = open_attempt(l, t);
     if (l->conn == NULL) continue;
@@ -1144,8 +1314,8 @@ static int connect_next(link *l) {
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
                        const resolved_target *pinned, unsigned slot) {
   for (link *l = ws->links[bucket_of(kind, local, remote)]; l != NULL; l = l->next) {
-    if (l->kind == kind && l->pinned == pinned && l->slot == slot && strcmp(l->local, local) == 0 &&
-        strcmp(l->remote, remote) == 0) {
+    if (l->kind == kind && same_target(l->pinned, pinned) && l->slot == slot &&
+        strcmp(l->local, local) == 0 && strcmp(l->remote, remote) == 0) {
       return l;
     }
   }
@@ -1155,7 +1325,7 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
 static void deadline_passed(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
-  if ((!l->ready || l->closing) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
+  if ((!l->ready || l->ending) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
 }
 
 static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
@@ -1168,6 +1338,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   fg_timer_init(&l->sm_timer, sm_timer_fired, l);
   fg_timer_init(&l->race_timer, race_timer_fired, l);
   l->srv = srv;
+  l->snap = fg_snapshot_up_ref(fg_server_snapshot(srv));
   l->w = w;
   l->kind = kind;
   l->pinned = pinned;
@@ -1177,20 +1348,27 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   snprintf(l->remote, sizeof(l->remote), "%s", remote);
   l->s2s = new_session(l, 0);
   if (l->s2s == NULL) {
+    fg_snapshot_release(l->snap);
     free(l);
     return NULL;
   }
   index_link(l);
+  fg_server_worker_state(srv, w)->live_links++;
   if (kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_OPENED);
   if (kind == LINK_REMOTE) fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_OPENED);
   return l;
 }
 
 // open_pinned opens a link to one known target (hop, verify).
+// |backend| and |address| name a hop link's backend address (its hop mode
+// and health); SIZE_MAX for other links.
 static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
-                         const char *remote, const resolved_target *target, unsigned slot) {
+                         const char *remote, const resolved_target *target, unsigned slot,
+                         size_t backend, size_t address) {
   link *l = new_link(srv, w, kind, local, remote, target, slot);
   if (l == NULL) return NULL;
+  l->backend = backend;
+  l->address = address;  // before connect_next makes the session that uses it
   l->candidates[0] = *target;
   l->n_candidates = 1;
   if (!connect_next(l)) {
@@ -1207,7 +1385,7 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
     write_stanza(l, data, len, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
-  const fg_config *cfg = srv->cfg;
+  const fg_config *cfg = cur(srv)->cfg;
   worker_state *ws = fg_server_worker_state(srv, l->w);
   // RFC 6120 §8.3.3.18: a full queue is resource-constraint (wait). Each
   // link is bounded, and so is everything one worker holds.
@@ -1224,13 +1402,18 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
 // resolved takes the candidates found for |l|'s remote domain (or a failure
 // when |n| is 0, with |condition|); fg_resolve_start's callback.
 static void resolved(void *arg, const resolved_target *candidates, size_t n,
-                     fg_stanza_condition condition, const char *why) {
+                     fg_stanza_condition condition, const char *why, fg_dns_tlsa_answer *tlsa,
+                     size_t n_tlsa) {
   link *l = arg;
   l->resolving = 0;
-  if (l->dead) {  // closed by the operator while resolving
+  if (l->dead) {  // failed while resolving (a drain, or closed by the operator)
+    fg_resolve_tlsa_free(tlsa, n_tlsa);
     link_free(l);
     return;
   }
+  fg_resolve_tlsa_free(l->tlsa, l->n_tlsa);
+  l->tlsa = tlsa;
+  l->n_tlsa = n_tlsa;
   if (n > kMaxCandidates) n = kMaxCandidates;
   memcpy(l->candidates, candidates, n * sizeof(*candidates));
   l->n_candidates = n;
@@ -1277,29 +1460,28 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
                                const uint8_t *data, size_t len, fg_flow *in) {
   if (atomic_load(&srv->stopping)) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   // One input stream always maps to the same stream of the pair (order).
-  unsigned per_pair = srv->cfg->limits.streams_per_pair ? srv->cfg->limits.streams_per_pair : 1;
+  const fg_snapshot *snap = cur(srv);
+  unsigned per_pair = snap->cfg->limits.streams_per_pair ? snap->cfg->limits.streams_per_pair : 1;
   unsigned slot = (unsigned)(flow % per_pair);
   worker_state *ws = fg_server_worker_state(srv, w);
   // The stream's previous stanza went the same way (same domains, no link
   // gone since, no backend health change): no lookup at all.
   link *l = in != NULL ? in->last : NULL;
   if (l != NULL && in->last_links_epoch == ws->links_epoch &&
-      in->last_health_epoch == fg_router_health_epoch(srv->router) &&
+      in->last_health_epoch == fg_router_health_epoch(snap->router) &&
       strcmp(l->remote, to_domain) == 0 && strcmp(l->local, from_domain) == 0) {
     fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
     if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
     return cond;
   }
-  uint64_t health = fg_router_health_epoch(srv->router);
+  uint64_t health = fg_router_health_epoch(snap->router);
   size_t backend, address;
-  const resolved_target *t = fg_server_backend_target(srv, to_domain, &backend, &address);
+  const resolved_target *t = fg_snapshot_backend_target(snap, to_domain, &backend, &address);
   if (t != NULL) {
     l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
     if (l == NULL) {
-      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot);
+      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot, backend, address);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
-      l->backend = backend;
-      l->address = address;
     }
     remember_route(in, ws, l, health);
     fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
@@ -1307,7 +1489,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
     return cond;
   }
   fg_route route;
-  switch (fg_router_route(srv->router, to_domain, strlen(to_domain), &route)) {
+  switch (fg_router_route(snap->router, to_domain, strlen(to_domain), &route)) {
     case FG_ROUTE_DRAINED:
       // The operator drained every address of the backend: the sender may
       // try again later (RFC 6120 §8.3.3.16, type wait), as when it is down.
@@ -1341,16 +1523,17 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
   // server's domain, or whatever DNS says for a remote domain.
   const resolved_target *target = NULL;
   size_t backend, address;
-  const static_route *r = fg_server_static_route(srv, originating);
+  const fg_snapshot *snap = cur(srv);
+  const static_route *r = fg_snapshot_static_route(snap, originating);
   if (r != NULL && r->n_targets > 0) {
     target = &r->targets[0];
   } else {
-    target = fg_server_backend_target(srv, originating, &backend, &address);
+    target = fg_snapshot_backend_target(snap, originating, &backend, &address);
   }
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_VERIFY, receiving, originating, target, 0);
   if (l == NULL && target != NULL) {
-    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0);
+    l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0, SIZE_MAX, SIZE_MAX);
   } else if (l == NULL) {
     l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL, 0);
     if (l != NULL) {
@@ -1396,6 +1579,58 @@ void fg_link_shutdown(worker_state *ws) {
   }
 }
 
+size_t fg_link_drain(worker_state *ws) {
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b], *n; l != NULL; l = n) {
+      n = l->next;
+      if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL) {
+        continue;  // still connecting with stanzas to deliver, or busy
+      }
+      unlink_from_worker(l);
+      l->dead = 1;  // a normal end, not a failure
+      l->ending = 1;
+      fg_worker_timer_cancel(l->w, &l->tick);
+      fg_s2s_out_end(l->s2s);
+      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_LINKS_CLOSED);
+      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
+             "drain: %s link %s -> %s closed, waiting for the peer's closing tag",
+             kind_name(l->kind), l->local, l->remote);
+    }
+  }
+  return ws->live_links;
+}
+
+size_t fg_link_bounce_held(worker_state *ws) {
+  // Collected first: the bounces may open links, which must not be failed
+  // in turn for the bounces they hold.
+  size_t n_held = 0, bounced = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) n_held += !l->dead && l->q_count > 0;
+  }
+  link **held = n_held ? malloc(n_held * sizeof(*held)) : NULL;
+  if (held == NULL) return 0;
+  size_t k = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b]; l != NULL; l = l->next) {
+      if (!l->dead && l->q_count > 0) held[k++] = l;
+    }
+  }
+  for (size_t i = 0; i < k; i++) {
+    link *l = held[i];
+    for (qitem *q = l->qhead; q != NULL; q = q->next) {
+      if (q->is_bounce) continue;
+      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_STANZAS_BOUNCED);
+      bounced++;
+    }
+    // RFC 6120 §8.3.3.16: the remote server (or backend) was not reached in
+    // time; the link leaves the index, so the bounces take other links.
+    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "shutting down");
+    if (l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_SHUTDOWN);
+  }
+  free(held);
+  return bounced;
+}
+
 static link *find_by_id(worker_state *ws, const char *id) {
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
     for (link *l = ws->links[b]; l != NULL; l = l->next) {
@@ -1423,13 +1658,26 @@ int fg_link_close_stream(worker_state *ws, const char *id) {
   return 1;
 }
 
-size_t fg_link_drain_backend(worker_state *ws, size_t backend, size_t address) {
+// hop_target_is says whether hop link |l| goes to backend |backend| (at
+// |host|:|port|, or any address when |host| is NULL), by the names in its
+// own snapshot's router.
+static int hop_target_is(const link *l, const char *backend, const char *host, uint16_t port) {
+  const fg_router *r = l->snap->router;
+  const char *name = fg_router_backend_name(r, l->backend);
+  if (name == NULL || strcmp(name, backend) != 0) return 0;
+  if (host == NULL) return 1;
+  const char *h;
+  uint16_t p;
+  return fg_router_address(r, l->backend, l->address, &h, &p) && p == port && strcmp(h, host) == 0;
+}
+
+size_t fg_link_drain_backend(worker_state *ws, const char *backend, const char *host,
+                             uint16_t port) {
   size_t n = 0;
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
     for (link *l = ws->links[b], *next; l != NULL; l = next) {
       next = l->next;
-      if (l->kind != LINK_HOP || l->dead || l->backend != backend) continue;
-      if (address != SIZE_MAX && l->address != address) continue;
+      if (l->kind != LINK_HOP || l->dead || !hop_target_is(l, backend, host, port)) continue;
       n++;
       if (l->ready && l->conn != NULL) {
         fg_metrics_inc(&l->srv->metrics, FG_M_HOP_STREAMS_DRAINED);

@@ -43,6 +43,19 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
 // Worker thread only.
 void fg_link_shutdown(worker_state *ws);
 
+// fg_link_drain ends, the RFC 6120 §4.4 way (</stream:stream>, then the
+// peer's closing tag is awaited), every ready link of |ws| that holds
+// nothing and waits for no answer; links still connecting keep their queue
+// and are ended by a later call once they delivered it. It returns the
+// number of links still alive, ending ones included. Worker thread only.
+size_t fg_link_drain(worker_state *ws);
+
+// fg_link_bounce_held fails every link of |ws| that still holds stanzas:
+// each is bounced to its sender with remote-server-timeout (RFC 6120
+// §8.3.3.16). It returns the number of stanzas bounced (counted as
+// drain_stanzas_bounced). Worker thread only.
+size_t fg_link_bounce_held(worker_state *ws);
+
 // fg_link_close_stream closes the link of |ws| whose id (as /streams shows
 // it, "out-W-N") is |id|: a ready link ends its stream with
 // </stream:stream> after what it has written; a link not ready yet bounces
@@ -50,13 +63,16 @@ void fg_link_shutdown(worker_state *ws);
 // has no such link. Worker thread only.
 int fg_link_close_stream(worker_state *ws, const char *id);
 
-// fg_link_drain_backend closes the hop links of |ws| to backend |backend|'s
-// address |address| (SIZE_MAX: every address) once they have written what
+// fg_link_drain_backend closes the hop links of |ws| to the backend named
+// |backend|, at address |host|:|port| (|host| NULL: every address; names,
+// not indices: links opened before a reload use an older snapshot's
+// indices), once they have written what
 // they hold: ready links at once, links still connecting as soon as they
 // are ready and have flushed their queue. New stanzas no longer reach them
 // (the router skips drained addresses). It returns the number of links
 // affected. Worker thread only.
-size_t fg_link_drain_backend(worker_state *ws, size_t backend, size_t address);
+size_t fg_link_drain_backend(worker_state *ws, const char *backend, const char *host,
+                             uint16_t port);
 
 // fg_link_verify asks the authoritative server of |originating| about |key|;
 // the answer goes to the inbound stream with id |stream_id| on worker |w|.

@@ -6,6 +6,7 @@
 
 static const char *const kNames[FG_M_COUNT] = {
     [FG_M_STREAMS_IN_ACCEPTED] = "streams_in_accepted_total",
+    [FG_M_PROXY_HEADERS_ACCEPTED] = "proxy_header_accepted_total",
     [FG_M_STREAMS_IN_REFUSED_PER_IP] = "streams_in_refused_per_ip_total",
     [FG_M_STREAMS_IN_CLOSED] = "streams_in_closed_total",
     [FG_M_AUTH_SASL_EXTERNAL] = "auth_sasl_external_total",
@@ -34,6 +35,13 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_UNREACHABLE_SHORTCUTS] = "unreachable_shortcuts_total",
     [FG_M_FLOW_PAUSES] = "flow_control_pauses_total",
     [FG_M_VERDICT_CACHE_HITS] = "certificate_verdict_cache_hits_total",
+    [FG_M_TICKET_KEYS_RELOADED] = "ticket_keys_reloaded_total",
+    [FG_M_TICKET_KEYS_REFUSED] = "ticket_keys_refused_total",
+    [FG_M_TICKETS_UNKNOWN_KEY] = "tls_tickets_unknown_key_total",
+    [FG_M_TICKETS_RENEWED] = "tls_tickets_renewed_total",
+    [FG_M_TLS_RESUMED_IN] = "tls_resumed_inbound_total",
+    [FG_M_TLS_RESUMED_OUT] = "tls_resumed_outbound_total",
+    [FG_M_TLS_RESUMED_OUT_REFUSED] = "tls_resumed_outbound_refused_total",
     [FG_M_TARGETS_REFUSED] = "outbound_targets_refused_total",
     [FG_M_LOOPS_REFUSED] = "outbound_loops_refused_total",
     [FG_M_DIALBACK_REFUSED] = "dialback_refused_total",
@@ -51,6 +59,11 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_POSH_MATCHED] = "posh_matched_total",
     [FG_M_POSH_MISMATCHED] = "posh_mismatched_total",
     [FG_M_POSH_WAITS] = "posh_waits_total",
+    [FG_M_DANE_TARGETS_REFUSED] = "dane_targets_refused_total",
+    [FG_M_DANE_TLSA_UNUSABLE] = "dane_tlsa_unusable_total",
+    [FG_M_DANE_MISMATCH] = "dane_mismatch_total",
+    [FG_M_DANE_INBOUND_OK] = "dane_inbound_authenticated_total",
+    [FG_M_DANE_INBOUND_FAILED] = "dane_inbound_failed_total",
     [FG_M_SM_IN_ENABLED] = "sm_streams_in_enabled_total",
     [FG_M_SM_IN_REFUSED] = "sm_enable_refused_total",
     [FG_M_SM_IN_ACKS_SENT] = "sm_acks_sent_total",
@@ -72,6 +85,10 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_STREAMS_CLOSED_BY_ADMIN] = "streams_closed_by_admin_total",
     [FG_M_STANZAS_REFUSED_DRAINED] = "stanzas_refused_backend_drained_total",
     [FG_M_HOP_STREAMS_DRAINED] = "hop_streams_drained_total",
+    [FG_M_DRAINS_STARTED] = "drains_started_total",
+    [FG_M_DRAIN_STREAMS_CLOSED] = "drain_streams_closed_total",
+    [FG_M_DRAIN_LINKS_CLOSED] = "drain_links_closed_total",
+    [FG_M_DRAIN_STANZAS_BOUNCED] = "drain_stanzas_bounced_total",
 };
 
 // RFC 6120 §4.9.3 conditions, in the RFC's order.
@@ -122,6 +139,12 @@ void fg_metrics_bounce(fg_metrics *ms, fg_stanza_condition c) {
   fg_metrics_inc(ms, FG_M_STANZAS_BOUNCED);
   if (c < FG_STANZA_CONDITION_COUNT) {
     atomic_fetch_add_explicit(&ms->bounces[c], 1, memory_order_relaxed);
+  }
+}
+
+void fg_metrics_proxy_refused(fg_metrics *ms, fg_proxy_error why) {
+  if ((unsigned)why < FG_PROXY_ERR_COUNT) {
+    atomic_fetch_add_explicit(&ms->proxy_refused[why], 1, memory_order_relaxed);
   }
 }
 
@@ -197,6 +220,12 @@ size_t fg_metrics_render(const fg_metrics *ms, char *out, size_t cap) {
     EMIT("fedgate_bounces_by_condition_total{condition=\"%s\"} %llu\n",
          fg_stanza_condition_name((fg_stanza_condition)c),
          (unsigned long long)atomic_load(&ms->bounces[c]));
+  }
+  EMIT("# TYPE fedgate_proxy_header_refused_total counter\n");
+  for (int r = FG_PROXY_OK + 1; r < FG_PROXY_ERR_COUNT; r++) {
+    EMIT("fedgate_proxy_header_refused_total{reason=\"%s\"} %llu\n",
+         fg_proxy_error_name((fg_proxy_error)r),
+         (unsigned long long)atomic_load(&ms->proxy_refused[r]));
   }
   EMIT("# TYPE fedgate_posh_failed_total counter\n");
   for (int i = 0; i < FG_POSH_FAIL_COUNT; i++) {

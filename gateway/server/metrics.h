@@ -12,6 +12,7 @@
 #include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bounce.h"
 #include "gateway/s2s/s2s_in.h"
+#include "io/proxy_header.h"
 
 typedef enum fg_metric {
   FG_M_STREAMS_IN_ACCEPTED = 0,
@@ -61,6 +62,13 @@ typedef enum fg_metric {
   FG_M_REVOCATION_STAPLES_INVALID,     // remote servers' stapled responses ignored
   FG_M_STAPLE_FETCHES_OK,              // our certificates' responses fetched, good, stapled
   FG_M_STAPLE_FETCHES_FAILED,          // failed, or an answer that is not stapled
+  FG_M_TICKET_KEYS_RELOADED,           // tls.ticket_key_file re-read and in use
+  FG_M_TICKET_KEYS_REFUSED,            // re-reads refused (unreadable, malformed): old keys stay
+  FG_M_TICKETS_UNKNOWN_KEY,            // tickets under a retired or foreign key: full handshakes
+  FG_M_TICKETS_RENEWED,                // tickets under an older key, re-issued under the newest
+  FG_M_TLS_RESUMED_IN,                 // inbound TLS handshakes that resumed a session
+  FG_M_TLS_RESUMED_OUT,                // outbound TLS handshakes that resumed a session
+  FG_M_TLS_RESUMED_OUT_REFUSED,        // resumed outbound links refused: the carried verdict
   FG_M_ADMIN_REFUSED_SOURCE,           // admin requests from outside admin.allowed_networks
   FG_M_ADMIN_ACTIONS_OK,               // admin actions (POST) carried out
   FG_M_ADMIN_ACTIONS_REFUSED,          // admin actions refused (unknown, bad or failed)
@@ -71,17 +79,27 @@ typedef enum fg_metric {
   FG_M_POSH_MATCHED,                   // certificates proved by a POSH fingerprint
   FG_M_POSH_MISMATCHED,                // certificates no POSH fingerprint matched
   FG_M_POSH_WAITS,                     // streams that waited for a POSH fetch
-  FG_M_SM_IN_ENABLED,                  // inbound streams whose peer enabled XEP-0198
-  FG_M_SM_IN_REFUSED,                  // <enable/> answered <failed/> (not authenticated, twice)
-  FG_M_SM_IN_ACKS_SENT,                // <a/> sent in answer to an <r/>
-  FG_M_SM_OUT_ENABLED,                 // outbound streams (hop, remote) with XEP-0198 on
-  FG_M_SM_IN_RESUMED,                  // inbound streams resumed by their peer (XEP-0198 §5)
-  FG_M_SM_OUT_RESUMED,                 // outbound streams this gateway resumed
-  FG_M_CONNECT_RACES,                  // a later candidate raced a slow connect (RFC 8305)
-  FG_M_CONNECT_RACES_WON_LATER,        // races the later candidate won
-  FG_M_STANZAS_ACKED,                  // written and acknowledged by the peer (XEP-0198)
-  FG_M_STANZAS_RESENT,                 // unacknowledged when their stream broke: sent again
-  FG_M_STANZAS_UNCONFIRMED,            // written to a stream without XEP-0198 that broke
+  FG_M_PROXY_HEADERS_ACCEPTED,         // PROXY protocol headers read on the public listeners
+  FG_M_DRAINS_STARTED,                 // graceful drains begun (SIGTERM)
+  FG_M_DRAIN_STREAMS_CLOSED,           // inbound streams closed by a drain (</stream:stream>)
+  FG_M_DRAIN_LINKS_CLOSED,             // outbound links closed by a drain once idle
+  FG_M_DRAIN_STANZAS_BOUNCED,          // stanzas still queued at the end of a drain, bounced
+  FG_M_DANE_TARGETS_REFUSED,     // outbound targets left out: bogus DNSSEC or a failed TLSA lookup
+  FG_M_DANE_TLSA_UNUSABLE,       // TLSA records ignored: unknown parameters, bad digest length
+  FG_M_DANE_MISMATCH,            // peer certificates refused by a secure, usable TLSA RRset
+  FG_M_DANE_INBOUND_OK,          // inbound peers authenticated by their own TLSA records
+  FG_M_DANE_INBOUND_FAILED,      // inbound DANE checks that did not authenticate the peer
+  FG_M_SM_IN_ENABLED,            // inbound streams whose peer enabled XEP-0198
+  FG_M_SM_IN_REFUSED,            // <enable/> answered <failed/> (not authenticated, twice)
+  FG_M_SM_IN_ACKS_SENT,          // <a/> sent in answer to an <r/>
+  FG_M_SM_OUT_ENABLED,           // outbound streams (hop, remote) with XEP-0198 on
+  FG_M_SM_IN_RESUMED,            // inbound streams resumed by their peer (XEP-0198 §5)
+  FG_M_SM_OUT_RESUMED,           // outbound streams this gateway resumed
+  FG_M_CONNECT_RACES,            // a later candidate raced a slow connect (RFC 8305)
+  FG_M_CONNECT_RACES_WON_LATER,  // races the later candidate won
+  FG_M_STANZAS_ACKED,            // written and acknowledged by the peer (XEP-0198)
+  FG_M_STANZAS_RESENT,           // unacknowledged when their stream broke: sent again
+  FG_M_STANZAS_UNCONFIRMED,      // written to a stream without XEP-0198 that broke
   FG_M_COUNT,
 } fg_metric;
 
@@ -117,6 +135,7 @@ typedef struct fg_metrics {
   _Atomic uint64_t bounces[FG_STANZA_CONDITION_COUNT];
   _Atomic uint64_t posh_failed[FG_POSH_FAIL_COUNT];
   _Atomic uint64_t auth_methods[2][FG_AUTH_METHOD_COUNT];  // [0] inbound, [1] outbound
+  _Atomic uint64_t proxy_refused[FG_PROXY_ERR_COUNT];      // by reason
 } fg_metrics;
 
 // fg_metrics_thread_shard returns the calling thread's shard index.
@@ -161,6 +180,10 @@ const char *fg_posh_failure_name(fg_posh_failure why);
 // fg_metrics_auth_method counts a peer authenticated by |method|, on an
 // inbound stream (|outbound| 0) or an outbound link (1).
 void fg_metrics_auth_method(fg_metrics *ms, int outbound, fg_auth_method method);
+
+// fg_metrics_proxy_refused counts a connection refused on a PROXY protocol
+// listener, by reason.
+void fg_metrics_proxy_refused(fg_metrics *ms, fg_proxy_error why);
 
 // fg_metrics_name returns the Prometheus name of |m| (without the fedgate_ prefix).
 const char *fg_metrics_name(fg_metric m);

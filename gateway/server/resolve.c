@@ -10,11 +10,11 @@
 #include <string.h>
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 
 #include "io/addr_policy.h"
 #include "gateway/server/log.h"
+#include "gateway/server/own_listeners.h"
 #include "io/dns.h"
 
 typedef struct resolve_msg {
@@ -23,14 +23,21 @@ typedef struct resolve_msg {
   void *arg;
   fg_stanza_condition condition;
   char why[512];
+  fg_dns_tlsa_answer *tlsa;  // handed to |done| with its ownership
+  size_t n_tlsa;
   size_t n;
   resolved_target targets[];
 } resolve_msg;
 
+void fg_resolve_tlsa_free(fg_dns_tlsa_answer *tlsa, size_t n_tlsa) {
+  for (size_t i = 0; i < n_tlsa; i++) fg_dane_rrset_cleanup(&tlsa[i].records);
+  free(tlsa);
+}
+
 static void deliver(fg_worker *w, fg_msg *m) {
   (void)w;
   resolve_msg *rm = (resolve_msg *)m;
-  rm->done(rm->arg, rm->targets, rm->n, rm->condition, rm->why);
+  rm->done(rm->arg, rm->targets, rm->n, rm->condition, rm->why, rm->tlsa, rm->n_tlsa);
   free(rm);
 }
 
@@ -54,72 +61,12 @@ typedef struct dns_ask {
   void *arg;
 } dns_ask;
 
-int fg_resolve_local_addresses(fg_server *srv) {
-  struct ifaddrs *ifa = NULL;
-  if (getifaddrs(&ifa) != 0) return 0;
-  size_t n = 0;
-  for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next) {
-    if (i->ifa_addr != NULL &&
-        (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6)) {
-      n++;
-    }
-  }
-  srv->local_addrs = calloc(n ? n : 1, sizeof(struct sockaddr_storage));
-  if (srv->local_addrs == NULL) {
-    freeifaddrs(ifa);
-    return 0;
-  }
-  for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next) {
-    if (i->ifa_addr == NULL) continue;
-    size_t len = i->ifa_addr->sa_family == AF_INET    ? sizeof(struct sockaddr_in)
-                 : i->ifa_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                      : 0;
-    if (len == 0) continue;
-    memcpy(&srv->local_addrs[srv->n_local_addrs++], i->ifa_addr, len);
-  }
-  freeifaddrs(ifa);
-  return 1;
-}
-
-// is_local_ip: an address of this host (any loopback address counts).
-static int is_local_ip(const fg_server *srv, const struct sockaddr *sa) {
-  const char *kind = fg_addr_special_purpose(sa);
-  if (kind != NULL && (strcmp(kind, "loopback") == 0 || strcmp(kind, "unspecified") == 0)) {
-    return 1;
-  }
-  for (size_t i = 0; i < srv->n_local_addrs; i++) {
-    if (fg_addr_same_ip((const struct sockaddr *)&srv->local_addrs[i], sa)) return 1;
-  }
-  return 0;
-}
-
-int fg_resolve_is_own_listener(const fg_server *srv, const struct sockaddr *sa) {
-  uint16_t port = fg_addr_port(sa);
-  for (int id = 0; id < FG_LISTENER_COUNT; id++) {
-    const fg_config_listener *l = &srv->cfg->listeners[id];
-    if (!l->enabled) continue;
-    if (port != l->port && (srv->ports[id] == 0 || port != srv->ports[id])) continue;
-    struct sockaddr_in6 la = {0};
-    struct sockaddr *lsa = (struct sockaddr *)&la;
-    if (inet_pton(AF_INET6, l->address, &la.sin6_addr) == 1) {
-      la.sin6_family = AF_INET6;
-    } else if (inet_pton(AF_INET, l->address, &((struct sockaddr_in *)lsa)->sin_addr) == 1) {
-      lsa->sa_family = AF_INET;
-    } else {
-      continue;
-    }
-    // A wildcard listener answers on every address of this host.
-    if (fg_addr_is_unspecified(lsa) ? is_local_ip(srv, sa) : fg_addr_same_ip(lsa, sa)) return 1;
-  }
-  return 0;
-}
-
 const char *fg_resolve_refusal(const fg_server *srv, const struct sockaddr *sa) {
-  if (fg_resolve_is_own_listener(srv, sa)) return "one of this gateway's own listeners";
+  if (fg_own_listener(srv, sa)) return "one of this gateway's own listeners";
   const char *kind = fg_addr_special_purpose(sa);
   if (kind == NULL) return NULL;
-  for (size_t i = 0; i < srv->cfg->n_dns_allowed_networks; i++) {
-    if (fg_cidr_contains(&srv->cfg->dns_allowed_networks[i], sa)) return NULL;
+  for (size_t i = 0; i < srv->boot_cfg->n_dns_allowed_networks; i++) {
+    if (fg_cidr_contains(&srv->boot_cfg->dns_allowed_networks[i], sa)) return NULL;
   }
   return kind;
 }
@@ -133,8 +80,23 @@ static void dns_done(void *arg, fg_dns_result *res) {
   char why[512];
   snprintf(why, sizeof(why), "DNS: %s%s%s", fg_dns_status_name(res->status),
            res->reason[0] ? ": " : "", res->reason);
+  if (res->dnssec_refused > 0) {
+    // RFC 7673 §3.3 / RFC 7672 §2.2: what a validating resolver refused is
+    // never connected to; the other targets may still be.
+    fg_log(FG_LOG_SEV_WARN, NULL, res->domain,
+           "DNSSEC: %zu answer%s for %s refused (bogus, or TLSA unknown): not used: %s",
+           res->dnssec_refused, res->dnssec_refused == 1 ? "" : "s", res->domain, res->dnssec_why);
+    for (size_t i = 0; i < res->dnssec_refused; i++) {
+      fg_metrics_inc(&ask->srv->metrics, FG_M_DANE_TARGETS_REFUSED);
+    }
+  }
   resolve_msg *rm = new_msg(ask->done, ask->arg, n, FG_STANZA_REMOTE_SERVER_NOT_FOUND, why);
   if (rm != NULL) {
+    // The TLSA answers travel with the candidates to the link.
+    rm->tlsa = res->tlsa;
+    rm->n_tlsa = res->num_tlsa;
+    res->tlsa = NULL;
+    res->num_tlsa = 0;
     size_t kept = 0;
     const char *refused = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -159,6 +121,10 @@ static void dns_done(void *arg, fg_dns_result *res) {
       t->direct_tls = c->direct_tls;
       snprintf(t->name, sizeof(t->name), "%s:%u%s", c->host, c->port,
                c->direct_tls ? " (direct TLS)" : "");
+      snprintf(t->host, sizeof(t->host), "%s", c->host);
+      t->srv_dnssec = c->srv_dnssec;
+      t->addr_dnssec = c->addr_dnssec;
+      t->tlsa = c->tlsa;
     }
     rm->n = kept;
     if (kept == 0 && refused != NULL) {
@@ -172,7 +138,7 @@ static void dns_done(void *arg, fg_dns_result *res) {
 
 void fg_resolve_start(fg_server *srv, fg_worker *w, const char *domain, fg_resolve_done_fn done,
                       void *arg) {
-  const static_route *r = fg_server_static_route(srv, domain);
+  const static_route *r = fg_snapshot_static_route(fg_server_snapshot(srv), domain);
   if (r != NULL) {
     resolve_msg *rm = new_msg(done, arg, r->n_targets, FG_STANZA_REMOTE_SERVER_NOT_FOUND,
                               "dns.static entry has no usable target");

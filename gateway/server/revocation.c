@@ -23,7 +23,6 @@
 enum { kDefaultLifetime = 3600, kMaxLifetime = 7 * 86400 };
 
 struct fg_revocation {
-  const fg_config *cfg;
   fg_ocsp_cache *cache;
   fg_http_client *http;
   fg_metrics *metrics;
@@ -36,7 +35,6 @@ fg_revocation *fg_revocation_new(const fg_config *cfg, const fg_responders *resp
                                  size_t err_len) {
   fg_revocation *r = calloc(1, sizeof(*r));
   if (r == NULL) return NULL;
-  r->cfg = cfg;
   r->metrics = metrics;
   r->responders = responders;
   r->cache = fg_ocsp_cache_new(cfg->revocation.cache_entries, cfg->revocation.cache_bytes);
@@ -61,15 +59,15 @@ void fg_revocation_free(fg_revocation *r) {
   free(r);
 }
 
-fg_revocation_mode fg_revocation_mode_for(const fg_revocation *r, const char *domain) {
+fg_revocation_mode fg_revocation_mode_in(const fg_config *cfg, const char *domain) {
   if (domain != NULL) {
-    for (size_t i = 0; i < r->cfg->revocation.n_domains; i++) {
-      if (strcmp(r->cfg->revocation.domains[i].domain, domain) == 0) {
-        return r->cfg->revocation.domains[i].mode;
+    for (size_t i = 0; i < cfg->revocation.n_domains; i++) {
+      if (strcmp(cfg->revocation.domains[i].domain, domain) == 0) {
+        return cfg->revocation.domains[i].mode;
       }
     }
   }
-  return r->cfg->revocation.mode;
+  return cfg->revocation.mode;
 }
 
 int fg_revocation_needed(const fg_config *cfg) {
@@ -98,10 +96,14 @@ static size_t cache_key(uint8_t *out, size_t cap, X509 *cert, X509 *issuer) {
   return need;
 }
 
-void fg_revocation_probe_init(fg_revocation_probe *p, fg_revocation *r, fg_revocation_mode mode,
-                              int collect) {
+void fg_revocation_probe_init(fg_revocation_probe *p, fg_revocation *r, const fg_config *cfg,
+                              fg_revocation_mode mode, int collect) {
   memset(p, 0, sizeof(*p));
   p->rev = r;
+  p->set.leaf_only = cfg->revocation.leaf_only;
+  p->set.timeout_ms = cfg->revocation.timeout_ms;
+  p->set.clock_skew_s = cfg->revocation.clock_skew_s;
+  p->set.negative_ttl_s = cfg->revocation.negative_ttl_s;
   p->mode = mode;
   p->collect = collect;
   p->now = (int64_t)time(NULL);
@@ -135,7 +137,7 @@ static void use_staple(fg_revocation_probe *p, X509 *cert, X509 *issuer) {
   size_t key_len = cache_key(key, sizeof(key), cert, issuer);
   fg_ocsp_check_params params;
   fg_ocsp_check_params_init(&params);
-  params.skew = r->cfg->revocation.clock_skew_s;
+  params.skew = p->set.clock_skew_s;
   fg_ocsp_result res = {0};
   fg_ocsp_verdict v =
       fg_ocsp_check_der(&res, p->staple, p->staple_len, cert, issuer, p->now, &params);
@@ -151,8 +153,7 @@ static void use_staple(fg_revocation_probe *p, X509 *cert, X509 *issuer) {
       .revoked_at = res.revocation_time,
       .this_update = res.this_update,
       .next_update = res.has_next_update ? res.next_update : 0,
-      .expires_at = lifetime_end(p->now, res.has_next_update, res.next_update,
-                                 r->cfg->revocation.clock_skew_s),
+      .expires_at = lifetime_end(p->now, res.has_next_update, res.next_update, p->set.clock_skew_s),
   };
   fg_ocsp_cache_put(r->cache, key, key_len, &cv, p->staple, p->staple_len);
   if (v == FG_OCSP_REVOKED) atomic_fetch_add(&r->generation, 1);
@@ -166,7 +167,7 @@ fg_chain_status fg_revocation_hook(void *arg, X509 *cert, X509 *issuer, int dept
     use_staple(p, cert, issuer);
     p->staple = NULL;  // once per probe
   }
-  if (r->cfg->revocation.leaf_only && depth > 0) return FG_CHAIN_OK;
+  if (p->set.leaf_only && depth > 0) return FG_CHAIN_OK;
   uint8_t key[FG_OCSP_CACHE_KEY_MAX];
   size_t key_len = cache_key(key, sizeof(key), cert, issuer);
   fg_ocsp_cache_value v;
@@ -190,7 +191,7 @@ fg_chain_status fg_revocation_hook(void *arg, X509 *cert, X509 *issuer, int dept
     return FG_CHAIN_OK;  // decided after the fetch
   }
   p->no_answer = 1;
-  note_expiry(p, p->now + r->cfg->revocation.negative_ttl_s);
+  note_expiry(p, p->now + p->set.negative_ttl_s);
   if (p->mode == FG_REVOCATION_HARD_FAIL && !p->collect) {
     snprintf(p->why, sizeof(p->why), "no revocation answer for the certificate at depth %d", depth);
     fg_metrics_inc(r->metrics, FG_M_REVOCATION_HARD_FAIL_REFUSED);
@@ -214,6 +215,7 @@ typedef struct item {
 
 struct fg_revocation_fetch {
   fg_revocation *r;
+  fg_revocation_settings set;  // the starting probe's
   fg_worker *w;
   void (*done)(void *arg);
   void *arg;
@@ -239,12 +241,11 @@ static void remember(item *it, const fg_ocsp_cache_value *v, const uint8_t *der,
 }
 
 static void remember_negative(item *it, const char *why) {
-  fg_revocation *r = it->f->r;
   fg_ocsp_cache_value v = {0};
   int64_t now = (int64_t)time(NULL);
   v.negative = 1;
   v.status = FG_OCSP_UNKNOWN;
-  v.expires_at = now + r->cfg->revocation.negative_ttl_s;
+  v.expires_at = now + it->f->set.negative_ttl_s;
   remember(it, &v, NULL, 0);
   char subject[256] = "";
   X509_NAME_oneline(X509_get_subject_name(it->cert), subject, sizeof(subject));
@@ -285,9 +286,9 @@ static void on_crl(void *arg, const fg_http_result *res) {
   }
   const char *reason = NULL;
   fg_crl *crl = fg_crl_parse(res->body, res->body_len, 10u << 20, &reason);
-  fg_crl_status st = crl != NULL ? fg_crl_check(crl, it->issuer, now,
-                                                r->cfg->revocation.clock_skew_s, kMaxLifetime)
-                                 : FG_CRL_ERR_MALFORMED;
+  fg_crl_status st = crl != NULL
+                         ? fg_crl_check(crl, it->issuer, now, it->f->set.clock_skew_s, kMaxLifetime)
+                         : FG_CRL_ERR_MALFORMED;
   if (st != FG_CRL_OK) {
     fg_metrics_inc(r->metrics, FG_M_REVOCATION_CRL_FAILED);
     snprintf(why, sizeof(why), "CRL %s: %s%s%s", it->crl_url, fg_crl_status_string(st),
@@ -304,7 +305,7 @@ static void on_crl(void *arg, const fg_http_result *res) {
     v.this_update = crl->this_update;
     v.next_update = crl->has_next_update ? crl->next_update : 0;
     v.expires_at =
-        lifetime_end(now, crl->has_next_update, crl->next_update, r->cfg->revocation.clock_skew_s);
+        lifetime_end(now, crl->has_next_update, crl->next_update, it->f->set.clock_skew_s);
     remember(it, &v, NULL, 0);
   }
   fg_crl_free(crl);
@@ -316,7 +317,7 @@ static int start_crl(item *it) {
   it->crl_tried = 1;
   if (it->crl_url[0] == 0) return 0;
   fg_http_options o = {0};
-  o.timeout_ms = f->r->cfg->revocation.timeout_ms;
+  o.timeout_ms = f->set.timeout_ms;
   o.max_response = 10u << 20;
   o.accept = "application/pkix-crl";
   it->req = fg_http_get(f->r->http, f->w, it->crl_url, &o, on_crl, it);
@@ -335,7 +336,7 @@ static void on_ocsp(void *arg, const fg_http_result *res) {
   if (res->error == FG_HTTP_OK && res->status == 200) {
     fg_ocsp_check_params params;
     fg_ocsp_check_params_init(&params);
-    params.skew = r->cfg->revocation.clock_skew_s;
+    params.skew = it->f->set.clock_skew_s;
     v = fg_ocsp_check_der(&out, res->body, res->body_len, it->cert, it->issuer, now, &params);
   }
   if (v == FG_OCSP_GOOD || v == FG_OCSP_REVOKED || v == FG_OCSP_UNKNOWN) {
@@ -347,12 +348,12 @@ static void on_ocsp(void *arg, const fg_http_result *res) {
     cv.this_update = out.this_update;
     cv.next_update = out.has_next_update ? out.next_update : 0;
     cv.expires_at =
-        lifetime_end(now, out.has_next_update, out.next_update, r->cfg->revocation.clock_skew_s);
+        lifetime_end(now, out.has_next_update, out.next_update, it->f->set.clock_skew_s);
     if (v == FG_OCSP_UNKNOWN) {
       // RFC 6960 §2.2: the responder does not know the certificate: ask the
       // CRL when there is one, else remember "no answer" briefly.
       if (!it->crl_tried && start_crl(it)) return;
-      cv.expires_at = now + r->cfg->revocation.negative_ttl_s;
+      cv.expires_at = now + it->f->set.negative_ttl_s;
     }
     remember(it, &cv, res->body, res->body_len);
     item_finished(it);
@@ -385,7 +386,7 @@ static void start_item(item *it) {
         fg_ocsp_request_build(&req, &req_len, &id, NULL, 0)) {
       fg_ocsp_http_method m = fg_ocsp_request_url(url, sizeof(url), it->ocsp_url, req, req_len);
       fg_http_options o = {0};
-      o.timeout_ms = r->cfg->revocation.timeout_ms;
+      o.timeout_ms = f->set.timeout_ms;
       o.max_response = 64u << 10;
       o.accept = "application/ocsp-response";
       o.retry_post = 1;  // an OCSP request is idempotent
@@ -435,6 +436,7 @@ fg_revocation_fetch *fg_revocation_fetch_start(fg_revocation *r, fg_worker *w,
   fg_revocation_fetch *f = calloc(1, sizeof(*f));
   if (f == NULL) return NULL;
   f->r = r;
+  f->set = p->set;
   f->w = w;
   f->done = done;
   f->arg = arg;

@@ -47,9 +47,10 @@ fg_revocation *fg_revocation_new(const fg_config *cfg, const fg_responders *resp
 // fg_revocation_free frees |r| once |rt| has been shut down. NULL: no-op.
 void fg_revocation_free(fg_revocation *r);
 
-// fg_revocation_mode_for returns the mode for remote |domain| (a per-domain
-// override, else revocation.mode). |domain| may be NULL or "".
-fg_revocation_mode fg_revocation_mode_for(const fg_revocation *r, const char *domain);
+// fg_revocation_mode_in returns the mode for remote |domain| in |cfg| (the
+// snapshot in force: revocation.mode and revocation.domains reload): a
+// per-domain override, else revocation.mode. |domain| may be NULL or "".
+fg_revocation_mode fg_revocation_mode_in(const fg_config *cfg, const char *domain);
 
 // fg_revocation_needed returns 1 unless every mode of |cfg| is off.
 int fg_revocation_needed(const fg_config *cfg);
@@ -58,9 +59,18 @@ int fg_revocation_needed(const fg_config *cfg);
 // certificate verdicts carry it and are not trusted across a change.
 uint32_t fg_revocation_generation(const fg_revocation *r);
 
+// fg_revocation_settings are the revocation keys a reload may change, copied
+// from the snapshot in force when a probe starts: a fetch started by the
+// probe keeps them, whatever reloads meanwhile.
+typedef struct fg_revocation_settings {
+  int leaf_only;
+  uint32_t timeout_ms, clock_skew_s, negative_ttl_s;
+} fg_revocation_settings;
+
 // fg_revocation_probe is one pass over a path (see above).
 typedef struct fg_revocation_probe {
   fg_revocation *rev;
+  fg_revocation_settings set;
   fg_revocation_mode mode;
   int collect;
   int64_t now;
@@ -74,9 +84,10 @@ typedef struct fg_revocation_probe {
   char why[160];
 } fg_revocation_probe;
 
-// fg_revocation_probe_init prepares a pass of |r| under |mode|.
-void fg_revocation_probe_init(fg_revocation_probe *p, fg_revocation *r, fg_revocation_mode mode,
-                              int collect);
+// fg_revocation_probe_init prepares a pass of |r| under |mode| with the
+// settings of |cfg| (the snapshot in force).
+void fg_revocation_probe_init(fg_revocation_probe *p, fg_revocation *r, const fg_config *cfg,
+                              fg_revocation_mode mode, int collect);
 
 // fg_revocation_probe_cleanup releases the missing certificates it holds.
 void fg_revocation_probe_cleanup(fg_revocation_probe *p);

@@ -29,6 +29,14 @@ uint16_t fg_server_port(const fg_server *s, fg_listener_id id);
 // fg_server_metrics returns the live counters.
 const fg_metrics *fg_server_metrics(const fg_server *s);
 
+// fg_server_runtime returns the worker runtime (for the watchdog's
+// heartbeats, gateway/server/notify.h).
+fg_runtime *fg_server_runtime(fg_server *s);
+
+// fg_server_shutdown_grace_ms returns shutdown.grace of the configuration
+// in force.
+unsigned fg_server_shutdown_grace_ms(const fg_server *s);
+
 // fg_server_stop closes listeners and streams (flushing for up to |drain_ms|)
 // and joins the workers. Idempotent.
 void fg_server_stop(fg_server *s, unsigned drain_ms);

@@ -20,7 +20,9 @@
 #include "gateway/s2s/s2s_in.h"
 #include "gateway/s2s/s2s_out.h"
 #include "gateway/server/server.h"
+#include "gateway/server/snapshot.h"
 #include "io/conn.h"
+#include "io/dnssec.h"
 #include "io/worker.h"
 
 typedef struct in_conn in_conn;
@@ -33,22 +35,6 @@ typedef struct worker_state worker_state;
 // fg_server.answer_dialback, set when the server is assembled).
 typedef void (*fg_dialback_answer_fn)(worker_state *ws, const char *stream_id,
                                       const char *originating, const char *receiving, int valid);
-
-// resolved_target is one address to connect to: a backend, a pinned
-// (dns.static) target, or a candidate from DNS.
-typedef struct resolved_target {
-  struct sockaddr_storage addr;
-  socklen_t addr_len;
-  int direct_tls;  // XEP-0368 _xmpps-server: TLS from the first byte
-  char name[300];  // host:port, for logs
-} resolved_target;
-
-// static_route pins a remote domain to targets (config dns.static).
-typedef struct static_route {
-  char domain[FG_DOMAIN_MAX + 1];
-  resolved_target *targets;
-  size_t n_targets;
-} static_route;
 
 // worker_state is what one worker owns: its inbound streams and outbound
 // links. Touched only by that worker's thread.
@@ -75,7 +61,13 @@ struct worker_state {
   size_t n_unreachable;
   size_t queued_bytes;           // held by this worker's links until they are ready
   uint64_t links_epoch;          // bumped whenever a link leaves the index or is freed
+  size_t live_links;             // links not freed yet, indexed or not (drain)
+  fg_timer drain_tick;           // while draining: closes what became idle
+  _Atomic size_t drain_left;     // streams and links left (read by the draining thread)
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
+  // The configuration snapshot this worker decides with (a reference),
+  // replaced only between two events of its loop (gateway/server/reload.c).
+  fg_snapshot *snap;
 };
 
 // fg_listener_arg is the argument of every connection a listener accepts,
@@ -86,35 +78,39 @@ typedef struct fg_listener_arg {
 } fg_listener_arg;
 
 struct fg_server {
-  fg_config *cfg;
-  fg_router *router;
-  fg_trust_store *trust;           // remote servers
-  fg_trust_store *trust_internal;  // internal servers: trust store + internal CA
+  // The configuration the gateway started with: what only a restart changes
+  // (listeners, workers, DNS resolver, revocation engine, stapling) is
+  // read from here; everything that reloads is in the snapshots.
+  fg_config *boot_cfg;
+  // The snapshot published last (the server's own reference). Workers use
+  // their worker_state.snap; other threads only the reload writer's.
+  _Atomic(fg_snapshot *) snap;
+  struct fg_reload_state *reload;  // serialised reloads, overlay, status
   CRYPTO_BUFFER_POOL *pool;
-  fg_tls_sni *sni;
   fg_tls_ctx *tls_starttls;         // server: STARTTLS on s2s and internal
   fg_tls_ctx *tls_direct;           // server: direct TLS (XEP-0368)
   fg_tls_ctx *tls_client;           // client: hop links (the backend's certificate must be valid)
   fg_tls_ctx *tls_client_dialback;  // client: remote and verify links (dialback may follow)
   fg_tls_ctx *tls_client_direct;    // client: direct TLS to _xmpps-server targets
-  fg_internal_ca *ica;
-  struct fg_dns *dns;  // outbound resolution (io/dns.h)
-  fg_dialback_secret db_secret;
-  int have_db_secret;
+  struct fg_dns *dns;               // outbound resolution (io/dns.h)
   fg_runtime *rt;
   worker_state *workers;
   unsigned num_workers;
-  resolved_target **backend_targets;  // [backend][address]
-  static_route *static_routes;
-  size_t n_static_routes;
   struct sockaddr_storage *local_addrs;  // this host's interface addresses
   size_t n_local_addrs;
   fg_stream_tag stream_tag;               // starts every stream id issued (loop detection)
   fg_dialback_answer_fn answer_dialback;  // links -> inbound streams
-  struct fg_revocation *revocation;       // NULL: revocation checking off everywhere
+  struct fg_revocation *revocation;       // the engine; the snapshot's mode says when it checks
   struct fg_responders *responders;       // revocation.responders, loaded once
   struct fg_stapler *stapler;             // our certificates and their OCSP staples
+  struct fg_ticket_watch *tickets;        // tls.ticket_key_file (NULL: per-process keys)
   struct fg_posh_auth *posh;              // NULL: tls.posh off (gateway/server/posh_auth.h)
+  fg_snapshot *posh_snap;                 // a reference: the trust store POSH checks HTTPS with
+  // trust_generation changes whenever a trust store is replaced: cached
+  // certificate verdicts (verdict_cache.h) no longer match, and outbound TLS
+  // sessions verified before are not offered again (crypto/tls.h
+  // verify_scope). Whoever replaces a trust store increments it.
+  _Atomic uint32_t trust_generation;
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;      // limits.streams_per_ip
@@ -123,15 +119,15 @@ struct fg_server {
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet
   _Atomic int stopping;               // no new links from here on
+  _Atomic unsigned admin_threads;     // admin reload threads not finished yet
+  _Atomic int draining;               // SIGTERM: /ready says 503, idle streams are closed
 };
 
-// fg_server_backend_target picks the backend address for hosted |domain|
-// (router, rendezvous hashing over healthy addresses), or NULL.
-const resolved_target *fg_server_backend_target(fg_server *srv, const char *domain, size_t *backend,
-                                                size_t *address);
-
-// fg_server_static_route returns the pinned targets of |domain|, or NULL.
-const static_route *fg_server_static_route(const fg_server *srv, const char *domain);
+// fg_server_snapshot returns the snapshot the calling thread decides with:
+// its worker's on a worker thread of |srv|, else the published one (the
+// reload writer and start-up only). The caller must not keep it past the
+// current event without a reference.
+fg_snapshot *fg_server_snapshot(const fg_server *srv);
 
 // fg_server_worker_state returns the state of |w|.
 worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w);

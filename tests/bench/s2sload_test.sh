@@ -87,6 +87,12 @@ run "a sink that drops every 50th stanza is caught" 1 relay --target self $SHORT
   --sink-drop-every 50 --drain 0.5
 check "drop: lost counted" "r['lost'] > 0 and r['delivered'] + r['lost'] == r['sent']"
 
+# --reconnect does not excuse losses on streams that never died.
+run "--reconnect: a dropping sink is still caught" 1 relay --target self $SHORT --reconnect \
+  --sink-drop-every 50 --drain 0.5
+check "--reconnect: nothing died, the losses are not on dead streams" \
+  "r['reconnects'] == 0 and r['lost_on_dead_streams'] == 0 and r['lost'] > 0 and r['bounced'] == 0"
+
 run "churn, full handshakes" 0 churn --target self --seconds 0.5 --warmup 0.1 --concurrency 4
 check "churn: establishments counted, none resumed" \
   "r['establishments'] > 0 and r['resumed'] == 0 and r['lost'] == 0"

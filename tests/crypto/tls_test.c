@@ -21,89 +21,7 @@
 #include "crypto/tls.h"
 #include "crypto/tls_sni.h"
 #include "crypto/tls_testcert.h"
-
-typedef struct pipe_buf {
-  uint8_t *p;
-  size_t len, cap;
-} pipe_buf;
-
-static int pipe_write(void *arg, const uint8_t *d, size_t n) {
-  pipe_buf *b = arg;
-  if (b->len + n > b->cap) {
-    b->cap = (b->len + n) * 2;
-    b->p = realloc(b->p, b->cap);
-  }
-  memcpy(b->p + b->len, d, n);
-  b->len += n;
-  return 1;
-}
-
-typedef struct pair {
-  fg_tls_conn *c, *s;
-  pipe_buf to_s, to_c;
-  uint8_t got_c[65536], got_s[65536];
-  size_t got_c_len, got_s_len;
-  int done_c, done_s, err_c, err_s, closed_c, closed_s;
-} pair;
-
-// feed moves bytes from |in| into |t| (|chunk| at a time, 0 = all) and reads.
-static void feed(fg_tls_conn *t, pipe_buf *in, size_t chunk, uint8_t *got, size_t *got_len,
-                 int *done, int *err, int *closed) {
-  size_t off = 0;
-  while (off < in->len) {
-    size_t n = chunk && in->len - off > chunk ? chunk : in->len - off;
-    fg_tls_conn_set_input(t, in->p + off, n);
-    off += n;
-    for (;;) {
-      size_t len;
-      enum fg_tls_status st = fg_tls_conn_read(t, got + *got_len, 65536 - *got_len, &len);
-      if (st == FG_TLS_WANT_INPUT) break;
-      if (st == FG_TLS_HANDSHAKE_DONE) *done = 1;
-      if (st == FG_TLS_DATA) *got_len += len;
-      if (st == FG_TLS_CLOSED) {
-        *closed = 1;
-        break;
-      }
-      if (st == FG_TLS_ERROR) {
-        *err = 1;
-        break;
-      }
-    }
-    assert_true(fg_tls_conn_input_done(t));
-    if (*err) break;
-  }
-  in->len = 0;
-}
-
-static void pump(pair *p, size_t chunk) {
-  for (int i = 0; i < 20 && (p->to_s.len || p->to_c.len); i++) {
-    feed(p->s, &p->to_s, chunk, p->got_s, &p->got_s_len, &p->done_s, &p->err_s, &p->closed_s);
-    feed(p->c, &p->to_c, chunk, p->got_c, &p->got_c_len, &p->done_c, &p->err_c, &p->closed_c);
-  }
-}
-
-static pair *pair_new(fg_tls_ctx *sctx, fg_tls_ctx *cctx, const char *sni) {
-  pair *p = calloc(1, sizeof(*p));
-  p->s = fg_tls_conn_new(sctx, NULL, pipe_write, &p->to_c);
-  p->c = fg_tls_conn_new(cctx, sni, pipe_write, &p->to_s);
-  assert_non_null(p->s);
-  assert_non_null(p->c);
-  return p;
-}
-
-static void pair_free(pair *p) {
-  fg_tls_conn_free(p->s);
-  fg_tls_conn_free(p->c);
-  free(p->to_s.p);
-  free(p->to_c.p);
-  free(p);
-}
-
-static int handshake(pair *p, size_t chunk) {
-  assert_true(fg_tls_conn_start(p->c));
-  pump(p, chunk);
-  return p->done_c && p->done_s && !p->err_c && !p->err_s;
-}
+#include "tests/crypto/tls_pair.h"
 
 static fg_tls_cert *g_ecdsa, *g_rsa;
 static fg_tls_sni *g_sni;
@@ -208,7 +126,7 @@ static SSL_CTX *raw_client(uint16_t min, uint16_t max, const char *ciphers) {
 // server and returns 1 if the handshake succeeded.
 static int raw_handshake(fg_tls_ctx *s, SSL_CTX *cctx, const char *sni, SSL **out_ssl) {
   pipe_buf to_c = {0};
-  fg_tls_conn *srv = fg_tls_conn_new(s, NULL, pipe_write, &to_c);
+  fg_tls_conn *srv = fg_tls_conn_new(s, NULL, tls_pair_pipe_write, &to_c);
   SSL *ssl = SSL_new(cctx);
   BIO *a, *b;
   BIO_new_bio_pair(&a, 0, &b, 0);
@@ -426,6 +344,35 @@ static void test_rfc8446_2_2_resumption(void **state) {
   fg_tls_ctx_free(c);
 }
 
+// A resumed session carries the client authentication of the handshake that
+// made it (RFC 8446 §2.2): a client that presents different identities to
+// one server (a hop link per remote domain) keys its sessions by identity
+// too (gateway/server/link.c does), and resumes only its own.
+static pair *scoped_pair(fg_tls_ctx *s, fg_tls_ctx *c, const char *identity) {
+  pair *p = pair_new(s, c, "example.net");
+  char key[128];
+  snprintf(key, sizeof(key), "example.net %s", identity);
+  fg_tls_conn_set_session_key(p->c, key);
+  assert_true(handshake(p, 0));
+  pump(p, 0);  // tickets
+  return p;
+}
+
+static void test_rfc8446_2_2_sessions_resumed_only_by_the_same_client_identity(void **state) {
+  fg_tls_ctx *s = server(g_sni, 0, 0), *c = client(0, 1, NULL, 0);
+  pair *p = scoped_pair(s, c, "a.example");
+  assert_false(SSL_session_reused(fg_tls_conn_ssl(p->c)));
+  pair_free(p);
+  p = scoped_pair(s, c, "b.example");
+  assert_false(SSL_session_reused(fg_tls_conn_ssl(p->c)));
+  pair_free(p);
+  p = scoped_pair(s, c, "a.example");
+  assert_true(SSL_session_reused(fg_tls_conn_ssl(p->c)));
+  pair_free(p);
+  fg_tls_ctx_free(s);
+  fg_tls_ctx_free(c);
+}
+
 static void test_traffic_secrets_match_between_peers(void **state) {
   fg_tls_ctx *s = server(g_sni, 0, 1), *c = client(0, 0, NULL, 1);
   pair *p = pair_new(s, c, "example.net");
@@ -508,6 +455,7 @@ int main(void) {
       cmocka_unit_test(test_xep0368_alpn),
       cmocka_unit_test(test_renegotiation_refused),
       cmocka_unit_test(test_rfc8446_2_2_resumption),
+      cmocka_unit_test(test_rfc8446_2_2_sessions_resumed_only_by_the_same_client_identity),
       cmocka_unit_test(test_traffic_secrets_match_between_peers),
       cmocka_unit_test(test_rfc6066_3_sni_among_1000_certificates),
   };

@@ -26,7 +26,28 @@ def dev_pki(fedgate, directory, *domains):
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
 
 
-class Fedgate:
+class Child:
+    """A server run as a child process: .proc, its output in .logfile
+    (open as .log). Stopped by PID with SIGTERM (SIGKILL after 10 s)."""
+
+    def log_tail(self, n=60):
+        try:
+            return "".join(open(self.logfile).readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Fedgate(Child):
     """One gateway process with its config file, log and admin endpoint."""
 
     def __init__(self, fedgate, directory, name, config_text, admin_port, prefix=()):
@@ -40,6 +61,19 @@ class Fedgate:
                                      stdout=self.log, stderr=subprocess.STDOUT)
         if not xp.wait_port(HOST, admin_port, 10):
             raise RuntimeError("fedgate %s did not start:\n%s" % (name, self.log_tail()))
+
+    def stop(self):
+        # SIGINT stops at once; SIGTERM would drain for up to shutdown.grace
+        # while peers a test left open keep their streams (drain_test.py
+        # tests the drain itself).
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
 
     def metric(self, name):
         url = "http://%s:%d/metrics" % (HOST, self.admin_port)
@@ -69,20 +103,6 @@ class Fedgate:
                 raise AssertionError("counters do not add up: %r" % m)
             time.sleep(0.2)
 
-    def log_tail(self, n=60):
-        try:
-            return "".join(open(self.logfile).readlines()[-n:])
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
 
 
 def listener_ports():
@@ -98,17 +118,23 @@ def write_secret(path, text):
 
 def gateway_yaml(ports, domains, backends, trust="pki/ca.crt", secret="secret",
                  hop_mode="internal-ca", ica="ica", static=(), limits=None, dns=None,
-                 default_cert=None, log_level="debug", tls=None, dialback=None):
+                 default_cert=None, log_level="debug", tls=None, dialback=None,
+                 proxy_trusted=None, hop=None):
     """A fedgate configuration for tests.
 
     domains: (name, backend, cert) with cert a path prefix ("pki/b.test") or
     None for the default certificate; backends: (name, [port, ...]) on
     loopback; static: (domain, port) pinned targets; limits: extra limits
     keys; dns: extra dns keys (nameservers, timeout); tls, dialback: extra keys
-    of those sections (plaintext_peers, enabled)."""
+    of those sections (plaintext_peers, enabled); proxy_trusted: networks
+    of the public listeners' proxy_protocol.trusted_networks; hop: extra
+    keys of internal_hop (plaintext)."""
     out = ["log_level: %s" % log_level, "workers: 2", "listeners:"]
-    out.append("  s2s: {address: %s, port: %d}" % (HOST, ports["s2s"]))
-    out.append("  s2s-tls: {address: %s, port: %d, enabled: true}" % (HOST, ports["tls"]))
+    proxy = ""
+    if proxy_trusted:
+        proxy = ", proxy_protocol: {trusted_networks: [%s]}" % ", ".join(proxy_trusted)
+    out.append("  s2s: {address: %s, port: %d%s}" % (HOST, ports["s2s"], proxy))
+    out.append("  s2s-tls: {address: %s, port: %d, enabled: true%s}" % (HOST, ports["tls"], proxy))
     out.append("  internal: {address: %s, port: %d}" % (HOST, ports["internal"]))
     out.append("  admin: {address: %s, port: %d}" % (HOST, ports["admin"]))
     out.append("domains:")
@@ -136,6 +162,7 @@ def gateway_yaml(ports, domains, backends, trust="pki/ca.crt", secret="secret",
     out.append("  mode: %s" % hop_mode)
     out.append("  ca_cert: %s/ca.crt" % ica)
     out.append("  ca_key: %s/ca.key" % ica)
+    out.extend("  %s: %s" % kv for kv in (hop or {}).items())
     if limits:
         out.append("limits:")
         out.extend("  %s: %s" % kv for kv in limits.items())

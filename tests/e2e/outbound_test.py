@@ -169,27 +169,8 @@ class World:
         self.dnsmasq.kill()
 
 
-def wait_for(sink, pred, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for frm, el in list(sink.stanzas):
-            if pred(el):
-                return el
-        time.sleep(0.05)
-    raise AssertionError("expected stanza never arrived; got %d stanzas" % len(sink.stanzas))
-
-
-def body_is(text):
-    return lambda el: el.findtext(xp.q(xp.NS_SERVER, "body")) == text
-
-
-def bounce_of(msg_id, condition):
-    def pred(el):
-        if el.get("type") != "error" or el.get("id") != msg_id:
-            return False
-        err = el.find(xp.q(xp.NS_SERVER, "error"))
-        return err is not None and err.find(xp.q(xp.NS_STANZA_ERR, condition)) is not None
-    return pred
+# The sink's stanzas (xmpp_peer.wait_for) and what to wait for.
+wait_for, body_is, bounce_of = xp.wait_for, xp.body_is, xp.bounce_of
 
 
 def test_gateway_to_gateway_sasl_external(w):

@@ -415,3 +415,31 @@ def remote_sends_message_and_ping(host, port, pki, tag):
     p.send("<iq from='alice@remote.test/x' to='bob@b.test/e2e' type='get' id='ping-%s'>"
            "<ping xmlns='urn:xmpp:ping'/></iq>" % tag)
     return p
+
+
+def wait_for(sink, pred, timeout=15):
+    """The first stanza |sink| (a ReceivingServer) received that |pred|
+    accepts, waiting up to |timeout| seconds for it."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for _, el in list(sink.stanzas):
+            if pred(el):
+                return el
+        time.sleep(0.05)
+    raise AssertionError("expected stanza never arrived; got %d stanzas" % len(sink.stanzas))
+
+
+def body_is(text):
+    """A predicate: a stanza whose <body/> is |text|."""
+    return lambda el: el.findtext(q(NS_SERVER, "body")) == text
+
+
+def bounce_of(msg_id, condition):
+    """A predicate: the error stanza answering |msg_id| with |condition|
+    (RFC 6120 §8.3)."""
+    def pred(el):
+        if el.get("type") != "error" or el.get("id") != msg_id:
+            return False
+        err = el.find(q(NS_SERVER, "error"))
+        return err is not None and err.find(q(NS_STANZA_ERR, condition)) is not None
+    return pred

@@ -780,10 +780,117 @@ static void test_xep0368_direct_tls_connect_fails_cleanly(void **state) {
   fg_tls_ctx_free(cctx);
 }
 
+// --- PROXY protocol (HAProxy's proxy-protocol.txt) on accepted connections ---
+
+static uint16_t listen_proxied(fg_runtime *rt, fg_tls_ctx *tls, const char *trusted) {
+  static fg_cidr net;
+  assert_true(fg_cidr_parse(&net, trusted));
+  fg_listener_config lc = {0};
+  lc.tls = tls;
+  lc.handler = &tn_echo_handler;
+  lc.proxy_trusted = &net;
+  lc.n_proxy_trusted = 1;
+  uint16_t port = 0;
+  assert_true(fg_runtime_listen(rt, &lc, &port));
+  return port;
+}
+
+static fg_worker_stats stats_after(fg_runtime *rt) {
+  fg_runtime_shutdown(rt, 1000);
+  fg_worker_stats st;
+  fg_runtime_stats(rt, &st);
+  fg_runtime_free(rt);
+  return st;
+}
+
+// §2.1: the header arrives one byte per segment; only what follows it
+// reaches the upper layer (the echo), the first bytes in the header's last
+// segment included.
+static void test_pp_2_1_header_byte_by_byte_then_stream(void **state) {
+  fg_runtime *rt = start(1, NULL);
+  uint16_t port = listen_proxied(rt, NULL, "127.0.0.1/32");
+  int fd = tn_connect(port);
+  const char hdr[] = "PROXY TCP4 192.0.2.7 127.0.0.1 40000 5269\r\n";
+  for (size_t i = 0; i + 1 < sizeof(hdr) - 1; i++) {
+    assert_int_equal(send(fd, hdr + i, 1, 0), 1);
+    usleep(1000);
+  }
+  const char rest[] = "\n<stream>";  // the header's LF and the stream's first bytes
+  assert_int_equal(send(fd, rest, sizeof(rest) - 1, 0), sizeof(rest) - 1);
+  uint8_t buf[16];
+  assert_true(tn_read_full(fd, buf, 8));
+  assert_memory_equal(buf, "<stream>", 8);
+  close(fd);
+  assert_true(tn_wait_until(&tn_echo_closed, 1, 5000));
+  fg_worker_stats st = stats_after(rt);
+  assert_int_equal(st.proxy_accepted, 1);
+  assert_int_equal(st.proxy_refused, 0);
+}
+
+// §2.2: a v2 header, then the TLS handshake on the same connection: the
+// ClientHello is read only after the header.
+static void test_pp_2_2_v2_header_then_direct_tls(void **state) {
+  fg_runtime *rt = start(1, NULL);
+  fg_tls_ctx *sctx = tn_server_ctx("example.net", 1, 0);
+  uint16_t port = listen_proxied(rt, sctx, "127.0.0.0/8");
+  int fd = tn_connect(port);
+  static const uint8_t hdr[28] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
+                                  0x54, 0x0A, 0x21, 0x11, 0x00, 0x0C, 192,  0,    2,    7,
+                                  127,  0,    0,    1,    0x9C, 0x40, 0x14, 0x96};
+  assert_int_equal(send(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+  SSL *ssl = tn_ssl_client(fd, "example.net", 1);
+  assert_non_null(ssl);
+  assert_int_equal(SSL_write(ssl, "ping", 4), 4);
+  char r[4];
+  assert_int_equal(SSL_read(ssl, r, 4), 4);
+  assert_memory_equal(r, "ping", 4);
+  SSL_shutdown(ssl);
+  SSL_free(ssl);
+  close(fd);
+  assert_true(tn_wait_until(&tn_echo_closed, 1, 5000));
+  fg_worker_stats st = stats_after(rt);
+  assert_int_equal(st.proxy_accepted, 1);
+  assert_int_equal(st.handshakes, 1);
+  fg_tls_ctx_free(sctx);
+}
+
+// Refusals close without a byte: a source outside the trusted networks (at
+// once), bytes that are no header, a header that never completes.
+static void test_pp_refusals_close_without_a_byte(void **state) {
+  fg_worker_options o;
+  fg_worker_options_init(&o);
+  o.handshake_timeout_ms = 200;
+  fg_runtime *rt = start(1, &o);
+  uint16_t untrusted = listen_proxied(rt, NULL, "10.0.0.0/8");
+  uint16_t port = listen_proxied(rt, NULL, "127.0.0.1");
+  int fds[4] = {tn_connect(untrusted), tn_connect(port), tn_connect(port), tn_connect(port)};
+  assert_int_equal(send(fds[1], "<stream>", 8, 0), 8);
+  assert_int_equal(send(fds[2], "PROXY TCP4 ", 11, 0), 11);
+  // A reset inside the header (SO_LINGER 0: close sends RST).
+  assert_int_equal(send(fds[3], "PROXY TCP4 ", 11, 0), 11);
+  struct linger lg = {1, 0};
+  setsockopt(fds[3], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  close(fds[3]);
+  for (int i = 0; i < 3; i++) {
+    uint8_t b;
+    ssize_t n = recv(fds[i], &b, 1, 0);
+    assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
+    close(fds[i]);
+  }
+  assert_true(tn_wait_until(&tn_echo_closed, 4, 5000));
+  assert_int_equal(atomic_load(&tn_echo_open), 0);
+  fg_worker_stats st = stats_after(rt);
+  assert_int_equal(st.proxy_refused, 4);
+  assert_int_equal(st.proxy_accepted, 0);
+}
+
 int main(void) {
   tn_raise_nofile();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plain_echo),
+      cmocka_unit_test(test_pp_2_1_header_byte_by_byte_then_stream),
+      cmocka_unit_test(test_pp_2_2_v2_header_then_direct_tls),
+      cmocka_unit_test(test_pp_refusals_close_without_a_byte),
       cmocka_unit_test(test_xep0368_tls_one_byte_reads_and_writes),
       cmocka_unit_test(test_xep0368_alpn_mismatch_refused),
       cmocka_unit_test(test_large_transfer_plain),

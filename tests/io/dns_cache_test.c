@@ -198,6 +198,37 @@ static void test_cache_cleared(void **state) {
   assert_true(left(c, "a.test", ns_t_a, NULL) > 0);
 }
 
+// RFC 6698 §2.1 with RFC 4035 §3.2.3: a TLSA answer keeps its records (a
+// deep copy per hit) and its DNSSEC status; a bogus failure stays bogus.
+static void test_rfc6698_tlsa_answer_and_dnssec_status_cached(void **state) {
+  fg_dns_cache *c = *state;
+  fg_dns_rrset s = {.status = FG_DNS_RS_OK, .ttl = 30, .n = 2, .dnssec = FG_DNSSEC_SECURE};
+  s.tlsa = calloc(1, sizeof(*s.tlsa));
+  assert_non_null(s.tlsa);
+  static const uint8_t kEe[] = {3, 1, 1, 0xaa, 0xbb}, kTa[] = {2, 0, 0, 0x30, 0x01, 0x02};
+  assert_true(fg_dane_rrset_add(s.tlsa, kEe, sizeof(kEe)));
+  assert_true(fg_dane_rrset_add(s.tlsa, kTa, sizeof(kTa)));
+  fg_dns_cache_put(c, "_5269._tcp.xmpp.example.com", 52, &s);
+  fg_dns_rrset_cleanup(&s);
+  fg_dns_rrset a, b;
+  assert_true(left(c, "_5269._tcp.xmpp.example.com", 52, &a) > 0);
+  assert_true(left(c, "_5269._tcp.xmpp.example.com", 52, &b) > 0);
+  assert_int_equal(a.dnssec, FG_DNSSEC_SECURE);
+  assert_non_null(a.tlsa);
+  assert_int_equal(a.tlsa->n, 2);
+  assert_int_equal(a.tlsa->rec[1].usage, 2);
+  assert_int_equal(a.tlsa->rec[1].len, 3);
+  assert_memory_equal(a.tlsa->rec[1].data, "\x30\x01\x02", 3);
+  assert_ptr_not_equal(a.tlsa->data, b.tlsa->data);
+  fg_dns_rrset_cleanup(&a);
+  fg_dns_rrset_cleanup(&b);
+  fg_dns_rrset bogus = {.status = FG_DNS_RS_SERVFAIL, .dnssec = FG_DNSSEC_BOGUS};
+  fg_dns_cache_put(c, "bad.example.com", ns_t_a, &bogus);
+  assert_true(left(c, "bad.example.com", ns_t_a, &a) > 0);
+  assert_int_equal(a.dnssec, FG_DNSSEC_BOGUS);
+  fg_dns_rrset_cleanup(&a);
+}
+
 static void test_cache_disabled(void **state) {
   fg_dns_cache c;
   assert_true(fg_dns_cache_init(&c, 0, MAX_TTL, NEGATIVE_TTL, FAILURE_TTL));
@@ -216,6 +247,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cache_full_drops_oldest_insertion, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cache_put_replaces_same_key, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cache_cleared, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rfc6698_tlsa_answer_and_dnssec_status_cached, setup,
+                                      teardown),
       cmocka_unit_test(test_cache_disabled),
   };
   return cmocka_run_group_tests_name("dns_cache", tests, NULL, NULL);

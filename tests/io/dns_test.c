@@ -737,8 +737,10 @@ typedef struct fake_ns {
   int fd;
   int rcode;
   int spoof;
+  int ad;  // set the AD bit in answers
   atomic_int stop;
   atomic_int seen;
+  atomic_int saw_do;  // questions that carried an OPT record with the DO bit
   pthread_t tid;
 } fake_ns;
 
@@ -751,8 +753,12 @@ static void *fake_main(void *p) {
     ssize_t n = recvfrom(f->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
     if (n < 12) continue;
     atomic_fetch_add(&f->seen, 1);
+    // The OPT record is the query's last 11 bytes: flags DO at offset 7.
+    if (buf[11] == 1 && n >= 23 && buf[n - 10] == 0 && buf[n - 9] == 41 && (buf[n - 4] & 0x80)) {
+      atomic_fetch_add(&f->saw_do, 1);
+    }
     buf[2] |= 0x80;  // QR
-    buf[3] = (uint8_t)((buf[3] & 0xf0) | f->rcode);
+    buf[3] = (uint8_t)((buf[3] & 0xd0) | f->rcode | (f->ad ? 0x20 : 0));
     if (f->spoof) buf[1] ^= 0x5a;
     sendto(f->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
   }
@@ -797,6 +803,87 @@ static void test_rfc1035_4_1_1_servfail_is_temporary(void **state) {
   fg_dns_result_free(r);
   fg_dns_free(dns);
   fake_stop(&g);
+}
+
+// dnssec_resolver is a resolver asking the fake server |text| only, which is
+// a trusted validating resolver when |trusted|.
+static fg_dns *dnssec_resolver(const char *text, int trusted) {
+  const char *ns[1] = {text};
+  fg_dns_config c;
+  fg_dns_config_init(&c);
+  c.nameservers = ns;
+  c.n_nameservers = 1;
+  c.timeout_ms = 300;
+  c.retries = 0;
+  c.cache_max_entries = 0;
+  c.trusted_resolvers = trusted ? ns : NULL;
+  c.n_trusted_resolvers = trusted ? 1 : 0;
+  c.dane = 1;
+  char err[128];
+  fg_dns *dns = fg_dns_new(&c, err, sizeof(err));
+  assert_non_null(dns);
+  return dns;
+}
+
+// RFC 4035 §3.2.3 and RFC 6840 §5.7: the AD bit counts only from a trusted
+// validating resolver, which is asked with the DO bit (RFC 3225 §3); its
+// SERVFAIL makes the answer bogus (RFC 4035 §5.5).
+static void test_rfc6840_5_7_ad_bit_trusted_only_from_configured_resolvers(void **state) {
+  (void)state;
+  fake_ns f = {.rcode = 0, .ad = 1};
+  char text[64];
+  fake_start(&f, text, sizeof(text));
+  fg_dns_stats st;
+  fg_dns *dns = dnssec_resolver(text, 0);
+  fg_dns_result *r = resolve(dns, "secure.test");
+  fg_dns_get_stats(dns, &st);
+  assert_int_equal(st.secure, 0);
+  assert_int_equal(atomic_load(&f.saw_do), 0);
+  fg_dns_result_free(r);
+  fg_dns_free(dns);
+
+  dns = dnssec_resolver(text, 1);
+  r = resolve(dns, "secure.test");
+  fg_dns_get_stats(dns, &st);
+  assert_true(st.secure >= 2);  // both SRV questions, then the fallback's
+  assert_int_equal(st.bogus, 0);
+  assert_true(atomic_load(&f.saw_do) >= 2);
+  fg_dns_result_free(r);
+  fg_dns_free(dns);
+  fake_stop(&f);
+
+  fake_ns g = {.rcode = 2};
+  fake_start(&g, text, sizeof(text));
+  dns = dnssec_resolver(text, 1);
+  r = resolve(dns, "bogus.test");
+  assert_int_equal(r->status, FG_DNS_SERVFAIL);
+  assert_non_null(strstr(r->reason, "DNSSEC bogus"));
+  assert_int_equal(r->dnssec_refused, 2);
+  fg_dns_get_stats(dns, &st);
+  assert_int_equal(st.bogus, 2);
+  fg_dns_result_free(r);
+  fg_dns_free(dns);
+  // Untrusted, the same SERVFAIL is only a server failure.
+  dns = dnssec_resolver(text, 0);
+  r = resolve(dns, "bogus.test");
+  assert_int_equal(r->status, FG_DNS_SERVFAIL);
+  assert_null(strstr(r->reason, "DNSSEC"));
+  fg_dns_result_free(r);
+  fg_dns_free(dns);
+  fake_stop(&g);
+
+  // A trusted resolver must be one of the nameservers.
+  const char *ns[1] = {"127.0.0.1:5353"};
+  const char *tr[1] = {"127.0.0.1:5354"};
+  fg_dns_config c;
+  fg_dns_config_init(&c);
+  c.nameservers = ns;
+  c.n_nameservers = 1;
+  c.trusted_resolvers = tr;
+  c.n_trusted_resolvers = 1;
+  char err[128];
+  assert_null(fg_dns_new(&c, err, sizeof(err)));
+  assert_non_null(strstr(err, "not one of the nameservers"));
 }
 
 static void test_rfc5452_9_1_answer_with_wrong_id_ignored(void **state) {
@@ -1026,6 +1113,7 @@ int main(void) {
       cmocka_unit_test(test_rfc1035_4_2_1_silent_server_times_out),
       cmocka_unit_test(test_rfc1035_4_1_1_servfail_is_temporary),
       cmocka_unit_test(test_rfc5452_9_1_answer_with_wrong_id_ignored),
+      cmocka_unit_test(test_rfc6840_5_7_ad_bit_trusted_only_from_configured_resolvers),
       cmocka_unit_test(test_bounded_pending_and_cancel_on_free),
       cmocka_unit_test(test_config_nameserver_syntax),
       cmocka_unit_test(test_config_ipv6_nameserver),

@@ -304,6 +304,74 @@ static void test_rfc1035_4_1_query_built(void **state) {
   res_nclose(&res);
 }
 
+#define TLSA_Q "_5269._tcp.xmpp.example.com"
+
+// RFC 6698 §2.1 with RFC 4035 §3.2.3: TLSA records parsed, RRSIGs beside
+// them skipped, the AD bit and RCODE reported.
+static void test_rfc6698_2_1_tlsa_answer_parsed(void **state) {
+  (void)state;
+  wire w;
+  wire_start(&w, 0, 0, TLSA_Q, 52);
+  w.b[3] |= 0x20;  // AD
+  wire_rr(&w, NULL, 52, 300, 3 + 32);
+  put(&w, "\x03\x01\x01", 3);
+  for (int i = 0; i < 32; i++) put(&w, "\xab", 1);
+  wire_rr(&w, NULL, 46, 300, 4);  // an RRSIG: not a TLSA record
+  put32(&w, 0x00340d04);
+  wire_rr(&w, NULL, 52, 200, 3 + 1);
+  put(&w, "\x02\x00\x00\x30", 4);
+  wire_rr(&w, NULL, 52, 200, 3);  // no association data: skipped
+  put(&w, "\x03\x01\x01", 3);
+  fg_dns_rrset rs;
+  char why[96];
+  assert_int_equal(parse(&w, TLSA_Q, 52, &rs, why), FG_DNS_ANSWER_DONE);
+  assert_int_equal(rs.status, FG_DNS_RS_OK);
+  assert_int_equal(rs.ad, 1);
+  assert_int_equal(rs.rcode, 0);
+  assert_int_equal(rs.n, 2);
+  assert_non_null(rs.tlsa);
+  assert_int_equal(rs.tlsa->n, 2);
+  assert_int_equal(rs.tlsa->rec[0].usage, 3);
+  assert_int_equal(rs.tlsa->rec[0].len, 32);
+  assert_int_equal(rs.tlsa->rec[0].data[31], 0xab);
+  assert_int_equal(rs.tlsa->rec[1].usage, 2);
+  assert_int_equal(rs.tlsa->rec[1].data[0], 0x30);
+  assert_int_equal(rs.ttl, 200);
+  fg_dns_rrset_cleanup(&rs);
+
+  // No AD bit; a SERVFAIL reports its RCODE for the resolver to judge.
+  wire_start(&w, 0, 0, TLSA_Q, 52);
+  assert_int_equal(parse(&w, TLSA_Q, 52, &rs, why), FG_DNS_ANSWER_DONE);
+  assert_int_equal(rs.ad, 0);
+  assert_int_equal(rs.status, FG_DNS_RS_NODATA);
+  fg_dns_rrset_cleanup(&rs);
+  wire_start(&w, 0, 2, TLSA_Q, 52);
+  assert_int_equal(parse(&w, TLSA_Q, 52, &rs, why), FG_DNS_ANSWER_SERVER_FAIL);
+  assert_int_equal(rs.rcode, 2);
+  fg_dns_rrset_cleanup(&rs);
+}
+
+// RFC 6891 §6.1.2 and RFC 3225 §3: the OPT record with the DO bit.
+static void test_rfc3225_3_do_bit_added(void **state) {
+  (void)state;
+  struct __res_state res;
+  memset(&res, 0, sizeof(res));
+  assert_int_equal(res_ninit(&res), 0);
+  uint8_t msg[NS_PACKETSZ];
+  size_t len = 0;
+  assert_true(fg_dns_build_query(&res, msg, &len, sizeof(msg), TLSA_Q, 52));
+  size_t before = len;
+  assert_true(fg_dns_add_edns_do(msg, &len, sizeof(msg)));
+  assert_int_equal(len, before + 11);
+  assert_memory_equal(msg + 10, "\0\1", 2);  // ARCOUNT 1
+  assert_memory_equal(msg + before, "\0\0\x29\x04\xd0\0\0\x80\0\0\0", 11);
+  // Only once, and only where it fits.
+  assert_false(fg_dns_add_edns_do(msg, &len, sizeof(msg)));
+  assert_true(fg_dns_build_query(&res, msg, &len, sizeof(msg), TLSA_Q, 52));
+  assert_false(fg_dns_add_edns_do(msg, &len, len + 10));
+  res_nclose(&res);
+}
+
 int main(void) {
   const struct CMUnitTest parser[] = {
       cmocka_unit_test(test_rfc2782_srv_answer_parsed),
@@ -316,6 +384,8 @@ int main(void) {
   };
   const struct CMUnitTest query[] = {
       cmocka_unit_test(test_rfc1035_4_1_query_built),
+      cmocka_unit_test(test_rfc6698_2_1_tlsa_answer_parsed),
+      cmocka_unit_test(test_rfc3225_3_do_bit_added),
   };
   int failed = cmocka_run_group_tests_name("dns_parser", parser, NULL, NULL);
   failed += cmocka_run_group_tests_name("dns_query", query, NULL, NULL);

@@ -23,6 +23,10 @@ for f in examples/*.yaml; do
     && check ok || check no "$f: rc=$rc $out $(cat /tmp/cc_err.$$)"
 done
 [ $n -ge 3 ] && check ok || check no "found only $n examples"
+# The summary says which listeners speak the PROXY protocol.
+"$fedgate" check-config examples/behind-haproxy.yaml 2>/dev/null |
+  grep -q 's2s \[::\]:5269 (PROXY protocol from 1 network), s2s-tls \[::\]:5270 (PROXY protocol from 1 network), internal' \
+  && check ok || check no "behind-haproxy.yaml: no PROXY protocol in the summary"
 # Examples also pass from another working directory (paths are relative to the file).
 abs=$(cd examples && pwd)
 (cd / && "$fedgate" check-config "$abs/fedgate.yaml" >/dev/null 2>&1) && check ok || check no "cwd-independent"

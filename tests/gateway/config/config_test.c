@@ -61,8 +61,8 @@ static void write_file(const char *name, const char *content, mode_t mode) {
   chmod(p, mode);
 }
 
-// The smallest valid file, with relative paths (resolved against g_dir).
-#define BASE                               \
+// BASE with |extra| lines inside its tls: section, from line 11 on.
+#define BASE_TLS(extra)                    \
   "domains:\n"                             \
   "  - name: example.com\n"                \
   "    backend: b\n"                       \
@@ -72,10 +72,13 @@ static void write_file(const char *name, const char *content, mode_t mode) {
   "tls:\n"                                 \
   "  default_cert: pki/example.com.crt\n"  \
   "  default_key: pki/example.com.key\n"   \
-  "  trust_file: pki/ca.crt\n"             \
+  "  trust_file: pki/ca.crt\n" extra       \
   "internal_hop:\n"                        \
   "  ca_cert: pki/internal-ca.crt\n"       \
   "  ca_key: pki/internal-ca.key\n"
+
+// The smallest valid file, with relative paths (resolved against g_dir).
+#define BASE BASE_TLS("")
 // BASE is 13 lines long: keys appended after it start on line 14.
 
 static fg_config *load(const char *yaml) {
@@ -563,6 +566,46 @@ static void test_config_dns_allowed_networks(void **state) {
   fg_config_free(cfg);
 }
 
+// listeners.s2s|s2s-tls.proxy_protocol.trusted_networks: the load balancers
+// that may connect and name the peer (PROXY protocol); public listeners only,
+// at least one network, each numeric.
+static void test_config_listener_proxy_protocol(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE
+                        "listeners:\n"
+                        "  s2s: {proxy_protocol: {trusted_networks: [10.0.0.0/8, 127.0.0.1]}}\n"
+                        "  s2s-tls:\n"
+                        "    proxy_protocol:\n"
+                        "      trusted_networks: [\"fd00::/8\"]\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].n_proxy_trusted, 2);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].proxy_trusted[0].bits, 8);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].proxy_trusted[1].bits, 32);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S_TLS].n_proxy_trusted, 1);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S_TLS].proxy_trusted[0].family, AF_INET6);
+  assert_int_equal(cfg->listeners[FG_LISTENER_INTERNAL].n_proxy_trusted, 0);
+  fg_config_free(cfg);
+  cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->listeners[FG_LISTENER_S2S].n_proxy_trusted, 0);
+  fg_config_free(cfg);
+  expect_fail(BASE
+              "listeners:\n  s2s:\n    proxy_protocol:\n      trusted_networks: [10.0.0.1/8]\n",
+              "17: listeners.s2s.proxy_protocol.trusted_networks[0]: expected a numeric network "
+              "such as 10.20.0.0/16 or fd00::/8 (value '10.0.0.1/8')");
+  expect_fail(BASE "listeners:\n  s2s-tls:\n    proxy_protocol: {trusted_networks: []}\n",
+              "16: listeners.s2s-tls.proxy_protocol.trusted_networks: list the load balancers' "
+              "networks");
+  expect_fail(BASE "listeners:\n  s2s-tls:\n    proxy_protocol: {}\n",
+              "16: listeners.s2s-tls.proxy_protocol.trusted_networks: list the load balancers'");
+  expect_fail(BASE "listeners:\n  internal:\n    proxy_protocol: {trusted_networks: [127.0.0.1]}\n",
+              "16: listeners.internal.proxy_protocol: only the public listeners (s2s, s2s-tls) "
+              "take the PROXY protocol");
+  expect_fail(BASE "listeners:\n  admin:\n    proxy_protocol: {trusted_networks: [127.0.0.1]}\n",
+              "16: listeners.admin.proxy_protocol: only the public listeners");
+  expect_fail(BASE "listeners:\n  s2s:\n    proxy_protocol: {trusted: [127.0.0.1]}\n", "16:");
+}
+
 // admin.allowed_networks: loopback by default, numeric networks only.
 static void test_config_admin_allowed_networks(void **state) {
   (void)state;
@@ -607,6 +650,48 @@ static void test_config_admin_socket(void **state) {
   char yaml[1024];
   snprintf(yaml, sizeof(yaml), BASE "listeners:\n  admin: {socket: %s}\n", longname);
   expect_fail(yaml, "15: listeners.admin.socket: expected a file name of at most 107 bytes");
+}
+
+// dns.dnssec.trusted_resolvers: numeric, loopback unless allowed, one of
+// dns.nameservers; tls.dane and tls.dane_inbound.
+static void test_config_dns_dnssec_trusted_resolvers(void **state) {
+  (void)state;
+  expect_fail(BASE
+              "dns:\n  nameservers: [\"127.0.0.1:5300\"]\n  dnssec:\n"
+              "    trusted_resolvers: [\"192.0.2.1\"]\n",
+              "17: dns.dnssec.trusted_resolvers[0]: not a loopback address");
+  expect_fail(BASE
+              "dns:\n  nameservers: [\"127.0.0.1:5300\"]\n  dnssec:\n"
+              "    trusted_resolvers: [\"127.0.0.1:5301\"]\n",
+              "17: dns.dnssec.trusted_resolvers[0]: not one of dns.nameservers");
+  expect_fail(BASE
+              "dns:\n  nameservers: [\"127.0.0.1:5300\"]\n  dnssec:\n"
+              "    trusted_resolvers: [\"resolver.example\"]\n",
+              "17: dns.dnssec.trusted_resolvers[0]: expected a numeric address");
+  expect_fail(BASE "dns:\n  dnssec:\n    allow_non_loopback: maybe\n",
+              "16: dns.dnssec.allow_non_loopback: expected true or false (value 'maybe')");
+  fg_config *cfg = load(BASE
+                        "dns:\n  nameservers: [\"127.0.0.1:5300\", \"[::1]:53\", "
+                        "\"192.0.2.1\"]\n  dnssec:\n"
+                        "    trusted_resolvers: [\"127.0.0.1:5300\", \"[::1]\"]\n");
+  if (cfg == NULL) print_error("%s", g_diag.text);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_dns_trusted_resolvers, 2);
+  assert_string_equal(cfg->dns_trusted_resolvers[0], "127.0.0.1:5300");
+  assert_int_equal(cfg->tls.dane, 1);
+  assert_int_equal(cfg->tls.dane_inbound, 0);
+  fg_config_free(cfg);
+  cfg = load(BASE
+             "dns:\n  nameservers: [\"192.0.2.1\"]\n  dnssec:\n"
+             "    trusted_resolvers: [\"192.0.2.1:53\"]\n    allow_non_loopback: true\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->n_dns_trusted_resolvers, 1);
+  fg_config_free(cfg);
+  cfg = load(BASE
+             "dns:\n  nameservers: [\"127.0.0.1\"]\n  dnssec:\n"
+             "    trusted_resolvers: [127.0.0.1]\n");
+  assert_non_null(cfg);
+  fg_config_free(cfg);
 }
 
 // Relative paths are relative to the config file's directory, whatever the
@@ -665,6 +750,51 @@ static void test_xep0185_3_dialback_secret_file(void **state) {
   assert_null(cfg->dialback.secret);
   assert_int_equal(g_diag.warnings, 0);
   fg_config_free(cfg);
+}
+
+// A ticket key line: base64 of 80 bytes.
+#define TICKET_KEY                                                                                 \
+  "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NT" \
+  "Y3ODlhYmNkZWY="
+
+// tls.ticket_key_file: readable, well-formed (the bad line named), not open
+// to other users (a warning); the check interval and session cache bound.
+static void test_tls_ticket_key_file_and_session_cache(void **state) {
+  (void)state;
+  write_file("t.keys", "# keys\n" TICKET_KEY "\n", 0600);
+  fg_config *cfg =
+      load(BASE_TLS("  ticket_key_file: t.keys\n  ticket_key_check_interval: 2s\n"
+                    "  session_cache_entries: 100\n"));
+  assert_non_null(cfg);
+  assert_null(strstr(g_diag.text ? g_diag.text : "", "ticket_key_file"));
+  char want[PATH_MAX + 16];
+  snprintf(want, sizeof(want), "%s/t.keys", g_dir);
+  assert_string_equal(cfg->tls.ticket_key_file, want);
+  assert_int_equal(cfg->tls.ticket_key_check_ms, 2000);
+  assert_int_equal(cfg->tls.session_cache_entries, 100);
+  fg_config_free(cfg);
+  cfg = load(BASE);
+  assert_null(cfg->tls.ticket_key_file);
+  assert_int_equal(cfg->tls.ticket_key_check_ms, 5000);
+  assert_int_equal(cfg->tls.session_cache_entries, 4096);
+  fg_config_free(cfg);
+  write_file("open.keys", TICKET_KEY "\n", 0640);
+  cfg = load(BASE_TLS("  ticket_key_file: open.keys\n"));
+  assert_non_null(cfg);
+  expect_diag("11: warning: tls.ticket_key_file: %s/open.keys is open to other users (mode 640)",
+              g_dir);
+  fg_config_free(cfg);
+  write_file("bad.keys", "# keys\n" TICKET_KEY "\nAAAA\n", 0600);
+  expect_fail(BASE_TLS("  ticket_key_file: bad.keys\n"),
+              "11: tls.ticket_key_file: %s/bad.keys: line 3: a key has 80 bytes, this one 3",
+              g_dir);
+  write_file("empty.keys", "# nothing\n", 0600);
+  expect_fail(BASE_TLS("  ticket_key_file: empty.keys\n"),
+              "11: tls.ticket_key_file: %s/empty.keys: no key", g_dir);
+  expect_fail(BASE_TLS("  ticket_key_file: missing.keys\n"), "11: tls.ticket_key_file:");
+  expect_fail(BASE_TLS("  ticket_key_check_interval: 10ms\n"),
+              "11: tls.ticket_key_check_interval:");
+  expect_fail(BASE_TLS("  session_cache_entries: 2\n"), "11: tls.session_cache_entries:");
 }
 
 // Certificates and keys: both or neither; the key must match; every domain
@@ -744,6 +874,94 @@ static void test_config_internal_hop_modes(void **state) {
            "cert_lifetime: 10m}\n",
            base);
   expect_fail(y, "7: internal_hop.cert_lifetime: must be between");
+}
+
+// backends[].hop_mode: a mixed fleet; each backend's line names what its
+// mode lacks.
+static void test_config_backend_hop_modes(void **state) {
+  (void)state;
+  const char *head =
+      "domains:\n  - {name: example.com, backend: p}\n  - {name: example.org, backend: e}\n"
+      "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n";
+  char y[2048];
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x]}\n"
+           "  - {name: e, addresses: [y], hop_mode: dialback}\n"
+           "dialback: {secret_file: secret}\n"
+           "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+           head);
+  fg_config *cfg = load(y);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->backends[0].hop_mode, FG_HOP_INTERNAL_CA);  // internal_hop.mode
+  assert_int_equal(cfg->backends[1].hop_mode, FG_HOP_DIALBACK);
+  assert_non_null(cfg->internal_hop.ca_cert_file);
+  fg_config_free(cfg);
+  // Instance-wide dialback, one backend internal-ca: the CA is loaded.
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x], hop_mode: internal-ca}\n"
+           "  - {name: e, addresses: [y]}\ndialback: {secret_file: secret}\n"
+           "internal_hop: {mode: dialback, ca_cert: pki/internal-ca.crt, "
+           "ca_key: pki/internal-ca.key}\n",
+           head);
+  cfg = load(y);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->backends[0].hop_mode, FG_HOP_INTERNAL_CA);
+  assert_int_equal(cfg->backends[1].hop_mode, FG_HOP_DIALBACK);
+  assert_non_null(cfg->internal_hop.ca_cert_file);
+  assert_int_equal(g_diag.warnings, 0);
+  fg_config_free(cfg);
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x], hop_mode: internal-ca}\n"
+           "  - {name: e, addresses: [y]}\ndialback: {secret_file: secret}\n"
+           "internal_hop: {mode: dialback}\n",
+           head);
+  expect_fail(y,
+              "6: backends[0].hop_mode: internal-ca mode needs internal_hop.ca_cert and ca_key "
+              "(value 'internal-ca')");
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x]}\n"
+           "  - {name: e, addresses: [y], hop_mode: dialback}\ndialback: {enabled: false}\n"
+           "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+           head);
+  expect_fail(y,
+              "7: backends[1].hop_mode: dialback mode needs dialback.enabled: true "
+              "(value 'dialback')");
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x], hop_mode: tls}\n"
+           "  - {name: e, addresses: [y]}\ndialback: {secret_file: secret}\n"
+           "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+           head);
+  expect_fail(y, "6: backends[0].hop_mode: expected internal-ca or dialback (value 'tls')");
+}
+
+// log.format, log.file and shutdown.grace.
+static void test_config_log_and_shutdown(void **state) {
+  (void)state;
+  char logs[PATH_MAX + 8];
+  snprintf(logs, sizeof(logs), "%s/logs", g_dir);
+  mkdir(logs, 0700);
+  fg_config *cfg =
+      load(BASE "log: {format: json, file: logs/fedgate.log}\nshutdown: {grace: 45s}\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->log.format, FG_LOG_FORMAT_JSON);
+  char want[PATH_MAX + 64];
+  snprintf(want, sizeof(want), "%s/logs/fedgate.log", g_dir);
+  assert_string_equal(cfg->log.file, want);
+  assert_int_equal(cfg->shutdown.grace_ms, 45000);
+  fg_config_free(cfg);
+  cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->log.format, FG_LOG_FORMAT_AUTO);
+  assert_null(cfg->log.file);
+  assert_int_equal(cfg->shutdown.grace_ms, 30000);
+  fg_config_free(cfg);
+  // BASE is 13 lines: the appended key is on line 14.
+  expect_fail(BASE "log: {format: xml}\n",
+              "14: log.format: expected text, kv, json or auto (value 'xml')");
+  expect_fail(BASE "log: {file: nowhere/at/all.log}\n",
+              "14: log.file: directory %s/nowhere/at does not exist", g_dir);
+  expect_fail(BASE "shutdown: {grace: 100ms}\n", "14: shutdown.grace: must be between");
+  expect_fail(BASE "shutdown: {grace: 2h}\n", "14: shutdown.grace: must be between");
 }
 
 // Listeners: numeric addresses, no two on one address and port, admin on
@@ -835,21 +1053,26 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_config_defaults),
       cmocka_unit_test(test_config_every_key),
+      cmocka_unit_test(test_config_backend_hop_modes),
+      cmocka_unit_test(test_config_log_and_shutdown),
       cmocka_unit_test(test_rfc6120_13_12_element_limit_floor),
       cmocka_unit_test(test_config_errors_name_file_line_key_value),
       cmocka_unit_test(test_config_yaml_syntax),
       cmocka_unit_test(test_rfc7622_3_2_domain_normalisation),
+      cmocka_unit_test(test_config_listener_proxy_protocol),
       cmocka_unit_test(test_rfc5890_2_3_1_domain_syntax_and_duplicates),
       cmocka_unit_test(test_config_backends_and_targets),
       cmocka_unit_test(test_config_dns_allowed_networks),
       cmocka_unit_test(test_config_admin_allowed_networks),
       cmocka_unit_test(test_config_admin_socket),
       cmocka_unit_test(test_config_tls_posh),
+      cmocka_unit_test(test_config_dns_dnssec_trusted_resolvers),
       cmocka_unit_test(test_config_stream_management),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),
       cmocka_unit_test(test_xep0185_3_dialback_secret_file),
+      cmocka_unit_test(test_tls_ticket_key_file_and_session_cache),
       cmocka_unit_test(test_rfc6120_5_4_certificates),
       cmocka_unit_test(test_config_internal_hop_modes),
       cmocka_unit_test(test_config_listeners),

@@ -654,6 +654,51 @@ static void test_rfc6120_4_4_close_is_answered(void **state) {
   fx_free(f);
 }
 
+// RFC 6120 §4.4: the side that closes first sends its closing tag, keeps
+// processing what the peer still sends, sends nothing more, and the stream
+// ends with the peer's closing tag.
+static void test_rfc6120_4_4_close_initiated_waits_for_the_peers_close(void **state) {
+  fixture *f = fx_authenticated();
+  assert_int_equal(fg_s2s_in_can_close(f->s), 1);
+  fg_s2s_in_close(f->s);
+  assert_string_equal(f->e.out, "</stream:stream>");
+  assert_int_equal(fg_s2s_in_is_closing(f->s), 1);
+  assert_int_equal(fg_s2s_in_is_closed(f->s), 0);
+  assert_int_equal(fg_s2s_in_can_close(f->s), 0);
+  fg_s2s_in_close(f->s);  // idempotent: no second closing tag
+  clear(f);
+  // A stanza already on its way is still routed.
+  assert_int_equal(feed(f, "<message from='x@a.example' to='y@b.example'/>"), FG_S2S_IN_CONTINUE);
+  assert_int_equal(f->e.routed, 1);
+  // The peer's close ends the stream without another closing tag from us.
+  assert_int_equal(feed(f, "</stream:stream>"), FG_S2S_IN_CLOSED);
+  assert_string_equal(f->e.out, "");
+  assert_int_equal(fg_s2s_in_is_closed(f->s), 1);
+  fx_free(f);
+}
+
+// After our closing tag no stream error can follow (RFC 6120 §4.4 step 2):
+// a bad stanza ends the stream silently.
+static void test_rfc6120_4_4_nothing_is_sent_after_our_closing_tag(void **state) {
+  fixture *f = fx_authenticated();
+  fg_s2s_in_close(f->s);
+  clear(f);
+  assert_int_equal(feed(f, "<message from='x@evil.example' to='y@b.example'/>"), FG_S2S_IN_CLOSED);
+  assert_string_equal(f->e.out, "");
+  assert_int_equal(f->e.routed, 0);
+  fx_free(f);
+}
+
+// A stream in the middle of its TLS negotiation is not closed by a drain.
+static void test_rfc6120_4_4_no_close_during_starttls(void **state) {
+  fixture *f = fx_new(0);
+  feed(f, HDR);
+  assert_int_equal(fg_s2s_in_can_close(f->s), 1);
+  feed(f, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  assert_int_equal(fg_s2s_in_can_close(f->s), 0);
+  fx_free(f);
+}
+
 static void test_rfc6120_11_parser_errors_become_stream_errors(void **state) {
   fixture *f = fx_authenticated();
   assert_stream_error(f, feed(f, "<message><!-- no --></message>"), "restricted-xml");
@@ -737,6 +782,9 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_8_3_undeliverable_stanza_is_bounced),
       cmocka_unit_test(test_rfc6120_4_9_3_24_unsupported_stanza_type),
       cmocka_unit_test(test_rfc6120_4_4_close_is_answered),
+      cmocka_unit_test(test_rfc6120_4_4_close_initiated_waits_for_the_peers_close),
+      cmocka_unit_test(test_rfc6120_4_4_nothing_is_sent_after_our_closing_tag),
+      cmocka_unit_test(test_rfc6120_4_4_no_close_during_starttls),
       cmocka_unit_test(test_rfc6120_11_parser_errors_become_stream_errors),
       cmocka_unit_test(test_rfc6120_4_3_3_restart_must_keep_addresses),
       cmocka_unit_test(test_rfc6120_4_9_1_1_peer_stream_error_closes_without_answering_error),

@@ -46,7 +46,7 @@ static void o_answer(void *arg, const char *r, const char *o, const char *id, in
 static void o_acked(void *arg, const fg_sm_item *it) {
   ((out_env *)arg)->acked++;
 }
-static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer, o_acked};
+static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer, o_acked, NULL};
 
 static fg_s2s_out *new_out(out_env *e, int client_cert, int purpose) {
   fg_s2s_out_config c;
@@ -210,6 +210,50 @@ static void test_rfc6120_4_9_stream_error_from_peer_fails_with_its_condition(voi
        "</stream:error>");
   assert_int_equal(e.failed, 1);
   assert_string_equal(e.fail_cond, "host-unknown");
+  fg_s2s_out_free(s);
+}
+
+// ready_out returns a stream authenticated by SASL EXTERNAL.
+static fg_s2s_out *ready_out(out_env *e) {
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.client_cert = 1;
+  c.tls_active = 1;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, e);
+  fg_s2s_out_start(s);
+  feed(s, SRV_HDR
+       "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+       "<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>");
+  feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  feed(s, SRV_HDR "<stream:features/>");
+  assert_int_equal(e->ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  e->out_len = 0;
+  e->out[0] = 0;
+  return s;
+}
+
+// RFC 6120 §4.4: our closing tag first; nothing more is sent; the stream
+// ends ("closed") only when the peer's closing tag arrives, unanswered.
+static void test_rfc6120_4_4_end_waits_for_the_peers_closing_tag(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = ready_out(&e);
+  fg_s2s_out_end(s);
+  assert_string_equal(e.out, "</stream:stream>");
+  assert_int_equal(e.failed, 0);
+  assert_false(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0));
+  fg_s2s_out_end(s);
+  fg_s2s_out_close(s);  // at shutdown: no second closing tag either
+  assert_string_equal(e.out, "</stream:stream>");
+  fg_s2s_out_free(s);
+  e = (out_env){0};
+  s = ready_out(&e);
+  fg_s2s_out_end(s);
+  assert_int_equal(feed(s, "</stream:stream>"), FG_S2S_OUT_CLOSED);
+  assert_string_equal(e.out, "</stream:stream>");
+  assert_int_equal(e.failed, 1);
+  assert_string_equal(e.fail_cond, "closed");
   fg_s2s_out_free(s);
 }
 
@@ -527,7 +571,7 @@ static void test_xep0198_4_malformed_h_is_invalid_xml(void **state) {
   fg_s2s_in_free(in);
 }
 
-static void test_xep0198_4_close_waits_for_the_last_ack(void **state) {
+static void test_xep0198_4_end_waits_for_the_last_ack(void **state) {
   in_env ie = {0};
   out_env oe = {0};
   fg_s2s_in *in;
@@ -536,7 +580,7 @@ static void test_xep0198_4_close_waits_for_the_last_ack(void **state) {
   pump(out, &oe, in, &ie);  // the stanza arrives; no <r/> yet (request_every 2)
   assert_int_equal(fg_s2s_out_unacked(out), 1);
   oe.out_len = 0;
-  assert_int_equal(fg_s2s_out_close(out), 1);
+  fg_s2s_out_end(out);
   assert_non_null(strstr(oe.out, "<r xmlns='urn:xmpp:sm:3'/></stream:stream>"));
   assert_int_equal(oe.failed, 0);  // still reading
   pump(out, &oe, in, &ie);
@@ -621,6 +665,7 @@ int main(void) {
       cmocka_unit_test(test_xep0220_invalid_result_fails),
       cmocka_unit_test(test_xep0220_verify_answers_only_for_questions_on_this_stream),
       cmocka_unit_test(test_rfc6120_4_9_stream_error_from_peer_fails_with_its_condition),
+      cmocka_unit_test(test_rfc6120_4_4_end_waits_for_the_peers_closing_tag),
       cmocka_unit_test(test_out_and_in_negotiate_tls_and_sasl_external),
       cmocka_unit_test(test_xep0198_3_enabled_after_authentication_and_acks_flow),
       cmocka_unit_test(test_xep0198_unacked_queue_is_bounded),
@@ -629,7 +674,7 @@ int main(void) {
       cmocka_unit_test(test_xep0198_peer_without_it_carries_stanzas_unacknowledged),
       cmocka_unit_test(test_xep0198_4_h_above_sent_ends_the_stream),
       cmocka_unit_test(test_xep0198_4_malformed_h_is_invalid_xml),
-      cmocka_unit_test(test_xep0198_4_close_waits_for_the_last_ack),
+      cmocka_unit_test(test_xep0198_4_end_waits_for_the_last_ack),
       cmocka_unit_test(test_xep0198_3_failed_enable_goes_on_without),
       cmocka_unit_test(test_xep0198_3_enable_before_authentication_fails),
   };

@@ -51,10 +51,32 @@ static void test_set_and_render(void **state) {
   free(ms);
 }
 
+// PROXY protocol refusals are counted by reason, every reason rendered.
+static void test_proxy_refusals_by_reason(void **state) {
+  (void)state;
+  fg_metrics *ms = calloc(1, sizeof(*ms));
+  fg_metrics_proxy_refused(ms, FG_PROXY_ERR_UNTRUSTED);
+  fg_metrics_proxy_refused(ms, FG_PROXY_ERR_UNTRUSTED);
+  fg_metrics_proxy_refused(ms, FG_PROXY_ERR_BAD_TLV);
+  fg_metrics_proxy_refused(ms, FG_PROXY_ERR_COUNT);  // out of range: ignored
+  fg_metrics_inc(ms, FG_M_PROXY_HEADERS_ACCEPTED);
+  static char out[65536];
+  size_t n = fg_metrics_render(ms, out, sizeof(out) - 1);
+  out[n] = 0;
+  assert_non_null(
+      strstr(out, "\nfedgate_proxy_header_refused_total{reason=\"untrusted-source\"} 2\n"));
+  assert_non_null(strstr(out, "\nfedgate_proxy_header_refused_total{reason=\"bad-tlv\"} 1\n"));
+  assert_non_null(strstr(out, "\nfedgate_proxy_header_refused_total{reason=\"timeout\"} 0\n"));
+  assert_null(strstr(out, "reason=\"ok\""));
+  assert_non_null(strstr(out, "\nfedgate_proxy_header_accepted_total 1\n"));
+  free(ms);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_no_increment_lost_across_threads_and_shards),
       cmocka_unit_test(test_set_and_render),
+      cmocka_unit_test(test_proxy_refusals_by_reason),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,563 @@
+#!/usr/bin/python3
+"""End-to-end tests of the PROXY protocol and of failover behind HAProxy.
+
+A real `fedgate run` whose public listeners speak the PROXY protocol
+(listeners.*.proxy_protocol.trusted_networks: [127.0.0.1/32]) behind a real
+HAProxy 2.6 in TCP mode: one frontend with `send-proxy-v2` in front of the
+direct TLS listener, one with `send-proxy` (v1) in front of the STARTTLS
+listener. Scripted remote peers (xmpp_peer.Peer) connect through HAProxy
+from their own loopback addresses (127.0.0.2, 127.0.0.3): fedgate must see
+those, not HAProxy's 127.0.0.1, in its log, /streams and per-IP limits.
+Connections straight to fedgate, from untrusted addresses or without a
+valid header, are refused with the reason counted.
+
+Failover: two more fedgate instances behind one HAProxy backend
+(roundrobin, health checks, send-proxy-v2); bench/s2sload sends through it
+with --reconnect; instance A is SIGKILLed mid-run; its streams reconnect
+through HAProxy to B. Afterwards sent = delivered + bounced + lost, where
+lost are the stanzas s2sload had written on A's dead connections and that
+never arrived, and B lost nothing (its stanzas in = delivered + bounced).
+
+Proxy protocol sections cited in test names are those of HAProxy's
+proxy-protocol.txt (§2.1 version 1, §2.2 version 2).
+
+usage: proxy_test.py FEDGATE_BINARY S2SLOAD_BINARY
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fedgate_proc as fp  # noqa: E402
+import haproxy  # noqa: E402
+import xmpp_peer as xp  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
+S2SLOAD = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else "bazel-bin/bench/s2sload")
+HOST = "127.0.0.1"
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def v2_header(cmd=1, fam=0x11, payload=None, length=None):
+    if payload is None:
+        payload = bytes([192, 0, 2, 7, 127, 0, 0, 1]) + struct.pack(">HH", 40000, 5269)
+    length = len(payload) if length is None else length
+    return V2_SIG + bytes([0x20 | cmd, fam]) + struct.pack(">H", length) + payload
+
+
+class Env:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fedgate-proxy-")
+        d = self.dir
+        fp.dev_pki(FEDGATE, d + "/pki", "remote.test", "other.test", "b.test")
+        fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
+        fp.write_secret(d + "/secret", "test-dialback-secret")
+        self.ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
+                                                  "hp_v1", "hp_v2")}
+        p = self.ports
+        cfg = fp.gateway_yaml(
+            p, [("b.test", "sink", None)], [("sink", [p["sink"]])], default_cert="pki/b.test",
+            limits={"streams_per_ip": 2, "handshake_timeout": "2s"},
+            proxy_trusted=["127.0.0.1/32"])
+        self.sink = xp.ReceivingServer(HOST, p["sink"], d + "/pki/b.test.crt",
+                                       d + "/pki/b.test.key", client_ca=d + "/ica/ca.crt")
+        os.chdir(d)
+        self.gw = fp.Fedgate(FEDGATE, d, "fedgate", cfg, p["admin"])
+        self.hp = haproxy.HAProxy(d + "/haproxy", """
+frontend via_v2
+  bind %(h)s:%(v2)d
+  default_backend gw_v2
+backend gw_v2
+  server gw %(h)s:%(tls)d send-proxy-v2
+
+frontend via_v1
+  bind %(h)s:%(v1)d
+  default_backend gw_v1
+backend gw_v1
+  server gw %(h)s:%(s2s)d send-proxy
+""" % {"h": HOST, "v1": p["hp_v1"], "v2": p["hp_v2"], "tls": p["tls"], "s2s": p["s2s"]},
+            [p["hp_v1"], p["hp_v2"]])
+
+    def metric(self, name):
+        return self.gw.metric(name)
+
+    def refused(self, reason):
+        return labeled(self.ports["admin"], "proxy_header_refused_total", "reason", reason)
+
+    def cert(self, domain):
+        return (self.dir + "/pki/%s.crt" % domain, self.dir + "/pki/%s.key" % domain)
+
+    def close(self):
+        self.hp.stop()
+        self.gw.stop()
+        self.sink.close()
+
+
+def labeled(admin_port, name, label, value):
+    url = "http://%s:%d/metrics" % (HOST, admin_port)
+    want = 'fedgate_%s{%s="%s"} ' % (name, label, value)
+    for line in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():
+        if line.startswith(want):
+            return int(line.split()[1])
+    raise KeyError(want)
+
+
+def connect_from(source, port):
+    """A TCP connection to HOST:|port| from the loopback address |source|."""
+    return socket.create_connection((HOST, port), timeout=10, source_address=(source, 0))
+
+
+def streams_text(env):
+    url = "http://%s:%d/streams" % (HOST, env.ports["admin"])
+    return urllib.request.urlopen(url, timeout=5).read().decode()
+
+
+def wait_streams_closed(env, timeout=10):
+    deadline = time.time() + timeout
+    while env.metric("streams_in_accepted_total") != env.metric("streams_in_closed_total"):
+        if time.time() > deadline:
+            raise AssertionError("inbound streams still open:\n" + streams_text(env))
+        time.sleep(0.05)
+
+
+def wait_value(fn, want, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        got = fn()
+        if got == want or time.time() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def expect_closed_without_a_byte(sock, timeout=5):
+    """The peer closes |sock| and sends nothing: no stream, no TLS alert."""
+    sock.settimeout(timeout)
+    try:
+        data = sock.recv(4096)
+    except ConnectionResetError:
+        data = b""
+    assert data == b"", "fedgate answered %r instead of closing" % data[:80]
+
+
+def expect_delivered(env, body, before, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for _, el in env.sink.stanzas[before:]:
+            got = el.find(xp.q(xp.NS_SERVER, "body"))
+            if got is not None and got.text == body:
+                return
+        env.sink.wait_stanzas(len(env.sink.stanzas) + 1, timeout=0.2)
+    raise AssertionError("%r not delivered to the backend" % body)
+
+
+def authenticated_via(env, source, v2):
+    """A remote.test stream from |source| through HAProxy: direct TLS behind
+    the send-proxy-v2 frontend, or STARTTLS behind the send-proxy one;
+    SASL EXTERNAL; restarted."""
+    c, k = env.cert("remote.test")
+    ca = env.dir + "/pki/ca.crt"
+    p = xp.Peer(connect_from(source, env.ports["hp_v2" if v2 else "hp_v1"]))
+    if v2:
+        p.wrap_tls("b.test", cafile=ca, certfile=c, keyfile=k, alpn=["xmpp-server"])
+    else:
+        p.open_stream("b.test", "remote.test")
+        p.read_header()
+        p.read_features()
+        p.starttls("b.test", cafile=ca, certfile=c, keyfile=k)
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    assert p.sasl_external()[0] == "success"
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    return p
+
+
+def check_seen_as(env, p, source, version):
+    """/streams and the log show stream |p| with the peer address |source|,
+    come through HAProxy (127.0.0.1) with PROXY protocol |version|."""
+    mine = [l for l in streams_text(env).splitlines() if "stream=%s " % p.stream_id in l]
+    assert len(mine) == 1 and " ip=%s " % source in mine[0], mine
+    assert mine[0].endswith(" proxy=v%d via=127.0.0.1" % version), mine
+    log = open(env.gw.logfile).read()
+    assert re.search(r"peer=remote\.test: authenticated by sasl-external, proved by \S+ "
+                     r"\(from %s\)" % re.escape(source), log), env.gw.log_tail(20)
+
+
+# --- tests ---
+
+def test_pp_2_2_send_proxy_v2_before_direct_tls_names_the_peer(env):
+    wait_streams_closed(env)
+    accepted = env.metric("proxy_header_accepted_total")
+    before = len(env.sink.stanzas)
+    p = authenticated_via(env, "127.0.0.2", v2=True)
+    assert p.sock.selected_alpn_protocol() == "xmpp-server"
+    p.send_message("carol@remote.test", "bob@b.test", "through send-proxy-v2")
+    expect_delivered(env, "through send-proxy-v2", before)
+    check_seen_as(env, p, "127.0.0.2", 2)
+    assert env.metric("proxy_header_accepted_total") == accepted + 1
+    p.close()
+
+
+def test_pp_2_1_send_proxy_v1_before_the_stream_header_names_the_peer(env):
+    wait_streams_closed(env)
+    before = len(env.sink.stanzas)
+    p = authenticated_via(env, "127.0.0.3", v2=False)
+    p.send_message("dave@remote.test", "bob@b.test", "through send-proxy")
+    expect_delivered(env, "through send-proxy", before)
+    check_seen_as(env, p, "127.0.0.3", 1)
+    p.close()
+
+
+def test_pp_streams_per_ip_counts_the_real_peer_not_the_balancer(env):
+    # limits.streams_per_ip is 2. Every connection comes from HAProxy's
+    # 127.0.0.1; counted by that, the fourth stream below would be refused.
+    wait_streams_closed(env)
+    refused = env.metric("streams_in_refused_per_ip_total")
+    held = []
+    try:
+        for _ in range(2):
+            p = xp.Peer(connect_from("127.0.0.2", env.ports["hp_v1"]))
+            p.open_stream("b.test", "remote.test")
+            p.read_header()
+            p.read_features()
+            held.append(p)
+        third = xp.Peer(connect_from("127.0.0.2", env.ports["hp_v1"]))
+        third.open_stream("b.test", "remote.test")
+        assert third.expect_stream_error() == "policy-violation"
+        third.close()
+        other = xp.Peer(connect_from("127.0.0.3", env.ports["hp_v1"]))
+        other.open_stream("b.test", "remote.test")
+        other.read_header()
+        feats = other.read_features()
+        assert feats.find(xp.q(xp.NS_TLS, "starttls")) is not None
+        held.append(other)
+        assert env.metric("streams_in_refused_per_ip_total") == refused + 1
+        log = open(env.gw.logfile).read()
+        assert "peer=127.0.0.2: too many streams from this address" in log, \
+            env.gw.log_tail(10)
+    finally:
+        for p in held:
+            p.close()
+
+
+def test_pp_untrusted_source_with_a_header_is_refused(env):
+    # Straight to fedgate from 127.0.0.5, which is not a trusted balancer,
+    # claiming to speak for 192.0.2.7.
+    for port, hdr in ((env.ports["s2s"], b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 5269\r\n"),
+                      (env.ports["tls"], v2_header())):
+        before = env.refused("untrusted-source")
+        s = connect_from("127.0.0.5", port)
+        try:
+            s.sendall(hdr + b"<?xml version='1.0'?>")
+        except OSError:
+            pass  # already closed
+        expect_closed_without_a_byte(s)
+        s.close()
+        assert wait_value(lambda: env.refused("untrusted-source"), before + 1) == before + 1
+    log = open(env.gw.logfile).read()
+    assert "peer=127.0.0.5: connection refused: PROXY protocol untrusted-source" in log, \
+        env.gw.log_tail(10)
+
+
+def test_pp_trusted_source_without_a_header_is_refused(env):
+    # From the balancer's address, but a stream header (5269) or a
+    # ClientHello (5270) where the PROXY header must be.
+    cases = ((env.ports["s2s"], b"<?xml version='1.0'?><stream:stream xmlns='jabber:server'>"),
+             (env.ports["tls"], b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"))
+    for port, first in cases:
+        before = env.refused("bad-signature")
+        s = connect_from("127.0.0.1", port)
+        s.sendall(first)
+        expect_closed_without_a_byte(s)
+        s.close()
+        assert wait_value(lambda: env.refused("bad-signature"), before + 1) == before + 1
+
+
+def test_pp_2_1_2_2_malformed_headers_close_the_connection(env):
+    cases = [
+        ("bad-signature", b"PROXZ TCP4 1.2.3.4 5.6.7.8 1 2\r\n", False),
+        ("bad-line", b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n", False),
+        ("bad-line", b"PROXY UNKNOWN " + b"A" * 120, False),
+        ("bad-address", b"PROXY TCP4 1.2.3.4 5.6.7.8 080 2\r\n", False),
+        ("bad-family", b"PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n", False),
+        ("bad-signature", V2_SIG[:6] + b"X" + V2_SIG[7:] + b"\x21\x11\x00\x0c", False),
+        ("bad-version", v2_header()[:12] + b"\x11" + v2_header()[13:], False),
+        ("bad-command", v2_header(cmd=2), False),
+        ("bad-family", v2_header(fam=0x31, payload=b"\0" * 216), False),
+        ("bad-family", v2_header(fam=0x12), False),
+        ("bad-length", v2_header(length=0xFFFF), False),
+        ("bad-length", v2_header(payload=b"\0" * 11), False),
+        ("bad-tlv", v2_header(payload=b"\0" * 12 + b"\x01\x00\x10abc"), False),
+        # Truncated: the connection ends inside the header.
+        ("truncated", v2_header()[:20], True),
+        ("truncated", b"PROXY TCP4 1.2.3.4 ", True),
+    ]
+    for reason, data, shut in cases:
+        before = env.refused(reason)
+        s = connect_from("127.0.0.1", env.ports["s2s"])
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        expect_closed_without_a_byte(s)
+        s.close()
+        got = wait_value(lambda: env.refused(reason), before + 1)
+        assert got == before + 1, "%r: %s moved by %d" % (data[:30], reason, got - before)
+
+
+def test_pp_incomplete_header_times_out(env):
+    # limits.handshake_timeout is 2 s: a header that never completes.
+    before = env.refused("timeout")
+    s = connect_from("127.0.0.1", env.ports["tls"])
+    s.sendall(V2_SIG[:8])
+    expect_closed_without_a_byte(s, timeout=10)
+    s.close()
+    assert wait_value(lambda: env.refused("timeout"), before + 1) == before + 1
+
+
+def test_pp_2_2_local_command_keeps_the_connection_address(env):
+    # A LOCAL header (HAProxy's health checks) is accepted; the stream is
+    # the balancer's own, 127.0.0.1.
+    wait_streams_closed(env)
+    s = connect_from("127.0.0.1", env.ports["s2s"])
+    p = xp.Peer(s)
+    p.send(V2_SIG + b"\x20\x00\x00\x00")
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    mine = [l for l in streams_text(env).splitlines() if "stream=%s " % p.stream_id in l]
+    assert len(mine) == 1 and " ip=127.0.0.1 " in mine[0], mine
+    assert mine[0].endswith(" proxy=v2 via=127.0.0.1"), mine
+    p.close()
+
+
+def test_zz_nothing_lost_silently_by_the_counters(env):
+    env.gw.assert_accounted(timeout=15)
+
+
+# --- failover: two instances behind one HAProxy backend ----------------------------
+
+def ticket_gateway(env, name, keys):
+    """An instance of a pair sharing the TLS ticket key file |keys|, its
+    direct-TLS listener behind the balancer (PROXY protocol v2), b.test
+    delivered to the suite's sink."""
+    ports = fp.listener_ports()
+    cfg = fp.gateway_yaml(
+        ports, [("b.test", "sink", None)], [("sink", [env.ports["sink"]])],
+        default_cert="pki/b.test", limits={"streams_per_ip": 2}, log_level="info",
+        tls={"ticket_key_file": keys}, proxy_trusted=["127.0.0.1/32"])
+    return fp.Fedgate(FEDGATE, env.dir, name, cfg, ports["admin"]), ports
+
+
+def test_pp_2_2_rfc8446_two_instances_behind_send_proxy_v2_resume_each_others_tickets(env):
+    """Two instances share a ticket key file behind HAProxy (TCP mode,
+    roundrobin, send-proxy-v2): a remote server that reconnects lands on
+    the other instance and resumes there without a full handshake, and
+    both instances see the remote's address, not HAProxy's, in their logs
+    and per-IP limits."""
+    import ssl
+    keys = env.dir + "/tickets.keys"
+    subprocess.run([FEDGATE, "ticket-keys", "new", keys], check=True, stdout=subprocess.DEVNULL)
+    a, pa = ticket_gateway(env, "tk-a", keys)
+    b, pb = ticket_gateway(env, "tk-b", keys)
+    front = fp.free_port()
+    hp = None
+    try:
+        hp = haproxy.HAProxy(env.dir + "/tk-haproxy", """
+frontend xmpps
+  bind %(h)s:%(front)d
+  default_backend pair
+backend pair
+  balance roundrobin
+  server a %(h)s:%(a)d send-proxy-v2
+  server b %(h)s:%(b)d send-proxy-v2
+""" % {"h": HOST, "front": front, "a": pa["tls"], "b": pb["tls"]}, [front])
+        c, k = env.cert("remote.test")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(env.dir + "/pki/ca.crt")
+        ctx.load_cert_chain(c, k)
+        ctx.set_alpn_protocols(["xmpp-server"])
+        session, served, resumed = None, [], []
+        for i in range(4):
+            before = {n: g.metric("streams_in_accepted_total") for n, g in (("a", a), ("b", b))}
+            p = xp.Peer(connect_from("127.0.0.2", front))
+            p.sock = ctx.wrap_socket(p.sock, server_hostname="b.test", session=session)
+            p.tls = True
+            p.reader.reset()
+            p.pending = []
+            p.open_stream("b.test", "remote.test")
+            p.read_header()
+            p.read_features()
+            resumed.append(p.sock.session_reused)
+            session = p.sock.session
+            assert p.sasl_external()[0] == "success"
+            p.close()
+            deadline = time.time() + 5
+            while True:
+                now = {n: g.metric("streams_in_accepted_total") for n, g in (("a", a), ("b", b))}
+                took = [n for n in ("a", "b") if now[n] > before[n]]
+                if took or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            served.append(took)
+        # Round robin: the instances took turns, each resuming the other's ticket.
+        assert served in ([["a"], ["b"], ["a"], ["b"]], [["b"], ["a"], ["b"], ["a"]]), served
+        assert resumed == [False, True, True, True], resumed
+        assert a.metric("tls_resumed_inbound_total") + b.metric("tls_resumed_inbound_total") == 3
+        for g in (a, b):
+            log = open(g.logfile).read()
+            assert re.search(r"peer=remote\.test: authenticated by sasl-external.*\(from "
+                             r"127\.0\.0\.2\)", log), g.log_tail(20)
+            assert "(from 127.0.0.1)" not in log, g.log_tail(20)
+        # Per-IP limits count 127.0.0.2 (limit 2 per instance), not HAProxy's
+        # 127.0.0.1: three held streams from .2 fill both instances' budget for
+        # .2 in turn, and a stream from .3 is still accepted.
+        held = []
+        for _ in range(4):
+            p = xp.Peer(connect_from("127.0.0.2", front))
+            p.sock = ctx.wrap_socket(p.sock, server_hostname="b.test")
+            p.tls = True
+            p.reader.reset()
+            p.pending = []
+            p.open_stream("b.test", "remote.test")
+            p.read_header()
+            held.append(p)
+        refused_before = a.metric("streams_in_refused_per_ip_total") + b.metric(
+            "streams_in_refused_per_ip_total")
+        p = xp.Peer(connect_from("127.0.0.2", front))
+        p.sock = ctx.wrap_socket(p.sock, server_hostname="b.test")
+        p.tls = True
+        p.reader.reset()
+        p.pending = []
+        p.open_stream("b.test", "remote.test")
+        try:
+            p.read_header()
+            p.read_features()
+        except Exception:  # noqa: BLE001 - refused: the stream error ends it
+            pass
+        p.close()
+        q = xp.Peer(connect_from("127.0.0.3", front))
+        q.sock = ctx.wrap_socket(q.sock, server_hostname="b.test")
+        q.tls = True
+        q.reader.reset()
+        q.pending = []
+        q.open_stream("b.test", "remote.test")
+        q.read_header()
+        assert q.read_features() is not None
+        q.close()
+        refused_after = a.metric("streams_in_refused_per_ip_total") + b.metric(
+            "streams_in_refused_per_ip_total")
+        assert refused_after == refused_before + 1, (refused_before, refused_after)
+        for p in held:
+            p.close()
+    finally:
+        if hp is not None:
+            hp.stop()
+        a.stop()
+        b.stop()
+
+
+SINK_DOMAIN = "sink.bench.test"
+
+
+def failover_gateway(env, name, pki, sink_port):
+    """One of the instances: s2s-tls behind the balancer (PROXY protocol),
+    the s2sload sink as the backend of SINK_DOMAIN over a plaintext dialback
+    hop, the dialback secret shared with the other instance."""
+    ports = fp.listener_ports()
+    cfg = fp.gateway_yaml(
+        ports, [(SINK_DOMAIN, "sink", "%s/%s" % (pki, SINK_DOMAIN))], [("sink", [sink_port])],
+        trust=pki + "/ca.crt", secret="fo.secret", hop_mode="dialback", hop={"plaintext": "true"},
+        limits={"streams_per_ip": 100}, log_level="info", proxy_trusted=["127.0.0.1/32"])
+    return fp.Fedgate(FEDGATE, env.dir, name, cfg, ports["admin"]), ports
+
+
+def test_zz_failover_instance_killed_mid_run_streams_move_to_the_other(env):
+    pki = env.dir + "/fo-pki"
+    fp.dev_pki(FEDGATE, pki, SINK_DOMAIN, "r1.bench.test", "r2.bench.test")
+    fp.write_secret(env.dir + "/fo.secret", "shared-dialback-secret-of-the-instances")
+    sink_port, front = fp.free_port(), fp.free_port()
+    a, pa = failover_gateway(env, "fo-a", pki, sink_port)
+    b, pb = failover_gateway(env, "fo-b", pki, sink_port)
+    hp = None
+    load = None
+    try:
+        hp = haproxy.HAProxy(env.dir + "/fo-haproxy", """
+frontend xmpps
+  bind %(h)s:%(front)d
+  default_backend gateways
+backend gateways
+  balance roundrobin
+  option httpchk GET /ready
+  http-check expect status 200
+  server a %(h)s:%(a)d send-proxy-v2 check port %(a_admin)d inter 200ms fall 1 rise 2
+  server b %(h)s:%(b)d send-proxy-v2 check port %(b_admin)d inter 200ms fall 1 rise 2
+""" % {"h": HOST, "front": front, "a": pa["tls"], "b": pb["tls"], "a_admin": pa["admin"],
+       "b_admin": pb["admin"]}, [front])
+        deadline = time.time() + 10
+        while not (hp.server_state("gateways", "a") == "UP" and
+                   hp.server_state("gateways", "b") == "UP"):
+            assert time.time() < deadline, "servers not UP: %s" % hp.log_tail()
+            time.sleep(0.1)
+        # Open loop at 1,000 stanzas/s over 8 streams (4 per instance).
+        load = subprocess.Popen(
+            [S2SLOAD, "relay", "--target", "%s:%d" % (HOST, front), "--sink", "s2s-listen",
+             "%s:%d" % (HOST, sink_port), "--pki", pki, "--remotes", "2",
+             "--streams-per-remote", "4", "--rate", "1000", "--warmup", "0.5", "--seconds", "5",
+             "--drain", "3", "--reconnect", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Kill A once both instances carry traffic.
+        deadline = time.time() + 20
+        while a.metric("stanzas_in_total") < 500 or b.metric("stanzas_in_total") < 500:
+            assert load.poll() is None, "s2sload ended early: %s" % load.communicate()[1]
+            assert time.time() < deadline, "no traffic through both instances"
+            time.sleep(0.05)
+        a_in = a.metric("stanzas_in_total")
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        out, err = load.communicate(timeout=60)
+        r = json.loads(out)
+        print("failover: sent %d delivered %d bounced %d lost on A's dead streams %d, "
+              "reconnects %d (A had taken %d+ stanzas)" %
+              (r["sent"], r["delivered"], r["bounced"], r["lost_on_dead_streams"],
+               r["reconnects"], a_in))
+        assert r["reconnects"] >= 4, "A's 4 streams did not reconnect: %s" % err[-2000:]
+        assert r["sent"] == r["delivered"] + r["bounced"] + r["lost_on_dead_streams"], r
+        assert r["duplicated"] == 0 and r["errors"] == 0, (r, err[-2000:])
+        assert load.returncode == 0, err[-2000:]
+        # Every stream ended on B: its 4 first ones and A's 4 reconnected.
+        assert b.metric("auth_sasl_external_total") >= 8
+        assert b.metric("proxy_header_accepted_total") >= 8
+        # B lost nothing: stanzas in = delivered + bounced (+ not bounced).
+        m = b.assert_accounted(timeout=15)
+        assert m["stanzas_in_total"] > 0 and m["stanzas_undeliverable_not_bounced_total"] == 0, m
+    finally:
+        if load is not None and load.poll() is None:
+            load.kill()
+            load.wait()
+        if hp is not None:
+            hp.stop()
+        a.stop()
+        b.stop()
+
+
+def main():
+    if not os.path.exists("/usr/sbin/haproxy"):
+        print("FAIL: haproxy is not installed (tools/debian-packages.txt lists it)")
+        print("0 passed, 1 failed")
+        return 1
+    return fp.main_of(Env, globals())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
