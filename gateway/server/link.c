@@ -1388,9 +1388,13 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
   const fg_config *cfg = cur(srv)->cfg;
   worker_state *ws = fg_server_worker_state(srv, l->w);
   // RFC 6120 §8.3.3.18: a full queue is resource-constraint (wait). Each
-  // link is bounded, and so is everything one worker holds.
-  if ((cfg->limits.queue_stanzas && l->q_count >= cfg->limits.queue_stanzas) ||
-      (cfg->limits.queue_bytes && l->q_bytes + len > cfg->limits.queue_bytes) ||
+  // link still connecting is bounded, and so is everything one worker holds.
+  // A ready link holds stanzas only while XEP-0198 acks are awaited: like
+  // its connection's output, that is bounded by flow control (its input
+  // streams are paused, see congested), not bounced.
+  int bounded = !l->ready;
+  if ((bounded && cfg->limits.queue_stanzas && l->q_count >= cfg->limits.queue_stanzas) ||
+      (bounded && cfg->limits.queue_bytes && l->q_bytes + len > cfg->limits.queue_bytes) ||
       ws->queued_bytes + len > kWorkerQueueBytes) {
     return FG_STANZA_RESOURCE_CONSTRAINT;
   }
