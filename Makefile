@@ -5,7 +5,7 @@ BAZEL ?= bazel
 FUZZ_SECONDS ?= 60
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build test test-asan demo interop fuzz bench bench-quick bench-scale bench-perf fmt fmt-check clean install deb
+.PHONY: all deps build test test-asan demo interop fuzz bench bench-quick bench-scale bench-perf fmt fmt-check clean install deb faults soak
 
 all: build
 
@@ -53,6 +53,19 @@ demo: deps
 interop: deps
 	$(BAZEL) build //gateway:fedgate
 	@/usr/bin/python3 tests/e2e/interop_test.py "$$($(BAZEL) info bazel-bin)/gateway/fedgate"
+
+# Fault injection between two gateways (also in make test): the last line is
+# "N passed, M failed" (tests/e2e/faults_test.py, docs/stream-management.md).
+faults: deps
+	$(BAZEL) build //gateway:fedgate
+	@/usr/bin/python3 tests/e2e/faults_test.py "$$($(BAZEL) info bazel-bin)/gateway/fedgate"
+
+# The same scenarios at random for SOAK_SECONDS (default 30 minutes), with
+# the counts of each printed; ends with "N passed, M failed".
+SOAK_SECONDS ?= 1800
+soak: deps
+	$(BAZEL) build //gateway:fedgate
+	@/usr/bin/python3 tests/e2e/faults_test.py "$$($(BAZEL) info bazel-bin)/gateway/fedgate" --soak $(SOAK_SECONDS)
 
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh

@@ -88,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cfg.tls_active = e.flags & 1;
   cfg.dialback_secret = (e.flags & 8) ? fuzz_dialback_secret() : NULL;
   cfg.dialback = (e.flags & 128) == 0;
+  cfg.sm = 1;  // XEP-0198 offered; <enable/> only counts once authenticated
   e.tls = cfg.tls_active;
   e.s = fg_s2s_in_new(&cfg, &kOps, &e);
   if (e.s == NULL) return 0;

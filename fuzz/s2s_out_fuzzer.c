@@ -35,7 +35,7 @@ static void op_answer(void *arg, const char *r, const char *o, const char *id, i
   if (strcmp(r, "a.example") || strcmp(o, "b.example") || strcmp(id, "q1")) abort();
   ((env *)arg)->answers++;
 }
-static const fg_s2s_out_ops kOps = {op_send, op_ready, op_failed, op_answer};
+static const fg_s2s_out_ops kOps = {op_send, op_ready, op_failed, op_answer, NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
@@ -52,6 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.client_cert = (flags & 4) != 0;
   c.allow_plaintext = (flags & 8) != 0;
   c.dialback_secret = (flags & 16) ? fuzz_dialback_secret() : NULL;
+  c.sm = (flags & 64) != 0;  // XEP-0198 when offered: <a/> from the input acks
+  c.sm_max_stanzas = 8;
+  c.sm_request_every = 2;
   fg_s2s_out *s = fg_s2s_out_new(&c, &kOps, &e);
   if (s == NULL) return 0;
   fg_s2s_out_start(s);
@@ -66,9 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     off += chunk;
     if (st == FG_S2S_OUT_STARTTLS) fg_s2s_out_tls_established(s);
     if (st == FG_S2S_OUT_CLOSED) break;
-    if (fg_s2s_out_is_ready(s) && (flags & 32)) {
-      fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10);
+    if (fg_s2s_out_is_ready(s) && (flags & 32) && fg_s2s_out_can_send(s, 10)) {
+      fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0);
     }
+    if (fg_s2s_out_unacked(s) > 8) abort();  // the queue stays within its bound
   }
   if (e.answers > 1) abort();
   fg_s2s_out_free(s);

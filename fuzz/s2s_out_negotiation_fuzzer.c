@@ -146,7 +146,7 @@ static void op_answer(void *arg, const char *r, const char *o, const char *id, i
   FUZZ_CHECK(!"an answer to no question asked");
 }
 
-static const fg_s2s_out_ops kOps = {op_send, op_ready, op_failed, op_answer};
+static const fg_s2s_out_ops kOps = {op_send, op_ready, op_failed, op_answer, NULL};
 
 static void feed(fg_s2s_out *s, env *e, const uint8_t *d, size_t n) {
   size_t used = 0;
@@ -220,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         break;
       }
       case 6: {
-        int ok = fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10);
+        int ok = fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0);
         FUZZ_CHECK(ok == (e.ready && !e.failed && e.cfg.purpose == FG_S2S_OUT_STANZAS));
         break;
       }

@@ -215,6 +215,15 @@ typedef struct fg_config {
     int dane, dane_inbound;
   } tls;
 
+  // stream_management: XEP-0198 acknowledgements on s2s streams, both
+  // directions (public links and the internal hop).
+  struct {
+    int enabled;                   // offer inbound, enable outbound (default 1)
+    unsigned request_every;        // an <r/> after this many stanzas (default 16)
+    uint32_t request_interval_ms;  // and this long after an unacked write (1 s)
+    uint32_t resume_timeout_s;     // ended inbound streams resumable (60 s; 0: never)
+  } sm;
+
   struct {
     int enabled;        // offer and accept XEP-0220 dialback (default 1)
     char *secret_file;  // NULL when the secret was generated at load

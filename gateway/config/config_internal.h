@@ -81,6 +81,10 @@ typedef struct raw_tls {
   char *dane, *dane_inbound;
 } raw_tls;
 
+typedef struct raw_sm {
+  char *enabled, *request_every, *request_interval, *resume_timeout;
+} raw_sm;
+
 typedef struct raw_dialback {
   char *enabled, *secret_file;
 } raw_dialback;
@@ -195,6 +199,7 @@ typedef struct raw_top {
   raw_revocation *revocation;
   raw_admin *admin;
   raw_abuse *abuse;
+  raw_sm *stream_management;
 } raw_top;
 
 // --- Diagnostics (config_diag.c)
@@ -245,6 +250,9 @@ void config_schema_free(raw_top *raw);
 
 // --- Values (config_values.c). Each reports a bad value at |path| and
 // returns 0 (NULL); an absent value (NULL) gives the default.
+
+// config_load_sm checks stream_management (config_sm.c).
+void config_load_sm(config_ctx *c, const raw_sm *r);
 
 // config_load_posh checks tls.posh (config_posh.c).
 void config_load_posh(config_ctx *c, const raw_posh *r);

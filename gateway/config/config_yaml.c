@@ -288,6 +288,14 @@ static const cyaml_schema_field_t kDialbackFields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t kSmFields[] = {
+    STR("enabled", raw_sm, enabled),
+    STR("request_every", raw_sm, request_every),
+    STR("request_interval", raw_sm, request_interval),
+    STR("resume_timeout", raw_sm, resume_timeout),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kHopFields[] = {
     STR("mode", raw_hop, mode),
     STR("plaintext", raw_hop, plaintext),
@@ -465,6 +473,7 @@ static const cyaml_schema_field_t kTopFields[] = {
     CYAML_FIELD_MAPPING_PTR("revocation", OPT, raw_top, revocation, kRevocationFields),
     CYAML_FIELD_MAPPING_PTR("admin", OPT, raw_top, admin, kAdminFields),
     CYAML_FIELD_MAPPING_PTR("abuse", OPT, raw_top, abuse, kAbuseFields),
+    CYAML_FIELD_MAPPING_PTR("stream_management", OPT, raw_top, stream_management, kSmFields),
     CYAML_FIELD_END,
 };
 

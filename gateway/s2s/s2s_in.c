@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/s2s/sm.h"
 #include "gateway/xml/xml_names.h"
 
 enum stage {
@@ -55,6 +56,8 @@ struct fg_s2s_in {
   // data is still processed until it closes too, but nothing more is sent
   // (RFC 6120 §4.4).
   int closing;
+  fg_sm_in sm;                   // XEP-0198 on this stream
+  char sm_id[FG_SM_ID_MAX + 1];  // its resume id ("": not resumable)
 };
 
 void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
@@ -121,6 +124,15 @@ uint32_t fg_s2s_in_headers(const fg_s2s_in *s) {
 
 const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len) {
   return fg_xml_parser_context(s->parser, out_len);
+}
+
+uint32_t fg_s2s_in_sm_handled(const fg_s2s_in *s, int *out_enabled) {
+  *out_enabled = s->sm.enabled;
+  return s->sm.h;
+}
+
+const char *fg_s2s_in_sm_id(const fg_s2s_in *s) {
+  return s->sm_id;
 }
 
 int fg_s2s_in_is_closed(const fg_s2s_in *s) {
@@ -371,6 +383,12 @@ static void send_features(fg_s2s_in *s) {
   if (s->cfg.dialback && !tls_mandatory(s)) {
     n += (size_t)snprintf(buf + n, sizeof(buf) - n,
                           "<dialback xmlns='" FG_NS_DIALBACK_FEATURE "'><errors/></dialback>");
+  }
+  // XEP-0198 §2: offered once the stream is secured; <enable/> is accepted
+  // only after authentication (on_sm), which dialback may complete later on
+  // this very stream, without another features element.
+  if (s->cfg.sm && !s->sm.enabled && (s->tls || !tls_mandatory(s))) {
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "<sm xmlns='" FG_NS_SM "'/>");
   }
   snprintf(buf + n, sizeof(buf) - n, "</stream:features>");
   send_str(s, buf);
@@ -702,6 +720,9 @@ static void bounce(fg_s2s_in *s, const fg_xml_element *el, fg_stanza_condition c
 static fg_s2s_in_status route(fg_s2s_in *s, const fg_xml_element *el, const char *from,
                               const char *to) {
   fg_stanza_condition cond = s->ops->route(s->arg, el, from, to);
+  // XEP-0198 §4: handled means the gateway took responsibility for it: on
+  // its way to the backend, or answered with an error.
+  fg_sm_in_count(&s->sm);
   if (cond == FG_STANZA_CONDITION_COUNT) {
     event(s, FG_S2S_IN_EV_STANZA_ROUTED, from, "");
   } else {
@@ -766,6 +787,91 @@ static fg_s2s_in_status on_stanza(fg_s2s_in *s, const fg_xml_element *el) {
   return route(s, el, from, to);
 }
 
+static void sm_failed(fg_s2s_in *s, const char *condition) {
+  sendf(s, "<failed xmlns='" FG_NS_SM "'><%s xmlns='" FG_NS_STANZA_ERRORS "'/></failed>",
+        condition);
+  event(s, FG_S2S_IN_EV_SM_REFUSED, s->peer, condition);
+}
+
+// send_enabled answers <enable/>, with a resume id when the peer asked for
+// resumption and this side keeps ended streams (XEP-0198 §5).
+static void send_enabled(fg_s2s_in *s, const fg_xml_node *r) {
+  fg_xml_str want = fg_xml_node_attr(r, "", "resume");
+  if (s->cfg.sm_resume_s && s->ops->sm_open != NULL &&
+      (fg_xml_str_eq(want, "true") || fg_xml_str_eq(want, "1"))) {
+    uint8_t raw[16];
+    RAND_bytes(raw, sizeof(raw));
+    for (size_t i = 0; i < sizeof(raw); i++) {
+      s->sm_id[2 * i] = kHex[raw[i] >> 4];
+      s->sm_id[2 * i + 1] = kHex[raw[i] & 15];
+    }
+    s->sm_id[2 * sizeof(raw)] = 0;
+    if (s->ops->sm_open(s->arg, s->sm_id)) {
+      sendf(s, "<enabled xmlns='" FG_NS_SM "' id='%s' resume='true' max='%u'/>", s->sm_id,
+            s->cfg.sm_resume_s);
+      return;
+    }
+    s->sm_id[0] = 0;
+  }
+  send_str(s, "<enabled xmlns='" FG_NS_SM "'/>");
+}
+
+// on_sm_resume continues an ended stream of the same peer (XEP-0198 §5):
+// counting goes on from what that stream handled, so the peer sends again
+// only the stanzas that never were.
+static fg_s2s_in_status on_sm_resume(fg_s2s_in *s, const fg_xml_node *r) {
+  fg_xml_str previd = fg_xml_node_attr(r, "", "previd");
+  char id[FG_SM_ID_MAX + 1];
+  uint32_t h = 0;
+  if (!s->cfg.sm || !from_authenticated(s, s->peer) || s->sm.enabled) {
+    sm_failed(s, "unexpected-request");
+    return FG_S2S_IN_CONTINUE;
+  }
+  if (!fg_sm_id_copy(id, previd.data, previd.len) || s->ops->sm_resume == NULL ||
+      !s->ops->sm_resume(s->arg, id, &h)) {
+    sm_failed(s, "item-not-found");
+    return FG_S2S_IN_CONTINUE;
+  }
+  s->sm.enabled = 1;
+  s->sm.h = h;
+  memcpy(s->sm_id, id, sizeof(id));
+  // §5: our h, what the old stream handled of the peer's stanzas.
+  sendf(s, "<resumed xmlns='" FG_NS_SM "' previd='%s' h='%lu'/>", id, (unsigned long)h);
+  event(s, FG_S2S_IN_EV_SM_RESUMED, s->peer, id);
+  return FG_S2S_IN_CONTINUE;
+}
+
+// on_sm answers the XEP-0198 elements of the initiating side.
+static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
+  switch (fg_sm_classify(r)) {
+    case FG_SM_ENABLE:
+      // §3: only on an authenticated stream, only once, only when offered.
+      if (!s->cfg.sm) {
+        sm_failed(s, "feature-not-implemented");
+      } else if (!any_authenticated(s) || s->sm.enabled) {
+        sm_failed(s, "unexpected-request");
+      } else {
+        s->sm.enabled = 1;
+        s->sm.h = 0;
+        send_enabled(s, r);
+        event(s, FG_S2S_IN_EV_SM_ENABLED, s->peer, "");
+      }
+      return FG_S2S_IN_CONTINUE;
+    case FG_SM_R: {
+      if (!s->sm.enabled) return FG_S2S_IN_CONTINUE;
+      char a[FG_SM_A_MAX];
+      size_t len = fg_sm_write_a(a, sizeof(a), s->sm.h);
+      if (len) s->ops->send(s->arg, (const uint8_t *)a, len);
+      event(s, FG_S2S_IN_EV_SM_ACK_SENT, s->peer, "");
+      return FG_S2S_IN_CONTINUE;
+    }
+    case FG_SM_RESUME:
+      return on_sm_resume(s, r);
+    default:
+      return FG_S2S_IN_CONTINUE;  // <a/>: this side sends no stanzas to count
+  }
+}
+
 static fg_s2s_in_status on_element(fg_s2s_in *s) {
   const fg_xml_element *el = fg_xml_parser_element(s->parser);
   const fg_xml_node *r = el->root;
@@ -798,6 +904,7 @@ static fg_s2s_in_status on_element(fg_s2s_in *s) {
     return fg_s2s_in_close_with_error(s, "policy-violation", "STARTTLS is required");
   }
   if (fg_xml_str_eq(r->ns, FG_NS_SASL)) return on_sasl(s, r);
+  if (fg_xml_str_eq(r->ns, FG_NS_SM)) return on_sm(s, r);
   if (fg_xml_str_eq(r->ns, FG_NS_DIALBACK)) {
     if (fg_xml_str_eq(r->local, "result")) return on_db_result(s, r);
     if (fg_xml_str_eq(r->local, "verify")) return on_db_verify(s, r);

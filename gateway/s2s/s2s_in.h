@@ -69,6 +69,10 @@ typedef enum fg_s2s_in_event {
   FG_S2S_IN_EV_PEER_STREAM_ERROR,         // the peer closed with a stream error (detail: condition)
   FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED,  // as authoritative server (detail: valid/invalid)
   FG_S2S_IN_EV_DIALBACK_REFUSED,          // a db:result refused by policy (detail: why)
+  FG_S2S_IN_EV_SM_ENABLED,                // XEP-0198 enabled by the peer
+  FG_S2S_IN_EV_SM_REFUSED,                // <enable/> answered <failed/> (detail: condition)
+  FG_S2S_IN_EV_SM_ACK_SENT,               // <a/> answered an <r/>
+  FG_S2S_IN_EV_SM_RESUMED,                // a stream resumed (detail: its id)
   FG_S2S_IN_EV_COUNT,
 } fg_s2s_in_event;
 
@@ -116,6 +120,12 @@ typedef struct fg_s2s_in_ops {
   // stream is then closed with policy-violation before it authenticates.
   // NULL: no domain is refused.
   int (*peer_refused)(void *arg, const char *domain, char *why, size_t why_len);
+  // sm_open registers the resume id |id| of this stream (XEP-0198 §5); it
+  // returns 1 when the stream may be resumed later. NULL: never resumable.
+  int (*sm_open)(void *arg, const char *id);
+  // sm_resume takes the ended stream |id| of this stream's peer for this
+  // stream: it returns 1 and its count of handled stanzas in |*out_h|, or 0.
+  int (*sm_resume)(void *arg, const char *id, uint32_t *out_h);
 } fg_s2s_in_ops;
 
 typedef struct fg_s2s_in_config {
@@ -139,6 +149,12 @@ typedef struct fg_s2s_in_config {
   int sasl_retries;
   // max_domain_pairs: authenticated or pending pairs per stream. Default 64.
   int max_domain_pairs;
+  // sm: offer XEP-0198 stream management (over TLS, or to a plaintext
+  // peer) and accept <enable/> once a pair is authenticated. Default 0.
+  int sm;
+  // sm_resume_s: how long an ended stream may be resumed (XEP-0198 §5, the
+  // 'max' of <enabled/>); 0: resumption is not offered.
+  unsigned sm_resume_s;
 } fg_s2s_in_config;
 
 // fg_s2s_in_config_default fills |cfg| with the defaults above.
@@ -225,6 +241,14 @@ const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len);
 // fg_s2s_in_headers counts the stream headers received so far: the context
 // above changes only when it does.
 uint32_t fg_s2s_in_headers(const fg_s2s_in *s);
+
+// fg_s2s_in_sm_handled returns the XEP-0198 count of stanzas handled (routed
+// or bounced) since the peer enabled it; |*out_enabled| says whether it did.
+uint32_t fg_s2s_in_sm_handled(const fg_s2s_in *s, int *out_enabled);
+
+// fg_s2s_in_sm_id returns the XEP-0198 resume id of this stream ("" when
+// it cannot be resumed).
+const char *fg_s2s_in_sm_id(const fg_s2s_in *s);
 
 // fg_s2s_in_is_closed returns 1 once the stream is over.
 int fg_s2s_in_is_closed(const fg_s2s_in *s);

@@ -16,6 +16,7 @@ enum stage {
   STAGE_TLS,       // handshake under way
   STAGE_SASL,      // <auth/> sent
   STAGE_DIALBACK,  // <db:result/> sent
+  STAGE_SM,        // authenticated, <enable/> sent (XEP-0198 §3)
   STAGE_READY,
   STAGE_CLOSED,
 };
@@ -40,7 +41,11 @@ struct fg_s2s_out {
   char stream_id[kMaxId + 1];
   question q[kMaxQuestions];
   int num_q;
-  int ending;  // our </stream:stream> went out (fg_s2s_out_end): the peer's is awaited
+  int ending;      // our </stream:stream> went out (fg_s2s_out_end): the peer's is awaited
+  int sm_offered;  // the last features offered XEP-0198
+  fg_sm_out sm;
+  char sm_id[FG_SM_ID_MAX + 1];  // resume id: the peer's, or the one to resume
+  int resuming;                  // <resume/> sent, its answer awaited
 };
 
 void fg_s2s_out_config_default(fg_s2s_out_config *cfg) {
@@ -59,6 +64,11 @@ fg_s2s_out *fg_s2s_out_new(const fg_s2s_out_config *cfg, const fg_s2s_out_ops *o
   s->ops = ops;
   s->arg = arg;
   s->tls = cfg->tls_active;
+  fg_sm_out_init(&s->sm, cfg->sm_max_stanzas, cfg->sm_max_bytes);
+  if (cfg->sm_previd != NULL) {
+    fg_sm_id_copy(s->sm_id, (const uint8_t *)cfg->sm_previd, strlen(cfg->sm_previd));
+  }
+  s->cfg.sm_previd = NULL;  // the caller's string need not outlive this call
   fg_xml_config xc;
   fg_xml_config_default(&xc);
   xc.limits = cfg->limits;
@@ -74,6 +84,7 @@ fg_s2s_out *fg_s2s_out_new(const fg_s2s_out_config *cfg, const fg_s2s_out_ops *o
 void fg_s2s_out_free(fg_s2s_out *s) {
   if (s == NULL) return;
   fg_xml_parser_free(s->parser);
+  fg_sm_out_cleanup(&s->sm);
   free(s);
 }
 
@@ -117,7 +128,7 @@ static fg_s2s_out_status fail(fg_s2s_out *s, const char *condition) {
 
 // fail_with_error closes our stream with a stream error before failing.
 static fg_s2s_out_status fail_with_error(fg_s2s_out *s, const char *condition) {
-  if (s->stage != STAGE_CLOSED) {
+  if (s->stage != STAGE_CLOSED && !s->ending) {
     sendf(s, "<stream:error><%s xmlns='" FG_NS_STREAM_ERRORS "'/></stream:error></stream:stream>",
           condition);
   }
@@ -136,6 +147,12 @@ void fg_s2s_out_end(fg_s2s_out *s) {
     fg_s2s_out_close(s);
     return;
   }
+  if (s->sm.enabled && s->sm.count > 0) {
+    // XEP-0198 §4: the peer answers <r/> before its own close (RFC 6120
+    // §4.4 lets it send what it has), so what it handled is known.
+    send_str(s, "<r xmlns='" FG_NS_SM "'/>");
+    fg_sm_out_requested(&s->sm);
+  }
   send_str(s, "</stream:stream>");
   s->ending = 1;
 }
@@ -150,7 +167,7 @@ static void flush_questions(fg_s2s_out *s) {
   }
 }
 
-static void become_ready(fg_s2s_out *s, int method) {
+static void finish_ready(fg_s2s_out *s, int method) {
   s->stage = STAGE_READY;
   s->method = method;
   if (method) fg_xml_parser_set_authenticated(s->parser);
@@ -158,10 +175,69 @@ static void become_ready(fg_s2s_out *s, int method) {
   flush_questions(s);
 }
 
-int fg_s2s_out_send_stanza(fg_s2s_out *s, const uint8_t *data, size_t len) {
+// become_ready: the stream is authenticated. XEP-0198 is enabled first
+// when both sides want it, so that every stanza is counted from the first.
+static void send_enable(fg_s2s_out *s) {
+  s->sm_id[0] = 0;
+  s->resuming = 0;
+  send_str(s, s->cfg.sm_resume ? "<enable xmlns='" FG_NS_SM "' resume='true'/>"
+                               : "<enable xmlns='" FG_NS_SM "'/>");
+}
+
+static void become_ready(fg_s2s_out *s, int method) {
+  if (s->cfg.sm && s->sm_offered && method && s->cfg.purpose == FG_S2S_OUT_STANZAS) {
+    s->method = method;
+    s->stage = STAGE_SM;
+    if (s->sm_id[0]) {
+      // §5: we handled nothing on the stream we initiated (h='0').
+      sendf(s, "<resume xmlns='" FG_NS_SM "' previd='%s' h='0'/>", s->sm_id);
+      s->resuming = 1;
+    } else {
+      send_enable(s);
+    }
+    return;
+  }
+  finish_ready(s, method);
+}
+
+const char *fg_s2s_out_sm_id(const fg_s2s_out *s) {
+  return s->sm.enabled ? s->sm_id : "";
+}
+
+uint32_t fg_s2s_out_sm_acked(const fg_s2s_out *s) {
+  return s->sm.acked;
+}
+
+int fg_s2s_out_can_send(const fg_s2s_out *s, size_t len) {
+  return s->stage == STAGE_READY && s->cfg.purpose == FG_S2S_OUT_STANZAS && !s->ending &&
+         fg_sm_out_has_room(&s->sm, len);
+}
+
+int fg_s2s_out_send_stanza(fg_s2s_out *s, const uint8_t *data, size_t len, int tag) {
   if (s->stage != STAGE_READY || s->cfg.purpose != FG_S2S_OUT_STANZAS || s->ending) return 0;
+  if (s->sm.enabled && !fg_sm_out_push(&s->sm, data, len, tag)) return 0;
   s->ops->send(s->arg, data, len);
+  if (fg_sm_out_should_request(&s->sm, s->cfg.sm_request_every)) fg_s2s_out_request_ack(s);
   return 1;
+}
+
+size_t fg_s2s_out_request_ack(fg_s2s_out *s) {
+  if (!s->sm.enabled || s->sm.count == 0 || s->stage != STAGE_READY) return s->sm.count;
+  send_str(s, "<r xmlns='" FG_NS_SM "'/>");
+  fg_sm_out_requested(&s->sm);
+  return s->sm.count;
+}
+
+int fg_s2s_out_sm_enabled(const fg_s2s_out *s) {
+  return s->sm.enabled;
+}
+
+size_t fg_s2s_out_unacked(const fg_s2s_out *s) {
+  return s->sm.count;
+}
+
+fg_sm_item *fg_s2s_out_take_unacked(fg_s2s_out *s) {
+  return fg_sm_out_take(&s->sm);
 }
 
 static int plain_value(const char *v) {
@@ -221,6 +297,7 @@ static fg_s2s_out_status start_dialback(fg_s2s_out *s) {
 }
 
 static fg_s2s_out_status on_features(fg_s2s_out *s, const fg_xml_node *f) {
+  s->sm_offered = offers(f, FG_NS_SM, "sm");
   if (!s->tls) {
     if (offers(f, FG_NS_TLS, "starttls")) {
       send_str(s, "<starttls xmlns='" FG_NS_TLS "'/>");
@@ -279,9 +356,78 @@ static fg_s2s_out_status on_db(fg_s2s_out *s, const fg_xml_node *el) {
   return FG_S2S_OUT_CONTINUE;  // unsolicited: dropped
 }
 
+static void sm_acked(void *arg, const fg_sm_item *it) {
+  fg_s2s_out *s = arg;
+  if (s->ops->acked != NULL) s->ops->acked(s->arg, it);
+}
+
+// on_sm handles the XEP-0198 elements the receiving side sends back.
+static fg_s2s_out_status on_sm(fg_s2s_out *s, const fg_xml_node *r) {
+  uint32_t h;
+  size_t n;
+  switch (fg_sm_classify(r)) {
+    case FG_SM_ENABLED: {
+      if (s->stage != STAGE_SM || s->resuming) return FG_S2S_OUT_CONTINUE;
+      s->sm.enabled = 1;
+      fg_xml_str id = fg_xml_node_attr(r, "", "id"), res = fg_xml_node_attr(r, "", "resume");
+      if (!(fg_xml_str_eq(res, "true") || fg_xml_str_eq(res, "1")) ||
+          !fg_sm_id_copy(s->sm_id, id.data, id.len)) {
+        s->sm_id[0] = 0;
+      }
+      finish_ready(s, s->method);
+      return FG_S2S_OUT_CONTINUE;
+    }
+    case FG_SM_RESUMED: {
+      if (s->stage != STAGE_SM || !s->resuming) return FG_S2S_OUT_CONTINUE;
+      fg_xml_str previd = fg_xml_node_attr(r, "", "previd");
+      if (!fg_sm_parse_h(r, &h) || !fg_xml_str_eq(previd, s->sm_id)) {
+        return fail_with_error(s, "invalid-xml");
+      }
+      // §5: counting goes on from the old stream's h on both sides.
+      s->resuming = 0;
+      s->sm.enabled = 1;
+      s->sm.sent = s->sm.acked = s->sm.requested_at = h;
+      if (s->ops->resumed != NULL) s->ops->resumed(s->arg, h);
+      finish_ready(s, s->method);
+      return FG_S2S_OUT_CONTINUE;
+    }
+    case FG_SM_FAILED:
+      if (s->stage != STAGE_SM) return FG_S2S_OUT_CONTINUE;
+      // §5: the old stream is gone for good: enable anew, everything it
+      // left unacknowledged is sent again.
+      if (s->resuming) {
+        send_enable(s);
+        return FG_S2S_OUT_CONTINUE;
+      }
+      // §3: the peer refused; the stream carries stanzas without acks.
+      finish_ready(s, s->method);
+      return FG_S2S_OUT_CONTINUE;
+    case FG_SM_A:
+      if (!s->sm.enabled) return FG_S2S_OUT_CONTINUE;
+      if (!fg_sm_parse_h(r, &h)) return fail_with_error(s, "invalid-xml");
+      // §4: an h above what was sent is the peer's error; what it claims
+      // cannot be trusted, so the stanzas stay unacknowledged.
+      if (fg_sm_out_ack(&s->sm, h, &n, sm_acked, s) != FG_SM_ACK_OK) {
+        return fail_with_error(s, "undefined-condition");
+      }
+      return FG_S2S_OUT_CONTINUE;
+    case FG_SM_R: {
+      // Nothing is handled on a stream we initiated (RFC 6120 §4.5).
+      char a[FG_SM_A_MAX];
+      size_t len = fg_sm_write_a(a, sizeof(a), 0);
+      if (s->sm.enabled && len) s->ops->send(s->arg, (const uint8_t *)a, len);
+      return FG_S2S_OUT_CONTINUE;
+    }
+    default:
+      return FG_S2S_OUT_CONTINUE;
+  }
+}
+
 static fg_s2s_out_status on_element(fg_s2s_out *s) {
   const fg_xml_element *el = fg_xml_parser_element(s->parser);
   const fg_xml_node *r = el->root;
+  if (fg_xml_str_eq(r->ns, FG_NS_SM)) return on_sm(s, r);
+  if (s->ending) return FG_S2S_OUT_CONTINUE;
   if (fg_xml_str_eq(r->ns, FG_XML_NS_STREAMS)) {
     if (fg_xml_str_eq(r->local, "error")) {
       for (const fg_xml_node *c = r->first_child; c != NULL; c = c->next) {

@@ -20,6 +20,7 @@
 #include "crypto/dialback_key.h"
 #include "gateway/s2s/jid.h"
 #include "gateway/s2s/s2s_in.h"
+#include "gateway/s2s/sm.h"
 #include "gateway/xml/xml_parser.h"
 
 typedef struct fg_s2s_out fg_s2s_out;
@@ -42,6 +43,13 @@ typedef struct fg_s2s_out_ops {
   // this very stream (answers matching no question are dropped and counted).
   void (*verify_answer)(void *arg, const char *receiving, const char *originating,
                         const char *stream_id, int valid);
+  // acked: the peer acknowledged |it| (XEP-0198), the oldest unacknowledged
+  // stanza; called once per stanza, in order. NULL: not told.
+  void (*acked)(void *arg, const fg_sm_item *it);
+  // resumed: the peer resumed the stream named by sm_previd (XEP-0198 §5)
+  // and had handled |h| of its stanzas: the caller drops those it still
+  // holds and sends the rest first. Called before ops->ready. NULL: never.
+  void (*resumed)(void *arg, uint32_t h);
 } fg_s2s_out_ops;
 
 typedef struct fg_s2s_out_config {
@@ -57,6 +65,19 @@ typedef struct fg_s2s_out_config {
   // itself: it fails with "loop" before anything else is sent.
   fg_stream_tag stream_tag;
   fg_xml_limits limits;
+  // sm: enable XEP-0198 when the peer offers it (FG_S2S_OUT_STANZAS only):
+  // <enable/> is sent once authenticated and answered before ops->ready.
+  // Every stanza written is then kept until the peer acknowledges it, at
+  // most sm_max_stanzas / sm_max_bytes (0: unbounded); an <r/> goes out
+  // after every sm_request_every stanzas (0: only fg_s2s_out_request_ack).
+  int sm;
+  size_t sm_max_stanzas, sm_max_bytes;
+  unsigned sm_request_every;
+  // sm_resume: ask for a resumable stream (<enable resume='true'/>).
+  int sm_resume;
+  // sm_previd: resume this ended stream instead of enabling anew (when the
+  // peer refuses, XEP-0198 is enabled anew). NULL or "": none.
+  const char *sm_previd;
 } fg_s2s_out_config;
 
 // fg_s2s_out_config_default zeroes |cfg| and sets default limits.
@@ -81,9 +102,38 @@ fg_s2s_out_status fg_s2s_out_feed(fg_s2s_out *s, const uint8_t *in, size_t in_le
 // fg_s2s_out_tls_established restarts the stream over TLS (RFC 6120 §5.4.3.3).
 void fg_s2s_out_tls_established(fg_s2s_out *s);
 
-// fg_s2s_out_send_stanza writes a serialized stanza; only once ready.
-// It returns 1, or 0 when the stream is not ready.
-int fg_s2s_out_send_stanza(fg_s2s_out *s, const uint8_t *data, size_t len);
+// fg_s2s_out_can_send returns 1 when a stanza of |len| bytes may be written
+// now: the stream is ready and, with XEP-0198, the unacknowledged stanzas
+// leave room for it.
+int fg_s2s_out_can_send(const fg_s2s_out *s, size_t len);
+
+// fg_s2s_out_send_stanza writes a serialized stanza; only once ready. With
+// XEP-0198 a copy is kept (tagged |tag|) until acknowledged. It returns 1, or
+// 0 when the stream is not ready.
+int fg_s2s_out_send_stanza(fg_s2s_out *s, const uint8_t *data, size_t len, int tag);
+
+// fg_s2s_out_request_ack sends <r/> (XEP-0198 §4) when stanzas are
+// unacknowledged. It returns how many are.
+size_t fg_s2s_out_request_ack(fg_s2s_out *s);
+
+// fg_s2s_out_sm_enabled returns 1 when XEP-0198 is on for this stream.
+int fg_s2s_out_sm_enabled(const fg_s2s_out *s);
+
+// fg_s2s_out_sm_id returns the resume id the peer gave the stream ("":
+// not resumable).
+const char *fg_s2s_out_sm_id(const fg_s2s_out *s);
+
+// fg_s2s_out_sm_acked returns the peer's last h (XEP-0198 §4).
+uint32_t fg_s2s_out_sm_acked(const fg_s2s_out *s);
+
+// fg_s2s_out_unacked returns the number of stanzas written and not yet
+// acknowledged (0 without XEP-0198).
+size_t fg_s2s_out_unacked(const fg_s2s_out *s);
+
+// fg_s2s_out_take_unacked hands the unacknowledged stanzas (oldest first)
+// to the caller, who frees each with free(): the stream died and they go
+// out again elsewhere, or are bounced.
+fg_sm_item *fg_s2s_out_take_unacked(fg_s2s_out *s);
 
 // fg_s2s_out_verify asks (XEP-0220 §2.3.1) whether |key| is valid for
 // (receiving, originating, stream_id). Questions asked before the stream is
@@ -92,13 +142,15 @@ int fg_s2s_out_send_stanza(fg_s2s_out *s, const uint8_t *data, size_t len);
 int fg_s2s_out_verify(fg_s2s_out *s, const char *receiving, const char *originating,
                       const char *stream_id, const uint8_t *key, size_t key_len);
 
-// fg_s2s_out_close ends the stream (RFC 6120 §4.4).
+// fg_s2s_out_close ends the stream (RFC 6120 §4.4) at once.
 void fg_s2s_out_close(fg_s2s_out *s);
 
 // fg_s2s_out_end closes a ready stream the RFC 6120 §4.4 way: our
 // </stream:stream> goes out, nothing more is sent, and the stream fails with
-// "closed" only when the peer's closing tag arrives (fg_s2s_out_feed). A
-// stream that is not ready is closed at once (fg_s2s_out_close).
+// "closed" only when the peer's closing tag arrives (fg_s2s_out_feed). With
+// stanzas still unacknowledged (XEP-0198) an <r/> goes before the closing
+// tag, so that the peer's last <a/> counts. A stream that is not ready is
+// closed at once (fg_s2s_out_close).
 void fg_s2s_out_end(fg_s2s_out *s);
 
 // fg_s2s_out_is_ready returns the authentication method once ready, else 0.

@@ -25,6 +25,7 @@
 #include "gateway/server/revocation.h"
 #include "gateway/server/rtbl.h"
 #include "gateway/server/server_internal.h"
+#include "gateway/server/sm_registry.h"
 #include "gateway/server/verdict_cache.h"
 #include "gateway/xml/xml_names.h"
 #include "gateway/xml/xml_serializer.h"
@@ -632,6 +633,12 @@ static const struct {
                                         "peer closed the stream with error %s"},
     [FG_S2S_IN_EV_DIALBACK_VERIFY_ANSWERED] = {FG_M_DIALBACK_VERIFY_ANSWERED, FG_LOG_SEV_INFO,
                                                "dialback key verified for the peer: %s"},
+    [FG_S2S_IN_EV_SM_ENABLED] = {FG_M_SM_IN_ENABLED, FG_LOG_SEV_DEBUG, NULL},
+    [FG_S2S_IN_EV_SM_REFUSED] = {FG_M_SM_IN_REFUSED, FG_LOG_SEV_INFO,
+                                 "stream management refused: %s"},
+    [FG_S2S_IN_EV_SM_ACK_SENT] = {FG_M_SM_IN_ACKS_SENT, FG_LOG_SEV_DEBUG, NULL},
+    [FG_S2S_IN_EV_SM_RESUMED] = {FG_M_SM_IN_RESUMED, FG_LOG_SEV_INFO,
+                                 "stream management: stream %s resumed"},
     [FG_S2S_IN_EV_DIALBACK_REFUSED] = {FG_M_DIALBACK_REFUSED, FG_LOG_SEV_WARN,
                                        "dialback refused: %s"},
 };
@@ -736,9 +743,46 @@ static int op_peer_refused(void *arg, const char *domain, char *why, size_t why_
   return 1;
 }
 
+// --- XEP-0198 §5 resumption (gateway/server/sm_registry.h) ---
+
+static uint64_t monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int op_sm_open(void *arg, const char *id) {
+  in_conn *ic = arg;
+  fg_sm_registry *reg = ic->srv->sm_registry;
+  return reg != NULL &&
+         fg_sm_registry_open(reg, id, fg_s2s_in_peer(ic->s2s), fg_s2s_in_local(ic->s2s));
+}
+
+static int op_sm_resume(void *arg, const char *id, uint32_t *out_h) {
+  in_conn *ic = arg;
+  fg_sm_registry *reg = ic->srv->sm_registry;
+  if (reg == NULL) return 0;
+  fg_sm_resume_verdict v = fg_sm_registry_resume(reg, id, fg_s2s_in_peer(ic->s2s),
+                                                 fg_s2s_in_local(ic->s2s), monotonic_ms(), out_h);
+  if (v == FG_SM_RESUME_OK) return 1;
+  fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), fg_s2s_in_peer(ic->s2s),
+         "stream management: resumption of %s refused: %s", id, fg_sm_resume_verdict_name(v));
+  return 0;
+}
+
+// sm_park makes the ended stream of |ic| resumable with what it handled.
+static void sm_park(in_conn *ic) {
+  if (ic->s2s == NULL || ic->srv->sm_registry == NULL || !fg_s2s_in_sm_id(ic->s2s)[0]) return;
+  int enabled;
+  uint32_t h = fg_s2s_in_sm_handled(ic->s2s, &enabled);
+  fg_sm_registry_park(ic->srv->sm_registry, fg_s2s_in_sm_id(ic->s2s), h, monotonic_ms());
+}
+
 static const fg_s2s_in_ops kOps = {
-    op_send,   op_is_hosted, op_plaintext_allowed, op_cert_valid_for, op_dialback_verify, op_route,
-    op_bounce, op_event,     op_hold_features,     op_peer_refused,
+    op_send,           op_is_hosted,       op_plaintext_allowed,
+    op_cert_valid_for, op_dialback_verify, op_route,
+    op_bounce,         op_event,           op_hold_features,
+    op_peer_refused,   op_sm_open,         op_sm_resume,
 };
 
 // refused_domain returns a domain of |ic|'s peer that the block lists now
@@ -856,6 +900,8 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
       listener == FG_LISTENER_INTERNAL ? !cfg->internal_hop.plaintext : cfg->tls.required;
   sc.dialback_secret = ic->snap->have_db_secret ? &ic->snap->db_secret : NULL;
   sc.dialback = cfg->dialback.enabled;
+  sc.sm = cfg->sm.enabled;  // XEP-0198 acks, public listeners and the internal hop
+  sc.sm_resume_s = srv->sm_registry != NULL ? cfg->sm.resume_timeout_s : 0;
   sc.stream_tag = srv->stream_tag;
   ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
   worker_state *ws = ws_of(ic);
@@ -1119,6 +1165,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
       fg_rtbl_peer_gone(srv->rtbl, d);
     }
   }
+  sm_park(ic);
   fg_s2s_in_free(ic->s2s);
   fg_snapshot_release(ic->snap);
   free(ic->verdicts);

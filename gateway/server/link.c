@@ -91,6 +91,24 @@ struct link {
   int dane_reported;       // the TLSA answer whose unusable records were logged, + 1
   fg_dane_expect dane;     // attached to the current connection's SSL
   char dane_refused[512];  // the last DANE refusal, for the bounce's log
+  // XEP-0198 (gateway/s2s/sm.h): the unacknowledged stanzas live in |s2s|;
+  // an <r/> goes out request_interval after a write that left some.
+  fg_timer sm_timer;
+  int sm_timer_armed;
+  int clean;         // the stream ended by a close (RFC 6120 §4.4), not a failure
+  uint64_t written;  // stanzas written on the current stream without XEP-0198
+  // XEP-0198 §5: the broken stream this link resumes (its id and the h last
+  // acknowledged on it), and how many stanzas at the front of the queue it
+  // had written (dropped when the peer says it handled them).
+  char resume_id[FG_SM_ID_MAX + 1];
+  uint32_t resume_acked;
+  size_t carried;
+  // Happy Eyeballs (RFC 8305): a later candidate's attempt racing |conn|
+  // while it has not connected (|opened|), started by |race_timer|.
+  fg_conn *racer;
+  const resolved_target *racer_target;
+  fg_timer race_timer;
+  int opened;
 };
 
 // cur is the snapshot new decisions follow (the worker's current one).
@@ -175,7 +193,8 @@ static void wake_waiting(link *l) {
 // answers overflow with resource-constraint bounces, so that one
 // unresponsive remote domain cannot hold up an internal server's stream.
 static int congested(const link *l) {
-  if (l->ready) return l->conn != NULL && fg_conn_write_blocked(l->conn);
+  // A ready link holds stanzas only while XEP-0198 acks are awaited.
+  if (l->ready) return l->conn != NULL && (fg_conn_write_blocked(l->conn) || l->qhead != NULL);
   if (l->kind != LINK_HOP) return 0;
   const fg_config *cfg = cur(l->srv)->cfg;
   return (cfg->limits.queue_stanzas && l->q_count * 2 >= cfg->limits.queue_stanzas) ||
@@ -291,8 +310,8 @@ static void count_written(fg_server *srv, int is_bounce) {
 // bounce_item answers one held stanza with |cond| (RFC 6120 §8.3). The stanza
 // is parsed again here, on the failure path, so that holding it costs only
 // its bytes.
-static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
-  fg_server *srv = l->srv;
+static void bounce_bytes(fg_server *srv, fg_worker *w, const uint8_t *data, size_t data_len,
+                         fg_stanza_condition cond) {
   static const char kHeader[] = FG_S2S_STREAM_OPEN ">";
   fg_xml_parser *p = fg_xml_parser_new(NULL);
   size_t used;
@@ -300,7 +319,7 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
   if (p != NULL &&
       fg_xml_parser_feed(p, &used, (const uint8_t *)kHeader, sizeof(kHeader) - 1) ==
           FG_XML_EVENT_STREAM_OPEN &&
-      fg_xml_parser_feed(p, &used, q->data, q->len) == FG_XML_EVENT_ELEMENT) {
+      fg_xml_parser_feed(p, &used, data, data_len) == FG_XML_EVENT_ELEMENT) {
     const fg_xml_element *el = fg_xml_parser_element(p);
     uint8_t buf[4096];
     size_t len = 0;
@@ -309,12 +328,16 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
     if (v == FG_BOUNCE_OK && fg_jid_domain(sender, el->from.data, el->from.len) &&
         fg_jid_domain(ours, el->to.data, el->to.len)) {
       fg_metrics_bounce(&srv->metrics, cond);
-      fg_link_bounce(srv, l->w, ours, sender, buf, len);
+      fg_link_bounce(srv, w, ours, sender, buf, len);
       bounced = 1;
     }
   }
   fg_xml_parser_free(p);
   if (!bounced) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
+}
+
+static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
+  bounce_bytes(l->srv, l->w, q->data, q->len, cond);
 }
 
 // link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
@@ -369,9 +392,122 @@ static void op_send(void *arg, const uint8_t *d, size_t n) {
   l->last_write_ns = fg_worker_now_ns(l->w);
 }
 
+// --- XEP-0198 acknowledgements ---
+
+// sm_timer_fired asks for an ack while stanzas stay unacknowledged
+// (stream_management.request_interval), so that a quiet link learns soon
+// what its last stanzas became.
+static void sm_timer_fired(fg_timer *t, void *arg) {
+  (void)t;
+  link *l = arg;
+  l->sm_timer_armed = 0;
+  if (l->conn == NULL || !l->ready || l->ending) return;
+  if (fg_s2s_out_request_ack(l->s2s) > 0) {
+    l->sm_timer_armed = 1;
+    fg_worker_timer_arm(l->w, &l->sm_timer, l->snap->cfg->sm.request_interval_ms);
+  }
+}
+
+// write_stanza writes one stanza on the ready stream of |l|. Without
+// XEP-0198 it counts as delivered at once (nothing more will be known);
+// with it, when the peer acknowledges it (op_acked).
+static void write_stanza(link *l, const uint8_t *data, size_t len, int is_bounce) {
+  fg_s2s_out_send_stanza(l->s2s, data, len, is_bounce);
+  l->last_stanza_ns = fg_worker_now_ns(l->w);
+  if (!fg_s2s_out_sm_enabled(l->s2s)) {
+    l->written++;
+    count_written(l->srv, is_bounce);
+    return;
+  }
+  if (!l->sm_timer_armed) {
+    l->sm_timer_armed = 1;
+    fg_worker_timer_arm(l->w, &l->sm_timer, l->snap->cfg->sm.request_interval_ms);
+  }
+}
+
+// flush_queue writes what |l| holds, oldest first, while its stream takes
+// it (ready, and with XEP-0198 room among the unacknowledged stanzas).
+static void flush_queue(link *l) {
+  worker_state *ws = fg_server_worker_state(l->srv, l->w);
+  while (l->qhead != NULL && l->conn != NULL && fg_s2s_out_can_send(l->s2s, l->qhead->len)) {
+    qitem *q = l->qhead;
+    l->qhead = q->next;
+    if (l->qhead == NULL) l->qtail = NULL;
+    l->q_count--;
+    l->q_bytes -= q->len;
+    ws->queued_bytes -= q->len;
+    if (l->carried > 0) {  // written on the broken stream, not known handled
+      l->carried--;
+      fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_RESENT);
+    }
+    write_stanza(l, q->data, q->len, q->is_bounce);
+    free(q);
+  }
+}
+
+// pop_front takes the oldest held stanza of |l| off its queue.
+static qitem *pop_front(link *l) {
+  qitem *q = l->qhead;
+  if (q == NULL) return NULL;
+  l->qhead = q->next;
+  if (l->qhead == NULL) l->qtail = NULL;
+  l->q_count--;
+  l->q_bytes -= q->len;
+  fg_server_worker_state(l->srv, l->w)->queued_bytes -= q->len;
+  return q;
+}
+
+// op_resumed: the peer resumed the broken stream (XEP-0198 §5) and had
+// handled |h| of its stanzas: those carried over are delivered, not resent.
+static void op_resumed(void *arg, uint32_t h) {
+  link *l = arg;
+  uint32_t n = h - l->resume_acked;
+  fg_metrics_inc(&l->srv->metrics, FG_M_SM_OUT_RESUMED);
+  if (n > l->carried) {
+    // More than was ever unacknowledged: the peer's count cannot be
+    // trusted, everything goes out again (duplicates rather than losses).
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote,
+           "%s link %s -> %s resumed with h=%u beyond the %zu carried", kind_name(l->kind),
+           l->local, l->remote, h, l->carried);
+    n = 0;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    qitem *q = pop_front(l);
+    fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_ACKED);
+    count_written(l->srv, q->is_bounce);
+    free(q);
+  }
+  l->carried -= n;
+  fg_log(FG_LOG_SEV_INFO, NULL, l->remote,
+         "%s link %s -> %s resumed: %u already handled, %zu sent again", kind_name(l->kind),
+         l->local, l->remote, n, l->carried);
+}
+
+static void op_acked(void *arg, const fg_sm_item *it) {
+  link *l = arg;
+  fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_ACKED);
+  count_written(l->srv, it->tag);
+}
+
+// redeliver hands a stanza of a broken stream to delivery again (a fresh
+// link of the pair, the same slot so that its input stream's order holds),
+// or bounces it when that is refused at once.
+static void redeliver(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                      unsigned slot, const uint8_t *data, size_t len, int is_bounce) {
+  fg_stanza_condition c = fg_deliver(srv, w, local, remote, slot, is_bounce, data, len, NULL);
+  if (c == FG_STANZA_CONDITION_COUNT) return;
+  if (is_bounce) {
+    fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);  // RFC 6120 §8.3.1
+  } else {
+    bounce_bytes(srv, w, data, len, c);
+  }
+}
+
 // kKeepaliveMs: a ready link that wrote nothing for this long sends a
 // whitespace keepalive (RFC 6120 §4.6.1), so that NATs and firewalls keep it.
 enum { kKeepaliveMs = 60000, kTickMs = 15000 };
+
+static void arm_deadline(link *l);
 
 // finish_and_close ends a ready link normally: new stanzas open a fresh
 // link, and </stream:stream> follows what was written (flushed by the
@@ -379,6 +515,15 @@ enum { kKeepaliveMs = 60000, kTickMs = 15000 };
 static void finish_and_close(link *l) {
   unlink_from_worker(l);
   l->dead = 1;  // a normal end, not a failure
+  l->clean = 1;
+  if (l->ready && fg_s2s_out_unacked(l->s2s) > 0) {
+    // XEP-0198: stanzas are unacknowledged; the peer answers the <r/> sent
+    // before our closing tag, then closes too (or the deadline ends the wait).
+    l->ending = 1;
+    fg_s2s_out_end(l->s2s);
+    arm_deadline(l);
+    return;
+  }
   fg_s2s_out_close(l->s2s);
   fg_conn_close(l->conn);
 }
@@ -442,15 +587,9 @@ static void op_ready(void *arg, int method) {
          : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                              : "unauthenticated",
          fg_auth_method_name(l->auth));
-  for (qitem *q = l->qhead, *n; q != NULL; q = n) {
-    n = q->next;
-    fg_s2s_out_send_stanza(l->s2s, q->data, q->len);
-    count_written(srv, q->is_bounce);
-    free(q);
-  }
-  fg_server_worker_state(srv, l->w)->queued_bytes -= l->q_bytes;
-  l->qhead = l->qtail = NULL;
-  l->q_count = l->q_bytes = 0;
+  l->written = 0;
+  if (fg_s2s_out_sm_enabled(l->s2s)) fg_metrics_inc(&srv->metrics, FG_M_SM_OUT_ENABLED);
+  flush_queue(l);
   if (l->draining && l->conn != NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_DRAINED);
     wake_waiting(l);  // their next stanzas take another address or bounce
@@ -463,6 +602,7 @@ static void op_ready(void *arg, int method) {
 static void op_failed(void *arg, const char *condition) {
   link *l = arg;
   if (!l->ready) l->protocol_failed = 1;
+  if (strcmp(condition, "closed") == 0) l->clean = 1;
   if (strcmp(condition, "loop") == 0) {
     // The target answered with this gateway's own stream id tag: whatever
     // DNS or the configuration said, it is ourselves (defence in depth
@@ -487,11 +627,15 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
                           valid);
 }
 
-static const fg_s2s_out_ops kOutOps = {op_send, op_ready, op_failed, op_verify_answer};
+static const fg_s2s_out_ops kOutOps = {op_send,          op_ready, op_failed,
+                                       op_verify_answer, op_acked, op_resumed};
 
 // --- connection ---
 
 static int connect_next(link *l);
+static int race_decided(link *l, fg_conn *c);
+static int race_goes_on(link *l, fg_conn *c);
+static void drop_attempt(fg_conn *c);
 static void hop_failover(link *l);
 
 static void tls_trusted(link *l);
@@ -499,6 +643,11 @@ static int resumed_link_ok(link *l, fg_conn *c);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
+  if (l == NULL) return;  // an attempt that lost the race
+  if (!race_decided(l, c)) {
+    fg_conn_abort(c, FG_CLOSE_LOCAL);
+    return;
+  }
   l->auth = FG_AUTH_DIALBACK;  // plaintext: nothing but dialback proves the peer
   // Direct TLS (XEP-0368): the handshake is done; the certificate is judged
   // before the stream starts.
@@ -565,10 +714,16 @@ static fg_tls_ctx *client_ctx(link *l) {
 
 static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   link *l = fg_conn_arg(c);
-  if (l->dead && !l->ending) return len;  // an ending link waits for the peer's close
+  if (l == NULL || (l->dead && !l->ending))
+    return len;  // a lost race; an ending link waits for the peer's close
   size_t used = 0;
   switch (fg_s2s_out_feed(l->s2s, data, len, &used)) {
     case FG_S2S_OUT_CONTINUE:
+      // Acks may have made room for what the link holds (XEP-0198).
+      if (l->ready && !l->dead && l->qhead != NULL) {
+        flush_queue(l);
+        if (!congested(l)) wake_waiting(l);
+      }
       return used;
     case FG_S2S_OUT_STARTTLS:
       if (!fg_conn_starttls(c, client_ctx(l), l->remote)) {
@@ -706,7 +861,7 @@ static int resumed_link_ok(link *l, fg_conn *c) {
 
 static void on_secure(fg_conn *c) {
   link *l = fg_conn_arg(c);
-  if (l->dead || !resumed_link_ok(l, c)) return;
+  if (l == NULL || l->dead || !resumed_link_ok(l, c)) return;
   // Remote servers' certificates are checked for revocation before the link
   // is trusted (the backends' are not); what the shared cache lacks is
   // fetched first, while this link alone waits.
@@ -728,8 +883,120 @@ static void on_secure(fg_conn *c) {
   tls_trusted(l);
 }
 
+// take_broken detaches, from a link whose ready stream broke, what must go
+// out again on a fresh stream: the stanzas written but not acknowledged
+// (XEP-0198; the peer may have handled some: a duplicate risk the docs
+// state), and those held behind them. Without XEP-0198 nothing written can
+// be recovered: a stream that failed rather than closed counts its stanzas
+// as unconfirmed.
+static fg_sm_item *take_broken(link *l, qitem **held) {
+  *held = NULL;
+  if (!l->ready) return NULL;
+  if (!fg_s2s_out_sm_enabled(l->s2s)) {
+    if (!l->clean && l->written > 0) {
+      fg_metrics_add(&l->srv->metrics, FG_M_STANZAS_UNCONFIRMED, l->written);
+      fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
+             "%s link %s -> %s broke without XEP-0198: %llu stanzas written on it unconfirmed",
+             kind_name(l->kind), l->local, l->remote, (unsigned long long)l->written);
+    }
+    l->written = 0;
+  }
+  *held = l->qhead;
+  fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
+  l->qhead = l->qtail = NULL;
+  l->q_count = l->q_bytes = 0;
+  return fg_s2s_out_take_unacked(l->s2s);
+}
+
+// resend_broken delivers again what take_broken detached, oldest first.
+static void resend_broken(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                          unsigned slot, fg_sm_item *unacked, qitem *held) {
+  size_t n = 0;
+  for (fg_sm_item *it = unacked, *next; it != NULL; it = next, n++) {
+    next = it->next;
+    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_RESENT);
+    redeliver(srv, w, local, remote, slot, it->data, it->len, it->tag);
+    free(it);
+  }
+  if (n > 0) {
+    fg_log(FG_LOG_SEV_WARN, NULL, remote, "link %s -> %s broke: %zu unacknowledged stanzas resent",
+           local, remote, n);
+  }
+  for (qitem *q = held, *next; q != NULL; q = next) {
+    next = q->next;
+    redeliver(srv, w, local, remote, slot, q->data, q->len, q->is_bounce);
+    free(q);
+  }
+}
+
+static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                         unsigned slot, const char *resume_id, uint32_t resume_acked);
+static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
+                       const resolved_target *pinned, unsigned slot);
+
+// push_held links |q| at the end of |l|'s queue and counts it.
+static void push_held(link *l, qitem *q) {
+  q->next = NULL;
+  if (l->qtail) {
+    l->qtail->next = q;
+  } else {
+    l->qhead = q;
+  }
+  l->qtail = q;
+  l->q_count++;
+  l->q_bytes += q->len;
+  fg_server_worker_state(l->srv, l->w)->queued_bytes += q->len;
+}
+
+// append_held puts a copy of a stanza at the end of |l|'s queue, whatever
+// its bounds (the caller checks them). It returns 0 when out of memory.
+static int append_held(link *l, const uint8_t *data, size_t len, int is_bounce) {
+  qitem *q = malloc(sizeof(*q) + len);
+  if (q == NULL) return 0;
+  q->len = len;
+  q->is_bounce = is_bounce;
+  memcpy(q->data, data, len);
+  push_held(l, q);
+  return 1;
+}
+
+// carry_to_replacement opens the stream that resumes a broken resumable one
+// (XEP-0198 §5) and hands it what the broken stream left: its unacknowledged
+// stanzas first, those it held next. It returns 0, owning nothing, when the
+// pair has another link already (the stanzas are then resent through it).
+static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                                unsigned slot, const char *resume_id, uint32_t resume_acked,
+                                fg_sm_item *unacked, qitem *held) {
+  worker_state *ws = fg_server_worker_state(srv, w);
+  if (find_link(ws, LINK_REMOTE, local, remote, NULL, slot) != NULL) return 0;
+  link *n = open_remote(srv, w, local, remote, slot, resume_id, resume_acked);
+  if (n == NULL) return 0;
+  for (fg_sm_item *it = unacked, *next; it != NULL; it = next) {
+    next = it->next;
+    if (append_held(n, it->data, it->len, it->tag)) {  // within bounds: it was unacknowledged
+      n->carried++;
+    } else {
+      bounce_bytes(srv, w, it->data, it->len, FG_STANZA_RESOURCE_CONSTRAINT);
+    }
+    free(it);
+  }
+  for (qitem *q = held, *next; q != NULL; q = next) {
+    next = q->next;
+    push_held(n, q);  // accepted before, on the stream this link replaces
+  }
+  fg_log(FG_LOG_SEV_INFO, NULL, remote,
+         "link %s -> %s broke: resuming stream %s (%zu unacknowledged)", local, remote, resume_id,
+         n->carried);
+  return 1;
+}
+
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
+  if (l == NULL) return;  // an attempt that lost the race
+  if (!l->ready && !l->dead && race_goes_on(l, c)) return;
+  fg_worker_timer_cancel(l->w, &l->race_timer);
+  if (l->racer != NULL) drop_attempt(l->racer);
+  l->racer = NULL;
   l->conn = NULL;
   if (l->dane_active && l->dane.refused) {
     snprintf(l->dane_refused, sizeof(l->dane_refused), "%s", l->dane.why);
@@ -740,6 +1007,30 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   l->posh_fetch = NULL;
   fg_worker_timer_cancel(l->w, &l->deadline);
   fg_worker_timer_cancel(l->w, &l->tick);
+  fg_worker_timer_cancel(l->w, &l->sm_timer);
+  l->sm_timer_armed = 0;
+  char resume_id[FG_SM_ID_MAX + 1];
+  snprintf(resume_id, sizeof(resume_id), "%s",
+           l->ready && l->kind == LINK_REMOTE ? fg_s2s_out_sm_id(l->s2s) : "");
+  uint32_t resume_acked = fg_s2s_out_sm_acked(l->s2s);
+  qitem *held;
+  fg_sm_item *unacked = take_broken(l, &held);
+  if (unacked != NULL || held != NULL) {
+    fg_server *srv = l->srv;
+    fg_worker *w = l->w;
+    unsigned slot = l->slot;
+    char local[FG_DOMAIN_MAX + 1], remote[FG_DOMAIN_MAX + 1];
+    memcpy(local, l->local, sizeof(local));
+    memcpy(remote, l->remote, sizeof(remote));
+    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    link_free(l);
+    if (resume_id[0] && unacked != NULL &&
+        carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked, held)) {
+      return;
+    }
+    resend_broken(srv, w, local, remote, slot, unacked, held);
+    return;
+  }
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
     // A connection-level failure: the next candidate (RFC 6120 §3.2.1); on
     // the hop, another healthy address of the backend.
@@ -763,6 +1054,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
 
 static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
   link *l = fg_conn_arg(c);
+  if (l == NULL) return;  // an attempt that lost the race
   // Sessions are kept per remote domain, target and local domain: a session
   // of one server is not offered to another that could not resume it, and
   // links of different local domains present different certificates, so
@@ -845,6 +1137,12 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.tls_active = tls_active;
   c.dialback_secret = snap->have_db_secret ? &snap->db_secret : NULL;
   c.stream_tag = srv->stream_tag;
+  c.sm = snap->cfg->sm.enabled;
+  c.sm_max_stanzas = snap->cfg->limits.queue_stanzas;
+  c.sm_max_bytes = snap->cfg->limits.queue_bytes;
+  c.sm_request_every = snap->cfg->sm.request_every;
+  c.sm_resume = 1;
+  c.sm_previd = l->resume_id;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = snap->cfg->internal_hop.plaintext;
     c.client_cert = hop_uses_internal_ca(l);
@@ -879,35 +1177,135 @@ static void prepare_dane(link *l, const resolved_target *t) {
 
 // connect_next opens a connection to the next candidate. It returns 0 when
 // none is left. Questions asked on an earlier attempt are asked again.
+// fresh_session gives |l| a new stream for target |t|; questions asked
+// before are asked again on it. It returns 0 when out of memory.
+static int fresh_session(link *l, const resolved_target *t) {
+  fg_s2s_out *s = new_session(l, t->direct_tls);
+  if (s == NULL) return 0;
+  for (int i = 0; i < l->n_questions; i++) {
+    fg_s2s_out_verify(s, l->questions[i].receiving, l->questions[i].originating,
+                      l->questions[i].stream_id, l->questions[i].key, l->questions[i].key_len);
+  }
+  fg_s2s_out_free(l->s2s);
+  l->s2s = s;
+  l->current = t;
+  return 1;
+}
+
+// open_attempt starts a connection to |t| for |l| (NULL: none could be).
+static fg_conn *open_attempt(link *l, const resolved_target *t) {
+  fg_connect_config cc = {0};
+  cc.addr = (const struct sockaddr *)&t->addr;
+  cc.addr_len = t->addr_len;
+  cc.handler = &kHandler;
+  cc.arg = l;
+  if (t->direct_tls) {
+    cc.tls = l->srv->tls_client_direct;
+    cc.server_name = l->remote;
+  }
+  return fg_conn_connect(l->w, &cc);
+}
+
+// arm_deadline: RFC 6120 §10.4.3: a stream not established and
+// authenticated in time is remote-server-timeout (limits.handshake_timeout).
+static void arm_deadline(link *l) {
+  uint32_t ms = cur(l->srv)->cfg->limits.handshake_timeout_ms;
+  fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
+}
+
+// --- Happy Eyeballs (RFC 8305) ---
+
+// kRaceDelayMs: the Connection Attempt Delay RFC 8305 §5 recommends: a
+// candidate that has not connected by then gets a rival.
+enum { kRaceDelayMs = 250 };
+
+// drop_attempt ends an attempt that lost the race (its callbacks find no link).
+static void drop_attempt(fg_conn *c) {
+  fg_conn_set_arg(c, NULL);
+  fg_conn_abort(c, FG_CLOSE_LOCAL);
+}
+
+// race_timer_fired starts the next candidate beside the one still
+// connecting, of the other address family when one is left (RFC 8305 §4:
+// IPv6 and IPv4 interleaved).
+static void race_timer_fired(fg_timer *t, void *arg) {
+  (void)t;
+  link *l = arg;
+  // Only STARTTLS attempts race: TLS (and its DANE checks) starts once the
+  // race is decided; a direct TLS handshake would belong to the attempt.
+  if (l->conn == NULL || l->opened || l->racer != NULL || l->dead || l->current == NULL ||
+      l->current->direct_tls) {
+    return;
+  }
+  int family = l->current != NULL ? l->current->addr.ss_family : AF_UNSPEC;
+  for (size_t i = l->next_candidate; i < l->n_candidates; i++) {
+    if (l->candidates[i].addr.ss_family == family) continue;
+    resolved_target other = l->candidates[i];
+    memmove(&l->candidates[l->next_candidate + 1], &l->candidates[l->next_candidate],
+            (i - l->next_candidate) * sizeof(other));
+    l->candidates[l->next_candidate] = other;
+    break;
+  }
+  while (l->next_candidate < l->n_candidates && l->racer == NULL &&
+         !l->candidates[l->next_candidate].direct_tls) {
+    const resolved_target *next = &l->candidates[l->next_candidate++];
+    l->racer = open_attempt(l, next);
+    l->racer_target = next;
+  }
+  if (l->racer != NULL) fg_metrics_inc(&l->srv->metrics, FG_M_CONNECT_RACES);
+}
+
+// race_decided: attempt |c| connected first; the other one is dropped and
+// the link's stream is |c|'s. It returns 0 when out of memory.
+static int race_decided(link *l, fg_conn *c) {
+  fg_worker_timer_cancel(l->w, &l->race_timer);
+  l->opened = 1;
+  if (c != l->racer) {
+    if (l->racer != NULL) drop_attempt(l->racer);
+    l->racer = NULL;
+    return 1;
+  }
+  drop_attempt(l->conn);
+  l->conn = c;
+  l->racer = NULL;
+  fg_metrics_inc(&l->srv->metrics, FG_M_CONNECT_RACES_WON_LATER);
+  prepare_dane(l, l->racer_target);
+  return fresh_session(l, l->racer_target);
+}
+
+// race_goes_on: attempt |c| of |l| failed before connecting. It returns 1
+// when the race goes on with the other attempt (nothing else to do).
+static int race_goes_on(link *l, fg_conn *c) {
+  if (c == l->racer) {  // the later attempt failed: the first goes on
+    l->racer = NULL;
+    return 1;
+  }
+  if (l->racer == NULL || l->opened) return 0;
+  l->conn = l->racer;  // the first failed: the later one goes on alone
+  l->racer = NULL;
+  prepare_dane(l, l->racer_target);
+  if (!fresh_session(l, l->racer_target)) {
+    drop_attempt(l->conn);
+    l->conn = NULL;
+    return 0;
+  }
+  arm_deadline(l);
+  if (l->next_candidate < l->n_candidates) fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
+  return 1;
+}
+
 static int connect_next(link *l) {
   while (l->next_candidate < l->n_candidates) {
     const resolved_target *t = &l->candidates[l->next_candidate++];
     prepare_dane(l, t);
-    fg_s2s_out *s = new_session(l, t->direct_tls);
-    if (s == NULL) return 0;
-    // Questions asked before are asked again on the new stream.
-    for (int i = 0; i < l->n_questions; i++) {
-      fg_s2s_out_verify(s, l->questions[i].receiving, l->questions[i].originating,
-                        l->questions[i].stream_id, l->questions[i].key, l->questions[i].key_len);
-    }
-    fg_s2s_out_free(l->s2s);
-    l->s2s = s;
-    l->current = t;
-    fg_connect_config cc = {0};
-    cc.addr = (const struct sockaddr *)&t->addr;
-    cc.addr_len = t->addr_len;
-    cc.handler = &kHandler;
-    cc.arg = l;
-    if (t->direct_tls) {
-      cc.tls = l->srv->tls_client_direct;
-      cc.server_name = l->remote;
-    }
-    l->conn = fg_conn_connect(l->w, &cc);
+    if (!fresh_session(l, t)) return 0;
+    l->conn = open_attempt(l, t);
     if (l->conn == NULL) continue;
-    // RFC 6120 §10.4.3: a stream not established and authenticated in time
-    // is remote-server-timeout (limits.handshake_timeout).
-    uint32_t ms = cur(l->srv)->cfg->limits.handshake_timeout_ms;
-    fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
+    l->opened = 0;
+    arm_deadline(l);
+    if (l->next_candidate < l->n_candidates) {
+      fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
+    }
     return 1;
   }
   return 0;
@@ -927,7 +1325,7 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
 static void deadline_passed(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
-  if (!l->ready && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
+  if ((!l->ready || l->ending) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
 }
 
 static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
@@ -937,6 +1335,8 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   l->slot = slot;
   fg_timer_init(&l->deadline, deadline_passed, l);
   fg_timer_init(&l->tick, tick, l);
+  fg_timer_init(&l->sm_timer, sm_timer_fired, l);
+  fg_timer_init(&l->race_timer, race_timer_fired, l);
   l->srv = srv;
   l->snap = fg_snapshot_up_ref(fg_server_snapshot(srv));
   l->w = w;
@@ -981,36 +1381,24 @@ static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const cha
 
 static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int is_bounce) {
   fg_server *srv = l->srv;
-  if (l->ready) {
-    fg_s2s_out_send_stanza(l->s2s, data, len);
-    l->last_stanza_ns = fg_worker_now_ns(l->w);
-    count_written(srv, is_bounce);
+  if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(l->s2s, len)) {
+    write_stanza(l, data, len, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
   const fg_config *cfg = cur(srv)->cfg;
   worker_state *ws = fg_server_worker_state(srv, l->w);
   // RFC 6120 §8.3.3.18: a full queue is resource-constraint (wait). Each
-  // link is bounded, and so is everything one worker holds.
-  if ((cfg->limits.queue_stanzas && l->q_count >= cfg->limits.queue_stanzas) ||
-      (cfg->limits.queue_bytes && l->q_bytes + len > cfg->limits.queue_bytes) ||
+  // link still connecting is bounded, and so is everything one worker holds.
+  // A ready link holds stanzas only while XEP-0198 acks are awaited: like
+  // its connection's output, that is bounded by flow control (its input
+  // streams are paused, see congested), not bounced.
+  int bounded = !l->ready;
+  if ((bounded && cfg->limits.queue_stanzas && l->q_count >= cfg->limits.queue_stanzas) ||
+      (bounded && cfg->limits.queue_bytes && l->q_bytes + len > cfg->limits.queue_bytes) ||
       ws->queued_bytes + len > kWorkerQueueBytes) {
     return FG_STANZA_RESOURCE_CONSTRAINT;
   }
-  qitem *q = malloc(sizeof(*q) + len);
-  if (q == NULL) return FG_STANZA_RESOURCE_CONSTRAINT;
-  q->next = NULL;
-  q->len = len;
-  q->is_bounce = is_bounce;
-  memcpy(q->data, data, len);
-  if (l->qtail) {
-    l->qtail->next = q;
-  } else {
-    l->qhead = q;
-  }
-  l->qtail = q;
-  l->q_count++;
-  l->q_bytes += len;
-  ws->queued_bytes += len;
+  if (!append_held(l, data, len, is_bounce)) return FG_STANZA_RESOURCE_CONSTRAINT;
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_QUEUED);
   return FG_STANZA_CONDITION_COUNT;
 }
@@ -1047,8 +1435,17 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_REMOTE, local, remote, NULL, slot);
   if (l != NULL) return l;
-  l = new_link(srv, w, LINK_REMOTE, local, remote, NULL, slot);
+  return open_remote(srv, w, local, remote, slot, NULL, 0);
+}
+
+// open_remote opens an outbound link for (local, remote), resuming the
+// broken stream |resume_id| when not NULL (XEP-0198 §5).
+static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                         unsigned slot, const char *resume_id, uint32_t resume_acked) {
+  link *l = new_link(srv, w, LINK_REMOTE, local, remote, NULL, slot);
   if (l == NULL) return NULL;
+  if (resume_id != NULL) snprintf(l->resume_id, sizeof(l->resume_id), "%s", resume_id);
+  l->resume_acked = resume_acked;
   l->resolving = 1;
   fg_resolve_start(srv, w, remote, resolved, l);
   return l;
@@ -1331,7 +1728,8 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
       int method = l->ready ? fg_s2s_out_is_ready(l->s2s) : 0;
       fg_text_printf(out,
                      "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
-                     "tls=%s auth=%s peer_auth=%s queued=%zu%s\n",
+                     "tls=%s auth=%s peer_auth=%s queued=%zu sm=%s unacked=%zu "
+                     "unconfirmed=%llu%s\n",
                      worker, l->id, kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
@@ -1342,7 +1740,8 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
                      : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                                          : "none",
                      l->ready ? fg_auth_method_name(l->auth) : "-", l->q_count,
-                     l->draining ? " draining" : "");
+                     fg_s2s_out_sm_enabled(l->s2s) ? "on" : "off", fg_s2s_out_unacked(l->s2s),
+                     (unsigned long long)l->written, l->draining ? " draining" : "");
     }
   }
 }

@@ -104,11 +104,22 @@ typedef enum fg_metric {
   FG_M_DRAIN_STREAMS_CLOSED,        // inbound streams closed by a drain (</stream:stream>)
   FG_M_DRAIN_LINKS_CLOSED,          // outbound links closed by a drain once idle
   FG_M_DRAIN_STANZAS_BOUNCED,       // stanzas still queued at the end of a drain, bounced
-  FG_M_DANE_TARGETS_REFUSED,  // outbound targets left out: bogus DNSSEC or a failed TLSA lookup
-  FG_M_DANE_TLSA_UNUSABLE,    // TLSA records ignored: unknown parameters, bad digest length
-  FG_M_DANE_MISMATCH,         // peer certificates refused by a secure, usable TLSA RRset
-  FG_M_DANE_INBOUND_OK,       // inbound peers authenticated by their own TLSA records
-  FG_M_DANE_INBOUND_FAILED,   // inbound DANE checks that did not authenticate the peer
+  FG_M_DANE_TARGETS_REFUSED,     // outbound targets left out: bogus DNSSEC or a failed TLSA lookup
+  FG_M_DANE_TLSA_UNUSABLE,       // TLSA records ignored: unknown parameters, bad digest length
+  FG_M_DANE_MISMATCH,            // peer certificates refused by a secure, usable TLSA RRset
+  FG_M_DANE_INBOUND_OK,          // inbound peers authenticated by their own TLSA records
+  FG_M_DANE_INBOUND_FAILED,      // inbound DANE checks that did not authenticate the peer
+  FG_M_SM_IN_ENABLED,            // inbound streams whose peer enabled XEP-0198
+  FG_M_SM_IN_REFUSED,            // <enable/> answered <failed/> (not authenticated, twice)
+  FG_M_SM_IN_ACKS_SENT,          // <a/> sent in answer to an <r/>
+  FG_M_SM_OUT_ENABLED,           // outbound streams (hop, remote) with XEP-0198 on
+  FG_M_SM_IN_RESUMED,            // inbound streams resumed by their peer (XEP-0198 §5)
+  FG_M_SM_OUT_RESUMED,           // outbound streams this gateway resumed
+  FG_M_CONNECT_RACES,            // a later candidate raced a slow connect (RFC 8305)
+  FG_M_CONNECT_RACES_WON_LATER,  // races the later candidate won
+  FG_M_STANZAS_ACKED,            // written and acknowledged by the peer (XEP-0198)
+  FG_M_STANZAS_RESENT,           // unacknowledged when their stream broke: sent again
+  FG_M_STANZAS_UNCONFIRMED,      // written to a stream without XEP-0198 that broke
   FG_M_COUNT,
 } fg_metric;
 
@@ -150,16 +161,21 @@ typedef struct fg_metrics {
 // fg_metrics_thread_shard returns the calling thread's shard index.
 int fg_metrics_thread_shard(void);
 
-// fg_metrics_inc adds one to |m|.
-static inline void fg_metrics_inc(fg_metrics *ms, fg_metric m) {
+// fg_metrics_add adds |n| to |m|.
+static inline void fg_metrics_add(fg_metrics *ms, fg_metric m, uint64_t n) {
   int s = fg_metrics_thread_shard();
   _Atomic uint64_t *c = &ms->shard[s].v[m];
   if (s < FG_METRICS_SHARDS - 1) {  // this thread is the only writer
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
                           memory_order_relaxed);
   } else {
-    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
   }
+}
+
+// fg_metrics_inc adds one to |m|.
+static inline void fg_metrics_inc(fg_metrics *ms, fg_metric m) {
+  fg_metrics_add(ms, m, 1);
 }
 
 // fg_metrics_get sums |m| over the shards.

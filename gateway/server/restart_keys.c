@@ -179,6 +179,9 @@ unsigned fg_restart_keys_check(const fg_config *running, const fg_config *next, 
                           running->n_dns_allowed_networks));
   check_revocation(&d, running, next);
   check_posh(&d, running, next);
+  // The XEP-0198 resumption registry is built once, with its keep time.
+  cmp_uint(&d, "stream_management.resume_timeout (s)", running->sm.resume_timeout_s,
+           next->sm.resume_timeout_s);
   check_process(&d, running, next);
   check_abuse(&d, running, next);
   return d.n;

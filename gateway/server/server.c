@@ -24,6 +24,7 @@
 #include "gateway/server/blocks.h"
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/rtbl.h"
+#include "gateway/server/sm_registry.h"
 #include "gateway/server/log.h"
 #include "gateway/server/reload.h"
 #include "gateway/server/own_listeners.h"
@@ -318,6 +319,11 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   srv->limits = fg_abuse_limits_new(cfg, &oom);
   if (oom) goto fail;
   srv->take_own_bounce = take_own_bounce;
+  if (cfg->sm.enabled && cfg->sm.resume_timeout_s) {
+    // XEP-0198 §5: ended inbound streams, resumable on any worker.
+    srv->sm_registry = fg_sm_registry_new(65536, cfg->sm.resume_timeout_s * 1000ull);
+    if (srv->sm_registry == NULL) goto fail;
+  }
   if (!fg_own_listeners_load(srv)) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL,
            "cannot list this host's addresses: only loopback counts as our own for outbound "
@@ -548,6 +554,7 @@ void fg_server_free(fg_server *srv) {
   fg_rtbl_free(srv->rtbl);
   fg_abuse_limits_free(srv->limits);
   fg_blocks_free(srv->blocks);
+  fg_sm_registry_free(srv->sm_registry);
   fg_tls_ctx_free(srv->tls_starttls);
   fg_tls_ctx_free(srv->tls_direct);
   fg_tls_ctx_free(srv->tls_client);

@@ -131,6 +131,7 @@ struct fg_server {
   // of its own (an RTBL request), so that it never reaches a backend;
   // returns 1 when taken. NULL: none. Set when the server is assembled.
   int (*take_own_bounce)(fg_server *srv, const uint8_t *data, size_t len);
+  struct fg_sm_registry *sm_registry;  // resumable inbound streams (NULL: none)
   fg_metrics metrics;
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet

@@ -19,7 +19,7 @@ CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 
 class Prosody:
     def __init__(self, workdir, domain, c2s_port, s2s_port, cert, key, cafile,
-                 fedgate_port=None, users=(), extra="", modules=()):
+                 fedgate_port=None, users=(), extra="", modules=(), smacks=False):
         self.dir = workdir
         os.makedirs(workdir + "/data", exist_ok=True)
         os.makedirs(workdir + "/certs", exist_ok=True)
@@ -34,6 +34,11 @@ class Prosody:
                 os.path.abspath(CONTRIB), fedgate_port)
             mods += '; "fedgate_route"'
         mods += "".join('; "%s"' % m for m in modules)
+        if smacks:
+            # XEP-0198 on s2s streams, with unacked stanzas resent on a new
+            # stream (docs/stream-management.md).
+            mods += '; "smacks"'
+            route += "smacks_enabled_s2s = true\nsmacks_s2s_resend = true\n"
         self.c2s_port, self.s2s_port, self.domain = c2s_port, s2s_port, domain
         cfg = f"""
 pidfile = "{workdir}/prosody.pid"

@@ -581,6 +581,37 @@ static void test_config_abuse(void **state) {
   expect_fail(BASE "abuse:\n  blocks: [x.example]\n", "15: abuse.blocks: unknown key");
 }
 
+// stream_management (XEP-0198): on by default; each bad value at its line.
+static void test_config_stream_management(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->sm.enabled, 1);
+  assert_int_equal(cfg->sm.request_every, 16);
+  assert_int_equal(cfg->sm.request_interval_ms, 1000);
+  assert_int_equal(cfg->sm.resume_timeout_s, 60);
+  fg_config_free(cfg);
+  cfg = load(BASE
+             "stream_management:\n  enabled: false\n  request_every: 3\n"
+             "  request_interval: 250ms\n  resume_timeout: 0s\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->sm.enabled, 0);
+  assert_int_equal(cfg->sm.request_every, 3);
+  assert_int_equal(cfg->sm.request_interval_ms, 250);
+  assert_int_equal(cfg->sm.resume_timeout_s, 0);
+  fg_config_free(cfg);
+  expect_fail(BASE "stream_management:\n  enabled: maybe\n",
+              "15: stream_management.enabled: expected true or false (value 'maybe')");
+  expect_fail(BASE "stream_management:\n  request_every: 0\n",
+              "15: stream_management.request_every: must be between 1 and 100000 (value '0')");
+  expect_fail(BASE "stream_management:\n  request_interval: 1ms\n",
+              "15: stream_management.request_interval: must be between 10ms and");
+  expect_fail(BASE "stream_management:\n  resume_timeout: 2h\n",
+              "15: stream_management.resume_timeout: must be between 0ms and 3600s (value '2h')");
+  expect_fail(BASE "stream_management:\n  resume: yes\n",
+              "15: stream_management.resume: unknown key");
+}
+
 // dns.allowed_networks: numeric networks only, each error at its line.
 static void test_config_dns_allowed_networks(void **state) {
   (void)state;
@@ -1105,6 +1136,7 @@ int main(void) {
       cmocka_unit_test(test_config_tls_posh),
       cmocka_unit_test(test_config_abuse),
       cmocka_unit_test(test_config_dns_dnssec_trusted_resolvers),
+      cmocka_unit_test(test_config_stream_management),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),

@@ -18,7 +18,7 @@ static fg_dialback_secret g_secret;
 typedef struct out_env {
   char out[16384];
   size_t out_len;
-  int ready, failed, answers, last_valid;
+  int ready, failed, answers, last_valid, acked;
   char fail_cond[64];
 } out_env;
 
@@ -43,7 +43,10 @@ static void o_answer(void *arg, const char *r, const char *o, const char *id, in
   e->answers++;
   e->last_valid = valid;
 }
-static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer};
+static void o_acked(void *arg, const fg_sm_item *it) {
+  ((out_env *)arg)->acked++;
+}
+static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer, o_acked, NULL};
 
 static fg_s2s_out *new_out(out_env *e, int client_cert, int purpose) {
   fg_s2s_out_config c;
@@ -122,7 +125,7 @@ static void test_xep0178_external_when_offered_with_certificate(void **state) {
   assert_int_equal(e.ready, 0);
   feed(s, SRV_HDR "<stream:features/>");
   assert_int_equal(e.ready, FG_S2S_AUTH_SASL_EXTERNAL);
-  assert_true(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10));
+  assert_true(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0));
   fg_s2s_out_free(s);
 }
 
@@ -239,7 +242,7 @@ static void test_rfc6120_4_4_end_waits_for_the_peers_closing_tag(void **state) {
   fg_s2s_out_end(s);
   assert_string_equal(e.out, "</stream:stream>");
   assert_int_equal(e.failed, 0);
-  assert_false(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10));
+  assert_false(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0));
   fg_s2s_out_end(s);
   fg_s2s_out_close(s);  // at shutdown: no second closing tag either
   assert_string_equal(e.out, "</stream:stream>");
@@ -261,6 +264,10 @@ typedef struct in_env {
   size_t out_len;
   int routed;
   const char *cert_for;
+  // XEP-0198 §5: one stream this side keeps for resumption.
+  char kept_id[80];
+  uint32_t kept_h;
+  int kept_parked;
 } in_env;
 
 static void i_send(void *arg, const uint8_t *d, size_t n) {
@@ -318,7 +325,26 @@ static fg_stanza_condition i_route(void *arg, const fg_xml_element *el, const ch
   ((in_env *)arg)->routed++;
   return FG_STANZA_CONDITION_COUNT;
 }
-static const fg_s2s_in_ops kInOps = {i_send, i_hosted, NULL, i_cert, i_verify, i_route, NULL, NULL};
+static int i_sm_open(void *arg, const char *id) {
+  in_env *e = arg;
+  snprintf(e->kept_id, sizeof(e->kept_id), "%s", id);
+  e->kept_parked = 0;
+  return 1;
+}
+static int i_sm_resume(void *arg, const char *id, uint32_t *out_h) {
+  in_env *e = arg;
+  if (!e->kept_parked || strcmp(id, e->kept_id) != 0) return 0;
+  e->kept_parked = 0;
+  *out_h = e->kept_h;
+  return 1;
+}
+static const fg_s2s_in_ops kInOps = {.send = i_send,
+                                     .is_hosted = i_hosted,
+                                     .cert_valid_for = i_cert,
+                                     .dialback_verify = i_verify,
+                                     .route = i_route,
+                                     .sm_open = i_sm_open,
+                                     .sm_resume = i_sm_resume};
 
 static void test_out_and_in_negotiate_tls_and_sasl_external(void **state) {
   in_env ie = {0};
@@ -338,10 +364,290 @@ static void test_out_and_in_negotiate_tls_and_sasl_external(void **state) {
   assert_int_equal(fg_s2s_in_is_authenticated(in, "a.example", "b.example"),
                    FG_S2S_AUTH_SASL_EXTERNAL);
   const char *m = "<message from='u@a.example' to='v@b.example'><body>hi</body></message>";
-  assert_true(fg_s2s_out_send_stanza(out, (const uint8_t *)m, strlen(m)));
+  assert_true(fg_s2s_out_send_stanza(out, (const uint8_t *)m, strlen(m), 0));
   pump(out, &oe, in, &ie);
   assert_int_equal(ie.routed, 1);
   fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+// --- XEP-0198 between both sides ---
+
+// sm_pair negotiates TLS, SASL EXTERNAL and (when both want it) XEP-0198.
+static fg_s2s_out *sm_pair(fg_s2s_in **in, in_env *ie, out_env *oe, int in_sm, int out_sm) {
+  ie->cert_for = "a.example";
+  fg_s2s_in_config ic;
+  fg_s2s_in_config_default(&ic);
+  ic.sm = in_sm;
+  *in = fg_s2s_in_new(&ic, &kInOps, ie);
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.client_cert = 1;
+  c.sm = out_sm;
+  c.sm_max_stanzas = 4;
+  c.sm_request_every = 2;
+  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, oe);
+  fg_s2s_out_start(out);
+  pump(out, oe, *in, ie);
+  assert_int_equal(oe->ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  return out;
+}
+
+static int send_msg(fg_s2s_out *out) {
+  const char *m = "<message from='u@a.example' to='v@b.example'><body>hi</body></message>";
+  return fg_s2s_out_send_stanza(out, (const uint8_t *)m, strlen(m), 0);
+}
+
+static void test_xep0198_3_enabled_after_authentication_and_acks_flow(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  assert_true(fg_s2s_out_sm_enabled(out));
+  int enabled = 0;
+  fg_s2s_in_sm_handled(in, &enabled);
+  assert_true(enabled);
+  // request_every 2: the second stanza carries an <r/>, answered h=2.
+  for (int i = 0; i < 3; i++) assert_true(send_msg(out));
+  assert_int_equal(fg_s2s_out_unacked(out), 3);
+  pump(out, &oe, in, &ie);
+  assert_int_equal(ie.routed, 3);
+  assert_int_equal(oe.acked, 2);
+  assert_int_equal(fg_s2s_out_unacked(out), 1);
+  assert_int_equal(fg_s2s_out_request_ack(out), 1);
+  pump(out, &oe, in, &ie);
+  assert_int_equal(oe.acked, 3);
+  assert_int_equal(fg_s2s_out_unacked(out), 0);
+  assert_int_equal(fg_s2s_in_sm_handled(in, &enabled), 3);
+  assert_int_equal(oe.failed, 0);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static fg_s2s_out *resumable_out(out_env *oe, const char *previd) {
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.client_cert = 1;
+  c.sm = 1;
+  c.sm_resume = 1;
+  c.sm_previd = previd;
+  c.sm_request_every = 2;
+  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, oe);
+  fg_s2s_out_start(out);
+  return out;
+}
+
+static fg_s2s_in *resumable_in(in_env *ie) {
+  ie->cert_for = "a.example";
+  fg_s2s_in_config ic;
+  fg_s2s_in_config_default(&ic);
+  ic.sm = 1;
+  ic.sm_resume_s = 60;
+  return fg_s2s_in_new(&ic, &kInOps, ie);
+}
+
+static void test_xep0198_5_resumed_stream_continues_from_the_peers_h(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in = resumable_in(&ie);
+  fg_s2s_out *out = resumable_out(&oe, NULL);
+  pump(out, &oe, in, &ie);
+  assert_true(fg_s2s_out_sm_enabled(out));
+  assert_string_equal(fg_s2s_out_sm_id(out), ie.kept_id);
+  assert_string_equal(fg_s2s_in_sm_id(in), ie.kept_id);
+  for (int i = 0; i < 3; i++) assert_true(send_msg(out));
+  pump(out, &oe, in, &ie);  // handled 3, acknowledged 2 (request_every 2)
+  int enabled;
+  ie.kept_h = fg_s2s_in_sm_handled(in, &enabled);
+  ie.kept_parked = 1;  // the connection breaks here
+  assert_int_equal(ie.kept_h, 3);
+  uint32_t acked = fg_s2s_out_sm_acked(out);
+  assert_int_equal(acked, 2);
+  char id[80];
+  snprintf(id, sizeof(id), "%s", fg_s2s_out_sm_id(out));
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+  // A new connection resumes: the peer says it handled 3.
+  in_env ie2 = {0};
+  memcpy(ie2.kept_id, ie.kept_id, sizeof(ie2.kept_id));
+  ie2.kept_h = ie.kept_h;
+  ie2.kept_parked = 1;
+  out_env oe2 = {0};
+  in = resumable_in(&ie2);
+  out = resumable_out(&oe2, id);
+  pump(out, &oe2, in, &ie2);
+  assert_int_equal(oe2.ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  assert_true(fg_s2s_out_sm_enabled(out));
+  assert_int_equal(fg_s2s_out_sm_acked(out), 3);
+  assert_string_equal(fg_s2s_in_sm_id(in), id);
+  // Counting goes on: the next stanza is the peer's 4th.
+  assert_true(send_msg(out));
+  assert_int_equal(fg_s2s_out_request_ack(out), 1);
+  pump(out, &oe2, in, &ie2);
+  assert_int_equal(fg_s2s_out_unacked(out), 0);
+  assert_int_equal(fg_s2s_in_sm_handled(in, &enabled), 4);
+  assert_int_equal(oe2.failed, 0);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_5_unknown_stream_enables_anew(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in = resumable_in(&ie);
+  fg_s2s_out *out = resumable_out(&oe, "0123abcd");
+  pump(out, &oe, in, &ie);
+  // <failed><item-not-found/></failed>, then <enable resume='true'/>.
+  assert_int_equal(oe.ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  assert_true(fg_s2s_out_sm_enabled(out));
+  assert_int_equal(fg_s2s_out_sm_acked(out), 0);
+  assert_string_equal(fg_s2s_out_sm_id(out), ie.kept_id);
+  assert_string_not_equal(fg_s2s_out_sm_id(out), "0123abcd");
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_unacked_queue_is_bounded(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  for (int i = 0; i < 4; i++) assert_true(send_msg(out));
+  assert_false(fg_s2s_out_can_send(out, 10));  // sm_max_stanzas 4
+  pump(out, &oe, in, &ie);                     // the <r/> after the 2nd is answered
+  assert_true(fg_s2s_out_can_send(out, 10));
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_peer_without_it_carries_stanzas_unacknowledged(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 0, 1);
+  assert_false(fg_s2s_out_sm_enabled(out));
+  assert_null(strstr(oe.out, "urn:xmpp:sm:3"));
+  assert_true(send_msg(out));
+  assert_int_equal(fg_s2s_out_unacked(out), 0);
+  pump(out, &oe, in, &ie);
+  assert_int_equal(ie.routed, 1);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_4_h_above_sent_ends_the_stream(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  assert_true(send_msg(out));
+  oe.out_len = 0;
+  feed(out, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+  assert_int_equal(oe.failed, 1);
+  assert_non_null(strstr(oe.out, "<undefined-condition"));
+  // What the peer could not account for stays for the caller to send again.
+  assert_int_equal(fg_s2s_out_unacked(out), 1);
+  fg_sm_item *it = fg_s2s_out_take_unacked(out);
+  assert_non_null(it);
+  assert_null(it->next);
+  free(it);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_4_malformed_h_is_invalid_xml(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  feed(out, "<a xmlns='urn:xmpp:sm:3' h='one'/>");
+  assert_int_equal(oe.failed, 1);
+  assert_non_null(strstr(oe.out, "<invalid-xml"));
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_4_end_waits_for_the_last_ack(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in;
+  fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
+  assert_true(send_msg(out));
+  pump(out, &oe, in, &ie);  // the stanza arrives; no <r/> yet (request_every 2)
+  assert_int_equal(fg_s2s_out_unacked(out), 1);
+  oe.out_len = 0;
+  fg_s2s_out_end(out);
+  assert_non_null(strstr(oe.out, "<r xmlns='urn:xmpp:sm:3'/></stream:stream>"));
+  assert_int_equal(oe.failed, 0);  // still reading
+  pump(out, &oe, in, &ie);
+  assert_int_equal(oe.acked, 1);
+  assert_int_equal(oe.failed, 1);
+  assert_string_equal(oe.fail_cond, "closed");
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_3_failed_enable_goes_on_without(void **state) {
+  out_env e = {0};
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.allow_plaintext = 1;
+  c.sm = 1;
+  c.dialback_secret = &g_secret;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
+  fg_s2s_out_start(s);
+  feed(s, SRV_HDR "<stream:features><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
+  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  assert_non_null(strstr(e.out, "<enable xmlns='urn:xmpp:sm:3'/>"));
+  assert_int_equal(e.ready, 0);  // the answer first
+  feed(s,
+       "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
+       "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+  assert_int_equal(e.ready, FG_S2S_AUTH_DIALBACK);
+  assert_false(fg_s2s_out_sm_enabled(s));
+  fg_s2s_out_free(s);
+}
+
+static int allow_plain(void *arg, const char *peer) {
+  return 1;
+}
+static const fg_s2s_in_ops kPlainInOps = {.send = i_send,
+                                          .is_hosted = i_hosted,
+                                          .plaintext_allowed = allow_plain,
+                                          .cert_valid_for = i_cert,
+                                          .dialback_verify = i_verify,
+                                          .route = i_route};
+
+static void test_xep0198_3_enable_before_authentication_fails(void **state) {
+  in_env ie = {0};
+  fg_s2s_in_config ic;
+  fg_s2s_in_config_default(&ic);
+  ic.sm = 1;
+  fg_s2s_in *in = fg_s2s_in_new(&ic, &kPlainInOps, &ie);
+  const char *hdr =
+      "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
+      "xmlns:db='jabber:server:dialback' from='a.example' to='b.example' version='1.0'>";
+  size_t used;
+  fg_s2s_in_feed(in, (const uint8_t *)hdr, strlen(hdr), &used);
+  assert_non_null(strstr(ie.out, "<sm xmlns='urn:xmpp:sm:3'/>"));  // offered to a plaintext peer
+  ie.out_len = 0;
+  const char *en =
+      "<enable xmlns='urn:xmpp:sm:3'/><resume xmlns='urn:xmpp:sm:3' previd='x' h='0'/>";
+  assert_int_equal(fg_s2s_in_feed(in, (const uint8_t *)en, strlen(en), &used), FG_S2S_IN_CONTINUE);
+  ie.out[ie.out_len] = 0;
+  // Both the <enable/> and the <resume/> come before authentication.
+  const char *first = strstr(ie.out, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request");
+  assert_non_null(first);
+  assert_non_null(strstr(first + 1, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request"));
+  int enabled = 1;
+  fg_s2s_in_sm_handled(in, &enabled);
+  assert_false(enabled);
   fg_s2s_in_free(in);
 }
 
@@ -361,6 +667,16 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_9_stream_error_from_peer_fails_with_its_condition),
       cmocka_unit_test(test_rfc6120_4_4_end_waits_for_the_peers_closing_tag),
       cmocka_unit_test(test_out_and_in_negotiate_tls_and_sasl_external),
+      cmocka_unit_test(test_xep0198_3_enabled_after_authentication_and_acks_flow),
+      cmocka_unit_test(test_xep0198_unacked_queue_is_bounded),
+      cmocka_unit_test(test_xep0198_5_resumed_stream_continues_from_the_peers_h),
+      cmocka_unit_test(test_xep0198_5_unknown_stream_enables_anew),
+      cmocka_unit_test(test_xep0198_peer_without_it_carries_stanzas_unacknowledged),
+      cmocka_unit_test(test_xep0198_4_h_above_sent_ends_the_stream),
+      cmocka_unit_test(test_xep0198_4_malformed_h_is_invalid_xml),
+      cmocka_unit_test(test_xep0198_4_end_waits_for_the_last_ack),
+      cmocka_unit_test(test_xep0198_3_failed_enable_goes_on_without),
+      cmocka_unit_test(test_xep0198_3_enable_before_authentication_fails),
   };
   return cmocka_run_group_tests_name("gateway/s2s_out", tests, setup, NULL);
 }

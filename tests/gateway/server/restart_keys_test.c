@@ -62,6 +62,10 @@ static void stapling(fg_config *c) {
   c->revocation.stapling.enabled = 1;
 }
 
+static void resume_timeout(fg_config *c) {
+  c->sm.resume_timeout_s = 120;
+}
+
 static void test_restart_keys_each_named(void **state) {
   (void)state;
   static const struct {
@@ -79,6 +83,7 @@ static void test_restart_keys_each_named(void **state) {
       {rev_cache, "revocation.cache_entries: changed from '0' to '10'"},
       {stapling, "revocation.stapling.enabled: changed from 'false' to 'true'"},
       {log_file, "log.file: changed from '' to '/var/log/fedgate.log'"},
+      {resume_timeout, "stream_management.resume_timeout (s): changed from '0' to '120'"},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
     fg_config a, b;
@@ -111,6 +116,8 @@ static void test_restart_keys_reloadable_and_several(void **state) {
   b.revocation.mode = FG_REVOCATION_HARD_FAIL;
   b.revocation.timeout_ms = 1000;
   b.revocation.leaf_only = 1;
+  b.sm.request_every = 3;  // XEP-0198 requests: the next link follows
+  b.sm.enabled = 1;
   fg_text out = {0};
   assert_int_equal(fg_restart_keys_check(&a, &b, &out), 0);
   assert_null(out.data);

@@ -1,0 +1,133 @@
+// sm_registry.c: resumable XEP-0198 streams, a mutex-guarded hash table.
+#include "gateway/server/sm_registry.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+enum { kBuckets = 1024, kIdMax = 64, kDomainMax = 255 };
+
+typedef struct entry {
+  struct entry *next;  // in its bucket
+  char id[kIdMax + 1];
+  char peer[kDomainMax + 1], local[kDomainMax + 1];
+  int live;
+  uint32_t h;
+  uint64_t expires_ms;
+} entry;
+
+struct fg_sm_registry {
+  pthread_mutex_t mu;
+  entry *buckets[kBuckets];
+  size_t n, max;
+  uint64_t keep_ms;
+};
+
+fg_sm_registry *fg_sm_registry_new(size_t max_entries, uint64_t keep_ms) {
+  fg_sm_registry *r = calloc(1, sizeof(*r));
+  if (r == NULL) return NULL;
+  pthread_mutex_init(&r->mu, NULL);
+  r->max = max_entries;
+  r->keep_ms = keep_ms;
+  return r;
+}
+
+void fg_sm_registry_free(fg_sm_registry *r) {
+  if (r == NULL) return;
+  for (size_t b = 0; b < kBuckets; b++) {
+    for (entry *e = r->buckets[b], *n; e != NULL; e = n) {
+      n = e->next;
+      free(e);
+    }
+  }
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+static entry **slot_of(fg_sm_registry *r, const char *id) {
+  entry **pp = &r->buckets[XXH3_64bits(id, strlen(id)) % kBuckets];
+  while (*pp != NULL && strcmp((*pp)->id, id) != 0) pp = &(*pp)->next;
+  return pp;
+}
+
+static void drop(fg_sm_registry *r, entry **pp) {
+  entry *e = *pp;
+  *pp = e->next;
+  free(e);
+  r->n--;
+}
+
+// evict forgets the parked entry that expires first (the table is full).
+static int evict(fg_sm_registry *r) {
+  entry **victim = NULL;
+  for (size_t b = 0; b < kBuckets; b++) {
+    for (entry **pp = &r->buckets[b]; *pp != NULL; pp = &(*pp)->next) {
+      if (!(*pp)->live && (victim == NULL || (*pp)->expires_ms < (*victim)->expires_ms)) {
+        victim = pp;
+      }
+    }
+  }
+  if (victim == NULL) return 0;
+  drop(r, victim);
+  return 1;
+}
+
+int fg_sm_registry_open(fg_sm_registry *r, const char *id, const char *peer, const char *local) {
+  if (strlen(id) > kIdMax || strlen(peer) > kDomainMax || strlen(local) > kDomainMax) return 0;
+  pthread_mutex_lock(&r->mu);
+  int ok = 0;
+  entry **pp = slot_of(r, id);
+  if (*pp == NULL && (r->n < r->max || evict(r))) {
+    entry *e = calloc(1, sizeof(*e));
+    if (e != NULL) {
+      strcpy(e->id, id);
+      strcpy(e->peer, peer);
+      strcpy(e->local, local);
+      e->live = 1;
+      *slot_of(r, id) = e;  // the bucket may have changed with the eviction
+      r->n++;
+      ok = 1;
+    }
+  }
+  pthread_mutex_unlock(&r->mu);
+  return ok;
+}
+
+void fg_sm_registry_park(fg_sm_registry *r, const char *id, uint32_t h, uint64_t now_ms) {
+  pthread_mutex_lock(&r->mu);
+  entry **pp = slot_of(r, id);
+  if (*pp != NULL) {
+    (*pp)->live = 0;
+    (*pp)->h = h;
+    (*pp)->expires_ms = now_ms + r->keep_ms;
+  }
+  pthread_mutex_unlock(&r->mu);
+}
+
+fg_sm_resume_verdict fg_sm_registry_resume(fg_sm_registry *r, const char *id, const char *peer,
+                                           const char *local, uint64_t now_ms, uint32_t *out_h) {
+  pthread_mutex_lock(&r->mu);
+  fg_sm_resume_verdict v = FG_SM_RESUME_UNKNOWN;
+  entry **pp = slot_of(r, id);
+  entry *e = *pp;
+  if (e != NULL && !e->live && e->expires_ms <= now_ms) {
+    drop(r, pp);  // expired
+  } else if (e != NULL && e->live) {
+    v = FG_SM_RESUME_LIVE;
+  } else if (e != NULL && (strcmp(e->peer, peer) != 0 || strcmp(e->local, local) != 0)) {
+    v = FG_SM_RESUME_WRONG_PEER;  // never handed to another domain (XEP-0198 §5)
+  } else if (e != NULL) {
+    e->live = 1;
+    *out_h = e->h;
+    v = FG_SM_RESUME_OK;
+  }
+  pthread_mutex_unlock(&r->mu);
+  return v;
+}
+
+const char *fg_sm_resume_verdict_name(fg_sm_resume_verdict v) {
+  static const char *const kNames[] = {"ok", "unknown", "live", "wrong-peer"};
+  return (size_t)v < sizeof(kNames) / sizeof(kNames[0]) ? kNames[v] : "?";
+}
