@@ -54,7 +54,7 @@ download() {
 
 if ! [ -f "$cache/ok" ]; then
   rm -rf "$cache"
-  mkdir -p "$cache/deb" "$cache/root" || skip "cannot create $cache"
+  mkdir -p "$cache/deb" "$cache/root" 2>/dev/null || skip "cannot create $cache"
   download lua-unbound
   if ! dpkg-query -W -f '${Status}' libunbound8 2>/dev/null | grep -q 'ok installed'; then
     download libunbound8

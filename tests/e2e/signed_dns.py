@@ -81,8 +81,10 @@ class SignedDns:
                     "  access-control: 127.0.0.0/8 allow\n" % (self.unbound_port, d, d, d))
             for a in anchors:
                 f.write("  trust-anchor-file: \"%s/%s\"\n" % (d, a))
-            for z in zones:
-                f.write("  local-zone: \"%s.\" nodefault\n" % z)
+            # Each zone and its top-level domain: unbound answers some TLDs
+            # itself (test., invalid.: RFC 6761) unless told not to.
+            for name in sorted(set(zones) | {z.rsplit(".", 1)[-1] for z in zones}):
+                f.write("  local-zone: \"%s.\" nodefault\n" % name)
             f.write("remote-control:\n  control-enable: no\n")
             for z in zones:
                 f.write("stub-zone:\n  name: \"%s\"\n  stub-addr: 127.0.0.1@%d\n" % (
