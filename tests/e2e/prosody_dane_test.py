@@ -13,13 +13,18 @@ LUA_CPATH.
 Real components on loopback: the zone dane.test signed in the test (ldns),
 served by nsd, validated by unbound (tests/e2e/signed_dns.py); libunbound in
 Prosody forwards to that unbound and validates again with the zone's KSK as
-its trust anchor. fedgate hosts gw.dane.test and bad.dane.test, each with a
-self-signed certificate (no CA Prosody trusts issued it, so only DANE can
-authenticate it); its backend is a scripted sink. The zone publishes for
-gw.dane.test the TLSA record `3 1 1` of its certificate (`fedgate tlsa`), and
-for bad.dane.test the record of another key. Prosody (remote.test, with
-`s2s_secure_auth = true`, a certificate from the CA fedgate trusts) sends
-messages from its user alice to both.
+its trust anchor. fedgate hosts three domains, each with a self-signed
+certificate (no CA Prosody trusts issued it, so only DANE can authenticate
+it); its backend is a scripted sink. The zone publishes:
+
+  gw.dane.test      _xmpp-server (STARTTLS), TLSA 3 1 1 of its certificate
+                    (`fedgate tlsa`)
+  direct.dane.test  _xmpps-server (direct TLS, XEP-0368), TLSA likewise
+  bad.dane.test     _xmpp-server, TLSA 3 1 1 of another key
+  nodane.dane.test  _xmpp-server, no TLSA (the control: PKIX alone refuses)
+
+Prosody (remote.test, `s2s_secure_auth = true`, a certificate from the CA
+fedgate trusts) sends a message from its user alice to each.
 
 usage: prosody_dane_test.py FEDGATE_BINARY
 """
@@ -29,7 +34,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fedgate_proc as fp  # noqa: E402
@@ -41,20 +45,16 @@ FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gate
 HOST = fp.HOST
 CACHE_TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
                           "lua-unbound-cache.sh")
-CASES = 4  # the test_* functions, reported as skipped when Prosody cannot have lua-unbound
-
-
-class Skip(Exception):
-    pass
 
 
 def lua_unbound_env():
     """The environment that gives one Prosody lua-unbound, from
-    tools/lua-unbound-cache.sh; Skip when it cannot be had here (exit 77)."""
+    tools/lua-unbound-cache.sh; fp.Skip when it cannot be had here (exit 77)."""
     r = subprocess.run(["sh", CACHE_TOOL], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True)
     if r.returncode == 77:
-        raise Skip(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "exit 77")
+        why = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "exit 77"
+        raise fp.Skip("Prosody cannot have lua-unbound here, so it has no DANE: " + why)
     if r.returncode != 0:
         raise RuntimeError("tools/lua-unbound-cache.sh failed (%d): %s" % (r.returncode,
                                                                             r.stderr))
@@ -83,24 +83,36 @@ class World:
         self.dns = None
         self.ub_env = lua_unbound_env()
         self.dir = tempfile.mkdtemp(prefix="fedgate-prosody-dane-")
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
-    def start(self):
+    def _start(self):
         os.chmod(self.dir, 0o755)  # prosodyctl drops to the prosody user
         os.chdir(self.dir)
-        fp.dev_pki(FEDGATE, "pki", "remote.test", "gw.dane.test")
+        fp.dev_pki(FEDGATE, "pki", "remote.test", "gw.dane.test", "direct.dane.test")
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.write_secret("secret", "prosody dane test secret")
         self_signed("gw", "gw.dane.test")
         self_signed("bad", "bad.dane.test")
+        self_signed("direct", "direct.dane.test")
+        self_signed("nodane", "nodane.dane.test")
         self_signed("other", "other.invalid")
         self.gp = fp.listener_ports()
         self.gp["sink"] = fp.free_port()
-        self.sink = xp.ReceivingServer(HOST, self.gp["sink"], "pki/gw.dane.test.crt",
-                                       "pki/gw.dane.test.key", client_ca=self.dir + "/ica/ca.crt")
-        s2s = self.gp["s2s"]
-        # Only _xmpp-server (STARTTLS): Prosody's _xmpps-server question gets
-        # a signed NXDOMAIN. The TLSA owner is the SRV target and port
-        # (RFC 7673 §3.2).
+        # The backend of every domain, answering each by its name (SNI).
+        self.sink = xp.ReceivingServer(
+            HOST, self.gp["sink"], "pki/gw.dane.test.crt", "pki/gw.dane.test.key",
+            client_ca=self.dir + "/ica/ca.crt", sni_certs={"direct.dane.test": (
+                "pki/direct.dane.test.crt", "pki/direct.dane.test.key")})
+        s2s, tls = self.gp["s2s"], self.gp["tls"]
+        # gw and bad: only _xmpp-server (STARTTLS); Prosody's _xmpps-server
+        # question gets a signed NXDOMAIN. direct: only _xmpps-server (direct
+        # TLS, XEP-0368). The TLSA owner is the SRV target and port
+        # (RFC 7673 §3.3).
         zone = sd.SOA.format(o="dane.test") + "".join([
             "_xmpp-server._tcp.gw IN SRV 0 0 %d host-gw\n" % s2s,
             "host-gw IN A 127.0.0.1\n",
@@ -108,12 +120,18 @@ class World:
             "_xmpp-server._tcp.bad IN SRV 0 0 %d host-bad\n" % s2s,
             "host-bad IN A 127.0.0.1\n",
             "_%d._tcp.host-bad IN TLSA %s\n" % (s2s, tlsa_rdata("other.crt")),
+            "_xmpps-server._tcp.direct IN SRV 0 0 %d host-direct\n" % tls,
+            "host-direct IN A 127.0.0.1\n",
+            "_%d._tcp.host-direct IN TLSA %s\n" % (tls, tlsa_rdata("direct.crt")),
+            "_xmpp-server._tcp.nodane IN SRV 0 0 %d host-nodane\n" % s2s,
+            "host-nodane IN A 127.0.0.1\n",
         ])
         self.anchor = sd.sign_zone("dane.test", zone)
         self.dns = sd.SignedDns(self.dir, ["dane.test"], [self.anchor], "host-gw.dane.test")
         ns = '["127.0.0.1:%d"]' % self.dns.unbound_port
+        domains = [(n + ".dane.test", "sink", n) for n in ("gw", "bad", "direct", "nodane")]
         self.gw = fp.Fedgate(FEDGATE, self.dir, "gw", fp.gateway_yaml(
-            self.gp, [("gw.dane.test", "sink", "gw"), ("bad.dane.test", "sink", "bad")],
+            self.gp, domains,
             [("sink", [self.gp["sink"]])], dns={"nameservers": ns, "timeout": "2s"}),
             self.gp["admin"])
         self.procs.append(self.gw)
@@ -141,11 +159,7 @@ class World:
             return f.read().splitlines()
 
     def close(self):
-        for p in reversed(self.procs):
-            try:
-                p.stop()
-            except Exception:  # noqa: BLE001
-                pass
+        fp.stop_all(self.procs)
         if getattr(self, "sink", None):
             self.sink.close()
         if self.dns:
@@ -176,8 +190,8 @@ def test_prosody_loads_lua_unbound_from_the_cache_only(w):
     assert "ok installed" not in st, st
 
 
-def tlsa_answer(w, host):
-    return "Results for _%d._tcp.%s IN TLSA: 1 items (Secure" % (w.gp["s2s"], host)
+def tlsa_answer(w, host, listener="s2s"):
+    return "Results for _%d._tcp.%s IN TLSA: 1 items (Secure" % (w.gp[listener], host)
 
 
 def test_rfc7673_prosody_authenticates_fedgate_by_dane_ee(w):
@@ -211,6 +225,24 @@ def test_rfc7673_prosody_authenticates_fedgate_by_dane_ee(w):
     assert w.gw.metric('peers_authenticated_total{direction="inbound",method="pkix"}') > sasl
 
 
+def test_rfc7673_xep0368_prosody_authenticates_fedgate_by_dane_on_direct_tls(w):
+    # _xmpps-server: Prosody sends SNI direct.dane.test (fedgate picks the
+    # certificate by it) and checks the certificate against the TLSA record
+    # of the direct TLS port at the SRV target.
+    offset = w.prosody_log_size()
+    c = pr.Client("alice@remote.test/direct", "secret", w.prosody.c2s_port,
+                  sends=[("bob@direct.dane.test", "direct TLS and DANE")])
+    w.procs.append(c)
+    el = xp.wait_for(w.sink, xp.body_is("direct TLS and DANE"))
+    assert el.get("to") == "bob@direct.dane.test"
+    log = w.prosody_log_since(offset)
+    sid = session_of(log, "Outgoing s2s connection remote.test->direct.dane.test complete")
+    assert lines_with(log, tlsa_answer(w, "host-direct.dane.test", "tls")), "\n".join(log[-40:])
+    assert lines_with(log, "Enabling DANE with 1 TLSA records"), "\n".join(log[-40:])
+    assert lines_with(log, sid, "certificate chain validation result: valid"), sid
+    assert lines_with(log, sid, "certificate identity validation result: valid"), sid
+
+
 def test_rfc7672_2_2_prosody_refuses_fedgate_on_tlsa_mismatch(w):
     offset = w.prosody_log_size()
     c = pr.Client("alice@remote.test/bad", "secret", w.prosody.c2s_port,
@@ -233,33 +265,28 @@ def test_rfc7672_2_2_prosody_refuses_fedgate_on_tlsa_mismatch(w):
     assert not any(xp.body_is("must not arrive")(e) for _, e in w.sink.stanzas)
 
 
+def test_rfc7673_3_3_without_tlsa_prosody_refuses_the_self_signed_certificate(w):
+    # The control: the same kind of certificate with a secure denial of the
+    # TLSA records leaves Prosody with PKIX alone, which refuses it.
+    offset = w.prosody_log_size()
+    c = pr.Client("alice@remote.test/nodane", "secret", w.prosody.c2s_port,
+                  sends=[("bob@nodane.dane.test", "no DANE, no trust")])
+    w.procs.append(c)
+    line = c.wait_for("message-error bob@nodane.dane.test")
+    assert line == "message-error bob@nodane.dane.test remote-server-timeout", line
+    log = w.prosody_log_since(offset)
+    sid = session_of(log, "Outgoing s2s stream remote.test->nodane.dane.test closed")
+    assert lines_with(log, "_%d._tcp.host-nodane.dane.test IN TLSA: NXDomain (Secure" %
+                      w.gp["s2s"]), "\n".join(log[-40:])
+    assert not lines_with(log, "Enabling DANE"), "\n".join(log[-40:])
+    assert lines_with(log, sid, "certificate error(s) at depth 0: self-signed certificate"), sid
+    assert lines_with(log, sid, "Forbidding insecure connection to/from nodane.dane.test")
+    assert not any(xp.body_is("no DANE, no trust")(e) for _, e in w.sink.stanzas)
+
+
 def test_zz_nothing_lost_silently(w):
     w.gw.assert_accounted()
 
 
-def main():
-    w = None
-    passed = failed = 0
-    try:
-        w = World()
-        w.start()
-        passed, failed = fp.run_suite(fp.tests_of(globals()), w)
-    except Skip as e:
-        print("skipped: Prosody cannot have lua-unbound here, so it has no DANE: %s" % e)
-        print("0 passed, 0 failed, %d skipped" % CASES)
-        return 0
-    except Exception as e:  # noqa: BLE001
-        failed += 1
-        print("FAIL setup: %r" % e)
-        traceback.print_exc()
-    finally:
-        if w is not None:
-            w.close()
-            if not os.environ.get("FEDGATE_E2E_KEEP"):
-                shutil.rmtree(w.dir, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(fp.main_of(World, globals()))
