@@ -191,35 +191,72 @@ def test_prosody_loads_lua_unbound_from_the_cache_only(w):
 
 
 def tlsa_answer(w, host, listener="s2s"):
+    """libunbound's secure answer of one TLSA record for |host| at the port
+    of fedgate's |listener|, as Prosody logs it."""
     return "Results for _%d._tcp.%s IN TLSA: 1 items (Secure" % (w.gp[listener], host)
 
 
-def test_rfc7673_prosody_authenticates_fedgate_by_dane_ee(w):
-    sasl = w.gw.metric('peers_authenticated_total{direction="inbound",method="pkix"}')
+def dump(log):
+    return "\n".join(log[-40:])
+
+
+def alice_sends(w, resource, domain, body):
+    """alice@remote.test/|resource| sends |body| to bob@|domain|; returns her
+    client and the size of Prosody's log before."""
     offset = w.prosody_log_size()
-    c = pr.Client("alice@remote.test/dane", "secret", w.prosody.c2s_port,
-                  sends=[("bob@gw.dane.test", "authenticated by DANE")])
+    c = pr.Client("alice@remote.test/" + resource, "secret", w.prosody.c2s_port,
+                  sends=[("bob@" + domain, body)])
     w.procs.append(c)
+    return c, offset
+
+
+def delivered(w, resource, domain, body):
+    """|body| from alice reaches fedgate's backend for bob@|domain| over a
+    connection Prosody verified by DANE; returns that attempt's log lines."""
+    _, offset = alice_sends(w, resource, domain, body)
     try:
-        el = xp.wait_for(w.sink, xp.body_is("authenticated by DANE"))
+        el = xp.wait_for(w.sink, xp.body_is(body))
     except AssertionError:
         print(w.prosody.log_tail(40))
         print(w.gw.log_tail(20))
         raise
-    assert el.get("to") == "bob@gw.dane.test"
-    assert el.get("from") == "alice@remote.test/dane"
+    assert el.get("to") == "bob@" + domain
+    assert el.get("from") == "alice@remote.test/" + resource
     log = w.prosody_log_since(offset)
-    sid = session_of(log, "Outgoing s2s connection remote.test->gw.dane.test complete")
-    # libunbound validated the TLSA RRset (and the SRV and A answers), so
-    # Prosody handed it to LuaSec's setdane/settlsa for the connection...
-    assert lines_with(log, tlsa_answer(w, "host-gw.dane.test")), "\n".join(log[-40:])
-    assert lines_with(log, "Enabling DANE with 1 TLSA records"), "\n".join(log[-40:])
-    assert not lines_with(w.prosody_log_since(0), "Using legacy DNS API")
+    sid = session_of(log, "Outgoing s2s connection remote.test->%s complete" % domain)
+    # libunbound found the SRV, address and TLSA answers secure, so Prosody
+    # handed the TLSA RRset to LuaSec's setdane/settlsa for the connection...
+    assert lines_with(log, "Enabling DANE with 1 TLSA records"), dump(log)
     # ...and OpenSSL's DANE-EE check accepted the self-signed certificate,
     # which no CA Prosody trusts issued.
     assert lines_with(log, sid, "certificate chain validation result: valid"), sid
     assert lines_with(log, sid, "certificate identity validation result: valid"), sid
     assert not lines_with(log, "Forbidding insecure connection")
+    return log
+
+
+def refused(w, resource, domain, body):
+    """Prosody refuses fedgate's certificate for |domain|: alice's message
+    bounces and never reaches the backend. Returns that attempt's log lines
+    and the name of the refused session."""
+    c, offset = alice_sends(w, resource, domain, body)
+    # Prosody bounces what it queued for a stream it opened and then closed
+    # with remote-server-timeout.
+    line = c.wait_for("message-error bob@" + domain)
+    assert line == "message-error bob@%s remote-server-timeout" % domain, line
+    log = w.prosody_log_since(offset)
+    sid = session_of(log, "Outgoing s2s stream remote.test->%s closed" % domain)
+    assert lines_with(log, sid, "Forbidding insecure connection to/from " + domain,
+                      "is not trusted"), sid
+    assert not any(xp.body_is(body)(e) for _, e in w.sink.stanzas)
+    return log, sid
+
+
+def test_rfc7673_prosody_authenticates_fedgate_by_dane_ee(w):
+    sasl = w.gw.metric('peers_authenticated_total{direction="inbound",method="pkix"}')
+    log = delivered(w, "dane", "gw.dane.test", "authenticated by DANE")
+    assert lines_with(log, tlsa_answer(w, "host-gw.dane.test")), dump(log)
+    assert not lines_with(w.prosody_log_since(0), "Using legacy DNS API")
     # fedgate authenticated Prosody by its certificate (SASL EXTERNAL).
     assert lines_with(log, "SASL EXTERNAL with gw.dane.test succeeded")
     assert w.gw.metric('peers_authenticated_total{direction="inbound",method="pkix"}') > sasl
@@ -229,59 +266,28 @@ def test_rfc7673_xep0368_prosody_authenticates_fedgate_by_dane_on_direct_tls(w):
     # _xmpps-server: Prosody sends SNI direct.dane.test (fedgate picks the
     # certificate by it) and checks the certificate against the TLSA record
     # of the direct TLS port at the SRV target.
-    offset = w.prosody_log_size()
-    c = pr.Client("alice@remote.test/direct", "secret", w.prosody.c2s_port,
-                  sends=[("bob@direct.dane.test", "direct TLS and DANE")])
-    w.procs.append(c)
-    el = xp.wait_for(w.sink, xp.body_is("direct TLS and DANE"))
-    assert el.get("to") == "bob@direct.dane.test"
-    log = w.prosody_log_since(offset)
-    sid = session_of(log, "Outgoing s2s connection remote.test->direct.dane.test complete")
-    assert lines_with(log, tlsa_answer(w, "host-direct.dane.test", "tls")), "\n".join(log[-40:])
-    assert lines_with(log, "Enabling DANE with 1 TLSA records"), "\n".join(log[-40:])
-    assert lines_with(log, sid, "certificate chain validation result: valid"), sid
-    assert lines_with(log, sid, "certificate identity validation result: valid"), sid
+    log = delivered(w, "direct", "direct.dane.test", "direct TLS and DANE")
+    assert lines_with(log, tlsa_answer(w, "host-direct.dane.test", "tls")), dump(log)
 
 
 def test_rfc7672_2_2_prosody_refuses_fedgate_on_tlsa_mismatch(w):
-    offset = w.prosody_log_size()
-    c = pr.Client("alice@remote.test/bad", "secret", w.prosody.c2s_port,
-                  sends=[("bob@bad.dane.test", "must not arrive")])
-    w.procs.append(c)
-    # Prosody bounces what it queued for a stream it opened and then closed
-    # with remote-server-timeout.
-    line = c.wait_for("message-error bob@bad.dane.test")
-    assert line == "message-error bob@bad.dane.test remote-server-timeout", line
-    log = w.prosody_log_since(offset)
-    sid = session_of(log, "Outgoing s2s stream remote.test->bad.dane.test closed")
-    assert lines_with(log, tlsa_answer(w, "host-bad.dane.test")), "\n".join(log[-40:])
-    assert lines_with(log, "Enabling DANE with 1 TLSA records"), "\n".join(log[-40:])
+    log, sid = refused(w, "bad", "bad.dane.test", "must not arrive")
+    assert lines_with(log, tlsa_answer(w, "host-bad.dane.test")), dump(log)
+    assert lines_with(log, "Enabling DANE with 1 TLSA records"), dump(log)
     assert lines_with(log, sid, "certificate chain validation result: invalid"), sid
     assert lines_with(log, sid, "certificate error(s) at depth 0: no matching DANE TLSA records")
-    assert lines_with(log, sid, "Forbidding insecure connection to/from bad.dane.test",
-                      "is not trusted"), sid
     assert lines_with(w.gw.log_tail(200).splitlines(), "peer=remote.test",
                       "peer closed the stream with error not-authorized")
-    assert not any(xp.body_is("must not arrive")(e) for _, e in w.sink.stanzas)
 
 
 def test_rfc7673_3_3_without_tlsa_prosody_refuses_the_self_signed_certificate(w):
     # The control: the same kind of certificate with a secure denial of the
     # TLSA records leaves Prosody with PKIX alone, which refuses it.
-    offset = w.prosody_log_size()
-    c = pr.Client("alice@remote.test/nodane", "secret", w.prosody.c2s_port,
-                  sends=[("bob@nodane.dane.test", "no DANE, no trust")])
-    w.procs.append(c)
-    line = c.wait_for("message-error bob@nodane.dane.test")
-    assert line == "message-error bob@nodane.dane.test remote-server-timeout", line
-    log = w.prosody_log_since(offset)
-    sid = session_of(log, "Outgoing s2s stream remote.test->nodane.dane.test closed")
+    log, sid = refused(w, "nodane", "nodane.dane.test", "no DANE, no trust")
     assert lines_with(log, "_%d._tcp.host-nodane.dane.test IN TLSA: NXDomain (Secure" %
-                      w.gp["s2s"]), "\n".join(log[-40:])
-    assert not lines_with(log, "Enabling DANE"), "\n".join(log[-40:])
+                      w.gp["s2s"]), dump(log)
+    assert not lines_with(log, "Enabling DANE"), dump(log)
     assert lines_with(log, sid, "certificate error(s) at depth 0: self-signed certificate"), sid
-    assert lines_with(log, sid, "Forbidding insecure connection to/from nodane.dane.test")
-    assert not any(xp.body_is("no DANE, no trust")(e) for _, e in w.sink.stanzas)
 
 
 def test_zz_nothing_lost_silently(w):
