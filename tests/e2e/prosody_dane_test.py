@@ -129,7 +129,10 @@ class World:
         self.anchor = sd.sign_zone("dane.test", zone)
         self.dns = sd.SignedDns(self.dir, ["dane.test"], [self.anchor], "host-gw.dane.test")
         ns = '["127.0.0.1:%d"]' % self.dns.unbound_port
-        domains = [(n + ".dane.test", "sink", n) for n in ("gw", "bad", "direct", "nodane")]
+        # gw.dane.test is not the first domain, so its certificate is not
+        # fedgate's default: Prosody's SNI on STARTTLS with DANE is the SRV
+        # target (host-gw.dane.test), and fedgate must pick by the stream's 'to'.
+        domains = [(n + ".dane.test", "sink", n) for n in ("nodane", "bad", "direct", "gw")]
         self.gw = fp.Fedgate(FEDGATE, self.dir, "gw", fp.gateway_yaml(
             self.gp, domains,
             [("sink", [self.gp["sink"]])], dns={"nameservers": ns, "timeout": "2s"}),
