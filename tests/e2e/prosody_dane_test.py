@@ -109,10 +109,10 @@ class World:
             client_ca=self.dir + "/ica/ca.crt", sni_certs={"direct.dane.test": (
                 "pki/direct.dane.test.crt", "pki/direct.dane.test.key")})
         s2s, tls = self.gp["s2s"], self.gp["tls"]
-        # gw and bad: only _xmpp-server (STARTTLS); Prosody's _xmpps-server
-        # question gets a signed NXDOMAIN. direct: only _xmpps-server (direct
-        # TLS, XEP-0368). The TLSA owner is the SRV target and port
-        # (RFC 7673 §3.3).
+        # gw, bad and nodane: only _xmpp-server (STARTTLS); Prosody's
+        # _xmpps-server question gets a signed NXDOMAIN. direct: only
+        # _xmpps-server (direct TLS, XEP-0368). The TLSA owner is the SRV
+        # target and port (RFC 7673 §3.3); nodane has none (a signed NXDOMAIN).
         zone = sd.SOA.format(o="dane.test") + "".join([
             "_xmpp-server._tcp.gw IN SRV 0 0 %d host-gw\n" % s2s,
             "host-gw IN A 127.0.0.1\n",
