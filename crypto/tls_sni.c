@@ -338,19 +338,22 @@ void fg_tls_sni_set_default(fg_tls_sni *s, fg_tls_cert *c) {
   s->dflt = c;
 }
 
-fg_tls_cert *fg_tls_sni_lookup(const fg_tls_sni *s, const char *name) {
+fg_tls_cert *fg_tls_sni_find(const fg_tls_sni *s, const char *name) {
   char buf[MAX_NAME + 1];
   size_t len = name ? normalize(buf, name) : 0;
-  if (len == 0 || memchr(buf, '*', len) != NULL) return s->dflt;
+  if (len == 0 || memchr(buf, '*', len) != NULL) return NULL;
   entry *e = table_find(&s->exact, buf, len, hash_name(buf, len));
   if (e != NULL && e->name != NULL) return e->cert;
   const char *dot = memchr(buf, '.', len);
-  if (dot != NULL && dot != buf) {
-    size_t plen = len - (size_t)(dot + 1 - buf);
-    e = table_find(&s->wild, dot + 1, plen, hash_name(dot + 1, plen));
-    if (e != NULL && e->name != NULL) return e->cert;
-  }
-  return s->dflt;
+  if (dot == NULL || dot == buf) return NULL;
+  size_t plen = len - (size_t)(dot + 1 - buf);
+  e = table_find(&s->wild, dot + 1, plen, hash_name(dot + 1, plen));
+  return e != NULL && e->name != NULL ? e->cert : NULL;
+}
+
+fg_tls_cert *fg_tls_sni_lookup(const fg_tls_sni *s, const char *name) {
+  fg_tls_cert *c = fg_tls_sni_find(s, name);
+  return c != NULL ? c : s->dflt;
 }
 
 size_t fg_tls_sni_count(const fg_tls_sni *s) {

@@ -87,6 +87,10 @@ void fg_tls_sni_set_default(fg_tls_sni *s, fg_tls_cert *c);
 // from many threads once the index is no longer modified.
 fg_tls_cert *fg_tls_sni_lookup(const fg_tls_sni *s, const char *name);
 
+// fg_tls_sni_find is fg_tls_sni_lookup without the default: NULL when no
+// entry, exact or wildcard, names |name| (or |name| is NULL).
+fg_tls_cert *fg_tls_sni_find(const fg_tls_sni *s, const char *name);
+
 // fg_tls_sni_count returns the number of names indexed.
 size_t fg_tls_sni_count(const fg_tls_sni *s);
 

@@ -977,8 +977,13 @@ static int may_mint(const in_conn *ic, const char *local) {
   return source_is_any_backend(ic);
 }
 
-// starttls_cert_cb picks the certificate for a STARTTLS handshake: by SNI,
-// else by the stream's 'to' (Prosody 0.12 sends no SNI on s2s).
+// starttls_cert_cb picks the certificate for a STARTTLS handshake: by the
+// stream's 'to' when it names a certificate of ours, else by SNI, else the
+// default. 'to' comes first: it is the domain the peer authenticates
+// (RFC 6120 §13.7.2.1), while SNI on STARTTLS is often something else:
+// Prosody 0.12 sends none, and with DANE (use_dane) OpenSSL's
+// SSL_dane_enable sends the TLSA base domain, the SRV target host name,
+// which may serve many hosted domains.
 static int starttls_cert_cb(SSL *ssl, void *arg) {
   in_conn *ic = arg;
   const char *local = fg_s2s_in_local(ic->s2s);
@@ -994,9 +999,10 @@ static int starttls_cert_cb(SSL *ssl, void *arg) {
     EVP_PKEY_free(k);
     return ok;
   }
-  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  fg_tls_cert *cert = name != NULL ? fg_tls_sni_lookup(s->sni, name) : NULL;
-  if (cert == NULL) cert = fg_tls_sni_lookup(s->sni, local);
+  fg_tls_cert *cert = fg_tls_sni_find(s->sni, local);
+  if (cert == NULL) {
+    cert = fg_tls_sni_lookup(s->sni, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+  }
   return cert != NULL && fg_tls_cert_apply(cert, ssl);
 }
 

@@ -75,6 +75,25 @@ static void test_malformed_names_refused(void **state) {
   fg_tls_sni_free(s);
 }
 
+// fg_tls_sni_find answers only for names an entry covers, never with the
+// default, so that a caller can try another name first (a STARTTLS stream's
+// 'to' before its SNI).
+static void test_find_ignores_the_default(void **state) {
+  fg_tls_sni *s = fg_tls_sni_new();
+  assert_true(fg_tls_sni_add(s, "b.example", g_b));
+  assert_int_equal(fg_tls_sni_add_cert(s, g_w), 1);
+  fg_tls_sni_set_default(s, g_d);
+  assert_ptr_equal(fg_tls_sni_find(s, "B.example."), g_b);
+  assert_ptr_equal(fg_tls_sni_find(s, "x.wild.example"), g_w);
+  assert_null(fg_tls_sni_find(s, "host.b.example"));  // not covered: no default
+  assert_ptr_equal(fg_tls_sni_lookup(s, "host.b.example"), g_d);
+  assert_null(fg_tls_sni_find(s, "wild.example"));
+  assert_null(fg_tls_sni_find(s, "*.wild.example"));
+  assert_null(fg_tls_sni_find(s, ""));
+  assert_null(fg_tls_sni_find(s, NULL));
+  fg_tls_sni_free(s);
+}
+
 // Thousands of names: every one found, replacements take effect.
 static void test_many_names_indexed(void **state) {
   fg_tls_sni *s = fg_tls_sni_new();
@@ -106,6 +125,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6066_3_exact_case_insensitive_trailing_dot),
       cmocka_unit_test(test_rfc9525_6_3_wildcard_one_label),
       cmocka_unit_test(test_malformed_names_refused),
+      cmocka_unit_test(test_find_ignores_the_default),
       cmocka_unit_test(test_many_names_indexed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

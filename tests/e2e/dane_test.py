@@ -17,16 +17,14 @@ usage: dane_test.py FEDGATE_BINARY
 
 import os
 import re
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fedgate_proc as fp  # noqa: E402
+import signed_dns as sd  # noqa: E402
 import xmpp_peer as xp  # noqa: E402
 
 FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
@@ -77,25 +75,6 @@ def openssl_spki_sha256(cert):
                           stdout=subprocess.PIPE).stdout.decode().split()[0]
 
 
-def sign_zone(origin, text, expired=False):
-    """Writes |origin|.zone, signs it with a new KSK and ZSK (ECDSA P-256)
-    into |origin|.zone.signed and returns the KSK's .key file (the trust
-    anchor)."""
-    with open(origin + ".zone", "w") as f:
-        f.write(text)
-    ksk = run("ldns-keygen", "-a", "ECDSAP256SHA256", "-k", origin).strip()
-    zsk = run("ldns-keygen", "-a", "ECDSAP256SHA256", origin).strip()
-    args = ["ldns-signzone"]
-    if expired:
-        args += ["-i", "20200101", "-e", "20200201"]
-    run(*(args + [origin + ".zone", zsk, ksk]))
-    return ksk + ".key"
-
-
-SOA = ("$ORIGIN {o}.\n$TTL 300\n@ IN SOA ns.{o}. admin.{o}. 1 3600 600 86400 300\n"
-       "@ IN NS ns.{o}.\nns IN A 127.0.0.1\n")
-
-
 class World:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="fedgate-dane-")
@@ -132,7 +111,7 @@ class World:
         self.servers += list(self.remote.values())
         self.tlsa_ee = tlsa_rdata("ee.crt")
         p = self.port
-        dane = SOA.format(o="dane.example") + "".join([
+        dane = sd.SOA.format(o="dane.example") + "".join([
             "_xmpp-server._tcp.ee IN SRV 0 0 %d host-ee\n" % p["ee"],
             "host-ee IN A 127.0.0.1\n",
             "_%d._tcp.host-ee IN TLSA %s\n" % (p["ee"], self.tlsa_ee),
@@ -153,7 +132,7 @@ class World:
             "_%d._tcp.host-un IN TLSA 3 1 1 %s\n" % (p["un"], "ab" * 31),
             "_%d._tcp.host-un IN TLSA 3 1 2 %s\n" % (p["un"], "ab" * 32),
         ])
-        anchors = [sign_zone("dane.example", dane)]
+        anchors = [sd.sign_zone("dane.example", dane)]
         # Zone data changed after signing: its RRSIG no longer verifies.
         signed = open("dane.example.zone.signed").read()
         signed, n = re.subn(r"^(host-bogus\.dane\.example\.\s+\d+\s+IN\s+A\s+)127\.0\.0\.1$",
@@ -161,50 +140,16 @@ class World:
         assert n == 1, "host-bogus A not found in the signed zone"
         with open("dane.example.zone.signed", "w") as f:
             f.write(signed)
-        expired = SOA.format(o="expired.example") + (
+        expired = sd.SOA.format(o="expired.example") + (
             "_xmpp-server._tcp IN SRV 0 0 %d host\nhost IN A 127.0.0.1\n" % p["ee"])
-        anchors.append(sign_zone("expired.example", expired, expired=True))
+        anchors.append(sd.sign_zone("expired.example", expired, expired=True))
         with open("plain.example.zone.signed", "w") as f:  # unsigned, same file naming
-            f.write(SOA.format(o="plain.example") +
+            f.write(sd.SOA.format(o="plain.example") +
                     "_xmpp-server._tcp IN SRV 0 0 %d host\nhost IN A 127.0.0.1\n" % p["plain"] +
                     "_%d._tcp.host IN TLSA %s\n" % (p["plain"], tlsa_rdata("other.crt")))
-        self.nsd_port = fp.free_port()
-        self.unbound_port = fp.free_port()
-        zones = ("dane.example", "expired.example", "plain.example")
-        with open("nsd.conf", "w") as f:
-            f.write("server:\n  ip-address: 127.0.0.1\n  port: %d\n  username: \"\"\n"
-                    "  chroot: \"\"\n  zonesdir: \"%s\"\n  pidfile: \"%s/nsd.pid\"\n"
-                    "  database: \"\"\n  xfrdfile: \"%s/xfrd.state\"\n"
-                    "  zonelistfile: \"%s/zone.list\"\n  logfile: \"%s/nsd.log\"\n"
-                    "  server-count: 1\n  verbosity: 1\n"
-                    "remote-control:\n  control-enable: no\n" % (
-                        self.nsd_port, self.dir, self.dir, self.dir, self.dir, self.dir))
-            for z in zones:
-                f.write("zone:\n  name: %s\n  zonefile: %s.zone.signed\n" % (z, z))
-        self.procs.append(subprocess.Popen(["nsd", "-d", "-c", "nsd.conf"],
-                                           stdout=open("nsd.out", "w"),
-                                           stderr=subprocess.STDOUT))
-        with open("unbound.conf", "w") as f:
-            f.write("server:\n  interface: 127.0.0.1\n  port: %d\n  do-ip6: no\n"
-                    "  username: \"\"\n  chroot: \"\"\n  directory: \"%s\"\n"
-                    "  pidfile: \"%s/unbound.pid\"\n  use-syslog: no\n"
-                    "  logfile: \"%s/unbound.log\"\n  verbosity: 1\n  val-log-level: 2\n"
-                    "  num-threads: 1\n  do-not-query-localhost: no\n"
-                    "  module-config: \"validator iterator\"\n  qname-minimisation: no\n"
-                    "  access-control: 127.0.0.0/8 allow\n" % (
-                        self.unbound_port, self.dir, self.dir, self.dir))
-            for a in anchors:
-                f.write("  trust-anchor-file: \"%s/%s\"\n" % (self.dir, a))
-            for z in zones:
-                f.write("  local-zone: \"%s.\" nodefault\n" % z)
-            f.write("remote-control:\n  control-enable: no\n")
-            for z in zones:
-                f.write("stub-zone:\n  name: \"%s\"\n  stub-addr: 127.0.0.1@%d\n" % (
-                    z, self.nsd_port))
-        self.procs.append(subprocess.Popen(["unbound", "-d", "-c", "unbound.conf"],
-                                           stdout=open("unbound.out", "w"),
-                                           stderr=subprocess.STDOUT))
-        self._wait_dns()
+        self.dns = sd.SignedDns(self.dir, ("dane.example", "expired.example", "plain.example"),
+                                anchors, "host-ee.dane.example")
+        self.unbound_port = self.dns.unbound_port
         ns = '["127.0.0.1:%d"]' % self.unbound_port
         dns = {"nameservers": ns, "timeout": "2s", "allowed_networks": '["127.0.0.0/8"]',
                "dnssec": "{trusted_resolvers: %s}" % ns}
@@ -213,28 +158,6 @@ class World:
             limits={"handshake_timeout": "5s"}, dns=dns, tls={"dane_inbound": "true"}),
             self.gp["admin"])
         self.procs.append(self.gw)
-
-    def _wait_dns(self):
-        """Until unbound answers a validated question (nsd and unbound up)."""
-        q = (struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 1) +
-             b"".join(bytes([len(p)]) + p.encode() for p in "host-ee.dane.example".split(".")) +
-             b"\0" + struct.pack(">HH", 1, 1) + b"\0\0\x29\x04\xd0\0\0\x80\0\0\0")
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.settimeout(0.5)
-            try:
-                s.sendto(q, (HOST, self.unbound_port))
-                r = s.recv(4096)
-                if r[3] & 0x0F == 0 and r[3] & 0x20:  # NOERROR with AD
-                    return
-            except OSError:
-                pass
-            finally:
-                s.close()
-            time.sleep(0.2)
-        raise RuntimeError("unbound never validated dane.example:\n" +
-                           open("unbound.log").read()[-2000:] + open("nsd.out").read()[-1000:])
 
     def internal_sender(self, to):
         """The internal server of gw.example, authenticated on the internal
@@ -265,6 +188,7 @@ class World:
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     p.kill()
+        self.dns.close()
 
 
 wait_for, body_is, bounce_of = xp.wait_for, xp.body_is, xp.bounce_of

@@ -19,7 +19,13 @@ CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 
 class Prosody:
     def __init__(self, workdir, domain, c2s_port, s2s_port, cert, key, cafile,
-                 fedgate_port=None, users=(), extra="", modules=(), smacks=False):
+                 fedgate_port=None, users=(), extra="", modules=(), smacks=False,
+                 global_config="", env=None):
+        """extra: settings of the VirtualHost; modules: more modules to
+        enable; smacks: XEP-0198 on s2s (mod_smacks); global_config: more
+        global settings (Lua), after the defaults so that they override
+        them; env: extra environment variables for the prosody and prosodyctl
+        processes."""
         self.dir = workdir
         os.makedirs(workdir + "/data", exist_ok=True)
         os.makedirs(workdir + "/certs", exist_ok=True)
@@ -67,6 +73,7 @@ ssl = {{
   key = "{workdir}/certs/server.key";
   cafile = "{workdir}/certs/ca.crt";
 }}
+{global_config}
 VirtualHost "{domain}"
 {extra}
 """
@@ -74,13 +81,14 @@ VirtualHost "{domain}"
         with open(self.cfgfile, "w") as f:
             f.write(cfg)
         subprocess.run(["chown", "-R", "prosody", workdir], check=False)
+        self.env = dict(os.environ, **(env or {}))
         for user, password in users:
             subprocess.run(["prosodyctl", "--config", self.cfgfile, "register", user, domain,
                             password], check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+                           stderr=subprocess.DEVNULL, env=self.env)
         self.out = open(workdir + "/stdout.log", "w")
         self.proc = subprocess.Popen(["prosody", "--config", self.cfgfile], stdout=self.out,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=self.env)
         if not (xp.wait_port("127.0.0.1", c2s_port, 15) and xp.wait_port("127.0.0.1", s2s_port, 5)):
             raise RuntimeError("prosody for %s did not start:\n%s" % (domain, self.log_tail()))
 
