@@ -1,6 +1,7 @@
 // stapler.c: fetching, checking, publishing and persisting the OCSP
 // responses of fedgate's own certificates (see stapler.h). Fetches and
-// timers run on worker 0; what /certs shows is guarded by one mutex that the
+// timers run on worker 0, and so does the swap of the certificate set a
+// reload hands over; what /certs shows is guarded by one mutex that the
 // handshake path never takes (handshakes read the staple published on the
 // certificate).
 #include "gateway/server/stapler.h"
