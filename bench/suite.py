@@ -10,13 +10,15 @@ micro-benchmarks of `tools/bench.sh` (bench/results/latest.jsonl), and writes
 bench/results/<date>-<host>.json; bench/report.py turns that into
 bench/RESULTS.md and the plots.
 
-  suite.py --bin DIR [--quick] [--json] [--only fedgate,prosody,haproxy,revocation]
-           [--revocation] [--rounds N] [--seconds S]
+  suite.py --bin DIR [--quick] [--json] [--only fedgate,prosody,haproxy,revocation,abuse]
+           [--revocation] [--abuse] [--rounds N] [--seconds S]
 
 The full run (not --quick) ends with the revocation comparison: churn through
 a fedgate checking revocation (hard-fail, answers cached from a real `openssl
 ocsp` responder) and one that does not, in alternating rounds; --revocation
-runs only that.
+runs only that. Then the abuse control comparison: relay through a fedgate
+with a 100,000-entry block list and every inbound limit on (never refusing)
+and one without, in alternating rounds; --abuse runs only that.
 
 DIR holds gateway/fedgate and bench/s2sload (an opt build's `bazel info --config=opt bazel-bin`).
 Exit status: 0 when every run completed with nothing lost, 1 otherwise.
@@ -24,6 +26,7 @@ Exit status: 0 when every run completed with nothing lost, 1 otherwise.
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -323,6 +326,73 @@ class Suite:
             ocsp.wait()
         out["revocation"] = res
 
+    # --- abuse control on against off ------------------------------------
+
+    def abuse(self, out):
+        """Relay (256 B stanzas) through two fedgates that differ only in
+        abuse control: a 100,000-entry block list (domains none of the
+        senders is in, plus suffixes and JID digests, so every stanza is
+        looked up in all three kinds) and every inbound limit on, set high
+        enough never to refuse, against none. Alternating rounds of one run;
+        rates per CPU-second of each fedgate's worker thread."""
+        log("== abuse control: 100,000-entry block list and limits on, against off, %d rounds"
+            % self.rounds)
+        lines = ["abuse:", "  block:"]
+        for i in range(100000):
+            if i % 10 == 0:
+                lines.append('    - "*.s%d.blocked.test"' % i)
+            elif i % 10 == 1:
+                lines.append("    - %s" % hashlib.sha256(b"u%d@blocked.test" % i).hexdigest())
+            else:
+                lines.append("    - d%d.blocked.test" % i)
+        lines += ["  limits:", "    domain_stanzas: 100000000", "    domain_bytes: 1000000000",
+                  "    address_stanzas: 100000000", "    address_bytes: 1000000000",
+                  "    unsolicited_per_minute: 1000000000", "    connections: 100000",
+                  "    sender_stanzas: 100000000"]
+        configs = {"on": "\n".join(lines) + "\n", "off": ""}
+        systems = {}
+        res = {"rounds": [], "metrics": {}, "entries": {}}
+        try:
+            for name, extra in configs.items():
+                d = os.path.join(self.work, "abuse-" + name)
+                os.makedirs(d)
+                systems[name] = sut.Fedgate(self.fedgate, d, self.pki, SUT_CPU, sut.free_port(),
+                                            extra_config=extra)
+            for name, system in systems.items():
+                self.gen("abuse %s warm-up" % name, system, "relay",
+                         ["--size", 256, "--seconds", 1, "--warmup", 0])
+            tids = {name: system.busiest_thread() for name, system in systems.items()}
+            names = list(systems)
+            for rnd in range(self.rounds):
+                order = names if rnd % 2 == 0 else names[::-1]  # ABBA against drift
+                row = {}
+                for name in order:
+                    r = self.gen("abuse %s relay round %d" % (name, rnd + 1), systems[name],
+                                 "relay", ["--size", 256, "--seconds", self.seconds, "--warmup", 1,
+                                           "--sut-tid", tids[name]])
+                    if r:
+                        row[name] = r
+                        log("    %s: %s stanzas per worker CPU-second (%.0f/s)" % (
+                            name, r["delivered_per_sut_worker_cpu_s"], r["delivered_per_s"]))
+                res["rounds"].append(row)
+            for name, system in systems.items():
+                res["metrics"][name] = system.metric_values(ABUSE_METRICS)
+                res["entries"][name] = sum(
+                    int(line.split()[1]) for line in system.metrics().splitlines()
+                    if line.startswith("fedgate_blocklist_entries{"))
+                if not system.alive():
+                    self.failures.append("abuse %s: fedgate died:\n%s" % (name, system.log_tail()))
+            if res["entries"]["on"] != 100000:
+                self.failures.append("abuse on: %s block list entries, not 100000" %
+                                     res["entries"]["on"])
+            refused = {k: v for k, v in res["metrics"]["on"].items() if v}
+            if refused:
+                self.failures.append("abuse on: limits refused stanzas: %s" % refused)
+        finally:
+            for system in systems.values():
+                system.stop()
+        out["abuse"] = res
+
     def revocation_churn(self, label, system, kind, transport, pki, seconds, extra):
         argv = ["--seconds", seconds, "--concurrency", 16] + extra
         if kind == "resumed":
@@ -367,6 +437,7 @@ class Suite:
             s["ratio_%s_fedgate_prosody" % size] = f / p if f and p else None
             s["ratio_%s_fedgate_haproxy" % size] = f / h if f and h else None
         s.update(revocation_summary(out.get("revocation")))
+        s.update(abuse_summary(out.get("abuse")))
         return s
 
 
@@ -374,6 +445,27 @@ REVOCATION_METRICS = ("revocation_cache_hits_total", "revocation_ocsp_fetches_ok
                       "revocation_ocsp_fetches_failed_total", "revocation_hard_fail_refused_total",
                       "revocation_waits_total", "certificate_verdict_cache_hits_total",
                       "auth_sasl_external_total")
+
+
+ABUSE_METRICS = ("limited_stanzas_in_total", "limited_unsolicited_total",
+                 "limited_streams_closed_total", "limited_connections_total",
+                 "blocked_streams_total", "blocked_stanzas_in_total")
+
+
+def abuse_summary(res):
+    """Stanzas relayed per worker CPU-second over every round, abuse control
+    on and off, and the ratio on/off."""
+    s = {}
+    for name in ("on", "off"):
+        runs = [r[name] for r in (res or {}).get("rounds", [])
+                if (r.get(name) or {}).get("sut_worker_cpu_s")]
+        cpu = sum(r["sut_worker_cpu_s"] for r in runs)
+        # delivered in the measured window = its rate per CPU-second x CPU-seconds
+        done = sum(r["delivered_per_sut_worker_cpu_s"] * r["sut_worker_cpu_s"] for r in runs)
+        s["relay_abuse_%s_per_cpu_s" % name] = done / cpu if cpu > 0 else None
+    on, off = s["relay_abuse_on_per_cpu_s"], s["relay_abuse_off_per_cpu_s"]
+    s["ratio_relay_abuse_on_off"] = on / off if on and off else None
+    return s
 
 
 def revocation_key(name, kind, transport):
@@ -467,6 +559,8 @@ def main():
                     help="systems to run (revocation: the revocation on/off comparison)")
     ap.add_argument("--revocation", action="store_true",
                     help="only the revocation on/off comparison (same as --only revocation)")
+    ap.add_argument("--abuse", action="store_true",
+                    help="only the abuse control on/off comparison (same as --only abuse)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="interleaved rounds of the revocation comparison (3)")
     ap.add_argument("--seconds", type=float, default=None,
@@ -482,8 +576,10 @@ def main():
     only = args.only.split(",")
     if args.revocation:
         only = ["revocation"]
+    elif args.abuse:
+        only = ["abuse"]
     elif not args.quick and args.only == ap.get_default("only"):
-        only.append("revocation")  # about 90 s: make bench, not bench-quick
+        only += ["revocation", "abuse"]  # about 90 s and 60 s: make bench, not bench-quick
     for name in [n for n in ("fedgate", "prosody", "haproxy") if n in only]:
         try:
             suite.run_system(name, out)
@@ -494,6 +590,11 @@ def main():
             suite.revocation(out)
         except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
             suite.failures.append("revocation: %s" % e)
+    if "abuse" in only:
+        try:
+            suite.abuse(out)
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+            suite.failures.append("abuse: %s" % e)
     now = datetime.datetime.now(datetime.timezone.utc)
     m = machine()
     result = {"date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H:%M:%SZ"),

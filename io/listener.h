@@ -25,6 +25,10 @@ typedef struct fg_listener_config {
   // made |unix_mode| (e.g. 0660).
   const char *unix_path;
   unsigned unix_mode;
+  // admit (optional) is called with |arg| and each accepted socket before a
+  // connection, and any TLS work, is made for it; 0 closes the socket at
+  // once (counted as refused).
+  int (*admit)(void *arg, int fd);
   // PROXY protocol (HAProxy's send-proxy / send-proxy-v2): with
   // |n_proxy_trusted| > 0, only these networks may connect, and each
   // connection starts with a PROXY header (see fg_conn_new_accepted). The

@@ -50,7 +50,7 @@ fuzzer identity_fuzzer 8192 boringssl,idn2
 
 fuzzer config_fuzzer 16384 boringssl,cyaml,yaml,idn2,xxhash
   fuzz/config_fuzzer.c
-  gateway/config/config.c gateway/config/config_diag.c gateway/config/config_dnssec.c
+  gateway/config/config.c gateway/config/config_abuse.c gateway/config/config_diag.c gateway/config/config_dnssec.c
   gateway/config/config_files.c gateway/config/config_index.c gateway/config/config_load.c
   gateway/config/config_operation.c gateway/config/config_overlay.c gateway/config/config_posh.c
   gateway/config/config_revocation.c

@@ -74,6 +74,16 @@ void fg_config_free(fg_config *cfg) {
   for (size_t i = 0; i < cfg->revocation.n_domains; i++) free(cfg->revocation.domains[i].domain);
   free(cfg->revocation.domains);
   free(cfg->revocation.stapling.state_dir);
+  for (size_t i = 0; i < cfg->abuse.n_block; i++) free(cfg->abuse.block[i]);
+  free(cfg->abuse.block);
+  for (size_t i = 0; i < cfg->abuse.n_allow_only; i++) free(cfg->abuse.allow_only[i]);
+  free(cfg->abuse.allow_only);
+  for (size_t i = 0; i < cfg->abuse.n_rtbl; i++) {
+    free(cfg->abuse.rtbl[i].service);
+    free(cfg->abuse.rtbl[i].node);
+    free(cfg->abuse.rtbl[i].jid);
+  }
+  free(cfg->abuse.rtbl);
   free(cfg->log.file);
   free(cfg);
 }

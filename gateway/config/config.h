@@ -122,6 +122,26 @@ typedef struct fg_config_responder {
   char *crl_url;
 } fg_config_responder;
 
+// fg_config_rtbl is one real-time block list: a XEP-0060 node fedgate
+// follows as |jid| (a JID on a hosted domain).
+typedef struct fg_config_rtbl {
+  char *service;  // the pubsub service's JID (a domain or user@domain)
+  char *node;
+  char *jid;  // bare
+} fg_config_rtbl;
+
+// fg_config_abuse_limits: rates per second (0: that limit is off).
+typedef struct fg_config_abuse_limits {
+  uint32_t domain_stanzas, domain_bytes;    // inbound, per remote domain
+  uint32_t address_stanzas, address_bytes;  // inbound, per remote address
+  uint32_t sender_stanzas;                  // outbound, per local sender (bare JID)
+  uint32_t unsolicited_per_minute;          // per (remote sender, local recipient)
+  uint32_t connections;                     // new connections per remote address
+  uint32_t burst_ms;                        // a bucket holds this much of its rate (default 2 s)
+  uint32_t sustained_ms;  // refused this long: the stream is closed (default 10 s)
+  uint32_t max_keys;      // buckets kept per table (default 100000)
+} fg_config_abuse_limits;
+
 // fg_config_domain_policy overrides revocation.mode for one remote domain.
 typedef struct fg_config_domain_policy {
   char *domain;
@@ -267,6 +287,22 @@ typedef struct fg_config {
       char *state_dir;  // where good responses persist; NULL: nowhere
     } stapling;
   } revocation;
+
+  // abuse: block lists, real-time block lists and limits (docs/abuse.md).
+  struct {
+    // block: entries of the list "config", as fg_block_parse_key reads them
+    // ("spam.example", "*.spam.example", 64 hex digits of a bare JID).
+    char **block;
+    size_t n_block;
+    // allow_only: the only remote domains accepted ("*.suffix" allowed);
+    // none: every domain not blocked.
+    char **allow_only;
+    size_t n_allow_only;
+    fg_config_rtbl *rtbl;
+    size_t n_rtbl;
+    fg_config_abuse_limits limits;
+    int reports;  // reports.enabled: forward XEP-0377 reports (default true)
+  } abuse;
 } fg_config;
 
 // fg_config_diag collects diagnostics: one line each, "FILE:LINE: ..." for

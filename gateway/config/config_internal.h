@@ -154,6 +154,30 @@ typedef struct raw_admin {
   unsigned n_allowed_networks;
 } raw_admin;
 
+typedef struct raw_rtbl {
+  char *service, *node, *jid;
+} raw_rtbl;
+
+typedef struct raw_abuse_limits {
+  char *domain_stanzas, *domain_bytes, *address_stanzas, *address_bytes, *sender_stanzas;
+  char *unsolicited_per_minute, *connections, *burst, *sustained, *max_keys;
+} raw_abuse_limits;
+
+typedef struct raw_reports {
+  char *enabled;
+} raw_reports;
+
+typedef struct raw_abuse {
+  char **block;
+  unsigned n_block;
+  char **allow_only;
+  unsigned n_allow_only;
+  raw_rtbl *rtbl;
+  unsigned n_rtbl;
+  raw_abuse_limits *limits;
+  raw_reports *reports;
+} raw_abuse;
+
 typedef struct raw_top {
   char *log_level, *workers;
   raw_log *log;
@@ -170,6 +194,7 @@ typedef struct raw_top {
   raw_dns *dns;
   raw_revocation *revocation;
   raw_admin *admin;
+  raw_abuse *abuse;
 } raw_top;
 
 // --- Diagnostics (config_diag.c)
@@ -227,6 +252,8 @@ void config_load_posh(config_ctx *c, const raw_posh *r);
 // config_load_revocation checks the revocation section (config_revocation.c).
 void config_load_revocation(config_ctx *c, const raw_revocation *r);
 
+// config_load_abuse checks the abuse section (config_abuse.c).
+void config_load_abuse(config_ctx *c, const raw_abuse *r);
 // config_load_dnssec checks dns.dnssec against the nameservers already
 // loaded, and the tls.dane keys that need it (config_dnssec.c).
 void config_load_dnssec(config_ctx *c, const raw_dnssec *r, const raw_tls *tls);

@@ -611,6 +611,7 @@ void config_load_sections(config_ctx *c, const raw_top *t) {
   load_dns(c, t->dns);
   config_load_revocation(c, t->revocation);
   load_admin(c, t->admin);
+  config_load_abuse(c, t->abuse);  // after domains: RTBL JIDs must be hosted
   config_load_operation(c, t);
   config_load_dnssec(c, t->dns ? t->dns->dnssec : NULL, t->tls);
 }

@@ -404,6 +404,48 @@ static const cyaml_schema_field_t kAdminFields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t kRtblFields[] = {
+    STR("service", raw_rtbl, service),
+    STR("node", raw_rtbl, node),
+    STR("jid", raw_rtbl, jid),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t kRtbl = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, raw_rtbl, kRtblFields),
+};
+
+static const cyaml_schema_field_t kAbuseLimitsFields[] = {
+    STR("domain_stanzas", raw_abuse_limits, domain_stanzas),
+    STR("domain_bytes", raw_abuse_limits, domain_bytes),
+    STR("address_stanzas", raw_abuse_limits, address_stanzas),
+    STR("address_bytes", raw_abuse_limits, address_bytes),
+    STR("sender_stanzas", raw_abuse_limits, sender_stanzas),
+    STR("unsolicited_per_minute", raw_abuse_limits, unsolicited_per_minute),
+    STR("connections", raw_abuse_limits, connections),
+    STR("burst", raw_abuse_limits, burst),
+    STR("sustained", raw_abuse_limits, sustained),
+    STR("max_keys", raw_abuse_limits, max_keys),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t kReportsFields[] = {
+    STR("enabled", raw_reports, enabled),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t kAbuseFields[] = {
+    CYAML_FIELD_SEQUENCE_COUNT("block", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL, raw_abuse,
+                               block, n_block, &kString, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT("allow_only", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL,
+                               raw_abuse, allow_only, n_allow_only, &kString, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT("rtbl", CYAML_FLAG_POINTER_NULL | CYAML_FLAG_OPTIONAL, raw_abuse,
+                               rtbl, n_rtbl, &kRtbl, 0, 64),
+    CYAML_FIELD_MAPPING_PTR("limits", OPT, raw_abuse, limits, kAbuseLimitsFields),
+    CYAML_FIELD_MAPPING_PTR("reports", OPT, raw_abuse, reports, kReportsFields),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kTopFields[] = {
     STR("log_level", raw_top, log_level),
     STR("workers", raw_top, workers),
@@ -421,6 +463,7 @@ static const cyaml_schema_field_t kTopFields[] = {
     CYAML_FIELD_MAPPING_PTR("dns", OPT, raw_top, dns, kDnsFields),
     CYAML_FIELD_MAPPING_PTR("revocation", OPT, raw_top, revocation, kRevocationFields),
     CYAML_FIELD_MAPPING_PTR("admin", OPT, raw_top, admin, kAdminFields),
+    CYAML_FIELD_MAPPING_PTR("abuse", OPT, raw_top, abuse, kAbuseFields),
     CYAML_FIELD_END,
 };
 

@@ -308,6 +308,10 @@ static void authenticate(fg_s2s_in *s, domain_pair *p, int method) {
   event(s, FG_S2S_IN_EV_AUTHENTICATED, p->from, method_name(method));
 }
 
+const char *fg_s2s_in_pair_from(const fg_s2s_in *s, size_t i) {
+  return i < (size_t)s->num_pairs ? s->pairs[i].from : NULL;
+}
+
 int fg_s2s_in_is_authenticated(const fg_s2s_in *s, const char *from, const char *to) {
   for (int i = 0; i < s->num_pairs; i++) {
     const domain_pair *p = &s->pairs[i];
@@ -372,6 +376,19 @@ static void send_features(fg_s2s_in *s) {
   send_str(s, buf);
 }
 
+// refused closes the stream with policy-violation (RFC 6120 §4.9.3.14) and
+// returns 1 when the gateway's policy refuses |domain|.
+static int refused(fg_s2s_in *s, const char *domain) {
+  char why[256] = "";
+  if (s->ops->peer_refused == NULL || !s->ops->peer_refused(s->arg, domain, why, sizeof(why))) {
+    return 0;
+  }
+  char text[400];
+  snprintf(text, sizeof(text), "%s is not accepted here: %s", domain, why);
+  fg_s2s_in_close_with_error(s, "policy-violation", text);
+  return 1;
+}
+
 static fg_s2s_in_status on_header(fg_s2s_in *s) {
   s->headers++;
   const fg_xml_stream_header *h = fg_xml_parser_header(s->parser);
@@ -400,6 +417,7 @@ static fg_s2s_in_status on_header(fg_s2s_in *s) {
     return fg_s2s_in_close_with_error(s, strcmp(to, s->local) ? "host-unknown" : "invalid-from",
                                       "the addresses changed on stream restart");
   }
+  if (s->peer[0] && refused(s, s->peer)) return FG_S2S_IN_CLOSED;
   s->stage = STAGE_OPEN;
   // What to offer over TLS may need an answer the gateway looks up first
   // (POSH for the peer's domain); the peer waits for the features anyway.
@@ -546,6 +564,7 @@ static fg_s2s_in_status on_db_result(fg_s2s_in *s, const fg_xml_node *el) {
     dialback_error(s, from, to, "cancel", "item-not-found");
     return FG_S2S_IN_CONTINUE;
   }
+  if (refused(s, from)) return FG_S2S_IN_CLOSED;
   // XEP-0220 §2.4: dialback is off here (dialback.enabled: false): the
   // peer must prove the domain with a certificate (SASL EXTERNAL).
   if (!s->cfg.dialback) {

@@ -110,6 +110,12 @@ typedef struct fg_s2s_in_ops {
   // when the gateway first looks something up about |peer| (its POSH
   // document), then calls fg_s2s_in_send_features. NULL: never.
   int (*hold_features)(void *arg, const char *peer);
+  // peer_refused says whether |domain| (normalised), named by the peer in a
+  // stream header or a dialback request, may not federate here (a block
+  // list, a closed federation), writing why to |why| (|why_len| bytes). The
+  // stream is then closed with policy-violation before it authenticates.
+  // NULL: no domain is refused.
+  int (*peer_refused)(void *arg, const char *domain, char *why, size_t why_len);
 } fg_s2s_in_ops;
 
 typedef struct fg_s2s_in_config {
@@ -203,6 +209,10 @@ const char *fg_s2s_in_peer(const fg_s2s_in *s);
 // fg_s2s_in_local returns the 'to' of the peer's stream header (our domain,
 // normalised; "" before the header).
 const char *fg_s2s_in_local(const fg_s2s_in *s);
+
+// fg_s2s_in_pair_from returns the originating domain of the stream's |i|th
+// domain pair (authenticated or waiting for dialback), or NULL past the last.
+const char *fg_s2s_in_pair_from(const fg_s2s_in *s, size_t i);
 
 // fg_s2s_in_is_authenticated returns the method by which (from, to) was
 // authenticated on this stream, or 0.

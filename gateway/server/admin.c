@@ -16,6 +16,7 @@
 #include "gateway/server/admin.h"
 
 #include "gateway/server/admin_actions.h"
+#include "gateway/server/blocks.h"
 #include "gateway/server/admin_fanout.h"
 #include "gateway/server/admin_pending.h"
 #include "gateway/server/admin_reply.h"
@@ -107,6 +108,21 @@ static void metrics_done(fg_conn *c, fg_server *srv, void *arg, size_t total, co
     n += per_cert.len;
   }
   free(per_cert.data);
+  fg_blocklist_stats bs, as;
+  fg_blocklist_stats_get(fg_blocks_list(srv->blocks), &bs);
+  fg_blocklist_stats_get(fg_blocks_allow_list(srv->blocks), &as);
+  if (n < sizeof(body)) {
+    int w = snprintf(body + n, sizeof(body) - n,
+                     "# TYPE fedgate_blocklist_entries gauge\n"
+                     "fedgate_blocklist_entries{kind=\"domain\"} %zu\n"
+                     "fedgate_blocklist_entries{kind=\"suffix\"} %zu\n"
+                     "fedgate_blocklist_entries{kind=\"jid\"} %zu\n"
+                     "# TYPE fedgate_blocklist_bytes gauge\nfedgate_blocklist_bytes %zu\n"
+                     "# TYPE fedgate_allowlist_entries gauge\nfedgate_allowlist_entries %zu\n",
+                     bs.by_kind[FG_BLOCK_DOMAIN], bs.by_kind[FG_BLOCK_DOMAIN_SUFFIX],
+                     bs.by_kind[FG_BLOCK_JID_SHA256], bs.bytes + as.bytes, as.entries);
+    if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
+  }
   size_t allocated, resident;
   if (fg_heap_stats(&allocated, &resident) && n < sizeof(body)) {
     int w = snprintf(body + n, sizeof(body) - n,

@@ -14,6 +14,7 @@
 #include "gateway/server/admin_form.h"
 #include "gateway/server/admin_reload.h"
 #include "gateway/server/admin_reply.h"
+#include "gateway/server/blocks.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
@@ -261,6 +262,139 @@ static void act_list_backends(const action_ctx *a) {
   free(t.data);
 }
 
+// --- POST /blocks/add (domain or jid, reason), /blocks/remove, /blocks/explain; GET /blocks ---
+
+// block_target reads form key "domain" (a domain, *.suffix or a digest) or
+// "jid" (a bare JID, listed by its digest) as a block list key; it answers
+// 400 and returns 0 when neither is valid.
+static int block_target(const action_ctx *a, fg_block_kind *kind, char *key, char *shown,
+                        size_t shown_len) {
+  char v[FG_BLOCK_KEY_MAX * 3 + 2];
+  if (!form_value(a, "jid", 0, 0, v, sizeof(v))) return 0;
+  if (v[0]) {
+    if (strchr(v, '@') == NULL || strchr(v, '/') != NULL) {
+      refuse(a->c, a->srv, a->peer, a->req->path, "400 Bad Request",
+             "jid '%s': a bare JID (local@domain) is required", v);
+      return 0;
+    }
+    for (char *p = v; *p; p++) {
+      if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+    }
+    fg_blocklist_jid_digest(v, key);
+    *kind = FG_BLOCK_JID_SHA256;
+    snprintf(shown, shown_len, "%s (sha256 %s)", v, key);
+    return 1;
+  }
+  if (!form_value(a, "domain", 1, 0, v, sizeof(v))) return 0;
+  const char *why = NULL;
+  if (!fg_block_parse_key(v, kind, key, &why)) {
+    refuse(a->c, a->srv, a->peer, a->req->path, "400 Bad Request", "'%s': %s", v,
+           why ? why : "not a domain, *.suffix or SHA-256 digest");
+    return 0;
+  }
+  snprintf(shown, shown_len, "%s%s", *kind == FG_BLOCK_DOMAIN_SUFFIX ? "*." : "", key);
+  return 1;
+}
+
+static void act_block(const action_ctx *a) {
+  fg_block_kind kind;
+  char key[FG_BLOCK_KEY_MAX + 1], shown[800], reason[FG_BLOCK_REASON_MAX + 1];
+  if (!block_target(a, &kind, key, shown, sizeof(shown)) ||
+      !form_value(a, "reason", 0, 1, reason, sizeof(reason))) {
+    return;
+  }
+  int rc =
+      fg_blocklist_add(fg_blocks_list(a->srv->blocks), kind, key, FG_BLOCKS_SOURCE_ADMIN, reason);
+  if (rc != 1) {
+    refuse(a->c, a->srv, a->peer, a->req->path, "503 Service Unavailable", "%s not blocked: %s",
+           shown, rc < 0 ? "out of memory" : "too many sources");
+    return;
+  }
+  fg_log(FG_LOG_SEV_WARN, NULL, a->peer, "%s blocked by the operator%s%s", shown,
+         reason[0] ? ": " : "", reason);
+  ok(a->c, a->srv, "%s blocked (admin%s%s)%s", shown, reason[0] ? ": " : "", reason,
+     kind == FG_BLOCK_JID_SHA256 ? "" : "; open streams from it close within a second");
+}
+
+static void act_unblock(const action_ctx *a) {
+  fg_block_kind kind;
+  char key[FG_BLOCK_KEY_MAX + 1], shown[800];
+  if (!block_target(a, &kind, key, shown, sizeof(shown))) return;
+  int rc = fg_blocklist_remove(fg_blocks_list(a->srv->blocks), kind, key, FG_BLOCKS_SOURCE_ADMIN);
+  if (rc == 0) {
+    refuse(a->c, a->srv, a->peer, a->req->path, "404 Not Found",
+           "%s is not on the admin block list (fedgate ctl list blocks shows every list)", shown);
+    return;
+  }
+  if (rc < 0) {
+    refuse(a->c, a->srv, a->peer, a->req->path, "503 Service Unavailable", "out of memory");
+    return;
+  }
+  fg_log(FG_LOG_SEV_WARN, NULL, a->peer, "%s unblocked by the operator", shown);
+  char why[300];
+  int still = kind != FG_BLOCK_JID_SHA256 &&
+              fg_blocks_domain_refused(a->srv->blocks, key, why, sizeof(why));
+  ok(a->c, a->srv, "%s unblocked%s%s%s", shown, still ? " on the admin list; still refused (" : "",
+     still ? why : "", still ? ")" : "");
+}
+
+// act_explain answers one line, "D: blocked (WHY)" or "D: allowed".
+static void act_explain(const action_ctx *a) {
+  char v[FG_BLOCK_KEY_MAX * 3 + 2], why[300] = "";
+  if (!form_value(a, "domain", 1, 0, v, sizeof(v))) return;
+  int blocked;
+  if (strchr(v, '@') != NULL) {
+    char bare[sizeof(v)];
+    size_t n = strcspn(v, "/");
+    snprintf(bare, sizeof(bare), "%.*s", (int)n, v);
+    char domain[FG_BLOCK_KEY_MAX + 1];
+    fg_block_kind kind;
+    const char *err = NULL;
+    blocked = fg_blocks_sender_refused(a->srv->blocks, (const uint8_t *)bare, n, why, sizeof(why));
+    if (!blocked && fg_block_parse_key(strchr(bare, '@') + 1, &kind, domain, &err) &&
+        kind == FG_BLOCK_DOMAIN) {
+      blocked = fg_blocks_domain_refused(a->srv->blocks, domain, why, sizeof(why));
+    }
+  } else {
+    fg_block_kind kind;
+    char key[FG_BLOCK_KEY_MAX + 1];
+    const char *err = NULL;
+    if (!fg_block_parse_key(v, &kind, key, &err) || kind != FG_BLOCK_DOMAIN) {
+      refuse(a->c, a->srv, a->peer, a->req->path, "400 Bad Request",
+             "'%s': a domain or a JID is required%s%s", v, err ? ": " : "", err ? err : "");
+      return;
+    }
+    blocked = fg_blocks_domain_refused(a->srv->blocks, key, why, sizeof(why));
+  }
+  char line[700];
+  int n = blocked ? snprintf(line, sizeof(line), "%s: blocked (%s)\n", v, why)
+                  : snprintf(line, sizeof(line), "%s: allowed\n", v);
+  fg_admin_reply(a->c, "200 OK", line, n > 0 && (size_t)n < sizeof(line) ? (size_t)n : 0);
+}
+
+typedef struct list_ctx {
+  fg_text *t;
+  const char *list;
+} list_ctx;
+
+static int list_one(const fg_block_match *m, void *arg) {
+  list_ctx *lc = arg;
+  static const char *const kKinds[] = {"domain", "suffix", "jid-sha256"};
+  fg_text_printf(lc->t, "list=%s source=%s kind=%s key=%s reason=%s\n", lc->list, m->source,
+                 kKinds[m->kind], m->key, m->reason[0] ? m->reason : "-");
+  return 1;
+}
+
+static void act_list_blocks(const action_ctx *a) {
+  fg_text t = {0};
+  list_ctx lc = {&t, "block"};
+  fg_blocklist_each(fg_blocks_list(a->srv->blocks), list_one, &lc);
+  lc.list = "allow";
+  fg_blocklist_each(fg_blocks_allow_list(a->srv->blocks), list_one, &lc);
+  fg_admin_reply(a->c, "200 OK", t.data ? t.data : "", t.len);
+  free(t.data);
+}
+
 // --- POST /reload, /domains/add, /domains/remove; GET /domains ---
 // (gateway/server/admin_reload.h: they run on a thread of their own)
 
@@ -272,8 +406,7 @@ static void act_list_domains(const action_ctx *a) {
   fg_admin_reload_domains(a->c, a->srv);
 }
 
-// kActions: method, path, handler. Later actions (block lists, explain)
-// are one line each here.
+// kActions: method, path, handler.
 static const struct admin_action {
   const char *method;
   const char *path;
@@ -287,6 +420,10 @@ static const struct admin_action {
     {"POST", "/domains/add", act_reload},
     {"POST", "/domains/remove", act_reload},
     {"GET", "/domains", act_list_domains},
+    {"POST", "/blocks/add", act_block},
+    {"POST", "/blocks/remove", act_unblock},
+    {"POST", "/blocks/explain", act_explain},
+    {"GET", "/blocks", act_list_blocks},
 };
 
 int fg_admin_action_run(fg_conn *c, fg_server *srv, const fg_admin_request *req, const char *peer) {

@@ -14,12 +14,16 @@
 #include "gateway/server/inbound.h"
 
 #include "io/addr_policy.h"
+#include "gateway/server/abuse_limits.h"
+#include "gateway/server/abuse_reports.h"
+#include "gateway/server/blocks.h"
 #include "gateway/server/link.h"
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/posh_auth.h"
 #include "gateway/server/dane_inbound.h"
 #include "gateway/server/revocation.h"
+#include "gateway/server/rtbl.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/verdict_cache.h"
 #include "gateway/xml/xml_names.h"
@@ -62,7 +66,18 @@ struct in_conn {
   // The POSH document of the peer's domain the stream's features wait for
   // (see op_hold_features), or NULL.
   fg_posh_auth_fetch *posh_fetch;
-  fg_auth_method auth;  // how the last authenticated domain was proved
+  fg_auth_method auth;                   // how the last authenticated domain was proved
+  int block_logged;                      // a stanza refused by the block list was logged
+  int limit_logged;                      // a stanza refused by a rate limit was logged
+  int limit_close;                       // over a rate limit for too long: close after this feed
+  uint64_t over_since_ns, last_over_ns;  // the current episode of refusals by rate
+  fg_limit_lease lease;                  // its share of the shared rate buckets
+  // The last sender (inbound) or recipient domain (outbound) the block
+  // lists let pass, and their generation then: most streams carry runs of
+  // one sender, so most stanzas skip the lists (and the SHA-256 of the JID).
+  uint8_t clean[64];
+  size_t clean_len;
+  uint64_t clean_generation;
   // tls.dane_inbound: the pending TLSA check (reading paused), and the peer
   // domain its TLSA records authenticated ("" when none).
   fg_dane_inbound *dane_q;
@@ -443,11 +458,121 @@ static const fg_xml_nsdecl kHopContext[] = {
     {{(const uint8_t *)"db", 2}, {(const uint8_t *)FG_NS_DIALBACK, sizeof(FG_NS_DIALBACK) - 1}},
 };
 
+// block_verdict applies the block lists to one stanza: from a remote server,
+// a blocked sender (by the digest of its bare JID) is refused with
+// forbidden (RFC 6120 §8.3.3.4); from an internal server, a stanza to a
+// blocked domain is refused with policy-violation (§8.3.3.12). Both are
+// bounced to the sender. FG_STANZA_CONDITION_COUNT: it may pass.
+static fg_stanza_condition block_verdict(in_conn *ic, const fg_xml_element *el, const char *to) {
+  fg_server *srv = ic->srv;
+  char why[300];
+  fg_metric m;
+  fg_stanza_condition cond;
+  const char *whom;
+  size_t bare_len = 0;
+  int out = ic->listener == FG_LISTENER_INTERNAL;
+  const uint8_t *key = out ? (const uint8_t *)to : el->from.data;
+  size_t key_len = out ? strlen(to) : 0;
+  if (!out) {
+    while (key_len < el->from.len && el->from.data[key_len] != '/') key_len++;
+  }
+  uint64_t g = fg_blocks_generation(srv->blocks);
+  if (ic->clean_len == key_len && ic->clean_generation == g && key_len > 0 &&
+      memcmp(ic->clean, key, key_len) == 0) {
+    return FG_STANZA_CONDITION_COUNT;
+  }
+  int refused = out ? fg_blocks_domain_refused(srv->blocks, to, why, sizeof(why))
+                    : fg_blocks_sender_refused(srv->blocks, key, key_len, why, sizeof(why));
+  if (!refused) {
+    if (key_len <= sizeof(ic->clean)) {
+      memcpy(ic->clean, key, key_len);
+      ic->clean_len = key_len;
+      ic->clean_generation = g;
+    }
+    return FG_STANZA_CONDITION_COUNT;
+  }
+  if (!out) {
+    bare_len = key_len;
+    m = FG_M_BLOCKED_STANZAS_IN;
+    cond = FG_STANZA_FORBIDDEN;
+    whom = "sender";
+  } else {
+    m = FG_M_BLOCKED_STANZAS_OUT;
+    cond = FG_STANZA_POLICY_VIOLATION;
+    whom = "recipient domain";
+    bare_len = el->from.len;
+  }
+  fg_metrics_inc(&srv->metrics, m);
+  if (!ic->block_logged) {  // once per stream: a blocked sender may send many
+    ic->block_logged = 1;
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s),
+           ic->listener == FG_LISTENER_INTERNAL ? to : "",
+           "stanza from %.*s refused: %s blocked (%s); later ones on this stream are counted only",
+           (int)bare_len, (const char *)el->from.data, whom, why);
+  }
+  return cond;
+}
+
+// limit_verdict applies abuse.limits to one stanza (gateway/server/abuse_limits.h).
+static fg_stanza_condition limit_verdict(in_conn *ic, const fg_xml_element *el, const char *from) {
+  fg_server *srv = ic->srv;
+  if (srv->limits == NULL) return FG_STANZA_CONDITION_COUNT;
+  uint64_t now = fg_worker_now_ns(fg_conn_worker(ic->conn));
+  int out = ic->listener == FG_LISTENER_INTERNAL;
+  fg_limit_result r =
+      out ? fg_abuse_limits_outbound(srv->limits, el, now)
+          : fg_abuse_limits_inbound(srv->limits, &ic->lease, el, el->root->raw.len, from,
+                                    (const struct sockaddr *)&ic->peer_addr, now);
+  if (!r.refused) return FG_STANZA_CONDITION_COUNT;
+  fg_metrics_inc(&srv->metrics, out ? FG_M_LIMITED_STANZAS_OUT
+                                : r.condition == FG_STANZA_POLICY_VIOLATION
+                                    ? FG_M_LIMITED_UNSOLICITED
+                                    : FG_M_LIMITED_STANZAS_IN);
+  if (r.stream_rate) {
+    // An episode of excess: refusals less than a second apart. Lasting
+    // abuse.limits.sustained, it closes the stream (after this feed).
+    if (ic->over_since_ns == 0 || now - ic->last_over_ns > 1000000000ull) ic->over_since_ns = now;
+    ic->last_over_ns = now;
+    if (!ic->limit_close &&
+        now - ic->over_since_ns >= (uint64_t)srv->boot_cfg->abuse.limits.sustained_ms * 1000000u) {
+      ic->limit_close = 1;
+      fg_metrics_inc(&srv->metrics, FG_M_LIMITED_STREAMS_CLOSED);
+      fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), from,
+             "stream from %s closed: over the limit of %s for %u ms", ic->ip, r.limit,
+             srv->boot_cfg->abuse.limits.sustained_ms);
+      return FG_STANZA_POLICY_VIOLATION;
+    }
+  }
+  if (!ic->limit_logged) {  // once per stream; the counters have every refusal
+    ic->limit_logged = 1;
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), from,
+           "stanza from %.*s refused: over the limit of %s (from %s); later ones on this stream "
+           "are counted only",
+           (int)el->from.len, (const char *)el->from.data, r.limit, ic->ip);
+  }
+  return r.condition;
+}
+
 static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const char *from,
                                     const char *to) {
   in_conn *ic = arg;
   fg_server *srv = ic->srv;
+  // Stanzas to fedgate's own RTBL JIDs are fedgate's, never a backend's.
+  if (srv->rtbl != NULL && ic->listener != FG_LISTENER_INTERNAL &&
+      fg_rtbl_addressed(srv->rtbl, el->to.data, el->to.len)) {
+    fg_stanza_condition c = fg_rtbl_consume(srv->rtbl, el);
+    if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
+    return c;
+  }
+  if (ic->listener != FG_LISTENER_INTERNAL && fg_reports_addressed(el->to.data, el->to.len)) {
+    fg_stanza_condition c = fg_reports_consume(srv, el);
+    if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
+    return c;
+  }
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
+  fg_stanza_condition refused = block_verdict(ic, el, to);
+  if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(ic, el, from);
+  if (refused != FG_STANZA_CONDITION_COUNT) return refused;
   const uint8_t *data;
   size_t len;
   uint32_t headers = fg_s2s_in_headers(ic->s2s);
@@ -465,6 +590,11 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
       return FG_STANZA_INTERNAL_SERVER_ERROR;
     }
     data = fg_xml_writer_data(ws->writer, &len);
+  }
+  // An abuse report to a remote domain goes to its abuse address instead.
+  if (ic->listener == FG_LISTENER_INTERNAL &&
+      fg_reports_take(srv, fg_conn_worker(ic->conn), el, data, len, from, to)) {
+    return FG_STANZA_CONDITION_COUNT;
   }
   // Public listeners deliver to hosted domains (the hop); the internal
   // listener carries the internal servers' traffic out to the federation.
@@ -573,10 +703,56 @@ static int op_hold_features(void *arg, const char *peer) {
   return 1;
 }
 
+// op_peer_refused: a remote server names |domain| that the block lists
+// refuse. Internal servers are never refused here.
+static int op_peer_refused(void *arg, const char *domain, char *why, size_t why_len) {
+  in_conn *ic = arg;
+  if (ic->listener == FG_LISTENER_INTERNAL ||
+      !fg_blocks_domain_refused(ic->srv->blocks, domain, why, why_len)) {
+    return 0;
+  }
+  fg_metrics_inc(&ic->srv->metrics, FG_M_BLOCKED_STREAMS);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), domain,
+         "stream from %s refused: domain blocked (%s)", ic->ip, why);
+  return 1;
+}
+
 static const fg_s2s_in_ops kOps = {
     op_send,   op_is_hosted, op_plaintext_allowed, op_cert_valid_for, op_dialback_verify, op_route,
-    op_bounce, op_event,     op_hold_features,
+    op_bounce, op_event,     op_hold_features,     op_peer_refused,
 };
+
+// refused_domain returns a domain of |ic|'s peer that the block lists now
+// refuse (its header's or any pair's), writing why, or NULL.
+static const char *refused_domain(in_conn *ic, fg_blocks *b, char *why, size_t why_len) {
+  const char *peer = fg_s2s_in_peer(ic->s2s);
+  if (peer[0] && fg_blocks_domain_refused(b, peer, why, why_len)) return peer;
+  const char *d;
+  for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+    if (fg_blocks_domain_refused(b, d, why, why_len)) return d;
+  }
+  return NULL;
+}
+
+size_t fg_inbound_close_refused(worker_state *ws, fg_blocks *b) {
+  size_t n = 0;
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    if (ic->s2s == NULL || ic->listener == FG_LISTENER_INTERNAL || fg_s2s_in_is_closed(ic->s2s)) {
+      continue;
+    }
+    char why[300], text[400];
+    const char *d = refused_domain(ic, b, why, sizeof(why));
+    if (d == NULL) continue;
+    fg_metrics_inc(&ic->srv->metrics, FG_M_BLOCKED_STREAMS);
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), d,
+           "open stream from %s closed: domain blocked (%s)", ic->ip, why);
+    snprintf(text, sizeof(text), "%s is not accepted here: %s", d, why);
+    fg_s2s_in_close_with_error(ic->s2s, "policy-violation", text);
+    fg_conn_close(ic->conn);
+    n++;
+  }
+  return n;
+}
 
 // --- the connection ---
 
@@ -765,6 +941,11 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   ic->last_rx_ns = fg_worker_now_ns(fg_conn_worker(c));
   size_t used = 0;
   fg_s2s_in_status st = fg_s2s_in_feed(ic->s2s, data, len, &used);
+  if (ic->limit_close && st != FG_S2S_IN_CLOSED) {
+    // Over a rate limit for abuse.limits.sustained (see limit_verdict).
+    st = fg_s2s_in_close_with_error(ic->s2s, "policy-violation",
+                                    "sustained excess over the rate limits");
+  }
   if (ic->trim_due && st == FG_S2S_IN_CONTINUE) {
     ic->trim_due = 0;
     trim(ic);
@@ -912,6 +1093,12 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_log(FG_LOG_SEV_INFO, ic->s2s ? fg_s2s_in_stream_id(ic->s2s) : NULL,
            ic->s2s ? fg_s2s_in_peer(ic->s2s) : ic->ip, "connection closed: %s",
            fg_close_reason_name(reason));
+  }
+  if (srv->rtbl != NULL && ic->authenticated && ic->listener != FG_LISTENER_INTERNAL) {
+    const char *d;  // a block list service's stream is gone: fetch again
+    for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+      fg_rtbl_peer_gone(srv->rtbl, d);
+    }
   }
   fg_s2s_in_free(ic->s2s);
   fg_snapshot_release(ic->snap);

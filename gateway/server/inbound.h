@@ -31,6 +31,14 @@ size_t fg_inbound_drain(worker_state *ws);
 // stream. Worker thread only.
 int fg_inbound_close_stream(worker_state *ws, const char *stream_id, const char *text);
 
+struct fg_blocks;
+
+// fg_inbound_close_refused ends every stream of |ws| from a remote domain
+// the block lists |b| now refuse (its header's domain or any domain pair)
+// with policy-violation, logging and counting each. It returns how many.
+// Worker thread only.
+size_t fg_inbound_close_refused(worker_state *ws, struct fg_blocks *b);
+
 // fg_inbound_dialback_answer hands a verification answer to the stream of
 // |ws| with id |stream_id| (an fg_dialback_answer_fn); a stream that is gone
 // is skipped.

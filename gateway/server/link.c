@@ -1167,6 +1167,10 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
                     const uint8_t *data, size_t len) {
   if (from_domain[0] == 0 || to_domain[0] == 0) return;
+  if (srv->take_own_bounce != NULL && srv->take_own_bounce(srv, data, len)) {
+    fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_SENT);  // to fedgate's own entity
+    return;
+  }
   fg_stanza_condition c = fg_deliver(srv, w, from_domain, to_domain, 0, 1, data, len, NULL);
   if (c != FG_STANZA_CONDITION_COUNT) {
     // An error stanza is never answered with another (RFC 6120 §8.3.1).
@@ -1263,6 +1267,29 @@ int fg_link_close_stream(worker_state *ws, const char *id) {
   link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "closed by the operator");
   if (l->conn != NULL) fg_conn_close(l->conn);
   return 1;
+}
+
+size_t fg_link_close_refused(worker_state *ws, int (*refused)(void *arg, const char *domain),
+                             void *arg) {
+  size_t n = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b], *next; l != NULL; l = next) {
+      next = l->next;
+      if (l->kind != LINK_REMOTE || l->dead || !refused(arg, l->remote)) continue;
+      n++;
+      fg_metrics_inc(&l->srv->metrics, FG_M_BLOCKED_LINKS_CLOSED);
+      fg_log(FG_LOG_SEV_WARN, l->s2s ? fg_s2s_out_stream_id(l->s2s) : "", l->remote,
+             "link %s (%s -> %s) closed: the domain is blocked (%zu held, bounced)", l->id,
+             l->local, l->remote, l->q_count);
+      if (l->ready && l->conn != NULL) {
+        finish_and_close(l);
+        continue;
+      }
+      link_fail(l, FG_STANZA_POLICY_VIOLATION, "the domain is blocked");
+      if (l->conn != NULL) fg_conn_close(l->conn);
+    }
+  }
+  return n;
 }
 
 // hop_target_is says whether hop link |l| goes to backend |backend| (at

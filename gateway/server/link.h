@@ -63,6 +63,14 @@ size_t fg_link_bounce_held(worker_state *ws);
 // has no such link. Worker thread only.
 int fg_link_close_stream(worker_state *ws, const char *id);
 
+// fg_link_close_refused closes the links of |ws| to remote domains that
+// |refused| (called with |arg| and the domain) says are refused: a ready
+// link ends its stream after what it has written, a link not ready yet
+// bounces what it holds with policy-violation (RFC 6120 §8.3.3.12). It
+// returns how many. Worker thread only.
+size_t fg_link_close_refused(worker_state *ws, int (*refused)(void *arg, const char *domain),
+                             void *arg);
+
 // fg_link_drain_backend closes the hop links of |ws| to the backend named
 // |backend|, at address |host|:|port| (|host| NULL: every address; names,
 // not indices: links opened before a reload use an older snapshot's

@@ -79,6 +79,25 @@ typedef enum fg_metric {
   FG_M_POSH_MATCHED,                   // certificates proved by a POSH fingerprint
   FG_M_POSH_MISMATCHED,                // certificates no POSH fingerprint matched
   FG_M_POSH_WAITS,                     // streams that waited for a POSH fetch
+  FG_M_BLOCKED_STREAMS,                // inbound streams refused or closed: domain blocked
+  FG_M_BLOCKED_STANZAS_IN,             // stanzas from blocked senders refused (forbidden)
+  FG_M_BLOCKED_STANZAS_OUT,            // stanzas to blocked domains refused (policy-violation)
+  FG_M_BLOCKED_LINKS_CLOSED,           // outbound links closed: domain blocked
+  FG_M_RTBL_REQUESTS,                  // requests sent to block list services
+  FG_M_RTBL_RESYNCS,                   // lists fetched and subscribed again after a failure
+  FG_M_RTBL_STANZAS,                   // stanzas received for the RTBL JIDs
+  FG_M_RTBL_NOTIFICATIONS,             // notifications applied
+  FG_M_RTBL_IGNORED,                   // stanzas for the RTBL JIDs that meant nothing
+  FG_M_RTBL_INVALID,                   // items skipped: id neither a domain nor a digest
+  FG_M_RTBL_ERRORS,                    // requests answered with an error or bounced
+  FG_M_LIMITED_STANZAS_IN,             // inbound stanzas over a domain or address rate
+  FG_M_LIMITED_UNSOLICITED,            // inbound unsolicited stanzas over their budget
+  FG_M_LIMITED_STANZAS_OUT,            // outbound stanzas over a local sender's rate
+  FG_M_LIMITED_STREAMS_CLOSED,         // inbound streams closed: over a rate for too long
+  FG_M_LIMITED_CONNECTIONS,            // connections refused at accept: too many new ones
+  FG_M_REPORTS_RECEIVED,               // abuse reports (XEP-0377) taken from internal users
+  FG_M_REPORTS_FORWARDED,              // forwarded to the domain's abuse address (XEP-0157)
+  FG_M_REPORTS_FAILED,                 // bounced: no abuse address, no answer, undeliverable
   FG_M_PROXY_HEADERS_ACCEPTED,         // PROXY protocol headers read on the public listeners
   FG_M_DRAINS_STARTED,                 // graceful drains begun (SIGTERM)
   FG_M_DRAIN_STREAMS_CLOSED,           // inbound streams closed by a drain (</stream:stream>)

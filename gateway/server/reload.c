@@ -3,6 +3,8 @@
 // runtime overlay of hosted domains, and remember how the last reload went.
 #include "gateway/server/reload.h"
 
+#include "gateway/server/ticket_watch.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "gateway/server/blocks.h"
 #include "gateway/server/cert_expiry.h"
 #include "gateway/server/log.h"
 #include "gateway/server/restart_keys.h"
@@ -355,11 +358,17 @@ static fg_reload_outcome install(fg_server *srv, fg_config *cfg, fg_text *diag) 
   }
   uint64_t generation = s->generation;
   fg_log_set_level(level);
+  // abuse.block and abuse.allow_only: the lists outlive snapshots; the
+  // file's entries replace the source "config" (admin and RTBL entries stay).
+  if (!fg_blocks_apply_config(srv->blocks, s->cfg, err, sizeof(err))) {
+    fg_text_printf(diag, "%s: warning: abuse lists not replaced (%s); the lists in force stay\n",
+                   where, err);
+  }
   follow_certificates(srv, s, certs, diag);
   publish(srv, s, diag);
   // The shared ticket keys are read again with the rest (their watcher also
   // re-reads them on its own when the file changes).
-  if (!fg_server_reload_ticket_keys(srv)) {
+  if (srv->tickets != NULL && !fg_ticket_watch_reload(srv->tickets)) {
     fg_text_printf(diag,
                    "%s: warning: tls.ticket_key_file could not be read again; the keys in "
                    "use stay\n",

@@ -24,14 +24,6 @@ void fg_resolve_tlsa_free(fg_dns_tlsa_answer *tlsa, size_t n_tlsa);
 void fg_resolve_start(fg_server *srv, fg_worker *w, const char *domain, fg_resolve_done_fn done,
                       void *arg);
 
-// fg_resolve_local_addresses records the addresses of this host's interfaces
-// (for fg_resolve_is_own_listener). It returns 0 when they cannot be read.
-int fg_resolve_local_addresses(fg_server *srv);
-
-// fg_resolve_is_own_listener says whether connecting to |sa| would reach one
-// of this gateway's own listeners.
-int fg_resolve_is_own_listener(const fg_server *srv, const struct sockaddr *sa);
-
 // fg_resolve_refusal says why an address found in DNS may not be connected
 // to: this gateway's own listener, or a special-purpose address (RFC 6890)
 // outside dns.allowed_networks. It returns NULL when it may.

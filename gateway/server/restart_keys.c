@@ -1,6 +1,7 @@
 // restart_keys.c: which changed keys a reload refuses (see restart_keys.h).
 #include "gateway/server/restart_keys.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,6 +125,36 @@ static void check_process(diff *d, const fg_config *a, const fg_config *b) {
            b->tls.session_cache_entries);
 }
 
+// check_abuse: the limits, the real-time block lists and report forwarding
+// are set up at start; abuse.block and abuse.allow_only reload (their lists
+// live beside the snapshots: gateway/server/blocks.h).
+static void check_abuse(diff *d, const fg_config *a, const fg_config *b) {
+  const fg_config_abuse_limits *x = &a->abuse.limits, *y = &b->abuse.limits;
+  static const struct {
+    const char *key;
+    size_t off;
+  } kLimits[] = {
+#define L(name, unit) {"abuse.limits." #name unit, offsetof(fg_config_abuse_limits, name)}
+      L(domain_stanzas, ""), L(domain_bytes, ""),   L(address_stanzas, ""),
+      L(address_bytes, ""),  L(sender_stanzas, ""), L(unsolicited_per_minute, ""),
+      L(connections, ""),    L(burst_ms, " (ms)"),  L(sustained_ms, " (ms)"),
+      L(max_keys, ""),
+#undef L
+  };
+  for (size_t i = 0; i < sizeof(kLimits) / sizeof(kLimits[0]); i++) {
+    cmp_uint(d, kLimits[i].key, *(const uint32_t *)((const char *)x + kLimits[i].off),
+             *(const uint32_t *)((const char *)y + kLimits[i].off));
+  }
+  cmp_str(d, "abuse.reports.enabled", a->abuse.reports ? "true" : "false",
+          b->abuse.reports ? "true" : "false");
+  int same = a->abuse.n_rtbl == b->abuse.n_rtbl;
+  for (size_t i = 0; same && i < a->abuse.n_rtbl; i++) {
+    const fg_config_rtbl *p = &a->abuse.rtbl[i], *q = &b->abuse.rtbl[i];
+    same = !strcmp(p->service, q->service) && !strcmp(p->node, q->node) && !strcmp(p->jid, q->jid);
+  }
+  cmp_list(d, "abuse.rtbl", a->abuse.n_rtbl, b->abuse.n_rtbl, same);
+}
+
 unsigned fg_restart_keys_check(const fg_config *running, const fg_config *next, fg_text *out) {
   diff d = {next, out, 0};
   check_listeners(&d, running, next);
@@ -149,5 +180,6 @@ unsigned fg_restart_keys_check(const fg_config *running, const fg_config *next, 
   check_revocation(&d, running, next);
   check_posh(&d, running, next);
   check_process(&d, running, next);
+  check_abuse(&d, running, next);
   return d.n;
 }

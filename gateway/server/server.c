@@ -19,10 +19,15 @@
 #include "gateway/server/cert_expiry.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
+#include "gateway/server/abuse_limits.h"
+#include "gateway/server/abuse_reports.h"
+#include "gateway/server/block_watch.h"
+#include "gateway/server/blocks.h"
 #include "gateway/server/ip_limits.h"
+#include "gateway/server/rtbl.h"
 #include "gateway/server/log.h"
 #include "gateway/server/reload.h"
-#include "gateway/server/resolve.h"
+#include "gateway/server/own_listeners.h"
 #include "gateway/server/restart_keys.h"
 #include "gateway/server/posh_auth.h"
 #include "gateway/server/revocation.h"
@@ -264,6 +269,34 @@ static void runtime_notice(const char *text) {
   fg_log(FG_LOG_SEV_WARN, NULL, NULL, "%s", text);
 }
 
+// admit_connection applies abuse.limits.connections to a socket the public
+// listeners accepted, before anything else is done for it.
+static int admit_connection(void *arg, int fd) {
+  fg_server *srv = ((fg_listener_arg *)arg)->srv;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0) return 1;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  int first = 0;
+  if (fg_abuse_limits_admit(srv->limits, (const struct sockaddr *)&ss, now, &first)) return 1;
+  fg_metrics_inc(&srv->metrics, FG_M_LIMITED_CONNECTIONS);
+  if (first) {
+    char ip[64];
+    fg_addr_text((const struct sockaddr *)&ss, ip, sizeof(ip));
+    fg_log(FG_LOG_SEV_WARN, NULL, ip,
+           "connections refused at accept: over abuse.limits.connections (%u per second); "
+           "counted from here on",
+           srv->boot_cfg->abuse.limits.connections);
+  }
+  return 0;
+}
+
+static int take_own_bounce(fg_server *srv, const uint8_t *data, size_t len) {
+  return fg_rtbl_take_bounce(srv->rtbl, data, len) || fg_reports_take_bounce(srv, data, len);
+}
+
 fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err, size_t err_len) {
   fg_server *srv = calloc(1, sizeof(*srv));
   if (srv == NULL) {
@@ -278,7 +311,15 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   make_stream_tag(srv);
   srv->ip_limits = fg_ip_limits_new(cfg->limits.ipv6_prefix);
   if (srv->ip_limits == NULL) goto fail;
-  if (!fg_resolve_local_addresses(srv)) {
+  // The block lists outlive configuration snapshots; a reload calls
+  // fg_blocks_apply_config again.
+  srv->blocks = fg_blocks_new();
+  if (srv->blocks == NULL || !fg_blocks_apply_config(srv->blocks, cfg, err, err_len)) goto fail;
+  int oom = 0;
+  srv->limits = fg_abuse_limits_new(cfg, &oom);
+  if (oom) goto fail;
+  srv->take_own_bounce = take_own_bounce;
+  if (!fg_own_listeners_load(srv)) {
     fg_log(FG_LOG_SEV_WARN, NULL, NULL,
            "cannot list this host's addresses: only loopback counts as our own for outbound "
            "targets");
@@ -368,16 +409,16 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
     if (srv->workers[i].writer == NULL) goto fail;
     srv->workers[i].snap = fg_snapshot_up_ref(first);
   }
+  if (cfg->abuse.n_rtbl > 0) {  // after the runtime: its lists live on worker 0
+    srv->rtbl = fg_rtbl_new(srv);
+    if (srv->rtbl == NULL) goto fail;
+  }
   if (!fg_reload_state_new(srv)) goto fail;
   return srv;
 fail:
   if (err[0] == 0) snprintf(err, err_len, "out of memory");
   fg_server_free(srv);
   return NULL;
-}
-
-int fg_server_reload_ticket_keys(fg_server *srv) {
-  return srv->tickets == NULL || fg_ticket_watch_reload(srv->tickets);
 }
 
 int fg_server_start(fg_server *srv, char *err, size_t err_len) {
@@ -393,6 +434,10 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
     lc.tls = id == FG_LISTENER_S2S_TLS ? srv->tls_direct : NULL;
     lc.handler = handlers[id];
     lc.arg = &srv->listener_arg;
+    if (srv->limits != NULL && srv->boot_cfg->abuse.limits.connections &&
+        id != FG_LISTENER_INTERNAL && id != FG_LISTENER_ADMIN) {
+      lc.admit = admit_connection;
+    }
     if (l->socket_path[0]) {
       // listeners.admin.socket: the only admin endpoint, for the owner and
       // group of the file (mode 0660).
@@ -412,6 +457,10 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
                fg_config_listener_name((fg_listener_id)id));
       return 0;
     }
+  }
+  if (!fg_block_watch_start(srv) || !fg_rtbl_start(srv->rtbl)) {
+    snprintf(err, err_len, "out of memory");
+    return 0;
   }
   // Expiry warnings about the certificates in force: logged now, then daily
   // on worker 0; each reload hands over its list (gateway/server/reload.c).
@@ -495,11 +544,15 @@ void fg_server_free(fg_server *srv) {
   free_unreachable_memory(srv);
   for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
     fg_xml_writer_free(srv->workers[i].writer);
+    fg_reports_free_all(&srv->workers[i]);
     fg_snapshot_release(srv->workers[i].snap);
   }
   free(srv->workers);
   free(srv->local_addrs);
   fg_ip_limits_free(srv->ip_limits);
+  fg_rtbl_free(srv->rtbl);
+  fg_abuse_limits_free(srv->limits);
+  fg_blocks_free(srv->blocks);
   fg_tls_ctx_free(srv->tls_starttls);
   fg_tls_ctx_free(srv->tls_direct);
   fg_tls_ctx_free(srv->tls_client);

@@ -44,10 +44,4 @@ void fg_server_stop(fg_server *s, unsigned drain_ms);
 // fg_server_free stops |s| if needed and frees everything. NULL is a no-op.
 void fg_server_free(fg_server *s);
 
-// fg_server_reload_ticket_keys re-reads tls.ticket_key_file now (for a
-// configuration reload; worker 0 also re-reads it whenever it changes). It
-// returns 1 when the file's keys are in use (or none is configured), 0 when
-// it was refused: logged, counted, and the previous keys stay.
-int fg_server_reload_ticket_keys(fg_server *s);
-
 #endif  // FEDGATE_GATEWAY_SERVER_H

@@ -65,6 +65,16 @@ struct worker_state {
   fg_timer drain_tick;           // while draining: closes what became idle
   _Atomic size_t drain_left;     // streams and links left (read by the draining thread)
   struct fg_xml_writer *writer;  // reused to re-serialise non-canonical stanzas
+  struct abuse_report *reports;  // waiting for their domain's abuse address (abuse_reports.h)
+  uint64_t report_seq;
+  // Looks for block list changes (gateway/server/block_watch.h): the lists'
+  // generation this worker's streams and links were last checked at.
+  struct {
+    fg_timer tick;
+    uint64_t generation;
+    fg_server *srv;
+    fg_worker *w;
+  } block_watch;
   // The configuration snapshot this worker decides with (a reference),
   // replaced only between two events of its loop (gateway/server/reload.c).
   fg_snapshot *snap;
@@ -115,6 +125,13 @@ struct fg_server {
   uint16_t ports[FG_LISTENER_COUNT];
   fg_listener_arg listener_arg;
   struct fg_ip_limits *ip_limits;  // limits.streams_per_ip
+  struct fg_blocks *blocks;        // block and allow lists (gateway/server/blocks.h)
+  struct fg_abuse_limits *limits;  // abuse.limits, or NULL when all off
+  struct fg_rtbl *rtbl;            // abuse.rtbl subscriptions, or NULL (gateway/server/rtbl.h)
+  // take_own_bounce takes an error stanza fedgate generated for a request
+  // of its own (an RTBL request), so that it never reaches a backend;
+  // returns 1 when taken. NULL: none. Set when the server is assembled.
+  int (*take_own_bounce)(fg_server *srv, const uint8_t *data, size_t len);
   fg_metrics metrics;
   int stopped;
   _Atomic unsigned shutdown_pending;  // workers that have not closed their streams yet

@@ -11,7 +11,7 @@
 #include <openssl/mem.h>
 
 #include "gateway/server/log.h"
-#include "gateway/server/resolve.h"
+#include "gateway/server/own_listeners.h"
 #include "gateway/server/server_internal.h"
 
 // resolve turns host:port into an address once, when the snapshot is built
@@ -165,7 +165,7 @@ static int build_targets(fg_snapshot *s, const struct fg_server *srv, char *err,
     for (size_t a = 0; a < be->n_addresses; a++) {
       resolved_target *t = &s->backend_targets[b][a];
       if (!resolve(t, be->addresses[a].host, be->addresses[a].port, err, err_len)) return 0;
-      if (fg_resolve_is_own_listener(srv, (const struct sockaddr *)&t->addr)) {
+      if (fg_own_listener(srv, (const struct sockaddr *)&t->addr)) {
         snprintf(err, err_len, "backends[%zu] (%s): address %s is this gateway's own listener", b,
                  be->name, t->name);
         return 0;
@@ -182,7 +182,7 @@ static int build_targets(fg_snapshot *s, const struct fg_server *srv, char *err,
     if (r->targets == NULL) return 0;
     for (size_t t = 0; t < d->n_targets; t++) {
       if (!resolve(&r->targets[t], d->targets[t].host, d->targets[t].port, err, err_len)) return 0;
-      if (fg_resolve_is_own_listener(srv, (const struct sockaddr *)&r->targets[t].addr)) {
+      if (fg_own_listener(srv, (const struct sockaddr *)&r->targets[t].addr)) {
         snprintf(err, err_len, "dns.static (%s): target %s is this gateway's own listener",
                  d->domain, r->targets[t].name);
         return 0;

@@ -177,6 +177,48 @@ def gateway_yaml(ports, domains, backends, trust="pki/ca.crt", secret="secret",
     return "\n".join(out) + "\n"
 
 
+class HostedGateway:
+    """A fedgate hosting b.test (backend `sink`, a ReceivingServer) with
+    |extra| appended to its configuration, and remote.test's own server
+    (`auth`, pinned by dns.static) receiving what fedgate sends there. The
+    PKI in DIR/pki has b.test, remote.test and |remotes|."""
+
+    def __init__(self, fedgate, prefix, remotes, extra):
+        import tempfile
+        import xmpp_peer as xp
+        self.dir = d = tempfile.mkdtemp(prefix=prefix)
+        dev_pki(fedgate, d + "/pki", "remote.test", "b.test", *remotes)
+        dev_pki(fedgate, d + "/ica", "unused.test")
+        write_secret(d + "/secret", "test-dialback-secret")
+        self.ports = p = {k: free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
+                                                    "auth")}
+        cfg = gateway_yaml(p, [("b.test", "sink", None)], [("sink", [p["sink"]])],
+                           default_cert="pki/b.test", static=[("remote.test", p["auth"])])
+        self.sink = xp.ReceivingServer(HOST, p["sink"], d + "/pki/b.test.crt",
+                                       d + "/pki/b.test.key", client_ca=d + "/ica/ca.crt")
+        self.auth = xp.ReceivingServer(HOST, p["auth"], d + "/pki/remote.test.crt",
+                                       d + "/pki/remote.test.key", client_ca=d + "/pki/ca.crt")
+        os.chdir(d)
+        self.gw = Fedgate(fedgate, d, "fedgate", cfg + extra, p["admin"])
+
+    def metric(self, name):
+        return self.gw.metric(name)
+
+    def close(self):
+        self.gw.stop()
+        self.sink.close()
+        self.auth.close()
+
+
+def ctl(fedgate, admin_port, *args):
+    """Runs `fedgate ctl --admin 127.0.0.1:PORT ARGS`; returns (exit status,
+    stdout, stderr)."""
+    import subprocess
+    argv = [fedgate, "ctl", "--admin", "%s:%d" % (HOST, admin_port)]
+    r = subprocess.run(argv + list(args), capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout, r.stderr
+
+
 def run_suite(tests, *args, on_failure=None):
     """Runs each (name, fn) with |args|; prints one line per test and the
     summary line; returns the number failed."""

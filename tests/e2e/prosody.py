@@ -19,7 +19,7 @@ CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 
 class Prosody:
     def __init__(self, workdir, domain, c2s_port, s2s_port, cert, key, cafile,
-                 fedgate_port=None, users=()):
+                 fedgate_port=None, users=(), extra="", modules=()):
         self.dir = workdir
         os.makedirs(workdir + "/data", exist_ok=True)
         os.makedirs(workdir + "/certs", exist_ok=True)
@@ -33,6 +33,7 @@ class Prosody:
             route = 'plugin_paths = { "%s" }\nfedgate_host = "127.0.0.1"\nfedgate_port = %d\n' % (
                 os.path.abspath(CONTRIB), fedgate_port)
             mods += '; "fedgate_route"'
+        mods += "".join('; "%s"' % m for m in modules)
         self.c2s_port, self.s2s_port, self.domain = c2s_port, s2s_port, domain
         cfg = f"""
 pidfile = "{workdir}/prosody.pid"
@@ -62,6 +63,7 @@ ssl = {{
   cafile = "{workdir}/certs/ca.crt";
 }}
 VirtualHost "{domain}"
+{extra}
 """
         self.cfgfile = workdir + "/prosody.cfg.lua"
         with open(self.cfgfile, "w") as f:
@@ -91,6 +93,61 @@ VirtualHost "{domain}"
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.out.close()
+
+
+class RawClient:
+    """A user on a raw c2s stream (no TLS, SASL PLAIN, bind, optional initial
+    presence) for tests that need stanzas slixmpp would hide: iq() waits for
+    the answer to one request; next_message() returns the next <message/>."""
+
+    def __init__(self, port, domain, user, password, available=False):
+        import base64
+        import socket
+        self.domain = domain
+        self.p = xp.Peer(socket.create_connection(("127.0.0.1", port), timeout=10))
+        self.n = 0
+        self.messages = []
+        self._open()
+        self.p.read_features()
+        creds = base64.b64encode(("\0%s\0%s" % (user, password)).encode()).decode()
+        self.p.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (xp.NS_SASL, creds))
+        el = self.p.read_element()
+        assert el.tag == xp.q(xp.NS_SASL, "success"), el.tag
+        self._open()
+        self.p.read_features()
+        self.iq("set", None, "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>")
+        if available:
+            self.p.send("<presence/>")
+
+    def _open(self):
+        self.p.reader.reset()
+        self.p.pending = []
+        self.p.send("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                    "xmlns:stream='%s' to='%s' version='1.0'>" % (xp.NS_STREAM, self.domain))
+        self.p.read_header()
+
+    def iq(self, type_, to, payload):
+        self.n += 1
+        sid = "raw-%d" % self.n
+        self.p.send("<iq type='%s' id='%s'%s>%s</iq>" % (
+            type_, sid, " to='%s'" % to if to else "", payload))
+        while True:
+            el = self.p.read_element()
+            if el.get("id") == sid:
+                assert el.get("type") == "result", xp.ET.tostring(el)
+                return el
+            if el.tag.endswith("}message"):
+                self.messages.append(el)
+
+    def next_message(self):
+        while not self.messages:
+            el = self.p.read_element()
+            if el.tag.endswith("}message"):
+                self.messages.append(el)
+        return self.messages.pop(0)
+
+    def close(self):
+        self.p.close()
 
 
 class Client:

@@ -347,6 +347,126 @@ def test_zz_nothing_lost_silently_by_the_counters(env):
 
 # --- failover: two instances behind one HAProxy backend ----------------------------
 
+def ticket_gateway(env, name, keys):
+    """An instance of a pair sharing the TLS ticket key file |keys|, its
+    direct-TLS listener behind the balancer (PROXY protocol v2), b.test
+    delivered to the suite's sink."""
+    ports = fp.listener_ports()
+    cfg = fp.gateway_yaml(
+        ports, [("b.test", "sink", None)], [("sink", [env.ports["sink"]])],
+        default_cert="pki/b.test", limits={"streams_per_ip": 2}, log_level="info",
+        tls={"ticket_key_file": keys}, proxy_trusted=["127.0.0.1/32"])
+    return fp.Fedgate(FEDGATE, env.dir, name, cfg, ports["admin"]), ports
+
+
+def test_pp_2_2_rfc8446_two_instances_behind_send_proxy_v2_resume_each_others_tickets(env):
+    """Two instances share a ticket key file behind HAProxy (TCP mode,
+    roundrobin, send-proxy-v2): a remote server that reconnects lands on
+    the other instance and resumes there without a full handshake, and
+    both instances see the remote's address, not HAProxy's, in their logs
+    and per-IP limits."""
+    import ssl
+    keys = env.dir + "/tickets.keys"
+    subprocess.run([FEDGATE, "ticket-keys", "new", keys], check=True, stdout=subprocess.DEVNULL)
+    a, pa = ticket_gateway(env, "tk-a", keys)
+    b, pb = ticket_gateway(env, "tk-b", keys)
+    front = fp.free_port()
+    hp = None
+    try:
+        hp = haproxy.HAProxy(env.dir + "/tk-haproxy", """
+frontend xmpps
+  bind %(h)s:%(front)d
+  default_backend pair
+backend pair
+  balance roundrobin
+  server a %(h)s:%(a)d send-proxy-v2
+  server b %(h)s:%(b)d send-proxy-v2
+""" % {"h": HOST, "front": front, "a": pa["tls"], "b": pb["tls"]}, [front])
+        c, k = env.cert("remote.test")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(env.dir + "/pki/ca.crt")
+        ctx.load_cert_chain(c, k)
+        ctx.set_alpn_protocols(["xmpp-server"])
+        session, served, resumed = None, [], []
+        for i in range(4):
+            before = {n: g.metric("streams_in_accepted_total") for n, g in (("a", a), ("b", b))}
+            p = xp.Peer(connect_from("127.0.0.2", front))
+            p.sock = ctx.wrap_socket(p.sock, server_hostname="b.test", session=session)
+            p.tls = True
+            p.reader.reset()
+            p.pending = []
+            p.open_stream("b.test", "remote.test")
+            p.read_header()
+            p.read_features()
+            resumed.append(p.sock.session_reused)
+            session = p.sock.session
+            assert p.sasl_external()[0] == "success"
+            p.close()
+            deadline = time.time() + 5
+            while True:
+                now = {n: g.metric("streams_in_accepted_total") for n, g in (("a", a), ("b", b))}
+                took = [n for n in ("a", "b") if now[n] > before[n]]
+                if took or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            served.append(took)
+        # Round robin: the instances took turns, each resuming the other's ticket.
+        assert served in ([["a"], ["b"], ["a"], ["b"]], [["b"], ["a"], ["b"], ["a"]]), served
+        assert resumed == [False, True, True, True], resumed
+        assert a.metric("tls_resumed_inbound_total") + b.metric("tls_resumed_inbound_total") == 3
+        for g in (a, b):
+            log = open(g.logfile).read()
+            assert re.search(r"peer=remote\.test: authenticated by sasl-external.*\(from "
+                             r"127\.0\.0\.2\)", log), g.log_tail(20)
+            assert "(from 127.0.0.1)" not in log, g.log_tail(20)
+        # Per-IP limits count 127.0.0.2 (limit 2 per instance), not HAProxy's
+        # 127.0.0.1: three held streams from .2 fill both instances' budget for
+        # .2 in turn, and a stream from .3 is still accepted.
+        held = []
+        for _ in range(4):
+            p = xp.Peer(connect_from("127.0.0.2", front))
+            p.sock = ctx.wrap_socket(p.sock, server_hostname="b.test")
+            p.tls = True
+            p.reader.reset()
+            p.pending = []
+            p.open_stream("b.test", "remote.test")
+            p.read_header()
+            held.append(p)
+        refused_before = a.metric("streams_in_refused_per_ip_total") + b.metric(
+            "streams_in_refused_per_ip_total")
+        p = xp.Peer(connect_from("127.0.0.2", front))
+        p.sock = ctx.wrap_socket(p.sock, server_hostname="b.test")
+        p.tls = True
+        p.reader.reset()
+        p.pending = []
+        p.open_stream("b.test", "remote.test")
+        try:
+            p.read_header()
+            p.read_features()
+        except Exception:  # noqa: BLE001 - refused: the stream error ends it
+            pass
+        p.close()
+        q = xp.Peer(connect_from("127.0.0.3", front))
+        q.sock = ctx.wrap_socket(q.sock, server_hostname="b.test")
+        q.tls = True
+        q.reader.reset()
+        q.pending = []
+        q.open_stream("b.test", "remote.test")
+        q.read_header()
+        assert q.read_features() is not None
+        q.close()
+        refused_after = a.metric("streams_in_refused_per_ip_total") + b.metric(
+            "streams_in_refused_per_ip_total")
+        assert refused_after == refused_before + 1, (refused_before, refused_after)
+        for p in held:
+            p.close()
+    finally:
+        if hp is not None:
+            hp.stop()
+        a.stop()
+        b.stop()
+
+
 SINK_DOMAIN = "sink.bench.test"
 
 

@@ -406,6 +406,17 @@ def authenticated(host, port, to, frm, cafile, certfile, keyfile):
     return p
 
 
+def header_refusal(host, port, to, frm):
+    """Opens a stream from |frm| to |to| and returns the stream error it gets
+    (a refusal before any authentication)."""
+    p = Peer.connect(host, port)
+    try:
+        p.open_stream(to, frm)
+        return p.expect_stream_error()
+    finally:
+        p.close()
+
+
 def remote_sends_message_and_ping(host, port, pki, tag):
     """remote.test (certificate from |pki|) sends bob@b.test a message
     "hello bob TAG" and a ping iq with id ping-TAG to bob@b.test/e2e."""

@@ -513,6 +513,74 @@ static void test_config_tls_posh(void **state) {
   expect_fail(WITH_POSH("  posh:\n    url: x\n"), "12: tls.posh.url: unknown key");
 }
 
+// abuse: block and allow lists, RTBL subscriptions, limits; every bad value
+// at its line.
+static void test_config_abuse(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->abuse.n_block, 0);
+  assert_int_equal(cfg->abuse.n_allow_only, 0);
+  assert_int_equal(cfg->abuse.n_rtbl, 0);
+  assert_int_equal(cfg->abuse.limits.domain_stanzas, 0);
+  assert_int_equal(cfg->abuse.limits.burst_ms, 2000);
+  assert_int_equal(cfg->abuse.limits.sustained_ms, 10000);
+  assert_int_equal(cfg->abuse.limits.max_keys, 100000);
+  assert_int_equal(cfg->abuse.reports, 1);
+  fg_config_free(cfg);
+  cfg = load(BASE
+             "abuse:\n  block: [Spam.Example., \"*.bad.example\", "
+             "\"4924BB79B21A17DCA79A8AC424E51BD6F48604573EA95D39197785B12DB5DB97\"]\n"
+             "  allow_only: [partner.example, \"*.corp.example\"]\n"
+             "  rtbl:\n    - {service: Pubsub.RTBL.example, node: muc_bans_sha256, "
+             "jid: RTBL@example.com}\n"
+             "  limits:\n    domain_stanzas: 100\n    unsolicited_per_minute: 5\n"
+             "    burst: 500ms\n    sustained: 30s\n"
+             "  reports:\n    enabled: false\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->abuse.n_block, 3);
+  assert_string_equal(cfg->abuse.block[0], "spam.example");
+  assert_string_equal(cfg->abuse.block[1], "*.bad.example");
+  assert_string_equal(cfg->abuse.block[2],
+                      "4924bb79b21a17dca79a8ac424e51bd6f48604573ea95d39197785b12db5db97");
+  assert_int_equal(cfg->abuse.n_allow_only, 2);
+  assert_int_equal(cfg->abuse.n_rtbl, 1);
+  assert_string_equal(cfg->abuse.rtbl[0].service, "pubsub.rtbl.example");
+  assert_string_equal(cfg->abuse.rtbl[0].node, "muc_bans_sha256");
+  assert_string_equal(cfg->abuse.rtbl[0].jid, "rtbl@example.com");
+  assert_int_equal(cfg->abuse.limits.domain_stanzas, 100);
+  assert_int_equal(cfg->abuse.limits.unsolicited_per_minute, 5);
+  assert_int_equal(cfg->abuse.limits.burst_ms, 500);
+  assert_int_equal(cfg->abuse.limits.sustained_ms, 30000);
+  assert_int_equal(cfg->abuse.reports, 0);
+  fg_config_free(cfg);
+  expect_fail(BASE "abuse:\n  block:\n    - ok.example\n    - \"bad..example\"\n",
+              "17: abuse.block[1]: not a valid domain name");
+  expect_fail(BASE "abuse:\n  block: [\"a.*.example\"]\n",
+              "15: abuse.block[0]: a wildcard is only allowed as the whole first label");
+  expect_fail(BASE
+              "abuse:\n  allow_only: "
+              "[4924bb79b21a17dca79a8ac424e51bd6f48604573ea95d39197785b12db5db97]\n",
+              "15: abuse.allow_only[0]: a JID digest cannot be allowed");
+  expect_fail(BASE
+              "abuse:\n  rtbl:\n    - {service: rtbl.example, node: spam, jid: "
+              "rtbl@elsewhere.example}\n",
+              "16: abuse.rtbl[0].jid: must be on a hosted domain");
+  expect_fail(BASE
+              "abuse:\n  rtbl:\n    - {service: rtbl.example, node: spam, jid: "
+              "example.com}\n",
+              "16: abuse.rtbl[0].jid: a JID with a local part is required");
+  expect_fail(BASE
+              "abuse:\n  rtbl:\n    - {service: rtbl.example, node: \"a b\", jid: "
+              "r@example.com}\n",
+              "16: abuse.rtbl[0].node: node names are 1 to 255 of");
+  expect_fail(BASE "abuse:\n  limits:\n    domain_stanzas: lots\n",
+              "16: abuse.limits.domain_stanzas:");
+  expect_fail(BASE "abuse:\n  limits:\n    sustained: 10ms\n",
+              "16: abuse.limits.sustained: must be between");
+  expect_fail(BASE "abuse:\n  blocks: [x.example]\n", "15: abuse.blocks: unknown key");
+}
+
 // dns.allowed_networks: numeric networks only, each error at its line.
 static void test_config_dns_allowed_networks(void **state) {
   (void)state;
@@ -1035,6 +1103,7 @@ int main(void) {
       cmocka_unit_test(test_config_admin_allowed_networks),
       cmocka_unit_test(test_config_admin_socket),
       cmocka_unit_test(test_config_tls_posh),
+      cmocka_unit_test(test_config_abuse),
       cmocka_unit_test(test_config_dns_dnssec_trusted_resolvers),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),

@@ -97,6 +97,15 @@ static int env_hold(void *arg, const char *peer) {
 static const fg_s2s_in_ops kOpsHold = {env_send,  env_hosted, env_plain, env_cert, env_verify,
                                        env_route, env_bounce, env_event, env_hold};
 
+// env_refused refuses spam.example (a block list, gateway/server/blocks.h).
+static int env_refused(void *arg, const char *domain, char *why, size_t why_len) {
+  snprintf(why, why_len, "admin: spam");
+  return strcmp(domain, "spam.example") == 0;
+}
+
+static const fg_s2s_in_ops kOpsRefuse = {env_send,  env_hosted, env_plain, env_cert, env_verify,
+                                         env_route, env_bounce, env_event, NULL,     env_refused};
+
 static fg_dialback_secret g_secret;
 
 typedef struct fixture {
@@ -190,6 +199,38 @@ static void test_rfc6120_4_7_stream_ids_are_unpredictable(void **state) {
 static void test_rfc6120_4_9_3_6_host_unknown(void **state) {
   fixture *f = fx_new(0);
   assert_stream_error(f, feed(f, HDR_TO("nowhere.example", "a.example")), "host-unknown");
+  fx_free(f);
+}
+
+// refusing returns a TLS session whose operations refuse spam.example.
+static fixture *refusing(void) {
+  fixture *f = fx_new(1);
+  fg_s2s_in_free(f->s);
+  fg_s2s_in_config cfg;
+  fg_s2s_in_config_default(&cfg);
+  cfg.tls_active = 1;
+  cfg.dialback_secret = &g_secret;
+  f->s = fg_s2s_in_new(&cfg, &kOpsRefuse, &f->e);
+  return f;
+}
+
+static void test_rfc6120_4_9_3_14_refused_peer_in_header_is_policy_violation(void **state) {
+  fixture *f = refusing();
+  assert_stream_error(f, feed(f, HDR_TO("b.example", "spam.example")), "policy-violation");
+  assert_out_contains(f, "spam.example is not accepted here: admin: spam");
+  assert_int_equal(f->e.verify_calls, 0);
+  fx_free(f);
+  f = refusing();  // others go on
+  assert_int_equal(feed(f, HDR_TO("b.example", "a.example")), FG_S2S_IN_CONTINUE);
+  fx_free(f);
+}
+
+static void test_rfc6120_4_9_3_14_refused_domain_in_dialback_is_policy_violation(void **state) {
+  fixture *f = refusing();
+  assert_int_equal(feed(f, HDR), FG_S2S_IN_CONTINUE);
+  assert_stream_error(f, feed(f, "<db:result from='spam.example' to='b.example'>k</db:result>"),
+                      "policy-violation");
+  assert_int_equal(f->e.verify_calls, 0);  // never asked: refused before any work
   fx_free(f);
 }
 
@@ -749,6 +790,8 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_7_stream_ids_are_unpredictable),
       cmocka_unit_test(test_rfc6120_4_9_3_6_host_unknown),
       cmocka_unit_test(test_rfc6120_4_9_3_25_unsupported_version),
+      cmocka_unit_test(test_rfc6120_4_9_3_14_refused_peer_in_header_is_policy_violation),
+      cmocka_unit_test(test_rfc6120_4_9_3_14_refused_domain_in_dialback_is_policy_violation),
       cmocka_unit_test(test_rfc6120_4_9_3_invalid_from_in_header),
       cmocka_unit_test(test_rfc6120_5_3_1_db_result_before_tls_is_policy_violation),
       cmocka_unit_test(test_rfc6120_5_3_1_stanza_before_tls_is_refused),

@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+"""End-to-end tests of abuse.limits (docs/abuse.md).
+
+A real `fedgate run` (two workers) on loopback hosting b.test (backend
+`sink`), with low limits: 20 stanzas/s per remote domain (1 s of burst,
+1 s sustained), 2 unsolicited stanzas a minute per (sender, recipient),
+1 new connection per second per address, 2 stanzas/s per local sender.
+Scripted peers play flood.test and remote.test; remote.test's server (a
+ReceivingServer) receives bounces and outbound stanzas.
+
+usage: limits_test.py FEDGATE_BINARY
+"""
+
+import os
+import select
+import socket
+import ssl
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fedgate_proc as fp  # noqa: E402
+import xmpp_peer as xp  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gateway/fedgate")
+HOST = "127.0.0.1"
+
+
+def make_env():
+    return fp.HostedGateway(FEDGATE, "fedgate-limits-", ("flood.test",),
+                            ("abuse:\n  limits:\n    domain_stanzas: 20\n    unsolicited_per_minute: 2\n"
+                "    connections: 1\n    sender_stanzas: 2\n    burst: 1s\n    sustained: 1s\n"))
+
+
+def connect_when_admitted(env, fn, timeout=15):
+    """Runs |fn| until the connection limit lets it through (tests share
+    one address, so each waits for its token)."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return fn()
+        except (OSError, xp.StreamClosed, AssertionError):
+            if time.time() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def peer(env, frm):
+    d = env.dir + "/pki"
+    return connect_when_admitted(env, lambda: xp.authenticated(
+        HOST, env.ports["s2s"], "b.test", frm, d + "/ca.crt", "%s/%s.crt" % (d, frm),
+        "%s/%s.key" % (d, frm)))
+
+
+def internal_sender(env):
+    """b.test's internal server, authenticated on the internal listener."""
+    return xp.authenticated(HOST, env.ports["internal"], "remote.test", "b.test", None,
+                            "pki/b.test.crt", "pki/b.test.key")
+
+
+def errors_by_id(server, ids, timeout=10):
+    deadline = time.time() + timeout
+    found = {}
+    while time.time() < deadline and len(found) < len(ids):
+        for _, el in list(server.stanzas):
+            if el.get("type") == "error" and el.get("id") in ids:
+                err = el.find(xp.q(xp.NS_SERVER, "error"))
+                found[el.get("id")] = err[0].tag.split("}", 1)[1] if err is not None else None
+        time.sleep(0.05)
+    return found
+
+
+def delivered_ids(server, ids):
+    return {el.get("id") for _, el in list(server.stanzas)
+            if el.get("id") in ids and el.get("type") != "error"}
+
+
+def wait_settled(server, ids, timeout=10):
+    """Waits until every id was delivered to |server| or bounced to env.auth;
+    returns (delivered, {id: condition})."""
+    deadline = time.time() + timeout
+    while True:
+        got = delivered_ids(server, ids)
+        if len(got) == len(ids) or time.time() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def test_connections_over_the_rate_refused_before_any_tls_work(env):
+    """Direct TLS (XEP-0368): a refused connection is closed before the
+    ServerHello; the handshakes completed plus those refused make the burst."""
+    before = env.metric("limited_connections_total")
+    time.sleep(1.1)  # a full bucket (1 token)
+    ctx = ssl.create_default_context(cafile=env.dir + "/pki/ca.crt")
+    ctx.set_alpn_protocols(["xmpp-server"])
+    done = 0
+    for _ in range(10):
+        s = socket.create_connection((HOST, env.ports["tls"]), timeout=5)
+        try:
+            t = ctx.wrap_socket(s, server_hostname="b.test")
+            done += 1
+            t.close()
+        except (ssl.SSLError, OSError):
+            s.close()
+    refused = env.metric("limited_connections_total") - before
+    print("     %d handshakes, %d connections refused at accept" % (done, refused))
+    assert done + refused == 10, (done, refused)
+    assert done >= 1 and refused >= 1, (done, refused)
+    assert "connections refused at accept" in env.gw.log_tail(200)
+
+
+def test_rfc6120_8_3_3_18_domain_over_its_rate_gets_resource_constraint_then_policy_violation(env):
+    p = peer(env, "flood.test")
+    rc_before = bounces_by(env, "resource-constraint")
+    limited = env.metric("limited_stanzas_in_total")
+    closed = env.metric("limited_streams_closed_total")
+    sent = 0
+    deadline = time.time() + 30
+    try:
+        # Over the rate until the stream is closed (a stream error to read).
+        while time.time() < deadline and not select.select([p.sock], [], [], 0.02)[0]:
+            for _ in range(10):
+                p.send_message("f@flood.test/x", "bob@b.test", "flood", id="flood-%d" % sent)
+                sent += 1
+    except OSError:
+        pass
+    error = p.expect_stream_error()
+    p.close()
+    assert error == "policy-violation", error
+    assert env.metric("limited_streams_closed_total") == closed + 1
+    assert env.metric("limited_stanzas_in_total") > limited
+    assert "closed: over the limit of stanzas per domain" in env.gw.log_tail(300)
+    # The refused stanzas were answered with resource-constraint (their
+    # sender's domain has no server here: the bounces are counted).
+    assert bounces_by(env, "resource-constraint") > rc_before
+
+
+def bounces_by(env, condition):
+    url = "http://%s:%d/metrics" % (HOST, env.ports["admin"])
+    want = 'fedgate_bounces_by_condition_total{condition="%s"} ' % condition
+    for line in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():
+        if line.startswith(want):
+            return int(line.split()[-1])
+    raise KeyError(condition)
+
+
+def test_unsolicited_subscription_requests_over_budget_refused_replies_pass(env):
+    p = peer(env, "remote.test")
+    before = env.metric("limited_unsolicited_total")
+    ids = ["sub-%d" % i for i in range(4)]
+    for i in ids:
+        p.send("<presence from='spammer@remote.test' to='bob@b.test' type='subscribe' id='%s'/>"
+               % i)
+    got = errors_by_id(env.auth, ids[2:])
+    assert got == {ids[2]: "policy-violation", ids[3]: "policy-violation"}, got
+    assert wait_settled(env.sink, ids[:2]) == set(ids[:2])
+    assert env.metric("limited_unsolicited_total") == before + 2
+    # bob writes to friend@remote.test: friend's messages are replies now.
+    o = internal_sender(env)
+    o.send_message("bob@b.test/pc", "friend@remote.test", "hello friend", id="to-friend")
+    deadline = time.time() + 10
+    while "to-friend" not in delivered_ids(env.auth, {"to-friend"}) and time.time() < deadline:
+        time.sleep(0.05)
+    replies = ["reply-%d" % i for i in range(4)]
+    for i in replies:
+        p.send_message("friend@remote.test/x", "bob@b.test", "reply", id=i)
+    assert wait_settled(env.sink, replies) == set(replies)
+    assert env.metric("limited_unsolicited_total") == before + 2
+    o.close()
+    p.close()
+
+
+def test_rfc6120_8_3_3_18_local_sender_over_its_rate_refused(env):
+    o = internal_sender(env)
+    time.sleep(1.1)  # a full bucket for bob
+    before = env.metric("limited_stanzas_out_total")
+    ids = ["out-%d" % i for i in range(8)]
+    for i in ids:
+        o.send_message("carol@b.test/pc", "dave@remote.test", "outbound", id=i)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        refused = env.metric("limited_stanzas_out_total") - before
+        passed = len(delivered_ids(env.auth, set(ids)))
+        if refused + passed == len(ids):
+            break
+        time.sleep(0.05)
+    assert refused + passed == len(ids), (refused, passed)
+    assert refused >= 1 and passed >= 1, (refused, passed)
+    got = errors_by_id(env.sink, set(ids) - delivered_ids(env.auth, set(ids)))
+    assert set(got.values()) == {"resource-constraint"}, got
+    o.close()
+
+
+def test_zz_nothing_lost_silently_by_the_counters(env):
+    env.gw.assert_accounted(timeout=15)
+
+
+if __name__ == "__main__":
+    sys.exit(fp.main_of(make_env, globals()))
