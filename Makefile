@@ -5,7 +5,7 @@ BAZEL ?= bazel
 FUZZ_SECONDS ?= 60
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build test test-asan demo interop fuzz bench bench-quick fmt fmt-check clean install deb
+.PHONY: all deps build test test-asan demo interop fuzz bench bench-quick bench-scale bench-perf fmt fmt-check clean install deb
 
 all: build
 
@@ -62,9 +62,20 @@ fuzz: deps
 bench: deps
 	@tools/bench.sh
 
-# The same in at most 2 minutes (results under bench/results/ only).
+# The same, shorter (1 s runs, fewer sizes and points; a few minutes; results
+# under bench/results/ only).
 bench-quick: deps
 	@tools/bench.sh --quick
+
+# As many idle authenticated s2s streams through one fedgate as the machine
+# allows, each answering a final stanza: bench/results/scale-<date>-<host>.json.
+bench-scale: deps
+	@tools/bench-opt.sh scale
+
+# Where each system under test spends its CPU while relaying (Linux perf):
+# regenerates bench/PERF.md.
+bench-perf: deps
+	@tools/bench-opt.sh perf_breakdown
 
 fmt: deps
 	clang-format -i $(FORMAT_FILES)

@@ -15,7 +15,9 @@ import os
 import subprocess
 import sys
 
-SYSTEMS = ("fedgate", "prosody", "haproxy")
+SYSTEMS = ("fedgate", "prosody", "prosody_gc", "haproxy")
+LABELS = {"fedgate": "fedgate", "prosody": "Prosody", "prosody_gc": "Prosody (generational GC)",
+          "haproxy": "HAProxy"}
 TARGETS = {
     # key: (description, predicate on the summary, target text)
     "ratio_256_fedgate_prosody": ("relay 256 B, fedgate / Prosody", lambda v: v >= 10, ">= 10x"),
@@ -24,18 +26,33 @@ TARGETS = {
                                   ">= 0.7x"),
     "ratio_1k_fedgate_haproxy": ("relay 1 KiB, fedgate / HAProxy (wall clock)", lambda v: v >= 0.7,
                                  ">= 0.7x"),
-    "ratio_256_fedgate_haproxy_per_cpu": ("relay 256 B, fedgate / HAProxy per CPU-second",
-                                          lambda v: v >= 0.7, ">= 0.7x"),
-    "ratio_1k_fedgate_haproxy_per_cpu": ("relay 1 KiB, fedgate / HAProxy per CPU-second",
-                                         lambda v: v >= 0.7, ">= 0.7x"),
+    "ratio_cpu_256_fedgate_haproxy": ("relay 256 B, fedgate / HAProxy per worker CPU-second",
+                                      lambda v: v >= 0.7, ">= 0.7x"),
+    "ratio_cpu_1k_fedgate_haproxy": ("relay 1 KiB, fedgate / HAProxy per worker CPU-second",
+                                     lambda v: v >= 0.7, ">= 0.7x"),
+    "ratio_cpu_1k_aes256_fedgate_haproxy": ("relay 1 KiB, TLS 1.2 AES-256-GCM, fedgate / "
+                                            "HAProxy per worker CPU-second",
+                                            lambda v: v >= 0.7, ">= 0.7x"),
     "relay_256_fedgate": ("relay 256 B, fedgate, one worker (stanzas/s)",
                           lambda v: v >= 300000, ">= 300,000"),
     "p99_us_at_50pct": ("p99 latency at 50 % of fedgate's maximum (us)", lambda v: v <= 250,
                         "<= 250"),
+    "p99_us_at_25pct": ("p99 latency at 25 % of fedgate's maximum (us)", lambda v: v <= 250,
+                        "<= 250"),
+    "p99_ratio_at_50pct": ("p99 at 50 % of fedgate's maximum, fedgate / HAProxy", None, "—"),
+    "p99_us_at_25pct": ("p99 latency at 25 % of fedgate's maximum (us)", lambda v: v <= 250,
+                        "<= 250"),
+    "p99_ratio_at_50pct": ("p99 at 50 % of fedgate's maximum, fedgate / HAProxy", None, "—"),
     "full_est_per_s": ("full s2s establishments per fedgate core-second",
                        lambda v: v >= 4000, ">= 4,000"),
     "resumed_est_per_s": ("resumed s2s establishments per fedgate core-second",
                           lambda v: v >= 10000, ">= 10,000"),
+    "full_est_ratio_to_ceiling": ("full establishments per worker CPU-second / BoringSSL's "
+                                  "in-memory full handshakes per CPU-second (tls_bench)", None,
+                                  "—"),
+    "full_est_ratio_to_ceiling": ("full establishments per worker CPU-second / BoringSSL's "
+                                  "in-memory full handshakes per CPU-second (tls_bench)", None,
+                                  "—"),
     "bytes_per_idle_stream": ("user-space bytes per idle authenticated stream",
                               lambda v: v <= 10240, "<= 10,240"),
     "ratio_revocation_full": ("full establishments, revocation checking on (cached) / off",
@@ -57,6 +74,31 @@ def fmt(v, digits=0):
     if isinstance(v, (int, float)):
         return "{:,}".format(int(round(v)))
     return str(v)
+
+
+def get(r, *path):
+    """r[path[0]][path[1]]... or None when anything on the way is missing."""
+    for k in path:
+        if not isinstance(r, dict):
+            return None
+        r = r.get(k)
+    return r
+
+
+def div(a, b):
+    return a / b if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
+
+
+def pct(v):
+    return "—" if v is None else "%.0f %%" % (100 * v)
+
+
+def rng(r):
+    """' (min–max)' over the rounds, or ''."""
+    span = get(r, "range")
+    if not span or len(span) != 2:
+        return ""
+    return " (%s–%s)" % (fmt(span[0]), fmt(span[1]))
 
 
 def plot(gnuplot_script, out_png):
@@ -91,8 +133,9 @@ plot %s
 
 
 def throughput_plot(res, plot_dir):
-    relay = res["runs"]["relay"]
-    series = [(n, sorted((int(s), r["delivered_per_s"]) for s, r in relay.get(n, {}).items()))
+    relay = get(res, "runs", "relay") or {}
+    series = [(n, sorted((int(s), r["delivered_per_s"]) for s, r in relay.get(n, {}).items()
+                         if get(r, "delivered_per_s") is not None))
               for n in SYSTEMS]
     return line_plot(series, os.path.join(plot_dir, "throughput_vs_size.png"),
                      "Relay throughput against stanza size (one core each, direct TLS in, "
@@ -101,9 +144,9 @@ def throughput_plot(res, plot_dir):
 
 
 def latency_plot(res, plot_dir):
-    lat = res["runs"]["latency"]
-    series = [(n, sorted((p["offered_per_s"], p["result"]["latency_us"]["p99"])
-                         for p in lat.get(n, []) if p["result"]["latency_us"]["p99"]))
+    lat = get(res, "runs", "latency") or {}
+    series = [(n, sorted((p["offered_per_s"], get(p, "result", "latency_us", "p99"))
+                         for p in lat.get(n, []) if get(p, "result", "latency_us", "p99")))
               for n in SYSTEMS]
     return line_plot(series, os.path.join(plot_dir, "latency_vs_load.png"),
                      "p99 latency against offered load (256 B stanzas, open loop)",
@@ -112,22 +155,13 @@ def latency_plot(res, plot_dir):
 
 
 def per_cpu(r):
-    """Stanzas per CPU-second of the system under test."""
-    if not r or not r.get("sut_cpu_util"):
-        return None
-    return r["delivered_per_s"] / r["sut_cpu_util"]
-
-
-def add_per_cpu_ratios(res):
-    relay = res["runs"]["relay"]
-    for size, key in (("256", "256"), ("1024", "1k")):
-        f = per_cpu(relay.get("fedgate", {}).get(size))
-        h = per_cpu(relay.get("haproxy", {}).get(size))
-        res["ratio_%s_fedgate_haproxy_per_cpu" % key] = f / h if f and h else None
+    """Stanzas per CPU-second of the system's busiest thread (its event
+    loop), median over the rounds."""
+    return get(r, "delivered_per_sut_worker_cpu_s")
 
 
 def revocation_section(res, L):
-    rev = res["runs"].get("revocation")
+    rev = get(res, "runs", "revocation")
     if not rev:
         return
     L.append("## Revocation checking on against off (fedgate)")
@@ -137,7 +171,7 @@ def revocation_section(res, L):
              "servers' certificates name a real `openssl ocsp` responder on loopback (AIA), asked "
              "during a warm-up round. Churn as above, alternating between the two in each of %d "
              "rounds. Rates are establishments per CPU-second of each fedgate's worker thread, "
-             "summed over the rounds." % len(rev["rounds"]))
+             "summed over the rounds." % len(rev.get("rounds", [])))
     L.append("")
     L.append("| transport | kind | on | off | on / off | per round (on / off) |")
     L.append("| --- | --- | --- | --- | --- | --- |")
@@ -148,7 +182,7 @@ def revocation_section(res, L):
             if on is None and off is None:
                 continue
             rounds = []
-            for row in rev["rounds"]:
+            for row in rev.get("rounds", []):
                 a = (row.get("on_%s%s" % (kind, suffix)) or {}).get(
                     "establishments_per_sut_worker_cpu_s")
                 b = (row.get("off_%s%s" % (kind, suffix)) or {}).get(
@@ -170,98 +204,161 @@ def revocation_section(res, L):
 
 def page(res, plots, md_path):
     rel = lambda p: os.path.relpath(p, os.path.dirname(os.path.abspath(md_path)))  # noqa: E731
-    m, v = res["machine"], res["versions"]
+    m, v = res.get("machine") or {}, res.get("versions") or {}
+    runs = res.get("runs") or {}
+    relay = runs.get("relay") or {}
+    systems = [n for n in SYSTEMS if n in relay or n in (res.get("systems") or [])]
     L = []
     L.append("# fedgate benchmark results")
     L.append("")
     L.append("Generated by `make bench` (bench/suite.py, bench/report.py) on %s at %s from "
              "`bench/results/%s-%s%s.json`. Do not edit: run `make bench` again." %
-             (res["date"], res["time"], res["date"], m["host"], "-quick" if res["quick"] else ""))
+             (res.get("date"), res.get("time"), res.get("date"), m.get("host"),
+              "-quick" if res.get("quick") else ""))
     L.append("")
     L.append("Machine: %s CPUs, %s; kernel %s. fedgate `%s`; Prosody %s; HAProxy %s. "
-             "Each run: %s s measured after 1 s of warm-up; whole suite %s s." %
-             (m["cpus"], m["cpu_model"], v["kernel"], v["fedgate"], v["prosody"], v["haproxy"],
-              res["seconds_per_run"], res["duration_s"]))
+             "Each run: %s s measured after 1 s of warm-up; %s rounds; whole suite %s s." %
+             (m.get("cpus"), m.get("cpu_model"), v.get("kernel"), v.get("fedgate"),
+              v.get("prosody"), v.get("haproxy"), res.get("seconds_per_run"),
+              fmt(res.get("rounds")), res.get("duration_s")))
     L.append("")
-    L.append("Method: the system under test runs pinned to CPU 0 (fedgate with one worker, "
-             "Prosody's one Lua thread, HAProxy with `nbthread 1`), the C load generator "
-             "`bench/s2sload` (one worker) pinned to CPU 1. The generator's 8 remote servers open "
-             "one direct-TLS s2s stream each (XEP-0368, TLS 1.3, client certificates, SASL EXTERNAL "
-             "where the system speaks XMPP) and its sink receives the stanzas in plaintext on "
-             "loopback: fedgate's hop (dialback, `internal_hop.plaintext`), Prosody's XEP-0114 "
-             "component, HAProxy's TCP forward. Throughput is closed loop (each stream keeps a "
-             "bounded window of stanzas in flight); latency is open loop at fixed offered loads, "
-             "measured from the scheduled send time to the sink, so it includes the generator's "
-             "own path (an upper bound of the latency the system adds). CPU seconds and RSS of "
-             "the system under test come from /proc.")
+    L.append("Method: every system under test is up for the whole run, each pinned to CPU 0 "
+             "(fedgate with one worker, Prosody's one Lua thread, once with its default "
+             "incremental GC and once with `gc = { mode = \"generational\" }`, HAProxy with "
+             "`nbthread 1`); the C load generator `bench/s2sload` (one worker) is pinned to CPU "
+             "1. The measurements run in rounds, each going through the systems in another order "
+             "(rotated, and reversed every other round); a figure is the median over the rounds "
+             "(its range in parentheses) and a ratio is the median of the per-round ratios. The "
+             "generator's 8 remote servers open one direct-TLS s2s stream each (XEP-0368, client "
+             "certificates, SASL EXTERNAL where the system speaks XMPP) and its sink receives "
+             "the stanzas in plaintext on loopback: fedgate's hop (dialback, "
+             "`internal_hop.plaintext`), Prosody's XEP-0114 component, HAProxy's TCP forward. "
+             "Every stanza is a function of its id; the sink checks from, to, length and digest "
+             "of the text of one stanza in 64 and counts any that differ as corrupted (a failed "
+             "run). Throughput is closed loop; latency is open loop at fixed offered loads, "
+             "measured from the scheduled send time to the sink (an upper bound of the latency "
+             "the system adds). Per CPU-second figures divide by the CPU time of the system's "
+             "busiest thread (its event loop), read from /proc.")
     L.append("")
+    fails = res.get("failures") or []
+    if fails:
+        L.append("## Runs that failed or came back incomplete (%d)" % len(fails))
+        L.append("")
+        L.append("Their figures are left out of the medians below (a median over fewer "
+                 "rounds, or —).")
+        L.append("")
+        for f in fails:
+            L.append("- " + f.replace("\n", " ")[:600])
+        L.append("")
     L.append("## Targets")
     L.append("")
     L.append("| measure | result | target | met |")
     L.append("| --- | --- | --- | --- |")
     for key, (desc, ok, target) in TARGETS.items():
         val = res.get(key)
-        digits = 2 if key.startswith("ratio") else 0
-        met = "—" if val is None else ("yes" if ok(val) else "**no**")
+        digits = 2 if key.startswith("ratio") or "ratio" in key else 0
+        met = "—" if val is None or ok is None else ("yes" if ok(val) else "**no**")
         L.append("| %s | %s | %s | %s |" % (desc, fmt(val, digits), target, met))
     L.append("")
     gb = res.get("generator_bound") or []
-    L.append("Results limited by the generator rather than the system under test: %s. Where "
-             "HAProxy is among them its wall-clock rate is a lower bound of what it can do, so "
-             "the per CPU-second ratios are the fair comparison." %
+    L.append("Runs in which the generator used 90 %% or more of the CPU it may use (it may have "
+             "set the pace; compare those per CPU-second, not by wall clock): %s." %
              (", ".join(gb) if gb else "none"))
-    if res.get("failures"):
-        L.append("")
-        L.append("Runs that failed: " + "; ".join(res["failures"]))
     L.append("")
+    tls_section(res, L)
     L.append("## Relay throughput (stanzas/s, closed loop)")
     L.append("")
-    relay = res["runs"]["relay"]
     sizes = sorted({int(s) for r in relay.values() for s in r})
-    L.append("| stanza size | " + " | ".join(SYSTEMS) + " | fedgate/Prosody | fedgate/HAProxy | "
-             "fedgate/HAProxy per CPU-second |")
-    L.append("| --- " * (len(SYSTEMS) + 4) + "|")
-    for s in sizes:
-        vals = [relay.get(n, {}).get(str(s), {}).get("delivered_per_s") for n in SYSTEMS]
-        f, p, h = vals
-        fc = per_cpu(relay.get("fedgate", {}).get(str(s)))
-        hc = per_cpu(relay.get("haproxy", {}).get(str(s)))
-        L.append("| %d B | %s | %s | %s | %s |" % (
-            s, " | ".join(fmt(x) for x in vals), fmt(f / p if f and p else None, 1),
-            fmt(f / h if f and h else None, 2), fmt(fc / hc if fc and hc else None, 2)))
-    L.append("")
-    L.append("CPU use of each system and of the generator in those runs (share of one core):")
-    L.append("")
-    L.append("| stanza size | " + " | ".join("%s / generator" % n for n in SYSTEMS) + " |")
-    L.append("| --- " * (len(SYSTEMS) + 1) + "|")
+    L.append("| stanza size | " + " | ".join(LABELS[n] for n in systems) +
+             " | fedgate/Prosody | fedgate/HAProxy | fedgate/HAProxy per CPU-second |")
+    L.append("| --- " * (len(systems) + 4) + "|")
     for s in sizes:
         cells = []
-        for n in SYSTEMS:
-            r = relay.get(n, {}).get(str(s))
-            cells.append("%.0f %% / %.0f %%" % (100 * r["sut_cpu_util"], 100 * r["gen_cpu_util"])
-                         if r else "—")
+        for n in systems:
+            r = get(relay, n, str(s))
+            cells.append(fmt(get(r, "delivered_per_s")) + rng(r) +
+                         (" †" if get(r, "generator_bound") else ""))
+        key = {256: "256", 1024: "1k"}.get(s)
+        f, p, h = (get(relay, n, str(s), "delivered_per_s") for n in ("fedgate", "prosody",
+                                                                      "haproxy"))
+        r_fp = res.get("ratio_%s_fedgate_prosody" % key) if key else div(f, p)
+        r_fh = res.get("ratio_%s_fedgate_haproxy" % key) if key else div(f, h)
+        r_cpu = (res.get("ratio_cpu_%s_fedgate_haproxy" % key) if key else
+                 div(per_cpu(get(relay, "fedgate", str(s))), per_cpu(get(relay, "haproxy",
+                                                                          str(s)))))
+        L.append("| %d B | %s | %s | %s | %s |" % (s, " | ".join(cells), fmt(r_fp, 1),
+                                                   fmt(r_fh, 2), fmt(r_cpu, 2)))
+    if any(get(r, "generator_bound") for sz in relay.values() for r in sz.values()):
+        L.append("")
+        L.append("† generator-bound in at least one round: the wall-clock rate is a lower bound; "
+                 "read the per CPU-second figures below.")
+    L.append("")
+    L.append("Per CPU-second of each system's event-loop thread (stanzas relayed per CPU-second):")
+    L.append("")
+    L.append("| stanza size | " + " | ".join(LABELS[n] for n in systems) + " |")
+    L.append("| --- " * (len(systems) + 1) + "|")
+    for s in sizes:
+        L.append("| %d B | %s |" % (s, " | ".join(fmt(per_cpu(get(relay, n, str(s))))
+                                                  for n in systems)))
+    L.append("")
+    L.append("CPU use of each system and of the generator in those runs (share of one core, "
+             "medians):")
+    L.append("")
+    L.append("| stanza size | " + " | ".join("%s / generator" % LABELS[n] for n in systems) + " |")
+    L.append("| --- " * (len(systems) + 1) + "|")
+    for s in sizes:
+        cells = []
+        for n in systems:
+            r = get(relay, n, str(s))
+            cells.append("%s / %s" % (pct(get(r, "sut_cpu_util")), pct(get(r, "gen_cpu_util"))))
         L.append("| %d B | %s |" % (s, " | ".join(cells)))
     if plots.get("throughput"):
         L.append("")
         L.append("![throughput against stanza size](%s)" % rel(plots["throughput"]))
     L.append("")
+    aes = runs.get("relay_aes256") or {}
+    if aes:
+        L.append("## Relay at 1 KiB on TLS 1.2 ECDHE-ECDSA-AES256-GCM-SHA384 (every system)")
+        L.append("")
+        L.append("BoringSSL (fedgate and the generator) cannot narrow TLS 1.3's suites, so this "
+                 "comparison offers TLS 1.2 with that one suite from the generator; what each "
+                 "system negotiated is in the TLS table above.")
+        L.append("")
+        L.append("| system | stanzas/s | per CPU-second |")
+        L.append("| --- | --- | --- |")
+        for n in systems:
+            r = aes.get(n)
+            L.append("| %s | %s | %s |" % (LABELS[n], fmt(get(r, "delivered_per_s")) + rng(r),
+                                           fmt(per_cpu(r))))
+        L.append("")
+        L.append("fedgate / HAProxy: %s wall clock, %s per CPU-second." % (
+            fmt(res.get("ratio_1k_aes256_fedgate_haproxy"), 2),
+            fmt(res.get("ratio_cpu_1k_aes256_fedgate_haproxy"), 2)))
+        L.append("")
     L.append("## Latency against offered load (256 B stanzas, open loop)")
     L.append("")
-    L.append("| system | offered/s | delivered/s | p50 us | p90 us | p99 us | p99.9 us |")
+    L.append("| system | offered/s | delivered/s | p50 us | p90 us | p99 us (range) | p99.9 us |")
     L.append("| --- | --- | --- | --- | --- | --- | --- |")
-    for n in SYSTEMS:
-        for p in res["runs"]["latency"].get(n, []):
-            r, lu = p["result"], p["result"]["latency_us"]
+    lat = runs.get("latency") or {}
+    for n in systems:
+        for p in lat.get(n, []):
+            lu = get(p, "result", "latency_us") or {}
             L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                n, fmt(p["offered_per_s"]), fmt(r["delivered_per_s"]), fmt(lu["p50"]),
-                fmt(lu["p90"]), fmt(lu["p99"]), fmt(lu["p999"])))
-    offered = [p["offered_per_s"] for pts in res["runs"]["latency"].values() for p in pts]
-    for n in SYSTEMS:
-        top = relay.get(n, {}).get("256", {}).get("delivered_per_s")
-        if top and offered and not res["runs"]["latency"].get(n):
+                LABELS[n], fmt(p.get("offered_per_s")), fmt(get(p, "result", "delivered_per_s")),
+                fmt(lu.get("p50")), fmt(lu.get("p90")), fmt(p.get("median")) + rng(p),
+                fmt(lu.get("p999"))))
+    offered = [p.get("offered_per_s") for pts in lat.values() for p in pts
+               if p.get("offered_per_s")]
+    for n in systems:
+        top = get(relay, n, "256", "delivered_per_s")
+        if top and offered and not lat.get(n):
             L.append("")
             L.append("%s is not in this table: its maximum at 256 B (%s stanzas/s) is below the "
-                     "lowest offered load (%s stanzas/s)." % (n, fmt(top), fmt(min(offered))))
+                     "lowest offered load (%s stanzas/s)." % (LABELS[n], fmt(top),
+                                                              fmt(min(offered))))
+    L.append("")
+    L.append("fedgate's p99 over HAProxy's at 50 %% of fedgate's maximum: %s." %
+             fmt(res.get("p99_ratio_at_50pct"), 2))
     if plots.get("latency"):
         L.append("")
         L.append("![p99 latency against offered load](%s)" % rel(plots["latency"]))
@@ -270,42 +367,77 @@ def page(res, plots, md_path):
     L.append("")
     L.append("Each establishment: TCP connect, direct TLS 1.3 with certificates on both sides, "
              "SASL EXTERNAL, stream restart, one stanza delivered, close. Per core-second = "
-             "establishments / fedgate's CPU seconds.")
+             "establishments / fedgate's CPU seconds (median over the rounds).")
     L.append("")
     L.append("| kind | per fedgate core-second | wall clock /s | fedgate CPU | resumed handshakes |")
     L.append("| --- | --- | --- | --- | --- |")
     for kind in ("full", "resumed"):
-        r = res["runs"]["churn"].get("fedgate", {}).get(kind)
+        r = get(runs, "churn", "fedgate", kind)
         if r:
-            L.append("| %s | %s | %s | %.0f %% | %s |" % (
-                kind, fmt(res.get("%s_est_per_s" % kind)), fmt(r["establishments_per_s"]),
-                100 * r["sut_cpu_util"], fmt(r.get("resumed"))))
+            L.append("| %s | %s | %s | %s | %s |" % (
+                kind, fmt(res.get("%s_est_per_s" % kind)) + rng(r),
+                fmt(get(r, "establishments_per_s")), pct(get(r, "sut_cpu_util")),
+                fmt(get(r, "resumed"))))
+    L.append("")
+    L.append("Full establishments per worker CPU-second over BoringSSL's in-memory ceiling "
+             "(bench/tls_bench, same run): %s." % fmt(res.get("full_est_ratio_to_ceiling"), 2))
     L.append("")
     revocation_section(res, L)
     L.append("## Memory per idle authenticated stream (fedgate)")
     L.append("")
-    idle = res["runs"]["idle"].get("fedgate")
-    if idle:
+    idle = get(runs, "idle", "fedgate")
+    if idle and idle.get("bytes_per_idle_stream") is not None:
         L.append("%s streams open and authenticated (TLS 1.3 + SASL EXTERNAL), idle: RSS grew "
                  "by %s bytes per stream (user space; kernel socket buffers are not in RSS); "
-                 "fedgate RSS %s KiB with them open." % (
-                     fmt(idle["streams"]), fmt(idle["bytes_per_idle_stream"]),
-                     fmt(idle["sut_rss_kb"])))
+                 "fedgate RSS %s KiB with them open; %s of them carried a final stanza to the "
+                 "sink." % (fmt(idle.get("streams")), fmt(idle.get("bytes_per_idle_stream")),
+                            fmt(idle.get("sut_rss_kb")), fmt(idle.get("streams_answered"))))
     else:
-        L.append("not measured")
+        L.append("not measured" + (" (%s)" % idle["failed"] if get(idle, "failed") else ""))
     L.append("")
+    micro_section(res, L)
+    with open(md_path, "w") as f:
+        f.write("\n".join(L))
+
+
+def tls_section(res, L):
+    tls, aes = res.get("tls") or {}, res.get("tls_aes256") or {}
+    if not tls and not aes:
+        return
+    L.append("## TLS each system negotiated")
+    L.append("")
+    L.append("As the generator's BoringSSL client saw it (SSL_get_version, "
+             "SSL_get_current_cipher); kernel TLS: whether `ss -i` showed the `tls` ULP on the "
+             "system's sockets while it was measured (— when no socket was seen).")
+    L.append("")
+    L.append("| system | default run | kTLS | AES-256 run | kTLS |")
+    L.append("| --- | --- | --- | --- | --- |")
+    yn = {True: "yes", False: "no", None: "—"}
+    for n in SYSTEMS:
+        a, b = tls.get(n), aes.get(n)
+        if not a and not b:
+            continue
+        L.append("| %s | %s %s | %s | %s %s | %s |" % (
+            LABELS[n], fmt(get(a, "version")), fmt(get(a, "cipher")), yn.get(get(a, "ktls")),
+            fmt(get(b, "version")), fmt(get(b, "cipher")), yn.get(get(b, "ktls"))))
+    L.append("")
+
+
+def micro_section(res, L):
     L.append("## Micro-benchmarks (same run)")
     L.append("")
-    micro = res.get("micro", {})
-    x, t, i = micro.get("xml_bench", {}), micro.get("tls_bench", {}), micro.get("identity_bench",
-                                                                                   {})
+    micro = res.get("micro") or {}
+    x, t, i = micro.get("xml_bench") or {}, micro.get("tls_bench") or {}, micro.get(
+        "identity_bench") or {}
     L.append("| benchmark | result |")
     L.append("| --- | --- |")
     if x:
-        L.append("| XML parser | fedgate %s MB/s, libxml2 %s MB/s, expat %s MB/s (%.2fx, %.2fx) |" %
-                 (fmt(x.get("fedgate_mbps")), fmt(x.get("libxml2_mbps")),
-                  fmt(x.get("expat_mbps")), x["fedgate_mbps"] / x["libxml2_mbps"],
-                  x["fedgate_mbps"] / x["expat_mbps"]))
+        L.append("| XML parser | fedgate %s MB/s (baseline x86-64 build %s MB/s), libxml2 %s MB/s, "
+                 "expat %s MB/s (%s x, %s x) |" % (
+                     fmt(x.get("fedgate_mbps")), fmt(res.get("xml_mbps_baseline")),
+                     fmt(x.get("libxml2_mbps")), fmt(x.get("expat_mbps")),
+                     fmt(div(x.get("fedgate_mbps"), x.get("libxml2_mbps")), 2),
+                     fmt(div(x.get("fedgate_mbps"), x.get("expat_mbps")), 2)))
     if i:
         L.append("| identity matching | %s matches/s (worst case: 50-name SAN, reference set-up "
                  "included) |" % fmt(i.get("matches_per_s")))
@@ -316,8 +448,6 @@ def page(res, plots, md_path):
                      fmt(t.get("resumed_hs_per_s")), fmt(t.get("ceiling_resumed_hs_per_s")),
                      fmt(t.get("bulk_mbps"))))
     L.append("")
-    with open(md_path, "w") as f:
-        f.write("\n".join(L))
 
 
 def main():
@@ -326,7 +456,6 @@ def main():
         return 2
     with open(sys.argv[1]) as f:
         res = json.load(f)
-    add_per_cpu_ratios(res)
     md = sys.argv[2]
     plot_dir = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(
         os.path.abspath(md)), "plots")

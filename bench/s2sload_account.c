@@ -7,6 +7,7 @@
 
 #include "bench/s2sload_core.h"
 #include "bench/s2sload_id.h"
+#include "bench/s2sload_verify.h"
 
 fg_load g_load;
 
@@ -30,7 +31,30 @@ void fg_load_wake(fg_load_stream *s) {
   if (atomic_exchange(&s->wake_pending, 1) == 0) fg_worker_post(s->wc->w, &s->wake);
 }
 
-void fg_load_deliver(fg_load_wctx *wc, const uint8_t *idp, size_t id_len, uint64_t now) {
+// whole checks the stanza at |raw| (see fg_load_deliver); 0: corrupted.
+static int whole(const fg_stanza_id *id, const uint8_t *raw, size_t raw_len, int sample) {
+  if (raw == NULL || (sample && id->seq % FG_LOAD_SAMPLE_EVERY != 0)) return 1;
+  const fg_load_stream *s = &g_load.streams[id->stream];
+  const char *why = NULL;
+  switch (fg_stanza_verify(&g_load.tmpl[s->remote], id, raw, raw_len, &why)) {
+    case FG_STANZA_WHOLE:
+      atomic_fetch_add_explicit(&g_load.verified, 1, memory_order_relaxed);
+      return 1;
+    case FG_STANZA_INCOMPLETE:
+      atomic_fetch_add_explicit(&g_load.unverifiable, 1, memory_order_relaxed);
+      return 1;
+    case FG_STANZA_CORRUPTED:
+      break;
+  }
+  atomic_fetch_add(&g_load.corrupted, 1);
+  fg_load_error("stream %u: stanza %llu corrupted (%s): %.*s", id->stream,
+                (unsigned long long)id->seq, why, (int)(raw_len < 300 ? raw_len : 300),
+                (const char *)raw);
+  return 0;
+}
+
+void fg_load_deliver(fg_load_wctx *wc, const uint8_t *idp, size_t id_len, const uint8_t *raw,
+                     size_t raw_len, int sample, uint64_t now) {
   fg_stanza_id id;
   if (!fg_stanza_id_decode(&id, idp, id_len) || id.stream >= g_load.num_streams) {
     // Not one of ours (a SUT may send its own stanzas to the sink): counted
@@ -38,6 +62,7 @@ void fg_load_deliver(fg_load_wctx *wc, const uint8_t *idp, size_t id_len, uint64
     atomic_fetch_add(&g_load.unknown_ids, 1);
     return;
   }
+  if (!whole(&id, raw, raw_len, sample)) return;
   unsigned every = g_load.o.sink_drop_every;
   if (every != 0 &&
       (atomic_fetch_add_explicit(&g_drop_count, 1, memory_order_relaxed) + 1) % every == 0) {

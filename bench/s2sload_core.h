@@ -69,7 +69,8 @@ typedef struct fg_load_opts {
   unsigned connect_parallel;
   double setup_timeout;
   unsigned sink_drop_every;
-  int sink_scan;  // after negotiation, find ids with a scanner, not the parser
+  int sink_scan;             // after negotiation, find ids with a scanner, not the parser
+  const char *tls12_cipher;  // offer TLS 1.2 only, with this one suite
   int sut_pids[16];
   size_t num_sut_pids;
   int sut_tids[16];  // threads of the SUT (its workers): their own CPU time
@@ -89,7 +90,6 @@ typedef struct fg_load_stream {
   fg_conn *conn;
   fg_xml_parser *parser;
   enum fg_load_state state;
-  uint64_t rng;
   uint64_t next_seq;
   // Open loop: stanza i is due at base_ns + offset_ns + i * interval_ns.
   double offset_ns;
@@ -151,6 +151,12 @@ typedef struct fg_load {
   _Atomic uint64_t errors, ready_streams, failed_streams;
   _Atomic uint64_t establishments, win_establishments, win_resumed, resumed, handshakes;
   _Atomic uint64_t bounced;
+  _Atomic uint64_t verified, corrupted, unverifiable;  // s2sload_verify.h
+  // What the first remote stream's handshake negotiated, and how many
+  // later ones negotiated something else.
+  atomic_int tls_noted;
+  char tls_version[32], tls_cipher[96];
+  _Atomic uint64_t tls_other;
   _Atomic uint64_t reconnects;  // --reconnect: connections that died and were opened again
   _Atomic uint64_t sink_conns, sink_ready, sink_stanzas;
 } fg_load;
@@ -161,8 +167,17 @@ extern fg_load g_load;
 void fg_load_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // fg_load_deliver is the sink's report of one stanza with id |id| received
-// at |now_ns| by the worker of |wc|.
-void fg_load_deliver(fg_load_wctx *wc, const uint8_t *id, size_t id_len, uint64_t now_ns);
+// at |now_ns| by the worker of |wc|. |raw| (NULL: not checked) holds the
+// stanza from its '<' (s2sload_verify.h): the whole of it, checked always,
+// or (|sample| set, the scanner) what its chunk holds, checked for one
+// stanza in FG_LOAD_SAMPLE_EVERY. A stanza that is not whole counts as
+// corrupted, not delivered.
+void fg_load_deliver(fg_load_wctx *wc, const uint8_t *id, size_t id_len, const uint8_t *raw,
+                     size_t raw_len, int sample, uint64_t now_ns);
+
+// FG_LOAD_SAMPLE_EVERY: the scanning sink checks stanzas whose sequence
+// number is a multiple of this.
+#define FG_LOAD_SAMPLE_EVERY 64
 
 // fg_load_sink_start starts the sink (listener or component connection); it
 // returns 1 or 0 (message printed).
@@ -186,6 +201,9 @@ void fg_load_wake(fg_load_stream *s);
 void fg_load_worker_start(fg_load_wctx *wc);
 void fg_load_worker_go(fg_load_wctx *wc);
 void fg_load_worker_stop(fg_load_wctx *wc);
+// fg_load_worker_ping sends one more stanza on every authenticated stream
+// of |wc| (idle: the liveness check at the end).
+void fg_load_worker_ping(fg_load_wctx *wc);
 
 // fg_load_pki_setup loads or mints the certificates and builds the TLS
 // contexts; it returns 1 or 0 (message printed).

@@ -78,7 +78,7 @@ static void write_one(fg_load_stream *s) {
     stream_failed(s, "sequence space exhausted (raise the bitmap size)");
     return;
   }
-  size_t n = fg_stanza_write(&g_load.tmpl[s->remote], &s->rng, &id, wc->obuf, wc->obuf_cap);
+  size_t n = fg_stanza_write(&g_load.tmpl[s->remote], &id, wc->obuf, wc->obuf_cap);
   s->next_seq++;
   atomic_store(&s->sent, s->next_seq);
   fg_conn_send(s->conn, wc->obuf, n);
@@ -115,7 +115,7 @@ static void pump_closed(fg_load_stream *s) {
         return;
       }
       id.seq = s->next_seq;
-      size_t n = fg_stanza_write(t, &s->rng, &id, wc->obuf + len, wc->obuf_cap - len);
+      size_t n = fg_stanza_write(t, &id, wc->obuf + len, wc->obuf_cap - len);
       if (n == 0) break;
       len += n;
       s->next_seq++;
@@ -149,7 +149,7 @@ static void pump_open(fg_load_stream *s, uint64_t now) {
       id.seq = s->next_seq;
       // The scheduled time, not the time of writing (coordinated omission).
       id.ns = (uint64_t)(first + (double)id.seq * g_load.interval_ns);
-      size_t n = fg_stanza_write(t, &s->rng, &id, wc->obuf + len, wc->obuf_cap - len);
+      size_t n = fg_stanza_write(t, &id, wc->obuf + len, wc->obuf_cap - len);
       if (n == 0) break;
       len += n;
       s->next_seq++;
@@ -351,6 +351,36 @@ static size_t remote_data(fg_conn *c, const uint8_t *in, size_t len) {
   return total;
 }
 
+// note_tls records what the handshake of |c| negotiated (the report's
+// "tls" object).
+static void note_tls(fg_conn *c) {
+  SSL *ssl = fg_tls_conn_ssl(fg_conn_tls(c));
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+  const char *v = SSL_get_version(ssl), *name = cipher ? SSL_CIPHER_standard_name(cipher) : "none";
+  int unset = 0;
+  if (atomic_compare_exchange_strong(&g_load.tls_noted, &unset, 1)) {
+    snprintf(g_load.tls_version, sizeof(g_load.tls_version), "%s", v);
+    snprintf(g_load.tls_cipher, sizeof(g_load.tls_cipher), "%s", name);
+    atomic_store(&g_load.tls_noted, 2);
+  } else if (atomic_load(&g_load.tls_noted) == 2 &&
+             (strcmp(v, g_load.tls_version) != 0 || strcmp(name, g_load.tls_cipher) != 0)) {
+    atomic_fetch_add(&g_load.tls_other, 1);
+  }
+}
+
+// remote_tls_created pins the handshake to --tls12-cipher when given: the
+// client offers TLS 1.2 only and that one suite, so every system under
+// test negotiates the same (BoringSSL cannot narrow TLS 1.3's suites).
+static void remote_tls_created(fg_conn *c, fg_tls_conn *t) {
+  (void)c;
+  const char *suite = g_load.o.tls12_cipher;
+  if (suite == NULL) return;
+  SSL *ssl = fg_tls_conn_ssl(t);
+  if (!SSL_set_max_proto_version(ssl, TLS1_2_VERSION) || !SSL_set_strict_cipher_list(ssl, suite)) {
+    fg_load_error("--tls12-cipher %s: BoringSSL refuses it", suite);
+  }
+}
+
 // remote_secure: the TLS handshake after STARTTLS is done: a new stream on
 // top of it (RFC 6120 §5.4.3.3).
 static void remote_secure(fg_conn *c) {
@@ -358,6 +388,7 @@ static void remote_secure(fg_conn *c) {
   if (!g_load.o.starttls || s->state != FG_ST_CONNECTING) return;
   atomic_fetch_add(&g_load.handshakes, 1);
   if (SSL_session_reused(fg_tls_conn_ssl(fg_conn_tls(c)))) atomic_fetch_add(&g_load.resumed, 1);
+  note_tls(c);
   fg_xml_parser_reset(s->parser);
   s->state = FG_ST_FEATURES;
   send_header(s);
@@ -372,6 +403,7 @@ static void remote_open(fg_conn *c) {
   }
   atomic_fetch_add(&g_load.handshakes, 1);
   if (SSL_session_reused(fg_tls_conn_ssl(fg_conn_tls(c)))) atomic_fetch_add(&g_load.resumed, 1);
+  note_tls(c);
   s->state = FG_ST_FEATURES;
   send_header(s);
 }
@@ -435,6 +467,7 @@ static void retry_fn(fg_timer *t, void *arg) {
 
 static const fg_conn_handler remote_handler = {
     .on_open = remote_open,
+    .on_tls_created = remote_tls_created,
     .on_data = remote_data,
     .on_secure = remote_secure,
     .on_drain = remote_drain,
@@ -527,4 +560,11 @@ void fg_load_worker_stop(fg_load_wctx *wc) {
   if (fg_timer_armed(&wc->tick)) fg_worker_timer_cancel(wc->w, &wc->tick);
   for (size_t i = 0; i < wc->num_streams; i++)
     fg_load_stream_close(&g_load.streams[wc->streams[i]]);
+}
+
+void fg_load_worker_ping(fg_load_wctx *wc) {
+  for (size_t i = 0; i < wc->num_streams; i++) {
+    fg_load_stream *s = &g_load.streams[wc->streams[i]];
+    if (s->state == FG_ST_READY && s->conn != NULL) write_one(s);
+  }
 }

@@ -31,18 +31,26 @@ typedef struct sink_conn {
   int authed;  // plain-listen: SASL done; component: handshake accepted
   int scan;    // negotiation over: stanzas go to scan_ids (see --sink-parse)
   uint64_t now;
+  const uint8_t *chunk, *chunk_end;  // what scan_ids is scanning
 } sink_conn;
 
 static void scan_found(void *arg, const uint8_t *id, size_t id_len) {
   sink_conn *s = arg;
   atomic_fetch_add_explicit(&g_load.sink_stanzas, 1, memory_order_relaxed);
-  fg_load_deliver(s->wc, id, id_len, s->now);
+  // The stanza starts at the last '<' before its id (the id is in its
+  // start tag); a sample is checked when the chunk holds that '<'.
+  const uint8_t *lt = id;
+  while (lt > s->chunk && *lt != '<') lt--;
+  const uint8_t *raw = *lt == '<' ? lt : NULL;
+  fg_load_deliver(s->wc, id, id_len, raw, raw ? (size_t)(s->chunk_end - raw) : 0, 1, s->now);
 }
 
 // scan_ids is the sink's fast path once a stream carries only stanzas (see
 // s2sload_scan.h).
 static size_t scan_ids(sink_conn *s, const uint8_t *p, size_t n, uint64_t now) {
   s->now = now;
+  s->chunk = p;
+  s->chunk_end = p + n;
   return fg_id_scan(p, n, scan_found, s);
 }
 
@@ -121,7 +129,7 @@ static void on_element(sink_conn *s, uint64_t now) {
       atomic_fetch_add(&g_load.unknown_ids, 1);
       return;
     }
-    fg_load_deliver(s->wc, el->id.data, el->id.len, now);
+    fg_load_deliver(s->wc, el->id.data, el->id.len, r->raw.data, r->raw.len, 0, now);
     return;
   }
   char from[256], to[256], buf[1024];

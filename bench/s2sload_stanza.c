@@ -60,7 +60,12 @@ size_t fg_stanza_min_size(const char *from_jid, const char *to_jid) {
 int fg_stanza_tmpl_init(fg_stanza_tmpl *t, const char *from_jid, const char *to_jid,
                         size_t fixed_size) {
   memset(t, 0, sizeof(*t));
-  if (!build(t, from_jid, to_jid)) return 0;
+  if (!build(t, from_jid, to_jid) || strlen(from_jid) >= sizeof(t->from) ||
+      strlen(to_jid) >= sizeof(t->to)) {
+    return 0;
+  }
+  memcpy(t->from, from_jid, strlen(from_jid) + 1);
+  memcpy(t->to, to_jid, strlen(to_jid) + 1);
   if (fixed_size != 0 &&
       (fixed_size < fg_stanza_min_size(from_jid, to_jid) || fixed_size > FG_STANZA_FIXED_MAX)) {
     return 0;
@@ -69,13 +74,17 @@ int fg_stanza_tmpl_init(fg_stanza_tmpl *t, const char *from_jid, const char *to_
   return 1;
 }
 
-static uint64_t next_rand(uint64_t *s) {
-  uint64_t x = *s;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  *s = x;
-  return x;
+// id_hash mixes a stream index and sequence number (splitmix64's
+// finaliser): the mix's draws for that stanza.
+static uint64_t id_hash(const fg_stanza_id *id) {
+  uint64_t x = ((uint64_t)id->stream << 40) ^ id->seq ^ 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+uint8_t fg_stanza_filler_byte(size_t i) {
+  return (uint8_t)kFiller[i % (sizeof(kFiller) - 1)];
 }
 
 static void fill(uint8_t *out, size_t n, size_t start) {
@@ -91,40 +100,45 @@ static void fill(uint8_t *out, size_t n, size_t start) {
   }
 }
 
-size_t fg_stanza_write(const fg_stanza_tmpl *t, uint64_t *rng, const fg_stanza_id *id, uint8_t *out,
-                       size_t cap) {
+void fg_stanza_layout_of(const fg_stanza_tmpl *t, const fg_stanza_id *id, fg_stanza_layout *l) {
   uint8_t idbuf[FG_STANZA_ID_MAX];
-  size_t id_len = fg_stanza_id_encode(idbuf, id);
-  const fg_stanza_piece *p;
+  l->id_len = fg_stanza_id_encode(idbuf, id);
   size_t target;
+  uint64_t r = id_hash(id);
   if (t->fixed_size != 0) {
-    p = &t->kinds[KIND_MESSAGE];
+    l->piece = &t->kinds[KIND_MESSAGE];
     target = t->fixed_size;
   } else {
-    uint64_t r = next_rand(rng);
     unsigned pick = (unsigned)(r % 100);
-    p = &t->kinds[pick < 55   ? KIND_MESSAGE
-                  : pick < 80 ? KIND_PRESENCE
-                  : pick < 90 ? KIND_IQ_GET
-                              : KIND_IQ_SET];
+    l->piece = &t->kinds[pick < 55   ? KIND_MESSAGE
+                         : pick < 80 ? KIND_PRESENCE
+                         : pick < 90 ? KIND_IQ_GET
+                                     : KIND_IQ_SET];
     // Mostly small, a tail up to 2 KiB: min of two uniform draws.
     uint64_t a = (r >> 8) % (FG_STANZA_MIX_MAX - FG_STANZA_MIX_MIN + 1);
     uint64_t b = (r >> 32) % (FG_STANZA_MIX_MAX - FG_STANZA_MIX_MIN + 1);
     target = FG_STANZA_MIX_MIN + (size_t)(a < b ? a : b);
   }
-  size_t fixed = p->head_len + id_len + p->mid_len + p->tail_len;
-  size_t pad = target > fixed ? target - fixed : 0;
-  size_t len = fixed + pad;
-  if (len > cap) return 0;
+  const fg_stanza_piece *p = l->piece;
+  size_t fixed = p->head_len + l->id_len + p->mid_len + p->tail_len;
+  l->fill_len = target > fixed ? target - fixed : 0;
+  l->fill_start = (size_t)(id->seq * 7 + (r >> 48)) % (sizeof(kFiller) - 1);
+  l->len = fixed + l->fill_len;
+}
+
+size_t fg_stanza_write(const fg_stanza_tmpl *t, const fg_stanza_id *id, uint8_t *out, size_t cap) {
+  fg_stanza_layout l;
+  fg_stanza_layout_of(t, id, &l);
+  if (l.len > cap) return 0;
+  const fg_stanza_piece *p = l.piece;
   uint8_t *o = out;
   memcpy(o, p->head, p->head_len);
   o += p->head_len;
-  memcpy(o, idbuf, id_len);
-  o += id_len;
+  o += fg_stanza_id_encode(o, id);
   memcpy(o, p->mid, p->mid_len);
   o += p->mid_len;
-  fill(o, pad, (size_t)id->seq * 7);
-  o += pad;
+  fill(o, l.fill_len, l.fill_start);
+  o += l.fill_len;
   memcpy(o, p->tail, p->tail_len);
-  return len;
+  return l.len;
 }

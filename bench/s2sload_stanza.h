@@ -32,8 +32,19 @@ typedef struct fg_stanza_piece {
 
 typedef struct fg_stanza_tmpl {
   fg_stanza_piece kinds[FG_STANZA_KINDS];
-  size_t fixed_size;  // 0: the mix
+  size_t fixed_size;                                // 0: the mix
+  char from[FG_STANZA_PIECE], to[FG_STANZA_PIECE];  // the JIDs, for the sink's check
 } fg_stanza_tmpl;
+
+// fg_stanza_layout is what a stanza's id decides: its kind (template
+// piece), and its filler text, kFiller from |fill_start| (cyclic) for
+// |fill_len| bytes. Everything in a stanza is a function of its id, so the
+// sink can tell a stanza delivered whole from one truncated or rewritten
+// (s2sload_verify.h).
+typedef struct fg_stanza_layout {
+  const fg_stanza_piece *piece;
+  size_t id_len, fill_len, fill_start, len;
+} fg_stanza_layout;
 
 // fg_stanza_tmpl_init prepares stanzas from |from_jid| to |to_jid| (full and
 // bare JIDs, XML-safe ASCII), of |fixed_size| bytes each (0: the mix). It
@@ -46,10 +57,17 @@ int fg_stanza_tmpl_init(fg_stanza_tmpl *t, const char *from_jid, const char *to_
 // (every id must fit, whatever its length).
 size_t fg_stanza_min_size(const char *from_jid, const char *to_jid);
 
+// fg_stanza_layout_of fills |*l| for the stanza carrying |id|: the mix's
+// kind and size are drawn from a hash of the id's stream and sequence
+// number, the filler starts at an offset derived from them too.
+void fg_stanza_layout_of(const fg_stanza_tmpl *t, const fg_stanza_id *id, fg_stanza_layout *l);
+
 // fg_stanza_write writes one stanza carrying |id| into |out| and returns its
-// length, or 0 if |cap| is too small. |rng| is the caller's xorshift state
-// (never 0), advanced for the mix's choices.
-size_t fg_stanza_write(const fg_stanza_tmpl *t, uint64_t *rng, const fg_stanza_id *id, uint8_t *out,
-                       size_t cap);
+// length, or 0 if |cap| is too small. The same id always gives the same
+// bytes (with the same send time).
+size_t fg_stanza_write(const fg_stanza_tmpl *t, const fg_stanza_id *id, uint8_t *out, size_t cap);
+
+// fg_stanza_filler_byte returns byte |i| of the cyclic filler text.
+uint8_t fg_stanza_filler_byte(size_t i);
 
 #endif  // FEDGATE_BENCH_S2SLOAD_STANZA_H

@@ -1,17 +1,31 @@
 #!/usr/bin/python3
 """suite: the side-by-side benchmark of `make bench`.
 
-Runs one workload through fedgate, Prosody and HAProxy (bench/sut.py) in one
-run on this machine: the system under test pinned to CPU 0, the C load
-generator (bench/s2sload) pinned to CPU 1. Measures relay throughput against
-stanza size, latency against offered load, s2s session establishments (full
-and resumed) and memory per idle authenticated stream, adds the
-micro-benchmarks of `tools/bench.sh` (bench/results/latest.jsonl), and writes
-bench/results/<date>-<host>.json; bench/report.py turns that into
+Runs one workload through fedgate, Prosody (twice: its default incremental
+Lua GC, and `gc = { mode = "generational" }`) and HAProxy (bench/sut.py) in
+one run on this machine. All four systems are up at once, each pinned to
+CPU 0; the C load generator (bench/s2sload) is pinned to CPU 1. The
+measurements run in rounds (--rounds, at least 3), each round going through
+every system in another order, so that drift in the machine (other load,
+frequency, caches) falls on all of them alike; each figure is the median over
+the rounds, with its range, and each ratio is the median of the per-round
+ratios. Measures relay throughput against stanza size (also per CPU-second
+of each system's busiest thread, its event loop), latency against offered
+load, the same relay with every system on TLS 1.2
+ECDHE-ECDSA-AES256-GCM-SHA384, s2s session establishments (full and
+resumed) and memory per idle authenticated stream, records what TLS each
+system negotiated and whether its sockets used kernel TLS, adds the
+micro-benchmarks of `tools/bench.sh` (bench/results/latest.jsonl), and
+writes bench/results/<date>-<host>.json; bench/report.py turns that into
 bench/RESULTS.md and the plots.
 
-  suite.py --bin DIR [--quick] [--json] [--only fedgate,prosody,haproxy,revocation,abuse]
+  suite.py --bin DIR [--quick] [--json]
+           [--only fedgate,prosody,prosody_gc,haproxy,revocation,abuse]
            [--revocation] [--abuse] [--rounds N] [--seconds S]
+
+A run that fails or comes back with figures missing is recorded as such (in
+its round, in `failures`, and in RESULTS.md), and the suite goes on; the exit
+status is 1 at the end when anything failed.
 
 The full run (not --quick) ends with the revocation comparison: churn through
 a fedgate checking revocation (hard-fail, answers cached from a real `openssl
@@ -21,7 +35,7 @@ with a 100,000-entry block list and every inbound limit on (never refusing)
 and one without, in alternating rounds; --abuse runs only that.
 
 DIR holds gateway/fedgate and bench/s2sload (an opt build's `bazel info --config=opt bazel-bin`).
-Exit status: 0 when every run completed with nothing lost, 1 otherwise.
+Exit status: 0 when every run completed with nothing lost or corrupted, 1 otherwise.
 """
 
 import argparse
@@ -32,17 +46,21 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import sut  # noqa: E402
+from report import get  # noqa: E402  (a figure deep in a run, or None)
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 SUT_CPU, GEN_CPU = 0, 1
+SYSTEMS = ("fedgate", "prosody", "prosody_gc", "haproxy")
 # Eight remote servers with one stream each: enough streams to spread the
 # work, few enough that paced (open-loop) traffic still fills TLS records
 # with more than one stanza (with 32 streams, 20 µs pacing ticks send a
@@ -50,10 +68,78 @@ SUT_CPU, GEN_CPU = 0, 1
 # the system under test and the generator).
 REMOTES = 8
 STREAMS_PER_REMOTE = 1
+# The AES-256-GCM comparison: BoringSSL (fedgate, s2sload) cannot narrow TLS
+# 1.3's suites, so the generator offers TLS 1.2 with this one suite and
+# every system negotiates it.
+AES256_TLS12 = "ECDHE-ECDSA-AES256-GCM-SHA384"
+WARMUP_S = 1
+
+# Figures each kind of run must return (None = incomplete run).
+REQUIRED = {
+    "relay": ("delivered_per_s", "sut_cpu_util", "gen_cpu_util", "delivered_per_sut_worker_cpu_s",
+              "latency_us"),
+    "churn": ("establishments_per_s", "sut_cpu_s", "sut_cpu_util", "establishments_per_sut_cpu_s"),
+    "idle": ("bytes_per_idle_stream", "sut_rss_kb"),
+}
 
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def pct(v):
+    """A share as a percentage for the progress lines ('?' when missing)."""
+    return "?" if v is None else "%.0f%%" % (100 * v)
+
+
+def num(v):
+    return "?" if v is None else "%.0f" % v
+
+
+def median(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def spread(vals):
+    vals = [v for v in vals if v is not None]
+    return [min(vals), max(vals)] if vals else None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def summarise(runs, key):
+    """A figure over rounds: the median run's object (by |key|) with the
+    median, the range and every round's run (failed ones as {"failed": ...})."""
+    ok = [r for r in runs if r and not r.get("failed") and r.get(key) is not None]
+    out = {"rounds": runs, "median": median(r[key] for r in ok),
+           "range": spread(r[key] for r in ok), "key": key}
+    if ok:
+        mid = sorted(ok, key=lambda r: r[key])[(len(ok) - 1) // 2]
+        for k in ("delivered_per_s", "sut_cpu_util", "gen_cpu_util", "sut_cpu_s",
+                  "delivered_per_sut_worker_cpu_s", "delivered_per_sut_cpu_s",
+                  "establishments_per_s", "establishments", "establishments_per_sut_cpu_s",
+                  "establishments_per_sut_worker_cpu_s", "resumed", "generator_bound"):
+            vals = [r.get(k) for r in ok]
+            out[k] = median(vals) if k != "generator_bound" else any(v for v in vals)
+        out["latency_us"] = mid.get("latency_us")
+    return out
+
+
+def ss_ktls(port):
+    """Whether the established TCP sockets on local |port| carry the kernel
+    TLS ULP (`ss -i` prints tcp-ulp-tls for them); None when ss shows none."""
+    try:
+        p = subprocess.run(["ss", "-Htni", "state", "established", "sport", "=", ":%d" % port],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if not p.stdout.strip():
+        return None
+    return "tcp-ulp-tls" in p.stdout
 
 
 class Suite:
@@ -62,24 +148,26 @@ class Suite:
         self.fedgate = os.path.join(args.bin, "gateway", "fedgate")
         self.s2sload = os.path.join(args.bin, "bench", "s2sload")
         self.work = tempfile.mkdtemp(prefix="fedgate-bench.")
-        self.pki = os.path.join(self.work, "pki")
-        domains = [sut.SINK_DOMAIN] + ["r%d.bench.test" % i for i in range(1, REMOTES + 1)]
-        cmd = [self.fedgate, "dev-pki", self.pki]
-        for d in domains:
-            cmd += ["--domain", d]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        self.pki = sut.dev_pki(self.fedgate, os.path.join(self.work, "pki"), REMOTES)
         self.quick = args.quick
-        self.seconds = args.seconds or (2 if self.quick else 5)
-        self.rounds = args.rounds
+        self.seconds = args.seconds or (1 if self.quick else 5)
+        # Side by side: at least three rounds (a median and a range need
+        # them); the revocation comparison takes --rounds as given.
+        self.rounds = max(3, args.rounds)
+        self.revocation_rounds = args.rounds
         self.failures = []
         self.generator_bound = []
+        self.systems = {}
+        self.tids = {}
 
     # --- running the generator -------------------------------------------
 
-    def gen(self, label, system, mode, extra, timeout=180, pki=None, port=None):
+    def gen(self, label, system, mode, extra, timeout=180, pki=None, port=None, probe=None):
         """Runs s2sload |mode| against |system| (its remote servers' PKI:
         |pki|, default the suite's; |port|, default its direct-TLS port);
-        returns its JSON object."""
+        returns its JSON object, with "failed" set when the run failed or
+        came back incomplete (recorded in self.failures too). |probe|, a
+        dict, gets "ktls" from `ss` while the run is measuring."""
         argv = ["taskset", "-c", str(GEN_CPU), self.s2sload, mode, "--json",
                 "--target", "%s:%d" % (sut.HOST, port or system.port), "--pki", pki or self.pki,
                 "--remotes", str(REMOTES), "--streams-per-remote", str(STREAMS_PER_REMOTE),
@@ -87,37 +175,84 @@ class Suite:
         argv += system.sink_args()
         for pid in system.pids():
             argv += ["--sut-pid", str(pid)]
+        tid = self.tids.get(id(system))
+        if tid and "--sut-tid" not in [str(a) for a in extra]:
+            argv += ["--sut-tid", str(tid)]
         argv += [str(a) for a in extra]
-        log("  %-28s %s" % (label, " ".join(argv[3:])))
+        log("  %-34s %s" % (label, " ".join(argv[3:])))
+        timer = None
+        if probe is not None:
+            def look():
+                probe["ktls"] = ss_ktls(port or system.port)
+            timer = threading.Timer(WARMUP_S + self.seconds / 2, look)
+            timer.start()
         try:
             p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.failures.append("%s: s2sload timed out after %d s" % (label, timeout))
-            return None
+            return self.failed(label, "s2sload timed out after %d s" % timeout)
+        finally:
+            if timer:
+                timer.join()
         try:
             r = json.loads(p.stdout)
         except ValueError:
-            self.failures.append("%s: s2sload exit %d, no JSON: %s" %
-                                 (label, p.returncode, p.stderr.strip()[-600:]))
-            return None
+            return self.failed(label, "s2sload exit %d, no JSON: %s" %
+                               (p.returncode, p.stderr.strip()[-600:]))
+        r["label"] = label
         if p.returncode != 0:
-            self.failures.append("%s: s2sload exit %d (lost %s, duplicated %s, errors %s): %s" %
-                                 (label, p.returncode, r.get("lost"), r.get("duplicated"),
-                                  r.get("errors"), p.stderr.strip()[-400:]))
+            self.failed(label, "s2sload exit %d (lost %s, duplicated %s, corrupted %s, errors %s): "
+                        "%s" % (p.returncode, r.get("lost"), r.get("duplicated"),
+                                r.get("corrupted"), r.get("errors"), p.stderr.strip()[-400:]), r)
+        missing = [k for k in REQUIRED.get(mode, ()) if r.get(k) is None
+                   and not (k == "latency_us" and r.get("delivered") == 0)]
+        if mode == "relay" and not tid:
+            missing = [k for k in missing if k != "delivered_per_sut_worker_cpu_s"]
+        if missing and not r.get("failed"):
+            self.failed(label, "incomplete figures: %s missing" % ", ".join(missing), r)
         if r.get("generator_bound"):
             self.generator_bound.append(label)
         if not system.alive():
-            self.failures.append("%s: %s died:\n%s" % (label, system.name, system.log_tail()))
+            self.failed(label, "%s died:\n%s" % (system.name, system.log_tail()), r)
+        return r
+
+    def failed(self, label, why, r=None):
+        self.failures.append("%s: %s" % (label, why))
+        log("    FAILED: %s" % why)
+        r = r if r is not None else {"label": label}
+        r["failed"] = why
         return r
 
     def start(self, name):
         sink_port = sut.free_port()
+        d = os.path.join(self.work, name)
+        os.makedirs(d, exist_ok=True)
         if name == "fedgate":
-            return sut.Fedgate(self.fedgate, self.work, self.pki, SUT_CPU, sink_port)
+            return sut.Fedgate(self.fedgate, d, self.pki, SUT_CPU, sink_port)
         if name == "prosody":
-            return sut.Prosody(self.work, self.pki, SUT_CPU)
-        return sut.Haproxy(self.work, self.pki, SUT_CPU, sink_port)
+            return sut.Prosody(d, self.pki, SUT_CPU)
+        if name == "prosody_gc":
+            return sut.Prosody(d, self.pki, SUT_CPU, gc="generational")
+        return sut.Haproxy(d, self.pki, SUT_CPU, sink_port)
+
+    def start_all(self, names):
+        for name in names:
+            try:
+                self.systems[name] = self.start(name)
+            except (RuntimeError, OSError) as e:
+                self.failed("start %s" % name, str(e))
+
+    def stop_all(self):
+        for system in self.systems.values():
+            system.stop()
+
+    def order(self, rnd):
+        """The systems in round |rnd|'s order: rotated by one each round,
+        reversed every other round."""
+        names = list(self.systems)
+        k = rnd % len(names) if names else 0
+        names = names[k:] + names[:k]
+        return names[::-1] if rnd % 2 else names
 
     # --- the measurements -----------------------------------------------
 
@@ -125,72 +260,132 @@ class Suite:
         # 256 B is the smallest stanza that holds these JIDs and the id.
         return [256, 1024] if self.quick else [256, 512, 1024, 2048, 4096]
 
-    def run_system(self, name, out):
-        log("== %s" % name)
-        system = self.start(name)
-        try:
-            relay = {}
+    def latency_fractions(self):
+        return [0.25, 0.5] if self.quick else [0.1, 0.25, 0.5, 0.75, 0.9]
+
+    def relay_args(self, size, rate=None, cipher=None):
+        a = ["--size", size, "--seconds", self.seconds, "--warmup", WARMUP_S]
+        if rate:
+            a += ["--rate", rate]
+        if cipher:
+            a += ["--tls12-cipher", cipher]
+        return a
+
+    def warm_up(self, out):
+        """A short relay through every system, then the thread that did the
+        work (its event loop: fedgate's one worker, Prosody's Lua thread,
+        HAProxy's one thread) is the one whose CPU time counts per
+        CPU-second; the TLS it negotiated and kTLS are recorded."""
+        for name, system in self.systems.items():
+            probe = {}
+            r = self.gen("warm-up %s" % name, system, "relay",
+                         ["--size", 256, "--seconds", max(1, self.seconds), "--warmup", WARMUP_S],
+                         probe=probe)
+            self.tids[id(system)] = system.busiest_thread()
+            out["tls"][name] = tls_record(r, probe)
+            log("    %s: %s %s, kTLS %s, worker thread %s" % (
+                name, out["tls"][name]["version"], out["tls"][name]["cipher"],
+                out["tls"][name]["ktls"], self.tids[id(system)]))
+
+    def relay_round(self, rnd, out, raw):
+        for name in self.order(rnd):
+            system = self.systems[name]
             for size in self.relay_sizes():
-                r = self.gen("relay %s %d B" % (name, size), system, "relay",
-                             ["--size", size, "--seconds", self.seconds, "--warmup", 1])
-                if r:
-                    relay[str(size)] = r
-                    log("    %10.0f stanzas/s  p99 %s us  sut cpu %.0f%%  gen cpu %.0f%%" %
-                        (r["delivered_per_s"], r["latency_us"]["p99"],
-                         100 * r["sut_cpu_util"], 100 * r["gen_cpu_util"]))
-            out["relay"][name] = relay
-            if name == "fedgate":
-                self.fedgate_only(system, out)
-            else:
-                self.latency_curve(name, system, out)
-        finally:
-            system.stop()
+                r = self.gen("relay %s %d B round %d" % (name, size, rnd + 1), system, "relay",
+                             self.relay_args(size))
+                raw["relay"].setdefault(name, {}).setdefault(str(size), []).append(r)
+                log("    %s stanzas/s, %s per worker CPU-s, p99 %s us, sut cpu %s, gen cpu %s" % (
+                    num(r.get("delivered_per_s")), num(r.get("delivered_per_sut_worker_cpu_s")),
+                    num(get(r, "latency_us", "p99")), pct(r.get("sut_cpu_util")),
+                    pct(r.get("gen_cpu_util"))))
+            probe = {} if rnd == 0 else None
+            r = self.gen("relay %s 1024 B AES-256 round %d" % (name, rnd + 1), system, "relay",
+                         self.relay_args(1024, cipher=AES256_TLS12), probe=probe)
+            raw["aes256"].setdefault(name, []).append(r)
+            if rnd == 0:
+                out["tls_aes256"][name] = tls_record(r, probe)
+            log("    %s stanzas/s, %s per worker CPU-s (%s)" % (
+                num(r.get("delivered_per_s")), num(r.get("delivered_per_sut_worker_cpu_s")),
+                get(r, "tls", "cipher")))
 
-    def latency_points(self, max_rate):
-        fracs = [0.5] if self.quick else [0.1, 0.25, 0.5, 0.75, 0.9]
-        return [(f, int(max_rate * f)) for f in fracs]
+    def latency_round(self, rnd, top, out, raw):
+        """Open-loop runs at fractions of fedgate's 256 B maximum (median
+        over the relay rounds), so that the curves share their x values; a
+        system stops at its own maximum."""
+        for name in self.order(rnd):
+            own = get(out, "relay", name, "256", "delivered_per_s") or 0
+            for frac in self.latency_fractions():
+                rate = int(top * frac)
+                if rate <= 0 or rate > own * 1.05:
+                    continue
+                r = self.gen("latency %s %d/s round %d" % (name, rate, rnd + 1),
+                             self.systems[name], "relay", self.relay_args(256, rate=rate))
+                raw["latency"].setdefault(name, {}).setdefault(frac, []).append(r)
+                log("    p50 %s us, p99 %s us, sut cpu %s, gen cpu %s" % (
+                    num(get(r, "latency_us", "p50")), num(get(r, "latency_us", "p99")),
+                    pct(r.get("sut_cpu_util")), pct(r.get("gen_cpu_util"))))
 
-    def latency_curve(self, name, system, out):
-        """Open-loop runs at fractions of fedgate's 256 B maximum, so that
-        the three curves share their x values; Prosody stops at its own
-        maximum."""
-        top = out.get("fedgate_max_256")
-        if not top:
+    def churn_round(self, rnd, raw):
+        system = self.systems.get("fedgate")
+        if system is None:
             return
-        own_max = out["relay"].get(name, {}).get("256", {}).get("delivered_per_s", 0)
-        pts = []
-        for frac, rate in self.latency_points(top):
-            if rate > own_max * 1.05:
-                continue
-            r = self.gen("latency %s %d/s" % (name, rate), system, "relay",
-                         ["--size", 256, "--rate", rate, "--seconds", self.seconds,
-                          "--warmup", 1])
-            if r:
-                pts.append({"fraction": frac, "offered_per_s": rate, "result": r})
-                log("    %10.0f stanzas/s offered: p50 %s us, p99 %s us  sut cpu %.0f%%  gen cpu "
-                    "%.0f%%" % (rate, r["latency_us"]["p50"], r["latency_us"]["p99"],
-                                100 * r["sut_cpu_util"], 100 * r["gen_cpu_util"]))
-        out["latency"][name] = pts
-
-    def fedgate_only(self, system, out):
-        top = out["relay"]["fedgate"].get("256", {}).get("delivered_per_s", 0)
-        out["fedgate_max_256"] = top
-        self.latency_curve("fedgate", system, out)
-        churn = {}
         for label, extra in (("full", []), ("resumed", ["--resume"])):
-            r = self.gen("churn %s" % label, system, "churn",
+            r = self.gen("churn %s round %d" % (label, rnd + 1), system, "churn",
                          ["--seconds", self.seconds, "--concurrency", 16] + extra)
-            if r:
-                churn[label] = r
-                log("    %s: %.0f establishments/s, sut cpu %.0f%%" %
-                    (label, r["establishments_per_s"], 100 * r["sut_cpu_util"]))
-        out["churn"]["fedgate"] = churn
-        n = 2000 if self.quick else 10000
+            raw["churn"].setdefault(label, []).append(r)
+            log("    %s establishments/s, %s per CPU-s, sut cpu %s" % (
+                num(r.get("establishments_per_s")), num(r.get("establishments_per_sut_cpu_s")),
+                pct(r.get("sut_cpu_util"))))
+
+    def idle(self, out):
+        system = self.systems.get("fedgate")
+        if system is None:
+            return
+        n = self.args.idle_streams or (2000 if self.quick else 10000)
         r = self.gen("idle fedgate %d" % n, system, "idle", ["--streams", n, "--hold", 2],
                      timeout=300)
-        if r:
-            out["idle"]["fedgate"] = r
-            log("    %d idle streams: %s bytes each" % (n, r["bytes_per_idle_stream"]))
+        out["idle"]["fedgate"] = r
+        log("    %d idle streams: %s bytes each" % (n, num(r.get("bytes_per_idle_stream"))))
+
+    def run_interleaved(self, names, out):
+        raw = {"relay": {}, "aes256": {}, "latency": {}, "churn": {}}
+        self.start_all(names)
+        try:
+            if not self.systems:
+                return
+            log("== warm-up, TLS and kTLS of each system")
+            self.warm_up(out)
+            for rnd in range(self.rounds):
+                log("== relay round %d of %d: %s" % (rnd + 1, self.rounds,
+                                                       ", ".join(self.order(rnd))))
+                self.relay_round(rnd, out, raw)
+            for name, sizes in raw["relay"].items():
+                out["relay"][name] = {size: summarise(runs, "delivered_per_s")
+                                      for size, runs in sizes.items()}
+            out["relay_aes256"] = {name: summarise(runs, "delivered_per_s")
+                                   for name, runs in raw["aes256"].items()}
+            top = get(out, "relay", "fedgate", "256", "delivered_per_s")
+            out["fedgate_max_256"] = top
+            for rnd in range(self.rounds):
+                if top:
+                    log("== latency round %d of %d" % (rnd + 1, self.rounds))
+                    self.latency_round(rnd, top, out, raw)
+                log("== churn round %d of %d (fedgate)" % (rnd + 1, self.rounds))
+                self.churn_round(rnd, raw)
+            for name, fracs in raw["latency"].items():
+                out["latency"][name] = []
+                for frac, runs in sorted(fracs.items()):
+                    p = summarise([dict(r, p99=get(r, "latency_us", "p99")) for r in runs], "p99")
+                    p.update({"fraction": frac, "offered_per_s": int(top * frac), "result": {
+                        "latency_us": p.get("latency_us"),
+                        "delivered_per_s": p.get("delivered_per_s")}})
+                    out["latency"][name].append(p)
+            out["churn"]["fedgate"] = {k: summarise(runs, "establishments_per_sut_cpu_s")
+                                       for k, runs in raw["churn"].items()}
+            log("== idle streams (fedgate)")
+            self.idle(out)
+        finally:
+            self.stop_all()
 
     # --- revocation checking on against off ------------------------------
 
@@ -266,7 +461,8 @@ class Suite:
         certificates that name a real OCSP responder. Rates per CPU-second of
         each fedgate's worker thread. Both transports: direct TLS (XEP-0368,
         the suite's churn) and STARTTLS (RFC 6120 §5)."""
-        log("== revocation checking: on (answers cached) against off, %d rounds" % self.rounds)
+        log("== revocation checking: on (answers cached) against off, %d rounds" %
+            self.revocation_rounds)
         ocsp_port = sut.free_port()
         pki, index = self.revocation_pki(ocsp_port)
         ocsp = self.start_ocsp_responder(ocsp_port, index)
@@ -294,7 +490,7 @@ class Suite:
                                           system, kind, transport, pki, 1, ["--warmup", 0])
             tids = {name: system.busiest_thread() for name, system in systems.items()}
             names = list(systems)
-            for rnd in range(self.rounds):
+            for rnd in range(self.revocation_rounds):
                 order = names if rnd % 2 == 0 else names[::-1]  # ABBA against drift
                 row = {}
                 for kind, transport in kinds[::-1]:
@@ -303,12 +499,10 @@ class Suite:
                             "revocation %s %s %s round %d" % (name, kind, transport, rnd + 1),
                             systems[name], kind, transport, pki, self.seconds,
                             ["--sut-tid", tids[name]])
-                        if r:
-                            row[revocation_key(name, kind, transport)] = r
-                            log("    %s %s %s: %s per worker CPU-second (%.0f/s, worker %.0f%%)"
-                                % (name, kind, transport, r["establishments_per_sut_worker_cpu_s"],
-                                   r["establishments_per_s"],
-                                   100 * (r["sut_worker_cpu_s"] or 0) / r["seconds"]))
+                        row[revocation_key(name, kind, transport)] = r
+                        log("    %s %s %s: %s per worker CPU-second (%s/s)" % (
+                            name, kind, transport, num(r.get("establishments_per_sut_worker_cpu_s")),
+                            num(r.get("establishments_per_s"))))
                 res["rounds"].append(row)
             for name, system in systems.items():
                 res["metrics"][name] = system.metric_values(REVOCATION_METRICS)
@@ -405,40 +599,69 @@ class Suite:
 
     # --- the result file ----------------------------------------------------
 
-    def summary(self, out):
-        def relay(name, size):
-            return out["relay"].get(name, {}).get(str(size), {}).get("delivered_per_s")
+    def summary(self, out, micro):
+        def relay(name, size, key="delivered_per_s"):
+            return get(out, "relay", name, str(size), key)
 
-        def per_core(r):
-            if not r or not r.get("sut_cpu_s"):
-                return None
-            return r["establishments"] / r["sut_cpu_s"]
+        def per_round(a_runs, b_runs, key):
+            """The median over the rounds of round i's a/b."""
+            a_runs, b_runs = (a_runs or {}).get("rounds", []), (b_runs or {}).get("rounds", [])
+            vals = [ratio(get(a, key), get(b, key)) for a, b in zip(a_runs, b_runs)
+                    if not (a or {}).get("failed") and not (b or {}).get("failed")]
+            return median(vals)
 
-        lat = [p for p in out["latency"].get("fedgate", []) if p["fraction"] == 0.5]
+        def lat(name, frac):
+            return [p for p in out["latency"].get(name, []) if p["fraction"] == frac]
+
         churn = out["churn"].get("fedgate", {})
-        s = {
-            "relay_256_fedgate": relay("fedgate", 256),
-            "relay_256_prosody": relay("prosody", 256),
-            "relay_256_haproxy": relay("haproxy", 256),
-            "relay_1k_fedgate": relay("fedgate", 1024),
-            "relay_1k_prosody": relay("prosody", 1024),
-            "relay_1k_haproxy": relay("haproxy", 1024),
-            "p99_us_at_50pct": lat[0]["result"]["latency_us"]["p99"] if lat else None,
-            "full_est_per_s": per_core(churn.get("full")),
-            "resumed_est_per_s": per_core(churn.get("resumed")),
-            "full_est_per_s_wall": (churn.get("full") or {}).get("establishments_per_s"),
-            "resumed_est_per_s_wall": (churn.get("resumed") or {}).get("establishments_per_s"),
-            "bytes_per_idle_stream": (out["idle"].get("fedgate") or {}).get(
-                "bytes_per_idle_stream"),
-            "generator_bound": self.generator_bound,
-        }
-        for size in ("256", "1k"):
-            f, p, h = (s["relay_%s_%s" % (size, n)] for n in ("fedgate", "prosody", "haproxy"))
-            s["ratio_%s_fedgate_prosody" % size] = f / p if f and p else None
-            s["ratio_%s_fedgate_haproxy" % size] = f / h if f and h else None
+        s = {"generator_bound": self.generator_bound, "rounds": self.rounds}
+        for size, key in ((256, "256"), (1024, "1k")):
+            for name in SYSTEMS:
+                s["relay_%s_%s" % (key, name)] = relay(name, size)
+                s["relay_cpu_%s_%s" % (key, name)] = relay(name, size,
+                                                           "delivered_per_sut_worker_cpu_s")
+                s["relay_%s_%s_range" % (key, name)] = relay(name, size, "range")
+            f = get(out, "relay", "fedgate", str(size))
+            for other in ("prosody", "prosody_gc", "haproxy"):
+                o = get(out, "relay", other, str(size))
+                s["ratio_%s_fedgate_%s" % (key, other)] = per_round(f, o, "delivered_per_s")
+                s["ratio_cpu_%s_fedgate_%s" % (key, other)] = per_round(
+                    f, o, "delivered_per_sut_worker_cpu_s")
+        for name in SYSTEMS:
+            s["relay_1k_aes256_%s" % name] = get(out, "relay_aes256", name, "delivered_per_s")
+            s["relay_cpu_1k_aes256_%s" % name] = get(out, "relay_aes256", name,
+                                                     "delivered_per_sut_worker_cpu_s")
+        fa, ha = get(out, "relay_aes256", "fedgate"), get(out, "relay_aes256", "haproxy")
+        s["ratio_1k_aes256_fedgate_haproxy"] = per_round(fa, ha, "delivered_per_s")
+        s["ratio_cpu_1k_aes256_fedgate_haproxy"] = per_round(fa, ha,
+                                                             "delivered_per_sut_worker_cpu_s")
+        f50, h50 = lat("fedgate", 0.5), lat("haproxy", 0.5)
+        s["p99_us_at_50pct"] = get(f50[0], "median") if f50 else None
+        s["p99_us_at_25pct"] = get(lat("fedgate", 0.25)[0], "median") if lat("fedgate",
+                                                                             0.25) else None
+        s["p99_ratio_at_50pct"] = per_round(f50[0], h50[0], "p99") if f50 and h50 else None
+        s["full_est_per_s"] = get(churn, "full", "median")
+        s["resumed_est_per_s"] = get(churn, "resumed", "median")
+        s["full_est_per_s_wall"] = get(churn, "full", "establishments_per_s")
+        s["resumed_est_per_s_wall"] = get(churn, "resumed", "establishments_per_s")
+        s["full_est_per_worker_cpu_s"] = get(churn, "full", "establishments_per_sut_worker_cpu_s")
+        # Full handshakes per worker CPU-second over BoringSSL's server-side
+        # full handshakes per CPU-second in memory (bench/tls_bench, this run).
+        s["full_est_ratio_to_ceiling"] = ratio(s["full_est_per_worker_cpu_s"],
+                                               get(micro, "tls_bench", "ceiling_full_hs_per_s"))
+        s["bytes_per_idle_stream"] = get(out, "idle", "fedgate", "bytes_per_idle_stream")
         s.update(revocation_summary(out.get("revocation")))
         s.update(abuse_summary(out.get("abuse")))
         return s
+
+
+def tls_record(r, probe):
+    """What a system negotiated with the generator (the client's view) and
+    whether its sockets used kernel TLS (`ss` on its port while measuring)."""
+    return {"version": get(r, "tls", "version"), "cipher": get(r, "tls", "cipher"),
+            "other_negotiations": get(r, "tls", "other_negotiations"),
+            "ktls": (probe or {}).get("ktls"),
+            "generator_ktls_attached": get(r, "tls", "generator_ktls_attached")}
 
 
 REVOCATION_METRICS = ("revocation_cache_hits_total", "revocation_ocsp_fetches_ok_total",
@@ -483,7 +706,8 @@ def revocation_summary(rev):
             for name in ("on", "off"):
                 key = revocation_key(name, kind, transport)
                 runs = [r[key] for r in (rev or {}).get("rounds", [])
-                        if (r.get(key) or {}).get("sut_worker_cpu_s")]
+                        if (r.get(key) or {}).get("sut_worker_cpu_s")
+                        and r[key].get("establishments") is not None]
                 cpu = sum(r["sut_worker_cpu_s"] for r in runs)
                 rate[name] = sum(r["establishments"] for r in runs) / cpu if cpu > 0 else None
                 s["churn_revocation_%s_per_s" % key] = rate[name]
@@ -552,19 +776,22 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bin", required=True, help="bazel-bin of an opt build (bazel info --config=opt bazel-bin)")
-    ap.add_argument("--quick", action="store_true", help="bench-quick: at most 2 minutes")
+    ap.add_argument("--bin", required=True,
+                    help="bazel-bin of an opt build (bazel info --config=opt bazel-bin)")
+    ap.add_argument("--quick", action="store_true", help="bench-quick: a few minutes")
     ap.add_argument("--json", action="store_true", help="print the result object on stdout")
-    ap.add_argument("--only", default="fedgate,prosody,haproxy",
+    ap.add_argument("--only", default=",".join(SYSTEMS),
                     help="systems to run (revocation: the revocation on/off comparison)")
     ap.add_argument("--revocation", action="store_true",
                     help="only the revocation on/off comparison (same as --only revocation)")
     ap.add_argument("--abuse", action="store_true",
                     help="only the abuse control on/off comparison (same as --only abuse)")
     ap.add_argument("--rounds", type=int, default=3,
-                    help="interleaved rounds of the revocation comparison (3)")
+                    help="interleaved rounds, at least 3 (3)")
     ap.add_argument("--seconds", type=float, default=None,
-                    help="measured seconds per run (5; --quick 2)")
+                    help="measured seconds per run (5; --quick 1)")
+    ap.add_argument("--idle-streams", type=int, default=None,
+                    help="idle streams for the memory figure (10000; --quick 2000)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
     if (os.cpu_count() or 1) < 2:
@@ -572,7 +799,8 @@ def main():
         return 2
     suite = Suite(args)
     started = time.time()
-    out = {"relay": {}, "latency": {}, "churn": {}, "idle": {}}
+    out = {"relay": {}, "latency": {}, "churn": {}, "idle": {}, "relay_aes256": {}, "tls": {},
+           "tls_aes256": {}}
     only = args.only.split(",")
     if args.revocation:
         only = ["revocation"]
@@ -580,35 +808,43 @@ def main():
         only = ["abuse"]
     elif not args.quick and args.only == ap.get_default("only"):
         only += ["revocation", "abuse"]  # about 90 s and 60 s: make bench, not bench-quick
-    for name in [n for n in ("fedgate", "prosody", "haproxy") if n in only]:
-        try:
-            suite.run_system(name, out)
-        except RuntimeError as e:
-            suite.failures.append("%s: %s" % (name, e))
+    names = [n for n in SYSTEMS if n in only]
+    # Whatever goes wrong in one part is recorded and the suite goes on:
+    # the result file is always written.
+    try:
+        if names:
+            suite.run_interleaved(names, out)
+    except Exception as e:  # noqa: BLE001 (recorded, then the next part)
+        suite.failed("side by side", "%s: %s" % (type(e).__name__, e))
     if "revocation" in only:
         try:
             suite.revocation(out)
-        except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
-            suite.failures.append("revocation: %s" % e)
+        except Exception as e:  # noqa: BLE001
+            suite.failed("revocation", "%s: %s" % (type(e).__name__, e))
     if "abuse" in only:
         try:
             suite.abuse(out)
-        except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
-            suite.failures.append("abuse: %s" % e)
+        except Exception as e:  # noqa: BLE001
+            suite.failed("abuse", "%s: %s" % (type(e).__name__, e))
     now = datetime.datetime.now(datetime.timezone.utc)
     m = machine()
     result = {"date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H:%M:%SZ"),
               "quick": args.quick, "seconds_per_run": suite.seconds,
               "duration_s": round(time.time() - started, 1), "machine": m,
-              "versions": versions(suite.fedgate)}
-    result.update(suite.summary(out))
+              "versions": versions(suite.fedgate), "systems": names}
     micro = micro_results()
-    result.update(ceiling_summary(micro, result))
+    try:
+        result.update(suite.summary(out, micro))
+        result.update(ceiling_summary(micro, result))
+    except Exception as e:  # noqa: BLE001
+        suite.failed("summary", "%s: %s" % (type(e).__name__, e))
     xml = micro.get("xml_bench") or {}
     # The XML parser's dispatched build and its baseline x86-64 build, measured
     # by one binary in one run (bench/xml_bench.c).
     result["xml_mbps_best"] = xml.get("fedgate_mbps")
     result["xml_mbps_baseline"] = xml.get("fedgate_baseline_mbps")
+    result["tls"] = out["tls"]
+    result["tls_aes256"] = out["tls_aes256"]
     result.update({"runs": out, "micro": micro, "failures": suite.failures})
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "%s-%s%s.json" % (result["date"], m["host"],

@@ -6,7 +6,8 @@ in plaintext on loopback to the generator's sink:
 
   fedgate  `fedgate run`, one worker; hop to the sink = internal_hop mode
            dialback, plaintext (the sink is a plain s2s receiving server)
-  prosody  Prosody 0.12.3 (Lua, one thread); s2s_direct_tls_ports, SASL
+  prosody  Prosody 0.12.3 (Lua, one thread; with gc="generational", its
+           generational Lua 5.4 collector); s2s_direct_tls_ports, SASL
            EXTERNAL for the remote servers' certificates, the sink connected
            as an XEP-0114 component for the target domain
   haproxy  HAProxy 2.6, one thread, mode tcp: TLS terminated and bytes
@@ -15,6 +16,14 @@ in plaintext on loopback to the generator's sink:
 Every process is pinned to one CPU with taskset (the generator gets the
 other), logs only warnings, and is stopped by PID. `pids()` are the
 processes whose CPU time and RSS the generator measures.
+
+Equal terms for TLS: fedgate and the generator use Debian's Android
+BoringSSL, which cannot narrow the TLS 1.3 suites (no
+SSL_CTX_set_ciphersuites) and negotiates TLS_AES_128_GCM_SHA256 on
+machines with AES instructions; Prosody (LuaSec `ciphersuites`) and HAProxy
+(`ssl-default-bind-ciphersuites`) are pinned to that suite. For TLS 1.2
+(the AES-256-GCM comparison, s2sload --tls12-cipher) all three accept
+ECDHE-ECDSA-AES256-GCM-SHA384 and the generator offers only that.
 """
 
 import os
@@ -27,6 +36,10 @@ import time
 HOST = "127.0.0.1"
 SINK_DOMAIN = "sink.bench.test"
 COMPONENT_SECRET = "bench-component-secret"
+# What fedgate negotiates in TLS 1.3 (see above), and the TLS 1.2 suites
+# fedgate offers for ECDSA certificates (crypto/tls.c), AES-256 first.
+TLS13_SUITE = "TLS_AES_128_GCM_SHA256"
+TLS12_SUITES = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256"
 
 
 def free_port():
@@ -43,6 +56,27 @@ def free_port():
         finally:
             s.close()
     raise RuntimeError("no free port")
+
+
+def dev_pki(fedgate, directory, remotes):
+    """Mints the suite's PKI with `fedgate dev-pki` in |directory|: a CA,
+    SINK_DOMAIN's certificate and those of the |remotes| remote domains
+    r1.bench.test .. rN.bench.test (the generator's --remotes)."""
+    cmd = [fedgate, "dev-pki", directory, "--domain", SINK_DOMAIN]
+    for i in range(1, remotes + 1):
+        cmd += ["--domain", "r%d.bench.test" % i]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return directory
+
+
+def workspace(bazel_bin, prefix, remotes):
+    """The binaries of an opt build in |bazel_bin| and a fresh work folder
+    with the suite's PKI: (fedgate, s2sload, work folder, PKI folder)."""
+    import tempfile
+    fedgate = os.path.join(bazel_bin, "gateway", "fedgate")
+    work = tempfile.mkdtemp(prefix=prefix)
+    pki = dev_pki(fedgate, os.path.join(work, "pki"), remotes)
+    return fedgate, os.path.join(bazel_bin, "bench", "s2sload"), work, pki
 
 
 def wait_port(port, timeout):
@@ -84,6 +118,23 @@ class _Process:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def busiest_thread(self):
+        """The thread that used the most CPU so far: after some load, the
+        event loop (fedgate's one worker, Prosody's Lua thread, HAProxy's one
+        thread); the main and helper threads only wait."""
+        best, best_ticks = None, -1
+        task = "/proc/%d/task" % self.proc.pid
+        for tid in os.listdir(task):
+            try:
+                with open("%s/%s/stat" % (task, tid)) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            ticks = int(fields[11]) + int(fields[12])  # utime + stime
+            if ticks > best_ticks:
+                best, best_ticks = int(tid), ticks
+        return best
 
     def stop(self):
         if self.proc.poll() is None:
@@ -155,22 +206,6 @@ limits:
     def sink_args(self):
         return ["--sink", "s2s-listen", "%s:%d" % (HOST, self.sink_port)]
 
-    def busiest_thread(self):
-        """The thread that used the most CPU so far: with `workers: 1`, after
-        some load, the worker (the main and resolver threads only wait)."""
-        best, best_ticks = None, -1
-        task = "/proc/%d/task" % self.proc.pid
-        for tid in os.listdir(task):
-            try:
-                with open("%s/%s/stat" % (task, tid)) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            ticks = int(fields[11]) + int(fields[12])  # utime + stime
-            if ticks > best_ticks:
-                best, best_ticks = int(tid), ticks
-        return best
-
     def metric_values(self, names):
         """The counters fedgate_NAME of /metrics for |names| (0 when absent)."""
         vals = dict.fromkeys(names, 0)
@@ -193,7 +228,9 @@ class Prosody(_Process):
     name = "prosody"
     sink_kind = "component"
 
-    def __init__(self, workdir, pki, cpu):
+    def __init__(self, workdir, pki, cpu, gc=None):
+        if gc:
+            self.name = "prosody_gc"
         self.port = free_port()
         self.component_port = free_port()
         d = os.path.join(workdir, "prosody")
@@ -227,16 +264,20 @@ modules_disabled = { "s2s_bidi"; "posix" }
 s2s_require_encryption = true
 s2s_secure_auth = true
 limits = {}
+%(gc)s
 ssl = {
   certificate = "%(d)s/certs/%(domain)s.crt";
   key = "%(d)s/certs/%(domain)s.key";
   cafile = "%(d)s/certs/ca.crt";
+  ciphers = "%(tls12)s";
+  ciphersuites = "%(tls13)s";
 }
 VirtualHost "host.bench.test"
 Component "%(domain)s"
   component_secret = "%(secret)s"
 """ % {"d": d, "h": HOST, "port": self.port, "cport": self.component_port,
-       "domain": SINK_DOMAIN, "secret": COMPONENT_SECRET}
+       "domain": SINK_DOMAIN, "secret": COMPONENT_SECRET, "tls12": TLS12_SUITES,
+       "tls13": TLS13_SUITE, "gc": 'gc = { mode = "%s" }' % gc if gc else ""}
         self.cfgfile = d + "/prosody.cfg.lua"
         with open(self.cfgfile, "w") as f:
             f.write(cfg)
@@ -270,6 +311,8 @@ class Haproxy(_Process):
 global
   nbthread 1
   maxconn 8000
+  ssl-default-bind-ciphersuites %(tls13)s
+  ssl-default-bind-ciphers %(tls12)s
 defaults
   mode tcp
   timeout connect 5s
@@ -280,7 +323,8 @@ frontend s2s_tls
   default_backend sink
 backend sink
   server sink1 %(h)s:%(sink)d
-""" % {"h": HOST, "port": self.port, "pem": pem, "sink": sink_port}
+""" % {"h": HOST, "port": self.port, "pem": pem, "sink": sink_port, "tls13": TLS13_SUITE,
+       "tls12": TLS12_SUITES}
         self.cfgfile = os.path.join(workdir, "haproxy.cfg")
         with open(self.cfgfile, "w") as f:
             f.write(cfg)

@@ -137,6 +137,7 @@ typedef struct fg_config_abuse_limits {
   uint32_t sender_stanzas;                  // outbound, per local sender (bare JID)
   uint32_t unsolicited_per_minute;          // per (remote sender, local recipient)
   uint32_t connections;                     // new connections per remote address
+  uint32_t domain_connections;              // new connections per remote domain (stream header)
   uint32_t burst_ms;                        // a bucket holds this much of its rate (default 2 s)
   uint32_t sustained_ms;  // refused this long: the stream is closed (default 10 s)
   uint32_t max_keys;      // buckets kept per table (default 100000)

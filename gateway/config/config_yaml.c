@@ -423,6 +423,7 @@ static const cyaml_schema_field_t kAbuseLimitsFields[] = {
     STR("sender_stanzas", raw_abuse_limits, sender_stanzas),
     STR("unsolicited_per_minute", raw_abuse_limits, unsolicited_per_minute),
     STR("connections", raw_abuse_limits, connections),
+    STR("domain_connections", raw_abuse_limits, domain_connections),
     STR("burst", raw_abuse_limits, burst),
     STR("sustained", raw_abuse_limits, sustained),
     STR("max_keys", raw_abuse_limits, max_keys),

@@ -20,7 +20,8 @@ enum {
   K_ADDR_BYTES,
   K_PAIR,
   K_SENDER,
-  K_CONN
+  K_CONN,
+  K_CONN_DOMAIN
 };
 
 struct fg_abuse_limits {
@@ -28,7 +29,7 @@ struct fg_abuse_limits {
   unsigned ipv6_prefix;
   fg_rate_limits *t;
   fg_rate domain_stanzas, domain_bytes, address_stanzas, address_bytes, unsolicited, sender,
-      connections;
+      connections, domain_connections;
   // Solicited pairs: a keyed 64-bit hash of (remote bare JID, local bare
   // JID) per slot, overwritten on collision (a lost mark only means the
   // lower budget for that pair until the next reply).
@@ -47,7 +48,8 @@ fg_abuse_limits *fg_abuse_limits_new(const fg_config *cfg, int *oom) {
   const fg_config_abuse_limits *c = &cfg->abuse.limits;
   *oom = 0;
   if (!c->domain_stanzas && !c->domain_bytes && !c->address_stanzas && !c->address_bytes &&
-      !c->sender_stanzas && !c->unsolicited_per_minute && !c->connections) {
+      !c->sender_stanzas && !c->unsolicited_per_minute && !c->connections &&
+      !c->domain_connections) {
     return NULL;
   }
   fg_abuse_limits *l = calloc(1, sizeof(*l));
@@ -73,6 +75,7 @@ fg_abuse_limits *fg_abuse_limits_new(const fg_config *cfg, int *oom) {
   l->address_bytes = rate_of(c->address_bytes, c->burst_ms);
   l->sender = rate_of(c->sender_stanzas, c->burst_ms);
   l->connections = rate_of(c->connections, c->burst_ms);
+  l->domain_connections = rate_of(c->domain_connections, c->burst_ms);
   // A per-minute budget, all of it available at once.
   l->unsolicited = (fg_rate){c->unsolicited_per_minute / 60.0, (double)c->unsolicited_per_minute};
   if (l->unsolicited.burst < 1) l->unsolicited.burst = 1;
@@ -305,6 +308,18 @@ int fg_abuse_limits_admit(fg_abuse_limits *l, const struct sockaddr *peer, uint6
                    now, &v)) {
     return 1;
   }
+  *first = v.over_since_ns == now;
+  return 0;
+}
+
+int fg_abuse_limits_admit_domain(fg_abuse_limits *l, const char *domain, uint64_t now, int *first) {
+  *first = 0;
+  if (l == NULL || !l->cfg.domain_connections) return 1;
+  uint8_t key[2 + 256];
+  size_t n =
+      key_of(key, sizeof(key), K_CONN_DOMAIN, (const uint8_t *)domain, strlen(domain), NULL, 0);
+  fg_rate_verdict v;
+  if (n == 0 || fg_rate_take(l->t, key, n, &l->domain_connections, 1, now, &v)) return 1;
   *first = v.over_since_ns == now;
   return 0;
 }

@@ -11,7 +11,8 @@
 //     meaning), per (remote sender, local recipient) pair, on a per-minute
 //     budget; excess is refused with policy-violation, replies always pass;
 //   - new connections per remote address, checked when the socket is
-//     accepted, before any TLS work;
+//     accepted, before any TLS work, and per remote domain, checked at the
+//     first stream header that names it (before STARTTLS on 5269);
 //   - outbound, per local sender (bare JID): stanzas/s.
 // Everything here is thread-safe and allocation-free after creation.
 #ifndef FEDGATE_GATEWAY_SERVER_ABUSE_LIMITS_H
@@ -81,6 +82,13 @@ fg_limit_result fg_abuse_limits_outbound(fg_abuse_limits *l, const fg_xml_elemen
 // set for the first refusal of a run (to log it once).
 int fg_abuse_limits_admit(fg_abuse_limits *l, const struct sockaddr *peer, uint64_t now_ns,
                           int *first);
+
+// fg_abuse_limits_admit_domain takes one new connection of remote domain
+// |domain| (named in the stream header, before STARTTLS on 5269) at
+// |now_ns|: 1 when it may go on; 0 when over
+// abuse.limits.domain_connections, |*first| as for fg_abuse_limits_admit.
+int fg_abuse_limits_admit_domain(fg_abuse_limits *l, const char *domain, uint64_t now_ns,
+                                 int *first);
 
 // fg_abuse_limits_bytes returns the memory of the buckets and marks.
 size_t fg_abuse_limits_bytes(const fg_abuse_limits *l);

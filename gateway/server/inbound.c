@@ -45,6 +45,7 @@ struct in_conn {
   fg_conn *conn;
   fg_s2s_in *s2s;
   fg_listener_id listener;
+  int domain_admitted;  // abuse.limits.domain_connections counted this connection
   in_conn *prev, *next;
   fg_flow flow;  // flow control towards the links it feeds
   char ip[64];
@@ -707,10 +708,28 @@ static int op_hold_features(void *arg, const char *peer) {
 // refuse. Internal servers are never refused here.
 static int op_peer_refused(void *arg, const char *domain, char *why, size_t why_len) {
   in_conn *ic = arg;
-  if (ic->listener == FG_LISTENER_INTERNAL ||
-      !fg_blocks_domain_refused(ic->srv->blocks, domain, why, why_len)) {
-    return 0;
+  if (ic->listener == FG_LISTENER_INTERNAL) return 0;
+  if (!ic->domain_admitted && ic->srv->limits != NULL) {
+    // abuse.limits.domain_connections: one new connection per connection,
+    // counted at the first header that names the domain (on 5269 before
+    // any TLS work), whatever the address it comes from.
+    ic->domain_admitted = 1;
+    int first = 0;
+    if (!fg_abuse_limits_admit_domain(ic->srv->limits, domain,
+                                      fg_worker_now_ns(fg_conn_worker(ic->conn)), &first)) {
+      fg_metrics_inc(&ic->srv->metrics, FG_M_LIMITED_CONNECTIONS_DOMAIN);
+      snprintf(why, why_len, "too many new connections from %s (abuse.limits.domain_connections)",
+               domain);
+      if (first) {
+        fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), domain,
+               "new streams from %s refused: over abuse.limits.domain_connections (from %s; "
+               "logged once while it lasts)",
+               domain, ic->ip);
+      }
+      return 1;
+    }
   }
+  if (!fg_blocks_domain_refused(ic->srv->blocks, domain, why, why_len)) return 0;
   fg_metrics_inc(&ic->srv->metrics, FG_M_BLOCKED_STREAMS);
   fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), domain,
          "stream from %s refused: domain blocked (%s)", ic->ip, why);

@@ -83,6 +83,7 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_LIMITED_STANZAS_OUT] = "limited_stanzas_out_total",
     [FG_M_LIMITED_STREAMS_CLOSED] = "limited_streams_closed_total",
     [FG_M_LIMITED_CONNECTIONS] = "limited_connections_total",
+    [FG_M_LIMITED_CONNECTIONS_DOMAIN] = "limited_domain_connections_total",
     [FG_M_RTBL_RESYNCS] = "rtbl_resyncs_total",
     [FG_M_RTBL_STANZAS] = "rtbl_stanzas_total",
     [FG_M_RTBL_NOTIFICATIONS] = "rtbl_notifications_total",

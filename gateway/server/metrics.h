@@ -95,14 +95,15 @@ typedef enum fg_metric {
   FG_M_LIMITED_STANZAS_OUT,            // outbound stanzas over a local sender's rate
   FG_M_LIMITED_STREAMS_CLOSED,         // inbound streams closed: over a rate for too long
   FG_M_LIMITED_CONNECTIONS,            // connections refused at accept: too many new ones
-  FG_M_REPORTS_RECEIVED,               // abuse reports (XEP-0377) taken from internal users
-  FG_M_REPORTS_FORWARDED,              // forwarded to the domain's abuse address (XEP-0157)
-  FG_M_REPORTS_FAILED,                 // bounced: no abuse address, no answer, undeliverable
-  FG_M_PROXY_HEADERS_ACCEPTED,         // PROXY protocol headers read on the public listeners
-  FG_M_DRAINS_STARTED,                 // graceful drains begun (SIGTERM)
-  FG_M_DRAIN_STREAMS_CLOSED,           // inbound streams closed by a drain (</stream:stream>)
-  FG_M_DRAIN_LINKS_CLOSED,             // outbound links closed by a drain once idle
-  FG_M_DRAIN_STANZAS_BOUNCED,          // stanzas still queued at the end of a drain, bounced
+  FG_M_LIMITED_CONNECTIONS_DOMAIN,  // streams refused at the header: too many new ones of a domain
+  FG_M_REPORTS_RECEIVED,            // abuse reports (XEP-0377) taken from internal users
+  FG_M_REPORTS_FORWARDED,           // forwarded to the domain's abuse address (XEP-0157)
+  FG_M_REPORTS_FAILED,              // bounced: no abuse address, no answer, undeliverable
+  FG_M_PROXY_HEADERS_ACCEPTED,      // PROXY protocol headers read on the public listeners
+  FG_M_DRAINS_STARTED,              // graceful drains begun (SIGTERM)
+  FG_M_DRAIN_STREAMS_CLOSED,        // inbound streams closed by a drain (</stream:stream>)
+  FG_M_DRAIN_LINKS_CLOSED,          // outbound links closed by a drain once idle
+  FG_M_DRAIN_STANZAS_BOUNCED,       // stanzas still queued at the end of a drain, bounced
   FG_M_DANE_TARGETS_REFUSED,  // outbound targets left out: bogus DNSSEC or a failed TLSA lookup
   FG_M_DANE_TLSA_UNUSABLE,    // TLSA records ignored: unknown parameters, bad digest length
   FG_M_DANE_MISMATCH,         // peer certificates refused by a secure, usable TLSA RRset

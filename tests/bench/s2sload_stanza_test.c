@@ -53,13 +53,12 @@ static void test_rfc6120_8_mix_is_parseable_and_sized(void **state) {
   (void)state;
   fg_stanza_tmpl t;
   assert_int_equal(fg_stanza_tmpl_init(&t, kFrom, kTo, 0), 1);
-  uint64_t rng = 12345;
   int kinds[4] = {0, 0, 0, 0};
   size_t total = 0;
   for (uint64_t i = 0; i < 2000; i++) {
     uint8_t buf[4096];
     fg_stanza_id id = {(uint32_t)(i % 7), i * 1000, 1000000000ull + i};
-    size_t n = fg_stanza_write(&t, &rng, &id, buf, sizeof(buf));
+    size_t n = fg_stanza_write(&t, &id, buf, sizeof(buf));
     assert_true(n >= FG_STANZA_MIX_MIN && n <= FG_STANZA_MIX_MAX);
     total += n;
     char kind[16];
@@ -85,12 +84,11 @@ static void test_fixed_size_exact_for_every_id_length(void **state) {
   for (size_t k = 0; k < 3; k++) {
     fg_stanza_tmpl t;
     assert_int_equal(fg_stanza_tmpl_init(&t, kFrom, kTo, sizes[k]), 1);
-    uint64_t rng = 1;
     uint64_t v = 1;
     for (int d = 0; d < 19; d++, v *= 10) {
       uint8_t buf[8192];
       fg_stanza_id id = {(uint32_t)(v & 0xffffffff), v, v};
-      size_t n = fg_stanza_write(&t, &rng, &id, buf, sizeof(buf));
+      size_t n = fg_stanza_write(&t, &id, buf, sizeof(buf));
       assert_int_equal(n, sizes[k]);
       char kind[16];
       parse_one(buf, n, &id, kind, sizeof(kind));
@@ -98,7 +96,7 @@ static void test_fixed_size_exact_for_every_id_length(void **state) {
     }
     fg_stanza_id big = {UINT32_MAX, UINT64_MAX, UINT64_MAX};
     uint8_t buf[8192];
-    assert_int_equal(fg_stanza_write(&t, &rng, &big, buf, sizeof(buf)), sizes[k]);
+    assert_int_equal(fg_stanza_write(&t, &big, buf, sizeof(buf)), sizes[k]);
   }
 }
 
@@ -117,9 +115,8 @@ static void test_write_refuses_small_buffer(void **state) {
   fg_stanza_tmpl t;
   assert_int_equal(fg_stanza_tmpl_init(&t, kFrom, kTo, 512), 1);
   uint8_t buf[511];
-  uint64_t rng = 1;
   fg_stanza_id id = {1, 2, 3};
-  assert_int_equal(fg_stanza_write(&t, &rng, &id, buf, sizeof(buf)), 0);
+  assert_int_equal(fg_stanza_write(&t, &id, buf, sizeof(buf)), 0);
 }
 
 int main(void) {

@@ -67,7 +67,7 @@ check "relay: every stanza delivered once" \
 check "relay: latency percentiles ordered" \
   "0 < r['latency_us']['p50'] <= r['latency_us']['p90'] <= r['latency_us']['p99'] <= r['latency_us']['max']"
 check "relay: keys of the contract" \
-  "set(['mode','sink','seconds','streams','stanza_size','sent','delivered','delivered_per_s','lost','duplicated','out_of_order','latency_us','establishments','establishments_per_s','resumed','bytes_per_idle_stream','sut_cpu_s','sut_cpu_util','sut_rss_kb','gen_cpu_s','gen_cpu_util','generator_bound','errors']) <= set(r)"
+  "set(['mode','sink','seconds','streams','stanza_size','sent','delivered','delivered_per_s','lost','duplicated','out_of_order','latency_us','establishments','establishments_per_s','resumed','bytes_per_idle_stream','sut_cpu_s','sut_cpu_util','sut_rss_kb','gen_cpu_s','gen_cpu_util','generator_bound','errors','verified','corrupted','unverifiable','tls']) <= set(r)"
 
 run "relay, 256-byte stanzas, 2 streams per remote" 0 relay --target self $SHORT --size 256 \
   --remotes 2 --streams-per-remote 2 --window 64
@@ -78,6 +78,17 @@ run "relay, sink parsing every stanza with the project's parser" 0 relay --targe
   --sink-parse full
 check "relay --sink-parse full: every stanza delivered once" \
   "r['sent'] > 1000 and r['delivered'] == r['sent'] and r['duplicated'] == 0"
+check "relay --sink-parse full: every stanza checked whole (from, to, length, digest)" \
+  "r['verified'] == r['delivered'] and r['corrupted'] == 0 and r['unverifiable'] == 0"
+check "relay: the negotiated TLS reported (RFC 8446)" \
+  "r['tls']['version'] == 'TLSv1.3' and r['tls']['cipher'].startswith('TLS_') and r['tls']['other_negotiations'] == 0"
+
+run "relay, TLS 1.2 pinned to one AES-256-GCM suite" 0 relay --target self $SHORT --size 256 \
+  --tls12-cipher ECDHE-ECDSA-AES256-GCM-SHA384
+check "--tls12-cipher: RFC 5289 suite negotiated" \
+  "r['tls']['version'] == 'TLSv1.2' and r['tls']['cipher'] == 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384' and r['delivered'] == r['sent']"
+run "an unknown --tls12-cipher is an error" 1 relay --target self $SHORT --tls12-cipher NO-SUCH \
+  --setup-timeout 3
 
 run "relay, open loop at 2000/s" 0 relay --target self $SHORT --rate 2000 --sut-pid $$
 check "open loop: about rate x seconds delivered in the window" \
@@ -103,7 +114,9 @@ check "churn --resume: sessions resumed" "r['establishments'] > 0 and r['resumed
 run "idle, 200 streams" 0 idle --target self --streams 200 --hold 0.2 --sut-pid $$ \
   --connect-parallel 16
 check "idle: bytes_per_idle_stream reported" \
-  "r['streams'] == 200 and r['bytes_per_idle_stream'] is not None and r['delivered'] == 200"
+  "r['streams'] == 200 and r['bytes_per_idle_stream'] is not None and r['delivered'] == 400"
+check "idle: every stream answered its final stanza, time to establish reported" \
+  "r['streams_ready'] == 200 and r['streams_answered'] == 200 and r['setup_s'] > 0"
 
 run "usage: no mode" 2
 run "usage: unknown mode" 2 flood --target self
@@ -171,6 +184,12 @@ check "fedgate relay: all delivered, SUT measured" \
   "r['sent'] > 1000 and r['delivered'] == r['sent'] and r['sut_cpu_s'] is not None and r['sut_rss_kb'] > 0"
 run "fedgate: relay, mixed stanzas parsed in full by the sink" 0 relay $FG $SHORT --sink-parse full
 check "fedgate relay (full parse): all delivered" "r['sent'] > 1000 and r['delivered'] == r['sent']"
+check "fedgate relay (full parse): every stanza re-serialised whole (RFC 6120 8.1.3)" \
+  "r['verified'] == r['delivered'] and r['corrupted'] == 0"
+run "fedgate: relay on TLS 1.2 ECDHE-ECDSA-AES256-GCM-SHA384" 0 relay $FG $SHORT --size 1024 \
+  --tls12-cipher ECDHE-ECDSA-AES256-GCM-SHA384
+check "fedgate accepts the pinned TLS 1.2 suite" \
+  "r['tls']['cipher'] == 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384' and r['delivered'] == r['sent'] > 0"
 run "fedgate: churn with resumption" 0 churn $FG --seconds 0.5 --warmup 0.2 --resume --concurrency 4
 check "fedgate churn: established and resumed" "r['establishments'] > 0 and r['resumed'] > 0"
 # The busiest thread of fedgate (workers: 1) is its worker.
@@ -193,7 +212,7 @@ run "fedgate: --starttls against the direct-TLS port fails cleanly" 1 relay --st
   --seconds 0.3 --warmup 0 --drain 0.3 --setup-timeout 3
 run "fedgate: idle" 0 idle $FG --streams 100 --hold 0.2
 check "fedgate idle: 100 streams, memory measured" \
-  "r['delivered'] == 100 and r['bytes_per_idle_stream'] is not None"
+  "r['delivered'] == 200 and r['bytes_per_idle_stream'] is not None and r['streams_answered'] == 100"
 run "a missing --pki directory is an error" 1 relay $FG $SHORT --pki "$WORK/none"
 "$FEDGATE" dev-pki "$WORK/other" --domain r1.bench.test --domain r2.bench.test >/dev/null
 run "fedgate: its certificate does not verify against another CA" 1 relay $FG $SHORT \

@@ -30,7 +30,7 @@ HOST = "127.0.0.1"
 def make_env():
     return fp.HostedGateway(FEDGATE, "fedgate-limits-", ("flood.test",),
                             ("abuse:\n  limits:\n    domain_stanzas: 20\n    unsolicited_per_minute: 2\n"
-                "    connections: 1\n    sender_stanzas: 2\n    burst: 1s\n    sustained: 1s\n"))
+                "    connections: 1\n    domain_connections: 1\n    sender_stanzas: 2\n    burst: 1s\n    sustained: 1s\n"))
 
 
 def connect_when_admitted(env, fn, timeout=15):
@@ -108,6 +108,35 @@ def test_connections_over_the_rate_refused_before_any_tls_work(env):
     assert done + refused == 10, (done, refused)
     assert done >= 1 and refused >= 1, (done, refused)
     assert "connections refused at accept" in env.gw.log_tail(200)
+
+
+def test_rfc6120_4_9_3_12_new_streams_of_one_domain_over_the_rate_refused_before_tls(env):
+    """abuse.limits.domain_connections: streams naming one remote domain,
+    from different addresses (each within its own address budget), are
+    refused at the stream header with policy-violation beyond the domain's
+    rate, on 5269 before STARTTLS; the refusal is logged once."""
+    before = env.metric("limited_domain_connections_total")
+    time.sleep(1.1)  # a full bucket (1 token)
+    offered, refused = 0, 0
+    for i in range(2, 8):
+        s = socket.create_connection((HOST, env.ports["s2s"]), timeout=5,
+                                     source_address=("127.0.0.%d" % i, 0))
+        p = xp.Peer(s)
+        p.open_stream("b.test", "dcflood.test")
+        try:
+            p.read_header()
+            feats = p.read_features()
+            if feats.find(xp.q(xp.NS_TLS, "starttls")) is not None:
+                offered += 1
+        except xp.StreamClosed as e:
+            assert "policy-violation" in str(e), e
+            refused += 1
+        p.close()
+    counted = env.metric("limited_domain_connections_total") - before
+    print("     %d streams offered STARTTLS, %d refused at the header" % (offered, refused))
+    assert offered >= 1 and refused >= 1 and offered + refused == 6, (offered, refused)
+    assert counted == refused, (counted, refused)
+    assert env.gw.log_tail(200).count("over abuse.limits.domain_connections") == 1
 
 
 def test_rfc6120_8_3_3_18_domain_over_its_rate_gets_resource_constraint_then_policy_violation(env):

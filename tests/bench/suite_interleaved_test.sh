@@ -1,0 +1,106 @@
+#!/bin/sh
+# suite_interleaved_test.sh: bench/suite.py side by side (fedgate and
+# HAProxy, three short rounds) runs end to end, and survives a bad run. The
+# generator is the real s2sload behind a wrapper that, on the second churn
+# run only, reports its result with sut_cpu_util null (what once crashed the
+# suite with a TypeError and left no result file): the suite must record
+# that run as incomplete, go on, write every key, exit 1, and report.py must
+# still write the page. No timing thresholds.
+set -u
+
+SUITE=$1
+S2SLOAD=$2
+FEDGATE=$3
+REPORT=$4
+WORK=$(mktemp -d "${TEST_TMPDIR:-/tmp}/suite-interleaved.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/bin/gateway" "$WORK/bin/bench"
+ln -s "$(realpath "$FEDGATE")" "$WORK/bin/gateway/fedgate"
+REAL=$(realpath "$S2SLOAD")
+cat >"$WORK/bin/bench/s2sload" <<WRAP
+#!/bin/sh
+if [ "\$1" = churn ]; then
+  n=\$(cat "$WORK/churns" 2>/dev/null || echo 0)
+  n=\$((n + 1))
+  echo \$n >"$WORK/churns"
+  if [ \$n -eq 2 ]; then
+    "$REAL" "\$@" | /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); r['sut_cpu_util']=None; print(json.dumps(r))"
+    exit 0
+  fi
+fi
+exec "$REAL" "\$@"
+WRAP
+chmod +x "$WORK/bin/bench/s2sload"
+
+/usr/bin/python3 "$SUITE" --bin "$WORK/bin" --quick --only fedgate,haproxy --rounds 3 \
+  --seconds 0.3 --idle-streams 100 --out "$WORK/results" --json >"$WORK/out.json" \
+  2>"$WORK/err"
+rc=$?
+/usr/bin/python3 "$REPORT" "$WORK/out.json" "$WORK/page.md" "$WORK/plots" 2>>"$WORK/err"
+report_rc=$?
+/usr/bin/python3 - "$WORK/out.json" "$rc" "$WORK/err" "$report_rc" "$WORK/page.md" <<'PY'
+import json
+import sys
+
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("[       OK ] " + name)
+    else:
+        failed += 1
+        print("[  FAILED  ] %s %s" % (name, detail))
+
+
+try:
+    r = json.load(open(sys.argv[1]))
+except ValueError:
+    r = {}
+err = open(sys.argv[3]).read()
+check("the suite exits 1 after a bad run", sys.argv[2] == "1", err[-3000:])
+fails = r.get("failures") or []
+check("the incomplete churn run is the one failure",
+      len(fails) == 1 and "churn" in fails[0] and "incomplete figures: sut_cpu_util" in fails[0],
+      fails)
+churn = ((r.get("runs") or {}).get("churn") or {}).get("fedgate", {}).get("full", {})
+rounds = churn.get("rounds") or []
+check("the churn rounds are all recorded, the bad one marked failed",
+      len(rounds) == 3 and [bool(x.get("failed")) for x in rounds].count(True) <= 1, rounds)
+for key in ("relay_256_fedgate", "relay_256_haproxy", "relay_1k_fedgate", "relay_1k_haproxy",
+            "ratio_256_fedgate_haproxy", "ratio_1k_fedgate_haproxy",
+            "ratio_cpu_256_fedgate_haproxy", "ratio_cpu_1k_fedgate_haproxy",
+            "relay_1k_aes256_fedgate", "ratio_cpu_1k_aes256_fedgate_haproxy",
+            "p99_us_at_50pct", "p99_us_at_25pct", "p99_ratio_at_50pct", "full_est_per_s",
+            "resumed_est_per_s"):
+    v = r.get(key)
+    check("%s is a positive number" % key, isinstance(v, (int, float)) and v > 0, repr(v))
+# RSS growth over 100 streams can be below the allocator's noise: a number.
+check("bytes_per_idle_stream is a number",
+      isinstance(r.get("bytes_per_idle_stream"), (int, float)), repr(r.get("bytes_per_idle_stream")))
+for key in ("relay_256_prosody", "relay_256_prosody_gc", "ratio_256_fedgate_prosody",
+            "ratio_cpu_1k_fedgate_prosody_gc"):
+    check("%s is present (null: not run here)" % key, key in r and r[key] is None, repr(r.get(key)))
+relay = ((r.get("runs") or {}).get("relay") or {})
+check("three rounds of each relay, median within the range",
+      all(len(relay[n]["256"]["rounds"]) == 3 and
+          relay[n]["256"]["range"][0] <= relay[n]["256"]["median"] <= relay[n]["256"]["range"][1]
+          for n in ("fedgate", "haproxy")), relay.keys())
+tls, aes = r.get("tls") or {}, r.get("tls_aes256") or {}
+check("RFC 8446: both systems negotiated the same TLS 1.3 suite",
+      tls.get("fedgate", {}).get("cipher") is not None and
+      tls.get("fedgate", {}).get("cipher") == tls.get("haproxy", {}).get("cipher") and
+      tls["fedgate"]["version"] == "TLSv1.3", tls)
+check("RFC 5289: both negotiated TLS 1.2 ECDHE-ECDSA-AES256-GCM-SHA384 in the AES-256 runs",
+      all(aes.get(n, {}).get("cipher") == "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
+          for n in ("fedgate", "haproxy")), aes)
+check("kTLS recorded for each system (yes, no, or not seen)",
+      all("ktls" in tls.get(n, {}) for n in ("fedgate", "haproxy")), tls)
+check("report.py writes the page anyway", sys.argv[4] == "0", err[-2000:])
+page = open(sys.argv[5]).read() if sys.argv[4] == "0" else ""
+check("the page lists the failed run", "Runs that failed or came back incomplete (1)" in page)
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
+PY
