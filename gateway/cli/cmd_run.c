@@ -9,7 +9,6 @@
 #include "gateway/cli/command.h"
 #include "gateway/cli/run_drain.h"
 #include "gateway/config/config.h"
-#include "gateway/server/cert_expiry.h"
 #include "gateway/server/log.h"
 #include "gateway/server/reload.h"
 #include "gateway/server/notify.h"
@@ -87,7 +86,6 @@ int fg_cmd_run(int argc, char **argv) {
          "ready: s2s port %u, s2s-tls port %u, internal port %u, admin port %u",
          fg_server_port(srv, FG_LISTENER_S2S), fg_server_port(srv, FG_LISTENER_S2S_TLS),
          fg_server_port(srv, FG_LISTENER_INTERNAL), fg_server_port(srv, FG_LISTENER_ADMIN));
-  fg_cert_expiry *expiry = fg_cert_expiry_start(cfg, fg_server_runtime(srv));
   fg_notify_ready();
   fg_notify_status("serving");
   fg_notify_watchdog_start(fg_server_runtime(srv));
@@ -128,6 +126,5 @@ int fg_cmd_run(int argc, char **argv) {
          (unsigned long long)fg_metrics_get(m, FG_M_BOUNCES_SENT),
          (unsigned long long)fg_metrics_get(m, FG_M_BOUNCES_UNDELIVERABLE));
   fg_server_free(srv);
-  fg_cert_expiry_free(expiry);
   return 0;
 }

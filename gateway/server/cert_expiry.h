@@ -31,7 +31,14 @@ typedef struct fg_cert_expiry fg_cert_expiry;
 // again every day. It returns NULL when memory is short (nothing watched).
 fg_cert_expiry *fg_cert_expiry_start(const fg_config *cfg, fg_runtime *rt);
 
-// fg_cert_expiry_free releases |e| once the workers are joined. NULL is a
+// fg_cert_expiry_follow makes the certificates |cfg| names (a reloaded
+// configuration's) the ones |e| watches: read here, swapped in on worker 0,
+// where what is due is logged at once and the daily check goes on. NULL |e|:
+// no-op. It returns 1, or 0 when memory is short (the old list stays).
+int fg_cert_expiry_follow(fg_cert_expiry *e, const fg_config *cfg);
+
+// fg_cert_expiry_free releases |e| once the workers are joined (a list
+// handed over but never taken is lost with the runtime's queue). NULL is a
 // no-op.
 void fg_cert_expiry_free(fg_cert_expiry *e);
 

@@ -13,9 +13,11 @@
 #include <time.h>
 
 #include "gateway/server/blocks.h"
+#include "gateway/server/cert_expiry.h"
 #include "gateway/server/log.h"
 #include "gateway/server/restart_keys.h"
 #include "gateway/server/server_internal.h"
+#include "gateway/server/stapler.h"
 
 // kAckWaitS bounds the wait for the workers to take a new snapshot (a worker
 // takes it between two events; only a wedged worker takes longer).
@@ -310,6 +312,25 @@ static fg_config *load(fg_reload_state *st, const char *path, unsigned char **ke
   return cfg;
 }
 
+// follow_certificates hands the certificates of |s| (collected in |certs|,
+// consumed) to the stapler and the expiry warnings. Before |s| is published:
+// a certificate stapled before already carries its staple on the first
+// handshake of the new snapshot.
+static void follow_certificates(fg_server *srv, const fg_snapshot *s, fg_stapler_certs *certs,
+                                fg_text *diag) {
+  if (!fg_stapler_follow(srv->stapler, certs)) {
+    fg_text_printf(diag,
+                   "%s: warning: OCSP stapling could not take the new certificates (out of "
+                   "memory or worker 0 busy); /certs may show the previous ones\n",
+                   s->cfg->path);
+  }
+  if (!fg_cert_expiry_follow(srv->expiry, s->cfg)) {
+    fg_text_printf(diag,
+                   "%s: warning: expiry warnings keep the previous certificates (out of memory)\n",
+                   s->cfg->path);
+  }
+}
+
 // install checks |cfg| against what needs a restart, builds its snapshot and
 // publishes it. Called with |serial| held; |cfg| is consumed.
 static fg_reload_outcome install(fg_server *srv, fg_config *cfg, fg_text *diag) {
@@ -322,8 +343,16 @@ static fg_reload_outcome install(fg_server *srv, fg_config *cfg, fg_text *diag) 
   char where[512];  // |cfg| is the snapshot's from here on
   snprintf(where, sizeof(where), "%s", cfg->path);
   fg_log_severity level = (fg_log_severity)cfg->log_level;
-  fg_snapshot *s = fg_snapshot_build(srv, cfg, st->generation + 1, NULL, NULL, err, sizeof(err));
+  fg_stapler_certs *certs = fg_stapler_certs_new();
+  if (certs == NULL) {
+    fg_config_free(cfg);
+    fg_text_printf(diag, "%s: out of memory\n", where);
+    return FG_RELOAD_INVALID;
+  }
+  fg_snapshot *s = fg_snapshot_build(srv, cfg, st->generation + 1, fg_stapler_certs_add, certs, err,
+                                     sizeof(err));
   if (s == NULL) {
+    fg_stapler_certs_free(certs);
     fg_text_printf(diag, "%s: %s\n", where, err);
     return FG_RELOAD_INVALID;
   }
@@ -335,6 +364,7 @@ static fg_reload_outcome install(fg_server *srv, fg_config *cfg, fg_text *diag) 
     fg_text_printf(diag, "%s: warning: abuse lists not replaced (%s); the lists in force stay\n",
                    where, err);
   }
+  follow_certificates(srv, s, certs, diag);
   publish(srv, s, diag);
   // The shared ticket keys are read again with the rest (their watcher also
   // re-reads them on its own when the file changes).

@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "gateway/server/admin.h"
+#include "gateway/server/cert_expiry.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
 #include "gateway/server/abuse_limits.h"
@@ -467,6 +468,9 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
     snprintf(err, err_len, "out of memory");
     return 0;
   }
+  // Expiry warnings about the certificates in force: logged now, then daily
+  // on worker 0; each reload hands over its list (gateway/server/reload.c).
+  srv->expiry = fg_cert_expiry_start(fg_server_snapshot(srv)->cfg, srv->rt);
   return 1;
 }
 
@@ -542,6 +546,7 @@ void fg_server_free(fg_server *srv) {
   fg_stapler_free(srv->stapler);
   fg_responders_free(srv->responders);
   fg_runtime_free(srv->rt);
+  fg_cert_expiry_free(srv->expiry);  // its timer was on a worker
   free_unreachable_memory(srv);
   for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
     fg_xml_writer_free(srv->workers[i].writer);

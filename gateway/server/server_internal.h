@@ -113,6 +113,7 @@ struct fg_server {
   struct fg_revocation *revocation;       // the engine; the snapshot's mode says when it checks
   struct fg_responders *responders;       // revocation.responders, loaded once
   struct fg_stapler *stapler;             // our certificates and their OCSP staples
+  struct fg_cert_expiry *expiry;          // daily expiry warnings (from fg_server_start)
   struct fg_ticket_watch *tickets;        // tls.ticket_key_file (NULL: per-process keys)
   struct fg_posh_auth *posh;              // NULL: tls.posh off (gateway/server/posh_auth.h)
   fg_snapshot *posh_snap;                 // a reference: the trust store POSH checks HTTPS with

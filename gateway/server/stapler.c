@@ -1,6 +1,7 @@
 // stapler.c: fetching, checking, publishing and persisting the OCSP
 // responses of fedgate's own certificates (see stapler.h). Fetches and
-// timers run on worker 0; what /certs shows is guarded by one mutex that the
+// timers run on worker 0, and so does the swap of the certificate set a
+// reload hands over; what /certs shows is guarded by one mutex that the
 // handshake path never takes (handshakes read the staple published on the
 // certificate).
 #include "gateway/server/stapler.h"
@@ -41,23 +42,41 @@ typedef struct entry {
   int64_t cert_not_after;
   char url[FG_CRL_MAX_URL_LEN];  // "" without a responder
   char state_file[kPathMax];     // "" without state_dir
-  fg_timer timer;
+  int fetching;                  // worker 0 keeps its staple current (timer set up)
+  fg_timer timer;                // zeroed until then: cancelling it is a no-op
   fg_http_request *req;
   unsigned failures;
   // Under st->mu: the last good response's times (|have| 0: none known).
   int have;
   int64_t this_update, next_update, not_after;
+  // The last good response itself (worker 0, or the starting thread before
+  // worker 0 runs): a reload that presents the same certificate again
+  // publishes it on the new certificate object.
+  uint8_t *staple;
+  size_t staple_len;
 } entry;
+
+// cert_set is the list of certificates one snapshot presents.
+typedef struct cert_set {
+  entry **entries;
+  size_t n, cap;
+} cert_set;
+
+struct fg_stapler_certs {
+  cert_set set;
+  int incomplete;  // memory ran short while collecting
+};
 
 struct fg_stapler {
   const fg_config *cfg;
   fg_metrics *metrics;
   fg_http_client *http;
-  fg_worker *w;
+  fg_worker *w;  // worker 0, once started
   double fraction;
   pthread_mutex_t mu;
-  entry **entries;
-  size_t n, cap;
+  pthread_cond_t applied_cv;
+  uint64_t posted, applied;  // certificate sets handed to worker 0, and taken (under mu)
+  cert_set cur;              // swapped on worker 0 under mu; readers hold mu
   const fg_responders *responders;
   fg_msg start_msg;
 };
@@ -70,49 +89,79 @@ fg_stapler *fg_stapler_new(const fg_config *cfg, fg_metrics *metrics) {
   // For tests only: a shorter refresh than half of the window.
   s->fraction = fg_staple_fraction_parse(getenv("FEDGATE_TEST_STAPLE_REFRESH_FRACTION"));
   pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->applied_cv, NULL);
   return s;
+}
+
+static void entry_free(entry *e) {
+  fg_tls_cert_free(e->cert);
+  X509_free(e->leaf);
+  X509_free(e->issuer);
+  free(e->staple);
+  free(e);
+}
+
+static void set_cleanup(cert_set *set) {
+  for (size_t i = 0; i < set->n; i++) entry_free(set->entries[i]);
+  free(set->entries);
+  memset(set, 0, sizeof(*set));
 }
 
 void fg_stapler_free(fg_stapler *s) {
   if (s == NULL) return;
   fg_http_client_free(s->http);
-  for (size_t i = 0; i < s->n; i++) {
-    entry *e = s->entries[i];
-    fg_tls_cert_free(e->cert);
-    X509_free(e->leaf);
-    X509_free(e->issuer);
-    free(e);
-  }
-  free(s->entries);
+  set_cleanup(&s->cur);
+  pthread_cond_destroy(&s->applied_cv);
   pthread_mutex_destroy(&s->mu);
   free(s);
 }
 
-int fg_stapler_add(fg_stapler *s, fg_tls_cert *c, const char *domain) {
+// set_add records |c| for |domain| in |set| (entries of |s|).
+static int set_add(cert_set *set, fg_stapler *s, fg_tls_cert *c, const char *domain) {
   entry *e = NULL;
-  for (size_t i = 0; i < s->n && e == NULL; i++) {
-    if (s->entries[i]->cert == c) e = s->entries[i];
+  for (size_t i = 0; i < set->n && e == NULL; i++) {
+    if (set->entries[i]->cert == c) e = set->entries[i];
   }
   if (e == NULL) {
-    if (s->n == s->cap) {
-      size_t cap = s->cap ? 2 * s->cap : 8;
-      entry **grown = realloc(s->entries, cap * sizeof(*grown));
+    if (set->n == set->cap) {
+      size_t cap = set->cap ? 2 * set->cap : 8;
+      entry **grown = realloc(set->entries, cap * sizeof(*grown));
       if (grown == NULL) return 0;
-      s->entries = grown;
-      s->cap = cap;
+      set->entries = grown;
+      set->cap = cap;
     }
     e = calloc(1, sizeof(*e));
     if (e == NULL) return 0;
     e->st = s;
     e->cert = c;
     fg_tls_cert_up_ref(c);
-    s->entries[s->n++] = e;
+    set->entries[set->n++] = e;
   }
   if (domain != NULL && domain[0] != 0) {
     size_t len = strlen(e->domains);
     snprintf(e->domains + len, sizeof(e->domains) - len, "%s%s", len ? "," : "", domain);
   }
   return 1;
+}
+
+int fg_stapler_add(fg_stapler *s, fg_tls_cert *c, const char *domain) {
+  return set_add(&s->cur, s, c, domain);
+}
+
+fg_stapler_certs *fg_stapler_certs_new(void) {
+  return calloc(1, sizeof(fg_stapler_certs));
+}
+
+void fg_stapler_certs_free(fg_stapler_certs *certs) {
+  if (certs == NULL) return;
+  set_cleanup(&certs->set);
+  free(certs);
+}
+
+void fg_stapler_certs_add(void *certs, fg_tls_cert *c, const char *domain) {
+  fg_stapler_certs *cs = certs;
+  // The entry learns its stapler when the set is handed over.
+  if (!set_add(&cs->set, NULL, c, domain)) cs->incomplete = 1;
 }
 
 static X509 *x509_of(const CRYPTO_BUFFER *b) {
@@ -185,6 +234,11 @@ static fg_ocsp_verdict check(const entry *e, const uint8_t *der, size_t len, fg_
 static void publish(entry *e, const uint8_t *der, size_t len, const fg_ocsp_result *res) {
   int64_t end = fg_staple_not_after(res->this_update, res->has_next_update, res->next_update);
   if (!fg_tls_cert_set_ocsp(e->cert, der, len, end)) return;
+  uint8_t *copy = malloc(len ? len : 1);
+  if (copy != NULL) memcpy(copy, der, len);
+  free(e->staple);
+  e->staple = copy;
+  e->staple_len = copy != NULL ? len : 0;
   pthread_mutex_lock(&e->st->mu);
   e->have = 1;
   e->this_update = res->this_update;
@@ -197,6 +251,9 @@ static void publish(entry *e, const uint8_t *der, size_t len, const fg_ocsp_resu
 // and the old good one must not outlive what the responder now says).
 static void withdraw(entry *e) {
   fg_tls_cert_set_ocsp(e->cert, NULL, 0, 0);
+  free(e->staple);
+  e->staple = NULL;
+  e->staple_len = 0;
   pthread_mutex_lock(&e->st->mu);
   e->have = 0;
   pthread_mutex_unlock(&e->st->mu);
@@ -358,56 +415,67 @@ static int describe_cert(fg_stapler *s, entry *e) {
   return 1;
 }
 
-// start_fetches runs on worker 0: a certificate with a good saved response
-// waits for its refresh time, the others are asked now.
+// begin_fetching runs on worker 0 for a stapled certificate: with a good
+// saved (or carried) response it waits for the refresh time, else it asks now.
+static void begin_fetching(fg_stapler *s, entry *e) {
+  e->fetching = 1;
+  fg_timer_init(&e->timer, on_timer, e);
+  pthread_mutex_lock(&s->mu);
+  int have = e->have;
+  int64_t this_update = e->this_update, next_update = e->next_update;
+  pthread_mutex_unlock(&s->mu);
+  if (!have) {
+    fetch(e);
+    return;
+  }
+  arm_at(e,
+         fg_staple_refresh_at(this_update, next_update != 0, next_update, now_s(), s->fraction, 0));
+}
+
+// fetchable says whether worker 0 keeps |e|'s staple current.
+static int fetchable(const fg_stapler *s, const entry *e) {
+  return s->http != NULL && e->issuer != NULL && e->url[0] != 0;
+}
+
 static void start_fetches(fg_worker *w, fg_msg *m) {
   fg_stapler *s = (fg_stapler *)((char *)m - offsetof(fg_stapler, start_msg));
-  s->w = w;
-  for (size_t i = 0; i < s->n; i++) {
-    entry *e = s->entries[i];
-    if (e->issuer == NULL || e->url[0] == 0) continue;
-    fg_timer_init(&e->timer, on_timer, e);
-    pthread_mutex_lock(&s->mu);
-    int have = e->have;
-    int64_t this_update = e->this_update, next_update = e->next_update;
-    pthread_mutex_unlock(&s->mu);
-    if (!have) {
-      fetch(e);
-      continue;
-    }
-    arm_at(e, fg_staple_refresh_at(this_update, next_update != 0, next_update, now_s(), s->fraction,
-                                   0));
+  (void)w;
+  for (size_t i = 0; i < s->cur.n; i++) {
+    if (fetchable(s, s->cur.entries[i])) begin_fetching(s, s->cur.entries[i]);
   }
+}
+
+// prepare describes a certificate new to the stapler, says why it cannot be
+// stapled, and serves its saved response when that still checks good.
+static void prepare(fg_stapler *s, entry *e) {
+  int enabled = s->cfg->revocation.stapling.enabled;
+  if (!describe_cert(s, e)) {
+    if (enabled) {
+      fg_log(FG_LOG_SEV_INFO, NULL, NULL,
+             "stapling: %s: its issuer is not in the certificate file's chain: not stapled",
+             e->subject[0] ? e->subject : "a certificate");
+    }
+    return;
+  }
+  if (!enabled) return;
+  if (e->url[0] == 0) {
+    fg_log(FG_LOG_SEV_INFO, NULL, NULL,
+           "stapling: %s: no OCSP responder (no AIA OCSP URL, none in revocation.responders): "
+           "not stapled",
+           e->subject);
+    return;
+  }
+  load_persisted(e);
 }
 
 int fg_stapler_start(fg_stapler *s, const fg_responders *responders, fg_runtime *rt,
                      struct fg_dns *dns, char *err, size_t err_len) {
   const fg_config *cfg = s->cfg;
-  int enabled = cfg->revocation.stapling.enabled;
   s->responders = responders;
-  size_t fetchable = 0;
-  for (size_t i = 0; i < s->n; i++) {
-    entry *e = s->entries[i];
-    if (!describe_cert(s, e)) {
-      if (enabled) {
-        fg_log(FG_LOG_SEV_INFO, NULL, NULL,
-               "stapling: %s: its issuer is not in the certificate file's chain: not stapled",
-               e->subject[0] ? e->subject : "a certificate");
-      }
-      continue;
-    }
-    if (!enabled) continue;
-    if (e->url[0] == 0) {
-      fg_log(FG_LOG_SEV_INFO, NULL, NULL,
-             "stapling: %s: no OCSP responder (no AIA OCSP URL, none in revocation.responders): "
-             "not stapled",
-             e->subject);
-      continue;
-    }
-    load_persisted(e);
-    fetchable++;
-  }
-  if (!enabled || fetchable == 0) return 1;
+  s->w = fg_runtime_worker(rt, 0);
+  for (size_t i = 0; i < s->cur.n; i++) prepare(s, s->cur.entries[i]);
+  if (!cfg->revocation.stapling.enabled) return 1;
+  // Also without a certificate to staple now: a reload may bring one.
   fg_http_client_config hc = {0};
   hc.dns = dns;
   hc.allowed_networks = cfg->revocation.allowed_networks;
@@ -418,8 +486,125 @@ int fg_stapler_start(fg_stapler *s, const fg_responders *responders, fg_runtime 
     return 0;
   }
   s->start_msg.fn = start_fetches;
-  fg_worker_post(fg_runtime_worker(rt, 0), &s->start_msg);
+  fg_worker_post(s->w, &s->start_msg);
   return 1;
+}
+
+// --- following reloads ---
+
+// kFollowWaitS bounds the wait for worker 0 to take a new set (it takes it
+// between two events; only a wedged worker takes longer).
+enum { kFollowWaitS = 10 };
+
+typedef struct follow_msg {
+  fg_msg msg;
+  fg_stapler *s;
+  cert_set next;
+} follow_msg;
+
+static int same_leaf(const fg_tls_cert *a, const fg_tls_cert *b) {
+  const CRYPTO_BUFFER *x = fg_tls_cert_leaf(a), *y = fg_tls_cert_leaf(b);
+  return CRYPTO_BUFFER_len(x) == CRYPTO_BUFFER_len(y) &&
+         memcmp(CRYPTO_BUFFER_data(x), CRYPTO_BUFFER_data(y), CRYPTO_BUFFER_len(x)) == 0;
+}
+
+// retire forgets |e| (no longer presented; readers no longer see it): its
+// timer and request are cancelled on worker 0, so no callback finds it.
+static void retire(fg_stapler *s, entry *e) {
+  fg_worker_timer_cancel(s->w, &e->timer);
+  if (e->req != NULL) fg_http_cancel(e->req);
+  e->req = NULL;
+  entry_free(e);
+}
+
+// carry moves what the stapler knows of |old| (same leaf) to |fresh|'s
+// certificate object: the staple is published on it at once, the timer and
+// a request under way go on. |fresh| ends up holding |old|'s certificate.
+static void carry(fg_stapler *s, entry *old, entry *fresh) {
+  if (old->staple != NULL) {
+    pthread_mutex_lock(&s->mu);
+    int64_t end = old->not_after;
+    pthread_mutex_unlock(&s->mu);
+    fg_tls_cert_set_ocsp(fresh->cert, old->staple, old->staple_len, end);
+  }
+  pthread_mutex_lock(&s->mu);
+  fg_tls_cert *c = old->cert;
+  old->cert = fresh->cert;
+  fresh->cert = c;
+  memcpy(old->domains, fresh->domains, sizeof(old->domains));
+  pthread_mutex_unlock(&s->mu);
+}
+
+// take_set runs on worker 0, where every fetch and timer of the stapler
+// runs: certificates presented before keep their entries (and staples), new
+// ones get theirs, the others are retired.
+static void take_set(fg_worker *w, fg_msg *m) {
+  (void)w;
+  follow_msg *fm = (follow_msg *)m;
+  fg_stapler *s = fm->s;
+  cert_set next = fm->next, old = s->cur;
+  free(fm);
+  unsigned char *taken = calloc(old.n + 1, 1);
+  for (size_t i = 0; i < next.n; i++) {
+    entry *fresh = next.entries[i], *kept = NULL;
+    fresh->st = s;
+    for (size_t j = 0; taken != NULL && j < old.n && kept == NULL; j++) {
+      if (!taken[j] && same_leaf(old.entries[j]->cert, fresh->cert)) {
+        kept = old.entries[j];
+        taken[j] = 1;
+      }
+    }
+    if (kept == NULL) {
+      prepare(s, fresh);
+      continue;
+    }
+    carry(s, kept, fresh);
+    next.entries[i] = kept;
+    entry_free(fresh);
+  }
+  pthread_mutex_lock(&s->mu);
+  s->cur = next;
+  pthread_mutex_unlock(&s->mu);
+  for (size_t j = 0; j < old.n; j++) {
+    if (taken == NULL || !taken[j]) retire(s, old.entries[j]);
+  }
+  for (size_t i = 0; i < next.n; i++) {
+    entry *e = next.entries[i];
+    if (!e->fetching && fetchable(s, e)) begin_fetching(s, e);
+  }
+  free(taken);
+  free(old.entries);
+  pthread_mutex_lock(&s->mu);
+  s->applied++;
+  pthread_cond_broadcast(&s->applied_cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+int fg_stapler_follow(fg_stapler *s, fg_stapler_certs *certs) {
+  follow_msg *fm = certs != NULL && !certs->incomplete ? calloc(1, sizeof(*fm)) : NULL;
+  if (fm == NULL || s->w == NULL) {
+    free(fm);
+    fg_stapler_certs_free(certs);
+    return 0;
+  }
+  fm->msg.fn = take_set;
+  fm->s = s;
+  fm->next = certs->set;
+  free(certs);
+  pthread_mutex_lock(&s->mu);
+  uint64_t seq = ++s->posted;
+  pthread_mutex_unlock(&s->mu);
+  fg_worker_post(s->w, &fm->msg);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += kFollowWaitS;
+  int ok = 1;
+  pthread_mutex_lock(&s->mu);
+  while (ok && s->applied < seq) {
+    ok = pthread_cond_timedwait(&s->applied_cv, &s->mu, &until) == 0;
+  }
+  pthread_mutex_unlock(&s->mu);
+  return ok;
 }
 
 // staple_state says what /certs shows for |e| at |now|.
@@ -430,8 +615,8 @@ static const char *staple_state(const entry *e, int64_t now) {
 
 void fg_stapler_describe(fg_stapler *s, fg_text *out, int64_t now) {
   pthread_mutex_lock(&s->mu);
-  for (size_t i = 0; i < s->n; i++) {
-    const entry *e = s->entries[i];
+  for (size_t i = 0; i < s->cur.n; i++) {
+    const entry *e = s->cur.entries[i];
     char not_after[32], this_update[32] = "-", next_update[32] = "-", age[24] = "-";
     iso_time(not_after, sizeof(not_after), e->cert_not_after);
     if (e->have) {
@@ -457,8 +642,8 @@ void fg_stapler_metrics(fg_stapler *s, fg_text *out, int64_t now) {
   fg_text_printf(out,
                  "# TYPE fedgate_staple_age_seconds gauge\n"
                  "# TYPE fedgate_certificate_expiry_timestamp_seconds gauge\n");
-  for (size_t i = 0; i < s->n; i++) {
-    const entry *e = s->entries[i];
+  for (size_t i = 0; i < s->cur.n; i++) {
+    const entry *e = s->cur.entries[i];
     char label[128];
     size_t k = 0;
     // The first domain the certificate serves; '-' for a default one.
@@ -479,7 +664,10 @@ void fg_stapler_metrics(fg_stapler *s, fg_text *out, int64_t now) {
 
 unsigned fg_stapler_current(fg_stapler *s, int64_t now) {
   unsigned n = 0;
-  for (size_t i = 0; i < s->n; i++)
-    n += (unsigned)fg_tls_cert_ocsp_current(s->entries[i]->cert, now);
+  pthread_mutex_lock(&s->mu);
+  for (size_t i = 0; i < s->cur.n; i++) {
+    n += (unsigned)fg_tls_cert_ocsp_current(s->cur.entries[i]->cert, now);
+  }
+  pthread_mutex_unlock(&s->mu);
   return n;
 }

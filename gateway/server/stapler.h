@@ -1,7 +1,8 @@
 // stapler.h: OCSP stapling of fedgate's own certificates (docs/revocation.md).
 //
 // Every distinct certificate fedgate presents (the hosted domains' and
-// tls.default_cert; not the internal CA's minted ones) keeps a current OCSP
+// tls.default_cert; not the internal CA's minted ones), in the snapshot in
+// force (a reload hands its set over: fg_stapler_follow), keeps a current OCSP
 // response: fetched from worker 0 over io/http_client (the responder that
 // revocation.responders names for its CA, else its AIA URL), checked with
 // fg_ocsp_check (GOOD, signed by the issuer or its delegated responder,
@@ -33,8 +34,9 @@ fg_stapler *fg_stapler_new(const fg_config *cfg, fg_metrics *metrics);
 void fg_stapler_free(fg_stapler *s);
 
 // fg_stapler_add records that |c| is presented for |domain| (NULL or "" for
-// tls.default_cert without a domain of its own); a certificate added again
-// gains the domain. It returns 1, or 0 when memory is short.
+// tls.default_cert without a domain of its own) by the first snapshot,
+// before fg_stapler_start; a certificate added again gains the domain. It
+// returns 1, or 0 when memory is short.
 int fg_stapler_add(fg_stapler *s, fg_tls_cert *c, const char *domain);
 
 // fg_stapler_start finds each certificate's issuer and responder, serves the
@@ -45,6 +47,31 @@ int fg_stapler_add(fg_stapler *s, fg_tls_cert *c, const char *domain);
 // |responders| (the per-CA overrides, may be NULL) must outlive |s|.
 int fg_stapler_start(fg_stapler *s, const fg_responders *responders, fg_runtime *rt,
                      struct fg_dns *dns, char *err, size_t err_len);
+
+// fg_stapler_certs is the set of certificates one configuration snapshot
+// presents, collected while the snapshot is built (a reload's).
+typedef struct fg_stapler_certs fg_stapler_certs;
+
+// fg_stapler_certs_new returns an empty set, or NULL when memory is short.
+fg_stapler_certs *fg_stapler_certs_new(void);
+
+// fg_stapler_certs_free frees |certs|. NULL: no-op.
+void fg_stapler_certs_free(fg_stapler_certs *certs);
+
+// fg_stapler_certs_add records in the set |certs| that |c| is presented for
+// |domain| (as fg_stapler_add); its signature is fg_snapshot_cert_fn's.
+void fg_stapler_certs_add(void *certs, fg_tls_cert *c, const char *domain);
+
+// fg_stapler_follow makes |certs| (ownership passes) the certificates |s|
+// staples, once started: worker 0 takes the set between two events. A
+// certificate stapled before (the same leaf) keeps its entry, and its staple
+// is published on the new certificate object at once (no new fetch); a new
+// one gets its own entry (issuer, responder, saved response, fetches); the
+// others are retired (timer and request cancelled, gone from /certs and
+// /metrics). It waits until worker 0 has taken the set and returns 1, or 0
+// when memory ran short collecting it (nothing changes) or the wait timed
+// out. Not on a worker thread.
+int fg_stapler_follow(fg_stapler *s, fg_stapler_certs *certs);
 
 // fg_stapler_describe appends one line per certificate to |out| (the admin
 // endpoint's /certs): domains, subject, issuer, expiry, the staple's state

@@ -91,10 +91,10 @@ class Pki:
         with open(self.d + "/index.txt", "w") as f:
             f.writelines(line + "\n" for line, listed in self.entries if listed or everything)
 
-    def issue(self, name, ext, revoked=False, listed=True, crl_only=False):
-        """A certificate for /CN=|name| with extensions |ext|. |listed|: in the
-        index at all (else `openssl ocsp` answers unknown); |crl_only|: in the
-        CRL's index only."""
+    def issue(self, name, ext, revoked=False, listed=True, crl_only=False, days=20):
+        """A certificate for /CN=|name| with extensions |ext|, valid for |days|.
+        |listed|: in the index at all (else `openssl ocsp` answers unknown);
+        |crl_only|: in the CRL's index only."""
         d = self.d
         self.serial += 1
         serial = "%X" % self.serial
@@ -105,9 +105,9 @@ class Pki:
         with open("%s/%s.ext" % (d, name), "w") as f:
             f.write("\n".join(ext) + "\n")
         run("openssl", "x509", "-req", "-in", "%s/%s.csr" % (d, name), "-CA", self.crt,
-            "-CAkey", self.key, "-set_serial", "0x" + serial, "-days", "20",
+            "-CAkey", self.key, "-set_serial", "0x" + serial, "-days", str(days),
             "-extfile", "%s/%s.ext" % (d, name), "-out", "%s/%s.crt" % (d, name))
-        expiry = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() + 20 * 86400))
+        expiry = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() + days * 86400))
         if revoked:
             when = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() - 3600))
             line = "R\t%s\t%s,keyCompromise\t%s\tunknown\t/CN=%s" % (expiry, when, serial, name)
@@ -119,14 +119,15 @@ class Pki:
         return "%s/%s" % (d, name)
 
     def leaf(self, name, aia=True, cdp=False, revoked=False, ocsp_url=None, listed=True,
-             crl_only=False):
+             crl_only=False, days=20):
         ext = ["subjectAltName=DNS:%s" % name, "extendedKeyUsage=serverAuth,clientAuth",
                "keyUsage=critical,digitalSignature", "basicConstraints=critical,CA:false"]
         if aia:
             ext.append("authorityInfoAccess=OCSP;URI:%s" % (ocsp_url or self.ocsp_url))
         if cdp:
             ext.append("crlDistributionPoints=URI:%s" % self.crl_url)
-        return self.issue(name, ext, revoked=revoked, listed=listed, crl_only=crl_only)
+        return self.issue(name, ext, revoked=revoked, listed=listed, crl_only=crl_only,
+                          days=days)
 
     def responder(self, name, ocsp_signing=True):
         """A certificate for a delegated OCSP responder (RFC 6960 §4.2.2.2)."""
