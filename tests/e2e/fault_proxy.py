@@ -202,6 +202,9 @@ class FaultProxy:
                 if not self._forward(conn, direction, dst, data):
                     return
         except OSError:
+            # A reset is held by a stall like everything else (an end of
+            # stream with unread data comes as a reset, not as a FIN).
+            self._flowing.wait()
             conn.reset()
         finally:
             with self.lock:
