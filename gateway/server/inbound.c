@@ -85,6 +85,8 @@ struct in_conn {
   fg_dane_inbound *dane_q;
   char dane_domain[FG_DOMAIN_MAX + 1];
   fg_auth_method dane_method;  // how the TLSA records proved it (DANE-EE or DANE-TA)
+  int dane_tried;              // the TLSA lookup was started for this stream
+  int dane_holds_features;     // direct TLS: the features wait for the lookup
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
@@ -681,6 +683,30 @@ static void posh_ready(void *arg) {
   fg_s2s_in_send_features(ic->s2s);
 }
 
+static void dane_ready(void *arg, int ok, const char *why);
+
+// dane_hold (tls.dane_inbound) starts the TLSA lookup for a direct-TLS
+// stream (XEP-0368), whose peer names its domain only in the first header
+// after the handshake (a STARTTLS stream named it before, and on_secure
+// looked it up then): the features wait for it, so that SASL EXTERNAL can
+// be offered when the peer's own TLSA records prove its certificate.
+static int dane_hold(in_conn *ic, const char *peer) {
+  fg_server *srv = ic->srv;
+  if (ic->dane_tried || ic->dane_q != NULL || !cur(ic)->cfg->tls.dane_inbound ||
+      srv->boot_cfg->n_dns_trusted_resolvers == 0 || ic->listener == FG_LISTENER_INTERNAL ||
+      peer == NULL || peer[0] == 0 || !peer_may_claim(ic, peer)) {
+    return 0;
+  }
+  fg_tls_conn *t = fg_conn_tls(ic->conn);
+  const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
+  if (chain == NULL || sk_CRYPTO_BUFFER_num(chain) == 0) return 0;
+  ic->dane_tried = 1;
+  ic->dane_q = fg_dane_inbound_start(srv, fg_conn_worker(ic->conn), peer, chain, dane_ready, ic);
+  if (ic->dane_q == NULL) return 0;
+  ic->dane_holds_features = 1;
+  return 1;
+}
+
 // op_hold_features: a stream header over TLS named |peer| (after STARTTLS,
 // or the first one of direct TLS). When the peer's certificate does not
 // prove |peer| by PKIX and POSH is on, |peer|'s POSH document (RFC 7711) is
@@ -690,6 +716,7 @@ static void posh_ready(void *arg) {
 static int op_hold_features(void *arg, const char *peer) {
   in_conn *ic = arg;
   fg_server *srv = ic->srv;
+  if (dane_hold(ic, peer)) return 1;
   if (srv->posh == NULL || ic->listener == FG_LISTENER_INTERNAL || ic->posh_fetch != NULL ||
       !peer_may_claim(ic, peer)) {
     return 0;
@@ -1057,6 +1084,13 @@ static void dane_ready(void *arg, int ok, const char *why) {
   fg_log(ok ? FG_LOG_SEV_INFO : FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), peer,
          "inbound DANE: %s: %s (from %s)", ok ? "certificate authenticated" : "not authenticated",
          why, ic->ip);
+  if (ic->dane_holds_features) {
+    // Direct TLS: the held features go out now (or after a POSH lookup when
+    // the TLSA records did not prove the certificate).
+    ic->dane_holds_features = 0;
+    if (ok || !op_hold_features(ic, peer)) fg_s2s_in_send_features(ic->s2s);
+    return;
+  }
   if (ic->rev_fetch == NULL) fg_conn_resume_reading(ic->conn);
 }
 
@@ -1076,6 +1110,7 @@ static void dane_prefetch(in_conn *ic) {
   fg_tls_conn *t = fg_conn_tls(ic->conn);
   const STACK_OF(CRYPTO_BUFFER) *chain = t ? SSL_get0_peer_certificates(fg_tls_conn_ssl(t)) : NULL;
   if (peer == NULL || peer[0] == 0 || chain == NULL || !peer_may_claim(ic, peer)) return;
+  ic->dane_tried = 1;
   ic->dane_q = fg_dane_inbound_start(srv, fg_conn_worker(ic->conn), peer, chain, dane_ready, ic);
   if (ic->dane_q != NULL) fg_conn_pause_reading(ic->conn);
 }

@@ -330,6 +330,33 @@ def test_rfc7673_inbound_dane_ee_authenticates_sasl_external(w):
     assert log_has(w, "ee.dane.example", "inbound DANE: certificate authenticated", "dane-ee")
 
 
+def inbound_direct_offers_external(w, frm, cert):
+    """The same over direct TLS (XEP-0368): the peer names its domain only in
+    the first header after the handshake."""
+    p = xp.Peer.connect(HOST, w.gp["tls"])
+    try:
+        p.wrap_tls("gw.example", certfile=cert + ".crt", keyfile=cert + ".key",
+                   alpn=["xmpp-server"])
+        p.open_stream("gw.example", frm)
+        p.read_header()
+        feats = p.read_features()
+        mechs = feats.find(xp.q(xp.NS_SASL, "mechanisms"))
+        offered = mechs is not None and any(
+            (m.text or "").strip() == "EXTERNAL" for m in mechs)
+        return offered, p.sasl_external()[0] if offered else None
+    finally:
+        p.close()
+
+
+def test_rfc7673_xep0368_inbound_dane_over_direct_tls_authenticates_sasl_external(w):
+    before = w.gw.metric("dane_inbound_authenticated_total")
+    assert inbound_direct_offers_external(w, "ee.dane.example", "ee") == (True, "success")
+    assert w.gw.metric("dane_inbound_authenticated_total") == before + 1
+    failed = w.gw.metric("dane_inbound_failed_total")
+    assert inbound_direct_offers_external(w, "ee.dane.example", "other") == (False, None)
+    assert w.gw.metric("dane_inbound_failed_total") == failed + 1
+
+
 def test_rfc7673_inbound_dane_mismatch_offers_no_external(w):
     before = w.gw.metric("dane_inbound_failed_total")
     assert inbound_offers_external(w, "ee.dane.example", "other") == (False, None)
