@@ -138,7 +138,9 @@ typedef struct fg_config_abuse_limits {
   uint32_t unsolicited_per_minute;          // per (remote sender, local recipient)
   uint32_t connections;                     // new connections per remote address
   uint32_t domain_connections;              // new connections per remote domain (stream header)
-  uint32_t burst_ms;                        // a bucket holds this much of its rate (default 2 s)
+  uint32_t outbound_domain_stanzas;         // outbound, per remote domain
+  uint32_t outbound_domain_bytes;
+  uint32_t burst_ms;      // a bucket holds this much of its rate (default 2 s)
   uint32_t sustained_ms;  // refused this long: the stream is closed (default 10 s)
   uint32_t max_keys;      // buckets kept per table (default 100000)
 } fg_config_abuse_limits;

@@ -159,9 +159,10 @@ static void load_limits(config_ctx *c, const raw_abuse_limits *r) {
   } kRates[] = {
 #define RATE(name) \
   {"abuse.limits." #name, offsetof(raw_abuse_limits, name), offsetof(fg_config_abuse_limits, name)}
-      RATE(domain_stanzas), RATE(domain_bytes),       RATE(address_stanzas),
-      RATE(address_bytes),  RATE(sender_stanzas),     RATE(unsolicited_per_minute),
-      RATE(connections),    RATE(domain_connections),
+      RATE(domain_stanzas),        RATE(domain_bytes),       RATE(address_stanzas),
+      RATE(address_bytes),         RATE(sender_stanzas),     RATE(unsolicited_per_minute),
+      RATE(connections),           RATE(domain_connections), RATE(outbound_domain_stanzas),
+      RATE(outbound_domain_bytes),
 #undef RATE
   };
   for (size_t i = 0; i < sizeof(kRates) / sizeof(kRates[0]); i++) {

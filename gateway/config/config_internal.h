@@ -164,7 +164,8 @@ typedef struct raw_rtbl {
 
 typedef struct raw_abuse_limits {
   char *domain_stanzas, *domain_bytes, *address_stanzas, *address_bytes, *sender_stanzas;
-  char *unsolicited_per_minute, *connections, *domain_connections, *burst, *sustained, *max_keys;
+  char *unsolicited_per_minute, *connections, *domain_connections, *outbound_domain_stanzas,
+      *outbound_domain_bytes, *burst, *sustained, *max_keys;
 } raw_abuse_limits;
 
 typedef struct raw_reports {

@@ -432,6 +432,8 @@ static const cyaml_schema_field_t kAbuseLimitsFields[] = {
     STR("unsolicited_per_minute", raw_abuse_limits, unsolicited_per_minute),
     STR("connections", raw_abuse_limits, connections),
     STR("domain_connections", raw_abuse_limits, domain_connections),
+    STR("outbound_domain_stanzas", raw_abuse_limits, outbound_domain_stanzas),
+    STR("outbound_domain_bytes", raw_abuse_limits, outbound_domain_bytes),
     STR("burst", raw_abuse_limits, burst),
     STR("sustained", raw_abuse_limits, sustained),
     STR("max_keys", raw_abuse_limits, max_keys),

@@ -21,7 +21,9 @@ enum {
   K_PAIR,
   K_SENDER,
   K_CONN,
-  K_CONN_DOMAIN
+  K_CONN_DOMAIN,
+  K_OUT_DOMAIN,
+  K_OUT_DOMAIN_BYTES
 };
 
 struct fg_abuse_limits {
@@ -29,7 +31,7 @@ struct fg_abuse_limits {
   unsigned ipv6_prefix;
   fg_rate_limits *t;
   fg_rate domain_stanzas, domain_bytes, address_stanzas, address_bytes, unsolicited, sender,
-      connections, domain_connections;
+      connections, domain_connections, out_domain_stanzas, out_domain_bytes;
   // Solicited pairs: a keyed 64-bit hash of (remote bare JID, local bare
   // JID) per slot, overwritten on collision (a lost mark only means the
   // lower budget for that pair until the next reply).
@@ -49,7 +51,7 @@ fg_abuse_limits *fg_abuse_limits_new(const fg_config *cfg, int *oom) {
   *oom = 0;
   if (!c->domain_stanzas && !c->domain_bytes && !c->address_stanzas && !c->address_bytes &&
       !c->sender_stanzas && !c->unsolicited_per_minute && !c->connections &&
-      !c->domain_connections) {
+      !c->domain_connections && !c->outbound_domain_stanzas && !c->outbound_domain_bytes) {
     return NULL;
   }
   fg_abuse_limits *l = calloc(1, sizeof(*l));
@@ -76,6 +78,8 @@ fg_abuse_limits *fg_abuse_limits_new(const fg_config *cfg, int *oom) {
   l->sender = rate_of(c->sender_stanzas, c->burst_ms);
   l->connections = rate_of(c->connections, c->burst_ms);
   l->domain_connections = rate_of(c->domain_connections, c->burst_ms);
+  l->out_domain_stanzas = rate_of(c->outbound_domain_stanzas, c->burst_ms);
+  l->out_domain_bytes = rate_of(c->outbound_domain_bytes, c->burst_ms);
   // A per-minute budget, all of it available at once.
   l->unsolicited = (fg_rate){c->unsolicited_per_minute / 60.0, (double)c->unsolicited_per_minute};
   if (l->unsolicited.burst < 1) l->unsolicited.burst = 1;
@@ -292,6 +296,27 @@ fg_limit_result fg_abuse_limits_outbound(fg_abuse_limits *l, const fg_xml_elemen
     take(l, key, key_of(key, sizeof(key), K_SENDER, el->from.data, bare_len(el->from), NULL, 0),
          &l->sender, 1, now, &res, "stanzas per local sender", FG_STANZA_RESOURCE_CONSTRAINT);
     res.stream_rate = 0;  // the internal server's stream carries everyone's traffic
+  }
+  if (!res.refused && (l->cfg.outbound_domain_stanzas || l->cfg.outbound_domain_bytes)) {
+    // The remote domain: the part of 'to' between '@' and '/'.
+    size_t end = bare_len(el->to), at = 0;
+    for (size_t i = 0; i < end; i++)
+      if (el->to.data[i] == '@') at = i + 1;
+    uint8_t key[1024 + 8];
+    size_t klen;
+    if (l->cfg.outbound_domain_stanzas) {
+      klen = key_of(key, sizeof(key), K_OUT_DOMAIN, el->to.data + at, end - at, NULL, 0);
+      take(l, key, klen, &l->out_domain_stanzas, 1, now, &res, "stanzas per remote domain",
+           FG_STANZA_RESOURCE_CONSTRAINT);
+    }
+    if (!res.refused && l->cfg.outbound_domain_bytes) {
+      klen = key_of(key, sizeof(key), K_OUT_DOMAIN_BYTES, el->to.data + at, end - at, NULL, 0);
+      double cost = (double)el->root->raw.len;
+      if (cost > l->out_domain_bytes.burst) cost = l->out_domain_bytes.burst;
+      take(l, key, klen, &l->out_domain_bytes, cost, now, &res, "bytes per remote domain",
+           FG_STANZA_RESOURCE_CONSTRAINT);
+    }
+    res.stream_rate = 0;
   }
   return res;
 }

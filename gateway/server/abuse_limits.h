@@ -13,7 +13,8 @@
 //   - new connections per remote address, checked when the socket is
 //     accepted, before any TLS work, and per remote domain, checked at the
 //     first stream header that names it (before STARTTLS on 5269);
-//   - outbound, per local sender (bare JID): stanzas/s.
+//   - outbound, per local sender (bare JID): stanzas/s; per remote domain:
+//     stanzas/s and bytes/s (one internal server cannot flood one peer).
 // Everything here is thread-safe and allocation-free after creation.
 #ifndef FEDGATE_GATEWAY_SERVER_ABUSE_LIMITS_H
 #define FEDGATE_GATEWAY_SERVER_ABUSE_LIMITS_H

@@ -135,10 +135,13 @@ static void check_abuse(diff *d, const fg_config *a, const fg_config *b) {
     size_t off;
   } kLimits[] = {
 #define L(name, unit) {"abuse.limits." #name unit, offsetof(fg_config_abuse_limits, name)}
-      L(domain_stanzas, ""), L(domain_bytes, ""),   L(address_stanzas, ""),
-      L(address_bytes, ""),  L(sender_stanzas, ""), L(unsolicited_per_minute, ""),
-      L(connections, ""),    L(burst_ms, " (ms)"),  L(sustained_ms, " (ms)"),
-      L(max_keys, ""),       L(domain_connections, ""),
+      L(domain_stanzas, ""),        L(domain_bytes, ""),
+      L(address_stanzas, ""),       L(address_bytes, ""),
+      L(sender_stanzas, ""),        L(unsolicited_per_minute, ""),
+      L(connections, ""),           L(burst_ms, " (ms)"),
+      L(sustained_ms, " (ms)"),     L(max_keys, ""),
+      L(domain_connections, ""),    L(outbound_domain_stanzas, ""),
+      L(outbound_domain_bytes, ""),
 #undef L
   };
   for (size_t i = 0; i < sizeof(kLimits) / sizeof(kLimits[0]); i++) {

@@ -30,7 +30,8 @@ HOST = "127.0.0.1"
 def make_env():
     return fp.HostedGateway(FEDGATE, "fedgate-limits-", ("flood.test",),
                             ("abuse:\n  limits:\n    domain_stanzas: 20\n    unsolicited_per_minute: 2\n"
-                "    connections: 1\n    domain_connections: 1\n    sender_stanzas: 2\n    burst: 1s\n    sustained: 1s\n"))
+                "    connections: 1\n    domain_connections: 1\n    sender_stanzas: 2\n"
+                "    outbound_domain_stanzas: 3\n    burst: 1s\n    sustained: 1s\n"))
 
 
 def connect_when_admitted(env, fn, timeout=15):
@@ -216,6 +217,30 @@ def test_rfc6120_8_3_3_18_local_sender_over_its_rate_refused(env):
         time.sleep(0.05)
     assert refused + passed == len(ids), (refused, passed)
     assert refused >= 1 and passed >= 1, (refused, passed)
+    got = errors_by_id(env.sink, set(ids) - delivered_ids(env.auth, set(ids)))
+    assert set(got.values()) == {"resource-constraint"}, got
+    o.close()
+
+
+def test_rfc6120_8_3_3_18_outbound_to_one_remote_domain_over_its_rate_refused(env):
+    """abuse.limits.outbound_domain_stanzas: many local senders (each within
+    its own budget) together over the rate of one remote domain get
+    resource-constraint bounces; nothing is dropped silently."""
+    o = internal_sender(env)
+    time.sleep(1.1)  # a full bucket for remote.test (3 tokens)
+    before = env.metric("limited_stanzas_out_total")
+    ids = ["od-%d" % i for i in range(10)]
+    for n, i in enumerate(ids):
+        o.send_message("user%d@b.test/pc" % n, "erin@remote.test", "outbound", id=i)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        refused = env.metric("limited_stanzas_out_total") - before
+        passed = len(delivered_ids(env.auth, set(ids)))
+        if refused + passed == len(ids):
+            break
+        time.sleep(0.05)
+    assert refused + passed == len(ids), (refused, passed)
+    assert 1 <= passed <= 4 and refused >= 6, (refused, passed)
     got = errors_by_id(env.sink, set(ids) - delivered_ids(env.auth, set(ids)))
     assert set(got.values()) == {"resource-constraint"}, got
     o.close()
