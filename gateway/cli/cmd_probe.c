@@ -13,9 +13,9 @@ int fg_cmd_probe(int argc, char **argv) {
   fg_probe_print(&r, stdout);
   // Not a kernel feature, but the operator's other question about speed:
   // which build of the XML scanners this CPU runs.
-  if (fg_xml_simd_best() == FG_XML_SIMD_AVX2)
-    printf("AVX2 XML scanners: yes (the CPU has AVX2; the %s build is the fallback)\n",
-           fg_xml_simd_name(FG_XML_SIMD_BASELINE));
+  if (fg_xml_simd_available(FG_XML_SIMD_AVX2))
+    printf("AVX2 XML scanners: yes (the CPU has AVX2; this binary runs the %s build)\n",
+           fg_xml_simd_name(fg_xml_simd_best()));
   else
     printf(
         "AVX2 XML scanners: no (the CPU lacks AVX2 or this is not an x86-64 build; the %s "

@@ -127,8 +127,9 @@ int fg_version_print(FILE *out) {
     fprintf(out, "jemalloc: %s [%s]%s\n", ver, path,
             is_allocator ? " (process allocator)" : " (NOT the process allocator)");
   }
-  fprintf(out, "xml parser: %s scanners (chosen by CPU feature detection)\n",
-          fg_xml_simd_name(fg_xml_simd_active()));
+  fprintf(out, "xml parser: %s scanners (AVX2 scanners %s on this CPU)\n",
+          fg_xml_simd_name(fg_xml_simd_active()),
+          fg_xml_simd_available(FG_XML_SIMD_AVX2) ? "available" : "not available");
   if (uname(&u) == 0) fprintf(out, "kernel: %s %s\n", u.sysname, u.release);
   return is_allocator;
 }
