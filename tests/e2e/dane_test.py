@@ -301,6 +301,16 @@ def test_rfc7671_4_1_unusable_tlsa_records_are_ignored(w):
     p.close()
 
 
+def offers_external_then_auth(p):
+    """The features after TLS: whether SASL EXTERNAL is offered, and the SASL
+    answer when it is."""
+    p.read_header()
+    feats = p.read_features()
+    mechs = feats.find(xp.q(xp.NS_SASL, "mechanisms"))
+    offered = mechs is not None and any((m.text or "").strip() == "EXTERNAL" for m in mechs)
+    return offered, p.sasl_external()[0] if offered else None
+
+
 def inbound_offers_external(w, frm, cert):
     """A remote server |frm| presenting |cert| on STARTTLS: whether fedgate
     offers it SASL EXTERNAL, and the SASL answer when it does."""
@@ -311,12 +321,7 @@ def inbound_offers_external(w, frm, cert):
         p.read_features()
         p.starttls("gw.example", certfile=cert + ".crt", keyfile=cert + ".key")
         p.open_stream("gw.example", frm)
-        p.read_header()
-        feats = p.read_features()
-        mechs = feats.find(xp.q(xp.NS_SASL, "mechanisms"))
-        offered = mechs is not None and any(
-            (m.text or "").strip() == "EXTERNAL" for m in mechs)
-        return offered, p.sasl_external()[0] if offered else None
+        return offers_external_then_auth(p)
     finally:
         p.close()
 
@@ -338,12 +343,7 @@ def inbound_direct_offers_external(w, frm, cert):
         p.wrap_tls("gw.example", certfile=cert + ".crt", keyfile=cert + ".key",
                    alpn=["xmpp-server"])
         p.open_stream("gw.example", frm)
-        p.read_header()
-        feats = p.read_features()
-        mechs = feats.find(xp.q(xp.NS_SASL, "mechanisms"))
-        offered = mechs is not None and any(
-            (m.text or "").strip() == "EXTERNAL" for m in mechs)
-        return offered, p.sasl_external()[0] if offered else None
+        return offers_external_then_auth(p)
     finally:
         p.close()
 
