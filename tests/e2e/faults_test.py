@@ -45,6 +45,14 @@ LIMITS = {"queue_stanzas": 400, "handshake_timeout": "3s"}
 SM = "stream_management:\n  request_every: 8\n  request_interval: 100ms\n"
 
 
+def port_open(port):
+    try:
+        socket.create_connection((HOST, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
 class World:
     """A and B with their sinks, and the proxy on A's way to B."""
 
@@ -95,6 +103,14 @@ class World:
     def restart_b(self, sig=signal.SIGKILL):
         self.b.proc.send_signal(sig)
         self.b.proc.wait()
+        # The kernel tears a killed process's io_uring down after the process
+        # has gone: until then its listening sockets still take connections
+        # (and SO_REUSEPORT would share them with the new B's), which are
+        # reset when the teardown ends. Start B again once they are gone.
+        deadline = time.time() + 10
+        while time.time() < deadline and any(
+                port_open(self.pb[k]) for k in ("s2s", "admin")):
+            time.sleep(0.02)
         self.b.log.close()
         os.rename(self.b.logfile, self.b.logfile + ".%d" % time.time())
         self.b = fp.Fedgate(FEDGATE, self.base, "b", self.b_config, self.pb["admin"])
