@@ -51,7 +51,7 @@ enum { FG_SM_A_MAX = 48 };
 size_t fg_sm_write_a(char *out, size_t cap, uint32_t h);
 
 // FG_SM_ID_MAX: the longest resume id accepted (XEP-0198 §5 leaves its form
-// to the server; fedgate issues 32 hex digits).
+// to the server; fedgate hands out 32 hex digits).
 enum { FG_SM_ID_MAX = 64 };
 
 // fg_sm_id_copy copies the resume id |in| (|in_len| bytes) into |out|
