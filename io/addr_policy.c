@@ -184,3 +184,23 @@ void fg_addr_text(const struct sockaddr *sa, char *out, size_t cap) {
   if (!ip_of(sa, a, &family)) return;
   inet_ntop(family, a, out, (socklen_t)cap);
 }
+
+size_t fg_addr_budget_key(const struct sockaddr *sa, unsigned v6_prefix, uint8_t out[16]) {
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  memset(out, 0, 16);
+  if (sa->sa_family == AF_INET) {
+    memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    return 4;
+  }
+  if (sa->sa_family != AF_INET6) return 0;
+  const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+  if (memcmp(a, kMapped, sizeof(kMapped)) == 0) {
+    memcpy(out, a + 12, 4);
+    return 4;
+  }
+  if (v6_prefix > 128) v6_prefix = 128;
+  memcpy(out, a, v6_prefix / 8);
+  if (v6_prefix % 8)
+    out[v6_prefix / 8] = (uint8_t)(a[v6_prefix / 8] & (0xff << (8 - v6_prefix % 8)));
+  return 16;
+}

@@ -44,6 +44,13 @@ int fg_addr_is_unspecified(const struct sockaddr *sa);
 // fg_addr_port returns the port of |sa| in host order (0 for other families).
 uint16_t fg_addr_port(const struct sockaddr *sa);
 
+// fg_addr_budget_key writes the address a per-source budget is kept under
+// into |out|: an IPv4 address (IPv4-mapped IPv6 included) as its 4 bytes,
+// an IPv6 address as its first |v6_prefix| bits (the rest zero) in 16
+// bytes, so that one site's or customer's allocation shares one budget. It
+// returns the key's length (4 or 16), or 0 for other families.
+size_t fg_addr_budget_key(const struct sockaddr *sa, unsigned v6_prefix, uint8_t out[16]);
+
 // fg_addr_text writes |sa|'s IP address (IPv4-mapped IPv6 as IPv4) into
 // |out| (at least 46 bytes).
 void fg_addr_text(const struct sockaddr *sa, char *out, size_t cap);

@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "gateway/policy/rate_limit.h"
+#include "io/addr_policy.h"
 
 // Key prefixes: one table holds every kind of bucket.
 enum {
@@ -105,26 +106,11 @@ static size_t key_of(uint8_t *out, size_t cap, int kind, const void *a, size_t a
   return 2 + an + bn;
 }
 
-// address_bytes reduces |peer| to what its budget is kept under: an IPv4
-// address, or an IPv6 address's first ipv6_prefix bits.
+// address_bytes reduces |peer| to what its budget is kept under
+// (io/addr_policy.h: IPv6 by limits.ipv6_prefix).
 static size_t address_bytes(const fg_abuse_limits *l, const struct sockaddr *peer,
                             uint8_t out[16]) {
-  if (peer->sa_family == AF_INET) {
-    memcpy(out, &((const struct sockaddr_in *)peer)->sin_addr, 4);
-    return 4;
-  }
-  if (peer->sa_family != AF_INET6) return 0;
-  const uint8_t *a = ((const struct sockaddr_in6 *)peer)->sin6_addr.s6_addr;
-  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (memcmp(a, kMapped, 12) == 0) {
-    memcpy(out, a + 12, 4);
-    return 4;
-  }
-  memset(out, 0, 16);
-  unsigned bits = l->ipv6_prefix;
-  memcpy(out, a, bits / 8);
-  if (bits % 8) out[bits / 8] = (uint8_t)(a[bits / 8] & (0xff << (8 - bits % 8)));
-  return 16;
+  return fg_addr_budget_key(peer, l->ipv6_prefix, out);
 }
 
 // take takes |cost| from |key|, or fills |res| with the refusal.

@@ -12,6 +12,8 @@
 #include <openssl/rand.h>
 #include <xxhash.h>
 
+#include "io/addr_policy.h"
+
 enum { kBuckets = 4096 };
 
 typedef struct counted {
@@ -49,28 +51,12 @@ void fg_ip_limits_free(fg_ip_limits *l) {
   free(l);
 }
 
-// key_of writes |sa|'s key: IPv4 (IPv4-mapped included) as 4 bytes, IPv6
-// masked to the prefix. It returns 0 for other families.
+// key_of writes |sa|'s key: its family's length byte, then its budget key
+// (io/addr_policy.h). It returns 0 for other families.
 static int key_of(const fg_ip_limits *l, const struct sockaddr *sa, uint8_t key[17]) {
-  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  memset(key, 0, 17);
-  if (sa->sa_family == AF_INET) {
-    key[0] = 4;
-    memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    return 1;
-  }
-  if (sa->sa_family != AF_INET6) return 0;
-  const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-  if (memcmp(a, kMapped, sizeof(kMapped)) == 0) {
-    key[0] = 4;
-    memcpy(key + 1, a + 12, 4);
-    return 1;
-  }
-  key[0] = 6;
-  unsigned whole = l->v6_prefix / 8, rest = l->v6_prefix % 8;
-  memcpy(key + 1, a, whole);
-  if (rest) key[1 + whole] = (uint8_t)(a[whole] & (0xff << (8 - rest)));
-  return 1;
+  size_t n = fg_addr_budget_key(sa, l->v6_prefix, key + 1);
+  key[0] = (uint8_t)n;
+  return n != 0;
 }
 
 static counted **find(fg_ip_limits *l, const uint8_t key[17]) {

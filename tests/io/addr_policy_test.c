@@ -143,11 +143,42 @@ static void test_same_ip_ignores_ports_and_ipv4_mapping(void **state) {
   assert_string_equal(text, "2001:db8::1");
 }
 
+// The key a per-source budget is kept under: IPv4 whole (mapped or not, the
+// same key), IPv6 by its prefix, nothing else.
+static void test_budget_key_ipv4_whole_ipv6_by_prefix(void **state) {
+  struct sockaddr_storage a, b;
+  uint8_t ka[16], kb[16];
+  assert_int_equal(fg_addr_budget_key(sa_of(&a, "192.0.2.7", 1), 64, ka), 4);
+  assert_int_equal(fg_addr_budget_key(sa_of(&b, "::ffff:192.0.2.7", 2), 64, kb), 4);
+  assert_memory_equal(ka, kb, 4);
+  assert_int_equal(fg_addr_budget_key(sa_of(&b, "192.0.2.8", 1), 64, kb), 4);
+  assert_memory_not_equal(ka, kb, 4);
+  // One /64 shares a key; the next /64 does not.
+  assert_int_equal(fg_addr_budget_key(sa_of(&a, "2001:db8:1:2::1", 1), 64, ka), 16);
+  assert_int_equal(fg_addr_budget_key(sa_of(&b, "2001:db8:1:2:ffff::9", 1), 64, kb), 16);
+  assert_memory_equal(ka, kb, 16);
+  fg_addr_budget_key(sa_of(&b, "2001:db8:1:3::1", 1), 64, kb);
+  assert_memory_not_equal(ka, kb, 16);
+  // A prefix that is not a whole number of bytes masks within the byte.
+  fg_addr_budget_key(sa_of(&a, "2001:db8:1:20::1", 1), 60, ka);
+  fg_addr_budget_key(sa_of(&b, "2001:db8:1:2f::1", 1), 60, kb);
+  assert_memory_equal(ka, kb, 16);
+  fg_addr_budget_key(sa_of(&b, "2001:db8:1:30::1", 1), 60, kb);
+  assert_memory_not_equal(ka, kb, 16);
+  // 128: the exact address.
+  fg_addr_budget_key(sa_of(&a, "2001:db8::1", 1), 128, ka);
+  fg_addr_budget_key(sa_of(&b, "2001:db8::2", 1), 128, kb);
+  assert_memory_not_equal(ka, kb, 16);
+  struct sockaddr other = {.sa_family = AF_UNIX};
+  assert_int_equal(fg_addr_budget_key(&other, 64, ka), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc6890_special_purpose_blocks),
       cmocka_unit_test(test_cidr_parse_and_contains),
       cmocka_unit_test(test_same_ip_ignores_ports_and_ipv4_mapping),
+      cmocka_unit_test(test_budget_key_ipv4_whole_ipv6_by_prefix),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
