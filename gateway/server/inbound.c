@@ -773,9 +773,7 @@ static int op_peer_refused(void *arg, const char *domain, char *why, size_t why_
 // --- XEP-0198 §5 resumption (gateway/server/sm_registry.h) ---
 
 static uint64_t monotonic_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  return fg_clock_ns() / 1000000;  // io/timer.h
 }
 
 static int op_sm_open(void *arg, const char *id) {

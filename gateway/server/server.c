@@ -277,9 +277,7 @@ static int admit_connection(void *arg, int fd) {
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
   if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0) return 1;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  uint64_t now = fg_clock_ns();  // io/timer.h
   int first = 0;
   if (fg_abuse_limits_admit(srv->limits, (const struct sockaddr *)&ss, now, &first)) return 1;
   fg_metrics_inc(&srv->metrics, FG_M_LIMITED_CONNECTIONS);
