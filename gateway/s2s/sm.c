@@ -67,12 +67,46 @@ void fg_sm_out_init(fg_sm_out *o, size_t max_count, size_t max_bytes) {
 }
 
 void fg_sm_out_cleanup(fg_sm_out *o) {
-  for (fg_sm_item *it = o->head, *n; it != NULL; it = n) {
-    n = it->next;
-    free(it);
+  fg_sm_item *lists[2] = {o->head, o->spare};
+  for (int i = 0; i < 2; i++) {
+    for (fg_sm_item *it = lists[i], *n; it != NULL; it = n) {
+      n = it->next;
+      free(it);
+    }
   }
-  o->head = o->tail = NULL;
-  o->count = o->bytes = 0;
+  o->head = o->tail = o->spare = NULL;
+  o->count = o->bytes = o->n_spare = 0;
+}
+
+// item_get returns room for |len| bytes: a spare item large enough, else a
+// new one rounded up to a power of two (at least 512 bytes), so that spares
+// fit the stanzas that follow.
+static fg_sm_item *item_get(fg_sm_out *o, size_t len) {
+  for (fg_sm_item **pp = &o->spare; *pp != NULL; pp = &(*pp)->next) {
+    if ((*pp)->cap >= len) {
+      fg_sm_item *it = *pp;
+      *pp = it->next;
+      o->n_spare--;
+      return it;
+    }
+  }
+  size_t cap = 512;
+  while (cap < len && cap < ((size_t)1 << 30)) cap <<= 1;
+  if (cap < len) cap = len;
+  fg_sm_item *it = malloc(sizeof(*it) + cap);
+  if (it != NULL) it->cap = cap;
+  return it;
+}
+
+// item_put keeps |it| for later stanzas, or frees it beyond FG_SM_SPARE.
+static void item_put(fg_sm_out *o, fg_sm_item *it) {
+  if (o->n_spare >= FG_SM_SPARE) {
+    free(it);
+    return;
+  }
+  it->next = o->spare;
+  o->spare = it;
+  o->n_spare++;
 }
 
 int fg_sm_out_has_room(const fg_sm_out *o, size_t len) {
@@ -82,7 +116,7 @@ int fg_sm_out_has_room(const fg_sm_out *o, size_t len) {
 }
 
 int fg_sm_out_push(fg_sm_out *o, const uint8_t *data, size_t len, int tag) {
-  fg_sm_item *it = malloc(sizeof(*it) + len);
+  fg_sm_item *it = item_get(o, len);
   if (it == NULL) return 0;
   it->next = NULL;
   it->len = len;
@@ -115,7 +149,7 @@ fg_sm_ack_result fg_sm_out_ack(fg_sm_out *o, uint32_t h, size_t *out_n,
     o->count--;
     o->bytes -= it->len;
     if (acked != NULL) acked(arg, it);
-    free(it);
+    item_put(o, it);
   }
   o->acked = h;
   *out_n = n;

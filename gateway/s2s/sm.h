@@ -73,6 +73,7 @@ void fg_sm_in_count(fg_sm_in *in);
 typedef struct fg_sm_item {
   struct fg_sm_item *next;
   size_t len;
+  size_t cap;  // bytes |data| has room for
   int tag;
   uint8_t data[];
 } fg_sm_item;
@@ -87,7 +88,13 @@ typedef struct fg_sm_out {
   size_t max_count, max_bytes;  // bounds of the queue (0: none)
   uint32_t requested_at;        // |sent| when the last <r/> went out
   int awaiting;                 // an <r/> is unanswered
+  // Acknowledged items kept for the next stanzas (at most FG_SM_SPARE): in
+  // the steady state a stanza costs no allocation.
+  fg_sm_item *spare;
+  size_t n_spare;
 } fg_sm_out;
+
+#define FG_SM_SPARE 64
 
 // fg_sm_out_init sets up an empty, disabled queue with its bounds.
 void fg_sm_out_init(fg_sm_out *o, size_t max_count, size_t max_bytes);
