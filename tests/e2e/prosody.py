@@ -7,17 +7,17 @@ created with prosodyctl. See ../shared/interop-notes.md for the quirks.
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 
+import fedgate_proc as fp
 import xmpp_peer as xp
 
 CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib",
                        "prosody")
 
 
-class Prosody:
+class Prosody(fp.Child):
     def __init__(self, workdir, domain, c2s_port, s2s_port, cert, key, cafile,
                  fedgate_port=None, users=(), extra="", modules=(), smacks=False,
                  global_config="", env=None):
@@ -86,26 +86,12 @@ VirtualHost "{domain}"
             subprocess.run(["prosodyctl", "--config", self.cfgfile, "register", user, domain,
                             password], check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, env=self.env)
-        self.out = open(workdir + "/stdout.log", "w")
+        self.out = self.log = open(workdir + "/stdout.log", "w")
+        self.logfile = workdir + "/prosody.log"  # fp.Child.log_tail reads it
         self.proc = subprocess.Popen(["prosody", "--config", self.cfgfile], stdout=self.out,
                                      stderr=subprocess.STDOUT, env=self.env)
         if not (xp.wait_port("127.0.0.1", c2s_port, 15) and xp.wait_port("127.0.0.1", s2s_port, 5)):
             raise RuntimeError("prosody for %s did not start:\n%s" % (domain, self.log_tail()))
-
-    def log_tail(self, n=40):
-        try:
-            return "".join(open(self.dir + "/prosody.log").readlines()[-n:])
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.out.close()
 
 
 class RawClient:
