@@ -9,6 +9,7 @@
 #include <openssl/base64.h>
 #include <openssl/rand.h>
 
+#include "gateway/s2s/bidi.h"
 #include "gateway/s2s/bounce_element.h"
 #include "gateway/s2s/sm.h"
 #include "gateway/xml/xml_names.h"
@@ -57,6 +58,7 @@ struct fg_s2s_in {
   // (RFC 6120 §4.4).
   int closing;
   fg_sm_in sm;                   // XEP-0198 on this stream
+  int bidi;                      // the peer enabled XEP-0288 on this stream
   char sm_id[FG_SM_ID_MAX + 1];  // its resume id ("": not resumable)
 };
 
@@ -389,6 +391,11 @@ static void send_features(fg_s2s_in *s) {
   // this very stream, without another features element.
   if (s->cfg.sm && !s->sm.enabled && (s->tls || !tls_mandatory(s))) {
     n += (size_t)snprintf(buf + n, sizeof(buf) - n, "<sm xmlns='" FG_NS_SM "'/>");
+  }
+  // XEP-0288 §2.1: offered before and after TLS; §2.1 also wants STARTTLS
+  // completed first when TLS is used, which tls_mandatory enforces.
+  if (s->cfg.bidi && !s->bidi && (s->tls || !tls_mandatory(s))) {
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, FG_BIDI_FEATURE);
   }
   snprintf(buf + n, sizeof(buf) - n, "</stream:features>");
   send_str(s, buf);
@@ -905,6 +912,16 @@ static fg_s2s_in_status on_element(fg_s2s_in *s) {
   }
   if (fg_xml_str_eq(r->ns, FG_NS_SASL)) return on_sasl(s, r);
   if (fg_xml_str_eq(r->ns, FG_NS_SM)) return on_sm(s, r);
+  if (s->cfg.bidi && fg_xml_str_eq(r->ns, FG_NS_BIDI) && fg_xml_str_eq(r->local, "bidi")) {
+    // XEP-0288 §2.2: SHOULD come before SASL or dialback; a late request is
+    // harmless (what this side may send still follows the authenticated
+    // pairs), so it is honoured too. It has no answer.
+    if (!s->bidi) {
+      s->bidi = 1;
+      event(s, FG_S2S_IN_EV_BIDI_ENABLED, s->peer, "");
+    }
+    return FG_S2S_IN_CONTINUE;
+  }
   if (fg_xml_str_eq(r->ns, FG_NS_DIALBACK)) {
     if (fg_xml_str_eq(r->local, "result")) return on_db_result(s, r);
     if (fg_xml_str_eq(r->local, "verify")) return on_db_verify(s, r);
@@ -955,4 +972,23 @@ fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len, 
   }
   *out_used = total;
   return st;
+}
+
+int fg_s2s_in_bidi(const fg_s2s_in *s) {
+  return s->bidi;
+}
+
+int fg_s2s_in_bidi_may_send(const fg_s2s_in *s, const char *local, const char *remote) {
+  // Between a restart's header and our answer nothing else may go out.
+  if (!s->bidi || s->stage != STAGE_OPEN || s->closing) return 0;
+  // XEP-0288 §2.2: only for a pair the peer authenticated here, inversed.
+  if (!fg_s2s_in_is_authenticated(s, remote, local)) return 0;
+  return plaintext_allowed_for((fg_s2s_in *)s, remote);
+}
+
+int fg_s2s_in_bidi_send(fg_s2s_in *s, const char *local, const char *remote, const uint8_t *data,
+                        size_t len) {
+  if (!fg_s2s_in_bidi_may_send(s, local, remote)) return 0;
+  s->ops->send(s->arg, data, len);
+  return 1;
 }

@@ -73,6 +73,7 @@ typedef enum fg_s2s_in_event {
   FG_S2S_IN_EV_SM_REFUSED,                // <enable/> answered <failed/> (detail: condition)
   FG_S2S_IN_EV_SM_ACK_SENT,               // <a/> answered an <r/>
   FG_S2S_IN_EV_SM_RESUMED,                // a stream resumed (detail: its id)
+  FG_S2S_IN_EV_BIDI_ENABLED,              // the peer made the stream bidirectional (XEP-0288)
   FG_S2S_IN_EV_COUNT,
 } fg_s2s_in_event;
 
@@ -155,6 +156,9 @@ typedef struct fg_s2s_in_config {
   // sm_resume_s: how long an ended stream may be resumed (XEP-0198 §5, the
   // 'max' of <enabled/>); 0: resumption is not offered.
   unsigned sm_resume_s;
+  // bidi: offer XEP-0288 bidirectional streams (once the stream is secured,
+  // or to a plaintext peer) and accept <bidi xmlns='urn:xmpp:bidi'/>. Default 0.
+  int bidi;
 } fg_s2s_in_config;
 
 // fg_s2s_in_config_default fills |cfg| with the defaults above.
@@ -249,6 +253,24 @@ uint32_t fg_s2s_in_sm_handled(const fg_s2s_in *s, int *out_enabled);
 // fg_s2s_in_sm_id returns the XEP-0198 resume id of this stream ("" when
 // it cannot be resumed).
 const char *fg_s2s_in_sm_id(const fg_s2s_in *s);
+
+// fg_s2s_in_bidi returns 1 once the peer made the stream bidirectional
+// (XEP-0288 §2.2).
+int fg_s2s_in_bidi(const fg_s2s_in *s);
+
+// fg_s2s_in_bidi_may_send returns 1 when this side may send a stanza from
+// its |local| domain to the peer's |remote| domain on this stream: the peer
+// enabled bidi and authenticated the pair (|remote|, |local|) here, by SASL
+// (the stream's 'to') or by dialback (the inverse of a requested pair,
+// XEP-0288 §2.2), over TLS unless |remote| may skip it; the stream is open
+// and not closing.
+int fg_s2s_in_bidi_may_send(const fg_s2s_in *s, const char *local, const char *remote);
+
+// fg_s2s_in_bidi_send writes the serialized stanza |data| (|len| bytes) from
+// |local| to |remote| on the stream when fg_s2s_in_bidi_may_send allows it,
+// and returns 1; else it writes nothing and returns 0.
+int fg_s2s_in_bidi_send(fg_s2s_in *s, const char *local, const char *remote, const uint8_t *data,
+                        size_t len);
 
 // fg_s2s_in_is_closed returns 1 once the stream is over.
 int fg_s2s_in_is_closed(const fg_s2s_in *s);
