@@ -448,7 +448,8 @@ static fg_s2s_out_status on_reverse_stanza(fg_s2s_out *s, const fg_xml_element *
   fg_bidi_verdict v = fg_bidi_check_reverse(s->local, s->remote, el->from.data, el->from.len,
                                             el->to.data, el->to.len, from, to);
   if (v != FG_BIDI_OK) return fail_with_error(s, fg_bidi_verdict_condition(v));
-  s->ops->stanza(s->arg, el, from, to);
+  const char *refused = s->ops->stanza(s->arg, el, from, to);
+  if (refused != NULL) return fail_with_error(s, refused);
   return FG_S2S_OUT_CONTINUE;
 }
 

@@ -52,10 +52,12 @@ typedef struct fg_s2s_out_ops {
   void (*resumed)(void *arg, uint32_t h);
   // stanza: on a bidirectional stream (XEP-0288), a stanza the peer sent
   // back, its addresses already checked: from |from_domain| (the stream's
-  // remote) to |to_domain| (its local). The callee routes it or bounces it.
-  // NULL: bidi is never requested.
-  void (*stanza)(void *arg, const fg_xml_element *el, const char *from_domain,
-                 const char *to_domain);
+  // remote) to |to_domain| (its local). The callee routes it or bounces it
+  // and returns NULL, or returns the RFC 6120 §4.9.3 stream error condition
+  // that ends the stream (the peer may not send it at all). NULL op: bidi
+  // is never requested.
+  const char *(*stanza)(void *arg, const fg_xml_element *el, const char *from_domain,
+                        const char *to_domain);
 } fg_s2s_out_ops;
 
 typedef struct fg_s2s_out_config {

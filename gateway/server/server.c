@@ -306,6 +306,7 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   srv->boot_cfg = cfg;
   srv->listener_arg.srv = srv;
   srv->answer_dialback = fg_inbound_dialback_answer;
+  srv->reverse = &fg_inbound_reverse_ops;
   fg_log_set_level((fg_log_severity)cfg->log_level);
   make_stream_tag(srv);
   srv->ip_limits = fg_ip_limits_new(cfg->limits.ipv6_prefix);

@@ -612,6 +612,22 @@ static void test_config_stream_management(void **state) {
               "15: stream_management.resume: unknown key");
 }
 
+// bidi (XEP-0288): on by default; a bad value or key at its line.
+static void test_config_bidi(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->bidi.enabled, 1);
+  fg_config_free(cfg);
+  cfg = load(BASE "bidi:\n  enabled: false\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->bidi.enabled, 0);
+  fg_config_free(cfg);
+  expect_fail(BASE "bidi:\n  enabled: sometimes\n",
+              "15: bidi.enabled: expected true or false (value 'sometimes')");
+  expect_fail(BASE "bidi:\n  offer: true\n", "15: bidi.offer: unknown key");
+}
+
 // dns.allowed_networks: numeric networks only, each error at its line.
 static void test_config_dns_allowed_networks(void **state) {
   (void)state;
@@ -1137,6 +1153,7 @@ int main(void) {
       cmocka_unit_test(test_config_abuse),
       cmocka_unit_test(test_config_dns_dnssec_trusted_resolvers),
       cmocka_unit_test(test_config_stream_management),
+      cmocka_unit_test(test_config_bidi),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),

@@ -213,6 +213,7 @@ typedef struct out_env {
   size_t out_len;
   int ready, failed, stanzas;
   char fail_cond[64], last_from[256], last_to[256];
+  const char *refuse;  // what o_stanza answers (NULL: taken)
 } out_env;
 
 static void o_send(void *arg, const uint8_t *d, size_t n) {
@@ -232,11 +233,13 @@ static void o_failed(void *arg, const char *c) {
   snprintf(e->fail_cond, sizeof(e->fail_cond), "%s", c);
 }
 static void o_answer(void *arg, const char *r, const char *o, const char *id, int valid) {}
-static void o_stanza(void *arg, const fg_xml_element *el, const char *from, const char *to) {
+static const char *o_stanza(void *arg, const fg_xml_element *el, const char *from, const char *to) {
   out_env *e = arg;
   e->stanzas++;
+  if (e->refuse != NULL) return e->refuse;
   snprintf(e->last_from, sizeof(e->last_from), "%s", from);
   snprintf(e->last_to, sizeof(e->last_to), "%s", to);
+  return NULL;
 }
 static const fg_s2s_out_ops kOutOps = {.send = o_send,
                                        .ready = o_ready,
@@ -382,6 +385,16 @@ static void test_rfc6120_4_9_3_7_reverse_stanza_without_from_is_improper_address
   fg_s2s_out_free(s);
 }
 
+static void test_rfc6120_4_9_3_12_untrusted_reverse_sender_ends_the_stream(void **state) {
+  out_env e = {.refuse = "not-authorized"};
+  fg_s2s_out *s = new_out(&e, 1, 0);
+  ready_by_dialback(s, &e);
+  assert_int_equal(out_feed(s, "<message from='b.example' to='u@a.example'/>"), FG_S2S_OUT_CLOSED);
+  assert_non_null(strstr(e.out, "<not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"));
+  assert_int_equal(e.failed, 1);
+  fg_s2s_out_free(s);
+}
+
 static void test_rfc6120_4_5_stanza_without_bidi_is_unsupported(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_out(&e, 0, 0);
@@ -512,6 +525,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_9_3_9_reverse_stanza_spoofed_from_is_invalid_from),
       cmocka_unit_test(test_rfc6120_4_9_3_6_reverse_stanza_to_another_domain_is_host_unknown),
       cmocka_unit_test(test_rfc6120_4_9_3_7_reverse_stanza_without_from_is_improper_addressing),
+      cmocka_unit_test(test_rfc6120_4_9_3_12_untrusted_reverse_sender_ends_the_stream),
       cmocka_unit_test(test_rfc6120_4_5_stanza_without_bidi_is_unsupported),
       cmocka_unit_test(test_rfc6120_4_4_reverse_stanzas_after_our_close_still_count),
       cmocka_unit_test(test_xep0288_4_reverse_trust_never_exceeds_inbound),
