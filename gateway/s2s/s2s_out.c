@@ -441,14 +441,20 @@ static fg_s2s_out_status on_sm(fg_s2s_out *s, const fg_xml_node *r) {
 static fg_s2s_out_status on_reverse_stanza(fg_s2s_out *s, const fg_xml_element *el) {
   // The receiving server may send nothing before we are authenticated
   // (§2.2); until then, RFC 6120 §4.9.3.12 applies to it as to any peer.
-  if (s->stage != STAGE_READY && s->stage != STAGE_SM) {
-    return fail_with_error(s, "not-authorized");
-  }
+  const char *refused = NULL;
   char from[FG_DOMAIN_MAX + 1], to[FG_DOMAIN_MAX + 1];
-  fg_bidi_verdict v = fg_bidi_check_reverse(s->local, s->remote, el->from.data, el->from.len,
-                                            el->to.data, el->to.len, from, to);
-  if (v != FG_BIDI_OK) return fail_with_error(s, fg_bidi_verdict_condition(v));
-  const char *refused = s->ops->stanza(s->arg, el, from, to);
+  if (s->stage != STAGE_READY && s->stage != STAGE_SM) {
+    refused = "not-authorized";
+  } else {
+    fg_bidi_verdict v = fg_bidi_check_reverse(s->local, s->remote, el->from.data, el->from.len,
+                                              el->to.data, el->to.len, from, to);
+    refused = fg_bidi_verdict_condition(v);
+  }
+  if (refused != NULL) {
+    if (s->ops->refused != NULL) s->ops->refused(s->arg, el, refused);
+    return fail_with_error(s, refused);
+  }
+  refused = s->ops->stanza(s->arg, el, from, to);
   if (refused != NULL) return fail_with_error(s, refused);
   return FG_S2S_OUT_CONTINUE;
 }

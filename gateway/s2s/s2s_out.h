@@ -58,6 +58,10 @@ typedef struct fg_s2s_out_ops {
   // is never requested.
   const char *(*stanza)(void *arg, const fg_xml_element *el, const char *from_domain,
                         const char *to_domain);
+  // refused: a stanza the peer sent back was refused by the rules of
+  // gateway/s2s/bidi.h (or came before authentication): the stream ends
+  // with the stream error |condition|. NULL: not told.
+  void (*refused)(void *arg, const fg_xml_element *el, const char *condition);
 } fg_s2s_out_ops;
 
 typedef struct fg_s2s_out_config {

@@ -665,8 +665,21 @@ static const char *op_stanza(void *arg, const fg_xml_element *el, const char *fr
   return refused;
 }
 
+// op_refused logs and counts a stanza sent back that ended the link.
+static void op_refused(void *arg, const fg_xml_element *el, const char *condition) {
+  link *l = arg;
+  fg_metrics_inc(&l->srv->metrics, FG_M_BIDI_STANZAS_REFUSED);
+  fg_metrics_stream_error(&l->srv->metrics, condition);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
+         "stanza from '%.*s' to '%.*s' sent back on link %s -> %s refused: %s (XEP-0288 §2.2)",
+         (int)(el->from.len < 300 ? el->from.len : 300),
+         el->from.data ? (const char *)el->from.data : "",
+         (int)(el->to.len < 300 ? el->to.len : 300), el->to.data ? (const char *)el->to.data : "",
+         l->local, l->remote, condition);
+}
+
 static const fg_s2s_out_ops kOutOps = {op_send,  op_ready,   op_failed, op_verify_answer,
-                                       op_acked, op_resumed, op_stanza};
+                                       op_acked, op_resumed, op_stanza, op_refused};
 
 // --- connection ---
 

@@ -214,6 +214,8 @@ typedef struct out_env {
   int ready, failed, stanzas;
   char fail_cond[64], last_from[256], last_to[256];
   const char *refuse;  // what o_stanza answers (NULL: taken)
+  int refused;         // o_refused calls
+  char refused_cond[64];
 } out_env;
 
 static void o_send(void *arg, const uint8_t *d, size_t n) {
@@ -241,11 +243,17 @@ static const char *o_stanza(void *arg, const fg_xml_element *el, const char *fro
   snprintf(e->last_to, sizeof(e->last_to), "%s", to);
   return NULL;
 }
+static void o_refused(void *arg, const fg_xml_element *el, const char *condition) {
+  out_env *e = arg;
+  e->refused++;
+  snprintf(e->refused_cond, sizeof(e->refused_cond), "%s", condition);
+}
 static const fg_s2s_out_ops kOutOps = {.send = o_send,
                                        .ready = o_ready,
                                        .failed = o_failed,
                                        .verify_answer = o_answer,
-                                       .stanza = o_stanza};
+                                       .stanza = o_stanza,
+                                       .refused = o_refused};
 
 #define SRV_HDR                                                                           \
   "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
@@ -351,6 +359,7 @@ static void test_rfc6120_4_9_3_12_reverse_stanza_before_authentication(void **st
   assert_int_equal(out_feed(s, "<message from='b.example' to='u@a.example'/>"), FG_S2S_OUT_CLOSED);
   assert_non_null(strstr(e.out, "<not-authorized"));
   assert_int_equal(e.stanzas, 0);
+  assert_int_equal(e.refused, 1);
   fg_s2s_out_free(s);
 }
 
@@ -362,6 +371,8 @@ static void test_rfc6120_4_9_3_9_reverse_stanza_spoofed_from_is_invalid_from(voi
                    FG_S2S_OUT_CLOSED);
   assert_non_null(strstr(e.out, "<invalid-from xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"));
   assert_int_equal(e.stanzas, 0);
+  assert_int_equal(e.refused, 1);
+  assert_string_equal(e.refused_cond, "invalid-from");
   fg_s2s_out_free(s);
 }
 
