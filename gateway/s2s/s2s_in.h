@@ -24,6 +24,7 @@
 #include "crypto/dialback_key.h"
 #include "gateway/s2s/bounce.h"
 #include "gateway/s2s/jid.h"
+#include "gateway/s2s/sm.h"
 #include "gateway/xml/xml_parser.h"
 
 typedef struct fg_s2s_in fg_s2s_in;
@@ -127,6 +128,9 @@ typedef struct fg_s2s_in_ops {
   // sm_resume takes the ended stream |id| of this stream's peer for this
   // stream: it returns 1 and its count of handled stanzas in |*out_h|, or 0.
   int (*sm_resume)(void *arg, const char *id, uint32_t *out_h);
+  // bidi_acked: the peer acknowledged |it|, a stanza this side wrote on the
+  // bidirectional stream (XEP-0198 §4), oldest first. NULL: not told.
+  void (*bidi_acked)(void *arg, const fg_sm_item *it);
 } fg_s2s_in_ops;
 
 typedef struct fg_s2s_in_config {
@@ -159,6 +163,15 @@ typedef struct fg_s2s_in_config {
   // bidi: offer XEP-0288 bidirectional streams (once the stream is secured,
   // or to a plaintext peer) and accept <bidi xmlns='urn:xmpp:bidi'/>. Default 0.
   int bidi;
+  // bidi_sm_request_every: on a bidirectional stream with XEP-0198 on, the
+  // stanzas this side writes are kept until the peer acknowledges them; an
+  // <r/> follows every write while none is unanswered, and after this many
+  // stanzas otherwise (default 16).
+  unsigned bidi_sm_request_every;
+  // bidi_sm_max_stanzas, bidi_sm_max_bytes: at most this many unacknowledged
+  // stanzas (and bytes) on it; beyond, fg_s2s_in_bidi_may_send says no (0:
+  // unbounded).
+  size_t bidi_sm_max_stanzas, bidi_sm_max_bytes;
 } fg_s2s_in_config;
 
 // fg_s2s_in_config_default fills |cfg| with the defaults above.
@@ -268,9 +281,21 @@ int fg_s2s_in_bidi_may_send(const fg_s2s_in *s, const char *local, const char *r
 
 // fg_s2s_in_bidi_send writes the serialized stanza |data| (|len| bytes) from
 // |local| to |remote| on the stream when fg_s2s_in_bidi_may_send allows it,
-// and returns 1; else it writes nothing and returns 0.
+// and returns 1; else it writes nothing and returns 0. With XEP-0198 on the
+// stream a copy is kept (tagged |tag|) until the peer acknowledges it
+// (XEP-0198 §4: either side may ask for acks of what it sent).
 int fg_s2s_in_bidi_send(fg_s2s_in *s, const char *local, const char *remote, const uint8_t *data,
-                        size_t len);
+                        size_t len, int tag);
+
+// fg_s2s_in_bidi_unacked returns how many stanzas this side wrote on the
+// bidirectional stream that the peer has not acknowledged (0 without
+// XEP-0198), and in |*out_written| how many it wrote in all.
+size_t fg_s2s_in_bidi_unacked(const fg_s2s_in *s, uint64_t *out_written);
+
+// fg_s2s_in_bidi_take_unacked hands those stanzas (oldest first) to the
+// caller, who frees each with free(): the stream ended and they go out
+// again on another, or are bounced.
+fg_sm_item *fg_s2s_in_bidi_take_unacked(fg_s2s_in *s);
 
 // fg_s2s_in_is_closed returns 1 once the stream is over.
 int fg_s2s_in_is_closed(const fg_s2s_in *s);

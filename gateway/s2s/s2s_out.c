@@ -48,6 +48,7 @@ struct fg_s2s_out {
   char sm_id[FG_SM_ID_MAX + 1];  // resume id: the peer's, or the one to resume
   int resuming;                  // <resume/> sent, its answer awaited
   int bidi;                      // <bidi/> sent: the peer may send stanzas back (XEP-0288)
+  uint32_t reverse_h;            // XEP-0198 h of those: handled (routed or bounced)
 };
 
 void fg_s2s_out_config_default(fg_s2s_out_config *cfg) {
@@ -425,9 +426,10 @@ static fg_s2s_out_status on_sm(fg_s2s_out *s, const fg_xml_node *r) {
       }
       return FG_S2S_OUT_CONTINUE;
     case FG_SM_R: {
-      // Nothing is handled on a stream we initiated (RFC 6120 §4.5).
+      // Nothing is handled on a stream we initiated (RFC 6120 §4.5), but
+      // what the peer sent back on a bidirectional one (XEP-0288).
       char a[FG_SM_A_MAX];
-      size_t len = fg_sm_write_a(a, sizeof(a), 0);
+      size_t len = fg_sm_write_a(a, sizeof(a), s->reverse_h);
       if (s->sm.enabled && len) s->ops->send(s->arg, (const uint8_t *)a, len);
       return FG_S2S_OUT_CONTINUE;
     }
@@ -456,6 +458,7 @@ static fg_s2s_out_status on_reverse_stanza(fg_s2s_out *s, const fg_xml_element *
   }
   refused = s->ops->stanza(s->arg, el, from, to);
   if (refused != NULL) return fail_with_error(s, refused);
+  s->reverse_h++;  // XEP-0198 §4: handled, routed or bounced
   return FG_S2S_OUT_CONTINUE;
 }
 

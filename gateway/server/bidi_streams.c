@@ -64,10 +64,12 @@ void fg_bidi_streams_remove(fg_bidi_streams **t, const char *remote, void *owner
 }
 
 int fg_bidi_streams_send(fg_bidi_streams *t, const char *local, const char *remote,
-                         const uint8_t *data, size_t len) {
+                         const uint8_t *data, size_t len, int is_bounce) {
   if (t == NULL) return 0;
   for (entry *e = *bucket(t, remote); e != NULL; e = e->next) {
-    if (strcmp(e->remote, remote) == 0 && e->send(e->owner, local, remote, data, len)) return 1;
+    if (strcmp(e->remote, remote) == 0 && e->send(e->owner, local, remote, data, len, is_bounce)) {
+      return 1;
+    }
   }
   return 0;
 }

@@ -20,9 +20,10 @@ typedef struct fg_bidi_streams fg_bidi_streams;
 
 // fg_bidi_send_fn writes the serialized stanza |data| from |local| to
 // |remote| on the stream |owner| and returns 1, or returns 0 when that
-// stream may not carry it (pair not authenticated there, stream closing).
+// stream may not carry it (pair not authenticated there, stream closing,
+// too much unacknowledged). |is_bounce| marks an error stanza fedgate made.
 typedef int (*fg_bidi_send_fn)(void *owner, const char *local, const char *remote,
-                               const uint8_t *data, size_t len);
+                               const uint8_t *data, size_t len, int is_bounce);
 
 // fg_bidi_streams_add registers |owner| (sending with |send|) as a way to
 // |remote| in |*t|, creating the table on first use. Adding the same
@@ -36,7 +37,7 @@ void fg_bidi_streams_remove(fg_bidi_streams **t, const char *remote, void *owner
 // fg_bidi_streams_send offers the stanza to the streams registered for
 // |remote|, newest first, until one takes it. It returns 1 when one did.
 int fg_bidi_streams_send(fg_bidi_streams *t, const char *local, const char *remote,
-                         const uint8_t *data, size_t len);
+                         const uint8_t *data, size_t len, int is_bounce);
 
 // fg_bidi_streams_count returns the number of (remote, stream) entries.
 size_t fg_bidi_streams_count(const fg_bidi_streams *t);

@@ -16,6 +16,7 @@
 #include "io/addr_policy.h"
 #include "gateway/server/abuse_limits.h"
 #include "gateway/server/abuse_reports.h"
+#include "gateway/server/bidi_resend.h"
 #include "gateway/server/bidi_streams.h"
 #include "gateway/server/blocks.h"
 #include "gateway/s2s/bounce_element.h"
@@ -97,11 +98,8 @@ struct in_conn {
     fg_auth_method method;  // when ok: pkix or posh
   } * verdicts;
   int n_verdicts;
-  // XEP-0288. On a stream the peer made bidirectional: the stanzas this
-  // side wrote on it (none is acknowledged: they count as unconfirmed if
-  // it breaks). On the state of an outbound link's stanzas sent back
-  // (fg_inbound_reverse_open, s2s NULL): that link's stream id.
-  uint64_t bidi_written;
+  // XEP-0288: for the stanzas an outbound link's peer sends back
+  // (reverse_open, s2s NULL), that link's stream id.
   char reverse_id[64];
 };
 
@@ -665,12 +663,27 @@ static const struct {
 
 // --- XEP-0288: this stream as the way out to its peer's domains ---
 
+// count_written counts a stanza this side wrote on a bidirectional stream
+// as a link does: delivered (or a bounce sent) once acknowledged with
+// XEP-0198, at once without.
+static void count_written(fg_server *srv, int is_bounce) {
+  fg_metrics_inc(&srv->metrics, is_bounce ? FG_M_BOUNCES_SENT : FG_M_STANZAS_DELIVERED);
+}
+
 static int bidi_send(void *owner, const char *local, const char *remote, const uint8_t *data,
-                     size_t len) {
+                     size_t len, int is_bounce) {
   in_conn *ic = owner;
-  if (!fg_s2s_in_bidi_send(ic->s2s, local, remote, data, len)) return 0;
-  ic->bidi_written++;
+  if (!fg_s2s_in_bidi_send(ic->s2s, local, remote, data, len, is_bounce)) return 0;
+  int sm = 0;
+  fg_s2s_in_sm_handled(ic->s2s, &sm);
+  if (!sm) count_written(ic->srv, is_bounce);
   return 1;
+}
+
+static void op_bidi_acked(void *arg, const fg_sm_item *it) {
+  in_conn *ic = arg;
+  fg_metrics_inc(&ic->srv->metrics, FG_M_STANZAS_ACKED);
+  count_written(ic->srv, it->tag);
 }
 
 // bidi_register offers the stream to delivery under each domain its peer
@@ -694,11 +707,18 @@ static void bidi_unregister(in_conn *ic) {
   for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
     fg_bidi_streams_remove(&ws->bidi, d, ic);
   }
-  // Nothing acknowledged what this side wrote: if the stream did not end
-  // cleanly, those stanzas may be lost (counted, as on links without
-  // XEP-0198).
-  if (ic->bidi_written > 0 && !fg_s2s_in_is_closed(ic->s2s)) {
-    fg_metrics_add(&ic->srv->metrics, FG_M_STANZAS_UNCONFIRMED, ic->bidi_written);
+  // With XEP-0198, what the peer did not acknowledge goes out again on
+  // another way (a link); without, what this side wrote on a stream that
+  // did not end cleanly may be lost and is counted, as on links.
+  uint64_t written = 0;
+  int sm = 0;
+  fg_s2s_in_sm_handled(ic->s2s, &sm);
+  fg_s2s_in_bidi_unacked(ic->s2s, &written);
+  if (sm) {
+    fg_bidi_resend(ic->srv, fg_conn_worker(ic->conn), fg_s2s_in_stream_id(ic->s2s),
+                   fg_s2s_in_bidi_take_unacked(ic->s2s));
+  } else if (written > 0 && !fg_s2s_in_is_closed(ic->s2s)) {
+    fg_metrics_add(&ic->srv->metrics, FG_M_STANZAS_UNCONFIRMED, written);
   }
 }
 
@@ -872,6 +892,7 @@ static const fg_s2s_in_ops kOps = {
     op_cert_valid_for, op_dialback_verify, op_route,
     op_bounce,         op_event,           op_hold_features,
     op_peer_refused,   op_sm_open,         op_sm_resume,
+    op_bidi_acked,
 };
 
 // refused_domain returns a domain of |ic|'s peer that the block lists now
@@ -994,6 +1015,9 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   sc.stream_tag = srv->stream_tag;
   // XEP-0288 towards remote servers only: the internal hop stays one-way.
   sc.bidi = cfg->bidi.enabled && listener != FG_LISTENER_INTERNAL;
+  sc.bidi_sm_request_every = cfg->sm.request_every;
+  sc.bidi_sm_max_stanzas = cfg->limits.queue_stanzas;
+  sc.bidi_sm_max_bytes = cfg->limits.queue_bytes;
   ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
   worker_state *ws = ws_of(ic);
   ic->next = ws->streams;

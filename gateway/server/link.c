@@ -1565,9 +1565,8 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   // carries the stanza when no link of the pair exists (one that does may
   // hold stanzas queued before this one).
   if (ws->bidi != NULL && find_link(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL &&
-      fg_bidi_streams_send(ws->bidi, from_domain, to_domain, data, len)) {
-    fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_SENT);
-    count_written(srv, is_bounce);
+      fg_bidi_streams_send(ws->bidi, from_domain, to_domain, data, len, is_bounce)) {
+    fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_SENT);  // counted delivered by the stream
     return FG_STANZA_CONDITION_COUNT;
   }
   unreachable *u = find_unreachable(ws, to_domain);

@@ -27,6 +27,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fault_proxy  # noqa: E402
 import fedgate_proc as fp  # noqa: E402
 import prosody as pr  # noqa: E402
 import xmpp_peer as xp  # noqa: E402
@@ -146,7 +147,7 @@ class World:
         self.dir = d = tempfile.mkdtemp(prefix="fedgate-bidi-")
         os.chmod(d, 0o755)  # prosodyctl drops to the prosody user
         os.chdir(d)
-        fp.dev_pki(FEDGATE, "pki", "a.test", "b.test", "c.test", "d.test", "e.test", "f.test",
+        fp.dev_pki(FEDGATE, "pki", "a.test", "b.test", "b2.test", "c.test", "d.test", "e.test", "f.test",
                    "remote.test", "other.test")
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         self.children = []
@@ -156,7 +157,9 @@ class World:
         self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/a.test.crt",
                                          "pki/a.test.key", client_ca=ica)
         self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt",
-                                         "pki/b.test.key", client_ca=ica)
+                                         "pki/b.test.key", client_ca=ica,
+                                         sni_certs={"b2.test": ("pki/b2.test.crt",
+                                                                "pki/b2.test.key")})
         # d.test's server: the target of B's link when no bidi stream may
         # carry the stanza, and d.test's authoritative server (it knows no
         # key: every dialback verification is answered invalid).
@@ -182,14 +185,18 @@ class World:
         fp.write_secret("secret-a", "bidi-secret-a")
         fp.write_secret("secret-b", "bidi-secret-b")
         dead = fp.free_port()  # c.test has no server: only its bidi stream reaches it
+        # A reaches b2.test (hosted by B too) through a fault proxy.
+        self.proxy = fault_proxy.FaultProxy(self.pb["s2s"])
         a_cfg = fp.gateway_yaml(
             self.pa, [("a.test", "sink", "pki/a.test")], [("sink", [self.pa["sink"]])],
             secret="secret-a",
-            static=[("b.test", self.pb["s2s"]), ("e.test", self.spoofer.port),
+            static=[("b.test", self.pb["s2s"]), ("b2.test", self.proxy.port),
+                    ("e.test", self.spoofer.port),
                     ("f.test", self.early.port), ("other.test", self.other.s2s_port),
                     ("remote.test", self.remote.s2s_port)]).replace(*ONE_WORKER)
         b_cfg = fp.gateway_yaml(
-            self.pb, [("b.test", "sink", "pki/b.test")], [("sink", [self.pb["sink"]])],
+            self.pb, [("b.test", "sink", "pki/b.test"), ("b2.test", "sink", "pki/b2.test")],
+            [("sink", [self.pb["sink"]])],
             secret="secret-b",
             static=[("a.test", self.pa["s2s"]), ("c.test", dead),
                     ("d.test", self.d_port)]).replace(*ONE_WORKER)
@@ -202,8 +209,8 @@ class World:
     def sender(self, port, domain, to):
         """|domain|'s internal server on the internal listener |port|, on a
         stream to |to| (one per pair: SASL authenticates the header's pair)."""
-        if (port, to) in self.senders:
-            return self.senders[(port, to)]
+        if (port, domain, to) in self.senders:
+            return self.senders[(port, domain, to)]
         p = xp.Peer.connect(HOST, port)
         p.open_stream(to, domain)
         p.read_header()
@@ -216,19 +223,20 @@ class World:
         p.open_stream(to, domain)
         p.read_header()
         p.read_features()
-        self.senders[(port, to)] = p
+        self.senders[(port, domain, to)] = p
         return p
 
     def close(self):
         for p in self.senders.values():
             p.close()
         fp.stop_all(self.children)
-        for s in (self.sink_a, self.sink_b, self.d_server, self.spoofer, self.early):
+        for s in (self.sink_a, self.sink_b, self.d_server, self.spoofer, self.early, self.proxy):
             s.close()
 
 
 def test_xep0288_1_fedgate_pair_both_directions_on_one_connection(w):
     links0 = w.a.metric("bidi_links_total")
+    acked0 = w.b.metric("stanzas_acked_total")
     received0 = w.a.metric("bidi_stanzas_received_total")
     a_out = w.sender(w.pa["internal"], "a.test", "b.test")
     a_out.send_message("alice@a.test/x", "bob@b.test", "to-b-1")
@@ -253,6 +261,9 @@ def test_xep0288_1_fedgate_pair_both_directions_on_one_connection(w):
     assert w.b.metric("bidi_stanzas_sent_total") == 2
     assert w.a.metric("bidi_links_total") == links0 + 1
     assert w.a.metric("bidi_stanzas_received_total") == received0 + 2
+    # XEP-0198 (on by default) covers B's direction too: B asked, A
+    # acknowledged both stanzas B sent back on A's stream.
+    wait_until(lambda: w.b.metric("stanzas_acked_total") == acked0 + 2, "B's stanzas acked")
     w.a.assert_accounted()
     w.b.assert_accounted()
 
@@ -270,6 +281,32 @@ def test_xep0288_2_stream_gone_falls_back_to_an_outbound_link(w):
     xp.wait_for(w.sink_a, xp.body_is("to-a-after-close"))
     assert w.b.metric("bidi_stanzas_sent_total") == before
     assert len(lines_with(w.b, "kind=remote", "remote=a.test")) == 1, streams(w.b)
+    w.a.assert_accounted()
+    w.b.assert_accounted()
+
+
+def test_xep0288_3_xep0198_broken_bidi_stream_resends_unacked_stanzas(w):
+    a_out = w.sender(w.pa["internal"], "a.test", "b2.test")
+    a_out.send_message("alice@a.test/x", "bob@b2.test", "to-b2")
+    xp.wait_for(w.sink_b, xp.body_is("to-b2"))
+    b2_out = w.sender(w.pb["internal"], "b2.test", "a.test")
+    b2_out.send_message("bob@b2.test/y", "alice@a.test", "from-b2-warm")
+    xp.wait_for(w.sink_a, xp.body_is("from-b2-warm"))
+    assert lines_with(w.b, "kind=remote", "local=b2.test", "remote=a.test") == [], streams(w.b)
+    resent0 = w.b.metric("stanzas_resent_total")
+    sent0 = w.b.metric("bidi_stanzas_sent_total")
+    w.proxy.stall()  # nothing crosses, nothing is acknowledged
+    for i in range(5):
+        b2_out.send_message("bob@b2.test/y", "alice@a.test", "from-b2-%d" % i)
+    wait_until(lambda: w.b.metric("bidi_stanzas_sent_total") == sent0 + 5,
+               "B wrote the five stanzas on A's stream")
+    w.proxy.drop_all()  # the stream dies with them unacknowledged
+    w.proxy.unstall()
+    for i in range(5):
+        xp.wait_for(w.sink_a, xp.body_is("from-b2-%d" % i))
+    assert w.b.metric("stanzas_resent_total") == resent0 + 5
+    bodies = [el.findtext(xp.q(xp.NS_SERVER, "body")) for _, el in w.sink_a.stanzas]
+    assert all(bodies.count("from-b2-%d" % i) == 1 for i in range(5)), bodies
     w.a.assert_accounted()
     w.b.assert_accounted()
 

@@ -24,7 +24,7 @@ typedef struct in_env {
   char out[16384];
   size_t out_len;
   const char *cert_for;  // the peer's certificate is valid for this domain
-  int routed, bidi_events, verify_calls;
+  int routed, bidi_events, verify_calls, acked;
 } in_env;
 
 static void i_send(void *arg, const uint8_t *d, size_t n) {
@@ -55,24 +55,34 @@ static fg_stanza_condition i_route(void *arg, const fg_xml_element *el, const ch
 static void i_event(void *arg, fg_s2s_in_event ev, const char *d, const char *detail) {
   if (ev == FG_S2S_IN_EV_BIDI_ENABLED) ((in_env *)arg)->bidi_events++;
 }
+static void i_acked(void *arg, const fg_sm_item *it) {
+  ((in_env *)arg)->acked++;
+}
 static const fg_s2s_in_ops kInOps = {.send = i_send,
                                      .is_hosted = i_hosted,
                                      .cert_valid_for = i_cert,
                                      .dialback_verify = i_verify,
                                      .route = i_route,
-                                     .event = i_event};
+                                     .event = i_event,
+                                     .bidi_acked = i_acked};
 
 #define HDR                                                                               \
   "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
   "xmlns:db='jabber:server:dialback' to='b.example' from='a.example' version='1.0'>"
 
-static fg_s2s_in *new_in(in_env *e, int bidi, int tls_active) {
+static fg_s2s_in *new_in_sm(in_env *e, int bidi, int tls_active, int sm, size_t max_unacked) {
   fg_s2s_in_config c;
   fg_s2s_in_config_default(&c);
   c.bidi = bidi;
+  c.sm = sm;
+  c.bidi_sm_max_stanzas = max_unacked;
   c.tls_active = tls_active;
   c.dialback_secret = &g_secret;
   return fg_s2s_in_new(&c, &kInOps, e);
+}
+
+static fg_s2s_in *new_in(in_env *e, int bidi, int tls_active) {
+  return new_in_sm(e, bidi, tls_active, 0, 0);
 }
 
 static fg_s2s_in_status in_feed(fg_s2s_in *s, const char *bytes) {
@@ -142,13 +152,13 @@ static void test_xep0288_2_2_nothing_sent_before_sasl_authentication(void **stat
   in_feed(s, HDR);
   in_feed(s, FG_BIDI_REQUEST);
   assert_false(fg_s2s_in_bidi_may_send(s, "b.example", "a.example"));
-  assert_false(fg_s2s_in_bidi_send(s, "b.example", "a.example", kMsg, sizeof(kMsg) - 1));
+  assert_false(fg_s2s_in_bidi_send(s, "b.example", "a.example", kMsg, sizeof(kMsg) - 1, 0));
   in_feed(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
   // Between SASL success and the restarted stream, nothing may go out.
   assert_false(fg_s2s_in_bidi_may_send(s, "b.example", "a.example"));
   in_feed(s, HDR);
   e.out_len = 0;
-  assert_true(fg_s2s_in_bidi_send(s, "b.example", "a.example", kMsg, sizeof(kMsg) - 1));
+  assert_true(fg_s2s_in_bidi_send(s, "b.example", "a.example", kMsg, sizeof(kMsg) - 1, 0));
   assert_memory_equal(e.out, kMsg, sizeof(kMsg) - 1);
   // §2.2: with SASL, only from the stream's 'to' to the authenticated peer.
   assert_false(fg_s2s_in_bidi_may_send(s, "c.example", "a.example"));
@@ -203,6 +213,64 @@ static void test_rfc6120_4_4_nothing_sent_on_a_closing_bidi_stream(void **state)
   assert_true(fg_s2s_in_bidi_may_send(s, "b.example", "a.example"));
   fg_s2s_in_close(s);
   assert_false(fg_s2s_in_bidi_may_send(s, "b.example", "a.example"));
+  fg_s2s_in_free(s);
+}
+
+// in_sm_ready returns a bidi stream of a.example authenticated by SASL with
+// XEP-0198 enabled by the peer, its output cleared.
+static fg_s2s_in *in_sm_ready(in_env *e, size_t max_unacked) {
+  e->cert_for = "a.example";
+  fg_s2s_in *s = new_in_sm(e, 1, 1, 1, max_unacked);
+  in_feed(s, HDR);
+  in_feed(s, FG_BIDI_REQUEST);
+  in_feed(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
+  in_feed(s, HDR);
+  in_feed(s, "<enable xmlns='urn:xmpp:sm:3'/>");
+  e->out_len = 0;
+  e->out[0] = 0;
+  return s;
+}
+
+static void test_xep0198_4_stanzas_sent_back_are_kept_until_acknowledged(void **state) {
+  in_env e = {0};
+  fg_s2s_in *s = in_sm_ready(&e, 0);
+  assert_true(fg_s2s_in_bidi_send(s, "b.example", "a.example", kMsg, sizeof(kMsg) - 1, 0));
+  assert_non_null(strstr(e.out, "<r xmlns='urn:xmpp:sm:3'/>"));  // asked at once
+  e.out_len = 0;
+  e.out[0] = 0;
+  assert_true(fg_s2s_in_bidi_send(s, "b.example", "a.example", kMsg, sizeof(kMsg) - 1, 1));
+  assert_null(strstr(e.out, "<r "));  // one <r/> unanswered is enough
+  uint64_t written = 0;
+  assert_int_equal(fg_s2s_in_bidi_unacked(s, &written), 2);
+  assert_int_equal(written, 2);
+  assert_int_equal(in_feed(s, "<a xmlns='urn:xmpp:sm:3' h='1'/>"), FG_S2S_IN_CONTINUE);
+  assert_int_equal(e.acked, 1);
+  assert_int_equal(fg_s2s_in_bidi_unacked(s, NULL), 1);
+  fg_sm_item *left = fg_s2s_in_bidi_take_unacked(s);
+  assert_non_null(left);
+  assert_int_equal(left->tag, 1);  // the second one, a bounce
+  assert_null(left->next);
+  free(left);
+  fg_s2s_in_free(s);
+}
+
+static void test_xep0198_4_ack_of_stanzas_never_sent_is_an_error(void **state) {
+  in_env e = {0};
+  fg_s2s_in *s = in_sm_ready(&e, 0);
+  fg_s2s_in_bidi_send(s, "b.example", "a.example", kMsg, sizeof(kMsg) - 1, 0);
+  assert_int_equal(in_feed(s, "<a xmlns='urn:xmpp:sm:3' h='3'/>"), FG_S2S_IN_CLOSED);
+  assert_non_null(strstr(e.out, "<undefined-condition"));
+  fg_s2s_in_free(s);
+}
+
+static void test_xep0198_4_unacknowledged_bound_stops_the_stream_carrying_more(void **state) {
+  in_env e = {0};
+  fg_s2s_in *s = in_sm_ready(&e, 2);
+  assert_true(fg_s2s_in_bidi_send(s, "b.example", "a.example", kMsg, sizeof(kMsg) - 1, 0));
+  assert_true(fg_s2s_in_bidi_send(s, "b.example", "a.example", kMsg, sizeof(kMsg) - 1, 0));
+  assert_false(fg_s2s_in_bidi_may_send(s, "b.example", "a.example"));
+  in_feed(s, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+  assert_true(fg_s2s_in_bidi_may_send(s, "b.example", "a.example"));
   fg_s2s_in_free(s);
 }
 
@@ -417,6 +485,34 @@ static void test_rfc6120_4_5_stanza_without_bidi_is_unsupported(void **state) {
   fg_s2s_out_free(s);
 }
 
+static void test_xep0198_4_initiating_side_acknowledges_stanzas_sent_back(void **state) {
+  out_env e = {0};
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.tls_active = 1;
+  c.dialback_secret = &g_secret;
+  c.bidi = 1;
+  c.sm = 1;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
+  fg_s2s_out_start(s);
+  out_feed(s, SRV_HDR
+           "<stream:features><bidi xmlns='urn:xmpp:features:bidi'/><sm xmlns='urn:xmpp:sm:3'/>"
+           "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback></stream:features>");
+  out_feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  out_feed(s, "<enabled xmlns='urn:xmpp:sm:3'/>");
+  assert_true(fg_s2s_out_sm_enabled(s));
+  out_feed(s,
+           "<message from='b.example' to='u@a.example'/><message from='b.example' "
+           "to='u@a.example'/>");
+  e.out_len = 0;
+  e.out[0] = 0;
+  out_feed(s, "<r xmlns='urn:xmpp:sm:3'/>");
+  assert_string_equal(e.out, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+  fg_s2s_out_free(s);
+}
+
 static void test_rfc6120_4_4_reverse_stanzas_after_our_close_still_count(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_out(&e, 1, 0);
@@ -507,7 +603,7 @@ static void test_xep0288_both_directions_on_one_stream(void **state) {
   assert_true(fg_s2s_out_send_stanza(out, (const uint8_t *)fwd, strlen(fwd), 0));
   const char *back = "<message from='v@b.example' to='u@a.example'><body>2</body></message>";
   assert_true(
-      fg_s2s_in_bidi_send(in, "b.example", "a.example", (const uint8_t *)back, strlen(back)));
+      fg_s2s_in_bidi_send(in, "b.example", "a.example", (const uint8_t *)back, strlen(back), 0));
   pump(out, &oe, in, &ie);
   assert_int_equal(ie.routed, 1);
   assert_int_equal(oe.stanzas, 1);
@@ -539,6 +635,10 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_9_3_12_untrusted_reverse_sender_ends_the_stream),
       cmocka_unit_test(test_rfc6120_4_5_stanza_without_bidi_is_unsupported),
       cmocka_unit_test(test_rfc6120_4_4_reverse_stanzas_after_our_close_still_count),
+      cmocka_unit_test(test_xep0198_4_stanzas_sent_back_are_kept_until_acknowledged),
+      cmocka_unit_test(test_xep0198_4_ack_of_stanzas_never_sent_is_an_error),
+      cmocka_unit_test(test_xep0198_4_unacknowledged_bound_stops_the_stream_carrying_more),
+      cmocka_unit_test(test_xep0198_4_initiating_side_acknowledges_stanzas_sent_back),
       cmocka_unit_test(test_xep0288_4_reverse_trust_never_exceeds_inbound),
       cmocka_unit_test(test_xep0288_2_2_reverse_addresses_table),
       cmocka_unit_test(test_xep0288_both_directions_on_one_stream),

@@ -16,7 +16,7 @@ typedef struct fake_stream {
 } fake_stream;
 
 static int fake_send(void *owner, const char *local, const char *remote, const uint8_t *data,
-                     size_t len) {
+                     size_t len, int is_bounce) {
   fake_stream *s = owner;
   if (strcmp(local, s->local) != 0) return 0;
   s->taken++;
@@ -32,18 +32,18 @@ static void test_xep0288_stanza_takes_a_stream_that_may_carry_it(void **state) {
   assert_true(fg_bidi_streams_add(&t, "r.example", &b, fake_send));
   assert_true(fg_bidi_streams_add(&t, "r.example", &a, fake_send));  // once only
   assert_int_equal(fg_bidi_streams_count(t), 2);
-  assert_true(fg_bidi_streams_send(t, "a.example", "r.example", kStanza, sizeof(kStanza)));
-  assert_true(fg_bidi_streams_send(t, "b.example", "r.example", kStanza, sizeof(kStanza)));
+  assert_true(fg_bidi_streams_send(t, "a.example", "r.example", kStanza, sizeof(kStanza), 0));
+  assert_true(fg_bidi_streams_send(t, "b.example", "r.example", kStanza, sizeof(kStanza), 0));
   assert_int_equal(a.taken, 1);
   assert_int_equal(b.taken, 1);
   // No stream for that pair: the caller opens a link.
-  assert_false(fg_bidi_streams_send(t, "c.example", "r.example", kStanza, sizeof(kStanza)));
-  assert_false(fg_bidi_streams_send(t, "a.example", "other.example", kStanza, sizeof(kStanza)));
+  assert_false(fg_bidi_streams_send(t, "c.example", "r.example", kStanza, sizeof(kStanza), 0));
+  assert_false(fg_bidi_streams_send(t, "a.example", "other.example", kStanza, sizeof(kStanza), 0));
   fg_bidi_streams_remove(&t, "r.example", &a);
-  assert_false(fg_bidi_streams_send(t, "a.example", "r.example", kStanza, sizeof(kStanza)));
+  assert_false(fg_bidi_streams_send(t, "a.example", "r.example", kStanza, sizeof(kStanza), 0));
   fg_bidi_streams_remove(&t, "r.example", &b);
   assert_null(t);  // freed with its last entry
-  assert_false(fg_bidi_streams_send(t, "b.example", "r.example", kStanza, sizeof(kStanza)));
+  assert_false(fg_bidi_streams_send(t, "b.example", "r.example", kStanza, sizeof(kStanza), 0));
   fg_bidi_streams_remove(&t, "r.example", &b);  // a no-op
 }
 
