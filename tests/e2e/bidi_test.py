@@ -234,17 +234,24 @@ class World:
             s.close()
 
 
+def exchange(w, a_domain, b_domain, tag):
+    """a_domain (on A) sends to b_domain (on B), then b_domain answers; each
+    message is awaited at its sink. Returns both internal senders."""
+    a_out = w.sender(w.pa["internal"], a_domain, b_domain)
+    a_out.send_message("alice@%s/x" % a_domain, "bob@%s" % b_domain, "to-%s" % tag)
+    xp.wait_for(w.sink_b, xp.body_is("to-%s" % tag))
+    b_out = w.sender(w.pb["internal"], b_domain, a_domain)
+    b_out.send_message("bob@%s/y" % b_domain, "alice@%s" % a_domain, "from-%s" % tag)
+    xp.wait_for(w.sink_a, xp.body_is("from-%s" % tag))
+    return a_out, b_out
+
+
 def test_xep0288_1_fedgate_pair_both_directions_on_one_connection(w):
     links0 = w.a.metric("bidi_links_total")
     acked0 = w.b.metric("stanzas_acked_total")
     received0 = w.a.metric("bidi_stanzas_received_total")
-    a_out = w.sender(w.pa["internal"], "a.test", "b.test")
-    a_out.send_message("alice@a.test/x", "bob@b.test", "to-b-1")
-    xp.wait_for(w.sink_b, xp.body_is("to-b-1"))
     # B answers over the stream A opened: no link from B to a.test.
-    b_out = w.sender(w.pb["internal"], "b.test", "a.test")
-    b_out.send_message("bob@b.test/y", "alice@a.test", "to-a-1")
-    xp.wait_for(w.sink_a, xp.body_is("to-a-1"))
+    a_out, b_out = exchange(w, "a.test", "b.test", "b-1")
     a_out.send_message("alice@a.test/x", "bob@b.test", "to-b-2")
     b_out.send_message("bob@b.test/y", "alice@a.test", "to-a-2")
     xp.wait_for(w.sink_b, xp.body_is("to-b-2"))
@@ -286,12 +293,7 @@ def test_xep0288_2_stream_gone_falls_back_to_an_outbound_link(w):
 
 
 def test_xep0288_3_xep0198_broken_bidi_stream_resends_unacked_stanzas(w):
-    a_out = w.sender(w.pa["internal"], "a.test", "b2.test")
-    a_out.send_message("alice@a.test/x", "bob@b2.test", "to-b2")
-    xp.wait_for(w.sink_b, xp.body_is("to-b2"))
-    b2_out = w.sender(w.pb["internal"], "b2.test", "a.test")
-    b2_out.send_message("bob@b2.test/y", "alice@a.test", "from-b2-warm")
-    xp.wait_for(w.sink_a, xp.body_is("from-b2-warm"))
+    _, b2_out = exchange(w, "a.test", "b2.test", "b2-warm")
     assert lines_with(w.b, "kind=remote", "local=b2.test", "remote=a.test") == [], streams(w.b)
     resent0 = w.b.metric("stanzas_resent_total")
     sent0 = w.b.metric("bidi_stanzas_sent_total")
@@ -325,14 +327,13 @@ def test_xep0288_2_2_bidi_stream_serves_only_authenticated_pairs(w):
     # d.test asks for bidi but its dialback request is answered invalid:
     # B must not use the stream and opens its own link to d.test's server.
     p = xp.Peer.connect(HOST, w.pb["s2s"])
-    p.open_stream("b.test", "d.test")
-    p.read_header()
-    p.read_features()
-    p.starttls("b.test")
-    p.open_stream("b.test", "d.test")
-    p.read_header()
-    feats = p.read_features()
-    assert feats.find("{urn:xmpp:features:bidi}bidi") is not None
+    for secured in (False, True):  # the features before and after STARTTLS
+        if secured:
+            p.starttls("b.test")
+        p.open_stream("b.test", "d.test")
+        p.read_header()
+        offered = p.read_features().find("{urn:xmpp:features:bidi}bidi") is not None
+        assert offered == secured  # XEP-0288 §2.1: after TLS, which is required here
     p.send("<bidi xmlns='urn:xmpp:bidi'/>")
     p.dialback_result("d.test", "b.test", "0" * 64)
     assert p.read_dialback_result().get("type") == "invalid"
