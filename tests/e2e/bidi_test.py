@@ -175,12 +175,12 @@ class World:
         self.other = pr.Prosody(d + "/other", "other.test", fp.free_port(), fp.free_port(),
                                 "pki/other.test.crt", "pki/other.test.key", "pki/ca.crt",
                                 fedgate_port=self.pa["s2s"], users=[("carol", "secret")],
-                                bidi=True)
+                                bidi=True, smacks=True)
         self.children.append(self.other)
         self.remote = pr.Prosody(d + "/remote", "remote.test", fp.free_port(), fp.free_port(),
                                  "pki/remote.test.crt", "pki/remote.test.key", "pki/ca.crt",
                                  fedgate_port=self.pa["s2s"], users=[("dave", "secret")],
-                                 bidi=True)
+                                 bidi=True, smacks=True)
         self.children.append(self.remote)
         fp.write_secret("secret-a", "bidi-secret-a")
         fp.write_secret("secret-b", "bidi-secret-b")
@@ -382,6 +382,7 @@ def test_xep0288_prosody_opens_and_answers_on_one_connection(w):
         xp.wait_for(w.sink_a, xp.body_is("from-carol"), timeout=30)
         wait_until(lambda: lines_with(w.a, "peer=other.test", "bidi=on"),
                    "Prosody's stream made bidirectional")
+        acked = w.a.metric("stanzas_acked_total")
         w.sender(w.pa["internal"], "a.test", "other.test").send_message(
             "alice@a.test/x", "carol@other.test", "to-carol")
         m = carol.next_message()
@@ -391,6 +392,8 @@ def test_xep0288_prosody_opens_and_answers_on_one_connection(w):
         assert lines_with(w.a, "kind=remote", "remote=other.test") == [], streams(w.a)
         assert len(lines_with(w.a, "peer=other.test")) == 1, streams(w.a)
         assert w.a.metric("bidi_stanzas_sent_total") >= 1
+        # mod_smacks on Prosody's stream acknowledges what fedgate sent back.
+        wait_until(lambda: w.a.metric("stanzas_acked_total") > acked, "Prosody acked it")
     finally:
         carol.close()
     w.a.assert_accounted()
