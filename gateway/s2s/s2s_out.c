@@ -458,7 +458,8 @@ static fg_s2s_out_status on_reverse_stanza(fg_s2s_out *s, const fg_xml_element *
   }
   refused = s->ops->stanza(s->arg, el, from, to);
   if (refused != NULL) return fail_with_error(s, refused);
-  s->reverse_h++;  // XEP-0198 §4: handled, routed or bounced
+  // XEP-0198 §4: handled (routed or bounced), counted once it is enabled.
+  if (s->sm.enabled) s->reverse_h++;
   return FG_S2S_OUT_CONTINUE;
 }
 
