@@ -673,6 +673,9 @@ static void count_written(fg_server *srv, int is_bounce) {
 static int bidi_send(void *owner, const char *local, const char *remote, const uint8_t *data,
                      size_t len, int is_bounce) {
   in_conn *ic = owner;
+  // A peer that does not read what this side writes gets no more: the
+  // stanza takes an outbound link, whose flow control pauses its sender.
+  if (fg_conn_write_blocked(ic->conn)) return 0;
   if (!fg_s2s_in_bidi_send(ic->s2s, local, remote, data, len, is_bounce)) return 0;
   int sm = 0;
   fg_s2s_in_sm_handled(ic->s2s, &sm);
