@@ -189,3 +189,9 @@ fg_xml_event fg_xml_parser_feed(fg_xml_parser *p, size_t *out_used, const uint8_
                                 size_t in_len) {
   return p->feed(p, out_used, in, in_len);
 }
+
+fg_xml_simd fg_xml_parser_simd(const fg_xml_parser *p) {
+  for (int s = FG_XML_SIMD_COUNT - 1; s > FG_XML_SIMD_BASELINE; s--)
+    if (kLevels[s].feed != NULL && p->feed == kLevels[s].feed) return (fg_xml_simd)s;
+  return FG_XML_SIMD_BASELINE;
+}

@@ -58,6 +58,11 @@ int fg_xml_simd_parse(const char *name, fg_xml_simd *out);
 // |err| and returns 0. The command line refuses to start on 0.
 int fg_xml_simd_env_check(char *err, size_t err_len);
 
+// fg_xml_parser_simd returns the level of the copy that runs |p|: the one
+// active when it was created.
+struct fg_xml_parser;
+fg_xml_simd fg_xml_parser_simd(const struct fg_xml_parser *p);
+
 // fg_xml_simd_name returns "baseline", "x86-64-v2" or "x86-64-v3".
 const char *fg_xml_simd_name(fg_xml_simd s);
 
