@@ -1,7 +1,7 @@
 // xml_isa_rename.h: the names of one instruction-set copy of the XML parser.
 // The per-stanza parser (xml_parser.c, xml_tokenizer.c, xml_tree.c,
 // xml_namespaces.c, with the static inline scanners of xml_scan.h) is compiled
-// once per x86-64 level into the same binary (gateway/xml/BUILD.bazel,
+// once per x86-64 level (baseline and x86-64-v3) into the same binary (gateway/xml/BUILD.bazel,
 // :xml_parser_level_*). The build force-includes this header (-include) into
 // every file of a copy, with FG_XML_ISA_LEVEL set to the copy's level, so
 // that the copy's external symbols carry the level as a suffix and the copies
@@ -28,12 +28,10 @@
 #define FG_XML_ISA_CAT(a, b) FG_XML_ISA_CAT_(a, b)
 #if FG_XML_ISA_LEVEL == 1
 #define FG_XML_ISA_NAME(n) FG_XML_ISA_CAT(n, _x86_64_v1)
-#elif FG_XML_ISA_LEVEL == 2
-#define FG_XML_ISA_NAME(n) FG_XML_ISA_CAT(n, _x86_64_v2)
 #elif FG_XML_ISA_LEVEL == 3
 #define FG_XML_ISA_NAME(n) FG_XML_ISA_CAT(n, _x86_64_v3)
 #else
-#error "FG_XML_ISA_LEVEL must be 1, 2 or 3"
+#error "FG_XML_ISA_LEVEL must be 1 or 3"
 #endif
 
 // The entry points gateway/xml/xml_simd.c dispatches to: renamed in every copy.

@@ -23,8 +23,6 @@ extern __typeof__(fg_xml_parser_feed) fg_xml_parser_feed_x86_64_v1;
 #if defined(__x86_64__)
 // Built only for x86-64 (gateway/xml/BUILD.bazel selects on the CPU).
 #define FG_XML_SIMD_MULTI 1
-extern __typeof__(fg_xml_parser_new) fg_xml_parser_new_x86_64_v2;
-extern __typeof__(fg_xml_parser_feed) fg_xml_parser_feed_x86_64_v2;
 extern __typeof__(fg_xml_parser_new) fg_xml_parser_new_x86_64_v3;
 extern __typeof__(fg_xml_parser_feed) fg_xml_parser_feed_x86_64_v3;
 #endif
@@ -39,12 +37,9 @@ static const level kLevels[FG_XML_SIMD_COUNT] = {
     [FG_XML_SIMD_BASELINE] = {"baseline", fg_xml_parser_new_x86_64_v1,
                               fg_xml_parser_feed_x86_64_v1},
 #if FG_XML_SIMD_MULTI
-    [FG_XML_SIMD_X86_64_V2] = {"x86-64-v2", fg_xml_parser_new_x86_64_v2,
-                               fg_xml_parser_feed_x86_64_v2},
     [FG_XML_SIMD_X86_64_V3] = {"x86-64-v3", fg_xml_parser_new_x86_64_v3,
                                fg_xml_parser_feed_x86_64_v3},
 #else
-    [FG_XML_SIMD_X86_64_V2] = {"x86-64-v2", NULL, NULL},
     [FG_XML_SIMD_X86_64_V3] = {"x86-64-v3", NULL, NULL},
 #endif
 };
@@ -55,8 +50,8 @@ static _Atomic int g_forced;
 
 #if FG_XML_SIMD_MULTI
 // cpu_runs says whether this CPU runs code built for x86-64 level |lv| (the
-// psABI levels: what -march=x86-64-v2 and -march=x86-64-v3 may emit), and
-// for v3 whether the OS saves the YMM registers (XCR0 bits 1 and 2), without
+// psABI levels: what -march=x86-64-v3 may emit, all of x86-64-v2 included),
+// and whether the OS saves the YMM registers (XCR0 bits 1 and 2), without
 // which AVX instructions fault.
 static int cpu_runs(fg_xml_simd lv) {
   unsigned a, b, c, d;
@@ -66,7 +61,7 @@ static int cpu_runs(fg_xml_simd lv) {
   unsigned c81 = c;
   const unsigned v2 = bit_SSE3 | bit_SSSE3 | bit_CMPXCHG16B | bit_SSE4_1 | bit_SSE4_2 | bit_POPCNT;
   if ((c1 & v2) != v2 || !(c81 & bit_LAHF_LM)) return 0;
-  if (lv == FG_XML_SIMD_X86_64_V2) return 1;
+  if (lv != FG_XML_SIMD_X86_64_V3) return 0;
   const unsigned v3 = bit_FMA | bit_MOVBE | bit_OSXSAVE | bit_AVX | bit_F16C;
   if ((c1 & v3) != v3 || !(c81 & bit_LZCNT)) return 0;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
@@ -105,7 +100,6 @@ int fg_xml_simd_parse(const char *name, fg_xml_simd *out) {
   } kNames[] = {
       {"baseline", FG_XML_SIMD_BASELINE},   {"x86-64", FG_XML_SIMD_BASELINE},
       {"x86-64-v1", FG_XML_SIMD_BASELINE},  {"v1", FG_XML_SIMD_BASELINE},
-      {"x86-64-v2", FG_XML_SIMD_X86_64_V2}, {"v2", FG_XML_SIMD_X86_64_V2},
       {"x86-64-v3", FG_XML_SIMD_X86_64_V3}, {"v3", FG_XML_SIMD_X86_64_V3},
       {"avx2", FG_XML_SIMD_X86_64_V3},
   };
@@ -123,8 +117,7 @@ int fg_xml_simd_env_check(char *err, size_t err_len) {
   fg_xml_simd s;
   if (v == NULL) return 1;
   if (!fg_xml_simd_parse(v, &s)) {
-    snprintf(err, err_len,
-             "%s: unknown XML parser level (value '%s'; one of baseline, x86-64-v2, x86-64-v3)",
+    snprintf(err, err_len, "%s: unknown XML parser level (value '%s'; one of baseline, x86-64-v3)",
              FG_XML_SIMD_ENV, v);
     return 0;
   }

@@ -1,7 +1,7 @@
 // xml_simd.h: which instruction-set copy of the XML parser runs. One binary
 // carries the per-stanza parser (tokenizer, scanners, tree, namespaces)
-// compiled for baseline x86-64 (SSE2), for x86-64-v2 (SSE4.2) and for
-// x86-64-v3 (AVX2, BMI2, ...) (gateway/xml/xml_isa_rename.h), and runs on any
+// compiled for baseline x86-64 (SSE2) and for x86-64-v3 (AVX2, BMI2, ...)
+// (gateway/xml/xml_isa_rename.h), and runs on any
 // x86-64: at the first parser's creation the CPU detection (cpuid, and for
 // x86-64-v3 the OS saving YMM state) picks the highest level the CPU runs,
 // unless the environment variable FEDGATE_XML_ISA names one. Each parser
@@ -15,15 +15,14 @@
 
 typedef enum fg_xml_simd {
   FG_XML_SIMD_BASELINE = 0,   // x86-64 baseline: SSE2 scanners (portable C elsewhere)
-  FG_XML_SIMD_X86_64_V2 = 1,  // x86-64-v2: SSE4.2, POPCNT
-  FG_XML_SIMD_X86_64_V3 = 2,  // x86-64-v3: AVX2 scanners, SIMD UTF-8 validation, BMI
-  FG_XML_SIMD_COUNT = 3,
+  FG_XML_SIMD_X86_64_V3 = 1,  // x86-64-v3: AVX2 scanners, SIMD UTF-8 validation, BMI
+  FG_XML_SIMD_COUNT = 2,
   FG_XML_SIMD_AVX2 = FG_XML_SIMD_X86_64_V3,
 } fg_xml_simd;
 
 // FG_XML_SIMD_ENV is the environment variable that forces a level (tests,
 // benchmarks, or an operator ruling out a CPU path): "baseline",
-// "x86-64-v2" or "x86-64-v3" (also "v1", "v2", "v3", "avx2").
+// "x86-64-v3" (also "x86-64", "v1", "v3", "avx2").
 #define FG_XML_SIMD_ENV "FEDGATE_XML_ISA"
 
 // fg_xml_simd_built says whether this binary has a copy of the parser for |s|.
@@ -63,7 +62,7 @@ int fg_xml_simd_env_check(char *err, size_t err_len);
 struct fg_xml_parser;
 fg_xml_simd fg_xml_parser_simd(const struct fg_xml_parser *p);
 
-// fg_xml_simd_name returns "baseline", "x86-64-v2" or "x86-64-v3".
+// fg_xml_simd_name returns "baseline" or "x86-64-v3".
 const char *fg_xml_simd_name(fg_xml_simd s);
 
 #endif  // FEDGATE_GATEWAY_XML_SIMD_H

@@ -29,12 +29,10 @@ static int cpu_has_level(fg_xml_simd s) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-  if (s == FG_XML_SIMD_X86_64_V2) return __builtin_cpu_supports("x86-64-v2") != 0;
   if (s == FG_XML_SIMD_X86_64_V3) return __builtin_cpu_supports("x86-64-v3") != 0;
 #else
   int v2 = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt") &&
            __builtin_cpu_supports("ssse3");
-  if (s == FG_XML_SIMD_X86_64_V2) return v2;
   if (s == FG_XML_SIMD_X86_64_V3)
     return v2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
            __builtin_cpu_supports("fma");
@@ -60,7 +58,6 @@ static void test_levels_follow_cpuid(void **state) {
   assert_int_equal(fg_xml_simd_best(), best);
   assert_int_equal(fg_xml_simd_built(FG_XML_SIMD_COUNT), 0);
   assert_string_equal(fg_xml_simd_name(FG_XML_SIMD_BASELINE), "baseline");
-  assert_string_equal(fg_xml_simd_name(FG_XML_SIMD_X86_64_V2), "x86-64-v2");
   assert_string_equal(fg_xml_simd_name(FG_XML_SIMD_AVX2), "x86-64-v3");
 }
 
@@ -72,8 +69,8 @@ static void test_level_names(void **state) {
     fg_xml_simd s;
   } cases[] = {
       {"baseline", 1, FG_XML_SIMD_BASELINE},  {"x86-64", 1, FG_XML_SIMD_BASELINE},
-      {"v1", 1, FG_XML_SIMD_BASELINE},        {"x86-64-v2", 1, FG_XML_SIMD_X86_64_V2},
-      {"v2", 1, FG_XML_SIMD_X86_64_V2},       {"x86-64-v3", 1, FG_XML_SIMD_X86_64_V3},
+      {"v1", 1, FG_XML_SIMD_BASELINE},        {"x86-64-v2", 0, FG_XML_SIMD_BASELINE},
+      {"v2", 0, FG_XML_SIMD_BASELINE},        {"x86-64-v3", 1, FG_XML_SIMD_X86_64_V3},
       {"avx2", 1, FG_XML_SIMD_X86_64_V3},     {"v3", 1, FG_XML_SIMD_X86_64_V3},
       {"x86-64-v4", 0, FG_XML_SIMD_BASELINE}, {"AVX2", 0, FG_XML_SIMD_BASELINE},
       {"", 0, FG_XML_SIMD_BASELINE},
