@@ -839,7 +839,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         suite.failed("summary", "%s: %s" % (type(e).__name__, e))
     xml = micro.get("xml_bench") or {}
-    # The XML parser's dispatched build and its baseline x86-64 build, measured
+    # The XML parser's dispatched copy and its baseline x86-64 copy, measured
     # by one binary in one run (bench/xml_bench.c).
     result["xml_mbps_best"] = xml.get("fedgate_mbps")
     result["xml_mbps_baseline"] = xml.get("fedgate_baseline_mbps")
