@@ -6,7 +6,7 @@ alike, and the per-round ratios B/A are printed with their median. With one
 binary it measures that one; --perf DIR also samples each churn kind with
 `perf record -g` (cpu-clock) and writes the top symbols to DIR.
 
-  churn_ab.py --bin BAZEL_BIN [--b FEDGATE_B] [--rounds N] [--seconds S]
+  churn_ab.py --bin BAZEL_BIN [--a FEDGATE_A] [--b FEDGATE_B] [--rounds N] [--seconds S]
               [--perf DIR]
 """
 
@@ -62,13 +62,14 @@ def perf_top(system, s2sload, pki, tid, seconds, extra, data):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", required=True, help="bazel-bin of an opt build (binary A)")
+    ap.add_argument("--a", help="the fedgate binary A (default: the one in --bin)")
     ap.add_argument("--b", help="a second fedgate binary (B)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--perf", help="folder for perf data and top-symbol lists")
     args = ap.parse_args()
     fedgate, s2sload, work, pki = sut.workspace(args.bin, "fedgate-churn.", REMOTES)
-    bins = {"A": fedgate}
+    bins = {"A": args.a or fedgate}
     if args.b:
         bins["B"] = args.b
     systems, tids = {}, {}

@@ -147,8 +147,12 @@ static fg_conn *conn_alloc(fg_worker *w, int fd, const fg_conn_handler *h, void 
   w->conns = c;
   w->nconns++;
   w->stats.conns_plain++;
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // Accepted sockets inherit TCP_NODELAY from their listener
+  // (io/listener.c sets it there once): one system call less per accept.
+  if (!inbound) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
   return c;
 }
 
