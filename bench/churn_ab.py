@@ -4,7 +4,8 @@ of its worker thread, for two fedgate binaries side by side in one session:
 rounds alternate A and B so that the machine's drifting speed falls on both
 alike, and the per-round ratios B/A are printed with their median. With one
 binary it measures that one; --perf DIR also samples each churn kind with
-`perf record -g` (cpu-clock) and writes the top symbols to DIR.
+`perf record -g` (cpu-clock) on the worker thread and writes to DIR the
+shares by binary, the share of the XMPP handling and the top symbols.
 
   churn_ab.py --bin BAZEL_BIN [--a FEDGATE_A] [--b FEDGATE_B] [--rounds N] [--seconds S]
               [--perf DIR]
@@ -26,13 +27,16 @@ REMOTES = 8
 KINDS = (("full", []), ("resumed", ["--resume"]))
 
 
-def churn(s2sload, pki, system, tid, seconds, extra):
-    argv = ["taskset", "-c", "1", s2sload, "churn", "--json", "--target",
+def churn_argv(s2sload, pki, system, seconds, extra):
+    return ["taskset", "-c", "1", s2sload, "churn", "--json", "--target",
             "%s:%d" % (sut.HOST, system.port), "--pki", pki, "--remotes", str(REMOTES),
             "--streams-per-remote", "1", "--sink-domain", sut.SINK_DOMAIN,
-            "--sut-pid", str(system.proc.pid), "--sut-tid", str(tid),
-            "--seconds", str(seconds), "--concurrency", "16"] + extra
-    argv += system.sink_args()
+            "--sut-pid", str(system.proc.pid), "--seconds", str(seconds),
+            "--concurrency", "16"] + extra + system.sink_args()
+
+
+def churn(s2sload, pki, system, tid, seconds, extra):
+    argv = churn_argv(s2sload, pki, system, seconds, ["--sut-tid", str(tid)] + extra)
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=120)
     try:
@@ -42,21 +46,26 @@ def churn(s2sload, pki, system, tid, seconds, extra):
 
 
 def perf_top(system, s2sload, pki, tid, seconds, extra, data):
-    gen = subprocess.Popen(
-        ["taskset", "-c", "1", s2sload, "churn", "--json", "--target",
-         "%s:%d" % (sut.HOST, system.port), "--pki", pki, "--remotes", str(REMOTES),
-         "--streams-per-remote", "1", "--sink-domain", sut.SINK_DOMAIN,
-         "--seconds", str(seconds + 1), "--concurrency", "16"] + extra + system.sink_args(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    gen = subprocess.Popen(churn_argv(s2sload, pki, system, seconds + 1, extra),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.7)
     subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", data,
                     "-t", str(tid), "--", "sleep", str(seconds)],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gen.communicate(timeout=120)
-    p = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
-                        "--sort", "dso,sym", "--percent-limit", "0.4"],
-                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return [ln for ln in p.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    def report(*args):
+        p = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none"] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        return [ln for ln in p.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    # By binary (self time), then the XMPP handling with everything it
+    # calls (on_data: streams, SASL, routing, and the TLS writes of its
+    # answers), then the top symbols.
+    out = ["# by binary or library"] + report("--no-children", "--sort", "dso")
+    out += ["# XMPP handling, children included"]
+    out += [ln for ln in report("--children", "--sort", "sym") if ln.split()[-1] == "on_data"]
+    out += ["# top symbols"] + report("--no-children", "--sort", "dso,sym", "--percent-limit",
+                                      "0.4")
+    return out
 
 
 def main():
