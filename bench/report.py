@@ -382,6 +382,19 @@ def page(res, plots, md_path):
     L.append("Full establishments per worker CPU-second over BoringSSL's in-memory ceiling "
              "(bench/tls_bench, same run): %s." % fmt(res.get("full_est_ratio_to_ceiling"), 2))
     L.append("")
+    L.append("Like for like (every s2s peer sends a client certificate; tls_bench, same run): "
+             "per worker CPU-second, full %s of the in-memory ceiling with a client certificate "
+             "(%s/s) and %s of TLS alone over TCP through the runtime (%s/s); resumed %s of its "
+             "in-memory ceiling (%s/s) and %s of TLS alone over TCP (%s/s)." % (
+                 fmt(res.get("full_est_ratio_to_mtls_ceiling"), 2),
+                 fmt(res.get("full_ceiling_mtls_per_s")),
+                 fmt(res.get("full_est_ratio_to_tls_over_tcp"), 2),
+                 fmt(res.get("full_tls_over_tcp_per_s")),
+                 fmt(res.get("resumed_est_ratio_to_mtls_ceiling"), 2),
+                 fmt(res.get("resumed_ceiling_mtls_per_s")),
+                 fmt(res.get("resumed_est_ratio_to_tls_over_tcp"), 2),
+                 fmt(res.get("resumed_tls_over_tcp_per_s"))))
+    L.append("")
     revocation_section(res, L)
     L.append("## Memory per idle authenticated stream (fedgate)")
     L.append("")
