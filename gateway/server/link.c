@@ -1105,7 +1105,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   snprintf(stream_id, sizeof(stream_id), "%s", l->ready ? fg_s2s_out_stream_id(l->s2s) : "");
   qitem *held;
   fg_sm_item *unacked = take_broken(l, &held);
-  if (unacked != NULL || held != NULL) {
+  if (unacked != NULL || held != NULL || broke) {
     fg_server *srv = l->srv;
     fg_worker *w = l->w;
     unsigned slot = l->slot;
@@ -1115,27 +1115,26 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     int remote_kind = l->kind == LINK_REMOTE;
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
-    if (resume_id[0] && unacked != NULL &&
+    if (resume_id[0] &&
         carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked, held)) {
+      // Told lost unless the replacement resumes the stream (XEP-0198 §5).
       link *n = find_link(fg_server_worker_state(srv, w), LINK_REMOTE, local, remote, NULL, slot);
-      if (n != NULL && broke) {  // told unless the replacement resumes it
+      if (n != NULL && broke) {
         n->lost_pending = 1;
         snprintf(n->broken_stream_id, sizeof(n->broken_stream_id), "%s", stream_id);
-      } else if (broke) {
-        srv->link_lost(srv, w, remote, stream_id, "", fg_close_reason_name(reason));
       }
       return;
     }
     if (broke) srv->link_lost(srv, w, remote, stream_id, "", fg_close_reason_name(reason));
     if (remote_kind) {
-      // The replacement keeps them through failed attempts (give_up_after).
+      // A replacement at once, which keeps what the broken stream left and
+      // what comes meanwhile through failed attempts (give_up_after).
       link *n = remote_link(srv, w, local, remote, slot);
       if (n != NULL) keep_stanzas(n);
     }
     resend_broken(srv, w, local, remote, slot, unacked, held);
     return;
   }
-  if (broke) tell_lost(l, stream_id, fg_close_reason_name(reason));
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
     // A connection-level failure: the next candidate (RFC 6120 §3.2.1); on
     // the hop, another healthy address of the backend.
