@@ -27,8 +27,10 @@ soak:  faults_test.py FEDGATE_BINARY --soak SECONDS
 import os
 import random
 import shutil
+import json
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -41,6 +43,8 @@ import flaky_resolver  # noqa: E402
 import fedgate_proc as fp  # noqa: E402
 import xmpp_peer as xp  # noqa: E402
 
+S2SLOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                       "s2sload.py")
 FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gateway/fedgate")
 HOST = fp.HOST
 # The held and the unacknowledged stanzas of a link are bounded by
@@ -64,15 +68,19 @@ class World:
     """A and B with their sinks, and the proxy on A's way to B."""
 
     def __init__(self, base, b_sm=True, a_limits=None, silent_ipv6_first=False, dns=False,
-                 give_up=GIVE_UP):
+                 give_up=GIVE_UP, load=False):
         self.base = base
         self.pa, self.pb = ({k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink")}
                             for _ in range(2))
         ica = base + "/ica/ca.crt"
-        self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/a.test.crt",
-                                         "pki/a.test.key", client_ca=ica)
-        self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt",
-                                         "pki/b.test.key", client_ca=ica)
+        # With |load|, bench/s2sload.py plays both internal servers instead
+        # (the scenario starts it).
+        self.sink_a = self.sink_b = None
+        if not load:
+            self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/a.test.crt",
+                                             "pki/a.test.key", client_ca=ica)
+            self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt",
+                                             "pki/b.test.key", client_ca=ica)
         self.proxy = fault_proxy.FaultProxy(self.pb["s2s"])
         limits = dict(LIMITS, **(a_limits or {}))
         # With |dns|, A finds B by its SRV record (RFC 6120 §3.2.1) on a
@@ -157,8 +165,9 @@ class World:
             self.resolver.close()
         for sock in self.silent:
             sock.close()
-        self.sink_a.close()
-        self.sink_b.close()
+        for sink in (self.sink_a, self.sink_b):
+            if sink is not None:
+                sink.close()
 
 
 def send(p, tag, first, n):
@@ -493,6 +502,61 @@ def scenario_srv_record_moves_to_a_new_target_mid_run(w):
         new.close()
 
 
+def scenario_dns_faults_under_s2sload_counts_add_up(w):
+    # bench/s2sload.py plays a.test's and b.test's internal servers: 400
+    # messages at 20/s from a.test to b.test, while B's resolver goes silent
+    # with the link cut, comes back, and then B's SRV record moves to a new
+    # target whose predecessor dies. Exact counts from s2sload and /metrics:
+    # sent = delivered + bounced, nothing lost, no duplicate (B resumes A's
+    # broken streams, XEP-0198 §5), first arrivals in sending order.
+    new = fault_proxy.FaultProxy(w.pb["s2s"])
+    load = subprocess.Popen(
+        [sys.executable, S2SLOAD, "--pki", "pki", "--client-ca", "ica/ca.crt",
+         "--server-ca", "none", "--serve", "a.test=%s:%d" % (HOST, w.pa["sink"]),
+         "--serve", "b.test=%s:%d" % (HOST, w.pb["sink"]),
+         "--send", "a.test=%s:%d" % (HOST, w.pa["internal"]), "--to", "a.test=b.test",
+         "--count", "400", "--rate", "20", "--mix", "message=1", "--grace", "30", "--json",
+         "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)
+        w.resolver.stop()
+        w.proxy.drop_all()
+        time.sleep(2.0)
+        w.resolver.cont()
+        # The lookup that timed out is remembered as failed for 10 s
+        # (io/dns); the replacement stream gets through after that.
+        deadline = time.time() + 20
+        while w.a.metric("sm_links_resumed_total") < 1 and time.time() < deadline:
+            time.sleep(0.2)
+        w.resolver.set_mode("ok", port=new.port)
+        w.proxy.refuse = -1
+        w.proxy.drop_all()
+        out, err = load.communicate(timeout=90)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+        new.close()
+    assert out.strip(), "s2sload printed no summary:\n" + err[-2000:]
+    r = json.loads(out)
+    w.a.assert_accounted(timeout=15)
+    w.b.assert_accounted(timeout=15)
+    print("     s2sload: sent=%d delivered=%d bounced=%d lost=%d duplicates=%d out_of_order=%d "
+          "conditions=%s resumed=%d reconnects=%d" % (
+              r["sent"], r["delivered"], r["bounced"], r["lost"], r["duplicates"],
+              r["out_of_order"], r["bounce_conditions"], w.a.metric("sm_links_resumed_total"),
+              w.a.metric("link_reconnects_total")), flush=True)
+    for k, v in (("sent", r["sent"]), ("delivered", r["delivered"]), ("bounced", r["bounced"]),
+                 ("missing", r["lost"]), ("duplicates", r["duplicates"])):
+        TOTALS[k] += v
+    assert r["sent"] == 400 and r["sent"] == r["delivered"] + r["bounced"], r
+    assert r["lost"] == 0 and r["bounced"] == 0, r
+    assert r["duplicates"] == 0 and r["out_of_order"] == 0, r["problems"]
+    assert r["corrupted"] == 0 and r["misrouted"] == 0, r["problems"]
+    assert w.a.metric("sm_links_resumed_total") >= 2, "the stream was not resumed twice"
+    assert new.accepted >= 1, "the new target was never used"
+
+
 SCENARIOS = {n: f for n, f in sorted(globals().items()) if n.startswith("scenario_")}
 OPTIONS = {"scenario_peer_without_xep0198_counts_unconfirmed": {"b_sm": False},
            "scenario_rfc8305_happy_eyeballs_races_a_silent_ipv6_candidate":
@@ -504,6 +568,8 @@ OPTIONS = {"scenario_peer_without_xep0198_counts_unconfirmed": {"b_sm": False},
                                                                      "give_up": "30s"},
            "scenario_rfc6120_8_3_3_15_dns_servfail_bounces_remote_server_not_found":
                {"dns": True},
+           "scenario_dns_faults_under_s2sload_counts_add_up": {"dns": True, "give_up": "30s",
+                                                               "load": True},
            "scenario_srv_record_moves_to_a_new_target_mid_run": {"dns": True,
                                                                   "give_up": "20s"}}
 
