@@ -350,11 +350,18 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
   bounce_bytes(l->srv, l->w, q->data, q->len, cond);
 }
 
+// report_lost tells gateway/server/link_loss.h that the stream |stream_id|
+// of the pair's link with |remote| is lost.
+static void report_lost(fg_server *srv, fg_worker *w, const char *remote, const char *stream_id,
+                        const char *why) {
+  if (srv->link_lost != NULL) srv->link_lost(srv, w, remote, stream_id, "", why);
+}
+
 // tell_lost reports that the stream of |l| (or the broken one it replaces),
-// |stream_id|, is lost (gateway/server/link_loss.h).
+// |stream_id|, is lost.
 static void tell_lost(link *l, const char *stream_id, const char *why) {
   l->lost_pending = 0;
-  if (l->srv->link_lost != NULL) l->srv->link_lost(l->srv, l->w, l->remote, stream_id, "", why);
+  report_lost(l->srv, l->w, l->remote, stream_id, why);
 }
 
 // link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
@@ -1099,8 +1106,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   // A ready stream to a remote domain that ended without a clean close
   // (RFC 6120 §4.4), not by our own doing: lost unless resumed (link_loss.h).
   int broke = l->ready && l->kind == LINK_REMOTE && !l->clean && !l->ending &&
-              reason != FG_CLOSE_SHUTDOWN && l->srv->link_lost != NULL &&
-              !atomic_load(&l->srv->stopping);
+              reason != FG_CLOSE_SHUTDOWN && !atomic_load(&l->srv->stopping);
   char stream_id[64];
   snprintf(stream_id, sizeof(stream_id), "%s", l->ready ? fg_s2s_out_stream_id(l->s2s) : "");
   qitem *held;
@@ -1125,8 +1131,8 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
       }
       return;
     }
-    if (broke) srv->link_lost(srv, w, remote, stream_id, "", fg_close_reason_name(reason));
-    if (remote_kind) {
+    if (broke) report_lost(srv, w, remote, stream_id, fg_close_reason_name(reason));
+    if (remote_kind && !atomic_load(&srv->stopping)) {
       // A replacement at once, which keeps what the broken stream left and
       // what comes meanwhile through failed attempts (give_up_after).
       link *n = remote_link(srv, w, local, remote, slot);
@@ -1701,6 +1707,11 @@ size_t fg_link_drain(worker_state *ws) {
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
     for (link *l = ws->links[b], *n; l != NULL; l = n) {
       n = l->next;
+      if (l->retry_waiting && !l->dead && l->q_count == 0) {
+        // A broken stream's replacement with nothing to deliver: no wait.
+        link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "draining");
+        continue;
+      }
       if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL) {
         continue;  // still connecting with stanzas to deliver, or busy
       }
