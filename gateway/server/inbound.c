@@ -220,6 +220,9 @@ static void report_drop(in_conn *ic, fg_worker *w, enum fg_close_reason reason) 
   }
   const char *d;
   for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+    int told = 0;  // once per remote domain, whatever the local domains it spoke to
+    for (size_t j = 0; j < i && !told; j++) told = strcmp(fg_s2s_in_pair_from(ic->s2s, j), d) == 0;
+    if (told) continue;
     srv->link_lost(srv, w, d, fg_s2s_in_stream_id(ic->s2s), fg_s2s_in_sm_id(ic->s2s),
                    fg_close_reason_name(reason));
   }
