@@ -49,6 +49,11 @@ typedef struct fg_reverse_ops {
                        const char *to_domain);
   void (*close)(in_conn *ic);
 } fg_reverse_ops;
+// fg_link_lost_fn reports that the link with remote domain |remote| ended
+// without a clean close (gateway/server/link_loss.h implements it; links
+// and inbound streams call it through fg_server.link_lost).
+typedef void (*fg_link_lost_fn)(fg_server *srv, fg_worker *w, const char *remote,
+                                const char *stream_id, const char *sm_id, const char *why);
 
 // worker_state is what one worker owns: its inbound streams and outbound
 // links. Touched only by that worker's thread.
@@ -92,6 +97,9 @@ struct worker_state {
     fg_server *srv;
     fg_worker *w;
   } block_watch;
+  // Dropped resumable inbound streams whose resume window is awaited
+  // before their loss is told to the internal servers (link_loss.h).
+  struct fg_loss_watch *loss_watches;
   // The configuration snapshot this worker decides with (a reference),
   // replaced only between two events of its loop (gateway/server/reload.c).
   fg_snapshot *snap;
@@ -128,6 +136,7 @@ struct fg_server {
   fg_stream_tag stream_tag;               // starts every stream id issued (loop detection)
   fg_dialback_answer_fn answer_dialback;  // links -> inbound streams
   const fg_reverse_ops *reverse;          // links -> inbound checks (XEP-0288)
+  fg_link_lost_fn link_lost;              // links, inbound streams -> link_loss.c (or NULL)
   struct fg_revocation *revocation;       // the engine; the snapshot's mode says when it checks
   struct fg_responders *responders;       // revocation.responders, loaded once
   struct fg_stapler *stapler;             // our certificates and their OCSP staples
