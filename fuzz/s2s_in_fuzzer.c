@@ -88,7 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cfg.tls_active = e.flags & 1;
   cfg.dialback_secret = (e.flags & 8) ? fuzz_dialback_secret() : NULL;
   cfg.dialback = (e.flags & 128) == 0;
-  cfg.sm = 1;  // XEP-0198 offered; <enable/> only counts once authenticated
+  cfg.sm = 1;    // XEP-0198 offered; <enable/> only counts once authenticated
+  cfg.bidi = 1;  // XEP-0288 offered: this side may send back what the checks allow
+  cfg.bidi_sm_max_stanzas = 8;
   e.tls = cfg.tls_active;
   e.s = fg_s2s_in_new(&cfg, &kOps, &e);
   if (e.s == NULL) return 0;
@@ -104,6 +106,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       fg_s2s_in_tls_established(e.s);
       e.tls = 1;
     }
+    // XEP-0288 §2.2: stanzas go back only for a pair the peer authenticated
+    // here, inversed; the unacknowledged ones stay within their bound.
+    if (fg_s2s_in_bidi_send(e.s, "b.example", "a.example", (const uint8_t *)"<message/>", 10, 0) &&
+        (!fg_s2s_in_is_authenticated(e.s, "a.example", "b.example") ||
+         (!e.tls && !op_plain(&e, "a.example")))) {
+      abort();
+    }
+    if (fg_s2s_in_bidi_unacked(e.s, NULL) > 8) abort();
     if (st == FG_S2S_IN_CLOSED) {
       size_t again = 0;
       if (fg_s2s_in_feed(e.s, data, size, &again) != FG_S2S_IN_CLOSED || again != 0) abort();

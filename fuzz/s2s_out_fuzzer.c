@@ -35,7 +35,19 @@ static void op_answer(void *arg, const char *r, const char *o, const char *id, i
   if (strcmp(r, "a.example") || strcmp(o, "b.example") || strcmp(id, "q1")) abort();
   ((env *)arg)->answers++;
 }
-static const fg_s2s_out_ops kOps = {op_send, op_ready, op_failed, op_answer, NULL};
+// op_stanza: XEP-0288 §2.2: only stanzas from the stream's remote domain to
+// its local one are ever handed over.
+static const char *op_stanza(void *arg, const fg_xml_element *el, const char *from,
+                             const char *to) {
+  char f[FG_DOMAIN_MAX + 1], t[FG_DOMAIN_MAX + 1];
+  (void)arg;
+  if (strcmp(from, "b.example") || strcmp(to, "a.example")) abort();
+  if (!fg_jid_domain(f, el->from.data, el->from.len) || strcmp(f, from)) abort();
+  if (!fg_jid_domain(t, el->to.data, el->to.len) || strcmp(t, to)) abort();
+  return NULL;
+}
+static const fg_s2s_out_ops kOps = {op_send, op_ready, op_failed, op_answer,
+                                    NULL,    NULL,     op_stanza, NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
@@ -55,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.sm = (flags & 64) != 0;  // XEP-0198 when offered: <a/> from the input acks
   c.sm_max_stanzas = 8;
   c.sm_request_every = 2;
+  c.bidi = (flags & 128) != 0;  // XEP-0288 when offered: stanzas may come back
   fg_s2s_out *s = fg_s2s_out_new(&c, &kOps, &e);
   if (s == NULL) return 0;
   fg_s2s_out_start(s);

@@ -43,7 +43,8 @@ XML_PARSER="gateway/xml/xml_scan.c gateway/xml/xml_simd.c
   $(for n in 1 3; do for f in $XML_PARSER_LEVEL; do printf ' %s@%s' "$f" "$n"; done; done)"
 XML_TRANSCRIPT="tests/gateway/xml/xml_transcript.c gateway/xml/xml_serializer.c $XML_PARSER"
 S2S_IN="crypto/dialback_key.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c
-  gateway/s2s/jid.c gateway/s2s/s2s_in.c gateway/s2s/sm.c $XML_PARSER"
+  gateway/s2s/jid.c gateway/s2s/s2s_in.c gateway/s2s/sm.c $XML_PARSER
+  gateway/s2s/auth_method.c gateway/s2s/bidi.c"
 
 # fuzzer NAME MAX_LEN LIBS SOURCES...: one target. LIBS is a comma-separated
 # subset of boringssl, cyaml, yaml, idn2, xxhash, expat, resolv (or "-").
@@ -56,7 +57,7 @@ fuzzer config_fuzzer 16384 boringssl,cyaml,yaml,idn2,xxhash
   gateway/config/config.c gateway/config/config_abuse.c gateway/config/config_diag.c gateway/config/config_dnssec.c
   gateway/config/config_files.c gateway/config/config_index.c gateway/config/config_load.c
   gateway/config/config_operation.c gateway/config/config_overlay.c gateway/config/config_posh.c
-  gateway/config/config_revocation.c gateway/config/config_sm.c
+  gateway/config/config_revocation.c gateway/config/config_sm.c gateway/config/config_bidi.c
   gateway/config/config_sections.c
   gateway/config/config_values.c gateway/config/config_yaml.c
   gateway/server/router.c io/addr_policy.c crypto/ticket_key_file.c

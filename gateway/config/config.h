@@ -217,6 +217,11 @@ typedef struct fg_config {
     int dane, dane_inbound;
   } tls;
 
+  // bidi: XEP-0288 bidirectional s2s streams on the public side.
+  struct {
+    int enabled;  // offer inbound, request outbound (default 1)
+  } bidi;
+
   // stream_management: XEP-0198 acknowledgements on s2s streams, both
   // directions (public links and the internal hop).
   struct {

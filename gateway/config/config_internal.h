@@ -86,6 +86,10 @@ typedef struct raw_sm {
   char *give_up_after;
 } raw_sm;
 
+typedef struct raw_bidi {
+  char *enabled;
+} raw_bidi;
+
 typedef struct raw_dialback {
   char *enabled, *secret_file;
 } raw_dialback;
@@ -203,6 +207,7 @@ typedef struct raw_top {
   raw_admin *admin;
   raw_abuse *abuse;
   raw_sm *stream_management;
+  raw_bidi *bidi;
 } raw_top;
 
 // --- Diagnostics (config_diag.c)
@@ -253,6 +258,9 @@ void config_schema_free(raw_top *raw);
 
 // --- Values (config_values.c). Each reports a bad value at |path| and
 // returns 0 (NULL); an absent value (NULL) gives the default.
+
+// config_load_bidi checks bidi (config_bidi.c).
+void config_load_bidi(config_ctx *c, const raw_bidi *r);
 
 // config_load_sm checks stream_management (config_sm.c).
 void config_load_sm(config_ctx *c, const raw_sm *r);

@@ -617,4 +617,5 @@ void config_load_sections(config_ctx *c, const raw_top *t) {
   config_load_operation(c, t);
   config_load_dnssec(c, t->dns ? t->dns->dnssec : NULL, t->tls);
   config_load_sm(c, t->stream_management);
+  config_load_bidi(c, t->bidi);
 }

@@ -288,6 +288,11 @@ static const cyaml_schema_field_t kDialbackFields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t kBidiFields[] = {
+    STR("enabled", raw_bidi, enabled),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t kSmFields[] = {
     STR("enabled", raw_sm, enabled),
     STR("request_every", raw_sm, request_every),
@@ -478,6 +483,7 @@ static const cyaml_schema_field_t kTopFields[] = {
     CYAML_FIELD_MAPPING_PTR("admin", OPT, raw_top, admin, kAdminFields),
     CYAML_FIELD_MAPPING_PTR("abuse", OPT, raw_top, abuse, kAbuseFields),
     CYAML_FIELD_MAPPING_PTR("stream_management", OPT, raw_top, stream_management, kSmFields),
+    CYAML_FIELD_MAPPING_PTR("bidi", OPT, raw_top, bidi, kBidiFields),
     CYAML_FIELD_END,
 };
 

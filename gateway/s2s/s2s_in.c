@@ -9,6 +9,7 @@
 #include <openssl/base64.h>
 #include <openssl/rand.h>
 
+#include "gateway/s2s/bidi.h"
 #include "gateway/s2s/bounce_element.h"
 #include "gateway/s2s/sm.h"
 #include "gateway/xml/xml_names.h"
@@ -57,6 +58,9 @@ struct fg_s2s_in {
   // (RFC 6120 §4.4).
   int closing;
   fg_sm_in sm;                   // XEP-0198 on this stream
+  int bidi;                      // the peer enabled XEP-0288 on this stream
+  fg_sm_out bidi_sm;             // XEP-0198 for what this side writes on it
+  uint64_t bidi_written;         // stanzas this side wrote on it
   char sm_id[FG_SM_ID_MAX + 1];  // its resume id ("": not resumable)
 };
 
@@ -67,6 +71,7 @@ void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
   cfg->sasl_retries = 2;
   cfg->max_domain_pairs = 64;
   cfg->dialback = 1;
+  cfg->bidi_sm_request_every = 16;
 }
 
 fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, void *arg) {
@@ -83,6 +88,7 @@ fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, 
   s->arg = arg;
   s->routed_pair = -1;
   s->tls = s->cfg.tls_active;
+  fg_sm_out_init(&s->bidi_sm, s->cfg.bidi_sm_max_stanzas, s->cfg.bidi_sm_max_bytes);
   fg_xml_config xc;
   fg_xml_config_default(&xc);
   xc.limits = s->cfg.limits;
@@ -97,6 +103,7 @@ fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, 
 
 void fg_s2s_in_free(fg_s2s_in *s) {
   if (s == NULL) return;
+  fg_sm_out_cleanup(&s->bidi_sm);
   fg_xml_parser_free(s->parser);
   free(s->pairs);
   free(s);
@@ -389,6 +396,11 @@ static void send_features(fg_s2s_in *s) {
   // this very stream, without another features element.
   if (s->cfg.sm && !s->sm.enabled && (s->tls || !tls_mandatory(s))) {
     n += (size_t)snprintf(buf + n, sizeof(buf) - n, "<sm xmlns='" FG_NS_SM "'/>");
+  }
+  // XEP-0288 §2.1: offered before and after TLS; §2.1 also wants STARTTLS
+  // completed first when TLS is used, which tls_mandatory enforces.
+  if (s->cfg.bidi && !s->bidi && (s->tls || !tls_mandatory(s))) {
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, FG_BIDI_FEATURE);
   }
   snprintf(buf + n, sizeof(buf) - n, "</stream:features>");
   send_str(s, buf);
@@ -841,6 +853,11 @@ static fg_s2s_in_status on_sm_resume(fg_s2s_in *s, const fg_xml_node *r) {
   return FG_S2S_IN_CONTINUE;
 }
 
+static void bidi_acked(void *arg, const fg_sm_item *it) {
+  fg_s2s_in *s = arg;
+  if (s->ops->bidi_acked != NULL) s->ops->bidi_acked(s->arg, it);
+}
+
 // on_sm answers the XEP-0198 elements of the initiating side.
 static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
   switch (fg_sm_classify(r)) {
@@ -867,8 +884,21 @@ static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
     }
     case FG_SM_RESUME:
       return on_sm_resume(s, r);
+    case FG_SM_A: {
+      // XEP-0198 §4: on a bidirectional stream, the peer's count of what
+      // this side sent it.
+      uint32_t h;
+      size_t n;
+      if (!s->sm.enabled || !s->bidi_sm.enabled) return FG_S2S_IN_CONTINUE;
+      if (!fg_sm_parse_h(r, &h)) return fg_s2s_in_close_with_error(s, "invalid-xml", NULL);
+      if (fg_sm_out_ack(&s->bidi_sm, h, &n, bidi_acked, s) != FG_SM_ACK_OK) {
+        return fg_s2s_in_close_with_error(s, "undefined-condition",
+                                          "h acknowledges stanzas never sent");
+      }
+      return FG_S2S_IN_CONTINUE;
+    }
     default:
-      return FG_S2S_IN_CONTINUE;  // <a/>: this side sends no stanzas to count
+      return FG_S2S_IN_CONTINUE;
   }
 }
 
@@ -905,6 +935,16 @@ static fg_s2s_in_status on_element(fg_s2s_in *s) {
   }
   if (fg_xml_str_eq(r->ns, FG_NS_SASL)) return on_sasl(s, r);
   if (fg_xml_str_eq(r->ns, FG_NS_SM)) return on_sm(s, r);
+  if (s->cfg.bidi && fg_xml_str_eq(r->ns, FG_NS_BIDI) && fg_xml_str_eq(r->local, "bidi")) {
+    // XEP-0288 §2.2: SHOULD come before SASL or dialback; a late request is
+    // harmless (what this side may send still follows the authenticated
+    // pairs), so it is honoured too. It has no answer.
+    if (!s->bidi) {
+      s->bidi = 1;
+      event(s, FG_S2S_IN_EV_BIDI_ENABLED, s->peer, "");
+    }
+    return FG_S2S_IN_CONTINUE;
+  }
   if (fg_xml_str_eq(r->ns, FG_NS_DIALBACK)) {
     if (fg_xml_str_eq(r->local, "result")) return on_db_result(s, r);
     if (fg_xml_str_eq(r->local, "verify")) return on_db_verify(s, r);
@@ -955,4 +995,48 @@ fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len, 
   }
   *out_used = total;
   return st;
+}
+
+int fg_s2s_in_bidi(const fg_s2s_in *s) {
+  return s->bidi;
+}
+
+int fg_s2s_in_bidi_may_send(const fg_s2s_in *s, const char *local, const char *remote) {
+  // Between a restart's header and our answer nothing else may go out.
+  if (!s->bidi || s->stage != STAGE_OPEN || s->closing) return 0;
+  // XEP-0288 §2.2: only for a pair the peer authenticated here, inversed.
+  if (!fg_s2s_in_is_authenticated(s, remote, local)) return 0;
+  // A peer slow to acknowledge gets no more than the bounds (the stanza
+  // takes an outbound link instead).
+  if (s->sm.enabled && !fg_sm_out_has_room(&s->bidi_sm, 1)) return 0;
+  return plaintext_allowed_for((fg_s2s_in *)s, remote);
+}
+
+int fg_s2s_in_bidi_send(fg_s2s_in *s, const char *local, const char *remote, const uint8_t *data,
+                        size_t len, int tag) {
+  if (!fg_s2s_in_bidi_may_send(s, local, remote)) return 0;
+  if (s->sm.enabled) {
+    // Counting starts with the first stanza written after <enable/>. A
+    // stanza that cannot be kept is not written here (the caller opens a
+    // link instead).
+    s->bidi_sm.enabled = 1;
+    if (!fg_sm_out_push(&s->bidi_sm, data, len, tag)) return 0;
+  }
+  s->ops->send(s->arg, data, len);
+  s->bidi_written++;
+  if (!s->sm.enabled) return 1;
+  if (!s->bidi_sm.awaiting || fg_sm_out_should_request(&s->bidi_sm, s->cfg.bidi_sm_request_every)) {
+    send_str(s, "<r xmlns='" FG_NS_SM "'/>");
+    fg_sm_out_requested(&s->bidi_sm);
+  }
+  return 1;
+}
+
+size_t fg_s2s_in_bidi_unacked(const fg_s2s_in *s, uint64_t *out_written) {
+  if (out_written != NULL) *out_written = s->bidi_written;
+  return s->bidi_sm.count;
+}
+
+fg_sm_item *fg_s2s_in_bidi_take_unacked(fg_s2s_in *s) {
+  return fg_sm_out_take(&s->bidi_sm);
 }

@@ -24,6 +24,7 @@
 #include "crypto/dialback_key.h"
 #include "gateway/s2s/bounce.h"
 #include "gateway/s2s/jid.h"
+#include "gateway/s2s/sm.h"
 #include "gateway/xml/xml_parser.h"
 
 typedef struct fg_s2s_in fg_s2s_in;
@@ -73,6 +74,7 @@ typedef enum fg_s2s_in_event {
   FG_S2S_IN_EV_SM_REFUSED,                // <enable/> answered <failed/> (detail: condition)
   FG_S2S_IN_EV_SM_ACK_SENT,               // <a/> answered an <r/>
   FG_S2S_IN_EV_SM_RESUMED,                // a stream resumed (detail: its id)
+  FG_S2S_IN_EV_BIDI_ENABLED,              // the peer made the stream bidirectional (XEP-0288)
   FG_S2S_IN_EV_COUNT,
 } fg_s2s_in_event;
 
@@ -126,6 +128,9 @@ typedef struct fg_s2s_in_ops {
   // sm_resume takes the ended stream |id| of this stream's peer for this
   // stream: it returns 1 and its count of handled stanzas in |*out_h|, or 0.
   int (*sm_resume)(void *arg, const char *id, uint32_t *out_h);
+  // bidi_acked: the peer acknowledged |it|, a stanza this side wrote on the
+  // bidirectional stream (XEP-0198 §4), oldest first. NULL: not told.
+  void (*bidi_acked)(void *arg, const fg_sm_item *it);
 } fg_s2s_in_ops;
 
 typedef struct fg_s2s_in_config {
@@ -155,6 +160,18 @@ typedef struct fg_s2s_in_config {
   // sm_resume_s: how long an ended stream may be resumed (XEP-0198 §5, the
   // 'max' of <enabled/>); 0: resumption is not offered.
   unsigned sm_resume_s;
+  // bidi: offer XEP-0288 bidirectional streams (once the stream is secured,
+  // or to a plaintext peer) and accept <bidi xmlns='urn:xmpp:bidi'/>. Default 0.
+  int bidi;
+  // bidi_sm_request_every: on a bidirectional stream with XEP-0198 on, the
+  // stanzas this side writes are kept until the peer acknowledges them; an
+  // <r/> follows every write while none is unanswered, and after this many
+  // stanzas otherwise (default 16).
+  unsigned bidi_sm_request_every;
+  // bidi_sm_max_stanzas, bidi_sm_max_bytes: at most this many unacknowledged
+  // stanzas (and bytes) on it; beyond, fg_s2s_in_bidi_may_send says no (0:
+  // unbounded).
+  size_t bidi_sm_max_stanzas, bidi_sm_max_bytes;
 } fg_s2s_in_config;
 
 // fg_s2s_in_config_default fills |cfg| with the defaults above.
@@ -249,6 +266,36 @@ uint32_t fg_s2s_in_sm_handled(const fg_s2s_in *s, int *out_enabled);
 // fg_s2s_in_sm_id returns the XEP-0198 resume id of this stream ("" when
 // it cannot be resumed).
 const char *fg_s2s_in_sm_id(const fg_s2s_in *s);
+
+// fg_s2s_in_bidi returns 1 once the peer made the stream bidirectional
+// (XEP-0288 §2.2).
+int fg_s2s_in_bidi(const fg_s2s_in *s);
+
+// fg_s2s_in_bidi_may_send returns 1 when this side may send a stanza from
+// its |local| domain to the peer's |remote| domain on this stream: the peer
+// enabled bidi and authenticated the pair (|remote|, |local|) here, by SASL
+// (the stream's 'to') or by dialback (the inverse of a requested pair,
+// XEP-0288 §2.2), over TLS unless |remote| may skip it; the stream is open
+// and not closing.
+int fg_s2s_in_bidi_may_send(const fg_s2s_in *s, const char *local, const char *remote);
+
+// fg_s2s_in_bidi_send writes the serialized stanza |data| (|len| bytes) from
+// |local| to |remote| on the stream when fg_s2s_in_bidi_may_send allows it,
+// and returns 1; else it writes nothing and returns 0. With XEP-0198 on the
+// stream a copy is kept (tagged |tag|) until the peer acknowledges it
+// (XEP-0198 §4: either side may ask for acks of what it sent).
+int fg_s2s_in_bidi_send(fg_s2s_in *s, const char *local, const char *remote, const uint8_t *data,
+                        size_t len, int tag);
+
+// fg_s2s_in_bidi_unacked returns how many stanzas this side wrote on the
+// bidirectional stream that the peer has not acknowledged (0 without
+// XEP-0198), and in |*out_written| how many it wrote in all.
+size_t fg_s2s_in_bidi_unacked(const fg_s2s_in *s, uint64_t *out_written);
+
+// fg_s2s_in_bidi_take_unacked hands those stanzas (oldest first) to the
+// caller, who frees each with free(): the stream ended and they go out
+// again on another, or are bounced.
+fg_sm_item *fg_s2s_in_bidi_take_unacked(fg_s2s_in *s);
 
 // fg_s2s_in_is_closed returns 1 once the stream is over.
 int fg_s2s_in_is_closed(const fg_s2s_in *s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/s2s/bidi.h"
 #include "gateway/xml/xml_names.h"
 
 enum stage {
@@ -46,6 +47,8 @@ struct fg_s2s_out {
   fg_sm_out sm;
   char sm_id[FG_SM_ID_MAX + 1];  // resume id: the peer's, or the one to resume
   int resuming;                  // <resume/> sent, its answer awaited
+  int bidi;                      // <bidi/> sent: the peer may send stanzas back (XEP-0288)
+  uint32_t reverse_h;            // XEP-0198 h of those: handled (routed or bounced)
 };
 
 void fg_s2s_out_config_default(fg_s2s_out_config *cfg) {
@@ -90,6 +93,10 @@ void fg_s2s_out_free(fg_s2s_out *s) {
 
 int fg_s2s_out_is_ready(const fg_s2s_out *s) {
   return s->stage == STAGE_READY ? (s->method ? s->method : -1) : 0;
+}
+
+int fg_s2s_out_bidi(const fg_s2s_out *s) {
+  return s->bidi;
 }
 
 const char *fg_s2s_out_stream_id(const fg_s2s_out *s) {
@@ -306,6 +313,13 @@ static fg_s2s_out_status on_features(fg_s2s_out *s, const fg_xml_node *f) {
     }
     if (!s->cfg.allow_plaintext) return fail(s, "tls-unavailable");
   }
+  // XEP-0288 §2.2: bidi is requested after TLS and before authentication,
+  // and only once (the features after a SASL restart may offer it again).
+  if (s->cfg.bidi && s->ops->stanza != NULL && !s->bidi && !s->method &&
+      s->cfg.purpose == FG_S2S_OUT_STANZAS && offers(f, FG_NS_BIDI_FEATURE, "bidi")) {
+    send_str(s, FG_BIDI_REQUEST);
+    s->bidi = 1;
+  }
   if (s->cfg.purpose == FG_S2S_OUT_VERIFY || s->method) {
     become_ready(s, s->method);
     return FG_S2S_OUT_CONTINUE;
@@ -412,9 +426,10 @@ static fg_s2s_out_status on_sm(fg_s2s_out *s, const fg_xml_node *r) {
       }
       return FG_S2S_OUT_CONTINUE;
     case FG_SM_R: {
-      // Nothing is handled on a stream we initiated (RFC 6120 §4.5).
+      // Nothing is handled on a stream we initiated (RFC 6120 §4.5), but
+      // what the peer sent back on a bidirectional one (XEP-0288).
       char a[FG_SM_A_MAX];
-      size_t len = fg_sm_write_a(a, sizeof(a), 0);
+      size_t len = fg_sm_write_a(a, sizeof(a), s->reverse_h);
       if (s->sm.enabled && len) s->ops->send(s->arg, (const uint8_t *)a, len);
       return FG_S2S_OUT_CONTINUE;
     }
@@ -423,10 +438,42 @@ static fg_s2s_out_status on_sm(fg_s2s_out *s, const fg_xml_node *r) {
   }
 }
 
+// on_reverse_stanza takes a stanza the peer sent back on a bidirectional
+// stream (XEP-0288 §2.2).
+static fg_s2s_out_status on_reverse_stanza(fg_s2s_out *s, const fg_xml_element *el) {
+  // The receiving server may send nothing before we are authenticated
+  // (§2.2); until then, RFC 6120 §4.9.3.12 applies to it as to any peer.
+  const char *refused = NULL;
+  char from[FG_DOMAIN_MAX + 1], to[FG_DOMAIN_MAX + 1];
+  if (s->stage != STAGE_READY && s->stage != STAGE_SM) {
+    refused = "not-authorized";
+  } else {
+    fg_bidi_verdict v = fg_bidi_check_reverse(s->local, s->remote, el->from.data, el->from.len,
+                                              el->to.data, el->to.len, from, to);
+    refused = fg_bidi_verdict_condition(v);
+  }
+  if (refused != NULL) {
+    if (s->ops->refused != NULL) s->ops->refused(s->arg, el, refused);
+    return fail_with_error(s, refused);
+  }
+  refused = s->ops->stanza(s->arg, el, from, to);
+  if (refused != NULL) return fail_with_error(s, refused);
+  // XEP-0198 §4: handled (routed or bounced), counted once it is enabled.
+  if (s->sm.enabled) s->reverse_h++;
+  return FG_S2S_OUT_CONTINUE;
+}
+
 static fg_s2s_out_status on_element(fg_s2s_out *s) {
   const fg_xml_element *el = fg_xml_parser_element(s->parser);
   const fg_xml_node *r = el->root;
   if (fg_xml_str_eq(r->ns, FG_NS_SM)) return on_sm(s, r);
+  // RFC 6120 §4.4: after our closing tag the peer may still send what it
+  // has; on a bidirectional stream that includes stanzas.
+  if (s->bidi && fg_xml_str_eq(r->ns, FG_XML_NS_SERVER) &&
+      (fg_xml_str_eq(r->local, "message") || fg_xml_str_eq(r->local, "presence") ||
+       fg_xml_str_eq(r->local, "iq"))) {
+    return on_reverse_stanza(s, el);
+  }
   if (s->ending) return FG_S2S_OUT_CONTINUE;
   if (fg_xml_str_eq(r->ns, FG_XML_NS_STREAMS)) {
     if (fg_xml_str_eq(r->local, "error")) {
@@ -463,7 +510,8 @@ static fg_s2s_out_status on_element(fg_s2s_out *s) {
     return start_dialback(s);
   }
   if (fg_xml_str_eq(r->ns, FG_NS_DIALBACK)) return on_db(s, r);
-  // Stanzas on a stream we initiated: s2s streams are one-way (RFC 6120 §4.5).
+  // Stanzas on a stream we initiated: s2s streams are one-way (RFC 6120 §4.5)
+  // unless made bidirectional.
   return fail_with_error(s, "unsupported-stanza-type");
 }
 

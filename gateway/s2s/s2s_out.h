@@ -50,6 +50,18 @@ typedef struct fg_s2s_out_ops {
   // and had handled |h| of its stanzas: the caller drops those it still
   // holds and sends the rest first. Called before ops->ready. NULL: never.
   void (*resumed)(void *arg, uint32_t h);
+  // stanza: on a bidirectional stream (XEP-0288), a stanza the peer sent
+  // back, its addresses already checked: from |from_domain| (the stream's
+  // remote) to |to_domain| (its local). The callee routes it or bounces it
+  // and returns NULL, or returns the RFC 6120 §4.9.3 stream error condition
+  // that ends the stream (the peer may not send it at all). NULL op: bidi
+  // is never requested.
+  const char *(*stanza)(void *arg, const fg_xml_element *el, const char *from_domain,
+                        const char *to_domain);
+  // refused: a stanza the peer sent back was refused by the rules of
+  // gateway/s2s/bidi.h (or came before authentication): the stream ends
+  // with the stream error |condition|. NULL: not told.
+  void (*refused)(void *arg, const fg_xml_element *el, const char *condition);
 } fg_s2s_out_ops;
 
 typedef struct fg_s2s_out_config {
@@ -78,6 +90,10 @@ typedef struct fg_s2s_out_config {
   // sm_previd: resume this ended stream instead of enabling anew (when the
   // peer refuses, XEP-0198 is enabled anew). NULL or "": none.
   const char *sm_previd;
+  // bidi: when the peer offers XEP-0288 (and ops->stanza is set), send
+  // <bidi xmlns='urn:xmpp:bidi'/> before authenticating (§2.2), then accept
+  // stanzas from |remote| to |local| on the stream (FG_S2S_OUT_STANZAS only).
+  int bidi;
 } fg_s2s_out_config;
 
 // fg_s2s_out_config_default zeroes |cfg| and sets default limits.
@@ -155,6 +171,10 @@ void fg_s2s_out_end(fg_s2s_out *s);
 
 // fg_s2s_out_is_ready returns the authentication method once ready, else 0.
 int fg_s2s_out_is_ready(const fg_s2s_out *s);
+
+// fg_s2s_out_bidi returns 1 when this side made the stream bidirectional
+// (XEP-0288 §2.2).
+int fg_s2s_out_bidi(const fg_s2s_out *s);
 
 // fg_s2s_out_stream_id returns the id the peer gave the stream ("" before).
 const char *fg_s2s_out_stream_id(const fg_s2s_out *s);

@@ -16,7 +16,10 @@
 #include "io/addr_policy.h"
 #include "gateway/server/abuse_limits.h"
 #include "gateway/server/abuse_reports.h"
+#include "gateway/server/bidi_resend.h"
+#include "gateway/server/bidi_streams.h"
 #include "gateway/server/blocks.h"
+#include "gateway/s2s/bounce_element.h"
 #include "gateway/server/link.h"
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
@@ -95,6 +98,9 @@ struct in_conn {
     fg_auth_method method;  // when ok: pkix or posh
   } * verdicts;
   int n_verdicts;
+  // XEP-0288: for the stanzas an outbound link's peer sends back
+  // (reverse_open, s2s NULL), that link's stream id.
+  char reverse_id[64];
 };
 
 // trim gives back what a quiet stream does not need: the parser's buffers
@@ -109,6 +115,12 @@ static void trim(in_conn *ic) {
 // cur is the snapshot new decisions follow (the worker's current one).
 static const fg_snapshot *cur(const in_conn *ic) {
   return fg_server_snapshot(ic->srv);
+}
+
+// stream_id_of names the stream in logs: the session's, or for stanzas
+// sent back on an outbound link, the link's.
+static const char *stream_id_of(const in_conn *ic) {
+  return ic->s2s != NULL ? fg_s2s_in_stream_id(ic->s2s) : ic->reverse_id;
 }
 
 static worker_state *ws_of(in_conn *ic) {
@@ -139,14 +151,16 @@ void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out) {
       fg_addr_text((const struct sockaddr *)&lb, lb_ip, sizeof(lb_ip));
       snprintf(via, sizeof(via), " proxy=v%d via=%s", pv, lb_ip);
     }
-    fg_text_printf(
-        out, "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s auth=%s%s\n",
-        worker, kListener[ic->listener], fg_s2s_in_stream_id(ic->s2s),
-        fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : "-",
-        fg_s2s_in_local(ic->s2s)[0] ? fg_s2s_in_local(ic->s2s) : "-", ic->ip,
-        ssl ? SSL_get_version(ssl) : "none",
-        ic->authenticated ? "authenticated" : "unauthenticated",
-        ic->authenticated ? fg_auth_method_name(ic->auth) : "-", via);
+    fg_text_printf(out,
+                   "in worker=%u listener=%s stream=%s peer=%s local=%s ip=%s tls=%s %s auth=%s "
+                   "bidi=%s%s\n",
+                   worker, kListener[ic->listener], fg_s2s_in_stream_id(ic->s2s),
+                   fg_s2s_in_peer(ic->s2s)[0] ? fg_s2s_in_peer(ic->s2s) : "-",
+                   fg_s2s_in_local(ic->s2s)[0] ? fg_s2s_in_local(ic->s2s) : "-", ic->ip,
+                   ssl ? SSL_get_version(ssl) : "none",
+                   ic->authenticated ? "authenticated" : "unauthenticated",
+                   ic->authenticated ? fg_auth_method_name(ic->auth) : "-",
+                   fg_s2s_in_bidi(ic->s2s) ? "on" : "off", via);
   }
 }
 
@@ -546,8 +560,7 @@ static fg_stanza_condition block_verdict(in_conn *ic, const fg_xml_element *el, 
   fg_metrics_inc(&srv->metrics, m);
   if (!ic->block_logged) {  // once per stream: a blocked sender may send many
     ic->block_logged = 1;
-    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s),
-           ic->listener == FG_LISTENER_INTERNAL ? to : "",
+    fg_log(FG_LOG_SEV_WARN, stream_id_of(ic), ic->listener == FG_LISTENER_INTERNAL ? to : "",
            "stanza from %.*s refused: %s blocked (%s); later ones on this stream are counted only",
            (int)bare_len, (const char *)el->from.data, whom, why);
   }
@@ -578,7 +591,7 @@ static fg_stanza_condition limit_verdict(in_conn *ic, const fg_xml_element *el, 
         now - ic->over_since_ns >= (uint64_t)srv->boot_cfg->abuse.limits.sustained_ms * 1000000u) {
       ic->limit_close = 1;
       fg_metrics_inc(&srv->metrics, FG_M_LIMITED_STREAMS_CLOSED);
-      fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), from,
+      fg_log(FG_LOG_SEV_WARN, stream_id_of(ic), from,
              "stream from %s closed: over the limit of %s for %u ms", ic->ip, r.limit,
              srv->boot_cfg->abuse.limits.sustained_ms);
       return FG_STANZA_POLICY_VIOLATION;
@@ -586,7 +599,7 @@ static fg_stanza_condition limit_verdict(in_conn *ic, const fg_xml_element *el, 
   }
   if (!ic->limit_logged) {  // once per stream; the counters have every refusal
     ic->limit_logged = 1;
-    fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), from,
+    fg_log(FG_LOG_SEV_WARN, stream_id_of(ic), from,
            "stanza from %.*s refused: over the limit of %s (from %s); later ones on this stream "
            "are counted only",
            (int)el->from.len, (const char *)el->from.data, r.limit, ic->ip);
@@ -616,8 +629,9 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   if (refused != FG_STANZA_CONDITION_COUNT) return refused;
   const uint8_t *data;
   size_t len;
-  uint32_t headers = fg_s2s_in_headers(ic->s2s);
-  if (ic->hop_context_of != headers) {  // a new stream header: judge it once
+  // Stanzas sent back on an outbound link (no session) are re-serialised.
+  uint32_t headers = ic->s2s != NULL ? fg_s2s_in_headers(ic->s2s) : 0;
+  if (ic->s2s != NULL && ic->hop_context_of != headers) {  // a new header: judge it once
     ic->hop_context = context_matches_hop(ic->s2s);
     ic->hop_context_of = headers;
   }
@@ -680,7 +694,73 @@ static const struct {
                                  "stream management: stream %s resumed"},
     [FG_S2S_IN_EV_DIALBACK_REFUSED] = {FG_M_DIALBACK_REFUSED, FG_LOG_SEV_WARN,
                                        "dialback refused: %s"},
+    // Logged by op_event (with the peer's address).
+    [FG_S2S_IN_EV_BIDI_ENABLED] = {FG_M_BIDI_STREAMS_IN, FG_LOG_SEV_INFO, NULL},
 };
+
+// --- XEP-0288: this stream as the way out to its peer's domains ---
+
+// count_written counts a stanza this side wrote on a bidirectional stream
+// as a link does: delivered (or a bounce sent) once acknowledged with
+// XEP-0198, at once without.
+static void count_written(fg_server *srv, int is_bounce) {
+  fg_metrics_inc(&srv->metrics, is_bounce ? FG_M_BOUNCES_SENT : FG_M_STANZAS_DELIVERED);
+}
+
+static int bidi_send(void *owner, const char *local, const char *remote, const uint8_t *data,
+                     size_t len, int is_bounce) {
+  in_conn *ic = owner;
+  // A peer that does not read what this side writes gets no more: the
+  // stanza takes an outbound link, whose flow control pauses its sender.
+  if (fg_conn_write_blocked(ic->conn)) return 0;
+  if (!fg_s2s_in_bidi_send(ic->s2s, local, remote, data, len, is_bounce)) return 0;
+  int sm = 0;
+  fg_s2s_in_sm_handled(ic->s2s, &sm);
+  if (!sm) count_written(ic->srv, is_bounce);
+  return 1;
+}
+
+static void op_bidi_acked(void *arg, const fg_sm_item *it) {
+  in_conn *ic = arg;
+  fg_metrics_inc(&ic->srv->metrics, FG_M_STANZAS_ACKED);
+  count_written(ic->srv, it->tag);
+}
+
+// bidi_register offers the stream to delivery under each domain its peer
+// authenticated (or asked to) on it, once the peer enabled bidi.
+static void bidi_register(in_conn *ic) {
+  if (!fg_s2s_in_bidi(ic->s2s)) return;
+  worker_state *ws = ws_of(ic);
+  const char *d;
+  for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+    if (!fg_bidi_streams_add(&ws->bidi, d, ic, bidi_send)) {
+      fg_log(FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), d,
+             "out of memory: stream not used for stanzas to %s", d);
+    }
+  }
+}
+
+static void bidi_unregister(in_conn *ic) {
+  if (ic->s2s == NULL || !fg_s2s_in_bidi(ic->s2s)) return;
+  worker_state *ws = ws_of(ic);
+  const char *d;
+  for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+    fg_bidi_streams_remove(&ws->bidi, d, ic);
+  }
+  // With XEP-0198, what the peer did not acknowledge goes out again on
+  // another way (a link); without, what this side wrote on a stream that
+  // did not end cleanly may be lost and is counted, as on links.
+  uint64_t written = 0;
+  int sm = 0;
+  fg_s2s_in_sm_handled(ic->s2s, &sm);
+  fg_s2s_in_bidi_unacked(ic->s2s, &written);
+  if (sm) {
+    fg_bidi_resend(ic->srv, fg_conn_worker(ic->conn), fg_s2s_in_stream_id(ic->s2s),
+                   fg_s2s_in_bidi_take_unacked(ic->s2s));
+  } else if (written > 0 && !fg_s2s_in_is_closed(ic->s2s)) {
+    fg_metrics_add(&ic->srv->metrics, FG_M_STANZAS_UNCONFIRMED, written);
+  }
+}
 
 static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const char *detail) {
   in_conn *ic = arg;
@@ -705,6 +785,13 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
            ic->ip);
   } else if (ev == FG_S2S_IN_EV_STREAM_ERROR_SENT) {
     fg_metrics_stream_error(m, detail);
+  } else if (ev == FG_S2S_IN_EV_BIDI_ENABLED) {
+    fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), domain,
+           "stream became bidirectional (XEP-0288): stanzas to %s may leave on it (from %s)",
+           domain[0] ? domain : "the peer", ic->ip);
+  }
+  if (ev == FG_S2S_IN_EV_AUTHENTICATED || ev == FG_S2S_IN_EV_BIDI_ENABLED) {
+    bidi_register(ic);
   } else if (ev == FG_S2S_IN_EV_STANZA_BOUNCED) {
     fg_metrics_bounce(m, fg_stanza_condition_from_name(detail, strlen(detail)));
   }
@@ -845,6 +932,7 @@ static const fg_s2s_in_ops kOps = {
     op_cert_valid_for, op_dialback_verify, op_route,
     op_bounce,         op_event,           op_hold_features,
     op_peer_refused,   op_sm_open,         op_sm_resume,
+    op_bidi_acked,
 };
 
 // refused_domain returns a domain of |ic|'s peer that the block lists now
@@ -965,6 +1053,11 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   sc.sm = cfg->sm.enabled;  // XEP-0198 acks, public listeners and the internal hop
   sc.sm_resume_s = srv->sm_registry != NULL ? cfg->sm.resume_timeout_s : 0;
   sc.stream_tag = srv->stream_tag;
+  // XEP-0288 towards remote servers only: the internal hop stays one-way.
+  sc.bidi = cfg->bidi.enabled && listener != FG_LISTENER_INTERNAL;
+  sc.bidi_sm_request_every = cfg->sm.request_every;
+  sc.bidi_sm_max_stanzas = cfg->limits.queue_stanzas;
+  sc.bidi_sm_max_bytes = cfg->limits.queue_bytes;
   ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
   worker_state *ws = ws_of(ic);
   ic->next = ws->streams;
@@ -1241,6 +1334,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
       fg_rtbl_peer_gone(srv->rtbl, d);
     }
   }
+  bidi_unregister(ic);
   sm_park(ic);
   report_drop(ic, w, reason);
   fg_s2s_in_free(ic->s2s);
@@ -1261,3 +1355,63 @@ const fg_conn_handler fg_inbound_handler_s2s_tls = {.on_open = on_open_s2s_tls,
                                                     .on_proxy_header = on_proxy_header};
 const fg_conn_handler fg_inbound_handler_internal = {
     .on_open = on_open_internal, .on_data = on_data, .on_secure = on_secure, .on_close = on_close};
+
+// --- XEP-0288: stanzas sent back on a bidirectional outbound link ---
+//
+// They pass what an inbound stream's stanzas pass (op_route: RTBL and
+// report addresses, block lists, rate limits, then delivery over the hop),
+// with a session-less in_conn holding what those checks keep per stream.
+// The link checked the addresses and how far its peer is trusted.
+
+static in_conn *reverse_open(fg_server *srv, fg_conn *conn, const char *stream_id) {
+  in_conn *ic = calloc(1, sizeof(*ic));
+  if (ic == NULL) return NULL;
+  ic->magic = kInConnMagic;
+  ic->srv = srv;
+  ic->conn = conn;
+  ic->flow.conn = conn;
+  ic->listener = FG_LISTENER_S2S;
+  ic->authenticated = 1;
+  const struct sockaddr *peer = fg_conn_peer(conn);
+  memcpy(&ic->peer_addr, peer,
+         peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
+  snprintf(ic->reverse_id, sizeof(ic->reverse_id), "%s", stream_id);
+  return ic;
+}
+
+static const char *reverse_route(in_conn *ic, const fg_xml_element *el, const char *from,
+                                 const char *to) {
+  fg_server *srv = ic->srv;
+  char why[256];
+  // A domain the block lists refuse may not federate at all: its inbound
+  // stream would have been closed with policy-violation.
+  if (fg_blocks_domain_refused(srv->blocks, from, why, sizeof(why))) {
+    fg_metrics_inc(&srv->metrics, FG_M_BLOCKED_STREAMS);
+    fg_log(FG_LOG_SEV_WARN, ic->reverse_id, from,
+           "bidirectional link from %s refused: domain blocked (%s)", ic->ip, why);
+    return "policy-violation";  // RFC 6120 §4.9.3.14
+  }
+  if (!op_is_hosted(ic, to)) return "host-unknown";  // RFC 6120 §4.9.3.6
+  fg_stanza_condition cond = op_route(ic, el, from, to);
+  if (ic->limit_close) return "policy-violation";
+  if (cond == FG_STANZA_CONDITION_COUNT) return NULL;
+  uint8_t buf[4096];
+  size_t len = 0;
+  fg_bounce_verdict v = fg_bounce_element(buf, &len, sizeof(buf), el, cond);
+  if (v != FG_BOUNCE_OK) {
+    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
+    return NULL;
+  }
+  fg_metrics_bounce(&srv->metrics, cond);
+  fg_link_bounce(srv, fg_conn_worker(ic->conn), to, from, buf, len);
+  return NULL;
+}
+
+static void reverse_close(in_conn *ic) {
+  fg_flow_cancel(&ic->flow);
+  free(ic->verdicts);
+  free(ic);
+}
+
+const fg_reverse_ops fg_inbound_reverse_ops = {reverse_open, reverse_route, reverse_close};

@@ -11,6 +11,11 @@ extern const fg_conn_handler fg_inbound_handler_s2s;
 extern const fg_conn_handler fg_inbound_handler_s2s_tls;
 extern const fg_conn_handler fg_inbound_handler_internal;
 
+// fg_inbound_reverse_ops judges and routes the stanzas remote servers send
+// back on outbound links they made bidirectional (XEP-0288) as an inbound
+// stream's; installed as fg_server.reverse.
+extern const fg_reverse_ops fg_inbound_reverse_ops;
+
 // fg_inbound_describe appends one line per live inbound stream of |ws|.
 void fg_inbound_describe(worker_state *ws, unsigned worker, fg_text *out);
 

@@ -23,7 +23,9 @@
 #include "gateway/server/link.h"
 
 #include "gateway/s2s/auth_method.h"
+#include "gateway/s2s/bidi.h"
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/server/bidi_streams.h"
 #include "gateway/server/dane_check.h"
 #include "gateway/server/link_retry.h"
 #include "gateway/server/log.h"
@@ -110,6 +112,9 @@ struct link {
   const resolved_target *racer_target;
   fg_timer race_timer;
   int opened;
+  // XEP-0288: the inbound-side state of the stanzas the peer sends back on
+  // the current connection (fg_server.reverse), or NULL.
+  in_conn *reverse;
   // A replacement of a broken stream keeps that stream's stanzas through
   // failed attempts (|keeping|, stream_management.give_up_after), waiting
   // |retry_timer| between them (|retry_waiting|); |lost_pending|: the loss
@@ -236,6 +241,7 @@ static void link_free(link *l) {
     n = q->next;
     free(q);
   }
+  if (l->reverse != NULL) l->srv->reverse->close(l->reverse);
   fg_s2s_out_free(l->s2s);
   fg_snapshot_release(l->snap);
   fg_resolve_tlsa_free(l->tlsa, l->n_tlsa);
@@ -619,6 +625,12 @@ static void op_ready(void *arg, int method) {
   l->keeping = 0;
   if (l->lost_pending) tell_lost(l, l->broken_stream_id, "the new stream did not resume it");
   if (fg_s2s_out_sm_enabled(l->s2s)) fg_metrics_inc(&srv->metrics, FG_M_SM_OUT_ENABLED);
+  if (fg_s2s_out_bidi(l->s2s)) {
+    fg_metrics_inc(&srv->metrics, FG_M_BIDI_LINKS);
+    fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
+           "link %s -> %s is bidirectional (XEP-0288): %s may send to %s on it", l->local,
+           l->remote, l->remote, l->local);
+  }
   flush_queue(l);
   if (l->draining && l->conn != NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_DRAINED);
@@ -657,8 +669,47 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
                           valid);
 }
 
-static const fg_s2s_out_ops kOutOps = {op_send,          op_ready, op_failed,
-                                       op_verify_answer, op_acked, op_resumed};
+// op_stanza takes a stanza the peer sent back on a bidirectional link
+// (XEP-0288), trusted no more than an inbound stream from a peer proved the
+// same way (gateway/s2s/bidi.h), then judged and routed by the inbound
+// side's rules.
+static const char *op_stanza(void *arg, const fg_xml_element *el, const char *from,
+                             const char *to) {
+  link *l = arg;
+  fg_server *srv = l->srv;
+  if (!fg_bidi_reverse_trusted(l->auth, cur(srv)->cfg->dialback.enabled)) {
+    fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_REFUSED);
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
+           "stanza from %s on bidirectional link %s refused: the peer was proved by %s, which "
+           "would not authenticate an inbound stream here",
+           from, l->id, fg_auth_method_name(l->auth));
+    return "not-authorized";  // RFC 6120 §4.9.3.12
+  }
+  if (l->reverse == NULL && l->conn != NULL) {
+    l->reverse = srv->reverse->open(srv, l->conn, fg_s2s_out_stream_id(l->s2s));
+  }
+  if (l->reverse == NULL) return "internal-server-error";
+  fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_RECEIVED);
+  const char *refused = srv->reverse->route(l->reverse, el, from, to);
+  if (refused != NULL) fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_REFUSED);
+  return refused;
+}
+
+// op_refused logs and counts a stanza sent back that ended the link.
+static void op_refused(void *arg, const fg_xml_element *el, const char *condition) {
+  link *l = arg;
+  fg_metrics_inc(&l->srv->metrics, FG_M_BIDI_STANZAS_REFUSED);
+  fg_metrics_stream_error(&l->srv->metrics, condition);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
+         "stanza from '%.*s' to '%.*s' sent back on link %s -> %s refused: %s (XEP-0288 §2.2)",
+         (int)(el->from.len < 300 ? el->from.len : 300),
+         el->from.data ? (const char *)el->from.data : "",
+         (int)(el->to.len < 300 ? el->to.len : 300), el->to.data ? (const char *)el->to.data : "",
+         l->local, l->remote, condition);
+}
+
+static const fg_s2s_out_ops kOutOps = {op_send,  op_ready,   op_failed, op_verify_answer,
+                                       op_acked, op_resumed, op_stanza, op_refused};
 
 // --- connection ---
 
@@ -1088,6 +1139,8 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   if (l->racer != NULL) drop_attempt(l->racer);
   l->racer = NULL;
   l->conn = NULL;
+  if (l->reverse != NULL) l->srv->reverse->close(l->reverse);
+  l->reverse = NULL;
   if (l->dane_active && l->dane.refused) {
     snprintf(l->dane_refused, sizeof(l->dane_refused), "%s", l->dane.why);
   }
@@ -1257,6 +1310,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.sm_request_every = snap->cfg->sm.request_every;
   c.sm_resume = 1;
   c.sm_previd = l->resume_id;
+  c.bidi = l->kind == LINK_REMOTE && snap->cfg->bidi.enabled && srv->reverse != NULL;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = snap->cfg->internal_hop.plaintext;
     c.client_cert = hop_uses_internal_ca(l);
@@ -1623,6 +1677,14 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
     case FG_ROUTE_NOT_HOSTED:
       break;
   }
+  // XEP-0288: an inbound stream the remote server made bidirectional
+  // carries the stanza when no link of the pair exists (one that does may
+  // hold stanzas queued before this one).
+  if (ws->bidi != NULL && find_link(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL &&
+      fg_bidi_streams_send(ws->bidi, from_domain, to_domain, data, len, is_bounce)) {
+    fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_SENT);  // counted delivered by the stream
+    return FG_STANZA_CONDITION_COUNT;
+  }
   unreachable *u = find_unreachable(ws, to_domain);
   if (u != NULL && fg_worker_now_ns(w) < u->retry_at_ns &&
       find_link(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL) {
@@ -1869,7 +1931,7 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
       fg_text_printf(out,
                      "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
                      "tls=%s auth=%s peer_auth=%s queued=%zu sm=%s unacked=%zu "
-                     "unconfirmed=%llu%s\n",
+                     "unconfirmed=%llu bidi=%s%s\n",
                      worker, l->id, kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
@@ -1881,7 +1943,8 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
                                                          : "none",
                      l->ready ? fg_auth_method_name(l->auth) : "-", l->q_count,
                      fg_s2s_out_sm_enabled(l->s2s) ? "on" : "off", fg_s2s_out_unacked(l->s2s),
-                     (unsigned long long)l->written, l->draining ? " draining" : "");
+                     (unsigned long long)l->written, fg_s2s_out_bidi(l->s2s) ? "on" : "off",
+                     l->draining ? " draining" : "");
     }
   }
 }

@@ -120,6 +120,11 @@ typedef enum fg_metric {
   FG_M_STANZAS_ACKED,            // written and acknowledged by the peer (XEP-0198)
   FG_M_STANZAS_RESENT,           // unacknowledged when their stream broke: sent again
   FG_M_STANZAS_UNCONFIRMED,      // written to a stream without XEP-0198 that broke
+  FG_M_BIDI_STREAMS_IN,          // inbound streams their peer made bidirectional (XEP-0288)
+  FG_M_BIDI_LINKS,               // outbound links this gateway made bidirectional
+  FG_M_BIDI_STANZAS_SENT,        // stanzas sent over an inbound bidirectional stream
+  FG_M_BIDI_STANZAS_RECEIVED,    // stanzas received back over an outbound link
+  FG_M_BIDI_STANZAS_REFUSED,     // stanzas received back that ended their link
   FG_M_REMOTE_LINKS_LOST,        // remote links lost (broke, not resumed): see link_loss.h
   FG_M_HOP_STREAMS_CLOSED_ON_LOSS,  // hop streams closed because their remote link was lost
   FG_M_LINK_RECONNECTS,             // reconnect attempts of links keeping a broken stream's stanzas

@@ -307,6 +307,7 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   srv->boot_cfg = cfg;
   srv->listener_arg.srv = srv;
   srv->answer_dialback = fg_inbound_dialback_answer;
+  srv->reverse = &fg_inbound_reverse_ops;
   srv->link_lost = fg_link_loss_report;
   fg_log_set_level((fg_log_severity)cfg->log_level);
   make_stream_tag(srv);

@@ -36,6 +36,19 @@ typedef struct worker_state worker_state;
 typedef void (*fg_dialback_answer_fn)(worker_state *ws, const char *stream_id,
                                       const char *originating, const char *receiving, int valid);
 
+// fg_reverse_ops hands the stanzas a remote server sends back on an
+// outbound link it made bidirectional (XEP-0288) to the inbound side's
+// checks and routing (gateway/server/inbound.h implements them), so that
+// link.c never calls into inbound.c. |open| returns the state such stanzas
+// share while |conn| lives (NULL when out of memory); |route| judges and
+// delivers or bounces one, returning NULL or the RFC 6120 stream error
+// condition that must end the link; |close| frees the state.
+typedef struct fg_reverse_ops {
+  in_conn *(*open)(fg_server *srv, fg_conn *conn, const char *stream_id);
+  const char *(*route)(in_conn *ic, const fg_xml_element *el, const char *from_domain,
+                       const char *to_domain);
+  void (*close)(in_conn *ic);
+} fg_reverse_ops;
 // fg_link_lost_fn reports that the link with remote domain |remote| ended
 // without a clean close (gateway/server/link_loss.h implements it; links
 // and inbound streams call it through fg_server.link_lost).
@@ -63,6 +76,9 @@ struct worker_state {
   // Outbound links (hop, remote, verify), hashed by (kind, local, remote):
   // a stanza finds its link without scanning the others.
   link *links[FG_LINK_BUCKETS];
+  // Inbound streams made bidirectional by their peers, by remote domain
+  // (gateway/server/bidi_streams.h); NULL while there are none.
+  struct fg_bidi_streams *bidi;
   unreachable *unreachable;
   size_t n_unreachable;
   size_t queued_bytes;           // held by this worker's links until they are ready
@@ -119,6 +135,7 @@ struct fg_server {
   size_t n_local_addrs;
   fg_stream_tag stream_tag;               // starts every stream id issued (loop detection)
   fg_dialback_answer_fn answer_dialback;  // links -> inbound streams
+  const fg_reverse_ops *reverse;          // links -> inbound checks (XEP-0288)
   fg_link_lost_fn link_lost;              // links, inbound streams -> link_loss.c (or NULL)
   struct fg_revocation *revocation;       // the engine; the snapshot's mode says when it checks
   struct fg_responders *responders;       // revocation.responders, loaded once

@@ -20,12 +20,12 @@ CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 class Prosody(fp.Child):
     def __init__(self, workdir, domain, c2s_port, s2s_port, cert, key, cafile,
                  fedgate_port=None, users=(), extra="", modules=(), smacks=False,
-                 global_config="", env=None):
+                 global_config="", env=None, bidi=False):
         """extra: settings of the VirtualHost; modules: more modules to
         enable; smacks: XEP-0198 on s2s (mod_smacks); global_config: more
         global settings (Lua), after the defaults so that they override
         them; env: extra environment variables for the prosody and prosodyctl
-        processes."""
+        processes; bidi: keep mod_s2s_bidi (XEP-0288) loaded."""
         self.dir = workdir
         os.makedirs(workdir + "/data", exist_ok=True)
         os.makedirs(workdir + "/certs", exist_ok=True)
@@ -46,6 +46,9 @@ class Prosody(fp.Child):
             mods += '; "smacks"'
             route += "smacks_enabled_s2s = true\nsmacks_s2s_resend = true\n"
         self.c2s_port, self.s2s_port, self.domain = c2s_port, s2s_port, domain
+        disabled = '"posix"' if bidi else '"s2s_bidi"; "posix"'
+        if bidi:
+            mods += '; "s2s_bidi"'
         cfg = f"""
 pidfile = "{workdir}/prosody.pid"
 data_path = "{workdir}/data"
@@ -61,7 +64,7 @@ http_ports = {{}}
 https_ports = {{}}
 {route}
 modules_enabled = {{ {mods} }}
-modules_disabled = {{ "s2s_bidi"; "posix" }}
+modules_disabled = {{ {disabled} }}
 authentication = "internal_plain"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true

@@ -616,6 +616,22 @@ static void test_config_stream_management(void **state) {
               "15: stream_management.resume: unknown key");
 }
 
+// bidi (XEP-0288): on by default; a bad value or key at its line.
+static void test_config_bidi(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->bidi.enabled, 1);
+  fg_config_free(cfg);
+  cfg = load(BASE "bidi:\n  enabled: false\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->bidi.enabled, 0);
+  fg_config_free(cfg);
+  expect_fail(BASE "bidi:\n  enabled: sometimes\n",
+              "15: bidi.enabled: expected true or false (value 'sometimes')");
+  expect_fail(BASE "bidi:\n  offer: true\n", "15: bidi.offer: unknown key");
+}
+
 // internal_hop.close_on_link_loss: on by default; a bad value at its line.
 static void test_config_close_on_link_loss(void **state) {
   (void)state;
@@ -1156,6 +1172,7 @@ int main(void) {
       cmocka_unit_test(test_config_abuse),
       cmocka_unit_test(test_config_dns_dnssec_trusted_resolvers),
       cmocka_unit_test(test_config_stream_management),
+      cmocka_unit_test(test_config_bidi),
       cmocka_unit_test(test_config_close_on_link_loss),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "gateway/s2s/bidi.h"
 #include "gateway/s2s/s2s_in.h"
 #include "gateway/s2s/s2s_out.h"
 
@@ -20,6 +21,10 @@ typedef struct out_env {
   size_t out_len;
   int ready, failed, answers, last_valid, acked;
   char fail_cond[64];
+  // XEP-0288: stanzas sent back (o_stanza) and refused (o_refused).
+  int stanzas, refused;
+  char last_from[256], last_to[256], refused_cond[64];
+  const char *refuse;  // what o_stanza answers (NULL: taken)
 } out_env;
 
 static void o_send(void *arg, const uint8_t *d, size_t n) {
@@ -46,7 +51,21 @@ static void o_answer(void *arg, const char *r, const char *o, const char *id, in
 static void o_acked(void *arg, const fg_sm_item *it) {
   ((out_env *)arg)->acked++;
 }
-static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer, o_acked, NULL};
+static const char *o_stanza(void *arg, const fg_xml_element *el, const char *from, const char *to) {
+  out_env *e = arg;
+  e->stanzas++;
+  if (e->refuse != NULL) return e->refuse;
+  snprintf(e->last_from, sizeof(e->last_from), "%s", from);
+  snprintf(e->last_to, sizeof(e->last_to), "%s", to);
+  return NULL;
+}
+static void o_refused(void *arg, const fg_xml_element *el, const char *condition) {
+  out_env *e = arg;
+  e->refused++;
+  snprintf(e->refused_cond, sizeof(e->refused_cond), "%s", condition);
+}
+static const fg_s2s_out_ops kOutOps = {o_send,  o_ready, o_failed, o_answer,
+                                       o_acked, NULL,    o_stanza, o_refused};
 
 static fg_s2s_out *new_out(out_env *e, int client_cert, int purpose) {
   fg_s2s_out_config c;
@@ -655,6 +674,217 @@ static int setup(void **state) {
   return fg_dialback_secret_init(&g_secret, (const uint8_t *)"s3cr3t", 6) ? 0 : -1;
 }
 
+// --- XEP-0288: bidirectional streams ---
+
+#define FEATURES_BIDI_DIALBACK                              \
+  "<stream:features><bidi xmlns='urn:xmpp:features:bidi'/>" \
+  "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback></stream:features>"
+
+// new_sm_bidi_out starts a stream from a.example to b.example over TLS
+// (XEP-0288 and XEP-0198 wanted as |bidi| and |sm| say); its header is in |e|.
+static fg_s2s_out *new_sm_bidi_out(out_env *e, int bidi, int client_cert, int sm) {
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.tls_active = 1;
+  c.client_cert = client_cert;
+  c.dialback_secret = &g_secret;
+  c.bidi = bidi;
+  c.sm = sm;
+  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, e);
+  fg_s2s_out_start(s);
+  return s;
+}
+
+// new_bidi_out is new_sm_bidi_out without XEP-0198, its header cleared.
+static fg_s2s_out *new_bidi_out(out_env *e, int bidi, int client_cert) {
+  fg_s2s_out *s = new_sm_bidi_out(e, bidi, client_cert, 0);
+  e->out_len = 0;
+  return s;
+}
+
+// ready_by_dialback brings |s| to ready over dialback with bidi offered.
+static void ready_by_dialback(fg_s2s_out *s, out_env *e) {
+  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
+  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  assert_int_equal(e->ready, FG_S2S_AUTH_DIALBACK);
+}
+
+static void test_xep0288_2_2_request_sent_before_dialback(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_bidi_out(&e, 1, 0);
+  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
+  assert_true(fg_s2s_out_bidi(s));
+  const char *bidi = strstr(e.out, "<bidi xmlns='urn:xmpp:bidi'/>");
+  const char *db = strstr(e.out, "<db:result");
+  assert_non_null(bidi);
+  assert_non_null(db);
+  assert_true(bidi < db);
+  fg_s2s_out_free(s);
+}
+
+static void test_xep0288_2_2_request_sent_once_before_sasl(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_bidi_out(&e, 1, 1);
+  feed(s, SRV_HDR
+       "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+       "<mechanism>EXTERNAL</mechanism></mechanisms><bidi xmlns='urn:xmpp:features:bidi'/>"
+       "</stream:features>");
+  assert_string_equal(
+      e.out,
+      "<bidi xmlns='urn:xmpp:bidi'/>"
+      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
+  feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  e.out_len = 0;
+  e.out[0] = 0;
+  feed(s, SRV_HDR "<stream:features><bidi xmlns='urn:xmpp:features:bidi'/></stream:features>");
+  assert_null(strstr(e.out, "urn:xmpp:bidi"));  // not again after the restart
+  assert_int_equal(e.ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  fg_s2s_out_free(s);
+}
+
+static void test_xep0288_2_2_no_request_when_not_offered_or_disabled(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_bidi_out(&e, 1, 0);
+  feed(s,
+       SRV_HDR "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>");
+  assert_null(strstr(e.out, "urn:xmpp:bidi"));
+  assert_false(fg_s2s_out_bidi(s));
+  fg_s2s_out_free(s);
+  out_env off = {0};
+  s = new_bidi_out(&off, 0, 0);
+  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
+  assert_null(strstr(off.out, "urn:xmpp:bidi"));
+  fg_s2s_out_free(s);
+}
+
+static void test_xep0288_2_2_reverse_stanza_handed_over(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_bidi_out(&e, 1, 0);
+  ready_by_dialback(s, &e);
+  assert_int_equal(feed(s,
+                        "<message from='x@B.example/r' to='u@a.example'><body>hi</body>"
+                        "</message>"),
+                   FG_S2S_OUT_CONTINUE);
+  assert_int_equal(e.stanzas, 1);
+  assert_string_equal(e.last_from, "b.example");
+  assert_string_equal(e.last_to, "a.example");
+  assert_int_equal(e.failed, 0);
+  fg_s2s_out_free(s);
+}
+
+static void test_rfc6120_4_9_3_12_reverse_stanza_before_authentication(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_bidi_out(&e, 1, 0);
+  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
+  assert_int_equal(feed(s, "<message from='b.example' to='u@a.example'/>"), FG_S2S_OUT_CLOSED);
+  assert_non_null(strstr(e.out, "<not-authorized"));
+  assert_int_equal(e.stanzas, 0);
+  assert_int_equal(e.refused, 1);
+  fg_s2s_out_free(s);
+}
+
+// refused_back brings a bidi stream to ready, has the peer send |stanza|
+// back (o_stanza answering |refuse|) and checks that the stream ends with
+// the stream error |condition|.
+static void refused_back(const char *stanza, const char *refuse, const char *condition) {
+  out_env e = {.refuse = refuse};
+  fg_s2s_out *s = new_bidi_out(&e, 1, 0);
+  ready_by_dialback(s, &e);
+  char want[128];
+  snprintf(want, sizeof(want), "<%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", condition);
+  assert_int_equal(feed(s, stanza), FG_S2S_OUT_CLOSED);
+  if (strstr(e.out, want) == NULL) fail_msg("no %s in %s", want, e.out);
+  assert_int_equal(e.failed, 1);
+  // Refused by the addressing rules: reported, never handed over.
+  assert_int_equal(e.stanzas, refuse != NULL);
+  assert_int_equal(e.refused, refuse == NULL);
+  if (refuse == NULL) assert_string_equal(e.refused_cond, condition);
+  fg_s2s_out_free(s);
+}
+
+static void test_rfc6120_4_9_3_9_reverse_stanza_spoofed_from_is_invalid_from(void **state) {
+  refused_back("<message from='mallory@evil.example' to='u@a.example'/>", NULL, "invalid-from");
+}
+
+static void test_rfc6120_4_9_3_6_reverse_stanza_to_another_domain_is_host_unknown(void **state) {
+  refused_back("<message from='b.example' to='u@other.example'/>", NULL, "host-unknown");
+}
+
+static void test_rfc6120_4_9_3_7_reverse_stanza_without_from_is_improper_addressing(void **state) {
+  refused_back("<iq to='a.example' type='get' id='1'/>", NULL, "improper-addressing");
+}
+
+static void test_rfc6120_4_9_3_12_untrusted_reverse_sender_ends_the_stream(void **state) {
+  refused_back("<message from='b.example' to='u@a.example'/>", "not-authorized", "not-authorized");
+}
+
+static void test_rfc6120_4_5_stanza_without_bidi_is_unsupported(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_bidi_out(&e, 0, 0);
+  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
+  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  assert_int_equal(feed(s, "<message from='b.example' to='u@a.example'/>"), FG_S2S_OUT_CLOSED);
+  assert_non_null(strstr(e.out, "<unsupported-stanza-type"));
+  assert_int_equal(e.stanzas, 0);
+  fg_s2s_out_free(s);
+}
+
+static void test_xep0198_4_initiating_side_acknowledges_stanzas_sent_back(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_sm_bidi_out(&e, 1, 0, 1);
+  feed(s, SRV_HDR
+       "<stream:features><bidi xmlns='urn:xmpp:features:bidi'/><sm xmlns='urn:xmpp:sm:3'/>"
+       "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback></stream:features>");
+  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  feed(s, "<enabled xmlns='urn:xmpp:sm:3'/>");
+  assert_true(fg_s2s_out_sm_enabled(s));
+  feed(s,
+       "<message from='b.example' to='u@a.example'/><message from='b.example' "
+       "to='u@a.example'/>");
+  e.out_len = 0;
+  e.out[0] = 0;
+  feed(s, "<r xmlns='urn:xmpp:sm:3'/>");
+  assert_string_equal(e.out, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+  fg_s2s_out_free(s);
+}
+
+static void test_rfc6120_4_4_reverse_stanzas_after_our_close_still_count(void **state) {
+  out_env e = {0};
+  fg_s2s_out *s = new_bidi_out(&e, 1, 0);
+  ready_by_dialback(s, &e);
+  fg_s2s_out_end(s);
+  feed(s, "<message from='b.example' to='u@a.example'/>");
+  assert_int_equal(e.stanzas, 1);
+  fg_s2s_out_free(s);
+}
+
+static void test_xep0288_both_directions_on_one_stream(void **state) {
+  in_env ie = {.cert_for = "a.example"};
+  out_env oe = {0};
+  fg_s2s_in_config ic;
+  fg_s2s_in_config_default(&ic);
+  ic.bidi = 1;
+  ic.tls_active = 1;
+  fg_s2s_in *in = fg_s2s_in_new(&ic, &kInOps, &ie);
+  fg_s2s_out *out = new_sm_bidi_out(&oe, 1, 1, 0);
+  pump(out, &oe, in, &ie);
+  assert_int_equal(oe.ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  assert_true(fg_s2s_in_bidi(in));
+  const char *fwd = "<message from='u@a.example' to='v@b.example'><body>1</body></message>";
+  assert_true(fg_s2s_out_send_stanza(out, (const uint8_t *)fwd, strlen(fwd), 0));
+  const char *back = "<message from='v@b.example' to='u@a.example'><body>2</body></message>";
+  assert_true(
+      fg_s2s_in_bidi_send(in, "b.example", "a.example", (const uint8_t *)back, strlen(back), 0));
+  pump(out, &oe, in, &ie);
+  assert_int_equal(ie.routed, 1);
+  assert_int_equal(oe.stanzas, 1);
+  assert_int_equal(oe.failed, 0);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc6120_4_7_initial_header),
@@ -677,6 +907,19 @@ int main(void) {
       cmocka_unit_test(test_xep0198_4_end_waits_for_the_last_ack),
       cmocka_unit_test(test_xep0198_3_failed_enable_goes_on_without),
       cmocka_unit_test(test_xep0198_3_enable_before_authentication_fails),
+      cmocka_unit_test(test_xep0288_2_2_request_sent_before_dialback),
+      cmocka_unit_test(test_xep0288_2_2_request_sent_once_before_sasl),
+      cmocka_unit_test(test_xep0288_2_2_no_request_when_not_offered_or_disabled),
+      cmocka_unit_test(test_xep0288_2_2_reverse_stanza_handed_over),
+      cmocka_unit_test(test_rfc6120_4_9_3_12_reverse_stanza_before_authentication),
+      cmocka_unit_test(test_rfc6120_4_9_3_9_reverse_stanza_spoofed_from_is_invalid_from),
+      cmocka_unit_test(test_rfc6120_4_9_3_6_reverse_stanza_to_another_domain_is_host_unknown),
+      cmocka_unit_test(test_rfc6120_4_9_3_7_reverse_stanza_without_from_is_improper_addressing),
+      cmocka_unit_test(test_rfc6120_4_9_3_12_untrusted_reverse_sender_ends_the_stream),
+      cmocka_unit_test(test_rfc6120_4_5_stanza_without_bidi_is_unsupported),
+      cmocka_unit_test(test_xep0198_4_initiating_side_acknowledges_stanzas_sent_back),
+      cmocka_unit_test(test_rfc6120_4_4_reverse_stanzas_after_our_close_still_count),
+      cmocka_unit_test(test_xep0288_both_directions_on_one_stream),
   };
   return cmocka_run_group_tests_name("gateway/s2s_out", tests, setup, NULL);
 }
