@@ -46,7 +46,7 @@ static void o_answer(void *arg, const char *r, const char *o, const char *id, in
 static void o_acked(void *arg, const fg_sm_item *it) {
   ((out_env *)arg)->acked++;
 }
-static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer, o_acked, NULL};
+static const fg_s2s_out_ops kOutOps = {o_send, o_ready, o_failed, o_answer, o_acked, NULL, NULL};
 
 static fg_s2s_out *new_out(out_env *e, int client_cert, int purpose) {
   fg_s2s_out_config c;
