@@ -25,6 +25,9 @@
 #include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bounce_element.h"
 #include "gateway/server/dane_check.h"
+#include "gateway/server/drr.h"
+#include "gateway/server/link_mux.h"
+#include "gateway/server/stanza_reparse.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
 #include "gateway/server/posh_auth.h"
@@ -109,7 +112,62 @@ struct link {
   const resolved_target *racer_target;
   fg_timer race_timer;
   int opened;
+  // Multiplexing (gateway/server/link_mux.h): a remote pair that rides on
+  // another link's stream (|carrier|) instead of a connection of its own,
+  // or a carrier with |riders|. Each keeps its own queue; the stream is
+  // shared among them by deficit round robin (gateway/server/drr.h).
+  link *carrier, *riders, *rider_prev, *rider_next;
+  int mux_refused;  // the peer refused the pair on a shared stream: its own
+  int mux_carried;  // a carrier that carried other pairs (no XEP-0198 resumption)
+  fg_drr_queue drr;
+  fg_drr drr_at;                      // carrier: where its rounds stand
+  link *carrier_prev, *carrier_next;  // in the worker's list of possible carriers
+  int in_carriers;
 };
+
+// kTagRode marks, in the XEP-0198 tag of a stanza written on a carrier's
+// stream, one of another pair (its own domains say which, if it must be
+// sent again); bit 0 is is_bounce.
+enum { kTagRode = 2 };
+
+// kMuxQuantum is the deficit round robin quantum of a shared stream: the
+// bytes each pair with a backlog may send per round.
+static const size_t kMuxQuantum = 16384;
+
+// kMaxPairs bounds the pairs of one stream (limits.pairs_per_stream).
+enum { kMaxPairs = 1000 };
+
+// carriers lists this worker's ready remote links, which may carry further
+// pairs (links live and die on their worker).
+static _Thread_local link *carriers;
+
+static void carriers_add(link *l) {
+  if (l->in_carriers || l->kind != LINK_REMOTE || l->carrier != NULL) return;
+  l->carrier_prev = NULL;
+  l->carrier_next = carriers;
+  if (carriers) carriers->carrier_prev = l;
+  carriers = l;
+  l->in_carriers = 1;
+}
+
+static void carriers_remove(link *l) {
+  if (!l->in_carriers) return;
+  if (l->carrier_prev) l->carrier_prev->carrier_next = l->carrier_next;
+  if (l->carrier_next) l->carrier_next->carrier_prev = l->carrier_prev;
+  if (carriers == l) carriers = l->carrier_next;
+  l->carrier_prev = l->carrier_next = NULL;
+  l->in_carriers = 0;
+}
+
+// stream_of is the s2s session that carries |l|'s stanzas.
+static fg_s2s_out *stream_of(const link *l) {
+  return l->carrier != NULL ? l->carrier->s2s : l->s2s;
+}
+
+// shared says whether |l|'s stream carries more than its pair.
+static int shared(const link *l) {
+  return l->carrier != NULL || l->riders != NULL;
+}
 
 // cur is the snapshot new decisions follow (the worker's current one).
 static const fg_snapshot *cur(fg_server *srv) {
@@ -150,6 +208,7 @@ static void index_link(link *l) {
 }
 
 static void unlink_from_worker(link *l) {
+  carriers_remove(l);
   if (!l->indexed) return;
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
   link **head = &ws->links[bucket_of(l->kind, l->local, l->remote)];
@@ -193,6 +252,9 @@ static void wake_waiting(link *l) {
 // answers overflow with resource-constraint bounces, so that one
 // unresponsive remote domain cannot hold up an internal server's stream.
 static int congested(const link *l) {
+  // On a shared stream only the pairs with a backlog wait (the others'
+  // stanzas go out first, drr.h).
+  if (shared(l) && l->ready) return l->qhead != NULL;
   // A ready link holds stanzas only while XEP-0198 acks are awaited.
   if (l->ready) return l->conn != NULL && (fg_conn_write_blocked(l->conn) || l->qhead != NULL);
   if (l->kind != LINK_HOP) return 0;
@@ -212,12 +274,24 @@ static void park(link *l, fg_flow *f) {
   fg_conn_pause_reading(f->conn);
 }
 
+static void mux_flush(link *c);
+
 static void on_drain(fg_conn *c) {
   link *l = fg_conn_arg(c);
+  if (l != NULL && l->riders != NULL) {
+    mux_flush(l);
+    return;
+  }
   if (l != NULL) wake_waiting(l);
 }
 
+static void mux_release(link *c, int clean);
+static void mux_detach(link *r);
+
 static void link_free(link *l) {
+  mux_release(l, 0);
+  if (l->carrier != NULL) mux_detach(l);
+  carriers_remove(l);
   wake_waiting(l);
   fg_server_worker_state(l->srv, l->w)->live_links--;
   fg_server_worker_state(l->srv, l->w)->links_epoch++;
@@ -343,10 +417,13 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
 // link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
 // answered invalid, and the link leaves the worker's table so that the next
 // stanza opens a fresh one (after the backoff, for remote domains).
+static void mux_orphan(link *r);
+
 static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   if (l->dead) return;
   l->dead = 1;
   unlink_from_worker(l);
+  mux_release(l, 0);
   fg_server *srv = l->srv;
   if (l->kind == LINK_HOP) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_FAILED);
@@ -382,6 +459,7 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   l->qhead = l->qtail = NULL;
   l->q_count = l->q_bytes = 0;
   wake_waiting(l);  // their next stanzas open a fresh link or bounce
+  if (l->carrier != NULL) mux_orphan(l);
 }
 
 // --- s2s_out operations ---
@@ -412,22 +490,27 @@ static void sm_timer_fired(fg_timer *t, void *arg) {
 // XEP-0198 it counts as delivered at once (nothing more will be known);
 // with it, when the peer acknowledges it (op_acked).
 static void write_stanza(link *l, const uint8_t *data, size_t len, int is_bounce) {
-  fg_s2s_out_send_stanza(l->s2s, data, len, is_bounce);
-  l->last_stanza_ns = fg_worker_now_ns(l->w);
-  if (!fg_s2s_out_sm_enabled(l->s2s)) {
-    l->written++;
+  link *out = l->carrier != NULL ? l->carrier : l;
+  fg_s2s_out_send_stanza(out->s2s, data, len, is_bounce | (l != out ? kTagRode : 0));
+  l->last_stanza_ns = out->last_stanza_ns = fg_worker_now_ns(l->w);
+  if (!fg_s2s_out_sm_enabled(out->s2s)) {
+    out->written++;
     count_written(l->srv, is_bounce);
     return;
   }
-  if (!l->sm_timer_armed) {
-    l->sm_timer_armed = 1;
-    fg_worker_timer_arm(l->w, &l->sm_timer, l->snap->cfg->sm.request_interval_ms);
+  if (!out->sm_timer_armed) {
+    out->sm_timer_armed = 1;
+    fg_worker_timer_arm(out->w, &out->sm_timer, out->snap->cfg->sm.request_interval_ms);
   }
 }
 
 // flush_queue writes what |l| holds, oldest first, while its stream takes
 // it (ready, and with XEP-0198 room among the unacknowledged stanzas).
 static void flush_queue(link *l) {
+  if (shared(l)) {
+    mux_flush(l->carrier != NULL ? l->carrier : l);
+    return;
+  }
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
   while (l->qhead != NULL && l->conn != NULL && fg_s2s_out_can_send(l->s2s, l->qhead->len)) {
     qitem *q = l->qhead;
@@ -486,7 +569,7 @@ static void op_resumed(void *arg, uint32_t h) {
 static void op_acked(void *arg, const fg_sm_item *it) {
   link *l = arg;
   fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_ACKED);
-  count_written(l->srv, it->tag);
+  count_written(l->srv, it->tag & 1);
 }
 
 // redeliver hands a stanza of a broken stream to delivery again (a fresh
@@ -516,6 +599,7 @@ static void finish_and_close(link *l) {
   unlink_from_worker(l);
   l->dead = 1;  // a normal end, not a failure
   l->clean = 1;
+  mux_release(l, 1);
   if (l->ready && fg_s2s_out_unacked(l->s2s) > 0) {
     // XEP-0198: stanzas are unacknowledged; the peer answers the <r/> sent
     // before our closing tag, then closes too (or the deadline ends the wait).
@@ -537,6 +621,14 @@ static void tick(fg_timer *t, void *arg) {
   if (l->conn == NULL || l->dead) return;
   uint64_t now = fg_worker_now_ns(l->w);
   uint64_t idle_ms = cur(l->srv)->cfg->limits.idle_timeout_ms;
+  for (link *r = l->riders, *next; r != NULL && idle_ms; r = next) {
+    next = r->rider_next;
+    if (r->ready && r->qhead == NULL && now - r->last_stanza_ns > idle_ms * 1000000ull) {
+      unlink_from_worker(r);
+      r->dead = 1;
+      mux_orphan(r);
+    }
+  }
   if (idle_ms && l->n_questions == 0 && now - l->last_stanza_ns > idle_ms * 1000000ull) {
     fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
            "%s link %s -> %s idle: closing", kind_name(l->kind), l->local, l->remote);
@@ -573,6 +665,7 @@ static void op_ready(void *arg, int method) {
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
     forget_failure(l);
+    if (l->indexed) carriers_add(l);
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
   l->auth = peer_auth_method(l, method);
@@ -627,8 +720,10 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
                           valid);
 }
 
-static const fg_s2s_out_ops kOutOps = {op_send,          op_ready, op_failed,
-                                       op_verify_answer, op_acked, op_resumed};
+static void op_pair_answer(void *arg, const char *from, const char *to, const char *condition);
+
+static const fg_s2s_out_ops kOutOps = {op_send,  op_ready,   op_failed,     op_verify_answer,
+                                       op_acked, op_resumed, op_pair_answer};
 
 // --- connection ---
 
@@ -720,7 +815,7 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   switch (fg_s2s_out_feed(l->s2s, data, len, &used)) {
     case FG_S2S_OUT_CONTINUE:
       // Acks may have made room for what the link holds (XEP-0198).
-      if (l->ready && !l->dead && l->qhead != NULL) {
+      if (l->ready && !l->dead && (l->qhead != NULL || l->riders != NULL)) {
         flush_queue(l);
         if (!congested(l)) wake_waiting(l);
       }
@@ -908,6 +1003,21 @@ static fg_sm_item *take_broken(link *l, qitem **held) {
   return fg_s2s_out_take_unacked(l->s2s);
 }
 
+// redeliver_rider sends again a stanza another pair wrote on a broken
+// shared stream: to its own pair, as its domains say.
+static void redeliver_rider(fg_server *srv, fg_worker *w, unsigned slot, const fg_sm_item *it) {
+  const fg_xml_element *el;
+  fg_xml_parser *p = fg_stanza_reparse(it->data, it->len, &el);
+  char from[FG_DOMAIN_MAX + 1], to[FG_DOMAIN_MAX + 1];
+  if (p != NULL && fg_jid_domain(from, el->from.data, el->from.len) &&
+      fg_jid_domain(to, el->to.data, el->to.len)) {
+    redeliver(srv, w, from, to, slot, it->data, it->len, it->tag & 1);
+  } else if (!(it->tag & 1)) {
+    fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);  // our own bytes: cannot happen
+  }
+  fg_xml_parser_free(p);
+}
+
 // resend_broken delivers again what take_broken detached, oldest first.
 static void resend_broken(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                           unsigned slot, fg_sm_item *unacked, qitem *held) {
@@ -915,7 +1025,11 @@ static void resend_broken(fg_server *srv, fg_worker *w, const char *local, const
   for (fg_sm_item *it = unacked, *next; it != NULL; it = next, n++) {
     next = it->next;
     fg_metrics_inc(&srv->metrics, FG_M_STANZAS_RESENT);
-    redeliver(srv, w, local, remote, slot, it->data, it->len, it->tag);
+    if (it->tag & kTagRode) {
+      redeliver_rider(srv, w, slot, it);
+    } else {
+      redeliver(srv, w, local, remote, slot, it->data, it->len, it->tag);
+    }
     free(it);
   }
   if (n > 0) {
@@ -973,7 +1087,7 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
   if (n == NULL) return 0;
   for (fg_sm_item *it = unacked, *next; it != NULL; it = next) {
     next = it->next;
-    if (append_held(n, it->data, it->len, it->tag)) {  // within bounds: it was unacknowledged
+    if (append_held(n, it->data, it->len, it->tag & 1)) {  // within bounds: it was unacknowledged
       n->carried++;
     } else {
       bounce_bytes(srv, w, it->data, it->len, FG_STANZA_RESOURCE_CONSTRAINT);
@@ -1019,12 +1133,13 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_server *srv = l->srv;
     fg_worker *w = l->w;
     unsigned slot = l->slot;
+    int mux_carried = l->mux_carried;  // its pairs live on the old stream only
     char local[FG_DOMAIN_MAX + 1], remote[FG_DOMAIN_MAX + 1];
     memcpy(local, l->local, sizeof(local));
     memcpy(remote, l->remote, sizeof(remote));
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
-    if (resume_id[0] && unacked != NULL &&
+    if (resume_id[0] && unacked != NULL && !mux_carried &&
         carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked, held)) {
       return;
     }
@@ -1148,6 +1263,8 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
     c.client_cert = hop_uses_internal_ca(l);
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
+    unsigned pairs = snap->cfg->limits.pairs_per_stream;
+    c.max_pairs = pairs > 1 ? pairs - 1 : 0;
     c.allow_plaintext = fg_snapshot_is_plaintext_peer(snap, l->remote);
     // RFC 7673 §4.2: with usable TLSA records TLS is mandatory.
     if (l->dane_active) c.allow_plaintext = 0;
@@ -1325,6 +1442,10 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
 static void deadline_passed(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
+  if (l->dead && l->conn == NULL && !l->resolving && l->racer == NULL) {
+    link_free(l);  // a pair that rode on another stream (mux_orphan)
+    return;
+  }
   if ((!l->ready || l->ending) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
 }
 
@@ -1379,9 +1500,12 @@ static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const cha
   return l;
 }
 
+static int mux_output_full(const link *c);
+
 static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int is_bounce) {
   fg_server *srv = l->srv;
-  if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(l->s2s, len)) {
+  if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(stream_of(l), len) &&
+      !(shared(l) && mux_output_full(l->carrier != NULL ? l->carrier : l))) {
     write_stanza(l, data, len, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
@@ -1403,6 +1527,8 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
   return FG_STANZA_CONDITION_COUNT;
 }
 
+static int mux_attach(link *l);
+
 // resolved takes the candidates found for |l|'s remote domain (or a failure
 // when |n| is 0, with |condition|); fg_resolve_start's callback.
 static void resolved(void *arg, const resolved_target *candidates, size_t n,
@@ -1422,6 +1548,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
   memcpy(l->candidates, candidates, n * sizeof(*candidates));
   l->n_candidates = n;
   l->next_candidate = 0;
+  if (n > 0 && mux_attach(l)) return;
   if (n > 0 && connect_next(l)) return;
   link_fail(l, n == 0 ? condition : FG_STANZA_REMOTE_SERVER_TIMEOUT,
             n == 0 ? why : "no candidate could be connected");
@@ -1449,6 +1576,203 @@ static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const 
   l->resolving = 1;
   fg_resolve_start(srv, w, remote, resolved, l);
   return l;
+}
+
+// --- several pairs on one stream (XEP-0220 §4.3, gateway/server/link_mux.h) ---
+
+static int mux_output_full(const link *c) {
+  return c->conn == NULL || fg_conn_write_blocked(c->conn);
+}
+
+// mux_detach takes rider |r| off its carrier's list.
+static void mux_detach(link *r) {
+  link *c = r->carrier;
+  if (c == NULL) return;
+  if (r->rider_prev) {
+    r->rider_prev->rider_next = r->rider_next;
+  } else {
+    c->riders = r->rider_next;
+  }
+  if (r->rider_next) r->rider_next->rider_prev = r->rider_prev;
+  r->rider_prev = r->rider_next = NULL;
+  r->carrier = NULL;
+  r->drr.deficit = 0;
+}
+
+// mux_orphan detaches a dead rider, which owns no connection, and frees it
+// from the worker's loop (its callers may be walking the link index).
+static void mux_orphan(link *r) {
+  mux_detach(r);
+  fg_worker_timer_arm(r->w, &r->deadline, 0);
+}
+
+typedef struct mux_round {
+  link *m[kMaxPairs];
+  fg_drr_queue *q[kMaxPairs];
+  size_t n;
+} mux_round;
+
+static size_t mux_head_len(void *arg, size_t i) {
+  const mux_round *r = arg;
+  return r->m[i]->qhead != NULL ? r->m[i]->qhead->len : 0;
+}
+
+static int mux_send_head(void *arg, size_t i) {
+  mux_round *r = arg;
+  link *c = r->m[0], *l = r->m[i];
+  if (mux_output_full(c) || !fg_s2s_out_can_send(c->s2s, l->qhead->len)) return 0;
+  qitem *q = pop_front(l);
+  if (l->carried > 0) {  // written on the broken stream, not known handled
+    l->carried--;
+    fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_RESENT);
+  }
+  write_stanza(l, q->data, q->len, q->is_bounce);
+  free(q);
+  return 1;
+}
+
+static const fg_drr_ops kMuxOps = {mux_head_len, mux_send_head};
+
+// mux_flush writes what carrier |c| and its accepted riders hold, shared by
+// deficit round robin while the stream takes it, then resumes the input
+// streams of the pairs left with nothing held.
+static void mux_flush(link *c) {
+  static _Thread_local mux_round r;
+  r.n = 0;
+  r.m[r.n] = c;
+  r.q[r.n++] = &c->drr;
+  for (link *x = c->riders; x != NULL && r.n < kMaxPairs; x = x->rider_next) {
+    if (!x->ready) continue;
+    r.m[r.n] = x;
+    r.q[r.n++] = &x->drr;
+  }
+  if (c->ready && !c->dead && c->conn != NULL) {
+    fg_drr_run(&c->drr_at, r.q, r.n, kMuxQuantum, &kMuxOps, &r);
+  }
+  for (size_t i = 0; i < r.n; i++) {
+    if (!congested(r.m[i])) wake_waiting(r.m[i]);
+  }
+}
+
+// mux_pair_ready: the peer accepted rider |r|'s pair on its carrier.
+static void mux_pair_ready(link *r) {
+  link *c = r->carrier;
+  r->ready = 1;
+  r->auth = c->auth;
+  r->last_stanza_ns = fg_worker_now_ns(r->w);
+  c->mux_carried = 1;
+  forget_failure(r);
+  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_READY);
+  fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(c->s2s), r->remote,
+         "remote pair %s -> %s (%s) rides on stream %s (%s -> %s), %zu pairs on it", r->local,
+         r->remote, r->id, c->id, c->local, c->remote, fg_s2s_out_pairs(c->s2s));
+  mux_flush(c);
+}
+
+// mux_attach lets remote link |l|, whose candidates are known, ride on a
+// ready stream of this worker that may carry its pair, instead of opening
+// its own (link_mux.h says which may). It returns 1 when it does.
+static int mux_attach(link *l) {
+  const fg_config *cfg = cur(l->srv)->cfg;
+  if (l->kind != LINK_REMOTE || l->mux_refused || cfg->limits.pairs_per_stream <= 1 ||
+      l->resume_id[0] || l->carried > 0) {
+    return 0;
+  }
+  unsigned flags = cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  for (link *c = carriers; c != NULL; c = c->carrier_next) {
+    if (c == l || c->dead || c->ending || !c->ready || c->conn == NULL || c->current == NULL) {
+      continue;
+    }
+    fg_tls_conn *t = fg_conn_tls(c->conn);
+    fg_mux_stream ms = {
+        .remote = c->remote,
+        .target = c->current,
+        .ssl = t != NULL ? fg_tls_conn_ssl(t) : NULL,
+        .pkix_ok = t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK,
+        .can_multiplex = fg_s2s_out_can_multiplex(c->s2s),
+        .pairs = fg_s2s_out_pairs(c->s2s),
+        .max_pairs = cfg->limits.pairs_per_stream,
+    };
+    fg_pair_state was = fg_s2s_out_pair_state(c->s2s, l->local, l->remote);
+    if (was == FG_PAIR_PENDING) continue;  // another link of the pair asks already
+    if (was == FG_PAIR_NONE) {
+      fg_mux_fit fit =
+          fg_link_mux_fits(&ms, l->remote, l->candidates, l->n_candidates, l->n_tlsa > 0, flags);
+      if (fit != FG_MUX_FITS || !fg_s2s_out_add_pair(c->s2s, l->local, l->remote)) continue;
+      fg_metrics_inc(&l->srv->metrics, FG_M_MUX_PAIRS_ASKED);
+    }
+    l->carrier = c;
+    l->rider_prev = NULL;
+    l->rider_next = c->riders;
+    if (c->riders) c->riders->rider_prev = l;
+    c->riders = l;
+    l->drr.deficit = 0;
+    if (was == FG_PAIR_VALID) mux_pair_ready(l);  // accepted on it before
+    return 1;
+  }
+  return 0;
+}
+
+// op_pair_answer: the peer's answer for a rider's pair on carrier |arg|. A
+// refused pair connects on its own (XEP-0220 §2.4: the stream goes on).
+static void op_pair_answer(void *arg, const char *from, const char *to, const char *condition) {
+  link *c = arg;
+  link *r = c->riders;
+  while (r != NULL && (r->ready || strcmp(r->local, from) || strcmp(r->remote, to))) {
+    r = r->rider_next;
+  }
+  if (r == NULL) return;  // the pair's link ended before the answer
+  if (condition == NULL) {
+    mux_pair_ready(r);
+    return;
+  }
+  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_REFUSED);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), to,
+         "remote pair %s -> %s refused on stream %s (%s): opening its own stream", from, to, c->id,
+         condition);
+  mux_detach(r);
+  r->mux_refused = 1;
+  r->next_candidate = 0;
+  if (connect_next(r)) return;
+  link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
+  mux_orphan(r);
+}
+
+// mux_release lets the riders of carrier |c|, whose stream ends, go: those
+// holding nothing end with it (their pair's next stanza finds or opens a
+// stream), the others ride on another stream or connect on their own.
+static void mux_release(link *c, int clean) {
+  (void)clean;
+  carriers_remove(c);
+  while (c->riders != NULL) {
+    link *r = c->riders;
+    mux_detach(r);
+    fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_MOVED);
+    if (r->dead) {
+      mux_orphan(r);
+      continue;
+    }
+    r->ready = 0;
+    if (r->qhead == NULL || atomic_load(&r->srv->stopping)) {
+      unlink_from_worker(r);
+      link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "its shared stream ended");
+      mux_orphan(r);
+      continue;
+    }
+    if (mux_attach(r)) continue;
+    r->next_candidate = 0;
+    if (connect_next(r)) continue;
+    link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
+    mux_orphan(r);
+  }
+}
+
+// mux_busy says whether a rider of |c| holds stanzas.
+static int mux_busy(const link *c) {
+  for (const link *r = c->riders; r != NULL; r = r->rider_next) {
+    if (r->q_count > 0) return 1;
+  }
+  return 0;
 }
 
 // remember_route notes in |in| the link its stanza took (fg_deliver's fast path).
@@ -1591,8 +1915,9 @@ size_t fg_link_drain(worker_state *ws) {
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
     for (link *l = ws->links[b], *n; l != NULL; l = n) {
       n = l->next;
-      if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL) {
-        continue;  // still connecting with stanzas to deliver, or busy
+      if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL ||
+          mux_busy(l)) {
+        continue;  // still connecting with stanzas to deliver, or busy (riders end with it)
       }
       unlink_from_worker(l);
       l->dead = 1;  // a normal end, not a failure
@@ -1725,23 +2050,27 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
     for (link *l = ws->links[b]; l != NULL; l = l->next) {
       SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
-      int method = l->ready ? fg_s2s_out_is_ready(l->s2s) : 0;
+      const fg_s2s_out *st = stream_of(l);
+      int method = l->ready ? fg_s2s_out_is_ready(st) : 0;
       fg_text_printf(out,
                      "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
                      "tls=%s auth=%s peer_auth=%s queued=%zu sm=%s unacked=%zu "
-                     "unconfirmed=%llu%s\n",
+                     "unconfirmed=%llu pairs=%zu carrier=%s%s\n",
                      worker, l->id, kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
                      : l->resolving ? "resolving"
+                     : l->carrier   ? "joining"
                                     : "connecting",
                      ssl ? SSL_get_version(ssl) : "none",
                      method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
                      : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                                          : "none",
                      l->ready ? fg_auth_method_name(l->auth) : "-", l->q_count,
-                     fg_s2s_out_sm_enabled(l->s2s) ? "on" : "off", fg_s2s_out_unacked(l->s2s),
-                     (unsigned long long)l->written, l->draining ? " draining" : "");
+                     fg_s2s_out_sm_enabled(st) ? "on" : "off", fg_s2s_out_unacked(st),
+                     (unsigned long long)l->written,
+                     l->carrier != NULL ? (size_t)0 : fg_s2s_out_pairs(l->s2s),
+                     l->carrier != NULL ? l->carrier->id : "-", l->draining ? " draining" : "");
     }
   }
 }

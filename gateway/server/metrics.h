@@ -120,6 +120,10 @@ typedef enum fg_metric {
   FG_M_STANZAS_ACKED,            // written and acknowledged by the peer (XEP-0198)
   FG_M_STANZAS_RESENT,           // unacknowledged when their stream broke: sent again
   FG_M_STANZAS_UNCONFIRMED,      // written to a stream without XEP-0198 that broke
+  FG_M_MUX_PAIRS_ASKED,          // pairs that asked to ride on another pair's stream (XEP-0220 §4.3)
+  FG_M_MUX_PAIRS_READY,          // pairs the peer accepted on a shared stream
+  FG_M_MUX_PAIRS_REFUSED,        // pairs the peer refused there: they opened their own stream
+  FG_M_MUX_PAIRS_MOVED,          // pairs whose shared stream ended under them
   FG_M_COUNT,
 } fg_metric;
 
