@@ -138,23 +138,31 @@ static const size_t kMuxQuantum = 16384;
 enum { kMaxPairs = 1000 };
 
 // carriers lists this worker's ready remote links, which may carry further
-// pairs (links live and die on their worker).
-static _Thread_local link *carriers;
+// pairs; verifiers its verify links to pinned targets, which carry the
+// questions of every pair for the target (links live and die on their
+// worker).
+static _Thread_local link *carriers, *verifiers;
+
+static link **shared_list(const link *l) {
+  return l->kind == LINK_VERIFY ? &verifiers : &carriers;
+}
 
 static void carriers_add(link *l) {
-  if (l->in_carriers || l->kind != LINK_REMOTE || l->carrier != NULL) return;
+  if (l->in_carriers || l->kind == LINK_HOP || l->carrier != NULL) return;
+  link **head = shared_list(l);
   l->carrier_prev = NULL;
-  l->carrier_next = carriers;
-  if (carriers) carriers->carrier_prev = l;
-  carriers = l;
+  l->carrier_next = *head;
+  if (*head) (*head)->carrier_prev = l;
+  *head = l;
   l->in_carriers = 1;
 }
 
 static void carriers_remove(link *l) {
   if (!l->in_carriers) return;
+  link **head = shared_list(l);
   if (l->carrier_prev) l->carrier_prev->carrier_next = l->carrier_next;
   if (l->carrier_next) l->carrier_next->carrier_prev = l->carrier_prev;
-  if (carriers == l) carriers = l->carrier_next;
+  if (*head == l) *head = l->carrier_next;
   l->carrier_prev = l->carrier_next = NULL;
   l->in_carriers = 0;
 }
@@ -712,7 +720,12 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
                              const char *stream_id, int valid) {
   link *l = arg;
   for (int i = 0; i < l->n_questions; i++) {
-    if (strcmp(l->questions[i].stream_id, stream_id) != 0) continue;
+    // One inbound stream may ask for several pairs (multiplexing).
+    if (strcmp(l->questions[i].stream_id, stream_id) != 0 ||
+        strcmp(l->questions[i].originating, originating) != 0 ||
+        strcmp(l->questions[i].receiving, receiving) != 0) {
+      continue;
+    }
     l->questions[i] = l->questions[--l->n_questions];
     break;
   }
@@ -1752,9 +1765,16 @@ static void mux_release(link *c, int clean) {
       mux_orphan(r);
       continue;
     }
-    r->ready = 0;
-    if (r->qhead == NULL || atomic_load(&r->srv->stopping)) {
+    if (r->qhead == NULL) {
+      // A normal end, not a failure: the domain is not unreachable.
       unlink_from_worker(r);
+      r->dead = 1;
+      wake_waiting(r);
+      mux_orphan(r);
+      continue;
+    }
+    r->ready = 0;
+    if (atomic_load(&r->srv->stopping)) {
       link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "its shared stream ended");
       mux_orphan(r);
       continue;
@@ -1860,8 +1880,19 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
   }
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_VERIFY, receiving, originating, target, 0);
+  // XEP-0220 §2.3: one verify stream to an authoritative server carries the
+  // questions of every pair it answers for (each names its own domains), so
+  // that many pairs from one peer (multiplexing) cost one stream, not one
+  // each.
+  for (link *v = verifiers; l == NULL && target != NULL && v != NULL; v = v->carrier_next) {
+    if (!v->dead && same_target(v->pinned, target) && v->n_questions < kMaxQuestions &&
+        strcmp(v->local, receiving) == 0) {
+      l = v;
+    }
+  }
   if (l == NULL && target != NULL) {
     l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0, SIZE_MAX, SIZE_MAX);
+    if (l != NULL) carriers_add(l);
   } else if (l == NULL) {
     l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL, 0);
     if (l != NULL) {
