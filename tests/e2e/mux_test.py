@@ -27,6 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fedgate_proc as fp  # noqa: E402
+import prosody as pr  # noqa: E402
 import xmpp_peer as xp  # noqa: E402
 
 FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gateway/fedgate")
@@ -45,13 +46,16 @@ class Env:
         self.dir = d = tempfile.mkdtemp(prefix="fedgate-mux-")
         os.chdir(d)
         self.procs = []
-        fp.dev_pki(FEDGATE, "pki", "b.test", "r.test", *[domain(i) for i in range(N_DOMAINS)])
+        os.chmod(d, 0o755)  # prosodyctl drops to the prosody user
+        fp.dev_pki(FEDGATE, "pki", "b.test", "r.test", "p.test",
+                   *[domain(i) for i in range(N_DOMAINS)])
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.write_secret("secret-a", "mux secret of A")
         fp.write_secret("secret-b", "mux secret of B")
         self.pa, self.pb = ({k: fp.free_port() for k in ("s2s", "tls", "internal", "admin",
                                                          "sink")} for _ in range(2))
         self.pr = fp.free_port()
+        self.pp = fp.free_port()
         ica = d + "/ica/ca.crt"
         self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/d0.mux.crt",
                                          "pki/d0.mux.key", client_ca=ica)
@@ -63,7 +67,7 @@ class Env:
         cfg_a = fp.gateway_yaml(
             self.pa, [(domain(i), "sink", "pki/" + domain(i)) for i in range(N_DOMAINS)],
             [("sink", [self.pa["sink"]])], secret="secret-a",
-            static=[("b.test", self.pb["s2s"]), ("r.test", self.pr)],
+            static=[("b.test", self.pb["s2s"]), ("r.test", self.pr), ("p.test", self.pp)],
             limits={"pairs_per_stream": PAIRS_PER_STREAM}, log_level="info")
         cfg_b = fp.gateway_yaml(
             self.pb, [("b.test", "sink", "pki/b.test")], [("sink", [self.pb["sink"]])],
@@ -76,6 +80,12 @@ class Env:
         self.procs.append(self.a)
         self.b = fp.Fedgate(FEDGATE, d, "b", cfg_b, self.pb["admin"])
         self.procs.append(self.b)
+        # p.test: Prosody 0.12.3 as the remote server; its own s2s (the
+        # db:verify questions for A's pairs) goes to A's s2s listener.
+        self.prosody = pr.Prosody(d + "/p", "p.test", fp.free_port(), self.pp,
+                                  "pki/p.test.crt", "pki/p.test.key", "pki/ca.crt",
+                                  fedgate_port=self.pa["s2s"], users=[("bob", "secret")])
+        self.procs.append(self.prosody)
 
     def internal_sender(self, dom, to):
         """|dom|'s internal server, authenticated on A's internal listener."""
@@ -176,6 +186,29 @@ def test_xep0220_2_4_refused_pair_opens_its_own_stream(env):
     links = env.remote_links("r.test")
     assert len([l for l in links if l["carrier"] == "-"]) == 2, links
     env.a.assert_accounted()
+
+
+def test_xep0220_4_3_prosody_takes_further_pairs_on_one_stream(env):
+    bob = pr.RawClient(env.prosody.c2s_port, "p.test", "bob", "secret", available=True)
+    try:
+        refused = env.a.metric("mux_pairs_refused_total")
+        for i in range(5):
+            p = env.internal_sender(domain(i), "p.test")
+            p.send_message("u@%s/x" % domain(i), "bob@p.test", "prosody pair %d" % i)
+            el = bob.next_message()
+            assert el.findtext("{jabber:client}body") == "prosody pair %d" % i, xp.ET.tostring(el)
+            assert el.get("from") == "u@%s/x" % domain(i)
+            p.close()
+    except Exception:
+        print(env.prosody.log_tail(40))
+        raise
+    finally:
+        bob.close()
+    links = env.remote_links("p.test")
+    own = [l for l in links if l["carrier"] == "-"]
+    assert len(own) == 1 and own[0]["pairs"] == "5", links
+    assert len([l for l in links if l["carrier"] == own[0]["stream"]]) == 4, links
+    assert env.a.metric("mux_pairs_refused_total") == refused
 
 
 def test_rfc6120_4_9_3_9_stanza_of_an_unauthorised_pair_is_invalid_from(env):
