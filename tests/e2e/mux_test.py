@@ -211,6 +211,34 @@ def test_xep0220_4_3_prosody_takes_further_pairs_on_one_stream(env):
     assert env.a.metric("mux_pairs_refused_total") == refused
 
 
+def test_xep0220_4_3_shared_stream_closed_its_pairs_go_on_elsewhere(env):
+    # Runs after the hundred pairs: b.test has three shared streams.
+    links = env.remote_links("b.test")
+    own = [l for l in links if l["carrier"] == "-"]
+    assert own, links
+    victim = own[0]
+    riders = [l for l in links if l["carrier"] == victim["stream"]]
+    moved = env.a.metric("mux_pairs_moved_total")
+    rc, out, err = fp.ctl(FEDGATE, env.pa["admin"], "close", "stream", victim["stream"])
+    assert rc == 0, (out, err)
+    deadline = time.time() + 10
+    while any(l["stream"] == victim["stream"] for l in env.remote_links("b.test")):
+        assert time.time() < deadline, "stream %s still listed" % victim["stream"]
+        time.sleep(0.1)
+    assert env.a.metric("mux_pairs_moved_total") - moved == len(riders)
+    # The pairs that rode on it: their next stanzas go out (on another
+    # shared stream or a new one), none is lost.
+    base = len(env.sink_b.stanzas)
+    for r in riders[:5] + [victim]:
+        p = env.internal_sender(r["local"], "b.test")
+        p.send_message("u@%s/x" % r["local"], "bob@b.test", "after close %s" % r["local"])
+        p.close()
+    wait_count(env.sink_b, base + len(riders[:5]) + 1)
+    for r in riders[:5] + [victim]:
+        assert "after close %s" % r["local"] in bodies_from(env.sink_b, r["local"]), r["local"]
+    env.a.assert_accounted()
+
+
 def test_rfc6120_4_9_3_9_stanza_of_an_unauthorised_pair_is_invalid_from(env):
     before = invalid_from(env.b)
     p = xp.authenticated(HOST, env.pb["s2s"], "b.test", "d0.mux", "pki/ca.crt",
