@@ -293,11 +293,11 @@ static void on_drain(fg_conn *c) {
   if (l != NULL) wake_waiting(l);
 }
 
-static void mux_release(link *c, int clean);
+static void mux_release(link *c);
 static void mux_detach(link *r);
 
 static void link_free(link *l) {
-  mux_release(l, 0);
+  mux_release(l);
   if (l->carrier != NULL) mux_detach(l);
   carriers_remove(l);
   wake_waiting(l);
@@ -431,7 +431,7 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   if (l->dead) return;
   l->dead = 1;
   unlink_from_worker(l);
-  mux_release(l, 0);
+  mux_release(l);
   fg_server *srv = l->srv;
   if (l->kind == LINK_HOP) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_FAILED);
@@ -607,7 +607,7 @@ static void finish_and_close(link *l) {
   unlink_from_worker(l);
   l->dead = 1;  // a normal end, not a failure
   l->clean = 1;
-  mux_release(l, 1);
+  mux_release(l);
   if (l->ready && fg_s2s_out_unacked(l->s2s) > 0) {
     // XEP-0198: stanzas are unacknowledged; the peer answers the <r/> sent
     // before our closing tag, then closes too (or the deadline ends the wait).
@@ -1025,8 +1025,10 @@ static void redeliver_rider(fg_server *srv, fg_worker *w, unsigned slot, const f
   if (p != NULL && fg_jid_domain(from, el->from.data, el->from.len) &&
       fg_jid_domain(to, el->to.data, el->to.len)) {
     redeliver(srv, w, from, to, slot, it->data, it->len, it->tag & 1);
-  } else if (!(it->tag & 1)) {
-    fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);  // our own bytes: cannot happen
+  } else if (it->tag & 1) {
+    fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);  // RFC 6120 §8.3.1
+  } else {
+    bounce_bytes(srv, w, it->data, it->len, FG_STANZA_REMOTE_SERVER_TIMEOUT);
   }
   fg_xml_parser_free(p);
 }
@@ -1754,8 +1756,7 @@ static void op_pair_answer(void *arg, const char *from, const char *to, const ch
 // mux_release lets the riders of carrier |c|, whose stream ends, go: those
 // holding nothing end with it (their pair's next stanza finds or opens a
 // stream), the others ride on another stream or connect on their own.
-static void mux_release(link *c, int clean) {
-  (void)clean;
+static void mux_release(link *c) {
   carriers_remove(c);
   while (c->riders != NULL) {
     link *r = c->riders;
