@@ -119,6 +119,7 @@ struct link {
   link *carrier, *riders, *rider_prev, *rider_next;
   int mux_refused;  // the peer refused the pair on a shared stream: its own
   int mux_carried;  // a carrier that carried other pairs (no XEP-0198 resumption)
+  int mux_asked;    // a rider whose db:result went out (else it waits for its carrier)
   fg_drr_queue drr;
   fg_drr drr_at;                      // carrier: where its rounds stand
   link *carrier_prev, *carrier_next;  // in the worker's list of possible carriers
@@ -662,6 +663,8 @@ static fg_auth_method peer_auth_method(const link *l, int method) {
   return FG_AUTH_NONE;
 }
 
+static void mux_ask_waiting(link *c);
+
 static void op_ready(void *arg, int method) {
   link *l = arg;
   fg_server *srv = l->srv;
@@ -690,6 +693,7 @@ static void op_ready(void *arg, int method) {
          fg_auth_method_name(l->auth));
   l->written = 0;
   if (fg_s2s_out_sm_enabled(l->s2s)) fg_metrics_inc(&srv->metrics, FG_M_SM_OUT_ENABLED);
+  if (l->riders != NULL) mux_ask_waiting(l);
   flush_queue(l);
   if (l->draining && l->conn != NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_DRAINED);
@@ -1434,6 +1438,7 @@ static int connect_next(link *l) {
     l->conn = open_attempt(l, t);
     if (l->conn == NULL) continue;
     l->opened = 0;
+    if (l->kind == LINK_REMOTE) carriers_add(l);  // a pair that stopped riding
     arm_deadline(l);
     if (l->next_candidate < l->n_candidates) {
       fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
@@ -1589,6 +1594,7 @@ static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const 
   if (resume_id != NULL) snprintf(l->resume_id, sizeof(l->resume_id), "%s", resume_id);
   l->resume_acked = resume_acked;
   l->resolving = 1;
+  carriers_add(l);  // pairs to the same domain may wait for it (mux_attach)
   fg_resolve_start(srv, w, remote, resolved, l);
   return l;
 }
@@ -1684,48 +1690,111 @@ static void mux_pair_ready(link *r) {
   mux_flush(c);
 }
 
+// mux_stream_of describes ready link |c| for fg_link_mux_fits.
+static fg_mux_stream mux_stream_of(link *c, const fg_config *cfg) {
+  fg_tls_conn *t = fg_conn_tls(c->conn);
+  fg_mux_stream ms = {
+      .remote = c->remote,
+      .target = c->current,
+      .ssl = t != NULL ? fg_tls_conn_ssl(t) : NULL,
+      .pkix_ok = t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK,
+      .can_multiplex = fg_s2s_out_can_multiplex(c->s2s),
+      .pairs = fg_s2s_out_pairs(c->s2s),
+      .max_pairs = cfg->limits.pairs_per_stream,
+  };
+  return ms;
+}
+
+// mux_join puts |l| among |c|'s riders.
+static void mux_join(link *l, link *c) {
+  carriers_remove(l);
+  l->carrier = c;
+  l->rider_prev = NULL;
+  l->rider_next = c->riders;
+  if (c->riders) c->riders->rider_prev = l;
+  c->riders = l;
+  l->drr.deficit = 0;
+}
+
+// mux_ask asks ready carrier |c| to take |l|'s pair. It returns 1 when
+// the pair is asked for or was accepted on it before (then |l| rides).
+static int mux_ask(link *l, link *c, const fg_config *cfg) {
+  fg_pair_state was = fg_s2s_out_pair_state(c->s2s, l->local, l->remote);
+  if (was == FG_PAIR_PENDING) return 0;  // another link of the pair asks already
+  if (was == FG_PAIR_NONE) {
+    fg_mux_stream ms = mux_stream_of(c, cfg);
+    unsigned flags = cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+    if (c->current == NULL ||
+        fg_link_mux_fits(&ms, l->remote, l->candidates, l->n_candidates, l->n_tlsa > 0, flags) !=
+            FG_MUX_FITS ||
+        !fg_s2s_out_add_pair(c->s2s, l->local, l->remote)) {
+      return 0;
+    }
+    fg_metrics_inc(&l->srv->metrics, FG_M_MUX_PAIRS_ASKED);
+  }
+  if (l->carrier != c) mux_join(l, c);
+  l->mux_asked = 1;
+  if (was == FG_PAIR_VALID) mux_pair_ready(l);
+  return 1;
+}
+
+// mux_waiting_room says whether |l| may wait for |c|, a stream to its
+// remote domain that is not ready yet (a burst of new pairs then shares
+// one stream instead of opening one each): there is room for one more
+// pair, and none of |c|'s riders is of |l|'s pair.
+static int mux_waiting_room(const link *l, const link *c, const fg_config *cfg) {
+  if (strcmp(c->remote, l->remote) != 0) return 0;
+  size_t pairs = 1;
+  for (const link *r = c->riders; r != NULL; r = r->rider_next, pairs++) {
+    if (strcmp(r->local, l->local) == 0) return 0;
+  }
+  return strcmp(c->local, l->local) != 0 && pairs < cfg->limits.pairs_per_stream;
+}
+
 // mux_attach lets remote link |l|, whose candidates are known, ride on a
-// ready stream of this worker that may carry its pair, instead of opening
-// its own (link_mux.h says which may). It returns 1 when it does.
+// stream of this worker that may carry its pair, instead of opening its own
+// (link_mux.h says which may): a ready one is asked at once; one to the
+// same remote domain that is still connecting is waited for. It returns 1
+// when |l| rides or waits.
 static int mux_attach(link *l) {
   const fg_config *cfg = cur(l->srv)->cfg;
+  // A link others wait for carries them: it connects on its own.
   if (l->kind != LINK_REMOTE || l->mux_refused || cfg->limits.pairs_per_stream <= 1 ||
-      l->resume_id[0] || l->carried > 0) {
+      l->resume_id[0] || l->carried > 0 || l->riders != NULL) {
     return 0;
   }
-  unsigned flags = cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  link *wait_for = NULL;
   for (link *c = carriers; c != NULL; c = c->carrier_next) {
-    if (c == l || c->dead || c->ending || !c->ready || c->conn == NULL || c->current == NULL) {
+    if (c == l || c->dead || c->ending || c->carrier != NULL) continue;
+    if (!c->ready) {
+      // One that is still resolving may end up waiting itself: only a
+      // stream that is connecting is waited for.
+      if (wait_for == NULL && !c->resolving && mux_waiting_room(l, c, cfg)) wait_for = c;
       continue;
     }
-    fg_tls_conn *t = fg_conn_tls(c->conn);
-    fg_mux_stream ms = {
-        .remote = c->remote,
-        .target = c->current,
-        .ssl = t != NULL ? fg_tls_conn_ssl(t) : NULL,
-        .pkix_ok = t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK,
-        .can_multiplex = fg_s2s_out_can_multiplex(c->s2s),
-        .pairs = fg_s2s_out_pairs(c->s2s),
-        .max_pairs = cfg->limits.pairs_per_stream,
-    };
-    fg_pair_state was = fg_s2s_out_pair_state(c->s2s, l->local, l->remote);
-    if (was == FG_PAIR_PENDING) continue;  // another link of the pair asks already
-    if (was == FG_PAIR_NONE) {
-      fg_mux_fit fit =
-          fg_link_mux_fits(&ms, l->remote, l->candidates, l->n_candidates, l->n_tlsa > 0, flags);
-      if (fit != FG_MUX_FITS || !fg_s2s_out_add_pair(c->s2s, l->local, l->remote)) continue;
-      fg_metrics_inc(&l->srv->metrics, FG_M_MUX_PAIRS_ASKED);
-    }
-    l->carrier = c;
-    l->rider_prev = NULL;
-    l->rider_next = c->riders;
-    if (c->riders) c->riders->rider_prev = l;
-    c->riders = l;
-    l->drr.deficit = 0;
-    if (was == FG_PAIR_VALID) mux_pair_ready(l);  // accepted on it before
-    return 1;
+    if (c->conn != NULL && mux_ask(l, c, cfg)) return 1;
   }
-  return 0;
+  if (wait_for == NULL) return 0;
+  mux_join(l, wait_for);
+  l->mux_asked = 0;
+  return 1;
+}
+
+// mux_ask_waiting: carrier |c| became ready; the pairs that waited for it
+// ask for their place on it, or go elsewhere.
+static void mux_ask_waiting(link *c) {
+  const fg_config *cfg = cur(c->srv)->cfg;
+  for (link *r = c->riders, *next; r != NULL; r = next) {
+    next = r->rider_next;
+    if (r->mux_asked || r->dead) continue;
+    if (mux_ask(r, c, cfg)) continue;
+    mux_detach(r);
+    if (mux_attach(r)) continue;
+    r->next_candidate = 0;
+    if (connect_next(r)) continue;
+    link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
+    mux_orphan(r);
+  }
 }
 
 // op_pair_answer: the peer's answer for a rider's pair on carrier |arg|. A
@@ -1733,7 +1802,8 @@ static int mux_attach(link *l) {
 static void op_pair_answer(void *arg, const char *from, const char *to, const char *condition) {
   link *c = arg;
   link *r = c->riders;
-  while (r != NULL && (r->ready || strcmp(r->local, from) || strcmp(r->remote, to))) {
+  while (r != NULL &&
+         (r->ready || !r->mux_asked || strcmp(r->local, from) || strcmp(r->remote, to))) {
     r = r->rider_next;
   }
   if (r == NULL) return;  // the pair's link ended before the answer

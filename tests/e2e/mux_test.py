@@ -2,15 +2,19 @@
 """mux_test: several domain pairs on one stream (XEP-0220 §4.3 multiplexing).
 
 Gateway A hosts 100 domains (d0.mux .. d99.mux, one certificate each) with
-limits.pairs_per_stream 40; gateway B hosts b.test. A's internal server
-(scripted, one authenticated internal stream per domain) sends through A to
-b.test. Checked with exact counts:
+limits.pairs_per_stream 40 and one worker; gateway B hosts b.test and
+b2.test. A's internal server (scripted, one authenticated internal stream
+per domain) sends through A. Checked with exact counts:
 
-- the 100 pairs use a handful of A's outbound streams, not 100 (/streams
+- the 100 pairs to b.test use 3 of A's outbound streams, not 100 (/streams
   and remote_streams_ready_total), every pair beyond the first ones riding
   on a shared stream after B accepted its db:result (B verifies each with
-  A as the authoritative server);
+  A as the authoritative server, all questions on one verify stream);
+- 20 pairs to b2.test starting at once share one stream (they wait for the
+  first one's stream instead of connecting side by side);
 - every stanza is delivered once and in order per pair; A's counters add up;
+- Prosody 0.12.3 as the remote server accepts further pairs on one stream;
+- a shared stream closed by the operator: its pairs' next stanzas go out;
 - a pair the peer refuses on a shared stream opens its own stream and its
   stanzas are delivered;
 - on B, a stanza of a pair nobody authorised on a stream ends it with
@@ -47,7 +51,7 @@ class Env:
         os.chdir(d)
         self.procs = []
         os.chmod(d, 0o755)  # prosodyctl drops to the prosody user
-        fp.dev_pki(FEDGATE, "pki", "b.test", "r.test", "p.test",
+        fp.dev_pki(FEDGATE, "pki", "b.test", "b2.test", "r.test", "p.test",
                    *[domain(i) for i in range(N_DOMAINS)])
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.write_secret("secret-a", "mux secret of A")
@@ -60,17 +64,21 @@ class Env:
         self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/d0.mux.crt",
                                          "pki/d0.mux.key", client_ca=ica)
         self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt",
-                                         "pki/b.test.key", client_ca=ica)
+                                         "pki/b.test.key", client_ca=ica,
+                                         sni_certs={"b2.test": ("pki/b2.test.crt",
+                                                                "pki/b2.test.key")})
         # r.test: a remote server that refuses dialback for d2.mux.
         self.remote_r = xp.ReceivingServer(HOST, self.pr, "pki/r.test.crt", "pki/r.test.key",
                                            client_ca="pki/ca.crt", refuse_results=["d2.mux"])
         cfg_a = fp.gateway_yaml(
             self.pa, [(domain(i), "sink", "pki/" + domain(i)) for i in range(N_DOMAINS)],
             [("sink", [self.pa["sink"]])], secret="secret-a",
-            static=[("b.test", self.pb["s2s"]), ("r.test", self.pr), ("p.test", self.pp)],
+            static=[("b.test", self.pb["s2s"]), ("b2.test", self.pb["s2s"]), ("r.test", self.pr),
+                    ("p.test", self.pp)],
             limits={"pairs_per_stream": PAIRS_PER_STREAM}, log_level="info")
         cfg_b = fp.gateway_yaml(
-            self.pb, [("b.test", "sink", "pki/b.test")], [("sink", [self.pb["sink"]])],
+            self.pb, [("b.test", "sink", "pki/b.test"), ("b2.test", "sink", "pki/b2.test")],
+            [("sink", [self.pb["sink"]])],
             secret="secret-b", static=[(domain(i), self.pa["s2s"]) for i in range(N_DOMAINS)],
             log_level="info")
         # One worker: which worker an internal stream lands on is the
@@ -131,6 +139,27 @@ def bodies_from(sink, dom):
 def wait_count(sink, n, timeout=30):
     got = sink.wait_stanzas(n, timeout=timeout)
     assert len(got) >= n, "%d stanzas arrived, %d expected" % (len(got), n)
+
+
+def test_xep0220_4_3_a_burst_of_new_pairs_shares_one_stream(env):
+    # Twenty pairs to b2.test start at once: the first opens the stream, the
+    # others wait for it instead of connecting side by side.
+    n = 20
+    senders = [env.internal_sender(domain(i), "b2.test") for i in range(n)]
+    base = len(env.sink_b.stanzas)
+    for i, p in enumerate(senders):
+        p.send_message("u@%s/x" % domain(i), "bob@b2.test", "burst %d" % i)
+    wait_count(env.sink_b, base + n)
+    for p in senders:
+        p.close()
+    for i in range(n):
+        assert "burst %d" % i in bodies_from(env.sink_b, domain(i)), i
+    links = env.remote_links("b2.test")
+    own = [l for l in links if l["carrier"] == "-"]
+    assert len(own) == 1, links
+    assert own[0]["pairs"] == str(n), own
+    assert len([l for l in links if l["carrier"] == own[0]["stream"]]) == n - 1
+    env.a.assert_accounted()
 
 
 def test_xep0220_4_3_hundred_local_domains_share_a_handful_of_streams(env):
