@@ -1690,13 +1690,23 @@ static void mux_pair_ready(link *r) {
   mux_flush(c);
 }
 
-// mux_stream_of describes ready link |c| for fg_link_mux_fits.
-static fg_mux_stream mux_stream_of(link *c, const fg_config *cfg) {
+// mux_stream_of describes ready link |c| for fg_link_mux_fits, as a
+// stream that might carry |l|'s pair.
+static fg_mux_stream mux_stream_of(const link *c, const link *l, const fg_config *cfg) {
   fg_tls_conn *t = fg_conn_tls(c->conn);
+  SSL *ssl = t != NULL ? fg_tls_conn_ssl(t) : NULL;
+  const STACK_OF(CRYPTO_BUFFER) *chain = ssl != NULL ? SSL_get0_peer_certificates(ssl) : NULL;
+  const CRYPTO_BUFFER *leaf =
+      chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0 ? sk_CRYPTO_BUFFER_value(chain, 0) : NULL;
+  int same_address = 0;
+  for (size_t i = 0; i < l->n_candidates && !same_address; i++) {
+    same_address = same_target(c->current, &l->candidates[i]);
+  }
   fg_mux_stream ms = {
       .remote = c->remote,
-      .target = c->current,
-      .ssl = t != NULL ? fg_tls_conn_ssl(t) : NULL,
+      .same_address = same_address,
+      .leaf = leaf != NULL ? CRYPTO_BUFFER_data(leaf) : NULL,
+      .leaf_len = leaf != NULL ? CRYPTO_BUFFER_len(leaf) : 0,
       .pkix_ok = t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK,
       .can_multiplex = fg_s2s_out_can_multiplex(c->s2s),
       .pairs = fg_s2s_out_pairs(c->s2s),
@@ -1722,14 +1732,17 @@ static int mux_ask(link *l, link *c, const fg_config *cfg) {
   fg_pair_state was = fg_s2s_out_pair_state(c->s2s, l->local, l->remote);
   if (was == FG_PAIR_PENDING) return 0;  // another link of the pair asks already
   if (was == FG_PAIR_NONE) {
-    fg_mux_stream ms = mux_stream_of(c, cfg);
     unsigned flags = cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
-    if (c->current == NULL ||
-        fg_link_mux_fits(&ms, l->remote, l->candidates, l->n_candidates, l->n_tlsa > 0, flags) !=
-            FG_MUX_FITS ||
-        !fg_s2s_out_add_pair(c->s2s, l->local, l->remote)) {
+    if (c->current == NULL) return 0;
+    fg_mux_stream ms = mux_stream_of(c, l, cfg);
+    fg_mux_fit fit = fg_link_mux_fits(&ms, l->remote, l->n_tlsa > 0, flags);
+    if (fit != FG_MUX_FITS) {
+      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(c->s2s), l->remote,
+             "remote pair %s -> %s not on stream %s: %s", l->local, l->remote, c->id,
+             fg_link_mux_fit_name(fit));
       return 0;
     }
+    if (!fg_s2s_out_add_pair(c->s2s, l->local, l->remote)) return 0;
     fg_metrics_inc(&l->srv->metrics, FG_M_MUX_PAIRS_ASKED);
   }
   if (l->carrier != c) mux_join(l, c);

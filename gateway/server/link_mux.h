@@ -17,19 +17,17 @@
 #define FEDGATE_GATEWAY_LINK_MUX_H
 
 #include <stddef.h>
-
-#include <openssl/ssl.h>
-
-#include "gateway/server/snapshot.h"
+#include <stdint.h>
 
 // fg_mux_stream describes a ready outbound stream that might carry a pair.
 typedef struct fg_mux_stream {
-  const char *remote;             // the domain it was opened for (R1)
-  const resolved_target *target;  // the address it is connected to
-  SSL *ssl;                       // NULL: plaintext
-  int pkix_ok;                    // the peer's chain passed PKIX validation
-  int can_multiplex;              // fg_s2s_out_can_multiplex
-  size_t pairs, max_pairs;        // pairs carried or asked for, and the bound
+  const char *remote;   // the domain it was opened for (R1)
+  int same_address;     // its address is among the pair's candidates
+  const uint8_t *leaf;  // the peer's leaf certificate (DER), or NULL
+  size_t leaf_len;
+  int pkix_ok;              // the peer's chain passed PKIX validation
+  int can_multiplex;        // fg_s2s_out_can_multiplex
+  size_t pairs, max_pairs;  // pairs carried or asked for, and the bound
 } fg_mux_stream;
 
 typedef enum fg_mux_fit {
@@ -40,19 +38,19 @@ typedef enum fg_mux_fit {
   FG_MUX_NOT_PROVED,     // another remote domain the certificate does not name
 } fg_mux_fit;
 
-// fg_link_mux_fits says whether |s| may carry a pair to |remote|, whose
-// candidates are |cands| (|n|); |has_tlsa| says DNS gave TLSA records for
-// it; |identity_flags| are fg_identity_match's (legacy CN-ID).
-fg_mux_fit fg_link_mux_fits(const fg_mux_stream *s, const char *remote,
-                            const resolved_target *cands, size_t n, int has_tlsa,
+// fg_link_mux_fits says whether |s| may carry a pair to |remote|; |has_tlsa|
+// says DNS gave TLSA records for it; |identity_flags| are
+// fg_identity_match's (legacy CN-ID).
+fg_mux_fit fg_link_mux_fits(const fg_mux_stream *s, const char *remote, int has_tlsa,
                             unsigned identity_flags);
 
 // fg_link_mux_fit_name names a verdict for logs.
 const char *fg_link_mux_fit_name(fg_mux_fit f);
 
-// fg_link_mux_cert_names says whether the leaf certificate the peer
-// presented on |ssl| names |domain| (DNS-ID, SRV-ID or XmppAddr per
-// crypto/identity.h). It returns 1 or 0.
-int fg_link_mux_cert_names(SSL *ssl, const char *domain, unsigned identity_flags);
+// fg_link_mux_cert_names says whether the DER certificate |der| names
+// |domain| (DNS-ID, SRV-ID or XmppAddr per crypto/identity.h). It returns
+// 1 or 0.
+int fg_link_mux_cert_names(const uint8_t *der, size_t der_len, const char *domain,
+                           unsigned identity_flags);
 
 #endif  // FEDGATE_GATEWAY_LINK_MUX_H
