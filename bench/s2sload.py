@@ -272,6 +272,10 @@ class Tracker:
         self.sent = self.delivered = self.bounced = 0
         self.corrupted = self.misrouted = self.duplicates = self.stray = 0
         self.unexpected_bounces = 0  # bounces of stanzas to existing users
+        # First arrivals behind a later stanza of the same (sender, receiver)
+        # domain pair, whose one sender stream numbers them in sending order.
+        self.out_of_order = 0
+        self.last_seq = {}
         self.foreign = {}
         self.conditions = {}
         self.lat_ms = []
@@ -383,6 +387,13 @@ class Tracker:
             self.misrouted += 1
             self.note("%s %s from %s to %s arrived at %s on a stream from %s" % (
                 kind, sid, elem.get("from"), elem.get("to"), local_domain, stream_from))
+        seq = int(sid[len(self.prefix):].split("-")[0])
+        if seq < self.last_seq.get((rec.src, rec.dst), 0):
+            self.out_of_order += 1
+            self.note("%s %s arrived after a later stanza of %s -> %s" % (kind, sid, rec.src,
+                                                                          rec.dst))
+        else:
+            self.last_seq[(rec.src, rec.dst)] = seq
         if received_digest(kind, elem) != rec.digest:
             self.corrupted += 1
             self.note("%s %s: payload changed in transit" % (kind, sid))
@@ -927,6 +938,7 @@ class App:
             "iq_rtt_p50_ms": round(percentile(rtt, 50), 3),
             "duration_s": round(span, 3),
             "corrupted": t.corrupted, "misrouted": t.misrouted, "duplicates": t.duplicates,
+            "out_of_order": t.out_of_order,
             "stray": t.stray, "foreign_received": t.foreign,
             "bounce_conditions": t.conditions, "unexpected_bounces": t.unexpected_bounces, "by_kind": t.by_kind,
             "links": [ln.json() for ln in links],

@@ -645,6 +645,8 @@ class Suite:
         s["full_est_per_s_wall"] = get(churn, "full", "establishments_per_s")
         s["resumed_est_per_s_wall"] = get(churn, "resumed", "establishments_per_s")
         s["full_est_per_worker_cpu_s"] = get(churn, "full", "establishments_per_sut_worker_cpu_s")
+        s["resumed_est_per_worker_cpu_s"] = get(churn, "resumed",
+                                                "establishments_per_sut_worker_cpu_s")
         # Full handshakes per worker CPU-second over BoringSSL's server-side
         # full handshakes per CPU-second in memory (bench/tls_bench, this run).
         s["full_est_ratio_to_ceiling"] = ratio(s["full_est_per_worker_cpu_s"],
@@ -722,10 +724,33 @@ def ceiling_summary(micro, summary):
     by tls_bench in the same make bench run, beside resumed_est_per_s (whole
     s2s establishments through fedgate per worker CPU-second) and their
     ratio."""
-    ceiling = (micro.get("tls_bench") or {}).get("ceiling_resumed_hs_per_s")
+    tls = micro.get("tls_bench") or {}
+    ceiling = tls.get("ceiling_resumed_hs_per_s")
     est = summary.get("resumed_est_per_s")
-    return {"resumed_ceiling_per_s": ceiling,
-            "ratio_resumed_est_to_ceiling": est / ceiling if est and ceiling else None}
+    out = {"resumed_ceiling_per_s": ceiling,
+           "ratio_resumed_est_to_ceiling": ratio(est, ceiling)}
+    # The ceilings above have no client certificate; an s2s peer sends one
+    # (SASL EXTERNAL): the server checks its CertificateVerify in every full
+    # handshake, and a resumed session carries it. Like-for-like ratios
+    # against tls_bench's ceilings with a client certificate (the chain
+    # verdict cached, as fedgate's verdict cache does; "chain": checked every
+    # time), per worker CPU-second as the ceilings are.
+    full = summary.get("full_est_per_worker_cpu_s")
+    resumed = summary.get("resumed_est_per_worker_cpu_s")
+    out["full_ceiling_mtls_per_s"] = tls.get("ceiling_full_mtls_hs_per_s")
+    out["full_ceiling_mtls_chain_per_s"] = tls.get("ceiling_full_mtls_chain_hs_per_s")
+    out["resumed_ceiling_mtls_per_s"] = tls.get("ceiling_resumed_mtls_hs_per_s")
+    out["full_est_ratio_to_mtls_ceiling"] = ratio(full, out["full_ceiling_mtls_per_s"])
+    out["resumed_est_ratio_to_mtls_ceiling"] = ratio(resumed, out["resumed_ceiling_mtls_per_s"])
+    # The same TLS with the client certificate over loopback TCP through
+    # fedgate's runtime and nothing else (accept, handshake, one byte,
+    # close): what is left between it and the whole establishment is XMPP
+    # (streams, SASL EXTERNAL, routing the stanza) and its round trips.
+    out["full_tls_over_tcp_per_s"] = tls.get("full_mtls_hs_per_s")
+    out["resumed_tls_over_tcp_per_s"] = tls.get("resumed_mtls_hs_per_s")
+    out["full_est_ratio_to_tls_over_tcp"] = ratio(full, out["full_tls_over_tcp_per_s"])
+    out["resumed_est_ratio_to_tls_over_tcp"] = ratio(resumed, out["resumed_tls_over_tcp_per_s"])
+    return out
 
 
 def micro_results():
@@ -839,7 +864,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         suite.failed("summary", "%s: %s" % (type(e).__name__, e))
     xml = micro.get("xml_bench") or {}
-    # The XML parser's dispatched build and its baseline x86-64 build, measured
+    # The XML parser's dispatched copy and its baseline x86-64 copy, measured
     # by one binary in one run (bench/xml_bench.c).
     result["xml_mbps_best"] = xml.get("fedgate_mbps")
     result["xml_mbps_baseline"] = xml.get("fedgate_baseline_mbps")

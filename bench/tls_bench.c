@@ -1,7 +1,9 @@
 // tls_bench: TLS 1.3 (ECDSA P-256 + X25519) through the runtime on
 // loopback: full and resumed handshakes per second per worker, next to
 // BoringSSL's in-memory server handshake rate measured in the same run (the
-// ceiling), and bulk MB/s per worker with 16 KiB records.
+// ceiling), and bulk MB/s per worker with 16 KiB records. The ceilings and
+// the runtime's handshakes are measured again with a client certificate, as
+// s2s peers present one (SASL EXTERNAL): see "with a client certificate".
 //
 // The server runs in its own one-worker runtime; clients run in a second
 // one. "Per worker" rates divide by the server worker's CPU time (its thread
@@ -23,6 +25,8 @@
 
 #include <openssl/ssl.h>
 
+#include "crypto/chain.h"
+#include "crypto/devpki.h"
 #include "crypto/tls.h"
 #include "crypto/tls_sni.h"
 #include "crypto/tls_testcert.h"
@@ -135,6 +139,76 @@ static double ceiling(fg_tls_ctx *sctx, fg_tls_ctx *cctx, double seconds, int re
   return g_server_time > 0 ? (double)n / g_server_time : 0;
 }
 
+// --- the ceiling with a client certificate ----------------------------------
+//
+// An s2s peer authenticates with its certificate (SASL EXTERNAL, RFC 6120
+// §6.4): the server checks the client's CertificateVerify signature in every
+// full handshake, and the peer's chain (fedgate caches that verdict by the
+// exact chain bytes, gateway/server/verdict_cache.h). The plain ceiling above
+// has no client certificate; these two include it, as fedgate's churn does:
+// "mtls" the CertificateVerify alone (a chain verdict already cached), "mtls
+// chain" a full chain and identity check in every handshake too.
+
+#define MTLS_PEER "r1.bench.test"
+
+typedef struct mtls_pki {
+  fg_tls_cert *client;    // CA-signed ECDSA P-256 leaf for MTLS_PEER
+  fg_trust_store *trust;  // that CA
+} mtls_pki;
+
+static int mtls_pki_init(mtls_pki *p, CRYPTO_BUFFER_POOL *pool) {
+  memset(p, 0, sizeof(*p));
+  int64_t now = (int64_t)time(NULL);
+  EVP_PKEY *ca_key = fg_devpki_key_p256(), *leaf_key = fg_devpki_key_p256();
+  X509 *ca = ca_key ? fg_devpki_mint_ca(ca_key, "bench CA", now - 3600, now + 86400) : NULL;
+  X509 *leaf = ca && leaf_key ? fg_devpki_mint_leaf(leaf_key, MTLS_PEER,
+                                                    FG_DEVPKI_ID_DNS | FG_DEVPKI_ID_SRV_SERVER,
+                                                    now - 3600, now + 86400, ca, ca_key)
+                              : NULL;
+  uint8_t *der = NULL;
+  int der_len = leaf ? i2d_X509(leaf, &der) : -1;
+  if (der_len > 0) {
+    const uint8_t *ders[1] = {der};
+    size_t lens[1] = {(size_t)der_len};
+    p->client = fg_tls_cert_new(pool, ders, lens, 1, leaf_key);
+    p->trust = fg_trust_store_new();
+    if (p->trust && !fg_trust_store_add_cert(p->trust, ca)) {
+      fg_trust_store_free(p->trust);
+      p->trust = NULL;
+    }
+  }
+  OPENSSL_free(der);
+  X509_free(leaf);
+  X509_free(ca);
+  EVP_PKEY_free(leaf_key);
+  EVP_PKEY_free(ca_key);
+  return p->client != NULL && p->trust != NULL;
+}
+
+static void mtls_pki_cleanup(mtls_pki *p) {
+  fg_tls_cert_free(p->client);
+  fg_trust_store_free(p->trust);
+}
+
+static atomic_long g_chain_failures;
+
+// verify_chain judges the client's chain as an inbound stream's SASL
+// EXTERNAL does on a verdict-cache miss: chain to the trust store, then the
+// identity MTLS_PEER.
+static enum fg_tls_verify_result verify_chain(fg_tls_conn *t, const CRYPTO_BUFFER *const *chain,
+                                              size_t chain_len, void *arg) {
+  (void)chain;
+  (void)chain_len;
+  const mtls_pki *p = arg;
+  fg_peer_verdict v;
+  fg_chain_params params = {.role = FG_ROLE_INBOUND};
+  int ok = fg_peer_verify(&v, p->trust, SSL_get0_peer_certificates(fg_tls_conn_ssl(t)), MTLS_PEER,
+                          "xmpp-server", 0, &params);
+  fg_peer_verdict_cleanup(&v);
+  if (!ok) atomic_fetch_add(&g_chain_failures, 1);
+  return ok ? FG_TLS_VERIFY_OK : FG_TLS_VERIFY_REJECT;
+}
+
 // --- handshakes through the runtime ------------------------------------------
 
 static atomic_long g_server_hs;
@@ -218,11 +292,13 @@ typedef struct hs_result {
   long failed, resumed, total;
 } hs_result;
 
-static hs_result run_handshakes(fg_runtime *srv, fg_runtime *cli, int resumed, double seconds) {
+static hs_result run_handshakes(fg_runtime *srv, fg_runtime *cli, int resumed, double seconds,
+                                fg_tls_cert *client_cert) {
   fg_tls_ctx_config cc = {0};
   cc.role = FG_TLS_CLIENT;
   cc.direct_tls = 1;
   cc.session_cache = resumed;
+  cc.client_cert = client_cert;
   g_cctx = fg_tls_ctx_new(&cc);
   if (resumed) {
     // Prime the cache with one full handshake per slot.
@@ -478,11 +554,43 @@ int main(int argc, char **argv) {
   double ceil_rate = ceiling(sctx, mem_cctx, seconds, 0);
   double ceil_resumed = ceiling(sctx, mem_resume_cctx, seconds, 1);
 
+  mtls_pki mp;
+  if (!mtls_pki_init(&mp, pool)) {
+    fprintf(stderr, "tls_bench: cannot mint the client certificate\n");
+    return 1;
+  }
+  cc.session_cache = 0;
+  cc.client_cert = mp.client;
+  fg_tls_ctx *mtls_cctx = fg_tls_ctx_new(&cc);
+  cc.session_cache = 1;
+  fg_tls_ctx *mtls_resume_cctx = fg_tls_ctx_new(&cc);
+  sc.verify = verify_chain;
+  sc.verify_arg = &mp;
+  fg_tls_ctx *chain_sctx = fg_tls_ctx_new(&sc);
+  double ceil_mtls = ceiling(sctx, mtls_cctx, seconds, 0);
+  double ceil_mtls_chain = ceiling(chain_sctx, mtls_cctx, seconds, 0);
+  // Resumed with a client certificate: the ticket then carries the peer's
+  // certificate (what SASL EXTERNAL on a resumed stream relies on).
+  double ceil_mtls_resumed = ceiling(sctx, mtls_resume_cctx, seconds, 1);
+  fg_tls_ctx_free(chain_sctx);
+  fg_tls_ctx_free(mtls_resume_cctx);
+  fg_tls_ctx_free(mtls_cctx);
+  if (atomic_load(&g_chain_failures) > 0 || ceil_mtls_chain <= 0) {
+    fprintf(stderr, "tls_bench: the client chain did not verify\n");
+    return 1;
+  }
+
   fg_runtime *srv, *cli;
   if (!start_runtimes(&srv, &cli)) return 1;
   if (!listen_on(srv, sctx, &srv_handler)) return 1;
-  hs_result full = run_handshakes(srv, cli, 0, seconds);
-  hs_result res = run_handshakes(srv, cli, 1, seconds);
+  hs_result full = run_handshakes(srv, cli, 0, seconds, NULL);
+  hs_result res = run_handshakes(srv, cli, 1, seconds, NULL);
+  // The same with the client certificate of an s2s peer: TLS over TCP
+  // through the runtime and nothing else, the bound for whole s2s
+  // establishments (bench/suite.py's churn) on this machine.
+  hs_result full_mtls = run_handshakes(srv, cli, 0, seconds, mp.client);
+  hs_result res_mtls = run_handshakes(srv, cli, 1, seconds, mp.client);
+  mtls_pki_cleanup(&mp);
 
   if (!listen_on(srv, sctx, &bulk_srv_handler)) return 1;
   bulk_result bulk = run_bulk(srv, cli, seconds, 4);
@@ -502,10 +610,14 @@ int main(int argc, char **argv) {
   if (json) {
     printf(
         "{\"full_hs_per_s\": %.0f, \"ceiling_full_hs_per_s\": %.0f, \"resumed_hs_per_s\": %.0f, "
-        "\"ceiling_resumed_hs_per_s\": %.0f, \"resumed_fraction\": %.3f, "
+        "\"ceiling_resumed_hs_per_s\": %.0f, \"ceiling_full_mtls_hs_per_s\": %.0f, "
+        "\"ceiling_full_mtls_chain_hs_per_s\": %.0f, \"ceiling_resumed_mtls_hs_per_s\": %.0f, "
+        "\"full_mtls_hs_per_s\": %.0f, \"resumed_mtls_hs_per_s\": %.0f, "
+        "\"resumed_fraction\": %.3f, "
         "\"bulk_mbps\": %.0f, \"full_hs_wall_per_s\": %.0f, \"resumed_hs_wall_per_s\": %.0f, "
         "\"bulk_wall_mbps\": %.0f}\n",
-        full.per_worker_cpu_s, ceil_rate, res.per_worker_cpu_s, ceil_resumed,
+        full.per_worker_cpu_s, ceil_rate, res.per_worker_cpu_s, ceil_resumed, ceil_mtls,
+        ceil_mtls_chain, ceil_mtls_resumed, full_mtls.per_worker_cpu_s, res_mtls.per_worker_cpu_s,
         res.total ? (double)res.resumed / (double)res.total : 0.0, bulk.per_worker_mbps,
         full.wall_per_s, res.wall_per_s, bulk.wall_mbps);
     return 0;
@@ -514,6 +626,18 @@ int main(int argc, char **argv) {
          ceil_rate);
   printf("in-memory ceiling (BoringSSL server side): %8.0f resumed TLS 1.3 handshakes/s per core\n",
          ceil_resumed);
+  printf(
+      "in-memory ceiling (BoringSSL server side): %8.0f full handshakes/s per core with a "
+      "client certificate (CertificateVerify checked)\n",
+      ceil_mtls);
+  printf(
+      "in-memory ceiling (BoringSSL server side): %8.0f full handshakes/s per core with a "
+      "client certificate, its chain and identity checked each time\n",
+      ceil_mtls_chain);
+  printf(
+      "in-memory ceiling (BoringSSL server side): %8.0f resumed handshakes/s per core of "
+      "sessions made with a client certificate\n",
+      ceil_mtls_resumed);
   printf(
       "full handshakes via runtime:   %8.0f /s per worker CPU-second (%.0f%% of ceiling); "
       "wall %.0f/s, server worker %.0f%% busy, %ld failed\n",
@@ -524,6 +648,12 @@ int main(int argc, char **argv) {
       "%.0f/s, server worker %.0f%% busy, %ld of %ld client handshakes resumed\n",
       res.per_worker_cpu_s, 100 * res.per_worker_cpu_s / ceil_resumed, res.wall_per_s,
       100 * res.server_cpu_util, res.resumed, res.total);
+  printf(
+      "with a client certificate: full %8.0f /s per worker CPU-second (%.0f%% of its "
+      "ceiling), resumed %8.0f (%.0f%% of its ceiling, %ld of %ld resumed)\n",
+      full_mtls.per_worker_cpu_s, 100 * full_mtls.per_worker_cpu_s / ceil_mtls,
+      res_mtls.per_worker_cpu_s, 100 * res_mtls.per_worker_cpu_s / ceil_mtls_resumed,
+      res_mtls.resumed, res_mtls.total);
   printf(
       "bulk, 16 KiB records:          %8.0f MB/s per worker CPU-second; wall %.0f MB/s, "
       "server worker %.0f%% busy\n",

@@ -7,6 +7,8 @@
 // parser gets it in 16 KiB chunks with namespace processing on, single
 // threaded; the best of several passes counts. Usage:
 //   xml_bench [--json] [--mb N] [--passes N]
+// fedgate runs once per instruction-set copy of its parser that the CPU has
+// (interleaved pass by pass); FEDGATE_XML_ISA picks the "dispatched" one.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,17 +351,27 @@ int main(int argc, char **argv) {
   buf b = {0};
   size_t stanzas;
   size_t len = make_corpus(&b, mb << 20, &stanzas);
-  size_t e_fg, e_ex, e_lx;
-  // The build the CPU detection picked, then the baseline x86-64 build of the
-  // same binary (gateway/xml/xml_simd.h).
-  fg_xml_simd best = fg_xml_simd_active();
-  double t_fg = best_time(run_fedgate, b.d, len, passes, &e_fg);
-  size_t e_base = stanzas;
-  double t_base = t_fg;
-  if (best != FG_XML_SIMD_BASELINE && fg_xml_simd_select(FG_XML_SIMD_BASELINE)) {
-    t_base = best_time(run_fedgate, b.d, len, passes, &e_base);
-    fg_xml_simd_select(best);
+  size_t e_fg = stanzas, e_ex, e_lx;
+  // Every copy of the parser this CPU runs (gateway/xml/xml_simd.h), from this
+  // one binary, interleaved: each pass times each copy in turn, so that load
+  // from other processes falls on all of them alike. The dispatched copy (the
+  // CPU detection's choice, or FEDGATE_XML_ISA's) is "fedgate"; the baseline
+  // x86-64 copy "fedgate_baseline".
+  fg_xml_simd active = fg_xml_simd_active();
+  double t_level[FG_XML_SIMD_COUNT];
+  for (int s = 0; s < FG_XML_SIMD_COUNT; s++) t_level[s] = 1e30;
+  for (int k = 0; k < passes; k++) {
+    for (int s = 0; s < FG_XML_SIMD_COUNT; s++) {
+      if (!fg_xml_simd_select((fg_xml_simd)s)) continue;
+      size_t e = 0;
+      double t = best_time(run_fedgate, b.d, len, 1, &e);
+      if (t < t_level[s]) t_level[s] = t;
+      if (e != stanzas) e_fg = e;
+    }
   }
+  fg_xml_simd_select(active);
+  double t_fg = t_level[active], t_base = t_level[FG_XML_SIMD_BASELINE];
+  size_t e_base = e_fg;
   double t_ex = best_time(run_expat, b.d, len, passes, &e_ex);
   double t_lx = best_time(run_libxml2, b.d, len, passes, &e_lx);
   if (e_fg != stanzas || e_base != stanzas || e_ex != stanzas || e_lx != stanzas) {
@@ -370,20 +382,30 @@ int main(int argc, char **argv) {
   double mb_base = len / t_base / 1e6;
   double mb_fg = len / t_fg / 1e6, mb_ex = len / t_ex / 1e6, mb_lx = len / t_lx / 1e6;
   if (json) {
+    printf("{\"fedgate_level_mbps\": {");
+    for (int s = 0, first = 1; s < FG_XML_SIMD_COUNT; s++) {
+      if (t_level[s] >= 1e30) continue;
+      printf("%s\"%s\": %.1f", first ? "" : ", ", fg_xml_simd_name((fg_xml_simd)s),
+             len / t_level[s] / 1e6);
+      first = 0;
+    }
     printf(
-        "{\"fedgate_mbps\": %.1f, \"fedgate_baseline_mbps\": %.1f, \"simd\": \"%s\", "
+        "}, \"fedgate_mbps\": %.1f, \"fedgate_baseline_mbps\": %.1f, \"simd\": \"%s\", "
         "\"libxml2_mbps\": %.1f, \"expat_mbps\": %.1f, "
         "\"corpus_bytes\": %zu, \"stanzas\": %zu, \"fedgate_stanzas_per_s\": %.0f, "
         "\"libxml2_stanzas_per_s\": %.0f, \"expat_stanzas_per_s\": %.0f}\n",
-        mb_fg, mb_base, fg_xml_simd_name(best), mb_lx, mb_ex, len, stanzas, stanzas / t_fg,
+        mb_fg, mb_base, fg_xml_simd_name(active), mb_lx, mb_ex, len, stanzas, stanzas / t_fg,
         stanzas / t_lx, stanzas / t_ex);
   } else {
     printf("corpus: %.1f MB, %zu stanzas (avg %zu B), %d-byte chunks, best of %d passes\n",
            len / 1e6, stanzas, len / stanzas, CHUNK, passes);
-    printf("  %-10s %9.1f MB/s %12.0f stanzas/s (%s scanners)\n", "fedgate", mb_fg, stanzas / t_fg,
-           fg_xml_simd_name(best));
-    printf("  %-10s %9.1f MB/s %12.0f stanzas/s (same binary, %s scanners)\n", "fedgate", mb_base,
-           stanzas / t_base, fg_xml_simd_name(FG_XML_SIMD_BASELINE));
+    printf("  %-10s %9.1f MB/s %12.0f stanzas/s (%s parser, dispatched)\n", "fedgate", mb_fg,
+           stanzas / t_fg, fg_xml_simd_name(active));
+    for (int s = 0; s < FG_XML_SIMD_COUNT; s++) {
+      if (s == (int)active || t_level[s] >= 1e30) continue;
+      printf("  %-10s %9.1f MB/s %12.0f stanzas/s (same binary, %s parser)\n", "fedgate",
+             len / t_level[s] / 1e6, stanzas / t_level[s], fg_xml_simd_name((fg_xml_simd)s));
+    }
     printf("  %-10s %9.1f MB/s %12.0f stanzas/s\n", "libxml2", mb_lx, stanzas / t_lx);
     printf("  %-10s %9.1f MB/s %12.0f stanzas/s\n", "expat", mb_ex, stanzas / t_ex);
     printf("  fedgate/libxml2 %.2fx, fedgate/expat %.2fx\n", mb_fg / mb_lx, mb_fg / mb_ex);

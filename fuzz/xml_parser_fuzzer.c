@@ -5,7 +5,8 @@
 // chunkings too. Every input is parsed whole and in the chosen chunks (and
 // byte by byte when short); the runs must agree on every event, the error and
 // its offset, and the invariants checked by tests/gateway/xml_transcript
-// (canonical flag honest, every event writable, bytes accounted) must hold.
+// (canonical flag honest, every event writable, bytes accounted) must hold;
+// every instruction-set copy of the parser the CPU runs must agree.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,16 +78,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_invariants(&cut);
   check(fg_xml_transcript_same(&whole, &cut), "parse with trims differs from whole parse");
   fg_xml_transcript_free(&cut);
-  // The other build of the scanners (xml_simd.h) must agree byte for byte:
-  // the AVX2 path and the baseline path are two compilations of one machine.
-  if (fg_xml_simd_available(FG_XML_SIMD_AVX2)) {
-    fg_xml_simd best = fg_xml_simd_active();
-    fg_xml_simd_select(best == FG_XML_SIMD_BASELINE ? FG_XML_SIMD_AVX2 : FG_XML_SIMD_BASELINE);
+  // Every other instruction-set copy of the parser this CPU runs
+  // (xml_simd.h) must agree byte for byte, in the same chunks: they are
+  // compilations of one source.
+  fg_xml_simd active = fg_xml_simd_active();
+  for (int s = 0; s < FG_XML_SIMD_COUNT; s++) {
+    if (s == (int)active || !fg_xml_simd_select((fg_xml_simd)s)) continue;
     int ok = fg_xml_transcript_run(&cut, &cfg, data, size, splits, n);
-    fg_xml_simd_select(best);
+    fg_xml_simd_select(active);
     check(ok, "out of memory");
     check_invariants(&cut);
-    check(fg_xml_transcript_same(&whole, &cut), "the SIMD builds of the parser disagree");
+    check(fg_xml_transcript_same(&whole, &cut),
+          "the instruction-set copies of the parser disagree");
     fg_xml_transcript_free(&cut);
   }
   if (size <= 2048) {

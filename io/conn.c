@@ -147,8 +147,12 @@ static fg_conn *conn_alloc(fg_worker *w, int fd, const fg_conn_handler *h, void 
   w->conns = c;
   w->nconns++;
   w->stats.conns_plain++;
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // Accepted sockets inherit TCP_NODELAY from their listener
+  // (io/listener.c sets it there once): one system call less per accept.
+  if (!inbound) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
   return c;
 }
 
@@ -470,6 +474,11 @@ static void arm_recv(fg_conn *c) {
   if (c->want_close) return;
   struct io_uring_sqe *sqe = fg_worker_sqe(c->w);
   io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+  // A socket just accepted is empty (the peer speaks first: a ClientHello, a
+  // PROXY header or a stream header): wait for data at once instead of a
+  // receive attempt that can only fail, one tcp_recvmsg less per connection.
+  if (c->inbound && !c->recv_started) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+  c->recv_started = 1;
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = fg_bufpool_group(c->w->pool);
   io_uring_sqe_set_data64(sqe, ud_make(c, OP_RECV));

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,10 @@ static int make_socket(const fg_listener_config *cfg, uint16_t port, uint16_t *o
   if (fd < 0) return -errno;
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // Linux copies TCP_NODELAY to every socket accepted from this one, so it
+  // is set here once instead of once per connection (io/conn.c).
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
       bind(fd, (struct sockaddr *)&ss, len) != 0 ||
       listen(fd, cfg->backlog > 0 ? cfg->backlog : 4096) != 0) {
     int err = -errno;

@@ -35,9 +35,12 @@ set -euo pipefail  # also when run as `bash build.sh` (the shebang's flags then 
 PROJECT_CFLAGS="-std=c11 -D_GNU_SOURCE -DFEDGATE_FUZZING=1"
 
 # Source groups several targets share.
-XML_PARSER="gateway/xml/xml_namespaces.c gateway/xml/xml_parser.c gateway/xml/xml_scan.c
-  gateway/xml/xml_simd.c gateway/xml/xml_tokenizer.c gateway/xml/xml_tokenizer_avx2.c
+# SRC@N: SRC compiled for x86-64 level N as one instruction-set copy of the
+# XML parser (gateway/xml/xml_isa.bzl; see compile below).
+XML_PARSER_LEVEL="gateway/xml/xml_namespaces.c gateway/xml/xml_parser.c gateway/xml/xml_tokenizer.c
   gateway/xml/xml_tree.c"
+XML_PARSER="gateway/xml/xml_scan.c gateway/xml/xml_simd.c
+  $(for n in 1 3; do for f in $XML_PARSER_LEVEL; do printf ' %s@%s' "$f" "$n"; done; done)"
 XML_TRANSCRIPT="tests/gateway/xml/xml_transcript.c gateway/xml/xml_serializer.c $XML_PARSER"
 S2S_IN="crypto/dialback_key.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c
   gateway/s2s/jid.c gateway/s2s/s2s_in.c gateway/s2s/sm.c $XML_PARSER"
@@ -178,22 +181,33 @@ DEP_CFLAGS="$BORINGSSL_CFLAGS $CYAML_CFLAGS $YAML_CFLAGS $IDN2_CFLAGS $XXHASH_CF
 obj=$WORK/fedgate-obj
 mkdir -p "$obj"
 
-# Files named *_avx2.c are the AVX2 builds of a module, chosen at run time by
-# CPU feature detection; on x86-64 they get -mavx2 (elsewhere they compile to
-# a stub and the baseline build runs).
+# SRC@N is SRC built as the XML parser's copy for x86-64 level N
+# (gateway/xml/xml_isa.bzl): xml_isa_rename.h force-included to give its
+# symbols the level's suffix, and -march for the levels above the baseline.
+# Other CPUs build the baseline copy only (gateway/xml/xml_simd.c uses no
+# other there).
 case "$($CC -dumpmachine 2>/dev/null)" in
-  x86_64*) AVX2_CFLAGS="-mavx2" ;;
-  *) AVX2_CFLAGS="" ;;
+  x86_64*) X86_64=1 ;;
+  *) X86_64=0 ;;
 esac
 
-# compile SRC: one object per source file, shared by the targets using it.
+# compile SRC: one object per source file (per level for SRC@N), shared by the
+# targets using it.
 compile() {
-  o=$obj/$(echo "$1" | tr / _).o
+  src=${1%@*}
+  o=$obj/$(echo "$1" | tr /@ __).o
   extra=""
-  case "$1" in *_avx2.c) extra=$AVX2_CFLAGS ;; esac
+  case "$1" in
+    *@1) extra="-include gateway/xml/xml_isa_rename.h -DFG_XML_ISA_LEVEL=1" ;;
+    *@3)
+      [ "$X86_64" = 1 ] || return 0
+      n=${1##*@}
+      extra="-include gateway/xml/xml_isa_rename.h -DFG_XML_ISA_LEVEL=$n -march=x86-64-v$n"
+      ;;
+  esac
   if [ ! -f "$o" ]; then
     # shellcheck disable=SC2086
-    $CC $CFLAGS $PROJECT_CFLAGS -I. $DEP_CFLAGS $extra -c "$1" -o "$o"
+    $CC $CFLAGS $PROJECT_CFLAGS -I. $DEP_CFLAGS $extra -c "$src" -o "$o"
   fi
   objs="$objs $o"
 }

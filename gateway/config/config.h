@@ -224,6 +224,10 @@ typedef struct fg_config {
     unsigned request_every;        // an <r/> after this many stanzas (default 16)
     uint32_t request_interval_ms;  // and this long after an unacked write (1 s)
     uint32_t resume_timeout_s;     // ended inbound streams resumable (60 s; 0: never)
+    // The stanzas of a broken outbound stream (unacknowledged and held) wait
+    // this long for a replacement stream, reconnecting with backoff, before
+    // they bounce (60 s; 0: bounce when the first reconnect fails).
+    uint32_t give_up_after_ms;
   } sm;
 
   struct {
@@ -239,6 +243,9 @@ typedef struct fg_config {
     char *ca_cert_file;  // internal-ca mode: the CA the internal servers trust
     char *ca_key_file;
     uint32_t cert_lifetime_s;  // minted certificate lifetime (default 86400)
+    // A lost remote link closes the hop streams of that remote domain, so
+    // that the internal servers see it go away (default 1).
+    int close_on_link_loss;
   } internal_hop;
 
   struct {

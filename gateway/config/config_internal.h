@@ -83,6 +83,7 @@ typedef struct raw_tls {
 
 typedef struct raw_sm {
   char *enabled, *request_every, *request_interval, *resume_timeout;
+  char *give_up_after;
 } raw_sm;
 
 typedef struct raw_dialback {
@@ -91,6 +92,7 @@ typedef struct raw_dialback {
 
 typedef struct raw_hop {
   char *mode, *plaintext, *ca_cert, *ca_key, *cert_lifetime;
+  char *close_on_link_loss;
 } raw_hop;
 
 typedef struct raw_limits {

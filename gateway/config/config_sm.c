@@ -1,7 +1,8 @@
 // config_sm.c: stream_management, XEP-0198 acknowledgements on s2s streams:
 // whether they are offered and used, and how often the initiating side asks
 // for an ack (by count and by time), and how long an ended inbound stream
-// may be resumed.
+// may be resumed, and how long the stanzas of a broken outbound stream wait
+// for a replacement stream before they bounce.
 #include "gateway/config/config.h"
 #include "gateway/config/config_internal.h"
 
@@ -19,4 +20,7 @@ void config_load_sm(config_ctx *c, const raw_sm *r) {
   config_parse_duration(c, "stream_management.resume_timeout", r->resume_timeout, 0, 3600000, 60000,
                         &v);
   cfg->sm.resume_timeout_s = (uint32_t)(v / 1000);
+  config_parse_duration(c, "stream_management.give_up_after", r->give_up_after, 0, 3600000, 60000,
+                        &v);
+  cfg->sm.give_up_after_ms = (uint32_t)v;
 }

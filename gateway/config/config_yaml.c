@@ -293,6 +293,7 @@ static const cyaml_schema_field_t kSmFields[] = {
     STR("request_every", raw_sm, request_every),
     STR("request_interval", raw_sm, request_interval),
     STR("resume_timeout", raw_sm, resume_timeout),
+    STR("give_up_after", raw_sm, give_up_after),
     CYAML_FIELD_END,
 };
 
@@ -302,6 +303,7 @@ static const cyaml_schema_field_t kHopFields[] = {
     STR("ca_cert", raw_hop, ca_cert),
     STR("ca_key", raw_hop, ca_key),
     STR("cert_lifetime", raw_hop, cert_lifetime),
+    STR("close_on_link_loss", raw_hop, close_on_link_loss),
     CYAML_FIELD_END,
 };
 

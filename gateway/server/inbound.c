@@ -191,6 +191,43 @@ int fg_inbound_close_stream(worker_state *ws, const char *stream_id, const char 
   return 1;
 }
 
+size_t fg_inbound_close_hop_to(worker_state *ws, const char *remote) {
+  size_t n = 0;
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    if (ic->listener != FG_LISTENER_INTERNAL || ic->s2s == NULL || !ic->authenticated ||
+        fg_s2s_in_is_closed(ic->s2s) || fg_s2s_in_is_closing(ic->s2s) ||
+        strcmp(fg_s2s_in_local(ic->s2s), remote) != 0) {
+      continue;
+    }
+    n++;
+    fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), fg_s2s_in_peer(ic->s2s),
+           "internal stream %s -> %s closed: the link with %s was lost", fg_s2s_in_peer(ic->s2s),
+           remote, remote);
+    fg_s2s_in_close(ic->s2s);  // RFC 6120 §4.4: the internal server closes its side in turn
+  }
+  return n;
+}
+
+// report_drop tells link_loss.h that the authenticated stream of |ic| from
+// a remote server ended without a clean close (RFC 6120 §4.4): neither side
+// closed the stream, the connection broke (|reason|).
+static void report_drop(in_conn *ic, fg_worker *w, enum fg_close_reason reason) {
+  fg_server *srv = ic->srv;
+  if (srv->link_lost == NULL || ic->listener == FG_LISTENER_INTERNAL || !ic->authenticated ||
+      ic->s2s == NULL || fg_s2s_in_is_closed(ic->s2s) || fg_s2s_in_is_closing(ic->s2s) ||
+      reason == FG_CLOSE_LOCAL || reason == FG_CLOSE_SHUTDOWN || atomic_load(&srv->stopping)) {
+    return;
+  }
+  const char *d;
+  for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+    int told = 0;  // once per remote domain, whatever the local domains it spoke to
+    for (size_t j = 0; j < i && !told; j++) told = strcmp(fg_s2s_in_pair_from(ic->s2s, j), d) == 0;
+    if (told) continue;
+    srv->link_lost(srv, w, d, fg_s2s_in_stream_id(ic->s2s), fg_s2s_in_sm_id(ic->s2s),
+                   fg_close_reason_name(reason));
+  }
+}
+
 void fg_inbound_dialback_answer(worker_state *ws, const char *stream_id, const char *originating,
                                 const char *receiving, int valid) {
   in_conn *ic = find_stream(ws, stream_id);
@@ -1205,6 +1242,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     }
   }
   sm_park(ic);
+  report_drop(ic, w, reason);
   fg_s2s_in_free(ic->s2s);
   fg_snapshot_release(ic->snap);
   free(ic->verdicts);

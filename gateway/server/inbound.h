@@ -39,6 +39,12 @@ struct fg_blocks;
 // Worker thread only.
 size_t fg_inbound_close_refused(worker_state *ws, struct fg_blocks *b);
 
+// fg_inbound_close_hop_to closes (</stream:stream>, RFC 6120 §4.4) the
+// streams of |ws| on which an internal server sends to remote domain
+// |remote| (their header's 'to'), once that domain's link is lost
+// (gateway/server/link_loss.h). It returns how many. Worker thread only.
+size_t fg_inbound_close_hop_to(worker_state *ws, const char *remote);
+
 // fg_inbound_dialback_answer hands a verification answer to the stream of
 // |ws| with id |stream_id| (an fg_dialback_answer_fn); a stream that is gone
 // is skipped.

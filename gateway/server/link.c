@@ -28,6 +28,7 @@
 #include "gateway/server/drr.h"
 #include "gateway/server/link_mux.h"
 #include "gateway/server/stanza_reparse.h"
+#include "gateway/server/link_retry.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
 #include "gateway/server/posh_auth.h"
@@ -124,6 +125,14 @@ struct link {
   fg_drr drr_at;                      // carrier: where its rounds stand
   link *carrier_prev, *carrier_next;  // in the worker's list of possible carriers
   int in_carriers;
+  // A replacement of a broken stream keeps that stream's stanzas through
+  // failed attempts (|keeping|, stream_management.give_up_after), waiting
+  // |retry_timer| between them (|retry_waiting|); |lost_pending|: the loss
+  // of the broken stream is told (link_loss.h) unless this link resumes it.
+  int keeping, retry_waiting, lost_pending;
+  fg_link_retry retry;
+  fg_timer retry_timer;
+  char broken_stream_id[64];
 };
 
 // kTagRode marks, in the XEP-0198 tag of a stanza written on a carrier's
@@ -301,6 +310,7 @@ static void link_free(link *l) {
   mux_release(l);
   if (l->carrier != NULL) mux_detach(l);
   carriers_remove(l);
+  fg_worker_timer_cancel(l->w, &l->retry_timer);
   wake_waiting(l);
   fg_server_worker_state(l->srv, l->w)->live_links--;
   fg_server_worker_state(l->srv, l->w)->links_epoch++;
@@ -423,6 +433,20 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
   bounce_bytes(l->srv, l->w, q->data, q->len, cond);
 }
 
+// report_lost tells gateway/server/link_loss.h that the stream |stream_id|
+// of the pair's link with |remote| is lost.
+static void report_lost(fg_server *srv, fg_worker *w, const char *remote, const char *stream_id,
+                        const char *why) {
+  if (srv->link_lost != NULL) srv->link_lost(srv, w, remote, stream_id, "", why);
+}
+
+// tell_lost reports that the stream of |l| (or the broken one it replaces),
+// |stream_id|, is lost.
+static void tell_lost(link *l, const char *stream_id, const char *why) {
+  l->lost_pending = 0;
+  report_lost(l->srv, l->w, l->remote, stream_id, why);
+}
+
 // link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
 // answered invalid, and the link leaves the worker's table so that the next
 // stanza opens a fresh one (after the backoff, for remote domains).
@@ -434,6 +458,9 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   unlink_from_worker(l);
   mux_release(l);
   fg_server *srv = l->srv;
+  if (l->lost_pending) tell_lost(l, l->broken_stream_id, "no replacement stream could be opened");
+  // A link waiting between attempts has no connection or lookup to end it.
+  if (l->retry_waiting) fg_worker_timer_arm(l->w, &l->retry_timer, 0);
   if (l->kind == LINK_HOP) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_FAILED);
   } else if (l->kind == LINK_REMOTE) {
@@ -554,6 +581,7 @@ static qitem *pop_front(link *l) {
 static void op_resumed(void *arg, uint32_t h) {
   link *l = arg;
   uint32_t n = h - l->resume_acked;
+  l->lost_pending = 0;  // XEP-0198 §5: the peer kept the stream's state
   fg_metrics_inc(&l->srv->metrics, FG_M_SM_OUT_RESUMED);
   if (n > l->carried) {
     // More than was ever unacknowledged: the peer's count cannot be
@@ -692,6 +720,8 @@ static void op_ready(void *arg, int method) {
                                              : "unauthenticated",
          fg_auth_method_name(l->auth));
   l->written = 0;
+  l->keeping = 0;
+  if (l->lost_pending) tell_lost(l, l->broken_stream_id, "the new stream did not resume it");
   if (fg_s2s_out_sm_enabled(l->s2s)) fg_metrics_inc(&srv->metrics, FG_M_SM_OUT_ENABLED);
   if (l->riders != NULL) mux_ask_waiting(l);
   flush_queue(l);
@@ -1066,6 +1096,8 @@ static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const 
                          unsigned slot, const char *resume_id, uint32_t resume_acked);
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
                        const resolved_target *pinned, unsigned slot);
+static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                         unsigned slot);
 
 // push_held links |q| at the end of |l|'s queue and counts it.
 static void push_held(link *l, qitem *q) {
@@ -1093,6 +1125,63 @@ static int append_held(link *l, const uint8_t *data, size_t len, int is_bounce) 
   return 1;
 }
 
+static void resolved(void *arg, const resolved_target *candidates, size_t n,
+                     fg_stanza_condition condition, const char *why, fg_dns_tlsa_answer *tlsa,
+                     size_t n_tlsa);
+
+// keep_stanzas makes |l|, the replacement of a broken stream of the pair,
+// keep what it holds through failed attempts until
+// stream_management.give_up_after from now (link_retry.h).
+static void keep_stanzas(link *l) {
+  if (l->keeping || l->ready) return;
+  l->keeping = 1;
+  fg_link_retry_start(&l->retry, fg_worker_now_ns(l->w), cur(l->srv)->cfg->sm.give_up_after_ms);
+}
+
+// retry_fired starts the next attempt of a link keeping a broken stream's
+// stanzas: a fresh lookup (the domain's targets may have moved), then its
+// candidates in turn.
+static void retry_fired(fg_timer *t, void *arg) {
+  (void)t;
+  link *l = arg;
+  l->retry_waiting = 0;
+  if (l->dead) {  // failed meanwhile (operator, drain, shutdown): answered already
+    link_free(l);
+    return;
+  }
+  fg_metrics_inc(&l->srv->metrics, FG_M_LINK_RECONNECTS);
+  l->resolving = 1;
+  fg_resolve_start(l->srv, l->w, l->remote, resolved, l);
+}
+
+// keep_for_retry: the attempt of |l| failed with |cond| (|why|). A link
+// keeping a broken stream's stanzas waits and tries again (1); after its
+// give-up time, or for any other link, the caller fails it (0).
+static int keep_for_retry(link *l, fg_stanza_condition cond, const char *why) {
+  if (!l->keeping || l->dead || l->kind != LINK_REMOTE || atomic_load(&l->srv->stopping)) {
+    return 0;
+  }
+  uint64_t delay_ms = fg_link_retry_next(&l->retry, fg_worker_now_ns(l->w));
+  if (delay_ms == 0) {
+    fg_metrics_inc(&l->srv->metrics, FG_M_LINK_RECONNECTS_GAVE_UP);
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote,
+           "link %s -> %s: giving up after %u reconnect attempts "
+           "(stream_management.give_up_after): %zu kept stanzas bounce with %s",
+           l->local, l->remote, l->retry.attempts, l->q_count, fg_stanza_condition_name(cond));
+    return 0;
+  }
+  fg_log(FG_LOG_SEV_INFO, NULL, l->remote,
+         "link %s -> %s: attempt failed (%s); %zu stanzas kept, next attempt in %llu ms", l->local,
+         l->remote, why, l->q_count, (unsigned long long)delay_ms);
+  l->n_candidates = l->next_candidate = 0;
+  l->current = NULL;
+  l->opened = 0;
+  l->protocol_failed = 0;
+  l->retry_waiting = 1;
+  fg_worker_timer_arm(l->w, &l->retry_timer, delay_ms);
+  return 1;
+}
+
 // carry_to_replacement opens the stream that resumes a broken resumable one
 // (XEP-0198 §5) and hands it what the broken stream left: its unacknowledged
 // stanzas first, those it held next. It returns 0, owning nothing, when the
@@ -1104,6 +1193,7 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
   if (find_link(ws, LINK_REMOTE, local, remote, NULL, slot) != NULL) return 0;
   link *n = open_remote(srv, w, local, remote, slot, resume_id, resume_acked);
   if (n == NULL) return 0;
+  keep_stanzas(n);
   for (fg_sm_item *it = unacked, *next; it != NULL; it = next) {
     next = it->next;
     if (append_held(n, it->data, it->len, it->tag & 1)) {  // within bounds: it was unacknowledged
@@ -1146,9 +1236,15 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   snprintf(resume_id, sizeof(resume_id), "%s",
            l->ready && l->kind == LINK_REMOTE ? fg_s2s_out_sm_id(l->s2s) : "");
   uint32_t resume_acked = fg_s2s_out_sm_acked(l->s2s);
+  // A ready stream to a remote domain that ended without a clean close
+  // (RFC 6120 §4.4), not by our own doing: lost unless resumed (link_loss.h).
+  int broke = l->ready && l->kind == LINK_REMOTE && !l->clean && !l->ending &&
+              reason != FG_CLOSE_SHUTDOWN && !atomic_load(&l->srv->stopping);
+  char stream_id[64];
+  snprintf(stream_id, sizeof(stream_id), "%s", l->ready ? fg_s2s_out_stream_id(l->s2s) : "");
   qitem *held;
   fg_sm_item *unacked = take_broken(l, &held);
-  if (unacked != NULL || held != NULL) {
+  if (unacked != NULL || held != NULL || broke) {
     fg_server *srv = l->srv;
     fg_worker *w = l->w;
     unsigned slot = l->slot;
@@ -1156,11 +1252,25 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     char local[FG_DOMAIN_MAX + 1], remote[FG_DOMAIN_MAX + 1];
     memcpy(local, l->local, sizeof(local));
     memcpy(remote, l->remote, sizeof(remote));
+    int remote_kind = l->kind == LINK_REMOTE;
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
-    if (resume_id[0] && unacked != NULL && !mux_carried &&
+    if (resume_id[0] && !mux_carried &&
         carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked, held)) {
+      // Told lost unless the replacement resumes the stream (XEP-0198 §5).
+      link *n = find_link(fg_server_worker_state(srv, w), LINK_REMOTE, local, remote, NULL, slot);
+      if (n != NULL && broke) {
+        n->lost_pending = 1;
+        snprintf(n->broken_stream_id, sizeof(n->broken_stream_id), "%s", stream_id);
+      }
       return;
+    }
+    if (broke) report_lost(srv, w, remote, stream_id, fg_close_reason_name(reason));
+    if (remote_kind && !atomic_load(&srv->stopping)) {
+      // A replacement at once, which keeps what the broken stream left and
+      // what comes meanwhile through failed attempts (give_up_after).
+      link *n = remote_link(srv, w, local, remote, slot);
+      if (n != NULL) keep_stanzas(n);
     }
     resend_broken(srv, w, local, remote, slot, unacked, held);
     return;
@@ -1172,6 +1282,10 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", kind_name(l->kind),
            l->current ? l->current->name : "?", fg_close_reason_name(reason));
     if (connect_next(l)) return;
+    if (!l->dane_refused[0] &&
+        keep_for_retry(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason))) {
+      return;
+    }
     if (l->dane_refused[0]) {
       // RFC 7672 §2.2: a secure TLSA mismatch is never downgraded; the
       // server found is not the domain's (RFC 6120 §8.3.3.15 fits better than
@@ -1478,6 +1592,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   fg_timer_init(&l->tick, tick, l);
   fg_timer_init(&l->sm_timer, sm_timer_fired, l);
   fg_timer_init(&l->race_timer, race_timer_fired, l);
+  fg_timer_init(&l->retry_timer, retry_fired, l);
   l->srv = srv;
   l->snap = fg_snapshot_up_ref(fg_server_snapshot(srv));
   l->w = w;
@@ -1570,8 +1685,9 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
   l->next_candidate = 0;
   if (n > 0 && mux_attach(l)) return;
   if (n > 0 && connect_next(l)) return;
-  link_fail(l, n == 0 ? condition : FG_STANZA_REMOTE_SERVER_TIMEOUT,
-            n == 0 ? why : "no candidate could be connected");
+  fg_stanza_condition cond = n == 0 ? condition : FG_STANZA_REMOTE_SERVER_TIMEOUT;
+  if (n == 0 && keep_for_retry(l, cond, why)) return;
+  link_fail(l, cond, n == 0 ? why : "no candidate could be connected");
   link_free(l);
 }
 
@@ -2030,6 +2146,11 @@ size_t fg_link_drain(worker_state *ws) {
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
     for (link *l = ws->links[b], *n; l != NULL; l = n) {
       n = l->next;
+      if (l->retry_waiting && !l->dead && l->q_count == 0) {
+        // A broken stream's replacement with nothing to deliver: no wait.
+        link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "draining");
+        continue;
+      }
       if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL ||
           mux_busy(l)) {
         continue;  // still connecting with stanzas to deliver, or busy (riders end with it)
@@ -2124,6 +2245,25 @@ size_t fg_link_close_refused(worker_state *ws, int (*refused)(void *arg, const c
       }
       link_fail(l, FG_STANZA_POLICY_VIOLATION, "the domain is blocked");
       if (l->conn != NULL) fg_conn_close(l->conn);
+    }
+  }
+  return n;
+}
+
+size_t fg_link_close_hop_of(worker_state *ws, const char *remote) {
+  size_t n = 0;
+  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
+    for (link *l = ws->links[b], *next; l != NULL; l = next) {
+      next = l->next;
+      if (l->kind != LINK_HOP || l->dead || !l->ready || l->conn == NULL ||
+          strcmp(l->local, remote) != 0) {
+        continue;
+      }
+      n++;
+      fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
+             "hop link %s (%s -> %s) closed: the link with %s was lost", l->id, l->local, l->remote,
+             remote);
+      finish_and_close(l);
     }
   }
   return n;

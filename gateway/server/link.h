@@ -71,6 +71,12 @@ int fg_link_close_stream(worker_state *ws, const char *id);
 size_t fg_link_close_refused(worker_state *ws, int (*refused)(void *arg, const char *domain),
                              void *arg);
 
+// fg_link_close_hop_of ends, after what they have written
+// (</stream:stream>), the ready hop links of |ws| that speak as remote
+// domain |remote| to an internal server (gateway/server/link_loss.h). It
+// returns how many. Worker thread only.
+size_t fg_link_close_hop_of(worker_state *ws, const char *remote);
+
 // fg_link_drain_backend closes the hop links of |ws| to the backend named
 // |backend|, at address |host|:|port| (|host| NULL: every address; names,
 // not indices: links opened before a reload use an older snapshot's

@@ -19,6 +19,7 @@
 #include "gateway/server/cert_expiry.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
+#include "gateway/server/link_loss.h"
 #include "gateway/server/abuse_limits.h"
 #include "gateway/server/abuse_reports.h"
 #include "gateway/server/block_watch.h"
@@ -306,6 +307,7 @@ fg_server *fg_server_new(fg_config *cfg, const fg_worker_options *wo, char *err,
   srv->boot_cfg = cfg;
   srv->listener_arg.srv = srv;
   srv->answer_dialback = fg_inbound_dialback_answer;
+  srv->link_lost = fg_link_loss_report;
   fg_log_set_level((fg_log_severity)cfg->log_level);
   make_stream_tag(srv);
   srv->ip_limits = fg_ip_limits_new(cfg->limits.ipv6_prefix);
@@ -482,6 +484,7 @@ static void close_streams(fg_worker *w, fg_msg *m) {
   worker_state *ws = fg_server_worker_state(sm->srv, w);
   fg_inbound_shutdown(ws);
   fg_link_shutdown(ws);
+  fg_link_loss_shutdown(ws);
   atomic_fetch_sub(&sm->srv->shutdown_pending, 1);
   free(sm);
 }

@@ -36,6 +36,12 @@ typedef struct worker_state worker_state;
 typedef void (*fg_dialback_answer_fn)(worker_state *ws, const char *stream_id,
                                       const char *originating, const char *receiving, int valid);
 
+// fg_link_lost_fn reports that the link with remote domain |remote| ended
+// without a clean close (gateway/server/link_loss.h implements it; links
+// and inbound streams call it through fg_server.link_lost).
+typedef void (*fg_link_lost_fn)(fg_server *srv, fg_worker *w, const char *remote,
+                                const char *stream_id, const char *sm_id, const char *why);
+
 // worker_state is what one worker owns: its inbound streams and outbound
 // links. Touched only by that worker's thread.
 // unreachable remembers a remote domain whose last link failed, so that a
@@ -75,6 +81,9 @@ struct worker_state {
     fg_server *srv;
     fg_worker *w;
   } block_watch;
+  // Dropped resumable inbound streams whose resume window is awaited
+  // before their loss is told to the internal servers (link_loss.h).
+  struct fg_loss_watch *loss_watches;
   // The configuration snapshot this worker decides with (a reference),
   // replaced only between two events of its loop (gateway/server/reload.c).
   fg_snapshot *snap;
@@ -110,6 +119,7 @@ struct fg_server {
   size_t n_local_addrs;
   fg_stream_tag stream_tag;               // starts every stream id issued (loop detection)
   fg_dialback_answer_fn answer_dialback;  // links -> inbound streams
+  fg_link_lost_fn link_lost;              // links, inbound streams -> link_loss.c (or NULL)
   struct fg_revocation *revocation;       // the engine; the snapshot's mode says when it checks
   struct fg_responders *responders;       // revocation.responders, loaded once
   struct fg_stapler *stapler;             // our certificates and their OCSP staples

@@ -127,6 +127,14 @@ fg_sm_resume_verdict fg_sm_registry_resume(fg_sm_registry *r, const char *id, co
   return v;
 }
 
+int fg_sm_registry_recovered(fg_sm_registry *r, const char *id, uint64_t now_ms) {
+  pthread_mutex_lock(&r->mu);
+  entry *e = *slot_of(r, id);
+  int recovered = e != NULL && (e->live || e->expires_ms > now_ms);
+  pthread_mutex_unlock(&r->mu);
+  return recovered;
+}
+
 const char *fg_sm_resume_verdict_name(fg_sm_resume_verdict v) {
   static const char *const kNames[] = {"ok", "unknown", "live", "wrong-peer"};
   return (size_t)v < sizeof(kNames) / sizeof(kNames[0]) ? kNames[v] : "?";

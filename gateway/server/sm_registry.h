@@ -49,6 +49,13 @@ typedef enum fg_sm_resume_verdict {
 fg_sm_resume_verdict fg_sm_registry_resume(fg_sm_registry *r, const char *id, const char *peer,
                                            const char *local, uint64_t now_ms, uint32_t *out_h);
 
+// fg_sm_registry_recovered says, once the resume window of a stream parked
+// under |id| has passed (|now_ms|), whether it was resumed: 1 when its
+// entry is live (a new stream took it) or parked again later (the new
+// stream ended in turn, and is judged when its own window passes), 0 when
+// it expired or is gone.
+int fg_sm_registry_recovered(fg_sm_registry *r, const char *id, uint64_t now_ms);
+
 // fg_sm_resume_verdict_name names |v| for logs ("ok", "unknown", ...).
 const char *fg_sm_resume_verdict_name(fg_sm_resume_verdict v);
 

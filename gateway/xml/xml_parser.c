@@ -123,7 +123,7 @@ static int item_feed(fg_xml_parser *p, const uint8_t *in, size_t len, size_t *us
   if (p->direct) {
     p->base = in;
     p->n = len < lim ? len : lim;
-    int r = p->tokenize(p);
+    int r = fg_xml_tokenize(p);
     if (r == R_ERR) return r;
     if (r != R_NEED) {
       *used = p->i;
@@ -156,7 +156,7 @@ static int item_feed(fg_xml_parser *p, const uint8_t *in, size_t len, size_t *us
     p->buf_len += k;
     p->base = p->buf;
     p->n = p->buf_len;
-    int r = p->tokenize(p);
+    int r = fg_xml_tokenize(p);
     if (r == R_ERR) return r;
     if (r != R_NEED) {
       *used = u + (p->i - old);
@@ -251,7 +251,6 @@ fg_xml_parser *fg_xml_parser_new(const fg_xml_config *cfg) {
   fg_xml_scan_init();
   fg_xml_parser *p = calloc(1, sizeof(*p));
   if (p == NULL) return NULL;
-  p->tokenize = fg_xml_tokenizer_active();
   if (cfg != NULL)
     p->cfg = *cfg;
   else

@@ -87,7 +87,9 @@ enum {
 };
 
 struct fg_xml_parser {
-  int (*tokenize)(struct fg_xml_parser *p);  // the build chosen at creation (xml_simd.c)
+  // The feed of the instruction-set copy that created the parser
+  // (gateway/xml/xml_simd.c); every copy lays the struct out the same way.
+  fg_xml_event (*feed)(struct fg_xml_parser *p, size_t *out_used, const uint8_t *in, size_t in_len);
   fg_xml_config cfg;
   int authed;
   int outer;

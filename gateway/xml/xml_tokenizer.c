@@ -13,13 +13,6 @@
 #include "gateway/xml/xml_scan.h"
 #include "gateway/xml/xml_tree.h"
 
-// The same state machine is compiled twice: here for the baseline x86-64
-// instruction set (SSE2 scanners), and by xml_tokenizer_avx2.c with AVX2
-// scanners under another name. gateway/xml/xml_simd.c picks one at run time.
-#ifndef FG_XML_TOKENIZE_NAME
-#define FG_XML_TOKENIZE_NAME fg_xml_tokenize_baseline
-#endif
-
 #define MAX_REF_LEN 32
 #define MAX_DECL_LEN 256
 
@@ -445,7 +438,7 @@ static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
 // ---------------------------------------------------------------------------
 // The state machine over p->base[p->i, p->n).
 
-int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
+int fg_xml_tokenize(fg_xml_parser *p) {
   const uint8_t *s = p->base;
   size_t n = p->n;
   size_t i = p->i;

@@ -156,8 +156,11 @@ def test_drain_under_load_everything_delivered_or_bounced(env):
         a = env.gateway("a", config(pa, "a.test", srv_a, "ica-a", "secret-a",
                                     static=[("b.test", pb["s2s"]), ("c.test", silent_port)],
                                     extra="shutdown:\n  grace: %ds\n" % grace, log_level="debug"))
+        # B's stanzas for A, once A is gone, wait for A's return for
+        # give_up_after, then bounce: within s2sload's grace.
         b = env.gateway("b", config(pb, "b.test", srv_b, "ica-b", "secret-b",
-                                    static=[("a.test", pa["s2s"])]))
+                                    static=[("a.test", pa["s2s"])],
+                                    extra="stream_management:\n  give_up_after: 2s\n"))
         d = env.dir
         load = subprocess.Popen(
             ["/usr/bin/python3", S2SLOAD, "--pki", d + "/pki",

@@ -56,6 +56,14 @@ class _Conn:
             if s is None:
                 continue
             _linger_zero(s)
+            # A relay thread blocked in recv() holds the socket: close()
+            # alone would send nothing until that recv returns. SHUT_RD wakes
+            # it without sending anything; the last reference then goes with
+            # linger 0, which resets the connection.
+            try:
+                s.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
             try:
                 s.close()
             except OSError:
@@ -189,6 +197,8 @@ class FaultProxy:
         try:
             while True:
                 data = src.recv(65536)
+                if conn.closed:
+                    return  # reset (see _Conn.reset): nothing more either way
                 if not data:
                     self._flowing.wait()  # a stall holds the end of stream too
                     try:

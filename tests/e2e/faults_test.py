@@ -6,7 +6,9 @@ listener) sends numbered messages to bob@b.test: A -> fault proxy -> B ->
 B's sink backend. Bounces come back through A's hop to A's sink. The proxy
 (tests/e2e/fault_proxy.py) cuts, half-closes, stalls, slows, fragments,
 refuses and reorders the A -> B connections; B is also killed and started
-again. Every scenario ends with its invariants checked on exact counts:
+again. In the DNS scenarios A finds B through a resolver on loopback
+(tests/e2e/flaky_resolver.py: unbound) that stops answering, answers
+SERVFAIL, or moves B's SRV record to a new target. Every scenario ends with its invariants checked on exact counts:
 
 - sent = delivered + bounced: every message id reaches B's sink or comes
   back to A's sink as an error (with XEP-0198 between the gateways); where
@@ -25,24 +27,33 @@ soak:  faults_test.py FEDGATE_BINARY --soak SECONDS
 import os
 import random
 import shutil
+import json
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import collections  # noqa: E402
 import fault_proxy  # noqa: E402
+import flaky_resolver  # noqa: E402
 import fedgate_proc as fp  # noqa: E402
 import xmpp_peer as xp  # noqa: E402
 
+S2SLOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                       "s2sload.py")
 FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gateway/fedgate")
 HOST = fp.HOST
 # The held and the unacknowledged stanzas of a link are bounded by
 # queue_stanzas: every burst of a scenario fits while the link connects.
 LIMITS = {"queue_stanzas": 400, "handshake_timeout": "3s"}
 SM = "stream_management:\n  request_every: 8\n  request_interval: 100ms\n"
+# How long A keeps a broken stream's stanzas for a replacement stream
+# (stream_management.give_up_after), unless a scenario says otherwise.
+GIVE_UP = "2s"
 
 
 def port_open(port):
@@ -56,20 +67,32 @@ def port_open(port):
 class World:
     """A and B with their sinks, and the proxy on A's way to B."""
 
-    def __init__(self, base, b_sm=True, a_limits=None, silent_ipv6_first=False):
+    def __init__(self, base, b_sm=True, a_limits=None, silent_ipv6_first=False, dns=False,
+                 give_up=GIVE_UP, load=False):
         self.base = base
         self.pa, self.pb = ({k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink")}
                             for _ in range(2))
         ica = base + "/ica/ca.crt"
-        self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/a.test.crt",
-                                         "pki/a.test.key", client_ca=ica)
-        self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt",
-                                         "pki/b.test.key", client_ca=ica)
+        # With |load|, bench/s2sload.py plays both internal servers instead
+        # (the scenario starts it).
+        self.sink_a = self.sink_b = None
+        if not load:
+            self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/a.test.crt",
+                                             "pki/a.test.key", client_ca=ica)
+            self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt",
+                                             "pki/b.test.key", client_ca=ica)
         self.proxy = fault_proxy.FaultProxy(self.pb["s2s"])
         limits = dict(LIMITS, **(a_limits or {}))
+        # With |dns|, A finds B by its SRV record (RFC 6120 §3.2.1) on a
+        # resolver the scenario breaks; otherwise by dns.static.
+        self.resolver = flaky_resolver.FlakyResolver(
+            base + "/dns-%d" % self.proxy.port, "b.test", self.proxy.port) if dns else None
+        dns_keys = {"nameservers": '["127.0.0.1:%d"]' % self.resolver.port, "timeout": "1s",
+                    "allowed_networks": '["127.0.0.0/8"]'} if dns else None
         a_config = fp.gateway_yaml(
             self.pa, [("a.test", "sink", "pki/a.test")], [("sink", [self.pa["sink"]])],
-            secret="secret-a", static=[("b.test", self.proxy.port)], limits=limits) + SM
+            secret="secret-a", static=[] if dns else [("b.test", self.proxy.port)],
+            limits=limits, dns=dns_keys) + SM + "  give_up_after: %s\n" % give_up
         self.silent = []
         if silent_ipv6_first:
             # An IPv6 candidate whose SYNs go unanswered (a listener with a
@@ -138,10 +161,13 @@ class World:
         for g in (self.a, self.b):
             g.stop()
         self.proxy.close()
+        if self.resolver is not None:
+            self.resolver.close()
         for sock in self.silent:
             sock.close()
-        self.sink_a.close()
-        self.sink_b.close()
+        for sink in (self.sink_a, self.sink_b):
+            if sink is not None:
+                sink.close()
 
 
 def send(p, tag, first, n):
@@ -165,6 +191,21 @@ def outcome(w, tags):
     return delivered, bounced
 
 
+def bounce_conditions(w, tags):
+    """How many of the bounces A's sink got for |tags| carry each RFC 6120
+    §8.3.3 condition (one per message id)."""
+    seen, out = set(), collections.Counter()
+    for _, el in list(w.sink_a.stanzas):
+        mid = el.get("id") or ""
+        if mid.split("-")[0] not in tags or el.get("type") != "error" or mid in seen:
+            continue
+        seen.add(mid)
+        err = el.find("{%s}error" % xp.NS_SERVER)
+        kids = list(err) if err is not None else []
+        out[kids[0].tag.split("}")[-1] if kids else "none"] += 1
+    return out
+
+
 def settle(w, sent, timeout=40):
     """Waits until every id sent is delivered or bounced, or |timeout|;
     returns (delivered list, bounced set)."""
@@ -184,7 +225,7 @@ TOTALS = {k: 0 for k in ("sent", "delivered", "duplicates", "bounced", "missing"
 
 
 def check(w, sent, name, sm_end_to_end=True, expect_bounces=None, expect_resent=None,
-          resumed=False):
+          resumed=False, condition=None):
     want, delivered, bounced = settle(w, sent)
     unique = set(delivered)
     missing = want - unique - bounced
@@ -220,6 +261,12 @@ def check(w, sent, name, sm_end_to_end=True, expect_bounces=None, expect_resent=
         assert expect_bounces(len(bounced)), "bounced %d" % len(bounced)
     if expect_resent is not None:
         assert expect_resent(resent), "resent %d" % resent
+    if condition is not None:
+        # RFC 6120 §8.3.3.15 (not resolved) against §8.3.3.16 (resolved, not
+        # reached in time): every bounce names the failure.
+        conds = bounce_conditions(w, {t for t, _ in sent})
+        assert set(conds) <= {condition}, "bounce conditions %s, want %s" % (dict(conds),
+                                                                            condition)
     if resumed:
         # XEP-0198 §5 end to end: B said what it had handled, A sent only
         # the rest again.
@@ -307,7 +354,8 @@ def scenario_rfc6120_10_4_3_refused_connection_bounces(w):
     send(p, "f", 0, 50)
     # The first link fails: what it held bounces; B is then remembered as
     # unreachable for a while (RFC 6120 §3.3), so the rest bounces too.
-    check(w, [("f", 50)], "refused", expect_bounces=lambda b: b == 50)
+    check(w, [("f", 50)], "refused", expect_bounces=lambda b: b == 50,
+          condition="remote-server-timeout")
     assert w.proxy.refused == 1
 
 
@@ -322,8 +370,13 @@ def scenario_rfc6120_10_4_3_cut_and_unreachable_bounces_unacked(w):
     time.sleep(0.5)
     w.proxy.drop_all()
     w.proxy.unstall()
-    # The 30 unacknowledged come back as errors, and only they.
-    check(w, [("u", 50)], "unreachable", expect_bounces=lambda b: b == 30)
+    # The 30 unacknowledged come back as errors, and only they, once the
+    # replacement stream gave up (stream_management.give_up_after): B was
+    # resolved but could not be reached (RFC 6120 §8.3.3.16).
+    check(w, [("u", 50)], "unreachable", expect_bounces=lambda b: b == 30,
+          condition="remote-server-timeout")
+    assert w.a.metric("link_reconnects_gave_up_total") == 1
+    assert w.a.metric("link_reconnects_total") >= 1
 
 
 def scenario_reordered_connection_attempts_keep_order_per_stream(w):
@@ -370,12 +423,155 @@ def scenario_sigkill_peer_gateway_and_restart(w):
     assert w.a.metric("sm_links_resumed_total") == 0
 
 
+def scenario_peer_down_for_seconds_then_back_loses_nothing(w):
+    # The link breaks and B stays unreachable for 3 s: the replacement
+    # stream keeps the stanzas through its failed attempts instead of
+    # bouncing them at the first one, and delivers all once B is back.
+    p = w.sender()
+    send(p, "b", 0, 20)
+    settle(w, [("b", 20)])
+    wait_acked(w, 20)
+    w.proxy.refuse = -1
+    w.proxy.drop_all()
+    send(p, "b", 20, 30)
+    time.sleep(3.0)
+    w.proxy.refuse = 0
+    check(w, [("b", 50)], "down-then-back", expect_bounces=lambda b: b == 0)
+    assert w.a.metric("link_reconnects_total") >= 1
+    assert w.a.metric("link_reconnects_gave_up_total") == 0
+    assert w.proxy.refused >= 1
+
+
+def broken_with_dns(w, tag, n_before):
+    """B reached through its SRV record; |n_before| delivered and
+    acknowledged; returns the sender."""
+    p = w.sender()
+    send(p, tag, 0, n_before)
+    settle(w, [(tag, n_before)])
+    wait_acked(w, n_before)
+    return p
+
+
+def scenario_dns_resolver_silent_then_back_loses_nothing(w):
+    # The resolver stops answering and the link breaks: the replacement
+    # stream's lookups time out (and their failure is remembered for 10 s,
+    # io/dns), it keeps the stanzas until the resolver answers again.
+    p = broken_with_dns(w, "q", 20)
+    w.resolver.stop()
+    w.proxy.drop_all()
+    send(p, "q", 20, 30)
+    time.sleep(2.5)
+    w.resolver.cont()
+    check(w, [("q", 50)], "dns-silent", expect_bounces=lambda b: b == 0)
+    assert w.a.metric("link_reconnects_total") >= 1
+    assert w.a.metric("link_reconnects_gave_up_total") == 0
+
+
+def scenario_rfc6120_8_3_3_15_dns_servfail_bounces_remote_server_not_found(w):
+    # The resolver answers SERVFAIL for b.test from now on and the link
+    # breaks: the replacement gives up after give_up_after, and what it kept
+    # (the unacknowledged and the new) bounces as remote-server-not-found:
+    # the domain cannot be resolved (RFC 6120 §8.3.3.15), unlike a target
+    # that does not answer (§8.3.3.16, the unreachable scenario).
+    p = broken_with_dns(w, "v", 20)
+    w.proxy.stall()  # nothing more is acknowledged
+    send(p, "v", 20, 30)
+    time.sleep(0.5)
+    w.resolver.set_mode("servfail")
+    w.proxy.drop_all()
+    w.proxy.unstall()
+    check(w, [("v", 50)], "dns-servfail", expect_bounces=lambda b: b == 30,
+          condition="remote-server-not-found")
+    assert w.a.metric("link_reconnects_gave_up_total") == 1
+
+
+def scenario_srv_record_moves_to_a_new_target_mid_run(w):
+    # B's SRV record moves to a new target (another proxy to B) and the old
+    # target is killed: the replacement stream looks the domain up again
+    # and reaches B at its new address; nothing lost, order kept.
+    p = broken_with_dns(w, "m", 50)
+    new = fault_proxy.FaultProxy(w.pb["s2s"])
+    try:
+        w.resolver.set_mode("ok", port=new.port)
+        w.proxy.refuse = -1
+        w.proxy.drop_all()
+        send(p, "m", 50, 50)
+        check(w, [("m", 100)], "srv-moved", expect_bounces=lambda b: b == 0)
+        assert new.accepted >= 1, "the new target was never used"
+    finally:
+        new.close()
+
+
+def scenario_dns_faults_under_s2sload_counts_add_up(w):
+    # bench/s2sload.py plays a.test's and b.test's internal servers: 400
+    # messages at 20/s from a.test to b.test, while B's resolver goes silent
+    # with the link cut, comes back, and then B's SRV record moves to a new
+    # target whose predecessor dies. Exact counts from s2sload and /metrics:
+    # sent = delivered + bounced, nothing lost, no duplicate (B resumes A's
+    # broken streams, XEP-0198 §5), first arrivals in sending order.
+    new = fault_proxy.FaultProxy(w.pb["s2s"])
+    load = subprocess.Popen(
+        [sys.executable, S2SLOAD, "--pki", "pki", "--client-ca", "ica/ca.crt",
+         "--server-ca", "none", "--serve", "a.test=%s:%d" % (HOST, w.pa["sink"]),
+         "--serve", "b.test=%s:%d" % (HOST, w.pb["sink"]),
+         "--send", "a.test=%s:%d" % (HOST, w.pa["internal"]), "--to", "a.test=b.test",
+         "--count", "400", "--rate", "20", "--mix", "message=1", "--grace", "30", "--json",
+         "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)
+        w.resolver.stop()
+        w.proxy.drop_all()
+        time.sleep(2.0)
+        w.resolver.cont()
+        # The lookup that timed out is remembered as failed for 10 s
+        # (io/dns); the replacement stream gets through after that.
+        deadline = time.time() + 20
+        while w.a.metric("sm_links_resumed_total") < 1 and time.time() < deadline:
+            time.sleep(0.2)
+        w.resolver.set_mode("ok", port=new.port)
+        w.proxy.refuse = -1
+        w.proxy.drop_all()
+        out, err = load.communicate(timeout=90)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+        new.close()
+    assert out.strip(), "s2sload printed no summary:\n" + err[-2000:]
+    r = json.loads(out)
+    w.a.assert_accounted(timeout=15)
+    w.b.assert_accounted(timeout=15)
+    print("     s2sload: sent=%d delivered=%d bounced=%d lost=%d duplicates=%d out_of_order=%d "
+          "conditions=%s resumed=%d reconnects=%d" % (
+              r["sent"], r["delivered"], r["bounced"], r["lost"], r["duplicates"],
+              r["out_of_order"], r["bounce_conditions"], w.a.metric("sm_links_resumed_total"),
+              w.a.metric("link_reconnects_total")), flush=True)
+    for k, v in (("sent", r["sent"]), ("delivered", r["delivered"]), ("bounced", r["bounced"]),
+                 ("missing", r["lost"]), ("duplicates", r["duplicates"])):
+        TOTALS[k] += v
+    assert r["sent"] == 400 and r["sent"] == r["delivered"] + r["bounced"], r
+    assert r["lost"] == 0 and r["bounced"] == 0, r
+    assert r["duplicates"] == 0 and r["out_of_order"] == 0, r["problems"]
+    assert r["corrupted"] == 0 and r["misrouted"] == 0, r["problems"]
+    assert w.a.metric("sm_links_resumed_total") >= 2, "the stream was not resumed twice"
+    assert new.accepted >= 1, "the new target was never used"
+
+
 SCENARIOS = {n: f for n, f in sorted(globals().items()) if n.startswith("scenario_")}
 OPTIONS = {"scenario_peer_without_xep0198_counts_unconfirmed": {"b_sm": False},
            "scenario_rfc8305_happy_eyeballs_races_a_silent_ipv6_candidate":
                {"silent_ipv6_first": True},
            "scenario_reordered_connection_attempts_keep_order_per_stream":
-               {"a_limits": {"streams_per_pair": 2}}}
+               {"a_limits": {"streams_per_pair": 2}},
+           "scenario_peer_down_for_seconds_then_back_loses_nothing": {"give_up": "20s"},
+           "scenario_dns_resolver_silent_then_back_loses_nothing": {"dns": True,
+                                                                     "give_up": "30s"},
+           "scenario_rfc6120_8_3_3_15_dns_servfail_bounces_remote_server_not_found":
+               {"dns": True},
+           "scenario_dns_faults_under_s2sload_counts_add_up": {"dns": True, "give_up": "30s",
+                                                               "load": True},
+           "scenario_srv_record_moves_to_a_new_target_mid_run": {"dns": True,
+                                                                  "give_up": "20s"}}
 
 
 def run(base, name):

@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,9 +62,43 @@ static void test_unlisten_closes_one_port_on_every_worker(void **state) {
   fg_runtime_free(rt);
 }
 
+// An accepted connection sends small writes at once (TCP_NODELAY, which
+// the listening socket passes on to it): XMPP's request/response steps
+// would otherwise wait for the peer's delayed ACK.
+static atomic_int g_nodelay = -1;
+
+static void nodelay_open(fg_conn *c) {
+  int v = 0;
+  socklen_t len = sizeof(v);
+  if (getsockopt(fg_conn_fd(c), IPPROTO_TCP, TCP_NODELAY, &v, &len) != 0) v = -2;
+  atomic_store(&g_nodelay, v != 0 ? 1 : 0);
+}
+
+static const fg_conn_handler nodelay_handler = {.on_open = nodelay_open};
+
+static void test_accepted_connection_has_nodelay(void **state) {
+  (void)state;
+  fg_worker_options o;
+  fg_worker_options_init(&o);
+  o.workers = 1;
+  fg_runtime *rt = fg_runtime_new(&o);
+  assert_non_null(rt);
+  fg_listener_config lc = {0};
+  lc.handler = &nodelay_handler;
+  uint16_t port = 0;
+  assert_true(fg_runtime_listen(rt, &lc, &port));
+  int fd = tn_connect(port);
+  assert_true(fd >= 0);
+  for (int i = 0; i < 5000 && atomic_load(&g_nodelay) == -1; i++) usleep(1000);
+  assert_int_equal(atomic_load(&g_nodelay), 1);
+  close(fd);
+  fg_runtime_free(rt);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unlisten_closes_one_port_on_every_worker),
+      cmocka_unit_test(test_accepted_connection_has_nodelay),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

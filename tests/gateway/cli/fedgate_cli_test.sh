@@ -10,7 +10,7 @@ check() {
 out=$("$fedgate" --help); rc=$?
 [ $rc = 0 ] && echo "$out" | grep -q '^  probe' && check ok || check no "--help lists probe (rc=$rc)"
 out=$("$fedgate" --version); rc=$?
-for lib in 'fedgate ' 'BoringSSL: ' 'liburing: ' 'jemalloc: ' 'xml parser: '; do
+for lib in 'fedgate ' 'BoringSSL: ' 'liburing: ' 'jemalloc: ' 'xml parser: ' 'xml parser path: '; do
   [ $rc = 0 ] && echo "$out" | grep -q "^$lib" && check ok || check no "--version shows $lib"
 done
 if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
@@ -40,9 +40,32 @@ multishot recv
 MSG_RING
 SEND_ZC
 kTLS
-AVX2 XML scanners'
+AVX2 XML scanners
+XML parser path'
 [ "$(echo "$out" | sed 's/: .*//')" = "$want" ] && check ok || check no "probe lists every capability once, in order: $out"
 [ -n "$out" ] && [ -z "$(echo "$out" | grep -Ev '^[^:]+: (yes|no) \(.+\)$')" ] && check ok ||
   check no "probe lines are NAME: yes|no (reason): $out"
+# The XML parser's level: chosen by CPU detection, or forced by FEDGATE_XML_ISA
+# (a value the binary or CPU cannot honour stops every command with exit 2).
+out=$(FEDGATE_XML_ISA=baseline "$fedgate" --version); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q '^xml parser path: baseline (forced by FEDGATE_XML_ISA; built for baseline' &&
+  check ok || check no "FEDGATE_XML_ISA=baseline: $out"
+out=$(FEDGATE_XML_ISA=baseline "$fedgate" probe 2>/dev/null)
+echo "$out" | grep -q '^XML parser path: \(yes\|no\) (baseline, forced by FEDGATE_XML_ISA; ' && check ok ||
+  check no "probe under FEDGATE_XML_ISA=baseline: $out"
+out=$(env -u FEDGATE_XML_ISA "$fedgate" --version)
+echo "$out" | grep -q '^xml parser path: [a-z0-9-]* (chosen by CPU detection; built for' && check ok ||
+  check no "--version without FEDGATE_XML_ISA: $out"
+err=$(FEDGATE_XML_ISA=sse9 "$fedgate" --version 2>&1); rc=$?
+[ $rc = 2 ] && echo "$err" | grep -q "FEDGATE_XML_ISA: unknown XML parser level (value 'sse9'" && check ok ||
+  check no "FEDGATE_XML_ISA=sse9 refused: rc=$rc $err"
+if grep -qw avx2 /proc/cpuinfo 2>/dev/null && [ "$(uname -m)" = x86_64 ]; then
+  out=$(FEDGATE_XML_ISA=x86-64-v3 "$fedgate" --version); rc=$?
+  [ $rc = 0 ] && echo "$out" | grep -q '^xml parser path: x86-64-v3 (forced' && check ok ||
+    check no "FEDGATE_XML_ISA=x86-64-v3: $out"
+  out=$(env -u FEDGATE_XML_ISA "$fedgate" --version)
+  echo "$out" | grep -q '^xml parser path: x86-64-v3 (chosen by CPU detection' && check ok ||
+    check no "an AVX2 CPU runs the x86-64-v3 parser: $out"
+fi
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

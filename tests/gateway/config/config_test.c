@@ -590,15 +590,17 @@ static void test_config_stream_management(void **state) {
   assert_int_equal(cfg->sm.request_every, 16);
   assert_int_equal(cfg->sm.request_interval_ms, 1000);
   assert_int_equal(cfg->sm.resume_timeout_s, 60);
+  assert_int_equal(cfg->sm.give_up_after_ms, 60000);
   fg_config_free(cfg);
   cfg = load(BASE
              "stream_management:\n  enabled: false\n  request_every: 3\n"
-             "  request_interval: 250ms\n  resume_timeout: 0s\n");
+             "  request_interval: 250ms\n  resume_timeout: 0s\n  give_up_after: 5s\n");
   assert_non_null(cfg);
   assert_int_equal(cfg->sm.enabled, 0);
   assert_int_equal(cfg->sm.request_every, 3);
   assert_int_equal(cfg->sm.request_interval_ms, 250);
   assert_int_equal(cfg->sm.resume_timeout_s, 0);
+  assert_int_equal(cfg->sm.give_up_after_ms, 5000);
   fg_config_free(cfg);
   expect_fail(BASE "stream_management:\n  enabled: maybe\n",
               "15: stream_management.enabled: expected true or false (value 'maybe')");
@@ -608,8 +610,25 @@ static void test_config_stream_management(void **state) {
               "15: stream_management.request_interval: must be between 10ms and");
   expect_fail(BASE "stream_management:\n  resume_timeout: 2h\n",
               "15: stream_management.resume_timeout: must be between 0ms and 3600s (value '2h')");
+  expect_fail(BASE "stream_management:\n  give_up_after: 2h\n",
+              "15: stream_management.give_up_after: must be between 0ms and 3600s (value '2h')");
   expect_fail(BASE "stream_management:\n  resume: yes\n",
               "15: stream_management.resume: unknown key");
+}
+
+// internal_hop.close_on_link_loss: on by default; a bad value at its line.
+static void test_config_close_on_link_loss(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->internal_hop.close_on_link_loss, 1);
+  fg_config_free(cfg);
+  cfg = load(BASE "  close_on_link_loss: false\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->internal_hop.close_on_link_loss, 0);
+  fg_config_free(cfg);
+  expect_fail(BASE "  close_on_link_loss: sometimes\n",
+              "14: internal_hop.close_on_link_loss: expected true or false (value 'sometimes')");
 }
 
 // dns.allowed_networks: numeric networks only, each error at its line.
@@ -1137,6 +1156,7 @@ int main(void) {
       cmocka_unit_test(test_config_abuse),
       cmocka_unit_test(test_config_dns_dnssec_trusted_resolvers),
       cmocka_unit_test(test_config_stream_management),
+      cmocka_unit_test(test_config_close_on_link_loss),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),

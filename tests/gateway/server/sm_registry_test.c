@@ -52,6 +52,28 @@ static void test_xep0198_5_expired_stream_is_forgotten(void **state) {
   fg_sm_registry_free(r);
 }
 
+static void test_xep0198_5_recovered_only_when_resumed_in_its_window(void **state) {
+  fg_sm_registry *r = fg_sm_registry_new(8, 1000);
+  assert_true(fg_sm_registry_open(r, "gone", "a.example", "b.example"));
+  assert_true(fg_sm_registry_open(r, "back", "a.example", "b.example"));
+  assert_true(fg_sm_registry_open(r, "again", "a.example", "b.example"));
+  fg_sm_registry_park(r, "gone", 1, 0);
+  fg_sm_registry_park(r, "back", 1, 0);
+  fg_sm_registry_park(r, "again", 1, 0);
+  uint32_t h;
+  assert_int_equal(fg_sm_registry_resume(r, "back", "a.example", "b.example", 500, &h),
+                   FG_SM_RESUME_OK);
+  assert_int_equal(fg_sm_registry_resume(r, "again", "a.example", "b.example", 500, &h),
+                   FG_SM_RESUME_OK);
+  fg_sm_registry_park(r, "again", 2, 600);  // the resumed stream ended too
+  assert_false(fg_sm_registry_recovered(r, "gone", 1000));
+  assert_true(fg_sm_registry_recovered(r, "back", 1000));
+  assert_true(fg_sm_registry_recovered(r, "again", 1000));   // its own window is open
+  assert_false(fg_sm_registry_recovered(r, "again", 1600));  // and passed
+  assert_false(fg_sm_registry_recovered(r, "never", 1000));
+  fg_sm_registry_free(r);
+}
+
 static void test_registry_bounded_parked_evicted_first(void **state) {
   fg_sm_registry *r = fg_sm_registry_new(2, 1000);
   assert_true(fg_sm_registry_open(r, "a", "a.example", "b.example"));
@@ -77,6 +99,7 @@ int main(void) {
       cmocka_unit_test(test_xep0198_5_parked_stream_resumes_once_with_its_h),
       cmocka_unit_test(test_xep0198_5_another_peer_cannot_resume),
       cmocka_unit_test(test_xep0198_5_expired_stream_is_forgotten),
+      cmocka_unit_test(test_xep0198_5_recovered_only_when_resumed_in_its_window),
       cmocka_unit_test(test_registry_bounded_parked_evicted_first),
   };
   return cmocka_run_group_tests_name("gateway/server/sm_registry", tests, NULL, NULL);
