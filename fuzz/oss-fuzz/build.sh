@@ -70,10 +70,11 @@ fuzzer xml_expat_diff_fuzzer 4096 expat fuzz/xml_expat_diff_fuzzer.c $XML_PARSER
 
 fuzzer s2s_in_fuzzer 16384 boringssl fuzz/s2s_in_fuzzer.c $S2S_IN
 
-fuzzer s2s_out_fuzzer 16384 boringssl fuzz/s2s_out_fuzzer.c gateway/s2s/s2s_out.c $S2S_IN
+fuzzer s2s_out_fuzzer 16384 boringssl fuzz/s2s_out_fuzzer.c gateway/s2s/s2s_out.c
+  gateway/s2s/pair_set.c $S2S_IN
 
 fuzzer s2s_out_negotiation_fuzzer 4096 boringssl
-  fuzz/s2s_out_negotiation_fuzzer.c gateway/s2s/s2s_out.c $S2S_IN
+  fuzz/s2s_out_negotiation_fuzzer.c gateway/s2s/s2s_out.c gateway/s2s/pair_set.c $S2S_IN
 
 fuzzer jid_fuzzer 1100 - fuzz/jid_fuzzer.c gateway/s2s/jid.c
 

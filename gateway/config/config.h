@@ -265,6 +265,11 @@ typedef struct fg_config {
     // 1): heavy links spread over several; one input stream's stanzas always
     // take the same one, so their order is kept.
     unsigned streams_per_pair;
+    // domain pairs one outbound stream to a remote server may carry (XEP-0220
+    // §4.3 multiplexing; default 1: one stream per pair). A pair whose
+    // remote server already has a stream at the same address asks to ride on
+    // it instead of connecting (gateway/server/link_mux.h).
+    unsigned pairs_per_stream;
     // streams_per_ip counts IPv6 sources by this prefix (default 64: one
     // site's or one customer's allocation), IPv4 by the whole address.
     unsigned ipv6_prefix;

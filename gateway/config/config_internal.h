@@ -103,6 +103,7 @@ typedef struct raw_limits {
   char *element_bytes_before_auth, *element_bytes_after_auth, *streams_per_ip;
   char *handshake_timeout, *idle_timeout, *queue_stanzas, *queue_bytes, *streams_per_pair;
   char *ipv6_prefix;
+  char *pairs_per_stream;
 } raw_limits;
 
 typedef struct raw_static {

@@ -321,6 +321,7 @@ static const cyaml_schema_field_t kLimitsFields[] = {
     STR("queue_stanzas", raw_limits, queue_stanzas),
     STR("queue_bytes", raw_limits, queue_bytes),
     STR("streams_per_pair", raw_limits, streams_per_pair),
+    STR("pairs_per_stream", raw_limits, pairs_per_stream),
     STR("ipv6_prefix", raw_limits, ipv6_prefix),
     CYAML_FIELD_END,
 };

@@ -49,6 +49,8 @@ struct fg_s2s_out {
   int resuming;                  // <resume/> sent, its answer awaited
   int bidi;                      // <bidi/> sent: the peer may send stanzas back (XEP-0288)
   uint32_t reverse_h;            // XEP-0198 h of those: handled (routed or bounced)
+  int dialback_offered;          // some features offered dialback (XEP-0220 §2.1)
+  fg_pair_set extra;             // pairs besides local→remote (XEP-0220 §4.3)
 };
 
 void fg_s2s_out_config_default(fg_s2s_out_config *cfg) {
@@ -68,6 +70,7 @@ fg_s2s_out *fg_s2s_out_new(const fg_s2s_out_config *cfg, const fg_s2s_out_ops *o
   s->arg = arg;
   s->tls = cfg->tls_active;
   fg_sm_out_init(&s->sm, cfg->sm_max_stanzas, cfg->sm_max_bytes);
+  fg_pair_set_init(&s->extra, cfg->max_pairs);
   if (cfg->sm_previd != NULL) {
     fg_sm_id_copy(s->sm_id, (const uint8_t *)cfg->sm_previd, strlen(cfg->sm_previd));
   }
@@ -88,6 +91,7 @@ void fg_s2s_out_free(fg_s2s_out *s) {
   if (s == NULL) return;
   fg_xml_parser_free(s->parser);
   fg_sm_out_cleanup(&s->sm);
+  fg_pair_set_cleanup(&s->extra);
   free(s);
 }
 
@@ -305,6 +309,7 @@ static fg_s2s_out_status start_dialback(fg_s2s_out *s) {
 
 static fg_s2s_out_status on_features(fg_s2s_out *s, const fg_xml_node *f) {
   s->sm_offered = offers(f, FG_NS_SM, "sm");
+  if (offers(f, FG_NS_DIALBACK_FEATURE, "dialback")) s->dialback_offered = 1;
   if (!s->tls) {
     if (offers(f, FG_NS_TLS, "starttls")) {
       send_str(s, "<starttls xmlns='" FG_NS_TLS "'/>");
@@ -335,6 +340,74 @@ static fg_s2s_out_status on_features(fg_s2s_out *s, const fg_xml_node *f) {
   return start_dialback(s);
 }
 
+// --- further domain pairs (XEP-0220 §4.3) ---
+
+int fg_s2s_out_can_multiplex(const fg_s2s_out *s) {
+  return s->stage == STAGE_READY && !s->ending && s->cfg.purpose == FG_S2S_OUT_STANZAS &&
+         s->cfg.dialback_secret != NULL && s->stream_id[0] != 0 &&
+         (s->dialback_offered || s->method == FG_S2S_AUTH_DIALBACK) &&
+         fg_pair_set_count(&s->extra) < s->cfg.max_pairs;
+}
+
+int fg_s2s_out_add_pair(fg_s2s_out *s, const char *from, const char *to) {
+  uint8_t key[FG_DIALBACK_KEY_LEN];
+  if (!fg_s2s_out_can_multiplex(s) || fg_s2s_out_pair_state(s, from, to) != FG_PAIR_NONE ||
+      !fg_dialback_key_generate(s->cfg.dialback_secret, key, to, strlen(to), from, strlen(from),
+                                s->stream_id, strlen(s->stream_id)) ||
+      !fg_pair_set_add(&s->extra, from, to)) {
+    return 0;
+  }
+  // §2.1.1 with the receiving server's id of this very stream (XEP-0185).
+  sendf(s, "<db:result from='%s' to='%s'>%.*s</db:result>", from, to, FG_DIALBACK_KEY_LEN,
+        (const char *)key);
+  return 1;
+}
+
+fg_pair_state fg_s2s_out_pair_state(const fg_s2s_out *s, const char *from, const char *to) {
+  if (strcmp(from, s->local) == 0 && strcmp(to, s->remote) == 0) {
+    return s->stage == STAGE_READY ? FG_PAIR_VALID : FG_PAIR_PENDING;
+  }
+  return fg_pair_set_state(&s->extra, from, to);
+}
+
+size_t fg_s2s_out_pairs(const fg_s2s_out *s) {
+  return 1 + fg_pair_set_count(&s->extra);
+}
+
+// error_condition copies the condition of a dialback error answer
+// (<error type='...'><condition xmlns=stanzas/></error>, XEP-0220 §2.4).
+static void error_condition(char *out, size_t cap, const fg_xml_node *el) {
+  snprintf(out, cap, "undefined-condition");
+  for (const fg_xml_node *e = el->first_child; e != NULL; e = e->next) {
+    if (e->type != FG_XML_NODE_ELEMENT || !fg_xml_str_eq(e->local, "error")) continue;
+    for (const fg_xml_node *c = e->first_child; c != NULL; c = c->next) {
+      if (c->type == FG_XML_NODE_ELEMENT && fg_xml_str_eq(c->ns, FG_NS_STANZA_ERRORS) &&
+          !fg_xml_str_eq(c->local, "text")) {
+        snprintf(out, cap, "%.*s", (int)c->local.len, (const char *)c->local.data);
+        return;
+      }
+    }
+  }
+}
+
+// on_pair_answer settles a further pair: valid, invalid or an error. Either
+// way the stream goes on (§2.4: a refused pair does not end it).
+static fg_s2s_out_status on_pair_answer(fg_s2s_out *s, const fg_xml_node *el, const char *from,
+                                        const char *to) {
+  fg_xml_str type = fg_xml_node_attr(el, "", "type");
+  char cond[64];
+  const char *why = NULL;
+  if (fg_xml_str_eq(type, "invalid")) {
+    why = "invalid";
+  } else if (!fg_xml_str_eq(type, "valid")) {
+    error_condition(cond, sizeof(cond), el);
+    why = cond;
+  }
+  fg_pair_set_settle(&s->extra, from, to, why == NULL);
+  if (s->ops->pair_answer != NULL) s->ops->pair_answer(s->arg, from, to, why);
+  return FG_S2S_OUT_CONTINUE;
+}
+
 static fg_s2s_out_status on_db(fg_s2s_out *s, const fg_xml_node *el) {
   fg_xml_str type = fg_xml_node_attr(el, "", "type");
   fg_xml_str from = fg_xml_node_attr(el, "", "from"), to = fg_xml_node_attr(el, "", "to");
@@ -342,6 +415,7 @@ static fg_s2s_out_status on_db(fg_s2s_out *s, const fg_xml_node *el) {
   if (from.data) fg_domain_normalize(f, from.data, from.len);
   if (to.data) fg_domain_normalize(t, to.data, to.len);
   if (fg_xml_str_eq(el->local, "result")) {
+    if (fg_pair_set_state(&s->extra, t, f) == FG_PAIR_PENDING) return on_pair_answer(s, el, t, f);
     if (s->stage != STAGE_DIALBACK || strcmp(f, s->remote) || strcmp(t, s->local)) {
       return FG_S2S_OUT_CONTINUE;  // not an answer to our request: ignore
     }

@@ -19,6 +19,7 @@
 
 #include "crypto/dialback_key.h"
 #include "gateway/s2s/jid.h"
+#include "gateway/s2s/pair_set.h"
 #include "gateway/s2s/s2s_in.h"
 #include "gateway/s2s/sm.h"
 #include "gateway/xml/xml_parser.h"
@@ -62,6 +63,10 @@ typedef struct fg_s2s_out_ops {
   // gateway/s2s/bidi.h (or came before authentication): the stream ends
   // with the stream error |condition|. NULL: not told.
   void (*refused)(void *arg, const fg_xml_element *el, const char *condition);
+  // pair_answer: the peer's answer to fg_s2s_out_add_pair for (from, to):
+  // |condition| NULL when valid, else "invalid" or the dialback error's
+  // condition (XEP-0220 §2.4). NULL: never called.
+  void (*pair_answer)(void *arg, const char *from, const char *to, const char *condition);
 } fg_s2s_out_ops;
 
 typedef struct fg_s2s_out_config {
@@ -94,6 +99,9 @@ typedef struct fg_s2s_out_config {
   // <bidi xmlns='urn:xmpp:bidi'/> before authenticating (§2.2), then accept
   // stanzas from |remote| to |local| on the stream (FG_S2S_OUT_STANZAS only).
   int bidi;
+  // max_pairs: domain pairs the stream may carry besides its own
+  // (XEP-0220 §4.3, fg_s2s_out_add_pair). 0: none.
+  size_t max_pairs;
 } fg_s2s_out_config;
 
 // fg_s2s_out_config_default zeroes |cfg| and sets default limits.
@@ -157,6 +165,27 @@ fg_sm_item *fg_s2s_out_take_unacked(fg_s2s_out *s);
 // pending.
 int fg_s2s_out_verify(fg_s2s_out *s, const char *receiving, const char *originating,
                       const char *stream_id, const uint8_t *key, size_t key_len);
+
+// fg_s2s_out_can_multiplex returns 1 when fg_s2s_out_add_pair may be
+// called: the stream is ready and carries stanzas, its peer offered
+// dialback (XEP-0220 §2.1) or authenticated it with dialback, we hold a
+// dialback secret, and fewer than max_pairs further pairs are on it.
+int fg_s2s_out_can_multiplex(const fg_s2s_out *s);
+
+// fg_s2s_out_add_pair asks the peer (XEP-0220 §4.3) to accept stanzas from
+// |from| (one of our domains) to |to| (a domain the peer serves) on this
+// stream: a db:result with the key for this stream's id. The answer comes
+// through ops->pair_answer. It returns 1, or 0 when the stream cannot take
+// the pair (fg_s2s_out_can_multiplex, or already asked).
+int fg_s2s_out_add_pair(fg_s2s_out *s, const char *from, const char *to);
+
+// fg_s2s_out_pair_state returns where (from, to) stands on this stream:
+// the stream's own pair is valid once ready.
+fg_pair_state fg_s2s_out_pair_state(const fg_s2s_out *s, const char *from, const char *to);
+
+// fg_s2s_out_pairs returns the number of pairs the stream carries or asked
+// for, its own included.
+size_t fg_s2s_out_pairs(const fg_s2s_out *s);
 
 // fg_s2s_out_close ends the stream (RFC 6120 §4.4) at once.
 void fg_s2s_out_close(fg_s2s_out *s);

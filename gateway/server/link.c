@@ -27,6 +27,9 @@
 #include "gateway/s2s/bounce_element.h"
 #include "gateway/server/bidi_streams.h"
 #include "gateway/server/dane_check.h"
+#include "gateway/server/drr.h"
+#include "gateway/server/link_mux.h"
+#include "gateway/server/stanza_reparse.h"
 #include "gateway/server/link_retry.h"
 #include "gateway/server/log.h"
 #include "gateway/server/resolve.h"
@@ -115,6 +118,18 @@ struct link {
   // XEP-0288: the inbound-side state of the stanzas the peer sends back on
   // the current connection (fg_server.reverse), or NULL.
   in_conn *reverse;
+  // Multiplexing (gateway/server/link_mux.h): a remote pair that rides on
+  // another link's stream (|carrier|) instead of a connection of its own,
+  // or a carrier with |riders|. Each keeps its own queue; the stream is
+  // shared among them by deficit round robin (gateway/server/drr.h).
+  link *carrier, *riders, *rider_prev, *rider_next;
+  int mux_refused;  // the peer refused the pair on a shared stream: its own
+  int mux_carried;  // a carrier that carried other pairs (no XEP-0198 resumption)
+  int mux_asked;    // a rider whose db:result went out (else it waits for its carrier)
+  fg_drr_queue drr;
+  fg_drr drr_at;                      // carrier: where its rounds stand
+  link *carrier_prev, *carrier_next;  // in the worker's list of possible carriers
+  int in_carriers;
   // A replacement of a broken stream keeps that stream's stanzas through
   // failed attempts (|keeping|, stream_management.give_up_after), waiting
   // |retry_timer| between them (|retry_waiting|); |lost_pending|: the loss
@@ -124,6 +139,58 @@ struct link {
   fg_timer retry_timer;
   char broken_stream_id[64];
 };
+
+// kTagRode marks, in the XEP-0198 tag of a stanza written on a carrier's
+// stream, one of another pair (its own domains say which, if it must be
+// sent again); bit 0 is is_bounce.
+enum { kTagRode = 2 };
+
+// kMuxQuantum is the deficit round robin quantum of a shared stream: the
+// bytes each pair with a backlog may send per round.
+static const size_t kMuxQuantum = 16384;
+
+// kMaxPairs bounds the pairs of one stream (limits.pairs_per_stream).
+enum { kMaxPairs = 1000 };
+
+// carriers lists this worker's ready remote links, which may carry further
+// pairs; verifiers its verify links to pinned targets, which carry the
+// questions of every pair for the target (links live and die on their
+// worker).
+static _Thread_local link *carriers, *verifiers;
+
+static link **shared_list(const link *l) {
+  return l->kind == LINK_VERIFY ? &verifiers : &carriers;
+}
+
+static void carriers_add(link *l) {
+  if (l->in_carriers || l->kind == LINK_HOP || l->carrier != NULL) return;
+  link **head = shared_list(l);
+  l->carrier_prev = NULL;
+  l->carrier_next = *head;
+  if (*head) (*head)->carrier_prev = l;
+  *head = l;
+  l->in_carriers = 1;
+}
+
+static void carriers_remove(link *l) {
+  if (!l->in_carriers) return;
+  link **head = shared_list(l);
+  if (l->carrier_prev) l->carrier_prev->carrier_next = l->carrier_next;
+  if (l->carrier_next) l->carrier_next->carrier_prev = l->carrier_prev;
+  if (*head == l) *head = l->carrier_next;
+  l->carrier_prev = l->carrier_next = NULL;
+  l->in_carriers = 0;
+}
+
+// stream_of is the s2s session that carries |l|'s stanzas.
+static fg_s2s_out *stream_of(const link *l) {
+  return l->carrier != NULL ? l->carrier->s2s : l->s2s;
+}
+
+// shared says whether |l|'s stream carries more than its pair.
+static int shared(const link *l) {
+  return l->carrier != NULL || l->riders != NULL;
+}
 
 // cur is the snapshot new decisions follow (the worker's current one).
 static const fg_snapshot *cur(fg_server *srv) {
@@ -164,6 +231,7 @@ static void index_link(link *l) {
 }
 
 static void unlink_from_worker(link *l) {
+  carriers_remove(l);
   if (!l->indexed) return;
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
   link **head = &ws->links[bucket_of(l->kind, l->local, l->remote)];
@@ -207,6 +275,9 @@ static void wake_waiting(link *l) {
 // answers overflow with resource-constraint bounces, so that one
 // unresponsive remote domain cannot hold up an internal server's stream.
 static int congested(const link *l) {
+  // On a shared stream only the pairs with a backlog wait (the others'
+  // stanzas go out first, drr.h).
+  if (shared(l) && l->ready) return l->qhead != NULL;
   // A ready link holds stanzas only while XEP-0198 acks are awaited.
   if (l->ready) return l->conn != NULL && (fg_conn_write_blocked(l->conn) || l->qhead != NULL);
   if (l->kind != LINK_HOP) return 0;
@@ -226,12 +297,24 @@ static void park(link *l, fg_flow *f) {
   fg_conn_pause_reading(f->conn);
 }
 
+static void mux_flush(link *c);
+
 static void on_drain(fg_conn *c) {
   link *l = fg_conn_arg(c);
+  if (l != NULL && l->riders != NULL) {
+    mux_flush(l);
+    return;
+  }
   if (l != NULL) wake_waiting(l);
 }
 
+static void mux_release(link *c);
+static void mux_detach(link *r);
+
 static void link_free(link *l) {
+  mux_release(l);
+  if (l->carrier != NULL) mux_detach(l);
+  carriers_remove(l);
   fg_worker_timer_cancel(l->w, &l->retry_timer);
   wake_waiting(l);
   fg_server_worker_state(l->srv, l->w)->live_links--;
@@ -373,10 +456,13 @@ static void tell_lost(link *l, const char *stream_id, const char *why) {
 // link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
 // answered invalid, and the link leaves the worker's table so that the next
 // stanza opens a fresh one (after the backoff, for remote domains).
+static void mux_orphan(link *r);
+
 static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   if (l->dead) return;
   l->dead = 1;
   unlink_from_worker(l);
+  mux_release(l);
   fg_server *srv = l->srv;
   if (l->lost_pending) tell_lost(l, l->broken_stream_id, "no replacement stream could be opened");
   // A link waiting between attempts has no connection or lookup to end it.
@@ -415,6 +501,7 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   l->qhead = l->qtail = NULL;
   l->q_count = l->q_bytes = 0;
   wake_waiting(l);  // their next stanzas open a fresh link or bounce
+  if (l->carrier != NULL) mux_orphan(l);
 }
 
 // --- s2s_out operations ---
@@ -445,22 +532,27 @@ static void sm_timer_fired(fg_timer *t, void *arg) {
 // XEP-0198 it counts as delivered at once (nothing more will be known);
 // with it, when the peer acknowledges it (op_acked).
 static void write_stanza(link *l, const uint8_t *data, size_t len, int is_bounce) {
-  fg_s2s_out_send_stanza(l->s2s, data, len, is_bounce);
-  l->last_stanza_ns = fg_worker_now_ns(l->w);
-  if (!fg_s2s_out_sm_enabled(l->s2s)) {
-    l->written++;
+  link *out = l->carrier != NULL ? l->carrier : l;
+  fg_s2s_out_send_stanza(out->s2s, data, len, is_bounce | (l != out ? kTagRode : 0));
+  l->last_stanza_ns = out->last_stanza_ns = fg_worker_now_ns(l->w);
+  if (!fg_s2s_out_sm_enabled(out->s2s)) {
+    out->written++;
     count_written(l->srv, is_bounce);
     return;
   }
-  if (!l->sm_timer_armed) {
-    l->sm_timer_armed = 1;
-    fg_worker_timer_arm(l->w, &l->sm_timer, l->snap->cfg->sm.request_interval_ms);
+  if (!out->sm_timer_armed) {
+    out->sm_timer_armed = 1;
+    fg_worker_timer_arm(out->w, &out->sm_timer, out->snap->cfg->sm.request_interval_ms);
   }
 }
 
 // flush_queue writes what |l| holds, oldest first, while its stream takes
 // it (ready, and with XEP-0198 room among the unacknowledged stanzas).
 static void flush_queue(link *l) {
+  if (shared(l)) {
+    mux_flush(l->carrier != NULL ? l->carrier : l);
+    return;
+  }
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
   while (l->qhead != NULL && l->conn != NULL && fg_s2s_out_can_send(l->s2s, l->qhead->len)) {
     qitem *q = l->qhead;
@@ -520,7 +612,7 @@ static void op_resumed(void *arg, uint32_t h) {
 static void op_acked(void *arg, const fg_sm_item *it) {
   link *l = arg;
   fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_ACKED);
-  count_written(l->srv, it->tag);
+  count_written(l->srv, it->tag & 1);
 }
 
 // redeliver hands a stanza of a broken stream to delivery again (a fresh
@@ -550,6 +642,7 @@ static void finish_and_close(link *l) {
   unlink_from_worker(l);
   l->dead = 1;  // a normal end, not a failure
   l->clean = 1;
+  mux_release(l);
   if (l->ready && fg_s2s_out_unacked(l->s2s) > 0) {
     // XEP-0198: stanzas are unacknowledged; the peer answers the <r/> sent
     // before our closing tag, then closes too (or the deadline ends the wait).
@@ -571,6 +664,14 @@ static void tick(fg_timer *t, void *arg) {
   if (l->conn == NULL || l->dead) return;
   uint64_t now = fg_worker_now_ns(l->w);
   uint64_t idle_ms = cur(l->srv)->cfg->limits.idle_timeout_ms;
+  for (link *r = l->riders, *next; r != NULL && idle_ms; r = next) {
+    next = r->rider_next;
+    if (r->ready && r->qhead == NULL && now - r->last_stanza_ns > idle_ms * 1000000ull) {
+      unlink_from_worker(r);
+      r->dead = 1;
+      mux_orphan(r);
+    }
+  }
   if (idle_ms && l->n_questions == 0 && now - l->last_stanza_ns > idle_ms * 1000000ull) {
     fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
            "%s link %s -> %s idle: closing", kind_name(l->kind), l->local, l->remote);
@@ -596,6 +697,8 @@ static fg_auth_method peer_auth_method(const link *l, int method) {
   return FG_AUTH_NONE;
 }
 
+static void mux_ask_waiting(link *c);
+
 static void op_ready(void *arg, int method) {
   link *l = arg;
   fg_server *srv = l->srv;
@@ -607,6 +710,7 @@ static void op_ready(void *arg, int method) {
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
     forget_failure(l);
+    if (l->indexed) carriers_add(l);
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
   l->auth = peer_auth_method(l, method);
@@ -631,6 +735,7 @@ static void op_ready(void *arg, int method) {
            "link %s -> %s is bidirectional (XEP-0288): %s may send to %s on it", l->local,
            l->remote, l->remote, l->local);
   }
+  if (l->riders != NULL) mux_ask_waiting(l);
   flush_queue(l);
   if (l->draining && l->conn != NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_DRAINED);
@@ -661,13 +766,20 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
                              const char *stream_id, int valid) {
   link *l = arg;
   for (int i = 0; i < l->n_questions; i++) {
-    if (strcmp(l->questions[i].stream_id, stream_id) != 0) continue;
+    // One inbound stream may ask for several pairs (multiplexing).
+    if (strcmp(l->questions[i].stream_id, stream_id) != 0 ||
+        strcmp(l->questions[i].originating, originating) != 0 ||
+        strcmp(l->questions[i].receiving, receiving) != 0) {
+      continue;
+    }
     l->questions[i] = l->questions[--l->n_questions];
     break;
   }
   l->srv->answer_dialback(fg_server_worker_state(l->srv, l->w), stream_id, originating, receiving,
                           valid);
 }
+
+static void op_pair_answer(void *arg, const char *from, const char *to, const char *condition);
 
 // op_stanza takes a stanza the peer sent back on a bidirectional link
 // (XEP-0288), trusted no more than an inbound stream from a peer proved the
@@ -709,7 +821,8 @@ static void op_refused(void *arg, const fg_xml_element *el, const char *conditio
 }
 
 static const fg_s2s_out_ops kOutOps = {op_send,  op_ready,   op_failed, op_verify_answer,
-                                       op_acked, op_resumed, op_stanza, op_refused};
+                                       op_acked, op_resumed, op_stanza,        op_refused,
+                                       op_pair_answer};
 
 // --- connection ---
 
@@ -801,7 +914,7 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   switch (fg_s2s_out_feed(l->s2s, data, len, &used)) {
     case FG_S2S_OUT_CONTINUE:
       // Acks may have made room for what the link holds (XEP-0198).
-      if (l->ready && !l->dead && l->qhead != NULL) {
+      if (l->ready && !l->dead && (l->qhead != NULL || l->riders != NULL)) {
         flush_queue(l);
         if (!congested(l)) wake_waiting(l);
       }
@@ -989,6 +1102,23 @@ static fg_sm_item *take_broken(link *l, qitem **held) {
   return fg_s2s_out_take_unacked(l->s2s);
 }
 
+// redeliver_rider sends again a stanza another pair wrote on a broken
+// shared stream: to its own pair, as its domains say.
+static void redeliver_rider(fg_server *srv, fg_worker *w, unsigned slot, const fg_sm_item *it) {
+  const fg_xml_element *el;
+  fg_xml_parser *p = fg_stanza_reparse(it->data, it->len, &el);
+  char from[FG_DOMAIN_MAX + 1], to[FG_DOMAIN_MAX + 1];
+  if (p != NULL && fg_jid_domain(from, el->from.data, el->from.len) &&
+      fg_jid_domain(to, el->to.data, el->to.len)) {
+    redeliver(srv, w, from, to, slot, it->data, it->len, it->tag & 1);
+  } else if (it->tag & 1) {
+    fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);  // RFC 6120 §8.3.1
+  } else {
+    bounce_bytes(srv, w, it->data, it->len, FG_STANZA_REMOTE_SERVER_TIMEOUT);
+  }
+  fg_xml_parser_free(p);
+}
+
 // resend_broken delivers again what take_broken detached, oldest first.
 static void resend_broken(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                           unsigned slot, fg_sm_item *unacked, qitem *held) {
@@ -996,7 +1126,11 @@ static void resend_broken(fg_server *srv, fg_worker *w, const char *local, const
   for (fg_sm_item *it = unacked, *next; it != NULL; it = next, n++) {
     next = it->next;
     fg_metrics_inc(&srv->metrics, FG_M_STANZAS_RESENT);
-    redeliver(srv, w, local, remote, slot, it->data, it->len, it->tag);
+    if (it->tag & kTagRode) {
+      redeliver_rider(srv, w, slot, it);
+    } else {
+      redeliver(srv, w, local, remote, slot, it->data, it->len, it->tag);
+    }
     free(it);
   }
   if (n > 0) {
@@ -1114,7 +1248,7 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
   keep_stanzas(n);
   for (fg_sm_item *it = unacked, *next; it != NULL; it = next) {
     next = it->next;
-    if (append_held(n, it->data, it->len, it->tag)) {  // within bounds: it was unacknowledged
+    if (append_held(n, it->data, it->len, it->tag & 1)) {  // within bounds: it was unacknowledged
       n->carried++;
     } else {
       bounce_bytes(srv, w, it->data, it->len, FG_STANZA_RESOURCE_CONSTRAINT);
@@ -1168,13 +1302,14 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_server *srv = l->srv;
     fg_worker *w = l->w;
     unsigned slot = l->slot;
+    int mux_carried = l->mux_carried;  // its pairs live on the old stream only
     char local[FG_DOMAIN_MAX + 1], remote[FG_DOMAIN_MAX + 1];
     memcpy(local, l->local, sizeof(local));
     memcpy(remote, l->remote, sizeof(remote));
     int remote_kind = l->kind == LINK_REMOTE;
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
-    if (resume_id[0] &&
+    if (resume_id[0] && !mux_carried &&
         carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked, held)) {
       // Told lost unless the replacement resumes the stream (XEP-0198 §5).
       link *n = find_link(fg_server_worker_state(srv, w), LINK_REMOTE, local, remote, NULL, slot);
@@ -1316,6 +1451,8 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
     c.client_cert = hop_uses_internal_ca(l);
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
+    unsigned pairs = snap->cfg->limits.pairs_per_stream;
+    c.max_pairs = pairs > 1 ? pairs - 1 : 0;
     c.allow_plaintext = fg_snapshot_is_plaintext_peer(snap, l->remote);
     // RFC 7673 §4.2: with usable TLSA records TLS is mandatory.
     if (l->dane_active) c.allow_plaintext = 0;
@@ -1470,6 +1607,7 @@ static int connect_next(link *l) {
     l->conn = open_attempt(l, t);
     if (l->conn == NULL) continue;
     l->opened = 0;
+    if (l->kind == LINK_REMOTE) carriers_add(l);  // a pair that stopped riding
     arm_deadline(l);
     if (l->next_candidate < l->n_candidates) {
       fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
@@ -1493,6 +1631,10 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
 static void deadline_passed(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
+  if (l->dead && l->conn == NULL && !l->resolving && l->racer == NULL) {
+    link_free(l);  // a pair that rode on another stream (mux_orphan)
+    return;
+  }
   if ((!l->ready || l->ending) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
 }
 
@@ -1548,9 +1690,12 @@ static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const cha
   return l;
 }
 
+static int mux_output_full(const link *c);
+
 static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int is_bounce) {
   fg_server *srv = l->srv;
-  if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(l->s2s, len)) {
+  if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(stream_of(l), len) &&
+      !(shared(l) && mux_output_full(l->carrier != NULL ? l->carrier : l))) {
     write_stanza(l, data, len, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
@@ -1572,6 +1717,8 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
   return FG_STANZA_CONDITION_COUNT;
 }
 
+static int mux_attach(link *l);
+
 // resolved takes the candidates found for |l|'s remote domain (or a failure
 // when |n| is 0, with |condition|); fg_resolve_start's callback.
 static void resolved(void *arg, const resolved_target *candidates, size_t n,
@@ -1591,6 +1738,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
   memcpy(l->candidates, candidates, n * sizeof(*candidates));
   l->n_candidates = n;
   l->next_candidate = 0;
+  if (n > 0 && mux_attach(l)) return;
   if (n > 0 && connect_next(l)) return;
   fg_stanza_condition cond = n == 0 ? condition : FG_STANZA_REMOTE_SERVER_TIMEOUT;
   if (n == 0 && keep_for_retry(l, cond, why)) return;
@@ -1617,8 +1765,289 @@ static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const 
   if (resume_id != NULL) snprintf(l->resume_id, sizeof(l->resume_id), "%s", resume_id);
   l->resume_acked = resume_acked;
   l->resolving = 1;
+  carriers_add(l);  // pairs to the same domain may wait for it (mux_attach)
   fg_resolve_start(srv, w, remote, resolved, l);
   return l;
+}
+
+// --- several pairs on one stream (XEP-0220 §4.3, gateway/server/link_mux.h) ---
+
+static int mux_output_full(const link *c) {
+  return c->conn == NULL || fg_conn_write_blocked(c->conn);
+}
+
+// mux_detach takes rider |r| off its carrier's list.
+static void mux_detach(link *r) {
+  link *c = r->carrier;
+  if (c == NULL) return;
+  if (r->rider_prev) {
+    r->rider_prev->rider_next = r->rider_next;
+  } else {
+    c->riders = r->rider_next;
+  }
+  if (r->rider_next) r->rider_next->rider_prev = r->rider_prev;
+  r->rider_prev = r->rider_next = NULL;
+  r->carrier = NULL;
+  r->drr.deficit = 0;
+}
+
+// mux_orphan detaches a dead rider, which owns no connection, and frees it
+// from the worker's loop (its callers may be walking the link index).
+static void mux_orphan(link *r) {
+  mux_detach(r);
+  fg_worker_timer_arm(r->w, &r->deadline, 0);
+}
+
+typedef struct mux_round {
+  link *m[kMaxPairs];
+  fg_drr_queue *q[kMaxPairs];
+  size_t n;
+} mux_round;
+
+static size_t mux_head_len(void *arg, size_t i) {
+  const mux_round *r = arg;
+  return r->m[i]->qhead != NULL ? r->m[i]->qhead->len : 0;
+}
+
+static int mux_send_head(void *arg, size_t i) {
+  mux_round *r = arg;
+  link *c = r->m[0], *l = r->m[i];
+  if (mux_output_full(c) || !fg_s2s_out_can_send(c->s2s, l->qhead->len)) return 0;
+  qitem *q = pop_front(l);
+  if (l->carried > 0) {  // written on the broken stream, not known handled
+    l->carried--;
+    fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_RESENT);
+  }
+  write_stanza(l, q->data, q->len, q->is_bounce);
+  free(q);
+  return 1;
+}
+
+static const fg_drr_ops kMuxOps = {mux_head_len, mux_send_head};
+
+// mux_flush writes what carrier |c| and its accepted riders hold, shared by
+// deficit round robin while the stream takes it, then resumes the input
+// streams of the pairs left with nothing held.
+static void mux_flush(link *c) {
+  static _Thread_local mux_round r;
+  r.n = 0;
+  r.m[r.n] = c;
+  r.q[r.n++] = &c->drr;
+  for (link *x = c->riders; x != NULL && r.n < kMaxPairs; x = x->rider_next) {
+    if (!x->ready) continue;
+    r.m[r.n] = x;
+    r.q[r.n++] = &x->drr;
+  }
+  if (c->ready && !c->dead && c->conn != NULL) {
+    fg_drr_run(&c->drr_at, r.q, r.n, kMuxQuantum, &kMuxOps, &r);
+  }
+  for (size_t i = 0; i < r.n; i++) {
+    if (!congested(r.m[i])) wake_waiting(r.m[i]);
+  }
+}
+
+// mux_pair_ready: the peer accepted rider |r|'s pair on its carrier.
+static void mux_pair_ready(link *r) {
+  link *c = r->carrier;
+  r->ready = 1;
+  r->auth = c->auth;
+  r->last_stanza_ns = fg_worker_now_ns(r->w);
+  c->mux_carried = 1;
+  forget_failure(r);
+  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_READY);
+  fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(c->s2s), r->remote,
+         "remote pair %s -> %s (%s) rides on stream %s (%s -> %s), %zu pairs on it", r->local,
+         r->remote, r->id, c->id, c->local, c->remote, fg_s2s_out_pairs(c->s2s));
+  mux_flush(c);
+}
+
+// mux_stream_of describes ready link |c| for fg_link_mux_fits, as a
+// stream that might carry |l|'s pair.
+static fg_mux_stream mux_stream_of(const link *c, const link *l, const fg_config *cfg) {
+  fg_tls_conn *t = fg_conn_tls(c->conn);
+  SSL *ssl = t != NULL ? fg_tls_conn_ssl(t) : NULL;
+  const STACK_OF(CRYPTO_BUFFER) *chain = ssl != NULL ? SSL_get0_peer_certificates(ssl) : NULL;
+  const CRYPTO_BUFFER *leaf =
+      chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0 ? sk_CRYPTO_BUFFER_value(chain, 0) : NULL;
+  int same_address = 0;
+  for (size_t i = 0; i < l->n_candidates && !same_address; i++) {
+    same_address = same_target(c->current, &l->candidates[i]);
+  }
+  fg_mux_stream ms = {
+      .remote = c->remote,
+      .same_address = same_address,
+      .leaf = leaf != NULL ? CRYPTO_BUFFER_data(leaf) : NULL,
+      .leaf_len = leaf != NULL ? CRYPTO_BUFFER_len(leaf) : 0,
+      .pkix_ok = t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK,
+      .can_multiplex = fg_s2s_out_can_multiplex(c->s2s),
+      .pairs = fg_s2s_out_pairs(c->s2s),
+      .max_pairs = cfg->limits.pairs_per_stream,
+  };
+  return ms;
+}
+
+// mux_join puts |l| among |c|'s riders.
+static void mux_join(link *l, link *c) {
+  carriers_remove(l);
+  l->carrier = c;
+  l->rider_prev = NULL;
+  l->rider_next = c->riders;
+  if (c->riders) c->riders->rider_prev = l;
+  c->riders = l;
+  l->drr.deficit = 0;
+}
+
+// mux_ask asks ready carrier |c| to take |l|'s pair. It returns 1 when
+// the pair is asked for or was accepted on it before (then |l| rides).
+static int mux_ask(link *l, link *c, const fg_config *cfg) {
+  fg_pair_state was = fg_s2s_out_pair_state(c->s2s, l->local, l->remote);
+  if (was == FG_PAIR_PENDING) return 0;  // another link of the pair asks already
+  if (was == FG_PAIR_NONE) {
+    unsigned flags = cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+    if (c->current == NULL) return 0;
+    fg_mux_stream ms = mux_stream_of(c, l, cfg);
+    fg_mux_fit fit = fg_link_mux_fits(&ms, l->remote, l->n_tlsa > 0, flags);
+    if (fit != FG_MUX_FITS) {
+      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(c->s2s), l->remote,
+             "remote pair %s -> %s not on stream %s: %s", l->local, l->remote, c->id,
+             fg_link_mux_fit_name(fit));
+      return 0;
+    }
+    if (!fg_s2s_out_add_pair(c->s2s, l->local, l->remote)) return 0;
+    fg_metrics_inc(&l->srv->metrics, FG_M_MUX_PAIRS_ASKED);
+  }
+  if (l->carrier != c) mux_join(l, c);
+  l->mux_asked = 1;
+  if (was == FG_PAIR_VALID) mux_pair_ready(l);
+  return 1;
+}
+
+// mux_waiting_room says whether |l| may wait for |c|, a stream to its
+// remote domain that is not ready yet (a burst of new pairs then shares
+// one stream instead of opening one each): there is room for one more
+// pair, and none of |c|'s riders is of |l|'s pair.
+static int mux_waiting_room(const link *l, const link *c, const fg_config *cfg) {
+  if (strcmp(c->remote, l->remote) != 0) return 0;
+  size_t pairs = 1;
+  for (const link *r = c->riders; r != NULL; r = r->rider_next, pairs++) {
+    if (strcmp(r->local, l->local) == 0) return 0;
+  }
+  return strcmp(c->local, l->local) != 0 && pairs < cfg->limits.pairs_per_stream;
+}
+
+// mux_attach lets remote link |l|, whose candidates are known, ride on a
+// stream of this worker that may carry its pair, instead of opening its own
+// (link_mux.h says which may): a ready one is asked at once; one to the
+// same remote domain that is still connecting is waited for. It returns 1
+// when |l| rides or waits.
+static int mux_attach(link *l) {
+  const fg_config *cfg = cur(l->srv)->cfg;
+  // A link others wait for carries them: it connects on its own.
+  if (l->kind != LINK_REMOTE || l->mux_refused || cfg->limits.pairs_per_stream <= 1 ||
+      l->resume_id[0] || l->carried > 0 || l->riders != NULL) {
+    return 0;
+  }
+  link *wait_for = NULL;
+  for (link *c = carriers; c != NULL; c = c->carrier_next) {
+    if (c == l || c->dead || c->ending || c->carrier != NULL) continue;
+    if (!c->ready) {
+      // One that is still resolving may end up waiting itself: only a
+      // stream that is connecting is waited for.
+      if (wait_for == NULL && !c->resolving && mux_waiting_room(l, c, cfg)) wait_for = c;
+      continue;
+    }
+    if (c->conn != NULL && mux_ask(l, c, cfg)) return 1;
+  }
+  if (wait_for == NULL) return 0;
+  mux_join(l, wait_for);
+  l->mux_asked = 0;
+  return 1;
+}
+
+// mux_ask_waiting: carrier |c| became ready; the pairs that waited for it
+// ask for their place on it, or go elsewhere.
+static void mux_ask_waiting(link *c) {
+  const fg_config *cfg = cur(c->srv)->cfg;
+  for (link *r = c->riders, *next; r != NULL; r = next) {
+    next = r->rider_next;
+    if (r->mux_asked || r->dead) continue;
+    if (mux_ask(r, c, cfg)) continue;
+    mux_detach(r);
+    if (mux_attach(r)) continue;
+    r->next_candidate = 0;
+    if (connect_next(r)) continue;
+    link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
+    mux_orphan(r);
+  }
+}
+
+// op_pair_answer: the peer's answer for a rider's pair on carrier |arg|. A
+// refused pair connects on its own (XEP-0220 §2.4: the stream goes on).
+static void op_pair_answer(void *arg, const char *from, const char *to, const char *condition) {
+  link *c = arg;
+  link *r = c->riders;
+  while (r != NULL &&
+         (r->ready || !r->mux_asked || strcmp(r->local, from) || strcmp(r->remote, to))) {
+    r = r->rider_next;
+  }
+  if (r == NULL) return;  // the pair's link ended before the answer
+  if (condition == NULL) {
+    mux_pair_ready(r);
+    return;
+  }
+  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_REFUSED);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), to,
+         "remote pair %s -> %s refused on stream %s (%s): opening its own stream", from, to, c->id,
+         condition);
+  mux_detach(r);
+  r->mux_refused = 1;
+  r->next_candidate = 0;
+  if (connect_next(r)) return;
+  link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
+  mux_orphan(r);
+}
+
+// mux_release lets the riders of carrier |c|, whose stream ends, go: those
+// holding nothing end with it (their pair's next stanza finds or opens a
+// stream), the others ride on another stream or connect on their own.
+static void mux_release(link *c) {
+  carriers_remove(c);
+  while (c->riders != NULL) {
+    link *r = c->riders;
+    mux_detach(r);
+    fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_MOVED);
+    if (r->dead) {
+      mux_orphan(r);
+      continue;
+    }
+    if (r->qhead == NULL) {
+      // A normal end, not a failure: the domain is not unreachable.
+      unlink_from_worker(r);
+      r->dead = 1;
+      wake_waiting(r);
+      mux_orphan(r);
+      continue;
+    }
+    r->ready = 0;
+    if (atomic_load(&r->srv->stopping)) {
+      link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "its shared stream ended");
+      mux_orphan(r);
+      continue;
+    }
+    if (mux_attach(r)) continue;
+    r->next_candidate = 0;
+    if (connect_next(r)) continue;
+    link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
+    mux_orphan(r);
+  }
+}
+
+// mux_busy says whether a rider of |c| holds stanzas.
+static int mux_busy(const link *c) {
+  for (const link *r = c->riders; r != NULL; r = r->rider_next) {
+    if (r->q_count > 0) return 1;
+  }
+  return 0;
 }
 
 // remember_route notes in |in| the link its stanza took (fg_deliver's fast path).
@@ -1714,8 +2143,19 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
   }
   worker_state *ws = fg_server_worker_state(srv, w);
   link *l = find_link(ws, LINK_VERIFY, receiving, originating, target, 0);
+  // XEP-0220 §2.3: one verify stream to an authoritative server carries the
+  // questions of every pair it answers for (each names its own domains), so
+  // that many pairs from one peer (multiplexing) cost one stream, not one
+  // each.
+  for (link *v = verifiers; l == NULL && target != NULL && v != NULL; v = v->carrier_next) {
+    if (!v->dead && same_target(v->pinned, target) && v->n_questions < kMaxQuestions &&
+        strcmp(v->local, receiving) == 0) {
+      l = v;
+    }
+  }
   if (l == NULL && target != NULL) {
     l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0, SIZE_MAX, SIZE_MAX);
+    if (l != NULL) carriers_add(l);
   } else if (l == NULL) {
     l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL, 0);
     if (l != NULL) {
@@ -1774,8 +2214,9 @@ size_t fg_link_drain(worker_state *ws) {
         link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "draining");
         continue;
       }
-      if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL) {
-        continue;  // still connecting with stanzas to deliver, or busy
+      if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL ||
+          mux_busy(l)) {
+        continue;  // still connecting with stanzas to deliver, or busy (riders end with it)
       }
       unlink_from_worker(l);
       l->dead = 1;  // a normal end, not a failure
@@ -1927,24 +2368,27 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
     for (link *l = ws->links[b]; l != NULL; l = l->next) {
       SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
-      int method = l->ready ? fg_s2s_out_is_ready(l->s2s) : 0;
+      const fg_s2s_out *st = stream_of(l);
+      int method = l->ready ? fg_s2s_out_is_ready(st) : 0;
       fg_text_printf(out,
                      "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
                      "tls=%s auth=%s peer_auth=%s queued=%zu sm=%s unacked=%zu "
-                     "unconfirmed=%llu bidi=%s%s\n",
+                     "unconfirmed=%llu bidi=%s pairs=%zu carrier=%s%s\n",
                      worker, l->id, kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
                      : l->resolving ? "resolving"
+                     : l->carrier   ? "joining"
                                     : "connecting",
                      ssl ? SSL_get_version(ssl) : "none",
                      method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
                      : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
                                                          : "none",
                      l->ready ? fg_auth_method_name(l->auth) : "-", l->q_count,
-                     fg_s2s_out_sm_enabled(l->s2s) ? "on" : "off", fg_s2s_out_unacked(l->s2s),
-                     (unsigned long long)l->written, fg_s2s_out_bidi(l->s2s) ? "on" : "off",
-                     l->draining ? " draining" : "");
+                     fg_s2s_out_sm_enabled(st) ? "on" : "off", fg_s2s_out_unacked(st),
+                     (unsigned long long)l->written, fg_s2s_out_bidi(st) ? "on" : "off",
+                     l->carrier != NULL ? (size_t)0 : fg_s2s_out_pairs(l->s2s),
+                     l->carrier != NULL ? l->carrier->id : "-", l->draining ? " draining" : "");
     }
   }
 }

@@ -246,12 +246,12 @@ class ReceivingServer:
     EXTERNAL when the client presented a certificate that |client_ca|
     validates (accepting it for the stream's 'from'), offers dialback, answers
     db:verify questions from |verify_keys| (a dict key -> True/False), accepts
-    db:result requests listed in |accept_results|, and records every stanza it
-    receives in .stanzas as (stream_from, element).
+    db:result requests except those from |refuse_results| (answered invalid),
+    and records every stanza it receives in .stanzas as (stream_from, element).
     """
 
     def __init__(self, host, port, certfile, keyfile, client_ca=None, verify_keys=None,
-                 sni_certs=None):
+                 sni_certs=None, refuse_results=()):
         import threading
         self.host, self.port = host, port
         self.ctx = tls_server_context(certfile, keyfile, client_ca)
@@ -264,6 +264,8 @@ class ReceivingServer:
                     sslobj.context = by_name[name]
             self.ctx.sni_callback = pick
         self.verify_keys = verify_keys if verify_keys is not None else {}
+        # Originating domains whose db:result is answered invalid (XEP-0220 §2.4).
+        self.refuse_results = set(refuse_results)
         self.stanzas = []
         self.verify_questions = []
         self.auth = []  # (from, method)
@@ -370,6 +372,11 @@ class ReceivingServer:
                         p.send("<db:verify from='%s' to='%s' id='%s' type='%s'/>" % (
                             el.get("to"), el.get("from"), el.get("id"),
                             "valid" if ok else "invalid"))
+                    elif el.tag == q(NS_DB, "result") and el.get("from") in self.refuse_results:
+                        with self.cond:
+                            self.auth.append((el.get("from"), "refused"))
+                        p.send("<db:result from='%s' to='%s' type='invalid'/>" % (
+                            el.get("to"), el.get("from")))
                     elif el.tag == q(NS_DB, "result"):
                         # Accept dialback from fedgate (used by the bounce path).
                         authed = True

@@ -65,7 +65,7 @@ static void o_refused(void *arg, const fg_xml_element *el, const char *condition
   snprintf(e->refused_cond, sizeof(e->refused_cond), "%s", condition);
 }
 static const fg_s2s_out_ops kOutOps = {o_send,  o_ready, o_failed, o_answer,
-                                       o_acked, NULL,    o_stanza, o_refused};
+                                       o_acked, NULL,    o_stanza, o_refused, NULL};
 
 static fg_s2s_out *new_out(out_env *e, int client_cert, int purpose) {
   fg_s2s_out_config c;

@@ -1,0 +1,306 @@
+#!/usr/bin/python3
+"""mux_test: several domain pairs on one stream (XEP-0220 §4.3 multiplexing).
+
+Gateway A hosts 100 domains (d0.mux .. d99.mux, one certificate each) with
+limits.pairs_per_stream 40 and one worker; gateway B hosts b.test and
+b2.test. A's internal server (scripted, one authenticated internal stream
+per domain) sends through A. Checked with exact counts:
+
+- the 100 pairs to b.test use 3 of A's outbound streams, not 100 (/streams
+  and remote_streams_ready_total), every pair beyond the first ones riding
+  on a shared stream after B accepted its db:result (B verifies each with
+  A as the authoritative server, all questions on one verify stream);
+- 20 pairs to b2.test starting at once share one stream (they wait for the
+  first one's stream instead of connecting side by side);
+- every stanza is delivered once and in order per pair; A's counters add up;
+- Prosody 0.12.3 as the remote server accepts further pairs on one stream;
+- a shared stream closed by the operator: its pairs' next stanzas go out;
+- a pair the peer refuses on a shared stream opens its own stream and its
+  stanzas are delivered;
+- on B, a stanza of a pair nobody authorised on a stream ends it with
+  invalid-from (RFC 6120 §4.9.3.9), counted.
+
+Usage: mux_test.py FEDGATE
+"""
+
+import os
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fedgate_proc as fp  # noqa: E402
+import prosody as pr  # noqa: E402
+import xmpp_peer as xp  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gateway/fedgate")
+HOST = fp.HOST
+N_DOMAINS = 100
+PAIRS_PER_STREAM = 40
+PER_PAIR = 3
+
+
+def domain(i):
+    return "d%d.mux" % i
+
+
+class Env:
+    def __init__(self):
+        self.dir = d = tempfile.mkdtemp(prefix="fedgate-mux-")
+        os.chdir(d)
+        self.procs = []
+        os.chmod(d, 0o755)  # prosodyctl drops to the prosody user
+        fp.dev_pki(FEDGATE, "pki", "b.test", "b2.test", "r.test", "p.test",
+                   *[domain(i) for i in range(N_DOMAINS)])
+        fp.dev_pki(FEDGATE, "ica", "unused.test")
+        fp.write_secret("secret-a", "mux secret of A")
+        fp.write_secret("secret-b", "mux secret of B")
+        self.pa, self.pb = ({k: fp.free_port() for k in ("s2s", "tls", "internal", "admin",
+                                                         "sink")} for _ in range(2))
+        self.pr = fp.free_port()
+        self.pp = fp.free_port()
+        ica = d + "/ica/ca.crt"
+        self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/d0.mux.crt",
+                                         "pki/d0.mux.key", client_ca=ica)
+        self.sink_b = xp.ReceivingServer(HOST, self.pb["sink"], "pki/b.test.crt",
+                                         "pki/b.test.key", client_ca=ica,
+                                         sni_certs={"b2.test": ("pki/b2.test.crt",
+                                                                "pki/b2.test.key")})
+        # r.test: a remote server that refuses dialback for d2.mux.
+        self.remote_r = xp.ReceivingServer(HOST, self.pr, "pki/r.test.crt", "pki/r.test.key",
+                                           client_ca="pki/ca.crt", refuse_results=["d2.mux"])
+        cfg_a = fp.gateway_yaml(
+            self.pa, [(domain(i), "sink", "pki/" + domain(i)) for i in range(N_DOMAINS)],
+            [("sink", [self.pa["sink"]])], secret="secret-a",
+            static=[("b.test", self.pb["s2s"]), ("b2.test", self.pb["s2s"]), ("r.test", self.pr),
+                    ("p.test", self.pp)],
+            limits={"pairs_per_stream": PAIRS_PER_STREAM}, log_level="info")
+        cfg_b = fp.gateway_yaml(
+            self.pb, [("b.test", "sink", "pki/b.test"), ("b2.test", "sink", "pki/b2.test")],
+            [("sink", [self.pb["sink"]])],
+            secret="secret-b", static=[(domain(i), self.pa["s2s"]) for i in range(N_DOMAINS)],
+            log_level="info")
+        # One worker: which worker an internal stream lands on is the
+        # kernel's choice, and each worker keeps its own streams.
+        cfg_a = cfg_a.replace("workers: 2", "workers: 1")
+        self.a = fp.Fedgate(FEDGATE, d, "a", cfg_a, self.pa["admin"])
+        self.procs.append(self.a)
+        self.b = fp.Fedgate(FEDGATE, d, "b", cfg_b, self.pb["admin"])
+        self.procs.append(self.b)
+        # p.test: Prosody 0.12.3 as the remote server; its own s2s (the
+        # db:verify questions for A's pairs) goes to A's s2s listener.
+        self.prosody = pr.Prosody(d + "/p", "p.test", fp.free_port(), self.pp,
+                                  "pki/p.test.crt", "pki/p.test.key", "pki/ca.crt",
+                                  fedgate_port=self.pa["s2s"], users=[("bob", "secret")])
+        self.procs.append(self.prosody)
+
+    def internal_sender(self, dom, to):
+        """|dom|'s internal server, authenticated on A's internal listener."""
+        p = xp.Peer.connect(HOST, self.pa["internal"])
+        p.open_stream(to, dom)
+        p.read_header()
+        p.read_features()
+        p.starttls(to, certfile="pki/%s.crt" % dom, keyfile="pki/%s.key" % dom)
+        p.open_stream(to, dom)
+        p.read_header()
+        p.read_features()
+        assert p.sasl_external()[0] == "success"
+        p.open_stream(to, dom)
+        p.read_header()
+        p.read_features()
+        return p
+
+    def streams(self, g):
+        url = "http://%s:%d/streams" % (HOST, g.admin_port)
+        return urllib.request.urlopen(url, timeout=5).read().decode().splitlines()
+
+    def remote_links(self, remote):
+        out = []
+        for line in self.streams(self.a):
+            if not line.startswith("link ") or " kind=remote " not in line:
+                continue
+            f = dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+            if f.get("remote") == remote:
+                out.append(f)
+        return out
+
+    def close(self):
+        fp.stop_all(self.procs)
+        for s in (self.sink_a, self.sink_b, self.remote_r):
+            s.close()
+
+
+def bodies_from(sink, dom):
+    return [el.findtext(xp.q("jabber:server", "body")) for _, el in list(sink.stanzas)
+            if (el.get("from") or "").endswith("@" + dom + "/x")]
+
+
+def wait_count(sink, n, timeout=30):
+    got = sink.wait_stanzas(n, timeout=timeout)
+    assert len(got) >= n, "%d stanzas arrived, %d expected" % (len(got), n)
+
+
+def test_xep0220_4_3_a_burst_of_new_pairs_shares_one_stream(env):
+    # Twenty pairs to b2.test start at once: the first opens the stream, the
+    # others wait for it instead of connecting side by side.
+    n = 20
+    senders = [env.internal_sender(domain(i), "b2.test") for i in range(n)]
+    base = len(env.sink_b.stanzas)
+    for i, p in enumerate(senders):
+        p.send_message("u@%s/x" % domain(i), "bob@b2.test", "burst %d" % i)
+    wait_count(env.sink_b, base + n)
+    for p in senders:
+        p.close()
+    for i in range(n):
+        assert "burst %d" % i in bodies_from(env.sink_b, domain(i)), i
+    links = env.remote_links("b2.test")
+    own = [l for l in links if l["carrier"] == "-"]
+    assert len(own) == 1, links
+    assert own[0]["pairs"] == str(n), own
+    assert len([l for l in links if l["carrier"] == own[0]["stream"]]) == n - 1
+    env.a.assert_accounted()
+
+
+def test_xep0220_4_3_hundred_local_domains_share_a_handful_of_streams(env):
+    sent = len(env.sink_b.stanzas)  # other cases' stanzas
+    ready = env.a.metric("remote_streams_ready_total")
+    asked = env.a.metric("mux_pairs_asked_total")
+    accepted = env.a.metric("mux_pairs_ready_total")
+    for i in range(N_DOMAINS):
+        p = env.internal_sender(domain(i), "b.test")
+        for j in range(PER_PAIR):
+            p.send_message("u@%s/x" % domain(i), "bob@b.test", "pair %d stanza %d" % (i, j))
+        sent += PER_PAIR
+        # One pair after the other: each finds the streams the earlier ones
+        # opened ready (a burst would open streams side by side).
+        wait_count(env.sink_b, sent)
+        p.close()
+    time.sleep(0.5)  # nothing more may arrive: duplicates would show
+    assert len(env.sink_b.stanzas) == sent, (len(env.sink_b.stanzas), sent)
+    for i in range(N_DOMAINS):
+        mine = [b for b in bodies_from(env.sink_b, domain(i)) if b.startswith("pair ")]
+        assert mine == ["pair %d stanza %d" % (i, j) for j in range(PER_PAIR)], (domain(i), mine)
+    links = env.remote_links("b.test")
+    own = [l for l in links if l["carrier"] == "-"]
+    riders = [l for l in links if l["carrier"] != "-"]
+    # At most 40 pairs a stream: 100 pairs need 3 streams.
+    assert len(own) == 3, "%d streams for %d pairs" % (len(own), N_DOMAINS)
+    assert len(own) + len(riders) == N_DOMAINS, len(links)
+    assert sum(int(l["pairs"]) for l in own) == N_DOMAINS
+    assert all(int(l["pairs"]) <= PAIRS_PER_STREAM for l in own)
+    opened = env.a.metric("remote_streams_ready_total") - ready
+    assert opened == len(own), "%d streams became ready, %d listed" % (opened, len(own))
+    assert env.a.metric("mux_pairs_ready_total") - accepted == len(riders)
+    assert env.a.metric("mux_pairs_asked_total") - asked == len(riders)
+    m = env.a.assert_accounted()
+    assert m["stanzas_delivered_total"] >= N_DOMAINS * PER_PAIR, m
+
+
+def test_xep0220_2_4_refused_pair_opens_its_own_stream(env):
+    refused = env.a.metric("mux_pairs_refused_total")
+    ready = env.a.metric("remote_streams_ready_total")
+    for i, dom in enumerate(("d1.mux", "d2.mux", "d3.mux")):
+        p = env.internal_sender(dom, "r.test")
+        p.send_message("u@%s/x" % dom, "rita@r.test", "to r from %s" % dom)
+        wait_count(env.remote_r, i + 1)
+        p.close()
+    assert env.a.metric("mux_pairs_refused_total") == refused + 1
+    # d1's stream, then d2's own after the refusal; d3 rides on one of them.
+    opened = env.a.metric("remote_streams_ready_total") - ready
+    assert opened == 2, "%d streams opened" % opened
+    assert ("d2.mux", "refused") in env.remote_r.auth
+    for dom in ("d1.mux", "d2.mux", "d3.mux"):
+        assert bodies_from(env.remote_r, dom) == ["to r from %s" % dom], dom
+    links = env.remote_links("r.test")
+    assert len([l for l in links if l["carrier"] == "-"]) == 2, links
+    env.a.assert_accounted()
+
+
+def test_xep0220_4_3_prosody_takes_further_pairs_on_one_stream(env):
+    bob = pr.RawClient(env.prosody.c2s_port, "p.test", "bob", "secret", available=True)
+    try:
+        refused = env.a.metric("mux_pairs_refused_total")
+        for i in range(5):
+            p = env.internal_sender(domain(i), "p.test")
+            p.send_message("u@%s/x" % domain(i), "bob@p.test", "prosody pair %d" % i)
+            el = bob.next_message()
+            assert el.findtext("{jabber:client}body") == "prosody pair %d" % i, xp.ET.tostring(el)
+            assert el.get("from") == "u@%s/x" % domain(i)
+            p.close()
+    except Exception:
+        print(env.prosody.log_tail(40))
+        raise
+    finally:
+        bob.close()
+    links = env.remote_links("p.test")
+    own = [l for l in links if l["carrier"] == "-"]
+    assert len(own) == 1 and own[0]["pairs"] == "5", links
+    assert len([l for l in links if l["carrier"] == own[0]["stream"]]) == 4, links
+    assert env.a.metric("mux_pairs_refused_total") == refused
+
+
+def test_xep0220_4_3_shared_stream_closed_its_pairs_go_on_elsewhere(env):
+    # Runs after the hundred pairs: b.test has three shared streams.
+    links = env.remote_links("b.test")
+    own = [l for l in links if l["carrier"] == "-"]
+    assert own, links
+    victim = own[0]
+    riders = [l for l in links if l["carrier"] == victim["stream"]]
+    moved = env.a.metric("mux_pairs_moved_total")
+    rc, out, err = fp.ctl(FEDGATE, env.pa["admin"], "close", "stream", victim["stream"])
+    assert rc == 0, (out, err)
+    deadline = time.time() + 10
+    while any(l["stream"] == victim["stream"] for l in env.remote_links("b.test")):
+        assert time.time() < deadline, "stream %s still listed" % victim["stream"]
+        time.sleep(0.1)
+    assert env.a.metric("mux_pairs_moved_total") - moved == len(riders)
+    # The pairs that rode on it: their next stanzas go out (on another
+    # shared stream or a new one), none is lost.
+    base = len(env.sink_b.stanzas)
+    for r in riders[:5] + [victim]:
+        p = env.internal_sender(r["local"], "b.test")
+        p.send_message("u@%s/x" % r["local"], "bob@b.test", "after close %s" % r["local"])
+        p.close()
+    wait_count(env.sink_b, base + len(riders[:5]) + 1)
+    for r in riders[:5] + [victim]:
+        assert "after close %s" % r["local"] in bodies_from(env.sink_b, r["local"]), r["local"]
+    env.a.assert_accounted()
+
+
+def test_rfc6120_4_9_3_9_stanza_of_an_unauthorised_pair_is_invalid_from(env):
+    before = invalid_from(env.b)
+    p = xp.authenticated(HOST, env.pb["s2s"], "b.test", "d0.mux", "pki/ca.crt",
+                         "pki/d0.mux.crt", "pki/d0.mux.key")
+    # d0.mux is authenticated by its certificate; d7.mux never asked.
+    p.send_message("u@d7.mux/x", "bob@b.test", "not authorised")
+    assert p.expect_stream_error() == "invalid-from"
+    assert invalid_from(env.b) == before + 1
+    assert not bodies_from(env.sink_b, "d7.mux") or all(
+        b != "not authorised" for b in bodies_from(env.sink_b, "d7.mux"))
+
+
+def test_xep0220_2_4_bad_key_for_a_further_pair_is_invalid_and_stream_stays(env):
+    p = xp.authenticated(HOST, env.pb["s2s"], "b.test", "d0.mux", "pki/ca.crt",
+                         "pki/d0.mux.crt", "pki/d0.mux.key")
+    # A further pair with a key A never issued: B asks A, which says invalid.
+    p.dialback_result("d8.mux", "b.test", "00" * 32)
+    el = p.read_dialback_result()
+    assert el.get("type") == "invalid", el.attrib
+    # The stream's own pair still flows.
+    p.send_message("u@d0.mux/x", "bob@b.test", "still up")
+    xp.wait_for(env.sink_b, xp.body_is("still up"))
+    p.send_message("u@d8.mux/x", "bob@b.test", "refused pair")
+    assert p.expect_stream_error() == "invalid-from"
+
+
+def invalid_from(g):
+    url = "http://%s:%d/metrics" % (HOST, g.admin_port)
+    for line in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():
+        if line.startswith('fedgate_stream_errors_by_condition_total{condition="invalid-from"}'):
+            return int(line.split()[1])
+    raise KeyError("invalid-from")
+
+
+if __name__ == "__main__":
+    sys.exit(fp.main_of(Env, globals()))
