@@ -213,32 +213,39 @@ static inline void name_begin(fg_xml_parser *p, size_t i) {
 }
 
 // name_scan reads a QName from p->i. It returns R_DONE with p->i at the first
-// byte after the name, R_NEED, or R_ERR.
+// byte after the name, R_NEED, or R_ERR. The scan state lives in locals (the
+// input bytes may alias the parser, so fields would be reloaded every byte)
+// and goes back to the parser only when the name continues in the next chunk.
 static int name_scan(fg_xml_parser *p, int qname) {
   const uint8_t *s = p->base;
+  const uint8_t *cls = fg_xml_byte_class;
   size_t i = p->i, n = p->n, max = (size_t)p->name_start + p->cfg.limits.max_name_len;
+  size_t lim = n < max ? n : max;
+  int need_start = p->name_need_start;
+  int32_t colon = p->name_colon;
   for (;;) {
-    while (i < n && i < max) {
-      uint8_t c = s[i];
-      uint8_t k = fg_xml_byte_class[c];
+    if (need_start && i < lim) {
+      uint8_t k = cls[s[i]];
       if (k & C_NAMECHAR) {
-        if (p->name_need_start && !(k & C_NAMESTART)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-        p->name_need_start = 0;
+        if (!(k & C_NAMESTART)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        need_start = 0;
         i++;
-        continue;
       }
-      break;
     }
+    if (!need_start)
+      while (i < lim && (cls[s[i]] & C_NAMECHAR)) i++;
     if (i >= n) {
       p->i = i;
+      p->name_need_start = (uint8_t)need_start;
+      p->name_colon = colon;
       return R_NEED;
     }
     uint8_t c = s[i];
     if (c == ':' && qname) {
-      if (p->name_colon >= 0 || p->name_need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      if (colon >= 0 || need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
       if (i >= max) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
-      p->name_colon = (int32_t)(i - p->name_start);
-      p->name_need_start = 1;
+      colon = (int32_t)(i - p->name_start);
+      need_start = 1;
       i++;
       continue;
     }
@@ -248,18 +255,21 @@ static int name_scan(fg_xml_parser *p, int qname) {
       int l = utf8_decode(s + i, n - i, &cp);
       if (l == 0) {
         p->i = i;
+        p->name_need_start = (uint8_t)need_start;
+        p->name_colon = colon;
         return R_NEED;
       }
-      if (l < 0 || !(p->name_need_start ? is_name_start_cp(cp) : is_name_char_cp(cp)))
+      if (l < 0 || !(need_start ? is_name_start_cp(cp) : is_name_char_cp(cp)))
         return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-      p->name_need_start = 0;
+      need_start = 0;
       i += (size_t)l;
       continue;
     }
-    if (i >= max && (fg_xml_byte_class[c] & C_NAMECHAR))
-      return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+    if (i >= max && (cls[c] & C_NAMECHAR)) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
     // The name ends here.
-    if (i == p->name_start || p->name_need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+    if (i == p->name_start || need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+    p->name_colon = colon;
+    p->name_need_start = 0;
     p->i = i;
     return R_DONE;
   }
@@ -419,7 +429,7 @@ static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
   if (p->open_n == 0) {
     // RFC 6120 §4.4: the stream's own end tag.
     if (!p->have_header || p->hdr_qname.len != len ||
-        memcmp(resolve(p, p->hdr_qname).data, p->base + p->name_start, len) != 0)
+        !bytes_eq(resolve(p, p->hdr_qname).data, p->base + p->name_start, len))
       return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
     p->i = end;
     return R_CLOSE;
@@ -428,7 +438,7 @@ static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
   inode *nd = &p->nodes[k];
   size_t qlen = (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len;
   // XML 1.0 WFC Element Type Match: the same QName, not just the same expanded name.
-  if (qlen != len || memcmp(p->base + nd->name_off, p->base + p->name_start, len) != 0)
+  if (qlen != len || !bytes_eq(p->base + nd->name_off, p->base + p->name_start, len))
     return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
   if (nd->first_child == NONE) p->canon = 0;  // canonical form writes <a/>
   nd->raw_end = (uint32_t)end;
@@ -467,7 +477,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
       case S_CONTENT: {
         int discard = p->open_n == 0;
         for (;;) {
-#if defined(__AVX2__)
+#if defined(__AVX2__) || defined(__SSE2__)
           size_t j = scan_text_utf8(s, i, n);
 #else
           size_t j = scan_text(s, i, n);
