@@ -32,6 +32,32 @@ static inline int is_ws(uint8_t c) {
   return c == ' ' || c == '\n' || c == '\t' || c == '\r';
 }
 
+// scan_name returns the index of the first byte at or after |i| (below
+// |lim|) that is not an ASCII NameChar of XML 1.0 §2.3 (letters, digits, `_`,
+// `-`, `.`; the colon is the QName reader's business), 16 bytes at a time.
+static inline size_t scan_name(const uint8_t *s, size_t i, size_t lim) {
+#if defined(__SSE2__)
+  const __m128i fold = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), z = _mm_set1_epi8(25);
+  const __m128i d0 = _mm_set1_epi8('0'), d9 = _mm_set1_epi8(9);
+  const __m128i us = _mm_set1_epi8('_'), dash = _mm_set1_epi8('-'), dot = _mm_set1_epi8('.');
+  while (i + 16 <= lim) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+    // Unsigned range tests: x - lo <= hi - lo.
+    __m128i l = _mm_sub_epi8(_mm_or_si128(x, fold), a);
+    __m128i d = _mm_sub_epi8(x, d0);
+    __m128i m =
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, z), l), _mm_cmpeq_epi8(_mm_min_epu8(d, d9), d));
+    m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, us), _mm_or_si128(_mm_cmpeq_epi8(x, dash),
+                                                                         _mm_cmpeq_epi8(x, dot))));
+    uint32_t stop = ~(uint32_t)_mm_movemask_epi8(m) & 0xFFFFu;
+    if (stop != 0) return i + (size_t)__builtin_ctz(stop);
+    i += 16;
+  }
+#endif
+  while (i < lim && (fg_xml_byte_class[s[i]] & C_NAMECHAR)) i++;
+  return i;
+}
+
 // scan_text returns the index of the first byte at or after |i| that character
 // data cannot skip: markup, references, `>`/`]` (for `]]>`), controls
 // (including CR, TAB, LF, which the slow path handles) and non-ASCII.
@@ -283,7 +309,9 @@ static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
 static inline size_t scan_attr(const uint8_t *s, size_t i, size_t n, uint8_t q) {
 #if defined(__AVX2__)
   const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
-  const __m256i gt = _mm256_set1_epi8('>'), qq = _mm256_set1_epi8((char)q);
+  // Two constants rather than a broadcast of |q| on every call.
+  const __m256i gt = _mm256_set1_epi8('>');
+  const __m256i qq = q == '\'' ? _mm256_set1_epi8('\'') : _mm256_set1_epi8('"');
   const __m256i sp = _mm256_set1_epi8(0x20);
   while (i + 32 <= n) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));

@@ -216,7 +216,7 @@ static inline void name_begin(fg_xml_parser *p, size_t i) {
 // byte after the name, R_NEED, or R_ERR. The scan state lives in locals (the
 // input bytes may alias the parser, so fields would be reloaded every byte)
 // and goes back to the parser only when the name continues in the next chunk.
-static int name_scan(fg_xml_parser *p, int qname) {
+static inline __attribute__((always_inline)) int name_scan(fg_xml_parser *p, int qname) {
   const uint8_t *s = p->base;
   const uint8_t *cls = fg_xml_byte_class;
   size_t i = p->i, n = p->n, max = (size_t)p->name_start + p->cfg.limits.max_name_len;
@@ -232,8 +232,7 @@ static int name_scan(fg_xml_parser *p, int qname) {
         i++;
       }
     }
-    if (!need_start)
-      while (i < lim && (cls[s[i]] & C_NAMECHAR)) i++;
+    if (!need_start) i = scan_name(s, i, lim);
     if (i >= n) {
       p->i = i;
       p->name_need_start = (uint8_t)need_start;
@@ -468,13 +467,14 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         if (s[i] == '<') {
           p->tag_start = (uint32_t)i++;
           p->state = S_LT;
-          break;
+          goto l_lt;
         }
         if (p->item_off + i == 0 && (s[i] == 0xEF || s[i] == 0xFE || s[i] == 0xFF || s[i] == 0))
           return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, i);  // BOM or UTF-16/32
         return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
 
-      case S_CONTENT: {
+      case S_CONTENT:
+      l_content : {
         int discard = p->open_n == 0;
         for (;;) {
 #if defined(__AVX2__) || defined(__SSE2__)
@@ -489,7 +489,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
           if (c == '<') {
             p->tag_start = (uint32_t)i++;
             p->state = S_LT;
-            break;
+            goto l_lt;
           }
           if (c == '&') {
             uint32_t cp;
@@ -547,7 +547,8 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         break;
       }
 
-      case S_LT: {
+      case S_LT:
+      l_lt : {
         if (i >= n) goto need;
         uint8_t c = s[i];
         if (c == '!') {
@@ -569,12 +570,12 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
           i++;
           name_begin(p, i);
           p->state = S_ETAG_NAME;
-          break;
+          goto l_etag_name;
         }
         if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
         name_begin(p, i);
         p->state = S_STAG_NAME;
-        break;
+        goto l_stag_name;
       }
 
       case S_BANG: {
@@ -629,7 +630,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
               i += 3;
               p->rb = 0;
               p->state = S_CONTENT;
-              break;
+              goto l_content;
             }
             i++;
             continue;
@@ -697,21 +698,23 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         break;
 
       case S_STAG_NAME:
+      l_stag_name:
         p->i = i;
         if ((r = name_scan(p, 1)) != R_DONE) return r;
         i = p->i;
         if ((r = begin_element(p, i)) != R_DONE) return r;
         p->state = S_STAG_AFTER_VAL;
-        break;
+        goto l_stag_after_val;
 
-      case S_STAG_AFTER_VAL: {
+      case S_STAG_AFTER_VAL:
+      l_stag_after_val : {
         // After the element name or an attribute value: whitespace, `/` or `>`.
         if (i >= n) goto need;
         uint8_t c = s[i];
         if (is_ws(c)) {
           p->ws_count = 0;
           p->state = S_STAG_SPACE;
-          break;
+          goto l_stag_space;
         }
         if (c == '>') {
           p->i = i + 1;
@@ -722,12 +725,13 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         if (c == '/') {
           i++;
           p->state = S_EMPTY;
-          break;
+          goto l_empty;
         }
         return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
       }
 
-      case S_STAG_SPACE: {
+      case S_STAG_SPACE:
+      l_stag_space : {
         while (i < n && is_ws(s[i])) {
           if (s[i] != ' ') p->canon = 0;
           p->ws_count++;
@@ -740,7 +744,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
           if (c == '/') {
             i++;
             p->state = S_EMPTY;
-            break;
+            goto l_empty;
           }
           p->i = i + 1;
           if ((r = finish_stag(p, 0, i + 1)) != R_NEED) return r;
@@ -750,10 +754,11 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         if (p->ws_count != 1) p->canon = 0;
         name_begin(p, i);
         p->state = S_ATTR_NAME;
-        break;
+        goto l_attr_name;
       }
 
       case S_ATTR_NAME:
+      l_attr_name:
         p->i = i;
         if ((r = name_scan(p, 1)) != R_DONE) return r;
         i = p->i;
@@ -761,7 +766,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         if (s[i] == '=') {
           i++;
           p->state = S_ATTR_QUOTE;
-          break;
+          goto l_attr_quote;
         }
         p->state = S_ATTR_EQ;
         break;
@@ -775,9 +780,10 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         if (s[i] != '=') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
         i++;
         p->state = S_ATTR_QUOTE;
-        break;
+        goto l_attr_quote;
 
       case S_ATTR_QUOTE:
+      l_attr_quote:
         while (i < n && is_ws(s[i])) {
           p->canon = 0;
           i++;
@@ -788,9 +794,10 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         p->quote = s[i++];
         acc_begin(p, i);
         p->state = S_ATTR_VAL;
-        break;
+        goto l_attr_val;
 
       case S_ATTR_VAL:
+      l_attr_val:
         for (;;) {
           i = scan_attr(s, i, n, p->quote);
           if (i >= n) goto need;
@@ -800,7 +807,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
             if (!acc_end(p, i, &a->value)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
             i++;
             p->state = S_STAG_AFTER_VAL;
-            break;
+            goto l_stag_after_val;
           }
           if (c == '&') {
             uint32_t cp;
@@ -846,6 +853,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         break;
 
       case S_EMPTY:
+      l_empty:
         if (i >= n) goto need;
         if (s[i] != '>') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
         p->i = i + 1;
@@ -853,7 +861,8 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
         i = p->i;
         break;
 
-      case S_ETAG_NAME: {
+      case S_ETAG_NAME:
+      l_etag_name : {
         p->i = i;
         if ((r = name_scan(p, 1)) != R_DONE) return r;
         i = p->i;

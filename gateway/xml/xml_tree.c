@@ -13,16 +13,20 @@
 
 uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type) {
   if (p->nodes_n >= p->cfg.limits.max_nodes) return NONE;
-  if (!grow32((void **)&p->nodes, &p->nodes_cap, p->nodes_n + 1, sizeof(inode))) return NONE - 1;
+  if (p->nodes_n >= p->nodes_cap &&
+      !grow32((void **)&p->nodes, &p->nodes_cap, p->nodes_n + 1, sizeof(inode)))
+    return NONE - 1;
   uint32_t k = p->nodes_n++;
-  inode *nd = &p->nodes[k];
-  memset(nd, 0, sizeof(*nd));
-  nd->type = type;
-  nd->first_child = nd->last_child = nd->next = NONE;
-  nd->parent = p->open_n ? p->open[p->open_n - 1] : NONE;
-  nd->text = kSpanAbsent;
-  if (nd->parent != NONE) {
-    inode *par = &p->nodes[nd->parent];
+  uint32_t parent = p->open_n ? p->open[p->open_n - 1] : NONE;
+  // One store of the whole record, not a memset and then the fields.
+  p->nodes[k] = (inode){.type = type,
+                        .parent = parent,
+                        .first_child = NONE,
+                        .last_child = NONE,
+                        .next = NONE,
+                        .text = kSpanAbsent};
+  if (parent != NONE) {
+    inode *par = &p->nodes[parent];
     if (par->last_child == NONE)
       par->first_child = k;
     else
@@ -187,8 +191,8 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
     o->attrs = pa + ai;
     o->decls = pd + di;
     size_t a0 = ai, d0 = di;
-    const iattr *a = &p->attrs[in->attr_start];
-    for (uint32_t j = 0; j < in->attr_n; j++, a++) {
+    for (uint32_t j = 0; j < in->attr_n; j++) {
+      const iattr *a = &p->attrs[in->attr_start + j];
       if (a->is_decl) {
         fg_xml_nsdecl *d = &pd[di++];
         d->prefix = a->prefix.len == 0 ? empty : res(bases, a->local);
