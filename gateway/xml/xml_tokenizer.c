@@ -108,9 +108,43 @@ static int text_close(fg_xml_parser *p, size_t i) {
 // entities). Returns R_NEED (wait for more bytes), R_ERR, or R_DONE with the
 // decoded character in |*cp| and the reference length in |*rlen|.
 
+// ref_word returns the 4 bytes at |d| as a number, for comparing with the
+// spellings of the predefined entities.
+static inline uint32_t ref_word(const void *d) {
+  uint32_t w;
+  memcpy(&w, d, 4);
+  return w;
+}
+
 static int parse_ref(fg_xml_parser *p, size_t i, uint32_t *cp, size_t *rlen) {
   const uint8_t *s = p->base;
   size_t n = p->n, j = i + 1;
+  if (n - i >= 6) {
+    // The predefined entities, whole and in the chunk: one or two word
+    // comparisons instead of the general reader below.
+    uint32_t w = ref_word(s + j);
+    static const uint8_t kAmp[4] = {'a', 'm', 'p', ';'}, kQuot[4] = {'q', 'u', 'o', 't'},
+                         kApos[4] = {'a', 'p', 'o', 's'}, kLt[4] = {'l', 't', ';', 0},
+                         kGt[4] = {'g', 't', ';', 0}, kThree[4] = {0xFF, 0xFF, 0xFF, 0};
+    const uint32_t three = ref_word(kThree);  // keeps the first three bytes
+    uint32_t v = 0;
+    size_t l = 0;
+    if (w == ref_word(kAmp))
+      v = '&', l = 5;
+    else if ((w & three) == ref_word(kLt))
+      v = '<', l = 4;
+    else if ((w & three) == ref_word(kGt))
+      v = '>', l = 4;
+    else if (s[i + 5] == ';' && w == ref_word(kQuot))
+      v = '"', l = 6;
+    else if (s[i + 5] == ';' && w == ref_word(kApos))
+      v = '\'', l = 6;
+    if (l != 0) {
+      *cp = v;
+      *rlen = l;
+      return R_DONE;
+    }
+  }
   if (j >= n) return R_NEED;
   if (s[j] == '#') {
     j++;

@@ -1179,10 +1179,27 @@ static void test_namespaces_6_2_unprefixed_elements_take_the_default_namespace(v
   expect(H "<m><n id='1' to='x' id='2'/></m>", FG_XML_ERR_NOT_WELL_FORMED, hl + 20);
   expect(H "<m xml:lang='en' xml:lang='fr'/>", FG_XML_ERR_NOT_WELL_FORMED, hl + 17);
   expect(H "<m from='a' to='b' type='c' id='d' x='1' y='2'/>", FG_XML_ERR_NONE, -1);
-  fg_xml_transcript t = expect_cfg(NULL, H "<m a='1'><n b='2'/>t<o/></m>",
-                                   strlen(H "<m a='1'><n b='2'/>t<o/></m>"), FG_XML_ERR_NONE, -1);
-  assert_int_equal(t.canon_elements, 1);
-  fg_xml_transcript_free(&t);
+  expect(H "<m><x xmlns='urn:x' a='1' a='2'/></m>", FG_XML_ERR_NOT_WELL_FORMED, hl + 26);
+  expect(H "<m><x xmlns='urn:x' xmlns='urn:y'/></m>", FG_XML_ERR_NOT_WELL_FORMED, hl + 20);
+  // Canonical: exactly the one declaration the name needs, written first.
+  static const struct {
+    const char *s;
+    int canonical;
+  } kCanon[] = {
+      {H "<m a='1'><n b='2'/>t<o/></m>", 1},
+      {H "<m><x xmlns='urn:x' a='1'><y/></x></m>", 1},
+      {H "<m><x a='1' xmlns='urn:x'/></m>", 0},
+      {H "<m><x xmlns='urn:x'><y xmlns='urn:x'/></x></m>", 0},
+      {H "<m><x xmlns='urn:x'><y xmlns='jabber:server'/></x></m>", 1},
+      {H "<m xmlns='jabber:server'/>", 0},
+  };
+  for (size_t k = 0; k < sizeof(kCanon) / sizeof(kCanon[0]); k++) {
+    fg_xml_transcript t = expect_cfg(NULL, kCanon[k].s, strlen(kCanon[k].s), FG_XML_ERR_NONE, -1);
+    if (t.canon_elements != (size_t)kCanon[k].canonical)
+      fail_msg("%s: canonical %zu, want %d", kCanon[k].s, (size_t)t.canon_elements,
+               kCanon[k].canonical);
+    fg_xml_transcript_free(&t);
+  }
 }
 
 // Steady state: buffers are reused, so element pointers for the same shape of
