@@ -97,6 +97,24 @@ static inline size_t scan_text(const uint8_t *s, size_t i, size_t n) {
   return i;
 }
 
+#if defined(__AVX2__) || defined(__SSE2__)
+// seq_start returns the start of a UTF-8 sequence that begins before |i|
+// (not before |i0|) and continues at |i|, else |i|.
+static inline size_t seq_start(const uint8_t *s, size_t i0, size_t i) {
+  for (size_t j = i; j > i0 && i - j < 3;) {
+    j--;
+    uint8_t c = s[j];
+    if ((c & 0xC0) == 0x80) continue;
+    if (c >= 0xC0) {
+      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      if (j + len > i) return j;
+    }
+    break;
+  }
+  return i;
+}
+#endif
+
 #if defined(__AVX2__)
 // SIMD UTF-8 validation after Keiser and Lemire, "Validating UTF-8 in less
 // than one instruction per byte" (2021): three nibble lookups classify each
@@ -165,22 +183,6 @@ static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
                                         _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xBF))),
                        _mm256_cmpeq_epi8(_mm256_max_epu8(in, _mm256_set1_epi8((char)0xBE)), in));
   return _mm256_or_si256(err, nc);
-}
-
-// seq_start returns the start of a UTF-8 sequence that begins before |i|
-// (not before |i0|) and continues at |i|, else |i|.
-static inline size_t seq_start(const uint8_t *s, size_t i0, size_t i) {
-  for (size_t j = i; j > i0 && i - j < 3;) {
-    j--;
-    uint8_t c = s[j];
-    if ((c & 0xC0) == 0x80) continue;
-    if (c >= 0xC0) {
-      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-      if (j + len > i) return j;
-    }
-    break;
-  }
-  return i;
 }
 
 // scan_text_utf8 is scan_text that also validates non-ASCII text: it returns
@@ -255,22 +257,6 @@ static inline __m128i utf8_block_errors16(__m128i in, __m128i prev) {
                             _mm_and_si128(u8_eq(p1, 0xF4), u8_ge(in, 0x90)));
   __m128i nc = _mm_and_si128(_mm_and_si128(u8_eq(p2, 0xEF), u8_eq(p1, 0xBF)), u8_ge(in, 0xBE));
   return _mm_or_si128(_mm_or_si128(err, nc), _mm_or_si128(lo, hi));
-}
-
-// seq_start returns the start of a UTF-8 sequence that begins before |i|
-// (not before |i0|) and continues at |i|, else |i|.
-static inline size_t seq_start(const uint8_t *s, size_t i0, size_t i) {
-  for (size_t j = i; j > i0 && i - j < 3;) {
-    j--;
-    uint8_t c = s[j];
-    if ((c & 0xC0) == 0x80) continue;
-    if (c >= 0xC0) {
-      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-      if (j + len > i) return j;
-    }
-    break;
-  }
-  return i;
 }
 
 // scan_text_utf8 is scan_text that also validates non-ASCII text, 16 bytes

@@ -216,7 +216,6 @@ static inline fg_xml_str resolve(const fg_xml_parser *p, span s) {
 static inline int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
   uint64_t x, y;
   uint32_t u, v;
-  uint16_t h, g;
   if (n >= 8) {
     size_t k = 0;
     for (; k + 8 < n; k += 8) {
@@ -236,15 +235,18 @@ static inline int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
     memcpy(&v, b + n - 4, 4);
     return u == v;
   }
-  if (n >= 2) {
-    memcpy(&h, a, 2);
-    memcpy(&g, b, 2);
-    if (h != g) return 0;
-    memcpy(&h, a + n - 2, 2);
-    memcpy(&g, b + n - 2, 2);
-    return h == g;
+  switch (n) {
+    case 3:
+      if (a[2] != b[2]) return 0;
+      /* fall through */
+    case 2:
+      if (a[1] != b[1]) return 0;
+      /* fall through */
+    case 1:
+      return a[0] == b[0];
+    default:
+      return 1;
   }
-  return n == 0 || a[0] == b[0];
 }
 
 static inline int span_eq(const fg_xml_parser *p, span a, span b) {

@@ -247,10 +247,12 @@ static inline void name_begin(fg_xml_parser *p, size_t i) {
 }
 
 // name_scan reads a QName from p->i. It returns R_DONE with p->i at the first
-// byte after the name, R_NEED, or R_ERR. The scan state lives in locals (the
+// byte after the name and in |*colon_out| the colon's offset in the name (-1:
+// none), R_NEED, or R_ERR. The scan state lives in locals (the
 // input bytes may alias the parser, so fields would be reloaded every byte)
 // and goes back to the parser only when the name continues in the next chunk.
-static inline __attribute__((always_inline)) int name_scan(fg_xml_parser *p, int qname) {
+static inline __attribute__((always_inline)) int name_scan(fg_xml_parser *p, int qname,
+                                                           int32_t *colon_out) {
   const uint8_t *s = p->base;
   const uint8_t *cls = fg_xml_byte_class;
   size_t i = p->i, n = p->n, max = (size_t)p->name_start + p->cfg.limits.max_name_len;
@@ -301,20 +303,23 @@ static inline __attribute__((always_inline)) int name_scan(fg_xml_parser *p, int
     if (i >= max && (cls[c] & C_NAMECHAR)) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
     // The name ends here.
     if (i == p->name_start || need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-    p->name_colon = colon;
-    p->name_need_start = 0;
+    // The colon's place goes back in a register, not through the parser: a
+    // store here and a wider load of the neighbouring fields right after it
+    // would defeat store-to-load forwarding.
+    *colon_out = colon;
     p->i = i;
     return R_DONE;
   }
 }
 
-static void name_spans(const fg_xml_parser *p, size_t end, span *prefix, span *local) {
-  if (p->name_colon < 0) {
+static void name_spans(const fg_xml_parser *p, int32_t colon, size_t end, span *prefix,
+                       span *local) {
+  if (colon < 0) {
     *prefix = kSpanEmpty;
     *local = mkspan(TAG_RAW, p->name_start, end - p->name_start);
     return;
   }
-  size_t c = p->name_start + (size_t)p->name_colon;
+  size_t c = p->name_start + (size_t)colon;
   *prefix = mkspan(TAG_RAW, p->name_start, c - p->name_start);
   *local = mkspan(TAG_RAW, c + 1, end - c - 1);
 }
@@ -392,7 +397,7 @@ static int parse_decl(fg_xml_parser *p, const uint8_t *d, size_t m, size_t at) {
 // ---------------------------------------------------------------------------
 // Tags.
 
-static int begin_element(fg_xml_parser *p, size_t name_end) {
+static int begin_element(fg_xml_parser *p, size_t name_end, int32_t colon) {
   int header = p->item_kind == K_PROLOG;
   if (!header && p->open_n + 1 > p->cfg.limits.max_depth)
     return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
@@ -400,7 +405,7 @@ static int begin_element(fg_xml_parser *p, size_t name_end) {
   if (k == NONE) return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
   if (k == NONE - 1) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
   inode *nd = &p->nodes[k];
-  name_spans(p, name_end, &nd->prefix, &nd->local);
+  name_spans(p, colon, name_end, &nd->prefix, &nd->local);
   nd->attr_start = p->attrs_n;
   nd->raw_start = p->tag_start;
   nd->name_off = p->name_start;
@@ -408,7 +413,7 @@ static int begin_element(fg_xml_parser *p, size_t name_end) {
   return R_DONE;
 }
 
-static int add_attr(fg_xml_parser *p, size_t name_end) {
+static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
   inode *nd = &p->nodes[p->cur];
   if (nd->attr_n + 1 > p->cfg.limits.max_attrs)
     return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->name_start);
@@ -416,7 +421,7 @@ static int add_attr(fg_xml_parser *p, size_t name_end) {
     return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->name_start);
   iattr *a = &p->attrs[p->attrs_n++];
   nd->attr_n++;
-  name_spans(p, name_end, &a->prefix, &a->local);
+  name_spans(p, colon, name_end, &a->prefix, &a->local);
   a->name_off = p->name_start;
   a->is_decl = 0;
   a->value = kSpanEmpty;
@@ -493,6 +498,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
   size_t n = p->n;
   size_t i = p->i;
   int r;
+  int32_t colon;  // where name_scan found the colon of the name just read
   for (;;) {
     switch (p->state) {
       case S_PROLOG:
@@ -693,7 +699,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
 
       case S_PI_TARGET: {
         p->i = i;
-        r = name_scan(p, 0);
+        r = name_scan(p, 0, &colon);
         if (r != R_DONE) return r;
         i = p->i;
         size_t tl = i - p->name_start;
@@ -734,9 +740,9 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
       case S_STAG_NAME:
       l_stag_name:
         p->i = i;
-        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        if ((r = name_scan(p, 1, &colon)) != R_DONE) return r;
         i = p->i;
-        if ((r = begin_element(p, i)) != R_DONE) return r;
+        if ((r = begin_element(p, i, colon)) != R_DONE) return r;
         p->state = S_STAG_AFTER_VAL;
         goto l_stag_after_val;
 
@@ -794,9 +800,9 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
       case S_ATTR_NAME:
       l_attr_name:
         p->i = i;
-        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        if ((r = name_scan(p, 1, &colon)) != R_DONE) return r;
         i = p->i;
-        if ((r = add_attr(p, i)) != R_DONE) return r;
+        if ((r = add_attr(p, i, colon)) != R_DONE) return r;
         if (s[i] == '=') {
           i++;
           p->state = S_ATTR_QUOTE;
@@ -898,7 +904,7 @@ int FG_XML_TOKENIZE_NAME(fg_xml_parser *p) {
       case S_ETAG_NAME:
       l_etag_name : {
         p->i = i;
-        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        if ((r = name_scan(p, 1, &colon)) != R_DONE) return r;
         i = p->i;
         uint8_t c = s[i];
         if (c == '>') {

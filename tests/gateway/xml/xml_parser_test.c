@@ -1129,6 +1129,29 @@ static void test_rfc6120_8_element_api_and_zero_copy(void **state) {
   }
 }
 
+// XML 1.0 §3 WFC Element Type Match and §3.1 WFC Unique Att Spec, for names
+// of every length up to 20 differing in any one byte (the parser compares
+// names by words, with overlapping loads at the ends).
+static void test_xml_1_0_3_name_matches_at_every_length_and_position(void **state) {
+  (void)state;
+  long long hl = (long long)strlen(H);
+  char name[24], other[24], doc[256];
+  for (size_t len = 1; len <= 20; len++) {
+    memset(name, 'n', len);
+    name[len] = 0;
+    snprintf(doc, sizeof(doc), H "<%s %s='1' x%s='2'></%s>", name, name, name, name);
+    expect(doc, FG_XML_ERR_NONE, -1);
+    for (size_t at = 0; at < len; at++) {
+      memcpy(other, name, len + 1);
+      other[at] = 'm';
+      snprintf(doc, sizeof(doc), H "<%s></%s>", name, other);
+      expect(doc, FG_XML_ERR_NOT_WELL_FORMED, hl + (long long)len + 2);
+      snprintf(doc, sizeof(doc), H "<e %s='1' %s='2' %s='3'/>", name, other, name);
+      expect(doc, FG_XML_ERR_NOT_WELL_FORMED, hl + 3 + 2 * ((long long)len + 5));
+    }
+  }
+}
+
 // parse_one feeds |header| and then |stanza| (NUL-terminated) to |p| and
 // returns the element.
 static const fg_xml_element *parse_one(fg_xml_parser *p, const char *header, const char *stanza) {
@@ -1334,6 +1357,7 @@ int main(void) {
       cmocka_unit_test(test_limits_at_maximum_do_not_wrap),
       cmocka_unit_test(test_rfc6120_8_element_api_and_zero_copy),
       cmocka_unit_test(test_trim_between_elements_keeps_the_stream),
+      cmocka_unit_test(test_xml_1_0_3_name_matches_at_every_length_and_position),
       cmocka_unit_test(test_namespaces_6_2_unprefixed_elements_take_the_default_namespace),
       cmocka_unit_test(test_steady_state_reuses_buffers),
       cmocka_unit_test(test_steady_state_allocates_nothing_per_stanza),
