@@ -173,7 +173,11 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
     o->first_child = in->first_child == NONE ? NULL : &pn[in->first_child];
     o->next = in->next == NONE ? NULL : &pn[in->next];
     if (in->type == FG_XML_NODE_TEXT) {
-      o->ns = o->prefix = o->local = absent;
+      // Separate stores: a chained assignment reads each struct back, and a
+      // wide load of bytes just stored stalls store-to-load forwarding.
+      o->ns = absent;
+      o->prefix = absent;
+      o->local = absent;
       o->attrs = NULL;
       o->num_attrs = 0;
       o->decls = NULL;
