@@ -42,12 +42,37 @@ static int is_reserved_ns(const fg_xml_parser *p, span uri) {
          span_eq_c(p, uri, "http://www.w3.org/2000/xmlns/", 29);
 }
 
+// ns_plain finishes an element that has no prefix, no prefixed attribute and
+// at most one declaration, of the default namespace (most elements of a
+// stanza: in the stream's default namespace, or a payload such as
+// <active xmlns='http://jabber.org/protocol/chatstates'/>): its namespace is
+// the default one in scope, its attributes are in no namespace, two
+// attributes clash when their local names are equal (the declaration's,
+// `xmlns`, cannot recur: a second one would be a second declaration), and its
+// declarations are the canonical ones when they are exactly the one its name
+// needs, written first.
+static int ns_plain(fg_xml_parser *p, inode *nd, iattr *a, uint32_t na, uint32_t ndecl) {
+  lookup(p, kSpanEmpty, p->binds_n, &nd->ns);
+  for (uint32_t j = 0; j < na; j++) a[j].ns = kSpanEmpty;
+  for (uint32_t j = 1; j < na; j++)
+    for (uint32_t m = 0; m < j; m++)
+      if (span_eq(p, a[j].local, a[m].local))
+        return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
+  if (ndecl == 1 && p->canon) {
+    span outer;
+    lookup(p, kSpanEmpty, nd->bind_start, &outer);
+    if (!a[0].is_decl || span_eq(p, outer, nd->ns)) p->canon = 0;
+  }
+  return R_DONE;
+}
+
 int fg_xml_ns_process(fg_xml_parser *p, uint32_t k) {
   inode *nd = &p->nodes[k];
-  uint32_t na = nd->attr_n, ndecl = 0;
+  uint32_t na = nd->attr_n, ndecl = 0, prefixed = 0;
   iattr *a = na ? p->attrs + nd->attr_start : NULL;
   nd->bind_start = p->binds_n;
   for (uint32_t j = 0; j < na; j++) {
+    prefixed += a[j].prefix.len != 0;
     if (a[j].prefix.len == 0 && span_eq_c(p, a[j].local, "xmlns", 5)) {
       if (is_reserved_ns(p, a[j].value)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
       a[j].is_decl = 1;
@@ -74,6 +99,7 @@ int fg_xml_ns_process(fg_xml_parser *p, uint32_t k) {
   }
   if (p->binds_n - p->nhdr_binds > p->cfg.limits.max_ns_decls)
     return fail(p, FG_XML_ERR_POLICY_VIOLATION, nd->name_off);
+  if (ndecl <= 1 && prefixed == 0 && nd->prefix.len == 0) return ns_plain(p, nd, a, na, ndecl);
   if (!lookup(p, nd->prefix, p->binds_n, &nd->ns))
     return fail(p, FG_XML_ERR_NOT_WELL_FORMED, nd->name_off);
   for (uint32_t j = 0; j < na; j++) {

@@ -32,6 +32,32 @@ static inline int is_ws(uint8_t c) {
   return c == ' ' || c == '\n' || c == '\t' || c == '\r';
 }
 
+// scan_name returns the index of the first byte at or after |i| (below
+// |lim|) that is not an ASCII NameChar of XML 1.0 §2.3 (letters, digits, `_`,
+// `-`, `.`; the colon is the QName reader's business), 16 bytes at a time.
+static inline size_t scan_name(const uint8_t *s, size_t i, size_t lim) {
+#if defined(__SSE2__)
+  const __m128i fold = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), z = _mm_set1_epi8(25);
+  const __m128i d0 = _mm_set1_epi8('0'), d9 = _mm_set1_epi8(9);
+  const __m128i us = _mm_set1_epi8('_'), dash = _mm_set1_epi8('-'), dot = _mm_set1_epi8('.');
+  while (i + 16 <= lim) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+    // Unsigned range tests: x - lo <= hi - lo.
+    __m128i l = _mm_sub_epi8(_mm_or_si128(x, fold), a);
+    __m128i d = _mm_sub_epi8(x, d0);
+    __m128i m =
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, z), l), _mm_cmpeq_epi8(_mm_min_epu8(d, d9), d));
+    m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, us), _mm_or_si128(_mm_cmpeq_epi8(x, dash),
+                                                                         _mm_cmpeq_epi8(x, dot))));
+    uint32_t stop = ~(uint32_t)_mm_movemask_epi8(m) & 0xFFFFu;
+    if (stop != 0) return i + (size_t)__builtin_ctz(stop);
+    i += 16;
+  }
+#endif
+  while (i < lim && (fg_xml_byte_class[s[i]] & C_NAMECHAR)) i++;
+  return i;
+}
+
 // scan_text returns the index of the first byte at or after |i| that character
 // data cannot skip: markup, references, `>`/`]` (for `]]>`), controls
 // (including CR, TAB, LF, which the slow path handles) and non-ASCII.
@@ -70,6 +96,24 @@ static inline size_t scan_text(const uint8_t *s, size_t i, size_t n) {
   while (i < n && !(fg_xml_byte_class[s[i]] & C_TEXT_SPECIAL)) i++;
   return i;
 }
+
+#if defined(__AVX2__) || defined(__SSE2__)
+// seq_start returns the start of a UTF-8 sequence that begins before |i|
+// (not before |i0|) and continues at |i|, else |i|.
+static inline size_t seq_start(const uint8_t *s, size_t i0, size_t i) {
+  for (size_t j = i; j > i0 && i - j < 3;) {
+    j--;
+    uint8_t c = s[j];
+    if ((c & 0xC0) == 0x80) continue;
+    if (c >= 0xC0) {
+      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      if (j + len > i) return j;
+    }
+    break;
+  }
+  return i;
+}
+#endif
 
 #if defined(__AVX2__)
 // SIMD UTF-8 validation after Keiser and Lemire, "Validating UTF-8 in less
@@ -141,22 +185,6 @@ static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
   return _mm256_or_si256(err, nc);
 }
 
-// seq_start returns the start of a UTF-8 sequence that begins before |i|
-// (not before |i0|) and continues at |i|, else |i|.
-static inline size_t seq_start(const uint8_t *s, size_t i0, size_t i) {
-  for (size_t j = i; j > i0 && i - j < 3;) {
-    j--;
-    uint8_t c = s[j];
-    if ((c & 0xC0) == 0x80) continue;
-    if (c >= 0xC0) {
-      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-      if (j + len > i) return j;
-    }
-    break;
-  }
-  return i;
-}
-
 // scan_text_utf8 is scan_text that also validates non-ASCII text: it returns
 // the first special ASCII byte at or after |i| (all bytes before it being
 // valid), or a sequence boundary from which the scalar path must continue
@@ -190,13 +218,86 @@ static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
   }
   return seq_start(s, i0, i);
 }
+#elif defined(__SSE2__)
+// The baseline x86-64 build has no byte shuffle (SSSE3) for the lookup
+// tables above, so it checks UTF-8 by byte ranges, 16 bytes at a time:
+// every byte after a lead byte must be a continuation byte and no other
+// byte may be one, lead bytes C0, C1 and F5-FF do not occur, and the second
+// byte of an E0, ED, F0 or F4 sequence is in its narrower range (RFC 3629
+// §4: no overlongs, surrogates or code points above U+10FFFF); EF BF BE and
+// EF BF BF (U+FFFE, U+FFFF) are not XML Chars.
+
+// u8_ge and u8_le compare unsigned bytes (0xFF where true).
+static inline __m128i u8_ge(__m128i x, uint8_t k) {
+  return _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8((char)k)), x);
+}
+static inline __m128i u8_le(__m128i x, uint8_t k) {
+  return _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8((char)k)), x);
+}
+static inline __m128i u8_eq(__m128i x, uint8_t k) {
+  return _mm_cmpeq_epi8(x, _mm_set1_epi8((char)k));
+}
+
+// utf8_block_errors16 returns 0xFF where the 16 bytes |in|, preceded by
+// |prev|, break strict UTF-8 or encode U+FFFE/U+FFFF. A sequence cut by the
+// end of |in| shows up in the next block.
+static inline __m128i utf8_block_errors16(__m128i in, __m128i prev) {
+  __m128i p1 = _mm_or_si128(_mm_slli_si128(in, 1), _mm_srli_si128(prev, 15));
+  __m128i p2 = _mm_or_si128(_mm_slli_si128(in, 2), _mm_srli_si128(prev, 14));
+  __m128i p3 = _mm_or_si128(_mm_slli_si128(in, 3), _mm_srli_si128(prev, 13));
+  // Continuation bytes 80-BF are -128..-65 as signed bytes.
+  __m128i cont = _mm_cmplt_epi8(in, _mm_set1_epi8((char)0xC0));
+  __m128i must = _mm_or_si128(_mm_or_si128(u8_ge(p1, 0xC0), u8_ge(p2, 0xE0)), u8_ge(p3, 0xF0));
+  __m128i err = _mm_xor_si128(cont, must);
+  err = _mm_or_si128(
+      err, _mm_or_si128(_mm_and_si128(u8_ge(in, 0xC0), u8_le(in, 0xC1)), u8_ge(in, 0xF5)));
+  __m128i lo = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xE0), u8_le(in, 0x9F)),
+                            _mm_and_si128(u8_eq(p1, 0xF0), u8_le(in, 0x8F)));
+  __m128i hi = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xED), u8_ge(in, 0xA0)),
+                            _mm_and_si128(u8_eq(p1, 0xF4), u8_ge(in, 0x90)));
+  __m128i nc = _mm_and_si128(_mm_and_si128(u8_eq(p2, 0xEF), u8_eq(p1, 0xBF)), u8_ge(in, 0xBE));
+  return _mm_or_si128(_mm_or_si128(err, nc), _mm_or_si128(lo, hi));
+}
+
+// scan_text_utf8 is scan_text that also validates non-ASCII text, 16 bytes
+// at a time: it returns the first special ASCII byte at or after |i| (all
+// bytes before it being valid), or a sequence boundary from which the scalar
+// path must continue (near the end of the input, or where the block holds an
+// error). |i| must be a sequence boundary.
+static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
+  const size_t i0 = i;
+  const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
+  const __m128i gt = _mm_set1_epi8('>'), rsb = _mm_set1_epi8(']');
+  __m128i prev = _mm_setzero_si128();
+  uint32_t prev_hi = 0;
+  while (i + 16 <= n) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, amp)),
+                             _mm_or_si128(_mm_cmpeq_epi8(x, gt), _mm_cmpeq_epi8(x, rsb)));
+    m = _mm_or_si128(m, u8_le(x, 0x1F));
+    uint32_t smask = (uint32_t)_mm_movemask_epi8(m);
+    uint32_t hi = (uint32_t)_mm_movemask_epi8(x);
+    if ((hi | prev_hi) != 0) {
+      uint32_t emask = (uint32_t)_mm_movemask_epi8(utf8_block_errors16(x, prev));
+      uint32_t upto = smask ? ((smask & -smask) << 1) - 1 : 0xFFFFu;
+      if (emask & upto) return seq_start(s, i0, i);
+    }
+    if (smask != 0) return i + (size_t)__builtin_ctz(smask);
+    prev = x;
+    prev_hi = hi;
+    i += 16;
+  }
+  return seq_start(s, i0, i);
+}
 #endif
 
 // scan_attr is scan_text for attribute values quoted with |q|.
 static inline size_t scan_attr(const uint8_t *s, size_t i, size_t n, uint8_t q) {
 #if defined(__AVX2__)
   const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
-  const __m256i gt = _mm256_set1_epi8('>'), qq = _mm256_set1_epi8((char)q);
+  // Two constants rather than a broadcast of |q| on every call.
+  const __m256i gt = _mm256_set1_epi8('>');
+  const __m256i qq = q == '\'' ? _mm256_set1_epi8('\'') : _mm256_set1_epi8('"');
   const __m256i sp = _mm256_set1_epi8(0x20);
   while (i + 32 <= n) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));

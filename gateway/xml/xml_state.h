@@ -189,38 +189,79 @@ static inline span mkspan(uint32_t tag, size_t off, size_t len) {
   return s;
 }
 
+// span_base returns where the bytes of spans tagged |tag| live.
+static inline const uint8_t *span_base(const fg_xml_parser *p, uint32_t tag) {
+  switch (tag) {
+    case TAG_RAW:
+      return p->base;
+    case TAG_ARENA:
+      return p->arena;
+    case TAG_HDR:
+      return p->hdr;
+    default:
+      return (const uint8_t *)kStatic;
+  }
+}
+
 static inline fg_xml_str resolve(const fg_xml_parser *p, span s) {
   fg_xml_str r = {NULL, 0};
   if (s.off == NONE) return r;
-  uint32_t off = s.off & OFF_MASK;
-  switch (s.off & TAG_MASK) {
-    case TAG_RAW:
-      r.data = p->base + off;
-      break;
-    case TAG_ARENA:
-      r.data = p->arena + off;
-      break;
-    case TAG_HDR:
-      r.data = p->hdr + off;
-      break;
-    default:
-      r.data = (const uint8_t *)kStatic + off;
-      break;
-  }
+  r.data = span_base(p, s.off & TAG_MASK) + (s.off & OFF_MASK);
   r.len = s.len;
   return r;
 }
 
+// bytes_eq compares |n| bytes without a call: names, prefixes and the
+// attribute names compared for uniqueness are short, and a library memcmp
+// call costs more than the comparison. Loads overlap instead of looping
+// over a tail.
+static inline int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
+  uint64_t x, y;
+  uint32_t u, v;
+  if (n >= 8) {
+    size_t k = 0;
+    for (; k + 8 < n; k += 8) {
+      memcpy(&x, a + k, 8);
+      memcpy(&y, b + k, 8);
+      if (x != y) return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    memcpy(&u, a, 4);
+    memcpy(&v, b, 4);
+    if (u != v) return 0;
+    memcpy(&u, a + n - 4, 4);
+    memcpy(&v, b + n - 4, 4);
+    return u == v;
+  }
+  switch (n) {
+    case 3:
+      if (a[2] != b[2]) return 0;
+      /* fall through */
+    case 2:
+      if (a[1] != b[1]) return 0;
+      /* fall through */
+    case 1:
+      return a[0] == b[0];
+    default:
+      return 1;
+  }
+}
+
 static inline int span_eq(const fg_xml_parser *p, span a, span b) {
   if (a.len != b.len) return 0;
-  fg_xml_str x = resolve(p, a), y = resolve(p, b);
-  return a.len == 0 || memcmp(x.data, y.data, a.len) == 0;
+  if (a.len == 0 || a.off == b.off) return 1;
+  return bytes_eq(span_base(p, a.off & TAG_MASK) + (a.off & OFF_MASK),
+                  span_base(p, b.off & TAG_MASK) + (b.off & OFF_MASK), a.len);
 }
 
 static inline int span_eq_c(const fg_xml_parser *p, span a, const char *c, size_t n) {
   if (a.len != n) return 0;
-  fg_xml_str x = resolve(p, a);
-  return n == 0 || memcmp(x.data, c, n) == 0;
+  if (n == 0) return 1;
+  return bytes_eq(span_base(p, a.off & TAG_MASK) + (a.off & OFF_MASK), (const uint8_t *)c, n);
 }
 
 // retag_hdr moves a span of the stream header item (its bytes or its arena)

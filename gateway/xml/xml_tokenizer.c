@@ -101,9 +101,43 @@ static int text_close(fg_xml_parser *p, size_t i) {
 // entities). Returns R_NEED (wait for more bytes), R_ERR, or R_DONE with the
 // decoded character in |*cp| and the reference length in |*rlen|.
 
+// ref_word returns the 4 bytes at |d| as a number, for comparing with the
+// spellings of the predefined entities.
+static inline uint32_t ref_word(const void *d) {
+  uint32_t w;
+  memcpy(&w, d, 4);
+  return w;
+}
+
 static int parse_ref(fg_xml_parser *p, size_t i, uint32_t *cp, size_t *rlen) {
   const uint8_t *s = p->base;
   size_t n = p->n, j = i + 1;
+  if (n - i >= 6) {
+    // The predefined entities, whole and in the chunk: one or two word
+    // comparisons instead of the general reader below.
+    uint32_t w = ref_word(s + j);
+    static const uint8_t kAmp[4] = {'a', 'm', 'p', ';'}, kQuot[4] = {'q', 'u', 'o', 't'},
+                         kApos[4] = {'a', 'p', 'o', 's'}, kLt[4] = {'l', 't', ';', 0},
+                         kGt[4] = {'g', 't', ';', 0}, kThree[4] = {0xFF, 0xFF, 0xFF, 0};
+    const uint32_t three = ref_word(kThree);  // keeps the first three bytes
+    uint32_t v = 0;
+    size_t l = 0;
+    if (w == ref_word(kAmp))
+      v = '&', l = 5;
+    else if ((w & three) == ref_word(kLt))
+      v = '<', l = 4;
+    else if ((w & three) == ref_word(kGt))
+      v = '>', l = 4;
+    else if (s[i + 5] == ';' && w == ref_word(kQuot))
+      v = '"', l = 6;
+    else if (s[i + 5] == ';' && w == ref_word(kApos))
+      v = '\'', l = 6;
+    if (l != 0) {
+      *cp = v;
+      *rlen = l;
+      return R_DONE;
+    }
+  }
   if (j >= n) return R_NEED;
   if (s[j] == '#') {
     j++;
@@ -206,32 +240,40 @@ static inline void name_begin(fg_xml_parser *p, size_t i) {
 }
 
 // name_scan reads a QName from p->i. It returns R_DONE with p->i at the first
-// byte after the name, R_NEED, or R_ERR.
-static int name_scan(fg_xml_parser *p, int qname) {
+// byte after the name and in |*colon_out| the colon's offset in the name (-1:
+// none), R_NEED, or R_ERR. The scan state lives in locals (the
+// input bytes may alias the parser, so fields would be reloaded every byte)
+// and goes back to the parser only when the name continues in the next chunk.
+static inline __attribute__((always_inline)) int name_scan(fg_xml_parser *p, int qname,
+                                                           int32_t *colon_out) {
   const uint8_t *s = p->base;
+  const uint8_t *cls = fg_xml_byte_class;
   size_t i = p->i, n = p->n, max = (size_t)p->name_start + p->cfg.limits.max_name_len;
+  size_t lim = n < max ? n : max;
+  int need_start = p->name_need_start;
+  int32_t colon = p->name_colon;
   for (;;) {
-    while (i < n && i < max) {
-      uint8_t c = s[i];
-      uint8_t k = fg_xml_byte_class[c];
+    if (need_start && i < lim) {
+      uint8_t k = cls[s[i]];
       if (k & C_NAMECHAR) {
-        if (p->name_need_start && !(k & C_NAMESTART)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-        p->name_need_start = 0;
+        if (!(k & C_NAMESTART)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+        need_start = 0;
         i++;
-        continue;
       }
-      break;
     }
+    if (!need_start) i = scan_name(s, i, lim);
     if (i >= n) {
       p->i = i;
+      p->name_need_start = (uint8_t)need_start;
+      p->name_colon = colon;
       return R_NEED;
     }
     uint8_t c = s[i];
     if (c == ':' && qname) {
-      if (p->name_colon >= 0 || p->name_need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+      if (colon >= 0 || need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
       if (i >= max) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
-      p->name_colon = (int32_t)(i - p->name_start);
-      p->name_need_start = 1;
+      colon = (int32_t)(i - p->name_start);
+      need_start = 1;
       i++;
       continue;
     }
@@ -241,30 +283,36 @@ static int name_scan(fg_xml_parser *p, int qname) {
       int l = utf8_decode(s + i, n - i, &cp);
       if (l == 0) {
         p->i = i;
+        p->name_need_start = (uint8_t)need_start;
+        p->name_colon = colon;
         return R_NEED;
       }
-      if (l < 0 || !(p->name_need_start ? is_name_start_cp(cp) : is_name_char_cp(cp)))
+      if (l < 0 || !(need_start ? is_name_start_cp(cp) : is_name_char_cp(cp)))
         return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-      p->name_need_start = 0;
+      need_start = 0;
       i += (size_t)l;
       continue;
     }
-    if (i >= max && (fg_xml_byte_class[c] & C_NAMECHAR))
-      return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
+    if (i >= max && (cls[c] & C_NAMECHAR)) return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
     // The name ends here.
-    if (i == p->name_start || p->name_need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+    if (i == p->name_start || need_start) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+    // The colon's place goes back in a register, not through the parser: a
+    // store here and a wider load of the neighbouring fields right after it
+    // would defeat store-to-load forwarding.
+    *colon_out = colon;
     p->i = i;
     return R_DONE;
   }
 }
 
-static void name_spans(const fg_xml_parser *p, size_t end, span *prefix, span *local) {
-  if (p->name_colon < 0) {
+static void name_spans(const fg_xml_parser *p, int32_t colon, size_t end, span *prefix,
+                       span *local) {
+  if (colon < 0) {
     *prefix = kSpanEmpty;
     *local = mkspan(TAG_RAW, p->name_start, end - p->name_start);
     return;
   }
-  size_t c = p->name_start + (size_t)p->name_colon;
+  size_t c = p->name_start + (size_t)colon;
   *prefix = mkspan(TAG_RAW, p->name_start, c - p->name_start);
   *local = mkspan(TAG_RAW, c + 1, end - c - 1);
 }
@@ -342,7 +390,7 @@ static int parse_decl(fg_xml_parser *p, const uint8_t *d, size_t m, size_t at) {
 // ---------------------------------------------------------------------------
 // Tags.
 
-static int begin_element(fg_xml_parser *p, size_t name_end) {
+static int begin_element(fg_xml_parser *p, size_t name_end, int32_t colon) {
   int header = p->item_kind == K_PROLOG;
   if (!header && p->open_n + 1 > p->cfg.limits.max_depth)
     return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
@@ -350,7 +398,7 @@ static int begin_element(fg_xml_parser *p, size_t name_end) {
   if (k == NONE) return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
   if (k == NONE - 1) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
   inode *nd = &p->nodes[k];
-  name_spans(p, name_end, &nd->prefix, &nd->local);
+  name_spans(p, colon, name_end, &nd->prefix, &nd->local);
   nd->attr_start = p->attrs_n;
   nd->raw_start = p->tag_start;
   nd->name_off = p->name_start;
@@ -358,7 +406,7 @@ static int begin_element(fg_xml_parser *p, size_t name_end) {
   return R_DONE;
 }
 
-static int add_attr(fg_xml_parser *p, size_t name_end) {
+static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
   inode *nd = &p->nodes[p->cur];
   if (nd->attr_n + 1 > p->cfg.limits.max_attrs)
     return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->name_start);
@@ -366,7 +414,7 @@ static int add_attr(fg_xml_parser *p, size_t name_end) {
     return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->name_start);
   iattr *a = &p->attrs[p->attrs_n++];
   nd->attr_n++;
-  name_spans(p, name_end, &a->prefix, &a->local);
+  name_spans(p, colon, name_end, &a->prefix, &a->local);
   a->name_off = p->name_start;
   a->is_decl = 0;
   a->value = kSpanEmpty;
@@ -412,7 +460,7 @@ static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
   if (p->open_n == 0) {
     // RFC 6120 §4.4: the stream's own end tag.
     if (!p->have_header || p->hdr_qname.len != len ||
-        memcmp(resolve(p, p->hdr_qname).data, p->base + p->name_start, len) != 0)
+        !bytes_eq(resolve(p, p->hdr_qname).data, p->base + p->name_start, len))
       return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
     p->i = end;
     return R_CLOSE;
@@ -421,7 +469,7 @@ static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
   inode *nd = &p->nodes[k];
   size_t qlen = (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len;
   // XML 1.0 WFC Element Type Match: the same QName, not just the same expanded name.
-  if (qlen != len || memcmp(p->base + nd->name_off, p->base + p->name_start, len) != 0)
+  if (qlen != len || !bytes_eq(p->base + nd->name_off, p->base + p->name_start, len))
     return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
   if (nd->first_child == NONE) p->canon = 0;  // canonical form writes <a/>
   nd->raw_end = (uint32_t)end;
@@ -443,6 +491,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
   size_t n = p->n;
   size_t i = p->i;
   int r;
+  int32_t colon;  // where name_scan found the colon of the name just read
   for (;;) {
     switch (p->state) {
       case S_PROLOG:
@@ -451,16 +500,17 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         if (s[i] == '<') {
           p->tag_start = (uint32_t)i++;
           p->state = S_LT;
-          break;
+          goto l_lt;
         }
         if (p->item_off + i == 0 && (s[i] == 0xEF || s[i] == 0xFE || s[i] == 0xFF || s[i] == 0))
           return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, i);  // BOM or UTF-16/32
         return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
 
-      case S_CONTENT: {
+      case S_CONTENT:
+      l_content : {
         int discard = p->open_n == 0;
         for (;;) {
-#if defined(__AVX2__)
+#if defined(__AVX2__) || defined(__SSE2__)
           size_t j = scan_text_utf8(s, i, n);
 #else
           size_t j = scan_text(s, i, n);
@@ -472,7 +522,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
           if (c == '<') {
             p->tag_start = (uint32_t)i++;
             p->state = S_LT;
-            break;
+            goto l_lt;
           }
           if (c == '&') {
             uint32_t cp;
@@ -530,7 +580,8 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         break;
       }
 
-      case S_LT: {
+      case S_LT:
+      l_lt : {
         if (i >= n) goto need;
         uint8_t c = s[i];
         if (c == '!') {
@@ -552,12 +603,12 @@ int fg_xml_tokenize(fg_xml_parser *p) {
           i++;
           name_begin(p, i);
           p->state = S_ETAG_NAME;
-          break;
+          goto l_etag_name;
         }
         if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
         name_begin(p, i);
         p->state = S_STAG_NAME;
-        break;
+        goto l_stag_name;
       }
 
       case S_BANG: {
@@ -612,7 +663,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
               i += 3;
               p->rb = 0;
               p->state = S_CONTENT;
-              break;
+              goto l_content;
             }
             i++;
             continue;
@@ -641,7 +692,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
 
       case S_PI_TARGET: {
         p->i = i;
-        r = name_scan(p, 0);
+        r = name_scan(p, 0, &colon);
         if (r != R_DONE) return r;
         i = p->i;
         size_t tl = i - p->name_start;
@@ -680,21 +731,23 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         break;
 
       case S_STAG_NAME:
+      l_stag_name:
         p->i = i;
-        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        if ((r = name_scan(p, 1, &colon)) != R_DONE) return r;
         i = p->i;
-        if ((r = begin_element(p, i)) != R_DONE) return r;
+        if ((r = begin_element(p, i, colon)) != R_DONE) return r;
         p->state = S_STAG_AFTER_VAL;
-        break;
+        goto l_stag_after_val;
 
-      case S_STAG_AFTER_VAL: {
+      case S_STAG_AFTER_VAL:
+      l_stag_after_val : {
         // After the element name or an attribute value: whitespace, `/` or `>`.
         if (i >= n) goto need;
         uint8_t c = s[i];
         if (is_ws(c)) {
           p->ws_count = 0;
           p->state = S_STAG_SPACE;
-          break;
+          goto l_stag_space;
         }
         if (c == '>') {
           p->i = i + 1;
@@ -705,12 +758,13 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         if (c == '/') {
           i++;
           p->state = S_EMPTY;
-          break;
+          goto l_empty;
         }
         return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
       }
 
-      case S_STAG_SPACE: {
+      case S_STAG_SPACE:
+      l_stag_space : {
         while (i < n && is_ws(s[i])) {
           if (s[i] != ' ') p->canon = 0;
           p->ws_count++;
@@ -723,7 +777,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
           if (c == '/') {
             i++;
             p->state = S_EMPTY;
-            break;
+            goto l_empty;
           }
           p->i = i + 1;
           if ((r = finish_stag(p, 0, i + 1)) != R_NEED) return r;
@@ -733,18 +787,19 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         if (p->ws_count != 1) p->canon = 0;
         name_begin(p, i);
         p->state = S_ATTR_NAME;
-        break;
+        goto l_attr_name;
       }
 
       case S_ATTR_NAME:
+      l_attr_name:
         p->i = i;
-        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        if ((r = name_scan(p, 1, &colon)) != R_DONE) return r;
         i = p->i;
-        if ((r = add_attr(p, i)) != R_DONE) return r;
+        if ((r = add_attr(p, i, colon)) != R_DONE) return r;
         if (s[i] == '=') {
           i++;
           p->state = S_ATTR_QUOTE;
-          break;
+          goto l_attr_quote;
         }
         p->state = S_ATTR_EQ;
         break;
@@ -758,9 +813,10 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         if (s[i] != '=') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
         i++;
         p->state = S_ATTR_QUOTE;
-        break;
+        goto l_attr_quote;
 
       case S_ATTR_QUOTE:
+      l_attr_quote:
         while (i < n && is_ws(s[i])) {
           p->canon = 0;
           i++;
@@ -771,9 +827,10 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         p->quote = s[i++];
         acc_begin(p, i);
         p->state = S_ATTR_VAL;
-        break;
+        goto l_attr_val;
 
       case S_ATTR_VAL:
+      l_attr_val:
         for (;;) {
           i = scan_attr(s, i, n, p->quote);
           if (i >= n) goto need;
@@ -783,7 +840,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
             if (!acc_end(p, i, &a->value)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
             i++;
             p->state = S_STAG_AFTER_VAL;
-            break;
+            goto l_stag_after_val;
           }
           if (c == '&') {
             uint32_t cp;
@@ -829,6 +886,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         break;
 
       case S_EMPTY:
+      l_empty:
         if (i >= n) goto need;
         if (s[i] != '>') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
         p->i = i + 1;
@@ -836,9 +894,10 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         i = p->i;
         break;
 
-      case S_ETAG_NAME: {
+      case S_ETAG_NAME:
+      l_etag_name : {
         p->i = i;
-        if ((r = name_scan(p, 1)) != R_DONE) return r;
+        if ((r = name_scan(p, 1, &colon)) != R_DONE) return r;
         i = p->i;
         uint8_t c = s[i];
         if (c == '>') {

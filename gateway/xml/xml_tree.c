@@ -13,16 +13,20 @@
 
 uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type) {
   if (p->nodes_n >= p->cfg.limits.max_nodes) return NONE;
-  if (!grow32((void **)&p->nodes, &p->nodes_cap, p->nodes_n + 1, sizeof(inode))) return NONE - 1;
+  if (p->nodes_n >= p->nodes_cap &&
+      !grow32((void **)&p->nodes, &p->nodes_cap, p->nodes_n + 1, sizeof(inode)))
+    return NONE - 1;
   uint32_t k = p->nodes_n++;
-  inode *nd = &p->nodes[k];
-  memset(nd, 0, sizeof(*nd));
-  nd->type = type;
-  nd->first_child = nd->last_child = nd->next = NONE;
-  nd->parent = p->open_n ? p->open[p->open_n - 1] : NONE;
-  nd->text = kSpanAbsent;
-  if (nd->parent != NONE) {
-    inode *par = &p->nodes[nd->parent];
+  uint32_t parent = p->open_n ? p->open[p->open_n - 1] : NONE;
+  // One store of the whole record, not a memset and then the fields.
+  p->nodes[k] = (inode){.type = type,
+                        .parent = parent,
+                        .first_child = NONE,
+                        .last_child = NONE,
+                        .next = NONE,
+                        .text = kSpanAbsent};
+  if (parent != NONE) {
+    inode *par = &p->nodes[parent];
     if (par->last_child == NONE)
       par->first_child = k;
     else
@@ -126,71 +130,94 @@ int fg_xml_tree_build_header(fg_xml_parser *p, size_t end) {
 // ---------------------------------------------------------------------------
 // Public views of an element.
 
+// res resolves |s| against the four storage bases of the parser, looked up
+// once per element rather than per string.
+static inline fg_xml_str res(const uint8_t *const bases[4], span s) {
+  fg_xml_str r = {NULL, 0};
+  if (s.off == NONE) return r;
+  r.data = bases[s.off >> TAG_SHIFT] + (s.off & OFF_MASK);
+  r.len = s.len;
+  return r;
+}
+
+// routing_attr points |e|'s to, from, type or id at |a| when |a| is one.
+static void routing_attr(fg_xml_element *e, const fg_xml_attr *a) {
+  if (a->prefix.len != 0) return;
+  const uint8_t *d = a->local.data;
+  if (a->local.len == 2) {
+    if (d[0] == 't' && d[1] == 'o') e->to = a->value;
+    if (d[0] == 'i' && d[1] == 'd') e->id = a->value;
+  } else if (a->local.len == 4) {
+    if (bytes_eq(d, (const uint8_t *)"from", 4)) e->from = a->value;
+    if (bytes_eq(d, (const uint8_t *)"type", 4)) e->type = a->value;
+  }
+}
+
 int fg_xml_tree_build_element(fg_xml_parser *p) {
   uint32_t nn = p->nodes_n, na = p->attrs_n;
   if (!grow((void **)&p->pn, &p->pn_cap, nn, sizeof(fg_xml_node)) ||
       !grow((void **)&p->pa, &p->pa_cap, na + 1, sizeof(fg_xml_attr)) ||
       !grow((void **)&p->pd, &p->pd_cap, na + 1, sizeof(fg_xml_nsdecl)))
     return 0;
+  const uint8_t *const bases[4] = {p->base, p->arena, p->hdr, (const uint8_t *)kStatic};
+  fg_xml_node *pn = p->pn;
+  fg_xml_attr *pa = p->pa;
+  fg_xml_nsdecl *pd = p->pd;
+  const fg_xml_str empty = res(bases, kSpanEmpty), absent = {NULL, 0};
   size_t ai = 0, di = 0;
   for (uint32_t k = 0; k < nn; k++) {
     const inode *in = &p->nodes[k];
-    fg_xml_node *o = &p->pn[k];
+    fg_xml_node *o = &pn[k];
     o->type = (fg_xml_node_type)in->type;
-    o->parent = in->parent == NONE ? NULL : &p->pn[in->parent];
-    o->first_child = in->first_child == NONE ? NULL : &p->pn[in->first_child];
-    o->next = in->next == NONE ? NULL : &p->pn[in->next];
+    o->parent = in->parent == NONE ? NULL : &pn[in->parent];
+    o->first_child = in->first_child == NONE ? NULL : &pn[in->first_child];
+    o->next = in->next == NONE ? NULL : &pn[in->next];
     if (in->type == FG_XML_NODE_TEXT) {
-      memset(&o->ns, 0, sizeof(fg_xml_str) * 3);
+      // Separate stores: a chained assignment reads each struct back, and a
+      // wide load of bytes just stored stalls store-to-load forwarding.
+      o->ns = absent;
+      o->prefix = absent;
+      o->local = absent;
       o->attrs = NULL;
       o->num_attrs = 0;
       o->decls = NULL;
       o->num_decls = 0;
-      o->text = resolve(p, in->text);
-      o->raw.data = NULL;
-      o->raw.len = 0;
+      o->text = res(bases, in->text);
+      o->raw = absent;
       continue;
     }
-    o->ns = resolve(p, in->ns);
-    o->prefix = resolve(p, in->prefix);
-    o->local = resolve(p, in->local);
-    o->text.data = NULL;
-    o->text.len = 0;
+    o->ns = res(bases, in->ns);
+    o->prefix = res(bases, in->prefix);
+    o->local = res(bases, in->local);
+    o->text = absent;
     o->raw.data = p->base + in->raw_start;
     o->raw.len = in->raw_end - in->raw_start;
-    o->attrs = p->pa + ai;
-    o->decls = p->pd + di;
+    o->attrs = pa + ai;
+    o->decls = pd + di;
     size_t a0 = ai, d0 = di;
     for (uint32_t j = 0; j < in->attr_n; j++) {
       const iattr *a = &p->attrs[in->attr_start + j];
       if (a->is_decl) {
-        fg_xml_nsdecl *d = &p->pd[di++];
-        d->prefix = a->prefix.len == 0 ? resolve(p, kSpanEmpty) : resolve(p, a->local);
-        d->uri = resolve(p, a->value);
+        fg_xml_nsdecl *d = &pd[di++];
+        d->prefix = a->prefix.len == 0 ? empty : res(bases, a->local);
+        d->uri = res(bases, a->value);
         continue;
       }
-      fg_xml_attr *x = &p->pa[ai++];
-      x->ns = resolve(p, a->ns);
-      x->prefix = resolve(p, a->prefix);
-      x->local = resolve(p, a->local);
-      x->value = resolve(p, a->value);
+      fg_xml_attr *x = &pa[ai++];
+      x->ns = res(bases, a->ns);
+      x->prefix = res(bases, a->prefix);
+      x->local = res(bases, a->local);
+      x->value = res(bases, a->value);
     }
     o->num_attrs = ai - a0;
     o->num_decls = di - d0;
   }
   fg_xml_element *e = &p->el;
   memset(e, 0, sizeof(*e));
-  e->root = &p->pn[0];
+  e->root = &pn[0];
   e->num_nodes = nn;
   e->canonical = p->canon;
-  for (size_t j = 0; j < e->root->num_attrs; j++) {
-    const fg_xml_attr *a = &e->root->attrs[j];
-    if (a->prefix.len != 0) continue;
-    if (fg_xml_str_eq(a->local, "to")) e->to = a->value;
-    if (fg_xml_str_eq(a->local, "from")) e->from = a->value;
-    if (fg_xml_str_eq(a->local, "type")) e->type = a->value;
-    if (fg_xml_str_eq(a->local, "id")) e->id = a->value;
-  }
+  for (size_t j = 0; j < e->root->num_attrs; j++) routing_attr(e, &e->root->attrs[j]);
   return 1;
 }
 

@@ -1129,6 +1129,102 @@ static void test_rfc6120_8_element_api_and_zero_copy(void **state) {
   }
 }
 
+// XML 1.0 §3 WFC Element Type Match and §3.1 WFC Unique Att Spec, for names
+// of every length up to 20 differing in any one byte (the parser compares
+// names by words, with overlapping loads at the ends).
+static void test_xml_1_0_3_name_matches_at_every_length_and_position(void **state) {
+  (void)state;
+  long long hl = (long long)strlen(H);
+  char name[24], other[24], doc[256];
+  for (size_t len = 1; len <= 20; len++) {
+    memset(name, 'n', len);
+    name[len] = 0;
+    snprintf(doc, sizeof(doc), H "<%s %s='1' x%s='2'></%s>", name, name, name, name);
+    expect(doc, FG_XML_ERR_NONE, -1);
+    for (size_t at = 0; at < len; at++) {
+      memcpy(other, name, len + 1);
+      other[at] = 'm';
+      snprintf(doc, sizeof(doc), H "<%s></%s>", name, other);
+      expect(doc, FG_XML_ERR_NOT_WELL_FORMED, hl + (long long)len + 2);
+      snprintf(doc, sizeof(doc), H "<e %s='1' %s='2' %s='3'/>", name, other, name);
+      expect(doc, FG_XML_ERR_NOT_WELL_FORMED, hl + 3 + 2 * ((long long)len + 5));
+    }
+  }
+}
+
+// parse_one feeds |header| and then |stanza| (NUL-terminated) to |p| and
+// returns the element.
+static const fg_xml_element *parse_one(fg_xml_parser *p, const char *header, const char *stanza) {
+  size_t used;
+  assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)header, strlen(header)),
+                   FG_XML_EVENT_STREAM_OPEN);
+  assert_int_equal(used, strlen(header));
+  assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)stanza, strlen(stanza)),
+                   FG_XML_EVENT_ELEMENT);
+  return fg_xml_parser_element(p);
+}
+
+// Namespaces in XML §6.2 and §6.3 for elements that carry no prefix, no
+// prefixed attribute and no declaration (the parser's short path): they take
+// the innermost default namespace (none when there is none or `xmlns=''`
+// undeclared it), their attributes are in no namespace, a repeated attribute
+// name is not well-formed at the repeat, and they stay canonical.
+static void test_namespaces_6_2_unprefixed_elements_take_the_default_namespace(void **state) {
+  (void)state;
+  fg_xml_parser *p = fg_xml_parser_new(NULL);
+  const fg_xml_element *el =
+      parse_one(p, H, "<m a='1'><x xmlns='urn:x'><y a='1' b='2'/></x><z/><w xmlns=''><v/></w></m>");
+  const fg_xml_node *x = fg_xml_node_child(el->root, "urn:x", "x");
+  assert_non_null(x);
+  const fg_xml_node *y = fg_xml_node_child(x, NULL, NULL);
+  assert_true(fg_xml_str_eq(y->ns, "urn:x"));
+  assert_int_equal(y->num_attrs, 2);
+  assert_true(fg_xml_str_eq(y->attrs[0].ns, "") && fg_xml_str_eq(y->attrs[1].ns, ""));
+  assert_true(fg_xml_str_eq(fg_xml_node_attr(y, "", "b"), "2"));
+  assert_non_null(fg_xml_node_child(el->root, "jabber:server", "z"));  // x's binding ended
+  const fg_xml_node *w = fg_xml_node_child(el->root, "", "w");
+  assert_non_null(w);
+  assert_true(fg_xml_str_eq(fg_xml_node_child(w, NULL, NULL)->ns, ""));
+  assert_true(fg_xml_str_eq(el->root->ns, "jabber:server"));
+  fg_xml_parser_free(p);
+
+  // A prefixed stream element without a default namespace: no namespace.
+  p = fg_xml_parser_new(NULL);
+  el = parse_one(p, "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>",
+                 "<m><n/></m>");
+  assert_non_null(el->root->ns.data);
+  assert_int_equal(el->root->ns.len, 0);
+  assert_int_equal(el->root->first_child->ns.len, 0);
+  fg_xml_parser_free(p);
+
+  long long hl = (long long)strlen(H);
+  expect(H "<m a='1' b='2' a='3'/>", FG_XML_ERR_NOT_WELL_FORMED, hl + 15);
+  expect(H "<m><n id='1' to='x' id='2'/></m>", FG_XML_ERR_NOT_WELL_FORMED, hl + 20);
+  expect(H "<m xml:lang='en' xml:lang='fr'/>", FG_XML_ERR_NOT_WELL_FORMED, hl + 17);
+  expect(H "<m from='a' to='b' type='c' id='d' x='1' y='2'/>", FG_XML_ERR_NONE, -1);
+  expect(H "<m><x xmlns='urn:x' a='1' a='2'/></m>", FG_XML_ERR_NOT_WELL_FORMED, hl + 26);
+  expect(H "<m><x xmlns='urn:x' xmlns='urn:y'/></m>", FG_XML_ERR_NOT_WELL_FORMED, hl + 20);
+  // Canonical: exactly the one declaration the name needs, written first.
+  static const struct {
+    const char *s;
+    int canonical;
+  } kCanon[] = {
+      {H "<m a='1'><n b='2'/>t<o/></m>", 1},
+      {H "<m><x xmlns='urn:x' a='1'><y/></x></m>", 1},
+      {H "<m><x a='1' xmlns='urn:x'/></m>", 0},
+      {H "<m><x xmlns='urn:x'><y xmlns='urn:x'/></x></m>", 0},
+      {H "<m><x xmlns='urn:x'><y xmlns='jabber:server'/></x></m>", 1},
+      {H "<m xmlns='jabber:server'/>", 0},
+  };
+  for (size_t k = 0; k < sizeof(kCanon) / sizeof(kCanon[0]); k++) {
+    fg_xml_transcript t = expect_cfg(NULL, kCanon[k].s, strlen(kCanon[k].s), FG_XML_ERR_NONE, -1);
+    if (t.canon_elements != (size_t)kCanon[k].canonical)
+      fail_msg("%s: canonical %zu, want %d", kCanon[k].s, (size_t)t.canon_elements,
+               kCanon[k].canonical);
+    fg_xml_transcript_free(&t);
+  }
+}
+
 // Steady state: buffers are reused, so element pointers for the same shape of
 // input land in the same parser-owned memory once a stanza straddled chunks.
 static void test_steady_state_reuses_buffers(void **state) {
@@ -1261,6 +1357,8 @@ int main(void) {
       cmocka_unit_test(test_limits_at_maximum_do_not_wrap),
       cmocka_unit_test(test_rfc6120_8_element_api_and_zero_copy),
       cmocka_unit_test(test_trim_between_elements_keeps_the_stream),
+      cmocka_unit_test(test_xml_1_0_3_name_matches_at_every_length_and_position),
+      cmocka_unit_test(test_namespaces_6_2_unprefixed_elements_take_the_default_namespace),
       cmocka_unit_test(test_steady_state_reuses_buffers),
       cmocka_unit_test(test_steady_state_allocates_nothing_per_stanza),
   };

@@ -89,6 +89,38 @@ static void test_xml_1_0_2_4_scan_text_stops_at_first_special(void **state) {
   }
 }
 
+// XML 1.0 §2.3: scan_name stops at the first byte that is not an ASCII
+// NameChar (the colon and non-ASCII bytes included), never past its limit.
+static int name_char(uint8_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
+}
+
+static void test_xml_1_0_2_3_scan_name_stops_at_first_non_name_byte(void **state) {
+  (void)state;
+  skip_without_avx2();
+  uint8_t buf[96];
+  for (int c = 0; c < 256; c++) {  // every byte, at every place in a block
+    for (size_t at = 0; at < 40; at++) {
+      memset(buf, 'n', sizeof(buf));
+      buf[at] = (uint8_t)c;
+      size_t want = name_char((uint8_t)c) ? sizeof(buf) : at;
+      size_t got = scan_name(buf, 0, sizeof(buf));
+      if (got != want) fail_msg("byte 0x%02x at %zu: stops at %zu, want %zu", c, at, got, want);
+    }
+  }
+  for (int iter = 0; iter < 200000; iter++) {
+    size_t n = r(sizeof(buf) + 1), i = r((uint32_t)n + 1);
+    for (size_t k = 0; k < n; k++) buf[k] = r(6) ? (uint8_t)("aZ09_-.xyzQ"[r(11)]) : random_byte();
+    size_t lim = i + r((uint32_t)(n - i) + 1);
+    size_t want = i;
+    while (want < lim && name_char(buf[want])) want++;
+    size_t got = scan_name(buf, i, lim);
+    if (got != want)
+      fail_msg("iteration %d: [%zu, %zu) stops at %zu, want %zu", iter, i, lim, got, want);
+  }
+}
+
 // XML 1.0 §3.1 (AttValue): scan_attr stops at the quote that opened the value,
 // never at the other one, and at bytes the value cannot hold as they are.
 static void test_xml_1_0_3_1_scan_attr_stops_at_own_quote(void **state) {
@@ -164,10 +196,10 @@ static void test_rfc3629_utf8_text_run(void **state) {
   }
 }
 
-// RFC 6120 §11.6: the AVX2 scan validates 32 bytes at a time; each case above,
-// at every position across two block boundaries, stops where the scalar run
-// stops, for the same reason.
-#if defined(__AVX2__)
+// RFC 6120 §11.6: the SIMD scan validates 32 bytes (AVX2) or 16 bytes (SSE2)
+// at a time; each case above, at every position across two (or more) block
+// boundaries, stops where the scalar run stops, for the same reason.
+#if defined(__AVX2__) || defined(__SSE2__)
 static void test_rfc6120_11_6_scan_text_utf8_at_block_boundaries(void **state) {
   (void)state;
   skip_without_avx2();
@@ -197,10 +229,11 @@ static void test_rfc6120_11_6_scan_text_utf8_at_block_boundaries(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_xml_1_0_2_3_byte_classes),
+    cmocka_unit_test(test_xml_1_0_2_3_scan_name_stops_at_first_non_name_byte),
     cmocka_unit_test(test_xml_1_0_2_4_scan_text_stops_at_first_special),
     cmocka_unit_test(test_xml_1_0_3_1_scan_attr_stops_at_own_quote),
     cmocka_unit_test(test_rfc3629_utf8_text_run),
-#if defined(__AVX2__)
+#if defined(__AVX2__) || defined(__SSE2__)
     cmocka_unit_test(test_rfc6120_11_6_scan_text_utf8_at_block_boundaries),
 #endif
   };
