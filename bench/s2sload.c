@@ -269,8 +269,11 @@ static void measure_end(measure *m) {
   const fg_load_opts *o = &g_load.o;
   m->t1 = now_s();
   m->gen1 = fg_proc_self_cpu();
-  if (m->sut_ok) m->sut_ok = fg_proc_read(&m->sut1, o->sut_pids, o->num_sut_pids);
+  // Threads before the process: the threads' window then lies inside the
+  // process's (begin reads the process first), so a thread never shows more
+  // CPU time than the process it belongs to.
   if (m->thr_ok) m->thr_ok = fg_proc_read_threads(&m->thr1, o->sut_tids, o->num_sut_tids);
+  if (m->sut_ok) m->sut_ok = fg_proc_read(&m->sut1, o->sut_pids, o->num_sut_pids);
 }
 
 static int wait_streams_up(double timeout) {
