@@ -21,8 +21,10 @@ enum stage {
 };
 
 typedef struct domain_pair {
-  char from[FG_DOMAIN_MAX + 1];  // originating domain (the peer)
-  char to[FG_DOMAIN_MAX + 1];    // receiving domain (hosted here)
+  // from: originating domain (the peer); to: receiving domain (hosted here).
+  // Both live in one allocation of their own length ("from\0to\0", at
+  // |from|): a stream keeps its pairs as long as it lives, mostly idle.
+  char *from, *to;
   uint16_t from_len, to_len;
   int method;   // fg_s2s_auth_method once authenticated, else 0
   int pending;  // a dialback verification is under way
@@ -42,9 +44,10 @@ struct fg_s2s_in {
   int sasl_failures;
   int sasl_await_response;  // EXTERNAL without initial response: challenge sent
   char stream_id[FG_STREAM_ID_LEN + 1];
-  char peer[FG_DOMAIN_MAX + 1];   // 'from' of the first header, normalised
-  char local[FG_DOMAIN_MAX + 1];  // 'to' of the first header, normalised
-  domain_pair *pairs;             // grown on demand: most streams carry one pair
+  // peer: 'from' of the first header, local: its 'to', normalised; kNoName
+  // until known, else an allocation of their own length (set_name).
+  const char *peer, *local;
+  domain_pair *pairs;  // grown on demand: most streams carry one pair
   int num_pairs, cap_pairs;
   // routed_pair: the pair whose stanza last passed every addressing check
   // (-1: none). A stanza whose raw domainparts are byte-equal to that pair's
@@ -69,9 +72,22 @@ void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
   cfg->dialback = 1;
 }
 
+static const char kNoName[] = "";
+
+// set_name sets |*slot| to a copy of |name| ("": kNoName). It returns 1, or
+// 0 out of memory (|*slot| unchanged).
+static int set_name(const char **slot, const char *name) {
+  char *copy = NULL;
+  if (name[0] != 0 && (copy = strndup(name, FG_DOMAIN_MAX)) == NULL) return 0;
+  if (*slot != kNoName) free((char *)*slot);
+  *slot = copy != NULL ? copy : kNoName;
+  return 1;
+}
+
 fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, void *arg) {
   fg_s2s_in *s = calloc(1, sizeof(*s));
   if (s == NULL) return NULL;
+  s->peer = s->local = kNoName;
   if (cfg != NULL) {
     s->cfg = *cfg;
   } else {
@@ -98,6 +114,9 @@ fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, 
 void fg_s2s_in_free(fg_s2s_in *s) {
   if (s == NULL) return;
   fg_xml_parser_free(s->parser);
+  set_name(&s->peer, "");
+  set_name(&s->local, "");
+  for (int i = 0; i < s->num_pairs; i++) free(s->pairs[i].from);
   free(s->pairs);
   free(s);
 }
@@ -292,12 +311,19 @@ static domain_pair *add_pair(fg_s2s_in *s, const char *from, const char *to) {
     s->pairs = grown;
     s->cap_pairs = cap;
   }
+  size_t from_len = strnlen(from, FG_DOMAIN_MAX), to_len = strnlen(to, FG_DOMAIN_MAX);
+  char *names = malloc(from_len + to_len + 2);
+  if (names == NULL) return NULL;
   p = &s->pairs[s->num_pairs++];
   memset(p, 0, sizeof(*p));
-  snprintf(p->from, sizeof(p->from), "%s", from);
-  snprintf(p->to, sizeof(p->to), "%s", to);
-  p->from_len = (uint16_t)strlen(p->from);
-  p->to_len = (uint16_t)strlen(p->to);
+  p->from = names;
+  p->to = names + from_len + 1;
+  memcpy(p->from, from, from_len);
+  p->from[from_len] = 0;
+  memcpy(p->to, to, to_len);
+  p->to[to_len] = 0;
+  p->from_len = (uint16_t)from_len;
+  p->to_len = (uint16_t)to_len;
   return p;
 }
 
@@ -416,13 +442,16 @@ static fg_s2s_in_status on_header(fg_s2s_in *s) {
   if (h->from.data != NULL && !fg_domain_normalize(from, h->from.data, h->from.len)) {
     return fg_s2s_in_close_with_error(s, "invalid-from", "the stream's 'from' is not a domain");
   }
-  int had_peer = s->peer[0] != 0;
+  int had_peer = s->peer[0] != 0, named = 1;
   if (h->to.data != NULL && fg_domain_normalize(to, h->to.data, h->to.len) && !restart) {
-    snprintf(s->local, sizeof(s->local), "%s", to);
+    named = set_name(&s->local, to);
   }
   // A peer may name itself only after TLS (its first header had no 'from').
-  if (!restart || !had_peer) snprintf(s->peer, sizeof(s->peer), "%s", from);
+  if (!restart || !had_peer) named = set_name(&s->peer, from) && named;
   send_header(s);
+  if (!named) {
+    return fg_s2s_in_close_with_error(s, "resource-constraint", "out of memory for its domains");
+  }
   // RFC 6120 §4.7.5: version 1.0 is what both sides must speak.
   if (h->version_major < 1) {
     return fg_s2s_in_close_with_error(s, "unsupported-version", "version='1.0' is required");
