@@ -59,7 +59,9 @@ struct fg_tls_conn {
   int have_client_secret, have_server_secret;
   int key_updates;       // KeyUpdates BoringSSL sent or received: captured secrets are stale
   int tickets_received;  // TLS 1.3 NewSessionTickets BoringSSL processed (client)
-  fg_tls_traffic_secrets secrets;
+  // secrets: captured for kernel TLS (NULL: none), held only until the
+  // record layer is handed over or stays in user space.
+  fg_tls_traffic_secrets *secrets;
 };
 
 static int g_ex_index = -1;
@@ -261,21 +263,16 @@ static int hex_decode(uint8_t *out, size_t cap, const char *hex, size_t *out_len
 static void keylog_cb(const SSL *ssl, const char *line) {
   fg_tls_conn *t = conn_of(ssl);
   if (t == NULL) return;
-  uint8_t *dst;
-  int *have;
-  if (strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0) {
-    dst = t->secrets.client;
-    have = &t->have_client_secret;
-  } else if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0) {
-    dst = t->secrets.server;
-    have = &t->have_server_secret;
-  } else {
-    return;
-  }
+  int client = strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0;
+  if (!client && strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) != 0) return;
+  // Out of memory: no secrets, so the record layer stays in user space.
+  if (t->secrets == NULL && (t->secrets = calloc(1, sizeof(*t->secrets))) == NULL) return;
+  uint8_t *dst = client ? t->secrets->client : t->secrets->server;
+  int *have = client ? &t->have_client_secret : &t->have_server_secret;
   const char *sp = strchr(line + 24, ' ');
   size_t len;
   if (sp == NULL || !hex_decode(dst, 48, sp + 1, &len)) return;
-  t->secrets.secret_len = len;
+  t->secrets->secret_len = len;
   *have = 1;
 }
 
@@ -472,7 +469,7 @@ void fg_tls_conn_free(fg_tls_conn *t) {
   if (t == NULL) return;
   SSL_free(t->ssl);
   BIO_free(t->bio);
-  OPENSSL_cleanse(&t->secrets, sizeof(t->secrets));
+  fg_tls_conn_forget_secrets(t);
   free(t->offered);
   free(t->staged);
   free(t->server_name);
@@ -696,21 +693,29 @@ void fg_tls_conn_set_record_aligned(fg_tls_conn *t, int on) {
 }
 
 int fg_tls_conn_traffic_secrets(const fg_tls_conn *t, fg_tls_traffic_secrets *out) {
-  if (!t->have_client_secret || !t->have_server_secret || t->key_updates > 0) return 0;
+  if (t->secrets == NULL || !t->have_client_secret || !t->have_server_secret ||
+      t->key_updates > 0) {
+    return 0;
+  }
   if (SSL_version(t->ssl) != TLS1_3_VERSION) return 0;
   const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
   if (c == NULL) return 0;
-  *out = t->secrets;
+  *out = *t->secrets;
   out->cipher_suite = SSL_CIPHER_get_protocol_id(c);
   return 1;
 }
 
 void fg_tls_conn_set_traffic_secrets(fg_tls_conn *t, const fg_tls_traffic_secrets *in) {
-  t->secrets = *in;
+  if (t->secrets == NULL && (t->secrets = malloc(sizeof(*t->secrets))) == NULL) return;
+  *t->secrets = *in;
   t->have_client_secret = t->have_server_secret = 1;
 }
 
 void fg_tls_conn_forget_secrets(fg_tls_conn *t) {
-  OPENSSL_cleanse(&t->secrets, sizeof(t->secrets));
+  if (t->secrets != NULL) {
+    OPENSSL_cleanse(t->secrets, sizeof(*t->secrets));
+    free(t->secrets);
+    t->secrets = NULL;
+  }
   t->have_client_secret = t->have_server_secret = 0;
 }

@@ -1077,8 +1077,12 @@ fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_conn_handler *h, vo
     return NULL;
   }
   w->stats.accepted++;
-  c->peer_len = sizeof(c->peer);
-  getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len);
+  struct sockaddr_storage peer;
+  socklen_t peer_len = sizeof(peer);
+  if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) == 0) {
+    c->peer_len = peer_len < sizeof(c->peer) ? peer_len : sizeof(c->peer);
+    memcpy(&c->peer, &peer, c->peer_len);
+  }
   if (n_trusted == 0) {
     accepted_start(c, tls);
     return c;
@@ -1141,7 +1145,7 @@ static void on_connect(fg_conn *c, int res) {
 
 fg_conn *fg_conn_connect(fg_worker *w, const fg_connect_config *cfg) {
   if (w->stopping || w->nconns >= w->rt->opts.max_conns ||
-      cfg->addr_len > sizeof(struct sockaddr_storage)) {
+      cfg->addr_len > sizeof(((fg_conn *)0)->peer)) {  // IPv4 and IPv6 only
     return NULL;
   }
   int fd = socket(cfg->addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <netinet/in.h>
 #include <sys/uio.h>
 
 #include <liburing.h>
@@ -107,7 +108,13 @@ struct fg_conn {
   fg_timer timer;
   int timer_kind;
   uint64_t idle_ns, last_rx_ns, last_tx_ns;
-  struct sockaddr_storage peer;
+  // peer: an IP address (connections are TCP; an accepted Unix-domain
+  // client is unnamed, its family is all there is to keep).
+  union {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+  } peer;
   socklen_t peer_len;
 };
 
