@@ -72,7 +72,10 @@ struct in_conn {
   int limit_logged;                      // a stanza refused by a rate limit was logged
   int limit_close;                       // over a rate limit for too long: close after this feed
   uint64_t over_since_ns, last_over_ns;  // the current episode of refusals by rate
-  fg_limit_lease lease;                  // its share of the shared rate buckets
+  // Its share of the shared rate buckets: allocated by the first stanza
+  // judged, given back when the stream goes quiet (a quiet stream's unspent
+  // share, at most 10 ms of its rate, is forfeited).
+  fg_limit_lease *lease;
   // The last sender (inbound) or recipient domain (outbound) the block
   // lists let pass, and their generation then: most streams carry runs of
   // one sender, so most stanzas skip the lists (and the SHA-256 of the JID).
@@ -102,13 +105,15 @@ static const struct sockaddr *peer_addr(const in_conn *ic) {
   return fg_conn_peer(ic->conn);
 }
 
-// trim gives back what a quiet stream does not need: the parser's buffers
-// and the verdict cache.
+// trim gives back what a quiet stream does not need: the parser's buffers,
+// the verdict cache and the rate-limit lease.
 static void trim(in_conn *ic) {
   fg_s2s_in_trim(ic->s2s);
   free(ic->verdicts);
   ic->verdicts = NULL;
   ic->n_verdicts = 0;
+  free(ic->lease);
+  ic->lease = NULL;
 }
 
 // cur is the snapshot new decisions follow (the worker's current one).
@@ -527,8 +532,11 @@ static fg_stanza_condition limit_verdict(in_conn *ic, const fg_xml_element *el, 
   if (srv->limits == NULL) return FG_STANZA_CONDITION_COUNT;
   uint64_t now = fg_worker_now_ns(fg_conn_worker(ic->conn));
   int out = ic->listener == FG_LISTENER_INTERNAL;
+  if (!out && ic->lease == NULL && (ic->lease = calloc(1, sizeof(*ic->lease))) == NULL) {
+    return FG_STANZA_RESOURCE_CONSTRAINT;
+  }
   fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, now)
-                          : fg_abuse_limits_inbound(srv->limits, &ic->lease, el, el->root->raw.len,
+                          : fg_abuse_limits_inbound(srv->limits, ic->lease, el, el->root->raw.len,
                                                     from, peer_addr(ic), now);
   if (!r.refused) return FG_STANZA_CONDITION_COUNT;
   fg_metrics_inc(&srv->metrics, out ? FG_M_LIMITED_STANZAS_OUT
@@ -881,6 +889,9 @@ static void tick(fg_timer *t, void *arg) {
     next = cfg->limits.idle_timeout_ms / 4;
     if (next < 1000) next = 1000;
     if (next > 30000) next = 30000;
+    // Received something since it last gave memory back: look again once it
+    // may have gone quiet, so that an idle stream is lean within seconds.
+    if (ic->last_rx_ns != ic->trimmed_rx_ns && next > kQuietMs + 500) next = kQuietMs + 500;
   }
   fg_worker_timer_arm(w, &ic->tick, next);
 }
@@ -1210,6 +1221,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   fg_snapshot_release(ic->snap);
   free(ic->verdicts);
   free(ic->dane_domain);
+  free(ic->lease);
   free(ic);
 }
 
