@@ -40,7 +40,7 @@ XML_PARSER="gateway/xml/xml_namespaces.c gateway/xml/xml_parser.c gateway/xml/xm
   gateway/xml/xml_tree.c"
 XML_TRANSCRIPT="tests/gateway/xml/xml_transcript.c gateway/xml/xml_serializer.c $XML_PARSER"
 S2S_IN="crypto/dialback_key.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c
-  gateway/s2s/jid.c gateway/s2s/s2s_in.c gateway/s2s/sm.c $XML_PARSER"
+  gateway/s2s/jid.c gateway/s2s/header_text.c gateway/s2s/s2s_in.c gateway/s2s/sm.c $XML_PARSER"
 
 # fuzzer NAME MAX_LEN LIBS SOURCES...: one target. LIBS is a comma-separated
 # subset of boringssl, cyaml, yaml, idn2, xxhash, expat, resolv (or "-").
