@@ -52,6 +52,13 @@ static void put_value(out_buf *b, fg_xml_str v) {
   }
 }
 
+// put_quoted writes ='|v|' (escaped).
+static void put_quoted(out_buf *b, fg_xml_str v) {
+  put(b, "='", 2);
+  put_value(b, v);
+  put(b, "'", 1);
+}
+
 static void put_qname(out_buf *b, fg_xml_str prefix, fg_xml_str local) {
   if (prefix.len > 0) {
     put(b, prefix.data, prefix.len);
@@ -83,9 +90,7 @@ static void put_named(out_buf *b, const fg_xml_stream_header *h, const char *pre
     put(b, ":", 1);
   }
   puts_(b, local);
-  put(b, "='", 2);
-  put_value(b, value);
-  put(b, "'", 1);
+  put_quoted(b, value);
 }
 
 size_t fg_header_text(const fg_xml_stream_header *h, char *out, size_t cap) {
@@ -98,9 +103,7 @@ size_t fg_header_text(const fg_xml_stream_header *h, char *out, size_t cap) {
     const fg_xml_nsdecl *d = &h->decls[i];
     puts_(&b, d->prefix.len > 0 ? " xmlns:" : " xmlns");
     put(&b, d->prefix.data, d->prefix.len);
-    put(&b, "='", 2);
-    put_value(&b, d->uri);
-    put(&b, "'", 1);
+    put_quoted(&b, d->uri);
   }
   put_named(&b, h, "", "to", h->to);
   put_named(&b, h, "", "from", h->from);
@@ -111,9 +114,7 @@ size_t fg_header_text(const fg_xml_stream_header *h, char *out, size_t cap) {
     const fg_xml_attr *a = &h->attrs[i];
     put(&b, " ", 1);
     put_qname(&b, a->prefix, a->local);
-    put(&b, "='", 2);
-    put_value(&b, a->value);
-    put(&b, "'", 1);
+    put_quoted(&b, a->value);
   }
   put(&b, ">", 1);
   if (b.full) return 0;
