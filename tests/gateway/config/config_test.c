@@ -647,6 +647,21 @@ static void test_config_close_on_link_loss(void **state) {
               "14: internal_hop.close_on_link_loss: expected true or false (value 'sometimes')");
 }
 
+// internal_hop.bidi (XEP-0288 on the hop): on by default; a bad value at its line.
+static void test_config_internal_hop_bidi(void **state) {
+  (void)state;
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->internal_hop.bidi, 1);
+  fg_config_free(cfg);
+  cfg = load(BASE "  bidi: false\n");
+  assert_non_null(cfg);
+  assert_int_equal(cfg->internal_hop.bidi, 0);
+  fg_config_free(cfg);
+  expect_fail(BASE "  bidi: both\n",
+              "14: internal_hop.bidi: expected true or false (value 'both')");
+}
+
 // dns.allowed_networks: numeric networks only, each error at its line.
 static void test_config_dns_allowed_networks(void **state) {
   (void)state;
@@ -1174,6 +1189,7 @@ int main(void) {
       cmocka_unit_test(test_config_stream_management),
       cmocka_unit_test(test_config_bidi),
       cmocka_unit_test(test_config_close_on_link_loss),
+      cmocka_unit_test(test_config_internal_hop_bidi),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),
