@@ -244,6 +244,8 @@ static void test_xep0198_4_stanzas_sent_back_are_kept_until_acknowledged(void **
   assert_int_equal(in_feed(s, "<a xmlns='urn:xmpp:sm:3' h='1'/>"), FG_S2S_IN_CONTINUE);
   assert_int_equal(e.acked, 1);
   assert_int_equal(fg_s2s_in_bidi_unacked(s, NULL), 1);
+  // The one written while the answer was awaited is asked about at once.
+  assert_non_null(strstr(e.out, "<r xmlns='urn:xmpp:sm:3'/>"));
   fg_sm_item *left = fg_s2s_in_bidi_take_unacked(s);
   assert_non_null(left);
   assert_int_equal(left->tag, 1);  // the second one, a bounce
