@@ -24,7 +24,6 @@ int fg_bidi_hop_source_is_backend(const fg_snapshot *s, const char *domain,
 
 const char *fg_bidi_hop_refusal(const fg_snapshot *s, fg_auth_method proof, const char *hosted,
                                 const struct sockaddr *peer) {
-  if (!s->cfg->internal_hop.bidi) return "internal_hop.bidi is off";
   if (!fg_bidi_hop_reverse_trusted(proof, s->cfg->dialback.enabled)) {
     return "the backend was proved in a way the internal listener does not accept";
   }

@@ -12,7 +12,9 @@ the connections each proxy accepted shows which side opened what: with
 bidi, the first stream of a domain pair, whichever side opened it, carries
 both directions and the other side opens none. Killing that stream loses
 nothing silently: what was unacknowledged arrives (sent again, XEP-0198) and
-the gateway's counters add up.
+the gateway's counters add up. A scripted internal server for c.test that
+sends back a stanza for a domain its stream did not authenticate loses the
+hop link (invalid-from) and nothing it sent is routed.
 
 usage: bidi_hop_test.py FEDGATE_BINARY
 """
@@ -23,6 +25,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bidi_test  # noqa: E402
 import fault_proxy  # noqa: E402
 import fedgate_proc as fp  # noqa: E402
 import prosody as pr  # noqa: E402
@@ -40,6 +43,7 @@ class World(prosody_test.World):
     def __init__(self):
         super().__init__()
         fp.dev_pki(FEDGATE, "pki2", "far.test")
+        fp.dev_pki(FEDGATE, "pki3", "c.test")
         self.ports = fp.listener_ports()
         d = self.dir
         pki = d + "/pki/"
@@ -48,7 +52,8 @@ class World(prosody_test.World):
         with open(d + "/internal-trust.crt", "w") as f:
             f.write(open(pki + "ca.crt").read() + open(d + "/ica/ca.crt").read())
         with open(d + "/trust.crt", "w") as f:
-            f.write(open(pki + "ca.crt").read() + open(d + "/pki2/ca.crt").read())
+            for ca in (pki + "ca.crt", d + "/pki2/ca.crt", d + "/pki3/ca.crt"):
+                f.write(open(ca).read())
         self.into_gw = fault_proxy.FaultProxy(self.ports["internal"])
         self.internal = pr.Prosody(d + "/b", "b.test", fp.free_port(), fp.free_port(),
                                    pki + "b.test.crt", pki + "b.test.key",
@@ -66,8 +71,16 @@ class World(prosody_test.World):
                               fedgate_port=self.ports["s2s"], users=[("dave", "secret")],
                               smacks=True)
         self.procs.append(self.far)
-        text = fp.gateway_yaml(self.ports, [("b.test", "prosody", None)],
-                               [("prosody", [self.hop.port])], trust="trust.crt",
+        # c.test: a scripted internal server that sends back a stanza from
+        # b.test, which its stream never authenticated.
+        self.spoofer = bidi_test.BidiPeer(
+            d + "/pki3/c.test.crt", d + "/pki3/c.test.key", d + "/ica/ca.crt",
+            "<message xmlns='jabber:server' from='bob@b.test/x' to='dave@far.test' "
+            "type='chat' id='spoof'><body>spoofed</body></message>")
+        text = fp.gateway_yaml(self.ports, [("b.test", "prosody", None),
+                                            ("c.test", "scripted", "pki3/c.test")],
+                               [("prosody", [self.hop.port]), ("scripted", [self.spoofer.port])],
+                               trust="trust.crt",
                                default_cert="pki/b.test",
                                static=[("remote.test", self.remote.s2s_port),
                                        ("far.test", self.far.s2s_port)])
@@ -82,6 +95,7 @@ class World(prosody_test.World):
         super().close()
         self.into_gw.close()
         self.hop.close()
+        self.spoofer.close()
 
 
 def streams(g):
@@ -196,6 +210,25 @@ def test_xep0288_2_2_3_xep0198_killed_backend_stream_loses_nothing(w):
 def test_xep0288_2_2_4_xep0198_killed_hop_link_loses_nothing(w):
     # dave -> bob rides fedgate's bidirectional hop link (case 2).
     killed_loses_nothing(w, w.hop, "dave@far.test", w.far.c2s_port, "kh")
+
+
+def test_xep0288_2_2_5_hop_link_refuses_a_domain_its_backend_did_not_prove(w):
+    """RFC 6120 §4.9.3.9: the backend of c.test sends back a stanza from
+    b.test on the hop link it made bidirectional; fedgate ends the link with
+    invalid-from and routes nothing of it."""
+    g = w.gw
+    refused = g.metric("bidi_stanzas_refused_total")
+    back = g.metric("hop_bidi_stanzas_received_total")
+    dave = w.client("dave@far.test/s", "secret", w.far.c2s_port,
+                    sends=[("user@c.test", "to-the-spoofer")])
+    dave.wait_for("online")
+    assert w.spoofer.done.wait(30), "the scripted backend never got a stanza"
+    assert w.spoofer.error == "invalid-from", w.spoofer.error
+    assert w.spoofer.got[0] == "{urn:xmpp:bidi}bidi", w.spoofer.got  # fedgate asked for bidi
+    assert wait_metric(g, "bidi_stanzas_refused_total", lambda v: v > refused) > refused
+    assert g.metric("hop_bidi_stanzas_received_total") == back
+    assert not [l for l in list(dave.lines) if "spoofed" in l]
+    g.assert_accounted()
 
 
 def main():
