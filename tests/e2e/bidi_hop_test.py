@@ -172,44 +172,53 @@ def test_xep0288_2_2_2_hop_link_carries_both_directions(w):
     g.assert_accounted()
 
 
-def killed_loses_nothing(w, proxy, user, port, tag):
-    """|user| writes 12 messages to bob while |proxy|'s stream (the bidi
-    stream of the pair) is stalled, then that stream is killed: bob gets all
-    12, those resent are counted, the counters add up."""
+def killed_loses_nothing(w, sender, sender_port, rcpt, rcpt_port, tag, gateway_resends):
+    """|sender| writes 12 messages to |rcpt| while the hop streams (both
+    proxies) are stalled, then they are killed: |rcpt| gets all 12, the
+    counters add up, and with |gateway_resends| (fedgate wrote them on the
+    hop) fedgate sent the unacknowledged ones again; otherwise the internal
+    server did (Prosody's smacks_s2s_resend), fedgate only acknowledged."""
     g = w.gw
-    bob = w.client("bob@b.test/" + tag, "secret", w.internal.c2s_port)
-    bob.wait_for("online")
-    warm = w.client(user + "/" + tag + "w", "secret", port,
-                    sends=[("bob@b.test/" + tag, tag + "-warm")])
+    to = w.client(rcpt + "/" + tag, "secret", rcpt_port)
+    to.wait_for("online")
+    warm = w.client(sender + "/" + tag + "w", "secret", sender_port,
+                    sends=[(rcpt + "/" + tag, tag + "-warm")])
     warm.wait_for("online")
-    received(bob, "message %s/%sw chat %s-warm" % (user, tag, tag), 1)
+    received(to, "message %s/%sw chat %s-warm" % (sender, tag, tag), 1)
     wait_metric(g, "stanzas_in_total", lambda v: False, timeout=1.0)  # its ack comes back
     resent = g.metric("stanzas_resent_total")
     opened = w.hop.accepted + w.into_gw.accepted
-    proxy.stall()  # nothing is acknowledged from now on
-    sender = w.client(user + "/" + tag, "secret", port,
-                      sends=[("bob@b.test/" + tag, "%s%d" % (tag, i)) for i in range(12)])
-    sender.wait_for("online")
+    proxies = (w.hop, w.into_gw)
+    for p in proxies:
+        p.stall()  # nothing is acknowledged from now on
+    c = w.client(sender + "/" + tag, "secret", sender_port,
+                 sends=[(rcpt + "/" + tag, "%s%d" % (tag, i)) for i in range(12)])
+    c.wait_for("online")
     wait_metric(g, "stanzas_in_total", lambda v: False, timeout=1.5)  # let them reach the stream
-    proxy.drop_all()  # the stream dies with its stanzas unacknowledged
-    proxy.unstall()
-    distinct, total = received(bob, "message %s/%s chat %s" % (user, tag, tag), 12)
+    for p in proxies:
+        p.drop_all()  # the streams die with their stanzas unacknowledged
+    for p in proxies:
+        p.unstall()
+    distinct, total = received(to, "message %s/%s chat %s" % (sender, tag, tag), 12)
     assert distinct == 12, "%d of 12 arrived" % distinct
-    now_resent = wait_metric(g, "stanzas_resent_total", lambda v: v > resent)
-    assert now_resent - resent >= 1, "nothing was resent"
-    assert total - distinct <= now_resent - resent  # duplicates only among those resent
+    if gateway_resends:
+        now_resent = wait_metric(g, "stanzas_resent_total", lambda v: v > resent)
+        assert now_resent - resent >= 1, "nothing was resent"
+        assert total - distinct <= now_resent - resent  # duplicates only among those resent
     assert w.hop.accepted + w.into_gw.accepted > opened  # on a new stream
     g.assert_accounted()
 
 
 def test_xep0288_2_2_3_xep0198_killed_backend_stream_loses_nothing(w):
     # carol -> bob rides Prosody's own bidirectional stream (case 1).
-    killed_loses_nothing(w, w.into_gw, "carol@remote.test", w.remote.c2s_port, "kb")
+    killed_loses_nothing(w, "carol@remote.test", w.remote.c2s_port, "bob@b.test",
+                         w.internal.c2s_port, "kb", True)
 
 
 def test_xep0288_2_2_4_xep0198_killed_hop_link_loses_nothing(w):
     # dave -> bob rides fedgate's bidirectional hop link (case 2).
-    killed_loses_nothing(w, w.hop, "dave@far.test", w.far.c2s_port, "kh")
+    killed_loses_nothing(w, "dave@far.test", w.far.c2s_port, "bob@b.test", w.internal.c2s_port,
+                         "kh", True)
 
 
 def test_xep0288_2_2_5_hop_link_refuses_a_domain_its_backend_did_not_prove(w):
@@ -229,6 +238,13 @@ def test_xep0288_2_2_5_hop_link_refuses_a_domain_its_backend_did_not_prove(w):
     assert g.metric("hop_bidi_stanzas_received_total") == back
     assert not [l for l in list(dave.lines) if "spoofed" in l]
     g.assert_accounted()
+
+
+def test_xep0288_2_2_6_xep0198_killed_hop_loses_nothing_sent_back(w):
+    # bob -> dave: Prosody writes on the hop stream of the pair (sent back
+    # on fedgate's hop link, or its own stream); killed, it sends again.
+    killed_loses_nothing(w, "bob@b.test", w.internal.c2s_port, "dave@far.test", w.far.c2s_port,
+                         "kr", False)
 
 
 def main():
