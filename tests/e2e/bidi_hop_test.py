@@ -30,6 +30,7 @@ import fault_proxy  # noqa: E402
 import fedgate_proc as fp  # noqa: E402
 import prosody as pr  # noqa: E402
 import prosody_test  # noqa: E402
+import smacks_prosody_test  # noqa: E402
 from smacks_prosody_test import received, wait_metric  # noqa: E402
 
 HOST = fp.HOST
@@ -85,11 +86,8 @@ class World(prosody_test.World):
                                static=[("remote.test", self.remote.s2s_port),
                                        ("far.test", self.far.s2s_port)])
         # One worker: a bidirectional stream serves the worker that owns it.
-        text = text.replace("workers: 2", "workers: 1")
-        text += "stream_management:\n  request_every: 4\n  request_interval: 200ms\n"
-        self.gw = self.fedgate("gw", text, self.ports["admin"])
-        self.bob = self.client("bob@b.test/e2e", "secret", self.internal.c2s_port)
-        self.bob.wait_for("online")
+        # One worker: a bidirectional stream serves the worker that owns it.
+        smacks_prosody_test.World.start_gateway(self, text.replace("workers: 2", "workers: 1"))
 
     def close(self):
         super().close()
