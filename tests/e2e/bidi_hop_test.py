@@ -198,7 +198,9 @@ def killed_loses_nothing(w, sender, sender_port, rcpt, rcpt_port, tag, gateway_r
     for p in proxies:
         p.unstall()
     distinct, total = received(to, "message %s/%s chat %s" % (sender, tag, tag), 12)
-    assert distinct == 12, "%d of 12 arrived" % distinct
+    assert distinct == 12, "%s: %d of 12 arrived (resent %d, hop links %d, internal streams %d)" % (
+        tag, distinct, g.metric("stanzas_resent_total") - resent, w.hop.accepted,
+        w.into_gw.accepted)
     if gateway_resends:
         now_resent = wait_metric(g, "stanzas_resent_total", lambda v: v > resent)
         assert now_resent - resent >= 1, "nothing was resent"
