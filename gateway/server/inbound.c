@@ -301,7 +301,7 @@ static int source_in_backend(const in_conn *ic, const fg_snapshot *s, size_t bac
 // addresses of |domain|'s backend: only from there may a client of the
 // internal listener speak for a hosted domain (SASL EXTERNAL, dialback).
 static int source_is_backend(const in_conn *ic, const char *domain) {
-  return fg_bidi_hop_source_is_backend(cur(ic), domain, (const struct sockaddr *)&ic->peer_addr);
+  return fg_bidi_hop_source_is_backend(cur(ic), domain, peer_addr(ic));
 }
 
 // source_is_any_backend says whether the connection comes from an address
