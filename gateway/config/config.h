@@ -251,6 +251,9 @@ typedef struct fg_config {
     // A lost remote link closes the hop streams of that remote domain, so
     // that the internal servers see it go away (default 1).
     int close_on_link_loss;
+    // XEP-0288 on the hop: hop links request bidi, the internal listener
+    // offers it (default 1).
+    int bidi;
   } internal_hop;
 
   struct {

@@ -97,6 +97,7 @@ typedef struct raw_dialback {
 typedef struct raw_hop {
   char *mode, *plaintext, *ca_cert, *ca_key, *cert_lifetime;
   char *close_on_link_loss;
+  char *bidi;
 } raw_hop;
 
 typedef struct raw_limits {

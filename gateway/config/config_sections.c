@@ -431,6 +431,7 @@ static void load_hop(config_ctx *c, const raw_top *t) {
   config_parse_bool(c, "internal_hop.plaintext", r->plaintext, 0, &cfg->internal_hop.plaintext);
   config_parse_bool(c, "internal_hop.close_on_link_loss", r->close_on_link_loss, 1,
                     &cfg->internal_hop.close_on_link_loss);
+  config_parse_bool(c, "internal_hop.bidi", r->bidi, 1, &cfg->internal_hop.bidi);
   uint64_t ms;
   config_parse_duration(c, "internal_hop.cert_lifetime", r->cert_lifetime, 3600000,
                         30 * 86400000ull, 86400000, &ms);

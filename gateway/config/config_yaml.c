@@ -309,6 +309,7 @@ static const cyaml_schema_field_t kHopFields[] = {
     STR("ca_key", raw_hop, ca_key),
     STR("cert_lifetime", raw_hop, cert_lifetime),
     STR("close_on_link_loss", raw_hop, close_on_link_loss),
+    STR("bidi", raw_hop, bidi),
     CYAML_FIELD_END,
 };
 

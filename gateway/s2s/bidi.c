@@ -46,3 +46,8 @@ int fg_bidi_reverse_trusted(fg_auth_method proof, int inbound_dialback) {
       return 0;  // nothing proved the peer (plaintext, untrusted certificate)
   }
 }
+
+int fg_bidi_hop_reverse_trusted(fg_auth_method proof, int dialback) {
+  if (proof == FG_AUTH_PKIX) return 1;
+  return proof == FG_AUTH_DIALBACK && dialback;
+}

@@ -61,4 +61,12 @@ const char *fg_bidi_verdict_condition(fg_bidi_verdict v);
 // inbound dialback is (XEP-0288 §2.2, §4; XEP-0220 §2.1).
 int fg_bidi_reverse_trusted(fg_auth_method proof, int inbound_dialback);
 
+// fg_bidi_hop_reverse_trusted says the same of an internal server (a
+// backend) on a hop link, by what its own streams to the internal listener
+// may authenticate with: a certificate the internal trust store validates
+// for the hosted domain (the hop's TLS accepts no other, PKIX), or, on a
+// plaintext hop, dialback where dialback is accepted (|dialback|). Never
+// DANE or POSH, which the internal listener does not use.
+int fg_bidi_hop_reverse_trusted(fg_auth_method proof, int dialback);
+
 #endif  // FEDGATE_GATEWAY_S2S_BIDI_H

@@ -989,6 +989,12 @@ static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
         return fg_s2s_in_close_with_error(s, "undefined-condition",
                                           "h acknowledges stanzas never sent");
       }
+      // What was written while the answer was awaited is asked about now:
+      // with no later stanza to carry a request, it would stay unacknowledged.
+      if (s->bidi_sm.count > 0) {
+        send_str(s, "<r xmlns='" FG_NS_SM "'/>");
+        fg_sm_out_requested(&s->bidi_sm);
+      }
       return FG_S2S_IN_CONTINUE;
     }
     default:

@@ -16,6 +16,7 @@
 #include "io/addr_policy.h"
 #include "gateway/server/abuse_limits.h"
 #include "gateway/server/abuse_reports.h"
+#include "gateway/server/bidi_hop.h"
 #include "gateway/server/bidi_resend.h"
 #include "gateway/server/bidi_streams.h"
 #include "gateway/server/blocks.h"
@@ -300,10 +301,7 @@ static int source_in_backend(const in_conn *ic, const fg_snapshot *s, size_t bac
 // addresses of |domain|'s backend: only from there may a client of the
 // internal listener speak for a hosted domain (SASL EXTERNAL, dialback).
 static int source_is_backend(const in_conn *ic, const char *domain) {
-  size_t backend;
-  const fg_snapshot *s = cur(ic);
-  if (!fg_router_lookup(s->router, domain, strlen(domain), &backend)) return 0;
-  return source_in_backend(ic, s, backend);
+  return fg_bidi_hop_source_is_backend(cur(ic), domain, peer_addr(ic));
 }
 
 // source_is_any_backend says whether the connection comes from an address
@@ -1064,8 +1062,9 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   sc.sm = cfg->sm.enabled;  // XEP-0198 acks, public listeners and the internal hop
   sc.sm_resume_s = srv->sm_registry != NULL ? cfg->sm.resume_timeout_s : 0;
   sc.stream_tag = srv->stream_tag;
-  // XEP-0288 towards remote servers only: the internal hop stays one-way.
-  sc.bidi = cfg->bidi.enabled && listener != FG_LISTENER_INTERNAL;
+  // XEP-0288: remote servers (bidi.enabled) and internal servers
+  // (internal_hop.bidi, gateway/server/bidi_hop.h).
+  sc.bidi = listener == FG_LISTENER_INTERNAL ? cfg->internal_hop.bidi : cfg->bidi.enabled;
   sc.bidi_sm_request_every = cfg->sm.request_every;
   sc.bidi_sm_max_stanzas = cfg->limits.queue_stanzas;
   sc.bidi_sm_max_bytes = cfg->limits.queue_bytes;
@@ -1377,14 +1376,14 @@ const fg_conn_handler fg_inbound_handler_internal = {
 // with a session-less in_conn holding what those checks keep per stream.
 // The link checked the addresses and how far its peer is trusted.
 
-static in_conn *reverse_open(fg_server *srv, fg_conn *conn, const char *stream_id) {
+static in_conn *reverse_open(fg_server *srv, fg_conn *conn, const char *stream_id, int internal) {
   in_conn *ic = calloc(1, sizeof(*ic));
   if (ic == NULL) return NULL;
   ic->magic = kInConnMagic;
   ic->srv = srv;
   ic->conn = conn;
   ic->flow.conn = conn;
-  ic->listener = FG_LISTENER_S2S;
+  ic->listener = internal ? FG_LISTENER_INTERNAL : FG_LISTENER_S2S;
   ic->authenticated = 1;
   fg_addr_text(peer_addr(ic), ic->ip, sizeof(ic->ip));
   snprintf(ic->reverse_id, sizeof(ic->reverse_id), "%s", stream_id);
@@ -1396,8 +1395,10 @@ static const char *reverse_route(in_conn *ic, const fg_xml_element *el, const ch
   fg_server *srv = ic->srv;
   char why[256];
   // A domain the block lists refuse may not federate at all: its inbound
-  // stream would have been closed with policy-violation.
-  if (fg_blocks_domain_refused(srv->blocks, from, why, sizeof(why))) {
+  // stream would have been closed with policy-violation. (From a backend
+  // the block lists judge the recipient, in op_route.)
+  if (ic->listener != FG_LISTENER_INTERNAL &&
+      fg_blocks_domain_refused(srv->blocks, from, why, sizeof(why))) {
     fg_metrics_inc(&srv->metrics, FG_M_BLOCKED_STREAMS);
     fg_log(FG_LOG_SEV_WARN, ic->reverse_id, from,
            "bidirectional link from %s refused: domain blocked (%s)", ic->ip, why);

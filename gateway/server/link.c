@@ -25,6 +25,7 @@
 #include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bidi.h"
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/server/bidi_hop.h"
 #include "gateway/server/bidi_streams.h"
 #include "gateway/server/dane_check.h"
 #include "gateway/server/drr.h"
@@ -789,7 +790,17 @@ static const char *op_stanza(void *arg, const fg_xml_element *el, const char *fr
                              const char *to) {
   link *l = arg;
   fg_server *srv = l->srv;
-  if (!fg_bidi_reverse_trusted(l->auth, cur(srv)->cfg->dialback.enabled)) {
+  int hop = l->kind == LINK_HOP;
+  const char *distrust = hop ? fg_bidi_hop_refusal(cur(srv), l->auth, l->remote,
+                                                   l->conn ? fg_conn_peer(l->conn) : NULL)
+                             : NULL;
+  if (distrust != NULL) {
+    fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_REFUSED);
+    fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
+           "stanza from %s on bidirectional hop link %s refused: %s", from, l->id, distrust);
+    return "not-authorized";  // RFC 6120 §4.9.3.12
+  }
+  if (!hop && !fg_bidi_reverse_trusted(l->auth, cur(srv)->cfg->dialback.enabled)) {
     fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_REFUSED);
     fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
            "stanza from %s on bidirectional link %s refused: the peer was proved by %s, which "
@@ -798,10 +809,11 @@ static const char *op_stanza(void *arg, const fg_xml_element *el, const char *fr
     return "not-authorized";  // RFC 6120 §4.9.3.12
   }
   if (l->reverse == NULL && l->conn != NULL) {
-    l->reverse = srv->reverse->open(srv, l->conn, fg_s2s_out_stream_id(l->s2s));
+    l->reverse = srv->reverse->open(srv, l->conn, fg_s2s_out_stream_id(l->s2s), hop);
   }
   if (l->reverse == NULL) return "internal-server-error";
   fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_RECEIVED);
+  if (hop) fg_metrics_inc(&srv->metrics, FG_M_HOP_BIDI_STANZAS_RECEIVED);
   const char *refused = srv->reverse->route(l->reverse, el, from, to);
   if (refused != NULL) fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_REFUSED);
   return refused;
@@ -820,9 +832,9 @@ static void op_refused(void *arg, const fg_xml_element *el, const char *conditio
          l->local, l->remote, condition);
 }
 
-static const fg_s2s_out_ops kOutOps = {op_send,  op_ready,   op_failed, op_verify_answer,
-                                       op_acked, op_resumed, op_stanza,        op_refused,
-                                       op_pair_answer};
+static const fg_s2s_out_ops kOutOps = {op_send,          op_ready,   op_failed,
+                                       op_verify_answer, op_acked,   op_resumed,
+                                       op_stanza,        op_refused, op_pair_answer};
 
 // --- connection ---
 
@@ -1445,7 +1457,10 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.sm_request_every = snap->cfg->sm.request_every;
   c.sm_resume = 1;
   c.sm_previd = l->resume_id;
-  c.bidi = l->kind == LINK_REMOTE && snap->cfg->bidi.enabled && srv->reverse != NULL;
+  c.bidi = (l->kind == LINK_REMOTE ? snap->cfg->bidi.enabled
+            : l->kind == LINK_HOP  ? snap->cfg->internal_hop.bidi
+                                   : 0) &&
+           srv->reverse != NULL;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = snap->cfg->internal_hop.plaintext;
     c.client_cert = hop_uses_internal_ca(l);
@@ -2082,6 +2097,11 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   const resolved_target *t = fg_snapshot_backend_target(snap, to_domain, &backend, &address);
   if (t != NULL) {
     l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
+    // XEP-0288: a stream the backend made bidirectional carries it when no
+    // hop link of the pair exists (one that does may hold earlier stanzas).
+    if (l == NULL && fg_bidi_hop_send(srv, ws, from_domain, to_domain, data, len, is_bounce)) {
+      return FG_STANZA_CONDITION_COUNT;
+    }
     if (l == NULL) {
       l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot, backend, address);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;

@@ -125,7 +125,9 @@ typedef enum fg_metric {
   FG_M_BIDI_STANZAS_SENT,        // stanzas sent over an inbound bidirectional stream
   FG_M_BIDI_STANZAS_RECEIVED,    // stanzas received back over an outbound link
   FG_M_BIDI_STANZAS_REFUSED,     // stanzas received back that ended their link
-  FG_M_REMOTE_LINKS_LOST,        // remote links lost (broke, not resumed): see link_loss.h
+  FG_M_HOP_BIDI_STANZAS_SENT,    // to a hosted domain over its backend's bidirectional stream
+  FG_M_HOP_BIDI_STANZAS_RECEIVED,   // sent back by a backend over a bidirectional hop link
+  FG_M_REMOTE_LINKS_LOST,           // remote links lost (broke, not resumed): see link_loss.h
   FG_M_HOP_STREAMS_CLOSED_ON_LOSS,  // hop streams closed because their remote link was lost
   FG_M_LINK_RECONNECTS,             // reconnect attempts of links keeping a broken stream's stanzas
   FG_M_LINK_RECONNECTS_GAVE_UP,     // such links that bounced what they kept (give_up_after)

@@ -40,11 +40,13 @@ typedef void (*fg_dialback_answer_fn)(worker_state *ws, const char *stream_id,
 // outbound link it made bidirectional (XEP-0288) to the inbound side's
 // checks and routing (gateway/server/inbound.h implements them), so that
 // link.c never calls into inbound.c. |open| returns the state such stanzas
-// share while |conn| lives (NULL when out of memory); |route| judges and
+// share while |conn| lives (NULL when out of memory), judged as on the
+// internal listener when |internal| (a hop link, whose peer is a backend),
+// else as on the public ones; |route| judges and
 // delivers or bounces one, returning NULL or the RFC 6120 stream error
 // condition that must end the link; |close| frees the state.
 typedef struct fg_reverse_ops {
-  in_conn *(*open)(fg_server *srv, fg_conn *conn, const char *stream_id);
+  in_conn *(*open)(fg_server *srv, fg_conn *conn, const char *stream_id, int internal);
   const char *(*route)(in_conn *ic, const fg_xml_element *el, const char *from_domain,
                        const char *to_domain);
   void (*close)(in_conn *ic);

@@ -57,6 +57,11 @@ class World(prosody_test.World):
         text = fp.gateway_yaml(self.ports, [("b.test", "prosody", None)],
                                [("prosody", [self.to_internal.port])], default_cert="pki/b.test",
                                static=[("remote.test", self.to_remote.port)])
+        self.start_gateway(text)
+
+    def start_gateway(self, text):
+        """Starts the gateway of |text| with frequent ack requests, and bob
+        on the internal Prosody."""
         text += "stream_management:\n  request_every: 4\n  request_interval: 200ms\n"
         self.gw = self.fedgate("gw", text, self.ports["admin"])
         self.bob = self.client("bob@b.test/e2e", "secret", self.internal.c2s_port)

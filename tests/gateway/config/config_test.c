@@ -632,19 +632,35 @@ static void test_config_bidi(void **state) {
   expect_fail(BASE "bidi:\n  offer: true\n", "15: bidi.offer: unknown key");
 }
 
+// check_hop_flag checks an internal_hop boolean that is on by default (the
+// int at |field| of fg_config): |off| turns it off, |bad| is refused with
+// |error| at its line.
+static void check_hop_flag(size_t field, const char *off, const char *bad, const char *error) {
+  fg_config *cfg = load(BASE);
+  assert_non_null(cfg);
+  assert_int_equal(*(const int *)((const char *)cfg + field), 1);
+  fg_config_free(cfg);
+  cfg = load(off);
+  assert_non_null(cfg);
+  assert_int_equal(*(const int *)((const char *)cfg + field), 0);
+  fg_config_free(cfg);
+  expect_fail(bad, error);
+}
+
 // internal_hop.close_on_link_loss: on by default; a bad value at its line.
 static void test_config_close_on_link_loss(void **state) {
   (void)state;
-  fg_config *cfg = load(BASE);
-  assert_non_null(cfg);
-  assert_int_equal(cfg->internal_hop.close_on_link_loss, 1);
-  fg_config_free(cfg);
-  cfg = load(BASE "  close_on_link_loss: false\n");
-  assert_non_null(cfg);
-  assert_int_equal(cfg->internal_hop.close_on_link_loss, 0);
-  fg_config_free(cfg);
-  expect_fail(BASE "  close_on_link_loss: sometimes\n",
-              "14: internal_hop.close_on_link_loss: expected true or false (value 'sometimes')");
+  check_hop_flag(offsetof(fg_config, internal_hop.close_on_link_loss),
+                 BASE "  close_on_link_loss: false\n", BASE "  close_on_link_loss: sometimes\n",
+                 "14: internal_hop.close_on_link_loss: expected true or false (value 'sometimes')");
+}
+
+// internal_hop.bidi (XEP-0288 on the hop): on by default; a bad value at its line.
+static void test_config_internal_hop_bidi(void **state) {
+  (void)state;
+  check_hop_flag(offsetof(fg_config, internal_hop.bidi), BASE "  bidi: false\n",
+                 BASE "  bidi: both\n",
+                 "14: internal_hop.bidi: expected true or false (value 'both')");
 }
 
 // dns.allowed_networks: numeric networks only, each error at its line.
@@ -1174,6 +1190,7 @@ int main(void) {
       cmocka_unit_test(test_config_stream_management),
       cmocka_unit_test(test_config_bidi),
       cmocka_unit_test(test_config_close_on_link_loss),
+      cmocka_unit_test(test_config_internal_hop_bidi),
       cmocka_unit_test(test_config_revocation),
       cmocka_unit_test(test_config_revocation_stapling),
       cmocka_unit_test(test_config_relative_paths_use_config_dir),

@@ -244,6 +244,8 @@ static void test_xep0198_4_stanzas_sent_back_are_kept_until_acknowledged(void **
   assert_int_equal(in_feed(s, "<a xmlns='urn:xmpp:sm:3' h='1'/>"), FG_S2S_IN_CONTINUE);
   assert_int_equal(e.acked, 1);
   assert_int_equal(fg_s2s_in_bidi_unacked(s, NULL), 1);
+  // The one written while the answer was awaited is asked about at once.
+  assert_non_null(strstr(e.out, "<r xmlns='urn:xmpp:sm:3'/>"));
   fg_sm_item *left = fg_s2s_in_bidi_take_unacked(s);
   assert_non_null(left);
   assert_int_equal(left->tag, 1);  // the second one, a bounce
@@ -285,6 +287,24 @@ static void test_xep0288_4_reverse_trust_never_exceeds_inbound(void **state) {
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
     assert_int_equal(fg_bidi_reverse_trusted(kCases[i].proof, kCases[i].inbound_dialback),
+                     kCases[i].trusted);
+  }
+}
+
+// On a hop link the backend is trusted only as the internal listener would
+// trust it: a certificate valid under the internal trust store (PKIX), or
+// dialback where dialback is on; DANE and POSH never prove a backend.
+static void test_xep0288_4_hop_reverse_trust_is_the_internal_listeners(void **state) {
+  static const struct {
+    fg_auth_method proof;
+    int dialback, trusted;
+  } kCases[] = {
+      {FG_AUTH_PKIX, 0, 1},     {FG_AUTH_PKIX, 1, 1},    {FG_AUTH_DIALBACK, 1, 1},
+      {FG_AUTH_DIALBACK, 0, 0}, {FG_AUTH_DANE_EE, 1, 0}, {FG_AUTH_DANE_TA, 1, 0},
+      {FG_AUTH_POSH, 1, 0},     {FG_AUTH_NONE, 1, 0},
+  };
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    assert_int_equal(fg_bidi_hop_reverse_trusted(kCases[i].proof, kCases[i].dialback),
                      kCases[i].trusted);
   }
 }
@@ -331,6 +351,7 @@ int main(void) {
       cmocka_unit_test(test_xep0198_4_ack_of_stanzas_never_sent_is_an_error),
       cmocka_unit_test(test_xep0198_4_unacknowledged_bound_stops_the_stream_carrying_more),
       cmocka_unit_test(test_xep0288_4_reverse_trust_never_exceeds_inbound),
+      cmocka_unit_test(test_xep0288_4_hop_reverse_trust_is_the_internal_listeners),
       cmocka_unit_test(test_xep0288_2_2_reverse_addresses_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
