@@ -8,7 +8,6 @@
 
 #include <string.h>
 
-#include "gateway/xml/xml_index.h"
 #include "gateway/xml/xml_internal.h"
 #include "gateway/xml/xml_namespaces.h"
 #include "gateway/xml/xml_scan.h"
@@ -245,8 +244,8 @@ static inline void name_begin(fg_xml_parser *p, size_t i) {
 // none), R_NEED, or R_ERR. The scan state lives in locals (the
 // input bytes may alias the parser, so fields would be reloaded every byte)
 // and goes back to the parser only when the name continues in the next chunk.
-static inline __attribute__((always_inline)) int name_scan(fg_xml_parser *p, xml_index *ix,
-                                                           int qname, int32_t *colon_out) {
+static inline __attribute__((always_inline)) int name_scan(fg_xml_parser *p, int qname,
+                                                           int32_t *colon_out) {
   const uint8_t *s = p->base;
   const uint8_t *cls = fg_xml_byte_class;
   size_t i = p->i, n = p->n, max = (size_t)p->name_start + p->cfg.limits.max_name_len;
@@ -262,7 +261,7 @@ static inline __attribute__((always_inline)) int name_scan(fg_xml_parser *p, xml
         i++;
       }
     }
-    if (!need_start) i = ix_name(ix, i, lim);
+    if (!need_start) i = scan_name(s, i, lim);
     if (i >= n) {
       p->i = i;
       p->name_need_start = (uint8_t)need_start;
@@ -493,8 +492,6 @@ int fg_xml_tokenize(fg_xml_parser *p) {
   size_t i = p->i;
   int r;
   int32_t colon;  // where name_scan found the colon of the name just read
-  xml_index ix;   // the input's structural index, block by block (xml_index.h)
-  xml_index_init(&ix, s, n);
   for (;;) {
     switch (p->state) {
       case S_PROLOG:
@@ -513,7 +510,11 @@ int fg_xml_tokenize(fg_xml_parser *p) {
       l_content : {
         int discard = p->open_n == 0;
         for (;;) {
-          size_t j = ix_text(&ix, i);
+#if defined(__AVX2__) || defined(__SSE2__)
+          size_t j = scan_text_utf8(s, i, n);
+#else
+          size_t j = scan_text(s, i, n);
+#endif
           if (j != i) p->rb = 0;
           i = j;
           if (i >= n) goto need;
@@ -691,7 +692,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
 
       case S_PI_TARGET: {
         p->i = i;
-        r = name_scan(p, &ix, 0, &colon);
+        r = name_scan(p, 0, &colon);
         if (r != R_DONE) return r;
         i = p->i;
         size_t tl = i - p->name_start;
@@ -732,7 +733,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
       case S_STAG_NAME:
       l_stag_name:
         p->i = i;
-        if ((r = name_scan(p, &ix, 1, &colon)) != R_DONE) return r;
+        if ((r = name_scan(p, 1, &colon)) != R_DONE) return r;
         i = p->i;
         if ((r = begin_element(p, i, colon)) != R_DONE) return r;
         p->state = S_STAG_AFTER_VAL;
@@ -792,7 +793,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
       case S_ATTR_NAME:
       l_attr_name:
         p->i = i;
-        if ((r = name_scan(p, &ix, 1, &colon)) != R_DONE) return r;
+        if ((r = name_scan(p, 1, &colon)) != R_DONE) return r;
         i = p->i;
         if ((r = add_attr(p, i, colon)) != R_DONE) return r;
         if (s[i] == '=') {
@@ -831,7 +832,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
       case S_ATTR_VAL:
       l_attr_val:
         for (;;) {
-          i = ix_attr(&ix, i, p->quote);
+          i = scan_attr(s, i, n, p->quote);
           if (i >= n) goto need;
           uint8_t c = s[i];
           if (c == p->quote) {
@@ -896,7 +897,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
       case S_ETAG_NAME:
       l_etag_name : {
         p->i = i;
-        if ((r = name_scan(p, &ix, 1, &colon)) != R_DONE) return r;
+        if ((r = name_scan(p, 1, &colon)) != R_DONE) return r;
         i = p->i;
         uint8_t c = s[i];
         if (c == '>') {
