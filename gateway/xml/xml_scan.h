@@ -28,6 +28,79 @@ extern uint8_t fg_xml_byte_class[256];
 // thread.
 void fg_xml_scan_init(void);
 
+#if defined(__SSE2__)
+// The scanners' vector constants, one 32-byte row each (the SSE2 code reads
+// the first 16 bytes). They are read from memory through a pointer the
+// compiler cannot see through (vk_table): a compiler that knows a uniform
+// constant rebuilds it from an immediate with two or three instructions,
+// and in the scanners' loops, short of vector registers, it did so on every
+// iteration; from memory each is one load folded into the comparison.
+#define VK_REP8(x) x, x, x, x, x, x, x, x
+#define VK_ROW(x) \
+  { VK_REP8(x), VK_REP8(x), VK_REP8(x), VK_REP8(x) }
+enum {
+  VK_LT,
+  VK_AMP,
+  VK_GT,
+  VK_RSB,
+  VK_SQ,
+  VK_DQ,
+  VK_1F,
+  VK_SP,
+  VK_LO4,
+  VK_E0_MINUS_80,
+  VK_F0_MINUS_80,
+  VK_80,
+  VK_EF,
+  VK_BF,
+  VK_BE,
+  VK_A,
+  VK_25,
+  VK_0,
+  VK_9,
+  VK_US,
+  VK_DASH,
+  VK_DOT,
+  VK_COUNT
+};
+static const uint8_t fg_xml_vk[VK_COUNT][32] __attribute__((aligned(32), unused)) = {
+    [VK_LT] = VK_ROW('<'),
+    [VK_AMP] = VK_ROW('&'),
+    [VK_GT] = VK_ROW('>'),
+    [VK_RSB] = VK_ROW(']'),
+    [VK_SQ] = VK_ROW('\''),
+    [VK_DQ] = VK_ROW('"'),
+    [VK_1F] = VK_ROW(0x1F),
+    [VK_SP] = VK_ROW(0x20),
+    [VK_LO4] = VK_ROW(0x0F),
+    [VK_E0_MINUS_80] = VK_ROW(0x60),
+    [VK_F0_MINUS_80] = VK_ROW(0x70),
+    [VK_80] = VK_ROW(0x80),
+    [VK_EF] = VK_ROW(0xEF),
+    [VK_BF] = VK_ROW(0xBF),
+    [VK_BE] = VK_ROW(0xBE),
+    [VK_A] = VK_ROW('a'),
+    [VK_25] = VK_ROW(25),
+    [VK_0] = VK_ROW('0'),
+    [VK_9] = VK_ROW(9),
+    [VK_US] = VK_ROW('_'),
+    [VK_DASH] = VK_ROW('-'),
+    [VK_DOT] = VK_ROW('.'),
+};
+#undef VK_ROW
+#undef VK_REP8
+
+static inline const uint8_t *vk_table(void) {
+  const uint8_t *t = &fg_xml_vk[0][0];
+  __asm__("" : "+r"(t));
+  return t;
+}
+#define VK128(t, k) _mm_load_si128((const __m128i *)((t) + 32 * (k)))
+#if defined(__AVX2__)
+#define VK256(t, k) _mm256_load_si256((const __m256i *)((t) + 32 * (k)))
+#endif
+#endif
+
 static inline int is_ws(uint8_t c) {
   return c == ' ' || c == '\n' || c == '\t' || c == '\r';
 }
@@ -37,9 +110,10 @@ static inline int is_ws(uint8_t c) {
 // `-`, `.`; the colon is the QName reader's business), 16 bytes at a time.
 static inline size_t scan_name(const uint8_t *s, size_t i, size_t lim) {
 #if defined(__SSE2__)
-  const __m128i fold = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), z = _mm_set1_epi8(25);
-  const __m128i d0 = _mm_set1_epi8('0'), d9 = _mm_set1_epi8(9);
-  const __m128i us = _mm_set1_epi8('_'), dash = _mm_set1_epi8('-'), dot = _mm_set1_epi8('.');
+  const uint8_t *k = vk_table();
+  const __m128i fold = VK128(k, VK_SP), a = VK128(k, VK_A), z = VK128(k, VK_25);
+  const __m128i d0 = VK128(k, VK_0), d9 = VK128(k, VK_9);
+  const __m128i us = VK128(k, VK_US), dash = VK128(k, VK_DASH), dot = VK128(k, VK_DOT);
   while (i + 16 <= lim) {
     __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
     // Unsigned range tests: x - lo <= hi - lo.
@@ -166,22 +240,22 @@ static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
 #undef T3
 #undef L_
 #undef C_
-  const __m256i lo4 = _mm256_set1_epi8(0x0F);
+  const uint8_t *k = vk_table();
+  const __m256i lo4 = VK256(k, VK_LO4);
   __m256i p1 = U8_PREV(in, prev, 1);
   __m256i b1h = _mm256_shuffle_epi8(t1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), lo4));
   __m256i b1l = _mm256_shuffle_epi8(t2, _mm256_and_si256(p1, lo4));
   __m256i b2h = _mm256_shuffle_epi8(t3, _mm256_and_si256(_mm256_srli_epi16(in, 4), lo4));
   __m256i special = _mm256_and_si256(_mm256_and_si256(b1h, b1l), b2h);
   __m256i p2 = U8_PREV(in, prev, 2), p3 = U8_PREV(in, prev, 3);
-  __m256i third = _mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
-  __m256i fourth = _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
-  __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
+  __m256i third = _mm256_subs_epu8(p2, VK256(k, VK_E0_MINUS_80));
+  __m256i fourth = _mm256_subs_epu8(p3, VK256(k, VK_F0_MINUS_80));
+  __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), VK256(k, VK_80));
   __m256i err = _mm256_xor_si256(must, special);
   // EF BF BE and EF BF BF are U+FFFE and U+FFFF.
-  __m256i nc =
-      _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi8(p2, _mm256_set1_epi8((char)0xEF)),
-                                        _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xBF))),
-                       _mm256_cmpeq_epi8(_mm256_max_epu8(in, _mm256_set1_epi8((char)0xBE)), in));
+  __m256i nc = _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi8(p2, VK256(k, VK_EF)),
+                                                 _mm256_cmpeq_epi8(p1, VK256(k, VK_BF))),
+                                _mm256_cmpeq_epi8(_mm256_max_epu8(in, VK256(k, VK_BE)), in));
   return _mm256_or_si256(err, nc);
 }
 
@@ -192,9 +266,10 @@ static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
 // a sequence boundary.
 static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
   const size_t i0 = i;
-  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
-  const __m256i gt = _mm256_set1_epi8('>'), rsb = _mm256_set1_epi8(']');
-  const __m256i c1f = _mm256_set1_epi8(0x1F), zero = _mm256_setzero_si256();
+  const uint8_t *k = vk_table();
+  const __m256i lt = VK256(k, VK_LT), amp = VK256(k, VK_AMP);
+  const __m256i gt = VK256(k, VK_GT), rsb = VK256(k, VK_RSB);
+  const __m256i c1f = VK256(k, VK_1F), zero = _mm256_setzero_si256();
   __m256i prev = zero;
   uint32_t prev_hi = 0;
   while (i + 32 <= n) {
@@ -294,11 +369,12 @@ static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
 // scan_attr is scan_text for attribute values quoted with |q|.
 static inline size_t scan_attr(const uint8_t *s, size_t i, size_t n, uint8_t q) {
 #if defined(__AVX2__)
-  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
+  const uint8_t *k = vk_table();
+  const __m256i lt = VK256(k, VK_LT), amp = VK256(k, VK_AMP);
   // Two constants rather than a broadcast of |q| on every call.
-  const __m256i gt = _mm256_set1_epi8('>');
-  const __m256i qq = q == '\'' ? _mm256_set1_epi8('\'') : _mm256_set1_epi8('"');
-  const __m256i sp = _mm256_set1_epi8(0x20);
+  const __m256i gt = VK256(k, VK_GT);
+  const __m256i qq = VK256(k, q == '\'' ? VK_SQ : VK_DQ);
+  const __m256i sp = VK256(k, VK_SP);
   while (i + 32 <= n) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
     __m256i m =
