@@ -313,25 +313,45 @@ static inline __m128i u8_eq(__m128i x, uint8_t k) {
   return _mm_cmpeq_epi8(x, _mm_set1_epi8((char)k));
 }
 
-// utf8_block_errors16 returns 0xFF where the 16 bytes |in|, preceded by
-// |prev|, break strict UTF-8 or encode U+FFFE/U+FFFF. A sequence cut by the
-// end of |in| shows up in the next block.
+// u8_at_least returns bytes whose high bit says x >= k (unsigned, k >= 0x80):
+// a saturating subtraction of k - 0x80 leaves 0x80 or more exactly there.
+static inline __m128i u8_at_least(__m128i x, uint8_t k) {
+  return _mm_subs_epu8(x, _mm_set1_epi8((char)(k - 0x80)));
+}
+
+// utf8_block_errors16 returns bytes whose high bit is set where the 16 bytes
+// |in|, preceded by |prev|, break strict UTF-8 or encode U+FFFE/U+FFFF (the
+// other bits mean nothing: the caller reads the mask with movemask). A
+// sequence cut by the end of |in| shows up in the next block.
 static inline __m128i utf8_block_errors16(__m128i in, __m128i prev) {
   __m128i p1 = _mm_or_si128(_mm_slli_si128(in, 1), _mm_srli_si128(prev, 15));
   __m128i p2 = _mm_or_si128(_mm_slli_si128(in, 2), _mm_srli_si128(prev, 14));
   __m128i p3 = _mm_or_si128(_mm_slli_si128(in, 3), _mm_srli_si128(prev, 13));
   // Continuation bytes 80-BF are -128..-65 as signed bytes.
   __m128i cont = _mm_cmplt_epi8(in, _mm_set1_epi8((char)0xC0));
-  __m128i must = _mm_or_si128(_mm_or_si128(u8_ge(p1, 0xC0), u8_ge(p2, 0xE0)), u8_ge(p3, 0xF0));
+  // A continuation byte where and only where a lead byte 1, 2 or 3 back
+  // calls for one.
+  __m128i must = _mm_or_si128(_mm_or_si128(u8_at_least(p1, 0xC0), u8_at_least(p2, 0xE0)),
+                              u8_at_least(p3, 0xF0));
   __m128i err = _mm_xor_si128(cont, must);
-  err = _mm_or_si128(
-      err, _mm_or_si128(_mm_and_si128(u8_ge(in, 0xC0), u8_le(in, 0xC1)), u8_ge(in, 0xF5)));
-  __m128i lo = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xE0), u8_le(in, 0x9F)),
-                            _mm_and_si128(u8_eq(p1, 0xF0), u8_le(in, 0x8F)));
-  __m128i hi = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xED), u8_ge(in, 0xA0)),
-                            _mm_and_si128(u8_eq(p1, 0xF4), u8_ge(in, 0x90)));
-  __m128i nc = _mm_and_si128(_mm_and_si128(u8_eq(p2, 0xEF), u8_eq(p1, 0xBF)), u8_ge(in, 0xBE));
-  return _mm_or_si128(_mm_or_si128(err, nc), _mm_or_si128(lo, hi));
+  // Lead bytes that never occur: C0, C1 (overlong) and F5-FF.
+  __m128i c0c1 =
+      _mm_cmpeq_epi8(_mm_and_si128(in, _mm_set1_epi8((char)0xFE)), _mm_set1_epi8((char)0xC0));
+  err = _mm_or_si128(err, _mm_or_si128(c0c1, u8_at_least(in, 0xF5)));
+  // The second byte after E0 (A0-BF: no overlong), ED (80-9F: no
+  // surrogate), F0 (90-BF: no overlong) and F4 (80-8F: not above
+  // U+10FFFF). Only continuation bytes matter here, the others being errors
+  // already: below A0 and below 90 are signed comparisons among them.
+  __m128i below_a0 = _mm_cmplt_epi8(in, _mm_set1_epi8((char)0xA0));
+  __m128i below_90 = _mm_cmplt_epi8(in, _mm_set1_epi8((char)0x90));
+  __m128i e3 = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xE0), below_a0),
+                            _mm_andnot_si128(below_a0, u8_eq(p1, 0xED)));
+  __m128i e4 = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xF0), below_90),
+                            _mm_andnot_si128(below_90, u8_eq(p1, 0xF4)));
+  // EF BF BE and EF BF BF: U+FFFE and U+FFFF.
+  __m128i nc =
+      _mm_and_si128(_mm_and_si128(u8_eq(p2, 0xEF), u8_eq(p1, 0xBF)), u8_at_least(in, 0xBE));
+  return _mm_or_si128(_mm_or_si128(err, nc), _mm_or_si128(e3, e4));
 }
 
 // scan_text_utf8 is scan_text that also validates non-ASCII text, 16 bytes
