@@ -491,7 +491,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
   size_t n = p->n;
   size_t i = p->i;
   int r;
-  int32_t colon;  // where name_scan found the colon of the name just read
+  int32_t colon = -1;  // where name_scan found the colon of the name just read
   for (;;) {
     switch (p->state) {
       case S_PROLOG:
