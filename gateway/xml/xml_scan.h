@@ -28,6 +28,79 @@ extern uint8_t fg_xml_byte_class[256];
 // thread.
 void fg_xml_scan_init(void);
 
+#if defined(__SSE2__)
+// The scanners' vector constants, one 32-byte row each (the SSE2 code reads
+// the first 16 bytes). They are read from memory through a pointer the
+// compiler cannot see through (vk_table): a compiler that knows a uniform
+// constant rebuilds it from an immediate with two or three instructions,
+// and in the scanners' loops, short of vector registers, it did so on every
+// iteration; from memory each is one load folded into the comparison.
+#define VK_REP8(x) x, x, x, x, x, x, x, x
+#define VK_ROW(x) \
+  { VK_REP8(x), VK_REP8(x), VK_REP8(x), VK_REP8(x) }
+enum {
+  VK_LT,
+  VK_AMP,
+  VK_GT,
+  VK_RSB,
+  VK_SQ,
+  VK_DQ,
+  VK_1F,
+  VK_SP,
+  VK_LO4,
+  VK_E0_MINUS_80,
+  VK_F0_MINUS_80,
+  VK_80,
+  VK_EF,
+  VK_BF,
+  VK_BE,
+  VK_A,
+  VK_25,
+  VK_0,
+  VK_9,
+  VK_US,
+  VK_DASH,
+  VK_DOT,
+  VK_COUNT
+};
+static const uint8_t fg_xml_vk[VK_COUNT][32] __attribute__((aligned(32), unused)) = {
+    [VK_LT] = VK_ROW('<'),
+    [VK_AMP] = VK_ROW('&'),
+    [VK_GT] = VK_ROW('>'),
+    [VK_RSB] = VK_ROW(']'),
+    [VK_SQ] = VK_ROW('\''),
+    [VK_DQ] = VK_ROW('"'),
+    [VK_1F] = VK_ROW(0x1F),
+    [VK_SP] = VK_ROW(0x20),
+    [VK_LO4] = VK_ROW(0x0F),
+    [VK_E0_MINUS_80] = VK_ROW(0x60),
+    [VK_F0_MINUS_80] = VK_ROW(0x70),
+    [VK_80] = VK_ROW(0x80),
+    [VK_EF] = VK_ROW(0xEF),
+    [VK_BF] = VK_ROW(0xBF),
+    [VK_BE] = VK_ROW(0xBE),
+    [VK_A] = VK_ROW('a'),
+    [VK_25] = VK_ROW(25),
+    [VK_0] = VK_ROW('0'),
+    [VK_9] = VK_ROW(9),
+    [VK_US] = VK_ROW('_'),
+    [VK_DASH] = VK_ROW('-'),
+    [VK_DOT] = VK_ROW('.'),
+};
+#undef VK_ROW
+#undef VK_REP8
+
+static inline const uint8_t *vk_table(void) {
+  const uint8_t *t = &fg_xml_vk[0][0];
+  __asm__("" : "+r"(t));
+  return t;
+}
+#define VK128(t, k) _mm_load_si128((const __m128i *)((t) + 32 * (k)))
+#if defined(__AVX2__)
+#define VK256(t, k) _mm256_load_si256((const __m256i *)((t) + 32 * (k)))
+#endif
+#endif
+
 static inline int is_ws(uint8_t c) {
   return c == ' ' || c == '\n' || c == '\t' || c == '\r';
 }
@@ -37,9 +110,10 @@ static inline int is_ws(uint8_t c) {
 // `-`, `.`; the colon is the QName reader's business), 16 bytes at a time.
 static inline size_t scan_name(const uint8_t *s, size_t i, size_t lim) {
 #if defined(__SSE2__)
-  const __m128i fold = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), z = _mm_set1_epi8(25);
-  const __m128i d0 = _mm_set1_epi8('0'), d9 = _mm_set1_epi8(9);
-  const __m128i us = _mm_set1_epi8('_'), dash = _mm_set1_epi8('-'), dot = _mm_set1_epi8('.');
+  const uint8_t *k = vk_table();
+  const __m128i fold = VK128(k, VK_SP), a = VK128(k, VK_A), z = VK128(k, VK_25);
+  const __m128i d0 = VK128(k, VK_0), d9 = VK128(k, VK_9);
+  const __m128i us = VK128(k, VK_US), dash = VK128(k, VK_DASH), dot = VK128(k, VK_DOT);
   while (i + 16 <= lim) {
     __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
     // Unsigned range tests: x - lo <= hi - lo.
@@ -166,22 +240,22 @@ static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
 #undef T3
 #undef L_
 #undef C_
-  const __m256i lo4 = _mm256_set1_epi8(0x0F);
+  const uint8_t *k = vk_table();
+  const __m256i lo4 = VK256(k, VK_LO4);
   __m256i p1 = U8_PREV(in, prev, 1);
   __m256i b1h = _mm256_shuffle_epi8(t1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), lo4));
   __m256i b1l = _mm256_shuffle_epi8(t2, _mm256_and_si256(p1, lo4));
   __m256i b2h = _mm256_shuffle_epi8(t3, _mm256_and_si256(_mm256_srli_epi16(in, 4), lo4));
   __m256i special = _mm256_and_si256(_mm256_and_si256(b1h, b1l), b2h);
   __m256i p2 = U8_PREV(in, prev, 2), p3 = U8_PREV(in, prev, 3);
-  __m256i third = _mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
-  __m256i fourth = _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
-  __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
+  __m256i third = _mm256_subs_epu8(p2, VK256(k, VK_E0_MINUS_80));
+  __m256i fourth = _mm256_subs_epu8(p3, VK256(k, VK_F0_MINUS_80));
+  __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), VK256(k, VK_80));
   __m256i err = _mm256_xor_si256(must, special);
   // EF BF BE and EF BF BF are U+FFFE and U+FFFF.
-  __m256i nc =
-      _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi8(p2, _mm256_set1_epi8((char)0xEF)),
-                                        _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xBF))),
-                       _mm256_cmpeq_epi8(_mm256_max_epu8(in, _mm256_set1_epi8((char)0xBE)), in));
+  __m256i nc = _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi8(p2, VK256(k, VK_EF)),
+                                                 _mm256_cmpeq_epi8(p1, VK256(k, VK_BF))),
+                                _mm256_cmpeq_epi8(_mm256_max_epu8(in, VK256(k, VK_BE)), in));
   return _mm256_or_si256(err, nc);
 }
 
@@ -192,9 +266,10 @@ static inline __m256i utf8_block_errors(__m256i in, __m256i prev) {
 // a sequence boundary.
 static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
   const size_t i0 = i;
-  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
-  const __m256i gt = _mm256_set1_epi8('>'), rsb = _mm256_set1_epi8(']');
-  const __m256i c1f = _mm256_set1_epi8(0x1F), zero = _mm256_setzero_si256();
+  const uint8_t *k = vk_table();
+  const __m256i lt = VK256(k, VK_LT), amp = VK256(k, VK_AMP);
+  const __m256i gt = VK256(k, VK_GT), rsb = VK256(k, VK_RSB);
+  const __m256i c1f = VK256(k, VK_1F), zero = _mm256_setzero_si256();
   __m256i prev = zero;
   uint32_t prev_hi = 0;
   while (i + 32 <= n) {
@@ -238,25 +313,45 @@ static inline __m128i u8_eq(__m128i x, uint8_t k) {
   return _mm_cmpeq_epi8(x, _mm_set1_epi8((char)k));
 }
 
-// utf8_block_errors16 returns 0xFF where the 16 bytes |in|, preceded by
-// |prev|, break strict UTF-8 or encode U+FFFE/U+FFFF. A sequence cut by the
-// end of |in| shows up in the next block.
+// u8_at_least returns bytes whose high bit says x >= k (unsigned, k >= 0x80):
+// a saturating subtraction of k - 0x80 leaves 0x80 or more exactly there.
+static inline __m128i u8_at_least(__m128i x, uint8_t k) {
+  return _mm_subs_epu8(x, _mm_set1_epi8((char)(k - 0x80)));
+}
+
+// utf8_block_errors16 returns bytes whose high bit is set where the 16 bytes
+// |in|, preceded by |prev|, break strict UTF-8 or encode U+FFFE/U+FFFF (the
+// other bits mean nothing: the caller reads the mask with movemask). A
+// sequence cut by the end of |in| shows up in the next block.
 static inline __m128i utf8_block_errors16(__m128i in, __m128i prev) {
   __m128i p1 = _mm_or_si128(_mm_slli_si128(in, 1), _mm_srli_si128(prev, 15));
   __m128i p2 = _mm_or_si128(_mm_slli_si128(in, 2), _mm_srli_si128(prev, 14));
   __m128i p3 = _mm_or_si128(_mm_slli_si128(in, 3), _mm_srli_si128(prev, 13));
   // Continuation bytes 80-BF are -128..-65 as signed bytes.
   __m128i cont = _mm_cmplt_epi8(in, _mm_set1_epi8((char)0xC0));
-  __m128i must = _mm_or_si128(_mm_or_si128(u8_ge(p1, 0xC0), u8_ge(p2, 0xE0)), u8_ge(p3, 0xF0));
+  // A continuation byte where and only where a lead byte 1, 2 or 3 back
+  // calls for one.
+  __m128i must = _mm_or_si128(_mm_or_si128(u8_at_least(p1, 0xC0), u8_at_least(p2, 0xE0)),
+                              u8_at_least(p3, 0xF0));
   __m128i err = _mm_xor_si128(cont, must);
-  err = _mm_or_si128(
-      err, _mm_or_si128(_mm_and_si128(u8_ge(in, 0xC0), u8_le(in, 0xC1)), u8_ge(in, 0xF5)));
-  __m128i lo = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xE0), u8_le(in, 0x9F)),
-                            _mm_and_si128(u8_eq(p1, 0xF0), u8_le(in, 0x8F)));
-  __m128i hi = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xED), u8_ge(in, 0xA0)),
-                            _mm_and_si128(u8_eq(p1, 0xF4), u8_ge(in, 0x90)));
-  __m128i nc = _mm_and_si128(_mm_and_si128(u8_eq(p2, 0xEF), u8_eq(p1, 0xBF)), u8_ge(in, 0xBE));
-  return _mm_or_si128(_mm_or_si128(err, nc), _mm_or_si128(lo, hi));
+  // Lead bytes that never occur: C0, C1 (overlong) and F5-FF.
+  __m128i c0c1 =
+      _mm_cmpeq_epi8(_mm_and_si128(in, _mm_set1_epi8((char)0xFE)), _mm_set1_epi8((char)0xC0));
+  err = _mm_or_si128(err, _mm_or_si128(c0c1, u8_at_least(in, 0xF5)));
+  // The second byte after E0 (A0-BF: no overlong), ED (80-9F: no
+  // surrogate), F0 (90-BF: no overlong) and F4 (80-8F: not above
+  // U+10FFFF). Only continuation bytes matter here, the others being errors
+  // already: below A0 and below 90 are signed comparisons among them.
+  __m128i below_a0 = _mm_cmplt_epi8(in, _mm_set1_epi8((char)0xA0));
+  __m128i below_90 = _mm_cmplt_epi8(in, _mm_set1_epi8((char)0x90));
+  __m128i e3 = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xE0), below_a0),
+                            _mm_andnot_si128(below_a0, u8_eq(p1, 0xED)));
+  __m128i e4 = _mm_or_si128(_mm_and_si128(u8_eq(p1, 0xF0), below_90),
+                            _mm_andnot_si128(below_90, u8_eq(p1, 0xF4)));
+  // EF BF BE and EF BF BF: U+FFFE and U+FFFF.
+  __m128i nc =
+      _mm_and_si128(_mm_and_si128(u8_eq(p2, 0xEF), u8_eq(p1, 0xBF)), u8_at_least(in, 0xBE));
+  return _mm_or_si128(_mm_or_si128(err, nc), _mm_or_si128(e3, e4));
 }
 
 // scan_text_utf8 is scan_text that also validates non-ASCII text, 16 bytes
@@ -294,11 +389,12 @@ static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
 // scan_attr is scan_text for attribute values quoted with |q|.
 static inline size_t scan_attr(const uint8_t *s, size_t i, size_t n, uint8_t q) {
 #if defined(__AVX2__)
-  const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
+  const uint8_t *k = vk_table();
+  const __m256i lt = VK256(k, VK_LT), amp = VK256(k, VK_AMP);
   // Two constants rather than a broadcast of |q| on every call.
-  const __m256i gt = _mm256_set1_epi8('>');
-  const __m256i qq = q == '\'' ? _mm256_set1_epi8('\'') : _mm256_set1_epi8('"');
-  const __m256i sp = _mm256_set1_epi8(0x20);
+  const __m256i gt = VK256(k, VK_GT);
+  const __m256i qq = VK256(k, q == '\'' ? VK_SQ : VK_DQ);
+  const __m256i sp = VK256(k, VK_SP);
   while (i + 32 <= n) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
     __m256i m =

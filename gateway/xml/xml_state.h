@@ -279,7 +279,8 @@ static inline span retag_hdr(span s, size_t raw_len) {
 }
 
 // fail records the stream error |e| at item offset |rel| and returns R_ERR.
-static inline int fail(fg_xml_parser *p, fg_xml_error e, size_t rel) {
+static __attribute__((noinline, cold, unused)) int fail(fg_xml_parser *p, fg_xml_error e,
+                                                        size_t rel) {
   p->err = e;
   p->err_off = p->item_off + rel;
   p->outer = O_ERROR;

@@ -203,31 +203,38 @@ static int parse_ref(fg_xml_parser *p, size_t i, uint32_t *cp, size_t *rlen) {
 // canon_ref says whether the reference |ref| (|rl| bytes, decoding to |cp|) is
 // the escape fg_xml_writer_element writes for |cp| (gateway/xml/xml_serializer.c).
 static int canon_ref(const uint8_t *ref, size_t rl, uint32_t cp, int in_attr) {
-  const char *e = NULL;
+  const char *e;
+  size_t el;
   switch (cp) {
     case '&':
-      e = "&amp;";
+      e = "&amp;", el = 5;
       break;
     case '<':
-      e = "&lt;";
+      e = "&lt;", el = 4;
       break;
     case '>':
-      e = "&gt;";
+      e = "&gt;", el = 4;
       break;
     case '\r':
-      e = "&#13;";
+      e = "&#13;", el = 5;
       break;
     case '\'':
-      e = in_attr ? "&apos;" : NULL;
+      if (!in_attr) return 0;
+      e = "&apos;", el = 6;
       break;
     case '\t':
-      e = in_attr ? "&#9;" : NULL;
+      if (!in_attr) return 0;
+      e = "&#9;", el = 4;
       break;
     case '\n':
-      e = in_attr ? "&#10;" : NULL;
+      if (!in_attr) return 0;
+      e = "&#10;", el = 5;
       break;
+    default:
+      return 0;
   }
-  return e != NULL && strlen(e) == rl && memcmp(ref, e, rl) == 0;
+  // No library call: a reference costs a few comparisons, not strlen and memcmp.
+  return rl == el && bytes_eq(ref, (const uint8_t *)e, el);
 }
 
 // ---------------------------------------------------------------------------
@@ -491,7 +498,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
   size_t n = p->n;
   size_t i = p->i;
   int r;
-  int32_t colon;  // where name_scan found the colon of the name just read
+  int32_t colon = -1;  // where name_scan found the colon of the name just read
   for (;;) {
     switch (p->state) {
       case S_PROLOG:

@@ -89,13 +89,29 @@ static size_t reference(const uint8_t *s, size_t n, int *why) {
   return j;
 }
 
-static void test_rfc6120_11_6_simd_scan_matches_scalar(void **state) {
-  (void)state;
 #if defined(__AVX2__) || defined(__SSE2__)
+// need_simd skips on CPUs without the build's SIMD level.
+static void need_simd(void) {
 #if defined(__AVX2__)
   if (!__builtin_cpu_supports("avx2")) skip();
 #endif
   fg_xml_scan_init();
+}
+
+// simd_stop returns where the tokenizer's path (the SIMD scan, then the
+// scalar run where it hands over) stops on |buf|, and why in |*why| (as
+// reference does).
+static size_t simd_stop(const uint8_t *buf, size_t n, int *why) {
+  size_t j = scan_text_utf8(buf, 0, n);
+  *why = 0;
+  if (j < n && !(buf[j] < 0x80 && (fg_xml_byte_class[buf[j]] & C_TEXT_SPECIAL)))
+    j = utf8_text_run(buf, j, n, why);
+  return j;
+}
+
+static void test_rfc6120_11_6_simd_scan_matches_scalar(void **state) {
+  (void)state;
+  need_simd();
   uint8_t buf[400];
   for (int iter = 0; iter < 300000; iter++) {
     size_t n = 0;
@@ -111,24 +127,75 @@ static void test_rfc6120_11_6_simd_scan_matches_scalar(void **state) {
       n += l;
       if (r(30) == 0) break;
     }
-    int why;
+    int why, got_why;
     size_t want = reference(buf, n, &why);
-    size_t j = scan_text_utf8(buf, 0, n);
-    int got_why = 0;
-    if (j < n && !(buf[j] < 0x80 && (fg_xml_byte_class[buf[j]] & C_TEXT_SPECIAL)))
-      j = utf8_text_run(buf, j, n, &got_why);
+    size_t j = simd_stop(buf, n, &got_why);
     if (j != want || got_why != why)
       fail_msg("iteration %d: scalar stops at %zu (%d), SIMD path at %zu (%d)", iter, want, why, j,
                got_why);
   }
-#else
-  skip();
-#endif
 }
+
+// check_at writes the 4 bytes |seq| at |off| into ASCII text and compares
+// where the SIMD path and the scalar rules stop and why.
+static void check_at(const uint8_t seq[4], size_t off) {
+  uint8_t buf[96];
+  memset(buf, 'a', sizeof(buf));
+  memcpy(buf + off, seq, 4);
+  int why, got_why;
+  size_t want = reference(buf, sizeof(buf), &why);
+  size_t j = simd_stop(buf, sizeof(buf), &got_why);
+  if (j != want || got_why != why)
+    fail_msg("%02x %02x %02x %02x at %zu: scalar stops at %zu (%d), SIMD path at %zu (%d)", seq[0],
+             seq[1], seq[2], seq[3], off, want, why, j, got_why);
+}
+
+// RFC 3629 §4 (and XML 1.0 §2.2 for U+FFFE/U+FFFF): every non-ASCII lead
+// byte with every second byte (the rest of the sequence valid continuation
+// bytes), at every offset of two SIMD blocks and across the block edges.
+static void test_rfc3629_4_every_lead_and_second_byte_at_every_offset(void **state) {
+  (void)state;
+  need_simd();
+  for (unsigned lead = 0x80; lead <= 0xFF; lead++)
+    for (unsigned b1 = 0; b1 <= 0xFF; b1++)
+      for (size_t off = 0; off < 68; off++) {
+        const uint8_t seq[4] = {(uint8_t)lead, (uint8_t)b1, 0x80, 0xBF};
+        check_at(seq, off);
+      }
+}
+
+// The same for the third byte of every three- and four-byte lead with a
+// valid second byte at the edges of its range, around the 16- and 32-byte
+// block edges (EF BF BE and EF BF BF are not XML Chars).
+static void test_rfc3629_4_every_third_byte_at_block_edges(void **state) {
+  (void)state;
+  need_simd();
+  static const uint8_t kSecond[] = {0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF};
+  for (unsigned lead = 0xE0; lead <= 0xF4; lead++)
+    for (size_t k = 0; k < sizeof(kSecond); k++)
+      for (unsigned b2 = 0; b2 <= 0xFF; b2++)
+        for (size_t off = 12; off < 36; off++) {
+          const uint8_t seq[4] = {(uint8_t)lead, kSecond[k], (uint8_t)b2, 0xBF};
+          check_at(seq, off);
+        }
+}
+
+#else
+// Without SIMD scanners there is nothing to compare.
+static void test_rfc6120_11_6_simd_scan_matches_scalar(void **state) {
+  (void)state;
+  skip();
+}
+
+#endif
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rfc6120_11_6_simd_scan_matches_scalar),
+    cmocka_unit_test(test_rfc6120_11_6_simd_scan_matches_scalar),
+#if defined(__AVX2__) || defined(__SSE2__)
+    cmocka_unit_test(test_rfc3629_4_every_lead_and_second_byte_at_every_offset),
+    cmocka_unit_test(test_rfc3629_4_every_third_byte_at_block_edges),
+#endif
   };
   return cmocka_run_group_tests_name("xml_parser_simd", tests, NULL, NULL);
 }

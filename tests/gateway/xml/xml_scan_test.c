@@ -143,6 +143,26 @@ static void test_xml_1_0_3_1_scan_attr_stops_at_own_quote(void **state) {
   }
 }
 
+// The same, every byte at every place of two 32-byte blocks, for both
+// quotes: the vector constants of each quote and of every stop byte.
+static void test_xml_1_0_3_1_scan_attr_every_byte_at_every_offset(void **state) {
+  (void)state;
+  skip_without_avx2();
+  uint8_t buf[96];
+  for (int qi = 0; qi < 2; qi++) {
+    uint8_t q = qi ? '"' : '\'';
+    for (int c = 0; c < 256; c++)
+      for (size_t at = 0; at < 68; at++) {
+        memset(buf, 'v', sizeof(buf));
+        buf[at] = (uint8_t)c;
+        size_t want = attr_stops_at((uint8_t)c, q) ? at : sizeof(buf);
+        size_t got = scan_attr(buf, 0, sizeof(buf), q);
+        if (got != want)
+          fail_msg("quote %c, byte 0x%02x at %zu: stops at %zu, want %zu", q, c, at, got, want);
+      }
+  }
+}
+
 typedef struct run_case {
   const char *name;
   const char *text;  // after "ab"
@@ -232,6 +252,7 @@ int main(void) {
     cmocka_unit_test(test_xml_1_0_2_3_scan_name_stops_at_first_non_name_byte),
     cmocka_unit_test(test_xml_1_0_2_4_scan_text_stops_at_first_special),
     cmocka_unit_test(test_xml_1_0_3_1_scan_attr_stops_at_own_quote),
+    cmocka_unit_test(test_xml_1_0_3_1_scan_attr_every_byte_at_every_offset),
     cmocka_unit_test(test_rfc3629_utf8_text_run),
 #if defined(__AVX2__) || defined(__SSE2__)
     cmocka_unit_test(test_rfc6120_11_6_scan_text_utf8_at_block_boundaries),
