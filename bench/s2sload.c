@@ -712,10 +712,11 @@ static int report(const measure *m) {
   }
   fprintf(out, "%s\n", gen_bound ? "; GENERATOR-BOUND" : "");
   if (sut_wait >= 0 || gen_wait >= 0) {
-    fprintf(
-        out,
-        "  waiting for a CPU (other work on the machine): SUT worker %.1f%%, generator %.1f%%%s\n",
-        100 * sut_wait, 100 * gen_wait, contended ? "; CPU-CONTENDED" : "");
+    char sw[16] = "?", gw[16] = "?";
+    if (sut_wait >= 0) snprintf(sw, sizeof(sw), "%.1f%%", 100 * sut_wait);
+    if (gen_wait >= 0) snprintf(gw, sizeof(gw), "%.1f%%", 100 * gen_wait);
+    fprintf(out, "  waiting for a CPU (other work on the machine): SUT worker %s, generator %s%s\n",
+            sw, gw, contended ? "; CPU-CONTENDED" : "");
   }
   fg_worker_stats st;
   fg_runtime_stats(g_load.rt, &st);

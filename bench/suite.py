@@ -4,7 +4,10 @@
 Runs one workload through fedgate, Prosody (twice: its default incremental
 Lua GC, and `gc = { mode = "generational" }`) and HAProxy (bench/sut.py) in
 one run on this machine. All four systems are up at once, each pinned to
-CPU 0; the C load generator (bench/s2sload) is pinned to CPU 1. The
+CPU 0; the C load generator (bench/s2sload) is pinned to CPU 1; each of
+them runs in a session of its own at autogroup nice --nice (-10), so that
+other sessions' work on a shared machine preempts them less (bench/sut.py).
+The
 measurements run in rounds (--rounds, at least 3), each round going through
 every system in another order, so that drift in the machine (other load,
 frequency, caches) falls on all of them alike; each figure is the median over
@@ -21,7 +24,7 @@ bench/RESULTS.md and the plots.
 
   suite.py --bin DIR [--quick] [--json]
            [--only fedgate,prosody,prosody_gc,haproxy,revocation,abuse]
-           [--revocation] [--abuse] [--rounds N] [--seconds S]
+           [--revocation] [--abuse] [--rounds N] [--seconds S] [--nice N]
 
 A run that fails or comes back with figures missing is recorded as such (in
 its round, in `failures`, and in RESULTS.md), and the suite goes on; the exit
