@@ -25,8 +25,9 @@ static const char kUsage[] =
     "          (--window in flight per stream) unless --rate; then --drain\n"
     "  churn   connect, TLS (certificates both ways), SASL EXTERNAL, one stanza,\n"
     "          close, --concurrency at a time; establishments/s\n"
-    "  idle    open --streams authenticated streams, hold --hold s: SUT bytes\n"
-    "          per idle stream (needs --sut-pid)\n"
+    "  idle    open --streams authenticated streams in two waves of half, hold\n"
+    "          each --hold s: SUT bytes per idle stream at the margin, the RSS\n"
+    "          growth of the second wave over its streams (needs --sut-pid)\n"
     "\n"
     "target and sink:\n"
     "  --target HOST:PORT       the SUT's direct-TLS s2s port (XEP-0368)\n"
@@ -66,7 +67,7 @@ static const char kUsage[] =
     "                           balancer); stanzas written on the dead connection\n"
     "                           and never delivered: lost_on_dead_streams\n"
     "  --streams N (10000)      idle: streams to open\n"
-    "  --hold S (2)             idle: seconds to stay idle before measuring\n"
+    "  --hold S (2)             idle: seconds to stay idle before each measure\n"
     "  --connect-parallel N (64) connection attempts in flight (idle)\n"
     "  --setup-timeout S (60)   time allowed to open the streams\n"
     "  --workers N (1)  --pin-workers  --no-ktls\n"
@@ -253,6 +254,12 @@ typedef struct measure {
   double gen0, gen1;
   fg_proc_sample sut0, sut1;
   int sut_ok;
+  // idle: the SUT after the first wave of streams (|half| of them), so
+  // that the figure is the cost of one more stream, whatever the SUT held
+  // before (its fixed tables, pools and the allocator's start-up state).
+  fg_proc_sample sut_half;
+  int half_ok;
+  uint32_t half;
   double thr0, thr1;  // --sut-tid threads
   int thr_ok;
   // Run-queue wait (schedstat): of the --sut-tid threads, and of the
@@ -278,21 +285,27 @@ static void measure_end(measure *m) {
   m->gen_wait1 = fg_proc_self_runq_wait();
   if (m->sut_wait0 < 0 || !fg_proc_read_runq_wait(&m->sut_wait1, o->sut_tids, o->num_sut_tids))
     m->sut_wait0 = -1;
-  if (m->sut_ok) m->sut_ok = fg_proc_read(&m->sut1, o->sut_pids, o->num_sut_pids);
+  // Threads before the process: the threads' window then lies inside the
+  // process's (begin reads the process first), so a thread never shows more
+  // CPU time than the process it belongs to.
   if (m->thr_ok) m->thr_ok = fg_proc_read_threads(&m->thr1, o->sut_tids, o->num_sut_tids);
+  if (m->sut_ok) m->sut_ok = fg_proc_read(&m->sut1, o->sut_pids, o->num_sut_pids);
 }
 
-static int wait_streams_up(double timeout) {
+static int wait_streams_up_to(uint32_t want, double timeout) {
   double end = now_s() + timeout;
   while (now_s() < end) {
     uint64_t done = atomic_load(&g_load.ready_streams) + atomic_load(&g_load.failed_streams);
-    if (done >= g_load.num_streams) return 1;
+    if (done >= want) return 1;
     sleep_s(0.005);
   }
   fg_load_error("only %llu of %u streams authenticated within %.0f s",
-                (unsigned long long)atomic_load(&g_load.ready_streams), g_load.num_streams,
-                timeout);
+                (unsigned long long)atomic_load(&g_load.ready_streams), want, timeout);
   return 0;
+}
+
+static int wait_streams_up(double timeout) {
+  return wait_streams_up_to(g_load.num_streams, timeout);
 }
 
 // measured_window lets the warm-up pass, measures --seconds, then drains.
@@ -338,17 +351,39 @@ static uint64_t streams_answered(void) {
   return n;
 }
 
-static void run_idle(measure *m) {
+// open_idle_wave lets every worker connect its streams below |frac| of its
+// share, waits until they are authenticated and every stanza they sent has
+// arrived, then holds them idle for --hold s. It returns the seconds until
+// they were authenticated.
+static double open_idle_wave(double frac) {
+  double t0 = now_s();
   const fg_load_opts *o = &g_load.o;
-  measure_begin(m);  // RSS before the first stream
-  atomic_store(&g_load.phase, FG_PHASE_WARMUP);
-  broadcast(MSG_START);
-  wait_streams_up(o->setup_timeout);
-  m->setup_s = now_s() - m->t0;
+  uint32_t want = 0;
+  for (unsigned i = 0; i < g_load.num_workers; i++) {
+    fg_load_wctx *wc = &g_load.wctx[i];
+    wc->start_until = (size_t)(wc->num_streams * frac);
+    want += (uint32_t)wc->start_until;
+  }
+  broadcast(MSG_START);  // the message queue orders start_until before the worker reads it
+  wait_streams_up_to(want, o->setup_timeout);
+  double up = now_s() - t0;
   // Every stream sent one stanza: once all arrived, the SUT's streams to
   // the sink are up too.
   wait_settled(o->drain);
   sleep_s(o->hold);
+  return up;
+}
+
+static void run_idle(measure *m) {
+  const fg_load_opts *o = &g_load.o;
+  measure_begin(m);  // RSS before the first stream
+  atomic_store(&g_load.phase, FG_PHASE_WARMUP);
+  // Two waves of half the streams each: the SUT's memory after the first
+  // and after the second gives the cost per stream at the margin.
+  m->setup_s = open_idle_wave(0.5);
+  m->half = (uint32_t)atomic_load(&g_load.ready_streams);
+  m->half_ok = m->sut_ok && fg_proc_read(&m->sut_half, o->sut_pids, o->num_sut_pids);
+  m->setup_s += open_idle_wave(1.0);
   measure_end(m);
   // Then each stream, idle so far, carries one more stanza through the SUT
   // to the sink: it is still open and served.
@@ -562,9 +597,15 @@ static int report(const measure *m) {
   double pmax = h.total ? h.max / 1e3 : 0;
   uint64_t est = atomic_load(&g_load.win_establishments);
   uint64_t resumed = atomic_load(&g_load.win_resumed);
-  double bytes_idle = 0;
-  if (o->mode == FG_LOAD_IDLE && m->sut_ok && o->idle_streams > 0) {
-    bytes_idle = ((double)m->sut1.rss_kb - (double)m->sut0.rss_kb) * 1024.0 / o->idle_streams;
+  // bytes_idle: RSS growth per stream of the second wave (the margin);
+  // bytes_idle_all: per stream over the whole run (start-up state included).
+  double bytes_idle = 0, bytes_idle_all = 0;
+  uint64_t ready = atomic_load(&g_load.ready_streams);
+  int idle_ok = o->mode == FG_LOAD_IDLE && m->sut_ok && m->half_ok && ready > m->half;
+  if (idle_ok) {
+    bytes_idle =
+        ((double)m->sut1.rss_kb - (double)m->sut_half.rss_kb) * 1024.0 / (double)(ready - m->half);
+    bytes_idle_all = ((double)m->sut1.rss_kb - (double)m->sut0.rss_kb) * 1024.0 / (double)ready;
   }
   uint32_t streams = o->mode == FG_LOAD_CHURN ? o->concurrency : g_load.num_streams;
   if (o->json) {
@@ -602,8 +643,12 @@ static int report(const measure *m) {
     printf("\"bounced\": %llu, \"reconnects\": %llu, \"lost_on_dead_streams\": %llu, ",
            (unsigned long long)bounced, (unsigned long long)reconnects,
            (unsigned long long)lost_dead);
-    if (o->mode == FG_LOAD_IDLE && m->sut_ok) {
-      printf("\"bytes_per_idle_stream\": %.0f, ", bytes_idle);
+    if (idle_ok) {
+      printf(
+          "\"bytes_per_idle_stream\": %.0f, \"bytes_per_idle_stream_from_start\": %.0f, "
+          "\"sut_rss_kb_start\": %llu, \"sut_rss_kb_half\": %llu, \"streams_half\": %u, ",
+          bytes_idle, bytes_idle_all, (unsigned long long)m->sut0.rss_kb,
+          (unsigned long long)m->sut_half.rss_kb, m->half);
     } else {
       printf("\"bytes_per_idle_stream\": null, ");
     }
@@ -678,9 +723,12 @@ static int report(const measure *m) {
   if (o->mode == FG_LOAD_IDLE) {
     fprintf(out, "  %llu of %u streams authenticated; ",
             (unsigned long long)atomic_load(&g_load.ready_streams), o->idle_streams);
-    if (m->sut_ok) {
-      fprintf(out, "SUT RSS %llu -> %llu KiB: %.0f bytes per idle stream\n",
-              (unsigned long long)m->sut0.rss_kb, (unsigned long long)m->sut1.rss_kb, bytes_idle);
+    if (idle_ok) {
+      fprintf(out,
+              "SUT RSS %llu -> %llu (%u streams) -> %llu KiB: %.0f bytes per idle stream "
+              "at the margin, %.0f from the start\n",
+              (unsigned long long)m->sut0.rss_kb, (unsigned long long)m->sut_half.rss_kb, m->half,
+              (unsigned long long)m->sut1.rss_kb, bytes_idle, bytes_idle_all);
     } else {
       fprintf(out, "no --sut-pid: SUT memory not measured\n");
     }

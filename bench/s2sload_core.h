@@ -117,7 +117,8 @@ typedef struct fg_load_wctx {
   fg_worker *w;
   uint32_t *streams;  // indices of the streams it owns
   size_t num_streams;
-  size_t next_start;  // idle/churn: next of its streams to connect
+  size_t next_start;   // idle/churn: next of its streams to connect
+  size_t start_until;  // idle: connect its streams below this index (a wave)
   unsigned connecting;
   fg_timer tick;
   fg_hist hist;  // latency, measured window (written by this worker only)

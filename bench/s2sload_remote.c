@@ -508,7 +508,8 @@ static void launch_more(fg_load_wctx *wc) {
   unsigned limit = g_load.o.connect_parallel / g_load.num_workers;
   if (limit == 0) limit = 1;
   if (atomic_load(&g_load.phase) >= FG_PHASE_DONE) return;
-  while (wc->connecting < limit && wc->next_start < wc->num_streams) {
+  size_t until = g_load.o.mode == FG_LOAD_IDLE ? wc->start_until : wc->num_streams;
+  while (wc->connecting < limit && wc->next_start < until) {
     fg_load_stream *s = &g_load.streams[wc->streams[wc->next_start++]];
     wc->connecting++;
     fg_load_stream_start(s);

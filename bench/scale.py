@@ -16,7 +16,9 @@ it cannot be raised), less a margin for listeners, the hop and the runtime:
 
 Writes bench/results/scale-<date>-<host>.json: streams_held (streams that
 answered the final stanza), streams_ready, rss_bytes_at_peak (fedgate's
-VmHWM), rss_bytes_held (its RSS with every stream open), bytes_per_stream,
+VmHWM), rss_bytes_held (its RSS with every stream open), bytes_per_stream
+(the RSS growth per stream of the second half of the streams: s2sload opens
+them in two waves), bytes_per_stream_from_start,
 setup_s (time to authenticate every stream), and the generator's report.
 Exit status: 0 when every stream was established and answered, 1 otherwise.
 """
@@ -102,6 +104,7 @@ def main():
             "rss_bytes_at_peak": vm_hwm_bytes(system.proc.pid),
             "rss_bytes_held": rss * 1024 if rss is not None else None,
             "bytes_per_stream": r.get("bytes_per_idle_stream"),
+            "bytes_per_stream_from_start": r.get("bytes_per_idle_stream_from_start"),
             "generator": r,
         })
         if held is None or held < args.streams:

@@ -53,11 +53,15 @@ struct fg_tls_conn {
   char *session_key;  // client: the session cache key (NULL: server_name)
   int resumed;
   fg_tls_verdict verdict;  // the hook's, or carried by the offered session
-  fg_tls_verdict offered;  // the verdict of the session offered, if any
+  // offered: client, the verdict of the session offered (NULL: none; kept
+  // out of line, a server never offers one).
+  fg_tls_verdict *offered;
   int have_client_secret, have_server_secret;
   int key_updates;       // KeyUpdates BoringSSL sent or received: captured secrets are stale
   int tickets_received;  // TLS 1.3 NewSessionTickets BoringSSL processed (client)
-  fg_tls_traffic_secrets secrets;
+  // secrets: captured for kernel TLS (NULL: none), held only until the
+  // record layer is handed over or stays in user space.
+  fg_tls_traffic_secrets *secrets;
 };
 
 static int g_ex_index = -1;
@@ -259,21 +263,16 @@ static int hex_decode(uint8_t *out, size_t cap, const char *hex, size_t *out_len
 static void keylog_cb(const SSL *ssl, const char *line) {
   fg_tls_conn *t = conn_of(ssl);
   if (t == NULL) return;
-  uint8_t *dst;
-  int *have;
-  if (strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0) {
-    dst = t->secrets.client;
-    have = &t->have_client_secret;
-  } else if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0) {
-    dst = t->secrets.server;
-    have = &t->have_server_secret;
-  } else {
-    return;
-  }
+  int client = strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0;
+  if (!client && strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) != 0) return;
+  // Out of memory: no secrets, so the record layer stays in user space.
+  if (t->secrets == NULL && (t->secrets = calloc(1, sizeof(*t->secrets))) == NULL) return;
+  uint8_t *dst = client ? t->secrets->client : t->secrets->server;
+  int *have = client ? &t->have_client_secret : &t->have_server_secret;
   const char *sp = strchr(line + 24, ' ');
   size_t len;
   if (sp == NULL || !hex_decode(dst, 48, sp + 1, &len)) return;
-  t->secrets.secret_len = len;
+  t->secrets->secret_len = len;
   *have = 1;
 }
 
@@ -300,21 +299,34 @@ static uint64_t scope_now(const fg_tls_ctx *ctx) {
 // new_session_cb keeps a client session with the verdict about the peer
 // that goes with it: the hook's in a full handshake, the carried one in a
 // resumed handshake (the server's fresh ticket renews the same trust).
+// offered_verdict is the verdict of the session |t| offered; none offered
+// (a server, or nothing cached) reads as a peer never verified.
+static const fg_tls_verdict *offered_verdict(const fg_tls_conn *t) {
+  static const fg_tls_verdict kNone;
+  return t->offered != NULL ? t->offered : &kNone;
+}
+
 static int new_session_cb(SSL *ssl, SSL_SESSION *session) {
   fg_tls_conn *t = conn_of(ssl);
   if (t == NULL || session_key_of(t) == NULL || t->ctx->sessions == NULL) return 0;
   // A TLS 1.2 server may renew the ticket inside a resumed handshake, before
   // handshake_finished has taken the carried verdict over.
-  const fg_tls_verdict *v = SSL_session_reused(ssl) ? &t->offered : &t->verdict;
+  const fg_tls_verdict *v = SSL_session_reused(ssl) ? offered_verdict(t) : &t->verdict;
   if (v->result == FG_TLS_VERIFY_REJECT) return 0;
   fg_session_cache_put(t->ctx->sessions, session_key_of(t), session, v, (int64_t)time(NULL));
   return 0;  // the cache took its own reference
 }
 
 static void offer_session(fg_tls_conn *t) {
+  fg_tls_verdict v;
   SSL_SESSION *s = fg_session_cache_get(t->ctx->sessions, session_key_of(t), scope_now(t->ctx),
-                                        (int64_t)time(NULL), &t->offered);
+                                        (int64_t)time(NULL), &v);
   if (s == NULL) return;
+  if (t->offered == NULL && (t->offered = malloc(sizeof(*t->offered))) == NULL) {
+    SSL_SESSION_free(s);  // out of memory: a full handshake instead
+    return;
+  }
+  *t->offered = v;
   SSL_set_session(t->ssl, s);
   SSL_SESSION_free(s);
 }
@@ -457,7 +469,8 @@ void fg_tls_conn_free(fg_tls_conn *t) {
   if (t == NULL) return;
   SSL_free(t->ssl);
   BIO_free(t->bio);
-  OPENSSL_cleanse(&t->secrets, sizeof(t->secrets));
+  fg_tls_conn_forget_secrets(t);
+  free(t->offered);
   free(t->staged);
   free(t->server_name);
   free(t->session_key);
@@ -517,8 +530,8 @@ static void handshake_finished(fg_tls_conn *t) {
   t->handshake_done = 1;
   t->resumed = SSL_session_reused(t->ssl);
   if (t->resumed && t->ctx->cfg.role == FG_TLS_CLIENT) {
-    t->verdict = t->offered;
-    t->verify_result = t->offered.result;
+    t->verdict = *offered_verdict(t);
+    t->verify_result = t->verdict.result;
   }
 }
 
@@ -680,21 +693,29 @@ void fg_tls_conn_set_record_aligned(fg_tls_conn *t, int on) {
 }
 
 int fg_tls_conn_traffic_secrets(const fg_tls_conn *t, fg_tls_traffic_secrets *out) {
-  if (!t->have_client_secret || !t->have_server_secret || t->key_updates > 0) return 0;
+  if (t->secrets == NULL || !t->have_client_secret || !t->have_server_secret ||
+      t->key_updates > 0) {
+    return 0;
+  }
   if (SSL_version(t->ssl) != TLS1_3_VERSION) return 0;
   const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
   if (c == NULL) return 0;
-  *out = t->secrets;
+  *out = *t->secrets;
   out->cipher_suite = SSL_CIPHER_get_protocol_id(c);
   return 1;
 }
 
 void fg_tls_conn_set_traffic_secrets(fg_tls_conn *t, const fg_tls_traffic_secrets *in) {
-  t->secrets = *in;
+  if (t->secrets == NULL && (t->secrets = malloc(sizeof(*t->secrets))) == NULL) return;
+  *t->secrets = *in;
   t->have_client_secret = t->have_server_secret = 1;
 }
 
 void fg_tls_conn_forget_secrets(fg_tls_conn *t) {
-  OPENSSL_cleanse(&t->secrets, sizeof(t->secrets));
+  if (t->secrets != NULL) {
+    OPENSSL_cleanse(t->secrets, sizeof(*t->secrets));
+    free(t->secrets);
+    t->secrets = NULL;
+  }
   t->have_client_secret = t->have_server_secret = 0;
 }

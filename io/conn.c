@@ -171,6 +171,7 @@ void fg_conn_maybe_free(fg_conn *c) {
     fg_worker_chunk_put(w, ch);
   }
   w->stats.out_bytes_queued -= c->out_bytes;
+  if (c->sd != NULL) fg_worker_sd_put(w, c->sd);
   fg_tls_conn_free(c->tls);
   free(c->ktls_tail);
   free(c->early);
@@ -191,14 +192,22 @@ static void drop_connect_stash(fg_conn *c) {
   c->tls = NULL;
 }
 
+// proxy_wait_free gives back the PROXY header state (and the context it
+// kept for direct TLS, if still there).
+static void proxy_wait_free(fg_conn *c) {
+  if (c->proxy == NULL) return;
+  if (c->proxy->tls != NULL) fg_tls_ctx_free(c->proxy->tls);
+  free(c->proxy);
+  c->proxy = NULL;
+}
+
 static void finish(fg_conn *c, enum fg_close_reason reason) {
   if (c->dead) return;
   fg_worker *w = c->w;
   if (c->connecting) drop_connect_stash(c);
   if (c->proxy_wait) {
     c->proxy_wait = 0;
-    if (c->proxy_tls != NULL) fg_tls_ctx_free(c->proxy_tls);
-    c->proxy_tls = NULL;
+    proxy_wait_free(c);
     if (reason == FG_CLOSE_RESET || reason == FG_CLOSE_IO_ERROR) {
       // Reset inside the header: refused like a header cut short by EOF.
       w->stats.proxy_refused++;
@@ -307,21 +316,40 @@ static int queue_raw(fg_conn *c, const uint8_t *p, size_t n) {
   return 1;
 }
 
+// submit_send sends the queued chunks: one chunk (the common case: 16 KiB
+// hold many stanzas) by a plain send, several by a sendmsg whose
+// descriptors the worker lends until the send completes.
 static void submit_send(fg_conn *c) {
   if (c->dead || c->send_inflight || c->connecting || c->out_head == NULL) return;
-  int n = 0;
-  for (out_chunk *ch = c->out_head; ch != NULL && n < SEND_IOV_MAX; ch = ch->next) {
-    if (ch->end == ch->start) continue;
-    c->iov[n].iov_base = ch->data + ch->start;
-    c->iov[n].iov_len = ch->end - ch->start;
-    n++;
+  out_chunk *first = c->out_head, *more = NULL;
+  while (first != NULL && first->end == first->start) first = first->next;
+  if (first == NULL) return;
+  for (more = first->next; more != NULL && more->end == more->start;) more = more->next;
+  struct io_uring_sqe *sqe;
+  if (more == NULL) {
+    sqe = fg_worker_sqe(c->w);
+    io_uring_prep_send(sqe, c->fd, first->data + first->start, first->end - first->start,
+                       MSG_NOSIGNAL);
+  } else {
+    send_desc *sd = c->sd != NULL ? c->sd : fg_worker_sd_get(c->w);
+    if (sd == NULL) {
+      finish(c, FG_CLOSE_OVERFLOW);
+      return;
+    }
+    c->sd = sd;
+    int n = 0;
+    for (out_chunk *ch = first; ch != NULL && n < SEND_IOV_MAX; ch = ch->next) {
+      if (ch->end == ch->start) continue;
+      sd->iov[n].iov_base = ch->data + ch->start;
+      sd->iov[n].iov_len = ch->end - ch->start;
+      n++;
+    }
+    memset(&sd->msg, 0, sizeof(sd->msg));
+    sd->msg.msg_iov = sd->iov;
+    sd->msg.msg_iovlen = (size_t)n;
+    sqe = fg_worker_sqe(c->w);
+    io_uring_prep_sendmsg(sqe, c->fd, &sd->msg, MSG_NOSIGNAL);
   }
-  if (n == 0) return;
-  memset(&c->msg, 0, sizeof(c->msg));
-  c->msg.msg_iov = c->iov;
-  c->msg.msg_iovlen = (size_t)n;
-  struct io_uring_sqe *sqe = fg_worker_sqe(c->w);
-  io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(sqe, ud_make(c, OP_SEND));
   c->send_inflight = 1;
   c->inflight++;
@@ -330,6 +358,10 @@ static void submit_send(fg_conn *c) {
 static void on_send(fg_conn *c, int res) {
   c->send_inflight = 0;
   c->inflight--;
+  if (c->sd != NULL) {
+    fg_worker_sd_put(c->w, c->sd);
+    c->sd = NULL;
+  }
   if (c->dead) return;
   fg_worker *w = c->w;
   if (res < 0) {
@@ -632,21 +664,22 @@ static void proxy_refuse(fg_conn *c, fg_proxy_error why) {
 // it the bytes that followed the header (a stream header, a ClientHello).
 static void proxy_recv(fg_conn *c, const uint8_t *data, size_t len) {
   size_t used = 0;
-  fg_proxy_status st = fg_proxy_header_feed(&c->proxy, data, len, &used);
+  fg_proxy_status st = fg_proxy_header_feed(&c->proxy->header, data, len, &used);
   if (st == FG_PROXY_NEED_MORE) return;
   if (st == FG_PROXY_FAILED) {
-    proxy_refuse(c, fg_proxy_header_error(&c->proxy));
+    proxy_refuse(c, fg_proxy_header_error(&c->proxy->header));
     return;
   }
-  const fg_proxy_result *r = fg_proxy_header_result(&c->proxy);
+  const fg_proxy_result *r = fg_proxy_header_result(&c->proxy->header);
   c->proxy_version = r->version;
   if (r->has_addresses) {
     c->peer_len = r->src.sa.sa_family == AF_INET ? sizeof(r->src.in) : sizeof(r->src.in6);
     memcpy(&c->peer, &r->src, c->peer_len);
   }
-  fg_tls_ctx *tls = c->proxy_tls;
+  fg_tls_ctx *tls = c->proxy->tls;
+  c->proxy->tls = NULL;
   c->proxy_wait = 0;
-  c->proxy_tls = NULL;
+  proxy_wait_free(c);
   c->ops = &fg_plain_ops;
   c->timer_kind = TK_NONE;
   fg_worker_timer_cancel(c->w, &c->timer);
@@ -1053,8 +1086,12 @@ fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_conn_handler *h, vo
     return NULL;
   }
   w->stats.accepted++;
-  c->peer_len = sizeof(c->peer);
-  getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len);
+  struct sockaddr_storage peer;
+  socklen_t peer_len = sizeof(peer);
+  if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) == 0) {
+    c->peer_len = peer_len < sizeof(c->peer) ? peer_len : sizeof(c->peer);
+    memcpy(&c->peer, &peer, c->peer_len);
+  }
   if (n_trusted == 0) {
     accepted_start(c, tls);
     return c;
@@ -1068,9 +1105,14 @@ fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_conn_handler *h, vo
     proxy_refuse(c, FG_PROXY_ERR_UNTRUSTED);
     return c;
   }
-  fg_proxy_header_init(&c->proxy);
+  c->proxy = malloc(sizeof(*c->proxy));
+  if (c->proxy == NULL) {
+    fg_conn_abort(c, FG_CLOSE_OVERFLOW);
+    return c;
+  }
+  fg_proxy_header_init(&c->proxy->header);
   c->proxy_wait = 1;
-  c->proxy_tls = tls;
+  c->proxy->tls = tls;
   if (tls != NULL) fg_tls_ctx_up_ref(tls);
   c->ops = &fg_proxy_ops;
   set_timer(c, TK_PROXY, opts(c)->handshake_timeout_ms);
@@ -1112,7 +1154,7 @@ static void on_connect(fg_conn *c, int res) {
 
 fg_conn *fg_conn_connect(fg_worker *w, const fg_connect_config *cfg) {
   if (w->stopping || w->nconns >= w->rt->opts.max_conns ||
-      cfg->addr_len > sizeof(struct sockaddr_storage)) {
+      cfg->addr_len > sizeof(((fg_conn *)0)->peer)) {  // IPv4 and IPv6 only
     return NULL;
   }
   int fd = socket(cfg->addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

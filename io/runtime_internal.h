@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <netinet/in.h>
 #include <sys/uio.h>
 
 #include <liburing.h>
@@ -47,6 +48,23 @@ typedef struct out_chunk {
 #define OUT_CHUNK_BYTES (16384 - 2 * sizeof(uint32_t) - sizeof(void *))
 #define SEND_IOV_MAX 16
 
+// send_desc: the descriptors of a sendmsg of several chunks, lent by the
+// worker while that send is in flight (a send of one chunk needs none): an
+// idle connection holds no send state.
+typedef struct send_desc {
+  struct send_desc *next;  // worker's free list
+  struct msghdr msg;
+  struct iovec iov[SEND_IOV_MAX];
+} send_desc;
+
+// proxy_wait: while the PROXY protocol header is awaited, before the upper
+// layer has the connection; allocated for connections from the listener's
+// trusted balancers only and freed once the header is read.
+typedef struct proxy_wait {
+  fg_proxy_header header;
+  fg_tls_ctx *tls;  // direct TLS: the context to start after the header
+} proxy_wait;
+
 typedef struct transport_ops transport_ops;
 
 // fg_listener is listener.c's; the worker only keeps its list of them.
@@ -72,20 +90,8 @@ struct fg_conn {
   // Output.
   out_chunk *out_head, *out_tail;
   size_t out_bytes;
-  union {
-    struct {  // submit_send's, once something is queued
-      struct msghdr msg;
-      struct iovec iov[SEND_IOV_MAX];
-    };
-    // While the PROXY protocol header is awaited (|proxy_wait|), before
-    // the upper layer has the connection: nothing can be queued yet, so the
-    // parser borrows the send descriptors' room (no allocation per
-    // connection, no bytes added to it).
-    struct {
-      fg_proxy_header proxy;
-      fg_tls_ctx *proxy_tls;  // direct TLS: the context to start after the header
-    };
-  };
+  send_desc *sd;      // while a sendmsg of several chunks is in flight
+  proxy_wait *proxy;  // while |proxy_wait|
   // Plaintext queued by the upper layer while a TLS handshake runs.
   uint8_t *early;
   size_t early_len, early_cap;
@@ -102,7 +108,13 @@ struct fg_conn {
   fg_timer timer;
   int timer_kind;
   uint64_t idle_ns, last_rx_ns, last_tx_ns;
-  struct sockaddr_storage peer;
+  // peer: an IP address (connections are TCP; an accepted Unix-domain
+  // client is unnamed, its family is all there is to keep).
+  union {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+  } peer;
   socklen_t peer_len;
 };
 
@@ -141,6 +153,8 @@ struct fg_worker {
   int aux_inflight;  // misc SQEs (wake poll, msg_ring to self...)
   out_chunk *free_chunks;
   size_t nfree_chunks;
+  send_desc *free_sds;
+  size_t nfree_sds;
   uint8_t *plainbuf;  // TLS decrypt scratch
   size_t plainbuf_len;
   uint64_t next_conn_id;
@@ -161,6 +175,8 @@ struct io_uring_sqe *fg_worker_sqe(fg_worker *w);
 void fg_worker_mark_dirty(fg_worker *w, fg_conn *c);
 out_chunk *fg_worker_chunk_get(fg_worker *w);
 void fg_worker_chunk_put(fg_worker *w, out_chunk *ch);
+send_desc *fg_worker_sd_get(fg_worker *w);  // NULL: out of memory
+void fg_worker_sd_put(fg_worker *w, send_desc *sd);
 
 // conn.c
 // fg_conn_new_accepted starts a connection on the accepted socket |fd| with

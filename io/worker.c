@@ -27,6 +27,7 @@
 
 #define BUF_GROUP 1
 #define FREE_CHUNKS_MAX 64  // 1 MiB of 16 KiB chunks kept per worker for reuse
+#define FREE_SDS_MAX 256    // send descriptors kept per worker (80 KiB)
 
 static __thread fg_worker *tl_worker;
 
@@ -166,6 +167,26 @@ void fg_worker_chunk_put(fg_worker *w, out_chunk *ch) {
   ch->next = w->free_chunks;
   w->free_chunks = ch;
   w->nfree_chunks++;
+}
+
+send_desc *fg_worker_sd_get(fg_worker *w) {
+  send_desc *sd = w->free_sds;
+  if (sd != NULL) {
+    w->free_sds = sd->next;
+    w->nfree_sds--;
+    return sd;
+  }
+  return malloc(sizeof(*sd));
+}
+
+void fg_worker_sd_put(fg_worker *w, send_desc *sd) {
+  if (w->nfree_sds >= FREE_SDS_MAX) {
+    free(sd);
+    return;
+  }
+  sd->next = w->free_sds;
+  w->free_sds = sd;
+  w->nfree_sds++;
 }
 
 // --- messages -----------------------------------------------------------
@@ -394,6 +415,11 @@ static void *worker_main(void *arg) {
     out_chunk *ch = w->free_chunks;
     w->free_chunks = ch->next;
     free(ch);
+  }
+  while (w->free_sds != NULL) {
+    send_desc *sd = w->free_sds;
+    w->free_sds = sd->next;
+    free(sd);
   }
   free(w->plainbuf);
   w->plainbuf = NULL;

@@ -43,7 +43,7 @@ XML_PARSER="gateway/xml/xml_scan.c gateway/xml/xml_simd.c
   $(for n in 1 3; do for f in $XML_PARSER_LEVEL; do printf ' %s@%s' "$f" "$n"; done; done)"
 XML_TRANSCRIPT="tests/gateway/xml/xml_transcript.c gateway/xml/xml_serializer.c $XML_PARSER"
 S2S_IN="crypto/dialback_key.c gateway/s2s/bounce.c gateway/s2s/bounce_element.c
-  gateway/s2s/jid.c gateway/s2s/s2s_in.c gateway/s2s/sm.c $XML_PARSER
+  gateway/s2s/jid.c gateway/s2s/header_text.c gateway/s2s/s2s_in.c gateway/s2s/sm.c $XML_PARSER
   gateway/s2s/auth_method.c gateway/s2s/bidi.c"
 
 # fuzzer NAME MAX_LEN LIBS SOURCES...: one target. LIBS is a comma-separated

@@ -11,6 +11,7 @@
 
 #include "gateway/s2s/bidi.h"
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/s2s/header_text.h"
 #include "gateway/s2s/sm.h"
 #include "gateway/xml/xml_names.h"
 
@@ -22,8 +23,10 @@ enum stage {
 };
 
 typedef struct domain_pair {
-  char from[FG_DOMAIN_MAX + 1];  // originating domain (the peer)
-  char to[FG_DOMAIN_MAX + 1];    // receiving domain (hosted here)
+  // from: originating domain (the peer); to: receiving domain (hosted here).
+  // Both live in one allocation of their own length ("from\0to\0", at
+  // |from|): a stream keeps its pairs as long as it lives, mostly idle.
+  char *from, *to;
   uint16_t from_len, to_len;
   int method;   // fg_s2s_auth_method once authenticated, else 0
   int pending;  // a dialback verification is under way
@@ -33,7 +36,14 @@ struct fg_s2s_in {
   fg_s2s_in_config cfg;
   const fg_s2s_in_ops *ops;
   void *arg;
+  // parser: NULL while parked, a quiet stream's: it was given back and
+  // |parked| holds its stream header as text (fg_header_text), from which a
+  // fresh parser is rebuilt when the next byte comes (unpark).
   fg_xml_parser *parser;
+  char *parked;
+  size_t parked_len;
+  int parser_authenticated;  // fg_xml_parser_set_authenticated was called
+  int at_boundary;           // the parser holds no half-read element or text
   enum stage stage;
   int tls;            // TLS is active on the connection
   int header_sent;    // our stream header went out
@@ -43,9 +53,10 @@ struct fg_s2s_in {
   int sasl_failures;
   int sasl_await_response;  // EXTERNAL without initial response: challenge sent
   char stream_id[FG_STREAM_ID_LEN + 1];
-  char peer[FG_DOMAIN_MAX + 1];   // 'from' of the first header, normalised
-  char local[FG_DOMAIN_MAX + 1];  // 'to' of the first header, normalised
-  domain_pair *pairs;             // grown on demand: most streams carry one pair
+  // peer: 'from' of the first header, local: its 'to', normalised; kNoName
+  // until known, else an allocation of their own length (set_name).
+  const char *peer, *local;
+  domain_pair *pairs;  // grown on demand: most streams carry one pair
   int num_pairs, cap_pairs;
   // routed_pair: the pair whose stanza last passed every addressing check
   // (-1: none). A stanza whose raw domainparts are byte-equal to that pair's
@@ -74,9 +85,30 @@ void fg_s2s_in_config_default(fg_s2s_in_config *cfg) {
   cfg->bidi_sm_request_every = 16;
 }
 
+static const char kNoName[] = "";
+
+// set_name sets |*slot| to a copy of |name| ("": kNoName). It returns 1, or
+// 0 out of memory (|*slot| unchanged).
+static int set_name(const char **slot, const char *name) {
+  char *copy = NULL;
+  if (name[0] != 0 && (copy = strndup(name, FG_DOMAIN_MAX)) == NULL) return 0;
+  if (*slot != kNoName) free((char *)*slot);
+  *slot = copy != NULL ? copy : kNoName;
+  return 1;
+}
+
+static fg_xml_parser *new_parser(const fg_s2s_in *s) {
+  fg_xml_config xc;
+  fg_xml_config_default(&xc);
+  xc.limits = s->cfg.limits;
+  xc.content_ns = FG_XML_NS_SERVER;
+  return fg_xml_parser_new(&xc);
+}
+
 fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, void *arg) {
   fg_s2s_in *s = calloc(1, sizeof(*s));
   if (s == NULL) return NULL;
+  s->peer = s->local = kNoName;
   if (cfg != NULL) {
     s->cfg = *cfg;
   } else {
@@ -89,11 +121,7 @@ fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, 
   s->routed_pair = -1;
   s->tls = s->cfg.tls_active;
   fg_sm_out_init(&s->bidi_sm, s->cfg.bidi_sm_max_stanzas, s->cfg.bidi_sm_max_bytes);
-  fg_xml_config xc;
-  fg_xml_config_default(&xc);
-  xc.limits = s->cfg.limits;
-  xc.content_ns = FG_XML_NS_SERVER;
-  s->parser = fg_xml_parser_new(&xc);
+  s->parser = new_parser(s);
   if (s->parser == NULL) {
     fg_s2s_in_free(s);
     return NULL;
@@ -105,12 +133,63 @@ void fg_s2s_in_free(fg_s2s_in *s) {
   if (s == NULL) return;
   fg_sm_out_cleanup(&s->bidi_sm);
   fg_xml_parser_free(s->parser);
+  free(s->parked);
+  set_name(&s->peer, "");
+  set_name(&s->local, "");
+  for (int i = 0; i < s->num_pairs; i++) free(s->pairs[i].from);
   free(s->pairs);
   free(s);
 }
 
+// kParkedMax bounds the header text a parked stream keeps: a longer header
+// (many declarations or attributes) keeps its parser instead.
+enum { kParkedMax = 512 };
+
+// park gives the parser of a quiet stream back, keeping its stream header
+// as text, when the parser is between elements in an open stream.
+static void park(fg_s2s_in *s) {
+  const fg_xml_stream_header *h = fg_xml_parser_header(s->parser);
+  if (s->stage != STAGE_OPEN || !s->at_boundary || h == NULL || fg_xml_parser_pending(s->parser)) {
+    return;
+  }
+  char text[kParkedMax];
+  size_t n = fg_header_text(h, text, sizeof(text));
+  char *copy = n > 0 ? malloc(n) : NULL;
+  if (copy == NULL) return;  // too long, or out of memory: keep the parser
+  memcpy(copy, text, n);
+  fg_xml_parser_free(s->parser);
+  s->parser = NULL;
+  s->parked = copy;
+  s->parked_len = n;
+}
+
+// unpark rebuilds the parser of a parked stream from its header text: the
+// header event is the parser's, not the peer's, so no handler sees it. It
+// returns 1, or 0 (out of memory, or a header that does not parse back).
+static int unpark(fg_s2s_in *s) {
+  fg_xml_parser *p = new_parser(s);
+  if (p == NULL) return 0;
+  if (s->parser_authenticated) fg_xml_parser_set_authenticated(p);
+  size_t used = 0;
+  fg_xml_event ev = fg_xml_parser_feed(p, &used, (const uint8_t *)s->parked, s->parked_len);
+  if (ev != FG_XML_EVENT_STREAM_OPEN || used != s->parked_len) {
+    fg_xml_parser_free(p);
+    return 0;
+  }
+  free(s->parked);
+  s->parked = NULL;
+  s->parser = p;
+  return 1;
+}
+
 void fg_s2s_in_trim(fg_s2s_in *s) {
+  if (s->parser == NULL) return;  // parked already
   fg_xml_parser_trim(s->parser);
+  park(s);
+}
+
+int fg_s2s_in_parked(const fg_s2s_in *s) {
+  return s->parser == NULL;
 }
 
 const char *fg_s2s_in_stream_id(const fg_s2s_in *s) {
@@ -130,6 +209,10 @@ uint32_t fg_s2s_in_headers(const fg_s2s_in *s) {
 }
 
 const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len) {
+  if (s->parser == NULL) {  // parked: asked only while stanzas are parsed, never now
+    *out_len = 0;
+    return NULL;
+  }
   return fg_xml_parser_context(s->parser, out_len);
 }
 
@@ -299,12 +382,19 @@ static domain_pair *add_pair(fg_s2s_in *s, const char *from, const char *to) {
     s->pairs = grown;
     s->cap_pairs = cap;
   }
+  size_t from_len = strnlen(from, FG_DOMAIN_MAX), to_len = strnlen(to, FG_DOMAIN_MAX);
+  char *names = malloc(from_len + to_len + 2);
+  if (names == NULL) return NULL;
   p = &s->pairs[s->num_pairs++];
   memset(p, 0, sizeof(*p));
-  snprintf(p->from, sizeof(p->from), "%s", from);
-  snprintf(p->to, sizeof(p->to), "%s", to);
-  p->from_len = (uint16_t)strlen(p->from);
-  p->to_len = (uint16_t)strlen(p->to);
+  p->from = names;
+  p->to = names + from_len + 1;
+  memcpy(p->from, from, from_len);
+  p->from[from_len] = 0;
+  memcpy(p->to, to, to_len);
+  p->to[to_len] = 0;
+  p->from_len = (uint16_t)from_len;
+  p->to_len = (uint16_t)to_len;
   return p;
 }
 
@@ -323,7 +413,8 @@ static const char *method_name(int m) {
 static void authenticate(fg_s2s_in *s, domain_pair *p, int method) {
   p->method = method;
   p->pending = 0;
-  fg_xml_parser_set_authenticated(s->parser);
+  s->parser_authenticated = 1;
+  if (s->parser != NULL) fg_xml_parser_set_authenticated(s->parser);  // else at unpark
   event(s, FG_S2S_IN_EV_AUTHENTICATED, p->from, method_name(method));
 }
 
@@ -428,13 +519,16 @@ static fg_s2s_in_status on_header(fg_s2s_in *s) {
   if (h->from.data != NULL && !fg_domain_normalize(from, h->from.data, h->from.len)) {
     return fg_s2s_in_close_with_error(s, "invalid-from", "the stream's 'from' is not a domain");
   }
-  int had_peer = s->peer[0] != 0;
+  int had_peer = s->peer[0] != 0, named = 1;
   if (h->to.data != NULL && fg_domain_normalize(to, h->to.data, h->to.len) && !restart) {
-    snprintf(s->local, sizeof(s->local), "%s", to);
+    named = set_name(&s->local, to);
   }
   // A peer may name itself only after TLS (its first header had no 'from').
-  if (!restart || !had_peer) snprintf(s->peer, sizeof(s->peer), "%s", from);
+  if (!restart || !had_peer) named = set_name(&s->peer, from) && named;
   send_header(s);
+  if (!named) {
+    return fg_s2s_in_close_with_error(s, "resource-constraint", "out of memory for its domains");
+  }
   // RFC 6120 §4.7.5: version 1.0 is what both sides must speak.
   if (h->version_major < 1) {
     return fg_s2s_in_close_with_error(s, "unsupported-version", "version='1.0' is required");
@@ -959,21 +1053,29 @@ fg_s2s_in_status fg_s2s_in_feed(fg_s2s_in *s, const uint8_t *in, size_t in_len, 
     *out_used = 0;
     return s->stage == STAGE_CLOSED ? FG_S2S_IN_CLOSED : FG_S2S_IN_STARTTLS;
   }
+  if (s->parser == NULL && !unpark(s)) {
+    *out_used = 0;
+    return fg_s2s_in_close_with_error(s, "internal-server-error", "cannot resume parsing");
+  }
   while (st == FG_S2S_IN_CONTINUE && (total < in_len || fg_xml_parser_pending(s->parser))) {
     size_t used = 0;
     fg_xml_event ev = fg_xml_parser_feed(s->parser, &used, in + total, in_len - total);
     total += used;
     switch (ev) {
       case FG_XML_EVENT_NEED_MORE:
+        if (used > 0) s->at_boundary = 0;  // part of something is buffered
         *out_used = total;
         return FG_S2S_IN_CONTINUE;
       case FG_XML_EVENT_STREAM_OPEN:
+        s->at_boundary = 1;
         st = on_header(s);
         break;
       case FG_XML_EVENT_ELEMENT:
+        s->at_boundary = 1;
         st = on_element(s);
         break;
       case FG_XML_EVENT_KEEPALIVE:
+        s->at_boundary = 1;
         break;
       case FG_XML_EVENT_STREAM_CLOSE:
         // RFC 6120 §4.4: answer the close with ours (unless ours went

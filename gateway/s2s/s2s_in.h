@@ -182,8 +182,16 @@ void fg_s2s_in_config_default(fg_s2s_in_config *cfg);
 fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, void *arg);
 
 // fg_s2s_in_trim returns the parser's reusable buffers (fg_xml_parser_trim):
-// call it between fg_s2s_in_feed calls on a stream that went quiet.
+// call it between fg_s2s_in_feed calls on a stream that went quiet. Between
+// two elements of an open stream it gives the parser back altogether,
+// keeping the stream header as text (at most 512 bytes) from which the next
+// fg_s2s_in_feed rebuilds it; a parse error's byte offset then counts from
+// that rebuilt header.
 void fg_s2s_in_trim(fg_s2s_in *s);
+
+// fg_s2s_in_parked returns 1 while |s|'s parser is given back (see
+// fg_s2s_in_trim).
+int fg_s2s_in_parked(const fg_s2s_in *s);
 
 // fg_s2s_in_free frees |s|. NULL is a no-op.
 void fg_s2s_in_free(fg_s2s_in *s);

@@ -53,7 +53,6 @@ struct in_conn {
   in_conn *prev, *next;
   fg_flow flow;  // flow control towards the links it feeds
   char ip[64];
-  struct sockaddr_storage peer_addr;  // the connection's source address
   int counted_ip;
   int authenticated;
   int trim_due;  // give back the parser's buffers after this feed
@@ -76,7 +75,10 @@ struct in_conn {
   int limit_logged;                      // a stanza refused by a rate limit was logged
   int limit_close;                       // over a rate limit for too long: close after this feed
   uint64_t over_since_ns, last_over_ns;  // the current episode of refusals by rate
-  fg_limit_lease lease;                  // its share of the shared rate buckets
+  // Its share of the shared rate buckets: allocated by the first stanza
+  // judged, given back when the stream goes quiet (a quiet stream's unspent
+  // share, at most 10 ms of its rate, is forfeited).
+  fg_limit_lease *lease;
   // The last sender (inbound) or recipient domain (outbound) the block
   // lists let pass, and their generation then: most streams carry runs of
   // one sender, so most stanzas skip the lists (and the SHA-256 of the JID).
@@ -86,10 +88,11 @@ struct in_conn {
   // tls.dane_inbound: the pending TLSA check (reading paused), and the peer
   // domain its TLSA records authenticated ("" when none).
   fg_dane_inbound *dane_q;
-  char dane_domain[FG_DOMAIN_MAX + 1];
+  char *dane_domain;           // NULL: none
   fg_auth_method dane_method;  // how the TLSA records proved it (DANE-EE or DANE-TA)
   int dane_tried;              // the TLSA lookup was started for this stream
   int dane_holds_features;     // direct TLS: the features wait for the lookup
+  int n_verdicts;              // in |verdicts| (here: no padding, 640 bytes in all)
   // Certificate verdicts by domain, allocated on first use and given back
   // when the stream goes quiet (recomputed if ever needed again).
   struct verdict {
@@ -97,19 +100,26 @@ struct in_conn {
     int ok;
     fg_auth_method method;  // when ok: pkix or posh
   } * verdicts;
-  int n_verdicts;
   // XEP-0288: for the stanzas an outbound link's peer sends back
   // (reverse_open, s2s NULL), that link's stream id.
   char reverse_id[64];
 };
 
-// trim gives back what a quiet stream does not need: the parser's buffers
-// and the verdict cache.
+// peer_addr: the connection's source address (the PROXY header's, behind a
+// balancer), what limits, logs, /streams and the backend-source checks see.
+static const struct sockaddr *peer_addr(const in_conn *ic) {
+  return fg_conn_peer(ic->conn);
+}
+
+// trim gives back what a quiet stream does not need: the parser's buffers,
+// the verdict cache and the rate-limit lease.
 static void trim(in_conn *ic) {
   fg_s2s_in_trim(ic->s2s);
   free(ic->verdicts);
   ic->verdicts = NULL;
   ic->n_verdicts = 0;
+  free(ic->lease);
+  ic->lease = NULL;
 }
 
 // cur is the snapshot new decisions follow (the worker's current one).
@@ -279,8 +289,7 @@ static int source_in_backend(const in_conn *ic, const fg_snapshot *s, size_t bac
   const fg_config_backend *be = &s->cfg->backends[backend];
   for (size_t a = 0; a < be->n_addresses; a++) {
     const resolved_target *t = &s->backend_targets[backend][a];
-    if (fg_addr_same_ip((const struct sockaddr *)&t->addr,
-                        (const struct sockaddr *)&ic->peer_addr)) {
+    if (fg_addr_same_ip((const struct sockaddr *)&t->addr, peer_addr(ic))) {
       return 1;
     }
   }
@@ -438,7 +447,7 @@ static int op_cert_valid_for(void *arg, const char *domain) {
     if (probe.expires != 0 && probe.expires < until) until = probe.expires;
     if (ok && keyed) fg_verdict_cache_put(&key, now, until);
     if (probe.revoked) fg_metrics_inc(&ic->srv->metrics, FG_M_PEERS_REFUSED_REVOKED);
-    if (!ok && !probe.revoked && strcmp(ic->dane_domain, domain) == 0) {
+    if (!ok && !probe.revoked && ic->dane_domain != NULL && strcmp(ic->dane_domain, domain) == 0) {
       // tls.dane_inbound: the peer's own TLSA records authenticated this
       // chain for it (dane_prefetch); PKIX did not.
       ok = 1;
@@ -573,10 +582,12 @@ static fg_stanza_condition limit_verdict(in_conn *ic, const fg_xml_element *el, 
   if (srv->limits == NULL) return FG_STANZA_CONDITION_COUNT;
   uint64_t now = fg_worker_now_ns(fg_conn_worker(ic->conn));
   int out = ic->listener == FG_LISTENER_INTERNAL;
-  fg_limit_result r =
-      out ? fg_abuse_limits_outbound(srv->limits, el, now)
-          : fg_abuse_limits_inbound(srv->limits, &ic->lease, el, el->root->raw.len, from,
-                                    (const struct sockaddr *)&ic->peer_addr, now);
+  if (!out && ic->lease == NULL && (ic->lease = calloc(1, sizeof(*ic->lease))) == NULL) {
+    return FG_STANZA_RESOURCE_CONSTRAINT;
+  }
+  fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, now)
+                          : fg_abuse_limits_inbound(srv->limits, ic->lease, el, el->root->raw.len,
+                                                    from, peer_addr(ic), now);
   if (!r.refused) return FG_STANZA_CONDITION_COUNT;
   fg_metrics_inc(&srv->metrics, out ? FG_M_LIMITED_STANZAS_OUT
                                 : r.condition == FG_STANZA_POLICY_VIOLATION
@@ -1003,6 +1014,9 @@ static void tick(fg_timer *t, void *arg) {
     next = cfg->limits.idle_timeout_ms / 4;
     if (next < 1000) next = 1000;
     if (next > 30000) next = 30000;
+    // Received something since it last gave memory back: look again once it
+    // may have gone quiet, so that an idle stream is lean within seconds.
+    if (ic->last_rx_ns != ic->trimmed_rx_ns && next > kQuietMs + 500) next = kQuietMs + 500;
   }
   fg_worker_timer_arm(w, &ic->tick, next);
 }
@@ -1037,10 +1051,7 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   // The socket's remote end, or behind a load balancer speaking the PROXY
   // protocol the peer its header named: what limits, logs, /streams and
   // the backend-source checks see.
-  const struct sockaddr *peer = fg_conn_peer(c);
-  memcpy(&ic->peer_addr, peer,
-         peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-  fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
+  fg_addr_text(fg_conn_peer(c), ic->ip, sizeof(ic->ip));
   fg_s2s_in_config sc;
   fg_s2s_in_config_default(&sc);
   sc.limits.max_element_bytes_preauth = cfg->limits.element_bytes_before_auth;
@@ -1082,8 +1093,8 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   if (cfg->limits.streams_per_ip &&
       !(listener == FG_LISTENER_INTERNAL && source_is_any_backend(ic))) {
     unsigned n = 0;
-    ic->counted_ip = fg_ip_limits_acquire(srv->ip_limits, (const struct sockaddr *)&ic->peer_addr,
-                                          cfg->limits.streams_per_ip, &n);
+    ic->counted_ip =
+        fg_ip_limits_acquire(srv->ip_limits, peer_addr(ic), cfg->limits.streams_per_ip, &n);
     if (!ic->counted_ip) {
       fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_REFUSED_PER_IP);
       fg_log(FG_LOG_SEV_WARN, NULL, ic->ip, "too many streams from this address (%u)", n);
@@ -1206,7 +1217,8 @@ static void dane_ready(void *arg, int ok, const char *why) {
   ic->dane_q = NULL;
   const char *peer = fg_s2s_in_peer(ic->s2s);
   if (ok) {
-    snprintf(ic->dane_domain, sizeof(ic->dane_domain), "%s", peer);
+    free(ic->dane_domain);
+    ic->dane_domain = strdup(peer);  // NULL (out of memory): the records prove nothing
     ic->dane_method = (fg_auth_method)ok;
   }
   fg_log(ok ? FG_LOG_SEV_INFO : FG_LOG_SEV_WARN, fg_s2s_in_stream_id(ic->s2s), peer,
@@ -1321,7 +1333,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   if (ic->prev) ic->prev->next = ic->next;
   if (ic->next) ic->next->prev = ic->prev;
   if (ws->streams == ic) ws->streams = ic->next;
-  if (ic->counted_ip) fg_ip_limits_release(srv->ip_limits, (const struct sockaddr *)&ic->peer_addr);
+  if (ic->counted_ip) fg_ip_limits_release(srv->ip_limits, peer_addr(ic));
   fg_metrics_inc(&srv->metrics, FG_M_STREAMS_IN_CLOSED);
   if (reason != FG_CLOSE_LOCAL && reason != FG_CLOSE_PEER) {
     fg_log(FG_LOG_SEV_INFO, ic->s2s ? fg_s2s_in_stream_id(ic->s2s) : NULL,
@@ -1340,6 +1352,8 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   fg_s2s_in_free(ic->s2s);
   fg_snapshot_release(ic->snap);
   free(ic->verdicts);
+  free(ic->dane_domain);
+  free(ic->lease);
   free(ic);
 }
 
@@ -1372,10 +1386,7 @@ static in_conn *reverse_open(fg_server *srv, fg_conn *conn, const char *stream_i
   ic->flow.conn = conn;
   ic->listener = FG_LISTENER_S2S;
   ic->authenticated = 1;
-  const struct sockaddr *peer = fg_conn_peer(conn);
-  memcpy(&ic->peer_addr, peer,
-         peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-  fg_addr_text((const struct sockaddr *)&ic->peer_addr, ic->ip, sizeof(ic->ip));
+  fg_addr_text(peer_addr(ic), ic->ip, sizeof(ic->ip));
   snprintf(ic->reverse_id, sizeof(ic->reverse_id), "%s", stream_id);
   return ic;
 }

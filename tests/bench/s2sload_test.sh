@@ -125,6 +125,8 @@ check "idle: bytes_per_idle_stream reported" \
   "r['streams'] == 200 and r['bytes_per_idle_stream'] is not None and r['delivered'] == 400"
 check "idle: every stream answered its final stanza, time to establish reported" \
   "r['streams_ready'] == 200 and r['streams_answered'] == 200 and r['setup_s'] > 0"
+check "idle: two waves of half, the margin and the figure from the start reported" \
+  "r['streams_half'] == 100 and r['sut_rss_kb_half'] >= r['sut_rss_kb_start'] and r['bytes_per_idle_stream_from_start'] is not None"
 
 run "usage: no mode" 2
 run "usage: unknown mode" 2 flood --target self

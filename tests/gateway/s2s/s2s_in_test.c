@@ -780,6 +780,85 @@ static void test_rfc6120_4_9_close_with_error_for_timeouts(void **state) {
   fx_free(f);
 }
 
+// context_text writes the stream-level namespace declarations of |f| as
+// "prefix=uri;" pairs.
+static void context_text(fixture *f, char *out, size_t cap) {
+  size_t n = 0;
+  const fg_xml_nsdecl *d = fg_s2s_in_context(f->s, &n);
+  out[0] = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = strlen(out);
+    snprintf(out + k, cap - k, "%.*s=%.*s;", (int)d[i].prefix.len, (const char *)d[i].prefix.data,
+             (int)d[i].uri.len, (const char *)d[i].uri.data);
+  }
+}
+
+// A quiet stream gives its parser back between stanzas and gets one rebuilt
+// from its header: the namespace context (RFC 6120 §4.8) and the routing of
+// the next stanzas are as before.
+static void test_rfc6120_4_8_quiet_stream_parser_given_back_and_rebuilt(void **state) {
+  fixture *f = fx_authenticated();
+  assert_int_equal(feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>"),
+                   FG_S2S_IN_CONTINUE);
+  char before[512], after[512];
+  context_text(f, before, sizeof(before));
+  assert_int_equal(fg_s2s_in_parked(f->s), 0);
+  fg_s2s_in_trim(f->s);
+  assert_int_equal(fg_s2s_in_parked(f->s), 1);
+  fg_s2s_in_trim(f->s);  // twice is harmless
+  assert_int_equal(feed(f,
+                        "<message from='x@a.example' to='y@b.example' id='2'>"
+                        "<db:x xmlns:db='urn:other'/><body>hi</body></message>"),
+                   FG_S2S_IN_CONTINUE);
+  assert_int_equal(fg_s2s_in_parked(f->s), 0);
+  assert_int_equal(f->e.routed, 2);
+  context_text(f, after, sizeof(after));
+  assert_true(before[0] != 0);
+  assert_string_equal(after, before);
+  // Still the same checks after the rebuild (RFC 6120 §4.9.3.7).
+  assert_stream_error(f, feed(f, "<message from='x@evil.example' to='y@b.example' id='3'/>"),
+                      "invalid-from");
+  fx_free(f);
+}
+
+// A stanza half-read when the stream goes quiet keeps the parser; the rest
+// completes it.
+static void test_rfc6120_4_8_half_read_stanza_keeps_the_parser(void **state) {
+  fixture *f = fx_authenticated();
+  assert_int_equal(feed(f, "<message from='x@a.example' to='y@b.example' id='1'><bo"),
+                   FG_S2S_IN_CONTINUE);
+  fg_s2s_in_trim(f->s);
+  assert_int_equal(fg_s2s_in_parked(f->s), 0);
+  assert_int_equal(feed(f, "dy>hi</body></message>"), FG_S2S_IN_CONTINUE);
+  assert_int_equal(f->e.routed, 1);
+  fg_s2s_in_trim(f->s);
+  assert_int_equal(fg_s2s_in_parked(f->s), 1);
+  fx_free(f);
+}
+
+// A rebuilt parser still refuses what the first one refused (RFC 6120 §11).
+static void test_rfc6120_11_rebuilt_parser_still_refuses_restricted_xml(void **state) {
+  fixture *f = fx_authenticated();
+  fg_s2s_in_trim(f->s);
+  assert_int_equal(fg_s2s_in_parked(f->s), 1);
+  assert_stream_error(f, feed(f, "<message><!-- no --></message>"), "restricted-xml");
+  fx_free(f);
+}
+
+// A dialback verdict arriving while the parser is given back authenticates
+// the pair; the rebuilt parser routes its stanzas (XEP-0220 §2.1.3).
+static void test_xep0220_answer_while_parked_then_route(void **state) {
+  fixture *f = fx_tls(NULL);
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  fg_s2s_in_trim(f->s);
+  assert_int_equal(fg_s2s_in_parked(f->s), 1);
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
+  assert_int_equal(feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>"),
+                   FG_S2S_IN_CONTINUE);
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
 static int setup(void **state) {
   return fg_dialback_secret_init(&g_secret, (const uint8_t *)"s3cr3t", 6) ? 0 : -1;
 }
@@ -787,6 +866,10 @@ static int setup(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc6120_4_7_header_answered_with_id_and_starttls_required),
+      cmocka_unit_test(test_rfc6120_4_8_quiet_stream_parser_given_back_and_rebuilt),
+      cmocka_unit_test(test_rfc6120_4_8_half_read_stanza_keeps_the_parser),
+      cmocka_unit_test(test_rfc6120_11_rebuilt_parser_still_refuses_restricted_xml),
+      cmocka_unit_test(test_xep0220_answer_while_parked_then_route),
       cmocka_unit_test(test_rfc6120_4_7_stream_ids_are_unpredictable),
       cmocka_unit_test(test_rfc6120_4_9_3_6_host_unknown),
       cmocka_unit_test(test_rfc6120_4_9_3_25_unsupported_version),
