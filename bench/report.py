@@ -236,8 +236,12 @@ def page(res, plots, md_path):
              "of the text of one stanza in 64 and counts any that differ as corrupted (a failed "
              "run). Throughput is closed loop; latency is open loop at fixed offered loads, "
              "measured from the scheduled send time to the sink (an upper bound of the latency "
-             "the system adds). Per CPU-second figures divide by the CPU time of the system's "
-             "busiest thread (its event loop), read from /proc.")
+             "the system adds; the generator's own lateness, its send lag, is shown beside "
+             "it). Per CPU-second figures divide by the CPU time of the system's "
+             "busiest thread (its event loop), read from /proc. Each system and the generator "
+             "run in a session of their own at autogroup nice %s, so that other work on the "
+             "machine preempts them less; how long each still waited for its CPU is read from "
+             "/proc/PID/task/TID/schedstat." % fmt(res.get("nice")))
     L.append("")
     fails = res.get("failures") or []
     if fails:
@@ -263,6 +267,11 @@ def page(res, plots, md_path):
     L.append("Runs in which the generator used 90 %% or more of the CPU it may use (it may have "
              "set the pace; compare those per CPU-second, not by wall clock): %s." %
              (", ".join(gb) if gb else "none"))
+    L.append("")
+    cc = res.get("cpu_contended") or []
+    L.append("Runs in which the system's worker thread or the generator waited for its CPU "
+             "5 %% of the time or more (other work on the machine had it; latency tails "
+             "measure that work too): %s." % (", ".join(cc) if cc else "none"))
     L.append("")
     tls_section(res, L)
     L.append("## Relay throughput (stanzas/s, closed loop)")
@@ -336,16 +345,24 @@ def page(res, plots, md_path):
         L.append("")
     L.append("## Latency against offered load (256 B stanzas, open loop)")
     L.append("")
-    L.append("| system | offered/s | delivered/s | p50 us | p90 us | p99 us (range) | p99.9 us |")
-    L.append("| --- | --- | --- | --- | --- | --- | --- |")
+    L.append("The generator's send lag is how late it wrote a stanza after its scheduled "
+             "time (pacing and its own waits, included in the latency); CPU waits are the "
+             "share of the run the system's worker thread / the generator were ready to run "
+             "but another task had the CPU (medians over the rounds).")
+    L.append("")
+    L.append("| system | offered/s | delivered/s | p50 us | p90 us | p99 us (range) | p99.9 us "
+             "| generator's send lag p99 us | waiting for a CPU: system / generator |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     lat = runs.get("latency") or {}
     for n in systems:
         for p in lat.get(n, []):
             lu = get(p, "result", "latency_us") or {}
-            L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            waits = [get(p, "result", k) for k in ("sut_runq_wait_share", "gen_runq_wait_share")]
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 LABELS[n], fmt(p.get("offered_per_s")), fmt(get(p, "result", "delivered_per_s")),
                 fmt(lu.get("p50")), fmt(lu.get("p90")), fmt(p.get("median")) + rng(p),
-                fmt(lu.get("p999"))))
+                fmt(lu.get("p999")), fmt(get(p, "result", "send_lag_p99_us")),
+                " / ".join("—" if w is None else "%.0f %%" % (100 * w) for w in waits)))
     offered = [p.get("offered_per_s") for pts in lat.values() for p in pts
                if p.get("offered_per_s")]
     for n in systems:

@@ -262,6 +262,9 @@ typedef struct measure {
   uint32_t half;
   double thr0, thr1;  // --sut-tid threads
   int thr_ok;
+  // Run-queue wait (schedstat): of the --sut-tid threads, and of the
+  // generator's own threads; -1 when unknown.
+  double sut_wait0, sut_wait1, gen_wait0, gen_wait1;
 } measure;
 
 static void measure_begin(measure *m) {
@@ -269,6 +272,9 @@ static void measure_begin(measure *m) {
   m->sut_ok = o->num_sut_pids > 0 && fg_proc_read(&m->sut0, o->sut_pids, o->num_sut_pids);
   m->thr_ok = o->num_sut_tids > 0 && fg_proc_read_threads(&m->thr0, o->sut_tids, o->num_sut_tids);
   m->gen0 = fg_proc_self_cpu();
+  m->gen_wait0 = fg_proc_self_runq_wait();
+  if (o->num_sut_tids == 0 || !fg_proc_read_runq_wait(&m->sut_wait0, o->sut_tids, o->num_sut_tids))
+    m->sut_wait0 = -1;
   m->t0 = now_s();
 }
 
@@ -276,6 +282,9 @@ static void measure_end(measure *m) {
   const fg_load_opts *o = &g_load.o;
   m->t1 = now_s();
   m->gen1 = fg_proc_self_cpu();
+  m->gen_wait1 = fg_proc_self_runq_wait();
+  if (m->sut_wait0 < 0 || !fg_proc_read_runq_wait(&m->sut_wait1, o->sut_tids, o->num_sut_tids))
+    m->sut_wait0 = -1;
   // Threads before the process: the threads' window then lies inside the
   // process's (begin reads the process first), so a thread never shows more
   // CPU time than the process it belongs to.
@@ -466,6 +475,7 @@ static int setup_workers(void) {
     wc->obuf = malloc(wc->obuf_cap);
     if (wc->streams == NULL || wc->obuf == NULL) return 0;
     fg_hist_init(&wc->hist);
+    fg_hist_init(&wc->lag);
     fg_timer_init(&wc->tick, NULL, wc);
   }
   return 1;
@@ -524,13 +534,31 @@ static unsigned usable_cpus(void) {
   return n > 0 ? n : 1;
 }
 
+// runq_share is the share of the measured window a thread set spent
+// waiting for a CPU while ready to run (another task had it), or -1.
+static double runq_share(double w0, double w1, double wall) {
+  if (w0 < 0 || w1 < 0 || w1 < w0) return -1;
+  return (w1 - w0) / wall;
+}
+
+// print_share prints "\"key\": 0.123, " or "\"key\": null, ".
+static void print_share(const char *key, double v) {
+  if (v < 0) {
+    printf("\"%s\": null, ", key);
+  } else {
+    printf("\"%s\": %.4f, ", key, v);
+  }
+}
+
 static int report(const measure *m) {
   const fg_load_opts *o = &g_load.o;
-  fg_hist h;
+  fg_hist h, lag;
   fg_hist_init(&h);
+  fg_hist_init(&lag);
   uint64_t win_delivered = 0;
   for (unsigned i = 0; i < g_load.num_workers; i++) {
     fg_hist_merge(&h, &g_load.wctx[i].hist);
+    fg_hist_merge(&lag, &g_load.wctx[i].lag);
     win_delivered += g_load.wctx[i].win_delivered;
   }
   totals t = sum_streams();
@@ -557,6 +585,13 @@ static int report(const measure *m) {
   // of the CPUs it may use, whatever the SUT used (both near 100 % leaves
   // open which one set the pace): then compare per SUT CPU-second.
   int gen_bound = gen_util >= 0.9 * usable_cpus();
+  // Other work on the machine: time the SUT's worker thread and the
+  // generator's threads were ready but waited for their CPU. A run where
+  // either waited 5 % of the window or more measured the machine's load as
+  // much as the SUT (its latency tail above all).
+  double sut_wait = runq_share(m->sut_wait0, m->sut_wait1, wall);
+  double gen_wait = runq_share(m->gen_wait0, m->gen_wait1, wall);
+  int contended = sut_wait >= 0.05 || gen_wait >= 0.05;
   double p50 = fg_hist_percentile(&h, 50) / 1e3, p90 = fg_hist_percentile(&h, 90) / 1e3;
   double p99 = fg_hist_percentile(&h, 99) / 1e3, p999 = fg_hist_percentile(&h, 99.9) / 1e3;
   double pmax = h.total ? h.max / 1e3 : 0;
@@ -589,6 +624,15 @@ static int report(const measure *m) {
     } else {
       printf("\"latency_us\": null, ");
     }
+    if (lag.total > 0) {
+      printf("\"send_lag_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}, ",
+             fg_hist_percentile(&lag, 50) / 1e3, fg_hist_percentile(&lag, 99) / 1e3, lag.max / 1e3);
+    } else {
+      printf("\"send_lag_us\": null, ");
+    }
+    print_share("sut_runq_wait_share", sut_wait);
+    print_share("gen_runq_wait_share", gen_wait);
+    printf("\"cpu_contended\": %s, ", contended ? "true" : "false");
     printf("\"establishments\": %llu, \"establishments_per_s\": %.0f, \"resumed\": %llu, ",
            (unsigned long long)est, est / wall, (unsigned long long)resumed);
     if (o->mode == FG_LOAD_IDLE) {
@@ -662,6 +706,11 @@ static int report(const measure *m) {
     fprintf(out,
             "  latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f (%llu samples)\n",
             p50, p90, p99, p999, pmax, (unsigned long long)h.total);
+    if (lag.total > 0) {
+      fprintf(out, "  generator's send lag us: p50 %.1f  p99 %.1f  max %.1f\n",
+              fg_hist_percentile(&lag, 50) / 1e3, fg_hist_percentile(&lag, 99) / 1e3,
+              lag.max / 1e3);
+    }
   }
   if (o->mode == FG_LOAD_CHURN) {
     fprintf(out,
@@ -710,6 +759,13 @@ static int report(const measure *m) {
     }
   }
   fprintf(out, "%s\n", gen_bound ? "; GENERATOR-BOUND" : "");
+  if (sut_wait >= 0 || gen_wait >= 0) {
+    char sw[16] = "?", gw[16] = "?";
+    if (sut_wait >= 0) snprintf(sw, sizeof(sw), "%.1f%%", 100 * sut_wait);
+    if (gen_wait >= 0) snprintf(gw, sizeof(gw), "%.1f%%", 100 * gen_wait);
+    fprintf(out, "  waiting for a CPU (other work on the machine): SUT worker %s, generator %s%s\n",
+            sw, gw, contended ? "; CPU-CONTENDED" : "");
+  }
   fg_worker_stats st;
   fg_runtime_stats(g_load.rt, &st);
   fprintf(out,

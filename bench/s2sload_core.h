@@ -121,7 +121,11 @@ typedef struct fg_load_wctx {
   size_t start_until;  // idle: connect its streams below this index (a wave)
   unsigned connecting;
   fg_timer tick;
-  fg_hist hist;            // latency, measured window (written by this worker only)
+  fg_hist hist;  // latency, measured window (written by this worker only)
+  // Open loop: how late this worker wrote each stanza due in the measured
+  // window (write time - scheduled time): the generator's own share of the
+  // latency, pacing granularity and its own CPU contention included.
+  fg_hist lag;
   uint64_t win_delivered;  // stanzas its sink connections got in the window
   uint8_t *obuf;           // batch buffer
   size_t obuf_cap;

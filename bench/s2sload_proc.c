@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -69,6 +70,52 @@ int fg_proc_read_threads(double *out_cpu_s, const int *tids, size_t n) {
     *out_cpu_s += (double)ticks / ticks_per_s();
   }
   return 1;
+}
+
+int fg_proc_parse_schedstat(const char *text, uint64_t *out_wait_ns) {
+  // sched(7) /proc/PID/schedstat: time on the CPU, time waiting on a run
+  // queue (both nanoseconds), timeslices run.
+  char *end;
+  strtoull(text, &end, 10);
+  if (end == text || *end != ' ') return 0;
+  const char *p = end + 1;
+  uint64_t wait = strtoull(p, &end, 10);
+  if (end == p) return 0;
+  *out_wait_ns = wait;
+  return 1;
+}
+
+static int read_wait(const char *path, double *acc) {
+  char buf[256];
+  uint64_t wait;
+  if (!read_text(path, buf, sizeof(buf)) || !fg_proc_parse_schedstat(buf, &wait)) return 0;
+  *acc += (double)wait / 1e9;
+  return 1;
+}
+
+int fg_proc_read_runq_wait(double *out_s, const int *tids, size_t n) {
+  *out_s = 0;
+  for (size_t i = 0; i < n; i++) {
+    char path[80];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", tids[i], tids[i]);
+    if (!read_wait(path, out_s)) return 0;
+  }
+  return 1;
+}
+
+double fg_proc_self_runq_wait(void) {
+  DIR *d = opendir("/proc/self/task");
+  if (d == NULL) return -1;
+  double total = 0;
+  int ok = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    if (e->d_name[0] == '.') continue;
+    char path[300];
+    snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
+    ok |= read_wait(path, &total);  // a thread may end meanwhile
+  }
+  closedir(d);
+  return ok ? total : -1;
 }
 
 double fg_proc_self_cpu(void) {

@@ -1,5 +1,7 @@
 // s2sload_proc.h: CPU time and resident memory of the system under test (from
-// /proc, summed over several processes) and of s2sload itself (getrusage).
+// /proc, summed over several processes) and of s2sload itself (getrusage);
+// how long threads waited for a CPU (schedstat): time the scheduler gave to
+// other work on the machine.
 #ifndef FEDGATE_BENCH_S2SLOAD_PROC_H
 #define FEDGATE_BENCH_S2SLOAD_PROC_H
 
@@ -26,6 +28,21 @@ int fg_proc_read_threads(double *out_cpu_s, const int *tids, size_t n);
 // /proc/PID/stat file (the command name may hold spaces and parentheses). It
 // returns 1 or 0.
 int fg_proc_parse_stat(const char *text, uint64_t *out_ticks);
+
+// fg_proc_parse_schedstat extracts the time spent waiting on a run queue
+// (ready to run, another task on the CPU; nanoseconds) from the text of a
+// /proc/PID/task/TID/schedstat file ("on-CPU-ns wait-ns timeslices"). It
+// returns 1 or 0.
+int fg_proc_parse_schedstat(const char *text, uint64_t *out_wait_ns);
+
+// fg_proc_read_runq_wait sets |*out_s| to the sum over the |n| threads |tids|
+// of their run-queue wait (seconds, /proc/TID/task/TID/schedstat). It
+// returns 1, or 0 if one of them could not be read.
+int fg_proc_read_runq_wait(double *out_s, const int *tids, size_t n);
+
+// fg_proc_self_runq_wait returns the run-queue wait of every thread of this
+// process so far (seconds; threads that ended are not counted), or -1.
+double fg_proc_self_runq_wait(void);
 
 // fg_proc_self_cpu returns this process's user + system CPU seconds.
 double fg_proc_self_cpu(void);

@@ -138,6 +138,7 @@ static void pump_open(fg_load_stream *s, uint64_t now) {
   if ((double)lim < first) return;
   uint64_t due = (uint64_t)(((double)lim - first) / g_load.interval_ns) + 1;
   const size_t room_needed = max_stanza(s);
+  uint64_t ws = atomic_load_explicit(&g_load.win_start_ns, memory_order_relaxed);
   while (s->next_seq < due && !fg_conn_write_blocked(s->conn)) {
     size_t len = 0;
     fg_stanza_id id = {.stream = s->index};
@@ -151,6 +152,8 @@ static void pump_open(fg_load_stream *s, uint64_t now) {
       id.ns = (uint64_t)(first + (double)id.seq * g_load.interval_ns);
       size_t n = fg_stanza_write(t, &id, wc->obuf + len, wc->obuf_cap - len);
       if (n == 0) break;
+      if (ws != 0 && id.ns >= ws && id.ns < end)
+        fg_hist_record(&wc->lag, now > id.ns ? now - id.ns : 0);
       len += n;
       s->next_seq++;
     }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <cmocka.h>
 
@@ -97,6 +98,57 @@ static void test_reads_one_thread_not_its_process(void **state) {
   pthread_join(t, NULL);
 }
 
+static void test_parse_schedstat_wait_is_the_second_field(void **state) {
+  (void)state;
+  uint64_t wait = 0;
+  assert_int_equal(fg_proc_parse_schedstat("123456789 4567 89\n", &wait), 1);
+  assert_int_equal(wait, 4567);
+  assert_int_equal(fg_proc_parse_schedstat("123456789\n", &wait), 0);
+  assert_int_equal(fg_proc_parse_schedstat("", &wait), 0);
+  assert_int_equal(fg_proc_parse_schedstat("x 1 2", &wait), 0);
+}
+
+static void release(spinner *s) {
+  pthread_mutex_lock(&s->mu);
+  s->release = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+// Two threads that both want 0.2 s of CPU on one CPU: each waits on the run
+// queue while the other runs, and the wait shows in their schedstat.
+static void test_runq_wait_of_threads_sharing_one_cpu(void **state) {
+  (void)state;
+  cpu_set_t old, one;
+  assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+  int cpu = 0;
+  while (!CPU_ISSET(cpu, &old)) cpu++;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);  // threads inherit it
+  spinner s[2] = {{.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER},
+                  {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&t[i], NULL, spin, &s[i]), 0);
+  for (int i = 0; i < 2; i++) {
+    pthread_mutex_lock(&s[i].mu);
+    while (!s[i].done) pthread_cond_wait(&s[i].cv, &s[i].mu);
+    pthread_mutex_unlock(&s[i].mu);
+  }
+  assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+  int tids[2] = {s[0].tid, s[1].tid};
+  double wait = 0;
+  assert_int_equal(fg_proc_read_runq_wait(&wait, tids, 2), 1);
+  assert_true(wait > 0);
+  assert_true(fg_proc_self_runq_wait() >= wait);
+  int gone[1] = {0x7ffffff0};
+  assert_int_equal(fg_proc_read_runq_wait(&wait, gone, 1), 0);
+  for (int i = 0; i < 2; i++) {
+    release(&s[i]);
+    pthread_join(t[i], NULL);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_stat_fields_14_15),
@@ -104,6 +156,8 @@ int main(void) {
       cmocka_unit_test(test_parse_stat_rejects_truncated),
       cmocka_unit_test(test_reads_self_and_sums),
       cmocka_unit_test(test_reads_one_thread_not_its_process),
+      cmocka_unit_test(test_parse_schedstat_wait_is_the_second_field),
+      cmocka_unit_test(test_runq_wait_of_threads_sharing_one_cpu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

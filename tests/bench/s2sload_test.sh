@@ -67,7 +67,9 @@ check "relay: every stanza delivered once" \
 check "relay: latency percentiles ordered" \
   "0 < r['latency_us']['p50'] <= r['latency_us']['p90'] <= r['latency_us']['p99'] <= r['latency_us']['max']"
 check "relay: keys of the contract" \
-  "set(['mode','sink','seconds','streams','stanza_size','sent','delivered','delivered_per_s','lost','duplicated','out_of_order','latency_us','establishments','establishments_per_s','resumed','bytes_per_idle_stream','sut_cpu_s','sut_cpu_util','sut_rss_kb','gen_cpu_s','gen_cpu_util','generator_bound','errors','verified','corrupted','unverifiable','tls']) <= set(r)"
+  "set(['mode','sink','seconds','streams','stanza_size','sent','delivered','delivered_per_s','lost','duplicated','out_of_order','latency_us','establishments','establishments_per_s','resumed','bytes_per_idle_stream','sut_cpu_s','sut_cpu_util','sut_rss_kb','gen_cpu_s','gen_cpu_util','generator_bound','errors','verified','corrupted','unverifiable','tls','send_lag_us','sut_runq_wait_share','gen_runq_wait_share','cpu_contended']) <= set(r)"
+check "relay, closed loop: no send lag (nothing is scheduled), no SUT thread to read" \
+  "r['send_lag_us'] is None and r['sut_runq_wait_share'] is None and r['gen_runq_wait_share'] >= 0"
 
 run "relay, 256-byte stanzas, 2 streams per remote" 0 relay --target self $SHORT --size 256 \
   --remotes 2 --streams-per-remote 2 --window 64
@@ -90,9 +92,15 @@ check "--tls12-cipher: RFC 5289 suite negotiated" \
 run "an unknown --tls12-cipher is an error" 1 relay --target self $SHORT --tls12-cipher NO-SUCH \
   --setup-timeout 3
 
-run "relay, open loop at 2000/s" 0 relay --target self $SHORT --rate 2000 --sut-pid $$
+run "relay, open loop at 2000/s" 0 relay --target self $SHORT --rate 2000 --sut-pid $$ --sut-tid $$
 check "open loop: about rate x seconds delivered in the window" \
   "500 <= r['delivered_per_s'] * r['seconds'] <= 1500 and r['lost'] == 0 and r['sut_rss_kb'] > 0"
+check "open loop: the generator's send lag reported, ordered" \
+  "0 <= r['send_lag_us']['p50'] <= r['send_lag_us']['p99'] <= r['send_lag_us']['max']"
+check "open loop: latency counts from the scheduled time, so it includes the send lag" \
+  "r['send_lag_us']['p99'] <= r['latency_us']['p99'] and r['send_lag_us']['max'] <= r['latency_us']['max']"
+check "open loop: CPU waits of the --sut-tid thread and the generator reported" \
+  "0 <= r['sut_runq_wait_share'] and 0 <= r['gen_runq_wait_share'] and r['cpu_contended'] in (True, False)"
 
 run "a sink that drops every 50th stanza is caught" 1 relay --target self $SHORT \
   --sink-drop-every 50 --drain 0.5

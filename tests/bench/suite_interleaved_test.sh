@@ -98,6 +98,18 @@ check("RFC 5289: both negotiated TLS 1.2 ECDHE-ECDSA-AES256-GCM-SHA384 in the AE
           for n in ("fedgate", "haproxy")), aes)
 check("kTLS recorded for each system (yes, no, or not seen)",
       all("ktls" in tls.get(n, {}) for n in ("fedgate", "haproxy")), tls)
+lat = ((r.get("runs") or {}).get("latency") or {})
+points = [p for n in ("fedgate", "haproxy") for p in lat.get(n, [])]
+check("latency at 5, 25 and 50 % of fedgate's maximum for both systems",
+      all(sorted(p["fraction"] for p in lat.get(n, [])) == [0.05, 0.25, 0.5]
+          for n in ("fedgate", "haproxy")), lat.keys())
+check("every latency point has the generator's send lag and both CPU waits",
+      points and all(isinstance((p.get("result") or {}).get(k), (int, float))
+                     for p in points for k in ("send_lag_p99_us", "sut_runq_wait_share",
+                                               "gen_runq_wait_share")),
+      [p.get("result") for p in points])
+check("the CPU-contended runs are listed", isinstance(r.get("cpu_contended"), list),
+      repr(r.get("cpu_contended")))
 check("report.py writes the page anyway", sys.argv[4] == "0", err[-2000:])
 page = open(sys.argv[5]).read() if sys.argv[4] == "0" else ""
 check("the page lists the failed run", "Runs that failed or came back incomplete (1)" in page)
