@@ -446,6 +446,20 @@ static void report_lost(fg_server *srv, fg_worker *w, const char *remote, const 
   if (srv->link_lost != NULL) srv->link_lost(srv, w, remote, stream_id, "", why);
 }
 
+// report_riders_lost: the stream of carrier |l|, |stream_id|, broke. The
+// other remote domains whose pairs rode on it lost their link as well; each
+// is reported once (the carrier's own domain is reported by its caller).
+static void report_riders_lost(const link *l, const char *stream_id, const char *why) {
+  for (const link *r = l->riders; r != NULL; r = r->rider_next) {
+    if (!r->ready || r->dead || strcmp(r->remote, l->remote) == 0) continue;
+    const link *e = l->riders;
+    while (e != r && (!e->ready || e->dead || strcmp(e->remote, r->remote) != 0)) {
+      e = e->rider_next;
+    }
+    if (e == r) report_lost(l->srv, l->w, r->remote, stream_id, why);
+  }
+}
+
 // tell_lost reports that the stream of |l| (or the broken one it replaces),
 // |stream_id|, is lost.
 static void tell_lost(link *l, const char *stream_id, const char *why) {
@@ -820,9 +834,9 @@ static void op_refused(void *arg, const fg_xml_element *el, const char *conditio
          l->local, l->remote, condition);
 }
 
-static const fg_s2s_out_ops kOutOps = {op_send,  op_ready,   op_failed, op_verify_answer,
-                                       op_acked, op_resumed, op_stanza,        op_refused,
-                                       op_pair_answer};
+static const fg_s2s_out_ops kOutOps = {op_send,          op_ready,   op_failed,
+                                       op_verify_answer, op_acked,   op_resumed,
+                                       op_stanza,        op_refused, op_pair_answer};
 
 // --- connection ---
 
@@ -1307,6 +1321,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     memcpy(local, l->local, sizeof(local));
     memcpy(remote, l->remote, sizeof(remote));
     int remote_kind = l->kind == LINK_REMOTE;
+    if (broke) report_riders_lost(l, stream_id, fg_close_reason_name(reason));
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
     if (resume_id[0] && !mux_carried &&
@@ -1628,11 +1643,17 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
   return NULL;
 }
 
+static void mux_timed_out(link *r);
+
 static void deadline_passed(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
   if (l->dead && l->conn == NULL && !l->resolving && l->racer == NULL) {
     link_free(l);  // a pair that rode on another stream (mux_orphan)
+    return;
+  }
+  if (l->carrier != NULL && l->mux_asked && !l->ready && !l->dead) {
+    mux_timed_out(l);  // its db:result on a shared stream got no answer
     return;
   }
   if ((!l->ready || l->ending) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
@@ -1849,6 +1870,7 @@ static void mux_flush(link *c) {
 // mux_pair_ready: the peer accepted rider |r|'s pair on its carrier.
 static void mux_pair_ready(link *r) {
   link *c = r->carrier;
+  fg_worker_timer_cancel(r->w, &r->deadline);
   r->ready = 1;
   r->auth = c->auth;
   r->last_stanza_ns = fg_worker_now_ns(r->w);
@@ -1918,7 +1940,13 @@ static int mux_ask(link *l, link *c, const fg_config *cfg) {
   }
   if (l->carrier != c) mux_join(l, c);
   l->mux_asked = 1;
-  if (was == FG_PAIR_VALID) mux_pair_ready(l);
+  if (was == FG_PAIR_VALID) {
+    mux_pair_ready(l);
+  } else {
+    // The answer is awaited as long as a stream's own authentication
+    // (limits.handshake_timeout), then the pair goes alone (mux_timed_out).
+    arm_deadline(l);
+  }
   return 1;
 }
 
@@ -1981,6 +2009,17 @@ static void mux_ask_waiting(link *c) {
   }
 }
 
+// mux_go_alone: rider |r| leaves its carrier for a stream of its own (the
+// peer refused its pair there, or never answered), keeping what it holds.
+static void mux_go_alone(link *r) {
+  mux_detach(r);
+  r->mux_refused = 1;
+  r->next_candidate = 0;
+  if (connect_next(r)) return;
+  link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
+  mux_orphan(r);
+}
+
 // op_pair_answer: the peer's answer for a rider's pair on carrier |arg|. A
 // refused pair connects on its own (XEP-0220 §2.4: the stream goes on).
 static void op_pair_answer(void *arg, const char *from, const char *to, const char *condition) {
@@ -1999,12 +2038,21 @@ static void op_pair_answer(void *arg, const char *from, const char *to, const ch
   fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), to,
          "remote pair %s -> %s refused on stream %s (%s): opening its own stream", from, to, c->id,
          condition);
-  mux_detach(r);
-  r->mux_refused = 1;
-  r->next_candidate = 0;
-  if (connect_next(r)) return;
-  link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
-  mux_orphan(r);
+  mux_go_alone(r);
+}
+
+// mux_timed_out: rider |r|'s db:result got no answer within
+// limits.handshake_timeout (a peer that ignores further pairs). Like a
+// refusal, the pair connects on its own with what it holds; a late answer
+// finds no rider and changes nothing (the pair stays asked on the stream).
+static void mux_timed_out(link *r) {
+  link *c = r->carrier;
+  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_TIMED_OUT);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), r->remote,
+         "remote pair %s -> %s got no dialback answer on stream %s within "
+         "limits.handshake_timeout: opening its own stream (%zu held)",
+         r->local, r->remote, c->id, r->q_count);
+  mux_go_alone(r);
 }
 
 // mux_release lets the riders of carrier |c|, whose stream ends, go: those

@@ -17,6 +17,10 @@ per domain) sends through A. Checked with exact counts:
 - a shared stream closed by the operator: its pairs' next stanzas go out;
 - a pair the peer refuses on a shared stream opens its own stream and its
   stanzas are delivered;
+- a pair whose db:result the peer never answers opens its own stream once
+  limits.handshake_timeout has passed, nothing lost (counted);
+- a shared stream that breaks closes the hop streams of every remote domain
+  that rode on it (link loss), not only of the domain it was opened for;
 - on B, a stanza of a pair nobody authorised on a stream ends it with
   invalid-from (RFC 6120 §4.9.3.9), counted.
 
@@ -24,6 +28,7 @@ Usage: mux_test.py FEDGATE
 """
 
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +44,9 @@ HOST = fp.HOST
 N_DOMAINS = 100
 PAIRS_PER_STREAM = 40
 PER_PAIR = 3
+# A's limits.handshake_timeout, which also bounds the wait for the answer to
+# a further pair's db:result on a shared stream.
+HANDSHAKE_TIMEOUT_S = 4
 
 
 def domain(i):
@@ -51,7 +59,7 @@ class Env:
         os.chdir(d)
         self.procs = []
         os.chmod(d, 0o755)  # prosodyctl drops to the prosody user
-        fp.dev_pki(FEDGATE, "pki", "b.test", "b2.test", "r.test", "p.test",
+        fp.dev_pki(FEDGATE, "pki", "b.test", "b2.test", "r.test", "p.test", "s.test",
                    *[domain(i) for i in range(N_DOMAINS)])
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.write_secret("secret-a", "mux secret of A")
@@ -60,6 +68,15 @@ class Env:
                                                          "sink")} for _ in range(2))
         self.pr = fp.free_port()
         self.pp = fp.free_port()
+        self.ps = fp.free_port()
+        self.pm = fp.free_port()
+        # s.test: a remote server that never answers a db:result for d5.mux.
+        self.remote_s = xp.ReceivingServer(HOST, self.ps, "pki/s.test.crt", "pki/s.test.key",
+                                           client_ca="pki/ca.crt", ignore_results=["d5.mux"])
+        # m.test: one server whose certificate names m.test and m2.test.
+        two_names_cert("pki", "m.test", "m2.test")
+        self.remote_m = xp.ReceivingServer(HOST, self.pm, "pki/m.test.crt", "pki/m.test.key",
+                                           client_ca="pki/ca.crt")
         ica = d + "/ica/ca.crt"
         self.sink_a = xp.ReceivingServer(HOST, self.pa["sink"], "pki/d0.mux.crt",
                                          "pki/d0.mux.key", client_ca=ica)
@@ -74,8 +91,10 @@ class Env:
             self.pa, [(domain(i), "sink", "pki/" + domain(i)) for i in range(N_DOMAINS)],
             [("sink", [self.pa["sink"]])], secret="secret-a",
             static=[("b.test", self.pb["s2s"]), ("b2.test", self.pb["s2s"]), ("r.test", self.pr),
-                    ("p.test", self.pp)],
-            limits={"pairs_per_stream": PAIRS_PER_STREAM}, log_level="info")
+                    ("p.test", self.pp), ("s.test", self.ps), ("m.test", self.pm),
+                    ("m2.test", self.pm)],
+            limits={"pairs_per_stream": PAIRS_PER_STREAM,
+                    "handshake_timeout": "%ds" % HANDSHAKE_TIMEOUT_S}, log_level="info")
         cfg_b = fp.gateway_yaml(
             self.pb, [("b.test", "sink", "pki/b.test"), ("b2.test", "sink", "pki/b2.test")],
             [("sink", [self.pb["sink"]])],
@@ -127,8 +146,30 @@ class Env:
 
     def close(self):
         fp.stop_all(self.procs)
-        for s in (self.sink_a, self.sink_b, self.remote_r):
+        for s in (self.sink_a, self.sink_b, self.remote_r, self.remote_s, self.remote_m):
             s.close()
+
+
+def two_names_cert(pki, first, second):
+    """Mints PKI/FIRST.crt (and .key), signed by PKI/ca, naming FIRST and SECOND."""
+    key, crt, csr = ("%s/%s.%s" % (pki, first, ext) for ext in ("key", "crt", "csr"))
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
+                    "-subj", "/CN=" + first, "-addext",
+                    "subjectAltName=DNS:%s,DNS:%s" % (first, second)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", pki + "/ca.crt", "-CAkey",
+                    pki + "/ca.key", "-CAcreateserial", "-days", "2", "-copy_extensions", "copy",
+                    "-out", crt], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stream_ends(p):
+    """Reads |p| until its stream ends (closed or with an error): True then."""
+    try:
+        while True:
+            p.read_element()
+    except xp.StreamClosed:
+        return True
 
 
 def bodies_from(sink, dom):
@@ -214,6 +255,62 @@ def test_xep0220_2_4_refused_pair_opens_its_own_stream(env):
         assert bodies_from(env.remote_r, dom) == ["to r from %s" % dom], dom
     links = env.remote_links("r.test")
     assert len([l for l in links if l["carrier"] == "-"]) == 2, links
+    env.a.assert_accounted()
+
+
+def test_xep0220_2_4_unanswered_pair_opens_its_own_stream(env):
+    # s.test accepts d4.mux's stream (SASL EXTERNAL) and never answers the
+    # db:result of d5.mux riding on it: after limits.handshake_timeout the
+    # pair connects on its own and its held stanzas go out there, in order.
+    timed_out = env.a.metric("mux_pairs_timed_out_total")
+    ready = env.a.metric("remote_streams_ready_total")
+    p = env.internal_sender("d4.mux", "s.test")
+    p.send_message("u@d4.mux/x", "sam@s.test", "first pair")
+    wait_count(env.remote_s, 1)
+    p.close()
+    p = env.internal_sender("d5.mux", "s.test")
+    for j in range(3):
+        p.send_message("u@d5.mux/x", "sam@s.test", "unanswered pair %d" % j)
+    wait_count(env.remote_s, 4, timeout=HANDSHAKE_TIMEOUT_S + 20)
+    p.close()
+    assert ("d5.mux", "unanswered") in env.remote_s.auth, env.remote_s.auth
+    assert env.a.metric("mux_pairs_timed_out_total") == timed_out + 1
+    assert env.a.metric("remote_streams_ready_total") - ready == 2
+    assert bodies_from(env.remote_s, "d5.mux") == ["unanswered pair %d" % j for j in range(3)]
+    own = [l for l in env.remote_links("s.test") if l["carrier"] == "-"]
+    assert sorted(l["local"] for l in own) == ["d4.mux", "d5.mux"], own
+    env.a.assert_accounted()
+
+
+def test_xep0220_4_3_broken_shared_stream_is_a_loss_for_every_remote_domain_on_it(env):
+    # m.test's certificate names m2.test: d7.mux -> m2.test rides on the
+    # stream d6.mux opened to m.test. That stream breaks (no closing tag):
+    # the internal servers' streams to both remote domains are closed.
+    lost = env.a.metric("remote_links_lost_total")
+    closed = env.a.metric("hop_streams_closed_on_link_loss_total")
+    p6 = env.internal_sender("d6.mux", "m.test")
+    p6.send_message("u@d6.mux/x", "mia@m.test", "to m")
+    wait_count(env.remote_m, 1)
+    p7 = env.internal_sender("d7.mux", "m2.test")
+    p7.send_message("u@d7.mux/x", "max@m2.test", "to m2")
+    wait_count(env.remote_m, 2)
+    links = env.remote_links("m2.test")
+    own_m = [l for l in env.remote_links("m.test") if l["carrier"] == "-"]
+    assert len(own_m) == 1 and len(links) == 1 and links[0]["carrier"] == own_m[0]["stream"], (
+        own_m, links)
+    env.remote_m.drop_connections()
+    assert stream_ends(p7), "the internal stream to m2.test stayed open"
+    assert stream_ends(p6), "the internal stream to m.test stayed open"
+    p6.close()
+    p7.close()
+    assert env.a.metric("remote_links_lost_total") == lost + 2
+    assert env.a.metric("hop_streams_closed_on_link_loss_total") >= closed + 2
+    # The broken stream's replacement (opened at once) is ready before the
+    # next case counts streams.
+    deadline = time.time() + 10
+    while not any(l["state"] == "ready" for l in env.remote_links("m.test")):
+        assert time.time() < deadline, env.remote_links("m.test")
+        time.sleep(0.1)
     env.a.assert_accounted()
 
 
