@@ -275,9 +275,10 @@ static void wake_waiting(link *l) {
 // answers overflow with resource-constraint bounces, so that one
 // unresponsive remote domain cannot hold up an internal server's stream.
 static int congested(const link *l) {
-  // On a shared stream only the pairs with a backlog wait (the others'
-  // stanzas go out first, drr.h).
-  if (shared(l) && l->ready) return l->qhead != NULL;
+  // On a shared stream only the pairs with a backlog of a round's quantum
+  // or more wait: a pair with a few stanzas held goes on reading its
+  // inputs, and what it holds goes out in its next turn (drr.h).
+  if (shared(l) && l->ready) return l->q_bytes >= kMuxQuantum;
   // A ready link holds stanzas only while XEP-0198 acks are awaited.
   if (l->ready) return l->conn != NULL && (fg_conn_write_blocked(l->conn) || l->qhead != NULL);
   if (l->kind != LINK_HOP) return 0;

@@ -19,6 +19,10 @@ per domain) sends through A. Checked with exact counts:
   stanzas are delivered;
 - a pair whose db:result the peer never answers opens its own stream once
   limits.handshake_timeout has passed, nothing lost (counted);
+- fairness on a shared stream: while one pair has a backlog (a burst of
+  large stanzas to a peer that stopped reading), another pair's few small
+  stanzas are read (its input is not paused, the bursting one is) and
+  arrive before the tail of the burst (order of arrival, counted);
 - a shared stream that breaks closes the hop streams of every remote domain
   that rode on it (link loss), not only of the domain it was opened for;
 - on B, a stanza of a pair nobody authorised on a stream ends it with
@@ -59,7 +63,7 @@ class Env:
         os.chdir(d)
         self.procs = []
         os.chmod(d, 0o755)  # prosodyctl drops to the prosody user
-        fp.dev_pki(FEDGATE, "pki", "b.test", "b2.test", "r.test", "p.test", "s.test",
+        fp.dev_pki(FEDGATE, "pki", "b.test", "b2.test", "r.test", "p.test", "s.test", "f.test",
                    *[domain(i) for i in range(N_DOMAINS)])
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.write_secret("secret-a", "mux secret of A")
@@ -70,6 +74,10 @@ class Env:
         self.pp = fp.free_port()
         self.ps = fp.free_port()
         self.pm = fp.free_port()
+        self.pf = fp.free_port()
+        # f.test: a remote server that stops reading while a burst comes.
+        self.remote_f = xp.ReceivingServer(HOST, self.pf, "pki/f.test.crt", "pki/f.test.key",
+                                           client_ca="pki/ca.crt")
         # s.test: a remote server that never answers a db:result for d5.mux.
         self.remote_s = xp.ReceivingServer(HOST, self.ps, "pki/s.test.crt", "pki/s.test.key",
                                            client_ca="pki/ca.crt", ignore_results=["d5.mux"])
@@ -92,7 +100,7 @@ class Env:
             [("sink", [self.pa["sink"]])], secret="secret-a",
             static=[("b.test", self.pb["s2s"]), ("b2.test", self.pb["s2s"]), ("r.test", self.pr),
                     ("p.test", self.pp), ("s.test", self.ps), ("m.test", self.pm),
-                    ("m2.test", self.pm)],
+                    ("m2.test", self.pm), ("f.test", self.pf)],
             limits={"pairs_per_stream": PAIRS_PER_STREAM,
                     "handshake_timeout": "%ds" % HANDSHAKE_TIMEOUT_S}, log_level="info")
         cfg_b = fp.gateway_yaml(
@@ -146,7 +154,8 @@ class Env:
 
     def close(self):
         fp.stop_all(self.procs)
-        for s in (self.sink_a, self.sink_b, self.remote_r, self.remote_s, self.remote_m):
+        for s in (self.sink_a, self.sink_b, self.remote_r, self.remote_s, self.remote_m,
+                  self.remote_f):
             s.close()
 
 
@@ -311,6 +320,84 @@ def test_xep0220_4_3_broken_shared_stream_is_a_loss_for_every_remote_domain_on_i
     while not any(l["state"] == "ready" for l in env.remote_links("m.test")):
         assert time.time() < deadline, env.remote_links("m.test")
         time.sleep(0.1)
+    env.a.assert_accounted()
+
+
+BURST = 1000           # large stanzas of one pair: 8 MB, beyond the sockets' buffers
+BURST_BODY = 8000
+SMALL = 3
+
+
+def link_of(env, local, remote):
+    for l in env.remote_links(remote):
+        if l["local"] == local:
+            return l
+    return None
+
+
+def poll(pred, what, timeout=30):
+    deadline = time.time() + timeout
+    while not pred():
+        assert time.time() < deadline, what
+        time.sleep(0.05)
+
+
+def test_xep0220_4_3_drr_small_stanzas_pass_another_pairs_burst(env):
+    import threading
+    f = env.remote_f
+    px = env.internal_sender("d8.mux", "f.test")  # the stream's own pair: bursts
+    px.send_message("u@d8.mux/x", "fay@f.test", "warm x")
+    wait_count(f, 1)
+    py = env.internal_sender("d9.mux", "f.test")  # rides on it: a few small stanzas
+    py.send_message("u@d9.mux/x", "fay@f.test", "warm y")
+    wait_count(f, 2)
+    carrier = link_of(env, "d8.mux", "f.test")
+    assert link_of(env, "d9.mux", "f.test")["carrier"] == carrier["stream"], env.remote_links(
+        "f.test")
+    pauses = env.a.metric("flow_control_pauses_total")
+    f.reading.clear()  # the peer stops reading: the shared stream's output fills
+    big = "b" * BURST_BODY
+    sent = threading.Event()
+
+    def burst():
+        for i in range(BURST):
+            px.send_message("u@d8.mux/x", "fay@f.test", "burst %d %s" % (i, big))
+        sent.set()
+    t = threading.Thread(target=burst, daemon=True)
+    t.start()
+    try:
+        # The bursting pair gets a backlog and its input stream is paused.
+        poll(lambda: env.a.metric("flow_control_pauses_total") > pauses and
+             int(link_of(env, "d8.mux", "f.test")["queued"]) > 0, "no backlog, no pause")
+        paused = env.a.metric("flow_control_pauses_total")
+        for j in range(SMALL):
+            py.send_message("u@d9.mux/x", "fay@f.test", "small %d" % j)
+        # The other pair's input is still read: its stanzas wait in its own
+        # queue, beside the burst's backlog, while the peer reads nothing,
+        # and its input stream is not paused.
+        poll(lambda: int(link_of(env, "d9.mux", "f.test")["queued"]) == SMALL,
+             "the small stanzas were not read: %s" % env.remote_links("f.test"))
+        assert int(link_of(env, "d8.mux", "f.test")["queued"]) > 0
+        assert env.a.metric("flow_control_pauses_total") == paused
+    finally:
+        f.reading.set()
+    t.join(60)
+    assert sent.is_set(), "the burst was not taken"
+    wait_count(f, 2 + BURST + SMALL, timeout=60)
+    arrived = [(el.get("from"), el.findtext(xp.q("jabber:server", "body")))
+               for _, el in list(f.stanzas)[2:]]
+    burst_seen = [b.split()[1] for frm, b in arrived if b.startswith("burst ")]
+    assert burst_seen == [str(i) for i in range(BURST)], "burst out of order"
+    smalls = [i for i, (frm, b) in enumerate(arrived) if b.startswith("small ")]
+    assert [arrived[i][1] for i in smalls] == ["small %d" % j for j in range(SMALL)]
+    after = sum(1 for frm, b in arrived[smalls[-1] + 1:] if b.startswith("burst "))
+    before = BURST - after
+    print("fairness: %d burst stanzas before the last small one, %d after it" % (before, after))
+    # First in, first out would put the small ones after the whole burst.
+    assert after > 0, "the small stanzas waited for the whole burst"
+    assert len(arrived) == BURST + SMALL
+    px.close()
+    py.close()
     env.a.assert_accounted()
 
 
