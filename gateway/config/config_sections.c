@@ -500,7 +500,7 @@ static void load_limits(config_ctx *c, const raw_limits *r) {
   cfg->limits.queue_bytes = v;
   config_parse_uint(c, "limits.streams_per_pair", r->streams_per_pair, 1, 16, 1, &v);
   cfg->limits.streams_per_pair = (unsigned)v;
-  config_parse_uint(c, "limits.pairs_per_stream", r->pairs_per_stream, 1, 1000, 1, &v);
+  config_parse_uint(c, "limits.pairs_per_stream", r->pairs_per_stream, 1, 1000, 32, &v);
   cfg->limits.pairs_per_stream = (unsigned)v;
   config_parse_uint(c, "limits.ipv6_prefix", r->ipv6_prefix, 16, 128, 64, &v);
   cfg->limits.ipv6_prefix = (unsigned)v;

@@ -14,6 +14,12 @@
      trusts: its outbound s2s to b.test is steered by the same DNS trick to
      fedgate's public listener; fedgate authenticates it by SASL EXTERNAL and
      delivers to the user on the internal ejabberd of test 1.
+  4. ejabberd as a remote server (e.test) takes several domain pairs on one
+     stream from fedgate (XEP-0220 §4.3, limits.pairs_per_stream at its
+     default): the first pair authenticates with SASL EXTERNAL, the others
+     ride on that stream with a db:result each, which ejabberd checks with a
+     db:verify connection of its own to fedgate (steered by DNS); a user on
+     ejabberd receives every pair's message.
 
 usage: ejabberd_test.py FEDGATE_BINARY
 """
@@ -34,6 +40,9 @@ FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gate
 HOST = fp.HOST
 
 
+MUX_DOMAINS = ["m%d.test" % i for i in range(4)]
+
+
 def gateway_config(ports, mode, backend_port):
     return fp.gateway_yaml(ports, [("b.test", "ejabberd", None)], [("ejabberd", [backend_port])],
                            hop_mode=mode, default_cert="pki/b.test")
@@ -46,7 +55,7 @@ class World:
         self.dir = tempfile.mkdtemp(prefix="fedgate-ejabberd-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         os.chdir(self.dir)
-        fp.dev_pki(FEDGATE, "pki", "remote.test", "b.test")
+        fp.dev_pki(FEDGATE, "pki", "remote.test", "b.test", "e.test", *MUX_DOMAINS)
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.write_secret("secret", "ejabberd-e2e-secret")
         self.procs = []
@@ -176,6 +185,53 @@ def test_3_ejabberd_remote_server_trusted_certificate_sasl_external(w, env):
         raise AssertionError(known_crash(env["b1"]) or "not delivered")
     assert g.metric("auth_sasl_external_total") > before
     r.wait_log("Accepted outbound s2s EXTERNAL authentication remote.test -> b.test")
+
+
+def internal_sender(w, port, dom, to):
+    """|dom|'s internal server, authenticated on fedgate's internal listener."""
+    p = xp.Peer.connect(HOST, port)
+    p.open_stream(to, dom)
+    p.read_header()
+    p.read_features()
+    p.starttls(to, certfile="%s/pki/%s.crt" % (w.dir, dom), keyfile="%s/pki/%s.key" % (w.dir, dom))
+    p.open_stream(to, dom)
+    p.read_header()
+    p.read_features()
+    assert p.sasl_external()[0] == "success"
+    p.open_stream(to, dom)
+    p.read_header()
+    p.read_features()
+    return p
+
+
+def test_4_ejabberd_remote_server_takes_several_pairs_on_one_stream(w, env):
+    ports = w.ports()
+    e = w.ejabberd("e1", "e.test", w.dir + "/pki/ca.crt", outgoing_port=ports["s2s"],
+                   users=[("erin", "secret")])
+    # limits.pairs_per_stream is left at its default.
+    cfg = fp.gateway_yaml(ports, [(d, "none", "pki/" + d) for d in MUX_DOMAINS],
+                          [("none", [fp.free_port()])], secret="secret",
+                          static=[("e.test", e.s2s_port)])
+    g = w.fedgate("gw-mux", cfg.replace("workers: 2", "workers: 1"), ports["admin"])
+    erin = w.client("erin@e.test/e2e", "secret", e.c2s_port)
+    erin.wait_for("online")
+    try:
+        for d in MUX_DOMAINS:
+            p = internal_sender(w, ports["internal"], d, "e.test")
+            p.send_message("u@%s/x" % d, "erin@e.test", "hello erin from %s" % d)
+            erin.wait_for("message u@%s/x chat hello erin from %s" % (d, d))
+            p.close()
+    except AssertionError:
+        dump(e, g)
+        raise
+    assert g.metric("remote_streams_ready_total") == 1
+    assert g.metric("mux_pairs_ready_total") == len(MUX_DOMAINS) - 1
+    assert g.metric("mux_pairs_refused_total") == 0
+    # Each further pair was checked by ejabberd with a db:verify to fedgate.
+    assert g.metric("dialback_verify_answered_total") == len(MUX_DOMAINS) - 1
+    for d in MUX_DOMAINS[1:]:
+        e.wait_log("Accepted inbound s2s dialback authentication %s -> e.test" % d)
+    g.assert_accounted()
 
 
 def main():
