@@ -29,6 +29,7 @@
 #include "gateway/server/dane_check.h"
 #include "gateway/server/drr.h"
 #include "gateway/server/link_mux.h"
+#include "gateway/server/mux_memory.h"
 #include "gateway/server/stanza_reparse.h"
 #include "gateway/server/link_retry.h"
 #include "gateway/server/log.h"
@@ -149,6 +150,10 @@ enum { kTagRode = 2 };
 // bytes each pair with a backlog may send per round.
 static const size_t kMuxQuantum = 16384;
 
+// kMuxShyNs: how long streams to a remote domain carry no further pairs
+// after its server ended one while a pair awaited its answer (mux_memory.h).
+static const uint64_t kMuxShyNs = 3600ull * 1000000000ull;
+
 // kMaxPairs bounds the pairs of one stream (limits.pairs_per_stream).
 enum { kMaxPairs = 1000 };
 
@@ -157,6 +162,7 @@ enum { kMaxPairs = 1000 };
 // questions of every pair for the target (links live and die on their
 // worker).
 static _Thread_local link *carriers, *verifiers;
+static _Thread_local fg_mux_memory mux_shy;
 
 static link **shared_list(const link *l) {
   return l->kind == LINK_VERIFY ? &verifiers : &carriers;
@@ -761,9 +767,12 @@ static void op_ready(void *arg, int method) {
   if (!congested(l)) wake_waiting(l);  // else on_drain will
 }
 
+static void mux_note_ended_asking(link *c, const char *why);
+
 static void op_failed(void *arg, const char *condition) {
   link *l = arg;
   if (!l->ready) l->protocol_failed = 1;
+  if (l->riders != NULL) mux_note_ended_asking(l, condition);
   if (strcmp(condition, "closed") == 0) l->clean = 1;
   if (strcmp(condition, "loop") == 0) {
     // The target answered with this gateway's own stream id tag: whatever
@@ -1322,7 +1331,10 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     memcpy(local, l->local, sizeof(local));
     memcpy(remote, l->remote, sizeof(remote));
     int remote_kind = l->kind == LINK_REMOTE;
-    if (broke) report_riders_lost(l, stream_id, fg_close_reason_name(reason));
+    if (broke) {
+      report_riders_lost(l, stream_id, fg_close_reason_name(reason));
+      mux_note_ended_asking(l, fg_close_reason_name(reason));
+    }
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
     if (resume_id[0] && !mux_carried &&
@@ -1928,6 +1940,12 @@ static int mux_ask(link *l, link *c, const fg_config *cfg) {
   if (was == FG_PAIR_NONE) {
     unsigned flags = cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
     if (c->current == NULL) return 0;
+    if (fg_mux_memory_has(&mux_shy, c->remote, fg_worker_now_ns(c->w))) {
+      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(c->s2s), l->remote,
+             "remote pair %s -> %s not on stream %s: %s broke a stream over a further pair",
+             l->local, l->remote, c->id, c->remote);
+      return 0;
+    }
     fg_mux_stream ms = mux_stream_of(c, l, cfg);
     fg_mux_fit fit = fg_link_mux_fits(&ms, l->remote, l->n_tlsa > 0, flags);
     if (fit != FG_MUX_FITS) {
@@ -2008,6 +2026,30 @@ static void mux_ask_waiting(link *c) {
     link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
     mux_orphan(r);
   }
+}
+
+// mux_note_ended_asking: carrier |c|'s stream ends by its peer's doing
+// (|why|: a stream error, its closing tag or a reset) while pairs await the
+// answer to their db:result. Taken as a server that does not take further
+// pairs: those pairs go alone (mux_release), and for kMuxShyNs no stream to
+// c's remote domain is asked to carry one, so that the next new pair does
+// not break the replacement stream the same way.
+static void mux_note_ended_asking(link *c, const char *why) {
+  size_t asking = 0;
+  for (link *r = c->riders; r != NULL; r = r->rider_next) {
+    if (!r->mux_asked || r->ready || r->dead) continue;
+    r->mux_refused = 1;
+    asking++;
+  }
+  if (asking == 0) return;
+  uint64_t now = fg_worker_now_ns(c->w);
+  fg_mux_memory_note(&mux_shy, c->remote, now, now + kMuxShyNs);
+  fg_metrics_add(&c->srv->metrics, FG_M_MUX_PAIRS_REFUSED, asking);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), c->remote,
+         "stream %s to %s ended (%s) while %zu further pairs awaited their dialback answer: "
+         "they open their own streams, and streams to %s carry no further pairs for %llu min",
+         c->id, c->remote, why, asking, c->remote,
+         (unsigned long long)(kMuxShyNs / 60000000000ull));
 }
 
 // mux_go_alone: rider |r| leaves its carrier for a stream of its own (the

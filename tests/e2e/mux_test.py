@@ -17,6 +17,9 @@ per domain) sends through A. Checked with exact counts:
 - a shared stream closed by the operator: its pairs' next stanzas go out;
 - a pair the peer refuses on a shared stream opens its own stream and its
   stanzas are delivered;
+- a server that breaks the stream over a further pair's db:result (instead
+  of answering it) gets no further pairs on its streams: the pair and the
+  next ones open their own streams, nothing lost;
 - a pair whose db:result the peer never answers opens its own stream once
   limits.handshake_timeout has passed, nothing lost (counted);
 - fairness on a shared stream: while one pair has a backlog (a burst of
@@ -63,7 +66,7 @@ class Env:
         os.chdir(d)
         self.procs = []
         os.chmod(d, 0o755)  # prosodyctl drops to the prosody user
-        fp.dev_pki(FEDGATE, "pki", "b.test", "b2.test", "r.test", "p.test", "s.test", "f.test",
+        fp.dev_pki(FEDGATE, "pki", "b.test", "b2.test", "r.test", "p.test", "s.test", "f.test", "x.test",
                    *[domain(i) for i in range(N_DOMAINS)])
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.write_secret("secret-a", "mux secret of A")
@@ -75,6 +78,10 @@ class Env:
         self.ps = fp.free_port()
         self.pm = fp.free_port()
         self.pf = fp.free_port()
+        self.px = fp.free_port()
+        # x.test: a server that ends the stream over any further pair.
+        self.remote_x = xp.ReceivingServer(HOST, self.px, "pki/x.test.crt", "pki/x.test.key",
+                                           client_ca="pki/ca.crt", break_on_results=True)
         # f.test: a remote server that stops reading while a burst comes.
         self.remote_f = xp.ReceivingServer(HOST, self.pf, "pki/f.test.crt", "pki/f.test.key",
                                            client_ca="pki/ca.crt")
@@ -100,7 +107,7 @@ class Env:
             [("sink", [self.pa["sink"]])], secret="secret-a",
             static=[("b.test", self.pb["s2s"]), ("b2.test", self.pb["s2s"]), ("r.test", self.pr),
                     ("p.test", self.pp), ("s.test", self.ps), ("m.test", self.pm),
-                    ("m2.test", self.pm), ("f.test", self.pf)],
+                    ("m2.test", self.pm), ("f.test", self.pf), ("x.test", self.px)],
             limits={"pairs_per_stream": PAIRS_PER_STREAM,
                     "handshake_timeout": "%ds" % HANDSHAKE_TIMEOUT_S}, log_level="info")
         cfg_b = fp.gateway_yaml(
@@ -155,7 +162,7 @@ class Env:
     def close(self):
         fp.stop_all(self.procs)
         for s in (self.sink_a, self.sink_b, self.remote_r, self.remote_s, self.remote_m,
-                  self.remote_f):
+                  self.remote_f, self.remote_x):
             s.close()
 
 
@@ -264,6 +271,26 @@ def test_xep0220_2_4_refused_pair_opens_its_own_stream(env):
         assert bodies_from(env.remote_r, dom) == ["to r from %s" % dom], dom
     links = env.remote_links("r.test")
     assert len([l for l in links if l["carrier"] == "-"]) == 2, links
+    env.a.assert_accounted()
+
+
+def test_xep0220_2_4_server_breaking_the_stream_over_a_pair_gets_no_more_pairs(env):
+    x = env.remote_x
+    refused = env.a.metric("mux_pairs_refused_total")
+    asked = env.a.metric("mux_pairs_asked_total")
+    for i, dom in enumerate(("d10.mux", "d11.mux", "d12.mux", "d13.mux")):
+        p = env.internal_sender(dom, "x.test")
+        p.send_message("u@%s/x" % dom, "xia@x.test", "to x from %s" % dom)
+        wait_count(x, i + 1)
+        p.close()
+    # d11 asked once; its stream broke; d11 and the later pairs went alone.
+    assert [a for a in x.auth if a[1] == "broke"] == [("d11.mux", "broke")], x.auth
+    assert env.a.metric("mux_pairs_asked_total") == asked + 1
+    assert env.a.metric("mux_pairs_refused_total") == refused + 1
+    for dom in ("d10.mux", "d11.mux", "d12.mux", "d13.mux"):
+        assert bodies_from(x, dom) == ["to x from %s" % dom], dom
+    links = env.remote_links("x.test")
+    assert all(l["carrier"] == "-" for l in links), links
     env.a.assert_accounted()
 
 
