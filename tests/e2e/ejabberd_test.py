@@ -187,23 +187,6 @@ def test_3_ejabberd_remote_server_trusted_certificate_sasl_external(w, env):
     r.wait_log("Accepted outbound s2s EXTERNAL authentication remote.test -> b.test")
 
 
-def internal_sender(w, port, dom, to):
-    """|dom|'s internal server, authenticated on fedgate's internal listener."""
-    p = xp.Peer.connect(HOST, port)
-    p.open_stream(to, dom)
-    p.read_header()
-    p.read_features()
-    p.starttls(to, certfile="%s/pki/%s.crt" % (w.dir, dom), keyfile="%s/pki/%s.key" % (w.dir, dom))
-    p.open_stream(to, dom)
-    p.read_header()
-    p.read_features()
-    assert p.sasl_external()[0] == "success"
-    p.open_stream(to, dom)
-    p.read_header()
-    p.read_features()
-    return p
-
-
 def test_4_ejabberd_remote_server_takes_several_pairs_on_one_stream(w, env):
     ports = w.ports()
     e = w.ejabberd("e1", "e.test", w.dir + "/pki/ca.crt", outgoing_port=ports["s2s"],
@@ -217,7 +200,9 @@ def test_4_ejabberd_remote_server_takes_several_pairs_on_one_stream(w, env):
     erin.wait_for("online")
     try:
         for d in MUX_DOMAINS:
-            p = internal_sender(w, ports["internal"], d, "e.test")
+            # d's internal server, authenticated on fedgate's internal listener.
+            p = xp.authenticated(HOST, ports["internal"], "e.test", d, None,
+                                 "%s/pki/%s.crt" % (w.dir, d), "%s/pki/%s.key" % (w.dir, d))
             p.send_message("u@%s/x" % d, "erin@e.test", "hello erin from %s" % d)
             erin.wait_for("message u@%s/x chat hello erin from %s" % (d, d))
             p.close()

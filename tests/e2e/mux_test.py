@@ -131,19 +131,16 @@ class Env:
 
     def internal_sender(self, dom, to):
         """|dom|'s internal server, authenticated on A's internal listener."""
-        p = xp.Peer.connect(HOST, self.pa["internal"])
-        p.open_stream(to, dom)
-        p.read_header()
-        p.read_features()
-        p.starttls(to, certfile="pki/%s.crt" % dom, keyfile="pki/%s.key" % dom)
-        p.open_stream(to, dom)
-        p.read_header()
-        p.read_features()
-        assert p.sasl_external()[0] == "success"
-        p.open_stream(to, dom)
-        p.read_header()
-        p.read_features()
-        return p
+        return xp.authenticated(HOST, self.pa["internal"], to, dom, None, "pki/%s.crt" % dom,
+                                "pki/%s.key" % dom)
+
+    def send_one(self, dom, remote, sink, body, n):
+        """|dom|'s internal server sends |body| to a user of |remote|; |sink|
+        then holds |n| stanzas."""
+        p = self.internal_sender(dom, remote)
+        p.send_message("u@%s/x" % dom, "someone@" + remote, body)
+        wait_count(sink, n)
+        p.close()
 
     def streams(self, g):
         url = "http://%s:%d/streams" % (HOST, g.admin_port)
@@ -279,10 +276,7 @@ def test_xep0220_2_4_server_breaking_the_stream_over_a_pair_gets_no_more_pairs(e
     refused = env.a.metric("mux_pairs_refused_total")
     asked = env.a.metric("mux_pairs_asked_total")
     for i, dom in enumerate(("d10.mux", "d11.mux", "d12.mux", "d13.mux")):
-        p = env.internal_sender(dom, "x.test")
-        p.send_message("u@%s/x" % dom, "xia@x.test", "to x from %s" % dom)
-        wait_count(x, i + 1)
-        p.close()
+        env.send_one(dom, "x.test", x, "to x from %s" % dom, i + 1)
     # d11 asked once; its stream broke; d11 and the later pairs went alone.
     assert [a for a in x.auth if a[1] == "broke"] == [("d11.mux", "broke")], x.auth
     assert env.a.metric("mux_pairs_asked_total") == asked + 1
@@ -300,10 +294,7 @@ def test_xep0220_2_4_unanswered_pair_opens_its_own_stream(env):
     # pair connects on its own and its held stanzas go out there, in order.
     timed_out = env.a.metric("mux_pairs_timed_out_total")
     ready = env.a.metric("remote_streams_ready_total")
-    p = env.internal_sender("d4.mux", "s.test")
-    p.send_message("u@d4.mux/x", "sam@s.test", "first pair")
-    wait_count(env.remote_s, 1)
-    p.close()
+    env.send_one("d4.mux", "s.test", env.remote_s, "first pair", 1)
     p = env.internal_sender("d5.mux", "s.test")
     for j in range(3):
         p.send_message("u@d5.mux/x", "sam@s.test", "unanswered pair %d" % j)
