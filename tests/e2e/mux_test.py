@@ -53,7 +53,7 @@ PAIRS_PER_STREAM = 40
 PER_PAIR = 3
 # A's limits.handshake_timeout, which also bounds the wait for the answer to
 # a further pair's db:result on a shared stream.
-HANDSHAKE_TIMEOUT_S = 4
+HANDSHAKE_TIMEOUT_S = 8
 
 
 def domain(i):
