@@ -844,9 +844,9 @@ static void op_refused(void *arg, const fg_xml_element *el, const char *conditio
          l->local, l->remote, condition);
 }
 
-static const fg_s2s_out_ops kOutOps = {op_send,          op_ready,   op_failed,
-                                       op_verify_answer, op_acked,   op_resumed,
-                                       op_stanza,        op_refused, op_pair_answer};
+static const fg_s2s_out_ops kOutOps = {op_send,  op_ready,   op_failed, op_verify_answer,
+                                       op_acked, op_resumed, op_stanza,        op_refused,
+                                       op_pair_answer};
 
 // --- connection ---
 
@@ -2090,7 +2090,7 @@ static void op_pair_answer(void *arg, const char *from, const char *to, const ch
 // finds no rider and changes nothing (the pair stays asked on the stream).
 static void mux_timed_out(link *r) {
   link *c = r->carrier;
-  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_TIMED_OUT);
+  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_TIMEOUT);
   fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), r->remote,
          "remote pair %s -> %s got no dialback answer on stream %s within "
          "limits.handshake_timeout: opening its own stream (%zu held)",

@@ -129,11 +129,11 @@ typedef enum fg_metric {
   FG_M_HOP_STREAMS_CLOSED_ON_LOSS,  // hop streams closed because their remote link was lost
   FG_M_LINK_RECONNECTS,             // reconnect attempts of links keeping a broken stream's stanzas
   FG_M_LINK_RECONNECTS_GAVE_UP,     // such links that bounced what they kept (give_up_after)
-  FG_M_MUX_PAIRS_ASKED,      // pairs that asked to ride on another pair's stream (XEP-0220 §4.3)
-  FG_M_MUX_PAIRS_READY,      // pairs the peer accepted on a shared stream
-  FG_M_MUX_PAIRS_REFUSED,    // pairs the peer refused there: they opened their own stream
-  FG_M_MUX_PAIRS_MOVED,      // pairs whose shared stream ended under them
-  FG_M_MUX_PAIRS_TIMED_OUT,  // pairs whose db:result got no answer in time: own stream
+  FG_M_MUX_PAIRS_ASKED,    // pairs that asked to ride on another pair's stream (XEP-0220 §4.3)
+  FG_M_MUX_PAIRS_READY,    // pairs the peer accepted on a shared stream
+  FG_M_MUX_PAIRS_REFUSED,  // pairs the peer refused there: they opened their own stream
+  FG_M_MUX_PAIRS_MOVED,    // pairs whose shared stream ended under them
+  FG_M_MUX_PAIRS_TIMEOUT,  // pairs whose db:result got no answer in time: own stream
   FG_M_COUNT,
 } fg_metric;
 
