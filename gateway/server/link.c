@@ -160,16 +160,17 @@ enum { kMaxPairs = 1000 };
 // carriers lists this worker's ready remote links, which may carry further
 // pairs; verifiers its verify links to pinned targets, which carry the
 // questions of every pair for the target (links live and die on their
-// worker).
-static _Thread_local link *carriers, *verifiers;
+// worker); hop_carriers its ready hop links, which may carry further pairs
+// of their remote domain to the same backend (backends[].pairs_per_stream).
+static _Thread_local link *carriers, *verifiers, *hop_carriers;
 static _Thread_local fg_mux_memory mux_shy;
 
 static link **shared_list(const link *l) {
-  return l->kind == LINK_VERIFY ? &verifiers : &carriers;
+  return l->kind == LINK_VERIFY ? &verifiers : l->kind == LINK_HOP ? &hop_carriers : &carriers;
 }
 
 static void carriers_add(link *l) {
-  if (l->in_carriers || l->kind == LINK_HOP || l->carrier != NULL) return;
+  if (l->in_carriers || l->carrier != NULL) return;
   link **head = shared_list(l);
   l->carrier_prev = NULL;
   l->carrier_next = *head;
@@ -727,7 +728,10 @@ static void op_ready(void *arg, int method) {
   fg_worker_timer_cancel(l->w, &l->deadline);
   l->last_stanza_ns = fg_worker_now_ns(l->w);
   fg_worker_timer_arm(l->w, &l->tick, kTickMs);
-  if (l->kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
+  if (l->kind == LINK_HOP) {
+    fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
+    if (l->indexed) carriers_add(l);  // for further pairs of its remote domain
+  }
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
     forget_failure(l);
@@ -1170,6 +1174,8 @@ static void resend_broken(fg_server *srv, fg_worker *w, const char *local, const
 
 static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                          unsigned slot, const char *resume_id, uint32_t resume_acked);
+static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                      const resolved_target *t, unsigned slot, size_t backend, size_t address);
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
                        const resolved_target *pinned, unsigned slot);
 static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
@@ -1477,6 +1483,9 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = snap->cfg->internal_hop.plaintext;
     c.client_cert = hop_uses_internal_ca(l);
+    const fg_config *cfg = snap->cfg;
+    unsigned pairs = l->backend < cfg->n_backends ? cfg->backends[l->backend].pairs_per_stream : 1;
+    c.max_pairs = pairs > 1 ? pairs - 1 : 0;  // further pairs of its remote domain (open_hop)
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
     unsigned pairs = snap->cfg->limits.pairs_per_stream;
@@ -2052,6 +2061,49 @@ static void mux_note_ended_asking(link *c, const char *why) {
          (unsigned long long)(kMuxShyNs / 60000000000ull));
 }
 
+// open_hop opens the hop link of remote domain |local| to hosted domain
+// |remote| at backend address |t|. When the backend takes several pairs on
+// one stream (backends[].pairs_per_stream), the pair asks to ride on a
+// ready hop stream of the same remote domain to the same address with a
+// db:result, which the internal server checks with a db:verify to
+// fedgate's internal listener (ejabberd 23.01 does); one remote domain per
+// stream, so that closing a lost remote domain's hop streams (link_loss.h)
+// ends no other's. Otherwise, or when none fits, a stream of its own.
+static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                      const resolved_target *t, unsigned slot, size_t backend, size_t address) {
+  const fg_config *cfg = cur(srv)->cfg;
+  unsigned max = backend < cfg->n_backends ? cfg->backends[backend].pairs_per_stream : 1;
+  link *c = hop_carriers;
+  while (max > 1 && c != NULL &&
+         (c->dead || c->ending || c->draining || c->conn == NULL || !c->ready || c->slot != slot ||
+          strcmp(c->local, local) != 0 || !same_target(c->pinned, t) ||
+          !fg_s2s_out_can_multiplex(c->s2s) || fg_s2s_out_pairs(c->s2s) >= max ||
+          fg_s2s_out_pair_state(c->s2s, local, remote) != FG_PAIR_NONE ||
+          fg_mux_memory_has(&mux_shy, c->remote, fg_worker_now_ns(w)))) {
+    c = c->carrier_next;
+  }
+  if (max <= 1 || c == NULL) {
+    return open_pinned(srv, w, LINK_HOP, local, remote, t, slot, backend, address);
+  }
+  link *l = new_link(srv, w, LINK_HOP, local, remote, t, slot);
+  if (l == NULL) return NULL;
+  l->backend = backend;
+  l->address = address;
+  l->candidates[0] = *t;
+  l->n_candidates = 1;
+  if (fg_s2s_out_add_pair(c->s2s, local, remote)) {
+    fg_metrics_inc(&srv->metrics, FG_M_MUX_PAIRS_ASKED);
+    mux_join(l, c);
+    l->mux_asked = 1;
+    arm_deadline(l);  // the answer is awaited as long as a handshake
+    return l;
+  }
+  if (connect_next(l)) return l;
+  unlink_from_worker(l);
+  link_free(l);
+  return NULL;
+}
+
 // mux_go_alone: rider |r| leaves its carrier for a stream of its own (the
 // peer refused its pair there, or never answered), keeping what it holds.
 static void mux_go_alone(link *r) {
@@ -2174,7 +2226,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   if (t != NULL) {
     l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
     if (l == NULL) {
-      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot, backend, address);
+      l = open_hop(srv, w, from_domain, to_domain, t, slot, backend, address);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
     }
     remember_route(in, ws, l, health);

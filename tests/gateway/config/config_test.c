@@ -1037,6 +1037,41 @@ static void test_config_backend_hop_modes(void **state) {
   expect_fail(y, "6: backends[0].hop_mode: expected internal-ca or dialback (value 'tls')");
 }
 
+// backends[].pairs_per_stream: further pairs of one remote domain on a hop
+// stream to that backend (XEP-0220 §4.3); 1, the default, keeps one per pair.
+static void test_xep0220_4_3_backend_pairs_per_stream(void **state) {
+  (void)state;
+  const char *head =
+      "domains:\n  - {name: example.com, backend: p}\n  - {name: example.org, backend: e}\n"
+      "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n";
+  char y[2048];
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x]}\n"
+           "  - {name: e, addresses: [y], pairs_per_stream: 16}\n"
+           "dialback: {secret_file: secret}\n"
+           "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+           head);
+  fg_config *cfg = load(y);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->backends[0].pairs_per_stream, 1);
+  assert_int_equal(cfg->backends[1].pairs_per_stream, 16);
+  fg_config_free(cfg);
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x], pairs_per_stream: 0}\n"
+           "  - {name: e, addresses: [y]}\ndialback: {secret_file: secret}\n"
+           "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+           head);
+  expect_fail(y, "6: backends[0].pairs_per_stream: must be between 1 and 1000 (value '0')");
+  snprintf(y, sizeof(y),
+           "%sbackends:\n  - {name: p, addresses: [x]}\n"
+           "  - {name: e, addresses: [y], pairs_per_stream: 4}\ndialback: {enabled: false}\n"
+           "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
+           head);
+  expect_fail(y,
+              "7: backends[1].pairs_per_stream: further pairs on a hop stream need "
+              "dialback.enabled: true (value '4')");
+}
+
 // log.format, log.file and shutdown.grace.
 static void test_config_log_and_shutdown(void **state) {
   (void)state;
@@ -1157,6 +1192,7 @@ int main(void) {
       cmocka_unit_test(test_config_defaults),
       cmocka_unit_test(test_config_every_key),
       cmocka_unit_test(test_config_backend_hop_modes),
+      cmocka_unit_test(test_xep0220_4_3_backend_pairs_per_stream),
       cmocka_unit_test(test_config_log_and_shutdown),
       cmocka_unit_test(test_rfc6120_13_12_element_limit_floor),
       cmocka_unit_test(test_config_errors_name_file_line_key_value),
