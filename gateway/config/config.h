@@ -90,6 +90,9 @@ typedef struct fg_config_backend {
   // hop_mode: how the hop authenticates to this backend (backends[].hop_mode;
   // default internal_hop.mode).
   fg_hop_mode hop_mode;
+  // pairs_per_stream: remote domain pairs one hop stream to this backend may
+  // carry, all of one remote domain (backends[].pairs_per_stream; default 1).
+  unsigned pairs_per_stream;
 } fg_config_backend;
 
 // fg_config_domain is one hosted domain. |name| is lowercase, in A-labels,

@@ -56,7 +56,7 @@ typedef struct raw_listeners {
 } raw_listeners;
 
 typedef struct raw_backend {
-  char *name, *hop_mode;
+  char *name, *hop_mode, *pairs_per_stream;
   char **addresses;
   unsigned n_addresses;
 } raw_backend;

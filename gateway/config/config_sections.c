@@ -418,6 +418,15 @@ static int load_backend_hop_modes(config_ctx *c, const raw_top *t) {
       }
     }
     if (be->hop_mode == FG_HOP_INTERNAL_CA) any_ca = 1;
+    uint64_t pairs = 1;
+    char ppath[64];
+    snprintf(ppath, sizeof(ppath), "backends[%zu].pairs_per_stream", b);
+    config_parse_uint(c, ppath, b < t->n_backends ? t->backends[b].pairs_per_stream : NULL, 1, 1000,
+                      1, &pairs);
+    be->pairs_per_stream = (unsigned)pairs;
+    if (pairs > 1 && !cfg->dialback.enabled) {
+      config_err(c, ppath, "further pairs on a hop stream need dialback.enabled: true");
+    }
   }
   return any_ca;
 }
@@ -501,7 +510,7 @@ static void load_limits(config_ctx *c, const raw_limits *r) {
   cfg->limits.queue_bytes = v;
   config_parse_uint(c, "limits.streams_per_pair", r->streams_per_pair, 1, 16, 1, &v);
   cfg->limits.streams_per_pair = (unsigned)v;
-  config_parse_uint(c, "limits.pairs_per_stream", r->pairs_per_stream, 1, 1000, 1, &v);
+  config_parse_uint(c, "limits.pairs_per_stream", r->pairs_per_stream, 1, 1000, 32, &v);
   cfg->limits.pairs_per_stream = (unsigned)v;
   config_parse_uint(c, "limits.ipv6_prefix", r->ipv6_prefix, 16, 128, 64, &v);
   cfg->limits.ipv6_prefix = (unsigned)v;

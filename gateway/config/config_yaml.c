@@ -232,6 +232,7 @@ static const cyaml_schema_field_t kListenersFields[] = {
 static const cyaml_schema_field_t kBackendFields[] = {
     CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_POINTER, raw_backend, name, 0, CYAML_UNLIMITED),
     STR("hop_mode", raw_backend, hop_mode),
+    STR("pairs_per_stream", raw_backend, pairs_per_stream),
     CYAML_FIELD_SEQUENCE_COUNT("addresses", CYAML_FLAG_POINTER, raw_backend, addresses, n_addresses,
                                &kString, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END,

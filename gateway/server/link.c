@@ -30,6 +30,7 @@
 #include "gateway/server/dane_check.h"
 #include "gateway/server/drr.h"
 #include "gateway/server/link_mux.h"
+#include "gateway/server/mux_memory.h"
 #include "gateway/server/stanza_reparse.h"
 #include "gateway/server/link_retry.h"
 #include "gateway/server/log.h"
@@ -150,21 +151,27 @@ enum { kTagRode = 2 };
 // bytes each pair with a backlog may send per round.
 static const size_t kMuxQuantum = 16384;
 
+// kMuxShyNs: how long streams to a remote domain carry no further pairs
+// after its server ended one while a pair awaited its answer (mux_memory.h).
+static const uint64_t kMuxShyNs = 3600ull * 1000000000ull;
+
 // kMaxPairs bounds the pairs of one stream (limits.pairs_per_stream).
 enum { kMaxPairs = 1000 };
 
 // carriers lists this worker's ready remote links, which may carry further
 // pairs; verifiers its verify links to pinned targets, which carry the
 // questions of every pair for the target (links live and die on their
-// worker).
-static _Thread_local link *carriers, *verifiers;
+// worker); hop_carriers its ready hop links, which may carry further pairs
+// of their remote domain to the same backend (backends[].pairs_per_stream).
+static _Thread_local link *carriers, *verifiers, *hop_carriers;
+static _Thread_local fg_mux_memory mux_shy;
 
 static link **shared_list(const link *l) {
-  return l->kind == LINK_VERIFY ? &verifiers : &carriers;
+  return l->kind == LINK_VERIFY ? &verifiers : l->kind == LINK_HOP ? &hop_carriers : &carriers;
 }
 
 static void carriers_add(link *l) {
-  if (l->in_carriers || l->kind == LINK_HOP || l->carrier != NULL) return;
+  if (l->in_carriers || l->carrier != NULL) return;
   link **head = shared_list(l);
   l->carrier_prev = NULL;
   l->carrier_next = *head;
@@ -276,9 +283,10 @@ static void wake_waiting(link *l) {
 // answers overflow with resource-constraint bounces, so that one
 // unresponsive remote domain cannot hold up an internal server's stream.
 static int congested(const link *l) {
-  // On a shared stream only the pairs with a backlog wait (the others'
-  // stanzas go out first, drr.h).
-  if (shared(l) && l->ready) return l->qhead != NULL;
+  // On a shared stream only the pairs with a backlog of a round's quantum
+  // or more wait: a pair with a few stanzas held goes on reading its
+  // inputs, and what it holds goes out in its next turn (drr.h).
+  if (shared(l) && l->ready) return l->q_bytes >= kMuxQuantum;
   // A ready link holds stanzas only while XEP-0198 acks are awaited.
   if (l->ready) return l->conn != NULL && (fg_conn_write_blocked(l->conn) || l->qhead != NULL);
   if (l->kind != LINK_HOP) return 0;
@@ -445,6 +453,20 @@ static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
 static void report_lost(fg_server *srv, fg_worker *w, const char *remote, const char *stream_id,
                         const char *why) {
   if (srv->link_lost != NULL) srv->link_lost(srv, w, remote, stream_id, "", why);
+}
+
+// report_riders_lost: the stream of carrier |l|, |stream_id|, broke. The
+// other remote domains whose pairs rode on it lost their link as well; each
+// is reported once (the carrier's own domain is reported by its caller).
+static void report_riders_lost(const link *l, const char *stream_id, const char *why) {
+  for (const link *r = l->riders; r != NULL; r = r->rider_next) {
+    if (!r->ready || r->dead || strcmp(r->remote, l->remote) == 0) continue;
+    const link *e = l->riders;
+    while (e != r && (!e->ready || e->dead || strcmp(e->remote, r->remote) != 0)) {
+      e = e->rider_next;
+    }
+    if (e == r) report_lost(l->srv, l->w, r->remote, stream_id, why);
+  }
 }
 
 // tell_lost reports that the stream of |l| (or the broken one it replaces),
@@ -707,7 +729,10 @@ static void op_ready(void *arg, int method) {
   fg_worker_timer_cancel(l->w, &l->deadline);
   l->last_stanza_ns = fg_worker_now_ns(l->w);
   fg_worker_timer_arm(l->w, &l->tick, kTickMs);
-  if (l->kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
+  if (l->kind == LINK_HOP) {
+    fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
+    if (l->indexed) carriers_add(l);  // for further pairs of its remote domain
+  }
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
     forget_failure(l);
@@ -747,9 +772,12 @@ static void op_ready(void *arg, int method) {
   if (!congested(l)) wake_waiting(l);  // else on_drain will
 }
 
+static void mux_note_ended_asking(link *c, const char *why);
+
 static void op_failed(void *arg, const char *condition) {
   link *l = arg;
   if (!l->ready) l->protocol_failed = 1;
+  if (l->riders != NULL) mux_note_ended_asking(l, condition);
   if (strcmp(condition, "closed") == 0) l->clean = 1;
   if (strcmp(condition, "loop") == 0) {
     // The target answered with this gateway's own stream id tag: whatever
@@ -1158,6 +1186,8 @@ static void resend_broken(fg_server *srv, fg_worker *w, const char *local, const
 
 static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                          unsigned slot, const char *resume_id, uint32_t resume_acked);
+static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                      const resolved_target *t, unsigned slot, size_t backend, size_t address);
 static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
                        const resolved_target *pinned, unsigned slot);
 static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
@@ -1319,6 +1349,10 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     memcpy(local, l->local, sizeof(local));
     memcpy(remote, l->remote, sizeof(remote));
     int remote_kind = l->kind == LINK_REMOTE;
+    if (broke) {
+      report_riders_lost(l, stream_id, fg_close_reason_name(reason));
+      mux_note_ended_asking(l, fg_close_reason_name(reason));
+    }
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
     if (resume_id[0] && !mux_carried &&
@@ -1464,6 +1498,9 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = snap->cfg->internal_hop.plaintext;
     c.client_cert = hop_uses_internal_ca(l);
+    const fg_config *cfg = snap->cfg;
+    unsigned pairs = l->backend < cfg->n_backends ? cfg->backends[l->backend].pairs_per_stream : 1;
+    c.max_pairs = pairs > 1 ? pairs - 1 : 0;  // further pairs of its remote domain (open_hop)
   } else {
     c.client_cert = hosted_cert(srv, l->local) != NULL;
     unsigned pairs = snap->cfg->limits.pairs_per_stream;
@@ -1643,11 +1680,17 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
   return NULL;
 }
 
+static void mux_timed_out(link *r);
+
 static void deadline_passed(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
   if (l->dead && l->conn == NULL && !l->resolving && l->racer == NULL) {
     link_free(l);  // a pair that rode on another stream (mux_orphan)
+    return;
+  }
+  if (l->carrier != NULL && l->mux_asked && !l->ready && !l->dead) {
+    mux_timed_out(l);  // its db:result on a shared stream got no answer
     return;
   }
   if ((!l->ready || l->ending) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
@@ -1864,6 +1907,7 @@ static void mux_flush(link *c) {
 // mux_pair_ready: the peer accepted rider |r|'s pair on its carrier.
 static void mux_pair_ready(link *r) {
   link *c = r->carrier;
+  fg_worker_timer_cancel(r->w, &r->deadline);
   r->ready = 1;
   r->auth = c->auth;
   r->last_stanza_ns = fg_worker_now_ns(r->w);
@@ -1920,6 +1964,12 @@ static int mux_ask(link *l, link *c, const fg_config *cfg) {
   if (was == FG_PAIR_NONE) {
     unsigned flags = cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
     if (c->current == NULL) return 0;
+    if (fg_mux_memory_has(&mux_shy, c->remote, fg_worker_now_ns(c->w))) {
+      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(c->s2s), l->remote,
+             "remote pair %s -> %s not on stream %s: %s broke a stream over a further pair",
+             l->local, l->remote, c->id, c->remote);
+      return 0;
+    }
     fg_mux_stream ms = mux_stream_of(c, l, cfg);
     fg_mux_fit fit = fg_link_mux_fits(&ms, l->remote, l->n_tlsa > 0, flags);
     if (fit != FG_MUX_FITS) {
@@ -1933,7 +1983,13 @@ static int mux_ask(link *l, link *c, const fg_config *cfg) {
   }
   if (l->carrier != c) mux_join(l, c);
   l->mux_asked = 1;
-  if (was == FG_PAIR_VALID) mux_pair_ready(l);
+  if (was == FG_PAIR_VALID) {
+    mux_pair_ready(l);
+  } else {
+    // The answer is awaited as long as a stream's own authentication
+    // (limits.handshake_timeout), then the pair goes alone (mux_timed_out).
+    arm_deadline(l);
+  }
   return 1;
 }
 
@@ -1996,6 +2052,84 @@ static void mux_ask_waiting(link *c) {
   }
 }
 
+// mux_note_ended_asking: carrier |c|'s stream ends by its peer's doing
+// (|why|: a stream error, its closing tag or a reset) while pairs await the
+// answer to their db:result. Taken as a server that does not take further
+// pairs: those pairs go alone (mux_release), and for kMuxShyNs no stream to
+// c's remote domain is asked to carry one, so that the next new pair does
+// not break the replacement stream the same way.
+static void mux_note_ended_asking(link *c, const char *why) {
+  size_t asking = 0;
+  for (link *r = c->riders; r != NULL; r = r->rider_next) {
+    if (!r->mux_asked || r->ready || r->dead) continue;
+    r->mux_refused = 1;
+    asking++;
+  }
+  if (asking == 0) return;
+  uint64_t now = fg_worker_now_ns(c->w);
+  fg_mux_memory_note(&mux_shy, c->remote, now, now + kMuxShyNs);
+  fg_metrics_add(&c->srv->metrics, FG_M_MUX_PAIRS_REFUSED, asking);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), c->remote,
+         "stream %s to %s ended (%s) while %zu further pairs awaited their dialback answer: "
+         "they open their own streams, and streams to %s carry no further pairs for %llu min",
+         c->id, c->remote, why, asking, c->remote,
+         (unsigned long long)(kMuxShyNs / 60000000000ull));
+}
+
+// open_hop opens the hop link of remote domain |local| to hosted domain
+// |remote| at backend address |t|. When the backend takes several pairs on
+// one stream (backends[].pairs_per_stream), the pair asks to ride on a
+// ready hop stream of the same remote domain to the same address with a
+// db:result, which the internal server checks with a db:verify to
+// fedgate's internal listener (ejabberd 23.01 does); one remote domain per
+// stream, so that closing a lost remote domain's hop streams (link_loss.h)
+// ends no other's. Otherwise, or when none fits, a stream of its own.
+static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                      const resolved_target *t, unsigned slot, size_t backend, size_t address) {
+  const fg_config *cfg = cur(srv)->cfg;
+  unsigned max = backend < cfg->n_backends ? cfg->backends[backend].pairs_per_stream : 1;
+  link *c = hop_carriers;
+  while (max > 1 && c != NULL &&
+         (c->dead || c->ending || c->draining || c->conn == NULL || !c->ready || c->slot != slot ||
+          strcmp(c->local, local) != 0 || !same_target(c->pinned, t) ||
+          !fg_s2s_out_can_multiplex(c->s2s) || fg_s2s_out_pairs(c->s2s) >= max ||
+          fg_s2s_out_pair_state(c->s2s, local, remote) != FG_PAIR_NONE ||
+          fg_mux_memory_has(&mux_shy, c->remote, fg_worker_now_ns(w)))) {
+    c = c->carrier_next;
+  }
+  if (max <= 1 || c == NULL) {
+    return open_pinned(srv, w, LINK_HOP, local, remote, t, slot, backend, address);
+  }
+  link *l = new_link(srv, w, LINK_HOP, local, remote, t, slot);
+  if (l == NULL) return NULL;
+  l->backend = backend;
+  l->address = address;
+  l->candidates[0] = *t;
+  l->n_candidates = 1;
+  if (fg_s2s_out_add_pair(c->s2s, local, remote)) {
+    fg_metrics_inc(&srv->metrics, FG_M_MUX_PAIRS_ASKED);
+    mux_join(l, c);
+    l->mux_asked = 1;
+    arm_deadline(l);  // the answer is awaited as long as a handshake
+    return l;
+  }
+  if (connect_next(l)) return l;
+  unlink_from_worker(l);
+  link_free(l);
+  return NULL;
+}
+
+// mux_go_alone: rider |r| leaves its carrier for a stream of its own (the
+// peer refused its pair there, or never answered), keeping what it holds.
+static void mux_go_alone(link *r) {
+  mux_detach(r);
+  r->mux_refused = 1;
+  r->next_candidate = 0;
+  if (connect_next(r)) return;
+  link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
+  mux_orphan(r);
+}
+
 // op_pair_answer: the peer's answer for a rider's pair on carrier |arg|. A
 // refused pair connects on its own (XEP-0220 §2.4: the stream goes on).
 static void op_pair_answer(void *arg, const char *from, const char *to, const char *condition) {
@@ -2014,12 +2148,21 @@ static void op_pair_answer(void *arg, const char *from, const char *to, const ch
   fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), to,
          "remote pair %s -> %s refused on stream %s (%s): opening its own stream", from, to, c->id,
          condition);
-  mux_detach(r);
-  r->mux_refused = 1;
-  r->next_candidate = 0;
-  if (connect_next(r)) return;
-  link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
-  mux_orphan(r);
+  mux_go_alone(r);
+}
+
+// mux_timed_out: rider |r|'s db:result got no answer within
+// limits.handshake_timeout (a peer that ignores further pairs). Like a
+// refusal, the pair connects on its own with what it holds; a late answer
+// finds no rider and changes nothing (the pair stays asked on the stream).
+static void mux_timed_out(link *r) {
+  link *c = r->carrier;
+  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_TIMEOUT);
+  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), r->remote,
+         "remote pair %s -> %s got no dialback answer on stream %s within "
+         "limits.handshake_timeout: opening its own stream (%zu held)",
+         r->local, r->remote, c->id, r->q_count);
+  mux_go_alone(r);
 }
 
 // mux_release lets the riders of carrier |c|, whose stream ends, go: those
@@ -2103,7 +2246,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
       return FG_STANZA_CONDITION_COUNT;
     }
     if (l == NULL) {
-      l = open_pinned(srv, w, LINK_HOP, from_domain, to_domain, t, slot, backend, address);
+      l = open_hop(srv, w, from_domain, to_domain, t, slot, backend, address);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
     }
     remember_route(in, ws, l, health);

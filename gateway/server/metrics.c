@@ -90,6 +90,7 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_MUX_PAIRS_READY] = "mux_pairs_ready_total",
     [FG_M_MUX_PAIRS_REFUSED] = "mux_pairs_refused_total",
     [FG_M_MUX_PAIRS_MOVED] = "mux_pairs_moved_total",
+    [FG_M_MUX_PAIRS_TIMEOUT] = "mux_pairs_timed_out_total",
     [FG_M_REVOCATION_STAPLES_USED] = "revocation_staples_used_total",
     [FG_M_REVOCATION_STAPLES_INVALID] = "revocation_staples_invalid_total",
     [FG_M_STAPLE_FETCHES_OK] = "staple_fetches_ok_total",

@@ -135,6 +135,7 @@ typedef enum fg_metric {
   FG_M_MUX_PAIRS_READY,    // pairs the peer accepted on a shared stream
   FG_M_MUX_PAIRS_REFUSED,  // pairs the peer refused there: they opened their own stream
   FG_M_MUX_PAIRS_MOVED,    // pairs whose shared stream ended under them
+  FG_M_MUX_PAIRS_TIMEOUT,  // pairs whose db:result got no answer in time: own stream
   FG_M_COUNT,
 } fg_metric;
 

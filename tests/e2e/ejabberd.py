@@ -99,10 +99,12 @@ class Ejabberd:
     """
 
     def __init__(self, workdir, name, domain, c2s_port, s2s_port, certfile, keyfile, cafile,
-                 outgoing_port=None, dns=None, users=(), loglevel="info"):
+                 outgoing_port=None, dns=None, users=(), loglevel="info", more_hosts=()):
         self.dir = workdir
         self.name = name
         self.domain = domain
+        # more_hosts: (domain, certfile, keyfile, users) of further virtual hosts.
+        self.more_hosts = list(more_hosts)
         self.c2s_port, self.s2s_port = c2s_port, s2s_port
         self.proc = None
         for sub in ("etc", "spool", "logs"):
@@ -113,6 +115,11 @@ class Ejabberd:
             out.write(open(certfile).read())
             out.write(open(keyfile).read())
         os.chmod(etc + "/server.pem", 0o600)
+        for host, hcert, hkey, _ in self.more_hosts:
+            with open("%s/%s.pem" % (etc, host), "w") as out:
+                out.write(open(hcert).read())
+                out.write(open(hkey).read())
+            os.chmod("%s/%s.pem" % (etc, host), 0o600)
         if cafile is not None:
             shutil.copy(cafile, etc + "/s2s-ca.crt")
         self.dist_port = fp.free_port()
@@ -142,6 +149,9 @@ class Ejabberd:
             raise RuntimeError("ejabberd %s did not start:\n%s" % (name, self.log_tail()))
         for user, password in users:
             self.ctl("register", user, domain, password)
+        for host, _, _, host_users in self.more_hosts:
+            for user, password in host_users:
+                self.ctl("register", user, host, password)
 
     def _config(self, etc, with_ca, outgoing_port, loglevel):
         """CONTRIB/ejabberd.yml with this instance's names, ports and paths,
@@ -154,8 +164,11 @@ class Ejabberd:
             if n != 1:
                 raise RuntimeError("contrib/ejabberd/ejabberd.yml: no line %r" % pattern)
 
-        sub(r"^  - example\.com$", "  - " + self.domain)
-        sub(r"^  - /etc/ejabberd/example\.com\.pem.*$", "  - %s/server.pem" % etc)
+        sub(r"^  - example\.com$", "".join(["  - " + self.domain] +
+                                            ["\n  - " + h[0] for h in self.more_hosts]))
+        sub(r"^  - /etc/ejabberd/example\.com\.pem.*$", "".join(
+            ["  - %s/server.pem" % etc] + ["\n  - %s/%s.pem" % (etc, h[0])
+                                            for h in self.more_hosts]))
         sub(r"^    port: 5269$", "    port: %d" % self.s2s_port)
         sub(r'^    ip: "10\.0\.0\.3".*$', '    ip: "127.0.0.1"')
         sub(r"^s2s_cafile: .*$", "s2s_cafile: %s/s2s-ca.crt" % etc if with_ca else "")

@@ -14,6 +14,17 @@
      trusts: its outbound s2s to b.test is steered by the same DNS trick to
      fedgate's public listener; fedgate authenticates it by SASL EXTERNAL and
      delivers to the user on the internal ejabberd of test 1.
+  4. ejabberd as a remote server (e.test) takes several domain pairs on one
+     stream from fedgate (XEP-0220 §4.3, limits.pairs_per_stream at its
+     default): the first pair authenticates with SASL EXTERNAL, the others
+     ride on that stream with a db:result each, which ejabberd checks with a
+     db:verify connection of its own to fedgate (steered by DNS); a user on
+     ejabberd receives every pair's message.
+  5. ejabberd as the internal server hosting b.test and c.test, with
+     backends[].pairs_per_stream: the pair remote.test -> c.test rides on
+     the hop stream remote.test -> b.test (one hop stream, not two):
+     ejabberd checks its db:result with a db:verify that its DNS steering
+     takes to fedgate's internal listener; both users receive their message.
 
 usage: ejabberd_test.py FEDGATE_BINARY
 """
@@ -34,6 +45,9 @@ FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gate
 HOST = fp.HOST
 
 
+MUX_DOMAINS = ["m%d.test" % i for i in range(4)]
+
+
 def gateway_config(ports, mode, backend_port):
     return fp.gateway_yaml(ports, [("b.test", "ejabberd", None)], [("ejabberd", [backend_port])],
                            hop_mode=mode, default_cert="pki/b.test")
@@ -46,7 +60,7 @@ class World:
         self.dir = tempfile.mkdtemp(prefix="fedgate-ejabberd-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         os.chdir(self.dir)
-        fp.dev_pki(FEDGATE, "pki", "remote.test", "b.test")
+        fp.dev_pki(FEDGATE, "pki", "remote.test", "b.test", "c.test", "e.test", *MUX_DOMAINS)
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.write_secret("secret", "ejabberd-e2e-secret")
         self.procs = []
@@ -61,12 +75,14 @@ class World:
             self.procs.insert(0, self.dns)  # stopped last
         return self.dns
 
-    def ejabberd(self, name, domain, cafile, outgoing_port=None, users=()):
+    def ejabberd(self, name, domain, cafile, outgoing_port=None, users=(), more_hosts=()):
         dns = self.resolver() if outgoing_port is not None else None
         e = ej.Ejabberd(self.dir + "/" + name, name, domain, fp.free_port(), fp.free_port(),
                         "%s/pki/%s.crt" % (self.dir, domain),
                         "%s/pki/%s.key" % (self.dir, domain), cafile,
-                        outgoing_port=outgoing_port, dns=dns, users=users)
+                        outgoing_port=outgoing_port, dns=dns, users=users,
+                        more_hosts=[(h, "%s/pki/%s.crt" % (self.dir, h),
+                                     "%s/pki/%s.key" % (self.dir, h), u) for h, u in more_hosts])
         self.procs.append(e)
         return e
 
@@ -176,6 +192,82 @@ def test_3_ejabberd_remote_server_trusted_certificate_sasl_external(w, env):
         raise AssertionError(known_crash(env["b1"]) or "not delivered")
     assert g.metric("auth_sasl_external_total") > before
     r.wait_log("Accepted outbound s2s EXTERNAL authentication remote.test -> b.test")
+
+
+def test_4_ejabberd_remote_server_takes_several_pairs_on_one_stream(w, env):
+    ports = w.ports()
+    e = w.ejabberd("e1", "e.test", w.dir + "/pki/ca.crt", outgoing_port=ports["s2s"],
+                   users=[("erin", "secret")])
+    # limits.pairs_per_stream is left at its default.
+    cfg = fp.gateway_yaml(ports, [(d, "none", "pki/" + d) for d in MUX_DOMAINS],
+                          [("none", [fp.free_port()])], secret="secret",
+                          static=[("e.test", e.s2s_port)])
+    g = w.fedgate("gw-mux", cfg.replace("workers: 2", "workers: 1"), ports["admin"])
+    erin = w.client("erin@e.test/e2e", "secret", e.c2s_port)
+    erin.wait_for("online")
+    try:
+        for d in MUX_DOMAINS:
+            # d's internal server, authenticated on fedgate's internal listener.
+            p = xp.authenticated(HOST, ports["internal"], "e.test", d, None,
+                                 "%s/pki/%s.crt" % (w.dir, d), "%s/pki/%s.key" % (w.dir, d))
+            p.send_message("u@%s/x" % d, "erin@e.test", "hello erin from %s" % d)
+            erin.wait_for("message u@%s/x chat hello erin from %s" % (d, d))
+            p.close()
+    except AssertionError:
+        dump(e, g)
+        raise
+    assert g.metric("remote_streams_ready_total") == 1
+    assert g.metric("mux_pairs_ready_total") == len(MUX_DOMAINS) - 1
+    assert g.metric("mux_pairs_refused_total") == 0
+    # Each further pair was checked by ejabberd with a db:verify to fedgate.
+    assert g.metric("dialback_verify_answered_total") == len(MUX_DOMAINS) - 1
+    for d in MUX_DOMAINS[1:]:
+        e.wait_log("Accepted inbound s2s dialback authentication %s -> e.test" % d)
+    g.assert_accounted()
+
+
+def test_5_ejabberd_internal_server_takes_two_pairs_on_one_hop_stream(w, env):
+    ports = w.ports()
+    h = w.ejabberd("h1", "b.test", w.dir + "/ica/ca.crt", outgoing_port=ports["internal"],
+                   users=[("bob", "secret")], more_hosts=[("c.test", [("carol", "secret")])])
+    cfg = fp.gateway_yaml(ports, [("b.test", "ejabberd", "pki/b.test"),
+                                  ("c.test", "ejabberd", "pki/c.test")],
+                          [("ejabberd", [h.s2s_port])])
+    backend = "    addresses: [\"%s:%d\"]\n" % (HOST, h.s2s_port)
+    assert backend in cfg, cfg
+    cfg = cfg.replace(backend, backend + "    pairs_per_stream: 8\n")
+    g = w.fedgate("gw-hopmux", cfg.replace("workers: 2", "workers: 1"), ports["admin"])
+    bob = w.client("bob@b.test/e2e", "secret", h.c2s_port)
+    carol = w.client("carol@c.test/e2e", "secret", h.c2s_port)
+    bob.wait_for("online")
+    carol.wait_for("online")
+    peers = []
+    try:
+        # One pair after the other: the second finds the first's hop stream
+        # ready (a pair never waits for a hop stream still connecting).
+        for dom, user, client in (("b.test", "bob", bob), ("c.test", "carol", carol)):
+            p = xp.authenticated(HOST, ports["s2s"], dom, "remote.test", w.dir + "/pki/ca.crt",
+                                 w.dir + "/pki/remote.test.crt", w.dir + "/pki/remote.test.key")
+            peers.append(p)
+            p.send_message("alice@remote.test/x", "%s@%s" % (user, dom), "hop pair %s" % dom)
+            client.wait_for("message alice@remote.test/x chat hop pair %s" % dom)
+    except AssertionError:
+        dump(h, g)
+        raise
+    finally:
+        for p in peers:
+            p.close()
+    assert g.metric("hop_streams_ready_total") == 1
+    assert g.metric("mux_pairs_asked_total") == 1
+    assert g.metric("mux_pairs_ready_total") == 1
+    # ejabberd checked the further pair with a db:verify (from c.test, on a
+    # connection of its own) that fedgate answered, and accepted it on the
+    # stream it had authenticated by SASL EXTERNAL (logged under the
+    # stream's own pair).
+    assert g.metric("dialback_verify_answered_total") == 1
+    h.wait_log("Accepted outbound s2s EXTERNAL authentication c.test -> remote.test")
+    h.wait_log("Accepted inbound s2s dialback authentication remote.test -> b.test")
+    g.assert_accounted()
 
 
 def main():

@@ -246,12 +246,16 @@ class ReceivingServer:
     EXTERNAL when the client presented a certificate that |client_ca|
     validates (accepting it for the stream's 'from'), offers dialback, answers
     db:verify questions from |verify_keys| (a dict key -> True/False), accepts
-    db:result requests except those from |refuse_results| (answered invalid),
+    db:result requests except those from |refuse_results| (answered invalid)
+    and from |ignore_results| (never answered, recorded as 'unanswered');
+    with |break_on_results| a db:result on an authenticated stream ends that
+    stream with a stream error (a server that takes no further pairs),
     and records every stanza it receives in .stanzas as (stream_from, element).
     """
 
     def __init__(self, host, port, certfile, keyfile, client_ca=None, verify_keys=None,
-                 sni_certs=None, refuse_results=()):
+                 sni_certs=None, refuse_results=(), ignore_results=(),
+                 break_on_results=False):
         import threading
         self.host, self.port = host, port
         self.ctx = tls_server_context(certfile, keyfile, client_ca)
@@ -266,6 +270,9 @@ class ReceivingServer:
         self.verify_keys = verify_keys if verify_keys is not None else {}
         # Originating domains whose db:result is answered invalid (XEP-0220 §2.4).
         self.refuse_results = set(refuse_results)
+        # Originating domains whose db:result gets no answer at all.
+        self.ignore_results = set(ignore_results)
+        self.break_on_results = break_on_results
         self.stanzas = []
         self.verify_questions = []
         self.auth = []  # (from, method)
@@ -377,6 +384,15 @@ class ReceivingServer:
                             self.auth.append((el.get("from"), "refused"))
                         p.send("<db:result from='%s' to='%s' type='invalid'/>" % (
                             el.get("to"), el.get("from")))
+                    elif el.tag == q(NS_DB, "result") and authed and self.break_on_results:
+                        with self.cond:
+                            self.auth.append((el.get("from"), "broke"))
+                        p.send("<stream:error><undefined-condition xmlns='%s'/></stream:error>"
+                               "</stream:stream>" % NS_STREAM_ERR)
+                        raise StreamClosed(None)
+                    elif el.tag == q(NS_DB, "result") and el.get("from") in self.ignore_results:
+                        with self.cond:
+                            self.auth.append((el.get("from"), "unanswered"))
                     elif el.tag == q(NS_DB, "result"):
                         # Accept dialback from fedgate (used by the bounce path).
                         authed = True

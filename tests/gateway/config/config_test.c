@@ -995,13 +995,17 @@ static void test_config_internal_hop_modes(void **state) {
   expect_fail(y, "7: internal_hop.cert_lifetime: must be between");
 }
 
+// kTwoBackendsHead: two domains, each on its own backend (p and e), the
+// backends themselves following.
+static const char kTwoBackendsHead[] =
+    "domains:\n  - {name: example.com, backend: p}\n  - {name: example.org, backend: e}\n"
+    "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n";
+
 // backends[].hop_mode: a mixed fleet; each backend's line names what its
 // mode lacks.
 static void test_config_backend_hop_modes(void **state) {
   (void)state;
-  const char *head =
-      "domains:\n  - {name: example.com, backend: p}\n  - {name: example.org, backend: e}\n"
-      "tls: {default_cert: pki/example.com.crt, default_key: pki/example.com.key}\n";
+  const char *head = kTwoBackendsHead;
   char y[2048];
   snprintf(y, sizeof(y),
            "%sbackends:\n  - {name: p, addresses: [x]}\n"
@@ -1051,6 +1055,37 @@ static void test_config_backend_hop_modes(void **state) {
            "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n",
            head);
   expect_fail(y, "6: backends[0].hop_mode: expected internal-ca or dialback (value 'tls')");
+}
+
+// two_backends writes into |y| a configuration with backends p and e, whose
+// entries end with |p_keys| and |e_keys|, followed by |tail|.
+static void two_backends(char *y, size_t cap, const char *p_keys, const char *e_keys,
+                         const char *tail) {
+  snprintf(y, cap,
+           "%sbackends:\n  - {name: p, addresses: [x]%s}\n  - {name: e, addresses: [y]%s}\n%s",
+           kTwoBackendsHead, p_keys, e_keys, tail);
+}
+
+// backends[].pairs_per_stream: further pairs of one remote domain on a hop
+// stream to that backend (XEP-0220 §4.3); 1, the default, keeps one per pair.
+static void test_xep0220_4_3_backend_pairs_per_stream(void **state) {
+  (void)state;
+  const char *ca = "internal_hop: {ca_cert: pki/internal-ca.crt, ca_key: pki/internal-ca.key}\n";
+  char tail[256], y[2048];
+  snprintf(tail, sizeof(tail), "dialback: {secret_file: secret}\n%s", ca);
+  two_backends(y, sizeof(y), "", ", pairs_per_stream: 16", tail);
+  fg_config *cfg = load(y);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->backends[0].pairs_per_stream, 1);
+  assert_int_equal(cfg->backends[1].pairs_per_stream, 16);
+  fg_config_free(cfg);
+  two_backends(y, sizeof(y), ", pairs_per_stream: 0", "", tail);
+  expect_fail(y, "6: backends[0].pairs_per_stream: must be between 1 and 1000 (value '0')");
+  snprintf(tail, sizeof(tail), "dialback: {enabled: false}\n%s", ca);
+  two_backends(y, sizeof(y), "", ", pairs_per_stream: 4", tail);
+  expect_fail(y,
+              "7: backends[1].pairs_per_stream: further pairs on a hop stream need "
+              "dialback.enabled: true (value '4')");
 }
 
 // log.format, log.file and shutdown.grace.
@@ -1173,6 +1208,7 @@ int main(void) {
       cmocka_unit_test(test_config_defaults),
       cmocka_unit_test(test_config_every_key),
       cmocka_unit_test(test_config_backend_hop_modes),
+      cmocka_unit_test(test_xep0220_4_3_backend_pairs_per_stream),
       cmocka_unit_test(test_config_log_and_shutdown),
       cmocka_unit_test(test_rfc6120_13_12_element_limit_floor),
       cmocka_unit_test(test_config_errors_name_file_line_key_value),
