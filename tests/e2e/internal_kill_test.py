@@ -47,6 +47,7 @@ import fault_proxy  # noqa: E402
 import fedgate_proc as fp  # noqa: E402
 import prosody as pr  # noqa: E402
 import prosody_test  # noqa: E402
+from linkloss_prosody_test import wait_until  # noqa: E402
 import xmpp_peer as xp  # noqa: E402
 
 N = 300  # messages carol sends
@@ -150,15 +151,6 @@ def ids_bounced(senders, prefix):
             if words[:1] == ["message-error"] and len(words) == 4 and words[3].startswith(prefix):
                 out.append(words[3])
     return out
-
-
-def wait_until(pred, timeout):
-    deadline = time.time() + timeout
-    while not pred():
-        if time.time() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def in_order(received, prefix):
