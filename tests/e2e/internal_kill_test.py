@@ -12,9 +12,9 @@ apart, on one c2s stream (one input stream). Once bob has some of them, the
 hop stream stalls for a moment (what fedgate writes then is in flight,
 unacknowledged, when the server dies), Prosody b.test gets SIGKILL (bob's
 client goes with it), stays down for a moment and starts again; carol keeps
-sending meanwhile. Afterwards bob logs
-in again and fetches what was stored offline. The invariants, with exact
-counts:
+sending meanwhile. The run goes on (single probes) until fedgate delivers to
+the restarted server again; 50 more messages go into bob's offline storage,
+and bob logs in again and fetches them. The invariants, with exact counts:
 
 - sent = received (distinct ids, live plus offline) + bounced (RFC 6120
   errors carol got, by id), where an id may be both only if fedgate wrote
@@ -26,7 +26,9 @@ counts:
   growth of fedgate_stanzas_resent_total;
 - order kept per input stream: the first arrivals of carol's ids increase;
 - fedgate's counters add up: stanzas_in = delivered + bounced (+ not
-  bounced), once the queues are empty.
+  bounced), once the queues are empty, and equal carol's and bob's counts:
+  in = sent, bounced = what carol got back (remote-server-timeout, RFC 6120
+  §8.3.3.16), delivered = received - both + missing.
 
 The scenario runs twice: with XEP-0198 on the hop (Prosody's mod_smacks with
 smacks_enabled_s2s) and without it (Prosody without mod_smacks: nothing is
