@@ -8,9 +8,12 @@ Logs in (plaintext on loopback), sends available presence, prints
   send TO BODY     a chat message
   subscribe TO     a presence subscription request
   ping TO          an XEP-0199 ping iq; prints "pong TO" or "ping-error TO COND"
+  sendn TO PREFIX COUNT PAUSE_MS
+                   COUNT chat messages PREFIX0, PREFIX1, ... (each also its
+                   id), PAUSE_MS apart; prints "sent PREFIX COUNT" after the last
 and keeps printing what it receives until killed:
   message FROM TYPE BODY
-  message-error FROM COND
+  message-error FROM COND [ID]   (ID: the error names a message of sendn)
   presence FROM TYPE        (TYPE: available, subscribe, subscribed, ...)
   iq FROM TYPE ID
 Subscription requests are accepted (slixmpp's auto_authorize).
@@ -36,6 +39,7 @@ class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, commands):
         super().__init__(jid, password)
         self.commands = commands
+        self.numbered = set()  # ids of the messages sendn sent
         self.auto_authorize = True
         self.auto_subscribe = True
         self.register_plugin("xep_0030")
@@ -54,6 +58,8 @@ class Client(slixmpp.ClientXMPP):
         for cmd in self.commands:
             if cmd[0] == "send":
                 self.send_message(mto=cmd[1], mbody=cmd[2], mtype="chat")
+            elif cmd[0] == "sendn":
+                await self.send_numbered(cmd[1], cmd[2], int(cmd[3]), int(cmd[4]))
             elif cmd[0] == "subscribe":
                 self.send_presence(pto=cmd[1], ptype="subscribe")
             elif cmd[0] == "ping":
@@ -64,6 +70,16 @@ class Client(slixmpp.ClientXMPP):
                     out("ping-error", cmd[1], e.iq["error"]["condition"])
                 except IqTimeout:
                     out("ping-error", cmd[1], "timeout")
+
+    async def send_numbered(self, to, prefix, count, pause_ms):
+        for i in range(count):
+            mid = "%s%d" % (prefix, i)
+            self.numbered.add(mid)
+            msg = self.make_message(mto=to, mbody=mid, mtype="chat")
+            msg["id"] = mid
+            msg.send()
+            await asyncio.sleep(pause_ms / 1000.0)
+        out("sent", prefix, count)
 
     def on_iq(self, iq):
         out("iq", iq["from"], iq["type"], iq["id"])
@@ -76,7 +92,10 @@ class Client(slixmpp.ClientXMPP):
             if getattr(self, "_seen_error", None) == msg["id"]:
                 return  # both "message" and "message_error" fire for one error
             self._seen_error = msg["id"]
-            out("message-error", msg["from"], msg["error"]["condition"])
+            words = ["message-error", msg["from"], msg["error"]["condition"]]
+            if msg["id"] in self.numbered:
+                words.append(msg["id"])
+            out(*words)
         else:
             out("message", msg["from"], msg["type"], msg["body"])
 
@@ -84,7 +103,7 @@ class Client(slixmpp.ClientXMPP):
 def main():
     jid, password, host, port = sys.argv[1:5]
     rest = sys.argv[5:]
-    arity = {"send": 2, "subscribe": 1, "ping": 1}
+    arity = {"send": 2, "subscribe": 1, "ping": 1, "sendn": 4}
     commands = []
     while rest:
         n = arity.get(rest[0])
