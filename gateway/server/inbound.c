@@ -753,10 +753,13 @@ static void bidi_register(in_conn *ic) {
 }
 
 // sent_back_parked parks the ended stream of |ic| with what it wrote back
-// unacknowledged when the peer may resume it (XEP-0198 §5, bidi_park.h).
+// unacknowledged when the peer may resume it (XEP-0198 §5, bidi_park.h): a
+// resumable stream that broke. One that was closed (RFC 6120 §4.4, by
+// either side, or with a stream error) is over: nothing resumes it.
 static int sent_back_parked(in_conn *ic) {
   const char *sm_id = fg_s2s_in_sm_id(ic->s2s);
-  if (ic->srv->sm_registry == NULL || !sm_id[0] || fg_s2s_in_bidi_unacked(ic->s2s, NULL) == 0) {
+  if (ic->srv->sm_registry == NULL || !sm_id[0] || fg_s2s_in_is_closed(ic->s2s) ||
+      fg_s2s_in_is_closing(ic->s2s) || fg_s2s_in_bidi_unacked(ic->s2s, NULL) == 0) {
     return 0;
   }
   int enabled;
