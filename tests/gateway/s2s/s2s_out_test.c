@@ -657,6 +657,25 @@ static void test_xep0198_5_resume_h_above_what_was_sent_back_ends_the_stream(voi
   fg_s2s_in_free(in);
 }
 
+static void test_xep0198_5_resume_without_a_valid_h_is_invalid_xml(void **state) {
+  const char *bad[] = {"<resume xmlns='urn:xmpp:sm:3' previd='abc'/>",
+                       "<resume xmlns='urn:xmpp:sm:3' previd='abc' h='1x'/>"};
+  for (size_t i = 0; i < 2; i++) {
+    in_env ie = {0};
+    out_env oe = {0};
+    fg_s2s_in *in;
+    fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 0);  // authenticated, XEP-0198 not enabled
+    ie.out_len = 0;
+    size_t used;
+    assert_int_equal(fg_s2s_in_feed(in, (const uint8_t *)bad[i], strlen(bad[i]), &used),
+                     FG_S2S_IN_CLOSED);
+    ie.out[ie.out_len] = 0;
+    assert_non_null(strstr(ie.out, "<invalid-xml"));
+    fg_s2s_out_free(out);
+    fg_s2s_in_free(in);
+  }
+}
+
 static void test_xep0198_5_unknown_stream_enables_anew(void **state) {
   in_env ie = {0};
   out_env oe = {0};
@@ -1045,6 +1064,7 @@ int main(void) {
       cmocka_unit_test(test_xep0198_5_resumed_stream_continues_from_the_peers_h),
       cmocka_unit_test(test_xep0198_5_unknown_stream_enables_anew),
       cmocka_unit_test(test_xep0198_5_resume_h_acknowledges_stanzas_sent_back),
+      cmocka_unit_test(test_xep0198_5_resume_without_a_valid_h_is_invalid_xml),
       cmocka_unit_test(test_xep0198_5_resume_h_above_what_was_sent_back_ends_the_stream),
       cmocka_unit_test(test_xep0198_peer_without_it_carries_stanzas_unacknowledged),
       cmocka_unit_test(test_xep0198_4_h_above_sent_ends_the_stream),
