@@ -775,14 +775,18 @@ static int sent_back_parked(in_conn *ic) {
 }
 
 static void bidi_unregister(in_conn *ic) {
-  if (ic->s2s == NULL || !fg_s2s_in_bidi(ic->s2s)) return;
-  worker_state *ws = ws_of(ic);
-  const char *d;
-  for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
-    fg_bidi_streams_remove(&ws->bidi, d, ic);
+  if (ic->s2s == NULL) return;
+  if (fg_s2s_in_bidi(ic->s2s)) {
+    worker_state *ws = ws_of(ic);
+    const char *d;
+    for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+      fg_bidi_streams_remove(&ws->bidi, d, ic);
+    }
   }
-  // A resumable stream keeps what the peer did not acknowledge for the
-  // stream that resumes it.
+  // A stream that is not bidirectional itself may hold stanzas written back
+  // too: those a resumption handed it, when it ended before taking them (an
+  // h above them, XEP-0198 §4). A resumable stream that broke keeps what the
+  // peer did not acknowledge for the stream that resumes it.
   if (sent_back_parked(ic)) return;
   // With XEP-0198, what the peer did not acknowledge goes out again on
   // another way (a link); without, what this side wrote on a stream that
