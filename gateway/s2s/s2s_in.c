@@ -922,28 +922,67 @@ static void send_enabled(fg_s2s_in *s, const fg_xml_node *r) {
   send_str(s, "<enabled xmlns='" FG_NS_SM "'/>");
 }
 
+static void bidi_acked(void *arg, const fg_sm_item *it);
+
+// sent_back_again writes again, after <resumed/>, what the ended stream
+// wrote back and the peer did not handle: they are still at the front of
+// the queue, so the peer's h goes on counting them (XEP-0198 §5). Only on a
+// bidirectional stream: otherwise the peer takes no stanza back, and they
+// wait for the caller (FG_S2S_IN_EV_SM_SENT_BACK_AGAIN).
+static void sent_back_again(fg_s2s_in *s) {
+  size_t n = s->bidi_sm.count;
+  if (n == 0) return;
+  if (s->bidi) {
+    for (const fg_sm_item *it = s->bidi_sm.head; it != NULL; it = it->next) {
+      s->ops->send(s->arg, it->data, it->len);
+      s->bidi_written++;
+    }
+    send_str(s, "<r xmlns='" FG_NS_SM "'/>");
+    fg_sm_out_requested(&s->bidi_sm);
+  }
+  char detail[24];
+  snprintf(detail, sizeof(detail), "%zu", n);
+  event(s, FG_S2S_IN_EV_SM_SENT_BACK_AGAIN, s->peer, detail);
+}
+
 // on_sm_resume continues an ended stream of the same peer (XEP-0198 §5):
 // counting goes on from what that stream handled, so the peer sends again
-// only the stanzas that never were.
+// only the stanzas that never were; and on a bidirectional stream the
+// peer's h says which of those this side wrote back it handled, so that
+// only the rest is written again.
 static fg_s2s_in_status on_sm_resume(fg_s2s_in *s, const fg_xml_node *r) {
   fg_xml_str previd = fg_xml_node_attr(r, "", "previd");
   char id[FG_SM_ID_MAX + 1];
-  uint32_t h = 0;
+  uint32_t h = 0, peer_h = 0, acked = 0;
+  fg_sm_item *sent_back = NULL;
   if (!s->cfg.sm || !from_authenticated(s, s->peer) || s->sm.enabled) {
     sm_failed(s, "unexpected-request");
     return FG_S2S_IN_CONTINUE;
   }
+  // §5: h is required on <resume/>; a malformed one is the peer's error.
+  if (!fg_sm_parse_h(r, &peer_h)) return fg_s2s_in_close_with_error(s, "invalid-xml", NULL);
   if (!fg_sm_id_copy(id, previd.data, previd.len) || s->ops->sm_resume == NULL ||
-      !s->ops->sm_resume(s->arg, id, &h)) {
+      !s->ops->sm_resume(s->arg, id, &h, &sent_back, &acked)) {
     sm_failed(s, "item-not-found");
     return FG_S2S_IN_CONTINUE;
   }
   s->sm.enabled = 1;
   s->sm.h = h;
   memcpy(s->sm_id, id, sizeof(id));
+  if (sent_back != NULL) {
+    fg_sm_out_adopt(&s->bidi_sm, sent_back, acked);
+    size_t n;
+    if (fg_sm_out_ack(&s->bidi_sm, peer_h, &n, bidi_acked, s) != FG_SM_ACK_OK) {
+      // §4: h above what was written: nothing it claims is trusted; the
+      // stanzas stay unacknowledged and go out again elsewhere.
+      return fg_s2s_in_close_with_error(s, "undefined-condition",
+                                        "h acknowledges stanzas never sent");
+    }
+  }
   // §5: our h, what the old stream handled of the peer's stanzas.
   sendf(s, "<resumed xmlns='" FG_NS_SM "' previd='%s' h='%lu'/>", id, (unsigned long)h);
   event(s, FG_S2S_IN_EV_SM_RESUMED, s->peer, id);
+  sent_back_again(s);
   return FG_S2S_IN_CONTINUE;
 }
 
@@ -1147,4 +1186,8 @@ size_t fg_s2s_in_bidi_unacked(const fg_s2s_in *s, uint64_t *out_written) {
 
 fg_sm_item *fg_s2s_in_bidi_take_unacked(fg_s2s_in *s) {
   return fg_sm_out_take(&s->bidi_sm);
+}
+
+uint32_t fg_s2s_in_bidi_acked(const fg_s2s_in *s) {
+  return s->bidi_sm.acked;
 }

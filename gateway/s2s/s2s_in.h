@@ -75,6 +75,11 @@ typedef enum fg_s2s_in_event {
   FG_S2S_IN_EV_SM_ACK_SENT,               // <a/> answered an <r/>
   FG_S2S_IN_EV_SM_RESUMED,                // a stream resumed (detail: its id)
   FG_S2S_IN_EV_BIDI_ENABLED,              // the peer made the stream bidirectional (XEP-0288)
+  // A resumed stream took what the ended one wrote back unacknowledged
+  // (XEP-0198 §5; detail: how many the peer had not handled). On a
+  // bidirectional stream they were written again; otherwise they wait for
+  // fg_s2s_in_bidi_take_unacked.
+  FG_S2S_IN_EV_SM_SENT_BACK_AGAIN,
   FG_S2S_IN_EV_COUNT,
 } fg_s2s_in_event;
 
@@ -127,7 +132,12 @@ typedef struct fg_s2s_in_ops {
   int (*sm_open)(void *arg, const char *id);
   // sm_resume takes the ended stream |id| of this stream's peer for this
   // stream: it returns 1 and its count of handled stanzas in |*out_h|, or 0.
-  int (*sm_resume)(void *arg, const char *id, uint32_t *out_h);
+  // On a bidirectional stream, |*out_sent_back| receives what this side
+  // wrote back on it and the peer did not acknowledge (oldest first, owned
+  // by the caller; NULL: none) and |*out_acked| the peer's count those
+  // follow (XEP-0198 §5).
+  int (*sm_resume)(void *arg, const char *id, uint32_t *out_h, fg_sm_item **out_sent_back,
+                   uint32_t *out_acked);
   // bidi_acked: the peer acknowledged |it|, a stanza this side wrote on the
   // bidirectional stream (XEP-0198 §4), oldest first. NULL: not told.
   void (*bidi_acked)(void *arg, const fg_sm_item *it);
@@ -304,6 +314,11 @@ size_t fg_s2s_in_bidi_unacked(const fg_s2s_in *s, uint64_t *out_written);
 // caller, who frees each with free(): the stream ended and they go out
 // again on another, or are bounced.
 fg_sm_item *fg_s2s_in_bidi_take_unacked(fg_s2s_in *s);
+
+// fg_s2s_in_bidi_acked returns the peer's count of the stanzas this side
+// wrote back (its last h, XEP-0198 §4): the oldest unacknowledged one
+// follows it. Read it before fg_s2s_in_bidi_take_unacked.
+uint32_t fg_s2s_in_bidi_acked(const fg_s2s_in *s);
 
 // fg_s2s_in_is_closed returns 1 once the stream is over.
 int fg_s2s_in_is_closed(const fg_s2s_in *s);

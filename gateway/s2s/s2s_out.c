@@ -200,8 +200,10 @@ static void become_ready(fg_s2s_out *s, int method) {
     s->method = method;
     s->stage = STAGE_SM;
     if (s->sm_id[0]) {
-      // §5: we handled nothing on the stream we initiated (h='0').
-      sendf(s, "<resume xmlns='" FG_NS_SM "' previd='%s' h='0'/>", s->sm_id);
+      // §5: h is what we handled of the peer's stanzas: none on a stream
+      // we initiated, but those it sent back on a bidirectional one.
+      sendf(s, "<resume xmlns='" FG_NS_SM "' previd='%s' h='%lu'/>", s->sm_id,
+            (unsigned long)s->cfg.sm_previd_h);
       s->resuming = 1;
     } else {
       send_enable(s);
@@ -209,6 +211,10 @@ static void become_ready(fg_s2s_out *s, int method) {
     return;
   }
   finish_ready(s, method);
+}
+
+uint32_t fg_s2s_out_reverse_h(const fg_s2s_out *s) {
+  return s->reverse_h;
 }
 
 const char *fg_s2s_out_sm_id(const fg_s2s_out *s) {
@@ -475,6 +481,7 @@ static fg_s2s_out_status on_sm(fg_s2s_out *s, const fg_xml_node *r) {
       s->resuming = 0;
       s->sm.enabled = 1;
       s->sm.sent = s->sm.acked = s->sm.requested_at = h;
+      s->reverse_h = s->cfg.sm_previd_h;
       if (s->ops->resumed != NULL) s->ops->resumed(s->arg, h);
       finish_ready(s, s->method);
       return FG_S2S_OUT_CONTINUE;

@@ -95,6 +95,11 @@ typedef struct fg_s2s_out_config {
   // sm_previd: resume this ended stream instead of enabling anew (when the
   // peer refuses, XEP-0198 is enabled anew). NULL or "": none.
   const char *sm_previd;
+  // sm_previd_h: on a bidirectional stream (XEP-0288), how many stanzas the
+  // peer sent back on the stream sm_previd names that this side handled
+  // (fg_s2s_out_reverse_h of it): the h of <resume/> (XEP-0198 §5), from
+  // which counting goes on once resumed.
+  uint32_t sm_previd_h;
   // bidi: when the peer offers XEP-0288 (and ops->stanza is set), send
   // <bidi xmlns='urn:xmpp:bidi'/> before authenticating (§2.2), then accept
   // stanzas from |remote| to |local| on the stream (FG_S2S_OUT_STANZAS only).
@@ -146,6 +151,11 @@ int fg_s2s_out_sm_enabled(const fg_s2s_out *s);
 // fg_s2s_out_sm_id returns the resume id the peer gave the stream ("":
 // not resumable).
 const char *fg_s2s_out_sm_id(const fg_s2s_out *s);
+
+// fg_s2s_out_reverse_h returns how many stanzas the peer sent back on the
+// bidirectional stream this side handled (XEP-0198 §4, §5), counted since
+// <enable/> and across resumptions.
+uint32_t fg_s2s_out_reverse_h(const fg_s2s_out *s);
 
 // fg_s2s_out_sm_acked returns the peer's last h (XEP-0198 §4).
 uint32_t fg_s2s_out_sm_acked(const fg_s2s_out *s);

@@ -173,3 +173,16 @@ fg_sm_item *fg_sm_out_take(fg_sm_out *o) {
   o->count = o->bytes = 0;
   return h;
 }
+
+void fg_sm_out_adopt(fg_sm_out *o, fg_sm_item *items, uint32_t acked) {
+  o->enabled = 1;
+  o->acked = acked;
+  for (fg_sm_item *it = items; it != NULL; it = it->next) {
+    o->tail = it;
+    o->count++;
+    o->bytes += it->len;
+  }
+  o->head = items;
+  o->sent = o->requested_at = acked + (uint32_t)o->count;
+  o->awaiting = 0;
+}

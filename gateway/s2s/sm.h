@@ -134,4 +134,11 @@ void fg_sm_out_requested(fg_sm_out *o);
 // owns the items and frees them with free(); the queue is empty afterwards.
 fg_sm_item *fg_sm_out_take(fg_sm_out *o);
 
+// fg_sm_out_adopt makes the stanzas |items| (oldest first, as
+// fg_sm_out_take handed them over) the unacknowledged queue of the empty
+// queue |o|, the first of them following the peer's count |acked|: a
+// resumed stream (XEP-0198 §5) goes on where the ended one stopped, so that
+// the peer's h acknowledges them. |o| owns them afterwards and is enabled.
+void fg_sm_out_adopt(fg_sm_out *o, fg_sm_item *items, uint32_t acked);
+
 #endif  // FEDGATE_GATEWAY_S2S_SM_H

@@ -17,6 +17,7 @@
 #include "gateway/server/abuse_limits.h"
 #include "gateway/server/abuse_reports.h"
 #include "gateway/server/bidi_hop.h"
+#include "gateway/server/bidi_park.h"
 #include "gateway/server/bidi_resend.h"
 #include "gateway/server/bidi_streams.h"
 #include "gateway/server/blocks.h"
@@ -705,6 +706,8 @@ static const struct {
                                        "dialback refused: %s"},
     // Logged by op_event (with the peer's address).
     [FG_S2S_IN_EV_BIDI_ENABLED] = {FG_M_BIDI_STREAMS_IN, FG_LOG_SEV_INFO, NULL},
+    // Counted and logged by sent_back_again.
+    [FG_S2S_IN_EV_SM_SENT_BACK_AGAIN] = {FG_M_COUNT, FG_LOG_SEV_DEBUG, NULL},
 };
 
 // --- XEP-0288: this stream as the way out to its peer's domains ---
@@ -749,13 +752,42 @@ static void bidi_register(in_conn *ic) {
   }
 }
 
-static void bidi_unregister(in_conn *ic) {
-  if (ic->s2s == NULL || !fg_s2s_in_bidi(ic->s2s)) return;
-  worker_state *ws = ws_of(ic);
-  const char *d;
-  for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
-    fg_bidi_streams_remove(&ws->bidi, d, ic);
+// sent_back_parked parks the ended stream of |ic| with what it wrote back
+// unacknowledged when the peer may resume it (XEP-0198 §5, bidi_park.h): a
+// resumable stream that broke. One that was closed (RFC 6120 §4.4, by
+// either side, or with a stream error) is over: nothing resumes it.
+static int sent_back_parked(in_conn *ic) {
+  const char *sm_id = fg_s2s_in_sm_id(ic->s2s);
+  if (ic->srv->sm_registry == NULL || !sm_id[0] || fg_s2s_in_is_closed(ic->s2s) ||
+      fg_s2s_in_is_closing(ic->s2s) || fg_s2s_in_bidi_unacked(ic->s2s, NULL) == 0) {
+    return 0;
   }
+  int enabled;
+  uint32_t h = fg_s2s_in_sm_handled(ic->s2s, &enabled);
+  uint32_t acked = fg_s2s_in_bidi_acked(ic->s2s);
+  fg_sm_item *items = fg_s2s_in_bidi_take_unacked(ic->s2s);
+  if (fg_bidi_park(ic->srv, fg_conn_worker(ic->conn), fg_s2s_in_stream_id(ic->s2s), sm_id, h, items,
+                   acked)) {
+    return 1;
+  }
+  fg_bidi_resend(ic->srv, fg_conn_worker(ic->conn), fg_s2s_in_stream_id(ic->s2s), items);
+  return 1;
+}
+
+static void bidi_unregister(in_conn *ic) {
+  if (ic->s2s == NULL) return;
+  if (fg_s2s_in_bidi(ic->s2s)) {
+    worker_state *ws = ws_of(ic);
+    const char *d;
+    for (size_t i = 0; (d = fg_s2s_in_pair_from(ic->s2s, i)) != NULL; i++) {
+      fg_bidi_streams_remove(&ws->bidi, d, ic);
+    }
+  }
+  // A stream that is not bidirectional itself may hold stanzas written back
+  // too: those a resumption handed it, when it ended before taking them (an
+  // h above them, XEP-0198 §4). A resumable stream that broke keeps what the
+  // peer did not acknowledge for the stream that resumes it.
+  if (sent_back_parked(ic)) return;
   // With XEP-0198, what the peer did not acknowledge goes out again on
   // another way (a link); without, what this side wrote on a stream that
   // did not end cleanly may be lost and is counted, as on links.
@@ -769,6 +801,23 @@ static void bidi_unregister(in_conn *ic) {
   } else if (written > 0 && !fg_s2s_in_is_closed(ic->s2s)) {
     fg_metrics_add(&ic->srv->metrics, FG_M_STANZAS_UNCONFIRMED, written);
   }
+}
+
+// sent_back_again: a resumed stream took what the ended one wrote back and
+// the peer had not handled (XEP-0198 §5). Written again on it when it is
+// bidirectional; otherwise the peer takes no stanza back on it, and they go
+// out another way at once.
+static void sent_back_again(in_conn *ic, const char *n) {
+  if (fg_s2s_in_bidi(ic->s2s)) {
+    fg_metrics_add(&ic->srv->metrics, FG_M_STANZAS_RESENT, strtoull(n, NULL, 10));
+    fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), fg_s2s_in_peer(ic->s2s),
+           "stream management: %s stanzas written back unacknowledged sent again on the resumed "
+           "stream",
+           n);
+    return;
+  }
+  fg_bidi_resend(ic->srv, fg_conn_worker(ic->conn), fg_s2s_in_stream_id(ic->s2s),
+                 fg_s2s_in_bidi_take_unacked(ic->s2s));
 }
 
 static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const char *detail) {
@@ -799,6 +848,7 @@ static void op_event(void *arg, fg_s2s_in_event ev, const char *domain, const ch
            "stream became bidirectional (XEP-0288): stanzas to %s may leave on it (from %s)",
            domain[0] ? domain : "the peer", ic->ip);
   }
+  if (ev == FG_S2S_IN_EV_SM_SENT_BACK_AGAIN) sent_back_again(ic, detail);
   if (ev == FG_S2S_IN_EV_AUTHENTICATED || ev == FG_S2S_IN_EV_BIDI_ENABLED) {
     bidi_register(ic);
   } else if (ev == FG_S2S_IN_EV_STANZA_BOUNCED) {
@@ -916,12 +966,14 @@ static int op_sm_open(void *arg, const char *id) {
          fg_sm_registry_open(reg, id, fg_s2s_in_peer(ic->s2s), fg_s2s_in_local(ic->s2s));
 }
 
-static int op_sm_resume(void *arg, const char *id, uint32_t *out_h) {
+static int op_sm_resume(void *arg, const char *id, uint32_t *out_h, fg_sm_item **out_sent_back,
+                        uint32_t *out_acked) {
   in_conn *ic = arg;
   fg_sm_registry *reg = ic->srv->sm_registry;
   if (reg == NULL) return 0;
-  fg_sm_resume_verdict v = fg_sm_registry_resume(reg, id, fg_s2s_in_peer(ic->s2s),
-                                                 fg_s2s_in_local(ic->s2s), monotonic_ms(), out_h);
+  fg_sm_resume_verdict v =
+      fg_sm_registry_resume(reg, id, fg_s2s_in_peer(ic->s2s), fg_s2s_in_local(ic->s2s),
+                            monotonic_ms(), out_h, out_sent_back, out_acked);
   if (v == FG_SM_RESUME_OK) return 1;
   fg_log(FG_LOG_SEV_INFO, fg_s2s_in_stream_id(ic->s2s), fg_s2s_in_peer(ic->s2s),
          "stream management: resumption of %s refused: %s", id, fg_sm_resume_verdict_name(v));

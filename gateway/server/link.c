@@ -110,6 +110,7 @@ struct link {
   // had written (dropped when the peer says it handled them).
   char resume_id[FG_SM_ID_MAX + 1];
   uint32_t resume_acked;
+  uint32_t resume_reverse_h;  // what it handled of what the peer sent back (XEP-0288)
   size_t carried;
   // Happy Eyeballs (RFC 8305): a later candidate's attempt racing |conn|
   // while it has not connected (|opened|), started by |race_timer|.
@@ -1332,6 +1333,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   snprintf(resume_id, sizeof(resume_id), "%s",
            l->ready && l->kind == LINK_REMOTE ? fg_s2s_out_sm_id(l->s2s) : "");
   uint32_t resume_acked = fg_s2s_out_sm_acked(l->s2s);
+  uint32_t resume_reverse_h = fg_s2s_out_reverse_h(l->s2s);
   // A ready stream to a remote domain that ended without a clean close
   // (RFC 6120 §4.4), not by our own doing: lost unless resumed (link_loss.h).
   int broke = l->ready && l->kind == LINK_REMOTE && !l->clean && !l->ending &&
@@ -1359,6 +1361,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
         carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked, held)) {
       // Told lost unless the replacement resumes the stream (XEP-0198 §5).
       link *n = find_link(fg_server_worker_state(srv, w), LINK_REMOTE, local, remote, NULL, slot);
+      if (n != NULL) n->resume_reverse_h = resume_reverse_h;
       if (n != NULL && broke) {
         n->lost_pending = 1;
         snprintf(n->broken_stream_id, sizeof(n->broken_stream_id), "%s", stream_id);
@@ -1491,6 +1494,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
   c.sm_request_every = snap->cfg->sm.request_every;
   c.sm_resume = 1;
   c.sm_previd = l->resume_id;
+  c.sm_previd_h = l->resume_reverse_h;
   c.bidi = (l->kind == LINK_REMOTE ? snap->cfg->bidi.enabled
             : l->kind == LINK_HOP  ? snap->cfg->internal_hop.bidi
                                    : 0) &&

@@ -20,6 +20,7 @@
 #include "gateway/server/inbound.h"
 #include "gateway/server/link.h"
 #include "gateway/server/link_loss.h"
+#include "gateway/server/bidi_park.h"
 #include "gateway/server/abuse_limits.h"
 #include "gateway/server/abuse_reports.h"
 #include "gateway/server/block_watch.h"
@@ -486,6 +487,7 @@ static void close_streams(fg_worker *w, fg_msg *m) {
   fg_inbound_shutdown(ws);
   fg_link_shutdown(ws);
   fg_link_loss_shutdown(ws);
+  fg_bidi_park_shutdown(ws);
   atomic_fetch_sub(&sm->srv->shutdown_pending, 1);
   free(sm);
 }

@@ -102,6 +102,9 @@ struct worker_state {
   // Dropped resumable inbound streams whose resume window is awaited
   // before their loss is told to the internal servers (link_loss.h).
   struct fg_loss_watch *loss_watches;
+  // Parked bidirectional streams keeping what they wrote back
+  // unacknowledged, until their resume window passes (bidi_park.h).
+  struct fg_bidi_park_watch *bidi_parks;
   // The configuration snapshot this worker decides with (a reference),
   // replaced only between two events of its loop (gateway/server/reload.c).
   fg_snapshot *snap;

@@ -9,6 +9,14 @@
 // entry (live again) and continues counting from h, so that the peer sends
 // again only what was never handled: no duplicates.
 //
+// On a bidirectional stream (XEP-0288) the entry also keeps, while parked,
+// the stanzas this side wrote back and the peer did not acknowledge, with
+// the peer's count they follow: the stream that resumes takes them, the
+// peer's h on <resume/> says which of them it handled (XEP-0198 §5), and
+// only the rest is written again. When the window ends without a
+// resumption they are taken back (fg_sm_registry_take_expired) and sent
+// over another stream or bounced.
+//
 // Opened, parked and resumed once per stream, never per stanza: a mutex
 // guards the table.
 #ifndef FEDGATE_GATEWAY_SERVER_SM_REGISTRY_H
@@ -16,6 +24,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gateway/s2s/sm.h"
 
 typedef struct fg_sm_registry fg_sm_registry;
 
@@ -36,6 +46,22 @@ int fg_sm_registry_open(fg_sm_registry *r, const char *id, const char *peer, con
 // |h| stanzas: resumable until |now_ms| + keep_ms.
 void fg_sm_registry_park(fg_sm_registry *r, const char *id, uint32_t h, uint64_t now_ms);
 
+// fg_sm_registry_park_sent_back is fg_sm_registry_park for a bidirectional
+// stream: the entry also takes |items| (oldest first; freed with free()),
+// the stanzas this side wrote on it and the peer did not acknowledge, the
+// first following the peer's count |acked|. It returns 1, or 0 when no
+// entry is open under |id| (the caller keeps |items|).
+int fg_sm_registry_park_sent_back(fg_sm_registry *r, const char *id, uint32_t h, fg_sm_item *items,
+                                  uint32_t acked, uint64_t now_ms);
+
+// fg_sm_registry_take_expired hands back the stanzas kept with the parked
+// entry |id| once its window has passed (|now_ms|) and forgets the entry.
+// NULL when it holds none or was resumed; also NULL, with |*out_wait_ms|
+// set to the time left, while its window has not passed (parked again
+// later, or the caller's clock ran ahead); |*out_wait_ms| is 0 otherwise.
+fg_sm_item *fg_sm_registry_take_expired(fg_sm_registry *r, const char *id, uint64_t now_ms,
+                                        uint64_t *out_wait_ms);
+
 typedef enum fg_sm_resume_verdict {
   FG_SM_RESUME_OK = 0,
   FG_SM_RESUME_UNKNOWN,     // no such id, or it expired
@@ -45,9 +71,12 @@ typedef enum fg_sm_resume_verdict {
 
 // fg_sm_registry_resume takes the parked entry |id| for a new stream of
 // |peer| to |local|: on FG_SM_RESUME_OK |*out_h| is the old stream's h and
-// the entry is live again (for the new stream).
+// the entry is live again (for the new stream). When |out_sent_back| is not
+// NULL, it receives the stanzas parked with the entry (the caller owns them;
+// NULL when none) and |*out_acked| the count they follow.
 fg_sm_resume_verdict fg_sm_registry_resume(fg_sm_registry *r, const char *id, const char *peer,
-                                           const char *local, uint64_t now_ms, uint32_t *out_h);
+                                           const char *local, uint64_t now_ms, uint32_t *out_h,
+                                           fg_sm_item **out_sent_back, uint32_t *out_acked);
 
 // fg_sm_registry_recovered says, once the resume window of a stream parked
 // under |id| has passed (|now_ms|), whether it was resumed: 1 when its

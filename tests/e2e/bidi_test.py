@@ -200,6 +200,8 @@ class World:
             secret="secret-b",
             static=[("a.test", self.pa["s2s"]), ("c.test", dead),
                     ("d.test", self.d_port)]).replace(*ONE_WORKER)
+        # A window short enough to see one pass (XEP-0198 §5).
+        b_cfg += "stream_management:\n  resume_timeout: 3s\n"
         self.a = fp.Fedgate(FEDGATE, d, "a", a_cfg, self.pa["admin"])
         self.children.append(self.a)
         self.b = fp.Fedgate(FEDGATE, d, "b", b_cfg, self.pb["admin"])
@@ -309,6 +311,73 @@ def test_xep0288_3_xep0198_broken_bidi_stream_resends_unacked_stanzas(w):
     assert w.b.metric("stanzas_resent_total") == resent0 + 5
     bodies = [el.findtext(xp.q(xp.NS_SERVER, "body")) for _, el in w.sink_a.stanzas]
     assert all(bodies.count("from-b2-%d" % i) == 1 for i in range(5)), bodies
+    w.a.assert_accounted()
+    w.b.assert_accounted()
+
+
+def test_xep0288_4_xep0198_5_resumed_bidi_stream_delivers_stanzas_sent_back_once(w):
+    _, b2_out = exchange(w, "a.test", "b2.test", "b2-resume-warm")
+    acked0 = w.b.metric("stanzas_acked_total")
+    resent0 = w.b.metric("stanzas_resent_total")
+    in_resumed0 = w.b.metric("sm_streams_in_resumed_total")
+    links_resumed0 = w.a.metric("sm_links_resumed_total")
+    received0 = w.a.metric("bidi_stanzas_received_total")
+    w.proxy.stall("up")  # A's acknowledgements never reach B
+    for i in range(5):
+        b2_out.send_message("bob@b2.test/y", "alice@a.test", "resume-b2-%d" % i)
+    for i in range(5):  # A handled all five ...
+        xp.wait_for(w.sink_a, xp.body_is("resume-b2-%d" % i))
+    assert w.b.metric("stanzas_acked_total") == acked0  # ... B knows of none
+    w.proxy.drop_all()  # the stream dies with them unacknowledged
+    w.proxy.unstall()
+    # A's replacement stream resumes B's: <resume h=.../> counts the five as
+    # handled, so B writes none of them again, on any stream.
+    wait_until(lambda: w.b.metric("sm_streams_in_resumed_total") == in_resumed0 + 1,
+               "B's stream from a.test resumed")
+    wait_until(lambda: w.b.metric("stanzas_acked_total") == acked0 + 5,
+               "the five acknowledged by the resumption")
+    assert w.a.metric("sm_links_resumed_total") == links_resumed0 + 1
+    # The resumed stream goes on carrying B's direction, its count continued.
+    b2_out.send_message("bob@b2.test/y", "alice@a.test", "resume-b2-after")
+    xp.wait_for(w.sink_a, xp.body_is("resume-b2-after"))
+    wait_until(lambda: w.b.metric("stanzas_acked_total") == acked0 + 6, "the sixth acknowledged")
+    assert w.b.metric("stanzas_resent_total") == resent0
+    assert w.a.metric("bidi_stanzas_received_total") == received0 + 6
+    assert lines_with(w.b, "kind=remote", "local=b2.test", "remote=a.test") == [], streams(w.b)
+    bodies = [el.findtext(xp.q(xp.NS_SERVER, "body")) for _, el in w.sink_a.stanzas]
+    names = ["resume-b2-%d" % i for i in range(5)] + ["resume-b2-after"]
+    duplicates = sum(bodies.count(n) - 1 for n in names)
+    assert duplicates == 0 and all(bodies.count(n) == 1 for n in names), bodies
+    w.a.assert_accounted()
+    w.b.assert_accounted()
+
+
+def test_xep0288_5_xep0198_5_not_resumed_in_time_sent_back_go_another_way(w):
+    _, b2_out = exchange(w, "a.test", "b2.test", "b2-expire-warm")
+    resent0 = w.b.metric("stanzas_resent_total")
+    sent0 = w.b.metric("bidi_stanzas_sent_total")
+    in_resumed0 = w.b.metric("sm_streams_in_resumed_total")
+    w.proxy.stall()  # nothing crosses: A handles none of them
+    for i in range(3):
+        b2_out.send_message("bob@b2.test/y", "alice@a.test", "expire-b2-%d" % i)
+    wait_until(lambda: w.b.metric("bidi_stanzas_sent_total") == sent0 + 3,
+               "B wrote the three stanzas on A's stream")
+    w.proxy.refuse = -1  # A cannot come back to resume the stream
+    try:
+        w.proxy.drop_all()
+        w.proxy.unstall()
+        # B keeps them with the parked stream for its window, then sends
+        # them over a link of its own.
+        for i in range(3):
+            xp.wait_for(w.sink_a, xp.body_is("expire-b2-%d" % i), timeout=30)
+    finally:
+        w.proxy.refuse = 0
+    assert w.b.metric("stanzas_resent_total") == resent0 + 3
+    assert w.b.metric("sm_streams_in_resumed_total") == in_resumed0
+    assert len(lines_with(w.b, "kind=remote", "local=b2.test", "remote=a.test")) == 1, \
+        streams(w.b)
+    bodies = [el.findtext(xp.q(xp.NS_SERVER, "body")) for _, el in w.sink_a.stanzas]
+    assert all(bodies.count("expire-b2-%d" % i) == 1 for i in range(3)), bodies
     w.a.assert_accounted()
     w.b.assert_accounted()
 

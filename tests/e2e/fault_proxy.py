@@ -97,6 +97,10 @@ class FaultProxy:
         self._cut = None  # (after, how, direction)
         self._flowing = threading.Event()
         self._flowing.set()
+        # One direction only held (stall(direction)): "up" is client to target.
+        self._dir_flowing = {"up": threading.Event(), "down": threading.Event()}
+        for e in self._dir_flowing.values():
+            e.set()
         self._stop = False
         threading.Thread(target=self._accept_loop, daemon=True).start()
 
@@ -120,10 +124,17 @@ class FaultProxy:
             else:
                 c.half_close("up")
 
-    def stall(self):
-        self._flowing.clear()
+    def stall(self, direction=None):
+        """Hold what crosses: both directions, or only |direction| ("up":
+        from the client to the target, "down": back)."""
+        if direction is None:
+            self._flowing.clear()
+        else:
+            self._dir_flowing[direction].clear()
 
     def unstall(self):
+        for e in self._dir_flowing.values():
+            e.set()
         self._flowing.set()
 
     def close(self):
@@ -207,6 +218,7 @@ class FaultProxy:
                         pass
                     return
                 self._flowing.wait()
+                self._dir_flowing[direction].wait()
                 if self.latency:
                     time.sleep(self.latency)
                 if not self._forward(conn, direction, dst, data):

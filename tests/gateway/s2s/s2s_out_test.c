@@ -64,8 +64,8 @@ static void o_refused(void *arg, const fg_xml_element *el, const char *condition
   e->refused++;
   snprintf(e->refused_cond, sizeof(e->refused_cond), "%s", condition);
 }
-static const fg_s2s_out_ops kOutOps = {o_send,  o_ready, o_failed, o_answer,
-                                       o_acked, NULL,    o_stanza, o_refused, NULL};
+static const fg_s2s_out_ops kOutOps = {o_send, o_ready,  o_failed,  o_answer, o_acked,
+                                       NULL,   o_stanza, o_refused, NULL};
 
 static fg_s2s_out *new_out(out_env *e, int client_cert, int purpose) {
   fg_s2s_out_config c;
@@ -287,6 +287,10 @@ typedef struct in_env {
   char kept_id[80];
   uint32_t kept_h;
   int kept_parked;
+  // XEP-0288: what the kept stream wrote back unacknowledged, and acks.
+  fg_sm_item *kept_sent_back;
+  uint32_t kept_acked;
+  int bidi_acked;
 } in_env;
 
 static void i_send(void *arg, const uint8_t *d, size_t n) {
@@ -350,12 +354,19 @@ static int i_sm_open(void *arg, const char *id) {
   e->kept_parked = 0;
   return 1;
 }
-static int i_sm_resume(void *arg, const char *id, uint32_t *out_h) {
+static int i_sm_resume(void *arg, const char *id, uint32_t *out_h, fg_sm_item **out_sent_back,
+                       uint32_t *out_acked) {
   in_env *e = arg;
   if (!e->kept_parked || strcmp(id, e->kept_id) != 0) return 0;
   e->kept_parked = 0;
   *out_h = e->kept_h;
+  *out_sent_back = e->kept_sent_back;
+  *out_acked = e->kept_acked;
+  e->kept_sent_back = NULL;
   return 1;
+}
+static void i_bidi_acked(void *arg, const fg_sm_item *it) {
+  ((in_env *)arg)->bidi_acked++;
 }
 static const fg_s2s_in_ops kInOps = {.send = i_send,
                                      .is_hosted = i_hosted,
@@ -363,7 +374,8 @@ static const fg_s2s_in_ops kInOps = {.send = i_send,
                                      .dialback_verify = i_verify,
                                      .route = i_route,
                                      .sm_open = i_sm_open,
-                                     .sm_resume = i_sm_resume};
+                                     .sm_resume = i_sm_resume,
+                                     .bidi_acked = i_bidi_acked};
 
 static void test_out_and_in_negotiate_tls_and_sasl_external(void **state) {
   in_env ie = {0};
@@ -512,6 +524,156 @@ static void test_xep0198_5_resumed_stream_continues_from_the_peers_h(void **stat
   assert_int_equal(oe2.failed, 0);
   fg_s2s_out_free(out);
   fg_s2s_in_free(in);
+}
+
+// --- XEP-0198 §5 on a bidirectional stream (XEP-0288) ---
+
+static fg_s2s_out *resumable_bidi_out(out_env *oe, const char *previd, uint32_t previd_h) {
+  fg_s2s_out_config c;
+  fg_s2s_out_config_default(&c);
+  c.local = "a.example";
+  c.remote = "b.example";
+  c.client_cert = 1;
+  c.sm = 1;
+  c.sm_resume = 1;
+  c.sm_previd = previd;
+  c.sm_previd_h = previd_h;
+  c.sm_request_every = 2;
+  c.bidi = 1;
+  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, oe);
+  fg_s2s_out_start(out);
+  return out;
+}
+
+static fg_s2s_in *resumable_bidi_in(in_env *ie) {
+  ie->cert_for = "a.example";
+  fg_s2s_in_config ic;
+  fg_s2s_in_config_default(&ic);
+  ic.sm = 1;
+  ic.sm_resume_s = 60;
+  ic.bidi = 1;
+  return fg_s2s_in_new(&ic, &kInOps, ie);
+}
+
+static int send_back(fg_s2s_in *in, const char *body) {
+  char m[160];
+  int n = snprintf(m, sizeof(m),
+                   "<message from='v@b.example' to='u@a.example'><body>%s</body></message>", body);
+  return fg_s2s_in_bidi_send(in, "b.example", "a.example", (const uint8_t *)m, (size_t)n, 0);
+}
+
+// to_out hands what the receiving side wrote to the initiating side only:
+// the answers are lost with the connection.
+static void to_out(fg_s2s_out *out, in_env *ie) {
+  size_t used;
+  fg_s2s_out_feed(out, (const uint8_t *)ie->out, ie->out_len, &used);
+  ie->out_len = 0;
+}
+
+static void test_xep0198_5_resume_h_acknowledges_stanzas_sent_back(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in = resumable_bidi_in(&ie);
+  fg_s2s_out *out = resumable_bidi_out(&oe, NULL, 0);
+  pump(out, &oe, in, &ie);
+  assert_true(fg_s2s_out_bidi(out) && fg_s2s_in_bidi(in) && fg_s2s_out_sm_enabled(out));
+  assert_true(send_back(in, "one"));
+  pump(out, &oe, in, &ie);  // handled and acknowledged
+  assert_int_equal(ie.bidi_acked, 1);
+  assert_true(send_back(in, "two"));
+  to_out(out, &ie);  // handled; its <a/> is lost
+  assert_true(send_back(in, "three"));
+  ie.out_len = 0;  // never reached the peer
+  assert_int_equal(oe.stanzas, 2);
+  uint32_t reverse_h = fg_s2s_out_reverse_h(out);
+  assert_int_equal(reverse_h, 2);
+  // The connection breaks: the receiving side parks what it wrote back.
+  int enabled;
+  in_env ie2 = {0};
+  ie2.kept_h = fg_s2s_in_sm_handled(in, &enabled);
+  ie2.kept_acked = fg_s2s_in_bidi_acked(in);
+  assert_int_equal(ie2.kept_acked, 1);
+  assert_int_equal(fg_s2s_in_bidi_unacked(in, NULL), 2);
+  ie2.kept_sent_back = fg_s2s_in_bidi_take_unacked(in);
+  snprintf(ie2.kept_id, sizeof(ie2.kept_id), "%s", ie.kept_id);
+  ie2.kept_parked = 1;
+  char id[80];
+  snprintf(id, sizeof(id), "%s", fg_s2s_out_sm_id(out));
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+  // The new stream resumes with h=2: "two" counts as handled, only "three"
+  // is written again, and the peer's count goes on from 2.
+  out_env oe2 = {0};
+  in = resumable_bidi_in(&ie2);
+  out = resumable_bidi_out(&oe2, id, reverse_h);
+  pump(out, &oe2, in, &ie2);
+  assert_int_equal(oe2.failed, 0);
+  assert_int_equal(oe2.ready, FG_S2S_AUTH_SASL_EXTERNAL);
+  assert_int_equal(oe2.stanzas, 1);
+  assert_int_equal(ie2.bidi_acked, 2);  // "two" on <resume/>, "three" after
+  assert_int_equal(fg_s2s_in_bidi_unacked(in, NULL), 0);
+  assert_int_equal(fg_s2s_out_reverse_h(out), 3);
+  assert_int_equal(fg_s2s_in_bidi_acked(in), 3);
+  // Counting goes on in both directions.
+  assert_true(send_back(in, "four"));
+  pump(out, &oe2, in, &ie2);
+  assert_int_equal(oe2.stanzas, 2);
+  assert_int_equal(fg_s2s_out_reverse_h(out), 4);
+  assert_int_equal(fg_s2s_in_bidi_unacked(in, NULL), 0);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_5_resume_h_above_what_was_sent_back_ends_the_stream(void **state) {
+  in_env ie = {0};
+  out_env oe = {0};
+  fg_s2s_in *in = resumable_bidi_in(&ie);
+  fg_s2s_out *out = resumable_bidi_out(&oe, NULL, 0);
+  pump(out, &oe, in, &ie);
+  assert_true(send_back(in, "one"));
+  ie.out_len = 0;
+  in_env ie2 = {0};
+  int enabled;
+  ie2.kept_h = fg_s2s_in_sm_handled(in, &enabled);
+  ie2.kept_acked = fg_s2s_in_bidi_acked(in);
+  ie2.kept_sent_back = fg_s2s_in_bidi_take_unacked(in);
+  snprintf(ie2.kept_id, sizeof(ie2.kept_id), "%s", ie.kept_id);
+  ie2.kept_parked = 1;
+  char id[80];
+  snprintf(id, sizeof(id), "%s", fg_s2s_out_sm_id(out));
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+  // §4: an h of 5 acknowledges stanzas never written: the stream ends, and
+  // the stanza stays unacknowledged (it goes out another way).
+  out_env oe2 = {0};
+  in = resumable_bidi_in(&ie2);
+  out = resumable_bidi_out(&oe2, id, 5);
+  pump(out, &oe2, in, &ie2);
+  assert_true(fg_s2s_in_is_closed(in));
+  assert_int_equal(oe2.stanzas, 0);
+  assert_int_equal(ie2.bidi_acked, 0);
+  assert_int_equal(fg_s2s_in_bidi_unacked(in, NULL), 1);
+  fg_s2s_out_free(out);
+  fg_s2s_in_free(in);
+}
+
+static void test_xep0198_5_resume_without_a_valid_h_is_invalid_xml(void **state) {
+  const char *bad[] = {"<resume xmlns='urn:xmpp:sm:3' previd='abc'/>",
+                       "<resume xmlns='urn:xmpp:sm:3' previd='abc' h='1x'/>"};
+  for (size_t i = 0; i < 2; i++) {
+    in_env ie = {0};
+    out_env oe = {0};
+    fg_s2s_in *in;
+    fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 0);  // authenticated, XEP-0198 not enabled
+    ie.out_len = 0;
+    size_t used;
+    assert_int_equal(fg_s2s_in_feed(in, (const uint8_t *)bad[i], strlen(bad[i]), &used),
+                     FG_S2S_IN_CLOSED);
+    ie.out[ie.out_len] = 0;
+    assert_non_null(strstr(ie.out, "<invalid-xml"));
+    fg_s2s_out_free(out);
+    fg_s2s_in_free(in);
+  }
 }
 
 static void test_xep0198_5_unknown_stream_enables_anew(void **state) {
@@ -901,6 +1063,9 @@ int main(void) {
       cmocka_unit_test(test_xep0198_unacked_queue_is_bounded),
       cmocka_unit_test(test_xep0198_5_resumed_stream_continues_from_the_peers_h),
       cmocka_unit_test(test_xep0198_5_unknown_stream_enables_anew),
+      cmocka_unit_test(test_xep0198_5_resume_h_acknowledges_stanzas_sent_back),
+      cmocka_unit_test(test_xep0198_5_resume_without_a_valid_h_is_invalid_xml),
+      cmocka_unit_test(test_xep0198_5_resume_h_above_what_was_sent_back_ends_the_stream),
       cmocka_unit_test(test_xep0198_peer_without_it_carries_stanzas_unacknowledged),
       cmocka_unit_test(test_xep0198_4_h_above_sent_ends_the_stream),
       cmocka_unit_test(test_xep0198_4_malformed_h_is_invalid_xml),

@@ -273,6 +273,30 @@ static void test_xep0198_4_request_by_count(void **state) {
   fg_sm_out_cleanup(&o);
 }
 
+static void test_xep0198_5_adopted_queue_follows_the_ended_streams_count(void **state) {
+  fg_sm_out o, ended;
+  fg_sm_out_init(&ended, 0, 0);
+  ended.enabled = 1;
+  ended.acked = ended.sent = UINT32_MAX - 1;  // wraps while adopted
+  for (int i = 0; i < 3; i++) assert_true(fg_sm_out_push(&ended, (const uint8_t *)"<m/>", 4, i));
+  uint32_t acked = ended.acked;
+  fg_sm_item *items = fg_sm_out_take(&ended);
+  fg_sm_out_init(&o, 0, 0);
+  fg_sm_out_adopt(&o, items, acked);
+  assert_true(o.enabled);
+  assert_int_equal(o.count, 3);
+  assert_int_equal(o.bytes, 12);
+  assert_int_equal(o.sent, 1);  // UINT32_MAX - 1 + 3, modulo 2^32
+  // The peer's h on <resume/> covers the first two of them.
+  size_t n;
+  assert_int_equal(fg_sm_out_ack(&o, 0, &n, NULL, NULL), FG_SM_ACK_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(o.head->tag, 2);
+  assert_int_equal(fg_sm_out_ack(&o, 2, &n, NULL, NULL), FG_SM_ACK_TOO_HIGH);
+  fg_sm_out_cleanup(&o);
+  fg_sm_out_cleanup(&ended);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_xep0198_classify_elements),
@@ -284,6 +308,7 @@ int main(void) {
       cmocka_unit_test(test_xep0198_4_counters_wrap_at_2_32),
       cmocka_unit_test(test_xep0198_queue_bounds),
       cmocka_unit_test(test_xep0198_4_request_by_count),
+      cmocka_unit_test(test_xep0198_5_adopted_queue_follows_the_ended_streams_count),
       cmocka_unit_test(test_xep0198_4_steady_state_keeps_stanzas_without_allocating),
   };
   return cmocka_run_group_tests_name("gateway/s2s/sm", tests, NULL, NULL);
