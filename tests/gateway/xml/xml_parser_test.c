@@ -18,39 +18,7 @@
 #include "gateway/xml/xml_serializer.h"
 #include "tests/gateway/xml/xml_transcript.h"
 #include "tests/testutil.h"
-
-// Allocation counting for the steady-state test: replace the allocator's
-// entry points (not under ASan, which owns them).
-#if defined(__SANITIZE_ADDRESS__)
-#define FG_COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FG_COUNT_ALLOCS 0
-#endif
-#endif
-#ifndef FG_COUNT_ALLOCS
-#define FG_COUNT_ALLOCS 1
-static long alloc_calls;
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-void *malloc(size_t n) {
-  alloc_calls++;
-  return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b) {
-  alloc_calls++;
-  return __libc_calloc(a, b);
-}
-void *realloc(void *q, size_t n) {
-  alloc_calls++;
-  return __libc_realloc(q, n);
-}
-void free(void *q) {
-  __libc_free(q);
-}
-#endif
+#include "tests/alloc_count.h"
 
 #define H                                                                                 \
   "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
@@ -1302,7 +1270,7 @@ static void test_steady_state_allocates_nothing_per_stanza(void **state) {
   long before = 0;
   size_t elements = 0;
   for (int round = 0; round < 400; round++) {
-    if (round == 100) before = alloc_calls;  // warmed up
+    if (round == 100) before = fg_alloc_calls();  // warmed up
     for (size_t k = 0; k < 4; k++) {
       const uint8_t *in = (const uint8_t *)kStanzas[k];
       size_t len = strlen(kStanzas[k]);
@@ -1319,7 +1287,7 @@ static void test_steady_state_allocates_nothing_per_stanza(void **state) {
       }
     }
   }
-  long after = alloc_calls;
+  long after = fg_alloc_calls();
   fg_xml_parser_free(p);
   assert_int_equal(elements, 1200);
   assert_true(before > 0);  // the counter does see the parser's warm-up allocations
