@@ -21,6 +21,8 @@
 #include <xxhash.h>
 
 #include "gateway/server/link.h"
+#include "gateway/server/link_index.h"
+#include "gateway/server/link_internal.h"
 
 #include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bidi.h"
@@ -41,216 +43,10 @@
 #include "gateway/xml/xml_names.h"
 #include "io/addr_policy.h"
 
-enum { kMaxQuestions = 32, kMaxCandidates = 32 };
-
 // kWorkerQueueBytes bounds the stanzas one worker holds for links that are
 // not ready yet, whatever the number of links (the per-link bounds are
 // limits.queue_stanzas and limits.queue_bytes).
 static const size_t kWorkerQueueBytes = 256u << 20;
-
-typedef struct qitem {
-  struct qitem *next;
-  size_t len;
-  int is_bounce;  // an error stanza fedgate generated (never bounced itself)
-  uint8_t data[];
-} qitem;
-
-struct link {
-  fg_server *srv;
-  // The snapshot the link was opened under (a reference): its pinned target,
-  // its backend indices and its session's dialback secret live there.
-  fg_snapshot *snap;
-  fg_worker *w;
-  link_kind kind;
-  unsigned slot;  // which of limits.streams_per_pair streams of the pair
-  char local[FG_DOMAIN_MAX + 1], remote[FG_DOMAIN_MAX + 1];
-  const resolved_target *pinned;  // HOP and VERIFY: the one target
-  resolved_target candidates[kMaxCandidates];
-  size_t n_candidates, next_candidate;
-  int resolving;
-  size_t backend, address;  // LINK_HOP: the backend address (health)
-  fg_conn *conn;
-  fg_s2s_out *s2s;
-  const resolved_target *current;
-  int ready, dead, protocol_failed;
-  fg_timer deadline;  // connect to authenticated, per candidate
-  fg_timer tick;      // once ready: keepalives and idle close
-  uint64_t last_stanza_ns, last_write_ns;
-  qitem *qhead, *qtail;
-  size_t q_count, q_bytes;
-  struct {
-    char stream_id[64], originating[FG_DOMAIN_MAX + 1], receiving[FG_DOMAIN_MAX + 1];
-    uint8_t key[128];
-    size_t key_len;
-  } questions[kMaxQuestions];
-  int n_questions;
-  link *prev, *next;  // in the worker's bucket
-  int indexed;
-  int ending;                             // our closing tag went out (drain); the peer's is awaited
-  fg_flow *waiting;                       // input streams paused until this link drains
-  char id[32];                            // "out-W-N": unique across workers, for the operator
-  int draining;                           // close once ready and flushed (backend drained)
-  struct fg_revocation_fetch *rev_fetch;  // answers the TLS step waits for
-  fg_posh_auth_fetch *posh_fetch;         // the POSH document the TLS step waits for
-  fg_auth_method auth;                    // how the remote server was proved (once known)
-  fg_dns_tlsa_answer *tlsa;               // the targets' TLSA answers (resolved_target.tlsa)
-  size_t n_tlsa;
-  int dane_active;         // the current candidate is DANE's to judge (l->dane)
-  int dane_reported;       // the TLSA answer whose unusable records were logged, + 1
-  fg_dane_expect dane;     // attached to the current connection's SSL
-  char dane_refused[512];  // the last DANE refusal, for the bounce's log
-  // XEP-0198 (gateway/s2s/sm.h): the unacknowledged stanzas live in |s2s|;
-  // an <r/> goes out request_interval after a write that left some.
-  fg_timer sm_timer;
-  int sm_timer_armed;
-  int clean;         // the stream ended by a close (RFC 6120 §4.4), not a failure
-  uint64_t written;  // stanzas written on the current stream without XEP-0198
-  // XEP-0198 §5: the broken stream this link resumes (its id and the h last
-  // acknowledged on it), and how many stanzas at the front of the queue it
-  // had written (dropped when the peer says it handled them).
-  char resume_id[FG_SM_ID_MAX + 1];
-  uint32_t resume_acked;
-  uint32_t resume_reverse_h;  // what it handled of what the peer sent back (XEP-0288)
-  size_t carried;
-  // Happy Eyeballs (RFC 8305): a later candidate's attempt racing |conn|
-  // while it has not connected (|opened|), started by |race_timer|.
-  fg_conn *racer;
-  const resolved_target *racer_target;
-  fg_timer race_timer;
-  int opened;
-  // XEP-0288: the inbound-side state of the stanzas the peer sends back on
-  // the current connection (fg_server.reverse), or NULL.
-  in_conn *reverse;
-  // Multiplexing (gateway/server/link_mux.h): a remote pair that rides on
-  // another link's stream (|carrier|) instead of a connection of its own,
-  // or a carrier with |riders|. Each keeps its own queue; the stream is
-  // shared among them by deficit round robin (gateway/server/drr.h).
-  link *carrier, *riders, *rider_prev, *rider_next;
-  int mux_refused;  // the peer refused the pair on a shared stream: its own
-  int mux_carried;  // a carrier that carried other pairs (no XEP-0198 resumption)
-  int mux_asked;    // a rider whose db:result went out (else it waits for its carrier)
-  fg_drr_queue drr;
-  fg_drr drr_at;                      // carrier: where its rounds stand
-  link *carrier_prev, *carrier_next;  // in the worker's list of possible carriers
-  int in_carriers;
-  // A replacement of a broken stream keeps that stream's stanzas through
-  // failed attempts (|keeping|, stream_management.give_up_after), waiting
-  // |retry_timer| between them (|retry_waiting|); |lost_pending|: the loss
-  // of the broken stream is told (link_loss.h) unless this link resumes it.
-  int keeping, retry_waiting, lost_pending;
-  fg_link_retry retry;
-  fg_timer retry_timer;
-  char broken_stream_id[64];
-};
-
-// kTagRode marks, in the XEP-0198 tag of a stanza written on a carrier's
-// stream, one of another pair (its own domains say which, if it must be
-// sent again); bit 0 is is_bounce.
-enum { kTagRode = 2 };
-
-// kMuxQuantum is the deficit round robin quantum of a shared stream: the
-// bytes each pair with a backlog may send per round.
-static const size_t kMuxQuantum = 16384;
-
-// kMuxShyNs: how long streams to a remote domain carry no further pairs
-// after its server ended one while a pair awaited its answer (mux_memory.h).
-static const uint64_t kMuxShyNs = 3600ull * 1000000000ull;
-
-// kMaxPairs bounds the pairs of one stream (limits.pairs_per_stream).
-enum { kMaxPairs = 1000 };
-
-// carriers lists this worker's ready remote links, which may carry further
-// pairs; verifiers its verify links to pinned targets, which carry the
-// questions of every pair for the target (links live and die on their
-// worker); hop_carriers its ready hop links, which may carry further pairs
-// of their remote domain to the same backend (backends[].pairs_per_stream).
-static _Thread_local link *carriers, *verifiers, *hop_carriers;
-static _Thread_local fg_mux_memory mux_shy;
-
-static link **shared_list(const link *l) {
-  return l->kind == LINK_VERIFY ? &verifiers : l->kind == LINK_HOP ? &hop_carriers : &carriers;
-}
-
-static void carriers_add(link *l) {
-  if (l->in_carriers || l->carrier != NULL) return;
-  link **head = shared_list(l);
-  l->carrier_prev = NULL;
-  l->carrier_next = *head;
-  if (*head) (*head)->carrier_prev = l;
-  *head = l;
-  l->in_carriers = 1;
-}
-
-static void carriers_remove(link *l) {
-  if (!l->in_carriers) return;
-  link **head = shared_list(l);
-  if (l->carrier_prev) l->carrier_prev->carrier_next = l->carrier_next;
-  if (l->carrier_next) l->carrier_next->carrier_prev = l->carrier_prev;
-  if (*head == l) *head = l->carrier_next;
-  l->carrier_prev = l->carrier_next = NULL;
-  l->in_carriers = 0;
-}
-
-// stream_of is the s2s session that carries |l|'s stanzas.
-static fg_s2s_out *stream_of(const link *l) {
-  return l->carrier != NULL ? l->carrier->s2s : l->s2s;
-}
-
-// shared says whether |l|'s stream carries more than its pair.
-static int shared(const link *l) {
-  return l->carrier != NULL || l->riders != NULL;
-}
-
-// cur is the snapshot new decisions follow (the worker's current one).
-static const fg_snapshot *cur(fg_server *srv) {
-  return fg_server_snapshot(srv);
-}
-
-// same_target says whether two pinned targets are one address (links opened
-// under an earlier snapshot go on serving an unchanged backend).
-static int same_target(const resolved_target *a, const resolved_target *b) {
-  if (a == b) return 1;
-  if (a == NULL || b == NULL) return 0;
-  return a->addr_len == b->addr_len && a->direct_tls == b->direct_tls &&
-         memcmp(&a->addr, &b->addr, a->addr_len) == 0;
-}
-
-static const char *kind_name(link_kind k) {
-  return k == LINK_HOP ? "hop" : k == LINK_REMOTE ? "remote" : "verify";
-}
-
-static size_t bucket_of(link_kind kind, const char *local, const char *remote) {
-  char key[2 * FG_DOMAIN_MAX + 4];
-  size_t a = strlen(local), b = strlen(remote);
-  key[0] = (char)kind;
-  memcpy(key + 1, local, a);
-  key[a + 1] = 0;  // separates "a.b"+"c" from "a"+"b.c"
-  memcpy(key + a + 2, remote, b);
-  return (size_t)(XXH3_64bits(key, a + b + 2) % FG_LINK_BUCKETS);
-}
-
-static void index_link(link *l) {
-  worker_state *ws = fg_server_worker_state(l->srv, l->w);
-  link **head = &ws->links[bucket_of(l->kind, l->local, l->remote)];
-  l->prev = NULL;
-  l->next = *head;
-  if (*head) (*head)->prev = l;
-  *head = l;
-  l->indexed = 1;
-}
-
-static void unlink_from_worker(link *l) {
-  carriers_remove(l);
-  if (!l->indexed) return;
-  worker_state *ws = fg_server_worker_state(l->srv, l->w);
-  link **head = &ws->links[bucket_of(l->kind, l->local, l->remote)];
-  if (l->prev) l->prev->next = l->next;
-  if (l->next) l->next->prev = l->prev;
-  if (*head == l) *head = l->next;
-  l->prev = l->next = NULL;
-  l->indexed = 0;
-  fg_server_worker_state(l->srv, l->w)->links_epoch++;  // fg_flow.last may name it
-}
 
 // --- flow control (fg_flow, server_internal.h) ---
 
@@ -287,11 +83,11 @@ static int congested(const link *l) {
   // On a shared stream only the pairs with a backlog of a round's quantum
   // or more wait: a pair with a few stanzas held goes on reading its
   // inputs, and what it holds goes out in its next turn (drr.h).
-  if (shared(l) && l->ready) return l->q_bytes >= kMuxQuantum;
+  if (link_is_shared(l) && l->ready) return l->q_bytes >= kMuxQuantum;
   // A ready link holds stanzas only while XEP-0198 acks are awaited.
   if (l->ready) return l->conn != NULL && (fg_conn_write_blocked(l->conn) || l->qhead != NULL);
   if (l->kind != LINK_HOP) return 0;
-  const fg_config *cfg = cur(l->srv)->cfg;
+  const fg_config *cfg = link_cur_snapshot(l->srv)->cfg;
   return (cfg->limits.queue_stanzas && l->q_count * 2 >= cfg->limits.queue_stanzas) ||
          (cfg->limits.queue_bytes && l->q_bytes * 2 >= cfg->limits.queue_bytes);
 }
@@ -324,7 +120,7 @@ static void mux_detach(link *r);
 static void link_free(link *l) {
   mux_release(l);
   if (l->carrier != NULL) mux_detach(l);
-  carriers_remove(l);
+  fg_link_carriers_remove(l);
   fg_worker_timer_cancel(l->w, &l->retry_timer);
   wake_waiting(l);
   fg_server_worker_state(l->srv, l->w)->live_links--;
@@ -485,7 +281,7 @@ static void mux_orphan(link *r);
 static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   if (l->dead) return;
   l->dead = 1;
-  unlink_from_worker(l);
+  fg_link_index_remove(l);
   mux_release(l);
   fg_server *srv = l->srv;
   if (l->lost_pending) tell_lost(l, l->broken_stream_id, "no replacement stream could be opened");
@@ -499,7 +295,7 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   }
   if (!l->ready || l->q_count) {
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link %s -> %s%s%s failed: %s (%zu held)",
-           kind_name(l->kind), l->local, l->remote, l->current ? " via " : "",
+           link_kind_name(l->kind), l->local, l->remote, l->current ? " via " : "",
            l->current ? l->current->name : "", why, l->q_count);
   }
   for (qitem *q = l->qhead; q != NULL; q = q->next) {
@@ -573,7 +369,7 @@ static void write_stanza(link *l, const uint8_t *data, size_t len, int is_bounce
 // flush_queue writes what |l| holds, oldest first, while its stream takes
 // it (ready, and with XEP-0198 room among the unacknowledged stanzas).
 static void flush_queue(link *l) {
-  if (shared(l)) {
+  if (link_is_shared(l)) {
     mux_flush(l->carrier != NULL ? l->carrier : l);
     return;
   }
@@ -617,7 +413,7 @@ static void op_resumed(void *arg, uint32_t h) {
     // More than was ever unacknowledged: the peer's count cannot be
     // trusted, everything goes out again (duplicates rather than losses).
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote,
-           "%s link %s -> %s resumed with h=%u beyond the %zu carried", kind_name(l->kind),
+           "%s link %s -> %s resumed with h=%u beyond the %zu carried", link_kind_name(l->kind),
            l->local, l->remote, h, l->carried);
     n = 0;
   }
@@ -629,7 +425,7 @@ static void op_resumed(void *arg, uint32_t h) {
   }
   l->carried -= n;
   fg_log(FG_LOG_SEV_INFO, NULL, l->remote,
-         "%s link %s -> %s resumed: %u already handled, %zu sent again", kind_name(l->kind),
+         "%s link %s -> %s resumed: %u already handled, %zu sent again", link_kind_name(l->kind),
          l->local, l->remote, n, l->carried);
 }
 
@@ -657,13 +453,11 @@ static void redeliver(fg_server *srv, fg_worker *w, const char *local, const cha
 // whitespace keepalive (RFC 6120 §4.6.1), so that NATs and firewalls keep it.
 enum { kKeepaliveMs = 60000, kTickMs = 15000 };
 
-static void arm_deadline(link *l);
-
 // finish_and_close ends a ready link normally: new stanzas open a fresh
 // link, and </stream:stream> follows what was written (flushed by the
 // graceful close).
 static void finish_and_close(link *l) {
-  unlink_from_worker(l);
+  fg_link_index_remove(l);
   l->dead = 1;  // a normal end, not a failure
   l->clean = 1;
   mux_release(l);
@@ -672,7 +466,7 @@ static void finish_and_close(link *l) {
     // before our closing tag, then closes too (or the deadline ends the wait).
     l->ending = 1;
     fg_s2s_out_end(l->s2s);
-    arm_deadline(l);
+    link_arm_deadline(l);
     return;
   }
   fg_s2s_out_close(l->s2s);
@@ -687,18 +481,18 @@ static void tick(fg_timer *t, void *arg) {
   link *l = arg;
   if (l->conn == NULL || l->dead) return;
   uint64_t now = fg_worker_now_ns(l->w);
-  uint64_t idle_ms = cur(l->srv)->cfg->limits.idle_timeout_ms;
+  uint64_t idle_ms = link_cur_snapshot(l->srv)->cfg->limits.idle_timeout_ms;
   for (link *r = l->riders, *next; r != NULL && idle_ms; r = next) {
     next = r->rider_next;
     if (r->ready && r->qhead == NULL && now - r->last_stanza_ns > idle_ms * 1000000ull) {
-      unlink_from_worker(r);
+      fg_link_index_remove(r);
       r->dead = 1;
       mux_orphan(r);
     }
   }
   if (idle_ms && l->n_questions == 0 && now - l->last_stanza_ns > idle_ms * 1000000ull) {
     fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
-           "%s link %s -> %s idle: closing", kind_name(l->kind), l->local, l->remote);
+           "%s link %s -> %s idle: closing", link_kind_name(l->kind), l->local, l->remote);
     finish_and_close(l);
     return;
   }
@@ -732,18 +526,18 @@ static void op_ready(void *arg, int method) {
   fg_worker_timer_arm(l->w, &l->tick, kTickMs);
   if (l->kind == LINK_HOP) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
-    if (l->indexed) carriers_add(l);  // for further pairs of its remote domain
+    if (l->indexed) fg_link_carriers_add(l);  // for further pairs of its remote domain
   }
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
     forget_failure(l);
-    if (l->indexed) carriers_add(l);
+    if (l->indexed) fg_link_carriers_add(l);
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
   l->auth = peer_auth_method(l, method);
   fg_metrics_auth_method(&srv->metrics, 1, l->auth);
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s -> %s ready via %s: %s %s%s, %s, peer proved by %s", kind_name(l->kind),
+         "%s link %s -> %s ready via %s: %s %s%s, %s, peer proved by %s", link_kind_name(l->kind),
          l->local, l->remote, l->current ? l->current->name : "?",
          ssl ? SSL_get_version(ssl) : "plaintext",
          ssl && SSL_get_current_cipher(ssl) ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "",
@@ -820,7 +614,7 @@ static const char *op_stanza(void *arg, const fg_xml_element *el, const char *fr
   link *l = arg;
   fg_server *srv = l->srv;
   int hop = l->kind == LINK_HOP;
-  const char *distrust = hop ? fg_bidi_hop_refusal(cur(srv), l->auth, l->remote,
+  const char *distrust = hop ? fg_bidi_hop_refusal(link_cur_snapshot(srv), l->auth, l->remote,
                                                    l->conn ? fg_conn_peer(l->conn) : NULL)
                              : NULL;
   if (distrust != NULL) {
@@ -829,7 +623,7 @@ static const char *op_stanza(void *arg, const fg_xml_element *el, const char *fr
            "stanza from %s on bidirectional hop link %s refused: %s", from, l->id, distrust);
     return "not-authorized";  // RFC 6120 §4.9.3.12
   }
-  if (!hop && !fg_bidi_reverse_trusted(l->auth, cur(srv)->cfg->dialback.enabled)) {
+  if (!hop && !fg_bidi_reverse_trusted(l->auth, link_cur_snapshot(srv)->cfg->dialback.enabled)) {
     fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_REFUSED);
     fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
            "stanza from %s on bidirectional link %s refused: the peer was proved by %s, which "
@@ -916,7 +710,7 @@ static void secured(link *l) {
 // (never the default certificate standing in for an unknown name).
 static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
   size_t backend;
-  const fg_snapshot *s = cur(srv);
+  const fg_snapshot *s = link_cur_snapshot(srv);
   if (!fg_router_lookup(s->router, domain, strlen(domain), &backend)) return NULL;
   return fg_tls_sni_lookup(s->sni, domain);
 }
@@ -978,7 +772,7 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
 // link may be trusted, 0 not; with |collect| it may leave answers missing.
 static int revocation_probe(link *l, fg_revocation_probe *p, int collect) {
   fg_server *srv = l->srv;
-  const fg_snapshot *s = cur(srv);
+  const fg_snapshot *s = link_cur_snapshot(srv);
   fg_revocation_probe_init(p, srv->revocation, s->cfg, fg_revocation_mode_in(s->cfg, l->remote),
                            collect);
   fg_tls_conn *t = l->conn != NULL ? fg_conn_tls(l->conn) : NULL;
@@ -1010,10 +804,10 @@ static void posh_decide(void *arg) {
       fg_posh_auth_verify(l->srv->posh, l->w, l->remote, chain, fg_s2s_out_stream_id(l->s2s));
   if (v == FG_POSH_VERDICT_MATCH) {
     l->auth = FG_AUTH_POSH;
-  } else if (!cur(l->srv)->cfg->dialback.enabled) {
+  } else if (!link_cur_snapshot(l->srv)->cfg->dialback.enabled) {
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote,
            "%s link to %s: certificate refused: not valid by PKIX, POSH %s, dialback off",
-           kind_name(l->kind), l->current ? l->current->name : "?", fg_posh_verdict_name(v));
+           link_kind_name(l->kind), l->current ? l->current->name : "?", fg_posh_verdict_name(v));
     fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
     return;
   }
@@ -1053,7 +847,7 @@ static void revocation_decide(void *arg) {
     // Its session must not bring the peer back without this check.
     fg_tls_conn_forget_session(fg_conn_tls(l->conn));
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: certificate refused: %s",
-           kind_name(l->kind), l->current ? l->current->name : "?", p.why);
+           link_kind_name(l->kind), l->current ? l->current->name : "?", p.why);
     fg_conn_abort(l->conn, FG_CLOSE_TLS_ERROR);
     return;
   }
@@ -1077,7 +871,7 @@ static int resumed_trust_ok(link *l, fg_tls_conn *t) {
   if (why == NULL) return 1;
   fg_metrics_inc(&l->srv->metrics, FG_M_TLS_RESUMED_OUT_REFUSED);
   fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link to %s: resumed TLS refused: %s",
-         kind_name(l->kind), l->current ? l->current->name : "?", why);
+         link_kind_name(l->kind), l->current ? l->current->name : "?", why);
   fg_tls_conn_forget_session(t);
   return 0;
 }
@@ -1100,7 +894,8 @@ static void on_secure(fg_conn *c) {
   // Remote servers' certificates are checked for revocation before the link
   // is trusted (the backends' are not); what the shared cache lacks is
   // fetched first, while this link alone waits.
-  if (l->srv->revocation != NULL && l->kind != LINK_HOP && fg_revocation_needed(cur(l->srv)->cfg)) {
+  if (l->srv->revocation != NULL && l->kind != LINK_HOP &&
+      fg_revocation_needed(link_cur_snapshot(l->srv)->cfg)) {
     fg_revocation_probe p;
     revocation_probe(l, &p, 1);
     if (p.n_missing > 0) {
@@ -1132,7 +927,7 @@ static fg_sm_item *take_broken(link *l, qitem **held) {
       fg_metrics_add(&l->srv->metrics, FG_M_STANZAS_UNCONFIRMED, l->written);
       fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
              "%s link %s -> %s broke without XEP-0198: %llu stanzas written on it unconfirmed",
-             kind_name(l->kind), l->local, l->remote, (unsigned long long)l->written);
+             link_kind_name(l->kind), l->local, l->remote, (unsigned long long)l->written);
     }
     l->written = 0;
   }
@@ -1189,8 +984,6 @@ static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const 
                          unsigned slot, const char *resume_id, uint32_t resume_acked);
 static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                       const resolved_target *t, unsigned slot, size_t backend, size_t address);
-static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
-                       const resolved_target *pinned, unsigned slot);
 static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                          unsigned slot);
 
@@ -1230,7 +1023,8 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
 static void keep_stanzas(link *l) {
   if (l->keeping || l->ready) return;
   l->keeping = 1;
-  fg_link_retry_start(&l->retry, fg_worker_now_ns(l->w), cur(l->srv)->cfg->sm.give_up_after_ms);
+  fg_link_retry_start(&l->retry, fg_worker_now_ns(l->w),
+                      link_cur_snapshot(l->srv)->cfg->sm.give_up_after_ms);
 }
 
 // retry_fired starts the next attempt of a link keeping a broken stream's
@@ -1285,7 +1079,7 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
                                 unsigned slot, const char *resume_id, uint32_t resume_acked,
                                 fg_sm_item *unacked, qitem *held) {
   worker_state *ws = fg_server_worker_state(srv, w);
-  if (find_link(ws, LINK_REMOTE, local, remote, NULL, slot) != NULL) return 0;
+  if (fg_link_index_find(ws, LINK_REMOTE, local, remote, NULL, slot) != NULL) return 0;
   link *n = open_remote(srv, w, local, remote, slot, resume_id, resume_acked);
   if (n == NULL) return 0;
   keep_stanzas(n);
@@ -1360,7 +1154,8 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     if (resume_id[0] && !mux_carried &&
         carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked, held)) {
       // Told lost unless the replacement resumes the stream (XEP-0198 §5).
-      link *n = find_link(fg_server_worker_state(srv, w), LINK_REMOTE, local, remote, NULL, slot);
+      link *n = fg_link_index_find(fg_server_worker_state(srv, w), LINK_REMOTE, local, remote, NULL,
+                                   slot);
       if (n != NULL) n->resume_reverse_h = resume_reverse_h;
       if (n != NULL && broke) {
         n->lost_pending = 1;
@@ -1382,7 +1177,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     // A connection-level failure: the next candidate (RFC 6120 §3.2.1); on
     // the hop, another healthy address of the backend.
     if (l->kind == LINK_HOP) hop_failover(l);
-    fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", kind_name(l->kind),
+    fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", link_kind_name(l->kind),
            l->current ? l->current->name : "?", fg_close_reason_name(reason));
     if (connect_next(l)) return;
     if (!l->dane_refused[0] &&
@@ -1521,7 +1316,7 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
 static void prepare_dane(link *l, const resolved_target *t) {
   l->dane_active = 0;
   memset(&l->dane, 0, sizeof(l->dane));
-  if (l->kind == LINK_HOP || !cur(l->srv)->cfg->tls.dane) return;
+  if (l->kind == LINK_HOP || !link_cur_snapshot(l->srv)->cfg->tls.dane) return;
   const fg_dns_tlsa_answer *a =
       t->tlsa >= 0 && (size_t)t->tlsa < l->n_tlsa ? &l->tlsa[t->tlsa] : NULL;
   int report = a != NULL && l->dane_reported != t->tlsa + 1;
@@ -1533,7 +1328,8 @@ static void prepare_dane(link *l, const resolved_target *t) {
   l->dane.host = t->host;
   l->dane.target = t->name;
   fg_addr_text((const struct sockaddr *)&t->addr, l->dane.ip, sizeof(l->dane.ip));
-  l->dane.identity_flags = cur(l->srv)->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
+  l->dane.identity_flags =
+      link_cur_snapshot(l->srv)->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
 }
 
 // connect_next opens a connection to the next candidate. It returns 0 when
@@ -1565,13 +1361,6 @@ static fg_conn *open_attempt(link *l, const resolved_target *t) {
     cc.server_name = l->remote;
   }
   return fg_conn_connect(l->w, &cc);
-}
-
-// arm_deadline: RFC 6120 §10.4.3: a stream not established and
-// authenticated in time is remote-server-timeout (limits.handshake_timeout).
-static void arm_deadline(link *l) {
-  uint32_t ms = cur(l->srv)->cfg->limits.handshake_timeout_ms;
-  fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
 }
 
 // --- Happy Eyeballs (RFC 8305) ---
@@ -1650,7 +1439,7 @@ static int race_goes_on(link *l, fg_conn *c) {
     l->conn = NULL;
     return 0;
   }
-  arm_deadline(l);
+  link_arm_deadline(l);
   if (l->next_candidate < l->n_candidates) fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
   return 1;
 }
@@ -1663,25 +1452,14 @@ static int connect_next(link *l) {
     l->conn = open_attempt(l, t);
     if (l->conn == NULL) continue;
     l->opened = 0;
-    if (l->kind == LINK_REMOTE) carriers_add(l);  // a pair that stopped riding
-    arm_deadline(l);
+    if (l->kind == LINK_REMOTE) fg_link_carriers_add(l);  // a pair that stopped riding
+    link_arm_deadline(l);
     if (l->next_candidate < l->n_candidates) {
       fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
     }
     return 1;
   }
   return 0;
-}
-
-static link *find_link(worker_state *ws, link_kind kind, const char *local, const char *remote,
-                       const resolved_target *pinned, unsigned slot) {
-  for (link *l = ws->links[bucket_of(kind, local, remote)]; l != NULL; l = l->next) {
-    if (l->kind == kind && same_target(l->pinned, pinned) && l->slot == slot &&
-        strcmp(l->local, local) == 0 && strcmp(l->remote, remote) == 0) {
-      return l;
-    }
-  }
-  return NULL;
 }
 
 static void mux_timed_out(link *r);
@@ -1725,7 +1503,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
     free(l);
     return NULL;
   }
-  index_link(l);
+  fg_link_index_add(l);
   fg_server_worker_state(srv, w)->live_links++;
   if (kind == LINK_HOP) fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_OPENED);
   if (kind == LINK_REMOTE) fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_OPENED);
@@ -1745,7 +1523,7 @@ static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const cha
   l->candidates[0] = *target;
   l->n_candidates = 1;
   if (!connect_next(l)) {
-    unlink_from_worker(l);
+    fg_link_index_remove(l);
     link_free(l);
     return NULL;
   }
@@ -1756,12 +1534,12 @@ static int mux_output_full(const link *c);
 
 static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int is_bounce) {
   fg_server *srv = l->srv;
-  if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(stream_of(l), len) &&
-      !(shared(l) && mux_output_full(l->carrier != NULL ? l->carrier : l))) {
+  if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(link_stream_of(l), len) &&
+      !(link_is_shared(l) && mux_output_full(l->carrier != NULL ? l->carrier : l))) {
     write_stanza(l, data, len, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
-  const fg_config *cfg = cur(srv)->cfg;
+  const fg_config *cfg = link_cur_snapshot(srv)->cfg;
   worker_state *ws = fg_server_worker_state(srv, l->w);
   // RFC 6120 §8.3.3.18: a full queue is resource-constraint (wait). Each
   // link still connecting is bounded, and so is everything one worker holds.
@@ -1813,7 +1591,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
 static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                          unsigned slot) {
   worker_state *ws = fg_server_worker_state(srv, w);
-  link *l = find_link(ws, LINK_REMOTE, local, remote, NULL, slot);
+  link *l = fg_link_index_find(ws, LINK_REMOTE, local, remote, NULL, slot);
   if (l != NULL) return l;
   return open_remote(srv, w, local, remote, slot, NULL, 0);
 }
@@ -1827,12 +1605,18 @@ static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const 
   if (resume_id != NULL) snprintf(l->resume_id, sizeof(l->resume_id), "%s", resume_id);
   l->resume_acked = resume_acked;
   l->resolving = 1;
-  carriers_add(l);  // pairs to the same domain may wait for it (mux_attach)
+  fg_link_carriers_add(l);  // pairs to the same domain may wait for it (mux_attach)
   fg_resolve_start(srv, w, remote, resolved, l);
   return l;
 }
 
 // --- several pairs on one stream (XEP-0220 §4.3, gateway/server/link_mux.h) ---
+
+// kMuxShyNs: how long streams to a remote domain carry no further pairs
+// after its server ended one while a pair awaited its answer (mux_memory.h).
+static const uint64_t kMuxShyNs = 3600ull * 1000000000ull;
+
+static _Thread_local fg_mux_memory mux_shy;
 
 static int mux_output_full(const link *c) {
   return c->conn == NULL || fg_conn_write_blocked(c->conn);
@@ -1934,7 +1718,7 @@ static fg_mux_stream mux_stream_of(const link *c, const link *l, const fg_config
       chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0 ? sk_CRYPTO_BUFFER_value(chain, 0) : NULL;
   int same_address = 0;
   for (size_t i = 0; i < l->n_candidates && !same_address; i++) {
-    same_address = same_target(c->current, &l->candidates[i]);
+    same_address = link_same_target(c->current, &l->candidates[i]);
   }
   fg_mux_stream ms = {
       .remote = c->remote,
@@ -1951,7 +1735,7 @@ static fg_mux_stream mux_stream_of(const link *c, const link *l, const fg_config
 
 // mux_join puts |l| among |c|'s riders.
 static void mux_join(link *l, link *c) {
-  carriers_remove(l);
+  fg_link_carriers_remove(l);
   l->carrier = c;
   l->rider_prev = NULL;
   l->rider_next = c->riders;
@@ -1992,7 +1776,7 @@ static int mux_ask(link *l, link *c, const fg_config *cfg) {
   } else {
     // The answer is awaited as long as a stream's own authentication
     // (limits.handshake_timeout), then the pair goes alone (mux_timed_out).
-    arm_deadline(l);
+    link_arm_deadline(l);
   }
   return 1;
 }
@@ -2016,14 +1800,14 @@ static int mux_waiting_room(const link *l, const link *c, const fg_config *cfg) 
 // same remote domain that is still connecting is waited for. It returns 1
 // when |l| rides or waits.
 static int mux_attach(link *l) {
-  const fg_config *cfg = cur(l->srv)->cfg;
+  const fg_config *cfg = link_cur_snapshot(l->srv)->cfg;
   // A link others wait for carries them: it connects on its own.
   if (l->kind != LINK_REMOTE || l->mux_refused || cfg->limits.pairs_per_stream <= 1 ||
       l->resume_id[0] || l->carried > 0 || l->riders != NULL) {
     return 0;
   }
   link *wait_for = NULL;
-  for (link *c = carriers; c != NULL; c = c->carrier_next) {
+  for (link *c = fg_link_carriers_first(LINK_REMOTE); c != NULL; c = c->carrier_next) {
     if (c == l || c->dead || c->ending || c->carrier != NULL) continue;
     if (!c->ready) {
       // One that is still resolving may end up waiting itself: only a
@@ -2042,7 +1826,7 @@ static int mux_attach(link *l) {
 // mux_ask_waiting: carrier |c| became ready; the pairs that waited for it
 // ask for their place on it, or go elsewhere.
 static void mux_ask_waiting(link *c) {
-  const fg_config *cfg = cur(c->srv)->cfg;
+  const fg_config *cfg = link_cur_snapshot(c->srv)->cfg;
   for (link *r = c->riders, *next; r != NULL; r = next) {
     next = r->rider_next;
     if (r->mux_asked || r->dead) continue;
@@ -2090,12 +1874,12 @@ static void mux_note_ended_asking(link *c, const char *why) {
 // ends no other's. Otherwise, or when none fits, a stream of its own.
 static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                       const resolved_target *t, unsigned slot, size_t backend, size_t address) {
-  const fg_config *cfg = cur(srv)->cfg;
+  const fg_config *cfg = link_cur_snapshot(srv)->cfg;
   unsigned max = backend < cfg->n_backends ? cfg->backends[backend].pairs_per_stream : 1;
-  link *c = hop_carriers;
+  link *c = fg_link_carriers_first(LINK_HOP);
   while (max > 1 && c != NULL &&
          (c->dead || c->ending || c->draining || c->conn == NULL || !c->ready || c->slot != slot ||
-          strcmp(c->local, local) != 0 || !same_target(c->pinned, t) ||
+          strcmp(c->local, local) != 0 || !link_same_target(c->pinned, t) ||
           !fg_s2s_out_can_multiplex(c->s2s) || fg_s2s_out_pairs(c->s2s) >= max ||
           fg_s2s_out_pair_state(c->s2s, local, remote) != FG_PAIR_NONE ||
           fg_mux_memory_has(&mux_shy, c->remote, fg_worker_now_ns(w)))) {
@@ -2114,11 +1898,11 @@ static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const cha
     fg_metrics_inc(&srv->metrics, FG_M_MUX_PAIRS_ASKED);
     mux_join(l, c);
     l->mux_asked = 1;
-    arm_deadline(l);  // the answer is awaited as long as a handshake
+    link_arm_deadline(l);  // the answer is awaited as long as a handshake
     return l;
   }
   if (connect_next(l)) return l;
-  unlink_from_worker(l);
+  fg_link_index_remove(l);
   link_free(l);
   return NULL;
 }
@@ -2173,7 +1957,7 @@ static void mux_timed_out(link *r) {
 // holding nothing end with it (their pair's next stanza finds or opens a
 // stream), the others ride on another stream or connect on their own.
 static void mux_release(link *c) {
-  carriers_remove(c);
+  fg_link_carriers_remove(c);
   while (c->riders != NULL) {
     link *r = c->riders;
     mux_detach(r);
@@ -2184,7 +1968,7 @@ static void mux_release(link *c) {
     }
     if (r->qhead == NULL) {
       // A normal end, not a failure: the domain is not unreachable.
-      unlink_from_worker(r);
+      fg_link_index_remove(r);
       r->dead = 1;
       wake_waiting(r);
       mux_orphan(r);
@@ -2225,7 +2009,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
                                const uint8_t *data, size_t len, fg_flow *in) {
   if (atomic_load(&srv->stopping)) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   // One input stream always maps to the same stream of the pair (order).
-  const fg_snapshot *snap = cur(srv);
+  const fg_snapshot *snap = link_cur_snapshot(srv);
   unsigned per_pair = snap->cfg->limits.streams_per_pair ? snap->cfg->limits.streams_per_pair : 1;
   unsigned slot = (unsigned)(flow % per_pair);
   worker_state *ws = fg_server_worker_state(srv, w);
@@ -2243,7 +2027,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   size_t backend, address;
   const resolved_target *t = fg_snapshot_backend_target(snap, to_domain, &backend, &address);
   if (t != NULL) {
-    l = find_link(ws, LINK_HOP, from_domain, to_domain, t, slot);
+    l = fg_link_index_find(ws, LINK_HOP, from_domain, to_domain, t, slot);
     // XEP-0288: a stream the backend made bidirectional carries it when no
     // hop link of the pair exists (one that does may hold earlier stanzas).
     if (l == NULL && fg_bidi_hop_send(srv, ws, from_domain, to_domain, data, len, is_bounce)) {
@@ -2276,14 +2060,15 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   // XEP-0288: an inbound stream the remote server made bidirectional
   // carries the stanza when no link of the pair exists (one that does may
   // hold stanzas queued before this one).
-  if (ws->bidi != NULL && find_link(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL &&
+  if (ws->bidi != NULL &&
+      fg_link_index_find(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL &&
       fg_bidi_streams_send(ws->bidi, from_domain, to_domain, data, len, is_bounce)) {
     fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_SENT);  // counted delivered by the stream
     return FG_STANZA_CONDITION_COUNT;
   }
   unreachable *u = find_unreachable(ws, to_domain);
   if (u != NULL && fg_worker_now_ns(w) < u->retry_at_ns &&
-      find_link(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL) {
+      fg_link_index_find(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_UNREACHABLE_SHORTCUTS);
     return u->condition;
   }
@@ -2301,7 +2086,7 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
   // server's domain, or whatever DNS says for a remote domain.
   const resolved_target *target = NULL;
   size_t backend, address;
-  const fg_snapshot *snap = cur(srv);
+  const fg_snapshot *snap = link_cur_snapshot(srv);
   const static_route *r = fg_snapshot_static_route(snap, originating);
   if (r != NULL && r->n_targets > 0) {
     target = &r->targets[0];
@@ -2309,20 +2094,21 @@ int fg_link_verify(fg_server *srv, fg_worker *w, const char *receiving, const ch
     target = fg_snapshot_backend_target(snap, originating, &backend, &address);
   }
   worker_state *ws = fg_server_worker_state(srv, w);
-  link *l = find_link(ws, LINK_VERIFY, receiving, originating, target, 0);
+  link *l = fg_link_index_find(ws, LINK_VERIFY, receiving, originating, target, 0);
   // XEP-0220 §2.3: one verify stream to an authoritative server carries the
   // questions of every pair it answers for (each names its own domains), so
   // that many pairs from one peer (multiplexing) cost one stream, not one
   // each.
-  for (link *v = verifiers; l == NULL && target != NULL && v != NULL; v = v->carrier_next) {
-    if (!v->dead && same_target(v->pinned, target) && v->n_questions < kMaxQuestions &&
+  for (link *v = fg_link_carriers_first(LINK_VERIFY); l == NULL && target != NULL && v != NULL;
+       v = v->carrier_next) {
+    if (!v->dead && link_same_target(v->pinned, target) && v->n_questions < kMaxQuestions &&
         strcmp(v->local, receiving) == 0) {
       l = v;
     }
   }
   if (l == NULL && target != NULL) {
     l = open_pinned(srv, w, LINK_VERIFY, receiving, originating, target, 0, SIZE_MAX, SIZE_MAX);
-    if (l != NULL) carriers_add(l);
+    if (l != NULL) fg_link_carriers_add(l);
   } else if (l == NULL) {
     l = new_link(srv, w, LINK_VERIFY, receiving, originating, NULL, 0);
     if (l != NULL) {
@@ -2385,7 +2171,7 @@ size_t fg_link_drain(worker_state *ws) {
           mux_busy(l)) {
         continue;  // still connecting with stanzas to deliver, or busy (riders end with it)
       }
-      unlink_from_worker(l);
+      fg_link_index_remove(l);
       l->dead = 1;  // a normal end, not a failure
       l->ending = 1;
       fg_worker_timer_cancel(l->w, &l->tick);
@@ -2393,7 +2179,7 @@ size_t fg_link_drain(worker_state *ws) {
       fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_LINKS_CLOSED);
       fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
              "drain: %s link %s -> %s closed, waiting for the peer's closing tag",
-             kind_name(l->kind), l->local, l->remote);
+             link_kind_name(l->kind), l->local, l->remote);
     }
   }
   return ws->live_links;
@@ -2444,7 +2230,7 @@ int fg_link_close_stream(worker_state *ws, const char *id) {
   if (l == NULL || l->dead) return 0;
   fg_metrics_inc(&l->srv->metrics, FG_M_STREAMS_CLOSED_BY_ADMIN);
   fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s (%s -> %s) closed by the operator (%zu held)", kind_name(l->kind), l->id,
+         "%s link %s (%s -> %s) closed by the operator (%zu held)", link_kind_name(l->kind), l->id,
          l->local, l->remote, l->q_count);
   if (l->ready && l->conn != NULL) {
     finish_and_close(l);
@@ -2535,13 +2321,13 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
   for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
     for (link *l = ws->links[b]; l != NULL; l = l->next) {
       SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
-      const fg_s2s_out *st = stream_of(l);
+      const fg_s2s_out *st = link_stream_of(l);
       int method = l->ready ? fg_s2s_out_is_ready(st) : 0;
       fg_text_printf(out,
                      "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
                      "tls=%s auth=%s peer_auth=%s queued=%zu sm=%s unacked=%zu "
                      "unconfirmed=%llu bidi=%s pairs=%zu carrier=%s%s\n",
-                     worker, l->id, kind_name(l->kind), l->local, l->remote,
+                     worker, l->id, link_kind_name(l->kind), l->local, l->remote,
                      l->current ? l->current->name : "-",
                      l->ready       ? "ready"
                      : l->resolving ? "resolving"

@@ -10,12 +10,6 @@
 #include "gateway/server/server_internal.h"
 #include "gateway/server/text.h"
 
-typedef enum link_kind {
-  LINK_HOP = 0,  // to a backend, as an authenticated remote domain
-  LINK_REMOTE,   // to a remote server, as a hosted domain (bounces)
-  LINK_VERIFY,   // to an authoritative server, for db:verify questions
-} link_kind;
-
 // fg_flow is an input stream's handle for flow control: when a stanza it
 // delivered leaves its link congested (output above the high-water mark;
 // or a hop link, still connecting, with its queue half full), fg_deliver
