@@ -21,7 +21,9 @@
 #include <xxhash.h>
 
 #include "gateway/server/link.h"
+#include "gateway/server/link_flow.h"
 #include "gateway/server/link_index.h"
+#include "gateway/server/link_queue.h"
 #include "gateway/server/link_internal.h"
 
 #include "gateway/s2s/auth_method.h"
@@ -48,61 +50,6 @@
 // limits.queue_stanzas and limits.queue_bytes).
 static const size_t kWorkerQueueBytes = 256u << 20;
 
-// --- flow control (fg_flow, server_internal.h) ---
-
-void fg_flow_cancel(fg_flow *f) {
-  if (f->on == NULL) return;
-  if (f->prev) f->prev->next = f->next;
-  if (f->next) f->next->prev = f->prev;
-  if (f->on->waiting == f) f->on->waiting = f->next;
-  f->on = NULL;
-  f->prev = f->next = NULL;
-}
-
-// wake_waiting resumes every input stream parked on |l| (the runtime delivers
-// their held-back bytes from its loop, never from inside this call).
-static void wake_waiting(link *l) {
-  fg_flow *f = l->waiting;
-  l->waiting = NULL;
-  while (f != NULL) {
-    fg_flow *n = f->next;
-    f->on = NULL;
-    f->prev = f->next = NULL;
-    fg_conn_resume_reading(f->conn);
-    f = n;
-  }
-}
-
-// congested: |l| should take no more from its inputs for now: its output is
-// above the high-water mark, or it is a hop link still connecting with its
-// queue half full (a remote server's burst waits for the backend). A remote
-// link that is still connecting is never congested: its bounded queue
-// answers overflow with resource-constraint bounces, so that one
-// unresponsive remote domain cannot hold up an internal server's stream.
-static int congested(const link *l) {
-  // On a shared stream only the pairs with a backlog of a round's quantum
-  // or more wait: a pair with a few stanzas held goes on reading its
-  // inputs, and what it holds goes out in its next turn (drr.h).
-  if (link_is_shared(l) && l->ready) return l->q_bytes >= kMuxQuantum;
-  // A ready link holds stanzas only while XEP-0198 acks are awaited.
-  if (l->ready) return l->conn != NULL && (fg_conn_write_blocked(l->conn) || l->qhead != NULL);
-  if (l->kind != LINK_HOP) return 0;
-  const fg_config *cfg = link_cur_snapshot(l->srv)->cfg;
-  return (cfg->limits.queue_stanzas && l->q_count * 2 >= cfg->limits.queue_stanzas) ||
-         (cfg->limits.queue_bytes && l->q_bytes * 2 >= cfg->limits.queue_bytes);
-}
-
-static void park(link *l, fg_flow *f) {
-  if (f == NULL || f->conn == NULL || f->on != NULL || !congested(l)) return;
-  f->on = l;
-  f->prev = NULL;
-  f->next = l->waiting;
-  if (l->waiting) l->waiting->prev = f;
-  l->waiting = f;
-  fg_metrics_inc(&l->srv->metrics, FG_M_FLOW_PAUSES);
-  fg_conn_pause_reading(f->conn);
-}
-
 static void mux_flush(link *c);
 
 static void on_drain(fg_conn *c) {
@@ -111,7 +58,7 @@ static void on_drain(fg_conn *c) {
     mux_flush(l);
     return;
   }
-  if (l != NULL) wake_waiting(l);
+  if (l != NULL) fg_link_flow_wake(l);
 }
 
 static void mux_release(link *c);
@@ -122,7 +69,7 @@ static void link_free(link *l) {
   if (l->carrier != NULL) mux_detach(l);
   fg_link_carriers_remove(l);
   fg_worker_timer_cancel(l->w, &l->retry_timer);
-  wake_waiting(l);
+  fg_link_flow_wake(l);
   fg_server_worker_state(l->srv, l->w)->live_links--;
   fg_server_worker_state(l->srv, l->w)->links_epoch++;
   fg_server_worker_state(l->srv, l->w)->queued_bytes -= l->q_bytes;
@@ -201,13 +148,6 @@ static void forget_failure(link *l) {
       return;
     }
   }
-}
-
-// count_written counts a stanza written to a ready stream: forwarded, or a
-// bounce fedgate generated (counted apart, so that stanzas_in equals
-// delivered + bounced + not bounced).
-static void count_written(fg_server *srv, int is_bounce) {
-  fg_metrics_inc(&srv->metrics, is_bounce ? FG_M_BOUNCES_SENT : FG_M_STANZAS_DELIVERED);
 }
 
 // --- bounces ---
@@ -320,7 +260,7 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   ws->queued_bytes -= l->q_bytes;
   l->qhead = l->qtail = NULL;
   l->q_count = l->q_bytes = 0;
-  wake_waiting(l);  // their next stanzas open a fresh link or bounce
+  fg_link_flow_wake(l);  // their next stanzas open a fresh link or bounce
   if (l->carrier != NULL) mux_orphan(l);
 }
 
@@ -330,40 +270,6 @@ static void op_send(void *arg, const uint8_t *d, size_t n) {
   link *l = arg;
   if (l->conn != NULL) fg_conn_send(l->conn, d, n);
   l->last_write_ns = fg_worker_now_ns(l->w);
-}
-
-// --- XEP-0198 acknowledgements ---
-
-// sm_timer_fired asks for an ack while stanzas stay unacknowledged
-// (stream_management.request_interval), so that a quiet link learns soon
-// what its last stanzas became.
-static void sm_timer_fired(fg_timer *t, void *arg) {
-  (void)t;
-  link *l = arg;
-  l->sm_timer_armed = 0;
-  if (l->conn == NULL || !l->ready || l->ending) return;
-  if (fg_s2s_out_request_ack(l->s2s) > 0) {
-    l->sm_timer_armed = 1;
-    fg_worker_timer_arm(l->w, &l->sm_timer, l->snap->cfg->sm.request_interval_ms);
-  }
-}
-
-// write_stanza writes one stanza on the ready stream of |l|. Without
-// XEP-0198 it counts as delivered at once (nothing more will be known);
-// with it, when the peer acknowledges it (op_acked).
-static void write_stanza(link *l, const uint8_t *data, size_t len, int is_bounce) {
-  link *out = l->carrier != NULL ? l->carrier : l;
-  fg_s2s_out_send_stanza(out->s2s, data, len, is_bounce | (l != out ? kTagRode : 0));
-  l->last_stanza_ns = out->last_stanza_ns = fg_worker_now_ns(l->w);
-  if (!fg_s2s_out_sm_enabled(out->s2s)) {
-    out->written++;
-    count_written(l->srv, is_bounce);
-    return;
-  }
-  if (!out->sm_timer_armed) {
-    out->sm_timer_armed = 1;
-    fg_worker_timer_arm(out->w, &out->sm_timer, out->snap->cfg->sm.request_interval_ms);
-  }
 }
 
 // flush_queue writes what |l| holds, oldest first, while its stream takes
@@ -385,21 +291,9 @@ static void flush_queue(link *l) {
       l->carried--;
       fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_RESENT);
     }
-    write_stanza(l, q->data, q->len, q->is_bounce);
+    fg_link_write_stanza(l, q->data, q->len, q->is_bounce);
     free(q);
   }
-}
-
-// pop_front takes the oldest held stanza of |l| off its queue.
-static qitem *pop_front(link *l) {
-  qitem *q = l->qhead;
-  if (q == NULL) return NULL;
-  l->qhead = q->next;
-  if (l->qhead == NULL) l->qtail = NULL;
-  l->q_count--;
-  l->q_bytes -= q->len;
-  fg_server_worker_state(l->srv, l->w)->queued_bytes -= q->len;
-  return q;
 }
 
 // op_resumed: the peer resumed the broken stream (XEP-0198 §5) and had
@@ -418,9 +312,9 @@ static void op_resumed(void *arg, uint32_t h) {
     n = 0;
   }
   for (uint32_t i = 0; i < n; i++) {
-    qitem *q = pop_front(l);
+    qitem *q = fg_link_queue_pop(l);
     fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_ACKED);
-    count_written(l->srv, q->is_bounce);
+    fg_link_count_written(l->srv, q->is_bounce);
     free(q);
   }
   l->carried -= n;
@@ -432,7 +326,7 @@ static void op_resumed(void *arg, uint32_t h) {
 static void op_acked(void *arg, const fg_sm_item *it) {
   link *l = arg;
   fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_ACKED);
-  count_written(l->srv, it->tag & 1);
+  fg_link_count_written(l->srv, it->tag & 1);
 }
 
 // redeliver hands a stanza of a broken stream to delivery again (a fresh
@@ -560,11 +454,11 @@ static void op_ready(void *arg, int method) {
   flush_queue(l);
   if (l->draining && l->conn != NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_DRAINED);
-    wake_waiting(l);  // their next stanzas take another address or bounce
+    fg_link_flow_wake(l);  // their next stanzas take another address or bounce
     finish_and_close(l);
     return;
   }
-  if (!congested(l)) wake_waiting(l);  // else on_drain will
+  if (!fg_link_congested(l)) fg_link_flow_wake(l);  // else on_drain will
 }
 
 static void mux_note_ended_asking(link *c, const char *why);
@@ -751,7 +645,7 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
       // Acks may have made room for what the link holds (XEP-0198).
       if (l->ready && !l->dead && (l->qhead != NULL || l->riders != NULL)) {
         flush_queue(l);
-        if (!congested(l)) wake_waiting(l);
+        if (!fg_link_congested(l)) fg_link_flow_wake(l);
       }
       return used;
     case FG_S2S_OUT_STARTTLS:
@@ -987,32 +881,6 @@ static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const cha
 static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                          unsigned slot);
 
-// push_held links |q| at the end of |l|'s queue and counts it.
-static void push_held(link *l, qitem *q) {
-  q->next = NULL;
-  if (l->qtail) {
-    l->qtail->next = q;
-  } else {
-    l->qhead = q;
-  }
-  l->qtail = q;
-  l->q_count++;
-  l->q_bytes += q->len;
-  fg_server_worker_state(l->srv, l->w)->queued_bytes += q->len;
-}
-
-// append_held puts a copy of a stanza at the end of |l|'s queue, whatever
-// its bounds (the caller checks them). It returns 0 when out of memory.
-static int append_held(link *l, const uint8_t *data, size_t len, int is_bounce) {
-  qitem *q = malloc(sizeof(*q) + len);
-  if (q == NULL) return 0;
-  q->len = len;
-  q->is_bounce = is_bounce;
-  memcpy(q->data, data, len);
-  push_held(l, q);
-  return 1;
-}
-
 static void resolved(void *arg, const resolved_target *candidates, size_t n,
                      fg_stanza_condition condition, const char *why, fg_dns_tlsa_answer *tlsa,
                      size_t n_tlsa);
@@ -1085,7 +953,8 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
   keep_stanzas(n);
   for (fg_sm_item *it = unacked, *next; it != NULL; it = next) {
     next = it->next;
-    if (append_held(n, it->data, it->len, it->tag & 1)) {  // within bounds: it was unacknowledged
+    if (fg_link_queue_append(n, it->data, it->len,
+                             it->tag & 1)) {  // within bounds: it was unacknowledged
       n->carried++;
     } else {
       bounce_bytes(srv, w, it->data, it->len, FG_STANZA_RESOURCE_CONSTRAINT);
@@ -1094,7 +963,7 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
   }
   for (qitem *q = held, *next; q != NULL; q = next) {
     next = q->next;
-    push_held(n, q);  // accepted before, on the stream this link replaces
+    fg_link_queue_push(n, q);  // accepted before, on the stream this link replaces
   }
   fg_log(FG_LOG_SEV_INFO, NULL, remote,
          "link %s -> %s broke: resuming stream %s (%zu unacknowledged)", local, remote, resume_id,
@@ -1485,7 +1354,7 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   l->slot = slot;
   fg_timer_init(&l->deadline, deadline_passed, l);
   fg_timer_init(&l->tick, tick, l);
-  fg_timer_init(&l->sm_timer, sm_timer_fired, l);
+  fg_timer_init(&l->sm_timer, fg_link_sm_timer_fired, l);
   fg_timer_init(&l->race_timer, race_timer_fired, l);
   fg_timer_init(&l->retry_timer, retry_fired, l);
   l->srv = srv;
@@ -1536,7 +1405,7 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
   fg_server *srv = l->srv;
   if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(link_stream_of(l), len) &&
       !(link_is_shared(l) && mux_output_full(l->carrier != NULL ? l->carrier : l))) {
-    write_stanza(l, data, len, is_bounce);
+    fg_link_write_stanza(l, data, len, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
   const fg_config *cfg = link_cur_snapshot(srv)->cfg;
@@ -1545,14 +1414,14 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
   // link still connecting is bounded, and so is everything one worker holds.
   // A ready link holds stanzas only while XEP-0198 acks are awaited: like
   // its connection's output, that is bounded by flow control (its input
-  // streams are paused, see congested), not bounced.
+  // streams are paused, see fg_link_congested), not bounced.
   int bounded = !l->ready;
   if ((bounded && cfg->limits.queue_stanzas && l->q_count >= cfg->limits.queue_stanzas) ||
       (bounded && cfg->limits.queue_bytes && l->q_bytes + len > cfg->limits.queue_bytes) ||
       ws->queued_bytes + len > kWorkerQueueBytes) {
     return FG_STANZA_RESOURCE_CONSTRAINT;
   }
-  if (!append_held(l, data, len, is_bounce)) return FG_STANZA_RESOURCE_CONSTRAINT;
+  if (!fg_link_queue_append(l, data, len, is_bounce)) return FG_STANZA_RESOURCE_CONSTRAINT;
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_QUEUED);
   return FG_STANZA_CONDITION_COUNT;
 }
@@ -1659,12 +1528,12 @@ static int mux_send_head(void *arg, size_t i) {
   mux_round *r = arg;
   link *c = r->m[0], *l = r->m[i];
   if (mux_output_full(c) || !fg_s2s_out_can_send(c->s2s, l->qhead->len)) return 0;
-  qitem *q = pop_front(l);
+  qitem *q = fg_link_queue_pop(l);
   if (l->carried > 0) {  // written on the broken stream, not known handled
     l->carried--;
     fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_RESENT);
   }
-  write_stanza(l, q->data, q->len, q->is_bounce);
+  fg_link_write_stanza(l, q->data, q->len, q->is_bounce);
   free(q);
   return 1;
 }
@@ -1688,7 +1557,7 @@ static void mux_flush(link *c) {
     fg_drr_run(&c->drr_at, r.q, r.n, kMuxQuantum, &kMuxOps, &r);
   }
   for (size_t i = 0; i < r.n; i++) {
-    if (!congested(r.m[i])) wake_waiting(r.m[i]);
+    if (!fg_link_congested(r.m[i])) fg_link_flow_wake(r.m[i]);
   }
 }
 
@@ -1970,7 +1839,7 @@ static void mux_release(link *c) {
       // A normal end, not a failure: the domain is not unreachable.
       fg_link_index_remove(r);
       r->dead = 1;
-      wake_waiting(r);
+      fg_link_flow_wake(r);
       mux_orphan(r);
       continue;
     }
@@ -2020,7 +1889,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
       in->last_health_epoch == fg_router_health_epoch(snap->router) &&
       strcmp(l->remote, to_domain) == 0 && strcmp(l->local, from_domain) == 0) {
     fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
-    if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
+    if (cond == FG_STANZA_CONDITION_COUNT) fg_link_flow_park(l, in);
     return cond;
   }
   uint64_t health = fg_router_health_epoch(snap->router);
@@ -2039,7 +1908,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
     }
     remember_route(in, ws, l, health);
     fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
-    if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
+    if (cond == FG_STANZA_CONDITION_COUNT) fg_link_flow_park(l, in);
     return cond;
   }
   fg_route route;
@@ -2076,7 +1945,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
   if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
   remember_route(in, ws, l, health);
   fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
-  if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
+  if (cond == FG_STANZA_CONDITION_COUNT) fg_link_flow_park(l, in);
   return cond;
 }
 

@@ -7,28 +7,9 @@
 #ifndef FEDGATE_GATEWAY_LINK_H
 #define FEDGATE_GATEWAY_LINK_H
 
+#include "gateway/server/link_flow.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/text.h"
-
-// fg_flow is an input stream's handle for flow control: when a stanza it
-// delivered leaves its link congested (output above the high-water mark;
-// or a hop link, still connecting, with its queue half full), fg_deliver
-// pauses reading |conn| and parks the flow on that link until the link
-// drains, becomes ready or fails. The remote peer then meets TCP back-pressure instead of fedgate
-// buffering without bound or dropping the link. Owned by the input stream;
-// fg_flow_cancel before it goes away.
-typedef struct fg_flow {
-  fg_conn *conn;
-  link *on;  // the link it waits for, or NULL
-  struct fg_flow *prev, *next;
-  // The link the stream's last stanza took, valid while the worker's link
-  // index and the backends' health are as they were then (see fg_deliver).
-  link *last;
-  uint64_t last_links_epoch, last_health_epoch;
-} fg_flow;
-
-// fg_flow_cancel unparks |f| (the input stream is closing).
-void fg_flow_cancel(fg_flow *f);
 
 // fg_link_describe appends one line per outbound link of |ws|.
 void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
