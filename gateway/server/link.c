@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "gateway/server/link.h"
+#include "gateway/server/link_failures.h"
 #include "gateway/server/link_flow.h"
 #include "gateway/server/link_index.h"
 #include "gateway/server/link_queue.h"
@@ -84,133 +85,32 @@ static void link_free(link *l) {
   free(l);
 }
 
-// --- remembering unreachable domains (per worker) ---
-
-static unreachable *find_unreachable(worker_state *ws, const char *domain) {
-  for (unreachable *u = ws->unreachable; u != NULL; u = u->next) {
-    if (strcmp(u->domain, domain) == 0) return u;
-  }
-  return NULL;
-}
-
-// kMaxUnreachable bounds the domains one worker remembers as unreachable.
-enum { kMaxUnreachable = 4096 };
-
-// prune_unreachable forgets the domains whose retry time has passed.
-static void prune_unreachable(worker_state *ws, uint64_t now) {
-  for (unreachable **pp = &ws->unreachable; *pp != NULL;) {
-    unreachable *u = *pp;
-    if (u->retry_at_ns <= now) {
-      *pp = u->next;
-      free(u);
-      ws->n_unreachable--;
-    } else {
-      pp = &u->next;
-    }
-  }
-}
-
-static void remember_failure(link *l, fg_stanza_condition cond) {
-  worker_state *ws = fg_server_worker_state(l->srv, l->w);
-  unreachable *u = find_unreachable(ws, l->remote);
-  if (u == NULL) {
-    if (ws->n_unreachable >= kMaxUnreachable) prune_unreachable(ws, fg_worker_now_ns(l->w));
-    if (ws->n_unreachable >= kMaxUnreachable) return;  // still full: no memory, just retries
-    u = calloc(1, sizeof(*u));
-    if (u == NULL) return;
-    snprintf(u->domain, sizeof(u->domain), "%s", l->remote);
-    u->next = ws->unreachable;
-    ws->unreachable = u;
-    ws->n_unreachable++;
-  }
-  u->failures++;
-  u->condition = cond;
-  // 5 s, 10 s, 20 s ... capped at 10 min, each with ±25 % jitter.
-  uint64_t base_ms = 5000ull << (u->failures < 8 ? u->failures - 1 : 7);
-  if (base_ms > 600000) base_ms = 600000;
-  uint32_t r = 0;
-  RAND_bytes((uint8_t *)&r, sizeof(r));
-  uint64_t jitter = base_ms / 4;
-  uint64_t delay_ms = base_ms - jitter + (jitter ? r % (2 * jitter + 1) : 0);
-  u->retry_at_ns = fg_worker_now_ns(l->w) + delay_ms * 1000000ull;
-  fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "unreachable: next attempt in %llu ms (failure %u)",
-         (unsigned long long)delay_ms, u->failures);
-}
-
-static void forget_failure(link *l) {
-  worker_state *ws = fg_server_worker_state(l->srv, l->w);
-  for (unreachable **pp = &ws->unreachable; *pp != NULL; pp = &(*pp)->next) {
-    if (strcmp((*pp)->domain, l->remote) == 0) {
-      unreachable *u = *pp;
-      *pp = u->next;
-      free(u);
-      ws->n_unreachable--;
-      return;
-    }
-  }
-}
-
 // --- bounces ---
 
-// bounce_item answers one held stanza with |cond| (RFC 6120 §8.3). The stanza
-// is parsed again here, on the failure path, so that holding it costs only
-// its bytes.
+// bounce_bytes answers one held stanza with |cond| (RFC 6120 §8.3), or
+// counts it as not bounced when it cannot be answered.
 static void bounce_bytes(fg_server *srv, fg_worker *w, const uint8_t *data, size_t data_len,
                          fg_stanza_condition cond) {
-  static const char kHeader[] = FG_S2S_STREAM_OPEN ">";
-  fg_xml_parser *p = fg_xml_parser_new(NULL);
-  size_t used;
-  int bounced = 0;
-  if (p != NULL &&
-      fg_xml_parser_feed(p, &used, (const uint8_t *)kHeader, sizeof(kHeader) - 1) ==
-          FG_XML_EVENT_STREAM_OPEN &&
-      fg_xml_parser_feed(p, &used, data, data_len) == FG_XML_EVENT_ELEMENT) {
-    const fg_xml_element *el = fg_xml_parser_element(p);
-    uint8_t buf[4096];
-    size_t len = 0;
-    fg_bounce_verdict v = fg_bounce_element(buf, &len, sizeof(buf), el, cond);
-    char sender[FG_DOMAIN_MAX + 1] = "", ours[FG_DOMAIN_MAX + 1] = "";
-    if (v == FG_BOUNCE_OK && fg_jid_domain(sender, el->from.data, el->from.len) &&
-        fg_jid_domain(ours, el->to.data, el->to.len)) {
-      fg_metrics_bounce(&srv->metrics, cond);
-      fg_link_bounce(srv, w, ours, sender, buf, len);
-      bounced = 1;
-    }
+  uint8_t buf[4096];
+  size_t len = 0;
+  char sender[FG_DOMAIN_MAX + 1] = "", ours[FG_DOMAIN_MAX + 1] = "";
+  if (!fg_link_bounce_build(buf, &len, sizeof(buf), ours, sender, data, data_len, cond)) {
+    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
+    return;
   }
-  fg_xml_parser_free(p);
-  if (!bounced) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
+  fg_metrics_bounce(&srv->metrics, cond);
+  fg_link_bounce(srv, w, ours, sender, buf, len);
 }
 
 static void bounce_item(link *l, const qitem *q, fg_stanza_condition cond) {
   bounce_bytes(l->srv, l->w, q->data, q->len, cond);
 }
 
-// report_lost tells gateway/server/link_loss.h that the stream |stream_id|
-// of the pair's link with |remote| is lost.
-static void report_lost(fg_server *srv, fg_worker *w, const char *remote, const char *stream_id,
-                        const char *why) {
-  if (srv->link_lost != NULL) srv->link_lost(srv, w, remote, stream_id, "", why);
-}
-
-// report_riders_lost: the stream of carrier |l|, |stream_id|, broke. The
-// other remote domains whose pairs rode on it lost their link as well; each
-// is reported once (the carrier's own domain is reported by its caller).
-static void report_riders_lost(const link *l, const char *stream_id, const char *why) {
-  for (const link *r = l->riders; r != NULL; r = r->rider_next) {
-    if (!r->ready || r->dead || strcmp(r->remote, l->remote) == 0) continue;
-    const link *e = l->riders;
-    while (e != r && (!e->ready || e->dead || strcmp(e->remote, r->remote) != 0)) {
-      e = e->rider_next;
-    }
-    if (e == r) report_lost(l->srv, l->w, r->remote, stream_id, why);
-  }
-}
-
 // tell_lost reports that the stream of |l| (or the broken one it replaces),
 // |stream_id|, is lost.
 static void tell_lost(link *l, const char *stream_id, const char *why) {
   l->lost_pending = 0;
-  report_lost(l->srv, l->w, l->remote, stream_id, why);
+  fg_link_report_lost(l->srv, l->w, l->remote, stream_id, why);
 }
 
 // link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
@@ -231,7 +131,7 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_FAILED);
   } else if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_FAILED);
-    if (!l->ready) remember_failure(l, cond);
+    if (!l->ready) fg_link_unreachable_note(l, cond);
   }
   if (!l->ready || l->q_count) {
     fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "%s link %s -> %s%s%s failed: %s (%zu held)",
@@ -424,7 +324,7 @@ static void op_ready(void *arg, int method) {
   }
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
-    forget_failure(l);
+    fg_link_unreachable_forget(l);
     if (l->indexed) fg_link_carriers_add(l);
   }
   SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
@@ -1015,7 +915,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     memcpy(remote, l->remote, sizeof(remote));
     int remote_kind = l->kind == LINK_REMOTE;
     if (broke) {
-      report_riders_lost(l, stream_id, fg_close_reason_name(reason));
+      fg_link_report_riders_lost(l, stream_id, fg_close_reason_name(reason));
       mux_note_ended_asking(l, fg_close_reason_name(reason));
     }
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
@@ -1032,7 +932,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
       }
       return;
     }
-    if (broke) report_lost(srv, w, remote, stream_id, fg_close_reason_name(reason));
+    if (broke) fg_link_report_lost(srv, w, remote, stream_id, fg_close_reason_name(reason));
     if (remote_kind && !atomic_load(&srv->stopping)) {
       // A replacement at once, which keeps what the broken stream left and
       // what comes meanwhile through failed attempts (give_up_after).
@@ -1569,7 +1469,7 @@ static void mux_pair_ready(link *r) {
   r->auth = c->auth;
   r->last_stanza_ns = fg_worker_now_ns(r->w);
   c->mux_carried = 1;
-  forget_failure(r);
+  fg_link_unreachable_forget(r);
   fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_READY);
   fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(c->s2s), r->remote,
          "remote pair %s -> %s (%s) rides on stream %s (%s -> %s), %zu pairs on it", r->local,
@@ -1935,7 +1835,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
     fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_SENT);  // counted delivered by the stream
     return FG_STANZA_CONDITION_COUNT;
   }
-  unreachable *u = find_unreachable(ws, to_domain);
+  unreachable *u = fg_link_unreachable_find(ws, to_domain);
   if (u != NULL && fg_worker_now_ns(w) < u->retry_at_ns &&
       fg_link_index_find(ws, LINK_REMOTE, from_domain, to_domain, NULL, slot) == NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_UNREACHABLE_SHORTCUTS);
