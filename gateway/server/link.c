@@ -25,6 +25,7 @@
 #include "gateway/server/link_flow.h"
 #include "gateway/server/link_index.h"
 #include "gateway/server/link_queue.h"
+#include "gateway/server/link_race.h"
 #include "gateway/server/link_trust.h"
 #include "gateway/server/link_internal.h"
 
@@ -457,15 +458,12 @@ static const fg_s2s_out_ops kOutOps = {op_send,          op_ready,   op_failed,
 // --- connection ---
 
 static int connect_next(link *l);
-static int race_decided(link *l, fg_conn *c);
-static int race_goes_on(link *l, fg_conn *c);
-static void drop_attempt(fg_conn *c);
 static void hop_failover(link *l);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
   if (l == NULL) return;  // an attempt that lost the race
-  if (!race_decided(l, c)) {
+  if (!fg_link_race_decided(l, c)) {
     fg_conn_abort(c, FG_CLOSE_LOCAL);
     return;
   }
@@ -722,9 +720,9 @@ static int carry_to_replacement(fg_server *srv, fg_worker *w, const char *local,
 static void on_close(fg_conn *c, enum fg_close_reason reason) {
   link *l = fg_conn_arg(c);
   if (l == NULL) return;  // an attempt that lost the race
-  if (!l->ready && !l->dead && race_goes_on(l, c)) return;
+  if (!l->ready && !l->dead && fg_link_race_goes_on(l, c)) return;
   fg_worker_timer_cancel(l->w, &l->race_timer);
-  if (l->racer != NULL) drop_attempt(l->racer);
+  if (l->racer != NULL) fg_link_race_drop(l->racer);
   l->racer = NULL;
   l->conn = NULL;
   if (l->reverse != NULL) l->srv->reverse->close(l->reverse);
@@ -980,100 +978,23 @@ static fg_conn *open_attempt(link *l, const resolved_target *t) {
   return fg_conn_connect(l->w, &cc);
 }
 
-// --- Happy Eyeballs (RFC 8305) ---
-
-// kRaceDelayMs: the Connection Attempt Delay RFC 8305 §5 recommends: a
-// candidate that has not connected by then gets a rival.
-enum { kRaceDelayMs = 250 };
-
-// drop_attempt ends an attempt that lost the race (its callbacks find no link).
-static void drop_attempt(fg_conn *c) {
-  fg_conn_set_arg(c, NULL);
-  fg_conn_abort(c, FG_CLOSE_LOCAL);
-}
-
-// race_timer_fired starts the next candidate beside the one still
-// connecting, of the other address family when one is left (RFC 8305 §4:
-// IPv6 and IPv4 interleaved).
-static void race_timer_fired(fg_timer *t, void *arg) {
-  (void)t;
-  link *l = arg;
-  // Only STARTTLS attempts race: TLS (and its DANE checks) starts once the
-  // race is decided; a direct TLS handshake would belong to the attempt.
-  if (l->conn == NULL || l->opened || l->racer != NULL || l->dead || l->current == NULL ||
-      l->current->direct_tls) {
-    return;
-  }
-  int family = l->current != NULL ? l->current->addr.ss_family : AF_UNSPEC;
-  for (size_t i = l->next_candidate; i < l->n_candidates; i++) {
-    if (l->candidates[i].addr.ss_family == family) continue;
-    resolved_target other = l->candidates[i];
-    memmove(&l->candidates[l->next_candidate + 1], &l->candidates[l->next_candidate],
-            (i - l->next_candidate) * sizeof(other));
-    l->candidates[l->next_candidate] = other;
-    break;
-  }
-  while (l->next_candidate < l->n_candidates && l->racer == NULL &&
-         !l->candidates[l->next_candidate].direct_tls) {
-    const resolved_target *next = &l->candidates[l->next_candidate++];
-    l->racer = open_attempt(l, next);
-    l->racer_target = next;
-  }
-  if (l->racer != NULL) fg_metrics_inc(&l->srv->metrics, FG_M_CONNECT_RACES);
-}
-
-// race_decided: attempt |c| connected first; the other one is dropped and
-// the link's stream is |c|'s. It returns 0 when out of memory.
-static int race_decided(link *l, fg_conn *c) {
-  fg_worker_timer_cancel(l->w, &l->race_timer);
-  l->opened = 1;
-  if (c != l->racer) {
-    if (l->racer != NULL) drop_attempt(l->racer);
-    l->racer = NULL;
-    return 1;
-  }
-  drop_attempt(l->conn);
-  l->conn = c;
-  l->racer = NULL;
-  fg_metrics_inc(&l->srv->metrics, FG_M_CONNECT_RACES_WON_LATER);
-  prepare_dane(l, l->racer_target);
-  return fresh_session(l, l->racer_target);
-}
-
-// race_goes_on: attempt |c| of |l| failed before connecting. It returns 1
-// when the race goes on with the other attempt (nothing else to do).
-static int race_goes_on(link *l, fg_conn *c) {
-  if (c == l->racer) {  // the later attempt failed: the first goes on
-    l->racer = NULL;
-    return 1;
-  }
-  if (l->racer == NULL || l->opened) return 0;
-  l->conn = l->racer;  // the first failed: the later one goes on alone
-  l->racer = NULL;
-  prepare_dane(l, l->racer_target);
-  if (!fresh_session(l, l->racer_target)) {
-    drop_attempt(l->conn);
-    l->conn = NULL;
-    return 0;
-  }
-  link_arm_deadline(l);
-  if (l->next_candidate < l->n_candidates) fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
-  return 1;
+// take_target gives |l| a fresh stream for target |t|, judged by DANE when
+// it applies. It returns 0 when out of memory.
+static int take_target(link *l, const resolved_target *t) {
+  prepare_dane(l, t);
+  return fresh_session(l, t);
 }
 
 static int connect_next(link *l) {
   while (l->next_candidate < l->n_candidates) {
     const resolved_target *t = &l->candidates[l->next_candidate++];
-    prepare_dane(l, t);
-    if (!fresh_session(l, t)) return 0;
+    if (!take_target(l, t)) return 0;
     l->conn = open_attempt(l, t);
     if (l->conn == NULL) continue;
     l->opened = 0;
     if (l->kind == LINK_REMOTE) fg_link_carriers_add(l);  // a pair that stopped riding
     link_arm_deadline(l);
-    if (l->next_candidate < l->n_candidates) {
-      fg_worker_timer_arm(l->w, &l->race_timer, kRaceDelayMs);
-    }
+    fg_link_race_arm(l);
     return 1;
   }
   return 0;
@@ -1095,6 +1016,15 @@ static void deadline_passed(fg_timer *t, void *arg) {
   if ((!l->ready || l->ending) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
 }
 
+// kCoreOps: what the files below the core call back (link_core_ops,
+// link_internal.h); every link carries it from new_link on.
+static const link_core_ops kCoreOps = {
+    .open_attempt = open_attempt,
+    .take_target = take_target,
+    .connect_next = connect_next,
+    .fail = link_fail,
+};
+
 static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
                       const char *remote, const resolved_target *pinned, unsigned slot) {
   link *l = calloc(1, sizeof(*l));
@@ -1103,9 +1033,10 @@ static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *
   fg_timer_init(&l->deadline, deadline_passed, l);
   fg_timer_init(&l->tick, tick, l);
   fg_timer_init(&l->sm_timer, fg_link_sm_timer_fired, l);
-  fg_timer_init(&l->race_timer, race_timer_fired, l);
+  fg_timer_init(&l->race_timer, fg_link_race_timer_fired, l);
   fg_timer_init(&l->retry_timer, retry_fired, l);
   l->srv = srv;
+  l->core = &kCoreOps;
   l->snap = fg_snapshot_up_ref(fg_server_snapshot(srv));
   l->w = w;
   l->kind = kind;
