@@ -24,6 +24,7 @@
 #include "gateway/server/link_failures.h"
 #include "gateway/server/link_flow.h"
 #include "gateway/server/link_index.h"
+#include "gateway/server/link_pairs.h"
 #include "gateway/server/link_queue.h"
 #include "gateway/server/link_race.h"
 #include "gateway/server/link_trust.h"
@@ -53,23 +54,18 @@
 // limits.queue_stanzas and limits.queue_bytes).
 static const size_t kWorkerQueueBytes = 256u << 20;
 
-static void mux_flush(link *c);
-
 static void on_drain(fg_conn *c) {
   link *l = fg_conn_arg(c);
   if (l != NULL && l->riders != NULL) {
-    mux_flush(l);
+    fg_link_pairs_flush(l);
     return;
   }
   if (l != NULL) fg_link_flow_wake(l);
 }
 
-static void mux_release(link *c);
-static void mux_detach(link *r);
-
 static void link_free(link *l) {
-  mux_release(l);
-  if (l->carrier != NULL) mux_detach(l);
+  fg_link_pairs_release(l);
+  if (l->carrier != NULL) fg_link_pairs_detach(l);
   fg_link_carriers_remove(l);
   fg_worker_timer_cancel(l->w, &l->retry_timer);
   fg_link_flow_wake(l);
@@ -118,13 +114,12 @@ static void tell_lost(link *l, const char *stream_id, const char *why) {
 // link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
 // answered invalid, and the link leaves the worker's table so that the next
 // stanza opens a fresh one (after the backoff, for remote domains).
-static void mux_orphan(link *r);
 
 static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   if (l->dead) return;
   l->dead = 1;
   fg_link_index_remove(l);
-  mux_release(l);
+  fg_link_pairs_release(l);
   fg_server *srv = l->srv;
   if (l->lost_pending) tell_lost(l, l->broken_stream_id, "no replacement stream could be opened");
   // A link waiting between attempts has no connection or lookup to end it.
@@ -163,7 +158,7 @@ static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
   l->qhead = l->qtail = NULL;
   l->q_count = l->q_bytes = 0;
   fg_link_flow_wake(l);  // their next stanzas open a fresh link or bounce
-  if (l->carrier != NULL) mux_orphan(l);
+  if (l->carrier != NULL) fg_link_pairs_orphan(l);
 }
 
 // --- s2s_out operations ---
@@ -178,7 +173,7 @@ static void op_send(void *arg, const uint8_t *d, size_t n) {
 // it (ready, and with XEP-0198 room among the unacknowledged stanzas).
 static void flush_queue(link *l) {
   if (link_is_shared(l)) {
-    mux_flush(l->carrier != NULL ? l->carrier : l);
+    fg_link_pairs_flush(l->carrier != NULL ? l->carrier : l);
     return;
   }
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
@@ -256,7 +251,7 @@ static void finish_and_close(link *l) {
   fg_link_index_remove(l);
   l->dead = 1;  // a normal end, not a failure
   l->clean = 1;
-  mux_release(l);
+  fg_link_pairs_release(l);
   if (l->ready && fg_s2s_out_unacked(l->s2s) > 0) {
     // XEP-0198: stanzas are unacknowledged; the peer answers the <r/> sent
     // before our closing tag, then closes too (or the deadline ends the wait).
@@ -283,7 +278,7 @@ static void tick(fg_timer *t, void *arg) {
     if (r->ready && r->qhead == NULL && now - r->last_stanza_ns > idle_ms * 1000000ull) {
       fg_link_index_remove(r);
       r->dead = 1;
-      mux_orphan(r);
+      fg_link_pairs_orphan(r);
     }
   }
   if (idle_ms && l->n_questions == 0 && now - l->last_stanza_ns > idle_ms * 1000000ull) {
@@ -310,8 +305,6 @@ static fg_auth_method peer_auth_method(const link *l, int method) {
   if (t != NULL && SSL_session_reused(fg_tls_conn_ssl(t))) return FG_AUTH_PKIX;
   return FG_AUTH_NONE;
 }
-
-static void mux_ask_waiting(link *c);
 
 static void op_ready(void *arg, int method) {
   link *l = arg;
@@ -352,7 +345,7 @@ static void op_ready(void *arg, int method) {
            "link %s -> %s is bidirectional (XEP-0288): %s may send to %s on it", l->local,
            l->remote, l->remote, l->local);
   }
-  if (l->riders != NULL) mux_ask_waiting(l);
+  if (l->riders != NULL) fg_link_pairs_ask_waiting(l);
   flush_queue(l);
   if (l->draining && l->conn != NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_DRAINED);
@@ -363,12 +356,10 @@ static void op_ready(void *arg, int method) {
   if (!fg_link_congested(l)) fg_link_flow_wake(l);  // else on_drain will
 }
 
-static void mux_note_ended_asking(link *c, const char *why);
-
 static void op_failed(void *arg, const char *condition) {
   link *l = arg;
   if (!l->ready) l->protocol_failed = 1;
-  if (l->riders != NULL) mux_note_ended_asking(l, condition);
+  if (l->riders != NULL) fg_link_pairs_note_ended_asking(l, condition);
   if (strcmp(condition, "closed") == 0) l->clean = 1;
   if (strcmp(condition, "loop") == 0) {
     // The target answered with this gateway's own stream id tag: whatever
@@ -398,8 +389,6 @@ static void op_verify_answer(void *arg, const char *receiving, const char *origi
   l->srv->answer_dialback(fg_server_worker_state(l->srv, l->w), stream_id, originating, receiving,
                           valid);
 }
-
-static void op_pair_answer(void *arg, const char *from, const char *to, const char *condition);
 
 // op_stanza takes a stanza the peer sent back on a bidirectional link
 // (XEP-0288), trusted no more than an inbound stream from a peer proved the
@@ -453,7 +442,7 @@ static void op_refused(void *arg, const fg_xml_element *el, const char *conditio
 
 static const fg_s2s_out_ops kOutOps = {op_send,          op_ready,   op_failed,
                                        op_verify_answer, op_acked,   op_resumed,
-                                       op_stanza,        op_refused, op_pair_answer};
+                                       op_stanza,        op_refused, fg_link_pairs_answer};
 
 // --- connection ---
 
@@ -762,7 +751,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     int remote_kind = l->kind == LINK_REMOTE;
     if (broke) {
       fg_link_report_riders_lost(l, stream_id, fg_close_reason_name(reason));
-      mux_note_ended_asking(l, fg_close_reason_name(reason));
+      fg_link_pairs_note_ended_asking(l, fg_close_reason_name(reason));
     }
     link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
@@ -1000,17 +989,15 @@ static int connect_next(link *l) {
   return 0;
 }
 
-static void mux_timed_out(link *r);
-
 static void deadline_passed(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
   if (l->dead && l->conn == NULL && !l->resolving && l->racer == NULL) {
-    link_free(l);  // a pair that rode on another stream (mux_orphan)
+    link_free(l);  // a pair that rode on another stream (fg_link_pairs_orphan)
     return;
   }
   if (l->carrier != NULL && l->mux_asked && !l->ready && !l->dead) {
-    mux_timed_out(l);  // its db:result on a shared stream got no answer
+    fg_link_pairs_timed_out(l);  // its db:result on a shared stream got no answer
     return;
   }
   if ((!l->ready || l->ending) && l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_TIMEOUT);
@@ -1078,12 +1065,10 @@ static link *open_pinned(fg_server *srv, fg_worker *w, link_kind kind, const cha
   return l;
 }
 
-static int mux_output_full(const link *c);
-
 static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int is_bounce) {
   fg_server *srv = l->srv;
   if (l->ready && l->qhead == NULL && fg_s2s_out_can_send(link_stream_of(l), len) &&
-      !(link_is_shared(l) && mux_output_full(l->carrier != NULL ? l->carrier : l))) {
+      !(link_is_shared(l) && fg_link_pairs_output_full(l->carrier != NULL ? l->carrier : l))) {
     fg_link_write_stanza(l, data, len, is_bounce);
     return FG_STANZA_CONDITION_COUNT;
   }
@@ -1105,8 +1090,6 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
   return FG_STANZA_CONDITION_COUNT;
 }
 
-static int mux_attach(link *l);
-
 // resolved takes the candidates found for |l|'s remote domain (or a failure
 // when |n| is 0, with |condition|); fg_resolve_start's callback.
 static void resolved(void *arg, const resolved_target *candidates, size_t n,
@@ -1126,7 +1109,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
   memcpy(l->candidates, candidates, n * sizeof(*candidates));
   l->n_candidates = n;
   l->next_candidate = 0;
-  if (n > 0 && mux_attach(l)) return;
+  if (n > 0 && fg_link_pairs_attach(l)) return;
   if (n > 0 && connect_next(l)) return;
   fg_stanza_condition cond = n == 0 ? condition : FG_STANZA_REMOTE_SERVER_TIMEOUT;
   if (n == 0 && keep_for_retry(l, cond, why)) return;
@@ -1153,263 +1136,9 @@ static link *open_remote(fg_server *srv, fg_worker *w, const char *local, const 
   if (resume_id != NULL) snprintf(l->resume_id, sizeof(l->resume_id), "%s", resume_id);
   l->resume_acked = resume_acked;
   l->resolving = 1;
-  fg_link_carriers_add(l);  // pairs to the same domain may wait for it (mux_attach)
+  fg_link_carriers_add(l);  // pairs to the same domain may wait for it (fg_link_pairs_attach)
   fg_resolve_start(srv, w, remote, resolved, l);
   return l;
-}
-
-// --- several pairs on one stream (XEP-0220 §4.3, gateway/server/link_mux.h) ---
-
-// kMuxShyNs: how long streams to a remote domain carry no further pairs
-// after its server ended one while a pair awaited its answer (mux_memory.h).
-static const uint64_t kMuxShyNs = 3600ull * 1000000000ull;
-
-static _Thread_local fg_mux_memory mux_shy;
-
-static int mux_output_full(const link *c) {
-  return c->conn == NULL || fg_conn_write_blocked(c->conn);
-}
-
-// mux_detach takes rider |r| off its carrier's list.
-static void mux_detach(link *r) {
-  link *c = r->carrier;
-  if (c == NULL) return;
-  if (r->rider_prev) {
-    r->rider_prev->rider_next = r->rider_next;
-  } else {
-    c->riders = r->rider_next;
-  }
-  if (r->rider_next) r->rider_next->rider_prev = r->rider_prev;
-  r->rider_prev = r->rider_next = NULL;
-  r->carrier = NULL;
-  r->drr.deficit = 0;
-}
-
-// mux_orphan detaches a dead rider, which owns no connection, and frees it
-// from the worker's loop (its callers may be walking the link index).
-static void mux_orphan(link *r) {
-  mux_detach(r);
-  fg_worker_timer_arm(r->w, &r->deadline, 0);
-}
-
-typedef struct mux_round {
-  link *m[kMaxPairs];
-  fg_drr_queue *q[kMaxPairs];
-  size_t n;
-} mux_round;
-
-static size_t mux_head_len(void *arg, size_t i) {
-  const mux_round *r = arg;
-  return r->m[i]->qhead != NULL ? r->m[i]->qhead->len : 0;
-}
-
-static int mux_send_head(void *arg, size_t i) {
-  mux_round *r = arg;
-  link *c = r->m[0], *l = r->m[i];
-  if (mux_output_full(c) || !fg_s2s_out_can_send(c->s2s, l->qhead->len)) return 0;
-  qitem *q = fg_link_queue_pop(l);
-  if (l->carried > 0) {  // written on the broken stream, not known handled
-    l->carried--;
-    fg_metrics_inc(&l->srv->metrics, FG_M_STANZAS_RESENT);
-  }
-  fg_link_write_stanza(l, q->data, q->len, q->is_bounce);
-  free(q);
-  return 1;
-}
-
-static const fg_drr_ops kMuxOps = {mux_head_len, mux_send_head};
-
-// mux_flush writes what carrier |c| and its accepted riders hold, shared by
-// deficit round robin while the stream takes it, then resumes the input
-// streams of the pairs left with nothing held.
-static void mux_flush(link *c) {
-  static _Thread_local mux_round r;
-  r.n = 0;
-  r.m[r.n] = c;
-  r.q[r.n++] = &c->drr;
-  for (link *x = c->riders; x != NULL && r.n < kMaxPairs; x = x->rider_next) {
-    if (!x->ready) continue;
-    r.m[r.n] = x;
-    r.q[r.n++] = &x->drr;
-  }
-  if (c->ready && !c->dead && c->conn != NULL) {
-    fg_drr_run(&c->drr_at, r.q, r.n, kMuxQuantum, &kMuxOps, &r);
-  }
-  for (size_t i = 0; i < r.n; i++) {
-    if (!fg_link_congested(r.m[i])) fg_link_flow_wake(r.m[i]);
-  }
-}
-
-// mux_pair_ready: the peer accepted rider |r|'s pair on its carrier.
-static void mux_pair_ready(link *r) {
-  link *c = r->carrier;
-  fg_worker_timer_cancel(r->w, &r->deadline);
-  r->ready = 1;
-  r->auth = c->auth;
-  r->last_stanza_ns = fg_worker_now_ns(r->w);
-  c->mux_carried = 1;
-  fg_link_unreachable_forget(r);
-  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_READY);
-  fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(c->s2s), r->remote,
-         "remote pair %s -> %s (%s) rides on stream %s (%s -> %s), %zu pairs on it", r->local,
-         r->remote, r->id, c->id, c->local, c->remote, fg_s2s_out_pairs(c->s2s));
-  mux_flush(c);
-}
-
-// mux_stream_of describes ready link |c| for fg_link_mux_fits, as a
-// stream that might carry |l|'s pair.
-static fg_mux_stream mux_stream_of(const link *c, const link *l, const fg_config *cfg) {
-  fg_tls_conn *t = fg_conn_tls(c->conn);
-  SSL *ssl = t != NULL ? fg_tls_conn_ssl(t) : NULL;
-  const STACK_OF(CRYPTO_BUFFER) *chain = ssl != NULL ? SSL_get0_peer_certificates(ssl) : NULL;
-  const CRYPTO_BUFFER *leaf =
-      chain != NULL && sk_CRYPTO_BUFFER_num(chain) > 0 ? sk_CRYPTO_BUFFER_value(chain, 0) : NULL;
-  int same_address = 0;
-  for (size_t i = 0; i < l->n_candidates && !same_address; i++) {
-    same_address = link_same_target(c->current, &l->candidates[i]);
-  }
-  fg_mux_stream ms = {
-      .remote = c->remote,
-      .same_address = same_address,
-      .leaf = leaf != NULL ? CRYPTO_BUFFER_data(leaf) : NULL,
-      .leaf_len = leaf != NULL ? CRYPTO_BUFFER_len(leaf) : 0,
-      .pkix_ok = t != NULL && fg_tls_conn_verify_result(t) == FG_TLS_VERIFY_OK,
-      .can_multiplex = fg_s2s_out_can_multiplex(c->s2s),
-      .pairs = fg_s2s_out_pairs(c->s2s),
-      .max_pairs = cfg->limits.pairs_per_stream,
-  };
-  return ms;
-}
-
-// mux_join puts |l| among |c|'s riders.
-static void mux_join(link *l, link *c) {
-  fg_link_carriers_remove(l);
-  l->carrier = c;
-  l->rider_prev = NULL;
-  l->rider_next = c->riders;
-  if (c->riders) c->riders->rider_prev = l;
-  c->riders = l;
-  l->drr.deficit = 0;
-}
-
-// mux_ask asks ready carrier |c| to take |l|'s pair. It returns 1 when
-// the pair is asked for or was accepted on it before (then |l| rides).
-static int mux_ask(link *l, link *c, const fg_config *cfg) {
-  fg_pair_state was = fg_s2s_out_pair_state(c->s2s, l->local, l->remote);
-  if (was == FG_PAIR_PENDING) return 0;  // another link of the pair asks already
-  if (was == FG_PAIR_NONE) {
-    unsigned flags = cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
-    if (c->current == NULL) return 0;
-    if (fg_mux_memory_has(&mux_shy, c->remote, fg_worker_now_ns(c->w))) {
-      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(c->s2s), l->remote,
-             "remote pair %s -> %s not on stream %s: %s broke a stream over a further pair",
-             l->local, l->remote, c->id, c->remote);
-      return 0;
-    }
-    fg_mux_stream ms = mux_stream_of(c, l, cfg);
-    fg_mux_fit fit = fg_link_mux_fits(&ms, l->remote, l->n_tlsa > 0, flags);
-    if (fit != FG_MUX_FITS) {
-      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(c->s2s), l->remote,
-             "remote pair %s -> %s not on stream %s: %s", l->local, l->remote, c->id,
-             fg_link_mux_fit_name(fit));
-      return 0;
-    }
-    if (!fg_s2s_out_add_pair(c->s2s, l->local, l->remote)) return 0;
-    fg_metrics_inc(&l->srv->metrics, FG_M_MUX_PAIRS_ASKED);
-  }
-  if (l->carrier != c) mux_join(l, c);
-  l->mux_asked = 1;
-  if (was == FG_PAIR_VALID) {
-    mux_pair_ready(l);
-  } else {
-    // The answer is awaited as long as a stream's own authentication
-    // (limits.handshake_timeout), then the pair goes alone (mux_timed_out).
-    link_arm_deadline(l);
-  }
-  return 1;
-}
-
-// mux_waiting_room says whether |l| may wait for |c|, a stream to its
-// remote domain that is not ready yet (a burst of new pairs then shares
-// one stream instead of opening one each): there is room for one more
-// pair, and none of |c|'s riders is of |l|'s pair.
-static int mux_waiting_room(const link *l, const link *c, const fg_config *cfg) {
-  if (strcmp(c->remote, l->remote) != 0) return 0;
-  size_t pairs = 1;
-  for (const link *r = c->riders; r != NULL; r = r->rider_next, pairs++) {
-    if (strcmp(r->local, l->local) == 0) return 0;
-  }
-  return strcmp(c->local, l->local) != 0 && pairs < cfg->limits.pairs_per_stream;
-}
-
-// mux_attach lets remote link |l|, whose candidates are known, ride on a
-// stream of this worker that may carry its pair, instead of opening its own
-// (link_mux.h says which may): a ready one is asked at once; one to the
-// same remote domain that is still connecting is waited for. It returns 1
-// when |l| rides or waits.
-static int mux_attach(link *l) {
-  const fg_config *cfg = link_cur_snapshot(l->srv)->cfg;
-  // A link others wait for carries them: it connects on its own.
-  if (l->kind != LINK_REMOTE || l->mux_refused || cfg->limits.pairs_per_stream <= 1 ||
-      l->resume_id[0] || l->carried > 0 || l->riders != NULL) {
-    return 0;
-  }
-  link *wait_for = NULL;
-  for (link *c = fg_link_carriers_first(LINK_REMOTE); c != NULL; c = c->carrier_next) {
-    if (c == l || c->dead || c->ending || c->carrier != NULL) continue;
-    if (!c->ready) {
-      // One that is still resolving may end up waiting itself: only a
-      // stream that is connecting is waited for.
-      if (wait_for == NULL && !c->resolving && mux_waiting_room(l, c, cfg)) wait_for = c;
-      continue;
-    }
-    if (c->conn != NULL && mux_ask(l, c, cfg)) return 1;
-  }
-  if (wait_for == NULL) return 0;
-  mux_join(l, wait_for);
-  l->mux_asked = 0;
-  return 1;
-}
-
-// mux_ask_waiting: carrier |c| became ready; the pairs that waited for it
-// ask for their place on it, or go elsewhere.
-static void mux_ask_waiting(link *c) {
-  const fg_config *cfg = link_cur_snapshot(c->srv)->cfg;
-  for (link *r = c->riders, *next; r != NULL; r = next) {
-    next = r->rider_next;
-    if (r->mux_asked || r->dead) continue;
-    if (mux_ask(r, c, cfg)) continue;
-    mux_detach(r);
-    if (mux_attach(r)) continue;
-    r->next_candidate = 0;
-    if (connect_next(r)) continue;
-    link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
-    mux_orphan(r);
-  }
-}
-
-// mux_note_ended_asking: carrier |c|'s stream ends by its peer's doing
-// (|why|: a stream error, its closing tag or a reset) while pairs await the
-// answer to their db:result. Taken as a server that does not take further
-// pairs: those pairs go alone (mux_release), and for kMuxShyNs no stream to
-// c's remote domain is asked to carry one, so that the next new pair does
-// not break the replacement stream the same way.
-static void mux_note_ended_asking(link *c, const char *why) {
-  size_t asking = 0;
-  for (link *r = c->riders; r != NULL; r = r->rider_next) {
-    if (!r->mux_asked || r->ready || r->dead) continue;
-    r->mux_refused = 1;
-    asking++;
-  }
-  if (asking == 0) return;
-  uint64_t now = fg_worker_now_ns(c->w);
-  fg_mux_memory_note(&mux_shy, c->remote, now, now + kMuxShyNs);
-  fg_metrics_add(&c->srv->metrics, FG_M_MUX_PAIRS_REFUSED, asking);
-  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), c->remote,
-         "stream %s to %s ended (%s) while %zu further pairs awaited their dialback answer: "
-         "they open their own streams, and streams to %s carry no further pairs for %llu min",
-         c->id, c->remote, why, asking, c->remote,
-         (unsigned long long)(kMuxShyNs / 60000000000ull));
 }
 
 // open_hop opens the hop link of remote domain |local| to hosted domain
@@ -1424,124 +1153,19 @@ static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const cha
                       const resolved_target *t, unsigned slot, size_t backend, size_t address) {
   const fg_config *cfg = link_cur_snapshot(srv)->cfg;
   unsigned max = backend < cfg->n_backends ? cfg->backends[backend].pairs_per_stream : 1;
-  link *c = fg_link_carriers_first(LINK_HOP);
-  while (max > 1 && c != NULL &&
-         (c->dead || c->ending || c->draining || c->conn == NULL || !c->ready || c->slot != slot ||
-          strcmp(c->local, local) != 0 || !link_same_target(c->pinned, t) ||
-          !fg_s2s_out_can_multiplex(c->s2s) || fg_s2s_out_pairs(c->s2s) >= max ||
-          fg_s2s_out_pair_state(c->s2s, local, remote) != FG_PAIR_NONE ||
-          fg_mux_memory_has(&mux_shy, c->remote, fg_worker_now_ns(w)))) {
-    c = c->carrier_next;
-  }
-  if (max <= 1 || c == NULL) {
-    return open_pinned(srv, w, LINK_HOP, local, remote, t, slot, backend, address);
-  }
+  link *c = fg_link_pairs_hop_carrier(w, local, remote, t, slot, max);
+  if (c == NULL) return open_pinned(srv, w, LINK_HOP, local, remote, t, slot, backend, address);
   link *l = new_link(srv, w, LINK_HOP, local, remote, t, slot);
   if (l == NULL) return NULL;
   l->backend = backend;
   l->address = address;
   l->candidates[0] = *t;
   l->n_candidates = 1;
-  if (fg_s2s_out_add_pair(c->s2s, local, remote)) {
-    fg_metrics_inc(&srv->metrics, FG_M_MUX_PAIRS_ASKED);
-    mux_join(l, c);
-    l->mux_asked = 1;
-    link_arm_deadline(l);  // the answer is awaited as long as a handshake
-    return l;
-  }
+  if (fg_link_pairs_hop_ask(l, c)) return l;
   if (connect_next(l)) return l;
   fg_link_index_remove(l);
   link_free(l);
   return NULL;
-}
-
-// mux_go_alone: rider |r| leaves its carrier for a stream of its own (the
-// peer refused its pair there, or never answered), keeping what it holds.
-static void mux_go_alone(link *r) {
-  mux_detach(r);
-  r->mux_refused = 1;
-  r->next_candidate = 0;
-  if (connect_next(r)) return;
-  link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
-  mux_orphan(r);
-}
-
-// op_pair_answer: the peer's answer for a rider's pair on carrier |arg|. A
-// refused pair connects on its own (XEP-0220 §2.4: the stream goes on).
-static void op_pair_answer(void *arg, const char *from, const char *to, const char *condition) {
-  link *c = arg;
-  link *r = c->riders;
-  while (r != NULL &&
-         (r->ready || !r->mux_asked || strcmp(r->local, from) || strcmp(r->remote, to))) {
-    r = r->rider_next;
-  }
-  if (r == NULL) return;  // the pair's link ended before the answer
-  if (condition == NULL) {
-    mux_pair_ready(r);
-    return;
-  }
-  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_REFUSED);
-  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), to,
-         "remote pair %s -> %s refused on stream %s (%s): opening its own stream", from, to, c->id,
-         condition);
-  mux_go_alone(r);
-}
-
-// mux_timed_out: rider |r|'s db:result got no answer within
-// limits.handshake_timeout (a peer that ignores further pairs). Like a
-// refusal, the pair connects on its own with what it holds; a late answer
-// finds no rider and changes nothing (the pair stays asked on the stream).
-static void mux_timed_out(link *r) {
-  link *c = r->carrier;
-  fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_TIMEOUT);
-  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(c->s2s), r->remote,
-         "remote pair %s -> %s got no dialback answer on stream %s within "
-         "limits.handshake_timeout: opening its own stream (%zu held)",
-         r->local, r->remote, c->id, r->q_count);
-  mux_go_alone(r);
-}
-
-// mux_release lets the riders of carrier |c|, whose stream ends, go: those
-// holding nothing end with it (their pair's next stanza finds or opens a
-// stream), the others ride on another stream or connect on their own.
-static void mux_release(link *c) {
-  fg_link_carriers_remove(c);
-  while (c->riders != NULL) {
-    link *r = c->riders;
-    mux_detach(r);
-    fg_metrics_inc(&r->srv->metrics, FG_M_MUX_PAIRS_MOVED);
-    if (r->dead) {
-      mux_orphan(r);
-      continue;
-    }
-    if (r->qhead == NULL) {
-      // A normal end, not a failure: the domain is not unreachable.
-      fg_link_index_remove(r);
-      r->dead = 1;
-      fg_link_flow_wake(r);
-      mux_orphan(r);
-      continue;
-    }
-    r->ready = 0;
-    if (atomic_load(&r->srv->stopping)) {
-      link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "its shared stream ended");
-      mux_orphan(r);
-      continue;
-    }
-    if (mux_attach(r)) continue;
-    r->next_candidate = 0;
-    if (connect_next(r)) continue;
-    link_fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
-    mux_orphan(r);
-  }
-}
-
-// mux_busy says whether a rider of |c| holds stanzas.
-static int mux_busy(const link *c) {
-  for (const link *r = c->riders; r != NULL; r = r->rider_next) {
-    if (r->q_count > 0) return 1;
-  }
-  return 0;
 }
 
 // remember_route notes in |in| the link its stanza took (fg_deliver's fast path).
@@ -1716,7 +1340,7 @@ size_t fg_link_drain(worker_state *ws) {
         continue;
       }
       if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL ||
-          mux_busy(l)) {
+          fg_link_pairs_busy(l)) {
         continue;  // still connecting with stanzas to deliver, or busy (riders end with it)
       }
       fg_link_index_remove(l);
