@@ -28,7 +28,7 @@
 #include "gateway/server/link_queue.h"
 #include "gateway/server/link_race.h"
 #include "gateway/server/link_trust.h"
-#include "gateway/server/link_internal.h"
+#include "gateway/server/link_types.h"
 
 #include "gateway/s2s/auth_method.h"
 #include "gateway/s2s/bidi.h"
@@ -111,11 +111,11 @@ static void tell_lost(link *l, const char *stream_id, const char *why) {
   fg_link_report_lost(l->srv, l->w, l->remote, stream_id, why);
 }
 
-// link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
+// fg_link_fail ends |l|: held stanzas are bounced with |cond|, pending questions
 // answered invalid, and the link leaves the worker's table so that the next
 // stanza opens a fresh one (after the backoff, for remote domains).
 
-static void link_fail(link *l, fg_stanza_condition cond, const char *why) {
+void fg_link_fail(link *l, fg_stanza_condition cond, const char *why) {
   if (l->dead) return;
   l->dead = 1;
   fg_link_index_remove(l);
@@ -244,10 +244,10 @@ static void redeliver(fg_server *srv, fg_worker *w, const char *local, const cha
 // whitespace keepalive (RFC 6120 §4.6.1), so that NATs and firewalls keep it.
 enum { kKeepaliveMs = 60000, kTickMs = 15000 };
 
-// finish_and_close ends a ready link normally: new stanzas open a fresh
+// fg_link_finish_and_close ends a ready link normally: new stanzas open a fresh
 // link, and </stream:stream> follows what was written (flushed by the
 // graceful close).
-static void finish_and_close(link *l) {
+void fg_link_finish_and_close(link *l) {
   fg_link_index_remove(l);
   l->dead = 1;  // a normal end, not a failure
   l->clean = 1;
@@ -284,7 +284,7 @@ static void tick(fg_timer *t, void *arg) {
   if (idle_ms && l->n_questions == 0 && now - l->last_stanza_ns > idle_ms * 1000000ull) {
     fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
            "%s link %s -> %s idle: closing", link_kind_name(l->kind), l->local, l->remote);
-    finish_and_close(l);
+    fg_link_finish_and_close(l);
     return;
   }
   if (now - l->last_write_ns > kKeepaliveMs * 1000000ull) op_send(l, (const uint8_t *)" ", 1);
@@ -350,7 +350,7 @@ static void op_ready(void *arg, int method) {
   if (l->draining && l->conn != NULL) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_DRAINED);
     fg_link_flow_wake(l);  // their next stanzas take another address or bounce
-    finish_and_close(l);
+    fg_link_finish_and_close(l);
     return;
   }
   if (!fg_link_congested(l)) fg_link_flow_wake(l);  // else on_drain will
@@ -366,9 +366,9 @@ static void op_failed(void *arg, const char *condition) {
     // DNS or the configuration said, it is ourselves (defence in depth
     // behind the target checks of gateway/server/resolve.h).
     fg_metrics_inc(&l->srv->metrics, FG_M_LOOPS_REFUSED);
-    link_fail(l, FG_STANZA_REMOTE_SERVER_NOT_FOUND, "routing loop: the target is this gateway");
+    fg_link_fail(l, FG_STANZA_REMOTE_SERVER_NOT_FOUND, "routing loop: the target is this gateway");
   } else if (strcmp(condition, "closed") != 0) {
-    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, condition);
+    fg_link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, condition);
   }
   if (l->conn != NULL) fg_conn_close(l->conn);
 }
@@ -753,7 +753,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
       fg_link_report_riders_lost(l, stream_id, fg_close_reason_name(reason));
       fg_link_pairs_note_ended_asking(l, fg_close_reason_name(reason));
     }
-    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    fg_link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     link_free(l);
     if (resume_id[0] && !mux_carried &&
         carry_to_replacement(srv, w, local, remote, slot, resume_id, resume_acked, unacked, held)) {
@@ -792,12 +792,12 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
       // RFC 7672 §2.2: a secure TLSA mismatch is never downgraded; the
       // server found is not the domain's (RFC 6120 §8.3.3.15 fits better than
       // a timeout, which promises a later success).
-      link_fail(l, FG_STANZA_REMOTE_SERVER_NOT_FOUND, l->dane_refused);
+      fg_link_fail(l, FG_STANZA_REMOTE_SERVER_NOT_FOUND, l->dane_refused);
     } else {
-      link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+      fg_link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
     }
   } else {
-    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
+    fg_link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason));
   }
   link_free(l);
 }
@@ -1006,10 +1006,10 @@ static void deadline_passed(fg_timer *t, void *arg) {
 // kCoreOps: what the files below the core call back (link_core_ops,
 // link_internal.h); every link carries it from new_link on.
 static const link_core_ops kCoreOps = {
-    .open_attempt = open_attempt,
-    .take_target = take_target,
-    .connect_next = connect_next,
-    .fail = link_fail,
+    .start_attempt = open_attempt,
+    .use_target = take_target,
+    .try_next_candidate = connect_next,
+    .fail = fg_link_fail,
 };
 
 static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
@@ -1113,7 +1113,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
   if (n > 0 && connect_next(l)) return;
   fg_stanza_condition cond = n == 0 ? condition : FG_STANZA_REMOTE_SERVER_TIMEOUT;
   if (n == 0 && keep_for_retry(l, cond, why)) return;
-  link_fail(l, cond, n == 0 ? why : "no candidate could be connected");
+  fg_link_fail(l, cond, n == 0 ? why : "no candidate could be connected");
   link_free(l);
 }
 
@@ -1317,203 +1317,5 @@ void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const
     fg_metrics_inc(&srv->metrics, FG_M_BOUNCES_UNDELIVERABLE);
     fg_log(FG_LOG_SEV_WARN, NULL, to_domain, "bounce from %s could not be sent: %s", from_domain,
            fg_stanza_condition_name(c));
-  }
-}
-
-void fg_link_shutdown(worker_state *ws) {
-  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
-    for (link *l = ws->links[b]; l != NULL; l = l->next) {
-      // RFC 6120 §4.4: close our stream; held stanzas are bounced on close.
-      if (l->ready && l->s2s != NULL) fg_s2s_out_close(l->s2s);
-      if (l->conn != NULL) fg_conn_close(l->conn);
-    }
-  }
-}
-
-size_t fg_link_drain(worker_state *ws) {
-  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
-    for (link *l = ws->links[b], *n; l != NULL; l = n) {
-      n = l->next;
-      if (l->retry_waiting && !l->dead && l->q_count == 0) {
-        // A broken stream's replacement with nothing to deliver: no wait.
-        link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "draining");
-        continue;
-      }
-      if (!l->ready || l->dead || l->q_count > 0 || l->n_questions > 0 || l->conn == NULL ||
-          fg_link_pairs_busy(l)) {
-        continue;  // still connecting with stanzas to deliver, or busy (riders end with it)
-      }
-      fg_link_index_remove(l);
-      l->dead = 1;  // a normal end, not a failure
-      l->ending = 1;
-      fg_worker_timer_cancel(l->w, &l->tick);
-      fg_s2s_out_end(l->s2s);
-      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_LINKS_CLOSED);
-      fg_log(FG_LOG_SEV_DEBUG, fg_s2s_out_stream_id(l->s2s), l->remote,
-             "drain: %s link %s -> %s closed, waiting for the peer's closing tag",
-             link_kind_name(l->kind), l->local, l->remote);
-    }
-  }
-  return ws->live_links;
-}
-
-size_t fg_link_bounce_held(worker_state *ws) {
-  // Collected first: the bounces may open links, which must not be failed
-  // in turn for the bounces they hold.
-  size_t n_held = 0, bounced = 0;
-  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
-    for (link *l = ws->links[b]; l != NULL; l = l->next) n_held += !l->dead && l->q_count > 0;
-  }
-  link **held = n_held ? malloc(n_held * sizeof(*held)) : NULL;
-  if (held == NULL) return 0;
-  size_t k = 0;
-  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
-    for (link *l = ws->links[b]; l != NULL; l = l->next) {
-      if (!l->dead && l->q_count > 0) held[k++] = l;
-    }
-  }
-  for (size_t i = 0; i < k; i++) {
-    link *l = held[i];
-    for (qitem *q = l->qhead; q != NULL; q = q->next) {
-      if (q->is_bounce) continue;
-      fg_metrics_inc(&l->srv->metrics, FG_M_DRAIN_STANZAS_BOUNCED);
-      bounced++;
-    }
-    // RFC 6120 §8.3.3.16: the remote server (or backend) was not reached in
-    // time; the link leaves the index, so the bounces take other links.
-    link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "shutting down");
-    if (l->conn != NULL) fg_conn_abort(l->conn, FG_CLOSE_SHUTDOWN);
-  }
-  free(held);
-  return bounced;
-}
-
-static link *find_by_id(worker_state *ws, const char *id) {
-  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
-    for (link *l = ws->links[b]; l != NULL; l = l->next) {
-      if (strcmp(l->id, id) == 0) return l;
-    }
-  }
-  return NULL;
-}
-
-int fg_link_close_stream(worker_state *ws, const char *id) {
-  link *l = find_by_id(ws, id);
-  if (l == NULL || l->dead) return 0;
-  fg_metrics_inc(&l->srv->metrics, FG_M_STREAMS_CLOSED_BY_ADMIN);
-  fg_log(FG_LOG_SEV_WARN, fg_s2s_out_stream_id(l->s2s), l->remote,
-         "%s link %s (%s -> %s) closed by the operator (%zu held)", link_kind_name(l->kind), l->id,
-         l->local, l->remote, l->q_count);
-  if (l->ready && l->conn != NULL) {
-    finish_and_close(l);
-    return 1;
-  }
-  // Held stanzas are bounced (RFC 6120 §10.4.3); on_close or the resolver's
-  // answer frees the link.
-  link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "closed by the operator");
-  if (l->conn != NULL) fg_conn_close(l->conn);
-  return 1;
-}
-
-size_t fg_link_close_refused(worker_state *ws, int (*refused)(void *arg, const char *domain),
-                             void *arg) {
-  size_t n = 0;
-  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
-    for (link *l = ws->links[b], *next; l != NULL; l = next) {
-      next = l->next;
-      if (l->kind != LINK_REMOTE || l->dead || !refused(arg, l->remote)) continue;
-      n++;
-      fg_metrics_inc(&l->srv->metrics, FG_M_BLOCKED_LINKS_CLOSED);
-      fg_log(FG_LOG_SEV_WARN, l->s2s ? fg_s2s_out_stream_id(l->s2s) : "", l->remote,
-             "link %s (%s -> %s) closed: the domain is blocked (%zu held, bounced)", l->id,
-             l->local, l->remote, l->q_count);
-      if (l->ready && l->conn != NULL) {
-        finish_and_close(l);
-        continue;
-      }
-      link_fail(l, FG_STANZA_POLICY_VIOLATION, "the domain is blocked");
-      if (l->conn != NULL) fg_conn_close(l->conn);
-    }
-  }
-  return n;
-}
-
-size_t fg_link_close_hop_of(worker_state *ws, const char *remote) {
-  size_t n = 0;
-  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
-    for (link *l = ws->links[b], *next; l != NULL; l = next) {
-      next = l->next;
-      if (l->kind != LINK_HOP || l->dead || !l->ready || l->conn == NULL ||
-          strcmp(l->local, remote) != 0) {
-        continue;
-      }
-      n++;
-      fg_log(FG_LOG_SEV_INFO, fg_s2s_out_stream_id(l->s2s), l->remote,
-             "hop link %s (%s -> %s) closed: the link with %s was lost", l->id, l->local, l->remote,
-             remote);
-      finish_and_close(l);
-    }
-  }
-  return n;
-}
-
-// hop_target_is says whether hop link |l| goes to backend |backend| (at
-// |host|:|port|, or any address when |host| is NULL), by the names in its
-// own snapshot's router.
-static int hop_target_is(const link *l, const char *backend, const char *host, uint16_t port) {
-  const fg_router *r = l->snap->router;
-  const char *name = fg_router_backend_name(r, l->backend);
-  if (name == NULL || strcmp(name, backend) != 0) return 0;
-  if (host == NULL) return 1;
-  const char *h;
-  uint16_t p;
-  return fg_router_address(r, l->backend, l->address, &h, &p) && p == port && strcmp(h, host) == 0;
-}
-
-size_t fg_link_drain_backend(worker_state *ws, const char *backend, const char *host,
-                             uint16_t port) {
-  size_t n = 0;
-  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
-    for (link *l = ws->links[b], *next; l != NULL; l = next) {
-      next = l->next;
-      if (l->kind != LINK_HOP || l->dead || !hop_target_is(l, backend, host, port)) continue;
-      n++;
-      if (l->ready && l->conn != NULL) {
-        fg_metrics_inc(&l->srv->metrics, FG_M_HOP_STREAMS_DRAINED);
-        finish_and_close(l);
-      } else {
-        l->draining = 1;  // op_ready flushes what it holds, then closes
-      }
-    }
-  }
-  return n;
-}
-
-void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
-  for (size_t b = 0; b < FG_LINK_BUCKETS; b++) {
-    for (link *l = ws->links[b]; l != NULL; l = l->next) {
-      SSL *ssl = l->conn && fg_conn_tls(l->conn) ? fg_tls_conn_ssl(fg_conn_tls(l->conn)) : NULL;
-      const fg_s2s_out *st = link_stream_of(l);
-      int method = l->ready ? fg_s2s_out_is_ready(st) : 0;
-      fg_text_printf(out,
-                     "link worker=%u stream=%s kind=%s local=%s remote=%s via=%s state=%s "
-                     "tls=%s auth=%s peer_auth=%s queued=%zu sm=%s unacked=%zu "
-                     "unconfirmed=%llu bidi=%s pairs=%zu carrier=%s%s\n",
-                     worker, l->id, link_kind_name(l->kind), l->local, l->remote,
-                     l->current ? l->current->name : "-",
-                     l->ready       ? "ready"
-                     : l->resolving ? "resolving"
-                     : l->carrier   ? "joining"
-                                    : "connecting",
-                     ssl ? SSL_get_version(ssl) : "none",
-                     method == FG_S2S_AUTH_SASL_EXTERNAL ? "sasl-external"
-                     : method == FG_S2S_AUTH_DIALBACK    ? "dialback"
-                                                         : "none",
-                     l->ready ? fg_auth_method_name(l->auth) : "-", l->q_count,
-                     fg_s2s_out_sm_enabled(st) ? "on" : "off", fg_s2s_out_unacked(st),
-                     (unsigned long long)l->written, fg_s2s_out_bidi(st) ? "on" : "off",
-                     l->carrier != NULL ? (size_t)0 : fg_s2s_out_pairs(l->s2s),
-                     l->carrier != NULL ? l->carrier->id : "-", l->draining ? " draining" : "");
-    }
   }
 }

@@ -4,7 +4,7 @@
 #ifndef FEDGATE_GATEWAY_LINK_FAILURES_H
 #define FEDGATE_GATEWAY_LINK_FAILURES_H
 
-#include "gateway/server/link_internal.h"
+#include "gateway/server/link_types.h"
 
 // fg_link_bounce_build writes to |out| (|out_cap| bytes, length in
 // |*out_len|) the error stanza that answers the held stanza |data| with

@@ -3,7 +3,7 @@
 // resumes them when it drains, becomes ready or fails.
 #include "gateway/server/link_flow.h"
 
-#include "gateway/server/link_internal.h"
+#include "gateway/server/link_types.h"
 
 void fg_flow_cancel(fg_flow *f) {
   if (f->on == NULL) return;

@@ -4,7 +4,7 @@
 #ifndef FEDGATE_GATEWAY_LINK_INDEX_H
 #define FEDGATE_GATEWAY_LINK_INDEX_H
 
-#include "gateway/server/link_internal.h"
+#include "gateway/server/link_types.h"
 
 // fg_link_index_add puts |l| in its worker's index.
 void fg_link_index_add(link *l);

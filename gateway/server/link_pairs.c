@@ -240,7 +240,7 @@ void fg_link_pairs_ask_waiting(link *c) {
     fg_link_pairs_detach(r);
     if (fg_link_pairs_attach(r)) continue;
     r->next_candidate = 0;
-    if (r->core->connect_next(r)) continue;
+    if (r->core->try_next_candidate(r)) continue;
     r->core->fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
     fg_link_pairs_orphan(r);
   }
@@ -276,7 +276,7 @@ static void mux_go_alone(link *r) {
   fg_link_pairs_detach(r);
   r->mux_refused = 1;
   r->next_candidate = 0;
-  if (r->core->connect_next(r)) return;
+  if (r->core->try_next_candidate(r)) return;
   r->core->fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
   fg_link_pairs_orphan(r);
 }
@@ -345,7 +345,7 @@ void fg_link_pairs_release(link *c) {
     }
     if (fg_link_pairs_attach(r)) continue;
     r->next_candidate = 0;
-    if (r->core->connect_next(r)) continue;
+    if (r->core->try_next_candidate(r)) continue;
     r->core->fail(r, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no candidate could be connected");
     fg_link_pairs_orphan(r);
   }

@@ -4,7 +4,7 @@
 #ifndef FEDGATE_GATEWAY_LINK_PAIRS_H
 #define FEDGATE_GATEWAY_LINK_PAIRS_H
 
-#include "gateway/server/link_internal.h"
+#include "gateway/server/link_types.h"
 
 // fg_link_pairs_attach lets remote link |l|, whose candidates are known,
 // ride on a stream of this worker that may carry its pair instead of

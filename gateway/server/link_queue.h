@@ -3,7 +3,7 @@
 #ifndef FEDGATE_GATEWAY_LINK_QUEUE_H
 #define FEDGATE_GATEWAY_LINK_QUEUE_H
 
-#include "gateway/server/link_internal.h"
+#include "gateway/server/link_types.h"
 
 // fg_link_count_written counts a stanza written to a ready stream:
 // forwarded, or a bounce fedgate generated (counted apart).

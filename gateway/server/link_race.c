@@ -42,7 +42,7 @@ void fg_link_race_timer_fired(fg_timer *t, void *arg) {
   while (l->next_candidate < l->n_candidates && l->racer == NULL &&
          !l->candidates[l->next_candidate].direct_tls) {
     const resolved_target *next = &l->candidates[l->next_candidate++];
-    l->racer = l->core->open_attempt(l, next);
+    l->racer = l->core->start_attempt(l, next);
     l->racer_target = next;
   }
   if (l->racer != NULL) fg_metrics_inc(&l->srv->metrics, FG_M_CONNECT_RACES);
@@ -62,7 +62,7 @@ int fg_link_race_decided(link *l, fg_conn *c) {
   l->conn = c;
   l->racer = NULL;
   fg_metrics_inc(&l->srv->metrics, FG_M_CONNECT_RACES_WON_LATER);
-  return l->core->take_target(l, l->racer_target);
+  return l->core->use_target(l, l->racer_target);
 }
 
 // fg_link_race_goes_on: attempt |c| of |l| failed before connecting. It returns 1
@@ -75,7 +75,7 @@ int fg_link_race_goes_on(link *l, fg_conn *c) {
   if (l->racer == NULL || l->opened) return 0;
   l->conn = l->racer;  // the first failed: the later one goes on alone
   l->racer = NULL;
-  if (!l->core->take_target(l, l->racer_target)) {
+  if (!l->core->use_target(l, l->racer_target)) {
     fg_link_race_drop(l->conn);
     l->conn = NULL;
     return 0;

@@ -3,7 +3,7 @@
 #ifndef FEDGATE_GATEWAY_LINK_RACE_H
 #define FEDGATE_GATEWAY_LINK_RACE_H
 
-#include "gateway/server/link_internal.h"
+#include "gateway/server/link_types.h"
 
 // fg_link_race_arm starts the Connection Attempt Delay of |l|'s attempt
 // in progress when a later candidate could race it.

@@ -3,7 +3,7 @@
 #ifndef FEDGATE_GATEWAY_LINK_TRUST_H
 #define FEDGATE_GATEWAY_LINK_TRUST_H
 
-#include "gateway/server/link_internal.h"
+#include "gateway/server/link_types.h"
 
 // fg_link_trust_resumed_ok counts a resumed handshake of |c| and ends the
 // connection when the session's carried verdict may not carry |l|; it

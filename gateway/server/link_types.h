@@ -1,4 +1,4 @@
-// link_internal.h: what the files of the outbound links share: the link
+// link_types.h: what the files of the outbound links share: the link
 // itself and its held stanzas, and small helpers every layer uses. Not a
 // public interface (gateway/server/link.h is). The files stand in layers,
 // each calling only those below it:
@@ -13,8 +13,8 @@
 //   link_index.c     a worker's index of links and its lists of carriers
 // Where a lower file must reach back into the core, it calls through the
 // link's link_core_ops.
-#ifndef FEDGATE_GATEWAY_LINK_INTERNAL_H
-#define FEDGATE_GATEWAY_LINK_INTERNAL_H
+#ifndef FEDGATE_GATEWAY_LINK_TYPES_H
+#define FEDGATE_GATEWAY_LINK_TYPES_H
 
 #include <stdint.h>
 #include <string.h>
@@ -155,14 +155,14 @@ enum { kMaxPairs = 1000 };
 // core gives them to each link once, when it creates it (link.core), so
 // that no lower file calls into link.c and the files form no call cycle.
 typedef struct link_core_ops {
-  // open_attempt starts a connection of |l| to |t| (NULL: none could be).
-  fg_conn *(*open_attempt)(link *l, const resolved_target *t);
-  // take_target gives |l| a fresh stream for |t|, judged by DANE when it
+  // start_attempt starts a connection of |l| to |t| (NULL: none could be).
+  fg_conn *(*start_attempt)(link *l, const resolved_target *t);
+  // use_target gives |l| a fresh stream for |t|, judged by DANE when it
   // applies; 0 when out of memory.
-  int (*take_target)(link *l, const resolved_target *t);
-  // connect_next connects |l| to its next candidate; 0 when none is left.
-  int (*connect_next)(link *l);
-  // fail ends |l|, bouncing what it holds with |cond| (link.c link_fail).
+  int (*use_target)(link *l, const resolved_target *t);
+  // try_next_candidate connects |l| to its next candidate; 0 when none is left.
+  int (*try_next_candidate)(link *l);
+  // fail ends |l|, bouncing what it holds with |cond| (link.c fg_link_fail).
   void (*fail)(link *l, fg_stanza_condition cond, const char *why);
 } link_core_ops;
 
@@ -202,4 +202,4 @@ static inline void link_arm_deadline(link *l) {
   fg_worker_timer_arm(l->w, &l->deadline, ms ? ms : 30000);
 }
 
-#endif  // FEDGATE_GATEWAY_LINK_INTERNAL_H
+#endif  // FEDGATE_GATEWAY_LINK_TYPES_H
