@@ -1,5 +1,5 @@
-// link.c: outbound s2s streams opened by a worker, and the delivery
-// decisions on top of them:
+// link.c: the core of the outbound s2s streams opened by a worker, and the
+// delivery decisions on top of them:
 //   - LINK_HOP: to a backend, as an authenticated remote domain;
 //   - LINK_REMOTE: to a remote server, as a hosted domain (outbound
 //     federation and bounces), over candidates from dns.static or DNS;
@@ -7,47 +7,43 @@
 // Each runs a gateway/s2s_out session on an io/ connection, holds stanzas
 // (bounded) until authenticated, tries the next candidate when a connection
 // fails, and bounces what it held when every candidate failed (RFC 6120
-// §10.4.3). A remote domain that failed is remembered per worker with
-// exponential backoff and jitter (RFC 6120 §3.3), so a dead domain costs no
-// lookup and no connect per stanza until its retry time.
+// §10.4.3); a ready stream that breaks hands what it left to a replacement
+// (XEP-0198 §5 resumption, retries until stream_management.give_up_after).
+// Here: a link's lifecycle, its queue, its stream and connection events,
+// and fg_deliver. The parts with a job of their own sit below it
+// (gateway/server/link_types.h lists the layers); the actions on every link
+// of a worker sit above it (link_admin.c).
+#include "gateway/server/link.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
-#include <xxhash.h>
 
-#include "gateway/server/link.h"
+#include "gateway/s2s/auth_method.h"
+#include "gateway/s2s/bidi.h"
+#include "gateway/server/bidi_hop.h"
+#include "gateway/server/bidi_streams.h"
+#include "gateway/server/dane_check.h"
+#include "gateway/server/link_credentials.h"
 #include "gateway/server/link_failures.h"
 #include "gateway/server/link_flow.h"
+#include "gateway/server/link_hop_failover.h"
 #include "gateway/server/link_index.h"
 #include "gateway/server/link_pairs.h"
 #include "gateway/server/link_queue.h"
 #include "gateway/server/link_race.h"
+#include "gateway/server/link_retry.h"
 #include "gateway/server/link_trust.h"
 #include "gateway/server/link_types.h"
-
-#include "gateway/s2s/auth_method.h"
-#include "gateway/s2s/bidi.h"
-#include "gateway/s2s/bounce_element.h"
-#include "gateway/server/bidi_hop.h"
-#include "gateway/server/bidi_streams.h"
-#include "gateway/server/dane_check.h"
-#include "gateway/server/drr.h"
-#include "gateway/server/link_mux.h"
-#include "gateway/server/mux_memory.h"
-#include "gateway/server/stanza_reparse.h"
-#include "gateway/server/link_retry.h"
 #include "gateway/server/log.h"
-#include "gateway/server/resolve.h"
 #include "gateway/server/posh_auth.h"
+#include "gateway/server/resolve.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/server_internal.h"
-#include "gateway/xml/xml_names.h"
-#include "io/addr_policy.h"
+#include "gateway/server/stanza_reparse.h"
 
 // kWorkerQueueBytes bounds the stanzas one worker holds for links that are
 // not ready yet, whatever the number of links (the per-link bounds are
@@ -447,7 +443,6 @@ static const fg_s2s_out_ops kOutOps = {op_send,          op_ready,   op_failed,
 // --- connection ---
 
 static int connect_next(link *l);
-static void hop_failover(link *l);
 
 static void on_open(fg_conn *c) {
   link *l = fg_conn_arg(c);
@@ -466,50 +461,6 @@ static void on_open(fg_conn *c) {
   fg_s2s_out_start(l->s2s);
 }
 
-// hop_uses_internal_ca: the hop link |l| authenticates with a minted
-// certificate (its backend's hop mode is internal-ca); otherwise dialback.
-// The backend index is the link's own snapshot's.
-static int hop_uses_internal_ca(const link *l) {
-  const fg_config *cfg = l->snap->cfg;
-  return l->snap->ica != NULL && l->backend < cfg->n_backends &&
-         cfg->backends[l->backend].hop_mode == FG_HOP_INTERNAL_CA;
-}
-
-// hosted_cert returns the certificate of |domain| when it is hosted here
-// (never the default certificate standing in for an unknown name).
-static fg_tls_cert *hosted_cert(fg_server *srv, const char *domain) {
-  size_t backend;
-  const fg_snapshot *s = link_cur_snapshot(srv);
-  if (!fg_router_lookup(s->router, domain, strlen(domain), &backend)) return NULL;
-  return fg_tls_sni_lookup(s->sni, domain);
-}
-
-// client_certificate installs the certificate this link authenticates with:
-// the minted one for the remote domain on the hop (mode internal-ca), the
-// hosted domain's own towards remote servers.
-static void client_certificate(link *l, SSL *ssl) {
-  fg_server *srv = l->srv;
-  if (l->kind == LINK_HOP) {
-    if (!hop_uses_internal_ca(l)) return;
-    X509 *x = NULL;
-    EVP_PKEY *k = NULL;
-    if (fg_internal_ca_get(l->snap->ica, l->local, time(NULL), &x, &k)) {
-      fg_tls_use_x509(ssl, x, k);
-      X509_free(x);
-      EVP_PKEY_free(k);
-    }
-    return;
-  }
-  fg_tls_cert *cert = hosted_cert(srv, l->local);
-  if (cert != NULL) fg_tls_cert_apply(cert, ssl);
-}
-
-static fg_tls_ctx *client_ctx(link *l) {
-  // The backend's certificate must be valid; towards remote and
-  // authoritative servers dialback may still prove the peer.
-  return l->kind == LINK_HOP ? l->srv->tls_client : l->srv->tls_client_dialback;
-}
-
 static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   link *l = fg_conn_arg(c);
   if (l == NULL || (l->dead && !l->ending))
@@ -524,7 +475,7 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
       }
       return used;
     case FG_S2S_OUT_STARTTLS:
-      if (!fg_conn_starttls(c, client_ctx(l), l->remote)) {
+      if (!fg_conn_starttls(c, fg_link_client_ctx(l), l->remote)) {
         fg_conn_abort(c, FG_CLOSE_TLS_ERROR);
         return len;
       }
@@ -780,7 +731,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   if (!l->dead && !l->ready && !l->protocol_failed && reason != FG_CLOSE_SHUTDOWN) {
     // A connection-level failure: the next candidate (RFC 6120 §3.2.1); on
     // the hop, another healthy address of the backend.
-    if (l->kind == LINK_HOP) hop_failover(l);
+    if (l->kind == LINK_HOP) fg_link_hop_failover(l);
     fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", link_kind_name(l->kind),
            l->current ? l->current->name : "?", fg_close_reason_name(reason));
     if (connect_next(l)) return;
@@ -814,7 +765,7 @@ static void on_tls_created(fg_conn *c, fg_tls_conn *t) {
   snprintf(key, sizeof(key), "%s %s %s", l->remote, l->current ? l->current->name : "", l->local);
   fg_tls_conn_set_session_key(t, key);
   SSL *ssl = fg_tls_conn_ssl(t);
-  client_certificate(l, ssl);
+  fg_link_client_certificate(l, ssl);
   if (l->dane_active) {
     // A resumed session skips certificate verification: under DANE every
     // handshake shows its chain (a session PKIX accepted is not offered).
@@ -829,52 +780,6 @@ static const fg_conn_handler kHandler = {.on_open = on_open,
                                          .on_drain = on_drain,
                                          .on_close = on_close,
                                          .on_tls_created = on_tls_created};
-
-// A backend address marked down is tried again after kBackendRetryMs.
-enum { kBackendRetryMs = 10000 };
-
-typedef struct mark_up_timer {
-  fg_timer timer;
-  fg_snapshot *snap;  // a reference: its router
-  fg_router *router;
-  size_t backend, address;
-} mark_up_timer;
-
-static void mark_up(fg_timer *t, void *arg) {
-  (void)t;
-  mark_up_timer *m = arg;
-  fg_router_mark_up(m->router, m->backend, m->address);
-  fg_snapshot_release(m->snap);
-  free(m);
-}
-
-// hop_failover marks the failed backend address down (for kBackendRetryMs)
-// and gives the link the address the router picks now, if any, so that the
-// held stanzas go there instead of being bounced.
-// The health marks and the alternative come from the link's own snapshot,
-// whose indices the link holds; a reload starts with every address healthy.
-static void hop_failover(link *l) {
-  fg_snapshot *snap = l->snap;
-  fg_router_mark_down(snap->router, l->backend, l->address);
-  fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "backend address %s marked down for %d s",
-         l->current ? l->current->name : "?", kBackendRetryMs / 1000);
-  mark_up_timer *m = calloc(1, sizeof(*m));
-  if (m != NULL) {
-    m->snap = fg_snapshot_up_ref(snap);
-    m->router = snap->router;
-    m->backend = l->backend;
-    m->address = l->address;
-    fg_timer_init(&m->timer, mark_up, m);
-    fg_worker_timer_arm(l->w, &m->timer, kBackendRetryMs);
-  }
-  size_t backend, address;
-  const resolved_target *alt = fg_snapshot_backend_target(snap, l->remote, &backend, &address);
-  if (alt == NULL || alt == l->pinned || l->n_candidates >= kMaxCandidates) return;
-  l->pinned = alt;
-  l->backend = backend;
-  l->address = address;
-  l->candidates[l->n_candidates++] = *alt;
-}
 
 static fg_s2s_out *new_session(link *l, int tls_active) {
   fg_server *srv = l->srv;
@@ -900,12 +805,12 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
            srv->reverse != NULL;
   if (l->kind == LINK_HOP) {
     c.allow_plaintext = snap->cfg->internal_hop.plaintext;
-    c.client_cert = hop_uses_internal_ca(l);
+    c.client_cert = fg_link_hop_uses_internal_ca(l);
     const fg_config *cfg = snap->cfg;
     unsigned pairs = l->backend < cfg->n_backends ? cfg->backends[l->backend].pairs_per_stream : 1;
     c.max_pairs = pairs > 1 ? pairs - 1 : 0;  // further pairs of its remote domain (open_hop)
   } else {
-    c.client_cert = hosted_cert(srv, l->local) != NULL;
+    c.client_cert = fg_link_hosted_cert(srv, l->local) != NULL;
     unsigned pairs = snap->cfg->limits.pairs_per_stream;
     c.max_pairs = pairs > 1 ? pairs - 1 : 0;
     c.allow_plaintext = fg_snapshot_is_plaintext_peer(snap, l->remote);
@@ -913,27 +818,6 @@ static fg_s2s_out *new_session(link *l, int tls_active) {
     if (l->dane_active) c.allow_plaintext = 0;
   }
   return fg_s2s_out_new(&c, &kOutOps, l);
-}
-
-// prepare_dane decides whether DANE judges the connection to |t| and sets
-// up what its handshake must prove (gateway/server/dane_check.h).
-static void prepare_dane(link *l, const resolved_target *t) {
-  l->dane_active = 0;
-  memset(&l->dane, 0, sizeof(l->dane));
-  if (l->kind == LINK_HOP || !link_cur_snapshot(l->srv)->cfg->tls.dane) return;
-  const fg_dns_tlsa_answer *a =
-      t->tlsa >= 0 && (size_t)t->tlsa < l->n_tlsa ? &l->tlsa[t->tlsa] : NULL;
-  int report = a != NULL && l->dane_reported != t->tlsa + 1;
-  if (a != NULL) l->dane_reported = t->tlsa + 1;
-  if (!fg_dane_applies(l->srv, l->remote, t, a, report)) return;
-  l->dane_active = 1;
-  l->dane.tlsa = &a->records;
-  l->dane.domain = l->remote;
-  l->dane.host = t->host;
-  l->dane.target = t->name;
-  fg_addr_text((const struct sockaddr *)&t->addr, l->dane.ip, sizeof(l->dane.ip));
-  l->dane.identity_flags =
-      link_cur_snapshot(l->srv)->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
 }
 
 // connect_next opens a connection to the next candidate. It returns 0 when
@@ -970,7 +854,7 @@ static fg_conn *open_attempt(link *l, const resolved_target *t) {
 // take_target gives |l| a fresh stream for target |t|, judged by DANE when
 // it applies. It returns 0 when out of memory.
 static int take_target(link *l, const resolved_target *t) {
-  prepare_dane(l, t);
+  fg_link_trust_prepare_dane(l, t);
   return fresh_session(l, t);
 }
 

@@ -1,8 +1,7 @@
-// link_trust.c: the trust decisions about an outbound link's peer once
-// its TLS handshake is done: a resumed session's carried verdict, the
-// revocation of the remote server's certificate (revocation.h), then PKIX,
-// a POSH proof (RFC 7711, posh_auth.h) or dialback; then the stream starts
-// or restarts over TLS.
+// link_trust.c: the trust decisions about an outbound link's peer: what
+// DANE expects of a candidate's handshake, and once the handshake is done: a resumed session's
+// carried verdict, the revocation of the remote server's certificate (revocation.h), then PKIX, a
+// POSH proof (RFC 7711, posh_auth.h) or dialback; then the stream starts or restarts over TLS.
 #include "gateway/server/link_trust.h"
 
 #include <string.h>
@@ -163,4 +162,25 @@ void fg_link_trust_check(link *l) {
     return;
   }
   fg_link_trust_peer(l);
+}
+
+// fg_link_trust_prepare_dane decides whether DANE judges the connection to |t| and sets
+// up what its handshake must prove (gateway/server/dane_check.h).
+void fg_link_trust_prepare_dane(link *l, const resolved_target *t) {
+  l->dane_active = 0;
+  memset(&l->dane, 0, sizeof(l->dane));
+  if (l->kind == LINK_HOP || !link_cur_snapshot(l->srv)->cfg->tls.dane) return;
+  const fg_dns_tlsa_answer *a =
+      t->tlsa >= 0 && (size_t)t->tlsa < l->n_tlsa ? &l->tlsa[t->tlsa] : NULL;
+  int report = a != NULL && l->dane_reported != t->tlsa + 1;
+  if (a != NULL) l->dane_reported = t->tlsa + 1;
+  if (!fg_dane_applies(l->srv, l->remote, t, a, report)) return;
+  l->dane_active = 1;
+  l->dane.tlsa = &a->records;
+  l->dane.domain = l->remote;
+  l->dane.host = t->host;
+  l->dane.target = t->name;
+  fg_addr_text((const struct sockaddr *)&t->addr, l->dane.ip, sizeof(l->dane.ip));
+  l->dane.identity_flags =
+      link_cur_snapshot(l->srv)->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
 }

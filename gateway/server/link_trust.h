@@ -5,6 +5,11 @@
 
 #include "gateway/server/link_types.h"
 
+// fg_link_trust_prepare_dane decides whether DANE judges |l|'s connection
+// to |t| and sets up what its handshake must prove
+// (gateway/server/dane_check.h).
+void fg_link_trust_prepare_dane(link *l, const resolved_target *t);
+
 // fg_link_trust_resumed_ok counts a resumed handshake of |c| and ends the
 // connection when the session's carried verdict may not carry |l|; it
 // returns 1 when the link goes on (resumed or not).

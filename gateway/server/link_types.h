@@ -6,7 +6,10 @@
 //   link.c           the core: lifecycle, queue, delivery, stream events
 //   link_pairs.c     several pairs on one stream (XEP-0220 §4.3)
 //   link_race.c      Happy Eyeballs (RFC 8305)
-//   link_trust.c     trust decisions after TLS (revocation, POSH, resumption)
+//   link_trust.c     trust in the peer: DANE, then after TLS revocation,
+//                    POSH, resumed sessions
+//   link_credentials.c   what a link authenticates with
+//   link_hop_failover.c  another backend address when one fails
 //   link_failures.c  bounces, unreachable domains, lost streams
 //   link_queue.c     held stanzas and their writing
 //   link_flow.c      flow control of the input streams (fg_flow)
