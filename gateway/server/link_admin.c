@@ -13,8 +13,8 @@
 #include "gateway/s2s/auth_method.h"
 #include "gateway/server/link.h"
 #include "gateway/server/link_index.h"
-#include "gateway/server/link_types.h"
 #include "gateway/server/link_pairs.h"
+#include "gateway/server/link_types.h"
 #include "gateway/server/log.h"
 
 void fg_link_shutdown(worker_state *ws) {
