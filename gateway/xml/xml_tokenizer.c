@@ -407,6 +407,7 @@ static int begin_element(fg_xml_parser *p, size_t name_end, int32_t colon) {
   inode *nd = &p->nodes[k];
   name_spans(p, colon, name_end, &nd->prefix, &nd->local);
   nd->attr_start = p->attrs_n;
+  nd->attr_n = 0;
   nd->raw_start = p->tag_start;
   nd->name_off = p->name_start;
   p->cur = k;
@@ -423,9 +424,7 @@ static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
   nd->attr_n++;
   name_spans(p, colon, name_end, &a->prefix, &a->local);
   a->name_off = p->name_start;
-  a->is_decl = 0;
-  a->value = kSpanEmpty;
-  a->ns = kSpanEmpty;
+  a->is_decl = 0;  // its value comes at the quote, its namespace at the tag's end
   return R_DONE;
 }
 
@@ -452,6 +451,7 @@ static int finish_stag(fg_xml_parser *p, int self_closing, size_t end) {
   if (self_closing) {
     nd->raw_end = (uint32_t)end;
     p->binds_n = nd->bind_start;
+    p->dflt = nd->dflt_out;
     if (p->open_n == 0) return R_DONE;
   } else if (!open_push(p, k)) {
     return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
@@ -481,6 +481,7 @@ static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
   if (nd->first_child == NONE) p->canon = 0;  // canonical form writes <a/>
   nd->raw_end = (uint32_t)end;
   p->binds_n = nd->bind_start;
+  p->dflt = nd->dflt_out;
   p->open_n--;
   p->i = end;
   if (p->open_n == 0) return R_DONE;

@@ -18,13 +18,15 @@ uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type) {
     return NONE - 1;
   uint32_t k = p->nodes_n++;
   uint32_t parent = p->open_n ? p->open[p->open_n - 1] : NONE;
-  // One store of the whole record, not a memset and then the fields.
-  p->nodes[k] = (inode){.type = type,
-                        .parent = parent,
-                        .first_child = NONE,
-                        .last_child = NONE,
-                        .next = NONE,
-                        .text = kSpanAbsent};
+  // Only the links: the caller writes the fields its kind of node has (an
+  // element its names, attributes and extent, a text node its text), and
+  // nothing reads the others.
+  inode *nd = &p->nodes[k];
+  nd->type = type;
+  nd->parent = parent;
+  nd->first_child = NONE;
+  nd->last_child = NONE;
+  nd->next = NONE;
   if (parent != NONE) {
     inode *par = &p->nodes[parent];
     if (par->last_child == NONE)
