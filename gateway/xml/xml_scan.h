@@ -132,6 +132,88 @@ static inline size_t scan_name(const uint8_t *s, size_t i, size_t lim) {
   return i;
 }
 
+// tag_masks is the structural index of 64 bytes of a start tag: bit k of
+// each mask stands for byte k. |nonname| marks bytes that are not ASCII
+// NameChars (what ends a name: whitespace, `=`, `:`, `/`, `>`, quotes, and
+// everything scan_name stops at), |stop| the bytes scan_attr stops at in
+// either quote (`<`, `&`, `>`, controls, non-ASCII), |sq| and |dq| the two
+// quotes. The tokenizer finds the end of each name and value of the tag
+// with a count of trailing zeros instead of a scan per token.
+typedef struct tag_masks {
+  uint64_t nonname, stop, sq, dq;
+} tag_masks;
+
+#if defined(__SSE2__) && !defined(__AVX2__)
+// tag_masks16 classifies the 16 bytes at |s| into the low bits of |m|'s
+// masks, shifted by |at|.
+static inline void tag_masks16(const uint8_t *s, const uint8_t *k, unsigned at, tag_masks *t) {
+  __m128i x = _mm_loadu_si128((const __m128i *)s);
+  __m128i l = _mm_sub_epi8(_mm_or_si128(x, VK128(k, VK_SP)), VK128(k, VK_A));
+  __m128i d = _mm_sub_epi8(x, VK128(k, VK_0));
+  __m128i z = VK128(k, VK_25), d9 = VK128(k, VK_9);
+  __m128i nm =
+      _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, z), l), _mm_cmpeq_epi8(_mm_min_epu8(d, d9), d));
+  nm = _mm_or_si128(nm, _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_US)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_DASH)),
+                                                  _mm_cmpeq_epi8(x, VK128(k, VK_DOT)))));
+  __m128i st = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_LT)), _mm_cmpeq_epi8(x, VK128(k, VK_AMP))),
+      _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_GT)), _mm_cmplt_epi8(x, VK128(k, VK_SP))));
+  t->nonname |= (uint64_t)(~(uint32_t)_mm_movemask_epi8(nm) & 0xFFFFu) << at;
+  t->stop |= (uint64_t)(uint32_t)_mm_movemask_epi8(st) << at;
+  t->sq |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, VK128(k, VK_SQ))) << at;
+  t->dq |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, VK128(k, VK_DQ))) << at;
+}
+#endif
+
+// tag_index fills |t| for the 64 bytes at |s| (all of them readable): AVX2
+// two blocks of 32, SSE2 four of 16, else byte by byte.
+static inline void tag_index(const uint8_t *s, tag_masks *t) {
+#if defined(__AVX2__)
+  const uint8_t *k = vk_table();
+  uint64_t nn = 0, st = 0, sq = 0, dq = 0;
+  for (unsigned h = 0; h < 2; h++) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(s + 32 * h));
+    __m256i l = _mm256_sub_epi8(_mm256_or_si256(x, VK256(k, VK_SP)), VK256(k, VK_A));
+    __m256i d = _mm256_sub_epi8(x, VK256(k, VK_0));
+    __m256i z = VK256(k, VK_25), d9 = VK256(k, VK_9);
+    __m256i nm = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(l, z), l),
+                                 _mm256_cmpeq_epi8(_mm256_min_epu8(d, d9), d));
+    nm = _mm256_or_si256(nm,
+                         _mm256_or_si256(_mm256_cmpeq_epi8(x, VK256(k, VK_US)),
+                                         _mm256_or_si256(_mm256_cmpeq_epi8(x, VK256(k, VK_DASH)),
+                                                         _mm256_cmpeq_epi8(x, VK256(k, VK_DOT)))));
+    __m256i stp = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, VK256(k, VK_LT)),
+                                                  _mm256_cmpeq_epi8(x, VK256(k, VK_AMP))),
+                                  _mm256_or_si256(_mm256_cmpeq_epi8(x, VK256(k, VK_GT)),
+                                                  _mm256_cmpgt_epi8(VK256(k, VK_SP), x)));
+    unsigned at = 32 * h;
+    nn |= (uint64_t)(~(uint32_t)_mm256_movemask_epi8(nm)) << at;
+    st |= (uint64_t)(uint32_t)_mm256_movemask_epi8(stp) << at;
+    sq |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, VK256(k, VK_SQ))) << at;
+    dq |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, VK256(k, VK_DQ))) << at;
+  }
+  t->nonname = nn;
+  t->stop = st;
+  t->sq = sq;
+  t->dq = dq;
+#elif defined(__SSE2__)
+  const uint8_t *k = vk_table();
+  t->nonname = t->stop = t->sq = t->dq = 0;
+  for (unsigned q = 0; q < 4; q++) tag_masks16(s + 16 * q, k, 16 * q, t);
+#else
+  t->nonname = t->stop = t->sq = t->dq = 0;
+  for (unsigned j = 0; j < 64; j++) {
+    uint8_t c = s[j], cl = fg_xml_byte_class[c];
+    uint64_t bit = (uint64_t)1 << j;
+    if (!(cl & C_NAMECHAR)) t->nonname |= bit;
+    if ((cl & C_ATTR_SPECIAL) && c != '\'' && c != '"') t->stop |= bit;
+    if (c == '\'') t->sq |= bit;
+    if (c == '"') t->dq |= bit;
+  }
+#endif
+}
+
 // scan_text returns the index of the first byte at or after |i| that character
 // data cannot skip: markup, references, `>`/`]` (for `]]>`), controls
 // (including CR, TAB, LF, which the slow path handles) and non-ASCII.
