@@ -503,35 +503,6 @@ static inline int etag_fast(fg_xml_parser *p, size_t i) {
   return pop_element(p, nd, i + len + 1);
 }
 
-// attr_record records the attribute whose name starts at |a0| (colon at
-// |colon| in it, -1: none) and ends at |e|, and whose value, quoted with
-// |q|, is the item bytes [v, ve). It returns 0 (nothing recorded) when the
-// element has its maximum of attributes already or memory runs out: the
-// byte states then read the attribute again and fail as they should.
-static inline int attr_record(fg_xml_parser *p, size_t a0, int32_t colon, size_t e, size_t v,
-                              size_t ve, uint8_t q) {
-  inode *nd = &p->nodes[p->cur];
-  if (nd->attr_n + 1 > p->cfg.limits.max_attrs) return 0;
-  if (p->attrs_n >= p->attrs_cap &&
-      !grow32((void **)&p->attrs, &p->attrs_cap, p->attrs_n + 1, sizeof(iattr)))
-    return 0;
-  iattr *a = &p->attrs[p->attrs_n++];
-  nd->attr_n++;
-  if (colon < 0) {
-    a->prefix = kSpanEmpty;
-    a->local = mkspan(TAG_RAW, a0, e - a0);
-  } else {
-    size_t c = a0 + (size_t)colon;
-    a->prefix = mkspan(TAG_RAW, a0, c - a0);
-    a->local = mkspan(TAG_RAW, c + 1, e - c - 1);
-  }
-  a->value = mkspan(TAG_RAW, v, ve - v);
-  a->name_off = (uint32_t)a0;
-  a->is_decl = 0;
-  if (q == '"') p->canon = 0;
-  return 1;
-}
-
 // attr_fast reads the common attribute, ` name='value'` (or with double
 // quotes) from the space at |i|: one space, an ASCII QName, `=` right after
 // it and a value of printable ASCII without `&`, `<` or `>`, all in the
@@ -554,52 +525,26 @@ static inline __attribute__((always_inline)) size_t attr_fast(fg_xml_parser *p, 
   if (q != '\'' && q != '"') return 0;
   size_t v = e + 2, ve = scan_attr(s, v, n, q);
   if (ve >= n || s[ve] != q) return 0;
-  return attr_record(p, a0, colon, e, v, ve, q) ? ve + 1 : 0;
-}
-
-// attrs_indexed reads common attributes (as attr_fast) from the space at
-// |i|, with 64 bytes from there at hand: it classifies them once
-// (tag_index) and finds where each name and value ends by counting
-// trailing zeros, so a tag's attributes cost one classification instead of
-// a scan per name and value. It returns the index after the last attribute
-// read (|i| when none), where attr_fast and the byte states go on.
-static inline __attribute__((always_inline)) size_t attrs_indexed(fg_xml_parser *p, size_t i) {
-  const uint8_t *s = p->base;
-  const uint8_t *cls = fg_xml_byte_class;
-  const size_t b = i, maxn = p->cfg.limits.max_name_len;
-  tag_masks t;
-  tag_index(s + b, &t);
-  for (;;) {
-    size_t r = i - b;
-    if (r + 2 >= 64 || s[i] != ' ' || !(cls[s[i + 1]] & C_NAMESTART)) return i;
-    uint64_t m = t.nonname >> (r + 2);
-    if (m == 0) return i;
-    size_t a0 = i + 1, e = i + 2 + (size_t)__builtin_ctzll(m);
-    int32_t colon = -1;
-    if (s[e] == ':') {
-      size_t rc = e - b;
-      if (rc + 2 >= 64 || !(cls[s[e + 1]] & C_NAMESTART)) return i;
-      m = t.nonname >> (rc + 2);
-      if (m == 0) return i;
-      colon = (int32_t)(e - a0);
-      e += 2 + (size_t)__builtin_ctzll(m);
-    }
-    size_t re = e - b;
-    if (re + 2 >= 64 || s[e] != '=' || e - a0 > maxn) return i;
-    uint8_t q = s[e + 1];
-    uint64_t qm;
-    if (q == '\'')
-      qm = t.sq;
-    else if (q == '"')
-      qm = t.dq;
-    else
-      return i;
-    m = (t.stop | qm) >> (re + 2);
-    if (m == 0) return i;
-    size_t v = e + 2, ve = v + (size_t)__builtin_ctzll(m);
-    if (s[ve] != q || !attr_record(p, a0, colon, e, v, ve, q)) return i;
-    i = ve + 1;
+  inode *nd = &p->nodes[p->cur];
+  if (nd->attr_n + 1 > p->cfg.limits.max_attrs) return 0;
+  if (p->attrs_n >= p->attrs_cap &&
+      !grow32((void **)&p->attrs, &p->attrs_cap, p->attrs_n + 1, sizeof(iattr)))
+    return 0;
+  iattr *a = &p->attrs[p->attrs_n++];
+  nd->attr_n++;
+  if (colon < 0) {
+    a->prefix = kSpanEmpty;
+    a->local = mkspan(TAG_RAW, a0, e - a0);
+  } else {
+    size_t c = a0 + (size_t)colon;
+    a->prefix = mkspan(TAG_RAW, a0, c - a0);
+    a->local = mkspan(TAG_RAW, c + 1, e - c - 1);
   }
+  a->value = mkspan(TAG_RAW, v, ve - v);
+  a->name_off = (uint32_t)a0;
+  a->is_decl = 0;
+  if (q == '"') p->canon = 0;
+  return ve + 1;
 }
 
 // pop_element closes the open element |nd| whose end tag ends before |end|.
@@ -881,7 +826,6 @@ int fg_xml_tokenize(fg_xml_parser *p) {
       case S_STAG_AFTER_VAL:
       l_stag_after_val : {
         // After the element name or an attribute value: whitespace, `/` or `>`.
-        if (i + 64 <= n && s[i] == ' ') i = attrs_indexed(p, i);
         while (i + 2 < n && s[i] == ' ' && (fg_xml_byte_class[s[i + 1]] & C_NAMESTART)) {
           size_t j = attr_fast(p, i);
           if (j == 0) break;
