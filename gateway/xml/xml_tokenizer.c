@@ -690,6 +690,24 @@ int fg_xml_tokenize(fg_xml_parser *p) {
           goto l_etag_name;
         }
         if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
+        if (fg_xml_byte_class[c] & C_NAMESTART) {
+          // The common element name: an ASCII QName ended by a space, `>` or
+          // `/`, in the bytes at hand; read without the name states.
+          size_t max = i + p->cfg.limits.max_name_len, lim = n < max ? n : max;
+          size_t e = scan_name(s, i + 1, lim);
+          int32_t col = -1;
+          if (e + 1 < lim && s[e] == ':' && (fg_xml_byte_class[s[e + 1]] & C_NAMESTART)) {
+            col = (int32_t)(e - i);
+            e = scan_name(s, e + 2, lim);
+          }
+          if (e < n && (s[e] == ' ' || s[e] == '>' || s[e] == '/')) {
+            p->name_start = (uint32_t)i;
+            if ((r = begin_element(p, e, col)) != R_DONE) return r;
+            i = e;
+            p->state = S_STAG_AFTER_VAL;
+            goto l_stag_after_val;
+          }
+        }
         name_begin(p, i);
         p->state = S_STAG_NAME;
         goto l_stag_name;

@@ -142,6 +142,13 @@ static inline fg_xml_str res(const uint8_t *const bases[4], span s) {
   return r;
 }
 
+// res_set is res for spans that are never absent (names, namespaces,
+// values, text): no test for NONE.
+static inline fg_xml_str res_set(const uint8_t *const bases[4], span s) {
+  fg_xml_str r = {bases[s.off >> TAG_SHIFT] + (s.off & OFF_MASK), s.len};
+  return r;
+}
+
 // routing_attr points |e|'s to, from, type or id at |a| when |a| is one.
 static void routing_attr(fg_xml_element *e, const fg_xml_attr *a) {
   if (a->prefix.len != 0) return;
@@ -184,13 +191,13 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
       o->num_attrs = 0;
       o->decls = NULL;
       o->num_decls = 0;
-      o->text = res(bases, in->text);
+      o->text = res_set(bases, in->text);
       o->raw = absent;
       continue;
     }
-    o->ns = res(bases, in->ns);
-    o->prefix = res(bases, in->prefix);
-    o->local = res(bases, in->local);
+    o->ns = res_set(bases, in->ns);
+    o->prefix = res_set(bases, in->prefix);
+    o->local = res_set(bases, in->local);
     o->text = absent;
     o->raw.data = p->base + in->raw_start;
     o->raw.len = in->raw_end - in->raw_start;
@@ -201,15 +208,15 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
       const iattr *a = &p->attrs[in->attr_start + j];
       if (a->is_decl) {
         fg_xml_nsdecl *d = &pd[di++];
-        d->prefix = a->prefix.len == 0 ? empty : res(bases, a->local);
-        d->uri = res(bases, a->value);
+        d->prefix = a->prefix.len == 0 ? empty : res_set(bases, a->local);
+        d->uri = res_set(bases, a->value);
         continue;
       }
       fg_xml_attr *x = &pa[ai++];
-      x->ns = res(bases, a->ns);
-      x->prefix = res(bases, a->prefix);
-      x->local = res(bases, a->local);
-      x->value = res(bases, a->value);
+      x->ns = res_set(bases, a->ns);
+      x->prefix = res_set(bases, a->prefix);
+      x->local = res_set(bases, a->local);
+      x->value = res_set(bases, a->value);
     }
     o->num_attrs = ai - a0;
     o->num_decls = di - d0;

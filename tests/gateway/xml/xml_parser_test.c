@@ -1169,10 +1169,10 @@ static void test_xml_1_0_3_1_common_tags_at_every_cut(void **state) {
       if (len - cut > 40 && cut < (size_t)hl) cut = (size_t)hl;  // the header once is enough
     }
   }
-  // Every byte value at every offset of an attribute value and of an
-  // attribute name across a 32-byte span (both scanners' block edges), and
-  // in an end tag's name: the fast paths take or leave each one as the
-  // byte states do.
+  // Every byte value at every offset of an attribute value, an attribute
+  // name, an element name and an end tag's name across a 34-byte span (the
+  // scanners' 16- and 32-byte block edges): the fast paths take or leave
+  // each one as the byte states do.
   fg_xml_config cfg;
   fg_xml_config_default(&cfg);
   for (int b = 1; b < 256; b++) {
@@ -1181,10 +1181,10 @@ static void test_xml_1_0_3_1_common_tags_at_every_cut(void **state) {
       char pad[40];
       memset(pad, 'v', at);
       pad[at] = 0;
-      const char *forms[3] = {H "<m a='%s%c' c='d'><n/></m>", H "<m a%s%c='1' c='d'/>",
-                              H "<m><n%s></n%s%c></m>"};
-      for (int f = 0; f < 3; f++) {
-        size_t len = f == 2 ? (size_t)snprintf(doc, sizeof(doc), forms[f], pad, pad, b)
+      const char *forms[4] = {H "<m a='%s%c' c='d'><n/></m>", H "<m a%s%c='1' c='d'/>",
+                              H "<m><n%s%c a='1'/></m>", H "<m><n%s></n%s%c></m>"};
+      for (int f = 0; f < 4; f++) {
+        size_t len = f == 3 ? (size_t)snprintf(doc, sizeof(doc), forms[f], pad, pad, b)
                             : (size_t)snprintf(doc, sizeof(doc), forms[f], pad, b);
         fg_xml_transcript t;
         check_all_chunkings(&cfg, (const uint8_t *)doc, len, NULL, 0, &t, "byte class");
