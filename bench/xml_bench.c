@@ -7,6 +7,9 @@
 // parser gets it in 16 KiB chunks with namespace processing on, single
 // threaded; the best of several passes counts. Usage:
 //   xml_bench [--json] [--mb N] [--passes N] [--fedgate-only] [--cpu-time]
+//             [--stanza-bytes N]
+// --stanza-bytes N makes the corpus N-byte messages only, shaped as the
+// relay benchmark's (bench/s2sload), to time the per-stanza costs.
 // --fedgate-only skips expat and libxml2 (for profiles and for timing two
 // builds of the parser against each other, alternating the binaries);
 // --cpu-time times passes in thread CPU time instead of wall-clock time, so
@@ -174,12 +177,26 @@ static void iq_pubsub(buf *b, size_t size) {
        1 + rnd(28), rnd(60), kUsers[rnd(7)], kUsers[rnd(7)], kDomains[rnd(5)]);
 }
 
-static size_t make_corpus(buf *b, size_t target, size_t *stanzas) {
+// relay_message writes a message of |size| bytes shaped as bench/s2sload's
+// relay stanzas (routing attributes, a body of ASCII filler, a chat state).
+static void relay_message(buf *b, size_t size, size_t seq) {
+  static const char kFill[] = "The quick brown fox jumps over the lazy dog 0123456789. ";
+  size_t start = b->len;
+  putf(b, "<message from='user%u@a.example/res' to='user%u@b.example' type='chat' id='%zx'><body>",
+       rnd(1000), rnd(1000), seq);
+  const char *tail = "</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>";
+  size_t used = b->len - start + strlen(tail);
+  for (size_t k = 0; used + k < size; k++) put(b, &kFill[k % (sizeof(kFill) - 1)], 1);
+  puts_(b, tail);
+}
+
+static size_t make_corpus(buf *b, size_t target, size_t stanza_bytes, size_t *stanzas) {
   puts_(b,
         "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
         "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
         "from='a.example' to='b.example' id='s2s-1' version='1.0'>");
   size_t n = 0;
+  while (stanza_bytes != 0 && b->len < target) relay_message(b, stanza_bytes, n++);
   while (b->len < target) {
     size_t size = 200 + rnd(rnd(4) == 0 ? 3896 : 1200);  // 200 B to 4 KiB, mostly small
     switch (rnd(10)) {
@@ -340,7 +357,7 @@ static double best_time(runner r, const char *d, size_t len, int passes, size_t 
 
 int main(int argc, char **argv) {
   int json = 0, passes = 5, fedgate_only = 0;
-  size_t mb = 32;
+  size_t mb = 32, stanza_bytes = 0;
   for (int k = 1; k < argc; k++) {
     if (strcmp(argv[k], "--json") == 0)
       json = 1;
@@ -350,18 +367,21 @@ int main(int argc, char **argv) {
       passes = atoi(argv[++k]);
     else if (strcmp(argv[k], "--fedgate-only") == 0)
       fedgate_only = 1;
+    else if (strcmp(argv[k], "--stanza-bytes") == 0 && k + 1 < argc)
+      stanza_bytes = strtoul(argv[++k], NULL, 10);
     else if (strcmp(argv[k], "--cpu-time") == 0)
       bench_clock = CLOCK_THREAD_CPUTIME_ID;
     else {
       fprintf(stderr,
-              "usage: xml_bench [--json] [--mb N] [--passes N] [--fedgate-only] [--cpu-time]\n");
+              "usage: xml_bench [--json] [--mb N] [--passes N] [--fedgate-only] [--cpu-time] "
+              "[--stanza-bytes N]\n");
       return 2;
     }
   }
   xmlInitParser();
   buf b = {0};
   size_t stanzas;
-  size_t len = make_corpus(&b, mb << 20, &stanzas);
+  size_t len = make_corpus(&b, mb << 20, stanza_bytes, &stanzas);
   size_t e_fg = stanzas, e_ex, e_lx;
   // Every copy of the parser this CPU runs (gateway/xml/xml_simd.h), from this
   // one binary, interleaved: each pass times each copy in turn, so that load
