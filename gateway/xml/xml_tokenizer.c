@@ -512,13 +512,20 @@ static inline int etag_fast(fg_xml_parser *p, size_t i) {
 // One scan finds the end of each name part, one the end of the value.
 static inline __attribute__((always_inline)) size_t attr_fast(fg_xml_parser *p, size_t i) {
   const uint8_t *s = p->base;
-  size_t n = p->n, a0 = i + 1, max = a0 + p->cfg.limits.max_name_len;
-  size_t lim = n < max ? n : max;
-  size_t e = scan_name(s, a0 + 1, lim);
+  size_t n = p->n, a0 = i + 1, maxn = p->cfg.limits.max_name_len, e;
   int32_t colon = -1;
-  if (e + 1 < lim && s[e] == ':' && (fg_xml_byte_class[s[e + 1]] & C_NAMESTART)) {
-    colon = (int32_t)(e - a0);
-    e = scan_name(s, e + 2, lim);
+  size_t el = a0 + 16 <= n ? name_before_eq(s + a0, &colon) : 0;
+  if (el != 0 && el <= maxn &&
+      (colon < 0 || (fg_xml_byte_class[s[a0 + (size_t)colon + 1]] & C_NAMESTART))) {
+    e = a0 + el;
+  } else {
+    size_t max = a0 + maxn, lim = n < max ? n : max;
+    e = scan_name(s, a0 + 1, lim);
+    colon = -1;
+    if (e + 1 < lim && s[e] == ':' && (fg_xml_byte_class[s[e + 1]] & C_NAMESTART)) {
+      colon = (int32_t)(e - a0);
+      e = scan_name(s, e + 2, lim);
+    }
   }
   if (e + 2 >= n || s[e] != '=') return 0;
   uint8_t q = s[e + 1];
