@@ -85,6 +85,14 @@ static int acc_end(fg_xml_parser *p, size_t i, span *out) {
   return 1;
 }
 
+// text_pending says whether character data may precede the tag starting at
+// |i| (text_close has work): most tags follow a tag at once, and then the
+// call is skipped. Outside elements the fields may be stale, which costs at
+// most a call (text_close keeps nothing there).
+static inline int text_pending(const fg_xml_parser *p, size_t i) {
+  return p->acc_decoded || p->acc_raw_start != i;
+}
+
 // text_close ends the character data that precedes a tag starting at |i|.
 static int text_close(fg_xml_parser *p, size_t i) {
   if (p->open_n == 0) return R_NEED;  // stream-level data is not kept
@@ -685,7 +693,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
           return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, i);  // UTF-16LE
         if (c == '/') {
           if (p->item_kind == K_PROLOG) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-          if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
+          if (text_pending(p, p->tag_start) && (r = text_close(p, p->tag_start)) == R_ERR) return r;
           i++;
           if ((r = etag_fast(p, i)) != R_SLOW) {
             if (r != R_NEED) return r;
@@ -696,7 +704,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
           p->state = S_ETAG_NAME;
           goto l_etag_name;
         }
-        if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
+        if (text_pending(p, p->tag_start) && (r = text_close(p, p->tag_start)) == R_ERR) return r;
         if (fg_xml_byte_class[c] & C_NAMESTART) {
           // The common element name: an ASCII QName ended by a space, `>` or
           // `/`, in the bytes at hand; read without the name states.
