@@ -517,7 +517,8 @@ static inline int etag_fast(fg_xml_parser *p, size_t i) {
 // bytes at hand. It records the attribute and returns the index after the
 // closing quote, or 0 when the attribute is not of that form (nothing
 // recorded): the states of the tokenizer then read it from the same space.
-// One scan finds the end of each name part, one the end of the value.
+// One load finds a short name's `=` (name_before_eq), else one scan per
+// name part finds its end; one scan finds the end of the value.
 static inline __attribute__((always_inline)) size_t attr_fast(fg_xml_parser *p, size_t i) {
   const uint8_t *s = p->base;
   size_t n = p->n, a0 = i + 1, maxn = p->cfg.limits.max_name_len, e;
