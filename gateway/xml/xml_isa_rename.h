@@ -65,7 +65,6 @@
 #define fg_xml_tokenize FG_XML_ISA_NAME(fg_xml_tokenize)
 #define fg_xml_tree_build_element FG_XML_ISA_NAME(fg_xml_tree_build_element)
 #define fg_xml_tree_build_header FG_XML_ISA_NAME(fg_xml_tree_build_header)
-#define fg_xml_tree_new_node FG_XML_ISA_NAME(fg_xml_tree_new_node)
 #endif
 
 #endif  // FEDGATE_GATEWAY_XML_ISA_RENAME_H

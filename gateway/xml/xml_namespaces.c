@@ -12,6 +12,10 @@
 // Namespaces in XML §3 for `xml`) give |prefix|. It returns 0 when |prefix|
 // is unbound; the empty prefix always resolves (to no namespace when unbound).
 static int lookup(const fg_xml_parser *p, span prefix, uint32_t top, span *uri) {
+  if (prefix.len == 0 && top == p->binds_n) {
+    *uri = p->dflt;
+    return 1;
+  }
   if (span_eq_c(p, prefix, "xml", 3)) {
     *uri = kSpanXmlNs;
     return 1;
@@ -34,6 +38,7 @@ static int push_bind(fg_xml_parser *p, span prefix, span uri) {
   p->binds[p->binds_n].prefix = prefix;
   p->binds[p->binds_n].uri = uri;
   p->binds_n++;
+  if (prefix.len == 0) p->dflt = uri;
   return 1;
 }
 
@@ -52,17 +57,13 @@ static int is_reserved_ns(const fg_xml_parser *p, span uri) {
 // declarations are the canonical ones when they are exactly the one its name
 // needs, written first.
 static int ns_plain(fg_xml_parser *p, inode *nd, iattr *a, uint32_t na, uint32_t ndecl) {
-  lookup(p, kSpanEmpty, p->binds_n, &nd->ns);
+  nd->ns = p->dflt;
   for (uint32_t j = 0; j < na; j++) a[j].ns = kSpanEmpty;
   for (uint32_t j = 1; j < na; j++)
     for (uint32_t m = 0; m < j; m++)
       if (span_eq(p, a[j].local, a[m].local))
         return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
-  if (ndecl == 1 && p->canon) {
-    span outer;
-    lookup(p, kSpanEmpty, nd->bind_start, &outer);
-    if (!a[0].is_decl || span_eq(p, outer, nd->ns)) p->canon = 0;
-  }
+  if (ndecl == 1 && p->canon && (!a[0].is_decl || span_eq(p, nd->dflt_out, nd->ns))) p->canon = 0;
   return R_DONE;
 }
 
@@ -71,6 +72,7 @@ int fg_xml_ns_process(fg_xml_parser *p, uint32_t k) {
   uint32_t na = nd->attr_n, ndecl = 0, prefixed = 0;
   iattr *a = na ? p->attrs + nd->attr_start : NULL;
   nd->bind_start = p->binds_n;
+  nd->dflt_out = p->dflt;
   for (uint32_t j = 0; j < na; j++) {
     prefixed += a[j].prefix.len != 0;
     if (a[j].prefix.len == 0 && span_eq_c(p, a[j].local, "xmlns", 5)) {
@@ -190,4 +192,5 @@ void fg_xml_ns_keep_stream_context(fg_xml_parser *p, size_t raw_len) {
     p->binds[k].uri = retag_hdr(p->binds[k].uri, raw_len);
   }
   p->nhdr_binds = p->binds_n;
+  p->dflt = p->hdr_dflt = retag_hdr(p->dflt, raw_len);
 }

@@ -101,6 +101,7 @@ static void item_reset_storage(fg_xml_parser *p) {
   p->arena_len = 0;
   p->open_n = 0;
   p->binds_n = p->nhdr_binds;
+  p->dflt = p->hdr_dflt;
   p->buf_len = 0;
 }
 
@@ -325,6 +326,7 @@ void fg_xml_parser_reset(fg_xml_parser *p) {
   p->item_done = 0;
   p->off = 0;
   p->nhdr_binds = 0;
+  p->hdr_dflt = kSpanEmpty;
   item_reset_storage(p);
   p->have_header = 0;
   p->has_xml_decl = 0;

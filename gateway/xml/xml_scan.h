@@ -61,6 +61,8 @@ enum {
   VK_US,
   VK_DASH,
   VK_DOT,
+  VK_EQ,
+  VK_COLON,
   VK_COUNT
 };
 static const uint8_t fg_xml_vk[VK_COUNT][32] __attribute__((aligned(32), unused)) = {
@@ -86,6 +88,8 @@ static const uint8_t fg_xml_vk[VK_COUNT][32] __attribute__((aligned(32), unused)
     [VK_US] = VK_ROW('_'),
     [VK_DASH] = VK_ROW('-'),
     [VK_DOT] = VK_ROW('.'),
+    [VK_EQ] = VK_ROW('='),
+    [VK_COLON] = VK_ROW(':'),
 };
 #undef VK_ROW
 #undef VK_REP8
@@ -130,6 +134,47 @@ static inline size_t scan_name(const uint8_t *s, size_t i, size_t lim) {
 #endif
   while (i < lim && (fg_xml_byte_class[s[i]] & C_NAMECHAR)) i++;
   return i;
+}
+
+// name_before_eq reads the common attribute name from the 16 bytes at |s|
+// (all readable; |s[0]| an ASCII NameStartChar): ASCII NameChars with at
+// most one colon, neither first nor right before `=`, up to an `=` among
+// those bytes. It returns the offset of the `=`, with the colon's offset in
+// |*colon| (-1: none; the caller checks that a NameStartChar follows it), or
+// 0 when the bytes hold no such name. The `=`, the colon and the bytes that
+// are not NameChars come from one load and three masks, so the name's end
+// is known without a scan to its end and a load of the byte there.
+static inline size_t name_before_eq(const uint8_t *s, int32_t *colon) {
+#if defined(__SSE2__)
+  const uint8_t *k = vk_table();
+  __m128i x = _mm_loadu_si128((const __m128i *)s);
+  __m128i l = _mm_sub_epi8(_mm_or_si128(x, VK128(k, VK_SP)), VK128(k, VK_A));
+  __m128i d = _mm_sub_epi8(x, VK128(k, VK_0));
+  __m128i z = VK128(k, VK_25), d9 = VK128(k, VK_9);
+  __m128i m =
+      _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, z), l), _mm_cmpeq_epi8(_mm_min_epu8(d, d9), d));
+  m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_US)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_DASH)),
+                                                _mm_cmpeq_epi8(x, VK128(k, VK_DOT)))));
+  uint32_t nc = (uint32_t)_mm_movemask_epi8(m);
+  uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, VK128(k, VK_EQ)));
+  uint32_t co = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, VK128(k, VK_COLON)));
+  if (eq == 0) return 0;
+  unsigned e = (unsigned)__builtin_ctz(eq);
+  uint32_t below = (1u << e) - 1, c = co & below;
+  if ((~(nc | co) & below) != 0 || (c & (c - 1)) != 0) return 0;
+  *colon = -1;
+  if (c != 0) {
+    unsigned cp = (unsigned)__builtin_ctz(c);
+    if (cp == 0 || cp + 1 >= e) return 0;
+    *colon = (int32_t)cp;
+  }
+  return e;
+#else
+  (void)s;
+  (void)colon;
+  return 0;
+#endif
 }
 
 // scan_text returns the index of the first byte at or after |i| that character

@@ -45,6 +45,7 @@ typedef struct inode {
   uint32_t raw_start, raw_end;
   uint32_t bind_start;
   uint32_t name_off;
+  span dflt_out;  // the default namespace in scope around the element
 } inode;
 
 // iattr is an attribute (or namespace declaration, |is_decl|) as written.
@@ -120,6 +121,11 @@ struct fg_xml_parser {
   uint32_t attrs_n, attrs_cap;
   ibind *binds;
   uint32_t binds_n, binds_cap, nhdr_binds;
+  // The default namespace the bindings in p->binds give (the nearest binding
+  // of the empty prefix; empty when none), kept up to date as bindings are
+  // pushed and popped so that unprefixed names resolve without a search;
+  // |hdr_dflt| is the stream header's.
+  span dflt, hdr_dflt;
   uint32_t *open;
   uint32_t open_n, open_cap;
   uint32_t cur;  // element whose start tag is being read

@@ -15,6 +15,8 @@
 
 #define MAX_REF_LEN 32
 #define MAX_DECL_LEN 256
+// What a fast path returns when its input is not of the form it reads.
+#define R_SLOW (-1)
 
 // ---------------------------------------------------------------------------
 // Character data and attribute values.
@@ -81,6 +83,14 @@ static int acc_end(fg_xml_parser *p, size_t i, span *out) {
     return 0;
   *out = mkspan(TAG_ARENA, p->acc_arena_start, p->arena_len - p->acc_arena_start);
   return 1;
+}
+
+// text_pending says whether character data may precede the tag starting at
+// |i| (text_close has work): most tags follow a tag at once, and then the
+// call is skipped. Outside elements the fields may be stale, which costs at
+// most a call (text_close keeps nothing there).
+static inline int text_pending(const fg_xml_parser *p, size_t i) {
+  return p->acc_decoded || p->acc_raw_start != i;
 }
 
 // text_close ends the character data that precedes a tag starting at |i|.
@@ -407,6 +417,7 @@ static int begin_element(fg_xml_parser *p, size_t name_end, int32_t colon) {
   inode *nd = &p->nodes[k];
   name_spans(p, colon, name_end, &nd->prefix, &nd->local);
   nd->attr_start = p->attrs_n;
+  nd->attr_n = 0;
   nd->raw_start = p->tag_start;
   nd->name_off = p->name_start;
   p->cur = k;
@@ -423,10 +434,15 @@ static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
   nd->attr_n++;
   name_spans(p, colon, name_end, &a->prefix, &a->local);
   a->name_off = p->name_start;
-  a->is_decl = 0;
-  a->value = kSpanEmpty;
-  a->ns = kSpanEmpty;
+  a->is_decl = 0;  // its value comes at the quote, its namespace at the tag's end
   return R_DONE;
+}
+
+static int pop_element(fg_xml_parser *p, inode *nd, size_t end);
+
+// qname_len is the length of the element's QName as written.
+static inline size_t qname_len(const inode *nd) {
+  return (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len;
 }
 
 static int open_push(fg_xml_parser *p, uint32_t k) {
@@ -452,6 +468,7 @@ static int finish_stag(fg_xml_parser *p, int self_closing, size_t end) {
   if (self_closing) {
     nd->raw_end = (uint32_t)end;
     p->binds_n = nd->bind_start;
+    p->dflt = nd->dflt_out;
     if (p->open_n == 0) return R_DONE;
   } else if (!open_push(p, k)) {
     return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
@@ -472,15 +489,86 @@ static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
     p->i = end;
     return R_CLOSE;
   }
-  uint32_t k = p->open[p->open_n - 1];
-  inode *nd = &p->nodes[k];
-  size_t qlen = (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len;
+  inode *nd = &p->nodes[p->open[p->open_n - 1]];
   // XML 1.0 WFC Element Type Match: the same QName, not just the same expanded name.
-  if (qlen != len || !bytes_eq(p->base + nd->name_off, p->base + p->name_start, len))
+  if (qname_len(nd) != len || !bytes_eq(p->base + nd->name_off, p->base + p->name_start, len))
     return fail(p, FG_XML_ERR_NOT_WELL_FORMED, p->tag_start);
+  return pop_element(p, nd, end);
+}
+
+// etag_fast reads the end tag whose name starts at |i| when it is the open
+// element's name as its start tag wrote it, followed at once by `>` (the
+// common end tag): that name was checked already, so one comparison stands
+// for the name scan. It returns what finish_etag does, or R_SLOW when
+// the tag is not of that form (nothing read, nothing changed).
+static inline int etag_fast(fg_xml_parser *p, size_t i) {
+  if (p->open_n == 0) return R_SLOW;
+  inode *nd = &p->nodes[p->open[p->open_n - 1]];
+  size_t len = qname_len(nd);
+  if (i + len >= p->n || p->base[i + len] != '>' ||
+      !bytes_eq(p->base + nd->name_off, p->base + i, len))
+    return R_SLOW;
+  return pop_element(p, nd, i + len + 1);
+}
+
+// attr_fast reads the common attribute, ` name='value'` (or with double
+// quotes) from the space at |i|: one space, an ASCII QName, `=` right after
+// it and a value of printable ASCII without `&`, `<` or `>`, all in the
+// bytes at hand. It records the attribute and returns the index after the
+// closing quote, or 0 when the attribute is not of that form (nothing
+// recorded): the states of the tokenizer then read it from the same space.
+// One load finds a short name's `=` (name_before_eq), else one scan per
+// name part finds its end; one scan finds the end of the value.
+static inline __attribute__((always_inline)) size_t attr_fast(fg_xml_parser *p, size_t i) {
+  const uint8_t *s = p->base;
+  size_t n = p->n, a0 = i + 1, maxn = p->cfg.limits.max_name_len, e;
+  int32_t colon = -1;
+  size_t el = a0 + 16 <= n ? name_before_eq(s + a0, &colon) : 0;
+  if (el != 0 && el <= maxn &&
+      (colon < 0 || (fg_xml_byte_class[s[a0 + (size_t)colon + 1]] & C_NAMESTART))) {
+    e = a0 + el;
+  } else {
+    size_t max = a0 + maxn, lim = n < max ? n : max;
+    e = scan_name(s, a0 + 1, lim);
+    colon = -1;
+    if (e + 1 < lim && s[e] == ':' && (fg_xml_byte_class[s[e + 1]] & C_NAMESTART)) {
+      colon = (int32_t)(e - a0);
+      e = scan_name(s, e + 2, lim);
+    }
+  }
+  if (e + 2 >= n || s[e] != '=') return 0;
+  uint8_t q = s[e + 1];
+  if (q != '\'' && q != '"') return 0;
+  size_t v = e + 2, ve = scan_attr(s, v, n, q);
+  if (ve >= n || s[ve] != q) return 0;
+  inode *nd = &p->nodes[p->cur];
+  if (nd->attr_n + 1 > p->cfg.limits.max_attrs) return 0;
+  if (p->attrs_n >= p->attrs_cap &&
+      !grow32((void **)&p->attrs, &p->attrs_cap, p->attrs_n + 1, sizeof(iattr)))
+    return 0;
+  iattr *a = &p->attrs[p->attrs_n++];
+  nd->attr_n++;
+  if (colon < 0) {
+    a->prefix = kSpanEmpty;
+    a->local = mkspan(TAG_RAW, a0, e - a0);
+  } else {
+    size_t c = a0 + (size_t)colon;
+    a->prefix = mkspan(TAG_RAW, a0, c - a0);
+    a->local = mkspan(TAG_RAW, c + 1, e - c - 1);
+  }
+  a->value = mkspan(TAG_RAW, v, ve - v);
+  a->name_off = (uint32_t)a0;
+  a->is_decl = 0;
+  if (q == '"') p->canon = 0;
+  return ve + 1;
+}
+
+// pop_element closes the open element |nd| whose end tag ends before |end|.
+static int pop_element(fg_xml_parser *p, inode *nd, size_t end) {
   if (nd->first_child == NONE) p->canon = 0;  // canonical form writes <a/>
   nd->raw_end = (uint32_t)end;
   p->binds_n = nd->bind_start;
+  p->dflt = nd->dflt_out;
   p->open_n--;
   p->i = end;
   if (p->open_n == 0) return R_DONE;
@@ -606,13 +694,36 @@ int fg_xml_tokenize(fg_xml_parser *p) {
           return fail(p, FG_XML_ERR_UNSUPPORTED_ENCODING, i);  // UTF-16LE
         if (c == '/') {
           if (p->item_kind == K_PROLOG) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-          if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
+          if (text_pending(p, p->tag_start) && (r = text_close(p, p->tag_start)) == R_ERR) return r;
           i++;
+          if ((r = etag_fast(p, i)) != R_SLOW) {
+            if (r != R_NEED) return r;
+            i = p->i;
+            break;
+          }
           name_begin(p, i);
           p->state = S_ETAG_NAME;
           goto l_etag_name;
         }
-        if ((r = text_close(p, p->tag_start)) == R_ERR) return r;
+        if (text_pending(p, p->tag_start) && (r = text_close(p, p->tag_start)) == R_ERR) return r;
+        if (fg_xml_byte_class[c] & C_NAMESTART) {
+          // The common element name: an ASCII QName ended by a space, `>` or
+          // `/`, in the bytes at hand; read without the name states.
+          size_t max = i + p->cfg.limits.max_name_len, lim = n < max ? n : max;
+          size_t e = scan_name(s, i + 1, lim);
+          int32_t col = -1;
+          if (e + 1 < lim && s[e] == ':' && (fg_xml_byte_class[s[e + 1]] & C_NAMESTART)) {
+            col = (int32_t)(e - i);
+            e = scan_name(s, e + 2, lim);
+          }
+          if (e < n && (s[e] == ' ' || s[e] == '>' || s[e] == '/')) {
+            p->name_start = (uint32_t)i;
+            if ((r = begin_element(p, e, col)) != R_DONE) return r;
+            i = e;
+            p->state = S_STAG_AFTER_VAL;
+            goto l_stag_after_val;
+          }
+        }
         name_begin(p, i);
         p->state = S_STAG_NAME;
         goto l_stag_name;
@@ -749,6 +860,11 @@ int fg_xml_tokenize(fg_xml_parser *p) {
       case S_STAG_AFTER_VAL:
       l_stag_after_val : {
         // After the element name or an attribute value: whitespace, `/` or `>`.
+        while (i + 2 < n && s[i] == ' ' && (fg_xml_byte_class[s[i + 1]] & C_NAMESTART)) {
+          size_t j = attr_fast(p, i);
+          if (j == 0) break;
+          i = j;
+        }
         if (i >= n) goto need;
         uint8_t c = s[i];
         if (is_ws(c)) {

@@ -12,7 +12,32 @@
 // element being read, as the last child of the innermost open element (or as
 // the root), and returns its index in p->nodes: NONE when the node limit is
 // reached, NONE - 1 when out of memory.
-uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type);
+static inline uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type) {
+  if (p->nodes_n >= p->cfg.limits.max_nodes) return NONE;
+  if (p->nodes_n >= p->nodes_cap &&
+      !grow32((void **)&p->nodes, &p->nodes_cap, p->nodes_n + 1, sizeof(inode)))
+    return NONE - 1;
+  uint32_t k = p->nodes_n++;
+  uint32_t parent = p->open_n ? p->open[p->open_n - 1] : NONE;
+  // Only the links: the caller writes the fields its kind of node has (an
+  // element its names, attributes and extent, a text node its text), and
+  // nothing reads the others.
+  inode *nd = &p->nodes[k];
+  nd->type = type;
+  nd->parent = parent;
+  nd->first_child = NONE;
+  nd->last_child = NONE;
+  nd->next = NONE;
+  if (parent != NONE) {
+    inode *par = &p->nodes[parent];
+    if (par->last_child == NONE)
+      par->first_child = k;
+    else
+      p->nodes[par->last_child].next = k;
+    par->last_child = k;
+  }
+  return k;
+}
 
 // fg_xml_tree_build_header makes the stream header (fg_xml_parser_header) of
 // the stream element, node 0, whose start tag ends at item offset |end| and

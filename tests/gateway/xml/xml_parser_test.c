@@ -1120,6 +1120,80 @@ static void test_xml_1_0_3_name_matches_at_every_length_and_position(void **stat
   }
 }
 
+// XML 1.0 §3.1 start and end tags as the tokenizer's fast paths read them
+// (one space, an ASCII name, `=` at once, a value of plain ASCII; an end tag
+// spelled as its start tag, `>` at once) and every form next to them, which
+// the byte states read: the same events, errors and error offsets whole, cut
+// at every byte, and byte by byte (where the fast paths never have the whole
+// tag at hand).
+static void test_xml_1_0_3_1_common_tags_at_every_cut(void **state) {
+  (void)state;
+  long long hl = (long long)strlen(H);
+  static const struct {
+    const char *s;
+    fg_xml_error err;
+    long long off;  // from the end of H; -1: no error
+  } kCases[] = {
+      {"<m a='1' p:b=\"2\" xmlns:p='u' c=''><n/>x</m>", FG_XML_ERR_NONE, -1},
+      {"<p:m xmlns:p='u' p:a='1'><p:n p:b='2'></p:n></p:m>", FG_XML_ERR_NONE, -1},
+      {"<m a='x\"y' b=\"x'y\"></m >", FG_XML_ERR_NONE, -1},
+      {"<m a='1'b='2'/>", FG_XML_ERR_NOT_WELL_FORMED, 8},
+      {"<m a='x<y'/>", FG_XML_ERR_NOT_WELL_FORMED, 7},
+      {"<m a='x&bad;'/>", FG_XML_ERR_RESTRICTED_XML, 7},
+      {"<m a='1' :b='2'/>", FG_XML_ERR_NOT_WELL_FORMED, 9},
+      {"<m a:='1'/>", FG_XML_ERR_NOT_WELL_FORMED, 5},
+      {"<m a:b:c='1'/>", FG_XML_ERR_NOT_WELL_FORMED, 6},
+      {"<m a:1='1'/>", FG_XML_ERR_NOT_WELL_FORMED, 5},
+      {"<m a ='1' b= '2' c=\t'3'/>", FG_XML_ERR_NONE, -1},
+      {"<m a=1/>", FG_XML_ERR_NOT_WELL_FORMED, 5},
+      {"<m a='1' a='2'/>", FG_XML_ERR_NOT_WELL_FORMED, 9},
+      {"<m a='\x01'/>", FG_XML_ERR_NOT_WELL_FORMED, 6},
+      {"<m a='caf\xc3\xa9' b='\xc3'/>", FG_XML_ERR_NOT_WELL_FORMED, 16},
+      {"<m><n></m>", FG_XML_ERR_NOT_WELL_FORMED, 6},
+      {"<m><n></nn>", FG_XML_ERR_NOT_WELL_FORMED, 6},
+      {"<mm></m>", FG_XML_ERR_NOT_WELL_FORMED, 4},
+      {"<p:m xmlns:p='u' xmlns:q='u'></q:m>", FG_XML_ERR_NOT_WELL_FORMED, 29},
+      {"<m></m\x01>", FG_XML_ERR_NOT_WELL_FORMED, 6},
+  };
+  for (size_t k = 0; k < sizeof(kCases) / sizeof(kCases[0]); k++) {
+    char doc[512];
+    size_t len = (size_t)snprintf(doc, sizeof(doc), "%s%s", H, kCases[k].s);
+    for (size_t cut = 1; cut < len; cut++) {
+      fg_xml_transcript t;
+      check_all_chunkings(NULL, (const uint8_t *)doc, len, &cut, 1, &t, doc);
+      if (t.err != kCases[k].err ||
+          (kCases[k].off >= 0 && t.err_off != (uint64_t)(hl + kCases[k].off)))
+        fail_msg("%s: %s at %llu", kCases[k].s, fg_xml_error_condition(t.err),
+                 (unsigned long long)t.err_off);
+      fg_xml_transcript_free(&t);
+      if (len - cut > 40 && cut < (size_t)hl) cut = (size_t)hl;  // the header once is enough
+    }
+  }
+  // Every byte value at every offset of an attribute value, an attribute
+  // name, an element name and an end tag's name across a 34-byte span (the
+  // scanners' 16- and 32-byte block edges): the fast paths take or leave
+  // each one as the byte states do.
+  fg_xml_config cfg;
+  fg_xml_config_default(&cfg);
+  for (int b = 1; b < 256; b++) {
+    for (size_t at = 0; at < 34; at++) {
+      char doc[512];
+      char pad[40];
+      memset(pad, 'v', at);
+      pad[at] = 0;
+      const char *forms[4] = {H "<m a='%s%c' c='d'><n/></m>", H "<m a%s%c='1' c='d'/>",
+                              H "<m><n%s%c a='1'/></m>", H "<m><n%s></n%s%c></m>"};
+      for (int f = 0; f < 4; f++) {
+        size_t len = f == 3 ? (size_t)snprintf(doc, sizeof(doc), forms[f], pad, pad, b)
+                            : (size_t)snprintf(doc, sizeof(doc), forms[f], pad, b);
+        fg_xml_transcript t;
+        check_all_chunkings(&cfg, (const uint8_t *)doc, len, NULL, 0, &t, "byte class");
+        fg_xml_transcript_free(&t);
+      }
+    }
+  }
+}
+
 // parse_one feeds |header| and then |stanza| (NUL-terminated) to |p| and
 // returns the element.
 static const fg_xml_element *parse_one(fg_xml_parser *p, const char *header, const char *stanza) {
@@ -1326,6 +1400,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_8_element_api_and_zero_copy),
       cmocka_unit_test(test_trim_between_elements_keeps_the_stream),
       cmocka_unit_test(test_xml_1_0_3_name_matches_at_every_length_and_position),
+      cmocka_unit_test(test_xml_1_0_3_1_common_tags_at_every_cut),
       cmocka_unit_test(test_namespaces_6_2_unprefixed_elements_take_the_default_namespace),
       cmocka_unit_test(test_steady_state_reuses_buffers),
       cmocka_unit_test(test_steady_state_allocates_nothing_per_stanza),

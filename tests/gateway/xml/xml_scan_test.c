@@ -121,6 +121,65 @@ static void test_xml_1_0_2_3_scan_name_stops_at_first_non_name_byte(void **state
   }
 }
 
+// name_before_eq_ref is name_before_eq by the rules, byte by byte: ASCII
+// NameChars and at most one colon (not first, not right before `=`), then
+// `=`, all within 16 bytes; 0 otherwise.
+static size_t name_before_eq_ref(const uint8_t *s, int32_t *colon) {
+  int32_t c = -1;
+  for (size_t e = 1; e < 16; e++) {
+    if (s[e] == '=') {
+      if (c >= 0 && (size_t)c + 1 >= e) return 0;
+      *colon = c;
+      return e;
+    }
+    if (s[e] == ':') {
+      if (c >= 0) return 0;
+      c = (int32_t)e;
+      continue;
+    }
+    if (!name_char(s[e])) return 0;
+  }
+  return 0;
+}
+
+// XML 1.0 §3.1 and Namespaces in XML §3 (Attribute, QName): name_before_eq
+// finds the `=` after an attribute name from one 16-byte load; every byte at
+// every offset of the block, and random names and colons.
+static void test_xml_1_0_3_1_name_before_eq_every_byte_at_every_offset(void **state) {
+  (void)state;
+  skip_without_avx2();
+  uint8_t buf[16];
+  for (int c = 0; c < 256; c++) {
+    for (size_t at = 1; at < 16; at++) {
+      for (size_t eq = 1; eq < 16; eq++) {
+        memset(buf, 'n', sizeof(buf));
+        buf[eq] = '=';
+        buf[at] = (uint8_t)c;
+        int32_t col = -7, want_col = -7;
+        size_t got = name_before_eq(buf, &col), want = name_before_eq_ref(buf, &want_col);
+#if !defined(__SSE2__)
+        want = 0;  // the portable copy always scans
+#endif
+        if (got != want || (want != 0 && col != want_col))
+          fail_msg("byte 0x%02x at %zu, '=' at %zu: %zu (colon %d), want %zu (colon %d)", c, at, eq,
+                   got, col, want, want_col);
+      }
+    }
+  }
+  for (int iter = 0; iter < 200000; iter++) {
+    buf[0] = 'a';
+    for (size_t k = 1; k < 16; k++)
+      buf[k] = r(5) ? (uint8_t)("aZ09_-.:=:=x"[r(12)]) : random_byte();
+    int32_t col = -7, want_col = -7;
+    size_t got = name_before_eq(buf, &col), want = name_before_eq_ref(buf, &want_col);
+#if !defined(__SSE2__)
+    want = 0;
+#endif
+    if (got != want || (want != 0 && col != want_col))
+      fail_msg("iteration %d: %zu (colon %d), want %zu (colon %d)", iter, got, col, want, want_col);
+  }
+}
+
 // XML 1.0 §3.1 (AttValue): scan_attr stops at the quote that opened the value,
 // never at the other one, and at bytes the value cannot hold as they are.
 static void test_xml_1_0_3_1_scan_attr_stops_at_own_quote(void **state) {
@@ -250,6 +309,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_xml_1_0_2_3_byte_classes),
     cmocka_unit_test(test_xml_1_0_2_3_scan_name_stops_at_first_non_name_byte),
+    cmocka_unit_test(test_xml_1_0_3_1_name_before_eq_every_byte_at_every_offset),
     cmocka_unit_test(test_xml_1_0_2_4_scan_text_stops_at_first_special),
     cmocka_unit_test(test_xml_1_0_3_1_scan_attr_stops_at_own_quote),
     cmocka_unit_test(test_xml_1_0_3_1_scan_attr_every_byte_at_every_offset),
