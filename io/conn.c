@@ -223,15 +223,22 @@ static void finish(fg_conn *c, enum fg_close_reason reason) {
     static const uint8_t close_notify[2] = {1, 0};
     fg_ktls_send_record(c->fd, 21, close_notify, sizeof(close_notify));
   }
-  if (io_uring_sq_space_left(&w->ring) < 2) io_uring_submit(&w->ring);
-  struct io_uring_sqe *sqe = fg_worker_sqe(w);
-  io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
-  sqe->flags |= IOSQE_IO_HARDLINK;
-  io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONN_AUX));
+  struct io_uring_sqe *sqe;
+  // Every operation on the socket is counted in |inflight|. With none left
+  // (the common end: the peer's end of file finished the multishot receive,
+  // the last send has completed) there is nothing to cancel: close only.
+  if (c->inflight > 0) {
+    if (io_uring_sq_space_left(&w->ring) < 2) io_uring_submit(&w->ring);
+    sqe = fg_worker_sqe(w);
+    io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+    sqe->flags |= IOSQE_IO_HARDLINK;
+    io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONN_AUX));
+    c->inflight++;
+  }
   sqe = fg_worker_sqe(w);
   io_uring_prep_close(sqe, c->fd);
   io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONN_AUX));
-  c->inflight += 2;
+  c->inflight++;
   c->fd = -1;
   if (c->h->on_close) c->h->on_close(c, reason);
 }
