@@ -8,7 +8,13 @@ binary it measures that one; --perf DIR also samples each churn kind with
 shares by binary, the share of the XMPP handling and the top symbols.
 
   churn_ab.py --bin BAZEL_BIN [--a FEDGATE_A] [--b FEDGATE_B] [--rounds N] [--seconds S]
-              [--perf DIR]
+              [--perf DIR] [--events]
+
+--events also counts, with `perf stat` tracepoints on the worker thread,
+what each accepted connection costs the worker in kernel work: io_uring
+requests and completions, socket sends and receives, TCP resets, system
+calls. Counts do not drift with the machine's load as CPU time does, so
+they show a change of a few percent that the timing noise hides.
 """
 
 import argparse
@@ -68,6 +74,38 @@ def perf_top(system, s2sload, pki, tid, seconds, extra, data):
     return out
 
 
+# Tracepoints counted by --events; getpeername runs once per accepted
+# connection and is the denominator.
+EVENTS = (("syscalls:sys_enter_getpeername", "accepted"),
+          ("io_uring:io_uring_submit_req", "io_uring requests"),
+          ("io_uring:io_uring_complete", "io_uring completions"),
+          ("io_uring:io_uring_task_add", "io_uring task work"),
+          ("sock:sock_send_length", "socket sends"),
+          ("sock:sock_recv_length", "socket receives"),
+          ("tcp:tcp_send_reset", "TCP resets sent"),
+          ("raw_syscalls:sys_enter", "system calls"))
+
+
+def event_counts(system, s2sload, pki, tid, seconds, extra):
+    """Per accepted connection: {label: count} over |seconds| of churn."""
+    gen = subprocess.Popen(churn_argv(s2sload, pki, system, seconds + 1.5, extra),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.7)
+    p = subprocess.run(["perf", "stat", "-x,", "-e", ",".join(e for e, _ in EVENTS), "-t",
+                        str(tid), "--", "sleep", str(seconds)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    gen.communicate(timeout=120)
+    counts = {}
+    for ln in p.stderr.splitlines():
+        f = ln.split(",")
+        if len(f) > 2 and f[0].replace(".", "", 1).isdigit():
+            counts[f[2]] = float(f[0])
+    accepted = counts.get(EVENTS[0][0]) or 0
+    if not accepted:
+        return None
+    return {label: counts.get(ev, 0) / accepted for ev, label in EVENTS[1:]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", required=True, help="bazel-bin of an opt build (binary A)")
@@ -76,6 +114,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--perf", help="folder for perf data and top-symbol lists")
+    ap.add_argument("--events", action="store_true",
+                    help="count kernel work per accepted connection (perf stat tracepoints)")
     args = ap.parse_args()
     fedgate, s2sload, work, pki = sut.workspace(args.bin, "fedgate-churn.", REMOTES)
     bins = {"A": args.a or fedgate}
@@ -112,6 +152,14 @@ def main():
                 line += "  B/A per round %s, median %.3f" % (
                     ["%.3f" % x for x in rs], statistics.median(rs) if rs else 0)
             print(line, flush=True)
+        if args.events:
+            for kind, extra in KINDS:
+                per = {n: event_counts(s, s2sload, pki, tids[n], args.seconds, extra)
+                       for n, s in systems.items()}
+                for ev, label in EVENTS[1:]:
+                    print("events %-7s %-22s %s" % (kind, label, "  ".join(
+                        "%s %.2f" % (n, v[label]) if v else "%s ?" % n
+                        for n, v in per.items())), flush=True)
         if args.perf:
             os.makedirs(args.perf, exist_ok=True)
             for name, s in systems.items():

@@ -31,6 +31,7 @@ enum { TK_NONE, TK_CONNECT, TK_HANDSHAKE, TK_IDLE, TK_LINGER, TK_PROXY };
 static void finish(fg_conn *c, enum fg_close_reason reason);
 static void arm_recv(fg_conn *c);
 static void try_ktls(fg_conn *c);
+static int seal_plain(fg_conn *c);
 static void proxy_refuse(fg_conn *c, fg_proxy_error why);
 static int accepted_start(fg_conn *c, fg_tls_ctx *tls);
 
@@ -171,6 +172,7 @@ void fg_conn_maybe_free(fg_conn *c) {
     fg_worker_chunk_put(w, ch);
   }
   w->stats.out_bytes_queued -= c->out_bytes;
+  if (c->plain != NULL) fg_worker_chunk_put(w, c->plain);
   if (c->sd != NULL) fg_worker_sd_put(w, c->sd);
   fg_tls_conn_free(c->tls);
   free(c->ktls_tail);
@@ -223,15 +225,22 @@ static void finish(fg_conn *c, enum fg_close_reason reason) {
     static const uint8_t close_notify[2] = {1, 0};
     fg_ktls_send_record(c->fd, 21, close_notify, sizeof(close_notify));
   }
-  if (io_uring_sq_space_left(&w->ring) < 2) io_uring_submit(&w->ring);
-  struct io_uring_sqe *sqe = fg_worker_sqe(w);
-  io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
-  sqe->flags |= IOSQE_IO_HARDLINK;
-  io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONN_AUX));
+  struct io_uring_sqe *sqe;
+  // Every operation on the socket is counted in |inflight|. With none left
+  // (the common end: the peer's end of file finished the multishot receive,
+  // the last send has completed) there is nothing to cancel: close only.
+  if (c->inflight > 0) {
+    if (io_uring_sq_space_left(&w->ring) < 2) io_uring_submit(&w->ring);
+    sqe = fg_worker_sqe(w);
+    io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+    sqe->flags |= IOSQE_IO_HARDLINK;
+    io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONN_AUX));
+    c->inflight++;
+  }
   sqe = fg_worker_sqe(w);
   io_uring_prep_close(sqe, c->fd);
   io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONN_AUX));
-  c->inflight += 2;
+  c->inflight++;
   c->fd = -1;
   if (c->h->on_close) c->h->on_close(c, reason);
 }
@@ -415,7 +424,7 @@ int fg_conn_write_blocked(const fg_conn *c) {
 }
 
 size_t fg_conn_output_queued(const fg_conn *c) {
-  return c->out_bytes;
+  return c->out_bytes + (c->plain != NULL ? c->plain->end : 0);
 }
 
 // --- input --------------------------------------------------------------
@@ -627,6 +636,7 @@ void fg_conn_flush(fg_conn *c) {
     }
     if (c->dead) return;
   }
+  if (c->plain != NULL && !seal_plain(c)) return;
   if (!c->paused) {
     try_ktls(c);
     arm_recv(c);
@@ -790,6 +800,22 @@ static void tls_recv(fg_conn *c, const uint8_t *data, size_t len) {
   if (!fg_tls_conn_input_done(c->tls) && !c->dead) overflow(c);
 }
 
+// seal_plain encrypts the plaintext gathered in |c->plain| as one TLS
+// record. It returns 0 when |c| died.
+static int seal_plain(fg_conn *c) {
+  out_chunk *p = c->plain;
+  c->plain = NULL;
+  int ok = p->end == 0 || fg_tls_conn_write(c->tls, p->data, p->end);
+  fg_worker_chunk_put(c->w, p);
+  if (!ok && !c->dead) finish(c, FG_CLOSE_TLS_ERROR);
+  return ok;
+}
+
+// tls_send gathers what the upper layer writes in one loop turn (a stream
+// header and its features, stanzas routed together) and the flush seals it
+// as one record: one AEAD seal, one record header and one BoringSSL write
+// instead of one per call. Nothing waits longer: the loop flushes every
+// dirty connection before it submits and sleeps.
 static int tls_send(fg_conn *c, const uint8_t *data, size_t len) {
   if (!fg_tls_conn_handshake_done(c->tls)) {
     if (!buf_append(&c->early, &c->early_len, &c->early_cap, data, len, opts(c)->conn_max_output)) {
@@ -797,12 +823,21 @@ static int tls_send(fg_conn *c, const uint8_t *data, size_t len) {
     }
     return 1;
   }
-  if (fg_tls_conn_write(c->tls, data, len)) return 1;
-  if (!c->dead) finish(c, FG_CLOSE_TLS_ERROR);
-  return 0;
+  if (c->plain != NULL && c->plain->end + len > OUT_CHUNK_BYTES && !seal_plain(c)) return 0;
+  if (c->plain == NULL && len < OUT_CHUNK_BYTES) c->plain = fg_worker_chunk_get(c->w);
+  if (c->plain == NULL) {  // a record's worth or more (or no memory): at once
+    if (fg_tls_conn_write(c->tls, data, len)) return 1;
+    if (!c->dead) finish(c, FG_CLOSE_TLS_ERROR);
+    return 0;
+  }
+  memcpy(c->plain->data + c->plain->end, data, len);
+  c->plain->end += (uint32_t)len;
+  fg_worker_mark_dirty(c->w, c);
+  return 1;
 }
 
 static void tls_close(fg_conn *c) {
+  if (c->plain != NULL && !seal_plain(c)) return;  // close_notify goes last
   if (fg_tls_conn_handshake_done(c->tls)) fg_tls_conn_shutdown(c->tls);
 }
 
@@ -897,7 +932,8 @@ static void on_ktls_tail(fg_conn *c, int res) {
 // else, or a kernel without the ULP, stays in user space (ktls_fallbacks).
 static void try_ktls(fg_conn *c) {
   if (c->dead || !c->ktls_pending || c->want_close) return;
-  if (c->send_inflight || c->out_head != NULL || c->recv_armed || c->paused || c->stash_len > 0)
+  if (c->send_inflight || c->out_head != NULL || c->plain != NULL || c->recv_armed || c->paused ||
+      c->stash_len > 0)
     return;
   fg_worker *w = c->w;
   SSL *ssl = fg_tls_conn_ssl(c->tls);

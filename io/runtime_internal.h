@@ -103,6 +103,10 @@ struct fg_conn {
   size_t stash_len, stash_cap;
   // TLS.
   fg_tls_conn *tls;
+  // Plaintext written since the last flush, sealed as one record when the
+  // loop flushes (a worker chunk, given back then: idle connections hold
+  // none).
+  out_chunk *plain;
   uint8_t *ktls_tail;  // the rest of a record split by the kTLS hand-over point
   // Timers: one per connection, its meaning set by |timer_kind|.
   fg_timer timer;

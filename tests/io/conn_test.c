@@ -121,6 +121,82 @@ static void test_xep0368_tls_one_byte_reads_and_writes(void **state) {
   fg_tls_ctx_free(sctx);
 }
 
+// A server that answers each command byte with several writes in one turn:
+// 'S' three short pieces, 'B' a short piece, one larger than a record's
+// worth, and another short piece.
+static uint8_t g_big[20000];
+static uint8_t pattern(size_t i);
+
+static size_t pieces_data(fg_conn *c, const uint8_t *data, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (data[i] == 'S') {
+      fg_conn_send(c, (const uint8_t *)"one,", 4);
+      fg_conn_send(c, (const uint8_t *)"two,", 4);
+      fg_conn_send(c, (const uint8_t *)"three.", 6);
+    } else if (data[i] == 'B') {
+      fg_conn_send(c, (const uint8_t *)"<", 1);
+      fg_conn_send(c, g_big, sizeof(g_big));
+      fg_conn_send(c, (const uint8_t *)">", 1);
+    }
+  }
+  return len;
+}
+
+static const fg_conn_handler pieces_handler = {.on_data = pieces_data};
+
+static atomic_long g_records_in;
+
+// count_records counts the records the client reads (BoringSSL reports each
+// record header to the message callback).
+static void count_records(int write_p, int version, int content_type, const void *buf, size_t len,
+                          SSL *ssl, void *arg) {
+  if (!write_p && content_type == SSL3_RT_HEADER) atomic_fetch_add(&g_records_in, 1);
+}
+
+// What the upper layer writes in one loop turn leaves as one TLS record
+// (one seal, one record header), in order; writes beyond a record's worth
+// are split, never reordered.
+static void test_tls_writes_of_one_turn_share_a_record(void **state) {
+  fg_runtime *rt = start(1, NULL);
+  fg_tls_ctx *sctx = tn_server_ctx("example.net", 1, 0);
+  fg_listener_config lc = {0};
+  lc.tls = sctx;
+  lc.handler = &pieces_handler;
+  uint16_t port = 0;
+  assert_true(fg_runtime_listen(rt, &lc, &port));
+  for (size_t i = 0; i < sizeof(g_big); i++) g_big[i] = pattern(i);
+  int fd = tn_connect(port);
+  SSL *ssl = tn_ssl_client(fd, "example.net", 1);
+  assert_non_null(ssl);
+  uint8_t buf[sizeof(g_big) + 2];
+  // The first answer also brings the server's session ticket: not counted.
+  assert_int_equal(SSL_write(ssl, "S", 1), 1);
+  assert_true(tn_ssl_read_full(ssl, buf, 14));
+  assert_memory_equal(buf, "one,two,three.", 14);
+  SSL_set_msg_callback(ssl, count_records);
+  for (int round = 0; round < 3; round++) {
+    atomic_store(&g_records_in, 0);
+    assert_int_equal(SSL_write(ssl, "S", 1), 1);
+    assert_true(tn_ssl_read_full(ssl, buf, 14));
+    assert_memory_equal(buf, "one,two,three.", 14);
+    assert_int_equal(atomic_load(&g_records_in), 1);
+  }
+  atomic_store(&g_records_in, 0);
+  assert_int_equal(SSL_write(ssl, "B", 1), 1);
+  assert_true(tn_ssl_read_full(ssl, buf, sizeof(buf)));
+  assert_int_equal(buf[0], '<');
+  assert_memory_equal(buf + 1, g_big, sizeof(g_big));
+  assert_int_equal(buf[sizeof(buf) - 1], '>');
+  // "<" sealed before the large write, which goes at once in records of at
+  // most 16 KiB (two), then ">" at the flush: four, in order.
+  assert_int_equal(atomic_load(&g_records_in), 4);
+  SSL_free(ssl);
+  close(fd);
+  fg_runtime_shutdown(rt, 1000);
+  fg_runtime_free(rt);
+  fg_tls_ctx_free(sctx);
+}
+
 // XEP-0368: a client offering ALPN without xmpp-server is refused on the
 // direct-TLS port.
 static void test_xep0368_alpn_mismatch_refused(void **state) {
@@ -892,6 +968,7 @@ int main(void) {
       cmocka_unit_test(test_pp_2_2_v2_header_then_direct_tls),
       cmocka_unit_test(test_pp_refusals_close_without_a_byte),
       cmocka_unit_test(test_xep0368_tls_one_byte_reads_and_writes),
+      cmocka_unit_test(test_tls_writes_of_one_turn_share_a_record),
       cmocka_unit_test(test_xep0368_alpn_mismatch_refused),
       cmocka_unit_test(test_large_transfer_plain),
       cmocka_unit_test(test_large_transfer_tls),
