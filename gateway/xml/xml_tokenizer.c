@@ -624,19 +624,56 @@ static inline __attribute__((always_inline)) size_t fast_qname(fg_xml_parser *p,
   return e;
 }
 
-// fast_undo forgets what element_fast recorded, so that the byte states
-// start the item afresh.
-static __attribute__((noinline)) int fast_undo(fg_xml_parser *p) {
-  p->nodes_n = 0;
-  p->attrs_n = 0;
-  p->arena_len = 0;
-  p->open_n = 0;
-  p->binds_n = p->nhdr_binds;
-  p->dflt = p->hdr_dflt;
+// A point where element_fast's records are those the byte states have at the
+// same byte, with the bytes before it strict UTF-8: in character data after
+// a tag or a reference (state S_CONTENT), with the counts and links that
+// what follows changes. Position 0 is the item's start.
+typedef struct fast_mark {
+  size_t i;
+  uint32_t nodes_n, attrs_n, last_child;
+  size_t arena_len;
+  int canon;
+} fast_mark;
+
+static inline __attribute__((always_inline)) void fast_mark_set(fg_xml_parser *p, fast_mark *m,
+                                                                size_t i) {
+  m->i = i;
+  m->nodes_n = p->nodes_n;
+  m->attrs_n = p->attrs_n;
+  m->last_child = p->nodes[p->open[p->open_n - 1]].last_child;
+  m->arena_len = p->arena_len;
+  m->canon = p->canon;
+}
+
+// fast_handover hands the element to the byte states at the last mark:
+// from the item's start it forgets all element_fast recorded; else it takes
+// back what it recorded after the mark (nodes, all children of the open
+// element, attributes, arena bytes) and leaves the byte states in character
+// data at the mark. It returns R_SLOW.
+static __attribute__((noinline)) int fast_handover(fg_xml_parser *p, const fast_mark *m) {
   p->state = S_CONTENT;
-  p->i = 0;
+  p->i = m->i;
   p->rb = 0;
-  p->canon = 1;
+  if (m->i == 0) {
+    p->nodes_n = 0;
+    p->attrs_n = 0;
+    p->arena_len = 0;
+    p->open_n = 0;
+    p->binds_n = p->nhdr_binds;
+    p->dflt = p->hdr_dflt;
+    p->canon = 1;
+    return R_SLOW;
+  }
+  inode *par = &p->nodes[p->open[p->open_n - 1]];
+  par->last_child = m->last_child;
+  if (m->last_child == NONE)
+    par->first_child = NONE;
+  else
+    p->nodes[m->last_child].next = NONE;
+  p->nodes_n = m->nodes_n;
+  p->attrs_n = m->attrs_n;
+  p->arena_len = m->arena_len;
+  p->canon = m->canon;
   return R_SLOW;
 }
 
@@ -649,28 +686,33 @@ static int element_fast(fg_xml_parser *p) {
   xidx w;
   int r;
   int32_t colon;
+  fast_mark mk;
+  mk.i = 0;
   xidx_start(&w, s, n);
   for (;;) {
     // A tag at s[i] == '<'.
     p->tag_start = (uint32_t)i;
-    if (i + 2 >= n) return fast_undo(p);
+    if (i + 2 >= n) return fast_handover(p, &mk);
     uint8_t c = s[i + 1];
     if (c == '/') {
-      if (!xidx_clean_before(&w, i)) return fast_undo(p);
+      if (!xidx_clean_before(&w, i + 1)) return fast_handover(p, &mk);
       if (text_pending(p, i) && (r = text_close(p, i)) == R_ERR) return r;
       r = etag_fast(p, i + 2);
-      if (r == R_SLOW) return fast_undo(p);
+      if (r == R_SLOW) return fast_handover(p, &mk);
       if (r == R_DONE) {
-        if (!xidx_clean_before(&w, p->i)) return fast_undo(p);
+        if (!xidx_clean_before(&w, p->i)) return fast_handover(p, &mk);
         return R_DONE;
       }
       if (r != R_NEED) return r;
       i = p->i;
+      if (!xidx_clean_before(&w, i)) return fast_handover(p, &mk);
+      fast_mark_set(p, &mk, i);
     } else {
-      if (!(fg_xml_byte_class[c] & C_NAMESTART)) return fast_undo(p);
+      if (!(fg_xml_byte_class[c] & C_NAMESTART)) return fast_handover(p, &mk);
       size_t e = fast_qname(p, &w, i + 1, &colon);
-      if (e == SIZE_MAX || !(s[e] == ' ' || s[e] == '>' || s[e] == '/')) return fast_undo(p);
-      if (!xidx_clean_before(&w, e)) return fast_undo(p);
+      if (e == SIZE_MAX || !(s[e] == ' ' || s[e] == '>' || s[e] == '/'))
+        return fast_handover(p, &mk);
+      if (!xidx_clean_before(&w, e)) return fast_handover(p, &mk);
       if (text_pending(p, i) && (r = text_close(p, i)) == R_ERR) return r;
       p->name_start = (uint32_t)(i + 1);
       if ((r = begin_element(p, e, colon)) != R_DONE) return r;
@@ -678,52 +720,68 @@ static int element_fast(fg_xml_parser *p) {
       size_t j = e;
       while (s[j] == ' ') {
         size_t a0 = j + 1;
-        if (a0 >= n || !(fg_xml_byte_class[s[a0]] & C_NAMESTART)) return fast_undo(p);
+        if (a0 >= n) return fast_handover(p, &mk);
+        if (!(fg_xml_byte_class[s[a0]] & C_NAMESTART)) {
+          if (s[a0] != '/' && s[a0] != '>') return fast_handover(p, &mk);
+          p->canon = 0;  // ` />`: the canonical form writes no space there
+          j = a0;
+          break;
+        }
         size_t ae = fast_qname(p, &w, a0, &colon);
-        if (ae == SIZE_MAX || ae + 2 >= n || s[ae] != '=') return fast_undo(p);
+        if (ae == SIZE_MAX || ae + 2 >= n || s[ae] != '=') return fast_handover(p, &mk);
         uint8_t q = s[ae + 1];
-        if (q != '\'' && q != '"') return fast_undo(p);
+        if (q != '\'' && q != '"') return fast_handover(p, &mk);
         size_t v = ae + 2, ve = v;
         for (;;) {
-          ve = xidx_next(&w, q == '\'' ? XIDX_VAL_SQ : XIDX_VAL_DQ, ve);
-          if (ve >= n) return fast_undo(p);
-          if (s[ve] == q) break;
-          if (s[ve] != '>') return fast_undo(p);
-          p->canon = 0;  // the canonical form escapes '>'
+          ve = xidx_next(&w, XIDX_STOP, ve);
+          if (ve >= n) return fast_handover(p, &mk);
+          uint8_t c = s[ve];
+          if (c == q) break;
+          if (c == '>')
+            p->canon = 0;  // the canonical form escapes '>'
+          else if (c != '\'' && c != '"')
+            return fast_handover(p, &mk);
           ve++;
         }
-        if (!attr_record(p, a0, ae, colon, v, ve, q)) return fast_undo(p);
+        if (!attr_record(p, a0, ae, colon, v, ve, q)) return fast_handover(p, &mk);
         j = ve + 1;
-        if (j >= n) return fast_undo(p);
+        if (j >= n) return fast_handover(p, &mk);
       }
       int empty = s[j] == '/';
       if (empty) {
-        if (++j >= n) return fast_undo(p);
+        if (++j >= n) return fast_handover(p, &mk);
       }
-      if (s[j] != '>') return fast_undo(p);
-      if (!xidx_clean_before(&w, j + 1)) return fast_undo(p);
+      if (s[j] != '>') return fast_handover(p, &mk);
+      if (!xidx_clean_before(&w, j + 1)) return fast_handover(p, &mk);
       p->i = j + 1;
       if ((r = finish_stag(p, empty, j + 1)) != R_NEED) return r;
       i = j + 1;
+      fast_mark_set(p, &mk, i);
     }
     // Character data up to the next tag.
     for (;;) {
-      i = xidx_next(&w, XIDX_TEXT, i);
-      if (i >= n) return fast_undo(p);
-      if (s[i] == '<') break;
-      if (s[i] != '&') return fast_undo(p);
-      if (!xidx_clean_before(&w, i)) return fast_undo(p);
+      i = xidx_next(&w, XIDX_STOP, i);
+      if (i >= n) return fast_handover(p, &mk);
+      uint8_t c = s[i];
+      if (c == '<') break;
+      if (c == '\'' || c == '"' || c == '\t' || c == '\n') {
+        i++;
+        continue;
+      }
+      if (c != '&') return fast_handover(p, &mk);
+      if (!xidx_clean_before(&w, i + 1)) return fast_handover(p, &mk);
       uint32_t cp;
       size_t rl;
       p->i = i;
       r = parse_ref(p, i, &cp, &rl);
       if (r == R_ERR) return r;
-      if (r != R_DONE) return fast_undo(p);
+      if (r != R_DONE) return fast_handover(p, &mk);
       uint8_t u[4];
       size_t ul = put_utf8(u, cp);
       if (!canon_ref(s + i, rl, cp, 0)) p->canon = 0;
       if (!acc_replace(p, i, rl, u, ul)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
       i += rl;
+      fast_mark_set(p, &mk, i);
     }
   }
 }
@@ -742,6 +800,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
   if (i == 0 && p->direct && p->state == S_CONTENT && n > 2 && s[0] == '<' &&
       p->item_kind == K_ELEMENT) {
     if ((r = element_fast(p)) != R_SLOW) return r;
+    i = p->i;
   }
 #endif
   for (;;) {
