@@ -626,11 +626,11 @@ static inline __attribute__((always_inline)) size_t fast_qname(fg_xml_parser *p,
 
 // A point where element_fast's records are those the byte states have at the
 // same byte, with the bytes before it strict UTF-8: in character data after
-// a tag or a reference (state S_CONTENT), with the counts and links that
+// a tag or a reference (state S_CONTENT), with the counts that
 // what follows changes. Position 0 is the item's start.
 typedef struct fast_mark {
   size_t i;
-  uint32_t nodes_n, attrs_n, last_child;
+  uint32_t nodes_n, attrs_n;
   size_t arena_len;
   int canon;
 } fast_mark;
@@ -640,7 +640,6 @@ static inline __attribute__((always_inline)) void fast_mark_set(fg_xml_parser *p
   m->i = i;
   m->nodes_n = p->nodes_n;
   m->attrs_n = p->attrs_n;
-  m->last_child = p->nodes[p->open[p->open_n - 1]].last_child;
   m->arena_len = p->arena_len;
   m->canon = p->canon;
 }
@@ -664,12 +663,21 @@ static __attribute__((noinline)) int fast_handover(fg_xml_parser *p, const fast_
     p->canon = 1;
     return R_SLOW;
   }
-  inode *par = &p->nodes[p->open[p->open_n - 1]];
-  par->last_child = m->last_child;
-  if (m->last_child == NONE)
+  // The open element's last child at the mark: nodes are numbered in
+  // document order, so it is its child with the highest number below the
+  // mark's (found here, on the way out, rather than kept at every mark).
+  uint32_t pk = p->open[p->open_n - 1], last = NONE;
+  for (uint32_t k = m->nodes_n; k > pk + 1;)
+    if (p->nodes[--k].parent == pk) {
+      last = k;
+      break;
+    }
+  inode *par = &p->nodes[pk];
+  par->last_child = last;
+  if (last == NONE)
     par->first_child = NONE;
   else
-    p->nodes[m->last_child].next = NONE;
+    p->nodes[last].next = NONE;
   p->nodes_n = m->nodes_n;
   p->attrs_n = m->attrs_n;
   p->arena_len = m->arena_len;
