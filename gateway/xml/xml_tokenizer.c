@@ -4,6 +4,9 @@
 // CDATA sections and references, with their XML 1.0 well-formedness rules,
 // RFC 6120 §11 restrictions and UTF-8 checks, and records what it reads as
 // nodes and attributes for gateway/xml/xml_tree.c and gateway/xml/xml_namespaces.c.
+// In the x86-64-v3 copy a whole top-level element in the bytes at hand is
+// first read through a structural index (element_fast, over
+// gateway/xml/xml_index.h), which hands anything else to the states.
 #include "gateway/xml/xml_tokenizer.h"
 
 #include <string.h>
@@ -600,9 +603,9 @@ static int pop_element(fg_xml_parser *p, inode *nd, size_t end) {
 // with the byte states' own helpers, in the order the byte states call them;
 // before each helper that can fail, the bytes before it are known to be
 // strict UTF-8, so a failure there is the one the byte states would report.
-// On anything else it undoes what it recorded and returns R_SLOW: the byte
-// states then read the element from its first byte, so errors, their
-// offsets and the records are theirs.
+// On anything else it returns R_SLOW and the byte states read the rest of
+// the element from its last mark (below) or from its first byte, so
+// errors, their offsets and the records are theirs.
 
 // fast_qname returns the end of the ASCII QName starting at |a| (an ASCII
 // NameStartChar) found through the index, with the colon's offset in the
@@ -705,15 +708,12 @@ static int element_fast(fg_xml_parser *p) {
     if (c == '/') {
       if (!xidx_clean_before(&w, i + 1)) return fast_handover(p, &mk);
       if (text_pending(p, i) && (r = text_close(p, i)) == R_ERR) return r;
+      // The end tag's bytes are the start tag's ASCII name and `>`: with
+      // the bytes before the `<` checked, all before p->i are UTF-8.
       r = etag_fast(p, i + 2);
       if (r == R_SLOW) return fast_handover(p, &mk);
-      if (r == R_DONE) {
-        if (!xidx_clean_before(&w, p->i)) return fast_handover(p, &mk);
-        return R_DONE;
-      }
       if (r != R_NEED) return r;
       i = p->i;
-      if (!xidx_clean_before(&w, i)) return fast_handover(p, &mk);
       fast_mark_set(p, &mk, i);
     } else {
       if (!(fg_xml_byte_class[c] & C_NAMESTART)) return fast_handover(p, &mk);
