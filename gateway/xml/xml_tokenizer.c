@@ -4,10 +4,14 @@
 // CDATA sections and references, with their XML 1.0 well-formedness rules,
 // RFC 6120 §11 restrictions and UTF-8 checks, and records what it reads as
 // nodes and attributes for gateway/xml/xml_tree.c and gateway/xml/xml_namespaces.c.
+// In the x86-64-v3 copy a whole top-level element in the bytes at hand is
+// first read through a structural index (element_fast, over
+// gateway/xml/xml_index.h), which hands anything else to the states.
 #include "gateway/xml/xml_tokenizer.h"
 
 #include <string.h>
 
+#include "gateway/xml/xml_index.h"
 #include "gateway/xml/xml_internal.h"
 #include "gateway/xml/xml_namespaces.h"
 #include "gateway/xml/xml_scan.h"
@@ -511,6 +515,35 @@ static inline int etag_fast(fg_xml_parser *p, size_t i) {
   return pop_element(p, nd, i + len + 1);
 }
 
+// attr_record records the attribute whose name is [a0, e) (its colon at
+// |colon| in it, -1: none) and whose value, in quotes |q|, is [v, ve) with nothing to decode. It
+// returns 0, recording nothing, when the element has its limit of attributes or memory runs out:
+// the byte states then read the attribute and fail as they do.
+static inline __attribute__((always_inline)) int attr_record(fg_xml_parser *p, size_t a0, size_t e,
+                                                             int32_t colon, size_t v, size_t ve,
+                                                             uint8_t q) {
+  inode *nd = &p->nodes[p->cur];
+  if (nd->attr_n + 1 > p->cfg.limits.max_attrs) return 0;
+  if (p->attrs_n >= p->attrs_cap &&
+      !grow32((void **)&p->attrs, &p->attrs_cap, p->attrs_n + 1, sizeof(iattr)))
+    return 0;
+  iattr *a = &p->attrs[p->attrs_n++];
+  nd->attr_n++;
+  if (colon < 0) {
+    a->prefix = kSpanEmpty;
+    a->local = mkspan(TAG_RAW, a0, e - a0);
+  } else {
+    size_t c = a0 + (size_t)colon;
+    a->prefix = mkspan(TAG_RAW, a0, c - a0);
+    a->local = mkspan(TAG_RAW, c + 1, e - c - 1);
+  }
+  a->value = mkspan(TAG_RAW, v, ve - v);
+  a->name_off = (uint32_t)a0;
+  a->is_decl = 0;
+  if (q == '"') p->canon = 0;
+  return 1;
+}
+
 // attr_fast reads the common attribute, ` name='value'` (or with double
 // quotes) from the space at |i|: one space, an ASCII QName, `=` right after
 // it and a value of printable ASCII without `&`, `<` or `>`, all in the
@@ -541,26 +574,7 @@ static inline __attribute__((always_inline)) size_t attr_fast(fg_xml_parser *p, 
   if (q != '\'' && q != '"') return 0;
   size_t v = e + 2, ve = scan_attr(s, v, n, q);
   if (ve >= n || s[ve] != q) return 0;
-  inode *nd = &p->nodes[p->cur];
-  if (nd->attr_n + 1 > p->cfg.limits.max_attrs) return 0;
-  if (p->attrs_n >= p->attrs_cap &&
-      !grow32((void **)&p->attrs, &p->attrs_cap, p->attrs_n + 1, sizeof(iattr)))
-    return 0;
-  iattr *a = &p->attrs[p->attrs_n++];
-  nd->attr_n++;
-  if (colon < 0) {
-    a->prefix = kSpanEmpty;
-    a->local = mkspan(TAG_RAW, a0, e - a0);
-  } else {
-    size_t c = a0 + (size_t)colon;
-    a->prefix = mkspan(TAG_RAW, a0, c - a0);
-    a->local = mkspan(TAG_RAW, c + 1, e - c - 1);
-  }
-  a->value = mkspan(TAG_RAW, v, ve - v);
-  a->name_off = (uint32_t)a0;
-  a->is_decl = 0;
-  if (q == '"') p->canon = 0;
-  return ve + 1;
+  return attr_record(p, a0, e, colon, v, ve, q) ? ve + 1 : 0;
 }
 
 // pop_element closes the open element |nd| whose end tag ends before |end|.
@@ -578,6 +592,209 @@ static int pop_element(fg_xml_parser *p, inode *nd, size_t end) {
   return R_NEED;
 }
 
+#if defined(XIDX_ENABLED)
+// ---------------------------------------------------------------------------
+// The whole-element path: a top-level element that lies in the bytes at hand,
+// read through the structural index (gateway/xml/xml_index.h) instead of the
+// per-token scans. It reads the common forms only (ASCII names, tags with
+// single spaces between attributes, attribute values without references,
+// TAB, LF or CR, character data with the predefined and character
+// references but without CR, `>` or markup other than tags) and records them
+// with the byte states' own helpers, in the order the byte states call them;
+// before each helper that can fail, the bytes before it are known to be
+// strict UTF-8, so a failure there is the one the byte states would report.
+// On anything else it returns R_SLOW and the byte states read the rest of
+// the element from its last mark (below) or from its first byte, so
+// errors, their offsets and the records are theirs.
+
+// fast_qname returns the end of the ASCII QName starting at |a| (an ASCII
+// NameStartChar) found through the index, with the colon's offset in the
+// name in |*colon| (-1: none), or SIZE_MAX when the name is not of that form
+// or the input ends within it.
+static inline __attribute__((always_inline)) size_t fast_qname(fg_xml_parser *p, xidx *w, size_t a,
+                                                               int32_t *colon) {
+  const uint8_t *s = p->base;
+  size_t n = p->n, e = xidx_next(w, XIDX_NAME, a + 1);
+  *colon = -1;
+  if (e >= n) return SIZE_MAX;
+  if (s[e] == ':') {
+    if (e + 1 >= n || !(fg_xml_byte_class[s[e + 1]] & C_NAMESTART)) return SIZE_MAX;
+    *colon = (int32_t)(e - a);
+    e = xidx_next(w, XIDX_NAME, e + 2);
+    if (e >= n || s[e] == ':') return SIZE_MAX;
+  }
+  if (e - a > p->cfg.limits.max_name_len) return SIZE_MAX;
+  return e;
+}
+
+// A point where element_fast's records are those the byte states have at the
+// same byte, with the bytes before it strict UTF-8: in character data after
+// a tag or a reference (state S_CONTENT), with the counts that
+// what follows changes. Position 0 is the item's start.
+typedef struct fast_mark {
+  size_t i;
+  uint32_t nodes_n, attrs_n;
+  size_t arena_len;
+  int canon;
+} fast_mark;
+
+static inline __attribute__((always_inline)) void fast_mark_set(fg_xml_parser *p, fast_mark *m,
+                                                                size_t i) {
+  m->i = i;
+  m->nodes_n = p->nodes_n;
+  m->attrs_n = p->attrs_n;
+  m->arena_len = p->arena_len;
+  m->canon = p->canon;
+}
+
+// fast_handover hands the element to the byte states at the last mark:
+// from the item's start it forgets all element_fast recorded; else it takes
+// back what it recorded after the mark (nodes, all children of the open
+// element, attributes, arena bytes) and leaves the byte states in character
+// data at the mark. It returns R_SLOW.
+static __attribute__((noinline)) int fast_handover(fg_xml_parser *p, const fast_mark *m) {
+  p->state = S_CONTENT;
+  p->i = m->i;
+  p->rb = 0;
+  if (m->i == 0) {
+    p->nodes_n = 0;
+    p->attrs_n = 0;
+    p->arena_len = 0;
+    p->open_n = 0;
+    p->binds_n = p->nhdr_binds;
+    p->dflt = p->hdr_dflt;
+    p->canon = 1;
+    return R_SLOW;
+  }
+  // The open element's last child at the mark: nodes are numbered in
+  // document order, so it is its child with the highest number below the
+  // mark's (found here, on the way out, rather than kept at every mark).
+  uint32_t pk = p->open[p->open_n - 1], last = NONE;
+  for (uint32_t k = m->nodes_n; k > pk + 1;)
+    if (p->nodes[--k].parent == pk) {
+      last = k;
+      break;
+    }
+  inode *par = &p->nodes[pk];
+  par->last_child = last;
+  if (last == NONE)
+    par->first_child = NONE;
+  else
+    p->nodes[last].next = NONE;
+  p->nodes_n = m->nodes_n;
+  p->attrs_n = m->attrs_n;
+  p->arena_len = m->arena_len;
+  p->canon = m->canon;
+  return R_SLOW;
+}
+
+// element_fast reads the top-level element at the start of the item
+// (s[0] == '<'). It returns R_DONE with p->i after the element, R_ERR after
+// fail, or R_SLOW.
+static int element_fast(fg_xml_parser *p) {
+  const uint8_t *s = p->base;
+  size_t n = p->n, i = 0;
+  xidx w;
+  int r;
+  int32_t colon;
+  fast_mark mk;
+  mk.i = 0;
+  xidx_start(&w, s, n);
+  for (;;) {
+    // A tag at s[i] == '<'.
+    p->tag_start = (uint32_t)i;
+    if (i + 2 >= n) return fast_handover(p, &mk);
+    uint8_t c = s[i + 1];
+    if (c == '/') {
+      if (!xidx_clean_before(&w, i + 1)) return fast_handover(p, &mk);
+      if (text_pending(p, i) && (r = text_close(p, i)) == R_ERR) return r;
+      // The end tag's bytes are the start tag's ASCII name and `>`: with
+      // the bytes before the `<` checked, all before p->i are UTF-8.
+      r = etag_fast(p, i + 2);
+      if (r == R_SLOW) return fast_handover(p, &mk);
+      if (r != R_NEED) return r;
+      i = p->i;
+      fast_mark_set(p, &mk, i);
+    } else {
+      if (!(fg_xml_byte_class[c] & C_NAMESTART)) return fast_handover(p, &mk);
+      size_t e = fast_qname(p, &w, i + 1, &colon);
+      if (e == SIZE_MAX || !(s[e] == ' ' || s[e] == '>' || s[e] == '/'))
+        return fast_handover(p, &mk);
+      if (!xidx_clean_before(&w, e)) return fast_handover(p, &mk);
+      if (text_pending(p, i) && (r = text_close(p, i)) == R_ERR) return r;
+      p->name_start = (uint32_t)(i + 1);
+      if ((r = begin_element(p, e, colon)) != R_DONE) return r;
+      // Attributes, each ` name='value'`, then `>` or `/>`.
+      size_t j = e;
+      while (s[j] == ' ') {
+        size_t a0 = j + 1;
+        if (a0 >= n) return fast_handover(p, &mk);
+        if (!(fg_xml_byte_class[s[a0]] & C_NAMESTART)) {
+          if (s[a0] != '/' && s[a0] != '>') return fast_handover(p, &mk);
+          p->canon = 0;  // ` />`: the canonical form writes no space there
+          j = a0;
+          break;
+        }
+        size_t ae = fast_qname(p, &w, a0, &colon);
+        if (ae == SIZE_MAX || ae + 2 >= n || s[ae] != '=') return fast_handover(p, &mk);
+        uint8_t q = s[ae + 1];
+        if (q != '\'' && q != '"') return fast_handover(p, &mk);
+        size_t v = ae + 2, ve = v;
+        for (;;) {
+          ve = xidx_next(&w, XIDX_STOP, ve);
+          if (ve >= n) return fast_handover(p, &mk);
+          uint8_t c = s[ve];
+          if (c == q) break;
+          if (c == '>')
+            p->canon = 0;  // the canonical form escapes '>'
+          else if (c != '\'' && c != '"')
+            return fast_handover(p, &mk);
+          ve++;
+        }
+        if (!attr_record(p, a0, ae, colon, v, ve, q)) return fast_handover(p, &mk);
+        j = ve + 1;
+        if (j >= n) return fast_handover(p, &mk);
+      }
+      int empty = s[j] == '/';
+      if (empty) {
+        if (++j >= n) return fast_handover(p, &mk);
+      }
+      if (s[j] != '>') return fast_handover(p, &mk);
+      if (!xidx_clean_before(&w, j + 1)) return fast_handover(p, &mk);
+      p->i = j + 1;
+      if ((r = finish_stag(p, empty, j + 1)) != R_NEED) return r;
+      i = j + 1;
+      fast_mark_set(p, &mk, i);
+    }
+    // Character data up to the next tag.
+    for (;;) {
+      i = xidx_next(&w, XIDX_STOP, i);
+      if (i >= n) return fast_handover(p, &mk);
+      uint8_t c = s[i];
+      if (c == '<') break;
+      if (c == '\'' || c == '"' || c == '\t' || c == '\n') {
+        i++;
+        continue;
+      }
+      if (c != '&') return fast_handover(p, &mk);
+      if (!xidx_clean_before(&w, i + 1)) return fast_handover(p, &mk);
+      uint32_t cp;
+      size_t rl;
+      p->i = i;
+      r = parse_ref(p, i, &cp, &rl);
+      if (r == R_ERR) return r;
+      if (r != R_DONE) return fast_handover(p, &mk);
+      uint8_t u[4];
+      size_t ul = put_utf8(u, cp);
+      if (!canon_ref(s + i, rl, cp, 0)) p->canon = 0;
+      if (!acc_replace(p, i, rl, u, ul)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+      i += rl;
+      fast_mark_set(p, &mk, i);
+    }
+  }
+}
+#endif
+
 // ---------------------------------------------------------------------------
 // The state machine over p->base[p->i, p->n).
 
@@ -587,6 +804,13 @@ int fg_xml_tokenize(fg_xml_parser *p) {
   size_t i = p->i;
   int r;
   int32_t colon = -1;  // where name_scan found the colon of the name just read
+#if defined(XIDX_ENABLED)
+  if (i == 0 && p->direct && p->state == S_CONTENT && n > 2 && s[0] == '<' &&
+      p->item_kind == K_ELEMENT) {
+    if ((r = element_fast(p)) != R_SLOW) return r;
+    i = p->i;
+  }
+#endif
   for (;;) {
     switch (p->state) {
       case S_PROLOG:

@@ -1194,6 +1194,102 @@ static void test_xml_1_0_3_1_common_tags_at_every_cut(void **state) {
   }
 }
 
+// whole_vs_bytes parses |doc| whole (one chunk: the whole-element path reads
+// the element), byte by byte (the byte states read it), and cut once at
+// every byte from |cut_from| on (the whole-element path hands an element cut
+// by the chunk's end to the byte states at its last tag or reference), and
+// fails unless all give the same events, error and error offset.
+static void whole_vs_bytes(const char *doc, size_t len, size_t cut_from, const char *label) {
+  fg_xml_transcript whole, t;
+  assert_true(fg_xml_transcript_run(&whole, NULL, (const uint8_t *)doc, len, NULL, 0));
+  assert_int_equal(whole.canon_mismatch + whole.write_fail + whole.accounting, 0);
+  assert_true(fg_xml_transcript_run_step(&t, NULL, (const uint8_t *)doc, len, 1));
+  if (!fg_xml_transcript_same(&whole, &t))
+    fail_msg("%s: byte-by-byte differs: whole %s@%llu, bytes %s@%llu\n%s---\n%s", label,
+             fg_xml_error_condition(whole.err), (unsigned long long)whole.err_off,
+             fg_xml_error_condition(t.err), (unsigned long long)t.err_off, whole.events, t.events);
+  fg_xml_transcript_free(&t);
+  for (size_t cut = cut_from; cut < len; cut++) {
+    assert_true(fg_xml_transcript_run(&t, NULL, (const uint8_t *)doc, len, &cut, 1));
+    if (!fg_xml_transcript_same(&whole, &t))
+      fail_msg("%s: cut at %zu differs: whole %s@%llu, cut %s@%llu", label, cut,
+               fg_xml_error_condition(whole.err), (unsigned long long)whole.err_off,
+               fg_xml_error_condition(t.err), (unsigned long long)t.err_off);
+    fg_xml_transcript_free(&t);
+  }
+  fg_xml_transcript_free(&whole);
+}
+
+// The whole-element path (a structural index of 64-byte blocks,
+// gateway/xml/xml_index.h) against the byte states: every byte value, and
+// valid and invalid UTF-8 sequences, at every offset of the element's first
+// block and around its second and third (names, attribute values in both
+// quotes, character data, end tags, references), whole against byte by
+// byte; and stanzas of every form the path reads or hands over, cut at
+// every byte.
+static void test_xml_1_0_3_1_whole_elements_at_every_block_offset(void **state) {
+  (void)state;
+  static const char *const kForms[] = {
+      H "<m a='%s%s' b=\"%s%s\">t</m>",
+      H "<m>%s%s<n/>%s%s</m>",
+      H "<m a%s%s='1'/>",
+      H "<m%s%s b='1'><n>x</n></m%s%s>",
+      H "<m><n>%s%s&amp;%s%s</n></m>",
+      H "<m xmlns:p='u'><p:n%s%s/>%s%s</m>",
+  };
+  static const char *const kSeqs[] = {"\xc3\xa9",     "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                      "\xc3",         "\xe2\x82",     "\xef\xbf\xbe",
+                                      "\xed\xa0\x80", "\xc0\xaf",     "\x80"};
+  size_t hl = strlen(H);
+  char pad[160], one[8], doc[512];
+  memset(pad, 'v', sizeof(pad));
+  size_t offsets[100], no = 0;
+  for (size_t at = 0; at < 64; at++) offsets[no++] = at;
+  for (size_t at = 118; at < 136; at++) offsets[no++] = at;
+  for (size_t k = 0; k < no; k++) {
+    size_t at = offsets[k];
+    for (size_t f = 0; f < sizeof(kForms) / sizeof(kForms[0]); f++) {
+      // Where the probe sits: |at| bytes of filler after the form's own bytes.
+      char fill[160];
+      memcpy(fill, pad, at);
+      fill[at] = 0;
+      for (int b = 1; b < 256 + (int)(sizeof(kSeqs) / sizeof(kSeqs[0])); b++) {
+        const char *probe = one;
+        if (b < 256) {
+          one[0] = (char)b;
+          one[1] = 0;
+        } else {
+          probe = kSeqs[b - 256];
+        }
+        size_t len = (size_t)snprintf(doc, sizeof(doc), kForms[f], fill, probe, fill, probe);
+        whole_vs_bytes(doc, len, len, "block offset");
+      }
+    }
+  }
+  // Every form, cut at every byte of the element.
+  static const char *const kStanzas[] = {
+      "<message from='a@b/c' to='d@e' type='chat' id='1'><body>hi &amp; caf\xc3\xa9 \"x\" "
+      "it's\tok\n</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>",
+      "<presence><c xmlns='http://jabber.org/protocol/caps' ver='v' /><x a=\"1\"></x ></presence>",
+      "<iq type='get' id='q'><query xmlns='jabber:iq:roster' xml:lang='en'>a&lt;b&#65;<![CDATA[<"
+      "]]><i/></query></iq>",
+      "<m a='x>y' b='x\"y' c=\"x'y\">t<!-- c --></m>",
+      "<m a='1'><n>\xc3\xa9\xc3</n></m>",
+      "<m><p:n/></m>",
+      "<m a='1' a='2'/>",
+      "<m>\r\n</m>",
+  };
+  for (size_t k = 0; k < sizeof(kStanzas) / sizeof(kStanzas[0]); k++) {
+    for (size_t rep = 1; rep <= 3; rep++) {
+      // The stanza after |rep| * 40 bytes of text, so that its tags fall on
+      // other offsets of the blocks.
+      size_t len =
+          (size_t)snprintf(doc, sizeof(doc), H "<w>%.*s%s</w>", (int)(rep * 40), pad, kStanzas[k]);
+      whole_vs_bytes(doc, len, hl, kStanzas[k]);
+    }
+  }
+}
+
 // parse_one feeds |header| and then |stanza| (NUL-terminated) to |p| and
 // returns the element.
 static const fg_xml_element *parse_one(fg_xml_parser *p, const char *header, const char *stanza) {
@@ -1401,6 +1497,7 @@ int main(void) {
       cmocka_unit_test(test_trim_between_elements_keeps_the_stream),
       cmocka_unit_test(test_xml_1_0_3_name_matches_at_every_length_and_position),
       cmocka_unit_test(test_xml_1_0_3_1_common_tags_at_every_cut),
+      cmocka_unit_test(test_xml_1_0_3_1_whole_elements_at_every_block_offset),
       cmocka_unit_test(test_namespaces_6_2_unprefixed_elements_take_the_default_namespace),
       cmocka_unit_test(test_steady_state_reuses_buffers),
       cmocka_unit_test(test_steady_state_allocates_nothing_per_stanza),
