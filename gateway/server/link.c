@@ -140,6 +140,10 @@ struct link {
   int keeping, retry_waiting, lost_pending;
   fg_link_retry retry;
   fg_timer retry_timer;
+  // A hop link's wait may be cut short by traffic (hop_hurry): when the
+  // attempt failed, when the wait ends, whether it was cut already.
+  uint64_t retry_failed_ns, retry_at_ns;
+  int retry_hurried;
   char broken_stream_id[64];
 };
 
@@ -733,6 +737,9 @@ static void op_ready(void *arg, int method) {
   if (l->kind == LINK_HOP) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
     if (l->indexed) carriers_add(l);  // for further pairs of its remote domain
+    // The internal server answers at this address: up for every pair now,
+    // not only when a mark set by an earlier failure expires (hop_failover).
+    fg_router_mark_up(l->snap->router, l->backend, l->address);
   }
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
@@ -1193,6 +1200,8 @@ static link *find_link(worker_state *ws, link_kind kind, const char *local, cons
                        const resolved_target *pinned, unsigned slot);
 static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                          unsigned slot);
+static void hop_replacement(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                            unsigned slot, size_t backend, size_t address);
 
 // push_held links |q| at the end of |l|'s queue and counts it.
 static void push_held(link *l, qitem *q) {
@@ -1230,12 +1239,16 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
 static void keep_stanzas(link *l) {
   if (l->keeping || l->ready) return;
   l->keeping = 1;
-  fg_link_retry_start(&l->retry, fg_worker_now_ns(l->w), cur(l->srv)->cfg->sm.give_up_after_ms);
+  const fg_link_retry_schedule *s =
+      l->kind == LINK_HOP ? &fg_link_retry_hop : &fg_link_retry_remote;
+  fg_link_retry_start(&l->retry, s, fg_worker_now_ns(l->w), cur(l->srv)->cfg->sm.give_up_after_ms);
 }
+
+static void hop_retry(link *l);
 
 // retry_fired starts the next attempt of a link keeping a broken stream's
 // stanzas: a fresh lookup (the domain's targets may have moved), then its
-// candidates in turn.
+// candidates in turn; for a hop link, its backend's address (hop_retry).
 static void retry_fired(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
@@ -1245,6 +1258,10 @@ static void retry_fired(fg_timer *t, void *arg) {
     return;
   }
   fg_metrics_inc(&l->srv->metrics, FG_M_LINK_RECONNECTS);
+  if (l->kind == LINK_HOP) {
+    hop_retry(l);
+    return;
+  }
   l->resolving = 1;
   fg_resolve_start(l->srv, l->w, l->remote, resolved, l);
 }
@@ -1253,7 +1270,7 @@ static void retry_fired(fg_timer *t, void *arg) {
 // keeping a broken stream's stanzas waits and tries again (1); after its
 // give-up time, or for any other link, the caller fails it (0).
 static int keep_for_retry(link *l, fg_stanza_condition cond, const char *why) {
-  if (!l->keeping || l->dead || l->kind != LINK_REMOTE || atomic_load(&l->srv->stopping)) {
+  if (!l->keeping || l->dead || l->kind == LINK_VERIFY || atomic_load(&l->srv->stopping)) {
     return 0;
   }
   uint64_t delay_ms = fg_link_retry_next(&l->retry, fg_worker_now_ns(l->w));
@@ -1273,6 +1290,9 @@ static int keep_for_retry(link *l, fg_stanza_condition cond, const char *why) {
   l->opened = 0;
   l->protocol_failed = 0;
   l->retry_waiting = 1;
+  l->retry_hurried = 0;
+  l->retry_failed_ns = fg_worker_now_ns(l->w);
+  l->retry_at_ns = l->retry_failed_ns + delay_ms * 1000000ull;
   fg_worker_timer_arm(l->w, &l->retry_timer, delay_ms);
   return 1;
 }
@@ -1340,9 +1360,13 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
               reason != FG_CLOSE_SHUTDOWN && !atomic_load(&l->srv->stopping);
   char stream_id[64];
   snprintf(stream_id, sizeof(stream_id), "%s", l->ready ? fg_s2s_out_stream_id(l->s2s) : "");
+  // A hop stream that broke (its internal server died) is replaced like a
+  // remote one: the replacement keeps its stanzas through failed attempts.
+  int hop_broke = l->ready && l->kind == LINK_HOP && l->carrier == NULL && !l->clean &&
+                  !l->ending && reason != FG_CLOSE_SHUTDOWN && !atomic_load(&l->srv->stopping);
   qitem *held;
   fg_sm_item *unacked = take_broken(l, &held);
-  if (unacked != NULL || held != NULL || broke) {
+  if (unacked != NULL || held != NULL || broke || hop_broke) {
     fg_server *srv = l->srv;
     fg_worker *w = l->w;
     unsigned slot = l->slot;
@@ -1351,6 +1375,8 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     memcpy(local, l->local, sizeof(local));
     memcpy(remote, l->remote, sizeof(remote));
     int remote_kind = l->kind == LINK_REMOTE;
+    // The broken hop stream's address, if its snapshot is still the current one.
+    size_t hop_backend = l->snap == cur(srv) ? l->backend : SIZE_MAX, hop_address = l->address;
     if (broke) {
       report_riders_lost(l, stream_id, fg_close_reason_name(reason));
       mux_note_ended_asking(l, fg_close_reason_name(reason));
@@ -1375,6 +1401,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
       link *n = remote_link(srv, w, local, remote, slot);
       if (n != NULL) keep_stanzas(n);
     }
+    if (hop_broke) hop_replacement(srv, w, local, remote, slot, hop_backend, hop_address);
     resend_broken(srv, w, local, remote, slot, unacked, held);
     return;
   }
@@ -1456,10 +1483,15 @@ static void mark_up(fg_timer *t, void *arg) {
 // whose indices the link holds; a reload starts with every address healthy.
 static void hop_failover(link *l) {
   fg_snapshot *snap = l->snap;
-  fg_router_mark_down(snap->router, l->backend, l->address);
-  fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "backend address %s marked down for %d s",
-         l->current ? l->current->name : "?", kBackendRetryMs / 1000);
-  mark_up_timer *m = calloc(1, sizeof(*m));
+  // Marked, logged and timed once per mark: hop links keeping stanzas try
+  // an address marked down again, and fail again, meanwhile (hop_retry).
+  mark_up_timer *m = NULL;
+  if (fg_router_is_up(snap->router, l->backend, l->address)) {
+    fg_router_mark_down(snap->router, l->backend, l->address);
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "backend address %s marked down for %d s",
+           l->current ? l->current->name : "?", kBackendRetryMs / 1000);
+    m = calloc(1, sizeof(*m));
+  }
   if (m != NULL) {
     m->snap = fg_snapshot_up_ref(snap);
     m->router = snap->router;
@@ -1475,6 +1507,83 @@ static void hop_failover(link *l) {
   l->backend = backend;
   l->address = address;
   l->candidates[l->n_candidates++] = *alt;
+}
+
+// --- hop links keeping a broken stream's stanzas ---
+//
+// When a ready hop stream breaks (its internal server died), its
+// replacement keeps what it left and what comes for the pair meanwhile
+// through failed attempts, on the hop schedule (link_retry.h), until
+// stream_management.give_up_after. Nothing here connects, fails or frees a
+// link from the delivery path: traffic only re-arms a timer (hop_hurry).
+
+// hop_replacement opens the hop link that replaces a broken one of the pair
+// (unless one exists): to the address the router picks now, else to the
+// broken stream's own (|backend|, |address| of the current snapshot;
+// SIZE_MAX: none), and makes it keep what it gets through failed attempts
+// (resend_broken then fills it).
+static void hop_replacement(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                            unsigned slot, size_t backend, size_t address) {
+  const fg_snapshot *snap = cur(srv);
+  size_t b, a;
+  const resolved_target *t = fg_snapshot_backend_target(snap, remote, &b, &a);
+  if (t == NULL && backend < snap->cfg->n_backends &&
+      address < fg_router_address_count(snap->router, backend)) {
+    t = &snap->backend_targets[backend][address];
+    b = backend;
+    a = address;
+  }
+  if (t == NULL) return;
+  link *n = find_link(fg_server_worker_state(srv, w), LINK_HOP, local, remote, t, slot);
+  if (n == NULL) n = open_hop(srv, w, local, remote, t, slot, b, a);
+  if (n != NULL && n->carrier == NULL) keep_stanzas(n);
+}
+
+// hop_retry starts the next attempt of a hop link keeping stanzas: to the
+// address the router picks now (another may have come up), else again to
+// the one that failed last, even while it is marked down. A retry timer's
+// callback: the link may be failed and freed here.
+static void hop_retry(link *l) {
+  size_t backend, address;
+  const resolved_target *t = fg_snapshot_backend_target(l->snap, l->remote, &backend, &address);
+  if (t != NULL) {
+    l->pinned = t;
+    l->backend = backend;
+    l->address = address;
+  }
+  l->candidates[0] = *l->pinned;
+  l->n_candidates = 1;
+  l->next_candidate = 0;
+  if (connect_next(l)) return;
+  link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no connection could be opened");
+  link_free(l);
+}
+
+// hop_hurry: a stanza came for hop link |l| while it waits between attempts.
+// The next attempt starts now, yet no sooner than the schedule's first
+// delay after the failed one, so that steady traffic to a dead internal
+// server costs at most one connect per first delay. Only the timer moves:
+// the attempt starts from the worker's loop (retry_fired), never inside the
+// caller's delivery.
+static void hop_hurry(link *l) {
+  if (l->kind != LINK_HOP || !l->retry_waiting || l->retry_hurried || l->dead) return;
+  l->retry_hurried = 1;
+  uint64_t now = fg_worker_now_ns(l->w);
+  uint64_t at = l->retry_failed_ns + (uint64_t)l->retry.schedule.first_ms * 1000000ull;
+  if (at < now) at = now;
+  if (at < l->retry_at_ns) fg_worker_timer_arm_at(l->w, &l->retry_timer, at);
+}
+
+// kept_hop finds the pair's hop link that keeps stanzas while every address
+// of its backend is marked down (whichever address it tries), or NULL.
+static link *kept_hop(worker_state *ws, const char *local, const char *remote, unsigned slot) {
+  for (link *l = ws->links[bucket_of(LINK_HOP, local, remote)]; l != NULL; l = l->next) {
+    if (l->kind == LINK_HOP && !l->dead && l->keeping && l->slot == slot &&
+        strcmp(l->local, local) == 0 && strcmp(l->remote, remote) == 0) {
+      return l;
+    }
+  }
+  return NULL;
 }
 
 static fg_s2s_out *new_session(link *l, int tls_active) {
@@ -1776,6 +1885,7 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
   }
   if (!append_held(l, data, len, is_bounce)) return FG_STANZA_RESOURCE_CONSTRAINT;
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_QUEUED);
+  hop_hurry(l);
   return FG_STANZA_CONDITION_COUNT;
 }
 
@@ -2268,8 +2378,15 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
              from_domain, route.backend_name);
       return FG_STANZA_REMOTE_SERVER_TIMEOUT;
     case FG_ROUTE_BACKEND_DOWN:
-    case FG_ROUTE_OK:                          // marked down since the lookup above
-      return FG_STANZA_REMOTE_SERVER_TIMEOUT;  // hosted, but every backend address is down
+    case FG_ROUTE_OK: {  // marked down since the lookup above
+      // Hosted, but every backend address is down: the pair's hop link that
+      // keeps stanzas through failed attempts takes it; else it bounces.
+      l = kept_hop(ws, from_domain, to_domain, slot);
+      if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
+      fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
+      if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
+      return cond;
+    }
     case FG_ROUTE_NOT_HOSTED:
       break;
   }
