@@ -144,6 +144,8 @@ struct link {
   // attempt failed, when the wait ends, whether it was cut already.
   uint64_t retry_failed_ns, retry_at_ns;
   int retry_hurried;
+  link *keeper_prev, *keeper_next;  // in the worker's hop_keepers
+  int in_keepers;
   char broken_stream_id[64];
 };
 
@@ -193,6 +195,29 @@ static void carriers_remove(link *l) {
   if (*head == l) *head = l->carrier_next;
   l->carrier_prev = l->carrier_next = NULL;
   l->in_carriers = 0;
+}
+
+// hop_keepers lists this worker's hop links that keep a broken stream's
+// stanzas through failed attempts (keep_stanzas): while one waits for its
+// backend, a new pair of that backend waits with it (hop_keeper_for).
+static _Thread_local link *hop_keepers;
+
+static void keepers_add(link *l) {
+  if (l->in_keepers || l->kind != LINK_HOP) return;
+  l->keeper_prev = NULL;
+  l->keeper_next = hop_keepers;
+  if (hop_keepers) hop_keepers->keeper_prev = l;
+  hop_keepers = l;
+  l->in_keepers = 1;
+}
+
+static void keepers_remove(link *l) {
+  if (!l->in_keepers) return;
+  if (l->keeper_prev) l->keeper_prev->keeper_next = l->keeper_next;
+  if (l->keeper_next) l->keeper_next->keeper_prev = l->keeper_prev;
+  if (hop_keepers == l) hop_keepers = l->keeper_next;
+  l->keeper_prev = l->keeper_next = NULL;
+  l->in_keepers = 0;
 }
 
 // stream_of is the s2s session that carries |l|'s stanzas.
@@ -245,6 +270,7 @@ static void index_link(link *l) {
 
 static void unlink_from_worker(link *l) {
   carriers_remove(l);
+  keepers_remove(l);
   if (!l->indexed) return;
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
   link **head = &ws->links[bucket_of(l->kind, l->local, l->remote)];
@@ -329,6 +355,7 @@ static void link_free(link *l) {
   mux_release(l);
   if (l->carrier != NULL) mux_detach(l);
   carriers_remove(l);
+  keepers_remove(l);
   fg_worker_timer_cancel(l->w, &l->retry_timer);
   wake_waiting(l);
   fg_server_worker_state(l->srv, l->w)->live_links--;
@@ -761,6 +788,7 @@ static void op_ready(void *arg, int method) {
          fg_auth_method_name(l->auth));
   l->written = 0;
   l->keeping = 0;
+  keepers_remove(l);
   if (l->lost_pending) tell_lost(l, l->broken_stream_id, "the new stream did not resume it");
   if (fg_s2s_out_sm_enabled(l->s2s)) fg_metrics_inc(&srv->metrics, FG_M_SM_OUT_ENABLED);
   if (fg_s2s_out_bidi(l->s2s)) {
@@ -1202,6 +1230,8 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
                          unsigned slot);
 static void hop_replacement(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                             unsigned slot, size_t backend, size_t address);
+static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
+                      const char *remote, const resolved_target *pinned, unsigned slot);
 
 // push_held links |q| at the end of |l|'s queue and counts it.
 static void push_held(link *l, qitem *q) {
@@ -1239,6 +1269,7 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
 static void keep_stanzas(link *l) {
   if (l->keeping || l->ready) return;
   l->keeping = 1;
+  keepers_add(l);
   const fg_link_retry_schedule *s =
       l->kind == LINK_HOP ? &fg_link_retry_hop : &fg_link_retry_remote;
   fg_link_retry_start(&l->retry, s, fg_worker_now_ns(l->w), cur(l->srv)->cfg->sm.give_up_after_ms);
@@ -1555,7 +1586,9 @@ static void hop_retry(link *l) {
   l->n_candidates = 1;
   l->next_candidate = 0;
   if (connect_next(l)) return;
-  link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "no connection could be opened");
+  const char *why = "no connection could be opened";
+  if (keep_for_retry(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, why)) return;
+  link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, why);
   link_free(l);
 }
 
@@ -1584,6 +1617,37 @@ static link *kept_hop(worker_state *ws, const char *local, const char *remote, u
     }
   }
   return NULL;
+}
+
+// hop_keeper_for: a stanza of a pair without a hop link came for |backend|
+// (of the current snapshot) while every address of it is marked down. When
+// a hop link of this worker keeps stanzas for that backend (a stream to it
+// broke, and its give-up time has not passed), the pair gets a hop link of
+// its own that waits with it: the same address, schedule and give-up time,
+// its first attempt from the worker's loop (a timer of 0 ms), never here.
+// It returns that link, or NULL (the stanza bounces).
+static link *hop_keeper_for(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                            unsigned slot, size_t backend) {
+  link *k = hop_keepers;
+  while (k != NULL && (k->dead || k->snap != cur(srv) || k->backend != backend)) {
+    k = k->keeper_next;
+  }
+  if (k == NULL) return NULL;
+  link *n = new_link(srv, w, LINK_HOP, local, remote, k->pinned, slot);
+  if (n == NULL) return NULL;
+  n->backend = k->backend;
+  n->address = k->address;
+  n->candidates[0] = *k->pinned;
+  n->n_candidates = 1;
+  n->keeping = 1;
+  keepers_add(n);
+  n->retry = k->retry;
+  n->retry.attempts = 0;
+  n->retry_waiting = 1;
+  n->retry_hurried = 1;
+  n->retry_failed_ns = n->retry_at_ns = fg_worker_now_ns(w);
+  fg_worker_timer_arm(w, &n->retry_timer, 0);
+  return n;
 }
 
 static fg_s2s_out *new_session(link *l, int tls_active) {
@@ -2380,8 +2444,10 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
     case FG_ROUTE_BACKEND_DOWN:
     case FG_ROUTE_OK: {  // marked down since the lookup above
       // Hosted, but every backend address is down: the pair's hop link that
-      // keeps stanzas through failed attempts takes it; else it bounces.
+      // keeps stanzas through failed attempts takes it, or one that waits
+      // with another pair's for the backend; else it bounces.
       l = kept_hop(ws, from_domain, to_domain, slot);
+      if (l == NULL) l = hop_keeper_for(srv, w, from_domain, to_domain, slot, route.backend);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
       fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
       if (cond == FG_STANZA_CONDITION_COUNT) park(l, in);
