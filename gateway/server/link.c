@@ -1232,6 +1232,7 @@ static void hop_replacement(fg_server *srv, fg_worker *w, const char *local, con
                             unsigned slot, size_t backend, size_t address);
 static link *new_link(fg_server *srv, fg_worker *w, link_kind kind, const char *local,
                       const char *remote, const resolved_target *pinned, unsigned slot);
+static int hop_wait_with_keepers(link *l);
 
 // push_held links |q| at the end of |l|'s queue and counts it.
 static void push_held(link *l, qitem *q) {
@@ -1443,6 +1444,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", kind_name(l->kind),
            l->current ? l->current->name : "?", fg_close_reason_name(reason));
     if (connect_next(l)) return;
+    if (l->kind == LINK_HOP) hop_wait_with_keepers(l);
     if (!l->dane_refused[0] &&
         keep_for_retry(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason))) {
       return;
@@ -1619,13 +1621,33 @@ static link *kept_hop(worker_state *ws, const char *local, const char *remote, u
   return NULL;
 }
 
+// hop_wait_with_keepers: hop link |l|, of a pair whose stream did not break,
+// could not connect. When another hop link of this worker keeps stanzas
+// for the same backend (a stream to it broke, its give-up time has not
+// passed), |l| keeps its own the same way, until the same give-up time,
+// instead of bouncing them. It returns whether |l| keeps stanzas.
+static int hop_wait_with_keepers(link *l) {
+  if (l->keeping) return 1;
+  if (l->carrier != NULL) return 0;
+  link *k = hop_keepers;
+  while (k != NULL && (k == l || k->dead || k->snap != l->snap || k->backend != l->backend)) {
+    k = k->keeper_next;
+  }
+  if (k == NULL) return 0;
+  l->keeping = 1;
+  keepers_add(l);
+  l->retry = k->retry;
+  l->retry.attempts = 0;
+  return 1;
+}
+
 // hop_keeper_for: a stanza of a pair without a hop link came for |backend|
 // (of the current snapshot) while every address of it is marked down. When
-// a hop link of this worker keeps stanzas for that backend (a stream to it
-// broke, and its give-up time has not passed), the pair gets a hop link of
-// its own that waits with it: the same address, schedule and give-up time,
-// its first attempt from the worker's loop (a timer of 0 ms), never here.
-// It returns that link, or NULL (the stanza bounces).
+// a hop link of this worker keeps stanzas for that backend, the pair gets a
+// hop link of its own that waits with it (hop_wait_with_keepers), to the
+// address the backend's keeper tries, its first attempt from the worker's
+// loop (a timer of 0 ms), never here. It returns that link, or NULL (the
+// stanza bounces).
 static link *hop_keeper_for(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                             unsigned slot, size_t backend) {
   link *k = hop_keepers;
@@ -1639,10 +1661,7 @@ static link *hop_keeper_for(fg_server *srv, fg_worker *w, const char *local, con
   n->address = k->address;
   n->candidates[0] = *k->pinned;
   n->n_candidates = 1;
-  n->keeping = 1;
-  keepers_add(n);
-  n->retry = k->retry;
-  n->retry.attempts = 0;
+  hop_wait_with_keepers(n);
   n->retry_waiting = 1;
   n->retry_hurried = 1;
   n->retry_failed_ns = n->retry_at_ns = fg_worker_now_ns(w);
