@@ -14,16 +14,22 @@ stream_management.give_up_after; a pair without a hop stream, whose stanza
 comes while that replacement waits for the backend, waits with it instead of
 bouncing; the attempt that succeeds marks the address up. Without a broken
 stream (the backend was never reached), a stanza bounces as before
-(remote-server-timeout, RFC 6120 §8.3.3.16). Counts are exact.
+(remote-server-timeout, RFC 6120 §8.3.3.16). What a hop link keeps is
+bounced when the operator closes it (/streams/close) and at the end of a
+SIGTERM drain (shutdown.grace), and goes on through a reload. Counts are
+exact.
 
 usage: hop_outage_test.py FEDGATE_BINARY
 """
 
 import os
+import re
+import signal
 import socket
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,11 +55,11 @@ class World:
         self.closers.append(lambda: (s.close(), s.drop_connections()))
         return s
 
-    def gateway(self, name, sink_port, give_up="30s"):
+    def gateway(self, name, sink_port, give_up="30s", extra=""):
         ports = fp.listener_ports()
         text = fp.gateway_yaml(ports, [("b.test", "sink", "pki/b.test")], [("sink", [sink_port])])
         text = text.replace("workers: 2", "workers: 1")  # one worker: one set of hop links
-        text += "stream_management:\n  give_up_after: %s\n" % give_up
+        text += "stream_management:\n  give_up_after: %s\n" % give_up + extra
         g = fp.Fedgate(FEDGATE, self.dir, name, text, ports["admin"])
         self.closers.append(g.stop)
         return g, ports
@@ -79,6 +85,14 @@ def wait_until(pred, timeout):
             return True
         time.sleep(0.05)
     return pred()
+
+
+def admin(g, method, path, params=None):
+    """The body of one admin request (urllib raises on an error status)."""
+    data = urllib.parse.urlencode(params or {}).encode() if method == "POST" else None
+    req = urllib.request.Request("http://%s:%d%s" % (HOST, g.admin_port, path), data=data,
+                                 method=method)
+    return urllib.request.urlopen(req, timeout=30).read().decode()
 
 
 def health(g):
@@ -170,6 +184,70 @@ def test_rfc6120_8_3_3_16_never_reached_backend_bounces_at_once(w):
     assert m["stanzas_in_total"] == 2 and m["stanzas_bounced_total"] == 2, m
     assert m["link_reconnects_total"] == 0, m
     assert health(g) == ["down"], health(g)
+
+
+def kept_outage(w, name, extra=""):
+    """A gateway whose hop stream broke: the internal server is gone, and
+    the replacement keeps three stanzas of remote.test's pair."""
+    sink_port = fp.free_port()
+    sink = w.sink(sink_port)
+    g, ports = w.gateway(name, sink_port, extra=extra)
+    remote = w.peer(ports, "remote.test")
+    remote.send_message("carol@remote.test/x", "bob@b.test", "k-0")
+    assert wait_until(lambda: "k-0" in bodies(sink), 15), bodies(sink)
+    stop(sink)
+    assert wait_until(lambda: health(g) == ["down"], 15), health(g)
+    base = {k: g.metric(k) for k in KEYS}
+    for i in range(1, 4):
+        remote.send_message("carol@remote.test/x", "bob@b.test", "k-%d" % i)
+
+    def held():
+        return [ln for ln in admin(g, "GET", "/streams").splitlines()
+                if " kind=hop " in ln and " queued=3 " in ln]
+    assert wait_until(lambda: len(held()) == 1, 15), admin(g, "GET", "/streams")
+    assert g.metric("stanzas_bounced_total") == base["stanzas_bounced_total"]
+    return g, remote, base, sink_port, held()[0].split(" stream=")[1].split()[0]
+
+
+def test_rfc6120_8_3_3_16_operator_close_bounces_what_the_hop_kept(w):
+    g, remote, base, _, link_id = kept_outage(w, "gw-close")
+    assert admin(g, "POST", "/streams/close", {"id": link_id}).startswith("ok:")
+    assert wait_until(lambda: g.metric("stanzas_bounced_total") ==
+                      base["stanzas_bounced_total"] + 3, 15)
+    # Nothing waits for the backend any more: the next stanza bounces at once.
+    remote.send_message("carol@remote.test/x", "bob@b.test", "k-4")
+    assert wait_until(lambda: g.metric("stanzas_bounced_total") ==
+                      base["stanzas_bounced_total"] + 4, 15)
+    g.assert_accounted(timeout=10)
+    m = {k: g.metric(k) - v for k, v in base.items()}
+    assert m["stanzas_in_total"] == 4 and m["stanzas_delivered_total"] == 0, m
+    assert m["link_reconnects_gave_up_total"] == 0, m
+
+
+def test_rfc6120_8_3_3_16_sigterm_drain_bounces_what_the_hop_kept(w):
+    g, _, _, _, _ = kept_outage(w, "gw-term", extra="shutdown:\n  grace: 2s\n")
+    g.proc.send_signal(signal.SIGTERM)
+    assert g.proc.wait(timeout=20) == 0
+    # The drain let the kept link go on trying, then bounced what it held
+    # shortly before the grace ended: the last line adds up.
+    last = [ln for ln in open(g.logfile) if " stopped: " in ln][-1]
+    m = re.search(r"stanzas in (\d+), delivered (\d+), bounced (\d+), not bounced (\d+)", last)
+    assert m and [int(v) for v in m.groups()] == [4, 1, 3, 0], last
+
+
+def test_rfc6120_8_3_reload_keeps_what_the_hop_kept(w):
+    g, remote, base, sink_port, link_id = kept_outage(w, "gw-reload")
+    assert admin(g, "POST", "/reload").startswith("ok:")
+    # The new configuration starts with the address healthy; the kept link
+    # goes on, and takes the pair's next stanza too (one stream, in order).
+    remote.send_message("carol@remote.test/x", "bob@b.test", "k-4")
+    sink2 = w.sink(sink_port)
+    want = ["k-%d" % i for i in range(1, 5)]
+    assert wait_until(lambda: bodies(sink2) == want, 15), bodies(sink2)
+    g.assert_accounted(timeout=10)
+    m = {k: g.metric(k) - v for k, v in base.items()}
+    assert m["stanzas_in_total"] == 4 and m["stanzas_delivered_total"] == 4, m
+    assert m["stanzas_bounced_total"] == 0, m
 
 
 def main():
