@@ -24,7 +24,7 @@
 #include "gateway/server/heap_stats.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/reload.h"
-#include "gateway/server/link.h"
+#include "gateway/server/link_admin.h"
 #include "gateway/server/log.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/stapler.h"

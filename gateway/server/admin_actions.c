@@ -16,7 +16,7 @@
 #include "gateway/server/admin_reply.h"
 #include "gateway/server/blocks.h"
 #include "gateway/server/inbound.h"
-#include "gateway/server/link.h"
+#include "gateway/server/link_admin.h"
 #include "gateway/server/log.h"
 #include "gateway/server/reload.h"
 #include "gateway/server/text.h"

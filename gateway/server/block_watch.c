@@ -7,7 +7,7 @@
 
 #include "gateway/server/blocks.h"
 #include "gateway/server/inbound.h"
-#include "gateway/server/link.h"
+#include "gateway/server/link_admin.h"
 
 // kBlockWatchMs: how often a worker looks; a block reaches open streams
 // within this time plus a scan.

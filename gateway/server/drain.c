@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "gateway/server/inbound.h"
-#include "gateway/server/link.h"
+#include "gateway/server/link_admin.h"
 #include "gateway/server/log.h"
 #include "gateway/server/server_internal.h"
 #include "io/listener.h"

@@ -7,86 +7,8 @@
 #ifndef FEDGATE_GATEWAY_LINK_H
 #define FEDGATE_GATEWAY_LINK_H
 
+#include "gateway/server/link_flow.h"
 #include "gateway/server/server_internal.h"
-#include "gateway/server/text.h"
-
-typedef enum link_kind {
-  LINK_HOP = 0,  // to a backend, as an authenticated remote domain
-  LINK_REMOTE,   // to a remote server, as a hosted domain (bounces)
-  LINK_VERIFY,   // to an authoritative server, for db:verify questions
-} link_kind;
-
-// fg_flow is an input stream's handle for flow control: when a stanza it
-// delivered leaves its link congested (output above the high-water mark;
-// or a hop link, still connecting, with its queue half full), fg_deliver
-// pauses reading |conn| and parks the flow on that link until the link
-// drains, becomes ready or fails. The remote peer then meets TCP back-pressure instead of fedgate
-// buffering without bound or dropping the link. Owned by the input stream;
-// fg_flow_cancel before it goes away.
-typedef struct fg_flow {
-  fg_conn *conn;
-  link *on;  // the link it waits for, or NULL
-  struct fg_flow *prev, *next;
-  // The link the stream's last stanza took, valid while the worker's link
-  // index and the backends' health are as they were then (see fg_deliver).
-  link *last;
-  uint64_t last_links_epoch, last_health_epoch;
-} fg_flow;
-
-// fg_flow_cancel unparks |f| (the input stream is closing).
-void fg_flow_cancel(fg_flow *f);
-
-// fg_link_describe appends one line per outbound link of |ws|.
-void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
-
-// fg_link_shutdown closes every outbound link of |ws| (</stream:stream>).
-// Worker thread only.
-void fg_link_shutdown(worker_state *ws);
-
-// fg_link_drain ends, the RFC 6120 §4.4 way (</stream:stream>, then the
-// peer's closing tag is awaited), every ready link of |ws| that holds
-// nothing and waits for no answer; links still connecting keep their queue
-// and are ended by a later call once they delivered it. It returns the
-// number of links still alive, ending ones included. Worker thread only.
-size_t fg_link_drain(worker_state *ws);
-
-// fg_link_bounce_held fails every link of |ws| that still holds stanzas:
-// each is bounced to its sender with remote-server-timeout (RFC 6120
-// §8.3.3.16). It returns the number of stanzas bounced (counted as
-// drain_stanzas_bounced). Worker thread only.
-size_t fg_link_bounce_held(worker_state *ws);
-
-// fg_link_close_stream closes the link of |ws| whose id (as /streams shows
-// it, "out-W-N") is |id|: a ready link ends its stream with
-// </stream:stream> after what it has written; a link not ready yet bounces
-// the stanzas it holds (remote-server-timeout). It returns 1, or 0 when |ws|
-// has no such link. Worker thread only.
-int fg_link_close_stream(worker_state *ws, const char *id);
-
-// fg_link_close_refused closes the links of |ws| to remote domains that
-// |refused| (called with |arg| and the domain) says are refused: a ready
-// link ends its stream after what it has written, a link not ready yet
-// bounces what it holds with policy-violation (RFC 6120 §8.3.3.12). It
-// returns how many. Worker thread only.
-size_t fg_link_close_refused(worker_state *ws, int (*refused)(void *arg, const char *domain),
-                             void *arg);
-
-// fg_link_close_hop_of ends, after what they have written
-// (</stream:stream>), the ready hop links of |ws| that speak as remote
-// domain |remote| to an internal server (gateway/server/link_loss.h). It
-// returns how many. Worker thread only.
-size_t fg_link_close_hop_of(worker_state *ws, const char *remote);
-
-// fg_link_drain_backend closes the hop links of |ws| to the backend named
-// |backend|, at address |host|:|port| (|host| NULL: every address; names,
-// not indices: links opened before a reload use an older snapshot's
-// indices), once they have written what
-// they hold: ready links at once, links still connecting as soon as they
-// are ready and have flushed their queue. New stanzas no longer reach them
-// (the router skips drained addresses). It returns the number of links
-// affected. Worker thread only.
-size_t fg_link_drain_backend(worker_state *ws, const char *backend, const char *host,
-                             uint16_t port);
 
 // fg_link_verify asks the authoritative server of |originating| about |key|;
 // the answer goes to the inbound stream with id |stream_id| on worker |w|.
@@ -109,5 +31,19 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
 // fg_link_bounce delivers an error stanza (never bounced itself).
 void fg_link_bounce(fg_server *srv, fg_worker *w, const char *from_domain, const char *to_domain,
                     const uint8_t *data, size_t len);
+
+// The two ends of a link that the actions on every link of a worker
+// (gateway/server/link_admin.h) share with delivery; |l| comes from the
+// worker's index (gateway/server/link_types.h). Worker thread only.
+
+// fg_link_fail ends |l|: held stanzas are bounced with |cond|, pending
+// questions answered invalid, and the link leaves the worker's index so
+// that the next stanza opens a fresh one (after the backoff, for remote
+// domains). Its connection or lookup, when it has one, frees it later.
+void fg_link_fail(link *l, fg_stanza_condition cond, const char *why);
+
+// fg_link_finish_and_close ends ready link |l| normally: new stanzas open
+// a fresh link, and </stream:stream> follows what was written.
+void fg_link_finish_and_close(link *l);
 
 #endif  // FEDGATE_GATEWAY_LINK_H

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "gateway/server/inbound.h"
-#include "gateway/server/link.h"
+#include "gateway/server/link_admin.h"
 #include "gateway/server/log.h"
 #include "gateway/server/sm_registry.h"
 

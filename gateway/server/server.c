@@ -18,7 +18,7 @@
 #include "gateway/server/admin.h"
 #include "gateway/server/cert_expiry.h"
 #include "gateway/server/inbound.h"
-#include "gateway/server/link.h"
+#include "gateway/server/link_admin.h"
 #include "gateway/server/link_loss.h"
 #include "gateway/server/bidi_park.h"
 #include "gateway/server/abuse_limits.h"

@@ -15,95 +15,39 @@
 #include "gateway/s2s/pair_set.h"
 #include "gateway/s2s/s2s_in.h"
 #include "gateway/s2s/s2s_out.h"
+#include "tests/gateway/s2s/s2s_out_fixture.h"
 
-static fg_dialback_secret g_secret;
-
-// One side's written bytes.
-typedef struct wire {
-  char buf[16384];
-  size_t len;
-} wire;
-
-static void wire_put(wire *w, const uint8_t *d, size_t n) {
-  if (w->len + n < sizeof(w->buf)) {
-    memcpy(w->buf + w->len, d, n);
-    w->len += n;
-    w->buf[w->len] = 0;
-  }
-}
-
-typedef struct initiator {
-  wire w;
-  int ready, failed, answers;
-  char from[256], to[256], condition[64];
-} initiator;
-
-static void o_send(void *arg, const uint8_t *d, size_t n) {
-  wire_put(&((initiator *)arg)->w, d, n);
-}
-static void o_ready(void *arg, int method) {
-  ((initiator *)arg)->ready = method;
-}
-static void o_failed(void *arg, const char *c) {
-  ((initiator *)arg)->failed++;
-}
-static void o_verify_answer(void *arg, const char *r, const char *o, const char *id, int v) {}
-static void o_pair_answer(void *arg, const char *from, const char *to, const char *condition) {
-  initiator *e = arg;
-  e->answers++;
-  snprintf(e->from, sizeof(e->from), "%s", from);
-  snprintf(e->to, sizeof(e->to), "%s", to);
-  snprintf(e->condition, sizeof(e->condition), "%s", condition ? condition : "valid");
-}
-static const fg_s2s_out_ops kOut = {.send = o_send,
-                                    .ready = o_ready,
-                                    .failed = o_failed,
-                                    .verify_answer = o_verify_answer,
-                                    .pair_answer = o_pair_answer};
-
-static fg_s2s_out *initiate(initiator *e, size_t max_pairs, int client_cert) {
+static fg_s2s_out *initiate(out_env *e, size_t max_pairs, int client_cert) {
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.tls_active = 1;
   c.client_cert = client_cert;
-  c.dialback_secret = &g_secret;
+  c.dialback_secret = &g_out_secret;
   c.max_pairs = max_pairs;
-  fg_s2s_out *s = fg_s2s_out_new(&c, &kOut, e);
-  fg_s2s_out_start(s);
-  return s;
+  return out_open(e, &c);
 }
 
-static void feed(fg_s2s_out *s, const char *in) {
-  size_t used;
-  fg_s2s_out_feed(s, (const uint8_t *)in, strlen(in), &used);
-}
-
-#define HDR                                                                               \
-  "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
-  "xmlns:db='jabber:server:dialback' from='b.example' to='a.example' id='S7' version='1.0'>"
 #define DIALBACK_FEATURES                                                   \
   "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/>" \
   "</dialback></stream:features>"
 
 // ready_by_dialback brings |s| to ready with dialback on stream id S7.
-static void ready_by_dialback(initiator *e, fg_s2s_out *s) {
-  feed(s, HDR DIALBACK_FEATURES);
-  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+static void ready_by_dialback(out_env *e, fg_s2s_out *s) {
+  out_feed(s, PEER_HEADER("S7") DIALBACK_FEATURES);
+  out_feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
   assert_int_equal(e->ready, FG_S2S_AUTH_DIALBACK);
   e->w.len = 0;
 }
 
 static void test_xep0220_4_3_further_pair_key_uses_this_streams_id(void **state) {
-  initiator e = {0};
+  out_env e = {0};
   fg_s2s_out *s = initiate(&e, 4, 0);
   assert_false(fg_s2s_out_can_multiplex(s));  // not ready yet
   ready_by_dialback(&e, s);
   assert_true(fg_s2s_out_can_multiplex(s));
   assert_true(fg_s2s_out_add_pair(s, "c.example", "b.example"));
   uint8_t key[FG_DIALBACK_KEY_LEN];
-  fg_dialback_key_generate(&g_secret, key, "b.example", 9, "c.example", 9, "S7", 2);
+  fg_dialback_key_generate(&g_out_secret, key, "b.example", 9, "c.example", 9, "S7", 2);
   char want[256];
   snprintf(want, sizeof(want), "<db:result from='c.example' to='b.example'>%.*s</db:result>",
            FG_DIALBACK_KEY_LEN, (const char *)key);
@@ -111,30 +55,30 @@ static void test_xep0220_4_3_further_pair_key_uses_this_streams_id(void **state)
   assert_int_equal(fg_s2s_out_pair_state(s, "c.example", "b.example"), FG_PAIR_PENDING);
   assert_false(fg_s2s_out_add_pair(s, "c.example", "b.example"));  // asked already
   assert_int_equal(fg_s2s_out_pairs(s), 2);
-  feed(s, "<db:result from='b.example' to='c.example' type='valid'/>");
-  assert_int_equal(e.answers, 1);
-  assert_string_equal(e.condition, "valid");
-  assert_string_equal(e.from, "c.example");
+  out_feed(s, "<db:result from='b.example' to='c.example' type='valid'/>");
+  assert_int_equal(e.pair_answers, 1);
+  assert_string_equal(e.pair_condition, "valid");
+  assert_string_equal(e.pair_from, "c.example");
   assert_int_equal(fg_s2s_out_pair_state(s, "c.example", "b.example"), FG_PAIR_VALID);
   assert_int_equal(e.failed, 0);
   fg_s2s_out_free(s);
 }
 
 static void test_xep0220_2_4_refused_pair_leaves_the_stream_up(void **state) {
-  initiator e = {0};
+  out_env e = {0};
   fg_s2s_out *s = initiate(&e, 4, 0);
   ready_by_dialback(&e, s);
   assert_true(fg_s2s_out_add_pair(s, "c.example", "b.example"));
   assert_true(fg_s2s_out_add_pair(s, "d.example", "b.example"));
-  feed(s,
-       "<db:result from='b.example' to='c.example' type='error'><error type='auth'>"
-       "<not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></db:result>");
-  assert_int_equal(e.answers, 1);
-  assert_string_equal(e.condition, "not-authorized");
+  out_feed(s,
+           "<db:result from='b.example' to='c.example' type='error'><error type='auth'>"
+           "<not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></db:result>");
+  assert_int_equal(e.pair_answers, 1);
+  assert_string_equal(e.pair_condition, "not-authorized");
   assert_int_equal(fg_s2s_out_pair_state(s, "c.example", "b.example"), FG_PAIR_NONE);
-  feed(s, "<db:result from='b.example' to='d.example' type='invalid'/>");
-  assert_int_equal(e.answers, 2);
-  assert_string_equal(e.condition, "invalid");
+  out_feed(s, "<db:result from='b.example' to='d.example' type='invalid'/>");
+  assert_int_equal(e.pair_answers, 2);
+  assert_string_equal(e.pair_condition, "invalid");
   assert_int_equal(e.failed, 0);
   assert_int_equal(fg_s2s_out_is_ready(s), FG_S2S_AUTH_DIALBACK);
   assert_int_equal(fg_s2s_out_pairs(s), 1);
@@ -142,23 +86,23 @@ static void test_xep0220_2_4_refused_pair_leaves_the_stream_up(void **state) {
 }
 
 static void test_xep0220_4_3_answer_for_a_pair_never_asked_is_ignored(void **state) {
-  initiator e = {0};
+  out_env e = {0};
   fg_s2s_out *s = initiate(&e, 4, 0);
   ready_by_dialback(&e, s);
-  feed(s, "<db:result from='b.example' to='x.example' type='valid'/>");
-  assert_int_equal(e.answers, 0);
+  out_feed(s, "<db:result from='b.example' to='x.example' type='valid'/>");
+  assert_int_equal(e.pair_answers, 0);
   assert_int_equal(fg_s2s_out_pair_state(s, "x.example", "b.example"), FG_PAIR_NONE);
   fg_s2s_out_free(s);
 }
 
 static void test_xep0220_2_1_no_further_pairs_without_the_dialback_feature(void **state) {
-  initiator e = {0};
+  out_env e = {0};
   fg_s2s_out *s = initiate(&e, 4, 1);
-  feed(s, HDR
+  out_feed(s, PEER_HEADER("S7")
        "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
        "<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>");
-  feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
-  feed(s, HDR "<stream:features/>");
+  out_feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  out_feed(s, PEER_HEADER("S7") "<stream:features/>");
   assert_int_equal(e.ready, FG_S2S_AUTH_SASL_EXTERNAL);
   assert_false(fg_s2s_out_can_multiplex(s));
   assert_false(fg_s2s_out_add_pair(s, "c.example", "b.example"));
@@ -166,7 +110,7 @@ static void test_xep0220_2_1_no_further_pairs_without_the_dialback_feature(void 
 }
 
 static void test_xep0220_4_3_pairs_per_stream_are_bounded(void **state) {
-  initiator e = {0};
+  out_env e = {0};
   fg_s2s_out *s = initiate(&e, 2, 0);
   ready_by_dialback(&e, s);
   assert_true(fg_s2s_out_add_pair(s, "c.example", "b.example"));
@@ -174,13 +118,13 @@ static void test_xep0220_4_3_pairs_per_stream_are_bounded(void **state) {
   assert_false(fg_s2s_out_can_multiplex(s));
   assert_false(fg_s2s_out_add_pair(s, "e.example", "b.example"));
   // A refusal frees its place.
-  feed(s, "<db:result from='b.example' to='c.example' type='invalid'/>");
+  out_feed(s, "<db:result from='b.example' to='c.example' type='invalid'/>");
   assert_true(fg_s2s_out_add_pair(s, "e.example", "b.example"));
   fg_s2s_out_free(s);
 }
 
 static void test_xep0220_4_3_no_further_pairs_when_max_is_zero(void **state) {
-  initiator e = {0};
+  out_env e = {0};
   fg_s2s_out *s = initiate(&e, 0, 0);
   ready_by_dialback(&e, s);
   assert_false(fg_s2s_out_add_pair(s, "c.example", "b.example"));
@@ -190,18 +134,18 @@ static void test_xep0220_4_3_no_further_pairs_when_max_is_zero(void **state) {
 // --- against the receiving side ---
 
 typedef struct receiver {
-  wire w;
+  out_wire w;
   int routed;
   char routed_from[256], routed_to[256];
 } receiver;
 
 static void i_send(void *arg, const uint8_t *d, size_t n) {
-  wire_put(&((receiver *)arg)->w, d, n);
+  out_wire_put(&((receiver *)arg)->w, d, n);
 }
 static int i_hosted(void *arg, const char *d) {
   return strcmp(d, "b.example") == 0 || strcmp(d, "e.example") == 0;
 }
-// The initiator's certificate names a.example and c.example (XEP-0344).
+// The out_env's certificate names a.example and c.example (XEP-0344).
 static int i_cert(void *arg, const char *d) {
   return strcmp(d, "a.example") == 0 || strcmp(d, "c.example") == 0;
 }
@@ -225,7 +169,7 @@ static const fg_s2s_in_ops kIn = {.send = i_send,
 
 // exchange hands each side's bytes to the other until both are quiet;
 // STARTTLS completes at once on both sides.
-static void exchange(fg_s2s_out *out, initiator *oe, fg_s2s_in *in, receiver *ie) {
+static void exchange(fg_s2s_out *out, out_env *oe, fg_s2s_in *in, receiver *ie) {
   for (int round = 0; round < 50 && (oe->w.len || ie->w.len); round++) {
     size_t used;
     char buf[16384];
@@ -251,17 +195,14 @@ static int send_from(fg_s2s_out *out, const char *from, const char *to) {
 }
 
 // A SASL EXTERNAL stream of a.example -> b.example, both sides fedgate's.
-static fg_s2s_out *sasl_stream(fg_s2s_in **in, receiver *ie, initiator *oe) {
+static fg_s2s_out *sasl_stream(fg_s2s_in **in, receiver *ie, out_env *oe) {
   *in = fg_s2s_in_new(NULL, &kIn, ie);
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.client_cert = 1;
-  c.dialback_secret = &g_secret;
+  c.dialback_secret = &g_out_secret;
   c.max_pairs = 8;
-  fg_s2s_out *out = fg_s2s_out_new(&c, &kOut, oe);
-  fg_s2s_out_start(out);
+  fg_s2s_out *out = out_open(oe, &c);
   exchange(out, oe, *in, ie);
   assert_int_equal(oe->ready, FG_S2S_AUTH_SASL_EXTERNAL);
   return out;
@@ -269,7 +210,7 @@ static fg_s2s_out *sasl_stream(fg_s2s_in **in, receiver *ie, initiator *oe) {
 
 static void test_xep0344_2_3_further_pairs_on_a_sasl_stream_by_certificate(void **state) {
   receiver ie = {0};
-  initiator oe = {0};
+  out_env oe = {0};
   fg_s2s_in *in;
   fg_s2s_out *out = sasl_stream(&in, &ie, &oe);
   assert_true(fg_s2s_out_can_multiplex(out));  // fedgate offers dialback after SASL too
@@ -278,7 +219,7 @@ static void test_xep0344_2_3_further_pairs_on_a_sasl_stream_by_certificate(void 
   assert_true(fg_s2s_out_add_pair(out, "c.example", "b.example"));
   assert_true(fg_s2s_out_add_pair(out, "a.example", "e.example"));
   exchange(out, &oe, in, &ie);
-  assert_int_equal(oe.answers, 2);
+  assert_int_equal(oe.pair_answers, 2);
   assert_int_equal(fg_s2s_out_pair_state(out, "c.example", "b.example"), FG_PAIR_VALID);
   assert_int_equal(fg_s2s_out_pair_state(out, "a.example", "e.example"), FG_PAIR_VALID);
   assert_int_equal(fg_s2s_in_is_authenticated(in, "c.example", "b.example"),
@@ -298,14 +239,14 @@ static void test_xep0344_2_3_further_pairs_on_a_sasl_stream_by_certificate(void 
 
 static void test_xep0220_2_4_pair_without_proof_is_refused_and_stream_stays(void **state) {
   receiver ie = {0};
-  initiator oe = {0};
+  out_env oe = {0};
   fg_s2s_in *in;
   fg_s2s_out *out = sasl_stream(&in, &ie, &oe);
   // d.example is not in the certificate and cannot be verified.
   assert_true(fg_s2s_out_add_pair(out, "d.example", "b.example"));
   exchange(out, &oe, in, &ie);
-  assert_int_equal(oe.answers, 1);
-  assert_string_equal(oe.condition, "remote-server-not-found");
+  assert_int_equal(oe.pair_answers, 1);
+  assert_string_equal(oe.pair_condition, "remote-server-not-found");
   assert_int_equal(oe.failed, 0);
   // The stream's own pair still flows.
   assert_true(send_from(out, "a.example", "b.example"));
@@ -317,7 +258,7 @@ static void test_xep0220_2_4_pair_without_proof_is_refused_and_stream_stays(void
 
 static void test_rfc6120_4_9_3_9_stanza_of_an_unauthorised_pair_is_invalid_from(void **state) {
   receiver ie = {0};
-  initiator oe = {0};
+  out_env oe = {0};
   fg_s2s_in *in;
   fg_s2s_out *out = sasl_stream(&in, &ie, &oe);
   // c.example never asked for its pair: its stanza ends the stream.
@@ -331,7 +272,7 @@ static void test_rfc6120_4_9_3_9_stanza_of_an_unauthorised_pair_is_invalid_from(
 
 static void test_rfc6120_4_9_3_9_valid_pair_does_not_authorise_its_cross_pairs(void **state) {
   receiver ie = {0};
-  initiator oe = {0};
+  out_env oe = {0};
   fg_s2s_in *in;
   fg_s2s_out *out = sasl_stream(&in, &ie, &oe);
   assert_true(fg_s2s_out_add_pair(out, "c.example", "b.example"));
@@ -373,10 +314,6 @@ static void test_pair_set_bounded_and_settled(void **state) {
   fg_pair_set_cleanup(&s);
 }
 
-static int setup(void **state) {
-  return fg_dialback_secret_init(&g_secret, (const uint8_t *)"mux-secret", 10) ? 0 : -1;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_xep0220_4_3_further_pair_key_uses_this_streams_id),
@@ -391,5 +328,5 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_9_3_9_valid_pair_does_not_authorise_its_cross_pairs),
       cmocka_unit_test(test_pair_set_bounded_and_settled),
   };
-  return cmocka_run_group_tests_name("gateway/s2s_mux", tests, setup, NULL);
+  return cmocka_run_group_tests_name("gateway/s2s_mux", tests, out_fixture_setup, NULL);
 }

@@ -13,110 +13,46 @@
 #include "gateway/s2s/bidi.h"
 #include "gateway/s2s/s2s_in.h"
 #include "gateway/s2s/s2s_out.h"
-
-static fg_dialback_secret g_secret;
-
-typedef struct out_env {
-  char out[16384];
-  size_t out_len;
-  int ready, failed, answers, last_valid, acked;
-  char fail_cond[64];
-  // XEP-0288: stanzas sent back (o_stanza) and refused (o_refused).
-  int stanzas, refused;
-  char last_from[256], last_to[256], refused_cond[64];
-  const char *refuse;  // what o_stanza answers (NULL: taken)
-} out_env;
-
-static void o_send(void *arg, const uint8_t *d, size_t n) {
-  out_env *e = arg;
-  if (e->out_len + n < sizeof(e->out)) {
-    memcpy(e->out + e->out_len, d, n);
-    e->out_len += n;
-    e->out[e->out_len] = 0;
-  }
-}
-static void o_ready(void *arg, int method) {
-  ((out_env *)arg)->ready = method ? method : -1;
-}
-static void o_failed(void *arg, const char *c) {
-  out_env *e = arg;
-  e->failed++;
-  snprintf(e->fail_cond, sizeof(e->fail_cond), "%s", c);
-}
-static void o_answer(void *arg, const char *r, const char *o, const char *id, int valid) {
-  out_env *e = arg;
-  e->answers++;
-  e->last_valid = valid;
-}
-static void o_acked(void *arg, const fg_sm_item *it) {
-  ((out_env *)arg)->acked++;
-}
-static const char *o_stanza(void *arg, const fg_xml_element *el, const char *from, const char *to) {
-  out_env *e = arg;
-  e->stanzas++;
-  if (e->refuse != NULL) return e->refuse;
-  snprintf(e->last_from, sizeof(e->last_from), "%s", from);
-  snprintf(e->last_to, sizeof(e->last_to), "%s", to);
-  return NULL;
-}
-static void o_refused(void *arg, const fg_xml_element *el, const char *condition) {
-  out_env *e = arg;
-  e->refused++;
-  snprintf(e->refused_cond, sizeof(e->refused_cond), "%s", condition);
-}
-static const fg_s2s_out_ops kOutOps = {o_send, o_ready,  o_failed,  o_answer, o_acked,
-                                       NULL,   o_stanza, o_refused, NULL};
+#include "tests/gateway/s2s/s2s_out_fixture.h"
 
 static fg_s2s_out *new_out(out_env *e, int client_cert, int purpose) {
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.client_cert = client_cert;
   c.purpose = purpose;
-  c.dialback_secret = &g_secret;
-  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, e);
-  fg_s2s_out_start(s);
-  return s;
+  c.dialback_secret = &g_out_secret;
+  return out_open(e, &c);
 }
-
-static fg_s2s_out_status feed(fg_s2s_out *s, const char *in) {
-  size_t used;
-  return fg_s2s_out_feed(s, (const uint8_t *)in, strlen(in), &used);
-}
-
-#define SRV_HDR                                                                           \
-  "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' " \
-  "xmlns:db='jabber:server:dialback' from='b.example' to='a.example' id='S1' version='1.0'>"
 
 static void test_rfc6120_4_7_initial_header(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_out(&e, 0, FG_S2S_OUT_STANZAS);
-  assert_non_null(strstr(e.out, "from='a.example' to='b.example' version='1.0'"));
-  assert_non_null(strstr(e.out, "xmlns:db='jabber:server:dialback'"));
+  assert_non_null(strstr(e.w.buf, "from='a.example' to='b.example' version='1.0'"));
+  assert_non_null(strstr(e.w.buf, "xmlns:db='jabber:server:dialback'"));
   fg_s2s_out_free(s);
 }
 
 static void test_rfc6120_5_4_starttls_then_restart(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_out(&e, 0, FG_S2S_OUT_STANZAS);
-  e.out_len = 0;
-  assert_int_equal(feed(s, SRV_HDR "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:"
-                                   "xmpp-tls'><required/></starttls></stream:features>"),
-                   FG_S2S_OUT_CONTINUE);
-  assert_string_equal(e.out, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-  assert_int_equal(feed(s, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+  e.w.len = 0;
+  assert_int_equal(
+      out_feed(s, PEER_HEADER("S1") "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:"
+                                    "xmpp-tls'><required/></starttls></stream:features>"),
+      FG_S2S_OUT_CONTINUE);
+  assert_string_equal(e.w.buf, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  assert_int_equal(out_feed(s, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
                    FG_S2S_OUT_STARTTLS);
-  e.out_len = 0;
+  e.w.len = 0;
   fg_s2s_out_tls_established(s);
-  assert_non_null(strstr(e.out, "<stream:stream"));
+  assert_non_null(strstr(e.w.buf, "<stream:stream"));
   fg_s2s_out_free(s);
 }
 
 static void test_rfc6120_5_no_tls_offered_fails_unless_plaintext_allowed(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_out(&e, 0, FG_S2S_OUT_STANZAS);
-  assert_int_equal(feed(s, SRV_HDR "<stream:features/>"), FG_S2S_OUT_CLOSED);
+  assert_int_equal(out_feed(s, PEER_HEADER("S1") "<stream:features/>"), FG_S2S_OUT_CLOSED);
   assert_int_equal(e.failed, 1);
   assert_string_equal(e.fail_cond, "tls-unavailable");
   fg_s2s_out_free(s);
@@ -125,24 +61,21 @@ static void test_rfc6120_5_no_tls_offered_fails_unless_plaintext_allowed(void **
 static void test_xep0178_external_when_offered_with_certificate(void **state) {
   out_env e = {0};
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.client_cert = 1;
   c.tls_active = 1;
-  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
-  fg_s2s_out_start(s);
-  e.out_len = 0;
-  feed(s, SRV_HDR
+  fg_s2s_out *s = out_open(&e, &c);
+  e.w.len = 0;
+  out_feed(s, PEER_HEADER("S1")
        "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
        "<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>");
   assert_string_equal(
-      e.out, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
-  e.out_len = 0;
-  feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
-  assert_non_null(strstr(e.out, "<stream:stream"));
+      e.w.buf, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
+  e.w.len = 0;
+  out_feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  assert_non_null(strstr(e.w.buf, "<stream:stream"));
   assert_int_equal(e.ready, 0);
-  feed(s, SRV_HDR "<stream:features/>");
+  out_feed(s, PEER_HEADER("S1") "<stream:features/>");
   assert_int_equal(e.ready, FG_S2S_AUTH_SASL_EXTERNAL);
   assert_true(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0));
   fg_s2s_out_free(s);
@@ -151,27 +84,24 @@ static void test_xep0178_external_when_offered_with_certificate(void **state) {
 static void test_xep0220_dialback_key_uses_the_receiving_servers_stream_id(void **state) {
   out_env e = {0};
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.tls_active = 1;
-  c.dialback_secret = &g_secret;
-  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
-  fg_s2s_out_start(s);
-  e.out_len = 0;
-  feed(s, SRV_HDR
+  c.dialback_secret = &g_out_secret;
+  fg_s2s_out *s = out_open(&e, &c);
+  e.w.len = 0;
+  out_feed(s, PEER_HEADER("S1")
        "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/>"
        "</dialback></stream:features>");
   uint8_t key[FG_DIALBACK_KEY_LEN];
-  fg_dialback_key_generate(&g_secret, key, "b.example", 9, "a.example", 9, "S1", 2);
+  fg_dialback_key_generate(&g_out_secret, key, "b.example", 9, "a.example", 9, "S1", 2);
   char want[256];
   snprintf(want, sizeof(want), "<db:result from='a.example' to='b.example'>%.*s</db:result>",
            FG_DIALBACK_KEY_LEN, (const char *)key);
-  assert_string_equal(e.out, want);
+  assert_string_equal(e.w.buf, want);
   // A result for another pair is not ours.
-  feed(s, "<db:result from='c.example' to='a.example' type='valid'/>");
+  out_feed(s, "<db:result from='c.example' to='a.example' type='valid'/>");
   assert_int_equal(e.ready, 0);
-  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  out_feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
   assert_int_equal(e.ready, FG_S2S_AUTH_DIALBACK);
   fg_s2s_out_free(s);
 }
@@ -179,15 +109,12 @@ static void test_xep0220_dialback_key_uses_the_receiving_servers_stream_id(void 
 static void test_xep0220_invalid_result_fails(void **state) {
   out_env e = {0};
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.tls_active = 1;
-  c.dialback_secret = &g_secret;
-  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
-  fg_s2s_out_start(s);
-  feed(s, SRV_HDR "<stream:features/>");
-  feed(s, "<db:result from='b.example' to='a.example' type='invalid'/>");
+  c.dialback_secret = &g_out_secret;
+  fg_s2s_out *s = out_open(&e, &c);
+  out_feed(s, PEER_HEADER("S1") "<stream:features/>");
+  out_feed(s, "<db:result from='b.example' to='a.example' type='invalid'/>");
   assert_int_equal(e.failed, 1);
   assert_string_equal(e.fail_cond, "dialback-invalid");
   fg_s2s_out_free(s);
@@ -201,22 +128,22 @@ static void test_xep0220_verify_answers_only_for_questions_on_this_stream(void *
   c.remote = "a.example";
   c.tls_active = 1;
   c.purpose = FG_S2S_OUT_VERIFY;
-  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
-  fg_s2s_out_start(s);
+  fg_s2s_out *s = out_open(&e, &c);
   assert_true(fg_s2s_out_verify(s, "b.example", "a.example", "ID1", (const uint8_t *)"k1", 2));
-  e.out_len = 0;
-  feed(s, SRV_HDR "<stream:features/>");
+  e.w.len = 0;
+  out_feed(s, PEER_HEADER("S1") "<stream:features/>");
   assert_int_equal(e.ready, -1);
-  assert_string_equal(e.out, "<db:verify from='b.example' to='a.example' id='ID1'>k1</db:verify>");
+  assert_string_equal(e.w.buf,
+                      "<db:verify from='b.example' to='a.example' id='ID1'>k1</db:verify>");
   // Unsolicited or mismatched answers are dropped.
-  feed(s, "<db:verify from='a.example' to='b.example' id='OTHER' type='valid'/>");
-  feed(s, "<db:verify from='evil.example' to='b.example' id='ID1' type='valid'/>");
+  out_feed(s, "<db:verify from='a.example' to='b.example' id='OTHER' type='valid'/>");
+  out_feed(s, "<db:verify from='evil.example' to='b.example' id='ID1' type='valid'/>");
   assert_int_equal(e.answers, 0);
-  feed(s, "<db:verify from='a.example' to='b.example' id='ID1' type='invalid'/>");
+  out_feed(s, "<db:verify from='a.example' to='b.example' id='ID1' type='invalid'/>");
   assert_int_equal(e.answers, 1);
   assert_int_equal(e.last_valid, 0);
   // The same answer again is no longer expected.
-  feed(s, "<db:verify from='a.example' to='b.example' id='ID1' type='valid'/>");
+  out_feed(s, "<db:verify from='a.example' to='b.example' id='ID1' type='valid'/>");
   assert_int_equal(e.answers, 1);
   fg_s2s_out_free(s);
 }
@@ -224,7 +151,7 @@ static void test_xep0220_verify_answers_only_for_questions_on_this_stream(void *
 static void test_rfc6120_4_9_stream_error_from_peer_fails_with_its_condition(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_out(&e, 0, FG_S2S_OUT_STANZAS);
-  feed(s, SRV_HDR
+  out_feed(s, PEER_HEADER("S1")
        "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
        "</stream:error>");
   assert_int_equal(e.failed, 1);
@@ -235,21 +162,18 @@ static void test_rfc6120_4_9_stream_error_from_peer_fails_with_its_condition(voi
 // ready_out returns a stream authenticated by SASL EXTERNAL.
 static fg_s2s_out *ready_out(out_env *e) {
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.client_cert = 1;
   c.tls_active = 1;
-  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, e);
-  fg_s2s_out_start(s);
-  feed(s, SRV_HDR
+  fg_s2s_out *s = out_open(e, &c);
+  out_feed(s, PEER_HEADER("S1")
        "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
        "<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>");
-  feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
-  feed(s, SRV_HDR "<stream:features/>");
+  out_feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  out_feed(s, PEER_HEADER("S1") "<stream:features/>");
   assert_int_equal(e->ready, FG_S2S_AUTH_SASL_EXTERNAL);
-  e->out_len = 0;
-  e->out[0] = 0;
+  e->w.len = 0;
+  e->w.buf[0] = 0;
   return s;
 }
 
@@ -259,18 +183,18 @@ static void test_rfc6120_4_4_end_waits_for_the_peers_closing_tag(void **state) {
   out_env e = {0};
   fg_s2s_out *s = ready_out(&e);
   fg_s2s_out_end(s);
-  assert_string_equal(e.out, "</stream:stream>");
+  assert_string_equal(e.w.buf, "</stream:stream>");
   assert_int_equal(e.failed, 0);
   assert_false(fg_s2s_out_send_stanza(s, (const uint8_t *)"<message/>", 10, 0));
   fg_s2s_out_end(s);
   fg_s2s_out_close(s);  // at shutdown: no second closing tag either
-  assert_string_equal(e.out, "</stream:stream>");
+  assert_string_equal(e.w.buf, "</stream:stream>");
   fg_s2s_out_free(s);
   e = (out_env){0};
   s = ready_out(&e);
   fg_s2s_out_end(s);
-  assert_int_equal(feed(s, "</stream:stream>"), FG_S2S_OUT_CLOSED);
-  assert_string_equal(e.out, "</stream:stream>");
+  assert_int_equal(out_feed(s, "</stream:stream>"), FG_S2S_OUT_CLOSED);
+  assert_string_equal(e.w.buf, "</stream:stream>");
   assert_int_equal(e.failed, 1);
   assert_string_equal(e.fail_cond, "closed");
   fg_s2s_out_free(s);
@@ -279,8 +203,7 @@ static void test_rfc6120_4_4_end_waits_for_the_peers_closing_tag(void **state) {
 // --- both sides of fedgate, back to back ---
 
 typedef struct in_env {
-  char out[16384];
-  size_t out_len;
+  out_wire w;
   int routed;
   const char *cert_for;
   // XEP-0198 §5: one stream this side keeps for resumption.
@@ -294,11 +217,7 @@ typedef struct in_env {
 } in_env;
 
 static void i_send(void *arg, const uint8_t *d, size_t n) {
-  in_env *e = arg;
-  if (e->out_len + n < sizeof(e->out)) {
-    memcpy(e->out + e->out_len, d, n);
-    e->out_len += n;
-  }
+  out_wire_put(&((in_env *)arg)->w, d, n);
 }
 
 // pump delivers what each side queued to the other, like a transport would,
@@ -306,7 +225,7 @@ static void i_send(void *arg, const uint8_t *d, size_t n) {
 // both have agreed to start it.
 static void pump(fg_s2s_out *out, out_env *oe, fg_s2s_in *in, in_env *ie) {
   int in_tls = 0, out_tls = 0;
-  for (int round = 0; round < 50 && (oe->out_len || ie->out_len || (in_tls && out_tls)); round++) {
+  for (int round = 0; round < 50 && (oe->w.len || ie->w.len || (in_tls && out_tls)); round++) {
     size_t used;
     if (in_tls && out_tls) {
       fg_s2s_in_tls_established(in);
@@ -314,18 +233,18 @@ static void pump(fg_s2s_out *out, out_env *oe, fg_s2s_in *in, in_env *ie) {
       in_tls = out_tls = 0;
       continue;
     }
-    if (oe->out_len) {
+    if (oe->w.len) {
       char buf[16384];
-      size_t n = oe->out_len;
-      memcpy(buf, oe->out, n);
-      oe->out_len = 0;
+      size_t n = oe->w.len;
+      memcpy(buf, oe->w.buf, n);
+      oe->w.len = 0;
       if (fg_s2s_in_feed(in, (const uint8_t *)buf, n, &used) == FG_S2S_IN_STARTTLS) in_tls = 1;
     }
-    if (ie->out_len) {
+    if (ie->w.len) {
       char buf[16384];
-      size_t n = ie->out_len;
-      memcpy(buf, ie->out, n);
-      ie->out_len = 0;
+      size_t n = ie->w.len;
+      memcpy(buf, ie->w.buf, n);
+      ie->w.len = 0;
       if (fg_s2s_out_feed(out, (const uint8_t *)buf, n, &used) == FG_S2S_OUT_STARTTLS) {
         out_tls = 1;
       }
@@ -383,12 +302,9 @@ static void test_out_and_in_negotiate_tls_and_sasl_external(void **state) {
   out_env oe = {0};
   fg_s2s_in *in = fg_s2s_in_new(NULL, &kInOps, &ie);
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.client_cert = 1;
-  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, &oe);
-  fg_s2s_out_start(out);
+  fg_s2s_out *out = out_open(&oe, &c);
   pump(out, &oe, in, &ie);
   assert_int_equal(oe.failed, 0);
   assert_int_equal(oe.ready, FG_S2S_AUTH_SASL_EXTERNAL);
@@ -412,15 +328,12 @@ static fg_s2s_out *sm_pair(fg_s2s_in **in, in_env *ie, out_env *oe, int in_sm, i
   ic.sm = in_sm;
   *in = fg_s2s_in_new(&ic, &kInOps, ie);
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.client_cert = 1;
   c.sm = out_sm;
   c.sm_max_stanzas = 4;
   c.sm_request_every = 2;
-  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, oe);
-  fg_s2s_out_start(out);
+  fg_s2s_out *out = out_open(oe, &c);
   pump(out, oe, *in, ie);
   assert_int_equal(oe->ready, FG_S2S_AUTH_SASL_EXTERNAL);
   return out;
@@ -457,35 +370,38 @@ static void test_xep0198_3_enabled_after_authentication_and_acks_flow(void **sta
   fg_s2s_in_free(in);
 }
 
-static fg_s2s_out *resumable_out(out_env *oe, const char *previd) {
+// resumable_out opens a resumable stream a.example -> b.example (XEP-0198
+// §5) resuming |previd| (NULL: none) with |previd_h| handled of what the
+// peer sent back, bidirectional (XEP-0288) when |bidi|.
+static fg_s2s_out *resumable_out(out_env *oe, const char *previd, uint32_t previd_h, int bidi) {
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.client_cert = 1;
   c.sm = 1;
   c.sm_resume = 1;
   c.sm_previd = previd;
+  c.sm_previd_h = previd_h;
   c.sm_request_every = 2;
-  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, oe);
-  fg_s2s_out_start(out);
-  return out;
+  c.bidi = bidi;
+  return out_open(oe, &c);
 }
 
-static fg_s2s_in *resumable_in(in_env *ie) {
+// resumable_in is the receiving side of resumable_out.
+static fg_s2s_in *resumable_in(in_env *ie, int bidi) {
   ie->cert_for = "a.example";
   fg_s2s_in_config ic;
   fg_s2s_in_config_default(&ic);
   ic.sm = 1;
   ic.sm_resume_s = 60;
+  ic.bidi = bidi;
   return fg_s2s_in_new(&ic, &kInOps, ie);
 }
 
 static void test_xep0198_5_resumed_stream_continues_from_the_peers_h(void **state) {
   in_env ie = {0};
   out_env oe = {0};
-  fg_s2s_in *in = resumable_in(&ie);
-  fg_s2s_out *out = resumable_out(&oe, NULL);
+  fg_s2s_in *in = resumable_in(&ie, 0);
+  fg_s2s_out *out = resumable_out(&oe, NULL, 0, 0);
   pump(out, &oe, in, &ie);
   assert_true(fg_s2s_out_sm_enabled(out));
   assert_string_equal(fg_s2s_out_sm_id(out), ie.kept_id);
@@ -508,8 +424,8 @@ static void test_xep0198_5_resumed_stream_continues_from_the_peers_h(void **stat
   ie2.kept_h = ie.kept_h;
   ie2.kept_parked = 1;
   out_env oe2 = {0};
-  in = resumable_in(&ie2);
-  out = resumable_out(&oe2, id);
+  in = resumable_in(&ie2, 0);
+  out = resumable_out(&oe2, id, 0, 0);
   pump(out, &oe2, in, &ie2);
   assert_int_equal(oe2.ready, FG_S2S_AUTH_SASL_EXTERNAL);
   assert_true(fg_s2s_out_sm_enabled(out));
@@ -528,33 +444,6 @@ static void test_xep0198_5_resumed_stream_continues_from_the_peers_h(void **stat
 
 // --- XEP-0198 §5 on a bidirectional stream (XEP-0288) ---
 
-static fg_s2s_out *resumable_bidi_out(out_env *oe, const char *previd, uint32_t previd_h) {
-  fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
-  c.client_cert = 1;
-  c.sm = 1;
-  c.sm_resume = 1;
-  c.sm_previd = previd;
-  c.sm_previd_h = previd_h;
-  c.sm_request_every = 2;
-  c.bidi = 1;
-  fg_s2s_out *out = fg_s2s_out_new(&c, &kOutOps, oe);
-  fg_s2s_out_start(out);
-  return out;
-}
-
-static fg_s2s_in *resumable_bidi_in(in_env *ie) {
-  ie->cert_for = "a.example";
-  fg_s2s_in_config ic;
-  fg_s2s_in_config_default(&ic);
-  ic.sm = 1;
-  ic.sm_resume_s = 60;
-  ic.bidi = 1;
-  return fg_s2s_in_new(&ic, &kInOps, ie);
-}
-
 static int send_back(fg_s2s_in *in, const char *body) {
   char m[160];
   int n = snprintf(m, sizeof(m),
@@ -566,15 +455,27 @@ static int send_back(fg_s2s_in *in, const char *body) {
 // the answers are lost with the connection.
 static void to_out(fg_s2s_out *out, in_env *ie) {
   size_t used;
-  fg_s2s_out_feed(out, (const uint8_t *)ie->out, ie->out_len, &used);
-  ie->out_len = 0;
+  fg_s2s_out_feed(out, (const uint8_t *)ie->w.buf, ie->w.len, &used);
+  ie->w.len = 0;
+}
+
+// park_stream: the connection of |in| breaks; the receiving side keeps the
+// stream in |kept| for resumption (XEP-0198 §5), with what it wrote back
+// unacknowledged (XEP-0288).
+static void park_stream(fg_s2s_in *in, const in_env *ie, in_env *kept) {
+  int enabled;
+  kept->kept_h = fg_s2s_in_sm_handled(in, &enabled);
+  kept->kept_acked = fg_s2s_in_bidi_acked(in);
+  kept->kept_sent_back = fg_s2s_in_bidi_take_unacked(in);
+  snprintf(kept->kept_id, sizeof(kept->kept_id), "%s", ie->kept_id);
+  kept->kept_parked = 1;
 }
 
 static void test_xep0198_5_resume_h_acknowledges_stanzas_sent_back(void **state) {
   in_env ie = {0};
   out_env oe = {0};
-  fg_s2s_in *in = resumable_bidi_in(&ie);
-  fg_s2s_out *out = resumable_bidi_out(&oe, NULL, 0);
+  fg_s2s_in *in = resumable_in(&ie, 1);
+  fg_s2s_out *out = resumable_out(&oe, NULL, 0, 1);
   pump(out, &oe, in, &ie);
   assert_true(fg_s2s_out_bidi(out) && fg_s2s_in_bidi(in) && fg_s2s_out_sm_enabled(out));
   assert_true(send_back(in, "one"));
@@ -583,20 +484,15 @@ static void test_xep0198_5_resume_h_acknowledges_stanzas_sent_back(void **state)
   assert_true(send_back(in, "two"));
   to_out(out, &ie);  // handled; its <a/> is lost
   assert_true(send_back(in, "three"));
-  ie.out_len = 0;  // never reached the peer
+  ie.w.len = 0;  // never reached the peer
   assert_int_equal(oe.stanzas, 2);
   uint32_t reverse_h = fg_s2s_out_reverse_h(out);
   assert_int_equal(reverse_h, 2);
   // The connection breaks: the receiving side parks what it wrote back.
-  int enabled;
-  in_env ie2 = {0};
-  ie2.kept_h = fg_s2s_in_sm_handled(in, &enabled);
-  ie2.kept_acked = fg_s2s_in_bidi_acked(in);
-  assert_int_equal(ie2.kept_acked, 1);
   assert_int_equal(fg_s2s_in_bidi_unacked(in, NULL), 2);
-  ie2.kept_sent_back = fg_s2s_in_bidi_take_unacked(in);
-  snprintf(ie2.kept_id, sizeof(ie2.kept_id), "%s", ie.kept_id);
-  ie2.kept_parked = 1;
+  in_env ie2 = {0};
+  park_stream(in, &ie, &ie2);
+  assert_int_equal(ie2.kept_acked, 1);
   char id[80];
   snprintf(id, sizeof(id), "%s", fg_s2s_out_sm_id(out));
   fg_s2s_out_free(out);
@@ -604,8 +500,8 @@ static void test_xep0198_5_resume_h_acknowledges_stanzas_sent_back(void **state)
   // The new stream resumes with h=2: "two" counts as handled, only "three"
   // is written again, and the peer's count goes on from 2.
   out_env oe2 = {0};
-  in = resumable_bidi_in(&ie2);
-  out = resumable_bidi_out(&oe2, id, reverse_h);
+  in = resumable_in(&ie2, 1);
+  out = resumable_out(&oe2, id, reverse_h, 1);
   pump(out, &oe2, in, &ie2);
   assert_int_equal(oe2.failed, 0);
   assert_int_equal(oe2.ready, FG_S2S_AUTH_SASL_EXTERNAL);
@@ -627,18 +523,13 @@ static void test_xep0198_5_resume_h_acknowledges_stanzas_sent_back(void **state)
 static void test_xep0198_5_resume_h_above_what_was_sent_back_ends_the_stream(void **state) {
   in_env ie = {0};
   out_env oe = {0};
-  fg_s2s_in *in = resumable_bidi_in(&ie);
-  fg_s2s_out *out = resumable_bidi_out(&oe, NULL, 0);
+  fg_s2s_in *in = resumable_in(&ie, 1);
+  fg_s2s_out *out = resumable_out(&oe, NULL, 0, 1);
   pump(out, &oe, in, &ie);
   assert_true(send_back(in, "one"));
-  ie.out_len = 0;
+  ie.w.len = 0;
   in_env ie2 = {0};
-  int enabled;
-  ie2.kept_h = fg_s2s_in_sm_handled(in, &enabled);
-  ie2.kept_acked = fg_s2s_in_bidi_acked(in);
-  ie2.kept_sent_back = fg_s2s_in_bidi_take_unacked(in);
-  snprintf(ie2.kept_id, sizeof(ie2.kept_id), "%s", ie.kept_id);
-  ie2.kept_parked = 1;
+  park_stream(in, &ie, &ie2);
   char id[80];
   snprintf(id, sizeof(id), "%s", fg_s2s_out_sm_id(out));
   fg_s2s_out_free(out);
@@ -646,8 +537,8 @@ static void test_xep0198_5_resume_h_above_what_was_sent_back_ends_the_stream(voi
   // §4: an h of 5 acknowledges stanzas never written: the stream ends, and
   // the stanza stays unacknowledged (it goes out another way).
   out_env oe2 = {0};
-  in = resumable_bidi_in(&ie2);
-  out = resumable_bidi_out(&oe2, id, 5);
+  in = resumable_in(&ie2, 1);
+  out = resumable_out(&oe2, id, 5, 1);
   pump(out, &oe2, in, &ie2);
   assert_true(fg_s2s_in_is_closed(in));
   assert_int_equal(oe2.stanzas, 0);
@@ -665,12 +556,12 @@ static void test_xep0198_5_resume_without_a_valid_h_is_invalid_xml(void **state)
     out_env oe = {0};
     fg_s2s_in *in;
     fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 0);  // authenticated, XEP-0198 not enabled
-    ie.out_len = 0;
+    ie.w.len = 0;
     size_t used;
     assert_int_equal(fg_s2s_in_feed(in, (const uint8_t *)bad[i], strlen(bad[i]), &used),
                      FG_S2S_IN_CLOSED);
-    ie.out[ie.out_len] = 0;
-    assert_non_null(strstr(ie.out, "<invalid-xml"));
+    ie.w.buf[ie.w.len] = 0;
+    assert_non_null(strstr(ie.w.buf, "<invalid-xml"));
     fg_s2s_out_free(out);
     fg_s2s_in_free(in);
   }
@@ -679,8 +570,8 @@ static void test_xep0198_5_resume_without_a_valid_h_is_invalid_xml(void **state)
 static void test_xep0198_5_unknown_stream_enables_anew(void **state) {
   in_env ie = {0};
   out_env oe = {0};
-  fg_s2s_in *in = resumable_in(&ie);
-  fg_s2s_out *out = resumable_out(&oe, "0123abcd");
+  fg_s2s_in *in = resumable_in(&ie, 0);
+  fg_s2s_out *out = resumable_out(&oe, "0123abcd", 0, 0);
   pump(out, &oe, in, &ie);
   // <failed><item-not-found/></failed>, then <enable resume='true'/>.
   assert_int_equal(oe.ready, FG_S2S_AUTH_SASL_EXTERNAL);
@@ -711,7 +602,7 @@ static void test_xep0198_peer_without_it_carries_stanzas_unacknowledged(void **s
   fg_s2s_in *in;
   fg_s2s_out *out = sm_pair(&in, &ie, &oe, 0, 1);
   assert_false(fg_s2s_out_sm_enabled(out));
-  assert_null(strstr(oe.out, "urn:xmpp:sm:3"));
+  assert_null(strstr(oe.w.buf, "urn:xmpp:sm:3"));
   assert_true(send_msg(out));
   assert_int_equal(fg_s2s_out_unacked(out), 0);
   pump(out, &oe, in, &ie);
@@ -726,10 +617,10 @@ static void test_xep0198_4_h_above_sent_ends_the_stream(void **state) {
   fg_s2s_in *in;
   fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
   assert_true(send_msg(out));
-  oe.out_len = 0;
-  feed(out, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+  oe.w.len = 0;
+  out_feed(out, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
   assert_int_equal(oe.failed, 1);
-  assert_non_null(strstr(oe.out, "<undefined-condition"));
+  assert_non_null(strstr(oe.w.buf, "<undefined-condition"));
   // What the peer could not account for stays for the caller to send again.
   assert_int_equal(fg_s2s_out_unacked(out), 1);
   fg_sm_item *it = fg_s2s_out_take_unacked(out);
@@ -745,9 +636,9 @@ static void test_xep0198_4_malformed_h_is_invalid_xml(void **state) {
   out_env oe = {0};
   fg_s2s_in *in;
   fg_s2s_out *out = sm_pair(&in, &ie, &oe, 1, 1);
-  feed(out, "<a xmlns='urn:xmpp:sm:3' h='one'/>");
+  out_feed(out, "<a xmlns='urn:xmpp:sm:3' h='one'/>");
   assert_int_equal(oe.failed, 1);
-  assert_non_null(strstr(oe.out, "<invalid-xml"));
+  assert_non_null(strstr(oe.w.buf, "<invalid-xml"));
   fg_s2s_out_free(out);
   fg_s2s_in_free(in);
 }
@@ -760,9 +651,9 @@ static void test_xep0198_4_end_waits_for_the_last_ack(void **state) {
   assert_true(send_msg(out));
   pump(out, &oe, in, &ie);  // the stanza arrives; no <r/> yet (request_every 2)
   assert_int_equal(fg_s2s_out_unacked(out), 1);
-  oe.out_len = 0;
+  oe.w.len = 0;
   fg_s2s_out_end(out);
-  assert_non_null(strstr(oe.out, "<r xmlns='urn:xmpp:sm:3'/></stream:stream>"));
+  assert_non_null(strstr(oe.w.buf, "<r xmlns='urn:xmpp:sm:3'/></stream:stream>"));
   assert_int_equal(oe.failed, 0);  // still reading
   pump(out, &oe, in, &ie);
   assert_int_equal(oe.acked, 1);
@@ -775,21 +666,18 @@ static void test_xep0198_4_end_waits_for_the_last_ack(void **state) {
 static void test_xep0198_3_failed_enable_goes_on_without(void **state) {
   out_env e = {0};
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.allow_plaintext = 1;
   c.sm = 1;
-  c.dialback_secret = &g_secret;
-  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, &e);
-  fg_s2s_out_start(s);
-  feed(s, SRV_HDR "<stream:features><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
-  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
-  assert_non_null(strstr(e.out, "<enable xmlns='urn:xmpp:sm:3'/>"));
+  c.dialback_secret = &g_out_secret;
+  fg_s2s_out *s = out_open(&e, &c);
+  out_feed(s, PEER_HEADER("S1") "<stream:features><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
+  out_feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  assert_non_null(strstr(e.w.buf, "<enable xmlns='urn:xmpp:sm:3'/>"));
   assert_int_equal(e.ready, 0);  // the answer first
-  feed(s,
-       "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
-       "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+  out_feed(s,
+           "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
+           "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
   assert_int_equal(e.ready, FG_S2S_AUTH_DIALBACK);
   assert_false(fg_s2s_out_sm_enabled(s));
   fg_s2s_out_free(s);
@@ -816,24 +704,20 @@ static void test_xep0198_3_enable_before_authentication_fails(void **state) {
       "xmlns:db='jabber:server:dialback' from='a.example' to='b.example' version='1.0'>";
   size_t used;
   fg_s2s_in_feed(in, (const uint8_t *)hdr, strlen(hdr), &used);
-  assert_non_null(strstr(ie.out, "<sm xmlns='urn:xmpp:sm:3'/>"));  // offered to a plaintext peer
-  ie.out_len = 0;
+  assert_non_null(strstr(ie.w.buf, "<sm xmlns='urn:xmpp:sm:3'/>"));  // offered to a plaintext peer
+  ie.w.len = 0;
   const char *en =
       "<enable xmlns='urn:xmpp:sm:3'/><resume xmlns='urn:xmpp:sm:3' previd='x' h='0'/>";
   assert_int_equal(fg_s2s_in_feed(in, (const uint8_t *)en, strlen(en), &used), FG_S2S_IN_CONTINUE);
-  ie.out[ie.out_len] = 0;
+  ie.w.buf[ie.w.len] = 0;
   // Both the <enable/> and the <resume/> come before authentication.
-  const char *first = strstr(ie.out, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request");
+  const char *first = strstr(ie.w.buf, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request");
   assert_non_null(first);
   assert_non_null(strstr(first + 1, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request"));
   int enabled = 1;
   fg_s2s_in_sm_handled(in, &enabled);
   assert_false(enabled);
   fg_s2s_in_free(in);
-}
-
-static int setup(void **state) {
-  return fg_dialback_secret_init(&g_secret, (const uint8_t *)"s3cr3t", 6) ? 0 : -1;
 }
 
 // --- XEP-0288: bidirectional streams ---
@@ -846,40 +730,37 @@ static int setup(void **state) {
 // (XEP-0288 and XEP-0198 wanted as |bidi| and |sm| say); its header is in |e|.
 static fg_s2s_out *new_sm_bidi_out(out_env *e, int bidi, int client_cert, int sm) {
   fg_s2s_out_config c;
-  fg_s2s_out_config_default(&c);
-  c.local = "a.example";
-  c.remote = "b.example";
+  out_config(&c);
   c.tls_active = 1;
   c.client_cert = client_cert;
-  c.dialback_secret = &g_secret;
+  c.dialback_secret = &g_out_secret;
   c.bidi = bidi;
   c.sm = sm;
-  fg_s2s_out *s = fg_s2s_out_new(&c, &kOutOps, e);
-  fg_s2s_out_start(s);
+  fg_s2s_out *s = out_open(e, &c);
   return s;
 }
 
 // new_bidi_out is new_sm_bidi_out without XEP-0198, its header cleared.
 static fg_s2s_out *new_bidi_out(out_env *e, int bidi, int client_cert) {
   fg_s2s_out *s = new_sm_bidi_out(e, bidi, client_cert, 0);
-  e->out_len = 0;
+  e->w.len = 0;
   return s;
 }
 
 // ready_by_dialback brings |s| to ready over dialback with bidi offered.
 static void ready_by_dialback(fg_s2s_out *s, out_env *e) {
-  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
-  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  out_feed(s, PEER_HEADER("S1") FEATURES_BIDI_DIALBACK);
+  out_feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
   assert_int_equal(e->ready, FG_S2S_AUTH_DIALBACK);
 }
 
 static void test_xep0288_2_2_request_sent_before_dialback(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_bidi_out(&e, 1, 0);
-  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
+  out_feed(s, PEER_HEADER("S1") FEATURES_BIDI_DIALBACK);
   assert_true(fg_s2s_out_bidi(s));
-  const char *bidi = strstr(e.out, "<bidi xmlns='urn:xmpp:bidi'/>");
-  const char *db = strstr(e.out, "<db:result");
+  const char *bidi = strstr(e.w.buf, "<bidi xmlns='urn:xmpp:bidi'/>");
+  const char *db = strstr(e.w.buf, "<db:result");
   assert_non_null(bidi);
   assert_non_null(db);
   assert_true(bidi < db);
@@ -889,19 +770,21 @@ static void test_xep0288_2_2_request_sent_before_dialback(void **state) {
 static void test_xep0288_2_2_request_sent_once_before_sasl(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_bidi_out(&e, 1, 1);
-  feed(s, SRV_HDR
+  out_feed(s, PEER_HEADER("S1")
        "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
        "<mechanism>EXTERNAL</mechanism></mechanisms><bidi xmlns='urn:xmpp:features:bidi'/>"
        "</stream:features>");
   assert_string_equal(
-      e.out,
+      e.w.buf,
       "<bidi xmlns='urn:xmpp:bidi'/>"
       "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
-  feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
-  e.out_len = 0;
-  e.out[0] = 0;
-  feed(s, SRV_HDR "<stream:features><bidi xmlns='urn:xmpp:features:bidi'/></stream:features>");
-  assert_null(strstr(e.out, "urn:xmpp:bidi"));  // not again after the restart
+  out_feed(s, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  e.w.len = 0;
+  e.w.buf[0] = 0;
+  out_feed(s,
+           PEER_HEADER(
+               "S1") "<stream:features><bidi xmlns='urn:xmpp:features:bidi'/></stream:features>");
+  assert_null(strstr(e.w.buf, "urn:xmpp:bidi"));  // not again after the restart
   assert_int_equal(e.ready, FG_S2S_AUTH_SASL_EXTERNAL);
   fg_s2s_out_free(s);
 }
@@ -909,15 +792,18 @@ static void test_xep0288_2_2_request_sent_once_before_sasl(void **state) {
 static void test_xep0288_2_2_no_request_when_not_offered_or_disabled(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_bidi_out(&e, 1, 0);
-  feed(s,
-       SRV_HDR "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>");
-  assert_null(strstr(e.out, "urn:xmpp:bidi"));
+  out_feed(
+      s,
+      PEER_HEADER(
+          "S1") "<stream:features><dialback "
+                "xmlns='urn:xmpp:features:dialback'/></stream:features>");
+  assert_null(strstr(e.w.buf, "urn:xmpp:bidi"));
   assert_false(fg_s2s_out_bidi(s));
   fg_s2s_out_free(s);
   out_env off = {0};
   s = new_bidi_out(&off, 0, 0);
-  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
-  assert_null(strstr(off.out, "urn:xmpp:bidi"));
+  out_feed(s, PEER_HEADER("S1") FEATURES_BIDI_DIALBACK);
+  assert_null(strstr(off.w.buf, "urn:xmpp:bidi"));
   fg_s2s_out_free(s);
 }
 
@@ -925,9 +811,9 @@ static void test_xep0288_2_2_reverse_stanza_handed_over(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_bidi_out(&e, 1, 0);
   ready_by_dialback(s, &e);
-  assert_int_equal(feed(s,
-                        "<message from='x@B.example/r' to='u@a.example'><body>hi</body>"
-                        "</message>"),
+  assert_int_equal(out_feed(s,
+                            "<message from='x@B.example/r' to='u@a.example'><body>hi</body>"
+                            "</message>"),
                    FG_S2S_OUT_CONTINUE);
   assert_int_equal(e.stanzas, 1);
   assert_string_equal(e.last_from, "b.example");
@@ -939,9 +825,9 @@ static void test_xep0288_2_2_reverse_stanza_handed_over(void **state) {
 static void test_rfc6120_4_9_3_12_reverse_stanza_before_authentication(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_bidi_out(&e, 1, 0);
-  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
-  assert_int_equal(feed(s, "<message from='b.example' to='u@a.example'/>"), FG_S2S_OUT_CLOSED);
-  assert_non_null(strstr(e.out, "<not-authorized"));
+  out_feed(s, PEER_HEADER("S1") FEATURES_BIDI_DIALBACK);
+  assert_int_equal(out_feed(s, "<message from='b.example' to='u@a.example'/>"), FG_S2S_OUT_CLOSED);
+  assert_non_null(strstr(e.w.buf, "<not-authorized"));
   assert_int_equal(e.stanzas, 0);
   assert_int_equal(e.refused, 1);
   fg_s2s_out_free(s);
@@ -956,8 +842,8 @@ static void refused_back(const char *stanza, const char *refuse, const char *con
   ready_by_dialback(s, &e);
   char want[128];
   snprintf(want, sizeof(want), "<%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", condition);
-  assert_int_equal(feed(s, stanza), FG_S2S_OUT_CLOSED);
-  if (strstr(e.out, want) == NULL) fail_msg("no %s in %s", want, e.out);
+  assert_int_equal(out_feed(s, stanza), FG_S2S_OUT_CLOSED);
+  if (strstr(e.w.buf, want) == NULL) fail_msg("no %s in %s", want, e.w.buf);
   assert_int_equal(e.failed, 1);
   // Refused by the addressing rules: reported, never handed over.
   assert_int_equal(e.stanzas, refuse != NULL);
@@ -985,10 +871,10 @@ static void test_rfc6120_4_9_3_12_untrusted_reverse_sender_ends_the_stream(void 
 static void test_rfc6120_4_5_stanza_without_bidi_is_unsupported(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_bidi_out(&e, 0, 0);
-  feed(s, SRV_HDR FEATURES_BIDI_DIALBACK);
-  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
-  assert_int_equal(feed(s, "<message from='b.example' to='u@a.example'/>"), FG_S2S_OUT_CLOSED);
-  assert_non_null(strstr(e.out, "<unsupported-stanza-type"));
+  out_feed(s, PEER_HEADER("S1") FEATURES_BIDI_DIALBACK);
+  out_feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  assert_int_equal(out_feed(s, "<message from='b.example' to='u@a.example'/>"), FG_S2S_OUT_CLOSED);
+  assert_non_null(strstr(e.w.buf, "<unsupported-stanza-type"));
   assert_int_equal(e.stanzas, 0);
   fg_s2s_out_free(s);
 }
@@ -996,19 +882,19 @@ static void test_rfc6120_4_5_stanza_without_bidi_is_unsupported(void **state) {
 static void test_xep0198_4_initiating_side_acknowledges_stanzas_sent_back(void **state) {
   out_env e = {0};
   fg_s2s_out *s = new_sm_bidi_out(&e, 1, 0, 1);
-  feed(s, SRV_HDR
+  out_feed(s, PEER_HEADER("S1")
        "<stream:features><bidi xmlns='urn:xmpp:features:bidi'/><sm xmlns='urn:xmpp:sm:3'/>"
        "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback></stream:features>");
-  feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
-  feed(s, "<enabled xmlns='urn:xmpp:sm:3'/>");
+  out_feed(s, "<db:result from='b.example' to='a.example' type='valid'/>");
+  out_feed(s, "<enabled xmlns='urn:xmpp:sm:3'/>");
   assert_true(fg_s2s_out_sm_enabled(s));
-  feed(s,
-       "<message from='b.example' to='u@a.example'/><message from='b.example' "
-       "to='u@a.example'/>");
-  e.out_len = 0;
-  e.out[0] = 0;
-  feed(s, "<r xmlns='urn:xmpp:sm:3'/>");
-  assert_string_equal(e.out, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+  out_feed(s,
+           "<message from='b.example' to='u@a.example'/><message from='b.example' "
+           "to='u@a.example'/>");
+  e.w.len = 0;
+  e.w.buf[0] = 0;
+  out_feed(s, "<r xmlns='urn:xmpp:sm:3'/>");
+  assert_string_equal(e.w.buf, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
   fg_s2s_out_free(s);
 }
 
@@ -1017,7 +903,7 @@ static void test_rfc6120_4_4_reverse_stanzas_after_our_close_still_count(void **
   fg_s2s_out *s = new_bidi_out(&e, 1, 0);
   ready_by_dialback(s, &e);
   fg_s2s_out_end(s);
-  feed(s, "<message from='b.example' to='u@a.example'/>");
+  out_feed(s, "<message from='b.example' to='u@a.example'/>");
   assert_int_equal(e.stanzas, 1);
   fg_s2s_out_free(s);
 }
@@ -1086,5 +972,5 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_4_reverse_stanzas_after_our_close_still_count),
       cmocka_unit_test(test_xep0288_both_directions_on_one_stream),
   };
-  return cmocka_run_group_tests_name("gateway/s2s_out", tests, setup, NULL);
+  return cmocka_run_group_tests_name("gateway/s2s_out", tests, out_fixture_setup, NULL);
 }
