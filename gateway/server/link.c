@@ -31,6 +31,7 @@
 #include "gateway/server/link_failures.h"
 #include "gateway/server/link_flow.h"
 #include "gateway/server/link_hop_failover.h"
+#include "gateway/server/link_hop_keep.h"
 #include "gateway/server/link_index.h"
 #include "gateway/server/link_pairs.h"
 #include "gateway/server/link_queue.h"
@@ -63,6 +64,7 @@ static void link_free(link *l) {
   fg_link_pairs_release(l);
   if (l->carrier != NULL) fg_link_pairs_detach(l);
   fg_link_carriers_remove(l);
+  fg_link_keepers_remove(l);
   fg_worker_timer_cancel(l->w, &l->retry_timer);
   fg_link_flow_wake(l);
   fg_server_worker_state(l->srv, l->w)->live_links--;
@@ -312,6 +314,9 @@ static void op_ready(void *arg, int method) {
   if (l->kind == LINK_HOP) {
     fg_metrics_inc(&srv->metrics, FG_M_HOP_STREAMS_READY);
     if (l->indexed) fg_link_carriers_add(l);  // for further pairs of its remote domain
+    // The internal server answers at this address: up for every pair now,
+    // not only when a mark set by an earlier failure expires.
+    fg_router_mark_up(l->snap->router, l->backend, l->address);
   }
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
@@ -333,6 +338,7 @@ static void op_ready(void *arg, int method) {
          fg_auth_method_name(l->auth));
   l->written = 0;
   l->keeping = 0;
+  fg_link_keepers_remove(l);
   if (l->lost_pending) tell_lost(l, l->broken_stream_id, "the new stream did not resume it");
   if (fg_s2s_out_sm_enabled(l->s2s)) fg_metrics_inc(&srv->metrics, FG_M_SM_OUT_ENABLED);
   if (fg_s2s_out_bidi(l->s2s)) {
@@ -566,6 +572,9 @@ static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const cha
                       const resolved_target *t, unsigned slot, size_t backend, size_t address);
 static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                          unsigned slot);
+static void hop_replacement(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                            unsigned slot, size_t backend, size_t address);
+static void hop_retry(link *l);
 
 static void resolved(void *arg, const resolved_target *candidates, size_t n,
                      fg_stanza_condition condition, const char *why, fg_dns_tlsa_answer *tlsa,
@@ -577,13 +586,16 @@ static void resolved(void *arg, const resolved_target *candidates, size_t n,
 static void keep_stanzas(link *l) {
   if (l->keeping || l->ready) return;
   l->keeping = 1;
-  fg_link_retry_start(&l->retry, fg_worker_now_ns(l->w),
+  fg_link_keepers_add(l);  // a hop link: others of its backend may wait with it
+  const fg_link_retry_schedule *s =
+      l->kind == LINK_HOP ? &fg_link_retry_hop : &fg_link_retry_remote;
+  fg_link_retry_start(&l->retry, s, fg_worker_now_ns(l->w),
                       link_cur_snapshot(l->srv)->cfg->sm.give_up_after_ms);
 }
 
 // retry_fired starts the next attempt of a link keeping a broken stream's
 // stanzas: a fresh lookup (the domain's targets may have moved), then its
-// candidates in turn.
+// candidates in turn; for a hop link, its backend's address (hop_retry).
 static void retry_fired(fg_timer *t, void *arg) {
   (void)t;
   link *l = arg;
@@ -593,6 +605,10 @@ static void retry_fired(fg_timer *t, void *arg) {
     return;
   }
   fg_metrics_inc(&l->srv->metrics, FG_M_LINK_RECONNECTS);
+  if (l->kind == LINK_HOP) {
+    hop_retry(l);
+    return;
+  }
   l->resolving = 1;
   fg_resolve_start(l->srv, l->w, l->remote, resolved, l);
 }
@@ -601,7 +617,7 @@ static void retry_fired(fg_timer *t, void *arg) {
 // keeping a broken stream's stanzas waits and tries again (1); after its
 // give-up time, or for any other link, the caller fails it (0).
 static int keep_for_retry(link *l, fg_stanza_condition cond, const char *why) {
-  if (!l->keeping || l->dead || l->kind != LINK_REMOTE || atomic_load(&l->srv->stopping)) {
+  if (!l->keeping || l->dead || l->kind == LINK_VERIFY || atomic_load(&l->srv->stopping)) {
     return 0;
   }
   uint64_t delay_ms = fg_link_retry_next(&l->retry, fg_worker_now_ns(l->w));
@@ -621,6 +637,9 @@ static int keep_for_retry(link *l, fg_stanza_condition cond, const char *why) {
   l->opened = 0;
   l->protocol_failed = 0;
   l->retry_waiting = 1;
+  l->retry_hurried = 0;
+  l->retry_failed_ns = fg_worker_now_ns(l->w);
+  l->retry_at_ns = l->retry_failed_ns + delay_ms * 1000000ull;
   fg_worker_timer_arm(l->w, &l->retry_timer, delay_ms);
   return 1;
 }
@@ -689,9 +708,13 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
               reason != FG_CLOSE_SHUTDOWN && !atomic_load(&l->srv->stopping);
   char stream_id[64];
   snprintf(stream_id, sizeof(stream_id), "%s", l->ready ? fg_s2s_out_stream_id(l->s2s) : "");
+  // A hop stream that broke (its internal server died) is replaced like a
+  // remote one: the replacement keeps its stanzas through failed attempts.
+  int hop_broke = l->ready && l->kind == LINK_HOP && l->carrier == NULL && !l->clean &&
+                  !l->ending && reason != FG_CLOSE_SHUTDOWN && !atomic_load(&l->srv->stopping);
   qitem *held;
   fg_sm_item *unacked = take_broken(l, &held);
-  if (unacked != NULL || held != NULL || broke) {
+  if (unacked != NULL || held != NULL || broke || hop_broke) {
     fg_server *srv = l->srv;
     fg_worker *w = l->w;
     unsigned slot = l->slot;
@@ -700,6 +723,9 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     memcpy(local, l->local, sizeof(local));
     memcpy(remote, l->remote, sizeof(remote));
     int remote_kind = l->kind == LINK_REMOTE;
+    // The broken hop stream's address, if its snapshot is still the current one.
+    size_t hop_backend = l->snap == link_cur_snapshot(srv) ? l->backend : SIZE_MAX;
+    size_t hop_address = l->address;
     if (broke) {
       fg_link_report_riders_lost(l, stream_id, fg_close_reason_name(reason));
       fg_link_pairs_note_ended_asking(l, fg_close_reason_name(reason));
@@ -725,6 +751,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
       link *n = remote_link(srv, w, local, remote, slot);
       if (n != NULL) keep_stanzas(n);
     }
+    if (hop_broke) hop_replacement(srv, w, local, remote, slot, hop_backend, hop_address);
     resend_broken(srv, w, local, remote, slot, unacked, held);
     return;
   }
@@ -735,6 +762,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
     fg_log(FG_LOG_SEV_INFO, NULL, l->remote, "%s link to %s: %s", link_kind_name(l->kind),
            l->current ? l->current->name : "?", fg_close_reason_name(reason));
     if (connect_next(l)) return;
+    if (l->kind == LINK_HOP) fg_link_hop_keep_with(l);  // while another waits for its backend
     if (!l->dane_refused[0] &&
         keep_for_retry(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, fg_close_reason_name(reason))) {
       return;
@@ -971,6 +999,7 @@ static fg_stanza_condition enqueue(link *l, const uint8_t *data, size_t len, int
   }
   if (!fg_link_queue_append(l, data, len, is_bounce)) return FG_STANZA_RESOURCE_CONSTRAINT;
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_QUEUED);
+  fg_link_hop_hurry(l);  // only moves its retry timer
   return FG_STANZA_CONDITION_COUNT;
 }
 
@@ -1052,6 +1081,77 @@ static link *open_hop(fg_server *srv, fg_worker *w, const char *local, const cha
   return NULL;
 }
 
+// --- hop links keeping a broken stream's stanzas (link_hop_keep.h) ---
+
+// hop_replacement opens the hop link that replaces a broken one of the pair
+// (unless one exists): to the address the router picks now, else to the
+// broken stream's own (|backend|, |address| of the current snapshot;
+// SIZE_MAX: none), and makes it keep what it gets through failed attempts
+// (resend_broken then fills it).
+static void hop_replacement(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                            unsigned slot, size_t backend, size_t address) {
+  const fg_snapshot *snap = link_cur_snapshot(srv);
+  size_t b, a;
+  const resolved_target *t = fg_snapshot_backend_target(snap, remote, &b, &a);
+  if (t == NULL && backend < snap->cfg->n_backends &&
+      address < fg_router_address_count(snap->router, backend)) {
+    t = &snap->backend_targets[backend][address];
+    b = backend;
+    a = address;
+  }
+  if (t == NULL) return;
+  link *n = fg_link_index_find(fg_server_worker_state(srv, w), LINK_HOP, local, remote, t, slot);
+  if (n == NULL) n = open_hop(srv, w, local, remote, t, slot, b, a);
+  if (n != NULL && n->carrier == NULL) keep_stanzas(n);
+}
+
+// hop_retry starts the next attempt of a hop link keeping stanzas: to the
+// address the router picks now (another may have come up), else again to
+// the one that failed last, even while it is marked down. A retry timer's
+// callback: the link may be failed and freed here.
+static void hop_retry(link *l) {
+  size_t backend, address;
+  const resolved_target *t = fg_snapshot_backend_target(l->snap, l->remote, &backend, &address);
+  if (t != NULL) {
+    l->pinned = t;
+    l->backend = backend;
+    l->address = address;
+  }
+  l->candidates[0] = *l->pinned;
+  l->n_candidates = 1;
+  l->next_candidate = 0;
+  if (connect_next(l)) return;
+  const char *why = "no connection could be opened";
+  if (keep_for_retry(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, why)) return;
+  fg_link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, why);
+  link_free(l);
+}
+
+// hop_waiting: a stanza of a pair without a hop link came for |backend| (of
+// the current snapshot) while every address of it is marked down. When a
+// hop link of this worker keeps stanzas for that backend, the pair gets a
+// hop link of its own that waits with it (fg_link_hop_keep_with), to the
+// address that keeper tries, its first attempt from the worker's loop (a
+// timer of 0 ms), never here. It returns that link, or NULL (the stanza
+// bounces).
+static link *hop_waiting(fg_server *srv, fg_worker *w, const char *local, const char *remote,
+                         unsigned slot, size_t backend) {
+  const link *k = fg_link_hop_keeper_of(link_cur_snapshot(srv), backend, NULL);
+  if (k == NULL) return NULL;
+  link *n = new_link(srv, w, LINK_HOP, local, remote, k->pinned, slot);
+  if (n == NULL) return NULL;
+  n->backend = k->backend;
+  n->address = k->address;
+  n->candidates[0] = *k->pinned;
+  n->n_candidates = 1;
+  fg_link_hop_keep_with(n);
+  n->retry_waiting = 1;
+  n->retry_hurried = 1;
+  n->retry_failed_ns = n->retry_at_ns = fg_worker_now_ns(w);
+  fg_worker_timer_arm(w, &n->retry_timer, 0);
+  return n;
+}
+
 // remember_route notes in |in| the link its stanza took (fg_deliver's fast path).
 static void remember_route(fg_flow *in, const worker_state *ws, link *l, uint64_t health) {
   if (in == NULL) return;
@@ -1108,8 +1208,17 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
              from_domain, route.backend_name);
       return FG_STANZA_REMOTE_SERVER_TIMEOUT;
     case FG_ROUTE_BACKEND_DOWN:
-    case FG_ROUTE_OK:                          // marked down since the lookup above
-      return FG_STANZA_REMOTE_SERVER_TIMEOUT;  // hosted, but every backend address is down
+    case FG_ROUTE_OK: {  // marked down since the lookup above
+      // Hosted, but every backend address is down: the pair's hop link that
+      // keeps stanzas through failed attempts takes it, or one that waits
+      // with another pair's for the backend; else it bounces.
+      l = fg_link_index_find_kept(ws, from_domain, to_domain, slot);
+      if (l == NULL) l = hop_waiting(srv, w, from_domain, to_domain, slot, route.backend);
+      if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
+      fg_stanza_condition cond = enqueue(l, data, len, is_bounce);
+      if (cond == FG_STANZA_CONDITION_COUNT) fg_link_flow_park(l, in);
+      return cond;
+    }
     case FG_ROUTE_NOT_HOSTED:
       break;
   }

@@ -31,10 +31,16 @@ static void mark_up(fg_timer *t, void *arg) {
 // whose indices the link holds; a reload starts with every address healthy.
 void fg_link_hop_failover(link *l) {
   fg_snapshot *snap = l->snap;
-  fg_router_mark_down(snap->router, l->backend, l->address);
-  fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "backend address %s marked down for %d s",
-         l->current ? l->current->name : "?", kBackendRetryMs / 1000);
-  mark_up_timer *m = calloc(1, sizeof(*m));
+  // Marked, logged and timed once per mark: hop links keeping stanzas try
+  // an address marked down again, and fail again, meanwhile
+  // (link_hop_keep.h).
+  mark_up_timer *m = NULL;
+  if (fg_router_is_up(snap->router, l->backend, l->address)) {
+    fg_router_mark_down(snap->router, l->backend, l->address);
+    fg_log(FG_LOG_SEV_WARN, NULL, l->remote, "backend address %s marked down for %d s",
+           l->current ? l->current->name : "?", kBackendRetryMs / 1000);
+    m = calloc(1, sizeof(*m));
+  }
   if (m != NULL) {
     m->snap = fg_snapshot_up_ref(snap);
     m->router = snap->router;

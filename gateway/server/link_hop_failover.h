@@ -6,7 +6,8 @@
 #include "gateway/server/link_types.h"
 
 // fg_link_hop_failover marks the failed backend address of hop link |l|
-// down for 10 s and adds the address the router picks now, if any, to its
+// down for 10 s (unless it is marked down already; a hop link that becomes
+// ready marks its address up at once) and adds the address the router picks now, if any, to its
 // candidates. Worker thread only.
 void fg_link_hop_failover(link *l);
 

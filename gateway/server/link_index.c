@@ -1,7 +1,7 @@
 // link_index.c: where a worker finds its outbound links: the index by
 // (kind, local, remote) that a stanza takes to its link, and the lists of
 // links that may carry further pairs or questions (link_pairs.c,
-// fg_link_verify).
+// fg_link_verify) and of hop links keeping stanzas (link_hop_keep.c).
 #include "gateway/server/link_index.h"
 
 #include <string.h>
@@ -42,6 +42,33 @@ void fg_link_carriers_remove(link *l) {
   l->in_carriers = 0;
 }
 
+// hop_keepers lists this worker's hop links that keep a broken stream's
+// stanzas through failed attempts: while one waits for its backend, another
+// pair of that backend waits with it (link_hop_keep.h).
+static _Thread_local link *hop_keepers;
+
+link *fg_link_keepers_first(void) {
+  return hop_keepers;
+}
+
+void fg_link_keepers_add(link *l) {
+  if (l->in_keepers || l->kind != LINK_HOP) return;
+  l->keeper_prev = NULL;
+  l->keeper_next = hop_keepers;
+  if (hop_keepers) hop_keepers->keeper_prev = l;
+  hop_keepers = l;
+  l->in_keepers = 1;
+}
+
+void fg_link_keepers_remove(link *l) {
+  if (!l->in_keepers) return;
+  if (l->keeper_prev) l->keeper_prev->keeper_next = l->keeper_next;
+  if (l->keeper_next) l->keeper_next->keeper_prev = l->keeper_prev;
+  if (hop_keepers == l) hop_keepers = l->keeper_next;
+  l->keeper_prev = l->keeper_next = NULL;
+  l->in_keepers = 0;
+}
+
 static size_t bucket_of(link_kind kind, const char *local, const char *remote) {
   char key[2 * FG_DOMAIN_MAX + 4];
   size_t a = strlen(local), b = strlen(remote);
@@ -64,6 +91,7 @@ void fg_link_index_add(link *l) {
 
 void fg_link_index_remove(link *l) {
   fg_link_carriers_remove(l);
+  fg_link_keepers_remove(l);
   if (!l->indexed) return;
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
   link **head = &ws->links[bucket_of(l->kind, l->local, l->remote)];
@@ -79,6 +107,17 @@ link *fg_link_index_find(worker_state *ws, link_kind kind, const char *local, co
                          const resolved_target *pinned, unsigned slot) {
   for (link *l = ws->links[bucket_of(kind, local, remote)]; l != NULL; l = l->next) {
     if (l->kind == kind && link_same_target(l->pinned, pinned) && l->slot == slot &&
+        strcmp(l->local, local) == 0 && strcmp(l->remote, remote) == 0) {
+      return l;
+    }
+  }
+  return NULL;
+}
+
+link *fg_link_index_find_kept(worker_state *ws, const char *local, const char *remote,
+                              unsigned slot) {
+  for (link *l = ws->links[bucket_of(LINK_HOP, local, remote)]; l != NULL; l = l->next) {
+    if (l->kind == LINK_HOP && !l->dead && l->keeping && l->slot == slot &&
         strcmp(l->local, local) == 0 && strcmp(l->remote, remote) == 0) {
       return l;
     }

@@ -9,8 +9,9 @@
 // fg_link_index_add puts |l| in its worker's index.
 void fg_link_index_add(link *l);
 
-// fg_link_index_remove takes |l| out of its worker's index and of the
-// carrier lists, so that the next stanza of its pair finds another link.
+// fg_link_index_remove takes |l| out of its worker's index, the carrier
+// lists and the keeping hop links, so that the next stanza of its pair
+// finds another link.
 void fg_link_index_remove(link *l);
 
 // fg_link_index_find returns the link of |ws| of |kind| for (|local|,
@@ -32,5 +33,21 @@ void fg_link_carriers_add(link *l);
 
 // fg_link_carriers_remove takes |l| off that list.
 void fg_link_carriers_remove(link *l);
+
+// fg_link_keepers_first returns the first of this worker's hop links that
+// keep a broken stream's stanzas through failed attempts (link.keeping);
+// the list goes on through link.keeper_next.
+link *fg_link_keepers_first(void);
+
+// fg_link_keepers_add lists hop link |l| among them (no-op for other links,
+// or when listed already); fg_link_keepers_remove takes it off.
+void fg_link_keepers_add(link *l);
+void fg_link_keepers_remove(link *l);
+
+// fg_link_index_find_kept returns the hop link of |ws| for (|local|,
+// |remote|), stream |slot| of the pair, that keeps stanzas through failed
+// attempts, whatever address it tries; NULL when there is none.
+link *fg_link_index_find_kept(worker_state *ws, const char *local, const char *remote,
+                              unsigned slot);
 
 #endif  // FEDGATE_GATEWAY_LINK_INDEX_H

@@ -9,11 +9,13 @@
 //   link_trust.c     trust in the peer: DANE, then after TLS revocation,
 //                    POSH, resumed sessions
 //   link_credentials.c   what a link authenticates with
+//   link_hop_keep.c  hop links waiting for their internal server together
 //   link_hop_failover.c  another backend address when one fails
 //   link_failures.c  bounces, unreachable domains, lost streams
 //   link_queue.c     held stanzas and their writing
 //   link_flow.c      flow control of the input streams (fg_flow)
 //   link_index.c     a worker's index of links and its lists of carriers
+//                    and of hop links keeping stanzas
 // Where a lower file must reach back into the core, it calls through the
 // link's link_core_ops.
 #ifndef FEDGATE_GATEWAY_LINK_TYPES_H
@@ -135,6 +137,12 @@ struct link {
   fg_link_retry retry;
   fg_timer retry_timer;
   char broken_stream_id[64];
+  // A hop link's wait may be cut short by traffic (link_hop_keep.h): when
+  // the attempt failed, when the wait ends, whether it was cut already.
+  uint64_t retry_failed_ns, retry_at_ns;
+  int retry_hurried;
+  link *keeper_prev, *keeper_next;  // in the worker's list of keeping hop links
+  int in_keepers;
   // The core's operations the files below it call back (link_core_ops).
   const struct link_core_ops *core;
 };

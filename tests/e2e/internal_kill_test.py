@@ -12,28 +12,29 @@ apart, on one c2s stream (one input stream). Once bob has some of them, the
 hop stream stalls for a moment (what fedgate writes then is in flight,
 unacknowledged, when the server dies), Prosody b.test gets SIGKILL (bob's
 client goes with it), stays down for a moment and starts again; carol keeps
-sending meanwhile. The run goes on (single probes) until fedgate delivers to
-the restarted server again; 50 more messages go into bob's offline storage,
-and bob logs in again and fetches them. The invariants, with exact counts:
+sending meanwhile. The hop link that replaces the killed stream keeps what
+it holds and what comes meanwhile through failed attempts
+(stream_management.give_up_after), so one probe after carol's run is
+delivered; 50 more messages go into bob's offline storage, and bob logs in
+again and fetches them. The invariants, with exact counts:
 
-- sent = received (distinct ids, live plus offline) + bounced (RFC 6120
-  errors carol got, by id), where an id may be both only if fedgate wrote
-  it again after the kill (a stanza Prosody handled but did not acknowledge
-  before it died, then bounced: docs/stream-management.md); without acks,
-  the missing ones are at most fedgate_stanzas_unconfirmed_total;
+- nothing bounces: sent = received (distinct ids, live plus offline), and
+  without acks the missing ones are exactly those written on the killed
+  stream and not received (fedgate_stanzas_unconfirmed_total counts them);
 - duplicates only where fedgate wrote a stanza again on a new hop stream
   without resumption (Prosody does not resume s2s streams), so at most the
   growth of fedgate_stanzas_resent_total;
 - order kept per input stream: the first arrivals of carol's ids increase;
 - fedgate's counters add up: stanzas_in = delivered + bounced (+ not
   bounced), once the queues are empty, and equal carol's and bob's counts:
-  in = sent, bounced = what carol got back (remote-server-timeout, RFC 6120
-  §8.3.3.16), delivered = received - both + missing.
+  in = sent, bounced = 0, delivered = received + missing.
 
 The scenario runs twice: with XEP-0198 on the hop (Prosody's mod_smacks with
 smacks_enabled_s2s) and without it (Prosody without mod_smacks: nothing is
 acknowledged, so what was written to the killed stream counts as written,
-not known to be delivered).
+not known to be delivered). A third scenario kills the internal server for
+good: what the hop link kept bounces once stream_management.give_up_after
+has passed (remote-server-timeout, RFC 6120 §8.3.3.16), with one give-up.
 
 usage: internal_kill_test.py FEDGATE_BINARY
 """
@@ -80,7 +81,7 @@ class World(prosody_test.World):
 
 
 class Scenario:
-    def __init__(self, w, name, smacks):
+    def __init__(self, w, name, smacks, give_up=None):
         self.w, self.name = w, name
         pki = w.dir + "/pki/"
         self.ports = fp.listener_ports()
@@ -105,6 +106,8 @@ class Scenario:
         # One worker: one hop stream, so order holds up to Prosody.
         text = text.replace("workers: 2", "workers: 1")
         text += "stream_management:\n  request_every: 4\n  request_interval: 200ms\n"
+        if give_up:
+            text += "  give_up_after: %s\n" % give_up
         self.gw = w.fedgate("gw-" + name, text, self.ports["admin"])
 
     def bob(self, resource):
@@ -167,7 +170,8 @@ def in_order(received, prefix):
 
 
 KEYS = ("stanzas_in_total", "stanzas_delivered_total", "stanzas_bounced_total",
-        "stanzas_resent_total", "stanzas_unconfirmed_total")
+        "stanzas_resent_total", "stanzas_unconfirmed_total", "link_reconnects_total",
+        "link_reconnects_gave_up_total")
 
 
 def run(w, name, smacks):
@@ -194,20 +198,14 @@ def run(w, name, smacks):
     time.sleep(DOWN_SECONDS)  # the hop reconnects and fails meanwhile
     s.restart_internal()
     main.wait_for("sent " + name + "-m", 60)
-    # The run goes on until fedgate delivers to the restarted server again
-    # (its address is marked down for a while, docs/federation.md): one
-    # probe at a time, each delivered (bob is offline: stored) or bounced.
-    k = 0
-    while True:
-        d0 = g.metric("stanzas_delivered_total")
-        probe = carol_sends("p%d-" % k, 1, 0)
-        assert wait_until(lambda: g.metric("stanzas_delivered_total") > d0 or
-                          ids_bounced([probe], name), 20), "probe %d: no outcome" % k
-        k += 1
-        if g.metric("stanzas_delivered_total") > d0:
-            break
-        assert k < 60, "the restarted internal server never got stanzas again"
-        time.sleep(0.5)
+    # The hop link kept what came while the server was down and reached it
+    # again: a probe is delivered (bob is offline: stored), not bounced.
+    d0 = g.metric("stanzas_delivered_total")
+    probe = carol_sends("p", 1, 0)
+    assert wait_until(lambda: g.metric("stanzas_delivered_total") > d0 or
+                      ids_bounced([probe], name), 20), "probe: no outcome"
+    assert not ids_bounced([probe], name), "the probe bounced"
+    k = 1
     late = carol_sends("l", 50, 5)  # into bob's offline storage
     late.wait_for("sent " + name + "-l", 30)
     bob2 = s.bob("after")  # fetches what was stored offline
@@ -233,47 +231,86 @@ def run(w, name, smacks):
               m["stanzas_unconfirmed_total"]), flush=True)
     assert not distinct - sent and not set(bounced) - sent
     assert len(bounced) == len(set(bounced)), "a message bounced twice"
-    # RFC 6120 §8.3.3.16: the internal server could not be reached.
-    conditions = {l.split()[2] for c in senders for l in list(c.lines)
-                  if l.startswith("message-error ")}
-    assert conditions <= {"remote-server-timeout"}, conditions
+    # The server was back long before stream_management.give_up_after:
+    # nothing bounced, the hop link reconnected (counted) and never gave up.
+    assert not bounced and m["stanzas_bounced_total"] == 0, sorted(bounced)[:20]
+    assert m["link_reconnects_total"] >= 1 and m["link_reconnects_gave_up_total"] == 0, m
     # Lost only what fedgate wrote to a stream without acks and says so.
     assert len(missing) <= m["stanzas_unconfirmed_total"], "lost without a bounce: %s" % (
         sorted(missing)[:20])
-    # Both delivered and bounced, or delivered twice: only what was written
-    # again after the kill.
-    assert len(both) + dups <= m["stanzas_resent_total"], \
-        "%d both received and bounced, %d duplicates, but %d resent" % (
-            len(both), dups, m["stanzas_resent_total"])
-    # fedgate's counts are carol's, exactly: everything reached it, what
-    # came back is what it bounced, the rest it counted delivered.
+    # Delivered twice: only what was written again after the kill.
+    assert not both and dups <= m["stanzas_resent_total"], \
+        "%d duplicates, but %d resent" % (dups, m["stanzas_resent_total"])
+    # fedgate's counts are carol's, exactly: everything reached it and it
+    # counted everything delivered.
     assert m["stanzas_in_total"] == len(sent)
-    assert m["stanzas_bounced_total"] == len(bounced)
-    assert m["stanzas_delivered_total"] == len(distinct) - len(both) + len(missing)
+    assert m["stanzas_delivered_total"] == len(distinct) + len(missing)
     assert in_order(received, name + "-m") and in_order(received, name + "-l"), \
         "order broken: %s" % received
     assert len(set(ids_received([bob2], name + "-l"))) >= 1, "nothing reached offline storage"
-    return s, m, missing, set(ids_received([bob1], name))
+    return s, m, missing, set(ids_received([bob1], name)), distinct, sent
 
 
 def test_rfc6120_8_3_xep0198_internal_server_sigkill_restart_loses_nothing(w):
-    s, m, missing, _ = run(w, "sm", smacks=True)
+    s, m, missing, _, distinct, sent = run(w, "sm", smacks=True)
     # Acks flowed before the kill; what the killed stream left
-    # unacknowledged (written during the stall) was written again or
-    # bounced, never counted unconfirmed, never lost.
+    # unacknowledged (written during the stall) was written again, never
+    # counted unconfirmed, never lost.
     assert s.gw.metric("sm_links_enabled_total") >= 1
     assert m["stanzas_resent_total"] >= 1, "nothing was resent after the kill"
     assert m["stanzas_unconfirmed_total"] == 0 and not missing
+    # Everything carol sent reached bob, exactly once counted: what came
+    # during the outage and after the restart too (nothing bounced above).
+    assert distinct == sent, "not received: %s" % sorted(sent - distinct)[:20]
+    assert m["stanzas_delivered_total"] == len(sent) == m["stanzas_in_total"], (len(sent), m)
 
 
 def test_rfc6120_8_3_internal_server_sigkill_restart_without_acks_counts_unconfirmed(w):
-    s, m, missing, live = run(w, "nosm", smacks=False)
+    s, m, missing, live, distinct, sent = run(w, "nosm", smacks=False)
     # What was written during the stall never reached Prosody: nothing was
     # resent (nothing says what to resend), and every stanza written on the
     # killed stream counts unconfirmed: those bob got live and those lost.
     assert m["stanzas_resent_total"] == 0 and missing
     assert m["stanzas_unconfirmed_total"] == len(live) + len(missing), \
         (m["stanzas_unconfirmed_total"], len(live), len(missing))
+
+
+def test_rfc6120_8_3_3_16_internal_server_gone_kept_until_give_up_after(w):
+    s = Scenario(w, "gone", smacks=True, give_up="5s")
+    g = s.gw
+    bob = s.bob("live")
+    base = {k: g.metric(k) for k in KEYS}
+
+    def carol_sends(tag, n):
+        return w.client("carol@remote.test/gone-" + tag, "secret", s.remote.c2s_port,
+                        commands=[("sendn", "bob@b.test", "gone-" + tag, str(n), "0")])
+    first = carol_sends("a", 5)
+    assert wait_until(lambda: len(set(ids_received([bob], "gone-a"))) == 5, 30)
+    p = s.internal
+    p.proc.send_signal(signal.SIGKILL)  # and never started again
+    p.proc.wait()
+    s.hop_proxy.drop_all()
+    bob.stop()
+    later = carol_sends("b", 10)
+    later.wait_for("sent gone-b", 30)
+    assert wait_until(lambda: len(ids_bounced([later], "gone-b")) == 10, 30), \
+        "bounced: %s" % ids_bounced([later], "gone-b")
+    g.assert_accounted(timeout=20)
+    m = {k: g.metric(k) - v for k, v in base.items()}
+    # Of the first five (all received), those Prosody had not acknowledged
+    # when it died were written again: kept and bounced too.
+    early = ids_bounced([first], "gone-a")
+    assert len(early) <= m["stanzas_resent_total"], (early, m)
+    conditions = {l.split()[2] for c in (first, later) for l in list(c.lines)
+                  if l.startswith("message-error ")}
+    assert conditions == {"remote-server-timeout"}, conditions
+    assert m["stanzas_in_total"] == 15 and m["stanzas_bounced_total"] == 10 + len(early), m
+    # The replacement hop link kept them all through its failed attempts,
+    # then gave up once: they bounced together, not one by one on arrival.
+    assert m["link_reconnects_total"] >= 1 and m["link_reconnects_gave_up_total"] == 1, m
+    gave_up = [l for l in open(g.logfile) if "giving up after" in l]
+    assert len(gave_up) == 1 and ("%d kept stanzas bounce with remote-server-timeout" %
+                                  (10 + len(early))) in gave_up[0], gave_up
 
 
 def main():

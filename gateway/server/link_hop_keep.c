@@ -1,0 +1,34 @@
+// link_hop_keep.c: hop links that keep stanzas while their internal server
+// is down (see link_hop_keep.h).
+#include "gateway/server/link_hop_keep.h"
+
+#include "gateway/server/link_index.h"
+
+link *fg_link_hop_keeper_of(const fg_snapshot *snap, size_t backend, const link *except) {
+  link *k = fg_link_keepers_first();
+  while (k != NULL && (k == except || k->dead || k->snap != snap || k->backend != backend)) {
+    k = k->keeper_next;
+  }
+  return k;
+}
+
+int fg_link_hop_keep_with(link *l) {
+  if (l->keeping) return 1;
+  if (l->carrier != NULL) return 0;
+  const link *k = fg_link_hop_keeper_of(l->snap, l->backend, l);
+  if (k == NULL) return 0;
+  l->keeping = 1;
+  fg_link_keepers_add(l);
+  l->retry = k->retry;  // its schedule and give-up time
+  l->retry.attempts = 0;
+  return 1;
+}
+
+void fg_link_hop_hurry(link *l) {
+  if (l->kind != LINK_HOP || !l->retry_waiting || l->retry_hurried || l->dead) return;
+  l->retry_hurried = 1;
+  uint64_t now = fg_worker_now_ns(l->w);
+  uint64_t at = l->retry_failed_ns + (uint64_t)l->retry.schedule.first_ms * 1000000ull;
+  if (at < now) at = now;
+  if (at < l->retry_at_ns) fg_worker_timer_arm_at(l->w, &l->retry_timer, at);
+}

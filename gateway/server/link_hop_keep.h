@@ -1,0 +1,36 @@
+// link_hop_keep.h: hop links that keep stanzas while their internal server
+// is down, and wait for it together (gateway/server/link_hop_keep.c).
+//
+// When a ready hop stream breaks (its internal server died), its
+// replacement keeps what it left and what comes for the pair meanwhile
+// through failed attempts, on the hop schedule (link_retry.h), until
+// stream_management.give_up_after (link.c). While it waits, another pair
+// of the same backend waits with it instead of bouncing, until the same
+// give-up time. Nothing here connects, fails or frees a link: a stanza
+// that comes for a waiting link only moves its retry timer, so that the
+// attempt starts from the worker's loop, never inside a delivery.
+// Worker thread only.
+#ifndef FEDGATE_GATEWAY_LINK_HOP_KEEP_H
+#define FEDGATE_GATEWAY_LINK_HOP_KEEP_H
+
+#include "gateway/server/link_types.h"
+
+// fg_link_hop_keeper_of returns a hop link of this worker that keeps
+// stanzas for |backend| of snapshot |snap|, other than |except|; NULL when
+// none does (nothing waits for that backend).
+link *fg_link_hop_keeper_of(const fg_snapshot *snap, size_t backend, const link *except);
+
+// fg_link_hop_keep_with makes hop link |l|, which could not connect, keep
+// what it holds like a keeper of its backend does, until the same give-up
+// time. It returns 1 when |l| keeps stanzas (it did already, or now does),
+// 0 when no keeper waits for its backend or |l| rides on another stream.
+int fg_link_hop_keep_with(link *l);
+
+// fg_link_hop_hurry: a stanza came for hop link |l|. When |l| waits between
+// attempts, its next attempt starts now, yet no sooner than its schedule's
+// first delay after the failed one (steady traffic to a dead internal
+// server costs at most one connect per first delay), once per wait; only
+// the timer moves.
+void fg_link_hop_hurry(link *l);
+
+#endif  // FEDGATE_GATEWAY_LINK_HOP_KEEP_H
