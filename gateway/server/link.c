@@ -317,6 +317,7 @@ static void op_ready(void *arg, int method) {
     // The internal server answers at this address: up for every pair now,
     // not only when a mark set by an earlier failure expires.
     fg_router_mark_up(l->snap->router, l->backend, l->address);
+    fg_link_hop_wake(l->snap, l->backend);  // the pairs that waited for it try now
   }
   if (l->kind == LINK_REMOTE) {
     fg_metrics_inc(&srv->metrics, FG_M_REMOTE_STREAMS_READY);
@@ -575,6 +576,7 @@ static link *remote_link(fg_server *srv, fg_worker *w, const char *local, const 
 static void hop_replacement(fg_server *srv, fg_worker *w, const char *local, const char *remote,
                             unsigned slot, size_t backend, size_t address);
 static void hop_retry(link *l);
+static int keep_for_retry(link *l, fg_stanza_condition cond, const char *why);
 
 static void resolved(void *arg, const resolved_target *candidates, size_t n,
                      fg_stanza_condition condition, const char *why, fg_dns_tlsa_answer *tlsa,
@@ -604,6 +606,12 @@ static void retry_fired(fg_timer *t, void *arg) {
     link_free(l);
     return;
   }
+  if (fg_link_hop_follows(l)) {  // another hop link probes the dead backend
+    if (keep_for_retry(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, NULL)) return;
+    fg_link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "its internal server did not come back");
+    link_free(l);
+    return;
+  }
   fg_metrics_inc(&l->srv->metrics, FG_M_LINK_RECONNECTS);
   if (l->kind == LINK_HOP) {
     hop_retry(l);
@@ -629,9 +637,13 @@ static int keep_for_retry(link *l, fg_stanza_condition cond, const char *why) {
            l->local, l->remote, l->retry.attempts, l->q_count, fg_stanza_condition_name(cond));
     return 0;
   }
-  fg_log(FG_LOG_SEV_INFO, NULL, l->remote,
-         "link %s -> %s: attempt failed (%s); %zu stanzas kept, next attempt in %llu ms", l->local,
-         l->remote, why, l->q_count, (unsigned long long)delay_ms);
+  // A hop link waiting for another's probe of its backend made no attempt
+  // (why is NULL): nothing to log each round.
+  if (why != NULL) {
+    fg_log(FG_LOG_SEV_INFO, NULL, l->remote,
+           "link %s -> %s: attempt failed (%s); %zu stanzas kept, next attempt in %llu ms",
+           l->local, l->remote, why, l->q_count, (unsigned long long)delay_ms);
+  }
   l->n_candidates = l->next_candidate = 0;
   l->current = NULL;
   l->opened = 0;

@@ -3,6 +3,7 @@
 #include "gateway/server/link_hop_keep.h"
 
 #include "gateway/server/link_index.h"
+#include "gateway/server/snapshot.h"
 
 link *fg_link_hop_keeper_of(const fg_snapshot *snap, size_t backend, const link *except) {
   link *k = fg_link_keepers_first();
@@ -31,4 +32,21 @@ void fg_link_hop_hurry(link *l) {
   uint64_t at = l->retry_failed_ns + (uint64_t)l->retry.schedule.first_ms * 1000000ull;
   if (at < now) at = now;
   if (at < l->retry_at_ns) fg_worker_timer_arm_at(l->w, &l->retry_timer, at);
+}
+
+int fg_link_hop_follows(const link *l) {
+  if (l->kind != LINK_HOP) return 0;
+  const link *first = fg_link_hop_keeper_of(l->snap, l->backend, NULL);
+  if (first == NULL || first == l) return 0;
+  size_t backend, address;
+  return fg_snapshot_backend_target(l->snap, l->remote, &backend, &address) == NULL;
+}
+
+void fg_link_hop_wake(const fg_snapshot *snap, size_t backend) {
+  for (link *k = fg_link_keepers_first(); k != NULL; k = k->keeper_next) {
+    if (k->dead || !k->retry_waiting || k->snap != snap || k->backend != backend) continue;
+    k->retry_hurried = 1;
+    k->retry_at_ns = fg_worker_now_ns(k->w);
+    fg_worker_timer_arm(k->w, &k->retry_timer, 0);
+  }
 }

@@ -6,7 +6,9 @@
 // through failed attempts, on the hop schedule (link_retry.h), until
 // stream_management.give_up_after (link.c). While it waits, another pair
 // of the same backend waits with it instead of bouncing, until the same
-// give-up time. Nothing here connects, fails or frees a link: a stanza
+// give-up time; only the first of them connects while the backend has no
+// healthy address (fg_link_hop_follows), and when it connects they all try
+// (fg_link_hop_wake). Nothing here connects, fails or frees a link: a stanza
 // that comes for a waiting link only moves its retry timer, so that the
 // attempt starts from the worker's loop, never inside a delivery.
 // Worker thread only.
@@ -32,5 +34,18 @@ int fg_link_hop_keep_with(link *l);
 // server costs at most one connect per first delay), once per wait; only
 // the timer moves.
 void fg_link_hop_hurry(link *l);
+
+// fg_link_hop_follows: hop link |l| keeps stanzas for a backend that has no
+// healthy address, and another hop link of this worker, listed before it,
+// keeps stanzas for that backend too: that one probes the backend and |l|
+// waits for its answer without connecting itself (1), so that however many
+// pairs wait, a dead internal server sees about one connect per retry delay
+// per worker. 0: |l| probes.
+int fg_link_hop_follows(const link *l);
+
+// fg_link_hop_wake: a hop link of snapshot |snap| reached |backend|: every
+// hop link that waits between attempts for that backend tries now (its
+// timer fires from the worker's loop).
+void fg_link_hop_wake(const fg_snapshot *snap, size_t backend);
 
 #endif  // FEDGATE_GATEWAY_LINK_HOP_KEEP_H

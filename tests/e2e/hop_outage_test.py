@@ -38,13 +38,14 @@ import xmpp_peer as xp  # noqa: E402
 
 FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".bazel/bin/gateway/fedgate")
 HOST = fp.HOST
+MANY = tuple("many%d.test" % i for i in range(6))  # pairs that wait together
 
 
 class World:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="fedgate-hop-outage-")
         os.chdir(self.dir)
-        fp.dev_pki(FEDGATE, "pki", "remote.test", "third.test", "b.test")
+        fp.dev_pki(FEDGATE, "pki", "remote.test", "third.test", "b.test", *MANY)
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         fp.write_secret("secret", "hop-outage-e2e-secret")
         self.closers = []
@@ -175,6 +176,36 @@ def test_rfc6120_8_3_3_16_pairs_wait_for_a_restarted_internal_server(w):
     # The successful attempt marked the address up at once, long before the
     # mark of the failure (10 s) would have expired.
     assert health(g) == ["up"], health(g)
+
+
+def test_rfc6120_8_3_3_16_one_probe_per_backend_however_many_pairs_wait(w):
+    sink_port = fp.free_port()
+    sink1 = w.sink(sink_port)
+    g, ports = w.gateway("gw-many", sink_port)
+    peers = [w.peer(ports, d) for d in MANY]
+    for p, d in zip(peers, MANY):
+        p.send_message("u@%s/x" % d, "bob@b.test", "%s-0" % d)
+    assert wait_until(lambda: len(bodies(sink1)) == len(MANY), 15), bodies(sink1)
+    base = {k: g.metric(k) for k in KEYS}
+    stop(sink1)
+    # Every pair's hop stream broke: each has a replacement that keeps its
+    # stanzas, and they all wait for one backend.
+    assert wait_until(lambda: health(g) == ["down"], 15), health(g)
+    for p, d in zip(peers, MANY):
+        p.send_message("u@%s/x" % d, "bob@b.test", "%s-1" % d)
+    time.sleep(2.5)
+    tries = g.metric("link_reconnects_total") - base["link_reconnects_total"]
+    # One of them probes (100 ms doubling to 1 s: about 5 attempts in 2.5 s,
+    # a few more brought forward by the stanzas); six probing pairs would
+    # make about six times as many.
+    print("     attempts while down: %d for %d waiting pairs" % (tries, len(MANY)), flush=True)
+    assert 1 <= tries <= 9, tries
+    sink2 = w.sink(sink_port)
+    # The probe's success wakes the others: everything arrives, nothing bounces.
+    want = {"%s-1" % d for d in MANY}
+    assert wait_until(lambda: set(bodies(sink2)) == want, 15), sorted(bodies(sink2))
+    m = settled(g, base)
+    assert m["stanzas_delivered_total"] == len(MANY) and m["stanzas_bounced_total"] == 0, m
 
 
 def test_rfc6120_8_3_3_16_never_reached_backend_bounces_at_once(w):
