@@ -96,12 +96,7 @@ static size_t item_limit(const fg_xml_parser *p) {
 }
 
 static void item_reset_storage(fg_xml_parser *p) {
-  p->nodes_n = 0;
-  p->attrs_n = 0;
-  p->arena_len = 0;
-  p->open_n = 0;
-  p->binds_n = p->nhdr_binds;
-  p->dflt = p->hdr_dflt;
+  item_records_reset(p);
   p->buf_len = 0;
 }
 

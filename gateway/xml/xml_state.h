@@ -209,6 +209,18 @@ static inline const uint8_t *span_base(const fg_xml_parser *p, uint32_t tag) {
   }
 }
 
+// item_records_reset forgets the records of the item being read (nodes,
+// attributes, arena, open elements, declarations beyond the header's), so
+// that its bytes can be read again from the start or the next item begun.
+static inline void item_records_reset(fg_xml_parser *p) {
+  p->nodes_n = 0;
+  p->attrs_n = 0;
+  p->arena_len = 0;
+  p->open_n = 0;
+  p->binds_n = p->nhdr_binds;
+  p->dflt = p->hdr_dflt;
+}
+
 static inline fg_xml_str resolve(const fg_xml_parser *p, span s) {
   fg_xml_str r = {NULL, 0};
   if (s.off == NONE) return r;

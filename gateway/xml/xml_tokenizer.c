@@ -657,12 +657,7 @@ static __attribute__((noinline)) int fast_handover(fg_xml_parser *p, const fast_
   p->i = m->i;
   p->rb = 0;
   if (m->i == 0) {
-    p->nodes_n = 0;
-    p->attrs_n = 0;
-    p->arena_len = 0;
-    p->open_n = 0;
-    p->binds_n = p->nhdr_binds;
-    p->dflt = p->hdr_dflt;
+    item_records_reset(p);
     p->canon = 1;
     return R_SLOW;
   }
