@@ -6,8 +6,8 @@ pinned as in `make bench` (systems on CPU 0, s2sload on CPU 1), and rounds
 alternate the order so that the machine's drifting speed falls on all of them
 alike. Prints each run, then per size the medians, the per-round ratios B/A
 and each binary's per-round ratio to HAProxy, with their medians. --perf DIR
-also samples each fedgate at 256 B with `perf record -g` (cpu-clock) on its
-worker thread and writes the shares by binary and the top symbols to DIR.
+also samples each fedgate at each size with `perf record -g` (cpu-clock) on
+its worker thread and writes the shares by binary and the top symbols to DIR.
 
   relay_ab.py --bin BAZEL_BIN [--a FEDGATE_A] [--b FEDGATE_B] [--no-haproxy]
               [--sizes 256,1024] [--rounds N] [--seconds S] [--perf DIR]
@@ -55,8 +55,8 @@ def relay(s2sload, pki, system, size, seconds, tid):
     return r
 
 
-def perf_top(system, s2sload, pki, tid, seconds, data):
-    gen = subprocess.Popen(relay_argv(s2sload, pki, system, 256, seconds + 1, tid),
+def perf_top(system, s2sload, pki, tid, seconds, data, size=256):
+    gen = subprocess.Popen(relay_argv(s2sload, pki, system, size, seconds + 1, tid),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(WARMUP_S + 0.5)
     subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", data,
@@ -143,12 +143,13 @@ def main():
         if args.perf:
             os.makedirs(args.perf, exist_ok=True)
             for name in bins:
-                top = perf_top(systems[name], s2sload, pki, tids[name], args.seconds,
-                               os.path.join(args.perf, "%s.data" % name))
-                path = os.path.join(args.perf, "%s.txt" % name)
-                with open(path, "w") as f:
-                    f.write("\n".join(top) + "\n")
-                print("perf %s: %s" % (name, path))
+                for size in sizes:
+                    base = os.path.join(args.perf, "%s-%d" % (name, size))
+                    top = perf_top(systems[name], s2sload, pki, tids[name], args.seconds,
+                                   base + ".data", size)
+                    with open(base + ".txt", "w") as f:
+                        f.write("\n".join(top) + "\n")
+                    print("perf %s %d B: %s.txt" % (name, size, base))
     finally:
         for s in systems.values():
             s.stop()
