@@ -6,8 +6,9 @@ pinned as in `make bench` (systems on CPU 0, s2sload on CPU 1), and rounds
 alternate the order so that the machine's drifting speed falls on all of them
 alike. Prints each run, then per size the medians, the per-round ratios B/A
 and each binary's per-round ratio to HAProxy, with their medians. --perf DIR
-also samples each fedgate at each size with `perf record -g` (cpu-clock) on
-its worker thread and writes the shares by binary and the top symbols to DIR.
+also samples each system at each size with `perf record -g` (cpu-clock) on
+its event-loop thread and writes the shares by binary and the top symbols to
+DIR.
 
   relay_ab.py --bin BAZEL_BIN [--a FEDGATE_A] [--b FEDGATE_B] [--no-haproxy]
               [--sizes 256,1024] [--rounds N] [--seconds S] [--perf DIR]
@@ -142,7 +143,7 @@ def main():
                     num, den, ["%.3f" % x for x in rs], med), flush=True)
         if args.perf:
             os.makedirs(args.perf, exist_ok=True)
-            for name in bins:
+            for name in systems:
                 for size in sizes:
                     base = os.path.join(args.perf, "%s-%d" % (name, size))
                     top = perf_top(systems[name], s2sload, pki, tids[name], args.seconds,

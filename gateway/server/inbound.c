@@ -537,7 +537,7 @@ static fg_stanza_condition block_verdict(in_conn *ic, const fg_xml_element *el, 
   const uint8_t *key = out ? (const uint8_t *)to : el->from.data;
   size_t key_len = out ? strlen(to) : 0;
   if (!out) {  // the bare JID: up to the resourcepart
-    const uint8_t *slash = memchr(el->from.data, '/', el->from.len);
+    const uint8_t *slash = el->from.len > 0 ? memchr(el->from.data, '/', el->from.len) : NULL;
     key_len = slash != NULL ? (size_t)(slash - el->from.data) : el->from.len;
   }
   uint64_t g = fg_blocks_generation(srv->blocks);
