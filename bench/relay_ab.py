@@ -20,7 +20,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
@@ -57,18 +56,8 @@ def relay(s2sload, pki, system, size, seconds, tid):
 
 
 def perf_top(system, s2sload, pki, tid, seconds, data, size=256):
-    gen = subprocess.Popen(relay_argv(s2sload, pki, system, size, seconds + 1, tid),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(WARMUP_S + 0.5)
-    subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", data,
-                    "-t", str(tid), "--", "sleep", str(seconds)],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    gen.communicate(timeout=180)
-
-    def report(*args):
-        p = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none"] + list(args),
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        return [ln for ln in p.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    report = sut.perf_sample(relay_argv(s2sload, pki, system, size, seconds + 1, tid), tid,
+                             seconds, data, WARMUP_S + 0.5)
     out = ["# by binary or library"] + report("--no-children", "--sort", "dso")
     out += ["# top symbols"] + report("--no-children", "--sort", "dso,sym", "--percent-limit",
                                       "0.4")
