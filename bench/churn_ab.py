@@ -52,17 +52,8 @@ def churn(s2sload, pki, system, tid, seconds, extra):
 
 
 def perf_top(system, s2sload, pki, tid, seconds, extra, data):
-    gen = subprocess.Popen(churn_argv(s2sload, pki, system, seconds + 1, extra),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.7)
-    subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", data,
-                    "-t", str(tid), "--", "sleep", str(seconds)],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    gen.communicate(timeout=120)
-    def report(*args):
-        p = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none"] + list(args),
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        return [ln for ln in p.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    report = sut.perf_sample(churn_argv(s2sload, pki, system, seconds + 1, extra), tid, seconds,
+                             data, 0.7)
     # By binary (self time), then the XMPP handling with everything it
     # calls (on_data: streams, SASL, routing, and the TLS writes of its
     # answers), then the top symbols.

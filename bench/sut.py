@@ -70,6 +70,25 @@ def priority():
     return {"preexec_fn": _prioritise} if NICE else {}
 
 
+def perf_sample(gen_argv, tid, seconds, data, settle):
+    """Starts the generator |gen_argv|, waits |settle| seconds, samples
+    thread |tid| with `perf record -g` (cpu-clock) for |seconds| into the
+    file |data|, waits for the generator, and returns report(*args): the
+    lines of `perf report` of that file with those arguments."""
+    gen = subprocess.Popen(gen_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(settle)
+    subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", data,
+                    "-t", str(tid), "--", "sleep", str(seconds)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gen.communicate(timeout=180)
+
+    def report(*args):
+        p = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none"] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        return [ln for ln in p.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    return report
+
+
 def free_port():
     """A loopback port nobody listens on, outside the ephemeral range."""
     import random

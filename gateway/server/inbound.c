@@ -536,8 +536,9 @@ static fg_stanza_condition block_verdict(in_conn *ic, const fg_xml_element *el, 
   int out = ic->listener == FG_LISTENER_INTERNAL;
   const uint8_t *key = out ? (const uint8_t *)to : el->from.data;
   size_t key_len = out ? strlen(to) : 0;
-  if (!out) {
-    while (key_len < el->from.len && el->from.data[key_len] != '/') key_len++;
+  if (!out) {  // the bare JID: up to the resourcepart
+    const uint8_t *slash = el->from.len > 0 ? memchr(el->from.data, '/', el->from.len) : NULL;
+    key_len = slash != NULL ? (size_t)(slash - el->from.data) : el->from.len;
   }
   uint64_t g = fg_blocks_generation(srv->blocks);
   if (ic->clean_len == key_len && ic->clean_generation == g && key_len > 0 &&

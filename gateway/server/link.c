@@ -1176,10 +1176,7 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
                                const char *to_domain, uint64_t flow, int is_bounce,
                                const uint8_t *data, size_t len, fg_flow *in) {
   if (atomic_load(&srv->stopping)) return FG_STANZA_REMOTE_SERVER_TIMEOUT;
-  // One input stream always maps to the same stream of the pair (order).
   const fg_snapshot *snap = link_cur_snapshot(srv);
-  unsigned per_pair = snap->cfg->limits.streams_per_pair ? snap->cfg->limits.streams_per_pair : 1;
-  unsigned slot = (unsigned)(flow % per_pair);
   worker_state *ws = fg_server_worker_state(srv, w);
   // The stream's previous stanza went the same way (same domains, no link
   // gone since, no backend health change): no lookup at all.
@@ -1191,6 +1188,9 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
     if (cond == FG_STANZA_CONDITION_COUNT) fg_link_flow_park(l, in);
     return cond;
   }
+  // One input stream always maps to the same stream of the pair (order).
+  unsigned per_pair = snap->cfg->limits.streams_per_pair;
+  unsigned slot = per_pair > 1 ? (unsigned)(flow % per_pair) : 0;
   uint64_t health = fg_router_health_epoch(snap->router);
   size_t backend, address;
   const resolved_target *t = fg_snapshot_backend_target(snap, to_domain, &backend, &address);
