@@ -20,22 +20,22 @@ build: deps
 test: deps
 	@tools/run-tests.sh
 
-# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]: the default
-# build's binary as PREFIX/sbin/fedgate, the systemd unit, the configuration
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]: the opt
+# build's binary (-O3, link-time optimisation: what bench/ measures) as PREFIX/sbin/fedgate, the systemd unit, the configuration
 # (kept when present), contrib/ and the docs (tools/install.sh). Then, as
 # root: PREFIX/lib/fedgate/fedgate-setup (user, secret, internal CA).
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 install: deps
-	$(BAZEL) build //gateway:fedgate
+	$(BAZEL) build --config=opt //gateway:fedgate
 	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" SYSCONFDIR="$(SYSCONFDIR)" \
-	  tools/install.sh "$$($(BAZEL) info bazel-bin)/gateway/fedgate"
+	  tools/install.sh "$$($(BAZEL) info --config=opt bazel-bin)/gateway/fedgate"
 
-# make deb: dist/fedgate_VERSION_ARCH.deb (tools/deb.sh); the last line
-# printed is its path.
+# make deb: dist/fedgate_VERSION_ARCH.deb (tools/deb.sh) of the opt build;
+# the last line printed is its path.
 deb: deps
-	$(BAZEL) build //gateway:fedgate
-	@tools/deb.sh "$$($(BAZEL) info bazel-bin)/gateway/fedgate"
+	$(BAZEL) build --config=opt //gateway:fedgate
+	@tools/deb.sh "$$($(BAZEL) info --config=opt bazel-bin)/gateway/fedgate"
 
 test-asan: deps
 	@tools/run-tests.sh --config=asan
