@@ -1,6 +1,7 @@
 // inbound.c: connections accepted on the s2s, s2s-tls and internal listeners,
 // each carrying one gateway/s2s_in session, wired to the router, the links
-// and the certificate verdicts.
+// and the certificate verdicts; its stanzas, and those peers send back on
+// bidirectional links, pass the checks of inbound_stanza.h.
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,25 +16,22 @@
 
 #include "io/addr_policy.h"
 #include "gateway/server/abuse_limits.h"
-#include "gateway/server/abuse_reports.h"
 #include "gateway/server/bidi_hop.h"
 #include "gateway/server/bidi_park.h"
 #include "gateway/server/bidi_resend.h"
 #include "gateway/server/bidi_streams.h"
 #include "gateway/server/blocks.h"
-#include "gateway/s2s/bounce_element.h"
 #include "gateway/server/link.h"
 #include "gateway/server/ip_limits.h"
 #include "gateway/server/log.h"
 #include "gateway/server/posh_auth.h"
 #include "gateway/server/dane_inbound.h"
+#include "gateway/server/inbound_stanza.h"
 #include "gateway/server/revocation.h"
 #include "gateway/server/rtbl.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/sm_registry.h"
 #include "gateway/server/verdict_cache.h"
-#include "gateway/xml/xml_names.h"
-#include "gateway/xml/xml_serializer.h"
 
 enum { kVerdictCache = 4 };
 static const uint32_t kInConnMagic = 0x51c0a11e;
@@ -58,10 +56,6 @@ struct in_conn {
   int counted_ip;
   int authenticated;
   int trim_due;  // give back the parser's buffers after this feed
-  // hop_context: whether the current stream header's namespace context is
-  // the hop's (zero-copy forwarding), for header number hop_context_of.
-  int hop_context;
-  uint32_t hop_context_of;
   uint64_t opened_ns, last_rx_ns, trimmed_rx_ns;
   fg_timer tick;
   // A revocation fetch the stream waits for (reading paused), or NULL.
@@ -72,21 +66,9 @@ struct in_conn {
   // The POSH document of the peer's domain the stream's features wait for
   // (see op_hold_features), or NULL.
   fg_posh_auth_fetch *posh_fetch;
-  fg_auth_method auth;                   // how the last authenticated domain was proved
-  int block_logged;                      // a stanza refused by the block list was logged
-  int limit_logged;                      // a stanza refused by a rate limit was logged
-  int limit_close;                       // over a rate limit for too long: close after this feed
-  uint64_t over_since_ns, last_over_ns;  // the current episode of refusals by rate
-  // Its share of the shared rate buckets: allocated by the first stanza
-  // judged, given back when the stream goes quiet (a quiet stream's unspent
-  // share, at most 10 ms of its rate, is forfeited).
-  fg_limit_lease *lease;
-  // The last sender (inbound) or recipient domain (outbound) the block
-  // lists let pass, and their generation then: most streams carry runs of
-  // one sender, so most stanzas skip the lists (and the SHA-256 of the JID).
-  uint8_t clean[64];
-  size_t clean_len;
-  uint64_t clean_generation;
+  fg_auth_method auth;  // how the last authenticated domain was proved
+  // What the checks of its stanzas know and keep (inbound_stanza.h).
+  fg_inbound_stanza checks;
   // tls.dane_inbound: the pending TLSA check (reading paused), and the peer
   // domain its TLSA records authenticated ("" when none).
   fg_dane_inbound *dane_q;
@@ -120,19 +102,12 @@ static void trim(in_conn *ic) {
   free(ic->verdicts);
   ic->verdicts = NULL;
   ic->n_verdicts = 0;
-  free(ic->lease);
-  ic->lease = NULL;
+  fg_inbound_stanza_trim(&ic->checks);
 }
 
 // cur is the snapshot new decisions follow (the worker's current one).
 static const fg_snapshot *cur(const in_conn *ic) {
   return fg_server_snapshot(ic->srv);
-}
-
-// stream_id_of names the stream in logs: the session's, or for stanzas
-// sent back on an outbound link, the link's.
-static const char *stream_id_of(const in_conn *ic) {
-  return ic->s2s != NULL ? fg_s2s_in_stream_id(ic->s2s) : ic->reverse_id;
 }
 
 static worker_state *ws_of(in_conn *ic) {
@@ -271,11 +246,7 @@ static void op_send(void *arg, const uint8_t *d, size_t n) {
 
 static int op_is_hosted(void *arg, const char *domain) {
   in_conn *ic = arg;
-  // The internal servers address remote domains through the internal
-  // listener (dialback verifications of the hop, outbound traffic).
-  if (ic->listener == FG_LISTENER_INTERNAL) return 1;
-  size_t backend;
-  return fg_router_lookup(cur(ic)->router, domain, strlen(domain), &backend);
+  return fg_inbound_stanza_hosted(&ic->checks, domain);
 }
 
 static int op_plaintext_allowed(void *arg, const char *peer) {
@@ -497,175 +468,13 @@ static int op_dialback_verify(void *arg, const char *originating, const char *re
                         key_len);
 }
 
-// context_matches_hop says whether raw stanza bytes that are canonical in the
-// peer's stream context are also canonical in the hop stream's context
-// (xmlns='jabber:server', xmlns:stream, xmlns:db), so they can be forwarded
-// unchanged (zero copy).
-static int context_matches_hop(const fg_s2s_in *s) {
-  size_t n = 0;
-  const fg_xml_nsdecl *d = fg_s2s_in_context(s, &n);
-  for (size_t i = 0; i < n; i++) {
-    if (d[i].prefix.len == 0 && fg_xml_str_eq(d[i].uri, FG_XML_NS_SERVER)) continue;
-    if (fg_xml_str_eq(d[i].prefix, "stream") && fg_xml_str_eq(d[i].uri, FG_XML_NS_STREAMS))
-      continue;
-    if (fg_xml_str_eq(d[i].prefix, "db") && fg_xml_str_eq(d[i].uri, FG_NS_DIALBACK)) continue;
-    return 0;
-  }
-  return 1;
-}
-
-static const fg_xml_nsdecl kHopContext[] = {
-    {{(const uint8_t *)"", 0}, {(const uint8_t *)FG_XML_NS_SERVER, sizeof(FG_XML_NS_SERVER) - 1}},
-    {{(const uint8_t *)"stream", 6},
-     {(const uint8_t *)FG_XML_NS_STREAMS, sizeof(FG_XML_NS_STREAMS) - 1}},
-    {{(const uint8_t *)"db", 2}, {(const uint8_t *)FG_NS_DIALBACK, sizeof(FG_NS_DIALBACK) - 1}},
-};
-
-// block_verdict applies the block lists to one stanza: from a remote server,
-// a blocked sender (by the digest of its bare JID) is refused with
-// forbidden (RFC 6120 §8.3.3.4); from an internal server, a stanza to a
-// blocked domain is refused with policy-violation (§8.3.3.12). Both are
-// bounced to the sender. FG_STANZA_CONDITION_COUNT: it may pass.
-static fg_stanza_condition block_verdict(in_conn *ic, const fg_xml_element *el, const char *to) {
-  fg_server *srv = ic->srv;
-  char why[300];
-  fg_metric m;
-  fg_stanza_condition cond;
-  const char *whom;
-  size_t bare_len = 0;
-  int out = ic->listener == FG_LISTENER_INTERNAL;
-  const uint8_t *key = out ? (const uint8_t *)to : el->from.data;
-  size_t key_len = out ? strlen(to) : 0;
-  if (!out) {  // the bare JID: up to the resourcepart
-    const uint8_t *slash = el->from.len > 0 ? memchr(el->from.data, '/', el->from.len) : NULL;
-    key_len = slash != NULL ? (size_t)(slash - el->from.data) : el->from.len;
-  }
-  uint64_t g = fg_blocks_generation(srv->blocks);
-  if (ic->clean_len == key_len && ic->clean_generation == g && key_len > 0 &&
-      memcmp(ic->clean, key, key_len) == 0) {
-    return FG_STANZA_CONDITION_COUNT;
-  }
-  int refused = out ? fg_blocks_domain_refused(srv->blocks, to, why, sizeof(why))
-                    : fg_blocks_sender_refused(srv->blocks, key, key_len, why, sizeof(why));
-  if (!refused) {
-    if (key_len <= sizeof(ic->clean)) {
-      memcpy(ic->clean, key, key_len);
-      ic->clean_len = key_len;
-      ic->clean_generation = g;
-    }
-    return FG_STANZA_CONDITION_COUNT;
-  }
-  if (!out) {
-    bare_len = key_len;
-    m = FG_M_BLOCKED_STANZAS_IN;
-    cond = FG_STANZA_FORBIDDEN;
-    whom = "sender";
-  } else {
-    m = FG_M_BLOCKED_STANZAS_OUT;
-    cond = FG_STANZA_POLICY_VIOLATION;
-    whom = "recipient domain";
-    bare_len = el->from.len;
-  }
-  fg_metrics_inc(&srv->metrics, m);
-  if (!ic->block_logged) {  // once per stream: a blocked sender may send many
-    ic->block_logged = 1;
-    fg_log(FG_LOG_SEV_WARN, stream_id_of(ic), ic->listener == FG_LISTENER_INTERNAL ? to : "",
-           "stanza from %.*s refused: %s blocked (%s); later ones on this stream are counted only",
-           (int)bare_len, (const char *)el->from.data, whom, why);
-  }
-  return cond;
-}
-
-// limit_verdict applies abuse.limits to one stanza (gateway/server/abuse_limits.h).
-static fg_stanza_condition limit_verdict(in_conn *ic, const fg_xml_element *el, const char *from) {
-  fg_server *srv = ic->srv;
-  if (srv->limits == NULL) return FG_STANZA_CONDITION_COUNT;
-  uint64_t now = fg_worker_now_ns(fg_conn_worker(ic->conn));
-  int out = ic->listener == FG_LISTENER_INTERNAL;
-  if (!out && ic->lease == NULL && (ic->lease = calloc(1, sizeof(*ic->lease))) == NULL) {
-    return FG_STANZA_RESOURCE_CONSTRAINT;
-  }
-  fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, now)
-                          : fg_abuse_limits_inbound(srv->limits, ic->lease, el, el->root->raw.len,
-                                                    from, peer_addr(ic), now);
-  if (!r.refused) return FG_STANZA_CONDITION_COUNT;
-  fg_metrics_inc(&srv->metrics, out ? FG_M_LIMITED_STANZAS_OUT
-                                : r.condition == FG_STANZA_POLICY_VIOLATION
-                                    ? FG_M_LIMITED_UNSOLICITED
-                                    : FG_M_LIMITED_STANZAS_IN);
-  if (r.stream_rate) {
-    // An episode of excess: refusals less than a second apart. Lasting
-    // abuse.limits.sustained, it closes the stream (after this feed).
-    if (ic->over_since_ns == 0 || now - ic->last_over_ns > 1000000000ull) ic->over_since_ns = now;
-    ic->last_over_ns = now;
-    if (!ic->limit_close &&
-        now - ic->over_since_ns >= (uint64_t)srv->boot_cfg->abuse.limits.sustained_ms * 1000000u) {
-      ic->limit_close = 1;
-      fg_metrics_inc(&srv->metrics, FG_M_LIMITED_STREAMS_CLOSED);
-      fg_log(FG_LOG_SEV_WARN, stream_id_of(ic), from,
-             "stream from %s closed: over the limit of %s for %u ms", ic->ip, r.limit,
-             srv->boot_cfg->abuse.limits.sustained_ms);
-      return FG_STANZA_POLICY_VIOLATION;
-    }
-  }
-  if (!ic->limit_logged) {  // once per stream; the counters have every refusal
-    ic->limit_logged = 1;
-    fg_log(FG_LOG_SEV_WARN, stream_id_of(ic), from,
-           "stanza from %.*s refused: over the limit of %s (from %s); later ones on this stream "
-           "are counted only",
-           (int)el->from.len, (const char *)el->from.data, r.limit, ic->ip);
-  }
-  return r.condition;
-}
-
 static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const char *from,
                                     const char *to) {
   in_conn *ic = arg;
-  fg_server *srv = ic->srv;
-  // Stanzas to fedgate's own RTBL JIDs are fedgate's, never a backend's.
-  if (srv->rtbl != NULL && ic->listener != FG_LISTENER_INTERNAL &&
-      fg_rtbl_addressed(srv->rtbl, el->to.data, el->to.len)) {
-    fg_stanza_condition c = fg_rtbl_consume(srv->rtbl, el);
-    if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
-    return c;
-  }
-  if (ic->listener != FG_LISTENER_INTERNAL && fg_reports_addressed(el->to.data, el->to.len)) {
-    fg_stanza_condition c = fg_reports_consume(srv, el);
-    if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
-    return c;
-  }
-  fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
-  fg_stanza_condition refused = block_verdict(ic, el, to);
-  if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(ic, el, from);
-  if (refused != FG_STANZA_CONDITION_COUNT) return refused;
-  const uint8_t *data;
-  size_t len;
-  // Stanzas sent back on an outbound link (no session) are re-serialised.
-  uint32_t headers = ic->s2s != NULL ? fg_s2s_in_headers(ic->s2s) : 0;
-  if (ic->s2s != NULL && ic->hop_context_of != headers) {  // a new header: judge it once
-    ic->hop_context = context_matches_hop(ic->s2s);
-    ic->hop_context_of = headers;
-  }
-  if (el->canonical && ic->hop_context) {
-    data = el->root->raw.data;
-    len = el->root->raw.len;
-  } else {
-    worker_state *ws = ws_of(ic);
-    fg_xml_writer_clear(ws->writer);
-    if (!fg_xml_writer_element(ws->writer, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE)) {
-      return FG_STANZA_INTERNAL_SERVER_ERROR;
-    }
-    data = fg_xml_writer_data(ws->writer, &len);
-  }
-  // An abuse report to a remote domain goes to its abuse address instead.
-  if (ic->listener == FG_LISTENER_INTERNAL &&
-      fg_reports_take(srv, fg_conn_worker(ic->conn), el, data, len, from, to)) {
-    return FG_STANZA_CONDITION_COUNT;
-  }
-  // Public listeners deliver to hosted domains (the hop); the internal
-  // listener carries the internal servers' traffic out to the federation.
-  return fg_deliver(srv, fg_conn_worker(ic->conn), from, to, fg_conn_id(ic->conn), 0, data, len,
-                    &ic->flow);
+  size_t n = 0;
+  const fg_xml_nsdecl *context = fg_s2s_in_context(ic->s2s, &n);
+  fg_inbound_stanza_header(&ic->checks, fg_s2s_in_headers(ic->s2s), context, n);
+  return fg_inbound_stanza_route(&ic->checks, el, from, to);
 }
 
 static void op_bounce(void *arg, const uint8_t *stanza, size_t len, const char *local,
@@ -1122,6 +931,10 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   sc.bidi_sm_max_stanzas = cfg->limits.queue_stanzas;
   sc.bidi_sm_max_bytes = cfg->limits.queue_bytes;
   ic->s2s = fg_s2s_in_new(&sc, &kOps, ic);
+  if (ic->s2s != NULL) {
+    fg_inbound_stanza_init(&ic->checks, srv, c, &ic->flow, listener == FG_LISTENER_INTERNAL, ic->ip,
+                           fg_s2s_in_stream_id(ic->s2s));
+  }
   worker_state *ws = ws_of(ic);
   ic->next = ws->streams;
   if (ws->streams) ws->streams->prev = ic;
@@ -1230,8 +1043,8 @@ static size_t on_data(fg_conn *c, const uint8_t *data, size_t len) {
   ic->last_rx_ns = fg_worker_now_ns(fg_conn_worker(c));
   size_t used = 0;
   fg_s2s_in_status st = fg_s2s_in_feed(ic->s2s, data, len, &used);
-  if (ic->limit_close && st != FG_S2S_IN_CLOSED) {
-    // Over a rate limit for abuse.limits.sustained (see limit_verdict).
+  if (fg_inbound_stanza_over_limit(&ic->checks) && st != FG_S2S_IN_CLOSED) {
+    // Over a rate limit for abuse.limits.sustained (inbound_stanza.h).
     st = fg_s2s_in_close_with_error(ic->s2s, "policy-violation",
                                     "sustained excess over the rate limits");
   }
@@ -1405,7 +1218,7 @@ static void on_close(fg_conn *c, enum fg_close_reason reason) {
   fg_snapshot_release(ic->snap);
   free(ic->verdicts);
   free(ic->dane_domain);
-  free(ic->lease);
+  fg_inbound_stanza_trim(&ic->checks);
   free(ic);
 }
 
@@ -1424,10 +1237,10 @@ const fg_conn_handler fg_inbound_handler_internal = {
 
 // --- XEP-0288: stanzas sent back on a bidirectional outbound link ---
 //
-// They pass what an inbound stream's stanzas pass (op_route: RTBL and
-// report addresses, block lists, rate limits, then delivery over the hop),
-// with a session-less in_conn holding what those checks keep per stream.
-// The link checked the addresses and how far its peer is trusted.
+// They pass the checks an inbound stream's stanzas pass (inbound_stanza.h:
+// RTBL and report addresses, block lists, rate limits, then delivery over
+// the hop), with a session-less in_conn holding what those checks keep per
+// stream. The link checked the addresses and how far its peer is trusted.
 
 static in_conn *reverse_open(fg_server *srv, fg_conn *conn, const char *stream_id, int internal) {
   in_conn *ic = calloc(1, sizeof(*ic));
@@ -1440,42 +1253,18 @@ static in_conn *reverse_open(fg_server *srv, fg_conn *conn, const char *stream_i
   ic->authenticated = 1;
   fg_addr_text(peer_addr(ic), ic->ip, sizeof(ic->ip));
   snprintf(ic->reverse_id, sizeof(ic->reverse_id), "%s", stream_id);
+  fg_inbound_stanza_init(&ic->checks, srv, conn, &ic->flow, internal, ic->ip, ic->reverse_id);
   return ic;
 }
 
 static const char *reverse_route(in_conn *ic, const fg_xml_element *el, const char *from,
                                  const char *to) {
-  fg_server *srv = ic->srv;
-  char why[256];
-  // A domain the block lists refuse may not federate at all: its inbound
-  // stream would have been closed with policy-violation. (From a backend
-  // the block lists judge the recipient, in op_route.)
-  if (ic->listener != FG_LISTENER_INTERNAL &&
-      fg_blocks_domain_refused(srv->blocks, from, why, sizeof(why))) {
-    fg_metrics_inc(&srv->metrics, FG_M_BLOCKED_STREAMS);
-    fg_log(FG_LOG_SEV_WARN, ic->reverse_id, from,
-           "bidirectional link from %s refused: domain blocked (%s)", ic->ip, why);
-    return "policy-violation";  // RFC 6120 §4.9.3.14
-  }
-  if (!op_is_hosted(ic, to)) return "host-unknown";  // RFC 6120 §4.9.3.6
-  fg_stanza_condition cond = op_route(ic, el, from, to);
-  if (ic->limit_close) return "policy-violation";
-  if (cond == FG_STANZA_CONDITION_COUNT) return NULL;
-  uint8_t buf[4096];
-  size_t len = 0;
-  fg_bounce_verdict v = fg_bounce_element(buf, &len, sizeof(buf), el, cond);
-  if (v != FG_BOUNCE_OK) {
-    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
-    return NULL;
-  }
-  fg_metrics_bounce(&srv->metrics, cond);
-  fg_link_bounce(srv, fg_conn_worker(ic->conn), to, from, buf, len);
-  return NULL;
+  return fg_inbound_stanza_sent_back(&ic->checks, el, from, to);
 }
 
 static void reverse_close(in_conn *ic) {
   fg_flow_cancel(&ic->flow);
-  free(ic->verdicts);
+  fg_inbound_stanza_trim(&ic->checks);
   free(ic);
 }
 
