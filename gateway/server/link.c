@@ -51,13 +51,19 @@
 // limits.queue_stanzas and limits.queue_bytes).
 static const size_t kWorkerQueueBytes = 256u << 20;
 
+static void flush_queue(link *l);
+
 static void on_drain(fg_conn *c) {
   link *l = fg_conn_arg(c);
   if (l != NULL && l->riders != NULL) {
     fg_link_pairs_flush(l);
     return;
   }
-  if (l != NULL) fg_link_flow_wake(l);
+  if (l == NULL) return;
+  // A ready link's backlog (what a replacement kept) goes out a socket
+  // buffer at a time (flush_queue); its inputs wake once it is out.
+  if (l->ready && l->qhead != NULL) flush_queue(l);
+  fg_link_flow_wake(l);
 }
 
 static void link_free(link *l) {
@@ -163,19 +169,23 @@ void fg_link_fail(link *l, fg_stanza_condition cond, const char *why) {
 
 static void op_send(void *arg, const uint8_t *d, size_t n) {
   link *l = arg;
-  if (l->conn != NULL) fg_conn_send(l->conn, d, n);
   l->last_write_ns = fg_worker_now_ns(l->w);
+  if (l->conn != NULL) fg_conn_send(l->conn, d, n);  // may end the link (overflow)
 }
 
 // flush_queue writes what |l| holds, oldest first, while its stream takes
-// it (ready, and with XEP-0198 room among the unacknowledged stanzas).
+// it (ready, and with XEP-0198 room among the unacknowledged stanzas) and
+// its connection's output is below the high-water mark: a backlog of any
+// size (a replacement that kept stanzas through a long outage) never
+// overflows the connection, and the rest goes on when it drains (on_drain).
 static void flush_queue(link *l) {
   if (link_is_shared(l)) {
     fg_link_pairs_flush(l->carrier != NULL ? l->carrier : l);
     return;
   }
   worker_state *ws = fg_server_worker_state(l->srv, l->w);
-  while (l->qhead != NULL && l->conn != NULL && fg_s2s_out_can_send(l->s2s, l->qhead->len)) {
+  while (l->qhead != NULL && l->conn != NULL && !fg_conn_write_blocked(l->conn) &&
+         fg_s2s_out_can_send(l->s2s, l->qhead->len)) {
     qitem *q = l->qhead;
     l->qhead = q->next;
     if (l->qhead == NULL) l->qtail = NULL;

@@ -56,9 +56,10 @@ class World:
         self.closers.append(lambda: (s.close(), s.drop_connections()))
         return s
 
-    def gateway(self, name, sink_port, give_up="30s", extra=""):
+    def gateway(self, name, sink_port, give_up="30s", extra="", limits=None):
         ports = fp.listener_ports()
-        text = fp.gateway_yaml(ports, [("b.test", "sink", "pki/b.test")], [("sink", [sink_port])])
+        text = fp.gateway_yaml(ports, [("b.test", "sink", "pki/b.test")], [("sink", [sink_port])],
+                               limits=limits)
         text = text.replace("workers: 2", "workers: 1")  # one worker: one set of hop links
         text += "stream_management:\n  give_up_after: %s\n" % give_up + extra
         g = fp.Fedgate(FEDGATE, self.dir, name, text, ports["admin"])
@@ -206,6 +207,33 @@ def test_rfc6120_8_3_3_16_one_probe_per_backend_however_many_pairs_wait(w):
     assert wait_until(lambda: set(bodies(sink2)) == want, 15), sorted(bodies(sink2))
     m = settled(g, base)
     assert m["stanzas_delivered_total"] == len(MANY) and m["stanzas_bounced_total"] == 0, m
+
+
+def test_rfc6120_8_3_a_kept_backlog_beyond_the_output_limit_goes_out_whole(w):
+    # What the replacement keeps may exceed what one connection may have in
+    # its output (4 MiB): it goes out as the socket drains, never
+    # overflowing the new stream (which would end it and lose the rest).
+    sink_port = fp.free_port()
+    sink1 = w.sink(sink_port)
+    g, ports = w.gateway("gw-backlog", sink_port,
+                         limits={"queue_stanzas": 100000, "queue_bytes": 67108864})
+    remote = w.peer(ports, "remote.test")
+    remote.send_message("carol@remote.test/x", "bob@b.test", "b-0")
+    assert wait_until(lambda: "b-0" in bodies(sink1), 15), bodies(sink1)
+    stop(sink1)
+    assert wait_until(lambda: health(g) == ["down"], 15), health(g)
+    base = {k: g.metric(k) for k in KEYS}
+    n, pad = 2500, "x" * 2000  # about 5 MB kept
+    for i in range(1, n + 1):
+        remote.send_message("carol@remote.test/x", "bob@b.test", "b-%d %s" % (i, pad))
+    assert wait_until(lambda: g.metric("stanzas_in_total") == base["stanzas_in_total"] + n, 30)
+    sink2 = w.sink(sink_port)
+    want = ["b-%d" % i for i in range(1, n + 1)]
+    assert wait_until(lambda: len(bodies(sink2)) >= n, 60), len(bodies(sink2))
+    assert [b.split()[0] for b in bodies(sink2)] == want
+    assert g.proc.poll() is None
+    m = settled(g, base)
+    assert m["stanzas_delivered_total"] == n and m["stanzas_bounced_total"] == 0, m
 
 
 def test_rfc6120_8_3_3_16_never_reached_backend_bounces_at_once(w):
