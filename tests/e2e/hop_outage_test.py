@@ -209,20 +209,27 @@ def test_rfc6120_8_3_3_16_one_probe_per_backend_however_many_pairs_wait(w):
     assert m["stanzas_delivered_total"] == len(MANY) and m["stanzas_bounced_total"] == 0, m
 
 
+def broken_hop(w, name, tag, **gateway_args):
+    """A gateway whose one hop stream (remote.test's pair, which carried
+    TAG-0) broke when its internal server went away, the address marked
+    down: (gateway, remote peer, counters then, the sink's port)."""
+    sink_port = fp.free_port()
+    sink = w.sink(sink_port)
+    g, ports = w.gateway(name, sink_port, **gateway_args)
+    remote = w.peer(ports, "remote.test")
+    remote.send_message("carol@remote.test/x", "bob@b.test", "%s-0" % tag)
+    assert wait_until(lambda: "%s-0" % tag in bodies(sink), 15), bodies(sink)
+    stop(sink)
+    assert wait_until(lambda: health(g) == ["down"], 15), health(g)
+    return g, remote, {k: g.metric(k) for k in KEYS}, sink_port
+
+
 def test_rfc6120_8_3_a_kept_backlog_beyond_the_output_limit_goes_out_whole(w):
     # What the replacement keeps may exceed what one connection may have in
     # its output (4 MiB): it goes out as the socket drains, never
     # overflowing the new stream (which would end it and lose the rest).
-    sink_port = fp.free_port()
-    sink1 = w.sink(sink_port)
-    g, ports = w.gateway("gw-backlog", sink_port,
-                         limits={"queue_stanzas": 100000, "queue_bytes": 67108864})
-    remote = w.peer(ports, "remote.test")
-    remote.send_message("carol@remote.test/x", "bob@b.test", "b-0")
-    assert wait_until(lambda: "b-0" in bodies(sink1), 15), bodies(sink1)
-    stop(sink1)
-    assert wait_until(lambda: health(g) == ["down"], 15), health(g)
-    base = {k: g.metric(k) for k in KEYS}
+    g, remote, base, sink_port = broken_hop(
+        w, "gw-backlog", "b", limits={"queue_stanzas": 100000, "queue_bytes": 67108864})
     n, pad = 2500, "x" * 2000  # about 5 MB kept
     for i in range(1, n + 1):
         remote.send_message("carol@remote.test/x", "bob@b.test", "b-%d %s" % (i, pad))
@@ -256,15 +263,7 @@ def test_rfc6120_8_3_3_16_never_reached_backend_bounces_at_once(w):
 def kept_outage(w, name, extra=""):
     """A gateway whose hop stream broke: the internal server is gone, and
     the replacement keeps three stanzas of remote.test's pair."""
-    sink_port = fp.free_port()
-    sink = w.sink(sink_port)
-    g, ports = w.gateway(name, sink_port, extra=extra)
-    remote = w.peer(ports, "remote.test")
-    remote.send_message("carol@remote.test/x", "bob@b.test", "k-0")
-    assert wait_until(lambda: "k-0" in bodies(sink), 15), bodies(sink)
-    stop(sink)
-    assert wait_until(lambda: health(g) == ["down"], 15), health(g)
-    base = {k: g.metric(k) for k in KEYS}
+    g, remote, base, sink_port = broken_hop(w, name, "k", extra=extra)
     for i in range(1, 4):
         remote.send_message("carol@remote.test/x", "bob@b.test", "k-%d" % i)
 
