@@ -471,6 +471,22 @@ static void park_stream(fg_s2s_in *in, const in_env *ie, in_env *kept) {
   kept->kept_parked = 1;
 }
 
+// reconnect: the connection of *in / *out breaks (park_stream into |kept|)
+// and a new pair of streams resumes it with |reverse_h| (the initiating
+// side's count of what it handled of the stanzas sent back); both are
+// replaced and the new ones negotiated.
+static void reconnect(fg_s2s_in **in, fg_s2s_out **out, const in_env *ie, in_env *kept,
+                      out_env *oe2, uint32_t reverse_h) {
+  park_stream(*in, ie, kept);
+  char id[80];
+  snprintf(id, sizeof(id), "%s", fg_s2s_out_sm_id(*out));
+  fg_s2s_out_free(*out);
+  fg_s2s_in_free(*in);
+  *in = resumable_in(kept, 1);
+  *out = resumable_out(oe2, id, reverse_h, 1);
+  pump(*out, oe2, *in, kept);
+}
+
 static void test_xep0198_5_resume_h_acknowledges_stanzas_sent_back(void **state) {
   in_env ie = {0};
   out_env oe = {0};
@@ -490,19 +506,12 @@ static void test_xep0198_5_resume_h_acknowledges_stanzas_sent_back(void **state)
   assert_int_equal(reverse_h, 2);
   // The connection breaks: the receiving side parks what it wrote back.
   assert_int_equal(fg_s2s_in_bidi_unacked(in, NULL), 2);
-  in_env ie2 = {0};
-  park_stream(in, &ie, &ie2);
-  assert_int_equal(ie2.kept_acked, 1);
-  char id[80];
-  snprintf(id, sizeof(id), "%s", fg_s2s_out_sm_id(out));
-  fg_s2s_out_free(out);
-  fg_s2s_in_free(in);
   // The new stream resumes with h=2: "two" counts as handled, only "three"
   // is written again, and the peer's count goes on from 2.
+  in_env ie2 = {0};
   out_env oe2 = {0};
-  in = resumable_in(&ie2, 1);
-  out = resumable_out(&oe2, id, reverse_h, 1);
-  pump(out, &oe2, in, &ie2);
+  reconnect(&in, &out, &ie, &ie2, &oe2, reverse_h);
+  assert_int_equal(ie2.kept_acked, 1);
   assert_int_equal(oe2.failed, 0);
   assert_int_equal(oe2.ready, FG_S2S_AUTH_SASL_EXTERNAL);
   assert_int_equal(oe2.stanzas, 1);
@@ -528,18 +537,11 @@ static void test_xep0198_5_resume_h_above_what_was_sent_back_ends_the_stream(voi
   pump(out, &oe, in, &ie);
   assert_true(send_back(in, "one"));
   ie.w.len = 0;
-  in_env ie2 = {0};
-  park_stream(in, &ie, &ie2);
-  char id[80];
-  snprintf(id, sizeof(id), "%s", fg_s2s_out_sm_id(out));
-  fg_s2s_out_free(out);
-  fg_s2s_in_free(in);
   // §4: an h of 5 acknowledges stanzas never written: the stream ends, and
   // the stanza stays unacknowledged (it goes out another way).
+  in_env ie2 = {0};
   out_env oe2 = {0};
-  in = resumable_in(&ie2, 1);
-  out = resumable_out(&oe2, id, 5, 1);
-  pump(out, &oe2, in, &ie2);
+  reconnect(&in, &out, &ie, &ie2, &oe2, 5);
   assert_true(fg_s2s_in_is_closed(in));
   assert_int_equal(oe2.stanzas, 0);
   assert_int_equal(ie2.bidi_acked, 0);
