@@ -242,7 +242,24 @@ static void finish(fg_conn *c, enum fg_close_reason reason) {
   io_uring_sqe_set_data64(sqe, ud_make(c, OP_CONN_AUX));
   c->inflight++;
   c->fd = -1;
+  if (c->sending > 0) {
+    // Inside fg_conn_send: its caller still uses what on_close may free.
+    c->close_deferred = 1;
+    c->deferred_reason = reason;
+    c->inflight++;
+    fg_worker_mark_dirty(w, c);
+    return;
+  }
   if (c->h->on_close) c->h->on_close(c, reason);
+}
+
+// tell_deferred_close calls on_close for a close that happened inside
+// fg_conn_send, from the worker's flush.
+static void tell_deferred_close(fg_conn *c) {
+  c->close_deferred = 0;
+  if (c->h->on_close) c->h->on_close(c, c->deferred_reason);
+  c->inflight--;
+  fg_conn_maybe_free(c);
 }
 
 void fg_conn_abort(fg_conn *c, enum fg_close_reason reason) {
@@ -416,7 +433,10 @@ static void on_send(fg_conn *c, int res) {
 int fg_conn_send(fg_conn *c, const uint8_t *data, size_t len) {
   if (c->dead || c->want_close) return 0;
   if (len == 0) return 1;
-  return c->ops->send(c, data, len);
+  c->sending++;
+  int ok = c->ops->send(c, data, len);
+  c->sending--;
+  return ok;
 }
 
 int fg_conn_write_blocked(const fg_conn *c) {
@@ -612,6 +632,10 @@ void fg_conn_resume_reading(fg_conn *c) {
 }
 
 void fg_conn_flush(fg_conn *c) {
+  if (c->close_deferred) {
+    tell_deferred_close(c);
+    return;
+  }
   if (c->dead) return;
   if (!c->paused && (c->in_len > 0 || c->stash_len > 0 || (c->eof && !c->want_close))) {
     deliver_pending(c);

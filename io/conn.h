@@ -83,7 +83,9 @@ fg_conn *fg_conn_connect(fg_worker *w, const fg_connect_config *cfg);
 
 // fg_conn_send queues |len| plaintext bytes (encrypted as the transport
 // requires). It returns 1, or 0 if the connection is closing or a memory
-// bound was hit (the connection is then closed with FG_CLOSE_OVERFLOW).
+// bound was hit (the connection is then closed with FG_CLOSE_OVERFLOW; its
+// on_close comes from the worker's loop after the call, never inside it, so
+// the caller may go on using what on_close frees until it returns).
 int fg_conn_send(fg_conn *c, const uint8_t *data, size_t len);
 
 // fg_conn_write_blocked returns 1 while queued output is above the high-water

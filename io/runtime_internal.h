@@ -85,6 +85,13 @@ struct fg_conn {
       ktls_decided : 1, ktls_filling : 1, ktls_await : 1, proxy_wait : 1, recv_started : 1;
   uint8_t proxy_version;  // 0: no PROXY header; 1 or 2: the header read
   enum fg_close_reason close_reason;
+  // |sending|: fg_conn_send calls on the stack. A close that happens inside
+  // one (a bound hit) tells on_close at the next flush, not under the
+  // caller's feet: |close_deferred| with its |deferred_reason| (the close
+  // holds one of |inflight| until then, so |c| stays).
+  int sending;
+  unsigned close_deferred : 1;
+  enum fg_close_reason deferred_reason;
   struct fg_conn *prev, *next;  // worker's list
   struct fg_conn *dirty_next;   // worker's flush list
   // Output.

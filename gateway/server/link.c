@@ -170,7 +170,7 @@ void fg_link_fail(link *l, fg_stanza_condition cond, const char *why) {
 static void op_send(void *arg, const uint8_t *d, size_t n) {
   link *l = arg;
   l->last_write_ns = fg_worker_now_ns(l->w);
-  if (l->conn != NULL) fg_conn_send(l->conn, d, n);  // may end the link (overflow)
+  if (l->conn != NULL) fg_conn_send(l->conn, d, n);
 }
 
 // flush_queue writes what |l| holds, oldest first, while its stream takes

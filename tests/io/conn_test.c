@@ -656,16 +656,24 @@ static void test_slow_reader_bounded_memory(void **state) {
 }
 
 // The hard cap: a handler that ignores write-blocked is closed, not allowed
-// to grow.
+// to grow; its on_close comes after the send that hit the cap returned (the
+// handler goes on using its state), never inside it.
+static int flood_sending;
+static atomic_int flood_closed_inside_send;
+
 static size_t flood_data(fg_conn *c, const uint8_t *data, size_t len) {
   static uint8_t junk[65536];
   for (int i = 0; i < 64; i++) {
-    if (!fg_conn_send(c, junk, sizeof(junk))) break;
+    flood_sending = 1;
+    int ok = fg_conn_send(c, junk, sizeof(junk));
+    flood_sending = 0;
+    if (!ok) break;
   }
   return len;
 }
 
 static void flood_close(fg_conn *c, enum fg_close_reason reason) {
+  if (flood_sending) atomic_fetch_add(&flood_closed_inside_send, 1);
   atomic_fetch_add(&tn_echo_reason[reason & 15], 1);
   atomic_fetch_add(&tn_echo_closed, 1);
 }
@@ -684,6 +692,7 @@ static void test_output_hard_cap_closes(void **state) {
   assert_int_equal(send(fd, "go", 2, 0), 2);
   assert_true(tn_wait_until(&tn_echo_closed, 1, 5000));
   assert_int_equal(atomic_load(&tn_echo_reason[FG_CLOSE_OVERFLOW]), 1);
+  assert_int_equal(atomic_load(&flood_closed_inside_send), 0);
   close(fd);
   fg_runtime_shutdown(rt, 0);
   fg_worker_stats st;
