@@ -130,10 +130,14 @@ int fg_version_print(FILE *out) {
   fg_xml_simd xml = fg_xml_simd_active();
   fprintf(out, "xml parser: %s scanners (AVX2 scanners %s on this CPU)\n", fg_xml_simd_name(xml),
           fg_xml_simd_available(FG_XML_SIMD_AVX2) ? "available" : "not available");
-  fprintf(out, "xml parser path: %s (%s; built for", fg_xml_simd_name(xml),
+  fprintf(out, "xml parser path: %s (%s; copies in this binary:", fg_xml_simd_name(xml),
           fg_xml_simd_forced() ? "forced by " FG_XML_SIMD_ENV : "chosen by CPU detection");
-  for (int s = 0; s < FG_XML_SIMD_COUNT; s++)
-    if (fg_xml_simd_built((fg_xml_simd)s)) fprintf(out, " %s", fg_xml_simd_name((fg_xml_simd)s));
+  const char *sep = " ";
+  for (int s = 0; s < FG_XML_SIMD_COUNT; s++) {
+    if (!fg_xml_simd_built((fg_xml_simd)s)) continue;
+    fprintf(out, "%s%s", sep, fg_xml_simd_name((fg_xml_simd)s));
+    sep = ", ";
+  }
   fprintf(out, ")\n");
   if (uname(&u) == 0) fprintf(out, "kernel: %s %s\n", u.sysname, u.release);
   return is_allocator;

@@ -616,6 +616,7 @@ static void retry_fired(fg_timer *t, void *arg) {
     link_free(l);
     return;
   }
+  fg_link_hop_follow_reload(l);  // the operator may have moved its internal server
   if (fg_link_hop_follows(l)) {  // another hop link probes the dead backend
     if (keep_for_retry(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, NULL)) return;
     fg_link_fail(l, FG_STANZA_REMOTE_SERVER_TIMEOUT, "its internal server did not come back");
@@ -1211,6 +1212,10 @@ fg_stanza_condition fg_deliver(fg_server *srv, fg_worker *w, const char *from_do
     if (l == NULL && fg_bidi_hop_send(srv, ws, from_domain, to_domain, data, len, is_bounce)) {
       return FG_STANZA_CONDITION_COUNT;
     }
+    // A link of the pair that keeps stanzas through failed attempts under
+    // an earlier configuration goes first: it moves to this address at its
+    // next attempt (fg_link_hop_follow_reload), and the pair keeps its order.
+    if (l == NULL) l = fg_link_index_find_kept(ws, from_domain, to_domain, slot);
     if (l == NULL) {
       l = open_hop(srv, w, from_domain, to_domain, t, slot, backend, address);
       if (l == NULL) return FG_STANZA_REMOTE_SERVER_TIMEOUT;

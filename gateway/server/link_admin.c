@@ -12,6 +12,7 @@
 
 #include "gateway/s2s/auth_method.h"
 #include "gateway/server/link.h"
+#include "gateway/server/link_hop_keep.h"
 #include "gateway/server/link_index.h"
 #include "gateway/server/link_pairs.h"
 #include "gateway/server/link_types.h"
@@ -213,4 +214,9 @@ void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out) {
                      l->carrier != NULL ? l->carrier->id : "-", l->draining ? " draining" : "");
     }
   }
+}
+
+void fg_link_snapshot_taken(worker_state *ws) {
+  (void)ws;  // the waiting hop links are listed per worker thread
+  fg_link_hop_reloaded();
 }

@@ -13,6 +13,12 @@
 // fg_link_describe appends one line per outbound link of |ws|.
 void fg_link_describe(worker_state *ws, unsigned worker, fg_text *out);
 
+// fg_link_snapshot_taken: the worker of |ws| decides with a new snapshot
+// (a reload): its hop links waiting for an internal server under an older
+// one try now, at the address the new one gives (link_hop_keep.h). Worker
+// thread only.
+void fg_link_snapshot_taken(worker_state *ws);
+
 // fg_link_shutdown closes every outbound link of |ws| (</stream:stream>).
 // Worker thread only.
 void fg_link_shutdown(worker_state *ws);

@@ -3,6 +3,8 @@
 #include "gateway/server/link_hop_keep.h"
 
 #include "gateway/server/link_index.h"
+#include "gateway/server/log.h"
+#include "gateway/server/router.h"
 #include "gateway/server/snapshot.h"
 
 link *fg_link_hop_keeper_of(const fg_snapshot *snap, size_t backend, const link *except) {
@@ -45,6 +47,41 @@ int fg_link_hop_follows(const link *l) {
 void fg_link_hop_wake(const fg_snapshot *snap, size_t backend) {
   for (link *k = fg_link_keepers_first(); k != NULL; k = k->keeper_next) {
     if (k->dead || !k->retry_waiting || k->snap != snap || k->backend != backend) continue;
+    k->retry_hurried = 1;
+    k->retry_at_ns = fg_worker_now_ns(k->w);
+    fg_worker_timer_arm(k->w, &k->retry_timer, 0);
+  }
+}
+
+void fg_link_hop_follow_reload(link *l) {
+  // Between attempts: no connection, and the session of the last one is
+  // over (the next attempt makes a new one, from the link's snapshot).
+  if (l->kind != LINK_HOP || !l->keeping || l->dead || l->conn != NULL || link_is_shared(l)) {
+    return;
+  }
+  fg_snapshot *cur = fg_server_snapshot(l->srv);
+  if (l->snap == cur) return;
+  size_t backend, address;
+  const resolved_target *t = fg_snapshot_backend_target(cur, l->remote, &backend, &address);
+  if (t == NULL) return;  // not hosted, drained or down there: the old one still tries
+  link *other = fg_link_index_find(fg_server_worker_state(l->srv, l->w), LINK_HOP, l->local,
+                                   l->remote, t, l->slot);
+  if (other != NULL && other != l) return;  // the pair has a link there: this one ends alone
+  fg_log(FG_LOG_SEV_INFO, NULL, l->remote,
+         "link %s -> %s: follows the reloaded configuration to backend %s at %s "
+         "(%zu stanzas kept)",
+         l->local, l->remote, fg_router_backend_name(cur->router, backend), t->name, l->q_count);
+  fg_snapshot *old = l->snap;
+  l->snap = fg_snapshot_up_ref(cur);
+  l->pinned = t;
+  l->backend = backend;
+  l->address = address;
+  fg_snapshot_release(old);
+}
+
+void fg_link_hop_reloaded(void) {
+  for (link *k = fg_link_keepers_first(); k != NULL; k = k->keeper_next) {
+    if (k->dead || !k->retry_waiting || k->snap == fg_server_snapshot(k->srv)) continue;
     k->retry_hurried = 1;
     k->retry_at_ns = fg_worker_now_ns(k->w);
     fg_worker_timer_arm(k->w, &k->retry_timer, 0);

@@ -48,4 +48,19 @@ int fg_link_hop_follows(const link *l);
 // timer fires from the worker's loop).
 void fg_link_hop_wake(const fg_snapshot *snap, size_t backend);
 
+// fg_link_hop_follow_reload: hop link |l| keeps stanzas and is about to try
+// again, between two attempts (no connection of it is open). When a reload
+// published a snapshot after the one |l| was opened under, and that one
+// routes |l|'s internal domain to a backend address that no other hop link
+// of the pair serves, |l| moves onto it (the new address, backend and
+// health, the snapshot's dialback secret), keeping its stanzas and its
+// give-up time: an internal server moved by the operator while it was down
+// gets what was kept for it. Otherwise |l| stays on its snapshot.
+void fg_link_hop_follow_reload(link *l);
+
+// fg_link_hop_reloaded: this worker took a new snapshot; every hop link of
+// it that waits between attempts under an older one tries now (its timer
+// fires from the worker's loop, fg_link_hop_follow_reload then moves it).
+void fg_link_hop_reloaded(void);
+
 #endif  // FEDGATE_GATEWAY_LINK_HOP_KEEP_H

@@ -14,6 +14,7 @@
 
 #include "gateway/server/blocks.h"
 #include "gateway/server/cert_expiry.h"
+#include "gateway/server/link_admin.h"
 #include "gateway/server/log.h"
 #include "gateway/server/restart_keys.h"
 #include "gateway/server/server_internal.h"
@@ -113,6 +114,7 @@ static void take_snapshot(fg_worker *w, fg_msg *m) {
   ws->snap = sm->snap;
   ws->links_epoch++;  // the streams' remembered routes were decided with |old|
   fg_snapshot_release(old);
+  fg_link_snapshot_taken(ws);
   free(sm);
   fg_reload_state *st = srv->reload;
   pthread_mutex_lock(&st->mu);

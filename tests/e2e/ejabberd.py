@@ -21,6 +21,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -89,6 +90,15 @@ class Dns:
                 self.proc.wait()
 
 
+def _accepts(port):
+    """Whether something accepts TCP connections on 127.0.0.1:|port|."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 class Ejabberd:
     """One ejabberd node hosting |domain|.
 
@@ -99,12 +109,14 @@ class Ejabberd:
     """
 
     def __init__(self, workdir, name, domain, c2s_port, s2s_port, certfile, keyfile, cafile,
-                 outgoing_port=None, dns=None, users=(), loglevel="info", more_hosts=()):
+                 outgoing_port=None, dns=None, users=(), loglevel="info", more_hosts=(),
+                 modules=()):
         self.dir = workdir
         self.name = name
         self.domain = domain
         # more_hosts: (domain, certfile, keyfile, users) of further virtual hosts.
         self.more_hosts = list(more_hosts)
+        self.modules = list(modules)  # further module names (e.g. mod_offline), default options
         self.c2s_port, self.s2s_port = c2s_port, s2s_port
         self.proc = None
         for sub in ("etc", "spool", "logs"):
@@ -180,7 +192,8 @@ class Ejabberd:
         sub(r"^listen:$", "listen:\n  -\n    port: %d\n    ip: \"127.0.0.1\"\n"
             "    module: ejabberd_c2s" % self.c2s_port)
         sub(r"^access_rules:$", "access_rules:\n  c2s:\n    allow: all")
-        sub(r"^modules:$", "modules:\n  mod_disco: {}\n  mod_ping: {}\n  mod_roster: {}")
+        sub(r"^modules:$", "modules:\n  mod_disco: {}\n  mod_ping: {}\n  mod_roster: {}" +
+            "".join("\n  %s: {}" % m for m in self.modules))
         return text + """
 loglevel: %s
 log_rotate_count: 0
@@ -235,6 +248,52 @@ api_permissions:
         except OSError:
             return open(self.dir + "/stdout.log").read()[-4000:]
 
+    def kill(self):
+        """SIGKILL, as when the machine loses the process: the process group
+        of ejabberdctl and the Erlang VM with everything it started. Returns
+        once its listening ports refuse connections (the VM's sockets close
+        when its last thread has exited)."""
+        self._kill_vm()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        deadline = time.time() + 10
+        while time.time() < deadline and any(
+                _accepts(p) for p in (self.c2s_port, self.s2s_port)):
+            time.sleep(0.02)
+
+    def _kill_vm(self):
+        """SIGKILL to this instance's Erlang VM and every process it started
+        (erl_child_setup, eimp, memsup). su starts the VM in a session of its
+        own, out of ejabberdctl's process group, and its helpers have their
+        own too: the VM is found by this instance's spool directory on its
+        command line, the rest by their parents."""
+        spool = (self.dir + "/spool").encode()
+        parents, tree = {}, set()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if spool in f.read():
+                        tree.add(pid)
+                with open("/proc/%s/stat" % pid) as f:
+                    parents[pid] = f.read().rsplit(")", 1)[1].split()[1]
+            except (OSError, IndexError):
+                pass
+        grown = True
+        while grown:
+            more = {p for p, pp in parents.items() if pp in tree} - tree
+            tree |= more
+            grown = bool(more)
+        for pid in tree:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def stop(self):
         if self.proc is None:
             return
@@ -247,11 +306,12 @@ api_permissions:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 pass
-        # Whatever is left of this instance's session (su, sh, beam.smp).
+        # Whatever is left of this instance (su, sh, beam.smp, its helpers).
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self._kill_vm()
         if self.proc.poll() is None:
             self.proc.wait()
         self.out.close()

@@ -16,8 +16,8 @@ bouncing; the attempt that succeeds marks the address up. Without a broken
 stream (the backend was never reached), a stanza bounces as before
 (remote-server-timeout, RFC 6120 §8.3.3.16). What a hop link keeps is
 bounced when the operator closes it (/streams/close) and at the end of a
-SIGTERM drain (shutdown.grace), and goes on through a reload. Counts are
-exact.
+SIGTERM drain (shutdown.grace), and goes on through a reload, to the
+backend's new address when the reload moved it. Counts are exact.
 
 usage: hop_outage_test.py FEDGATE_BINARY
 """
@@ -309,6 +309,32 @@ def test_rfc6120_8_3_reload_keeps_what_the_hop_kept(w):
     assert wait_until(lambda: bodies(sink2) == want, 15), bodies(sink2)
     m = settled(g, base)
     assert m["stanzas_in_total"] == 4 and m["stanzas_delivered_total"] == 4, m
+    assert m["stanzas_bounced_total"] == 0, m
+
+
+def test_rfc6120_8_3_reload_moves_the_kept_link_to_the_new_address(w):
+    # The operator brings the internal server back elsewhere (another port)
+    # and reloads while the hop link keeps stanzas for it: the kept link
+    # follows the new configuration, the pair's next stanza waits behind
+    # what it kept, and the new server gets them all, in order.
+    g, remote, base, old_port, _ = kept_outage(w, "gw-move")
+    new_port = fp.free_port()
+    sink2 = w.sink(new_port)
+    with open(g.cfgfile) as f:
+        text = f.read()
+    moved = text.replace(":%d" % old_port, ":%d" % new_port)
+    assert moved != text
+    with open(g.cfgfile, "w") as f:
+        f.write(moved)
+    remote.send_message("carol@remote.test/x", "bob@b.test", "k-4")
+    assert admin(g, "POST", "/reload").startswith("ok:")
+    remote.send_message("carol@remote.test/x", "bob@b.test", "k-5")
+    want = ["k-%d" % i for i in range(1, 6)]
+    assert wait_until(lambda: bodies(sink2) == want, 15), (bodies(sink2), g.log_tail())
+    assert any("follows the reloaded configuration" in ln for ln in open(g.logfile)), \
+        g.log_tail()
+    m = settled(g, base)
+    assert m["stanzas_in_total"] == 5 and m["stanzas_delivered_total"] == 5, m
     assert m["stanzas_bounced_total"] == 0, m
 
 

@@ -112,8 +112,13 @@ class Scenario:
         self.gw = w.fedgate("gw-" + name, text, self.ports["admin"])
 
     def bob(self, resource):
-        c = self.w.client("bob@b.test/" + resource, "secret", self.internal.c2s_port)
-        c.wait_for("online")
+        c = self.w.client("bob@b.test/" + resource, "secret", self.internal.c2s_port,
+                          commands=[("ping", "b.test")])
+        # The server answered an iq sent after bob's presence: it handled
+        # the presence, so messages to bob's bare JID now reach this session
+        # instead of offline storage (which would hand them over later, out
+        # of order with those that follow).
+        c.wait_for("pong b.test")
         return c
 
     def kill_internal(self):
@@ -175,10 +180,21 @@ KEYS = ("stanzas_in_total", "stanzas_delivered_total", "stanzas_bounced_total",
         "link_reconnects_gave_up_total")
 
 
-def run(w, name, smacks):
-    s = Scenario(w, name, smacks)
+def run(w, name, smacks, scenario=None):
+    """One kill-and-restart run; |scenario| (Scenario's interface: gw,
+    remote, bob(), kill_internal(), restart_internal()) makes the servers."""
+    s = (scenario or Scenario)(w, name, smacks)
     g = s.gw
     bob1 = s.bob("live")
+    # remote.test's stream to fedgate and fedgate's hop stream are up before
+    # the run: Prosody 0.12.3 may send the stanza routed at the moment its
+    # outgoing stream authenticates ahead of those it queued while
+    # connecting (its debug log shows it), which is not fedgate's order to
+    # keep.
+    w.client("carol@remote.test/warm-up", "secret", s.remote.c2s_port,
+             sends=[("bob@b.test", "warm-up")])
+    bob1.wait_for("message carol@remote.test/warm-up chat warm-up", 30)
+    g.assert_accounted(timeout=10)
     base = {k: g.metric(k) for k in KEYS}
     sent, senders = set(), []
 
@@ -278,8 +294,9 @@ def test_rfc6120_8_3_internal_server_sigkill_restart_without_acks_counts_unconfi
     # resent (nothing says what to resend), and every stanza written on the
     # killed stream counts unconfirmed: those bob got live and those lost.
     assert m["stanzas_resent_total"] == 0 and missing
-    assert m["stanzas_unconfirmed_total"] == len(live) + len(missing), \
-        (m["stanzas_unconfirmed_total"], len(live), len(missing))
+    # (+1: the warm-up message, when it was written on the killed stream)
+    assert len(live) + len(missing) <= m["stanzas_unconfirmed_total"] <= \
+        len(live) + len(missing) + 1, (m["stanzas_unconfirmed_total"], len(live), len(missing))
 
 
 def test_rfc6120_8_3_3_16_internal_server_gone_kept_until_give_up_after(w):

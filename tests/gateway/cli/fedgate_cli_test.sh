@@ -48,13 +48,13 @@ XML parser path'
 # The XML parser's level: chosen by CPU detection, or forced by FEDGATE_XML_ISA
 # (a value the binary or CPU cannot honour stops every command with exit 2).
 out=$(FEDGATE_XML_ISA=baseline "$fedgate" --version); rc=$?
-[ $rc = 0 ] && echo "$out" | grep -q '^xml parser path: baseline (forced by FEDGATE_XML_ISA; built for baseline' &&
+[ $rc = 0 ] && echo "$out" | grep -q '^xml parser path: baseline (forced by FEDGATE_XML_ISA; copies in this binary: baseline' &&
   check ok || check no "FEDGATE_XML_ISA=baseline: $out"
 out=$(FEDGATE_XML_ISA=baseline "$fedgate" probe 2>/dev/null)
 echo "$out" | grep -q '^XML parser path: \(yes\|no\) (baseline, forced by FEDGATE_XML_ISA; ' && check ok ||
   check no "probe under FEDGATE_XML_ISA=baseline: $out"
 out=$(env -u FEDGATE_XML_ISA "$fedgate" --version)
-echo "$out" | grep -q '^xml parser path: [a-z0-9-]* (chosen by CPU detection; built for' && check ok ||
+echo "$out" | grep -q '^xml parser path: [a-z0-9-]* (chosen by CPU detection; copies in this binary:' && check ok ||
   check no "--version without FEDGATE_XML_ISA: $out"
 err=$(FEDGATE_XML_ISA=sse9 "$fedgate" --version 2>&1); rc=$?
 [ $rc = 2 ] && echo "$err" | grep -q "FEDGATE_XML_ISA: unknown XML parser level (value 'sse9'" && check ok ||
