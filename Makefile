@@ -85,7 +85,8 @@ bench-quick: deps
 bench-scale: deps
 	@tools/bench-opt.sh scale
 
-# Where each system under test spends its CPU while relaying (Linux perf):
+# Where each system under test spends its CPU (Linux perf): relay, fedgate's
+# establishments, the XML parser;
 # regenerates bench/PERF.md.
 bench-perf: deps
 	@tools/bench-opt.sh perf_breakdown

@@ -16,6 +16,6 @@ case "${1:-}" in
 esac
 bazel=${BAZEL:-bazel}
 tools/deps.sh tools/debian-packages.txt tools/debian-packages-bench.txt || exit 1
-$bazel build --config=opt //bench:s2sload //gateway:fedgate || exit 1
+$bazel build --config=opt //bench:s2sload //bench:xml_bench //gateway:fedgate || exit 1
 bin=$($bazel info --config=opt bazel-bin)
 exec /usr/bin/python3 "bench/$script.py" --bin "$bin" "$@"
