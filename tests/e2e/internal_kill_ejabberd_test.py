@@ -29,21 +29,21 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ejabberd as ej  # noqa: E402
-import fault_proxy  # noqa: E402
 import fedgate_proc as fp  # noqa: E402
 import internal_kill_test as ik  # noqa: E402
-import prosody as pr  # noqa: E402
-import xmpp_peer as xp  # noqa: E402
 
 
-class EjabberdScenario:
-    """internal_kill_test.Scenario's interface, with ejabberd as b.test."""
+class EjabberdScenario(ik.Scenario):
+    """internal_kill_test.Scenario with ejabberd as b.test."""
+
+    BACKEND = "ejabberd"
 
     def __init__(self, w, name, smacks):
         assert not smacks, "ejabberd 23.01 has no XEP-0198 on s2s streams"
-        self.w, self.name = w, name
+        super().__init__(w, name, smacks)
+
+    def start_internal(self, w, name, smacks):
         pki = w.dir + "/pki/"
-        self.ports = fp.listener_ports()
         # ejabberd runs as the ejabberd user, which needs to traverse its
         # directory: one under /tmp of its own.
         self.ejdir = tempfile.mkdtemp(prefix="fedgate-kill-ejabberd-", dir="/tmp")
@@ -53,39 +53,14 @@ class EjabberdScenario:
                          certfile=pki + "b.test.crt", keyfile=pki + "b.test.key",
                          cafile=w.dir + "/ica/ca.crt", modules=("mod_offline",),
                          loglevel=os.environ.get("FEDGATE_E2E_EJABBERD_LOGLEVEL", "info"))
-        self.internal = ej.Ejabberd(users=[("bob", "secret")], **self.args)
+        e = ej.Ejabberd(users=[("bob", "secret")], **self.args)
         w.procs.append(self)
-        self.remote = pr.Prosody(w.dir + "/r-" + name, "remote.test", fp.free_port(),
-                                 fp.free_port(), pki + "remote.test.crt",
-                                 pki + "remote.test.key", pki + "ca.crt",
-                                 fedgate_port=self.ports["s2s"], users=[("carol", "secret")],
-                                 smacks=True)
-        w.procs.append(self.remote)
-        self.hop_proxy = fault_proxy.FaultProxy(self.internal.s2s_port)
-        w.proxies.append(self.hop_proxy)
-        text = fp.gateway_yaml(self.ports, [("b.test", "ejabberd", None)],
-                               [("ejabberd", [self.hop_proxy.port])],
-                               hop_mode="internal-ca", default_cert="pki/b.test",
-                               static=[("remote.test", self.remote.s2s_port)])
-        text = text.replace("workers: 2", "workers: 1")  # one hop stream: order
-        self.gw = w.fedgate("gw-" + name, text, self.ports["admin"])
+        return e
 
-    def bob(self, resource):
-        c = self.w.client("bob@b.test/" + resource, "secret", self.internal.c2s_port,
-                          commands=[("ping", "b.test")])
-        c.wait_for("pong b.test", timeout=30)  # bob's presence is in (as in Scenario)
-        return c
-
-    def kill_internal(self):
-        """SIGKILL to ejabberd (ejabberdctl, su, sh, beam.smp) while
-        what fedgate wrote last is still in flight."""
-        self.hop_proxy.stall()
-        ik.time.sleep(ik.STALL_SECONDS)
+    def kill_process(self):
+        """ejabberdctl, su, sh, beam.smp and its helpers; its listening
+        sockets are closed when this returns."""
         self.internal.kill()
-        # Its listening sockets went with the Erlang VM.
-        assert not xp.wait_port(fp.HOST, self.internal.s2s_port, 0.5)
-        self.hop_proxy.drop_all()  # the connections died with the process
-        self.hop_proxy.unstall()
 
     def restart_internal(self):
         """The same configuration, ports and spool (bob is registered there)."""

@@ -82,16 +82,18 @@ class World(prosody_test.World):
 
 
 class Scenario:
+    """Prosody b.test as the internal server behind a fault proxy, Prosody
+    remote.test as the remote server, and one fedgate between them.
+    Subclasses change the internal server (start_internal, kill_process,
+    restart_internal)."""
+
+    BACKEND, HOP_MODE = "prosody", "internal-ca"
+
     def __init__(self, w, name, smacks, give_up=None):
         self.w, self.name = w, name
         pki = w.dir + "/pki/"
         self.ports = fp.listener_ports()
-        self.internal = pr.Prosody(w.dir + "/b-" + name, "b.test", fp.free_port(),
-                                   fp.free_port(), pki + "b.test.crt", pki + "b.test.key",
-                                   w.internal_trust, fedgate_port=self.ports["internal"],
-                                   users=[("bob", "secret")], modules=("offline",),
-                                   smacks=smacks)
-        w.procs.append(self.internal)
+        self.internal = self.start_internal(w, name, smacks)
         self.remote = pr.Prosody(w.dir + "/r-" + name, "remote.test", fp.free_port(),
                                  fp.free_port(), pki + "remote.test.crt",
                                  pki + "remote.test.key", pki + "ca.crt",
@@ -100,16 +102,25 @@ class Scenario:
         w.procs.append(self.remote)
         self.hop_proxy = fault_proxy.FaultProxy(self.internal.s2s_port)
         w.proxies.append(self.hop_proxy)
-        text = fp.gateway_yaml(self.ports, [("b.test", "prosody", None)],
-                               [("prosody", [self.hop_proxy.port])],
-                               default_cert="pki/b.test",
+        text = fp.gateway_yaml(self.ports, [("b.test", self.BACKEND, None)],
+                               [(self.BACKEND, [self.hop_proxy.port])],
+                               hop_mode=self.HOP_MODE, default_cert="pki/b.test",
                                static=[("remote.test", self.remote.s2s_port)])
-        # One worker: one hop stream, so order holds up to Prosody.
+        # One worker: one hop stream, so order holds up to the internal server.
         text = text.replace("workers: 2", "workers: 1")
         text += "stream_management:\n  request_every: 4\n  request_interval: 200ms\n"
         if give_up:
             text += "  give_up_after: %s\n" % give_up
         self.gw = w.fedgate("gw-" + name, text, self.ports["admin"])
+
+    def start_internal(self, w, name, smacks):
+        pki = w.dir + "/pki/"
+        p = pr.Prosody(w.dir + "/b-" + name, "b.test", fp.free_port(), fp.free_port(),
+                       pki + "b.test.crt", pki + "b.test.key", w.internal_trust,
+                       fedgate_port=self.ports["internal"], users=[("bob", "secret")],
+                       modules=("offline",), smacks=smacks)
+        w.procs.append(p)
+        return p
 
     def bob(self, resource):
         c = self.w.client("bob@b.test/" + resource, "secret", self.internal.c2s_port,
@@ -118,7 +129,7 @@ class Scenario:
         # the presence, so messages to bob's bare JID now reach this session
         # instead of offline storage (which would hand them over later, out
         # of order with those that follow).
-        c.wait_for("pong b.test")
+        c.wait_for("pong b.test", timeout=30)
         return c
 
     def kill_internal(self):
@@ -126,11 +137,14 @@ class Scenario:
         stream is closed, nothing is flushed."""
         self.hop_proxy.stall()
         time.sleep(STALL_SECONDS)
+        self.kill_process()
+        self.hop_proxy.drop_all()  # the connections died with the process
+        self.hop_proxy.unstall()
+
+    def kill_process(self):
         p = self.internal
         p.proc.send_signal(signal.SIGKILL)
         p.proc.wait()
-        self.hop_proxy.drop_all()  # the connections died with the process
-        self.hop_proxy.unstall()
 
     def restart_internal(self):
         """The same configuration and data directory (offline storage)."""
