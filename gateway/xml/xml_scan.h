@@ -463,9 +463,18 @@ static inline size_t scan_attr(const uint8_t *s, size_t i, size_t n, uint8_t q) 
 #endif
 #if defined(__SSE2__)
   {
+#if defined(__AVX2__)
     const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
     const __m128i gt = _mm_set1_epi8('>'), qq = _mm_set1_epi8((char)q);
     const __m128i sp = _mm_set1_epi8(0x20);
+#else
+    // From the table: without AVX2 a broadcast of |q| costs four
+    // instructions on every call (measured 1.04x on the baseline copy).
+    const uint8_t *k = vk_table();
+    const __m128i lt = VK128(k, VK_LT), amp = VK128(k, VK_AMP);
+    const __m128i gt = VK128(k, VK_GT), qq = VK128(k, q == '\'' ? VK_SQ : VK_DQ);
+    const __m128i sp = VK128(k, VK_SP);
+#endif
     while (i + 16 <= n) {
       __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
       __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, amp)),
