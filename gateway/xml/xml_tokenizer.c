@@ -71,9 +71,16 @@ static int acc_replace(fg_xml_parser *p, size_t i, size_t skip, const uint8_t *r
     p->acc_arena_start = (uint32_t)p->arena_len;
     p->acc_run_start = p->acc_raw_start;
   }
-  if (i > p->acc_run_start && !arena_append(p, p->base + p->acc_run_start, i - p->acc_run_start))
-    return 0;
-  if (rep_len > 0 && !arena_append(p, rep, rep_len)) return 0;
+  // One capacity check and one copy call for the run and the replacement
+  // (a character, at most 4 bytes, copied by hand).
+  size_t run = i > p->acc_run_start ? i - p->acc_run_start : 0;
+  if (run + rep_len > 0) {
+    if (!grow((void **)&p->arena, &p->arena_cap, p->arena_len + run + rep_len, 1)) return 0;
+    uint8_t *o = p->arena + p->arena_len;
+    if (run > 0) memcpy(o, p->base + p->acc_run_start, run);
+    for (size_t k = 0; k < rep_len; k++) o[run + k] = rep[k];
+    p->arena_len += run + rep_len;
+  }
   p->acc_run_start = (uint32_t)(i + skip);
   return 1;
 }
