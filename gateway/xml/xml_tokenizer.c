@@ -258,6 +258,31 @@ static int canon_ref(const uint8_t *ref, size_t rl, uint32_t cp, int in_attr) {
   return rl == el && bytes_eq(ref, (const uint8_t *)e, el);
 }
 
+// text_ref_fast reads `&amp;`, `&lt;` or `&gt;` at |i| in character data
+// kept in the tree, whole in the bytes at hand: the escapes the canonical
+// form writes for these characters (canon_ref holds), and nearly all
+// references text carries. It appends the character to the text and
+// returns the reference's length, 0 when the reference is not one of these
+// (nothing done: parse_ref reads it), or -1 when out of memory. It stands
+// for parse_ref, canon_ref and put_utf8, which give the same there.
+static inline long text_ref_fast(fg_xml_parser *p, size_t i) {
+  if (p->n - i < 6) return 0;
+  static const uint8_t kAmp[4] = {'a', 'm', 'p', ';'}, kLt[4] = {'l', 't', ';', 0},
+                       kGt[4] = {'g', 't', ';', 0}, kThree[4] = {0xFF, 0xFF, 0xFF, 0};
+  uint32_t w = ref_word(p->base + i + 1), w3 = w & ref_word(kThree);
+  uint8_t c;
+  long l;
+  if (w == ref_word(kAmp))
+    c = '&', l = 5;
+  else if (w3 == ref_word(kLt))
+    c = '<', l = 4;
+  else if (w3 == ref_word(kGt))
+    c = '>', l = 4;
+  else
+    return 0;
+  return acc_replace(p, i, (size_t)l, &c, 1) ? l : -1;
+}
+
 // ---------------------------------------------------------------------------
 // Names.
 
@@ -780,6 +805,13 @@ static int element_fast(fg_xml_parser *p) {
       }
       if (c != '&') return fast_handover(p, &mk);
       if (!xidx_clean_before(&w, i + 1)) return fast_handover(p, &mk);
+      long fl = text_ref_fast(p, i);
+      if (fl < 0) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+      if (fl > 0) {
+        i += (size_t)fl;
+        fast_mark_set(p, &mk, i);
+        continue;
+      }
       uint32_t cp;
       size_t rl;
       p->i = i;
@@ -846,6 +878,15 @@ int fg_xml_tokenize(fg_xml_parser *p) {
             goto l_lt;
           }
           if (c == '&') {
+            if (!discard) {
+              long fl = text_ref_fast(p, i);
+              if (fl < 0) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+              if (fl > 0) {
+                p->rb = 0;
+                i += (size_t)fl;
+                continue;
+              }
+            }
             uint32_t cp;
             size_t rl;
             p->i = i;
