@@ -372,8 +372,8 @@ static inline uint32_t utf8_block_errors16(__m128i in, __m128i p1, __m128i p2, _
                               u8_at_least(p3, 0xF0));
   __m128i v = _mm_xor_si128(cont, must);
   // Lead bytes that never occur: C0, C1 (overlong) and F5-FF.
-  __m128i c0c1 = _mm_cmpeq_epi8(_mm_and_si128(in, _mm_set1_epi8((char)0xFE)),
-                                _mm_set1_epi8((char)0xC0));
+  __m128i c0c1 =
+      _mm_cmpeq_epi8(_mm_and_si128(in, _mm_set1_epi8((char)0xFE)), _mm_set1_epi8((char)0xC0));
   v = _mm_or_si128(v, _mm_or_si128(c0c1, u8_at_least(in, 0xF5)));
   // The second byte after E0 (A0-BF: no overlong), ED (80-9F: no
   // surrogate), F0 (90-BF: no overlong) and F4 (80-8F: not above
