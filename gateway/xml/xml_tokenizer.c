@@ -443,7 +443,8 @@ static int parse_decl(fg_xml_parser *p, const uint8_t *d, size_t m, size_t at) {
 // ---------------------------------------------------------------------------
 // Tags.
 
-static int begin_element(fg_xml_parser *p, size_t name_end, int32_t colon) {
+static inline __attribute__((always_inline)) int begin_element(fg_xml_parser *p, size_t name_end,
+                                                               int32_t colon) {
   int header = p->item_kind == K_PROLOG;
   if (!header && p->open_n + 1 > p->cfg.limits.max_depth)
     return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
