@@ -403,14 +403,14 @@ static inline uint32_t utf8_block_errors16(__m128i in, __m128i p1, __m128i p2, _
 // error). |i| must be a sequence boundary.
 static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
   const size_t i0 = i;
-  const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
-  const __m128i gt = _mm_set1_epi8('>'), rsb = _mm_set1_epi8(']');
-  const __m128i sp = _mm_set1_epi8(0x20);
+  // `<` and `>` differ in bit 1 only: one comparison after setting it.
+  const __m128i b1 = _mm_set1_epi8(0x02), ltgt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&');
+  const __m128i rsb = _mm_set1_epi8(']'), sp = _mm_set1_epi8(0x20);
   uint32_t prev_hi = 0;
   while (i + 16 <= n) {
     __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
-    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, amp)),
-                             _mm_or_si128(_mm_cmpeq_epi8(x, gt), _mm_cmpeq_epi8(x, rsb)));
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(x, b1), ltgt),
+                             _mm_or_si128(_mm_cmpeq_epi8(x, amp), _mm_cmpeq_epi8(x, rsb)));
     // Below 0x20 as signed bytes: the C0 controls and the bytes above 0x7F,
     // which the mask of the latter takes out again.
     m = _mm_or_si128(m, _mm_cmplt_epi8(x, sp));
