@@ -1348,6 +1348,55 @@ static void test_xml_1_0_4_1_references_in_text_at_every_cut(void **state) {
   fg_xml_parser_free(p);
 }
 
+// XML 1.0 §2.4: `]]>` may not appear in character data. The tokenizer
+// tests the two bytes before each `>` of character data (the scans do not
+// stop at `]`): literal `]]>` after 0 to 40 bytes of text, in elements and
+// at stream level, against `]` that come from markup (a CDATA section's
+// end, a reference, a tag), whole, byte by byte and cut at every byte.
+static void test_xml_1_0_2_4_cdata_end_in_text_at_every_cut(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    long long off;  // of the error from the text's start; -1: none
+  } kCases[] = {
+      {"]]>", 2},
+      {"a]]]>", 4},
+      {"]>]>a]>]]]>", 10},
+      {"] ]>", -1},
+      {"]&#93;>", -1},
+      {"&#93;]>", -1},
+      {"]]&gt;", -1},
+      {"<![CDATA[x]]]]>>", -1},
+      {"<![CDATA[]]>]>", -1},
+      {"]]<![CDATA[]]>>", -1},
+      {"]]<n/>>", -1},
+      {"]]\r\n>", -1},
+      {"\xc3\xa9]]>", 4},
+  };
+  size_t hl = strlen(H);
+  char pad[64], doc[512];
+  memset(pad, 'v', sizeof(pad));
+  for (size_t k = 0; k < sizeof(kCases) / sizeof(kCases[0]); k++) {
+    for (int at = 0; at <= 40; at++) {
+      size_t pre = strlen(H "<m>") + (size_t)at;
+      size_t len = (size_t)snprintf(doc, sizeof(doc), H "<m>%.*s%s</m>", at, pad, kCases[k].text);
+      whole_vs_bytes(doc, len, at % 8 == 0 ? hl : len, kCases[k].text);
+      fg_xml_transcript t;
+      assert_true(fg_xml_transcript_run(&t, NULL, (const uint8_t *)doc, len, NULL, 0));
+      if (kCases[k].off < 0
+              ? t.err != FG_XML_ERR_NONE
+              : (t.err != FG_XML_ERR_NOT_WELL_FORMED || t.err_off != pre + (uint64_t)kCases[k].off))
+        fail_msg("%s after %d bytes: %s at %llu", kCases[k].text, at, fg_xml_error_condition(t.err),
+                 (unsigned long long)t.err_off);
+      fg_xml_transcript_free(&t);
+    }
+  }
+  // At stream level, where the text is not kept.
+  expect(H "]]><m/>", FG_XML_ERR_NOT_WELL_FORMED, (long long)hl + 2);
+  expect(H "] ]><m/>", FG_XML_ERR_NONE, -1);
+  expect(H "<m/>]]>", FG_XML_ERR_NOT_WELL_FORMED, (long long)hl + 6);
+}
+
 // Namespaces in XML §6.2 and §6.3 for elements that carry no prefix, no
 // prefixed attribute and no declaration (the parser's short path): they take
 // the innermost default namespace (none when there is none or `xmlns=''`
@@ -1545,6 +1594,7 @@ int main(void) {
       cmocka_unit_test(test_xml_1_0_3_1_common_tags_at_every_cut),
       cmocka_unit_test(test_xml_1_0_3_1_whole_elements_at_every_block_offset),
       cmocka_unit_test(test_xml_1_0_4_1_references_in_text_at_every_cut),
+      cmocka_unit_test(test_xml_1_0_2_4_cdata_end_in_text_at_every_cut),
       cmocka_unit_test(test_namespaces_6_2_unprefixed_elements_take_the_default_namespace),
       cmocka_unit_test(test_steady_state_reuses_buffers),
       cmocka_unit_test(test_steady_state_allocates_nothing_per_stanza),
