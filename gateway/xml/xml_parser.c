@@ -108,6 +108,7 @@ static void item_start(fg_xml_parser *p, int kind, int state, uint64_t off) {
   p->item_off = off;
   p->state = state;
   p->i = 0;
+  p->rb = 0;
   p->canon = 1;
 }
 

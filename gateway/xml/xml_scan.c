@@ -11,7 +11,7 @@ static void fill_classes(void) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') k |= C_NAMESTART | C_NAMECHAR;
     if ((c >= '0' && c <= '9') || c == '-' || c == '.') k |= C_NAMECHAR;
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') k |= C_WS;
-    if (c < 0x20 || c >= 0x80 || c == '<' || c == '&' || c == '>') k |= C_TEXT_SPECIAL;
+    if (c < 0x20 || c >= 0x80 || c == '<' || c == '&' || c == '>' || c == ']') k |= C_TEXT_SPECIAL;
     if (c < 0x20 || c >= 0x80 || c == '<' || c == '&' || c == '>' || c == '\'' || c == '"')
       k |= C_ATTR_SPECIAL;
     fg_xml_byte_class[c] = k;

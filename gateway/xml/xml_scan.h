@@ -42,6 +42,7 @@ enum {
   VK_LT,
   VK_AMP,
   VK_GT,
+  VK_RSB,
   VK_SQ,
   VK_DQ,
   VK_1F,
@@ -68,6 +69,7 @@ static const uint8_t fg_xml_vk[VK_COUNT][32] __attribute__((aligned(32), unused)
     [VK_LT] = VK_ROW('<'),
     [VK_AMP] = VK_ROW('&'),
     [VK_GT] = VK_ROW('>'),
+    [VK_RSB] = VK_ROW(']'),
     [VK_SQ] = VK_ROW('\''),
     [VK_DQ] = VK_ROW('"'),
     [VK_1F] = VK_ROW(0x1F),
@@ -176,18 +178,18 @@ static inline size_t name_before_eq(const uint8_t *s, int32_t *colon) {
 }
 
 // scan_text returns the index of the first byte at or after |i| that character
-// data cannot skip: markup, references, `>` (for `]]>`), controls
+// data cannot skip: markup, references, `>`/`]` (for `]]>`), controls
 // (including CR, TAB, LF, which the slow path handles) and non-ASCII.
 static inline size_t scan_text(const uint8_t *s, size_t i, size_t n) {
 #if defined(__AVX2__)
   const __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
-  const __m256i gt = _mm256_set1_epi8('>');
+  const __m256i gt = _mm256_set1_epi8('>'), rsb = _mm256_set1_epi8(']');
   const __m256i sp = _mm256_set1_epi8(0x20);
   while (i + 32 <= n) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
     __m256i m =
         _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
-                        _mm256_cmpeq_epi8(x, gt));
+                        _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
     m = _mm256_or_si256(m, _mm256_cmpgt_epi8(sp, x));  // signed: < 0x20 or >= 0x80
     uint32_t mask = (uint32_t)_mm256_movemask_epi8(m);
     if (mask != 0) return i + (size_t)__builtin_ctz(mask);
@@ -197,12 +199,12 @@ static inline size_t scan_text(const uint8_t *s, size_t i, size_t n) {
 #if defined(__SSE2__)
   {
     const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
-    const __m128i gt = _mm_set1_epi8('>');
+    const __m128i gt = _mm_set1_epi8('>'), rsb = _mm_set1_epi8(']');
     const __m128i sp = _mm_set1_epi8(0x20);
     while (i + 16 <= n) {
       __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
       __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, amp)),
-                               _mm_cmpeq_epi8(x, gt));
+                               _mm_or_si128(_mm_cmpeq_epi8(x, gt), _mm_cmpeq_epi8(x, rsb)));
       m = _mm_or_si128(m, _mm_cmplt_epi8(x, sp));
       uint32_t mask = (uint32_t)_mm_movemask_epi8(m);
       if (mask != 0) return i + (size_t)__builtin_ctz(mask);
@@ -311,7 +313,7 @@ static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
   const size_t i0 = i;
   const uint8_t *k = vk_table();
   const __m256i lt = VK256(k, VK_LT), amp = VK256(k, VK_AMP);
-  const __m256i gt = VK256(k, VK_GT);
+  const __m256i gt = VK256(k, VK_GT), rsb = VK256(k, VK_RSB);
   const __m256i c1f = VK256(k, VK_1F), zero = _mm256_setzero_si256();
   __m256i prev = zero;
   uint32_t prev_hi = 0;
@@ -319,7 +321,7 @@ static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
     __m256i m =
         _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)),
-                        _mm256_cmpeq_epi8(x, gt));
+                        _mm256_or_si256(_mm256_cmpeq_epi8(x, gt), _mm256_cmpeq_epi8(x, rsb)));
     m = _mm256_or_si256(m, _mm256_cmpeq_epi8(_mm256_max_epu8(x, c1f), c1f));  // x <= 0x1F
     uint32_t smask = (uint32_t)_mm256_movemask_epi8(m);
     uint32_t hi = (uint32_t)_mm256_movemask_epi8(x);
@@ -403,11 +405,12 @@ static inline size_t scan_text_utf8(const uint8_t *s, size_t i, size_t n) {
   const size_t i0 = i;
   // `<` and `>` differ in bit 1 only: one comparison after setting it.
   const __m128i b1 = _mm_set1_epi8(0x02), ltgt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&');
-  const __m128i sp = _mm_set1_epi8(0x20);
+  const __m128i rsb = _mm_set1_epi8(']'), sp = _mm_set1_epi8(0x20);
   uint32_t prev_hi = 0;
   while (i + 16 <= n) {
     __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
-    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(x, b1), ltgt), _mm_cmpeq_epi8(x, amp));
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(x, b1), ltgt),
+                             _mm_or_si128(_mm_cmpeq_epi8(x, amp), _mm_cmpeq_epi8(x, rsb)));
     // Below 0x20 as signed bytes: the C0 controls and the bytes above 0x7F,
     // which the mask of the latter takes out again.
     m = _mm_or_si128(m, _mm_cmplt_epi8(x, sp));

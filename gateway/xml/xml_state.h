@@ -107,7 +107,7 @@ struct fg_xml_parser {
   int state;
   uint32_t tag_start, name_start;
   int32_t name_colon;
-  uint8_t name_need_start, quote;
+  uint8_t name_need_start, quote, rb;
   uint32_t ws_count;
   int canon;
 

@@ -511,6 +511,7 @@ static int finish_stag(fg_xml_parser *p, int self_closing, size_t end) {
     return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
   }
   p->state = S_CONTENT;
+  p->rb = 0;
   acc_begin(p, end);
   return R_NEED;
 }
@@ -619,6 +620,7 @@ static int pop_element(fg_xml_parser *p, inode *nd, size_t end) {
   p->i = end;
   if (p->open_n == 0) return R_DONE;
   p->state = S_CONTENT;
+  p->rb = 0;
   acc_begin(p, end);
   return R_NEED;
 }
@@ -686,6 +688,7 @@ static inline __attribute__((always_inline)) void fast_mark_set(fg_xml_parser *p
 static __attribute__((noinline)) int fast_handover(fg_xml_parser *p, const fast_mark *m) {
   p->state = S_CONTENT;
   p->i = m->i;
+  p->rb = 0;
   if (m->i == 0) {
     item_records_reset(p);
     p->canon = 1;
@@ -866,6 +869,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
 #else
           size_t j = scan_text(s, i, n);
 #endif
+          if (j != i) p->rb = 0;
           i = j;
           if (i >= n) goto need;
           uint8_t c = s[i];
@@ -879,6 +883,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
               long fl = text_ref_fast(p, i);
               if (fl < 0) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
               if (fl > 0) {
+                p->rb = 0;
                 i += (size_t)fl;
                 continue;
               }
@@ -889,6 +894,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
             r = parse_ref(p, i, &cp, &rl);
             if (r == R_ERR) return r;
             if (r == R_NEED) goto need;
+            p->rb = 0;
             if (!discard) {
               uint8_t u[4];
               size_t ul = put_utf8(u, cp);
@@ -898,17 +904,20 @@ int fg_xml_tokenize(fg_xml_parser *p) {
             i += rl;
             continue;
           }
-          if (c == '>') {
-            // XML 1.0 §2.4: `]]>` may not appear in character data. The
-            // item's bytes are at hand from its first, and the two before
-            // a `>` in character data are its own or markup's last (`>`,
-            // `;`), never two `]` of markup: the scans need not stop at `]`.
-            if (i >= 2 && s[i - 1] == ']' && s[i - 2] == ']')
-              return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
-            if (!discard) p->canon = 0;  // the canonical form escapes '>'
+          if (c == ']') {
+            if (p->rb < 2) p->rb++;
             i++;
             continue;
           }
+          if (c == '>') {
+            // XML 1.0 §2.4: `]]>` may not appear in character data.
+            if (p->rb >= 2) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
+            if (!discard) p->canon = 0;  // the canonical form escapes '>'
+            p->rb = 0;                   // `]>]>` holds no `]]>`
+            i++;
+            continue;
+          }
+          p->rb = 0;
           if (c == '\n' || c == '\t') {
             i++;
             continue;
@@ -1007,6 +1016,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
           if (p->open_n > 0 && !acc_replace(p, p->tag_start, kl, NULL, 0))
             return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
           i = p->tag_start + kl;
+          p->rb = 0;
           p->state = S_CDATA;
           break;
         }
@@ -1037,6 +1047,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
               if (!discard && !acc_replace(p, i, 3, NULL, 0))
                 return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
               i += 3;
+              p->rb = 0;
               p->state = S_CONTENT;
               goto l_content;
             }

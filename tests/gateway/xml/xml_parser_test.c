@@ -1348,11 +1348,10 @@ static void test_xml_1_0_4_1_references_in_text_at_every_cut(void **state) {
   fg_xml_parser_free(p);
 }
 
-// XML 1.0 §2.4: `]]>` may not appear in character data. The tokenizer
-// tests the two bytes before each `>` of character data (the scans do not
-// stop at `]`): literal `]]>` after 0 to 40 bytes of text, in elements and
-// at stream level, against `]` that come from markup (a CDATA section's
-// end, a reference, a tag), whole, byte by byte and cut at every byte.
+// XML 1.0 §2.4: `]]>` may not appear in character data: literal `]]>`
+// after 0 to 40 bytes of text, in elements and at stream level, against
+// `]` and `>` that come from markup (a CDATA section's end, a reference, a
+// tag), whole, byte by byte and cut at every byte.
 static void test_xml_1_0_2_4_cdata_end_in_text_at_every_cut(void **state) {
   (void)state;
   static const struct {

@@ -23,7 +23,7 @@ static uint32_t r(uint32_t n) {
 
 // The rules, written from the specifications rather than from the table.
 static int text_stops_at(uint8_t c) {
-  return c < 0x20 || c >= 0x80 || c == '<' || c == '&' || c == '>';
+  return c < 0x20 || c >= 0x80 || c == '<' || c == '&' || c == '>' || c == ']';
 }
 
 static int attr_stops_at(uint8_t c, uint8_t q) {
