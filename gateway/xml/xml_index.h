@@ -49,8 +49,13 @@ static const uint8_t xidx_nibbles[2][32] __attribute__((aligned(32), unused)) = 
      0x20, 0x20, 0x48, 0x84, 0x01, 0x12, 0x01, 0x02, 0, 0, 0, 0, 0, 0, 0, 0},
 };
 
-// xidx_half classifies 32 bytes.
-static inline __attribute__((always_inline)) void xidx_half(xidx *w, __m256i x, int shift) {
+// xidx_half classifies the 32 bytes |x|, preceded by |prev| (whose bytes
+// above 0x7F are |prev_hi|): the bits of the bytes that end a name, of the
+// stops and of the UTF-8 errors go to |*name|, |*stop| and |*err|, and it
+// returns the bits of its bytes above 0x7F.
+static inline __attribute__((always_inline)) uint32_t xidx_half(__m256i x, __m256i prev,
+                                                                uint32_t prev_hi, uint64_t *name,
+                                                                uint64_t *stop, uint64_t *err) {
   const uint8_t *k = vk_table();
   const __m256i lo4 = VK256(k, VK_LO4), zero = _mm256_setzero_si256();
   const __m256i tlo = _mm256_load_si256((const __m256i *)xidx_nibbles[0]);
@@ -61,26 +66,31 @@ static inline __attribute__((always_inline)) void xidx_half(xidx *w, __m256i x, 
   __m256i nn = _mm256_cmpeq_epi8(_mm256_and_si256(cls, _mm256_set1_epi8(XIDX_CLS_NAMECHAR)), zero);
   __m256i ns =
       _mm256_cmpeq_epi8(_mm256_and_si256(cls, _mm256_set1_epi8((char)XIDX_CLS_STOP)), zero);
-  uint64_t name = (uint32_t)_mm256_movemask_epi8(nn);
-  uint64_t stop = (uint32_t) ~(uint32_t)_mm256_movemask_epi8(ns);
+  *name = (uint32_t)_mm256_movemask_epi8(nn);
+  *stop = (uint32_t) ~(uint32_t)_mm256_movemask_epi8(ns);
   uint32_t hi = (uint32_t)_mm256_movemask_epi8(x);
-  uint64_t err = 0;
-  if ((hi | w->prev_hi) != 0) {
-    __m256i e = utf8_block_errors(x, w->prev);
-    err = (uint32_t) ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(e, zero));
+  *err = 0;
+  if ((hi | prev_hi) != 0) {
+    __m256i e = utf8_block_errors(x, prev);
+    *err = (uint32_t) ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(e, zero));
   }
-  w->prev = x;
-  w->prev_hi = hi;
-  w->name_stop |= name << shift;
-  w->stop |= stop << shift;
-  w->err |= err << shift;
+  return hi;
 }
 
-// xidx_classify_at builds the masks of the 64 bytes at |b|.
+// xidx_classify_at builds the masks of the 64 bytes at |b|. The two halves
+// are classified in registers and the index written once: through |w| the
+// second half would read back what the first stored.
 static inline __attribute__((always_inline)) void xidx_classify_at(xidx *w, const uint8_t *b) {
-  w->name_stop = w->stop = w->err = 0;
-  xidx_half(w, _mm256_loadu_si256((const __m256i *)b), 0);
-  xidx_half(w, _mm256_loadu_si256((const __m256i *)(b + 32)), 32);
+  __m256i x0 = _mm256_loadu_si256((const __m256i *)b);
+  __m256i x1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+  uint64_t n0, s0, e0, n1, s1, e1;
+  uint32_t h0 = xidx_half(x0, w->prev, w->prev_hi, &n0, &s0, &e0);
+  uint32_t h1 = xidx_half(x1, x0, h0, &n1, &s1, &e1);
+  w->name_stop = n0 | n1 << 32;
+  w->stop = s0 | s1 << 32;
+  w->err = e0 | e1 << 32;
+  w->prev = x1;
+  w->prev_hi = h1;
 }
 
 // xidx_classify builds the masks of the block at w->base. Past the end of

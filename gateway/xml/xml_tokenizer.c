@@ -71,9 +71,16 @@ static int acc_replace(fg_xml_parser *p, size_t i, size_t skip, const uint8_t *r
     p->acc_arena_start = (uint32_t)p->arena_len;
     p->acc_run_start = p->acc_raw_start;
   }
-  if (i > p->acc_run_start && !arena_append(p, p->base + p->acc_run_start, i - p->acc_run_start))
-    return 0;
-  if (rep_len > 0 && !arena_append(p, rep, rep_len)) return 0;
+  // One capacity check and one copy call for the run and the replacement
+  // (a character, at most 4 bytes, copied by hand).
+  size_t run = i > p->acc_run_start ? i - p->acc_run_start : 0;
+  if (run + rep_len > 0) {
+    if (!grow((void **)&p->arena, &p->arena_cap, p->arena_len + run + rep_len, 1)) return 0;
+    uint8_t *o = p->arena + p->arena_len;
+    if (run > 0) memcpy(o, p->base + p->acc_run_start, run);
+    for (size_t k = 0; k < rep_len; k++) o[run + k] = rep[k];
+    p->arena_len += run + rep_len;
+  }
   p->acc_run_start = (uint32_t)(i + skip);
   return 1;
 }
@@ -251,6 +258,31 @@ static int canon_ref(const uint8_t *ref, size_t rl, uint32_t cp, int in_attr) {
   return rl == el && bytes_eq(ref, (const uint8_t *)e, el);
 }
 
+// text_ref_fast reads `&amp;`, `&lt;` or `&gt;` at |i| in character data
+// kept in the tree, whole in the bytes at hand: the escapes the canonical
+// form writes for these characters (canon_ref holds), and nearly all
+// references text carries. It appends the character to the text and
+// returns the reference's length, 0 when the reference is not one of these
+// (nothing done: parse_ref reads it), or -1 when out of memory. It stands
+// for parse_ref, canon_ref and put_utf8, which give the same there.
+static inline long text_ref_fast(fg_xml_parser *p, size_t i) {
+  if (p->n - i < 6) return 0;
+  static const uint8_t kAmp[4] = {'a', 'm', 'p', ';'}, kLt[4] = {'l', 't', ';', 0},
+                       kGt[4] = {'g', 't', ';', 0}, kThree[4] = {0xFF, 0xFF, 0xFF, 0};
+  uint32_t w = ref_word(p->base + i + 1), w3 = w & ref_word(kThree);
+  uint8_t c;
+  long l;
+  if (w == ref_word(kAmp))
+    c = '&', l = 5;
+  else if (w3 == ref_word(kLt))
+    c = '<', l = 4;
+  else if (w3 == ref_word(kGt))
+    c = '>', l = 4;
+  else
+    return 0;
+  return acc_replace(p, i, (size_t)l, &c, 1) ? l : -1;
+}
+
 // ---------------------------------------------------------------------------
 // Names.
 
@@ -411,7 +443,8 @@ static int parse_decl(fg_xml_parser *p, const uint8_t *d, size_t m, size_t at) {
 // ---------------------------------------------------------------------------
 // Tags.
 
-static int begin_element(fg_xml_parser *p, size_t name_end, int32_t colon) {
+static inline __attribute__((always_inline)) int begin_element(fg_xml_parser *p, size_t name_end,
+                                                               int32_t colon) {
   int header = p->item_kind == K_PROLOG;
   if (!header && p->open_n + 1 > p->cfg.limits.max_depth)
     return fail(p, FG_XML_ERR_POLICY_VIOLATION, p->tag_start);
@@ -773,6 +806,13 @@ static int element_fast(fg_xml_parser *p) {
       }
       if (c != '&') return fast_handover(p, &mk);
       if (!xidx_clean_before(&w, i + 1)) return fast_handover(p, &mk);
+      long fl = text_ref_fast(p, i);
+      if (fl < 0) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+      if (fl > 0) {
+        i += (size_t)fl;
+        fast_mark_set(p, &mk, i);
+        continue;
+      }
       uint32_t cp;
       size_t rl;
       p->i = i;
@@ -839,6 +879,15 @@ int fg_xml_tokenize(fg_xml_parser *p) {
             goto l_lt;
           }
           if (c == '&') {
+            if (!discard) {
+              long fl = text_ref_fast(p, i);
+              if (fl < 0) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+              if (fl > 0) {
+                p->rb = 0;
+                i += (size_t)fl;
+                continue;
+              }
+            }
             uint32_t cp;
             size_t rl;
             p->i = i;

@@ -1302,6 +1302,100 @@ static const fg_xml_element *parse_one(fg_xml_parser *p, const char *header, con
   return fg_xml_parser_element(p);
 }
 
+// References in character data (XML 1.0 §4.1; RFC 6120 §11.1 allows the
+// five predefined entities and character references): `&amp;`, `&lt;` and
+// `&gt;` are read by one word comparison when six bytes are at hand, the
+// others by the general reader. Each form, valid and not, after 0 to 40
+// bytes of text (the 16-, 32- and 64-byte block edges), whole (where the
+// comparison reads them) against byte by byte (where it never has six bytes)
+// and cut at every byte; the decoded text is checked too.
+static void test_xml_1_0_4_1_references_in_text_at_every_cut(void **state) {
+  (void)state;
+  static const char *const kRefs[] = {
+      "&amp;",         "&lt;",   "&gt;",         "&quot;",   "&apos;", "&#38;",   "&#x3C;",
+      "&amp;&lt;&gt;", "&amp;x", "&lt;3",        "&gt;&gt;", "&ampx;", "&am;",    "&lt",
+      "&gt ",          "&amp",   "&lt;\xc3\xa9", "&Amp;",    "&l;",    "&gt;]]>",
+  };
+  size_t hl = strlen(H);
+  char pad[64], doc[512];
+  memset(pad, 'v', sizeof(pad));
+  for (size_t k = 0; k < sizeof(kRefs) / sizeof(kRefs[0]); k++) {
+    for (int at = 0; at <= 40; at++) {
+      size_t len = (size_t)snprintf(doc, sizeof(doc), H "<m><b>%.*s%s</b>%s</m>", at, pad, kRefs[k],
+                                    kRefs[k]);
+      whole_vs_bytes(doc, len, at % 8 == 0 ? hl : len, kRefs[k]);
+    }
+    // At stream level the text is not kept, and references are still read.
+    size_t len = (size_t)snprintf(doc, sizeof(doc), H "%s<m/>", kRefs[k]);
+    whole_vs_bytes(doc, len, hl, kRefs[k]);
+  }
+  fg_xml_parser *p = fg_xml_parser_new(NULL);
+  const fg_xml_element *el =
+      parse_one(p, H, "<m>&lt;3 &amp; &gt;&gt;&amp;amp; &#38;&quot;x&apos;</m>");
+  assert_non_null(el);
+  const fg_xml_node *t = el->root->first_child;
+  assert_non_null(t);
+  assert_int_equal(t->type, FG_XML_NODE_TEXT);
+  assert_int_equal(t->text.len, strlen("<3 & >>&amp; &\"x'"));
+  assert_memory_equal(t->text.data, "<3 & >>&amp; &\"x'", t->text.len);
+  assert_int_equal(el->canonical, 0);  // `&#38;`, `&quot;`, `&apos;`: not the canonical escapes
+  fg_xml_parser_free(p);
+  p = fg_xml_parser_new(NULL);
+  el = parse_one(p, H, "<m>a&amp;b&lt;c&gt;d</m>");
+  assert_int_equal(el->root->first_child->text.len, 7);
+  assert_memory_equal(el->root->first_child->text.data, "a&b<c>d", 7);
+  assert_int_equal(el->canonical, 1);
+  fg_xml_parser_free(p);
+}
+
+// XML 1.0 §2.4: `]]>` may not appear in character data: literal `]]>`
+// after 0 to 40 bytes of text, in elements and at stream level, against
+// `]` and `>` that come from markup (a CDATA section's end, a reference, a
+// tag), whole, byte by byte and cut at every byte.
+static void test_xml_1_0_2_4_cdata_end_in_text_at_every_cut(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    long long off;  // of the error from the text's start; -1: none
+  } kCases[] = {
+      {"]]>", 2},
+      {"a]]]>", 4},
+      {"]>]>a]>]]]>", 10},
+      {"] ]>", -1},
+      {"]&#93;>", -1},
+      {"&#93;]>", -1},
+      {"]]&gt;", -1},
+      {"<![CDATA[x]]]]>>", -1},
+      {"<![CDATA[]]>]>", -1},
+      {"]]<![CDATA[]]>>", -1},
+      {"]]<n/>>", -1},
+      {"]]\r\n>", -1},
+      {"\xc3\xa9]]>", 4},
+  };
+  size_t hl = strlen(H);
+  char pad[64], doc[512];
+  memset(pad, 'v', sizeof(pad));
+  for (size_t k = 0; k < sizeof(kCases) / sizeof(kCases[0]); k++) {
+    for (int at = 0; at <= 40; at++) {
+      size_t pre = strlen(H "<m>") + (size_t)at;
+      size_t len = (size_t)snprintf(doc, sizeof(doc), H "<m>%.*s%s</m>", at, pad, kCases[k].text);
+      whole_vs_bytes(doc, len, at % 8 == 0 ? hl : len, kCases[k].text);
+      fg_xml_transcript t;
+      assert_true(fg_xml_transcript_run(&t, NULL, (const uint8_t *)doc, len, NULL, 0));
+      if (kCases[k].off < 0
+              ? t.err != FG_XML_ERR_NONE
+              : (t.err != FG_XML_ERR_NOT_WELL_FORMED || t.err_off != pre + (uint64_t)kCases[k].off))
+        fail_msg("%s after %d bytes: %s at %llu", kCases[k].text, at, fg_xml_error_condition(t.err),
+                 (unsigned long long)t.err_off);
+      fg_xml_transcript_free(&t);
+    }
+  }
+  // At stream level, where the text is not kept.
+  expect(H "]]><m/>", FG_XML_ERR_NOT_WELL_FORMED, (long long)hl + 2);
+  expect(H "] ]><m/>", FG_XML_ERR_NONE, -1);
+  expect(H "<m/>]]>", FG_XML_ERR_NOT_WELL_FORMED, (long long)hl + 6);
+}
+
 // Namespaces in XML §6.2 and §6.3 for elements that carry no prefix, no
 // prefixed attribute and no declaration (the parser's short path): they take
 // the innermost default namespace (none when there is none or `xmlns=''`
@@ -1498,6 +1592,8 @@ int main(void) {
       cmocka_unit_test(test_xml_1_0_3_name_matches_at_every_length_and_position),
       cmocka_unit_test(test_xml_1_0_3_1_common_tags_at_every_cut),
       cmocka_unit_test(test_xml_1_0_3_1_whole_elements_at_every_block_offset),
+      cmocka_unit_test(test_xml_1_0_4_1_references_in_text_at_every_cut),
+      cmocka_unit_test(test_xml_1_0_2_4_cdata_end_in_text_at_every_cut),
       cmocka_unit_test(test_namespaces_6_2_unprefixed_elements_take_the_default_namespace),
       cmocka_unit_test(test_steady_state_reuses_buffers),
       cmocka_unit_test(test_steady_state_allocates_nothing_per_stanza),

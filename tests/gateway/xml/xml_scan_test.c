@@ -275,10 +275,38 @@ static void test_rfc3629_utf8_text_run(void **state) {
   }
 }
 
+#if defined(__AVX2__) || defined(__SSE2__)
+// XML 1.0 §2.4: the SIMD text scan with its validation stops where the
+// scalar run stops, for every byte value at every offset of three 16-byte
+// blocks (the SSE2 scan finds `<` and `>` with one comparison after setting
+// bit 1: no other byte may match it), the input ending after the block
+// or right after the byte.
+static void test_xml_1_0_2_4_scan_text_utf8_every_byte_at_every_offset(void **state) {
+  (void)state;
+  skip_without_avx2();
+  uint8_t buf[96];
+  for (int c = 0; c < 256; c++) {
+    for (size_t at = 0; at < 48; at++) {
+      for (int cut = 0; cut < 2; cut++) {
+        size_t n = cut ? at + 1 : sizeof(buf);
+        memset(buf, 'p', sizeof(buf));
+        buf[at] = (uint8_t)c;
+        int want_why, why = 0;
+        size_t want = utf8_text_run(buf, 0, n, &want_why);
+        size_t got = scan_text_utf8(buf, 0, n);
+        if (got < n && !(buf[got] < 0x80 && (fg_xml_byte_class[buf[got]] & C_TEXT_SPECIAL)))
+          got = utf8_text_run(buf, got, n, &why);
+        if (got != want || why != want_why)
+          fail_msg("byte %02x at %zu of %zu: SIMD path stops at %zu (%d), scalar at %zu (%d)", c,
+                   at, n, got, why, want, want_why);
+      }
+    }
+  }
+}
+
 // RFC 6120 §11.6: the SIMD scan validates 32 bytes (AVX2) or 16 bytes (SSE2)
 // at a time; each case above, at every position across two (or more) block
 // boundaries, stops where the scalar run stops, for the same reason.
-#if defined(__AVX2__) || defined(__SSE2__)
 static void test_rfc6120_11_6_scan_text_utf8_at_block_boundaries(void **state) {
   (void)state;
   skip_without_avx2();
@@ -315,6 +343,7 @@ int main(void) {
     cmocka_unit_test(test_xml_1_0_3_1_scan_attr_every_byte_at_every_offset),
     cmocka_unit_test(test_rfc3629_utf8_text_run),
 #if defined(__AVX2__) || defined(__SSE2__)
+    cmocka_unit_test(test_xml_1_0_2_4_scan_text_utf8_every_byte_at_every_offset),
     cmocka_unit_test(test_rfc6120_11_6_scan_text_utf8_at_block_boundaries),
 #endif
   };
