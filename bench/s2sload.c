@@ -476,6 +476,8 @@ static int setup_workers(void) {
     if (wc->streams == NULL || wc->obuf == NULL) return 0;
     fg_hist_init(&wc->hist);
     fg_hist_init(&wc->lag);
+    // Events of 200 us and more: a tail, not a stanza's ordinary way.
+    fg_stalls_init(&wc->stalls, 200000);
     fg_timer_init(&wc->tick, NULL, wc);
   }
   return 1;
@@ -550,15 +552,37 @@ static void print_share(const char *key, double v) {
   }
 }
 
+// print_stalls prints the measured window and the worst latency events in
+// it (CLOCK_MONOTONIC ns, for bench/sched_trace.py) as JSON members.
+static void print_stalls(fg_stalls *s) {
+  fg_stalls_sort(s);
+  printf("\"window_ns\": [%llu, %llu], \"stalls\": [",
+         (unsigned long long)atomic_load(&g_load.win_start_ns),
+         (unsigned long long)atomic_load(&g_load.win_end_ns));
+  for (size_t i = 0; i < s->n; i++) {
+    const fg_stall *e = &s->ev[i];
+    printf(
+        "%s{\"latency_us\": %.1f, \"sched_ns\": %llu, \"arrive_ns\": %llu, "
+        "\"span_us\": %.1f, \"stanzas\": %llu}",
+        i ? ", " : "", (double)(e->arrive_ns - e->sched_ns) / 1e3, (unsigned long long)e->sched_ns,
+        (unsigned long long)e->arrive_ns, (double)(e->to_ns - e->from_ns) / 1e3,
+        (unsigned long long)e->stanzas);
+  }
+  printf("], ");
+}
+
 static int report(const measure *m) {
   const fg_load_opts *o = &g_load.o;
   fg_hist h, lag;
   fg_hist_init(&h);
   fg_hist_init(&lag);
+  fg_stalls stalls;
+  fg_stalls_init(&stalls, 0);
   uint64_t win_delivered = 0;
   for (unsigned i = 0; i < g_load.num_workers; i++) {
     fg_hist_merge(&h, &g_load.wctx[i].hist);
     fg_hist_merge(&lag, &g_load.wctx[i].lag);
+    fg_stalls_merge(&stalls, &g_load.wctx[i].stalls);
     win_delivered += g_load.wctx[i].win_delivered;
   }
   totals t = sum_streams();
@@ -632,6 +656,7 @@ static int report(const measure *m) {
     }
     print_share("sut_runq_wait_share", sut_wait);
     print_share("gen_runq_wait_share", gen_wait);
+    print_stalls(&stalls);
     printf("\"cpu_contended\": %s, ", contended ? "true" : "false");
     printf("\"establishments\": %llu, \"establishments_per_s\": %.0f, \"resumed\": %llu, ",
            (unsigned long long)est, est / wall, (unsigned long long)resumed);
