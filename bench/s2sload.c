@@ -265,6 +265,10 @@ typedef struct measure {
   // Run-queue wait (schedstat): of the --sut-tid threads, and of the
   // generator's own threads; -1 when unknown.
   double sut_wait0, sut_wait1, gen_wait0, gen_wait1;
+  // The generator's own threads while it measured (the report's "tids"):
+  // a scheduler trace tells them from other processes of the same name.
+  int tids[32];
+  size_t num_tids;
 } measure;
 
 static void measure_begin(measure *m) {
@@ -273,6 +277,7 @@ static void measure_begin(measure *m) {
   m->thr_ok = o->num_sut_tids > 0 && fg_proc_read_threads(&m->thr0, o->sut_tids, o->num_sut_tids);
   m->gen0 = fg_proc_self_cpu();
   m->gen_wait0 = fg_proc_self_runq_wait();
+  m->num_tids = fg_proc_self_tids(m->tids, sizeof(m->tids) / sizeof(m->tids[0]));
   if (o->num_sut_tids == 0 || !fg_proc_read_runq_wait(&m->sut_wait0, o->sut_tids, o->num_sut_tids))
     m->sut_wait0 = -1;
   m->t0 = now_s();
@@ -552,10 +557,14 @@ static void print_share(const char *key, double v) {
   }
 }
 
-// print_stalls prints the measured window and the worst latency events in
-// it (CLOCK_MONOTONIC ns, for bench/sched_trace.py) as JSON members.
-static void print_stalls(fg_stalls *s) {
+// print_stalls prints the generator's threads, the measured window and the
+// worst latency events in it (CLOCK_MONOTONIC ns, for bench/sched_trace.py)
+// as JSON members.
+static void print_stalls(const measure *m, fg_stalls *s) {
   fg_stalls_sort(s);
+  printf("\"tids\": [");
+  for (size_t i = 0; i < m->num_tids; i++) printf("%s%d", i ? ", " : "", m->tids[i]);
+  printf("], ");
   printf("\"window_ns\": [%llu, %llu], \"stalls\": [",
          (unsigned long long)atomic_load(&g_load.win_start_ns),
          (unsigned long long)atomic_load(&g_load.win_end_ns));
@@ -656,7 +665,7 @@ static int report(const measure *m) {
     }
     print_share("sut_runq_wait_share", sut_wait);
     print_share("gen_runq_wait_share", gen_wait);
-    print_stalls(&stalls);
+    print_stalls(m, &stalls);
     printf("\"cpu_contended\": %s, ", contended ? "true" : "false");
     printf("\"establishments\": %llu, \"establishments_per_s\": %.0f, \"resumed\": %llu, ",
            (unsigned long long)est, est / wall, (unsigned long long)resumed);

@@ -20,7 +20,7 @@ CLOCK_MONOTONIC trace clock, the clock of s2sload's stanza stamps and of its
 As a module (bench/suite.py --trace-latency): Trace(cpus).start(),
 .stop(path), then summarise(path, watch, stalls, window). As a command, around any command:
 
-  sched_trace.py --cpus 0,1 --watch TID[,TID] [--out FILE] -- COMMAND...
+  sched_trace.py --cpus 0,1 --watch TID|NAME[,...] [--out FILE] -- COMMAND...
 
 prints the summary as JSON (and keeps the raw trace in FILE).
 """
@@ -146,13 +146,13 @@ def between(cpu_slices, a, b, min_us=20):
     return [(n, round(d)) for n, d in out if d >= min_us]
 
 
-def busiest(slices, comm):
-    """The thread named |comm| that ran the longest (a generator's worker
-    among its threads)."""
+def busiest(slices, which):
+    """The thread that ran the longest among |which|: thread ids, or a name
+    (a generator's worker among its threads)."""
     total = {}
     for sl in slices.values():
         for s, e, pid, c, _ in sl:
-            if c == comm:
+            if (c == which) if isinstance(which, str) else (pid in which):
                 total[pid] = total.get(pid, 0) + e - s
     return max(total, key=total.get) if total else None
 
@@ -186,7 +186,7 @@ def summarise(path, watch=(), stalls=(), window=None):
                                    "longest_us": round(v[1]), "slices": v[2]}
                                   for n, v in tasks[:12]]
     for tid in watch:
-        if isinstance(tid, str) and not tid.isdigit():
+        if isinstance(tid, (list, tuple, set)) or (isinstance(tid, str) and not tid.isdigit()):
             tid = busiest(slices, tid)
             if tid is None:
                 continue
@@ -242,11 +242,14 @@ def summarise(path, watch=(), stalls=(), window=None):
 def compact(summary, own):
     """The few figures of |summary| a result file keeps per latency run:
     per traced CPU, the milliseconds other tasks ran (anything but idle and
-    the threads named in |own|, comm names) and the longest such slice;
+    the thread ids in |own|: the measured processes' threads; other
+    processes of the same name are other tasks) and the longest such slice;
     per watched thread its wake-up delays; per stall the other task that
     held each CPU longest meanwhile."""
+    own = {int(t) for t in own}
+
     def foreign(task):
-        return task != "idle" and task.rsplit("/", 1)[0] not in own
+        return task != "idle" and int(task.rsplit("/", 1)[1]) not in own
 
     out = {"window_us": summary["window_us"], "cpus": {}, "threads": {}, "stalls": []}
     for cpu, tasks in summary["cpus"].items():

@@ -80,9 +80,6 @@ STREAMS_PER_REMOTE = 1
 # every system negotiates it.
 AES256_TLS12 = "ECDHE-ECDSA-AES256-GCM-SHA384"
 WARMUP_S = 1
-# Threads of the measured path itself (not "other tasks" in a trace): the
-# systems' and the generator's own names.
-OWN_COMMS = ("fedgate", "s2sload", "haproxy", "lua5.4", "taskset")
 
 # Figures each kind of run must return (None = incomplete run).
 REQUIRED = {
@@ -367,6 +364,8 @@ class Suite:
             except OSError as e:
                 log("    tracing failed to start: %s" % e)
                 trace = None
+        sut_tids = [int(t) for pid in self.systems[name].pids()
+                    for t in os.listdir("/proc/%d/task" % pid)]
         try:
             r = self.gen(label, self.systems[name], "relay", self.relay_args(256, rate=rate))
         finally:
@@ -375,10 +374,13 @@ class Suite:
             self.resume()
         r["others_stopped"] = sorted(stopped)
         if trace:
-            watch = [t for t in (self.tids.get(id(self.systems[name])), "s2sload") if t]
+            # The measured processes by thread id: other sessions may run
+            # processes of the same names on these CPUs.
+            gen_tids = r.get("tids") or []
+            watch = [t for t in (self.tids.get(id(self.systems[name])), gen_tids) if t]
             summary = sched_trace.summarise(path, watch, r.get("stalls") or [],
                                             r.get("window_ns"))
-            r["sched"] = sched_trace.compact(summary, own=OWN_COMMS)
+            r["sched"] = sched_trace.compact(summary, own=sut_tids + gen_tids)
             os.unlink(path)
             log("    other tasks ran %s ms on the system's CPU, %s ms on the generator's; "
                 "worst stalls held by %s" % (

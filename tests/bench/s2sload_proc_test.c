@@ -149,8 +149,36 @@ static void test_runq_wait_of_threads_sharing_one_cpu(void **state) {
   }
 }
 
+// The generator lists its own threads (its report's "tids"): the main
+// thread and a running one, nothing else.
+static void test_self_tids_lists_every_thread(void **state) {
+  (void)state;
+  spinner s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, spin, &s), 0);
+  pthread_mutex_lock(&s.mu);
+  while (!s.done) pthread_cond_wait(&s.cv, &s.mu);
+  pthread_mutex_unlock(&s.mu);
+  int tids[8];
+  size_t n = fg_proc_self_tids(tids, 8);
+  int main_seen = 0, thread_seen = 0;
+  for (size_t i = 0; i < n; i++) {
+    main_seen |= tids[i] == getpid();
+    thread_seen |= tids[i] == s.tid;
+  }
+  assert_int_equal(n, 2);
+  assert_true(main_seen && thread_seen);
+  assert_int_equal(fg_proc_self_tids(tids, 1), 1);  // never more than asked
+  pthread_mutex_lock(&s.mu);
+  s.release = 1;
+  pthread_cond_broadcast(&s.cv);
+  pthread_mutex_unlock(&s.mu);
+  pthread_join(t, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_self_tids_lists_every_thread),
       cmocka_unit_test(test_parse_stat_fields_14_15),
       cmocka_unit_test(test_parse_stat_command_with_spaces_and_parens),
       cmocka_unit_test(test_parse_stat_rejects_truncated),

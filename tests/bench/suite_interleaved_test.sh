@@ -114,9 +114,9 @@ check("every latency run measured with the other system stopped (SIGSTOP, seen i
                      for n, o in (("fedgate", "haproxy"), ("haproxy", "fedgate"))
                      for p in lat.get(n, []) for run in p.get("rounds", [])),
       [(n, run.get("others_stopped")) for n in lat for p in lat[n] for run in p["rounds"]])
-check("every latency run names its measured window and its worst stalls",
+check("every latency run names its measured window, its worst stalls and the generator's threads",
       points and all(len(run.get("window_ns") or []) == 2 and isinstance(run.get("stalls"), list)
-                     for p in points for run in p.get("rounds", [])))
+                     and run.get("tids") for p in points for run in p.get("rounds", [])))
 check("the CPU-contended runs are listed", isinstance(r.get("cpu_contended"), list),
       repr(r.get("cpu_contended")))
 check("report.py writes the page anyway", sys.argv[4] == "0", err[-2000:])
