@@ -3,9 +3,8 @@
 
 Records the scheduler's sched_switch and sched_waking events on the given
 CPUs with the kernel's tracefs (/sys/kernel/tracing, an instance of its own;
-root) on the
-CLOCK_MONOTONIC trace clock, the clock of s2sload's stanza stamps and of its
-`stalls` records, and summarises them:
+root) on the CLOCK_MONOTONIC trace clock, the clock of s2sload's stanza
+stamps and of its `stalls` records, and summarises them:
 
   - per CPU, the time each task ran, its longest slice and how often it ran,
     and the time the CPU sat idle;
@@ -18,7 +17,8 @@ CLOCK_MONOTONIC trace clock, the clock of s2sload's stanza stamps and of its
     time), what ran on every traced CPU in between.
 
 As a module (bench/suite.py --trace-latency): Trace(cpus).start(),
-.stop(path), then summarise(path, watch, stalls, window). As a command, around any command:
+.stop(path), then summarise(path, watch, stalls, window) and compact(...).
+As a command, around any command:
 
   sched_trace.py --cpus 0,1 --watch TID|NAME[,...] [--out FILE] -- COMMAND...
 
@@ -114,7 +114,7 @@ def parse(path):
                 if not s:
                     continue
                 prev_pid, next_pid = int(s.group(2)), int(s.group(5))
-                start, pid, comm = current.get(cpu, (None, prev_pid, s.group(1)))
+                start = current.get(cpu, (None,))[0]
                 if start is not None:
                     slices.setdefault(cpu, []).append((start, t, prev_pid, s.group(1),
                                                        s.group(3)))
@@ -166,8 +166,9 @@ def pct(vals, p):
 
 def summarise(path, watch=(), stalls=(), window=None):
     """The summary of the trace at |path| (see the module's doc); |watch|:
-    thread ids; |stalls|: s2sload's records; |window|: (start, end)
-    CLOCK_MONOTONIC ns, the part of the trace summarised."""
+    threads, each a thread id, a name or a list of thread ids (the one of
+    them that ran longest); |stalls|: s2sload's records; |window|: (start,
+    end) CLOCK_MONOTONIC ns, the part of the trace summarised."""
     slices, wakings, first, last = parse(path)
     lo, hi = (window[0] / 1e3, window[1] / 1e3) if window else (first or 0, last or 0)
     out = {"window_us": round(hi - lo), "cpus": {}, "threads": {}, "stalls": []}
@@ -184,7 +185,7 @@ def summarise(path, watch=(), stalls=(), window=None):
         tasks = sorted(per.items(), key=lambda kv: -kv[1][0])
         out["cpus"][str(cpu)] = [{"task": n, "ms": round(v[0] / 1e3, 2),
                                    "longest_us": round(v[1]), "slices": v[2]}
-                                  for n, v in tasks[:12]]
+                                  for n, v in tasks]
     for tid in watch:
         if isinstance(tid, (list, tuple, set)) or (isinstance(tid, str) and not tid.isdigit()):
             tid = busiest(slices, tid)
