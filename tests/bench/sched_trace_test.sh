@@ -29,38 +29,32 @@ import sys
 spec = importlib.util.spec_from_file_location("sched_trace", sys.argv[1])
 st = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(st)
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("[       OK ] " + name)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %r" % (name, detail))
-
 
 # s2sload's stall: a stanza due at 1.000150 s arrived at 1.005000 s.
 stalls = [{"latency_us": 4850.0, "sched_ns": 1000150000, "arrive_ns": 1005000000}]
 s = st.summarise(sys.argv[2], [100, [200]], stalls, (1000000000, 1006000000))
 cpu0 = {t["task"]: t for t in s["cpus"]["0"]}
-check("per CPU: the time each task ran",
-      round(cpu0["fedgate/100"]["ms"], 2) == 1.1 and round(cpu0["fedgate/300"]["ms"], 2) == 4.1
-      and cpu0["fedgate/300"]["longest_us"] == 4100 and cpu0["idle"]["ms"] == 0.8, cpu0)
 t = s["threads"].get("100", {})
-check("a watched thread's wake-up delay and what ran meanwhile",
-      t.get("wakeups") == 1 and t["wake_delay_us"]["max"] == 4000.0
-      and t["longest_wakes"][0]["meanwhile"] == [("fedgate/300", 4000)], t)
-check("the generator picked by its thread ids", "200" in s["threads"], s["threads"].keys())
 c = st.compact(s, own=[100, 200, 201])
-check("another process of the same name is another task",
-      c["cpus"]["0"]["other_tasks_ms"] == 4.1
-      and c["cpus"]["0"]["longest_other_task"] == "fedgate/300", c["cpus"])
-check("the stall names the other task that held the system's CPU",
-      c["stalls"][0]["other_tasks"] == {"0": ["fedgate/300", 4050]}, c["stalls"])
-check("nothing else on the generator's CPU", c["cpus"]["1"]["other_tasks_ms"] == 0, c["cpus"])
+results = [
+    ("per CPU: the time each task ran",
+     round(cpu0["fedgate/100"]["ms"], 2) == 1.1 and round(cpu0["fedgate/300"]["ms"], 2) == 4.1
+     and cpu0["fedgate/300"]["longest_us"] == 4100 and cpu0["idle"]["ms"] == 0.8, cpu0),
+    ("a watched thread's wake-up delay and what ran meanwhile",
+     t.get("wakeups") == 1 and t["wake_delay_us"]["max"] == 4000.0
+     and t["longest_wakes"][0]["meanwhile"] == [("fedgate/300", 4000)], t),
+    ("the generator picked by its thread ids", "200" in s["threads"], s["threads"].keys()),
+    ("another process of the same name is another task",
+     c["cpus"]["0"]["other_tasks_ms"] == 4.1
+     and c["cpus"]["0"]["longest_other_task"] == "fedgate/300", c["cpus"]),
+    ("the stall names the other task that held the system's CPU",
+     c["stalls"][0]["other_tasks"] == {"0": ["fedgate/300", 4050]}, c["stalls"]),
+    ("nothing else on the generator's CPU", c["cpus"]["1"]["other_tasks_ms"] == 0, c["cpus"]),
+]
+for name, ok, detail in results:
+    print(("[       OK ] %s" % name) if ok else ("[  FAILED  ] %s %r" % (name, detail)))
+passed = sum(1 for _, ok, _ in results if ok)
+failed = len(results) - passed
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
 PY
