@@ -372,6 +372,22 @@ def page(res, plots, md_path):
             L.append("%s is not in this table: its maximum at 256 B (%s stanzas/s) is below the "
                      "lowest offered load (%s stanzas/s)." % (LABELS[n], fmt(top),
                                                               fmt(min(offered))))
+    traced = [(n, p) for n in systems for p in lat.get(n, [])
+              if get(p, "result", "other_tasks_ms_sut_cpu") is not None]
+    if traced:
+        L.append("")
+        L.append("Other tasks on the two CPUs while each latency run measured (the scheduler's "
+                 "events, `--trace-latency`; milliseconds per run, median over the rounds; "
+                 "anything but the system, the generator and idle: other work on the machine, "
+                 "kernel threads):")
+        L.append("")
+        L.append("| system | offered/s | on the system's CPU (ms) | on the generator's CPU (ms) |")
+        L.append("| --- | --- | --- | --- |")
+        for n, p in traced:
+            L.append("| %s | %s | %s | %s |" % (
+                LABELS[n], fmt(p.get("offered_per_s")),
+                fmt(get(p, "result", "other_tasks_ms_sut_cpu"), 1),
+                fmt(get(p, "result", "other_tasks_ms_gen_cpu"), 1)))
     L.append("")
     L.append("fedgate's p99 over HAProxy's at 50 %% of fedgate's maximum: %s." %
              fmt(res.get("p99_ratio_at_50pct"), 2))

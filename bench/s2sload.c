@@ -265,6 +265,10 @@ typedef struct measure {
   // Run-queue wait (schedstat): of the --sut-tid threads, and of the
   // generator's own threads; -1 when unknown.
   double sut_wait0, sut_wait1, gen_wait0, gen_wait1;
+  // The generator's own threads while it measured (the report's "tids"):
+  // a scheduler trace tells them from other processes of the same name.
+  int tids[32];
+  size_t num_tids;
 } measure;
 
 static void measure_begin(measure *m) {
@@ -273,6 +277,7 @@ static void measure_begin(measure *m) {
   m->thr_ok = o->num_sut_tids > 0 && fg_proc_read_threads(&m->thr0, o->sut_tids, o->num_sut_tids);
   m->gen0 = fg_proc_self_cpu();
   m->gen_wait0 = fg_proc_self_runq_wait();
+  m->num_tids = fg_proc_self_tids(m->tids, sizeof(m->tids) / sizeof(m->tids[0]));
   if (o->num_sut_tids == 0 || !fg_proc_read_runq_wait(&m->sut_wait0, o->sut_tids, o->num_sut_tids))
     m->sut_wait0 = -1;
   m->t0 = now_s();
@@ -476,6 +481,8 @@ static int setup_workers(void) {
     if (wc->streams == NULL || wc->obuf == NULL) return 0;
     fg_hist_init(&wc->hist);
     fg_hist_init(&wc->lag);
+    // Events of 200 us and more: a tail, not a stanza's ordinary way.
+    fg_stalls_init(&wc->stalls, 200000);
     fg_timer_init(&wc->tick, NULL, wc);
   }
   return 1;
@@ -550,15 +557,41 @@ static void print_share(const char *key, double v) {
   }
 }
 
+// print_stalls prints the generator's threads, the measured window and the
+// worst latency events in it (CLOCK_MONOTONIC ns, for bench/sched_trace.py)
+// as JSON members.
+static void print_stalls(const measure *m, fg_stalls *s) {
+  fg_stalls_sort(s);
+  printf("\"tids\": [");
+  for (size_t i = 0; i < m->num_tids; i++) printf("%s%d", i ? ", " : "", m->tids[i]);
+  printf("], ");
+  printf("\"window_ns\": [%llu, %llu], \"stalls\": [",
+         (unsigned long long)atomic_load(&g_load.win_start_ns),
+         (unsigned long long)atomic_load(&g_load.win_end_ns));
+  for (size_t i = 0; i < s->n; i++) {
+    const fg_stall *e = &s->ev[i];
+    printf(
+        "%s{\"latency_us\": %.1f, \"sched_ns\": %llu, \"arrive_ns\": %llu, "
+        "\"span_us\": %.1f, \"stanzas\": %llu}",
+        i ? ", " : "", (double)(e->arrive_ns - e->sched_ns) / 1e3, (unsigned long long)e->sched_ns,
+        (unsigned long long)e->arrive_ns, (double)(e->to_ns - e->from_ns) / 1e3,
+        (unsigned long long)e->stanzas);
+  }
+  printf("], ");
+}
+
 static int report(const measure *m) {
   const fg_load_opts *o = &g_load.o;
   fg_hist h, lag;
   fg_hist_init(&h);
   fg_hist_init(&lag);
+  fg_stalls stalls;
+  fg_stalls_init(&stalls, 0);
   uint64_t win_delivered = 0;
   for (unsigned i = 0; i < g_load.num_workers; i++) {
     fg_hist_merge(&h, &g_load.wctx[i].hist);
     fg_hist_merge(&lag, &g_load.wctx[i].lag);
+    fg_stalls_merge(&stalls, &g_load.wctx[i].stalls);
     win_delivered += g_load.wctx[i].win_delivered;
   }
   totals t = sum_streams();
@@ -632,6 +665,7 @@ static int report(const measure *m) {
     }
     print_share("sut_runq_wait_share", sut_wait);
     print_share("gen_runq_wait_share", gen_wait);
+    print_stalls(m, &stalls);
     printf("\"cpu_contended\": %s, ", contended ? "true" : "false");
     printf("\"establishments\": %llu, \"establishments_per_s\": %.0f, \"resumed\": %llu, ",
            (unsigned long long)est, est / wall, (unsigned long long)resumed);

@@ -94,7 +94,10 @@ void fg_load_deliver(fg_load_wctx *wc, const uint8_t *idp, size_t id_len, const 
   uint64_t ws = atomic_load_explicit(&g_load.win_start_ns, memory_order_relaxed);
   uint64_t we = atomic_load_explicit(&g_load.win_end_ns, memory_order_relaxed);
   if (ws != 0) {
-    if (id.ns >= ws && id.ns < we) fg_hist_record(&wc->hist, now > id.ns ? now - id.ns : 0);
+    if (id.ns >= ws && id.ns < we) {
+      fg_hist_record(&wc->hist, now > id.ns ? now - id.ns : 0);
+      fg_stalls_note(&wc->stalls, id.ns, now);
+    }
     if (now >= ws && now < we) wc->win_delivered++;
   }
   switch (g_load.o.mode) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "bench/s2sload_hist.h"
+#include "bench/s2sload_stalls.h"
 #include "bench/s2sload_stanza.h"
 #include "crypto/tls.h"
 #include "gateway/xml/xml_parser.h"
@@ -126,6 +127,9 @@ typedef struct fg_load_wctx {
   // window (write time - scheduled time): the generator's own share of the
   // latency, pacing granularity and its own CPU contention included.
   fg_hist lag;
+  // The worst distinct latency events of the measured window, with their
+  // times (the report's "stalls").
+  fg_stalls stalls;
   uint64_t win_delivered;  // stanzas its sink connections got in the window
   uint8_t *obuf;           // batch buffer
   size_t obuf_cap;

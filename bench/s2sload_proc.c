@@ -103,6 +103,17 @@ int fg_proc_read_runq_wait(double *out_s, const int *tids, size_t n) {
   return 1;
 }
 
+size_t fg_proc_self_tids(int *out, size_t cap) {
+  DIR *d = opendir("/proc/self/task");
+  if (d == NULL) return 0;
+  size_t n = 0;
+  for (struct dirent *e; n < cap && (e = readdir(d)) != NULL;) {
+    if (e->d_name[0] != '.') out[n++] = atoi(e->d_name);
+  }
+  closedir(d);
+  return n;
+}
+
 double fg_proc_self_runq_wait(void) {
   DIR *d = opendir("/proc/self/task");
   if (d == NULL) return -1;

@@ -40,6 +40,10 @@ int fg_proc_parse_schedstat(const char *text, uint64_t *out_wait_ns);
 // returns 1, or 0 if one of them could not be read.
 int fg_proc_read_runq_wait(double *out_s, const int *tids, size_t n);
 
+// fg_proc_self_tids writes the thread ids of this process (at most |cap|)
+// to |out| and returns how many it wrote (0 when /proc cannot be read).
+size_t fg_proc_self_tids(int *out, size_t cap);
+
 // fg_proc_self_runq_wait returns the run-queue wait of every thread of this
 // process so far (seconds; threads that ended are not counted), or -1.
 double fg_proc_self_runq_wait(void);

@@ -18,6 +18,12 @@
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 
 enum { kBatchBytes = 16384, kRetryMs = 50 };
+// Open loop: at most this many ~16 KiB records per stream per pacer turn.
+// A stream that fell behind (a stall) catches up over several turns, each
+// one short, so that the sink's receives, handled by the same loop between
+// turns, are not held up behind one long catch-up burst. The stanzas keep
+// their scheduled times: their lateness still counts.
+enum { kOpenBurstRecords = 2 };
 
 static int send_str(fg_load_stream *s, const char *str) {
   return fg_conn_send(s->conn, (const uint8_t *)str, strlen(str));
@@ -139,7 +145,9 @@ static void pump_open(fg_load_stream *s, uint64_t now) {
   uint64_t due = (uint64_t)(((double)lim - first) / g_load.interval_ns) + 1;
   const size_t room_needed = max_stanza(s);
   uint64_t ws = atomic_load_explicit(&g_load.win_start_ns, memory_order_relaxed);
-  while (s->next_seq < due && !fg_conn_write_blocked(s->conn)) {
+  for (int records = 0;
+       records < kOpenBurstRecords && s->next_seq < due && !fg_conn_write_blocked(s->conn);
+       records++) {
     size_t len = 0;
     fg_stanza_id id = {.stream = s->index};
     while (s->next_seq < due && len < kBatchBytes && wc->obuf_cap - len >= room_needed) {

@@ -4,7 +4,8 @@
 Runs one workload through fedgate, Prosody (twice: its default incremental
 Lua GC, and `gc = { mode = "generational" }`) and HAProxy (bench/sut.py) in
 one run on this machine. All four systems are up at once, each pinned to
-CPU 0; the C load generator (bench/s2sload) is pinned to CPU 1; each of
+CPU 0 (while a latency run measures one, the others are stopped with
+SIGSTOP); the C load generator (bench/s2sload) is pinned to CPU 1; each of
 them runs in a session of its own at autogroup nice --nice (-10), so that
 other sessions' work on a shared machine preempts them less (bench/sut.py).
 The
@@ -25,6 +26,7 @@ bench/RESULTS.md and the plots.
   suite.py --bin DIR [--quick] [--json]
            [--only fedgate,prosody,prosody_gc,haproxy,revocation,abuse]
            [--revocation] [--abuse] [--rounds N] [--seconds S] [--nice N]
+           [--trace-latency]
 
 A run that fails or comes back with figures missing is recorded as such (in
 its round, in `failures`, and in RESULTS.md), and the suite goes on; the exit
@@ -48,6 +50,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -58,6 +61,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import sched_trace  # noqa: E402
 import sut  # noqa: E402
 from report import get  # noqa: E402  (a figure deep in a run, or None)
 
@@ -168,6 +172,11 @@ class Suite:
         self.cpu_contended = []
         self.systems = {}
         self.tids = {}
+        # --trace-latency: the scheduler's events on both CPUs during each
+        # latency run (bench/sched_trace.py), summed up in the run's result.
+        self.trace = args.trace_latency and sched_trace.available()
+        if args.trace_latency and not self.trace:
+            log("bench: --trace-latency needs a writable tracefs (root); not tracing")
 
     # --- running the generator -------------------------------------------
 
@@ -330,8 +339,8 @@ class Suite:
                 rate = int(top * frac)
                 if rate <= 0 or rate > own * 1.05:
                     continue
-                r = self.gen("latency %s %d/s round %d" % (name, rate, rnd + 1),
-                             self.systems[name], "relay", self.relay_args(256, rate=rate))
+                r = self.latency_run("latency %s %d/s round %d" % (name, rate, rnd + 1), name,
+                                     rate)
                 raw["latency"].setdefault(name, {}).setdefault(frac, []).append(r)
                 log("    p50 %s us, p99 %s us (generator's send lag p99 %s us), sut cpu %s, "
                     "gen cpu %s, waiting for a CPU: sut %s, gen %s" % (
@@ -339,6 +348,72 @@ class Suite:
                         num(get(r, "send_lag_us", "p99")), pct(r.get("sut_cpu_util")),
                         pct(r.get("gen_cpu_util")), pct(r.get("sut_runq_wait_share")),
                         pct(r.get("gen_runq_wait_share"))))
+
+    def latency_run(self, label, name, rate):
+        """One open-loop run through |name| with the other systems stopped
+        (SIGSTOP: their timers, garbage collectors and health checks stay off
+        the measured CPU while it measures; SIGCONT after), traced with
+        --trace-latency."""
+        stopped = self.pause_others(name)
+        trace = path = None
+        if self.trace:
+            path = os.path.join(self.work, "trace-%s.txt" % label.replace(" ", "-").replace("/", ""))
+            trace = sched_trace.Trace([SUT_CPU, GEN_CPU])
+            try:
+                trace.start()
+            except OSError as e:
+                log("    tracing failed to start: %s" % e)
+                trace = None
+        sut_tids = [int(t) for pid in self.systems[name].pids()
+                    for t in os.listdir("/proc/%d/task" % pid)]
+        try:
+            r = self.gen(label, self.systems[name], "relay", self.relay_args(256, rate=rate))
+        finally:
+            if trace:
+                trace.stop(path)
+            self.resume()
+        r["others_stopped"] = sorted(stopped)
+        if trace:
+            # The measured processes by thread id: other sessions may run
+            # processes of the same names on these CPUs.
+            gen_tids = r.get("tids") or []
+            watch = [t for t in (self.tids.get(id(self.systems[name])), gen_tids) if t]
+            summary = sched_trace.summarise(path, watch, r.get("stalls") or [],
+                                            r.get("window_ns"))
+            r["sched"] = sched_trace.compact(summary, own=sut_tids + gen_tids)
+            os.unlink(path)
+            log("    other tasks ran %s ms on the system's CPU, %s ms on the generator's; "
+                "worst stalls held by %s" % (
+                    get(r, "sched", "cpus", str(SUT_CPU), "other_tasks_ms"),
+                    get(r, "sched", "cpus", str(GEN_CPU), "other_tasks_ms"),
+                    "; ".join(",".join("%s %s us" % tuple(v) for v in st["other_tasks"].values())
+                              or "nothing else" for st in r["sched"]["stalls"][:3])))
+        return r
+
+    def pause_others(self, name):
+        """SIGSTOPs every system but |name|; returns the names of those seen
+        stopped (state T in /proc)."""
+        stopped = []
+        for other, system in self.systems.items():
+            if other == name or not system.alive():
+                continue
+            for pid in system.pids():
+                os.kill(pid, signal.SIGSTOP)
+            if all(sut.wait_state(pid, "T", 2.0) for pid in system.pids()):
+                stopped.append(other)
+            system.paused = True
+        return stopped
+
+    def resume(self):
+        """SIGCONTs every system pause_others stopped."""
+        for system in self.systems.values():
+            if getattr(system, "paused", False):
+                for pid in system.pids():
+                    try:
+                        os.kill(pid, signal.SIGCONT)
+                    except ProcessLookupError:
+                        pass
+                system.paused = False
 
     def churn_round(self, rnd, raw):
         system = self.systems.get("fedgate")
@@ -410,7 +485,13 @@ class Suite:
                         "send_lag_p99_us": p.get("send_lag_p99_us"),
                         "sut_runq_wait_share": p.get("sut_runq_wait_share"),
                         "gen_runq_wait_share": p.get("gen_runq_wait_share"),
-                        "cpu_contended": p.get("cpu_contended")}})
+                        "cpu_contended": p.get("cpu_contended"),
+                        # Who else ran on the two CPUs (--trace-latency),
+                        # medians over the rounds.
+                        "other_tasks_ms_sut_cpu": median(
+                            get(r, "sched", "cpus", str(SUT_CPU), "other_tasks_ms") for r in runs),
+                        "other_tasks_ms_gen_cpu": median(
+                            get(r, "sched", "cpus", str(GEN_CPU), "other_tasks_ms") for r in runs)}})
                     out["latency"][name].append(p)
             out["churn"]["fedgate"] = {k: summarise(runs, "establishments_per_sut_cpu_s")
                                        for k, runs in raw["churn"].items()}
@@ -647,7 +728,7 @@ class Suite:
 
         churn = out["churn"].get("fedgate", {})
         s = {"generator_bound": self.generator_bound, "cpu_contended": self.cpu_contended,
-             "rounds": self.rounds, "nice": sut.NICE}
+             "rounds": self.rounds, "nice": sut.NICE, "latency_traced": bool(self.trace)}
         for size, key in ((256, "256"), (1024, "1k")):
             for name in SYSTEMS:
                 s["relay_%s_%s" % (key, name)] = relay(name, size)
@@ -853,6 +934,9 @@ def main():
     ap.add_argument("--nice", type=int, default=-10,
                     help="scheduling priority of the systems under test and the generator, "
                          "each in a session (autogroup) of its own (-10; 0: as started)")
+    ap.add_argument("--trace-latency", action="store_true",
+                    help="record the scheduler's events on both CPUs during each latency run "
+                         "(tracefs, root) and keep who else ran there in the result")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
     sut.NICE = args.nice

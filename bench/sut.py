@@ -126,6 +126,21 @@ def workspace(bazel_bin, prefix, remotes):
     return fedgate, os.path.join(bazel_bin, "bench", "s2sload"), work, pki
 
 
+def wait_state(pid, state, timeout):
+    """Waits until process |pid| is in /proc state |state| (e.g. "T":
+    stopped); False when it is not within |timeout| seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == state:
+                    return True
+        except (OSError, IndexError):
+            return False
+        time.sleep(0.01)
+    return False
+
+
 def wait_port(port, timeout):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -186,6 +201,7 @@ class _Process:
 
     def stop(self):
         if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused system (SIGSTOP) ends too
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)

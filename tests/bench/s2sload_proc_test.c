@@ -75,14 +75,28 @@ static void *spin(void *arg) {
   return NULL;
 }
 
+// spinner_start runs |spin| in thread |t| and returns once it has spun;
+// spinner_stop lets it end and joins it.
+static void spinner_start(spinner *s, pthread_t *t) {
+  assert_int_equal(pthread_create(t, NULL, spin, s), 0);
+  pthread_mutex_lock(&s->mu);
+  while (!s->done) pthread_cond_wait(&s->cv, &s->mu);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void spinner_stop(spinner *s, pthread_t t) {
+  pthread_mutex_lock(&s->mu);
+  s->release = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  pthread_join(t, NULL);
+}
+
 static void test_reads_one_thread_not_its_process(void **state) {
   (void)state;
   spinner s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
   pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, spin, &s), 0);
-  pthread_mutex_lock(&s.mu);
-  while (!s.done) pthread_cond_wait(&s.cv, &s.mu);
-  pthread_mutex_unlock(&s.mu);
+  spinner_start(&s, &t);
   double busy = 0, idle = 0;
   int busy_tid[1] = {s.tid}, main_tid[1] = {getpid()};
   assert_int_equal(fg_proc_read_threads(&busy, busy_tid, 1), 1);
@@ -91,11 +105,7 @@ static void test_reads_one_thread_not_its_process(void **state) {
   assert_true(idle < busy);
   int gone[1] = {0x7ffffff0};
   assert_int_equal(fg_proc_read_threads(&busy, gone, 1), 0);
-  pthread_mutex_lock(&s.mu);
-  s.release = 1;
-  pthread_cond_broadcast(&s.cv);
-  pthread_mutex_unlock(&s.mu);
-  pthread_join(t, NULL);
+  spinner_stop(&s, t);
 }
 
 static void test_parse_schedstat_wait_is_the_second_field(void **state) {
@@ -149,8 +159,29 @@ static void test_runq_wait_of_threads_sharing_one_cpu(void **state) {
   }
 }
 
+// The generator lists its own threads (its report's "tids"): the main
+// thread and a running one, nothing else.
+static void test_self_tids_lists_every_thread(void **state) {
+  (void)state;
+  spinner s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+  pthread_t t;
+  spinner_start(&s, &t);
+  int tids[8];
+  size_t n = fg_proc_self_tids(tids, 8);
+  int main_seen = 0, thread_seen = 0;
+  for (size_t i = 0; i < n; i++) {
+    main_seen |= tids[i] == getpid();
+    thread_seen |= tids[i] == s.tid;
+  }
+  assert_int_equal(n, 2);
+  assert_true(main_seen && thread_seen);
+  assert_int_equal(fg_proc_self_tids(tids, 1), 1);  // never more than asked
+  spinner_stop(&s, t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_self_tids_lists_every_thread),
       cmocka_unit_test(test_parse_stat_fields_14_15),
       cmocka_unit_test(test_parse_stat_command_with_spaces_and_parens),
       cmocka_unit_test(test_parse_stat_rejects_truncated),

@@ -5,7 +5,8 @@
 # run only, reports its result with sut_cpu_util null (what once crashed the
 # suite with a TypeError and left no result file): the suite must record
 # that run as incomplete, go on, write every key, exit 1, and report.py must
-# still write the page. No timing thresholds.
+# still write the page. Each latency run measures with the other system
+# stopped. No timing thresholds.
 set -u
 
 SUITE=$1
@@ -108,6 +109,14 @@ check("every latency point has the generator's send lag and both CPU waits",
                      for p in points for k in ("send_lag_p99_us", "sut_runq_wait_share",
                                                "gen_runq_wait_share")),
       [p.get("result") for p in points])
+check("every latency run measured with the other system stopped (SIGSTOP, seen in /proc)",
+      points and all(run.get("others_stopped") == [o]
+                     for n, o in (("fedgate", "haproxy"), ("haproxy", "fedgate"))
+                     for p in lat.get(n, []) for run in p.get("rounds", [])),
+      [(n, run.get("others_stopped")) for n in lat for p in lat[n] for run in p["rounds"]])
+check("every latency run names its measured window, its worst stalls and the generator's threads",
+      points and all(len(run.get("window_ns") or []) == 2 and isinstance(run.get("stalls"), list)
+                     and run.get("tids") for p in points for run in p.get("rounds", [])))
 check("the CPU-contended runs are listed", isinstance(r.get("cpu_contended"), list),
       repr(r.get("cpu_contended")))
 check("report.py writes the page anyway", sys.argv[4] == "0", err[-2000:])
