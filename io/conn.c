@@ -486,6 +486,23 @@ static void deliver_pending(fg_conn *c) {
   }
 }
 
+// stash_append holds |n| raw bytes received while paused, behind those held
+// already, up to |max| held in all. The bytes already fed from the front are
+// reclaimed here, not as they are fed: feeding a large stash costs its size
+// once, not its size per piece.
+static int stash_append(fg_conn *c, const uint8_t *p, size_t n, size_t max) {
+  if (c->stash_off > 0 && c->stash_off + c->stash_len + n > c->stash_cap) {
+    memmove(c->stash, c->stash + c->stash_off, c->stash_len);
+    c->stash_off = 0;
+  }
+  size_t used = c->stash_off + c->stash_len;
+  if (c->stash_len + n > max || !buf_append(&c->stash, &used, &c->stash_cap, p, n, SIZE_MAX)) {
+    return 0;
+  }
+  c->stash_len += n;
+  return 1;
+}
+
 static void deliver(fg_conn *c, const uint8_t *p, size_t n) {
   if (c->dead || n == 0) return;
   if (c->paused || c->in_len > 0) {
@@ -574,8 +591,7 @@ static void on_recv(fg_conn *c, struct io_uring_cqe *cqe) {
         // Until the cancel lands the kernel may still complete receives for
         // us; it can never have read more than the worker's buffer pool.
         size_t cap = opts(c)->conn_max_input + fg_bufpool_bytes(w->pool);
-        if (!buf_append(&c->stash, &c->stash_len, &c->stash_cap, buf, (size_t)res, cap))
-          overflow(c);
+        if (!stash_append(c, buf, (size_t)res, cap)) overflow(c);
         if (!c->paused) fg_worker_mark_dirty(w, c);
       } else {
         c->ops->recv(c, buf, (size_t)res);
@@ -641,18 +657,16 @@ void fg_conn_flush(fg_conn *c) {
     deliver_pending(c);
     while (!c->dead && !c->paused && c->stash_len > 0) {
       // Feed the stash through the transport in buffer-sized pieces so the
-      // upper layer can pause again in between.
+      // upper layer can pause again in between. The piece is read in place:
+      // nothing adds to the stash before the transport returns (receives
+      // complete in the loop, never inside this call), and a STARTTLS that
+      // discards it only empties it.
       size_t n = c->stash_len < 16384 ? c->stash_len : 16384;
-      uint8_t *piece = malloc(n);
-      if (piece == NULL) {
-        overflow(c);
-        return;
-      }
-      memcpy(piece, c->stash, n);
-      memmove(c->stash, c->stash + n, c->stash_len - n);
+      const uint8_t *piece = c->stash + c->stash_off;
+      c->stash_off += n;
       c->stash_len -= n;
+      if (c->stash_len == 0) c->stash_off = 0;
       c->ops->recv(c, piece, n);
-      free(piece);
     }
     if (!c->dead && !c->paused && c->eof && c->stash_len == 0 && c->in_len == 0 && !c->want_close) {
       c->eof = 0;  // peer_eof sets it again
@@ -894,7 +908,7 @@ int fg_conn_starttls(fg_conn *c, fg_tls_ctx *ctx, const char *server_name) {
   // (the classic STARTTLS command injection).
   c->w->stats.starttls_discarded += c->in_len + c->stash_len;
   c->in_len = 0;
-  c->stash_len = 0;
+  c->stash_off = c->stash_len = 0;
   c->starttls_now = 1;
   return start_tls(c, ctx, server_name);
 }

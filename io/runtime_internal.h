@@ -105,9 +105,11 @@ struct fg_conn {
   // Input the upper layer has not consumed yet (plaintext).
   uint8_t *in;
   size_t in_len, in_cap;
-  // Raw bytes received while paused (before the transport).
+  // Raw bytes received while paused (before the transport): |stash_len|
+  // bytes from |stash| + |stash_off| (fed from the front without moving the
+  // rest; compacted when bytes are added).
   uint8_t *stash;
-  size_t stash_len, stash_cap;
+  size_t stash_off, stash_len, stash_cap;
   // TLS.
   fg_tls_conn *tls;
   // Plaintext written since the last flush, sealed as one record when the
