@@ -825,18 +825,37 @@ static void ktls_await_done(fg_conn *c, int got_data) {
   ktls_start(c);
 }
 
+// tls_pump decrypts what the transport holds and hands the plaintext up.
+// The records of one receive are gathered in the worker's buffer and go up
+// together (paced traffic brings a few stanzas per record: one on_data and
+// one parser entry for all of them instead of one per record); what was
+// gathered goes up before anything else is acted on, so order holds.
 static void tls_pump(fg_conn *c) {
   fg_worker *w = c->w;
   int got_data = 0;
+  size_t have = 0;
   while (!c->dead) {
+    if (have > 0 && w->plainbuf_len - have < FG_TLS_MAX_PLAINTEXT) {
+      deliver(c, w->plainbuf, have);  // no room for another whole record
+      have = 0;
+      continue;
+    }
     size_t len;
-    enum fg_tls_status st = fg_tls_conn_read(c->tls, w->plainbuf, w->plainbuf_len, &len);
+    enum fg_tls_status st =
+        fg_tls_conn_read(c->tls, w->plainbuf + have, w->plainbuf_len - have, &len);
+    if (st == FG_TLS_DATA) {
+      got_data = 1;
+      have += len;
+      continue;
+    }
+    if (have > 0) {
+      deliver(c, w->plainbuf, have);
+      have = 0;
+      if (c->dead) break;
+    }
     if (st == FG_TLS_WANT_INPUT) break;
     if (st == FG_TLS_HANDSHAKE_DONE) {
       on_handshake(c);
-    } else if (st == FG_TLS_DATA) {
-      got_data = 1;
-      deliver(c, w->plainbuf, len);
     } else if (st == FG_TLS_CLOSED) {
       peer_eof(c);
       break;

@@ -392,7 +392,7 @@ static void *worker_main(void *arg) {
   }
   w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  w->plainbuf_len = 16384 + 256;
+  w->plainbuf_len = FG_WORKER_PLAINBUF;
   w->plainbuf = malloc(w->plainbuf_len);
   if (err == 0 && (w->efd < 0 || w->plainbuf == NULL)) err = -ENOMEM;
   w->init_err = err;

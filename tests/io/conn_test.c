@@ -14,6 +14,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1078,6 +1079,57 @@ static void test_output_of_a_long_turn_sent_before_its_end(void **state) {
   fg_runtime_free(rt);
 }
 
+// The records of one receive reach the upper layer together: ten small
+// records sent in one segment make one on_data call with all their bytes,
+// in order.
+static atomic_long g_gather_calls, g_gather_bytes;
+static atomic_int g_gather_bad;
+
+static size_t gather_data(fg_conn *c, const uint8_t *data, size_t len) {
+  long off = atomic_load(&g_gather_bytes);
+  for (size_t i = 0; i < len; i++) {
+    if (data[i] != pattern((size_t)off + i)) atomic_store(&g_gather_bad, 1);
+  }
+  atomic_fetch_add(&g_gather_calls, 1);
+  atomic_fetch_add(&g_gather_bytes, (long)len);
+  return len;
+}
+
+static void test_records_of_one_receive_delivered_together(void **state) {
+  fg_runtime *rt = start(1, NULL);
+  fg_tls_ctx *sctx = tn_server_ctx("example.net", 1, 0);
+  static const fg_conn_handler h = {.on_data = gather_data};
+  fg_listener_config lc = {0};
+  lc.tls = sctx;
+  lc.handler = &h;
+  uint16_t port = 0;
+  assert_true(fg_runtime_listen(rt, &lc, &port));
+  int fd = tn_connect(port);
+  SSL *ssl = tn_ssl_client(fd, "example.net", 1);
+  assert_non_null(ssl);
+  uint8_t rec[100];
+  for (size_t i = 0; i < sizeof(rec); i++) rec[i] = pattern(i);
+  assert_int_equal(SSL_write(ssl, rec, sizeof(rec)), sizeof(rec));  // after the handshake
+  assert_true(tn_wait_until(&g_gather_bytes, 100, 5000));
+  atomic_store(&g_gather_calls, 0);
+  int on = 1, off = 0;
+  assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)), 0);
+  for (size_t k = 1; k <= 10; k++) {
+    for (size_t i = 0; i < sizeof(rec); i++) rec[i] = pattern(k * sizeof(rec) + i);
+    assert_int_equal(SSL_write(ssl, rec, sizeof(rec)), sizeof(rec));  // one record each
+  }
+  assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off)), 0);
+  assert_true(tn_wait_until(&g_gather_bytes, 1100, 5000));
+  assert_int_equal(atomic_load(&g_gather_bytes), 1100);
+  assert_int_equal(atomic_load(&g_gather_bad), 0);
+  assert_int_equal(atomic_load(&g_gather_calls), 1);
+  SSL_free(ssl);
+  close(fd);
+  fg_runtime_shutdown(rt, 1000);
+  fg_runtime_free(rt);
+  fg_tls_ctx_free(sctx);
+}
+
 int main(void) {
   tn_raise_nofile();
   const struct CMUnitTest tests[] = {
@@ -1105,6 +1157,7 @@ int main(void) {
       cmocka_unit_test(test_xep0368_direct_tls_connect_fails_cleanly),
       cmocka_unit_test(test_paused_reader_gets_every_byte_in_order),
       cmocka_unit_test(test_output_of_a_long_turn_sent_before_its_end),
+      cmocka_unit_test(test_records_of_one_receive_delivered_together),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
