@@ -1006,19 +1006,28 @@ static void stutter_close(fg_conn *c, enum fg_close_reason reason) {
   g_stutter_conn = NULL;
 }
 
+// tls_client_of listens on |rt| in direct TLS with |sctx| and |h|, and
+// returns a blocking client that has finished its handshake (its socket in
+// |*fd|).
+static SSL *tls_client_of(fg_runtime *rt, fg_tls_ctx *sctx, const fg_conn_handler *h, int *fd) {
+  fg_listener_config lc = {0};
+  lc.tls = sctx;
+  lc.handler = h;
+  uint16_t port = 0;
+  assert_true(fg_runtime_listen(rt, &lc, &port));
+  *fd = tn_connect(port);
+  SSL *ssl = tn_ssl_client(*fd, "example.net", 1);
+  assert_non_null(ssl);
+  return ssl;
+}
+
 static void test_paused_reader_gets_every_byte_in_order(void **state) {
   fg_runtime *rt = start(1, NULL);
   fg_tls_ctx *sctx = tn_server_ctx("example.net", 1, 0);
   static const fg_conn_handler h = {
       .on_open = stutter_open, .on_data = stutter_data, .on_close = stutter_close};
-  fg_listener_config lc = {0};
-  lc.tls = sctx;
-  lc.handler = &h;
-  uint16_t port = 0;
-  assert_true(fg_runtime_listen(rt, &lc, &port));
-  int fd = tn_connect(port);
-  SSL *ssl = tn_ssl_client(fd, "example.net", 1);
-  assert_non_null(ssl);
+  int fd;
+  SSL *ssl = tls_client_of(rt, sctx, &h, &fd);
   const size_t total = 4u << 20;
   static uint8_t buf[3000];
   for (size_t off = 0; off < total;) {
@@ -1099,14 +1108,8 @@ static void test_records_of_one_receive_delivered_together(void **state) {
   fg_runtime *rt = start(1, NULL);
   fg_tls_ctx *sctx = tn_server_ctx("example.net", 1, 0);
   static const fg_conn_handler h = {.on_data = gather_data};
-  fg_listener_config lc = {0};
-  lc.tls = sctx;
-  lc.handler = &h;
-  uint16_t port = 0;
-  assert_true(fg_runtime_listen(rt, &lc, &port));
-  int fd = tn_connect(port);
-  SSL *ssl = tn_ssl_client(fd, "example.net", 1);
-  assert_non_null(ssl);
+  int fd;
+  SSL *ssl = tls_client_of(rt, sctx, &h, &fd);
   uint8_t rec[100];
   for (size_t i = 0; i < sizeof(rec); i++) rec[i] = pattern(i);
   assert_int_equal(SSL_write(ssl, rec, sizeof(rec)), sizeof(rec));  // after the handshake
