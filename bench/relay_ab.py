@@ -191,13 +191,15 @@ def open_loop(args, systems, tids, s2sload, pki):
         for name in names:
             capacity[name].append(best[name])
         print("round %d capacity: %s" % (rnd + 1, ", ".join(
-            "%s %d/s" % (n, best[n]) for n in names)), flush=True)
+            "%s %s/s" % (n, best[n] or "-") for n in names)), flush=True)
     print("summary (medians over %d rounds):" % args.rounds)
     for name in names:
         p99 = [get_p99(r) for r in fixed[name] if get_p99(r)]
         ns = [ns_per(r) for r in fixed[name] if ns_per(r)]
-        line = "  %-7s capacity %d/s, p99 at %d/s %.0f us, %s ns worker CPU per stanza" % (
-            name, statistics.median(capacity[name]), args.rate,
+        caps = [c for c in capacity[name] if c]
+        line = "  %-7s capacity %s/s (%d rounds with a verdict), p99 at %d/s %.0f us, " \
+            "%s ns worker CPU per stanza" % (
+            name, int(statistics.median(caps)) if caps else "-", len(caps), args.rate,
             statistics.median(p99) if p99 else 0, statistics.median(ns) if ns else None)
         if events[name]:
             keys = events[name][0].keys()
@@ -218,7 +220,10 @@ def open_loop(args, systems, tids, s2sload, pki):
 
 
 def get_p99(r):
-    return None if r.get("failed") else (r.get("latency_us") or {}).get("p99")
+    """p99 of a run that neither failed nor was kept from its CPU."""
+    if r.get("failed") or r.get("cpu_contended"):
+        return None
+    return (r.get("latency_us") or {}).get("p99")
 
 
 def ns_per(r):
