@@ -136,7 +136,14 @@ def open_loop(args, systems, tids, s2sload, pki):
         order = names[k:] + names[:k]
         order = order[::-1] if rnd % 2 else order
         for name in order:
+            m0 = io_metrics(systems[name])
             r = paced(s2sload, pki, systems[name], args.seconds, tids[name], args.rate)
+            m1 = io_metrics(systems[name])
+            if m0 and m1 and r.get("delivered"):
+                # Over the whole run (warm-up and drain included): per stanza sent.
+                r["io_per_stanza"] = {k: (m1[k] - m0[k]) / r["delivered"] for k in m0}
+                print("round %d %-7s event loop per stanza: %s" % (rnd + 1, name, ", ".join(
+                    "%s %.4f" % kv for kv in r["io_per_stanza"].items())), flush=True)
             failed = failed or bool(r.get("failed"))
             fixed[name].append(r)
             lat = r.get("latency_us") or {}
@@ -217,6 +224,23 @@ def open_loop(args, systems, tids, s2sload, pki):
             num, den, ["%.3f" % x for x in cap], statistics.median(cap) if cap else 0,
             ["%.2f" % x for x in p99], statistics.median(p99) if p99 else 0), flush=True)
     return 1 if failed else 0
+
+
+IO_METRICS = ["io_loop_turns_total", "io_completions_total", "io_sends_early_total"]
+
+
+def io_metrics(system):
+    """fedgate's event-loop counters (None for other systems, or a fedgate
+    without them)."""
+    if not isinstance(system, sut.Fedgate):
+        return None
+    try:
+        text = system.metrics()
+    except OSError:
+        return None
+    if "fedgate_io_loop_turns_total" not in text:
+        return None
+    return system.metric_values(IO_METRICS)
 
 
 def get_p99(r):

@@ -330,17 +330,15 @@ static void run_loop(fg_worker *w) {
       fprintf(stderr, "fedgate: worker %u: io_uring wait: %s\n", w->index, strerror(-ret));
     }
     w->now_ns = fg_clock_ns();
+    w->stats.loop_turns++;
     unsigned head, count = 0;
     io_uring_for_each_cqe(&w->ring, head, cqe) {
       dispatch(w, cqe);
       count++;
-      if (count == 256) {
-        io_uring_cq_advance(&w->ring, count);
-        count = 0;
-        break;  // re-enter: keeps batches bounded and flushes sends promptly
-      }
+      if (count == 256) break;  // re-enter: keeps batches bounded and flushes sends promptly
     }
     if (count) io_uring_cq_advance(&w->ring, count);
+    w->stats.completions += count;
     // Messages posted from this thread (or whose wake-up is still on its
     // way): clear the flag first, as a wake-up completion would.
     if (atomic_load_explicit(&w->wake_pending, memory_order_relaxed)) {
