@@ -304,6 +304,22 @@ static int overflow(fg_conn *c) {
   return 0;
 }
 
+static void submit_send(fg_conn *c);
+
+// send_early sends what |c| has queued now rather than at the end of the
+// loop turn: a long turn (a backlog of input relayed to one hop) would
+// otherwise gather it all, reach the high-water mark and pause every
+// connection feeding |c| although the kernel would take the bytes at once.
+// Called at a quarter of the mark, so a turn costs one more system call per
+// quarter at most; the send completes in the same turn (its completion is
+// handled like any other) and the chunks come back while still in cache.
+static void send_early(fg_conn *c) {
+  submit_send(c);
+  if (!c->send_inflight) return;
+  c->w->stats.sends_early++;
+  io_uring_submit(&c->w->ring);
+}
+
 // queue_raw appends bytes for the socket (already encrypted if need be).
 static int queue_raw(fg_conn *c, const uint8_t *p, size_t n) {
   if (c->dead) return 0;
@@ -339,6 +355,7 @@ static int queue_raw(fg_conn *c, const uint8_t *p, size_t n) {
   }
   if (!c->write_blocked && c->out_bytes >= opts(c)->conn_high_water) c->write_blocked = 1;
   fg_worker_mark_dirty(w, c);
+  if (c->out_bytes >= opts(c)->conn_high_water / 4 && !c->send_inflight) send_early(c);
   return 1;
 }
 
@@ -486,6 +503,23 @@ static void deliver_pending(fg_conn *c) {
   }
 }
 
+// stash_append holds |n| raw bytes received while paused, behind those held
+// already, up to |max| held in all. The bytes already fed from the front are
+// reclaimed here, not as they are fed: feeding a large stash costs its size
+// once, not its size per piece.
+static int stash_append(fg_conn *c, const uint8_t *p, size_t n, size_t max) {
+  if (c->stash_off > 0 && c->stash_off + c->stash_len + n > c->stash_cap) {
+    memmove(c->stash, c->stash + c->stash_off, c->stash_len);
+    c->stash_off = 0;
+  }
+  size_t used = c->stash_off + c->stash_len;
+  if (c->stash_len + n > max || !buf_append(&c->stash, &used, &c->stash_cap, p, n, SIZE_MAX)) {
+    return 0;
+  }
+  c->stash_len += n;
+  return 1;
+}
+
 static void deliver(fg_conn *c, const uint8_t *p, size_t n) {
   if (c->dead || n == 0) return;
   if (c->paused || c->in_len > 0) {
@@ -574,8 +608,7 @@ static void on_recv(fg_conn *c, struct io_uring_cqe *cqe) {
         // Until the cancel lands the kernel may still complete receives for
         // us; it can never have read more than the worker's buffer pool.
         size_t cap = opts(c)->conn_max_input + fg_bufpool_bytes(w->pool);
-        if (!buf_append(&c->stash, &c->stash_len, &c->stash_cap, buf, (size_t)res, cap))
-          overflow(c);
+        if (!stash_append(c, buf, (size_t)res, cap)) overflow(c);
         if (!c->paused) fg_worker_mark_dirty(w, c);
       } else {
         c->ops->recv(c, buf, (size_t)res);
@@ -641,18 +674,16 @@ void fg_conn_flush(fg_conn *c) {
     deliver_pending(c);
     while (!c->dead && !c->paused && c->stash_len > 0) {
       // Feed the stash through the transport in buffer-sized pieces so the
-      // upper layer can pause again in between.
+      // upper layer can pause again in between. The piece is read in place:
+      // nothing adds to the stash before the transport returns (receives
+      // complete in the loop, never inside this call), and a STARTTLS that
+      // discards it only empties it.
       size_t n = c->stash_len < 16384 ? c->stash_len : 16384;
-      uint8_t *piece = malloc(n);
-      if (piece == NULL) {
-        overflow(c);
-        return;
-      }
-      memcpy(piece, c->stash, n);
-      memmove(c->stash, c->stash + n, c->stash_len - n);
+      const uint8_t *piece = c->stash + c->stash_off;
+      c->stash_off += n;
       c->stash_len -= n;
+      if (c->stash_len == 0) c->stash_off = 0;
       c->ops->recv(c, piece, n);
-      free(piece);
     }
     if (!c->dead && !c->paused && c->eof && c->stash_len == 0 && c->in_len == 0 && !c->want_close) {
       c->eof = 0;  // peer_eof sets it again
@@ -794,18 +825,37 @@ static void ktls_await_done(fg_conn *c, int got_data) {
   ktls_start(c);
 }
 
+// tls_pump decrypts what the transport holds and hands the plaintext up.
+// The records of one receive are gathered in the worker's buffer and go up
+// together (paced traffic brings a few stanzas per record: one on_data and
+// one parser entry for all of them instead of one per record); what was
+// gathered goes up before anything else is acted on, so order holds.
 static void tls_pump(fg_conn *c) {
   fg_worker *w = c->w;
   int got_data = 0;
+  size_t have = 0;
   while (!c->dead) {
+    if (have > 0 && w->plainbuf_len - have < FG_TLS_MAX_PLAINTEXT) {
+      deliver(c, w->plainbuf, have);  // no room for another whole record
+      have = 0;
+      continue;
+    }
     size_t len;
-    enum fg_tls_status st = fg_tls_conn_read(c->tls, w->plainbuf, w->plainbuf_len, &len);
+    enum fg_tls_status st =
+        fg_tls_conn_read(c->tls, w->plainbuf + have, w->plainbuf_len - have, &len);
+    if (st == FG_TLS_DATA) {
+      got_data = 1;
+      have += len;
+      continue;
+    }
+    if (have > 0) {
+      deliver(c, w->plainbuf, have);
+      have = 0;
+      if (c->dead) break;
+    }
     if (st == FG_TLS_WANT_INPUT) break;
     if (st == FG_TLS_HANDSHAKE_DONE) {
       on_handshake(c);
-    } else if (st == FG_TLS_DATA) {
-      got_data = 1;
-      deliver(c, w->plainbuf, len);
     } else if (st == FG_TLS_CLOSED) {
       peer_eof(c);
       break;
@@ -894,7 +944,7 @@ int fg_conn_starttls(fg_conn *c, fg_tls_ctx *ctx, const char *server_name) {
   // (the classic STARTTLS command injection).
   c->w->stats.starttls_discarded += c->in_len + c->stash_len;
   c->in_len = 0;
-  c->stash_len = 0;
+  c->stash_off = c->stash_len = 0;
   c->starttls_now = 1;
   return start_tls(c, ctx, server_name);
 }

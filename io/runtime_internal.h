@@ -48,6 +48,12 @@ typedef struct out_chunk {
 #define OUT_CHUNK_BYTES (16384 - 2 * sizeof(uint32_t) - sizeof(void *))
 #define SEND_IOV_MAX 16
 
+// The most plaintext one TLS record carries (RFC 8446 §5.1), and the
+// worker's decrypt buffer: room for several records, so that a receive of
+// small records reaches the upper layer in one piece.
+#define FG_TLS_MAX_PLAINTEXT 16384
+#define FG_WORKER_PLAINBUF (4 * FG_TLS_MAX_PLAINTEXT + 256)
+
 // send_desc: the descriptors of a sendmsg of several chunks, lent by the
 // worker while that send is in flight (a send of one chunk needs none): an
 // idle connection holds no send state.
@@ -105,9 +111,11 @@ struct fg_conn {
   // Input the upper layer has not consumed yet (plaintext).
   uint8_t *in;
   size_t in_len, in_cap;
-  // Raw bytes received while paused (before the transport).
+  // Raw bytes received while paused (before the transport): |stash_len|
+  // bytes from |stash| + |stash_off| (fed from the front without moving the
+  // rest; compacted when bytes are added).
   uint8_t *stash;
-  size_t stash_len, stash_cap;
+  size_t stash_off, stash_len, stash_cap;
   // TLS.
   fg_tls_conn *tls;
   // Plaintext written since the last flush, sealed as one record when the
@@ -166,7 +174,8 @@ struct fg_worker {
   size_t nfree_chunks;
   send_desc *free_sds;
   size_t nfree_sds;
-  uint8_t *plainbuf;  // TLS decrypt scratch
+  uint8_t *plainbuf;  // TLS decrypt scratch: the records of one receive
+                      // (FG_WORKER_PLAINBUF bytes)
   size_t plainbuf_len;
   uint64_t next_conn_id;
   fg_worker_stats stats;

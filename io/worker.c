@@ -330,17 +330,15 @@ static void run_loop(fg_worker *w) {
       fprintf(stderr, "fedgate: worker %u: io_uring wait: %s\n", w->index, strerror(-ret));
     }
     w->now_ns = fg_clock_ns();
+    w->stats.loop_turns++;
     unsigned head, count = 0;
     io_uring_for_each_cqe(&w->ring, head, cqe) {
       dispatch(w, cqe);
       count++;
-      if (count == 256) {
-        io_uring_cq_advance(&w->ring, count);
-        count = 0;
-        break;  // re-enter: keeps batches bounded and flushes sends promptly
-      }
+      if (count == 256) break;  // re-enter: keeps batches bounded and flushes sends promptly
     }
     if (count) io_uring_cq_advance(&w->ring, count);
+    w->stats.completions += count;
     // Messages posted from this thread (or whose wake-up is still on its
     // way): clear the flag first, as a wake-up completion would.
     if (atomic_load_explicit(&w->wake_pending, memory_order_relaxed)) {
@@ -392,7 +390,7 @@ static void *worker_main(void *arg) {
   }
   w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  w->plainbuf_len = 16384 + 256;
+  w->plainbuf_len = FG_WORKER_PLAINBUF;
   w->plainbuf = malloc(w->plainbuf_len);
   if (err == 0 && (w->efd < 0 || w->plainbuf == NULL)) err = -ENOMEM;
   w->init_err = err;

@@ -75,6 +75,12 @@ typedef struct fg_worker_stats {
   // NewSessionTickets that arrived after the handoff (skipped: BoringSSL
   // never sees them, so they are not kept for resumption).
   uint64_t ktls_tail_reads, ktls_rekeys, ktls_rekey_closes, ktls_tickets_skipped;
+  // Sends submitted in the middle of a loop turn because a connection had
+  // a quarter of conn_high_water queued (not held to the end of the turn).
+  uint64_t sends_early;
+  // The loop's turns (one io_uring_enter each, submitting and waiting) and
+  // the completions it handled: events per unit of work.
+  uint64_t loop_turns, completions;
   unsigned ring_flags;  // IORING_SETUP_* in use
 } fg_worker_stats;
 

@@ -67,6 +67,7 @@ static void streams_done(fg_conn *c, fg_server *srv, void *arg, size_t total, co
 // own worker (no worker reads another's): /metrics asks them all.
 typedef struct io_counts {
   _Atomic uint64_t pauses, refused, shed;
+  _Atomic uint64_t turns, completions, sends_early;
 } io_counts;
 
 static size_t count_io(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
@@ -78,6 +79,9 @@ static size_t count_io(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
   atomic_fetch_add(&io->pauses, st.accept_pauses);
   atomic_fetch_add(&io->refused, st.refused);
   atomic_fetch_add(&io->shed, st.accept_shed);
+  atomic_fetch_add(&io->turns, st.loop_turns);
+  atomic_fetch_add(&io->completions, st.completions);
+  atomic_fetch_add(&io->sends_early, st.sends_early);
   return 0;
 }
 
@@ -134,16 +138,24 @@ static void metrics_done(fg_conn *c, fg_server *srv, void *arg, size_t total, co
     if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
   }
   if (n < sizeof(body)) {
-    int w = snprintf(body + n, sizeof(body) - n,
-                     "# TYPE fedgate_accept_pauses_total counter\n"
-                     "fedgate_accept_pauses_total %llu\n"
-                     "# TYPE fedgate_connections_refused_total counter\n"
-                     "fedgate_connections_refused_total %llu\n"
-                     "# TYPE fedgate_connections_refused_no_descriptors_total counter\n"
-                     "fedgate_connections_refused_no_descriptors_total %llu\n",
-                     (unsigned long long)atomic_load(&io->pauses),
-                     (unsigned long long)atomic_load(&io->refused),
-                     (unsigned long long)atomic_load(&io->shed));
+    int w = snprintf(
+        body + n, sizeof(body) - n,
+        "# TYPE fedgate_accept_pauses_total counter\n"
+        "fedgate_accept_pauses_total %llu\n"
+        "# TYPE fedgate_connections_refused_total counter\n"
+        "fedgate_connections_refused_total %llu\n"
+        "# TYPE fedgate_connections_refused_no_descriptors_total counter\n"
+        "fedgate_connections_refused_no_descriptors_total %llu\n"
+        "# TYPE fedgate_io_loop_turns_total counter\n"
+        "fedgate_io_loop_turns_total %llu\n"
+        "# TYPE fedgate_io_completions_total counter\n"
+        "fedgate_io_completions_total %llu\n"
+        "# TYPE fedgate_io_sends_early_total counter\n"
+        "fedgate_io_sends_early_total %llu\n",
+        (unsigned long long)atomic_load(&io->pauses), (unsigned long long)atomic_load(&io->refused),
+        (unsigned long long)atomic_load(&io->shed), (unsigned long long)atomic_load(&io->turns),
+        (unsigned long long)atomic_load(&io->completions),
+        (unsigned long long)atomic_load(&io->sends_early));
     if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
   }
   fg_text reloads = {0};

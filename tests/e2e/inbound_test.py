@@ -524,6 +524,7 @@ def test_flow_control_slow_backend_pauses_the_sender_and_loses_nothing(env):
     p.sock.settimeout(60)
     pauses = env.metric("flow_control_pauses_total")
     failed = env.metric("hop_streams_failed_total")
+    turns, done = env.metric("io_loop_turns_total"), env.metric("io_completions_total")
     before = len(env.sink.stanzas)
     n, pad = 12000, "x" * 1900
     env.sink.reading.clear()
@@ -556,6 +557,9 @@ def test_flow_control_slow_backend_pauses_the_sender_and_loses_nothing(env):
     ids = [el.get("id") for _, el in got if (el.get("id") or "").startswith("fc")]
     assert ids == ["fc%d" % i for i in range(n)], "lost or reordered: %d of %d" % (len(ids), n)
     assert env.metric("hop_streams_failed_total") == failed
+    # The event loop counted its turns and the completions it handled.
+    assert env.metric("io_loop_turns_total") > turns
+    assert env.metric("io_completions_total") > done
     p.close()
 
 
