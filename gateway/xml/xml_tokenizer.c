@@ -258,6 +258,17 @@ static int canon_ref(const uint8_t *ref, size_t rl, uint32_t cp, int in_attr) {
   return rl == el && bytes_eq(ref, (const uint8_t *)e, el);
 }
 
+// ref_append puts the character |cp| of the reference of |rl| bytes at |i|
+// into the text or value being kept, in UTF-8, noting when the reference is
+// not the canonical form's (|in_attr|: in an attribute value). It returns 0
+// when out of memory.
+static inline int ref_append(fg_xml_parser *p, size_t i, size_t rl, uint32_t cp, int in_attr) {
+  uint8_t u[4];
+  size_t ul = put_utf8(u, cp);
+  if (!canon_ref(p->base + i, rl, cp, in_attr)) p->canon = 0;
+  return acc_replace(p, i, rl, u, ul);
+}
+
 // text_ref_fast reads `&amp;`, `&lt;` or `&gt;` at |i| in character data
 // kept in the tree, whole in the bytes at hand: the escapes the canonical
 // form writes for these characters (canon_ref holds), and nearly all
@@ -819,10 +830,7 @@ static int element_fast(fg_xml_parser *p) {
       r = parse_ref(p, i, &cp, &rl);
       if (r == R_ERR) return r;
       if (r != R_DONE) return fast_handover(p, &mk);
-      uint8_t u[4];
-      size_t ul = put_utf8(u, cp);
-      if (!canon_ref(s + i, rl, cp, 0)) p->canon = 0;
-      if (!acc_replace(p, i, rl, u, ul)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+      if (!ref_append(p, i, rl, cp, 0)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
       i += rl;
       fast_mark_set(p, &mk, i);
     }
@@ -895,12 +903,8 @@ int fg_xml_tokenize(fg_xml_parser *p) {
             if (r == R_ERR) return r;
             if (r == R_NEED) goto need;
             p->rb = 0;
-            if (!discard) {
-              uint8_t u[4];
-              size_t ul = put_utf8(u, cp);
-              if (!canon_ref(s + i, rl, cp, 0)) p->canon = 0;
-              if (!acc_replace(p, i, rl, u, ul)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
-            }
+            if (!discard && !ref_append(p, i, rl, cp, 0))
+              return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
             i += rl;
             continue;
           }
@@ -1240,10 +1244,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
             r = parse_ref(p, i, &cp, &rl);
             if (r == R_ERR) return r;
             if (r == R_NEED) goto need;
-            uint8_t u[4];
-            size_t ul = put_utf8(u, cp);
-            if (!canon_ref(s + i, rl, cp, 1)) p->canon = 0;
-            if (!acc_replace(p, i, rl, u, ul)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
+            if (!ref_append(p, i, rl, cp, 1)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
             i += rl;
             continue;
           }
