@@ -17,7 +17,9 @@ stream (the backend was never reached), a stanza bounces as before
 (remote-server-timeout, RFC 6120 §8.3.3.16). What a hop link keeps is
 bounced when the operator closes it (/streams/close) and at the end of a
 SIGTERM drain (shutdown.grace), and goes on through a reload, to the
-backend's new address when the reload moved it. Counts are exact.
+backend's new address when the reload moved it; the pair's later stanzas
+wait behind it even when the new configuration has a healthy address for
+them (RFC 6120 §10.1). Counts are exact.
 
 usage: hop_outage_test.py FEDGATE_BINARY
 """
@@ -260,10 +262,10 @@ def test_rfc6120_8_3_3_16_never_reached_backend_bounces_at_once(w):
     assert health(g) == ["down"], health(g)
 
 
-def kept_outage(w, name, extra=""):
+def kept_outage(w, name, extra="", limits=None):
     """A gateway whose hop stream broke: the internal server is gone, and
     the replacement keeps three stanzas of remote.test's pair."""
-    g, remote, base, sink_port = broken_hop(w, name, "k", extra=extra)
+    g, remote, base, sink_port = broken_hop(w, name, "k", extra=extra, limits=limits)
     for i in range(1, 4):
         remote.send_message("carol@remote.test/x", "bob@b.test", "k-%d" % i)
 
@@ -312,6 +314,27 @@ def test_rfc6120_8_3_reload_keeps_what_the_hop_kept(w):
     assert m["stanzas_bounced_total"] == 0, m
 
 
+def move_backend(g, old_port, new_port):
+    """Rewrites the gateway's configuration: the backend listens on
+    |new_port| now."""
+    with open(g.cfgfile) as f:
+        text = f.read()
+    moved = text.replace(":%d" % old_port, ":%d" % new_port)
+    assert moved != text
+    with open(g.cfgfile, "w") as f:
+        f.write(moved)
+
+
+def all_in_order_on(g, base, sink, n):
+    want = ["k-%d" % i for i in range(1, n + 1)]
+    assert wait_until(lambda: bodies(sink) == want, 15), (bodies(sink), g.log_tail())
+    assert any("follows the reloaded configuration" in ln for ln in open(g.logfile)), \
+        g.log_tail()
+    m = settled(g, base)
+    assert m["stanzas_in_total"] == n and m["stanzas_delivered_total"] == n, m
+    assert m["stanzas_bounced_total"] == 0, m
+
+
 def test_rfc6120_8_3_reload_moves_the_kept_link_to_the_new_address(w):
     # The operator brings the internal server back elsewhere (another port)
     # and reloads while the hop link keeps stanzas for it: the kept link
@@ -320,22 +343,35 @@ def test_rfc6120_8_3_reload_moves_the_kept_link_to_the_new_address(w):
     g, remote, base, old_port, _ = kept_outage(w, "gw-move")
     new_port = fp.free_port()
     sink2 = w.sink(new_port)
-    with open(g.cfgfile) as f:
-        text = f.read()
-    moved = text.replace(":%d" % old_port, ":%d" % new_port)
-    assert moved != text
-    with open(g.cfgfile, "w") as f:
-        f.write(moved)
+    move_backend(g, old_port, new_port)
     remote.send_message("carol@remote.test/x", "bob@b.test", "k-4")
     assert admin(g, "POST", "/reload").startswith("ok:")
     remote.send_message("carol@remote.test/x", "bob@b.test", "k-5")
-    want = ["k-%d" % i for i in range(1, 6)]
-    assert wait_until(lambda: bodies(sink2) == want, 15), (bodies(sink2), g.log_tail())
-    assert any("follows the reloaded configuration" in ln for ln in open(g.logfile)), \
-        g.log_tail()
-    m = settled(g, base)
-    assert m["stanzas_in_total"] == 5 and m["stanzas_delivered_total"] == 5, m
-    assert m["stanzas_bounced_total"] == 0, m
+    all_in_order_on(g, base, sink2, 5)
+
+
+def test_rfc6120_10_1_pair_waits_behind_its_kept_link_after_a_reload(w):
+    # RFC 6120 §10.1 (in-order processing): the reload comes while the kept
+    # link's attempt hangs (the old address accepts TCP and says nothing),
+    # so it cannot move yet. The pair's next stanza, which the new
+    # configuration routes to a healthy address, waits behind what the link
+    # keeps instead of overtaking it on a new link.
+    g, remote, base, old_port, _ = kept_outage(w, "gw-order",
+                                               limits={"handshake_timeout": "2s"})
+    silent = socket.socket()
+    silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    silent.bind((HOST, old_port))
+    silent.listen(8)
+    w.closers.append(silent.close)
+    silent.settimeout(15)
+    conn, _ = silent.accept()  # the kept link's attempt, which now hangs
+    w.closers.append(conn.close)
+    new_port = fp.free_port()
+    sink2 = w.sink(new_port)
+    move_backend(g, old_port, new_port)
+    assert admin(g, "POST", "/reload").startswith("ok:")
+    remote.send_message("carol@remote.test/x", "bob@b.test", "k-4")
+    all_in_order_on(g, base, sink2, 4)
 
 
 def main():
