@@ -90,6 +90,15 @@ class Dns:
                 self.proc.wait()
 
 
+def missing():
+    """Why ejabberd cannot run here (None when it can): ejabberdctl switches
+    to the ejabberd user, and the DNS steering bind-mounts resolv.conf, both
+    as root; `make deps` installs ejabberd."""
+    if os.geteuid() != 0 or not os.path.exists(EJABBERDCTL):
+        return "needs root and Debian's ejabberd package"
+    return None
+
+
 def _accepts(port):
     """Whether something accepts TCP connections on 127.0.0.1:|port|."""
     try:

@@ -271,10 +271,8 @@ def test_5_ejabberd_internal_server_takes_two_pairs_on_one_hop_stream(w, env):
 
 
 def main():
-    if os.geteuid() != 0 or not os.path.exists(ej.EJABBERDCTL):
-        # unshare -m and the bind mount need root; so does ejabberdctl's
-        # switch to the ejabberd user. `make deps` installs ejabberd.
-        print("FAIL setup: needs root and Debian's ejabberd package")
+    if ej.missing():
+        print("FAIL setup: %s" % ej.missing())
         print("0 passed, 1 failed")
         return 1
     w = World()
