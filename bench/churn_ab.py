@@ -38,7 +38,7 @@ def churn_argv(s2sload, pki, system, seconds, extra):
             "%s:%d" % (sut.HOST, system.port), "--pki", pki, "--remotes", str(REMOTES),
             "--streams-per-remote", "1", "--sink-domain", sut.SINK_DOMAIN,
             "--sut-pid", str(system.proc.pid), "--seconds", str(seconds),
-            "--concurrency", "16"] + extra + system.sink_args()
+            "--concurrency", str(sut.CHURN_CONCURRENCY)] + extra + system.sink_args()
 
 
 def churn(s2sload, pki, system, tid, seconds, extra):

@@ -71,7 +71,7 @@ def relay_argv(system, s2sload, pki, seconds):
 
 def churn_argv(system, s2sload, pki, seconds, resume):
     return load_argv("churn", system, s2sload, pki, seconds,
-                     ["--concurrency", "16"] + (["--resume"] if resume else []))
+                     ["--concurrency", str(sut.CHURN_CONCURRENCY)] + (["--resume"] if resume else []))
 
 
 # What kind of work a sample is, by binary and symbol: fedgate's XML parser
@@ -276,9 +276,10 @@ def main():
                 continue
             relay_section(L, name, res)
         L += ["## Establishments: fedgate, s2s streams opened, authenticated and closed", "",
-              "bench/s2sload churn, 16 at a time from 8 remote domains: TCP, TLS 1.3 with the "
+              "bench/s2sload churn, %d at a time from 8 remote domains: TCP, TLS 1.3 with the "
               "remote's certificate, stream, SASL EXTERNAL, one stanza to the internal server, "
-              "close; resumed: TLS session resumption with the ticket of an earlier one.", ""]
+              "close; resumed: TLS session resumption with the ticket of an earlier one."
+              % sut.CHURN_CONCURRENCY, ""]
         for kind in ("full", "resumed"):
             L += ["### %s" % kind, ""]
             res, err = churn.get(kind, (None, "fedgate was not profiled"))

@@ -421,7 +421,7 @@ class Suite:
             return
         for label, extra in (("full", []), ("resumed", ["--resume"])):
             r = self.gen("churn %s round %d" % (label, rnd + 1), system, "churn",
-                         ["--seconds", self.seconds, "--concurrency", 16] + extra)
+                         ["--seconds", self.seconds, "--concurrency", sut.CHURN_CONCURRENCY] + extra)
             raw["churn"].setdefault(label, []).append(r)
             log("    %s establishments/s, %s per CPU-s, sut cpu %s" % (
                 num(r.get("establishments_per_s")), num(r.get("establishments_per_sut_cpu_s")),
@@ -701,7 +701,7 @@ class Suite:
         out["abuse"] = res
 
     def revocation_churn(self, label, system, kind, transport, pki, seconds, extra):
-        argv = ["--seconds", seconds, "--concurrency", 16] + extra
+        argv = ["--seconds", seconds, "--concurrency", sut.CHURN_CONCURRENCY] + extra
         if kind == "resumed":
             argv.append("--resume")
         port = None
