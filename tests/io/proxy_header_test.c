@@ -317,11 +317,83 @@ static void test_proxy_protocol_2_2_v2_version_command_family(void **state) {
     size_t n = v2(buf, (uint8_t)(0x20 | cmd), 0x11, 12, block, 12);
     expect_refused(buf, n, FG_PROXY_ERR_BAD_COMMAND);
   }
-  static const uint8_t families[] = {0x12, 0x22, 0x31, 0x32, 0x01, 0x10, 0x20, 0x41, 0x13};
+  // Not among §2.2's valid combinations (UDP and UNIX ones are, below).
+  static const uint8_t families[] = {0x01, 0x02, 0x10, 0x20, 0x30, 0x41, 0x13, 0x23, 0x33, 0xFF};
   for (size_t i = 0; i < sizeof(families); i++) {
     size_t n = v2(buf, 0x21, families[i], 216, block, 216);
     expect_refused(buf, n, FG_PROXY_ERR_BAD_FAMILY);
   }
+}
+
+// §2.2: "A receiver is not required to implement other ones, provided that
+// it automatically falls back to the UNSPEC mode for the valid combinations
+// above that it does not support": UDP over IPv4 or IPv6 and UNIX stream or
+// datagram under PROXY are accepted with the connection's own endpoints,
+// their address block (12, 36, 216 bytes) and any TLVs skipped, and the
+// bytes after the header left to the stream.
+static void test_proxy_protocol_2_2_v2_udp_and_unix_fall_back_to_unspec(void **state) {
+  static const struct {
+    uint8_t fam;
+    size_t block;
+  } kCases[] = {{0x12, 12}, {0x22, 36}, {0x31, 216}, {0x32, 216}};
+  fg_proxy_header p;
+  uint8_t buf[512], payload[300];
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    memset(payload, 0x2F, kCases[i].block);  // "/////...": a UNIX path or any bytes
+    size_t k = kCases[i].block;
+    static const uint8_t tlvs[] = {0x04, 0x00, 0x02, 0xAA, 0xBB, 0xE0, 0x00, 0x00};
+    memcpy(payload + k, tlvs, sizeof(tlvs));
+    k += sizeof(tlvs);
+    size_t n = v2(buf, 0x21, kCases[i].fam, (uint16_t)k, payload, k);
+    memcpy(buf + n, "<?xml", 5);
+    const fg_proxy_result *r = accept_all(&p, buf, n + 5, n);
+    assert_int_equal(r->version, 2);
+    assert_false(r->has_addresses);
+    // Without TLVs.
+    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)kCases[i].block, payload, kCases[i].block);
+    buf[n] = 0x16;
+    r = accept_all(&p, buf, n + 1, n);
+    assert_false(r->has_addresses);
+    // A block shorter than the family's is refused; a TLV running past the
+    // header too.
+    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)(kCases[i].block - 1), payload,
+           kCases[i].block - 1);
+    expect_refused(buf, n, FG_PROXY_ERR_BAD_LENGTH);
+    payload[kCases[i].block] = 0x01, payload[kCases[i].block + 1] = 0x00;
+    payload[kCases[i].block + 2] = 9;
+    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)(kCases[i].block + 3), payload,
+           kCases[i].block + 3);
+    expect_refused(buf, n, FG_PROXY_ERR_BAD_TLV);
+  }
+}
+
+// §2.2: LOCAL: "the receiver must accept this connection as valid and must
+// use the real connection endpoints and discard the protocol block
+// including the family (which is ignored)", and "must not assume zero is
+// presented for LOCAL connections": whatever family and length (within the
+// bound), the block is skipped. UNSPEC under PROXY: "the receiver should
+// ignore address information", whatever the block holds.
+static void test_proxy_protocol_2_2_v2_local_and_unspec_ignore_the_block(void **state) {
+  fg_proxy_header p;
+  uint8_t buf[512], junk[64];
+  memset(junk, 0xFF, sizeof(junk));  // not TLVs: a type 0xFF of length 65535
+  static const struct {
+    uint8_t cmd, fam;
+    uint16_t len;
+  } kCases[] = {
+      {0x20, 0x11, 0}, {0x20, 0x11, 4}, {0x20, 0x21, 12}, {0x20, 0x31, 0},
+      {0x20, 0x00, 7}, {0x20, 0x55, 3}, {0x21, 0x00, 7}, {0x21, 0x00, 64},
+  };
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    size_t n = v2(buf, kCases[i].cmd, kCases[i].fam, kCases[i].len, junk, kCases[i].len);
+    memcpy(buf + n, "<?xml", 5);
+    const fg_proxy_result *r = accept_all(&p, buf, n + 5, n);
+    assert_int_equal(r->version, 2);
+    assert_false(r->has_addresses);
+  }
+  // The bound on the length still holds.
+  size_t n = v2(buf, 0x20, 0x11, FG_PROXY_V2_MAX_LEN + 1, junk, 0);
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_LENGTH);
 }
 
 // §2.2: the length field bounds the header: above FG_PROXY_V2_MAX_LEN (up
@@ -400,6 +472,8 @@ int main(void) {
       cmocka_unit_test(test_proxy_protocol_2_2_v2_local_and_unspec),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_wrong_signature),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_version_command_family),
+      cmocka_unit_test(test_proxy_protocol_2_2_v2_udp_and_unix_fall_back_to_unspec),
+      cmocka_unit_test(test_proxy_protocol_2_2_v2_local_and_unspec_ignore_the_block),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_length_bounds),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_tlv_overrun),
       cmocka_unit_test(test_proxy_error_names),
