@@ -26,8 +26,10 @@ static const struct {
     [FG_PROXY_ERR_BAD_VERSION] = {"bad-version", "v2 header with a version other than 2"},
     [FG_PROXY_ERR_BAD_COMMAND] = {"bad-command",
                                   "v2 header with a command other than LOCAL or PROXY"},
-    [FG_PROXY_ERR_BAD_FAMILY] = {"bad-family",
-                                 "address family or transport not TCP over IPv4 or IPv6"},
+    [FG_PROXY_ERR_BAD_FAMILY] =
+        {"bad-family",
+         "v1 protocol not TCP4, TCP6 or UNKNOWN, or v2 family and transport "
+         "not a valid combination"},
     [FG_PROXY_ERR_BAD_LENGTH] = {"bad-length",
                                  "v2 length above 2048 bytes or shorter than its addresses"},
     [FG_PROXY_ERR_BAD_ADDRESS] = {"bad-address", "v1 address or port that does not parse"},
@@ -169,23 +171,47 @@ static fg_proxy_status v2_fixed(fg_proxy_header *p) {
   if (cmd > 1) return fail(p, FG_PROXY_ERR_BAD_COMMAND);
   if (p->v2_len > FG_PROXY_V2_MAX_LEN) return fail(p, FG_PROXY_ERR_BAD_LENGTH);
   p->local = cmd == 0;
+  p->unspec = 1;
   switch (fam) {
-    case 0x11:  // AF_INET over STREAM
+    case 0x11:  // TCP over IPv4
+      p->addr_len = 12;
+      p->unspec = 0;
+      break;
+    case 0x21:  // TCP over IPv6
+      p->addr_len = 36;
+      p->unspec = 0;
+      break;
+    // The other valid combinations fall back to UNSPEC (§2.2: "provided
+    // that it automatically falls back to the UNSPEC mode"): their address
+    // block is skipped, the TLVs after it checked, the connection's own
+    // endpoints stand.
+    case 0x12:  // UDP over IPv4
       p->addr_len = 12;
       break;
-    case 0x21:  // AF_INET6 over STREAM
+    case 0x22:  // UDP over IPv6
       p->addr_len = 36;
       break;
-    case 0x00:  // UNSPEC: no address block
-      p->addr_len = 0;
+    case 0x31:  // UNIX stream
+    case 0x32:  // UNIX datagram
+      p->addr_len = 216;
       break;
-    default:
-      // A LOCAL command's block is discarded whatever its family (§2.2);
-      // a proxied connection must be TCP over IPv4 or IPv6.
-      if (!p->local) return fail(p, FG_PROXY_ERR_BAD_FAMILY);
+    case 0x00:  // UNSPEC: "the receiver should ignore address information"
       p->addr_len = 0;
       p->tlv_skip = p->v2_len;  // nothing inside is interpreted
       return FG_PROXY_NEED_MORE;
+    default:
+      // Not a valid combination: "must be rejected as invalid by receivers"
+      // unless the command is LOCAL, whose family is ignored.
+      if (!p->local) return fail(p, FG_PROXY_ERR_BAD_FAMILY);
+      break;
+  }
+  if (p->local) {
+    // LOCAL: "discard the protocol block including the family", whatever
+    // the length says (it need not be zero, nor the family's).
+    p->unspec = 1;
+    p->addr_len = 0;
+    p->tlv_skip = p->v2_len;
+    return FG_PROXY_NEED_MORE;
   }
   if (p->v2_len < p->addr_len) return fail(p, FG_PROXY_ERR_BAD_LENGTH);
   return FG_PROXY_NEED_MORE;
@@ -196,7 +222,7 @@ static void v2_addresses(fg_proxy_header *p) {
   const uint8_t *a = p->buf + kV2Fixed;
   memset(&r->src, 0, sizeof(r->src));
   memset(&r->dst, 0, sizeof(r->dst));
-  if (p->local || p->addr_len == 0) return;  // the connection's own endpoints stand
+  if (p->unspec) return;  // the connection's own endpoints stand
   if (p->addr_len == 12) {
     r->src.in.sin_family = r->dst.in.sin_family = AF_INET;
     memcpy(&r->src.in.sin_addr, a, 4);
@@ -230,7 +256,7 @@ static fg_proxy_status v2_feed(fg_proxy_header *p, const uint8_t *in, size_t in_
     if (p->v2_seen < p->addr_len) {
       size_t k = p->addr_len - p->v2_seen;
       if (k > in_len - i) k = in_len - i;
-      memcpy(p->buf + kV2Fixed + p->v2_seen, in + i, k);
+      if (!p->unspec) memcpy(p->buf + kV2Fixed + p->v2_seen, in + i, k);  // 12 or 36 bytes
       p->v2_seen += (uint16_t)k;
       i += k;
     } else if (p->tlv_skip > 0) {

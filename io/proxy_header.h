@@ -30,7 +30,7 @@ typedef enum fg_proxy_error {
   FG_PROXY_ERR_BAD_LINE,       // v1: over 107 bytes, no CRLF, or a malformed field
   FG_PROXY_ERR_BAD_VERSION,    // v2: version nibble other than 2
   FG_PROXY_ERR_BAD_COMMAND,    // v2: command other than LOCAL or PROXY
-  FG_PROXY_ERR_BAD_FAMILY,     // v1: not TCP4/TCP6/UNKNOWN; v2: not INET/INET6/UNSPEC over STREAM
+  FG_PROXY_ERR_BAD_FAMILY,     // v1: not TCP4/TCP6/UNKNOWN; v2: not one of §2.2's combinations
   FG_PROXY_ERR_BAD_LENGTH,     // v2: length field above the bound or below the address block
   FG_PROXY_ERR_BAD_ADDRESS,    // v1: an address or port that does not parse for its family
   FG_PROXY_ERR_BAD_TLV,        // v2: a TLV running past the header's length
@@ -59,8 +59,9 @@ typedef union fg_proxy_addr {
 } fg_proxy_addr;
 
 // fg_proxy_result is what a complete header says. |has_addresses| is 0 for a
-// v2 LOCAL command (the balancer's own health checks), a v2 UNSPEC family
-// and a v1 UNKNOWN line: the connection's own endpoints stand.
+// v2 LOCAL command (the balancer's own health checks), a v2 UNSPEC family,
+// the v2 UDP and UNIX families (which fall back to UNSPEC, §2.2) and a v1
+// UNKNOWN line: the connection's own endpoints stand.
 typedef struct fg_proxy_result {
   uint8_t version;  // 1 or 2
   uint8_t has_addresses;
@@ -75,10 +76,11 @@ typedef struct fg_proxy_header {
   uint8_t buf[FG_PROXY_V1_MAX + 1];
   uint8_t have;         // bytes in |buf|
   uint8_t version;      // 0: not known yet
-  uint8_t addr_len;     // v2: address block size (0, 12 or 36)
+  uint8_t addr_len;     // v2: address block size (0, 12, 36 or 216)
   uint8_t tlv_hdr_len;  // v2: bytes of the current TLV's 3-byte header seen
   uint8_t tlv_hdr[3];
   uint8_t local;      // v2: LOCAL command
+  uint8_t unspec;     // v2: the addresses are not used (LOCAL, UNSPEC, UDP, UNIX)
   uint8_t done;       // FG_PROXY_DONE was returned
   uint16_t v2_len;    // v2: the length field
   uint16_t v2_seen;   // v2: bytes of it consumed

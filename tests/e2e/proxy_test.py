@@ -29,6 +29,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -294,8 +295,9 @@ def test_pp_2_1_2_2_malformed_headers_close_the_connection(env):
         ("bad-signature", V2_SIG[:6] + b"X" + V2_SIG[7:] + b"\x21\x11\x00\x0c", False),
         ("bad-version", v2_header()[:12] + b"\x11" + v2_header()[13:], False),
         ("bad-command", v2_header(cmd=2), False),
-        ("bad-family", v2_header(fam=0x31, payload=b"\0" * 216), False),
-        ("bad-family", v2_header(fam=0x12), False),
+        ("bad-family", v2_header(fam=0x41, payload=b"\0" * 216), False),
+        ("bad-family", v2_header(fam=0x13), False),
+        ("bad-length", v2_header(fam=0x31, payload=b"\0" * 215), False),
         ("bad-length", v2_header(length=0xFFFF), False),
         ("bad-length", v2_header(payload=b"\0" * 11), False),
         ("bad-tlv", v2_header(payload=b"\0" * 12 + b"\x01\x00\x10abc"), False),
@@ -339,6 +341,120 @@ def test_pp_2_2_local_command_keeps_the_connection_address(env):
     assert len(mine) == 1 and " ip=127.0.0.1 " in mine[0], mine
     assert mine[0].endswith(" proxy=v2 via=127.0.0.1"), mine
     p.close()
+
+
+def send_first_with(p, prefix):
+    """Makes |p|'s next send carry |prefix| before its bytes, in one write:
+    the PROXY header and the stream header in the same segment."""
+    plain = p.send
+
+    def send(data):
+        p.send = plain
+        plain(prefix + (data.encode() if isinstance(data, str) else data))
+    p.send = send
+
+
+def tls_after_header(sock, header, server_hostname, ca):
+    """A TLS client handshake over |sock| whose ClientHello goes out in the
+    same write as |header|; returns the finished ssl.SSLObject and its two
+    memory BIOs."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(ca)
+    ctx.set_alpn_protocols(["xmpp-server"])
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=server_hostname)
+    first = True
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            pending = out.read()
+            if first:
+                sock.sendall(header + pending)
+                first = False
+            elif pending:
+                sock.sendall(pending)
+            data = sock.recv(65536)
+            assert data, "closed during the TLS handshake"
+            inc.write(data)
+    pending = out.read()
+    if pending:
+        sock.sendall(pending)
+    return obj, inc, out
+
+
+def tls_exchange_until(sock, obj, inc, out, data, marker):
+    obj.write(data)
+    sock.sendall(out.read())
+    got = b""
+    while marker not in got:
+        try:
+            got += obj.read(65536)
+        except ssl.SSLWantReadError:
+            chunk = sock.recv(65536)
+            assert chunk, "closed before %r: %r" % (marker, got[:200])
+            inc.write(chunk)
+    return got
+
+
+def stream_line(env, stream_id):
+    mine = [l for l in streams_text(env).splitlines() if "stream=%s " % stream_id in l]
+    assert len(mine) == 1, mine
+    return mine[0]
+
+
+def test_pp_2_1_2_2_header_and_first_bytes_in_one_segment_on_5269_and_5270(env):
+    # Nothing after the header may be lost or read twice: a v1 header and the
+    # stream header in one write (5269), a v2 header and the ClientHello in
+    # one write (5270, direct TLS).
+    wait_streams_closed(env)
+    accepted = env.metric("proxy_header_accepted_total")
+    p = xp.Peer(connect_from("127.0.0.1", env.ports["s2s"]))
+    send_first_with(p, b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 5269\r\n")
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    feats = p.read_features()
+    assert feats.find(xp.q(xp.NS_TLS, "starttls")) is not None
+    assert " ip=192.0.2.7 " in stream_line(env, p.stream_id)
+    p.close()
+
+    s = connect_from("127.0.0.1", env.ports["tls"])
+    hdr = v2_header(payload=bytes([192, 0, 2, 8, 127, 0, 0, 1]) + struct.pack(">HH", 40001, 5270))
+    obj, inc, out = tls_after_header(s, hdr, "b.test", env.dir + "/pki/ca.crt")
+    assert obj.selected_alpn_protocol() == "xmpp-server"
+    opened = tls_exchange_until(
+        s, obj, inc, out,
+        b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+        b"xmlns:stream='http://etherx.jabber.org/streams' to='b.test' from='remote.test' "
+        b"version='1.0'>", b"</stream:features>")
+    sid = re.search(rb"<stream:stream[^>]* id=['\"]([^'\"]+)['\"]", opened)
+    assert sid is not None, opened[:300]
+    line = stream_line(env, sid.group(1).decode())
+    assert " ip=192.0.2.8 " in line and " proxy=v2 via=127.0.0.1" in line, line
+    s.close()
+    assert env.metric("proxy_header_accepted_total") == accepted + 2
+
+
+def test_pp_2_2_udp_and_unix_families_fall_back_to_the_connection_address(env):
+    # §2.2: a receiver falls back to UNSPEC for the valid combinations it
+    # does not implement: UNIX stream (216-byte block of two paths, a TLV
+    # after it) and UDP over IPv4 are accepted, and the stream is the
+    # balancer's own, 127.0.0.1, as under LOCAL.
+    wait_streams_closed(env)
+    unix_block = b"/run/lb.sock".ljust(108, b"\0") + b"/run/fedgate.sock".ljust(108, b"\0")
+    for hdr in (v2_header(fam=0x31, payload=unix_block + b"\x04\x00\x01\x00"),
+                v2_header(fam=0x12), v2_header(fam=0x32, payload=unix_block)):
+        accepted = env.metric("proxy_header_accepted_total")
+        p = xp.Peer(connect_from("127.0.0.1", env.ports["s2s"]))
+        send_first_with(p, hdr)
+        p.open_stream("b.test", "remote.test")
+        p.read_header()
+        p.read_features()
+        line = stream_line(env, p.stream_id)
+        assert " ip=127.0.0.1 " in line and line.endswith(" proxy=v2 via=127.0.0.1"), line
+        assert env.metric("proxy_header_accepted_total") == accepted + 1
+        p.close()
 
 
 def test_zz_nothing_lost_silently_by_the_counters(env):

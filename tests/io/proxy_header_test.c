@@ -356,13 +356,11 @@ static void test_proxy_protocol_2_2_v2_udp_and_unix_fall_back_to_unspec(void **s
     assert_false(r->has_addresses);
     // A block shorter than the family's is refused; a TLV running past the
     // header too.
-    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)(kCases[i].block - 1), payload,
-           kCases[i].block - 1);
+    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)(kCases[i].block - 1), payload, kCases[i].block - 1);
     expect_refused(buf, n, FG_PROXY_ERR_BAD_LENGTH);
     payload[kCases[i].block] = 0x01, payload[kCases[i].block + 1] = 0x00;
     payload[kCases[i].block + 2] = 9;
-    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)(kCases[i].block + 3), payload,
-           kCases[i].block + 3);
+    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)(kCases[i].block + 3), payload, kCases[i].block + 3);
     expect_refused(buf, n, FG_PROXY_ERR_BAD_TLV);
   }
 }
@@ -382,7 +380,7 @@ static void test_proxy_protocol_2_2_v2_local_and_unspec_ignore_the_block(void **
     uint16_t len;
   } kCases[] = {
       {0x20, 0x11, 0}, {0x20, 0x11, 4}, {0x20, 0x21, 12}, {0x20, 0x31, 0},
-      {0x20, 0x00, 7}, {0x20, 0x55, 3}, {0x21, 0x00, 7}, {0x21, 0x00, 64},
+      {0x20, 0x00, 7}, {0x20, 0x55, 3}, {0x21, 0x00, 7},  {0x21, 0x00, 64},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
     size_t n = v2(buf, kCases[i].cmd, kCases[i].fam, kCases[i].len, junk, kCases[i].len);
