@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <pthread.h>
 
 #include <cmocka.h>
 
@@ -204,6 +205,92 @@ static void test_rotate_leaves_a_corrupt_file_untouched(void **state) {
   assert_non_null(strstr(err, "temporary file"));
 }
 
+// --- writers at the same time ---
+
+enum { kWriters = 8 };
+
+typedef struct writer {
+  pthread_t thread;
+  pthread_barrier_t *start;
+  const char *path;
+  int rotate;  // 1: rotate --keep FG_TICKET_KEYS_MAX; 0: new
+  int ok;
+  char err[300];
+} writer;
+
+static void *write_once(void *arg) {
+  writer *w = arg;
+  pthread_barrier_wait(w->start);
+  w->ok = w->rotate
+              ? fg_ticket_keys_file_rotate(w->path, FG_TICKET_KEYS_MAX, w->err, sizeof(w->err))
+              : fg_ticket_keys_file_new(w->path, w->err, sizeof(w->err));
+  return NULL;
+}
+
+// run_writers starts kWriters threads on |path| at once and returns how many
+// succeeded.
+static int run_writers(const char *path, int rotate, writer *ws) {
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, kWriters);
+  for (int i = 0; i < kWriters; i++) {
+    ws[i] = (writer){.start = &start, .path = path, .rotate = rotate};
+    assert_int_equal(pthread_create(&ws[i].thread, NULL, write_once, &ws[i]), 0);
+  }
+  int ok = 0;
+  for (int i = 0; i < kWriters; i++) {
+    pthread_join(ws[i].thread, NULL);
+    ok += ws[i].ok;
+  }
+  pthread_barrier_destroy(&start);
+  return ok;
+}
+
+// Rotations at the same time (two operators, a timer and an operator, two
+// machines on a shared directory) each add their key: one read-modify-write
+// never replaces the file under another, so no key that succeeded is lost
+// and the oldest is still first.
+static void test_rotate_concurrent_rotations_lose_no_key(void **state) {
+  char path[300], err[300];
+  path_of(path, sizeof(path), "conc.keys");
+  assert_true(fg_ticket_keys_file_new(path, err, sizeof(err)));
+  fg_ticket_key first[FG_TICKET_KEYS_MAX], keys[FG_TICKET_KEYS_MAX];
+  size_t n = 0;
+  assert_true(fg_ticket_keys_read_file(path, first, FG_TICKET_KEYS_MAX, &n, err, sizeof(err)));
+  for (int round = 0; round < 3; round++) {
+    // Back to one key for each round.
+    assert_true(fg_ticket_keys_file_rotate(path, 1, err, sizeof(err)));
+    writer ws[kWriters];
+    int ok = run_writers(path, 1, ws);
+    for (int i = 0; i < kWriters; i++) {
+      if (!ws[i].ok) fail_msg("rotation %d failed: %s", i, ws[i].err);
+    }
+    assert_int_equal(ok, kWriters);
+    assert_true(fg_ticket_keys_read_file(path, keys, FG_TICKET_KEYS_MAX, &n, err, sizeof(err)));
+    if (n != 1 + kWriters) fail_msg("round %d: %zu keys, want %d", round, n, 1 + kWriters);
+    assert_int_equal(mode_of(path), 0600);
+  }
+  assert_int_equal(leftovers("conc.keys"), 0);
+  unlink(path);
+}
+
+// 'new' at the same time: exactly one writes the file, the others are told
+// it exists; none replaces a key file another one wrote.
+static void test_new_concurrent_exactly_one_writes(void **state) {
+  char path[300];
+  path_of(path, sizeof(path), "once.keys");
+  for (int round = 0; round < 3; round++) {
+    writer ws[kWriters];
+    int ok = run_writers(path, 0, ws);
+    if (ok != 1) fail_msg("round %d: %d of %d 'new' succeeded", round, ok, kWriters);
+    for (int i = 0; i < kWriters; i++) {
+      if (!ws[i].ok) assert_non_null(strstr(ws[i].err, "exists"));
+    }
+    assert_int_equal(mode_of(path), 0600);
+    assert_int_equal(leftovers("once.keys"), 0);
+    unlink(path);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_comments_blanks_crlf_layout),
@@ -211,6 +298,8 @@ int main(void) {
       cmocka_unit_test(test_new_writes_one_key_0600_and_refuses_existing),
       cmocka_unit_test(test_rotate_appends_newest_and_retires_oldest),
       cmocka_unit_test(test_rotate_leaves_a_corrupt_file_untouched),
+      cmocka_unit_test(test_rotate_concurrent_rotations_lose_no_key),
+      cmocka_unit_test(test_new_concurrent_exactly_one_writes),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
