@@ -60,13 +60,17 @@ int fg_ticket_keys_write_file(const char *path, const fg_ticket_key *keys, size_
 
 // fg_ticket_keys_file_new writes a file holding one fresh key. It refuses
 // (returns 0) when |path| exists, so that a running key set is never
-// replaced by mistake; rotate it instead.
+// replaced by mistake; rotate it instead. The file appears complete or not
+// at all, and two at the same time write it once (a hard link from the
+// temporary file, which never replaces).
 int fg_ticket_keys_file_new(const char *path, char *err, size_t err_len);
 
 // fg_ticket_keys_file_rotate adds a fresh newest key to |path| and drops the
-// oldest keys beyond |keep| (1 to FG_TICKET_KEYS_MAX), atomically. It returns
-// 1, or 0 with a reason in |err| (an unreadable or malformed file is left as
-// it is).
+// oldest keys beyond |keep| (1 to FG_TICKET_KEYS_MAX), atomically. Rotations
+// at the same time take turns (an exclusive flock(2) on the file, taken again
+// on the new file when one replaced it meanwhile), so each adds its key. It
+// returns 1, or 0 with a reason in |err| (an unreadable or malformed file is
+// left as it is).
 int fg_ticket_keys_file_rotate(const char *path, size_t keep, char *err, size_t err_len);
 
 #endif  // FEDGATE_CRYPTO_TICKET_KEY_FILE_H
