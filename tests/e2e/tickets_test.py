@@ -19,6 +19,7 @@ usage: tickets_test.py FEDGATE_BINARY
 """
 
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -287,6 +288,41 @@ def test_rfc6120_13_7_instance_without_the_ca_refuses_the_resumed_certificate(en
     assert not offers_external(feats), "C does not trust the CA but offered EXTERNAL"
     cond, _ = p.sasl_external()
     assert cond == "failure", cond
+    p.close()
+
+
+def reload_trust(gw, trust):
+    """Points |gw|'s tls.trust_file at |trust| and reloads it."""
+    text = re.sub(r"(?m)^  trust_file: .*$", "  trust_file: %s" % trust, open(gw.cfgfile).read())
+    with open(gw.cfgfile, "w") as f:
+        f.write(text)
+    rc, out, err = fp.ctl(FEDGATE, gw.admin_port, "reload")
+    assert rc == 0, (rc, out, err)
+
+
+def test_rfc6120_13_7_reload_that_drops_the_ca_voids_the_sessions_it_trusted(env):
+    # A session (and a cached verdict) made while A trusted the CA...
+    r = Remote(env)
+    p, feats, resumed = r.connect("a")
+    assert offers_external(feats)
+    external_and_deliver(p, "before the CA was dropped")
+    expect_delivered(env, "before the CA was dropped")
+    p.close()
+    reload_trust(env.gw["a"], "rogue/ca.crt")
+    try:
+        # ...resumes after a reload that no longer trusts it, but the
+        # certificate inside earns no EXTERNAL, on every worker.
+        for _ in range(4):
+            p, feats, resumed = r.connect("a")
+            assert resumed, "the ticket should still open (same keys)"
+            assert not offers_external(feats), "a dropped CA's session offered EXTERNAL"
+            cond, _ = p.sasl_external()
+            assert cond == "failure", cond
+            p.close()
+    finally:
+        reload_trust(env.gw["a"], "pki/ca.crt")
+    p, feats, resumed = r.connect("a")
+    assert offers_external(feats), "trusted again after the second reload"
     p.close()
 
 
