@@ -7,7 +7,9 @@ HAProxy 2.6 in TCP mode: one frontend with `send-proxy-v2` in front of the
 direct TLS listener, one with `send-proxy` (v1) in front of the STARTTLS
 listener. Scripted remote peers (xmpp_peer.Peer) connect through HAProxy
 from their own loopback addresses (127.0.0.2, 127.0.0.3): fedgate must see
-those, not HAProxy's 127.0.0.1, in its log, /streams and per-IP limits.
+those, not HAProxy's 127.0.0.1, in its log, /streams and per-IP limits,
+with SASL EXTERNAL and with dialback (remote.test's authoritative server
+answers fedgate's questions).
 Connections straight to fedgate, from untrusted addresses or without a
 valid header, are refused with the reason counted.
 
@@ -63,14 +65,20 @@ class Env:
         fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
         fp.write_secret(d + "/secret", "test-dialback-secret")
         self.ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
-                                                  "hp_v1", "hp_v2")}
+                                                  "hp_v1", "hp_v2", "auth")}
         p = self.ports
         cfg = fp.gateway_yaml(
             p, [("b.test", "sink", None)], [("sink", [p["sink"]])], default_cert="pki/b.test",
             limits={"streams_per_ip": 2, "handshake_timeout": "2s"},
-            proxy_trusted=["127.0.0.1/32"])
+            proxy_trusted=["127.0.0.1/32"], static=[("remote.test", p["auth"])])
         self.sink = xp.ReceivingServer(HOST, p["sink"], d + "/pki/b.test.crt",
                                        d + "/pki/b.test.key", client_ca=d + "/ica/ca.crt")
+        # remote.test's authoritative server: answers fedgate's dialback
+        # questions (XEP-0220) from |valid_keys|.
+        self.valid_keys = {}
+        self.auth = xp.ReceivingServer(HOST, p["auth"], d + "/pki/remote.test.crt",
+                                       d + "/pki/remote.test.key", client_ca=d + "/pki/ca.crt",
+                                       verify_keys=self.valid_keys)
         os.chdir(d)
         self.gw = fp.Fedgate(FEDGATE, d, "fedgate", cfg, p["admin"])
         self.hp = haproxy.HAProxy(d + "/haproxy", """
@@ -101,6 +109,7 @@ backend gw_v1
         self.hp.stop()
         self.gw.stop()
         self.sink.close()
+        self.auth.close()
 
 
 def labeled(admin_port, name, label, value):
@@ -247,6 +256,61 @@ def test_pp_streams_per_ip_counts_the_real_peer_not_the_balancer(env):
         log = open(env.gw.logfile).read()
         assert "peer=127.0.0.2: too many streams from this address" in log, \
             env.gw.log_tail(10)
+    finally:
+        for p in held:
+            p.close()
+
+
+def dialback_via_v2(env, source, key):
+    """A remote.test stream from |source| through the send-proxy-v2
+    frontend, direct TLS without a client certificate, authenticated by
+    dialback (XEP-0220) with |key|."""
+    p = xp.Peer(connect_from(source, env.ports["hp_v2"]))
+    p.wrap_tls("b.test", cafile=env.dir + "/pki/ca.crt", alpn=["xmpp-server"])
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    feats = p.read_features()
+    assert feats.find(xp.q(xp.NS_DB_FEATURE, "dialback")) is not None
+    env.valid_keys[key] = True
+    p.dialback_result("remote.test", "b.test", key)
+    res = p.read_dialback_result()
+    assert res.get("type") == "valid", xp.ET.tostring(res)
+    return p
+
+
+def test_pp_2_2_xep0220_dialback_and_streams_per_ip_behind_send_proxy_v2(env):
+    # Dialback through HAProxy's send-proxy-v2: the authoritative server is
+    # asked about this stream, the log names the remote's address, and
+    # limits.streams_per_ip (2) counts 127.0.0.4, not HAProxy's 127.0.0.1.
+    wait_streams_closed(env)
+    before = len(env.sink.stanzas)
+    refused = env.metric("streams_in_refused_per_ip_total")
+    held = []
+    try:
+        asked = len(env.auth.verify_questions)
+        p = dialback_via_v2(env, "127.0.0.4", "key-behind-v2")
+        held.append(p)
+        q = env.auth.verify_questions[asked:]
+        assert [x[2] for x in q] == [p.stream_id], q
+        p.send_message("erin@remote.test", "bob@b.test", "dialback through send-proxy-v2")
+        expect_delivered(env, "dialback through send-proxy-v2", before)
+        line = stream_line(env, p.stream_id)
+        assert " ip=127.0.0.4 " in line and line.endswith(" proxy=v2 via=127.0.0.1"), line
+        assert " authenticated auth=dialback " in line, line
+        log = open(env.gw.logfile).read()
+        assert re.search(r"peer=remote\.test: authenticated by dialback, proved by dialback "
+                         r"\(from 127\.0\.0\.4\)", log), env.gw.log_tail(20)
+        held.append(dialback_via_v2(env, "127.0.0.4", "key-behind-v2-2"))
+        third = xp.Peer(connect_from("127.0.0.4", env.ports["hp_v2"]))
+        third.wrap_tls("b.test", cafile=env.dir + "/pki/ca.crt", alpn=["xmpp-server"])
+        third.open_stream("b.test", "remote.test")
+        assert third.expect_stream_error() == "policy-violation"
+        third.close()
+        # Another remote address through the same balancer is not affected.
+        held.append(dialback_via_v2(env, "127.0.0.6", "key-behind-v2-3"))
+        assert env.metric("streams_in_refused_per_ip_total") == refused + 1
+        log = open(env.gw.logfile).read()
+        assert "peer=127.0.0.4: too many streams from this address" in log, env.gw.log_tail(10)
     finally:
         for p in held:
             p.close()
