@@ -205,6 +205,30 @@ static void test_rotate_leaves_a_corrupt_file_untouched(void **state) {
   assert_non_null(strstr(err, "temporary file"));
 }
 
+// A key file reached through a symbolic link (shared storage linked into
+// /etc/fedgate): rotation replaces the file the link names, so every
+// instance reading it through its own link sees the new key, and the link
+// stays a link.
+static void test_rotate_through_a_symlink_replaces_its_target(void **state) {
+  char real[300], link_path[300], err[300];
+  path_of(real, sizeof(real), "target.keys");
+  path_of(link_path, sizeof(link_path), "link.keys");
+  assert_true(fg_ticket_keys_file_new(real, err, sizeof(err)));
+  assert_int_equal(symlink(real, link_path), 0);
+  assert_true(fg_ticket_keys_file_rotate(link_path, 3, err, sizeof(err)));
+  struct stat st;
+  assert_int_equal(lstat(link_path, &st), 0);
+  if (!S_ISLNK(st.st_mode)) fail_msg("the link was replaced by a file");
+  fg_ticket_key keys[FG_TICKET_KEYS_MAX];
+  size_t n = 0;
+  assert_true(fg_ticket_keys_read_file(real, keys, FG_TICKET_KEYS_MAX, &n, err, sizeof(err)));
+  assert_int_equal(n, 2);
+  assert_int_equal(mode_of(real), 0600);
+  unlink(link_path);
+  unlink(real);
+  assert_int_equal(leftovers(""), 0);
+}
+
 // --- writers at the same time ---
 
 enum { kWriters = 8 };
@@ -298,6 +322,7 @@ int main(void) {
       cmocka_unit_test(test_new_writes_one_key_0600_and_refuses_existing),
       cmocka_unit_test(test_rotate_appends_newest_and_retires_oldest),
       cmocka_unit_test(test_rotate_leaves_a_corrupt_file_untouched),
+      cmocka_unit_test(test_rotate_through_a_symlink_replaces_its_target),
       cmocka_unit_test(test_rotate_concurrent_rotations_lose_no_key),
       cmocka_unit_test(test_new_concurrent_exactly_one_writes),
   };
