@@ -281,11 +281,9 @@ int fg_ticket_keys_file_new(const char *path, char *err, size_t err_len) {
   return ok;
 }
 
-int fg_ticket_keys_file_rotate(const char *path, size_t keep, char *err, size_t err_len) {
-  if (keep < 1 || keep > FG_TICKET_KEYS_MAX) {
-    snprintf(err, err_len, "--keep %zu: keep 1 to %d keys", keep, FG_TICKET_KEYS_MAX);
-    return 0;
-  }
+// rotate_file is fg_ticket_keys_file_rotate on |path|, a path without
+// symbolic links.
+static int rotate_file(const char *path, size_t keep, char *err, size_t err_len) {
   // Read, add, write under the lock: a rotation at the same time waits and
   // then reads the file this one wrote, so neither key is lost.
   int fd = lock_current(path, err, err_len);
@@ -306,5 +304,22 @@ int fg_ticket_keys_file_rotate(const char *path, size_t keep, char *err, size_t 
   }
   OPENSSL_cleanse(keys, sizeof(keys));
   close(fd);  // the lock goes with it, after the rename
+  return ok;
+}
+
+int fg_ticket_keys_file_rotate(const char *path, size_t keep, char *err, size_t err_len) {
+  if (keep < 1 || keep > FG_TICKET_KEYS_MAX) {
+    snprintf(err, err_len, "--keep %zu: keep 1 to %d keys", keep, FG_TICKET_KEYS_MAX);
+    return 0;
+  }
+  // Through a symbolic link, the file it names is the one to replace (the
+  // link stays, and whoever reads the file by another link sees the key).
+  char *real = realpath(path, NULL);
+  if (real == NULL) {
+    snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+    return 0;
+  }
+  int ok = rotate_file(real, keep, err, err_len);
+  free(real);
   return ok;
 }

@@ -68,7 +68,8 @@ int fg_ticket_keys_file_new(const char *path, char *err, size_t err_len);
 // fg_ticket_keys_file_rotate adds a fresh newest key to |path| and drops the
 // oldest keys beyond |keep| (1 to FG_TICKET_KEYS_MAX), atomically. Rotations
 // at the same time take turns (an exclusive flock(2) on the file, taken again
-// on the new file when one replaced it meanwhile), so each adds its key. It
+// on the new file when one replaced it meanwhile), so each adds its key.
+// Through a symbolic link, the file the link names is replaced. It
 // returns 1, or 0 with a reason in |err| (an unreadable or malformed file is
 // left as it is).
 int fg_ticket_keys_file_rotate(const char *path, size_t keep, char *err, size_t err_len);
