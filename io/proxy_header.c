@@ -34,6 +34,9 @@ static const struct {
                                  "v2 length above 2048 bytes or shorter than its addresses"},
     [FG_PROXY_ERR_BAD_ADDRESS] = {"bad-address", "v1 address or port that does not parse"},
     [FG_PROXY_ERR_BAD_TLV] = {"bad-tlv", "v2 TLV running past the header"},
+    [FG_PROXY_ERR_BAD_CHECKSUM] = {"bad-checksum",
+                                   "v2 CRC32C TLV that is not 4 bytes, comes twice, or does not "
+                                   "match the header"},
     [FG_PROXY_ERR_TRUNCATED] = {"truncated", "connection closed before the header was complete"},
     [FG_PROXY_ERR_TIMEOUT] = {"timeout", "no complete header within the handshake timeout"},
     [FG_PROXY_ERR_UNTRUSTED] = {"untrusted-source",

@@ -22,7 +22,7 @@
 #define FG_PROXY_V2_MAX_LEN 2048
 
 // fg_proxy_error says why a header was refused. The parser sets the ones up
-// to FG_PROXY_ERR_BAD_TLV; the others are decided by the connection that
+// to FG_PROXY_ERR_BAD_CHECKSUM; the others are decided by the connection that
 // reads the header, and listed here so that one table names every refusal.
 typedef enum fg_proxy_error {
   FG_PROXY_OK = 0,
@@ -34,6 +34,7 @@ typedef enum fg_proxy_error {
   FG_PROXY_ERR_BAD_LENGTH,     // v2: length field above the bound or below the address block
   FG_PROXY_ERR_BAD_ADDRESS,    // v1: an address or port that does not parse for its family
   FG_PROXY_ERR_BAD_TLV,        // v2: a TLV running past the header's length
+  FG_PROXY_ERR_BAD_CHECKSUM,   // v2: a CRC32C TLV not 4 bytes, repeated, or not the header's
   FG_PROXY_ERR_TRUNCATED,      // the connection ended inside (or before) the header
   FG_PROXY_ERR_TIMEOUT,        // no complete header within the handshake timeout
   FG_PROXY_ERR_UNTRUSTED,      // the connection's source is not a trusted network

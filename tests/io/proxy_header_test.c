@@ -236,8 +236,9 @@ static void test_proxy_protocol_2_2_v2_inet_inet6(void **state) {
   expect_addr(&r->dst, "2001:db8::1", 5270);
 }
 
-// §2.2 and §2.2.1-§2.2.8: TLVs after the addresses (ALPN, authority, CRC32C,
-// NOOP, unique ID, SSL with sub-TLVs, NETNS, a custom type) are skipped.
+// §2.2 and §2.2.1-§2.2.8: TLVs after the addresses (ALPN, authority, NOOP,
+// unique ID, SSL with sub-TLVs, NETNS, a custom type) are skipped (CRC32C,
+// which is checked: below).
 static void test_proxy_protocol_2_2_v2_tlvs_skipped(void **state) {
   fg_proxy_header p;
   uint8_t payload[400], buf[512];
@@ -248,7 +249,6 @@ static void test_proxy_protocol_2_2_v2_tlvs_skipped(void **state) {
   static const uint8_t tlvs[] = {
       0x01, 0x00, 0x0B, 'x',  'm',  'p',  'p',  '-',  's', 'e', 'r', 'v', 'e', 'r',  // ALPN
       0x02, 0x00, 0x09, 'a',  '.',  'e',  'x',  'a',  'm', 'p', 'l', 'e',            // AUTHORITY
-      0x03, 0x00, 0x04, 0xDE, 0xAD, 0xBE, 0xEF,                                      // CRC32C
       0x04, 0x00, 0x00,                                                              // NOOP, empty
       0x05, 0x00, 0x04, 'u',  'i',  'd',  '1',                                       // UNIQUE_ID
       0x20, 0x00, 0x0C, 0x01, 0x00, 0x00, 0x00, 0x00,                                // SSL: client,
@@ -449,6 +449,89 @@ static void test_proxy_protocol_2_2_v2_tlv_overrun(void **state) {
   expect_refused(buf, n, FG_PROXY_ERR_BAD_TLV);
 }
 
+// crc32c is CRC-32C (Castagnoli, RFC 3720 §B.4), bit by bit: the test's own
+// reference, independent of the parser's.
+static uint32_t crc32c(const uint8_t *p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+// with_crc writes a PROXY TCP4 header whose TLVs are |before|, a CRC32C TLV
+// and |after|, with the checksum of the whole header (§2.2.3: computed with
+// the TLV's value zero, stored in network order) xored with |flip|.
+static size_t with_crc(uint8_t *buf, const uint8_t *before, size_t nb, const uint8_t *after,
+                       size_t na, uint32_t flip) {
+  uint8_t payload[256];
+  static const uint8_t a4[12] = {203, 0, 113, 9, 10, 0, 0, 1, 0xC3, 0x50, 0x14, 0x96};
+  size_t k = 0;
+  memcpy(payload, a4, 12);
+  k = 12;
+  memcpy(payload + k, before, nb);
+  k += nb;
+  size_t at = 16 + k + 3;
+  static const uint8_t tlv[7] = {0x03, 0x00, 0x04, 0, 0, 0, 0};
+  memcpy(payload + k, tlv, sizeof(tlv));
+  k += sizeof(tlv);
+  memcpy(payload + k, after, na);
+  k += na;
+  size_t n = v2(buf, 0x21, 0x11, (uint16_t)k, payload, k);
+  uint32_t c = crc32c(buf, n) ^ flip;
+  buf[at] = (uint8_t)(c >> 24), buf[at + 1] = (uint8_t)(c >> 16);
+  buf[at + 2] = (uint8_t)(c >> 8), buf[at + 3] = (uint8_t)c;
+  return n;
+}
+
+// §2.2.3 PP2_TYPE_CRC32C: a receiver that supports the checksum "must treat
+// the TCP connection providing the header as invalid" when it does not
+// match. A right one is accepted wherever it stands among the TLVs; a wrong
+// one (any bit), one of another length than 4, or a second one are refused.
+static void test_proxy_protocol_2_2_3_crc32c_checked(void **state) {
+  fg_proxy_header p;
+  uint8_t buf[512];
+  // The reference itself: RFC 3720 §B.4's 32 bytes of zeros.
+  static const uint8_t zeros[32] = {0};
+  assert_int_equal(crc32c(zeros, sizeof(zeros)), 0x8A9136AA);
+  static const uint8_t alpn[] = {0x01, 0x00, 0x0B, 'x', 'm', 'p', 'p',
+                                 '-',  's',  'e',  'r', 'v', 'e', 'r'};
+  static const uint8_t noop[] = {0x04, 0x00, 0x02, 0xAB, 0xCD};
+  size_t n = with_crc(buf, NULL, 0, NULL, 0, 0);
+  memcpy(buf + n, "<?xml", 5);
+  const fg_proxy_result *r = accept_all(&p, buf, n + 5, n);
+  expect_addr(&r->src, "203.0.113.9", 50000);
+  n = with_crc(buf, alpn, sizeof(alpn), noop, sizeof(noop), 0);
+  buf[n] = 0x16;
+  r = accept_all(&p, buf, n + 1, n);
+  expect_addr(&r->dst, "10.0.0.1", 5270);
+  for (int bit = 0; bit < 32; bit += 7) {
+    n = with_crc(buf, alpn, sizeof(alpn), noop, sizeof(noop), 1u << bit);
+    expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+  }
+  // A right checksum, then a byte of the header changed (an address, a
+  // TLV's value): refused.
+  n = with_crc(buf, alpn, sizeof(alpn), noop, sizeof(noop), 0);
+  buf[17] ^= 1;
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+  n = with_crc(buf, alpn, sizeof(alpn), noop, sizeof(noop), 0);
+  buf[n - 1] ^= 0x80;
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+  // Not 4 bytes long.
+  static const uint8_t short_crc[] = {0x03, 0x00, 0x03, 1, 2, 3};
+  static const uint8_t a4[12] = {1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0, 2};
+  uint8_t payload[64];
+  memcpy(payload, a4, 12);
+  memcpy(payload + 12, short_crc, sizeof(short_crc));
+  n = v2(buf, 0x21, 0x11, 12 + sizeof(short_crc), payload, 12 + sizeof(short_crc));
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+  // Two of them (the second zero-valued, as if the first were the only one).
+  static const uint8_t second[] = {0x03, 0x00, 0x04, 0, 0, 0, 0};
+  n = with_crc(buf, NULL, 0, second, sizeof(second), 0);
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+}
+
 // Every reason has a metric label and a sentence.
 static void test_proxy_error_names(void **state) {
   for (int e = 0; e < FG_PROXY_ERR_COUNT; e++) {
@@ -474,6 +557,7 @@ int main(void) {
       cmocka_unit_test(test_proxy_protocol_2_2_v2_local_and_unspec_ignore_the_block),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_length_bounds),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_tlv_overrun),
+      cmocka_unit_test(test_proxy_protocol_2_2_3_crc32c_checked),
       cmocka_unit_test(test_proxy_error_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
