@@ -11,7 +11,7 @@
 static const uint8_t kV2Sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                    0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 static const char kV1Prefix[] = "PROXY ";
-enum { kV1PrefixLen = 6, kV2Fixed = 16 };
+enum { kV1PrefixLen = 6, kV2Fixed = 16, kTypeCrc32c = 0x03 };
 
 // kErrors: each refusal's metric label and its sentence for the log.
 static const struct {
@@ -164,10 +164,22 @@ static fg_proxy_status v1_feed(fg_proxy_header *p, const uint8_t *in, size_t in_
 
 // --- version 2 ------------------------------------------------------------
 
+// crc32c_update folds |n| bytes of |p| (NULL: zeros) into the running
+// CRC-32C |c| (Castagnoli, RFC 4960 appendix B, as §2.2.3 asks), bit by bit:
+// a header is at most 16 + FG_PROXY_V2_MAX_LEN bytes, read once.
+static uint32_t crc32c_update(uint32_t c, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    c ^= p != NULL ? p[i] : 0;
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+  }
+  return c;
+}
+
 // v2_fixed judges the 16-byte fixed part (§2.2): version, command, family
 // and transport, length.
 static fg_proxy_status v2_fixed(fg_proxy_header *p) {
   uint8_t ver_cmd = p->buf[12], fam = p->buf[13];
+  p->crc = crc32c_update(0xFFFFFFFFu, p->buf, kV2Fixed);
   p->v2_len = (uint16_t)(p->buf[14] << 8 | p->buf[15]);
   if ((ver_cmd >> 4) != 2) return fail(p, FG_PROXY_ERR_BAD_VERSION);
   uint8_t cmd = ver_cmd & 0x0F;
@@ -260,25 +272,39 @@ static fg_proxy_status v2_feed(fg_proxy_header *p, const uint8_t *in, size_t in_
       size_t k = p->addr_len - p->v2_seen;
       if (k > in_len - i) k = in_len - i;
       if (!p->unspec) memcpy(p->buf + kV2Fixed + p->v2_seen, in + i, k);  // 12 or 36 bytes
+      p->crc = crc32c_update(p->crc, in + i, k);
       p->v2_seen += (uint16_t)k;
       i += k;
     } else if (p->tlv_skip > 0) {
-      size_t k = p->tlv_skip;
-      if (k > in_len - i) k = in_len - i;
+      size_t k = 1;
+      if (p->crc_state == 1) {
+        // §2.2.3: the checksum's own 4 bytes count as zeros.
+        p->crc_want = p->crc_want << 8 | in[i];
+        p->crc = crc32c_update(p->crc, NULL, 1);
+        if (++p->crc_at == 4) p->crc_state = 2;
+      } else {
+        k = p->tlv_skip;
+        if (k > in_len - i) k = in_len - i;
+        p->crc = crc32c_update(p->crc, in + i, k);
+      }
       p->tlv_skip -= (uint16_t)k;
       p->v2_seen += (uint16_t)k;
       i += k;
     } else {
+      p->crc = crc32c_update(p->crc, in + i, 1);
       p->tlv_hdr[p->tlv_hdr_len++] = in[i++];
       p->v2_seen++;
       if (p->tlv_hdr_len == 3) {
-        // §2.2.x: type (1 byte), length (2 bytes), value; a TLV must end
+        // §2.2: type (1 byte), length (2 bytes), value; a TLV must end
         // within the header.
         p->tlv_hdr_len = 0;
         p->tlv_skip = (uint16_t)(p->tlv_hdr[1] << 8 | p->tlv_hdr[2]);
-        if (p->tlv_skip > p->v2_len - p->v2_seen) {
-          *used = i;
-          return fail(p, FG_PROXY_ERR_BAD_TLV);
+        *used = i;
+        if (p->tlv_skip > p->v2_len - p->v2_seen) return fail(p, FG_PROXY_ERR_BAD_TLV);
+        if (p->tlv_hdr[0] == kTypeCrc32c) {
+          // One checksum, of 32 bits.
+          if (p->tlv_skip != 4 || p->crc_state != 0) return fail(p, FG_PROXY_ERR_BAD_CHECKSUM);
+          p->crc_state = 1;
         }
       }
     }
@@ -287,6 +313,9 @@ static fg_proxy_status v2_feed(fg_proxy_header *p, const uint8_t *in, size_t in_
   if (p->v2_seen < p->v2_len) return FG_PROXY_NEED_MORE;
   *used = i;
   if (p->tlv_hdr_len != 0) return fail(p, FG_PROXY_ERR_BAD_TLV);  // a partial TLV header
+  // §2.2.3: "If it is not, the receiver MUST treat the TCP connection
+  // providing the header as invalid."
+  if (p->crc_state == 2 && ~p->crc != p->crc_want) return fail(p, FG_PROXY_ERR_BAD_CHECKSUM);
   v2_addresses(p);
   return finish(p, 2);
 }

@@ -86,6 +86,10 @@ typedef struct fg_proxy_header {
   uint16_t v2_len;    // v2: the length field
   uint16_t v2_seen;   // v2: bytes of it consumed
   uint16_t tlv_skip;  // v2: value bytes of the current TLV still to skip
+  uint8_t crc_state;  // v2: 0 no CRC32C TLV yet, 1 inside its value, 2 read
+  uint8_t crc_at;     // v2: bytes of the CRC32C value read
+  uint32_t crc;       // v2: CRC-32C of the header so far (the checksum's bytes as zeros)
+  uint32_t crc_want;  // v2: the CRC32C TLV's value
   fg_proxy_error error;
   fg_proxy_result result;
 } fg_proxy_header;

@@ -65,7 +65,7 @@ class Env:
         fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
         fp.write_secret(d + "/secret", "test-dialback-secret")
         self.ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
-                                                  "hp_v1", "hp_v2", "auth")}
+                                                  "hp_v1", "hp_v2", "hp_crc", "auth")}
         p = self.ports
         cfg = fp.gateway_yaml(
             p, [("b.test", "sink", None)], [("sink", [p["sink"]])], default_cert="pki/b.test",
@@ -93,8 +93,15 @@ frontend via_v1
   default_backend gw_v1
 backend gw_v1
   server gw %(h)s:%(s2s)d send-proxy
-""" % {"h": HOST, "v1": p["hp_v1"], "v2": p["hp_v2"], "tls": p["tls"], "s2s": p["s2s"]},
-            [p["hp_v1"], p["hp_v2"]])
+
+frontend via_v2_crc
+  bind %(h)s:%(crc)d
+  default_backend gw_v2_crc
+backend gw_v2_crc
+  server gw %(h)s:%(tls)d send-proxy-v2 proxy-v2-options crc32c
+""" % {"h": HOST, "v1": p["hp_v1"], "v2": p["hp_v2"], "tls": p["tls"], "s2s": p["s2s"],
+       "crc": p["hp_crc"]},
+            [p["hp_v1"], p["hp_v2"], p["hp_crc"]])
 
     def metric(self, name):
         return self.gw.metric(name)
@@ -169,13 +176,13 @@ def expect_delivered(env, body, before, timeout=10):
     raise AssertionError("%r not delivered to the backend" % body)
 
 
-def authenticated_via(env, source, v2):
+def authenticated_via(env, source, v2, frontend=None):
     """A remote.test stream from |source| through HAProxy: direct TLS behind
-    the send-proxy-v2 frontend, or STARTTLS behind the send-proxy one;
-    SASL EXTERNAL; restarted."""
+    the send-proxy-v2 frontend (or |frontend|), or STARTTLS behind the
+    send-proxy one; SASL EXTERNAL; restarted."""
     c, k = env.cert("remote.test")
     ca = env.dir + "/pki/ca.crt"
-    p = xp.Peer(connect_from(source, env.ports["hp_v2" if v2 else "hp_v1"]))
+    p = xp.Peer(connect_from(source, env.ports[frontend or ("hp_v2" if v2 else "hp_v1")]))
     if v2:
         p.wrap_tls("b.test", cafile=ca, certfile=c, keyfile=k, alpn=["xmpp-server"])
     else:
@@ -217,6 +224,51 @@ def test_pp_2_2_send_proxy_v2_before_direct_tls_names_the_peer(env):
     check_seen_as(env, p, "127.0.0.2", 2)
     assert env.metric("proxy_header_accepted_total") == accepted + 1
     p.close()
+
+
+def crc_header(payload, flip=0):
+    """A PROXY v2 TCP4 header naming 192.0.2.9, with a CRC32C TLV whose value
+    is the header's checksum (xored with |flip|), computed by the test."""
+    def crc32c(data):
+        c = 0xFFFFFFFF
+        for b in data:
+            c ^= b
+            for _ in range(8):
+                c = (c >> 1) ^ (0x82F63B78 & -(c & 1))
+        return c ^ 0xFFFFFFFF
+    hdr = bytearray(v2_header(payload=payload + b"\x03\x00\x04\x00\x00\x00\x00"))
+    hdr[-4:] = struct.pack(">I", crc32c(bytes(hdr)) ^ flip)
+    return bytes(hdr)
+
+
+def test_pp_2_2_3_haproxy_crc32c_checked_and_a_wrong_one_refused(env):
+    # HAProxy's proxy-v2-options crc32c: fedgate checks the checksum HAProxy
+    # computed (and so agrees with it) and serves the stream...
+    wait_streams_closed(env)
+    before = len(env.sink.stanzas)
+    p = authenticated_via(env, "127.0.0.7", v2=True, frontend="hp_crc")
+    p.send_message("frank@remote.test", "bob@b.test", "through crc32c")
+    expect_delivered(env, "through crc32c", before)
+    check_seen_as(env, p, "127.0.0.7", 2)
+    p.close()
+    # ...as it does the test's own right checksum; one bit off is refused.
+    addrs = bytes([192, 0, 2, 9, 127, 0, 0, 1]) + struct.pack(">HH", 40009, 5269)
+    q = xp.Peer(connect_from("127.0.0.1", env.ports["s2s"]))
+    send_first_with(q, crc_header(addrs))
+    q.open_stream("b.test", "remote.test")
+    q.read_header()
+    q.read_features()
+    assert " ip=192.0.2.9 " in stream_line(env, q.stream_id)
+    q.close()
+    refused = env.refused("bad-checksum")
+    s = connect_from("127.0.0.1", env.ports["s2s"])
+    s.sendall(crc_header(addrs, flip=1 << 13) + b"<?xml version='1.0'?>")
+    expect_closed_without_a_byte(s)
+    s.close()
+    assert wait_value(lambda: env.refused("bad-checksum"), refused + 1) == refused + 1
+    log = open(env.gw.logfile).read()
+    assert "peer=127.0.0.1: connection refused: PROXY protocol bad-checksum" in log, \
+        env.gw.log_tail(10)
 
 
 def test_pp_2_1_send_proxy_v1_before_the_stream_header_names_the_peer(env):
