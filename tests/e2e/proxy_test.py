@@ -368,6 +368,59 @@ def test_pp_2_2_xep0220_dialback_and_streams_per_ip_behind_send_proxy_v2(env):
             p.close()
 
 
+def reaches_stream(source, port):
+    """Opens a stream from |source| to |port|: True when the gateway answers
+    with its stream header, False when it closes the connection first."""
+    try:
+        p = xp.Peer(connect_from(source, port))
+        p.open_stream("b.test", "remote.test")
+        p.read_header()
+        p.read_features()
+    except (xp.StreamClosed, OSError):
+        return False
+    p.close()
+    return True
+
+
+def test_pp_abuse_limits_connections_count_the_real_peer_not_the_balancer(env):
+    # abuse.limits.connections (1 a second, burst of 1) behind send-proxy-v2:
+    # three remote servers each open a stream through the one balancer, and
+    # none is refused; the same one at once again is, under its own address.
+    # Counted by the balancer's address, the second connection would be.
+    ports = fp.listener_ports()
+    hp_port = fp.free_port()
+    cfg = fp.gateway_yaml(
+        ports, [("b.test", "sink", None)], [("sink", [env.ports["sink"]])],
+        default_cert="pki/b.test", proxy_trusted=["127.0.0.1/32"])
+    cfg += "abuse:\n  limits:\n    connections: 1\n    burst: 1s\n"
+    gw = fp.Fedgate(FEDGATE, env.dir, "fedgate-conn-limit", cfg, ports["admin"])
+    hp = None
+    try:
+        hp = haproxy.HAProxy(env.dir + "/haproxy-conn-limit", """
+frontend via_v2
+  bind %(h)s:%(p)d
+  default_backend gw
+backend gw
+  server gw %(h)s:%(s2s)d send-proxy-v2
+""" % {"h": HOST, "p": hp_port, "s2s": ports["s2s"]}, [hp_port])
+        limited = gw.metric("limited_connections_total")
+        for source in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
+            assert reaches_stream(source, hp_port), "%s refused" % source
+        assert gw.metric("limited_connections_total") == limited
+        refused = sum(not reaches_stream("127.0.0.11", hp_port) for _ in range(3))
+        assert refused >= 1, "the same address three times at once was never refused"
+        assert wait_value(lambda: gw.metric("limited_connections_total"), limited + refused) \
+            == limited + refused
+        log = open(gw.logfile).read()
+        assert "peer=127.0.0.11: connections refused at accept: over abuse.limits.connections" \
+            in log, gw.log_tail(10)
+        assert "peer=127.0.0.1: connections refused" not in log, gw.log_tail(10)
+    finally:
+        if hp is not None:
+            hp.stop()
+        gw.stop()
+
+
 def test_pp_untrusted_source_with_a_header_is_refused(env):
     # Straight to fedgate from 127.0.0.5, which is not a trusted balancer,
     # claiming to speak for 192.0.2.7.
