@@ -740,6 +740,7 @@ static void proxy_recv(fg_conn *c, const uint8_t *data, size_t len) {
   if (r->has_addresses) {
     c->peer_len = r->src.sa.sa_family == AF_INET ? sizeof(r->src.in) : sizeof(r->src.in6);
     memcpy(&c->peer, &r->src, c->peer_len);
+    c->proxy_named = 1;
   }
   fg_tls_ctx *tls = c->proxy->tls;
   c->proxy->tls = NULL;
@@ -1363,6 +1364,10 @@ const struct sockaddr *fg_conn_peer(const fg_conn *c) {
 
 int fg_conn_proxy_version(const fg_conn *c) {
   return c->proxy_version;
+}
+
+int fg_conn_proxy_named_peer(const fg_conn *c) {
+  return c->proxy_named;
 }
 
 int fg_conn_is_inbound(const fg_conn *c) {

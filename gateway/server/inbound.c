@@ -976,6 +976,13 @@ static void on_proxy_header(fg_conn *c, fg_proxy_error why) {
   fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
   if (why == FG_PROXY_OK) {
     fg_metrics_inc(&srv->metrics, FG_M_PROXY_HEADERS_ACCEPTED);
+    // abuse.limits.connections counts the remote server the header names,
+    // not the balancer (whose own connections, LOCAL health checks, are
+    // not counted).
+    if (fg_conn_proxy_named_peer(c) &&
+        !fg_server_admit_address(srv, fg_conn_peer(c), "after the PROXY header")) {
+      fg_conn_abort(c, FG_CLOSE_LOCAL);
+    }
     return;
   }
   char ip[64] = "";

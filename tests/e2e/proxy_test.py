@@ -412,8 +412,8 @@ backend gw
         assert wait_value(lambda: gw.metric("limited_connections_total"), limited + refused) \
             == limited + refused
         log = open(gw.logfile).read()
-        assert "peer=127.0.0.11: connections refused at accept: over abuse.limits.connections" \
-            in log, gw.log_tail(10)
+        assert "peer=127.0.0.11: connections refused after the PROXY header: over " \
+            "abuse.limits.connections" in log, gw.log_tail(10)
         assert "peer=127.0.0.1: connections refused" not in log, gw.log_tail(10)
     finally:
         if hp is not None:
