@@ -605,6 +605,23 @@ def test_pp_2_1_2_2_header_and_first_bytes_in_one_segment_on_5269_and_5270(env):
     assert env.metric("proxy_header_accepted_total") == accepted + 2
 
 
+def test_pp_2_2_header_written_a_byte_at_a_time(env):
+    # The header in 28 writes (Nagle off: as many segments as the stack
+    # sends), then the stream header: the header waits for its last byte.
+    wait_streams_closed(env)
+    s = connect_from("127.0.0.1", env.ports["s2s"])
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    hdr = v2_header(payload=bytes([192, 0, 2, 10, 127, 0, 0, 1]) + struct.pack(">HH", 40010, 5269))
+    for b in hdr:
+        s.sendall(bytes([b]))
+    p = xp.Peer(s)
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    assert " ip=192.0.2.10 " in stream_line(env, p.stream_id)
+    p.close()
+
+
 def test_pp_2_2_udp_and_unix_families_fall_back_to_the_connection_address(env):
     # §2.2: a receiver falls back to UNSPEC for the valid combinations it
     # does not implement: UNIX stream (216-byte block of two paths, a TLV

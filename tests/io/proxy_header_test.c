@@ -147,6 +147,52 @@ static void test_proxy_protocol_2_1_v1_tcp4_tcp6(void **state) {
   expect_addr(&r->src, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535);
 }
 
+// §2.1: IPv6 addresses in every form inet_pton reads (compressed, upper
+// case hex, an IPv4-mapped address with its dotted tail, the unspecified
+// address), ports 0 and 65535; an IPv4 address with a leading zero
+// ("heading zeroes are not permitted"), a zone index, an address with a
+// space or one of the other family are refused.
+static void test_proxy_protocol_2_1_v1_address_forms(void **state) {
+  static const struct {
+    const char *line, *src, *dst;
+    uint16_t sport, dport;
+  } kOk[] = {
+      {"PROXY TCP6 ::ffff:192.0.2.7 ::1 0 65535\r\n", "::ffff:192.0.2.7", "::1", 0, 65535},
+      {"PROXY TCP6 2001:DB8::A :: 65535 0\r\n", "2001:db8::a", "::", 65535, 0},
+      {"PROXY TCP6 2001:0db8:0000:0000:0000:0000:0000:0007 1:: 5269 5270\r\n", "2001:db8::7",
+       "1::", 5269, 5270},
+      {"PROXY TCP4 0.0.0.0 255.255.255.255 0 65535\r\n", "0.0.0.0", "255.255.255.255", 0, 65535},
+  };
+  fg_proxy_header p;
+  for (size_t i = 0; i < sizeof(kOk) / sizeof(kOk[0]); i++) {
+    const fg_proxy_result *r =
+        accept_all(&p, (const uint8_t *)kOk[i].line, strlen(kOk[i].line), strlen(kOk[i].line));
+    assert_true(r->has_addresses);
+    expect_addr(&r->src, kOk[i].src, kOk[i].sport);
+    expect_addr(&r->dst, kOk[i].dst, kOk[i].dport);
+  }
+  static const char *const kBad[] = {
+      "PROXY TCP4 01.2.3.4 5.6.7.8 1 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.08 1 2\r\n",
+      "PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n",
+      "PROXY TCP6 ::ffff:1.2.3.4 ::ffff:1.2.3 1 2\r\n",
+      "PROXY TCP6 1::2::3 ::1 1 2\r\n",
+      "PROXY TCP6 12345::1 ::1 1 2\r\n",
+      "PROXY TCP4 ::ffff:1.2.3.4 5.6.7.8 1 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 00 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 1 0x10\r\n",
+  };
+  for (size_t i = 0; i < sizeof(kBad) / sizeof(kBad[0]); i++) {
+    expect_line_refused(kBad[i], FG_PROXY_ERR_BAD_ADDRESS);
+  }
+  // The grammar's words are upper case.
+  expect_line_refused("PROXY tcp4 1.2.3.4 5.6.7.8 1 2\r\n", FG_PROXY_ERR_BAD_FAMILY);
+  expect_line_refused("PROXY unknown\r\n", FG_PROXY_ERR_BAD_FAMILY);
+  expect_line_refused("Proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n", FG_PROXY_ERR_BAD_SIGNATURE);
+  expect_line_refused(" PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", FG_PROXY_ERR_BAD_SIGNATURE);
+}
+
 // §2.1: UNKNOWN: whatever follows up to the CRLF is ignored; the
 // connection's own addresses stand. The worst case is 107 bytes.
 static void test_proxy_protocol_2_1_v1_unknown(void **state) {
@@ -548,6 +594,7 @@ int main(void) {
       cmocka_unit_test(test_proxy_protocol_2_1_v1_tcp4_tcp6),
       cmocka_unit_test(test_proxy_protocol_2_1_v1_unknown),
       cmocka_unit_test(test_proxy_protocol_2_1_v1_malformed),
+      cmocka_unit_test(test_proxy_protocol_2_1_v1_address_forms),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_inet_inet6),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_tlvs_skipped),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_local_and_unspec),
