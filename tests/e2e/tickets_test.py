@@ -222,6 +222,35 @@ def test_xep0368_direct_tls_full_on_a_resumed_on_b(env):
     resume_across(env, tls12=False, direct=True)
 
 
+def s_client(env, gw, sess_flag, sess_file):
+    """`openssl s_client -tls1_2` to |gw|'s direct TLS listener, with
+    remote.test's certificate; returns its output."""
+    c, k = env.cert("remote.test")
+    r = subprocess.run(
+        ["openssl", "s_client", "-tls1_2", "-connect", "%s:%d" % (HOST, env.ports[gw]["tls"]),
+         "-servername", "b.test", "-alpn", "xmpp-server", "-CAfile", env.dir + "/pki/ca.crt",
+         "-cert", c, "-key", k, "-verify_return_error", sess_flag, sess_file],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    return r.stdout + r.stderr
+
+
+def test_rfc5077_openssl_s_client_tls12_ticket_of_a_resumes_on_b(env):
+    # A TLS 1.2-only client other than Python's: OpenSSL's s_client keeps
+    # the session (with A's RFC 5077 ticket) in a file and offers it to B.
+    sess = env.dir + "/s_client.sess"
+    before = env.gw["b"].metric("tls_resumed_inbound_total")
+    out = s_client(env, "a", "-sess_out", sess)
+    assert "New, TLSv1.2" in out and "Verify return code: 0 (ok)" in out, out[-1500:]
+    assert "TLS session ticket:" in out, out[-1500:]
+    out = s_client(env, "b", "-sess_in", sess)
+    assert "Reused, TLSv1.2" in out, out[-1500:]
+    assert wait_metric(env.gw["b"], "tls_resumed_inbound_total", before + 1) == before + 1
+    # C shares the key file too; a server without it (a fresh key set of
+    # its own) would answer "New".
+    out = s_client(env, "c", "-sess_in", sess)
+    assert "Reused, TLSv1.2" in out, out[-1500:]
+
+
 def test_rfc8446_2_2_behind_haproxy_tcp_mode_resumes_on_the_other_instance(env):
     r = Remote(env)
     served = []
