@@ -11,9 +11,11 @@ outbound link to A and resumes it. Resumption must never authenticate
 more than a full handshake would now: a certificate refused in the full
 handshake stays refused, a session of remote.test does not authenticate
 other.test, and an instance whose trust store lacks the CA does not accept
-the certificate carried in the ticket. Rotating the file (`fedgate ticket-keys
-rotate`) is picked up without restart; a corrupt file is refused and counted
-while the keys in use stay.
+the certificate carried in the ticket, nor does A after a reload that drops
+the CA. OpenSSL's s_client (TLS 1.2) resumes A's ticket on B and C. Rotating
+the file (`fedgate ticket-keys rotate`) is picked up without restart, by the
+file check or, for an instance D that checks hourly, by a reload; a corrupt
+file is refused and counted while the keys in use stay.
 
 usage: tickets_test.py FEDGATE_BINARY
 """
@@ -422,6 +424,42 @@ def test_ticket_keys_rotation_reread_previous_resumes_retired_does_not(env):
     assert offers_external(feats)  # a full handshake, which succeeded
     p.close()
     assert wait_metric(env.gw["b"], "tls_tickets_unknown_key_total", unknown + 1) > unknown
+
+
+def test_ticket_keys_reread_by_a_reload_without_waiting_for_the_check(env):
+    # Instance D looks at the file only every hour: a rotation reaches it
+    # by a configuration reload. Until then a ticket sealed with the new key
+    # (by A, which re-read the file) falls back to a full handshake on D.
+    p = fp.listener_ports()
+    cfg = fp.gateway_yaml(
+        p, [("b.test", "sink", None)], [("sink", [env.sink_port])], default_cert="pki/b.test",
+        tls={"ticket_key_file": env.keys, "ticket_key_check_interval": "1h"})
+    d = fp.Fedgate(FEDGATE, env.dir, "fedgate-d", cfg, p["admin"])
+    env.ports["d"] = p
+    try:
+        before_a = env.gw["a"].metric("ticket_keys_reloaded_total")
+        subprocess.run([FEDGATE, "ticket-keys", "rotate", env.keys], check=True,
+                       stdout=subprocess.DEVNULL)
+        assert wait_metric(env.gw["a"], "ticket_keys_reloaded_total", before_a + 1) > before_a
+        early, late = Remote(env), Remote(env)
+        for r in (early, late):
+            q, _, resumed = r.connect("a")
+            q.close()
+        q, feats, resumed = early.connect("d")
+        assert not resumed, "D resumed a ticket under a key it has not read"
+        assert offers_external(feats)
+        q.close()
+        reloaded = d.metric("ticket_keys_reloaded_total")
+        rc, out, err = fp.ctl(FEDGATE, p["admin"], "reload")
+        assert rc == 0, (rc, out, err)
+        assert d.metric("ticket_keys_reloaded_total") == reloaded + 1
+        q, feats, resumed = late.connect("d")
+        assert resumed, "the reload did not bring the new key"
+        assert offers_external(feats)
+        q.close()
+    finally:
+        del env.ports["d"]
+        d.stop()
 
 
 def test_ticket_keys_corrupt_file_refused_counted_old_keys_stay(env):
