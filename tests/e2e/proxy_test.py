@@ -165,6 +165,27 @@ def expect_closed_without_a_byte(sock, timeout=5):
     assert data == b"", "fedgate answered %r instead of closing" % data[:80]
 
 
+def expect_refused_as(env, source, port, data, reason, shut=False):
+    """|data| sent from |source| to |port| (then the write side shut, with
+    |shut|) is refused without a byte in answer, counted once under
+    |reason| and logged with the connecting address."""
+    before = env.refused(reason)
+    s = connect_from(source, port)
+    try:
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # already closed
+    expect_closed_without_a_byte(s)
+    s.close()
+    got = wait_value(lambda: env.refused(reason), before + 1)
+    assert got == before + 1, "%r: %s moved by %d" % (data[:30], reason, got - before)
+    log = open(env.gw.logfile).read()
+    assert "peer=%s: connection refused: PROXY protocol %s" % (source, reason) in log, \
+        env.gw.log_tail(10)
+
+
 def expect_delivered(env, body, before, timeout=10):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -260,15 +281,8 @@ def test_pp_2_2_3_haproxy_crc32c_checked_and_a_wrong_one_refused(env):
     q.read_features()
     assert " ip=192.0.2.9 " in stream_line(env, q.stream_id)
     q.close()
-    refused = env.refused("bad-checksum")
-    s = connect_from("127.0.0.1", env.ports["s2s"])
-    s.sendall(crc_header(addrs, flip=1 << 13) + b"<?xml version='1.0'?>")
-    expect_closed_without_a_byte(s)
-    s.close()
-    assert wait_value(lambda: env.refused("bad-checksum"), refused + 1) == refused + 1
-    log = open(env.gw.logfile).read()
-    assert "peer=127.0.0.1: connection refused: PROXY protocol bad-checksum" in log, \
-        env.gw.log_tail(10)
+    expect_refused_as(env, "127.0.0.1", env.ports["s2s"],
+                      crc_header(addrs, flip=1 << 13) + b"<?xml version='1.0'?>", "bad-checksum")
 
 
 def test_pp_2_1_send_proxy_v1_before_the_stream_header_names_the_peer(env):
@@ -368,6 +382,15 @@ def test_pp_2_2_xep0220_dialback_and_streams_per_ip_behind_send_proxy_v2(env):
             p.close()
 
 
+def haproxy_v2_in_front(env, name, front, ports):
+    """HAProxy in TCP mode on |front| taking turns (roundrobin) between the
+    gateway ports |ports|, writing a send-proxy-v2 header to each."""
+    servers = "".join("  server s%d %s:%d send-proxy-v2\n" % (i, HOST, port)
+                      for i, port in enumerate(ports))
+    return haproxy.HAProxy(env.dir + "/" + name, "frontend f\n  bind %s:%d\n  default_backend b\n"
+                           "backend b\n  balance roundrobin\n%s" % (HOST, front, servers), [front])
+
+
 def reaches_stream(source, port):
     """Opens a stream from |source| to |port|: True when the gateway answers
     with its stream header, False when it closes the connection first."""
@@ -396,13 +419,7 @@ def test_pp_abuse_limits_connections_count_the_real_peer_not_the_balancer(env):
     gw = fp.Fedgate(FEDGATE, env.dir, "fedgate-conn-limit", cfg, ports["admin"])
     hp = None
     try:
-        hp = haproxy.HAProxy(env.dir + "/haproxy-conn-limit", """
-frontend via_v2
-  bind %(h)s:%(p)d
-  default_backend gw
-backend gw
-  server gw %(h)s:%(s2s)d send-proxy-v2
-""" % {"h": HOST, "p": hp_port, "s2s": ports["s2s"]}, [hp_port])
+        hp = haproxy_v2_in_front(env, "haproxy-conn-limit", hp_port, [ports["s2s"]])
         limited = gw.metric("limited_connections_total")
         for source in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
             assert reaches_stream(source, hp_port), "%s refused" % source
@@ -426,18 +443,8 @@ def test_pp_untrusted_source_with_a_header_is_refused(env):
     # claiming to speak for 192.0.2.7.
     for port, hdr in ((env.ports["s2s"], b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 5269\r\n"),
                       (env.ports["tls"], v2_header())):
-        before = env.refused("untrusted-source")
-        s = connect_from("127.0.0.5", port)
-        try:
-            s.sendall(hdr + b"<?xml version='1.0'?>")
-        except OSError:
-            pass  # already closed
-        expect_closed_without_a_byte(s)
-        s.close()
-        assert wait_value(lambda: env.refused("untrusted-source"), before + 1) == before + 1
-    log = open(env.gw.logfile).read()
-    assert "peer=127.0.0.5: connection refused: PROXY protocol untrusted-source" in log, \
-        env.gw.log_tail(10)
+        expect_refused_as(env, "127.0.0.5", port, hdr + b"<?xml version='1.0'?>",
+                          "untrusted-source")
 
 
 def test_pp_trusted_source_without_a_header_is_refused(env):
@@ -446,12 +453,7 @@ def test_pp_trusted_source_without_a_header_is_refused(env):
     cases = ((env.ports["s2s"], b"<?xml version='1.0'?><stream:stream xmlns='jabber:server'>"),
              (env.ports["tls"], b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"))
     for port, first in cases:
-        before = env.refused("bad-signature")
-        s = connect_from("127.0.0.1", port)
-        s.sendall(first)
-        expect_closed_without_a_byte(s)
-        s.close()
-        assert wait_value(lambda: env.refused("bad-signature"), before + 1) == before + 1
+        expect_refused_as(env, "127.0.0.1", port, first, "bad-signature")
 
 
 def test_pp_2_1_2_2_malformed_headers_close_the_connection(env):
@@ -475,15 +477,7 @@ def test_pp_2_1_2_2_malformed_headers_close_the_connection(env):
         ("truncated", b"PROXY TCP4 1.2.3.4 ", True),
     ]
     for reason, data, shut in cases:
-        before = env.refused(reason)
-        s = connect_from("127.0.0.1", env.ports["s2s"])
-        s.sendall(data)
-        if shut:
-            s.shutdown(socket.SHUT_WR)
-        expect_closed_without_a_byte(s)
-        s.close()
-        got = wait_value(lambda: env.refused(reason), before + 1)
-        assert got == before + 1, "%r: %s moved by %d" % (data[:30], reason, got - before)
+        expect_refused_as(env, "127.0.0.1", env.ports["s2s"], data, reason, shut)
 
 
 def test_pp_incomplete_header_times_out(env):
@@ -675,15 +669,7 @@ def test_pp_2_2_rfc8446_two_instances_behind_send_proxy_v2_resume_each_others_ti
     front = fp.free_port()
     hp = None
     try:
-        hp = haproxy.HAProxy(env.dir + "/tk-haproxy", """
-frontend xmpps
-  bind %(h)s:%(front)d
-  default_backend pair
-backend pair
-  balance roundrobin
-  server a %(h)s:%(a)d send-proxy-v2
-  server b %(h)s:%(b)d send-proxy-v2
-""" % {"h": HOST, "front": front, "a": pa["tls"], "b": pb["tls"]}, [front])
+        hp = haproxy_v2_in_front(env, "tk-haproxy", front, [pa["tls"], pb["tls"]])
         c, k = env.cert("remote.test")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(env.dir + "/pki/ca.crt")

@@ -307,6 +307,17 @@ def test_rfc6120_13_7_session_of_one_domain_does_not_authenticate_another(env):
     p.close()
 
 
+def resumed_without_external(r, gw, why):
+    """|r| resumes its session on |gw| and gets no SASL EXTERNAL (|why| says
+    why it must not), neither offered nor granted."""
+    p, feats, resumed = r.connect(gw)
+    assert resumed, "%s: the ticket should open (same keys)" % gw
+    assert not offers_external(feats), "%s offered EXTERNAL: %s" % (gw, why)
+    cond, _ = p.sasl_external()
+    assert cond == "failure", cond
+    p.close()
+
+
 def test_rfc6120_13_7_instance_without_the_ca_refuses_the_resumed_certificate(env):
     r = Remote(env)
     p, feats, resumed = r.connect("a")
@@ -314,12 +325,7 @@ def test_rfc6120_13_7_instance_without_the_ca_refuses_the_resumed_certificate(en
     p.close()
     # C shares the key file but not the trust store: the ticket opens, the
     # certificate inside does not authenticate.
-    p, feats, resumed = r.connect("c")
-    assert resumed, "C shares the key file: the ticket should open"
-    assert not offers_external(feats), "C does not trust the CA but offered EXTERNAL"
-    cond, _ = p.sasl_external()
-    assert cond == "failure", cond
-    p.close()
+    resumed_without_external(r, "c", "C does not trust the CA")
 
 
 def reload_trust(gw, trust):
@@ -344,12 +350,7 @@ def test_rfc6120_13_7_reload_that_drops_the_ca_voids_the_sessions_it_trusted(env
         # ...resumes after a reload that no longer trusts it, but the
         # certificate inside earns no EXTERNAL, on every worker.
         for _ in range(4):
-            p, feats, resumed = r.connect("a")
-            assert resumed, "the ticket should still open (same keys)"
-            assert not offers_external(feats), "a dropped CA's session offered EXTERNAL"
-            cond, _ = p.sasl_external()
-            assert cond == "failure", cond
-            p.close()
+            resumed_without_external(r, "a", "a session of a dropped CA")
     finally:
         reload_trust(env.gw["a"], "pki/ca.crt")
     p, feats, resumed = r.connect("a")
