@@ -16,7 +16,7 @@ check() {
 }
 keys() { grep -cv '^#' "$1"; }
 sum() { sha256sum "$1" | cut -d' ' -f1; }
-others() { ls -A | grep -v "^$1\$" | grep -c .; }
+others() { find . -mindepth 1 ! -name "$1" | grep -c .; }
 
 umask 000
 out=$("$fedgate" ticket-keys new t.keys); rc=$?
