@@ -480,6 +480,37 @@ def test_pp_2_1_2_2_malformed_headers_close_the_connection(env):
         expect_refused_as(env, "127.0.0.1", env.ports["s2s"], data, reason, shut)
 
 
+def empty_connections(port, n, reset):
+    """|n| connections from 127.0.0.1 (a balancer) to |port| that send
+    nothing: closed with a FIN, or reset at once (SO_LINGER 0), as TCP
+    health checks do; the reset often arrives before fedgate accepts."""
+    for _ in range(n):
+        s = connect_from("127.0.0.1", port)
+        if reset:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+
+
+def test_pp_empty_connections_from_a_balancer_are_not_untrusted_or_malformed(env):
+    # A connection that ends before its first byte (a TCP health check) is
+    # neither an untrusted source nor a malformed header: counted as
+    # `empty`, each once, logged at info, whether the reset came before
+    # fedgate could read the peer's address or after.
+    counts = {r: env.refused(r) for r in ("empty", "untrusted-source", "truncated")}
+    logged = len(open(env.gw.logfile).read())
+    empty_connections(env.ports["s2s"], 10, reset=True)
+    empty_connections(env.ports["tls"], 10, reset=True)
+    empty_connections(env.ports["s2s"], 5, reset=False)
+    got = wait_value(lambda: env.refused("empty"), counts["empty"] + 25)
+    assert got == counts["empty"] + 25, "empty moved by %d, want 25" % (got - counts["empty"])
+    assert env.refused("untrusted-source") == counts["untrusted-source"]
+    assert env.refused("truncated") == counts["truncated"]
+    log = open(env.gw.logfile).read()[logged:]
+    assert "info peer=127.0.0.1: connection refused: PROXY protocol empty" in log, log[-2000:]
+    assert "connection refused: PROXY protocol empty: " in log, log[-2000:]
+    assert "warn" not in log, log[-2000:]
+
+
 def test_pp_incomplete_header_times_out(env):
     # limits.handshake_timeout is 2 s: a header that never completes.
     before = env.refused("timeout")
