@@ -38,6 +38,9 @@ static const struct {
                                    "v2 CRC32C TLV that is not 4 bytes, comes twice, or does not "
                                    "match the header"},
     [FG_PROXY_ERR_TRUNCATED] = {"truncated", "connection closed before the header was complete"},
+    [FG_PROXY_ERR_EMPTY] = {"empty",
+                            "connection ended before its first byte (a TCP health check, or "
+                            "reset before it was accepted)"},
     [FG_PROXY_ERR_TIMEOUT] = {"timeout", "no complete header within the handshake timeout"},
     [FG_PROXY_ERR_UNTRUSTED] = {"untrusted-source",
                                 "source address not in proxy_protocol.trusted_networks"},
@@ -344,6 +347,10 @@ fg_proxy_status fg_proxy_header_feed(fg_proxy_header *p, const uint8_t *in, size
 
 const fg_proxy_result *fg_proxy_header_result(const fg_proxy_header *p) {
   return p->done ? &p->result : NULL;
+}
+
+int fg_proxy_header_started(const fg_proxy_header *p) {
+  return p->version != 0 || p->error != FG_PROXY_OK;
 }
 
 fg_proxy_error fg_proxy_header_error(const fg_proxy_header *p) {

@@ -35,7 +35,8 @@ typedef enum fg_proxy_error {
   FG_PROXY_ERR_BAD_ADDRESS,    // v1: an address or port that does not parse for its family
   FG_PROXY_ERR_BAD_TLV,        // v2: a TLV running past the header's length
   FG_PROXY_ERR_BAD_CHECKSUM,   // v2: a CRC32C TLV not 4 bytes, repeated, or not the header's
-  FG_PROXY_ERR_TRUNCATED,      // the connection ended inside (or before) the header
+  FG_PROXY_ERR_TRUNCATED,      // the connection ended inside the header
+  FG_PROXY_ERR_EMPTY,          // the connection ended before its first byte (a TCP check)
   FG_PROXY_ERR_TIMEOUT,        // no complete header within the handshake timeout
   FG_PROXY_ERR_UNTRUSTED,      // the connection's source is not a trusted network
   FG_PROXY_ERR_COUNT,
@@ -108,6 +109,9 @@ fg_proxy_status fg_proxy_header_feed(fg_proxy_header *p, const uint8_t *in, size
 // fg_proxy_header_result returns the header once fg_proxy_header_feed has
 // returned FG_PROXY_DONE, else NULL.
 const fg_proxy_result *fg_proxy_header_result(const fg_proxy_header *p);
+
+// fg_proxy_header_started returns 1 once a byte was fed to |p|.
+int fg_proxy_header_started(const fg_proxy_header *p);
 
 // fg_proxy_header_error returns why the header was refused (FG_PROXY_OK
 // unless fg_proxy_header_feed returned FG_PROXY_FAILED).
