@@ -126,7 +126,8 @@ class Remote:
         if tls12:
             self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         self.ctx.load_verify_locations(env.dir + "/pki/ca.crt")
-        self.ctx.load_cert_chain(*env.cert(cert, pki))
+        if cert is not None:  # None: no client certificate (dialback only)
+            self.ctx.load_cert_chain(*env.cert(cert, pki))
         self.session = None
 
     def _wrap(self, p, name):
@@ -291,6 +292,25 @@ def test_rfc6120_13_7_resumed_rejected_certificate_gets_no_external(env):
     p.dialback_result("remote.test", "b.test", "not-a-valid-key")
     assert p.read_dialback_result().get("type") == "invalid"
     assert len(env.auth.verify_questions) == asked + 1
+    p.close()
+
+
+def test_rfc6120_13_7_session_of_a_dialback_only_stream_stays_dialback_only(env):
+    # A remote server without a client certificate (dialback only): its
+    # session, resumed on the other instance, carries no certificate to earn
+    # EXTERNAL with, and dialback asks the authoritative server as before.
+    r = Remote(env, cert=None)
+    p, feats, resumed = r.connect("a")
+    assert not resumed and not offers_external(feats)
+    p.close()
+    resumed_without_external(r, "b", "a session without a certificate")
+    p, feats, resumed = r.connect("b")
+    assert resumed and feats.find(xp.q(xp.NS_DB_FEATURE, "dialback")) is not None
+    asked = len(env.auth.verify_questions)
+    env.valid_keys["key-after-resumption"] = True
+    p.dialback_result("remote.test", "b.test", "key-after-resumption")
+    assert p.read_dialback_result().get("type") == "valid"
+    assert [q[3] for q in env.auth.verify_questions[asked:]] == ["key-after-resumption"]
     p.close()
 
 
