@@ -205,6 +205,36 @@ static void test_rotate_leaves_a_corrupt_file_untouched(void **state) {
   assert_non_null(strstr(err, "temporary file"));
 }
 
+// Only a regular file is read: a FIFO put in the key file's place would
+// block the reader (a gateway's worker re-reading the file) until someone
+// writes to it, and a directory holds no keys. Both are refused at once,
+// and rotation leaves them as they are.
+static void test_read_refuses_what_is_not_a_regular_file(void **state) {
+  char fifo[300], dir[300], err[300];
+  path_of(fifo, sizeof(fifo), "fifo.keys");
+  path_of(dir, sizeof(dir), "dir.keys");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(mkdir(dir, 0700), 0);
+  alarm(10);  // a reader blocked on the FIFO fails the test instead of hanging it
+  fg_ticket_key keys[FG_TICKET_KEYS_MAX];
+  size_t n = 0;
+  const char *paths[] = {fifo, dir};
+  for (int i = 0; i < 2; i++) {
+    assert_false(
+        fg_ticket_keys_read_file(paths[i], keys, FG_TICKET_KEYS_MAX, &n, err, sizeof(err)));
+    if (strstr(err, "not a regular file") == NULL) fail_msg("%s", err);
+    assert_false(fg_ticket_keys_file_rotate(paths[i], 3, err, sizeof(err)));
+    if (strstr(err, "not a regular file") == NULL) fail_msg("%s", err);
+  }
+  alarm(0);
+  struct stat st;
+  assert_int_equal(lstat(fifo, &st), 0);
+  assert_true(S_ISFIFO(st.st_mode));
+  unlink(fifo);
+  rmdir(dir);
+  assert_int_equal(leftovers(""), 0);
+}
+
 // A key file reached through a symbolic link (shared storage linked into
 // /etc/fedgate): rotation replaces the file the link names, so every
 // instance reading it through its own link sees the new key, and the link
@@ -322,6 +352,7 @@ int main(void) {
       cmocka_unit_test(test_new_writes_one_key_0600_and_refuses_existing),
       cmocka_unit_test(test_rotate_appends_newest_and_retires_oldest),
       cmocka_unit_test(test_rotate_leaves_a_corrupt_file_untouched),
+      cmocka_unit_test(test_read_refuses_what_is_not_a_regular_file),
       cmocka_unit_test(test_rotate_through_a_symlink_replaces_its_target),
       cmocka_unit_test(test_rotate_concurrent_rotations_lose_no_key),
       cmocka_unit_test(test_new_concurrent_exactly_one_writes),
