@@ -92,9 +92,16 @@ int fg_ticket_keys_parse(fg_ticket_key *out, size_t cap, size_t *out_n, const ui
   return 1;
 }
 
-// read_fd reads and parses the open file |fd|, named |path| in |err|.
+// read_fd reads and parses the open file |fd|, named |path| in |err|: a
+// regular file only (opened O_NONBLOCK, so that a FIFO in its place does
+// not block the reader).
 static int read_fd(int fd, const char *path, fg_ticket_key *out, size_t cap, size_t *out_n,
                    char *err, size_t err_len) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, err_len, "%s: not a regular file", path);
+    return 0;
+  }
   uint8_t *buf = malloc(FG_TICKET_KEY_FILE_MAX + 1);
   size_t len = 0;
   ssize_t r = 0;
@@ -123,7 +130,7 @@ static int read_fd(int fd, const char *path, fg_ticket_key *out, size_t cap, siz
 
 int fg_ticket_keys_read_file(const char *path, fg_ticket_key *out, size_t cap, size_t *out_n,
                              char *err, size_t err_len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
     return 0;
@@ -243,7 +250,7 @@ int fg_ticket_keys_write_file(const char *path, const fg_ticket_key *keys, size_
 // It returns -1 with the reason in |err|.
 static int lock_current(const char *path, char *err, size_t err_len) {
   for (;;) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
       snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
       return -1;

@@ -46,8 +46,9 @@ int fg_ticket_key_generate(fg_ticket_key *out);
 int fg_ticket_keys_parse(fg_ticket_key *out, size_t cap, size_t *out_n, const uint8_t *in,
                          size_t in_len, char *err, size_t err_len);
 
-// fg_ticket_keys_read_file reads and parses |path| (at most
-// FG_TICKET_KEY_FILE_MAX bytes). It returns 1, or 0 with "PATH: reason" in
+// fg_ticket_keys_read_file reads and parses |path|, a regular file of at
+// most FG_TICKET_KEY_FILE_MAX bytes (anything else, a FIFO included, is
+// refused without blocking). It returns 1, or 0 with "PATH: reason" in
 // |err|.
 int fg_ticket_keys_read_file(const char *path, fg_ticket_key *out, size_t cap, size_t *out_n,
                              char *err, size_t err_len);
