@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,11 +92,14 @@ int fg_ticket_keys_parse(fg_ticket_key *out, size_t cap, size_t *out_n, const ui
   return 1;
 }
 
-int fg_ticket_keys_read_file(const char *path, fg_ticket_key *out, size_t cap, size_t *out_n,
-                             char *err, size_t err_len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+// read_fd reads and parses the open file |fd|, named |path| in |err|: a
+// regular file only (opened O_NONBLOCK, so that a FIFO in its place does
+// not block the reader).
+static int read_fd(int fd, const char *path, fg_ticket_key *out, size_t cap, size_t *out_n,
+                   char *err, size_t err_len) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, err_len, "%s: not a regular file", path);
     return 0;
   }
   uint8_t *buf = malloc(FG_TICKET_KEY_FILE_MAX + 1);
@@ -106,7 +110,6 @@ int fg_ticket_keys_read_file(const char *path, fg_ticket_key *out, size_t cap, s
     len += (size_t)r;
   }
   int saved = errno;
-  close(fd);
   int ok = 0;
   char why[200];
   if (buf == NULL) {
@@ -122,6 +125,18 @@ int fg_ticket_keys_read_file(const char *path, fg_ticket_key *out, size_t cap, s
   }
   if (buf != NULL) OPENSSL_cleanse(buf, len);
   free(buf);
+  return ok;
+}
+
+int fg_ticket_keys_read_file(const char *path, fg_ticket_key *out, size_t cap, size_t *out_n,
+                             char *err, size_t err_len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+    return 0;
+  }
+  int ok = read_fd(fd, path, out, cap, out_n, err, err_len);
+  close(fd);
   return ok;
 }
 
@@ -156,8 +171,11 @@ static void sync_dir(const char *path) {
   close(fd);
 }
 
-int fg_ticket_keys_write_file(const char *path, const fg_ticket_key *keys, size_t n, char *err,
-                              size_t err_len) {
+// write_keys writes |keys| to a temporary file beside |path| and moves it
+// there: over the old file with |replace|, else only if |path| does not
+// exist (a hard link, which fails rather than replace).
+static int write_keys(const char *path, const fg_ticket_key *keys, size_t n, int replace, char *err,
+                      size_t err_len) {
   if (n == 0 || n > FG_TICKET_KEYS_MAX) {
     snprintf(err, err_len, "%s: %zu keys (1 to %d)", path, n, FG_TICKET_KEYS_MAX);
     return 0;
@@ -197,9 +215,20 @@ int fg_ticket_keys_write_file(const char *path, const fg_ticket_key *keys, size_
     ok = 0;
     saved = errno;
   }
-  if (ok && rename(tmp, path) != 0) {
+  if (ok && replace && rename(tmp, path) != 0) {
     ok = 0;
     saved = errno;
+  }
+  if (ok && !replace) {
+    if (link(tmp, path) != 0) {
+      ok = 0;
+      saved = errno;
+    }
+    unlink(tmp);
+    if (!ok && saved == EEXIST) {
+      snprintf(err, err_len, "%s: exists already (use 'ticket-keys rotate' to add a key)", path);
+      return 0;
+    }
   }
   if (!ok) {
     unlink(tmp);
@@ -208,6 +237,39 @@ int fg_ticket_keys_write_file(const char *path, const fg_ticket_key *keys, size_
   }
   sync_dir(path);
   return 1;
+}
+
+int fg_ticket_keys_write_file(const char *path, const fg_ticket_key *keys, size_t n, char *err,
+                              size_t err_len) {
+  return write_keys(path, keys, n, 1, err, err_len);
+}
+
+// lock_current opens |path| and returns a descriptor holding an exclusive
+// flock(2) on the file |path| names once the lock is granted: a rotation
+// that replaced the file while this one waited has its file locked in turn.
+// It returns -1 with the reason in |err|.
+static int lock_current(const char *path, char *err, size_t err_len) {
+  for (;;) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+      snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+      return -1;
+    }
+    int r;
+    while ((r = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    if (r != 0) {
+      snprintf(err, err_len, "%s: cannot lock: %s", path, strerror(errno));
+      close(fd);
+      return -1;
+    }
+    struct stat held, named;
+    if (fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino) {
+      return fd;
+    }
+    close(fd);  // replaced (or removed) while waiting: lock what is there now
+  }
 }
 
 int fg_ticket_keys_file_new(const char *path, char *err, size_t err_len) {
@@ -221,8 +283,34 @@ int fg_ticket_keys_file_new(const char *path, char *err, size_t err_len) {
     snprintf(err, err_len, "no random bytes");
     return 0;
   }
-  int ok = fg_ticket_keys_write_file(path, &k, 1, err, err_len);
+  int ok = write_keys(path, &k, 1, 0, err, err_len);
   OPENSSL_cleanse(&k, sizeof(k));
+  return ok;
+}
+
+// rotate_file is fg_ticket_keys_file_rotate on |path|, a path without
+// symbolic links.
+static int rotate_file(const char *path, size_t keep, char *err, size_t err_len) {
+  // Read, add, write under the lock: a rotation at the same time waits and
+  // then reads the file this one wrote, so neither key is lost.
+  int fd = lock_current(path, err, err_len);
+  if (fd < 0) return 0;
+  fg_ticket_key keys[FG_TICKET_KEYS_MAX + 1];
+  size_t n = 0;
+  if (!read_fd(fd, path, keys, FG_TICKET_KEYS_MAX, &n, err, err_len)) {
+    close(fd);
+    return 0;
+  }
+  int ok = fg_ticket_key_generate(&keys[n]);
+  n++;
+  size_t drop = n > keep ? n - keep : 0;
+  if (!ok) {
+    snprintf(err, err_len, "no random bytes");
+  } else {
+    ok = write_keys(path, keys + drop, n - drop, 1, err, err_len);
+  }
+  OPENSSL_cleanse(keys, sizeof(keys));
+  close(fd);  // the lock goes with it, after the rename
   return ok;
 }
 
@@ -231,17 +319,14 @@ int fg_ticket_keys_file_rotate(const char *path, size_t keep, char *err, size_t 
     snprintf(err, err_len, "--keep %zu: keep 1 to %d keys", keep, FG_TICKET_KEYS_MAX);
     return 0;
   }
-  fg_ticket_key keys[FG_TICKET_KEYS_MAX + 1];
-  size_t n = 0;
-  if (!fg_ticket_keys_read_file(path, keys, FG_TICKET_KEYS_MAX, &n, err, err_len)) return 0;
-  int ok = fg_ticket_key_generate(&keys[n]);
-  n++;
-  size_t drop = n > keep ? n - keep : 0;
-  if (!ok) {
-    snprintf(err, err_len, "no random bytes");
-  } else {
-    ok = fg_ticket_keys_write_file(path, keys + drop, n - drop, err, err_len);
+  // Through a symbolic link, the file it names is the one to replace (the
+  // link stays, and whoever reads the file by another link sees the key).
+  char *real = realpath(path, NULL);
+  if (real == NULL) {
+    snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+    return 0;
   }
-  OPENSSL_cleanse(keys, sizeof(keys));
+  int ok = rotate_file(real, keep, err, err_len);
+  free(real);
   return ok;
 }

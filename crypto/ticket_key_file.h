@@ -46,8 +46,9 @@ int fg_ticket_key_generate(fg_ticket_key *out);
 int fg_ticket_keys_parse(fg_ticket_key *out, size_t cap, size_t *out_n, const uint8_t *in,
                          size_t in_len, char *err, size_t err_len);
 
-// fg_ticket_keys_read_file reads and parses |path| (at most
-// FG_TICKET_KEY_FILE_MAX bytes). It returns 1, or 0 with "PATH: reason" in
+// fg_ticket_keys_read_file reads and parses |path|, a regular file of at
+// most FG_TICKET_KEY_FILE_MAX bytes (anything else, a FIFO included, is
+// refused without blocking). It returns 1, or 0 with "PATH: reason" in
 // |err|.
 int fg_ticket_keys_read_file(const char *path, fg_ticket_key *out, size_t cap, size_t *out_n,
                              char *err, size_t err_len);
@@ -60,13 +61,18 @@ int fg_ticket_keys_write_file(const char *path, const fg_ticket_key *keys, size_
 
 // fg_ticket_keys_file_new writes a file holding one fresh key. It refuses
 // (returns 0) when |path| exists, so that a running key set is never
-// replaced by mistake; rotate it instead.
+// replaced by mistake; rotate it instead. The file appears complete or not
+// at all, and two at the same time write it once (a hard link from the
+// temporary file, which never replaces).
 int fg_ticket_keys_file_new(const char *path, char *err, size_t err_len);
 
 // fg_ticket_keys_file_rotate adds a fresh newest key to |path| and drops the
-// oldest keys beyond |keep| (1 to FG_TICKET_KEYS_MAX), atomically. It returns
-// 1, or 0 with a reason in |err| (an unreadable or malformed file is left as
-// it is).
+// oldest keys beyond |keep| (1 to FG_TICKET_KEYS_MAX), atomically. Rotations
+// at the same time take turns (an exclusive flock(2) on the file, taken again
+// on the new file when one replaced it meanwhile), so each adds its key.
+// Through a symbolic link, the file the link names is replaced. It
+// returns 1, or 0 with a reason in |err| (an unreadable or malformed file is
+// left as it is).
 int fg_ticket_keys_file_rotate(const char *path, size_t keep, char *err, size_t err_len);
 
 #endif  // FEDGATE_CRYPTO_TICKET_KEY_FILE_H

@@ -9,7 +9,8 @@
 // the header (a v1 header ends with CRLF within 107 bytes; a v2 header is
 // exactly 16 bytes plus its length field, at most FG_PROXY_V2_MAX_LEN); a
 // decision is final; addresses are only ever IPv4 or IPv6; and a TCP4 line
-// printed back from the result is the line consumed.
+// printed back from the result is the line consumed; a v2 header names
+// addresses only for PROXY over TCP4 or TCP6.
 // Seeds: fuzz/corpus/proxy_header_fuzzer/ (HAProxy-style headers, v1 and v2,
 // with TLVs, LOCAL, and malformed ones).
 #include <arpa/inet.h>
@@ -81,6 +82,9 @@ static void check_done(const uint8_t *in, const outcome *o) {
     FUZZ_CHECK(len_field <= FG_PROXY_V2_MAX_LEN && o->consumed == 16 + len_field);
   }
   if (!r->has_addresses) return;
+  // §2.2: only PROXY over TCP4 or TCP6 names addresses (LOCAL, UNSPEC and
+  // the UDP and UNIX families keep the connection's own).
+  if (r->version == 2) FUZZ_CHECK(in[12] == 0x21 && (in[13] == 0x11 || in[13] == 0x21));
   int fam = r->src.sa.sa_family;
   FUZZ_CHECK(fam == AF_INET || fam == AF_INET6);
   FUZZ_CHECK(r->dst.sa.sa_family == fam);

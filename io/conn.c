@@ -194,6 +194,13 @@ static void drop_connect_stash(fg_conn *c) {
   c->tls = NULL;
 }
 
+// proxy_ended says why a connection that ends while its PROXY header is
+// awaited is refused: nothing came (a TCP health check), or part of it.
+static fg_proxy_error proxy_ended(const fg_conn *c) {
+  return c->proxy != NULL && fg_proxy_header_started(&c->proxy->header) ? FG_PROXY_ERR_TRUNCATED
+                                                                        : FG_PROXY_ERR_EMPTY;
+}
+
 // proxy_wait_free gives back the PROXY header state (and the context it
 // kept for direct TLS, if still there).
 static void proxy_wait_free(fg_conn *c) {
@@ -208,12 +215,14 @@ static void finish(fg_conn *c, enum fg_close_reason reason) {
   fg_worker *w = c->w;
   if (c->connecting) drop_connect_stash(c);
   if (c->proxy_wait) {
+    fg_proxy_error why = proxy_ended(c);
     c->proxy_wait = 0;
     proxy_wait_free(c);
     if (reason == FG_CLOSE_RESET || reason == FG_CLOSE_IO_ERROR) {
-      // Reset inside the header: refused like a header cut short by EOF.
+      // Reset before or inside the header: refused like a header cut short
+      // by EOF.
       w->stats.proxy_refused++;
-      if (c->h->on_proxy_header) c->h->on_proxy_header(c, FG_PROXY_ERR_TRUNCATED);
+      if (c->h->on_proxy_header) c->h->on_proxy_header(c, why);
     }
   }
   c->dead = 1;
@@ -547,7 +556,7 @@ static void peer_eof(fg_conn *c) {
   if (c->dead || c->eof) return;
   c->eof = 1;
   if (c->proxy_wait) {
-    proxy_refuse(c, FG_PROXY_ERR_TRUNCATED);
+    proxy_refuse(c, proxy_ended(c));
     return;
   }
   if (c->tls != NULL && !fg_tls_conn_handshake_done(c->tls)) {
@@ -740,6 +749,7 @@ static void proxy_recv(fg_conn *c, const uint8_t *data, size_t len) {
   if (r->has_addresses) {
     c->peer_len = r->src.sa.sa_family == AF_INET ? sizeof(r->src.in) : sizeof(r->src.in6);
     memcpy(&c->peer, &r->src, c->peer_len);
+    c->proxy_named = 1;
   }
   fg_tls_ctx *tls = c->proxy->tls;
   c->proxy->tls = NULL;
@@ -1198,12 +1208,19 @@ fg_conn *fg_conn_new_accepted(fg_worker *w, int fd, const fg_conn_handler *h, vo
   w->stats.accepted++;
   struct sockaddr_storage peer;
   socklen_t peer_len = sizeof(peer);
-  if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) == 0) {
+  int known = getpeername(fd, (struct sockaddr *)&peer, &peer_len) == 0;
+  if (known) {
     c->peer_len = peer_len < sizeof(c->peer) ? peer_len : sizeof(c->peer);
     memcpy(&c->peer, &peer, c->peer_len);
   }
   if (n_trusted == 0) {
     accepted_start(c, tls);
+    return c;
+  }
+  if (!known) {
+    // Reset before it was accepted (a balancer's TCP check closes at once):
+    // its source is unknown, and nothing can be read from it.
+    proxy_refuse(c, FG_PROXY_ERR_EMPTY);
     return c;
   }
   // PROXY protocol: only the balancers may connect, and they speak first.
@@ -1363,6 +1380,10 @@ const struct sockaddr *fg_conn_peer(const fg_conn *c) {
 
 int fg_conn_proxy_version(const fg_conn *c) {
   return c->proxy_version;
+}
+
+int fg_conn_proxy_named_peer(const fg_conn *c) {
+  return c->proxy_named;
 }
 
 int fg_conn_is_inbound(const fg_conn *c) {

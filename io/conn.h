@@ -135,6 +135,10 @@ const struct sockaddr *fg_conn_peer(const fg_conn *c);
 // fg_conn_proxy_version returns the version (1 or 2) of the PROXY header
 // read on |c|, or 0.
 int fg_conn_proxy_version(const fg_conn *c);
+// fg_conn_proxy_named_peer returns 1 when that header named the peer
+// (fg_conn_peer is its address), 0 without a header or for one that keeps
+// the connection's own address (v2 LOCAL, UNSPEC, UDP, UNIX; v1 UNKNOWN).
+int fg_conn_proxy_named_peer(const fg_conn *c);
 // fg_conn_is_inbound returns 1 for accepted connections.
 int fg_conn_is_inbound(const fg_conn *c);
 

@@ -288,7 +288,7 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
   if (cqe->res >= 0) {
     int fd = cqe->res;
     if (l->closing || w->stopping || w->nconns >= w->rt->opts.max_conns ||
-        (l->cfg.admit != NULL && !l->cfg.admit(l->cfg.arg, fd))) {
+        (l->cfg.admit != NULL && l->cfg.n_proxy_trusted == 0 && !l->cfg.admit(l->cfg.arg, fd))) {
       w->stats.refused++;
       close(fd);
     } else if (fg_conn_new_accepted(w, fd, l->cfg.handler, l->cfg.arg, l->cfg.tls,

@@ -27,7 +27,9 @@ typedef struct fg_listener_config {
   unsigned unix_mode;
   // admit (optional) is called with |arg| and each accepted socket before a
   // connection, and any TLS work, is made for it; 0 closes the socket at
-  // once (counted as refused).
+  // once (counted as refused). Not on a PROXY protocol listener, whose
+  // sockets come from the balancers: there the handler's on_proxy_header
+  // sees the peer the header names.
   int (*admit)(void *arg, int fd);
   // PROXY protocol (HAProxy's send-proxy / send-proxy-v2): with
   // |n_proxy_trusted| > 0, only these networks may connect, and each

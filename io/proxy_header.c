@@ -11,7 +11,7 @@
 static const uint8_t kV2Sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                    0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 static const char kV1Prefix[] = "PROXY ";
-enum { kV1PrefixLen = 6, kV2Fixed = 16 };
+enum { kV1PrefixLen = 6, kV2Fixed = 16, kTypeCrc32c = 0x03 };
 
 // kErrors: each refusal's metric label and its sentence for the log.
 static const struct {
@@ -26,13 +26,21 @@ static const struct {
     [FG_PROXY_ERR_BAD_VERSION] = {"bad-version", "v2 header with a version other than 2"},
     [FG_PROXY_ERR_BAD_COMMAND] = {"bad-command",
                                   "v2 header with a command other than LOCAL or PROXY"},
-    [FG_PROXY_ERR_BAD_FAMILY] = {"bad-family",
-                                 "address family or transport not TCP over IPv4 or IPv6"},
+    [FG_PROXY_ERR_BAD_FAMILY] =
+        {"bad-family",
+         "v1 protocol not TCP4, TCP6 or UNKNOWN, or v2 family and transport "
+         "not a valid combination"},
     [FG_PROXY_ERR_BAD_LENGTH] = {"bad-length",
                                  "v2 length above 2048 bytes or shorter than its addresses"},
     [FG_PROXY_ERR_BAD_ADDRESS] = {"bad-address", "v1 address or port that does not parse"},
     [FG_PROXY_ERR_BAD_TLV] = {"bad-tlv", "v2 TLV running past the header"},
+    [FG_PROXY_ERR_BAD_CHECKSUM] = {"bad-checksum",
+                                   "v2 CRC32C TLV that is not 4 bytes, comes twice, or does not "
+                                   "match the header"},
     [FG_PROXY_ERR_TRUNCATED] = {"truncated", "connection closed before the header was complete"},
+    [FG_PROXY_ERR_EMPTY] = {"empty",
+                            "connection ended before its first byte (a TCP health check, or "
+                            "reset before it was accepted)"},
     [FG_PROXY_ERR_TIMEOUT] = {"timeout", "no complete header within the handshake timeout"},
     [FG_PROXY_ERR_UNTRUSTED] = {"untrusted-source",
                                 "source address not in proxy_protocol.trusted_networks"},
@@ -159,33 +167,69 @@ static fg_proxy_status v1_feed(fg_proxy_header *p, const uint8_t *in, size_t in_
 
 // --- version 2 ------------------------------------------------------------
 
+// crc32c_update folds |n| bytes of |p| (NULL: zeros) into the running
+// CRC-32C |c| (Castagnoli, RFC 4960 appendix B, as §2.2.3 asks), bit by bit:
+// a header is at most 16 + FG_PROXY_V2_MAX_LEN bytes, read once.
+static uint32_t crc32c_update(uint32_t c, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    c ^= p != NULL ? p[i] : 0;
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+  }
+  return c;
+}
+
 // v2_fixed judges the 16-byte fixed part (§2.2): version, command, family
 // and transport, length.
 static fg_proxy_status v2_fixed(fg_proxy_header *p) {
   uint8_t ver_cmd = p->buf[12], fam = p->buf[13];
+  p->crc = crc32c_update(0xFFFFFFFFu, p->buf, kV2Fixed);
   p->v2_len = (uint16_t)(p->buf[14] << 8 | p->buf[15]);
   if ((ver_cmd >> 4) != 2) return fail(p, FG_PROXY_ERR_BAD_VERSION);
   uint8_t cmd = ver_cmd & 0x0F;
   if (cmd > 1) return fail(p, FG_PROXY_ERR_BAD_COMMAND);
   if (p->v2_len > FG_PROXY_V2_MAX_LEN) return fail(p, FG_PROXY_ERR_BAD_LENGTH);
   p->local = cmd == 0;
+  p->unspec = 1;
   switch (fam) {
-    case 0x11:  // AF_INET over STREAM
+    case 0x11:  // TCP over IPv4
+      p->addr_len = 12;
+      p->unspec = 0;
+      break;
+    case 0x21:  // TCP over IPv6
+      p->addr_len = 36;
+      p->unspec = 0;
+      break;
+    // The other valid combinations fall back to UNSPEC (§2.2: "provided
+    // that it automatically falls back to the UNSPEC mode"): their address
+    // block is skipped, the TLVs after it checked, the connection's own
+    // endpoints stand.
+    case 0x12:  // UDP over IPv4
       p->addr_len = 12;
       break;
-    case 0x21:  // AF_INET6 over STREAM
+    case 0x22:  // UDP over IPv6
       p->addr_len = 36;
       break;
-    case 0x00:  // UNSPEC: no address block
-      p->addr_len = 0;
+    case 0x31:  // UNIX stream
+    case 0x32:  // UNIX datagram
+      p->addr_len = 216;
       break;
-    default:
-      // A LOCAL command's block is discarded whatever its family (§2.2);
-      // a proxied connection must be TCP over IPv4 or IPv6.
-      if (!p->local) return fail(p, FG_PROXY_ERR_BAD_FAMILY);
+    case 0x00:  // UNSPEC: "the receiver should ignore address information"
       p->addr_len = 0;
       p->tlv_skip = p->v2_len;  // nothing inside is interpreted
       return FG_PROXY_NEED_MORE;
+    default:
+      // Not a valid combination: "must be rejected as invalid by receivers"
+      // unless the command is LOCAL, whose family is ignored.
+      if (!p->local) return fail(p, FG_PROXY_ERR_BAD_FAMILY);
+      break;
+  }
+  if (p->local) {
+    // LOCAL: "discard the protocol block including the family", whatever
+    // the length says (it need not be zero, nor the family's).
+    p->unspec = 1;
+    p->addr_len = 0;
+    p->tlv_skip = p->v2_len;
+    return FG_PROXY_NEED_MORE;
   }
   if (p->v2_len < p->addr_len) return fail(p, FG_PROXY_ERR_BAD_LENGTH);
   return FG_PROXY_NEED_MORE;
@@ -196,7 +240,7 @@ static void v2_addresses(fg_proxy_header *p) {
   const uint8_t *a = p->buf + kV2Fixed;
   memset(&r->src, 0, sizeof(r->src));
   memset(&r->dst, 0, sizeof(r->dst));
-  if (p->local || p->addr_len == 0) return;  // the connection's own endpoints stand
+  if (p->unspec) return;  // the connection's own endpoints stand
   if (p->addr_len == 12) {
     r->src.in.sin_family = r->dst.in.sin_family = AF_INET;
     memcpy(&r->src.in.sin_addr, a, 4);
@@ -230,26 +274,40 @@ static fg_proxy_status v2_feed(fg_proxy_header *p, const uint8_t *in, size_t in_
     if (p->v2_seen < p->addr_len) {
       size_t k = p->addr_len - p->v2_seen;
       if (k > in_len - i) k = in_len - i;
-      memcpy(p->buf + kV2Fixed + p->v2_seen, in + i, k);
+      if (!p->unspec) memcpy(p->buf + kV2Fixed + p->v2_seen, in + i, k);  // 12 or 36 bytes
+      p->crc = crc32c_update(p->crc, in + i, k);
       p->v2_seen += (uint16_t)k;
       i += k;
     } else if (p->tlv_skip > 0) {
-      size_t k = p->tlv_skip;
-      if (k > in_len - i) k = in_len - i;
+      size_t k = 1;
+      if (p->crc_state == 1) {
+        // §2.2.3: the checksum's own 4 bytes count as zeros.
+        p->crc_want = p->crc_want << 8 | in[i];
+        p->crc = crc32c_update(p->crc, NULL, 1);
+        if (++p->crc_at == 4) p->crc_state = 2;
+      } else {
+        k = p->tlv_skip;
+        if (k > in_len - i) k = in_len - i;
+        p->crc = crc32c_update(p->crc, in + i, k);
+      }
       p->tlv_skip -= (uint16_t)k;
       p->v2_seen += (uint16_t)k;
       i += k;
     } else {
+      p->crc = crc32c_update(p->crc, in + i, 1);
       p->tlv_hdr[p->tlv_hdr_len++] = in[i++];
       p->v2_seen++;
       if (p->tlv_hdr_len == 3) {
-        // §2.2.x: type (1 byte), length (2 bytes), value; a TLV must end
+        // §2.2: type (1 byte), length (2 bytes), value; a TLV must end
         // within the header.
         p->tlv_hdr_len = 0;
         p->tlv_skip = (uint16_t)(p->tlv_hdr[1] << 8 | p->tlv_hdr[2]);
-        if (p->tlv_skip > p->v2_len - p->v2_seen) {
-          *used = i;
-          return fail(p, FG_PROXY_ERR_BAD_TLV);
+        *used = i;
+        if (p->tlv_skip > p->v2_len - p->v2_seen) return fail(p, FG_PROXY_ERR_BAD_TLV);
+        if (p->tlv_hdr[0] == kTypeCrc32c) {
+          // One checksum, of 32 bits.
+          if (p->tlv_skip != 4 || p->crc_state != 0) return fail(p, FG_PROXY_ERR_BAD_CHECKSUM);
+          p->crc_state = 1;
         }
       }
     }
@@ -258,6 +316,9 @@ static fg_proxy_status v2_feed(fg_proxy_header *p, const uint8_t *in, size_t in_
   if (p->v2_seen < p->v2_len) return FG_PROXY_NEED_MORE;
   *used = i;
   if (p->tlv_hdr_len != 0) return fail(p, FG_PROXY_ERR_BAD_TLV);  // a partial TLV header
+  // §2.2.3: "If it is not, the receiver MUST treat the TCP connection
+  // providing the header as invalid."
+  if (p->crc_state == 2 && ~p->crc != p->crc_want) return fail(p, FG_PROXY_ERR_BAD_CHECKSUM);
   v2_addresses(p);
   return finish(p, 2);
 }
@@ -286,6 +347,10 @@ fg_proxy_status fg_proxy_header_feed(fg_proxy_header *p, const uint8_t *in, size
 
 const fg_proxy_result *fg_proxy_header_result(const fg_proxy_header *p) {
   return p->done ? &p->result : NULL;
+}
+
+int fg_proxy_header_started(const fg_proxy_header *p) {
+  return p->version != 0 || p->error != FG_PROXY_OK;
 }
 
 fg_proxy_error fg_proxy_header_error(const fg_proxy_header *p) {

@@ -88,7 +88,8 @@ struct fg_conn {
   unsigned inbound : 1, connecting : 1, recv_armed : 1, send_inflight : 1, paused : 1,
       write_blocked : 1, want_close : 1, dead : 1, dirty : 1, eof : 1, starttls_now : 1,
       direct_tls : 1, opened : 1, ktls_rx : 1, ktls_tx : 1, recv_cancelling : 1, ktls_pending : 1,
-      ktls_decided : 1, ktls_filling : 1, ktls_await : 1, proxy_wait : 1, recv_started : 1;
+      ktls_decided : 1, ktls_filling : 1, ktls_await : 1, proxy_wait : 1, recv_started : 1,
+      proxy_named : 1;    // the PROXY header named the peer (|peer| is its address)
   uint8_t proxy_version;  // 0: no PROXY header; 1 or 2: the header read
   enum fg_close_reason close_reason;
   // |sending|: fg_conn_send calls on the stack. A close that happens inside

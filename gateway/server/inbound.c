@@ -976,13 +976,23 @@ static void on_proxy_header(fg_conn *c, fg_proxy_error why) {
   fg_server *srv = ((fg_listener_arg *)fg_conn_arg(c))->srv;
   if (why == FG_PROXY_OK) {
     fg_metrics_inc(&srv->metrics, FG_M_PROXY_HEADERS_ACCEPTED);
+    // abuse.limits.connections counts the remote server the header names,
+    // not the balancer (whose own connections, LOCAL health checks, are
+    // not counted).
+    if (fg_conn_proxy_named_peer(c) &&
+        !fg_server_admit_address(srv, fg_conn_peer(c), "after the PROXY header")) {
+      fg_conn_abort(c, FG_CLOSE_LOCAL);
+    }
     return;
   }
   char ip[64] = "";
   fg_addr_text(fg_conn_peer(c), ip, sizeof(ip));
   fg_metrics_proxy_refused(&srv->metrics, why);
-  fg_log(FG_LOG_SEV_WARN, NULL, ip, "connection refused: PROXY protocol %s: %s",
-         fg_proxy_error_name(why), fg_proxy_error_text(why));
+  // A connection that ends before its first byte is a balancer's TCP check
+  // more often than not: noted, not warned about.
+  fg_log(why == FG_PROXY_ERR_EMPTY ? FG_LOG_SEV_INFO : FG_LOG_SEV_WARN, NULL, ip,
+         "connection refused: PROXY protocol %s: %s", fg_proxy_error_name(why),
+         fg_proxy_error_text(why));
 }
 
 static void on_open_s2s(fg_conn *c) {

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <pthread.h>
 
 #include <cmocka.h>
 
@@ -204,6 +205,146 @@ static void test_rotate_leaves_a_corrupt_file_untouched(void **state) {
   assert_non_null(strstr(err, "temporary file"));
 }
 
+// Only a regular file is read: a FIFO put in the key file's place would
+// block the reader (a gateway's worker re-reading the file) until someone
+// writes to it, and a directory holds no keys. Both are refused at once,
+// and rotation leaves them as they are.
+static void test_read_refuses_what_is_not_a_regular_file(void **state) {
+  char fifo[300], dir[300], err[300];
+  path_of(fifo, sizeof(fifo), "fifo.keys");
+  path_of(dir, sizeof(dir), "dir.keys");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(mkdir(dir, 0700), 0);
+  alarm(10);  // a reader blocked on the FIFO fails the test instead of hanging it
+  fg_ticket_key keys[FG_TICKET_KEYS_MAX];
+  size_t n = 0;
+  const char *paths[] = {fifo, dir};
+  for (int i = 0; i < 2; i++) {
+    assert_false(
+        fg_ticket_keys_read_file(paths[i], keys, FG_TICKET_KEYS_MAX, &n, err, sizeof(err)));
+    if (strstr(err, "not a regular file") == NULL) fail_msg("%s", err);
+    assert_false(fg_ticket_keys_file_rotate(paths[i], 3, err, sizeof(err)));
+    if (strstr(err, "not a regular file") == NULL) fail_msg("%s", err);
+  }
+  alarm(0);
+  struct stat st;
+  assert_int_equal(lstat(fifo, &st), 0);
+  assert_true(S_ISFIFO(st.st_mode));
+  unlink(fifo);
+  rmdir(dir);
+  assert_int_equal(leftovers(""), 0);
+}
+
+// A key file reached through a symbolic link (shared storage linked into
+// /etc/fedgate): rotation replaces the file the link names, so every
+// instance reading it through its own link sees the new key, and the link
+// stays a link.
+static void test_rotate_through_a_symlink_replaces_its_target(void **state) {
+  char real[300], link_path[300], err[300];
+  path_of(real, sizeof(real), "target.keys");
+  path_of(link_path, sizeof(link_path), "link.keys");
+  assert_true(fg_ticket_keys_file_new(real, err, sizeof(err)));
+  assert_int_equal(symlink(real, link_path), 0);
+  assert_true(fg_ticket_keys_file_rotate(link_path, 3, err, sizeof(err)));
+  struct stat st;
+  assert_int_equal(lstat(link_path, &st), 0);
+  if (!S_ISLNK(st.st_mode)) fail_msg("the link was replaced by a file");
+  fg_ticket_key keys[FG_TICKET_KEYS_MAX];
+  size_t n = 0;
+  assert_true(fg_ticket_keys_read_file(real, keys, FG_TICKET_KEYS_MAX, &n, err, sizeof(err)));
+  assert_int_equal(n, 2);
+  assert_int_equal(mode_of(real), 0600);
+  unlink(link_path);
+  unlink(real);
+  assert_int_equal(leftovers(""), 0);
+}
+
+// --- writers at the same time ---
+
+enum { kWriters = 8 };
+
+typedef struct writer {
+  pthread_t thread;
+  pthread_barrier_t *start;
+  const char *path;
+  int rotate;  // 1: rotate --keep FG_TICKET_KEYS_MAX; 0: new
+  int ok;
+  char err[300];
+} writer;
+
+static void *write_once(void *arg) {
+  writer *w = arg;
+  pthread_barrier_wait(w->start);
+  w->ok = w->rotate
+              ? fg_ticket_keys_file_rotate(w->path, FG_TICKET_KEYS_MAX, w->err, sizeof(w->err))
+              : fg_ticket_keys_file_new(w->path, w->err, sizeof(w->err));
+  return NULL;
+}
+
+// run_writers starts kWriters threads on |path| at once and returns how many
+// succeeded.
+static int run_writers(const char *path, int rotate, writer *ws) {
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, kWriters);
+  for (int i = 0; i < kWriters; i++) {
+    ws[i] = (writer){.start = &start, .path = path, .rotate = rotate};
+    assert_int_equal(pthread_create(&ws[i].thread, NULL, write_once, &ws[i]), 0);
+  }
+  int ok = 0;
+  for (int i = 0; i < kWriters; i++) {
+    pthread_join(ws[i].thread, NULL);
+    ok += ws[i].ok;
+  }
+  pthread_barrier_destroy(&start);
+  return ok;
+}
+
+// Rotations at the same time (two operators, a timer and an operator, two
+// machines on a shared directory) each add their key: one read-modify-write
+// never replaces the file under another, so no key that succeeded is lost
+// and the oldest is still first.
+static void test_rotate_concurrent_rotations_lose_no_key(void **state) {
+  char path[300], err[300];
+  path_of(path, sizeof(path), "conc.keys");
+  assert_true(fg_ticket_keys_file_new(path, err, sizeof(err)));
+  fg_ticket_key first[FG_TICKET_KEYS_MAX], keys[FG_TICKET_KEYS_MAX];
+  size_t n = 0;
+  assert_true(fg_ticket_keys_read_file(path, first, FG_TICKET_KEYS_MAX, &n, err, sizeof(err)));
+  for (int round = 0; round < 3; round++) {
+    // Back to one key for each round.
+    assert_true(fg_ticket_keys_file_rotate(path, 1, err, sizeof(err)));
+    writer ws[kWriters];
+    int ok = run_writers(path, 1, ws);
+    for (int i = 0; i < kWriters; i++) {
+      if (!ws[i].ok) fail_msg("rotation %d failed: %s", i, ws[i].err);
+    }
+    assert_int_equal(ok, kWriters);
+    assert_true(fg_ticket_keys_read_file(path, keys, FG_TICKET_KEYS_MAX, &n, err, sizeof(err)));
+    if (n != 1 + kWriters) fail_msg("round %d: %zu keys, want %d", round, n, 1 + kWriters);
+    assert_int_equal(mode_of(path), 0600);
+  }
+  assert_int_equal(leftovers("conc.keys"), 0);
+  unlink(path);
+}
+
+// 'new' at the same time: exactly one writes the file, the others are told
+// it exists; none replaces a key file another one wrote.
+static void test_new_concurrent_exactly_one_writes(void **state) {
+  char path[300];
+  path_of(path, sizeof(path), "once.keys");
+  for (int round = 0; round < 3; round++) {
+    writer ws[kWriters];
+    int ok = run_writers(path, 0, ws);
+    if (ok != 1) fail_msg("round %d: %d of %d 'new' succeeded", round, ok, kWriters);
+    for (int i = 0; i < kWriters; i++) {
+      if (!ws[i].ok) assert_non_null(strstr(ws[i].err, "exists"));
+    }
+    assert_int_equal(mode_of(path), 0600);
+    assert_int_equal(leftovers("once.keys"), 0);
+    unlink(path);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_comments_blanks_crlf_layout),
@@ -211,6 +352,10 @@ int main(void) {
       cmocka_unit_test(test_new_writes_one_key_0600_and_refuses_existing),
       cmocka_unit_test(test_rotate_appends_newest_and_retires_oldest),
       cmocka_unit_test(test_rotate_leaves_a_corrupt_file_untouched),
+      cmocka_unit_test(test_read_refuses_what_is_not_a_regular_file),
+      cmocka_unit_test(test_rotate_through_a_symlink_replaces_its_target),
+      cmocka_unit_test(test_rotate_concurrent_rotations_lose_no_key),
+      cmocka_unit_test(test_new_concurrent_exactly_one_writes),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -316,6 +316,35 @@ static void test_changed_scope_is_not_offered_old_session(void **state) {
   fg_ticket_keys_free(k);
 }
 
+// RFC 8446 §4.6.1 and RFC 6120 §13.7: a session verified for one remote
+// domain (the key gateway/server/link.c builds: remote, target, local) is
+// never offered on a link to another, nor to the same remote for another
+// local domain; each gets a full handshake whose certificate is verified.
+static void session_keys_stay_apart(int tls12) {
+  fg_ticket_keys *k = keys_load();
+  fg_tls_ctx *s = server(k), *c = client(tls12, NULL);
+  g_client_calls = 0;
+  assert_false(connect_once(s, c, "a.example xmpp.example.net local.example"));
+  assert_true(connect_once(s, c, "a.example xmpp.example.net local.example"));
+  assert_int_equal(g_client_calls, 1);
+  // Same server (target), another remote domain; another local domain.
+  assert_false(connect_once(s, c, "b.example xmpp.example.net local.example"));
+  assert_false(connect_once(s, c, "a.example xmpp.example.net other.example"));
+  assert_int_equal(g_client_calls, 3);
+  assert_true(connect_once(s, c, "a.example xmpp.example.net local.example"));
+  fg_tls_ctx_free(s);
+  fg_tls_ctx_free(c);
+  fg_ticket_keys_free(k);
+}
+
+static void test_rfc8446_4_6_1_tls13_session_of_one_domain_not_offered_to_another(void **state) {
+  session_keys_stay_apart(0);
+}
+
+static void test_rfc5077_tls12_session_of_one_domain_not_offered_to_another(void **state) {
+  session_keys_stay_apart(1);
+}
+
 static void test_rfc8446_c_4_tls13_session_offered_once(void **state) {
   fg_ticket_keys *k = keys_load();
   fg_tls_ctx *s = server(k), *c = client(0, NULL);
@@ -374,6 +403,8 @@ int main(void) {
       cmocka_unit_test(test_resumed_client_carries_full_handshake_verdict),
       cmocka_unit_test(test_rejected_peer_leaves_no_session),
       cmocka_unit_test(test_changed_scope_is_not_offered_old_session),
+      cmocka_unit_test(test_rfc8446_4_6_1_tls13_session_of_one_domain_not_offered_to_another),
+      cmocka_unit_test(test_rfc5077_tls12_session_of_one_domain_not_offered_to_another),
       cmocka_unit_test(test_rfc8446_c_4_tls13_session_offered_once),
       cmocka_unit_test(test_rfc5077_3_3_lifetime_hint_bounds_cached_session),
   };

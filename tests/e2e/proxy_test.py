@@ -7,7 +7,9 @@ HAProxy 2.6 in TCP mode: one frontend with `send-proxy-v2` in front of the
 direct TLS listener, one with `send-proxy` (v1) in front of the STARTTLS
 listener. Scripted remote peers (xmpp_peer.Peer) connect through HAProxy
 from their own loopback addresses (127.0.0.2, 127.0.0.3): fedgate must see
-those, not HAProxy's 127.0.0.1, in its log, /streams and per-IP limits.
+those, not HAProxy's 127.0.0.1, in its log, /streams and per-IP limits,
+with SASL EXTERNAL and with dialback (remote.test's authoritative server
+answers fedgate's questions).
 Connections straight to fedgate, from untrusted addresses or without a
 valid header, are refused with the reason counted.
 
@@ -29,6 +31,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -62,14 +65,20 @@ class Env:
         fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
         fp.write_secret(d + "/secret", "test-dialback-secret")
         self.ports = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink",
-                                                  "hp_v1", "hp_v2")}
+                                                  "hp_v1", "hp_v2", "hp_crc", "auth")}
         p = self.ports
         cfg = fp.gateway_yaml(
             p, [("b.test", "sink", None)], [("sink", [p["sink"]])], default_cert="pki/b.test",
             limits={"streams_per_ip": 2, "handshake_timeout": "2s"},
-            proxy_trusted=["127.0.0.1/32"])
+            proxy_trusted=["127.0.0.1/32"], static=[("remote.test", p["auth"])])
         self.sink = xp.ReceivingServer(HOST, p["sink"], d + "/pki/b.test.crt",
                                        d + "/pki/b.test.key", client_ca=d + "/ica/ca.crt")
+        # remote.test's authoritative server: answers fedgate's dialback
+        # questions (XEP-0220) from |valid_keys|.
+        self.valid_keys = {}
+        self.auth = xp.ReceivingServer(HOST, p["auth"], d + "/pki/remote.test.crt",
+                                       d + "/pki/remote.test.key", client_ca=d + "/pki/ca.crt",
+                                       verify_keys=self.valid_keys)
         os.chdir(d)
         self.gw = fp.Fedgate(FEDGATE, d, "fedgate", cfg, p["admin"])
         self.hp = haproxy.HAProxy(d + "/haproxy", """
@@ -84,8 +93,15 @@ frontend via_v1
   default_backend gw_v1
 backend gw_v1
   server gw %(h)s:%(s2s)d send-proxy
-""" % {"h": HOST, "v1": p["hp_v1"], "v2": p["hp_v2"], "tls": p["tls"], "s2s": p["s2s"]},
-            [p["hp_v1"], p["hp_v2"]])
+
+frontend via_v2_crc
+  bind %(h)s:%(crc)d
+  default_backend gw_v2_crc
+backend gw_v2_crc
+  server gw %(h)s:%(tls)d send-proxy-v2 proxy-v2-options crc32c
+""" % {"h": HOST, "v1": p["hp_v1"], "v2": p["hp_v2"], "tls": p["tls"], "s2s": p["s2s"],
+       "crc": p["hp_crc"]},
+            [p["hp_v1"], p["hp_v2"], p["hp_crc"]])
 
     def metric(self, name):
         return self.gw.metric(name)
@@ -100,6 +116,7 @@ backend gw_v1
         self.hp.stop()
         self.gw.stop()
         self.sink.close()
+        self.auth.close()
 
 
 def labeled(admin_port, name, label, value):
@@ -148,6 +165,27 @@ def expect_closed_without_a_byte(sock, timeout=5):
     assert data == b"", "fedgate answered %r instead of closing" % data[:80]
 
 
+def expect_refused_as(env, source, port, data, reason, shut=False):
+    """|data| sent from |source| to |port| (then the write side shut, with
+    |shut|) is refused without a byte in answer, counted once under
+    |reason| and logged with the connecting address."""
+    before = env.refused(reason)
+    s = connect_from(source, port)
+    try:
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # already closed
+    expect_closed_without_a_byte(s)
+    s.close()
+    got = wait_value(lambda: env.refused(reason), before + 1)
+    assert got == before + 1, "%r: %s moved by %d" % (data[:30], reason, got - before)
+    log = open(env.gw.logfile).read()
+    assert "peer=%s: connection refused: PROXY protocol %s" % (source, reason) in log, \
+        env.gw.log_tail(10)
+
+
 def expect_delivered(env, body, before, timeout=10):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -159,13 +197,13 @@ def expect_delivered(env, body, before, timeout=10):
     raise AssertionError("%r not delivered to the backend" % body)
 
 
-def authenticated_via(env, source, v2):
+def authenticated_via(env, source, v2, frontend=None):
     """A remote.test stream from |source| through HAProxy: direct TLS behind
-    the send-proxy-v2 frontend, or STARTTLS behind the send-proxy one;
-    SASL EXTERNAL; restarted."""
+    the send-proxy-v2 frontend (or |frontend|), or STARTTLS behind the
+    send-proxy one; SASL EXTERNAL; restarted."""
     c, k = env.cert("remote.test")
     ca = env.dir + "/pki/ca.crt"
-    p = xp.Peer(connect_from(source, env.ports["hp_v2" if v2 else "hp_v1"]))
+    p = xp.Peer(connect_from(source, env.ports[frontend or ("hp_v2" if v2 else "hp_v1")]))
     if v2:
         p.wrap_tls("b.test", cafile=ca, certfile=c, keyfile=k, alpn=["xmpp-server"])
     else:
@@ -207,6 +245,44 @@ def test_pp_2_2_send_proxy_v2_before_direct_tls_names_the_peer(env):
     check_seen_as(env, p, "127.0.0.2", 2)
     assert env.metric("proxy_header_accepted_total") == accepted + 1
     p.close()
+
+
+def crc_header(payload, flip=0):
+    """A PROXY v2 TCP4 header naming 192.0.2.9, with a CRC32C TLV whose value
+    is the header's checksum (xored with |flip|), computed by the test."""
+    def crc32c(data):
+        c = 0xFFFFFFFF
+        for b in data:
+            c ^= b
+            for _ in range(8):
+                c = (c >> 1) ^ (0x82F63B78 & -(c & 1))
+        return c ^ 0xFFFFFFFF
+    hdr = bytearray(v2_header(payload=payload + b"\x03\x00\x04\x00\x00\x00\x00"))
+    hdr[-4:] = struct.pack(">I", crc32c(bytes(hdr)) ^ flip)
+    return bytes(hdr)
+
+
+def test_pp_2_2_3_haproxy_crc32c_checked_and_a_wrong_one_refused(env):
+    # HAProxy's proxy-v2-options crc32c: fedgate checks the checksum HAProxy
+    # computed (and so agrees with it) and serves the stream...
+    wait_streams_closed(env)
+    before = len(env.sink.stanzas)
+    p = authenticated_via(env, "127.0.0.7", v2=True, frontend="hp_crc")
+    p.send_message("frank@remote.test", "bob@b.test", "through crc32c")
+    expect_delivered(env, "through crc32c", before)
+    check_seen_as(env, p, "127.0.0.7", 2)
+    p.close()
+    # ...as it does the test's own right checksum; one bit off is refused.
+    addrs = bytes([192, 0, 2, 9, 127, 0, 0, 1]) + struct.pack(">HH", 40009, 5269)
+    q = xp.Peer(connect_from("127.0.0.1", env.ports["s2s"]))
+    send_first_with(q, crc_header(addrs))
+    q.open_stream("b.test", "remote.test")
+    q.read_header()
+    q.read_features()
+    assert " ip=192.0.2.9 " in stream_line(env, q.stream_id)
+    q.close()
+    expect_refused_as(env, "127.0.0.1", env.ports["s2s"],
+                      crc_header(addrs, flip=1 << 13) + b"<?xml version='1.0'?>", "bad-checksum")
 
 
 def test_pp_2_1_send_proxy_v1_before_the_stream_header_names_the_peer(env):
@@ -251,23 +327,124 @@ def test_pp_streams_per_ip_counts_the_real_peer_not_the_balancer(env):
             p.close()
 
 
+def dialback_via_v2(env, source, key):
+    """A remote.test stream from |source| through the send-proxy-v2
+    frontend, direct TLS without a client certificate, authenticated by
+    dialback (XEP-0220) with |key|."""
+    p = xp.Peer(connect_from(source, env.ports["hp_v2"]))
+    p.wrap_tls("b.test", cafile=env.dir + "/pki/ca.crt", alpn=["xmpp-server"])
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    feats = p.read_features()
+    assert feats.find(xp.q(xp.NS_DB_FEATURE, "dialback")) is not None
+    env.valid_keys[key] = True
+    p.dialback_result("remote.test", "b.test", key)
+    res = p.read_dialback_result()
+    assert res.get("type") == "valid", xp.ET.tostring(res)
+    return p
+
+
+def test_pp_2_2_xep0220_dialback_and_streams_per_ip_behind_send_proxy_v2(env):
+    # Dialback through HAProxy's send-proxy-v2: the authoritative server is
+    # asked about this stream, the log names the remote's address, and
+    # limits.streams_per_ip (2) counts 127.0.0.4, not HAProxy's 127.0.0.1.
+    wait_streams_closed(env)
+    before = len(env.sink.stanzas)
+    refused = env.metric("streams_in_refused_per_ip_total")
+    held = []
+    try:
+        asked = len(env.auth.verify_questions)
+        p = dialback_via_v2(env, "127.0.0.4", "key-behind-v2")
+        held.append(p)
+        q = env.auth.verify_questions[asked:]
+        assert [x[2] for x in q] == [p.stream_id], q
+        p.send_message("erin@remote.test", "bob@b.test", "dialback through send-proxy-v2")
+        expect_delivered(env, "dialback through send-proxy-v2", before)
+        line = stream_line(env, p.stream_id)
+        assert " ip=127.0.0.4 " in line and line.endswith(" proxy=v2 via=127.0.0.1"), line
+        assert " authenticated auth=dialback " in line, line
+        log = open(env.gw.logfile).read()
+        assert re.search(r"peer=remote\.test: authenticated by dialback, proved by dialback "
+                         r"\(from 127\.0\.0\.4\)", log), env.gw.log_tail(20)
+        held.append(dialback_via_v2(env, "127.0.0.4", "key-behind-v2-2"))
+        third = xp.Peer(connect_from("127.0.0.4", env.ports["hp_v2"]))
+        third.wrap_tls("b.test", cafile=env.dir + "/pki/ca.crt", alpn=["xmpp-server"])
+        third.open_stream("b.test", "remote.test")
+        assert third.expect_stream_error() == "policy-violation"
+        third.close()
+        # Another remote address through the same balancer is not affected.
+        held.append(dialback_via_v2(env, "127.0.0.6", "key-behind-v2-3"))
+        assert env.metric("streams_in_refused_per_ip_total") == refused + 1
+        log = open(env.gw.logfile).read()
+        assert "peer=127.0.0.4: too many streams from this address" in log, env.gw.log_tail(10)
+    finally:
+        for p in held:
+            p.close()
+
+
+def haproxy_v2_in_front(env, name, front, ports):
+    """HAProxy in TCP mode on |front| taking turns (roundrobin) between the
+    gateway ports |ports|, writing a send-proxy-v2 header to each."""
+    servers = "".join("  server s%d %s:%d send-proxy-v2\n" % (i, HOST, port)
+                      for i, port in enumerate(ports))
+    return haproxy.HAProxy(env.dir + "/" + name, "frontend f\n  bind %s:%d\n  default_backend b\n"
+                           "backend b\n  balance roundrobin\n%s" % (HOST, front, servers), [front])
+
+
+def reaches_stream(source, port):
+    """Opens a stream from |source| to |port|: True when the gateway answers
+    with its stream header, False when it closes the connection first."""
+    try:
+        p = xp.Peer(connect_from(source, port))
+        p.open_stream("b.test", "remote.test")
+        p.read_header()
+        p.read_features()
+    except (xp.StreamClosed, OSError):
+        return False
+    p.close()
+    return True
+
+
+def test_pp_abuse_limits_connections_count_the_real_peer_not_the_balancer(env):
+    # abuse.limits.connections (1 a second, burst of 1) behind send-proxy-v2:
+    # three remote servers each open a stream through the one balancer, and
+    # none is refused; the same one at once again is, under its own address.
+    # Counted by the balancer's address, the second connection would be.
+    ports = fp.listener_ports()
+    hp_port = fp.free_port()
+    cfg = fp.gateway_yaml(
+        ports, [("b.test", "sink", None)], [("sink", [env.ports["sink"]])],
+        default_cert="pki/b.test", proxy_trusted=["127.0.0.1/32"])
+    cfg += "abuse:\n  limits:\n    connections: 1\n    burst: 1s\n"
+    gw = fp.Fedgate(FEDGATE, env.dir, "fedgate-conn-limit", cfg, ports["admin"])
+    hp = None
+    try:
+        hp = haproxy_v2_in_front(env, "haproxy-conn-limit", hp_port, [ports["s2s"]])
+        limited = gw.metric("limited_connections_total")
+        for source in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
+            assert reaches_stream(source, hp_port), "%s refused" % source
+        assert gw.metric("limited_connections_total") == limited
+        refused = sum(not reaches_stream("127.0.0.11", hp_port) for _ in range(3))
+        assert refused >= 1, "the same address three times at once was never refused"
+        assert wait_value(lambda: gw.metric("limited_connections_total"), limited + refused) \
+            == limited + refused
+        log = open(gw.logfile).read()
+        assert "peer=127.0.0.11: connections refused after the PROXY header: over " \
+            "abuse.limits.connections" in log, gw.log_tail(10)
+        assert "peer=127.0.0.1: connections refused" not in log, gw.log_tail(10)
+    finally:
+        if hp is not None:
+            hp.stop()
+        gw.stop()
+
+
 def test_pp_untrusted_source_with_a_header_is_refused(env):
     # Straight to fedgate from 127.0.0.5, which is not a trusted balancer,
     # claiming to speak for 192.0.2.7.
     for port, hdr in ((env.ports["s2s"], b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 5269\r\n"),
                       (env.ports["tls"], v2_header())):
-        before = env.refused("untrusted-source")
-        s = connect_from("127.0.0.5", port)
-        try:
-            s.sendall(hdr + b"<?xml version='1.0'?>")
-        except OSError:
-            pass  # already closed
-        expect_closed_without_a_byte(s)
-        s.close()
-        assert wait_value(lambda: env.refused("untrusted-source"), before + 1) == before + 1
-    log = open(env.gw.logfile).read()
-    assert "peer=127.0.0.5: connection refused: PROXY protocol untrusted-source" in log, \
-        env.gw.log_tail(10)
+        expect_refused_as(env, "127.0.0.5", port, hdr + b"<?xml version='1.0'?>",
+                          "untrusted-source")
 
 
 def test_pp_trusted_source_without_a_header_is_refused(env):
@@ -276,12 +453,7 @@ def test_pp_trusted_source_without_a_header_is_refused(env):
     cases = ((env.ports["s2s"], b"<?xml version='1.0'?><stream:stream xmlns='jabber:server'>"),
              (env.ports["tls"], b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"))
     for port, first in cases:
-        before = env.refused("bad-signature")
-        s = connect_from("127.0.0.1", port)
-        s.sendall(first)
-        expect_closed_without_a_byte(s)
-        s.close()
-        assert wait_value(lambda: env.refused("bad-signature"), before + 1) == before + 1
+        expect_refused_as(env, "127.0.0.1", port, first, "bad-signature")
 
 
 def test_pp_2_1_2_2_malformed_headers_close_the_connection(env):
@@ -294,8 +466,9 @@ def test_pp_2_1_2_2_malformed_headers_close_the_connection(env):
         ("bad-signature", V2_SIG[:6] + b"X" + V2_SIG[7:] + b"\x21\x11\x00\x0c", False),
         ("bad-version", v2_header()[:12] + b"\x11" + v2_header()[13:], False),
         ("bad-command", v2_header(cmd=2), False),
-        ("bad-family", v2_header(fam=0x31, payload=b"\0" * 216), False),
-        ("bad-family", v2_header(fam=0x12), False),
+        ("bad-family", v2_header(fam=0x41, payload=b"\0" * 216), False),
+        ("bad-family", v2_header(fam=0x13), False),
+        ("bad-length", v2_header(fam=0x31, payload=b"\0" * 215), False),
         ("bad-length", v2_header(length=0xFFFF), False),
         ("bad-length", v2_header(payload=b"\0" * 11), False),
         ("bad-tlv", v2_header(payload=b"\0" * 12 + b"\x01\x00\x10abc"), False),
@@ -304,15 +477,38 @@ def test_pp_2_1_2_2_malformed_headers_close_the_connection(env):
         ("truncated", b"PROXY TCP4 1.2.3.4 ", True),
     ]
     for reason, data, shut in cases:
-        before = env.refused(reason)
-        s = connect_from("127.0.0.1", env.ports["s2s"])
-        s.sendall(data)
-        if shut:
-            s.shutdown(socket.SHUT_WR)
-        expect_closed_without_a_byte(s)
+        expect_refused_as(env, "127.0.0.1", env.ports["s2s"], data, reason, shut)
+
+
+def empty_connections(port, n, reset):
+    """|n| connections from 127.0.0.1 (a balancer) to |port| that send
+    nothing: closed with a FIN, or reset at once (SO_LINGER 0), as TCP
+    health checks do; the reset often arrives before fedgate accepts."""
+    for _ in range(n):
+        s = connect_from("127.0.0.1", port)
+        if reset:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
-        got = wait_value(lambda: env.refused(reason), before + 1)
-        assert got == before + 1, "%r: %s moved by %d" % (data[:30], reason, got - before)
+
+
+def test_pp_empty_connections_from_a_balancer_are_not_untrusted_or_malformed(env):
+    # A connection that ends before its first byte (a TCP health check) is
+    # neither an untrusted source nor a malformed header: counted as
+    # `empty`, each once, logged at info, whether the reset came before
+    # fedgate could read the peer's address or after.
+    counts = {r: env.refused(r) for r in ("empty", "untrusted-source", "truncated")}
+    logged = len(open(env.gw.logfile).read())
+    empty_connections(env.ports["s2s"], 10, reset=True)
+    empty_connections(env.ports["tls"], 10, reset=True)
+    empty_connections(env.ports["s2s"], 5, reset=False)
+    got = wait_value(lambda: env.refused("empty"), counts["empty"] + 25)
+    assert got == counts["empty"] + 25, "empty moved by %d, want 25" % (got - counts["empty"])
+    assert env.refused("untrusted-source") == counts["untrusted-source"]
+    assert env.refused("truncated") == counts["truncated"]
+    log = open(env.gw.logfile).read()[logged:]
+    assert "info peer=127.0.0.1: connection refused: PROXY protocol empty" in log, log[-2000:]
+    assert "connection refused: PROXY protocol empty: " in log, log[-2000:]
+    assert "warn" not in log, log[-2000:]
 
 
 def test_pp_incomplete_header_times_out(env):
@@ -339,6 +535,137 @@ def test_pp_2_2_local_command_keeps_the_connection_address(env):
     assert len(mine) == 1 and " ip=127.0.0.1 " in mine[0], mine
     assert mine[0].endswith(" proxy=v2 via=127.0.0.1"), mine
     p.close()
+
+
+def send_first_with(p, prefix):
+    """Makes |p|'s next send carry |prefix| before its bytes, in one write:
+    the PROXY header and the stream header in the same segment."""
+    plain = p.send
+
+    def send(data):
+        p.send = plain
+        plain(prefix + (data.encode() if isinstance(data, str) else data))
+    p.send = send
+
+
+def tls_after_header(sock, header, server_hostname, ca):
+    """A TLS client handshake over |sock| whose ClientHello goes out in the
+    same write as |header|; returns the finished ssl.SSLObject and its two
+    memory BIOs."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(ca)
+    ctx.set_alpn_protocols(["xmpp-server"])
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=server_hostname)
+    first = True
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            pending = out.read()
+            if first:
+                sock.sendall(header + pending)
+                first = False
+            elif pending:
+                sock.sendall(pending)
+            data = sock.recv(65536)
+            assert data, "closed during the TLS handshake"
+            inc.write(data)
+    pending = out.read()
+    if pending:
+        sock.sendall(pending)
+    return obj, inc, out
+
+
+def tls_exchange_until(sock, obj, inc, out, data, marker):
+    obj.write(data)
+    sock.sendall(out.read())
+    got = b""
+    while marker not in got:
+        try:
+            got += obj.read(65536)
+        except ssl.SSLWantReadError:
+            chunk = sock.recv(65536)
+            assert chunk, "closed before %r: %r" % (marker, got[:200])
+            inc.write(chunk)
+    return got
+
+
+def stream_line(env, stream_id):
+    mine = [l for l in streams_text(env).splitlines() if "stream=%s " % stream_id in l]
+    assert len(mine) == 1, mine
+    return mine[0]
+
+
+def test_pp_2_1_2_2_header_and_first_bytes_in_one_segment_on_5269_and_5270(env):
+    # Nothing after the header may be lost or read twice: a v1 header and the
+    # stream header in one write (5269), a v2 header and the ClientHello in
+    # one write (5270, direct TLS).
+    wait_streams_closed(env)
+    accepted = env.metric("proxy_header_accepted_total")
+    p = xp.Peer(connect_from("127.0.0.1", env.ports["s2s"]))
+    send_first_with(p, b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 5269\r\n")
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    feats = p.read_features()
+    assert feats.find(xp.q(xp.NS_TLS, "starttls")) is not None
+    assert " ip=192.0.2.7 " in stream_line(env, p.stream_id)
+    p.close()
+
+    s = connect_from("127.0.0.1", env.ports["tls"])
+    hdr = v2_header(payload=bytes([192, 0, 2, 8, 127, 0, 0, 1]) + struct.pack(">HH", 40001, 5270))
+    obj, inc, out = tls_after_header(s, hdr, "b.test", env.dir + "/pki/ca.crt")
+    assert obj.selected_alpn_protocol() == "xmpp-server"
+    opened = tls_exchange_until(
+        s, obj, inc, out,
+        b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+        b"xmlns:stream='http://etherx.jabber.org/streams' to='b.test' from='remote.test' "
+        b"version='1.0'>", b"</stream:features>")
+    sid = re.search(rb"<stream:stream[^>]* id=['\"]([^'\"]+)['\"]", opened)
+    assert sid is not None, opened[:300]
+    line = stream_line(env, sid.group(1).decode())
+    assert " ip=192.0.2.8 " in line and " proxy=v2 via=127.0.0.1" in line, line
+    s.close()
+    assert env.metric("proxy_header_accepted_total") == accepted + 2
+
+
+def test_pp_2_2_header_written_a_byte_at_a_time(env):
+    # The header in 28 writes (Nagle off: as many segments as the stack
+    # sends), then the stream header: the header waits for its last byte.
+    wait_streams_closed(env)
+    s = connect_from("127.0.0.1", env.ports["s2s"])
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    hdr = v2_header(payload=bytes([192, 0, 2, 10, 127, 0, 0, 1]) + struct.pack(">HH", 40010, 5269))
+    for b in hdr:
+        s.sendall(bytes([b]))
+    p = xp.Peer(s)
+    p.open_stream("b.test", "remote.test")
+    p.read_header()
+    p.read_features()
+    assert " ip=192.0.2.10 " in stream_line(env, p.stream_id)
+    p.close()
+
+
+def test_pp_2_2_udp_and_unix_families_fall_back_to_the_connection_address(env):
+    # §2.2: a receiver falls back to UNSPEC for the valid combinations it
+    # does not implement: UNIX stream (216-byte block of two paths, a TLV
+    # after it) and UDP over IPv4 are accepted, and the stream is the
+    # balancer's own, 127.0.0.1, as under LOCAL.
+    wait_streams_closed(env)
+    unix_block = b"/run/lb.sock".ljust(108, b"\0") + b"/run/fedgate.sock".ljust(108, b"\0")
+    for hdr in (v2_header(fam=0x31, payload=unix_block + b"\x04\x00\x01\x00"),
+                v2_header(fam=0x12), v2_header(fam=0x32, payload=unix_block)):
+        accepted = env.metric("proxy_header_accepted_total")
+        p = xp.Peer(connect_from("127.0.0.1", env.ports["s2s"]))
+        send_first_with(p, hdr)
+        p.open_stream("b.test", "remote.test")
+        p.read_header()
+        p.read_features()
+        line = stream_line(env, p.stream_id)
+        assert " ip=127.0.0.1 " in line and line.endswith(" proxy=v2 via=127.0.0.1"), line
+        assert env.metric("proxy_header_accepted_total") == accepted + 1
+        p.close()
 
 
 def test_zz_nothing_lost_silently_by_the_counters(env):
@@ -373,15 +700,7 @@ def test_pp_2_2_rfc8446_two_instances_behind_send_proxy_v2_resume_each_others_ti
     front = fp.free_port()
     hp = None
     try:
-        hp = haproxy.HAProxy(env.dir + "/tk-haproxy", """
-frontend xmpps
-  bind %(h)s:%(front)d
-  default_backend pair
-backend pair
-  balance roundrobin
-  server a %(h)s:%(a)d send-proxy-v2
-  server b %(h)s:%(b)d send-proxy-v2
-""" % {"h": HOST, "front": front, "a": pa["tls"], "b": pb["tls"]}, [front])
+        hp = haproxy_v2_in_front(env, "tk-haproxy", front, [pa["tls"], pb["tls"]])
         c, k = env.cert("remote.test")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(env.dir + "/pki/ca.crt")

@@ -11,14 +11,17 @@ outbound link to A and resumes it. Resumption must never authenticate
 more than a full handshake would now: a certificate refused in the full
 handshake stays refused, a session of remote.test does not authenticate
 other.test, and an instance whose trust store lacks the CA does not accept
-the certificate carried in the ticket. Rotating the file (`fedgate ticket-keys
-rotate`) is picked up without restart; a corrupt file is refused and counted
-while the keys in use stay.
+the certificate carried in the ticket, nor does A after a reload that drops
+the CA. OpenSSL's s_client (TLS 1.2) resumes A's ticket on B and C. Rotating
+the file (`fedgate ticket-keys rotate`) is picked up without restart, by the
+file check or, for an instance D that checks hourly, by a reload; a corrupt
+file is refused and counted while the keys in use stay.
 
 usage: tickets_test.py FEDGATE_BINARY
 """
 
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -123,7 +126,8 @@ class Remote:
         if tls12:
             self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         self.ctx.load_verify_locations(env.dir + "/pki/ca.crt")
-        self.ctx.load_cert_chain(*env.cert(cert, pki))
+        if cert is not None:  # None: no client certificate (dialback only)
+            self.ctx.load_cert_chain(*env.cert(cert, pki))
         self.session = None
 
     def _wrap(self, p, name):
@@ -221,6 +225,35 @@ def test_xep0368_direct_tls_full_on_a_resumed_on_b(env):
     resume_across(env, tls12=False, direct=True)
 
 
+def s_client(env, gw, sess_flag, sess_file):
+    """`openssl s_client -tls1_2` to |gw|'s direct TLS listener, with
+    remote.test's certificate; returns its output."""
+    c, k = env.cert("remote.test")
+    r = subprocess.run(
+        ["openssl", "s_client", "-tls1_2", "-connect", "%s:%d" % (HOST, env.ports[gw]["tls"]),
+         "-servername", "b.test", "-alpn", "xmpp-server", "-CAfile", env.dir + "/pki/ca.crt",
+         "-cert", c, "-key", k, "-verify_return_error", sess_flag, sess_file],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    return r.stdout + r.stderr
+
+
+def test_rfc5077_openssl_s_client_tls12_ticket_of_a_resumes_on_b(env):
+    # A TLS 1.2-only client other than Python's: OpenSSL's s_client keeps
+    # the session (with A's RFC 5077 ticket) in a file and offers it to B.
+    sess = env.dir + "/s_client.sess"
+    before = env.gw["b"].metric("tls_resumed_inbound_total")
+    out = s_client(env, "a", "-sess_out", sess)
+    assert "New, TLSv1.2" in out and "Verify return code: 0 (ok)" in out, out[-1500:]
+    assert "TLS session ticket:" in out, out[-1500:]
+    out = s_client(env, "b", "-sess_in", sess)
+    assert "Reused, TLSv1.2" in out, out[-1500:]
+    assert wait_metric(env.gw["b"], "tls_resumed_inbound_total", before + 1) == before + 1
+    # C shares the key file too; a server without it (a fresh key set of
+    # its own) would answer "New".
+    out = s_client(env, "c", "-sess_in", sess)
+    assert "Reused, TLSv1.2" in out, out[-1500:]
+
+
 def test_rfc8446_2_2_behind_haproxy_tcp_mode_resumes_on_the_other_instance(env):
     r = Remote(env)
     served = []
@@ -262,6 +295,25 @@ def test_rfc6120_13_7_resumed_rejected_certificate_gets_no_external(env):
     p.close()
 
 
+def test_rfc6120_13_7_session_of_a_dialback_only_stream_stays_dialback_only(env):
+    # A remote server without a client certificate (dialback only): its
+    # session, resumed on the other instance, carries no certificate to earn
+    # EXTERNAL with, and dialback asks the authoritative server as before.
+    r = Remote(env, cert=None)
+    p, feats, resumed = r.connect("a")
+    assert not resumed and not offers_external(feats)
+    p.close()
+    resumed_without_external(r, "b", "a session without a certificate")
+    p, feats, resumed = r.connect("b")
+    assert resumed and feats.find(xp.q(xp.NS_DB_FEATURE, "dialback")) is not None
+    asked = len(env.auth.verify_questions)
+    env.valid_keys["key-after-resumption"] = True
+    p.dialback_result("remote.test", "b.test", "key-after-resumption")
+    assert p.read_dialback_result().get("type") == "valid"
+    assert [q[3] for q in env.auth.verify_questions[asked:]] == ["key-after-resumption"]
+    p.close()
+
+
 def test_rfc6120_13_7_session_of_one_domain_does_not_authenticate_another(env):
     r = Remote(env)  # remote.test's certificate
     p, feats, resumed = r.connect("a", frm="remote.test")
@@ -275,6 +327,17 @@ def test_rfc6120_13_7_session_of_one_domain_does_not_authenticate_another(env):
     p.close()
 
 
+def resumed_without_external(r, gw, why):
+    """|r| resumes its session on |gw| and gets no SASL EXTERNAL (|why| says
+    why it must not), neither offered nor granted."""
+    p, feats, resumed = r.connect(gw)
+    assert resumed, "%s: the ticket should open (same keys)" % gw
+    assert not offers_external(feats), "%s offered EXTERNAL: %s" % (gw, why)
+    cond, _ = p.sasl_external()
+    assert cond == "failure", cond
+    p.close()
+
+
 def test_rfc6120_13_7_instance_without_the_ca_refuses_the_resumed_certificate(env):
     r = Remote(env)
     p, feats, resumed = r.connect("a")
@@ -282,11 +345,36 @@ def test_rfc6120_13_7_instance_without_the_ca_refuses_the_resumed_certificate(en
     p.close()
     # C shares the key file but not the trust store: the ticket opens, the
     # certificate inside does not authenticate.
-    p, feats, resumed = r.connect("c")
-    assert resumed, "C shares the key file: the ticket should open"
-    assert not offers_external(feats), "C does not trust the CA but offered EXTERNAL"
-    cond, _ = p.sasl_external()
-    assert cond == "failure", cond
+    resumed_without_external(r, "c", "C does not trust the CA")
+
+
+def reload_trust(gw, trust):
+    """Points |gw|'s tls.trust_file at |trust| and reloads it."""
+    text = re.sub(r"(?m)^  trust_file: .*$", "  trust_file: %s" % trust, open(gw.cfgfile).read())
+    with open(gw.cfgfile, "w") as f:
+        f.write(text)
+    rc, out, err = fp.ctl(FEDGATE, gw.admin_port, "reload")
+    assert rc == 0, (rc, out, err)
+
+
+def test_rfc6120_13_7_reload_that_drops_the_ca_voids_the_sessions_it_trusted(env):
+    # A session (and a cached verdict) made while A trusted the CA...
+    r = Remote(env)
+    p, feats, resumed = r.connect("a")
+    assert offers_external(feats)
+    external_and_deliver(p, "before the CA was dropped")
+    expect_delivered(env, "before the CA was dropped")
+    p.close()
+    reload_trust(env.gw["a"], "rogue/ca.crt")
+    try:
+        # ...resumes after a reload that no longer trusts it, but the
+        # certificate inside earns no EXTERNAL, on every worker.
+        for _ in range(4):
+            resumed_without_external(r, "a", "a session of a dropped CA")
+    finally:
+        reload_trust(env.gw["a"], "pki/ca.crt")
+    p, feats, resumed = r.connect("a")
+    assert offers_external(feats), "trusted again after the second reload"
     p.close()
 
 
@@ -357,6 +445,42 @@ def test_ticket_keys_rotation_reread_previous_resumes_retired_does_not(env):
     assert offers_external(feats)  # a full handshake, which succeeded
     p.close()
     assert wait_metric(env.gw["b"], "tls_tickets_unknown_key_total", unknown + 1) > unknown
+
+
+def test_ticket_keys_reread_by_a_reload_without_waiting_for_the_check(env):
+    # Instance D looks at the file only every hour: a rotation reaches it
+    # by a configuration reload. Until then a ticket sealed with the new key
+    # (by A, which re-read the file) falls back to a full handshake on D.
+    p = fp.listener_ports()
+    cfg = fp.gateway_yaml(
+        p, [("b.test", "sink", None)], [("sink", [env.sink_port])], default_cert="pki/b.test",
+        tls={"ticket_key_file": env.keys, "ticket_key_check_interval": "1h"})
+    d = fp.Fedgate(FEDGATE, env.dir, "fedgate-d", cfg, p["admin"])
+    env.ports["d"] = p
+    try:
+        before_a = env.gw["a"].metric("ticket_keys_reloaded_total")
+        subprocess.run([FEDGATE, "ticket-keys", "rotate", env.keys], check=True,
+                       stdout=subprocess.DEVNULL)
+        assert wait_metric(env.gw["a"], "ticket_keys_reloaded_total", before_a + 1) > before_a
+        early, late = Remote(env), Remote(env)
+        for r in (early, late):
+            q, _, resumed = r.connect("a")
+            q.close()
+        q, feats, resumed = early.connect("d")
+        assert not resumed, "D resumed a ticket under a key it has not read"
+        assert offers_external(feats)
+        q.close()
+        reloaded = d.metric("ticket_keys_reloaded_total")
+        rc, out, err = fp.ctl(FEDGATE, p["admin"], "reload")
+        assert rc == 0, (rc, out, err)
+        assert d.metric("ticket_keys_reloaded_total") == reloaded + 1
+        q, feats, resumed = late.connect("d")
+        assert resumed, "the reload did not bring the new key"
+        assert offers_external(feats)
+        q.close()
+    finally:
+        del env.ports["d"]
+        d.stop()
 
 
 def test_ticket_keys_corrupt_file_refused_counted_old_keys_stay(env):

@@ -147,6 +147,52 @@ static void test_proxy_protocol_2_1_v1_tcp4_tcp6(void **state) {
   expect_addr(&r->src, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535);
 }
 
+// §2.1: IPv6 addresses in every form inet_pton reads (compressed, upper
+// case hex, an IPv4-mapped address with its dotted tail, the unspecified
+// address), ports 0 and 65535; an IPv4 address with a leading zero
+// ("heading zeroes are not permitted"), a zone index, an address with a
+// space or one of the other family are refused.
+static void test_proxy_protocol_2_1_v1_address_forms(void **state) {
+  static const struct {
+    const char *line, *src, *dst;
+    uint16_t sport, dport;
+  } kOk[] = {
+      {"PROXY TCP6 ::ffff:192.0.2.7 ::1 0 65535\r\n", "::ffff:192.0.2.7", "::1", 0, 65535},
+      {"PROXY TCP6 2001:DB8::A :: 65535 0\r\n", "2001:db8::a", "::", 65535, 0},
+      {"PROXY TCP6 2001:0db8:0000:0000:0000:0000:0000:0007 1:: 5269 5270\r\n", "2001:db8::7",
+       "1::", 5269, 5270},
+      {"PROXY TCP4 0.0.0.0 255.255.255.255 0 65535\r\n", "0.0.0.0", "255.255.255.255", 0, 65535},
+  };
+  fg_proxy_header p;
+  for (size_t i = 0; i < sizeof(kOk) / sizeof(kOk[0]); i++) {
+    const fg_proxy_result *r =
+        accept_all(&p, (const uint8_t *)kOk[i].line, strlen(kOk[i].line), strlen(kOk[i].line));
+    assert_true(r->has_addresses);
+    expect_addr(&r->src, kOk[i].src, kOk[i].sport);
+    expect_addr(&r->dst, kOk[i].dst, kOk[i].dport);
+  }
+  static const char *const kBad[] = {
+      "PROXY TCP4 01.2.3.4 5.6.7.8 1 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.08 1 2\r\n",
+      "PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n",
+      "PROXY TCP6 ::ffff:1.2.3.4 ::ffff:1.2.3 1 2\r\n",
+      "PROXY TCP6 1::2::3 ::1 1 2\r\n",
+      "PROXY TCP6 12345::1 ::1 1 2\r\n",
+      "PROXY TCP4 ::ffff:1.2.3.4 5.6.7.8 1 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 00 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 1 0x10\r\n",
+  };
+  for (size_t i = 0; i < sizeof(kBad) / sizeof(kBad[0]); i++) {
+    expect_line_refused(kBad[i], FG_PROXY_ERR_BAD_ADDRESS);
+  }
+  // The grammar's words are upper case.
+  expect_line_refused("PROXY tcp4 1.2.3.4 5.6.7.8 1 2\r\n", FG_PROXY_ERR_BAD_FAMILY);
+  expect_line_refused("PROXY unknown\r\n", FG_PROXY_ERR_BAD_FAMILY);
+  expect_line_refused("Proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n", FG_PROXY_ERR_BAD_SIGNATURE);
+  expect_line_refused(" PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", FG_PROXY_ERR_BAD_SIGNATURE);
+}
+
 // §2.1: UNKNOWN: whatever follows up to the CRLF is ignored; the
 // connection's own addresses stand. The worst case is 107 bytes.
 static void test_proxy_protocol_2_1_v1_unknown(void **state) {
@@ -236,8 +282,9 @@ static void test_proxy_protocol_2_2_v2_inet_inet6(void **state) {
   expect_addr(&r->dst, "2001:db8::1", 5270);
 }
 
-// §2.2 and §2.2.1-§2.2.8: TLVs after the addresses (ALPN, authority, CRC32C,
-// NOOP, unique ID, SSL with sub-TLVs, NETNS, a custom type) are skipped.
+// §2.2 and §2.2.1-§2.2.8: TLVs after the addresses (ALPN, authority, NOOP,
+// unique ID, SSL with sub-TLVs, NETNS, a custom type) are skipped (CRC32C,
+// which is checked: below).
 static void test_proxy_protocol_2_2_v2_tlvs_skipped(void **state) {
   fg_proxy_header p;
   uint8_t payload[400], buf[512];
@@ -248,7 +295,6 @@ static void test_proxy_protocol_2_2_v2_tlvs_skipped(void **state) {
   static const uint8_t tlvs[] = {
       0x01, 0x00, 0x0B, 'x',  'm',  'p',  'p',  '-',  's', 'e', 'r', 'v', 'e', 'r',  // ALPN
       0x02, 0x00, 0x09, 'a',  '.',  'e',  'x',  'a',  'm', 'p', 'l', 'e',            // AUTHORITY
-      0x03, 0x00, 0x04, 0xDE, 0xAD, 0xBE, 0xEF,                                      // CRC32C
       0x04, 0x00, 0x00,                                                              // NOOP, empty
       0x05, 0x00, 0x04, 'u',  'i',  'd',  '1',                                       // UNIQUE_ID
       0x20, 0x00, 0x0C, 0x01, 0x00, 0x00, 0x00, 0x00,                                // SSL: client,
@@ -317,11 +363,81 @@ static void test_proxy_protocol_2_2_v2_version_command_family(void **state) {
     size_t n = v2(buf, (uint8_t)(0x20 | cmd), 0x11, 12, block, 12);
     expect_refused(buf, n, FG_PROXY_ERR_BAD_COMMAND);
   }
-  static const uint8_t families[] = {0x12, 0x22, 0x31, 0x32, 0x01, 0x10, 0x20, 0x41, 0x13};
+  // Not among §2.2's valid combinations (UDP and UNIX ones are, below).
+  static const uint8_t families[] = {0x01, 0x02, 0x10, 0x20, 0x30, 0x41, 0x13, 0x23, 0x33, 0xFF};
   for (size_t i = 0; i < sizeof(families); i++) {
     size_t n = v2(buf, 0x21, families[i], 216, block, 216);
     expect_refused(buf, n, FG_PROXY_ERR_BAD_FAMILY);
   }
+}
+
+// §2.2: "A receiver is not required to implement other ones, provided that
+// it automatically falls back to the UNSPEC mode for the valid combinations
+// above that it does not support": UDP over IPv4 or IPv6 and UNIX stream or
+// datagram under PROXY are accepted with the connection's own endpoints,
+// their address block (12, 36, 216 bytes) and any TLVs skipped, and the
+// bytes after the header left to the stream.
+static void test_proxy_protocol_2_2_v2_udp_and_unix_fall_back_to_unspec(void **state) {
+  static const struct {
+    uint8_t fam;
+    size_t block;
+  } kCases[] = {{0x12, 12}, {0x22, 36}, {0x31, 216}, {0x32, 216}};
+  fg_proxy_header p;
+  uint8_t buf[512], payload[300];
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    memset(payload, 0x2F, kCases[i].block);  // "/////...": a UNIX path or any bytes
+    size_t k = kCases[i].block;
+    static const uint8_t tlvs[] = {0x04, 0x00, 0x02, 0xAA, 0xBB, 0xE0, 0x00, 0x00};
+    memcpy(payload + k, tlvs, sizeof(tlvs));
+    k += sizeof(tlvs);
+    size_t n = v2(buf, 0x21, kCases[i].fam, (uint16_t)k, payload, k);
+    memcpy(buf + n, "<?xml", 5);
+    const fg_proxy_result *r = accept_all(&p, buf, n + 5, n);
+    assert_int_equal(r->version, 2);
+    assert_false(r->has_addresses);
+    // Without TLVs.
+    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)kCases[i].block, payload, kCases[i].block);
+    buf[n] = 0x16;
+    r = accept_all(&p, buf, n + 1, n);
+    assert_false(r->has_addresses);
+    // A block shorter than the family's is refused; a TLV running past the
+    // header too.
+    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)(kCases[i].block - 1), payload, kCases[i].block - 1);
+    expect_refused(buf, n, FG_PROXY_ERR_BAD_LENGTH);
+    payload[kCases[i].block] = 0x01, payload[kCases[i].block + 1] = 0x00;
+    payload[kCases[i].block + 2] = 9;
+    n = v2(buf, 0x21, kCases[i].fam, (uint16_t)(kCases[i].block + 3), payload, kCases[i].block + 3);
+    expect_refused(buf, n, FG_PROXY_ERR_BAD_TLV);
+  }
+}
+
+// §2.2: LOCAL: "the receiver must accept this connection as valid and must
+// use the real connection endpoints and discard the protocol block
+// including the family (which is ignored)", and "must not assume zero is
+// presented for LOCAL connections": whatever family and length (within the
+// bound), the block is skipped. UNSPEC under PROXY: "the receiver should
+// ignore address information", whatever the block holds.
+static void test_proxy_protocol_2_2_v2_local_and_unspec_ignore_the_block(void **state) {
+  fg_proxy_header p;
+  uint8_t buf[512], junk[64];
+  memset(junk, 0xFF, sizeof(junk));  // not TLVs: a type 0xFF of length 65535
+  static const struct {
+    uint8_t cmd, fam;
+    uint16_t len;
+  } kCases[] = {
+      {0x20, 0x11, 0}, {0x20, 0x11, 4}, {0x20, 0x21, 12}, {0x20, 0x31, 0},
+      {0x20, 0x00, 7}, {0x20, 0x55, 3}, {0x21, 0x00, 7},  {0x21, 0x00, 64},
+  };
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    size_t n = v2(buf, kCases[i].cmd, kCases[i].fam, kCases[i].len, junk, kCases[i].len);
+    memcpy(buf + n, "<?xml", 5);
+    const fg_proxy_result *r = accept_all(&p, buf, n + 5, n);
+    assert_int_equal(r->version, 2);
+    assert_false(r->has_addresses);
+  }
+  // The bound on the length still holds.
+  size_t n = v2(buf, 0x20, 0x11, FG_PROXY_V2_MAX_LEN + 1, junk, 0);
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_LENGTH);
 }
 
 // §2.2: the length field bounds the header: above FG_PROXY_V2_MAX_LEN (up
@@ -379,6 +495,89 @@ static void test_proxy_protocol_2_2_v2_tlv_overrun(void **state) {
   expect_refused(buf, n, FG_PROXY_ERR_BAD_TLV);
 }
 
+// crc32c is CRC-32C (Castagnoli, RFC 3720 §B.4), bit by bit: the test's own
+// reference, independent of the parser's.
+static uint32_t crc32c(const uint8_t *p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+// with_crc writes a PROXY TCP4 header whose TLVs are |before|, a CRC32C TLV
+// and |after|, with the checksum of the whole header (§2.2.3: computed with
+// the TLV's value zero, stored in network order) xored with |flip|.
+static size_t with_crc(uint8_t *buf, const uint8_t *before, size_t nb, const uint8_t *after,
+                       size_t na, uint32_t flip) {
+  uint8_t payload[256];
+  static const uint8_t a4[12] = {203, 0, 113, 9, 10, 0, 0, 1, 0xC3, 0x50, 0x14, 0x96};
+  size_t k = 0;
+  memcpy(payload, a4, 12);
+  k = 12;
+  memcpy(payload + k, before, nb);
+  k += nb;
+  size_t at = 16 + k + 3;
+  static const uint8_t tlv[7] = {0x03, 0x00, 0x04, 0, 0, 0, 0};
+  memcpy(payload + k, tlv, sizeof(tlv));
+  k += sizeof(tlv);
+  memcpy(payload + k, after, na);
+  k += na;
+  size_t n = v2(buf, 0x21, 0x11, (uint16_t)k, payload, k);
+  uint32_t c = crc32c(buf, n) ^ flip;
+  buf[at] = (uint8_t)(c >> 24), buf[at + 1] = (uint8_t)(c >> 16);
+  buf[at + 2] = (uint8_t)(c >> 8), buf[at + 3] = (uint8_t)c;
+  return n;
+}
+
+// §2.2.3 PP2_TYPE_CRC32C: a receiver that supports the checksum "must treat
+// the TCP connection providing the header as invalid" when it does not
+// match. A right one is accepted wherever it stands among the TLVs; a wrong
+// one (any bit), one of another length than 4, or a second one are refused.
+static void test_proxy_protocol_2_2_3_crc32c_checked(void **state) {
+  fg_proxy_header p;
+  uint8_t buf[512];
+  // The reference itself: RFC 3720 §B.4's 32 bytes of zeros.
+  static const uint8_t zeros[32] = {0};
+  assert_int_equal(crc32c(zeros, sizeof(zeros)), 0x8A9136AA);
+  static const uint8_t alpn[] = {0x01, 0x00, 0x0B, 'x', 'm', 'p', 'p',
+                                 '-',  's',  'e',  'r', 'v', 'e', 'r'};
+  static const uint8_t noop[] = {0x04, 0x00, 0x02, 0xAB, 0xCD};
+  size_t n = with_crc(buf, NULL, 0, NULL, 0, 0);
+  memcpy(buf + n, "<?xml", 5);
+  const fg_proxy_result *r = accept_all(&p, buf, n + 5, n);
+  expect_addr(&r->src, "203.0.113.9", 50000);
+  n = with_crc(buf, alpn, sizeof(alpn), noop, sizeof(noop), 0);
+  buf[n] = 0x16;
+  r = accept_all(&p, buf, n + 1, n);
+  expect_addr(&r->dst, "10.0.0.1", 5270);
+  for (int bit = 0; bit < 32; bit += 7) {
+    n = with_crc(buf, alpn, sizeof(alpn), noop, sizeof(noop), 1u << bit);
+    expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+  }
+  // A right checksum, then a byte of the header changed (an address, a
+  // TLV's value): refused.
+  n = with_crc(buf, alpn, sizeof(alpn), noop, sizeof(noop), 0);
+  buf[17] ^= 1;
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+  n = with_crc(buf, alpn, sizeof(alpn), noop, sizeof(noop), 0);
+  buf[n - 1] ^= 0x80;
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+  // Not 4 bytes long.
+  static const uint8_t short_crc[] = {0x03, 0x00, 0x03, 1, 2, 3};
+  static const uint8_t a4[12] = {1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0, 2};
+  uint8_t payload[64];
+  memcpy(payload, a4, 12);
+  memcpy(payload + 12, short_crc, sizeof(short_crc));
+  n = v2(buf, 0x21, 0x11, 12 + sizeof(short_crc), payload, 12 + sizeof(short_crc));
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+  // Two of them (the second zero-valued, as if the first were the only one).
+  static const uint8_t second[] = {0x03, 0x00, 0x04, 0, 0, 0, 0};
+  n = with_crc(buf, NULL, 0, second, sizeof(second), 0);
+  expect_refused(buf, n, FG_PROXY_ERR_BAD_CHECKSUM);
+}
+
 // Every reason has a metric label and a sentence.
 static void test_proxy_error_names(void **state) {
   for (int e = 0; e < FG_PROXY_ERR_COUNT; e++) {
@@ -395,13 +594,17 @@ int main(void) {
       cmocka_unit_test(test_proxy_protocol_2_1_v1_tcp4_tcp6),
       cmocka_unit_test(test_proxy_protocol_2_1_v1_unknown),
       cmocka_unit_test(test_proxy_protocol_2_1_v1_malformed),
+      cmocka_unit_test(test_proxy_protocol_2_1_v1_address_forms),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_inet_inet6),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_tlvs_skipped),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_local_and_unspec),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_wrong_signature),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_version_command_family),
+      cmocka_unit_test(test_proxy_protocol_2_2_v2_udp_and_unix_fall_back_to_unspec),
+      cmocka_unit_test(test_proxy_protocol_2_2_v2_local_and_unspec_ignore_the_block),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_length_bounds),
       cmocka_unit_test(test_proxy_protocol_2_2_v2_tlv_overrun),
+      cmocka_unit_test(test_proxy_protocol_2_2_3_crc32c_checked),
       cmocka_unit_test(test_proxy_error_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

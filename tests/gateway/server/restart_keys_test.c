@@ -62,6 +62,20 @@ static void stapling(fg_config *c) {
   c->revocation.stapling.enabled = 1;
 }
 
+// listeners.*.proxy_protocol.trusted_networks: the listeners keep the
+// networks they were started with; a reload that changed them would leave
+// a removed balancer trusted, or a new one refused, without a word.
+static fg_cidr g_lb_a[1] = {{.family = 2 /* AF_INET */, .addr = {10, 0, 1}, .bits = 24}};
+static fg_cidr g_lb_b[1] = {{.family = 2 /* AF_INET */, .addr = {10, 0, 2}, .bits = 24}};
+static void proxy_on(fg_config *c) {
+  c->listeners[FG_LISTENER_S2S].proxy_trusted = g_lb_a;
+  c->listeners[FG_LISTENER_S2S].n_proxy_trusted = 1;
+}
+static void proxy_other(fg_config *c) {
+  c->listeners[FG_LISTENER_S2S_TLS].proxy_trusted = g_lb_b;
+  c->listeners[FG_LISTENER_S2S_TLS].n_proxy_trusted = 1;
+}
+
 static void resume_timeout(fg_config *c) {
   c->sm.resume_timeout_s = 120;
 }
@@ -84,6 +98,8 @@ static void test_restart_keys_each_named(void **state) {
       {stapling, "revocation.stapling.enabled: changed from 'false' to 'true'"},
       {log_file, "log.file: changed from '' to '/var/log/fedgate.log'"},
       {resume_timeout, "stream_management.resume_timeout (s): changed from '0' to '120'"},
+      {proxy_on,
+       "listeners.s2s.proxy_protocol.trusted_networks: changed from '0 entries' to '1 entry'"},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
     fg_config a, b;
@@ -129,10 +145,32 @@ static void test_restart_keys_reloadable_and_several(void **state) {
   free(out.data);
 }
 
+// The PROXY protocol's balancers, listed the same: nothing to restart for;
+// another network in their place: a restart, named.
+static void test_restart_keys_proxy_protocol_trusted_networks(void **state) {
+  (void)state;
+  fg_config a, b;
+  base(&a);
+  base(&b);
+  proxy_other(&a);
+  proxy_other(&b);
+  fg_text out = {0};
+  assert_int_equal(fg_restart_keys_check(&a, &b, &out), 0);
+  assert_null(out.data);
+  b.listeners[FG_LISTENER_S2S_TLS].proxy_trusted = g_lb_a;
+  assert_int_equal(fg_restart_keys_check(&a, &b, &out), 1);
+  assert_non_null(out.data);
+  assert_non_null(strstr(out.data,
+                         "listeners.s2s-tls.proxy_protocol.trusted_networks: changed from "
+                         "'1 entry' to '1 entry, different': needs a restart"));
+  free(out.data);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_restart_keys_each_named),
       cmocka_unit_test(test_restart_keys_reloadable_and_several),
+      cmocka_unit_test(test_restart_keys_proxy_protocol_trusted_networks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
