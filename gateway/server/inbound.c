@@ -295,20 +295,24 @@ static int peer_may_claim(in_conn *ic, const char *domain) {
   return ic->listener == FG_LISTENER_INTERNAL ? hosted : !hosted;
 }
 
-// verdict_scope is the scope of a cached certificate verdict: inbound,
-// which trust store (and its generation), which identity rules, which
-// revocation knowledge (a learned revocation voids cached verdicts), which
-// configuration (a reload may change the trust stores).
-static uint32_t verdict_scope(const in_conn *ic, fg_revocation_mode mode) {
+// verdict_scope is the scope of a cached certificate verdict asked by
+// |role|: which trust store (and its generation), which identity rules,
+// which revocation knowledge (a learned revocation voids cached verdicts),
+// which configuration (a reload may change the trust stores).
+static fg_verdict_scope verdict_scope(const in_conn *ic, fg_verdict_role role,
+                                      fg_revocation_mode mode) {
   const fg_snapshot *s = cur(ic);
-  unsigned flags = s->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0;
-  uint32_t scope = 0x100u | (ic->listener == FG_LISTENER_INTERNAL ? 1u : 0u) | flags << 4 |
-                   (uint32_t)s->generation << 20;
-  if (mode != FG_REVOCATION_OFF) {
-    scope ^= fg_revocation_generation(ic->srv->revocation) << 12 | (uint32_t)mode << 8;
-  }
-  // A replaced trust store voids what the old one decided.
-  return scope ^ atomic_load_explicit(&ic->srv->trust_generation, memory_order_relaxed) << 24;
+  fg_verdict_scope sc = {
+      .role = role,
+      .internal = ic->listener == FG_LISTENER_INTERNAL,
+      .identity_flags = s->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0,
+      .revocation_mode = (uint8_t)mode,
+      .trust_generation = atomic_load_explicit(&ic->srv->trust_generation, memory_order_relaxed),
+      .revocation_generation =
+          mode != FG_REVOCATION_OFF ? fg_revocation_generation(ic->srv->revocation) : 0,
+      .config_generation = s->generation,
+  };
+  return sc;
 }
 
 // remember_verdict keeps |ok| for |domain| for the rest of the stream (or
@@ -391,10 +395,10 @@ static int op_cert_valid_for(void *arg, const char *domain) {
                                ? fg_revocation_mode_in(s->cfg, domain)
                                : FG_REVOCATION_OFF,
                            0);
-  uint32_t scope = verdict_scope(ic, probe.mode);
+  fg_verdict_scope scope = verdict_scope(ic, FG_VERDICT_INBOUND, probe.mode);
   fg_verdict_key key;
   int64_t now = (int64_t)time(NULL);
-  int keyed = fg_verdict_key_make(&key, chain, domain, scope);
+  int keyed = fg_verdict_key_make(&key, chain, domain, &scope);
   if (keyed && fg_verdict_cache_hit(&key, now)) {
     ok = 1;
     fg_metrics_inc(&ic->srv->metrics, FG_M_VERDICT_CACHE_HITS);
@@ -1157,12 +1161,13 @@ static void revocation_prefetch(in_conn *ic) {
   // costs no chain verification here.
   int64_t now = (int64_t)time(NULL);
   fg_verdict_key key, known;
-  if (peer != NULL && peer[0] != 0 &&
-      fg_verdict_key_make(&key, chain, peer, verdict_scope(ic, mode)) &&
+  fg_verdict_scope scope = verdict_scope(ic, FG_VERDICT_INBOUND, mode);
+  if (peer != NULL && peer[0] != 0 && fg_verdict_key_make(&key, chain, peer, &scope) &&
       fg_verdict_cache_hit(&key, now)) {
     return;
   }
-  int keyed = fg_verdict_key_make(&known, chain, "", verdict_scope(ic, mode) ^ 0x80000000u);
+  scope.role = FG_VERDICT_INBOUND_CHAIN;
+  int keyed = fg_verdict_key_make(&known, chain, "", &scope);
   if (keyed && fg_verdict_cache_hit(&known, now)) return;
   fg_revocation_probe probe;
   fg_revocation_probe_init(&probe, srv->revocation, s->cfg, mode, 1);

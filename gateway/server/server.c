@@ -83,14 +83,19 @@ static enum fg_tls_verify_result verify_with(fg_server *srv, int internal, fg_tl
                            1);
   // Scope: outbound, which trust store, which identity rules, which
   // revocation knowledge (a learned revocation voids cached verdicts).
-  uint32_t scope = 0x200u | (internal ? 1u : 0u) | flags << 4 | (uint32_t)snap->generation << 20;
-  if (probe.mode != FG_REVOCATION_OFF) {
-    scope ^= fg_revocation_generation(srv->revocation) << 12 | (uint32_t)probe.mode << 8;
-  }
-  scope ^= atomic_load_explicit(&srv->trust_generation, memory_order_relaxed) << 24;
+  fg_verdict_scope scope = {
+      .role = FG_VERDICT_OUTBOUND,
+      .internal = internal != 0,
+      .identity_flags = (uint8_t)flags,
+      .revocation_mode = (uint8_t)probe.mode,
+      .trust_generation = atomic_load_explicit(&srv->trust_generation, memory_order_relaxed),
+      .revocation_generation =
+          probe.mode != FG_REVOCATION_OFF ? fg_revocation_generation(srv->revocation) : 0,
+      .config_generation = snap->generation,
+  };
   fg_verdict_key key;
   int64_t now = (int64_t)time(NULL);
-  int keyed = fg_verdict_key_make(&key, sk, domain, scope);
+  int keyed = fg_verdict_key_make(&key, sk, domain, &scope);
   // What was found goes with the session, so that resuming it later trusts
   // the peer exactly as much (crypto/tls_verdict.h).
   fg_tls_verdict tv = {0};

@@ -27,21 +27,34 @@ static void make_key(void) {
   g_key_ok = pthread_key_create(&g_key, free) == 0;
 }
 
+static uint8_t *put_be(uint8_t *p, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; i--) *p++ = (uint8_t)(v >> (8 * i));
+  return p;
+}
+
 int fg_verdict_key_make(fg_verdict_key *k, const STACK_OF(CRYPTO_BUFFER) * chain,
-                        const char *domain, uint32_t scope) {
+                        const char *domain, const fg_verdict_scope *scope) {
   size_t n = chain != NULL ? sk_CRYPTO_BUFFER_num(chain) : 0;
   if (n == 0) return 0;
   SHA256_CTX h;
   SHA256_Init(&h);
-  uint8_t hdr[8] = {
-      (uint8_t)(scope >> 24), (uint8_t)(scope >> 16), (uint8_t)(scope >> 8), (uint8_t)scope,
-      (uint8_t)(n >> 24),     (uint8_t)(n >> 16),     (uint8_t)(n >> 8),     (uint8_t)n};
-  SHA256_Update(&h, hdr, sizeof(hdr));
+  // Every field at a fixed place of its own, then the chain's length.
+  uint8_t hdr[28], *p = hdr;
+  p = put_be(p, (uint32_t)scope->role, 4);
+  p = put_be(p, scope->internal, 1);
+  p = put_be(p, scope->identity_flags, 1);
+  p = put_be(p, scope->revocation_mode, 1);
+  p = put_be(p, 0, 1);
+  p = put_be(p, scope->trust_generation, 4);
+  p = put_be(p, scope->revocation_generation, 4);
+  p = put_be(p, scope->config_generation, 8);
+  p = put_be(p, n, 4);
+  SHA256_Update(&h, hdr, (size_t)(p - hdr));
   for (size_t i = 0; i < n; i++) {
     const CRYPTO_BUFFER *b = sk_CRYPTO_BUFFER_value(chain, i);
     size_t len = CRYPTO_BUFFER_len(b);
-    uint8_t l[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                    (uint8_t)len};  // length-prefixed: no two chains share a byte string
+    uint8_t l[4];
+    put_be(l, len, 4);  // length-prefixed: no two chains share a byte string
     SHA256_Update(&h, l, sizeof(l));
     SHA256_Update(&h, CRYPTO_BUFFER_data(b), len);
   }
