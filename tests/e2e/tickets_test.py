@@ -15,7 +15,10 @@ the certificate carried in the ticket, nor does A after a reload that drops
 the CA. OpenSSL's s_client (TLS 1.2) resumes A's ticket on B and C. Rotating
 the file (`fedgate ticket-keys rotate`) is picked up without restart, by the
 file check or, for an instance D that checks hourly, by a reload; a corrupt
-file is refused and counted while the keys in use stay.
+file is refused and counted while the keys in use stay. A dialback key
+that A gives a remote which offers dialback only is verified by B and C,
+which read the same dialback secret file, as the remote would ask them
+behind a load balancer.
 
 usage: tickets_test.py FEDGATE_BINARY
 """
@@ -41,7 +44,8 @@ class Env:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="fedgate-tickets-")
         d = self.dir
-        fp.dev_pki(FEDGATE, d + "/pki", "remote.test", "b.test", "other.test", "o.test")
+        fp.dev_pki(FEDGATE, d + "/pki", "remote.test", "b.test", "other.test", "o.test",
+                   "dialback.test")
         fp.dev_pki(FEDGATE, d + "/ica", "unused.test")
         fp.dev_pki(FEDGATE, d + "/rogue", "remote.test")
         fp.write_secret(d + "/secret", "test-dialback-secret")
@@ -55,6 +59,11 @@ class Env:
         self.auth = xp.ReceivingServer(HOST, self.auth_port, d + "/pki/remote.test.crt",
                                        d + "/pki/remote.test.key", client_ca=d + "/pki/ca.crt",
                                        verify_keys=self.valid_keys)
+        # A remote server that offers dialback only (it asks for no client
+        # certificate) and records the keys it is given.
+        self.db_port = fp.free_port()
+        self.db_remote = xp.ReceivingServer(HOST, self.db_port, d + "/pki/dialback.test.crt",
+                                            d + "/pki/dialback.test.key")
         os.chdir(d)
         self.gw, self.ports = {}, {}
         for name, trust in (("a", "pki/ca.crt"), ("b", "pki/ca.crt"), ("c", "rogue/ca.crt")):
@@ -62,7 +71,8 @@ class Env:
             cfg = fp.gateway_yaml(
                 p, [("b.test", "sink", None)], [("sink", [self.sink_port])],
                 trust=trust, default_cert="pki/b.test",
-                static=[("remote.test", self.auth_port), ("other.test", self.auth_port)],
+                static=[("remote.test", self.auth_port), ("other.test", self.auth_port),
+                        ("dialback.test", self.db_port)],
                 tls={"ticket_key_file": self.keys, "ticket_key_check_interval": "200ms"},
                 # A ends quiet streams soon: O's outbound link to it is then
                 # reopened by the next stanza (and resumes).
@@ -110,6 +120,7 @@ class Env:
             g.stop()
         self.sink.close()
         self.auth.close()
+        self.db_remote.close()
 
     def cert(self, domain, pki="pki"):
         return (self.dir + "/%s/%s.crt" % (pki, domain), self.dir + "/%s/%s.key" % (pki, domain))
@@ -419,6 +430,58 @@ def test_rfc8446_2_2_outbound_link_reopened_resumes_with_the_carried_verdict(env
     log = open(env.origin.logfile).read()
     assert "(resumed), sasl-external, peer proved by pkix" in log, log[-2000:]
     p.close()
+
+
+def test_xep0220_2_1_2_key_made_by_one_instance_verifies_on_another(env):
+    # A originates a link to dialback.test, which offers dialback only; the
+    # remote then asks b.test's authoritative server, which behind a load
+    # balancer may be another instance: every instance reading the same
+    # dialback secret file verifies A's key (XEP-0185), and refuses it
+    # altered or for another stream.
+    p = xp.Peer.connect(HOST, env.ports["a"]["internal"])
+    p.open_stream("dialback.test", "b.test")
+    p.read_header()
+    p.read_features()
+    p.starttls("dialback.test", certfile=env.dir + "/pki/b.test.crt",
+               keyfile=env.dir + "/pki/b.test.key")
+    p.open_stream("dialback.test", "b.test")
+    p.read_header()
+    p.read_features()
+    assert p.sasl_external()[0] == "success"
+    p.open_stream("dialback.test", "b.test")
+    p.read_header()
+    p.read_features()
+    p.send_message("bob@b.test/x", "dave@dialback.test", "dialback across instances")
+    deadline = time.time() + 10
+    while not env.db_remote.results and time.time() < deadline:
+        time.sleep(0.05)
+    assert env.db_remote.results, "A sent no dialback key"
+    frm, to, sid, key = env.db_remote.results[-1]
+    assert (frm, to) == ("b.test", "dialback.test")
+    assert re.fullmatch(r"[0-9a-f]{64}", key), key
+    p.close()
+
+    def verify(gw, k, stream_id):
+        q = xp.Peer.connect(HOST, env.ports[gw]["s2s"])
+        q.open_stream("b.test", "dialback.test")
+        q.read_header()
+        q.read_features()
+        q.starttls("b.test", cafile=env.dir + "/pki/ca.crt")
+        q.open_stream("b.test", "dialback.test")
+        q.read_header()
+        q.read_features()
+        q.send("<db:verify from='dialback.test' to='b.test' id='%s'>%s</db:verify>"
+               % (stream_id, k))
+        el = q.read_element()
+        q.close()
+        assert el.tag == xp.q(xp.NS_DB, "verify"), el.tag
+        return el.get("type")
+
+    altered = ("0" if key[0] != "0" else "1") + key[1:]
+    for gw in ("b", "a", "c"):
+        assert verify(gw, key, sid) == "valid", gw
+        assert verify(gw, altered, sid) == "invalid", gw
+        assert verify(gw, key, sid + "x") == "invalid", gw
 
 
 def test_ticket_keys_rotation_reread_previous_resumes_retired_does_not(env):

@@ -275,6 +275,9 @@ class ReceivingServer:
         self.break_on_results = break_on_results
         self.stanzas = []
         self.verify_questions = []
+        # Dialback requests accepted: (from, to, stream id, key), so that a
+        # test can ask the authoritative server whether the key was its own.
+        self.results = []
         self.auth = []  # (from, method)
         self.peers = []  # accepted streams, for drop_connections
         # Cleared: authenticated streams stop reading (a slow internal server).
@@ -398,6 +401,8 @@ class ReceivingServer:
                         authed = True
                         with self.cond:
                             self.auth.append((el.get("from"), "dialback"))
+                            self.results.append((el.get("from"), el.get("to"), sid,
+                                                 (el.text or "").strip()))
                         p.send("<db:result from='%s' to='%s' type='valid'/>" % (
                             el.get("to"), el.get("from")))
                     else:
