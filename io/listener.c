@@ -255,6 +255,20 @@ int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *o
   return ok;
 }
 
+int fg_listener_set_proxy_trusted(fg_worker *w, uint16_t port, const fg_cidr *nets, size_t n) {
+  for (fg_listener *l = w->listeners; l != NULL; l = l->next) {
+    if (l->closing || l->cfg.port != port || l->cfg.n_proxy_trusted == 0) continue;
+    fg_cidr *copy = n > 0 ? malloc(n * sizeof(*copy)) : NULL;
+    if (copy == NULL) return 0;
+    memcpy(copy, nets, n * sizeof(*copy));
+    free((void *)l->cfg.proxy_trusted);
+    l->cfg.proxy_trusted = copy;
+    l->cfg.n_proxy_trusted = n;
+    return 1;
+  }
+  return 0;
+}
+
 static void listener_maybe_free(fg_listener *l) {
   if (!l->closing || l->inflight > 0) return;
   fg_worker *w = l->w;

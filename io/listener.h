@@ -44,6 +44,15 @@ typedef struct fg_listener_config {
 // returns 1, or 0 on failure (nothing left listening).
 int fg_runtime_listen(fg_runtime *rt, const fg_listener_config *cfg, uint16_t *out_port);
 
+// fg_listener_set_proxy_trusted gives |w|'s listener on |port|, one that
+// takes PROXY headers, the balancers' networks |nets| (|n| > 0; copied) in
+// place of those it had: connections it accepts from now on are judged by
+// them, those already accepted keep their verdict. On |w|'s thread. It
+// returns 1, or 0 when |w| has no such listener (or |n| is 0, or out of
+// memory: the list in force stays). Turning the PROXY protocol on or off
+// takes a new listener.
+int fg_listener_set_proxy_trusted(fg_worker *w, uint16_t port, const fg_cidr *nets, size_t n);
+
 // fg_runtime_unlisten stops accepting on |port| on every worker and closes
 // those sockets; connections already accepted stay. It returns 1 once every
 // worker has done so, or 0 for port 0, when out of memory, or when a worker

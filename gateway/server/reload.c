@@ -19,6 +19,7 @@
 #include "gateway/server/restart_keys.h"
 #include "gateway/server/server_internal.h"
 #include "gateway/server/stapler.h"
+#include "io/listener.h"
 
 // kAckWaitS bounds the wait for the workers to take a new snapshot (a worker
 // takes it between two events; only a wedged worker takes longer).
@@ -104,6 +105,22 @@ typedef struct switch_msg {
   fg_snapshot *snap;  // a reference for the worker
 } switch_msg;
 
+// proxy_networks_taken gives this worker's PROXY protocol listeners the
+// balancers' networks of |cfg| (restart_keys.c refuses a reload that turns
+// the protocol on or off).
+static void proxy_networks_taken(fg_worker *w, fg_server *srv, const fg_config *cfg) {
+  for (int id = 0; id < FG_LISTENER_COUNT; id++) {
+    const fg_config_listener *l = &cfg->listeners[id];
+    if (!l->enabled || l->n_proxy_trusted == 0 || srv->ports[id] == 0) continue;
+    if (!fg_listener_set_proxy_trusted(w, srv->ports[id], l->proxy_trusted, l->n_proxy_trusted)) {
+      fg_log(FG_LOG_SEV_WARN, NULL, NULL,
+             "reload: listeners.%s.proxy_protocol.trusted_networks not applied on worker %u "
+             "(out of memory): the previous networks stay",
+             fg_config_listener_name((fg_listener_id)id), fg_worker_index(w));
+    }
+  }
+}
+
 // take_snapshot runs on each worker between two events: no code of this
 // worker holds a pointer into its old snapshot at that moment.
 static void take_snapshot(fg_worker *w, fg_msg *m) {
@@ -114,6 +131,7 @@ static void take_snapshot(fg_worker *w, fg_msg *m) {
   ws->snap = sm->snap;
   ws->links_epoch++;  // the streams' remembered routes were decided with |old|
   fg_snapshot_release(old);
+  proxy_networks_taken(w, srv, ws->snap->cfg);
   fg_link_snapshot_taken(ws);
   free(sm);
   fg_reload_state *st = srv->reload;

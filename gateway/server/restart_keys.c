@@ -76,11 +76,11 @@ static void check_listeners(diff *d, const fg_config *a, const fg_config *b) {
     cmp_uint(d, key, x->port, y->port);
     snprintf(key, sizeof(key), "listeners.%s.socket", name);
     cmp_str(d, key, x->socket_path, y->socket_path);
-    // The listener copies its balancers' networks when it starts (io/listener.h).
-    snprintf(key, sizeof(key), "listeners.%s.proxy_protocol.trusted_networks", name);
-    cmp_list(d, key, x->n_proxy_trusted, y->n_proxy_trusted,
-             x->n_proxy_trusted == y->n_proxy_trusted &&
-                 same_cidrs(x->proxy_trusted, y->proxy_trusted, x->n_proxy_trusted));
+    // The balancers' networks reload (each worker's listener takes the new
+    // list with the snapshot); turning the PROXY protocol on or off changes
+    // what the first bytes of every connection are, and takes a restart.
+    snprintf(key, sizeof(key), "listeners.%s.proxy_protocol", name);
+    cmp_str(d, key, x->n_proxy_trusted > 0 ? "on" : "off", y->n_proxy_trusted > 0 ? "on" : "off");
   }
 }
 

@@ -447,6 +447,62 @@ def test_pp_untrusted_source_with_a_header_is_refused(env):
                           "untrusted-source")
 
 
+def reload_proxy(env, networks):
+    """Rewrites the public listeners' proxy_protocol (|networks|, or none:
+    off) and asks for a reload; returns (exit status, output)."""
+    proxy = ", proxy_protocol: {trusted_networks: [%s]}" % ", ".join(networks) if networks else ""
+    text = re.sub(r"(?m)^(  s2s(?:-tls)?: \{[^\n]*?)(, proxy_protocol: \{[^}]*\})?\}$",
+                  lambda m: m.group(1) + proxy + "}", open(env.gw.cfgfile).read())
+    with open(env.gw.cfgfile, "w") as f:
+        f.write(text)
+    rc, out, err = fp.ctl(FEDGATE, env.ports["admin"], "reload")
+    return rc, out + err
+
+
+def answered_through_v1(source, port):
+    """A v1 header naming 192.0.2.9, then a stream header, from |source|:
+    returns what fedgate answers (b'' when it closes)."""
+    s = connect_from(source, port)
+    try:
+        s.sendall(b"PROXY TCP4 192.0.2.9 127.0.0.1 40000 5269\r\n<?xml version='1.0'?>"
+                  b"<stream:stream xmlns='jabber:server' xmlns:stream="
+                  b"'http://etherx.jabber.org/streams' to='b.test' version='1.0'>")
+        got = b""
+        while b"<stream:features" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        return got
+    except OSError:
+        return b""
+    finally:
+        s.close()
+
+
+def test_pp_reload_changes_the_trusted_networks_and_refuses_turning_it_off(env):
+    # A balancer added by a reload is trusted at once, and one removed is
+    # refused at once, on every worker; turning the protocol off (what the
+    # first bytes of every connection are) needs a restart.
+    port = env.ports["s2s"]
+    assert answered_through_v1("127.0.0.5", port) == b""
+    try:
+        rc, out = reload_proxy(env, ["127.0.0.1/32", "127.0.0.5/32"])
+        assert rc == 0, out
+        for _ in range(4):  # the workers take connections in turn
+            assert b"<stream:features" in answered_through_v1("127.0.0.5", port)
+        rc, out = reload_proxy(env, None)
+        assert rc != 0 and "listeners.s2s.proxy_protocol: changed from 'on' to 'off'" in out, out
+        rc, out = reload_proxy(env, ["127.0.0.1/32"])
+        assert rc == 0, out
+        for _ in range(4):
+            expect_refused_as(env, "127.0.0.5", port,
+                              b"PROXY TCP4 192.0.2.9 127.0.0.1 40000 5269\r\n", "untrusted-source")
+    finally:
+        reload_proxy(env, ["127.0.0.1/32"])
+    wait_streams_closed(env)
+
+
 def test_pp_trusted_source_without_a_header_is_refused(env):
     # From the balancer's address, but a stream header (5269) or a
     # ClientHello (5270) where the PROXY header must be.

@@ -62,9 +62,9 @@ static void stapling(fg_config *c) {
   c->revocation.stapling.enabled = 1;
 }
 
-// listeners.*.proxy_protocol.trusted_networks: the listeners keep the
-// networks they were started with; a reload that changed them would leave
-// a removed balancer trusted, or a new one refused, without a word.
+// listeners.*.proxy_protocol: turning it on or off changes what the first
+// bytes of every connection are and takes a restart; the balancers'
+// networks reload (each worker's listener takes them with the snapshot).
 static fg_cidr g_lb_a[1] = {{.family = 2 /* AF_INET */, .addr = {10, 0, 1}, .bits = 24}};
 static fg_cidr g_lb_b[1] = {{.family = 2 /* AF_INET */, .addr = {10, 0, 2}, .bits = 24}};
 static void proxy_on(fg_config *c) {
@@ -98,8 +98,7 @@ static void test_restart_keys_each_named(void **state) {
       {stapling, "revocation.stapling.enabled: changed from 'false' to 'true'"},
       {log_file, "log.file: changed from '' to '/var/log/fedgate.log'"},
       {resume_timeout, "stream_management.resume_timeout (s): changed from '0' to '120'"},
-      {proxy_on,
-       "listeners.s2s.proxy_protocol.trusted_networks: changed from '0 entries' to '1 entry'"},
+      {proxy_on, "listeners.s2s.proxy_protocol: changed from 'off' to 'on': needs a restart"},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
     fg_config a, b;
@@ -157,12 +156,14 @@ static void test_restart_keys_proxy_protocol_trusted_networks(void **state) {
   fg_text out = {0};
   assert_int_equal(fg_restart_keys_check(&a, &b, &out), 0);
   assert_null(out.data);
-  b.listeners[FG_LISTENER_S2S_TLS].proxy_trusted = g_lb_a;
+  b.listeners[FG_LISTENER_S2S_TLS].proxy_trusted = g_lb_a;  // other networks: they reload
+  assert_int_equal(fg_restart_keys_check(&a, &b, &out), 0);
+  assert_null(out.data);
+  b.listeners[FG_LISTENER_S2S_TLS].n_proxy_trusted = 0;  // off: a restart
   assert_int_equal(fg_restart_keys_check(&a, &b, &out), 1);
   assert_non_null(out.data);
-  assert_non_null(strstr(out.data,
-                         "listeners.s2s-tls.proxy_protocol.trusted_networks: changed from "
-                         "'1 entry' to '1 entry, different': needs a restart"));
+  assert_non_null(strstr(
+      out.data, "listeners.s2s-tls.proxy_protocol: changed from 'on' to 'off': needs a restart"));
   free(out.data);
 }
 
