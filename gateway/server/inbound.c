@@ -16,6 +16,7 @@
 
 #include "io/addr_policy.h"
 #include "gateway/server/abuse_limits.h"
+#include "gateway/server/admit.h"
 #include "gateway/server/bidi_hop.h"
 #include "gateway/server/bidi_park.h"
 #include "gateway/server/bidi_resend.h"
@@ -984,7 +985,7 @@ static void on_proxy_header(fg_conn *c, fg_proxy_error why) {
     // not the balancer (whose own connections, LOCAL health checks, are
     // not counted).
     if (fg_conn_proxy_named_peer(c) &&
-        !fg_server_admit_address(srv, fg_conn_peer(c), "after the PROXY header")) {
+        !fg_admit_address(srv, fg_conn_peer(c), "after the PROXY header")) {
       fg_conn_abort(c, FG_CLOSE_LOCAL);
     }
     return;

@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "gateway/server/admin.h"
+#include "gateway/server/admit.h"
 #include "gateway/server/cert_expiry.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/link_admin.h"
@@ -277,33 +278,6 @@ static void runtime_notice(const char *text) {
   fg_log(FG_LOG_SEV_WARN, NULL, NULL, "%s", text);
 }
 
-int fg_server_admit_address(fg_server *srv, const struct sockaddr *peer, const char *where) {
-  uint64_t now = fg_clock_ns();  // io/timer.h
-  int first = 0;
-  if (fg_abuse_limits_admit(srv->limits, peer, now, &first)) return 1;
-  fg_metrics_inc(&srv->metrics, FG_M_LIMITED_CONNECTIONS);
-  if (first) {
-    char ip[64];
-    fg_addr_text(peer, ip, sizeof(ip));
-    fg_log(FG_LOG_SEV_WARN, NULL, ip,
-           "connections refused %s: over abuse.limits.connections (%u per second); "
-           "counted from here on",
-           where, srv->boot_cfg->abuse.limits.connections);
-  }
-  return 0;
-}
-
-// admit_connection applies abuse.limits.connections to a socket the public
-// listeners accepted, before anything else is done for it (behind a
-// balancer, inbound.c does once the PROXY header names the peer).
-static int admit_connection(void *arg, int fd) {
-  fg_server *srv = ((fg_listener_arg *)arg)->srv;
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof(ss);
-  if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0) return 1;
-  return fg_server_admit_address(srv, (const struct sockaddr *)&ss, "at accept");
-}
-
 static int take_own_bounce(fg_server *srv, const uint8_t *data, size_t len) {
   return fg_rtbl_take_bounce(srv->rtbl, data, len) || fg_reports_take_bounce(srv, data, len);
 }
@@ -454,7 +428,7 @@ int fg_server_start(fg_server *srv, char *err, size_t err_len) {
     lc.arg = &srv->listener_arg;
     if (srv->limits != NULL && srv->boot_cfg->abuse.limits.connections &&
         id != FG_LISTENER_INTERNAL && id != FG_LISTENER_ADMIN) {
-      lc.admit = admit_connection;
+      lc.admit = fg_admit_accepted;
     }
     if (l->socket_path[0]) {
       // listeners.admin.socket: the only admin endpoint, for the owner and

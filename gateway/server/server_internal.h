@@ -179,11 +179,6 @@ struct fg_server {
 // current event without a reference.
 fg_snapshot *fg_server_snapshot(const fg_server *srv);
 
-// fg_server_admit_address applies abuse.limits.connections to a new
-// connection from |peer|: 1 when it may go on; 0 when over the rate
-// (counted, and logged once per run of refusals as refused |where|).
-int fg_server_admit_address(fg_server *srv, const struct sockaddr *peer, const char *where);
-
 // fg_server_worker_state returns the state of |w|.
 worker_state *fg_server_worker_state(fg_server *srv, fg_worker *w);
 
