@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -715,11 +716,17 @@ static void test_write_stall_timeout(void **state) {
   int fd = tn_connect(port);
   int small = 16 * 1024;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  uint8_t buf[65536] = {0};
-  for (int i = 0; i < 200; i++) {
+  // Send until the gateway closes: its echo fills the kernel's buffers on
+  // both sides (megabytes on loopback) before its output queue stalls. A
+  // budget of attempts rather than of time ran out on a loaded machine,
+  // where most attempts found the socket full, before the stall began.
+  static uint8_t buf[65536];
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do {
     if (send(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0) usleep(5000);
-    if (atomic_load(&tn_echo_closed) > 0) break;
-  }
+    clock_gettime(CLOCK_MONOTONIC, &t);
+  } while (atomic_load(&tn_echo_closed) == 0 && t.tv_sec - t0.tv_sec < 30);
   assert_true(tn_wait_until(&tn_echo_closed, 1, 5000));
   assert_int_equal(atomic_load(&tn_echo_reason[FG_CLOSE_TIMEOUT]), 1);
   close(fd);
