@@ -56,9 +56,9 @@ static int is_reserved_ns(const fg_xml_parser *p, span uri) {
 // `xmlns`, cannot recur: a second one would be a second declaration), and its
 // declarations are the canonical ones when they are exactly the one its name
 // needs, written first.
-static int ns_plain(fg_xml_parser *p, inode *nd, iattr *a, uint32_t na, uint32_t ndecl) {
+static inline __attribute__((always_inline)) int ns_plain(fg_xml_parser *p, inode *nd, iattr *a,
+                                                          uint32_t na, uint32_t ndecl) {
   nd->ns = p->dflt;
-  for (uint32_t j = 0; j < na; j++) a[j].ns = kSpanEmpty;
   for (uint32_t j = 1; j < na; j++)
     for (uint32_t m = 0; m < j; m++)
       if (span_eq(p, a[j].local, a[m].local))
@@ -73,6 +73,9 @@ int fg_xml_ns_process(fg_xml_parser *p, uint32_t k) {
   iattr *a = na ? p->attrs + nd->attr_start : NULL;
   nd->bind_start = p->binds_n;
   nd->dflt_out = p->dflt;
+  // No prefix and no declaration (the tokenizer noted none): nothing to
+  // bind or resolve, only the unique attribute names to check.
+  if (!nd->attr_special && nd->prefix.len == 0) return ns_plain(p, nd, a, na, 0);
   for (uint32_t j = 0; j < na; j++) {
     prefixed += a[j].prefix.len != 0;
     if (a[j].prefix.len == 0 && span_eq_c(p, a[j].local, "xmlns", 5)) {

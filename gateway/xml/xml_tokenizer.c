@@ -466,10 +466,18 @@ static inline __attribute__((always_inline)) int begin_element(fg_xml_parser *p,
   name_spans(p, colon, name_end, &nd->prefix, &nd->local);
   nd->attr_start = p->attrs_n;
   nd->attr_n = 0;
+  nd->attr_special = 0;
   nd->raw_start = p->tag_start;
   nd->name_off = p->name_start;
   p->cur = k;
   return R_DONE;
+}
+
+// attr_is_special says whether the attribute name |name| (|len| bytes, its
+// colon at |colon|, -1: none) is prefixed or is `xmlns`: whether namespace
+// processing must look at it (inode.attr_special).
+static inline int attr_is_special(const uint8_t *name, size_t len, int32_t colon) {
+  return colon >= 0 || (len == 5 && bytes_eq(name, (const uint8_t *)"xmlns", 5));
 }
 
 static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
@@ -482,7 +490,10 @@ static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
   nd->attr_n++;
   name_spans(p, colon, name_end, &a->prefix, &a->local);
   a->name_off = p->name_start;
-  a->is_decl = 0;  // its value comes at the quote, its namespace at the tag's end
+  a->is_decl = 0;      // its value comes at the quote
+  a->ns = kSpanEmpty;  // unless fg_xml_ns_process resolves a prefix at the tag's end
+  if (attr_is_special(p->base + p->name_start, name_end - p->name_start, colon))
+    nd->attr_special = 1;
   return R_DONE;
 }
 
@@ -584,6 +595,8 @@ static inline __attribute__((always_inline)) int attr_record(fg_xml_parser *p, s
   a->value = mkspan(TAG_RAW, v, ve - v);
   a->name_off = (uint32_t)a0;
   a->is_decl = 0;
+  a->ns = kSpanEmpty;
+  if (attr_is_special(p->base + a0, e - a0, colon)) nd->attr_special = 1;
   if (q == '"') p->canon = 0;
   return 1;
 }
