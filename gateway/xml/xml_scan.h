@@ -177,65 +177,6 @@ static inline size_t name_before_eq(const uint8_t *s, int32_t *colon) {
 #endif
 }
 
-// attr_in16 reads a whole common attribute from the 16 bytes at |s| (all
-// readable; |s[0]| an ASCII NameStartChar): the name name_before_eq reads,
-// a quote right after its `=`, and the same quote again within the 16
-// bytes with none of the bytes that end scan_attr's scan between them
-// (`<`, `&`, `>`, C0 controls, bytes above 0x7F). It returns the offset of
-// the `=` and the colon's in |*colon| as name_before_eq does (0 when there
-// is no such name; the caller checks that a NameStartChar follows the
-// colon), and in |*vq| the offset of the closing quote, or 0 when the value
-// does not lie so in the 16 bytes. The short attributes of a stanza (type, id, xml:lang)
-// are then read from the one load that found the name, without a load of
-// the quote at a place just computed and a scan started there.
-static inline size_t attr_in16(const uint8_t *s, int32_t *colon, size_t *vq) {
-#if defined(__SSE2__)
-  const uint8_t *k = vk_table();
-  __m128i x = _mm_loadu_si128((const __m128i *)s);
-  __m128i l = _mm_sub_epi8(_mm_or_si128(x, VK128(k, VK_SP)), VK128(k, VK_A));
-  __m128i d = _mm_sub_epi8(x, VK128(k, VK_0));
-  __m128i z = VK128(k, VK_25), d9 = VK128(k, VK_9);
-  __m128i m =
-      _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, z), l), _mm_cmpeq_epi8(_mm_min_epu8(d, d9), d));
-  m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_US)),
-                                   _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_DASH)),
-                                                _mm_cmpeq_epi8(x, VK128(k, VK_DOT)))));
-  __m128i st = _mm_or_si128(
-      _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_LT)), _mm_cmpeq_epi8(x, VK128(k, VK_AMP))),
-      _mm_or_si128(_mm_cmpeq_epi8(x, VK128(k, VK_GT)), _mm_cmplt_epi8(x, VK128(k, VK_SP))));
-  uint32_t nc = (uint32_t)_mm_movemask_epi8(m);
-  uint32_t eqm = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, VK128(k, VK_EQ)));
-  uint32_t co = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, VK128(k, VK_COLON)));
-  uint32_t sq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, VK128(k, VK_SQ)));
-  uint32_t dq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, VK128(k, VK_DQ)));
-  uint32_t stop = (uint32_t)_mm_movemask_epi8(st);
-  if (eqm == 0) return 0;
-  unsigned e = (unsigned)__builtin_ctz(eqm);
-  uint32_t below = (1u << e) - 1, c = co & below;
-  if ((~(nc | co) & below) != 0 || (c & (c - 1)) != 0) return 0;
-  *colon = -1;
-  if (c != 0) {
-    unsigned cp = (unsigned)__builtin_ctz(c);
-    if (cp == 0 || cp + 1 >= e) return 0;
-    *colon = (int32_t)cp;
-  }
-  // The opening quote at e + 1 (at most 16: then in no mask), the closing
-  // one the next of its kind, and no stop in the value between them.
-  uint32_t open = 1u << (e + 1);
-  uint32_t qm = (sq & open) ? sq : (dq & open) ? dq : 0;
-  uint32_t after = qm & ~((open << 1) - 1);
-  *vq = 0;
-  if (after != 0 && (stop & ((after & -after) - 1) & ~((open << 1) - 1)) == 0)
-    *vq = (size_t)__builtin_ctz(after);
-  return e;
-#else
-  (void)s;
-  (void)colon;
-  *vq = 0;
-  return 0;
-#endif
-}
-
 // scan_text returns the index of the first byte at or after |i| that character
 // data cannot skip: markup, references, `>`/`]` (for `]]>`), controls
 // (including CR, TAB, LF, which the slow path handles) and non-ASCII.

@@ -613,11 +613,10 @@ static inline __attribute__((always_inline)) size_t attr_fast(fg_xml_parser *p, 
   const uint8_t *s = p->base;
   size_t n = p->n, a0 = i + 1, maxn = p->cfg.limits.max_name_len, e;
   int32_t colon = -1;
-  size_t vq = 0, el = a0 + 16 <= n ? attr_in16(s + a0, &colon, &vq) : 0;
+  size_t el = a0 + 16 <= n ? name_before_eq(s + a0, &colon) : 0;
   if (el != 0 && el <= maxn &&
       (colon < 0 || (fg_xml_byte_class[s[a0 + (size_t)colon + 1]] & C_NAMESTART))) {
     e = a0 + el;
-    if (vq != 0) return attr_record(p, a0, e, colon, e + 2, a0 + vq, s[e + 1]) ? a0 + vq + 1 : 0;
   } else {
     size_t max = a0 + maxn, lim = n < max ? n : max;
     e = scan_name(s, a0 + 1, lim);
