@@ -59,6 +59,7 @@ static int is_reserved_ns(const fg_xml_parser *p, span uri) {
 static inline __attribute__((always_inline)) int ns_plain(fg_xml_parser *p, inode *nd, iattr *a,
                                                           uint32_t na, uint32_t ndecl) {
   nd->ns = p->dflt;
+  nd->ndecl = ndecl;
   for (uint32_t j = 1; j < na; j++)
     for (uint32_t m = 0; m < j; m++)
       if (span_eq(p, a[j].local, a[m].local))
@@ -105,6 +106,7 @@ int fg_xml_ns_process(fg_xml_parser *p, uint32_t k) {
   if (p->binds_n - p->nhdr_binds > p->cfg.limits.max_ns_decls)
     return fail(p, FG_XML_ERR_POLICY_VIOLATION, nd->name_off);
   if (ndecl <= 1 && prefixed == 0 && nd->prefix.len == 0) return ns_plain(p, nd, a, na, ndecl);
+  nd->ndecl = ndecl;
   if (!lookup(p, nd->prefix, p->binds_n, &nd->ns))
     return fail(p, FG_XML_ERR_NOT_WELL_FORMED, nd->name_off);
   for (uint32_t j = 0; j < na; j++) {

@@ -46,6 +46,7 @@ typedef struct inode {
   uint32_t parent, first_child, last_child, next;
   span prefix, local, ns, text;
   uint32_t attr_start, attr_n;
+  uint32_t ndecl;  // how many of the attributes are declarations (fg_xml_ns_process)
   uint32_t raw_start, raw_end;
   uint32_t bind_start;
   uint32_t name_off;
