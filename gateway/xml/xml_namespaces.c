@@ -76,21 +76,9 @@ int fg_xml_ns_process(fg_xml_parser *p, uint32_t k) {
   iattr *a = na ? p->attrs + nd->attr_start : NULL;
   nd->bind_start = p->binds_n;
   nd->dflt_out = p->dflt;
-  // No prefix and at most the default namespace declaration (the tokenizer
-  // noted so): only that binding to apply, nothing to resolve, and the
-  // unique attribute names to check; the declaration checked as the loop
-  // below checks it, in the same order.
-  if (!nd->attr_special && nd->prefix.len == 0) {
-    if (nd->dflt_decl == NONE) return ns_plain(p, nd, a, na, 0);
-    iattr *d = &p->attrs[nd->dflt_decl];
-    if (is_reserved_ns(p, d->value)) return fail(p, FG_XML_ERR_NOT_WELL_FORMED, d->name_off);
-    d->is_decl = 1;
-    if (!push_bind(p, kSpanEmpty, d->value))
-      return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, d->name_off);
-    if (p->binds_n - p->nhdr_binds > p->cfg.limits.max_ns_decls)
-      return fail(p, FG_XML_ERR_POLICY_VIOLATION, nd->name_off);
-    return ns_plain(p, nd, a, na, 1);
-  }
+  // No prefix and no declaration (the tokenizer noted none): nothing to
+  // bind or resolve, only the unique attribute names to check.
+  if (!nd->attr_special && nd->prefix.len == 0) return ns_plain(p, nd, a, na, 0);
   for (uint32_t j = 0; j < na; j++) {
     prefixed += a[j].prefix.len != 0;
     if (a[j].prefix.len == 0 && span_eq_c(p, a[j].local, "xmlns", 5)) {

@@ -467,7 +467,6 @@ static inline __attribute__((always_inline)) int begin_element(fg_xml_parser *p,
   nd->attr_start = p->attrs_n;
   nd->attr_n = 0;
   nd->attr_special = 0;
-  nd->dflt_decl = NONE;
   nd->raw_start = p->tag_start;
   nd->name_off = p->name_start;
   p->cur = k;
@@ -475,26 +474,17 @@ static inline __attribute__((always_inline)) int begin_element(fg_xml_parser *p,
 }
 
 // attr_note notes what namespace processing needs of the attribute |a| of
-// element |nd|, named |name| (|len| bytes, its colon at |colon|, -1: none),
-// at index |at| of p->attrs: an attribute prefixed `xml` is in the XML
-// namespace, bound by definition (Namespaces in XML §3), like `xml:lang` on
-// every message; the first `xmlns` is the element's default namespace
-// declaration (inode.dflt_decl), like those of the payloads of a stanza;
-// one otherwise prefixed, or a second `xmlns`, marks the element for the
-// general path (inode.attr_special); the others are in no namespace.
-static inline void attr_note(inode *nd, iattr *a, uint32_t at, const uint8_t *name, size_t len,
-                             int32_t colon) {
+// element |nd|, named |name| (|len| bytes, its colon at |colon|, -1: none):
+// an attribute prefixed `xml` is in the XML namespace, bound by definition
+// (Namespaces in XML §3), like `xml:lang` on every message; one otherwise
+// prefixed, or `xmlns`, marks the element for the general path
+// (inode.attr_special); the others are in no namespace.
+static inline void attr_note(inode *nd, iattr *a, const uint8_t *name, size_t len, int32_t colon) {
   a->ns = kSpanEmpty;
-  if (colon == 3 && bytes_eq(name, (const uint8_t *)"xml", 3)) {
+  if (colon == 3 && bytes_eq(name, (const uint8_t *)"xml", 3))
     a->ns = kSpanXmlNs;
-  } else if (colon >= 0) {
+  else if (colon >= 0 || (len == 5 && bytes_eq(name, (const uint8_t *)"xmlns", 5)))
     nd->attr_special = 1;
-  } else if (len == 5 && bytes_eq(name, (const uint8_t *)"xmlns", 5)) {
-    if (nd->dflt_decl == NONE)
-      nd->dflt_decl = at;
-    else
-      nd->attr_special = 1;
-  }
 }
 
 static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
@@ -508,7 +498,7 @@ static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
   name_spans(p, colon, name_end, &a->prefix, &a->local);
   a->name_off = p->name_start;
   a->is_decl = 0;  // its value comes at the quote
-  attr_note(nd, a, p->attrs_n - 1, p->base + p->name_start, name_end - p->name_start, colon);
+  attr_note(nd, a, p->base + p->name_start, name_end - p->name_start, colon);
   return R_DONE;
 }
 
@@ -610,7 +600,7 @@ static inline __attribute__((always_inline)) int attr_record(fg_xml_parser *p, s
   a->value = mkspan(TAG_RAW, v, ve - v);
   a->name_off = (uint32_t)a0;
   a->is_decl = 0;
-  attr_note(nd, a, p->attrs_n - 1, p->base + a0, e - a0, colon);
+  attr_note(nd, a, p->base + a0, e - a0, colon);
   if (q == '"') p->canon = 0;
   return 1;
 }
