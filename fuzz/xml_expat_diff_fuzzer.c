@@ -21,9 +21,11 @@
 // the comparison itself stays strict (docs/development.md lists them):
 //   - comments, processing instructions, DOCTYPE (any "<!" that does not open
 //     a CDATA section, any "<?"): restricted-xml in fedgate, allowed by expat;
-//   - stream header attributes containing "xmlns" or "version": the stream
-//     element's namespace rules (RFC 6120 §4.8) and version check (§4.7.5)
-//     are XMPP's, not XML's;
+//   - stream header attributes containing "xmlns" or "version" (the bytes
+//     up to the open tag's `>` outside quotes, which a quote left open in
+//     the header bytes moves into the content): the stream element's
+//     namespace rules (RFC 6120 §4.8) and version check (§4.7.5) are
+//     XMPP's, not XML's;
 //   - character references longer than 32 bytes (leading zeros): fedgate's
 //     policy-violation;
 //   - bytes above 0x7F inside markup (names): fedgate follows XML 1.0 fifth
@@ -384,6 +386,25 @@ static int outside_subset(const uint8_t *d, size_t n) {
   return 0;
 }
 
+// stream_tag_len returns how many bytes of |d|, which follow kOpen, belong
+// to the stream's open tag: up to its `>` outside quotes. A quote the header
+// attributes leave open moves that `>` into the content, and the attributes
+// with it.
+static size_t stream_tag_len(const uint8_t *d, size_t n) {
+  uint8_t quote = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = d[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '>') {
+      return i;
+    }
+  }
+  return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
   uint8_t ctl = data[0];
@@ -403,7 +424,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   puts_(&doc, ">");
   put(&doc, body, bl);
   puts_(&doc, kClose);
-  if (outside_subset((const uint8_t *)doc.d + decl_len, doc.len - decl_len)) {
+  const uint8_t *attrs = (const uint8_t *)doc.d + decl_len + sizeof(kOpen) - 1;
+  size_t al = stream_tag_len(attrs, doc.len - decl_len - (sizeof(kOpen) - 1));
+  if (has(attrs, al, "xmlns") || has(attrs, al, "version") ||
+      outside_subset((const uint8_t *)doc.d + decl_len, doc.len - decl_len)) {
     free(doc.d);
     return 0;
   }

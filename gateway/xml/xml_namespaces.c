@@ -47,21 +47,24 @@ static int is_reserved_ns(const fg_xml_parser *p, span uri) {
          span_eq_c(p, uri, "http://www.w3.org/2000/xmlns/", 29);
 }
 
-// ns_plain finishes an element that has no prefix, no prefixed attribute and
-// at most one declaration, of the default namespace (most elements of a
-// stanza: in the stream's default namespace, or a payload such as
-// <active xmlns='http://jabber.org/protocol/chatstates'/>): its namespace is
-// the default one in scope, its attributes are in no namespace, two
-// attributes clash when their local names are equal (the declaration's,
+// ns_plain finishes an element that has no prefix, no prefixed attribute
+// but `xml:` ones and at most one declaration, of the default namespace
+// (most elements of a stanza: in the stream's default namespace, or a
+// payload such as <active xmlns='http://jabber.org/protocol/chatstates'/>):
+// its namespace is the default one in scope, its attributes are in no
+// namespace or, prefixed `xml`, in the XML namespace (the tokenizer set
+// both), two attributes clash when their local names and their prefixes
+// (empty or `xml`: equal when of one length) are equal (the declaration's,
 // `xmlns`, cannot recur: a second one would be a second declaration), and its
 // declarations are the canonical ones when they are exactly the one its name
-// needs, written first.
-static int ns_plain(fg_xml_parser *p, inode *nd, iattr *a, uint32_t na, uint32_t ndecl) {
+// needs, written first (an `xml:` attribute needs none).
+static inline __attribute__((always_inline)) int ns_plain(fg_xml_parser *p, inode *nd, iattr *a,
+                                                          uint32_t na, uint32_t ndecl) {
   nd->ns = p->dflt;
-  for (uint32_t j = 0; j < na; j++) a[j].ns = kSpanEmpty;
+  nd->ndecl = ndecl;
   for (uint32_t j = 1; j < na; j++)
     for (uint32_t m = 0; m < j; m++)
-      if (span_eq(p, a[j].local, a[m].local))
+      if (a[j].prefix.len == a[m].prefix.len && span_eq(p, a[j].local, a[m].local))
         return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
   if (ndecl == 1 && p->canon && (!a[0].is_decl || span_eq(p, nd->dflt_out, nd->ns))) p->canon = 0;
   return R_DONE;
@@ -73,6 +76,9 @@ int fg_xml_ns_process(fg_xml_parser *p, uint32_t k) {
   iattr *a = na ? p->attrs + nd->attr_start : NULL;
   nd->bind_start = p->binds_n;
   nd->dflt_out = p->dflt;
+  // No prefix and no declaration (the tokenizer noted none): nothing to
+  // bind or resolve, only the unique attribute names to check.
+  if (!nd->attr_special && nd->prefix.len == 0) return ns_plain(p, nd, a, na, 0);
   for (uint32_t j = 0; j < na; j++) {
     prefixed += a[j].prefix.len != 0;
     if (a[j].prefix.len == 0 && span_eq_c(p, a[j].local, "xmlns", 5)) {
@@ -102,6 +108,7 @@ int fg_xml_ns_process(fg_xml_parser *p, uint32_t k) {
   if (p->binds_n - p->nhdr_binds > p->cfg.limits.max_ns_decls)
     return fail(p, FG_XML_ERR_POLICY_VIOLATION, nd->name_off);
   if (ndecl <= 1 && prefixed == 0 && nd->prefix.len == 0) return ns_plain(p, nd, a, na, ndecl);
+  nd->ndecl = ndecl;
   if (!lookup(p, nd->prefix, p->binds_n, &nd->ns))
     return fail(p, FG_XML_ERR_NOT_WELL_FORMED, nd->name_off);
   for (uint32_t j = 0; j < na; j++) {

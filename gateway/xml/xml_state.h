@@ -39,9 +39,14 @@ static const span kSpanAbsent = {NONE, 0};
 // indexes into p->nodes.
 typedef struct inode {
   uint8_t type;
+  // Elements: 1 when an attribute written on the element is prefixed or is
+  // `xmlns` (a declaration), set as attributes are recorded; without one,
+  // namespace processing has no declaration to read and no prefix to resolve.
+  uint8_t attr_special;
   uint32_t parent, first_child, last_child, next;
   span prefix, local, ns, text;
   uint32_t attr_start, attr_n;
+  uint32_t ndecl;  // how many of the attributes are declarations (fg_xml_ns_process)
   uint32_t raw_start, raw_end;
   uint32_t bind_start;
   uint32_t name_off;

@@ -466,10 +466,25 @@ static inline __attribute__((always_inline)) int begin_element(fg_xml_parser *p,
   name_spans(p, colon, name_end, &nd->prefix, &nd->local);
   nd->attr_start = p->attrs_n;
   nd->attr_n = 0;
+  nd->attr_special = 0;
   nd->raw_start = p->tag_start;
   nd->name_off = p->name_start;
   p->cur = k;
   return R_DONE;
+}
+
+// attr_note notes what namespace processing needs of the attribute |a| of
+// element |nd|, named |name| (|len| bytes, its colon at |colon|, -1: none):
+// an attribute prefixed `xml` is in the XML namespace, bound by definition
+// (Namespaces in XML §3), like `xml:lang` on every message; one otherwise
+// prefixed, or `xmlns`, marks the element for the general path
+// (inode.attr_special); the others are in no namespace.
+static inline void attr_note(inode *nd, iattr *a, const uint8_t *name, size_t len, int32_t colon) {
+  a->ns = kSpanEmpty;
+  if (colon == 3 && bytes_eq(name, (const uint8_t *)"xml", 3))
+    a->ns = kSpanXmlNs;
+  else if (colon >= 0 || (len == 5 && bytes_eq(name, (const uint8_t *)"xmlns", 5)))
+    nd->attr_special = 1;
 }
 
 static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
@@ -482,7 +497,8 @@ static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
   nd->attr_n++;
   name_spans(p, colon, name_end, &a->prefix, &a->local);
   a->name_off = p->name_start;
-  a->is_decl = 0;  // its value comes at the quote, its namespace at the tag's end
+  a->is_decl = 0;  // its value comes at the quote
+  attr_note(nd, a, p->base + p->name_start, name_end - p->name_start, colon);
   return R_DONE;
 }
 
@@ -584,6 +600,7 @@ static inline __attribute__((always_inline)) int attr_record(fg_xml_parser *p, s
   a->value = mkspan(TAG_RAW, v, ve - v);
   a->name_off = (uint32_t)a0;
   a->is_decl = 0;
+  attr_note(nd, a, p->base + a0, e - a0, colon);
   if (q == '"') p->canon = 0;
   return 1;
 }

@@ -161,6 +161,9 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   e->id = absent;
   e->canonical = p->canon;
   e->num_nodes = nn;
+  // The nodes, with where their attributes and declarations will be: the
+  // count of declarations of each element (fg_xml_ns_process) places them
+  // without a loop over its attributes.
   for (uint32_t k = 0; k < nn; k++) {
     const inode *in = &p->nodes[k];
     fg_xml_node *o = &pn[k];
@@ -188,28 +191,40 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
     o->text = absent;
     o->raw.data = p->base + in->raw_start;
     o->raw.len = in->raw_end - in->raw_start;
+    size_t nattr = in->attr_n - in->ndecl;
     o->attrs = pa + ai;
+    o->num_attrs = nattr;
     o->decls = pd + di;
-    size_t a0 = ai, d0 = di;
-    for (uint32_t j = 0; j < in->attr_n; j++) {
-      const iattr *a = &p->attrs[in->attr_start + j];
-      if (a->is_decl) {
-        fg_xml_nsdecl *d = &pd[di++];
-        d->prefix = a->prefix.len == 0 ? empty : res_set(bases, a->local);
-        d->uri = res_set(bases, a->value);
-        continue;
-      }
-      fg_xml_attr *x = &pa[ai++];
-      fg_xml_str local = res_set(bases, a->local), value = res_set(bases, a->value);
-      x->ns = res_set(bases, a->ns);
-      x->prefix = res_set(bases, a->prefix);
-      x->local = local;
-      x->value = value;
-      if (k == 0 && a->prefix.len == 0) routing_attr(e, local, value);
-    }
-    o->num_attrs = ai - a0;
-    o->num_decls = di - d0;
+    o->num_decls = in->ndecl;
+    ai += nattr;
+    di += in->ndecl;
   }
+  // The attributes of all elements, in one loop: they are recorded element
+  // after element in document order, as the nodes are, and each goes to the
+  // attributes or the declarations by an index step, not a branch (both
+  // entries are written; the other is overwritten by the next or unused),
+  // instead of a loop per element and a test of each attribute's kind,
+  // branches whose outcome changes from element to element (measured 1.017x
+  // and 1.034x on the x86-64-v3 copy, docs/xml.md).
+  ai = di = 0;
+  for (uint32_t j = 0; j < na; j++) {
+    const iattr *a = &p->attrs[j];
+    fg_xml_str local = res_set(bases, a->local), value = res_set(bases, a->value);
+    fg_xml_str prefix = res_set(bases, a->prefix);
+    fg_xml_attr *x = &pa[ai];
+    x->ns = res_set(bases, a->ns);
+    x->prefix = prefix;
+    x->local = local;
+    x->value = value;
+    fg_xml_nsdecl *d = &pd[di];
+    d->prefix = prefix.len == 0 ? empty : local;
+    d->uri = value;
+    ai += !a->is_decl;
+    di += a->is_decl;
+  }
+  // The root's routing attributes, from its public attributes (the first).
+  for (size_t j = 0; j < pn[0].num_attrs; j++)
+    if (pa[j].prefix.len == 0) routing_attr(e, pa[j].local, pa[j].value);
   return 1;
 }
 

@@ -1420,6 +1420,20 @@ static void test_namespaces_6_2_unprefixed_elements_take_the_default_namespace(v
   assert_true(fg_xml_str_eq(el->root->ns, "jabber:server"));
   fg_xml_parser_free(p);
 
+  // Namespaces in XML §3: `xml:` attributes are in the XML namespace without
+  // a declaration, also on the short path of an unprefixed element.
+  p = fg_xml_parser_new(NULL);
+  el = parse_one(p, H, "<m lang='x' xml:lang='en'><x xmlns='urn:x' xml:lang='fr'/></m>");
+  assert_true(fg_xml_str_eq(fg_xml_node_attr(el->root, FG_XML_NS_XML, "lang"), "en"));
+  assert_true(fg_xml_str_eq(fg_xml_node_attr(el->root, "", "lang"), "x"));
+  assert_true(fg_xml_str_eq(el->root->attrs[1].prefix, "xml"));
+  x = fg_xml_node_child(el->root, "urn:x", "x");
+  assert_non_null(x);
+  assert_int_equal(x->num_attrs, 1);
+  assert_int_equal(x->num_decls, 1);
+  assert_true(fg_xml_str_eq(fg_xml_node_attr(x, FG_XML_NS_XML, "lang"), "fr"));
+  fg_xml_parser_free(p);
+
   // A prefixed stream element without a default namespace: no namespace.
   p = fg_xml_parser_new(NULL);
   el = parse_one(p, "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>",
@@ -1433,6 +1447,12 @@ static void test_namespaces_6_2_unprefixed_elements_take_the_default_namespace(v
   expect(H "<m a='1' b='2' a='3'/>", FG_XML_ERR_NOT_WELL_FORMED, hl + 15);
   expect(H "<m><n id='1' to='x' id='2'/></m>", FG_XML_ERR_NOT_WELL_FORMED, hl + 20);
   expect(H "<m xml:lang='en' xml:lang='fr'/>", FG_XML_ERR_NOT_WELL_FORMED, hl + 17);
+  // `xml:` attributes on an unprefixed element take the short namespace
+  // path: `lang` and `xml:lang` are two names, a second `xml:lang` is not.
+  expect(H "<m lang='x' xml:lang='en'/>", FG_XML_ERR_NONE, -1);
+  expect(H "<m xml:lang='en' lang='x' xml:lang='fr'/>", FG_XML_ERR_NOT_WELL_FORMED, hl + 26);
+  expect(H "<m><x xmlns='urn:x' xml:lang='en' xml:lang='fr'/></m>", FG_XML_ERR_NOT_WELL_FORMED,
+         hl + 34);
   expect(H "<m from='a' to='b' type='c' id='d' x='1' y='2'/>", FG_XML_ERR_NONE, -1);
   expect(H "<m><x xmlns='urn:x' a='1' a='2'/></m>", FG_XML_ERR_NOT_WELL_FORMED, hl + 26);
   expect(H "<m><x xmlns='urn:x' xmlns='urn:y'/></m>", FG_XML_ERR_NOT_WELL_FORMED, hl + 20);
@@ -1447,6 +1467,9 @@ static void test_namespaces_6_2_unprefixed_elements_take_the_default_namespace(v
       {H "<m><x xmlns='urn:x'><y xmlns='urn:x'/></x></m>", 0},
       {H "<m><x xmlns='urn:x'><y xmlns='jabber:server'/></x></m>", 1},
       {H "<m xmlns='jabber:server'/>", 0},
+      {H "<m xml:lang='en'><x xmlns='urn:x' xml:lang='fr'/></m>", 1},
+      {H "<m><x xml:lang='fr' xmlns='urn:x'/></m>", 0},
+      {H "<m><x xmlns='urn:x' xml:lang='fr'/><y xmlns='jabber:server' xml:lang='fr'/></m>", 0},
   };
   for (size_t k = 0; k < sizeof(kCanon) / sizeof(kCanon[0]); k++) {
     fg_xml_transcript t = expect_cfg(NULL, kCanon[k].s, strlen(kCanon[k].s), FG_XML_ERR_NONE, -1);
