@@ -389,18 +389,19 @@ def test_rfc6120_13_7_reload_that_drops_the_ca_voids_the_sessions_it_trusted(env
     p.close()
 
 
-def internal_sender(env):
-    """o.test's internal server, authenticated on O's internal listener."""
-    p = xp.Peer.connect(HOST, env.ports["o"]["internal"])
-    p.open_stream("b.test", "o.test")
+def internal_sender(env, gw="o", local="o.test", to="b.test"):
+    """|local|'s internal server, authenticated on |gw|'s internal listener."""
+    p = xp.Peer.connect(HOST, env.ports[gw]["internal"])
+    p.open_stream(to, local)
     p.read_header()
     p.read_features()
-    p.starttls("b.test", certfile=env.dir + "/pki/o.test.crt", keyfile=env.dir + "/pki/o.test.key")
-    p.open_stream("b.test", "o.test")
+    p.starttls(to, certfile=env.dir + "/pki/%s.crt" % local,
+               keyfile=env.dir + "/pki/%s.key" % local)
+    p.open_stream(to, local)
     p.read_header()
     p.read_features()
     assert p.sasl_external()[0] == "success"
-    p.open_stream("b.test", "o.test")
+    p.open_stream(to, local)
     p.read_header()
     p.read_features()
     return p
@@ -438,19 +439,7 @@ def test_xep0220_2_1_2_key_made_by_one_instance_verifies_on_another(env):
     # balancer may be another instance: every instance reading the same
     # dialback secret file verifies A's key (XEP-0185), and refuses it
     # altered or for another stream.
-    p = xp.Peer.connect(HOST, env.ports["a"]["internal"])
-    p.open_stream("dialback.test", "b.test")
-    p.read_header()
-    p.read_features()
-    p.starttls("dialback.test", certfile=env.dir + "/pki/b.test.crt",
-               keyfile=env.dir + "/pki/b.test.key")
-    p.open_stream("dialback.test", "b.test")
-    p.read_header()
-    p.read_features()
-    assert p.sasl_external()[0] == "success"
-    p.open_stream("dialback.test", "b.test")
-    p.read_header()
-    p.read_features()
+    p = internal_sender(env, gw="a", local="b.test", to="dialback.test")
     p.send_message("bob@b.test/x", "dave@dialback.test", "dialback across instances")
     deadline = time.time() + 10
     while not env.db_remote.results and time.time() < deadline:
