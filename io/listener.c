@@ -34,7 +34,17 @@ struct fg_listener {
   unsigned pause_ms;
   uint64_t paused_at_ns, shed_at_pause;
   fg_timer resume;
+  // One log line per shortage: at the limit, every descriptor that frees
+  // lets one accept through and the next fails again, so a listener may
+  // pause and resume many times a second. A pause is logged (and then its
+  // resumption) only when no pause of this listener was logged within
+  // PAUSE_LOG_INTERVAL_NS; the others are counted, and the next line says
+  // how many there were.
+  int pause_logged, ever_logged;
+  uint64_t logged_at_ns, pauses_unlogged;
 };
+
+#define PAUSE_LOG_INTERVAL_NS (10 * UINT64_C(1000000000))
 
 static int make_socket(const fg_listener_config *cfg, uint16_t port, uint16_t *out_port) {
   struct sockaddr_storage ss;
@@ -166,8 +176,20 @@ static void pause_accept(fg_listener *l, int err) {
     l->paused_at_ns = w->now_ns;
     l->shed_at_pause = w->stats.accept_shed - n;
     w->stats.accept_pauses++;
-    notice(w, "accepting paused on worker %u, port %u: %s; %u waiting connections refused",
-           w->index, l->cfg.port, strerror(err), n);
+    l->pause_logged = !l->ever_logged || w->now_ns - l->logged_at_ns >= PAUSE_LOG_INTERVAL_NS;
+    if (!l->pause_logged) {
+      l->pauses_unlogged++;
+    } else {
+      char more[96] = "";
+      if (l->pauses_unlogged > 0)
+        snprintf(more, sizeof(more), " (%llu more pauses since the last such line)",
+                 (unsigned long long)l->pauses_unlogged);
+      notice(w, "accepting paused on worker %u, port %u: %s; %u waiting connections refused%s",
+             w->index, l->cfg.port, strerror(err), n, more);
+      l->ever_logged = 1;
+      l->logged_at_ns = w->now_ns;
+      l->pauses_unlogged = 0;
+    }
   } else if (l->pause_ms < 1000) {
     l->pause_ms *= 2;
   }
@@ -281,9 +303,10 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
   if (!more) l->inflight--;
   if (cqe->res >= 0 && l->paused) {
     l->paused = 0;
-    notice(w, "accepting resumed on worker %u, port %u after %llu ms; %llu connections refused",
-           w->index, l->cfg.port, (unsigned long long)((w->now_ns - l->paused_at_ns) / 1000000),
-           (unsigned long long)(w->stats.accept_shed - l->shed_at_pause));
+    if (l->pause_logged)
+      notice(w, "accepting resumed on worker %u, port %u after %llu ms; %llu connections refused",
+             w->index, l->cfg.port, (unsigned long long)((w->now_ns - l->paused_at_ns) / 1000000),
+             (unsigned long long)(w->stats.accept_shed - l->shed_at_pause));
   }
   if (cqe->res >= 0) {
     int fd = cqe->res;
