@@ -197,6 +197,53 @@ static void pause_accept(fg_listener *l, int err) {
     arm_accept(l);  // no timer: try again now rather than never
 }
 
+typedef struct fail_msg {
+  fg_msg m;
+  uint16_t port;
+  int err;
+} fail_msg;
+
+// IORING_NOP_INJECT_RESULT (Linux 6.10, not in every liburing's headers):
+// the NOP completes with the result given in the SQE's len.
+#define NOP_INJECT_RESULT (1U << 0)
+
+static void fail_msg_fn(fg_worker *w, fg_msg *m) {
+  fail_msg *f = (fail_msg *)m;
+  for (fg_listener *l = w->listeners; l != NULL; l = l->next) {
+    if (l->closing || l->paused || l->cfg.port != f->port) continue;
+    // The armed accept is cancelled (it completes with -ECANCELED: not
+    // armed again), then the NOP completes in its place with -err.
+    if (io_uring_sq_space_left(&w->ring) < 2) io_uring_submit(&w->ring);
+    struct io_uring_sqe *sqe = fg_worker_sqe(w);
+    io_uring_prep_cancel64(sqe, ud_make(l, OP_ACCEPT), 0);
+    sqe->flags |= IOSQE_IO_HARDLINK;
+    io_uring_sqe_set_data64(sqe, ud_make(NULL, OP_IGNORE));
+    sqe = fg_worker_sqe(w);
+    io_uring_prep_nop(sqe);
+    sqe->rw_flags = NOP_INJECT_RESULT;
+    sqe->len = (unsigned)-f->err;
+    io_uring_sqe_set_data64(sqe, ud_make(l, OP_ACCEPT));
+    l->inflight++;
+  }
+  free(f);
+}
+
+int fg_runtime_fail_next_accept(fg_runtime *rt, uint16_t port, int err) {
+  int ok = 1;
+  for (unsigned i = 0; i < fg_runtime_num_workers(rt); i++) {
+    fail_msg *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+      ok = 0;
+      continue;
+    }
+    f->m.fn = fail_msg_fn;
+    f->port = port;
+    f->err = err;
+    fg_worker_post(fg_runtime_worker(rt, i), &f->m);
+  }
+  return ok;
+}
+
 typedef struct listen_msg {
   fg_msg m;
   fg_listener *l;
@@ -320,10 +367,14 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
     }
   }
   if (!more && !l->closing) {
-    if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM || cqe->res == -ENOBUFS) {
-      pause_accept(l, -cqe->res);
-    } else if (cqe->res >= 0 || cqe->res == -ECONNABORTED || cqe->res == -EINTR) {
+    if (cqe->res >= 0 || cqe->res == -ECONNABORTED || cqe->res == -EINTR) {
       arm_accept(l);
+    } else if (cqe->res != -ECANCELED) {
+      // Out of descriptors or memory (EMFILE, ENFILE, ENOMEM, ENOBUFS), or
+      // an error the listener cannot know to be passing (accept(2) also
+      // hands on network errors of the connection, EPROTO, EPERM...):
+      // accepting pauses and retries, never stops in silence nor spins.
+      pause_accept(l, -cqe->res);
     }
   }
   listener_maybe_free(l);
