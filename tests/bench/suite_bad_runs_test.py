@@ -11,7 +11,11 @@ failed (in its round, in `failures`, and on the page report.py writes), the
 suite must go on with everything else, write the result file with every
 fixed key, and exit 1. No timing thresholds.
 
-usage: suite_bad_runs_test.py SUITE_PY S2SLOAD FEDGATE REPORT_PY
+Then bench/scale.py (`make bench-scale`) on a few streams: a fedgate that
+exits at start and a generator killed mid-run are recorded in the scale
+result file (always written) and exit 1; a good run holds every stream.
+
+usage: suite_bad_runs_test.py SUITE_PY S2SLOAD FEDGATE REPORT_PY SCALE_PY
 """
 
 import glob
@@ -25,7 +29,7 @@ import sys
 import tempfile
 import threading
 
-SUITE_PY, S2SLOAD, FEDGATE, REPORT = [os.path.realpath(a) for a in sys.argv[1:5]]
+SUITE_PY, S2SLOAD, FEDGATE, REPORT, SCALE = [os.path.realpath(a) for a in sys.argv[1:6]]
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(SUITE_PY))
 import suite  # noqa: E402
@@ -143,11 +147,7 @@ def rounds(r, *path):
 
 
 def test_a_fedgate_that_exits_at_start():
-    wrapper = """#!/bin/sh
-if [ "$1" = run ]; then echo "fedgate: no (a start that fails)" >&2; exit 3; fi
-exec REAL "$@"
-"""
-    rc, r, page = run_main("exits", bin_dir("exits-bin", wrapper))
+    rc, r, page = run_main("exits", bin_dir("exits-bin", EXITS_AT_START))
     fails = r.get("failures") or []
     check("a fedgate that exits at start: recorded as the one failure, with its exit status",
           len(fails) == 1 and fails[0].startswith("start fedgate:") and "exit 3" in fails[0],
@@ -267,9 +267,43 @@ def test_d_unequal_terms():
     check("a system on another TLS suite: in failures", len(s.failures) == 1, s.failures)
 
 
+EXITS_AT_START = """#!/bin/sh
+if [ "$1" = run ]; then echo "fedgate: no (a start that fails)" >&2; exit 3; fi
+exec REAL "$@"
+"""
+
+
+def run_scale(name, bin_, env=None):
+    out = os.path.join(WORK, name + "-results")
+    p = subprocess.run([sys.executable, SCALE, "--bin", bin_, "--streams", "40", "--hold", "1",
+                        "--out", out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, env=dict(os.environ, **(env or {})), timeout=300)
+    files = glob.glob(out + "/scale-*.json")
+    return p.returncode, json.load(open(files[0])) if len(files) == 1 else {}, p.stdout
+
+
+def test_e_scale():
+    rc, r, log = run_scale("scale-good", bin_dir("scale-good-bin"))
+    check("bench-scale, a good run: every stream held and answering, RSS and setup time",
+          rc == 0 and r.get("streams_held") == 40 and r.get("rss_bytes_at_peak", 0) > 0
+          and isinstance(r.get("setup_s"), (int, float)) and r.get("failures") == [],
+          (rc, {k: r.get(k) for k in ("streams_held", "rss_bytes_at_peak", "setup_s",
+                                      "failures")}, log[-800:]))
+    rc, r, log = run_scale("scale-exits", bin_dir("scale-exits-bin", EXITS_AT_START))
+    check("bench-scale, a fedgate that exits at start: recorded in the result file, exit 1",
+          rc == 1 and any("fedgate did not start" in f and "exit 3" in f
+                          for f in r.get("failures", []))
+          and "streams_held" in r and r["streams_held"] is None, (rc, r, log[-800:]))
+    rc, r, log = run_scale("scale-killed", bin_dir("scale-killed-bin"), {"BAD_GEN_KILL": "1"})
+    check("bench-scale, a generator killed mid-run: recorded in the result file, exit 1",
+          rc == 1 and any("no JSON" in f for f in r.get("failures", []))
+          and r.get("streams_held") is None, (rc, r, log[-800:]))
+
+
 def main():
     for t in (test_a_fedgate_that_exits_at_start, test_b_fedgate_killed_mid_run,
-              test_c_no_listener_generator_killed_and_null_figures, test_d_unequal_terms):
+              test_c_no_listener_generator_killed_and_null_figures, test_d_unequal_terms,
+              test_e_scale):
         print("=== " + t.__name__, flush=True)
         try:
             t()
