@@ -226,6 +226,9 @@ class Suite:
         except ValueError:
             return self.failed(label, "s2sload exit %d, no JSON: %s" %
                                (p.returncode, p.stderr.strip()[-600:]))
+        if not isinstance(r, dict):
+            return self.failed(label, "s2sload exit %d, no result object (%s): %s" % (
+                p.returncode, p.stdout.strip()[:40], p.stderr.strip()[-600:]))
         r["label"] = label
         if p.returncode != 0:
             self.failed(label, "s2sload exit %d (lost %s, duplicated %s, corrupted %s, errors %s): "

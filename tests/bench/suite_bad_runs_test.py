@@ -62,7 +62,7 @@ def bin_dir(name, fedgate_wrapper=None):
     """A --bin folder: the real binaries, or wrappers of them. The s2sload
     wrapper obeys two variables the test sets around one run:
     BAD_GEN_KILL (kill -9 the generator 0.5 s into the run) and
-    BAD_GEN_NULL (that figure of its JSON comes back null)."""
+    BAD_GEN_NULL (that figure of its JSON comes back null; "*": all of it)."""
     d = os.path.join(WORK, name)
     os.makedirs(d + "/gateway")
     os.makedirs(d + "/bench")
@@ -86,7 +86,8 @@ if [ -n "${BAD_GEN_NULL:-}" ]; then
   "%(real)s" "$@" >"%(d)s/gen.out"
   rc=$?
   /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); \\
-r[sys.argv[2]]=None; print(json.dumps(r))" "%(d)s/gen.out" "$BAD_GEN_NULL"
+r = None if sys.argv[2] == '*' else dict(r, **{sys.argv[2]: None}); print(json.dumps(r))" \\
+    "%(d)s/gen.out" "$BAD_GEN_NULL"
   exit $rc
 fi
 exec "%(real)s" "$@"
@@ -187,7 +188,7 @@ def test_b_fedgate_killed_mid_run():
     common_checks("a fedgate killed mid-run", rc, r, page, len(fails))
 
 
-def test_c_no_listener_generator_killed_and_null_figures():
+def test_c_no_listener_generator_killed_null_figures_null_result():
     def before(s, label, system):
         if label == "churn full round 2":  # a port nobody listens on
             port, system.port = system.port, sut.free_port()
@@ -196,15 +197,16 @@ def test_c_no_listener_generator_killed_and_null_figures():
                 system.port = port
             return undo
         var = {"relay fedgate 256 B round 2": ("BAD_GEN_KILL", "1"),
-               "relay fedgate 1024 B round 3": ("BAD_GEN_NULL", "delivered_per_s")}.get(label)
+               "relay fedgate 1024 B round 3": ("BAD_GEN_NULL", "delivered_per_s"),
+               "churn resumed round 1": ("BAD_GEN_NULL", "*")}.get(label)
         if var:
             os.environ[var[0]] = var[1]
             return lambda: os.environ.pop(var[0])
         return None
 
-    rc, r, page = run_main("three", bin_dir("three-bin"), before=before)
+    rc, r, page = run_main("four", bin_dir("four-bin"), before=before)
     fails = r.get("failures") or []
-    check("three bad runs: exactly those three recorded", len(fails) == 3, fails)
+    check("four bad runs: exactly those four recorded", len(fails) == 4, fails)
     check("a port nobody listens on: the churn run is recorded failed (its streams failed)",
           any(f.startswith("churn full round 2: s2sload exit 1") and "streams failed" in f
               for f in fails), fails)
@@ -214,6 +216,12 @@ def test_c_no_listener_generator_killed_and_null_figures():
     check("a run with a figure missing: recorded as incomplete",
           any(f.startswith("relay fedgate 1024 B round 3: incomplete figures: delivered_per_s")
               for f in fails), fails)
+    check("a run whose result is null: recorded failed",
+          any(f.startswith("churn resumed round 1: s2sload exit 0, no result object (null)")
+              for f in fails), fails)
+    resumed = rounds(r, "churn", "fedgate", "resumed")
+    check("the null run is marked failed in its round",
+          [bool(x.get("failed")) for x in resumed] == [True, False, False], resumed)
     churn = rounds(r, "churn", "fedgate", "full")
     check("each bad run is marked failed in its round, the others are not",
           [bool(x.get("failed")) for x in churn] == [False, True, False]
@@ -233,7 +241,7 @@ def test_c_no_listener_generator_killed_and_null_figures():
                         "resumed_est_per_s", "p99_us_at_25pct")),
           {k: r.get(k) for k in ("relay_256_fedgate", "relay_1k_fedgate", "full_est_per_s",
                                  "resumed_est_per_s", "p99_us_at_25pct")})
-    common_checks("three bad runs", rc, r, page, 3)
+    common_checks("four bad runs", rc, r, page, 4)
 
 
 class Args:
@@ -302,7 +310,7 @@ def test_e_scale():
 
 def main():
     for t in (test_a_fedgate_that_exits_at_start, test_b_fedgate_killed_mid_run,
-              test_c_no_listener_generator_killed_and_null_figures, test_d_unequal_terms,
+              test_c_no_listener_generator_killed_null_figures_null_result, test_d_unequal_terms,
               test_e_scale):
         print("=== " + t.__name__, flush=True)
         try:
