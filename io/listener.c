@@ -357,6 +357,10 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
   }
   if (cqe->res >= 0) {
     int fd = cqe->res;
+    // The spare descriptor is lost when, while shed gave it up, another
+    // thread (another worker's accept) took its slot: descriptors are free
+    // again now, so it is taken back for the next shortage.
+    if (w->spare_fd < 0) w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (l->closing || w->stopping || w->nconns >= w->rt->opts.max_conns ||
         (l->cfg.admit != NULL && !l->cfg.admit(l->cfg.arg, fd))) {
       w->stats.refused++;
