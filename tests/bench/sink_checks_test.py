@@ -32,22 +32,13 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(SUT_PY))
 import sut  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
+
 SAMPLE_EVERY = 64  # FG_LOAD_SAMPLE_EVERY (bench/s2sload_core.h)
 STANZA = re.compile(rb"<message[ >].*?</message>", re.S)
 ID = re.compile(rb"id=['\"]L(\d+)\.(\d+)\.(\d+)['\"]")
-
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("[       OK ] " + name)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, str(detail)[-1500:]))
-
 
 def flip_body_byte(st):
     i = st.index(b"<body>") + len(b"<body>") + 3
@@ -204,8 +195,7 @@ def main():
         print("    %s" % figures)
         check("scan, %s: s2sload exits 1" % what, rc == 1, (rc, err))
     shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -35,25 +35,16 @@ sys.path.insert(0, os.path.dirname(SUITE_PY))
 import suite  # noqa: E402
 import sut  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
+
 # The result object's keys fixed for acceptance (present even when null).
 FIXED_KEYS = ("ratio_cpu_256_fedgate_haproxy", "ratio_cpu_1k_fedgate_haproxy",
               "relay_256_prosody_gc", "relay_1k_prosody_gc", "xml_mbps_best",
               "xml_mbps_baseline", "p99_ratio_at_50pct", "p99_us_at_25pct",
               "bytes_per_idle_stream", "full_est_ratio_to_ceiling", "failures", "tls",
               "tls_aes256", "generator_bound")
-
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("[       OK ] " + name)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, str(detail)[-800:]))
-
 
 WORK = tempfile.mkdtemp(prefix="suite-bad-runs.", dir=os.environ.get("TEST_TMPDIR"))
 
@@ -320,8 +311,7 @@ def main():
             traceback.print_exc()
             check(t.__name__ + " ran to its end", False, "%s: %s" % (type(e).__name__, e))
     shutil.rmtree(WORK, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

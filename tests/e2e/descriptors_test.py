@@ -41,9 +41,17 @@ class Env:
                               limits={"streams_per_ip": 1000}, log_level="info")
         self.gw = fp.Fedgate(FEDGATE, d, "gw", cfg, self.ports["admin"],
                              prefix=["prlimit", "--nofile=%d:%d" % (LIMIT, LIMIT)])
+        # A second one for the every-listener case: its log lines are its own.
+        self.ports2 = {k: fp.free_port() for k in ("s2s", "tls", "internal", "admin", "sink")}
+        cfg = fp.gateway_yaml(self.ports2, [("b.test", "sink", None)],
+                              [("sink", [self.ports2["sink"]])], default_cert="pki/b.test",
+                              limits={"streams_per_ip": 1000}, log_level="info")
+        self.gw2 = fp.Fedgate(FEDGATE, d, "gw2", cfg, self.ports2["admin"],
+                              prefix=["prlimit", "--nofile=%d:%d" % (LIMIT, LIMIT)])
 
     def close(self):
         self.gw.stop()
+        self.gw2.stop()
 
 
 def test_out_of_descriptors_pauses_refuses_and_resumes(env):
@@ -168,11 +176,11 @@ def test_every_listener_pauses_once_without_spinning_and_resumes(env):
     loop's turns), and each serves new connections again once descriptors
     are free."""
     import re
-    gw = env.gw
+    gw = env.gw2
     with open(gw.logfile) as f:
         start = len(f.read())
-    ports = {"s2s": env.ports["s2s"], "s2s-tls": env.ports["tls"],
-             "internal": env.ports["internal"]}
+    ports = {"s2s": env.ports2["s2s"], "s2s-tls": env.ports2["tls"],
+             "internal": env.ports2["internal"]}
     before = metrics_when_served(gw, ["accept_pauses_total",
                                       "connections_refused_no_descriptors_total"])
     held, reset, accepted = [], {}, {}
@@ -235,10 +243,15 @@ def test_every_listener_pauses_once_without_spinning_and_resumes(env):
         (before, after, paused)
     assert after["connections_refused_no_descriptors_total"] > \
         before["connections_refused_no_descriptors_total"], (before, after)
-    # Descriptors free again: every listener accepts and serves, and says so.
-    time.sleep(0.5)
+    # Descriptors free again (once fedgate has closed its side of every
+    # connection): every listener accepts and serves, and says so.
     for name, port in ports.items():
-        served = [stream_header_answered(port, tls=name == "s2s-tls") for _ in range(6)]
+        deadline = time.time() + 15
+        while not stream_header_answered(port, tls=name == "s2s-tls"):
+            assert time.time() < deadline, "%s (port %d) not served after the shortage" % (
+                name, port)
+            time.sleep(0.2)
+        served = [stream_header_answered(port, tls=name == "s2s-tls") for _ in range(5)]
         assert all(served), "%s (port %d) after the shortage: %s" % (name, port, served)
     with open(gw.logfile) as f:
         log = f.read()[start:]

@@ -25,29 +25,6 @@
 #include "io/worker.h"
 #include "tests/io/testnet.h"
 
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static char g_notices[8192];
-
-static void on_notice(const char *text) {
-  pthread_mutex_lock(&g_mu);
-  size_t n = strlen(g_notices);
-  snprintf(g_notices + n, sizeof(g_notices) - n, "%s\n", text);
-  pthread_mutex_unlock(&g_mu);
-}
-
-static int count_notices(const char *what) {
-  pthread_mutex_lock(&g_mu);
-  int n = 0;
-  for (const char *p = g_notices; (p = strstr(p, what)) != NULL; p++) n++;
-  pthread_mutex_unlock(&g_mu);
-  return n;
-}
-
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 // nop_inject_works says whether this kernel completes a NOP with the result
 // it is given (IORING_NOP_INJECT_RESULT, Linux 6.10).
 static int nop_inject_works(void) {
@@ -72,12 +49,7 @@ static int setup(void **state) {
     printf("this kernel cannot inject a result into a NOP (Linux < 6.10): skipped\n");
     return 0;
   }
-  fg_worker_options o;
-  fg_worker_options_init(&o);
-  o.workers = 1;
-  o.notice = on_notice;
-  g_rt = fg_runtime_new(&o);
-  tn_echo_reset();
+  g_rt = tn_runtime_new(1);
   return g_rt != NULL ? 0 : -1;
 }
 
@@ -87,17 +59,8 @@ static int teardown(void **state) {
     fg_runtime_shutdown(g_rt, 1000);
     fg_runtime_free(g_rt);
   }
-  printf("%s", g_notices);
+  tn_notices_print();
   return 0;
-}
-
-static int echoes(uint16_t port) {
-  int fd = tn_connect(port);
-  if (fd < 0) return 0;
-  uint8_t buf[4];
-  int ok = send(fd, "ping", 4, 0) == 4 && tn_read_full(fd, buf, 4) && memcmp(buf, "ping", 4) == 0;
-  close(fd);
-  return ok;
 }
 
 static uint64_t stat_of(size_t offset) {
@@ -111,7 +74,7 @@ static uint64_t stat_of(size_t offset) {
 static int wait_stat(size_t offset, uint64_t target) {
   for (int i = 0; i < 200; i++) {
     if (stat_of(offset) >= target) return 1;
-    sleep_ms(10);
+    tn_sleep_ms(10);
   }
   return 0;
 }
@@ -124,7 +87,7 @@ static void check_error(int err) {
   lc.handler = &tn_echo_handler;
   uint16_t port = 0;
   assert_true(fg_runtime_listen(g_rt, &lc, &port));
-  assert_true(echoes(port));  // armed and serving
+  assert_true(tn_echo_once(port));  // armed and serving
   uint64_t pauses = stat_of(offsetof(fg_worker_stats, accept_pauses));
   uint64_t retries = stat_of(offsetof(fg_worker_stats, accept_retries));
   char line[160];
@@ -132,25 +95,25 @@ static void check_error(int err) {
 
   assert_true(fg_runtime_fail_next_accept(g_rt, port, err));
   assert_true(wait_stat(offsetof(fg_worker_stats, accept_pauses), pauses + 1));
-  assert_int_equal(count_notices(line), 1);
+  assert_int_equal(tn_notice_count(line), 1);
   // Armed again once, after the pause, and then waiting: not a loop.
   assert_true(wait_stat(offsetof(fg_worker_stats, accept_retries), retries + 1));
-  sleep_ms(200);
+  tn_sleep_ms(200);
   assert_int_equal(stat_of(offsetof(fg_worker_stats, accept_retries)), retries + 1);
   assert_int_equal(stat_of(offsetof(fg_worker_stats, accept_pauses)), pauses + 1);
 
   // Resumed: accepts and serves, and says so once.
-  assert_true(echoes(port));
+  assert_true(tn_echo_once(port));
   snprintf(line, sizeof(line), "accepting resumed on worker 0, port %u ", port);
-  assert_int_equal(count_notices(line), 1);
+  assert_int_equal(tn_notice_count(line), 1);
 
   // A second failure soon after is counted but not logged again.
   assert_true(fg_runtime_fail_next_accept(g_rt, port, err));
   assert_true(wait_stat(offsetof(fg_worker_stats, accept_pauses), pauses + 2));
   snprintf(line, sizeof(line), "accepting paused on worker 0, port %u:", port);
-  assert_int_equal(count_notices(line), 1);
+  assert_int_equal(tn_notice_count(line), 1);
   assert_true(wait_stat(offsetof(fg_worker_stats, accept_retries), retries + 2));
-  assert_true(echoes(port));
+  assert_true(tn_echo_once(port));
   assert_true(fg_runtime_unlisten(g_rt, port));
 }
 
