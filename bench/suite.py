@@ -892,18 +892,25 @@ def ceiling_summary(micro, summary):
     return out
 
 
-def micro_results():
-    """The micro-benchmarks' JSON lines from tools/bench.sh, by name."""
-    path = os.path.join(HERE, "results", "latest.jsonl")
+def micro_results(path, failures):
+    """The micro-benchmarks' JSON lines from tools/bench.sh (|path|), by
+    name. A benchmark that failed ({"bench": NAME, "failed": WHY}) or whose
+    line is not a result object is appended to |failures|."""
     res = {}
     try:
         with open(path) as f:
-            for line in f:
+            for n, line in enumerate(f, 1):
                 try:
                     o = json.loads(line)
+                    if o.get("failed"):
+                        failures.append("micro-benchmark %s: %s" % (o.get("bench"), o["failed"]))
+                        continue
+                    if not isinstance(o["result"], dict):
+                        raise ValueError("no result object")
                     res[o["bench"]] = o["result"]
-                except (ValueError, KeyError):
-                    pass
+                except (ValueError, KeyError, TypeError, AttributeError) as e:
+                    failures.append("micro-benchmark line %d of %s: %s (%s)" % (
+                        n, path, line.strip()[:120], e))
     except OSError:
         pass
     return res
@@ -963,6 +970,8 @@ def main():
                     help="record the scheduler's events on both CPUs during each latency run "
                          "(tracefs, root) and keep who else ran there in the result")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--micro", default=os.path.join(HERE, "results", "latest.jsonl"),
+                    help="the micro-benchmarks' results (tools/bench.sh writes them)")
     args = ap.parse_args()
     sut.NICE = args.nice
     if (os.cpu_count() or 1) < 2:
@@ -1003,7 +1012,7 @@ def main():
               "quick": args.quick, "seconds_per_run": suite.seconds,
               "duration_s": round(time.time() - started, 1), "machine": m,
               "versions": versions(suite.fedgate), "systems": names}
-    micro = micro_results()
+    micro = micro_results(args.micro, suite.failures)
     try:
         result.update(suite.summary(out, micro))
         result.update(ceiling_summary(micro, result))

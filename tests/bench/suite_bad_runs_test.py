@@ -87,9 +87,10 @@ exec "%(real)s" "$@"
     return d
 
 
-def run_main(name, bin_, only="fedgate", before=None, after=None):
+def run_main(name, bin_, only="fedgate", before=None, micro=None):
     """suite.main() with --quick short runs; |before|/|after|(suite, label,
-    system) are called around each generator run. Returns (exit status,
+    system) are called around each generator run; |micro|: the text of the
+    micro-benchmarks' file (none by default). Returns (exit status,
     result object, the page report.py wrote or None)."""
     real_gen = suite.Suite.gen
 
@@ -102,8 +103,13 @@ def run_main(name, bin_, only="fedgate", before=None, after=None):
                 undo()
 
     out = os.path.join(WORK, name + "-results")
+    micro_path = os.path.join(WORK, name + "-micro.jsonl")
+    if micro is not None:
+        with open(micro_path, "w") as f:
+            f.write(micro)
     sys.argv = ["suite.py", "--bin", bin_, "--quick", "--only", only, "--rounds", "3",
-                "--seconds", "0.3", "--idle-streams", "50", "--nice", "0", "--out", out]
+                "--seconds", "0.3", "--idle-streams", "50", "--nice", "0", "--out", out,
+                "--micro", micro_path]
     suite.Suite.gen = gen
     try:
         rc = suite.main()
@@ -139,12 +145,24 @@ def rounds(r, *path):
 
 
 def test_a_fedgate_that_exits_at_start():
-    rc, r, page = run_main("exits", bin_dir("exits-bin", EXITS_AT_START))
+    # With it, the micro-benchmarks tools/bench.sh ran: one failed, one
+    # wrote something that is not JSON, one is fine.
+    micro = ('{"bench":"tls_bench","failed":"exit 134"}\n'
+             '{"bench":"identity_bench","result":Segmentation fault}\n'
+             '{"bench":"xml_bench","result":{"fedgate_mbps":1234.5,'
+             '"fedgate_baseline_mbps":1100.0}}\n')
+    rc, r, page = run_main("exits", bin_dir("exits-bin", EXITS_AT_START), micro=micro)
     fails = r.get("failures") or []
-    check("a fedgate that exits at start: recorded as the one failure, with its exit status",
-          len(fails) == 1 and fails[0].startswith("start fedgate:") and "exit 3" in fails[0],
-          fails)
-    common_checks("a fedgate that exits at start", rc, r, page, 1)
+    check("a fedgate that exits at start: recorded as a failure, with its exit status",
+          [f for f in fails if f.startswith("start fedgate:") and "exit 3" in f], fails)
+    check("a micro-benchmark that failed: recorded as a failure",
+          "micro-benchmark tls_bench: exit 134" in fails, fails)
+    check("a micro-benchmark whose output is not JSON: recorded as a failure",
+          [f for f in fails if f.startswith("micro-benchmark line 2 ")], fails)
+    check("the good micro-benchmark's figures are kept",
+          r.get("xml_mbps_best") == 1234.5 and r.get("xml_mbps_baseline") == 1100.0,
+          (r.get("xml_mbps_best"), r.get("xml_mbps_baseline")))
+    common_checks("a fedgate that exits at start", rc, r, page, 3)
 
 
 def test_b_fedgate_killed_mid_run():
