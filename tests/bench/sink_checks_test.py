@@ -50,6 +50,16 @@ def drop_body_tail(st):
     return st[:i - 4] + st[i:]
 
 
+def drop_child(st):
+    """The chat state after the body left out: still well-formed."""
+    return re.sub(rb"<active [^>]*/>", b"", st)
+
+
+def cut_end(st):
+    """The stanza's last bytes (its end tag) cut off."""
+    return st[:-12]
+
+
 def rewrite_to(st):
     m = re.search(rb"to='([^']*)'", st)
     v = m.group(1)
@@ -164,6 +174,7 @@ def main():
     work = tempfile.mkdtemp(prefix="sink-checks.", dir=os.environ.get("TEST_TMPDIR"))
     pki = sut.dev_pki(FEDGATE, os.path.join(work, "pki"), 2)
     cases = (("one body byte flipped", flip_body_byte), ("the body's tail dropped", drop_body_tail),
+             ("the element after the body dropped", drop_child),
              ("RFC 6120 8.1.2: the to address rewritten", rewrite_to))
     # Control: the relay rewrites nothing, everything is delivered whole.
     rc, r, n, err = run(pki, None, lambda st: False, "full")
@@ -179,7 +190,14 @@ def main():
               n > 0 and r.get("corrupted") == n and r.get("delivered") == r.get("sent", 0) - n
               and r.get("verified") == r.get("delivered"), (figures, err))
         check("full parse, %s: s2sload exits 1" % what, rc == 1, (rc, err))
-    for what, mangle in cases:
+    # The stanza's end cut off: the stream is no longer well-formed. The
+    # full parser loses the stream (nothing after it counts); the scanner
+    # must not count the stanzas of its sample as delivered.
+    rc, r, n, err = run(pki, cut_end, every_fifth(), "full")
+    check("full parse, the end tag cut off: nothing rewritten is delivered, s2sload exits 1",
+          rc == 1 and n > 0 and r.get("delivered", 0) <= r.get("sent", 0) - n,
+          ({k: r.get(k) for k in ("sent", "delivered", "corrupted", "errors")}, n, err))
+    for what, mangle in cases + (("the end tag cut off", cut_end),):
         rc, r, n, err = run(pki, mangle, sampled, "scan")
         figures = {k: r.get(k) for k in ("sent", "delivered", "lost", "corrupted", "verified",
                                          "unverifiable")}
