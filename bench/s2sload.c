@@ -614,10 +614,7 @@ static int report(const measure *m) {
   double gen_cpu = m->gen1 - m->gen0, gen_util = gen_cpu / wall;
   double sut_cpu = m->sut_ok ? m->sut1.cpu_s - m->sut0.cpu_s : 0;
   double sut_util = sut_cpu / wall;
-  // The generator may have limited the result whenever it used 90 % or more
-  // of the CPUs it may use, whatever the SUT used (both near 100 % leaves
-  // open which one set the pace): then compare per SUT CPU-second.
-  int gen_bound = gen_util >= 0.9 * usable_cpus();
+  int gen_bound = fg_proc_generator_bound(gen_util, usable_cpus());
   // Other work on the machine: time the SUT's worker thread and the
   // generator's threads were ready but waited for their CPU. A run where
   // either waited 5 % of the window or more measured the machine's load as

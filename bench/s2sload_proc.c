@@ -135,3 +135,7 @@ double fg_proc_self_cpu(void) {
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
+
+int fg_proc_generator_bound(double gen_cpu_util, unsigned usable_cpus) {
+  return gen_cpu_util >= 0.9 * (double)(usable_cpus > 0 ? usable_cpus : 1);
+}

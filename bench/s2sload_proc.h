@@ -51,4 +51,12 @@ double fg_proc_self_runq_wait(void);
 // fg_proc_self_cpu returns this process's user + system CPU seconds.
 double fg_proc_self_cpu(void);
 
+// fg_proc_generator_bound says whether a run whose generator used
+// |gen_cpu_util| CPUs' worth of time (its CPU seconds over the wall-clock
+// seconds) may have been limited by the generator: whenever that is 90 % or
+// more of the |usable_cpus| CPUs it may run on, whatever the system under
+// test used (both near 100 % leaves open which one set the pace). Such runs
+// are compared per CPU-second of the system under test.
+int fg_proc_generator_bound(double gen_cpu_util, unsigned usable_cpus);
+
 #endif  // FEDGATE_BENCH_S2SLOAD_PROC_H

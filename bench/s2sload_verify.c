@@ -64,6 +64,44 @@ static enum fg_stanza_verdict bad(const char **why, const char *what) {
   return FG_STANZA_CORRUPTED;
 }
 
+// stanza_start says whether |q| (|len| bytes left) starts a stanza's start
+// tag: <message, <presence or <iq, then a space or '>'.
+static int stanza_start(const uint8_t *q, size_t len) {
+  static const char *const kNames[] = {"message", "presence", "iq"};
+  for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); i++) {
+    size_t n = strlen(kNames[i]);
+    if (len > n + 1 && q[0] == '<' && memcmp(q + 1, kNames[i], n) == 0 &&
+        (q[n + 1] == ' ' || q[n + 1] == '>'))
+      return 1;
+  }
+  return 0;
+}
+
+// check_tail checks what follows the filler (|rest|, |rest_len| bytes to the
+// end of |raw|): the stanza's own end tag must come before any other stanza
+// starts, and no sooner than the template's tail puts it. Re-serialising
+// (RFC 6120 §8.1.3: quotes, attribute order, namespace declarations, an empty
+// element written in full) keeps that part as long or makes it longer; a
+// system that drops an element or cuts the stanza makes it shorter or loses
+// the end tag.
+static enum fg_stanza_verdict check_tail(const fg_stanza_piece *p, const uint8_t *rest,
+                                         size_t rest_len, const char **why) {
+  char end_tag[32] = "</";
+  size_t n = strcspn(p->head + 1, " >");
+  if (n == 0 || n + 4 > sizeof(end_tag)) return bad(why, "no root name");
+  memcpy(end_tag + 2, p->head + 1, n);
+  memcpy(end_tag + 2 + n, ">", 2);
+  size_t window = p->tail_len + 512 < rest_len ? p->tail_len + 512 : rest_len;
+  const uint8_t *hit = memmem(rest, window, end_tag, n + 3);
+  const uint8_t *stop = hit != NULL ? hit : rest + window;
+  for (const uint8_t *q = rest; q < stop; q++)
+    if (stanza_start(q, (size_t)(rest + rest_len - q))) return bad(why, "end tag missing");
+  if (hit == NULL)
+    return window < p->tail_len + 512 ? FG_STANZA_INCOMPLETE : bad(why, "end tag missing");
+  if ((size_t)(hit + n + 3 - rest) < p->tail_len) return bad(why, "shorter after the filler");
+  return FG_STANZA_WHOLE;
+}
+
 enum fg_stanza_verdict fg_stanza_verify(const fg_stanza_tmpl *t, const fg_stanza_id *id,
                                         const uint8_t *raw, size_t raw_len, const char **why) {
   fg_stanza_layout l;
@@ -92,5 +130,5 @@ enum fg_stanza_verdict fg_stanza_verify(const fg_stanza_tmpl *t, const fg_stanza
   if (e == end) return FG_STANZA_INCOMPLETE;
   if ((size_t)(e - f) != l.fill_len) return bad(why, "filler length differs");
   if (fg_stanza_digest(f, l.fill_len) != expected_digest(&l)) return bad(why, "digest differs");
-  return FG_STANZA_WHOLE;
+  return check_tail(l.piece, e, (size_t)(end - e), why);
 }

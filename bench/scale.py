@@ -70,8 +70,13 @@ def main():
     fedgate, s2sload, work, pki = sut.workspace(args.bin, "fedgate-scale.", REMOTES)
     failures = []
     result = {"streams_wanted": args.streams, "nofile_hard_limit": hard, "hold_s": args.hold}
-    system = sut.Fedgate(fedgate, work, pki, 0, sut.free_port(),
-                         extra_limits={"handshake_timeout": "300s"})
+    # Whatever fails is recorded in the result file, which is always written.
+    try:
+        system = sut.Fedgate(fedgate, work, pki, 0, sut.free_port(),
+                             extra_limits={"handshake_timeout": "300s"})
+    except (RuntimeError, OSError) as e:
+        failures.append("fedgate did not start: %s" % e)
+        return finish(args, result, failures)
     try:
         argv = ["taskset", "-c", "1", s2sload, "idle", "--json",
                 "--target", "%s:%d" % (sut.HOST, system.port), "--pki", pki,
@@ -82,8 +87,11 @@ def main():
         log("scale: %d idle streams through fedgate (descriptor hard limit %s)" %
             (args.streams, hard))
         started = time.time()
-        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=1800)
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=1800)
+        except subprocess.TimeoutExpired:
+            p = subprocess.CompletedProcess(argv, -1, "", "timed out after 1800 s")
         result["duration_s"] = round(time.time() - started, 1)
         try:
             r = json.loads(p.stdout)
@@ -94,7 +102,7 @@ def main():
         if p.returncode != 0 and r:
             failures.append("s2sload exit %d: %s" % (p.returncode, p.stderr.strip()[-600:]))
         if not system.alive():
-            failures.append("fedgate died:\n" + system.log_tail())
+            failures.append("fedgate died (%s):\n%s" % (system.exit_text(), system.log_tail()))
         held = r.get("streams_answered")
         rss = r.get("sut_rss_kb")
         result.update({
@@ -111,6 +119,13 @@ def main():
             failures.append("%s of %d streams answered the final stanza" % (held, args.streams))
     finally:
         system.stop()
+    return finish(args, result, failures)
+
+
+def finish(args, result, failures):
+    """Writes the result file (with |failures|); returns the exit status."""
+    for key in ("streams_held", "rss_bytes_at_peak", "setup_s", "streams_ready"):
+        result.setdefault(key, None)
     now = datetime.datetime.now(datetime.timezone.utc)
     result.update({"date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H:%M:%SZ"),
                    "host": socket.gethostname(), "failures": failures})

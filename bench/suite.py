@@ -79,6 +79,11 @@ STREAMS_PER_REMOTE = 1
 # 1.3's suites, so the generator offers TLS 1.2 with this one suite and
 # every system negotiates it.
 AES256_TLS12 = "ECDHE-ECDSA-AES256-GCM-SHA384"
+# Equal terms: the suite every run must have negotiated (RFC 8446 §B.4 and
+# RFC 5289 names, as s2sload reports them), by the --tls12-cipher it offered
+# (None: TLS 1.3, every system pinned to sut.TLS13_SUITE). A run on other
+# terms is recorded as failed: its figures would compare unlike work.
+PINNED_SUITE = {None: sut.TLS13_SUITE, AES256_TLS12: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}
 WARMUP_S = 1
 
 # Figures each kind of run must return (None = incomplete run).
@@ -185,7 +190,11 @@ class Suite:
         |pki|, default the suite's; |port|, default its direct-TLS port);
         returns its JSON object, with "failed" set when the run failed or
         came back incomplete (recorded in self.failures too). |probe|, a
-        dict, gets "ktls" from `ss` while the run is measuring."""
+        dict, gets "ktls" from `ss` while the run is measuring. A system
+        that is down is not run against: the run is recorded as failed."""
+        if not system.alive():
+            return self.failed(label, "not run: %s is down (%s)" % (system.name,
+                                                                     system.exit_text()))
         argv = ["taskset", "-c", str(GEN_CPU), self.s2sload, mode, "--json",
                 "--target", "%s:%d" % (sut.HOST, port or system.port), "--pki", pki or self.pki,
                 "--remotes", str(REMOTES), "--streams-per-remote", str(STREAMS_PER_REMOTE),
@@ -217,6 +226,9 @@ class Suite:
         except ValueError:
             return self.failed(label, "s2sload exit %d, no JSON: %s" %
                                (p.returncode, p.stderr.strip()[-600:]))
+        if not isinstance(r, dict):
+            return self.failed(label, "s2sload exit %d, no result object (%s): %s" % (
+                p.returncode, p.stdout.strip()[:40], p.stderr.strip()[-600:]))
         r["label"] = label
         if p.returncode != 0:
             self.failed(label, "s2sload exit %d (lost %s, duplicated %s, corrupted %s, errors %s): "
@@ -228,12 +240,21 @@ class Suite:
             missing = [k for k in missing if k != "delivered_per_sut_worker_cpu_s"]
         if missing and not r.get("failed"):
             self.failed(label, "incomplete figures: %s missing" % ", ".join(missing), r)
+        extra = [str(a) for a in extra]
+        offered = extra[extra.index("--tls12-cipher") + 1] if "--tls12-cipher" in extra else None
+        want, cipher = PINNED_SUITE.get(offered), get(r, "tls", "cipher")
+        if cipher is not None and want is not None and not r.get("failed") and (
+                cipher != want or get(r, "tls", "other_negotiations")):
+            self.failed(label, "unequal terms: %s negotiated %s (%s streams negotiated yet "
+                        "another), every system is pinned to %s" % (
+                            system.name, cipher, get(r, "tls", "other_negotiations"), want), r)
         if r.get("generator_bound"):
             self.generator_bound.append(label)
         if r.get("cpu_contended"):
             self.cpu_contended.append(label)
         if not system.alive():
-            self.failed(label, "%s died:\n%s" % (system.name, system.log_tail()), r)
+            self.failed(label, "%s died during the run (%s):\n%s" % (
+                system.name, system.exit_text(), system.log_tail()), r)
         return r
 
     def failed(self, label, why, r=None):
@@ -364,8 +385,7 @@ class Suite:
             except OSError as e:
                 log("    tracing failed to start: %s" % e)
                 trace = None
-        sut_tids = [int(t) for pid in self.systems[name].pids()
-                    for t in os.listdir("/proc/%d/task" % pid)]
+        sut_tids = self.systems[name].tids()  # none when it is down
         try:
             r = self.gen(label, self.systems[name], "relay", self.relay_args(256, rate=rate))
         finally:
@@ -584,7 +604,7 @@ class Suite:
             "off": 'revocation: {mode: "off"}\n',
         }
         systems = {}
-        res = {"rounds": [], "metrics": {}}
+        res = out["revocation"] = {"rounds": [], "metrics": {}}  # kept if a part fails
         try:
             for name, extra in configs.items():
                 d = os.path.join(self.work, "revocation-" + name)
@@ -618,12 +638,15 @@ class Suite:
                             num(r.get("establishments_per_s"))))
                 res["rounds"].append(row)
             for name, system in systems.items():
+                if not system.alive():  # no /metrics to read
+                    self.failures.append("revocation %s: fedgate died (%s):\n%s" %
+                                         (name, system.exit_text(), system.log_tail()))
+                    res["metrics"][name] = None
+                    continue
                 res["metrics"][name] = system.metric_values(REVOCATION_METRICS)
-                if not system.alive():
-                    self.failures.append("revocation %s: fedgate died:\n%s" %
-                                         (name, system.log_tail()))
-            m = res["metrics"]["on"]
-            if m["revocation_cache_hits_total"] == 0 or m["revocation_ocsp_fetches_ok_total"] == 0:
+            m = res["metrics"]["on"] or {}
+            if not m.get("revocation_cache_hits_total") or \
+                    not m.get("revocation_ocsp_fetches_ok_total"):
                 self.failures.append("revocation on: the OCSP answers were not fetched and "
                                      "cached: %s" % m)
         finally:
@@ -631,7 +654,6 @@ class Suite:
                 system.stop()
             ocsp.terminate()
             ocsp.wait()
-        out["revocation"] = res
 
     # --- abuse control on against off ------------------------------------
 
@@ -658,7 +680,7 @@ class Suite:
                   "    sender_stanzas: 100000000"]
         configs = {"on": "\n".join(lines) + "\n", "off": ""}
         systems = {}
-        res = {"rounds": [], "metrics": {}, "entries": {}}
+        res = out["abuse"] = {"rounds": [], "metrics": {}, "entries": {}}  # kept if a part fails
         try:
             for name, extra in configs.items():
                 d = os.path.join(self.work, "abuse-" + name)
@@ -677,28 +699,30 @@ class Suite:
                     r = self.gen("abuse %s relay round %d" % (name, rnd + 1), systems[name],
                                  "relay", ["--size", 256, "--seconds", self.seconds, "--warmup", 1,
                                            "--sut-tid", tids[name]])
-                    if r:
-                        row[name] = r
-                        log("    %s: %s stanzas per worker CPU-second (%.0f/s)" % (
-                            name, r["delivered_per_sut_worker_cpu_s"], r["delivered_per_s"]))
+                    row[name] = r
+                    log("    %s: %s stanzas per worker CPU-second (%s/s)" % (
+                        name, num(r.get("delivered_per_sut_worker_cpu_s")),
+                        num(r.get("delivered_per_s"))))
                 res["rounds"].append(row)
             for name, system in systems.items():
+                if not system.alive():  # no /metrics to read
+                    self.failures.append("abuse %s: fedgate died (%s):\n%s" % (
+                        name, system.exit_text(), system.log_tail()))
+                    res["metrics"][name] = res["entries"][name] = None
+                    continue
                 res["metrics"][name] = system.metric_values(ABUSE_METRICS)
                 res["entries"][name] = sum(
                     int(line.split()[1]) for line in system.metrics().splitlines()
                     if line.startswith("fedgate_blocklist_entries{"))
-                if not system.alive():
-                    self.failures.append("abuse %s: fedgate died:\n%s" % (name, system.log_tail()))
             if res["entries"]["on"] != 100000:
                 self.failures.append("abuse on: %s block list entries, not 100000" %
                                      res["entries"]["on"])
-            refused = {k: v for k, v in res["metrics"]["on"].items() if v}
+            refused = {k: v for k, v in (res["metrics"]["on"] or {}).items() if v}
             if refused:
                 self.failures.append("abuse on: limits refused stanzas: %s" % refused)
         finally:
             for system in systems.values():
                 system.stop()
-        out["abuse"] = res
 
     def revocation_churn(self, label, system, kind, transport, pki, seconds, extra):
         argv = ["--seconds", seconds, "--concurrency", sut.CHURN_CONCURRENCY] + extra
@@ -797,7 +821,7 @@ def abuse_summary(res):
     s = {}
     for name in ("on", "off"):
         runs = [r[name] for r in (res or {}).get("rounds", [])
-                if (r.get(name) or {}).get("sut_worker_cpu_s")]
+                if (r.get(name) or {}).get("sut_worker_cpu_s") and not r[name].get("failed")]
         cpu = sum(r["sut_worker_cpu_s"] for r in runs)
         # delivered in the measured window = its rate per CPU-second x CPU-seconds
         done = sum(r["delivered_per_sut_worker_cpu_s"] * r["sut_worker_cpu_s"] for r in runs)
@@ -823,7 +847,8 @@ def revocation_summary(rev):
                 key = revocation_key(name, kind, transport)
                 runs = [r[key] for r in (rev or {}).get("rounds", [])
                         if (r.get(key) or {}).get("sut_worker_cpu_s")
-                        and r[key].get("establishments") is not None]
+                        and r[key].get("establishments") is not None
+                        and not r[key].get("failed")]
                 cpu = sum(r["sut_worker_cpu_s"] for r in runs)
                 rate[name] = sum(r["establishments"] for r in runs) / cpu if cpu > 0 else None
                 s["churn_revocation_%s_per_s" % key] = rate[name]
@@ -867,18 +892,25 @@ def ceiling_summary(micro, summary):
     return out
 
 
-def micro_results():
-    """The micro-benchmarks' JSON lines from tools/bench.sh, by name."""
-    path = os.path.join(HERE, "results", "latest.jsonl")
+def micro_results(path, failures):
+    """The micro-benchmarks' JSON lines from tools/bench.sh (|path|), by
+    name. A benchmark that failed ({"bench": NAME, "failed": WHY}) or whose
+    line is not a result object is appended to |failures|."""
     res = {}
     try:
         with open(path) as f:
-            for line in f:
+            for n, line in enumerate(f, 1):
                 try:
                     o = json.loads(line)
+                    if o.get("failed"):
+                        failures.append("micro-benchmark %s: %s" % (o.get("bench"), o["failed"]))
+                        continue
+                    if not isinstance(o["result"], dict):
+                        raise ValueError("no result object")
                     res[o["bench"]] = o["result"]
-                except (ValueError, KeyError):
-                    pass
+                except (ValueError, KeyError, TypeError, AttributeError) as e:
+                    failures.append("micro-benchmark line %d of %s: %s (%s)" % (
+                        n, path, line.strip()[:120], e))
     except OSError:
         pass
     return res
@@ -938,6 +970,8 @@ def main():
                     help="record the scheduler's events on both CPUs during each latency run "
                          "(tracefs, root) and keep who else ran there in the result")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--micro", default=os.path.join(HERE, "results", "latest.jsonl"),
+                    help="the micro-benchmarks' results (tools/bench.sh writes them)")
     args = ap.parse_args()
     sut.NICE = args.nice
     if (os.cpu_count() or 1) < 2:
@@ -978,7 +1012,7 @@ def main():
               "quick": args.quick, "seconds_per_run": suite.seconds,
               "duration_s": round(time.time() - started, 1), "machine": m,
               "versions": versions(suite.fedgate), "systems": names}
-    micro = micro_results()
+    micro = micro_results(args.micro, suite.failures)
     try:
         result.update(suite.summary(out, micro))
         result.update(ceiling_summary(micro, result))

@@ -148,9 +148,13 @@ def wait_state(pid, state, timeout):
     return False
 
 
-def wait_port(port, timeout):
+def wait_port(port, timeout, proc=None):
+    """Waits until something accepts on |port|; False after |timeout|
+    seconds, or as soon as |proc| (if given) has exited."""
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
         try:
             socket.create_connection((HOST, port), timeout=0.5).close()
             return True
@@ -171,10 +175,10 @@ class _Process:
             argv = ["taskset", "-c", str(cpu)] + argv
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                      **priority())
-        if not wait_port(port, 20):
+        if not wait_port(port, 20, self.proc):
             self.stop()
-            raise RuntimeError("%s did not start listening on %d:\n%s" %
-                               (self.name, port, self.log_tail()))
+            raise RuntimeError("%s did not start listening on %d (%s):\n%s" %
+                               (self.name, port, self.exit_text(), self.log_tail()))
 
     def pids(self):
         return [self.proc.pid]
@@ -189,15 +193,34 @@ class _Process:
     def alive(self):
         return self.proc.poll() is None
 
+    def exit_text(self):
+        """How the process ended ("exit 3", "killed by signal 9"), or
+        "running"."""
+        rc = self.proc.poll()
+        if rc is None:
+            return "running"
+        return "killed by signal %d" % -rc if rc < 0 else "exit %d" % rc
+
+    def tids(self):
+        """The thread ids of every process of pids() (none of a process that
+        is gone)."""
+        out = []
+        for pid in self.pids():
+            try:
+                out += [int(t) for t in os.listdir("/proc/%d/task" % pid)]
+            except OSError:
+                pass
+        return out
+
     def busiest_thread(self):
         """The thread that used the most CPU so far: after some load, the
         event loop (fedgate's one worker, Prosody's Lua thread, HAProxy's one
         thread); the main and helper threads only wait."""
         best, best_ticks = None, -1
         task = "/proc/%d/task" % self.proc.pid
-        for tid in os.listdir(task):
+        for tid in self.tids():
             try:
-                with open("%s/%s/stat" % (task, tid)) as f:
+                with open("%s/%d/stat" % (task, tid)) as f:
                     fields = f.read().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue

@@ -34,7 +34,17 @@ struct fg_listener {
   unsigned pause_ms;
   uint64_t paused_at_ns, shed_at_pause;
   fg_timer resume;
+  // One log line per shortage: at the limit, every descriptor that frees
+  // lets one accept through and the next fails again, so a listener may
+  // pause and resume many times a second. A pause is logged (and then its
+  // resumption) only when no pause of this listener was logged within
+  // PAUSE_LOG_INTERVAL_NS; the others are counted, and the next line says
+  // how many there were.
+  int pause_logged, ever_logged;
+  uint64_t logged_at_ns, pauses_unlogged;
 };
+
+#define PAUSE_LOG_INTERVAL_NS (10 * UINT64_C(1000000000))
 
 static int make_socket(const fg_listener_config *cfg, uint16_t port, uint16_t *out_port) {
   struct sockaddr_storage ss;
@@ -166,13 +176,72 @@ static void pause_accept(fg_listener *l, int err) {
     l->paused_at_ns = w->now_ns;
     l->shed_at_pause = w->stats.accept_shed - n;
     w->stats.accept_pauses++;
-    notice(w, "accepting paused on worker %u, port %u: %s; %u waiting connections refused",
-           w->index, l->cfg.port, strerror(err), n);
+    l->pause_logged = !l->ever_logged || w->now_ns - l->logged_at_ns >= PAUSE_LOG_INTERVAL_NS;
+    if (!l->pause_logged) {
+      l->pauses_unlogged++;
+    } else {
+      char more[96] = "";
+      if (l->pauses_unlogged > 0)
+        snprintf(more, sizeof(more), " (%llu more pauses since the last such line)",
+                 (unsigned long long)l->pauses_unlogged);
+      notice(w, "accepting paused on worker %u, port %u: %s; %u waiting connections refused%s",
+             w->index, l->cfg.port, strerror(err), n, more);
+      l->ever_logged = 1;
+      l->logged_at_ns = w->now_ns;
+      l->pauses_unlogged = 0;
+    }
   } else if (l->pause_ms < 1000) {
     l->pause_ms *= 2;
   }
   if (!fg_timer_heap_arm(&w->timers, &l->resume, w->now_ns + (uint64_t)l->pause_ms * 1000000))
     arm_accept(l);  // no timer: try again now rather than never
+}
+
+typedef struct fail_msg {
+  fg_msg m;
+  uint16_t port;
+  int err;
+} fail_msg;
+
+// IORING_NOP_INJECT_RESULT (Linux 6.10, not in every liburing's headers):
+// the NOP completes with the result given in the SQE's len.
+#define NOP_INJECT_RESULT (1U << 0)
+
+static void fail_msg_fn(fg_worker *w, fg_msg *m) {
+  fail_msg *f = (fail_msg *)m;
+  for (fg_listener *l = w->listeners; l != NULL; l = l->next) {
+    if (l->closing || l->paused || l->cfg.port != f->port) continue;
+    // The armed accept is cancelled (it completes with -ECANCELED: not
+    // armed again), then the NOP completes in its place with -err.
+    if (io_uring_sq_space_left(&w->ring) < 2) io_uring_submit(&w->ring);
+    struct io_uring_sqe *sqe = fg_worker_sqe(w);
+    io_uring_prep_cancel64(sqe, ud_make(l, OP_ACCEPT), 0);
+    sqe->flags |= IOSQE_IO_HARDLINK;
+    io_uring_sqe_set_data64(sqe, ud_make(NULL, OP_IGNORE));
+    sqe = fg_worker_sqe(w);
+    io_uring_prep_nop(sqe);
+    sqe->rw_flags = NOP_INJECT_RESULT;
+    sqe->len = (unsigned)-f->err;
+    io_uring_sqe_set_data64(sqe, ud_make(l, OP_ACCEPT));
+    l->inflight++;
+  }
+  free(f);
+}
+
+int fg_runtime_fail_next_accept(fg_runtime *rt, uint16_t port, int err) {
+  int ok = 1;
+  for (unsigned i = 0; i < fg_runtime_num_workers(rt); i++) {
+    fail_msg *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+      ok = 0;
+      continue;
+    }
+    f->m.fn = fail_msg_fn;
+    f->port = port;
+    f->err = err;
+    fg_worker_post(fg_runtime_worker(rt, i), &f->m);
+  }
+  return ok;
 }
 
 typedef struct listen_msg {
@@ -295,12 +364,17 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
   if (!more) l->inflight--;
   if (cqe->res >= 0 && l->paused) {
     l->paused = 0;
-    notice(w, "accepting resumed on worker %u, port %u after %llu ms; %llu connections refused",
-           w->index, l->cfg.port, (unsigned long long)((w->now_ns - l->paused_at_ns) / 1000000),
-           (unsigned long long)(w->stats.accept_shed - l->shed_at_pause));
+    if (l->pause_logged)
+      notice(w, "accepting resumed on worker %u, port %u after %llu ms; %llu connections refused",
+             w->index, l->cfg.port, (unsigned long long)((w->now_ns - l->paused_at_ns) / 1000000),
+             (unsigned long long)(w->stats.accept_shed - l->shed_at_pause));
   }
   if (cqe->res >= 0) {
     int fd = cqe->res;
+    // The spare descriptor is lost when, while shed gave it up, another
+    // thread (another worker's accept) took its slot: descriptors are free
+    // again now, so it is taken back for the next shortage.
+    if (w->spare_fd < 0) w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (l->closing || w->stopping || w->nconns >= w->rt->opts.max_conns ||
         (l->cfg.admit != NULL && l->cfg.n_proxy_trusted == 0 && !l->cfg.admit(l->cfg.arg, fd))) {
       w->stats.refused++;
@@ -311,10 +385,14 @@ void fg_listener_on_cqe(fg_listener *l, enum op_tag op, struct io_uring_cqe *cqe
     }
   }
   if (!more && !l->closing) {
-    if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM || cqe->res == -ENOBUFS) {
-      pause_accept(l, -cqe->res);
-    } else if (cqe->res >= 0 || cqe->res == -ECONNABORTED || cqe->res == -EINTR) {
+    if (cqe->res >= 0 || cqe->res == -ECONNABORTED || cqe->res == -EINTR) {
       arm_accept(l);
+    } else if (cqe->res != -ECANCELED) {
+      // Out of descriptors or memory (EMFILE, ENFILE, ENOMEM, ENOBUFS), or
+      // an error the listener cannot know to be passing (accept(2) also
+      // hands on network errors of the connection, EPROTO, EPERM...):
+      // accepting pauses and retries, never stops in silence nor spins.
+      pause_accept(l, -cqe->res);
     }
   }
   listener_maybe_free(l);

@@ -60,4 +60,13 @@ int fg_listener_set_proxy_trusted(fg_worker *w, uint16_t port, const fg_cidr *ne
 // from a worker thread.
 int fg_runtime_unlisten(fg_runtime *rt, uint16_t port);
 
+// fg_runtime_fail_next_accept makes the accept armed on |port| on every
+// worker complete with -|err| (ENFILE, ENOMEM, ENOBUFS, EPROTO...) as if the
+// kernel had failed it, through the worker's ring (an IORING_OP_NOP with an
+// injected result, Linux 6.10 or later; older kernels complete it with
+// -EINVAL instead): for tests of what a listener does when accept fails in
+// ways a test cannot provoke. It returns 1 once posted to every worker, 0
+// when out of memory.
+int fg_runtime_fail_next_accept(fg_runtime *rt, uint16_t port, int err);
+
 #endif  // FEDGATE_IO_LISTENER_H

@@ -45,9 +45,14 @@ for label in $micro; do
   if [ -n "$quick" ] && [ "$name" = tls_bench ]; then flags="--seconds 1"; fi
   echo "== $name"
   # shellcheck disable=SC2086
-  if ! out=$("$bin/bench/$name" --json $flags) || [ -z "$out" ]; then
-    # Recorded and skipped: the suite still runs; the exit status says it.
-    echo "FAILED: $name" >&2
+  out=$("$bin/bench/$name" --json $flags)
+  status=$?
+  if [ "$status" -ne 0 ] || [ -z "$out" ]; then
+    # Recorded (the suite lists it in failures and RESULTS.md) and skipped:
+    # the suite still runs; the exit status says it.
+    echo "FAILED: $name (exit $status)" >&2
+    printf '{"bench":"%s","failed":"exit %d%s"}\n' "$name" "$status" \
+      "$([ -z "$out" ] && echo ', no output')" >>bench/results/latest.jsonl
     micro_failed=1
     continue
   fi

@@ -179,8 +179,26 @@ static void test_self_tids_lists_every_thread(void **state) {
   spinner_stop(&s, t);
 }
 
+// generator_bound: the generator used 90 % or more of the CPUs it may use,
+// whatever the system under test used.
+static void test_generator_bound_at_90_percent_of_its_cpus(void **state) {
+  (void)state;
+  static const struct {
+    double util;
+    unsigned cpus;
+    int bound;
+  } cases[] = {
+      {0.96, 1, 1},  // both sides near saturation (fedgate 96 %, generator 96 %)
+      {0.90, 1, 1}, {0.899, 1, 0}, {0.5, 1, 0},  {0.96, 2, 0},  // one of its two CPUs
+      {1.80, 2, 1}, {1.79, 2, 0},  {0.95, 0, 1},                // no CPU count: one
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    assert_int_equal(fg_proc_generator_bound(cases[i].util, cases[i].cpus), cases[i].bound);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_generator_bound_at_90_percent_of_its_cpus),
       cmocka_unit_test(test_self_tids_lists_every_thread),
       cmocka_unit_test(test_parse_stat_fields_14_15),
       cmocka_unit_test(test_parse_stat_command_with_spaces_and_parens),

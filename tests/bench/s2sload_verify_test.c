@@ -1,7 +1,8 @@
 // s2sload_verify_test.c: the sink's whole-stanza check. A stanza is a
 // function of its id; the check accepts it as written and as a server may
-// re-serialise it (RFC 6120 §8.1.3: other quotes), and counts it corrupted
-// when its from, to, filler length or filler digest differ.
+// re-serialise it (RFC 6120 §8.1.3: other quotes, an empty element written
+// in full), and counts it corrupted when its from, to, filler length or
+// filler digest differ, or when what follows the filler is cut short.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,6 +182,59 @@ static void test_chunk_ending_early_is_incomplete(void **state) {
   assert_int_equal(check(&g_fixed, &id, buf, 2 * n, &why), FG_STANZA_WHOLE);
 }
 
+// cut removes |len| bytes at |at| from |buf| of |*n| bytes.
+static void cut(uint8_t *buf, size_t *n, size_t at, size_t len) {
+  memmove(buf + at, buf + at + len, *n - at - len);
+  *n -= len;
+}
+
+static const char kActive[] = "<active xmlns='http://jabber.org/protocol/chatstates'/>";
+
+static void test_element_after_the_filler_dropped_is_corrupted(void **state) {
+  (void)state;
+  uint8_t buf[4096];
+  fg_stanza_id id = {2, 13, 42};
+  size_t n = write_one(&g_fixed, &id, buf, sizeof(buf));
+  uint8_t *a = memmem(buf, n, kActive, strlen(kActive));
+  assert_non_null(a);
+  cut(buf, &n, (size_t)(a - buf), strlen(kActive));  // still well-formed
+  const char *why;
+  assert_int_equal(check(&g_fixed, &id, buf, n, &why), FG_STANZA_CORRUPTED);
+  assert_string_equal(why, "shorter after the filler");
+}
+
+static void test_end_tag_cut_off_is_corrupted(void **state) {
+  (void)state;
+  // The stanza loses its last bytes and the next one follows at once (what
+  // a scanner's chunk then holds).
+  uint8_t buf[8192];
+  fg_stanza_id id = {2, 14, 42}, next = {2, 15, 43};
+  size_t n = write_one(&g_fixed, &id, buf, sizeof(buf));
+  n -= 12;
+  n += write_one(&g_fixed, &next, buf + n, sizeof(buf) - n);
+  const char *why;
+  assert_int_equal(check(&g_fixed, &id, buf, n, &why), FG_STANZA_CORRUPTED);
+  assert_string_equal(why, "end tag missing");
+}
+
+static void test_rfc6120_8_1_3_empty_element_written_in_full_passes(void **state) {
+  (void)state;
+  uint8_t buf[4096];
+  fg_stanza_id id = {2, 16, 42};
+  size_t n = write_one(&g_fixed, &id, buf, sizeof(buf));
+  uint8_t *a = memmem(buf, n, kActive, strlen(kActive));
+  assert_non_null(a);
+  size_t end = (size_t)(a - buf) + strlen(kActive) - 2;  // at "/>"
+  static const char kFull[] = "></active>";
+  memmove(buf + end + strlen(kFull), buf + end + 2, n - end - 2);
+  memcpy(buf + end, kFull, strlen(kFull));
+  n += strlen(kFull) - 2;
+  const char *why;
+  assert_int_equal(check(&g_fixed, &id, buf, n, &why), FG_STANZA_WHOLE);
+  // A chunk that ends between the filler and the end tag: not yet known.
+  assert_int_equal(check(&g_fixed, &id, buf, (size_t)(a - buf) + 3, &why), FG_STANZA_INCOMPLETE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stanza_is_a_function_of_its_id),
@@ -192,6 +246,9 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_8_1_2_rewritten_from_or_to_is_corrupted),
       cmocka_unit_test(test_empty_filler_self_closed_passes),
       cmocka_unit_test(test_chunk_ending_early_is_incomplete),
+      cmocka_unit_test(test_element_after_the_filler_dropped_is_corrupted),
+      cmocka_unit_test(test_end_tag_cut_off_is_corrupted),
+      cmocka_unit_test(test_rfc6120_8_1_3_empty_element_written_in_full_passes),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

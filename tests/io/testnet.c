@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -166,4 +167,51 @@ void tn_echo_reset(void) {
   atomic_store(&tn_echo_closed, 0);
   atomic_store(&tn_echo_bytes, 0);
   for (int i = 0; i < 16; i++) atomic_store(&tn_echo_reason[i], 0);
+}
+
+int tn_echo_once(uint16_t port) {
+  int fd = tn_connect(port);
+  if (fd < 0) return 0;
+  uint8_t buf[4];
+  int ok = send(fd, "ping", 4, 0) == 4 && tn_read_full(fd, buf, 4) && memcmp(buf, "ping", 4) == 0;
+  close(fd);
+  return ok;
+}
+
+void tn_sleep_ms(unsigned ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static pthread_mutex_t g_notice_mu = PTHREAD_MUTEX_INITIALIZER;
+static char g_notices[8192];
+
+void tn_notice(const char *text) {
+  pthread_mutex_lock(&g_notice_mu);
+  size_t n = strlen(g_notices);
+  snprintf(g_notices + n, sizeof(g_notices) - n, "%s\n", text);
+  pthread_mutex_unlock(&g_notice_mu);
+}
+
+int tn_notice_count(const char *what) {
+  pthread_mutex_lock(&g_notice_mu);
+  int n = 0;
+  for (const char *p = g_notices; (p = strstr(p, what)) != NULL; p++) n++;
+  pthread_mutex_unlock(&g_notice_mu);
+  return n;
+}
+
+void tn_notices_print(void) {
+  pthread_mutex_lock(&g_notice_mu);
+  printf("%s", g_notices);
+  pthread_mutex_unlock(&g_notice_mu);
+}
+
+fg_runtime *tn_runtime_new(unsigned workers) {
+  fg_worker_options o;
+  fg_worker_options_init(&o);
+  o.workers = workers;
+  o.notice = tn_notice;
+  tn_echo_reset();
+  return fg_runtime_new(&o);
 }

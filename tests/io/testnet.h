@@ -48,4 +48,22 @@ extern atomic_long tn_echo_open, tn_echo_closed, tn_echo_bytes;
 extern atomic_long tn_echo_reason[16];
 void tn_echo_reset(void);
 
+// tn_echo_once connects to 127.0.0.1:|port|, sends four bytes and reads
+// them back. It returns 1, or 0 when any of that failed.
+int tn_echo_once(uint16_t port);
+
+// tn_sleep_ms sleeps |ms| milliseconds.
+void tn_sleep_ms(unsigned ms);
+
+// tn_notice is a fg_worker_options.notice hook that keeps every line (up to
+// 8 KiB in all); tn_notice_count returns how many kept lines hold |what|,
+// and tn_notices_print prints them all. Any thread.
+void tn_notice(const char *text);
+int tn_notice_count(const char *what);
+void tn_notices_print(void);
+
+// tn_runtime_new starts a runtime of |workers| workers whose notices go to
+// tn_notice, with the echo counters reset. It returns NULL on failure.
+fg_runtime *tn_runtime_new(unsigned workers);
+
 #endif  // FEDGATE_TESTS_IO_TESTNET_H
