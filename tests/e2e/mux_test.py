@@ -387,16 +387,17 @@ def test_xep0220_4_3_drr_small_stanzas_pass_another_pairs_burst(env):
         # The bursting pair gets a backlog and its input stream is paused.
         poll(lambda: env.a.metric("flow_control_pauses_total") > pauses and
              int(link_of(env, "d8.mux", "f.test")["queued"]) > 0, "no backlog, no pause")
-        paused = env.a.metric("flow_control_pauses_total")
         for j in range(SMALL):
             py.send_message("u@d9.mux/x", "fay@f.test", "small %d" % j)
         # The other pair's input is still read: its stanzas wait in its own
-        # queue, beside the burst's backlog, while the peer reads nothing,
-        # and its input stream is not paused.
+        # queue, beside the burst's backlog, while the peer reads nothing (a
+        # paused input would leave them unread in the socket). The flow
+        # control counter is no witness here: the bursting input may resume
+        # and pause again meanwhile, as the kernel's buffers of the peer's
+        # socket take a little more of the shared stream's output.
         poll(lambda: int(link_of(env, "d9.mux", "f.test")["queued"]) == SMALL,
              "the small stanzas were not read: %s" % env.remote_links("f.test"))
         assert int(link_of(env, "d8.mux", "f.test")["queued"]) > 0
-        assert env.a.metric("flow_control_pauses_total") == paused
     finally:
         f.reading.set()
     t.join(60)
