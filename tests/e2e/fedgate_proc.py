@@ -256,6 +256,33 @@ def stop_all(children):
             pass
 
 
+def keep_for_diagnosis(directory, max_bytes=8 << 20):
+    """Under `bazel test`, copies the regular files of a failed suite's
+    |directory| (the logs of fedgate and of the servers it ran with, their
+    configurations; none above |max_bytes|) to the test's undeclared outputs
+    (bazel-testlogs/.../test.outputs/outputs.zip), so that a failure seen
+    once in `make test` or CI can be read afterwards."""
+    import shutil
+    import stat
+    out = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR")
+    if not out:
+        return
+    dest = os.path.join(out, os.path.basename(directory.rstrip("/")))
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            src = os.path.join(root, name)
+            try:
+                st = os.lstat(src)
+                if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+                    continue
+                target = os.path.join(dest, os.path.relpath(src, directory))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copyfile(src, target)
+            except OSError:
+                continue
+    print("kept for diagnosis: %s" % dest)
+
+
 def main_of(make_env, module_globals):
     """The main() of a suite: its test_* functions run against one
     make_env() (an object with .dir and .close()), whose directory is removed
@@ -274,6 +301,8 @@ def main_of(make_env, module_globals):
         counts = run_suite(tests_of(module_globals), env)
     finally:
         env.close()
+        if counts[1] > 0:
+            keep_for_diagnosis(env.dir)
         if not os.environ.get("FEDGATE_E2E_KEEP"):
             shutil.rmtree(env.dir, ignore_errors=True)
         print("%d passed, %d failed" % counts)
