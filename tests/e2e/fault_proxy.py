@@ -114,9 +114,16 @@ class FaultProxy:
                 c.base = c.sent[direction] if from_now else 0
             self._cut = (after, how, direction)
 
-    def drop_all(self, how="rst"):
+    def open_now(self):
+        """The connections open now, for drop_all(only=...)."""
         with self.lock:
-            conns = list(self.conns)
+            return list(self.conns)
+
+    def drop_all(self, how="rst", only=None):
+        """Ends every connection open now, or those of |only| (from
+        open_now(): several proxies' streams ended together spare the
+        connections a peer opens in between to replace them)."""
+        conns = self.open_now() if only is None else only
         for c in conns:
             self.cuts += 1
             if how == "rst":
