@@ -39,21 +39,11 @@ chmod +x "$WORK/bin/bench/s2sload"
 rc=$?
 /usr/bin/python3 "$REPORT" "$WORK/out.json" "$WORK/page.md" "$WORK/plots" 2>>"$WORK/err"
 report_rc=$?
-/usr/bin/python3 - "$WORK/out.json" "$rc" "$WORK/err" "$report_rc" "$WORK/page.md" <<'PY'
+PYTHONPATH="$(dirname "$0")" /usr/bin/python3 - "$WORK/out.json" "$rc" "$WORK/err" "$report_rc" "$WORK/page.md" <<'PY'
 import json
 import sys
 
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("[       OK ] " + name)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail))
+from checks import check, summary  # tests/bench/checks.py
 
 
 try:
@@ -122,6 +112,5 @@ check("the CPU-contended runs are listed", isinstance(r.get("cpu_contended"), li
 check("report.py writes the page anyway", sys.argv[4] == "0", err[-2000:])
 page = open(sys.argv[5]).read() if sys.argv[4] == "0" else ""
 check("the page lists the failed run", "Runs that failed or came back incomplete (1)" in page)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(summary())
 PY

@@ -18,21 +18,11 @@ ln -s "$(realpath "$S2SLOAD")" "$WORK/bin/bench/s2sload"
 /usr/bin/python3 "$SUITE" --bin "$WORK/bin" --revocation --rounds 1 --seconds 0.5 \
   --out "$WORK/results" --json >"$WORK/out.json" 2>"$WORK/err"
 rc=$?
-/usr/bin/python3 - "$WORK/out.json" "$rc" "$WORK/err" <<'PY'
+PYTHONPATH="$(dirname "$0")" /usr/bin/python3 - "$WORK/out.json" "$rc" "$WORK/err" <<'PY'
 import json
 import sys
 
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("[       OK ] " + name)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail))
+from checks import check, summary  # tests/bench/checks.py
 
 
 try:
@@ -61,6 +51,5 @@ check("the other fedgate did not check",
       and off.get("revocation_cache_hits_total", 1) == 0, off)
 rounds = r.get("runs", {}).get("revocation", {}).get("rounds", [])
 check("one round with all eight runs", len(rounds) == 1 and len(rounds[0]) == 8, rounds)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(summary())
 PY
