@@ -40,8 +40,8 @@ struct fg_listener {
   // resumption) only when no pause of this listener was logged within
   // PAUSE_LOG_INTERVAL_NS; the others are counted, and the next line says
   // how many there were.
-  int pause_logged, ever_logged;
-  uint64_t logged_at_ns, pauses_unlogged;
+  int pause_logged;
+  uint64_t logged_at_ns, pauses_unlogged;  // logged_at_ns 0: never logged
 };
 
 #define PAUSE_LOG_INTERVAL_NS (10 * UINT64_C(1000000000))
@@ -176,7 +176,7 @@ static void pause_accept(fg_listener *l, int err) {
     l->paused_at_ns = w->now_ns;
     l->shed_at_pause = w->stats.accept_shed - n;
     w->stats.accept_pauses++;
-    l->pause_logged = !l->ever_logged || w->now_ns - l->logged_at_ns >= PAUSE_LOG_INTERVAL_NS;
+    l->pause_logged = l->logged_at_ns == 0 || w->now_ns - l->logged_at_ns >= PAUSE_LOG_INTERVAL_NS;
     if (!l->pause_logged) {
       l->pauses_unlogged++;
     } else {
@@ -186,7 +186,6 @@ static void pause_accept(fg_listener *l, int err) {
                  (unsigned long long)l->pauses_unlogged);
       notice(w, "accepting paused on worker %u, port %u: %s; %u waiting connections refused%s",
              w->index, l->cfg.port, strerror(err), n, more);
-      l->ever_logged = 1;
       l->logged_at_ns = w->now_ns;
       l->pauses_unlogged = 0;
     }
