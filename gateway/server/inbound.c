@@ -33,6 +33,7 @@
 #include "gateway/server/server_internal.h"
 #include "gateway/server/sm_registry.h"
 #include "gateway/server/verdict_cache.h"
+#include "gateway/server/verdict_scope.h"
 
 enum { kVerdictCache = 4 };
 static const uint32_t kInConnMagic = 0x51c0a11e;
@@ -297,23 +298,10 @@ static int peer_may_claim(in_conn *ic, const char *domain) {
 }
 
 // verdict_scope is the scope of a cached certificate verdict asked by
-// |role|: which trust store (and its generation), which identity rules,
-// which revocation knowledge (a learned revocation voids cached verdicts),
-// which configuration (a reload may change the trust stores).
+// |role| on this stream (verdict_scope.h).
 static fg_verdict_scope verdict_scope(const in_conn *ic, fg_verdict_role role,
                                       fg_revocation_mode mode) {
-  const fg_snapshot *s = cur(ic);
-  fg_verdict_scope sc = {
-      .role = role,
-      .internal = ic->listener == FG_LISTENER_INTERNAL,
-      .identity_flags = s->cfg->tls.legacy_cn_id ? FG_IDENTITY_LEGACY_CN_ID : 0,
-      .revocation_mode = (uint8_t)mode,
-      .trust_generation = atomic_load_explicit(&ic->srv->trust_generation, memory_order_relaxed),
-      .revocation_generation =
-          mode != FG_REVOCATION_OFF ? fg_revocation_generation(ic->srv->revocation) : 0,
-      .config_generation = s->generation,
-  };
-  return sc;
+  return fg_verdict_scope_now(ic->srv, cur(ic), role, ic->listener == FG_LISTENER_INTERNAL, mode);
 }
 
 // remember_verdict keeps |ok| for |domain| for the rest of the stream (or

@@ -39,6 +39,7 @@
 #include "gateway/server/stapler.h"
 #include "gateway/server/ticket_watch.h"
 #include "gateway/server/verdict_cache.h"
+#include "gateway/server/verdict_scope.h"
 #include "gateway/xml/xml_serializer.h"
 #include "io/dns.h"
 #include "io/ktls.h"
@@ -84,16 +85,8 @@ static enum fg_tls_verify_result verify_with(fg_server *srv, int internal, fg_tl
                            1);
   // Scope: outbound, which trust store, which identity rules, which
   // revocation knowledge (a learned revocation voids cached verdicts).
-  fg_verdict_scope scope = {
-      .role = FG_VERDICT_OUTBOUND,
-      .internal = internal != 0,
-      .identity_flags = (uint8_t)flags,
-      .revocation_mode = (uint8_t)probe.mode,
-      .trust_generation = atomic_load_explicit(&srv->trust_generation, memory_order_relaxed),
-      .revocation_generation =
-          probe.mode != FG_REVOCATION_OFF ? fg_revocation_generation(srv->revocation) : 0,
-      .config_generation = snap->generation,
-  };
+  fg_verdict_scope scope =
+      fg_verdict_scope_now(srv, snap, FG_VERDICT_OUTBOUND, internal, probe.mode);
   fg_verdict_key key;
   int64_t now = (int64_t)time(NULL);
   int keyed = fg_verdict_key_make(&key, sk, domain, &scope);
