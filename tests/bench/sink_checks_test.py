@@ -30,6 +30,8 @@ import threading
 S2SLOAD, FEDGATE, SUT_PY = [os.path.realpath(a) for a in sys.argv[1:4]]
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(SUT_PY))
+# bench/sut.py reserves its ports in the registry of tests/e2e/ports.py.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import sut  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -31,6 +31,13 @@ import threading
 
 SUITE_PY, S2SLOAD, FEDGATE, REPORT, SCALE = [os.path.realpath(a) for a in sys.argv[1:6]]
 sys.dont_write_bytecode = True
+# The port registry the end-to-end suites running beside this one share
+# (tests/e2e/ports.py): bench/sut.py reserves its ports there, here and in
+# the scale.py this test starts.
+E2E = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e")
+sys.path.insert(0, E2E)
+os.environ["PYTHONPATH"] = E2E + (":" + os.environ["PYTHONPATH"]
+                                  if os.environ.get("PYTHONPATH") else "")
 sys.path.insert(0, os.path.dirname(SUITE_PY))
 import suite  # noqa: E402
 import sut  # noqa: E402
@@ -317,8 +324,15 @@ def test_e_scale():
           and r.get("streams_held") is None, (rc, r, log[-800:]))
 
 
+def test_ports_reserved():
+    port = sut.free_port()
+    check("bench ports are reserved in the registry the other test suites share",
+          os.path.exists(os.path.join(sut.test_ports.DIR, str(port))) if sut.test_ports else False,
+          port)
+
+
 def main():
-    for t in (test_a_fedgate_that_exits_at_start, test_b_fedgate_killed_mid_run,
+    for t in (test_ports_reserved, test_a_fedgate_that_exits_at_start, test_b_fedgate_killed_mid_run,
               test_c_no_listener_generator_killed_null_figures_null_result, test_d_unequal_terms,
               test_e_scale):
         print("=== " + t.__name__, flush=True)

@@ -8,6 +8,8 @@
 # still write the page. Each latency run measures with the other system
 # stopped. No timing thresholds.
 set -u
+# bench/sut.py reserves its ports in the registry of tests/e2e/ports.py.
+export PYTHONPATH="$PWD/tests/e2e${PYTHONPATH:+:$PYTHONPATH}"
 
 SUITE=$1
 S2SLOAD=$2

@@ -5,6 +5,8 @@
 # thresholds: only that the numbers exist and are positive, and that the
 # checking fedgate asked the responder and then answered from its cache.
 set -u
+# bench/sut.py reserves its ports in the registry of tests/e2e/ports.py.
+export PYTHONPATH="$PWD/tests/e2e${PYTHONPATH:+:$PYTHONPATH}"
 
 SUITE=$1
 S2SLOAD=$2
