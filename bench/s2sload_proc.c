@@ -63,32 +63,35 @@ int fg_proc_read(fg_proc_sample *out, const int *pids, size_t n) {
 int fg_proc_read_threads(double *out_cpu_s, const int *tids, size_t n) {
   *out_cpu_s = 0;
   for (size_t i = 0; i < n; i++) {
-    char path[80], buf[4096];
-    uint64_t ticks;
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", tids[i], tids[i]);
-    if (!read_text(path, buf, sizeof(buf)) || !fg_proc_parse_stat(buf, &ticks)) return 0;
-    *out_cpu_s += (double)ticks / ticks_per_s();
+    char path[80], buf[256];
+    uint64_t run, wait;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", tids[i], tids[i]);
+    if (!read_text(path, buf, sizeof(buf)) || !fg_proc_parse_schedstat(buf, &run, &wait)) {
+      return 0;
+    }
+    *out_cpu_s += (double)run / 1e9;
   }
   return 1;
 }
 
-int fg_proc_parse_schedstat(const char *text, uint64_t *out_wait_ns) {
+int fg_proc_parse_schedstat(const char *text, uint64_t *out_run_ns, uint64_t *out_wait_ns) {
   // sched(7) /proc/PID/schedstat: time on the CPU, time waiting on a run
   // queue (both nanoseconds), timeslices run.
   char *end;
-  strtoull(text, &end, 10);
+  uint64_t run = strtoull(text, &end, 10);
   if (end == text || *end != ' ') return 0;
   const char *p = end + 1;
   uint64_t wait = strtoull(p, &end, 10);
   if (end == p) return 0;
+  *out_run_ns = run;
   *out_wait_ns = wait;
   return 1;
 }
 
 static int read_wait(const char *path, double *acc) {
   char buf[256];
-  uint64_t wait;
-  if (!read_text(path, buf, sizeof(buf)) || !fg_proc_parse_schedstat(buf, &wait)) return 0;
+  uint64_t run, wait;
+  if (!read_text(path, buf, sizeof(buf)) || !fg_proc_parse_schedstat(buf, &run, &wait)) return 0;
   *acc += (double)wait / 1e9;
   return 1;
 }

@@ -103,19 +103,28 @@ static void test_reads_one_thread_not_its_process(void **state) {
   assert_int_equal(fg_proc_read_threads(&idle, main_tid, 1), 1);
   assert_true(busy >= 0.1);
   assert_true(idle < busy);
+  // In nanoseconds, not clock ticks: the blocked spinner's own CPU clock
+  // (the same scheduler sum) agrees to well under one 10 ms tick.
+  clockid_t clock;
+  struct timespec ts;
+  assert_int_equal(pthread_getcpuclockid(t, &clock), 0);
+  assert_int_equal(clock_gettime(clock, &ts), 0);
+  double own = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  assert_true(busy > own - 0.001 && busy < own + 0.001);
   int gone[1] = {0x7ffffff0};
   assert_int_equal(fg_proc_read_threads(&busy, gone, 1), 0);
   spinner_stop(&s, t);
 }
 
-static void test_parse_schedstat_wait_is_the_second_field(void **state) {
+static void test_parse_schedstat_run_then_wait(void **state) {
   (void)state;
-  uint64_t wait = 0;
-  assert_int_equal(fg_proc_parse_schedstat("123456789 4567 89\n", &wait), 1);
+  uint64_t run = 0, wait = 0;
+  assert_int_equal(fg_proc_parse_schedstat("123456789 4567 89\n", &run, &wait), 1);
+  assert_int_equal(run, 123456789);
   assert_int_equal(wait, 4567);
-  assert_int_equal(fg_proc_parse_schedstat("123456789\n", &wait), 0);
-  assert_int_equal(fg_proc_parse_schedstat("", &wait), 0);
-  assert_int_equal(fg_proc_parse_schedstat("x 1 2", &wait), 0);
+  assert_int_equal(fg_proc_parse_schedstat("123456789\n", &run, &wait), 0);
+  assert_int_equal(fg_proc_parse_schedstat("", &run, &wait), 0);
+  assert_int_equal(fg_proc_parse_schedstat("x 1 2", &run, &wait), 0);
 }
 
 static void release(spinner *s) {
@@ -205,7 +214,7 @@ int main(void) {
       cmocka_unit_test(test_parse_stat_rejects_truncated),
       cmocka_unit_test(test_reads_self_and_sums),
       cmocka_unit_test(test_reads_one_thread_not_its_process),
-      cmocka_unit_test(test_parse_schedstat_wait_is_the_second_field),
+      cmocka_unit_test(test_parse_schedstat_run_then_wait),
       cmocka_unit_test(test_runq_wait_of_threads_sharing_one_cpu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
