@@ -173,6 +173,7 @@ class Suite:
         self.rounds = max(3, args.rounds)
         self.revocation_rounds = args.rounds
         self.failures = []
+        self.hung = {}  # id(system): the label of the run after which it stopped answering
         self.generator_bound = []
         self.cpu_contended = []
         self.systems = {}
@@ -191,15 +192,33 @@ class Suite:
         returns its JSON object, with "failed" set when the run failed or
         came back incomplete (recorded in self.failures too). |probe|, a
         dict, gets "ktls" from `ss` while the run is measuring. A system
-        that is down is not run against: the run is recorded as failed."""
+        that is down, or alive but no longer answering, is not run against:
+        the run is recorded as failed."""
         if not system.alive():
             return self.failed(label, "not run: %s is down (%s)" % (system.name,
                                                                      system.exit_text()))
+        hung = self.hung.get(id(system))
+        if hung:
+            return self.failed(label, "not run: %s does not answer (since %s)" % (system.name,
+                                                                                hung))
+        r = self.run_gen(label, system, mode, extra, timeout, pki, port, probe)
+        # A failed run against a system that is still alive: is it hung?
+        # Every later run against it would otherwise wait for its setup
+        # timeout, to fail the same way.
+        if r.get("failed") and system.alive() and not system.answers():
+            self.hung[id(system)] = label
+            self.failed(label, "%s is alive but does not answer a TLS handshake within 5 s: "
+                        "no later run against it" % system.name)
+        return r
+
+    def run_gen(self, label, system, mode, extra, timeout, pki, port, probe):
         argv = ["taskset", "-c", str(GEN_CPU), self.s2sload, mode, "--json",
                 "--target", "%s:%d" % (sut.HOST, port or system.port), "--pki", pki or self.pki,
                 "--remotes", str(REMOTES), "--streams-per-remote", str(STREAMS_PER_REMOTE),
                 "--sink-domain", sut.SINK_DOMAIN]
         argv += system.sink_args()
+        if getattr(self.args, "setup_timeout", None):
+            argv += ["--setup-timeout", str(self.args.setup_timeout)]
         for pid in system.pids():
             argv += ["--sut-pid", str(pid)]
         tid = self.tids.get(id(system))
@@ -969,6 +988,8 @@ def main():
     ap.add_argument("--trace-latency", action="store_true",
                     help="record the scheduler's events on both CPUs during each latency run "
                          "(tracefs, root) and keep who else ran there in the result")
+    ap.add_argument("--setup-timeout", type=float, default=None,
+                    help="seconds each run allows to open its streams (s2sload's, 60)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--micro", default=os.path.join(HERE, "results", "latest.jsonl"),
                     help="the micro-benchmarks' results (tools/bench.sh writes them)")

@@ -30,6 +30,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 
@@ -204,6 +205,26 @@ class _Process:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def answers(self, timeout=5):
+        """Whether the system still answers a TLS ClientHello on its
+        direct-TLS port within |timeout| seconds (any answer: a handshake, or
+        an alert). A process that is alive but hung (stopped, spinning,
+        deadlocked) still has its connections accepted by the kernel, and
+        never answers."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["xmpp-server"])
+        try:
+            with socket.create_connection((HOST, self.port), timeout=timeout) as raw:
+                raw.settimeout(timeout)
+                with ctx.wrap_socket(raw):
+                    return True
+        except ssl.SSLError:
+            return True  # it answered, if only to refuse
+        except OSError:  # refused, reset, or no answer in time
+            return False
 
     def exit_text(self):
         """How the process ended ("exit 3", "killed by signal 9"), or

@@ -3,7 +3,7 @@
 
 The suite's own main() and Suite methods run in this process against real
 systems that fail in each way a `make bench` run can: a fedgate that exits
-at start, a fedgate killed in the middle of a run, a target port nobody
+at start, a fedgate killed in the middle of a run, a fedgate that hangs, a target port nobody
 listens on, a generator killed in the middle of a run, a generator that
 returns figures missing, and a system that negotiates another TLS suite
 than the one every system is pinned to. Each bad run must be recorded as
@@ -94,17 +94,18 @@ exec "%(real)s" "$@"
     return d
 
 
-def run_main(name, bin_, only="fedgate", before=None, micro=None):
-    """suite.main() with --quick short runs; |before|/|after|(suite, label,
-    system) are called around each generator run; |micro|: the text of the
-    micro-benchmarks' file (none by default). Returns (exit status,
-    result object, the page report.py wrote or None)."""
-    real_gen = suite.Suite.gen
+def run_main(name, bin_, only="fedgate", before=None, micro=None, extra_args=()):
+    """suite.main() with --quick short runs; |before|(suite, label, system)
+    is called before each generator run that starts (a system found down or
+    hung gets none) and may return a function called after it; |micro|: the
+    text of the micro-benchmarks' file (none by default). Returns (exit
+    status, result object, the page report.py wrote or None)."""
+    real_gen = suite.Suite.run_gen
 
-    def gen(self, label, system, mode, extra, **kw):
+    def gen(self, label, system, *rest):
         undo = before(self, label, system) if before else None
         try:
-            return real_gen(self, label, system, mode, extra, **kw)
+            return real_gen(self, label, system, *rest)
         finally:
             if undo:
                 undo()
@@ -116,12 +117,12 @@ def run_main(name, bin_, only="fedgate", before=None, micro=None):
             f.write(micro)
     sys.argv = ["suite.py", "--bin", bin_, "--quick", "--only", only, "--rounds", "3",
                 "--seconds", "0.3", "--idle-streams", "50", "--nice", "0", "--out", out,
-                "--micro", micro_path]
-    suite.Suite.gen = gen
+                "--micro", micro_path] + list(extra_args)
+    suite.Suite.run_gen = gen
     try:
         rc = suite.main()
     finally:
-        suite.Suite.gen = real_gen
+        suite.Suite.run_gen = real_gen
     files = glob.glob(out + "/*.json")
     r = json.load(open(files[0])) if len(files) == 1 else {}
     page = os.path.join(WORK, name + ".md")
@@ -297,6 +298,34 @@ exec REAL "$@"
 """
 
 
+def test_f_fedgate_hung():
+    """A fedgate alive but no longer answering (stopped with SIGSTOP before a
+    run): that run fails after its setup timeout, the suite finds the system
+    does not answer a TLS handshake, and runs nothing more against it
+    (each would wait for the setup timeout to fail the same way)."""
+    def before(s, label, system):
+        if label == "relay fedgate 1024 B round 1":
+            os.kill(system.proc.pid, signal.SIGSTOP)
+        return None
+
+    rc, r, page = run_main("hung", bin_dir("hung-bin"), before=before,
+                           extra_args=["--setup-timeout", "6"])
+    fails = r.get("failures") or []
+    first = [f for f in fails if f.startswith("relay fedgate 1024 B round 1:")]
+    check("a fedgate that hangs: its run is recorded failed, then found not answering",
+          len(first) == 2 and "s2sload exit 1" in first[0]
+          and "alive but does not answer a TLS handshake" in first[1], first)
+    later = fails[fails.index(first[-1]) + 1:] if first else []
+    check("a fedgate that hangs: every later run against it is not run, none waits again",
+          len(later) >= 3 * 4 and all(
+              "not run: fedgate does not answer (since relay fedgate 1024 B round 1)" in f
+              for f in later if not f.startswith("idle")), later)
+    relay = rounds(r, "relay", "fedgate", "256")
+    check("a fedgate that hangs: the run before it kept its figures",
+          len(relay) == 3 and not relay[0].get("failed"), relay)
+    common_checks("a fedgate that hangs", rc, r, page, len(fails))
+
+
 def run_scale(name, bin_, env=None):
     out = os.path.join(WORK, name + "-results")
     p = subprocess.run([sys.executable, SCALE, "--bin", bin_, "--streams", "40", "--hold", "1",
@@ -334,7 +363,7 @@ def test_ports_reserved():
 def main():
     for t in (test_ports_reserved, test_a_fedgate_that_exits_at_start, test_b_fedgate_killed_mid_run,
               test_c_no_listener_generator_killed_null_figures_null_result, test_d_unequal_terms,
-              test_e_scale):
+              test_e_scale, test_f_fedgate_hung):
         print("=== " + t.__name__, flush=True)
         try:
             t()
