@@ -58,22 +58,6 @@ int fg_jid_domain_span(const uint8_t *jid, size_t len, size_t *start, size_t *dl
   return 1;
 }
 
-int fg_jid_domain_is(const uint8_t *jid, size_t len, const char *domain, size_t dlen) {
-  // The first '@' or '/': a '@' before any '/' ends the localpart; else the
-  // domain starts the JID. |domain| holds neither, so where it ends in the
-  // JID is where the bare JID ends.
-  size_t i = 0;
-  while (i < len && jid[i] != '@' && jid[i] != '/') i++;
-  size_t start = 0;
-  if (i < len && jid[i] == '@') {
-    if (i == 0) return 0;  // empty localpart
-    start = i + 1;
-  }
-  if (len - start < dlen || memcmp(jid + start, domain, dlen) != 0) return 0;
-  size_t end = start + dlen;
-  return end == len || (jid[end] == '/' && end + 1 < len);  // a resourcepart is not empty
-}
-
 int fg_jid_domain(char out[FG_DOMAIN_MAX + 1], const uint8_t *jid, size_t len) {
   size_t start, dlen;
   return fg_jid_domain_span(jid, len, &start, &dlen) && fg_domain_normalize(out, jid + start, dlen);

@@ -24,14 +24,6 @@ int fg_jid_domain(char out[FG_DOMAIN_MAX + 1], const uint8_t *jid, size_t len);
 // It returns 0 for an empty localpart or resourcepart.
 int fg_jid_domain_span(const uint8_t *jid, size_t len, size_t *start, size_t *dlen);
 
-// fg_jid_domain_is says whether the domainpart of |jid| (as
-// fg_jid_domain_span finds it, with its checks of empty parts) is exactly
-// the |dlen| bytes of |domain|, which holds neither '@' nor '/' (a domain
-// fg_domain_normalize made). It reads the JID once, up to the end of the
-// domain, without a library call: the per-stanza test of a stream's
-// repeated addresses.
-int fg_jid_domain_is(const uint8_t *jid, size_t len, const char *domain, size_t dlen);
-
 // fg_domain_normalize copies |in| (|len| bytes) into |out| lower-cased and
 // without one trailing dot, and returns 1 when the result is a valid s2s
 // domain: 1-253 bytes, labels of 1-63 bytes separated by single dots, no

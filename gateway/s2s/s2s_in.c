@@ -829,7 +829,11 @@ static fg_s2s_in_status route(fg_s2s_in *s, const fg_xml_element *el, const char
   // XEP-0198 §4: handled means the gateway took responsibility for it: on
   // its way to the backend, or answered with an error.
   fg_sm_in_count(&s->sm);
-  if (cond != FG_STANZA_CONDITION_COUNT) bounce(s, el, cond, from);
+  if (cond == FG_STANZA_CONDITION_COUNT) {
+    event(s, FG_S2S_IN_EV_STANZA_ROUTED, from, "");
+  } else {
+    bounce(s, el, cond, from);
+  }
   return FG_S2S_IN_CONTINUE;
 }
 
@@ -839,8 +843,13 @@ static fg_s2s_in_status route(fg_s2s_in *s, const fg_xml_element *el, const char
 static const domain_pair *routed_again(const fg_s2s_in *s, const fg_xml_element *el) {
   if (s->routed_pair < 0) return NULL;
   const domain_pair *p = &s->pairs[s->routed_pair];
-  if (!fg_jid_domain_is(el->from.data, el->from.len, p->from, p->from_len) ||
-      !fg_jid_domain_is(el->to.data, el->to.len, p->to, p->to_len)) {
+  size_t fs, fl, ts, tl;
+  if (!fg_jid_domain_span(el->from.data, el->from.len, &fs, &fl) ||
+      !fg_jid_domain_span(el->to.data, el->to.len, &ts, &tl)) {
+    return NULL;
+  }
+  if (fl != p->from_len || tl != p->to_len || memcmp(el->from.data + fs, p->from, fl) != 0 ||
+      memcmp(el->to.data + ts, p->to, tl) != 0) {
     return NULL;
   }
   return p;

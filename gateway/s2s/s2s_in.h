@@ -57,14 +57,14 @@ typedef enum fg_s2s_auth_method {
 } fg_s2s_auth_method;
 
 // fg_s2s_in_event names what the session reports to the operator (one counter
-// and, for errors, one log line each). A stanza routed is the route op's own
-// answer and raises no event (no call more per stanza).
+// and, for errors, one log line each).
 typedef enum fg_s2s_in_event {
-  FG_S2S_IN_EV_AUTHENTICATED = 0,         // detail: the method
-  FG_S2S_IN_EV_STREAM_ERROR_SENT,         // detail: the condition
-  FG_S2S_IN_EV_DIALBACK_INVALID,          // a db:result was answered invalid
-  FG_S2S_IN_EV_DIALBACK_UNSOLICITED,      // a verify answer nobody asked for
-  FG_S2S_IN_EV_SASL_FAILURE,              // detail: the SASL condition
+  FG_S2S_IN_EV_AUTHENTICATED = 0,     // detail: the method
+  FG_S2S_IN_EV_STREAM_ERROR_SENT,     // detail: the condition
+  FG_S2S_IN_EV_DIALBACK_INVALID,      // a db:result was answered invalid
+  FG_S2S_IN_EV_DIALBACK_UNSOLICITED,  // a verify answer nobody asked for
+  FG_S2S_IN_EV_SASL_FAILURE,          // detail: the SASL condition
+  FG_S2S_IN_EV_STANZA_ROUTED,
   FG_S2S_IN_EV_STANZA_BOUNCED,            // detail: the stanza error condition
   FG_S2S_IN_EV_STANZA_DROPPED,            // undeliverable and not bounceable (detail: why)
   FG_S2S_IN_EV_PEER_STREAM_ERROR,         // the peer closed with a stream error (detail: condition)

@@ -491,6 +491,7 @@ static const struct {
     [FG_S2S_IN_EV_DIALBACK_UNSOLICITED] = {FG_M_DIALBACK_UNSOLICITED, FG_LOG_SEV_WARN,
                                            "unsolicited dialback answer: %s"},
     [FG_S2S_IN_EV_SASL_FAILURE] = {FG_M_SASL_FAILURES, FG_LOG_SEV_WARN, "SASL failure: %s"},
+    [FG_S2S_IN_EV_STANZA_ROUTED] = {FG_M_COUNT, FG_LOG_SEV_DEBUG, NULL},
     [FG_S2S_IN_EV_STANZA_BOUNCED] = {FG_M_COUNT, FG_LOG_SEV_INFO, "stanza bounced: %s"},
     [FG_S2S_IN_EV_STANZA_DROPPED] = {FG_M_STANZAS_NOT_BOUNCED, FG_LOG_SEV_INFO,
                                      "undeliverable stanza not bounced (%s)"},

@@ -76,20 +76,13 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
   const char *whom;
   size_t bare_len = 0;
   int out = st->internal;
-  uint64_t g = fg_blocks_generation(srv->blocks);
-  size_t n = st->clean_len;
-  if (!out && n > 0 && st->clean_generation == g && el->from.len >= n &&
-      (el->from.len == n || el->from.data[n] == '/') && memcmp(st->clean, el->from.data, n) == 0) {
-    // The last clean sender again: its bare JID holds no '/', so 'from' is
-    // it, with or without a resourcepart (no search for the '/').
-    return FG_STANZA_CONDITION_COUNT;
-  }
   const uint8_t *key = out ? (const uint8_t *)to : el->from.data;
   size_t key_len = out ? strlen(to) : 0;
   if (!out) {  // the bare JID: up to the resourcepart
     const uint8_t *slash = el->from.len > 0 ? memchr(el->from.data, '/', el->from.len) : NULL;
     key_len = slash != NULL ? (size_t)(slash - el->from.data) : el->from.len;
   }
+  uint64_t g = fg_blocks_generation(srv->blocks);
   if (st->clean_len == key_len && st->clean_generation == g && key_len > 0 &&
       memcmp(st->clean, key, key_len) == 0) {
     return FG_STANZA_CONDITION_COUNT;
