@@ -851,8 +851,10 @@ static void tls_pump(fg_conn *c) {
       continue;
     }
     size_t len;
+    uint64_t allocated = *w->allocated;
     enum fg_tls_status st =
         fg_tls_conn_read(c->tls, w->plainbuf + have, w->plainbuf_len - have, &len);
+    w->stats.tls_read_allocated += *w->allocated - allocated;
     if (st == FG_TLS_DATA) {
       got_data = 1;
       have += len;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/heap_counter.h"
 #include "io/runtime_internal.h"
 
 #ifndef IORING_SETUP_SINGLE_ISSUER
@@ -111,6 +112,7 @@ int fg_worker_stopping(const fg_worker *w) {
 
 void fg_worker_stats_get(const fg_worker *w, fg_worker_stats *out) {
   *out = w->stats;
+  out->heap_allocated = w->allocated != NULL ? *w->allocated : 0;
 }
 
 void fg_worker_timer_arm(fg_worker *w, fg_timer *t, uint64_t delay_ms) {
@@ -375,6 +377,7 @@ static int ring_init(fg_worker *w) {
 static void *worker_main(void *arg) {
   fg_worker *w = arg;
   tl_worker = w;
+  w->allocated = fg_heap_thread_counter();
   if (w->rt->opts.pin) {
     cpu_set_t set;
     CPU_ZERO(&set);

@@ -81,6 +81,13 @@ typedef struct fg_worker_stats {
   // The loop's turns (one io_uring_enter each, submitting and waiting) and
   // the completions it handled: events per unit of work.
   uint64_t loop_turns, completions;
+  // The worker thread's heap bytes allocated since it started (jemalloc's
+  // count, read by fg_worker_stats_get on the worker), and the part of them
+  // allocated inside TLS record reads: BoringSSL frees its read buffer
+  // whenever a read empties it and allocates one for the next record, so a
+  // peer sending a stanza per record costs one allocation per stanza there.
+  // Both 0 without jemalloc (sanitizer builds).
+  uint64_t heap_allocated, tls_read_allocated;
   unsigned ring_flags;  // IORING_SETUP_* in use
 } fg_worker_stats;
 

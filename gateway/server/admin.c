@@ -22,6 +22,7 @@
 #include "gateway/server/admin_reply.h"
 #include "gateway/server/admin_request.h"
 #include "gateway/server/heap_stats.h"
+#include "io/heap_counter.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/reload.h"
 #include "gateway/server/link_admin.h"
@@ -68,6 +69,9 @@ static void streams_done(fg_conn *c, fg_server *srv, void *arg, size_t total, co
 typedef struct io_counts {
   _Atomic uint64_t pauses, refused, shed;
   _Atomic uint64_t turns, completions, sends_early;
+  _Atomic uint64_t worker_allocated;      // bytes the workers allocated (jemalloc)
+  _Atomic uint64_t worker_tls_allocated;  // of which inside TLS record reads
+  _Atomic int worker_allocated_known;
 } io_counts;
 
 static size_t count_io(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
@@ -82,6 +86,11 @@ static size_t count_io(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
   atomic_fetch_add(&io->turns, st.loop_turns);
   atomic_fetch_add(&io->completions, st.completions);
   atomic_fetch_add(&io->sends_early, st.sends_early);
+  if (fg_heap_thread_counted()) {  // jemalloc's count, read on worker |w|
+    atomic_fetch_add(&io->worker_allocated, st.heap_allocated);
+    atomic_fetch_add(&io->worker_tls_allocated, st.tls_read_allocated);
+    atomic_store(&io->worker_allocated_known, 1);
+  }
   return 0;
 }
 
@@ -135,6 +144,16 @@ static void metrics_done(fg_conn *c, fg_server *srv, void *arg, size_t total, co
                      "# TYPE fedgate_heap_resident_bytes gauge\n"
                      "fedgate_heap_resident_bytes %zu\n",
                      allocated, resident);
+    if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
+  }
+  if (atomic_load(&io->worker_allocated_known) && n < sizeof(body)) {
+    int w = snprintf(body + n, sizeof(body) - n,
+                     "# TYPE fedgate_worker_heap_allocated_bytes_total counter\n"
+                     "fedgate_worker_heap_allocated_bytes_total %llu\n"
+                     "# TYPE fedgate_worker_heap_allocated_tls_read_bytes_total counter\n"
+                     "fedgate_worker_heap_allocated_tls_read_bytes_total %llu\n",
+                     (unsigned long long)atomic_load(&io->worker_allocated),
+                     (unsigned long long)atomic_load(&io->worker_tls_allocated));
     if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
   }
   if (n < sizeof(body)) {

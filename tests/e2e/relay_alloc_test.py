@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""End-to-end test: relaying allocates nothing per stanza once warm.
+
+bench/s2sload sends stanzas over eight direct-TLS streams (XEP-0368) from
+eight remote domains through fedgate to its sink, the backend of
+sink.bench.test over a plaintext dialback hop, as in the benchmarks. Between
+two reads of /metrics taken while the traffic flows, the bytes fedgate's
+worker threads allocated (`fedgate_worker_heap_allocated_bytes_total`:
+jemalloc's thread.allocated, read on each worker; frees are not
+subtracted, so a malloc and free per stanza shows), less what was
+allocated inside TLS record reads
+(`fedgate_worker_heap_allocated_tls_read_bytes_total`: BoringSSL frees its
+read buffer whenever a read empties it and allocates one for the next
+record, so a peer sending a stanza per record, as here, costs an allocation
+per stanza there), must
+stay below one allocation per hundred stanzas relayed between them (and two
+growths of the workers' output chunk pools). Every stanza is still
+counted delivered (stanzas_in = delivered + bounced + not bounced, and
+s2sload delivered what it sent).
+
+usage: relay_alloc_test.py FEDGATE_BINARY S2SLOAD_BINARY
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fedgate_proc as fp  # noqa: E402
+
+FEDGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "bazel-bin/gateway/fedgate")
+S2SLOAD = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else "bazel-bin/bench/s2sload")
+HOST = "127.0.0.1"
+SINK_DOMAIN = "sink.bench.test"
+REMOTES = 8
+# jemalloc's smallest size class: one allocation adds at least this much.
+MIN_ALLOCATION = 8
+# Stanzas per allocation that would still pass: fewer than one per hundred.
+STANZAS_PER_ALLOCATION = 100
+# The workers' pools of 16 KiB output chunks (io/worker.c) grow by a chunk
+# when a hop's backlog reaches a new high-water mark, which a hiccup of the
+# machine may bring at any time: two such growths are let pass (an
+# allocation per stanza over the run is some 400 KB).
+POOL_GROWTH = 2 * 16384
+
+
+class Env:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fedgate-relay-alloc-")
+        d = self.dir
+        self.pki = d + "/pki"
+        fp.dev_pki(FEDGATE, self.pki, SINK_DOMAIN,
+                   *["r%d.bench.test" % i for i in range(1, REMOTES + 1)])
+        fp.dev_pki(FEDGATE, d + "/ica", "unused.test")  # internal_hop's CA keys (unused here)
+        fp.write_secret(d + "/secret", "relay-alloc-dialback-secret")
+        self.ports = fp.listener_ports()
+        self.sink_port = fp.free_port()
+        cfg = fp.gateway_yaml(
+            self.ports, [(SINK_DOMAIN, "sink", "%s/%s" % (self.pki, SINK_DOMAIN))],
+            [("sink", [self.sink_port])], trust=self.pki + "/ca.crt", secret=d + "/secret",
+            hop_mode="dialback", hop={"plaintext": "true"}, limits={"streams_per_ip": 100},
+            log_level="info")
+        os.chdir(d)
+        self.gw = fp.Fedgate(FEDGATE, d, "fedgate", cfg, self.ports["admin"])
+
+    def metric(self, name):
+        return self.gw.metric(name)
+
+    def close(self):
+        self.gw.stop()
+
+
+def relay(env, size_args, rate, seconds):
+    """Starts s2sload (open loop at |rate| stanzas/s for |seconds| after a
+    second of warm-up); returns the process."""
+    argv = [S2SLOAD, "relay", "--json", "--target", "%s:%d" % (HOST, env.ports["tls"]),
+            "--sink", "s2s-listen", "%s:%d" % (HOST, env.sink_port), "--pki", env.pki,
+            "--remotes", str(REMOTES), "--streams-per-remote", "1", "--sink-domain",
+            SINK_DOMAIN, "--rate", str(rate), "--warmup", "1", "--seconds", str(seconds),
+            "--drain", "3"] + size_args
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_stanzas(env, load, at_least, timeout=30):
+    deadline = time.time() + timeout
+    while env.metric("stanzas_in_total") < at_least:
+        assert load.poll() is None, "s2sload ended early: %s" % load.communicate()[1][-2000:]
+        assert time.time() < deadline, "fewer than %d stanzas relayed" % at_least
+        time.sleep(0.1)
+
+
+def scrape(env):
+    """/metrics once: (stanzas in, bytes the workers allocated outside TLS
+    record reads, bytes allocated inside them)."""
+    url = "http://%s:%d/metrics" % (HOST, env.ports["admin"])
+    values = {}
+    for line in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].startswith("fedgate_"):
+            values[parts[0][8:]] = int(float(parts[1]))
+    if "worker_heap_allocated_bytes_total" not in values:
+        raise AssertionError("fedgate_worker_heap_allocated_bytes_total missing from /metrics "
+                             "(a build without jemalloc?)")
+    tls = values["worker_heap_allocated_tls_read_bytes_total"]
+    return values["stanzas_in_total"], values["worker_heap_allocated_bytes_total"] - tls, tls
+
+
+def no_allocation_per_stanza(env, size_args, what):
+    before_run = env.metric("stanzas_in_total")
+    load = relay(env, size_args, 20000, 6)
+    try:
+        # Warm: every stream authenticated, its parser, pair and route made,
+        # the hop link up, the output chunks in the worker's pool.
+        wait_stanzas(env, load, before_run + 20000)
+        # A read of /metrics allocates on the workers itself (the admin
+        # connection, the fan-out): two reads in a row measure it, a third
+        # after the stanzas measures it and the stanzas.
+        s0 = scrape(env)
+        s1 = scrape(env)
+        time.sleep(2.5)
+        s2 = scrape(env)
+        out, err = load.communicate(timeout=60)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+    r = json.loads(out)
+    relayed, tls = s2[0] - s1[0], s2[2] - s1[2]
+    read_cost = s1[1] - s0[1]
+    allocated = (s2[1] - s1[1]) - read_cost
+    print("  %s: %d stanzas relayed between the reads; the workers allocated %d bytes besides "
+          "the read of /metrics (%d) and %d inside TLS record reads (%.1f per stanza)" %
+          (what, relayed, allocated, read_cost, tls, tls / max(relayed, 1)))
+    assert relayed >= 20000, "only %d stanzas relayed in 2.5 s" % relayed
+    assert r["sent"] > 0 and r["delivered"] == r["sent"] and r["errors"] == 0, (r, err[-2000:])
+    assert allocated * STANZAS_PER_ALLOCATION < relayed * MIN_ALLOCATION + POOL_GROWTH * 100, (
+        "%d bytes allocated by the workers over %d stanzas" % (allocated, relayed))
+    env.gw.assert_accounted()
+
+
+def test_relay_256_byte_messages_allocate_nothing_per_stanza(env):
+    no_allocation_per_stanza(env, ["--size", "256"], "256 B messages")
+
+
+def test_relay_mixed_stanzas_allocate_nothing_per_stanza(env):
+    # Messages, presence and iq of 200 B to 2 KiB (s2sload's mix).
+    no_allocation_per_stanza(env, [], "mixed stanzas")
+
+
+def main():
+    return fp.main_of(Env, globals())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
