@@ -153,8 +153,10 @@ out_chunk *fg_worker_chunk_get(fg_worker *w) {
     w->free_chunks = ch->next;
     w->nfree_chunks--;
   } else {
+    uint64_t before = w->allocated != NULL ? *w->allocated : 0;
     ch = malloc(sizeof(out_chunk) + OUT_CHUNK_BYTES);
     if (ch == NULL) return NULL;
+    if (w->allocated != NULL) w->stats.chunk_allocated += *w->allocated - before;
   }
   ch->next = NULL;
   ch->start = ch->end = 0;

@@ -86,8 +86,10 @@ typedef struct fg_worker_stats {
   // allocated inside TLS record reads: BoringSSL frees its read buffer
   // whenever a read empties it and allocates one for the next record, so a
   // peer sending a stanza per record costs one allocation per stanza there.
-  // Both 0 without jemalloc (sanitizer builds).
-  uint64_t heap_allocated, tls_read_allocated;
+  // chunk_allocated: the part allocated for output chunks beyond the
+  // worker's pool (a backlog deeper than any before, or deeper than the pool
+  // keeps). All 0 without jemalloc (sanitizer builds).
+  uint64_t heap_allocated, tls_read_allocated, chunk_allocated;
   unsigned ring_flags;  // IORING_SETUP_* in use
 } fg_worker_stats;
 

@@ -69,8 +69,9 @@ static void streams_done(fg_conn *c, fg_server *srv, void *arg, size_t total, co
 typedef struct io_counts {
   _Atomic uint64_t pauses, refused, shed;
   _Atomic uint64_t turns, completions, sends_early;
-  _Atomic uint64_t worker_allocated;      // bytes the workers allocated (jemalloc)
-  _Atomic uint64_t worker_tls_allocated;  // of which inside TLS record reads
+  _Atomic uint64_t worker_allocated;        // bytes the workers allocated (jemalloc)
+  _Atomic uint64_t worker_tls_allocated;    // of which inside TLS record reads
+  _Atomic uint64_t worker_chunk_allocated;  // of which output chunks
   _Atomic int worker_allocated_known;
 } io_counts;
 
@@ -89,6 +90,7 @@ static size_t count_io(fg_server *srv, fg_worker *w, void *arg, fg_text *out) {
   if (fg_heap_thread_counted()) {  // jemalloc's count, read on worker |w|
     atomic_fetch_add(&io->worker_allocated, st.heap_allocated);
     atomic_fetch_add(&io->worker_tls_allocated, st.tls_read_allocated);
+    atomic_fetch_add(&io->worker_chunk_allocated, st.chunk_allocated);
     atomic_store(&io->worker_allocated_known, 1);
   }
   return 0;
@@ -151,9 +153,12 @@ static void metrics_done(fg_conn *c, fg_server *srv, void *arg, size_t total, co
                      "# TYPE fedgate_worker_heap_allocated_bytes_total counter\n"
                      "fedgate_worker_heap_allocated_bytes_total %llu\n"
                      "# TYPE fedgate_worker_heap_allocated_tls_read_bytes_total counter\n"
-                     "fedgate_worker_heap_allocated_tls_read_bytes_total %llu\n",
+                     "fedgate_worker_heap_allocated_tls_read_bytes_total %llu\n"
+                     "# TYPE fedgate_worker_heap_allocated_output_chunk_bytes_total counter\n"
+                     "fedgate_worker_heap_allocated_output_chunk_bytes_total %llu\n",
                      (unsigned long long)atomic_load(&io->worker_allocated),
-                     (unsigned long long)atomic_load(&io->worker_tls_allocated));
+                     (unsigned long long)atomic_load(&io->worker_tls_allocated),
+                     (unsigned long long)atomic_load(&io->worker_chunk_allocated));
     if (w > 0) n = n + (size_t)w < sizeof(body) ? n + (size_t)w : sizeof(body);
   }
   if (n < sizeof(body)) {
