@@ -134,25 +134,63 @@ static inline void routing_attr(fg_xml_element *e, fg_xml_str local, fg_xml_str 
   }
 }
 
+// load_bases reads the four storage bases of the parser one by one: a
+// compiler that loads two neighbouring fields at once reads p->base with
+// p->i, stored separately just before (a store-to-load forwarding stall).
+static inline void load_bases(const fg_xml_parser *p, const uint8_t *bases[4]) {
+  const uint8_t *b0 = p->base, *b1 = p->arena, *b2 = p->hdr;
+  __asm__("" : "+r"(b0), "+r"(b1), "+r"(b2));
+  bases[0] = b0;
+  bases[1] = b1;
+  bases[2] = b2;
+  bases[3] = (const uint8_t *)kStatic;
+}
+
+// views_of_attrs writes the public attributes and declarations of
+// p->attrs[j0..j1), the first at pa[ai] and pd[di]. They are recorded
+// element after element in document order, as the nodes are, and each goes
+// to the attributes or the declarations by an index step, not a branch
+// (both entries are written; the other is overwritten by the next or
+// unused), instead of a loop per element and a test of each attribute's
+// kind, branches whose outcome changes from element to element (measured
+// 1.017x and 1.034x on the x86-64-v3 copy, docs/xml.md).
+static inline void views_of_attrs(const fg_xml_parser *p, const uint8_t *const bases[4],
+                                  uint32_t j0, uint32_t j1, size_t ai, size_t di) {
+  fg_xml_attr *pa = p->pa;
+  fg_xml_nsdecl *pd = p->pd;
+  const fg_xml_str empty = res(bases, kSpanEmpty);
+  for (uint32_t j = j0; j < j1; j++) {
+    const iattr *a = &p->attrs[j];
+    fg_xml_str local = res_set(bases, a->local), value = res_set(bases, a->value);
+    fg_xml_str prefix = res_set(bases, a->prefix);
+    fg_xml_attr *x = &pa[ai];
+    x->ns = res_set(bases, a->ns);
+    x->prefix = prefix;
+    x->local = local;
+    x->value = value;
+    fg_xml_nsdecl *d = &pd[di];
+    d->prefix = prefix.len == 0 ? empty : local;
+    d->uri = value;
+    ai += !a->is_decl;
+    di += a->is_decl;
+  }
+}
+
 int fg_xml_tree_build_element(fg_xml_parser *p) {
   uint32_t nn = p->nodes_n, na = p->attrs_n;
+  // Room for the views of every node now, so that building the others later
+  // moves nothing a consumer holds.
   if (!grow((void **)&p->pn, &p->pn_cap, nn, sizeof(fg_xml_node)) ||
       !grow((void **)&p->pa, &p->pa_cap, na + 1, sizeof(fg_xml_attr)) ||
       !grow((void **)&p->pd, &p->pd_cap, na + 1, sizeof(fg_xml_nsdecl)))
     return 0;
-  // The bases one by one: a compiler that loads two neighbouring fields at
-  // once reads p->base with p->i, stored separately just before (a
-  // store-to-load forwarding stall).
-  const uint8_t *b0 = p->base, *b1 = p->arena, *b2 = p->hdr;
-  __asm__("" : "+r"(b0), "+r"(b1), "+r"(b2));
-  const uint8_t *const bases[4] = {b0, b1, b2, (const uint8_t *)kStatic};
+  const uint8_t *bases[4];
+  load_bases(p, bases);
   fg_xml_node *pn = p->pn;
   fg_xml_attr *pa = p->pa;
-  fg_xml_nsdecl *pd = p->pd;
-  const fg_xml_str empty = res(bases, kSpanEmpty), absent = {NULL, 0};
-  size_t ai = 0, di = 0;
+  const fg_xml_str absent = {NULL, 0};
   // The element's fields one by one (a memset is a `rep stos` here, slow to
-  // start for 88 bytes); the routing attributes are filled in below.
+  // start for 96 bytes); the routing attributes are filled in below.
   fg_xml_element *e = &p->el;
   e->root = &pn[0];
   e->to = absent;
@@ -161,10 +199,49 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   e->id = absent;
   e->canonical = p->canon;
   e->num_nodes = nn;
-  // The nodes, with where their attributes and declarations will be: the
-  // count of declarations of each element (fg_xml_ns_process) places them
-  // without a loop over its attributes.
-  for (uint32_t k = 0; k < nn; k++) {
+  e->_views_pending = nn > 1 ? p : NULL;
+  // The root's view alone: a router reads no more (its children are linked
+  // by fg_xml_tree_build_descendants, when asked for).
+  const inode *in = &p->nodes[0];
+  fg_xml_node *o = &pn[0];
+  o->type = FG_XML_NODE_ELEMENT;
+  o->parent = NULL;
+  o->first_child = NULL;
+  o->next = NULL;
+  o->ns = res_set(bases, in->ns);
+  o->prefix = res_set(bases, in->prefix);
+  o->local = res_set(bases, in->local);
+  o->text = absent;
+  o->raw.data = p->base + in->raw_start;
+  o->raw.len = in->raw_end - in->raw_start;
+  size_t nattr = in->attr_n - in->ndecl;
+  o->attrs = pa;
+  o->num_attrs = nattr;
+  o->decls = p->pd;
+  o->num_decls = in->ndecl;
+  views_of_attrs(p, bases, in->attr_start, in->attr_start + in->attr_n, 0, 0);
+  // The root's routing attributes, from its public attributes.
+  for (size_t j = 0; j < nattr; j++)
+    if (pa[j].prefix.len == 0) routing_attr(e, pa[j].local, pa[j].value);
+  return 1;
+}
+
+void fg_xml_tree_build_descendants(fg_xml_parser *p) {
+  uint32_t nn = p->nodes_n, na = p->attrs_n;
+  const uint8_t *bases[4];
+  load_bases(p, bases);
+  fg_xml_node *pn = p->pn;
+  fg_xml_attr *pa = p->pa;
+  fg_xml_nsdecl *pd = p->pd;
+  const fg_xml_str absent = {NULL, 0};
+  const inode *root = &p->nodes[0];
+  pn[0].first_child = root->first_child == NONE ? NULL : &pn[root->first_child];
+  // The nodes after the root, with where their attributes and declarations
+  // will be: the count of declarations of each element (fg_xml_ns_process)
+  // places them without a loop over its attributes.
+  size_t ai0 = root->attr_n - root->ndecl, di0 = root->ndecl;
+  size_t ai = ai0, di = di0;
+  for (uint32_t k = 1; k < nn; k++) {
     const inode *in = &p->nodes[k];
     fg_xml_node *o = &pn[k];
     o->type = (fg_xml_node_type)in->type;
@@ -199,33 +276,15 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
     ai += nattr;
     di += in->ndecl;
   }
-  // The attributes of all elements, in one loop: they are recorded element
-  // after element in document order, as the nodes are, and each goes to the
-  // attributes or the declarations by an index step, not a branch (both
-  // entries are written; the other is overwritten by the next or unused),
-  // instead of a loop per element and a test of each attribute's kind,
-  // branches whose outcome changes from element to element (measured 1.017x
-  // and 1.034x on the x86-64-v3 copy, docs/xml.md).
-  ai = di = 0;
-  for (uint32_t j = 0; j < na; j++) {
-    const iattr *a = &p->attrs[j];
-    fg_xml_str local = res_set(bases, a->local), value = res_set(bases, a->value);
-    fg_xml_str prefix = res_set(bases, a->prefix);
-    fg_xml_attr *x = &pa[ai];
-    x->ns = res_set(bases, a->ns);
-    x->prefix = prefix;
-    x->local = local;
-    x->value = value;
-    fg_xml_nsdecl *d = &pd[di];
-    d->prefix = prefix.len == 0 ? empty : local;
-    d->uri = value;
-    ai += !a->is_decl;
-    di += a->is_decl;
-  }
-  // The root's routing attributes, from its public attributes (the first).
-  for (size_t j = 0; j < pn[0].num_attrs; j++)
-    if (pa[j].prefix.len == 0) routing_attr(e, pa[j].local, pa[j].value);
-  return 1;
+  views_of_attrs(p, bases, root->attr_start + root->attr_n, na, ai0, di0);
+}
+
+const fg_xml_element *fg_xml_element_full(const fg_xml_element *el) {
+  fg_xml_parser *p = el->_views_pending;
+  if (p == NULL) return el;
+  fg_xml_tree_build_descendants(p);
+  p->el._views_pending = NULL;
+  return el;
 }
 
 // ---------------------------------------------------------------------------

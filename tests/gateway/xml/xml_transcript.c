@@ -28,6 +28,62 @@ static int ev_line(fg_xml_transcript *t, const char *tag, const uint8_t *d, size
          append(&t->events, &t->events_len, &t->events_cap, "\n", 1);
 }
 
+static int str_same(fg_xml_str a, fg_xml_str b) {
+  return a.data == b.data && a.len == b.len;
+}
+
+static int attrs_same(const fg_xml_attr *a, const fg_xml_attr *b, size_t n) {
+  for (size_t j = 0; j < n; j++)
+    if (!str_same(a[j].ns, b[j].ns) || !str_same(a[j].prefix, b[j].prefix) ||
+        !str_same(a[j].local, b[j].local) || !str_same(a[j].value, b[j].value))
+      return 0;
+  return 1;
+}
+
+static int decls_same(const fg_xml_nsdecl *a, const fg_xml_nsdecl *b, size_t n) {
+  for (size_t j = 0; j < n; j++)
+    if (!str_same(a[j].prefix, b[j].prefix) || !str_same(a[j].uri, b[j].uri)) return 0;
+  return 1;
+}
+
+// check_root_view reads the element of the last event by its root view
+// (fg_xml_parser_element_root) and then whole (fg_xml_parser_element), and
+// counts in t->root_view_mismatch a root view that links children, or that
+// building the other views moves or changes. It returns 0 when out of memory.
+static int check_root_view(fg_xml_transcript *t, fg_xml_parser *p) {
+  const fg_xml_element *rv = fg_xml_parser_element_root(p);
+  const fg_xml_element e = *rv;
+  const fg_xml_node r = *rv->root;
+  fg_xml_attr *attrs = malloc((r.num_attrs + 1) * sizeof(*attrs));
+  fg_xml_nsdecl *decls = malloc((r.num_decls + 1) * sizeof(*decls));
+  if (attrs == NULL || decls == NULL) {
+    free(attrs);
+    free(decls);
+    return 0;
+  }
+  memcpy(attrs, r.attrs, r.num_attrs * sizeof(*attrs));
+  memcpy(decls, r.decls, r.num_decls * sizeof(*decls));
+  int bad = r.first_child != NULL || r.parent != NULL || r.next != NULL ||
+            r.type != FG_XML_NODE_ELEMENT || e.num_nodes == 0;
+  const fg_xml_element *el = fg_xml_parser_element(p);
+  const fg_xml_node *n = el->root;
+  bad |= el != rv || n != e.root || !str_same(el->to, e.to) || !str_same(el->from, e.from) ||
+         !str_same(el->type, e.type) || !str_same(el->id, e.id) || el->canonical != e.canonical ||
+         el->num_nodes != e.num_nodes;
+  bad |= !str_same(n->ns, r.ns) || !str_same(n->prefix, r.prefix) || !str_same(n->local, r.local) ||
+         !str_same(n->raw, r.raw) || n->attrs != r.attrs || n->num_attrs != r.num_attrs ||
+         n->decls != r.decls || n->num_decls != r.num_decls ||
+         !attrs_same(n->attrs, attrs, r.num_attrs) || !decls_same(n->decls, decls, r.num_decls);
+  // Children appear exactly when the element has more than its root.
+  bad |= (n->first_child != NULL) != (el->num_nodes > 1);
+  // Asking again builds nothing more and changes nothing.
+  bad |= fg_xml_element_full(el) != el || el->root->first_child != n->first_child;
+  free(attrs);
+  free(decls);
+  t->root_view_mismatch += bad != 0;
+  return 1;
+}
+
 static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg_xml_event ev) {
   const fg_xml_stream_header *h = fg_xml_parser_header(p);
   size_t n;
@@ -54,7 +110,9 @@ static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg
     return ev_line(t, ev == FG_XML_EVENT_STREAM_OPEN ? "O " : "C ", d, n) &&
            append(&t->replay, &t->replay_len, &t->replay_cap, d, n);
   }
-  // An element.
+  // An element: first its root view, as a router reads it, then the whole
+  // tree.
+  if (!check_root_view(t, p)) return 0;
   const fg_xml_element *el = fg_xml_parser_element(p);
   size_t cn;
   const fg_xml_nsdecl *ctx = fg_xml_parser_context(p, &cn);
