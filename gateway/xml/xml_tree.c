@@ -119,19 +119,23 @@ static inline fg_xml_str res_set(const uint8_t *const bases[4], span s) {
   return r;
 }
 
-// routing_attr points |e|'s to, from, type or id at |value| when the
-// unprefixed attribute |local| is one. It takes the strings in registers, as
-// they were computed: read back from the public attribute just written, a
-// 16-byte load of two 8-byte stores would stall store-to-load forwarding.
-static inline void routing_attr(fg_xml_element *e, fg_xml_str local, fg_xml_str value) {
-  const uint8_t *d = local.data;
-  if (local.len == 2) {
-    if (d[0] == 't' && d[1] == 'o') e->to = value;
-    if (d[0] == 'i' && d[1] == 'd') e->id = value;
-  } else if (local.len == 4) {
-    if (bytes_eq(d, (const uint8_t *)"from", 4)) e->from = value;
-    if (bytes_eq(d, (const uint8_t *)"type", 4)) e->type = value;
+// routing_attr points |e|'s to, from, type or id at the value of the
+// unprefixed attribute |a| when it is one, reading the record: the public
+// attributes of the root are built only on request.
+static inline void routing_attr(fg_xml_element *e, const uint8_t *const bases[4], const iattr *a) {
+  if (a->is_decl || a->prefix.len != 0) return;
+  uint32_t n = a->local.len;
+  if (n != 2 && n != 4) return;
+  const uint8_t *d = res_set(bases, a->local).data;
+  fg_xml_str *to = NULL;
+  if (n == 2) {
+    if (d[0] == 't' && d[1] == 'o') to = &e->to;
+    if (d[0] == 'i' && d[1] == 'd') to = &e->id;
+  } else {
+    if (bytes_eq(d, (const uint8_t *)"from", 4)) to = &e->from;
+    if (bytes_eq(d, (const uint8_t *)"type", 4)) to = &e->type;
   }
+  if (to != NULL) *to = res_set(bases, a->value);
 }
 
 // load_bases reads the four storage bases of the parser one by one: a
@@ -187,7 +191,6 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   const uint8_t *bases[4];
   load_bases(p, bases);
   fg_xml_node *pn = p->pn;
-  fg_xml_attr *pa = p->pa;
   const fg_xml_str absent = {NULL, 0};
   // The element's fields one by one (a memset is a `rep stos` here, slow to
   // start for 96 bytes); the routing attributes are filled in below.
@@ -199,9 +202,10 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   e->id = absent;
   e->canonical = p->canon;
   e->num_nodes = nn;
-  e->_views_pending = nn > 1 ? p : NULL;
-  // The root's view alone: a router reads no more (its children are linked
-  // by fg_xml_tree_build_descendants, when asked for).
+  e->_views_pending = p;
+  // The root's view alone, without its public attributes: a router reads
+  // no more (the routing attributes are taken from the records; the rest is
+  // built by fg_xml_tree_build_descendants, when asked for).
   const inode *in = &p->nodes[0];
   fg_xml_node *o = &pn[0];
   o->type = FG_XML_NODE_ELEMENT;
@@ -214,15 +218,12 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   o->text = absent;
   o->raw.data = p->base + in->raw_start;
   o->raw.len = in->raw_end - in->raw_start;
-  size_t nattr = in->attr_n - in->ndecl;
-  o->attrs = pa;
-  o->num_attrs = nattr;
-  o->decls = p->pd;
-  o->num_decls = in->ndecl;
-  views_of_attrs(p, bases, in->attr_start, in->attr_start + in->attr_n, 0, 0);
-  // The root's routing attributes, from its public attributes.
-  for (size_t j = 0; j < nattr; j++)
-    if (pa[j].prefix.len == 0) routing_attr(e, pa[j].local, pa[j].value);
+  o->attrs = NULL;
+  o->num_attrs = 0;
+  o->decls = NULL;
+  o->num_decls = 0;
+  for (uint32_t j = in->attr_start, end = j + in->attr_n; j < end; j++)
+    routing_attr(e, bases, &p->attrs[j]);
   return 1;
 }
 
@@ -234,13 +235,17 @@ void fg_xml_tree_build_descendants(fg_xml_parser *p) {
   fg_xml_attr *pa = p->pa;
   fg_xml_nsdecl *pd = p->pd;
   const fg_xml_str absent = {NULL, 0};
+  // The root's links and attributes, then the other nodes, with where their
+  // attributes and declarations will be: the count of declarations of each
+  // element (fg_xml_ns_process) places them without a loop over its
+  // attributes.
   const inode *root = &p->nodes[0];
   pn[0].first_child = root->first_child == NONE ? NULL : &pn[root->first_child];
-  // The nodes after the root, with where their attributes and declarations
-  // will be: the count of declarations of each element (fg_xml_ns_process)
-  // places them without a loop over its attributes.
-  size_t ai0 = root->attr_n - root->ndecl, di0 = root->ndecl;
-  size_t ai = ai0, di = di0;
+  size_t ai = root->attr_n - root->ndecl, di = root->ndecl;
+  pn[0].attrs = pa;
+  pn[0].num_attrs = ai;
+  pn[0].decls = pd;
+  pn[0].num_decls = di;
   for (uint32_t k = 1; k < nn; k++) {
     const inode *in = &p->nodes[k];
     fg_xml_node *o = &pn[k];
@@ -276,7 +281,7 @@ void fg_xml_tree_build_descendants(fg_xml_parser *p) {
     ai += nattr;
     di += in->ndecl;
   }
-  views_of_attrs(p, bases, root->attr_start + root->attr_n, na, ai0, di0);
+  views_of_attrs(p, bases, 0, na, 0, 0);
 }
 
 const fg_xml_element *fg_xml_element_full(const fg_xml_element *el) {

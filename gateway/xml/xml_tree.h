@@ -48,15 +48,16 @@ static inline uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type) {
 int fg_xml_tree_build_header(fg_xml_parser *p, size_t end);
 
 // fg_xml_tree_build_element fills the public view of the root of the element
-// just read (p->pn[0], its attributes and declarations in p->pa and p->pd,
-// and p->el), and makes room for the views of the other nodes, which
-// fg_xml_tree_build_descendants writes when a consumer asks for them
-// (fg_xml_element_full). It returns 0 when out of memory.
+// just read (p->pn[0] without its attributes, and p->el with the routing
+// attributes), and makes room for the views of the attributes and of the
+// other nodes, which fg_xml_tree_build_descendants writes when a consumer
+// asks for them (fg_xml_element_full). It returns 0 when out of memory.
 int fg_xml_tree_build_element(fg_xml_parser *p);
 
-// fg_xml_tree_build_descendants fills the public views of every node but the
-// root of the element just read and links them to the root's view, in the
-// room fg_xml_tree_build_element made (it cannot fail).
+// fg_xml_tree_build_descendants fills the rest of the public views of the
+// element just read: the root's attributes, declarations and children, and
+// every other node, in the room fg_xml_tree_build_element made (it cannot
+// fail).
 void fg_xml_tree_build_descendants(fg_xml_parser *p);
 
 #endif  // FEDGATE_GATEWAY_XML_TREE_H

@@ -112,17 +112,17 @@ typedef struct fg_xml_element {
   fg_xml_str to, from, type, id;
   int canonical;
   size_t num_nodes;  // elements and text nodes in the tree
-  // Private: the parser that has still to build the views of the root's
-  // descendants (fg_xml_parser_element_root), NULL once they exist.
+  // Private: the parser that has still to build the views beyond the root's
+  // own (fg_xml_parser_element_root), NULL once they exist.
   struct fg_xml_parser *_views_pending;
 } fg_xml_element;
 
 // fg_xml_element_full returns |el| with the views of all its nodes. An
 // element from fg_xml_parser_element_root has the view of its root only
-// (names, attributes, declarations, raw bytes; no children linked); the first
-// call builds the others in place, so |el| and |el->root| stay where they
-// are. Like the element, the result is valid until the next call on the
-// parser that read it.
+// (names, raw bytes; no attributes, declarations or children); the first call
+// builds the others in place, so |el| and |el->root| stay where they are.
+// Like the element, the result is valid until the next call on the parser
+// that read it.
 const fg_xml_element *fg_xml_element_full(const fg_xml_element *el);
 
 // fg_xml_stream_header is the stream open tag (RFC 6120 §4.7). Its strings

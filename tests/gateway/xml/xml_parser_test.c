@@ -1531,7 +1531,7 @@ static void check_children_read_after_root(const fg_xml_element *el) {
 
 // RFC 6120 §8: a router reads a stanza's root (to, from, type, id, the raw
 // bytes); fg_xml_parser_element_root gives that view alone, and the
-// children appear, in place, when a consumer asks for them
+// attributes and children appear, in place, when a consumer asks for them
 // (fg_xml_element_full), whether the element lay in one chunk or was
 // assembled from two.
 static void test_rfc6120_8_root_view_then_children(void **state) {
@@ -1562,17 +1562,21 @@ static void test_rfc6120_8_root_view_then_children(void **state) {
     assert_true(fg_xml_str_eq(el->from, "a.example/r"));
     assert_true(fg_xml_str_eq(el->type, "chat"));
     assert_true(fg_xml_str_eq(el->id, "m1"));
-    assert_true(fg_xml_str_eq(fg_xml_node_attr(root, FG_XML_NS_XML, "lang"), "en"));
-    assert_int_equal(root->num_attrs, 5);
     assert_int_equal(el->num_nodes, 5);  // message, body, its text, x, y
     assert_int_equal(root->raw.len, sl);
     assert_memory_equal(root->raw.data, st, sl);
     assert_int_equal(el->canonical, 1);
-    // The root view links no children: a consumer reading below asks.
+    // The root view links no attributes or children: a consumer reading
+    // more asks.
     assert_null(root->first_child);
     assert_null(fg_xml_node_child(root, NULL, NULL));
+    assert_int_equal(root->num_attrs, 0);
+    assert_null(fg_xml_node_attr(root, FG_XML_NS_XML, "lang").data);
     assert_ptr_equal(fg_xml_element_full(el), el);
     assert_ptr_equal(el->root, root);
+    assert_int_equal(root->num_attrs, 5);
+    assert_true(fg_xml_str_eq(fg_xml_node_attr(root, FG_XML_NS_XML, "lang"), "en"));
+    assert_true(fg_xml_str_eq(fg_xml_node_attr(root, "", "type"), "chat"));
     check_children_read_after_root(el);
     // Asked again, through the parser: the same views.
     assert_ptr_equal(fg_xml_parser_element(p), el);
@@ -1583,8 +1587,11 @@ static void test_rfc6120_8_root_view_then_children(void **state) {
     el = fg_xml_parser_element_root(p);
     assert_int_equal(el->num_nodes, 1);
     assert_null(el->root->first_child);
+    assert_true(fg_xml_str_eq(el->to, "b.example"));
     assert_ptr_equal(fg_xml_element_full(el), el);
     assert_null(el->root->first_child);
+    assert_int_equal(el->root->num_attrs, 2);
+    assert_int_equal(el->root->num_decls, 1);
     assert_true(fg_xml_str_eq(el->root->local, "presence"));
     assert_null(el->type.data);
     assert_null(el->id.data);

@@ -22,8 +22,8 @@ typedef struct fg_xml_transcript {
   // flagged canonical whose raw bytes differ from the writer's output, an
   // event the writer refused, bytes consumed that do not add up.
   size_t canon_mismatch, write_fail, accounting;
-  // An element whose root view (fg_xml_parser_element_root) links children,
-  // or changes or moves when the views of the other nodes are built.
+  // An element whose root view (fg_xml_parser_element_root) links attributes
+  // or children, or changes or moves when the other views are built.
   size_t root_view_mismatch;
   char *events;  // "O <header>\n", "E <element>\n", "C </stream>\n"
   size_t events_len, events_cap;
