@@ -14,9 +14,10 @@
 // builds of the parser against each other, alternating the binaries);
 // --cpu-time times passes in thread CPU time instead of wall-clock time, so
 // that time the thread spends descheduled on a shared machine does not count.
-// fedgate reads each element as a router does, its root only
-// (fg_xml_parser_element_root); --full-tree asks for the views of every node
-// (fg_xml_parser_element), as a consumer that reads below the root does.
+// fedgate reads each element as a router does, its root only (parsers
+// configured with root_views, fg_xml_parser_element_root); --full-tree
+// builds the views of every node with each element (the default
+// configuration, fg_xml_parser_element), as for a consumer that reads them.
 // fedgate runs once per instruction-set copy of its parser that the CPU has
 // (interleaved pass by pass); FEDGATE_XML_ISA picks the "dispatched" one.
 #include <stdint.h>
@@ -243,7 +244,10 @@ static int full_tree;
 static volatile size_t routed_bytes;  // what was read of each element, kept
 
 static size_t run_fedgate(const char *d, size_t len) {
-  fg_xml_parser *p = fg_xml_parser_new(NULL);
+  fg_xml_config cfg;
+  fg_xml_config_default(&cfg);
+  cfg.root_views = !full_tree;
+  fg_xml_parser *p = fg_xml_parser_new(&cfg);
   fg_xml_parser_set_authenticated(p);
   size_t elements = 0;
   for (size_t off = 0; off < len; off += CHUNK) {

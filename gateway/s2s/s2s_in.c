@@ -102,6 +102,8 @@ static fg_xml_parser *new_parser(const fg_s2s_in *s) {
   fg_xml_config_default(&xc);
   xc.limits = s->cfg.limits;
   xc.content_ns = FG_XML_NS_SERVER;
+  // Stanzas are routed by their root; what reads more asks (on_element).
+  xc.root_views = 1;
   return fg_xml_parser_new(&xc);
 }
 

@@ -119,23 +119,19 @@ static inline fg_xml_str res_set(const uint8_t *const bases[4], span s) {
   return r;
 }
 
-// routing_attr points |e|'s to, from, type or id at the value of the
-// unprefixed attribute |a| when it is one, reading the record: the public
-// attributes of the root are built only on request.
-static inline void routing_attr(fg_xml_element *e, const uint8_t *const bases[4], const iattr *a) {
-  if (a->is_decl || a->prefix.len != 0) return;
-  uint32_t n = a->local.len;
-  if (n != 2 && n != 4) return;
-  const uint8_t *d = res_set(bases, a->local).data;
-  fg_xml_str *to = NULL;
-  if (n == 2) {
-    if (d[0] == 't' && d[1] == 'o') to = &e->to;
-    if (d[0] == 'i' && d[1] == 'd') to = &e->id;
-  } else {
-    if (bytes_eq(d, (const uint8_t *)"from", 4)) to = &e->from;
-    if (bytes_eq(d, (const uint8_t *)"type", 4)) to = &e->type;
+// routing_attr points |e|'s to, from, type or id at |value| when the
+// unprefixed attribute |local| is one. It takes the strings in registers, as
+// they were computed: read back from the public attribute just written, a
+// 16-byte load of two 8-byte stores would stall store-to-load forwarding.
+static inline void routing_attr(fg_xml_element *e, fg_xml_str local, fg_xml_str value) {
+  const uint8_t *d = local.data;
+  if (local.len == 2) {
+    if (d[0] == 't' && d[1] == 'o') e->to = value;
+    if (d[0] == 'i' && d[1] == 'd') e->id = value;
+  } else if (local.len == 4) {
+    if (bytes_eq(d, (const uint8_t *)"from", 4)) e->from = value;
+    if (bytes_eq(d, (const uint8_t *)"type", 4)) e->type = value;
   }
-  if (to != NULL) *to = res_set(bases, a->value);
 }
 
 // load_bases reads the four storage bases of the parser one by one: a
@@ -150,103 +146,30 @@ static inline void load_bases(const fg_xml_parser *p, const uint8_t *bases[4]) {
   bases[3] = (const uint8_t *)kStatic;
 }
 
-// views_of_attrs writes the public attributes and declarations of
-// p->attrs[j0..j1), the first at pa[ai] and pd[di]. They are recorded
-// element after element in document order, as the nodes are, and each goes
-// to the attributes or the declarations by an index step, not a branch
-// (both entries are written; the other is overwritten by the next or
-// unused), instead of a loop per element and a test of each attribute's
-// kind, branches whose outcome changes from element to element (measured
-// 1.017x and 1.034x on the x86-64-v3 copy, docs/xml.md).
-static inline void views_of_attrs(const fg_xml_parser *p, const uint8_t *const bases[4],
-                                  uint32_t j0, uint32_t j1, size_t ai, size_t di) {
-  fg_xml_attr *pa = p->pa;
-  fg_xml_nsdecl *pd = p->pd;
-  const fg_xml_str empty = res(bases, kSpanEmpty);
-  for (uint32_t j = j0; j < j1; j++) {
-    const iattr *a = &p->attrs[j];
-    fg_xml_str local = res_set(bases, a->local), value = res_set(bases, a->value);
-    fg_xml_str prefix = res_set(bases, a->prefix);
-    fg_xml_attr *x = &pa[ai];
-    x->ns = res_set(bases, a->ns);
-    x->prefix = prefix;
-    x->local = local;
-    x->value = value;
-    fg_xml_nsdecl *d = &pd[di];
-    d->prefix = prefix.len == 0 ? empty : local;
-    d->uri = value;
-    ai += !a->is_decl;
-    di += a->is_decl;
-  }
-}
-
-int fg_xml_tree_build_element(fg_xml_parser *p) {
-  uint32_t nn = p->nodes_n, na = p->attrs_n;
-  // Room for the views of every node now, so that building the others later
-  // moves nothing a consumer holds.
-  if (!grow((void **)&p->pn, &p->pn_cap, nn, sizeof(fg_xml_node)) ||
-      !grow((void **)&p->pa, &p->pa_cap, na + 1, sizeof(fg_xml_attr)) ||
-      !grow((void **)&p->pd, &p->pd_cap, na + 1, sizeof(fg_xml_nsdecl)))
-    return 0;
-  const uint8_t *bases[4];
-  load_bases(p, bases);
-  fg_xml_node *pn = p->pn;
+// element_names writes the names and the raw bytes of the element |in| into
+// its view |o| (an element has no text).
+static inline void element_names(fg_xml_node *o, const fg_xml_parser *p,
+                                 const uint8_t *const bases[4], const inode *in) {
   const fg_xml_str absent = {NULL, 0};
-  // The element's fields one by one (a memset is a `rep stos` here, slow to
-  // start for 96 bytes); the routing attributes are filled in below.
-  fg_xml_element *e = &p->el;
-  e->root = &pn[0];
-  e->to = absent;
-  e->from = absent;
-  e->type = absent;
-  e->id = absent;
-  e->canonical = p->canon;
-  e->num_nodes = nn;
-  e->_views_pending = p;
-  // The root's view alone, without its public attributes: a router reads
-  // no more (the routing attributes are taken from the records; the rest is
-  // built by fg_xml_tree_build_descendants, when asked for).
-  const inode *in = &p->nodes[0];
-  fg_xml_node *o = &pn[0];
-  o->type = FG_XML_NODE_ELEMENT;
-  o->parent = NULL;
-  o->first_child = NULL;
-  o->next = NULL;
   o->ns = res_set(bases, in->ns);
   o->prefix = res_set(bases, in->prefix);
   o->local = res_set(bases, in->local);
   o->text = absent;
   o->raw.data = p->base + in->raw_start;
   o->raw.len = in->raw_end - in->raw_start;
-  o->attrs = NULL;
-  o->num_attrs = 0;
-  o->decls = NULL;
-  o->num_decls = 0;
-  for (uint32_t j = in->attr_start, end = j + in->attr_n; j < end; j++)
-    routing_attr(e, bases, &p->attrs[j]);
-  return 1;
 }
 
-void fg_xml_tree_build_descendants(fg_xml_parser *p) {
-  uint32_t nn = p->nodes_n, na = p->attrs_n;
-  const uint8_t *bases[4];
-  load_bases(p, bases);
+// views_of_nodes writes the views of the nodes from |k0| on, with where
+// their attributes and declarations will be (the first at pa[ai] and
+// pd[di]): the count of declarations of each element (fg_xml_ns_process)
+// places them without a loop over its attributes.
+static inline void views_of_nodes(const fg_xml_parser *p, const uint8_t *const bases[4],
+                                  uint32_t k0, size_t ai, size_t di) {
   fg_xml_node *pn = p->pn;
   fg_xml_attr *pa = p->pa;
   fg_xml_nsdecl *pd = p->pd;
   const fg_xml_str absent = {NULL, 0};
-  // The root's links and attributes, then the other nodes, with where their
-  // attributes and declarations will be: the count of declarations of each
-  // element (fg_xml_ns_process) places them without a loop over its
-  // attributes.
-  const inode *root = &p->nodes[0];
-  pn[0].first_child = root->first_child == NONE ? NULL : &pn[root->first_child];
-  size_t ai = root->attr_n - root->ndecl, di = root->ndecl;
-  pn[0].attrs = pa;
-  pn[0].num_attrs = ai;
-  pn[0].decls = pd;
-  pn[0].num_decls = di;
-  for (uint32_t k = 1; k < nn; k++) {
+  for (uint32_t k = k0, nn = p->nodes_n; k < nn; k++) {
     const inode *in = &p->nodes[k];
     fg_xml_node *o = &pn[k];
     o->type = (fg_xml_node_type)in->type;
@@ -267,12 +190,7 @@ void fg_xml_tree_build_descendants(fg_xml_parser *p) {
       o->raw = absent;
       continue;
     }
-    o->ns = res_set(bases, in->ns);
-    o->prefix = res_set(bases, in->prefix);
-    o->local = res_set(bases, in->local);
-    o->text = absent;
-    o->raw.data = p->base + in->raw_start;
-    o->raw.len = in->raw_end - in->raw_start;
+    element_names(o, p, bases, in);
     size_t nattr = in->attr_n - in->ndecl;
     o->attrs = pa + ai;
     o->num_attrs = nattr;
@@ -281,7 +199,107 @@ void fg_xml_tree_build_descendants(fg_xml_parser *p) {
     ai += nattr;
     di += in->ndecl;
   }
-  views_of_attrs(p, bases, 0, na, 0, 0);
+}
+
+// views_of_attrs writes the public attributes and declarations of every
+// element. They are recorded element after element in document order, as
+// the nodes are, and each goes to the attributes or the declarations by an
+// index step, not a branch (both entries are written; the other is
+// overwritten by the next or unused), instead of a loop per element and a
+// test of each attribute's kind, branches whose outcome changes from element
+// to element (measured 1.017x and 1.034x on the x86-64-v3 copy,
+// docs/xml.md).
+static inline void views_of_attrs(const fg_xml_parser *p, const uint8_t *const bases[4]) {
+  fg_xml_attr *pa = p->pa;
+  fg_xml_nsdecl *pd = p->pd;
+  const fg_xml_str empty = res(bases, kSpanEmpty);
+  size_t ai = 0, di = 0;
+  for (uint32_t j = 0, na = p->attrs_n; j < na; j++) {
+    const iattr *a = &p->attrs[j];
+    fg_xml_str local = res_set(bases, a->local), value = res_set(bases, a->value);
+    fg_xml_str prefix = res_set(bases, a->prefix);
+    fg_xml_attr *x = &pa[ai];
+    x->ns = res_set(bases, a->ns);
+    x->prefix = prefix;
+    x->local = local;
+    x->value = value;
+    fg_xml_nsdecl *d = &pd[di];
+    d->prefix = prefix.len == 0 ? empty : local;
+    d->uri = value;
+    ai += !a->is_decl;
+    di += a->is_decl;
+  }
+}
+
+int fg_xml_tree_build_element(fg_xml_parser *p) {
+  uint32_t nn = p->nodes_n, na = p->attrs_n;
+  if (!grow((void **)&p->pn, &p->pn_cap, nn, sizeof(fg_xml_node)) ||
+      !grow((void **)&p->pa, &p->pa_cap, na + 1, sizeof(fg_xml_attr)) ||
+      !grow((void **)&p->pd, &p->pd_cap, na + 1, sizeof(fg_xml_nsdecl)))
+    return 0;
+  const uint8_t *bases[4];
+  load_bases(p, bases);
+  fg_xml_node *pn = p->pn;
+  const fg_xml_str absent = {NULL, 0};
+  // The element's fields one by one (a memset is a `rep stos` here, slow to
+  // start for 96 bytes); the routing attributes are filled in below.
+  fg_xml_element *e = &p->el;
+  e->root = &pn[0];
+  e->to = absent;
+  e->from = absent;
+  e->type = absent;
+  e->id = absent;
+  e->canonical = p->canon;
+  e->num_nodes = nn;
+  const inode *in = &p->nodes[0];
+  if (p->cfg.root_views) {
+    // The root's view alone, without its public attributes: a router reads
+    // no more. The routing attributes come from the records; the rest is
+    // built by fg_xml_tree_build_descendants, when asked for, in the room
+    // made above (so that nothing a consumer holds moves).
+    e->_views_pending = p;
+    fg_xml_node *o = &pn[0];
+    o->type = FG_XML_NODE_ELEMENT;
+    o->parent = NULL;
+    o->first_child = NULL;
+    o->next = NULL;
+    element_names(o, p, bases, in);
+    o->attrs = NULL;
+    o->num_attrs = 0;
+    o->decls = NULL;
+    o->num_decls = 0;
+    for (uint32_t j = in->attr_start, end = j + in->attr_n; j < end; j++) {
+      const iattr *a = &p->attrs[j];
+      if (a->is_decl || a->prefix.len != 0 || (a->local.len != 2 && a->local.len != 4)) continue;
+      routing_attr(e, res_set(bases, a->local), res_set(bases, a->value));
+    }
+    return 1;
+  }
+  e->_views_pending = NULL;
+  views_of_nodes(p, bases, 0, 0, 0);
+  views_of_attrs(p, bases);
+  // The root's routing attributes, from its public attributes (the first).
+  const fg_xml_attr *pa = p->pa;
+  for (size_t j = 0; j < pn[0].num_attrs; j++)
+    if (pa[j].prefix.len == 0) routing_attr(e, pa[j].local, pa[j].value);
+  return 1;
+}
+
+void fg_xml_tree_build_descendants(fg_xml_parser *p) {
+  const uint8_t *bases[4];
+  load_bases(p, bases);
+  // The root's links, attributes and declarations, then the other nodes and
+  // every attribute.
+  const inode *root = &p->nodes[0];
+  fg_xml_node *r = &p->pn[0];
+  size_t nattr = root->attr_n - root->ndecl;
+  r->first_child = root->first_child == NONE ? NULL : &p->pn[root->first_child];
+  r->attrs = p->pa;
+  r->num_attrs = nattr;
+  r->decls = p->pd;
+  r->num_decls = root->ndecl;
+  views_of_nodes(p, bases, 1, nattr, root->ndecl);
+  views_of_attrs(p, bases);
 }
 
 const fg_xml_element *fg_xml_element_full(const fg_xml_element *el) {

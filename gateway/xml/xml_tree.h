@@ -47,11 +47,12 @@ static inline uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type) {
 // item. It returns R_DONE or R_ERR.
 int fg_xml_tree_build_header(fg_xml_parser *p, size_t end);
 
-// fg_xml_tree_build_element fills the public view of the root of the element
-// just read (p->pn[0] without its attributes, and p->el with the routing
-// attributes), and makes room for the views of the attributes and of the
-// other nodes, which fg_xml_tree_build_descendants writes when a consumer
-// asks for them (fg_xml_element_full). It returns 0 when out of memory.
+// fg_xml_tree_build_element fills the public views of the element just read
+// (p->pn, p->pa, p->pd and p->el): all of them, or with the configuration's
+// |root_views| the root's alone (without its attributes; p->el with the
+// routing attributes), making room for the others, which
+// fg_xml_tree_build_descendants writes when a consumer asks for them
+// (fg_xml_element_full). It returns 0 when out of memory.
 int fg_xml_tree_build_element(fg_xml_parser *p);
 
 // fg_xml_tree_build_descendants fills the rest of the public views of the

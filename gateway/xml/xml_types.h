@@ -118,7 +118,8 @@ typedef struct fg_xml_element {
 } fg_xml_element;
 
 // fg_xml_element_full returns |el| with the views of all its nodes. An
-// element from fg_xml_parser_element_root has the view of its root only
+// element from fg_xml_parser_element_root of a parser configured with
+// |root_views| has the view of its root only
 // (names, raw bytes; no attributes, declarations or children); the first call
 // builds the others in place, so |el| and |el->root| stay where they are.
 // Like the element, the result is valid until the next call on the parser
@@ -165,6 +166,12 @@ typedef struct fg_xml_config {
   // When set, a stream element whose prefix is not `stream` is rejected with
   // bad-namespace-prefix (RFC 6120 §4.8.5 allows a receiver to insist).
   int require_stream_prefix;
+  // When set, an element comes with the view of its root only
+  // (fg_xml_parser_element_root: what a router reads), and the other views
+  // are built when asked for (fg_xml_element_full). Unset, every view is
+  // built with the element, which is cheaper for a consumer that reads them
+  // all (docs/xml.md, "Views of the root only").
+  int root_views;
 } fg_xml_config;
 
 typedef enum fg_xml_event {

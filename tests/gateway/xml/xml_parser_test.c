@@ -1542,8 +1542,11 @@ static void test_rfc6120_8_root_view_then_children(void **state) {
       "</message>";
   const char *bare = "<presence from='a.example' to='b.example' xmlns='jabber:server'/>";
   size_t hl = strlen(H), sl = strlen(st), bl = strlen(bare);
+  fg_xml_config cfg;
+  fg_xml_config_default(&cfg);
+  cfg.root_views = 1;
   for (size_t cut = 0; cut < sl; cut += cut < 4 ? 1 : 37) {
-    fg_xml_parser *p = fg_xml_parser_new(NULL);
+    fg_xml_parser *p = fg_xml_parser_new(&cfg);
     size_t used;
     assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)H, hl),
                      FG_XML_EVENT_STREAM_OPEN);
