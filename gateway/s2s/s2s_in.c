@@ -1051,9 +1051,9 @@ static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
    memcmp((str).data, lit, sizeof(lit) - 1) == 0)
 
 static fg_s2s_in_status on_element(fg_s2s_in *s) {
-  // A stanza is routed by its root (docs/xml.md, "Views of the root only"):
-  // the views of its descendants are built only for the consumers that read
-  // them (fg_xml_element_full); every other element is read whole.
+  // A stanza is routed by its root's view (docs/xml.md, "Views of the root
+  // only"): its other views are built only for the consumers that read them
+  // (fg_xml_element_full); every other element is read whole.
   const fg_xml_element *el = fg_xml_parser_element_root(s->parser);
   const fg_xml_node *r = el->root;
   if (NAME_IS(r->ns, FG_XML_NS_SERVER)) {

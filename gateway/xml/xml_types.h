@@ -119,11 +119,10 @@ typedef struct fg_xml_element {
 
 // fg_xml_element_full returns |el| with the views of all its nodes. An
 // element from fg_xml_parser_element_root of a parser configured with
-// |root_views| has the view of its root only
-// (names, raw bytes; no attributes, declarations or children); the first call
-// builds the others in place, so |el| and |el->root| stay where they are.
-// Like the element, the result is valid until the next call on the parser
-// that read it.
+// |root_views| has the view of its root only (names, raw bytes; no
+// attributes, declarations or children); the first call builds the others in
+// place, so |el| and |el->root| stay where they are. Like the element, the
+// result is valid until the next call on the parser that read it.
 const fg_xml_element *fg_xml_element_full(const fg_xml_element *el);
 
 // fg_xml_stream_header is the stream open tag (RFC 6120 §4.7). Its strings
