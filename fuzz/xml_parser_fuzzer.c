@@ -27,6 +27,7 @@ static void check_invariants(const fg_xml_transcript *t) {
   check(t->canon_mismatch == 0, "element flagged canonical differs from the writer's output");
   check(t->write_fail == 0, "the writer refused an event the parser accepted");
   check(t->accounting == 0, "consumed byte counts do not add up");
+  check(t->root_view_mismatch == 0, "an element's root view moved or changed when read whole");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -102,6 +102,8 @@ static fg_xml_parser *new_parser(const fg_s2s_in *s) {
   fg_xml_config_default(&xc);
   xc.limits = s->cfg.limits;
   xc.content_ns = FG_XML_NS_SERVER;
+  // Stanzas are routed by their root; what reads more asks (on_element).
+  xc.root_views = 1;
   return fg_xml_parser_new(&xc);
 }
 
@@ -1049,7 +1051,10 @@ static fg_s2s_in_status on_sm(fg_s2s_in *s, const fg_xml_node *r) {
    memcmp((str).data, lit, sizeof(lit) - 1) == 0)
 
 static fg_s2s_in_status on_element(fg_s2s_in *s) {
-  const fg_xml_element *el = fg_xml_parser_element(s->parser);
+  // A stanza is routed by its root's view (docs/xml.md, "Views of the root
+  // only"): its other views are built only for the consumers that read them
+  // (fg_xml_element_full); every other element is read whole.
+  const fg_xml_element *el = fg_xml_parser_element_root(s->parser);
   const fg_xml_node *r = el->root;
   if (NAME_IS(r->ns, FG_XML_NS_SERVER)) {
     if (NAME_IS(r->local, "message") || NAME_IS(r->local, "presence") || NAME_IS(r->local, "iq")) {
@@ -1057,6 +1062,7 @@ static fg_s2s_in_status on_element(fg_s2s_in *s) {
     }
     return fg_s2s_in_close_with_error(s, "unsupported-stanza-type", NULL);
   }
+  el = fg_xml_element_full(el);
   if (fg_xml_str_eq(r->ns, FG_XML_NS_STREAMS) && fg_xml_str_eq(r->local, "error")) {
     // RFC 6120 §4.9.1.1: the peer ends the stream with an error; close ours.
     const fg_xml_node *c = r->first_child;

@@ -86,7 +86,7 @@ int fg_reports_take(fg_server *srv, fg_worker *w, const fg_xml_element *el, cons
                     size_t len, const char *from_domain, const char *to_domain) {
   if (!srv->boot_cfg->abuse.reports || !fg_xml_str_eq(el->root->local, "message") ||
       fg_xml_str_eq(el->type, "error") || !fg_xml_str_eq(el->to, to_domain) ||
-      fg_xml_node_child(el->root, FG_NS_REPORTING, "report") == NULL) {
+      fg_xml_node_child(fg_xml_element_full(el)->root, FG_NS_REPORTING, "report") == NULL) {
     return 0;
   }
   worker_state *ws = fg_server_worker_state(srv, w);

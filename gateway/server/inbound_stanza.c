@@ -168,12 +168,12 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
   fg_worker *w = fg_conn_worker(st->conn);
   // Stanzas to fedgate's own RTBL JIDs are fedgate's, never a backend's.
   if (srv->rtbl != NULL && !st->internal && fg_rtbl_addressed(srv->rtbl, el->to.data, el->to.len)) {
-    fg_stanza_condition c = fg_rtbl_consume(srv->rtbl, el);
+    fg_stanza_condition c = fg_rtbl_consume(srv->rtbl, fg_xml_element_full(el));
     if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
     return c;
   }
   if (!st->internal && fg_reports_addressed(el->to.data, el->to.len)) {
-    fg_stanza_condition c = fg_reports_consume(srv, el);
+    fg_stanza_condition c = fg_reports_consume(srv, fg_xml_element_full(el));
     if (c != FG_STANZA_CONDITION_COUNT) fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
     return c;
   }
@@ -189,6 +189,8 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
   } else {
     worker_state *ws = fg_server_worker_state(srv, w);
     fg_xml_writer_clear(ws->writer);
+    // Written anew: the writer reads the whole tree.
+    el = fg_xml_element_full(el);
     if (!fg_xml_writer_element(ws->writer, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE)) {
       return FG_STANZA_INTERNAL_SERVER_ERROR;
     }

@@ -41,12 +41,14 @@
 #if FG_XML_ISA_LEVEL > 1
 // xml_parser.h and xml_types.h (public).
 #define fg_xml_config_default FG_XML_ISA_NAME(fg_xml_config_default)
+#define fg_xml_element_full FG_XML_ISA_NAME(fg_xml_element_full)
 #define fg_xml_error_condition FG_XML_ISA_NAME(fg_xml_error_condition)
 #define fg_xml_limits_default FG_XML_ISA_NAME(fg_xml_limits_default)
 #define fg_xml_node_attr FG_XML_ISA_NAME(fg_xml_node_attr)
 #define fg_xml_node_child FG_XML_ISA_NAME(fg_xml_node_child)
 #define fg_xml_parser_context FG_XML_ISA_NAME(fg_xml_parser_context)
 #define fg_xml_parser_element FG_XML_ISA_NAME(fg_xml_parser_element)
+#define fg_xml_parser_element_root FG_XML_ISA_NAME(fg_xml_parser_element_root)
 #define fg_xml_parser_error FG_XML_ISA_NAME(fg_xml_parser_error)
 #define fg_xml_parser_free FG_XML_ISA_NAME(fg_xml_parser_free)
 #define fg_xml_parser_header FG_XML_ISA_NAME(fg_xml_parser_header)
@@ -63,6 +65,7 @@
 #define fg_xml_ns_keep_stream_context FG_XML_ISA_NAME(fg_xml_ns_keep_stream_context)
 #define fg_xml_ns_process FG_XML_ISA_NAME(fg_xml_ns_process)
 #define fg_xml_tokenize FG_XML_ISA_NAME(fg_xml_tokenize)
+#define fg_xml_tree_build_descendants FG_XML_ISA_NAME(fg_xml_tree_build_descendants)
 #define fg_xml_tree_build_element FG_XML_ISA_NAME(fg_xml_tree_build_element)
 #define fg_xml_tree_build_header FG_XML_ISA_NAME(fg_xml_tree_build_header)
 #endif

@@ -176,6 +176,7 @@ fg_xml_event fg_xml_parser_feed(fg_xml_parser *p, size_t *out_used, const uint8_
   if (p->item_done) {
     item_reset_storage(p);
     p->item_done = 0;
+    p->el._views_pending = NULL;
   }
   size_t u = 0;
   for (;;) {
@@ -341,6 +342,10 @@ const fg_xml_stream_header *fg_xml_parser_header(const fg_xml_parser *p) {
 }
 
 const fg_xml_element *fg_xml_parser_element(const fg_xml_parser *p) {
+  return p->item_done ? fg_xml_element_full(&p->el) : NULL;
+}
+
+const fg_xml_element *fg_xml_parser_element_root(const fg_xml_parser *p) {
   return p->item_done ? &p->el : NULL;
 }
 

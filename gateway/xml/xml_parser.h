@@ -68,9 +68,21 @@ int fg_xml_parser_pending(const fg_xml_parser *p);
 // was returned, else NULL.
 const fg_xml_stream_header *fg_xml_parser_header(const fg_xml_parser *p);
 
-// fg_xml_parser_element returns the element of the last FG_XML_EVENT_ELEMENT;
-// valid until the next call on |p|.
+// fg_xml_parser_element returns the element of the last FG_XML_EVENT_ELEMENT,
+// with the views of all its nodes; valid until the next call on |p|.
 const fg_xml_element *fg_xml_parser_element(const fg_xml_parser *p);
+
+// fg_xml_parser_element_root returns the same element. With the
+// configuration's |root_views| set it has the view of its root only: the
+// root's names and raw bytes, the routing attributes (to, from, type, id),
+// |canonical| and |num_nodes| are set, but the root has no attributes,
+// declarations or children linked (|attrs|, |decls| and |first_child| are
+// NULL, the counts 0). It is what a router reads of a stanza; the parser has
+// checked the whole element all the same. A consumer that reads more calls
+// fg_xml_element_full (or fg_xml_parser_element), which builds the other
+// views in place on first call. Without |root_views| the element has every
+// view already.
+const fg_xml_element *fg_xml_parser_element_root(const fg_xml_parser *p);
 
 // fg_xml_parser_keepalive_bytes returns the byte count of the last
 // FG_XML_EVENT_KEEPALIVE, and in |*out_whitespace| whether it was whitespace

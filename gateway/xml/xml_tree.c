@@ -134,37 +134,42 @@ static inline void routing_attr(fg_xml_element *e, fg_xml_str local, fg_xml_str 
   }
 }
 
-int fg_xml_tree_build_element(fg_xml_parser *p) {
-  uint32_t nn = p->nodes_n, na = p->attrs_n;
-  if (!grow((void **)&p->pn, &p->pn_cap, nn, sizeof(fg_xml_node)) ||
-      !grow((void **)&p->pa, &p->pa_cap, na + 1, sizeof(fg_xml_attr)) ||
-      !grow((void **)&p->pd, &p->pd_cap, na + 1, sizeof(fg_xml_nsdecl)))
-    return 0;
-  // The bases one by one: a compiler that loads two neighbouring fields at
-  // once reads p->base with p->i, stored separately just before (a
-  // store-to-load forwarding stall).
+// load_bases reads the four storage bases of the parser one by one: a
+// compiler that loads two neighbouring fields at once reads p->base with
+// p->i, stored separately just before (a store-to-load forwarding stall).
+static inline void load_bases(const fg_xml_parser *p, const uint8_t *bases[4]) {
   const uint8_t *b0 = p->base, *b1 = p->arena, *b2 = p->hdr;
   __asm__("" : "+r"(b0), "+r"(b1), "+r"(b2));
-  const uint8_t *const bases[4] = {b0, b1, b2, (const uint8_t *)kStatic};
+  bases[0] = b0;
+  bases[1] = b1;
+  bases[2] = b2;
+  bases[3] = (const uint8_t *)kStatic;
+}
+
+// element_names writes the names and the raw bytes of the element |in| into
+// its view |o| (an element has no text).
+static inline void element_names(fg_xml_node *o, const fg_xml_parser *p,
+                                 const uint8_t *const bases[4], const inode *in) {
+  const fg_xml_str absent = {NULL, 0};
+  o->ns = res_set(bases, in->ns);
+  o->prefix = res_set(bases, in->prefix);
+  o->local = res_set(bases, in->local);
+  o->text = absent;
+  o->raw.data = p->base + in->raw_start;
+  o->raw.len = in->raw_end - in->raw_start;
+}
+
+// views_of_nodes writes the views of the nodes from |k0| on, with where
+// their attributes and declarations will be (the first at pa[ai] and
+// pd[di]): the count of declarations of each element (fg_xml_ns_process)
+// places them without a loop over its attributes.
+static inline void views_of_nodes(const fg_xml_parser *p, const uint8_t *const bases[4],
+                                  uint32_t k0, size_t ai, size_t di) {
   fg_xml_node *pn = p->pn;
   fg_xml_attr *pa = p->pa;
   fg_xml_nsdecl *pd = p->pd;
-  const fg_xml_str empty = res(bases, kSpanEmpty), absent = {NULL, 0};
-  size_t ai = 0, di = 0;
-  // The element's fields one by one (a memset is a `rep stos` here, slow to
-  // start for 88 bytes); the routing attributes are filled in below.
-  fg_xml_element *e = &p->el;
-  e->root = &pn[0];
-  e->to = absent;
-  e->from = absent;
-  e->type = absent;
-  e->id = absent;
-  e->canonical = p->canon;
-  e->num_nodes = nn;
-  // The nodes, with where their attributes and declarations will be: the
-  // count of declarations of each element (fg_xml_ns_process) places them
-  // without a loop over its attributes.
-  for (uint32_t k = 0; k < nn; k++) {
+  const fg_xml_str absent = {NULL, 0};
+  for (uint32_t k = k0, nn = p->nodes_n; k < nn; k++) {
     const inode *in = &p->nodes[k];
     fg_xml_node *o = &pn[k];
     o->type = (fg_xml_node_type)in->type;
@@ -185,12 +190,7 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
       o->raw = absent;
       continue;
     }
-    o->ns = res_set(bases, in->ns);
-    o->prefix = res_set(bases, in->prefix);
-    o->local = res_set(bases, in->local);
-    o->text = absent;
-    o->raw.data = p->base + in->raw_start;
-    o->raw.len = in->raw_end - in->raw_start;
+    element_names(o, p, bases, in);
     size_t nattr = in->attr_n - in->ndecl;
     o->attrs = pa + ai;
     o->num_attrs = nattr;
@@ -199,15 +199,22 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
     ai += nattr;
     di += in->ndecl;
   }
-  // The attributes of all elements, in one loop: they are recorded element
-  // after element in document order, as the nodes are, and each goes to the
-  // attributes or the declarations by an index step, not a branch (both
-  // entries are written; the other is overwritten by the next or unused),
-  // instead of a loop per element and a test of each attribute's kind,
-  // branches whose outcome changes from element to element (measured 1.017x
-  // and 1.034x on the x86-64-v3 copy, docs/xml.md).
-  ai = di = 0;
-  for (uint32_t j = 0; j < na; j++) {
+}
+
+// views_of_attrs writes the public attributes and declarations of every
+// element. They are recorded element after element in document order, as
+// the nodes are, and each goes to the attributes or the declarations by an
+// index step, not a branch (both entries are written; the other is
+// overwritten by the next or unused), instead of a loop per element and a
+// test of each attribute's kind, branches whose outcome changes from element
+// to element (measured 1.017x and 1.034x on the x86-64-v3 copy,
+// docs/xml.md).
+static inline void views_of_attrs(const fg_xml_parser *p, const uint8_t *const bases[4]) {
+  fg_xml_attr *pa = p->pa;
+  fg_xml_nsdecl *pd = p->pd;
+  const fg_xml_str empty = res(bases, kSpanEmpty);
+  size_t ai = 0, di = 0;
+  for (uint32_t j = 0, na = p->attrs_n; j < na; j++) {
     const iattr *a = &p->attrs[j];
     fg_xml_str local = res_set(bases, a->local), value = res_set(bases, a->value);
     fg_xml_str prefix = res_set(bases, a->prefix);
@@ -222,10 +229,85 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
     ai += !a->is_decl;
     di += a->is_decl;
   }
+}
+
+int fg_xml_tree_build_element(fg_xml_parser *p) {
+  uint32_t nn = p->nodes_n, na = p->attrs_n;
+  if (!grow((void **)&p->pn, &p->pn_cap, nn, sizeof(fg_xml_node)) ||
+      !grow((void **)&p->pa, &p->pa_cap, na + 1, sizeof(fg_xml_attr)) ||
+      !grow((void **)&p->pd, &p->pd_cap, na + 1, sizeof(fg_xml_nsdecl)))
+    return 0;
+  const uint8_t *bases[4];
+  load_bases(p, bases);
+  fg_xml_node *pn = p->pn;
+  const fg_xml_str absent = {NULL, 0};
+  // The element's fields one by one (a memset is a `rep stos` here, slow to
+  // start for 96 bytes); the routing attributes are filled in below.
+  fg_xml_element *e = &p->el;
+  e->root = &pn[0];
+  e->to = absent;
+  e->from = absent;
+  e->type = absent;
+  e->id = absent;
+  e->canonical = p->canon;
+  e->num_nodes = nn;
+  const inode *in = &p->nodes[0];
+  if (p->cfg.root_views) {
+    // The root's view alone, without its public attributes: a router reads
+    // no more. The routing attributes come from the records; the rest is
+    // built by fg_xml_tree_build_descendants, when asked for, in the room
+    // made above (so that nothing a consumer holds moves).
+    e->_views_pending = p;
+    fg_xml_node *o = &pn[0];
+    o->type = FG_XML_NODE_ELEMENT;
+    o->parent = NULL;
+    o->first_child = NULL;
+    o->next = NULL;
+    element_names(o, p, bases, in);
+    o->attrs = NULL;
+    o->num_attrs = 0;
+    o->decls = NULL;
+    o->num_decls = 0;
+    for (uint32_t j = in->attr_start, end = j + in->attr_n; j < end; j++) {
+      const iattr *a = &p->attrs[j];
+      if (a->is_decl || a->prefix.len != 0 || (a->local.len != 2 && a->local.len != 4)) continue;
+      routing_attr(e, res_set(bases, a->local), res_set(bases, a->value));
+    }
+    return 1;
+  }
+  e->_views_pending = NULL;
+  views_of_nodes(p, bases, 0, 0, 0);
+  views_of_attrs(p, bases);
   // The root's routing attributes, from its public attributes (the first).
+  const fg_xml_attr *pa = p->pa;
   for (size_t j = 0; j < pn[0].num_attrs; j++)
     if (pa[j].prefix.len == 0) routing_attr(e, pa[j].local, pa[j].value);
   return 1;
+}
+
+void fg_xml_tree_build_descendants(fg_xml_parser *p) {
+  const uint8_t *bases[4];
+  load_bases(p, bases);
+  // The root's links, attributes and declarations, then the other nodes and
+  // every attribute.
+  const inode *root = &p->nodes[0];
+  fg_xml_node *r = &p->pn[0];
+  size_t nattr = root->attr_n - root->ndecl;
+  r->first_child = root->first_child == NONE ? NULL : &p->pn[root->first_child];
+  r->attrs = p->pa;
+  r->num_attrs = nattr;
+  r->decls = p->pd;
+  r->num_decls = root->ndecl;
+  views_of_nodes(p, bases, 1, nattr, root->ndecl);
+  views_of_attrs(p, bases);
+}
+
+const fg_xml_element *fg_xml_element_full(const fg_xml_element *el) {
+  fg_xml_parser *p = el->_views_pending;
+  if (p == NULL) return el;
+  fg_xml_tree_build_descendants(p);
+  p->el._views_pending = NULL;
+  return el;
 }
 
 // ---------------------------------------------------------------------------

@@ -48,7 +48,17 @@ static inline uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type) {
 int fg_xml_tree_build_header(fg_xml_parser *p, size_t end);
 
 // fg_xml_tree_build_element fills the public views of the element just read
-// (p->pn, p->pa, p->pd and p->el). It returns 0 when out of memory.
+// (p->pn, p->pa, p->pd and p->el): all of them, or with the configuration's
+// |root_views| the root's alone (without its attributes; p->el with the
+// routing attributes), making room for the others, which
+// fg_xml_tree_build_descendants writes when a consumer asks for them
+// (fg_xml_element_full). It returns 0 when out of memory.
 int fg_xml_tree_build_element(fg_xml_parser *p);
+
+// fg_xml_tree_build_descendants fills the rest of the public views of the
+// element just read: the root's attributes, declarations and children, and
+// every other node, in the room fg_xml_tree_build_element made (it cannot
+// fail).
+void fg_xml_tree_build_descendants(fg_xml_parser *p);
 
 #endif  // FEDGATE_GATEWAY_XML_TREE_H

@@ -112,7 +112,18 @@ typedef struct fg_xml_element {
   fg_xml_str to, from, type, id;
   int canonical;
   size_t num_nodes;  // elements and text nodes in the tree
+  // Private: the parser that has still to build the views beyond the root's
+  // own (fg_xml_parser_element_root), NULL once they exist.
+  struct fg_xml_parser *_views_pending;
 } fg_xml_element;
+
+// fg_xml_element_full returns |el| with the views of all its nodes. An
+// element from fg_xml_parser_element_root of a parser configured with
+// |root_views| has the view of its root only (names, raw bytes; no
+// attributes, declarations or children); the first call builds the others in
+// place, so |el| and |el->root| stay where they are. Like the element, the
+// result is valid until the next call on the parser that read it.
+const fg_xml_element *fg_xml_element_full(const fg_xml_element *el);
 
 // fg_xml_stream_header is the stream open tag (RFC 6120 §4.7). Its strings
 // stay valid until fg_xml_parser_reset or fg_xml_parser_free.
@@ -154,6 +165,12 @@ typedef struct fg_xml_config {
   // When set, a stream element whose prefix is not `stream` is rejected with
   // bad-namespace-prefix (RFC 6120 §4.8.5 allows a receiver to insist).
   int require_stream_prefix;
+  // When set, an element comes with the view of its root only
+  // (fg_xml_parser_element_root: what a router reads), and the other views
+  // are built when asked for (fg_xml_element_full). Unset, every view is
+  // built with the element, which is cheaper for a consumer that reads them
+  // all (docs/xml.md, "Views of the root only").
+  int root_views;
 } fg_xml_config;
 
 typedef enum fg_xml_event {

@@ -154,6 +154,28 @@ def test_rfc6120_5_xep0178_starttls_then_sasl_external_delivers(env):
     p.close()
 
 
+def test_rfc6120_8_non_canonical_stanza_written_anew_with_its_children(env):
+    """A stanza that is not in the hop's canonical form (double quotes, a
+    character reference, a declaration) is written anew from its whole tree:
+    the router reads its root only and asks for the rest, so its children and
+    their attributes reach the backend; the canonical one beside it goes as
+    it came."""
+    before = len(env.sink.stanzas)
+    p = authenticated_sasl(env)
+    p.send('<message from="alice@remote.test/r" to="bob@b.test" id="nc1">'
+           '<body>non &#99;anonical</body><x xmlns="urn:example:x" k="v"><y n="1">t</y></x>'
+           '</message>')
+    p.send("<message from='alice@remote.test/r' to='bob@b.test' id='c1'><body>canonical</body>"
+           "<x xmlns='urn:example:x' k='w'><y n='2'/></x></message>")
+    for body, k, n in (("non canonical", "v", "1"), ("canonical", "w", "2")):
+        _, el = expect_delivered(env, body, before)
+        x = el.find("{urn:example:x}x")
+        assert x is not None and x.get("k") == k, xp.ET.tostring(el)
+        y = x.find("{urn:example:x}y")
+        assert y is not None and y.get("n") == n, xp.ET.tostring(el)
+    p.close()
+
+
 def test_xep0368_direct_tls_with_alpn_and_sasl_external(env):
     before = len(env.sink.stanzas)
     p = xp.Peer.connect(HOST, env.ports["tls"])

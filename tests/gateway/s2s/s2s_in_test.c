@@ -29,6 +29,8 @@ typedef struct env {
   char verify_from[256], verify_to[256], verify_key[256], verify_id[64];
   int routed;
   char routed_to[256];
+  int routed_root_only;   // the last stanza came with its root view only
+  char routed_body[256];  // its <body/> text, read after asking for the whole element
   fg_stanza_condition route_result;
   int bounces;
   char bounce_buf[4096];
@@ -73,6 +75,11 @@ static fg_stanza_condition env_route(void *arg, const fg_xml_element *el, const 
   env *e = arg;
   e->routed++;
   snprintf(e->routed_to, sizeof(e->routed_to), "%s", to);
+  e->routed_root_only = el->num_nodes > 1 && el->root->first_child == NULL;
+  const fg_xml_node *body = fg_xml_node_child(fg_xml_element_full(el)->root, NULL, "body");
+  fg_xml_str t =
+      body != NULL && body->first_child != NULL ? body->first_child->text : (fg_xml_str){NULL, 0};
+  snprintf(e->routed_body, sizeof(e->routed_body), "%.*s", (int)t.len, (const char *)t.data);
   return e->route_result;
 }
 static void env_bounce(void *arg, const uint8_t *d, size_t n, const char *local, const char *to) {
@@ -373,6 +380,30 @@ static void test_xep0178_external_success_restart_and_route(void **state) {
   feed(f, "<message from='x@a.example/r' to='y@b.example' id='m1'><body>hi</body></message>");
   assert_int_equal(f->e.routed, 1);
   assert_string_equal(f->e.routed_to, "b.example");
+  fx_free(f);
+}
+
+// RFC 6120 §8: a stanza is routed by its root; the router gets the root
+// view only, and a consumer that reads below it (fg_xml_element_full) sees
+// the children. The elements before it (SASL, its text child) were read whole.
+static void test_rfc6120_8_stanza_routed_by_root_children_on_request(void **state) {
+  fixture *f = fx_tls("a.example");
+  feed(f,
+       "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>YS5leGFtcGxl</auth>");
+  assert_out_contains(f, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  feed(f, HDR);
+  feed(f,
+       "<message from='x@a.example/r' to='y@b.example' id='m1'><thread>t</thread>"
+       "<body>hi &amp; bye</body></message>");
+  assert_int_equal(f->e.routed, 1);
+  assert_int_equal(f->e.routed_root_only, 1);
+  assert_string_equal(f->e.routed_body, "hi & bye");
+  // Cut in two reads: the element assembled by the parser is read the same way.
+  feed(f, "<message from='x@a.example/r' to='z@b.example' id='m2'><body>sec");
+  feed(f, "ond</body></message>");
+  assert_int_equal(f->e.routed, 2);
+  assert_int_equal(f->e.routed_root_only, 1);
+  assert_string_equal(f->e.routed_body, "second");
   fx_free(f);
 }
 
@@ -882,6 +913,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_5_plaintext_peer_may_skip_tls_when_allowed),
       cmocka_unit_test(test_xep0178_external_offered_only_when_certificate_matches),
       cmocka_unit_test(test_xep0178_external_success_restart_and_route),
+      cmocka_unit_test(test_rfc6120_8_stanza_routed_by_root_children_on_request),
       cmocka_unit_test(test_xep0178_features_held_for_a_lookup),
       cmocka_unit_test(test_xep0178_authzid_must_equal_stream_from),
       cmocka_unit_test(test_rfc6120_6_4_5_sasl_failures_are_bounded),

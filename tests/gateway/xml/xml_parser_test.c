@@ -43,13 +43,14 @@ static void check_all_chunkings(const fg_xml_config *cfg, const uint8_t *in, siz
   assert_int_equal(out->canon_mismatch, 0);
   assert_int_equal(out->write_fail, 0);
   assert_int_equal(out->accounting, 0);
+  assert_int_equal(out->root_view_mismatch, 0);
   fg_xml_transcript t;
   assert_true(fg_xml_transcript_run_step(&t, cfg, in, len, 1));
   if (!fg_xml_transcript_same(out, &t))
     fail_msg("%s: byte-by-byte differs: whole %s@%llu, bytes %s@%llu\n%s---\n%s", label,
              fg_xml_error_condition(out->err), (unsigned long long)out->err_off,
              fg_xml_error_condition(t.err), (unsigned long long)t.err_off, out->events, t.events);
-  assert_int_equal(t.canon_mismatch + t.write_fail + t.accounting, 0);
+  assert_int_equal(t.canon_mismatch + t.write_fail + t.accounting + t.root_view_mismatch, 0);
   fg_xml_transcript_free(&t);
   for (int round = 0; round < 6 && len > 1; round++) {
     size_t splits[8];
@@ -63,12 +64,12 @@ static void check_all_chunkings(const fg_xml_config *cfg, const uint8_t *in, siz
       }
     assert_true(fg_xml_transcript_run(&t, cfg, in, len, splits, k));
     if (!fg_xml_transcript_same(out, &t)) fail_msg("%s: random split differs", label);
-    assert_int_equal(t.canon_mismatch + t.write_fail + t.accounting, 0);
+    assert_int_equal(t.canon_mismatch + t.write_fail + t.accounting + t.root_view_mismatch, 0);
     fg_xml_transcript_free(&t);
     // The same cuts with fg_xml_parser_trim between reads (quiet streams).
     assert_true(fg_xml_transcript_run_trimming(&t, cfg, in, len, splits, k));
     if (!fg_xml_transcript_same(out, &t)) fail_msg("%s: random split with trims differs", label);
-    assert_int_equal(t.canon_mismatch + t.write_fail + t.accounting, 0);
+    assert_int_equal(t.canon_mismatch + t.write_fail + t.accounting + t.root_view_mismatch, 0);
     fg_xml_transcript_free(&t);
   }
   if (nextra > 0) {
@@ -1508,6 +1509,102 @@ static void test_steady_state_reuses_buffers(void **state) {
 // fg_xml_parser_trim (memory per idle stream): between elements it gives the
 // buffers back and parsing goes on in the stream's namespace context;
 // halfway through an element it does nothing.
+// check_children_read_after_root asserts what a consumer reads below the root
+// of the stanza of test_rfc6120_8_root_view_then_children once it asks for
+// the whole element after its root view.
+static void check_children_read_after_root(const fg_xml_element *el) {
+  const fg_xml_node *body = fg_xml_node_child(el->root, "jabber:server", "body");
+  assert_non_null(body);
+  assert_ptr_equal(body->parent, el->root);
+  assert_true(fg_xml_str_eq(body->first_child->text, "hi & bye"));
+  const fg_xml_node *x = fg_xml_node_child(el->root, "urn:x", "x");
+  assert_non_null(x);
+  assert_ptr_equal(body->next, x);
+  assert_int_equal(x->num_decls, 2);
+  assert_int_equal(x->num_attrs, 1);
+  assert_true(fg_xml_str_eq(fg_xml_node_attr(x, "urn:p", "k"), "v"));
+  const fg_xml_node *y = fg_xml_node_child(x, "urn:x", "y");
+  assert_non_null(y);
+  assert_true(fg_xml_str_eq(fg_xml_node_attr(y, "", "n"), "1"));
+  assert_null(y->next);
+}
+
+// RFC 6120 §8: a router reads a stanza's root (to, from, type, id, the raw
+// bytes); fg_xml_parser_element_root gives that view alone, and the
+// attributes and children appear, in place, when a consumer asks for them
+// (fg_xml_element_full), whether the element lay in one chunk or was
+// assembled from two.
+static void test_rfc6120_8_root_view_then_children(void **state) {
+  (void)state;
+  const char *st =
+      "<message from='a.example/r' to='b@b.example' type='chat' id='m1' xml:lang='en'>"
+      "<body>hi &amp; bye</body><x xmlns='urn:x' xmlns:p='urn:p' p:k='v'><y n='1'/></x>"
+      "</message>";
+  const char *bare = "<presence from='a.example' to='b.example' xmlns='jabber:server'/>";
+  size_t hl = strlen(H), sl = strlen(st), bl = strlen(bare);
+  fg_xml_config cfg;
+  fg_xml_config_default(&cfg);
+  cfg.root_views = 1;
+  for (size_t cut = 0; cut < sl; cut += cut < 4 ? 1 : 37) {
+    fg_xml_parser *p = fg_xml_parser_new(&cfg);
+    size_t used;
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)H, hl),
+                     FG_XML_EVENT_STREAM_OPEN);
+    const uint8_t *in = (const uint8_t *)st;
+    if (cut > 0) {
+      assert_int_equal(fg_xml_parser_feed(p, &used, in, cut), FG_XML_EVENT_NEED_MORE);
+      assert_int_equal(used, cut);
+    }
+    assert_int_equal(fg_xml_parser_feed(p, &used, in + cut, sl - cut), FG_XML_EVENT_ELEMENT);
+    const fg_xml_element *el = fg_xml_parser_element_root(p);
+    assert_non_null(el);
+    const fg_xml_node *root = el->root;
+    assert_true(fg_xml_str_eq(root->ns, "jabber:server"));
+    assert_true(fg_xml_str_eq(root->local, "message"));
+    assert_true(fg_xml_str_eq(el->to, "b@b.example"));
+    assert_true(fg_xml_str_eq(el->from, "a.example/r"));
+    assert_true(fg_xml_str_eq(el->type, "chat"));
+    assert_true(fg_xml_str_eq(el->id, "m1"));
+    assert_int_equal(el->num_nodes, 5);  // message, body, its text, x, y
+    assert_int_equal(root->raw.len, sl);
+    assert_memory_equal(root->raw.data, st, sl);
+    assert_int_equal(el->canonical, 1);
+    // The root view links no attributes or children: a consumer reading
+    // more asks.
+    assert_null(root->first_child);
+    assert_null(fg_xml_node_child(root, NULL, NULL));
+    assert_int_equal(root->num_attrs, 0);
+    assert_null(fg_xml_node_attr(root, FG_XML_NS_XML, "lang").data);
+    assert_ptr_equal(fg_xml_element_full(el), el);
+    assert_ptr_equal(el->root, root);
+    assert_int_equal(root->num_attrs, 5);
+    assert_true(fg_xml_str_eq(fg_xml_node_attr(root, FG_XML_NS_XML, "lang"), "en"));
+    assert_true(fg_xml_str_eq(fg_xml_node_attr(root, "", "type"), "chat"));
+    check_children_read_after_root(el);
+    // Asked again, through the parser: the same views.
+    assert_ptr_equal(fg_xml_parser_element(p), el);
+    check_children_read_after_root(fg_xml_parser_element(p));
+    // The next element, without children: its root view is all of it, and
+    // nothing of the element before shows through.
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)bare, bl), FG_XML_EVENT_ELEMENT);
+    el = fg_xml_parser_element_root(p);
+    assert_int_equal(el->num_nodes, 1);
+    assert_null(el->root->first_child);
+    assert_true(fg_xml_str_eq(el->to, "b.example"));
+    assert_ptr_equal(fg_xml_element_full(el), el);
+    assert_null(el->root->first_child);
+    assert_int_equal(el->root->num_attrs, 2);
+    assert_int_equal(el->root->num_decls, 1);
+    assert_true(fg_xml_str_eq(el->root->local, "presence"));
+    assert_null(el->type.data);
+    assert_null(el->id.data);
+    // And the same stanza again, read whole at once.
+    assert_int_equal(fg_xml_parser_feed(p, &used, in, sl), FG_XML_EVENT_ELEMENT);
+    check_children_read_after_root(fg_xml_parser_element(p));
+    fg_xml_parser_free(p);
+  }
+}
+
 static void test_trim_between_elements_keeps_the_stream(void **state) {
   (void)state;
   fg_xml_parser *p = fg_xml_parser_new(NULL);
@@ -1611,6 +1708,7 @@ int main(void) {
       cmocka_unit_test(test_limits_depth_attrs_names_decls_nodes),
       cmocka_unit_test(test_limits_at_maximum_do_not_wrap),
       cmocka_unit_test(test_rfc6120_8_element_api_and_zero_copy),
+      cmocka_unit_test(test_rfc6120_8_root_view_then_children),
       cmocka_unit_test(test_trim_between_elements_keeps_the_stream),
       cmocka_unit_test(test_xml_1_0_3_name_matches_at_every_length_and_position),
       cmocka_unit_test(test_xml_1_0_3_1_common_tags_at_every_cut),

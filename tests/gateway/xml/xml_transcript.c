@@ -28,7 +28,48 @@ static int ev_line(fg_xml_transcript *t, const char *tag, const uint8_t *d, size
          append(&t->events, &t->events_len, &t->events_cap, "\n", 1);
 }
 
-static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg_xml_event ev) {
+static int str_same(fg_xml_str a, fg_xml_str b) {
+  return a.data == b.data && a.len == b.len;
+}
+
+// check_root_view reads the element of the last event by its root view
+// (fg_xml_parser_element_root) and then whole (fg_xml_parser_element), and
+// counts in t->root_view_mismatch a root view that links attributes or
+// children (of a parser with |root_views|), or that building the other views
+// moves or changes.
+static void check_root_view(fg_xml_transcript *t, fg_xml_parser *p, int root_views) {
+  const fg_xml_element *rv = fg_xml_parser_element_root(p);
+  const fg_xml_element e = *rv;
+  const fg_xml_node r = *rv->root;
+  int bad = r.parent != NULL || r.next != NULL || r.type != FG_XML_NODE_ELEMENT || e.num_nodes == 0;
+  if (root_views)
+    bad |= r.first_child != NULL || r.attrs != NULL || r.num_attrs != 0 || r.decls != NULL ||
+           r.num_decls != 0;
+  else
+    bad |= r.first_child != NULL ? e.num_nodes == 1 : e.num_nodes > 1;
+  const fg_xml_element *el = fg_xml_parser_element(p);
+  const fg_xml_node *n = el->root;
+  bad |= el != rv || n != e.root || !str_same(el->to, e.to) || !str_same(el->from, e.from) ||
+         !str_same(el->type, e.type) || !str_same(el->id, e.id) || el->canonical != e.canonical ||
+         el->num_nodes != e.num_nodes;
+  bad |= !str_same(n->ns, r.ns) || !str_same(n->prefix, r.prefix) || !str_same(n->local, r.local) ||
+         !str_same(n->raw, r.raw);
+  // The routing attributes are the root's unprefixed to, from, type and id.
+  fg_xml_str want[4] = {fg_xml_node_attr(n, "", "to"), fg_xml_node_attr(n, "", "from"),
+                        fg_xml_node_attr(n, "", "type"), fg_xml_node_attr(n, "", "id")};
+  bad |= !str_same(want[0], e.to) || !str_same(want[1], e.from) || !str_same(want[2], e.type) ||
+         !str_same(want[3], e.id);
+  // Children appear exactly when the element has more than its root.
+  bad |= (n->first_child != NULL) != (el->num_nodes > 1);
+  // Asking again builds nothing more and changes nothing.
+  const fg_xml_attr *attrs = n->attrs;
+  bad |= fg_xml_element_full(el) != el || el->root->first_child != n->first_child ||
+         el->root->attrs != attrs;
+  t->root_view_mismatch += bad != 0;
+}
+
+static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg_xml_event ev,
+                    int root_views) {
   const fg_xml_stream_header *h = fg_xml_parser_header(p);
   size_t n;
   const uint8_t *d;
@@ -54,7 +95,9 @@ static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg
     return ev_line(t, ev == FG_XML_EVENT_STREAM_OPEN ? "O " : "C ", d, n) &&
            append(&t->replay, &t->replay_len, &t->replay_cap, d, n);
   }
-  // An element.
+  // An element: first its root view, as a router reads it, then the whole
+  // tree.
+  check_root_view(t, p, root_views);
   const fg_xml_element *el = fg_xml_parser_element(p);
   size_t cn;
   const fg_xml_nsdecl *ctx = fg_xml_parser_context(p, &cn);
@@ -82,7 +125,15 @@ static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg
 static int run(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in, size_t len,
                const size_t *splits, size_t nsplits, int trim) {
   memset(t, 0, sizeof(*t));
-  fg_xml_parser *p = fg_xml_parser_new(cfg);
+  // The runs with trims build every view with the element, the others the
+  // root's first (root_views): the transcripts compare the two.
+  fg_xml_config xc;
+  if (cfg != NULL)
+    xc = *cfg;
+  else
+    fg_xml_config_default(&xc);
+  xc.root_views = !trim;
+  fg_xml_parser *p = fg_xml_parser_new(&xc);
   fg_xml_writer *w = fg_xml_writer_new();
   int ok = p != NULL && w != NULL && append(&t->events, &t->events_len, &t->events_cap, "", 0) &&
            append(&t->replay, &t->replay_len, &t->replay_cap, "", 0);
@@ -116,7 +167,7 @@ static int run(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in
         done = 1;
         break;
       }
-      if (!on_event(t, p, w, ev)) {
+      if (!on_event(t, p, w, ev, xc.root_views)) {
         ok = 0;
         break;
       }

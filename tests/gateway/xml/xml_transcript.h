@@ -22,21 +22,27 @@ typedef struct fg_xml_transcript {
   // flagged canonical whose raw bytes differ from the writer's output, an
   // event the writer refused, bytes consumed that do not add up.
   size_t canon_mismatch, write_fail, accounting;
+  // An element whose root view (fg_xml_parser_element_root) links attributes
+  // or children, or changes or moves when the other views are built.
+  size_t root_view_mismatch;
   char *events;  // "O <header>\n", "E <element>\n", "C </stream>\n"
   size_t events_len, events_cap;
   char *replay;  // the canonical stream: header, elements (not one-line), close
   size_t replay_len, replay_cap;
 } fg_xml_transcript;
 
-// fg_xml_transcript_run parses |in| with |cfg| (NULL: defaults), cutting it
-// before each offset of |splits| (sorted; out-of-range values are ignored),
-// and fills |t| (which it initialises). It returns 0 only when out of memory.
+// fg_xml_transcript_run parses |in| with |cfg| (NULL: defaults) and
+// |root_views| set, cutting it before each offset of |splits| (sorted;
+// out-of-range values are ignored), and fills |t| (which it initialises),
+// reading each element by its root view first. It returns 0 only when out
+// of memory.
 int fg_xml_transcript_run(fg_xml_transcript *t, const fg_xml_config *cfg, const uint8_t *in,
                           size_t len, const size_t *splits, size_t nsplits);
 
 // fg_xml_transcript_run_trimming is fg_xml_transcript_run calling
-// fg_xml_parser_trim before every chunk (what a quiet stream does): the
-// transcript must not change.
+// fg_xml_parser_trim before every chunk (what a quiet stream does), with
+// |root_views| unset (every view built with the element): the transcript
+// must not change.
 int fg_xml_transcript_run_trimming(fg_xml_transcript *t, const fg_xml_config *cfg,
                                    const uint8_t *in, size_t len, const size_t *splits,
                                    size_t nsplits);
