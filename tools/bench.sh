@@ -60,6 +60,18 @@ for label in $micro; do
   echo
   printf '{"bench":"%s","result":%s}\n' "$name" "$out" >>bench/results/latest.jsonl
 done
+# The parser once more with every node's view built (xml_bench above reads
+# stanzas as the relay does, by the root's view).
+echo "== xml_bench --full-tree"
+out=$("$bin/bench/xml_bench" --json --fedgate-only --full-tree)
+status=$?
+if [ "$status" -ne 0 ] || [ -z "$out" ]; then
+  echo "FAILED: xml_bench --full-tree (exit $status)" >&2
+  printf '{"bench":"xml_bench_full_tree","failed":"exit %d"}\n' "$status" >>bench/results/latest.jsonl
+  micro_failed=1
+else
+  printf '{"bench":"xml_bench_full_tree","result":%s}\n' "$out" >>bench/results/latest.jsonl
+fi
 echo "== side by side, interleaved: fedgate, Prosody (two GC modes), HAProxy"
 result=$(/usr/bin/python3 bench/suite.py --bin "$bin" $quick --json)
 rc=$?
