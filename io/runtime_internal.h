@@ -178,7 +178,7 @@ struct fg_worker {
   uint8_t *plainbuf;  // TLS decrypt scratch: the records of one receive
                       // (FG_WORKER_PLAINBUF bytes)
   size_t plainbuf_len;
-  const uint64_t *allocated;  // this thread's heap bytes allocated (io/heap_counter.h)
+  const uint64_t *allocated;  // this thread's heap bytes allocated (io/heap.h)
   uint64_t next_conn_id;
   fg_worker_stats stats;
   int init_err;

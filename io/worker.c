@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io/heap_counter.h"
+#include "io/heap.h"
 #include "io/runtime_internal.h"
 
 #ifndef IORING_SETUP_SINGLE_ISSUER
@@ -153,10 +153,10 @@ out_chunk *fg_worker_chunk_get(fg_worker *w) {
     w->free_chunks = ch->next;
     w->nfree_chunks--;
   } else {
-    uint64_t before = w->allocated != NULL ? *w->allocated : 0;
+    uint64_t before = *w->allocated;  // on the worker's thread (worker_main set it)
     ch = malloc(sizeof(out_chunk) + OUT_CHUNK_BYTES);
     if (ch == NULL) return NULL;
-    if (w->allocated != NULL) w->stats.chunk_allocated += *w->allocated - before;
+    w->stats.chunk_allocated += *w->allocated - before;
   }
   ch->next = NULL;
   ch->start = ch->end = 0;

@@ -21,8 +21,6 @@
 #include "gateway/server/admin_pending.h"
 #include "gateway/server/admin_reply.h"
 #include "gateway/server/admin_request.h"
-#include "gateway/server/heap_stats.h"
-#include "io/heap_counter.h"
 #include "gateway/server/inbound.h"
 #include "gateway/server/reload.h"
 #include "gateway/server/link_admin.h"
@@ -30,6 +28,7 @@
 #include "gateway/server/server_internal.h"
 #include "gateway/server/stapler.h"
 #include "gateway/server/text.h"
+#include "io/heap.h"
 
 // source_allowed says whether the client of |c| may use the admin
 // endpoint (admin.allowed_networks) and writes its address to |peer|.
