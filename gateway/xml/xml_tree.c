@@ -255,7 +255,7 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   if (p->cfg.root_views) {
     // The root's view alone, without its public attributes: a router reads
     // no more. The routing attributes come from the records; the rest is
-    // built by fg_xml_tree_build_descendants, when asked for, in the room
+    // built by build_descendants, when asked for, in the room
     // made above (so that nothing a consumer holds moves).
     e->_views_pending = p;
     fg_xml_node *o = &pn[0];
@@ -285,7 +285,10 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   return 1;
 }
 
-void fg_xml_tree_build_descendants(fg_xml_parser *p) {
+// build_descendants fills the rest of the public views of the element just
+// read: the root's attributes, declarations and children, and every other
+// node, in the room fg_xml_tree_build_element made (it cannot fail).
+static void build_descendants(fg_xml_parser *p) {
   const uint8_t *bases[4];
   load_bases(p, bases);
   // The root's links, attributes and declarations, then the other nodes and
@@ -305,7 +308,7 @@ void fg_xml_tree_build_descendants(fg_xml_parser *p) {
 const fg_xml_element *fg_xml_element_full(const fg_xml_element *el) {
   fg_xml_parser *p = el->_views_pending;
   if (p == NULL) return el;
-  fg_xml_tree_build_descendants(p);
+  build_descendants(p);
   p->el._views_pending = NULL;
   return el;
 }

@@ -51,14 +51,8 @@ int fg_xml_tree_build_header(fg_xml_parser *p, size_t end);
 // (p->pn, p->pa, p->pd and p->el): all of them, or with the configuration's
 // |root_views| the root's alone (without its attributes; p->el with the
 // routing attributes), making room for the others, which
-// fg_xml_tree_build_descendants writes when a consumer asks for them
-// (fg_xml_element_full). It returns 0 when out of memory.
+// fg_xml_element_full writes when a consumer asks for them. It returns 0
+// when out of memory.
 int fg_xml_tree_build_element(fg_xml_parser *p);
-
-// fg_xml_tree_build_descendants fills the rest of the public views of the
-// element just read: the root's attributes, declarations and children, and
-// every other node, in the room fg_xml_tree_build_element made (it cannot
-// fail).
-void fg_xml_tree_build_descendants(fg_xml_parser *p);
 
 #endif  // FEDGATE_GATEWAY_XML_TREE_H
