@@ -39,39 +39,39 @@ bin=$($bazel info --config=opt bazel-bin)
 mkdir -p bench/results
 : >bench/results/latest.jsonl
 micro_failed=0
-for label in $micro; do
-  name=${label##*:}
-  flags=""
-  if [ -n "$quick" ] && [ "$name" = tls_bench ]; then flags="--seconds 1"; fi
-  echo "== $name"
-  # shellcheck disable=SC2086
-  out=$("$bin/bench/$name" --json $flags)
+# run_micro RECORD BINARY [ARGS...]: runs bench/BINARY --json ARGS and
+# appends its result to latest.jsonl as RECORD. A run that fails or prints
+# nothing is recorded as failed (the suite lists it in failures and
+# RESULTS.md) and the rest goes on; the exit status says it.
+run_micro() {
+  record=$1
+  binary=$2
+  shift 2
+  echo "== $record"
+  out=$("$bin/bench/$binary" --json "$@")
   status=$?
   if [ "$status" -ne 0 ] || [ -z "$out" ]; then
-    # Recorded (the suite lists it in failures and RESULTS.md) and skipped:
-    # the suite still runs; the exit status says it.
-    echo "FAILED: $name (exit $status)" >&2
-    printf '{"bench":"%s","failed":"exit %d%s"}\n' "$name" "$status" \
+    echo "FAILED: $record (exit $status)" >&2
+    printf '{"bench":"%s","failed":"exit %d%s"}\n' "$record" "$status" \
       "$([ -z "$out" ] && echo ', no output')" >>bench/results/latest.jsonl
     micro_failed=1
-    continue
+    return
   fi
   echo "$out" | head -c 400
   echo
-  printf '{"bench":"%s","result":%s}\n' "$name" "$out" >>bench/results/latest.jsonl
+  printf '{"bench":"%s","result":%s}\n' "$record" "$out" >>bench/results/latest.jsonl
+}
+for label in $micro; do
+  name=${label##*:}
+  if [ -n "$quick" ] && [ "$name" = tls_bench ]; then
+    run_micro "$name" "$name" --seconds 1
+  else
+    run_micro "$name" "$name"
+  fi
 done
 # The parser once more with every node's view built (xml_bench above reads
 # stanzas as the relay does, by the root's view).
-echo "== xml_bench --full-tree"
-out=$("$bin/bench/xml_bench" --json --fedgate-only --full-tree)
-status=$?
-if [ "$status" -ne 0 ] || [ -z "$out" ]; then
-  echo "FAILED: xml_bench --full-tree (exit $status)" >&2
-  printf '{"bench":"xml_bench_full_tree","failed":"exit %d"}\n' "$status" >>bench/results/latest.jsonl
-  micro_failed=1
-else
-  printf '{"bench":"xml_bench_full_tree","result":%s}\n' "$out" >>bench/results/latest.jsonl
-fi
+run_micro xml_bench_full_tree xml_bench --fedgate-only --full-tree
 echo "== side by side, interleaved: fedgate, Prosody (two GC modes), HAProxy"
 result=$(/usr/bin/python3 bench/suite.py --bin "$bin" $quick --json)
 rc=$?
