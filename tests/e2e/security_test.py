@@ -428,13 +428,7 @@ def test_xep0220_2_4_dialback_disabled_not_offered_and_refused(env):
     before = counters(env.b, "dialback_verify_asked_total", "dialback_refused_total",
                       "auth_dialback_total", "auth_dialback_certificate_total")
     p = xp.Peer.connect(HOST, env.p["s2s2"])
-    p.open_stream("b.test", "remote.test")
-    p.read_header()
-    p.read_features()
-    p.starttls("b.test", cafile=env.dir + "/pki/ca.crt")
-    p.open_stream("b.test", "remote.test")
-    p.read_header()
-    feats = p.read_features()
+    feats = p.open_secured("b.test", "remote.test", cafile=env.dir + "/pki/ca.crt")
     assert not offers_dialback(feats), "dialback offered although disabled"
     p.dialback_result("remote.test", "b.test", "any-key")
     r = p.read_dialback_result()

@@ -392,14 +392,8 @@ def test_rfc6120_13_7_reload_that_drops_the_ca_voids_the_sessions_it_trusted(env
 def internal_sender(env, gw="o", local="o.test", to="b.test"):
     """|local|'s internal server, authenticated on |gw|'s internal listener."""
     p = xp.Peer.connect(HOST, env.ports[gw]["internal"])
-    p.open_stream(to, local)
-    p.read_header()
-    p.read_features()
-    p.starttls(to, certfile=env.dir + "/pki/%s.crt" % local,
-               keyfile=env.dir + "/pki/%s.key" % local)
-    p.open_stream(to, local)
-    p.read_header()
-    p.read_features()
+    p.open_secured(to, local, certfile=env.dir + "/pki/%s.crt" % local,
+                   keyfile=env.dir + "/pki/%s.key" % local)
     assert p.sasl_external()[0] == "success"
     p.open_stream(to, local)
     p.read_header()
@@ -452,13 +446,7 @@ def test_xep0220_2_1_2_key_made_by_one_instance_verifies_on_another(env):
 
     def verify(gw, k, stream_id):
         q = xp.Peer.connect(HOST, env.ports[gw]["s2s"])
-        q.open_stream("b.test", "dialback.test")
-        q.read_header()
-        q.read_features()
-        q.starttls("b.test", cafile=env.dir + "/pki/ca.crt")
-        q.open_stream("b.test", "dialback.test")
-        q.read_header()
-        q.read_features()
+        q.open_secured("b.test", "dialback.test", cafile=env.dir + "/pki/ca.crt")
         q.send("<db:verify from='dialback.test' to='b.test' id='%s'>%s</db:verify>"
                % (stream_id, k))
         el = q.read_element()

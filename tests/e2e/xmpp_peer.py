@@ -170,6 +170,18 @@ class Peer:
             raise AssertionError("expected <proceed/>, got %s" % elem.tag)
         self.wrap_tls(server_hostname, cafile, certfile, keyfile)
 
+    def open_secured(self, to, frm, cafile=None, certfile=None, keyfile=None):
+        """Opens a stream to |to| from |frm|, upgrades it with STARTTLS (the
+        server's certificate checked for |to| against |cafile|), opens the
+        stream again (RFC 6120 §5.4.3.3) and returns its features."""
+        self.open_stream(to, frm)
+        self.read_header()
+        self.read_features()
+        self.starttls(to, cafile, certfile, keyfile)
+        self.open_stream(to, frm)
+        self.read_header()
+        return self.read_features()
+
     def wrap_tls(self, server_hostname, cafile=None, certfile=None, keyfile=None, alpn=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
