@@ -214,17 +214,8 @@ class World:
         if (port, domain, to) in self.senders:
             return self.senders[(port, domain, to)]
         p = xp.Peer.connect(HOST, port)
-        p.open_stream(to, domain)
-        p.read_header()
-        p.read_features()
-        p.starttls(to, certfile="pki/%s.crt" % domain, keyfile="pki/%s.key" % domain)
-        p.open_stream(to, domain)
-        p.read_header()
-        p.read_features()
-        assert p.sasl_external()[0] == "success"
-        p.open_stream(to, domain)
-        p.read_header()
-        p.read_features()
+        p.open_authenticated(to, domain, certfile="pki/%s.crt" % domain,
+                             keyfile="pki/%s.key" % domain)
         self.senders[(port, domain, to)] = p
         return p
 

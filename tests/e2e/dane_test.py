@@ -163,17 +163,8 @@ class World:
         """The internal server of gw.example, authenticated on the internal
         listener for a stream to |to|."""
         p = xp.Peer.connect(HOST, self.gp["internal"])
-        p.open_stream(to, "gw.example")
-        p.read_header()
-        p.read_features()
-        p.starttls(to, cafile=None, certfile="pki/gw.example.crt", keyfile="pki/gw.example.key")
-        p.open_stream(to, "gw.example")
-        p.read_header()
-        p.read_features()
-        assert p.sasl_external()[0] == "success"
-        p.open_stream(to, "gw.example")
-        p.read_header()
-        p.read_features()
+        p.open_authenticated(to, "gw.example", certfile="pki/gw.example.crt",
+                             keyfile="pki/gw.example.key")
         return p
 
     def close(self):

@@ -141,17 +141,8 @@ class World:
     def sender(self):
         """a.test's internal server, authenticated on A's internal listener."""
         p = xp.Peer.connect(HOST, self.pa["internal"])
-        p.open_stream("b.test", "a.test")
-        p.read_header()
-        p.read_features()
-        p.starttls("b.test", cafile=None, certfile="pki/a.test.crt", keyfile="pki/a.test.key")
-        p.open_stream("b.test", "a.test")
-        p.read_header()
-        p.read_features()
-        assert p.sasl_external()[0] == "success"
-        p.open_stream("b.test", "a.test")
-        p.read_header()
-        p.read_features()
+        p.open_authenticated("b.test", "a.test", certfile="pki/a.test.crt",
+                             keyfile="pki/a.test.key")
         self.senders.append(p)
         return p
 

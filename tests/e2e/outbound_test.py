@@ -144,13 +144,7 @@ class World:
     def internal_sender(self, to):
         """a.test's internal server, authenticated on A's internal listener."""
         p = xp.Peer.connect(HOST, self.pa["internal"])
-        p.open_stream(to, "a.test")
-        p.read_header()
-        p.read_features()
-        p.starttls(to, cafile=None, certfile="pki/a.test.crt", keyfile="pki/a.test.key")
-        p.open_stream(to, "a.test")
-        p.read_header()
-        feats = p.read_features()
+        feats = p.open_secured(to, "a.test", certfile="pki/a.test.crt", keyfile="pki/a.test.key")
         mechs = feats.find(xp.q(xp.NS_SASL, "mechanisms"))
         assert mechs is not None, "internal listener did not offer EXTERNAL to a.test"
         assert p.sasl_external()[0] == "success"
@@ -247,13 +241,7 @@ def test_zz_nothing_lost_silently_by_the_counters(w):
 
 def test_xep0220_internal_server_dialback_from_its_backend_address(w):
     p = xp.Peer.connect(HOST, w.pa["internal"])
-    p.open_stream("b.test", "a.test")
-    p.read_header()
-    p.read_features()
-    p.starttls("b.test")  # no client certificate: dialback it is
-    p.open_stream("b.test", "a.test")
-    p.read_header()
-    p.read_features()
+    p.open_secured("b.test", "a.test")  # no client certificate: dialback it is
     w.sink_a.verify_keys["internal-key"] = True  # a.test's server vouches for the key
     p.dialback_result("a.test", "b.test", "internal-key")
     assert p.read_dialback_result().get("type") == "valid"
@@ -293,13 +281,7 @@ def test_xep0220_internal_dialback_refused_from_another_address(w):
     sock.bind(("127.0.0.2", 0))
     sock.connect((HOST, w.pa["internal"]))
     p = xp.Peer(sock)
-    p.open_stream("b.test", "a.test")
-    p.read_header()
-    p.read_features()
-    p.starttls("b.test")
-    p.open_stream("b.test", "a.test")
-    p.read_header()
-    p.read_features()
+    p.open_secured("b.test", "a.test")
     w.sink_a.verify_keys["elsewhere-key"] = True
     asked = len(w.sink_a.verify_questions)
     p.dialback_result("a.test", "b.test", "elsewhere-key")

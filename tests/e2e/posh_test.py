@@ -268,13 +268,8 @@ def negotiate(env, domain, cert_of=None):
     |cert_of|), past STARTTLS and the restart: returns (peer, features)."""
     crt, key = env.certs[cert_of or domain]
     p = xp.Peer.connect(HOST, env.ports["s2s"])
-    p.open_stream("b.test", domain)
-    p.read_header()
-    p.read_features()
-    p.starttls("b.test", cafile=env.dir + "/pki/ca.crt", certfile=crt, keyfile=key)
-    p.open_stream("b.test", domain)
-    p.read_header()
-    return p, p.read_features()
+    return p, p.open_secured("b.test", domain, cafile=env.dir + "/pki/ca.crt", certfile=crt,
+                             keyfile=key)
 
 
 def wait_until(pred, what, timeout=10):

@@ -128,19 +128,9 @@ def reloads(env, result):
 def open_stream(env, to):
     """A remote.test stream to |to| past STARTTLS and SASL EXTERNAL."""
     p = xp.Peer.connect(HOST, env.ports["s2s"])
-    p.open_stream(to, "remote.test")
-    p.read_header()
-    p.read_features()
-    p.starttls(to, cafile=env.dir + "/pki/ca.crt", certfile=env.dir + "/pki/remote.test.crt",
-               keyfile=env.dir + "/pki/remote.test.key")
-    p.open_stream(to, "remote.test")
-    p.read_header()
-    p.read_features()
-    cond, _ = p.sasl_external()
-    assert cond == "success", cond
-    p.open_stream(to, "remote.test")
-    p.read_header()
-    p.read_features()
+    p.open_authenticated(to, "remote.test", cafile=env.dir + "/pki/ca.crt",
+                         certfile=env.dir + "/pki/remote.test.crt",
+                         keyfile=env.dir + "/pki/remote.test.key")
     return p
 
 

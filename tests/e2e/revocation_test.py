@@ -388,14 +388,8 @@ def features_after_tls(env, domain, leaf, to="b.test", certfile=None):
     """A stream from |domain| presenting |leaf| (or the chain in |certfile|):
     the peer and the features offered after TLS."""
     p = xp.Peer.connect(HOST, env.ports["s2s"])
-    p.open_stream(to, domain)
-    p.read_header()
-    p.read_features()
-    p.starttls(to, cafile=env.dir + "/pki/ca.crt", certfile=certfile or leaf + ".crt",
-               keyfile=leaf + ".key")
-    p.open_stream(to, domain)
-    p.read_header()
-    return p, p.read_features()
+    return p, p.open_secured(to, domain, cafile=env.dir + "/pki/ca.crt",
+                             certfile=certfile or leaf + ".crt", keyfile=leaf + ".key")
 
 
 NAMES = ("revocation_ocsp_fetches_ok_total", "revocation_ocsp_fetches_failed_total",
@@ -564,19 +558,8 @@ def test_rfc6960_revoked_remote_server_not_trusted_outbound(env):
     before = counters(env, *NAMES)
     # The outbound link: an internal server's stanza for outbound.test.
     ip = xp.Peer.connect(HOST, env.p["internal"])
-    ip.open_stream("outbound.test", "b.test")
-    ip.read_header()
-    ip.read_features()
-    ip.starttls("outbound.test", certfile=env.dir + "/pki/b.test.crt",
-                keyfile=env.dir + "/pki/b.test.key")
-    ip.open_stream("outbound.test", "b.test")
-    ip.read_header()
-    ip.read_features()
-    cond, _ = ip.sasl_external()
-    assert cond == "success", cond
-    ip.open_stream("outbound.test", "b.test")
-    ip.read_header()
-    ip.read_features()
+    ip.open_authenticated("outbound.test", "b.test", certfile=env.dir + "/pki/b.test.crt",
+                          keyfile=env.dir + "/pki/b.test.key")
     ip.send_message("bob@b.test/x", "alice@outbound.test", "to a revoked server")
     deadline = time.time() + 15
     while time.time() < deadline and env.gw.metric("peers_refused_revoked_total") == \

@@ -182,6 +182,18 @@ class Peer:
         self.read_header()
         return self.read_features()
 
+    def open_authenticated(self, to, frm, cafile=None, certfile=None, keyfile=None):
+        """open_secured, then SASL EXTERNAL (RFC 6120 §6.4), which must
+        succeed, and the stream opened once more (§6.4.6); returns its
+        features."""
+        self.open_secured(to, frm, cafile, certfile, keyfile)
+        cond, _ = self.sasl_external()
+        if cond != "success":
+            raise AssertionError("SASL EXTERNAL for %s: %s" % (frm, cond))
+        self.open_stream(to, frm)
+        self.read_header()
+        return self.read_features()
+
     def wrap_tls(self, server_hostname, cafile=None, certfile=None, keyfile=None, alpn=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -430,19 +442,7 @@ class ReceivingServer:
 def authenticated(host, port, to, frm, cafile, certfile, keyfile):
     """A peer past STARTTLS, SASL EXTERNAL (as |frm|) and the stream restart."""
     p = Peer.connect(host, port)
-    p.open_stream(to, frm)
-    p.read_header()
-    p.read_features()
-    p.starttls(to, cafile=cafile, certfile=certfile, keyfile=keyfile)
-    p.open_stream(to, frm)
-    p.read_header()
-    p.read_features()
-    cond, _ = p.sasl_external()
-    if cond != "success":
-        raise AssertionError("SASL EXTERNAL: %s" % cond)
-    p.open_stream(to, frm)
-    p.read_header()
-    p.read_features()
+    p.open_authenticated(to, frm, cafile=cafile, certfile=certfile, keyfile=keyfile)
     return p
 
 
