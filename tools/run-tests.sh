@@ -19,6 +19,7 @@ set -u
 cd "$(dirname "$0")/.."
 bazel=${BAZEL:-bazel}
 counter=$(pwd)/tools/suite-counts.awk
+failed_cases=$(pwd)/tools/failed-cases.awk
 
 passed=0
 failed=0
@@ -47,9 +48,8 @@ add() {
   if [ "$f" != 0 ]; then
     echo "  $label: $f failed${where:+ (see $where)}"
     # The failing cases by name, so that a CI log cut to its tail still says
-    # which ones (cmocka's and tests/bench/checks.py's lines, Python unittest's).
-    grep -E '^(\[  (FAILED|ERROR)  |(FAIL|ERROR): )' "$file" 2>/dev/null | grep -v 'listed below' |
-      head -12 | cut -c1-400 | sed 's/^/    /'
+    # which ones.
+    awk -f "$failed_cases" "$file" 2>/dev/null | sed 's/^/    /'
   fi
   if [ "$s" != 0 ]; then echo "  $label: $s skipped"; fi
   passed=$((passed + p))
