@@ -65,7 +65,6 @@
 #define fg_xml_ns_keep_stream_context FG_XML_ISA_NAME(fg_xml_ns_keep_stream_context)
 #define fg_xml_ns_process FG_XML_ISA_NAME(fg_xml_ns_process)
 #define fg_xml_tokenize FG_XML_ISA_NAME(fg_xml_tokenize)
-#define fg_xml_tree_build_descendants FG_XML_ISA_NAME(fg_xml_tree_build_descendants)
 #define fg_xml_tree_build_element FG_XML_ISA_NAME(fg_xml_tree_build_element)
 #define fg_xml_tree_build_header FG_XML_ISA_NAME(fg_xml_tree_build_header)
 #endif

@@ -25,7 +25,6 @@
 #include "gateway/xml/xml_tokenizer.h"
 #include "gateway/xml/xml_tree.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,7 +106,6 @@ static void item_start(fg_xml_parser *p, int kind, int state, uint64_t off) {
   p->item_kind = kind;
   p->direct = 1;
   p->item_off = off;
-  p->unrecorded = kind == K_ELEMENT && p->cfg.root_views;
   p->state = state;
   p->i = 0;
   p->rb = 0;
@@ -241,51 +239,6 @@ fg_xml_event fg_xml_parser_feed(fg_xml_parser *p, size_t *out_used, const uint8_
   p->off += u;
   *out_used = u;
   return FG_XML_EVENT_NEED_MORE;
-}
-
-// ---------------------------------------------------------------------------
-// The views beyond the root's.
-
-// reread_element reads the element just returned, unrecorded (its
-// descendants checked but not kept), again from its bytes with recording on:
-// in the stream's namespace context (the header's bindings; the element's
-// own declarations come from its bytes), from the item's state at the
-// element's first byte. The bytes passed every check the first time, so it
-// cannot fail, and it ends with the counts and the canonical flag of the
-// first reading; the records of the root come out as they were (the arena
-// from the start, with room for all of it: fg_xml_tree_build_element).
-static void reread_element(fg_xml_parser *p) {
-  uint32_t start = p->nodes[0].raw_start, end = p->nodes[0].raw_end;
-  uint32_t nn = p->nodes_n + p->dropped_nodes, na = p->attrs_n + p->dropped_attrs;
-  int canon = p->canon;
-  size_t i = p->i, n = p->n;
-  item_records_reset(p);
-  p->unrecorded = 0;
-  p->state = S_CONTENT;
-  p->rb = 0;
-  p->canon = 1;
-  p->acc_decoded = 0;
-  p->acc_raw_start = start;
-  p->i = start;
-  p->n = end;
-  int r = fg_xml_tokenize(p);
-  (void)r;
-  (void)nn;
-  (void)na;
-  (void)canon;
-  assert(r == R_DONE && p->i == end);
-  assert(p->nodes_n == nn && p->attrs_n == na && p->canon == canon);
-  p->i = i;
-  p->n = n;
-}
-
-const fg_xml_element *fg_xml_element_full(const fg_xml_element *el) {
-  fg_xml_parser *p = el->_views_pending;
-  if (p == NULL) return el;
-  if (p->unrecorded) reread_element(p);
-  fg_xml_tree_build_descendants(p);
-  p->el._views_pending = NULL;
-  return el;
 }
 
 // ---------------------------------------------------------------------------

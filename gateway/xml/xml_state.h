@@ -51,10 +51,6 @@ typedef struct inode {
   uint32_t bind_start;
   uint32_t name_off;
   span dflt_out;  // the default namespace in scope around the element
-  // p->dropped_nodes when the element began: with the unrecorded
-  // descendants, a count above it at the end tag means the element has a
-  // child (an unrecorded text node leaves no link).
-  uint32_t dropped_before;
 } inode;
 
 // iattr is an attribute (or namespace declaration, |is_decl|) as written.
@@ -120,23 +116,9 @@ struct fg_xml_parser {
   uint32_t ws_count;
   int canon;
 
-  // Character data / attribute value accumulation. With |acc_count_only|
-  // (character data below the root of an unrecorded element) nothing is
-  // copied: |acc_count_len| counts the decoded bytes before |acc_run_start|.
+  // Character data / attribute value accumulation.
   int acc_decoded;
   uint32_t acc_raw_start, acc_run_start, acc_arena_start;
-  uint8_t acc_count_only;
-  uint32_t acc_count_len;
-
-  // Unrecorded descendants (|unrecorded|: a top-level element read by a
-  // parser with root_views). Each descendant is checked as in the full
-  // tree, but an element's records (node and attributes) are dropped at its
-  // end and text nodes are only counted: |dropped_nodes| and |dropped_attrs|
-  // count them, so that nodes_n + dropped_nodes is the number of nodes the
-  // full tree has so far. fg_xml_element_full reads the element's bytes
-  // again with recording on (xml_parser.c).
-  uint8_t unrecorded;
-  uint32_t dropped_nodes, dropped_attrs;
 
   inode *nodes;
   uint32_t nodes_n, nodes_cap;
@@ -238,8 +220,6 @@ static inline const uint8_t *span_base(const fg_xml_parser *p, uint32_t tag) {
 static inline void item_records_reset(fg_xml_parser *p) {
   p->nodes_n = 0;
   p->attrs_n = 0;
-  p->dropped_nodes = 0;
-  p->dropped_attrs = 0;
   p->arena_len = 0;
   p->open_n = 0;
   p->binds_n = p->nhdr_binds;

@@ -58,12 +58,9 @@ static size_t put_utf8(uint8_t *o, uint32_t v) {
 // Accumulation of character data or an attribute value. Until something must
 // be rewritten the value is a span of the item bytes; from then on it lives in
 // the arena, and |acc_run_start| marks item bytes not yet copied there.
-// With |count_only| (character data of an unrecorded element) nothing is
-// copied, and only the decoded length is kept.
-static inline void acc_begin(fg_xml_parser *p, size_t i, int count_only) {
+static inline void acc_begin(fg_xml_parser *p, size_t i) {
   p->acc_decoded = 0;
   p->acc_raw_start = (uint32_t)i;
-  p->acc_count_only = (uint8_t)count_only;
 }
 
 // acc_replace replaces item bytes [i, i + skip) with |rep| in the value.
@@ -73,12 +70,6 @@ static int acc_replace(fg_xml_parser *p, size_t i, size_t skip, const uint8_t *r
     p->acc_decoded = 1;
     p->acc_arena_start = (uint32_t)p->arena_len;
     p->acc_run_start = p->acc_raw_start;
-    p->acc_count_len = 0;
-  }
-  if (p->acc_count_only) {
-    p->acc_count_len += (uint32_t)(i - p->acc_run_start + rep_len);
-    p->acc_run_start = (uint32_t)(i + skip);
-    return 1;
   }
   // One capacity check and one copy call for the run and the replacement
   // (a character, at most 4 bytes, copied by hand).
@@ -113,22 +104,9 @@ static inline int text_pending(const fg_xml_parser *p, size_t i) {
   return p->acc_decoded || p->acc_raw_start != i;
 }
 
-// text_count ends the character data of an unrecorded element that
-// precedes a tag starting at |i|: a text node when it decodes to something,
-// counted against the node limit as text_close would record it.
-static int text_count(fg_xml_parser *p, size_t i) {
-  size_t len = p->acc_decoded ? p->acc_count_len + (i - p->acc_run_start) : i - p->acc_raw_start;
-  if (len == 0) return R_NEED;
-  if (p->nodes_n + p->dropped_nodes >= p->cfg.limits.max_nodes)
-    return fail(p, FG_XML_ERR_POLICY_VIOLATION, i);
-  p->dropped_nodes++;
-  return R_NEED;
-}
-
 // text_close ends the character data that precedes a tag starting at |i|.
 static int text_close(fg_xml_parser *p, size_t i) {
   if (p->open_n == 0) return R_NEED;  // stream-level data is not kept
-  if (p->acc_count_only) return text_count(p, i);
   span t;
   if (!acc_end(p, i, &t)) return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, i);
   if (t.len == 0) return R_NEED;
@@ -491,7 +469,6 @@ static inline __attribute__((always_inline)) int begin_element(fg_xml_parser *p,
   nd->attr_special = 0;
   nd->raw_start = p->tag_start;
   nd->name_off = p->name_start;
-  nd->dropped_before = p->dropped_nodes;
   p->cur = k;
   return R_DONE;
 }
@@ -527,17 +504,6 @@ static int add_attr(fg_xml_parser *p, size_t name_end, int32_t colon) {
 
 static int pop_element(fg_xml_parser *p, inode *nd, size_t end);
 
-// drop_element forgets the records of the element |k| of an unrecorded
-// element, at its end: the last node recorded (its descendants went before
-// it) and its attributes, which the checks no longer need; they are counted.
-static inline void drop_element(fg_xml_parser *p, uint32_t k) {
-  const inode *nd = &p->nodes[k];
-  p->dropped_nodes++;
-  p->dropped_attrs += nd->attr_n;
-  p->attrs_n = nd->attr_start;
-  p->nodes_n = k;
-}
-
 // qname_len is the length of the element's QName as written.
 static inline size_t qname_len(const inode *nd) {
   return (nd->prefix.len ? nd->prefix.len + 1 : 0) + nd->local.len;
@@ -568,13 +534,12 @@ static int finish_stag(fg_xml_parser *p, int self_closing, size_t end) {
     p->binds_n = nd->bind_start;
     p->dflt = nd->dflt_out;
     if (p->open_n == 0) return R_DONE;
-    if (p->unrecorded) drop_element(p, k);
   } else if (!open_push(p, k)) {
     return fail(p, FG_XML_ERR_RESOURCE_CONSTRAINT, p->tag_start);
   }
   p->state = S_CONTENT;
   p->rb = 0;
-  acc_begin(p, end, p->unrecorded);
+  acc_begin(p, end);
   return R_NEED;
 }
 
@@ -675,18 +640,16 @@ static inline __attribute__((always_inline)) size_t attr_fast(fg_xml_parser *p, 
 
 // pop_element closes the open element |nd| whose end tag ends before |end|.
 static int pop_element(fg_xml_parser *p, inode *nd, size_t end) {
-  // The canonical form writes <a/> for an element without children.
-  if (nd->first_child == NONE && p->dropped_nodes == nd->dropped_before) p->canon = 0;
+  if (nd->first_child == NONE) p->canon = 0;  // canonical form writes <a/>
   nd->raw_end = (uint32_t)end;
   p->binds_n = nd->bind_start;
   p->dflt = nd->dflt_out;
   p->open_n--;
   p->i = end;
   if (p->open_n == 0) return R_DONE;
-  if (p->unrecorded) drop_element(p, (uint32_t)(nd - p->nodes));
   p->state = S_CONTENT;
   p->rb = 0;
-  acc_begin(p, end, p->unrecorded);
+  acc_begin(p, end);
   return R_NEED;
 }
 
@@ -731,7 +694,7 @@ static inline __attribute__((always_inline)) size_t fast_qname(fg_xml_parser *p,
 // what follows changes. Position 0 is the item's start.
 typedef struct fast_mark {
   size_t i;
-  uint32_t nodes_n, attrs_n, dropped_nodes, dropped_attrs;
+  uint32_t nodes_n, attrs_n;
   size_t arena_len;
   int canon;
 } fast_mark;
@@ -741,8 +704,6 @@ static inline __attribute__((always_inline)) void fast_mark_set(fg_xml_parser *p
   m->i = i;
   m->nodes_n = p->nodes_n;
   m->attrs_n = p->attrs_n;
-  m->dropped_nodes = p->dropped_nodes;
-  m->dropped_attrs = p->dropped_attrs;
   m->arena_len = p->arena_len;
   m->canon = p->canon;
 }
@@ -778,8 +739,6 @@ static __attribute__((noinline)) int fast_handover(fg_xml_parser *p, const fast_
     p->nodes[last].next = NONE;
   p->nodes_n = m->nodes_n;
   p->attrs_n = m->attrs_n;
-  p->dropped_nodes = m->dropped_nodes;
-  p->dropped_attrs = m->dropped_attrs;
   p->arena_len = m->arena_len;
   p->canon = m->canon;
   return R_SLOW;
@@ -1278,7 +1237,7 @@ int fg_xml_tokenize(fg_xml_parser *p) {
         if (s[i] != '\'' && s[i] != '"') return fail(p, FG_XML_ERR_NOT_WELL_FORMED, i);
         if (s[i] == '"') p->canon = 0;
         p->quote = s[i++];
-        acc_begin(p, i, 0);
+        acc_begin(p, i);
         p->state = S_ATTR_VAL;
         goto l_attr_val;
 

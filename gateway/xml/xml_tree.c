@@ -232,18 +232,10 @@ static inline void views_of_attrs(const fg_xml_parser *p, const uint8_t *const b
 }
 
 int fg_xml_tree_build_element(fg_xml_parser *p) {
-  // The counts of the whole tree, the unrecorded nodes and attributes
-  // included: room for every view.
-  uint32_t nn = p->nodes_n + p->dropped_nodes, na = p->attrs_n + p->dropped_attrs;
+  uint32_t nn = p->nodes_n, na = p->attrs_n;
   if (!grow((void **)&p->pn, &p->pn_cap, nn, sizeof(fg_xml_node)) ||
       !grow((void **)&p->pa, &p->pa_cap, na + 1, sizeof(fg_xml_attr)) ||
       !grow((void **)&p->pd, &p->pd_cap, na + 1, sizeof(fg_xml_nsdecl)))
-    return 0;
-  // An unrecorded element's routing attributes may point into the arena:
-  // reading the element again (fg_xml_element_full) decodes no more than
-  // its bytes there, from the start, and must not move them.
-  size_t raw_len = p->nodes[0].raw_end - p->nodes[0].raw_start;
-  if (p->unrecorded && p->arena_len != 0 && !grow((void **)&p->arena, &p->arena_cap, raw_len, 1))
     return 0;
   const uint8_t *bases[4];
   load_bases(p, bases);
@@ -293,7 +285,10 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   return 1;
 }
 
-void fg_xml_tree_build_descendants(fg_xml_parser *p) {
+// build_descendants fills the rest of the public views of the element just
+// read: the root's attributes, declarations and children, and every other
+// node, in the room fg_xml_tree_build_element made (it cannot fail).
+static void build_descendants(fg_xml_parser *p) {
   const uint8_t *bases[4];
   load_bases(p, bases);
   // The root's links, attributes and declarations, then the other nodes and
@@ -308,6 +303,14 @@ void fg_xml_tree_build_descendants(fg_xml_parser *p) {
   r->num_decls = root->ndecl;
   views_of_nodes(p, bases, 1, nattr, root->ndecl);
   views_of_attrs(p, bases);
+}
+
+const fg_xml_element *fg_xml_element_full(const fg_xml_element *el) {
+  fg_xml_parser *p = el->_views_pending;
+  if (p == NULL) return el;
+  build_descendants(p);
+  p->el._views_pending = NULL;
+  return el;
 }
 
 // ---------------------------------------------------------------------------

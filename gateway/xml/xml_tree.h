@@ -11,9 +11,9 @@
 // fg_xml_tree_new_node appends a node of |type| (FG_XML_NODE_*) to the
 // element being read, as the last child of the innermost open element (or as
 // the root), and returns its index in p->nodes: NONE when the node limit is
-// reached (counting the unrecorded nodes), NONE - 1 when out of memory.
+// reached, NONE - 1 when out of memory.
 static inline uint32_t fg_xml_tree_new_node(fg_xml_parser *p, uint8_t type) {
-  if (p->nodes_n + p->dropped_nodes >= p->cfg.limits.max_nodes) return NONE;
+  if (p->nodes_n >= p->cfg.limits.max_nodes) return NONE;
   if (p->nodes_n >= p->nodes_cap &&
       !grow32((void **)&p->nodes, &p->nodes_cap, p->nodes_n + 1, sizeof(inode)))
     return NONE - 1;
@@ -54,12 +54,5 @@ int fg_xml_tree_build_header(fg_xml_parser *p, size_t end);
 // fg_xml_element_full writes when a consumer asks for them. It returns 0
 // when out of memory.
 int fg_xml_tree_build_element(fg_xml_parser *p);
-
-// fg_xml_tree_build_descendants fills the rest of the public views of the
-// element fg_xml_tree_build_element built the root's view of: the root's
-// attributes, declarations and children, and every other node, from the
-// records of the whole element (read again first if it was unrecorded:
-// xml_parser.c), in the room made then. It cannot fail.
-void fg_xml_tree_build_descendants(fg_xml_parser *p);
 
 #endif  // FEDGATE_GATEWAY_XML_TREE_H
