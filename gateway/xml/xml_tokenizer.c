@@ -519,7 +519,7 @@ static int open_push(fg_xml_parser *p, uint32_t k) {
 // after it.
 static int finish_stag(fg_xml_parser *p, int self_closing, size_t end) {
   uint32_t k = p->cur;
-  int r = fg_xml_ns_element(p, k);
+  int r = fg_xml_ns_process(p, k);
   if (r != R_DONE) return r;
   if (p->item_kind == K_PROLOG) {
     if (fg_xml_tree_build_header(p, end) != R_DONE) return R_ERR;
