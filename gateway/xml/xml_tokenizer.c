@@ -515,11 +515,18 @@ static int open_push(fg_xml_parser *p, uint32_t k) {
   return 1;
 }
 
-// stag_end ends the start tag of element |k| of a top-level element, whose
-// names are resolved: at once for an empty element, else by opening it; |end|
-// is the index after the tag.
-static inline __attribute__((always_inline)) int stag_end(fg_xml_parser *p, uint32_t k,
-                                                          int self_closing, size_t end) {
+// finish_stag handles the `>` (or `/>`) ending a start tag; |end| is the index
+// after it.
+static int finish_stag(fg_xml_parser *p, int self_closing, size_t end) {
+  uint32_t k = p->cur;
+  int r = fg_xml_ns_process(p, k);
+  if (r != R_DONE) return r;
+  if (p->item_kind == K_PROLOG) {
+    if (fg_xml_tree_build_header(p, end) != R_DONE) return R_ERR;
+    p->pending_close = self_closing;
+    p->i = end;
+    return R_OPEN;
+  }
   inode *nd = &p->nodes[k];
   p->i = end;
   if (self_closing) {
@@ -534,21 +541,6 @@ static inline __attribute__((always_inline)) int stag_end(fg_xml_parser *p, uint
   p->rb = 0;
   acc_begin(p, end);
   return R_NEED;
-}
-
-// finish_stag handles the `>` (or `/>`) ending a start tag; |end| is the index
-// after it.
-static int finish_stag(fg_xml_parser *p, int self_closing, size_t end) {
-  uint32_t k = p->cur;
-  int r = fg_xml_ns_process(p, k);
-  if (r != R_DONE) return r;
-  if (p->item_kind == K_PROLOG) {
-    if (fg_xml_tree_build_header(p, end) != R_DONE) return R_ERR;
-    p->pending_close = self_closing;
-    p->i = end;
-    return R_OPEN;
-  }
-  return stag_end(p, k, self_closing, end);
 }
 
 static int finish_etag(fg_xml_parser *p, size_t name_end, size_t end) {
@@ -826,9 +818,7 @@ static int element_fast(fg_xml_parser *p) {
       if (s[j] != '>') return fast_handover(p, &mk);
       if (!xidx_clean_before(&w, j + 1)) return fast_handover(p, &mk);
       p->i = j + 1;
-      // finish_stag in line, with the common element's namespaces.
-      if ((r = fg_xml_ns_element(p, p->cur)) != R_DONE) return r;
-      if ((r = stag_end(p, p->cur, empty, j + 1)) != R_NEED) return r;
+      if ((r = finish_stag(p, empty, j + 1)) != R_NEED) return r;
       i = j + 1;
       fast_mark_set(p, &mk, i);
     }
