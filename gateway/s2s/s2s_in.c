@@ -60,8 +60,9 @@ struct fg_s2s_in {
   int num_pairs, cap_pairs;
   // routed_pair: the pair whose stanza last passed every addressing check
   // (-1: none). A stanza whose raw domainparts are byte-equal to that pair's
-  // (normalised) domains passes them too: pairs are never withdrawn and the
-  // hosted domains do not change while running.
+  // (normalised) domains passes them too: pairs are never withdrawn, and
+  // what the gateway's configuration says of them (hosted 'to', a plaintext
+  // exemption) is judged again after it changes (fg_s2s_in_config_changed).
   int routed_pair;
   uint32_t headers;  // stream headers received (fg_s2s_in_headers)
   // closing: our </stream:stream> went out (fg_s2s_in_close); the peer's
@@ -188,6 +189,10 @@ void fg_s2s_in_trim(fg_s2s_in *s) {
   if (s->parser == NULL) return;  // parked already
   fg_xml_parser_trim(s->parser);
   park(s);
+}
+
+void fg_s2s_in_config_changed(fg_s2s_in *s) {
+  s->routed_pair = -1;
 }
 
 int fg_s2s_in_parked(const fg_s2s_in *s) {

@@ -831,6 +831,12 @@ size_t fg_inbound_close_refused(worker_state *ws, fg_blocks *b) {
   return n;
 }
 
+void fg_inbound_snapshot_taken(worker_state *ws) {
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    if (ic->s2s != NULL) fg_s2s_in_config_changed(ic->s2s);
+  }
+}
+
 // --- the connection ---
 
 // tick enforces the authentication deadline and the idle timeout with one

@@ -35,7 +35,8 @@ typedef struct env {
   int bounces;
   char bounce_buf[4096];
   int events[FG_S2S_IN_EV_COUNT];
-  int hold;  // hold_features answers this
+  const char *unhosted;  // no longer hosted (a reload removed it)
+  int hold;              // hold_features answers this
   int hold_calls;
   char hold_peer[256];
 } env;
@@ -49,6 +50,8 @@ static void env_send(void *arg, const uint8_t *d, size_t n) {
   }
 }
 static int env_hosted(void *arg, const char *d) {
+  env *e = arg;
+  if (e->unhosted != NULL && strcmp(d, e->unhosted) == 0) return 0;
   return strcmp(d, "b.example") == 0 || strcmp(d, "c.example") == 0;
 }
 static int env_plain(void *arg, const char *peer) {
@@ -637,6 +640,21 @@ static void test_rfc6120_4_9_3_7_fast_path_still_checks_the_from_domain(void **s
   fx_free(f);
 }
 
+// A pair routed before the configuration changed is judged again: once
+// b.example is no longer hosted, its next stanza gets host-unknown, as a
+// stream's first stanza to it would.
+static void test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change(void **state) {
+  fixture *f = fx_authenticated();
+  feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
+  assert_int_equal(f->e.routed, 1);
+  f->e.unhosted = "b.example";
+  fg_s2s_in_config_changed(f->s);
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@b.example' id='2'/>"),
+                      "host-unknown");
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
 // XEP-0220 §2.4 policy-violation: a plaintext exemption belongs to a domain,
 // not to the stream whose header named it.
 static void test_xep0220_2_4_plaintext_exemption_holds_per_domain_pair(void **state) {
@@ -914,6 +932,7 @@ int main(void) {
       cmocka_unit_test(test_xep0178_external_offered_only_when_certificate_matches),
       cmocka_unit_test(test_xep0178_external_success_restart_and_route),
       cmocka_unit_test(test_rfc6120_8_stanza_routed_by_root_children_on_request),
+      cmocka_unit_test(test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change),
       cmocka_unit_test(test_xep0178_features_held_for_a_lookup),
       cmocka_unit_test(test_xep0178_authzid_must_equal_stream_from),
       cmocka_unit_test(test_rfc6120_6_4_5_sasl_failures_are_bounded),
