@@ -9,6 +9,7 @@
 #include "gateway/server/abuse_reports.h"
 #include "gateway/server/blocks.h"
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/s2s/jid.h"
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
 #include "gateway/server/rtbl.h"
@@ -62,13 +63,32 @@ static const fg_xml_nsdecl kHopContext[] = {
     {{(const uint8_t *)"db", 2}, {(const uint8_t *)FG_NS_DIALBACK, sizeof(FG_NS_DIALBACK) - 1}},
 };
 
+// sender_key writes into |out| (|cap| bytes) the bare JID of |el|'s sender
+// as the block lists name it: the localpart of 'from', if any, and
+// |from_domain|, its domainpart as the addressing checks normalised it
+// (lower case, no trailing dot: RFC 7622 §3.2), so that no other spelling
+// of the domain escapes a listed JID. It returns the length, or 0 when it
+// does not fit (no listed JID is that long).
+static size_t sender_key(uint8_t *out, size_t cap, const fg_xml_element *el,
+                         const char *from_domain) {
+  const uint8_t *slash = el->from.len > 0 ? memchr(el->from.data, '/', el->from.len) : NULL;
+  size_t bare = slash != NULL ? (size_t)(slash - el->from.data) : el->from.len;
+  const uint8_t *at = bare > 0 ? memchr(el->from.data, '@', bare) : NULL;
+  size_t local = at != NULL ? (size_t)(at - el->from.data) + 1 : 0;  // with its '@'
+  size_t dlen = strlen(from_domain);
+  if (local + dlen > cap) return 0;
+  memcpy(out, el->from.data, local);
+  memcpy(out + local, from_domain, dlen);
+  return local + dlen;
+}
+
 // block_verdict applies the block lists to one stanza: from a remote server,
 // a blocked sender (by the digest of its bare JID) is refused with
 // forbidden (RFC 6120 §8.3.3.4); from an internal server, a stanza to a
 // blocked domain is refused with policy-violation (§8.3.3.12). Both are
 // bounced to the sender. FG_STANZA_CONDITION_COUNT: it may pass.
 static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_element *el,
-                                         const char *to) {
+                                         const char *from, const char *to) {
   fg_server *srv = st->srv;
   char why[300];
   fg_metric m;
@@ -76,12 +96,10 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
   const char *whom;
   size_t bare_len = 0;
   int out = st->internal;
-  const uint8_t *key = out ? (const uint8_t *)to : el->from.data;
-  size_t key_len = out ? strlen(to) : 0;
-  if (!out) {  // the bare JID: up to the resourcepart
-    const uint8_t *slash = el->from.len > 0 ? memchr(el->from.data, '/', el->from.len) : NULL;
-    key_len = slash != NULL ? (size_t)(slash - el->from.data) : el->from.len;
-  }
+  uint8_t sender[1024 + FG_DOMAIN_MAX + 1];  // RFC 7622 §3.3.1: localparts up to 1023 bytes
+  const uint8_t *key = out ? (const uint8_t *)to : sender;
+  size_t key_len = out ? strlen(to) : sender_key(sender, sizeof(sender), el, from);
+  if (key_len == 0) return FG_STANZA_CONDITION_COUNT;
   uint64_t g = fg_blocks_generation(srv->blocks);
   if (st->clean_len == key_len && st->clean_generation == g && key_len > 0 &&
       memcmp(st->clean, key, key_len) == 0) {
@@ -97,6 +115,7 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
     }
     return FG_STANZA_CONDITION_COUNT;
   }
+  const uint8_t *named = key;  // in the log line
   if (!out) {
     bare_len = key_len;
     m = FG_M_BLOCKED_STANZAS_IN;
@@ -106,6 +125,7 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
     m = FG_M_BLOCKED_STANZAS_OUT;
     cond = FG_STANZA_POLICY_VIOLATION;
     whom = "recipient domain";
+    named = el->from.data;
     bare_len = el->from.len;
   }
   fg_metrics_inc(&srv->metrics, m);
@@ -113,7 +133,7 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
     st->block_logged = 1;
     fg_log(FG_LOG_SEV_WARN, st->stream_id, out ? to : "",
            "stanza from %.*s refused: %s blocked (%s); later ones on this stream are counted only",
-           (int)bare_len, (const char *)el->from.data, whom, why);
+           (int)bare_len, (const char *)named, whom, why);
   }
   return cond;
 }
@@ -178,7 +198,7 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
     return c;
   }
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
-  fg_stanza_condition refused = block_verdict(st, el, to);
+  fg_stanza_condition refused = block_verdict(st, el, from, to);
   if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(st, el, from);
   if (refused != FG_STANZA_CONDITION_COUNT) return refused;
   const uint8_t *data;
