@@ -269,7 +269,25 @@ fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *leas
   return res;
 }
 
+// sender_key writes into |out| (|cap| bytes) the bare JID of |jid| as
+// budgets name it: its localpart lowercased (ASCII) with its '@', if any, and
+// |domain|, the normalised domainpart. It returns the length, 0 when it does
+// not fit.
+static size_t sender_key(uint8_t *out, size_t cap, fg_xml_str jid, const char *domain) {
+  size_t bare = bare_len(jid), local = 0, dlen = strlen(domain);
+  const uint8_t *at = bare > 0 ? memchr(jid.data, '@', bare) : NULL;
+  if (at != NULL) local = (size_t)(at - jid.data) + 1;
+  if (local + dlen > cap) return 0;
+  for (size_t i = 0; i < local; i++) {
+    uint8_t c = jid.data[i];
+    out[i] = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+  }
+  memcpy(out + local, domain, dlen);
+  return local + dlen;
+}
+
 fg_limit_result fg_abuse_limits_outbound(fg_abuse_limits *l, const fg_xml_element *el,
+                                         const char *from_domain, const char *to_domain,
                                          uint64_t now) {
   fg_limit_result res = {0, FG_STANZA_CONDITION_COUNT, NULL, 0};
   if (l == NULL) return res;
@@ -278,25 +296,24 @@ fg_limit_result fg_abuse_limits_outbound(fg_abuse_limits *l, const fg_xml_elemen
     atomic_store_explicit(&l->marks[h & l->marks_mask], h, memory_order_relaxed);
   }
   if (l->cfg.sender_stanzas) {
-    uint8_t key[3 * 1024 + 8];
-    take(l, key, key_of(key, sizeof(key), K_SENDER, el->from.data, bare_len(el->from), NULL, 0),
-         &l->sender, 1, now, &res, "stanzas per local sender", FG_STANZA_RESOURCE_CONSTRAINT);
+    uint8_t sender[3 * 1024 + 256], key[sizeof(sender) + 8];
+    size_t sn = sender_key(sender, sizeof(sender), el->from, from_domain);
+    take(l, key, sn ? key_of(key, sizeof(key), K_SENDER, sender, sn, NULL, 0) : 0, &l->sender, 1,
+         now, &res, "stanzas per local sender", FG_STANZA_RESOURCE_CONSTRAINT);
     res.stream_rate = 0;  // the internal server's stream carries everyone's traffic
   }
   if (!res.refused && (l->cfg.outbound_domain_stanzas || l->cfg.outbound_domain_bytes)) {
-    // The remote domain: the part of 'to' between '@' and '/'.
-    size_t end = bare_len(el->to), at = 0;
-    for (size_t i = 0; i < end; i++)
-      if (el->to.data[i] == '@') at = i + 1;
-    uint8_t key[1024 + 8];
+    // The remote domain as routed, not as spelled (RFC 7622 §3.2).
+    size_t dn = strlen(to_domain);
+    uint8_t key[256 + 8];
     size_t klen;
     if (l->cfg.outbound_domain_stanzas) {
-      klen = key_of(key, sizeof(key), K_OUT_DOMAIN, el->to.data + at, end - at, NULL, 0);
+      klen = key_of(key, sizeof(key), K_OUT_DOMAIN, to_domain, dn, NULL, 0);
       take(l, key, klen, &l->out_domain_stanzas, 1, now, &res, "stanzas per remote domain",
            FG_STANZA_RESOURCE_CONSTRAINT);
     }
     if (!res.refused && l->cfg.outbound_domain_bytes) {
-      klen = key_of(key, sizeof(key), K_OUT_DOMAIN_BYTES, el->to.data + at, end - at, NULL, 0);
+      klen = key_of(key, sizeof(key), K_OUT_DOMAIN_BYTES, to_domain, dn, NULL, 0);
       double cost = (double)el->root->raw.len;
       if (cost > l->out_domain_bytes.burst) cost = l->out_domain_bytes.burst;
       take(l, key, klen, &l->out_domain_bytes, cost, now, &res, "bytes per remote domain",

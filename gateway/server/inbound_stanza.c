@@ -140,7 +140,7 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
 
 // limit_verdict applies abuse.limits to one stanza (gateway/server/abuse_limits.h).
 static fg_stanza_condition limit_verdict(fg_inbound_stanza *st, const fg_xml_element *el,
-                                         const char *from) {
+                                         const char *from, const char *to) {
   fg_server *srv = st->srv;
   if (srv->limits == NULL) return FG_STANZA_CONDITION_COUNT;
   uint64_t now = fg_worker_now_ns(fg_conn_worker(st->conn));
@@ -149,7 +149,7 @@ static fg_stanza_condition limit_verdict(fg_inbound_stanza *st, const fg_xml_ele
     return FG_STANZA_RESOURCE_CONSTRAINT;
   }
   // The peer's address: behind a balancer, the one its PROXY header named.
-  fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, now)
+  fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, from, to, now)
                           : fg_abuse_limits_inbound(srv->limits, st->lease, el, el->root->raw.len,
                                                     from, fg_conn_peer(st->conn), now);
   if (!r.refused) return FG_STANZA_CONDITION_COUNT;
@@ -199,7 +199,7 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
   }
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
   fg_stanza_condition refused = block_verdict(st, el, from, to);
-  if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(st, el, from);
+  if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(st, el, from, to);
   if (refused != FG_STANZA_CONDITION_COUNT) return refused;
   const uint8_t *data;
   size_t len;

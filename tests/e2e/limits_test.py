@@ -246,6 +246,32 @@ def test_rfc6120_8_3_3_18_outbound_to_one_remote_domain_over_its_rate_refused(en
     o.close()
 
 
+def test_rfc7622_3_2_outbound_domain_budget_holds_however_the_domain_is_spelled(env):
+    """abuse.limits.outbound_domain_stanzas: one remote domain has one budget
+    whatever case or trailing dot 'to' spells it with (RFC 7622 §3.2: the
+    domain the stanza is routed to); ten spellings do not make ten."""
+    o = internal_sender(env)
+    time.sleep(1.1)  # a full bucket for remote.test (3 tokens)
+    before = env.metric("limited_stanzas_out_total")
+    spellings = ["remote.test", "REMOTE.test", "remote.test.", "Remote.Test", "rEmote.test.",
+                 "reMote.test", "remOte.TEST.", "remoTe.test", "remotE.tesT", "REMOTE.TEST."]
+    ids = ["os-%d" % n for n in range(len(spellings))]
+    for n, (i, d) in enumerate(zip(ids, spellings)):
+        o.send_message("speller%d@b.test/pc" % n, "erin@" + d, "outbound", id=i)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        refused = env.metric("limited_stanzas_out_total") - before
+        passed = len(delivered_ids(env.auth, set(ids)))
+        if refused + passed == len(ids):
+            break
+        time.sleep(0.05)
+    assert refused + passed == len(ids), (refused, passed)
+    assert 1 <= passed <= 4 and refused >= 6, (refused, passed)
+    got = errors_by_id(env.sink, set(ids) - delivered_ids(env.auth, set(ids)))
+    assert set(got.values()) == {"resource-constraint"}, got
+    o.close()
+
+
 def test_zz_nothing_lost_silently_by_the_counters(env):
     env.gw.assert_accounted(timeout=15)
 
