@@ -240,18 +240,20 @@ const char *fg_inbound_stanza_sent_back(fg_inbound_stanza *st, const fg_xml_elem
   }
   if (!fg_inbound_stanza_hosted(st, to)) return "host-unknown";  // RFC 6120 §4.9.3.6
   fg_stanza_condition cond = fg_inbound_stanza_route(st, el, from, to);
-  if (st->limit_close) return "policy-violation";
-  if (cond == FG_STANZA_CONDITION_COUNT) return NULL;
-  uint8_t buf[4096];
-  size_t len = 0;
-  fg_bounce_verdict v = fg_bounce_element(buf, &len, sizeof(buf), el, cond);
-  if (v != FG_BOUNCE_OK) {
-    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
-    return NULL;
+  if (cond != FG_STANZA_CONDITION_COUNT) {
+    // Refused, the stanza that ends the link over abuse.limits included: it
+    // is bounced (or counted as not bounced) like any other refusal.
+    uint8_t buf[4096];
+    size_t len = 0;
+    fg_bounce_verdict v = fg_bounce_element(buf, &len, sizeof(buf), el, cond);
+    if (v != FG_BOUNCE_OK) {
+      fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
+    } else {
+      fg_metrics_bounce(&srv->metrics, cond);
+      fg_link_bounce(srv, fg_conn_worker(st->conn), to, from, buf, len);
+    }
   }
-  fg_metrics_bounce(&srv->metrics, cond);
-  fg_link_bounce(srv, fg_conn_worker(st->conn), to, from, buf, len);
-  return NULL;
+  return st->limit_close ? "policy-violation" : NULL;
 }
 
 int fg_inbound_stanza_over_limit(const fg_inbound_stanza *st) {
