@@ -15,13 +15,15 @@
 // after the '/' belongs to the resource). It copies the domain, lower-cased
 // (ASCII) and without one trailing dot, into |out| (FG_DOMAIN_MAX + 1 bytes,
 // NUL-terminated) and returns 1, or returns 0 when the JID is malformed: empty
-// localpart, domainpart or resourcepart, or a domain that fg_domain_valid
-// rejects.
+// localpart, domainpart or resourcepart, a localpart or resourcepart of more
+// than 1023 bytes (RFC 7622 §3.3.1, §3.4.1), or a domain that
+// fg_domain_normalize rejects.
 int fg_jid_domain(char out[FG_DOMAIN_MAX + 1], const uint8_t *jid, size_t len);
 
 // fg_jid_domain_span finds where the domainpart of |jid| lies, as
 // fg_jid_domain does, without checking or copying it: |*start| and |*dlen|.
-// It returns 0 for an empty localpart or resourcepart.
+// It returns 0 for an empty localpart or resourcepart, or one longer than
+// 1023 bytes.
 int fg_jid_domain_span(const uint8_t *jid, size_t len, size_t *start, size_t *dlen);
 
 // fg_domain_normalize copies |in| (|len| bytes) into |out| lower-cased and

@@ -640,6 +640,22 @@ static void test_rfc6120_4_9_3_7_fast_path_still_checks_the_from_domain(void **s
   fx_free(f);
 }
 
+// RFC 6120 §4.9.3.7: a 'to' whose localpart breaks RFC 7622 §3.3.1 (more
+// than 1023 bytes) is improper addressing, also after a stanza of the same
+// pair took the fast path.
+static void test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing(void **state) {
+  fixture *f = fx_authenticated();
+  feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
+  assert_int_equal(f->e.routed, 1);
+  char st[1200];
+  int n = snprintf(st, sizeof(st), "<message from='x@a.example' to='");
+  memset(st + n, 'y', 1024);
+  snprintf(st + n + 1024, sizeof(st) - n - 1024, "@b.example' id='2'/>");
+  assert_stream_error(f, feed(f, st), "improper-addressing");
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
 // A pair routed before the configuration changed is judged again: once
 // b.example is no longer hosted, its next stanza gets host-unknown, as a
 // stream's first stanza to it would.
@@ -933,6 +949,7 @@ int main(void) {
       cmocka_unit_test(test_xep0178_external_success_restart_and_route),
       cmocka_unit_test(test_rfc6120_8_stanza_routed_by_root_children_on_request),
       cmocka_unit_test(test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change),
+      cmocka_unit_test(test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing),
       cmocka_unit_test(test_xep0178_features_held_for_a_lookup),
       cmocka_unit_test(test_xep0178_authzid_must_equal_stream_from),
       cmocka_unit_test(test_rfc6120_6_4_5_sasl_failures_are_bounded),
