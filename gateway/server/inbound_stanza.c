@@ -37,16 +37,23 @@ int fg_inbound_stanza_hosted(const fg_inbound_stanza *st, const char *domain) {
 // context_matches_hop says whether raw stanza bytes that are canonical in the
 // peer's stream context are also canonical in the hop stream's context
 // (xmlns='jabber:server', xmlns:stream, xmlns:db), so they can be forwarded
-// unchanged (zero copy).
+// unchanged (zero copy): every declaration of the peer's header is one of
+// the hop's, and the default namespace is declared jabber:server there as on
+// the hop. Without it an unprefixed element that is in no namespace on the
+// peer's stream (under a prefixed stanza) would be in jabber:server on the hop.
 static int context_matches_hop(const fg_xml_nsdecl *d, size_t n) {
+  int server_default = 0;
   for (size_t i = 0; i < n; i++) {
-    if (d[i].prefix.len == 0 && fg_xml_str_eq(d[i].uri, FG_XML_NS_SERVER)) continue;
+    if (d[i].prefix.len == 0 && fg_xml_str_eq(d[i].uri, FG_XML_NS_SERVER)) {
+      server_default = 1;
+      continue;
+    }
     if (fg_xml_str_eq(d[i].prefix, "stream") && fg_xml_str_eq(d[i].uri, FG_XML_NS_STREAMS))
       continue;
     if (fg_xml_str_eq(d[i].prefix, "db") && fg_xml_str_eq(d[i].uri, FG_NS_DIALBACK)) continue;
     return 0;
   }
-  return 1;
+  return server_default;
 }
 
 void fg_inbound_stanza_header(fg_inbound_stanza *st, uint32_t headers, const fg_xml_nsdecl *context,

@@ -176,6 +176,33 @@ def test_rfc6120_8_non_canonical_stanza_written_anew_with_its_children(env):
     p.close()
 
 
+def test_rfc6120_4_8_3_stanza_keeps_its_namespaces_on_a_stream_without_a_default(env):
+    """A stream header may leave the default namespace undeclared; its
+    stanzas then declare jabber:server themselves, here by a prefix, and an
+    unprefixed child is in no namespace there. The hop's header declares
+    jabber:server the default, so those bytes forwarded as they came would
+    put the child in jabber:server: it reaches the backend in no namespace,
+    beside the one body in jabber:server."""
+    before = len(env.sink.stanzas)
+    p, feats = open_tls(env)
+    assert offers_external(feats), "EXTERNAL not offered"
+    cond, _ = p.sasl_external()
+    assert cond == "success", cond
+    p.reader.reset()
+    p.pending = []
+    p.send("<?xml version='1.0'?><stream:stream xmlns:stream='%s' to='b.test' "
+           "from='remote.test' version='1.0'>" % xp.NS_STREAM)
+    p.read_header()
+    p.read_features()
+    p.send("<s:message xmlns:s='jabber:server' from='alice@remote.test/r' to='bob@b.test' "
+           "id='nd1'><s:body>no default</s:body><body>in no namespace</body></s:message>")
+    _, el = expect_delivered(env, "no default", before)
+    assert len(el.findall(xp.q(xp.NS_SERVER, "body"))) == 1, xp.ET.tostring(el)
+    plain = el.find("body")
+    assert plain is not None and plain.text == "in no namespace", xp.ET.tostring(el)
+    p.close()
+
+
 def test_xep0368_direct_tls_with_alpn_and_sasl_external(env):
     before = len(env.sink.stanzas)
     p = xp.Peer.connect(HOST, env.ports["tls"])
