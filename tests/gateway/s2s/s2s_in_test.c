@@ -640,6 +640,24 @@ static void test_rfc6120_4_9_3_7_fast_path_still_checks_the_from_domain(void **s
   fx_free(f);
 }
 
+// RFC 6120 §4.9.3.22: a message in jabber:client (or qualified by any
+// namespace but jabber:server) is no stanza of an s2s stream, however it is
+// addressed: never routed, with or without a pair routed before it.
+static void test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed(void **state) {
+  static const char *const kStanzas[] = {
+      "<message xmlns='jabber:client' from='x@a.example' to='y@b.example' id='2'/>",
+      "<c:message xmlns:c='jabber:client' from='x@a.example' to='y@b.example' id='2'/>",
+      "<iq xmlns='urn:example:server' from='x@a.example' to='y@b.example' id='2' type='get'/>",
+  };
+  for (size_t i = 0; i < sizeof(kStanzas) / sizeof(kStanzas[0]); i++) {
+    fixture *f = fx_authenticated();
+    feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
+    assert_stream_error(f, feed(f, kStanzas[i]), "unsupported-stanza-type");
+    assert_int_equal(f->e.routed, 1);
+    fx_free(f);
+  }
+}
+
 // RFC 6120 §4.9.3.7: a 'to' whose localpart breaks RFC 7622 §3.3.1 (more
 // than 1023 bytes) is improper addressing, also after a stanza of the same
 // pair took the fast path.
@@ -950,6 +968,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_8_stanza_routed_by_root_children_on_request),
       cmocka_unit_test(test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change),
       cmocka_unit_test(test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing),
+      cmocka_unit_test(test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed),
       cmocka_unit_test(test_xep0178_features_held_for_a_lookup),
       cmocka_unit_test(test_xep0178_authzid_must_equal_stream_from),
       cmocka_unit_test(test_rfc6120_6_4_5_sasl_failures_are_bounded),
