@@ -897,6 +897,10 @@ static fg_s2s_in_status on_stanza(fg_s2s_in *s, const fg_xml_element *el) {
   }
   const domain_pair *p = find_pair(s, from, to);
   s->routed_pair = p != NULL ? (int)(p - s->pairs) : -1;
+  // The pair's own copy of its domains, as on the fast path: the route
+  // operation may tell a stream's domains apart by where they are
+  // (gateway/server/abuse_limits.h), which |from|, on this stack, is not.
+  if (p != NULL) return route(s, el, p->from, p->to);
   return route(s, el, from, to);
 }
 

@@ -104,8 +104,10 @@ typedef struct fg_s2s_in_ops {
   int (*dialback_verify)(void *arg, const char *originating, const char *receiving,
                          const uint8_t *key, size_t key_len, const char *stream_id);
   // route delivers a stanza from the authenticated |from_domain| to the
-  // hosted |to_domain|. It returns FG_STANZA_CONDITION_COUNT when the stanza
-  // was accepted for delivery, or the condition to bounce it with.
+  // hosted |to_domain|: the stream's own copies of its domain pair, the
+  // same storage for every stanza of the pair while the stream lives. It
+  // returns FG_STANZA_CONDITION_COUNT when the stanza was accepted for
+  // delivery, or the condition to bounce it with.
   fg_stanza_condition (*route)(void *arg, const fg_xml_element *el, const char *from_domain,
                                const char *to_domain);
   // bounce sends |error_stanza| (built here, addressed back to the sender)

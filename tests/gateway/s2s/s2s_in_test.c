@@ -35,8 +35,9 @@ typedef struct env {
   int bounces;
   char bounce_buf[4096];
   int events[FG_S2S_IN_EV_COUNT];
-  const char *unhosted;  // no longer hosted (a reload removed it)
-  int hold;              // hold_features answers this
+  const char *unhosted;    // no longer hosted (a reload removed it)
+  const char *from_at[8];  // where each routed stanza's 'from' domain was passed
+  int hold;                // hold_features answers this
   int hold_calls;
   char hold_peer[256];
 } env;
@@ -76,6 +77,7 @@ static int env_verify(void *arg, const char *o, const char *r, const uint8_t *k,
 static fg_stanza_condition env_route(void *arg, const fg_xml_element *el, const char *from,
                                      const char *to) {
   env *e = arg;
+  if (e->routed < 8) e->from_at[e->routed] = from;
   e->routed++;
   snprintf(e->routed_to, sizeof(e->routed_to), "%s", to);
   e->routed_root_only = el->num_nodes > 1 && el->root->first_child == NULL;
@@ -482,6 +484,37 @@ static void test_xep0220_dialback_round_trip(void **state) {
   feed(f,
        "<iq from='a.example' to='b.example' type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>");
   assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
+// The route operation gets the stream's own copy of each domain pair: the
+// same storage for every stanza of a pair, whichever check path it took,
+// and distinct storage for another pair of the stream (abuse.limits keeps a
+// stream's lease per domain by it, gateway/server/abuse_limits.h).
+static void test_xep0220_route_gets_the_pair_own_copy_of_its_domains(void **state) {
+  fixture *f = fx_tls(NULL);
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
+  feed(f, "<db:result from='other.example' to='b.example'>deadbeef</db:result>");
+  fg_s2s_in_dialback_answer(f->s, "other.example", "b.example", 1);
+  static const char *const kFrom[] = {"a", "a", "other", "a", "other", "other"};
+  for (int i = 0; i < 6; i++) {
+    char st[128];
+    snprintf(st, sizeof(st), "<message from='x@%s.example' to='y@b.example' id='%d'/>", kFrom[i],
+             i);
+    assert_int_equal(feed(f, st), FG_S2S_IN_CONTINUE);
+  }
+  assert_int_equal(f->e.routed, 6);
+  for (int i = 0; i < 6; i++) {
+    assert_string_equal(f->e.from_at[i], kFrom[i][0] == 'a' ? "a.example" : "other.example");
+    for (int j = 0; j < i; j++) {
+      if (strcmp(kFrom[i], kFrom[j]) == 0) {
+        assert_ptr_equal(f->e.from_at[i], f->e.from_at[j]);
+      } else {
+        assert_ptr_not_equal(f->e.from_at[i], f->e.from_at[j]);
+      }
+    }
+  }
   fx_free(f);
 }
 
@@ -969,6 +1002,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change),
       cmocka_unit_test(test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing),
       cmocka_unit_test(test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed),
+      cmocka_unit_test(test_xep0220_route_gets_the_pair_own_copy_of_its_domains),
       cmocka_unit_test(test_xep0178_features_held_for_a_lookup),
       cmocka_unit_test(test_xep0178_authzid_must_equal_stream_from),
       cmocka_unit_test(test_rfc6120_6_4_5_sasl_failures_are_bounded),
