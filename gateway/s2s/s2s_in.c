@@ -223,6 +223,11 @@ const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len) {
   return fg_xml_parser_context(s->parser, out_len);
 }
 
+fg_xml_str fg_s2s_in_lang(const fg_s2s_in *s) {
+  const fg_xml_stream_header *h = s->parser != NULL ? fg_xml_parser_header(s->parser) : NULL;
+  return h != NULL ? h->lang : (fg_xml_str){NULL, 0};
+}
+
 uint32_t fg_s2s_in_sm_handled(const fg_s2s_in *s, int *out_enabled) {
   *out_enabled = s->sm.enabled;
   return s->sm.h;

@@ -281,6 +281,11 @@ int fg_s2s_in_is_authenticated(const fg_s2s_in *s, const char *from, const char 
 // stream header (what fg_xml_element.canonical is relative to).
 const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len);
 
+// fg_s2s_in_lang returns the xml:lang of the peer's current stream header,
+// the default language of its stanzas (RFC 6120 §4.7.4), absent when it has
+// none; valid until the next fg_s2s_in_feed or fg_s2s_in_trim.
+fg_xml_str fg_s2s_in_lang(const fg_s2s_in *s);
+
 // fg_s2s_in_headers counts the stream headers received so far: the context
 // above changes only when it does.
 uint32_t fg_s2s_in_headers(const fg_s2s_in *s);

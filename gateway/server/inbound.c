@@ -466,7 +466,8 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   in_conn *ic = arg;
   size_t n = 0;
   const fg_xml_nsdecl *context = fg_s2s_in_context(ic->s2s, &n);
-  fg_inbound_stanza_header(&ic->checks, fg_s2s_in_headers(ic->s2s), context, n);
+  fg_inbound_stanza_header(&ic->checks, fg_s2s_in_headers(ic->s2s), context, n,
+                           fg_s2s_in_lang(ic->s2s));
   return fg_inbound_stanza_route(&ic->checks, el, from, to);
 }
 

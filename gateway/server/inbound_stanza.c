@@ -57,9 +57,12 @@ static int context_matches_hop(const fg_xml_nsdecl *d, size_t n) {
 }
 
 void fg_inbound_stanza_header(fg_inbound_stanza *st, uint32_t headers, const fg_xml_nsdecl *context,
-                              size_t n) {
+                              size_t n, fg_xml_str lang) {
+  st->lang = lang;
   if (st->hop_context_of == headers) return;  // judged once per header
-  st->hop_context = context_matches_hop(context, n);
+  // A stream with a default language: its stanzas without one are written
+  // anew with it, the hop's header declaring none (RFC 6120 §4.7.4).
+  st->hop_context = context_matches_hop(context, n) && lang.len == 0;
   st->hop_context_of = headers;
 }
 
@@ -218,7 +221,8 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
     fg_xml_writer_clear(ws->writer);
     // Written anew: the writer reads the whole tree.
     el = fg_xml_element_full(el);
-    if (!fg_xml_writer_element(ws->writer, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE)) {
+    if (!fg_xml_writer_element_lang(ws->writer, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE,
+                                    st->lang)) {
       return FG_STANZA_INTERNAL_SERVER_ERROR;
     }
     data = fg_xml_writer_data(ws->writer, &len);

@@ -203,6 +203,30 @@ def test_rfc6120_4_8_3_stanza_keeps_its_namespaces_on_a_stream_without_a_default
     p.close()
 
 
+def test_rfc6120_4_7_4_stream_language_carried_to_stanzas_without_one(env):
+    """The peer's stream header declares xml:lang='de', the default language
+    of its stanzas; the hop's header declares none, so a stanza without
+    xml:lang reaches the backend with xml:lang='de' (RFC 6120 §4.7.4, §8.1.5),
+    and one with its own xml:lang keeps it."""
+    xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    before = len(env.sink.stanzas)
+    p, feats = open_tls(env)
+    assert offers_external(feats), "EXTERNAL not offered"
+    cond, _ = p.sasl_external()
+    assert cond == "success", cond
+    p.open_stream("b.test", "remote.test", extra=" xml:lang='de'")
+    p.read_header()
+    p.read_features()
+    p.send("<message from='alice@remote.test/r' to='bob@b.test' id='l1'><body>guten tag</body>"
+           "</message><message from='alice@remote.test/r' to='bob@b.test' id='l2' "
+           "xml:lang='fr'><body>bonjour</body></message>")
+    _, de = expect_delivered(env, "guten tag", before)
+    assert de.get(xml_lang) == "de", xp.ET.tostring(de)
+    _, fr = expect_delivered(env, "bonjour", before)
+    assert fr.get(xml_lang) == "fr", xp.ET.tostring(fr)
+    p.close()
+
+
 def test_xep0368_direct_tls_with_alpn_and_sasl_external(env):
     before = len(env.sink.stanzas)
     p = xp.Peer.connect(HOST, env.ports["tls"])

@@ -114,6 +114,47 @@ static void test_xml_names_declarations_where_needed(void **state) {
   expect_written(&se, 0, "<stream:error/>");
 }
 
+// RFC 6120 §4.7.4: the stream's default language given to the root alone,
+// when it has none; escaped like any attribute value; its own kept.
+static void test_rfc6120_4_7_4_stream_language_given_to_the_root(void **state) {
+  (void)state;
+  fg_xml_node m = elem("jabber:server", "", "message");
+  fg_xml_node b = elem("jabber:server", "", "body");
+  fg_xml_attr to[1] = {{S(""), S(""), S("to"), S("b@b.example")}};
+  m.attrs = to;
+  m.num_attrs = 1;
+  m.first_child = &b;
+  b.parent = &m;
+  fg_xml_writer *w = fg_xml_writer_new();
+  size_t n;
+  assert_true(fg_xml_writer_element_lang(w, &m, kCtx, 2, 0, S("de-CH")));
+  const uint8_t *d = fg_xml_writer_data(w, &n);
+  assert_int_equal(n, strlen("<message to='b@b.example' xml:lang='de-CH'><body/></message>"));
+  assert_memory_equal(d, "<message to='b@b.example' xml:lang='de-CH'><body/></message>", n);
+  fg_xml_writer_clear(w);
+  assert_true(fg_xml_writer_element_lang(w, &m, kCtx, 2, 0, S("x'<")));
+  d = fg_xml_writer_data(w, &n);
+  assert_int_equal(n, strlen("<message to='b@b.example' xml:lang='x&apos;&lt;'><body/></message>"));
+  assert_memory_equal(d, "<message to='b@b.example' xml:lang='x&apos;&lt;'><body/></message>", n);
+  fg_xml_writer_clear(w);
+  assert_true(fg_xml_writer_element_lang(w, &m, kCtx, 2, 0, S("")));  // no language: as is
+  d = fg_xml_writer_data(w, &n);
+  assert_int_equal(n, strlen("<message to='b@b.example'><body/></message>"));
+  fg_xml_attr own[2] = {{S(""), S(""), S("to"), S("b@b.example")},
+                        {S(FG_XML_NS_XML), S("xml"), S("lang"), S("fr")}};
+  m.attrs = own;
+  m.num_attrs = 2;
+  fg_xml_writer_clear(w);
+  assert_true(fg_xml_writer_element_lang(w, &m, kCtx, 2, 0, S("de")));
+  d = fg_xml_writer_data(w, &n);
+  assert_int_equal(n, strlen("<message to='b@b.example' xml:lang='fr'><body/></message>"));
+  assert_memory_equal(d, "<message to='b@b.example' xml:lang='fr'><body/></message>", n);
+  fg_xml_writer_clear(w);
+  const char bad[] = {'d', 1, 'e', 0};
+  assert_false(fg_xml_writer_element_lang(w, &m, kCtx, 2, 0, S(bad)));
+  fg_xml_writer_free(w);
+}
+
 // Stanza smuggling (CVE-2022-22784 class): no value can close or open markup,
 // and invalid trees are refused rather than written.
 static void test_rfc6120_11_refuses_unwritable_trees(void **state) {
@@ -252,6 +293,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_11_escaping_text_and_attributes),
       cmocka_unit_test(test_xml_names_declarations_where_needed),
       cmocka_unit_test(test_rfc6120_11_refuses_unwritable_trees),
+      cmocka_unit_test(test_rfc6120_4_7_4_stream_language_given_to_the_root),
       cmocka_unit_test(test_rfc6120_4_7_stream_header_written),
       cmocka_unit_test(test_roundtrip_vectors),
   };
