@@ -691,6 +691,44 @@ static void test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed(void
   }
 }
 
+// RFC 7622 §3.2, XML 1.0 §4.1: addresses are routed by their values as XML
+// defines them (references decoded) and their domainparts as RFC 7622 does
+// (case and one trailing dot aside), on the fast path as on the full one:
+// 'y&#64;c.example' is y at c.example, not authorised on this stream.
+static void test_rfc7622_3_2_addresses_routed_by_their_decoded_values(void **state) {
+  static const struct {
+    const char *stanza;
+    const char *error;  // NULL: routed
+  } kCases[] = {
+      {"<message from='x@a.example' to='y&#64;b.example' id='2'/>", NULL},
+      {"<message from='x@A.Example.' to='Y@B.EXAMPLE/r' id='2'/>", NULL},
+      {"<message from='x&#64;a.example' to='y@b.example&#x2F;res' id='2'/>", NULL},
+      {"<message from='x@a.example' to='y&#64;c.example' id='2'/>", "invalid-from"},
+      {"<message from='x@a.example' to='b.example&#64;c.example' id='2'/>", "invalid-from"},
+      {"<message from='x@evil.example&#47;a.example' to='y@b.example' id='2'/>", "invalid-from"},
+      {"<message from='x@a.example' to='y@b.example&#32;' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@b.example&#9;' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@b.example..' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@@b.example' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@[::1]' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@192.0.2.1' id='2'/>", "improper-addressing"},
+  };
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    fixture *f = fx_authenticated();
+    feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");  // the fast path's pair
+    fg_s2s_in_status st = feed(f, kCases[i].stanza);
+    if (kCases[i].error == NULL) {
+      assert_int_equal(st, FG_S2S_IN_CONTINUE);
+      assert_int_equal(f->e.routed, 2);
+      assert_string_equal(f->e.routed_to, "b.example");
+    } else {
+      assert_stream_error(f, st, kCases[i].error);
+      assert_int_equal(f->e.routed, 1);
+    }
+    fx_free(f);
+  }
+}
+
 // RFC 6120 §4.9.3.7: a 'to' whose localpart breaks RFC 7622 §3.3.1 (more
 // than 1023 bytes) is improper addressing, also after a stanza of the same
 // pair took the fast path.
@@ -1003,6 +1041,7 @@ int main(void) {
       cmocka_unit_test(test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing),
       cmocka_unit_test(test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed),
       cmocka_unit_test(test_xep0220_route_gets_the_pair_own_copy_of_its_domains),
+      cmocka_unit_test(test_rfc7622_3_2_addresses_routed_by_their_decoded_values),
       cmocka_unit_test(test_xep0178_features_held_for_a_lookup),
       cmocka_unit_test(test_xep0178_authzid_must_equal_stream_from),
       cmocka_unit_test(test_rfc6120_6_4_5_sasl_failures_are_bounded),
