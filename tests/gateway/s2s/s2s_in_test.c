@@ -673,6 +673,26 @@ static void test_rfc6120_4_9_3_7_fast_path_still_checks_the_from_domain(void **s
   fx_free(f);
 }
 
+// judged_after_a_routed_pair feeds |stanza| to a stream whose pair
+// (a.example, b.example) routed a stanza just before (the fast path's), and
+// checks it is routed to b.example (|error| NULL) or ends the stream with
+// stream error |error|.
+static void judged_after_a_routed_pair(const char *stanza, const char *error) {
+  fixture *f = fx_authenticated();
+  feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
+  assert_int_equal(f->e.routed, 1);
+  fg_s2s_in_status st = feed(f, stanza);
+  if (error == NULL) {
+    assert_int_equal(st, FG_S2S_IN_CONTINUE);
+    assert_int_equal(f->e.routed, 2);
+    assert_string_equal(f->e.routed_to, "b.example");
+  } else {
+    assert_stream_error(f, st, error);
+    assert_int_equal(f->e.routed, 1);
+  }
+  fx_free(f);
+}
+
 // RFC 6120 §4.9.3.22: a message in jabber:client (or qualified by any
 // namespace but jabber:server) is no stanza of an s2s stream, however it is
 // addressed: never routed, with or without a pair routed before it.
@@ -683,11 +703,7 @@ static void test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed(void
       "<iq xmlns='urn:example:server' from='x@a.example' to='y@b.example' id='2' type='get'/>",
   };
   for (size_t i = 0; i < sizeof(kStanzas) / sizeof(kStanzas[0]); i++) {
-    fixture *f = fx_authenticated();
-    feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
-    assert_stream_error(f, feed(f, kStanzas[i]), "unsupported-stanza-type");
-    assert_int_equal(f->e.routed, 1);
-    fx_free(f);
+    judged_after_a_routed_pair(kStanzas[i], "unsupported-stanza-type");
   }
 }
 
@@ -714,18 +730,7 @@ static void test_rfc7622_3_2_addresses_routed_by_their_decoded_values(void **sta
       {"<message from='x@a.example' to='y@192.0.2.1' id='2'/>", "improper-addressing"},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
-    fixture *f = fx_authenticated();
-    feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");  // the fast path's pair
-    fg_s2s_in_status st = feed(f, kCases[i].stanza);
-    if (kCases[i].error == NULL) {
-      assert_int_equal(st, FG_S2S_IN_CONTINUE);
-      assert_int_equal(f->e.routed, 2);
-      assert_string_equal(f->e.routed_to, "b.example");
-    } else {
-      assert_stream_error(f, st, kCases[i].error);
-      assert_int_equal(f->e.routed, 1);
-    }
-    fx_free(f);
+    judged_after_a_routed_pair(kCases[i].stanza, kCases[i].error);
   }
 }
 
@@ -733,16 +738,11 @@ static void test_rfc7622_3_2_addresses_routed_by_their_decoded_values(void **sta
 // than 1023 bytes) is improper addressing, also after a stanza of the same
 // pair took the fast path.
 static void test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing(void **state) {
-  fixture *f = fx_authenticated();
-  feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
-  assert_int_equal(f->e.routed, 1);
   char st[1200];
   int n = snprintf(st, sizeof(st), "<message from='x@a.example' to='");
   memset(st + n, 'y', 1024);
   snprintf(st + n + 1024, sizeof(st) - n - 1024, "@b.example' id='2'/>");
-  assert_stream_error(f, feed(f, st), "improper-addressing");
-  assert_int_equal(f->e.routed, 1);
-  fx_free(f);
+  judged_after_a_routed_pair(st, "improper-addressing");
 }
 
 // A pair routed before the configuration changed is judged again: once
