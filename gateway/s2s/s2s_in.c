@@ -191,7 +191,8 @@ void fg_s2s_in_trim(fg_s2s_in *s) {
   park(s);
 }
 
-void fg_s2s_in_config_changed(fg_s2s_in *s) {
+void fg_s2s_in_config_changed(fg_s2s_in *s, int tls_required) {
+  s->cfg.tls_required = tls_required;
   s->routed_pair = -1;
 }
 

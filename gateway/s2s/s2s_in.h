@@ -201,11 +201,13 @@ fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, 
 // that rebuilt header.
 void fg_s2s_in_trim(fg_s2s_in *s);
 
-// fg_s2s_in_config_changed tells |s| that what ops->is_hosted and
-// ops->plaintext_allowed answer may have changed (a reload, a domain added
-// or removed at run time): the next stanza of the pair |s| last routed
-// passes every addressing check again instead of following that pair.
-void fg_s2s_in_config_changed(fg_s2s_in *s);
+// fg_s2s_in_config_changed tells |s| that the gateway's configuration
+// changed (a reload, a domain added or removed at run time): TLS is now
+// required on it or not (|tls_required|, as fg_s2s_in_config's), and what
+// ops->is_hosted and ops->plaintext_allowed answer may differ, so the next
+// stanza of the pair |s| last routed passes every check again instead of
+// following that pair.
+void fg_s2s_in_config_changed(fg_s2s_in *s, int tls_required);
 
 // fg_s2s_in_parked returns 1 while |s|'s parser is given back (see
 // fg_s2s_in_trim).

@@ -157,6 +157,21 @@ static fg_s2s_in_status feed(fixture *f, const char *bytes) {
   return fg_s2s_in_feed(f->s, (const uint8_t *)bytes, strlen(bytes), &used);
 }
 
+// fx_plaintext returns a session without TLS on a gateway that does not
+// require it, its header read.
+static fixture *fx_plaintext(void) {
+  fixture *f = calloc(1, sizeof(*f));
+  f->e.route_result = FG_STANZA_CONDITION_COUNT;
+  fg_s2s_in_config cfg;
+  fg_s2s_in_config_default(&cfg);
+  cfg.tls_active = 0;
+  cfg.tls_required = 0;
+  cfg.dialback_secret = &g_secret;
+  f->s = fg_s2s_in_new(&cfg, &kOps, &f->e);
+  feed(f, HDR);
+  return f;
+}
+
 static void clear(fixture *f) {
   f->e.out_len = 0;
   f->e.out[0] = 0;
@@ -753,9 +768,27 @@ static void test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change(vo
   feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
   assert_int_equal(f->e.routed, 1);
   f->e.unhosted = "b.example";
-  fg_s2s_in_config_changed(f->s);
+  fg_s2s_in_config_changed(f->s, 1);
   assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@b.example' id='2'/>"),
                       "host-unknown");
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
+// RFC 6120 §5.3.1: once a reload requires TLS, a plaintext stream carries
+// no further stanza of a domain not exempt from it (policy-violation), the
+// pair it routed before included.
+static void test_rfc6120_5_3_1_tls_required_by_a_reload_applies_to_the_next_stanza(void **state) {
+  fixture *f = fx_plaintext();
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
+  assert_int_equal(feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>"),
+                   FG_S2S_IN_CONTINUE);
+  assert_int_equal(f->e.routed, 1);
+  f->e.plaintext_domain = "other.example";  // tls.plaintext_peers after the reload
+  fg_s2s_in_config_changed(f->s, 1);
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@b.example' id='2'/>"),
+                      "policy-violation");
   assert_int_equal(f->e.routed, 1);
   fx_free(f);
 }
@@ -1038,6 +1071,7 @@ int main(void) {
       cmocka_unit_test(test_xep0178_external_success_restart_and_route),
       cmocka_unit_test(test_rfc6120_8_stanza_routed_by_root_children_on_request),
       cmocka_unit_test(test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change),
+      cmocka_unit_test(test_rfc6120_5_3_1_tls_required_by_a_reload_applies_to_the_next_stanza),
       cmocka_unit_test(test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing),
       cmocka_unit_test(test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed),
       cmocka_unit_test(test_xep0220_route_gets_the_pair_own_copy_of_its_domains),
