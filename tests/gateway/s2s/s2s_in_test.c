@@ -743,6 +743,13 @@ static void test_rfc7622_3_2_addresses_routed_by_their_decoded_values(void **sta
       {"<message from='x@a.example' to='y@@b.example' id='2'/>", "improper-addressing"},
       {"<message from='x@a.example' to='y@[::1]' id='2'/>", "improper-addressing"},
       {"<message from='x@a.example' to='y@192.0.2.1' id='2'/>", "improper-addressing"},
+      // Only the unprefixed attributes address a stanza (Namespaces in XML
+      // §6.3: a prefixed 'to' is another attribute, in its namespace).
+      {"<message xmlns:p='jabber:server' from='x@a.example' to='y@b.example' p:to='y@c.example' "
+       "p:from='x@evil.example' id='2'/>",
+       NULL},
+      {"<message xmlns:p='jabber:server' from='x@a.example' p:to='y@b.example' id='2'/>",
+       "improper-addressing"},
   };
   for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
     judged_after_a_routed_pair(kCases[i].stanza, kCases[i].error);
