@@ -161,7 +161,7 @@ static fg_stanza_condition limit_verdict(fg_inbound_stanza *st, const fg_xml_ele
   // The peer's address: behind a balancer, the one its PROXY header named.
   fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, from, to, now)
                           : fg_abuse_limits_inbound(srv->limits, st->lease, el, el->root->raw.len,
-                                                    from, fg_conn_peer(st->conn), now);
+                                                    from, to, fg_conn_peer(st->conn), now);
   if (!r.refused) return FG_STANZA_CONDITION_COUNT;
   fg_metrics_inc(&srv->metrics, out ? FG_M_LIMITED_STANZAS_OUT
                                 : r.condition == FG_STANZA_POLICY_VIOLATION

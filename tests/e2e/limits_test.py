@@ -201,6 +201,36 @@ def test_unsolicited_subscription_requests_over_budget_refused_replies_pass(env)
     p.close()
 
 
+def test_rfc7622_3_2_unsolicited_budget_holds_however_the_pair_is_spelled(env):
+    """abuse.limits.unsolicited_per_minute is per (sender, recipient) as
+    RFC 7622 compares them: spelling the recipient in other cases or with a
+    trailing dot does not buy another budget, and a local user's message to
+    a remote JID spelled otherwise still makes that JID's messages replies."""
+    p = peer(env, "remote.test")
+    before = env.metric("limited_unsolicited_total")
+    spellings = ["carol@b.test", "Carol@b.test", "carol@B.test.", "CAROL@b.test", "cArol@b.test.",
+                 "caRol@B.TEST"]
+    ids = ["spell-%d" % n for n in range(len(spellings))]
+    for i, to in zip(ids, spellings):
+        p.send("<presence from='speller@remote.test' to='%s' type='subscribe' id='%s'/>" % (to, i))
+    got = errors_by_id(env.auth, ids[2:])
+    assert got == {i: "policy-violation" for i in ids[2:]}, got
+    assert wait_settled(env.sink, ids[:2]) == set(ids[:2])
+    assert env.metric("limited_unsolicited_total") == before + 4
+    o = internal_sender(env)
+    o.send_message("bob@b.test/pc", "Dora@REMOTE.test.", "hello dora", id="to-dora")
+    deadline = time.time() + 10
+    while "to-dora" not in delivered_ids(env.auth, {"to-dora"}) and time.time() < deadline:
+        time.sleep(0.05)
+    replies = ["dora-%d" % i for i in range(4)]
+    for i in replies:
+        p.send_message("dora@remote.test/x", "bob@b.test", "reply", id=i)
+    assert wait_settled(env.sink, replies) == set(replies)
+    assert env.metric("limited_unsolicited_total") == before + 4
+    o.close()
+    p.close()
+
+
 def test_rfc6120_8_3_3_18_local_sender_over_its_rate_refused(env):
     o = internal_sender(env)
     time.sleep(1.1)  # a full bucket for bob
