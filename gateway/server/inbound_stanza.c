@@ -60,9 +60,7 @@ void fg_inbound_stanza_header(fg_inbound_stanza *st, uint32_t headers, const fg_
                               size_t n, fg_xml_str lang) {
   st->lang = lang;
   if (st->hop_context_of == headers) return;  // judged once per header
-  // A stream with a default language: its stanzas without one are written
-  // anew with it, the hop's header declaring none (RFC 6120 §4.7.4).
-  st->hop_context = context_matches_hop(context, n) && lang.len == 0;
+  st->hop_context = context_matches_hop(context, n);
   st->hop_context_of = headers;
 }
 
@@ -213,7 +211,10 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
   if (refused != FG_STANZA_CONDITION_COUNT) return refused;
   const uint8_t *data;
   size_t len;
-  if (el->canonical && st->hop_context) {
+  // A stream with a default language: its stanzas without one of their own
+  // are written anew with it, the hop's header declaring none (RFC 6120
+  // §4.7.4). Prosody's stanzas carry theirs, and its headers 'en'.
+  if (el->canonical && st->hop_context && (st->lang.len == 0 || el->lang.data != NULL)) {
     data = el->root->raw.data;
     len = el->root->raw.len;
   } else {

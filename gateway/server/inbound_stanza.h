@@ -63,10 +63,10 @@ void fg_inbound_stanza_init(fg_inbound_stanza *st, fg_server *srv, fg_conn *conn
 int fg_inbound_stanza_hosted(const fg_inbound_stanza *st, const char *domain);
 
 // fg_inbound_stanza_header tells |st| the namespace context of a stream's
-// header number |headers| and its xml:lang |lang| (absent when none): judged
-// once per header, they say whether canonical stanza bytes may be forwarded
-// unchanged over the hop. Called before each stanza is routed: |lang| must
-// stay valid until then.
+// header number |headers| (judged once per header: whether canonical stanza
+// bytes may be forwarded unchanged over the hop) and its xml:lang |lang|
+// (absent when none: stanzas without their own are given it on the hop).
+// Called before each stanza is routed: |lang| must stay valid until then.
 void fg_inbound_stanza_header(fg_inbound_stanza *st, uint32_t headers, const fg_xml_nsdecl *context,
                               size_t n, fg_xml_str lang);
 
