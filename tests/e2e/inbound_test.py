@@ -338,6 +338,44 @@ def test_xep0344_valid_certificate_skips_the_round_trip(env):
     p.close()
 
 
+def reload_with(env, old, new):
+    """Rewrites |old| as |new| in the configuration file and reloads it
+    (SIGHUP), waiting until the gateway took it."""
+    import signal
+    text = open(env.gw.cfgfile).read()
+    assert old in text, old
+    with open(env.gw.cfgfile + ".tmp", "w") as f:
+        f.write(text.replace(old, new))
+    os.rename(env.gw.cfgfile + ".tmp", env.gw.cfgfile)
+    done = env.gw.log_tail(100000).count("reload: configuration generation")
+    env.gw.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while env.gw.log_tail(100000).count("reload: configuration generation") == done:
+        assert time.time() < deadline, "the reload did not happen"
+        time.sleep(0.05)
+
+
+def test_xep0344_certificate_verdict_judged_again_after_a_trust_reload(env):
+    """A certificate verdict of the trust store before a reload is not used
+    after it: once the store no longer has the peer's CA, the stream's
+    dialback for another pair is not valid at once (XEP-0344) but verified
+    with the authoritative server (here: invalid)."""
+    asked = len(env.auth.verify_questions)
+    p, _ = open_tls(env)
+    p.dialback_result("remote.test", "b.test", "any-key")
+    assert p.read_dialback_result().get("type") == "valid"
+    assert len(env.auth.verify_questions) == asked
+    reload_with(env, "trust_file: pki/ca.crt", "trust_file: rogue/ca.crt")
+    try:
+        p.dialback_result("remote.test", "c.test", "any-key")
+        r = p.read_dialback_result()
+        assert r.get("type") == "invalid", xp.ET.tostring(r)
+        assert len(env.auth.verify_questions) == asked + 1
+    finally:
+        p.close()
+        reload_with(env, "trust_file: rogue/ca.crt", "trust_file: pki/ca.crt")
+
+
 def test_rfc6120_5_3_1_plaintext_refused_when_tls_required(env):
     p = xp.Peer.connect(HOST, env.ports["s2s"])
     p.open_stream("b.test", "remote.test")
