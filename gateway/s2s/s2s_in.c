@@ -576,6 +576,13 @@ void fg_s2s_in_send_features(fg_s2s_in *s) {
 // --- STARTTLS (RFC 6120 §5.4) ---
 
 static fg_s2s_in_status on_starttls(fg_s2s_in *s) {
+  // §5.3.1: TLS comes before authentication. After it, the secured stream
+  // would carry pairs proved in the clear (§5.4.3.3: what was learnt before
+  // TLS is not to be trusted after it).
+  if (!s->tls && any_authenticated(s)) {
+    return fg_s2s_in_close_with_error(s, "policy-violation",
+                                      "STARTTLS after authentication (RFC 6120 5.3.1)");
+  }
   if (s->tls) {
     // §5.4.2.2: failure, then close.
     send_str(s, "<failure xmlns='" FG_NS_TLS "'/></stream:stream>");

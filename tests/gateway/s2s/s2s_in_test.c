@@ -800,6 +800,25 @@ static void test_rfc6120_5_3_1_tls_required_by_a_reload_applies_to_the_next_stan
   fx_free(f);
 }
 
+// RFC 6120 §5.3.1, §5.4.3.3: TLS comes before authentication. A peer that
+// authenticated a pair by dialback without TLS and then asks for STARTTLS
+// would carry that pair, proved in the clear, over the secured stream: the
+// stream ends with policy-violation, and nothing more is routed.
+static void test_rfc6120_5_4_3_3_starttls_after_authentication_fails(void **state) {
+  fixture *f = fx_plaintext();
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
+  feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
+  assert_int_equal(f->e.routed, 1);
+  clear(f);
+  assert_stream_error(f, feed(f, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+                      "policy-violation");
+  assert_null(strstr(f->e.out, "<proceed"));
+  feed(f, "<message from='x@a.example' to='y@b.example' id='2'/>");
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
 // XEP-0220 §2.4 policy-violation: a plaintext exemption belongs to a domain,
 // not to the stream whose header named it.
 static void test_xep0220_2_4_plaintext_exemption_holds_per_domain_pair(void **state) {
@@ -1079,6 +1098,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_8_stanza_routed_by_root_children_on_request),
       cmocka_unit_test(test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change),
       cmocka_unit_test(test_rfc6120_5_3_1_tls_required_by_a_reload_applies_to_the_next_stanza),
+      cmocka_unit_test(test_rfc6120_5_4_3_3_starttls_after_authentication_fails),
       cmocka_unit_test(test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing),
       cmocka_unit_test(test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed),
       cmocka_unit_test(test_xep0220_route_gets_the_pair_own_copy_of_its_domains),
