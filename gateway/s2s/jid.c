@@ -62,6 +62,20 @@ int fg_jid_domain_span(const uint8_t *jid, size_t len, size_t *start, size_t *dl
   return 1;
 }
 
+size_t fg_jid_bare_key(uint8_t *out, size_t cap, const uint8_t *jid, size_t len,
+                       const char *domain) {
+  const uint8_t *slash = len > 0 ? memchr(jid, '/', len) : NULL;
+  size_t bare = slash != NULL ? (size_t)(slash - jid) : len;
+  const uint8_t *at = bare > 0 ? memchr(jid, '@', bare) : NULL;
+  size_t local = at != NULL ? (size_t)(at - jid) + 1 : 0, dlen = strlen(domain);
+  if (local + dlen > cap) return 0;
+  for (size_t i = 0; i < local; i++) {
+    out[i] = jid[i] >= 'A' && jid[i] <= 'Z' ? (uint8_t)(jid[i] + 32) : jid[i];
+  }
+  memcpy(out + local, domain, dlen);
+  return local + dlen;
+}
+
 int fg_jid_domain(char out[FG_DOMAIN_MAX + 1], const uint8_t *jid, size_t len) {
   size_t start, dlen;
   return fg_jid_domain_span(jid, len, &start, &dlen) && fg_domain_normalize(out, jid + start, dlen);

@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "gateway/policy/rate_limit.h"
+#include "gateway/s2s/jid.h"
 #include "io/addr_policy.h"
 
 // Key prefixes: one table holds every kind of bucket.
@@ -130,37 +131,17 @@ static size_t bare_len(fg_xml_str jid) {
   return n;
 }
 
-// kBareMax: room for a bare JID as budgets name it (RFC 7622: a localpart of
-// up to 1023 bytes, '@', a domain of up to 253; the addressing checks refuse
-// longer ones before any budget is asked).
-enum { kBareMax = 1024 + 256 };
-
-// sender_key writes into |out| (|cap| bytes) the bare JID of |jid| as
-// budgets name it: its localpart lowercased (ASCII) with its '@', if any, and
-// |domain|, its domainpart as the addressing checks normalised it (RFC 7622
-// §3.2), so that no other spelling of a JID has a budget of its own. It
-// returns the length, 0 when it does not fit.
-static size_t sender_key(uint8_t *out, size_t cap, fg_xml_str jid, const char *domain) {
-  size_t bare = bare_len(jid), local = 0, dlen = strlen(domain);
-  const uint8_t *at = bare > 0 ? memchr(jid.data, '@', bare) : NULL;
-  if (at != NULL) local = (size_t)(at - jid.data) + 1;
-  if (local + dlen > cap) return 0;
-  for (size_t i = 0; i < local; i++) {
-    uint8_t c = jid.data[i];
-    out[i] = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
-  }
-  memcpy(out + local, domain, dlen);
-  return local + dlen;
-}
-
-// pair_key writes into |out| (2 * kBareMax + 1 bytes) the pair of bare JIDs
-// (|remote| at |remote_domain|, |local| at |local_domain|) as budgets and
-// marks name it: both as sender_key writes them, a 0 byte between. It
-// returns the length, and the remote one's in |*rn|; 0 when one is empty.
+// pair_key writes into |out| (2 * FG_BARE_JID_MAX + 1 bytes) the pair of
+// bare JIDs (|remote| at |remote_domain|, |local| at |local_domain|) as
+// budgets and marks name it: both as fg_jid_bare_key writes them (RFC 7622
+// §3.2), a 0 byte between. It returns the length, and the remote one's in
+// |*rn|; 0 when one does not fit.
 static size_t pair_key(uint8_t *out, size_t *rn, fg_xml_str remote, const char *remote_domain,
                        fg_xml_str local, const char *local_domain) {
-  *rn = sender_key(out, kBareMax, remote, remote_domain);
-  size_t ln = *rn ? sender_key(out + *rn + 1, kBareMax, local, local_domain) : 0;
+  *rn = fg_jid_bare_key(out, FG_BARE_JID_MAX, remote.data, remote.len, remote_domain);
+  size_t ln =
+      *rn ? fg_jid_bare_key(out + *rn + 1, FG_BARE_JID_MAX, local.data, local.len, local_domain)
+          : 0;
   if (ln == 0) return 0;
   out[*rn] = 0;
   return *rn + 1 + ln;
@@ -281,7 +262,7 @@ fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *leas
       lease->left[L_PAIR] -= 1;
       return res;
     }
-    uint8_t pair[2 * kBareMax + 1];
+    uint8_t pair[2 * FG_BARE_JID_MAX + 1];
     size_t rn, pn = pair_key(pair, &rn, el->from, from_domain, el->to, to_domain);
     if (pn == 0) return res;  // no bare JIDs to name (refused earlier by the addressing checks)
     uint64_t h = pair_hash(l, pair, pn);
@@ -304,14 +285,14 @@ fg_limit_result fg_abuse_limits_outbound(fg_abuse_limits *l, const fg_xml_elemen
   fg_limit_result res = {0, FG_STANZA_CONDITION_COUNT, NULL, 0};
   if (l == NULL) return res;
   if (l->cfg.unsolicited_per_minute && !fg_xml_str_eq(el->type, "error")) {
-    uint8_t pair[2 * kBareMax + 1];
+    uint8_t pair[2 * FG_BARE_JID_MAX + 1];
     size_t rn, pn = pair_key(pair, &rn, el->to, to_domain, el->from, from_domain);
     uint64_t h = pn ? pair_hash(l, pair, pn) : 0;
     if (h) atomic_store_explicit(&l->marks[h & l->marks_mask], h, memory_order_relaxed);
   }
   if (l->cfg.sender_stanzas) {
-    uint8_t sender[kBareMax], key[sizeof(sender) + 8];
-    size_t sn = sender_key(sender, sizeof(sender), el->from, from_domain);
+    uint8_t sender[FG_BARE_JID_MAX], key[sizeof(sender) + 8];
+    size_t sn = fg_jid_bare_key(sender, sizeof(sender), el->from.data, el->from.len, from_domain);
     take(l, key, sn ? key_of(key, sizeof(key), K_SENDER, sender, sn, NULL, 0) : 0, &l->sender, 1,
          now, &res, "stanzas per local sender", FG_STANZA_RESOURCE_CONSTRAINT);
     res.stream_rate = 0;  // the internal server's stream carries everyone's traffic

@@ -71,25 +71,6 @@ static const fg_xml_nsdecl kHopContext[] = {
     {{(const uint8_t *)"db", 2}, {(const uint8_t *)FG_NS_DIALBACK, sizeof(FG_NS_DIALBACK) - 1}},
 };
 
-// sender_key writes into |out| (|cap| bytes) the bare JID of |el|'s sender
-// as the block lists name it: the localpart of 'from', if any, and
-// |from_domain|, its domainpart as the addressing checks normalised it
-// (lower case, no trailing dot: RFC 7622 §3.2), so that no other spelling
-// of the domain escapes a listed JID. It returns the length, or 0 when it
-// does not fit (no listed JID is that long).
-static size_t sender_key(uint8_t *out, size_t cap, const fg_xml_element *el,
-                         const char *from_domain) {
-  const uint8_t *slash = el->from.len > 0 ? memchr(el->from.data, '/', el->from.len) : NULL;
-  size_t bare = slash != NULL ? (size_t)(slash - el->from.data) : el->from.len;
-  const uint8_t *at = bare > 0 ? memchr(el->from.data, '@', bare) : NULL;
-  size_t local = at != NULL ? (size_t)(at - el->from.data) + 1 : 0;  // with its '@'
-  size_t dlen = strlen(from_domain);
-  if (local + dlen > cap) return 0;
-  memcpy(out, el->from.data, local);
-  memcpy(out + local, from_domain, dlen);
-  return local + dlen;
-}
-
 // block_verdict applies the block lists to one stanza: from a remote server,
 // a blocked sender (by the digest of its bare JID) is refused with
 // forbidden (RFC 6120 §8.3.3.4); from an internal server, a stanza to a
@@ -104,9 +85,11 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
   const char *whom;
   size_t bare_len = 0;
   int out = st->internal;
-  uint8_t sender[1024 + FG_DOMAIN_MAX + 1];  // RFC 7622 §3.3.1: localparts up to 1023 bytes
+  // The sender's bare JID as the lists name it, whatever its spelling.
+  uint8_t sender[FG_BARE_JID_MAX];
   const uint8_t *key = out ? (const uint8_t *)to : sender;
-  size_t key_len = out ? strlen(to) : sender_key(sender, sizeof(sender), el, from);
+  size_t key_len =
+      out ? strlen(to) : fg_jid_bare_key(sender, sizeof(sender), el->from.data, el->from.len, from);
   if (key_len == 0) return FG_STANZA_CONDITION_COUNT;
   uint64_t g = fg_blocks_generation(srv->blocks);
   if (st->clean_len == key_len && st->clean_generation == g && key_len > 0 &&

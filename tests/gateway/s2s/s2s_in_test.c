@@ -782,16 +782,23 @@ static void test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change(vo
   fx_free(f);
 }
 
-// RFC 6120 §5.3.1: once a reload requires TLS, a plaintext stream carries
-// no further stanza of a domain not exempt from it (policy-violation), the
-// pair it routed before included.
-static void test_rfc6120_5_3_1_tls_required_by_a_reload_applies_to_the_next_stanza(void **state) {
+// fx_plaintext_routed returns fx_plaintext's session with (a.example,
+// b.example) authenticated by dialback and one stanza of it routed.
+static fixture *fx_plaintext_routed(void) {
   fixture *f = fx_plaintext();
   feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
   fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
   assert_int_equal(feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>"),
                    FG_S2S_IN_CONTINUE);
   assert_int_equal(f->e.routed, 1);
+  return f;
+}
+
+// RFC 6120 §5.3.1: once a reload requires TLS, a plaintext stream carries
+// no further stanza of a domain not exempt from it (policy-violation), the
+// pair it routed before included.
+static void test_rfc6120_5_3_1_tls_required_by_a_reload_applies_to_the_next_stanza(void **state) {
+  fixture *f = fx_plaintext_routed();
   f->e.plaintext_domain = "other.example";  // tls.plaintext_peers after the reload
   fg_s2s_in_config_changed(f->s, 1);
   assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@b.example' id='2'/>"),
@@ -805,11 +812,7 @@ static void test_rfc6120_5_3_1_tls_required_by_a_reload_applies_to_the_next_stan
 // would carry that pair, proved in the clear, over the secured stream: the
 // stream ends with policy-violation, and nothing more is routed.
 static void test_rfc6120_5_4_3_3_starttls_after_authentication_fails(void **state) {
-  fixture *f = fx_plaintext();
-  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
-  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
-  feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
-  assert_int_equal(f->e.routed, 1);
+  fixture *f = fx_plaintext_routed();
   clear(f);
   assert_stream_error(f, feed(f, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
                       "policy-violation");
