@@ -1566,7 +1566,7 @@ static void test_rfc6120_8_root_view_then_children(void **state) {
     assert_true(fg_xml_str_eq(el->type, "chat"));
     assert_true(fg_xml_str_eq(el->id, "m1"));
     assert_true(fg_xml_str_eq(el->lang, "en"));  // RFC 6120 §8.1.5, for the relay
-    assert_int_equal(el->num_nodes, 5);  // message, body, its text, x, y
+    assert_int_equal(el->num_nodes, 5);          // message, body, its text, x, y
     assert_int_equal(root->raw.len, sl);
     assert_memory_equal(root->raw.data, st, sl);
     assert_int_equal(el->canonical, 1);
