@@ -44,18 +44,36 @@ int fg_domain_normalize(char out[FG_DOMAIN_MAX + 1], const uint8_t *in, size_t l
   return 1;
 }
 
+// kPartMax: the longest localpart and resourcepart, in bytes (RFC 7622
+// §3.3.1, §3.4.1).
+enum { kPartMax = 1023 };
+
 int fg_jid_domain_span(const uint8_t *jid, size_t len, size_t *start, size_t *dlen) {
   const uint8_t *slash = memchr(jid, '/', len);
   size_t bare = slash ? (size_t)(slash - jid) : len;
-  if (slash != NULL && bare + 1 == len) return 0;  // empty resourcepart
+  if (slash != NULL && (bare + 1 == len || len - bare - 1 > kPartMax)) return 0;  // resourcepart
   const uint8_t *at = memchr(jid, '@', bare);
   *start = 0;
   if (at != NULL) {
-    if (at == jid) return 0;  // empty localpart
+    if (at == jid || at - jid > kPartMax) return 0;  // empty or too long localpart
     *start = (size_t)(at - jid) + 1;
   }
   *dlen = bare - *start;
   return 1;
+}
+
+size_t fg_jid_bare_key(uint8_t *out, size_t cap, const uint8_t *jid, size_t len,
+                       const char *domain) {
+  const uint8_t *slash = len > 0 ? memchr(jid, '/', len) : NULL;
+  size_t bare = slash != NULL ? (size_t)(slash - jid) : len;
+  const uint8_t *at = bare > 0 ? memchr(jid, '@', bare) : NULL;
+  size_t local = at != NULL ? (size_t)(at - jid) + 1 : 0, dlen = strlen(domain);
+  if (local + dlen > cap) return 0;
+  for (size_t i = 0; i < local; i++) {
+    out[i] = jid[i] >= 'A' && jid[i] <= 'Z' ? (uint8_t)(jid[i] + 32) : jid[i];
+  }
+  memcpy(out + local, domain, dlen);
+  return local + dlen;
 }
 
 int fg_jid_domain(char out[FG_DOMAIN_MAX + 1], const uint8_t *jid, size_t len) {

@@ -15,14 +15,29 @@
 // after the '/' belongs to the resource). It copies the domain, lower-cased
 // (ASCII) and without one trailing dot, into |out| (FG_DOMAIN_MAX + 1 bytes,
 // NUL-terminated) and returns 1, or returns 0 when the JID is malformed: empty
-// localpart, domainpart or resourcepart, or a domain that fg_domain_valid
-// rejects.
+// localpart, domainpart or resourcepart, a localpart or resourcepart of more
+// than 1023 bytes (RFC 7622 §3.3.1, §3.4.1), or a domain that
+// fg_domain_normalize rejects.
 int fg_jid_domain(char out[FG_DOMAIN_MAX + 1], const uint8_t *jid, size_t len);
 
 // fg_jid_domain_span finds where the domainpart of |jid| lies, as
 // fg_jid_domain does, without checking or copying it: |*start| and |*dlen|.
-// It returns 0 for an empty localpart or resourcepart.
+// It returns 0 for an empty localpart or resourcepart, or one longer than
+// 1023 bytes.
 int fg_jid_domain_span(const uint8_t *jid, size_t len, size_t *start, size_t *dlen);
+
+// FG_BARE_JID_MAX is room for a bare JID as fg_jid_bare_key writes it: a
+// localpart of up to 1023 bytes, '@' and a domain of up to FG_DOMAIN_MAX.
+#define FG_BARE_JID_MAX (1023 + 1 + FG_DOMAIN_MAX)
+
+// fg_jid_bare_key writes into |out| (|cap| bytes) the bare JID of |jid| (|len|
+// bytes) as addresses are compared (RFC 7622 §3.2, §3.3): its localpart, if
+// any, lower-cased (ASCII) with its '@', then |domain|, its domainpart as
+// fg_jid_domain normalised it. It returns the length, or 0 when it does not
+// fit. Block lists and budgets name senders and recipients by it, so that
+// no other spelling of an address escapes them.
+size_t fg_jid_bare_key(uint8_t *out, size_t cap, const uint8_t *jid, size_t len,
+                       const char *domain);
 
 // fg_domain_normalize copies |in| (|len| bytes) into |out| lower-cased and
 // without one trailing dot, and returns 1 when the result is a valid s2s

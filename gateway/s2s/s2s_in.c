@@ -60,8 +60,9 @@ struct fg_s2s_in {
   int num_pairs, cap_pairs;
   // routed_pair: the pair whose stanza last passed every addressing check
   // (-1: none). A stanza whose raw domainparts are byte-equal to that pair's
-  // (normalised) domains passes them too: pairs are never withdrawn and the
-  // hosted domains do not change while running.
+  // (normalised) domains passes them too: pairs are never withdrawn, and
+  // what the gateway's configuration says of them (hosted 'to', a plaintext
+  // exemption) is judged again after it changes (fg_s2s_in_config_changed).
   int routed_pair;
   uint32_t headers;  // stream headers received (fg_s2s_in_headers)
   // closing: our </stream:stream> went out (fg_s2s_in_close); the peer's
@@ -190,6 +191,11 @@ void fg_s2s_in_trim(fg_s2s_in *s) {
   park(s);
 }
 
+void fg_s2s_in_config_changed(fg_s2s_in *s, int tls_required) {
+  s->cfg.tls_required = tls_required;
+  s->routed_pair = -1;
+}
+
 int fg_s2s_in_parked(const fg_s2s_in *s) {
   return s->parser == NULL;
 }
@@ -216,6 +222,11 @@ const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len) {
     return NULL;
   }
   return fg_xml_parser_context(s->parser, out_len);
+}
+
+fg_xml_str fg_s2s_in_lang(const fg_s2s_in *s) {
+  const fg_xml_stream_header *h = s->parser != NULL ? fg_xml_parser_header(s->parser) : NULL;
+  return h != NULL ? h->lang : (fg_xml_str){NULL, 0};
 }
 
 uint32_t fg_s2s_in_sm_handled(const fg_s2s_in *s, int *out_enabled) {
@@ -565,6 +576,13 @@ void fg_s2s_in_send_features(fg_s2s_in *s) {
 // --- STARTTLS (RFC 6120 §5.4) ---
 
 static fg_s2s_in_status on_starttls(fg_s2s_in *s) {
+  // §5.3.1: TLS comes before authentication. After it, the secured stream
+  // would carry pairs proved in the clear (§5.4.3.3: what was learnt before
+  // TLS is not to be trusted after it).
+  if (!s->tls && any_authenticated(s)) {
+    return fg_s2s_in_close_with_error(s, "policy-violation",
+                                      "STARTTLS after authentication (RFC 6120 5.3.1)");
+  }
   if (s->tls) {
     // §5.4.2.2: failure, then close.
     send_str(s, "<failure xmlns='" FG_NS_TLS "'/></stream:stream>");
@@ -892,6 +910,10 @@ static fg_s2s_in_status on_stanza(fg_s2s_in *s, const fg_xml_element *el) {
   }
   const domain_pair *p = find_pair(s, from, to);
   s->routed_pair = p != NULL ? (int)(p - s->pairs) : -1;
+  // The pair's own copy of its domains, as on the fast path: the route
+  // operation may tell a stream's domains apart by where they are
+  // (gateway/server/abuse_limits.h), which |from|, on this stack, is not.
+  if (p != NULL) return route(s, el, p->from, p->to);
   return route(s, el, from, to);
 }
 

@@ -104,8 +104,10 @@ typedef struct fg_s2s_in_ops {
   int (*dialback_verify)(void *arg, const char *originating, const char *receiving,
                          const uint8_t *key, size_t key_len, const char *stream_id);
   // route delivers a stanza from the authenticated |from_domain| to the
-  // hosted |to_domain|. It returns FG_STANZA_CONDITION_COUNT when the stanza
-  // was accepted for delivery, or the condition to bounce it with.
+  // hosted |to_domain|: the stream's own copies of its domain pair, the
+  // same storage for every stanza of the pair while the stream lives. It
+  // returns FG_STANZA_CONDITION_COUNT when the stanza was accepted for
+  // delivery, or the condition to bounce it with.
   fg_stanza_condition (*route)(void *arg, const fg_xml_element *el, const char *from_domain,
                                const char *to_domain);
   // bounce sends |error_stanza| (built here, addressed back to the sender)
@@ -199,6 +201,14 @@ fg_s2s_in *fg_s2s_in_new(const fg_s2s_in_config *cfg, const fg_s2s_in_ops *ops, 
 // that rebuilt header.
 void fg_s2s_in_trim(fg_s2s_in *s);
 
+// fg_s2s_in_config_changed tells |s| that the gateway's configuration
+// changed (a reload, a domain added or removed at run time): TLS is now
+// required on it or not (|tls_required|, as fg_s2s_in_config's), and what
+// ops->is_hosted and ops->plaintext_allowed answer may differ, so the next
+// stanza of the pair |s| last routed passes every check again instead of
+// following that pair.
+void fg_s2s_in_config_changed(fg_s2s_in *s, int tls_required);
+
 // fg_s2s_in_parked returns 1 while |s|'s parser is given back (see
 // fg_s2s_in_trim).
 int fg_s2s_in_parked(const fg_s2s_in *s);
@@ -272,6 +282,11 @@ int fg_s2s_in_is_authenticated(const fg_s2s_in *s, const char *from, const char 
 // fg_s2s_in_context returns the namespace declarations of the peer's current
 // stream header (what fg_xml_element.canonical is relative to).
 const fg_xml_nsdecl *fg_s2s_in_context(const fg_s2s_in *s, size_t *out_len);
+
+// fg_s2s_in_lang returns the xml:lang of the peer's current stream header,
+// the default language of its stanzas (RFC 6120 §4.7.4), absent when it has
+// none; valid until the next fg_s2s_in_feed or fg_s2s_in_trim.
+fg_xml_str fg_s2s_in_lang(const fg_s2s_in *s);
 
 // fg_s2s_in_headers counts the stream headers received so far: the context
 // above changes only when it does.

@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "gateway/policy/rate_limit.h"
+#include "gateway/s2s/jid.h"
 #include "io/addr_policy.h"
 
 // Key prefixes: one table holds every kind of bucket.
@@ -130,17 +131,24 @@ static size_t bare_len(fg_xml_str jid) {
   return n;
 }
 
-static uint64_t pair_hash(const fg_abuse_limits *l, fg_xml_str remote, fg_xml_str local) {
-  size_t rn = bare_len(remote), ln = bare_len(local);
-  uint8_t buf[2 * 3072 + 2];
-  if (rn + ln + 1 > sizeof(buf)) return 0;
-  memcpy(buf, remote.data, rn);
-  buf[rn] = 0;
-  memcpy(buf + rn + 1, local.data, ln);
-  for (size_t i = 0; i < rn + ln + 1; i++) {
-    if (buf[i] >= 'A' && buf[i] <= 'Z') buf[i] = (uint8_t)(buf[i] + 32);
-  }
-  uint64_t h = XXH3_64bits_withSeed(buf, rn + ln + 1, l->seed);
+// pair_key writes into |out| (2 * FG_BARE_JID_MAX + 1 bytes) the pair of
+// bare JIDs (|remote| at |remote_domain|, |local| at |local_domain|) as
+// budgets and marks name it: both as fg_jid_bare_key writes them (RFC 7622
+// §3.2), a 0 byte between. It returns the length, and the remote one's in
+// |*rn|; 0 when one does not fit.
+static size_t pair_key(uint8_t *out, size_t *rn, fg_xml_str remote, const char *remote_domain,
+                       fg_xml_str local, const char *local_domain) {
+  *rn = fg_jid_bare_key(out, FG_BARE_JID_MAX, remote.data, remote.len, remote_domain);
+  size_t ln =
+      *rn ? fg_jid_bare_key(out + *rn + 1, FG_BARE_JID_MAX, local.data, local.len, local_domain)
+          : 0;
+  if (ln == 0) return 0;
+  out[*rn] = 0;
+  return *rn + 1 + ln;
+}
+
+static uint64_t pair_hash(const fg_abuse_limits *l, const uint8_t *pair, size_t len) {
+  uint64_t h = XXH3_64bits_withSeed(pair, len, l->seed);
   return h ? h : 1;
 }
 
@@ -200,8 +208,8 @@ static int same_pair(fg_limit_lease *lease, const fg_xml_element *el) {
 
 fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *lease,
                                         const fg_xml_element *el, size_t len,
-                                        const char *from_domain, const struct sockaddr *peer,
-                                        uint64_t now) {
+                                        const char *from_domain, const char *to_domain,
+                                        const struct sockaddr *peer, uint64_t now) {
   fg_limit_result res = {0, FG_STANZA_CONDITION_COUNT, NULL, 0};
   if (l == NULL) return res;
   const fg_config_abuse_limits *c = &l->cfg;
@@ -254,7 +262,10 @@ fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *leas
       lease->left[L_PAIR] -= 1;
       return res;
     }
-    uint64_t h = pair_hash(l, el->from, el->to);
+    uint8_t pair[2 * FG_BARE_JID_MAX + 1];
+    size_t rn, pn = pair_key(pair, &rn, el->from, from_domain, el->to, to_domain);
+    if (pn == 0) return res;  // no bare JIDs to name (refused earlier by the addressing checks)
+    uint64_t h = pair_hash(l, pair, pn);
     if (atomic_load_explicit(&l->marks[h & l->marks_mask], memory_order_relaxed) == h) return res;
     if (lease->pair != h) {
       lease->pair = h;
@@ -262,41 +273,42 @@ fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *leas
     }
     // Unsolicited traffic is refused, never a reason to close the stream:
     // the stream also carries other senders' replies.
-    leased(l, lease, L_PAIR, K_PAIR, el->from.data, bare_len(el->from), el->to.data,
-           bare_len(el->to), &l->unsolicited, 1, now, &res, "unsolicited per sender and recipient",
-           FG_STANZA_POLICY_VIOLATION);
+    leased(l, lease, L_PAIR, K_PAIR, pair, rn, pair + rn + 1, pn - rn - 1, &l->unsolicited, 1, now,
+           &res, "unsolicited per sender and recipient", FG_STANZA_POLICY_VIOLATION);
   }
   return res;
 }
 
 fg_limit_result fg_abuse_limits_outbound(fg_abuse_limits *l, const fg_xml_element *el,
+                                         const char *from_domain, const char *to_domain,
                                          uint64_t now) {
   fg_limit_result res = {0, FG_STANZA_CONDITION_COUNT, NULL, 0};
   if (l == NULL) return res;
   if (l->cfg.unsolicited_per_minute && !fg_xml_str_eq(el->type, "error")) {
-    uint64_t h = pair_hash(l, el->to, el->from);
-    atomic_store_explicit(&l->marks[h & l->marks_mask], h, memory_order_relaxed);
+    uint8_t pair[2 * FG_BARE_JID_MAX + 1];
+    size_t rn, pn = pair_key(pair, &rn, el->to, to_domain, el->from, from_domain);
+    uint64_t h = pn ? pair_hash(l, pair, pn) : 0;
+    if (h) atomic_store_explicit(&l->marks[h & l->marks_mask], h, memory_order_relaxed);
   }
   if (l->cfg.sender_stanzas) {
-    uint8_t key[3 * 1024 + 8];
-    take(l, key, key_of(key, sizeof(key), K_SENDER, el->from.data, bare_len(el->from), NULL, 0),
-         &l->sender, 1, now, &res, "stanzas per local sender", FG_STANZA_RESOURCE_CONSTRAINT);
+    uint8_t sender[FG_BARE_JID_MAX], key[sizeof(sender) + 8];
+    size_t sn = fg_jid_bare_key(sender, sizeof(sender), el->from.data, el->from.len, from_domain);
+    take(l, key, sn ? key_of(key, sizeof(key), K_SENDER, sender, sn, NULL, 0) : 0, &l->sender, 1,
+         now, &res, "stanzas per local sender", FG_STANZA_RESOURCE_CONSTRAINT);
     res.stream_rate = 0;  // the internal server's stream carries everyone's traffic
   }
   if (!res.refused && (l->cfg.outbound_domain_stanzas || l->cfg.outbound_domain_bytes)) {
-    // The remote domain: the part of 'to' between '@' and '/'.
-    size_t end = bare_len(el->to), at = 0;
-    for (size_t i = 0; i < end; i++)
-      if (el->to.data[i] == '@') at = i + 1;
-    uint8_t key[1024 + 8];
+    // The remote domain as routed, not as spelled (RFC 7622 §3.2).
+    size_t dn = strlen(to_domain);
+    uint8_t key[256 + 8];
     size_t klen;
     if (l->cfg.outbound_domain_stanzas) {
-      klen = key_of(key, sizeof(key), K_OUT_DOMAIN, el->to.data + at, end - at, NULL, 0);
+      klen = key_of(key, sizeof(key), K_OUT_DOMAIN, to_domain, dn, NULL, 0);
       take(l, key, klen, &l->out_domain_stanzas, 1, now, &res, "stanzas per remote domain",
            FG_STANZA_RESOURCE_CONSTRAINT);
     }
     if (!res.refused && l->cfg.outbound_domain_bytes) {
-      klen = key_of(key, sizeof(key), K_OUT_DOMAIN_BYTES, el->to.data + at, end - at, NULL, 0);
+      klen = key_of(key, sizeof(key), K_OUT_DOMAIN_BYTES, to_domain, dn, NULL, 0);
       double cost = (double)el->root->raw.len;
       if (cost > l->out_domain_bytes.burst) cost = l->out_domain_bytes.burst;
       take(l, key, klen, &l->out_domain_bytes, cost, now, &res, "bytes per remote domain",

@@ -66,16 +66,24 @@ typedef struct fg_limit_lease {
 } fg_limit_lease;
 
 // fg_abuse_limits_inbound judges stanza |el| (|len| bytes) from a remote
-// server authenticated as |from_domain|, arriving from |peer|, at |now_ns|,
-// spending |lease| (the stream's).
+// server authenticated as |from_domain| to hosted |to_domain| (the
+// domainparts of its 'from' and 'to' as the addressing checks normalised
+// them, RFC 7622 §3.2: the budget of a sender and recipient is kept under
+// their JIDs so normalised), arriving from |peer|, at |now_ns|, spending
+// |lease| (the stream's).
 fg_limit_result fg_abuse_limits_inbound(fg_abuse_limits *l, fg_limit_lease *lease,
                                         const fg_xml_element *el, size_t len,
-                                        const char *from_domain, const struct sockaddr *peer,
-                                        uint64_t now_ns);
+                                        const char *from_domain, const char *to_domain,
+                                        const struct sockaddr *peer, uint64_t now_ns);
 
 // fg_abuse_limits_outbound judges stanza |el| from an internal server (its
-// local sender's budget) and marks its (recipient, sender) pair solicited.
+// local sender's budget, the budget of the remote domain it goes to) and
+// marks its (recipient, sender) pair solicited. |from_domain| and
+// |to_domain| are the domainparts of its 'from' and 'to' as the addressing
+// checks normalised them (RFC 7622 §3.2): the budgets are kept under them,
+// whatever case or trailing dot the stanza spells them with.
 fg_limit_result fg_abuse_limits_outbound(fg_abuse_limits *l, const fg_xml_element *el,
+                                         const char *from_domain, const char *to_domain,
                                          uint64_t now_ns);
 
 // fg_abuse_limits_admit takes one new connection from |peer| at |now_ns|:

@@ -466,7 +466,8 @@ static fg_stanza_condition op_route(void *arg, const fg_xml_element *el, const c
   in_conn *ic = arg;
   size_t n = 0;
   const fg_xml_nsdecl *context = fg_s2s_in_context(ic->s2s, &n);
-  fg_inbound_stanza_header(&ic->checks, fg_s2s_in_headers(ic->s2s), context, n);
+  fg_inbound_stanza_header(&ic->checks, fg_s2s_in_headers(ic->s2s), context, n,
+                           fg_s2s_in_lang(ic->s2s));
   return fg_inbound_stanza_route(&ic->checks, el, from, to);
 }
 
@@ -831,6 +832,17 @@ size_t fg_inbound_close_refused(worker_state *ws, fg_blocks *b) {
   return n;
 }
 
+// tls_required says whether |cfg| requires TLS on |ic|'s listener.
+static int tls_required(const in_conn *ic, const fg_config *cfg) {
+  return ic->listener == FG_LISTENER_INTERNAL ? !cfg->internal_hop.plaintext : cfg->tls.required;
+}
+
+void fg_inbound_snapshot_taken(worker_state *ws) {
+  for (in_conn *ic = ws->streams; ic != NULL; ic = ic->next) {
+    if (ic->s2s != NULL) fg_s2s_in_config_changed(ic->s2s, tls_required(ic, cur(ic)->cfg));
+  }
+}
+
 // --- the connection ---
 
 // tick enforces the authentication deadline and the idle timeout with one
@@ -910,8 +922,7 @@ static void open_common(fg_conn *c, fg_listener_id listener) {
   sc.limits.max_element_bytes_preauth = cfg->limits.element_bytes_before_auth;
   sc.limits.max_element_bytes_postauth = cfg->limits.element_bytes_after_auth;
   sc.tls_active = fg_conn_mode(c) != FG_CONN_PLAIN;
-  sc.tls_required =
-      listener == FG_LISTENER_INTERNAL ? !cfg->internal_hop.plaintext : cfg->tls.required;
+  sc.tls_required = tls_required(ic, cfg);
   sc.dialback_secret = ic->snap->have_db_secret ? &ic->snap->db_secret : NULL;
   sc.dialback = cfg->dialback.enabled;
   sc.sm = cfg->sm.enabled;  // XEP-0198 acks, public listeners and the internal hop

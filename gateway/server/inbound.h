@@ -44,6 +44,12 @@ struct fg_blocks;
 // Worker thread only.
 size_t fg_inbound_close_refused(worker_state *ws, struct fg_blocks *b);
 
+// fg_inbound_snapshot_taken tells every stream of |ws| that its worker
+// decides with a new configuration snapshot (gateway/server/reload.c): the
+// next stanza of each is judged by it (fg_s2s_in_config_changed). Worker
+// thread only.
+void fg_inbound_snapshot_taken(worker_state *ws);
+
 // fg_inbound_close_hop_to closes (</stream:stream>, RFC 6120 §4.4) the
 // streams of |ws| on which an internal server sends to remote domain
 // |remote| (their header's 'to'), once that domain's link is lost

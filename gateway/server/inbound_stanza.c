@@ -9,6 +9,7 @@
 #include "gateway/server/abuse_reports.h"
 #include "gateway/server/blocks.h"
 #include "gateway/s2s/bounce_element.h"
+#include "gateway/s2s/jid.h"
 #include "gateway/server/link.h"
 #include "gateway/server/log.h"
 #include "gateway/server/rtbl.h"
@@ -36,20 +37,28 @@ int fg_inbound_stanza_hosted(const fg_inbound_stanza *st, const char *domain) {
 // context_matches_hop says whether raw stanza bytes that are canonical in the
 // peer's stream context are also canonical in the hop stream's context
 // (xmlns='jabber:server', xmlns:stream, xmlns:db), so they can be forwarded
-// unchanged (zero copy).
+// unchanged (zero copy): every declaration of the peer's header is one of
+// the hop's, and the default namespace is declared jabber:server there as on
+// the hop. Without it an unprefixed element that is in no namespace on the
+// peer's stream (under a prefixed stanza) would be in jabber:server on the hop.
 static int context_matches_hop(const fg_xml_nsdecl *d, size_t n) {
+  int server_default = 0;
   for (size_t i = 0; i < n; i++) {
-    if (d[i].prefix.len == 0 && fg_xml_str_eq(d[i].uri, FG_XML_NS_SERVER)) continue;
+    if (d[i].prefix.len == 0 && fg_xml_str_eq(d[i].uri, FG_XML_NS_SERVER)) {
+      server_default = 1;
+      continue;
+    }
     if (fg_xml_str_eq(d[i].prefix, "stream") && fg_xml_str_eq(d[i].uri, FG_XML_NS_STREAMS))
       continue;
     if (fg_xml_str_eq(d[i].prefix, "db") && fg_xml_str_eq(d[i].uri, FG_NS_DIALBACK)) continue;
     return 0;
   }
-  return 1;
+  return server_default;
 }
 
 void fg_inbound_stanza_header(fg_inbound_stanza *st, uint32_t headers, const fg_xml_nsdecl *context,
-                              size_t n) {
+                              size_t n, fg_xml_str lang) {
+  st->lang = lang;
   if (st->hop_context_of == headers) return;  // judged once per header
   st->hop_context = context_matches_hop(context, n);
   st->hop_context_of = headers;
@@ -68,7 +77,7 @@ static const fg_xml_nsdecl kHopContext[] = {
 // blocked domain is refused with policy-violation (§8.3.3.12). Both are
 // bounced to the sender. FG_STANZA_CONDITION_COUNT: it may pass.
 static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_element *el,
-                                         const char *to) {
+                                         const char *from, const char *to) {
   fg_server *srv = st->srv;
   char why[300];
   fg_metric m;
@@ -76,12 +85,12 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
   const char *whom;
   size_t bare_len = 0;
   int out = st->internal;
-  const uint8_t *key = out ? (const uint8_t *)to : el->from.data;
-  size_t key_len = out ? strlen(to) : 0;
-  if (!out) {  // the bare JID: up to the resourcepart
-    const uint8_t *slash = el->from.len > 0 ? memchr(el->from.data, '/', el->from.len) : NULL;
-    key_len = slash != NULL ? (size_t)(slash - el->from.data) : el->from.len;
-  }
+  // The sender's bare JID as the lists name it, whatever its spelling.
+  uint8_t sender[FG_BARE_JID_MAX];
+  const uint8_t *key = out ? (const uint8_t *)to : sender;
+  size_t key_len =
+      out ? strlen(to) : fg_jid_bare_key(sender, sizeof(sender), el->from.data, el->from.len, from);
+  if (key_len == 0) return FG_STANZA_CONDITION_COUNT;
   uint64_t g = fg_blocks_generation(srv->blocks);
   if (st->clean_len == key_len && st->clean_generation == g && key_len > 0 &&
       memcmp(st->clean, key, key_len) == 0) {
@@ -97,6 +106,7 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
     }
     return FG_STANZA_CONDITION_COUNT;
   }
+  const uint8_t *named = key;  // in the log line
   if (!out) {
     bare_len = key_len;
     m = FG_M_BLOCKED_STANZAS_IN;
@@ -106,6 +116,7 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
     m = FG_M_BLOCKED_STANZAS_OUT;
     cond = FG_STANZA_POLICY_VIOLATION;
     whom = "recipient domain";
+    named = el->from.data;
     bare_len = el->from.len;
   }
   fg_metrics_inc(&srv->metrics, m);
@@ -113,14 +124,14 @@ static fg_stanza_condition block_verdict(fg_inbound_stanza *st, const fg_xml_ele
     st->block_logged = 1;
     fg_log(FG_LOG_SEV_WARN, st->stream_id, out ? to : "",
            "stanza from %.*s refused: %s blocked (%s); later ones on this stream are counted only",
-           (int)bare_len, (const char *)el->from.data, whom, why);
+           (int)bare_len, (const char *)named, whom, why);
   }
   return cond;
 }
 
 // limit_verdict applies abuse.limits to one stanza (gateway/server/abuse_limits.h).
 static fg_stanza_condition limit_verdict(fg_inbound_stanza *st, const fg_xml_element *el,
-                                         const char *from) {
+                                         const char *from, const char *to) {
   fg_server *srv = st->srv;
   if (srv->limits == NULL) return FG_STANZA_CONDITION_COUNT;
   uint64_t now = fg_worker_now_ns(fg_conn_worker(st->conn));
@@ -129,9 +140,9 @@ static fg_stanza_condition limit_verdict(fg_inbound_stanza *st, const fg_xml_ele
     return FG_STANZA_RESOURCE_CONSTRAINT;
   }
   // The peer's address: behind a balancer, the one its PROXY header named.
-  fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, now)
+  fg_limit_result r = out ? fg_abuse_limits_outbound(srv->limits, el, from, to, now)
                           : fg_abuse_limits_inbound(srv->limits, st->lease, el, el->root->raw.len,
-                                                    from, fg_conn_peer(st->conn), now);
+                                                    from, to, fg_conn_peer(st->conn), now);
   if (!r.refused) return FG_STANZA_CONDITION_COUNT;
   fg_metrics_inc(&srv->metrics, out ? FG_M_LIMITED_STANZAS_OUT
                                 : r.condition == FG_STANZA_POLICY_VIOLATION
@@ -178,12 +189,15 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
     return c;
   }
   fg_metrics_inc(&srv->metrics, FG_M_STANZAS_IN);
-  fg_stanza_condition refused = block_verdict(st, el, to);
-  if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(st, el, from);
+  fg_stanza_condition refused = block_verdict(st, el, from, to);
+  if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(st, el, from, to);
   if (refused != FG_STANZA_CONDITION_COUNT) return refused;
   const uint8_t *data;
   size_t len;
-  if (el->canonical && st->hop_context) {
+  // A stream with a default language: its stanzas without one of their own
+  // are written anew with it, the hop's header declaring none (RFC 6120
+  // §4.7.4). Prosody's stanzas carry theirs, and its headers 'en'.
+  if (el->canonical && st->hop_context && (st->lang.len == 0 || el->lang.data != NULL)) {
     data = el->root->raw.data;
     len = el->root->raw.len;
   } else {
@@ -191,7 +205,8 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
     fg_xml_writer_clear(ws->writer);
     // Written anew: the writer reads the whole tree.
     el = fg_xml_element_full(el);
-    if (!fg_xml_writer_element(ws->writer, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE)) {
+    if (!fg_xml_writer_element_lang(ws->writer, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE,
+                                    st->lang)) {
       return FG_STANZA_INTERNAL_SERVER_ERROR;
     }
     data = fg_xml_writer_data(ws->writer, &len);
@@ -220,18 +235,20 @@ const char *fg_inbound_stanza_sent_back(fg_inbound_stanza *st, const fg_xml_elem
   }
   if (!fg_inbound_stanza_hosted(st, to)) return "host-unknown";  // RFC 6120 §4.9.3.6
   fg_stanza_condition cond = fg_inbound_stanza_route(st, el, from, to);
-  if (st->limit_close) return "policy-violation";
-  if (cond == FG_STANZA_CONDITION_COUNT) return NULL;
-  uint8_t buf[4096];
-  size_t len = 0;
-  fg_bounce_verdict v = fg_bounce_element(buf, &len, sizeof(buf), el, cond);
-  if (v != FG_BOUNCE_OK) {
-    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
-    return NULL;
+  if (cond != FG_STANZA_CONDITION_COUNT) {
+    // Refused, the stanza that ends the link over abuse.limits included: it
+    // is bounced (or counted as not bounced) like any other refusal.
+    uint8_t buf[4096];
+    size_t len = 0;
+    fg_bounce_verdict v = fg_bounce_element(buf, &len, sizeof(buf), el, cond);
+    if (v != FG_BOUNCE_OK) {
+      fg_metrics_inc(&srv->metrics, FG_M_STANZAS_NOT_BOUNCED);
+    } else {
+      fg_metrics_bounce(&srv->metrics, cond);
+      fg_link_bounce(srv, fg_conn_worker(st->conn), to, from, buf, len);
+    }
   }
-  fg_metrics_bounce(&srv->metrics, cond);
-  fg_link_bounce(srv, fg_conn_worker(st->conn), to, from, buf, len);
-  return NULL;
+  return st->limit_close ? "policy-violation" : NULL;
 }
 
 int fg_inbound_stanza_over_limit(const fg_inbound_stanza *st) {

@@ -32,6 +32,9 @@ typedef struct fg_inbound_stanza {
   // Never for stanzas sent back on a link (re-serialised).
   int hop_context;
   uint32_t hop_context_of;
+  // lang: the header's xml:lang (the stream's default language, RFC 6120
+  // §4.7.4), given to stanzas without one on the hop; absent on links.
+  fg_xml_str lang;
   int block_logged;                      // a stanza refused by the block list was logged
   int limit_logged;                      // a stanza refused by a rate limit was logged
   int limit_close;                       // over a rate limit for too long: close after this feed
@@ -60,10 +63,12 @@ void fg_inbound_stanza_init(fg_inbound_stanza *st, fg_server *srv, fg_conn *conn
 int fg_inbound_stanza_hosted(const fg_inbound_stanza *st, const char *domain);
 
 // fg_inbound_stanza_header tells |st| the namespace context of a stream's
-// header number |headers|: judged once per header, it says whether canonical
-// stanza bytes may be forwarded unchanged over the hop.
+// header number |headers| (judged once per header: whether canonical stanza
+// bytes may be forwarded unchanged over the hop) and its xml:lang |lang|
+// (absent when none: stanzas without their own are given it on the hop).
+// Called before each stanza is routed: |lang| must stay valid until then.
 void fg_inbound_stanza_header(fg_inbound_stanza *st, uint32_t headers, const fg_xml_nsdecl *context,
-                              size_t n);
+                              size_t n, fg_xml_str lang);
 
 // fg_inbound_stanza_route judges stanza |el| from |from| to |to| and
 // delivers it. It returns FG_STANZA_CONDITION_COUNT when it was taken or

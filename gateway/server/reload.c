@@ -14,6 +14,7 @@
 
 #include "gateway/server/blocks.h"
 #include "gateway/server/cert_expiry.h"
+#include "gateway/server/inbound.h"
 #include "gateway/server/link_admin.h"
 #include "gateway/server/log.h"
 #include "gateway/server/restart_keys.h"
@@ -133,6 +134,7 @@ static void take_snapshot(fg_worker *w, fg_msg *m) {
   fg_snapshot_release(old);
   proxy_networks_taken(w, srv, ws->snap->cfg);
   fg_link_snapshot_taken(ws);
+  fg_inbound_snapshot_taken(ws);  // and the streams' remembered domain pairs
   free(sm);
   fg_reload_state *st = srv->reload;
   pthread_mutex_lock(&st->mu);

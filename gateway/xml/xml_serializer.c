@@ -277,9 +277,23 @@ static int push_mark(fg_xml_writer *w, size_t depth, size_t mark) {
   return 1;
 }
 
+// has_lang says whether element |e| carries xml:lang.
+static int has_lang(const fg_xml_node *e) {
+  for (size_t j = 0; j < e->num_attrs; j++)
+    if (str_is(e->attrs[j].ns, kXmlNs) && str_is(e->attrs[j].local, "lang")) return 1;
+  return 0;
+}
+
 int fg_xml_writer_element(fg_xml_writer *w, const fg_xml_node *el, const fg_xml_nsdecl *ctx,
                           size_t ctx_len, unsigned flags) {
+  return fg_xml_writer_element_lang(w, el, ctx, ctx_len, flags, (fg_xml_str){NULL, 0});
+}
+
+int fg_xml_writer_element_lang(fg_xml_writer *w, const fg_xml_node *el, const fg_xml_nsdecl *ctx,
+                               size_t ctx_len, unsigned flags, fg_xml_str lang) {
   if (el == NULL || el->type != FG_XML_NODE_ELEMENT) return 0;
+  if (lang.len > 0 && !valid_chars(lang)) return 0;
+  if (lang.len > 0 && has_lang(el)) lang.len = 0;  // its own language stays
   size_t start_len = w->len;
   int one_line = (flags & FG_XML_WRITE_ONE_LINE) != 0;
   w->oom = 0;
@@ -295,6 +309,11 @@ int fg_xml_writer_element(fg_xml_writer *w, const fg_xml_node *el, const fg_xml_
     } else {
       size_t mark = w->scope_n;
       if (n->type != FG_XML_NODE_ELEMENT || !start_tag(w, n, mark)) goto fail;
+      if (n == el && lang.len > 0) {
+        put(w, " xml:lang='", 11);
+        put_escaped(w, lang, 1, 0);
+        put(w, "'", 1);
+      }
       if (n->first_child != NULL) {
         put(w, ">", 1);
         if (!push_mark(w, depth, mark)) goto fail;

@@ -60,6 +60,15 @@ int fg_xml_writer_stream_close(fg_xml_writer *w, const fg_xml_stream_header *h);
 int fg_xml_writer_element(fg_xml_writer *w, const fg_xml_node *el, const fg_xml_nsdecl *ctx,
                           size_t ctx_len, unsigned flags);
 
+// fg_xml_writer_element_lang is fg_xml_writer_element that also gives |el|
+// xml:lang='|lang|' when |el| has no xml:lang of its own and |lang| is not
+// empty: the default language of the stream it was read from made explicit
+// for a stream that declares none (RFC 6120 §4.7.4). Its descendants inherit
+// it as before. 1 or 0 as fg_xml_writer_element (also for a |lang| that is
+// not XML character data).
+int fg_xml_writer_element_lang(fg_xml_writer *w, const fg_xml_node *el, const fg_xml_nsdecl *ctx,
+                               size_t ctx_len, unsigned flags, fg_xml_str lang);
+
 #ifdef __cplusplus
 }
 #endif

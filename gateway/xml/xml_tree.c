@@ -134,6 +134,17 @@ static inline void routing_attr(fg_xml_element *e, fg_xml_str local, fg_xml_str 
   }
 }
 
+// lang_attr points |e|'s lang at |value| when the prefixed attribute
+// |prefix|:|local| is xml:lang (the prefix xml is bound to the XML namespace
+// and to nothing else, Namespaces in XML §3).
+static inline void lang_attr(fg_xml_element *e, fg_xml_str prefix, fg_xml_str local,
+                             fg_xml_str value) {
+  if (prefix.len == 3 && local.len == 4 && bytes_eq(prefix.data, (const uint8_t *)"xml", 3) &&
+      bytes_eq(local.data, (const uint8_t *)"lang", 4)) {
+    e->lang = value;
+  }
+}
+
 // load_bases reads the four storage bases of the parser one by one: a
 // compiler that loads two neighbouring fields at once reads p->base with
 // p->i, stored separately just before (a store-to-load forwarding stall).
@@ -249,6 +260,7 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   e->from = absent;
   e->type = absent;
   e->id = absent;
+  e->lang = absent;
   e->canonical = p->canon;
   e->num_nodes = nn;
   const inode *in = &p->nodes[0];
@@ -270,8 +282,12 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
     o->num_decls = 0;
     for (uint32_t j = in->attr_start, end = j + in->attr_n; j < end; j++) {
       const iattr *a = &p->attrs[j];
-      if (a->is_decl || a->prefix.len != 0 || (a->local.len != 2 && a->local.len != 4)) continue;
-      routing_attr(e, res_set(bases, a->local), res_set(bases, a->value));
+      if (a->is_decl || (a->local.len != 2 && a->local.len != 4)) continue;
+      if (a->prefix.len == 0) {
+        routing_attr(e, res_set(bases, a->local), res_set(bases, a->value));
+      } else {
+        lang_attr(e, res_set(bases, a->prefix), res_set(bases, a->local), res_set(bases, a->value));
+      }
     }
     return 1;
   }
@@ -280,8 +296,13 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   views_of_attrs(p, bases);
   // The root's routing attributes, from its public attributes (the first).
   const fg_xml_attr *pa = p->pa;
-  for (size_t j = 0; j < pn[0].num_attrs; j++)
-    if (pa[j].prefix.len == 0) routing_attr(e, pa[j].local, pa[j].value);
+  for (size_t j = 0; j < pn[0].num_attrs; j++) {
+    if (pa[j].prefix.len == 0) {
+      routing_attr(e, pa[j].local, pa[j].value);
+    } else {
+      lang_attr(e, pa[j].prefix, pa[j].local, pa[j].value);
+    }
+  }
   return 1;
 }
 

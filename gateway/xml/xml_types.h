@@ -110,6 +110,7 @@ const fg_xml_node *fg_xml_node_child(const fg_xml_node *node, const char *ns, co
 typedef struct fg_xml_element {
   const fg_xml_node *root;
   fg_xml_str to, from, type, id;
+  fg_xml_str lang;  // the root's xml:lang (absent when none): its language, RFC 6120 §8.1.5
   int canonical;
   size_t num_nodes;  // elements and text nodes in the tree
   // Private: the parser that has still to build the views beyond the root's

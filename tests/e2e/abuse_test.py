@@ -175,6 +175,55 @@ def test_rfc6120_8_3_3_4_blocked_sender_gets_forbidden_others_pass(env):
     p.close()
 
 
+def test_rfc7622_3_2_blocked_sender_spelled_otherwise_still_gets_forbidden(env):
+    """The sender's bare JID is blocked however the peer spells its domainpart
+    (RFC 7622 §3.2: one trailing dot is stripped before any comparison; case
+    is not significant), and the stream's cache of its last clean sender
+    does not let a blocked one through after a clean one."""
+    p = peer(env, "remote.test")
+    refused = env.metric("blocked_stanzas_in_total")
+    rc, out, err = ctl(env, "block", "sender", "mallory@remote.test")
+    assert rc == 0, (rc, out, err)
+    try:
+        p.send_message("alice@remote.test/x", "bob@b.test", "clean first")
+        ids = [p.send_message(frm, "bob@b.test", "spelled otherwise")
+               for frm in ("mallory@remote.test./phone", "Mallory@REMOTE.test.",
+                           "MALLORY@remote.test/x", "mallory@remote.test")]
+        wait_body(env.sink, "clean first")
+        for i in ids:
+            assert wait_error(env.auth, i) == "forbidden", i
+        assert env.metric("blocked_stanzas_in_total") == refused + len(ids)
+        for _, el in list(env.sink.stanzas):
+            b = el.find(xp.q(xp.NS_SERVER, "body"))
+            assert b is None or b.text != "spelled otherwise", el.get("from")
+    finally:
+        assert ctl(env, "unblock", "sender", "mallory@remote.test")[0] == 0
+        p.close()
+
+
+def test_rfc6120_8_3_3_4_sender_blocked_after_passing_is_refused_on_the_same_stream(env):
+    """The stream's cache of its last clean sender is per block-list
+    generation: a sender that passed, then blocked, gets forbidden for its
+    next stanza on the same stream, and passes again once unblocked."""
+    p = peer(env, "remote.test")
+    try:
+        p.send_message("trudy@remote.test/a", "bob@b.test", "trudy clean")
+        wait_body(env.sink, "trudy clean")
+        rc, out, err = ctl(env, "block", "sender", "trudy@remote.test")
+        assert rc == 0, (rc, out, err)
+        sid = p.send_message("trudy@remote.test/a", "bob@b.test", "trudy blocked")
+        assert wait_error(env.auth, sid) == "forbidden"
+        assert ctl(env, "unblock", "sender", "trudy@remote.test")[0] == 0
+        p.send_message("trudy@remote.test/a", "bob@b.test", "trudy again")
+        wait_body(env.sink, "trudy again")
+        for _, el in list(env.sink.stanzas):
+            b = el.find(xp.q(xp.NS_SERVER, "body"))
+            assert b is None or b.text != "trudy blocked"
+    finally:
+        ctl(env, "unblock", "sender", "trudy@remote.test")
+        p.close()
+
+
 def test_rfc6120_8_3_3_12_outbound_to_blocked_domain_bounced_policy_violation(env):
     p = internal_sender(env, "x.bad.test")
     before = env.metric("blocked_stanzas_out_total")

@@ -76,7 +76,8 @@ class BidiPeer:
     """A scripted receiving server for |domain| that offers bidi, accepts
     fedgate's SASL EXTERNAL and, once fedgate wrote a stanza (or, with
     |early|, as soon as bidi and SASL were asked for), sends |reverse| back
-    on the same stream; .error is the stream error fedgate answered with."""
+    on the same stream (|reverse| may be a function that writes to the
+    peer itself); .error is the stream error fedgate answered with."""
 
     def __init__(self, certfile, keyfile, cafile, reverse, early=False):
         self.ctx = xp.tls_server_context(certfile, keyfile, cafile)
@@ -117,8 +118,9 @@ class BidiPeer:
             self.got.append(first.tag)
             auth = p.read_element()
             self.got.append(auth.tag)
+            send = self.reverse if callable(self.reverse) else p.send
             if self.early:
-                p.send(self.reverse)
+                send(p if callable(self.reverse) else self.reverse)
             else:
                 p.send("<success xmlns='%s'/>" % xp.NS_SASL)
                 p.reader.reset()
@@ -130,7 +132,7 @@ class BidiPeer:
                     self.got.append(el.tag)
                     if el.tag.endswith("}message"):
                         break
-                p.send(self.reverse)
+                send(p if callable(self.reverse) else self.reverse)
             self.error = p.expect_stream_error()
         except Exception as e:  # noqa: BLE001
             self.error = self.error or "peer script: %r" % e
@@ -148,7 +150,7 @@ class World:
         os.chmod(d, 0o755)  # prosodyctl drops to the prosody user
         os.chdir(d)
         fp.dev_pki(FEDGATE, "pki", "a.test", "b.test", "b2.test", "c.test", "d.test", "e.test", "f.test",
-                   "remote.test", "other.test")
+                   "g.test", "remote.test", "other.test")
         fp.dev_pki(FEDGATE, "ica", "unused.test")
         self.children = []
         self.pa, self.pb = ({k: fp.free_port() for k in ("s2s", "tls", "internal", "admin",
@@ -172,6 +174,7 @@ class World:
         self.early = BidiPeer("pki/f.test.crt", "pki/f.test.key", "pki/ca.crt",
                               "<message from='f.test' to='alice@a.test' id='e1'>"
                               "<body>early</body></message>", early=True)
+        self.flood = BidiPeer("pki/g.test.crt", "pki/g.test.key", "pki/ca.crt", flood_back)
         self.other = pr.Prosody(d + "/other", "other.test", fp.free_port(), fp.free_port(),
                                 "pki/other.test.crt", "pki/other.test.key", "pki/ca.crt",
                                 fedgate_port=self.pa["s2s"], users=[("carol", "secret")],
@@ -192,8 +195,12 @@ class World:
             secret="secret-a",
             static=[("b.test", self.pb["s2s"]), ("b2.test", self.proxy.port),
                     ("e.test", self.spoofer.port),
-                    ("f.test", self.early.port), ("other.test", self.other.s2s_port),
+                    ("f.test", self.early.port), ("g.test", self.flood.port),
+                    ("other.test", self.other.s2s_port),
                     ("remote.test", self.remote.s2s_port)]).replace(*ONE_WORKER)
+        # g.test's flood is over its domain's rate for longer than sustained.
+        a_cfg += ("abuse:\n  limits:\n    domain_stanzas: 100\n    burst: 1s\n"
+                  "    sustained: 1s\n")
         b_cfg = fp.gateway_yaml(
             self.pb, [("b.test", "sink", "pki/b.test"), ("b2.test", "sink", "pki/b2.test")],
             [("sink", [self.pb["sink"]])],
@@ -223,7 +230,8 @@ class World:
         for p in self.senders.values():
             p.close()
         fp.stop_all(self.children)
-        for s in (self.sink_a, self.sink_b, self.d_server, self.spoofer, self.early, self.proxy):
+        for s in (self.sink_a, self.sink_b, self.d_server, self.spoofer, self.early, self.flood,
+                  self.proxy):
             s.close()
 
 
@@ -407,6 +415,21 @@ def test_xep0288_2_2_bidi_stream_serves_only_authenticated_pairs(w):
     w.b.assert_accounted()
 
 
+def flood_back(p):
+    """g.test sends messages back to a.test, one every 2 ms, until fedgate
+    ends the stream (or for 10 s)."""
+    deadline = time.time() + 10
+    n = 0
+    try:
+        while time.time() < deadline:
+            n += 1
+            p.send("<message from='spam%d@g.test' to='alice@a.test' id='g%d'><body>flood</body>"
+                   "</message>" % (n, n))
+            time.sleep(0.002)
+    except OSError:
+        pass
+
+
 def refusal(w, peer, to, body):
     domain = to.split("@")[1]
     w.sender(w.pa["internal"], "a.test", domain).send_message("alice@a.test/x", to, body)
@@ -420,6 +443,19 @@ def test_rfc6120_4_9_3_9_spoofed_from_on_a_bidi_link_is_invalid_from(w):
     assert cond == "invalid-from", cond
     assert w.a.metric("bidi_stanzas_refused_total") >= 1
     assert not any(xp.body_is("spoofed")(el) for _, el in w.sink_a.stanzas)
+    w.a.assert_accounted()
+
+
+def test_rfc6120_4_9_3_14_flood_sent_back_closes_the_link_and_every_stanza_is_accounted(w):
+    """abuse.limits on stanzas sent back (XEP-0288): a domain over its rate
+    for longer than abuse.limits.sustained loses its link (policy-violation),
+    and the stanza that ended it is bounced like the refusals before it:
+    nothing is lost silently."""
+    closed = w.a.metric("limited_streams_closed_total")
+    cond = refusal(w, w.flood, "gus@g.test", "to-g")
+    assert cond == "policy-violation", cond
+    assert w.a.metric("limited_streams_closed_total") == closed + 1
+    assert w.a.metric("limited_stanzas_in_total") >= 1
     w.a.assert_accounted()
 
 

@@ -176,6 +176,57 @@ def test_rfc6120_8_non_canonical_stanza_written_anew_with_its_children(env):
     p.close()
 
 
+def test_rfc6120_4_8_3_stanza_keeps_its_namespaces_on_a_stream_without_a_default(env):
+    """A stream header may leave the default namespace undeclared; its
+    stanzas then declare jabber:server themselves, here by a prefix, and an
+    unprefixed child is in no namespace there. The hop's header declares
+    jabber:server the default, so those bytes forwarded as they came would
+    put the child in jabber:server: it reaches the backend in no namespace,
+    beside the one body in jabber:server."""
+    before = len(env.sink.stanzas)
+    p, feats = open_tls(env)
+    assert offers_external(feats), "EXTERNAL not offered"
+    cond, _ = p.sasl_external()
+    assert cond == "success", cond
+    p.reader.reset()
+    p.pending = []
+    p.send("<?xml version='1.0'?><stream:stream xmlns:stream='%s' to='b.test' "
+           "from='remote.test' version='1.0'>" % xp.NS_STREAM)
+    p.read_header()
+    p.read_features()
+    p.send("<s:message xmlns:s='jabber:server' from='alice@remote.test/r' to='bob@b.test' "
+           "id='nd1'><s:body>no default</s:body><body>in no namespace</body></s:message>")
+    _, el = expect_delivered(env, "no default", before)
+    assert len(el.findall(xp.q(xp.NS_SERVER, "body"))) == 1, xp.ET.tostring(el)
+    plain = el.find("body")
+    assert plain is not None and plain.text == "in no namespace", xp.ET.tostring(el)
+    p.close()
+
+
+def test_rfc6120_4_7_4_stream_language_carried_to_stanzas_without_one(env):
+    """The peer's stream header declares xml:lang='de', the default language
+    of its stanzas; the hop's header declares none, so a stanza without
+    xml:lang reaches the backend with xml:lang='de' (RFC 6120 §4.7.4, §8.1.5),
+    and one with its own xml:lang keeps it."""
+    xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    before = len(env.sink.stanzas)
+    p, feats = open_tls(env)
+    assert offers_external(feats), "EXTERNAL not offered"
+    cond, _ = p.sasl_external()
+    assert cond == "success", cond
+    p.open_stream("b.test", "remote.test", extra=" xml:lang='de'")
+    p.read_header()
+    p.read_features()
+    p.send("<message from='alice@remote.test/r' to='bob@b.test' id='l1'><body>guten tag</body>"
+           "</message><message from='alice@remote.test/r' to='bob@b.test' id='l2' "
+           "xml:lang='fr'><body>bonjour</body></message>")
+    _, de = expect_delivered(env, "guten tag", before)
+    assert de.get(xml_lang) == "de", xp.ET.tostring(de)
+    _, fr = expect_delivered(env, "bonjour", before)
+    assert fr.get(xml_lang) == "fr", xp.ET.tostring(fr)
+    p.close()
+
+
 def test_xep0368_direct_tls_with_alpn_and_sasl_external(env):
     before = len(env.sink.stanzas)
     p = xp.Peer.connect(HOST, env.ports["tls"])
@@ -285,6 +336,44 @@ def test_xep0344_valid_certificate_skips_the_round_trip(env):
     assert p.read_dialback_result().get("type") == "valid"
     assert len(env.auth.verify_questions) == asked
     p.close()
+
+
+def reload_with(env, old, new):
+    """Rewrites |old| as |new| in the configuration file and reloads it
+    (SIGHUP), waiting until the gateway took it."""
+    import signal
+    text = open(env.gw.cfgfile).read()
+    assert old in text, old
+    with open(env.gw.cfgfile + ".tmp", "w") as f:
+        f.write(text.replace(old, new))
+    os.rename(env.gw.cfgfile + ".tmp", env.gw.cfgfile)
+    done = env.gw.log_tail(100000).count("reload: configuration generation")
+    env.gw.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while env.gw.log_tail(100000).count("reload: configuration generation") == done:
+        assert time.time() < deadline, "the reload did not happen"
+        time.sleep(0.05)
+
+
+def test_xep0344_certificate_verdict_judged_again_after_a_trust_reload(env):
+    """A certificate verdict of the trust store before a reload is not used
+    after it: once the store no longer has the peer's CA, the stream's
+    dialback for another pair is not valid at once (XEP-0344) but verified
+    with the authoritative server (here: invalid)."""
+    asked = len(env.auth.verify_questions)
+    p, _ = open_tls(env)
+    p.dialback_result("remote.test", "b.test", "any-key")
+    assert p.read_dialback_result().get("type") == "valid"
+    assert len(env.auth.verify_questions) == asked
+    reload_with(env, "trust_file: pki/ca.crt", "trust_file: rogue/ca.crt")
+    try:
+        p.dialback_result("remote.test", "c.test", "any-key")
+        r = p.read_dialback_result()
+        assert r.get("type") == "invalid", xp.ET.tostring(r)
+        assert len(env.auth.verify_questions) == asked + 1
+    finally:
+        p.close()
+        reload_with(env, "trust_file: rogue/ca.crt", "trust_file: pki/ca.crt")
 
 
 def test_rfc6120_5_3_1_plaintext_refused_when_tls_required(env):

@@ -175,30 +175,49 @@ def bounces_by(env, condition):
     raise KeyError(condition)
 
 
-def test_unsolicited_subscription_requests_over_budget_refused_replies_pass(env):
+def unsolicited_over_budget_then_replies(env, tag, sender, recipients, written_to, replier):
+    """|sender| sends a subscription request to each of |recipients| (one
+    local user however spelled): the budget (2) lets the first two through
+    and the rest are refused with policy-violation. Then bob writes to
+    |written_to| and |replier|'s messages to him, replies now, all pass."""
     p = peer(env, "remote.test")
     before = env.metric("limited_unsolicited_total")
-    ids = ["sub-%d" % i for i in range(4)]
-    for i in ids:
-        p.send("<presence from='spammer@remote.test' to='bob@b.test' type='subscribe' id='%s'/>"
-               % i)
+    ids = ["%s-%d" % (tag, n) for n in range(len(recipients))]
+    for i, to in zip(ids, recipients):
+        p.send("<presence from='%s' to='%s' type='subscribe' id='%s'/>" % (sender, to, i))
     got = errors_by_id(env.auth, ids[2:])
-    assert got == {ids[2]: "policy-violation", ids[3]: "policy-violation"}, got
+    assert got == {i: "policy-violation" for i in ids[2:]}, got
     assert wait_settled(env.sink, ids[:2]) == set(ids[:2])
-    assert env.metric("limited_unsolicited_total") == before + 2
-    # bob writes to friend@remote.test: friend's messages are replies now.
+    refused = len(ids) - 2
+    assert env.metric("limited_unsolicited_total") == before + refused
     o = internal_sender(env)
-    o.send_message("bob@b.test/pc", "friend@remote.test", "hello friend", id="to-friend")
+    o.send_message("bob@b.test/pc", written_to, "hello", id="to-" + tag)
     deadline = time.time() + 10
-    while "to-friend" not in delivered_ids(env.auth, {"to-friend"}) and time.time() < deadline:
+    while "to-" + tag not in delivered_ids(env.auth, {"to-" + tag}) and time.time() < deadline:
         time.sleep(0.05)
-    replies = ["reply-%d" % i for i in range(4)]
+    replies = ["%s-reply-%d" % (tag, i) for i in range(4)]
     for i in replies:
-        p.send_message("friend@remote.test/x", "bob@b.test", "reply", id=i)
+        p.send_message(replier, "bob@b.test", "reply", id=i)
     assert wait_settled(env.sink, replies) == set(replies)
-    assert env.metric("limited_unsolicited_total") == before + 2
+    assert env.metric("limited_unsolicited_total") == before + refused
     o.close()
     p.close()
+
+
+def test_unsolicited_subscription_requests_over_budget_refused_replies_pass(env):
+    unsolicited_over_budget_then_replies(env, "sub", "spammer@remote.test", ["bob@b.test"] * 4,
+                                         "friend@remote.test", "friend@remote.test/x")
+
+
+def test_rfc7622_3_2_unsolicited_budget_holds_however_the_pair_is_spelled(env):
+    """abuse.limits.unsolicited_per_minute is per (sender, recipient) as
+    RFC 7622 compares them: spelling the recipient in other cases or with a
+    trailing dot does not buy another budget, and a local user's message to
+    a remote JID spelled otherwise still makes that JID's messages replies."""
+    unsolicited_over_budget_then_replies(
+        env, "spell", "speller@remote.test",
+        ["carol@b.test", "Carol@b.test", "carol@B.test.", "CAROL@b.test", "cArol@b.test.",
+         "caRol@B.TEST"], "Dora@REMOTE.test.", "dora@remote.test/x")
 
 
 def test_rfc6120_8_3_3_18_local_sender_over_its_rate_refused(env):
@@ -222,16 +241,17 @@ def test_rfc6120_8_3_3_18_local_sender_over_its_rate_refused(env):
     o.close()
 
 
-def test_rfc6120_8_3_3_18_outbound_to_one_remote_domain_over_its_rate_refused(env):
-    """abuse.limits.outbound_domain_stanzas: many local senders (each within
-    its own budget) together over the rate of one remote domain get
-    resource-constraint bounces; nothing is dropped silently."""
+def outbound_over_one_domain_budget(env, tag, recipients):
+    """Ten local senders, each within its own budget, send one stanza each
+    to |recipients| (ten JIDs of remote.test) at once: remote.test's budget
+    (3 tokens) lets 1 to 4 through and the rest get resource-constraint
+    bounces; nothing is dropped silently."""
     o = internal_sender(env)
     time.sleep(1.1)  # a full bucket for remote.test (3 tokens)
     before = env.metric("limited_stanzas_out_total")
-    ids = ["od-%d" % i for i in range(10)]
-    for n, i in enumerate(ids):
-        o.send_message("user%d@b.test/pc" % n, "erin@remote.test", "outbound", id=i)
+    ids = ["%s-%d" % (tag, n) for n in range(len(recipients))]
+    for n, (i, to) in enumerate(zip(ids, recipients)):
+        o.send_message("%s%d@b.test/pc" % (tag, n), to, "outbound", id=i)
     deadline = time.time() + 10
     while time.time() < deadline:
         refused = env.metric("limited_stanzas_out_total") - before
@@ -244,6 +264,22 @@ def test_rfc6120_8_3_3_18_outbound_to_one_remote_domain_over_its_rate_refused(en
     got = errors_by_id(env.sink, set(ids) - delivered_ids(env.auth, set(ids)))
     assert set(got.values()) == {"resource-constraint"}, got
     o.close()
+
+
+def test_rfc6120_8_3_3_18_outbound_to_one_remote_domain_over_its_rate_refused(env):
+    """abuse.limits.outbound_domain_stanzas: many local senders together over
+    the rate of one remote domain."""
+    outbound_over_one_domain_budget(env, "od", ["erin@remote.test"] * 10)
+
+
+def test_rfc7622_3_2_outbound_domain_budget_holds_however_the_domain_is_spelled(env):
+    """abuse.limits.outbound_domain_stanzas: one remote domain has one budget
+    whatever case or trailing dot 'to' spells it with (RFC 7622 §3.2: the
+    domain the stanza is routed to); ten spellings do not make ten."""
+    outbound_over_one_domain_budget(env, "os", [
+        "erin@" + d for d in ("remote.test", "REMOTE.test", "remote.test.", "Remote.Test",
+                              "rEmote.test.", "reMote.test", "remOte.TEST.", "remoTe.test",
+                              "remotE.tesT", "REMOTE.TEST.")])
 
 
 def test_zz_nothing_lost_silently_by_the_counters(env):

@@ -397,6 +397,26 @@ def test_reload_runtime_domain_add_remove(env):
     assert "new.test" not in admin(port, "GET", "/domains")[1]
 
 
+def test_rfc6120_4_9_3_6_domain_removed_refuses_the_next_stanza_of_an_open_stream(env):
+    """A stream that routed a pair before its domain was removed gets, for
+    the pair's next stanza, what a stream's first stanza to it gets
+    (host-unknown): the remembered pair does not outlive the configuration
+    that judged it, and nothing goes to a backend or out to the federation."""
+    port = env.ports["admin"]
+    add_new_test(env)
+    s = open_stream(env, "new.test")
+    s.send_message("remote.test", "new.test", "before-removal")
+    expect_at(env, "two", "before-removal")
+    status, body = admin(port, "POST", "/domains/remove", {"domain": "new.test"})
+    assert status == 200, (status, body)
+    s.send_message("remote.test", "new.test", "after-removal")
+    assert s.expect_stream_error() == "host-unknown"
+    s.close()
+    for sink in env.sinks.values():
+        got = [el.find(xp.q(xp.NS_SERVER, "body")) for _, el in list(sink.stanzas)]
+        assert all(b is None or b.text != "after-removal" for b in got)
+
+
 # --- ten reloads under load, two gateways ---
 
 LOAD_CONFIG = """log_level: info

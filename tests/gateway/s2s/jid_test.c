@@ -69,6 +69,50 @@ static void test_rfc7622_3_2_forbidden_bytes_each_value(void **state) {
   }
 }
 
+// RFC 7622 §3.3.1 and §3.4.1: a localpart or resourcepart of more than
+// 1023 bytes makes the whole address malformed, whatever its domainpart.
+static void test_rfc7622_3_3_1_localpart_and_resourcepart_length_limits(void **state) {
+  char d[FG_DOMAIN_MAX + 1], jid[2100];
+  size_t start, dlen;
+  memset(jid, 'u', 1023);
+  memcpy(jid + 1023, "@example.com", 13);
+  assert_true(dom(d, jid));
+  assert_string_equal(d, "example.com");
+  memset(jid, 'u', 1024);
+  memcpy(jid + 1024, "@example.com", 13);
+  assert_false(dom(d, jid));
+  assert_false(fg_jid_domain_span((const uint8_t *)jid, strlen(jid), &start, &dlen));
+  memcpy(jid, "example.com/", 12);
+  memset(jid + 12, 'r', 1023);
+  jid[12 + 1023] = 0;
+  assert_true(dom(d, jid));
+  memcpy(jid + 12 + 1023, "r", 2);
+  assert_false(dom(d, jid));
+  assert_false(fg_jid_domain_span((const uint8_t *)jid, strlen(jid), &start, &dlen));
+}
+
+// RFC 7622 §3.2, §3.3: one bare JID however it is spelled: the localpart's
+// case, the domain's case and trailing dot, the resource do not matter.
+static void test_rfc7622_3_2_bare_key_of_each_spelling(void **state) {
+  static const char *const kSpellings[] = {"Mallory@Remote.Test./phone", "mallory@remote.test",
+                                           "MALLORY@REMOTE.TEST/x@y", "mallory@remote.test."};
+  for (size_t i = 0; i < sizeof(kSpellings) / sizeof(kSpellings[0]); i++) {
+    char d[FG_DOMAIN_MAX + 1];
+    uint8_t key[FG_BARE_JID_MAX];
+    assert_true(dom(d, kSpellings[i]));
+    size_t n =
+        fg_jid_bare_key(key, sizeof(key), (const uint8_t *)kSpellings[i], strlen(kSpellings[i]), d);
+    assert_int_equal(n, strlen("mallory@remote.test"));
+    assert_memory_equal(key, "mallory@remote.test", n);
+  }
+  uint8_t key[FG_BARE_JID_MAX];
+  assert_int_equal(
+      fg_jid_bare_key(key, sizeof(key), (const uint8_t *)"Remote.Test/r@x", 15, "remote.test"), 11);
+  assert_memory_equal(key, "remote.test", 11);
+  assert_int_equal(fg_jid_bare_key(key, 10, (const uint8_t *)"a@remote.test", 13, "remote.test"),
+                   0);  // does not fit
+}
+
 static void test_utf8_labels_are_kept(void **state) {
   char d[FG_DOMAIN_MAX + 1];
   assert_true(dom(d, "user@\xc3\xa9x.example"));
@@ -81,6 +125,8 @@ int main(void) {
       cmocka_unit_test(test_rfc7622_3_1_malformed_addresses),
       cmocka_unit_test(test_domain_length_limits),
       cmocka_unit_test(test_rfc7622_3_2_forbidden_bytes_each_value),
+      cmocka_unit_test(test_rfc7622_3_3_1_localpart_and_resourcepart_length_limits),
+      cmocka_unit_test(test_rfc7622_3_2_bare_key_of_each_spelling),
       cmocka_unit_test(test_utf8_labels_are_kept),
   };
   return cmocka_run_group_tests_name("gateway/jid", tests, NULL, NULL);

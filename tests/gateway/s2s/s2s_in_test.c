@@ -35,7 +35,9 @@ typedef struct env {
   int bounces;
   char bounce_buf[4096];
   int events[FG_S2S_IN_EV_COUNT];
-  int hold;  // hold_features answers this
+  const char *unhosted;    // no longer hosted (a reload removed it)
+  const char *from_at[8];  // where each routed stanza's 'from' domain was passed
+  int hold;                // hold_features answers this
   int hold_calls;
   char hold_peer[256];
 } env;
@@ -49,6 +51,8 @@ static void env_send(void *arg, const uint8_t *d, size_t n) {
   }
 }
 static int env_hosted(void *arg, const char *d) {
+  env *e = arg;
+  if (e->unhosted != NULL && strcmp(d, e->unhosted) == 0) return 0;
   return strcmp(d, "b.example") == 0 || strcmp(d, "c.example") == 0;
 }
 static int env_plain(void *arg, const char *peer) {
@@ -73,6 +77,7 @@ static int env_verify(void *arg, const char *o, const char *r, const uint8_t *k,
 static fg_stanza_condition env_route(void *arg, const fg_xml_element *el, const char *from,
                                      const char *to) {
   env *e = arg;
+  if (e->routed < 8) e->from_at[e->routed] = from;
   e->routed++;
   snprintf(e->routed_to, sizeof(e->routed_to), "%s", to);
   e->routed_root_only = el->num_nodes > 1 && el->root->first_child == NULL;
@@ -150,6 +155,21 @@ static void fx_free(fixture *f) {
 static fg_s2s_in_status feed(fixture *f, const char *bytes) {
   size_t used = 0;
   return fg_s2s_in_feed(f->s, (const uint8_t *)bytes, strlen(bytes), &used);
+}
+
+// fx_plaintext returns a session without TLS on a gateway that does not
+// require it, its header read.
+static fixture *fx_plaintext(void) {
+  fixture *f = calloc(1, sizeof(*f));
+  f->e.route_result = FG_STANZA_CONDITION_COUNT;
+  fg_s2s_in_config cfg;
+  fg_s2s_in_config_default(&cfg);
+  cfg.tls_active = 0;
+  cfg.tls_required = 0;
+  cfg.dialback_secret = &g_secret;
+  f->s = fg_s2s_in_new(&cfg, &kOps, &f->e);
+  feed(f, HDR);
+  return f;
 }
 
 static void clear(fixture *f) {
@@ -482,6 +502,37 @@ static void test_xep0220_dialback_round_trip(void **state) {
   fx_free(f);
 }
 
+// The route operation gets the stream's own copy of each domain pair: the
+// same storage for every stanza of a pair, whichever check path it took,
+// and distinct storage for another pair of the stream (abuse.limits keeps a
+// stream's lease per domain by it, gateway/server/abuse_limits.h).
+static void test_xep0220_route_gets_the_pair_own_copy_of_its_domains(void **state) {
+  fixture *f = fx_tls(NULL);
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
+  feed(f, "<db:result from='other.example' to='b.example'>deadbeef</db:result>");
+  fg_s2s_in_dialback_answer(f->s, "other.example", "b.example", 1);
+  static const char *const kFrom[] = {"a", "a", "other", "a", "other", "other"};
+  for (int i = 0; i < 6; i++) {
+    char st[128];
+    snprintf(st, sizeof(st), "<message from='x@%s.example' to='y@b.example' id='%d'/>", kFrom[i],
+             i);
+    assert_int_equal(feed(f, st), FG_S2S_IN_CONTINUE);
+  }
+  assert_int_equal(f->e.routed, 6);
+  for (int i = 0; i < 6; i++) {
+    assert_string_equal(f->e.from_at[i], kFrom[i][0] == 'a' ? "a.example" : "other.example");
+    for (int j = 0; j < i; j++) {
+      if (strcmp(kFrom[i], kFrom[j]) == 0) {
+        assert_ptr_equal(f->e.from_at[i], f->e.from_at[j]);
+      } else {
+        assert_ptr_not_equal(f->e.from_at[i], f->e.from_at[j]);
+      }
+    }
+  }
+  fx_free(f);
+}
+
 static void test_xep0220_invalid_answer_leaves_pair_unauthenticated(void **state) {
   fixture *f = fx_tls(NULL);
   feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
@@ -633,6 +684,140 @@ static void test_rfc6120_4_9_3_7_fast_path_still_checks_the_from_domain(void **s
   feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
   assert_stream_error(f, feed(f, "<message from='x@evil.example' to='y@b.example' id='2'/>"),
                       "invalid-from");
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
+// judged_after_a_routed_pair feeds |stanza| to a stream whose pair
+// (a.example, b.example) routed a stanza just before (the fast path's), and
+// checks it is routed to b.example (|error| NULL) or ends the stream with
+// stream error |error|.
+static void judged_after_a_routed_pair(const char *stanza, const char *error) {
+  fixture *f = fx_authenticated();
+  feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
+  assert_int_equal(f->e.routed, 1);
+  fg_s2s_in_status st = feed(f, stanza);
+  if (error == NULL) {
+    assert_int_equal(st, FG_S2S_IN_CONTINUE);
+    assert_int_equal(f->e.routed, 2);
+    assert_string_equal(f->e.routed_to, "b.example");
+  } else {
+    assert_stream_error(f, st, error);
+    assert_int_equal(f->e.routed, 1);
+  }
+  fx_free(f);
+}
+
+// RFC 6120 §4.9.3.22: a message in jabber:client (or qualified by any
+// namespace but jabber:server) is no stanza of an s2s stream, however it is
+// addressed: never routed, with or without a pair routed before it.
+static void test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed(void **state) {
+  static const char *const kStanzas[] = {
+      "<message xmlns='jabber:client' from='x@a.example' to='y@b.example' id='2'/>",
+      "<c:message xmlns:c='jabber:client' from='x@a.example' to='y@b.example' id='2'/>",
+      "<iq xmlns='urn:example:server' from='x@a.example' to='y@b.example' id='2' type='get'/>",
+  };
+  for (size_t i = 0; i < sizeof(kStanzas) / sizeof(kStanzas[0]); i++) {
+    judged_after_a_routed_pair(kStanzas[i], "unsupported-stanza-type");
+  }
+}
+
+// RFC 7622 §3.2, XML 1.0 §4.1: addresses are routed by their values as XML
+// defines them (references decoded) and their domainparts as RFC 7622 does
+// (case and one trailing dot aside), on the fast path as on the full one:
+// 'y&#64;c.example' is y at c.example, not authorised on this stream.
+static void test_rfc7622_3_2_addresses_routed_by_their_decoded_values(void **state) {
+  static const struct {
+    const char *stanza;
+    const char *error;  // NULL: routed
+  } kCases[] = {
+      {"<message from='x@a.example' to='y&#64;b.example' id='2'/>", NULL},
+      {"<message from='x@A.Example.' to='Y@B.EXAMPLE/r' id='2'/>", NULL},
+      {"<message from='x&#64;a.example' to='y@b.example&#x2F;res' id='2'/>", NULL},
+      {"<message from='x@a.example' to='y&#64;c.example' id='2'/>", "invalid-from"},
+      {"<message from='x@a.example' to='b.example&#64;c.example' id='2'/>", "invalid-from"},
+      {"<message from='x@evil.example&#47;a.example' to='y@b.example' id='2'/>", "invalid-from"},
+      {"<message from='x@a.example' to='y@b.example&#32;' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@b.example&#9;' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@b.example..' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@@b.example' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@[::1]' id='2'/>", "improper-addressing"},
+      {"<message from='x@a.example' to='y@192.0.2.1' id='2'/>", "improper-addressing"},
+      // Only the unprefixed attributes address a stanza (Namespaces in XML
+      // §6.3: a prefixed 'to' is another attribute, in its namespace).
+      {"<message xmlns:p='jabber:server' from='x@a.example' to='y@b.example' p:to='y@c.example' "
+       "p:from='x@evil.example' id='2'/>",
+       NULL},
+      {"<message xmlns:p='jabber:server' from='x@a.example' p:to='y@b.example' id='2'/>",
+       "improper-addressing"},
+  };
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    judged_after_a_routed_pair(kCases[i].stanza, kCases[i].error);
+  }
+}
+
+// RFC 6120 §4.9.3.7: a 'to' whose localpart breaks RFC 7622 §3.3.1 (more
+// than 1023 bytes) is improper addressing, also after a stanza of the same
+// pair took the fast path.
+static void test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing(void **state) {
+  char st[1200];
+  int n = snprintf(st, sizeof(st), "<message from='x@a.example' to='");
+  memset(st + n, 'y', 1024);
+  snprintf(st + n + 1024, sizeof(st) - n - 1024, "@b.example' id='2'/>");
+  judged_after_a_routed_pair(st, "improper-addressing");
+}
+
+// A pair routed before the configuration changed is judged again: once
+// b.example is no longer hosted, its next stanza gets host-unknown, as a
+// stream's first stanza to it would.
+static void test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change(void **state) {
+  fixture *f = fx_authenticated();
+  feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>");
+  assert_int_equal(f->e.routed, 1);
+  f->e.unhosted = "b.example";
+  fg_s2s_in_config_changed(f->s, 1);
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@b.example' id='2'/>"),
+                      "host-unknown");
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
+// fx_plaintext_routed returns fx_plaintext's session with (a.example,
+// b.example) authenticated by dialback and one stanza of it routed.
+static fixture *fx_plaintext_routed(void) {
+  fixture *f = fx_plaintext();
+  feed(f, "<db:result from='a.example' to='b.example'>deadbeef</db:result>");
+  fg_s2s_in_dialback_answer(f->s, "a.example", "b.example", 1);
+  assert_int_equal(feed(f, "<message from='x@a.example' to='y@b.example' id='1'/>"),
+                   FG_S2S_IN_CONTINUE);
+  assert_int_equal(f->e.routed, 1);
+  return f;
+}
+
+// RFC 6120 §5.3.1: once a reload requires TLS, a plaintext stream carries
+// no further stanza of a domain not exempt from it (policy-violation), the
+// pair it routed before included.
+static void test_rfc6120_5_3_1_tls_required_by_a_reload_applies_to_the_next_stanza(void **state) {
+  fixture *f = fx_plaintext_routed();
+  f->e.plaintext_domain = "other.example";  // tls.plaintext_peers after the reload
+  fg_s2s_in_config_changed(f->s, 1);
+  assert_stream_error(f, feed(f, "<message from='x@a.example' to='y@b.example' id='2'/>"),
+                      "policy-violation");
+  assert_int_equal(f->e.routed, 1);
+  fx_free(f);
+}
+
+// RFC 6120 §5.3.1, §5.4.3.3: TLS comes before authentication. A peer that
+// authenticated a pair by dialback without TLS and then asks for STARTTLS
+// would carry that pair, proved in the clear, over the secured stream: the
+// stream ends with policy-violation, and nothing more is routed.
+static void test_rfc6120_5_4_3_3_starttls_after_authentication_fails(void **state) {
+  fixture *f = fx_plaintext_routed();
+  clear(f);
+  assert_stream_error(f, feed(f, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+                      "policy-violation");
+  assert_null(strstr(f->e.out, "<proceed"));
+  feed(f, "<message from='x@a.example' to='y@b.example' id='2'/>");
   assert_int_equal(f->e.routed, 1);
   fx_free(f);
 }
@@ -914,6 +1099,13 @@ int main(void) {
       cmocka_unit_test(test_xep0178_external_offered_only_when_certificate_matches),
       cmocka_unit_test(test_xep0178_external_success_restart_and_route),
       cmocka_unit_test(test_rfc6120_8_stanza_routed_by_root_children_on_request),
+      cmocka_unit_test(test_rfc6120_4_9_3_6_fast_path_judged_again_after_a_config_change),
+      cmocka_unit_test(test_rfc6120_5_3_1_tls_required_by_a_reload_applies_to_the_next_stanza),
+      cmocka_unit_test(test_rfc6120_5_4_3_3_starttls_after_authentication_fails),
+      cmocka_unit_test(test_rfc7622_3_3_1_overlong_localpart_is_improper_addressing),
+      cmocka_unit_test(test_rfc6120_4_9_3_22_jabber_client_stanza_on_s2s_is_not_routed),
+      cmocka_unit_test(test_xep0220_route_gets_the_pair_own_copy_of_its_domains),
+      cmocka_unit_test(test_rfc7622_3_2_addresses_routed_by_their_decoded_values),
       cmocka_unit_test(test_xep0178_features_held_for_a_lookup),
       cmocka_unit_test(test_xep0178_authzid_must_equal_stream_from),
       cmocka_unit_test(test_rfc6120_6_4_5_sasl_failures_are_bounded),

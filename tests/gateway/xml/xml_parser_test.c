@@ -1565,7 +1565,8 @@ static void test_rfc6120_8_root_view_then_children(void **state) {
     assert_true(fg_xml_str_eq(el->from, "a.example/r"));
     assert_true(fg_xml_str_eq(el->type, "chat"));
     assert_true(fg_xml_str_eq(el->id, "m1"));
-    assert_int_equal(el->num_nodes, 5);  // message, body, its text, x, y
+    assert_true(fg_xml_str_eq(el->lang, "en"));  // RFC 6120 §8.1.5, for the relay
+    assert_int_equal(el->num_nodes, 5);          // message, body, its text, x, y
     assert_int_equal(root->raw.len, sl);
     assert_memory_equal(root->raw.data, st, sl);
     assert_int_equal(el->canonical, 1);
@@ -1598,6 +1599,7 @@ static void test_rfc6120_8_root_view_then_children(void **state) {
     assert_true(fg_xml_str_eq(el->root->local, "presence"));
     assert_null(el->type.data);
     assert_null(el->id.data);
+    assert_null(el->lang.data);
     // And the same stanza again, read whole at once.
     assert_int_equal(fg_xml_parser_feed(p, &used, in, sl), FG_XML_EVENT_ELEMENT);
     check_children_read_after_root(fg_xml_parser_element(p));

@@ -48,14 +48,21 @@ static fg_xml_node text(const char *t, size_t len) {
   return n;
 }
 
-static void expect_written(const fg_xml_node *el, unsigned flags, const char *want) {
+// expect_written_lang checks what fg_xml_writer_element_lang writes for |el|
+// with the stream language |lang|.
+static void expect_written_lang(const fg_xml_node *el, unsigned flags, fg_xml_str lang,
+                                const char *want) {
   fg_xml_writer *w = fg_xml_writer_new();
-  assert_true(fg_xml_writer_element(w, el, kCtx, 2, flags));
+  assert_true(fg_xml_writer_element_lang(w, el, kCtx, 2, flags, lang));
   size_t n;
   const uint8_t *d = fg_xml_writer_data(w, &n);
   if (n != strlen(want) || memcmp(d, want, n) != 0)
     fail_msg("wrote %.*s\nwant  %s", (int)n, d, want);
   fg_xml_writer_free(w);
+}
+
+static void expect_written(const fg_xml_node *el, unsigned flags, const char *want) {
+  expect_written_lang(el, flags, (fg_xml_str){NULL, 0}, want);
 }
 
 static void expect_refused(const fg_xml_node *el) {
@@ -112,6 +119,44 @@ static void test_xml_names_declarations_where_needed(void **state) {
   // A stream:error in the stream namespace reuses the context's prefix.
   fg_xml_node se = elem(FG_XML_NS_STREAMS, "stream", "error");
   expect_written(&se, 0, "<stream:error/>");
+}
+
+// RFC 6120 §4.7.4: the stream's default language given to the root alone,
+// when it has none; escaped like any attribute value; its own kept. The
+// stanzas are read by the parser, as the relay reads them.
+static void test_rfc6120_4_7_4_stream_language_given_to_the_root(void **state) {
+  (void)state;
+  static const struct {
+    const char *stanza, *lang, *want;
+  } kCases[] = {
+      {"<message to='b@b.example'><body/></message>", "de-CH",
+       "<message to='b@b.example' xml:lang='de-CH'><body/></message>"},
+      {"<message to='b@b.example'><body/></message>", "x'<",
+       "<message to='b@b.example' xml:lang='x&apos;&lt;'><body/></message>"},
+      {"<message to='b@b.example'><body/></message>", "",
+       "<message to='b@b.example'><body/></message>"},
+      {"<message to='b@b.example' xml:lang='fr'><body xml:lang='it'/></message>", "de",
+       "<message to='b@b.example' xml:lang='fr'><body xml:lang='it'/></message>"},
+  };
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    fg_xml_config cfg;
+    fg_xml_config_default(&cfg);
+    fg_xml_parser *p = fg_xml_parser_new(&cfg);
+    char in[512];
+    size_t used, len = (size_t)snprintf(in, sizeof(in), H "%s", kCases[i].stanza), at = 0;
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)in, len),
+                     FG_XML_EVENT_STREAM_OPEN);
+    at += used;
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)in + at, len - at),
+                     FG_XML_EVENT_ELEMENT);
+    expect_written_lang(fg_xml_parser_element(p)->root, 0, S(kCases[i].lang), kCases[i].want);
+    fg_xml_parser_free(p);
+  }
+  fg_xml_node m = elem("jabber:server", "", "message");
+  fg_xml_writer *w = fg_xml_writer_new();
+  const char bad[] = {'d', 1, 'e', 0};
+  assert_false(fg_xml_writer_element_lang(w, &m, kCtx, 2, 0, S(bad)));
+  fg_xml_writer_free(w);
 }
 
 // Stanza smuggling (CVE-2022-22784 class): no value can close or open markup,
@@ -252,6 +297,7 @@ int main(void) {
       cmocka_unit_test(test_rfc6120_11_escaping_text_and_attributes),
       cmocka_unit_test(test_xml_names_declarations_where_needed),
       cmocka_unit_test(test_rfc6120_11_refuses_unwritable_trees),
+      cmocka_unit_test(test_rfc6120_4_7_4_stream_language_given_to_the_root),
       cmocka_unit_test(test_rfc6120_4_7_stream_header_written),
       cmocka_unit_test(test_roundtrip_vectors),
   };

@@ -54,11 +54,13 @@ static void check_root_view(fg_xml_transcript *t, fg_xml_parser *p, int root_vie
          el->num_nodes != e.num_nodes;
   bad |= !str_same(n->ns, r.ns) || !str_same(n->prefix, r.prefix) || !str_same(n->local, r.local) ||
          !str_same(n->raw, r.raw);
-  // The routing attributes are the root's unprefixed to, from, type and id.
-  fg_xml_str want[4] = {fg_xml_node_attr(n, "", "to"), fg_xml_node_attr(n, "", "from"),
-                        fg_xml_node_attr(n, "", "type"), fg_xml_node_attr(n, "", "id")};
+  // The routing attributes are the root's unprefixed to, from, type and id,
+  // and its xml:lang.
+  fg_xml_str want[5] = {fg_xml_node_attr(n, "", "to"), fg_xml_node_attr(n, "", "from"),
+                        fg_xml_node_attr(n, "", "type"), fg_xml_node_attr(n, "", "id"),
+                        fg_xml_node_attr(n, FG_XML_NS_XML, "lang")};
   bad |= !str_same(want[0], e.to) || !str_same(want[1], e.from) || !str_same(want[2], e.type) ||
-         !str_same(want[3], e.id);
+         !str_same(want[3], e.id) || !str_same(want[4], e.lang) || !str_same(el->lang, e.lang);
   // Children appear exactly when the element has more than its root.
   bad |= (n->first_child != NULL) != (el->num_nodes > 1);
   // Asking again builds nothing more and changes nothing.
