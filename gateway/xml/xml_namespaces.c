@@ -57,7 +57,8 @@ static int is_reserved_ns(const fg_xml_parser *p, span uri) {
 // (empty or `xml`: equal when of one length) are equal (the declaration's,
 // `xmlns`, cannot recur: a second one would be a second declaration), and its
 // declarations are the canonical ones when they are exactly the one its name
-// needs, written first (an `xml:` attribute needs none).
+// needs, written first (an `xml:` attribute needs none); the one it needs
+// written after other attributes still means the same (CANON_FORWARDABLE).
 static inline __attribute__((always_inline)) int ns_plain(fg_xml_parser *p, inode *nd, iattr *a,
                                                           uint32_t na, uint32_t ndecl) {
   nd->ns = p->dflt;
@@ -66,7 +67,12 @@ static inline __attribute__((always_inline)) int ns_plain(fg_xml_parser *p, inod
     for (uint32_t m = 0; m < j; m++)
       if (a[j].prefix.len == a[m].prefix.len && span_eq(p, a[j].local, a[m].local))
         return fail(p, FG_XML_ERR_NOT_WELL_FORMED, a[j].name_off);
-  if (ndecl == 1 && p->canon && (!a[0].is_decl || span_eq(p, nd->dflt_out, nd->ns))) p->canon = 0;
+  if (ndecl == 1 && p->canon) {
+    if (span_eq(p, nd->dflt_out, nd->ns))
+      p->canon = 0;  // a declaration the canonical form leaves out
+    else if (!a[0].is_decl)
+      p->canon &= ~CANON_EXACT;
+  }
   return R_DONE;
 }
 

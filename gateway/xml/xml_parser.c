@@ -109,7 +109,7 @@ static void item_start(fg_xml_parser *p, int kind, int state, uint64_t off) {
   p->state = state;
   p->i = 0;
   p->rb = 0;
-  p->canon = 1;
+  p->canon = CANON_ALL;
 }
 
 // item_feed runs the current item over |in| (whose first byte is the item's

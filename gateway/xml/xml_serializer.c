@@ -344,6 +344,24 @@ fail:
   return 0;
 }
 
+int fg_xml_writer_raw_lang(fg_xml_writer *w, const fg_xml_node *el, fg_xml_str lang) {
+  if (el == NULL || el->type != FG_XML_NODE_ELEMENT || lang.len == 0 || !valid_chars(lang))
+    return 0;
+  // The raw bytes start with '<' and the element's name as written.
+  size_t name = 1 + el->local.len + (el->prefix.len > 0 ? el->prefix.len + 1 : 0);
+  if (el->raw.len <= name || el->raw.data[0] != '<') return 0;
+  size_t start_len = w->len;
+  w->oom = 0;
+  put(w, el->raw.data, name);
+  put(w, " xml:lang='", 11);
+  put_escaped(w, lang, 1, 0);
+  put(w, "'", 1);
+  put(w, el->raw.data + name, el->raw.len - name);
+  if (!w->oom) return 1;
+  w->len = start_len;
+  return 0;
+}
+
 int fg_xml_writer_stream_open(fg_xml_writer *w, const fg_xml_stream_header *h) {
   size_t start_len = w->len;
   w->oom = 0;

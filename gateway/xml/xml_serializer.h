@@ -69,6 +69,15 @@ int fg_xml_writer_element(fg_xml_writer *w, const fg_xml_node *el, const fg_xml_
 int fg_xml_writer_element_lang(fg_xml_writer *w, const fg_xml_node *el, const fg_xml_nsdecl *ctx,
                                size_t ctx_len, unsigned flags, fg_xml_str lang);
 
+// fg_xml_writer_raw_lang appends the bytes |el| was read from (el->raw),
+// with xml:lang='|lang|' added right after its name: for an element without
+// xml:lang of its own whose raw bytes may be passed on as they are
+// (forwardable, fg_xml_element, in the context they go to), the default language of the stream it
+// was read from made explicit (RFC 6120 §4.7.4) without writing it anew. It reads the root's names
+// and raw bytes only (a root view will do). It returns 1, or 0 (output unchanged) for an empty
+// |lang|, one that is not XML character data, or when out of memory.
+int fg_xml_writer_raw_lang(fg_xml_writer *w, const fg_xml_node *el, fg_xml_str lang);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,10 @@
 // NONE marks an absent index (no parent, no child) or span.
 #define NONE UINT32_MAX
 
+#define CANON_EXACT 1
+#define CANON_FORWARDABLE 2
+#define CANON_ALL (CANON_EXACT | CANON_FORWARDABLE)
+
 // A span is a string recorded as a tagged offset and a length.
 #define TAG_SHIFT 30
 #define TAG_MASK (3u << TAG_SHIFT)
@@ -114,6 +118,10 @@ struct fg_xml_parser {
   int32_t name_colon;
   uint8_t name_need_start, quote, rb;
   uint32_t ws_count;
+  // canon: what the item's bytes are so far, as bits: CANON_EXACT, the
+  // canonical form byte for byte; CANON_FORWARDABLE, that form but for where
+  // an element's default namespace declaration stands among its attributes.
+  // Every other departure clears both (p->canon = 0).
   int canon;
 
   // Character data / attribute value accumulation.

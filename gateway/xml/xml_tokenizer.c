@@ -719,7 +719,7 @@ static __attribute__((noinline)) int fast_handover(fg_xml_parser *p, const fast_
   p->rb = 0;
   if (m->i == 0) {
     item_records_reset(p);
-    p->canon = 1;
+    p->canon = CANON_ALL;
     return R_SLOW;
   }
   // The open element's last child at the mark: nodes are numbered in

@@ -261,7 +261,8 @@ int fg_xml_tree_build_element(fg_xml_parser *p) {
   e->type = absent;
   e->id = absent;
   e->lang = absent;
-  e->canonical = p->canon;
+  e->canonical = (p->canon & CANON_EXACT) != 0;
+  e->forwardable = (p->canon & CANON_FORWARDABLE) != 0;
   e->num_nodes = nn;
   const inode *in = &p->nodes[0];
   if (p->cfg.root_views) {

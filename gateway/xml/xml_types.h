@@ -104,7 +104,12 @@ const fg_xml_node *fg_xml_node_child(const fg_xml_node *node, const char *ns, co
 // |canonical| is 1 when |root->raw| is byte for byte what fg_xml_writer_element
 // writes for |root| in the namespace context of this stream's header
 // (fg_xml_parser_context), so a router may forward the original bytes
-// unchanged (zero copy). Everything here points into parser-owned memory (or
+// unchanged (zero copy). |forwardable| is 1 when it is that but for where an
+// element's default namespace declaration (xmlns='...', one the element needs)
+// stands among its attributes: the writer puts it first, Prosody where its
+// attribute table happens to hold it. The bytes mean the same to any
+// namespace-aware parser, so they may be forwarded as well; canonical
+// implies forwardable. Everything here points into parser-owned memory (or
 // into the caller's input buffer) and stays valid only until the next call on
 // the parser.
 typedef struct fg_xml_element {
@@ -112,6 +117,7 @@ typedef struct fg_xml_element {
   fg_xml_str to, from, type, id;
   fg_xml_str lang;  // the root's xml:lang (absent when none): its language, RFC 6120 §8.1.5
   int canonical;
+  int forwardable;
   size_t num_nodes;  // elements and text nodes in the tree
   // Private: the parser that has still to build the views beyond the root's
   // own (fg_xml_parser_element_root), NULL once they exist.

@@ -1098,6 +1098,40 @@ static void test_rfc6120_8_element_api_and_zero_copy(void **state) {
   }
 }
 
+// Namespaces in XML §6.2: a default namespace declaration means the same
+// wherever it stands among an element's attributes, so bytes canonical but
+// for where the declaration an element needs stands (as Prosody writes them,
+// in its attribute table's order) are forwardable; the transcript checks
+// that they are the writer's output with each such declaration moved first.
+// Anything else off the canonical form is neither.
+static void test_namespaces_6_2_declaration_anywhere_is_forwardable(void **state) {
+  (void)state;
+  const char *fw[] = {
+      H
+      "<presence to='b@b.example'><delay stamp='2026-12-07T13:43:55Z' xmlns='urn:xmpp:delay' "
+      "from='a.example'/></presence>",
+      H "<message><origin-id id='x' xmlns='urn:xmpp:sid:0'/><body>hi</body></message>",
+      H "<m><x a='1' xmlns=''><y b='2' xmlns='u'/></x></m>",
+  };
+  for (size_t k = 0; k < sizeof(fw) / sizeof(fw[0]); k++) {
+    fg_xml_transcript t = expect_cfg(NULL, fw[k], strlen(fw[k]), FG_XML_ERR_NONE, -1);
+    if (t.canon_elements != 0 || t.forward_elements != 1)
+      fail_msg("not flagged forwardable only: %s", fw[k]);
+    fg_xml_transcript_free(&t);
+  }
+  const char *no[] = {
+      H "<m><x a='1' xmlns='jabber:server'/></m>",  // a declaration the writer leaves out
+      H "<m><x a=\"1\" xmlns='u'/></m>",
+      H "<m><p:x a='1' xmlns:p='u'/></m>",  // a prefix's: its order stays strict
+      H "<m><x xml:lang='en' xmlns='u'/></m>",     H "<m><x a='1' xmlns='u'></x></m>",
+  };
+  for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++) {
+    fg_xml_transcript t = expect_cfg(NULL, no[k], strlen(no[k]), FG_XML_ERR_NONE, -1);
+    if (t.canon_elements != 0 || t.forward_elements != 0) fail_msg("flagged: %s", no[k]);
+    fg_xml_transcript_free(&t);
+  }
+}
+
 // XML 1.0 §3 WFC Element Type Match and §3.1 WFC Unique Att Spec, for names
 // of every length up to 20 differing in any one byte (the parser compares
 // names by words, with overlapping loads at the ends).
@@ -1710,6 +1744,7 @@ int main(void) {
       cmocka_unit_test(test_limits_depth_attrs_names_decls_nodes),
       cmocka_unit_test(test_limits_at_maximum_do_not_wrap),
       cmocka_unit_test(test_rfc6120_8_element_api_and_zero_copy),
+      cmocka_unit_test(test_namespaces_6_2_declaration_anywhere_is_forwardable),
       cmocka_unit_test(test_rfc6120_8_root_view_then_children),
       cmocka_unit_test(test_trim_between_elements_keeps_the_stream),
       cmocka_unit_test(test_xml_1_0_3_name_matches_at_every_length_and_position),

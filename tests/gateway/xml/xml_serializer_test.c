@@ -159,6 +159,79 @@ static void test_rfc6120_4_7_4_stream_language_given_to_the_root(void **state) {
   fg_xml_writer_free(w);
 }
 
+// RFC 6120 §4.7.4, the relay's way: the stream's default language added to
+// the bytes a stanza was read from, right after the root's name, from the
+// root's view alone; what is written parses to the stanza with that language
+// and everything else as it was.
+static void test_rfc6120_4_7_4_stream_language_added_to_the_raw_bytes(void **state) {
+  (void)state;
+  static const struct {
+    const char *stanza, *lang, *want;
+  } kCases[] = {
+      {"<message to='b@b.example' from='a@a.example/r' type='chat'><body>hi</body></message>",
+       "de-CH",
+       "<message xml:lang='de-CH' to='b@b.example' from='a@a.example/r' type='chat'>"
+       "<body>hi</body></message>"},
+      {"<presence to='b@b.example' type='probe'/>", "en",
+       "<presence xml:lang='en' to='b@b.example' type='probe'/>"},
+      {"<iq><ping xmlns='urn:xmpp:ping'/></iq>", "x'<",
+       "<iq xml:lang='x&apos;&lt;'><ping xmlns='urn:xmpp:ping'/></iq>"},
+      {"<s:message xmlns:s='jabber:server' to='b@b.example'/>", "fr",
+       "<s:message xml:lang='fr' xmlns:s='jabber:server' to='b@b.example'/>"},
+  };
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    fg_xml_config cfg;
+    fg_xml_config_default(&cfg);
+    cfg.root_views = 1;
+    fg_xml_parser *p = fg_xml_parser_new(&cfg);
+    char in[512];
+    size_t used, len = (size_t)snprintf(in, sizeof(in), H "%s", kCases[i].stanza), at = 0;
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)in, len),
+                     FG_XML_EVENT_STREAM_OPEN);
+    at += used;
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)in + at, len - at),
+                     FG_XML_EVENT_ELEMENT);
+    const fg_xml_element *el = fg_xml_parser_element_root(p);
+    size_t nodes = el->num_nodes;
+    char to[64];
+    snprintf(to, sizeof(to), "%.*s", (int)el->to.len, el->to.data ? (const char *)el->to.data : "");
+    fg_xml_writer *w = fg_xml_writer_new();
+    assert_true(fg_xml_writer_raw_lang(w, el->root, S(kCases[i].lang)));
+    size_t n;
+    const uint8_t *out = fg_xml_writer_data(w, &n);
+    assert_int_equal(n, strlen(kCases[i].want));
+    assert_memory_equal(out, kCases[i].want, n);
+    // Read back: the language is the stanza's, the routing attributes as before.
+    fg_xml_parser_reset(p);
+    len = (size_t)snprintf(in, sizeof(in), H "%.*s", (int)n, (const char *)out);
+    at = 0;
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)in, len),
+                     FG_XML_EVENT_STREAM_OPEN);
+    at += used;
+    assert_int_equal(fg_xml_parser_feed(p, &used, (const uint8_t *)in + at, len - at),
+                     FG_XML_EVENT_ELEMENT);
+    const fg_xml_element *back = fg_xml_parser_element(p);
+    assert_int_equal(back->lang.len, strlen(kCases[i].lang));
+    assert_memory_equal(back->lang.data, kCases[i].lang, back->lang.len);
+    assert_int_equal(back->num_nodes, nodes);
+    assert_int_equal(back->to.len, strlen(to));
+    if (back->to.len > 0) assert_memory_equal(back->to.data, to, back->to.len);
+    fg_xml_writer_free(w);
+    fg_xml_parser_free(p);
+  }
+  // Nothing written for no language or one that is not character data.
+  fg_xml_writer *w = fg_xml_writer_new();
+  fg_xml_node m = elem("jabber:server", "", "message");
+  m.raw = S("<message/>");
+  const char bad[] = {'d', 1, 'e', 0};
+  assert_false(fg_xml_writer_raw_lang(w, &m, S("")));
+  assert_false(fg_xml_writer_raw_lang(w, &m, S(bad)));
+  size_t n;
+  fg_xml_writer_data(w, &n);
+  assert_int_equal(n, 0);
+  fg_xml_writer_free(w);
+}
+
 // Stanza smuggling (CVE-2022-22784 class): no value can close or open markup,
 // and invalid trees are refused rather than written.
 static void test_rfc6120_11_refuses_unwritable_trees(void **state) {
@@ -298,6 +371,7 @@ int main(void) {
       cmocka_unit_test(test_xml_names_declarations_where_needed),
       cmocka_unit_test(test_rfc6120_11_refuses_unwritable_trees),
       cmocka_unit_test(test_rfc6120_4_7_4_stream_language_given_to_the_root),
+      cmocka_unit_test(test_rfc6120_4_7_4_stream_language_added_to_the_raw_bytes),
       cmocka_unit_test(test_rfc6120_4_7_stream_header_written),
       cmocka_unit_test(test_roundtrip_vectors),
   };

@@ -51,7 +51,7 @@ static void check_root_view(fg_xml_transcript *t, fg_xml_parser *p, int root_vie
   const fg_xml_node *n = el->root;
   bad |= el != rv || n != e.root || !str_same(el->to, e.to) || !str_same(el->from, e.from) ||
          !str_same(el->type, e.type) || !str_same(el->id, e.id) || el->canonical != e.canonical ||
-         el->num_nodes != e.num_nodes;
+         el->forwardable != e.forwardable || el->num_nodes != e.num_nodes;
   bad |= !str_same(n->ns, r.ns) || !str_same(n->prefix, r.prefix) || !str_same(n->local, r.local) ||
          !str_same(n->raw, r.raw);
   // The routing attributes are the root's unprefixed to, from, type and id,
@@ -68,6 +68,41 @@ static void check_root_view(fg_xml_transcript *t, fg_xml_parser *p, int root_vie
   bad |= fg_xml_element_full(el) != el || el->root->first_child != n->first_child ||
          el->root->attrs != attrs;
   t->root_view_mismatch += bad != 0;
+}
+
+// decl_first writes into |out| (room for |len| bytes) the |len| bytes of an
+// element in the canonical form but for where its start tags' default
+// namespace declarations stand (values quoted with ', no '<' or '>' inside
+// them or in text), with each such ` xmlns='...'` moved right after its
+// tag's name: the canonical form of a forwardable element.
+static void decl_first(uint8_t *out, const uint8_t *in, size_t len) {
+  size_t o = 0;
+  for (size_t i = 0; i < len;) {
+    if (in[i] != '<' || i + 1 >= len || in[i + 1] == '/') {
+      out[o++] = in[i++];
+      continue;
+    }
+    size_t name = i + 1;
+    while (name < len && in[name] != ' ' && in[name] != '/' && in[name] != '>') name++;
+    size_t end = name;
+    while (end < len && in[end] != '>') end++;
+    size_t d = name;  // the declaration's space, or |end| when none
+    while (d + 8 <= end && memcmp(in + d, " xmlns='", 8) != 0) d++;
+    if (d + 8 > end) d = end;
+    size_t de = d;
+    if (d < end) {
+      de = d + 8;
+      while (de < end && in[de] != '\'') de++;
+      de++;
+    }
+    memcpy(out + o, in + i, name - i);
+    o += name - i;
+    memcpy(out + o, in + d, de - d);  // the declaration (nothing when none)
+    o += de - d;
+    memcpy(out + o, in + name, d - name);  // the attributes before it
+    o += d - name;
+    i = de;
+  }
 }
 
 static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg_xml_event ev,
@@ -112,6 +147,14 @@ static int on_event(fg_xml_transcript *t, fg_xml_parser *p, fg_xml_writer *w, fg
   if (el->canonical) {
     t->canon_elements++;
     if (n != el->root->raw.len || memcmp(d, el->root->raw.data, n) != 0) t->canon_mismatch++;
+    if (!el->forwardable) t->canon_mismatch++;
+  } else if (el->forwardable) {
+    t->forward_elements++;
+    uint8_t *moved = malloc(el->root->raw.len + 1);
+    if (moved == NULL) return 0;
+    decl_first(moved, el->root->raw.data, el->root->raw.len);
+    if (n != el->root->raw.len || memcmp(d, moved, n) != 0) t->canon_mismatch++;
+    free(moved);
   }
   if (!append(&t->replay, &t->replay_len, &t->replay_cap, d, n)) return 0;
   fg_xml_writer_clear(w);

@@ -14,13 +14,17 @@
 typedef struct fg_xml_transcript {
   fg_xml_error err;
   uint64_t err_off;
-  size_t elements;        // FG_XML_EVENT_ELEMENT count
-  size_t opens, closes;   // stream header / close events
-  size_t keepalive_ws;    // whitespace bytes reported as keepalives
-  size_t canon_elements;  // elements flagged canonical
+  size_t elements;          // FG_XML_EVENT_ELEMENT count
+  size_t opens, closes;     // stream header / close events
+  size_t keepalive_ws;      // whitespace bytes reported as keepalives
+  size_t canon_elements;    // elements flagged canonical
+  size_t forward_elements;  // elements flagged forwardable but not canonical
   // Invariant violations found while running (must stay 0): an element
-  // flagged canonical whose raw bytes differ from the writer's output, an
-  // event the writer refused, bytes consumed that do not add up.
+  // flagged canonical whose raw bytes differ from the writer's output (or
+  // flagged forwardable, whose raw bytes with each start tag's default
+  // namespace declaration moved first differ from it; or canonical and not
+  // forwardable), an event the writer refused, bytes consumed that do not
+  // add up.
   size_t canon_mismatch, write_fail, accounting;
   // An element whose root view (fg_xml_parser_element_root) links attributes
   // or children, or changes or moves when the other views are built.
