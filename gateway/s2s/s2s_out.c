@@ -51,6 +51,7 @@ struct fg_s2s_out {
   uint32_t reverse_h;            // XEP-0198 h of those: handled (routed or bounced)
   int dialback_offered;          // some features offered dialback (XEP-0220 §2.1)
   fg_pair_set extra;             // pairs besides local→remote (XEP-0220 §4.3)
+  uint32_t headers;              // stream headers received (fg_s2s_out_headers)
 };
 
 void fg_s2s_out_config_default(fg_s2s_out_config *cfg) {
@@ -105,6 +106,23 @@ int fg_s2s_out_bidi(const fg_s2s_out *s) {
 
 const char *fg_s2s_out_stream_id(const fg_s2s_out *s) {
   return s->stream_id;
+}
+
+uint32_t fg_s2s_out_headers(const fg_s2s_out *s) {
+  return s->headers;
+}
+
+const fg_xml_nsdecl *fg_s2s_out_context(const fg_s2s_out *s, size_t *out_len) {
+  if (s->parser == NULL) {
+    *out_len = 0;
+    return NULL;
+  }
+  return fg_xml_parser_context(s->parser, out_len);
+}
+
+fg_xml_str fg_s2s_out_lang(const fg_s2s_out *s) {
+  const fg_xml_stream_header *h = s->parser != NULL ? fg_xml_parser_header(s->parser) : NULL;
+  return h != NULL ? h->lang : (fg_xml_str){NULL, 0};
 }
 
 static void send_str(fg_s2s_out *s, const char *str) {
@@ -621,6 +639,7 @@ fg_s2s_out_status fg_s2s_out_feed(fg_s2s_out *s, const uint8_t *in, size_t in_le
         return FG_S2S_OUT_CONTINUE;
       case FG_XML_EVENT_STREAM_OPEN: {
         const fg_xml_stream_header *h = fg_xml_parser_header(s->parser);
+        s->headers++;
         if (h->version_major < 1) {
           st = fail_with_error(s, "unsupported-version");
           break;

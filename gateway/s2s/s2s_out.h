@@ -218,4 +218,16 @@ int fg_s2s_out_bidi(const fg_s2s_out *s);
 // fg_s2s_out_stream_id returns the id the peer gave the stream ("" before).
 const char *fg_s2s_out_stream_id(const fg_s2s_out *s);
 
+// fg_s2s_out_headers counts the peer's stream headers received so far: the
+// context and language below change only when it does.
+uint32_t fg_s2s_out_headers(const fg_s2s_out *s);
+
+// fg_s2s_out_context returns the namespace declarations in scope from the
+// peer's current stream header (what fg_xml_element.canonical and
+// .forwardable of the stanzas it sends back are relative to), and
+// fg_s2s_out_lang its xml:lang (absent when none); valid until the next
+// fg_s2s_out_feed.
+const fg_xml_nsdecl *fg_s2s_out_context(const fg_s2s_out *s, size_t *out_len);
+fg_xml_str fg_s2s_out_lang(const fg_s2s_out *s);
+
 #endif  // FEDGATE_GATEWAY_S2S_OUT_H

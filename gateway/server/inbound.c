@@ -1272,6 +1272,11 @@ static in_conn *reverse_open(fg_server *srv, fg_conn *conn, const char *stream_i
   return ic;
 }
 
+static void reverse_header(in_conn *ic, uint32_t headers, const fg_xml_nsdecl *ctx, size_t n,
+                           fg_xml_str lang) {
+  fg_inbound_stanza_header(&ic->checks, headers, ctx, n, lang);
+}
+
 static const char *reverse_route(in_conn *ic, const fg_xml_element *el, const char *from,
                                  const char *to) {
   return fg_inbound_stanza_sent_back(&ic->checks, el, from, to);
@@ -1283,4 +1288,5 @@ static void reverse_close(in_conn *ic) {
   free(ic);
 }
 
-const fg_reverse_ops fg_inbound_reverse_ops = {reverse_open, reverse_route, reverse_close};
+const fg_reverse_ops fg_inbound_reverse_ops = {reverse_open, reverse_header, reverse_route,
+                                               reverse_close};

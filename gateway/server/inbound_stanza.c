@@ -194,15 +194,27 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
   if (refused != FG_STANZA_CONDITION_COUNT) return refused;
   const uint8_t *data;
   size_t len;
-  // A stream with a default language: its stanzas without one of their own
-  // are written anew with it, the hop's header declaring none (RFC 6120
-  // §4.7.4). Prosody's stanzas carry theirs, and its headers 'en'.
-  if (el->canonical && st->hop_context && (st->lang.len == 0 || el->lang.data != NULL)) {
+  // The bytes received go on when they mean on the hop what they meant here:
+  // in the canonical form (declarations placed otherwise allowed, as Prosody
+  // writes them), in the same namespace context, with the same language.
+  if (el->forwardable && st->hop_context && (st->lang.len == 0 || el->lang.data != NULL)) {
     data = el->root->raw.data;
     len = el->root->raw.len;
+  } else if (el->forwardable && st->hop_context) {
+    // A stream with a default language, a stanza without one of its own:
+    // the hop's header names none, so the stanza is given the stream's
+    // (RFC 6120 §4.7.4), added to the bytes received. Prosody's server-made
+    // stanzas (presence probes, subscription replies) take this way.
+    worker_state *ws = fg_server_worker_state(srv, w);
+    fg_xml_writer_clear(ws->writer);
+    if (!fg_xml_writer_raw_lang(ws->writer, el->root, st->lang)) {
+      return FG_STANZA_INTERNAL_SERVER_ERROR;
+    }
+    data = fg_xml_writer_data(ws->writer, &len);
   } else {
     worker_state *ws = fg_server_worker_state(srv, w);
     fg_xml_writer_clear(ws->writer);
+    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_REWRITTEN);
     // Written anew: the writer reads the whole tree.
     el = fg_xml_element_full(el);
     if (!fg_xml_writer_element_lang(ws->writer, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE,

@@ -28,12 +28,12 @@ typedef struct fg_inbound_stanza {
   const char *ip;         // the peer's address as text (the owner's, kept as long)
   const char *stream_id;  // names the stream in logs (the owner's, kept as long)
   // hop_context: whether the current stream header's namespace context is
-  // the hop's (zero-copy forwarding), for header number hop_context_of.
-  // Never for stanzas sent back on a link (re-serialised).
+  // the hop's (zero-copy forwarding), for header number hop_context_of: the
+  // inbound stream's, or for stanzas sent back on a link its peer's.
   int hop_context;
   uint32_t hop_context_of;
   // lang: the header's xml:lang (the stream's default language, RFC 6120
-  // §4.7.4), given to stanzas without one on the hop; absent on links.
+  // §4.7.4), given to stanzas without one on the hop.
   fg_xml_str lang;
   int block_logged;                      // a stanza refused by the block list was logged
   int limit_logged;                      // a stanza refused by a rate limit was logged

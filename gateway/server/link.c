@@ -435,6 +435,10 @@ static const char *op_stanza(void *arg, const fg_xml_element *el, const char *fr
   if (l->reverse == NULL) return "internal-server-error";
   fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_RECEIVED);
   if (hop) fg_metrics_inc(&srv->metrics, FG_M_HOP_BIDI_STANZAS_RECEIVED);
+  // The peer's header: whether the stanza's own bytes may go on (zero copy).
+  size_t n = 0;
+  const fg_xml_nsdecl *ctx = fg_s2s_out_context(l->s2s, &n);
+  srv->reverse->header(l->reverse, fg_s2s_out_headers(l->s2s), ctx, n, fg_s2s_out_lang(l->s2s));
   const char *refused = srv->reverse->route(l->reverse, el, from, to);
   if (refused != NULL) fg_metrics_inc(&srv->metrics, FG_M_BIDI_STANZAS_REFUSED);
   return refused;

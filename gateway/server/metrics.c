@@ -23,6 +23,7 @@ static const char *const kNames[FG_M_COUNT] = {
     [FG_M_STANZAS_QUEUED] = "stanzas_queued_total",
     [FG_M_STANZAS_BOUNCED] = "stanzas_bounced_total",
     [FG_M_STANZAS_NOT_BOUNCED] = "stanzas_undeliverable_not_bounced_total",
+    [FG_M_STANZAS_REWRITTEN] = "stanzas_rewritten_total",
     [FG_M_BOUNCES_SENT] = "bounces_sent_total",
     [FG_M_BOUNCES_UNDELIVERABLE] = "bounces_undeliverable_total",
     [FG_M_HOP_STREAMS_OPENED] = "hop_streams_opened_total",

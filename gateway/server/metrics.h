@@ -32,6 +32,7 @@ typedef enum fg_metric {
   FG_M_STANZAS_QUEUED,         // held until the hop stream is ready
   FG_M_STANZAS_BOUNCED,        // answered with an error stanza
   FG_M_STANZAS_NOT_BOUNCED,    // undeliverable and not bounceable (error, iq result, ...)
+  FG_M_STANZAS_REWRITTEN,      // written anew before they are passed on, not as received
   FG_M_BOUNCES_SENT,           // bounces written to a ready stream towards the sender
   FG_M_BOUNCES_UNDELIVERABLE,  // bounces that could not reach the sender either
   FG_M_HOP_STREAMS_OPENED,

@@ -47,6 +47,11 @@ typedef void (*fg_dialback_answer_fn)(worker_state *ws, const char *stream_id,
 // condition that must end the link; |close| frees the state.
 typedef struct fg_reverse_ops {
   in_conn *(*open)(fg_server *srv, fg_conn *conn, const char *stream_id, int internal);
+  // header tells the checks of the link's peer's stream header number
+  // |headers|: its namespace context |ctx| (|n| declarations) and xml:lang
+  // |lang|, before each stanza routed (fg_inbound_stanza_header).
+  void (*header)(in_conn *ic, uint32_t headers, const fg_xml_nsdecl *ctx, size_t n,
+                 fg_xml_str lang);
   const char *(*route)(in_conn *ic, const fg_xml_element *el, const char *from_domain,
                        const char *to_domain);
   void (*close)(in_conn *ic);

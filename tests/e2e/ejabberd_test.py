@@ -180,6 +180,7 @@ def test_2_ejabberd_internal_server_mode_dialback(w, env):
 def test_3_ejabberd_remote_server_trusted_certificate_sasl_external(w, env):
     g = env["gw1"]
     before = g.metric("auth_sasl_external_total")
+    stanzas, rewritten = g.metric("stanzas_in_total"), g.metric("stanzas_rewritten_total")
     r = w.ejabberd("r1", "remote.test", w.dir + "/pki/ca.crt",
                    outgoing_port=env["gw1_ports"]["s2s"], users=[("carol", "secret")])
     carol = w.client("carol@remote.test/e2e", "secret", r.c2s_port,
@@ -192,6 +193,10 @@ def test_3_ejabberd_remote_server_trusted_certificate_sasl_external(w, env):
         raise AssertionError(known_crash(env["b1"]) or "not delivered")
     assert g.metric("auth_sasl_external_total") > before
     r.wait_log("Accepted outbound s2s EXTERNAL authentication remote.test -> b.test")
+    # ejabberd's stanzas went on as received (fedgate_stanzas_rewritten_total).
+    relayed = g.metric("stanzas_in_total") - stanzas
+    anew = g.metric("stanzas_rewritten_total") - rewritten
+    assert relayed > 0 and anew == 0, "%d of %d stanzas written anew" % (anew, relayed)
 
 
 def test_4_ejabberd_remote_server_takes_several_pairs_on_one_stream(w, env):

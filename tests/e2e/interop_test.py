@@ -113,7 +113,19 @@ def run(w):
           lambda: (w.gw_a.metric("auth_sasl_external_total") >= 1 and
                    w.gw_b.metric("auth_sasl_external_total") >= 1) or
           (_ for _ in ()).throw(AssertionError("no SASL EXTERNAL on the gateways")))
+    check("Prosody's stanzas forwarded as received, and fedgate's by the other gateway",
+          lambda: forwarded_as_received(w.gw_a, w.gw_b))
     return results
+
+
+def forwarded_as_received(*gateways):
+    """Every stanza was passed on as the bytes received, none written anew
+    (fedgate_stanzas_rewritten_total): Prosody writes its stanzas in the form
+    fedgate's writer uses and declares what the hop's header declares."""
+    for g in gateways:
+        n, total = g.metric("stanzas_rewritten_total"), g.metric("stanzas_in_total")
+        assert total > 0, "%s relayed nothing" % g.cfgfile
+        assert n == 0, "%s wrote %d of %d stanzas anew" % (g.cfgfile, n, total)
 
 
 def main():
