@@ -35,8 +35,10 @@ exec "$REAL" "\$@"
 WRAP
 chmod +x "$WORK/bin/bench/s2sload"
 
+# One measured second per run: a 0.3 s window on a loaded machine could hold
+# no CPU time of the system's worker thread, and the run came back incomplete.
 /usr/bin/python3 "$SUITE" --bin "$WORK/bin" --quick --only fedgate,haproxy --rounds 3 \
-  --seconds 0.3 --idle-streams 100 --out "$WORK/results" --json >"$WORK/out.json" \
+  --seconds 1 --idle-streams 100 --out "$WORK/results" --json >"$WORK/out.json" \
   2>"$WORK/err"
 rc=$?
 /usr/bin/python3 "$REPORT" "$WORK/out.json" "$WORK/page.md" "$WORK/plots" 2>>"$WORK/err"
@@ -66,8 +68,7 @@ for key in ("relay_256_fedgate", "relay_256_haproxy", "relay_1k_fedgate", "relay
             "ratio_256_fedgate_haproxy", "ratio_1k_fedgate_haproxy",
             "ratio_cpu_256_fedgate_haproxy", "ratio_cpu_1k_fedgate_haproxy",
             "relay_1k_aes256_fedgate", "ratio_cpu_1k_aes256_fedgate_haproxy",
-            "p99_us_at_50pct", "p99_us_at_25pct", "p99_ratio_at_50pct", "full_est_per_s",
-            "resumed_est_per_s"):
+            "p99_us_at_50pct", "p99_us_at_25pct", "full_est_per_s", "resumed_est_per_s"):
     v = r.get(key)
     check("%s is a positive number" % key, isinstance(v, (int, float)) and v > 0, repr(v))
 # RSS growth over 100 streams can be below the allocator's noise: a number.
@@ -93,9 +94,24 @@ check("kTLS recorded for each system (yes, no, or not seen)",
       all("ktls" in tls.get(n, {}) for n in ("fedgate", "haproxy")), tls)
 lat = ((r.get("runs") or {}).get("latency") or {})
 points = [p for n in ("fedgate", "haproxy") for p in lat.get(n, [])]
-check("latency at 5, 25 and 50 % of fedgate's maximum for both systems",
-      all(sorted(p["fraction"] for p in lat.get(n, [])) == [0.05, 0.25, 0.5]
-          for n in ("fedgate", "haproxy")), lat.keys())
+# The suite runs a system at a fraction of fedgate's maximum only up to its
+# own maximum (+5 %); HAProxy's 0.3 s maximum on a loaded machine may be
+# below half of fedgate's, and then it has no 50 % point (nor a p99 ratio).
+runs = r.get("runs") or {}
+top = runs.get("fedgate_max_256") or 0
+own = {n: (((runs.get("relay") or {}).get(n) or {}).get("256") or {}).get("delivered_per_s") or 0
+       for n in ("fedgate", "haproxy")}
+want = {n: [f for f in (0.05, 0.25, 0.5) if 0 < int(top * f) <= own[n] * 1.05]
+        for n in ("fedgate", "haproxy")}
+check("latency at 5, 25 and 50 % of fedgate's maximum, each system up to its own maximum",
+      want["fedgate"] == [0.05, 0.25, 0.5] and want["haproxy"][:1] == [0.05] and
+      all(sorted(p["fraction"] for p in lat.get(n, [])) == want[n]
+          for n in ("fedgate", "haproxy")),
+      (top, own, want, {n: [p["fraction"] for p in lat.get(n, [])] for n in lat}))
+v = r.get("p99_ratio_at_50pct")
+check("p99_ratio_at_50pct is a positive number (null when HAProxy has no 50 % point)",
+      isinstance(v, (int, float)) and v > 0 if 0.5 in want["haproxy"] else v is None,
+      (repr(v), want["haproxy"]))
 check("every latency point has the generator's send lag and both CPU waits",
       points and all(isinstance((p.get("result") or {}).get(k), (int, float))
                      for p in points for k in ("send_lag_p99_us", "sut_runq_wait_share",

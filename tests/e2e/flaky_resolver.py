@@ -28,6 +28,31 @@ def _query(name, qtype=33):
         struct.pack(">HH", qtype, 1)
 
 
+def _skip_name(msg, i):
+    """The offset after the (possibly compressed) domain name at |i|."""
+    while msg[i] != 0:
+        if msg[i] & 0xC0 == 0xC0:
+            return i + 2
+        i += msg[i] + 1
+    return i + 1
+
+
+def _srv_port(msg):
+    """The port of the first SRV record in the answer section of |msg|
+    (RFC 2782), or None."""
+    try:
+        i = _skip_name(msg, 12) + 4  # the question
+        for _ in range(struct.unpack(">H", msg[6:8])[0]):
+            i = _skip_name(msg, i)
+            rtype, _, _, rdlen = struct.unpack(">HHIH", msg[i:i + 10])
+            if rtype == 33:
+                return struct.unpack(">H", msg[i + 14:i + 16])[0]
+            i += 10 + rdlen
+    except (IndexError, struct.error):
+        pass
+    return None
+
+
 class FlakyResolver:
     def __init__(self, directory, domain, port):
         self.dir, self.domain = directory, domain
@@ -66,23 +91,37 @@ class FlakyResolver:
         with open(self.dir + "/unbound.conf", "w") as f:
             f.write("\n".join(lines) + "\n")
 
-    def rcode(self, name=None, timeout=0.5):
-        """unbound's rcode for the domain's SRV question, None when silent."""
+    def answer(self, name=None, timeout=0.5):
+        """unbound's answer to the domain's SRV question, None when silent."""
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(timeout)
         try:
             s.sendto(_query(name or "_xmpp-server._tcp." + self.domain), (HOST, self.port))
-            return s.recv(4096)[3] & 0x0F
+            return s.recv(4096)
         except OSError:
             return None
         finally:
             s.close()
 
+    def rcode(self, name=None, timeout=0.5):
+        """unbound's rcode for the domain's SRV question, None when silent."""
+        msg = self.answer(name, timeout)
+        return None if msg is None else msg[3] & 0x0F
+
     def wait_rcode(self, want, timeout=10):
+        """Waits until unbound answers with rcode |want| and, in "ok" mode,
+        an SRV record with this configuration's port (a reload that has not
+        happened yet still gives rcode 0 with the previous port)."""
         deadline = time.time() + timeout
-        while self.rcode() != want:
+        while True:
+            msg = self.answer()
+            if msg is not None and msg[3] & 0x0F == want and (
+                    self.mode != "ok" or _srv_port(msg) == self.target_port):
+                return
             if time.time() > deadline:
-                raise RuntimeError("unbound never answered rcode %d (%s mode)" % (want, self.mode))
+                raise RuntimeError("unbound never answered rcode %d%s (%s mode)" % (
+                    want, " with port %d" % self.target_port if self.mode == "ok" else "",
+                    self.mode))
             time.sleep(0.05)
 
     def set_mode(self, mode, port=None):
@@ -93,7 +132,6 @@ class FlakyResolver:
             self.target_port = port
         self._write()
         self.unbound.send_signal(signal.SIGHUP)
-        time.sleep(0.3)
         self.wait_rcode(0 if mode == "ok" else 2)
 
     def stop(self):

@@ -18,7 +18,13 @@ per stanza there) and what was allocated for output chunks
 sink deeper than the workers' pools of free chunks hold, by backlog and not
 by stanza), must stay below one allocation per hundred stanzas relayed
 between them, plus 64 KiB in all for buffers that reach a new high-water
-mark once. Every stanza is still
+mark once. A connection's input buffer grows (doubling, up to about twice
+the worker's 64 KiB decrypted-records buffer) whenever a stall of the
+machine longer than any before lets more bytes pile up in its socket; eight
+streams may each do so in the same window. Such growth is bounded and does
+not recur, while an allocation per stanza shows in every window: so the
+windows follow one another until one passes, and the test fails when none
+of them does before s2sload's traffic ends. Every stanza is still
 counted delivered (stanzas_in = delivered + bounced + not bounced, and
 s2sload delivered what it sent).
 
@@ -126,14 +132,15 @@ def scrape(env):
             "pauses": values.get("flow_control_pauses_total", 0)}
 
 
-def clean_window(env, deadline):
+def clean_window(env, deadline, first=None):
     """Two reads of /metrics with at least 20,000 stanzas relayed between
     them and no flow-control pause: a pause (the sink's socket full while a
     busy machine kept the sink from reading) holds the paused streams'
     input in buffers allocated for it, by episode and not by stanza, so a
-    window with one starts again. Returns (first, last, reads of /metrics
-    after the first), or None at |deadline|."""
-    first, reads = scrape(env), 0
+    window with one starts again. The window starts at |first| (a read of
+    /metrics) or now. Returns (first, last, reads of /metrics after the
+    first), or None at |deadline|."""
+    first, reads = first or scrape(env), 0
     while time.time() < deadline:
         time.sleep(1)
         last = scrape(env)
@@ -158,26 +165,37 @@ def no_allocation_per_stanza(env, size_args, what):
         s0 = scrape(env)
         s1 = scrape(env)
         read_cost = s1["other"] - s0["other"]
-        window = clean_window(env, time.time() + 17)
+        # Windows one after another until one stays within the bound (see
+        # the module's comment); each window's figures are printed.
+        deadline, start, passed, windows = time.time() + 17, None, False, 0
+        while not passed:
+            window = clean_window(env, deadline, start)
+            if window is None:
+                break
+            windows += 1
+            first, last, reads = window
+            relayed = last["stanzas"] - first["stanzas"]
+            tls, chunks = last["tls"] - first["tls"], last["chunks"] - first["chunks"]
+            allocated = (last["other"] - first["other"]) - reads * read_cost
+            print("  %s: %d stanzas relayed in window %d; the workers allocated %d bytes "
+                  "besides the reads of /metrics (%d each), %d inside TLS record reads (%.1f per "
+                  "stanza) and %d for output chunks" % (
+                      what, relayed, windows, allocated, read_cost, tls, tls / max(relayed, 1),
+                      chunks))
+            passed = allocated < (relayed * MIN_ALLOCATION / STANZAS_PER_ALLOCATION +
+                                  ONE_OFF_GROWTH)
+            start = last
         out, err = load.communicate(timeout=60)
     finally:
         if load.poll() is None:
             load.kill()
             load.wait()
     r = json.loads(out)
-    assert window is not None, ("no window of 20,000 stanzas without a flow-control pause "
-                                "while s2sload ran")
-    first, last, reads = window
-    relayed = last["stanzas"] - first["stanzas"]
-    tls, chunks = last["tls"] - first["tls"], last["chunks"] - first["chunks"]
-    allocated = (last["other"] - first["other"]) - reads * read_cost
-    print("  %s: %d stanzas relayed in the window; the workers allocated %d bytes besides "
-          "the reads of /metrics (%d each), %d inside TLS record reads (%.1f per stanza) and %d "
-          "for output chunks" % (what, relayed, allocated, read_cost, tls, tls / max(relayed, 1),
-                                 chunks))
+    assert windows > 0, "no window of 20,000 stanzas without a flow-control pause while s2sload ran"
     assert r["sent"] > 0 and r["delivered"] == r["sent"] and r["errors"] == 0, (r, err[-2000:])
-    assert allocated < relayed * MIN_ALLOCATION / STANZAS_PER_ALLOCATION + ONE_OFF_GROWTH, (
-        "%d bytes allocated by the workers over %d stanzas" % (allocated, relayed))
+    assert passed, ("in each of %d windows the workers allocated more than one allocation per "
+                    "%d stanzas plus %d bytes (the last: %d bytes over %d stanzas)" % (
+                        windows, STANZAS_PER_ALLOCATION, ONE_OFF_GROWTH, allocated, relayed))
     env.gw.assert_accounted()
 
 

@@ -240,6 +240,9 @@ def test_loop_guard_detects_own_stream_id_behind_a_forwarder(env):
     p.send_message("mallory@fwdloop.test/x", "bob@c.test", "bounce me")
     assert wait_for(lambda: delta(before, env.a)["outbound_loops_refused_total"] >= 1), \
         delta(before, env.a)
+    # The bounce follows the refusal; then a loop would keep counting.
+    assert wait_for(lambda: delta(before, env.a)["bounces_undeliverable_total"] >= 1), \
+        delta(before, env.a)
     time.sleep(1.5)
     d = delta(before, env.a)
     p.close()
