@@ -318,6 +318,8 @@ static void apply_notification(rtbl_list *l, const fg_xml_node *root) {
 static int bare_equals(const uint8_t *jid, size_t len, const char *want) {
   size_t bare = 0;
   while (bare < len && jid[bare] != '/') bare++;
+  // One trailing dot of the domainpart is no part of the address (RFC 7622 §3.2).
+  if (bare > 1 && jid[bare - 1] == '.') bare--;
   return bare == strlen(want) && strncasecmp((const char *)jid, want, bare) == 0;
 }
 

@@ -204,6 +204,22 @@ def test_rfc6120_8_3_3_4_hashed_jid_refuses_only_that_sender(env):
     p.close()
 
 
+def test_rfc7622_3_2_the_rtbl_address_however_spelled_is_fedgate_s(env):
+    # Case and a trailing dot do not make another address (RFC 7622 §3.2):
+    # a stanza to fedgate's RTBL JID so spelled, from one not the service, is
+    # fedgate's to ignore, never the backend's.
+    ignored = env.metric("rtbl_ignored_total")
+    p = peer(env, "remote.test")
+    for to in ("RTBL@b.test./fedgate", "rtbl@B.TEST."):
+        p.send_message("mallory@remote.test/bot", to, "to the rtbl as " + to)
+    p.send_message("alice@remote.test/x", "bob@b.test", "after the rtbl spellings")
+    wait_stanza(env.sink, body_is("after the rtbl spellings"))
+    assert env.metric("rtbl_ignored_total") == ignored + 2
+    assert not any((e.findtext(xp.q(xp.NS_SERVER, "body")) or "").startswith("to the rtbl")
+                   for _, e in list(env.sink.stanzas))
+    p.close()
+
+
 def test_xep0060_malformed_item_is_skipped_and_the_list_stays(env):
     invalid = env.metric("rtbl_items_invalid_total")
     pub = Publisher(env.ports["c2s"])
