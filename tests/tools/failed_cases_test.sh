@@ -5,20 +5,7 @@
 # and shell tests ("FAIL name: detail"), Python's unittest; and what it must
 # not take for a case.
 awk_file=${1:-tools/failed-cases.awk}
-pass=0
-fail=0
-
-# expect NAME WANT: feeds standard input to the script; WANT is its output.
-expect() {
-  got=$(awk -f "$awk_file")
-  if [ "$got" = "$2" ]; then
-    pass=$((pass + 1))
-    echo "ok   $1"
-  else
-    fail=$((fail + 1))
-    echo "FAIL $1: got '$got', want '$2'"
-  fi
-}
+. "$(dirname "$0")/awk_expect.sh"
 
 expect "cmocka: each failure once, its message kept, the summary not a case" \
   "[  ERROR   ] --- 0x1 != 0x2
@@ -93,5 +80,4 @@ expect "a long line cut at 400 bytes" "FAIL $(printf '%0395d' 0)" <<OUT
 FAIL $(printf '%0500d' 0)
 OUT
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+expect_done

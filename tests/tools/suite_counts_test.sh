@@ -5,20 +5,7 @@
 # "N passed, M failed[, K skipped]" line, zero cases, and output without
 # counts.
 awk_file=${1:-tools/suite-counts.awk}
-pass=0
-fail=0
-
-# expect NAME WANT: feeds standard input to the parser; WANT is its output.
-expect() {
-  got=$(awk -f "$awk_file")
-  if [ "$got" = "$2" ]; then
-    pass=$((pass + 1))
-    echo "ok   $1"
-  else
-    fail=$((fail + 1))
-    echo "FAIL $1: got '$got', want '$2'"
-  fi
-}
+. "$(dirname "$0")/awk_expect.sh"
 
 expect "cmocka, all passed" "3 0 0" <<'OUT'
 [==========] Running 3 test(s).
@@ -108,5 +95,4 @@ OUT
 
 expect "no output" "" </dev/null
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+expect_done
