@@ -192,36 +192,30 @@ fg_stanza_condition fg_inbound_stanza_route(fg_inbound_stanza *st, const fg_xml_
   fg_stanza_condition refused = block_verdict(st, el, from, to);
   if (refused == FG_STANZA_CONDITION_COUNT) refused = limit_verdict(st, el, from, to);
   if (refused != FG_STANZA_CONDITION_COUNT) return refused;
-  const uint8_t *data;
-  size_t len;
+  const uint8_t *data = el->root->raw.data;
+  size_t len = el->root->raw.len;
   // The bytes received go on when they mean on the hop what they meant here:
   // in the canonical form (declarations placed otherwise allowed, as Prosody
-  // writes them), in the same namespace context, with the same language.
-  if (el->forwardable && st->hop_context && (st->lang.len == 0 || el->lang.data != NULL)) {
-    data = el->root->raw.data;
-    len = el->root->raw.len;
-  } else if (el->forwardable && st->hop_context) {
-    // A stream with a default language, a stanza without one of its own:
-    // the hop's header names none, so the stanza is given the stream's
-    // (RFC 6120 §4.7.4), added to the bytes received. Prosody's server-made
-    // stanzas (presence probes, subscription replies) take this way.
-    worker_state *ws = fg_server_worker_state(srv, w);
-    fg_xml_writer_clear(ws->writer);
-    if (!fg_xml_writer_raw_lang(ws->writer, el->root, st->lang)) {
-      return FG_STANZA_INTERNAL_SERVER_ERROR;
+  // writes them), in the same namespace context, with the same language. A
+  // stanza without a language of its own on a stream that names one is given
+  // the stream's (RFC 6120 §4.7.4: the hop's header names none), added to
+  // the bytes received; anything else is written anew from the whole tree.
+  int forward = el->forwardable && st->hop_context;
+  int add_lang = st->lang.len > 0 && el->lang.data == NULL;
+  if (!forward || add_lang) {
+    fg_xml_writer *wr = fg_server_worker_state(srv, w)->writer;
+    fg_xml_writer_clear(wr);
+    int ok;
+    if (forward) {
+      ok = fg_xml_writer_raw_lang(wr, el->root, st->lang);
+    } else {
+      fg_metrics_inc(&srv->metrics, FG_M_STANZAS_REWRITTEN);
+      el = fg_xml_element_full(el);
+      ok =
+          fg_xml_writer_element_lang(wr, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE, st->lang);
     }
-    data = fg_xml_writer_data(ws->writer, &len);
-  } else {
-    worker_state *ws = fg_server_worker_state(srv, w);
-    fg_xml_writer_clear(ws->writer);
-    fg_metrics_inc(&srv->metrics, FG_M_STANZAS_REWRITTEN);
-    // Written anew: the writer reads the whole tree.
-    el = fg_xml_element_full(el);
-    if (!fg_xml_writer_element_lang(ws->writer, el->root, kHopContext, 3, FG_XML_WRITE_ONE_LINE,
-                                    st->lang)) {
-      return FG_STANZA_INTERNAL_SERVER_ERROR;
-    }
-    data = fg_xml_writer_data(ws->writer, &len);
+    if (!ok) return FG_STANZA_INTERNAL_SERVER_ERROR;
+    data = fg_xml_writer_data(wr, &len);
   }
   // An abuse report to a remote domain goes to its abuse address instead.
   if (st->internal && fg_reports_take(srv, w, el, data, len, from, to)) {
