@@ -159,20 +159,27 @@ def test_rfc6120_8_non_canonical_stanza_written_anew_with_its_children(env):
     character reference, a declaration) is written anew from its whole tree:
     the router reads its root only and asks for the rest, so its children and
     their attributes reach the backend; the canonical one beside it goes as
-    it came."""
+    it came, and so does one whose payload declares its namespace after an
+    attribute (Namespaces in XML §6.2: the same meaning; Prosody writes
+    them so). fedgate_stanzas_rewritten_total counts the first alone."""
     before = len(env.sink.stanzas)
+    rewritten = env.metric("stanzas_rewritten_total")
     p = authenticated_sasl(env)
     p.send('<message from="alice@remote.test/r" to="bob@b.test" id="nc1">'
            '<body>non &#99;anonical</body><x xmlns="urn:example:x" k="v"><y n="1">t</y></x>'
            '</message>')
     p.send("<message from='alice@remote.test/r' to='bob@b.test' id='c1'><body>canonical</body>"
            "<x xmlns='urn:example:x' k='w'><y n='2'/></x></message>")
-    for body, k, n in (("non canonical", "v", "1"), ("canonical", "w", "2")):
+    p.send("<message from='alice@remote.test/r' to='bob@b.test' id='f1'><body>forwardable</body>"
+           "<x k='u' xmlns='urn:example:x'><y n='3'/></x></message>")
+    for body, k, n in (("non canonical", "v", "1"), ("canonical", "w", "2"),
+                       ("forwardable", "u", "3")):
         _, el = expect_delivered(env, body, before)
         x = el.find("{urn:example:x}x")
         assert x is not None and x.get("k") == k, xp.ET.tostring(el)
         y = x.find("{urn:example:x}y")
         assert y is not None and y.get("n") == n, xp.ET.tostring(el)
+    assert env.metric("stanzas_rewritten_total") == rewritten + 1
     p.close()
 
 
